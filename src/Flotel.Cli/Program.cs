@@ -2,5 +2,5 @@ namespace Flotel.Cli;
 
 internal static class Program
 {
-    public static int Main(string[] args) => 0;
+    public static Task<int> Main(string[] args) => FlotelCli.RunAsync(args, Console.Out, Console.Error);
 }

@@ -1,0 +1,150 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+
+namespace Flotel.Cli.Commands;
+
+/// <summary>Options shared by several commands, with the contract's names and validation (architecture §3).</summary>
+internal static class CommonOptions
+{
+    /// <summary><c>--data DIR</c>: where durable state lives.</summary>
+    public static Option<DirectoryInfo> Data(string description) => new("--data")
+    {
+        Description = description,
+        HelpName = "DIR",
+    };
+
+    /// <summary><c>--manifests DIR</c>: a directory of Flotta manifests (architecture §4).</summary>
+    public static Option<DirectoryInfo> Manifests(string description, bool required) => new("--manifests")
+    {
+        Description = description,
+        HelpName = "DIR",
+        Required = required,
+    };
+
+    /// <summary>An address option (<c>HOST:PORT</c>, port 0 = pick a free port) with a contract default.</summary>
+    public static Option<string> Address(string name, string defaultValue, string description)
+    {
+        var option = new Option<string>(name)
+        {
+            Description = $"{description} (HOST:PORT; port 0 picks a free port)",
+            HelpName = "ADDR",
+            DefaultValueFactory = _ => defaultValue,
+        };
+        option.Validators.Add(result => ValidateAddress(result, name));
+        return option;
+    }
+
+    /// <summary><c>--url URL</c>: the gateway to talk to.</summary>
+    public static Option<Uri> Url() => new("--url")
+    {
+        Description = "Gateway base URL",
+        HelpName = "URL",
+        DefaultValueFactory = _ => new Uri("http://127.0.0.1:9201"),
+    };
+
+    /// <summary><c>--since DURATION</c> (<c>30s</c>, <c>15m</c>, <c>2h</c>, <c>1d</c>).</summary>
+    public static Option<string> Since(string defaultValue)
+    {
+        var option = new Option<string>("--since")
+        {
+            Description = $"How far back to look: a number with s, m, h or d (e.g. 15m)",
+            HelpName = "DURATION",
+            DefaultValueFactory = _ => defaultValue,
+        };
+        option.Validators.Add(result =>
+        {
+            var text = result.GetValueOrDefault<string>();
+            if (!Durations.TryParse(text, out _))
+            {
+                result.AddError($"--since: '{text}' is not a duration; use a number with s, m, h or d, e.g. 15m");
+            }
+        });
+        return option;
+    }
+
+    private static void ValidateAddress(OptionResult result, string name)
+    {
+        var text = result.GetValueOrDefault<string>();
+        if (!Addresses.TryParse(text, out _, out _))
+        {
+            result.AddError(
+                $"{name}: '{text}' is not an address; use HOST:PORT, e.g. 127.0.0.1:5140, [::1]:5140 or 0.0.0.0:0");
+        }
+    }
+}
+
+/// <summary>Parsing of <c>HOST:PORT</c> addresses as the contract writes them.</summary>
+internal static class Addresses
+{
+    /// <summary>Splits <c>HOST:PORT</c> or <c>[IPv6]:PORT</c>; the port must be 0–65535.</summary>
+    public static bool TryParse(string? text, out string host, out int port)
+    {
+        host = string.Empty;
+        port = 0;
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return false;
+        }
+
+        var colon = text.LastIndexOf(':');
+        if (colon <= 0 || colon == text.Length - 1)
+        {
+            return false;
+        }
+
+        host = text[..colon];
+        if (host.StartsWith('['))
+        {
+            if (!host.EndsWith(']') || host.Length < 3)
+            {
+                return false;
+            }
+
+            host = host[1..^1];
+        }
+        else if (host.Contains(':', StringComparison.Ordinal))
+        {
+            return false; // a bare IPv6 address must be bracketed
+        }
+
+        return int.TryParse(text.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out port)
+            && port <= 65535;
+    }
+}
+
+/// <summary>Durations as users type them on the command line.</summary>
+internal static class Durations
+{
+    /// <summary>Parses <c>N</c> followed by <c>s</c>, <c>m</c>, <c>h</c> or <c>d</c>.</summary>
+    public static bool TryParse(string? text, out TimeSpan value)
+    {
+        value = default;
+        if (string.IsNullOrEmpty(text) || text.Length < 2)
+        {
+            return false;
+        }
+
+        if (!long.TryParse(text.AsSpan(0, text.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+        {
+            return false;
+        }
+
+        const long maxSeconds = 3650L * 24 * 3600; // ten years: anything longer is a typo
+        long seconds = text[^1] switch
+        {
+            's' => n,
+            'm' => n <= maxSeconds / 60 ? n * 60 : long.MaxValue,
+            'h' => n <= maxSeconds / 3600 ? n * 3600 : long.MaxValue,
+            'd' => n <= maxSeconds / 86400 ? n * 86400 : long.MaxValue,
+            _ => -1,
+        };
+        if (seconds <= 0 || seconds > maxSeconds)
+        {
+            return false;
+        }
+
+        value = TimeSpan.FromSeconds(seconds);
+        return true;
+    }
+}

@@ -1,0 +1,22 @@
+using System.CommandLine;
+
+namespace Flotel.Cli.Commands;
+
+/// <summary><c>flotel up</c>: the blog's whole scenario on one machine (gateway + agent, loopback only).</summary>
+internal static class UpCommand
+{
+    public static Command Create()
+    {
+        var data = CommonOptions.Data("Directory for the gateway's and the agent's state [default: ./.flotel]");
+        var manifests = CommonOptions.Manifests("Flotta manifests of the device to run [default: examples/blog]", required: false);
+        var http = CommonOptions.Address("--http", "127.0.0.1:9201", "HTTP listener: remote write, _search, Prometheus API, web UI");
+        var syslog = CommonOptions.Address("--syslog", "127.0.0.1:5140", "Syslog listener, TCP and UDP");
+        var command = new Command("up", "Run a gateway on the embedded store and an agent for the device in --manifests, bound to 127.0.0.1")
+        {
+            data, manifests, http, syslog,
+        };
+        command.SetAction(parse => NotYetAvailable.Report(
+            parse.InvocationConfiguration.Error, "up", "it arrives with the gateway and agent issues"));
+        return command;
+    }
+}

@@ -1,0 +1,123 @@
+namespace Flotel.Cli.Tests;
+
+public sealed class FlotelCliTests
+{
+    [Fact]
+    public void Help_ListsEveryContractCommand()
+    {
+        var (code, output, _) = CliRunner.Run("--help");
+
+        Assert.Equal(0, code);
+        foreach (var command in new[] { "up", "gateway", "agent", "check", "logs", "metrics" })
+        {
+            Assert.Contains($"  {command}", output, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("up", "--data", "--manifests", "--http", "--syslog")]
+    [InlineData("gateway", "--config", "--data", "--http", "--syslog")]
+    [InlineData("agent", "--manifests", "--device", "--data", "--podman-socket", "--node-exporter")]
+    [InlineData("check", "--manifests", "--config")]
+    [InlineData("logs", "--url", "--since", "--limit")]
+    [InlineData("metrics", "--url", "--since")]
+    public void CommandHelp_ShowsTheContractOptions(string command, params string[] options)
+    {
+        var (code, output, _) = CliRunner.Run(command, "--help");
+
+        Assert.Equal(0, code);
+        foreach (var option in options)
+        {
+            Assert.Contains(option, output, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("up", "127.0.0.1:9201", "127.0.0.1:5140")]
+    [InlineData("gateway", "0.0.0.0:9201", "0.0.0.0:5140")]
+    public void ListenerDefaults_FollowTheContract(string command, string http, string syslog)
+    {
+        var (_, output, _) = CliRunner.Run(command, "--help");
+
+        Assert.Contains($"[default: {http}]", output, StringComparison.Ordinal);
+        Assert.Contains($"[default: {syslog}]", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void UnknownCommand_IsAUsageError()
+    {
+        var (code, _, error) = CliRunner.Run("launch");
+
+        Assert.Equal(2, code);
+        Assert.Contains("flotel --help", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Agent_WithoutManifests_IsAUsageError()
+    {
+        var (code, _, error) = CliRunner.Run("agent");
+
+        Assert.Equal(2, code);
+        Assert.Contains("--manifests", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--http", "nohost")]
+    [InlineData("--http", "127.0.0.1:70000")]
+    [InlineData("--syslog", "::1:5140")]
+    [InlineData("--syslog", "127.0.0.1:")]
+    public void Up_WithMalformedAddress_IsAUsageErrorNamingTheOption(string option, string value)
+    {
+        var (code, _, error) = CliRunner.Run("up", option, value);
+
+        Assert.Equal(2, code);
+        Assert.Contains(option, error, StringComparison.Ordinal);
+        Assert.Contains(value, error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("10")]
+    [InlineData("5x")]
+    [InlineData("-5m")]
+    public void Logs_WithMalformedSince_IsAUsageError(string since)
+    {
+        var (code, _, error) = CliRunner.Run("logs", "--since", since);
+
+        Assert.Equal(2, code);
+        Assert.Contains("--since", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Logs_WithZeroLimit_IsAUsageError()
+    {
+        var (code, _, error) = CliRunner.Run("logs", "--limit", "0");
+
+        Assert.Equal(2, code);
+        Assert.Contains("--limit", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("check")]
+    [InlineData("check", "--manifests", "a", "--config", "b")]
+    public void Check_NeedsExactlyOneInput(params string[] args)
+    {
+        var (code, _, error) = CliRunner.Run(args);
+
+        Assert.Equal(2, code);
+        Assert.Contains("exactly one of --manifests DIR or --config FILE", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("up")]
+    [InlineData("gateway", "--http", "127.0.0.1:0", "--syslog", "127.0.0.1:0")]
+    [InlineData("agent", "--manifests", "examples/blog")]
+    [InlineData("logs", "program:random-workload")]
+    [InlineData("metrics", "up")]
+    public void CommandsOfLaterIssues_SayNotYetAvailable_WithTheUsageCode(params string[] args)
+    {
+        var (code, _, error) = CliRunner.Run(args);
+
+        Assert.Equal(2, code);
+        Assert.Contains("not yet available", error, StringComparison.Ordinal);
+    }
+}
