@@ -33,15 +33,17 @@ public static class WriteRequestEncoder
     {
         ArgumentNullException.ThrowIfNull(request);
         long size = 0;
-        foreach (var series in request.Series)
+        // Index loops: foreach over IReadOnlyList boxes an enumerator (one allocation per call).
+        for (var i = 0; i < request.Series.Count; i++)
         {
+            var series = request.Series[i];
             Validate(series.Labels);
             size += FieldSize(SeriesSize(series));
         }
 
-        foreach (var m in request.Metadata)
+        for (var i = 0; i < request.Metadata.Count; i++)
         {
-            size += FieldSize(MetadataSize(m));
+            size += FieldSize(MetadataSize(request.Metadata[i]));
         }
 
         return checked((int)size);
@@ -62,8 +64,9 @@ public static class WriteRequestEncoder
     {
         ArgumentNullException.ThrowIfNull(request);
         var pos = 0;
-        foreach (var series in request.Series)
+        for (var s = 0; s < request.Series.Count; s++)
         {
+            var series = request.Series[s];
             Validate(series.Labels);
             destination[pos++] = TagTimeSeries;
             pos = ProtoWire.WriteVarint(destination, pos, (ulong)SeriesSize(series));
@@ -101,8 +104,9 @@ public static class WriteRequestEncoder
             }
         }
 
-        foreach (var m in request.Metadata)
+        for (var i = 0; i < request.Metadata.Count; i++)
         {
+            var m = request.Metadata[i];
             destination[pos++] = TagMetadata;
             pos = ProtoWire.WriteVarint(destination, pos, (ulong)MetadataSize(m));
             if (m.Type != 0)
