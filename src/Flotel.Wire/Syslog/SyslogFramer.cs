@@ -98,7 +98,15 @@ public sealed class SyslogFramer
         long rewindTo = reader.Consumed;
         while (true)
         {
-            if (!SkipDiscarded(ref reader))
+            long beforeSkip = reader.Consumed;
+            bool skipped = SkipDiscarded(ref reader);
+            if (reader.Consumed != beforeSkip)
+            {
+                // Skipped bytes of a discarded frame stay consumed.
+                rewindTo = reader.Consumed;
+            }
+
+            if (!skipped)
             {
                 return false;
             }
@@ -237,8 +245,6 @@ public sealed class SyslogFramer
         {
             // No LF within max + 2 bytes: the line is oversized whatever follows; skip it up to its LF.
             DiscardedFrames++;
-            DiscardedBytes += reader.Remaining;
-            reader.AdvanceToEnd();
             _discardToLf = true;
             return FrameStep.Discarded;
         }

@@ -78,7 +78,8 @@ public sealed class SyslogParser
         };
 
         int end = message.Length;
-        while (end > 0 && message[end - 1] is (byte)'\n' or (byte)'\r' or 0)
+        // Trailing whitespace goes, CR/LF included (architecture §5: no trailing CR/LF; syslog_loose trims the line too).
+        while (end > 0 && message[end - 1] is (byte)'\n' or (byte)'\r' or 0 or (byte)' ' or (byte)'\t')
         {
             end--;
         }
