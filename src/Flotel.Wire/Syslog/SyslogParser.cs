@@ -137,16 +137,17 @@ public sealed class SyslogParser
 
     /// <summary>
     /// Makes the event of a message parsed by <see cref="Parse"/>. <paramref name="message"/> must be the same bytes;
-    /// <paramref name="peerAddress"/> becomes <c>host</c>.
+    /// <paramref name="peerAddress"/> becomes <c>host</c>. A <paramref name="pool"/> (one per connection) reuses the
+    /// strings of repeating header fields.
     /// </summary>
-    public static LogEvent Materialize(ReadOnlySpan<byte> message, in SyslogParseResult result, string? peerAddress)
+    public static LogEvent Materialize(ReadOnlySpan<byte> message, in SyslogParseResult result, string? peerAddress, SyslogStringPool? pool = null)
     {
         var e = new LogEvent
         {
             Timestamp = result.Timestamp,
             Priority = result.Priority,
             Host = peerAddress,
-            Message = Text(result.Message, message) ?? string.Empty,
+            Message = Text(result.Message, message, null) ?? string.Empty,
         };
 
         if (result.Dialect == SyslogDialect.NotSyslog)
@@ -156,35 +157,45 @@ public sealed class SyslogParser
             return e;
         }
 
-        e.TimestampText = Text(result.TimestampText, message);
-        e.LogSource = Text(result.Hostname, message);
-        e.Program = Text(result.AppName, message);
-        e.Pid = Text(result.ProcId, message);
-        e.MsgId = Text(result.MsgId, message);
+        e.TimestampText = Text(result.TimestampText, message, null);
+        e.LogSource = Text(result.Hostname, message, pool);
+        e.Program = Text(result.AppName, message, pool);
+        e.Pid = Text(result.ProcId, message, pool);
+        e.MsgId = Text(result.MsgId, message, pool);
         if (result.StructuredData.IsPresent)
         {
             e.StructuredData = ReadStructuredData(message, result.StructuredData);
         }
 
-        e.DeviceId = result.ContextFromStructuredData ? Unescape(result.DeviceId, message) : Text(result.DeviceId, message);
-        e.Workload = result.ContextFromStructuredData ? Unescape(result.Workload, message) : Text(result.Workload, message);
-        e.ContainerId = result.ContainerFromStructuredData ? Unescape(result.ContainerId, message) : Text(result.ContainerId, message);
+        if (result.ContextFromStructuredData)
+        {
+            e.DeviceId = Unescape(result.DeviceId, message, pool);
+            e.Workload = Unescape(result.Workload, message, pool);
+        }
+        else
+        {
+            // Flotta's layout: the device is the HOSTNAME and the workload the TAG — same bytes, same strings.
+            e.DeviceId = result.DeviceId == result.Hostname ? e.LogSource : Text(result.DeviceId, message, pool);
+            e.Workload = result.Workload == result.AppName ? e.Program : Text(result.Workload, message, pool);
+        }
+
+        e.ContainerId = result.ContainerFromStructuredData ? Unescape(result.ContainerId, message, pool) : Text(result.ContainerId, message, pool);
         return e;
     }
 
     /// <summary>Parses and materializes one message held in a span.</summary>
-    public LogEvent ParseEvent(ReadOnlySpan<byte> message, DateTime receivedAtUtc, string? peerAddress)
+    public LogEvent ParseEvent(ReadOnlySpan<byte> message, DateTime receivedAtUtc, string? peerAddress, SyslogStringPool? pool = null)
     {
         SyslogParseResult result = Parse(message, receivedAtUtc);
-        return Materialize(message, result, peerAddress);
+        return Materialize(message, result, peerAddress, pool);
     }
 
     /// <summary>Parses and materializes one frame from <see cref="SyslogFramer"/> (copied once if it spans segments).</summary>
-    public LogEvent ParseEvent(in ReadOnlySequence<byte> frame, DateTime receivedAtUtc, string? peerAddress)
+    public LogEvent ParseEvent(in ReadOnlySequence<byte> frame, DateTime receivedAtUtc, string? peerAddress, SyslogStringPool? pool = null)
     {
         if (frame.IsSingleSegment)
         {
-            return ParseEvent(frame.FirstSpan, receivedAtUtc, peerAddress);
+            return ParseEvent(frame.FirstSpan, receivedAtUtc, peerAddress, pool);
         }
 
         int length = checked((int)frame.Length);
@@ -192,14 +203,14 @@ public sealed class SyslogParser
         {
             Span<byte> copy = stackalloc byte[length];
             frame.CopyTo(copy);
-            return ParseEvent(copy, receivedAtUtc, peerAddress);
+            return ParseEvent(copy, receivedAtUtc, peerAddress, pool);
         }
 
         byte[] rented = ArrayPool<byte>.Shared.Rent(length);
         try
         {
             frame.CopyTo(rented);
-            return ParseEvent(rented.AsSpan(0, length), receivedAtUtc, peerAddress);
+            return ParseEvent(rented.AsSpan(0, length), receivedAtUtc, peerAddress, pool);
         }
         finally
         {
@@ -552,7 +563,7 @@ public sealed class SyslogParser
     }
 
     // RFC 5424 §6.3.3: in PARAM-VALUE, '\' escapes '"', '\' and ']'; before any other character it is kept.
-    private static string? Unescape(SyslogTextRange range, ReadOnlySpan<byte> s)
+    private static string? Unescape(SyslogTextRange range, ReadOnlySpan<byte> s, SyslogStringPool? pool = null)
     {
         if (!range.IsPresent)
         {
@@ -562,7 +573,7 @@ public sealed class SyslogParser
         ReadOnlySpan<byte> raw = range.Slice(s);
         if (raw.IndexOf((byte)'\\') < 0)
         {
-            return Utf8.GetString(raw);
+            return pool is null ? Utf8.GetString(raw) : pool.Get(raw, Utf8);
         }
 
         byte[]? rented = raw.Length > StackCopyLimit ? ArrayPool<byte>.Shared.Rent(raw.Length) : null;
@@ -587,8 +598,8 @@ public sealed class SyslogParser
         return text;
     }
 
-    private static string? Text(SyslogTextRange range, ReadOnlySpan<byte> s) =>
-        range.IsPresent ? Utf8.GetString(range.Slice(s)) : null;
+    private static string? Text(SyslogTextRange range, ReadOnlySpan<byte> s, SyslogStringPool? pool) =>
+        !range.IsPresent ? null : pool is null ? Utf8.GetString(range.Slice(s)) : pool.Get(range.Slice(s), Utf8);
 
     private static int TokenEnd(ReadOnlySpan<byte> s, int pos)
     {

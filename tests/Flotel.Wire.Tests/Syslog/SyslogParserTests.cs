@@ -125,6 +125,25 @@ public sealed class SyslogParserTests
     }
 
     [Fact]
+    public void ParseEvent_WithStringPool_ReusesRepeatedHeaderStrings()
+    {
+        var pool = new SyslogStringPool();
+        byte[] line = Encoding.UTF8.GetBytes(BlogLine.Replace("  random", " dev1 random", StringComparison.Ordinal));
+
+        LogEvent first = SyslogParser.Default.ParseEvent(line, ReceivedAt, null, pool);
+        LogEvent second = SyslogParser.Default.ParseEvent(line, ReceivedAt, null, pool);
+
+        Assert.Equal("dev1", first.LogSource);
+        Assert.Same(first.LogSource, second.LogSource);
+        Assert.Same(first.Program, second.Program);
+        Assert.Same(first.Pid, second.Pid);
+        Assert.Same(first.ContainerId, second.ContainerId);
+        Assert.Same(first.LogSource, first.DeviceId);
+        Assert.Same(first.Program, first.Workload);
+        Assert.NotSame(first.Message, second.Message);
+    }
+
+    [Fact]
     public void Constructor_UnknownTimezone_ThrowsNamingTheKey()
     {
         var ex = Assert.Throws<ArgumentException>(() => new SyslogParser(new SyslogParserOptions { Timezone = "Mars/Olympus_Mons" }));
