@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace Flotel.Wire.Syslog;
 
 /// <summary>
@@ -11,6 +13,9 @@ namespace Flotel.Wire.Syslog;
 /// </summary>
 internal ref struct StructuredDataReader
 {
+    // SD-NAME = 1*32PRINTUSASCII except '=', SP, ']', '"' (§6.3.2).
+    private static readonly SearchValues<byte> NameStops = SearchValues.Create(" =]\""u8);
+
     private readonly ReadOnlySpan<byte> _s;
     private int _pos;
     private int _elementEnd;
@@ -40,22 +45,27 @@ internal ref struct StructuredDataReader
             return false;
         }
 
-        int end = FindElementEnd(_s, _pos + 1);
-        if (end < 0)
+        int idStart = _pos + 1;
+        int idEnd = _s[idStart..].IndexOfAny(NameStops);
+        idEnd = idEnd < 0 ? _s.Length : idStart + idEnd;
+
+        // One pass in the common case: read the params up to ']'; only a broken element needs the quote-aware scan.
+        int end = idEnd > idStart ? FindEndByParams(_s, idEnd) : -1;
+        if (end >= 0)
         {
-            return false;
+            valid = true;
+        }
+        else
+        {
+            end = FindElementEnd(_s, idStart);
+            if (end < 0)
+            {
+                return false;
+            }
         }
 
-        int i = _pos + 1;
-        int idStart = i;
-        while (i < end && !IsNameStop(_s[i]))
-        {
-            i++;
-        }
-
-        id = new SyslogTextRange(idStart, i - idStart);
-        valid = i > idStart && ValidateParams(_s, i, end);
-        _paramPos = i;
+        id = new SyslogTextRange(idStart, Math.Min(idEnd, end) - idStart);
+        _paramPos = valid ? idEnd : -1;
         _elementEnd = end;
         _pos = end + 1;
         return true;
@@ -66,7 +76,7 @@ internal ref struct StructuredDataReader
     {
         name = value = SyslogTextRange.None;
         int i = _paramPos;
-        if (i < 0 || !TryParam(_s, ref i, _elementEnd, out name, out value))
+        if (i < 0 || i >= _elementEnd || !TryParam(_s, ref i, out name, out value))
         {
             _paramPos = -1;
             return false;
@@ -76,72 +86,89 @@ internal ref struct StructuredDataReader
         return true;
     }
 
-    private static bool ValidateParams(ReadOnlySpan<byte> s, int i, int end)
+    // From just after the SD-ID: *(SP+ PARAM) SP* "]". Returns the index of ']' or -1 when the grammar breaks.
+    private static int FindEndByParams(ReadOnlySpan<byte> s, int i)
     {
-        while (i < end)
+        while (i < s.Length)
         {
-            if (s[i] != ' ')
+            byte b = s[i];
+            if (b == ']')
             {
-                return false;
+                return i;
             }
 
-            int before = i;
-            if (!TryParam(s, ref i, end, out _, out _))
+            if (b != ' ')
             {
-                // Only trailing spaces are left, or the grammar is broken.
-                while (before < end && s[before] == ' ')
+                return -1;
+            }
+
+            int p = i;
+            if (!TryParam(s, ref p, out _, out _))
+            {
+                // Only trailing spaces before ']' are allowed.
+                while (i < s.Length && s[i] == ' ')
                 {
-                    before++;
+                    i++;
                 }
 
-                return before == end;
+                return i < s.Length && s[i] == ']' ? i : -1;
             }
+
+            i = p;
         }
 
-        return true;
+        return -1;
     }
 
-    // At i: SP+ NAME "=" SP* '"' VALUE '"'.
-    private static bool TryParam(ReadOnlySpan<byte> s, ref int i, int end, out SyslogTextRange name, out SyslogTextRange value)
+    // At i: SP* NAME "=" SP* '"' VALUE '"'.
+    private static bool TryParam(ReadOnlySpan<byte> s, ref int i, out SyslogTextRange name, out SyslogTextRange value)
     {
         name = value = SyslogTextRange.None;
         int p = i;
-        while (p < end && s[p] == ' ')
+        while (p < s.Length && s[p] == ' ')
         {
             p++;
         }
 
         int nameStart = p;
-        while (p < end && !IsNameStop(s[p]))
-        {
-            p++;
-        }
-
-        if (p == nameStart || p >= end || s[p] != '=')
+        int stop = s[p..].IndexOfAny(NameStops);
+        if (stop <= 0 || s[p + stop] != '=')
         {
             return false;
         }
 
+        p += stop;
         int nameEnd = p++;
-        while (p < end && s[p] == ' ')
+        while (p < s.Length && s[p] == ' ')
         {
             p++;
         }
 
-        if (p >= end || s[p] != '"')
+        if (p >= s.Length || s[p] != '"')
         {
             return false;
         }
 
         int valueStart = ++p;
-        while (p < end && s[p] != '"')
+        while (true)
         {
-            p += s[p] == '\\' ? 2 : 1;
-        }
+            int q = s[p..].IndexOfAny((byte)'"', (byte)'\\');
+            if (q < 0)
+            {
+                return false;
+            }
 
-        if (p >= end)
-        {
-            return false;
+            p += q;
+            if (s[p] == '"')
+            {
+                break;
+            }
+
+            p += 2; // an escaped character never ends the value
+            if (p > s.Length)
+            {
+                return false;
+            }
         }
 
         name = new SyslogTextRange(nameStart, nameEnd - nameStart);
@@ -181,6 +208,4 @@ internal ref struct StructuredDataReader
         return -1;
     }
 
-    // SD-NAME = 1*32PRINTUSASCII except '=', SP, ']', '"' (§6.3.2).
-    private static bool IsNameStop(byte b) => b is (byte)' ' or (byte)'=' or (byte)']' or (byte)'"';
 }
