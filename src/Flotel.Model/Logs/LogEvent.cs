@@ -19,7 +19,7 @@ public sealed class LogEvent
     /// <summary>Priority given to a line without a valid PRI: facility 1 (user-level), severity 5 (notice), RFC 3164 §4.3.3.</summary>
     public const int DefaultPriority = (SyslogFacility.UserLevel * 8) + SyslogSeverity.Notice;
 
-    private static readonly string[] ParseFailureTags = [ParseFailureTag];
+    private static readonly System.Collections.ObjectModel.ReadOnlyCollection<string> ParseFailureTags = Array.AsReadOnly([ParseFailureTag]);
 
     /// <summary><c>@timestamp</c>: the header time in UTC; the receive time when the header has none or parsing failed.</summary>
     public DateTime Timestamp { get; set; }

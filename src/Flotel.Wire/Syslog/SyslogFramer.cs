@@ -60,7 +60,16 @@ public sealed class SyslogFramer
     public int MaxFrameBytes => _maxFrameBytes;
 
     /// <summary>Frames discarded because they were longer than <see cref="MaxFrameBytes"/> (the stream survives).</summary>
-    public long DiscardedFrames { get; private set; }
+    public long DiscardedFrames => DiscardedOversizedLines + DiscardedOversizedOctetFrames;
+
+    /// <summary>LF-framed lines discarded for being longer than <see cref="MaxFrameBytes"/> (reason <see cref="SyslogFrameError.OversizedLine"/>).</summary>
+    public long DiscardedOversizedLines { get; private set; }
+
+    /// <summary>Octet-counted frames discarded for declaring more than <see cref="MaxFrameBytes"/> (reason <see cref="SyslogFrameError.OversizedOctetCountedFrame"/>).</summary>
+    public long DiscardedOversizedOctetFrames { get; private set; }
+
+    /// <summary>Why the most recent frame was discarded (<see cref="SyslogFrameError.None"/> when none was).</summary>
+    public SyslogFrameError LastError { get; private set; }
 
     /// <summary>Bytes skipped by discarded frames (length prefixes and line ends not included).</summary>
     public long DiscardedBytes { get; private set; }
@@ -205,7 +214,8 @@ public sealed class SyslogFramer
         {
             reader.Advance(digits + 1);
             _discardRemaining = length;
-            DiscardedFrames++;
+            DiscardedOversizedOctetFrames++;
+            LastError = SyslogFrameError.OversizedOctetCountedFrame;
             return FrameStep.Discarded;
         }
 
@@ -244,7 +254,8 @@ public sealed class SyslogFramer
         else if (window == (long)_maxFrameBytes + 2)
         {
             // No LF within max + 2 bytes: the line is oversized whatever follows; skip it up to its LF.
-            DiscardedFrames++;
+            DiscardedOversizedLines++;
+            LastError = SyslogFrameError.OversizedLine;
             _discardToLf = true;
             return FrameStep.Discarded;
         }
@@ -265,7 +276,8 @@ public sealed class SyslogFramer
 
         if (line.Length > _maxFrameBytes)
         {
-            DiscardedFrames++;
+            DiscardedOversizedLines++;
+            LastError = SyslogFrameError.OversizedLine;
             DiscardedBytes += line.Length;
             return FrameStep.Discarded;
         }

@@ -92,7 +92,8 @@ public sealed class SyslogFramerTests
         List<byte[]> frames = FramerDriver.Run(framer, reads);
 
         Assert.Equal(["<13>Feb 13 20:07:26 h root[8539]: a"], frames.Select(f => Encoding.UTF8.GetString(f)));
-        Assert.Equal(1, framer.DiscardedFrames);
+        Assert.Equal(1, framer.DiscardedOversizedLines);
+        Assert.Equal(SyslogFrameError.OversizedLine, framer.LastError);
         Assert.Equal(big.Length, framer.DiscardedBytes);
     }
 
@@ -142,7 +143,9 @@ public sealed class SyslogFramerTests
         List<string> frames = FramerDriver.RunText(framer, ["20 0123", "456789", "0123456789", "5 hello"]);
 
         Assert.Equal(["hello"], frames);
-        Assert.Equal(1, framer.DiscardedFrames);
+        Assert.Equal(1, framer.DiscardedOversizedOctetFrames);
+        Assert.Equal(0, framer.DiscardedOversizedLines);
+        Assert.Equal(SyslogFrameError.OversizedOctetCountedFrame, framer.LastError);
         Assert.Equal(20, framer.DiscardedBytes);
     }
 
