@@ -527,8 +527,10 @@ public sealed class SyslogParser
             return false;
         }
 
+        // "<id>: <line>", or "<id>:" alone when the container printed an empty line (trailing space trimmed).
         ReadOnlySpan<byte> body = r.Message.Slice(s);
-        if (body.Length < ContainerIdLength + 2 || body[ContainerIdLength] != ':' || body[ContainerIdLength + 1] != ' '
+        if (body.Length < ContainerIdLength + 1 || body[ContainerIdLength] != ':'
+            || (body.Length > ContainerIdLength + 1 && body[ContainerIdLength + 1] != ' ')
             || body[..ContainerIdLength].ContainsAnyExcept(HexDigits))
         {
             return false;

@@ -137,6 +137,20 @@ public sealed class SyslogFormatterTests
     }
 
     [Fact]
+    public void Write_EmptyContainerLine_RoundTripsContainerId()
+    {
+        var formatter = new SyslogFormatter(SyslogOutputFormat.Flotta, SyslogOutputFraming.LineFeed, "dev1", 1);
+        var output = new ArrayBufferWriter<byte>();
+
+        formatter.Write(output, 6, Captured, "wl", ContainerId, "\n"u8);
+        LogEvent e = SyslogParser.Default.ParseEvent(FramerDriver.Run(new SyslogFramer(), [output.WrittenSpan.ToArray()]).Single(), Captured, null);
+
+        Assert.Equal(ContainerId, e.ContainerId);
+        Assert.Equal("dev1", e.DeviceId);
+        Assert.Equal("wl", e.Workload);
+    }
+
+    [Fact]
     public void Write_PriorityOutOfRange_Throws()
     {
         var formatter = new SyslogFormatter(SyslogOutputFormat.Flotta, SyslogOutputFraming.LineFeed, "dev1", 1);
