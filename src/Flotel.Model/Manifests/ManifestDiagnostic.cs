@@ -13,9 +13,9 @@ public sealed record ManifestDiagnostic(DiagnosticSeverity Severity, string File
     /// </summary>
     public override string ToString()
     {
-        var location = Line > 0 ? string.Create(CultureInfo.InvariantCulture, $"{File}:{Line}") : File;
+        var location = Line > 0 ? string.Create(CultureInfo.InvariantCulture, $"{File}:{Line}: ") : File.Length > 0 ? File + ": " : string.Empty;
         var field = FieldPath.Length > 0 ? FieldPath + ": " : string.Empty;
         var severity = IsError ? string.Empty : "warning: ";
-        return $"{location}: {field}{severity}{Message}";
+        return $"{location}{field}{severity}{Message}";
     }
 }
