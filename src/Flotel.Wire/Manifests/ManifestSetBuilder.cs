@@ -31,7 +31,7 @@ internal sealed partial class ManifestSetBuilder
         }
         catch (YamlException e)
         {
-            _diagnostics.Add(new ManifestDiagnostic(DiagnosticSeverity.Error, file, checked((int)e.Start.Line), string.Empty, "YAML syntax error: " + StripMark(e.Message)));
+            _diagnostics.Add(new ManifestDiagnostic(DiagnosticSeverity.Error, file, checked((int)e.Start.Line), string.Empty, "YAML syntax error (the whole file is skipped): " + StripMark(e.Message)));
             return;
         }
         catch (Exception e)
