@@ -6,7 +6,7 @@ namespace Flotel.Wire.Tests.Manifests;
 /// <summary>Shared helpers: the repository root, one-file loading, and line lookup in test YAML.</summary>
 internal static class ManifestTestKit
 {
-    public const string File = "test.yaml";
+    public const string FileName = "test.yaml";
 
     /// <summary>A device, its syslog ConfigMap and a workload: loads with no diagnostics.</summary>
     public const string Base = """
@@ -65,7 +65,7 @@ internal static class ManifestTestKit
 
     public static string DataDirectory(string name) => Path.Combine(AppContext.BaseDirectory, "Data", "Manifests", name);
 
-    public static ManifestSet Load(string yaml) => ManifestLoader.LoadText(yaml, File);
+    public static ManifestSet Load(string yaml) => ManifestLoader.LoadText(yaml, FileName);
 
     public static DevicePlanResult Resolve(string yaml, string? device = null) => DevicePlanResolver.Resolve(Load(yaml), device, "manifests");
 
