@@ -9,12 +9,19 @@ public sealed class ManifestSource
 {
     private readonly IReadOnlyDictionary<string, int> _fieldLines;
 
-    public ManifestSource(string file, int line, IReadOnlyDictionary<string, int>? fieldLines = null)
+    public ManifestSource(string file, int line, IReadOnlyDictionary<string, int>? fieldLines = null, bool hasLoadErrors = false)
     {
         File = file;
         Line = line;
         _fieldLines = fieldLines ?? new Dictionary<string, int>(StringComparer.Ordinal);
+        HasLoadErrors = hasLoadErrors;
     }
+
+    /// <summary>True when reading this object's document produced errors (its model holds only the valid parts).</summary>
+    public bool HasLoadErrors { get; }
+
+    /// <summary>The same source, marked as having load errors.</summary>
+    public ManifestSource WithLoadErrors() => new(File, Line, _fieldLines, hasLoadErrors: true);
 
     /// <summary>The file path, relative to the working directory as given by the user, '/'-separated.</summary>
     public string File { get; }

@@ -506,8 +506,8 @@ public static class DevicePlanResolver
                 AddError(src, "spec.pod.spec", "`spec.pod.spec` is required");
             }
 
-            // Errors already reported while loading this workload's file (e.g. a container without image) also exclude it.
-            var loadErrors = _set.Diagnostics.Any(d => d.IsError && d.File == src.File && LineIsWithin(d, workload));
+            // Errors already reported while loading this workload's document (e.g. a container without image) also exclude it.
+            var loadErrors = src.HasLoadErrors;
 
             LogTargetPlan? target = null;
             var targetOk = true;
@@ -538,18 +538,6 @@ public static class DevicePlanResolver
                 LogTarget = target,
                 Metrics = metrics,
             };
-        }
-
-        /// <summary>Whether a load diagnostic lies inside the workload's document (documents are contiguous).</summary>
-        private bool LineIsWithin(ManifestDiagnostic d, EdgeWorkload workload)
-        {
-            var next = _set.Workloads.Select(w => w.Source).Concat(_set.Devices.Select(x => x.Source))
-                .Concat(_set.ConfigMaps.Select(x => x.Source)).Concat(_set.Secrets.Select(x => x.Source))
-                .Where(s => s.File == workload.Source.File && s.Line > workload.Source.Line)
-                .Select(s => s.Line)
-                .DefaultIfEmpty(int.MaxValue)
-                .Min();
-            return d.Line >= workload.Source.Line && d.Line < next;
         }
 
         private WorkloadMetricsPlan? ResolveWorkloadMetrics(EdgeWorkload workload)

@@ -5,13 +5,24 @@ using YamlDotNet.RepresentationModel;
 namespace Flotel.Wire.Manifests;
 
 /// <summary>
-/// Loads a directory of Flotta manifests (architecture §4): every <c>*.yaml</c>/<c>*.yml</c> file below it,
+/// Loads a directory of Flotta manifests (architecture §4): every <c>*.yaml</c>/<c>*.yml</c> file below it (hidden entries excepted),
 /// in ordinal path order, each holding one or more YAML documents. Bad input never throws: it becomes a
 /// <see cref="ManifestDiagnostic"/> naming <c>FILE:LINE</c> and the field. Only an unreadable directory or
 /// file throws (<see cref="IOException"/>). <c>${ENV}</c> is not expanded (Flotta does not either).
 /// </summary>
 public static class ManifestLoader
 {
+    /// <summary>
+    /// Recursive, skipping hidden entries (names starting with '.' on Unix): a Kubernetes ConfigMap volume
+    /// holds the same files again under <c>..data/</c> and <c>..2024_…/</c>, which would load every object twice.
+    /// </summary>
+    private static readonly EnumerationOptions SearchOptions = new()
+    {
+        RecurseSubdirectories = true,
+        IgnoreInaccessible = false,
+        AttributesToSkip = FileAttributes.Hidden | FileAttributes.System,
+    };
+
     /// <summary>Loads every manifest file under <paramref name="directory"/>.</summary>
     /// <exception cref="DirectoryNotFoundException">The directory does not exist.</exception>
     /// <exception cref="IOException">A directory or file cannot be read.</exception>
@@ -26,7 +37,7 @@ public static class ManifestLoader
         List<(string Full, string Display)> files;
         try
         {
-            files = Directory.EnumerateFiles(directory, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = false, AttributesToSkip = 0 })
+            files = Directory.EnumerateFiles(directory, "*", SearchOptions)
                 .Where(f => f.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".yml", StringComparison.OrdinalIgnoreCase))
                 .Select(f => (f, DisplayPath(directory, f)))
                 .OrderBy(f => f.Item2, StringComparer.Ordinal)

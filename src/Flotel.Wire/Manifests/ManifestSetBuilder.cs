@@ -113,22 +113,29 @@ internal sealed partial class ManifestSetBuilder
         }
 
         _seen.Add(key, source);
+        var errorsBefore = ErrorCount();
         switch (kind)
         {
             case EdgeDevice.KindName:
-                _devices.Add(documentReader.ReadEdgeDevice(mapping, metadata, source));
+                var device = documentReader.ReadEdgeDevice(mapping, metadata, source);
+                _devices.Add(ErrorCount() > errorsBefore ? device with { Source = source.WithLoadErrors() } : device);
                 break;
             case EdgeWorkload.KindName:
-                _workloads.Add(documentReader.ReadEdgeWorkload(mapping, metadata, source));
+                var workload = documentReader.ReadEdgeWorkload(mapping, metadata, source);
+                _workloads.Add(ErrorCount() > errorsBefore ? workload with { Source = source.WithLoadErrors() } : workload);
                 break;
             case ConfigMap.KindName:
-                _configMaps.Add(documentReader.ReadConfigMap(mapping, metadata, source));
+                var configMap = documentReader.ReadConfigMap(mapping, metadata, source);
+                _configMaps.Add(ErrorCount() > errorsBefore ? configMap with { Source = source.WithLoadErrors() } : configMap);
                 break;
             default:
-                _secrets.Add(documentReader.ReadSecret(mapping, metadata, source));
+                var secret = documentReader.ReadSecret(mapping, metadata, source);
+                _secrets.Add(ErrorCount() > errorsBefore ? secret with { Source = source.WithLoadErrors() } : secret);
                 break;
         }
     }
+
+    private int ErrorCount() => _diagnostics.Count(d => d.IsError);
 
     private static void RecordLines(YamlNode node, string path, Dictionary<string, int> lines, ref int budget)
     {

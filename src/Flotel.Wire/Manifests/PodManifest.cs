@@ -19,6 +19,8 @@ internal static class PodManifest
         };
         var stream = new YamlStream(new YamlDocument(pod));
         using var writer = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
+        // No anchor assignment: it hashes nodes structurally, which is exponential on nested aliases
+        // ("billion laughs"). Nodes loaded with an anchor keep it, and a repeat is emitted as an alias.
         stream.Save(writer, assignAnchors: false);
         var text = writer.ToString();
 
