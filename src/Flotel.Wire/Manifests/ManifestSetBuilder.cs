@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Flotel.Model.Manifests;
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace Flotel.Wire.Manifests;
@@ -27,6 +28,13 @@ internal sealed partial class ManifestSetBuilder
         var stream = new YamlStream();
         try
         {
+            if (FindNonScalarKey(text) is { } keyMark)
+            {
+                _diagnostics.Add(new ManifestDiagnostic(DiagnosticSeverity.Error, file, checked((int)keyMark.Line), string.Empty,
+                    "mapping keys must be plain strings (no lists, mappings or aliases as keys); the whole file is skipped"));
+                return;
+            }
+
             stream.Load(new StringReader(text));
         }
         catch (YamlException e)
@@ -167,6 +175,51 @@ internal sealed partial class ManifestSetBuilder
                 }
 
                 break;
+        }
+    }
+
+    /// <summary>
+    /// Where a mapping key is a list, a mapping or an alias, or null. Kubernetes objects only have string keys,
+    /// and YamlDotNet's representation model hashes keys structurally, which is exponential on nested aliases
+    /// ("billion laughs"); so such keys are refused on the event stream, before the model is built.
+    /// </summary>
+    private static Mark? FindNonScalarKey(string text)
+    {
+        const int InSequence = 0, ExpectKey = 1, ExpectValue = 2;
+        var stack = new Stack<int>();
+        var parser = new Parser(new StringReader(text));
+        while (parser.MoveNext())
+        {
+            var current = parser.Current!;
+            var isKey = stack.Count > 0 && stack.Peek() == ExpectKey;
+            switch (current)
+            {
+                case MappingStart or SequenceStart or AnchorAlias when isKey:
+                    return current.Start;
+                case MappingStart:
+                    stack.Push(ExpectKey);
+                    break;
+                case SequenceStart:
+                    stack.Push(InSequence);
+                    break;
+                case MappingEnd or SequenceEnd:
+                    stack.Pop();
+                    NodeDone(stack);
+                    break;
+                case Scalar or AnchorAlias:
+                    NodeDone(stack);
+                    break;
+            }
+        }
+
+        return null;
+
+        static void NodeDone(Stack<int> stack)
+        {
+            if (stack.Count > 0 && stack.Peek() != InSequence)
+            {
+                stack.Push(stack.Pop() == ExpectKey ? ExpectValue : ExpectKey);
+            }
         }
     }
 

@@ -72,4 +72,38 @@ public sealed class ManifestLoaderEdgeTests
         Assert.True(result.HasErrors);
         Assert.Single(result.Plan!.Workloads);
     }
+
+    [Fact]
+    public void LoadText_AliasAsKeyOverNestedAliases_ErrorWithoutHanging()
+    {
+        var lines = new List<string> { "a0: &a0 [x, x, x, x, x, x, x, x, x, x]" };
+        for (var i = 1; i < 12; i++)
+        {
+            lines.Add($"a{i}: &a{i} [{string.Join(", ", Enumerable.Repeat($"*a{i - 1}", 10))}]");
+        }
+
+        lines.Add("? *a11");
+        lines.Add(": boom");
+        var yaml = string.Join("\n", lines) + "\n";
+
+        var error = Single(Load(yaml).Diagnostics, DiagnosticSeverity.Error);
+
+        Assert.Equal(LineOf(yaml, "? *a11"), error.Line);
+        Assert.Contains("mapping keys must be plain strings", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void LoadText_ListAsKey_Error()
+    {
+        var yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  ? [a, b]\n  : c\n";
+
+        Assert.Equal(6, Single(Load(yaml).Diagnostics, DiagnosticSeverity.Error).Line);
+    }
+
+    [Fact]
+    public void LoadText_NestedValuesAndSequencesOfMappings_NotMistakenForKeys()
+    {
+        // Mappings inside lists inside mappings: the key/value tracking must stay in step.
+        Assert.Empty(Load(Base + "\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: y\n  labels: {a: b}\ndata:\n  k: v\n").Diagnostics);
+    }
 }
