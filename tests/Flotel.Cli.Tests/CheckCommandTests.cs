@@ -1,0 +1,73 @@
+namespace Flotel.Cli.Tests;
+
+public sealed class CheckCommandTests : IDisposable
+{
+    private readonly DirectoryInfo _temp = Directory.CreateTempSubdirectory("flotel-check-");
+
+    public void Dispose() => _temp.Delete(recursive: true);
+
+    [Fact]
+    public void CheckManifests_OnTheBlogExample_PrintsThePlanAndExitsZero()
+    {
+        var (code, output, error) = CliRunner.Run("check", "--manifests", RepoPath("examples", "blog"));
+
+        Assert.True(code == 0, error + output);
+        Assert.Contains("device edge-device-1", output, StringComparison.Ordinal);
+        Assert.Contains("logstash-syslog: tcp://127.0.0.1:5140", output, StringComparison.Ordinal);
+        Assert.Contains("node_disk_io_now, node_memory_Mapped_bytes, node_network_speed_bytes", output, StringComparison.Ordinal);
+        Assert.Contains("0 errors", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CheckManifests_WithTheBlogsMegabyteBufferSize_ExitsOneNamingFileLineAndField()
+    {
+        foreach (var file in Directory.GetFiles(RepoPath("examples", "blog"), "*.yaml"))
+        {
+            File.Copy(file, Path.Combine(_temp.FullName, Path.GetFileName(file)));
+        }
+
+        var device = Path.Combine(_temp.FullName, "device.yaml");
+        var text = File.ReadAllText(device);
+        Assert.Contains("bufferSize: 10\n", text, StringComparison.Ordinal);
+        File.WriteAllText(device, text.Replace("bufferSize: 10\n", "bufferSize: 10mb\n", StringComparison.Ordinal));
+        var line = Array.FindIndex(File.ReadAllLines(device), l => l.Contains("bufferSize: 10mb", StringComparison.Ordinal)) + 1;
+
+        var (code, output, _) = CliRunner.Run("check", "--manifests", _temp.FullName);
+
+        Assert.Equal(1, code);
+        Assert.Contains($"device.yaml:{line}:", output, StringComparison.Ordinal);
+        Assert.Contains("bufferSize", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CheckManifests_WithAMissingDirectory_ExitsOne()
+    {
+        var missing = Path.Combine(_temp.FullName, "nope");
+
+        var (code, _, error) = CliRunner.Run("check", "--manifests", missing);
+
+        Assert.Equal(1, code);
+        Assert.Contains("nope", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CheckManifests_WithAnUnknownDevice_ExitsOne()
+    {
+        var (code, output, _) = CliRunner.Run("check", "--manifests", RepoPath("examples", "blog"), "--device", "no-such-device");
+
+        Assert.Equal(1, code);
+        Assert.Contains("no-such-device", output, StringComparison.Ordinal);
+    }
+
+    private static string RepoPath(params string[] parts)
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Flotel.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        Assert.NotNull(dir);
+        return Path.Combine([dir.FullName, .. parts]);
+    }
+}
