@@ -16,74 +16,37 @@ internal static class LabelRules
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool IsDigit(int c) => (uint)(c - '0') <= 9;
 
-    public static bool IsValidLabelName(ReadOnlySpan<byte> name)
+    public static bool IsValidLabelName(ReadOnlySpan<byte> name) => IsValidName(name, allowColon: false);
+
+    public static bool IsValidMetricName(ReadOnlySpan<byte> name) => IsValidName(name, allowColon: true);
+
+    public static bool IsValidLabelName(string name) => IsValidName(name.AsSpan(), allowColon: false);
+
+    public static bool IsValidMetricName(string name) => IsValidName(name.AsSpan(), allowColon: true);
+
+    /// <summary>
+    /// One rule for both alphabets: a letter or underscore first (or a colon, for metric names), then letters,
+    /// digits and underscores (and colons). Generic over UTF-8 bytes and UTF-16 chars so the wire decoder and the
+    /// model-side encoder validate identically.
+    /// </summary>
+    private static bool IsValidName<T>(ReadOnlySpan<T> name, bool allowColon)
+        where T : unmanaged, System.Numerics.IBinaryInteger<T>
     {
-        if (name.IsEmpty || !IsLetterOrUnderscore(name[0]))
+        if (name.IsEmpty)
+        {
+            return false;
+        }
+
+        var first = int.CreateTruncating(name[0]);
+        if (!IsLetterOrUnderscore(first) && !(allowColon && first == ':'))
         {
             return false;
         }
 
         for (var i = 1; i < name.Length; i++)
         {
-            var c = name[i];
-            if (!IsLetterOrUnderscore(c) && !IsDigit(c))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    public static bool IsValidMetricName(ReadOnlySpan<byte> name)
-    {
-        if (name.IsEmpty || !(IsLetterOrUnderscore(name[0]) || name[0] == ':'))
-        {
-            return false;
-        }
-
-        for (var i = 1; i < name.Length; i++)
-        {
-            var c = name[i];
-            if (!IsLetterOrUnderscore(c) && !IsDigit(c) && c != ':')
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    public static bool IsValidLabelName(string name)
-    {
-        if (name.Length == 0 || !IsLetterOrUnderscore(name[0]))
-        {
-            return false;
-        }
-
-        for (var i = 1; i < name.Length; i++)
-        {
-            var c = name[i];
-            if (!IsLetterOrUnderscore(c) && !IsDigit(c))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    public static bool IsValidMetricName(string name)
-    {
-        if (name.Length == 0 || !(IsLetterOrUnderscore(name[0]) || name[0] == ':'))
-        {
-            return false;
-        }
-
-        for (var i = 1; i < name.Length; i++)
-        {
-            var c = name[i];
-            if (!IsLetterOrUnderscore(c) && !IsDigit(c) && c != ':')
+            var c = int.CreateTruncating(name[i]);
+            if (!IsLetterOrUnderscore(c) && !IsDigit(c) && !(allowColon && c == ':'))
             {
                 return false;
             }

@@ -4,6 +4,8 @@ using Flotel.Model.Metrics;
 using CsCheck;
 using Flotel.Wire.Exposition;
 
+using Flotel.Wire.Tests.TestKit;
+
 namespace Flotel.Wire.Tests.Exposition;
 
 public sealed class ExpositionParserTests
@@ -59,7 +61,7 @@ public sealed class ExpositionParserTests
 
         var split = new RecordingVisitor();
         var parser = new ExpositionParser();
-        var reader = new SequenceReader<byte>(OneBytePerSegment(bytes));
+        var reader = new SequenceReader<byte>(SequenceFactory.OneBytePerSegment(bytes));
         parser.ParseFinal(ref reader, split);
         Assert.Equal(whole.Lines, split.Lines);
         Assert.Equal(0, parser.Stats.Errors);
@@ -291,34 +293,6 @@ public sealed class ExpositionParserTests
             var stats = new ExpositionParser().Parse(Encoding.UTF8.GetBytes(chars), new CountingVisitor());
             Assert.True(stats.Samples + stats.Errors <= stats.Lines);
         }, iter: 5000);
-    }
-
-    private static ReadOnlySequence<byte> OneBytePerSegment(byte[] bytes)
-    {
-        var first = new Segment(bytes.AsMemory(0, 1), 0);
-        var last = first;
-        for (var i = 1; i < bytes.Length; i++)
-        {
-            last = last.Append(bytes.AsMemory(i, 1));
-        }
-
-        return new ReadOnlySequence<byte>(first, 0, last, 1);
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
-        {
-            Memory = memory;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Segment(memory, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
     }
 
     /// <summary>Renders each sample as text so two parses can be compared.</summary>

@@ -2,6 +2,8 @@ using System.Buffers;
 using System.Text;
 using Flotel.Wire.Syslog;
 
+using Flotel.Wire.Tests.TestKit;
+
 namespace Flotel.Wire.Tests.Syslog;
 
 /// <summary>Feeds reads to a <see cref="SyslogFramer"/> the way a pipe reader loop does: unconsumed bytes are kept.</summary>

@@ -2,6 +2,8 @@ using System.Buffers;
 using System.Text;
 using Flotel.Wire.Syslog;
 
+using Flotel.Wire.Tests.TestKit;
+
 namespace Flotel.Wire.Tests.Syslog;
 
 public sealed class SyslogFramerTests

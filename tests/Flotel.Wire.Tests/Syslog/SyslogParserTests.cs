@@ -3,6 +3,8 @@ using System.Text;
 using Flotel.Model.Logs;
 using Flotel.Wire.Syslog;
 
+using Flotel.Wire.Tests.TestKit;
+
 namespace Flotel.Wire.Tests.Syslog;
 
 public sealed class SyslogParserTests

@@ -1,6 +1,8 @@
 using System.Buffers;
 
-namespace Flotel.Wire.Tests.Syslog;
+using Flotel.Wire.Tests.TestKit;
+
+namespace Flotel.Wire.Tests.TestKit;
 
 /// <summary>Builds multi-segment <see cref="ReadOnlySequence{T}"/>s, as a pipe delivers them.</summary>
 internal static class SequenceFactory
