@@ -59,6 +59,27 @@ public sealed class CheckCommandTests : IDisposable
         Assert.Contains("no-such-device", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void CheckConfig_OnTheExampleGatewayConfig_ExitsZero()
+    {
+        var (code, output, _) = CliRunner.Run("check", "--config", RepoPath("examples", "gateway", "gateway.yaml"));
+
+        Assert.True(code == 0, output);
+        Assert.Contains("0 errors", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CheckConfig_WithABadAddress_ExitsOneNamingLineAndField()
+    {
+        var file = Path.Combine(_temp.FullName, "gateway.yaml");
+        File.WriteAllText(file, "http:\n  address: 9201\n");
+
+        var (code, output, _) = CliRunner.Run("check", "--config", file);
+
+        Assert.Equal(1, code);
+        Assert.Contains("gateway.yaml:2: http.address:", output, StringComparison.Ordinal);
+    }
+
     private static string RepoPath(params string[] parts)
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);

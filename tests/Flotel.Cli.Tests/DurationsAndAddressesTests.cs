@@ -1,4 +1,5 @@
 using Flotel.Cli.Commands;
+using Flotel.Pipeline.Net;
 
 namespace Flotel.Cli.Tests;
 
@@ -30,8 +31,8 @@ public sealed class DurationsAndAddressesTests
     [InlineData("localhost:9201", "localhost", 9201)]
     public void Addresses_SplitHostAndPort(string text, string host, int port)
     {
-        Assert.True(Addresses.TryParse(text, out var h, out var p));
-        Assert.Equal(host, h);
-        Assert.Equal(port, p);
+        Assert.True(HostPort.TryParse(text, out var value));
+        Assert.Equal(host, value.Host);
+        Assert.Equal(port, value.Port);
     }
 }

@@ -41,7 +41,7 @@ internal static class CheckCommand
                 return CheckManifests.Run(dir, parse.GetValue(device), output, error);
             }
 
-            return NotYetAvailable.Report(error, "check --config", "gateway configuration arrives with the gateway issue");
+            return CheckConfig.Run(parse.GetRequiredValue(config), output);
         });
         return command;
     }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using Flotel.Pipeline.Net;
 
 namespace Flotel.Cli.Commands;
 
@@ -66,50 +67,11 @@ internal static class CommonOptions
     private static void ValidateAddress(OptionResult result, string name)
     {
         var text = result.GetValueOrDefault<string>();
-        if (!Addresses.TryParse(text, out _, out _))
+        if (!HostPort.TryParse(text, out _))
         {
             result.AddError(
                 $"{name}: '{text}' is not an address; use HOST:PORT, e.g. 127.0.0.1:5140, [::1]:5140 or 0.0.0.0:0");
         }
-    }
-}
-
-/// <summary>Parsing of <c>HOST:PORT</c> addresses as the contract writes them.</summary>
-internal static class Addresses
-{
-    /// <summary>Splits <c>HOST:PORT</c> or <c>[IPv6]:PORT</c>; the port must be 0–65535.</summary>
-    public static bool TryParse(string? text, out string host, out int port)
-    {
-        host = string.Empty;
-        port = 0;
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return false;
-        }
-
-        var colon = text.LastIndexOf(':');
-        if (colon <= 0 || colon == text.Length - 1)
-        {
-            return false;
-        }
-
-        host = text[..colon];
-        if (host.StartsWith('['))
-        {
-            if (!host.EndsWith(']') || host.Length < 3)
-            {
-                return false;
-            }
-
-            host = host[1..^1];
-        }
-        else if (host.Contains(':', StringComparison.Ordinal))
-        {
-            return false; // a bare IPv6 address must be bracketed
-        }
-
-        return int.TryParse(text.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out port)
-            && port <= 65535;
     }
 }
 

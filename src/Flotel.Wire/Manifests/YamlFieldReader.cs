@@ -11,7 +11,7 @@ namespace Flotel.Wire.Manifests;
 /// Scalars follow the Kubernetes/JSON reading of YAML: plain <c>null</c>, <c>~</c> or nothing is absent;
 /// integers and booleans must be plain (unquoted) scalars.
 /// </summary>
-internal sealed class YamlFieldReader
+public sealed class YamlFieldReader
 {
     private readonly List<ManifestDiagnostic> _diagnostics;
 

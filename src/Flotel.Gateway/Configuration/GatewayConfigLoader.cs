@@ -1,0 +1,455 @@
+using System.Text;
+using Flotel.Model.Manifests;
+using Flotel.Pipeline.Net;
+using Flotel.Wire.Manifests;
+using Flotel.Wire.Syslog;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Flotel.Gateway.Configuration;
+
+/// <summary>
+/// Reads the gateway's YAML configuration (see docs/configuration.md), resolving <c>${NAME}</c> and
+/// <c>${NAME:-default}</c> from the environment in scalar values (<c>$$</c> is a literal <c>$</c>), and validates it.
+/// Never throws for bad content: every problem is a diagnostic naming file, line and field (architecture §3).
+/// </summary>
+public static class GatewayConfigLoader
+{
+    private static readonly HashSet<string> TopKeys = new(StringComparer.Ordinal) { "http", "syslog", "data", "queue", "auth", "store" };
+    private static readonly HashSet<string> HttpKeys = new(StringComparer.Ordinal) { "address", "maxBodyBytes", "tls" };
+    private static readonly HashSet<string> SyslogKeys = new(StringComparer.Ordinal) { "address", "udp", "timezone", "maxFrameBytes", "tls" };
+    private static readonly HashSet<string> TlsKeys = new(StringComparer.Ordinal) { "certificate", "key", "clientCa" };
+    private static readonly HashSet<string> SyslogTlsKeys = new(StringComparer.Ordinal) { "address", "certificate", "key", "clientCa" };
+    private static readonly HashSet<string> QueueKeys = new(StringComparer.Ordinal) { "maxMiB" };
+    private static readonly HashSet<string> AuthKeys = new(StringComparer.Ordinal) { "ingest", "query" };
+    private static readonly HashSet<string> CredentialKeys = new(StringComparer.Ordinal) { "username", "password", "bearerToken" };
+    private static readonly HashSet<string> StoreKeys = new(StringComparer.Ordinal) { "indexPattern", "logs", "metrics" };
+    private static readonly HashSet<string> RetentionKeys = new(StringComparer.Ordinal) { "retentionDays" };
+
+    /// <summary>Loads <paramref name="file"/> (or the defaults when null) into options plus diagnostics.</summary>
+    /// <param name="file">The YAML file, or null for defaults only.</param>
+    /// <param name="environment">Variable lookup for <c>${NAME}</c>; defaults to the process environment.</param>
+    public static (GatewayOptions Options, IReadOnlyList<ManifestDiagnostic> Diagnostics) Load(
+        string? file, Func<string, string?>? environment = null)
+    {
+        var options = new GatewayOptions();
+        var diagnostics = new List<ManifestDiagnostic>();
+        if (file is not null)
+        {
+            LoadFile(file, options, diagnostics, environment ?? Environment.GetEnvironmentVariable);
+        }
+
+        return (options, diagnostics);
+    }
+
+    /// <summary>Checks values that may also come from the command line; call after applying overrides.</summary>
+    public static void Validate(GatewayOptions options, string origin, List<ManifestDiagnostic> diagnostics)
+    {
+        void Error(string field, string message) =>
+            diagnostics.Add(new ManifestDiagnostic(DiagnosticSeverity.Error, origin, 0, field, message));
+
+        if (!HostPort.TryParse(options.HttpAddress, out _))
+        {
+            Error("http.address", $"'{options.HttpAddress}' is not HOST:PORT");
+        }
+
+        if (!HostPort.TryParse(options.SyslogAddress, out _))
+        {
+            Error("syslog.address", $"'{options.SyslogAddress}' is not HOST:PORT");
+        }
+    }
+
+    private static void LoadFile(string file, GatewayOptions options, List<ManifestDiagnostic> diagnostics, Func<string, string?> env)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(file, Encoding.UTF8);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            diagnostics.Add(new ManifestDiagnostic(DiagnosticSeverity.Error, file, 0, string.Empty, e.Message));
+            return;
+        }
+
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(text));
+        }
+        catch (YamlException e)
+        {
+            diagnostics.Add(new ManifestDiagnostic(DiagnosticSeverity.Error, file, checked((int)e.Start.Line), string.Empty, "YAML syntax error: " + e.Message));
+            return;
+        }
+
+        if (stream.Documents.Count == 0)
+        {
+            return; // an empty file means "all defaults"
+        }
+
+        var r = new YamlFieldReader(file, diagnostics);
+        var root = stream.Documents[0].RootNode;
+        Interpolate(root, r, string.Empty, env);
+        if (r.Mapping(root, string.Empty) is not { } top)
+        {
+            return;
+        }
+
+        foreach (var (key, _, value) in r.Entries(top, string.Empty, TopKeys))
+        {
+            switch (key)
+            {
+                case "http":
+                    ReadHttp(r, value, options);
+                    break;
+                case "syslog":
+                    ReadSyslog(r, value, options);
+                    break;
+                case "data":
+                    options.DataDirectory = r.String(value, "data") ?? options.DataDirectory;
+                    break;
+                case "queue":
+                    if (r.Mapping(value, "queue") is { } queue)
+                    {
+                        foreach (var (k, _, v) in r.Entries(queue, "queue", QueueKeys))
+                        {
+                            options.QueueMaxMiB = r.Integer(v, "queue." + k, 1, 1L << 30) ?? options.QueueMaxMiB;
+                        }
+                    }
+
+                    break;
+                case "auth":
+                    if (r.Mapping(value, "auth") is { } auth)
+                    {
+                        foreach (var (k, _, v) in r.Entries(auth, "auth", AuthKeys))
+                        {
+                            var credentials = ReadCredentials(r, v, "auth." + k);
+                            if (k == "ingest")
+                            {
+                                options.IngestAuth = credentials;
+                            }
+                            else
+                            {
+                                options.QueryAuth = credentials;
+                            }
+                        }
+                    }
+
+                    break;
+                case "store":
+                    ReadStore(r, value, options);
+                    break;
+            }
+        }
+
+        ValidateLoaded(r, top, options);
+    }
+
+    private static void ReadHttp(YamlFieldReader r, YamlNode node, GatewayOptions options)
+    {
+        if (r.Mapping(node, "http") is not { } http)
+        {
+            return;
+        }
+
+        foreach (var (k, _, v) in r.Entries(http, "http", HttpKeys))
+        {
+            switch (k)
+            {
+                case "address":
+                    options.HttpAddress = Address(r, v, "http.address") ?? options.HttpAddress;
+                    break;
+                case "maxBodyBytes":
+                    options.MaxBodyBytes = r.Integer(v, "http.maxBodyBytes", 1024, 1L << 30) ?? options.MaxBodyBytes;
+                    break;
+                case "tls":
+                    options.HttpTls = ReadTls(r, v, "http.tls", TlsKeys);
+                    break;
+            }
+        }
+    }
+
+    private static void ReadSyslog(YamlFieldReader r, YamlNode node, GatewayOptions options)
+    {
+        if (r.Mapping(node, "syslog") is not { } syslog)
+        {
+            return;
+        }
+
+        foreach (var (k, _, v) in r.Entries(syslog, "syslog", SyslogKeys))
+        {
+            switch (k)
+            {
+                case "address":
+                    options.SyslogAddress = Address(r, v, "syslog.address") ?? options.SyslogAddress;
+                    break;
+                case "udp":
+                    options.SyslogUdp = r.Boolean(v, "syslog.udp") ?? options.SyslogUdp;
+                    break;
+                case "timezone":
+                    if (r.String(v, "syslog.timezone") is { } zone)
+                    {
+                        try
+                        {
+                            _ = new SyslogParser(new SyslogParserOptions { Timezone = zone });
+                            options.SyslogTimezone = zone;
+                        }
+                        catch (ArgumentException e)
+                        {
+                            r.Error(v, "syslog.timezone", e.Message);
+                        }
+                    }
+
+                    break;
+                case "maxFrameBytes":
+                    options.SyslogMaxFrameBytes = (int?)r.Integer(v, "syslog.maxFrameBytes", 480, 64 * 1024 * 1024, "(RFC 5424 §6.1: receivers must accept 480 octets)") ?? options.SyslogMaxFrameBytes;
+                    break;
+                case "tls":
+                    if (r.Mapping(v, "syslog.tls") is { } tls)
+                    {
+                        options.SyslogTls = ReadTls(r, v, "syslog.tls", SyslogTlsKeys);
+                        var address = YamlFieldReader.Get(tls, "address");
+                        options.SyslogTlsAddress = address is null ? "0.0.0.0:6514" : Address(r, address, "syslog.tls.address");
+                    }
+
+                    break;
+            }
+        }
+    }
+
+    private static void ReadStore(YamlFieldReader r, YamlNode node, GatewayOptions options)
+    {
+        if (r.Mapping(node, "store") is not { } store)
+        {
+            return;
+        }
+
+        foreach (var (k, _, v) in r.Entries(store, "store", StoreKeys))
+        {
+            switch (k)
+            {
+                case "indexPattern":
+                    if (r.String(v, "store.indexPattern") is { } pattern)
+                    {
+                        if (LogstashIndexPattern.TryParse(pattern, out _, out var error))
+                        {
+                            options.IndexPattern = pattern;
+                        }
+                        else
+                        {
+                            r.Error(v, "store.indexPattern", error ?? "not an index pattern");
+                        }
+                    }
+
+                    break;
+                case "logs" or "metrics":
+                    if (r.Mapping(v, "store." + k) is { } retention)
+                    {
+                        foreach (var (rk, _, rv) in r.Entries(retention, "store." + k, RetentionKeys))
+                        {
+                            var days = (int?)r.Integer(rv, $"store.{k}.{rk}", 0, 36500);
+                            if (days is { } d && k == "logs")
+                            {
+                                options.LogRetentionDays = d;
+                            }
+                            else if (days is { } m)
+                            {
+                                options.MetricRetentionDays = m;
+                            }
+                        }
+                    }
+
+                    break;
+            }
+        }
+    }
+
+    private static TlsOptions? ReadTls(YamlFieldReader r, YamlNode node, string path, HashSet<string> keys)
+    {
+        if (r.Mapping(node, path) is not { } tls)
+        {
+            return null;
+        }
+
+        string? certificate = null, key = null, clientCa = null;
+        foreach (var (k, _, v) in r.Entries(tls, path, keys))
+        {
+            switch (k)
+            {
+                case "certificate":
+                    certificate = ExistingFile(r, v, path + ".certificate");
+                    break;
+                case "key":
+                    key = ExistingFile(r, v, path + ".key");
+                    break;
+                case "clientCa":
+                    clientCa = ExistingFile(r, v, path + ".clientCa");
+                    break;
+            }
+        }
+
+        if (certificate is null || key is null)
+        {
+            r.Error(tls, path, "`certificate` and `key` are both required for TLS");
+            return null;
+        }
+
+        return new TlsOptions { CertificateFile = certificate, KeyFile = key, ClientCaFile = clientCa };
+    }
+
+    private static AuthOptions? ReadCredentials(YamlFieldReader r, YamlNode node, string path)
+    {
+        if (r.Mapping(node, path) is not { } map)
+        {
+            return null;
+        }
+
+        string? user = null, password = null, token = null;
+        foreach (var (k, _, v) in r.Entries(map, path, CredentialKeys))
+        {
+            var value = r.String(v, path + "." + k);
+            switch (k)
+            {
+                case "username":
+                    user = value;
+                    break;
+                case "password":
+                    password = value;
+                    break;
+                case "bearerToken":
+                    token = value;
+                    break;
+            }
+        }
+
+        var basic = !string.IsNullOrEmpty(user) || !string.IsNullOrEmpty(password);
+        if (basic && (string.IsNullOrEmpty(user) || string.IsNullOrEmpty(password)))
+        {
+            r.Error(map, path, "`username` and `password` must both be set (and not empty)");
+            return null;
+        }
+
+        if (basic == !string.IsNullOrEmpty(token))
+        {
+            r.Error(map, path, "set either `username` and `password`, or `bearerToken`");
+            return null;
+        }
+
+        return basic
+            ? new AuthOptions { Username = user, Password = new Secret(password!) }
+            : new AuthOptions { BearerToken = new Secret(token!) };
+    }
+
+    private static void ValidateLoaded(YamlFieldReader r, YamlMappingNode top, GatewayOptions options)
+    {
+        if (options.SyslogTlsAddress is not null && options.SyslogTls is null)
+        {
+            r.Error(YamlFieldReader.Get(top, "syslog"), "syslog.tls", "`certificate` and `key` are required for the TLS listener");
+        }
+    }
+
+    private static string? Address(YamlFieldReader r, YamlNode node, string path)
+    {
+        var text = r.String(node, path);
+        if (text is not null && !HostPort.TryParse(text, out _))
+        {
+            r.Error(node, path, $"'{text}' is not an address; use HOST:PORT, e.g. 0.0.0.0:5140 or [::1]:5140");
+            return null;
+        }
+
+        return text;
+    }
+
+    private static string? ExistingFile(YamlFieldReader r, YamlNode node, string path)
+    {
+        var file = r.String(node, path);
+        if (file is not null && !File.Exists(file))
+        {
+            r.Error(node, path, $"file '{file}' does not exist");
+            return null;
+        }
+
+        return file;
+    }
+
+    /// <summary>Replaces <c>${NAME}</c> / <c>${NAME:-default}</c> in every scalar, reporting unset variables at their line.</summary>
+    private static void Interpolate(YamlNode node, YamlFieldReader r, string path, Func<string, string?> env)
+    {
+        switch (node)
+        {
+            case YamlScalarNode { Value: { } value } scalar when value.Contains('$', StringComparison.Ordinal):
+                scalar.Value = Expand(value, scalar, r, path, env);
+                break;
+            case YamlMappingNode mapping:
+                foreach (var (k, v) in mapping.Children)
+                {
+                    Interpolate(v, r, YamlFieldReader.Join(path, (k as YamlScalarNode)?.Value ?? "?"), env);
+                }
+
+                break;
+            case YamlSequenceNode sequence:
+                foreach (var item in sequence.Children)
+                {
+                    Interpolate(item, r, path + "[]", env);
+                }
+
+                break;
+        }
+    }
+
+    private static string Expand(string value, YamlNode node, YamlFieldReader r, string path, Func<string, string?> env)
+    {
+        var sb = new StringBuilder(value.Length);
+        for (var i = 0; i < value.Length; i++)
+        {
+            var c = value[i];
+            if (c != '$' || i + 1 >= value.Length)
+            {
+                sb.Append(c);
+                continue;
+            }
+
+            if (value[i + 1] == '$')
+            {
+                sb.Append('$');
+                i++;
+                continue;
+            }
+
+            if (value[i + 1] != '{')
+            {
+                sb.Append(c);
+                continue;
+            }
+
+            var end = value.IndexOf('}', i + 2);
+            if (end < 0)
+            {
+                r.Error(node, path, "unterminated ${…} reference");
+                return value;
+            }
+
+            var body = value[(i + 2)..end];
+            var dash = body.IndexOf(":-", StringComparison.Ordinal);
+            var name = dash >= 0 ? body[..dash] : body;
+            var fallback = dash >= 0 ? body[(dash + 2)..] : null;
+            var resolved = env(name);
+            if (string.IsNullOrEmpty(resolved))
+            {
+                resolved = fallback;
+            }
+
+            if (resolved is null)
+            {
+                r.Error(node, path, $"environment variable {name} is not set (write ${{{name}:-default}} for a default)");
+                resolved = string.Empty;
+            }
+
+            sb.Append(resolved);
+            i = end;
+        }
+
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,117 @@
+using Flotel.Gateway.Configuration;
+
+namespace Flotel.Gateway.Tests.Configuration;
+
+public sealed class GatewayConfigLoaderTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("flotel-config-");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    [Fact]
+    public void Load_WithoutAFile_GivesTheContractDefaults()
+    {
+        var (options, diagnostics) = GatewayConfigLoader.Load(null);
+
+        Assert.Empty(diagnostics);
+        Assert.Equal("0.0.0.0:9201", options.HttpAddress);
+        Assert.Equal("0.0.0.0:5140", options.SyslogAddress);
+        Assert.True(options.SyslogUdp);
+        Assert.Equal("logstash-%{+YYYY.MM.dd}", options.IndexPattern);
+        Assert.Null(options.QueryAuth);
+    }
+
+    [Fact]
+    public void Load_ResolvesEnvironmentReferencesAndDefaults()
+    {
+        var file = Write("""
+            syslog:
+              address: ${ADDR}
+            auth:
+              query:
+                username: ${USER_NAME:-elastic}
+                password: ${PASS}
+            data: $${literal}
+            """);
+        var env = new Dictionary<string, string> { ["ADDR"] = "127.0.0.1:6000", ["PASS"] = "s3cret" };
+
+        var (options, diagnostics) = GatewayConfigLoader.Load(file, name => env.GetValueOrDefault(name));
+
+        Assert.Empty(diagnostics);
+        Assert.Equal("127.0.0.1:6000", options.SyslogAddress);
+        Assert.Equal("elastic", options.QueryAuth!.Username);
+        Assert.Equal("s3cret", options.QueryAuth.Password!.Reveal());
+        Assert.Equal("${literal}", options.DataDirectory);
+    }
+
+    [Fact]
+    public void Load_WithAnUnsetVariable_NamesFileLineAndField()
+    {
+        var file = Write("""
+            http:
+              address: 127.0.0.1:9201
+            auth:
+              ingest:
+                bearerToken: ${NO_SUCH_TOKEN}
+            """);
+
+        var (_, diagnostics) = GatewayConfigLoader.Load(file, _ => null);
+
+        var error = Assert.Single(diagnostics, d => d.IsError && d.Message.Contains("NO_SUCH_TOKEN", StringComparison.Ordinal));
+        Assert.Equal(5, error.Line);
+        Assert.Equal("auth.ingest.bearerToken", error.FieldPath);
+    }
+
+    [Theory]
+    [InlineData("http:\n  address: nohost\n", 2, "http.address")]
+    [InlineData("syslog:\n  udp: maybe\n", 2, "syslog.udp")]
+    [InlineData("syslog:\n  timezone: Mars/Olympus\n", 2, "syslog.timezone")]
+    [InlineData("syslog:\n  maxFrameBytes: 10\n", 2, "syslog.maxFrameBytes")]
+    [InlineData("queue:\n  maxMiB: \"12\"\n", 2, "queue.maxMiB")]
+    [InlineData("store:\n  indexPattern: \"logstash-%{+YYYY.MM.dd\"\n", 2, "store.indexPattern")]
+    [InlineData("auth:\n  query:\n    username: u\n", 3, "auth.query")]
+    [InlineData("http:\n  tls:\n    certificate: /nonexistent.pem\n    key: /nonexistent.key\n", 3, "http.tls.certificate")]
+    public void Load_WithABadValue_ReportsItsLineAndField(string yaml, int line, string field)
+    {
+        var (_, diagnostics) = GatewayConfigLoader.Load(Write(yaml), _ => null);
+
+        Assert.Contains(diagnostics, d => d.IsError && d.Line == line && d.FieldPath == field);
+    }
+
+    [Fact]
+    public void Load_WithAnUnknownKey_WarnsAndKeepsTheRest()
+    {
+        var (options, diagnostics) = GatewayConfigLoader.Load(Write("htp:\n  address: 1.2.3.4:1\nsyslog:\n  udp: false\n"), _ => null);
+
+        var warning = Assert.Single(diagnostics);
+        Assert.False(warning.IsError);
+        Assert.Equal("htp", warning.FieldPath);
+        Assert.False(options.SyslogUdp);
+    }
+
+    [Fact]
+    public void Load_WithBrokenYaml_ReportsTheLine()
+    {
+        var (_, diagnostics) = GatewayConfigLoader.Load(Write("http:\n  address: [\n"), _ => null);
+
+        var error = Assert.Single(diagnostics);
+        Assert.True(error.IsError);
+        Assert.True(error.Line > 0);
+    }
+
+    [Fact]
+    public void Secret_NeverPrintsItsValue()
+    {
+        var (options, _) = GatewayConfigLoader.Load(Write("auth:\n  ingest:\n    bearerToken: hunter2\n"), _ => null);
+
+        Assert.Equal("***", options.IngestAuth!.BearerToken!.ToString());
+        Assert.DoesNotContain("hunter2", $"{options.IngestAuth.BearerToken}", StringComparison.Ordinal);
+    }
+
+    private string Write(string yaml)
+    {
+        var file = Path.Combine(_dir.FullName, "gateway.yaml");
+        File.WriteAllText(file, yaml);
+        return file;
+    }
+}
