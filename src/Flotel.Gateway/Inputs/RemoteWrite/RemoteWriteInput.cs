@@ -1,0 +1,160 @@
+using System.Buffers;
+using System.Globalization;
+using Flotel.Gateway.Queueing;
+using Flotel.Pipeline.Diagnostics;
+using Flotel.Wire.RemoteWrite;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Flotel.Gateway.Inputs.RemoteWrite;
+
+/// <summary>
+/// <c>POST /api/v1/write</c> and <c>/write</c> (architecture §6): Prometheus remote write 1.0. The body is checked
+/// (headers → 415, compressed and declared decompressed size → 413, snappy/protobuf/labels → 400) and then queued
+/// still compressed; the 2xx is sent only after the queue made it durable. A full queue answers 429 with
+/// <c>Retry-After</c>, which every remote-write sender retries.
+/// </summary>
+public sealed partial class RemoteWriteInput
+{
+    private readonly IRecordSink _sink;
+    private readonly RemoteWriteLimits _limits;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Counter _requests;
+    private readonly Counter _samples;
+    private readonly Counter _series;
+    private readonly Counter _queueFull;
+    private readonly MetricsRegistry _metrics;
+
+    public RemoteWriteInput(IRecordSink sink, RemoteWriteLimits limits, MetricsRegistry metrics, TimeProvider time, ILogger logger)
+    {
+        _sink = sink;
+        _limits = limits;
+        _time = time;
+        _logger = logger;
+        _metrics = metrics;
+        _requests = metrics.Counter("flotel_remote_write_requests_total", "Remote-write requests accepted (2xx).");
+        _samples = metrics.Counter("flotel_remote_write_samples_total", "Samples accepted by remote write.");
+        _series = metrics.Counter("flotel_remote_write_series_total", "Series accepted by remote write.");
+        _queueFull = metrics.Counter("flotel_remote_write_rejected_total", "Remote-write requests rejected, by reason.", ("reason", "queue_full"));
+    }
+
+    /// <summary>Handles one request.</summary>
+    public async Task HandleAsync(HttpContext context)
+    {
+        var request = context.Request;
+        byte[]? buffer = null;
+        try
+        {
+            RemoteWriteHeaders.Validate(request.ContentType, request.Headers.ContentEncoding);
+            if (request.ContentLength > _limits.MaxCompressedBytes)
+            {
+                throw new RemoteWriteException(RemoteWriteRejectReason.CompressedTooLarge, string.Create(CultureInfo.InvariantCulture,
+                    $"body of {request.ContentLength} bytes is over the limit of {_limits.MaxCompressedBytes} bytes"));
+            }
+
+            var length = 0;
+            buffer = ArrayPool<byte>.Shared.Rent(HeaderReserve + (int)Math.Min(request.ContentLength ?? 64 * 1024, _limits.MaxCompressedBytes + 1L));
+            var header = new ArrayBufferWriter<byte>(HeaderReserve);
+            GatewayRecord.WriteHeader(header, GatewayRecordKind.RemoteWrite, _time.GetUtcNow().ToUnixTimeMilliseconds(), PeerOf(context));
+            header.WrittenSpan.CopyTo(buffer);
+            var bodyStart = header.WrittenCount;
+            var reader = request.BodyReader;
+            while (true)
+            {
+                var result = await reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
+                foreach (var segment in result.Buffer)
+                {
+                    if (length + segment.Length > _limits.MaxCompressedBytes)
+                    {
+                        reader.AdvanceTo(result.Buffer.End);
+                        throw new RemoteWriteException(RemoteWriteRejectReason.CompressedTooLarge, string.Create(CultureInfo.InvariantCulture,
+                            $"body is over the limit of {_limits.MaxCompressedBytes} bytes"));
+                    }
+
+                    if (bodyStart + length + segment.Length > buffer.Length)
+                    {
+                        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(buffer.Length * 2, bodyStart + length + segment.Length));
+                        buffer.AsSpan(0, bodyStart + length).CopyTo(bigger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = bigger;
+                    }
+
+                    segment.Span.CopyTo(buffer.AsSpan(bodyStart + length));
+                    length += segment.Length;
+                }
+
+                reader.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted)
+                {
+                    break;
+                }
+            }
+
+            var stats = RemoteWriteCodec.Decode(buffer.AsSpan(bodyStart, length), default(ValidatingVisitor), _limits);
+            try
+            {
+                await _sink.AppendAsync(buffer.AsMemory(0, bodyStart + length), context.RequestAborted).ConfigureAwait(false);
+            }
+            catch (QueueFullException full)
+            {
+                _queueFull.Increment();
+                context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+                context.Response.Headers.RetryAfter = ((int)Math.Ceiling(full.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                await context.Response.WriteAsync("queue full, retry later\n", context.RequestAborted).ConfigureAwait(false);
+                return;
+            }
+
+            _requests.Increment();
+            _samples.Add(stats.Samples);
+            _series.Add(stats.Series);
+            context.Response.StatusCode = StatusCodes.Status204NoContent;
+        }
+        catch (RemoteWriteException e)
+        {
+            _metrics.Counter("flotel_remote_write_rejected_total", "Remote-write requests rejected, by reason.", ("reason", e.Reason.ToString())).Increment();
+            LogRejected(_logger, e.HttpStatusCode, e.Message);
+            context.Response.StatusCode = e.HttpStatusCode;
+            await context.Response.WriteAsync(e.Message + "\n", context.RequestAborted).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
+
+    /// <summary>Room for the record header (kind, time, peer) before the body in the same buffer.</summary>
+    private const int HeaderReserve = 1 + 8 + 1 + 255;
+
+    private static string PeerOf(HttpContext context)
+    {
+        var address = context.Connection.RemoteIpAddress;
+        return address is null ? string.Empty : (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Remote write rejected with {Status}: {Reason}")]
+    private static partial void LogRejected(ILogger logger, int status, string reason);
+
+    /// <summary>Decodes only to validate: labels, structure, limits. Keeps nothing.</summary>
+    private readonly struct ValidatingVisitor : IWriteRequestVisitor
+    {
+        public void BeginSeries(SeriesLabels labels)
+        {
+        }
+
+        public void Sample(long timestampMs, double value)
+        {
+        }
+
+        public void EndSeries()
+        {
+        }
+
+        public void Metadata(MetricMetadataType type, ReadOnlySpan<byte> metricFamilyName, ReadOnlySpan<byte> help, ReadOnlySpan<byte> unit)
+        {
+        }
+    }
+}

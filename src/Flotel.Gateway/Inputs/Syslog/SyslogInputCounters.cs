@@ -1,0 +1,32 @@
+using Flotel.Pipeline.Diagnostics;
+
+namespace Flotel.Gateway.Inputs.Syslog;
+
+/// <summary>Counters of the syslog inputs, labelled by transport.</summary>
+public sealed class SyslogInputCounters
+{
+    public SyslogInputCounters(MetricsRegistry registry, string transport)
+    {
+        Frames = registry.Counter("flotel_syslog_frames_total", "Syslog messages received and queued.", ("transport", transport));
+        Bytes = registry.Counter("flotel_syslog_bytes_total", "Bytes of syslog messages queued.", ("transport", transport));
+        Connections = registry.Counter("flotel_syslog_connections_total", "Syslog connections accepted.", ("transport", transport));
+        Oversized = registry.Counter("flotel_syslog_dropped_total", "Syslog messages dropped, by reason.", ("transport", transport), ("reason", "oversized"));
+        QueueFull = registry.Counter("flotel_syslog_dropped_total", "Syslog messages dropped, by reason.", ("transport", transport), ("reason", "queue_full"));
+        TlsFailures = registry.Counter("flotel_syslog_tls_handshake_failures_total", "TLS handshakes that failed.", ("transport", transport));
+        BackPressure = registry.Counter("flotel_syslog_backpressure_total", "Times a TCP connection was paused because the queue was full.", ("transport", transport));
+    }
+
+    public Counter Frames { get; }
+
+    public Counter Bytes { get; }
+
+    public Counter Connections { get; }
+
+    public Counter Oversized { get; }
+
+    public Counter QueueFull { get; }
+
+    public Counter TlsFailures { get; }
+
+    public Counter BackPressure { get; }
+}

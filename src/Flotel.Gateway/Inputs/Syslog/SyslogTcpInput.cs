@@ -1,0 +1,356 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using Flotel.Gateway.Queueing;
+using Flotel.Wire.Syslog;
+using Microsoft.Extensions.Logging;
+
+namespace Flotel.Gateway.Inputs.Syslog;
+
+/// <summary>
+/// Syslog over TCP, or TLS when <see cref="SslServerAuthenticationOptions"/> are given (RFC 6587 / RFC 5425 framing,
+/// architecture §5). Each connection has a fill loop (socket → <see cref="Pipe"/>) and a frame loop (pipe → framer →
+/// one queue record per read); while the frame loop waits for the queue's fsync, the fill loop keeps reading, so the
+/// next record carries everything that arrived meanwhile (group commit without a timer). When the queue is full the
+/// frame loop stops consuming, the pipe fills, the fill loop pauses and TCP flow control pushes back on the sender:
+/// nothing is dropped (issue 3, "TCP syslog stops reading").
+/// </summary>
+public sealed partial class SyslogTcpInput : IAsyncDisposable
+{
+    /// <summary>Largest record the frame loop builds before handing it to the queue: keeps one fsync's worth bounded.</summary>
+    private const int MaxRecordBytes = 1024 * 1024;
+
+    /// <summary>Unconsumed bytes per connection before the fill loop pauses (the pipe's pause threshold).</summary>
+    private const long PipePauseBytes = 4 * 1024 * 1024;
+
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(1);
+
+    private readonly IPEndPoint _endpoint;
+    private readonly SslServerAuthenticationOptions? _tls;
+    private readonly int _maxFrameBytes;
+    private readonly IRecordSink _sink;
+    private readonly SyslogInputCounters _counters;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+
+    /// <summary>Live connection tasks; added by the accept loop, removed by each connection when it ends.</summary>
+    private readonly HashSet<Task> _connections = [];
+    private readonly Lock _connectionsLock = new();
+    private Socket? _listener;
+    private Task? _acceptLoop;
+    private int _stopped;
+
+    public SyslogTcpInput(
+        IPEndPoint endpoint, SslServerAuthenticationOptions? tls, int maxFrameBytes, IRecordSink sink,
+        SyslogInputCounters counters, TimeProvider time, ILogger logger)
+    {
+        _endpoint = endpoint;
+        _tls = tls;
+        _maxFrameBytes = maxFrameBytes;
+        _sink = sink;
+        _counters = counters;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>The bound address (the real port when 0 was asked for); valid after <see cref="Start"/>.</summary>
+    public IPEndPoint LocalEndPoint => (IPEndPoint)(_listener?.LocalEndPoint ?? throw new InvalidOperationException("not started"));
+
+    /// <summary>Binds and starts accepting. Throws (at startup) when the address cannot be bound.</summary>
+    public void Start()
+    {
+        var listener = new Socket(_endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        if (_endpoint.AddressFamily == AddressFamily.InterNetworkV6 && _endpoint.Address.Equals(IPAddress.IPv6Any))
+        {
+            listener.DualMode = true;
+        }
+
+        listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        listener.Bind(_endpoint);
+        listener.Listen(512);
+        _listener = listener;
+        _acceptLoop = AcceptLoopAsync(listener);
+    }
+
+    /// <summary>Stops accepting, lets each connection queue what it has already framed, then closes them.</summary>
+    public async Task StopAsync()
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return;
+        }
+
+        _listener?.Dispose();
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_acceptLoop is not null)
+        {
+            await _acceptLoop.ConfigureAwait(false);
+        }
+
+        Task[] open;
+        lock (_connectionsLock)
+        {
+            open = [.. _connections];
+        }
+
+        await Task.WhenAll(open).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    private async Task AcceptLoopAsync(Socket listener)
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                if (_stopping.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                LogAcceptFailed(_logger, e.Message);
+                continue;
+            }
+
+            _counters.Connections.Increment();
+            socket.NoDelay = true;
+            var task = Task.Run(() => ServeAsync(socket));
+            lock (_connectionsLock)
+            {
+                _connections.Add(task);
+            }
+
+            _ = task.ContinueWith(
+                t =>
+                {
+                    lock (_connectionsLock)
+                    {
+                        _connections.Remove(t);
+                    }
+                },
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+        }
+    }
+
+    private async Task ServeAsync(Socket socket)
+    {
+        var remote = (socket.RemoteEndPoint as IPEndPoint)?.Address;
+        var peer = remote is null ? string.Empty : (remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote).ToString();
+        Stream stream = new NetworkStream(socket, ownsSocket: true);
+        try
+        {
+            if (_tls is not null)
+            {
+                var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+                stream = ssl;
+                using var handshake = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+                handshake.CancelAfter(TimeSpan.FromSeconds(10));
+                try
+                {
+                    await ssl.AuthenticateAsServerAsync(_tls, handshake.Token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is System.Security.Authentication.AuthenticationException or IOException or OperationCanceledException)
+                {
+                    _counters.TlsFailures.Increment();
+                    LogTlsFailed(_logger, peer, e.Message);
+                    return;
+                }
+            }
+
+            var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: PipePauseBytes, resumeWriterThreshold: PipePauseBytes / 2, useSynchronizationContext: false));
+            var fill = FillAsync(stream, pipe.Writer);
+            await FrameAsync(pipe.Reader, peer).ConfigureAwait(false);
+            socket.Dispose(); // unblocks the fill loop if the frame loop ended first (stop)
+            await fill.ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // Never crash after startup (style.md rule 9): one broken connection is logged and closed.
+            LogConnectionFailed(_logger, peer, e.Message);
+        }
+        finally
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static async Task FillAsync(Stream stream, PipeWriter writer)
+    {
+        Exception? error = null;
+        try
+        {
+            while (true)
+            {
+                var memory = writer.GetMemory(64 * 1024);
+                var n = await stream.ReadAsync(memory).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                writer.Advance(n);
+                var flush = await writer.FlushAsync().ConfigureAwait(false);
+                if (flush.IsCompleted || flush.IsCanceled)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
+        {
+            error = null; // a reset connection ends the stream like EOF; what was read is still framed
+        }
+        catch (Exception e)
+        {
+            error = e;
+        }
+
+        await writer.CompleteAsync(error).ConfigureAwait(false);
+    }
+
+    private async Task FrameAsync(PipeReader reader, string peer)
+    {
+        var framer = new SyslogFramer(_maxFrameBytes);
+        var record = new ArrayBufferWriter<byte>(64 * 1024);
+        long discardedSeen = 0;
+        var transport = (byte)(_tls is null ? 1 : 3);
+        try
+        {
+            while (true)
+            {
+                ReadResult result;
+                try
+                {
+                    result = await reader.ReadAsync(_stopping.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return; // stop: frames already queued are safe; the rest was never acknowledged to the sender
+                }
+
+                var buffer = result.Buffer;
+                var sequence = new SequenceReader<byte>(buffer);
+                record.ResetWrittenCount();
+                GatewayRecord.WriteHeader(record, GatewayRecordKind.SyslogFrames, _time.GetUtcNow().ToUnixTimeMilliseconds(), peer);
+                record.GetSpan(1)[0] = transport;
+                record.Advance(1);
+                var headerBytes = record.WrittenCount;
+                var frames = 0;
+                long frameBytes = 0;
+                var full = false;
+                while (framer.TryReadFrame(ref sequence, out var frame))
+                {
+                    GatewayRecord.WriteFrame(record, frame);
+                    frames++;
+                    frameBytes += frame.Length;
+                    if (record.WrittenCount >= MaxRecordBytes)
+                    {
+                        full = true;
+                        break;
+                    }
+                }
+
+                if (!full && result.IsCompleted && framer.TryReadFinalFrame(ref sequence, out var last))
+                {
+                    GatewayRecord.WriteFrame(record, last);
+                    frames++;
+                    frameBytes += last.Length;
+                }
+
+                if (framer.DiscardedFrames != discardedSeen)
+                {
+                    _counters.Oversized.Add(framer.DiscardedFrames - discardedSeen);
+                    discardedSeen = framer.DiscardedFrames;
+                }
+
+                // Consumed what was framed; when the record filled up, nothing beyond that was examined either, so
+                // the next ReadAsync returns at once with the rest.
+                reader.AdvanceTo(sequence.Position, full ? sequence.Position : buffer.End);
+                if (record.WrittenCount > headerBytes && frames > 0)
+                {
+                    if (!await AppendAsync(record.WrittenMemory, frames).ConfigureAwait(false))
+                    {
+                        return;
+                    }
+
+                    _counters.Frames.Add(frames);
+                    _counters.Bytes.Add(frameBytes);
+                }
+
+                if (result.IsCompleted && !full)
+                {
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            await reader.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Appends with back-pressure: while the queue is full, wait and retry (the sender is held by TCP).</summary>
+    private async Task<bool> AppendAsync(ReadOnlyMemory<byte> record, int frames)
+    {
+        var delay = TimeSpan.FromMilliseconds(50);
+        var paused = false;
+        while (true)
+        {
+            try
+            {
+                await _sink.AppendAsync(record, _stopping.Token).ConfigureAwait(false);
+                return true;
+            }
+            catch (QueueFullException)
+            {
+                if (!paused)
+                {
+                    paused = true;
+                    _counters.BackPressure.Increment();
+                }
+
+                try
+                {
+                    await Task.Delay(delay, _time, _stopping.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    _counters.QueueFull.Add(frames);
+                    return false;
+                }
+
+                delay = delay * 2 > MaxBackoff ? MaxBackoff : delay * 2;
+            }
+            catch (OperationCanceledException)
+            {
+                _counters.QueueFull.Add(frames);
+                return false;
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Syslog accept failed: {Reason}")]
+    private static partial void LogAcceptFailed(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Syslog TLS handshake with {Peer} failed: {Reason}")]
+    private static partial void LogTlsFailed(ILogger logger, string peer, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Syslog connection from {Peer} closed after an error: {Reason}")]
+    private static partial void LogConnectionFailed(ILogger logger, string peer, string reason);
+}

@@ -1,0 +1,180 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using Flotel.Gateway.Queueing;
+using Flotel.Wire.Syslog;
+using Microsoft.Extensions.Logging;
+
+namespace Flotel.Gateway.Inputs.Syslog;
+
+/// <summary>
+/// Syslog over UDP: one datagram, one message (RFC 5426). Datagrams that arrive while the previous record is being
+/// made durable wait in the socket's receive buffer and go out together in the next record. UDP has no back-pressure:
+/// when the queue is full the datagrams are dropped and counted (<c>reason="queue_full"</c>).
+/// </summary>
+public sealed partial class SyslogUdpInput : IAsyncDisposable
+{
+    /// <summary>Most datagrams per record; bounds the record and the time to its fsync.</summary>
+    private const int MaxDatagramsPerRecord = 4096;
+
+    /// <summary>Largest UDP payload (IPv4: 65,535 − 8 − 20).</summary>
+    private const int MaxDatagramBytes = 65507;
+
+    private readonly IPEndPoint _endpoint;
+    private readonly IRecordSink _sink;
+    private readonly SyslogInputCounters _counters;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private Socket? _socket;
+    private Task? _loop;
+    private int _stopped;
+
+    public SyslogUdpInput(IPEndPoint endpoint, IRecordSink sink, SyslogInputCounters counters, TimeProvider time, ILogger logger)
+    {
+        _endpoint = endpoint;
+        _sink = sink;
+        _counters = counters;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>The bound address; valid after <see cref="Start"/>.</summary>
+    public IPEndPoint LocalEndPoint => (IPEndPoint)(_socket?.LocalEndPoint ?? throw new InvalidOperationException("not started"));
+
+    /// <summary>Binds and starts receiving.</summary>
+    public void Start()
+    {
+        var socket = new Socket(_endpoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        if (_endpoint.AddressFamily == AddressFamily.InterNetworkV6 && _endpoint.Address.Equals(IPAddress.IPv6Any))
+        {
+            socket.DualMode = true;
+        }
+
+        socket.ReceiveBufferSize = 8 * 1024 * 1024; // absorbs bursts while a record is fsync'd
+        socket.Bind(_endpoint);
+        _socket = socket;
+        _loop = ReceiveLoopAsync(socket);
+    }
+
+    /// <summary>Stops receiving; what was received is queued first.</summary>
+    public async Task StopAsync()
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _socket?.Dispose();
+        if (_loop is not null)
+        {
+            await _loop.ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    private async Task ReceiveLoopAsync(Socket socket)
+    {
+        var buffer = GC.AllocateUninitializedArray<byte>(MaxDatagramBytes, pinned: true);
+        var record = new ArrayBufferWriter<byte>(256 * 1024);
+        EndPoint any = new IPEndPoint(_endpoint.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
+        string? recordPeer = null;
+        var frames = 0;
+        long bytes = 0;
+        while (!_stopping.IsCancellationRequested)
+        {
+            try
+            {
+                SocketReceiveFromResult received;
+                if (frames > 0 && socket.Available == 0)
+                {
+                    // Nothing more waiting: queue what we have before blocking for the next datagram.
+                    await FlushAsync(record, frames, bytes).ConfigureAwait(false);
+                    frames = 0;
+                    bytes = 0;
+                    recordPeer = null;
+                }
+
+                received = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any, _stopping.Token).ConfigureAwait(false);
+                var address = ((IPEndPoint)received.RemoteEndPoint).Address;
+                var peer = (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString();
+                // GetMessage only trims the end, so the message is the datagram's first `length` bytes.
+                var length = SyslogDatagram.GetMessage(buffer.AsSpan(0, received.ReceivedBytes)).Length;
+                if (length == 0)
+                {
+                    continue;
+                }
+
+                if (frames > 0 && (peer != recordPeer || frames >= MaxDatagramsPerRecord))
+                {
+                    await FlushAsync(record, frames, bytes).ConfigureAwait(false);
+                    frames = 0;
+                    bytes = 0;
+                }
+
+                if (frames == 0)
+                {
+                    record.ResetWrittenCount();
+                    GatewayRecord.WriteHeader(record, GatewayRecordKind.SyslogFrames, _time.GetUtcNow().ToUnixTimeMilliseconds(), peer);
+                    record.GetSpan(1)[0] = 2;
+                    record.Advance(1);
+                    recordPeer = peer;
+                }
+
+                GatewayRecord.WriteFrame(record, buffer.AsSpan(0, length));
+                frames++;
+                bytes += length;
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                if (_stopping.IsCancellationRequested)
+                {
+                    break;
+                }
+
+                LogReceiveFailed(_logger, e.Message);
+            }
+        }
+
+        if (frames > 0)
+        {
+            await FlushAsync(record, frames, bytes).ConfigureAwait(false);
+        }
+    }
+
+    private async Task FlushAsync(ArrayBufferWriter<byte> record, int frames, long bytes)
+    {
+        try
+        {
+            await _sink.AppendAsync(record.WrittenMemory, CancellationToken.None).ConfigureAwait(false);
+            _counters.Frames.Add(frames);
+            _counters.Bytes.Add(bytes);
+        }
+        catch (QueueFullException)
+        {
+            _counters.QueueFull.Add(frames);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            _counters.QueueFull.Add(frames);
+            LogQueueFailed(_logger, frames, e.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Syslog UDP receive failed: {Reason}")]
+    private static partial void LogReceiveFailed(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Frames} UDP syslog messages lost: the queue refused them ({Reason})")]
+    private static partial void LogQueueFailed(ILogger logger, int frames, string reason);
+}

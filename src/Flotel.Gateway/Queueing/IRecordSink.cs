@@ -1,0 +1,11 @@
+namespace Flotel.Gateway.Queueing;
+
+/// <summary>Where inputs put records: the durable queue in the gateway, a list in tests.</summary>
+public interface IRecordSink
+{
+    /// <summary>
+    /// Appends one record. Completes only when the record is durable; throws <see cref="QueueFullException"/> when
+    /// the queue is at its bound (the input then answers 429, pauses reading, or counts a drop).
+    /// </summary>
+    ValueTask AppendAsync(ReadOnlyMemory<byte> record, CancellationToken cancellationToken);
+}
