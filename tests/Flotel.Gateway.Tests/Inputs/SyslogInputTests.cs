@@ -1,0 +1,119 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Flotel.Gateway.Inputs.Syslog;
+using Flotel.Gateway.Tests.TestKit;
+using Flotel.Pipeline.Diagnostics;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Flotel.Gateway.Tests.Inputs;
+
+public sealed class SyslogInputTests
+{
+    private const string BlogLine = "<6>2022-05-12T16:22:01-04:00  random-workload[3966]: dcc80a53ab7e5871f38e6b5184d785d58f5c698505fe74dd04597dcaac372c1b: New message at: Thu May 12 20:22:01 UTC 2022";
+
+    [Fact]
+    public async Task Tcp_MixedFramingOnOneConnection_QueuesEveryFrameInOrder()
+    {
+        var sink = new ListSink();
+        var registry = new MetricsRegistry();
+        await using var input = StartTcp(sink, registry, maxFrameBytes: 1024);
+
+        var rfc5424 = "<14>1 2022-05-12T20:22:01.494Z dev1 app 1 - - octet counted";
+        var stream = BlogLine + "\n" + Encoding.UTF8.GetByteCount(rfc5424) + " " + rfc5424 + "\r\n\nlast line without newline";
+        await SendTcpAsync(input.LocalEndPoint, Encoding.UTF8.GetBytes(stream));
+
+        await Eventually.TrueAsync(() => sink.Frames().Count == 3, "three frames");
+        var frames = sink.Frames();
+        Assert.Equal([BlogLine, rfc5424, "last line without newline"], frames.Select(f => f.Frame));
+        Assert.All(frames, f => Assert.Equal("127.0.0.1", f.Peer));
+        Assert.Contains("flotel_syslog_frames_total{transport=\"tcp\"} 3", registry.ToText(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Tcp_OversizedFrame_IsDroppedAndCounted_TheConnectionSurvives()
+    {
+        var sink = new ListSink();
+        var registry = new MetricsRegistry();
+        await using var input = StartTcp(sink, registry, maxFrameBytes: 512);
+
+        var stream = "before\n" + new string('x', 2000) + "\nafter\n";
+        await SendTcpAsync(input.LocalEndPoint, Encoding.UTF8.GetBytes(stream));
+
+        await Eventually.TrueAsync(() => sink.Frames().Count == 2, "two frames");
+        Assert.Equal(["before", "after"], sink.Frames().Select(f => f.Frame));
+        Assert.Contains("flotel_syslog_dropped_total{transport=\"tcp\",reason=\"oversized\"} 1", registry.ToText(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Tcp_WhenTheQueueIsFull_PausesAndRetries_LosingNothing()
+    {
+        var sink = new ListSink(refuseFirst: 3);
+        var registry = new MetricsRegistry();
+        await using var input = StartTcp(sink, registry, maxFrameBytes: 1024);
+
+        var lines = Enumerable.Range(0, 500).Select(i => $"<13>Feb 13 20:07:26 h app: line {i}").ToArray();
+        await SendTcpAsync(input.LocalEndPoint, Encoding.UTF8.GetBytes(string.Join('\n', lines) + "\n"));
+
+        await Eventually.TrueAsync(() => sink.Frames().Count == lines.Length, "every line");
+        Assert.Equal(lines, sink.Frames().Select(f => f.Frame));
+        Assert.Equal(3, sink.Refused);
+        Assert.Contains("flotel_syslog_backpressure_total{transport=\"tcp\"} 1", registry.ToText(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Tcp_RandomBytes_NeverStopTheListener()
+    {
+        var sink = new ListSink();
+        await using var input = StartTcp(sink, new MetricsRegistry(), maxFrameBytes: 4096);
+        var random = new Random(42);
+        for (var i = 0; i < 20; i++)
+        {
+            var bytes = new byte[random.Next(1, 20_000)];
+            random.NextBytes(bytes);
+            await SendTcpAsync(input.LocalEndPoint, bytes);
+        }
+
+        await SendTcpAsync(input.LocalEndPoint, "<13>still alive\n"u8.ToArray());
+
+        await Eventually.TrueAsync(() => sink.Frames().Any(f => f.Frame == "<13>still alive"), "the last good line");
+    }
+
+    [Fact]
+    public async Task Udp_EachDatagramIsOneMessage()
+    {
+        var sink = new ListSink();
+        var registry = new MetricsRegistry();
+        await using var input = new SyslogUdpInput(new IPEndPoint(IPAddress.Loopback, 0), sink, new SyslogInputCounters(registry, "udp"), TimeProvider.System, NullLogger.Instance);
+        input.Start();
+
+        using var client = new UdpClient(AddressFamily.InterNetwork);
+        var sent = new List<string>();
+        for (var i = 0; i < 50; i++)
+        {
+            var line = $"<13>Feb 13 20:07:26 h app: datagram {i}";
+            sent.Add(line);
+            await client.SendAsync(Encoding.UTF8.GetBytes(line + "\n"), input.LocalEndPoint);
+        }
+
+        await Eventually.TrueAsync(() => sink.Frames().Count == sent.Count, "every datagram");
+        Assert.Equal(sent, sink.Frames().Select(f => f.Frame));
+    }
+
+    private static SyslogTcpInput StartTcp(ListSink sink, MetricsRegistry registry, int maxFrameBytes)
+    {
+        var input = new SyslogTcpInput(
+            new IPEndPoint(IPAddress.Loopback, 0), tls: null, maxFrameBytes, sink, new SyslogInputCounters(registry, "tcp"),
+            TimeProvider.System, NullLogger.Instance);
+        input.Start();
+        return input;
+    }
+
+    private static async Task SendTcpAsync(IPEndPoint endpoint, byte[] bytes)
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync(endpoint);
+        await client.GetStream().WriteAsync(bytes);
+        client.Client.Shutdown(SocketShutdown.Send);
+    }
+}
