@@ -126,6 +126,7 @@ public sealed class DurableQueue : IAsyncDisposable
     // guarded: counters (see DurableQueueStats).
     private long _appendedRecords;
     private long _appendedBytes;
+    private long _groupCommits;
     private long _rejectedAppends;
     private long _droppedRecordsQueueFull;
     private long _droppedBytesQueueFull;
@@ -318,6 +319,7 @@ public sealed class DurableQueue : IAsyncDisposable
             {
                 AppendedRecords = _appendedRecords,
                 AppendedBytes = _appendedBytes,
+                GroupCommits = _groupCommits,
                 RejectedAppends = _rejectedAppends,
                 DroppedRecordsQueueFull = _droppedRecordsQueueFull,
                 DroppedBytesQueueFull = _droppedBytesQueueFull,
@@ -421,9 +423,9 @@ public sealed class DurableQueue : IAsyncDisposable
 
     private void CheckRecordSize(int length)
     {
-        if (length > _options.MaxRecordBytes)
+        if (length > _options.EffectiveMaxRecordBytes)
         {
-            throw new ArgumentOutOfRangeException(nameof(length), length, string.Create(CultureInfo.InvariantCulture, $"A durable queue record is limited to {_options.MaxRecordBytes} bytes (`MaxRecordBytes`)."));
+            throw new ArgumentOutOfRangeException(nameof(length), length, string.Create(CultureInfo.InvariantCulture, $"A durable queue record is limited to {_options.EffectiveMaxRecordBytes} bytes (`MaxRecordBytes`, at most half of `MaxTotalBytes`)."));
         }
     }
 
@@ -501,6 +503,11 @@ public sealed class DurableQueue : IAsyncDisposable
         try
         {
             WriteCommit(commit.Buffer);
+            lock (_gate)
+            {
+                _groupCommits++;
+            }
+
             commit.Done.TrySetResult();
         }
         catch (Exception ex)

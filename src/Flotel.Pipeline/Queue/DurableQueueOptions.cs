@@ -43,7 +43,10 @@ public sealed class DurableQueueOptions
     /// </summary>
     public bool Fsync { get; set; } = true;
 
-    /// <summary>Largest payload accepted by an append; larger ones throw <see cref="ArgumentOutOfRangeException"/>. Default 16 MiB.</summary>
+    /// <summary>
+    /// Largest payload accepted by an append; larger ones throw <see cref="ArgumentOutOfRangeException"/> (the input
+    /// answers 413). Default 16 MiB; the queue uses at most half of <see cref="MaxTotalBytes"/>, so a record always fits.
+    /// </summary>
     public int MaxRecordBytes { get; set; } = 16 << 20;
 
     /// <summary>
@@ -54,6 +57,9 @@ public sealed class DurableQueueOptions
 
     /// <summary>The segment size actually used: <see cref="MaxSegmentBytes"/>, at most a quarter of the bound.</summary>
     internal long EffectiveSegmentBytes => Math.Max(MinSegmentBytes, Math.Min(MaxSegmentBytes, MaxTotalBytes / 4));
+
+    /// <summary>The record limit actually used: <see cref="MaxRecordBytes"/>, at most half of the bound.</summary>
+    internal long EffectiveMaxRecordBytes => Math.Min(MaxRecordBytes, MaxTotalBytes / 2);
 
     /// <summary>Pure checks; the message quotes the key.</summary>
     internal void Validate()
@@ -83,9 +89,9 @@ public sealed class DurableQueueOptions
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"`GroupCommitWindow` must be between 0 and 1 s (durable queue {Directory})."), nameof(GroupCommitWindow));
         }
 
-        if (MaxRecordBytes <= 0 || MaxRecordBytes > MaxTotalBytes / 2)
+        if (MaxRecordBytes <= 0)
         {
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"`MaxRecordBytes` must be greater than 0 and at most half of `MaxTotalBytes` (durable queue {Directory})."), nameof(MaxRecordBytes));
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"`MaxRecordBytes` must be greater than 0 (durable queue {Directory})."), nameof(MaxRecordBytes));
         }
     }
 }

@@ -12,6 +12,9 @@ public sealed record DurableQueueStats
     /// <summary>Payload bytes made durable by appends.</summary>
     public long AppendedBytes { get; init; }
 
+    /// <summary>Group commits stored (one write + fsync per segment touched each); far fewer than appends under concurrency.</summary>
+    public long GroupCommits { get; init; }
+
     /// <summary>Appends refused with <see cref="QueueFullException"/> (one per call, whatever its record count).</summary>
     public long RejectedAppends { get; init; }
 

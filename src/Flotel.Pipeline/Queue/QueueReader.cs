@@ -106,7 +106,7 @@ public sealed class QueueReader : IDisposable
                 continue;
             }
 
-            var parsed = ReadChunk(segment, durable, maxRecords - added, maxBytes - bytes, into, ref added, ref bytes);
+            var parsed = ReadChunk(segment, durable, maxRecords, maxBytes, into, ref added, ref bytes);
             if (!parsed)
             {
                 break;
@@ -236,7 +236,9 @@ public sealed class QueueReader : IDisposable
 
     /// <summary>
     /// Reads one chunk of <paramref name="segment"/> below its durable length and adds the records in it that fit the
-    /// budget. Records before <see cref="_nextSequence"/> (re-positioning) are skipped. false when nothing was consumed.
+    /// budget (<paramref name="maxRecords"/> and <paramref name="maxBytes"/> are the whole call's limits; <paramref name="added"/>
+    /// and <paramref name="bytes"/> what it has taken so far). Records before <see cref="_nextSequence"/> (re-positioning)
+    /// are skipped. false when nothing was consumed.
     /// </summary>
     private bool ReadChunk(Segment segment, long durable, int maxRecords, long maxBytes, List<QueueRecord> into, ref int added, ref long bytes)
     {
@@ -247,7 +249,7 @@ public sealed class QueueReader : IDisposable
             return Corrupt(segment);
         }
 
-        var want = (int)Math.Min(available, Math.Clamp(maxBytes + (DurableQueue.RecordHeaderSize * (long)Math.Min(maxRecords, 1024)), MinChunkBytes, MaxChunkBytes));
+        var want = (int)Math.Min(available, Math.Clamp(maxBytes - bytes + (DurableQueue.RecordHeaderSize * (long)Math.Min(maxRecords - added, 1024)), MinChunkBytes, MaxChunkBytes));
         var chunk = new byte[want];
         if (DurableQueue.ReadFully(_handle, chunk, _offset) != want)
         {
