@@ -65,6 +65,11 @@ public sealed class DurableQueue : IAsyncDisposable
     internal const int RecordHeaderSize = 16;
 
     private const uint FormatVersion = 1;
+
+    // A pending commit this large already amortizes its fsync well, so the loop writes it without waiting the window:
+    // with the window applied unconditionally, a gateway connection awaiting each 1,024-line batch ran at less than
+    // half the rate (measured, see DurableQueueBenchmarks).
+    private const int GroupCommitEnoughBytes = 64 << 10;
     private const int CursorFileSize = 16;
 
     private readonly DurableQueueOptions _options;
@@ -473,7 +478,7 @@ public sealed class DurableQueue : IAsyncDisposable
         while (await wake.WaitToReadAsync().ConfigureAwait(false))
         {
             wake.TryRead(out _);
-            if (_options.GroupCommitWindow > TimeSpan.Zero)
+            if (_options.GroupCommitWindow > TimeSpan.Zero && PendingBytes() < GroupCommitEnoughBytes)
             {
                 // Let concurrent appenders join this commit: one fsync for all of them.
                 await Task.Delay(_options.GroupCommitWindow, _time).ConfigureAwait(false);
@@ -484,6 +489,14 @@ public sealed class DurableQueue : IAsyncDisposable
 
         // Stop completed the channel after refusing appends: whatever is still pending is the last commit.
         CommitPending();
+    }
+
+    private int PendingBytes()
+    {
+        lock (_gate)
+        {
+            return _pending.Buffer.Length;
+        }
     }
 
     private void CommitPending()

@@ -33,7 +33,8 @@ public sealed class DurableQueueOptions
     /// <summary>
     /// How long the commit loop waits after the first pending append before it writes and fsyncs, so that concurrent
     /// appenders share one fsync. Default 2 ms: at most ~500 fsyncs/s, which spares the SD cards of edge devices, at a
-    /// cost of ≤ 2 ms append latency. <see cref="TimeSpan.Zero"/> still batches whatever arrived during the previous fsync.
+    /// cost of ≤ 2 ms append latency. Skipped when 64 KiB or more is already pending (high load batches by itself).
+    /// <see cref="TimeSpan.Zero"/> still batches whatever arrived during the previous fsync.
     /// </summary>
     public TimeSpan GroupCommitWindow { get; set; } = TimeSpan.FromMilliseconds(2);
 

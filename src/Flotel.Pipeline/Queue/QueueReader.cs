@@ -10,8 +10,9 @@ namespace Flotel.Pipeline.Queue;
 /// </summary>
 public sealed class QueueReader : IDisposable
 {
-    // Read chunk when the byte budget is large; one array per chunk, never reused, so payload slices stay valid.
-    private const int MaxChunkBytes = 1 << 20;
+    // Read chunk when the byte budget is large; one array per chunk, never reused, so payload slices stay valid. Kept
+    // under the 85,000-byte large-object threshold: a 1 MiB chunk per batch went to the LOH and cost gen-2 collections.
+    private const int MaxChunkBytes = 80_000;
     private const int MinChunkBytes = 4 << 10;
 
     private readonly DurableQueue _queue;
