@@ -151,9 +151,6 @@ public sealed class DurableQueue : IAsyncDisposable
         _commitLoop = Task.Run(CommitLoopAsync);
     }
 
-    /// <summary>The options the queue was opened with.</summary>
-    public DurableQueueOptions Options => _options;
-
     /// <summary>
     /// Opens (creating when missing) the queue in <see cref="DurableQueueOptions.Directory"/>: validates the options,
     /// loads the reader cursors, repairs a torn tail of the last segment and starts the commit loop.

@@ -122,6 +122,54 @@ public sealed class DurableQueueFailureTests
     }
 
     [Fact]
+    public async Task CorruptActiveSegment_ByteFlippedWhileOpen_WriterStartsNewSegmentAndReaderMovesOn()
+    {
+        using var dir = new QueueTestDirectory();
+        await using var queue = DurableQueue.Open(dir.Options());
+        await queue.AppendBatchAsync([Payload("one"), Payload("two"), Payload("three")]);
+        var segment = Assert.Single(dir.SegmentFiles());
+        await using (var file = new FileStream(segment, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite))
+        {
+            file.Position = 8 + 19 + 16; // first payload byte of "two" (records: 16-byte header + payload)
+            file.WriteByte((byte)'T');
+        }
+
+        using var reader = queue.OpenReader("store");
+        Assert.Equal(["one"], ReadAll(reader).Select(Text));
+        var wait = reader.WaitToReadAsync().AsTask();
+        Assert.False(wait.IsCompleted); // nothing readable past the bad record until a new segment exists
+
+        await queue.AppendAsync(Payload("four"));
+
+        Assert.True(await wait.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(["four"], ReadAll(reader).Select(Text));
+        Assert.Equal(2, queue.GetStats().DroppedRecordsCorrupt);
+        Assert.Equal(2, dir.SegmentFiles().Length);
+    }
+
+    [Fact]
+    public async Task Restart_CursorFileDamaged_ReaderStartsAgainFromOldestRecord()
+    {
+        using var dir = new QueueTestDirectory();
+        await using (var queue = DurableQueue.Open(dir.Options()))
+        {
+            await queue.AppendBatchAsync([Payload("a"), Payload("b")]);
+            using var reader = queue.OpenReader("store");
+            reader.Commit(ReadAll(reader)[^1].Sequence);
+        }
+
+        var cursor = Path.Combine(dir.Path, "readers", "store.cursor");
+        var bytes = await File.ReadAllBytesAsync(cursor);
+        bytes[5] ^= 0xFF;
+        await File.WriteAllBytesAsync(cursor, bytes);
+
+        await using var reopened = DurableQueue.Open(dir.Options());
+        using var again = reopened.OpenReader("store");
+
+        Assert.Equal(["a", "b"], ReadAll(again).Select(Text)); // re-delivery, never loss
+    }
+
+    [Fact]
     public async Task Restart_RecordsReadButNotCommitted_AreDeliveredAgain()
     {
         using var dir = new QueueTestDirectory();
