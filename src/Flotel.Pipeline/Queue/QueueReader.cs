@@ -1,0 +1,341 @@
+using System.Buffers.Binary;
+using Microsoft.Win32.SafeHandles;
+
+namespace Flotel.Pipeline.Queue;
+
+/// <summary>
+/// A named cursor over a <see cref="DurableQueue"/>: one per output. It delivers durable records in sequence order;
+/// <see cref="Commit"/> (after the output's peer acknowledged) persists the cursor. Records read but not committed are
+/// delivered again after a restart (at-least-once). Meant for one consumer task: not thread-safe against itself.
+/// </summary>
+public sealed class QueueReader : IDisposable
+{
+    // Read chunk when the byte budget is large; one array per chunk, never reused, so payload slices stay valid. Kept
+    // under the 85,000-byte large-object threshold: a 1 MiB chunk per batch went to the LOH and cost gen-2 collections.
+    private const int MaxChunkBytes = 80_000;
+    private const int MinChunkBytes = 4 << 10;
+
+    private readonly DurableQueue _queue;
+    private readonly ReaderState _state;
+
+    // consumer only: the segment read from (null until positioned) and the offset of the next record in it.
+    private Segment? _segment;
+    private long _offset;
+
+    // consumer only: the segment's file, open while reading it.
+    private SafeFileHandle? _handle;
+
+    // consumer only: a bad record was met in _segment; move on once a later segment exists.
+    private bool _skipRestOfSegment;
+
+    // consumer only: the next sequence id to deliver, and the highest delivered (what Commit may go up to).
+    private long _nextSequence;
+    private long _lastDelivered;
+
+    // guarded by the queue's lock: set by Dispose or by DurableQueue.DeleteReader.
+    private bool _closed;
+
+    internal QueueReader(DurableQueue queue, ReaderState state)
+    {
+        _queue = queue;
+        _state = state;
+        _nextSequence = state.Committed + 1;
+        _lastDelivered = state.Committed;
+    }
+
+    /// <summary>The reader's name.</summary>
+    public string Name => _state.Name;
+
+    /// <summary>The highest committed sequence id (0 = none yet); drop-oldest may move it forward.</summary>
+    public long CommittedSequence
+    {
+        get
+        {
+            lock (_queue.Gate)
+            {
+                return _state.Committed;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Adds up to <paramref name="maxRecords"/> durable records, about <paramref name="maxBytes"/> payload bytes (at
+    /// least one record however large), to <paramref name="into"/>. Never blocks on new data; does disk reads.
+    /// </summary>
+    /// <returns>true when at least one record was added; false when none is durable yet or the queue is stopped.</returns>
+    public bool TryReadBatch(int maxRecords, long maxBytes, List<QueueRecord> into)
+    {
+        ArgumentNullException.ThrowIfNull(into);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxRecords);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBytes);
+        var added = 0;
+        long bytes = 0;
+        while (added < maxRecords && bytes < maxBytes)
+        {
+            Segment segment;
+            Segment? next;
+            long durable;
+            lock (_queue.Gate)
+            {
+                ObjectDisposedException.ThrowIf(_closed, this);
+                if (_queue.StoppedLocked)
+                {
+                    break;
+                }
+
+                segment = PositionLocked();
+                var segments = _queue.SegmentsLocked;
+                var index = segments.IndexOf(segment);
+                next = index + 1 < segments.Count ? segments[index + 1] : null;
+                durable = segment.Length;
+                if (_skipRestOfSegment && next is not null && !segment.CorruptionCounted)
+                {
+                    // The records between the bad one and the next segment are lost; count them once for all readers.
+                    segment.CorruptionCounted = true;
+                    _queue.CountCorruptLocked(Math.Max(0, next.FirstSequence - _nextSequence));
+                }
+            }
+
+            if (_skipRestOfSegment || _offset >= durable)
+            {
+                if (next is null)
+                {
+                    break;
+                }
+
+                MoveTo(next);
+                continue;
+            }
+
+            var parsed = ReadChunk(segment, durable, maxRecords, maxBytes, into, ref added, ref bytes);
+            if (!parsed)
+            {
+                break;
+            }
+        }
+
+        return added > 0;
+    }
+
+    /// <summary>
+    /// Completes with true when a record this reader has not read yet is durable, or with false once the queue is
+    /// stopped (including when it stops while waiting).
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            Task signal;
+            lock (_queue.Gate)
+            {
+                ObjectDisposedException.ThrowIf(_closed, this);
+                if (_queue.StoppedLocked)
+                {
+                    return false;
+                }
+
+                if (HasUnreadLocked())
+                {
+                    return true;
+                }
+
+                signal = _queue.DataAvailableLocked;
+            }
+
+            await signal.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Persists the cursor at <paramref name="upToSequence"/> (fsync'd, tmp-then-rename): records up to it are never
+    /// delivered again, and segments every reader is past are deleted. Committing an older sequence is a no-op.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The sequence was not delivered by this reader yet.</exception>
+    /// <exception cref="IOException">The cursor file could not be written; the previous cursor stays.</exception>
+    public void Commit(long upToSequence)
+    {
+        lock (_queue.Gate)
+        {
+            ObjectDisposedException.ThrowIf(_closed, this);
+        }
+
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(upToSequence, _lastDelivered);
+        _queue.Commit(_state, upToSequence);
+    }
+
+    /// <summary>Closes the reader (its registration and cursor stay; reopen it by name).</summary>
+    public void Dispose()
+    {
+        lock (_queue.Gate)
+        {
+            _closed = true;
+        }
+
+        _handle?.Dispose();
+        _handle = null;
+        _queue.ReaderClosed(_state, this);
+    }
+
+    /// <summary>guarded: the queue deleted this reader's registration.</summary>
+    internal void MarkDeleted() => _closed = true;
+
+    /// <summary>guarded: whether a durable record (or a later segment past a bad one) is waiting for this reader.</summary>
+    private bool HasUnreadLocked()
+    {
+        var segments = _queue.SegmentsLocked;
+        if (_skipRestOfSegment && _segment is not null && !_segment.Deleted)
+        {
+            return !ReferenceEquals(segments[^1], _segment);
+        }
+
+        return _queue.DurableSequenceLocked >= _nextSequence;
+    }
+
+    /// <summary>guarded: the segment to read from, repositioning when unset or deleted under us (drop-oldest).</summary>
+    private Segment PositionLocked()
+    {
+        if (_segment is { Deleted: false })
+        {
+            return _segment;
+        }
+
+        // Also moves forward past dropped segments: drop-oldest advanced the committed cursor beyond them.
+        _nextSequence = Math.Max(_nextSequence, _state.Committed + 1);
+        var segments = _queue.SegmentsLocked;
+        var target = segments[0];
+        foreach (var segment in segments)
+        {
+            if (segment.FirstSequence > _nextSequence)
+            {
+                break;
+            }
+
+            target = segment;
+        }
+
+        _nextSequence = Math.Max(_nextSequence, target.FirstSequence);
+        _lastDelivered = Math.Max(_lastDelivered, _nextSequence - 1);
+        SetSegment(target);
+        return target;
+    }
+
+    private void MoveTo(Segment next)
+    {
+        _nextSequence = Math.Max(_nextSequence, next.FirstSequence);
+        SetSegment(next);
+    }
+
+    private void SetSegment(Segment segment)
+    {
+        _handle?.Dispose();
+        _handle = null;
+        _segment = segment;
+        _offset = DurableQueue.SegmentHeaderSize;
+        _skipRestOfSegment = false;
+    }
+
+    /// <summary>
+    /// Reads one chunk of <paramref name="segment"/> below its durable length and adds the records in it that fit the
+    /// budget (<paramref name="maxRecords"/> and <paramref name="maxBytes"/> are the whole call's limits; <paramref name="added"/>
+    /// and <paramref name="bytes"/> what it has taken so far). Records before <see cref="_nextSequence"/> (re-positioning)
+    /// are skipped. false when nothing was consumed.
+    /// </summary>
+    private bool ReadChunk(Segment segment, long durable, int maxRecords, long maxBytes, List<QueueRecord> into, ref int added, ref long bytes)
+    {
+        _handle ??= File.OpenHandle(segment.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        var available = durable - _offset;
+        if (available < DurableQueue.RecordHeaderSize)
+        {
+            return Corrupt(segment);
+        }
+
+        var want = (int)Math.Min(available, Math.Clamp(maxBytes - bytes + (DurableQueue.RecordHeaderSize * (long)Math.Min(maxRecords - added, 1024)), MinChunkBytes, MaxChunkBytes));
+        var chunk = new byte[want];
+        if (DurableQueue.ReadFully(_handle, chunk, _offset) != want)
+        {
+            return Corrupt(segment);
+        }
+
+        // A first record larger than the chunk gets a chunk of its own.
+        if (want >= DurableQueue.RecordHeaderSize)
+        {
+            var firstLength = BinaryPrimitives.ReadUInt32LittleEndian(chunk);
+            var firstSize = DurableQueue.RecordHeaderSize + (long)firstLength;
+            if (firstSize > want && firstSize <= available)
+            {
+                chunk = new byte[firstSize];
+                want = chunk.Length;
+                if (DurableQueue.ReadFully(_handle, chunk, _offset) != want)
+                {
+                    return Corrupt(segment);
+                }
+            }
+        }
+
+        var position = 0;
+        while (position + DurableQueue.RecordHeaderSize <= want && added < maxRecords && bytes < maxBytes)
+        {
+            var span = chunk.AsSpan(position);
+            var length = BinaryPrimitives.ReadUInt32LittleEndian(span);
+            var crc = BinaryPrimitives.ReadUInt32LittleEndian(span[4..]);
+            var sequence = BinaryPrimitives.ReadInt64LittleEndian(span[8..]);
+            var size = DurableQueue.RecordHeaderSize + (long)length;
+
+            // Below the durable length every record is whole: one that runs past it is corruption, not a torn tail.
+            if (size > available - position)
+            {
+                return Corrupt(segment);
+            }
+
+            if (size > want - position)
+            {
+                break;
+            }
+
+            var payload = chunk.AsMemory(position + DurableQueue.RecordHeaderSize, (int)length);
+            if (Crc32C.OfRecord(sequence, payload.Span) != crc || sequence < segment.FirstSequence)
+            {
+                return Corrupt(segment);
+            }
+
+            if (sequence >= _nextSequence)
+            {
+                if (added > 0 && bytes + length > maxBytes)
+                {
+                    break;
+                }
+
+                into.Add(new QueueRecord(sequence, payload));
+                added++;
+                bytes += length;
+                _nextSequence = sequence + 1;
+                _lastDelivered = sequence;
+            }
+
+            position += (int)size;
+        }
+
+        _offset += position;
+        return position > 0;
+    }
+
+    /// <summary>
+    /// A bad record below the durable length (bit rot, a damaged older segment): skip to the next segment. Returns true
+    /// so the batch loop goes on (it moves to the next segment when there is one).
+    /// </summary>
+    private bool Corrupt(Segment segment)
+    {
+        _skipRestOfSegment = true;
+        lock (_queue.Gate)
+        {
+            if (ReferenceEquals(_queue.SegmentsLocked[^1], segment))
+            {
+                // Nothing after it yet: have the writer start a new segment so this reader can move past.
+                _queue.RequestRollLocked();
+            }
+        }
+
+        return true;
+    }
+}
