@@ -1,3 +1,4 @@
+using Flotel.Pipeline.Queue;
 using Flotel.Gateway.Queueing;
 
 namespace Flotel.Gateway.Tests.TestKit;
@@ -22,7 +23,7 @@ internal sealed class ListSink : IRecordSink
             {
                 _refuse--;
                 Refused++;
-                throw new QueueFullException { RetryAfter = TimeSpan.FromSeconds(2) };
+                throw new QueueFullException("full (test)");
             }
 
             Records.Add(record.ToArray());

@@ -1,3 +1,4 @@
+using Flotel.Pipeline.Queue;
 using System.Buffers;
 using System.Globalization;
 using Flotel.Gateway.Queueing;
@@ -96,11 +97,11 @@ public sealed partial class RemoteWriteInput
             {
                 await _sink.AppendAsync(buffer.AsMemory(0, bodyStart + length), context.RequestAborted).ConfigureAwait(false);
             }
-            catch (QueueFullException full)
+            catch (QueueFullException)
             {
                 _queueFull.Increment();
                 context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
-                context.Response.Headers.RetryAfter = ((int)Math.Ceiling(full.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                context.Response.Headers.RetryAfter = RetryAfterSeconds;
                 await context.Response.WriteAsync("queue full, retry later\n", context.RequestAborted).ConfigureAwait(false);
                 return;
             }
@@ -125,6 +126,12 @@ public sealed partial class RemoteWriteInput
             }
         }
     }
+
+    /// <summary>
+    /// What a full queue asks senders to wait: long enough for an output to drain a batch, short enough that a
+    /// Prometheus sender's own backoff (30 s max) is not the bottleneck.
+    /// </summary>
+    private const string RetryAfterSeconds = "5";
 
     /// <summary>Room for the record header (kind, time, peer) before the body in the same buffer.</summary>
     private const int HeaderReserve = 1 + 8 + 1 + 255;

@@ -1,3 +1,4 @@
+using Flotel.Pipeline.Queue;
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
