@@ -43,7 +43,8 @@ internal static class FlotelCli
             return ExitCodes.Usage;
         }
 
-        var config = new InvocationConfiguration { Output = output, Error = error };
+        // Long-running commands drain and flush on SIGINT/SIGTERM; give them time before the process is ended.
+        var config = new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = TimeSpan.FromSeconds(60) };
         return await parse.InvokeAsync(config).ConfigureAwait(false);
     }
 }

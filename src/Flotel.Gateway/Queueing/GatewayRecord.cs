@@ -11,7 +11,7 @@ namespace Flotel.Gateway.Queueing;
 /// record  = kind:u8 | receivedAtUnixMs:i64 LE | peerLength:u8 | peer:utf8 | body
 /// SyslogFrames  body = transport:u8 (1 tcp, 2 udp, 3 tls) | { frameLength:u32 LE | frame }*
 /// RemoteWrite   body = snappy block as received (already validated)
-/// BulkDocuments body = { indexLength:u16 LE | index | idLength:u16 LE | id (0 = generated) | sourceLength:u32 LE | source JSON }*
+/// BulkDocuments body = { indexLength:u16 LE | index | idLength:u16 LE | id (0 = generated) | flags:u8 (1 = create only) | sourceLength:u32 LE | source JSON }*
 /// </code>
 /// </summary>
 public static class GatewayRecord
@@ -51,11 +51,11 @@ public static class GatewayRecord
     }
 
     /// <summary>Appends one bulk document.</summary>
-    public static void WriteDocument(IBufferWriter<byte> output, string index, string? id, ReadOnlySpan<byte> source)
+    public static void WriteDocument(IBufferWriter<byte> output, string index, string? id, bool createOnly, ReadOnlySpan<byte> source)
     {
         var indexBytes = Encoding.UTF8.GetBytes(index);
         var idBytes = id is null ? [] : Encoding.UTF8.GetBytes(id);
-        var size = 2 + indexBytes.Length + 2 + idBytes.Length + 4 + source.Length;
+        var size = 2 + indexBytes.Length + 2 + idBytes.Length + 1 + 4 + source.Length;
         var span = output.GetSpan(size);
         BinaryPrimitives.WriteUInt16LittleEndian(span, checked((ushort)indexBytes.Length));
         indexBytes.CopyTo(span[2..]);
@@ -63,6 +63,7 @@ public static class GatewayRecord
         BinaryPrimitives.WriteUInt16LittleEndian(span[at..], checked((ushort)idBytes.Length));
         idBytes.CopyTo(span[(at + 2)..]);
         at += 2 + idBytes.Length;
+        span[at++] = createOnly ? (byte)1 : (byte)0;
         BinaryPrimitives.WriteUInt32LittleEndian(span[at..], (uint)source.Length);
         source.CopyTo(span[(at + 4)..]);
         output.Advance(size);
@@ -108,10 +109,11 @@ public static class GatewayRecord
     }
 
     /// <summary>Reads the next bulk document from <paramref name="body"/>, advancing it.</summary>
-    public static bool TryReadDocument(ref ReadOnlySpan<byte> body, out string index, out string? id, out ReadOnlySpan<byte> source)
+    public static bool TryReadDocument(ref ReadOnlySpan<byte> body, out string index, out string? id, out bool createOnly, out ReadOnlySpan<byte> source)
     {
         index = string.Empty;
         id = null;
+        createOnly = false;
         source = default;
         if (body.Length < 2)
         {
@@ -127,13 +129,14 @@ public static class GatewayRecord
         index = Encoding.UTF8.GetString(body.Slice(2, indexLength));
         var at = 2 + indexLength;
         int idLength = BinaryPrimitives.ReadUInt16LittleEndian(body[at..]);
-        if (body.Length < at + 2 + idLength + 4)
+        if (body.Length < at + 2 + idLength + 1 + 4)
         {
             return false;
         }
 
         id = idLength == 0 ? null : Encoding.UTF8.GetString(body.Slice(at + 2, idLength));
         at += 2 + idLength;
+        createOnly = body[at++] == 1;
         var sourceLength = BinaryPrimitives.ReadUInt32LittleEndian(body[at..]);
         if (sourceLength > (uint)(body.Length - at - 4))
         {

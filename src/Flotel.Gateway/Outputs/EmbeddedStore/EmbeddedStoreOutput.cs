@@ -1,0 +1,321 @@
+using Flotel.Gateway.Queueing;
+using Flotel.Gateway.Store.Logs;
+using Flotel.Gateway.Store.Metrics;
+using Flotel.Model.Logs;
+using Flotel.Pipeline.Diagnostics;
+using Flotel.Pipeline.Queue;
+using Flotel.Wire.RemoteWrite;
+using Flotel.Wire.Syslog;
+using Microsoft.Extensions.Logging;
+
+namespace Flotel.Gateway.Outputs.EmbeddedStore;
+
+/// <summary>
+/// The default output: moves records from the durable queue into the embedded stores. Two queue readers with their
+/// own commit rules, because the two stores become durable differently:
+/// <list type="bullet">
+/// <item><c>store-logs</c> parses syslog frames and <c>_bulk</c> documents, writes them in one SQLite transaction
+/// and commits its cursor right after — a log is acknowledged once it is searchable.</item>
+/// <item><c>store-metrics</c> appends remote-write samples into the metric store's in-memory head chunks and commits
+/// its cursor only after <see cref="MetricStore.FlushAsync"/> has persisted them (every <see cref="MetricsFlushInterval"/>),
+/// so a crash replays the queue into the heads; the store drops the replayed samples it already has as duplicates.</item>
+/// </list>
+/// A record that cannot be decoded is counted and skipped (it can never succeed); a store failure is retried with
+/// backoff without committing, so nothing acknowledged is lost.
+/// </summary>
+public sealed partial class EmbeddedStoreOutput : IAsyncDisposable
+{
+    /// <summary>How often metric heads are persisted and the metrics cursor committed (bounds replay after a crash).</summary>
+    public static readonly TimeSpan MetricsFlushInterval = TimeSpan.FromSeconds(15);
+
+    private const int BatchRecords = 512;
+    private const long BatchBytes = 32L * 1024 * 1024;
+
+    private readonly DurableQueue _queue;
+    private readonly LogStore _logs;
+    private readonly MetricStore _metrics;
+    private readonly SyslogParser _parser;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Counter _events;
+    private readonly Counter _documents;
+    private readonly Counter _samples;
+    private readonly Counter _corrupt;
+    private readonly Counter _storeErrors;
+    private Task? _logLoop;
+    private Task? _metricLoop;
+    private int _stopped;
+
+    public EmbeddedStoreOutput(
+        DurableQueue queue, LogStore logs, MetricStore metrics, SyslogParser parser, MetricsRegistry registry, TimeProvider time, ILogger logger)
+    {
+        _queue = queue;
+        _logs = logs;
+        _metrics = metrics;
+        _parser = parser;
+        _time = time;
+        _logger = logger;
+        _events = registry.Counter("flotel_store_log_events_total", "Syslog events written to the embedded log store.");
+        _documents = registry.Counter("flotel_store_bulk_documents_total", "_bulk documents written to the embedded log store.");
+        _samples = registry.Counter("flotel_store_samples_total", "Samples appended to the embedded metric store.");
+        _corrupt = registry.Counter("flotel_store_dropped_records_total", "Queue records the store output could not decode, by reason.", ("reason", "undecodable"));
+        _storeErrors = registry.Counter("flotel_store_write_errors_total", "Failed writes to the embedded stores (retried).");
+        registry.Gauge("flotel_store_metric_series", "Series in the embedded metric store.", () => _metrics.SeriesCount);
+    }
+
+    /// <summary>Starts both reader loops.</summary>
+    public void Start()
+    {
+        _logLoop = Task.Run(() => RunAsync("store-logs", ProcessLogsAsync, commitEveryBatch: true));
+        _metricLoop = Task.Run(() => RunAsync("store-metrics", ProcessMetricsAsync, commitEveryBatch: false));
+    }
+
+    /// <summary>
+    /// Stops after draining what is already in the queue (within <paramref name="drainTimeout"/>), persists the metric
+    /// heads and commits. Idempotent.
+    /// </summary>
+    public async Task StopAsync(TimeSpan drainTimeout)
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return;
+        }
+
+        _stopping.CancelAfter(drainTimeout);
+        _draining = true;
+        _wakeUp.Cancel();
+        foreach (var loop in new[] { _logLoop, _metricLoop })
+        {
+            if (loop is not null)
+            {
+                await loop.ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        _stopping.Dispose();
+        _wakeUp.Dispose();
+    }
+
+    /// <summary>Set by <see cref="StopAsync"/>: read until the queue is empty, then end.</summary>
+    private volatile bool _draining;
+
+    /// <summary>Cancelled by <see cref="StopAsync"/> to end a wait for new records.</summary>
+    private readonly CancellationTokenSource _wakeUp = new();
+
+    private async Task RunAsync(string readerName, Func<List<QueueRecord>, Task> process, bool commitEveryBatch)
+    {
+        var backoff = TimeSpan.FromMilliseconds(100);
+        while (!_stopping.IsCancellationRequested)
+        {
+            // A failed batch was not committed: reopening the reader re-delivers it from the committed cursor.
+            using var reader = _queue.OpenReader(readerName);
+            var failure = await ReadLoopAsync(reader, process, commitEveryBatch).ConfigureAwait(false);
+            if (failure is null)
+            {
+                return;
+            }
+
+            _storeErrors.Increment();
+            LogStoreWriteFailed(_logger, readerName, backoff.TotalSeconds, failure.Message);
+            reader.Dispose();
+            await DelayAsync(backoff).ConfigureAwait(false);
+            backoff = backoff * 2 > TimeSpan.FromSeconds(30) ? TimeSpan.FromSeconds(30) : backoff * 2;
+        }
+    }
+
+    /// <summary>Reads, processes and commits until stopped (null) or until a store write fails (the exception).</summary>
+    private async Task<Exception?> ReadLoopAsync(QueueReader reader, Func<List<QueueRecord>, Task> process, bool commitEveryBatch)
+    {
+        var batch = new List<QueueRecord>(BatchRecords);
+        var lastFlush = _time.GetTimestamp();
+        var processedUpTo = reader.CommittedSequence;
+        while (!_stopping.IsCancellationRequested)
+        {
+            batch.Clear();
+            if (!reader.TryReadBatch(BatchRecords, BatchBytes, batch))
+            {
+                if (_draining)
+                {
+                    break;
+                }
+
+                if (!commitEveryBatch && processedUpTo > reader.CommittedSequence)
+                {
+                    await FlushMetricsAndCommitAsync(reader, processedUpTo).ConfigureAwait(false);
+                    lastFlush = _time.GetTimestamp();
+                }
+
+                try
+                {
+                    using var wait = CancellationTokenSource.CreateLinkedTokenSource(_wakeUp.Token, _stopping.Token);
+                    if (!commitEveryBatch)
+                    {
+                        wait.CancelAfter(MetricsFlushInterval);
+                    }
+
+                    if (!await reader.WaitToReadAsync(wait.Token).ConfigureAwait(false))
+                    {
+                        break; // the queue stopped
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                    // woken for a flush or a stop: loop around
+                }
+
+                continue;
+            }
+
+            try
+            {
+                await process(batch).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                return e;
+            }
+
+            processedUpTo = batch[^1].Sequence;
+            if (commitEveryBatch)
+            {
+                reader.Commit(processedUpTo);
+            }
+            else if (_time.GetElapsedTime(lastFlush) >= MetricsFlushInterval)
+            {
+                await FlushMetricsAndCommitAsync(reader, processedUpTo).ConfigureAwait(false);
+                lastFlush = _time.GetTimestamp();
+            }
+        }
+
+        if (!commitEveryBatch && processedUpTo > reader.CommittedSequence)
+        {
+            await FlushMetricsAndCommitAsync(reader, processedUpTo).ConfigureAwait(false);
+        }
+
+        return null;
+    }
+
+    private async Task FlushMetricsAndCommitAsync(QueueReader reader, long upTo)
+    {
+        try
+        {
+            await _metrics.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            reader.Commit(upTo);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            _storeErrors.Increment();
+            LogStoreWriteFailed(_logger, reader.Name, 0, e.Message);
+        }
+    }
+
+    private async Task DelayAsync(TimeSpan delay)
+    {
+        try
+        {
+            await Task.Delay(delay, _time, _stopping.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task ProcessLogsAsync(List<QueueRecord> batch)
+    {
+        var events = new List<LogEvent>();
+        var documents = new List<LogDocument>();
+        var pool = new SyslogStringPool();
+        foreach (var record in batch)
+        {
+            var payload = record.Payload.Span;
+            if (!GatewayRecord.TryReadHeader(payload, out var kind, out var receivedMs, out var peer, out var offset))
+            {
+                _corrupt.Increment();
+                continue;
+            }
+
+            switch (kind)
+            {
+                case GatewayRecordKind.SyslogFrames:
+                    var receivedAt = DateTimeOffset.FromUnixTimeMilliseconds(receivedMs).UtcDateTime;
+                    var frames = payload[(offset + 1)..];
+                    while (GatewayRecord.TryReadFrame(ref frames, out var frame))
+                    {
+                        events.Add(_parser.ParseEvent(frame, receivedAt, peer, pool));
+                    }
+
+                    if (!frames.IsEmpty)
+                    {
+                        _corrupt.Increment();
+                    }
+
+                    break;
+                case GatewayRecordKind.BulkDocuments:
+                    var body = payload[offset..];
+                    while (GatewayRecord.TryReadDocument(ref body, out var index, out var id, out var createOnly, out var source))
+                    {
+                        // Point into the record's memory instead of copying the source.
+                        var start = payload.Length - body.Length - source.Length;
+                        documents.Add(new LogDocument(index, id, record.Payload.Slice(start, source.Length), createOnly));
+                    }
+
+                    if (!body.IsEmpty)
+                    {
+                        _corrupt.Increment();
+                    }
+
+                    break;
+                case GatewayRecordKind.RemoteWrite:
+                    break; // the metrics reader's
+                default:
+                    _corrupt.Increment();
+                    break;
+            }
+        }
+
+        if (events.Count > 0)
+        {
+            await _logs.WriteAsync(events).ConfigureAwait(false);
+            _events.Add(events.Count);
+        }
+
+        if (documents.Count > 0)
+        {
+            await _logs.WriteDocumentsAsync(documents).ConfigureAwait(false);
+            _documents.Add(documents.Count);
+        }
+    }
+
+    private Task ProcessMetricsAsync(List<QueueRecord> batch)
+    {
+        foreach (var record in batch)
+        {
+            var payload = record.Payload.Span;
+            if (!GatewayRecord.TryReadHeader(payload, out var kind, out _, out _, out var offset) || kind != GatewayRecordKind.RemoteWrite)
+            {
+                continue;
+            }
+
+            try
+            {
+                var result = _metrics.AppendRemoteWriteBody(payload[offset..]);
+                _samples.Add(result.Appended);
+            }
+            catch (RemoteWriteException)
+            {
+                _corrupt.Increment(); // validated on input, so only a damaged record gets here
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Embedded store output {Reader} failed to write; retrying in {Seconds} s with the records kept in the queue: {Reason}")]
+    private static partial void LogStoreWriteFailed(ILogger logger, string reader, double seconds, string reason);
+}
