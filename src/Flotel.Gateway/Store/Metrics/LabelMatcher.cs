@@ -16,14 +16,14 @@ public sealed class LabelMatcher
 
     /// <summary>Creates a matcher.</summary>
     /// <exception cref="ArgumentException">The regular expression does not compile.</exception>
-    public LabelMatcher(MatchType type, string name, string value)
+    public LabelMatcher(LabelMatchType type, string name, string value)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(value);
         Type = type;
         Name = name;
         Value = value;
-        if (type is MatchType.RegexMatch or MatchType.RegexNoMatch)
+        if (type is LabelMatchType.RegexMatch or LabelMatchType.RegexNoMatch)
         {
             var anchored = "^(?:" + value + ")$";
             try
@@ -38,7 +38,7 @@ public sealed class LabelMatcher
     }
 
     /// <summary>The operator.</summary>
-    public MatchType Type { get; }
+    public LabelMatchType Type { get; }
 
     /// <summary>The label name.</summary>
     public string Name { get; }
@@ -49,9 +49,9 @@ public sealed class LabelMatcher
     /// <summary>True when this matcher accepts the value <paramref name="value"/> (empty = label absent).</summary>
     public bool Matches(string value) => Type switch
     {
-        MatchType.Equal => string.Equals(value, Value, StringComparison.Ordinal),
-        MatchType.NotEqual => !string.Equals(value, Value, StringComparison.Ordinal),
-        MatchType.RegexMatch => _regex!.IsMatch(value),
+        LabelMatchType.Equal => string.Equals(value, Value, StringComparison.Ordinal),
+        LabelMatchType.NotEqual => !string.Equals(value, Value, StringComparison.Ordinal),
+        LabelMatchType.RegexMatch => _regex!.IsMatch(value),
         _ => !_regex!.IsMatch(value),
     };
 
@@ -67,9 +67,9 @@ public sealed class LabelMatcher
     {
         var op = Type switch
         {
-            MatchType.Equal => "=",
-            MatchType.NotEqual => "!=",
-            MatchType.RegexMatch => "=~",
+            LabelMatchType.Equal => "=",
+            LabelMatchType.NotEqual => "!=",
+            LabelMatchType.RegexMatch => "=~",
             _ => "!~",
         };
         return Name + op + "\"" + Value + "\"";

@@ -632,7 +632,7 @@ public sealed class MetricStore : IDisposable
         IEnumerable<MemSeries> candidates = _byId.Values;
         foreach (var m in matchers)
         {
-            if (m.Type == MatchType.Equal && m.Value.Length > 0)
+            if (m.Type == LabelMatchType.Equal && m.Value.Length > 0)
             {
                 candidates = _postings.TryGetValue(m.Name, out var values) && values.TryGetValue(m.Value, out var list) ? list : [];
                 break;

@@ -1,7 +1,7 @@
 namespace Flotel.Gateway.Store.Metrics;
 
 /// <summary>The four PromQL label matcher operators.</summary>
-public enum MatchType
+public enum LabelMatchType
 {
     /// <summary><c>l="v"</c></summary>
     Equal,
