@@ -14,7 +14,8 @@ namespace Flotel.Gateway.Store.Metrics;
 ///   series   (id INTEGER PK, labels BLOB UNIQUE  -- name 0xFF value 0xFF …, sorted by name
 ///             name TEXT)                         -- __name__, for humans and tools
 ///   postings (name, value, series_id)  PK (name, value, series_id)   -- matcher lookup
-///   chunks   (series_id, min_t, max_t, data BLOB) PK (series_id, min_t)
+///   chunks   (id INTEGER PK, series_id, min_t, max_t, data BLOB)  UNIQUE (series_id, min_t)
+///            -- rowid order = write order, so blob pages fill completely; the small index is the random part
 /// memory: every series (labels, key, open head chunk), postings name → value → series
 /// </code>
 /// Each series has one open head chunk in memory; it is closed at <see cref="MetricStoreOptions.MaxSamplesPerChunk"/>
@@ -68,7 +69,8 @@ public sealed class MetricStore : IDisposable
         Execute(
             "CREATE TABLE IF NOT EXISTS series (id INTEGER PRIMARY KEY, labels BLOB NOT NULL UNIQUE, name TEXT NOT NULL);" +
             "CREATE TABLE IF NOT EXISTS postings (name TEXT NOT NULL, value TEXT NOT NULL, series_id INTEGER NOT NULL, PRIMARY KEY (name, value, series_id)) WITHOUT ROWID;" +
-            "CREATE TABLE IF NOT EXISTS chunks (series_id INTEGER NOT NULL, min_t INTEGER NOT NULL, max_t INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (series_id, min_t)) WITHOUT ROWID;");
+            "CREATE TABLE IF NOT EXISTS chunks (id INTEGER PRIMARY KEY, series_id INTEGER NOT NULL, min_t INTEGER NOT NULL, max_t INTEGER NOT NULL, data BLOB NOT NULL);" +
+            "CREATE UNIQUE INDEX IF NOT EXISTS chunks_series ON chunks (series_id, min_t);");
         _insertChunk = Prepare("INSERT OR REPLACE INTO chunks (series_id, min_t, max_t, data) VALUES ($s, $min, $max, $data)", "$s", "$min", "$max", "$data");
         _selectChunks = Prepare("SELECT min_t, data FROM chunks WHERE series_id = $s AND max_t >= $min AND min_t <= $max ORDER BY min_t", "$s", "$min", "$max");
         _visitor = new Visitor(this);
@@ -112,6 +114,30 @@ public sealed class MetricStore : IDisposable
         {
             var wal = new FileInfo(_path + "-wal");
             return new FileInfo(_path).Length + (wal.Exists ? wal.Length : 0);
+        }
+    }
+
+    /// <summary>Closed and flushed chunks in the database: count and total bytes of their data (for size reports).</summary>
+    public (long Chunks, long DataBytes) ChunkStatistics()
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = "SELECT COUNT(*), COALESCE(SUM(length(data)), 0) FROM chunks";
+            using var reader = cmd.ExecuteReader();
+            reader.Read();
+            return (reader.GetInt64(0), reader.GetInt64(1));
+        }
+    }
+
+    /// <summary>Bytes of database pages in use (file size minus free pages), what size retention compares to its limit.</summary>
+    public long UsedBytes()
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return UsedBytesLocked();
         }
     }
 
@@ -354,7 +380,7 @@ public sealed class MetricStore : IDisposable
             if (_options.RetentionBytes > 0)
             {
                 Execute("PRAGMA incremental_vacuum;");
-                while (UsedBytes() > _options.RetentionBytes)
+                while (UsedBytesLocked() > _options.RetentionBytes)
                 {
                     var n = DeleteOldestChunks();
                     if (n == 0)
@@ -661,7 +687,7 @@ public sealed class MetricStore : IDisposable
         return result;
     }
 
-    private long UsedBytes()
+    private long UsedBytesLocked()
     {
         using var cmd = _db.CreateCommand();
         cmd.CommandText = "SELECT (SELECT page_count FROM pragma_page_count()) - (SELECT freelist_count FROM pragma_freelist_count()), (SELECT page_size FROM pragma_page_size())";
@@ -674,7 +700,7 @@ public sealed class MetricStore : IDisposable
     private int DeleteOldestChunks()
     {
         using var cmd = _db.CreateCommand();
-        cmd.CommandText = "DELETE FROM chunks WHERE (series_id, min_t) IN (SELECT series_id, min_t FROM chunks ORDER BY max_t LIMIT MAX(1, (SELECT COUNT(*) FROM chunks) / 10))";
+        cmd.CommandText = "DELETE FROM chunks WHERE id IN (SELECT id FROM chunks ORDER BY max_t LIMIT MAX(1, (SELECT COUNT(*) FROM chunks) / 10))";
         return cmd.ExecuteNonQuery();
     }
 

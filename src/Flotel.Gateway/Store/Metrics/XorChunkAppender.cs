@@ -15,8 +15,8 @@ namespace Flotel.Gateway.Store.Metrics;
 /// sample  = dod · xor
 ///   dod   = delta(i) - delta(i-1), delta(0) = 0, delta > 0 always (strictly increasing timestamps)
 ///           '0'                     dod = 0
-///           '10'   + 14-bit signed
-///           '110'  + 17-bit signed
+///           '10'   + 7-bit signed
+///           '110'  + 14-bit signed
 ///           '1110' + 20-bit signed
 ///           '1111' + 64-bit
 ///   xor   = bits(v) ^ bits(v_prev)
@@ -116,15 +116,15 @@ internal sealed class XorChunkAppender
         {
             WriteBits(0, 1);
         }
-        else if (FitsSigned(dod, 14))
+        else if (FitsSigned(dod, 7))
         {
             WriteBits(0b10, 2);
-            WriteBits((ulong)dod, 14);
+            WriteBits((ulong)dod, 7);
         }
-        else if (FitsSigned(dod, 17))
+        else if (FitsSigned(dod, 14))
         {
             WriteBits(0b110, 3);
-            WriteBits((ulong)dod, 17);
+            WriteBits((ulong)dod, 14);
         }
         else if (FitsSigned(dod, 20))
         {

@@ -58,11 +58,11 @@ internal ref struct XorChunkIterator
             }
             else if (ReadBits(1) == 0)
             {
-                dod = SignExtend(ReadBits(14), 14);
+                dod = SignExtend(ReadBits(7), 7);
             }
             else if (ReadBits(1) == 0)
             {
-                dod = SignExtend(ReadBits(17), 17);
+                dod = SignExtend(ReadBits(14), 14);
             }
             else if (ReadBits(1) == 0)
             {
