@@ -233,6 +233,10 @@ internal sealed class PromParser
             }
 
             selector.OffsetMs = negative ? -d.DurationMs : d.DurationMs;
+            if (Peek.Kind == TokenKind.Identifier && Peek.Text == "offset")
+            {
+                throw Error(Peek, "offset may not be set multiple times");
+            }
         }
 
         if (Peek.Kind == TokenKind.At)
