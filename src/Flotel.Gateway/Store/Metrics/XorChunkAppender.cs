@@ -10,12 +10,13 @@ namespace Flotel.Gateway.Store.Metrics;
 /// delta-of-delta buckets are wider than the paper's second-based 7/9/12 bits (14/17/20 bits, which hold
 /// ±8 s, ±65 s and ±524 s of jitter).
 /// <code>
-/// chunk   = count:uint16 LE · bitstream (most significant bit first, zero-padded to a byte)
+/// chunk   = count:uint16 LE · encoding:uint8 (0 = XOR, this class; 1 = decimal, <see cref="DecimalChunkEncoder"/>)
+///           · bitstream (most significant bit first, zero-padded to a byte)
 /// bitstream = t0:64 (two's complement) · v0:64 (IEEE-754 bits) · sample*(count-1)
 /// sample  = dod · xor
 ///   dod   = delta(i) - delta(i-1), delta(0) = 0, delta > 0 always (strictly increasing timestamps)
 ///           '0'                     dod = 0
-///           '10'   + 7-bit signed
+///           '10'   + 4-bit signed
 ///           '110'  + 14-bit signed
 ///           '1110' + 20-bit signed
 ///           '1111' + 64-bit
@@ -28,8 +29,11 @@ namespace Flotel.Gateway.Store.Metrics;
 /// </summary>
 internal sealed class XorChunkAppender
 {
-    /// <summary>Bytes before the bitstream (the sample count).</summary>
-    internal const int HeaderBytes = 2;
+    /// <summary>Bytes before the bitstream (sample count, encoding).</summary>
+    internal const int HeaderBytes = 3;
+
+    /// <summary>Encoding byte of an XOR chunk.</summary>
+    internal const byte XorEncoding = 0;
 
     /// <summary>A chunk holds at most this many samples (the count is a uint16).</summary>
     internal const int MaxSamples = ushort.MaxValue;
@@ -116,10 +120,10 @@ internal sealed class XorChunkAppender
         {
             WriteBits(0, 1);
         }
-        else if (FitsSigned(dod, 7))
+        else if (FitsSigned(dod, 4))
         {
             WriteBits(0b10, 2);
-            WriteBits((ulong)dod, 7);
+            WriteBits((ulong)dod, 4);
         }
         else if (FitsSigned(dod, 14))
         {
@@ -172,7 +176,7 @@ internal sealed class XorChunkAppender
         return true;
     }
 
-    private static bool FitsSigned(long v, int bits) => v >= -(1L << (bits - 1)) && v < (1L << (bits - 1));
+    internal static bool FitsSigned(long v, int bits) => v >= -(1L << (bits - 1)) && v < (1L << (bits - 1));
 
     /// <summary>Writes the low <paramref name="count"/> bits of <paramref name="value"/>, most significant first.</summary>
     private void WriteBits(ulong value, int count)

@@ -3,7 +3,8 @@ using System.Buffers.Binary;
 namespace Flotel.Gateway.Store.Metrics;
 
 /// <summary>
-/// Decoder for the chunk format written by <see cref="XorChunkAppender"/> (layout documented there).
+/// Decoder for both chunk encodings: XOR (<see cref="XorChunkAppender"/>) and decimal
+/// (<see cref="DecimalChunkEncoder"/>); the layouts are documented there.
 /// A chunk that ends early or carries a non-increasing timestamp throws <see cref="InvalidDataException"/>:
 /// the store only reads what it wrote, so that means on-disk corruption.
 /// </summary>
@@ -18,6 +19,10 @@ internal ref struct XorChunkIterator
     private ulong _bits;
     private int _leading;
     private int _trailing;
+    private readonly byte _encoding;
+    private long _m;
+    private int _width;
+    private double _pow;
 
     public XorChunkIterator(ReadOnlySpan<byte> chunk)
     {
@@ -28,6 +33,12 @@ internal ref struct XorChunkIterator
 
         _data = chunk;
         _count = BinaryPrimitives.ReadUInt16LittleEndian(chunk);
+        _encoding = chunk[2];
+        if (_encoding is not (XorChunkAppender.XorEncoding or DecimalChunkEncoder.Encoding))
+        {
+            throw new InvalidDataException("metric chunk has unknown encoding " + _encoding.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
         _bitPos = XorChunkAppender.HeaderBytes * 8;
     }
 
@@ -47,7 +58,22 @@ internal ref struct XorChunkIterator
         if (_read == 0)
         {
             _t = (long)ReadBits(64);
-            _bits = ReadBits(64);
+            if (_encoding == DecimalChunkEncoder.Encoding)
+            {
+                var e = (int)ReadBits(4);
+                if (e > DecimalChunkEncoder.MaxExponent)
+                {
+                    throw new InvalidDataException("metric chunk has a decimal exponent out of range");
+                }
+
+                _pow = DecimalChunkEncoder.Pow10[e];
+                _m = DecimalChunkEncoder.UnZigZag(ReadBits(64));
+                _bits = (ulong)BitConverter.DoubleToInt64Bits(_m / _pow);
+            }
+            else
+            {
+                _bits = ReadBits(64);
+            }
         }
         else
         {
@@ -58,7 +84,7 @@ internal ref struct XorChunkIterator
             }
             else if (ReadBits(1) == 0)
             {
-                dod = SignExtend(ReadBits(7), 7);
+                dod = SignExtend(ReadBits(4), 4);
             }
             else if (ReadBits(1) == 0)
             {
@@ -81,7 +107,11 @@ internal ref struct XorChunkIterator
 
             _delta = delta;
             _t += delta;
-            if (ReadBits(1) != 0)
+            if (_encoding == DecimalChunkEncoder.Encoding)
+            {
+                ReadDecimal();
+            }
+            else if (ReadBits(1) != 0)
             {
                 if (ReadBits(1) != 0)
                 {
@@ -103,6 +133,26 @@ internal ref struct XorChunkIterator
         timestampMs = _t;
         value = BitConverter.Int64BitsToDouble((long)_bits);
         return true;
+    }
+
+    private void ReadDecimal()
+    {
+        if (ReadBits(1) == 0)
+        {
+            return;
+        }
+
+        if (ReadBits(1) != 0)
+        {
+            _width = (int)ReadBits(6) + 1;
+        }
+        else if (_width == 0)
+        {
+            throw new InvalidDataException("metric chunk reuses a width before setting one");
+        }
+
+        _m += DecimalChunkEncoder.UnZigZag(ReadBits(_width));
+        _bits = (ulong)BitConverter.DoubleToInt64Bits(_m / _pow);
     }
 
     private static long SignExtend(ulong v, int bits) => (long)(v << (64 - bits)) >> (64 - bits);

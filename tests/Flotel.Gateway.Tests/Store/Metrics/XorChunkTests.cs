@@ -63,6 +63,64 @@ public sealed class XorChunkTests
         });
     }
 
+    private static Sample[] Decode(byte[] chunk)
+    {
+        var it = new XorChunkIterator(chunk);
+        var result = new List<Sample>();
+        while (it.MoveNext(out var t, out var v))
+        {
+            result.Add(new Sample(t, v));
+        }
+
+        return [.. result];
+    }
+
+    [Fact]
+    public void DecimalEncoding_ExactDecimals_RoundTripBitExact()
+    {
+        Gen.Select(Gen.Int[0, 6], Gen.Long[-1_000_000_000, 1_000_000_000], Gen.Select(Delta, Gen.OneOf(Gen.Const(0L), Gen.Long[-2000, 2000], Gen.Long[-(1L << 40), 1L << 40])).Array[1, 200])
+            .Sample((e, m0, steps) =>
+            {
+                var samples = new Sample[steps.Length];
+                var t = 1_700_000_000_000L;
+                var m = m0;
+                for (var i = 0; i < steps.Length; i++)
+                {
+                    t += i == 0 ? 0 : steps[i].Item1;
+                    m += i == 0 ? 0 : steps[i].Item2;
+                    samples[i] = new Sample(t, m / DecimalChunkEncoder.Pow10[e]);
+                }
+
+                var chunk = DecimalChunkEncoder.TryEncode(samples);
+                Assert.NotNull(chunk);
+                Assert.Equal(DecimalChunkEncoder.Encoding, chunk[2]);
+                AssertBitExact(samples, Decode(chunk));
+            });
+    }
+
+    [Fact]
+    public void DecimalEncoding_AnyValues_EitherDeclinesOrRoundTripsBitExact()
+    {
+        Gen.Select(Delta, Value).Array[1, 100].Sample(pairs =>
+        {
+            var t = 0L;
+            var samples = pairs.Select((p, i) => new Sample(t += i == 0 ? 0 : p.Item1, p.Item2)).ToArray();
+            var chunk = DecimalChunkEncoder.TryEncode(samples);
+            if (chunk is not null)
+            {
+                AssertBitExact(samples, Decode(chunk));
+            }
+        });
+    }
+
+    [Fact]
+    public void DecimalEncoding_NegativeZeroOrStaleMarker_IsDeclined()
+    {
+        Assert.Null(DecimalChunkEncoder.TryEncode([new Sample(1, 1), new Sample(2, -0d)]));
+        Assert.Null(DecimalChunkEncoder.TryEncode([new Sample(1, 1), new Sample(2, Sample.StaleMarker)]));
+        Assert.Null(DecimalChunkEncoder.TryEncode([new Sample(1, 0.1 + 0.2)])); // 17 significant digits
+    }
+
     [Fact]
     public void RoundTrip_StaleMarkerBetweenValues_KeepsItsBitPattern()
     {
