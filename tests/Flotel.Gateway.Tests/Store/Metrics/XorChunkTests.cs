@@ -4,7 +4,7 @@ using Flotel.Model.Metrics;
 
 namespace Flotel.Gateway.Tests.Store.Metrics;
 
-public sealed class XorChunkTests
+public sealed class XorChunkTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static readonly Gen<long> Delta = Gen.OneOf<long>(
         Gen.Const(15_000L), Gen.Long[14_990, 15_010], Gen.Long[1, 100], Gen.Long[1, 10_000_000], Gen.Long[1, 1L << 45]);
@@ -212,5 +212,58 @@ public sealed class XorChunkTests
         Assert.True(it.MoveNext(out t, out v));
         Assert.Equal((9L, 8d), (t, v));
         Assert.False(it.MoveNext(out _, out _));
+    }
+
+    [Fact]
+    public void Codecs_StopwatchLoop_RoundTripMillionsOfSamples()
+    {
+        // Rough per-sample rates for the report (run with -c Release); the assertion is the round trip itself.
+        var rng = new Random(3);
+        var samples = new Sample[240];
+        var value = 1_000_000.0;
+        for (var i = 0; i < samples.Length; i++)
+        {
+            value += rng.Next(0, 1000);
+            samples[i] = new Sample(1_700_000_000_000 + (i * 15_000L) + rng.Next(0, 3), value);
+        }
+
+        var appender = new XorChunkAppender(4096);
+        const int rounds = 5000;
+        var encode = System.Diagnostics.Stopwatch.StartNew();
+        for (var r = 0; r < rounds; r++)
+        {
+            appender.Reset();
+            foreach (var s in samples)
+            {
+                appender.TryAppend(s.TimestampMs, s.Value);
+            }
+        }
+
+        encode.Stop();
+        var chunk = appender.Bytes.ToArray();
+        var sum = 0.0;
+        var decode = System.Diagnostics.Stopwatch.StartNew();
+        for (var r = 0; r < rounds; r++)
+        {
+            var it = new XorChunkIterator(chunk);
+            while (it.MoveNext(out _, out var v))
+            {
+                sum += v;
+            }
+        }
+
+        decode.Stop();
+        var seal = System.Diagnostics.Stopwatch.StartNew();
+        byte[]? dec = null;
+        for (var r = 0; r < rounds / 10; r++)
+        {
+            dec = DecimalChunkEncoder.TryEncode(samples);
+        }
+
+        seal.Stop();
+        var n = (double)rounds * samples.Length;
+        output.WriteLine($"XOR encode {n / encode.Elapsed.TotalSeconds / 1e6:F1} M samples/s, decode {n / decode.Elapsed.TotalSeconds / 1e6:F1} M samples/s, decimal encode {n / 10 / seal.Elapsed.TotalSeconds / 1e6:F1} M samples/s; XOR {chunk.Length} bytes, decimal {dec!.Length} bytes for 240 samples");
+        Assert.Equal(samples.Sum(s => s.Value) * rounds, sum, 1e-3);
+        AssertBitExact(samples, Decode(dec));
     }
 }
