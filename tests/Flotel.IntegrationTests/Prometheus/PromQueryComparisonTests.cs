@@ -90,9 +90,18 @@ public sealed class PromQueryComparisonTests(Xunit.Abstractions.ITestOutputHelpe
         var storeDir = PeerProcess.CreateTempDirectory("flotel-store");
         try
         {
-            using var store = MetricStore.Open(new MetricStoreOptions { DataDirectory = storeDir });
-            var appended = store.AppendRemoteWriteBody(body);
-            Assert.Equal(request.SampleCount, appended.Appended);
+            // Small chunks so most samples are read back from sealed SQLite chunks (XOR and decimal), and a reopen so
+            // the answers come from what was persisted, not from memory.
+            var options = new MetricStoreOptions { DataDirectory = storeDir, MaxSamplesPerChunk = 20 };
+            using (var first = MetricStore.Open(options))
+            {
+                var appended = first.AppendRemoteWriteBody(body);
+                Assert.Equal(request.SampleCount, appended.Appended);
+                await first.FlushAsync();
+            }
+
+            using var store = MetricStore.Open(options);
+            Assert.True(store.ChunkStatistics().Chunks > 50);
 
             var builder = WebApplication.CreateSlimBuilder();
             builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
