@@ -1,0 +1,114 @@
+using Flotel.Gateway.Store.Metrics;
+
+namespace Flotel.Gateway.Query.Prometheus;
+
+/// <summary>The PromQL value types (Prometheus's parser.ValueType).</summary>
+internal enum PromType
+{
+    Scalar,
+    String,
+    Vector,
+    Matrix,
+}
+
+/// <summary>A parsed PromQL expression. Nodes are immutable; reference identity keys the evaluator's selector cache.</summary>
+internal abstract class PromExpr(int position)
+{
+    /// <summary>Offset of the node's first character in the query.</summary>
+    public int Position { get; } = position;
+
+    public abstract PromType Type { get; }
+}
+
+internal sealed class NumberLiteral(int position, double value) : PromExpr(position)
+{
+    public double Value { get; } = value;
+
+    public override PromType Type => PromType.Scalar;
+}
+
+internal sealed class StringLiteral(int position, string value) : PromExpr(position)
+{
+    public string Value { get; } = value;
+
+    public override PromType Type => PromType.String;
+}
+
+internal sealed class VectorSelector(int position, string? name, IReadOnlyList<LabelMatcher> matchers) : PromExpr(position)
+{
+    public string? Name { get; } = name;
+
+    /// <summary>All matchers, the <c>__name__</c> one included.</summary>
+    public IReadOnlyList<LabelMatcher> Matchers { get; } = matchers;
+
+    public long OffsetMs { get; set; }
+
+    public override PromType Type => PromType.Vector;
+}
+
+internal sealed class MatrixSelector(int position, VectorSelector selector, long rangeMs) : PromExpr(position)
+{
+    public VectorSelector Selector { get; } = selector;
+
+    public long RangeMs { get; } = rangeMs;
+
+    public override PromType Type => PromType.Matrix;
+}
+
+internal sealed class Call(int position, string function, IReadOnlyList<PromExpr> args) : PromExpr(position)
+{
+    public string Function { get; } = function;
+
+    public IReadOnlyList<PromExpr> Args { get; } = args;
+
+    public override PromType Type => PromType.Vector;
+}
+
+internal sealed class Aggregate(int position, string op, PromExpr expr, IReadOnlyList<string> grouping, bool without) : PromExpr(position)
+{
+    public string Op { get; } = op;
+
+    public PromExpr Expr { get; } = expr;
+
+    public IReadOnlyList<string> Grouping { get; } = grouping;
+
+    public bool Without { get; } = without;
+
+    public override PromType Type => PromType.Vector;
+}
+
+internal sealed class Unary(int position, PromExpr expr) : PromExpr(position)
+{
+    public PromExpr Expr { get; } = expr;
+
+    public override PromType Type => Expr.Type;
+}
+
+internal sealed class Paren(int position, PromExpr expr) : PromExpr(position)
+{
+    public PromExpr Expr { get; } = expr;
+
+    public override PromType Type => Expr.Type;
+}
+
+internal sealed class Binary(int position, TokenKind op, PromExpr lhs, PromExpr rhs) : PromExpr(position)
+{
+    public TokenKind Op { get; } = op;
+
+    public PromExpr Lhs { get; } = lhs;
+
+    public PromExpr Rhs { get; } = rhs;
+
+    /// <summary>The <c>bool</c> modifier of a comparison.</summary>
+    public bool ReturnBool { get; init; }
+
+    /// <summary>Vector matching: null = default (all labels but <c>__name__</c>).</summary>
+    public IReadOnlyList<string>? MatchingLabels { get; init; }
+
+    /// <summary>True for <c>on(…)</c>, false for <c>ignoring(…)</c>.</summary>
+    public bool On { get; init; }
+
+    public bool IsComparison => Op is TokenKind.EqlEql or TokenKind.Neq or TokenKind.Lss or TokenKind.Gtr or TokenKind.Lte or TokenKind.Gte;
+
+    public override PromType Type => Lhs.Type == PromType.Scalar && Rhs.Type == PromType.Scalar ? PromType.Scalar : PromType.Vector;
+}

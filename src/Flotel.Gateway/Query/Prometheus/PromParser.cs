@@ -1,0 +1,507 @@
+using Flotel.Gateway.Store.Metrics;
+using Flotel.Model.Metrics;
+
+namespace Flotel.Gateway.Query.Prometheus;
+
+/// <summary>
+/// Pratt parser for the PromQL subset (see <see cref="PromEngine"/> for what is evaluated). Precedence follows
+/// Prometheus's grammar (promql/parser/generated_parser.y): <c>or</c> &lt; <c>and unless</c> &lt; comparisons &lt;
+/// <c>+ -</c> &lt; <c>* / %</c> &lt; unary &lt; <c>^</c> (right-associative); type checks happen while parsing, as
+/// Prometheus does, so a bad query is a 400 before any data is read.
+/// </summary>
+internal sealed class PromParser
+{
+    private const int PrecPow = 6;
+
+    private static readonly HashSet<string> Aggregations = new(StringComparer.Ordinal) { "sum", "avg", "min", "max", "count" };
+
+    private static readonly HashSet<string> UnsupportedAggregations = new(StringComparer.Ordinal) { "group", "stddev", "stdvar", "topk", "bottomk", "quantile", "count_values" };
+
+    private static readonly HashSet<string> RangeFunctions = new(StringComparer.Ordinal)
+    {
+        "rate", "irate", "increase", "avg_over_time", "min_over_time", "max_over_time", "sum_over_time", "count_over_time", "last_over_time",
+    };
+
+    private readonly string _query;
+    private readonly List<Token> _tokens;
+    private int _pos;
+
+    private PromParser(string query)
+    {
+        _query = query;
+        _tokens = PromLexer.Tokenize(query);
+    }
+
+    /// <summary>Parses <paramref name="query"/>.</summary>
+    /// <exception cref="PromQueryException">Syntax or type error (bad_data), with the position in the message.</exception>
+    public static PromExpr Parse(string query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var parser = new PromParser(query);
+        if (parser.Peek.Kind == TokenKind.Eof)
+        {
+            throw PromQueryException.Parse(query, 0, "no expression found in input");
+        }
+
+        var expr = parser.ParseExpr(0);
+        if (parser.Peek.Kind != TokenKind.Eof)
+        {
+            throw parser.Error(parser.Peek, "unexpected " + Describe(parser.Peek));
+        }
+
+        return expr;
+    }
+
+    private Token Peek => _tokens[_pos];
+
+    private Token PeekAt(int ahead) => _tokens[Math.Min(_pos + ahead, _tokens.Count - 1)];
+
+    private Token Next() => _tokens[_pos++ < _tokens.Count - 1 ? _pos - 1 : _tokens.Count - 1];
+
+    private PromQueryException Error(Token at, string message) => PromQueryException.Parse(_query, at.Position, message);
+
+    private static string Describe(Token t) => t.Kind switch
+    {
+        TokenKind.Eof => "end of input",
+        TokenKind.Identifier => "identifier \"" + t.Text + "\"",
+        TokenKind.String => "string \"" + t.Text + "\"",
+        TokenKind.Number => "number \"" + t.Text + "\"",
+        TokenKind.Duration => "duration \"" + t.Text + "\"",
+        _ => "\"" + t.Text + "\"",
+    };
+
+    private Token Expect(TokenKind kind, string context)
+    {
+        var t = Peek;
+        if (t.Kind != kind)
+        {
+            throw Error(t, "unexpected " + Describe(t) + " in " + context);
+        }
+
+        return Next();
+    }
+
+    private static int Precedence(Token t) => t.Kind switch
+    {
+        TokenKind.Add or TokenKind.Sub => 4,
+        TokenKind.Mul or TokenKind.Div or TokenKind.Mod => 5,
+        TokenKind.Pow => PrecPow,
+        TokenKind.EqlEql or TokenKind.Neq or TokenKind.Lss or TokenKind.Gtr or TokenKind.Lte or TokenKind.Gte => 3,
+        TokenKind.Identifier when t.Text is "and" or "unless" => 2,
+        TokenKind.Identifier when t.Text is "or" => 1,
+        _ => -1,
+    };
+
+    private PromExpr ParseExpr(int minPrec)
+    {
+        var lhs = ParseUnary();
+        while (true)
+        {
+            var op = Peek;
+            var prec = Precedence(op);
+            if (prec < 0 || prec < minPrec)
+            {
+                return lhs;
+            }
+
+            if (op.Kind == TokenKind.Identifier)
+            {
+                throw Error(op, "set operator \"" + op.Text + "\" is not supported");
+            }
+
+            Next();
+            var returnBool = false;
+            if (Peek.Kind == TokenKind.Identifier && Peek.Text == "bool")
+            {
+                if (prec != 3)
+                {
+                    throw Error(Peek, "bool modifier can only be used on comparison operators");
+                }
+
+                Next();
+                returnBool = true;
+            }
+
+            IReadOnlyList<string>? matching = null;
+            var on = false;
+            if (Peek.Kind == TokenKind.Identifier && Peek.Text is "on" or "ignoring")
+            {
+                on = Next().Text == "on";
+                matching = ParseLabelList();
+                if (Peek.Kind == TokenKind.Identifier && Peek.Text is "group_left" or "group_right")
+                {
+                    throw Error(Peek, "many-to-one matching (" + Peek.Text + ") is not supported");
+                }
+            }
+
+            var rhs = ParseExpr(op.Kind == TokenKind.Pow ? prec : prec + 1);
+            var binary = new Binary(op.Position, op.Kind, lhs, rhs) { ReturnBool = returnBool, MatchingLabels = matching, On = on };
+            CheckBinary(binary, op);
+            lhs = binary;
+        }
+    }
+
+    private void CheckBinary(Binary b, Token op)
+    {
+        foreach (var side in new[] { b.Lhs, b.Rhs })
+        {
+            if (side.Type is not (PromType.Scalar or PromType.Vector))
+            {
+                throw Error(op, "binary expression must contain only scalar and instant vector types");
+            }
+        }
+
+        if (b.IsComparison && !b.ReturnBool && b.Lhs.Type == PromType.Scalar && b.Rhs.Type == PromType.Scalar)
+        {
+            throw Error(op, "comparisons between scalars must use BOOL modifier");
+        }
+
+        if (b.MatchingLabels is not null && (b.Lhs.Type == PromType.Scalar || b.Rhs.Type == PromType.Scalar))
+        {
+            throw Error(op, "vector matching only allowed between instant vectors");
+        }
+    }
+
+    private PromExpr ParseUnary()
+    {
+        var t = Peek;
+        if (t.Kind is TokenKind.Add or TokenKind.Sub)
+        {
+            Next();
+            var operand = ParseExpr(PrecPow);
+            if (operand.Type is not (PromType.Scalar or PromType.Vector))
+            {
+                throw Error(t, "unary expression only allowed on expressions of type scalar or instant vector, got \"" + TypeName(operand.Type) + "\"");
+            }
+
+            if (t.Kind == TokenKind.Add)
+            {
+                return operand;
+            }
+
+            return operand is NumberLiteral n ? new NumberLiteral(t.Position, -n.Value) : new Unary(t.Position, operand);
+        }
+
+        return ParsePostfix(ParsePrimary());
+    }
+
+    private PromExpr ParsePostfix(PromExpr expr)
+    {
+        if (Peek.Kind == TokenKind.LeftBracket)
+        {
+            var open = Next();
+            if (expr is not VectorSelector vs || vs.OffsetMs != 0)
+            {
+                throw Error(open, "ranges only allowed for vector selectors");
+            }
+
+            var range = Expect(TokenKind.Duration, "range selector");
+            if (Peek.Kind == TokenKind.Colon)
+            {
+                throw Error(Peek, "subqueries are not supported");
+            }
+
+            Expect(TokenKind.RightBracket, "range selector");
+            if (range.DurationMs <= 0)
+            {
+                throw Error(range, "range must be positive");
+            }
+
+            expr = new MatrixSelector(expr.Position, vs, range.DurationMs);
+        }
+
+        if (Peek.Kind == TokenKind.Identifier && Peek.Text == "offset")
+        {
+            var kw = Next();
+            var negative = false;
+            if (Peek.Kind == TokenKind.Sub)
+            {
+                Next();
+                negative = true;
+            }
+
+            var d = Expect(TokenKind.Duration, "offset");
+            var selector = expr switch
+            {
+                VectorSelector v => v,
+                MatrixSelector m => m.Selector,
+                _ => throw Error(kw, "offset modifier must be preceded by an instant vector selector or range vector selector"),
+            };
+            if (selector.OffsetMs != 0)
+            {
+                throw Error(kw, "offset may not be set multiple times");
+            }
+
+            selector.OffsetMs = negative ? -d.DurationMs : d.DurationMs;
+            if (Peek.Kind == TokenKind.Identifier && Peek.Text == "offset")
+            {
+                throw Error(Peek, "offset may not be set multiple times");
+            }
+        }
+
+        if (Peek.Kind == TokenKind.At)
+        {
+            throw Error(Peek, "the @ modifier is not supported");
+        }
+
+        if (Peek.Kind == TokenKind.LeftBracket)
+        {
+            throw Error(Peek, "ranges only allowed for vector selectors");
+        }
+
+        return expr;
+    }
+
+    private PromExpr ParsePrimary()
+    {
+        var t = Peek;
+        switch (t.Kind)
+        {
+            case TokenKind.Number:
+                Next();
+                return new NumberLiteral(t.Position, t.Number);
+            case TokenKind.String:
+                Next();
+                return new StringLiteral(t.Position, t.Text);
+            case TokenKind.LeftParen:
+                Next();
+                var inner = ParseExpr(0);
+                Expect(TokenKind.RightParen, "parenthesized expression");
+                return new Paren(t.Position, inner);
+            case TokenKind.LeftBrace:
+                return ParseSelector(null, t.Position);
+            case TokenKind.Identifier:
+                return ParseIdentifier();
+            case TokenKind.Eof:
+                throw Error(t, "unexpected end of input");
+            default:
+                throw Error(t, "unexpected " + Describe(t));
+        }
+    }
+
+    private PromExpr ParseIdentifier()
+    {
+        var t = Next();
+        var name = t.Text;
+        var lower = name.ToUpperInvariant();
+        if (lower is "INF" or "NAN")
+        {
+            return new NumberLiteral(t.Position, lower == "NAN" ? double.NaN : double.PositiveInfinity);
+        }
+
+        var followedByCall = Peek.Kind == TokenKind.LeftParen || (Peek.Kind == TokenKind.Identifier && Peek.Text is "by" or "without");
+        if (UnsupportedAggregations.Contains(name) && followedByCall)
+        {
+            throw Error(t, "aggregation \"" + name + "\" is not supported");
+        }
+
+        if (Aggregations.Contains(name) && followedByCall)
+        {
+            return ParseAggregation(t);
+        }
+
+        if (Peek.Kind == TokenKind.LeftParen)
+        {
+            return ParseCall(t);
+        }
+
+        if (name is "by" or "without" or "bool" or "on" or "ignoring" or "offset" or "group_left" or "group_right" or "and" or "or" or "unless")
+        {
+            throw Error(t, "unexpected " + Describe(t));
+        }
+
+        return ParseSelector(name, t.Position);
+    }
+
+    private Aggregate ParseAggregation(Token op)
+    {
+        IReadOnlyList<string>? grouping = null;
+        var without = false;
+        if (Peek.Kind == TokenKind.Identifier)
+        {
+            without = Next().Text == "without";
+            grouping = ParseLabelList();
+        }
+
+        Expect(TokenKind.LeftParen, "aggregation");
+        if (Peek.Kind == TokenKind.RightParen)
+        {
+            throw Error(Peek, "no arguments for aggregate expression provided");
+        }
+
+        var expr = ParseExpr(0);
+        if (Peek.Kind == TokenKind.Comma)
+        {
+            throw Error(Peek, "aggregation \"" + op.Text + "\" takes one argument");
+        }
+
+        Expect(TokenKind.RightParen, "aggregation");
+        if (Peek.Kind == TokenKind.Identifier && Peek.Text is "by" or "without")
+        {
+            if (grouping is not null)
+            {
+                throw Error(Peek, "aggregation must only contain one grouping clause");
+            }
+
+            without = Next().Text == "without";
+            grouping = ParseLabelList();
+        }
+
+        if (expr.Type != PromType.Vector)
+        {
+            throw Error(op, "expected type instant vector in aggregation expression, got " + TypeName(expr.Type));
+        }
+
+        return new Aggregate(op.Position, op.Text, expr, grouping ?? [], without);
+    }
+
+    private Call ParseCall(Token name)
+    {
+        if (!RangeFunctions.Contains(name.Text))
+        {
+            throw Error(name, "unknown function with name \"" + name.Text + "\"");
+        }
+
+        Expect(TokenKind.LeftParen, "function call");
+        var args = new List<PromExpr>();
+        if (Peek.Kind != TokenKind.RightParen)
+        {
+            args.Add(ParseExpr(0));
+            while (Peek.Kind == TokenKind.Comma)
+            {
+                Next();
+                args.Add(ParseExpr(0));
+            }
+        }
+
+        Expect(TokenKind.RightParen, "function call");
+        if (args.Count != 1)
+        {
+            throw Error(name, "expected 1 argument(s) in call to \"" + name.Text + "\", got " + args.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        if (args[0].Type != PromType.Matrix)
+        {
+            throw Error(args[0].Position >= 0 ? new Token(TokenKind.Eof, args[0].Position, string.Empty) : name, "expected type range vector in call to function \"" + name.Text + "\", got " + TypeName(args[0].Type));
+        }
+
+        return new Call(name.Position, name.Text, args);
+    }
+
+    private List<string> ParseLabelList()
+    {
+        Expect(TokenKind.LeftParen, "grouping opts");
+        var labels = new List<string>();
+        while (Peek.Kind != TokenKind.RightParen)
+        {
+            var l = Peek;
+            if (l.Kind != TokenKind.Identifier || l.Text.Contains(':', StringComparison.Ordinal))
+            {
+                throw Error(l, "unexpected " + Describe(l) + " in grouping opts, expected label");
+            }
+
+            Next();
+            labels.Add(l.Text);
+            if (Peek.Kind == TokenKind.Comma)
+            {
+                Next();
+            }
+            else if (Peek.Kind != TokenKind.RightParen)
+            {
+                throw Error(Peek, "unexpected " + Describe(Peek) + " in grouping opts, expected \",\" or \")\"");
+            }
+        }
+
+        Next();
+        return labels;
+    }
+
+    private VectorSelector ParseSelector(string? name, int position)
+    {
+        var matchers = new List<LabelMatcher>();
+        if (name is not null)
+        {
+            matchers.Add(new LabelMatcher(LabelMatchType.Equal, Label.MetricNameLabel, name));
+        }
+
+        if (Peek.Kind == TokenKind.LeftBrace)
+        {
+            Next();
+            while (Peek.Kind != TokenKind.RightBrace)
+            {
+                var label = Peek;
+                if (label.Kind != TokenKind.Identifier || label.Text.Contains(':', StringComparison.Ordinal))
+                {
+                    throw Error(label, "unexpected " + Describe(label) + " in label matching, expected label");
+                }
+
+                Next();
+                var op = Next();
+                var type = op.Kind switch
+                {
+                    TokenKind.Assign => LabelMatchType.Equal,
+                    TokenKind.Neq => LabelMatchType.NotEqual,
+                    TokenKind.RegexEq => LabelMatchType.RegexMatch,
+                    TokenKind.RegexNeq => LabelMatchType.RegexNoMatch,
+                    _ => throw Error(op, "unexpected " + Describe(op) + " in label matching, expected one of \"=\", \"!=\", \"=~\", \"!~\""),
+                };
+                var value = Peek;
+                if (value.Kind != TokenKind.String)
+                {
+                    throw Error(value, "unexpected " + Describe(value) + " in label matching, expected string");
+                }
+
+                Next();
+                if (name is not null && label.Text == Label.MetricNameLabel)
+                {
+                    throw Error(label, "metric name must not be set twice: \"" + name + "\" or \"" + value.Text + "\"");
+                }
+
+                try
+                {
+                    matchers.Add(new LabelMatcher(type, label.Text, value.Text));
+                }
+                catch (ArgumentException ex)
+                {
+                    throw Error(value, "invalid regular expression \"" + value.Text + "\": " + ex.Message);
+                }
+
+                if (Peek.Kind == TokenKind.Comma)
+                {
+                    Next();
+                }
+                else if (Peek.Kind != TokenKind.RightBrace)
+                {
+                    throw Error(Peek, "unexpected " + Describe(Peek) + " in label matching, expected \",\" or \"}\"");
+                }
+            }
+
+            Next();
+        }
+
+        var nonEmpty = false;
+        foreach (var m in matchers)
+        {
+            if (!m.Matches(string.Empty))
+            {
+                nonEmpty = true;
+                break;
+            }
+        }
+
+        if (!nonEmpty)
+        {
+            throw PromQueryException.Parse(_query, position, "vector selector must contain at least one non-empty matcher");
+        }
+
+        return new VectorSelector(position, name, matchers);
+    }
+
+    internal static string TypeName(PromType type) => type switch
+    {
+        PromType.Scalar => "scalar",
+        PromType.String => "string",
+        PromType.Vector => "instant vector",
+        _ => "range vector",
+    };
+}

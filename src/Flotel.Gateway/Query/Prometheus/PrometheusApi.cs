@@ -1,0 +1,411 @@
+using System.Buffers;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Flotel.Gateway.Store.Metrics;
+using Flotel.Model.Metrics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Primitives;
+
+namespace Flotel.Gateway.Query.Prometheus;
+
+/// <summary>
+/// Prometheus HTTP API v1 (read side) over the embedded <see cref="MetricStore"/>: <c>/api/v1/query</c>,
+/// <c>/api/v1/query_range</c>, <c>/api/v1/series</c>, <c>/api/v1/labels</c>, <c>/api/v1/label/{name}/values</c>, GET or
+/// POST (form body). Shapes follow https://prometheus.io/docs/prometheus/latest/querying/api/:
+/// <c>{"status":"success","data":…}</c> or <c>{"status":"error","errorType":"bad_data","error":"…"}</c>.
+/// </summary>
+public static class PrometheusApi
+{
+    private const long MinTime = -9223372036854775L; // Prometheus's API MinTime/MaxTime in ms, roughly ±292 million years
+    private const long MaxTime = 9223372036854775L;
+
+    // Prometheus writes "+Inf" and non-ASCII label values unescaped; the relaxed encoder does the same (JSON is the body, never HTML).
+    private static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>Maps the read endpoints. <c>/api/v1/write</c> is not mapped here (ingest owns it).</summary>
+    public static IEndpointRouteBuilder MapPrometheusApi(this IEndpointRouteBuilder routes, MetricStore store, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(routes);
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(time);
+        string[] methods = ["GET", "POST"];
+        routes.MapMethods("/api/v1/query", methods, ctx => Handle(ctx, w => QueryAsync(ctx, w, store, time)));
+        routes.MapMethods("/api/v1/query_range", methods, ctx => Handle(ctx, w => QueryRangeAsync(ctx, w, store)));
+        routes.MapMethods("/api/v1/series", methods, ctx => Handle(ctx, w => SeriesAsync(ctx, w, store)));
+        routes.MapMethods("/api/v1/labels", methods, ctx => Handle(ctx, w => LabelsAsync(ctx, w, store)));
+        routes.MapMethods("/api/v1/label/{name}/values", methods, ctx => Handle(ctx, w => LabelValuesAsync(ctx, w, store)));
+        return routes;
+    }
+
+    private static async Task Handle(HttpContext ctx, Func<Utf8JsonWriter, Task> writeData)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        try
+        {
+            using (var writer = new Utf8JsonWriter(buffer, JsonOptions))
+            {
+                writer.WriteStartObject();
+                writer.WriteString("status", "success");
+                writer.WritePropertyName("data");
+                await writeData(writer).ConfigureAwait(false);
+                writer.WriteEndObject();
+            }
+
+            ctx.Response.StatusCode = 200;
+        }
+        catch (PromQueryException ex)
+        {
+            buffer.Clear();
+            using (var writer = new Utf8JsonWriter(buffer, JsonOptions))
+            {
+                writer.WriteStartObject();
+                writer.WriteString("status", "error");
+                writer.WriteString("errorType", ex.ErrorType);
+                writer.WriteString("error", ex.Message);
+                writer.WriteEndObject();
+            }
+
+            ctx.Response.StatusCode = ex.HttpStatusCode;
+        }
+
+        ctx.Response.ContentType = "application/json";
+        await ctx.Response.Body.WriteAsync(buffer.WrittenMemory, ctx.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static async Task<StringValues> ParamAsync(HttpContext ctx, string name)
+    {
+        var values = ctx.Request.Query[name];
+        if (values.Count == 0 && ctx.Request.HasFormContentType)
+        {
+            var form = await ctx.Request.ReadFormAsync(ctx.RequestAborted).ConfigureAwait(false);
+            values = form[name];
+        }
+
+        return values;
+    }
+
+    private static async Task<string?> SingleAsync(HttpContext ctx, string name)
+    {
+        var v = await ParamAsync(ctx, name).ConfigureAwait(false);
+        return v.Count == 0 || string.IsNullOrEmpty(v[0]) ? null : v[0];
+    }
+
+    private static async Task<long> TimeParamAsync(HttpContext ctx, string name, long fallback)
+    {
+        var text = await SingleAsync(ctx, name).ConfigureAwait(false);
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        if (!PromFormat.TryParseTime(text, out var ms))
+        {
+            throw new PromQueryException("invalid parameter \"" + name + "\": cannot parse \"" + text + "\" to a valid timestamp");
+        }
+
+        return ms;
+    }
+
+    private static PromExpr ParseQuery(string? query)
+    {
+        if (query is null)
+        {
+            throw new PromQueryException("invalid parameter \"query\": 1:1: parse error: no expression found in input");
+        }
+
+        try
+        {
+            return PromParser.Parse(query);
+        }
+        catch (PromQueryException ex) when (ex.ErrorType == "bad_data")
+        {
+            throw new PromQueryException("invalid parameter \"query\": " + ex.Message, ex);
+        }
+    }
+
+    private static async Task ValidateTimeoutAsync(HttpContext ctx)
+    {
+        var timeout = await SingleAsync(ctx, "timeout").ConfigureAwait(false);
+        if (timeout is not null && !PromFormat.TryParseDuration(timeout, out _))
+        {
+            throw new PromQueryException("invalid parameter \"timeout\": cannot parse \"" + timeout + "\" to a valid duration");
+        }
+    }
+
+    private static async Task QueryAsync(HttpContext ctx, Utf8JsonWriter w, MetricStore store, TimeProvider time)
+    {
+        var expr = ParseQuery(await SingleAsync(ctx, "query").ConfigureAwait(false));
+        var t = await TimeParamAsync(ctx, "time", time.GetUtcNow().ToUnixTimeMilliseconds()).ConfigureAwait(false);
+        await ValidateTimeoutAsync(ctx).ConfigureAwait(false);
+        var value = new PromEngine(store).Instant(expr, t);
+        w.WriteStartObject();
+        switch (value)
+        {
+            case ScalarValue s:
+                w.WriteString("resultType", "scalar");
+                w.WritePropertyName("result");
+                WritePoint(w, t, PromFormat.FormatFloat(s.Value));
+                break;
+            case StringValue s:
+                w.WriteString("resultType", "string");
+                w.WritePropertyName("result");
+                WritePoint(w, t, s.Value);
+                break;
+            case VectorValue v:
+                w.WriteString("resultType", "vector");
+                w.WriteStartArray("result");
+                foreach (var s in v.Samples)
+                {
+                    w.WriteStartObject();
+                    WriteMetric(w, s.Labels);
+                    w.WritePropertyName("value");
+                    WritePoint(w, t, PromFormat.FormatFloat(s.Value));
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+                break;
+            case MatrixValue m:
+                w.WriteString("resultType", "matrix");
+                w.WriteStartArray("result");
+                m.Series.Sort(static (a, b) => PromEngine.CompareLabels(a.Labels, b.Labels));
+                foreach (var s in m.Series)
+                {
+                    WriteSeries(w, s.Labels, s.Samples);
+                }
+
+                w.WriteEndArray();
+                break;
+        }
+
+        w.WriteEndObject();
+    }
+
+    private static async Task QueryRangeAsync(HttpContext ctx, Utf8JsonWriter w, MetricStore store)
+    {
+        var query = await SingleAsync(ctx, "query").ConfigureAwait(false);
+        var start = await TimeParamAsync(ctx, "start", long.MinValue).ConfigureAwait(false);
+        var end = await TimeParamAsync(ctx, "end", long.MinValue).ConfigureAwait(false);
+        if (start == long.MinValue)
+        {
+            throw new PromQueryException("invalid parameter \"start\": cannot parse \"\" to a valid timestamp");
+        }
+
+        if (end == long.MinValue)
+        {
+            throw new PromQueryException("invalid parameter \"end\": cannot parse \"\" to a valid timestamp");
+        }
+
+        if (end < start)
+        {
+            throw new PromQueryException("invalid parameter \"end\": end timestamp must not be before start time");
+        }
+
+        var stepText = await SingleAsync(ctx, "step").ConfigureAwait(false) ?? string.Empty;
+        if (!PromFormat.TryParseDuration(stepText, out var step))
+        {
+            throw new PromQueryException("invalid parameter \"step\": cannot parse \"" + stepText + "\" to a valid duration");
+        }
+
+        if (step <= 0)
+        {
+            throw new PromQueryException("invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer");
+        }
+
+        if ((end - start) / step > PromEngine.MaxPointsPerSeries)
+        {
+            throw new PromQueryException("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
+        }
+
+        await ValidateTimeoutAsync(ctx).ConfigureAwait(false);
+        var expr = ParseQuery(query);
+        var result = new PromEngine(store).Range(expr, start, end, step);
+        w.WriteStartObject();
+        w.WriteString("resultType", "matrix");
+        w.WriteStartArray("result");
+        foreach (var (labels, points) in result)
+        {
+            WriteSeries(w, labels, points);
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static async Task<List<IReadOnlyList<LabelMatcher>>> MatchersAsync(HttpContext ctx)
+    {
+        var result = new List<IReadOnlyList<LabelMatcher>>();
+        foreach (var m in await ParamAsync(ctx, "match[]").ConfigureAwait(false))
+        {
+            var expr = m is null ? null : PromParserSafe(m);
+            if (expr is not VectorSelector vs)
+            {
+                throw new PromQueryException("invalid parameter \"match[]\": " + (m ?? string.Empty) + " is not an instant vector selector");
+            }
+
+            result.Add(vs.Matchers);
+        }
+
+        return result;
+    }
+
+    private static PromExpr PromParserSafe(string text)
+    {
+        try
+        {
+            return PromParser.Parse(text);
+        }
+        catch (PromQueryException ex) when (ex.ErrorType == "bad_data")
+        {
+            throw new PromQueryException("invalid parameter \"match[]\": " + ex.Message, ex);
+        }
+    }
+
+    private static async Task SeriesAsync(HttpContext ctx, Utf8JsonWriter w, MetricStore store)
+    {
+        var sets = await MatchersAsync(ctx).ConfigureAwait(false);
+        if (sets.Count == 0)
+        {
+            throw new PromQueryException("no match[] parameter provided");
+        }
+
+        var start = await TimeParamAsync(ctx, "start", MinTime).ConfigureAwait(false);
+        var end = await TimeParamAsync(ctx, "end", MaxTime).ConfigureAwait(false);
+        var seen = new HashSet<LabelSet>();
+        var all = new List<LabelSet>();
+        foreach (var matchers in sets)
+        {
+            foreach (var labels in store.Series(matchers, start, end))
+            {
+                if (seen.Add(labels))
+                {
+                    all.Add(labels);
+                }
+            }
+        }
+
+        all.Sort(PromEngine.CompareLabels);
+        w.WriteStartArray();
+        foreach (var labels in all)
+        {
+            WriteLabels(w, labels);
+        }
+
+        w.WriteEndArray();
+    }
+
+    private static async Task LabelsAsync(HttpContext ctx, Utf8JsonWriter w, MetricStore store)
+    {
+        var sets = await MatchersAsync(ctx).ConfigureAwait(false);
+        var start = await TimeParamAsync(ctx, "start", MinTime).ConfigureAwait(false);
+        var end = await TimeParamAsync(ctx, "end", MaxTime).ConfigureAwait(false);
+        var names = new SortedSet<string>(StringComparer.Ordinal);
+        if (sets.Count == 0)
+        {
+            names.UnionWith(store.LabelNames([], start, end));
+        }
+
+        foreach (var matchers in sets)
+        {
+            names.UnionWith(store.LabelNames(matchers, start, end));
+        }
+
+        w.WriteStartArray();
+        foreach (var n in names)
+        {
+            w.WriteStringValue(n);
+        }
+
+        w.WriteEndArray();
+    }
+
+    private static async Task LabelValuesAsync(HttpContext ctx, Utf8JsonWriter w, MetricStore store)
+    {
+        var name = ctx.Request.RouteValues["name"] as string ?? string.Empty;
+        if (!IsLabelName(name))
+        {
+            throw new PromQueryException("invalid label name: \"" + name + "\"");
+        }
+
+        var sets = await MatchersAsync(ctx).ConfigureAwait(false);
+        var start = await TimeParamAsync(ctx, "start", MinTime).ConfigureAwait(false);
+        var end = await TimeParamAsync(ctx, "end", MaxTime).ConfigureAwait(false);
+        var values = new SortedSet<string>(StringComparer.Ordinal);
+        if (sets.Count == 0)
+        {
+            values.UnionWith(store.LabelValues(name, [], start, end));
+        }
+
+        foreach (var matchers in sets)
+        {
+            values.UnionWith(store.LabelValues(name, matchers, start, end));
+        }
+
+        w.WriteStartArray();
+        foreach (var v in values)
+        {
+            w.WriteStringValue(v);
+        }
+
+        w.WriteEndArray();
+    }
+
+    private static bool IsLabelName(string name)
+    {
+        if (name.Length == 0 || char.IsAsciiDigit(name[0]))
+        {
+            return false;
+        }
+
+        foreach (var c in name)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c != '_')
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static void WritePoint(Utf8JsonWriter w, long ms, string value)
+    {
+        w.WriteStartArray();
+        w.WriteRawValue(PromFormat.FormatTimestamp(ms), skipInputValidation: true);
+        w.WriteStringValue(value);
+        w.WriteEndArray();
+    }
+
+    private static void WriteMetric(Utf8JsonWriter w, LabelSet labels)
+    {
+        w.WritePropertyName("metric");
+        WriteLabels(w, labels);
+    }
+
+    private static void WriteLabels(Utf8JsonWriter w, LabelSet labels)
+    {
+        w.WriteStartObject();
+        foreach (var l in labels)
+        {
+            w.WriteString(l.Name, l.Value);
+        }
+
+        w.WriteEndObject();
+    }
+
+    private static void WriteSeries(Utf8JsonWriter w, LabelSet labels, IReadOnlyList<Sample> points)
+    {
+        w.WriteStartObject();
+        WriteMetric(w, labels);
+        w.WriteStartArray("values");
+        foreach (var p in points)
+        {
+            WritePoint(w, p.TimestampMs, PromFormat.FormatFloat(p.Value));
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+}

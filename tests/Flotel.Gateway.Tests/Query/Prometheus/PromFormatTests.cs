@@ -1,0 +1,66 @@
+using Flotel.Gateway.Query.Prometheus;
+
+namespace Flotel.Gateway.Tests.Query.Prometheus;
+
+/// <summary>Expected strings are what Go's strconv.FormatFloat(v, 'f', -1, 64) prints (the Prometheus API's float format).</summary>
+public sealed class PromFormatTests
+{
+    [Theory]
+    [InlineData(0.0, "0")]
+    [InlineData(1.5, "1.5")]
+    [InlineData(-0.25, "-0.25")]
+    [InlineData(1e21, "1000000000000000000000")]
+    [InlineData(1.5e-7, "0.00000015")]
+    [InlineData(123456789012345680.0, "123456789012345680")]
+    [InlineData(0.1 + 0.2, "0.30000000000000004")]
+    [InlineData(double.NaN, "NaN")]
+    [InlineData(double.PositiveInfinity, "+Inf")]
+    [InlineData(double.NegativeInfinity, "-Inf")]
+    [InlineData(-1.2345e-10, "-0.00000000012345")]
+    public void FormatFloat_Value_MatchesGoFormatFloatF(double value, string expected)
+    {
+        Assert.Equal(expected, PromFormat.FormatFloat(value));
+    }
+
+    [Theory]
+    [InlineData(1_435_781_451_781L, "1435781451.781")]
+    [InlineData(1_435_781_451_000L, "1435781451")]
+    [InlineData(1_435_781_451_500L, "1435781451.500")]
+    [InlineData(1_435_781_451_005L, "1435781451.005")]
+    public void FormatTimestamp_Milliseconds_MatchesPrometheusMarshalTimestamp(long ms, string expected)
+    {
+        Assert.Equal(expected, PromFormat.FormatTimestamp(ms));
+    }
+
+    [Theory]
+    [InlineData("1435781451.781", 1_435_781_451_781L)]
+    [InlineData("1435781451", 1_435_781_451_000L)]
+    [InlineData("2015-07-01T20:10:51.781Z", 1_435_781_451_781L)]
+    [InlineData("2015-07-01T22:10:51.781+02:00", 1_435_781_451_781L)]
+    public void TryParseTime_UnixSecondsOrRfc3339_Parses(string text, long expected)
+    {
+        Assert.True(PromFormat.TryParseTime(text, out var ms));
+        Assert.Equal(expected, ms);
+    }
+
+    [Theory]
+    [InlineData("15", 15_000L)]
+    [InlineData("0.5", 500L)]
+    [InlineData("1m30s", 90_000L)]
+    [InlineData("5m", 300_000L)]
+    public void TryParseDuration_SecondsOrPromDuration_Parses(string text, long expected)
+    {
+        Assert.True(PromFormat.TryParseDuration(text, out var ms));
+        Assert.Equal(expected, ms);
+    }
+
+    [Theory]
+    [InlineData("yesterday")]
+    [InlineData("")]
+    [InlineData("5x")]
+    public void TryParseDuration_Garbage_IsRejected(string text)
+    {
+        Assert.False(PromFormat.TryParseDuration(text, out _));
+        Assert.False(PromFormat.TryParseTime(text, out _));
+    }
+}

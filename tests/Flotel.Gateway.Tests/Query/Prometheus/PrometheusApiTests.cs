@@ -1,0 +1,134 @@
+using System.Net;
+using System.Text.Json;
+using Flotel.Gateway.Query.Prometheus;
+using Flotel.Gateway.Store.Metrics;
+using Flotel.Gateway.Tests.Store.Metrics;
+using Flotel.Model.Metrics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Flotel.Gateway.Tests.Query.Prometheus;
+
+/// <summary>The HTTP endpoints on a real Kestrel listener (127.0.0.1, free port) over a small store.</summary>
+public sealed class PrometheusApiTests : IAsyncLifetime
+{
+    private const long T0 = 1_700_000_000_000;
+    private readonly StoreFixture _fixture = new();
+    private readonly HttpClient _http = new();
+    private MetricStore _store = null!;
+    private WebApplication _app = null!;
+    private string _url = string.Empty;
+
+    public async Task InitializeAsync()
+    {
+        _store = _fixture.Open();
+        _store.Append(LabelSet.Of("__name__", "up", "job", "node", "instance", "a"), [new Sample(T0, 1), new Sample(T0 + 15_000, 1)]);
+        _store.Append(LabelSet.Of("__name__", "up", "job", "api", "instance", "b"), [new Sample(T0, 0)]);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
+        builder.Logging.ClearProviders();
+        _app = builder.Build();
+        _app.MapPrometheusApi(_store, new ManualTime(DateTimeOffset.FromUnixTimeMilliseconds(T0 + 20_000)));
+        await _app.StartAsync();
+        _url = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        _http.Dispose();
+        _store.Dispose();
+        _fixture.Dispose();
+    }
+
+    private async Task<(HttpStatusCode Status, JsonElement Body)> GetAsync(string pathAndQuery)
+    {
+        using var response = await _http.GetAsync(new Uri(_url + pathAndQuery));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        return (response.StatusCode, JsonDocument.Parse(text).RootElement.Clone());
+    }
+
+    [Fact]
+    public async Task Query_VectorAtDefaultTime_HasPrometheusShape()
+    {
+        var (status, body) = await GetAsync("/api/v1/query?query=" + Uri.EscapeDataString("up{job=\"node\"}"));
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("success", body.GetProperty("status").GetString());
+        Assert.Equal("vector", body.GetProperty("data").GetProperty("resultType").GetString());
+        var r = Assert.Single(body.GetProperty("data").GetProperty("result").EnumerateArray());
+        Assert.Equal("a", r.GetProperty("metric").GetProperty("instance").GetString());
+        Assert.Equal(1_700_000_020.0, r.GetProperty("value")[0].GetDouble());
+        Assert.Equal("1", r.GetProperty("value")[1].GetString());
+    }
+
+    [Fact]
+    public async Task Query_Scalar_ReturnsTimeAndStringValue()
+    {
+        var (_, body) = await GetAsync("/api/v1/query?query=1%2F0&time=1700000000.5");
+        Assert.Equal("scalar", body.GetProperty("data").GetProperty("resultType").GetString());
+        Assert.Equal(1_700_000_000.5, body.GetProperty("data").GetProperty("result")[0].GetDouble());
+        Assert.Equal("+Inf", body.GetProperty("data").GetProperty("result")[1].GetString());
+    }
+
+    [Fact]
+    public async Task Query_Post_ReadsFormBody()
+    {
+        using var content = new FormUrlEncodedContent([new("query", "sum(up)"), new("time", "1700000001")]);
+        using var response = await _http.PostAsync(new Uri(_url + "/api/v1/query"), content);
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("1", doc.RootElement.GetProperty("data").GetProperty("result")[0].GetProperty("value")[1].GetString());
+    }
+
+    [Fact]
+    public async Task Query_SyntaxError_IsBadDataWithPosition()
+    {
+        var (status, body) = await GetAsync("/api/v1/query?query=" + Uri.EscapeDataString("sum(up"));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("error", body.GetProperty("status").GetString());
+        Assert.Equal("bad_data", body.GetProperty("errorType").GetString());
+        Assert.StartsWith("invalid parameter \"query\": 1:7: parse error:", body.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task QueryRange_TooManyPoints_IsRejected()
+    {
+        var (status, body) = await GetAsync("/api/v1/query_range?query=up&start=0&end=11001&step=1");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.StartsWith("exceeded maximum resolution of 11,000 points", body.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task QueryRange_DurationStep_ReturnsSortedMatrix()
+    {
+        var (status, body) = await GetAsync("/api/v1/query_range?query=up&start=1700000000&end=1700000030&step=15s");
+        Assert.Equal(HttpStatusCode.OK, status);
+        var result = body.GetProperty("data").GetProperty("result").EnumerateArray().ToList();
+        // Sorted like Prometheus's labels.Compare: __name__ ties, then instance "a" < "b".
+        Assert.Equal(["node", "api"], result.Select(r => r.GetProperty("metric").GetProperty("job").GetString()));
+        Assert.Equal(3, result[0].GetProperty("values").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task Series_Labels_LabelValues_ListTheIndex()
+    {
+        var (_, series) = await GetAsync("/api/v1/series?match[]=" + Uri.EscapeDataString("up{job=~\"n.*\"}"));
+        var s = Assert.Single(series.GetProperty("data").EnumerateArray());
+        Assert.Equal("up", s.GetProperty("__name__").GetString());
+
+        var (_, labels) = await GetAsync("/api/v1/labels");
+        Assert.Equal(["__name__", "instance", "job"], labels.GetProperty("data").EnumerateArray().Select(e => e.GetString()));
+
+        var (_, values) = await GetAsync("/api/v1/label/job/values");
+        Assert.Equal(["api", "node"], values.GetProperty("data").EnumerateArray().Select(e => e.GetString()));
+
+        var (status, missing) = await GetAsync("/api/v1/series");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("no match[] parameter provided", missing.GetProperty("error").GetString());
+    }
+}
