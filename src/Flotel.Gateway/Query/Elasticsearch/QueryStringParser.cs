@@ -49,9 +49,25 @@ internal sealed class QueryStringParser
     private ElasticsearchException Error(string what) =>
         new(400, "query_shard_exception", $"Failed to parse query [{_text}]: {what} at position {_pos.ToString(CultureInfo.InvariantCulture)}");
 
+    // Lucene's occurrence rules: clauses joined by OR (or by the default OR) are optional, a negated clause
+    // ("-x", "NOT x") is a must_not of the group, so "a b -c" means (a OR b) AND NOT c.
     private LogQuery ParseOr()
     {
-        var should = new List<LogQuery> { ParseAnd() };
+        var should = new List<LogQuery>();
+        var mustNot = new List<LogQuery>();
+        void Add(LogQuery clause)
+        {
+            if (clause is BoolQuery { Must.Count: 0, Filter.Count: 0, Should.Count: 0, MustNot.Count: 1 } negation)
+            {
+                mustNot.Add(negation.MustNot[0]);
+            }
+            else
+            {
+                should.Add(clause);
+            }
+        }
+
+        Add(ParseAnd());
         while (true)
         {
             SkipSpace();
@@ -62,20 +78,20 @@ internal sealed class QueryStringParser
 
             if (Keyword("OR") || Symbol("||"))
             {
-                should.Add(ParseAnd());
+                Add(ParseAnd());
             }
-            else if (_defaultAnd)
+            else if (_defaultAnd && should.Count > 0)
             {
                 // Implicit AND: fold into the last clause.
                 should[^1] = And(should[^1], ParseAnd());
             }
             else
             {
-                should.Add(ParseAnd());
+                Add(ParseAnd());
             }
         }
 
-        return should.Count == 1 ? should[0] : new BoolQuery([], [], should, [], null);
+        return should.Count == 1 && mustNot.Count == 0 ? should[0] : new BoolQuery([], [], should, mustNot, null);
     }
 
     private LogQuery ParseAnd()
