@@ -116,7 +116,7 @@ public sealed class LogStore : IDisposable
                     Workload = e.Workload,
                     Message = e.Message,
                 };
-                Insert(index, tx, LogDocumentId.New(_time), in fields, Encoding.UTF8.GetString(_json.WrittenSpan), _json.WrittenCount);
+                Insert(index, LogDocumentId.New(_time), in fields, _json.WrittenSpan);
             }
 
             Commit(tx);
@@ -164,7 +164,7 @@ public sealed class LogStore : IDisposable
                     outcome = LogDocumentOutcome.Updated;
                 }
 
-                Insert(index, tx, id, in fields, Encoding.UTF8.GetString(doc.Source.Span), doc.Source.Length);
+                Insert(index, id, in fields, doc.Source.Span);
                 results[i] = new LogDocumentResult(doc.Index, id, outcome);
             }
 
@@ -541,37 +541,33 @@ public sealed class LogStore : IDisposable
         return index;
     }
 
-    private void Insert(IndexState index, SqliteTransaction tx, string id, in SourceFields f, string source, int sourceBytes)
+    private void Insert(IndexState index, string id, in SourceFields f, ReadOnlySpan<byte> source)
     {
-        SqliteCommand insert = index.InsertDoc ??= Prepare(
-            $"INSERT INTO {index.Docs}(rowid, id, ts, severity, facility, program, logsource, host, device_id, workload, source) VALUES (@r, @id, @ts, @sev, @fac, @prog, @ls, @host, @dev, @wl, @src)",
-            "@r", "@id", "@ts", "@sev", "@fac", "@prog", "@ls", "@host", "@dev", "@wl", "@src");
+        RawStatement insert = index.InsertDoc ??= new RawStatement(_writer,
+            $"INSERT INTO {index.Docs}(rowid, id, ts, severity, facility, program, logsource, host, device_id, workload, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
         long rowId = index.NextRowId++;
-        insert.Transaction = tx;
-        SqliteParameterCollection p = insert.Parameters;
-        p[0].Value = rowId;
-        p[1].Value = id;
-        p[2].Value = (object?)f.TimestampMs ?? DBNull.Value;
-        p[3].Value = (object?)f.Severity ?? DBNull.Value;
-        p[4].Value = (object?)f.Facility ?? DBNull.Value;
-        p[5].Value = (object?)f.Program ?? DBNull.Value;
-        p[6].Value = (object?)f.LogSource ?? DBNull.Value;
-        p[7].Value = (object?)f.Host ?? DBNull.Value;
-        p[8].Value = (object?)f.DeviceId ?? DBNull.Value;
-        p[9].Value = (object?)f.Workload ?? DBNull.Value;
-        p[10].Value = source;
-        _ = insert.ExecuteNonQuery();
+        insert.Bind(1, rowId);
+        insert.Bind(2, id);
+        insert.Bind(3, f.TimestampMs);
+        insert.Bind(4, f.Severity);
+        insert.Bind(5, f.Facility);
+        insert.Bind(6, f.Program);
+        insert.Bind(7, f.LogSource);
+        insert.Bind(8, f.Host);
+        insert.Bind(9, f.DeviceId);
+        insert.Bind(10, f.Workload);
+        insert.BindUtf8(11, source);
+        insert.Execute();
         if (f.Message is { Length: > 0 } message)
         {
-            SqliteCommand fts = index.InsertFts ??= Prepare($"INSERT INTO {index.Fts}(rowid, message) VALUES (@r, @m)", "@r", "@m");
-            fts.Transaction = tx;
-            fts.Parameters[0].Value = rowId;
-            fts.Parameters[1].Value = message;
-            _ = fts.ExecuteNonQuery();
+            RawStatement fts = index.InsertFts ??= new RawStatement(_writer, $"INSERT INTO {index.Fts}(rowid, message) VALUES (?1, ?2)");
+            fts.Bind(1, rowId);
+            fts.Bind(2, message);
+            fts.Execute();
         }
 
         index.DocCount++;
-        index.SourceBytes += sourceBytes;
+        index.SourceBytes += source.Length;
         index.NewestMs = Math.Max(index.NewestMs, f.TimestampMs ?? _time.GetUtcNow().ToUnixTimeMilliseconds());
         index.Dirty = true;
     }
@@ -702,9 +698,9 @@ public sealed class LogStore : IDisposable
 
         public bool Created { get; set; }
 
-        public SqliteCommand? InsertDoc { get; set; }
+        public RawStatement? InsertDoc { get; set; }
 
-        public SqliteCommand? InsertFts { get; set; }
+        public RawStatement? InsertFts { get; set; }
 
         public SqliteCommand? FindId { get; set; }
 
