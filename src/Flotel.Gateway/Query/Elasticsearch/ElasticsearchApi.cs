@@ -471,7 +471,7 @@ public static class ElasticsearchApi
     private static async Task WriteDocumentAsync(HttpContext context, int status, Action<Utf8JsonWriter> write)
     {
         var buffer = new ArrayBufferWriter<byte>(4096);
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = IsPretty(context), SkipValidation = false }))
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = IsPretty(context), Encoder = LogEventJson.WriterOptions.Encoder }))
         {
             write(writer);
         }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Flotel.Model.Logs;
 
@@ -10,6 +11,13 @@ namespace Flotel.Gateway.Store.Logs;
 /// </summary>
 public static class LogEventJson
 {
+    /// <summary>
+    /// Writer options for stored and returned documents: only what JSON requires is escaped (quotes, backslash,
+    /// control characters), so <c>+</c> in a timestamp or <c>&lt;</c> and non-ASCII text in a message read as sent,
+    /// as Logstash and Elasticsearch write them; the default encoder would turn them into <c>\u002B</c> and the like.
+    /// </summary>
+    public static JsonWriterOptions WriterOptions { get; } = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary>Writes <paramref name="logEvent"/> as one JSON object.</summary>
     public static void Write(Utf8JsonWriter writer, LogEvent logEvent)
     {
@@ -70,7 +78,7 @@ public static class LogEventJson
     public static byte[] ToUtf8(LogEvent logEvent)
     {
         var buffer = new ArrayBufferWriter<byte>(512);
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
         {
             Write(writer, logEvent);
         }

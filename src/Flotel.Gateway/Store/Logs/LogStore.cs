@@ -53,7 +53,7 @@ public sealed class LogStore : IDisposable
         string path = Path.GetFullPath(options.DatabasePath);
         _readConnectionString = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = true }.ToString();
         _writer = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString());
-        _jsonWriter = new Utf8JsonWriter(_json);
+        _jsonWriter = new Utf8JsonWriter(_json, LogEventJson.WriterOptions);
     }
 
     /// <summary>The options the store was opened with.</summary>

@@ -61,6 +61,17 @@ public sealed class LogStoreTests
     }
 
     [Fact]
+    public void LogEventJson_PlusAngleAndNonAscii_WrittenLiterallyOnlyJsonEscapes()
+    {
+        var e = new LogEvent { Timestamp = new DateTime(2022, 5, 12, 0, 0, 0, DateTimeKind.Utc), Message = "a+b <x> café \"q\"\t", TimestampText = "2022-05-12T02:00:00+02:00" };
+
+        string json = Encoding.UTF8.GetString(LogEventJson.ToUtf8(e));
+
+        Assert.Contains("\"message\":\"a+b <x> café \\\"q\\\"\\t\"", json, StringComparison.Ordinal);
+        Assert.Contains("\"timestamp\":\"2022-05-12T02:00:00+02:00\"", json, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task WriteAsync_TimestampsAroundUtcMidnight_GoToTwoDailyIndices()
     {
         using var t = new TestLogStore();
