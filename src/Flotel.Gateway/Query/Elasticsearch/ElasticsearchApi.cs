@@ -92,7 +92,7 @@ public static class ElasticsearchApi
         byte[] body = await ReadBodyAsync(context).ConfigureAwait(false);
         SearchRequest request = QueryDslParser.Parse(body, query, store.Options.MaxResultWindow);
         List<string> indices = Resolve(store, expression, query);
-        LogSearchResult result = store.Search(new LogSearch(indices, request.Query, request.Sort, request.From, request.Size), countOnly: false);
+        LogSearchResult result = store.Search(new LogSearch(indices, request.Query, request.Sort, request.From, request.Size, request.TrackTotalHitsUpTo), countOnly: false);
         bool scored = request.Sort.Count == 0 || request.Sort.Any(s => s.Field == "_score");
         long took = stopwatch.ElapsedMilliseconds;
         await WriteJsonAsync(context, 200, w =>
@@ -103,7 +103,7 @@ public static class ElasticsearchApi
             w.WriteStartObject("hits");
             w.WriteStartObject("total");
             w.WriteNumber("value", result.Total);
-            w.WriteString("relation", "eq");
+            w.WriteString("relation", result.TotalIsLowerBound ? "gte" : "eq");
             w.WriteEndObject();
             // No relevance scoring: every hit scores 1.0, as a filter or match_all does in Elasticsearch.
             if (scored && result.Hits.Count > 0)

@@ -5,7 +5,11 @@ using Flotel.Gateway.Store.Logs;
 namespace Flotel.Gateway.Query.Elasticsearch;
 
 /// <summary>A parsed search request: query, sort, paging and the <c>_source</c> option.</summary>
-internal sealed record SearchRequest(LogQuery Query, IReadOnlyList<LogSort> Sort, int From, int Size, SourceFilter Source);
+internal sealed record SearchRequest(LogQuery Query, IReadOnlyList<LogSort> Sort, int From, int Size, SourceFilter Source)
+{
+    /// <summary>Count exactly up to this many hits, then report "gte" (ES's <c>track_total_hits</c>, default 10000); null = exact.</summary>
+    public int? TrackTotalHitsUpTo { get; init; } = QueryDslParser.DefaultTrackTotalHits;
+}
 
 /// <summary>
 /// Parses the Elasticsearch query DSL subset of architecture §6 from a request body (and the <c>q</c>, <c>size</c>,
@@ -17,10 +21,13 @@ internal static class QueryDslParser
     /// <summary>Elasticsearch's default page size.</summary>
     public const int DefaultSize = 10;
 
+    /// <summary>Elasticsearch 7's default <c>track_total_hits</c>: exact counts up to 10000.</summary>
+    public const int DefaultTrackTotalHits = 10_000;
+
     // Top-level keys that change nothing here (scoring, tracking, timeouts) and are accepted as Kibana and clients send them.
     private static readonly HashSet<string> IgnoredKeys = new(StringComparer.Ordinal)
     {
-        "track_total_hits", "timeout", "version", "seq_no_primary_term", "explain", "track_scores", "stored_fields",
+        "timeout", "version", "seq_no_primary_term", "explain", "track_scores", "stored_fields",
         "min_score", "profile", "terminate_after",
     };
 
@@ -31,6 +38,7 @@ internal static class QueryDslParser
         int from = 0;
         int size = DefaultSize;
         SourceFilter source = SourceFilter.All;
+        int? track = DefaultTrackTotalHits;
         if (!body.IsEmpty && !IsBlank(body))
         {
             JsonDocument document;
@@ -69,6 +77,15 @@ internal static class QueryDslParser
                             break;
                         case "_source":
                             source = ParseSource(property.Value);
+                            break;
+                        case "track_total_hits":
+                            track = property.Value.ValueKind switch
+                            {
+                                JsonValueKind.True => null,
+                                JsonValueKind.False => 0,
+                                JsonValueKind.Number when property.Value.TryGetInt32(out int upTo) && upTo >= 0 => upTo,
+                                _ => throw ElasticsearchException.Parsing("[track_total_hits] must be a boolean or a non-negative integer"),
+                            };
                             break;
                         default:
                             if (!IgnoredKeys.Contains(property.Name))
@@ -129,7 +146,12 @@ internal static class QueryDslParser
                 $"Result window is too large, from + size must be less than or equal to: [{maxResultWindow.ToString(CultureInfo.InvariantCulture)}] but was [{((long)from + size).ToString(CultureInfo.InvariantCulture)}].");
         }
 
-        return new SearchRequest(query, sort, from, size, source);
+        if (urlParameters.TryGetValue("track_total_hits", out string? trackText))
+        {
+            track = trackText switch { "true" or "" => null, "false" => 0, _ => ParseIntParameter(trackText, "track_total_hits") };
+        }
+
+        return new SearchRequest(query, sort, from, size, source) { TrackTotalHitsUpTo = track };
     }
 
     /// <summary>Parses only the <c>query</c> of a <c>_count</c> body (and <c>q</c>).</summary>

@@ -48,11 +48,14 @@ internal sealed record BoolQuery(
 /// <summary>One sort key; <c>_doc</c> is insertion order.</summary>
 internal sealed record LogSort(string Field, bool Descending);
 
-/// <summary>A search over concrete indices.</summary>
-internal sealed record LogSearch(IReadOnlyList<string> Indices, LogQuery Query, IReadOnlyList<LogSort> Sort, int From, int Size);
+/// <summary>A search over concrete indices; <paramref name="TrackTotalHitsUpTo"/> caps the exact count (null: always exact).</summary>
+internal sealed record LogSearch(IReadOnlyList<string> Indices, LogQuery Query, IReadOnlyList<LogSort> Sort, int From, int Size, int? TrackTotalHitsUpTo = null);
 
 /// <summary>One hit: its index, id, <c>_source</c> text and sort values (null entries for missing values).</summary>
 internal sealed record LogHit(string Index, string Id, string Source, IReadOnlyList<object?> SortValues);
 
-/// <summary>Total number of matches (exact) and the requested page of hits.</summary>
-internal sealed record LogSearchResult(long Total, IReadOnlyList<LogHit> Hits);
+/// <summary>Total number of matches and the requested page of hits; <see cref="TotalIsLowerBound"/> when counting stopped at the cap.</summary>
+internal sealed record LogSearchResult(long Total, IReadOnlyList<LogHit> Hits)
+{
+    public bool TotalIsLowerBound { get; init; }
+}

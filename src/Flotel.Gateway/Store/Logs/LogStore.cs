@@ -332,7 +332,10 @@ public sealed class LogStore : IDisposable
             try
             {
                 using SqliteCommand count = connection.CreateCommand();
-                count.CommandText = $"SELECT COUNT(*) FROM {docs} d WHERE {condition}";
+                // Counting stops past the remaining track_total_hits budget (ES's default 10000, then "gte").
+                count.CommandText = search.TrackTotalHitsUpTo is { } cap
+                    ? $"SELECT COUNT(*) FROM (SELECT 1 FROM {docs} d WHERE {condition} LIMIT {(Math.Max(0, cap - total) + 1).ToString(CultureInfo.InvariantCulture)})"
+                    : $"SELECT COUNT(*) FROM {docs} d WHERE {condition}";
                 Bind(count, parameters, sortCompiler.Parameters, index.Info.Name);
                 total += (long)count.ExecuteScalar()!;
                 if (countOnly || limit == 0)
@@ -350,8 +353,9 @@ public sealed class LogStore : IDisposable
                 sql.Append(" FROM ").Append(docs).Append(" d WHERE ").Append(condition).Append(" ORDER BY ");
                 foreach ((string expr, bool desc) in sortExpressions)
                 {
-                    // Missing values sort last in both directions (ES's default "missing": "_last").
-                    sql.Append('(').Append(expr).Append(") IS NULL, ").Append(expr).Append(desc ? " DESC, " : " ASC, ");
+                    // Missing values sort last in both directions (ES's default "missing": "_last"); NULL is SQLite's
+                    // smallest value, so DESC already puts it last and keeps the ts index usable for the newest-first sort.
+                    sql.Append(expr).Append(desc ? " DESC, " : " ASC NULLS LAST, ");
                 }
 
                 sql.Append("d.rowid LIMIT ").Append(limit.ToString(CultureInfo.InvariantCulture));
@@ -377,7 +381,7 @@ public sealed class LogStore : IDisposable
 
         if (countOnly)
         {
-            return new LogSearchResult(total, []);
+            return Result(total, []);
         }
 
         rows.Sort((a, b) =>
@@ -400,7 +404,11 @@ public sealed class LogStore : IDisposable
             hits.Add(rows[i].Hit);
         }
 
-        return new LogSearchResult(total, hits);
+        return Result(total, hits);
+
+        LogSearchResult Result(long count, List<LogHit> page) => search.TrackTotalHitsUpTo is { } cap && count > cap
+            ? new LogSearchResult(cap, page) { TotalIsLowerBound = true }
+            : new LogSearchResult(count, page);
     }
 
     private static int CompareSortValues(object? a, object? b, bool descending)

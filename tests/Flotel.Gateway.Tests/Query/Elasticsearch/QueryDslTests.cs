@@ -141,6 +141,25 @@ public sealed class QueryDslTests : IDisposable
         Assert.Equal(["Another new message", "full disk again, message lost"],
             Messages("""{"query":{"match_none":{}}}""", "q=message&sort=@timestamp:desc&size=2&from=0"));
 
+    [Theory]
+    [InlineData("""{"track_total_hits":3}""", 3, true)]
+    [InlineData("""{"track_total_hits":6}""", 6, false)]
+    [InlineData("""{"track_total_hits":true}""", 6, false)]
+    [InlineData("""{}""", 6, false)]
+    public void TrackTotalHits_Cap_CountsUpToItThenLowerBound(string body, long total, bool lowerBound)
+    {
+        SearchRequest request = QueryDslParser.Parse(Encoding.UTF8.GetBytes(body), new Dictionary<string, string>(), 10_000);
+        LogSearchResult result = _t.Store.Search(new LogSearch(["logstash-2022.05.12"], request.Query, request.Sort, request.From, request.Size, request.TrackTotalHitsUpTo), false);
+
+        Assert.Equal(total, result.Total);
+        Assert.Equal(lowerBound, result.TotalIsLowerBound);
+        Assert.Equal(6, result.Hits.Count);
+    }
+
+    [Fact]
+    public void SortAscending_MissingValues_SortLast() =>
+        Assert.Equal("Another new message", Messages("""{"sort":[{"host":"asc"}]}""")[^1]);
+
     [Fact]
     public void SortFromSize_PageThroughDescendingTimestamps()
     {
