@@ -43,6 +43,9 @@ public sealed class LogStore : IDisposable
 
     // Read side: replaced as a whole after each commit, sorted by name; readers never lock.
     private volatile PublishedIndex[] _published = [];
+
+    // Above this many matches in an index, a search sorted by @timestamp walks the ts index (see Search).
+    private const int IndexedSortThreshold = 1000;
     private bool _disposed;
 
     private LogStore(LogStoreOptions options, TimeProvider time, LogstashIndexPattern pattern)
@@ -334,10 +337,11 @@ public sealed class LogStore : IDisposable
                 using SqliteCommand count = connection.CreateCommand();
                 // Counting stops past the remaining track_total_hits budget (ES's default 10000, then "gte").
                 count.CommandText = search.TrackTotalHitsUpTo is { } cap
-                    ? $"SELECT COUNT(*) FROM (SELECT 1 FROM {docs} d WHERE {condition} LIMIT {(Math.Max(0, cap - total) + 1).ToString(CultureInfo.InvariantCulture)})"
+                    ? $"SELECT COUNT(*) FROM (SELECT 1 FROM {docs} d WHERE {condition} LIMIT {(cap + 1L).ToString(CultureInfo.InvariantCulture)})"
                     : $"SELECT COUNT(*) FROM {docs} d WHERE {condition}";
                 Bind(count, parameters, sortCompiler.Parameters, index.Info.Name);
-                total += (long)count.ExecuteScalar()!;
+                long matches = (long)count.ExecuteScalar()!;
+                total += matches;
                 if (countOnly || limit == 0)
                 {
                     continue;
@@ -350,7 +354,16 @@ public sealed class LogStore : IDisposable
                     sql.Append(", ").Append(expr);
                 }
 
-                sql.Append(" FROM ").Append(docs).Append(" d WHERE ").Append(condition).Append(" ORDER BY ");
+                sql.Append(" FROM ").Append(docs).Append(" d ");
+                if (matches >= IndexedSortThreshold && sortExpressions.Count > 0 && sortExpressions[0].Expr == "d.ts")
+                {
+                    // SQLite cannot estimate how many rows a full-text match returns and then sorts every match by
+                    // rowid lookups; with many matches, walking the ts index and stopping after the page is far
+                    // cheaper (228k of 300k matches: 310 ms → 46 ms). The count just taken tells which case this is.
+                    sql.Append("INDEXED BY ").Append(docs).Append("_ts ");
+                }
+
+                sql.Append("WHERE ").Append(condition).Append(" ORDER BY ");
                 foreach ((string expr, bool desc) in sortExpressions)
                 {
                     // Missing values sort last in both directions (ES's default "missing": "_last"); NULL is SQLite's

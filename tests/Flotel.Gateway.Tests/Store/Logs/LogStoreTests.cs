@@ -180,6 +180,24 @@ public sealed class LogStoreTests
     }
 
     [Fact]
+    public async Task Search_ManyFullTextMatchesSortedByTimestamp_NewestPageInOrder()
+    {
+        using var t = new TestLogStore();
+        // Written out of time order so insertion order and time order differ; 1500 matches take the ts-index path.
+        var events = Enumerable.Range(0, 3000)
+            .Select(i => TestLogStore.Event(May12.AddSeconds((i * 7919) % 3000), $"{(i % 2 == 0 ? "even" : "odd")} n{(i * 7919) % 3000}"))
+            .ToList();
+        await t.Store.WriteAsync(events);
+
+        LogSearchResult result = t.Store.Search(new LogSearch(["logstash-2022.05.12"], new MatchQuery("message", "even", false), [new LogSort("@timestamp", true)], 2, 3), false);
+
+        Assert.Equal(1500, result.Total);
+        long[] seconds = [.. result.Hits.Select(h => (long)h.SortValues[0]! / 1000 - new DateTimeOffset(May12).ToUnixTimeSeconds())];
+        long[] expected = [.. Enumerable.Range(0, 3000).Where(i => i % 2 == 0).Select(i => (long)((i * 7919) % 3000)).OrderDescending().Skip(2).Take(3)];
+        Assert.Equal(expected, seconds);
+    }
+
+    [Fact]
     public async Task DeleteIndexAsync_UnknownAndKnown_ReportsWhetherDropped()
     {
         using var t = new TestLogStore();
