@@ -1,0 +1,534 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json;
+using Flotel.Gateway.Store.Logs;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Flotel.Gateway.Query.Elasticsearch;
+
+/// <summary>
+/// The Elasticsearch-compatible subset of architecture §6 over the embedded log store, as minimal-API endpoints:
+/// <c>GET|HEAD /</c>, <c>GET|POST /_search</c>, <c>GET|POST /{index}/_search</c>, <c>GET|POST /_count</c>,
+/// <c>GET|POST /{index}/_count</c>, <c>GET /_cat/indices[/{index}]</c>, <c>GET|HEAD /_cat/health</c>,
+/// <c>POST|PUT /_bulk</c>, <c>POST|PUT /{index}/_bulk</c>. Every route either is literal or ends in a literal
+/// <c>_search</c>/<c>_count</c>/<c>_bulk</c> segment, so it cannot shadow <c>/api/v1/…</c>, <c>/healthz</c>,
+/// <c>/metrics</c> or <c>/ui/</c>.
+/// </summary>
+public static class ElasticsearchApi
+{
+    /// <summary>The Elasticsearch version announced by <c>GET /</c> (see <see cref="WriteBanner"/> for why this one).</summary>
+    public const string Version = "7.10.2";
+
+    /// <summary>Largest request body accepted, as Elasticsearch's <c>http.max_content_length</c> default (100 MiB).</summary>
+    public const int MaxBodyBytes = 100 * 1024 * 1024;
+
+    /// <summary>Maps the endpoints; <paramref name="bulk"/> receives <c>_bulk</c> documents.</summary>
+    public static IEndpointRouteBuilder MapElasticsearchApi(this IEndpointRouteBuilder routes, LogStore store, IBulkSink bulk)
+    {
+        ArgumentNullException.ThrowIfNull(routes);
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(bulk);
+        string[] read = [HttpMethods.Get, HttpMethods.Head];
+        string[] search = [HttpMethods.Get, HttpMethods.Post];
+        string[] write = [HttpMethods.Post, HttpMethods.Put];
+        _ = routes.MapMethods("/", read, (HttpContext c) => Handle(c, () => WriteBanner(c)));
+        _ = routes.MapMethods("/_search", search, (HttpContext c) => Handle(c, () => SearchAsync(c, store, "_all")));
+        _ = routes.MapMethods("/{index}/_search", search, (HttpContext c, string index) => Handle(c, () => SearchAsync(c, store, index)));
+        _ = routes.MapMethods("/_count", search, (HttpContext c) => Handle(c, () => CountAsync(c, store, "_all")));
+        _ = routes.MapMethods("/{index}/_count", search, (HttpContext c, string index) => Handle(c, () => CountAsync(c, store, index)));
+        _ = routes.MapGet("/_cat/indices", (HttpContext c) => Handle(c, () => CatIndices(c, store, "_all")));
+        _ = routes.MapGet("/_cat/indices/{index}", (HttpContext c, string index) => Handle(c, () => CatIndices(c, store, index)));
+        _ = routes.MapMethods("/_cat/health", read, (HttpContext c) => Handle(c, () => CatHealth(c, store)));
+        _ = routes.MapMethods("/_bulk", write, (HttpContext c) => Handle(c, () => BulkAsync(c, bulk, null)));
+        _ = routes.MapMethods("/{index}/_bulk", write, (HttpContext c, string index) => Handle(c, () => BulkAsync(c, bulk, index)));
+        return routes;
+    }
+
+    private static async Task Handle(HttpContext context, Func<Task> handler)
+    {
+        context.Response.Headers["X-elastic-product"] = "Elasticsearch";
+        try
+        {
+            await handler().ConfigureAwait(false);
+        }
+        catch (ElasticsearchException e)
+        {
+            await WriteErrorAsync(context, e).ConfigureAwait(false);
+        }
+    }
+
+    // Logstash's output (>= 11.2, Logstash >= 7.16) accepts a 7.0-7.13 server only when build_flavor is "default"
+    // and tagline is "You Know, for Search" (syslog-and-elasticsearch §3.5); it then sends no _type. Kibana 7.10 checks
+    // version.number. rsyslog's omelasticsearch reads nothing here. No "distribution" field: ES never sends one, and
+    // clients (Vector, Fluent Bit) treat "distribution":"opensearch" as OpenSearch.
+    private static Task WriteBanner(HttpContext context) => WriteJsonAsync(context, 200, w =>
+    {
+        w.WriteString("name", "flotel");
+        w.WriteString("cluster_name", "flotel");
+        w.WriteString("cluster_uuid", "_na_");
+        w.WriteStartObject("version");
+        w.WriteString("number", Version);
+        w.WriteString("build_flavor", "default");
+        w.WriteString("build_type", "flotel");
+        w.WriteString("build_hash", "flotel");
+        w.WriteString("build_date", "2021-01-13T00:42:12.435326Z");
+        w.WriteBoolean("build_snapshot", false);
+        w.WriteString("lucene_version", "8.7.0");
+        w.WriteString("minimum_wire_compatibility_version", "6.8.0");
+        w.WriteString("minimum_index_compatibility_version", "6.0.0-beta1");
+        w.WriteEndObject();
+        w.WriteString("tagline", "You Know, for Search");
+    });
+
+    private static async Task SearchAsync(HttpContext context, LogStore store, string expression)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        Dictionary<string, string> query = QueryParameters(context);
+        byte[] body = await ReadBodyAsync(context).ConfigureAwait(false);
+        SearchRequest request = QueryDslParser.Parse(body, query, store.Options.MaxResultWindow);
+        List<string> indices = Resolve(store, expression, query);
+        LogSearchResult result = store.Search(new LogSearch(indices, request.Query, request.Sort, request.From, request.Size, request.TrackTotalHitsUpTo), countOnly: false);
+        bool scored = request.Sort.Count == 0 || request.Sort.Any(s => s.Field == "_score");
+        long took = stopwatch.ElapsedMilliseconds;
+        await WriteJsonAsync(context, 200, w =>
+        {
+            w.WriteNumber("took", took);
+            w.WriteBoolean("timed_out", false);
+            WriteShards(w, indices.Count);
+            w.WriteStartObject("hits");
+            w.WriteStartObject("total");
+            w.WriteNumber("value", result.Total);
+            w.WriteString("relation", result.TotalIsLowerBound ? "gte" : "eq");
+            w.WriteEndObject();
+            // No relevance scoring: every hit scores 1.0, as a filter or match_all does in Elasticsearch.
+            if (scored && result.Hits.Count > 0)
+            {
+                w.WriteNumber("max_score", 1.0);
+            }
+            else
+            {
+                w.WriteNull("max_score");
+            }
+
+            w.WriteStartArray("hits");
+            foreach (LogHit hit in result.Hits)
+            {
+                w.WriteStartObject();
+                w.WriteString("_index", hit.Index);
+                w.WriteString("_type", "_doc");
+                w.WriteString("_id", hit.Id);
+                if (scored)
+                {
+                    w.WriteNumber("_score", 1.0);
+                }
+                else
+                {
+                    w.WriteNull("_score");
+                }
+
+                if (request.Source.Enabled)
+                {
+                    w.WritePropertyName("_source");
+                    using JsonDocument source = JsonDocument.Parse(hit.Source);
+                    if (request.Source.IsWhole)
+                    {
+                        source.RootElement.WriteTo(w);
+                    }
+                    else
+                    {
+                        request.Source.Write(w, source.RootElement);
+                    }
+                }
+
+                if (!scored)
+                {
+                    w.WriteStartArray("sort");
+                    foreach (object? value in hit.SortValues)
+                    {
+                        WriteValue(w, value);
+                    }
+
+                    w.WriteEndArray();
+                }
+
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }).ConfigureAwait(false);
+    }
+
+    private static async Task CountAsync(HttpContext context, LogStore store, string expression)
+    {
+        Dictionary<string, string> query = QueryParameters(context);
+        byte[] body = await ReadBodyAsync(context).ConfigureAwait(false);
+        LogQuery logQuery = QueryDslParser.ParseCount(body, query);
+        List<string> indices = Resolve(store, expression, query);
+        LogSearchResult result = store.Search(new LogSearch(indices, logQuery, [], 0, 0), countOnly: true);
+        await WriteJsonAsync(context, 200, w =>
+        {
+            w.WriteNumber("count", result.Total);
+            WriteShards(w, indices.Count);
+        }).ConfigureAwait(false);
+    }
+
+    private static Task CatIndices(HttpContext context, LogStore store, string expression)
+    {
+        Dictionary<string, string> query = QueryParameters(context);
+        List<string> names = IndexNames.Resolve(expression, store.ListIndices(), IsTrue(query, "ignore_unavailable"));
+        bool rawBytes = query.TryGetValue("bytes", out string? bytesUnit) && bytesUnit == "b";
+        string[] columns = ["health", "status", "index", "uuid", "pri", "rep", "docs.count", "docs.deleted", "store.size", "pri.store.size"];
+        string[] selected = query.TryGetValue("h", out string? h)
+            ? h.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : columns;
+        if (selected.FirstOrDefault(c => !columns.Contains(c)) is { } unknown)
+        {
+            throw ElasticsearchException.IllegalArgument($"header name [{unknown}] does not exist");
+        }
+
+        var rows = new List<string[]>();
+        foreach (LogIndexInfo index in store.ListIndices().Where(i => names.Contains(i.Name)))
+        {
+            string size = rawBytes ? index.SourceBytes.ToString(CultureInfo.InvariantCulture) : HumanBytes(index.SourceBytes);
+            string docs = index.DocumentCount.ToString(CultureInfo.InvariantCulture);
+            var values = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["health"] = "green", ["status"] = "open", ["index"] = index.Name, ["uuid"] = index.Uuid, ["pri"] = "1", ["rep"] = "0",
+                ["docs.count"] = docs, ["docs.deleted"] = "0", ["store.size"] = size, ["pri.store.size"] = size,
+            };
+            rows.Add([.. selected.Select(c => values[c])]);
+        }
+
+        if (query.TryGetValue("format", out string? format) && format == "json")
+        {
+            return WriteJsonArrayAsync(context, w =>
+            {
+                foreach (string[] row in rows)
+                {
+                    w.WriteStartObject();
+                    for (int i = 0; i < selected.Length; i++)
+                    {
+                        w.WriteString(selected[i], row[i]);
+                    }
+
+                    w.WriteEndObject();
+                }
+            });
+        }
+
+        return WriteTextTableAsync(context, selected, rows, query.ContainsKey("v"));
+    }
+
+    private static Task CatHealth(HttpContext context, LogStore store)
+    {
+        long epoch = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        string time = DateTimeOffset.UtcNow.ToString("HH:mm:ss", CultureInfo.InvariantCulture);
+        string shards = store.ListIndices().Count.ToString(CultureInfo.InvariantCulture);
+        string[] header = ["epoch", "timestamp", "cluster", "status", "node.total", "node.data", "shards", "pri", "relo", "init", "unassign", "pending_tasks", "max_task_wait_time", "active_shards_percent"];
+        string[] row = [epoch.ToString(CultureInfo.InvariantCulture), time, "flotel", "green", "1", "1", shards, shards, "0", "0", "0", "0", "-", "100.0%"];
+        return WriteTextTableAsync(context, header, [row], QueryParameters(context).ContainsKey("v"));
+    }
+
+    private static async Task BulkAsync(HttpContext context, IBulkSink sink, string? pathIndex)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        if (pathIndex is not null && IndexNames.Validate(pathIndex) is { } invalid)
+        {
+            throw new ElasticsearchException(400, "invalid_index_name_exception", invalid, pathIndex);
+        }
+
+        byte[] body = await ReadBodyAsync(context).ConfigureAwait(false);
+        if (body.Length == 0)
+        {
+            throw new ElasticsearchException(400, "action_request_validation_exception", "Validation Failed: 1: no requests added;");
+        }
+
+        List<BulkEntry> entries = BulkRequestReader.Read(body, pathIndex);
+        var documents = entries.Where(e => e.Document is not null).Select(e => e.Document!).ToList();
+        IReadOnlyList<BulkItemResult> accepted = documents.Count == 0 ? [] : await sink.AcceptAsync(documents, context.RequestAborted).ConfigureAwait(false);
+        if (accepted.Count != documents.Count)
+        {
+            throw new InvalidOperationException($"bulk sink returned {accepted.Count} results for {documents.Count} documents");
+        }
+
+        var items = new List<(string Action, BulkItemResult Result)>(entries.Count);
+        int next = 0;
+        foreach (BulkEntry entry in entries)
+        {
+            items.Add((entry.Action, entry.Failure ?? accepted[next++]));
+        }
+
+        long took = stopwatch.ElapsedMilliseconds;
+        await WriteJsonAsync(context, 200, w =>
+        {
+            w.WriteNumber("took", took);
+            w.WriteBoolean("errors", items.Exists(i => !i.Result.IsSuccess));
+            w.WriteStartArray("items");
+            foreach ((string action, BulkItemResult item) in items)
+            {
+                w.WriteStartObject();
+                w.WriteStartObject(action);
+                WriteStringOrNull(w, "_index", item.Index);
+                w.WriteString("_type", "_doc");
+                WriteStringOrNull(w, "_id", item.Id);
+                if (item.IsSuccess)
+                {
+                    w.WriteNumber("_version", 1);
+                    w.WriteString("result", item.Result);
+                    w.WriteStartObject("_shards");
+                    w.WriteNumber("total", 1);
+                    w.WriteNumber("successful", 1);
+                    w.WriteNumber("failed", 0);
+                    w.WriteEndObject();
+                }
+
+                w.WriteNumber("status", item.Status);
+                if (!item.IsSuccess)
+                {
+                    w.WriteStartObject("error");
+                    w.WriteString("type", item.ErrorType ?? "exception");
+                    w.WriteString("reason", item.ErrorReason ?? string.Empty);
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndObject();
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+        }).ConfigureAwait(false);
+    }
+
+    private static List<string> Resolve(LogStore store, string expression, Dictionary<string, string> query) =>
+        IndexNames.Resolve(expression, store.ListIndices(), IsTrue(query, "ignore_unavailable"));
+
+    private static void WriteShards(Utf8JsonWriter w, int count)
+    {
+        w.WriteStartObject("_shards");
+        w.WriteNumber("total", count);
+        w.WriteNumber("successful", count);
+        w.WriteNumber("skipped", 0);
+        w.WriteNumber("failed", 0);
+        w.WriteEndObject();
+    }
+
+    private static void WriteValue(Utf8JsonWriter w, object? value)
+    {
+        switch (value)
+        {
+            case null:
+                w.WriteNullValue();
+                break;
+            case long l:
+                w.WriteNumberValue(l);
+                break;
+            case double d:
+                w.WriteNumberValue(d);
+                break;
+            default:
+                w.WriteStringValue(Convert.ToString(value, CultureInfo.InvariantCulture));
+                break;
+        }
+    }
+
+    private static void WriteStringOrNull(Utf8JsonWriter w, string name, string? value)
+    {
+        if (value is null)
+        {
+            w.WriteNull(name);
+        }
+        else
+        {
+            w.WriteString(name, value);
+        }
+    }
+
+    // Elasticsearch's ByteSizeValue: one decimal, dropped when it is .0 ("225b", "5.2kb", "1gb").
+    internal static string HumanBytes(long bytes)
+    {
+        string[] units = ["b", "kb", "mb", "gb", "tb", "pb"];
+        double value = bytes;
+        int unit = 0;
+        while (value >= 1024 && unit < units.Length - 1)
+        {
+            value /= 1024;
+            unit++;
+        }
+
+        double rounded = Math.Round(value, 1, MidpointRounding.AwayFromZero);
+        return rounded.ToString(rounded == Math.Floor(rounded) ? "0" : "0.0", CultureInfo.InvariantCulture) + units[unit];
+    }
+
+    private static Dictionary<string, string> QueryParameters(HttpContext context)
+    {
+        var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (KeyValuePair<string, Microsoft.Extensions.Primitives.StringValues> pair in context.Request.Query)
+        {
+            parameters[pair.Key] = pair.Value.ToString();
+        }
+
+        return parameters;
+    }
+
+    private static bool IsTrue(Dictionary<string, string> query, string name) =>
+        query.TryGetValue(name, out string? value) && value is "" or "true";
+
+    private static bool IsPretty(HttpContext context) =>
+        context.Request.Query.TryGetValue("pretty", out Microsoft.Extensions.Primitives.StringValues value) && value.ToString() is not "false";
+
+    private static async Task<byte[]> ReadBodyAsync(HttpContext context)
+    {
+        HttpRequest request = context.Request;
+        if (request.ContentLength > MaxBodyBytes)
+        {
+            throw new ElasticsearchException(413, "content_too_long_exception", $"request body is larger than {MaxBodyBytes} bytes");
+        }
+
+        Stream stream = request.Body;
+        bool gzip = request.Headers.ContentEncoding.ToString().Equals("gzip", StringComparison.OrdinalIgnoreCase);
+        using var decoded = gzip ? new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true) : null;
+        Stream source = decoded ?? stream;
+        using var buffer = new MemoryStream();
+        byte[] chunk = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            int read;
+            while ((read = await source.ReadAsync(chunk, context.RequestAborted).ConfigureAwait(false)) > 0)
+            {
+                if (buffer.Length + read > MaxBodyBytes)
+                {
+                    throw new ElasticsearchException(413, "content_too_long_exception", $"request body is larger than {MaxBodyBytes} bytes");
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ElasticsearchException(400, "parse_exception", "request body is not valid gzip: " + e.Message);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static Task WriteErrorAsync(HttpContext context, ElasticsearchException e) => WriteJsonAsync(context, e.Status, w =>
+    {
+        w.WriteStartObject("error");
+        w.WriteStartArray("root_cause");
+        WriteCause(w, e);
+        w.WriteEndArray();
+        WriteCauseFields(w, e);
+        w.WriteEndObject();
+        w.WriteNumber("status", e.Status);
+    });
+
+    private static void WriteCause(Utf8JsonWriter w, ElasticsearchException e)
+    {
+        w.WriteStartObject();
+        WriteCauseFields(w, e);
+        w.WriteEndObject();
+    }
+
+    private static void WriteCauseFields(Utf8JsonWriter w, ElasticsearchException e)
+    {
+        w.WriteString("type", e.Type);
+        w.WriteString("reason", e.Message);
+        if (e.Index is { } index && e.Type == "index_not_found_exception")
+        {
+            w.WriteString("resource.type", "index_or_alias");
+            w.WriteString("resource.id", index);
+            w.WriteString("index_uuid", "_na_");
+            w.WriteString("index", index);
+        }
+    }
+
+    private static Task WriteJsonAsync(HttpContext context, int status, Action<Utf8JsonWriter> writeMembers) =>
+        WriteDocumentAsync(context, status, w =>
+        {
+            w.WriteStartObject();
+            writeMembers(w);
+            w.WriteEndObject();
+        });
+
+    private static Task WriteJsonArrayAsync(HttpContext context, Action<Utf8JsonWriter> writeItems) =>
+        WriteDocumentAsync(context, 200, w =>
+        {
+            w.WriteStartArray();
+            writeItems(w);
+            w.WriteEndArray();
+        });
+
+    private static async Task WriteDocumentAsync(HttpContext context, int status, Action<Utf8JsonWriter> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = IsPretty(context), Encoder = LogEventJson.WriterOptions.Encoder }))
+        {
+            write(writer);
+        }
+
+        if (IsPretty(context))
+        {
+            buffer.Write("\n"u8);
+        }
+
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json; charset=UTF-8";
+        context.Response.ContentLength = buffer.WrittenCount;
+        if (!HttpMethods.IsHead(context.Request.Method))
+        {
+            await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+        }
+    }
+
+    // _cat's text table: columns padded to their widest value, numbers right-aligned, one row per line.
+    private static async Task WriteTextTableAsync(HttpContext context, string[] header, List<string[]> rows, bool withHeader)
+    {
+        var all = new List<string[]>();
+        if (withHeader)
+        {
+            all.Add(header);
+        }
+
+        all.AddRange(rows);
+        int[] widths = new int[header.Length];
+        foreach (string[] row in all)
+        {
+            for (int i = 0; i < row.Length; i++)
+            {
+                widths[i] = Math.Max(widths[i], row[i].Length);
+            }
+        }
+
+        var text = new StringBuilder();
+        foreach (string[] row in all)
+        {
+            for (int i = 0; i < row.Length; i++)
+            {
+                bool numeric = row != header && row[i].Length > 0 && char.IsAsciiDigit(row[i][0]) && !row[i].Contains(':', StringComparison.Ordinal);
+                string cell = numeric ? row[i].PadLeft(widths[i]) : row[i].PadRight(widths[i]);
+                text.Append(cell).Append(i == row.Length - 1 ? string.Empty : " ");
+            }
+
+            text.Append('\n');
+        }
+
+        byte[] bytes = Encoding.UTF8.GetBytes(text.ToString());
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "text/plain; charset=UTF-8";
+        context.Response.ContentLength = bytes.Length;
+        if (!HttpMethods.IsHead(context.Request.Method))
+        {
+            await context.Response.Body.WriteAsync(bytes, context.RequestAborted).ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,231 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Flotel.Gateway.Store.Logs;
+using Flotel.Model.Logs;
+
+namespace Flotel.Gateway.Tests.Store.Logs;
+
+public sealed class LogStoreTests
+{
+    private static readonly DateTime May12 = new(2022, 5, 12, 20, 22, 1, DateTimeKind.Utc);
+
+    private static LogSearchResult All(LogStore store, params string[] indices) =>
+        store.Search(new LogSearch(indices.Length > 0 ? indices : [.. store.ListIndices().Select(i => i.Name)], MatchAllQuery.Instance, [], 0, 100), countOnly: false);
+
+    [Fact]
+    public async Task WriteAsync_BlogLine_StoredInItsDailyIndexWithLogstashFields()
+    {
+        using var t = new TestLogStore();
+        await t.Store.WriteAsync([TestLogStore.BlogEvent()]);
+
+        LogIndexInfo index = Assert.Single(t.Store.ListIndices());
+        Assert.Equal("logstash-2022.05.12", index.Name);
+        Assert.Equal(1, index.DocumentCount);
+        LogHit hit = Assert.Single(All(t.Store).Hits);
+        Assert.Equal(LogDocumentId.Length, hit.Id.Length);
+        JsonObject source = JsonNode.Parse(hit.Source)!.AsObject();
+        Assert.Equal("2022-05-12T20:22:01.000Z", (string?)source["@timestamp"]);
+        Assert.Equal("1", (string?)source["@version"]);
+        Assert.Equal(6, (int?)source["priority"]);
+        Assert.Equal(6, (int?)source["severity"]);
+        Assert.Equal(0, (int?)source["facility"]);
+        Assert.Equal("Informational", (string?)source["severity_label"]);
+        Assert.Equal("kernel", (string?)source["facility_label"]);
+        Assert.Equal("random-workload", (string?)source["program"]);
+        Assert.Equal("3966", (string?)source["pid"]);
+        Assert.Equal("127.0.0.1", (string?)source["host"]);
+        Assert.Equal("2022-05-12T16:22:01-04:00", (string?)source["timestamp"]);
+        Assert.Equal("dcc80a53ab7e5871f38e6b5184d785d58f5c698505fe74dd04597dcaac372c1b", (string?)source["container_id"]);
+        Assert.StartsWith("dcc80a53", (string?)source["message"], StringComparison.Ordinal);
+        Assert.False(source.ContainsKey("logsource"));
+        Assert.False(source.ContainsKey("tags"));
+    }
+
+    [Fact]
+    public void LogEventJson_ParseFailureWithStructuredData_WritesTagsAndNestedObject()
+    {
+        var e = new LogEvent
+        {
+            Timestamp = new DateTime(2021, 12, 31, 23, 59, 59, 999, DateTimeKind.Utc),
+            Message = "raw line",
+            StructuredData = new Dictionary<string, IReadOnlyDictionary<string, string>> { ["flotel@32473"] = new Dictionary<string, string> { ["device"] = "dev1" } },
+        };
+        e.MarkParseFailure();
+
+        string json = Encoding.UTF8.GetString(LogEventJson.ToUtf8(e));
+
+        Assert.Equal(
+            """{"@timestamp":"2021-12-31T23:59:59.999Z","@version":"1","message":"raw line","priority":13,"facility":1,"severity":5,"facility_label":"user-level","severity_label":"Notice","structured_data":{"flotel@32473":{"device":"dev1"}},"tags":["_syslogparsefailure"]}""",
+            json);
+    }
+
+    [Fact]
+    public void LogEventJson_PlusAngleAndNonAscii_WrittenLiterallyOnlyJsonEscapes()
+    {
+        var e = new LogEvent { Timestamp = new DateTime(2022, 5, 12, 0, 0, 0, DateTimeKind.Utc), Message = "a+b <x> café \"q\"\t", TimestampText = "2022-05-12T02:00:00+02:00" };
+
+        string json = Encoding.UTF8.GetString(LogEventJson.ToUtf8(e));
+
+        Assert.Contains("\"message\":\"a+b <x> café \\\"q\\\"\\t\"", json, StringComparison.Ordinal);
+        Assert.Contains("\"timestamp\":\"2022-05-12T02:00:00+02:00\"", json, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WriteAsync_TimestampsAroundUtcMidnight_GoToTwoDailyIndices()
+    {
+        using var t = new TestLogStore();
+        // syslog-and-elasticsearch §3.2: 2022-05-12T21:30:00-04:00 is 2022-05-13T01:30Z → logstash-2022.05.13.
+        await t.Store.WriteAsync([
+            TestLogStore.Event(new DateTime(2022, 5, 12, 23, 59, 59, DateTimeKind.Utc), "before"),
+            TestLogStore.Event(new DateTime(2022, 5, 13, 1, 30, 0, DateTimeKind.Utc), "after"),
+        ]);
+
+        Assert.Equal(["logstash-2022.05.12", "logstash-2022.05.13"], t.Store.ListIndices().Select(i => i.Name));
+        Assert.Equal("after", (string?)JsonNode.Parse(Assert.Single(All(t.Store, "logstash-2022.05.13").Hits).Source)!["message"]);
+    }
+
+    [Fact]
+    public async Task WriteAsync_CustomIndexPattern_NamesIndicesWithIt()
+    {
+        using var t = new TestLogStore(o => o.IndexPattern = "flotta-%{+YYYY.ww}");
+        await t.Store.WriteAsync([TestLogStore.Event(new DateTime(2024, 12, 30, 0, 0, 0, DateTimeKind.Utc), "x")]);
+
+        Assert.StartsWith("flotta-2024.", Assert.Single(t.Store.ListIndices()).Name, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Open_ExistingDatabase_KeepsIndicesAndContinuesWriting()
+    {
+        using var t = new TestLogStore();
+        await t.Store.WriteAsync([TestLogStore.Event(May12, "one"), TestLogStore.Event(May12, "two")]);
+        t.Reopen();
+        await t.Store.WriteAsync([TestLogStore.Event(May12, "three")]);
+
+        Assert.Equal(3, Assert.Single(t.Store.ListIndices()).DocumentCount);
+        Assert.Equal(["one", "two", "three"], All(t.Store).Hits.Select(h => (string?)JsonNode.Parse(h.Source)!["message"]));
+    }
+
+    [Fact]
+    public async Task WriteDocumentsAsync_GivenIds_CreateConflictsAndIndexReplaces()
+    {
+        using var t = new TestLogStore();
+        byte[] first = """{"@timestamp":"2022-05-12T20:22:01Z","message":"first"}"""u8.ToArray();
+        byte[] second = """{"@timestamp":"2022-05-12T20:22:02Z","message":"second"}"""u8.ToArray();
+
+        LogDocumentResult[] results = await t.Store.WriteDocumentsAsync([
+            new LogDocument("logs", "a", first, CreateOnly: true),
+            new LogDocument("logs", "a", second, CreateOnly: true),
+            new LogDocument("logs", "b", first),
+            new LogDocument("logs", "b", second),
+            new LogDocument("logs", null, "[1,2]"u8.ToArray()),
+            new LogDocument("logs", null, "{\"message\":"u8.ToArray()),
+        ]);
+
+        Assert.Equal(
+            [LogDocumentOutcome.Created, LogDocumentOutcome.Conflict, LogDocumentOutcome.Created, LogDocumentOutcome.Updated, LogDocumentOutcome.Invalid, LogDocumentOutcome.Invalid],
+            results.Select(r => r.Outcome));
+        Assert.Equal(2, t.Store.ListIndices()[0].DocumentCount);
+        Dictionary<string, string?> byId = All(t.Store).Hits.ToDictionary(h => h.Id, h => (string?)JsonNode.Parse(h.Source)!["message"]);
+        Assert.Equal("first", byId["a"]);
+        Assert.Equal("second", byId["b"]);
+        // The replaced document left the full-text index too.
+        LogSearchResult firstMatches = t.Store.Search(new LogSearch(["logs"], new MatchQuery("message", "first", false), [], 0, 10), false);
+        Assert.Equal("a", Assert.Single(firstMatches.Hits).Id);
+    }
+
+    [Fact]
+    public async Task ApplyRetentionAsync_MaxAge_DropsIndicesWhoseNewestEventIsOlder()
+    {
+        using var t = new TestLogStore(o => o.MaxAge = TimeSpan.FromDays(2));
+        t.Clock.Now = new DateTimeOffset(2022, 5, 14, 12, 0, 0, TimeSpan.Zero);
+        await t.Store.WriteAsync([
+            TestLogStore.Event(new DateTime(2022, 5, 11, 23, 0, 0, DateTimeKind.Utc), "old"),
+            TestLogStore.Event(new DateTime(2022, 5, 12, 13, 0, 0, DateTimeKind.Utc), "two days ago, 30 min too old"),
+            TestLogStore.Event(new DateTime(2022, 5, 12, 23, 0, 0, DateTimeKind.Utc), "keeps its day"),
+            TestLogStore.Event(new DateTime(2022, 5, 14, 1, 0, 0, DateTimeKind.Utc), "today"),
+        ]);
+
+        IReadOnlyList<string> dropped = await t.Store.ApplyRetentionAsync();
+
+        Assert.Equal(["logstash-2022.05.11"], dropped);
+        Assert.Equal(["logstash-2022.05.12", "logstash-2022.05.14"], t.Store.ListIndices().Select(i => i.Name));
+        Assert.Equal(3, All(t.Store).Total);
+    }
+
+    [Fact]
+    public async Task ApplyRetentionAsync_MaxSize_DropsOldestIndicesUntilUnderTheLimit()
+    {
+        using var t = new TestLogStore(o => o.MaxSizeMiB = 1);
+        string padding = new('x', 400);
+        foreach (int day in new[] { 10, 11, 12 })
+        {
+            var batch = new List<LogEvent>();
+            for (int i = 0; i < 2000; i++)
+            {
+                batch.Add(TestLogStore.Event(new DateTime(2022, 5, day, 10, 0, i % 60, DateTimeKind.Utc), $"event {i} {padding}"));
+            }
+
+            await t.Store.WriteAsync(batch);
+        }
+
+        Assert.True(t.Store.UsedBytes() > 2 * 1024 * 1024, "the three indices should take more than 2 MiB");
+
+        IReadOnlyList<string> dropped = await t.Store.ApplyRetentionAsync();
+
+        Assert.Equal(["logstash-2022.05.10", "logstash-2022.05.11"], dropped);
+        Assert.Equal("logstash-2022.05.12", Assert.Single(t.Store.ListIndices()).Name);
+        Assert.True(t.Store.UsedBytes() < 2 * 1024 * 1024);
+        Assert.Equal(2000, All(t.Store).Total);
+    }
+
+    [Fact]
+    public async Task Search_ManyFullTextMatchesSortedByTimestamp_NewestPageInOrder()
+    {
+        using var t = new TestLogStore();
+        // Written out of time order so insertion order and time order differ; 1500 matches take the ts-index path.
+        var events = Enumerable.Range(0, 3000)
+            .Select(i => TestLogStore.Event(May12.AddSeconds((i * 7919) % 3000), $"{(i % 2 == 0 ? "even" : "odd")} n{(i * 7919) % 3000}"))
+            .ToList();
+        await t.Store.WriteAsync(events);
+
+        LogSearchResult result = t.Store.Search(new LogSearch(["logstash-2022.05.12"], new MatchQuery("message", "even", false), [new LogSort("@timestamp", true)], 2, 3), false);
+
+        Assert.Equal(1500, result.Total);
+        long[] seconds = [.. result.Hits.Select(h => (long)h.SortValues[0]! / 1000 - new DateTimeOffset(May12).ToUnixTimeSeconds())];
+        long[] expected = [.. Enumerable.Range(0, 3000).Where(i => i % 2 == 0).Select(i => (long)((i * 7919) % 3000)).OrderDescending().Skip(2).Take(3)];
+        Assert.Equal(expected, seconds);
+    }
+
+    [Fact]
+    public async Task DeleteIndexAsync_UnknownAndKnown_ReportsWhetherDropped()
+    {
+        using var t = new TestLogStore();
+        await t.Store.WriteAsync([TestLogStore.Event(May12, "x")]);
+
+        Assert.False(await t.Store.DeleteIndexAsync("nope"));
+        Assert.True(await t.Store.DeleteIndexAsync("logstash-2022.05.12"));
+        Assert.Empty(t.Store.ListIndices());
+    }
+
+    [Fact]
+    public void LogStoreOptions_InvalidValues_AreReportedWithTheirKey()
+    {
+        var options = new LogStoreOptions { IndexPattern = "x-%{host}", MaxAge = TimeSpan.Zero, MaxSizeMiB = 0, MaxResultWindow = 0 };
+
+        IReadOnlyList<string> errors = options.Validate();
+
+        Assert.Equal(4, errors.Count);
+        Assert.Contains(errors, e => e.Contains("`IndexPattern`", StringComparison.Ordinal));
+        Assert.Throws<ArgumentException>(() => LogStore.Open(options));
+    }
+
+    [Fact]
+    public void LogDocumentId_New_Is20UrlSafeCharactersAndUnique()
+    {
+        var ids = Enumerable.Range(0, 1000).Select(_ => LogDocumentId.New()).ToHashSet();
+
+        Assert.Equal(1000, ids.Count);
+        Assert.All(ids, id => Assert.Matches("^[A-Za-z0-9_-]{20}$", id));
+    }
+}
