@@ -2,6 +2,7 @@ using System.CommandLine;
 using Flotel.Gateway.Configuration;
 using Flotel.Gateway.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Console;
 
 namespace Flotel.Cli.Commands;

@@ -206,7 +206,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
             await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
             await app.DisposeAsync().ConfigureAwait(false);
         });
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var uri = new Uri(address);
         HttpEndPoint = new IPEndPoint(http.ToBindAddress(), uri.Port);
     }
@@ -277,7 +277,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
                 var dropped = await logs.ApplyRetentionAsync(_housekeeping.Token).ConfigureAwait(false);
                 if (dropped.Count > 0)
                 {
-                    LogRetention(_logger, string.Join(", ", dropped));
+                    LogRetention(_logger, dropped.Count, dropped[0]);
                 }
 
                 _ = metricStore.ApplyRetention();
@@ -298,6 +298,6 @@ public sealed partial class GatewayHost : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "Gateway shutdown step failed: {Reason}")]
     private static partial void LogStopFailed(ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Retention deleted log indices {Indices}")]
-    private static partial void LogRetention(ILogger logger, string indices);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retention deleted {Count} log indices, the oldest {Oldest}")]
+    private static partial void LogRetention(ILogger logger, int count, string oldest);
 }
