@@ -10,11 +10,14 @@ peers=(
   "victoria-metrics:victoria-metrics"
   "vmagent:victoria-metrics"
   "prometheus-node-exporter:prometheus-node-exporter"
+  "rsyslogd:rsyslog"
+  "/usr/lib/x86_64-linux-gnu/rsyslog/omelasticsearch.so:rsyslog-elasticsearch"
 )
 missing=()
 for p in "${peers[@]}"; do
   cmd=${p%%:*}; pkg=${p#*:}
-  command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+  if [ "${cmd#/}" != "$cmd" ]; then [ -e "$cmd" ] || missing+=("$pkg")
+  else command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg"); fi
 done
 if [ ${#missing[@]} -gt 0 ]; then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
@@ -27,7 +30,7 @@ fi
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-dotnet test Flotel.sln -c Release --nologo "$@" 2>&1 | tee "$log"
+dotnet test Flotel.sln -c Release --nologo --blame-hang-timeout 10m "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
 # Sum the per-project summaries ("Failed:     0, Passed:    12, Skipped:     0, Total: ...").

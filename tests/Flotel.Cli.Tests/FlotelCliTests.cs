@@ -109,7 +109,6 @@ public sealed class FlotelCliTests
 
     [Theory]
     [InlineData("up")]
-    [InlineData("gateway", "--http", "127.0.0.1:0", "--syslog", "127.0.0.1:0")]
     [InlineData("agent", "--manifests", "examples/blog")]
     [InlineData("logs", "program:random-workload")]
     [InlineData("metrics", "up")]
@@ -119,5 +118,47 @@ public sealed class FlotelCliTests
 
         Assert.Equal(2, code);
         Assert.Contains("not yet available", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Gateway_WithAMissingConfigFile_ExitsOne()
+    {
+        var (code, _, error) = CliRunner.Run("gateway", "--config", "/nonexistent/gateway.yaml");
+
+        Assert.Equal(1, code);
+        Assert.Contains("does not exist", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Gateway_StartsPrintsTheListeningLine_AndStopsWhenCancelled()
+    {
+        var data = Directory.CreateTempSubdirectory("flotel-cli-gw-");
+        try
+        {
+            using var output = new StringWriter();
+            using var error = new StringWriter();
+            using var cancel = new CancellationTokenSource();
+            var options = new Flotel.Gateway.Configuration.GatewayOptions
+            {
+                HttpAddress = "127.0.0.1:0",
+                SyslogAddress = "127.0.0.1:0",
+                DataDirectory = data.FullName,
+            };
+            var run = Commands.GatewayCommand.RunAsync(options, output, error, cancel.Token);
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!output.ToString().Contains("listening", StringComparison.Ordinal) && DateTime.UtcNow < deadline && !run.IsCompleted)
+            {
+                await Task.Delay(50);
+            }
+
+            Assert.Matches(@"^listening syslog=127\.0\.0\.1:\d+ http=127\.0\.0\.1:\d+\r?\n$", output.ToString());
+            await cancel.CancelAsync();
+            Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(30)));
+            Assert.Contains("stopped", error.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            data.Delete(recursive: true);
+        }
     }
 }
