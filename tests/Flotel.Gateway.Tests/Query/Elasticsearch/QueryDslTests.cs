@@ -157,6 +157,18 @@ public sealed class QueryDslTests : IDisposable
     }
 
     [Fact]
+    public void Sort_FieldOnlyInSource_SortsThroughJsonThenTimestamp() =>
+        Assert.Equal(["Another new message", "disk full on /var", "full disk again, message lost", "New message at: Thu May 12", "user login ok", "message queue is full"],
+            Messages("""{"sort":[{"severity_label":"asc"},{"@timestamp":"asc"}],"query":{"match":{"message":"message OR disk OR login OR queue"}}}"""));
+
+    [Fact]
+    public void Term_IndexName_MatchesOnlyThatIndex()
+    {
+        Assert.Equal(6, Messages(Q("""{"term":{"_index":"logstash-2022.05.12"}}""")).Count);
+        Assert.Empty(Messages(Q("""{"term":{"_index":"other"}}""")));
+    }
+
+    [Fact]
     public void SortAscending_MissingValues_SortLast() =>
         Assert.Equal("Another new message", Messages("""{"sort":[{"host":"asc"}]}""")[^1]);
 
