@@ -133,6 +133,18 @@ public sealed class QueryDslTests : IDisposable
     }
 
     [Fact]
+    public void QueryString_PrefixOnMessage_UsesFullTextPrefix() =>
+        Assert.Equal(["message queue is full", "user login ok"], Messages(Q("""{"query_string":{"query":"queu* OR message:logi*"}}""")));
+
+    [Fact]
+    public void QueryString_UnbalancedParenthesis_QueryShardException()
+    {
+        ElasticsearchException e = Assert.Throws<ElasticsearchException>(() => Messages(Q("""{"query_string":{"query":"(disk OR full"}}""")));
+        Assert.Equal(400, e.Status);
+        Assert.Contains("missing ')'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void QueryString_DefaultOperatorAnd_JoinsAdjacentTerms() =>
         Assert.Equal(["full disk again, message lost"], Messages(Q("""{"query_string":{"query":"disk message","default_operator":"AND"}}""")));
 
