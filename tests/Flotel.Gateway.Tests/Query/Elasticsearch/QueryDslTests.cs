@@ -133,6 +133,18 @@ public sealed class QueryDslTests : IDisposable
     }
 
     [Fact]
+    public void QueryString_PrefixOnMessage_UsesFullTextPrefix() =>
+        Assert.Equal(["message queue is full", "user login ok"], Messages(Q("""{"query_string":{"query":"queu* OR message:logi*"}}""")));
+
+    [Fact]
+    public void QueryString_UnbalancedParenthesis_QueryShardException()
+    {
+        ElasticsearchException e = Assert.Throws<ElasticsearchException>(() => Messages(Q("""{"query_string":{"query":"(disk OR full"}}""")));
+        Assert.Equal(400, e.Status);
+        Assert.Contains("missing ')'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void QueryString_DefaultOperatorAnd_JoinsAdjacentTerms() =>
         Assert.Equal(["full disk again, message lost"], Messages(Q("""{"query_string":{"query":"disk message","default_operator":"AND"}}""")));
 
@@ -154,6 +166,18 @@ public sealed class QueryDslTests : IDisposable
         Assert.Equal(total, result.Total);
         Assert.Equal(lowerBound, result.TotalIsLowerBound);
         Assert.Equal(6, result.Hits.Count);
+    }
+
+    [Fact]
+    public void Sort_FieldOnlyInSource_SortsThroughJsonThenTimestamp() =>
+        Assert.Equal(["Another new message", "disk full on /var", "full disk again, message lost", "New message at: Thu May 12", "user login ok", "message queue is full"],
+            Messages("""{"sort":[{"severity_label":"asc"},{"@timestamp":"asc"}],"query":{"match":{"message":"message OR disk OR login OR queue"}}}"""));
+
+    [Fact]
+    public void Term_IndexName_MatchesOnlyThatIndex()
+    {
+        Assert.Equal(6, Messages(Q("""{"term":{"_index":"logstash-2022.05.12"}}""")).Count);
+        Assert.Empty(Messages(Q("""{"term":{"_index":"other"}}""")));
     }
 
     [Fact]
