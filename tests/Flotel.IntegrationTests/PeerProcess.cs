@@ -70,6 +70,23 @@ public sealed class PeerProcess : IDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>A real Prometheus server with the remote-write receiver on, in its own temporary directory.</summary>
+    public static async Task<PeerProcess> StartPrometheusReceiverAsync()
+    {
+        var config = CreateTempDirectory("prometheus");
+        await File.WriteAllTextAsync(Path.Combine(config, "prometheus.yml"), "global:\n  scrape_interval: 15s\n");
+        return await StartAsync(
+            "/usr/bin/prometheus", "prometheus",
+            (port, dir) =>
+            [
+                "--config.file=" + Path.Combine(dir, "prometheus.yml"),
+                "--storage.tsdb.path=" + Path.Combine(dir, "data"),
+                "--web.listen-address=127.0.0.1:" + port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--web.enable-remote-write-receiver",
+            ],
+            "/-/ready", config);
+    }
+
     /// <summary>
     /// Starts <paramref name="binary"/> with the arguments built from (port, temp dir) and waits until
     /// <paramref name="readinessPath"/> answers 2xx. A missing binary fails the test with the package to install.

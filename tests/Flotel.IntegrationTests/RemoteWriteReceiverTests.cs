@@ -60,18 +60,7 @@ public sealed class RemoteWriteReceiverTests
     [Fact]
     public async Task Prometheus_FlotelEncodedRequest_IsAcceptedAndQueryable()
     {
-        var config = PeerProcess.CreateTempDirectory("prometheus");
-        await File.WriteAllTextAsync(Path.Combine(config, "prometheus.yml"), "global:\n  scrape_interval: 15s\n");
-        using var prometheus = await PeerProcess.StartAsync(
-            "/usr/bin/prometheus", "prometheus",
-            (port, dir) =>
-            [
-                "--config.file=" + Path.Combine(dir, "prometheus.yml"),
-                "--storage.tsdb.path=" + Path.Combine(dir, "data"),
-                "--web.listen-address=127.0.0.1:" + port.ToString(CultureInfo.InvariantCulture),
-                "--web.enable-remote-write-receiver",
-            ],
-            "/-/ready", config);
+        using var prometheus = await PeerProcess.StartPrometheusReceiverAsync();
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         var (request, metric) = RecentRequest();

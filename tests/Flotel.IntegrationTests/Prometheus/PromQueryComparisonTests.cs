@@ -74,18 +74,7 @@ public sealed class PromQueryComparisonTests(Xunit.Abstractions.ITestOutputHelpe
         var request = Generate(start, end, new Random(20260427));
         var body = RemoteWriteCodec.Encode(request);
 
-        var config = PeerProcess.CreateTempDirectory("prometheus");
-        await File.WriteAllTextAsync(Path.Combine(config, "prometheus.yml"), "global:\n  scrape_interval: 15s\n");
-        using var prometheus = await PeerProcess.StartAsync(
-            "/usr/bin/prometheus", "prometheus",
-            (port, dir) =>
-            [
-                "--config.file=" + Path.Combine(dir, "prometheus.yml"),
-                "--storage.tsdb.path=" + Path.Combine(dir, "data"),
-                "--web.listen-address=127.0.0.1:" + port.ToString(CultureInfo.InvariantCulture),
-                "--web.enable-remote-write-receiver",
-            ],
-            "/-/ready", config);
+        using var prometheus = await PeerProcess.StartPrometheusReceiverAsync();
 
         var storeDir = PeerProcess.CreateTempDirectory("flotel-store");
         try
