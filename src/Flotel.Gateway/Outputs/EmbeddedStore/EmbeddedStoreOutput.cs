@@ -123,7 +123,6 @@ public sealed partial class EmbeddedStoreOutput : IAsyncDisposable
 
             _storeErrors.Increment();
             LogStoreWriteFailed(_logger, readerName, backoff.TotalSeconds, failure.Message);
-            reader.Dispose();
             await DelayAsync(backoff).ConfigureAwait(false);
             backoff = backoff * 2 > TimeSpan.FromSeconds(30) ? TimeSpan.FromSeconds(30) : backoff * 2;
         }

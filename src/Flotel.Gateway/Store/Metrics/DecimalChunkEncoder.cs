@@ -52,7 +52,7 @@ internal static class DecimalChunkEncoder
             return null;
         }
 
-        var w = new BitWriter(XorChunkAppender.HeaderBytes + (samples.Length * 3) + 24);
+        var w = new ChunkBitWriter(XorChunkAppender.HeaderBytes + (samples.Length * 3) + 24);
         var p = Pow10[e];
         var prevM = (long)Math.Round(samples[0].Value * p);
         w.Write((ulong)samples[0].TimestampMs, 64);
@@ -152,32 +152,4 @@ internal static class DecimalChunkEncoder
     internal static ulong ZigZag(long v) => (ulong)((v << 1) ^ (v >> 63));
 
     internal static long UnZigZag(ulong z) => (long)(z >> 1) ^ -(long)(z & 1);
-
-    /// <summary>Most-significant-bit-first writer after a zeroed header.</summary>
-    private sealed class BitWriter(int capacity)
-    {
-        private byte[] _buffer = new byte[Math.Max(capacity, XorChunkAppender.HeaderBytes + 16)];
-        private int _bitPos = XorChunkAppender.HeaderBytes * 8;
-
-        public void Write(ulong value, int count)
-        {
-            var needed = (_bitPos + count + 7) >> 3;
-            if (needed > _buffer.Length)
-            {
-                Array.Resize(ref _buffer, Math.Max(needed, _buffer.Length * 2));
-            }
-
-            while (count > 0)
-            {
-                var free = 8 - (_bitPos & 7);
-                var n = Math.Min(free, count);
-                var chunk = (byte)((value >> (count - n)) & ((1UL << n) - 1));
-                _buffer[_bitPos >> 3] |= (byte)(chunk << (free - n));
-                _bitPos += n;
-                count -= n;
-            }
-        }
-
-        public byte[] ToArray() => _buffer.AsSpan(0, (_bitPos + 7) >> 3).ToArray();
-    }
 }

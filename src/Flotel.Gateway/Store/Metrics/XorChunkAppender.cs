@@ -38,8 +38,7 @@ internal sealed class XorChunkAppender
     /// <summary>A chunk holds at most this many samples (the count is a uint16).</summary>
     internal const int MaxSamples = ushort.MaxValue;
 
-    private byte[] _buffer;
-    private int _bitPos;
+    private ChunkBitWriter _bits;
     private int _count;
     private long _lastT;
     private long _lastDelta;
@@ -50,8 +49,7 @@ internal sealed class XorChunkAppender
 
     public XorChunkAppender(int initialCapacity = 64)
     {
-        _buffer = new byte[Math.Max(initialCapacity, HeaderBytes + 16)];
-        _bitPos = HeaderBytes * 8;
+        _bits = new ChunkBitWriter(initialCapacity);
     }
 
     /// <summary>Samples in the chunk.</summary>
@@ -64,23 +62,22 @@ internal sealed class XorChunkAppender
     public long LastTimestamp => _lastT;
 
     /// <summary>Encoded size so far, header included.</summary>
-    public int ByteLength => (_bitPos + 7) >> 3;
+    public int ByteLength => _bits.ByteLength;
 
     /// <summary>The encoded chunk (header updated); valid until the next append or reset.</summary>
     public ReadOnlySpan<byte> Bytes
     {
         get
         {
-            BinaryPrimitives.WriteUInt16LittleEndian(_buffer, (ushort)_count);
-            return _buffer.AsSpan(0, ByteLength);
+            BinaryPrimitives.WriteUInt16LittleEndian(_bits.Buffer, (ushort)_count);
+            return _bits.Buffer.AsSpan(0, ByteLength);
         }
     }
 
     /// <summary>Empties the chunk, keeping its buffer.</summary>
     public void Reset()
     {
-        Array.Clear(_buffer, 0, ByteLength);
-        _bitPos = HeaderBytes * 8;
+        _bits.Reset();
         _count = 0;
         _lastT = 0;
         _lastDelta = 0;
@@ -178,23 +175,5 @@ internal sealed class XorChunkAppender
 
     internal static bool FitsSigned(long v, int bits) => v >= -(1L << (bits - 1)) && v < (1L << (bits - 1));
 
-    /// <summary>Writes the low <paramref name="count"/> bits of <paramref name="value"/>, most significant first.</summary>
-    private void WriteBits(ulong value, int count)
-    {
-        var needed = (_bitPos + count + 7) >> 3;
-        if (needed > _buffer.Length)
-        {
-            Array.Resize(ref _buffer, Math.Max(needed, _buffer.Length * 2));
-        }
-
-        while (count > 0)
-        {
-            var free = 8 - (_bitPos & 7);
-            var n = Math.Min(free, count);
-            var chunk = (byte)((value >> (count - n)) & ((1UL << n) - 1));
-            _buffer[_bitPos >> 3] |= (byte)(chunk << (free - n));
-            _bitPos += n;
-            count -= n;
-        }
-    }
+    private void WriteBits(ulong value, int count) => _bits.Write(value, count);
 }
