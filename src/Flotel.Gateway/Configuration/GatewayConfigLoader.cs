@@ -15,7 +15,7 @@ namespace Flotel.Gateway.Configuration;
 /// </summary>
 public static class GatewayConfigLoader
 {
-    private static readonly HashSet<string> TopKeys = new(StringComparer.Ordinal) { "http", "syslog", "data", "queue", "auth", "store" };
+    private static readonly HashSet<string> TopKeys = new(StringComparer.Ordinal) { "http", "syslog", "data", "queue", "auth", "store", "outputs" };
     private static readonly HashSet<string> HttpKeys = new(StringComparer.Ordinal) { "address", "maxBodyBytes", "tls" };
     private static readonly HashSet<string> SyslogKeys = new(StringComparer.Ordinal) { "address", "udp", "timezone", "maxFrameBytes", "tls" };
     private static readonly HashSet<string> TlsKeys = new(StringComparer.Ordinal) { "certificate", "key", "clientCa" };
@@ -140,10 +140,86 @@ public static class GatewayConfigLoader
                 case "store":
                     ReadStore(r, value, options);
                     break;
+                case "outputs":
+                    ReadOutputs(r, value, options);
+                    break;
             }
         }
 
         ValidateLoaded(r, top, options);
+    }
+
+    /// <summary>
+    /// <c>outputs:</c> is a list of mappings, each with a unique <c>name</c> (letters, digits, <c>-</c>, <c>_</c>: it names
+    /// a queue reader and a file) and a <c>type</c> from <see cref="OutputTypes"/>; the rest is the type's.
+    /// </summary>
+    private static void ReadOutputs(YamlFieldReader r, YamlNode node, GatewayOptions options)
+    {
+        if (r.Sequence(node, "outputs") is not { } list)
+        {
+            return;
+        }
+
+        var names = new HashSet<string>(StringComparer.Ordinal) { "store-logs", "store-metrics" };
+        for (var i = 0; i < list.Children.Count; i++)
+        {
+            var path = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"outputs[{i}]");
+            if (r.Mapping(list.Children[i], path) is not { } entry)
+            {
+                continue;
+            }
+
+            var nameNode = YamlFieldReader.Get(entry, "name");
+            var name = r.String(nameNode, path + ".name");
+            var type = r.String(YamlFieldReader.Get(entry, "type"), path + ".type");
+            if (name is null)
+            {
+                r.Error(entry, path + ".name", "every output needs a name");
+                continue;
+            }
+
+            if (name.Length is 0 or > 64 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+            {
+                r.Error(nameNode, path + ".name", $"'{name}' is not a valid output name (1–64 letters, digits, '-' or '_')");
+                continue;
+            }
+
+            if (!names.Add(name))
+            {
+                r.Error(nameNode, path + ".name", $"output name '{name}' is used twice (or is reserved for the embedded store)");
+                continue;
+            }
+
+            if (type is null)
+            {
+                r.Error(entry, path + ".type", $"output '{name}' needs a type: one of {string.Join(", ", OutputTypes.Readers.Keys.Order(StringComparer.Ordinal))}");
+                continue;
+            }
+
+            if (!OutputTypes.Readers.TryGetValue(type, out var reader))
+            {
+                r.Error(YamlFieldReader.Get(entry, "type"), path + ".type",
+                    $"unknown output type '{type}'; known: {string.Join(", ", OutputTypes.Readers.Keys.Order(StringComparer.Ordinal))}");
+                continue;
+            }
+
+            var rest = new YamlMappingNode();
+            foreach (var (key, value) in entry.Children)
+            {
+                if (key is YamlScalarNode { Value: "name" or "type" })
+                {
+                    continue;
+                }
+
+                rest.Add(key, value);
+            }
+
+            if (reader(r, rest, name, path) is { } output)
+            {
+                output.Name = name;
+                options.Outputs.Add(output);
+            }
+        }
     }
 
     private static void ReadHttp(YamlFieldReader r, YamlNode node, GatewayOptions options)

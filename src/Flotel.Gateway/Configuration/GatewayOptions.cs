@@ -54,4 +54,7 @@ public sealed class GatewayOptions
 
     /// <summary>Metric samples older than this many days are deleted; 0 = keep forever.</summary>
     public int MetricRetentionDays { get; set; } = 15;
+
+    /// <summary>Forwarding outputs besides the embedded store (<c>outputs:</c>), each with its own queue cursor.</summary>
+    public List<OutputOptions> Outputs { get; } = [];
 }

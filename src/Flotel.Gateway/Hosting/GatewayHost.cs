@@ -2,6 +2,7 @@ using System.Net;
 using Flotel.Gateway.Configuration;
 using Flotel.Gateway.Inputs.RemoteWrite;
 using Flotel.Gateway.Inputs.Syslog;
+using Flotel.Gateway.Outputs;
 using Flotel.Gateway.Outputs.EmbeddedStore;
 using Flotel.Gateway.Query.Elasticsearch;
 using Flotel.Gateway.Query.Prometheus;
@@ -144,12 +145,41 @@ public sealed partial class GatewayHost : IAsyncDisposable
         var output = new EmbeddedStoreOutput(queue, logs, metricStore, parser, Metrics, time, loggerFactory.CreateLogger<EmbeddedStoreOutput>());
         output.Start();
         _stops.Add(() => output.StopAsync(TimeSpan.FromSeconds(20)));
+        StartOutputs(options, queue, data, parser, loggerFactory, time);
 
         var sink = new DurableQueueSink(queue);
         await StartHttpAsync(options, sink, logs, metricStore, loggerFactory, time, cancellationToken).ConfigureAwait(false);
         StartSyslog(options, sink, loggerFactory, time);
         _ = HousekeepingAsync(logs, metricStore, time);
         IsReady = true;
+    }
+
+    /// <summary>
+    /// Starts the configured outputs, each on its own queue reader, and unregisters the readers of outputs that are no
+    /// longer configured (otherwise their cursors would keep every segment on disk forever).
+    /// </summary>
+    private void StartOutputs(GatewayOptions options, DurableQueue queue, string data, SyslogParser parser, ILoggerFactory loggerFactory, TimeProvider time)
+    {
+        var configured = new HashSet<string>(options.Outputs.Select(o => o.Name), StringComparer.Ordinal) { "store-logs", "store-metrics" };
+        foreach (var reader in queue.GetStats().Readers)
+        {
+            if (!configured.Contains(reader.Name) && queue.DeleteReader(reader.Name))
+            {
+                LogOutputRemoved(_logger, reader.Name);
+            }
+        }
+
+        var context = new OutputContext(queue, data, parser, options.IndexPattern, Metrics, time, loggerFactory);
+        foreach (var outputOptions in options.Outputs)
+        {
+            var output = OutputFactory.Create(outputOptions, context);
+            output.Start();
+            _stops.Add(async () =>
+            {
+                await output.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+                await output.DisposeAsync().ConfigureAwait(false);
+            });
+        }
     }
 
     private async Task StartHttpAsync(
@@ -294,6 +324,9 @@ public sealed partial class GatewayHost : IAsyncDisposable
             delay = TimeSpan.FromMinutes(5);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Output {Output} is no longer configured: its queue cursor is removed and what it had not sent will not be sent")]
+    private static partial void LogOutputRemoved(ILogger logger, string output);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Gateway shutdown step failed: {Reason}")]
     private static partial void LogStopFailed(ILogger logger, string reason);

@@ -68,6 +68,39 @@ public sealed class MetricsRegistry
         }
     }
 
+    /// <summary>Sum of the counters of <paramref name="name"/> whose labels include all of <paramref name="labels"/> (tests, status views).</summary>
+    public long Sum(string name, params (string Name, string Value)[] labels)
+    {
+        var parts = new string[labels.Length];
+        for (var i = 0; i < labels.Length; i++)
+        {
+            var text = LabelText([labels[i]]);
+            parts[i] = text[1..^1];
+        }
+
+        long total = 0;
+        lock (_lock)
+        {
+            foreach (var family in _families)
+            {
+                if (family.Name != name)
+                {
+                    continue;
+                }
+
+                foreach (var (text, series) in family.Series)
+                {
+                    if (series is Counter counter && Array.TrueForAll(parts, p => ContainsLabel(text, p)))
+                    {
+                        total += counter.Value;
+                    }
+                }
+            }
+        }
+
+        return total;
+    }
+
     /// <summary>The whole exposition as a string.</summary>
     public string ToText()
     {
@@ -81,6 +114,24 @@ public sealed class MetricsRegistry
         : double.IsPositiveInfinity(value) ? "+Inf"
         : double.IsNegativeInfinity(value) ? "-Inf"
         : value.ToString("R", CultureInfo.InvariantCulture);
+
+    private static bool ContainsLabel(string labelText, string pair)
+    {
+        var at = labelText.IndexOf(pair, StringComparison.Ordinal);
+        while (at >= 0)
+        {
+            // A whole pair: preceded by '{' or ',' and followed by ',' or '}'.
+            var end = at + pair.Length;
+            if ((labelText[at - 1] is '{' or ',') && end < labelText.Length && labelText[end] is ',' or '}')
+            {
+                return true;
+            }
+
+            at = labelText.IndexOf(pair, at + 1, StringComparison.Ordinal);
+        }
+
+        return false;
+    }
 
     private static string LabelText((string Name, string Value)[] labels)
     {

@@ -71,6 +71,11 @@ public sealed class GatewayConfigLoaderTests : IDisposable
     [InlineData("store:\n  indexPattern: \"logstash-%{+YYYY.MM.dd\"\n", 2, "store.indexPattern")]
     [InlineData("auth:\n  query:\n    username: u\n", 3, "auth.query")]
     [InlineData("http:\n  tls:\n    certificate: /nonexistent.pem\n    key: /nonexistent.key\n", 3, "http.tls.certificate")]
+    [InlineData("outputs:\n  - name: es\n    type: nope\n", 3, "outputs[0].type")]
+    [InlineData("outputs:\n  - type: nope\n", 2, "outputs[0].name")]
+    [InlineData("outputs:\n  - name: \"a b\"\n    type: nope\n", 2, "outputs[0].name")]
+    [InlineData("outputs:\n  - name: store-logs\n    type: nope\n", 2, "outputs[0].name")]
+    [InlineData("outputs:\n  name: x\n", 2, "outputs")]
     public void Load_WithABadValue_ReportsItsLineAndField(string yaml, int line, string field)
     {
         var (_, diagnostics) = GatewayConfigLoader.Load(Write(yaml), _ => null);

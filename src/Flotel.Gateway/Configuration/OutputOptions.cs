@@ -1,0 +1,15 @@
+namespace Flotel.Gateway.Configuration;
+
+/// <summary>
+/// One entry of the gateway's <c>outputs:</c> list. Every output reads the durable queue through its own cursor, named
+/// after <see cref="Name"/>, so one slow or broken output never stalls another (or the embedded store).
+/// Each type's options class derives from this and is read by its entry in <see cref="OutputTypes"/>.
+/// </summary>
+public abstract class OutputOptions
+{
+    /// <summary>Unique name: the queue reader's name, the <c>output</c> metric label, the dead-letter file name.</summary>
+    public string Name { get; set; } = string.Empty;
+
+    /// <summary>The <c>type:</c> key this class is read from.</summary>
+    public abstract string Type { get; }
+}

@@ -1,0 +1,13 @@
+using Flotel.Gateway.Configuration;
+
+namespace Flotel.Gateway.Outputs;
+
+/// <summary>Creates the output for a configured entry; one line per type.</summary>
+public static class OutputFactory
+{
+    /// <summary>Creates (does not start) the output configured by <paramref name="options"/>.</summary>
+    public static IGatewayOutput Create(OutputOptions options, OutputContext context) => options switch
+    {
+        _ => throw new InvalidOperationException($"output type '{options.Type}' has no implementation"),
+    };
+}

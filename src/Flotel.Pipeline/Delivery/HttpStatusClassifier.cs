@@ -1,0 +1,84 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+
+namespace Flotel.Pipeline.Delivery;
+
+/// <summary>
+/// The status rules every HTTP output shares (style rule 4; the remote-write spec's "retry on 5xx and 429, never on
+/// other 4xx"): 2xx success; 408, 429 and every 5xx retryable with the server's <c>Retry-After</c>; 413 too large;
+/// every other status permanent.
+/// </summary>
+public static class HttpStatusClassifier
+{
+    /// <summary>How a status code is handled.</summary>
+    public enum Kind
+    {
+        /// <summary>2xx.</summary>
+        Success,
+
+        /// <summary>408, 429, 5xx.</summary>
+        Retryable,
+
+        /// <summary>413.</summary>
+        TooLarge,
+
+        /// <summary>Any other status, including 1xx/3xx that HttpClient did not follow.</summary>
+        Permanent,
+    }
+
+    /// <summary>Classifies <paramref name="status"/>.</summary>
+    public static Kind Classify(HttpStatusCode status)
+    {
+        var code = (int)status;
+        return code switch
+        {
+            >= 200 and < 300 => Kind.Success,
+            408 or 429 or >= 500 and < 600 => Kind.Retryable,
+            413 => Kind.TooLarge,
+            _ => Kind.Permanent,
+        };
+    }
+
+    /// <summary>
+    /// The response's <c>Retry-After</c> (RFC 9110 §10.2.3: delay-seconds or an HTTP-date) as a wait from
+    /// <paramref name="now"/>; null when absent or unparseable.
+    /// </summary>
+    public static TimeSpan? RetryAfter(HttpResponseHeaders headers, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(headers);
+        var value = headers.RetryAfter;
+        if (value is null)
+        {
+            // HttpClient drops a malformed header from the typed view; try the raw seconds form anyway.
+            return headers.TryGetValues("Retry-After", out var raw)
+                && int.TryParse(raw.FirstOrDefault(), NumberStyles.None, CultureInfo.InvariantCulture, out var s)
+                ? TimeSpan.FromSeconds(s)
+                : null;
+        }
+
+        if (value.Delta is { } delta)
+        {
+            return delta;
+        }
+
+        return value.Date is { } date ? (date > now ? date - now : TimeSpan.Zero) : null;
+    }
+
+    /// <summary>
+    /// The outcome for a response whose status is not a success, with the first <paramref name="maxBodyChars"/>
+    /// characters of the peer's message in the reason (operators need the receiver's words, the device-worker hid them).
+    /// </summary>
+    public static DeliveryOutcome<T> ToOutcome<T>(HttpStatusCode status, string? body, HttpResponseHeaders headers, DateTimeOffset now, int maxBodyChars = 512)
+    {
+        var text = body is null ? string.Empty : body.Length > maxBodyChars ? body[..maxBodyChars] + "…" : body;
+        var reason = string.Create(CultureInfo.InvariantCulture, $"HTTP {(int)status}: {text.Trim()}").TrimEnd(':', ' ');
+        return Classify(status) switch
+        {
+            Kind.Success => DeliveryOutcome<T>.Success,
+            Kind.Retryable => DeliveryOutcome<T>.Retry(reason, RetryAfter(headers, now)),
+            Kind.TooLarge => DeliveryOutcome<T>.TooLarge(reason),
+            _ => DeliveryOutcome<T>.Reject(string.Create(CultureInfo.InvariantCulture, $"http_{(int)status}"), reason),
+        };
+    }
+}

@@ -1,0 +1,436 @@
+using Flotel.Pipeline.Diagnostics;
+using Flotel.Pipeline.Queue;
+using Microsoft.Extensions.Logging;
+
+namespace Flotel.Pipeline.Delivery;
+
+/// <summary>
+/// The shared driver between a durable queue reader and one output (style rules 3–5, 12): reads records, decodes them
+/// into items, cuts batches by <see cref="DeliveryOptions.MaxBatchItems"/> and <see cref="DeliveryOptions.MaxBatchBytes"/>,
+/// sends each through <see cref="IBatchSender{T}"/> and settles every item — sent, dead-lettered, dropped (counted) —
+/// before the reader's cursor is committed. Retryable failures are retried with <see cref="RetryBackoff"/> forever
+/// (the queue bounds the backlog, not the driver); a crash or stop before the commit means the records are delivered
+/// again after restart (at-least-once, at most one read batch of duplicates).
+/// <para>Counters (<c>output</c> label = the output's name):
+/// <c>flotel_output_items_total{result="sent|dead_lettered|dropped|lost",reason}</c>,
+/// <c>flotel_output_requests_total{result="success|retry|partial|too_large|reject"}</c>,
+/// <c>flotel_output_undecodable_records_total</c>.</para>
+/// </summary>
+public sealed partial class QueueDelivery<T> : IAsyncDisposable
+{
+    private readonly string _name;
+    private readonly QueueReader _reader;
+    private readonly IRecordDecoder<T> _decoder;
+    private readonly IBatchSender<T> _sender;
+    private readonly IDeadLetterSink<T>? _deadLetters;
+    private readonly DeliveryOptions _options;
+    private readonly MetricsRegistry _registry;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly RetryBackoff _backoff;
+
+    /// <summary>Cancelled when stopping begins: the loop stops waiting for new records and exits once the queue is drained.</summary>
+    private readonly CancellationTokenSource _drain = new();
+
+    /// <summary>Cancelled when the drain deadline passes: in-flight sends and retry waits are abandoned, nothing is committed.</summary>
+    private readonly CancellationTokenSource _abort = new();
+
+    private readonly Counter _sent;
+    private readonly Counter _undecodable;
+    private readonly Counter _requestsSuccess;
+    private readonly Counter _requestsRetry;
+    private readonly Counter _requestsPartial;
+    private readonly Counter _requestsTooLarge;
+    private readonly Counter _requestsReject;
+    private Task? _loop;
+    private int _stopped;
+
+    /// <summary>True while a retry episode is in progress (written and read by the loop only).</summary>
+    private bool _failing;
+
+    public QueueDelivery(
+        string name,
+        QueueReader reader,
+        IRecordDecoder<T> decoder,
+        IBatchSender<T> sender,
+        IDeadLetterSink<T>? deadLetters,
+        DeliveryOptions options,
+        MetricsRegistry registry,
+        TimeProvider time,
+        ILogger logger)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        options.Validate();
+        _name = name;
+        _reader = reader;
+        _decoder = decoder;
+        _sender = sender;
+        _deadLetters = deadLetters;
+        _options = options;
+        _registry = registry;
+        _time = time;
+        _logger = logger;
+        _backoff = new RetryBackoff(options.RetryInitial, options.RetryMax);
+        _sent = ItemCounter("sent", "ok");
+        _undecodable = registry.Counter("flotel_output_undecodable_records_total", "Queue records an output could not decode (skipped).", ("output", name));
+        _requestsSuccess = RequestCounter("success");
+        _requestsRetry = RequestCounter("retry");
+        _requestsPartial = RequestCounter("partial");
+        _requestsTooLarge = RequestCounter("too_large");
+        _requestsReject = RequestCounter("reject");
+    }
+
+    /// <summary>The output's name (its queue reader and metric label).</summary>
+    public string Name => _name;
+
+    /// <summary>Items the peer accepted.</summary>
+    public long Sent => _sent.Value;
+
+    /// <summary>Items in the dead-letter sink.</summary>
+    public long DeadLettered => ItemCounterTotal("dead_lettered");
+
+    /// <summary>Items dropped by the peer's verdict (counted, e.g. 409 conflicts).</summary>
+    public long Dropped => ItemCounterTotal("dropped");
+
+    /// <summary>Items lost because the dead-letter sink refused them (full or absent).</summary>
+    public long Lost => ItemCounterTotal("lost");
+
+    /// <summary>Requests that were answered with a retryable failure or failed to connect.</summary>
+    public long Retries => _requestsRetry.Value;
+
+    /// <summary>Queue records that could not be decoded.</summary>
+    public long Undecodable => _undecodable.Value;
+
+    /// <summary>Starts the loop. Call once. The driver owns the reader from here on and disposes it.</summary>
+    public void Start()
+    {
+        if (_loop is not null)
+        {
+            throw new InvalidOperationException($"Output {_name} is already started.");
+        }
+
+        _loop = Task.Run(RunAsync);
+    }
+
+    /// <summary>
+    /// Stops: delivers what is already in the queue for up to <paramref name="drainTimeout"/>, then abandons the rest
+    /// (it stays in the queue for the next start). Safe without <see cref="Start"/> and idempotent.
+    /// </summary>
+    public async Task StopAsync(TimeSpan drainTimeout)
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            if (_loop is not null)
+            {
+                await _loop.ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        await _drain.CancelAsync().ConfigureAwait(false);
+        if (_loop is not null)
+        {
+            var finished = await Task.WhenAny(_loop, Task.Delay(drainTimeout, _time)).ConfigureAwait(false);
+            if (finished != _loop)
+            {
+                await _abort.CancelAsync().ConfigureAwait(false);
+                LogAbandoned(_logger, _name, drainTimeout.TotalSeconds);
+            }
+
+            await _loop.ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(TimeSpan.Zero).ConfigureAwait(false);
+        _reader.Dispose();
+        _drain.Dispose();
+        _abort.Dispose();
+    }
+
+    private async Task RunAsync()
+    {
+        var records = new List<QueueRecord>(_options.MaxQueueRecords);
+        var items = new List<(T Item, int Bytes)>();
+        var batch = new List<T>();
+        var abort = _abort.Token;
+        try
+        {
+            while (!abort.IsCancellationRequested)
+            {
+                records.Clear();
+                if (!_reader.TryReadBatch(_options.MaxQueueRecords, Math.Max(_options.MaxBatchBytes, 1), records))
+                {
+                    if (_drain.IsCancellationRequested)
+                    {
+                        break;
+                    }
+
+                    try
+                    {
+                        if (!await _reader.WaitToReadAsync(_drain.Token).ConfigureAwait(false))
+                        {
+                            break;
+                        }
+                    }
+                    catch (OperationCanceledException) when (_drain.IsCancellationRequested)
+                    {
+                        // Draining: loop once more to take what is already durable, then exit.
+                    }
+
+                    continue;
+                }
+
+                items.Clear();
+                foreach (var record in records)
+                {
+                    if (!_decoder.TryDecode(record, items))
+                    {
+                        _undecodable.Increment();
+                        LogUndecodable(_logger, _name, record.Sequence);
+                    }
+                }
+
+                long batchBytes = 0;
+                batch.Clear();
+                foreach (var (item, bytes) in items)
+                {
+                    if (batch.Count > 0 && (batch.Count >= _options.MaxBatchItems || batchBytes + bytes > _options.MaxBatchBytes))
+                    {
+                        await SendAsync(batch.ToArray(), abort).ConfigureAwait(false);
+                        batch.Clear();
+                        batchBytes = 0;
+                    }
+
+                    batch.Add(item);
+                    batchBytes += bytes;
+                }
+
+                if (batch.Count > 0)
+                {
+                    await SendAsync(batch.ToArray(), abort).ConfigureAwait(false);
+                }
+
+                _reader.Commit(records[^1].Sequence);
+            }
+        }
+        catch (OperationCanceledException) when (abort.IsCancellationRequested)
+        {
+            // Abandoned at the drain deadline: the uncommitted records are delivered after the next start.
+        }
+        catch (ObjectDisposedException)
+        {
+            // The queue was closed under us during shutdown; nothing was committed past what was delivered.
+        }
+    }
+
+    /// <summary>Sends one batch until every item is settled. Only cancellation escapes.</summary>
+    private async Task SendAsync(IReadOnlyList<T> batch, CancellationToken cancellationToken)
+    {
+        var current = batch;
+        var attempt = 0;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            DeliveryOutcome<T> outcome;
+            try
+            {
+                outcome = await _sender.SendAsync(current, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+#pragma warning disable CA1031 // Any failure to send is a retryable failure; nothing stops the output after startup.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                outcome = DeliveryOutcome<T>.Retry($"{ex.GetType().Name}: {ex.Message}");
+            }
+
+            switch (outcome)
+            {
+                case DeliveryOutcome<T>.Delivered:
+                    _requestsSuccess.Increment();
+                    _sent.Add(current.Count);
+                    Recovered();
+                    return;
+
+                case DeliveryOutcome<T>.Retryable retry:
+                    _requestsRetry.Increment();
+                    await WaitBeforeRetryAsync(attempt++, retry.Reason, retry.RetryAfter, current.Count, cancellationToken).ConfigureAwait(false);
+                    continue;
+
+                case DeliveryOutcome<T>.PartiallyDelivered partial:
+                    _requestsPartial.Increment();
+                    _sent.Add(Math.Max(0, current.Count - partial.RetryItems.Count - partial.Failed.Count));
+                    await SettleAsync(partial.Failed, cancellationToken).ConfigureAwait(false);
+                    if (partial.RetryItems.Count == 0)
+                    {
+                        Recovered();
+                        return;
+                    }
+
+                    current = partial.RetryItems;
+                    await WaitBeforeRetryAsync(attempt++, partial.Reason, partial.RetryAfter, current.Count, cancellationToken).ConfigureAwait(false);
+                    continue;
+
+                case DeliveryOutcome<T>.RequestTooLarge tooLarge:
+                    _requestsTooLarge.Increment();
+                    if (current.Count == 1)
+                    {
+                        await SettleAsync([new ItemFailure<T>(current[0], "too_large", tooLarge.Reason, FailureAction.DeadLetter)], cancellationToken).ConfigureAwait(false);
+                        return;
+                    }
+
+                    LogSplitting(_logger, _name, current.Count, tooLarge.Reason);
+                    var half = current.Count / 2;
+                    await SendAsync(Slice(current, 0, half), cancellationToken).ConfigureAwait(false);
+                    await SendAsync(Slice(current, half, current.Count - half), cancellationToken).ConfigureAwait(false);
+                    return;
+
+                case DeliveryOutcome<T>.Rejected rejected:
+                    _requestsReject.Increment();
+                    LogRejected(_logger, _name, current.Count, rejected.Reason);
+                    var failures = new ItemFailure<T>[current.Count];
+                    for (var i = 0; i < failures.Length; i++)
+                    {
+                        failures[i] = new ItemFailure<T>(current[i], rejected.Code, rejected.Reason, FailureAction.DeadLetter);
+                    }
+
+                    await SettleAsync(failures, cancellationToken).ConfigureAwait(false);
+                    Recovered();
+                    return;
+
+                default:
+                    throw new InvalidOperationException($"Unknown outcome {outcome}.");
+            }
+        }
+    }
+
+    private async Task WaitBeforeRetryAsync(int attempt, string reason, TimeSpan? retryAfter, int items, CancellationToken cancellationToken)
+    {
+        var wait = _backoff.Next(attempt, retryAfter);
+        if (!_failing)
+        {
+            _failing = true;
+            LogRetrying(_logger, _name, items, reason, wait.TotalSeconds);
+        }
+
+        await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
+    }
+
+    private void Recovered()
+    {
+        if (_failing)
+        {
+            _failing = false;
+            LogRecovered(_logger, _name);
+        }
+    }
+
+    private async Task SettleAsync(IReadOnlyList<ItemFailure<T>> failures, CancellationToken cancellationToken)
+    {
+        if (failures.Count == 0)
+        {
+            return;
+        }
+
+        List<ItemFailure<T>>? toDeadLetter = null;
+        foreach (var failure in failures)
+        {
+            if (failure.Action == FailureAction.Drop)
+            {
+                ItemCounter("dropped", failure.Code).Increment();
+            }
+            else
+            {
+                (toDeadLetter ??= []).Add(failure);
+            }
+        }
+
+        if (toDeadLetter is null)
+        {
+            return;
+        }
+
+        int lost;
+        if (_deadLetters is null)
+        {
+            lost = toDeadLetter.Count;
+        }
+        else
+        {
+            try
+            {
+                lost = await _deadLetters.WriteAsync(_name, toDeadLetter, cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException ex)
+            {
+                LogDeadLetterFailed(_logger, _name, ex.Message);
+                lost = toDeadLetter.Count;
+            }
+        }
+
+        if (lost > 0)
+        {
+            ItemCounter("lost", _deadLetters is null ? "no_dead_letter" : "dead_letter_full").Add(lost);
+            LogLost(_logger, _name, lost, toDeadLetter[0].Reason);
+        }
+
+        var kept = toDeadLetter.Count - lost;
+        if (kept > 0)
+        {
+            foreach (var failure in toDeadLetter.Take(kept))
+            {
+                ItemCounter("dead_lettered", failure.Code).Increment();
+            }
+        }
+    }
+
+    private static T[] Slice(IReadOnlyList<T> source, int start, int count)
+    {
+        var slice = new T[count];
+        for (var i = 0; i < count; i++)
+        {
+            slice[i] = source[start + i];
+        }
+
+        return slice;
+    }
+
+    private Counter ItemCounter(string result, string reason) =>
+        _registry.Counter("flotel_output_items_total", "Items an output settled, by result and reason.", ("output", _name), ("result", result), ("reason", reason));
+
+    private Counter RequestCounter(string result) =>
+        _registry.Counter("flotel_output_requests_total", "Requests an output sent, by outcome.", ("output", _name), ("result", result));
+
+    private long ItemCounterTotal(string result) => _registry.Sum("flotel_output_items_total", ("output", _name), ("result", result));
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Output {Output}: sending {Items} items failed ({Reason}); retrying in {Seconds:F1} s and until it succeeds, nothing is dropped")]
+    private static partial void LogRetrying(ILogger logger, string output, int items, string reason, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Output {Output}: delivering again")]
+    private static partial void LogRecovered(ILogger logger, string output);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Output {Output}: the peer rejected {Items} items for good ({Reason}); they go to the dead-letter file")]
+    private static partial void LogRejected(ILogger logger, string output, int items, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Output {Output}: request of {Items} items too large ({Reason}); splitting it in two")]
+    private static partial void LogSplitting(ILogger logger, string output, int items, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Output {Output}: {Items} rejected items are LOST: the dead-letter file is full or absent (first reason: {Reason})")]
+    private static partial void LogLost(ILogger logger, string output, int items, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Output {Output}: writing the dead-letter file failed: {Message}")]
+    private static partial void LogDeadLetterFailed(ILogger logger, string output, string message);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Output {Output}: queue record {Sequence} cannot be decoded; skipped")]
+    private static partial void LogUndecodable(ILogger logger, string output, long sequence);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Output {Output}: stopped with undelivered records after {Seconds} s; they stay queued for the next start")]
+    private static partial void LogAbandoned(ILogger logger, string output, double seconds);
+}
