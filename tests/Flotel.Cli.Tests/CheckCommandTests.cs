@@ -80,7 +80,7 @@ public sealed class CheckCommandTests : IDisposable
         Assert.Contains("gateway.yaml:2: http.address:", output, StringComparison.Ordinal);
     }
 
-    private static string RepoPath(params string[] parts)
+    internal static string RepoPath(params string[] parts)
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Flotel.sln")))

@@ -109,7 +109,6 @@ public sealed class FlotelCliTests
 
     [Theory]
     [InlineData("up")]
-    [InlineData("agent", "--manifests", "examples/blog")]
     [InlineData("logs", "program:random-workload")]
     [InlineData("metrics", "up")]
     public void CommandsOfLaterIssues_SayNotYetAvailable_WithTheUsageCode(params string[] args)
@@ -154,6 +153,57 @@ public sealed class FlotelCliTests
             Assert.Matches(@"^listening syslog=127\.0\.0\.1:\d+ http=127\.0\.0\.1:\d+\r?\n$", output.ToString());
             await cancel.CancelAsync();
             Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(30)));
+            Assert.Contains("stopped", error.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            data.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Agent_WithManifestsThatDoNotResolve_ExitsOneAndNamesTheProblem()
+    {
+        var dir = Directory.CreateTempSubdirectory("flotel-cli-agent-");
+        try
+        {
+            File.WriteAllText(Path.Combine(dir.FullName, "device.yaml"), "apiVersion: management.project-flotta.io/v1alpha1\nkind: EdgeWorkload\nmetadata:\n  name: w\n");
+            var (code, _, error) = CliRunner.Run("agent", "--manifests", dir.FullName, "--data", Path.Combine(dir.FullName, "data"));
+
+            Assert.Equal(1, code);
+            Assert.Contains("flotel agent: cannot start", error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Agent_StartsOnTheBlogManifests_PrintsItsPlan_AndStopsWhenCancelled()
+    {
+        var data = Directory.CreateTempSubdirectory("flotel-cli-agent-");
+        try
+        {
+            using var output = new StringWriter();
+            using var error = new StringWriter();
+            using var cancel = new CancellationTokenSource();
+            var options = new Flotel.Agent.Hosting.AgentOptions
+            {
+                ManifestsDirectory = CheckCommandTests.RepoPath("examples", "blog"),
+                DataDirectory = data.FullName,
+                NodeExporterUrl = new Uri("http://127.0.0.1:1/metrics"),
+            };
+            var run = Commands.AgentCommand.RunAsync(options, output, error, cancel.Token);
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!output.ToString().Contains("agent device=", StringComparison.Ordinal) && DateTime.UtcNow < deadline && !run.IsCompleted)
+            {
+                await Task.Delay(50);
+            }
+
+            Assert.StartsWith("agent device=", output.ToString(), StringComparison.Ordinal);
+            await cancel.CancelAsync();
+            Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(60)));
             Assert.Contains("stopped", error.ToString(), StringComparison.Ordinal);
         }
         finally

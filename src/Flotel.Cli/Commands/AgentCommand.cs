@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
+using Flotel.Agent.Hosting;
 
 namespace Flotel.Cli.Commands;
 
@@ -29,8 +31,66 @@ internal static class AgentCommand
         {
             manifests, device, data, podmanSocket, nodeExporter,
         };
-        command.SetAction(parse => NotYetAvailable.Report(
-            parse.InvocationConfiguration.Error, "agent", "it arrives with the agent issues"));
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var options = new AgentOptions
+            {
+                ManifestsDirectory = parse.GetValue(manifests)!.FullName,
+                DeviceName = parse.GetValue(device),
+                DataDirectory = parse.GetValue(data)?.FullName ?? Path.GetFullPath(Path.Combine(".flotel", "agent")),
+                PodmanSocket = parse.GetValue(podmanSocket)?.FullName,
+                NodeExporterUrl = parse.GetValue(nodeExporter)!,
+            };
+            return await RunAsync(options, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false);
+        });
         return command;
+    }
+
+    /// <summary>Starts the agent, prints one line saying what it runs, reloads on SIGHUP, stops on SIGINT/SIGTERM.</summary>
+    internal static async Task<int> RunAsync(AgentOptions options, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        using var loggerFactory = GatewayCommand.CreateLoggerFactory();
+        AgentHost host;
+        try
+        {
+            host = await AgentHost.StartAsync(options, loggerFactory, TimeProvider.System, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (AgentStartException e)
+        {
+            await error.WriteLineAsync($"flotel agent: cannot start: {e.Message}").ConfigureAwait(false);
+            foreach (var line in e.Details)
+            {
+                await error.WriteLineAsync(line).ConfigureAwait(false);
+            }
+
+            return ExitCodes.InvalidInput;
+        }
+
+        await using (host.ConfigureAwait(false))
+        {
+            using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+            {
+                context.Cancel = true;
+                _ = host.ReloadAsync(CancellationToken.None);
+            });
+            var plan = host.Plan;
+            await output.WriteLineAsync(
+                $"agent device={plan.DeviceName} workloads={plan.Workloads.Count} logTargets={plan.LogTargets.Count} data={options.DataDirectory}").ConfigureAwait(false);
+            await output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // SIGINT/SIGTERM: fall through to a clean stop.
+            }
+
+            await error.WriteLineAsync("flotel agent: stopping: flushing buffers").ConfigureAwait(false);
+            await host.StopAsync().ConfigureAwait(false);
+            await error.WriteLineAsync("flotel agent: stopped").ConfigureAwait(false);
+        }
+
+        return ExitCodes.Ok;
     }
 }
