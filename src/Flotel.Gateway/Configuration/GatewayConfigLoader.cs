@@ -374,7 +374,7 @@ public static class GatewayConfigLoader
         return new TlsOptions { CertificateFile = certificate, KeyFile = key, ClientCaFile = clientCa };
     }
 
-    private static AuthOptions? ReadCredentials(YamlFieldReader r, YamlNode node, string path)
+    internal static AuthOptions? ReadCredentials(YamlFieldReader r, YamlNode node, string path)
     {
         if (r.Mapping(node, path) is not { } map)
         {
@@ -437,7 +437,7 @@ public static class GatewayConfigLoader
         return text;
     }
 
-    private static string? ExistingFile(YamlFieldReader r, YamlNode node, string path)
+    internal static string? ExistingFile(YamlFieldReader r, YamlNode node, string path)
     {
         var file = r.String(node, path);
         if (file is not null && !File.Exists(file))

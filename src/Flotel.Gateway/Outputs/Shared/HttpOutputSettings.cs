@@ -1,0 +1,263 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Security;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using Flotel.Gateway.Configuration;
+using Flotel.Pipeline.Delivery;
+using Flotel.Wire.Manifests;
+using YamlDotNet.RepresentationModel;
+
+namespace Flotel.Gateway.Outputs.Shared;
+
+/// <summary>
+/// The HTTP keys every HTTP output shares (<c>url</c>, <c>timeoutSeconds</c>, <c>auth</c>, <c>headers</c>,
+/// <c>tls.caFile</c>, <c>minBackoffMs</c>, <c>maxBackoffSeconds</c>), read and validated once here, and the two things
+/// built from them: the <see cref="HttpClient"/> (timeout, custom CA) and the per-request headers (auth, custom).
+/// </summary>
+public sealed class HttpOutputSettings
+{
+    /// <summary>The keys read by <see cref="TryRead"/>; output readers add their own.</summary>
+    public static readonly IReadOnlySet<string> Keys = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "url", "timeoutSeconds", "auth", "headers", "tls", "minBackoffMs", "maxBackoffSeconds",
+    };
+
+    private static readonly HashSet<string> TlsKeys = new(StringComparer.Ordinal) { "caFile", "insecureSkipVerify" };
+
+    /// <summary>The peer's URL (absolute http or https).</summary>
+    public Uri Url { get; set; } = new("http://127.0.0.1/");
+
+    /// <summary>Whole-request timeout (connect, send, response); a timeout is a retryable failure.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Basic or bearer credentials sent with every request; null = none.</summary>
+    public AuthOptions? Auth { get; set; }
+
+    /// <summary>Extra request headers (e.g. <c>X-Scope-OrgID</c> for Mimir/Thanos tenants).</summary>
+    public IReadOnlyDictionary<string, string> Headers { get; set; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>PEM CA bundle that the peer's certificate must chain to (instead of, or besides, the system roots).</summary>
+    public string? CaFile { get; set; }
+
+    /// <summary>Accept any server certificate (tests and labs only; logged at startup).</summary>
+    public bool InsecureSkipVerify { get; set; }
+
+    /// <summary>First retry wait.</summary>
+    public TimeSpan MinBackoff { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Longest retry wait (a peer's <c>Retry-After</c> may ask for more, up to 5 minutes).</summary>
+    public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The URL without user info and query, for logs (style rule 10: URLs are redacted).</summary>
+    public string RedactedUrl => Url.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped);
+
+    /// <summary>
+    /// Reads <paramref name="key"/> when it is one of <see cref="Keys"/> (true), reporting problems with the key's path;
+    /// false for a key that is the output's own. <paramref name="reservedHeaders"/> are headers the output sets itself.
+    /// </summary>
+    public bool TryRead(YamlFieldReader r, string key, YamlNode value, string path, IReadOnlySet<string> reservedHeaders)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        ArgumentNullException.ThrowIfNull(reservedHeaders);
+        var at = YamlFieldReader.Join(path, key);
+        switch (key)
+        {
+            case "url":
+                if (r.String(value, at) is { } text)
+                {
+                    if (Uri.TryCreate(text, UriKind.Absolute, out var url) && url.Scheme is "http" or "https" && url.Host.Length > 0)
+                    {
+                        Url = url;
+                    }
+                    else
+                    {
+                        r.Error(value, at, $"`url` must be an absolute http:// or https:// URL, got '{text}'");
+                    }
+                }
+
+                return true;
+            case "timeoutSeconds":
+                Timeout = TimeSpan.FromSeconds(r.Integer(value, at, 1, 3600) ?? (long)Timeout.TotalSeconds);
+                return true;
+            case "minBackoffMs":
+                MinBackoff = TimeSpan.FromMilliseconds(r.Integer(value, at, 1, 600_000) ?? (long)MinBackoff.TotalMilliseconds);
+                return true;
+            case "maxBackoffSeconds":
+                MaxBackoff = TimeSpan.FromSeconds(r.Integer(value, at, 1, 3600) ?? (long)MaxBackoff.TotalSeconds);
+                return true;
+            case "auth":
+                Auth = GatewayConfigLoader.ReadCredentials(r, value, at);
+                return true;
+            case "headers":
+                var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+                foreach (var (name, headerValue) in r.StringMap(value, at))
+                {
+                    if (reservedHeaders.Contains(name) || name.Equals("Authorization", StringComparison.OrdinalIgnoreCase)
+                        || name.Equals("Host", StringComparison.OrdinalIgnoreCase) || name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
+                    {
+                        r.Error(value, at + "." + name, $"header `{name}` is set by the output and cannot be overridden (use `auth` for credentials)");
+                    }
+                    else if (name.Length == 0 || !name.All(c => c is > ' ' and < (char)127 and not ':'))
+                    {
+                        r.Error(value, at, $"`{name}` is not a valid HTTP header name");
+                    }
+                    else
+                    {
+                        headers[name] = headerValue;
+                    }
+                }
+
+                Headers = headers;
+                return true;
+            case "tls":
+                if (r.Mapping(value, at) is { } tls)
+                {
+                    foreach (var (k, _, v) in r.Entries(tls, at, TlsKeys))
+                    {
+                        if (k == "caFile")
+                        {
+                            CaFile = ReadCaFile(r, v, at + ".caFile");
+                        }
+                        else if (k == "insecureSkipVerify")
+                        {
+                            InsecureSkipVerify = r.Boolean(v, at + "." + k) ?? false;
+                        }
+                    }
+                }
+
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>Cross-key checks after every key was read; <paramref name="node"/> is the output's mapping.</summary>
+    public void Validate(YamlFieldReader r, YamlMappingNode node, string path)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        if (YamlFieldReader.Get(node, "url") is null)
+        {
+            r.Error(node, YamlFieldReader.Join(path, "url"), "`url` is required");
+        }
+
+        if (MaxBackoff < MinBackoff)
+        {
+            r.Error(YamlFieldReader.Get(node, "maxBackoffSeconds"), YamlFieldReader.Join(path, "maxBackoffSeconds"),
+                "`maxBackoffSeconds` must not be less than `minBackoffMs`");
+        }
+    }
+
+    /// <summary>Copies the retry settings into the driver's options.</summary>
+    public void ApplyTo(DeliveryOptions delivery)
+    {
+        ArgumentNullException.ThrowIfNull(delivery);
+        delivery.RetryInitial = MinBackoff;
+        delivery.RetryMax = MaxBackoff < MinBackoff ? MinBackoff : MaxBackoff;
+    }
+
+    /// <summary>A client for this peer: pooled connections recycled every 5 minutes (DNS changes), the timeout, the CA.</summary>
+    public HttpClient CreateClient()
+    {
+        var handler = new SocketsHttpHandler
+        {
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            ConnectTimeout = Timeout < TimeSpan.FromSeconds(10) ? Timeout : TimeSpan.FromSeconds(10),
+            AutomaticDecompression = System.Net.DecompressionMethods.None,
+            AllowAutoRedirect = false,
+        };
+        if (InsecureSkipVerify)
+        {
+#pragma warning disable CA5359 // Explicitly configured by the operator (tls.insecureSkipVerify), documented as labs-only.
+            handler.SslOptions.RemoteCertificateValidationCallback = static (_, _, _, _) => true;
+#pragma warning restore CA5359
+        }
+        else if (CaFile is not null)
+        {
+            var roots = new X509Certificate2Collection();
+            roots.ImportFromPemFile(CaFile);
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, chain, errors) => TrustedBy(roots, certificate, chain, errors);
+        }
+
+        return new HttpClient(handler, disposeHandler: true) { Timeout = Timeout };
+    }
+
+    /// <summary>Adds the credentials and custom headers to <paramref name="request"/>.</summary>
+    public void ApplyTo(HttpRequestMessage request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (Auth?.BearerToken is { } token)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Reveal());
+        }
+        else if (Auth is { Username: { } user, Password: { } password })
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue(
+                "Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(user + ":" + password.Reveal())));
+        }
+
+        foreach (var (name, value) in Headers)
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+    }
+
+    /// <summary>
+    /// Accepts a certificate the system trusts, or one that chains to <paramref name="roots"/> (RFC 5280 path
+    /// validation by X509Chain with a custom root store); a host-name mismatch is never accepted.
+    /// </summary>
+    private static bool TrustedBy(X509Certificate2Collection roots, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    {
+        if (errors == SslPolicyErrors.None)
+        {
+            return true;
+        }
+
+        if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != 0)
+        {
+            return false;
+        }
+
+        using var custom = new X509Chain();
+        custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        custom.ChainPolicy.CustomTrustStore.AddRange(roots);
+        if (chain is not null)
+        {
+            foreach (var element in chain.ChainElements)
+            {
+                custom.ChainPolicy.ExtraStore.Add(element.Certificate);
+            }
+        }
+
+        return custom.Build(certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
+    }
+
+    private static string? ReadCaFile(YamlFieldReader r, YamlNode node, string path)
+    {
+        var file = GatewayConfigLoader.ExistingFile(r, node, path);
+        if (file is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            var roots = new X509Certificate2Collection();
+            roots.ImportFromPemFile(file);
+            if (roots.Count == 0)
+            {
+                r.Error(node, path, $"`caFile` '{file}' holds no PEM certificate");
+                return null;
+            }
+        }
+        catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
+        {
+            r.Error(node, path, string.Create(CultureInfo.InvariantCulture, $"`caFile` '{file}' cannot be read as PEM certificates: {e.Message}"));
+            return null;
+        }
+
+        return file;
+    }
+}
