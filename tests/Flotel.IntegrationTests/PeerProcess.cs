@@ -90,8 +90,9 @@ public sealed class PeerProcess : IDisposable
     /// <summary>
     /// Starts <paramref name="binary"/> with the arguments built from (port, temp dir) and waits until
     /// <paramref name="readinessPath"/> answers 2xx. A missing binary fails the test with the package to install.
+    /// <paramref name="port"/> restarts a peer on the port it had (default: a free port).
     /// </summary>
-    public static async Task<PeerProcess> StartAsync(string binary, string debianPackage, Func<int, string, IEnumerable<string>> arguments, string readinessPath, string? tempDirectory = null)
+    public static async Task<PeerProcess> StartAsync(string binary, string debianPackage, Func<int, string, IEnumerable<string>> arguments, string readinessPath, string? tempDirectory = null, int? port = null)
     {
         if (!File.Exists(binary))
         {
@@ -100,7 +101,7 @@ public sealed class PeerProcess : IDisposable
 
         var name = Path.GetFileName(binary);
         var dir = tempDirectory ?? CreateTempDirectory(name);
-        var port = FreePort();
+        port ??= FreePort();
         var info = new ProcessStartInfo(binary)
         {
             RedirectStandardError = true,
@@ -108,13 +109,13 @@ public sealed class PeerProcess : IDisposable
             UseShellExecute = false,
             WorkingDirectory = dir,
         };
-        foreach (var arg in arguments(port, dir))
+        foreach (var arg in arguments(port.Value, dir))
         {
             info.ArgumentList.Add(arg);
         }
 
         var process = new Process { StartInfo = info };
-        var peer = new PeerProcess(process, name, port, dir);
+        var peer = new PeerProcess(process, name, port.Value, dir);
         process.ErrorDataReceived += (_, e) => peer.Append(e.Data);
         process.OutputDataReceived += (_, e) => peer.Append(e.Data);
         process.Start();
@@ -185,6 +186,27 @@ public sealed class PeerProcess : IDisposable
         }
 
         throw new TimeoutException($"{Name} not ready at {BaseUrl}{readinessPath} after {ReadyTimeout.TotalSeconds} s ({lastError}):\n{Output}");
+    }
+
+    /// <summary>Stops the peer cleanly: SIGTERM to its PID only, then waits up to <paramref name="timeout"/>; true when it exited.</summary>
+    public async Task<bool> TerminateAsync(TimeSpan timeout)
+    {
+        if (_process.HasExited)
+        {
+            return true;
+        }
+
+        _ = Gateway.NativeMethods.Kill(_process.Id, 15);
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Stops the peer by its PID (SIGKILL via Process.Kill on this process only) and deletes its directory.</summary>
