@@ -17,5 +17,6 @@ public static class OutputTypes
     public static IReadOnlyDictionary<string, Reader> Readers { get; } = new Dictionary<string, Reader>(StringComparer.Ordinal)
     {
         [Outputs.RemoteWrite.RemoteWriteOptions.TypeName] = Outputs.RemoteWrite.RemoteWriteOptions.Read,
+        [Outputs.Elasticsearch.ElasticsearchOptions.TypeName] = Outputs.Elasticsearch.ElasticsearchOptions.Read,
     };
 }

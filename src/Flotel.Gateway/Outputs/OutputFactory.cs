@@ -9,6 +9,7 @@ public static class OutputFactory
     public static IGatewayOutput Create(OutputOptions options, OutputContext context) => options switch
     {
         RemoteWrite.RemoteWriteOptions remoteWrite => new RemoteWrite.RemoteWriteOutput(remoteWrite, context),
+        Elasticsearch.ElasticsearchOptions elasticsearch => new Elasticsearch.ElasticsearchOutput(elasticsearch, context),
         _ => throw new InvalidOperationException($"output type '{options.Type}' has no implementation"),
     };
 }
