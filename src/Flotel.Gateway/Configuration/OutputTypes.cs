@@ -18,5 +18,6 @@ public static class OutputTypes
     {
         [Outputs.RemoteWrite.RemoteWriteOptions.TypeName] = Outputs.RemoteWrite.RemoteWriteOptions.Read,
         [Outputs.Elasticsearch.ElasticsearchOptions.TypeName] = Outputs.Elasticsearch.ElasticsearchOptions.Read,
+        [Outputs.InfluxDb.InfluxDbOptions.TypeName] = Outputs.InfluxDb.InfluxDbOptions.Read,
     };
 }

@@ -10,6 +10,7 @@ public static class OutputFactory
     {
         RemoteWrite.RemoteWriteOptions remoteWrite => new RemoteWrite.RemoteWriteOutput(remoteWrite, context),
         Elasticsearch.ElasticsearchOptions elasticsearch => new Elasticsearch.ElasticsearchOutput(elasticsearch, context),
+        InfluxDb.InfluxDbOptions influxDb => new InfluxDb.InfluxDbOutput(influxDb, context),
         _ => throw new InvalidOperationException($"output type '{options.Type}' has no implementation"),
     };
 }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Flotel.Pipeline.Delivery;
 using Flotel.Wire.RemoteWrite;
 using Microsoft.Extensions.Logging;
@@ -31,7 +30,7 @@ public sealed partial class RemoteWriteOutput : IGatewayOutput, IBatchSender<Ser
         _logger = context.LoggerFactory.CreateLogger<RemoteWriteOutput>();
         _http = options.Http.CreateClient();
         _client = new RemoteWriteClient(_http, options.Http);
-        _deadLetters = new DeadLetterFile<SeriesSample>(context.DeadLetterPath(options.Name), WriteDeadLetter, time: context.Time);
+        _deadLetters = new DeadLetterFile<SeriesSample>(context.DeadLetterPath(options.Name), SeriesSample.WriteJson, time: context.Time);
         var delivery = new DeliveryOptions
         {
             MaxBatchItems = options.MaxSamplesPerSend,
@@ -84,30 +83,6 @@ public sealed partial class RemoteWriteOutput : IGatewayOutput, IBatchSender<Ser
 
         using var response = await _client.SendAsync(body, cancellationToken).ConfigureAwait(false);
         return await RemoteWriteResponseClassifier.ClassifyAsync<SeriesSample>(response, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>Dead-letter item: <c>{"labels":{…},"timestamp":ms,"value":v}</c>; non-finite values as strings (JSON has none).</summary>
-    private static void WriteDeadLetter(Utf8JsonWriter writer, SeriesSample item)
-    {
-        writer.WriteStartObject();
-        writer.WriteStartObject("labels"u8);
-        foreach (var label in item.Labels)
-        {
-            writer.WriteString(label.Name, label.Value);
-        }
-
-        writer.WriteEndObject();
-        writer.WriteNumber("timestamp"u8, item.Sample.TimestampMs);
-        if (double.IsFinite(item.Sample.Value))
-        {
-            writer.WriteNumber("value"u8, item.Sample.Value);
-        }
-        else
-        {
-            writer.WriteString("value"u8, item.Sample.IsStaleMarker ? "StaleNaN" : item.Sample.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        }
-
-        writer.WriteEndObject();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Output {Output}: remote write to {Url}, at most {MaxSamples} samples per request")]

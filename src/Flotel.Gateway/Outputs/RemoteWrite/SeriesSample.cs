@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Flotel.Model.Metrics;
 
 namespace Flotel.Gateway.Outputs.RemoteWrite;
@@ -9,4 +10,33 @@ namespace Flotel.Gateway.Outputs.RemoteWrite;
 /// </summary>
 /// <param name="Labels">The series' labels (sorted).</param>
 /// <param name="Sample">The sample.</param>
-public readonly record struct SeriesSample(LabelSet Labels, Sample Sample);
+public readonly record struct SeriesSample(LabelSet Labels, Sample Sample)
+{
+    /// <summary>
+    /// Writes the sample as a dead-letter item: <c>{"labels":{…},"timestamp":ms,"value":v}</c>; non-finite values as
+    /// strings (<c>"NaN"</c>, <c>"StaleNaN"</c>, <c>"Infinity"</c>), since JSON has no such numbers.
+    /// </summary>
+    public static void WriteJson(Utf8JsonWriter writer, SeriesSample item)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteStartObject();
+        writer.WriteStartObject("labels"u8);
+        foreach (var label in item.Labels)
+        {
+            writer.WriteString(label.Name, label.Value);
+        }
+
+        writer.WriteEndObject();
+        writer.WriteNumber("timestamp"u8, item.Sample.TimestampMs);
+        if (double.IsFinite(item.Sample.Value))
+        {
+            writer.WriteNumber("value"u8, item.Sample.Value);
+        }
+        else
+        {
+            writer.WriteString("value"u8, item.Sample.IsStaleMarker ? "StaleNaN" : item.Sample.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        writer.WriteEndObject();
+    }
+}

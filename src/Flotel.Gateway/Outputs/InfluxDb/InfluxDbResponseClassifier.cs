@@ -1,0 +1,30 @@
+using System.Net;
+using Flotel.Pipeline.Delivery;
+
+namespace Flotel.Gateway.Outputs.InfluxDb;
+
+/// <summary>
+/// A write response → outcome (InfluxDB HTTP API "write" responses): 204 success; 400 (unparsable line, field type
+/// conflict, "partial write: points beyond retention policy dropped=N") rejected for good and dead-lettered — InfluxDB
+/// has already stored the valid points of that request, and a replay overwrites them with the same values;
+/// 404 (database or bucket not found) rejected; 413 halves the batch; 429, 5xx and 408 retried with <c>Retry-After</c>;
+/// 401/403 retried (a token or password is fixed by the operator; dead-lettering would not help).
+/// </summary>
+public static class InfluxDbResponseClassifier
+{
+    /// <summary>Classifies <paramref name="response"/> (reads its body only when it is not a success).</summary>
+    public static async Task<DeliveryOutcome<T>> ClassifyAsync<T>(HttpResponseMessage response, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        if (response.IsSuccessStatusCode)
+        {
+            return DeliveryOutcome<T>.Success;
+        }
+
+        var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        var outcome = HttpStatusClassifier.ToOutcome<T>(response.StatusCode, body, response.Headers, now);
+        return response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden && outcome is DeliveryOutcome<T>.Rejected rejected
+            ? DeliveryOutcome<T>.Retry(rejected.Reason + " (check the output's token or credentials)", HttpStatusClassifier.RetryAfter(response.Headers, now))
+            : outcome;
+    }
+}
