@@ -7,8 +7,9 @@ namespace Flotel.Gateway.Outputs.InfluxDb;
 /// A write response → outcome (InfluxDB HTTP API "write" responses): 204 success; 400 (unparsable line, field type
 /// conflict, "partial write: points beyond retention policy dropped=N") rejected for good and dead-lettered — InfluxDB
 /// has already stored the valid points of that request, and a replay overwrites them with the same values;
-/// 404 (database or bucket not found) rejected; 413 halves the batch; 429, 5xx and 408 retried with <c>Retry-After</c>;
-/// 401/403 retried (a token or password is fixed by the operator; dead-lettering would not help).
+/// 413 halves the batch; 429, 5xx and 408 retried with <c>Retry-After</c>; 401/403 and 404 (database or bucket not
+/// found) retried: a token, a password or a missing database is fixed by the operator, and dead-lettering the whole
+/// stream meanwhile would not help (the log line says what to fix).
 /// </summary>
 public static class InfluxDbResponseClassifier
 {
@@ -23,8 +24,8 @@ public static class InfluxDbResponseClassifier
 
         var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
         var outcome = HttpStatusClassifier.ToOutcome<T>(response.StatusCode, body, response.Headers, now);
-        return response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden && outcome is DeliveryOutcome<T>.Rejected rejected
-            ? DeliveryOutcome<T>.Retry(rejected.Reason + " (check the output's token or credentials)", HttpStatusClassifier.RetryAfter(response.Headers, now))
+        return response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.NotFound && outcome is DeliveryOutcome<T>.Rejected rejected
+            ? DeliveryOutcome<T>.Retry(rejected.Reason + " (check the output's token, credentials and database or bucket)", HttpStatusClassifier.RetryAfter(response.Headers, now))
             : outcome;
     }
 }
