@@ -146,7 +146,7 @@ public sealed class ElasticsearchOptions : OutputOptions
             }
         }
 
-        if (options.AwsRegion is null)
+        if (YamlFieldReader.Get(aws, "region") is null)
         {
             r.Error(aws, at + ".region", "`region` is required for SigV4 signing (e.g. us-east-1)");
         }

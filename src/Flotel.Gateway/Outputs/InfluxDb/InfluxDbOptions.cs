@@ -101,8 +101,9 @@ public sealed class InfluxDbOptions : OutputOptions
         return options;
     }
 
-    private static void Validate(YamlFieldReader r, YamlMappingNode node, string path, InfluxDbOptions options)
+    private static void Validate(YamlFieldReader r, YamlMappingNode entry, string path, InfluxDbOptions options)
     {
+        var node = HttpOutputSettings.Anchor(entry);
         var v1 = options.Database is not null || options.RetentionPolicy is not null;
         var v2 = options.Org is not null || options.Bucket is not null || options.Token is not null;
         if (v1 == v2)
@@ -120,7 +121,7 @@ public sealed class InfluxDbOptions : OutputOptions
 
         if (v2 && options.Http.Auth is not null)
         {
-            r.Error(YamlFieldReader.Get(node, "auth"), path + ".auth", "use `token` for InfluxDB 2.x/3.x; `auth` is for 1.x");
+            r.Error(YamlFieldReader.Get(entry, "auth"), path + ".auth", "use `token` for InfluxDB 2.x/3.x; `auth` is for 1.x");
         }
     }
 

@@ -133,13 +133,23 @@ public sealed class HttpOutputSettings
         }
     }
 
+    /// <summary>
+    /// A node of <paramref name="node"/> with a source position, for messages about the entry as a whole: the entry
+    /// mapping handed to an output reader is rebuilt without <c>name</c> and <c>type</c> and has no line of its own.
+    /// </summary>
+    public static YamlNode Anchor(YamlMappingNode node)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        return node.Children.Count > 0 ? node.Children.First().Key : node;
+    }
+
     /// <summary>Cross-key checks after every key was read; <paramref name="node"/> is the output's mapping.</summary>
     public void Validate(YamlFieldReader r, YamlMappingNode node, string path)
     {
         ArgumentNullException.ThrowIfNull(r);
         if (YamlFieldReader.Get(node, "url") is null)
         {
-            r.Error(node, YamlFieldReader.Join(path, "url"), "`url` is required");
+            r.Error(Anchor(node), YamlFieldReader.Join(path, "url"), "`url` is required");
         }
 
         if (MaxBackoff < MinBackoff)
