@@ -44,6 +44,11 @@ public static class ElasticsearchResponseClassifier
     public static DeliveryOutcome<LogDocument> ClassifyBody(ReadOnlyMemory<byte> body, IReadOnlyList<LogDocument> batch, TimeSpan? retryAfter = null)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        if (HasNoErrors(body.Span))
+        {
+            return DeliveryOutcome<LogDocument>.Success;
+        }
+
         JsonDocument json;
         try
         {
@@ -104,6 +109,41 @@ public static class ElasticsearchResponseClassifier
 
             return DeliveryOutcome<LogDocument>.Partial(retry, failed, retryReason, retryAfter);
         }
+    }
+
+    /// <summary>
+    /// True when the top-level <c>errors</c> is <c>false</c>, read without building a document: the common answer is
+    /// settled without parsing one item per document (Elasticsearch writes <c>errors</c> before <c>items</c>).
+    /// </summary>
+    private static bool HasNoErrors(ReadOnlySpan<byte> body)
+    {
+        var reader = new Utf8JsonReader(body);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.CurrentDepth == 1 && reader.ValueTextEquals("errors"u8))
+                {
+                    return reader.Read() && reader.TokenType == JsonTokenType.False;
+                }
+
+                if (!reader.Read() || !reader.TrySkip())
+                {
+                    return false;
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Malformed: the full parse below reports it.
+        }
+
+        return false;
     }
 
     /// <summary>One response item: <c>{"index":{"status":400,"error":{"type":"…","reason":"…"}}}</c> (the error may be a string on old servers).</summary>
