@@ -205,7 +205,12 @@ public sealed partial class AgentHost : IAsyncDisposable
             }
         }
 
-        return result.HasErrors ? null : result.Plan;
+        if (result.HasErrors || result.Plan is null)
+        {
+            return null;
+        }
+
+        return options.PlanTransform is { } transform ? transform(result.Plan) : result.Plan;
     }
 
     /// <summary>Plans hold lists, so record equality is by reference; compare their rendered summaries instead.</summary>
