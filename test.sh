@@ -12,6 +12,10 @@ peers=(
   "prometheus-node-exporter:prometheus-node-exporter"
   "rsyslogd:rsyslog"
   "/usr/lib/x86_64-linux-gnu/rsyslog/omelasticsearch.so:rsyslog-elasticsearch"
+  "podman:podman"
+  "runc:runc"
+  "catatonit:catatonit"
+  "/bin/busybox:busybox-static"
 )
 missing=()
 for p in "${peers[@]}"; do
