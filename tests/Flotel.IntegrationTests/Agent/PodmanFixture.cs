@@ -40,6 +40,12 @@ public sealed class PodmanFixture : IAsyncDisposable
             }
         }
 
+        // The rootfs has no libc: a dynamically linked busybox (Debian's `busybox`) cannot run in it.
+        if ((await File.ReadAllBytesAsync("/bin/busybox")).AsSpan().IndexOf("ld-linux"u8) >= 0)
+        {
+            throw new InvalidOperationException("/bin/busybox is dynamically linked: install the Debian package busybox-static");
+        }
+
         var dir = PeerProcess.CreateTempDirectory("podman");
         await File.WriteAllTextAsync(Path.Combine(dir, "containers.conf"), "[containers]\ndefault_ulimits = []\n[engine]\nruntime = \"runc\"\n");
         var rootfs = Path.Combine(dir, "rootfs", "bin");
