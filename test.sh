@@ -13,6 +13,10 @@ peers=(
   "rsyslogd:rsyslog"
   "/usr/lib/x86_64-linux-gnu/rsyslog/omelasticsearch.so:rsyslog-elasticsearch"
   "chromium:chromium"
+  "podman:podman"
+  "runc:runc"
+  "catatonit:catatonit"
+  "/bin/busybox:busybox-static"
 )
 missing=()
 for p in "${peers[@]}"; do

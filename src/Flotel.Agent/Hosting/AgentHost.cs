@@ -99,6 +99,7 @@ public sealed partial class AgentHost : IAsyncDisposable
     /// <summary>The components of the product: none yet until the logs and metrics components land.</summary>
     public static IEnumerable<IAgentComponent> DefaultComponents(AgentOptions options, MetricsRegistry metrics, ILoggerFactory loggerFactory, TimeProvider time)
     {
+        yield return new Logs.WorkloadLogsComponent(options, metrics, loggerFactory, time);
         yield break;
     }
 
