@@ -12,6 +12,8 @@ peers=(
   "prometheus-node-exporter:prometheus-node-exporter"
   "rsyslogd:rsyslog"
   "/usr/lib/x86_64-linux-gnu/rsyslog/omelasticsearch.so:rsyslog-elasticsearch"
+  "node:nodejs"   # the AWS SDK for JavaScript cross-check of the timestream output (npm ci from its lock file)
+  "npm:npm"
 )
 missing=()
 for p in "${peers[@]}"; do
