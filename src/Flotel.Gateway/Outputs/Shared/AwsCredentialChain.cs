@@ -30,7 +30,9 @@ namespace Flotel.Gateway.Outputs.Shared;
 /// <remarks>
 /// Why the SDK and not our own: the chain has many details (profile inheritance, SSO, credential_process, container
 /// and instance endpoints, refresh windows) that the SDK maintains; its cost is two assemblies (~3 MB). What the SDK
-/// does not give — an injectable environment — is why the tests set process variables in a serial collection.
+/// does not give — an injectable environment — is why the tests set process variables in a serial collection. The SDK
+/// also keeps the shared-file locations it first resolved for the life of the process (it re-reads their content, so a
+/// rotated, mounted ~/.aws/credentials is picked up): variables are read at startup, as for any AWS SDK program.
 /// </remarks>
 public sealed class AwsCredentialChain : IDisposable
 {
