@@ -142,7 +142,7 @@ public sealed class TimestreamOptions : OutputOptions
                     options.MemoryStoreRetentionHours = (int?)r.Integer(value, field, TimestreamLimits.MinMemoryStoreRetentionHours, TimestreamLimits.MaxMemoryStoreRetentionHours, "(Timestream's memory-store retention range)") ?? Kept(value, ref errors, options.MemoryStoreRetentionHours);
                     break;
                 case "magneticStoreWrites":
-                    options.MagneticStoreWrites = r.Boolean(value, field) ?? options.MagneticStoreWrites;
+                    options.MagneticStoreWrites = r.Boolean(value, field) ?? (Kept(value, ref errors, 0) == 0 && options.MagneticStoreWrites);
                     break;
                 case "maxRecordsPerRequest":
                     options.MaxRecordsPerRequest = (int?)r.Integer(value, field, 1, TimestreamLimits.MaxRecordsPerRequest, "(WriteRecords takes at most 100 records)") ?? Kept(value, ref errors, options.MaxRecordsPerRequest);
