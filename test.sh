@@ -17,6 +17,8 @@ peers=(
   "runc:runc"
   "catatonit:catatonit"
   "/bin/busybox:busybox-static"
+  "node:nodejs"   # the AWS SDK for JavaScript cross-check of the timestream output (npm ci from its lock file)
+  "npm:npm"
 )
 missing=()
 for p in "${peers[@]}"; do

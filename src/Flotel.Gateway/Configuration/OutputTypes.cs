@@ -16,5 +16,6 @@ public static class OutputTypes
     /// <summary>Known types, one line each.</summary>
     public static IReadOnlyDictionary<string, Reader> Readers { get; } = new Dictionary<string, Reader>(StringComparer.Ordinal)
     {
+        ["timestream"] = Outputs.Timestream.TimestreamOptions.Read,
     };
 }

@@ -8,6 +8,7 @@ public static class OutputFactory
     /// <summary>Creates (does not start) the output configured by <paramref name="options"/>.</summary>
     public static IGatewayOutput Create(OutputOptions options, OutputContext context) => options switch
     {
+        Timestream.TimestreamOptions timestream => new Timestream.TimestreamOutput(timestream, context),
         _ => throw new InvalidOperationException($"output type '{options.Type}' has no implementation"),
     };
 }
