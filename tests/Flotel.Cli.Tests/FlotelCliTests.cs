@@ -108,7 +108,6 @@ public sealed class FlotelCliTests
     }
 
     [Theory]
-    [InlineData("up")]
     [InlineData("logs", "program:random-workload")]
     [InlineData("metrics", "up")]
     public void CommandsOfLaterIssues_SayNotYetAvailable_WithTheUsageCode(params string[] args)
