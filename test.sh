@@ -12,6 +12,13 @@ peers=(
   "prometheus-node-exporter:prometheus-node-exporter"
   "rsyslogd:rsyslog"
   "/usr/lib/x86_64-linux-gnu/rsyslog/omelasticsearch.so:rsyslog-elasticsearch"
+  "chromium:chromium"
+  "podman:podman"
+  "runc:runc"
+  "catatonit:catatonit"
+  "/bin/busybox:busybox-static"
+  "node:nodejs"   # the AWS SDK for JavaScript cross-check of the timestream output (npm ci from its lock file)
+  "npm:npm"
   "influxd:influxdb"
 )
 missing=()

@@ -107,18 +107,6 @@ public sealed class FlotelCliTests
         Assert.Contains("exactly one of --manifests DIR or --config FILE", error, StringComparison.Ordinal);
     }
 
-    [Theory]
-    [InlineData("up")]
-    [InlineData("logs", "program:random-workload")]
-    [InlineData("metrics", "up")]
-    public void CommandsOfLaterIssues_SayNotYetAvailable_WithTheUsageCode(params string[] args)
-    {
-        var (code, _, error) = CliRunner.Run(args);
-
-        Assert.Equal(2, code);
-        Assert.Contains("not yet available", error, StringComparison.Ordinal);
-    }
-
     [Fact]
     public void Gateway_WithAMissingConfigFile_ExitsOne()
     {

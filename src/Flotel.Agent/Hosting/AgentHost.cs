@@ -99,6 +99,7 @@ public sealed partial class AgentHost : IAsyncDisposable
     /// <summary>The components of the product: none yet until the logs and metrics components land.</summary>
     public static IEnumerable<IAgentComponent> DefaultComponents(AgentOptions options, MetricsRegistry metrics, ILoggerFactory loggerFactory, TimeProvider time)
     {
+        yield return new Logs.WorkloadLogsComponent(options, metrics, loggerFactory, time);
         yield break;
     }
 
@@ -205,7 +206,12 @@ public sealed partial class AgentHost : IAsyncDisposable
             }
         }
 
-        return result.HasErrors ? null : result.Plan;
+        if (result.HasErrors || result.Plan is null)
+        {
+            return null;
+        }
+
+        return options.PlanTransform is { } transform ? transform(result.Plan) : result.Plan;
     }
 
     /// <summary>Plans hold lists, so record equality is by reference; compare their rendered summaries instead.</summary>

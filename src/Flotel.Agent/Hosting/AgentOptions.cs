@@ -23,4 +23,10 @@ public sealed class AgentOptions
 
     /// <summary>How long after the last change in the manifests directory the agent waits before re-reading it.</summary>
     public TimeSpan ReloadDebounce { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Applied to every resolved plan before the components see it (<c>flotel up</c> points every log target and the
+    /// metrics receiver at its own gateway); null = the plan as the manifests say.
+    /// </summary>
+    public Func<Flotel.Model.Manifests.DevicePlan, Flotel.Model.Manifests.DevicePlan>? PlanTransform { get; init; }
 }

@@ -39,7 +39,7 @@ internal static class CommonOptions
     /// <summary><c>--url URL</c>: the gateway to talk to.</summary>
     public static Option<Uri> Url() => new("--url")
     {
-        Description = "Gateway base URL",
+        Description = "Gateway base URL; credentials as http://USER:PASS@HOST:PORT, or a bearer token in FLOTEL_TOKEN",
         HelpName = "URL",
         DefaultValueFactory = _ => new Uri("http://127.0.0.1:9201"),
     };

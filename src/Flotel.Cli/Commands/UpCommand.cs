@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Flotel.Cli.Up;
 
 namespace Flotel.Cli.Commands;
 
@@ -15,8 +16,16 @@ internal static class UpCommand
         {
             data, manifests, http, syslog,
         };
-        command.SetAction(parse => NotYetAvailable.Report(
-            parse.InvocationConfiguration.Error, "up", "it arrives with the gateway and agent issues"));
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var options = new UpOptions(
+                parse.GetValue(data)?.FullName ?? Path.GetFullPath(".flotel"),
+                parse.GetValue(manifests)?.FullName,
+                parse.GetValue(http)!,
+                parse.GetValue(syslog)!);
+            var interactive = !Console.IsOutputRedirected && ReferenceEquals(parse.InvocationConfiguration.Output, Console.Out);
+            return await UpRunner.RunAsync(options, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, interactive, cancellationToken).ConfigureAwait(false);
+        });
         return command;
     }
 }

@@ -16,6 +16,7 @@ public static class OutputTypes
     /// <summary>Known types, one line each.</summary>
     public static IReadOnlyDictionary<string, Reader> Readers { get; } = new Dictionary<string, Reader>(StringComparer.Ordinal)
     {
+        ["timestream"] = Outputs.Timestream.TimestreamOptions.Read,
         [Outputs.RemoteWrite.RemoteWriteOptions.TypeName] = Outputs.RemoteWrite.RemoteWriteOptions.Read,
         [Outputs.Elasticsearch.ElasticsearchOptions.TypeName] = Outputs.Elasticsearch.ElasticsearchOptions.Read,
         [Outputs.InfluxDb.InfluxDbOptions.TypeName] = Outputs.InfluxDb.InfluxDbOptions.Read,

@@ -89,7 +89,7 @@ public sealed class KubernetesManifestTests : IDisposable
         Assert.True(exitCode == 0, output);
         Assert.Contains("0 errors, 0 warnings", output, StringComparison.Ordinal);
         var (options, _) = Flotel.Gateway.Configuration.GatewayConfigLoader.Load(config, name => Environment.GetValueOrDefault(name));
-        Assert.Equal(["opensearch:elasticsearch", "thanos:remote_write"], options.Outputs.Select(o => o.Name + ":" + o.Type));
+        Assert.Equal(["opensearch:elasticsearch", "thanos:remote_write", "timestream:timestream"], options.Outputs.Select(o => o.Name + ":" + o.Type));
     }
 
     [Fact]

@@ -10,7 +10,8 @@ namespace Flotel.Gateway.Outputs.Elasticsearch;
 /// <c>type: elasticsearch</c>: forwards syslog events and <c>_bulk</c> documents to Elasticsearch 7/8 or OpenSearch 1/2
 /// (self-managed or AWS) with <c>_bulk</c>. Keys (docs/configuration.md, "Gateway outputs"): the HTTP keys of
 /// <see cref="HttpOutputSettings"/> plus <c>index</c>, <c>gzip</c>, <c>maxDocuments</c>, <c>maxBytes</c>,
-/// <c>deterministicIds</c> and <c>aws</c> (<c>region</c>, <c>service</c>) for SigV4 instead of <c>auth</c>.
+/// <c>deterministicIds</c> and <c>aws</c> (<c>region</c>, <c>service</c>, <c>profile</c>) for SigV4 instead of <c>auth</c>,
+/// with credentials from the AWS chain (<see cref="AwsCredentialChain"/>).
 /// </summary>
 public sealed class ElasticsearchOptions : OutputOptions
 {
@@ -31,7 +32,7 @@ public sealed class ElasticsearchOptions : OutputOptions
         "index", "gzip", "maxDocuments", "maxBytes", "deterministicIds", "aws",
     };
 
-    private static readonly HashSet<string> AwsKeys = new(StringComparer.Ordinal) { "region", "service" };
+    private static readonly HashSet<string> AwsKeys = new(StringComparer.Ordinal) { "region", "service", "profile" };
 
     /// <inheritdoc />
     public override string Type => TypeName;
@@ -59,6 +60,9 @@ public sealed class ElasticsearchOptions : OutputOptions
 
     /// <summary>SigV4 service name: <c>es</c> (Amazon OpenSearch Service) or <c>aoss</c> (OpenSearch Serverless).</summary>
     public string AwsService { get; set; } = "es";
+
+    /// <summary>Use only this profile of the shared AWS files; null = the whole credential chain.</summary>
+    public string? AwsProfile { get; set; }
 
     /// <summary>Reads one <c>outputs[]</c> entry (see <see cref="OutputTypes.Reader"/>).</summary>
     public static ElasticsearchOptions? Read(YamlFieldReader r, YamlMappingNode node, string name, string path)
@@ -129,6 +133,12 @@ public sealed class ElasticsearchOptions : OutputOptions
             var text = r.String(v, at + "." + k);
             if (text is null)
             {
+                continue;
+            }
+
+            if (k == "profile")
+            {
+                options.AwsProfile = text.Length > 0 ? text : null;
                 continue;
             }
 

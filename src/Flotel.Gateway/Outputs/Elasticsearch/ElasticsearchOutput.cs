@@ -23,12 +23,13 @@ public sealed partial class ElasticsearchOutput : IGatewayOutput, IBatchSender<L
     private readonly DeadLetterFile<LogDocument> _deadLetters;
     private readonly QueueDelivery<LogDocument> _delivery;
     private readonly LogRecordDecoder _decoder;
+    private readonly AwsCredentialChain? _chain;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
     /// <param name="options">The output's configuration.</param>
     /// <param name="context">Queue, parser, index pattern, metrics, clock, loggers.</param>
-    /// <param name="credentials">AWS credentials for SigV4 (only used with <c>aws:</c>); default <see cref="EnvironmentAwsCredentials"/>.</param>
+    /// <param name="credentials">AWS credentials for SigV4 (only used with <c>aws:</c>); default the AWS chain (<see cref="AwsCredentialChain"/>).</param>
     public ElasticsearchOutput(ElasticsearchOptions options, OutputContext context, Func<CancellationToken, ValueTask<AwsCredentials>>? credentials = null)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -37,7 +38,13 @@ public sealed partial class ElasticsearchOutput : IGatewayOutput, IBatchSender<L
         _time = context.Time;
         _logger = context.LoggerFactory.CreateLogger<ElasticsearchOutput>();
         _http = options.Http.CreateClient();
-        _client = new ElasticsearchClient(_http, options, credentials ?? EnvironmentAwsCredentials.ResolveAsync, context.Time);
+        if (credentials is null && options.AwsRegion is not null)
+        {
+            _chain = new AwsCredentialChain(options.AwsProfile);
+            credentials = _chain.GetAsync;
+        }
+
+        _client = new ElasticsearchClient(_http, options, credentials ?? NoCredentials, context.Time);
         _deadLetters = new DeadLetterFile<LogDocument>(context.DeadLetterPath(options.Name), WriteDeadLetter, time: context.Time);
         var delivery = new DeliveryOptions { MaxBatchItems = options.MaxDocuments, MaxBatchBytes = options.MaxBytes };
         options.Http.ApplyTo(delivery);
@@ -71,6 +78,7 @@ public sealed partial class ElasticsearchOutput : IGatewayOutput, IBatchSender<L
     {
         await _delivery.DisposeAsync().ConfigureAwait(false);
         _decoder.Dispose();
+        _chain?.Dispose();
         _deadLetters.Dispose();
         _http.Dispose();
     }
@@ -82,6 +90,9 @@ public sealed partial class ElasticsearchOutput : IGatewayOutput, IBatchSender<L
         using var response = await _client.BulkAsync(body, cancellationToken).ConfigureAwait(false);
         return await ElasticsearchResponseClassifier.ClassifyAsync(response, batch, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
     }
+
+    private static ValueTask<AwsCredentials> NoCredentials(CancellationToken cancellationToken) =>
+        throw new InvalidOperationException("SigV4 signing needs `aws.region`");
 
     /// <summary>Dead-letter item: <c>{"index":"…","id":"…","source":{…}}</c>, replayable as a bulk action and source.</summary>
     private static void WriteDeadLetter(Utf8JsonWriter writer, LogDocument document)

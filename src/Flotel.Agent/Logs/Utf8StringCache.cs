@@ -1,0 +1,33 @@
+using System.Text;
+
+namespace Flotel.Agent.Logs;
+
+/// <summary>
+/// Turns the few distinct UTF-8 names of a target (workloads, container ids) into strings without allocating per line:
+/// a small ring of recent (bytes, string) pairs. Single-threaded (one forwarder).
+/// </summary>
+internal sealed class Utf8StringCache
+{
+    private readonly (byte[] Bytes, string Text)[] _entries;
+    private int _count;
+    private int _next;
+
+    public Utf8StringCache(int capacity = 64) => _entries = new (byte[], string)[capacity];
+
+    public string Get(ReadOnlySpan<byte> utf8)
+    {
+        for (int i = 0; i < _count; i++)
+        {
+            if (utf8.SequenceEqual(_entries[i].Bytes))
+            {
+                return _entries[i].Text;
+            }
+        }
+
+        var text = Encoding.UTF8.GetString(utf8);
+        _entries[_next] = (utf8.ToArray(), text);
+        _next = (_next + 1) % _entries.Length;
+        _count = Math.Min(_count + 1, _entries.Length);
+        return text;
+    }
+}

@@ -1,0 +1,282 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using Flotel.Agent.Hosting;
+using Flotel.Agent.Logs;
+using Flotel.Pipeline.Delivery;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Flotel.IntegrationTests.Agent;
+
+/// <summary>
+/// The agent's log path with real peers: podman runs the blog's random-workload shape (a pod printing
+/// "New message at: &lt;date&gt;" with a sequence number every 0.1–0.9 s, hostNetwork), the agent captures it through the
+/// libpod API and forwards it to a real rsyslogd over TCP; the tests read what rsyslog wrote (HOSTNAME, APP-NAME, MSG).
+/// </summary>
+[Collection(PeerCollection.Name)]
+public sealed partial class LogsPodmanRsyslogTests
+{
+    private const string Device = "edge-it-1";
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
+
+    [Fact]
+    public async Task RandomWorkload_CollectorOutage_EveryLineArrivesInOrderWithDeviceAndWorkload()
+    {
+        await using var podman = await PodmanFixture.StartAsync();
+        using var rsyslog = new RsyslogCollector();
+        await rsyslog.StartAsync();
+        using var dirs = new TempDirs();
+        var workload = "random-workload-" + dirs.Run;
+        podman.Track(workload);
+        WriteManifests(dirs.Manifests, [("syslog-a", rsyslog.Ports[0], 64)], workload, "syslog-a", RandomScript);
+        await using var agent = await StartAgentAsync(dirs, podman);
+
+        await WaitAsync(() => MaxSeq(rsyslog.Lines()) >= 5, "first lines at rsyslog", rsyslog);
+        var first = rsyslog.Lines()[0];
+        Assert.Equal(Device, first.Host);
+        Assert.Equal(workload, first.App);
+        Assert.Matches(@"^ ?[0-9a-f]{64}: New message at: .+ seq=1$", first.Message);
+
+        // Outage: the collector is down for 15 s while the workload keeps printing.
+        await rsyslog.StopAsync();
+        int before = MaxSeq(rsyslog.Lines());
+        await Task.Delay(TimeSpan.FromSeconds(15));
+        await rsyslog.StartAsync();
+        await WaitAsync(() => MaxSeq(rsyslog.Lines()) >= before + 20, "lines after the outage", rsyslog);
+
+        var seqs = Seqs(rsyslog.Lines());
+        Assert.Equal(Enumerable.Range(1, seqs.Count), seqs); // in order, no gap, no duplicate
+        Assert.All(rsyslog.Lines(), l => Assert.Equal((Device, workload), (l.Host, l.App)));
+    }
+
+    [Fact]
+    public async Task Agent_StoppedWithoutFlushAndStartedAgain_NoGapAndNoDuplicate()
+    {
+        await using var podman = await PodmanFixture.StartAsync();
+        using var rsyslog = new RsyslogCollector();
+        await rsyslog.StartAsync();
+        using var dirs = new TempDirs();
+        var workload = "restart-workload-" + dirs.Run;
+        podman.Track(workload);
+        WriteManifests(dirs.Manifests, [("syslog-a", rsyslog.Ports[0], 64)], workload, "syslog-a", FastScript(0.05));
+        var agent = await StartAgentAsync(dirs, podman);
+        await WaitAsync(() => MaxSeq(rsyslog.Lines()) >= 20, "first lines", rsyslog);
+
+        // No drain: whatever is buffered stays on disk; the pod keeps printing while the agent is away.
+        await agent.StopAsync(TimeSpan.Zero);
+        await agent.DisposeAsync();
+        int atStop = MaxSeq(rsyslog.Lines());
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        await using var again = await StartAgentAsync(dirs, podman);
+        await WaitAsync(() => MaxSeq(rsyslog.Lines()) >= atStop + 100, "lines after the restart", rsyslog);
+
+        var seqs = Seqs(rsyslog.Lines());
+        int duplicates = seqs.Count - seqs.Distinct().Count();
+        Assert.Equal(0, duplicates);
+        Assert.Equal(Enumerable.Range(1, seqs.Count), seqs);
+    }
+
+    [Fact]
+    public async Task TinyBuffer_LongOutage_OldestDroppedCountExactAndNewestArrive()
+    {
+        await using var podman = await PodmanFixture.StartAsync();
+        using var rsyslog = new RsyslogCollector();
+        await rsyslog.StartAsync();
+        using var dirs = new TempDirs();
+        var workload = "overflow-workload-" + dirs.Run;
+        podman.Track(workload);
+        WriteManifests(dirs.Manifests, [("syslog-a", rsyslog.Ports[0], 1)], workload, "syslog-a", FastScript(0.02));
+        await using var agent = await StartAgentAsync(dirs, podman);
+        await WaitAsync(() => MaxSeq(rsyslog.Lines()) >= 10, "first lines", rsyslog);
+
+        await rsyslog.StopAsync();
+        await Task.Delay(TimeSpan.FromSeconds(10));
+        int produced = ProducedSoFar(workload, podman);
+        await rsyslog.StartAsync();
+        await WaitAsync(() => MaxSeq(rsyslog.Lines()) >= produced + 20, "newest lines after the outage", rsyslog);
+
+        var lines = rsyslog.Lines();
+        var seqs = Seqs(lines);
+        int max = seqs[^1];
+        var reports = lines.Where(l => l.App == SyslogSender.AgentTag).Select(l => long.Parse(DropCount().Match(l.Message).Groups[1].Value, CultureInfo.InvariantCulture)).ToList();
+        Assert.NotEmpty(reports);
+        Assert.Equal(seqs.Order().Distinct(), seqs); // strictly increasing: order kept, no duplicate
+        Assert.Equal(max - seqs.Count, reports.Sum()); // every missing line is reported, nothing more
+        Assert.True(reports.Sum() > 0);
+    }
+
+    [Fact]
+    public async Task ConfigChange_MoveWorkloadThenRemoveTarget_NothingLostNoConnectionLeft()
+    {
+        await using var podman = await PodmanFixture.StartAsync();
+        using var rsyslog = new RsyslogCollector(inputs: 2);
+        await rsyslog.StartAsync();
+        using var dirs = new TempDirs();
+        var workload = "moving-workload-" + dirs.Run;
+        podman.Track(workload);
+        long baseline = SyslogSender.OpenConnections;
+        var both = new[] { ("syslog-a", rsyslog.Ports[0], 64), ("syslog-b", rsyslog.Ports[1], 64) };
+        WriteManifests(dirs.Manifests, both, workload, "syslog-a", FastScript(0.1));
+        await using var agent = await StartAgentAsync(dirs, podman);
+        await WaitAsync(() => MaxSeq(rsyslog.Lines(0)) >= 10, "lines at target a", rsyslog);
+
+        WriteManifests(dirs.Manifests, both, workload, "syslog-b", FastScript(0.1));
+        Assert.True(await agent.ReloadAsync());
+        await WaitAsync(() => MaxSeq(rsyslog.Lines(1)) >= MaxSeq(rsyslog.Lines(0)) + 10, "lines at target b", rsyslog);
+
+        WriteManifests(dirs.Manifests, [both[1]], workload, "syslog-b", FastScript(0.1));
+        Assert.True(await agent.ReloadAsync());
+        int atRemoval = MaxSeq(rsyslog.Lines(1));
+        await WaitAsync(() => MaxSeq(rsyslog.Lines(1)) >= atRemoval + 10, "lines at b after a was removed", rsyslog);
+
+        var component = (WorkloadLogsComponent)agent.Components[0];
+        Assert.Equal(["syslog-b"], component.Targets.Keys);
+        Assert.Equal(baseline + 1, SyslogSender.OpenConnections); // a's connection is closed, b's is the only one
+
+        var seqs = Seqs(rsyslog.Lines(0)).Concat(Seqs(rsyslog.Lines(1))).ToList();
+        Assert.Equal(Enumerable.Range(1, seqs.Count), seqs); // a's lines, then b's: none lost, none twice
+    }
+
+    private const string RandomScript = "i=0; while true; do i=$((i+1)); echo \"New message at: $(date) seq=$i\"; sleep 0.$((RANDOM % 9 + 1)); done";
+
+    private static string FastScript(double seconds) =>
+        "i=0; while true; do i=$((i+1)); echo \"New message at: $(date) seq=$i\"; sleep " + seconds.ToString(CultureInfo.InvariantCulture) + "; done";
+
+    private static async Task<AgentHost> StartAgentAsync(TempDirs dirs, PodmanFixture podman)
+    {
+        var options = new AgentOptions { ManifestsDirectory = dirs.Manifests, DataDirectory = dirs.Data, PodmanSocket = podman.Socket, WatchManifests = false };
+        var logs = new WorkloadLogsOptions
+        {
+            ReconcileInterval = TimeSpan.FromSeconds(2),
+            LogReopenDelay = TimeSpan.FromMilliseconds(500),
+            Delivery = new DeliveryOptions { RetryInitial = TimeSpan.FromMilliseconds(200), RetryMax = TimeSpan.FromSeconds(2), MaxBatchItems = 500, MaxQueueRecords = 500, MaxBatchBytes = 256 * 1024 },
+        };
+        return await AgentHost.StartAsync(options, NullLoggerFactory.Instance, TimeProvider.System, (o, m, l, t) => [new WorkloadLogsComponent(o, m, l, t, logs)]);
+    }
+
+    /// <summary>The highest sequence number the container has printed (podman's own log, read through the CLI).</summary>
+    private static int ProducedSoFar(string workload, PodmanFixture podman)
+    {
+        var text = podman.PodmanAsync("logs", "--tail", "1", workload + "-gen").GetAwaiter().GetResult();
+        var m = SeqPattern().Match(text);
+        return m.Success ? int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
+    }
+
+    private static List<int> Seqs(IReadOnlyList<(string Host, string App, string Message)> lines) =>
+        [.. lines.Select(l => SeqPattern().Match(l.Message)).Where(m => m.Success).Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture))];
+
+    private static int MaxSeq(IReadOnlyList<(string Host, string App, string Message)> lines)
+    {
+        var seqs = Seqs(lines);
+        return seqs.Count == 0 ? 0 : seqs.Max();
+    }
+
+    private static async Task WaitAsync(Func<bool> condition, string what, RsyslogCollector rsyslog)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"timed out waiting for {what}; rsyslog has {rsyslog.Lines().Count} lines; internal: {rsyslog.Internal()}");
+            }
+
+            await Task.Delay(200);
+        }
+    }
+
+    private static void WriteManifests(string dir, (string Name, int Port, int KiB)[] targets, string workload, string target, string script)
+    {
+        var device = new StringBuilder();
+        device.Append(CultureInfo.InvariantCulture, $"""
+            apiVersion: management.project-flotta.io/v1alpha1
+            kind: EdgeDevice
+            metadata:
+              name: {Device}
+              namespace: default
+              labels:
+                app: agent-it
+            spec:
+              logCollection:
+
+            """);
+        foreach (var t in targets)
+        {
+            device.Append(CultureInfo.InvariantCulture, $"""
+                    {t.Name}:
+                      kind: syslog
+                      bufferSize: {t.KiB}
+                      syslogConfig:
+                        name: {t.Name}
+
+                """);
+        }
+
+        foreach (var t in targets)
+        {
+            device.Append(CultureInfo.InvariantCulture, $"""
+                ---
+                apiVersion: v1
+                kind: ConfigMap
+                metadata:
+                  name: {t.Name}
+                  namespace: default
+                data:
+                  Address: 127.0.0.1:{t.Port}
+                  Protocol: tcp
+
+                """);
+        }
+
+        File.WriteAllText(Path.Combine(dir, "device.yaml"), device.ToString());
+        File.WriteAllText(Path.Combine(dir, "workload.yaml"), $"""
+            apiVersion: management.project-flotta.io/v1alpha1
+            kind: EdgeWorkload
+            metadata:
+              name: {workload}
+              namespace: default
+            spec:
+              logCollection: {target}
+              deviceSelector:
+                matchLabels:
+                  app: agent-it
+              type: pod
+              pod:
+                spec:
+                  hostNetwork: true
+                  containers:
+                    - name: gen
+                      image: {PodmanFixture.Image}
+                      command: ["/bin/sh", "-c", '{script}']
+
+            """);
+    }
+
+    [GeneratedRegex(@"seq=(\d+)")]
+    private static partial Regex SeqPattern();
+
+    [GeneratedRegex(@"^ ?(\d+) log lines for target")]
+    private static partial Regex DropCount();
+
+    private sealed class TempDirs : IDisposable
+    {
+        public TempDirs()
+        {
+            Run = Guid.NewGuid().ToString("N")[..6];
+            Manifests = PeerProcess.CreateTempDirectory("agent-manifests");
+            Data = PeerProcess.CreateTempDirectory("agent-data");
+        }
+
+        public string Run { get; }
+
+        public string Manifests { get; }
+
+        public string Data { get; }
+
+        public void Dispose()
+        {
+            Directory.Delete(Manifests, true);
+            Directory.Delete(Data, true);
+        }
+    }
+}

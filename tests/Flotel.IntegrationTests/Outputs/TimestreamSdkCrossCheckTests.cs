@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Flotel.IntegrationTests.Outputs.TimestreamFake;
+using Flotel.Model.Metrics;
+
+namespace Flotel.IntegrationTests.Outputs;
+
+/// <summary>
+/// Cross-check with an official client (architecture §7): the AWS SDK for JavaScript v3
+/// (<c>@aws-sdk/client-timestream-write</c>, pinned in TimestreamSdk/package-lock.json, installed with <c>npm ci</c>
+/// into a temp directory) sends the same records to the same fake. Its requests must pass the fake's independent
+/// SigV4 check (so the fake's verifier agrees with AWS's signer), and Flotel's requests must have the same shape:
+/// content type, target, signed-header core, credential scope, and a JSON body equal to the SDK's.
+/// Requires node and npm (test.sh installs them); without them the test fails saying so.
+/// </summary>
+public sealed class TimestreamSdkCrossCheckTests
+{
+    [Fact]
+    public async Task SdkAndFlotel_SameRecords_SendTheSameRequestShape()
+    {
+        await using var fake = new FakeTimestreamServer();
+        await fake.StartAsync();
+        var now = DateTimeOffset.UtcNow.AddMinutes(-2).ToUnixTimeMilliseconds();
+        var series = new[]
+        {
+            new TimeSeries(LabelSet.Of("__name__", "node_load1", "edgedeviceid", "dev1", "instance", "localhost:9100"), [new Sample(now, 0.5), new Sample(now + 1000, 2)]),
+            new TimeSeries(LabelSet.Of("__name__", "job:http_requests:rate5m", "edgedeviceid", "dev1", "path", "/ä ü"), [new Sample(now, 12345)]),
+        };
+
+        // Flotel.
+        await using (var h = TimestreamOutputHarness.Create(fake))
+        {
+            await h.AppendAsync(series);
+            h.Output.Start();
+            await TimestreamOutputHarness.Until(() => h.Output.Delivery.Sent == 3, "Flotel sent 3 records");
+        }
+
+        var flotel = fake.Requests.ToList();
+        Assert.Empty(fake.Violations);
+
+        // The SDK, from a request built here from the documented mapping (not from Flotel's body).
+        var request = new JsonObject
+        {
+            ["DatabaseName"] = FakeTimestreamServer.Database,
+            ["TableName"] = FakeTimestreamServer.Table,
+            ["Records"] = new JsonArray(
+                Record("node_load1", "0.5", now, ("edgedeviceid", "dev1"), ("instance", "localhost:9100")),
+                Record("node_load1", "2", now + 1000, ("edgedeviceid", "dev1"), ("instance", "localhost:9100")),
+                Record("job:http_requests:rate5m", "12345", now, ("edgedeviceid", "dev1"), ("path", "/ä ü"))),
+        };
+        var result = await RunSdkAsync(fake, request);
+        Assert.True(result["ok"]!.GetValue<bool>(), "the SDK's call failed: " + result.ToJsonString());
+        Assert.Empty(fake.Violations);
+        var sdk = fake.Requests.Skip(flotel.Count).ToList();
+
+        foreach (var operation in new[] { "DescribeEndpoints", "WriteRecords" })
+        {
+            var ours = flotel.Single(r => r.Target == "Timestream_20181101." + operation);
+            var theirs = sdk.Single(r => r.Target == "Timestream_20181101." + operation);
+            Assert.Equal(theirs.Method, ours.Method);
+            Assert.Equal(theirs.Path, ours.Path);
+            Assert.Equal(theirs.Port, ours.Port);
+            Assert.Equal(theirs.Headers["content-type"], ours.Headers["content-type"]);
+            Assert.Equal(theirs.Headers["x-amz-target"], ours.Headers["x-amz-target"]);
+            var (oursScope, oursSigned) = Authorization(ours);
+            var (theirsScope, theirsSigned) = Authorization(theirs);
+            Assert.Equal(theirsScope, oursScope);
+            Assert.Subset(theirsSigned, oursSigned);
+            Assert.Superset(new HashSet<string> { "content-type", "host", "x-amz-date", "x-amz-target" }, oursSigned);
+            Assert.True(JsonNode.DeepEquals(JsonNode.Parse(theirs.Body), JsonNode.Parse(ours.Body)),
+                $"{operation} bodies differ:\n SDK:    {Encoding.UTF8.GetString(theirs.Body)}\n Flotel: {Encoding.UTF8.GetString(ours.Body)}");
+        }
+    }
+
+    private static JsonObject Record(string name, string value, long time, params (string Name, string Value)[] dimensions) => new()
+    {
+        ["Dimensions"] = new JsonArray([.. dimensions.Select(d => (JsonNode)new JsonObject { ["Name"] = d.Name, ["Value"] = d.Value })]),
+        ["MeasureName"] = name,
+        ["MeasureValue"] = value,
+        ["MeasureValueType"] = "DOUBLE",
+        ["Time"] = time.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["TimeUnit"] = "MILLISECONDS",
+    };
+
+    /// <summary>(scope without key and date, signed header names) from the Authorization header.</summary>
+    private static (string Scope, HashSet<string> Signed) Authorization(FakeTimestreamServer.CapturedRequest request)
+    {
+        var value = request.Headers["authorization"];
+        var credential = value.Split("Credential=")[1].Split(',')[0].Split('/');
+        var signed = value.Split("SignedHeaders=")[1].Split(',')[0].Split(';').ToHashSet(StringComparer.Ordinal);
+        return (string.Join('/', credential[2..]), signed);
+    }
+
+    private static async Task<JsonNode> RunSdkAsync(FakeTimestreamServer fake, JsonObject request)
+    {
+        var source = SdkFolder();
+        var work = PeerProcess.CreateTempDirectory("timestream-sdk");
+        try
+        {
+            foreach (var file in new[] { "package.json", "package-lock.json", "write-records.mjs" })
+            {
+                File.Copy(Path.Combine(source, file), Path.Combine(work, file));
+            }
+
+            // npm ci installs exactly the lock file's versions (offline from the npm cache when it has them).
+            await RunAsync("npm", ["ci", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], work, TimeSpan.FromMinutes(5));
+            var input = new JsonObject
+            {
+                ["discoveryEndpoint"] = fake.DiscoveryEndpoint.ToString().TrimEnd('/'),
+                ["region"] = FakeTimestreamServer.Region,
+                ["accessKeyId"] = FakeTimestreamServer.AccessKeyId,
+                ["secretAccessKey"] = FakeTimestreamServer.SecretAccessKey,
+                ["request"] = request,
+            };
+            var inputFile = Path.Combine(work, "input.json");
+            await File.WriteAllTextAsync(inputFile, input.ToJsonString());
+            var output = await RunAsync("node", ["write-records.mjs", inputFile], work, TimeSpan.FromMinutes(1));
+            var line = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Last();
+            return JsonNode.Parse(line)!;
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    private static async Task<string> RunAsync(string program, string[] arguments, string directory, TimeSpan timeout)
+    {
+        var info = new ProcessStartInfo(program) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        Process process;
+        try
+        {
+            process = Process.Start(info)!;
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            Assert.Fail($"'{program}' could not be started ({e.Message}): the AWS SDK cross-check needs Node.js and npm (Debian packages nodejs, npm; test.sh installs them).");
+            throw;
+        }
+
+        using (process)
+        {
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            using var cts = new CancellationTokenSource(timeout);
+            try
+            {
+                await process.WaitForExitAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                Assert.Fail($"'{program} {string.Join(' ', arguments)}' did not finish within {timeout}.");
+            }
+
+            if (process.ExitCode != 0)
+            {
+                Assert.Fail($"'{program} {string.Join(' ', arguments)}' exited with {process.ExitCode}: {await stderr}");
+            }
+
+            return await stdout;
+        }
+    }
+
+    private static string SdkFolder([CallerFilePath] string path = "") => Path.Combine(Path.GetDirectoryName(path)!, "TimestreamSdk");
+}
