@@ -8,6 +8,7 @@
 #                                    [--groups G] [--concurrency C] [--seconds T]
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
+load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # 8 groups × 1,000 series: each series gets 1,250 samples by default, so bytes/sample are the chunks' cost and not
 # the series index's. Samples 2 s apart keep a whole run inside Prometheus' appendable head window.
@@ -88,7 +89,7 @@ rows+=("$(row "flotel gateway → durable queue" "$gw_q_samples" "$gw_q_secs" "$
 rows+=("$(row "flotel gateway → embedded metric store" "$gw_q_samples" "$gw_s_secs" "$gw_cpu0" "$gw_cpu_s" "$gw_rss" "$gw_bytes")")
 
 echo
-echo "remote-write ingest, ${requests} requests × ${series} series × ${samples} samples ($((groups * series)) series in all), ${concurrency} senders, $(date -u +%Y-%m-%dT%H:%MZ), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "remote-write ingest, ${requests} requests × ${series} series × ${samples} samples ($((groups * series)) series in all), ${concurrency} senders, $(date -u +%Y-%m-%dT%H:%MZ), load average at start: $load_at_start, at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "| receiver | samples (2xx) | seconds | samples/s | CPU µs/sample | RSS peak MiB | bytes/sample on disk |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${rows[@]}"

@@ -6,6 +6,7 @@
 # Bounded: loggen stops after N messages or S seconds (whichever first); every wait has a limit.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
+load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 messages=1000000 connections=2 rate=1000000 seconds=20 drain_limit=300
 while [ $# -gt 0 ]; do
@@ -71,7 +72,7 @@ row() { # name sent got seconds cpu0 cpu1 rss
   printf '| %-36s | %9s | %9s | %8s | %9s | %8s | %8s |\n' "$1" "$2" "$3" "$4" "$rate" "$cpu_us" "$7"
 }
 echo
-echo "syslog TCP ingest, loggen ${connections} connection(s), 256-byte lines, $(date -u +%Y-%m-%dT%H:%MZ), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "syslog TCP ingest, loggen ${connections} connection(s), 256-byte lines, $(date -u +%Y-%m-%dT%H:%MZ), load average at start: $load_at_start, at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "| receiver                             |      sent |  received |  seconds |     msg/s | CPU µs/msg | RSS peak MiB |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
 row "rsyslog imptcp → omfile" "$rs_sent" "$rs_got" "$rs_secs" "$rs_cpu0" "$rs_cpu1" "$rs_rss"
