@@ -63,7 +63,7 @@ wait_port() {
 }
 
 # Polls "$@" (a command printing a number) until it prints at least TARGET or LIMIT seconds pass; prints the
-# time it got there (now), or fails.
+# time it got there (now), or fails. Fails at once when WATCH_PID (if set) has exited.
 wait_until_at_least() {
   local target=$1 limit=$2; shift 2
   local start value
@@ -71,6 +71,9 @@ wait_until_at_least() {
   while :; do
     value=$("$@" 2>/dev/null || echo 0)
     if [ "${value%.*}" -ge "$target" ] 2>/dev/null; then now; return 0; fi
+    if [ -n "${WATCH_PID:-}" ] && ! kill -0 "$WATCH_PID" 2>/dev/null; then
+      echo "bench: PID $WATCH_PID exited while waiting ($value of $target)" >&2; return 1
+    fi
     if awk -v s="$start" -v n="$(now)" -v l="$limit" 'BEGIN { exit !(n - s > l) }'; then
       echo "bench: still $value of $target after $limit s" >&2; return 1
     fi
@@ -107,7 +110,7 @@ start_gateway() {
   local data=$1 out=$1.out i line
   mkdir -p "$data"
   dotnet "$FLOTEL_DLL" gateway --data "$data" --http 127.0.0.1:0 --syslog 127.0.0.1:0 >"$out" 2>&1 &
-  GW_PID=$!; track_pid "$GW_PID"
+  GW_PID=$!; track_pid "$GW_PID"; WATCH_PID=$GW_PID
   for ((i = 0; i < 600; i++)); do
     line=$(grep -m1 '^listening ' "$out" || true)
     [ -n "$line" ] && break

@@ -36,7 +36,7 @@ ruleset(name="bench") { action(type="omfile" file="$rs/out.log") }
 input(type="imptcp" port="$rs_port" address="127.0.0.1" ruleset="bench")
 CONF
 /usr/sbin/rsyslogd -n -f "$rs/rsyslog.conf" -i "$rs/rsyslogd.pid" >"$rs/stdout" 2>&1 &
-rs_pid=$!; track_pid "$rs_pid"
+rs_pid=$!; track_pid "$rs_pid"; WATCH_PID=$rs_pid
 wait_port "$rs_port"
 rs_lines() { [ -f "$rs/out.log" ] && wc -l <"$rs/out.log" || echo 0; }
 
