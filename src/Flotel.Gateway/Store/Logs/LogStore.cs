@@ -373,6 +373,43 @@ public sealed class LogStore : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether <paramref name="indexName"/> holds a document with <paramref name="id"/>, read from the last commit; null
+    /// when that cannot be told cheaply: the index has no id index yet, so only generated ids were ever written to it
+    /// and the writer finds a clash itself when the first given id makes it build one.
+    /// </summary>
+    public bool? ContainsId(string indexName, string id)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        PublishedIndex? index = Array.Find(_published, p => p.Info.Name == indexName);
+        if (index is null)
+        {
+            return false;
+        }
+
+        string docs = "docs_" + index.Id.ToString(CultureInfo.InvariantCulture);
+        using SqliteConnection connection = OpenReader();
+        using SqliteCommand hasIndex = connection.CreateCommand();
+        hasIndex.CommandText = "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = @n";
+        _ = hasIndex.Parameters.AddWithValue("@n", docs + "_id");
+        if (hasIndex.ExecuteScalar() is null)
+        {
+            return null;
+        }
+
+        using SqliteCommand find = connection.CreateCommand();
+        find.CommandText = $"SELECT 1 FROM {docs} INDEXED BY {docs}_id WHERE id = @id LIMIT 1";
+        _ = find.Parameters.AddWithValue("@id", id);
+        try
+        {
+            return find.ExecuteScalar() is not null;
+        }
+        catch (SqliteException e) when (e.Message.Contains("no such table", StringComparison.Ordinal))
+        {
+            return false; // dropped by retention after the snapshot was taken
+        }
+    }
+
     /// <summary>Runs a search over concrete index names (unknown names are skipped); <paramref name="countOnly"/> skips the hits.</summary>
     internal LogSearchResult Search(LogSearch search, bool countOnly)
     {
