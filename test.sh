@@ -36,6 +36,21 @@ if [ ${#missing[@]} -gt 0 ]; then
     || { echo "test.sh: could not install ${missing[*]}"; echo "0 passed, 1 failed"; exit 1; }
 fi
 
+# loggen (syslog load generator) ships in syslog-ng-core, which conflicts with rsyslog as an installed package:
+# unpack the .deb into .test-peers/ instead (architecture §7). The tests find it there or through FLOTEL_LOGGEN_ROOT.
+loggen_root="$PWD/.test-peers/syslog-ng-core"
+if [ ! -x "$loggen_root/usr/bin/loggen" ]; then
+  echo "test.sh: unpacking loggen from syslog-ng-core into $loggen_root"
+  dl=$(mktemp -d) && chmod 755 "$dl"
+  if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+  (cd "$dl" && apt-get download syslog-ng-core >/dev/null 2>&1) \
+    || { $sudo apt-get update -qq >/dev/null; (cd "$dl" && apt-get download syslog-ng-core >/dev/null 2>&1); } \
+    || echo "test.sh: could not download syslog-ng-core (the loggen tests will fail)"
+  for deb in "$dl"/syslog-ng-core_*.deb; do [ -e "$deb" ] && mkdir -p "$loggen_root" && dpkg -x "$deb" "$loggen_root"; done
+  rm -rf "$dl"
+fi
+export FLOTEL_LOGGEN_ROOT="$loggen_root"
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 dotnet test Flotel.sln -c Release --nologo --blame-hang-timeout 10m "$@" 2>&1 | tee "$log"

@@ -16,6 +16,8 @@ namespace Flotel.Pipeline.Queue;
      readers/
        gateway-store.cursor       one per reader; written as .cursor.tmp, fsync'd, renamed over
        elasticsearch.cursor
+     LOCK                         empty; held open with an exclusive lock (flock) while the queue is open, so a second
+                                  process on the same directory fails at open instead of corrupting the segments
 
    segment file
    +---------------------------+--------------+--------------+-----+--------------+
@@ -76,6 +78,9 @@ public sealed class DurableQueue : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly string _readersDirectory;
     private readonly long _segmentBytes;
+
+    /// <summary>The directory lock (LOCK, opened with FileShare.None = flock LOCK_EX); held from open until stopped.</summary>
+    private readonly FileStream _directoryLock;
 
     // Guards every field below marked "guarded", and the mutable state of Segment and ReaderState.
     private readonly Lock _gate = new();
@@ -147,7 +152,17 @@ public sealed class DurableQueue : IAsyncDisposable
         _readersDirectory = Path.Combine(options.Directory, "readers");
         _segmentBytes = options.EffectiveSegmentBytes;
         _pending = new PendingCommit(new RecordBuffer());
-        Recover();
+        _directoryLock = LockDirectory(options.Directory);
+        try
+        {
+            Recover();
+        }
+        catch
+        {
+            _directoryLock.Dispose();
+            throw;
+        }
+
         _commitLoop = Task.Run(CommitLoopAsync);
     }
 
@@ -156,7 +171,7 @@ public sealed class DurableQueue : IAsyncDisposable
     /// loads the reader cursors, repairs a torn tail of the last segment and starts the commit loop.
     /// </summary>
     /// <exception cref="ArgumentException">An option is invalid (the message quotes the key).</exception>
-    /// <exception cref="IOException">The directory cannot be read or written.</exception>
+    /// <exception cref="IOException">The directory cannot be read or written, or another process (or another open queue) holds it.</exception>
     public static DurableQueue Open(DurableQueueOptions options, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -1103,7 +1118,39 @@ public sealed class DurableQueue : IAsyncDisposable
             _stopped = true;
             SignalDataLocked();
         }
+
+        _directoryLock.Dispose();
     }
+
+    /// <summary>
+    /// Takes the directory's lock file. Two queues on one directory would interleave records in the same segment and
+    /// overwrite each other's cursors; the second one fails here, at start-up, with a message naming the directory.
+    /// The lock is the kernel's (flock), so it goes away with the process however it ends.
+    /// </summary>
+    private static FileStream LockDirectory(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, LockFileName);
+        try
+        {
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 1);
+        }
+        catch (IOException e) when (File.Exists(path))
+        {
+            throw new IOException(
+                $"the durable queue directory '{Path.GetFullPath(directory)}' is in use by another process or queue (its lock file '{LockFileName}' is held); " +
+                "two gateways cannot share one data directory", e);
+        }
+    }
+
+    /// <summary>The lock file's name in the queue directory.</summary>
+    public const string LockFileName = "LOCK";
+
+    /// <summary>
+    /// Releases the directory lock without stopping anything, as the kernel does when a process is killed: only for
+    /// tests that simulate a crash by abandoning a queue and opening the directory again in the same process.
+    /// </summary>
+    internal void UnsafeReleaseDirectoryLock() => _directoryLock.Dispose();
 
     private void SignalDataLocked()
     {

@@ -209,7 +209,9 @@ public sealed class DurableQueueFailureTests
         readerBeforeCrash.TryReadBatch(10, 1 << 20, batch);
         readerBeforeCrash.Commit(batch[^1].Sequence);
 
-        // No StopAsync, no Dispose: the object is simply dropped, as a killed process would leave the files.
+        // No StopAsync, no Dispose: the object is simply dropped, as a killed process would leave the files (and, as
+        // the kernel does for a dead process, its directory lock released).
+        abandoned.UnsafeReleaseDirectoryLock();
         await using var reopened = DurableQueue.Open(dir.Options());
         using var reader = reopened.OpenReader("store");
         var records = ReadAll(reader);

@@ -26,6 +26,7 @@ public sealed partial class RemoteWriteInput
     private readonly Counter _series;
     private readonly Counter _queueFull;
     private readonly MetricsRegistry _metrics;
+    private readonly WarningThrottle _rejectedWarnings;
 
     public RemoteWriteInput(IRecordSink sink, RemoteWriteLimits limits, MetricsRegistry metrics, TimeProvider time, ILogger logger)
     {
@@ -34,6 +35,7 @@ public sealed partial class RemoteWriteInput
         _time = time;
         _logger = logger;
         _metrics = metrics;
+        _rejectedWarnings = new WarningThrottle(time);
         _requests = metrics.Counter("flotel_remote_write_requests_total", "Remote-write requests accepted (2xx).");
         _samples = metrics.Counter("flotel_remote_write_samples_total", "Samples accepted by remote write.");
         _series = metrics.Counter("flotel_remote_write_series_total", "Series accepted by remote write.");
@@ -114,7 +116,10 @@ public sealed partial class RemoteWriteInput
         catch (RemoteWriteException e)
         {
             _metrics.Counter("flotel_remote_write_rejected_total", "Remote-write requests rejected, by reason.", ("reason", e.Reason.ToString())).Increment();
-            LogRejected(_logger, e.HttpStatusCode, e.Message);
+            if (_rejectedWarnings.TryAcquire(out var suppressed))
+            {
+                LogRejected(_logger, e.HttpStatusCode, e.Message, suppressed, _rejectedWarnings.Interval.TotalSeconds);
+            }
             context.Response.StatusCode = e.HttpStatusCode;
             await context.Response.WriteAsync(e.Message + "\n", context.RequestAborted).ConfigureAwait(false);
         }
@@ -142,8 +147,8 @@ public sealed partial class RemoteWriteInput
         return address is null ? string.Empty : (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString();
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Remote write rejected with {Status}: {Reason}")]
-    private static partial void LogRejected(ILogger logger, int status, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Remote write rejected with {Status}: {Reason} ({Suppressed} more rejections not logged; at most one warning per {IntervalSeconds} s, all counted in flotel_remote_write_rejected_total)")]
+    private static partial void LogRejected(ILogger logger, int status, string reason, long suppressed, double intervalSeconds);
 
     /// <summary>Decodes only to validate: labels, structure, limits. Keeps nothing.</summary>
     private readonly struct ValidatingVisitor : IWriteRequestVisitor

@@ -37,6 +37,10 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
 
+    /// <summary>Per-connection failures are logged at most once per interval each (WarningThrottle).</summary>
+    private readonly WarningThrottle _tlsWarnings;
+    private readonly WarningThrottle _connectionWarnings;
+
     /// <summary>Live connection tasks; added by the accept loop, removed by each connection when it ends.</summary>
     private readonly HashSet<Task> _connections = [];
     private readonly Lock _connectionsLock = new();
@@ -55,6 +59,8 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
         _counters = counters;
         _time = time;
         _logger = logger;
+        _tlsWarnings = new WarningThrottle(time);
+        _connectionWarnings = new WarningThrottle(time);
     }
 
     /// <summary>The bound address (the real port when 0 was asked for); valid after <see cref="Start"/>.</summary>
@@ -169,7 +175,11 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
                 catch (Exception e) when (e is System.Security.Authentication.AuthenticationException or IOException or OperationCanceledException)
                 {
                     _counters.TlsFailures.Increment();
-                    LogTlsFailed(_logger, peer, e.Message);
+                    if (_tlsWarnings.TryAcquire(out var suppressed))
+                    {
+                        LogTlsFailed(_logger, peer, e.Message, suppressed);
+                    }
+
                     return;
                 }
             }
@@ -183,7 +193,10 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
         catch (Exception e)
         {
             // Never crash after startup (style.md rule 9): one broken connection is logged and closed.
-            LogConnectionFailed(_logger, peer, e.Message);
+            if (_connectionWarnings.TryAcquire(out var suppressed))
+            {
+                LogConnectionFailed(_logger, peer, e.Message, suppressed);
+            }
         }
         finally
         {
@@ -349,9 +362,9 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "Syslog accept failed: {Reason}")]
     private static partial void LogAcceptFailed(ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Syslog TLS handshake with {Peer} failed: {Reason}")]
-    private static partial void LogTlsFailed(ILogger logger, string peer, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Syslog TLS handshake with {Peer} failed: {Reason} ({Suppressed} more failed handshakes not logged; all counted in flotel_syslog_tls_handshake_failures_total)")]
+    private static partial void LogTlsFailed(ILogger logger, string peer, string reason, long suppressed);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Syslog connection from {Peer} closed after an error: {Reason}")]
-    private static partial void LogConnectionFailed(ILogger logger, string peer, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Syslog connection from {Peer} closed after an error: {Reason} ({Suppressed} more such connections not logged)")]
+    private static partial void LogConnectionFailed(ILogger logger, string peer, string reason, long suppressed);
 }

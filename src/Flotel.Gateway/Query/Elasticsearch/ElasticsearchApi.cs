@@ -44,8 +44,8 @@ public static class ElasticsearchApi
         _ = routes.MapGet("/_cat/indices", (HttpContext c) => Handle(c, () => CatIndices(c, store, "_all")));
         _ = routes.MapGet("/_cat/indices/{index}", (HttpContext c, string index) => Handle(c, () => CatIndices(c, store, index)));
         _ = routes.MapMethods("/_cat/health", read, (HttpContext c) => Handle(c, () => CatHealth(c, store)));
-        _ = routes.MapMethods("/_bulk", write, (HttpContext c) => Handle(c, () => BulkAsync(c, bulk, null)));
-        _ = routes.MapMethods("/{index}/_bulk", write, (HttpContext c, string index) => Handle(c, () => BulkAsync(c, bulk, index)));
+        _ = routes.MapMethods("/_bulk", write, (HttpContext c) => Handle(c, () => BulkAsync(c, store, bulk, null)));
+        _ = routes.MapMethods("/{index}/_bulk", write, (HttpContext c, string index) => Handle(c, () => BulkAsync(c, store, bulk, index)));
         return routes;
     }
 
@@ -235,7 +235,39 @@ public static class ElasticsearchApi
         return WriteTextTableAsync(context, header, [row], QueryParameters(context).ContainsKey("v"));
     }
 
-    private static async Task BulkAsync(HttpContext context, IBulkSink sink, string? pathIndex)
+    /// <summary>
+    /// Answers 409 for a <c>create</c> whose id the store already holds, or that an earlier item of the same request
+    /// indexes (Elasticsearch answers the second of two creates of one id with 409). A queued sink answers before the
+    /// store sees a document, so this is the only place a conflict can reach the client; one still in the queue when
+    /// the request arrives is not seen here, and the store then keeps the first and drops the create (see
+    /// docs/configuration.md, "Delivery guarantees").
+    /// </summary>
+    private static List<BulkEntry> RejectKnownCreateConflicts(List<BulkEntry> entries, LogStore store)
+    {
+        HashSet<(string Index, string Id)>? seen = null;
+        for (int i = 0; i < entries.Count; i++)
+        {
+            if (entries[i].Document is not { Id: { } id } document)
+            {
+                continue;
+            }
+
+            seen ??= [];
+            bool earlier = !seen.Add((document.Index, id));
+            if (document.CreateOnly && (earlier || store.ContainsId(document.Index, id) == true))
+            {
+                entries[i] = entries[i] with
+                {
+                    Document = null,
+                    Failure = BulkItemResult.Failed(document.Index, id, 409, "version_conflict_engine_exception", $"[{id}]: version conflict, document already exists"),
+                };
+            }
+        }
+
+        return entries;
+    }
+
+    private static async Task BulkAsync(HttpContext context, LogStore store, IBulkSink sink, string? pathIndex)
     {
         var stopwatch = Stopwatch.StartNew();
         if (pathIndex is not null && IndexNames.Validate(pathIndex) is { } invalid)
@@ -249,7 +281,7 @@ public static class ElasticsearchApi
             throw new ElasticsearchException(400, "action_request_validation_exception", "Validation Failed: 1: no requests added;");
         }
 
-        List<BulkEntry> entries = BulkRequestReader.Read(body, pathIndex);
+        List<BulkEntry> entries = RejectKnownCreateConflicts(BulkRequestReader.Read(body, pathIndex), store);
         var documents = entries.Where(e => e.Document is not null).Select(e => e.Document!).ToList();
         IReadOnlyList<BulkItemResult> accepted = documents.Count == 0 ? [] : await sink.AcceptAsync(documents, context.RequestAborted).ConfigureAwait(false);
         if (accepted.Count != documents.Count)

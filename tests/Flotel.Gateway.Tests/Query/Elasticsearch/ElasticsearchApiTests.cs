@@ -1,7 +1,11 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
+using Flotel.Gateway.Query.Elasticsearch;
+using Flotel.Gateway.Queueing;
+using Flotel.Gateway.Store.Logs;
 using Flotel.Gateway.Tests.Store.Logs;
+using Flotel.Gateway.Tests.TestKit;
 
 namespace Flotel.Gateway.Tests.Query.Elasticsearch;
 
@@ -115,6 +119,41 @@ public sealed class ElasticsearchApiTests : IAsyncLifetime
         Assert.Equal(2, (long)count["count"]!);
         JsonNode found = await JsonAsync(HttpMethod.Post, "/logs-a,logs-b/_search", """{"query":{"match":{"message":"good"}},"sort":["_doc"]}""");
         Assert.Equal(["first good", "second good, index from the path"], found["hits"]!["hits"]!.AsArray().Select(h => (string?)h!["_source"]!["message"]));
+    }
+
+    [Fact]
+    public async Task Bulk_QueuedCreateOfAStoredOrRepeatedId_Answers409AndQueuesOnlyTheRest()
+    {
+        var queue = new ListSink();
+        await using EsTestServer server = await EsTestServer.StartAsync(new QueueBulkSink(queue, TimeProvider.System));
+        _ = await server.Logs.Store.WriteDocumentsAsync([new LogDocument("logs-a", "7", System.Text.Encoding.UTF8.GetBytes("""{"message":"stored"}"""), true)]);
+        string body = string.Join("\n",
+            """{"create":{"_index":"logs-a","_id":"7"}}""",
+            """{"message":"create of a stored id"}""",
+            """{"create":{"_index":"logs-a","_id":"8"}}""",
+            """{"message":"new id"}""",
+            """{"create":{"_index":"logs-a","_id":"8"}}""",
+            """{"message":"same id again in this request"}""",
+            """{"index":{"_index":"logs-a","_id":"7"}}""",
+            """{"message":"index replaces: no conflict"}""") + "\n";
+
+        using var content = new StringContent(body, System.Text.Encoding.UTF8, "application/x-ndjson");
+        using HttpResponseMessage http = await server.Client.PostAsync(new Uri("/_bulk", UriKind.Relative), content);
+        JsonArray items = JsonNode.Parse(await http.Content.ReadAsStringAsync())!["items"]!.AsArray();
+
+        Assert.Equal([409, 201, 409, 201], items.Select(i => (int)i!.AsObject().First().Value!["status"]!));
+        Assert.Equal("version_conflict_engine_exception", (string?)items[0]!["create"]!["error"]!["type"]);
+        Assert.Equal("version_conflict_engine_exception", (string?)items[2]!["create"]!["error"]!["type"]);
+        byte[] record = Assert.Single(queue.Records);
+        Assert.True(GatewayRecord.TryReadHeader(record, out _, out _, out _, out int offset));
+        ReadOnlySpan<byte> documents = record.AsSpan(offset);
+        var queued = new List<string>();
+        while (GatewayRecord.TryReadDocument(ref documents, out _, out string? id, out _, out _))
+        {
+            queued.Add(id!);
+        }
+
+        Assert.Equal(["8", "7"], queued);
     }
 
     [Fact]

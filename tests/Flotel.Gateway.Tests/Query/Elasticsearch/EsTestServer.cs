@@ -27,14 +27,15 @@ internal sealed class EsTestServer : IAsyncDisposable
 
     public HttpClient Client { get; }
 
-    public static async Task<EsTestServer> StartAsync()
+    /// <summary>Starts the API; <paramref name="bulkSink"/> replaces the default sink that writes straight into the store.</summary>
+    public static async Task<EsTestServer> StartAsync(IBulkSink? bulkSink = null)
     {
         var store = new TestLogStore();
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         WebApplication app = builder.Build();
         app.Urls.Add("http://127.0.0.1:0");
-        _ = app.MapElasticsearchApi(store.Store, new DirectBulkSink(store.Store));
+        _ = app.MapElasticsearchApi(store.Store, bulkSink ?? new DirectBulkSink(store.Store));
         await app.StartAsync();
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new EsTestServer(app, store, new Uri(address));

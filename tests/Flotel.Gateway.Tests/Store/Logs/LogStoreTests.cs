@@ -86,6 +86,59 @@ public sealed class LogStoreTests
     }
 
     [Fact]
+    public async Task WriteAsync_EventsSpanningSeveralEncodingChunks_EachStoredOnceInItsIndex()
+    {
+        using var t = new TestLogStore();
+        // 2,500 events are three encoding chunks (1,024 each), encoded on another thread while the previous is inserted.
+        var events = Enumerable.Range(0, 2500)
+            .Select(i => TestLogStore.Event(i % 2 == 0 ? May12 : May12.AddDays(1), $"n{i}"))
+            .ToList();
+        await t.Store.WriteAsync(events);
+
+        Assert.Equal([1250L, 1250L], t.Store.ListIndices().Select(i => i.DocumentCount));
+        string[] stored = [.. t.Store.Search(new LogSearch(["logstash-2022.05.12", "logstash-2022.05.13"], MatchAllQuery.Instance, [], 0, 3000), countOnly: false).Hits
+            .Select(h => (string)JsonNode.Parse(h.Source)!["message"]!)];
+        Assert.Equal(2500, stored.Length);
+        Assert.Equal(events.Select(e => e.Message).Order(StringComparer.Ordinal), stored.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task WriteAsync_LaterChunkFailsToEncode_NothingStoredAndNextWriteCountsRight()
+    {
+        using var t = new TestLogStore();
+        await t.Store.WriteAsync([TestLogStore.Event(May12, "before")]);
+        // The null is in the third chunk: two chunks were inserted in the transaction before it fails.
+        var events = Enumerable.Range(0, 2500).Select(i => i == 2100 ? null! : TestLogStore.Event(May12, $"n{i}")).ToList();
+
+        _ = await Assert.ThrowsAnyAsync<Exception>(async () => await t.Store.WriteAsync(events));
+        await t.Store.WriteAsync([TestLogStore.Event(May12, "after")]);
+
+        Assert.Equal(2, Assert.Single(t.Store.ListIndices()).DocumentCount);
+        Assert.Equal(["before", "after"], All(t.Store).Hits.Select(h => (string?)JsonNode.Parse(h.Source)!["message"]));
+    }
+
+    [Fact]
+    public async Task WriteAsync_MoreSourceThanTheCheckpointThreshold_WalCheckpointedInBackground()
+    {
+        using var t = new TestLogStore();
+        var text = new string('x', 4000);
+        for (int batch = 0; batch < 5; batch++)
+        {
+            // 5 × 1,000 events of ~4 KB: past the 16 MiB of _source after which a checkpoint is asked for.
+            await t.Store.WriteAsync([.. Enumerable.Range(0, 1000).Select(i => TestLogStore.Event(May12, $"b{batch} {text}"))]);
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (t.Store.BackgroundCheckpoints == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(t.Store.BackgroundCheckpoints > 0, "no background checkpoint ran");
+        Assert.Equal(5000, Assert.Single(t.Store.ListIndices()).DocumentCount);
+    }
+
+    [Fact]
     public async Task WriteAsync_CustomIndexPattern_NamesIndicesWithIt()
     {
         using var t = new TestLogStore(o => o.IndexPattern = "flotta-%{+YYYY.ww}");
