@@ -99,7 +99,7 @@ public sealed partial class AgentHost : IAsyncDisposable
     /// <summary>The components of the product: none yet until the logs and metrics components land.</summary>
     public static IEnumerable<IAgentComponent> DefaultComponents(AgentOptions options, MetricsRegistry metrics, ILoggerFactory loggerFactory, TimeProvider time)
     {
-        yield break;
+        yield return new Metrics.MetricsComponent(options, metrics, loggerFactory, time);
     }
 
     /// <summary>Re-reads the manifests and applies the plan if it is valid and different. Returns true when applied.</summary>
