@@ -53,7 +53,7 @@ public sealed class MetricsBlogDeviceTests
         try
         {
             await using var agent = await MetricsTestKit.StartAgentAsync(manifests, data, MetricsTestKit.NodeExporterUrl(nodeExporter));
-            var metrics = agent.Metrics();
+            var metrics = agent.GetMetricsComponent();
             const string nodeSeries = "{edgedeviceid=\"" + Device + "\",__name__=~\"node_.+\"}";
             SortedSet<string> names = [];
             var arrived = await MetricsTestKit.UntilAsync(

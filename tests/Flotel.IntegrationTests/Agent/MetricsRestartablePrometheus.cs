@@ -82,7 +82,27 @@ internal sealed class MetricsRestartablePrometheus : IDisposable
         Assert.True(ready, "prometheus not ready: " + Output);
     }
 
-    /// <summary>SIGKILL to this PID only (an abrupt outage), then waits for the exit.</summary>
+    /// <summary>SIGTERM to this PID only, then waits for the exit (Prometheus closes its TSDB; the port goes away).</summary>
+    public void Stop()
+    {
+        if (_process is { } p)
+        {
+            _process = null;
+            if (!p.HasExited)
+            {
+                Gateway.NativeMethods.Kill(p.Id, 15);
+                if (!p.WaitForExit(30_000))
+                {
+                    p.Kill(entireProcessTree: false);
+                    p.WaitForExit(10_000);
+                }
+            }
+
+            p.Dispose();
+        }
+    }
+
+    /// <summary>SIGKILL to this PID only, then waits for the exit.</summary>
     public void Kill()
     {
         if (_process is { } p)

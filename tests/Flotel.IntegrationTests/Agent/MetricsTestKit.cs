@@ -95,7 +95,7 @@ internal static class MetricsTestKit
             TimeProvider.System,
             (options, metrics, loggerFactory, time) => [new MetricsComponent(options, metrics, loggerFactory, time, settings ?? FastSettings())]);
 
-    public static MetricsComponent Metrics(this AgentHost host) => host.Components.OfType<MetricsComponent>().Single();
+    public static MetricsComponent GetMetricsComponent(this AgentHost host) => host.Components.OfType<MetricsComponent>().Single();
 
     public static Uri NodeExporterUrl(PeerProcess nodeExporter) => new(nodeExporter.BaseUrl + "/metrics");
 
