@@ -225,6 +225,20 @@ public sealed partial class MetricsComponent : IAgentComponent
     internal static long WalBytes(RetentionPlan retention, MetricsComponentOptions settings) =>
         retention.MaxMiB > 0 ? retention.MaxMiB * 1024 * 1024 : settings.DefaultWalBytes;
 
+    /// <summary>
+    /// The driver's batching for <c>requestNumSamples</c>: an item is a series weighing its sample count
+    /// (<see cref="WalRecordDecoder"/>), so the byte cap is the sample cap; the queue is read in larger chunks.
+    /// </summary>
+    internal static DeliveryOptions DeliveryOptionsFor(int requestNumSamples, MetricsComponentOptions settings) => new()
+    {
+        // Every series holds at least one sample, so the item cap never binds before the sample cap.
+        MaxBatchItems = requestNumSamples,
+        MaxBatchBytes = requestNumSamples,
+        MaxReadBytes = settings.ReadBytes,
+        RetryInitial = settings.RetryInitial,
+        RetryMax = settings.RetryMax < settings.RetryInitial ? settings.RetryInitial : settings.RetryMax,
+    };
+
     /// <summary>Age beyond which samples are not sent (<c>maxHours</c>; 0 = Flotta's 7 days).</summary>
     internal static TimeSpan MaxAge(RetentionPlan retention) =>
         TimeSpan.FromHours(retention.MaxHours > 0 ? retention.MaxHours : FlottaDefaults.RetentionHours);
@@ -352,15 +366,7 @@ public sealed partial class MetricsComponent : IAgentComponent
 
         if (_delivery is null)
         {
-            var options = new DeliveryOptions
-            {
-                // Items are series; every series holds at least one sample, so the sample cap below is the binding one.
-                MaxBatchItems = samples,
-                MaxBatchBytes = samples,
-                MaxReadBytes = _settings.ReadBytes,
-                RetryInitial = _settings.RetryInitial,
-                RetryMax = _settings.RetryMax < _settings.RetryInitial ? _settings.RetryInitial : _settings.RetryMax,
-            };
+            var options = DeliveryOptionsFor(samples, _settings);
             _delivery = new QueueDelivery<TimeSeries>(
                 OutputName,
                 _wal!.OpenReader(OutputName),
