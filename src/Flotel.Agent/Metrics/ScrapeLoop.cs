@@ -78,7 +78,7 @@ internal sealed partial class ScrapeLoop : IAsyncDisposable
     /// <summary>Starts the loop (once).</summary>
     public void Start() => _loop ??= Task.Run(RunAsync);
 
-    /// <summary>Stops after the scrape in progress, if any, has been appended or abandoned. Idempotent.</summary>
+    /// <summary>Stops after the scrape in progress, if any, has been appended (at most the scrape timeout). Idempotent.</summary>
     public async Task StopAsync()
     {
         if (!_stop.IsCancellationRequested)
@@ -162,7 +162,8 @@ internal sealed partial class ScrapeLoop : IAsyncDisposable
             while (!token.IsCancellationRequested)
             {
                 var started = _time.GetTimestamp();
-                await ScrapeOnceAsync(token).ConfigureAwait(false);
+                // Not cancelled by a stop: a scrape the target already answered is stored (bounded by the scrape timeout).
+                await ScrapeOnceAsync(CancellationToken.None).ConfigureAwait(false);
                 var remaining = _target.Interval - _time.GetElapsedTime(started);
                 if (remaining > TimeSpan.Zero)
                 {
