@@ -12,6 +12,7 @@ peers=(
   "prometheus-node-exporter:prometheus-node-exporter"
   "rsyslogd:rsyslog"
   "/usr/lib/x86_64-linux-gnu/rsyslog/omelasticsearch.so:rsyslog-elasticsearch"
+  "chromium:chromium"
 )
 missing=()
 for p in "${peers[@]}"; do

@@ -9,6 +9,7 @@ using Flotel.Gateway.Query.Prometheus;
 using Flotel.Gateway.Queueing;
 using Flotel.Gateway.Store.Logs;
 using Flotel.Gateway.Store.Metrics;
+using Flotel.Gateway.Ui;
 using Flotel.Pipeline.Diagnostics;
 using Flotel.Pipeline.Net;
 using Flotel.Pipeline.Queue;
@@ -228,6 +229,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         app.MapGet("/readyz", () => IsReady ? Results.Text("ready\n") : Results.Text("starting\n", statusCode: StatusCodes.Status503ServiceUnavailable));
         app.MapGet("/metrics", () => Results.Text(Metrics.ToText(), "text/plain; version=0.0.4; charset=utf-8"));
         app.MapPrometheusApi(metricStore, time);
+        app.MapWebUi();
         app.MapElasticsearchApi(logs, new QueueBulkSink(sink, time));
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);

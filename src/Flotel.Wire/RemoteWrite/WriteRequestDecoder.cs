@@ -221,7 +221,7 @@ public static class WriteRequestDecoder
         {
             var label = labels[i];
             var name = buffer.Slice(label.NameStart, label.NameLength);
-            if (!LabelRules.IsValidLabelName(name))
+            if (!LabelRules.IsAcceptedLabelName(name))
             {
                 throw new RemoteWriteException(RemoteWriteRejectReason.InvalidLabelName, "invalid label name " + LabelRules.Quote(name));
             }

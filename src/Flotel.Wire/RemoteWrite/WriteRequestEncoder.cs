@@ -131,7 +131,7 @@ public static class WriteRequestEncoder
         for (var i = 0; i < span.Length; i++)
         {
             var label = span[i];
-            if (!LabelRules.IsValidLabelName(label.Name))
+            if (!LabelRules.IsAcceptedLabelName(label.Name))
             {
                 throw new RemoteWriteException(RemoteWriteRejectReason.InvalidLabelName, "invalid label name \"" + label.Name + "\"");
             }

@@ -80,11 +80,20 @@ public sealed class WriteRequestDecoderTests
     }
 
     [Theory]
-    [InlineData("")]
+    [InlineData("metric-source")]
     [InlineData("1abc")]
     [InlineData("a:b")]
-    [InlineData("a-b")]
+    [InlineData("a.b")]
+    [InlineData("ünïcode")]
+    public void Decode_LabelNameOutsideThe10Regex_IsAcceptedLikePrometheus2AndRemoteWrite20(string name)
+    {
+        Assert.Contains(WriteRequestDecoder.Decode(Request(("__name__", "up"), (name, "v"))).Series[0].Labels, l => l.Name == name);
+    }
+
+    [Theory]
+    [InlineData("")]
     [InlineData("a\nb")]
+    [InlineData("a\u007fb")]
     public void Decode_InvalidLabelName_IsRejected(string name)
     {
         Assert.Equal(RemoteWriteRejectReason.InvalidLabelName, Rejects(Request(("__name__", "up"), (name, "v"))).Reason);

@@ -17,7 +17,14 @@ public sealed class WriteRequestEncoderTests
     [Fact]
     public void Encode_InvalidLabelName_IsRejected()
     {
-        Assert.Equal(RemoteWriteRejectReason.InvalidLabelName, Assert.Throws<RemoteWriteException>(() => WriteRequestEncoder.Encode(One(LabelSet.Of("__name__", "up", "metric-source", "system")))).Reason);
+        Assert.Equal(RemoteWriteRejectReason.InvalidLabelName, Assert.Throws<RemoteWriteException>(() => WriteRequestEncoder.Encode(One(LabelSet.Of("__name__", "up", "bad\nname", "system")))).Reason);
+    }
+
+    [Fact]
+    public void Encode_FlottasMetricSourceLabel_IsEncoded()
+    {
+        var decoded = WriteRequestDecoder.Decode(WriteRequestEncoder.Encode(One(LabelSet.Of("__name__", "up", "metric-source", "system"))));
+        Assert.Contains(decoded.Series[0].Labels, l => l.Name == "metric-source" && l.Value == "system");
     }
 
     [Fact]

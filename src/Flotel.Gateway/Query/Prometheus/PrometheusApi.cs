@@ -352,23 +352,8 @@ public static class PrometheusApi
         w.WriteEndArray();
     }
 
-    private static bool IsLabelName(string name)
-    {
-        if (name.Length == 0 || char.IsAsciiDigit(name[0]))
-        {
-            return false;
-        }
-
-        foreach (var c in name)
-        {
-            if (!char.IsAsciiLetterOrDigit(c) && c != '_')
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    /// <summary>Any name remote write accepts (e.g. Flotta's <c>metric-source</c>; see Wire's LabelRules).</summary>
+    private static bool IsLabelName(string name) => name.Length > 0 && !name.Any(char.IsControl);
 
     private static void WritePoint(Utf8JsonWriter w, long ms, string value)
     {

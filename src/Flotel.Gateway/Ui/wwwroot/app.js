@@ -1,0 +1,253 @@
+// Flotel web UI: three views over the gateway's own query APIs (the Elasticsearch-style _search and the Prometheus
+// HTTP API), no framework and no build step. Everything the page shows comes from those public endpoints, so what a
+// user sees here is exactly what curl or Grafana would get.
+"use strict";
+
+const SEVERITY = ["Emergency", "Alert", "Critical", "Error", "Warning", "Notice", "Informational", "Debug"];
+const COLORS = ["#2463eb", "#d73a49", "#2c974b", "#e36209", "#6f42c1", "#0598bc", "#b08800", "#e83e8c", "#5a6270", "#17a673"];
+const timers = {};
+
+const $ = (id) => document.getElementById(id);
+
+function setStatus(text) { $("status").textContent = text || ""; }
+
+async function getJson(url, body) {
+  const init = body === undefined ? {} : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
+  const response = await fetch(url, init);
+  const text = await response.text();
+  let json;
+  try { json = JSON.parse(text); } catch { throw new Error(`${url}: HTTP ${response.status}: ${text.slice(0, 200)}`); }
+  if (!response.ok) {
+    const reason = json.error?.reason || json.error?.root_cause?.[0]?.reason || json.error || text.slice(0, 200);
+    throw new Error(`HTTP ${response.status}: ${typeof reason === "string" ? reason : JSON.stringify(reason)}`);
+  }
+  return json;
+}
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") node.className = v; else if (k.startsWith("on")) node.addEventListener(k.slice(2), v); else node.setAttribute(k, v);
+  }
+  for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(child ?? ""));
+  return node;
+}
+
+function ago(ms) {
+  if (ms === undefined || ms === null) return "—";
+  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
+  return s < 60 ? `${s} s ago` : s < 3600 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`;
+}
+
+// ---------------------------------------------------------------- routing
+function show(view) {
+  for (const name of ["devices", "logs", "metrics"]) {
+    $(`view-${name}`).hidden = name !== view;
+    $(`nav-${name}`).classList.toggle("active", name === view);
+    clearInterval(timers[name]);
+  }
+  setStatus("");
+  ({ devices: startDevices, logs: startLogs, metrics: startMetrics })[view]();
+}
+
+function route() {
+  const view = (location.hash.match(/^#\/(devices|logs|metrics)/) || [])[1] || "devices";
+  show(view);
+}
+
+// ---------------------------------------------------------------- devices
+async function loadDevices() {
+  const devices = new Map();
+  const device = (name) => devices.get(name) || devices.set(name, { name, lastLog: null, logs: 0, logsCapped: false, lastSample: null, samples: 0 }).get(name);
+  const problems = [];
+  try {
+    const cap = 2000;
+    const result = await getJson("/_search", {
+      size: cap, _source: ["@timestamp", "device_id", "logsource", "host"],
+      query: { range: { "@timestamp": { gte: "now-15m" } } }, sort: [{ "@timestamp": "desc" }],
+    });
+    const minuteAgo = Date.now() - 60_000;
+    const hits = result.hits.hits;
+    for (const hit of hits) {
+      const s = hit._source;
+      const d = device(s.device_id || s.logsource || s.host || "(unknown)");
+      const t = Date.parse(s["@timestamp"]);
+      if (d.lastLog === null || t > d.lastLog) d.lastLog = t;
+      if (t >= minuteAgo) d.logs++;
+    }
+    if (hits.length === cap) for (const d of devices.values()) d.logsCapped = true;
+  } catch (e) { problems.push(`logs: ${e.message}`); }
+  try {
+    const end = Math.floor(Date.now() / 1000);
+    const q = 'sum by (edgedeviceid) (count_over_time({edgedeviceid!=""}[1m]))';
+    const result = await getJson(`/api/v1/query_range?query=${encodeURIComponent(q)}&start=${end - 900}&end=${end}&step=60`);
+    for (const series of result.data.result) {
+      const d = device(series.metric.edgedeviceid);
+      const points = series.values.filter(([, v]) => Number(v) > 0);
+      if (points.length) {
+        const [t, v] = points[points.length - 1];
+        d.lastSample = t * 1000;
+        if (t >= end - 60) d.samples = Number(v);
+      }
+    }
+  } catch (e) { problems.push(`metrics: ${e.message}`); }
+  setStatus(problems.join("; "));
+  const body = $("devices-table").tBodies[0];
+  body.replaceChildren(...[...devices.values()].sort((a, b) => a.name.localeCompare(b.name)).map((d) => el("tr", { "data-device": d.name },
+    el("td", {}, d.name), el("td", {}, ago(d.lastLog)), el("td", {}, (d.logsCapped ? "≥ " : "") + d.logs),
+    el("td", {}, ago(d.lastSample)), el("td", {}, String(d.samples)))));
+  $("devices-empty").hidden = devices.size > 0;
+}
+
+function startDevices() {
+  loadDevices();
+  timers.devices = setInterval(loadDevices, 10_000);
+}
+
+// ---------------------------------------------------------------- logs
+let newestShown = null;
+
+function logQuery(since) {
+  const text = $("logs-query").value.trim();
+  const must = text ? [{ query_string: { query: text } }] : [];
+  const range = { "@timestamp": since ? { gt: since } : { gte: $("logs-range").value } };
+  return { size: 200, query: { bool: { must, filter: [{ range }] } }, sort: [{ "@timestamp": "desc" }] };
+}
+
+function eventRow(hit) {
+  const s = hit._source;
+  const sev = Number.isInteger(s.severity) ? s.severity : 5;
+  const row = el("tr", { class: "event", title: "Click to see every field" },
+    el("td", {}, (s["@timestamp"] || "").replace("T", " ").replace("Z", "")),
+    el("td", {}, el("span", { class: `sev sev-${sev}` }, s.severity_label || SEVERITY[sev] || String(sev))),
+    el("td", {}, s.device_id || s.logsource || s.host || ""),
+    el("td", {}, s.program || ""),
+    el("td", {}, s.message || ""));
+  row.addEventListener("click", () => {
+    if (row.nextSibling && row.nextSibling.classList?.contains("details")) { row.nextSibling.remove(); return; }
+    const details = { _index: hit._index, _id: hit._id, ...s };
+    row.after(el("tr", { class: "details" }, el("td", { colspan: "5" }, el("pre", {}, JSON.stringify(details, null, 2)))));
+  });
+  return row;
+}
+
+async function searchLogs() {
+  try {
+    const result = await getJson("/_search", logQuery(null));
+    const hits = result.hits.hits;
+    const total = result.hits.total;
+    $("logs-summary").textContent = `${total.relation === "gte" ? "more than " : ""}${total.value} events; showing the newest ${hits.length}.`;
+    $("logs-table").tBodies[0].replaceChildren(...hits.map(eventRow));
+    newestShown = hits.length ? hits[0]._source["@timestamp"] : null;
+    setStatus("");
+  } catch (e) {
+    $("logs-summary").replaceChildren(el("span", { class: "error" }, e.message));
+  }
+}
+
+async function tailLogs() {
+  if (!newestShown) return searchLogs();
+  try {
+    const result = await getJson("/_search", logQuery(newestShown));
+    const hits = result.hits.hits;
+    if (!hits.length) return;
+    const body = $("logs-table").tBodies[0];
+    body.prepend(...hits.map(eventRow));
+    while (body.rows.length > 1000) body.deleteRow(body.rows.length - 1);
+    newestShown = hits[0]._source["@timestamp"];
+    setStatus("");
+  } catch (e) { setStatus(`live tail: ${e.message}`); }
+}
+
+function startLogs() {
+  searchLogs();
+  if ($("logs-tail").checked) timers.logs = setInterval(tailLogs, 2000);
+}
+
+// ---------------------------------------------------------------- metrics
+function selector() {
+  const name = $("metrics-name").value.trim();
+  const filter = $("metrics-filter").value.trim().replace(/^\{|\}$/g, "");
+  if (!name && !filter) return null;
+  return `${name}${filter ? `{${filter}}` : ""}`;
+}
+
+async function loadMetricNames() {
+  try {
+    const result = await getJson("/api/v1/label/__name__/values");
+    $("metric-names").replaceChildren(...result.data.map((n) => el("option", { value: n })));
+  } catch (e) { setStatus(`metric names: ${e.message}`); }
+}
+
+async function drawMetrics() {
+  const expr = selector();
+  if (!expr) { $("metrics-summary").textContent = "Pick a metric (and optionally label filters)."; return; }
+  const span = Number($("metrics-range").value);
+  const end = Math.floor(Date.now() / 1000);
+  const step = Math.max(1, Math.round(span / 240));
+  try {
+    const result = await getJson(`/api/v1/query_range?query=${encodeURIComponent(expr)}&start=${end - span}&end=${end}&step=${step}`);
+    const series = result.data.result;
+    $("metrics-summary").textContent = `${expr}: ${series.length} series, step ${step} s.`;
+    renderChart(series, end - span, end);
+    setStatus("");
+  } catch (e) {
+    $("metrics-summary").replaceChildren(el("span", { class: "error" }, e.message));
+    $("chart").replaceChildren();
+    $("legend").replaceChildren();
+  }
+}
+
+function label(metric) {
+  const parts = Object.entries(metric).filter(([k]) => k !== "__name__").map(([k, v]) => `${k}="${v}"`);
+  return `${metric.__name__ || ""}{${parts.join(", ")}}`;
+}
+
+function renderChart(series, start, end) {
+  const W = 1000, H = 320, L = 70, R = 10, T = 10, B = 28;
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  svg.setAttribute("preserveAspectRatio", "none");
+  const values = series.flatMap((s) => s.values.map(([, v]) => Number(v)).filter(Number.isFinite));
+  let lo = values.length ? Math.min(...values) : 0, hi = values.length ? Math.max(...values) : 1;
+  if (lo === hi) { lo -= Math.abs(lo) * 0.1 || 1; hi += Math.abs(hi) * 0.1 || 1; }
+  const x = (t) => L + ((t - start) / (end - start)) * (W - L - R);
+  const y = (v) => T + (1 - (v - lo) / (hi - lo)) * (H - T - B);
+  const add = (tag, attrs, text) => {
+    const n = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, v);
+    if (text !== undefined) n.textContent = text;
+    svg.append(n);
+    return n;
+  };
+  for (let i = 0; i <= 4; i++) {
+    const v = lo + ((hi - lo) * i) / 4;
+    add("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), stroke: "#eee" });
+    add("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end" }, Number(v.toPrecision(4)).toString());
+  }
+  for (let i = 0; i <= 4; i++) {
+    const t = start + ((end - start) * i) / 4;
+    add("text", { x: x(t), y: H - 8, "text-anchor": "middle" }, new Date(t * 1000).toISOString().slice(11, 19));
+  }
+  series.forEach((s, i) => {
+    const d = s.values.map(([t, v], j) => `${j ? "L" : "M"}${x(t).toFixed(1)},${y(Number(v)).toFixed(1)}`).join(" ");
+    add("path", { d, fill: "none", stroke: COLORS[i % COLORS.length], "stroke-width": 1.5, "data-series": label(s.metric) });
+  });
+  $("chart").replaceChildren(svg);
+  $("legend").replaceChildren(...series.map((s, i) => el("li", {}, el("span", { style: `background:${COLORS[i % COLORS.length]}` }), label(s.metric))));
+}
+
+function startMetrics() {
+  loadMetricNames();
+  drawMetrics();
+  if ($("metrics-refresh").checked) timers.metrics = setInterval(drawMetrics, 10_000);
+}
+
+// ---------------------------------------------------------------- wiring
+$("logs-form").addEventListener("submit", (e) => { e.preventDefault(); clearInterval(timers.logs); startLogs(); });
+$("logs-tail").addEventListener("change", () => { clearInterval(timers.logs); if ($("logs-tail").checked) timers.logs = setInterval(tailLogs, 2000); });
+$("metrics-form").addEventListener("submit", (e) => { e.preventDefault(); clearInterval(timers.metrics); startMetrics(); });
+$("metrics-refresh").addEventListener("change", () => { clearInterval(timers.metrics); if ($("metrics-refresh").checked) timers.metrics = setInterval(drawMetrics, 10_000); });
+window.addEventListener("hashchange", route);
+route();

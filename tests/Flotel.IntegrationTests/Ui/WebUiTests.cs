@@ -1,0 +1,184 @@
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+using Flotel.IntegrationTests.Gateway;
+using Flotel.Model.Metrics;
+using Flotel.Wire.RemoteWrite;
+using Microsoft.Playwright;
+
+namespace Flotel.IntegrationTests.Ui;
+
+/// <summary>
+/// The web UI in a real headless Chromium (Debian's, driven by Playwright) against an in-process gateway fed over its
+/// real syslog and remote-write inputs: each view shows what the query APIs hold.
+/// </summary>
+[Collection(PeerCollection.Name)]
+public sealed class WebUiTests : IAsyncLifetime
+{
+    private const string Device = "edge-device-1";
+    private InProcessGateway _gateway = null!;
+    private IPlaywright _playwright = null!;
+    private IBrowser _browser = null!;
+    private IPage _page = null!;
+
+    public async Task InitializeAsync()
+    {
+        Assert.True(File.Exists(ChromiumPath), $"{ChromiumPath} is missing: test.sh installs the Debian package chromium");
+        _gateway = await InProcessGateway.StartAsync();
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = ChromiumPath,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        });
+        _page = await _browser.NewPageAsync();
+        _page.SetDefaultTimeout(20_000);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _browser.DisposeAsync();
+        _playwright.Dispose();
+        await _gateway.DisposeAsync();
+    }
+
+    private static string ChromiumPath => "/usr/bin/chromium";
+
+    private string Url(string path) => "http://" + _gateway.Host.HttpEndPoint + path;
+
+    [Fact]
+    public async Task LogsView_SearchesExpandsAndTails_TheDeviceLines()
+    {
+        await SendSyslogAsync(Line(1, 6, "New message at: first"), Line(2, 3, "disk failed"));
+        await WaitForCountAsync(2);
+
+        await _page.GotoAsync(Url("/ui/#/logs"));
+        await _page.FillAsync("#logs-query", "program:random-workload");
+        await _page.ClickAsync("#logs-form button");
+        var rows = _page.Locator("#logs-table tbody tr.event");
+        await Assertions.Expect(rows).ToHaveCountAsync(2);
+        await Assertions.Expect(_page.Locator("#logs-summary")).ToContainTextAsync("2 events");
+        var error = rows.Filter(new() { HasText = "disk failed" });
+        var info = rows.Filter(new() { HasText = "New message at: first" });
+        await Assertions.Expect(error.Locator(".sev")).ToHaveClassAsync("sev sev-3");
+        await Assertions.Expect(error.Locator(".sev")).ToHaveTextAsync("Error");
+        await Assertions.Expect(info.Locator(".sev")).ToHaveClassAsync("sev sev-6");
+
+        await info.ClickAsync();
+        var details = _page.Locator("#logs-table tr.details pre");
+        await Assertions.Expect(details).ToContainTextAsync("\"facility_label\": \"user-level\"");
+        await Assertions.Expect(details).ToContainTextAsync($"\"logsource\": \"{Device}\"");
+
+        await _page.FillAsync("#logs-query", "message:\"disk failed\"");
+        await _page.ClickAsync("#logs-form button");
+        await Assertions.Expect(rows).ToHaveCountAsync(1);
+
+        await _page.FillAsync("#logs-query", "program:random-workload");
+        await _page.ClickAsync("#logs-form button");
+        await _page.CheckAsync("#logs-tail");
+        await SendSyslogAsync(Line(3, 6, "New message at: tailed"));
+        await Assertions.Expect(rows.First).ToContainTextAsync("New message at: tailed", new() { Timeout = 30_000 });
+    }
+
+    [Fact]
+    public async Task LogsView_BadQuery_ShowsTheGatewaysError()
+    {
+        await _page.GotoAsync(Url("/ui/#/logs"));
+        await _page.FillAsync("#logs-query", "program:(unclosed");
+        await _page.ClickAsync("#logs-form button");
+        await Assertions.Expect(_page.Locator("#logs-summary .error")).ToContainTextAsync("HTTP 400");
+    }
+
+    [Fact]
+    public async Task MetricsView_DrawsOneLinePerSeries_WithLabelsInTheLegend()
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await RemoteWriteAsync(
+            Series("node_memory_Mapped_bytes", Device, [(now - 60_000, 1000), (now - 30_000, 2000), (now - 1000, 1500)]),
+            Series("node_memory_Mapped_bytes", "edge-device-2", [(now - 60_000, 10), (now - 1000, 20)]),
+            Series("node_disk_io_now", Device, [(now - 1000, 3)]));
+
+        await _page.GotoAsync(Url("/ui/#/metrics"));
+        await Assertions.Expect(_page.Locator("#metric-names option[value=node_disk_io_now]")).ToHaveCountAsync(1);
+        await _page.FillAsync("#metrics-name", "node_memory_Mapped_bytes");
+        await _page.ClickAsync("#metrics-form button");
+        await Assertions.Expect(_page.Locator("#chart svg path")).ToHaveCountAsync(2);
+        await Assertions.Expect(_page.Locator("#legend li")).ToHaveCountAsync(2);
+        await Assertions.Expect(_page.Locator("#legend")).ToContainTextAsync($"edgedeviceid=\"{Device}\"");
+
+        await _page.FillAsync("#metrics-filter", "edgedeviceid=\"edge-device-2\"");
+        await _page.ClickAsync("#metrics-form button");
+        await Assertions.Expect(_page.Locator("#chart svg path")).ToHaveCountAsync(1);
+        await Assertions.Expect(_page.Locator("#metrics-summary")).ToContainTextAsync("1 series");
+    }
+
+    [Fact]
+    public async Task DevicesView_ListsEachDevice_WithItsLogAndSampleRates()
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await SendSyslogAsync(Line(1, 6, "a"), Line(2, 6, "b"), Line(3, 6, "c"));
+        await RemoteWriteAsync(Series("node_disk_io_now", "edge-device-9", [(now - 2000, 1), (now - 1000, 2)]));
+        await WaitForCountAsync(3);
+
+        await _page.GotoAsync(Url("/ui/"));
+        var row = _page.Locator($"#devices-table tr[data-device=\"{Device}\"]");
+        await Assertions.Expect(row.Locator("td").Nth(2)).ToHaveTextAsync("3");
+        var metricsOnly = _page.Locator("#devices-table tr[data-device=\"edge-device-9\"]");
+        await Assertions.Expect(metricsOnly.Locator("td").Nth(1)).ToHaveTextAsync("—");
+        await Assertions.Expect(metricsOnly.Locator("td").Nth(4)).ToHaveTextAsync("2");
+    }
+
+    [Fact]
+    public async Task Ui_RedirectsAndServesItsFilesWithTypes()
+    {
+        using var http = new HttpClient();
+        var index = await http.GetAsync(Url("/ui"));
+        Assert.Equal("/ui/", index.RequestMessage!.RequestUri!.AbsolutePath);
+        Assert.Equal("text/html", index.Content.Headers.ContentType!.MediaType);
+        var js = await http.GetAsync(Url("/ui/app.js"));
+        Assert.Equal("text/javascript", js.Content.Headers.ContentType!.MediaType);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync(Url("/ui/nope.js"))).StatusCode);
+    }
+
+    /// <summary>A line in Flotta's layout as the agent sends it: device as hostname, workload as TAG.</summary>
+    private static string Line(int n, int severity, string message)
+    {
+        var time = DateTime.UtcNow.ToString("MMM dd HH:mm:ss", CultureInfo.InvariantCulture).Replace(" 0", "  ", StringComparison.Ordinal);
+        return $"<{8 + severity}>{time} {Device} random-workload[{n}]: {message}";
+    }
+
+    private async Task SendSyslogAsync(params string[] lines)
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync("127.0.0.1", _gateway.SyslogPort);
+        var stream = client.GetStream();
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(string.Join("\n", lines) + "\n"));
+        await stream.FlushAsync();
+    }
+
+    private async Task WaitForCountAsync(long expected)
+    {
+        var reached = await GatewayTestKit.PollAsync(
+            async () => await GatewayTestKit.CountAsync(_gateway.Http, "_all", "{\"query\":{\"match_all\":{}}}") >= expected, TimeSpan.FromSeconds(30));
+        Assert.True(reached, $"the store did not reach {expected} events");
+    }
+
+    private static TimeSeries Series(string name, string device, (long T, double V)[] samples) =>
+        new(LabelSet.Of("__name__", name, "edgedeviceid", device, "metric-source", "system"), samples.Select(s => new Sample(s.T, s.V)).ToArray());
+
+    private async Task RemoteWriteAsync(params TimeSeries[] series)
+    {
+        using var request = GatewayTestKit.RemoteWrite(RemoteWriteCodec.Encode(new WriteRequest(series)));
+        using var response = await _gateway.Http.SendAsync(request);
+        Assert.True(response.IsSuccessStatusCode, $"remote write answered {(int)response.StatusCode}");
+        // Samples become queryable once the store output appended them: poll the label API.
+        series[0].Labels.TryGetValue("edgedeviceid", out var device);
+        var ok = await GatewayTestKit.PollAsync(async () =>
+        {
+            var result = await GatewayTestKit.InstantQueryAsync(_gateway.Http, $"count({{edgedeviceid=\"{device}\"}})");
+            return result is { Count: > 0 };
+        }, TimeSpan.FromSeconds(30));
+        Assert.True(ok, "the samples did not become queryable");
+    }
+}
