@@ -27,7 +27,7 @@ public sealed partial class MetricsComponent : IAgentComponent
     public const string OutputName = "remote-write";
 
     internal const string ScrapesMetric = "flotel_agent_metrics_scrapes_total";
-    internal const string ScrapesHelp = "Scrapes appended to the metrics WAL, by target (metric_source) and result (failed = up 0 or not stored).";
+    internal const string ScrapesHelp = "Scrapes appended to the metrics WAL, by target (metric-source) and result (failed = up 0 or not stored).";
     internal const string SamplesMetric = "flotel_agent_metrics_samples_total";
     internal const string SamplesHelp = "Scraped samples, by target and result (stored, not_allowed, out_of_order, malformed).";
 

@@ -11,7 +11,7 @@ namespace Flotel.Agent.Metrics;
    | u8 = 1  | snappy block of a protobuf prometheus.WriteRequest         |
    +---------+------------------------------------------------------------+
      version   exactly a remote-write 1.0 body (RemoteWriteCodec): the scrape's series, labels sorted, edgedeviceid
-               and metric_source already set, one sample each (scrape time or the exposed timestamp)
+               and metric-source already set, one sample each (scrape time or the exposed timestamp)
 
  The body is the remote-write encoding so records are compressed (node_exporter's ~540 samples take ~6 KiB) and the
  sender only has to merge and re-encode. The reader "remote-write"'s committed cursor is Flotta's metrics-lastwrite

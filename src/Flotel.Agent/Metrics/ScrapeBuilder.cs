@@ -7,8 +7,7 @@ namespace Flotel.Agent.Metrics;
 /// <summary>
 /// Turns one scrape's exposition into the series the WAL stores (reference §4.2, §4.6, with Flotel's fixes):
 /// the allow list is applied on the exact metric name before anything is allocated; every series gets
-/// <c>edgedeviceid=&lt;device&gt;</c> (the agent's value wins: it names the sender) and <c>metric_source=&lt;target&gt;</c> (Flotta's <c>metric-source</c>, see
-/// <see cref="SourceLabel"/>)
+/// <c>edgedeviceid=&lt;device&gt;</c> (the agent's value wins: it names the sender) and <c>metric-source=&lt;target&gt;</c>
 /// (the sample's own value wins, as in DW <c>AddVector</c>); labels are sorted (remote-write spec 1.0, which Flotta
 /// violated); a timestamp exposed by the target is kept, otherwise the scrape's start time is used (Flotta discarded
 /// exposed timestamps). One builder per target: it remembers the last exposed timestamp of each series, so a target that
@@ -20,12 +19,12 @@ internal sealed class ScrapeBuilder : IExpositionVisitor
     public const string DeviceLabel = "edgedeviceid";
 
     /// <summary>
-    /// Label the agent adds: Flotta's <c>metric-source</c> (DW <c>metricSource</c>) spelled with an underscore. A hyphen
-    /// is not allowed in a label name (remote-write spec 1.0 "Labels", <c>[a-zA-Z_][a-zA-Z0-9_]*</c>): Flotel's encoder
-    /// refuses it and Prometheus's receiver validates names since prometheus/prometheus#11688 (2.42), so Flotta's
-    /// spelling would be a 400 for every request. The meaning and values are Flotta's.
+    /// Label the agent adds (DW <c>metricSource</c>), spelled as Flotta does so series match a Flotta fleet's. The
+    /// hyphen is outside the 1.0 spec's label-name regex, but Prometheus 2.42 (tested here), VictoriaMetrics and the
+    /// Flotel gateway store it; PromQL before Prometheus 3 cannot select on it (<c>{"metric-source"="system"}</c> is 3.x
+    /// syntax), it shows in query results.
     /// </summary>
-    public const string SourceLabel = "metric_source";
+    public const string SourceLabel = "metric-source";
 
     private readonly Dictionary<LabelSet, long> _lastExposedTimestamp = [];
     private readonly List<Label> _scratch = new(16);
@@ -98,7 +97,7 @@ internal sealed class ScrapeBuilder : IExpositionVisitor
                 continue;
             }
 
-            hasSource |= name.SequenceEqual("metric_source"u8);
+            hasSource |= name.SequenceEqual("metric-source"u8);
             _scratch.Add(new Label(Encoding.UTF8.GetString(name), Encoding.UTF8.GetString(labelValue)));
         }
 

@@ -3,13 +3,13 @@ using System.Globalization;
 namespace Flotel.Agent.Metrics;
 
 /// <summary>
-/// One endpoint the agent scrapes on its own schedule. <see cref="Source"/> is the <c>metric_source</c> label value
-/// (Flotta's <c>metric-source</c>) put on every sample (reference §4.2: <c>system</c>, or the workload name); <see cref="Instance"/> tells the
+/// One endpoint the agent scrapes on its own schedule. <see cref="Source"/> is the <c>metric-source</c> label value
+/// put on every sample (reference §4.2: <c>system</c>, or the workload name); <see cref="Instance"/> tells the
 /// health series of two endpoints of one source apart.
 /// </summary>
 internal sealed record ScrapeTarget
 {
-    /// <summary>The <c>metric_source</c> label value.</summary>
+    /// <summary>The <c>metric-source</c> label value.</summary>
     public required string Source { get; init; }
 
     /// <summary>HTTP endpoint; null for <see cref="ScrapeTargetKind.Agent"/>.</summary>

@@ -8,7 +8,7 @@ namespace Flotel.Agent.Tests.Metrics;
 public sealed class MetricsWalTests
 {
     private static TimeSeries Series(string name, params (long Ts, double Value)[] samples) =>
-        new(LabelSet.Of("__name__", name, "edgedeviceid", "dev1", "metric_source", "system"), [.. samples.Select(s => new Sample(s.Ts, s.Value))]);
+        new(LabelSet.Of("__name__", name, "edgedeviceid", "dev1", "metric-source", "system"), [.. samples.Select(s => new Sample(s.Ts, s.Value))]);
 
     [Fact]
     public void Encode_Scrape_RoundTripsThroughTheRecordFormat()

@@ -28,8 +28,8 @@ public sealed class ScrapeBuilderTests
         var series = Scrape(builder, "# TYPE node_disk_io_now gauge\nnode_disk_io_now{device=\"vda\"} 3\nnode_load1 0.5\nnode_memory_Mapped_bytes 4.1e8\n");
         var data = series.Where(s => s.Labels.MetricName!.StartsWith("node_", StringComparison.Ordinal)).ToList();
         Assert.Equal(2, data.Count);
-        Assert.Equal("{__name__=\"node_disk_io_now\", device=\"vda\", edgedeviceid=\"dev1\", metric_source=\"system\"}", data[0].Labels.ToString());
-        Assert.Equal("{__name__=\"node_memory_Mapped_bytes\", edgedeviceid=\"dev1\", metric_source=\"system\"}", data[1].Labels.ToString());
+        Assert.Equal("{__name__=\"node_disk_io_now\", device=\"vda\", edgedeviceid=\"dev1\", metric-source=\"system\"}", data[0].Labels.ToString());
+        Assert.Equal("{__name__=\"node_memory_Mapped_bytes\", edgedeviceid=\"dev1\", metric-source=\"system\"}", data[1].Labels.ToString());
         Assert.Equal(1, builder.NotAllowed);
         Assert.Equal(3, builder.Scraped);
         foreach (var s in series)
@@ -40,11 +40,11 @@ public sealed class ScrapeBuilderTests
     }
 
     [Fact]
-    public void Scrape_SampleWithOwnLabels_DeviceLabelIsTheAgentsAndSourceIsTheSamples()
+    public void Scrape_SampleWithOwnDeviceLabel_AgentsValueWinsAndEmptyLabelsAreAbsent()
     {
-        // DW AddVector: the sample's labels win over metric-source; the device label names the sender, so the agent's wins.
+        // The device label names the sender, so the agent's wins; an empty value is an absent label (data model).
         var series = Scrape(new ScrapeBuilder(), "labelled{edgedeviceid=\"spoof\",metric_source=\"mine\",empty=\"\"} 1\n");
-        Assert.Equal("{__name__=\"labelled\", edgedeviceid=\"dev1\", metric_source=\"mine\"}", series[0].Labels.ToString());
+        Assert.Equal("{__name__=\"labelled\", edgedeviceid=\"dev1\", metric-source=\"system\", metric_source=\"mine\"}", series[0].Labels.ToString());
     }
 
     [Fact]
@@ -74,7 +74,7 @@ public sealed class ScrapeBuilderTests
         builder.Begin("dev1", System, 42);
         var series = builder.Finish(up: false, TimeSpan.FromSeconds(1.5));
         Assert.Equal(["up", "scrape_duration_seconds", "scrape_samples_scraped"], series.Select(s => s.Labels.MetricName));
-        Assert.Equal("{__name__=\"up\", edgedeviceid=\"dev1\", instance=\"127.0.0.1:9100\", metric_source=\"system\"}", series[0].Labels.ToString());
+        Assert.Equal("{__name__=\"up\", edgedeviceid=\"dev1\", instance=\"127.0.0.1:9100\", metric-source=\"system\"}", series[0].Labels.ToString());
         Assert.Equal(0, series[0].Samples[0].Value);
         Assert.Equal(1.5, series[1].Samples[0].Value);
         Assert.All(series, s => Assert.Equal(42, s.Samples[0].TimestampMs));

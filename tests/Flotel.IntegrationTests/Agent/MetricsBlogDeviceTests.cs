@@ -68,19 +68,22 @@ public sealed class MetricsBlogDeviceTests
             // A few scrapes later still nothing else from node_exporter (the other ~500 names were filtered on the device).
             var scraped = metrics.Scrapes("system");
             Assert.True(await MetricsTestKit.UntilAsync(() => metrics.Scrapes("system") >= scraped + 2 && metrics.PendingRecords == 0, Wait));
-            Assert.True(await MetricsTestKit.UntilAsync(async () => MetricsTestKit.Names(await MetricsTestKit.QueryAsync(http, queryBase, "up{edgedeviceid=\"" + Device + "\"}")).Count == 1, Wait));
+            Assert.True(await MetricsTestKit.UntilAsync(async () => MetricsTestKit.FromSource(await MetricsTestKit.QueryAsync(http, queryBase, "up{edgedeviceid=\"" + Device + "\"}"), "system").Count == 1, Wait));
             Assert.Equal(expected, MetricsTestKit.Names(await MetricsTestKit.QueryAsync(http, queryBase, nodeSeries)));
 
             // Every stored series carries the device and its source; the health series says the target is up.
             var mapped = await MetricsTestKit.QueryAsync(http, queryBase, "node_memory_Mapped_bytes");
             var only = Assert.Single(mapped!);
             Assert.Equal(Device, (string?)only!["metric"]!["edgedeviceid"]);
-            Assert.Equal("system", (string?)only["metric"]!["metric_source"]);
-            Assert.Equal(1.0, MetricsTestKit.SingleValue(await MetricsTestKit.QueryAsync(http, queryBase, "up{edgedeviceid=\"" + Device + "\",metric_source=\"system\"}")));
+            Assert.Equal("system", (string?)only["metric"]!["metric-source"]);
+            var up = Assert.Single(MetricsTestKit.FromSource(await MetricsTestKit.QueryAsync(http, queryBase, "up{edgedeviceid=\"" + Device + "\"}"), "system"));
+            Assert.Equal(1.0, MetricsTestKit.Value(up));
 
             // The agent's own metrics travel the same way.
             Assert.True(await MetricsTestKit.UntilAsync(
-                async () => (await MetricsTestKit.QueryAsync(http, queryBase, "flotel_agent_metrics_scrapes_total{metric_source=\"flotel-agent\",target=\"system\",result=\"ok\"}")) is { Count: 1 },
+                async () => MetricsTestKit.FromSource(
+                    await MetricsTestKit.QueryAsync(http, queryBase, "flotel_agent_metrics_scrapes_total{edgedeviceid=\"" + Device + "\",target=\"system\",result=\"ok\"}"),
+                    "flotel-agent").Count == 1,
                 Wait));
             Assert.Equal(0, agent.Metrics.Sum("flotel_output_items_total", ("output", MetricsComponent.OutputName), ("result", "dead_lettered")));
         }

@@ -109,7 +109,7 @@ public sealed class MetricsLossTests
             },
             TimeSpan.FromSeconds(15));
         Assert.Equal(scrapes, stored);
-        var up = MetricsTestKit.SingleValue(await MetricsTestKit.QueryAsync(http, prometheus, "count_over_time(up{edgedeviceid=\"" + Device + "\",metric_source=\"system\"}[15m])"));
-        Assert.Equal(scrapes, up);
+        var up = Assert.Single(MetricsTestKit.FromSource(await MetricsTestKit.QueryAsync(http, prometheus, "count_over_time(up{edgedeviceid=\"" + Device + "\"}[15m])"), "system"));
+        Assert.Equal(scrapes, MetricsTestKit.Value(up));
     }
 }

@@ -116,6 +116,16 @@ internal static class MetricsTestKit
     public static SortedSet<string> Names(JsonArray? result) =>
         new((result ?? []).Select(r => (string?)r?["metric"]?["__name__"] ?? string.Empty), StringComparer.Ordinal);
 
+    /// <summary>
+    /// The elements of a vector result whose <c>metric-source</c> label is <paramref name="source"/> (PromQL before
+    /// Prometheus 3 cannot select on a hyphenated label name, so tests filter the results).
+    /// </summary>
+    public static List<JsonNode> FromSource(JsonArray? result, string source) =>
+        [.. (result ?? []).Where(r => (string?)r?["metric"]?["metric-source"] == source).Select(r => r!)];
+
+    /// <summary>The value of a vector element.</summary>
+    public static double Value(JsonNode element) => double.Parse((string)element["value"]![1]!, CultureInfo.InvariantCulture);
+
     /// <summary>The scalar value of the only element of a vector result (null when empty).</summary>
     public static double? SingleValue(JsonArray? result) =>
         result is { Count: 1 } ? double.Parse((string)result[0]!["value"]![1]!, CultureInfo.InvariantCulture) : null;
