@@ -151,7 +151,7 @@ public sealed partial class MetricsComponent : IAgentComponent
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_stopped != 0)
+            if (_stopped != 0 || _wal is null)
             {
                 return;
             }
@@ -161,7 +161,7 @@ public sealed partial class MetricsComponent : IAgentComponent
                 // The bound is fixed when the queue opens: close and reopen it; records and the cursor stay on disk.
                 await StopLoopsAsync(null).ConfigureAwait(false);
                 await StopDeliveryAsync(TimeSpan.Zero).ConfigureAwait(false);
-                await _wal!.StopAsync().ConfigureAwait(false);
+                await _wal.StopAsync().ConfigureAwait(false);
                 OpenWal(plan.Retention);
             }
 

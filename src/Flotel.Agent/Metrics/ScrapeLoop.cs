@@ -25,6 +25,7 @@ internal sealed partial class ScrapeLoop : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly ScrapeBuilder _builder = new();
     private readonly ExpositionParser _parser = new();
+    private ExpositionParser? _openMetricsParser;
     private readonly HttpScraper? _http;
     private readonly CancellationTokenSource _stop = new();
     private readonly Counter _ok;
@@ -110,7 +111,7 @@ internal sealed partial class ScrapeLoop : IAsyncDisposable
         _builder.Begin(_device, _target, started.ToUnixTimeMilliseconds());
         if (result.Ok)
         {
-            var parser = result.Format == ExpositionFormat.PrometheusText ? _parser : new ExpositionParser(result.Format);
+            var parser = result.Format == ExpositionFormat.PrometheusText ? _parser : _openMetricsParser ??= new ExpositionParser(ExpositionFormat.OpenMetrics);
             parser.Parse(result.Body.Span, _builder);
         }
 
