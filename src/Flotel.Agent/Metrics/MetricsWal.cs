@@ -13,8 +13,8 @@ namespace Flotel.Agent.Metrics;
      version   exactly a remote-write 1.0 body (RemoteWriteCodec): the scrape's series, labels sorted, edgedeviceid
                and metric-source already set, one sample each (scrape time or the exposed timestamp)
 
- The body is the remote-write encoding so records are compressed (node_exporter's ~540 samples take ~6 KiB) and the
- sender only has to merge and re-encode. The reader "remote-write"'s committed cursor is Flotta's metrics-lastwrite
+ The body is the remote-write encoding so records are compressed (a whole node_exporter scrape measured here, 507
+ samples + 3 health series: 64 KiB of protobuf, a 10 KiB record) and the sender only has to merge and re-encode. The reader "remote-write"'s committed cursor is Flotta's metrics-lastwrite
  watermark: everything up to it was acknowledged by the receiver (or dead-lettered).
 */
 
