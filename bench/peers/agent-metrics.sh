@@ -5,7 +5,9 @@
 # (/proc/PID/stat utime+stime) and prints RSS (MiB, end and max) and CPU seconds per minute over the measured window.
 #
 #   bench/peers/agent-metrics.sh [SECONDS]          # measured window, default 300 (plus WARMUP, default 30)
-#   FLOTEL=/path/to/flotel bench/peers/agent-metrics.sh   # a NativeAOT build instead of `dotnet flotel.dll`
+#   FLOTEL=/path/to/flotel bench/peers/agent-metrics.sh   # a NativeAOT build instead of `dotnet flotel.dll`:
+#     dotnet publish src/Flotel.Cli -c Release -r linux-x64 -p:PublishAot=true -p:TreatWarningsAsErrors=false -o DIR
+#   DOTNET_GCgen0size=0x200000 ... (any DOTNET_* GC knob is passed to the agent: the gen0 budget drives its RSS)
 #
 # Everything listens on 127.0.0.1 with free ports, lives in one temp directory, and is stopped by PID at the end.
 set -euo pipefail
@@ -88,13 +90,14 @@ done
 elapsed=$(( $(date +%s) - t0 ))
 
 echo "# agent metrics footprint $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, window ${elapsed}s after ${WARMUP}s warm-up, $samples samples/scrape every ${INTERVAL}s"
-echo "# flotel: $flavour"
+echo "# flotel: $flavour $(env | grep -E '^DOTNET_GC' | tr '\n' ' ')"
 printf '%-22s %10s %10s %14s\n' process "RSS MiB" "max MiB" "CPU s/min"
 for name in flotel vmagent prom; do
   pid_var=${name}_pid; pid=${!pid_var}
   cpu=$(( $(cpu_ticks "$pid") - ${start[$name]} ))
   label=$name; [ $name = prom ] && label="prometheus --agent"; [ $name = flotel ] && label="flotel agent"
-  awk -v n="$label" -v r="$(rss_kib "$pid")" -v m="${max[$name]}" -v c="$cpu" -v t="$tck" -v e="$elapsed" \
+  r=$(rss_kib "$pid"); [ "$r" -gt "${max[$name]}" ] && max[$name]=$r
+  awk -v n="$label" -v r="$r" -v m="${max[$name]}" -v c="$cpu" -v t="$tck" -v e="$elapsed" \
     'BEGIN { printf "%-22s %10.1f %10.1f %14.3f\n", n, r/1024, m/1024, (c/t)/(e/60) }'
 done
 # Sanity: the receiver has the agent's node_memory_Mapped_bytes (proves the agent really delivered).

@@ -278,7 +278,7 @@ public sealed partial class MetricsComponent : IAgentComponent
         }
     }
 
-    private async ValueTask<bool> AppendAsync(byte[] record, CancellationToken cancellationToken)
+    private async ValueTask<bool> AppendAsync(ReadOnlyMemory<byte> record, CancellationToken cancellationToken)
     {
         var wal = _wal;
         if (wal is null)

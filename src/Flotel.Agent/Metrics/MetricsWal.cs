@@ -1,3 +1,4 @@
+using System.Buffers;
 using Flotel.Model.Metrics;
 using Flotel.Wire.RemoteWrite;
 
@@ -28,11 +29,23 @@ internal static class MetricsWal
     /// <exception cref="RemoteWriteException">A series has labels remote write cannot carry.</exception>
     public static byte[] Encode(IReadOnlyList<TimeSeries> series)
     {
-        var body = RemoteWriteCodec.Encode(new WriteRequest(series));
-        var record = new byte[body.Length + 1];
-        record[0] = Version;
-        body.CopyTo(record.AsSpan(1));
-        return record;
+        var writer = new ArrayBufferWriter<byte>();
+        Encode(series, writer);
+        return writer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// Writes the record into <paramref name="output"/> (cleared first). The scrape loops reuse one writer: a whole
+    /// node_exporter record is ~10 KiB but its encoding passes through ~100 KiB buffers, which would otherwise be
+    /// large-object-heap garbage twice per scrape interval.
+    /// </summary>
+    public static void Encode(IReadOnlyList<TimeSeries> series, ArrayBufferWriter<byte> output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        output.ResetWrittenCount();
+        output.GetSpan(1)[0] = Version;
+        output.Advance(1);
+        RemoteWriteCodec.Encode(new WriteRequest(series), output);
     }
 
     /// <summary>The series of a record; false when it is not a version-1 record or does not decode.</summary>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text.Json;
@@ -24,6 +25,7 @@ internal sealed partial class RemoteWriteSender : IBatchSender<TimeSeries>, IDis
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private readonly List<ReceiverEndpoint> _retired = [];
+    private readonly ArrayBufferWriter<byte> _body = new(64 * 1024);
     private ReceiverEndpoint _endpoint;
 
     public RemoteWriteSender(MetricsReceiverPlan plan, TimeProvider time, ILogger logger)
@@ -60,10 +62,11 @@ internal sealed partial class RemoteWriteSender : IBatchSender<TimeSeries>, IDis
     {
         var endpoint = Endpoint;
         var request = Merge(batch, out var first, out var last, out var samples);
-        byte[] body;
         try
         {
-            body = RemoteWriteCodec.Encode(request);
+            // The driver calls one send at a time, so one body buffer serves every request.
+            _body.ResetWrittenCount();
+            RemoteWriteCodec.Encode(request, _body);
         }
         catch (RemoteWriteException e)
         {
@@ -75,7 +78,7 @@ internal sealed partial class RemoteWriteSender : IBatchSender<TimeSeries>, IDis
         timeout.CancelAfter(endpoint.Timeout);
         try
         {
-            using var content = new ByteArrayContent(body);
+            using var content = new ReadOnlyMemoryContent(_body.WrittenMemory);
             content.Headers.ContentType = new MediaTypeHeaderValue(RemoteWriteHeaders.ContentType);
             content.Headers.ContentEncoding.Add(RemoteWriteHeaders.ContentEncoding);
             using var message = new HttpRequestMessage(HttpMethod.Post, endpoint.Url) { Content = content };

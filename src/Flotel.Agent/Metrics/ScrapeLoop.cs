@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Text;
 using Flotel.Model.Metrics;
@@ -18,13 +19,14 @@ internal sealed partial class ScrapeLoop : IAsyncDisposable
 {
     private readonly ScrapeTarget _target;
     private readonly string _device;
-    private readonly Func<byte[], CancellationToken, ValueTask<bool>> _append;
+    private readonly Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask<bool>> _append;
     private readonly MetricsRegistry? _self;
     private readonly TimeSpan _timeout;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ScrapeBuilder _builder = new();
     private readonly ExpositionParser _parser = new();
+    private readonly ArrayBufferWriter<byte> _record = new(16 * 1024);
     private ExpositionParser? _openMetricsParser;
     private readonly HttpScraper? _http;
     private readonly CancellationTokenSource _stop = new();
@@ -39,12 +41,12 @@ internal sealed partial class ScrapeLoop : IAsyncDisposable
     /// <summary>Written and read by the loop only: the target's last scrape failed.</summary>
     private bool _failing;
 
-    /// <param name="append">Appends one WAL record durably; false when the WAL refused it (counted there).</param>
+    /// <param name="append">Appends one WAL record durably (copying it); false when the WAL refused it (counted there).</param>
     /// <param name="self">The registry rendered for <see cref="ScrapeTargetKind.Agent"/>; also where this loop counts.</param>
     public ScrapeLoop(
         ScrapeTarget target,
         string device,
-        Func<byte[], CancellationToken, ValueTask<bool>> append,
+        Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask<bool>> append,
         MetricsRegistry registry,
         TimeSpan maxTimeout,
         TimeProvider time,
@@ -117,10 +119,9 @@ internal sealed partial class ScrapeLoop : IAsyncDisposable
 
         var series = _builder.Finish(result.Ok, watch.Elapsed);
         var kept = _builder.Scraped - _builder.NotAllowed - _builder.OutOfOrder;
-        byte[] record;
         try
         {
-            record = MetricsWal.Encode(series);
+            MetricsWal.Encode(series, _record);
         }
         catch (RemoteWriteException e)
         {
@@ -130,7 +131,8 @@ internal sealed partial class ScrapeLoop : IAsyncDisposable
             return false;
         }
 
-        if (!await _append(record, cancellationToken).ConfigureAwait(false))
+        // The queue copies the payload before the append completes, so the writer is free again afterwards.
+        if (!await _append(_record.WrittenMemory, cancellationToken).ConfigureAwait(false))
         {
             _failed.Increment();
             return false;

@@ -26,7 +26,7 @@ public sealed class ScrapeLoopTests
             "dev1",
             (record, _) =>
             {
-                Assert.True(MetricsWal.TryDecode(record, out var series));
+                Assert.True(MetricsWal.TryDecode(record.Span, out var series));
                 records.Add(series);
                 return ValueTask.FromResult(true);
             },
