@@ -96,11 +96,11 @@ public sealed partial class AgentHost : IAsyncDisposable
         return host;
     }
 
-    /// <summary>The components of the product: none yet until the logs and metrics components land.</summary>
+    /// <summary>The components of the product: workloads and their logs, then metrics.</summary>
     public static IEnumerable<IAgentComponent> DefaultComponents(AgentOptions options, MetricsRegistry metrics, ILoggerFactory loggerFactory, TimeProvider time)
     {
         yield return new Logs.WorkloadLogsComponent(options, metrics, loggerFactory, time);
-        yield break;
+        yield return new Metrics.MetricsComponent(options, metrics, loggerFactory, time);
     }
 
     /// <summary>Re-reads the manifests and applies the plan if it is valid and different. Returns true when applied.</summary>

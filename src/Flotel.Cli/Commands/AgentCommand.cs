@@ -26,6 +26,18 @@ internal static class AgentCommand
             Description = "node_exporter metrics URL",
             HelpName = "URL",
             DefaultValueFactory = _ => new Uri("http://localhost:9100/metrics"),
+            // System.CommandLine has no Uri converter: without this parser any --node-exporter value crashed the command.
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : string.Empty;
+                if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
+                {
+                    return uri;
+                }
+
+                result.AddError($"--node-exporter: '{text}' is not an http(s) URL, e.g. http://localhost:9100/metrics");
+                return null;
+            },
         };
         var command = new Command("agent", "Run the device's EdgeWorkloads, forward their logs over syslog, push metrics by remote write")
         {

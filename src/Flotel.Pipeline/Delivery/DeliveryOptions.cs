@@ -12,6 +12,13 @@ public sealed class DeliveryOptions
     /// <summary>Most queue records read at once; their items are all settled before the cursor is committed.</summary>
     public int MaxQueueRecords { get; set; } = 256;
 
+    /// <summary>
+    /// Payload bytes read from the queue at once; null = <see cref="MaxBatchBytes"/>. Set it when an output measures
+    /// item "bytes" in another unit (remote write counts samples against <c>requestNumSamples</c>), so a backlog is
+    /// still read in large chunks.
+    /// </summary>
+    public long? MaxReadBytes { get; set; }
+
     /// <summary>First retry wait (before jitter).</summary>
     public TimeSpan RetryInitial { get; set; } = TimeSpan.FromMilliseconds(500);
 
@@ -24,6 +31,11 @@ public sealed class DeliveryOptions
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxBatchItems);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxBatchBytes);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxQueueRecords);
+        if (MaxReadBytes is { } read)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(read, nameof(MaxReadBytes));
+        }
+
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(RetryInitial, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThan(RetryMax, RetryInitial);
     }

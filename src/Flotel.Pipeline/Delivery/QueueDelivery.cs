@@ -162,7 +162,7 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
             while (!abort.IsCancellationRequested)
             {
                 records.Clear();
-                if (!_reader.TryReadBatch(_options.MaxQueueRecords, Math.Max(_options.MaxBatchBytes, 1), records))
+                if (!_reader.TryReadBatch(_options.MaxQueueRecords, Math.Max(_options.MaxReadBytes ?? _options.MaxBatchBytes, 1), records))
                 {
                     if (_drain.IsCancellationRequested)
                     {

@@ -159,6 +159,33 @@ public sealed class QueueDeliveryTests : IDisposable
     }
 
     [Fact]
+    public async Task Delivery_MaxReadBytesAboveBatchBytes_ReadsManyRecordsButCutsBatchesByItemBytes()
+    {
+        await using var queue = DurableQueue.Open(_dir.Options());
+        await AppendAsync(queue, "a b c", "d", "e f g", "h");
+        var sender = new ScriptedSender();
+        var options = new DeliveryOptions { MaxBatchBytes = 4, MaxReadBytes = 1 << 20, RetryInitial = TimeSpan.FromMilliseconds(5), RetryMax = TimeSpan.FromMilliseconds(20) };
+        await using (var delivery = new QueueDelivery<string>("out", queue.OpenReader("out"), new WordDecoder(), sender, null, options, new MetricsRegistry(), TimeProvider.System, NullLogger.Instance))
+        {
+            delivery.Start();
+            await Until(() => delivery.Sent == 8);
+            await delivery.StopAsync(TimeSpan.FromSeconds(5));
+        }
+
+        // One read took every record, so each batch is filled up to its 4 item bytes across record boundaries; with
+        // the read budget tied to MaxBatchBytes (4 payload bytes) the batches would be [a b c] [d e f g] [h].
+        Assert.Equal([["a", "b", "c", "d"], ["e", "f", "g", "h"]], sender.Batches);
+    }
+
+    [Fact]
+    public void DeliveryOptions_MaxReadBytesZero_IsRejected()
+    {
+        var options = new DeliveryOptions { MaxReadBytes = 0 };
+        var error = Assert.Throws<ArgumentOutOfRangeException>(options.Validate);
+        Assert.Equal("MaxReadBytes", error.ParamName);
+    }
+
+    [Fact]
     public async Task StopAsync_WithoutStart_IsSafeAndIdempotent()
     {
         await using var queue = DurableQueue.Open(_dir.Options());

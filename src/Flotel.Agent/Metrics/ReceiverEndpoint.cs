@@ -1,0 +1,84 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using Flotel.Model.Manifests;
+
+namespace Flotel.Agent.Metrics;
+
+/// <summary>
+/// One receiver configuration with its HTTP client (reference §4.7 "Configuration"): the URL, the per-request timeout,
+/// and for https the CA from <c>caSecretName</c>'s <c>ca.crt</c> as the only trust root (as Flotta's <c>CAFile</c>).
+/// Immutable: a configuration change builds a new endpoint, so a request in flight finishes on the one it started with.
+/// </summary>
+internal sealed class ReceiverEndpoint : IDisposable
+{
+    private readonly X509Certificate2Collection? _roots;
+
+    public ReceiverEndpoint(MetricsReceiverPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        Plan = plan;
+        Url = new Uri(plan.Url, UriKind.Absolute);
+        Timeout = TimeSpan.FromSeconds(plan.TimeoutSeconds > 0 ? plan.TimeoutSeconds : FlottaDefaults.TimeoutSeconds);
+        var handler = new SocketsHttpHandler
+        {
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
+            ConnectTimeout = Timeout,
+            UseProxy = false,
+        };
+        if (Url.Scheme == Uri.UriSchemeHttps && !string.IsNullOrWhiteSpace(plan.CaCertificatePem))
+        {
+            _roots = [];
+            _roots.ImportFromPem(plan.CaCertificatePem);
+            var roots = _roots;
+            handler.SslOptions = new SslClientAuthenticationOptions
+            {
+                RemoteCertificateValidationCallback = (_, certificate, _, errors) => Validate(certificate, errors, roots),
+            };
+        }
+
+        Http = new HttpClient(handler) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+    }
+
+    /// <summary>The plan this endpoint was built from.</summary>
+    public MetricsReceiverPlan Plan { get; }
+
+    public Uri Url { get; }
+
+    /// <summary><c>timeoutSeconds</c>: the bound of one request, including reading the answer.</summary>
+    public TimeSpan Timeout { get; }
+
+    public HttpClient Http { get; }
+
+    /// <summary>True when <paramref name="other"/> needs no new client (same URL and CA).</summary>
+    public bool SameConnection(MetricsReceiverPlan other) =>
+        string.Equals(Plan.Url, other.Url, StringComparison.Ordinal)
+        && string.Equals(Plan.CaCertificatePem, other.CaCertificatePem, StringComparison.Ordinal);
+
+    public void Dispose()
+    {
+        Http.Dispose();
+        if (_roots is not null)
+        {
+            foreach (var c in _roots)
+            {
+                c.Dispose();
+            }
+        }
+    }
+
+    /// <summary>The server's chain must end in one of the Secret's certificates (the system store is not consulted); the host name must match.</summary>
+    private static bool Validate(X509Certificate? certificate, SslPolicyErrors errors, X509Certificate2Collection roots)
+    {
+        if (certificate is null || (errors & (SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable)) != 0)
+        {
+            return false;
+        }
+
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        using var leaf = new X509Certificate2(certificate);
+        return chain.Build(leaf);
+    }
+}

@@ -1,0 +1,167 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Flotel.Agent.Metrics;
+using Flotel.Model.Manifests;
+using Flotel.Model.Metrics;
+using Flotel.Pipeline.Delivery;
+using Flotel.Pipeline.Diagnostics;
+using Flotel.Pipeline.Queue;
+using Flotel.Wire.RemoteWrite;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Flotel.Agent.Tests.Metrics;
+
+public sealed class RemoteWriteSenderTests
+{
+    private static TimeSeries Series(string name, long ts, double value = 1) =>
+        new(LabelSet.Of("__name__", name, "edgedeviceid", "dev1"), [new Sample(ts, value)]);
+
+    private static RemoteWriteSender Sender(string url, int timeoutSeconds = 10) =>
+        new(new MetricsReceiverPlan { Url = url, TimeoutSeconds = timeoutSeconds }, TimeProvider.System, NullLogger.Instance);
+
+    [Fact]
+    public void Merge_SameLabelsFromSeveralScrapes_OneSeriesWithSamplesInTimeOrder()
+    {
+        var request = RemoteWriteSender.Merge([Series("a", 1000), Series("b", 1000), Series("a", 2000), Series("a", 1500)], out var first, out var last, out var samples);
+        Assert.Equal(["a", "b"], request.Series.Select(s => s.Labels.MetricName));
+        Assert.Equal([1000L, 1500, 2000], request.Series[0].Samples.Select(s => s.TimestampMs));
+        Assert.Equal((1000L, 2000L, 4), (first, last, samples));
+    }
+
+    [Fact]
+    public async Task SendAsync_Receiver204_PostsARemoteWrite10Body()
+    {
+        using var receiver = new LocalHttpServer((_, _, response) =>
+        {
+            response.StatusCode = 204;
+            return Task.CompletedTask;
+        });
+        using var sender = Sender(receiver.BaseUrl + "/api/v1/write");
+        var outcome = await sender.SendAsync([Series("a", 1000, 1), Series("a", 2000, 2)], CancellationToken.None);
+        Assert.IsType<DeliveryOutcome<TimeSeries>.Delivered>(outcome);
+        var (path, body, headers) = Assert.Single(receiver.Requests);
+        Assert.Equal("/api/v1/write", path);
+        Assert.Equal("snappy", headers["Content-Encoding"]);
+        Assert.Equal("application/x-protobuf", headers["Content-Type"]);
+        Assert.Equal("0.1.0", headers["X-Prometheus-Remote-Write-Version"]);
+        var decoded = RemoteWriteCodec.Decode(body);
+        var series = Assert.Single(decoded.Series);
+        Assert.Equal([1.0, 2.0], series.Samples.Select(s => s.Value));
+    }
+
+    [Theory]
+    [InlineData(400, null, typeof(DeliveryOutcome<TimeSeries>.Rejected))]
+    [InlineData(404, null, typeof(DeliveryOutcome<TimeSeries>.Rejected))]
+    [InlineData(429, "7", typeof(DeliveryOutcome<TimeSeries>.Retryable))]
+    [InlineData(500, null, typeof(DeliveryOutcome<TimeSeries>.Retryable))]
+    [InlineData(503, "3", typeof(DeliveryOutcome<TimeSeries>.Retryable))]
+    [InlineData(413, null, typeof(DeliveryOutcome<TimeSeries>.RequestTooLarge))]
+    public async Task SendAsync_ReceiverStatus_ClassifiedWithItsMessage(int status, string? retryAfter, Type expected)
+    {
+        using var receiver = new LocalHttpServer(async (_, _, response) =>
+        {
+            response.StatusCode = status;
+            if (retryAfter is not null)
+            {
+                response.Headers["Retry-After"] = retryAfter;
+            }
+
+            await response.OutputStream.WriteAsync("the receiver's words"u8.ToArray());
+        });
+        using var sender = Sender(receiver.BaseUrl + "/api/v1/write");
+        var outcome = await sender.SendAsync([Series("a", 1000)], CancellationToken.None);
+        Assert.IsType(expected, outcome);
+        switch (outcome)
+        {
+            case DeliveryOutcome<TimeSeries>.Rejected r:
+                Assert.Equal("http_" + status, r.Code);
+                Assert.Equal($"HTTP {status}: the receiver's words", r.Reason);
+                break;
+            case DeliveryOutcome<TimeSeries>.Retryable r:
+                Assert.Contains("the receiver's words", r.Reason, StringComparison.Ordinal);
+                Assert.Equal(retryAfter is null ? null : TimeSpan.FromSeconds(int.Parse(retryAfter, System.Globalization.CultureInfo.InvariantCulture)), r.RetryAfter);
+                break;
+        }
+    }
+
+    [Fact]
+    public async Task SendAsync_NothingListening_Retryable()
+    {
+        int port;
+        using (var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        using var sender = Sender("http://127.0.0.1:" + port + "/api/v1/write");
+        Assert.IsType<DeliveryOutcome<TimeSeries>.Retryable>(await sender.SendAsync([Series("a", 1000)], CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task SendAsync_ReceiverSlowerThanTimeoutSeconds_RetryableNamingTheTimeout()
+    {
+        using var release = new SemaphoreSlim(0);
+        using var receiver = new LocalHttpServer(async (_, _, response) =>
+        {
+            await release.WaitAsync(TimeSpan.FromSeconds(10));
+            response.StatusCode = 204;
+        });
+        using var sender = Sender(receiver.BaseUrl + "/api/v1/write", timeoutSeconds: 1);
+        var outcome = await sender.SendAsync([Series("a", 1000)], CancellationToken.None);
+        release.Release();
+        var retry = Assert.IsType<DeliveryOutcome<TimeSeries>.Retryable>(outcome);
+        Assert.Contains("timeoutSeconds=1", retry.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Delivery_RequestNumSamples_EveryRequestHoldsAtMostThatManySamples()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "flotel-agent-test-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            await using var queue = DurableQueue.Open(new DurableQueueOptions { Directory = dir, Fsync = false });
+            for (var scrape = 0; scrape < 10; scrape++)
+            {
+                // Ten scrapes of seven series each: 70 samples.
+                await queue.AppendAsync(MetricsWal.Encode([.. Enumerable.Range(0, 7).Select(i => Series("m" + i, 1_700_000_000_000 + (scrape * 1000)))]));
+            }
+
+            var sender = new CapturingSender();
+            var registry = new MetricsRegistry();
+            await using (var delivery = new QueueDelivery<TimeSeries>(
+                "remote-write", queue.OpenReader("remote-write"), new WalRecordDecoder(TimeSpan.FromDays(36500), TimeProvider.System, registry), sender, null,
+                MetricsComponent.DeliveryOptionsFor(20, new MetricsComponentOptions()), registry, TimeProvider.System, NullLogger.Instance))
+            {
+                delivery.Start();
+                var deadline = DateTime.UtcNow.AddSeconds(20);
+                while (delivery.Sent < 70 && DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(20);
+                }
+
+                await delivery.StopAsync(TimeSpan.FromSeconds(5));
+            }
+
+            // Read in one chunk, cut by samples: 20, 20, 20, 10 — and in WAL order.
+            Assert.Equal([20, 20, 20, 10], sender.Batches.Select(b => b.Sum(s => s.Samples.Count)));
+            var times = sender.Batches.SelectMany(b => b).Select(s => s.Samples[0].TimestampMs).ToList();
+            Assert.Equal(times.Order(), times);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private sealed class CapturingSender : IBatchSender<TimeSeries>
+    {
+        public ConcurrentQueue<TimeSeries[]> Batches { get; } = new();
+
+        public ValueTask<DeliveryOutcome<TimeSeries>> SendAsync(IReadOnlyList<TimeSeries> batch, CancellationToken cancellationToken)
+        {
+            Batches.Enqueue([.. batch]);
+            return ValueTask.FromResult(DeliveryOutcome<TimeSeries>.Success);
+        }
+    }
+}
