@@ -312,10 +312,11 @@ internal sealed class UpStatus(MetricsRegistry gateway, MetricsRegistry agent, U
         LinesStored: gateway.Sum("flotel_store_log_events_total"),
         LinesDropped: agent.Sum("flotel_agent_log_lines_dropped_total"),
         LogBufferBytes: 0,
-        SamplesScraped: agent.Sum("flotel_agent_samples_scraped_total"),
-        SamplesSent: agent.Sum("flotel_agent_samples_sent_total"),
+        SamplesScraped: agent.Sum("flotel_agent_metrics_samples_total", ("result", "stored")),
+        SamplesSent: agent.Sum("flotel_output_items_total", ("output", Flotel.Agent.Metrics.MetricsComponent.OutputName), ("result", "sent")),
         SamplesStored: gateway.Sum("flotel_store_samples_total"),
-        SamplesDropped: agent.Sum("flotel_agent_samples_dropped_total"),
+        SamplesDropped: agent.Sum("flotel_agent_metrics_wal_dropped_records_total") + agent.Sum("flotel_agent_metrics_expired_samples_total")
+            + agent.Sum("flotel_output_items_total", ("output", Flotel.Agent.Metrics.MetricsComponent.OutputName), ("result", "lost")),
         LastProblem: logging.LastProblem);
 
     private sealed record Numbers(
