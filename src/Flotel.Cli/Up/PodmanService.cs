@@ -88,6 +88,11 @@ internal sealed class PodmanService : IAsyncDisposable
     {
         var busybox = ExecutableLookup.Find("busybox")
             ?? throw new InvalidOperationException($"the image {LocalImage} is missing and no busybox was found to build it ({InstallHint})");
+        if (ElfBinary.IsDynamicallyLinked(busybox))
+        {
+            throw new InvalidOperationException($"the image {LocalImage} is missing and {busybox} is dynamically linked, so it cannot run in an image without libc ({InstallHint})");
+        }
+
         var rootfs = Path.Combine(directory, "rootfs");
         if (Directory.Exists(rootfs))
         {

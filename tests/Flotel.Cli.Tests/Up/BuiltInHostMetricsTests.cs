@@ -43,3 +43,15 @@ public sealed class BuiltInHostMetricsTests : IDisposable
 
     public void Dispose() => _root.Delete(recursive: true);
 }
+
+public sealed class ElfBinaryTests
+{
+    [Fact]
+    public void IsDynamicallyLinked_TellsTheDotnetHostFromStaticBusybox()
+    {
+        Assert.True(ElfBinary.IsDynamicallyLinked("/bin/sh"));
+        Assert.True(File.Exists("/bin/busybox"), "busybox-static is installed by test.sh");
+        Assert.False(ElfBinary.IsDynamicallyLinked("/bin/busybox"));
+        Assert.Throws<InvalidDataException>(() => ElfBinary.IsDynamicallyLinked("/etc/hostname"));
+    }
+}

@@ -41,7 +41,7 @@ public sealed class PodmanFixture : IAsyncDisposable
         }
 
         // The rootfs has no libc: a dynamically linked busybox (Debian's `busybox`) cannot run in it.
-        if ((await File.ReadAllBytesAsync("/bin/busybox")).AsSpan().IndexOf("ld-linux"u8) >= 0)
+        if (Flotel.Cli.Up.ElfBinary.IsDynamicallyLinked("/bin/busybox"))
         {
             throw new InvalidOperationException("/bin/busybox is dynamically linked: install the Debian package busybox-static");
         }
