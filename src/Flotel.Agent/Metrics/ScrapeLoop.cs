@@ -17,6 +17,9 @@ namespace Flotel.Agent.Metrics;
 /// </summary>
 internal sealed partial class ScrapeLoop : IAsyncDisposable
 {
+    /// <summary>Shortest scrape timeout whatever the interval.</summary>
+    private static readonly TimeSpan MinScrapeTimeout = TimeSpan.FromSeconds(5);
+
     private readonly ScrapeTarget _target;
     private readonly string _device;
     private readonly Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask<bool>> _append;
@@ -57,8 +60,9 @@ internal sealed partial class ScrapeLoop : IAsyncDisposable
         _append = append;
         _time = time;
         _logger = logger;
-        // Flotta's 15 s scrape timeout (DW daemon.go), but never longer than the interval.
-        _timeout = target.Interval < maxTimeout ? target.Interval : maxTimeout;
+        // Flotta's 15 s scrape timeout (DW daemon.go), shortened to the interval but not below 5 s: a slow answer on a
+        // busy device is better stored late than recorded as up=0 (scrapes never overlap; the next one just starts later).
+        _timeout = TimeSpan.FromTicks(Math.Min(maxTimeout.Ticks, Math.Max(target.Interval.Ticks, MinScrapeTimeout.Ticks)));
         if (target.Kind == ScrapeTargetKind.Agent)
         {
             _self = registry;
