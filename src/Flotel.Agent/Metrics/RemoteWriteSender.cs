@@ -110,40 +110,8 @@ internal sealed partial class RemoteWriteSender : IBatchSender<TimeSeries>, IDis
         }
     }
 
-    /// <summary>Writes one dead-lettered series: <c>{"labels":{"__name__":"x",…},"samples":[[ms,value],…]}</c>.</summary>
-    public static void WriteDeadLetter(Utf8JsonWriter json, TimeSeries series)
-    {
-        ArgumentNullException.ThrowIfNull(json);
-        ArgumentNullException.ThrowIfNull(series);
-        json.WriteStartObject();
-        json.WriteStartObject("labels"u8);
-        foreach (var label in series.Labels)
-        {
-            json.WriteString(label.Name, label.Value);
-        }
-
-        json.WriteEndObject();
-        json.WriteStartArray("samples"u8);
-        foreach (var sample in series.Samples)
-        {
-            json.WriteStartArray();
-            json.WriteNumberValue(sample.TimestampMs);
-            if (double.IsFinite(sample.Value))
-            {
-                json.WriteNumberValue(sample.Value);
-            }
-            else
-            {
-                // JSON has no NaN/Inf: Prometheus's API spells them as strings too.
-                json.WriteStringValue(double.IsNaN(sample.Value) ? "NaN" : sample.Value > 0 ? "+Inf" : "-Inf");
-            }
-
-            json.WriteEndArray();
-        }
-
-        json.WriteEndArray();
-        json.WriteEndObject();
-    }
+    /// <summary>Writes one dead-lettered series (<see cref="DeadLetterJson.WriteSeries"/>).</summary>
+    public static void WriteDeadLetter(Utf8JsonWriter json, TimeSeries series) => DeadLetterJson.WriteSeries(json, series);
 
     public void Dispose()
     {

@@ -28,14 +28,8 @@ public readonly record struct SeriesSample(LabelSet Labels, Sample Sample)
 
         writer.WriteEndObject();
         writer.WriteNumber("timestamp"u8, item.Sample.TimestampMs);
-        if (double.IsFinite(item.Sample.Value))
-        {
-            writer.WriteNumber("value"u8, item.Sample.Value);
-        }
-        else
-        {
-            writer.WriteString("value"u8, item.Sample.IsStaleMarker ? "StaleNaN" : item.Sample.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        }
+        writer.WritePropertyName("value"u8);
+        Flotel.Pipeline.Delivery.DeadLetterJson.WriteValue(writer, item.Sample);
 
         writer.WriteEndObject();
     }

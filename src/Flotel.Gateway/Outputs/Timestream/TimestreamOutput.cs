@@ -58,7 +58,7 @@ public sealed class TimestreamOutput : IGatewayOutput, IBatchSender<TimeSeries>
             },
             context.Time,
             context.LoggerFactory.CreateLogger("Flotel.Gateway.Outputs.Timestream"));
-        _deadLetters = new DeadLetterFile<TimeSeries>(context.DeadLetterPath(Name), WriteItem, time: context.Time);
+        _deadLetters = new DeadLetterFile<TimeSeries>(context.DeadLetterPath(Name), DeadLetterJson.WriteSeries, time: context.Time);
         delivery ??= new DeliveryOptions();
         delivery.MaxBatchItems = Math.Min(delivery.MaxBatchItems, options.MaxRecordsPerRequest);
         Delivery = new QueueDelivery<TimeSeries>(
@@ -150,37 +150,5 @@ public sealed class TimestreamOutput : IGatewayOutput, IBatchSender<TimeSeries>
             default:
                 throw new InvalidOperationException($"Unknown outcome {outcome}.");
         }
-    }
-
-    /// <summary>One record as <c>{"labels":{"__name__":"up",…},"samples":[[1652397545275,1]]}</c>; NaN/±Inf as strings.</summary>
-    private static void WriteItem(Utf8JsonWriter json, TimeSeries series)
-    {
-        json.WriteStartObject();
-        json.WriteStartObject("labels"u8);
-        foreach (var label in series.Labels.AsSpan())
-        {
-            json.WriteString(label.Name, label.Value);
-        }
-
-        json.WriteEndObject();
-        json.WriteStartArray("samples"u8);
-        foreach (var sample in series.Samples)
-        {
-            json.WriteStartArray();
-            json.WriteNumberValue(sample.TimestampMs);
-            if (double.IsFinite(sample.Value))
-            {
-                json.WriteNumberValue(sample.Value);
-            }
-            else
-            {
-                json.WriteStringValue(sample.IsStaleMarker ? "StaleNaN" : sample.Value.ToString(CultureInfo.InvariantCulture));
-            }
-
-            json.WriteEndArray();
-        }
-
-        json.WriteEndArray();
-        json.WriteEndObject();
     }
 }
