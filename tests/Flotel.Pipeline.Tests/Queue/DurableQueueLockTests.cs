@@ -44,7 +44,7 @@ public sealed class DurableQueueLockTests
 
         // flock(1) from util-linux holds the same kind of lock (flock LOCK_EX) from a separate process.
         var info = new ProcessStartInfo("flock") { UseShellExecute = false, RedirectStandardOutput = true };
-        foreach (var arg in new[] { "--exclusive", Path.Combine(dir.Path, DurableQueue.LockFileName), "sh", "-c", "echo locked; sleep 30" })
+        foreach (var arg in new[] { "--exclusive", "--close", Path.Combine(dir.Path, DurableQueue.LockFileName), "sh", "-c", "echo locked; sleep 30" })
         {
             info.ArgumentList.Add(arg);
         }
@@ -63,6 +63,19 @@ public sealed class DurableQueueLockTests
             await holder.WaitForExitAsync();
         }
 
-        await using var reopened = DurableQueue.Open(dir.Options());
+        // The lock goes when the last holder of its file description exits (flock's children inherit it): poll.
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (true)
+        {
+            try
+            {
+                await using var reopened = DurableQueue.Open(dir.Options());
+                break;
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+        }
     }
 }
