@@ -20,7 +20,7 @@ internal static class GatewayCommand
         var data = CommonOptions.Data("Directory for the durable queue and the embedded store [default: ./.flotel/gateway]");
         var http = CommonOptions.Address("--http", "0.0.0.0:9201", "HTTP listener: remote write, _bulk, _search, Prometheus API");
         var syslog = CommonOptions.Address("--syslog", "0.0.0.0:5140", "Syslog listener, TCP and UDP");
-        var command = new Command("gateway", "Receive syslog and remote write, queue durably, store, and answer _search and PromQL")
+        var command = new Command("gateway", "Receive syslog and remote write, queue durably, store, forward to the configured outputs, and answer _search, PromQL and the web UI")
         {
             config, data, http, syslog,
         };

@@ -256,7 +256,12 @@ internal sealed class PromEngine(MetricStore store)
         return lo;
     }
 
-    private VectorValue EvalCall(Call call, long t)
+    /// <param name="keepName">
+    /// Keep <c>__name__</c> (and so skip the duplicate check) because an enclosing aggregation groups without it —
+    /// Prometheus 3's delayed name removal: <c>sum by (job) (rate({job="x"}[1m]))</c> over series that differ only by
+    /// name gives the same answer as if the names were dropped first, instead of Prometheus 2's "same labelset" error.
+    /// </param>
+    private VectorValue EvalCall(Call call, long t, bool keepName = false)
     {
         var ms = (MatrixSelector)UnwrapParens(call.Args[0]);
         var windows = SelectRange(ms, t);
@@ -280,12 +285,16 @@ internal sealed class PromEngine(MetricStore store)
             };
             if (value is { } v)
             {
-                var labels = call.Function == "last_over_time" ? w.Labels : DropMetricName(w.Labels);
+                var labels = keepName || call.Function == "last_over_time" ? w.Labels : DropMetricName(w.Labels);
                 result.Add(new VectorSample(labels, v));
             }
         }
 
-        CheckUniqueLabels(result);
+        if (!keepName)
+        {
+            CheckUniqueLabels(result);
+        }
+
         return new VectorValue(result);
     }
 
@@ -433,7 +442,10 @@ internal sealed class PromEngine(MetricStore store)
 
     private VectorValue EvalAggregate(Aggregate agg, long t)
     {
-        var input = ((VectorValue)Eval(agg.Expr, t)).Samples;
+        // Grouping that never looks at __name__ makes keeping it until here invisible in the result (see EvalCall).
+        var input = UnwrapParens(agg.Expr) is Call call && !agg.Grouping.Contains(Label.MetricNameLabel)
+            ? EvalCall(call, t, keepName: true).Samples
+            : ((VectorValue)Eval(agg.Expr, t)).Samples;
         var groups = new Dictionary<LabelSet, Group>();
         var order = new List<Group>();
         foreach (var s in input)

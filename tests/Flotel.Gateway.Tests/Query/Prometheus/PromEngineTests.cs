@@ -186,6 +186,20 @@ public sealed class PromEngineTests : IDisposable
     }
 
     [Fact]
+    public void AggregationOverARangeFunction_KeepsNamesUntilGrouping_LikePrometheus3()
+    {
+        // Prometheus 2 fails here ("same labelset" once count_over_time drops the names); grouping by labels that do
+        // not include __name__ gives the same answer as dropping them first, so the engine keeps them until then.
+        Add(LabelSet.Of("__name__", "a", "dev", "1"), (0, 1), (10, 1), (20, 1));
+        Add(LabelSet.Of("__name__", "b", "dev", "1"), (0, 2), (10, 2));
+        Add(LabelSet.Of("__name__", "c", "dev", "2"), (0, 3));
+        var result = Vector("sum by (dev) (count_over_time({dev!=\"\"}[1m]))", 30);
+        Assert.Equal([("1", 5.0), ("2", 1.0)], result.Select(r => (r.Labels.TryGetValue("dev", out var d) ? d : "", r.Value)).OrderBy(x => x.Item1));
+        Assert.Equal(3.0, Single("count without (dev) (count_over_time({dev!=\"\"}[1m]))", 30));
+        Assert.Throws<PromQueryException>(() => Eval("count_over_time({dev=\"1\"}[1m])", 30));
+    }
+
+    [Fact]
     public void DuplicateLabelsetAfterDroppingName_IsAnExecutionError()
     {
         Add(LabelSet.Of("__name__", "a", "k", "1"), (0, 1));
