@@ -118,7 +118,10 @@ public sealed class WebUiTests : IAsyncLifetime
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         await SendSyslogAsync(Line(1, 6, "a"), Line(2, 6, "b"), Line(3, 6, "c"));
-        await RemoteWriteAsync(Series("node_disk_io_now", "edge-device-9", [(now - 2000, 1), (now - 1000, 2)]));
+        // Two metric names with otherwise equal labels: the per-device rate must not hit "same labelset".
+        await RemoteWriteAsync(
+            Series("node_disk_io_now", "edge-device-9", [(now - 2000, 1), (now - 1000, 2)]),
+            Series("node_memory_Mapped_bytes", "edge-device-9", [(now - 1500, 7)]));
         await WaitForCountAsync(3);
 
         await _page.GotoAsync(Url("/ui/"));
@@ -126,7 +129,8 @@ public sealed class WebUiTests : IAsyncLifetime
         await Assertions.Expect(row.Locator("td").Nth(2)).ToHaveTextAsync("3");
         var metricsOnly = _page.Locator("#devices-table tr[data-device=\"edge-device-9\"]");
         await Assertions.Expect(metricsOnly.Locator("td").Nth(1)).ToHaveTextAsync("—");
-        await Assertions.Expect(metricsOnly.Locator("td").Nth(4)).ToHaveTextAsync("2");
+        await Assertions.Expect(metricsOnly.Locator("td").Nth(4)).ToHaveTextAsync("3");
+        await Assertions.Expect(_page.Locator("#status")).ToHaveTextAsync(string.Empty);
     }
 
     [Fact]
