@@ -267,9 +267,17 @@ public sealed class ExpositionParserTests
         var parser = new ExpositionParser();
         var visitor = new CountingVisitor();
         parser.Parse(bytes, visitor); // warm-up: scratch buffers grow once
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        var stats = parser.Parse(bytes, visitor);
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        // The fewest bytes of three runs: a one-off runtime allocation (tiering, a timer) can land in any single run,
+        // an allocation per line lands in every run.
+        var allocated = long.MaxValue;
+        var stats = default(ExpositionStats);
+        for (var run = 0; run < 3; run++)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            stats = parser.Parse(bytes, visitor);
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+
         Assert.Equal(0, stats.Errors);
         Assert.True(stats.Samples > 400);
         Assert.True(allocated < 1024, "allocated " + allocated + " bytes");
