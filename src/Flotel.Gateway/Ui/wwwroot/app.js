@@ -105,12 +105,22 @@ function startDevices() {
 }
 
 // ---------------------------------------------------------------- logs
+// Live tail asks for events at or after the newest one shown (timestamps are often whole seconds, so "after" would
+// miss lines of the same second) and skips the ids it already shows at that timestamp.
 let newestShown = null;
+let idsAtNewest = new Set();
+
+function rememberNewest(hits) {
+  if (!hits.length) return;
+  const newest = hits[0]._source["@timestamp"];
+  if (newest !== newestShown) { newestShown = newest; idsAtNewest = new Set(); }
+  for (const hit of hits) if (hit._source["@timestamp"] === newestShown) idsAtNewest.add(hit._id);
+}
 
 function logQuery(since) {
   const text = $("logs-query").value.trim();
   const must = text ? [{ query_string: { query: text } }] : [];
-  const range = { "@timestamp": since ? { gt: since } : { gte: $("logs-range").value } };
+  const range = { "@timestamp": since ? { gte: since } : { gte: $("logs-range").value } };
   return { size: 200, query: { bool: { must, filter: [{ range }] } }, sort: [{ "@timestamp": "desc" }] };
 }
 
@@ -138,7 +148,8 @@ async function searchLogs() {
     const total = result.hits.total;
     $("logs-summary").textContent = `${total.relation === "gte" ? "more than " : ""}${total.value} events; showing the newest ${hits.length}.`;
     $("logs-table").tBodies[0].replaceChildren(...hits.map(eventRow));
-    newestShown = hits.length ? hits[0]._source["@timestamp"] : null;
+    newestShown = null;
+    rememberNewest(hits);
     setStatus("");
   } catch (e) {
     $("logs-summary").replaceChildren(el("span", { class: "error" }, e.message));
@@ -149,12 +160,12 @@ async function tailLogs() {
   if (!newestShown) return searchLogs();
   try {
     const result = await getJson("/_search", logQuery(newestShown));
-    const hits = result.hits.hits;
+    const hits = result.hits.hits.filter((h) => !(h._source["@timestamp"] === newestShown && idsAtNewest.has(h._id)));
     if (!hits.length) return;
     const body = $("logs-table").tBodies[0];
     body.prepend(...hits.map(eventRow));
     while (body.rows.length > 1000) body.deleteRow(body.rows.length - 1);
-    newestShown = hits[0]._source["@timestamp"];
+    rememberNewest(hits);
     setStatus("");
   } catch (e) { setStatus(`live tail: ${e.message}`); }
 }
