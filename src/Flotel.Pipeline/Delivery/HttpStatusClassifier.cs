@@ -66,6 +66,22 @@ public static class HttpStatusClassifier
     }
 
     /// <summary>
+    /// Like <see cref="ToOutcome{T}(HttpStatusCode, string?, HttpResponseHeaders, DateTimeOffset, int)"/>, but the
+    /// statuses in <paramref name="retryAlso"/> (an output's "an operator will fix this" answers: 401/403 for bad
+    /// credentials, InfluxDB's 404 for a database not created yet) are retried instead of dead-lettered, with
+    /// <paramref name="hint"/> appended to the reason so the retry log says what to fix.
+    /// </summary>
+    public static DeliveryOutcome<T> ToOutcome<T>(
+        HttpStatusCode status, string? body, HttpResponseHeaders headers, DateTimeOffset now, IReadOnlyCollection<HttpStatusCode> retryAlso, string hint)
+    {
+        ArgumentNullException.ThrowIfNull(retryAlso);
+        var outcome = ToOutcome<T>(status, body, headers, now);
+        return retryAlso.Contains(status) && outcome is DeliveryOutcome<T>.Rejected rejected
+            ? DeliveryOutcome<T>.Retry($"{rejected.Reason} ({hint})", RetryAfter(headers, now))
+            : outcome;
+    }
+
+    /// <summary>
     /// The outcome for a response whose status is not a success, with the first <paramref name="maxBodyChars"/>
     /// characters of the peer's message in the reason (operators need the receiver's words, the device-worker hid them).
     /// </summary>

@@ -22,6 +22,8 @@ namespace Flotel.Gateway.Outputs.Elasticsearch;
 /// </summary>
 public static class ElasticsearchResponseClassifier
 {
+    private static readonly HttpStatusCode[] RetriedStatuses = [HttpStatusCode.Unauthorized, HttpStatusCode.Forbidden];
+
     /// <summary>Classifies <paramref name="response"/> to the request that sent <paramref name="batch"/>.</summary>
     public static async Task<DeliveryOutcome<LogDocument>> ClassifyAsync(
         HttpResponseMessage response, IReadOnlyList<LogDocument> batch, DateTimeOffset now, CancellationToken cancellationToken)
@@ -31,10 +33,7 @@ public static class ElasticsearchResponseClassifier
         if (!response.IsSuccessStatusCode)
         {
             var text = System.Text.Encoding.UTF8.GetString(body);
-            var outcome = HttpStatusClassifier.ToOutcome<LogDocument>(response.StatusCode, text, response.Headers, now);
-            return response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden && outcome is DeliveryOutcome<LogDocument>.Rejected rejected
-                ? DeliveryOutcome<LogDocument>.Retry(rejected.Reason + " (check the output's credentials)", HttpStatusClassifier.RetryAfter(response.Headers, now))
-                : outcome;
+            return HttpStatusClassifier.ToOutcome<LogDocument>(response.StatusCode, text, response.Headers, now, RetriedStatuses, "check the output's credentials");
         }
 
         return ClassifyBody(body, batch, HttpStatusClassifier.RetryAfter(response.Headers, now));

@@ -13,6 +13,8 @@ namespace Flotel.Gateway.Outputs.InfluxDb;
 /// </summary>
 public static class InfluxDbResponseClassifier
 {
+    private static readonly HttpStatusCode[] RetriedStatuses = [HttpStatusCode.Unauthorized, HttpStatusCode.Forbidden, HttpStatusCode.NotFound];
+
     /// <summary>Classifies <paramref name="response"/> (reads its body only when it is not a success).</summary>
     public static async Task<DeliveryOutcome<T>> ClassifyAsync<T>(HttpResponseMessage response, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -23,9 +25,6 @@ public static class InfluxDbResponseClassifier
         }
 
         var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-        var outcome = HttpStatusClassifier.ToOutcome<T>(response.StatusCode, body, response.Headers, now);
-        return response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.NotFound && outcome is DeliveryOutcome<T>.Rejected rejected
-            ? DeliveryOutcome<T>.Retry(rejected.Reason + " (check the output's token, credentials and database or bucket)", HttpStatusClassifier.RetryAfter(response.Headers, now))
-            : outcome;
+        return HttpStatusClassifier.ToOutcome<T>(response.StatusCode, body, response.Headers, now, RetriedStatuses, "check the output's token, credentials and database or bucket");
     }
 }

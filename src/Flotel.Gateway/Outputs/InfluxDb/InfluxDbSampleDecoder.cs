@@ -1,4 +1,4 @@
-using Flotel.Gateway.Outputs.RemoteWrite;
+using Flotel.Gateway.Outputs.Shared;
 using Flotel.Pipeline.Delivery;
 using Flotel.Pipeline.Diagnostics;
 using Flotel.Pipeline.Queue;

@@ -1,7 +1,7 @@
+using Flotel.Gateway.Outputs.Shared;
 using System.Globalization;
 using System.IO.Compression;
 using System.Text;
-using Flotel.Gateway.Outputs.RemoteWrite;
 using Flotel.Model.Metrics;
 
 namespace Flotel.Gateway.Outputs.InfluxDb;

@@ -1,3 +1,4 @@
+using Flotel.Gateway.Outputs.Shared;
 using Flotel.Pipeline.Delivery;
 using Flotel.Wire.RemoteWrite;
 using Microsoft.Extensions.Logging;

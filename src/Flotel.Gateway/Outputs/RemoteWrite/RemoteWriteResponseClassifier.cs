@@ -12,6 +12,8 @@ namespace Flotel.Gateway.Outputs.RemoteWrite;
 /// </summary>
 public static class RemoteWriteResponseClassifier
 {
+    private static readonly HttpStatusCode[] RetriedStatuses = [HttpStatusCode.Unauthorized, HttpStatusCode.Forbidden, HttpStatusCode.ProxyAuthenticationRequired];
+
     /// <summary>Classifies <paramref name="response"/> (reads its body only when it is not a success).</summary>
     public static async Task<DeliveryOutcome<T>> ClassifyAsync<T>(HttpResponseMessage response, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -28,13 +30,6 @@ public static class RemoteWriteResponseClassifier
     /// <summary>The rule itself, for a status and body already read.</summary>
     public static DeliveryOutcome<T> Classify<T>(HttpStatusCode status, string? body, System.Net.Http.Headers.HttpResponseHeaders headers, DateTimeOffset now)
     {
-        var outcome = HttpStatusClassifier.ToOutcome<T>(status, body, headers, now);
-        if (status is (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.ProxyAuthenticationRequired)
-            && outcome is DeliveryOutcome<T>.Rejected rejected)
-        {
-            return DeliveryOutcome<T>.Retry(rejected.Reason + " (check the output's credentials)", HttpStatusClassifier.RetryAfter(headers, now));
-        }
-
-        return outcome;
+        return HttpStatusClassifier.ToOutcome<T>(status, body, headers, now, RetriedStatuses, "check the output's credentials");
     }
 }

@@ -10,12 +10,13 @@ namespace Flotel.Gateway.Outputs.Timestream;
 /// set (no copy). Why: a Timestream record is one sample, a call takes at most 100 records, and the delivery driver
 /// cuts batches by item count (<see cref="DeliveryOptions.MaxBatchItems"/>); with one sample per item, a batch of 100
 /// items is a call of at most 100 records, whatever the senders put into a series (the Flotta device-worker sends
-/// an hour of samples per series). It also lets a 419 name single records for the dead-letter file.
+/// an hour of samples per series). It also lets a 419 name single records for the dead-letter file. The splitting is
+/// <see cref="SeriesSampleDecoder"/>'s (shared with remote_write and influxdb); this only re-wraps each sample.
 /// </summary>
 public sealed class SampleRecordDecoder : IRecordDecoder<TimeSeries>
 {
-    private readonly SeriesRecordDecoder _series = new();
-    private readonly List<(TimeSeries Item, int Bytes)> _scratch = [];
+    private readonly SeriesSampleDecoder _samples = new();
+    private readonly List<(SeriesSample Item, int Bytes)> _scratch = [];
 
     /// <inheritdoc />
     public bool TryDecode(QueueRecord record, List<(TimeSeries Item, int Bytes)> into)
@@ -24,27 +25,17 @@ public sealed class SampleRecordDecoder : IRecordDecoder<TimeSeries>
 
         // The driver decodes on its one loop, so one scratch list is enough.
         _scratch.Clear();
-        if (!_series.TryDecode(record, _scratch))
+        if (!_samples.TryDecode(record, _scratch))
         {
             return false;
         }
 
-        foreach (var (series, bytes) in _scratch)
+        foreach (var (item, bytes) in _scratch)
         {
-            var samples = series.Samples;
-            if (samples.Count == 1)
-            {
-                into.Add((series, bytes));
-                continue;
-            }
-
-            var labelBytes = bytes - (16 * samples.Count);
-            foreach (var sample in samples)
-            {
-                into.Add((new TimeSeries(series.Labels, [sample]), labelBytes + 16));
-            }
+            into.Add((new TimeSeries(item.Labels, [item.Sample]), bytes));
         }
 
+        _scratch.Clear();
         return true;
     }
 }

@@ -1,6 +1,6 @@
+using Flotel.Gateway.Outputs.Shared;
 using System.Text;
 using Flotel.Gateway.Outputs.InfluxDb;
-using Flotel.Gateway.Outputs.RemoteWrite;
 using Flotel.Model.Metrics;
 
 namespace Flotel.Gateway.Tests.Outputs.InfluxDb;

@@ -1,3 +1,4 @@
+using Flotel.Gateway.Outputs.Shared;
 using Flotel.Gateway.Outputs.RemoteWrite;
 using Flotel.Model.Metrics;
 using Flotel.Wire.RemoteWrite;

@@ -1,9 +1,8 @@
-using Flotel.Gateway.Outputs.Shared;
 using Flotel.Model.Metrics;
 using Flotel.Pipeline.Delivery;
 using Flotel.Pipeline.Queue;
 
-namespace Flotel.Gateway.Outputs.RemoteWrite;
+namespace Flotel.Gateway.Outputs.Shared;
 
 /// <summary>
 /// Queue records → one item per sample (see <see cref="SeriesSample"/>), built on <see cref="SeriesRecordDecoder"/>.

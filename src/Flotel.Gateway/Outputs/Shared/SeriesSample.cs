@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Flotel.Model.Metrics;
 
-namespace Flotel.Gateway.Outputs.RemoteWrite;
+namespace Flotel.Gateway.Outputs.Shared;
 
 /// <summary>
 /// One sample of one series: the remote-write output's item, so the driver's item cap is a sample cap
