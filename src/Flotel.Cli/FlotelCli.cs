@@ -17,7 +17,7 @@ internal static class FlotelCli
         root.Subcommands.Add(UpCommand.Create());
         root.Subcommands.Add(GatewayCommand.Create());
         root.Subcommands.Add(AgentCommand.Create());
-        root.Subcommands.Add(CheckCommand.Create());
+        root.Subcommands.Add(CheckCommand.Create(CheckConfig.Run));
         root.Subcommands.Add(LogsCommand.Create());
         root.Subcommands.Add(MetricsCommand.Create());
         return root;

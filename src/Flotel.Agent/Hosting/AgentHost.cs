@@ -72,6 +72,7 @@ public sealed partial class AgentHost : IAsyncDisposable
         }
 
         var metrics = new MetricsRegistry();
+        ProcessMetrics.Register(metrics);
         var components = (componentFactory ?? DefaultComponents)(options, metrics, loggerFactory, time).ToList();
         var host = new AgentHost(options, plan, components, metrics, loggerFactory.CreateLogger<AgentHost>());
         try

@@ -61,7 +61,7 @@ internal static class AgentCommand
     /// <summary>Starts the agent, prints one line saying what it runs, reloads on SIGHUP, stops on SIGINT/SIGTERM.</summary>
     internal static async Task<int> RunAsync(AgentOptions options, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
-        using var loggerFactory = GatewayCommand.CreateLoggerFactory();
+        using var loggerFactory = ConsoleLogging.CreateLoggerFactory();
         AgentHost host;
         try
         {

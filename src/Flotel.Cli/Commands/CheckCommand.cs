@@ -5,9 +5,13 @@ namespace Flotel.Cli.Commands;
 /// <summary><c>flotel check</c>: load and validate, never start anything (architecture §3).</summary>
 internal static class CheckCommand
 {
-    public static Command Create()
+    /// <param name="checkConfig">
+    /// Validates a gateway configuration file (<see cref="CheckConfig.Run"/>); null in the device build, which has no
+    /// gateway: there <c>check</c> takes only <c>--manifests</c>.
+    /// </param>
+    public static Command Create(Func<FileInfo, TextWriter, int>? checkConfig)
     {
-        var manifests = CommonOptions.Manifests("Flotta manifests to validate; prints what the device will do", required: false);
+        var manifests = CommonOptions.Manifests("Flotta manifests to validate; prints what the device will do", required: checkConfig is null);
         var config = new Option<FileInfo>("--config")
         {
             Description = "Gateway configuration file to validate",
@@ -18,19 +22,26 @@ internal static class CheckCommand
             Description = "With --manifests: the EdgeDevice to plan for [default: the only one]",
             HelpName = "NAME",
         };
-        var command = new Command("check", "Validate manifests or a gateway configuration; prints one line per problem")
+        var command = new Command(
+            "check",
+            checkConfig is null ? "Validate manifests; prints one line per problem" : "Validate manifests or a gateway configuration; prints one line per problem")
         {
-            manifests, config, device,
+            manifests, device,
         };
-        command.Validators.Add(result =>
+        if (checkConfig is not null)
         {
-            var hasManifests = result.GetResult(manifests) is not null;
-            var hasConfig = result.GetResult(config) is not null;
-            if (hasManifests == hasConfig)
+            command.Options.Add(config);
+            command.Validators.Add(result =>
             {
-                result.AddError("check needs exactly one of --manifests DIR or --config FILE");
-            }
-        });
+                var hasManifests = result.GetResult(manifests) is not null;
+                var hasConfig = result.GetResult(config) is not null;
+                if (hasManifests == hasConfig)
+                {
+                    result.AddError("check needs exactly one of --manifests DIR or --config FILE");
+                }
+            });
+        }
+
         command.SetAction(parse =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -41,7 +52,7 @@ internal static class CheckCommand
                 return CheckManifests.Run(dir, parse.GetValue(device), output, error);
             }
 
-            return CheckConfig.Run(parse.GetRequiredValue(config), output);
+            return checkConfig!(parse.GetRequiredValue(config), output);
         });
         return command;
     }

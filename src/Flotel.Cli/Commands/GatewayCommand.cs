@@ -1,9 +1,6 @@
 using System.CommandLine;
 using Flotel.Gateway.Configuration;
 using Flotel.Gateway.Hosting;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Console;
 
 namespace Flotel.Cli.Commands;
 
@@ -70,7 +67,7 @@ internal static class GatewayCommand
     /// <summary>Starts the gateway, prints the listening line, runs until SIGINT/SIGTERM, then drains and stops.</summary>
     internal static async Task<int> RunAsync(GatewayOptions options, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
-        using var loggerFactory = CreateLoggerFactory();
+        using var loggerFactory = ConsoleLogging.CreateLoggerFactory();
         GatewayHost host;
         try
         {
@@ -102,16 +99,4 @@ internal static class GatewayCommand
 
         return ExitCodes.Ok;
     }
-
-    /// <summary>Logs go to stderr, one line each, so stdout carries only the listening line.</summary>
-    internal static ILoggerFactory CreateLoggerFactory() => LoggerFactory.Create(builder => builder
-        .SetMinimumLevel(LogLevel.Information)
-        .AddFilter("Microsoft", LogLevel.Warning)
-        .AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.UseUtcTimestamp = true;
-            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-        })
-        .Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
 }

@@ -67,6 +67,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         var metrics = new MetricsRegistry();
+        ProcessMetrics.Register(metrics);
         var host = new GatewayHost(loggerFactory.CreateLogger("Flotel.Gateway"), metrics);
         try
         {

@@ -45,6 +45,15 @@ public sealed class MetricsRegistry
         }
     }
 
+    /// <summary>Registers a counter whose value is kept elsewhere (the runtime, the kernel) and read at each scrape.</summary>
+    public void ObservedCounter(string name, string help, Func<double> read, params (string Name, string Value)[] labels)
+    {
+        lock (_lock)
+        {
+            GetFamily(name, help, "counter").Series.Add((LabelText(labels), read));
+        }
+    }
+
     /// <summary>Writes every family in the text exposition format.</summary>
     public void WriteText(StringBuilder output)
     {

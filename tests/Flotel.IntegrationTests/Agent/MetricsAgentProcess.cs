@@ -29,16 +29,18 @@ internal sealed class MetricsAgentProcess : IDisposable
         }
     }
 
-    public static async Task<MetricsAgentProcess> StartAsync(string manifests, string data, Uri nodeExporter)
+    /// <param name="executable">A published <c>flotel</c> binary (e.g. the device build); null = <c>dotnet flotel.dll</c>.</param>
+    public static async Task<MetricsAgentProcess> StartAsync(string manifests, string data, Uri nodeExporter, string? executable = null)
     {
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(executable ?? "dotnet")
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
             UseShellExecute = false,
             WorkingDirectory = data,
         };
-        foreach (var arg in new[] { GatewayProcess.FlotelDll, "agent", "--manifests", manifests, "--data", data, "--node-exporter", nodeExporter.ToString() })
+        var arguments = new[] { "agent", "--manifests", manifests, "--data", data, "--node-exporter", nodeExporter.ToString() };
+        foreach (var arg in executable is null ? [GatewayProcess.FlotelDll, .. arguments] : arguments)
         {
             info.ArgumentList.Add(arg);
         }
