@@ -46,7 +46,7 @@ public sealed partial class MetricsComponent : IAgentComponent
     private volatile DurableQueue? _wal;
     private RetentionPlan? _retention;
     private RemoteWriteSender? _sender;
-    private QueueDelivery<TimeSeries>? _delivery;
+    private QueueDelivery<WalScrape>? _delivery;
     private int _deliveryBatchSamples;
     private string _device = string.Empty;
     private string _notes = string.Empty;
@@ -226,12 +226,13 @@ public sealed partial class MetricsComponent : IAgentComponent
         retention.MaxMiB > 0 ? retention.MaxMiB * 1024 * 1024 : settings.DefaultWalBytes;
 
     /// <summary>
-    /// The driver's batching for <c>requestNumSamples</c>: an item is a series weighing its sample count
-    /// (<see cref="WalRecordDecoder"/>), so the byte cap is the sample cap; the queue is read in larger chunks.
+    /// The driver's batching for <c>requestNumSamples</c>: an item is a scrape weighing its sample count, never more
+    /// than the cap (<see cref="WalRecordDecoder"/> splits bigger ones), so the byte cap is the sample cap; the queue is
+    /// read in larger chunks.
     /// </summary>
     internal static DeliveryOptions DeliveryOptionsFor(int requestNumSamples, MetricsComponentOptions settings) => new()
     {
-        // Every series holds at least one sample, so the item cap never binds before the sample cap.
+        // Every scrape holds at least one sample, so the item cap never binds before the sample cap.
         MaxBatchItems = requestNumSamples,
         MaxBatchBytes = requestNumSamples,
         MaxReadBytes = settings.ReadBytes,
@@ -367,16 +368,17 @@ public sealed partial class MetricsComponent : IAgentComponent
         if (_delivery is null)
         {
             var options = DeliveryOptionsFor(samples, _settings);
-            _delivery = new QueueDelivery<TimeSeries>(
+            _delivery = new QueueDelivery<WalScrape>(
                 OutputName,
                 _wal!.OpenReader(OutputName),
-                new WalRecordDecoder(MaxAge(plan.Retention), _time, _registry),
+                new WalRecordDecoder(MaxAge(plan.Retention), samples, _time, _registry),
                 _sender,
-                _deadLetters,
+                RemoteWriteSender.SeriesDeadLetters(_deadLetters),
                 options,
                 _registry,
                 _time,
-                _loggerFactory.CreateLogger("Flotel.Agent.Metrics.RemoteWrite"));
+                _loggerFactory.CreateLogger("Flotel.Agent.Metrics.RemoteWrite"),
+                itemWeight: static scrape => scrape.Samples);
             _deliveryBatchSamples = samples;
             _delivery.Start();
         }

@@ -11,21 +11,25 @@ using Microsoft.Extensions.Logging;
 namespace Flotel.Agent.Metrics;
 
 /// <summary>
-/// Sends one batch of WAL series as one Prometheus remote-write 1.0 request (style rule 3: only encode, send, classify).
-/// Series with the same labels in the batch are merged into one series with its samples in order, which is what
-/// Flotta's range reads produced and keeps requests small. The answer is classified by
+/// Sends one batch of WAL scrapes as one Prometheus remote-write 1.0 request (style rule 3: only encode, send, classify).
+/// A single scrape is posted as stored; several are joined by concatenating their protobuf bodies (a repeated field:
+/// the concatenation of two <c>WriteRequest</c>s is one holding both series lists) and compressing once, as long as each
+/// target's scrapes follow each other in time; otherwise (a wall clock stepped back) the series are decoded and merged
+/// so every series' samples are in order. The answer is classified by
 /// <see cref="HttpStatusClassifier"/>: 2xx sent (logged as <c>wrote metrics range START-END</c>, the blog's check,
 /// once per request); 5xx, 429, 408, timeouts and connection errors retried by the driver honouring
 /// <c>Retry-After</c>; 413 split; any other 4xx rejected with the receiver's message (the driver logs it, counts it
 /// and writes the series to the dead-letter file — Flotta skipped such requests silently and moved on, §4.7).
 /// </summary>
-internal sealed partial class RemoteWriteSender : IBatchSender<TimeSeries>, IDisposable
+internal sealed partial class RemoteWriteSender : IBatchSender<WalScrape>, IDisposable
 {
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private readonly List<ReceiverEndpoint> _retired = [];
     private readonly ArrayBufferWriter<byte> _body = new(64 * 1024);
+    private readonly Dictionary<string, long> _lastBySource = new(StringComparer.Ordinal);
+    private byte[] _joined = [];
     private ReceiverEndpoint _endpoint;
 
     public RemoteWriteSender(MetricsReceiverPlan plan, TimeProvider time, ILogger logger)
@@ -58,27 +62,37 @@ internal sealed partial class RemoteWriteSender : IBatchSender<TimeSeries>, IDis
     }
 
     /// <inheritdoc />
-    public async ValueTask<DeliveryOutcome<TimeSeries>> SendAsync(IReadOnlyList<TimeSeries> batch, CancellationToken cancellationToken)
+    public async ValueTask<DeliveryOutcome<WalScrape>> SendAsync(IReadOnlyList<WalScrape> batch, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(batch);
         var endpoint = Endpoint;
-        var request = Merge(batch, out var first, out var last, out var samples);
+        ReadOnlyMemory<byte> body;
+        long first = long.MaxValue, last = long.MinValue;
+        int samples = 0, seriesCount = 0;
+        foreach (var scrape in batch)
+        {
+            first = Math.Min(first, scrape.FirstMs);
+            last = Math.Max(last, scrape.LastMs);
+            samples += scrape.Samples;
+            seriesCount += scrape.Series;
+        }
+
         try
         {
             // The driver calls one send at a time, so one body buffer serves every request.
-            _body.ResetWrittenCount();
-            RemoteWriteCodec.Encode(request, _body);
+            body = batch.Count == 1 ? batch[0].Body : InTimeOrder(batch) ? Join(batch) : MergeAndEncode(batch, out seriesCount);
         }
         catch (RemoteWriteException e)
         {
-            // Cannot happen for series that came out of the WAL (they were encoded once); if it does, retrying is useless.
-            return DeliveryOutcome<TimeSeries>.Reject("unencodable", e.Message);
+            // Cannot happen for scrapes that came out of the WAL (they were encoded once); if it does, retrying is useless.
+            return DeliveryOutcome<WalScrape>.Reject("unencodable", e.Message);
         }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(endpoint.Timeout);
         try
         {
-            using var content = new ReadOnlyMemoryContent(_body.WrittenMemory);
+            using var content = new ReadOnlyMemoryContent(body);
             content.Headers.ContentType = new MediaTypeHeaderValue(RemoteWriteHeaders.ContentType);
             content.Headers.ContentEncoding.Add(RemoteWriteHeaders.ContentEncoding);
             using var message = new HttpRequestMessage(HttpMethod.Post, endpoint.Url) { Content = content };
@@ -91,27 +105,75 @@ internal sealed partial class RemoteWriteSender : IBatchSender<TimeSeries>, IDis
                 {
                     var start = Format(first);
                     var end = Format(last);
-                    LogWroteRange(_logger, start, end, samples, request.Series.Count);
+                    LogWroteRange(_logger, start, end, samples, seriesCount);
                 }
 
-                return DeliveryOutcome<TimeSeries>.Success;
+                return DeliveryOutcome<WalScrape>.Success;
             }
 
             var text = await ReadSomeAsync(response, timeout.Token).ConfigureAwait(false);
-            return HttpStatusClassifier.ToOutcome<TimeSeries>(response.StatusCode, text, response.Headers, _time.GetUtcNow());
+            return HttpStatusClassifier.ToOutcome<WalScrape>(response.StatusCode, text, response.Headers, _time.GetUtcNow());
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return DeliveryOutcome<TimeSeries>.Retry(string.Create(CultureInfo.InvariantCulture, $"no answer within timeoutSeconds={endpoint.Timeout.TotalSeconds:0}"));
+            return DeliveryOutcome<WalScrape>.Retry(string.Create(CultureInfo.InvariantCulture, $"no answer within timeoutSeconds={endpoint.Timeout.TotalSeconds:0}"));
         }
         catch (HttpRequestException e)
         {
-            return DeliveryOutcome<TimeSeries>.Retry(e.Message);
+            return DeliveryOutcome<WalScrape>.Retry(e.Message);
         }
     }
 
     /// <summary>Writes one dead-lettered series (<see cref="DeadLetterJson.WriteSeries"/>).</summary>
     public static void WriteDeadLetter(Utf8JsonWriter json, TimeSeries series) => DeadLetterJson.WriteSeries(json, series);
+
+    /// <summary>
+    /// Dead letters of scrapes, one line per series as before scrapes were sent whole
+    /// (<c>{"labels":{…},"samples":[…]}</c>, docs/operations.md).
+    /// </summary>
+    public static IDeadLetterSink<WalScrape> SeriesDeadLetters(IDeadLetterSink<TimeSeries> file) => new ScrapeDeadLetters(file);
+
+    private sealed class ScrapeDeadLetters(IDeadLetterSink<TimeSeries> file) : IDeadLetterSink<WalScrape>
+    {
+        public async ValueTask<int> WriteAsync(string output, IReadOnlyList<ItemFailure<WalScrape>> failures, CancellationToken cancellationToken)
+        {
+            // The driver counts the scrapes at the end of the list that this returns as lost; the file loses series from
+            // the end too (when full), so a scrape is lost when any of its series is. Scrapes that do not decode (cannot
+            // happen for WAL records, which were encoded once) are moved to the end to be counted.
+            var decoded = new List<(ItemFailure<WalScrape> Failure, IReadOnlyList<TimeSeries> Series)>(failures.Count);
+            var undecodable = 0;
+            foreach (var failure in failures)
+            {
+                try
+                {
+                    decoded.Add((failure, failure.Item.DecodeSeries()));
+                }
+                catch (RemoteWriteException)
+                {
+                    undecodable++;
+                }
+            }
+
+            var expanded = new List<ItemFailure<TimeSeries>>();
+            foreach (var (failure, series) in decoded)
+            {
+                foreach (var s in series)
+                {
+                    expanded.Add(new ItemFailure<TimeSeries>(s, failure.Code, failure.Reason, failure.Action));
+                }
+            }
+
+            var lostSeries = await file.WriteAsync(output, expanded, cancellationToken).ConfigureAwait(false);
+            var lost = undecodable;
+            for (var i = decoded.Count - 1; i >= 0 && lostSeries > 0; i--)
+            {
+                lostSeries -= decoded[i].Series.Count;
+                lost++;
+            }
+
+            return lost;
+        }
+    }
 
     public void Dispose()
     {
@@ -125,6 +187,61 @@ internal sealed partial class RemoteWriteSender : IBatchSender<TimeSeries>, IDis
 
             _retired.Clear();
         }
+    }
+
+    /// <summary>True when no scrape of a target holds a sample older than the previous scrape's newest of that target.</summary>
+    private bool InTimeOrder(IReadOnlyList<WalScrape> batch)
+    {
+        _lastBySource.Clear();
+        foreach (var scrape in batch)
+        {
+            if (_lastBySource.TryGetValue(scrape.Source, out var previous) && scrape.FirstMs < previous)
+            {
+                return false;
+            }
+
+            _lastBySource[scrape.Source] = Math.Max(previous, scrape.LastMs);
+        }
+
+        return true;
+    }
+
+    /// <summary>Decompresses every body back to back (one protobuf <c>WriteRequest</c>) and compresses that once.</summary>
+    private ReadOnlyMemory<byte> Join(IReadOnlyList<WalScrape> batch)
+    {
+        var total = 0;
+        foreach (var scrape in batch)
+        {
+            total += RemoteWriteCodec.GetDecompressedLength(scrape.Body.Span);
+        }
+
+        if (_joined.Length < total)
+        {
+            _joined = new byte[Math.Max(total, _joined.Length * 2)];
+        }
+
+        var at = 0;
+        foreach (var scrape in batch)
+        {
+            var length = RemoteWriteCodec.GetDecompressedLength(scrape.Body.Span);
+            RemoteWriteCodec.Decompress(scrape.Body.Span, _joined.AsSpan(at, length));
+            at += length;
+        }
+
+        _body.ResetWrittenCount();
+        var destination = _body.GetSpan(Snappier.Snappy.GetMaxCompressedLength(total));
+        _body.Advance(Snappier.Snappy.Compress(_joined.AsSpan(0, total), destination));
+        return _body.WrittenMemory;
+    }
+
+    /// <summary>The slow path for scrapes out of time order: decode, <see cref="Merge"/>, encode.</summary>
+    private ReadOnlyMemory<byte> MergeAndEncode(IReadOnlyList<WalScrape> batch, out int series)
+    {
+        var request = Merge([.. batch.SelectMany(s => s.DecodeSeries())], out _, out _, out _);
+        series = request.Series.Count;
+        _body.ResetWrittenCount();
+        RemoteWriteCodec.Encode(request, _body);
+        return _body.WrittenMemory;
     }
 
     /// <summary>One request for the batch: equal label sets merged, first-seen order, samples in time order per series.</summary>

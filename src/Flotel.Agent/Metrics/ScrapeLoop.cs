@@ -125,7 +125,7 @@ internal sealed partial class ScrapeLoop : IAsyncDisposable
         var kept = _builder.Scraped - _builder.NotAllowed - _builder.OutOfOrder;
         try
         {
-            MetricsWal.Encode(series, _record);
+            MetricsWal.Encode(series, _target.Source, _record);
         }
         catch (RemoteWriteException e)
         {

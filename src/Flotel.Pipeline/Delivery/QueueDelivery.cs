@@ -14,7 +14,8 @@ namespace Flotel.Pipeline.Delivery;
 /// <para>Counters (<c>output</c> label = the output's name):
 /// <c>flotel_output_items_total{result="sent|dead_lettered|dropped|lost",reason}</c>,
 /// <c>flotel_output_requests_total{result="success|retry|partial|too_large|reject"}</c>,
-/// <c>flotel_output_undecodable_records_total</c>.</para>
+/// <c>flotel_output_undecodable_records_total</c>. An item counts as 1 in <c>flotel_output_items_total</c> unless the
+/// output says what it weighs (the agent's remote write sends whole scrapes and counts their samples).</para>
 /// </summary>
 public sealed partial class QueueDelivery<T> : IAsyncDisposable
 {
@@ -28,6 +29,7 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly RetryBackoff _backoff;
+    private readonly Func<T, int>? _weight;
 
     /// <summary>Cancelled when stopping begins: the loop stops waiting for new records and exits once the queue is drained.</summary>
     private readonly CancellationTokenSource _drain = new();
@@ -57,7 +59,8 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
         DeliveryOptions options,
         MetricsRegistry registry,
         TimeProvider time,
-        ILogger logger)
+        ILogger logger,
+        Func<T, int>? itemWeight = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         options.Validate();
@@ -71,6 +74,7 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
         _time = time;
         _logger = logger;
         _backoff = new RetryBackoff(options.RetryInitial, options.RetryMax);
+        _weight = itemWeight;
         _sent = ItemCounter("sent", "ok");
         _undecodable = registry.Counter("flotel_output_undecodable_records_total", "Queue records an output could not decode (skipped).", ("output", name));
         _requestsSuccess = RequestCounter("success");
@@ -83,7 +87,7 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
     /// <summary>The output's name (its queue reader and metric label).</summary>
     public string Name => _name;
 
-    /// <summary>Items the peer accepted.</summary>
+    /// <summary>Items the peer accepted (in the output's unit: see <c>itemWeight</c>).</summary>
     public long Sent => _sent.Value;
 
     /// <summary>Items in the dead-letter sink.</summary>
@@ -255,7 +259,7 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
             {
                 case DeliveryOutcome<T>.Delivered:
                     _requestsSuccess.Increment();
-                    _sent.Add(current.Count);
+                    _sent.Add(Weight(current));
                     Recovered();
                     return;
 
@@ -266,7 +270,7 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
 
                 case DeliveryOutcome<T>.PartiallyDelivered partial:
                     _requestsPartial.Increment();
-                    _sent.Add(Math.Max(0, current.Count - partial.RetryItems.Count - partial.Failed.Count));
+                    _sent.Add(Math.Max(0, Weight(current) - Weight(partial.RetryItems) - Weight(partial.Failed.Select(f => f.Item).ToList())));
                     await SettleAsync(partial.Failed, cancellationToken).ConfigureAwait(false);
                     if (partial.RetryItems.Count == 0)
                     {
@@ -344,7 +348,7 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
         {
             if (failure.Action == FailureAction.Drop)
             {
-                ItemCounter("dropped", failure.Code).Increment();
+                ItemCounter("dropped", failure.Code).Add(Weight(failure.Item));
             }
             else
             {
@@ -377,7 +381,13 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
 
         if (lost > 0)
         {
-            ItemCounter("lost", _deadLetters is null ? "no_dead_letter" : "dead_letter_full").Add(lost);
+            var lostWeight = 0;
+            for (var i = toDeadLetter.Count - lost; i < toDeadLetter.Count; i++)
+            {
+                lostWeight += Weight(toDeadLetter[i].Item);
+            }
+
+            ItemCounter("lost", _deadLetters is null ? "no_dead_letter" : "dead_letter_full").Add(lostWeight);
             LogLost(_logger, _name, lost, toDeadLetter[0].Reason);
         }
 
@@ -386,9 +396,27 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
         {
             foreach (var failure in toDeadLetter.Take(kept))
             {
-                ItemCounter("dead_lettered", failure.Code).Increment();
+                ItemCounter("dead_lettered", failure.Code).Add(Weight(failure.Item));
             }
         }
+    }
+
+    private int Weight(T item) => _weight is null ? 1 : _weight(item);
+
+    private int Weight(IReadOnlyList<T> items)
+    {
+        if (_weight is null)
+        {
+            return items.Count;
+        }
+
+        var total = 0;
+        foreach (var item in items)
+        {
+            total += _weight(item);
+        }
+
+        return total;
     }
 
     private static T[] Slice(IReadOnlyList<T> source, int start, int count)

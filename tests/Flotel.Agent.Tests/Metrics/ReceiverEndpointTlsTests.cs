@@ -24,8 +24,8 @@ public sealed class ReceiverEndpointTlsTests
         using var ca = CreateCa("Flotel Test CA");
         using var server = new TlsServer(ca);
         using var sender = Sender(server.Url, ca.ExportCertificatePem());
-        var outcome = await sender.SendAsync([Series()], CancellationToken.None);
-        Assert.IsType<DeliveryOutcome<TimeSeries>.Delivered>(outcome);
+        var outcome = await sender.SendAsync([WalScrape.FromSeries("system", [Series()])], CancellationToken.None);
+        Assert.IsType<DeliveryOutcome<WalScrape>.Delivered>(outcome);
         Assert.Equal(1, server.Requests);
     }
 
@@ -36,8 +36,8 @@ public sealed class ReceiverEndpointTlsTests
         using var other = CreateCa("Someone Else's CA");
         using var server = new TlsServer(ca);
         using var sender = Sender(server.Url, other.ExportCertificatePem());
-        var outcome = await sender.SendAsync([Series()], CancellationToken.None);
-        Assert.IsType<DeliveryOutcome<TimeSeries>.Retryable>(outcome);
+        var outcome = await sender.SendAsync([WalScrape.FromSeries("system", [Series()])], CancellationToken.None);
+        Assert.IsType<DeliveryOutcome<WalScrape>.Retryable>(outcome);
         Assert.Equal(0, server.Requests);
     }
 

@@ -16,6 +16,8 @@ public sealed class RemoteWriteSenderTests
     private static TimeSeries Series(string name, long ts, double value = 1) =>
         new(LabelSet.Of("__name__", name, "edgedeviceid", "dev1"), [new Sample(ts, value)]);
 
+    private static WalScrape Scrape(params TimeSeries[] series) => WalScrape.FromSeries("system", series);
+
     private static RemoteWriteSender Sender(string url, int timeoutSeconds = 10) =>
         new(new MetricsReceiverPlan { Url = url, TimeoutSeconds = timeoutSeconds }, TimeProvider.System, NullLogger.Instance);
 
@@ -29,7 +31,7 @@ public sealed class RemoteWriteSenderTests
     }
 
     [Fact]
-    public async Task SendAsync_Receiver204_PostsARemoteWrite10Body()
+    public async Task SendAsync_OneScrape_PostsItsStoredBodyAsARemoteWrite10Request()
     {
         using var receiver = new LocalHttpServer((_, _, response) =>
         {
@@ -37,25 +39,59 @@ public sealed class RemoteWriteSenderTests
             return Task.CompletedTask;
         });
         using var sender = Sender(receiver.BaseUrl + "/api/v1/write");
-        var outcome = await sender.SendAsync([Series("a", 1000, 1), Series("a", 2000, 2)], CancellationToken.None);
-        Assert.IsType<DeliveryOutcome<TimeSeries>.Delivered>(outcome);
+        var scrape = Scrape(Series("a", 1000, 1), Series("b", 1000, 2));
+        var outcome = await sender.SendAsync([scrape], CancellationToken.None);
+        Assert.IsType<DeliveryOutcome<WalScrape>.Delivered>(outcome);
         var (path, body, headers) = Assert.Single(receiver.Requests);
         Assert.Equal("/api/v1/write", path);
         Assert.Equal("snappy", headers["Content-Encoding"]);
         Assert.Equal("application/x-protobuf", headers["Content-Type"]);
         Assert.Equal("0.1.0", headers["X-Prometheus-Remote-Write-Version"]);
-        var decoded = RemoteWriteCodec.Decode(body);
-        var series = Assert.Single(decoded.Series);
-        Assert.Equal([1.0, 2.0], series.Samples.Select(s => s.Value));
+        Assert.Equal(scrape.Body.ToArray(), body);
+        Assert.Equal(["a", "b"], RemoteWriteCodec.Decode(body).Series.Select(s => s.Labels.MetricName));
+    }
+
+    [Fact]
+    public async Task SendAsync_ScrapesInTimeOrder_OneRequestWithEverySeriesInWalOrder()
+    {
+        using var receiver = new LocalHttpServer((_, _, response) =>
+        {
+            response.StatusCode = 204;
+            return Task.CompletedTask;
+        });
+        using var sender = Sender(receiver.BaseUrl + "/api/v1/write");
+        var other = WalScrape.FromSeries("workload", [Series("w", 500, 9)]);
+        var outcome = await sender.SendAsync([Scrape(Series("a", 1000, 1), Series("b", 1000, 2)), other, Scrape(Series("a", 2000, 3))], CancellationToken.None);
+        Assert.IsType<DeliveryOutcome<WalScrape>.Delivered>(outcome);
+        var decoded = RemoteWriteCodec.Decode(Assert.Single(receiver.Requests).Body);
+        Assert.Equal(["a", "b", "w", "a"], decoded.Series.Select(s => s.Labels.MetricName));
+        Assert.Equal([1.0, 2, 9, 3], decoded.Series.Select(s => s.Samples.Single().Value));
+    }
+
+    [Fact]
+    public async Task SendAsync_ScrapeOlderThanTheTargetsPrevious_SeriesMergedWithSamplesInTimeOrder()
+    {
+        using var receiver = new LocalHttpServer((_, _, response) =>
+        {
+            response.StatusCode = 204;
+            return Task.CompletedTask;
+        });
+        using var sender = Sender(receiver.BaseUrl + "/api/v1/write");
+
+        // The wall clock stepped back between two scrapes of one target.
+        var outcome = await sender.SendAsync([Scrape(Series("a", 2000, 2)), Scrape(Series("a", 1000, 1))], CancellationToken.None);
+        Assert.IsType<DeliveryOutcome<WalScrape>.Delivered>(outcome);
+        var series = Assert.Single(RemoteWriteCodec.Decode(Assert.Single(receiver.Requests).Body).Series);
+        Assert.Equal([1000L, 2000], series.Samples.Select(s => s.TimestampMs));
     }
 
     [Theory]
-    [InlineData(400, null, typeof(DeliveryOutcome<TimeSeries>.Rejected))]
-    [InlineData(404, null, typeof(DeliveryOutcome<TimeSeries>.Rejected))]
-    [InlineData(429, "7", typeof(DeliveryOutcome<TimeSeries>.Retryable))]
-    [InlineData(500, null, typeof(DeliveryOutcome<TimeSeries>.Retryable))]
-    [InlineData(503, "3", typeof(DeliveryOutcome<TimeSeries>.Retryable))]
-    [InlineData(413, null, typeof(DeliveryOutcome<TimeSeries>.RequestTooLarge))]
+    [InlineData(400, null, typeof(DeliveryOutcome<WalScrape>.Rejected))]
+    [InlineData(404, null, typeof(DeliveryOutcome<WalScrape>.Rejected))]
+    [InlineData(429, "7", typeof(DeliveryOutcome<WalScrape>.Retryable))]
+    [InlineData(500, null, typeof(DeliveryOutcome<WalScrape>.Retryable))]
+    [InlineData(503, "3", typeof(DeliveryOutcome<WalScrape>.Retryable))]
+    [InlineData(413, null, typeof(DeliveryOutcome<WalScrape>.RequestTooLarge))]
     public async Task SendAsync_ReceiverStatus_ClassifiedWithItsMessage(int status, string? retryAfter, Type expected)
     {
         using var receiver = new LocalHttpServer(async (_, _, response) =>
@@ -69,15 +105,15 @@ public sealed class RemoteWriteSenderTests
             await response.OutputStream.WriteAsync("the receiver's words"u8.ToArray());
         });
         using var sender = Sender(receiver.BaseUrl + "/api/v1/write");
-        var outcome = await sender.SendAsync([Series("a", 1000)], CancellationToken.None);
+        var outcome = await sender.SendAsync([Scrape(Series("a", 1000))], CancellationToken.None);
         Assert.IsType(expected, outcome);
         switch (outcome)
         {
-            case DeliveryOutcome<TimeSeries>.Rejected r:
+            case DeliveryOutcome<WalScrape>.Rejected r:
                 Assert.Equal("http_" + status, r.Code);
                 Assert.Equal($"HTTP {status}: the receiver's words", r.Reason);
                 break;
-            case DeliveryOutcome<TimeSeries>.Retryable r:
+            case DeliveryOutcome<WalScrape>.Retryable r:
                 Assert.Contains("the receiver's words", r.Reason, StringComparison.Ordinal);
                 Assert.Equal(retryAfter is null ? null : TimeSpan.FromSeconds(int.Parse(retryAfter, System.Globalization.CultureInfo.InvariantCulture)), r.RetryAfter);
                 break;
@@ -95,7 +131,7 @@ public sealed class RemoteWriteSenderTests
         }
 
         using var sender = Sender("http://127.0.0.1:" + port + "/api/v1/write");
-        Assert.IsType<DeliveryOutcome<TimeSeries>.Retryable>(await sender.SendAsync([Series("a", 1000)], CancellationToken.None));
+        Assert.IsType<DeliveryOutcome<WalScrape>.Retryable>(await sender.SendAsync([Scrape(Series("a", 1000))], CancellationToken.None));
     }
 
     [Fact]
@@ -108,9 +144,9 @@ public sealed class RemoteWriteSenderTests
             response.StatusCode = 204;
         });
         using var sender = Sender(receiver.BaseUrl + "/api/v1/write", timeoutSeconds: 1);
-        var outcome = await sender.SendAsync([Series("a", 1000)], CancellationToken.None);
+        var outcome = await sender.SendAsync([Scrape(Series("a", 1000))], CancellationToken.None);
         release.Release();
-        var retry = Assert.IsType<DeliveryOutcome<TimeSeries>.Retryable>(outcome);
+        var retry = Assert.IsType<DeliveryOutcome<WalScrape>.Retryable>(outcome);
         Assert.Contains("timeoutSeconds=1", retry.Reason, StringComparison.Ordinal);
     }
 
@@ -124,18 +160,21 @@ public sealed class RemoteWriteSenderTests
             for (var scrape = 0; scrape < 10; scrape++)
             {
                 // Ten scrapes of seven series each: 70 samples.
-                await queue.AppendAsync(MetricsWal.Encode([.. Enumerable.Range(0, 7).Select(i => Series("m" + i, 1_700_000_000_000 + (scrape * 1000)))]));
+                await queue.AppendAsync(MetricsWal.Encode([.. Enumerable.Range(0, 7).Select(i => Series("m" + i, 1_700_000_000_000 + (scrape * 1000)))], "system"));
             }
+
+            // One scrape of 30 series: more than one request may carry.
+            await queue.AppendAsync(MetricsWal.Encode([.. Enumerable.Range(0, 30).Select(i => Series("big" + i, 1_700_000_100_000))], "system"));
 
             var sender = new CapturingSender();
             var registry = new MetricsRegistry();
-            await using (var delivery = new QueueDelivery<TimeSeries>(
-                "remote-write", queue.OpenReader("remote-write"), new WalRecordDecoder(TimeSpan.FromDays(36500), TimeProvider.System, registry), sender, null,
+            await using (var delivery = new QueueDelivery<WalScrape>(
+                "remote-write", queue.OpenReader("remote-write"), new WalRecordDecoder(TimeSpan.FromDays(36500), 20, TimeProvider.System, registry), sender, null,
                 MetricsComponent.DeliveryOptionsFor(20, new MetricsComponentOptions()), registry, TimeProvider.System, NullLogger.Instance))
             {
                 delivery.Start();
                 var deadline = DateTime.UtcNow.AddSeconds(20);
-                while (delivery.Sent < 70 && DateTime.UtcNow < deadline)
+                while (sender.Batches.Sum(b => b.Sum(s => s.Samples)) < 100 && DateTime.UtcNow < deadline)
                 {
                     await Task.Delay(20);
                 }
@@ -143,10 +182,13 @@ public sealed class RemoteWriteSenderTests
                 await delivery.StopAsync(TimeSpan.FromSeconds(5));
             }
 
-            // Read in one chunk, cut by samples: 20, 20, 20, 10 — and in WAL order.
-            Assert.Equal([20, 20, 20, 10], sender.Batches.Select(b => b.Sum(s => s.Samples.Count)));
-            var times = sender.Batches.SelectMany(b => b).Select(s => s.Samples[0].TimestampMs).ToList();
+            // Whole scrapes while they fit (7 + 7, the next would make 21); the 30-sample scrape cut into 20 + 10; WAL order.
+            Assert.Equal([14, 14, 14, 14, 14, 20, 10], sender.Batches.Select(b => b.Sum(s => s.Samples)));
+            var series = sender.Batches.SelectMany(b => b).SelectMany(s => s.DecodeSeries()).ToList();
+            Assert.Equal(100, series.Count);
+            var times = series.Select(s => s.Samples[0].TimestampMs).ToList();
             Assert.Equal(times.Order(), times);
+            Assert.Equal(Enumerable.Range(0, 30).Select(i => "big" + i), series.Skip(70).Select(s => s.Labels.MetricName));
         }
         finally
         {
@@ -154,14 +196,14 @@ public sealed class RemoteWriteSenderTests
         }
     }
 
-    private sealed class CapturingSender : IBatchSender<TimeSeries>
+    private sealed class CapturingSender : IBatchSender<WalScrape>
     {
-        public ConcurrentQueue<TimeSeries[]> Batches { get; } = new();
+        public ConcurrentQueue<WalScrape[]> Batches { get; } = new();
 
-        public ValueTask<DeliveryOutcome<TimeSeries>> SendAsync(IReadOnlyList<TimeSeries> batch, CancellationToken cancellationToken)
+        public ValueTask<DeliveryOutcome<WalScrape>> SendAsync(IReadOnlyList<WalScrape> batch, CancellationToken cancellationToken)
         {
             Batches.Enqueue([.. batch]);
-            return ValueTask.FromResult(DeliveryOutcome<TimeSeries>.Success);
+            return ValueTask.FromResult(DeliveryOutcome<WalScrape>.Success);
         }
     }
 }
