@@ -28,6 +28,16 @@ internal sealed class ScrapeBuilder : IExpositionVisitor
 
     private readonly Dictionary<LabelSet, long> _lastExposedTimestamp = [];
     private readonly List<Label> _scratch = new(16);
+
+    /// <summary>
+    /// The label sets of the series seen in recent scrapes, keyed by the series' bytes as exposed (name and labels):
+    /// a target exposes the same series scrape after scrape, so building their strings and sorting their labels again
+    /// each time was most of the agent's allocation per scrape. Entries not seen in a scrape are removed at its end.
+    /// </summary>
+    private readonly Dictionary<byte[], CachedSeries> _known = new(SeriesKeyComparer.Instance);
+    private readonly byte[] _keyBuffer = new byte[1024];
+    private int _scrape;
+    private string? _knownDevice;
     private List<TimeSeries> _series = [];
     private string _device = string.Empty;
     private ScrapeTarget? _target;
@@ -48,9 +58,16 @@ internal sealed class ScrapeBuilder : IExpositionVisitor
     /// <summary>Starts one scrape.</summary>
     public void Begin(string device, ScrapeTarget target, long scrapeTimeMs)
     {
+        if (_knownDevice != device || _target?.Source != target.Source)
+        {
+            _known.Clear();
+            _knownDevice = device;
+        }
+
         _device = device;
         _target = target;
         _scrapeTimeMs = scrapeTimeMs;
+        _scrape++;
         _series = [];
         Scraped = 0;
         NotAllowed = 0;
@@ -68,6 +85,20 @@ internal sealed class ScrapeBuilder : IExpositionVisitor
         Health("up", up ? 1 : 0);
         Health("scrape_duration_seconds", duration.TotalSeconds);
         Health("scrape_samples_scraped", Scraped);
+        if (_known.Count > 0)
+        {
+            List<byte[]>? gone = null;
+            foreach (var (key, entry) in _known)
+            {
+                if (entry.Scrape != _scrape)
+                {
+                    (gone ??= []).Add(key);
+                }
+            }
+
+            gone?.ForEach(key => _known.Remove(key));
+        }
+
         var result = _series;
         _series = [];
         return result;
@@ -84,6 +115,46 @@ internal sealed class ScrapeBuilder : IExpositionVisitor
             return;
         }
 
+        var key = SeriesKey(metricName, labels);
+        CachedSeries? known = null;
+        if (!key.IsEmpty)
+        {
+            _known.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(key, out known);
+        }
+
+        LabelSet set;
+        if (known is not null)
+        {
+            known.Scrape = _scrape;
+            set = known.Labels;
+        }
+        else
+        {
+            set = BuildLabels(metricName, labels, target);
+            if (!key.IsEmpty)
+            {
+                _known[key.ToArray()] = new CachedSeries(set, _scrape);
+            }
+        }
+
+        var timestamp = _scrapeTimeMs;
+        if (timestampMs is { } exposed)
+        {
+            if (_lastExposedTimestamp.TryGetValue(set, out var last) && exposed <= last)
+            {
+                OutOfOrder++;
+                return;
+            }
+
+            _lastExposedTimestamp[set] = exposed;
+            timestamp = exposed;
+        }
+
+        _series.Add(new TimeSeries(set, [new Sample(timestamp, value)]));
+    }
+
+    private LabelSet BuildLabels(ReadOnlySpan<byte> metricName, ExpositionLabels labels, ScrapeTarget target)
+    {
         _scratch.Clear();
         _scratch.Add(new Label(Label.MetricNameLabel, Encoding.UTF8.GetString(metricName)));
         var hasSource = false;
@@ -107,21 +178,43 @@ internal sealed class ScrapeBuilder : IExpositionVisitor
             _scratch.Add(new Label(SourceLabel, target.Source));
         }
 
-        var set = new LabelSet(_scratch);
-        var timestamp = _scrapeTimeMs;
-        if (timestampMs is { } exposed)
-        {
-            if (_lastExposedTimestamp.TryGetValue(set, out var last) && exposed <= last)
-            {
-                OutOfOrder++;
-                return;
-            }
+        return new LabelSet(_scratch);
+    }
 
-            _lastExposedTimestamp[set] = exposed;
-            timestamp = exposed;
+    /// <summary>
+    /// The series as exposed: name, then each label name and value, separated by bytes that cannot occur in UTF-8
+    /// (0xFF, 0xFE). Empty when it does not fit the key buffer (such a series is simply not cached).
+    /// </summary>
+    private ReadOnlySpan<byte> SeriesKey(ReadOnlySpan<byte> metricName, ExpositionLabels labels)
+    {
+        var key = _keyBuffer.AsSpan();
+        if (!Append(ref key, metricName))
+        {
+            return [];
         }
 
-        _series.Add(new TimeSeries(set, [new Sample(timestamp, value)]));
+        for (var i = 0; i < labels.Count; i++)
+        {
+            if (!Append(ref key, labels.GetName(i)) || !Append(ref key, labels.GetValue(i)))
+            {
+                return [];
+            }
+        }
+
+        return _keyBuffer.AsSpan(0, _keyBuffer.Length - key.Length);
+
+        static bool Append(ref Span<byte> into, ReadOnlySpan<byte> part)
+        {
+            if (part.Length + 1 > into.Length)
+            {
+                return false;
+            }
+
+            part.CopyTo(into);
+            into[part.Length] = 0xFF;
+            into = into[(part.Length + 1)..];
+            return true;
+        }
     }
 
     /// <inheritdoc />
@@ -146,5 +239,34 @@ internal sealed class ScrapeBuilder : IExpositionVisitor
             "instance", target.Instance,
             SourceLabel, target.Source);
         _series.Add(new TimeSeries(labels, [new Sample(_scrapeTimeMs, value)]));
+    }
+
+    private sealed class CachedSeries(LabelSet labels, int scrape)
+    {
+        public LabelSet Labels { get; } = labels;
+
+        public int Scrape { get; set; } = scrape;
+    }
+
+    private sealed class SeriesKeyComparer : IEqualityComparer<byte[]>, IAlternateEqualityComparer<ReadOnlySpan<byte>, byte[]>
+    {
+        public static readonly SeriesKeyComparer Instance = new();
+
+        public bool Equals(byte[]? x, byte[]? y) => x.AsSpan().SequenceEqual(y);
+
+        public int GetHashCode(byte[] obj) => Hash(obj);
+
+        public bool Equals(ReadOnlySpan<byte> alternate, byte[] other) => alternate.SequenceEqual(other);
+
+        public int GetHashCode(ReadOnlySpan<byte> alternate) => Hash(alternate);
+
+        public byte[] Create(ReadOnlySpan<byte> alternate) => alternate.ToArray();
+
+        private static int Hash(ReadOnlySpan<byte> bytes)
+        {
+            var hash = default(HashCode);
+            hash.AddBytes(bytes);
+            return hash.ToHashCode();
+        }
     }
 }

@@ -14,9 +14,9 @@ public sealed class ScrapeBuilderTests
         AllowList = AllowList.Of(["node_memory_Mapped_bytes", "node_disk_io_now", "labelled"]),
     };
 
-    private static List<Model.Metrics.TimeSeries> Scrape(ScrapeBuilder builder, string text, long now = 1_000_000, ScrapeTarget? target = null)
+    private static List<Model.Metrics.TimeSeries> Scrape(ScrapeBuilder builder, string text, long now = 1_000_000, ScrapeTarget? target = null, string device = "dev1")
     {
-        builder.Begin("dev1", target ?? System, now);
+        builder.Begin(device, target ?? System, now);
         new ExpositionParser().Parse(Encoding.UTF8.GetBytes(text), builder);
         return builder.Finish(up: true, TimeSpan.FromMilliseconds(12));
     }
@@ -37,6 +37,35 @@ public sealed class ScrapeBuilderTests
             var names = s.Labels.Select(l => l.Name).ToArray();
             Assert.Equal(names.Order(StringComparer.Ordinal), names);
         }
+    }
+
+    [Fact]
+    public void Scrape_SameSeriesNextScrape_SameLabelSetAndNewSample()
+    {
+        var builder = new ScrapeBuilder();
+        const string text = "node_disk_io_now{device=\"vda\"} 3\nnode_disk_io_now{device=\"vdb\"} 4\n";
+        var first = Scrape(builder, text, now: 1_000_000);
+        var second = Scrape(builder, text.Replace(" 3", " 5", StringComparison.Ordinal), now: 1_005_000);
+        Assert.Same(first[0].Labels, second[0].Labels);
+        Assert.Same(first[1].Labels, second[1].Labels);
+        Assert.Equal((1_005_000L, 5.0), (second[0].Samples[0].TimestampMs, second[0].Samples[0].Value));
+    }
+
+    [Fact]
+    public void Scrape_OtherDeviceOrSeriesGoneAndBack_LabelsAreBuiltForTheNewScrape()
+    {
+        var builder = new ScrapeBuilder();
+        const string text = "node_disk_io_now{device=\"vda\"} 3\n";
+        var first = Scrape(builder, text);
+        var renamed = Scrape(builder, text, now: 1_005_000, device: "dev2");
+        Assert.Equal("{__name__=\"node_disk_io_now\", device=\"vda\", edgedeviceid=\"dev2\", metric-source=\"system\"}", renamed[0].Labels.ToString());
+
+        // A scrape without the series forgets it; when it comes back its labels are built again (and equal).
+        Scrape(builder, "node_memory_Mapped_bytes 1\n", now: 1_010_000, device: "dev2");
+        var back = Scrape(builder, text, now: 1_015_000, device: "dev2");
+        Assert.NotSame(renamed[0].Labels, back[0].Labels);
+        Assert.Equal(renamed[0].Labels, back[0].Labels);
+        Assert.NotEqual(first[0].Labels, back[0].Labels);
     }
 
     [Fact]

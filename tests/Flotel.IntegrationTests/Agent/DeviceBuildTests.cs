@@ -39,7 +39,7 @@ public sealed class DeviceBuildTests
                 TimeSpan.FromSeconds(30));
             Assert.True(rss, "process_resident_memory_bytes is not reported; agent output:\n" + agent.Output);
 
-            // Scraping every second allocates a few tens of KiB per second: a 1 MiB budget is spent within a minute or
+            // Scraping every second allocates a few tens of KiB per second: a 512 KiB budget is spent within a minute or
             // two; the default budget on this machine (tens of MiB) is not.
             double? collections = null;
             var collected = await MetricsTestKit.UntilAsync(
