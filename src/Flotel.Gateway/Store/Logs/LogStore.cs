@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Text;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -684,6 +685,7 @@ public sealed class LogStore : IDisposable
         return index;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Insert(IndexState index, string id, in SourceFields f, ReadOnlySpan<byte> source)
     {
         RawStatement insert = index.InsertDoc ??= new RawStatement(_writer,
@@ -852,6 +854,7 @@ public sealed class LogStore : IDisposable
 
         public ReadOnlySpan<byte> Source(int i) => _json.WrittenSpan[(i == 0 ? 0 : _ends[i - 1]).._ends[i]];
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Prepare(IReadOnlyList<LogEvent> events, int start, int count, LogstashIndexPattern pattern, TimeProvider time)
         {
             Count = count;
