@@ -458,13 +458,24 @@ public sealed class LogStore : IDisposable
             string condition = where.Replace(LogQuerySql.FtsTable, fts, StringComparison.Ordinal);
             try
             {
-                using SqliteCommand count = connection.CreateCommand();
-                // Counting stops past the remaining track_total_hits budget (ES's default 10000, then "gte").
-                count.CommandText = search.TrackTotalHitsUpTo is { } cap
-                    ? $"SELECT COUNT(*) FROM (SELECT 1 FROM {docs} d WHERE {condition} LIMIT {(cap + 1L).ToString(CultureInfo.InvariantCulture)})"
-                    : $"SELECT COUNT(*) FROM {docs} d WHERE {condition}";
-                Bind(count, parameters, sortCompiler.Parameters, index.Info.Name);
-                long matches = (long)count.ExecuteScalar()!;
+                long matches;
+                if (search.Query is MatchAllQuery)
+                {
+                    // Every document matches: the count the writer published with its last commit is exact, while
+                    // COUNT(*) walks the whole ts index (26 ms CPU for 400k documents; clients poll _count).
+                    matches = index.Info.DocumentCount;
+                }
+                else
+                {
+                    using SqliteCommand count = connection.CreateCommand();
+                    // Counting stops past the remaining track_total_hits budget (ES's default 10000, then "gte").
+                    count.CommandText = search.TrackTotalHitsUpTo is { } cap
+                        ? $"SELECT COUNT(*) FROM (SELECT 1 FROM {docs} d WHERE {condition} LIMIT {(cap + 1L).ToString(CultureInfo.InvariantCulture)})"
+                        : $"SELECT COUNT(*) FROM {docs} d WHERE {condition}";
+                    Bind(count, parameters, sortCompiler.Parameters, index.Info.Name);
+                    matches = (long)count.ExecuteScalar()!;
+                }
+
                 total += matches;
                 if (countOnly || limit == 0)
                 {
