@@ -105,14 +105,16 @@ build_flotel() {
   FLOTEL_DLL="$REPO/src/Flotel.Cli/bin/Release/net10.0/flotel.dll"
 }
 
-# Starts `flotel gateway` on 127.0.0.1 with free ports and data dir $1; sets GW_PID, GW_HTTP (host:port), GW_SYSLOG_PORT.
+# Starts `flotel gateway` on 127.0.0.1 with free ports and data dir $1 (and config file $2 when given); sets GW_PID,
+# GW_HTTP (host:port), GW_SYSLOG_PORT.
 start_gateway() {
-  local data=$1 out=$1.out i line
+  local data=$1 out=$1.out i line config=()
+  [ -n "${2:-}" ] && config=(--config "$2")
   mkdir -p "$data"
-  dotnet "$FLOTEL_DLL" gateway --data "$data" --http 127.0.0.1:0 --syslog 127.0.0.1:0 >"$out" 2>&1 &
+  dotnet "$FLOTEL_DLL" gateway "${config[@]}" --data "$data" --http 127.0.0.1:0 --syslog 127.0.0.1:0 >"$out" 2>&1 &
   GW_PID=$!; track_pid "$GW_PID"; WATCH_PID=$GW_PID
   for ((i = 0; i < 600; i++)); do
-    line=$(grep -m1 '^listening ' "$out" || true)
+    line=$(grep -m1 '^listening ' "$out" 2>/dev/null || true)
     [ -n "$line" ] && break
     kill -0 "$GW_PID" 2>/dev/null || { cat "$out" >&2; return 1; }
     sleep 0.1
@@ -125,6 +127,12 @@ start_gateway() {
 # One value from the gateway's /metrics (exact series text).
 gateway_metric() {
   curl -fsS "http://$GW_HTTP/metrics" | awk -v s="$1" '$1 == s { printf "%.0f\n", $2; found = 1 } END { if (!found) print 0 }'
+}
+
+# A gateway config file that runs no output at all: records stay in the durable queue (the "→ durable queue" rows).
+queue_only_config() {
+  printf 'store:\n  enabled: false\n' >"$BENCH_TMP/queue-only.yaml"
+  echo "$BENCH_TMP/queue-only.yaml"
 }
 
 gateway_log_count() {

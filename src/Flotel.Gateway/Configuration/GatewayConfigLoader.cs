@@ -23,7 +23,7 @@ public static class GatewayConfigLoader
     private static readonly HashSet<string> QueueKeys = new(StringComparer.Ordinal) { "maxMiB" };
     private static readonly HashSet<string> AuthKeys = new(StringComparer.Ordinal) { "ingest", "query" };
     private static readonly HashSet<string> CredentialKeys = new(StringComparer.Ordinal) { "username", "password", "bearerToken" };
-    private static readonly HashSet<string> StoreKeys = new(StringComparer.Ordinal) { "indexPattern", "logs", "metrics" };
+    private static readonly HashSet<string> StoreKeys = new(StringComparer.Ordinal) { "enabled", "indexPattern", "logs", "metrics" };
     private static readonly HashSet<string> RetentionKeys = new(StringComparer.Ordinal) { "retentionDays" };
 
     /// <summary>Loads <paramref name="file"/> (or the defaults when null) into options plus diagnostics.</summary>
@@ -305,6 +305,9 @@ public static class GatewayConfigLoader
         {
             switch (k)
             {
+                case "enabled":
+                    options.StoreEnabled = r.Boolean(v, "store.enabled") ?? options.StoreEnabled;
+                    break;
                 case "indexPattern":
                     if (r.String(v, "store.indexPattern") is { } pattern)
                     {

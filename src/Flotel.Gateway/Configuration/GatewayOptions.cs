@@ -46,6 +46,13 @@ public sealed class GatewayOptions
     /// <summary>Credentials required on query endpoints (<c>_search</c>, Prometheus API, UI); null = open.</summary>
     public AuthOptions? QueryAuth { get; set; }
 
+    /// <summary>
+    /// Run the embedded-store output (<c>store.enabled</c>). False = a forwarding-only gateway: the queue is read by the
+    /// configured <see cref="Outputs"/> alone (with none, records stay queued until the bound is reached and intake is
+    /// held back), the store readers' cursors are removed, and the query APIs answer from what the store already holds.
+    /// </summary>
+    public bool StoreEnabled { get; set; } = true;
+
     /// <summary>Index name pattern for logs, Logstash syntax (architecture §5).</summary>
     public string IndexPattern { get; set; } = "logstash-%{+YYYY.MM.dd}";
 

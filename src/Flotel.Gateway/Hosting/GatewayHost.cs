@@ -144,9 +144,13 @@ public sealed partial class GatewayHost : IAsyncDisposable
         });
 
         var parser = new SyslogParser(new SyslogParserOptions { Timezone = options.SyslogTimezone });
-        var output = new EmbeddedStoreOutput(queue, logs, metricStore, parser, Metrics, time, loggerFactory.CreateLogger<EmbeddedStoreOutput>());
-        output.Start();
-        _stops.Add(() => output.StopAsync(TimeSpan.FromSeconds(20)));
+        if (options.StoreEnabled)
+        {
+            var output = new EmbeddedStoreOutput(queue, logs, metricStore, parser, Metrics, time, loggerFactory.CreateLogger<EmbeddedStoreOutput>());
+            output.Start();
+            _stops.Add(() => output.StopAsync(TimeSpan.FromSeconds(20)));
+        }
+
         StartOutputs(options, queue, data, parser, loggerFactory, time);
 
         var sink = new DurableQueueSink(queue);
@@ -162,7 +166,12 @@ public sealed partial class GatewayHost : IAsyncDisposable
     /// </summary>
     private void StartOutputs(GatewayOptions options, DurableQueue queue, string data, SyslogParser parser, ILoggerFactory loggerFactory, TimeProvider time)
     {
-        var configured = new HashSet<string>(options.Outputs.Select(o => o.Name), StringComparer.Ordinal) { "store-logs", "store-metrics" };
+        var configured = new HashSet<string>(options.Outputs.Select(o => o.Name), StringComparer.Ordinal);
+        if (options.StoreEnabled)
+        {
+            configured.UnionWith(["store-logs", "store-metrics"]);
+        }
+
         foreach (var reader in queue.GetStats().Readers)
         {
             if (!configured.Contains(reader.Name) && queue.DeleteReader(reader.Name))

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Flotel.Gateway.Queueing;
@@ -32,6 +33,7 @@ public static class GatewayRecord
     }
 
     /// <summary>Appends one length-prefixed syslog frame.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void WriteFrame(IBufferWriter<byte> output, ReadOnlySequence<byte> frame)
     {
         var length = checked((int)frame.Length);
@@ -42,6 +44,7 @@ public static class GatewayRecord
     }
 
     /// <summary>Appends one length-prefixed syslog frame.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void WriteFrame(IBufferWriter<byte> output, ReadOnlySpan<byte> frame)
     {
         var span = output.GetSpan(4 + frame.Length);
@@ -70,6 +73,7 @@ public static class GatewayRecord
     }
 
     /// <summary>Reads the header; false when the record is too short to be one of ours.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool TryReadHeader(ReadOnlySpan<byte> record, out GatewayRecordKind kind, out long receivedAtUnixMs, out string peer, out int bodyOffset)
     {
         kind = default;
@@ -89,6 +93,7 @@ public static class GatewayRecord
     }
 
     /// <summary>Reads the next length-prefixed frame from <paramref name="body"/>, advancing it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool TryReadFrame(ref ReadOnlySpan<byte> body, out ReadOnlySpan<byte> frame)
     {
         frame = default;

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Flotel.Pipeline.Queue;
 
@@ -15,6 +16,7 @@ internal static class Crc32C
     public const uint Seed = 0xFFFFFFFFu;
 
     /// <summary>Adds bytes to a running CRC started at <see cref="Seed"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static uint Append(uint crc, ReadOnlySpan<byte> data)
     {
         while (data.Length >= 8)
@@ -38,6 +40,7 @@ internal static class Crc32C
     public static uint Compute(ReadOnlySpan<byte> data) => Finish(Append(Seed, data));
 
     /// <summary>The record checksum: CRC-32C over the sequence id (8 bytes, little-endian) then the payload.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static uint OfRecord(long sequence, ReadOnlySpan<byte> payload)
     {
         var crc = BitOperations.Crc32C(Seed, (ulong)sequence);

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 
 namespace Flotel.Pipeline.Queue;
 
@@ -27,6 +28,7 @@ internal sealed class RecordBuffer
     public ReadOnlySpan<byte> Written => _buffer.AsSpan(0, Length);
 
     /// <summary>Appends one record: header (length, CRC-32C, sequence) then payload.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Append(long sequence, ReadOnlySpan<byte> payload)
     {
         var size = DurableQueue.RecordHeaderSize + payload.Length;

@@ -25,6 +25,7 @@ internal static class LabelRules
     public static bool IsValidMetricName(ReadOnlySpan<byte> name) => IsValidName(name, allowColon: true);
 
     /// <summary>A remote-write label name: non-empty valid UTF-8 without control characters (see the class remarks).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool IsAcceptedLabelName(ReadOnlySpan<byte> name)
     {
         if (name.IsEmpty)
@@ -81,6 +82,7 @@ internal static class LabelRules
     /// digits and underscores (and colons). Generic over UTF-8 bytes and UTF-16 chars so the wire decoder and the
     /// model-side encoder validate identically.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool IsValidName<T>(ReadOnlySpan<T> name, bool allowColon)
         where T : unmanaged, System.Numerics.IBinaryInteger<T>
     {

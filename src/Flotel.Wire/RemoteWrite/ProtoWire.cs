@@ -29,6 +29,7 @@ internal static class ProtoWire
         return ReadVarintSlow(buffer, ref pos);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static ulong ReadVarintSlow(ReadOnlySpan<byte> buffer, ref int pos)
     {
         ulong result = 0;
@@ -98,6 +99,7 @@ internal static class ProtoWire
     /// Skips a field of an unknown number, or a known number with an unexpected wire type (Google.Protobuf
     /// treats both as unknown fields). Groups (wire types 3/4, deprecated since proto2) are rejected.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SkipField(ReadOnlySpan<byte> buffer, ref int pos, int wireType)
     {
         switch (wireType)

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Unicode;
 using Flotel.Model.Metrics;
@@ -30,11 +31,15 @@ namespace Flotel.Wire.RemoteWrite;
 /// </list>
 /// A series' fields may come in any order, so each series is scanned twice: once to collect and validate
 /// labels, once to hand samples to the visitor. Nothing is allocated per series or per sample.
+/// The per-series methods are compiled fully optimized at once (<see cref="MethodImplOptions.AggressiveOptimization"/>):
+/// under tiered compilation a freshly started gateway otherwise validated its first seconds of bodies with tier-0 and
+/// instrumented code, which cost as much CPU as the rest of the request (perf, bench/peers/remote-write.sh).
 /// </summary>
 public static class WriteRequestDecoder
 {
     /// <summary>Decodes <paramref name="protobuf"/> into <paramref name="visitor"/>.</summary>
     /// <exception cref="RemoteWriteException">The bytes are not an acceptable WriteRequest.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static WriteRequestStats Decode<TVisitor>(ReadOnlySpan<byte> protobuf, TVisitor visitor, RemoteWriteLimits? limits = null)
         where TVisitor : IWriteRequestVisitor
     {
@@ -95,6 +100,7 @@ public static class WriteRequestDecoder
         public int Histograms;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DecodeSeries<TVisitor>(ReadOnlySpan<byte> buffer, int start, int end, TVisitor visitor, RemoteWriteLimits limits, LabelRef[] scratch, ref DecodeState state)
         where TVisitor : IWriteRequestVisitor
     {
@@ -157,6 +163,7 @@ public static class WriteRequestDecoder
         state.Series++;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static LabelRef DecodeLabel(ReadOnlySpan<byte> buffer, int start, RemoteWriteLimits limits)
     {
         int nameStart = start, nameLength = 0, valueStart = start, valueLength = 0;
@@ -198,6 +205,7 @@ public static class WriteRequestDecoder
     }
 
     /// <summary>Sorts by name, rejects bad or repeated names, drops empty values; returns the index of __name__.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int ValidateAndSort(ReadOnlySpan<byte> buffer, ref Span<LabelRef> labels)
     {
         // Insertion sort: senders almost always send sorted labels (the spec says MUST), making this O(n).
@@ -264,6 +272,7 @@ public static class WriteRequestDecoder
         return metricNameIndex;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DecodeSample<TVisitor>(ReadOnlySpan<byte> sample, TVisitor visitor)
         where TVisitor : IWriteRequestVisitor
     {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Flotel.Wire.Syslog;
@@ -113,6 +114,7 @@ public sealed class LogstashIndexPattern
     }
 
     /// <summary>The index name for an event whose <c>@timestamp</c> is <paramref name="timestamp"/> (taken as UTC).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public string Render(DateTime timestamp)
     {
         DateTime utc = timestamp.Kind == DateTimeKind.Local ? timestamp.ToUniversalTime() : timestamp;

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace Flotel.Wire.Syslog;
 
@@ -101,6 +102,7 @@ public sealed class SyslogFramer
         return false;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool TryRead(ref SequenceReader<byte> reader, bool isCompleted, out ReadOnlySequence<byte> frame)
     {
         frame = default;
@@ -151,6 +153,7 @@ public sealed class SyslogFramer
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool SkipDiscarded(ref SequenceReader<byte> reader)
     {
         if (_discardRemaining > 0)
@@ -182,6 +185,7 @@ public sealed class SyslogFramer
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private FrameStep ReadOctetCounted(ref SequenceReader<byte> reader, bool isCompleted, out ReadOnlySequence<byte> frame)
     {
         frame = default;
@@ -237,6 +241,7 @@ public sealed class SyslogFramer
         return FrameStep.Incomplete;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private FrameStep ReadLine(ref SequenceReader<byte> reader, bool isCompleted, out ReadOnlySequence<byte> frame)
     {
         frame = default;
@@ -291,6 +296,7 @@ public sealed class SyslogFramer
         return FrameStep.Frame;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool EndsWithCr(in ReadOnlySequence<byte> line)
     {
         if (line.IsSingleSegment)
@@ -302,6 +308,7 @@ public sealed class SyslogFramer
     }
 
     // Blank = only spaces, tabs and CRs (Flotta sends "msg\n\n"; an empty frame is no message).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool IsBlank(in ReadOnlySequence<byte> line)
     {
         foreach (ReadOnlyMemory<byte> segment in line)

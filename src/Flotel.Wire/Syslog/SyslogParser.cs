@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Flotel.Model.Logs;
 
@@ -60,6 +61,7 @@ public sealed class SyslogParser
     /// Finds the fields of one message (no framing bytes) without allocating. <paramref name="receivedAtUtc"/> is
     /// the time used when the header has none, and gives the year of RFC 3164 times.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public SyslogParseResult Parse(ReadOnlySpan<byte> message, DateTime receivedAtUtc)
     {
         var r = new SyslogParseResult
@@ -140,6 +142,7 @@ public sealed class SyslogParser
     /// <paramref name="peerAddress"/> becomes <c>host</c>. A <paramref name="pool"/> (one per connection) reuses the
     /// strings of repeating header fields.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static LogEvent Materialize(ReadOnlySpan<byte> message, in SyslogParseResult result, string? peerAddress, SyslogStringPool? pool = null)
     {
         var e = new LogEvent
@@ -184,6 +187,7 @@ public sealed class SyslogParser
     }
 
     /// <summary>Parses and materializes one message held in a span.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public LogEvent ParseEvent(ReadOnlySpan<byte> message, DateTime receivedAtUtc, string? peerAddress, SyslogStringPool? pool = null)
     {
         SyslogParseResult result = Parse(message, receivedAtUtc);
@@ -191,6 +195,7 @@ public sealed class SyslogParser
     }
 
     /// <summary>Parses and materializes one frame from <see cref="SyslogFramer"/> (copied once if it spans segments).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public LogEvent ParseEvent(in ReadOnlySequence<byte> frame, DateTime receivedAtUtc, string? peerAddress, SyslogStringPool? pool = null)
     {
         if (frame.IsSingleSegment)
@@ -219,6 +224,7 @@ public sealed class SyslogParser
     }
 
     // PRI = "<" 1*3DIGIT ">", value 0..191 (RFC 5424 §6.2.1); pos moves past '>'.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool TryReadPriority(ReadOnlySpan<byte> s, ref int pos, out int priority)
     {
         priority = 0;
@@ -241,6 +247,7 @@ public sealed class SyslogParser
     }
 
     // RFC 5424 §6: after "<PRI>1 ": TIMESTAMP SP HOSTNAME SP APP-NAME SP PROCID SP MSGID SP STRUCTURED-DATA [SP MSG].
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool TryParse5424(ReadOnlySpan<byte> s, int pos, ref SyslogParseResult r)
     {
         int tsEnd = TokenEnd(s, pos);
@@ -302,6 +309,7 @@ public sealed class SyslogParser
     }
 
     // Walks the SD once: remembers its extent and the values of Flotel's element.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int ReadStructuredDataContext(ReadOnlySpan<byte> s, int pos, ref SyslogParseResult r)
     {
         var reader = new StructuredDataReader(s, pos);
@@ -344,6 +352,7 @@ public sealed class SyslogParser
     }
 
     // SP then a header field; "-" (NILVALUE) gives an absent field.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool TryHeaderField(ReadOnlySpan<byte> s, ref int pos, out SyslogTextRange field)
     {
         field = SyslogTextRange.None;
@@ -369,6 +378,7 @@ public sealed class SyslogParser
     }
 
     // Lenient RFC 3164 (architecture §5): [PRI] TIMESTAMP [SP HOSTNAME] [SP TAG] SP* MSG.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool TryParse3164(ReadOnlySpan<byte> s, int pos, DateTime receivedAtUtc, ref SyslogParseResult r)
     {
         pos = SkipSpaces(s, pos);
@@ -427,6 +437,7 @@ public sealed class SyslogParser
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SetMessage3164(ReadOnlySpan<byte> s, int pos, ref SyslogParseResult r)
     {
         pos = SkipSpaces(s, pos);
@@ -440,6 +451,7 @@ public sealed class SyslogParser
     }
 
     // A TAG is a token ending in ':' or holding "name[pid]:" (then the message may follow the ':' directly).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool TryTag(ReadOnlySpan<byte> s, int start, int tokenEnd, ref SyslogParseResult r, out int messageStart)
     {
         messageStart = tokenEnd;
@@ -483,6 +495,7 @@ public sealed class SyslogParser
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool TryReadTimestamp3164(ReadOnlySpan<byte> s, int pos, DateTime receivedAtUtc, out int textEnd, out int end, out DateTime utc)
     {
         utc = default;
@@ -520,6 +533,7 @@ public sealed class SyslogParser
     }
 
     // A leading "<64 hex>: " in the body is the container id (Flotta's podman log reader adds it).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool FindContainerId(ReadOnlySpan<byte> s, ref SyslogParseResult r)
     {
         if (r.ContainerFromStructuredData)
@@ -565,6 +579,7 @@ public sealed class SyslogParser
     }
 
     // RFC 5424 §6.3.3: in PARAM-VALUE, '\' escapes '"', '\' and ']'; before any other character it is kept.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static string? Unescape(SyslogTextRange range, ReadOnlySpan<byte> s, SyslogStringPool? pool = null)
     {
         if (!range.IsPresent)
@@ -600,15 +615,18 @@ public sealed class SyslogParser
         return text;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static string? Text(SyslogTextRange range, ReadOnlySpan<byte> s, SyslogStringPool? pool) =>
         !range.IsPresent ? null : pool is null ? Utf8.GetString(range.Slice(s)) : pool.Get(range.Slice(s), Utf8);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int TokenEnd(ReadOnlySpan<byte> s, int pos)
     {
         int i = s[pos..].IndexOf((byte)' ');
         return i < 0 ? s.Length : pos + i;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int SkipSpaces(ReadOnlySpan<byte> s, int pos)
     {
         while (pos < s.Length && s[pos] == ' ')

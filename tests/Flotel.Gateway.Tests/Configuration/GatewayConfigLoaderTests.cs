@@ -19,6 +19,16 @@ public sealed class GatewayConfigLoaderTests : IDisposable
         Assert.True(options.SyslogUdp);
         Assert.Equal("logstash-%{+YYYY.MM.dd}", options.IndexPattern);
         Assert.Null(options.QueryAuth);
+        Assert.True(options.StoreEnabled);
+    }
+
+    [Fact]
+    public void Load_WithTheStoreDisabled_RunsNoStoreOutput()
+    {
+        var (options, diagnostics) = GatewayConfigLoader.Load(Write("store:\n  enabled: false\n"), _ => null);
+
+        Assert.Empty(diagnostics);
+        Assert.False(options.StoreEnabled);
     }
 
     [Fact]
@@ -68,6 +78,7 @@ public sealed class GatewayConfigLoaderTests : IDisposable
     [InlineData("syslog:\n  timezone: Mars/Olympus\n", 2, "syslog.timezone")]
     [InlineData("syslog:\n  maxFrameBytes: 10\n", 2, "syslog.maxFrameBytes")]
     [InlineData("queue:\n  maxMiB: \"12\"\n", 2, "queue.maxMiB")]
+    [InlineData("store:\n  enabled: sometimes\n", 2, "store.enabled")]
     [InlineData("store:\n  indexPattern: \"logstash-%{+YYYY.MM.dd\"\n", 2, "store.indexPattern")]
     [InlineData("auth:\n  query:\n    username: u\n", 3, "auth.query")]
     [InlineData("http:\n  tls:\n    certificate: /nonexistent.pem\n    key: /nonexistent.key\n", 3, "http.tls.certificate")]

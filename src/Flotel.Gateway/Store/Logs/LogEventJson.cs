@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Flotel.Model.Logs;
@@ -19,6 +20,7 @@ public static class LogEventJson
     public static JsonWriterOptions WriterOptions { get; } = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Writes <paramref name="logEvent"/> as one JSON object.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Write(Utf8JsonWriter writer, LogEvent logEvent)
     {
         ArgumentNullException.ThrowIfNull(writer);
@@ -86,6 +88,7 @@ public static class LogEventJson
         return buffer.WrittenSpan.ToArray();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WriteOptional(Utf8JsonWriter writer, ReadOnlySpan<byte> name, string? value)
     {
         if (value is not null)

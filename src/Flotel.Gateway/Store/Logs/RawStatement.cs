@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
@@ -23,10 +24,13 @@ internal sealed class RawStatement : IDisposable
         Check(rc);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Bind(int index, long value) => Check(raw.sqlite3_bind_int64(_stmt, index, value));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Bind(int index, long? value) => Check(value is { } v ? raw.sqlite3_bind_int64(_stmt, index, v) : raw.sqlite3_bind_null(_stmt, index));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Bind(int index, string? value)
     {
         if (value is null)
@@ -45,9 +49,11 @@ internal sealed class RawStatement : IDisposable
         Check(raw.sqlite3_bind_text(_stmt, index, _utf8.AsSpan(0, length)));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void BindUtf8(int index, ReadOnlySpan<byte> value) => Check(raw.sqlite3_bind_text(_stmt, index, value));
 
     /// <summary>Runs the statement to completion and resets it for the next use.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Execute()
     {
         int rc = raw.sqlite3_step(_stmt);
@@ -60,6 +66,7 @@ internal sealed class RawStatement : IDisposable
 
     public void Dispose() => _stmt.Dispose();
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Check(int rc)
     {
         if (rc != raw.SQLITE_OK)

@@ -160,6 +160,33 @@ public sealed class LogStoreTests
     }
 
     [Fact]
+    public async Task Search_MatchAllCount_EqualsTheDocumentsThere()
+    {
+        using var t = new TestLogStore();
+        await t.Store.WriteAsync([.. Enumerable.Range(0, 1500).Select(i => TestLogStore.Event(May12.AddHours(i % 7), $"n{i}"))]);
+        var failing = Enumerable.Range(0, 2500).Select(i => i == 2100 ? null! : TestLogStore.Event(May12, $"f{i}")).ToList();
+        _ = await Assert.ThrowsAnyAsync<Exception>(async () => await t.Store.WriteAsync(failing));
+        byte[] doc = """{"@timestamp":"2022-05-12T20:22:01Z","message":"doc"}"""u8.ToArray();
+        _ = await t.Store.WriteDocumentsAsync([
+            new LogDocument("logstash-2022.05.12", "a", doc),
+            new LogDocument("logstash-2022.05.12", "a", doc),
+            new LogDocument("logstash-2022.05.12", "a", doc, CreateOnly: true),
+            new LogDocument("logstash-2022.05.12", "b", doc),
+        ]);
+        string[] indices = [.. t.Store.ListIndices().Select(i => i.Name)];
+
+        // match_all is counted from the index metadata; the rows themselves must agree with it.
+        long counted = t.Store.Search(new LogSearch(indices, MatchAllQuery.Instance, [], 0, 0), countOnly: true).Total;
+        int rows = t.Store.Search(new LogSearch(indices, MatchAllQuery.Instance, [], 0, 10_000), countOnly: false).Hits.Count;
+        long byQuery = t.Store.Search(new LogSearch(indices, new ExistsQuery("message"), [], 0, 0), countOnly: true).Total;
+
+        Assert.Equal(2, indices.Length);
+        Assert.Equal(1502, rows);
+        Assert.Equal(rows, counted);
+        Assert.Equal(rows, byQuery);
+    }
+
+    [Fact]
     public async Task WriteDocumentsAsync_GivenIds_CreateConflictsAndIndexReplaces()
     {
         using var t = new TestLogStore();
