@@ -5,9 +5,11 @@
 # (/proc/PID/stat utime+stime) and prints RSS (MiB, end and max) and CPU seconds per minute over the measured window.
 #
 #   bench/peers/agent-metrics.sh [SECONDS]          # measured window, default 300 (plus WARMUP, default 30)
-#   FLOTEL=/path/to/flotel bench/peers/agent-metrics.sh   # a NativeAOT build instead of `dotnet flotel.dll`:
-#     dotnet publish src/Flotel.Cli -c Release -r linux-x64 -p:PublishAot=true -p:TreatWarningsAsErrors=false -o DIR
-#   DOTNET_GCgen0size=0x200000 ... (any DOTNET_* GC knob is passed to the agent: the gen0 budget drives its RSS)
+#   By default the agent is the device build (src/Flotel.Device, NativeAOT), published into the temp directory first —
+#   what docs/deploy.md installs on devices. Other builds:
+#   FLOTEL=/path/to/flotel bench/peers/agent-metrics.sh     # a binary published elsewhere
+#   FLOTEL=jit bench/peers/agent-metrics.sh                  # `dotnet flotel.dll` of the full build (JIT)
+#   DOTNET_GCgen0size=... (any DOTNET_* GC knob is passed to the agent and printed with the table)
 #
 # Everything listens on 127.0.0.1 with free ports, lives in one temp directory, and is stopped by PID at the end.
 set -euo pipefail
@@ -32,9 +34,14 @@ for bin in prometheus-node-exporter victoria-metrics vmagent prometheus; do
 done
 
 if [ -z "${FLOTEL:-}" ]; then
+  echo "publishing the device build (NativeAOT, about a minute)" >&2
+  dotnet publish src/Flotel.Device -c Release -r linux-x64 --nologo -v q -o "$work/device" >/dev/null
+  FLOTEL_CMD=("$work/device/flotel")
+  flavour="device build (src/Flotel.Device, NativeAOT)"
+elif [ "$FLOTEL" = jit ]; then
   dotnet build src/Flotel.Cli -c Release --nologo -v q >/dev/null
   FLOTEL_CMD=(dotnet src/Flotel.Cli/bin/Release/net10.0/flotel.dll)
-  flavour="JIT (dotnet flotel.dll, Release)"
+  flavour="full build, JIT (dotnet flotel.dll, Release)"
 else
   FLOTEL_CMD=("$FLOTEL")
   flavour="$FLOTEL"
