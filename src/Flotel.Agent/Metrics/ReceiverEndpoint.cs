@@ -6,7 +6,8 @@ namespace Flotel.Agent.Metrics;
 
 /// <summary>
 /// One receiver configuration with its HTTP client (reference §4.7 "Configuration"): the URL, the per-request timeout,
-/// and for https the CA from <c>caSecretName</c>'s <c>ca.crt</c> as the only trust root (as Flotta's <c>CAFile</c>).
+/// for https the CA from <c>caSecretName</c>'s <c>ca.crt</c> as the only trust root (as Flotta's <c>CAFile</c>), and the
+/// credentials of Flotel's <c>authSecretName</c> (basic or bearer) on every request.
 /// Immutable: a configuration change builds a new endpoint, so a request in flight finishes on the one it started with.
 /// </summary>
 internal sealed class ReceiverEndpoint : IDisposable
@@ -37,6 +38,11 @@ internal sealed class ReceiverEndpoint : IDisposable
         }
 
         Http = new HttpClient(handler) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+        if (plan.Authorization is { } auth)
+        {
+            // Flotel's authSecretName: on every request of this endpoint (a changed Secret builds a new endpoint).
+            Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(auth.Scheme, auth.Parameter);
+        }
     }
 
     /// <summary>The plan this endpoint was built from.</summary>
@@ -49,10 +55,11 @@ internal sealed class ReceiverEndpoint : IDisposable
 
     public HttpClient Http { get; }
 
-    /// <summary>True when <paramref name="other"/> needs no new client (same URL and CA).</summary>
+    /// <summary>True when <paramref name="other"/> needs no new client (same URL, CA and credentials).</summary>
     public bool SameConnection(MetricsReceiverPlan other) =>
         string.Equals(Plan.Url, other.Url, StringComparison.Ordinal)
-        && string.Equals(Plan.CaCertificatePem, other.CaCertificatePem, StringComparison.Ordinal);
+        && string.Equals(Plan.CaCertificatePem, other.CaCertificatePem, StringComparison.Ordinal)
+        && Equals(Plan.Authorization, other.Authorization);
 
     public void Dispose()
     {

@@ -11,4 +11,10 @@ public sealed record MetricsReceiverConfig
 
     /// <summary>Secret (device namespace) whose key <c>ca.crt</c> is the receiver's CA; used only for https URLs.</summary>
     public string? CaSecretName { get; init; }
+
+    /// <summary>
+    /// Flotel extension: Secret (device namespace) holding the receiver's credentials — key <c>token</c> for a bearer
+    /// token, or keys <c>username</c> and <c>password</c> for basic auth.
+    /// </summary>
+    public string? AuthSecretName { get; init; }
 }

@@ -14,5 +14,11 @@ public sealed record MetricsReceiverPlan
     /// <summary>PEM text of the Secret's <c>ca.crt</c> (https URLs only), or null.</summary>
     public string? CaCertificatePem { get; init; }
 
+    /// <summary>Secret named by <c>authSecretName</c>, or null.</summary>
+    public string? AuthSecretName { get; init; }
+
+    /// <summary>The <c>Authorization</c> header every request carries (from <see cref="AuthSecretName"/>), or null.</summary>
+    public ReceiverAuthorization? Authorization { get; init; }
+
     public bool IsEnabled => Url.Length > 0;
 }

@@ -324,6 +324,7 @@ public static class DevicePlanResolver
 
             string? caName = rc.CaSecretName;
             string? caPem = null;
+            ReceiverAuthorization? authorization = null;
             if (rc.Url.Length > 0)
             {
                 if (!Uri.TryCreate(rc.Url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps) || uri.Host.Length == 0)
@@ -340,6 +341,15 @@ public static class DevicePlanResolver
                     AddWarning(device.Source, path + ".caSecretName", "`caSecretName` is used only with an https `url`; ignored");
                     caName = null;
                 }
+
+                if (rc.AuthSecretName is { } authName)
+                {
+                    authorization = ResolveAuthorization(device.Metadata.Namespace, authName, device.Source, path + ".authSecretName");
+                    if (authorization is not null && uri?.Scheme == Uri.UriSchemeHttp)
+                    {
+                        AddWarning(device.Source, path + ".authSecretName", "credentials are sent over plain http; use an https `url` outside a trusted network");
+                    }
+                }
             }
 
             return new MetricsReceiverPlan
@@ -350,7 +360,39 @@ public static class DevicePlanResolver
                 TimeoutSeconds = rc.TimeoutSeconds > 0 ? (int)rc.TimeoutSeconds : FlottaDefaults.TimeoutSeconds,
                 CaSecretName = caPem is null ? null : caName,
                 CaCertificatePem = caPem,
+                AuthSecretName = authorization is null ? null : rc.AuthSecretName,
+                Authorization = authorization,
             };
+        }
+
+        /// <summary>
+        /// Flotel's <c>authSecretName</c>: key <c>token</c> → <c>Bearer</c>; keys <c>username</c> and <c>password</c> →
+        /// <c>Basic</c>. Exactly one of the two forms; values are never echoed in diagnostics.
+        /// </summary>
+        private ReceiverAuthorization? ResolveAuthorization(string ns, string secretName, ManifestSource referrer, string referrerPath)
+        {
+            var secret = _set.Secrets.FirstOrDefault(s => s.Metadata.Namespace == ns && s.Metadata.Name == secretName);
+            if (secret is null)
+            {
+                AddError(referrer, referrerPath, $"Secret {ns}/{secretName} not found");
+                return null;
+            }
+
+            var token = secret.Data.GetValueOrDefault("token");
+            var user = secret.Data.GetValueOrDefault("username");
+            var password = secret.Data.GetValueOrDefault("password");
+            if (token is { Length: > 0 } && user is null && password is null)
+            {
+                return new ReceiverAuthorization("Bearer", Encoding.UTF8.GetString(token).Trim());
+            }
+
+            if (token is null && user is { Length: > 0 } && password is not null)
+            {
+                return new ReceiverAuthorization("Basic", Convert.ToBase64String([.. user, (byte)':', .. password]));
+            }
+
+            AddError(secret.Source, "data", $"Secret {ns}/{secretName} must hold either `token` (bearer) or `username` and `password` (basic auth)");
+            return null;
         }
 
         private SystemMetricsPlan ResolveSystem(EdgeDevice device)

@@ -61,7 +61,7 @@ public static class DevicePlanSummary
         lines.Add("metrics:");
         var r = plan.MetricsReceiver;
         lines.Add(r.IsEnabled
-            ? string.Create(CultureInfo.InvariantCulture, $"  remote write -> {r.Url}, requestNumSamples {r.RequestNumSamples}, timeoutSeconds {r.TimeoutSeconds}{(r.CaSecretName is null ? string.Empty : ", CA from Secret " + r.CaSecretName)}")
+            ? string.Create(CultureInfo.InvariantCulture, $"  remote write -> {r.Url}, requestNumSamples {r.RequestNumSamples}, timeoutSeconds {r.TimeoutSeconds}{(r.CaSecretName is null ? string.Empty : ", CA from Secret " + r.CaSecretName)}{(r.Authorization is null ? string.Empty : ", " + r.Authorization.Scheme.ToLowerInvariant() + " auth from Secret " + r.AuthSecretName)}")
             : string.Create(CultureInfo.InvariantCulture, $"  remote write -> off (no receiverConfiguration.url), requestNumSamples {r.RequestNumSamples}, timeoutSeconds {r.TimeoutSeconds}"));
         var s = plan.SystemMetrics;
         lines.Add(s.Disabled

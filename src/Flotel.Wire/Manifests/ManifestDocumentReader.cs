@@ -31,7 +31,7 @@ internal sealed class ManifestDocumentReader
     private static readonly HashSet<string> LogCollectionFields = new(StringComparer.Ordinal) { "kind", "bufferSize", "syslogConfig" };
     private static readonly HashSet<string> NameRefFields = new(StringComparer.Ordinal) { "name" };
     private static readonly HashSet<string> DeviceMetricsFields = new(StringComparer.Ordinal) { "receiverConfiguration", "system", "dataTransfer", "retention" };
-    private static readonly HashSet<string> ReceiverFields = new(StringComparer.Ordinal) { "url", "requestNumSamples", "timeoutSeconds", "caSecretName" };
+    private static readonly HashSet<string> ReceiverFields = new(StringComparer.Ordinal) { "url", "requestNumSamples", "timeoutSeconds", "caSecretName", "authSecretName" };
     private static readonly HashSet<string> ComponentFields = new(StringComparer.Ordinal) { "interval", "allowList", "disabled" };
     private static readonly HashSet<string> RetentionFields = new(StringComparer.Ordinal) { "maxHours", "maxMiB" };
     private static readonly HashSet<string> WorkloadSpecFields = new(StringComparer.Ordinal) { "deviceSelector", "device", "type", "pod", "logCollection", "metrics", "data", "imageRegistries" };
@@ -145,6 +145,7 @@ internal sealed class ManifestDocumentReader
                 RequestNumSamples = _r.Integer(YamlFieldReader.Get(rc, "requestNumSamples"), rp + ".requestNumSamples", 0, int.MaxValue, "(0 or absent means 30000)") ?? 0,
                 TimeoutSeconds = _r.Integer(YamlFieldReader.Get(rc, "timeoutSeconds"), rp + ".timeoutSeconds", 0, int.MaxValue, "(0 or absent means 10)") ?? 0,
                 CaSecretName = NonEmpty(_r.String(YamlFieldReader.Get(rc, "caSecretName"), rp + ".caSecretName")),
+                AuthSecretName = NonEmpty(_r.String(YamlFieldReader.Get(rc, "authSecretName"), rp + ".authSecretName")),
             };
         }
 

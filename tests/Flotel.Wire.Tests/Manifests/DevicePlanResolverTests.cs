@@ -453,6 +453,48 @@ public sealed class DevicePlanResolverTests
 
     private static string B64(string s) => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(s));
 
+    private static string WithReceiverAuth(string url, string secretName) =>
+        WithDeviceSpec($"  metrics:\n    receiverConfiguration:\n      url: {url}\n      authSecretName: {secretName}\n");
+
+    [Fact]
+    public void Resolve_ReceiverAuthSecretWithToken_BearerAuthorizationNotShownInText()
+    {
+        var yaml = WithReceiverAuth("https://metrics.example:9201/api/v1/write", "rw") + Secret("rw", "token", B64("s3cr3t\n"));
+
+        var result = Resolve(yaml);
+
+        Assert.DoesNotContain(result.Diagnostics, d => d.Severity == DiagnosticSeverity.Error);
+        var receiver = result.Plan!.MetricsReceiver;
+        Assert.Equal(new ReceiverAuthorization("Bearer", "s3cr3t"), receiver.Authorization);
+        Assert.Equal("rw", receiver.AuthSecretName);
+        Assert.DoesNotContain("s3cr3t", receiver.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Resolve_ReceiverAuthSecretWithUserAndPasswordOverHttp_BasicAuthorizationAndPlainHttpWarning()
+    {
+        var yaml = WithReceiverAuth("http://127.0.0.1:9201/api/v1/write", "rw")
+            + "\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: rw\ndata:\n  username: " + B64("flotta") + "\n  password: " + B64("pa:ss") + "\n";
+
+        var result = Resolve(yaml);
+
+        Assert.Equal(new ReceiverAuthorization("Basic", B64("flotta:pa:ss")), result.Plan!.MetricsReceiver.Authorization);
+        var warning = Single(result.Diagnostics, DiagnosticSeverity.Warning);
+        Assert.Equal("spec.metrics.receiverConfiguration.authSecretName", warning.FieldPath);
+    }
+
+    [Theory]
+    [InlineData("missing", null)]
+    [InlineData("rw", "password")]
+    public void Resolve_ReceiverAuthSecretMissingOrIncomplete_ErrorNamesTheSecret(string secretName, string? onlyKey)
+    {
+        var yaml = WithReceiverAuth("https://metrics.example/api/v1/write", secretName) + (onlyKey is null ? string.Empty : Secret("rw", onlyKey, B64("x")));
+
+        var error = OnlyError(Resolve(yaml));
+
+        Assert.Contains(secretName == "missing" ? "Secret default/missing not found" : "must hold either `token`", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Resolve_TlsWithCaSecret_PemResolved()
     {
