@@ -24,9 +24,9 @@ pids=()
 pod=bench-logs
 export CONTAINERS_CONF="$work/containers.conf"
 cleanup() {
-  podman pod rm --force --ignore "$pod" >/dev/null 2>&1 || true
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  podman pod rm --force --ignore "$pod" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -123,8 +123,10 @@ YAML
 dotnet src/Flotel.Cli/bin/Release/net10.0/flotel.dll agent --manifests "$work/manifests" --data "$work/agent" \
   --podman-socket "$work/podman.sock" --node-exporter http://127.0.0.1:1/metrics >"$work/agent.log" 2>&1 & agent_pid=$!; pids+=($agent_pid)
 measure "flotel agent (JIT)" "$agent_pid" "$work/flotel-received.log" "$podman_pid"
-podman pod rm --force --ignore "$pod" >/dev/null 2>&1 || true
+# The agent first: stopped after the pod, it could play the pod again in between.
 kill "$agent_pid" 2>/dev/null || true
+wait "$agent_pid" 2>/dev/null || true
+podman pod rm --force --ignore "$pod" >/dev/null 2>&1 || true
 
 # --- rsyslog imfile → omfwd (disk-assisted queue) -------------------------------------------------------------------
 rport=$(start_collector rsyslog)

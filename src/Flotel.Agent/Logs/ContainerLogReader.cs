@@ -37,6 +37,10 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
     private readonly Counter _noTarget;
     private readonly Counter _streamErrors;
     private Task? _loop;
+    private ContainerCursorStore.CursorFile? _cursorFile;
+
+    /// <summary>Bytes of encoded records that end a capture batch early (bounds the batch buffer with long lines).</summary>
+    private const int MaxCaptureBytes = 1024 * 1024;
 
     public ContainerLogReader(string workload, PodmanContainer container, PodmanClient podman, ContainerCursorStore cursors, ILogSink sink, WorkloadLogsOptions options, MetricsRegistry metrics, TimeProvider time, ILogger logger)
     {
@@ -85,6 +89,9 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
         {
             await _loop.ConfigureAwait(false);
         }
+
+        // After the loop: nothing saves any more; the last cursor is synced.
+        _cursorFile?.Dispose();
     }
 
     public async ValueTask DisposeAsync()
@@ -103,6 +110,8 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
         {
             try
             {
+                // Opened here, not in Start: a disk error is then retried like a stream error.
+                _cursorFile ??= _cursors.Open(Container.Id);
                 await FollowOnceAsync(token).ConfigureAwait(false);
                 failing = false;
             }
@@ -143,17 +152,58 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
             var batch = new ArrayBufferWriter<byte>(64 * 1024);
             var ends = new List<int>(_options.MaxCaptureBatch);
             var records = new List<ReadOnlyMemory<byte>>(_options.MaxCaptureBatch);
+
+            // When the oldest line not yet appended was read: the batch is appended CaptureLinger after it, or when full.
+            long firstUnflushed = 0;
             try
             {
+                var pending = pipe.ReadAsync(token);
                 while (true)
                 {
-                    var read = await pipe.ReadAsync(token).ConfigureAwait(false);
+                    if (!pending.IsCompleted && ends.Count > 0)
+                    {
+                        // Nothing more is waiting in the stream. Linger: podman writes a frame per line as the container
+                        // prints, so reading each as it comes means a wake-up, a durable append and a forwarder send per
+                        // few lines. Letting the rest of the burst collect in the socket and then taking all of it makes
+                        // one batch. Nothing is at risk meanwhile: the container's log file holds the lines until the
+                        // cursor moves past them.
+                        var remaining = _options.CaptureLinger - _time.GetElapsedTime(firstUnflushed);
+                        if (remaining > TimeSpan.Zero)
+                        {
+                            try
+                            {
+                                await Task.Delay(remaining, _time, token).ConfigureAwait(false);
+                            }
+                            catch (OperationCanceledException)
+                            {
+                                await FlushAsync(parser, batch, ends, records).ConfigureAwait(false);
+                                throw;
+                            }
+                        }
+
+                        if (!pending.IsCompleted)
+                        {
+                            await FlushAsync(parser, batch, ends, records).ConfigureAwait(false);
+                        }
+                    }
+
+                    var read = await pending.ConfigureAwait(false);
                     var buffer = read.Buffer;
+                    bool had = ends.Count > 0;
                     var consumed = ParseFrames(buffer, parser, batch, ends, out var error);
+                    if (!had && ends.Count > 0)
+                    {
+                        firstUnflushed = _time.GetTimestamp();
+                    }
+
                     // A full batch stops parsing early: mark only what was consumed as examined so the rest is read at once.
-                    bool full = ends.Count >= _options.MaxCaptureBatch;
+                    bool full = ends.Count >= _options.MaxCaptureBatch || batch.WrittenCount >= MaxCaptureBytes;
                     pipe.AdvanceTo(consumed, full ? consumed : buffer.End);
-                    await FlushAsync(parser, batch, ends, records).ConfigureAwait(false);
+                    if (full || error != PodmanFrameError.None || (read.IsCompleted && !full))
+                    {
+                        await FlushAsync(parser, batch, ends, records).ConfigureAwait(false);
+                    }
+
                     if (error != PodmanFrameError.None)
                     {
                         throw new InvalidDataException($"malformed log frame ({error})");
@@ -163,6 +213,8 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
                     {
                         return;
                     }
+
+                    pending = pipe.ReadAsync(token);
                 }
             }
             finally
@@ -178,7 +230,7 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
         var reader = new SequenceReader<byte>(buffer);
         error = PodmanFrameError.None;
         int max = _sink.MaxMessageBytes(Workload);
-        while (ends.Count < _options.MaxCaptureBatch && PodmanFrameReader.TryRead(ref reader, out var stream, out var payload, out error))
+        while (ends.Count < _options.MaxCaptureBatch && batch.WrittenCount < MaxCaptureBytes && PodmanFrameReader.TryRead(ref reader, out var stream, out var payload, out error))
         {
             if (!parser.Accept(stream, payload, out var lineStream, out var ticks, out var message))
             {
@@ -225,7 +277,7 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
         if (parser.SafeCursor != Cursor)
         {
             Cursor = parser.SafeCursor;
-            _cursors.Save(Container.Id, Cursor);
+            _cursorFile!.Save(Cursor);
         }
     }
 
