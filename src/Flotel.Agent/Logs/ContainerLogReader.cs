@@ -42,6 +42,9 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
     /// <summary>Bytes of encoded records that end a capture batch early (bounds the batch buffer with long lines).</summary>
     private const int MaxCaptureBytes = 1024 * 1024;
 
+    /// <summary>Pause after a read that returned data before the next one (see <see cref="FollowOnceAsync"/>).</summary>
+    private static readonly TimeSpan ReadCoalescing = TimeSpan.FromMilliseconds(20);
+
     public ContainerLogReader(string workload, PodmanContainer container, PodmanClient podman, ContainerCursorStore cursors, ILogSink sink, WorkloadLogsOptions options, MetricsRegistry metrics, TimeProvider time, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(container);
@@ -155,30 +158,25 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
 
             // When the oldest line not yet appended was read: the batch is appended CaptureLinger after it, or when full.
             long firstUnflushed = 0;
+
+            // CA2012: each read's ValueTask is consumed once — awaited, or turned into a Task once and that awaited.
+#pragma warning disable CA2012
             try
             {
                 var pending = pipe.ReadAsync(token);
                 while (true)
                 {
-                    if (!pending.IsCompleted && ends.Count > 0)
+                    bool woken = !pending.IsCompleted;
+                    if (woken && ends.Count > 0)
                     {
-                        // Nothing more is waiting in the stream. Linger: podman writes a frame per line as the container
-                        // prints, so reading each as it comes means a wake-up, a durable append and a forwarder send per
-                        // few lines. Letting the rest of the burst collect in the socket and then taking all of it makes
-                        // one batch. Nothing is at risk meanwhile: the container's log file holds the lines until the
-                        // cursor moves past them.
+                        // Nothing more is in the stream now: wait for more lines until the batch's linger is over, then
+                        // append it even if the read is still waiting.
                         var remaining = _options.CaptureLinger - _time.GetElapsedTime(firstUnflushed);
                         if (remaining > TimeSpan.Zero)
                         {
-                            try
-                            {
-                                await Task.Delay(remaining, _time, token).ConfigureAwait(false);
-                            }
-                            catch (OperationCanceledException)
-                            {
-                                await FlushAsync(parser, batch, ends, records).ConfigureAwait(false);
-                                throw;
-                            }
+                            var read = pending.AsTask();
+                            pending = new ValueTask<ReadResult>(read);
+                            await Task.WhenAny(read, Task.Delay(remaining, _time, CancellationToken.None)).ConfigureAwait(false);
                         }
 
                         if (!pending.IsCompleted)
@@ -187,8 +185,8 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
                         }
                     }
 
-                    var read = await pending.ConfigureAwait(false);
-                    var buffer = read.Buffer;
+                    var result = await pending.ConfigureAwait(false);
+                    var buffer = result.Buffer;
                     bool had = ends.Count > 0;
                     var consumed = ParseFrames(buffer, parser, batch, ends, out var error);
                     if (!had && ends.Count > 0)
@@ -199,7 +197,7 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
                     // A full batch stops parsing early: mark only what was consumed as examined so the rest is read at once.
                     bool full = ends.Count >= _options.MaxCaptureBatch || batch.WrittenCount >= MaxCaptureBytes;
                     pipe.AdvanceTo(consumed, full ? consumed : buffer.End);
-                    if (full || error != PodmanFrameError.None || (read.IsCompleted && !full))
+                    if (full || error != PodmanFrameError.None || result.IsCompleted || (ends.Count > 0 && _time.GetElapsedTime(firstUnflushed) >= _options.CaptureLinger))
                     {
                         await FlushAsync(parser, batch, ends, records).ConfigureAwait(false);
                     }
@@ -209,14 +207,30 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
                         throw new InvalidDataException($"malformed log frame ({error})");
                     }
 
-                    if (read.IsCompleted && !full)
+                    if (result.IsCompleted && !full)
                     {
                         return;
+                    }
+
+                    if (woken && !full && !buffer.IsEmpty)
+                    {
+                        // podman writes one frame per line as the container prints: reading again at once after being woken
+                        // by the first would wake this reader for every line or two. A short pause lets the rest of the
+                        // burst arrive, so the next reads take all of it at once. Short, because the socket holds only a
+                        // few hundred frames before podman has to wait.
+                        await Task.Delay(ReadCoalescing, _time, token).ConfigureAwait(false);
                     }
 
                     pending = pipe.ReadAsync(token);
                 }
             }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                // Stopping: append what was read (its cursor is saved with it) instead of reading it again next time.
+                await FlushAsync(parser, batch, ends, records).ConfigureAwait(false);
+                throw;
+            }
+#pragma warning restore CA2012
             finally
             {
                 await pipe.CompleteAsync().ConfigureAwait(false);
