@@ -42,7 +42,9 @@ public sealed class WorkloadLogsOptions
     public TimeSpan TargetDrainTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Batching and retry of the forwarders (the shared driver's options). Retries wait 0.5 s doubling to 30 s, jittered.</summary>
-    public DeliveryOptions Delivery { get; set; } = new() { MaxBatchItems = 500, MaxQueueRecords = 500, MaxBatchBytes = 256 * 1024 };
+    /// <remarks>A batch holds at least a whole capture batch (<see cref="MaxCaptureBatch"/>), so one append is one write
+    /// and one cursor commit.</remarks>
+    public DeliveryOptions Delivery { get; set; } = new() { MaxBatchItems = 2048, MaxQueueRecords = 2048, MaxBatchBytes = 512 * 1024 };
 
     /// <summary>fsync each buffer commit (false in tests on tmpfs-less machines is faster; the product keeps true).</summary>
     public bool Fsync { get; set; } = true;
