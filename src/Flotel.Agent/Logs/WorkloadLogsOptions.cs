@@ -42,9 +42,10 @@ public sealed class WorkloadLogsOptions
     public TimeSpan TargetDrainTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Batching and retry of the forwarders (the shared driver's options). Retries wait 0.5 s doubling to 30 s, jittered.</summary>
-    /// <remarks>A batch holds at least a whole capture batch (<see cref="MaxCaptureBatch"/>), so one append is one write
-    /// and one cursor commit.</remarks>
-    public DeliveryOptions Delivery { get; set; } = new() { MaxBatchItems = 2048, MaxQueueRecords = 2048, MaxBatchBytes = 512 * 1024 };
+    /// <remarks>Up to 2048 lines per send, so a capture batch is mostly one write and one cursor commit; reads from the
+    /// buffer stay under 64 KiB, because the queue reader allocates each read and larger arrays land on the large-object
+    /// heap, which only a full GC frees (RSS would climb).</remarks>
+    public DeliveryOptions Delivery { get; set; } = new() { MaxBatchItems = 2048, MaxQueueRecords = 2048, MaxBatchBytes = 256 * 1024, MaxReadBytes = 64 * 1024 };
 
     /// <summary>fsync each buffer commit (false in tests on tmpfs-less machines is faster; the product keeps true).</summary>
     public bool Fsync { get; set; } = true;
