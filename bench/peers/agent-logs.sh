@@ -9,6 +9,7 @@
 #
 #   bench/peers/agent-logs.sh [RATE] [SECONDS]      # lines per second (default 1000), window (default 60)
 #   WARMUP=20 bench/peers/agent-logs.sh 5000 60
+#   FLOTEL_BIN=path/to/flotel ONLY=agent bench/peers/agent-logs.sh   # a published (e.g. NativeAOT) binary; one side only
 #
 # Needs podman, runc, catatonit, busybox-static and rsyslog (./test.sh installs them). Everything on 127.0.0.1 in one
 # temp directory; processes stopped by PID; the pod removed at the end.
@@ -17,6 +18,8 @@ cd "$(dirname "$0")/../.."
 RATE=${1:-1000}
 WINDOW=${2:-60}
 WARMUP=${WARMUP:-20}
+FLOTEL_BIN=${FLOTEL_BIN:-}   # empty: build src/Flotel.Cli and run it with dotnet (JIT)
+ONLY=${ONLY:-}               # agent | rsyslog | empty for both
 BATCH=$(( RATE / 10 ))   # lines per 0.1 s tick
 
 work=$(mktemp -d /tmp/flotel-bench-agent-logs.XXXXXX)
@@ -24,9 +27,9 @@ pids=()
 pod=bench-logs
 export CONTAINERS_CONF="$work/containers.conf"
 cleanup() {
-  podman pod rm --force --ignore "$pod" >/dev/null 2>&1 || true
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  podman pod rm --force --ignore "$pod" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -87,7 +90,13 @@ echo "| forwarder | lines/s delivered | CPU µs/line | with podman's log service
 echo "|---|---:|---:|---|---:|"
 
 # --- Flotel agent -------------------------------------------------------------------------------------------------
-dotnet build src/Flotel.Cli -c Release --nologo -v q >/dev/null
+if [ "$ONLY" != rsyslog ]; then
+if [ -z "$FLOTEL_BIN" ]; then
+  dotnet build src/Flotel.Cli -c Release --nologo -v q >/dev/null
+  agent_cmd=(dotnet src/Flotel.Cli/bin/Release/net10.0/flotel.dll); agent_label="flotel agent (JIT)"
+else
+  agent_cmd=("$FLOTEL_BIN"); agent_label="flotel agent ($(basename "$FLOTEL_BIN"))"
+fi
 cport=$(start_collector flotel)
 podman system service --time=0 "unix://$work/podman.sock" >"$work/podman.out" 2>&1 & podman_pid=$!; pids+=($podman_pid)
 for _ in $(seq 1 100); do [ -S "$work/podman.sock" ] && break; sleep 0.1; done
@@ -120,13 +129,17 @@ spec:
           image: localhost/busybox:local
           command: [/bin/sh, -c, 'i=0; while true; do seq \$((i+1)) \$((i+$BATCH)); i=\$((i+$BATCH)); sleep 0.1; done']
 YAML
-dotnet src/Flotel.Cli/bin/Release/net10.0/flotel.dll agent --manifests "$work/manifests" --data "$work/agent" \
+"${agent_cmd[@]}" agent --manifests "$work/manifests" --data "$work/agent" \
   --podman-socket "$work/podman.sock" --node-exporter http://127.0.0.1:1/metrics >"$work/agent.log" 2>&1 & agent_pid=$!; pids+=($agent_pid)
-measure "flotel agent (JIT)" "$agent_pid" "$work/flotel-received.log" "$podman_pid"
-podman pod rm --force --ignore "$pod" >/dev/null 2>&1 || true
+measure "$agent_label" "$agent_pid" "$work/flotel-received.log" "$podman_pid"
+# The agent first: stopped after the pod, it could play the pod again in between.
 kill "$agent_pid" 2>/dev/null || true
+wait "$agent_pid" 2>/dev/null || true
+podman pod rm --force --ignore "$pod" >/dev/null 2>&1 || true
+fi
 
 # --- rsyslog imfile → omfwd (disk-assisted queue) -------------------------------------------------------------------
+[ "$ONLY" = agent ] && exit 0
 rport=$(start_collector rsyslog)
 mkdir -p "$work/spool"
 cat >"$work/forwarder.conf" <<CONF

@@ -25,6 +25,10 @@ public sealed class ContainerLogParser
     private readonly long[] _lineTicks = new long[2];
     private readonly bool[] _pending = new bool[2];
     private readonly bool[] _truncating = new bool[2];
+    private readonly byte[] _lastStamp = new byte[MaxTimestampBytes];
+    private byte[] _scratch = new byte[256];
+    private int _lastStampLength;
+    private long _lastTicks;
     private int _seenAtResume;
     private LogCursor _position;
 
@@ -57,6 +61,27 @@ public sealed class ContainerLogParser
     /// </summary>
     public bool Accept(PodmanStream stream, ReadOnlySequence<byte> payload, out PodmanStream lineStream, out long lineTicks, out ReadOnlySpan<byte> message)
     {
+        if (payload.IsSingleSegment)
+        {
+            return Accept(stream, payload.FirstSpan, out lineStream, out lineTicks, out message);
+        }
+
+        // A frame split across the reader's buffers (rare): parse a copy.
+        if (_scratch.Length < payload.Length)
+        {
+            _scratch = new byte[Math.Max((int)payload.Length, _scratch.Length * 2)];
+        }
+
+        payload.CopyTo(_scratch);
+        return Accept(stream, _scratch.AsSpan(0, (int)payload.Length), out lineStream, out lineTicks, out message);
+    }
+
+    /// <summary>
+    /// Takes one frame's payload; returns true when it completes a line, given in <paramref name="message"/> (valid until
+    /// the next call, and only while <paramref name="payload"/> is) with its stream and the timestamp of its first entry.
+    /// </summary>
+    public bool Accept(PodmanStream stream, ReadOnlySpan<byte> payload, out PodmanStream lineStream, out long lineTicks, out ReadOnlySpan<byte> message)
+    {
         lineStream = stream;
         lineTicks = 0;
         message = default;
@@ -87,10 +112,30 @@ public sealed class ContainerLogParser
             _position = _position.Advance(ticks);
         }
 
-        bool complete = payload.Length > 0 && EndsWithLf(payload);
+        bool complete = payload.Length > 0 && payload[^1] == (byte)'\n';
         if (complete)
         {
-            payload = payload.Slice(0, payload.Length - 1);
+            payload = payload[..^1];
+        }
+
+        if (complete && !_pending[s])
+        {
+            // The common case, a whole line in one frame: hand out the payload itself, no copy.
+            bool cut = payload.Length > _maxLineBytes;
+            if (cut)
+            {
+                payload = payload[.._maxLineBytes];
+                TruncatedLines++;
+            }
+
+            if (!_pending[1 - s])
+            {
+                SafeCursor = _position;
+            }
+
+            lineTicks = ticks;
+            message = payload;
+            return true;
         }
 
         var line = _lines[s];
@@ -101,18 +146,14 @@ public sealed class ContainerLogParser
             _lineTicks[s] = ticks;
         }
 
-        long room = _maxLineBytes - line.WrittenCount;
+        int room = _maxLineBytes - line.WrittenCount;
         if (payload.Length > room)
         {
-            payload = payload.Slice(0, room);
+            payload = payload[..room];
             _truncating[s] = true;
         }
 
-        foreach (var segment in payload)
-        {
-            line.Write(segment.Span);
-        }
-
+        line.Write(payload);
         if (!complete)
         {
             _pending[s] = true;
@@ -135,30 +176,32 @@ public sealed class ContainerLogParser
         return true;
     }
 
-    private static bool EndsWithLf(ReadOnlySequence<byte> payload)
-    {
-        var last = payload.Slice(payload.Length - 1);
-        return last.FirstSpan[0] == (byte)'\n';
-    }
-
-    /// <summary>Reads and removes the <c>RFC3339 SP</c> prefix libpod adds with <c>timestamps=true</c>.</summary>
-    private static bool TryReadTimestamp(ref ReadOnlySequence<byte> payload, out long ticks)
+    /// <summary>
+    /// Reads and removes the <c>RFC3339 SP</c> prefix libpod adds with <c>timestamps=true</c>. libpod stamps whole
+    /// seconds, so consecutive lines mostly share the prefix: the last one parsed is remembered and compared first.
+    /// </summary>
+    private bool TryReadTimestamp(ref ReadOnlySpan<byte> payload, out long ticks)
     {
         ticks = 0;
-        var head = payload.Slice(0, Math.Min(payload.Length, MaxTimestampBytes + 1));
-        Span<byte> bytes = stackalloc byte[MaxTimestampBytes + 1];
-        head.CopyTo(bytes);
-        bytes = bytes[..(int)head.Length];
-        int space = bytes.IndexOf((byte)' ');
+        var head = payload[..Math.Min(payload.Length, MaxTimestampBytes + 1)];
+        int space = head.IndexOf((byte)' ');
         if (space <= 0)
         {
             return false;
         }
 
+        var stamp = head[..space];
+        if (stamp.SequenceEqual(_lastStamp.AsSpan(0, _lastStampLength)))
+        {
+            ticks = _lastTicks;
+            payload = payload[(space + 1)..];
+            return true;
+        }
+
         Span<char> chars = stackalloc char[space];
         for (int i = 0; i < space; i++)
         {
-            chars[i] = (char)bytes[i];
+            chars[i] = (char)stamp[i];
         }
 
         if (!DateTimeOffset.TryParse(chars, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time))
@@ -167,7 +210,10 @@ public sealed class ContainerLogParser
         }
 
         ticks = time.UtcTicks;
-        payload = payload.Slice(space + 1);
+        stamp.CopyTo(_lastStamp);
+        _lastStampLength = space;
+        _lastTicks = ticks;
+        payload = payload[(space + 1)..];
         return true;
     }
 }

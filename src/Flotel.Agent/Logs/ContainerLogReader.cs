@@ -37,6 +37,13 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
     private readonly Counter _noTarget;
     private readonly Counter _streamErrors;
     private Task? _loop;
+    private ContainerCursorStore.CursorFile? _cursorFile;
+
+    /// <summary>Bytes of encoded records that end a capture batch early (bounds the batch buffer with long lines).</summary>
+    private const int MaxCaptureBytes = 1024 * 1024;
+
+    /// <summary>Pause after a read that returned data before the next one (see <see cref="FollowOnceAsync"/>).</summary>
+    private static readonly TimeSpan ReadCoalescing = TimeSpan.FromMilliseconds(20);
 
     public ContainerLogReader(string workload, PodmanContainer container, PodmanClient podman, ContainerCursorStore cursors, ILogSink sink, WorkloadLogsOptions options, MetricsRegistry metrics, TimeProvider time, ILogger logger)
     {
@@ -85,6 +92,9 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
         {
             await _loop.ConfigureAwait(false);
         }
+
+        // After the loop: nothing saves any more; the last cursor is synced.
+        _cursorFile?.Dispose();
     }
 
     public async ValueTask DisposeAsync()
@@ -103,6 +113,8 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
         {
             try
             {
+                // Opened here, not in Start: a disk error is then retried like a stream error.
+                _cursorFile ??= _cursors.Open(Container.Id);
                 await FollowOnceAsync(token).ConfigureAwait(false);
                 failing = false;
             }
@@ -143,28 +155,82 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
             var batch = new ArrayBufferWriter<byte>(64 * 1024);
             var ends = new List<int>(_options.MaxCaptureBatch);
             var records = new List<ReadOnlyMemory<byte>>(_options.MaxCaptureBatch);
+
+            // When the oldest line not yet appended was read: the batch is appended CaptureLinger after it, or when full.
+            long firstUnflushed = 0;
+
+            // CA2012: each read's ValueTask is consumed once — awaited, or turned into a Task once and that awaited.
+#pragma warning disable CA2012
             try
             {
+                var pending = pipe.ReadAsync(token);
                 while (true)
                 {
-                    var read = await pipe.ReadAsync(token).ConfigureAwait(false);
-                    var buffer = read.Buffer;
+                    bool woken = !pending.IsCompleted;
+                    if (woken && ends.Count > 0)
+                    {
+                        // Nothing more is in the stream now: wait for more lines until the batch's linger is over, then
+                        // append it even if the read is still waiting.
+                        var remaining = _options.CaptureLinger - _time.GetElapsedTime(firstUnflushed);
+                        if (remaining > TimeSpan.Zero)
+                        {
+                            var read = pending.AsTask();
+                            pending = new ValueTask<ReadResult>(read);
+                            await Task.WhenAny(read, Task.Delay(remaining, _time, CancellationToken.None)).ConfigureAwait(false);
+                        }
+
+                        if (!pending.IsCompleted)
+                        {
+                            await FlushAsync(parser, batch, ends, records).ConfigureAwait(false);
+                        }
+                    }
+
+                    var result = await pending.ConfigureAwait(false);
+                    var buffer = result.Buffer;
+                    bool had = ends.Count > 0;
                     var consumed = ParseFrames(buffer, parser, batch, ends, out var error);
+                    if (!had && ends.Count > 0)
+                    {
+                        firstUnflushed = _time.GetTimestamp();
+                    }
+
                     // A full batch stops parsing early: mark only what was consumed as examined so the rest is read at once.
-                    bool full = ends.Count >= _options.MaxCaptureBatch;
+                    bool full = ends.Count >= _options.MaxCaptureBatch || batch.WrittenCount >= MaxCaptureBytes;
                     pipe.AdvanceTo(consumed, full ? consumed : buffer.End);
-                    await FlushAsync(parser, batch, ends, records).ConfigureAwait(false);
+                    if (full || error != PodmanFrameError.None || result.IsCompleted || (ends.Count > 0 && _time.GetElapsedTime(firstUnflushed) >= _options.CaptureLinger))
+                    {
+                        await FlushAsync(parser, batch, ends, records).ConfigureAwait(false);
+                    }
+
                     if (error != PodmanFrameError.None)
                     {
                         throw new InvalidDataException($"malformed log frame ({error})");
                     }
 
-                    if (read.IsCompleted && !full)
+                    if (result.IsCompleted && !full)
                     {
                         return;
                     }
+
+                    if (woken && !full && !buffer.IsEmpty)
+                    {
+                        // podman writes one frame per line as the container prints: reading again at once after being woken
+                        // by the first would wake this reader for every line or two. A short pause lets the rest of the
+                        // burst arrive, so the next reads take all of it at once. Short, because the socket holds only a
+                        // few hundred frames before podman has to wait.
+                        await Task.Delay(ReadCoalescing, _time, token).ConfigureAwait(false);
+                    }
+
+                    pending = pipe.ReadAsync(token);
                 }
             }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                // Stopping: append what was read (its cursor is saved with it) instead of reading it again next time.
+                await FlushAsync(parser, batch, ends, records).ConfigureAwait(false);
+                throw;
+            }
+#pragma warning restore CA2012
             finally
             {
                 await pipe.CompleteAsync().ConfigureAwait(false);
@@ -178,7 +244,7 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
         var reader = new SequenceReader<byte>(buffer);
         error = PodmanFrameError.None;
         int max = _sink.MaxMessageBytes(Workload);
-        while (ends.Count < _options.MaxCaptureBatch && PodmanFrameReader.TryRead(ref reader, out var stream, out var payload, out error))
+        while (ends.Count < _options.MaxCaptureBatch && batch.WrittenCount < MaxCaptureBytes && PodmanFrameReader.TryRead(ref reader, out var stream, out var payload, out error))
         {
             if (!parser.Accept(stream, payload, out var lineStream, out var ticks, out var message))
             {
@@ -225,7 +291,7 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
         if (parser.SafeCursor != Cursor)
         {
             Cursor = parser.SafeCursor;
-            _cursors.Save(Container.Id, Cursor);
+            _cursorFile!.Save(Cursor);
         }
     }
 

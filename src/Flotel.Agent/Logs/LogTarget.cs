@@ -222,6 +222,10 @@ public sealed partial class LogTarget : IAsyncDisposable
             MaxTotalBytes = Math.Max(Plan.BufferSizeBytes, 4 * DurableQueueOptions.MinSegmentBytes),
             FullPolicy = QueueFullPolicy.DropOldest,
             Fsync = _options.Fsync,
+
+            // Appends come in batches from a few container readers that linger already (CaptureLinger): a group-commit
+            // wait would add a timer wake-up per batch and gather nothing more.
+            GroupCommitWindow = TimeSpan.Zero,
         }, _time);
         QueueReader? reader = null;
         try

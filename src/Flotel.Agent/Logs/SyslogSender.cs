@@ -45,6 +45,7 @@ public sealed partial class SyslogSender : IBatchSender<LogLine>, IAsyncDisposab
     private readonly ArrayBufferWriter<byte> _buffer = new(64 * 1024);
     private readonly List<int> _datagramEnds = [];
     private readonly Utf8StringCache _names = new();
+    private readonly Utf8StringCache _containerIds = new();
     private readonly X509Certificate2Collection? _trust;
     private readonly Counter _forwarded;
     private readonly Counter _droppedFull;
@@ -164,8 +165,9 @@ public sealed partial class SyslogSender : IBatchSender<LogLine>, IAsyncDisposab
         _datagramEnds.Clear();
         long expected = _lastSequence + 1;
         long dropped = 0;
-        foreach (var line in batch)
+        for (int i = 0; i < batch.Count; i++)
         {
+            var line = batch[i];
             if (!LogRecord.TryRead(line.Payload, out var record))
             {
                 continue; // the decoder already refused such records
@@ -181,7 +183,7 @@ public sealed partial class SyslogSender : IBatchSender<LogLine>, IAsyncDisposab
             }
 
             expected = line.Sequence + 1;
-            var container = record.Container.IsEmpty ? null : _names.Get(record.Container.Span);
+            var container = record.Container.IsEmpty ? null : _containerIds.Get(record.Container.Span);
             _formatter.Write(_buffer, (Facility * 8) + record.Severity, new DateTime(record.TimeTicks, DateTimeKind.Utc), _names.Get(record.Workload.Span), container, record.Message.Span);
             _datagramEnds.Add(_buffer.WrittenCount);
         }

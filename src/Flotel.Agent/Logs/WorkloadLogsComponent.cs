@@ -63,12 +63,13 @@ public sealed partial class WorkloadLogsComponent : IAgentComponent, ILogSink
         ArgumentNullException.ThrowIfNull(loggers);
         _agent = agent;
         _options = options ?? new WorkloadLogsOptions();
+        _options.Validate();
         _metrics = metrics;
         _time = time;
         _loggers = loggers;
         _logger = loggers.CreateLogger<WorkloadLogsComponent>();
         _podman = new PodmanClient(agent.PodmanSocket ?? PodmanClient.DefaultSocketPath());
-        _cursors = new ContainerCursorStore(Path.Combine(agent.DataDirectory, "logs", "cursors"));
+        _cursors = new ContainerCursorStore(Path.Combine(agent.DataDirectory, "logs", "cursors"), _options.CursorSyncInterval, time);
         _targetsDirectory = Path.Combine(agent.DataDirectory, "logs", "targets");
         _managedFile = Path.Combine(agent.DataDirectory, "workloads", "managed");
         const string pods = "flotel_agent_pod_actions_total";

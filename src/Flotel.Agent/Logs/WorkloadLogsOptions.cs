@@ -12,7 +12,22 @@ public sealed class WorkloadLogsOptions
     public TimeSpan LogReopenDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Most lines appended to a target's buffer at once (one durable group commit, then one cursor save).</summary>
-    public int MaxCaptureBatch { get; set; } = 512;
+    public int MaxCaptureBatch { get; set; } = 1024;
+
+    /// <summary>
+    /// How long a container's reader lets lines gather before appending them (one batch per burst instead of one per
+    /// podman frame): lines are appended at most this long after they were read, or at once when a batch is full or the
+    /// stream has nothing more. Default 250 ms; 0 appends whatever each read returned. Nothing is lost by waiting:
+    /// until the cursor moves, the container's own log file holds the lines.
+    /// </summary>
+    public TimeSpan CaptureLinger { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// Longest time a container's saved capture cursor stays unsynced (it is written after every batch, fsync'd at most
+    /// this often and when the reader stops). A killed agent resumes exactly; only an OS crash or power cut can replay
+    /// the lines of this interval (duplicates, never a gap). Default 1 s; 0 fsyncs every save.
+    /// </summary>
+    public TimeSpan CursorSyncInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Longest line kept (longer ones are cut and counted): 64 KiB, also bounded by half the target's buffer.</summary>
     public int MaxLineBytes { get; set; } = 64 * 1024;
@@ -27,8 +42,32 @@ public sealed class WorkloadLogsOptions
     public TimeSpan TargetDrainTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Batching and retry of the forwarders (the shared driver's options). Retries wait 0.5 s doubling to 30 s, jittered.</summary>
-    public DeliveryOptions Delivery { get; set; } = new() { MaxBatchItems = 500, MaxQueueRecords = 500, MaxBatchBytes = 256 * 1024 };
+    /// <remarks>Up to 2048 lines per send, so a capture batch is mostly one write and one cursor commit; reads from the
+    /// buffer stay under 64 KiB, because the queue reader allocates each read and larger arrays land on the large-object
+    /// heap, which only a full GC frees (RSS would climb).</remarks>
+    public DeliveryOptions Delivery { get; set; } = new() { MaxBatchItems = 2048, MaxQueueRecords = 2048, MaxBatchBytes = 256 * 1024, MaxReadBytes = 64 * 1024 };
 
     /// <summary>fsync each buffer commit (false in tests on tmpfs-less machines is faster; the product keeps true).</summary>
     public bool Fsync { get; set; } = true;
+
+    /// <summary>Throws when a value cannot work; messages quote the option.</summary>
+    public void Validate()
+    {
+        if (CaptureLinger < TimeSpan.Zero || CaptureLinger > TimeSpan.FromSeconds(10))
+        {
+            throw new ArgumentOutOfRangeException(nameof(CaptureLinger), CaptureLinger, "`CaptureLinger` must be between 0 and 10 s.");
+        }
+
+        if (CursorSyncInterval < TimeSpan.Zero || CursorSyncInterval > TimeSpan.FromMinutes(1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(CursorSyncInterval), CursorSyncInterval, "`CursorSyncInterval` must be between 0 and 60 s.");
+        }
+
+        if (MaxCaptureBatch < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxCaptureBatch), MaxCaptureBatch, "`MaxCaptureBatch` must be at least 1.");
+        }
+
+        Delivery.Validate();
+    }
 }

@@ -80,6 +80,38 @@ public sealed class ContainerLogParserTests
         Assert.Equal(new DateTime(2022, 5, 12, 20, 22, 1, DateTimeKind.Utc).Ticks, ticks);
     }
 
+    [Fact]
+    public void Accept_SameThenNewTimestamp_EachLineGetsItsOwnTime()
+    {
+        var parser = new ContainerLogParser(LogCursor.Start, 64);
+        long[] ticks = new long[4];
+        string[] stamps = ["2026-11-27T13:57:20Z", "2026-11-27T13:57:20Z", "2026-11-27T13:57:21Z", "2026-11-27T13:57:20+01:00"];
+        for (int i = 0; i < stamps.Length; i++)
+        {
+            Assert.True(parser.Accept(PodmanStream.Stdout, Bytes(stamps[i] + " x\n"), out _, out ticks[i], out _));
+        }
+
+        var at20 = new DateTime(2026, 11, 27, 13, 57, 20, DateTimeKind.Utc).Ticks;
+        Assert.Equal([at20, at20, at20 + TimeSpan.TicksPerSecond, at20 - TimeSpan.TicksPerHour], ticks);
+        Assert.Equal(new LogCursor(at20 + TimeSpan.TicksPerSecond, 1), parser.SafeCursor);
+    }
+
+    [Fact]
+    public void Accept_FrameSplitAcrossSegments_SameLinesAsWhole()
+    {
+        var parser = new ContainerLogParser(LogCursor.Start, 1024);
+        var lines = new List<string>();
+        foreach (var (stream, payload) in Log)
+        {
+            if (parser.Accept(stream, Podman.Sequences.OneBytePerSegment(Encoding.UTF8.GetBytes(payload)), out var s, out _, out var message))
+            {
+                lines.Add(Text(s, message));
+            }
+        }
+
+        Assert.Equal(["out a1", "err e1", "out a2", "out a3", "out long", "out a4"], lines);
+    }
+
     private static List<string> Run(ContainerLogParser parser, (PodmanStream Stream, string Payload)[] log, out LogCursor cursor)
     {
         var lines = new List<string>();
