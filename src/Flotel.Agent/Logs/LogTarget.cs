@@ -223,6 +223,9 @@ public sealed partial class LogTarget : IAsyncDisposable
             FullPolicy = QueueFullPolicy.DropOldest,
             Fsync = _options.Fsync,
 
+            // The forwarder commits after every send; its cursor is fsync'd as often as the capture cursors are.
+            CursorSyncInterval = _options.CursorSyncInterval,
+
             // Appends come in batches from a few container readers that linger already (CaptureLinger): a group-commit
             // wait would add a timer wake-up per batch and gather nothing more.
             GroupCommitWindow = TimeSpan.Zero,

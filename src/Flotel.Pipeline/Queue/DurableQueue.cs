@@ -847,10 +847,19 @@ public sealed class DurableQueue : IAsyncDisposable
             BinaryPrimitives.WriteUInt32LittleEndian(bytes[12..], Crc32C.Compute(bytes[..12]));
             var path = CursorPath(state.Name);
             var tmp = path + ".tmp";
+            // fsync unless the options say otherwise: CursorSyncInterval > 0 skips it while the last one is recent (the
+            // renamed file survives a process crash either way; only a power cut can bring back an older cursor).
+            bool sync;
+            lock (_gate)
+            {
+                sync = _options.Fsync && (_options.CursorSyncInterval == TimeSpan.Zero || state.SyncedAt == 0
+                    || _time.GetElapsedTime(state.SyncedAt) >= _options.CursorSyncInterval);
+            }
+
             using (var file = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
             {
                 file.Write(bytes);
-                file.Flush(flushToDisk: true);
+                file.Flush(flushToDisk: sync);
             }
 
             // rename(2) replaces atomically: a crash leaves the old or the new cursor, never a torn one. (.NET cannot
@@ -859,6 +868,10 @@ public sealed class DurableQueue : IAsyncDisposable
             lock (_gate)
             {
                 state.Persisted = Math.Max(state.Persisted, committed);
+                if (sync)
+                {
+                    state.SyncedAt = _time.GetTimestamp();
+                }
             }
         }
     }
@@ -1088,14 +1101,20 @@ public sealed class DurableQueue : IAsyncDisposable
         await _commitLoop.ConfigureAwait(false);
         DiscardWriter(truncate: false);
 
-        // Drop-oldest may have advanced cursors in memory only; write them so the next open agrees.
+        // Drop-oldest may have advanced cursors in memory only; write them so the next open agrees. With a
+        // CursorSyncInterval the last write may not be fsync'd yet: write those again, synced.
         List<ReaderState> dirty = [];
         lock (_gate)
         {
             foreach (var state in _readers.Values)
             {
-                if (state.Committed > state.Persisted)
+                if (state.Committed > state.Persisted || (_options.CursorSyncInterval > TimeSpan.Zero && _options.Fsync))
                 {
+                    if (_options.CursorSyncInterval > TimeSpan.Zero)
+                    {
+                        state.SyncedAt = 0;
+                    }
+
                     dirty.Add(state);
                 }
             }

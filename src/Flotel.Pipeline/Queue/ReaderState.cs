@@ -18,6 +18,9 @@ internal sealed class ReaderState(string name, long committed)
     /// <summary>The open <see cref="QueueReader"/>, if any (one at a time per name).</summary>
     public QueueReader? Open { get; set; }
 
+    /// <summary>When the cursor file was last fsync'd (<see cref="TimeProvider.GetTimestamp"/>); 0 = never by this process.</summary>
+    public long SyncedAt { get; set; }
+
     /// <summary>Serializes writes of this reader's cursor file (commit vs. stop).</summary>
     public Lock FileLock { get; } = new();
 }

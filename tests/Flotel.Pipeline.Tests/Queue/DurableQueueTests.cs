@@ -24,6 +24,40 @@ public sealed class DurableQueueTests
     }
 
     [Fact]
+    public async Task Commit_WithCursorSyncInterval_EveryCommitIsWrittenAtOnceAndReopenResumesThere()
+    {
+        using var dir = new QueueTestDirectory();
+        var options = dir.Options();
+        options.CursorSyncInterval = TimeSpan.FromMinutes(1);
+        await using (var queue = DurableQueue.Open(options))
+        {
+            await queue.AppendBatchAsync([Payload("a"), Payload("b"), Payload("c")]);
+            using var reader = queue.OpenReader("fwd");
+            ReadAll(reader);
+            reader.Commit(1);
+            reader.Commit(2);
+
+            // Written (not only kept in memory) before Commit returned, although no fsync is due for a minute.
+            var cursor = File.ReadAllBytes(System.IO.Path.Combine(dir.Path, "readers", "fwd.cursor"));
+            Assert.Equal(2L, System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(cursor.AsSpan(4)));
+        }
+
+        await using var reopened = DurableQueue.Open(dir.Options());
+        using var again = reopened.OpenReader("fwd");
+        Assert.Equal(["c"], ReadAll(again).Select(Text));
+    }
+
+    [Fact]
+    public void Open_CursorSyncIntervalOutOfRange_ErrorQuotesTheKey()
+    {
+        using var dir = new QueueTestDirectory();
+        var options = dir.Options();
+        options.CursorSyncInterval = TimeSpan.FromMinutes(5);
+        var error = Assert.Throws<ArgumentException>(() => DurableQueue.Open(options));
+        Assert.Contains("`CursorSyncInterval`", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AppendBatch_ThreeRecords_ConsecutiveSequencesAndOneResult()
     {
         using var dir = new QueueTestDirectory();
