@@ -9,7 +9,9 @@
 #
 #   bench/peers/agent-logs.sh [RATE] [SECONDS]      # lines per second (default 1000), window (default 60)
 #   WARMUP=20 bench/peers/agent-logs.sh 5000 60
-#   FLOTEL_BIN=path/to/flotel ONLY=agent bench/peers/agent-logs.sh   # a published (e.g. NativeAOT) binary; one side only
+#   By default the agent is the device build (src/Flotel.Device, NativeAOT, what docs/deploy.md installs), published
+#   into the temp directory first. FLOTEL_BIN=path/to/flotel runs another binary, FLOTEL_BIN=jit the full build with
+#   `dotnet flotel.dll`; ONLY=agent|rsyslog runs one side only.
 #
 # Needs podman, runc, catatonit, busybox-static and rsyslog (./test.sh installs them). Everything on 127.0.0.1 in one
 # temp directory; processes stopped by PID; the pod removed at the end.
@@ -18,7 +20,7 @@ cd "$(dirname "$0")/../.."
 RATE=${1:-1000}
 WINDOW=${2:-60}
 WARMUP=${WARMUP:-20}
-FLOTEL_BIN=${FLOTEL_BIN:-}   # empty: build src/Flotel.Cli and run it with dotnet (JIT)
+FLOTEL_BIN=${FLOTEL_BIN:-}   # empty: publish the device build; jit: build src/Flotel.Cli and run it with dotnet
 ONLY=${ONLY:-}               # agent | rsyslog | empty for both
 BATCH=$(( RATE / 10 ))   # lines per 0.1 s tick
 
@@ -92,8 +94,11 @@ echo "|---|---:|---:|---|---:|"
 # --- Flotel agent -------------------------------------------------------------------------------------------------
 if [ "$ONLY" != rsyslog ]; then
 if [ -z "$FLOTEL_BIN" ]; then
+  dotnet publish src/Flotel.Device -c Release -r linux-x64 --nologo -v q -o "$work/device" >/dev/null
+  agent_cmd=("$work/device/flotel"); agent_label="flotel agent (device build, NativeAOT)"
+elif [ "$FLOTEL_BIN" = jit ]; then
   dotnet build src/Flotel.Cli -c Release --nologo -v q >/dev/null
-  agent_cmd=(dotnet src/Flotel.Cli/bin/Release/net10.0/flotel.dll); agent_label="flotel agent (JIT)"
+  agent_cmd=(dotnet src/Flotel.Cli/bin/Release/net10.0/flotel.dll); agent_label="flotel agent (full build, JIT)"
 else
   agent_cmd=("$FLOTEL_BIN"); agent_label="flotel agent ($(basename "$FLOTEL_BIN"))"
 fi
