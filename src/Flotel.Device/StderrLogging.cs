@@ -32,7 +32,7 @@ internal static class ConsoleLogging
         {
             var line = new StringBuilder(64 + category.Length + message.Length)
                 .Append(DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ ", CultureInfo.InvariantCulture))
-                .Append(Label(level)).Append(": ").Append(category)
+                .Append(LogLevelLabels.Short(level)).Append(": ").Append(category)
                 .Append('[').Append(eventId.Id.ToString(CultureInfo.InvariantCulture)).Append("] ")
                 .Append(message.ReplaceLineEndings(" "));
             if (exception is not null)
@@ -46,16 +46,6 @@ internal static class ConsoleLogging
                 output.Flush();
             }
         }
-
-        private static string Label(LogLevel level) => level switch
-        {
-            LogLevel.Trace => "trce",
-            LogLevel.Debug => "dbug",
-            LogLevel.Information => "info",
-            LogLevel.Warning => "warn",
-            LogLevel.Error => "fail",
-            _ => "crit",
-        };
     }
 
     private sealed class StderrLogger(StderrLoggerFactory factory, string category, LogLevel minimum) : ILogger

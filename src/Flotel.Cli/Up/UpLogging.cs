@@ -1,3 +1,4 @@
+using Flotel.Cli.Commands;
 using Microsoft.Extensions.Logging;
 
 namespace Flotel.Cli.Up;
@@ -39,7 +40,7 @@ internal sealed class UpLogging : ILoggerProvider
 
     private void Write(LogLevel level, string category, string message)
     {
-        var line = $"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} {Short(level)} {category}: {message}";
+        var line = $"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} {LogLevelLabels.Short(level)} {category}: {message}";
         lock (_gate)
         {
             if (level >= LogLevel.Warning)
@@ -57,16 +58,6 @@ internal sealed class UpLogging : ILoggerProvider
             }
         }
     }
-
-    private static string Short(LogLevel level) => level switch
-    {
-        LogLevel.Trace => "trce",
-        LogLevel.Debug => "dbug",
-        LogLevel.Information => "info",
-        LogLevel.Warning => "warn",
-        LogLevel.Error => "fail",
-        _ => "crit",
-    };
 
     private sealed class Logger(UpLogging owner, string category) : ILogger
     {

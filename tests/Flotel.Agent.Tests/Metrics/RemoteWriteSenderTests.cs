@@ -16,6 +16,12 @@ public sealed class RemoteWriteSenderTests
     private static TimeSeries Series(string name, long ts, double value = 1) =>
         new(LabelSet.Of("__name__", name, "edgedeviceid", "dev1"), [new Sample(ts, value)]);
 
+    private static LocalHttpServer NoContentReceiver() => new((_, _, response) =>
+    {
+        response.StatusCode = 204;
+        return Task.CompletedTask;
+    });
+
     private static WalScrape Scrape(params TimeSeries[] series) => WalScrape.FromSeries("system", series);
 
     private static RemoteWriteSender Sender(string url, int timeoutSeconds = 10) =>
@@ -33,11 +39,7 @@ public sealed class RemoteWriteSenderTests
     [Fact]
     public async Task SendAsync_OneScrape_PostsItsStoredBodyAsARemoteWrite10Request()
     {
-        using var receiver = new LocalHttpServer((_, _, response) =>
-        {
-            response.StatusCode = 204;
-            return Task.CompletedTask;
-        });
+        using var receiver = NoContentReceiver();
         using var sender = Sender(receiver.BaseUrl + "/api/v1/write");
         var scrape = Scrape(Series("a", 1000, 1), Series("b", 1000, 2));
         var outcome = await sender.SendAsync([scrape], CancellationToken.None);
@@ -54,11 +56,7 @@ public sealed class RemoteWriteSenderTests
     [Fact]
     public async Task SendAsync_ScrapesInTimeOrder_OneRequestWithEverySeriesInWalOrder()
     {
-        using var receiver = new LocalHttpServer((_, _, response) =>
-        {
-            response.StatusCode = 204;
-            return Task.CompletedTask;
-        });
+        using var receiver = NoContentReceiver();
         using var sender = Sender(receiver.BaseUrl + "/api/v1/write");
         var other = WalScrape.FromSeries("workload", [Series("w", 500, 9)]);
         var outcome = await sender.SendAsync([Scrape(Series("a", 1000, 1), Series("b", 1000, 2)), other, Scrape(Series("a", 2000, 3))], CancellationToken.None);
@@ -71,11 +69,7 @@ public sealed class RemoteWriteSenderTests
     [Fact]
     public async Task SendAsync_ScrapeOlderThanTheTargetsPrevious_SeriesMergedWithSamplesInTimeOrder()
     {
-        using var receiver = new LocalHttpServer((_, _, response) =>
-        {
-            response.StatusCode = 204;
-            return Task.CompletedTask;
-        });
+        using var receiver = NoContentReceiver();
         using var sender = Sender(receiver.BaseUrl + "/api/v1/write");
 
         // The wall clock stepped back between two scrapes of one target.
