@@ -379,9 +379,21 @@ public sealed partial class WorkloadLogsComponent : IAgentComponent, ILogSink
                 }
                 else if (!pod.IsRunning)
                 {
-                    await _podman.StartPodAsync(workload.Name, token).ConfigureAwait(false);
-                    _podsRestarted.Increment();
-                    LogPodRestarted(_logger, workload.Name, pod.Status);
+                    try
+                    {
+                        await _podman.StartPodAsync(workload.Name, token).ConfigureAwait(false);
+                        _podsRestarted.Increment();
+                        LogPodRestarted(_logger, workload.Name, pod.Status);
+                    }
+                    catch (PodmanApiException e)
+                    {
+                        // A pod that cannot be started (e.g. left without containers by an interrupted play kube or by
+                        // hand) would fail the same way on every pass: replace it with the workload's spec instead.
+                        LogPodUnstartable(_logger, workload.Name, pod.Status, e.Message);
+                        await _podman.RemovePodAsync(workload.Name, token).ConfigureAwait(false);
+                        await _podman.PlayKubeAsync(workload.PodManifestYaml, token).ConfigureAwait(false);
+                        _podsStarted.Increment();
+                    }
                 }
 
                 if (known != hash)
@@ -553,6 +565,9 @@ public sealed partial class WorkloadLogsComponent : IAgentComponent, ILogSink
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Workload {Workload}: pod spec changed; pod replaced")]
     private static partial void LogPodReplaced(ILogger logger, string workload);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Workload {Workload}: its pod ({Status}) cannot be started ({Reason}); replacing it")]
+    private static partial void LogPodUnstartable(ILogger logger, string workload, string status, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Workload {Workload}: pod was {Status}; started it again")]
     private static partial void LogPodRestarted(ILogger logger, string workload, string status);

@@ -137,6 +137,26 @@ public sealed partial class LogsPodmanRsyslogTests
         Assert.Equal(Enumerable.Range(1, seqs.Count), seqs); // a's lines, then b's: none lost, none twice
     }
 
+    [Fact]
+    public async Task Workload_PodLeftWithoutContainers_ReplacedAndItsLinesArrive()
+    {
+        await using var podman = await PodmanFixture.StartAsync();
+        using var rsyslog = new RsyslogCollector();
+        await rsyslog.StartAsync();
+        using var dirs = new TempDirs();
+        var workload = "empty-pod-" + dirs.Run;
+        podman.Track(workload);
+
+        // What an interrupted play kube (or a hand) can leave: a pod of that name with no container, which podman
+        // refuses to start ("no containers in pod").
+        await podman.PodmanAsync("pod", "create", "--infra=false", "--name", workload);
+        WriteManifests(dirs.Manifests, [("syslog-a", rsyslog.Ports[0], 64)], workload, "syslog-a", FastScript(0.2));
+        await using var agent = await StartAgentAsync(dirs, podman);
+
+        await WaitAsync(() => MaxSeq(rsyslog.Lines()) >= 5, "lines from the replaced pod", rsyslog);
+        Assert.Equal(Enumerable.Range(1, Seqs(rsyslog.Lines()).Count), Seqs(rsyslog.Lines()));
+    }
+
     private const string RandomScript = "i=0; while true; do i=$((i+1)); echo \"New message at: $(date) seq=$i\"; sleep 0.$((RANDOM % 9 + 1)); done";
 
     private static string FastScript(double seconds) =>
