@@ -35,6 +35,9 @@ public sealed class QueueReader : IDisposable
     // guarded by the queue's lock: set by Dispose or by DurableQueue.DeleteReader.
     private bool _closed;
 
+    // consumer only: the current TryReadBatch call's filter on a record's first payload byte (null = every record).
+    private Predicate<byte>? _wanted;
+
     internal QueueReader(DurableQueue queue, ReaderState state)
     {
         _queue = queue;
@@ -45,6 +48,12 @@ public sealed class QueueReader : IDisposable
 
     /// <summary>The reader's name.</summary>
     public string Name => _state.Name;
+
+    /// <summary>
+    /// The highest sequence id delivered or passed over by a filtered <see cref="TryReadBatch(int, long, List{QueueRecord}, Predicate{byte})"/>:
+    /// what <see cref="Commit"/> may go up to once every delivered record is settled.
+    /// </summary>
+    public long LastReadSequence => _lastDelivered;
 
     /// <summary>The highest committed sequence id (0 = none yet); drop-oldest may move it forward.</summary>
     public long CommittedSequence
@@ -63,7 +72,29 @@ public sealed class QueueReader : IDisposable
     /// least one record however large), to <paramref name="into"/>. Never blocks on new data; does disk reads.
     /// </summary>
     /// <returns>true when at least one record was added; false when none is durable yet or the queue is stopped.</returns>
-    public bool TryReadBatch(int maxRecords, long maxBytes, List<QueueRecord> into)
+    public bool TryReadBatch(int maxRecords, long maxBytes, List<QueueRecord> into) => TryReadBatch(maxRecords, maxBytes, into, null);
+
+    /// <summary>
+    /// As <see cref="TryReadBatch(int, long, List{QueueRecord})"/>, but records whose first payload byte
+    /// <paramref name="wanted"/> rejects (a record kind the consumer does not handle) are passed over: a record met at
+    /// the start of a read has only its header and first byte read from disk, so a consumer of small records does not
+    /// read the large records of another kind. Passed-over records count as read (<see cref="LastReadSequence"/>).
+    /// </summary>
+    /// <returns>true when at least one record was added; false otherwise (records may have been passed over).</returns>
+    public bool TryReadBatch(int maxRecords, long maxBytes, List<QueueRecord> into, Predicate<byte>? wanted)
+    {
+        _wanted = wanted;
+        try
+        {
+            return ReadBatchCore(maxRecords, maxBytes, into);
+        }
+        finally
+        {
+            _wanted = null;
+        }
+    }
+
+    private bool ReadBatchCore(int maxRecords, long maxBytes, List<QueueRecord> into)
     {
         ArgumentNullException.ThrowIfNull(into);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxRecords);
@@ -244,6 +275,12 @@ public sealed class QueueReader : IDisposable
     private bool ReadChunk(Segment segment, long durable, int maxRecords, long maxBytes, List<QueueRecord> into, ref int added, ref long bytes)
     {
         _handle ??= File.OpenHandle(segment.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        if (_wanted is not null && PassOverUnwanted(segment, durable, out var stop))
+        {
+            // Something was passed over; the caller loops (and moves to the next segment at the end of this one).
+            return stop;
+        }
+
         var available = durable - _offset;
         if (available < DurableQueue.RecordHeaderSize)
         {
@@ -299,7 +336,12 @@ public sealed class QueueReader : IDisposable
                 return Corrupt(segment);
             }
 
-            if (sequence >= _nextSequence)
+            if (sequence >= _nextSequence && length > 0 && _wanted is not null && !_wanted(payload.Span[0]))
+            {
+                _nextSequence = sequence + 1;
+                _lastDelivered = sequence;
+            }
+            else if (sequence >= _nextSequence)
             {
                 if (added > 0 && bytes + length > maxBytes)
                 {
@@ -318,6 +360,52 @@ public sealed class QueueReader : IDisposable
 
         _offset += position;
         return position > 0;
+    }
+
+    /// <summary>
+    /// Reads record headers (and each payload's first byte) from <see cref="_offset"/> and moves past the records
+    /// <see cref="_wanted"/> rejects, without reading their payload or checking their CRC (they are not delivered).
+    /// true when it moved past at least one (<paramref name="result"/> is then ReadChunk's answer); false when the record
+    /// at the offset is wanted or the segment has no more durable records: read it normally.
+    /// </summary>
+    private bool PassOverUnwanted(Segment segment, long durable, out bool result)
+    {
+        Span<byte> head = stackalloc byte[DurableQueue.RecordHeaderSize + 1];
+        var moved = false;
+        result = true;
+        while (durable - _offset >= head.Length)
+        {
+            if (DurableQueue.ReadFully(_handle!, head, _offset) != head.Length)
+            {
+                result = Corrupt(segment);
+                return true;
+            }
+
+            var length = BinaryPrimitives.ReadUInt32LittleEndian(head);
+            var sequence = BinaryPrimitives.ReadInt64LittleEndian(head[8..]);
+            var size = DurableQueue.RecordHeaderSize + (long)length;
+            if (size > durable - _offset || sequence < segment.FirstSequence)
+            {
+                result = Corrupt(segment);
+                return true;
+            }
+
+            if (length == 0 || _wanted!(head[DurableQueue.RecordHeaderSize]))
+            {
+                return moved;
+            }
+
+            if (sequence >= _nextSequence)
+            {
+                _nextSequence = sequence + 1;
+                _lastDelivered = sequence;
+            }
+
+            _offset += size;
+            moved = true;
+        }
+
+        return moved;
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Globalization;
 using Flotel.Pipeline.Queue;
 using static Flotel.Pipeline.Tests.Queue.QueueTestDirectory;
@@ -55,6 +56,44 @@ public sealed class DurableQueueTests
         options.CursorSyncInterval = TimeSpan.FromMinutes(5);
         var error = Assert.Throws<ArgumentException>(() => DurableQueue.Open(options));
         Assert.Contains("`CursorSyncInterval`", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TryReadBatch_FilterOnFirstByte_OtherKindsPassedOverAndCommittable()
+    {
+        using var dir = new QueueTestDirectory();
+        await using (var queue = DurableQueue.Open(dir.Options()))
+        {
+            var big = new byte[200_000];
+            big[0] = 1;
+            await queue.AppendBatchAsync([big, Kind(2, "m1"), Kind(1, "s1"), Kind(2, "m2"), Kind(1, "s2")]);
+            using var metrics = queue.OpenReader("metrics");
+            var got = new List<QueueRecord>();
+            while (metrics.TryReadBatch(100, 1 << 20, got, static b => b == 2))
+            {
+            }
+
+            Assert.Equal(["m1", "m2"], got.Select(r => Encoding.UTF8.GetString(r.Payload.Span[1..])));
+            Assert.Equal([2L, 4L], got.Select(r => r.Sequence));
+            Assert.Equal(5, metrics.LastReadSequence);
+            metrics.Commit(metrics.LastReadSequence);
+
+            using var logs = queue.OpenReader("logs");
+            var other = new List<QueueRecord>();
+            while (logs.TryReadBatch(100, 1 << 20, other, static b => b != 2))
+            {
+            }
+
+            Assert.Equal([1L, 3L, 5L], other.Select(r => r.Sequence));
+            Assert.Equal(200_000, other[0].Payload.Length);
+        }
+
+        await using var reopened = DurableQueue.Open(dir.Options());
+        using var again = reopened.OpenReader("metrics");
+        Assert.False(again.TryReadBatch(100, 1 << 20, [], static b => b == 2));
+        Assert.False(again.TryReadBatch(100, 1 << 20, []));
+
+        static ReadOnlyMemory<byte> Kind(byte kind, string text) => (byte[])[kind, .. Encoding.UTF8.GetBytes(text)];
     }
 
     [Fact]

@@ -70,8 +70,10 @@ public sealed partial class EmbeddedStoreOutput : IAsyncDisposable
     /// <summary>Starts both reader loops.</summary>
     public void Start()
     {
-        _logLoop = Task.Run(() => RunAsync("store-logs", ProcessLogsAsync, commitEveryBatch: true));
-        _metricLoop = Task.Run(() => RunAsync("store-metrics", ProcessMetricsAsync, commitEveryBatch: false));
+        // Each reader passes over the other's record kind without reading it: the metric reader used to read every
+        // (up to 1 MiB) syslog record only to skip it — a large-object array per record (docs/benchmarks.md).
+        _logLoop = Task.Run(() => RunAsync("store-logs", ProcessLogsAsync, commitEveryBatch: true, static kind => kind != (byte)GatewayRecordKind.RemoteWrite));
+        _metricLoop = Task.Run(() => RunAsync("store-metrics", ProcessMetricsAsync, commitEveryBatch: false, static kind => kind == (byte)GatewayRecordKind.RemoteWrite));
     }
 
     /// <summary>
@@ -111,14 +113,14 @@ public sealed partial class EmbeddedStoreOutput : IAsyncDisposable
     /// <summary>Cancelled by <see cref="StopAsync"/> to end a wait for new records.</summary>
     private readonly CancellationTokenSource _wakeUp = new();
 
-    private async Task RunAsync(string readerName, Func<List<QueueRecord>, Task> process, bool commitEveryBatch)
+    private async Task RunAsync(string readerName, Func<List<QueueRecord>, Task> process, bool commitEveryBatch, Predicate<byte> wanted)
     {
         var backoff = TimeSpan.FromMilliseconds(100);
         while (!_stopping.IsCancellationRequested)
         {
             // A failed batch was not committed: reopening the reader re-delivers it from the committed cursor.
             using var reader = _queue.OpenReader(readerName);
-            var failure = await ReadLoopAsync(reader, process, commitEveryBatch).ConfigureAwait(false);
+            var failure = await ReadLoopAsync(reader, process, commitEveryBatch, wanted).ConfigureAwait(false);
             if (failure is null)
             {
                 return;
@@ -132,7 +134,7 @@ public sealed partial class EmbeddedStoreOutput : IAsyncDisposable
     }
 
     /// <summary>Reads, processes and commits until stopped (null) or until a store write fails (the exception).</summary>
-    private async Task<Exception?> ReadLoopAsync(QueueReader reader, Func<List<QueueRecord>, Task> process, bool commitEveryBatch)
+    private async Task<Exception?> ReadLoopAsync(QueueReader reader, Func<List<QueueRecord>, Task> process, bool commitEveryBatch, Predicate<byte> wanted)
     {
         var batch = new List<QueueRecord>(BatchRecords);
         var lastFlush = _time.GetTimestamp();
@@ -140,8 +142,15 @@ public sealed partial class EmbeddedStoreOutput : IAsyncDisposable
         while (!_stopping.IsCancellationRequested)
         {
             batch.Clear();
-            if (!reader.TryReadBatch(BatchRecords, BatchBytes, batch))
+            if (!reader.TryReadBatch(BatchRecords, BatchBytes, batch, wanted))
             {
+                // Records of the other kind passed over are done for this reader: commit past them too.
+                processedUpTo = Math.Max(processedUpTo, reader.LastReadSequence);
+                if (commitEveryBatch && processedUpTo > reader.CommittedSequence)
+                {
+                    reader.Commit(processedUpTo);
+                }
+
                 if (_draining)
                 {
                     break;
@@ -183,7 +192,7 @@ public sealed partial class EmbeddedStoreOutput : IAsyncDisposable
                 return e;
             }
 
-            processedUpTo = batch[^1].Sequence;
+            processedUpTo = Math.Max(batch[^1].Sequence, reader.LastReadSequence);
             if (commitEveryBatch)
             {
                 reader.Commit(processedUpTo);
