@@ -30,7 +30,8 @@ internal sealed class MetricsAgentProcess : IDisposable
     }
 
     /// <param name="executable">A published <c>flotel</c> binary (e.g. the device build); null = <c>dotnet flotel.dll</c>.</param>
-    public static async Task<MetricsAgentProcess> StartAsync(string manifests, string data, Uri nodeExporter, string? executable = null)
+    /// <param name="podmanSocket">The podman API socket (--podman-socket); null = the agent's default.</param>
+    public static async Task<MetricsAgentProcess> StartAsync(string manifests, string data, Uri nodeExporter, string? executable = null, string? podmanSocket = null)
     {
         var info = new ProcessStartInfo(executable ?? "dotnet")
         {
@@ -39,7 +40,7 @@ internal sealed class MetricsAgentProcess : IDisposable
             UseShellExecute = false,
             WorkingDirectory = data,
         };
-        var arguments = new[] { "agent", "--manifests", manifests, "--data", data, "--node-exporter", nodeExporter.ToString() };
+        string[] arguments = ["agent", "--manifests", manifests, "--data", data, "--node-exporter", nodeExporter.ToString(), .. podmanSocket is null ? Array.Empty<string>() : ["--podman-socket", podmanSocket]];
         foreach (var arg in executable is null ? [GatewayProcess.FlotelDll, .. arguments] : arguments)
         {
             info.ArgumentList.Add(arg);
