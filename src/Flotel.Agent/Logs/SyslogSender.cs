@@ -1,3 +1,4 @@
+using System.Net;
 using System.Buffers;
 using System.Globalization;
 using System.Net.Security;
@@ -94,21 +95,21 @@ public sealed partial class SyslogSender : IBatchSender<LogLine>, IAsyncDisposab
     /// <summary>Syslog connections open in this process (all targets); leak checks read it.</summary>
     public static long OpenConnections => Interlocked.Read(ref s_openConnections);
 
-    /// <summary>True while a connection to the target is open.</summary>
-    public bool IsConnected => _stream is not null;
+    /// <summary>True while a connection to the target is open (for UDP: a connected socket).</summary>
+    public bool IsConnected => _target.Protocol == SyslogProtocol.Udp ? _socket is not null : _stream is not null;
 
     public async ValueTask<DeliveryOutcome<LogLine>> SendAsync(IReadOnlyList<LogLine> batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
         long dropped = Format(batch);
 
-        if (_stream is not null && PeerClosed())
+        if (IsConnected && PeerClosed())
         {
             // The collector closed its end (restart, idle timeout): writing now would "succeed" into a dead socket.
             Close();
         }
 
-        if (_stream is null)
+        if (!IsConnected)
         {
             try
             {
@@ -217,14 +218,31 @@ public sealed partial class SyslogSender : IBatchSender<LogLine>, IAsyncDisposab
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_connectTimeout);
         var udp = _target.Protocol == SyslogProtocol.Udp;
-        var socket = udp
-            ? new Socket(SocketType.Dgram, ProtocolType.Udp)
-            : new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        Interlocked.Increment(ref s_openConnections);
-        _socket = socket;
-        await socket.ConnectAsync(_target.Host, _target.Port, timeout.Token).ConfigureAwait(false);
-        Stream stream = new NetworkStream(socket, ownsSocket: false);
-        if (_target.Protocol == SyslogProtocol.Tls)
+        Socket socket;
+        if (udp)
+        {
+            // Connecting a datagram socket by host name is not supported (only stream sockets resolve a DnsEndPoint):
+            // resolve first, then fix the peer so every send goes to it and ICMP errors come back as send failures.
+            var address = IPAddress.TryParse(_target.Host, out var literal)
+                ? literal
+                : (await Dns.GetHostAddressesAsync(_target.Host, timeout.Token).ConfigureAwait(false)).FirstOrDefault()
+                    ?? throw new SocketException((int)SocketError.HostNotFound);
+            socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+            Interlocked.Increment(ref s_openConnections);
+            _socket = socket;
+            await socket.ConnectAsync(new IPEndPoint(address, _target.Port), timeout.Token).ConfigureAwait(false);
+        }
+        else
+        {
+            socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            Interlocked.Increment(ref s_openConnections);
+            _socket = socket;
+            await socket.ConnectAsync(_target.Host, _target.Port, timeout.Token).ConfigureAwait(false);
+        }
+
+        // A NetworkStream takes stream sockets only; datagrams are sent on the socket (WriteAsync).
+        Stream? stream = udp ? null : new NetworkStream(socket, ownsSocket: false);
+        if (_target.Protocol == SyslogProtocol.Tls && stream is not null)
         {
             var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
             stream = ssl;

@@ -14,21 +14,25 @@ public sealed class RsyslogCollector : IDisposable
 {
     private const string Rsyslogd = "/usr/sbin/rsyslogd";
     private readonly string _config;
+    private readonly bool _udp;
     private Process? _process;
 
-    public RsyslogCollector(int inputs = 1)
+    /// <param name="udp">imudp inputs instead of imtcp.</param>
+    public RsyslogCollector(int inputs = 1, bool udp = false)
     {
+        _udp = udp;
         Directory = PeerProcess.CreateTempDirectory("rsyslog-agent");
         Ports = [.. Enumerable.Range(0, inputs).Select(_ => PeerProcess.FreePort())];
         var config = new StringBuilder();
         config.AppendLine(CultureInfo.InvariantCulture, $"global(workDirectory=\"{Directory}\" net.enableDNS=\"off\" processInternalMessages=\"on\")");
-        config.AppendLine("module(load=\"imtcp\")");
+        var input = udp ? "imudp" : "imtcp";
+        config.AppendLine(CultureInfo.InvariantCulture, $"module(load=\"{input}\")");
         config.AppendLine("template(name=\"fields\" type=\"string\" string=\"%HOSTNAME%|%APP-NAME%|%msg%\\n\")");
         config.AppendLine(CultureInfo.InvariantCulture, $"*.* action(type=\"omfile\" file=\"{Path.Combine(Directory, "internal.log")}\")");
         for (int i = 0; i < inputs; i++)
         {
             config.AppendLine(CultureInfo.InvariantCulture, $"ruleset(name=\"in{i}\") {{ action(type=\"omfile\" file=\"{File(i)}\" template=\"fields\") }}");
-            config.AppendLine(CultureInfo.InvariantCulture, $"input(type=\"imtcp\" port=\"{Ports[i]}\" address=\"127.0.0.1\" ruleset=\"in{i}\")");
+            config.AppendLine(CultureInfo.InvariantCulture, $"input(type=\"{input}\" port=\"{Ports[i]}\" address=\"127.0.0.1\" ruleset=\"in{i}\")");
         }
 
         _config = Path.Combine(Directory, "rsyslog.conf");
@@ -88,6 +92,20 @@ public sealed class RsyslogCollector : IDisposable
             while (true)
             {
                 Assert.False(_process.HasExited, "rsyslogd exited: " + Internal());
+                if (_udp)
+                {
+                    // Bound when 127.0.0.1:port shows in the kernel's UDP table (no way to "connect" to probe it).
+                    var local = string.Create(CultureInfo.InvariantCulture, $"0100007F:{port:X4}");
+                    if (System.IO.File.ReadAllText("/proc/net/udp").Contains(local, StringComparison.Ordinal))
+                    {
+                        break;
+                    }
+
+                    Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), "rsyslogd did not bind UDP port " + port + ": " + Internal());
+                    await Task.Delay(100);
+                    continue;
+                }
+
                 try
                 {
                     using var probe = new TcpClient();
