@@ -99,20 +99,15 @@ internal sealed partial class RemoteWriteSender : IBatchSender<WalScrape>, IDisp
             message.Headers.Add(RemoteWriteHeaders.VersionName, RemoteWriteHeaders.Version);
             message.Headers.UserAgent.Add(new ProductInfoHeaderValue("flotel-agent", "1.0"));
             using var response = await endpoint.Http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
-            if (HttpStatusClassifier.Classify(response.StatusCode) == HttpStatusClassifier.Kind.Success)
+            var outcome = await HttpStatusClassifier.ClassifyAsync<WalScrape>(response, _time.GetUtcNow(), timeout.Token).ConfigureAwait(false);
+            if (outcome is DeliveryOutcome<WalScrape>.Delivered && _logger.IsEnabled(LogLevel.Information))
             {
-                if (_logger.IsEnabled(LogLevel.Information))
-                {
-                    var start = Format(first);
-                    var end = Format(last);
-                    LogWroteRange(_logger, start, end, samples, seriesCount);
-                }
-
-                return DeliveryOutcome<WalScrape>.Success;
+                var start = Format(first);
+                var end = Format(last);
+                LogWroteRange(_logger, start, end, samples, seriesCount);
             }
 
-            var text = await ReadSomeAsync(response, timeout.Token).ConfigureAwait(false);
-            return HttpStatusClassifier.ToOutcome<WalScrape>(response.StatusCode, text, response.Headers, _time.GetUtcNow());
+            return outcome;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -298,30 +293,6 @@ internal sealed partial class RemoteWriteSender : IBatchSender<WalScrape>, IDisp
         }
 
         return true;
-    }
-
-    private static async Task<string> ReadSomeAsync(HttpResponseMessage response, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            await using (stream.ConfigureAwait(false))
-            {
-                var buffer = new byte[4096];
-                var total = 0;
-                int read;
-                while (total < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken).ConfigureAwait(false)) > 0)
-                {
-                    total += read;
-                }
-
-                return System.Text.Encoding.UTF8.GetString(buffer, 0, total);
-            }
-        }
-        catch (IOException)
-        {
-            return string.Empty;
-        }
     }
 
     private static string Format(long ms) =>

@@ -97,4 +97,52 @@ public static class HttpStatusClassifier
             _ => DeliveryOutcome<T>.Reject(string.Create(CultureInfo.InvariantCulture, $"http_{(int)status}"), reason),
         };
     }
+
+    /// <summary>
+    /// The outcome of an HTTP answer: success for 2xx, otherwise <see cref="ToOutcome{T}(HttpStatusCode, string?, HttpResponseHeaders, DateTimeOffset, int)"/>
+    /// (or its <paramref name="retryAlso"/> form when given) on the start of the peer's message. Only the first
+    /// <see cref="MaxBodyBytes"/> bytes of an error body are read: the reason keeps 512 characters of it, and a peer
+    /// answering with a huge page must not make every retry read it all.
+    /// </summary>
+    public static async Task<DeliveryOutcome<T>> ClassifyAsync<T>(
+        HttpResponseMessage response, DateTimeOffset now, CancellationToken cancellationToken, IReadOnlyCollection<HttpStatusCode>? retryAlso = null, string? hint = null)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        if (response.IsSuccessStatusCode)
+        {
+            return DeliveryOutcome<T>.Success;
+        }
+
+        var body = await ReadBodyStartAsync(response, cancellationToken).ConfigureAwait(false);
+        return retryAlso is null
+            ? ToOutcome<T>(response.StatusCode, body, response.Headers, now)
+            : ToOutcome<T>(response.StatusCode, body, response.Headers, now, retryAlso, hint ?? string.Empty);
+    }
+
+    /// <summary>Bytes of an error body read for its message (4 KiB hold the 512 characters kept, whatever the UTF-8).</summary>
+    public const int MaxBodyBytes = 4096;
+
+    private static async Task<string> ReadBodyStartAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            await using (stream.ConfigureAwait(false))
+            {
+                var buffer = new byte[MaxBodyBytes];
+                var total = 0;
+                int read;
+                while (total < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken).ConfigureAwait(false)) > 0)
+                {
+                    total += read;
+                }
+
+                return System.Text.Encoding.UTF8.GetString(buffer, 0, total);
+            }
+        }
+        catch (IOException)
+        {
+            return string.Empty;
+        }
+    }
 }

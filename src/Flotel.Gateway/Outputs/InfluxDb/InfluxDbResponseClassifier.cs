@@ -16,15 +16,6 @@ public static class InfluxDbResponseClassifier
     private static readonly HttpStatusCode[] RetriedStatuses = [HttpStatusCode.Unauthorized, HttpStatusCode.Forbidden, HttpStatusCode.NotFound];
 
     /// <summary>Classifies <paramref name="response"/> (reads its body only when it is not a success).</summary>
-    public static async Task<DeliveryOutcome<T>> ClassifyAsync<T>(HttpResponseMessage response, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(response);
-        if (response.IsSuccessStatusCode)
-        {
-            return DeliveryOutcome<T>.Success;
-        }
-
-        var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-        return HttpStatusClassifier.ToOutcome<T>(response.StatusCode, body, response.Headers, now, RetriedStatuses, "check the output's token, credentials and database or bucket");
-    }
+    public static Task<DeliveryOutcome<T>> ClassifyAsync<T>(HttpResponseMessage response, DateTimeOffset now, CancellationToken cancellationToken) =>
+        HttpStatusClassifier.ClassifyAsync<T>(response, now, cancellationToken, RetriedStatuses, "check the output's token, credentials and database or bucket");
 }

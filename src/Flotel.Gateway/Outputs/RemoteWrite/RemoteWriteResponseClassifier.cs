@@ -12,24 +12,17 @@ namespace Flotel.Gateway.Outputs.RemoteWrite;
 /// </summary>
 public static class RemoteWriteResponseClassifier
 {
+    private const string Hint = "check the output's credentials";
+
     private static readonly HttpStatusCode[] RetriedStatuses = [HttpStatusCode.Unauthorized, HttpStatusCode.Forbidden, HttpStatusCode.ProxyAuthenticationRequired];
 
     /// <summary>Classifies <paramref name="response"/> (reads its body only when it is not a success).</summary>
-    public static async Task<DeliveryOutcome<T>> ClassifyAsync<T>(HttpResponseMessage response, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(response);
-        if (response.IsSuccessStatusCode)
-        {
-            return DeliveryOutcome<T>.Success;
-        }
-
-        var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-        return Classify<T>(response.StatusCode, body, response.Headers, now);
-    }
+    public static Task<DeliveryOutcome<T>> ClassifyAsync<T>(HttpResponseMessage response, DateTimeOffset now, CancellationToken cancellationToken) =>
+        HttpStatusClassifier.ClassifyAsync<T>(response, now, cancellationToken, RetriedStatuses, Hint);
 
     /// <summary>The rule itself, for a status and body already read.</summary>
     public static DeliveryOutcome<T> Classify<T>(HttpStatusCode status, string? body, System.Net.Http.Headers.HttpResponseHeaders headers, DateTimeOffset now)
     {
-        return HttpStatusClassifier.ToOutcome<T>(status, body, headers, now, RetriedStatuses, "check the output's credentials");
+        return HttpStatusClassifier.ToOutcome<T>(status, body, headers, now, RetriedStatuses, Hint);
     }
 }
