@@ -29,6 +29,8 @@ internal static class Program
             return ExitCodes.Usage;
         }
 
+        // The agent runs for months; what only its start-up read is given back once it runs (StartupPages).
+        using var release = args is ["agent", ..] ? StartupPages.ScheduleRelease(TimeSpan.FromSeconds(30)) : null;
         var config = new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(60) };
         return await parse.InvokeAsync(config).ConfigureAwait(false);
     }

@@ -46,6 +46,14 @@ public sealed class DeviceBuildTests
                 async () => (collections = MetricsTestKit.SingleValue(await MetricsTestKit.QueryAsync(http, vm.BaseUrl, $"dotnet_gc_collections_total{{edgedeviceid=\"{Device}\",generation=\"0\"}}"))) > 0,
                 TimeSpan.FromSeconds(150));
             Assert.True(collected, $"no gen0 collection reported (last value {collections?.ToString(CultureInfo.InvariantCulture) ?? "none"}); agent output:\n" + agent.Output);
+
+            // 30 s after start the agent gives back the read-only pages only its start-up read (StartupPages): most of
+            // the binary's read-only segment is resident while it starts, little of it afterwards.
+            (long Resident, long Size) readOnly = default;
+            var released = await MetricsTestKit.UntilAsync(
+                () => Task.FromResult((readOnly = ReadOnlyPagesOf(agent.Pid, binary)).Resident * 4 < readOnly.Size),
+                TimeSpan.FromSeconds(90));
+            Assert.True(released, $"the binary's read-only pages stay resident: {readOnly.Resident / 1024} of {readOnly.Size / 1024} KiB; agent output:\n" + agent.Output);
         }
         finally
         {
@@ -79,6 +87,31 @@ public sealed class DeviceBuildTests
         var binary = Path.Combine(output, "flotel");
         Assert.True(File.Exists(binary), "no flotel binary in " + output);
         return binary;
+    }
+
+    /// <summary>Resident and total bytes of the <c>r--p</c> mappings of <paramref name="binary"/> in process <paramref name="pid"/> (/proc/PID/smaps).</summary>
+    private static (long Resident, long Size) ReadOnlyPagesOf(int pid, string binary)
+    {
+        long resident = 0, size = 0;
+        var inReadOnly = false;
+        foreach (var line in File.ReadLines($"/proc/{pid}/smaps"))
+        {
+            var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length >= 5 && !fields[0].EndsWith(':') && fields[0].Contains('-', StringComparison.Ordinal))
+            {
+                inReadOnly = fields.Length >= 6 && fields[1] == "r--p" && fields[5] == binary;
+            }
+            else if (inReadOnly && fields is ["Size:", var kb, "kB"])
+            {
+                size += long.Parse(kb, CultureInfo.InvariantCulture) * 1024;
+            }
+            else if (inReadOnly && fields is ["Rss:", var rss, "kB"])
+            {
+                resident += long.Parse(rss, CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+
+        return (resident, size);
     }
 
     private static string RepoRoot()
