@@ -2,5 +2,9 @@ namespace Flotel.Cli;
 
 internal static class Program
 {
-    public static Task<int> Main(string[] args) => FlotelCli.RunAsync(args, Console.Out, Console.Error);
+    public static Task<int> Main(string[] args)
+    {
+        GcBudget.Apply(args);
+        return FlotelCli.RunAsync(args, Console.Out, Console.Error);
+    }
 }

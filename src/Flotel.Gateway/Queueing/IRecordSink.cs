@@ -8,4 +8,10 @@ public interface IRecordSink
     /// the queue is at its bound (the input then answers 429, pauses reading, or counts a drop).
     /// </summary>
     ValueTask AppendAsync(ReadOnlyMemory<byte> record, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Appends several records in order, all or none (one lock and one durability wait for all); otherwise as
+    /// <see cref="AppendAsync"/>.
+    /// </summary>
+    ValueTask AppendBatchAsync(IReadOnlyList<ReadOnlyMemory<byte>> records, CancellationToken cancellationToken);
 }

@@ -62,6 +62,23 @@ public sealed class SyslogInputTests
     }
 
     [Fact]
+    public async Task Tcp_ManyMegabytesOnOneConnection_SplitIntoRecordsBelowTheLargeObjectSize_InOrder()
+    {
+        var sink = new ListSink();
+        await using var input = StartTcp(sink, new MetricsRegistry(), maxFrameBytes: 8192);
+
+        // ~4 MiB in one write: reads of up to 1 MiB are split into records of about 32 KiB, so the store's queue reader
+        // never allocates a large object per record. A 6 KiB frame crosses record boundaries without being split.
+        var lines = Enumerable.Range(0, 30_000).Select(i => i % 1000 == 999 ? $"<13>Feb 13 20:07:26 h app: big {i} " + new string('y', 6000) : $"<13>Feb 13 20:07:26 h app: line {i} " + new string('x', 100)).ToArray();
+        await SendTcpAsync(input.LocalEndPoint, Encoding.UTF8.GetBytes(string.Join('\n', lines) + "\n"));
+
+        await Eventually.TrueAsync(() => sink.Frames().Count == lines.Length, "every line");
+        Assert.Equal(lines, sink.Frames().Select(f => f.Frame));
+        Assert.True(sink.Records.Count >= 4 * 1024 * 1024 / (40 * 1024), $"{sink.Records.Count} records");
+        Assert.All(sink.Records, r => Assert.True(r.Length < 85_000, $"a record of {r.Length} bytes"));
+    }
+
+    [Fact]
     public async Task Tcp_RandomBytes_NeverStopTheListener()
     {
         var sink = new ListSink();

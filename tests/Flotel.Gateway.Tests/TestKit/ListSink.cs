@@ -32,6 +32,26 @@ internal sealed class ListSink : IRecordSink
         return ValueTask.CompletedTask;
     }
 
+    public ValueTask AppendBatchAsync(IReadOnlyList<ReadOnlyMemory<byte>> records, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (_refuse > 0)
+            {
+                _refuse--;
+                Refused++;
+                throw new QueueFullException("full (test)");
+            }
+
+            foreach (var record in records)
+            {
+                Records.Add(record.ToArray());
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
     /// <summary>Every syslog frame in every record, in order, as text.</summary>
     public List<(string Peer, string Frame)> Frames()
     {

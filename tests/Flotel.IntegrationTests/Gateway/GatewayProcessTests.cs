@@ -25,6 +25,30 @@ public sealed class GatewayProcessTests(ITestOutputHelper output)
     private const string BlogLine =
         "<6>2022-05-12T16:22:01-04:00  random-workload[3966]: dcc80a53ab7e5871f38e6b5184d785d58f5c698505fe74dd04597dcaac372c1b: New message at: Thu May 12 20:22:01 UTC 2022\n";
 
+    [Theory]
+    [InlineData(null, "0x1000000")]
+    [InlineData("0x2000000", "0x2000000")]
+    public async Task GatewayProcess_Gen0Budget_SixteenMiBUnlessTheEnvironmentSetsIt(string? given, string expected)
+    {
+        // .NET reads DOTNET_GCgen0size only from the environment: the gateway sets it and re-executes itself (same PID)
+        // unless it was given (GcBudget; without it this VM's L3 size made the gen-0 budget ~200 MiB).
+        var data = PeerProcess.CreateTempDirectory("gateway-gc");
+        try
+        {
+            using var gateway = await GatewayProcess.StartAsync(data, new Dictionary<string, string?> { ["DOTNET_GCgen0size"] = given });
+            var environment = (await File.ReadAllTextAsync($"/proc/{gateway.Pid}/environ")).Split('\0');
+            Assert.Equal(["DOTNET_GCgen0size=" + expected], environment.Where(e => e.StartsWith("DOTNET_GCgen0size=", StringComparison.Ordinal)));
+            var commandLine = (await File.ReadAllTextAsync($"/proc/{gateway.Pid}/cmdline")).TrimEnd('\0').Split('\0');
+            Assert.Equal(["dotnet", GatewayProcess.FlotelDll, "gateway"], commandLine[..3]);
+            using var health = await gateway.Http.GetAsync(new Uri("healthz", UriKind.Relative));
+            Assert.True(health.IsSuccessStatusCode, gateway.Stderr);
+        }
+        finally
+        {
+            GatewayTestKit.DeleteDirectory(data);
+        }
+    }
+
     [Fact]
     public async Task GatewayProcess_BlogLineOverTcp_FoundByBlogSearchAndStopsCleanlyOnSigterm()
     {

@@ -109,7 +109,7 @@ internal sealed class GatewayProcess : IDisposable
         }
     }
 
-    public static async Task<GatewayProcess> StartAsync(string dataDirectory)
+    public static async Task<GatewayProcess> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string?>? environment = null)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -124,6 +124,11 @@ internal sealed class GatewayProcess : IDisposable
         }
 
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            info.Environment[name] = value;
+        }
+
         var process = new Process { StartInfo = info };
         var gateway = new GatewayProcess(process);
         process.OutputDataReceived += (_, e) =>

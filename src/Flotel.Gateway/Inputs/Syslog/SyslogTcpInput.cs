@@ -13,15 +13,23 @@ namespace Flotel.Gateway.Inputs.Syslog;
 /// <summary>
 /// Syslog over TCP, or TLS when <see cref="SslServerAuthenticationOptions"/> are given (RFC 6587 / RFC 5425 framing,
 /// architecture §5). Each connection has a fill loop (socket → <see cref="Pipe"/>) and a frame loop (pipe → framer →
-/// one queue record per read); while the frame loop waits for the queue's fsync, the fill loop keeps reading, so the
-/// next record carries everything that arrived meanwhile (group commit without a timer). When the queue is full the
+/// one batch of queue records per read); while the frame loop waits for the queue's fsync, the fill loop keeps reading, so the
+/// next batch carries everything that arrived meanwhile (group commit without a timer). When the queue is full the
 /// frame loop stops consuming, the pipe fills, the fill loop pauses and TCP flow control pushes back on the sender:
 /// nothing is dropped (issue 3, "TCP syslog stops reading").
 /// </summary>
 public sealed partial class SyslogTcpInput : IAsyncDisposable
 {
-    /// <summary>Largest record the frame loop builds before handing it to the queue: keeps one fsync's worth bounded.</summary>
-    private const int MaxRecordBytes = 1024 * 1024;
+    /// <summary>Most bytes the frame loop takes from one read before handing them to the queue: keeps one fsync's worth bounded.</summary>
+    private const int MaxBatchBytes = 1024 * 1024;
+
+    /// <summary>
+    /// A read's frames are split into records of about this size, appended together (one lock, one fsync wait).
+    /// Records stay below the 85,000-byte large-object threshold, so the store's queue reader reads them into small
+    /// chunks: 1 MiB records made it allocate a large object per record, and their gen-2 collections swung the
+    /// gateway's peak RSS by tens of MiB (docs/benchmarks.md).
+    /// </summary>
+    private const int RecordBytes = 32 * 1024;
 
     /// <summary>Unconsumed bytes per connection before the fill loop pauses (the pipe's pause threshold).</summary>
     private const long PipePauseBytes = 4 * 1024 * 1024;
@@ -241,7 +249,9 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
     private async Task FrameAsync(PipeReader reader, string peer)
     {
         var framer = new SyslogFramer(_maxFrameBytes);
-        var record = new ArrayBufferWriter<byte>(64 * 1024);
+        var batch = new ArrayBufferWriter<byte>(64 * 1024);
+        var records = new List<ReadOnlyMemory<byte>>();
+        var recordStarts = new List<int>();
         long discardedSeen = 0;
         var transport = (byte)(_tls is null ? 1 : 3);
         try
@@ -260,20 +270,20 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
 
                 var buffer = result.Buffer;
                 var sequence = new SequenceReader<byte>(buffer);
-                record.ResetWrittenCount();
-                GatewayRecord.WriteHeader(record, GatewayRecordKind.SyslogFrames, _time.GetUtcNow().ToUnixTimeMilliseconds(), peer);
-                record.GetSpan(1)[0] = transport;
-                record.Advance(1);
-                var headerBytes = record.WrittenCount;
+                var receivedAt = _time.GetUtcNow().ToUnixTimeMilliseconds();
+                batch.ResetWrittenCount();
+                recordStarts.Clear();
+                var recordStart = -1;
                 var frames = 0;
                 long frameBytes = 0;
                 var full = false;
                 while (framer.TryReadFrame(ref sequence, out var frame))
                 {
-                    GatewayRecord.WriteFrame(record, frame);
+                    recordStart = NextRecord(batch, recordStarts, recordStart, receivedAt, peer, transport);
+                    GatewayRecord.WriteFrame(batch, frame);
                     frames++;
                     frameBytes += frame.Length;
-                    if (record.WrittenCount >= MaxRecordBytes)
+                    if (batch.WrittenCount >= MaxBatchBytes)
                     {
                         full = true;
                         break;
@@ -282,7 +292,8 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
 
                 if (!full && result.IsCompleted && framer.TryReadFinalFrame(ref sequence, out var last))
                 {
-                    GatewayRecord.WriteFrame(record, last);
+                    recordStart = NextRecord(batch, recordStarts, recordStart, receivedAt, peer, transport);
+                    GatewayRecord.WriteFrame(batch, last);
                     frames++;
                     frameBytes += last.Length;
                 }
@@ -293,12 +304,19 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
                     discardedSeen = framer.DiscardedFrames;
                 }
 
-                // Consumed what was framed; when the record filled up, nothing beyond that was examined either, so
+                // Consumed what was framed; when the batch filled up, nothing beyond that was examined either, so
                 // the next ReadAsync returns at once with the rest.
                 reader.AdvanceTo(sequence.Position, full ? sequence.Position : buffer.End);
-                if (record.WrittenCount > headerBytes && frames > 0)
+                if (frames > 0)
                 {
-                    if (!await AppendAsync(record.WrittenMemory, frames).ConfigureAwait(false))
+                    records.Clear();
+                    for (var i = 0; i < recordStarts.Count; i++)
+                    {
+                        var end = i + 1 < recordStarts.Count ? recordStarts[i + 1] : batch.WrittenCount;
+                        records.Add(batch.WrittenMemory[recordStarts[i]..end]);
+                    }
+
+                    if (!await AppendAsync(records, frames).ConfigureAwait(false))
                     {
                         return;
                     }
@@ -319,8 +337,27 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Before a frame is written: starts a record (header, transport) when none is open or the open one reached
+    /// <see cref="RecordBytes"/>. Returns the offset of the record the frame goes into.
+    /// </summary>
+    private static int NextRecord(ArrayBufferWriter<byte> batch, List<int> recordStarts, int recordStart, long receivedAt, string peer, byte transport)
+    {
+        if (recordStart >= 0 && batch.WrittenCount - recordStart < RecordBytes)
+        {
+            return recordStart;
+        }
+
+        recordStart = batch.WrittenCount;
+        recordStarts.Add(recordStart);
+        GatewayRecord.WriteHeader(batch, GatewayRecordKind.SyslogFrames, receivedAt, peer);
+        batch.GetSpan(1)[0] = transport;
+        batch.Advance(1);
+        return recordStart;
+    }
+
     /// <summary>Appends with back-pressure: while the queue is full, wait and retry (the sender is held by TCP).</summary>
-    private async Task<bool> AppendAsync(ReadOnlyMemory<byte> record, int frames)
+    private async Task<bool> AppendAsync(List<ReadOnlyMemory<byte>> records, int frames)
     {
         var delay = TimeSpan.FromMilliseconds(50);
         var paused = false;
@@ -328,7 +365,7 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
         {
             try
             {
-                await _sink.AppendAsync(record, _stopping.Token).ConfigureAwait(false);
+                await _sink.AppendBatchAsync(records, _stopping.Token).ConfigureAwait(false);
                 return true;
             }
             catch (QueueFullException)
