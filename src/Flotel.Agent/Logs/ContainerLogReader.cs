@@ -13,7 +13,9 @@ namespace Flotel.Agent.Logs;
 /// workload's target buffer (durable), then saves the cursor — so after a restart capture resumes exactly after the
 /// last line made durable. Only a kill between an append and the cursor save repeats lines: at most one batch
 /// (<see cref="WorkloadLogsOptions.MaxCaptureBatch"/> lines). stdout lines get severity informational, stderr warning.
-/// The stream ends when the container stops; it is opened again (from the cursor) until the reader is stopped.
+/// The stream ends when the container stops; it is opened again (from the cursor) until the reader is stopped. Each
+/// reader runs on a thread of its own, blocked in the stream's reads (<see cref="PodmanLogStream"/>) and in the
+/// appends; its waits (linger, reopen delay) use the system clock.
 /// </summary>
 public sealed partial class ContainerLogReader : IAsyncDisposable
 {
