@@ -132,7 +132,14 @@ public sealed class ContainerLogReaderTests : IDisposable
         var reader = Reader(cursors, new WorkloadLogsOptions { CaptureLinger = TimeSpan.FromSeconds(10), LogReopenDelay = TimeSpan.FromMinutes(1) });
         reader.Start();
         await podman.WaitForConnectionsAsync(1);
-        await Task.Delay(200);
+        var deadline = DateTime.UtcNow + Limit;
+        while (_metrics.Sum("flotel_agent_log_lines_captured_total", ("workload", "printer")) < 2)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the lines were not read");
+            await Task.Delay(20);
+        }
+
+        // Read, but lingering: not appended yet.
         Assert.Empty(_sink.Lines);
 
         await reader.StopAsync().WaitAsync(Limit);
