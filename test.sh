@@ -12,6 +12,7 @@ peers=(
   "prometheus-node-exporter:prometheus-node-exporter"
   "rsyslogd:rsyslog"
   "/usr/lib/x86_64-linux-gnu/rsyslog/omelasticsearch.so:rsyslog-elasticsearch"
+  "/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so:rsyslog-gnutls"   # rsyslog's TLS driver (agent TLS log target test)
   "chromium:chromium"
   "podman:podman"
   "runc:runc"

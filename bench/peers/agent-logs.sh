@@ -51,7 +51,8 @@ if ! podman image exists localhost/busybox:local; then
 fi
 
 # The collector: counts what the forwarders deliver.
-start_collector() { # $1 = name; prints the port
+# Runs in this shell, not in $(…): a subshell's pids+=() is lost, and the collector outlived the script.
+start_collector() { # $1 = name; sets collector_port
   local port; port=$(free_port)
   cat >"$work/$1-collector.conf" <<CONF
 global(workDirectory="$work")
@@ -62,7 +63,7 @@ ruleset(name="in") { action(type="omfile" file="$work/$1-received.log" template=
 CONF
   rsyslogd -n -f "$work/$1-collector.conf" -i "$work/$1-collector.pid" >"$work/$1-collector.out" 2>&1 & pids+=($!)
   for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
-  echo "$port"
+  collector_port=$port
 }
 
 measure() { # $1 = label, $2 = forwarder pid, $3 = collector file, $4 = extra pid (or 0)
@@ -102,7 +103,7 @@ elif [ "$FLOTEL_BIN" = jit ]; then
 else
   agent_cmd=("$FLOTEL_BIN"); agent_label="flotel agent ($(basename "$FLOTEL_BIN"))"
 fi
-cport=$(start_collector flotel)
+start_collector flotel; cport=$collector_port
 podman system service --time=0 "unix://$work/podman.sock" >"$work/podman.out" 2>&1 & podman_pid=$!; pids+=($podman_pid)
 for _ in $(seq 1 100); do [ -S "$work/podman.sock" ] && break; sleep 0.1; done
 mkdir -p "$work/manifests"
@@ -145,7 +146,7 @@ fi
 
 # --- rsyslog imfile → omfwd (disk-assisted queue) -------------------------------------------------------------------
 [ "$ONLY" = agent ] && exit 0
-rport=$(start_collector rsyslog)
+start_collector rsyslog; rport=$collector_port
 mkdir -p "$work/spool"
 cat >"$work/forwarder.conf" <<CONF
 global(workDirectory="$work/spool")

@@ -1,5 +1,5 @@
 using System.Buffers;
-using System.IO.Pipelines;
+using System.Buffers.Binary;
 using System.Text;
 using Flotel.Agent.Podman;
 using Flotel.Model.Logs;
@@ -13,7 +13,9 @@ namespace Flotel.Agent.Logs;
 /// workload's target buffer (durable), then saves the cursor — so after a restart capture resumes exactly after the
 /// last line made durable. Only a kill between an append and the cursor save repeats lines: at most one batch
 /// (<see cref="WorkloadLogsOptions.MaxCaptureBatch"/> lines). stdout lines get severity informational, stderr warning.
-/// The stream ends when the container stops; it is opened again (from the cursor) until the reader is stopped.
+/// The stream ends when the container stops; it is opened again (from the cursor) until the reader is stopped. Each
+/// reader runs on a thread of its own, blocked in the stream's reads (<see cref="PodmanLogStream"/>) and in the
+/// appends; its waits (linger, reopen delay) use the system clock.
 /// </summary>
 public sealed partial class ContainerLogReader : IAsyncDisposable
 {
@@ -36,13 +38,20 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
     private readonly Counter _capturedErr;
     private readonly Counter _noTarget;
     private readonly Counter _streamErrors;
-    private Task? _loop;
+    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ArrayBufferWriter<byte> _batch = new(64 * 1024);
+    private readonly List<int> _ends;
+    private readonly List<ReadOnlyMemory<byte>> _records;
+    private Thread? _thread;
     private ContainerCursorStore.CursorFile? _cursorFile;
+
+    /// <summary>The stream read buffer: decoded bytes; grows only for a frame longer than it.</summary>
+    private byte[] _buffer = new byte[64 * 1024];
 
     /// <summary>Bytes of encoded records that end a capture batch early (bounds the batch buffer with long lines).</summary>
     private const int MaxCaptureBytes = 1024 * 1024;
 
-    /// <summary>Pause after a read that returned data before the next one (see <see cref="FollowOnceAsync"/>).</summary>
+    /// <summary>Pause after the stream was woken by new data before it is read (see <see cref="FollowOnce"/>).</summary>
     private static readonly TimeSpan ReadCoalescing = TimeSpan.FromMilliseconds(20);
 
     public ContainerLogReader(string workload, PodmanContainer container, PodmanClient podman, ContainerCursorStore cursors, ILogSink sink, WorkloadLogsOptions options, MetricsRegistry metrics, TimeProvider time, ILogger logger)
@@ -64,6 +73,8 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
         _capturedOut = metrics.Counter(captured, help, ("workload", workload), ("stream", "stdout"));
         _capturedErr = metrics.Counter(captured, help, ("workload", workload), ("stream", "stderr"));
         _noTarget = metrics.Counter("flotel_agent_log_lines_dropped_total", "Workload log lines lost, by target and reason.", ("target", ""), ("reason", "no_target"));
+        _ends = new List<int>(options.MaxCaptureBatch);
+        _records = new List<ReadOnlyMemory<byte>>(options.MaxCaptureBatch);
         _streamErrors = metrics.Counter("flotel_agent_log_stream_errors_total", "Container log streams that failed or were malformed (reopened).", ("workload", workload));
     }
 
@@ -77,7 +88,10 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
     public void Start()
     {
         Cursor = _cursors.Load(Container.Id);
-        _loop = Task.Run(RunAsync);
+
+        // A thread of its own: the stream is read with blocking calls (see PodmanLogStream for why).
+        _thread = new Thread(Run) { IsBackground = true, Name = "flotel logs " + Container.Name };
+        _thread.Start();
     }
 
     /// <summary>Stops following; what was appended has its cursor saved. Idempotent.</summary>
@@ -85,12 +99,13 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
     {
         if (!_stop.IsCancellationRequested)
         {
+            // Aborts the open stream (its registration), which ends a blocked read.
             await _stop.CancelAsync().ConfigureAwait(false);
         }
 
-        if (_loop is not null)
+        if (_thread is not null)
         {
-            await _loop.ConfigureAwait(false);
+            await _done.Task.ConfigureAwait(false);
         }
 
         // After the loop: nothing saves any more; the last cursor is synced.
@@ -105,146 +120,152 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
 
     private static byte[] Truncate(byte[] name) => name.Length <= 255 ? name : name[..255];
 
-    private async Task RunAsync()
+    private void Run()
     {
         var token = _stop.Token;
         bool failing = false;
-        while (!token.IsCancellationRequested)
+        try
         {
-            try
+            while (!token.IsCancellationRequested)
             {
-                // Opened here, not in Start: a disk error is then retried like a stream error.
-                _cursorFile ??= _cursors.Open(Container.Id);
-                await FollowOnceAsync(token).ConfigureAwait(false);
-                failing = false;
-            }
-            catch (OperationCanceledException) when (token.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception e) when (e is PodmanUnavailableException or PodmanApiException or IOException or InvalidDataException or HttpRequestException)
-            {
-                _streamErrors.Increment();
-                if (!failing)
+                try
                 {
-                    failing = true;
-                    LogStreamFailed(_logger, Workload, Container.Name, e.Message);
+                    // Opened here, not in Start: a disk error is then retried like a stream error.
+                    _cursorFile ??= _cursors.Open(Container.Id);
+                    FollowOnce(token);
+                    failing = false;
+                }
+                catch (OperationCanceledException) when (token.IsCancellationRequested)
+                {
+                    break;
+                }
+#pragma warning disable CA1031 // A thread of its own: anything escaping would end the process. Counted, logged once, retried.
+                catch (Exception e)
+#pragma warning restore CA1031
+                {
+                    _streamErrors.Increment();
+                    if (!failing)
+                    {
+                        failing = true;
+                        LogStreamFailed(_logger, Workload, Container.Name, e.Message);
+                    }
+                }
+
+                if (token.WaitHandle.WaitOne(_options.LogReopenDelay))
+                {
+                    break;
                 }
             }
-
-            try
-            {
-                await Task.Delay(_options.LogReopenDelay, _time, token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
+        }
+        finally
+        {
+            _done.TrySetResult();
         }
     }
 
-    private async Task FollowOnceAsync(CancellationToken token)
+    /// <summary>
+    /// Follows the log from the cursor until the stream ends (the container stopped) or the reader stops. Lines are
+    /// appended in batches: at most <see cref="WorkloadLogsOptions.CaptureLinger"/> after the first line of a batch was
+    /// read, at once when a batch is full or the stream ended.
+    /// </summary>
+    private void FollowOnce(CancellationToken token)
     {
         var resume = Cursor;
         DateTimeOffset? since = resume.IsStart ? null : new DateTimeOffset(resume.TimestampTicks, TimeSpan.Zero);
-        var stream = await _podman.OpenLogsAsync(Container.Id, since, follow: true, token).ConfigureAwait(false);
-        await using (stream.ConfigureAwait(false))
+        using var stream = _podman.OpenLogStream(Container.Id, since, follow: true, token);
+        using var abort = token.Register(static s => ((PodmanLogStream)s!).Abort(), stream);
+        var parser = new ContainerLogParser(resume, _options.MaxLineBytes);
+        _batch.ResetWrittenCount();
+        _ends.Clear();
+
+        // Decoded stream bytes not parsed yet (a partial frame at most, between reads) are _buffer[start..end).
+        int start = 0;
+        int end = 0;
+
+        // When the oldest line not yet appended was read: the batch is appended CaptureLinger after it, or when full.
+        long firstUnflushed = 0;
+        while (true)
         {
-            var pipe = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, leaveOpen: true));
-            var parser = new ContainerLogParser(resume, _options.MaxLineBytes);
-            var batch = new ArrayBufferWriter<byte>(64 * 1024);
-            var ends = new List<int>(_options.MaxCaptureBatch);
-            var records = new List<ReadOnlyMemory<byte>>(_options.MaxCaptureBatch);
-
-            // When the oldest line not yet appended was read: the batch is appended CaptureLinger after it, or when full.
-            long firstUnflushed = 0;
-
-            // CA2012: each read's ValueTask is consumed once — awaited, or turned into a Task once and that awaited.
-#pragma warning disable CA2012
-            try
+            bool had = _ends.Count > 0;
+            start += ParseFrames(new ReadOnlySequence<byte>(_buffer, start, end - start), parser, out var error);
+            if (!had && _ends.Count > 0)
             {
-                var pending = pipe.ReadAsync(token);
-                while (true)
+                firstUnflushed = _time.GetTimestamp();
+            }
+
+            bool full = _ends.Count >= _options.MaxCaptureBatch || _batch.WrittenCount >= MaxCaptureBytes;
+            if (full || error != PodmanFrameError.None || (_ends.Count > 0 && _time.GetElapsedTime(firstUnflushed) >= _options.CaptureLinger))
+            {
+                Flush(parser);
+            }
+
+            if (error != PodmanFrameError.None)
+            {
+                throw new InvalidDataException($"malformed log frame ({error})");
+            }
+
+            if (full)
+            {
+                // Parsing stopped at the batch's limit: go on with what was read before reading more.
+                continue;
+            }
+
+            // Keep the unparsed partial frame at the start of the buffer, where the next read continues it.
+            if (start > 0)
+            {
+                _buffer.AsSpan(start, end - start).CopyTo(_buffer);
+                end -= start;
+                start = 0;
+            }
+
+            if (end == _buffer.Length)
+            {
+                // One frame longer than the buffer (its header was checked: at most MaxFrameBytes): grow to hold it.
+                int need = PodmanFrameReader.HeaderSize + (int)BinaryPrimitives.ReadUInt32BigEndian(_buffer.AsSpan(4));
+                Array.Resize(ref _buffer, Math.Max(need, _buffer.Length * 2));
+            }
+
+            if (!stream.WaitForData(TimeSpan.Zero))
+            {
+                // Nothing more now. With lines waiting: wait for more until the batch's linger is over, then append it.
+                if (_ends.Count > 0 && !stream.WaitForData(_options.CaptureLinger - _time.GetElapsedTime(firstUnflushed)))
                 {
-                    bool woken = !pending.IsCompleted;
-                    if (woken && ends.Count > 0)
-                    {
-                        // Nothing more is in the stream now: wait for more lines until the batch's linger is over, then
-                        // append it even if the read is still waiting.
-                        var remaining = _options.CaptureLinger - _time.GetElapsedTime(firstUnflushed);
-                        if (remaining > TimeSpan.Zero)
-                        {
-                            var read = pending.AsTask();
-                            pending = new ValueTask<ReadResult>(read);
-                            await Task.WhenAny(read, Task.Delay(remaining, _time, CancellationToken.None)).ConfigureAwait(false);
-                        }
+                    Flush(parser);
+                }
 
-                        if (!pending.IsCompleted)
-                        {
-                            await FlushAsync(parser, batch, ends, records).ConfigureAwait(false);
-                        }
-                    }
+                stream.WaitForData(Timeout.InfiniteTimeSpan);
 
-                    var result = await pending.ConfigureAwait(false);
-                    var buffer = result.Buffer;
-                    bool had = ends.Count > 0;
-                    var consumed = ParseFrames(buffer, parser, batch, ends, out var error);
-                    if (!had && ends.Count > 0)
-                    {
-                        firstUnflushed = _time.GetTimestamp();
-                    }
-
-                    // A full batch stops parsing early: mark only what was consumed as examined so the rest is read at once.
-                    bool full = ends.Count >= _options.MaxCaptureBatch || batch.WrittenCount >= MaxCaptureBytes;
-                    pipe.AdvanceTo(consumed, full ? consumed : buffer.End);
-                    if (full || error != PodmanFrameError.None || result.IsCompleted || (ends.Count > 0 && _time.GetElapsedTime(firstUnflushed) >= _options.CaptureLinger))
-                    {
-                        await FlushAsync(parser, batch, ends, records).ConfigureAwait(false);
-                    }
-
-                    if (error != PodmanFrameError.None)
-                    {
-                        throw new InvalidDataException($"malformed log frame ({error})");
-                    }
-
-                    if (result.IsCompleted && !full)
-                    {
-                        return;
-                    }
-
-                    if (woken && !full && !buffer.IsEmpty)
-                    {
-                        // podman writes one frame per line as the container prints: reading again at once after being woken
-                        // by the first would wake this reader for every line or two. A short pause lets the rest of the
-                        // burst arrive, so the next reads take all of it at once. Short, because the socket holds only a
-                        // few hundred frames before podman has to wait.
-                        await Task.Delay(ReadCoalescing, _time, token).ConfigureAwait(false);
-                    }
-
-                    pending = pipe.ReadAsync(token);
+                // podman writes one chunk per line as the container prints: reading at once after being woken by the first
+                // would take a line or two per read. A short pause lets the rest of the burst arrive, so the read takes all
+                // of it. Short, because the socket holds only a few hundred chunks before podman has to wait.
+                if (token.WaitHandle.WaitOne(ReadCoalescing))
+                {
+                    Flush(parser);
+                    token.ThrowIfCancellationRequested();
                 }
             }
-            catch (OperationCanceledException) when (token.IsCancellationRequested)
+
+            int n = stream.Read(_buffer.AsSpan(end));
+            if (n == 0)
             {
-                // Stopping: append what was read (its cursor is saved with it) instead of reading it again next time.
-                await FlushAsync(parser, batch, ends, records).ConfigureAwait(false);
-                throw;
+                // The end of the stream (the container stopped), or stopping: append what was read (its cursor is saved
+                // with it) instead of reading it again next time.
+                Flush(parser);
+                token.ThrowIfCancellationRequested();
+                return;
             }
-#pragma warning restore CA2012
-            finally
-            {
-                await pipe.CompleteAsync().ConfigureAwait(false);
-            }
+
+            end += n;
         }
     }
 
-    /// <summary>Parses every complete frame of <paramref name="buffer"/> into records; returns what was consumed.</summary>
-    private SequencePosition ParseFrames(ReadOnlySequence<byte> buffer, ContainerLogParser parser, ArrayBufferWriter<byte> batch, List<int> ends, out PodmanFrameError error)
+    /// <summary>Parses every complete frame of <paramref name="buffer"/> into the batch (up to its limits); returns the bytes consumed.</summary>
+    private int ParseFrames(ReadOnlySequence<byte> buffer, ContainerLogParser parser, out PodmanFrameError error)
     {
         var reader = new SequenceReader<byte>(buffer);
         error = PodmanFrameError.None;
         int max = _sink.MaxMessageBytes(Workload);
-        while (ends.Count < _options.MaxCaptureBatch && batch.WrittenCount < MaxCaptureBytes && PodmanFrameReader.TryRead(ref reader, out var stream, out var payload, out error))
+        while (_ends.Count < _options.MaxCaptureBatch && _batch.WrittenCount < MaxCaptureBytes && PodmanFrameReader.TryRead(ref reader, out var stream, out var payload, out error))
         {
             if (!parser.Accept(stream, payload, out var lineStream, out var ticks, out var message))
             {
@@ -259,33 +280,36 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
                 _sink.CountTruncated(Workload);
             }
 
-            LogRecord.Write(batch, stderr ? StderrSeverity : StdoutSeverity, ticks, parser.SafeCursor, _workloadUtf8, _containerUtf8, message);
-            ends.Add(batch.WrittenCount);
+            LogRecord.Write(_batch, stderr ? StderrSeverity : StdoutSeverity, ticks, parser.SafeCursor, _workloadUtf8, _containerUtf8, message);
+            _ends.Add(_batch.WrittenCount);
         }
 
-        return reader.Position;
+        return (int)reader.Consumed;
     }
 
-    /// <summary>Appends the batch (durable), then saves the cursor. Not cancellable: a stop never separates the two.</summary>
-    private async Task FlushAsync(ContainerLogParser parser, ArrayBufferWriter<byte> batch, List<int> ends, List<ReadOnlyMemory<byte>> records)
+    /// <summary>
+    /// Appends the batch (durable), then saves the cursor. Not cancellable: a stop never separates the two. Waits for the
+    /// append on this reader's own thread.
+    /// </summary>
+    private void Flush(ContainerLogParser parser)
     {
-        if (ends.Count > 0)
+        if (_ends.Count > 0)
         {
-            records.Clear();
+            _records.Clear();
             int start = 0;
-            foreach (int end in ends)
+            foreach (int end in _ends)
             {
-                records.Add(batch.WrittenMemory[start..end]);
+                _records.Add(_batch.WrittenMemory[start..end]);
                 start = end;
             }
 
-            if (!await _sink.AppendAsync(Workload, records, CancellationToken.None).ConfigureAwait(false))
+            if (!_sink.AppendAsync(Workload, _records, CancellationToken.None).GetAwaiter().GetResult())
             {
-                _noTarget.Add(records.Count);
+                _noTarget.Add(_records.Count);
             }
 
-            batch.ResetWrittenCount();
-            ends.Clear();
+            _batch.ResetWrittenCount();
+            _ends.Clear();
         }
 
         if (parser.SafeCursor != Cursor)

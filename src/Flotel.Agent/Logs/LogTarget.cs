@@ -234,6 +234,10 @@ public sealed partial class LogTarget : IAsyncDisposable
         try
         {
             reader = queue.OpenReader(ReaderName);
+
+            // The driver settles each read before the next, and the sender formats a batch within its send: the reader
+            // can read into the same arrays every time (no allocation per batch).
+            reader.ReuseReadBuffers = true;
             _queueDropsSeen = queue.GetStats().DroppedRecordsQueueFull;
             var sender = new SyslogSender(Plan, _deviceName, reader.CommittedSequence, _metrics, _options.ConnectTimeout, _options.WriteTimeout, _logger, () => Interlocked.Exchange(ref _overflowing, 0));
             var delivery = new QueueDelivery<LogLine>("syslog-" + Plan.Name, reader, new LogLineDecoder(), sender, null, _options.Delivery, _metrics, _time, _logger);

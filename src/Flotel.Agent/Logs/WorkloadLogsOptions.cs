@@ -43,8 +43,8 @@ public sealed class WorkloadLogsOptions
 
     /// <summary>Batching and retry of the forwarders (the shared driver's options). Retries wait 0.5 s doubling to 30 s, jittered.</summary>
     /// <remarks>Up to 2048 lines per send, so a capture batch is mostly one write and one cursor commit; reads from the
-    /// buffer stay under 64 KiB, because the queue reader allocates each read and larger arrays land on the large-object
-    /// heap, which only a full GC frees (RSS would climb).</remarks>
+    /// buffer stay under 64 KiB: the queue reader reads into arrays below the large-object threshold (reused from read
+    /// to read), and a read larger than that takes several of them.</remarks>
     public DeliveryOptions Delivery { get; set; } = new() { MaxBatchItems = 2048, MaxQueueRecords = 2048, MaxBatchBytes = 256 * 1024, MaxReadBytes = 64 * 1024 };
 
     /// <summary>fsync each buffer commit (false in tests on tmpfs-less machines is faster; the product keeps true).</summary>

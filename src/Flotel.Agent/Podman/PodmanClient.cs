@@ -8,8 +8,8 @@ namespace Flotel.Agent.Podman;
 
 /// <summary>
 /// The libpod REST API (v4) over podman's unix socket (<c>podman system service</c>): play, list, start and remove
-/// pods, list containers, and stream a container's logs. One HTTP connection pool over the socket; every call but
-/// the log stream has <see cref="RequestTimeout"/>.
+/// pods, list containers (one HTTP connection pool over the socket, every call with <see cref="RequestTimeout"/>), and
+/// open a container's log stream (a connection of its own, read with blocking calls: <see cref="PodmanLogStream"/>).
 /// </summary>
 public sealed class PodmanClient : IDisposable
 {
@@ -178,37 +178,22 @@ public sealed class PodmanClient : IDisposable
     /// <summary>
     /// Opens a container's log stream (multiplexed frames, see <see cref="PodmanFrameReader"/>) with timestamps, from
     /// <paramref name="since"/> (inclusive, whole seconds are enough: the reader skips what it already has), following
-    /// new output until the container stops or <paramref name="cancellationToken"/> fires. The caller disposes the stream.
+    /// new output until the container stops. It is read with blocking calls on a connection of its own (see
+    /// <see cref="PodmanLogStream"/>); the caller disposes it. Waits for podman's answer without a time limit (a
+    /// follow stream may answer only with the first line); <paramref name="cancellationToken"/> ends the wait.
     /// </summary>
-    public async Task<Stream> OpenLogsAsync(string containerId, DateTimeOffset? since, bool follow, CancellationToken cancellationToken)
+    /// <exception cref="PodmanUnavailableException">The socket is missing or refuses.</exception>
+    /// <exception cref="PodmanApiException">podman answered with an error (404: the container is gone).</exception>
+    public PodmanLogStream OpenLogStream(string containerId, DateTimeOffset? since, bool follow, CancellationToken cancellationToken)
     {
-        var path = new StringBuilder("/containers/").Append(Uri.EscapeDataString(containerId))
+        var path = new StringBuilder(ApiPrefix).Append("/containers/").Append(Uri.EscapeDataString(containerId))
             .Append("/logs?stdout=true&stderr=true&timestamps=true&follow=").Append(follow ? "true" : "false");
         if (since is { } s)
         {
             path.Append("&since=").Append(Uri.EscapeDataString(s.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)));
         }
 
-        using var request = new HttpRequestMessage(HttpMethod.Get, ApiPrefix + path);
-        HttpResponseMessage response;
-        try
-        {
-            response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpRequestException e)
-        {
-            throw new PodmanUnavailableException(SocketPath, e.Message, e);
-        }
-
-        if (!response.IsSuccessStatusCode)
-        {
-            using (response)
-            {
-                throw await ErrorAsync(response, "logs " + containerId, cancellationToken).ConfigureAwait(false);
-            }
-        }
-
-        return new ResponseStream(response, await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false));
+        return PodmanLogStream.Open(SocketPath, path.ToString(), "logs " + containerId, Timeout.InfiniteTimeSpan, cancellationToken);
     }
 
     public void Dispose() => _http.Dispose();
@@ -269,47 +254,6 @@ public sealed class PodmanClient : IDisposable
         using (response)
         {
             throw await ErrorAsync(response, operation, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>The response body that also disposes its response.</summary>
-    private sealed class ResponseStream(HttpResponseMessage response, Stream inner) : Stream
-    {
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
-
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.ReadAsync(buffer, offset, count, cancellationToken);
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-                response.Dispose();
-            }
-
-            base.Dispose(disposing);
         }
     }
 }

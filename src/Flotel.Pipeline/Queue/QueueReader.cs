@@ -10,8 +10,9 @@ namespace Flotel.Pipeline.Queue;
 /// </summary>
 public sealed class QueueReader : IDisposable
 {
-    // Read chunk when the byte budget is large; one array per chunk, never reused, so payload slices stay valid. Kept
-    // under the 85,000-byte large-object threshold: a 1 MiB chunk per batch went to the LOH and cost gen-2 collections.
+    // Read chunk when the byte budget is large; one array per chunk, so payload slices stay valid (until the next read
+    // when ReuseReadBuffers is set, else for good). Kept under the 85,000-byte large-object threshold: a 1 MiB chunk per
+    // batch went to the LOH and cost gen-2 collections.
     private const int MaxChunkBytes = 80_000;
     private const int MinChunkBytes = 4 << 10;
 
@@ -38,6 +39,10 @@ public sealed class QueueReader : IDisposable
     // consumer only: the current TryReadBatch call's filter on a record's first payload byte (null = every record).
     private Predicate<byte>? _wanted;
 
+    // consumer only, with ReuseReadBuffers: the chunk arrays of earlier reads, and how many of them this read used.
+    private readonly List<byte[]> _chunks = [];
+    private int _chunksUsed;
+
     internal QueueReader(DurableQueue queue, ReaderState state)
     {
         _queue = queue;
@@ -48,6 +53,14 @@ public sealed class QueueReader : IDisposable
 
     /// <summary>The reader's name.</summary>
     public string Name => _state.Name;
+
+    /// <summary>
+    /// When true, the payload memory of the records a <c>TryReadBatch</c> call returns is valid only until the next
+    /// <c>TryReadBatch</c> call on this reader, which reuses its read buffers (no allocation per read). For a consumer that
+    /// settles each batch before reading the next, as <see cref="Delivery.QueueDelivery{T}"/> does. Default false: every
+    /// read has arrays of its own, and payloads stay valid for as long as they are referenced.
+    /// </summary>
+    public bool ReuseReadBuffers { get; set; }
 
     /// <summary>
     /// The highest sequence id delivered or passed over by a filtered <see cref="TryReadBatch(int, long, List{QueueRecord}, Predicate{byte})"/>:
@@ -84,6 +97,7 @@ public sealed class QueueReader : IDisposable
     public bool TryReadBatch(int maxRecords, long maxBytes, List<QueueRecord> into, Predicate<byte>? wanted)
     {
         _wanted = wanted;
+        _chunksUsed = 0;
         try
         {
             return ReadBatchCore(maxRecords, maxBytes, into);
@@ -288,8 +302,8 @@ public sealed class QueueReader : IDisposable
         }
 
         var want = (int)Math.Min(available, Math.Clamp(maxBytes - bytes + (DurableQueue.RecordHeaderSize * (long)Math.Min(maxRecords - added, 1024)), MinChunkBytes, MaxChunkBytes));
-        var chunk = new byte[want];
-        if (DurableQueue.ReadFully(_handle, chunk, _offset) != want)
+        var chunk = Chunk(want);
+        if (DurableQueue.ReadFully(_handle, chunk.AsSpan(0, want), _offset) != want)
         {
             return Corrupt(segment);
         }
@@ -301,9 +315,9 @@ public sealed class QueueReader : IDisposable
             var firstSize = DurableQueue.RecordHeaderSize + (long)firstLength;
             if (firstSize > want && firstSize <= available)
             {
-                chunk = new byte[firstSize];
-                want = chunk.Length;
-                if (DurableQueue.ReadFully(_handle, chunk, _offset) != want)
+                want = (int)firstSize;
+                chunk = Chunk(want);
+                if (DurableQueue.ReadFully(_handle, chunk.AsSpan(0, want), _offset) != want)
                 {
                     return Corrupt(segment);
                 }
@@ -313,7 +327,7 @@ public sealed class QueueReader : IDisposable
         var position = 0;
         while (position + DurableQueue.RecordHeaderSize <= want && added < maxRecords && bytes < maxBytes)
         {
-            var span = chunk.AsSpan(position);
+            var span = chunk.AsSpan(position, want - position);
             var length = BinaryPrimitives.ReadUInt32LittleEndian(span);
             var crc = BinaryPrimitives.ReadUInt32LittleEndian(span[4..]);
             var sequence = BinaryPrimitives.ReadInt64LittleEndian(span[8..]);
@@ -360,6 +374,26 @@ public sealed class QueueReader : IDisposable
 
         _offset += position;
         return position > 0;
+    }
+
+    /// <summary>
+    /// An array of at least <paramref name="size"/> bytes for one chunk of this read: new, or with
+    /// <see cref="ReuseReadBuffers"/> one of the previous reads' arrays (allocated at the chunk limit, so that one array
+    /// serves reads of every size below it).
+    /// </summary>
+    private byte[] Chunk(int size)
+    {
+        if (!ReuseReadBuffers || size > MaxChunkBytes)
+        {
+            return new byte[size];
+        }
+
+        if (_chunksUsed == _chunks.Count)
+        {
+            _chunks.Add(new byte[MaxChunkBytes]);
+        }
+
+        return _chunks[_chunksUsed++];
     }
 
     /// <summary>

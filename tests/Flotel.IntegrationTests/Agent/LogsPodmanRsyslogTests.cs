@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.RegularExpressions;
 using Flotel.Agent.Hosting;
@@ -101,7 +103,11 @@ public sealed partial class LogsPodmanRsyslogTests
         var reports = lines.Where(l => l.App == SyslogSender.AgentTag).Select(l => long.Parse(DropCount().Match(l.Message).Groups[1].Value, CultureInfo.InvariantCulture)).ToList();
         Assert.NotEmpty(reports);
         Assert.Equal(seqs.Order().Distinct(), seqs); // strictly increasing: order kept, no duplicate
-        Assert.Equal(max - seqs.Count, reports.Sum()); // every missing line is reported, nothing more
+        // Every missing line is reported, nothing more. On failure: which lines are missing, and where the agent counted losses.
+        var missing = Enumerable.Range(1, max).Except(seqs).ToList();
+        var ranges = string.Join(", ", missing.Select((s, i) => (s, i)).GroupBy(p => p.s - p.i).Select(g => $"{g.First().s}-{g.Last().s}"));
+        var counters = string.Join("; ", agent.Metrics.ToText().Split('\n').Where(l => l.StartsWith("flotel_agent_log_lines_dropped_total{", StringComparison.Ordinal) || l.StartsWith("flotel_agent_log_stream_errors_total{", StringComparison.Ordinal)));
+        Assert.True(max - seqs.Count == reports.Sum(), $"{max - seqs.Count} lines missing ({ranges}), {reports.Sum()} reported ({string.Join(", ", reports)}); agent: {counters}");
         Assert.True(reports.Sum() > 0);
     }
 
@@ -199,6 +205,49 @@ public sealed partial class LogsPodmanRsyslogTests
     }
 
     [Fact]
+    public async Task TlsTarget_CustomCaRealRsyslogGtls_LinesArriveWithDeviceAndWorkload()
+    {
+        // A CA made here signs rsyslog's certificate for 127.0.0.1; the agent trusts only that CA (CaSecretName).
+        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var caRequest = new CertificateRequest("CN=Flotel Test Syslog CA", caKey, HashAlgorithmName.SHA256);
+        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        using var serverKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var serverRequest = new CertificateRequest("CN=127.0.0.1", serverKey, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddIpAddress(System.Net.IPAddress.Loopback);
+        serverRequest.CertificateExtensions.Add(san.Build());
+        serverRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
+        serverRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        using var server = serverRequest.Create(ca, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddHours(1), [7, 1, 2, 3]);
+
+        await using var podman = await PodmanFixture.StartAsync();
+        using var rsyslog = new RsyslogCollector(tls: (ca.ExportCertificatePem(), server.ExportCertificatePem(), serverKey.ExportPkcs8PrivateKeyPem()));
+        await rsyslog.StartAsync();
+        using var dirs = new TempDirs();
+        var workload = "tls-workload-" + dirs.Run;
+        podman.Track(workload);
+        WriteManifests(dirs.Manifests, [("syslog-tls", rsyslog.Ports[0], 64)], workload, "syslog-tls", FastScript(0.1), protocol: "tls", caPem: ca.ExportCertificatePem());
+        await using var agent = await StartAgentAsync(dirs, podman);
+
+        try
+        {
+            await WaitAsync(() => MaxSeq(rsyslog.Lines()) >= 20, "lines over TLS", rsyslog);
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException(e.Message + "\nagent metrics:\n" + string.Join("\n", agent.Metrics.ToText().Split('\n').Where(l => l.StartsWith("flotel_agent_syslog", StringComparison.Ordinal) || l.StartsWith("flotel_output", StringComparison.Ordinal))), e);
+        }
+
+        Assert.All(rsyslog.Lines(), l => Assert.Equal((Device, workload), (l.Host, l.App)));
+        Assert.Matches(@"^ ?[0-9a-f]{64}: New message at: .+ seq=1$", rsyslog.Lines()[0].Message);
+        var seqs = Seqs(rsyslog.Lines());
+        Assert.Equal(Enumerable.Range(1, seqs.Count), seqs);
+        Assert.Equal(0, agent.Metrics.Sum("flotel_agent_syslog_connects_total", ("target", "syslog-tls"), ("result", "failed")));
+    }
+
+    [Fact]
     public async Task Workload_PodLeftWithoutContainers_ReplacedAndItsLinesArrive()
     {
         await using var podman = await PodmanFixture.StartAsync();
@@ -266,7 +315,7 @@ public sealed partial class LogsPodmanRsyslogTests
         }
     }
 
-    private static void WriteManifests(string dir, (string Name, int Port, int KiB)[] targets, string workload, string target, string script, string protocol = "tcp")
+    private static void WriteManifests(string dir, (string Name, int Port, int KiB)[] targets, string workload, string target, string script, string protocol = "tcp", string? caPem = null)
     {
         var device = new StringBuilder();
         device.Append(CultureInfo.InvariantCulture, $"""
@@ -305,6 +354,25 @@ public sealed partial class LogsPodmanRsyslogTests
                 data:
                   Address: 127.0.0.1:{t.Port}
                   Protocol: {protocol}
+
+                """);
+            if (caPem is not null)
+            {
+                device.Append("  CaSecretName: syslog-ca\n");
+            }
+        }
+
+        if (caPem is not null)
+        {
+            device.Append(CultureInfo.InvariantCulture, $"""
+                ---
+                apiVersion: v1
+                kind: Secret
+                metadata:
+                  name: syslog-ca
+                  namespace: default
+                data:
+                  ca.crt: {Convert.ToBase64String(Encoding.UTF8.GetBytes(caPem))}
 
                 """);
         }

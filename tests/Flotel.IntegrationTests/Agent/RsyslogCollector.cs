@@ -8,7 +8,9 @@ namespace Flotel.IntegrationTests.Agent;
 /// <summary>
 /// A real rsyslogd as the device's collector: one imtcp input per port on 127.0.0.1, each writing with a template
 /// that records HOSTNAME, APP-NAME and MSG to its own file. Private config, work directory and pid file; stopped with
-/// SIGTERM by its PID (so it flushes), and started again on the same ports (a collector outage).
+/// SIGTERM by its PID (so it flushes), and started again on the same ports (a collector outage). With
+/// <c>tls</c>, the imtcp inputs speak syslog over TLS (RFC 5425) through rsyslog's gtls driver (Debian package
+/// rsyslog-gnutls) with the given server certificate.
 /// </summary>
 public sealed class RsyslogCollector : IDisposable
 {
@@ -18,15 +20,29 @@ public sealed class RsyslogCollector : IDisposable
     private Process? _process;
 
     /// <param name="udp">imudp inputs instead of imtcp.</param>
-    public RsyslogCollector(int inputs = 1, bool udp = false)
+    /// <param name="tls">PEM texts of the CA, the server certificate and its key: imtcp over TLS.</param>
+    public RsyslogCollector(int inputs = 1, bool udp = false, (string CaPem, string CertificatePem, string KeyPem)? tls = null)
     {
         _udp = udp;
         Directory = PeerProcess.CreateTempDirectory("rsyslog-agent");
         Ports = [.. Enumerable.Range(0, inputs).Select(_ => PeerProcess.FreePort())];
         var config = new StringBuilder();
-        config.AppendLine(CultureInfo.InvariantCulture, $"global(workDirectory=\"{Directory}\" net.enableDNS=\"off\" processInternalMessages=\"on\")");
+        var global = $"workDirectory=\"{Directory}\" net.enableDNS=\"off\" processInternalMessages=\"on\"";
+        if (tls is { } t)
+        {
+            System.IO.File.WriteAllText(Path.Combine(Directory, "ca.pem"), t.CaPem);
+            System.IO.File.WriteAllText(Path.Combine(Directory, "cert.pem"), t.CertificatePem);
+            System.IO.File.WriteAllText(Path.Combine(Directory, "key.pem"), t.KeyPem);
+            global += $" DefaultNetstreamDriver=\"gtls\" DefaultNetstreamDriverCAFile=\"{Path.Combine(Directory, "ca.pem")}\""
+                + $" DefaultNetstreamDriverCertFile=\"{Path.Combine(Directory, "cert.pem")}\" DefaultNetstreamDriverKeyFile=\"{Path.Combine(Directory, "key.pem")}\"";
+        }
+
+        config.AppendLine(CultureInfo.InvariantCulture, $"global({global})");
         var input = udp ? "imudp" : "imtcp";
-        config.AppendLine(CultureInfo.InvariantCulture, $"module(load=\"{input}\")");
+
+        // TLS without client certificates (the agent authenticates the collector, not the other way round).
+        var driver = tls is null ? string.Empty : " StreamDriver.Name=\"gtls\" StreamDriver.Mode=\"1\" StreamDriver.AuthMode=\"anon\"";
+        config.AppendLine(CultureInfo.InvariantCulture, $"module(load=\"{input}\"{driver})");
         config.AppendLine("template(name=\"fields\" type=\"string\" string=\"%HOSTNAME%|%APP-NAME%|%msg%\\n\")");
         config.AppendLine(CultureInfo.InvariantCulture, $"*.* action(type=\"omfile\" file=\"{Path.Combine(Directory, "internal.log")}\")");
         for (int i = 0; i < inputs; i++)

@@ -170,6 +170,52 @@ public sealed class DurableQueueTests
     }
 
     [Fact]
+    public async Task TryReadBatch_ReuseReadBuffers_NextReadsUseTheSameArrayAndEveryRecordIsIntact()
+    {
+        using var dir = new QueueTestDirectory();
+        await using var queue = DurableQueue.Open(dir.Options());
+        var large = Filled(100_000, 7); // over the chunk size: an array of its own
+        var thirds = new[] { Filled(30_000, 1), Filled(30_000, 2), Filled(30_000, 3) }; // one read spanning two chunks
+        await queue.AppendBatchAsync([Payload("one"), Payload("two"), large, .. thirds, Payload("three")]);
+        using var reader = queue.OpenReader("fwd");
+        reader.ReuseReadBuffers = true;
+        var batch = new List<QueueRecord>();
+
+        Assert.True(reader.TryReadBatch(1, 1 << 20, batch));
+        Assert.Equal("one", Text(Assert.Single(batch)));
+        var first = ArrayOf(batch[0]);
+        batch.Clear();
+        Assert.True(reader.TryReadBatch(1, 1 << 20, batch));
+        Assert.Equal("two", Text(Assert.Single(batch)));
+        Assert.Same(first, ArrayOf(batch[0]));
+        batch.Clear();
+        Assert.True(reader.TryReadBatch(1, 1 << 20, batch));
+        Assert.True(large.Span.SequenceEqual(Assert.Single(batch).Payload.Span));
+        Assert.NotSame(first, ArrayOf(batch[0]));
+        batch.Clear();
+        Assert.True(reader.TryReadBatch(100, 1 << 20, batch));
+        Assert.Equal(4, batch.Count);
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.True(thirds[i].Span.SequenceEqual(batch[i].Payload.Span));
+        }
+
+        Assert.Equal("three", Text(batch[3]));
+        Assert.Same(first, ArrayOf(batch[0]));
+        Assert.NotSame(first, ArrayOf(batch[2]));
+
+        static ReadOnlyMemory<byte> Filled(int length, byte value)
+        {
+            var bytes = new byte[length];
+            bytes.AsSpan().Fill(value);
+            return bytes;
+        }
+
+        static byte[] ArrayOf(QueueRecord record) =>
+            System.Runtime.InteropServices.MemoryMarshal.TryGetArray(record.Payload, out var segment) ? segment.Array! : throw new InvalidOperationException("not an array");
+    }
+
+    [Fact]
     public async Task WaitToReadAsync_NothingDurable_CompletesTrueAfterAppend()
     {
         using var dir = new QueueTestDirectory();
