@@ -162,22 +162,23 @@ public sealed class SyslogFormatter
     private static int WriteLineEscaped(ReadOnlySpan<byte> message, Span<byte> destination)
     {
         int n = 0;
-        foreach (byte b in message)
+        while (true)
         {
-            if (b is (byte)'\n' or (byte)'\r')
+            int at = message.IndexOfAny((byte)'\n', (byte)'\r'); // vectorized: most lines have none
+            if (at < 0)
             {
-                destination[n++] = (byte)'#';
-                destination[n++] = (byte)'0';
-                destination[n++] = (byte)'1';
-                destination[n++] = b == '\n' ? (byte)'2' : (byte)'5';
+                message.CopyTo(destination[n..]);
+                return n + message.Length;
             }
-            else
-            {
-                destination[n++] = b;
-            }
-        }
 
-        return n;
+            message[..at].CopyTo(destination[n..]);
+            n += at;
+            destination[n++] = (byte)'#';
+            destination[n++] = (byte)'0';
+            destination[n++] = (byte)'1';
+            destination[n++] = message[at] == '\n' ? (byte)'2' : (byte)'5';
+            message = message[(at + 1)..];
+        }
     }
 
     private static int WriteSanitized(string text, int maxBytes, bool tag, Span<byte> destination)

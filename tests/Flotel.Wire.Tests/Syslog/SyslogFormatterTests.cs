@@ -91,6 +91,18 @@ public sealed class SyslogFormatterTests
     }
 
     [Fact]
+    public void Write_CarriageReturnsAndLineFeedsAnywhere_EachEscaped()
+    {
+        var formatter = new SyslogFormatter(SyslogOutputFormat.Flotta, SyslogOutputFraming.LineFeed, "dev1", 1);
+        var output = new ArrayBufferWriter<byte>();
+
+        formatter.Write(output, 6, Captured, "wl", null, "\ra\r\nb\n\nc\rd\n"u8);
+        List<byte[]> frames = FramerDriver.Run(new SyslogFramer(), [output.WrittenSpan.ToArray()]);
+
+        Assert.Equal("#015a#015#012b#012#012c#015d", SyslogParser.Default.ParseEvent(frames.Single(), Captured, null).Message);
+    }
+
+    [Fact]
     public void Write_EmbeddedLineFeedWithLfFraming_StaysOneFrame()
     {
         var formatter = new SyslogFormatter(SyslogOutputFormat.Flotta, SyslogOutputFraming.LineFeed, "dev1", 1);
