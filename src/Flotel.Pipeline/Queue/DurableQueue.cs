@@ -14,7 +14,8 @@ namespace Flotel.Pipeline.Queue;
      00000000000000052001.seg     file name = first sequence id, 20 digits (names sort like ids);
      ...                          the last file is the active one, all others are sealed
      readers/
-       gateway-store.cursor       one per reader; written as .cursor.tmp, fsync'd, renamed over
+       gateway-store.cursor       one per reader; written as .cursor.tmp, fsync'd, renamed over — or, with a
+                                  CursorSyncInterval, rewritten in place in two alternating 16-byte slots (32 bytes)
        elasticsearch.cursor
      LOCK                         empty; held open with an exclusive lock (flock) while the queue is open, so a second
                                   process on the same directory fails at open instead of corrupting the segments
@@ -36,7 +37,7 @@ namespace Flotel.Pipeline.Queue;
                   (8 bytes LE)   segments (gaps after a bulk document...
                   then payload   a failed write)
 
-   cursor file (16 bytes)
+   cursor file (16 bytes, or two such slots = 32 bytes; the valid slot with the higher sequence counts)
    +--------+-------------------------+-----------------------------+
    | "FLQC" | u64 committed sequence  | u32 crc32c of bytes 0..11   |
    +--------+-------------------------+-----------------------------+
@@ -308,6 +309,7 @@ public sealed class DurableQueue : IAsyncDisposable
 
         lock (state.FileLock)
         {
+            state.CloseCursorFile();
             File.Delete(CursorPath(name));
         }
 
@@ -846,9 +848,8 @@ public sealed class DurableQueue : IAsyncDisposable
             BinaryPrimitives.WriteInt64LittleEndian(bytes[4..], committed);
             BinaryPrimitives.WriteUInt32LittleEndian(bytes[12..], Crc32C.Compute(bytes[..12]));
             var path = CursorPath(state.Name);
-            var tmp = path + ".tmp";
             // fsync unless the options say otherwise: CursorSyncInterval > 0 skips it while the last one is recent (the
-            // renamed file survives a process crash either way; only a power cut can bring back an older cursor).
+            // written file survives a process crash either way; only a power cut can bring back an older cursor).
             bool sync;
             lock (_gate)
             {
@@ -856,15 +857,33 @@ public sealed class DurableQueue : IAsyncDisposable
                     || _time.GetElapsedTime(state.SyncedAt) >= _options.CursorSyncInterval);
             }
 
-            using (var file = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
+            if (_options.CursorSyncInterval > TimeSpan.Zero)
             {
-                file.Write(bytes);
-                file.Flush(flushToDisk: sync);
+                // Many commits a second (the agent's forwarders): one pwrite into the slot not holding the newest
+                // cursor, no open/rename per commit. A write torn by a power cut spoils only its own slot; the other
+                // holds the previous cursor (one batch re-delivered).
+                state.CursorHandle ??= File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
+                RandomAccess.Write(state.CursorHandle, bytes, state.CursorSlot * (long)CursorFileSize);
+                state.CursorSlot ^= 1;
+                if (sync)
+                {
+                    RandomAccess.FlushToDisk(state.CursorHandle);
+                }
+            }
+            else
+            {
+                var tmp = path + ".tmp";
+                using (var file = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
+                {
+                    file.Write(bytes);
+                    file.Flush(flushToDisk: sync);
+                }
+
+                // rename(2) replaces atomically: a crash leaves the old or the new cursor, never a torn one. (.NET
+                // cannot fsync the directory; the worst case after power loss is the previous cursor: a re-delivery.)
+                File.Move(tmp, path, overwrite: true);
             }
 
-            // rename(2) replaces atomically: a crash leaves the old or the new cursor, never a torn one. (.NET cannot
-            // fsync the directory; the worst case after power loss is the previous cursor, i.e. a re-delivery.)
-            File.Move(tmp, path, overwrite: true);
             lock (_gate)
             {
                 state.Persisted = Math.Max(state.Persisted, committed);
@@ -876,22 +895,34 @@ public sealed class DurableQueue : IAsyncDisposable
         }
     }
 
-    private static bool TryReadCursor(string path, out long committed)
+    /// <summary>
+    /// Reads a cursor file: one slot (written by rename) or two (written in place); the valid slot with the higher
+    /// sequence wins. <paramref name="newerSlot"/> is the slot that won (the next in-place write goes to the other).
+    /// </summary>
+    private static bool TryReadCursor(string path, out long committed, out int newerSlot)
     {
-        committed = 0;
-        Span<byte> bytes = stackalloc byte[CursorFileSize];
+        committed = -1;
+        newerSlot = 0;
+        Span<byte> bytes = stackalloc byte[2 * CursorFileSize];
         using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        if (RandomAccess.GetLength(handle) != CursorFileSize || RandomAccess.Read(handle, bytes, 0) != CursorFileSize)
+        // Whole slots only: a longer file (or a torn second slot) still yields its valid first slot.
+        var length = (int)Math.Min(RandomAccess.GetLength(handle), bytes.Length);
+        if (length < CursorFileSize || RandomAccess.Read(handle, bytes[..length], 0) != length)
         {
             return false;
         }
 
-        if (!bytes[..4].SequenceEqual("FLQC"u8) || BinaryPrimitives.ReadUInt32LittleEndian(bytes[12..]) != Crc32C.Compute(bytes[..12]))
+        for (var slot = 0; (slot + 1) * CursorFileSize <= length; slot++)
         {
-            return false;
+            var slice = bytes.Slice(slot * CursorFileSize, CursorFileSize);
+            if (slice[..4].SequenceEqual("FLQC"u8) && BinaryPrimitives.ReadUInt32LittleEndian(slice[12..]) == Crc32C.Compute(slice[..12])
+                && BinaryPrimitives.ReadInt64LittleEndian(slice[4..]) is var value && value >= 0 && value > committed)
+            {
+                committed = value;
+                newerSlot = slot;
+            }
         }
 
-        committed = BinaryPrimitives.ReadInt64LittleEndian(bytes[4..]);
         return committed >= 0;
     }
 
@@ -930,9 +961,9 @@ public sealed class DurableQueue : IAsyncDisposable
             }
 
             // An unreadable cursor restarts that reader at the oldest record: re-delivery, never loss.
-            var committed = TryReadCursor(path, out var value) ? value : 0;
+            var committed = TryReadCursor(path, out var value, out var newerSlot) ? value : 0;
             var name = fileName[..^".cursor".Length];
-            _readers[name] = new ReaderState(name, committed);
+            _readers[name] = new ReaderState(name, committed) { CursorSlot = newerSlot ^ 1 };
             maxCommitted = Math.Max(maxCommitted, committed);
         }
 
@@ -1129,6 +1160,20 @@ public sealed class DurableQueue : IAsyncDisposable
             catch (IOException)
             {
                 // The older cursor stays: those records are re-delivered, nothing is lost.
+            }
+        }
+
+        List<ReaderState> all;
+        lock (_gate)
+        {
+            all = [.. _readers.Values];
+        }
+
+        foreach (var state in all)
+        {
+            lock (state.FileLock)
+            {
+                state.CloseCursorFile();
             }
         }
 

@@ -23,4 +23,17 @@ internal sealed class ReaderState(string name, long committed)
 
     /// <summary>Serializes writes of this reader's cursor file (commit vs. stop).</summary>
     public Lock FileLock { get; } = new();
+
+    /// <summary>With a cursor sync interval: the cursor file, kept open for in-place writes (under <see cref="FileLock"/>).</summary>
+    public Microsoft.Win32.SafeHandles.SafeFileHandle? CursorHandle { get; set; }
+
+    /// <summary>The slot (0 or 1) the next in-place write goes to: not the one holding the newest cursor.</summary>
+    public int CursorSlot { get; set; }
+
+    /// <summary>Closes <see cref="CursorHandle"/> (reader deleted, queue stopped).</summary>
+    public void CloseCursorFile()
+    {
+        CursorHandle?.Dispose();
+        CursorHandle = null;
+    }
 }

@@ -40,13 +40,89 @@ public sealed class DurableQueueTests
 
             // Written (not only kept in memory) before Commit returned, although no fsync is due for a minute.
             var cursor = File.ReadAllBytes(System.IO.Path.Combine(dir.Path, "readers", "fwd.cursor"));
-            Assert.Equal(2L, System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(cursor.AsSpan(4)));
+            Assert.Equal(2L, CursorSlots(cursor).Max());
         }
 
         await using var reopened = DurableQueue.Open(dir.Options());
         using var again = reopened.OpenReader("fwd");
         Assert.Equal(["c"], ReadAll(again).Select(Text));
     }
+
+    [Fact]
+    public async Task Commit_WithCursorSyncInterval_WritesInPlaceInTwoSlots_ATornNewestSlotFallsBackOneCommit()
+    {
+        using var dir = new QueueTestDirectory();
+        var options = dir.Options();
+        options.CursorSyncInterval = TimeSpan.FromSeconds(1);
+        var path = System.IO.Path.Combine(dir.Path, "readers", "fwd.cursor");
+        // Abandoned without a stop (which would write the cursor once more), as a killed process leaves it.
+        var abandoned = DurableQueue.Open(options);
+        await abandoned.AppendBatchAsync([.. Enumerable.Range(1, 10).Select(i => Payload("r" + i))]);
+        var reader = abandoned.OpenReader("fwd");
+        ReadAll(reader);
+        for (var i = 1; i <= 7; i++)
+        {
+            reader.Commit(i);
+            Assert.Equal(i, CursorSlots(File.ReadAllBytes(path)).Max());
+            Assert.Empty(Directory.GetFiles(System.IO.Path.Combine(dir.Path, "readers"), "*.tmp"));
+        }
+
+        Assert.Equal(32, new FileInfo(path).Length);
+        abandoned.UnsafeReleaseDirectoryLock();
+
+        // A power cut tore the newest slot: the other one still has the commit before it.
+        var bytes = File.ReadAllBytes(path);
+        var slots = CursorSlots(bytes);
+        var newest = slots[0] > slots[1] ? 0 : 1;
+        bytes[(newest * 16) + 6] ^= 0xFF;
+        File.WriteAllBytes(path, bytes);
+
+        await using (var reopened = DurableQueue.Open(options))
+        {
+            using var again = reopened.OpenReader("fwd");
+            Assert.Equal(["r7", "r8", "r9", "r10"], ReadAll(again).Select(Text));
+            again.Commit(8); // goes into the torn slot, not over the good one
+            Assert.Equal([8L, 6L], CursorSlots(File.ReadAllBytes(path)).OrderDescending());
+        }
+    }
+
+    [Fact]
+    public async Task Commit_CursorWrittenByRenameThenInPlaceThenByRenameAgain_EachOpenResumesAtTheLastCommit()
+    {
+        using var dir = new QueueTestDirectory();
+        await using (var queue = DurableQueue.Open(dir.Options()))
+        {
+            await queue.AppendBatchAsync([.. Enumerable.Range(1, 6).Select(i => Payload("r" + i))]);
+            using var reader = queue.OpenReader("fwd");
+            ReadAll(reader);
+            reader.Commit(2);
+        }
+
+        var inPlace = dir.Options();
+        inPlace.CursorSyncInterval = TimeSpan.FromSeconds(1);
+        await using (var queue = DurableQueue.Open(inPlace))
+        {
+            using var reader = queue.OpenReader("fwd");
+            Assert.Equal(["r3", "r4", "r5", "r6"], ReadAll(reader).Select(Text));
+            reader.Commit(4);
+        }
+
+        await using (var queue = DurableQueue.Open(dir.Options()))
+        {
+            using var reader = queue.OpenReader("fwd");
+            Assert.Equal(["r5", "r6"], ReadAll(reader).Select(Text));
+        }
+    }
+
+    /// <summary>The sequence in each whole, valid 16-byte slot of a cursor file (-1 for an invalid slot).</summary>
+    private static long[] CursorSlots(byte[] file) =>
+        [.. Enumerable.Range(0, file.Length / 16).Select(slot =>
+        {
+            var s = file.AsSpan(slot * 16, 16);
+            return s[..4].SequenceEqual("FLQC"u8) && System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(s[12..]) == Crc32C.Compute(s[..12])
+                ? System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(s[4..])
+                : -1;
+        })];
 
     [Fact]
     public void Open_CursorSyncIntervalOutOfRange_ErrorQuotesTheKey()
