@@ -411,6 +411,7 @@ public sealed class DurableQueue : IAsyncDisposable
             }
 
             state.Committed = upToSequence;
+            state.Acknowledged = upToSequence;
         }
 
         PersistCursor(state);
@@ -828,15 +829,20 @@ public sealed class DurableQueue : IAsyncDisposable
 
     private string CursorPath(string name) => Path.Combine(_readersDirectory, name + ".cursor");
 
-    /// <summary>Writes the reader's committed sequence: tmp file, fsync, rename over the old one.</summary>
-    private void PersistCursor(ReaderState state)
+    /// <summary>
+    /// Writes the reader's committed sequence (tmp file, fsync, rename over the old one; or in place). At stop
+    /// (<paramref name="acknowledgedOnly"/>) it writes what the reader itself committed, not a cursor that drop-oldest
+    /// moved past records the reader never saw: the next open then still shows that gap in the sequence ids, so the
+    /// reader can report the drop (the agent's forwarder does) after a restart as after a crash.
+    /// </summary>
+    private void PersistCursor(ReaderState state, bool acknowledgedOnly = false)
     {
         lock (state.FileLock)
         {
             long committed;
             lock (_gate)
             {
-                committed = state.Committed;
+                committed = acknowledgedOnly ? Math.Max(state.Persisted, state.Acknowledged) : state.Committed;
                 if (!_readers.ContainsKey(state.Name))
                 {
                     return;
@@ -1132,14 +1138,14 @@ public sealed class DurableQueue : IAsyncDisposable
         await _commitLoop.ConfigureAwait(false);
         DiscardWriter(truncate: false);
 
-        // Drop-oldest may have advanced cursors in memory only; write them so the next open agrees. With a
-        // CursorSyncInterval the last write may not be fsync'd yet: write those again, synced.
+        // A commit whose cursor write failed is written again; with a CursorSyncInterval the last write may not be
+        // fsync'd yet: write those again, synced. (Cursors drop-oldest advanced stay as the reader left them.)
         List<ReaderState> dirty = [];
         lock (_gate)
         {
             foreach (var state in _readers.Values)
             {
-                if (state.Committed > state.Persisted || (_options.CursorSyncInterval > TimeSpan.Zero && _options.Fsync))
+                if (state.Acknowledged > state.Persisted || (_options.CursorSyncInterval > TimeSpan.Zero && _options.Fsync))
                 {
                     if (_options.CursorSyncInterval > TimeSpan.Zero)
                     {
@@ -1155,7 +1161,7 @@ public sealed class DurableQueue : IAsyncDisposable
         {
             try
             {
-                PersistCursor(state);
+                PersistCursor(state, acknowledgedOnly: true);
             }
             catch (IOException)
             {

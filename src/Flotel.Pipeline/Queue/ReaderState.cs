@@ -12,6 +12,9 @@ internal sealed class ReaderState(string name, long committed)
     /// <summary>Highest committed sequence id; set by commits and advanced by drop-oldest.</summary>
     public long Committed { get; set; } = committed;
 
+    /// <summary>Highest sequence the reader itself committed (drop-oldest does not move it).</summary>
+    public long Acknowledged { get; set; } = committed;
+
     /// <summary>The value last written to the cursor file; differs from <see cref="Committed"/> after a drop advanced it.</summary>
     public long Persisted { get; set; } = committed;
 

@@ -94,6 +94,41 @@ public sealed partial class LogTargetTests : IDisposable
     }
 
     [Fact]
+    public async Task Append_TinyBufferWhileUnreachable_ThenAgentRestart_TheDropIsStillReportedExactly()
+    {
+        // The overflow happens in one agent run, the target comes back only after a (clean) restart: the report must
+        // survive the restart — the buffer keeps the forwarder's cursor where it was, so the gap is still visible.
+        int port = LineReceiver.FreePort();
+        const int total = 200;
+        await using (var first = LogTarget.Start(Plan(port, 1), _dir, "dev", Options(), new MetricsRegistry(), TimeProvider.System, NullLogger.Instance))
+        {
+            for (int i = 0; i < total; i++)
+            {
+                await first.AppendAsync(Records(i, 1, "w"), default);
+            }
+        }
+
+        var metrics = new MetricsRegistry();
+        await using var receiver = new LineReceiver(port);
+        await using var second = LogTarget.Start(Plan(port, 1), _dir, "dev", Options(), metrics, TimeProvider.System, NullLogger.Instance);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (!receiver.Lines.Any(l => Body(l) == "line " + (total - 1)))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the newest line never arrived; got " + receiver.Lines.Count);
+            await Task.Delay(50);
+        }
+
+        var lines = receiver.Lines;
+        var report = lines.Single(l => l.Contains("flotel-agent[", StringComparison.Ordinal));
+        long reported = long.Parse(DropCount().Match(report).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        var numbers = lines.Where(l => !l.Contains("flotel-agent[", StringComparison.Ordinal)).Select(l => int.Parse(Body(l)[5..], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(numbers.Order(), numbers);
+        Assert.True(reported > 0);
+        Assert.Equal(total, numbers.Count + reported);
+        Assert.Equal(reported, metrics.Sum("flotel_agent_log_lines_dropped_total", ("target", "t1"), ("reason", "buffer_full")));
+    }
+
+    [Fact]
     public async Task Reconfigure_NewAddress_BufferedLinesGoToTheNewAddressAndTheOldConnectionCloses()
     {
         await using var first = new LineReceiver();

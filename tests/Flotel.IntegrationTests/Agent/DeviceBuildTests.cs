@@ -65,7 +65,7 @@ public sealed class DeviceBuildTests
     /// <summary><c>dotnet publish src/Flotel.Device -c Release -r linux-x64 -o DIR</c>, as docs/deploy.md says.</summary>
     private static async Task<string> PublishAsync(string output)
     {
-        var project = Path.Combine(RepoRoot(), "src", "Flotel.Device", "Flotel.Device.csproj");
+        var project = Path.Combine(TestPaths.RepoRoot(), "src", "Flotel.Device", "Flotel.Device.csproj");
         var info = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -114,16 +114,4 @@ public sealed class DeviceBuildTests
         return (resident, size);
     }
 
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Flotel.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("Flotel.sln not found above " + AppContext.BaseDirectory);
-    }
 }

@@ -26,18 +26,6 @@ public sealed class KubernetesManifestTests : IDisposable
 
     public void Dispose() => GatewayTestKit.DeleteDirectory(_dir);
 
-    private static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Flotel.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        Assert.NotNull(dir);
-        return dir.FullName;
-    }
-
     private static List<YamlMappingNode> Documents(string file)
     {
         var stream = new YamlStream();
@@ -80,7 +68,7 @@ public sealed class KubernetesManifestTests : IDisposable
     [Fact]
     public async Task Deployment_EmbeddedGatewayYaml_PassesFlotelCheckWithItsOutputs()
     {
-        var documents = Documents(Path.Combine(RepositoryRoot(), "deploy", "kubernetes", "flotel-gateway.yaml"));
+        var documents = Documents(Path.Combine(TestPaths.RepoRoot(), "deploy", "kubernetes", "flotel-gateway.yaml"));
         var config = Path.Combine(_dir, "gateway.yaml");
         await File.WriteAllTextAsync(config, Scalar(Kind(documents, "ConfigMap", "flotel-gateway"), "data", "gateway.yaml"));
 
@@ -95,7 +83,7 @@ public sealed class KubernetesManifestTests : IDisposable
     [Fact]
     public void Deployment_KeepsTheBlogsPortsSecretsAndAwsMount()
     {
-        var documents = Documents(Path.Combine(RepositoryRoot(), "deploy", "kubernetes", "flotel-gateway.yaml"));
+        var documents = Documents(Path.Combine(TestPaths.RepoRoot(), "deploy", "kubernetes", "flotel-gateway.yaml"));
         var service = Kind(documents, "Service", "flotel-gateway");
         var ports = ((YamlSequenceNode)((YamlMappingNode)service.Children[new YamlScalarNode("spec")]).Children[new YamlScalarNode("ports")])
             .Select(p => Scalar(p, "protocol") + "/" + Scalar(p, "port")).ToList();
@@ -103,7 +91,7 @@ public sealed class KubernetesManifestTests : IDisposable
         Kind(documents, "Service", "logstash-service");
         Kind(documents, "Service", "prometheus-timestream-adapter-service");
 
-        var text = File.ReadAllText(Path.Combine(RepositoryRoot(), "deploy", "kubernetes", "flotel-gateway.yaml"));
+        var text = File.ReadAllText(Path.Combine(TestPaths.RepoRoot(), "deploy", "kubernetes", "flotel-gateway.yaml"));
         var deployment = Kind(documents, "Deployment", "flotel-gateway");
         var rendered = new YamlStream(new YamlDocument(deployment));
         using var writer = new StringWriter();
@@ -121,7 +109,7 @@ public sealed class KubernetesManifestTests : IDisposable
     [Fact]
     public async Task Example_OutputsYaml_PassesFlotelCheck()
     {
-        var (exitCode, output) = await CheckAsync(Path.Combine(RepositoryRoot(), "examples", "gateway", "outputs.yaml"));
+        var (exitCode, output) = await CheckAsync(Path.Combine(TestPaths.RepoRoot(), "examples", "gateway", "outputs.yaml"));
 
         Assert.True(exitCode == 0, output);
         Assert.Contains("0 errors, 0 warnings", output, StringComparison.Ordinal);

@@ -21,7 +21,7 @@ public sealed partial class UpEndToEndTests : IDisposable
     [Fact]
     public async Task Up_FromAClone_ShowsTheWorkloadsLogsAndTheBlogMetrics_ThenStopsCleanlyOnSigint()
     {
-        CopyDirectory(Path.Combine(RepoRoot(), "examples", "blog"), Path.Combine(_clone, "examples", "blog"));
+        CopyDirectory(Path.Combine(TestPaths.RepoRoot(), "examples", "blog"), Path.Combine(_clone, "examples", "blog"));
         var output = new StringBuilder();
         var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var info = new ProcessStartInfo("dotnet")
@@ -117,17 +117,6 @@ public sealed partial class UpEndToEndTests : IDisposable
         {
             return output.ToString();
         }
-    }
-
-    private static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Flotel.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("Flotel.sln not found above " + AppContext.BaseDirectory);
     }
 
     private static void CopyDirectory(string from, string to)

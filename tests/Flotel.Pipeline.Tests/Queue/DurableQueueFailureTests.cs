@@ -334,7 +334,7 @@ public sealed class DurableQueueFailureTests
     }
 
     [Fact]
-    public async Task FullQueue_DropOldest_ReaderCursorAdvancedOnDiskAfterRestart()
+    public async Task FullQueue_DropOldest_AfterARestartTheReaderStillSeesTheGap()
     {
         using var dir = new QueueTestDirectory();
         var options = dir.Options(maxTotalBytes: 4096, policy: QueueFullPolicy.DropOldest);
@@ -353,8 +353,10 @@ public sealed class DurableQueueFailureTests
         await using var reopened = DurableQueue.Open(options);
         using var reader = reopened.OpenReader("syslog-target");
 
+        // The cursor stays where the reader left it (0: it committed nothing), so the sequence ids after it show
+        // exactly which records were dropped while it was stopped — the agent reports them after a restart.
         Assert.True(dropped > 0);
-        Assert.Equal(dropped, reader.CommittedSequence);
+        Assert.Equal(0, reader.CommittedSequence);
         Assert.Equal(dropped + 1, ReadAll(reader)[0].Sequence);
     }
 }
