@@ -72,8 +72,8 @@ public sealed partial class EmbeddedStoreOutput : IAsyncDisposable
     {
         // Each reader passes over the other's record kind without reading it: the metric reader used to read every
         // (up to 1 MiB) syslog record only to skip it — a large-object array per record (docs/benchmarks.md).
-        _logLoop = Task.Run(() => RunAsync("store-logs", ProcessLogsAsync, commitEveryBatch: true, static kind => kind != (byte)GatewayRecordKind.RemoteWrite));
-        _metricLoop = Task.Run(() => RunAsync("store-metrics", ProcessMetricsAsync, commitEveryBatch: false, static kind => kind == (byte)GatewayRecordKind.RemoteWrite));
+        _logLoop = Task.Run(() => RunAsync("store-logs", reader => LogLoopAsync(reader, static kind => kind != (byte)GatewayRecordKind.RemoteWrite)));
+        _metricLoop = Task.Run(() => RunAsync("store-metrics", reader => ReadLoopAsync(reader, ProcessMetricsAsync, commitEveryBatch: false, static kind => kind == (byte)GatewayRecordKind.RemoteWrite)));
     }
 
     /// <summary>
@@ -113,14 +113,14 @@ public sealed partial class EmbeddedStoreOutput : IAsyncDisposable
     /// <summary>Cancelled by <see cref="StopAsync"/> to end a wait for new records.</summary>
     private readonly CancellationTokenSource _wakeUp = new();
 
-    private async Task RunAsync(string readerName, Func<List<QueueRecord>, Task> process, bool commitEveryBatch, Predicate<byte> wanted)
+    private async Task RunAsync(string readerName, Func<QueueReader, Task<Exception?>> loop)
     {
         var backoff = TimeSpan.FromMilliseconds(100);
         while (!_stopping.IsCancellationRequested)
         {
             // A failed batch was not committed: reopening the reader re-delivers it from the committed cursor.
             using var reader = _queue.OpenReader(readerName);
-            var failure = await ReadLoopAsync(reader, process, commitEveryBatch, wanted).ConfigureAwait(false);
+            var failure = await loop(reader).ConfigureAwait(false);
             if (failure is null)
             {
                 return;
@@ -237,12 +237,104 @@ public sealed partial class EmbeddedStoreOutput : IAsyncDisposable
         }
     }
 
-    private async Task ProcessLogsAsync(List<QueueRecord> batch)
+    /// <summary>
+    /// The log reader's loop: like <see cref="ReadLoopAsync"/> with a commit per batch, but pipelined — while one
+    /// batch is written to the store (on another thread), the next is read from the queue and parsed, so the store's
+    /// single writer does not wait for the read and the parse between its transactions. Writes stay in queue order;
+    /// a batch is committed once its write completed. On a failed write the batch read ahead was not written and is
+    /// delivered again from the committed cursor, like the failed one.
+    /// </summary>
+    private async Task<Exception?> LogLoopAsync(QueueReader reader, Predicate<byte> wanted)
     {
-        var events = new List<LogEvent>();
-        var documents = new List<LogDocument>();
-        DecodeLogs(batch, events, documents);
+        Task? writing = null;
+        long writingUpTo = 0;
+        try
+        {
+            while (!_stopping.IsCancellationRequested)
+            {
+                var batch = new List<QueueRecord>(BatchRecords);
+                if (!reader.TryReadBatch(BatchRecords, BatchBytes, batch, wanted))
+                {
+                    if (writing is not null)
+                    {
+                        await writing.ConfigureAwait(false);
+                        writing = null;
+                        reader.Commit(writingUpTo);
+                    }
 
+                    // Records of the other kind passed over are done for this reader: commit past them too.
+                    if (reader.LastReadSequence > reader.CommittedSequence)
+                    {
+                        reader.Commit(reader.LastReadSequence);
+                    }
+
+                    if (_draining)
+                    {
+                        break;
+                    }
+
+                    try
+                    {
+                        using var wait = CancellationTokenSource.CreateLinkedTokenSource(_wakeUp.Token, _stopping.Token);
+                        if (!await reader.WaitToReadAsync(wait.Token).ConfigureAwait(false))
+                        {
+                            break; // the queue stopped
+                        }
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        // woken for a stop: loop around
+                    }
+
+                    continue;
+                }
+
+                var events = new List<LogEvent>();
+                var documents = new List<LogDocument>();
+                DecodeLogs(batch, events, documents);
+                var upTo = Math.Max(batch[^1].Sequence, reader.LastReadSequence);
+                if (writing is not null)
+                {
+                    await writing.ConfigureAwait(false);
+                    reader.Commit(writingUpTo);
+                }
+
+                writing = Task.Run(() => WriteLogsAsync(events, documents));
+                writingUpTo = upTo;
+            }
+
+            if (writing is not null)
+            {
+                await writing.ConfigureAwait(false);
+                writing = null;
+                reader.Commit(writingUpTo);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return e;
+        }
+        finally
+        {
+            if (writing is not null)
+            {
+                // Never leave a write running when the loop ends (its batch stays uncommitted).
+                try
+                {
+                    await writing.ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // reported by the await above, or the loop already failed
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private async Task WriteLogsAsync(List<LogEvent> events, List<LogDocument> documents)
+    {
         if (events.Count > 0)
         {
             await _logs.WriteAsync(events).ConfigureAwait(false);
