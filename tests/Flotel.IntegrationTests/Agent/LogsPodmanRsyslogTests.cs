@@ -78,6 +78,9 @@ public sealed partial class LogsPodmanRsyslogTests
         Assert.Equal(Enumerable.Range(1, seqs.Count), seqs);
     }
 
+    /// <summary>Lines a stopping collector may take into its socket buffer and never write (the workload prints 50/s).</summary>
+    private const int MaxLostAtCollectorStop = 5;
+
     [Fact]
     public async Task TinyBuffer_LongOutage_OldestDroppedCountExactAndNewestArrive()
     {
@@ -92,6 +95,7 @@ public sealed partial class LogsPodmanRsyslogTests
         await WaitAsync(() => MaxSeq(rsyslog.Lines()) >= 10, "first lines", rsyslog);
 
         await rsyslog.StopAsync();
+        int atStop = MaxSeq(rsyslog.Lines());
         await Task.Delay(TimeSpan.FromSeconds(10));
         int produced = ProducedSoFar(workload, podman);
         await rsyslog.StartAsync();
@@ -107,8 +111,15 @@ public sealed partial class LogsPodmanRsyslogTests
         var missing = Enumerable.Range(1, max).Except(seqs).ToList();
         var ranges = string.Join(", ", missing.Select((s, i) => (s, i)).GroupBy(p => p.s - p.i).Select(g => $"{g.First().s}-{g.Last().s}"));
         var counters = string.Join("; ", agent.Metrics.ToText().Split('\n').Where(l => l.StartsWith("flotel_agent_log_lines_dropped_total{", StringComparison.Ordinal) || l.StartsWith("flotel_agent_log_stream_errors_total{", StringComparison.Ordinal)));
-        Assert.True(max - seqs.Count == reports.Sum(), $"{max - seqs.Count} lines missing ({ranges}), {reports.Sum()} reported ({string.Join(", ", reports)}); agent: {counters}");
-        Assert.True(reports.Sum() > 0);
+        var detail = $"{missing.Count} lines missing ({ranges}), {reports.Sum()} reported ({string.Join(", ", reports)}), collector stopped after line {atStop}; agent: {counters}";
+
+        // Every dropped line is reported. The only other loss allowed is TCP syslog's own (RFC 6587 has no
+        // acknowledgement): lines the collector's kernel accepted in the instant rsyslog was shutting down, which it
+        // never wrote. Those come right after the last line it wrote before the stop, and are a handful at most.
+        Assert.True(reports.Sum() > 0, detail);
+        long unreported = missing.Count - reports.Sum();
+        Assert.True(unreported is >= 0 and <= MaxLostAtCollectorStop, detail);
+        Assert.True(missing.Count(seq => seq > atStop && seq <= atStop + MaxLostAtCollectorStop) >= unreported, detail);
     }
 
     [Fact]
