@@ -86,7 +86,9 @@ public sealed partial class UpEndToEndTests : IDisposable
             var others = await GatewayTestKit.InstantQueryAsync(client, "node_cpu_seconds_total");
             Assert.True(others is null or { Count: 0 }, "a node_exporter metric outside the blog's allow-list was stored");
 
-            Assert.Equal(0, NativeMethods.Kill(process.Id, 2)); // SIGINT, as Ctrl-C
+            // SIGINT, as Ctrl-C. A test run started as a background job of a non-interactive shell (`cmd &`) has SIGINT
+            // ignored, and the child inherits that (POSIX): then the stop is asked with SIGTERM, as a service manager does.
+            Assert.Equal(0, NativeMethods.Kill(process.Id, SignalIgnored(process.Id, 2) ? 15 : 2));
             using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(90));
             await process.WaitForExitAsync(stop.Token);
             Assert.Equal(0, process.ExitCode);
@@ -117,6 +119,14 @@ public sealed partial class UpEndToEndTests : IDisposable
         {
             return output.ToString();
         }
+    }
+
+    /// <summary>Whether <paramref name="signal"/> is ignored by process <paramref name="pid"/> (SigIgn in /proc/PID/status).</summary>
+    private static bool SignalIgnored(int pid, int signal)
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        var mask = ulong.Parse(line["SigIgn:".Length..].Trim(), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+        return (mask & (1UL << (signal - 1))) != 0;
     }
 
     private static void CopyDirectory(string from, string to)
