@@ -73,7 +73,7 @@ public sealed partial class EmbeddedStoreOutput : IAsyncDisposable
         // Each reader passes over the other's record kind without reading it: the metric reader used to read every
         // (up to 1 MiB) syslog record only to skip it — a large-object array per record (docs/benchmarks.md).
         _logLoop = Task.Run(() => RunAsync("store-logs", reader => LogLoopAsync(reader, static kind => kind != (byte)GatewayRecordKind.RemoteWrite)));
-        _metricLoop = Task.Run(() => RunAsync("store-metrics", reader => ReadLoopAsync(reader, ProcessMetricsAsync, commitEveryBatch: false, static kind => kind == (byte)GatewayRecordKind.RemoteWrite)));
+        _metricLoop = Task.Run(() => RunAsync("store-metrics", reader => MetricLoopAsync(reader, static kind => kind == (byte)GatewayRecordKind.RemoteWrite)));
     }
 
     /// <summary>
@@ -133,8 +133,12 @@ public sealed partial class EmbeddedStoreOutput : IAsyncDisposable
         }
     }
 
-    /// <summary>Reads, processes and commits until stopped (null) or until a store write fails (the exception).</summary>
-    private async Task<Exception?> ReadLoopAsync(QueueReader reader, Func<List<QueueRecord>, Task> process, bool commitEveryBatch, Predicate<byte> wanted)
+    /// <summary>
+    /// The metric reader's loop: appends each batch to the metric store and commits the cursor only when the metric
+    /// heads are flushed (every <see cref="MetricsFlushInterval"/>, when idle, and at the end). Returns null when
+    /// stopped, or the exception of a failed store write.
+    /// </summary>
+    private async Task<Exception?> MetricLoopAsync(QueueReader reader, Predicate<byte> wanted)
     {
         var batch = new List<QueueRecord>(BatchRecords);
         var lastFlush = _time.GetTimestamp();
@@ -146,38 +150,20 @@ public sealed partial class EmbeddedStoreOutput : IAsyncDisposable
             {
                 // Records of the other kind passed over are done for this reader: commit past them too.
                 processedUpTo = Math.Max(processedUpTo, reader.LastReadSequence);
-                if (commitEveryBatch && processedUpTo > reader.CommittedSequence)
-                {
-                    reader.Commit(processedUpTo);
-                }
-
                 if (_draining)
                 {
                     break;
                 }
 
-                if (!commitEveryBatch && processedUpTo > reader.CommittedSequence)
+                if (processedUpTo > reader.CommittedSequence)
                 {
                     await FlushMetricsAndCommitAsync(reader, processedUpTo).ConfigureAwait(false);
                     lastFlush = _time.GetTimestamp();
                 }
 
-                try
+                if (!await WaitForRecordsAsync(reader, MetricsFlushInterval).ConfigureAwait(false))
                 {
-                    using var wait = CancellationTokenSource.CreateLinkedTokenSource(_wakeUp.Token, _stopping.Token);
-                    if (!commitEveryBatch)
-                    {
-                        wait.CancelAfter(MetricsFlushInterval);
-                    }
-
-                    if (!await reader.WaitToReadAsync(wait.Token).ConfigureAwait(false))
-                    {
-                        break; // the queue stopped
-                    }
-                }
-                catch (OperationCanceledException)
-                {
-                    // woken for a flush or a stop: loop around
+                    break; // the queue stopped
                 }
 
                 continue;
@@ -185,7 +171,7 @@ public sealed partial class EmbeddedStoreOutput : IAsyncDisposable
 
             try
             {
-                await process(batch).ConfigureAwait(false);
+                ProcessMetrics(batch);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -193,23 +179,41 @@ public sealed partial class EmbeddedStoreOutput : IAsyncDisposable
             }
 
             processedUpTo = Math.Max(batch[^1].Sequence, reader.LastReadSequence);
-            if (commitEveryBatch)
-            {
-                reader.Commit(processedUpTo);
-            }
-            else if (_time.GetElapsedTime(lastFlush) >= MetricsFlushInterval)
+            if (_time.GetElapsedTime(lastFlush) >= MetricsFlushInterval)
             {
                 await FlushMetricsAndCommitAsync(reader, processedUpTo).ConfigureAwait(false);
                 lastFlush = _time.GetTimestamp();
             }
         }
 
-        if (!commitEveryBatch && processedUpTo > reader.CommittedSequence)
+        if (processedUpTo > reader.CommittedSequence)
         {
             await FlushMetricsAndCommitAsync(reader, processedUpTo).ConfigureAwait(false);
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Waits until the queue has a record for <paramref name="reader"/>, a stop or drain wakes the loop, or
+    /// <paramref name="atMost"/> passed (null: no limit). false when the queue stopped.
+    /// </summary>
+    private async Task<bool> WaitForRecordsAsync(QueueReader reader, TimeSpan? atMost)
+    {
+        try
+        {
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(_wakeUp.Token, _stopping.Token);
+            if (atMost is { } limit)
+            {
+                wait.CancelAfter(limit);
+            }
+
+            return await reader.WaitToReadAsync(wait.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return true; // woken for a flush, a drain or a stop: the loop looks again
+        }
     }
 
     private async Task FlushMetricsAndCommitAsync(QueueReader reader, long upTo)
@@ -238,7 +242,7 @@ public sealed partial class EmbeddedStoreOutput : IAsyncDisposable
     }
 
     /// <summary>
-    /// The log reader's loop: like <see cref="ReadLoopAsync"/> with a commit per batch, but pipelined — while one
+    /// The log reader's loop: reads, parses and writes with a commit per batch, pipelined — while one
     /// batch is written to the store (on another thread), the next is read from the queue and parsed, so the store's
     /// single writer does not wait for the read and the parse between its transactions. Writes stay in queue order;
     /// a batch is committed once its write completed. On a failed write the batch read ahead was not written and is
@@ -246,13 +250,15 @@ public sealed partial class EmbeddedStoreOutput : IAsyncDisposable
     /// </summary>
     private async Task<Exception?> LogLoopAsync(QueueReader reader, Predicate<byte> wanted)
     {
+        // The list is reused: a write holds the parsed events (and documents pointing into the records' arrays), not it.
+        var batch = new List<QueueRecord>(BatchRecords);
         Task? writing = null;
         long writingUpTo = 0;
         try
         {
             while (!_stopping.IsCancellationRequested)
             {
-                var batch = new List<QueueRecord>(BatchRecords);
+                batch.Clear();
                 if (!reader.TryReadBatch(BatchRecords, BatchBytes, batch, wanted))
                 {
                     if (writing is not null)
@@ -273,17 +279,9 @@ public sealed partial class EmbeddedStoreOutput : IAsyncDisposable
                         break;
                     }
 
-                    try
+                    if (!await WaitForRecordsAsync(reader, atMost: null).ConfigureAwait(false))
                     {
-                        using var wait = CancellationTokenSource.CreateLinkedTokenSource(_wakeUp.Token, _stopping.Token);
-                        if (!await reader.WaitToReadAsync(wait.Token).ConfigureAwait(false))
-                        {
-                            break; // the queue stopped
-                        }
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        // woken for a stop: loop around
+                        break; // the queue stopped
                     }
 
                     continue;
@@ -406,7 +404,7 @@ public sealed partial class EmbeddedStoreOutput : IAsyncDisposable
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private Task ProcessMetricsAsync(List<QueueRecord> batch)
+    private void ProcessMetrics(List<QueueRecord> batch)
     {
         foreach (var record in batch)
         {
@@ -426,8 +424,6 @@ public sealed partial class EmbeddedStoreOutput : IAsyncDisposable
                 _corrupt.Increment(); // validated on input, so only a damaged record gets here
             }
         }
-
-        return Task.CompletedTask;
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Embedded store output {Reader} failed to write; retrying in {Seconds} s with the records kept in the queue: {Reason}")]
