@@ -40,8 +40,10 @@ internal sealed partial class BuiltInHostMetrics : IAsyncDisposable
     /// <summary>Starts serving on 127.0.0.1 with a free port.</summary>
     public static async Task<BuiltInHostMetrics> StartAsync(CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
+        // The empty builder reads no configuration files and watches no directory (see GatewayHost).
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore();
+        builder.Services.AddRoutingCore();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
         var app = builder.Build();
         app.MapGet("/metrics", () => Results.Text(Render(), "text/plain; version=0.0.4; charset=utf-8"));

@@ -201,8 +201,13 @@ public sealed partial class GatewayHost : IAsyncDisposable
             throw new InvalidOperationException($"http address '{options.HttpAddress}' is not HOST:PORT");
         }
 
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
+        // The empty builder: no appsettings.json read from the working directory and, above all, no file watcher on it.
+        // The slim builder watched the working directory recursively for configuration changes, and the default data
+        // directory (./.flotel) is inside it, so every queue and store write woke the watcher (5 % of the gateway's CPU
+        // under syslog load).
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore();
+        builder.Services.AddRoutingCore();
         builder.Services.AddSingleton(loggerFactory);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {

@@ -50,6 +50,28 @@ public sealed class GatewayProcessTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task GatewayProcess_DataInsideTheWorkingDirectory_NoFileWatcher()
+    {
+        // The default data directory (./.flotel/gateway) is inside the working directory. ASP.NET Core's default builders
+        // watch the working directory recursively for appsettings.json changes (inotify), which woke a watcher thread on
+        // every queue and store write; the gateway reads no such files and must hold no inotify descriptor at all.
+        var data = PeerProcess.CreateTempDirectory("gateway-watch");
+        try
+        {
+            using var gateway = await GatewayProcess.StartAsync(data);
+            using var health = await gateway.Http.GetAsync(new Uri("healthz", UriKind.Relative));
+            Assert.True(health.IsSuccessStatusCode, gateway.Stderr);
+            var links = Directory.GetFiles($"/proc/{gateway.Pid}/fd").Select(fd => new FileInfo(fd).LinkTarget).ToList();
+            Assert.Contains(links, l => l is not null && l.StartsWith(data, StringComparison.Ordinal)); // the reading works
+            Assert.DoesNotContain(links, l => l is not null && l.Contains("inotify", StringComparison.Ordinal));
+        }
+        finally
+        {
+            GatewayTestKit.DeleteDirectory(data);
+        }
+    }
+
+    [Fact]
     public async Task GatewayProcess_BlogLineOverTcp_FoundByBlogSearchAndStopsCleanlyOnSigterm()
     {
         var data = PeerProcess.CreateTempDirectory("gateway-proc");
