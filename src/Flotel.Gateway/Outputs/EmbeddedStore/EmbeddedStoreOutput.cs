@@ -246,7 +246,8 @@ public sealed partial class EmbeddedStoreOutput : IAsyncDisposable
     /// batch is written to the store (on another thread), the next is read from the queue and parsed, so the store's
     /// single writer does not wait for the read and the parse between its transactions. Writes stay in queue order;
     /// a batch is committed once its write completed. On a failed write the batch read ahead was not written and is
-    /// delivered again from the committed cursor, like the failed one.
+    /// delivered again from the committed cursor, like the failed one. When the queue is empty the loop spends the idle
+    /// time on the store's full-text merging (<see cref="LogStore.MergeStepAsync"/>), one short step between looks.
     /// </summary>
     private async Task<Exception?> LogLoopAsync(QueueReader reader, Predicate<byte> wanted)
     {
@@ -277,6 +278,13 @@ public sealed partial class EmbeddedStoreOutput : IAsyncDisposable
                     if (_draining)
                     {
                         break;
+                    }
+
+                    if (_logs.HasPendingMerges)
+                    {
+                        // Idle: catch up on full-text merging one short step at a time, looking at the queue between steps.
+                        _ = await _logs.MergeStepAsync(CancellationToken.None).ConfigureAwait(false);
+                        continue;
                     }
 
                     if (!await WaitForRecordsAsync(reader, atMost: null).ConfigureAwait(false))

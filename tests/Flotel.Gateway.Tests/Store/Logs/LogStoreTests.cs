@@ -278,6 +278,90 @@ public sealed class LogStoreTests
     }
 
     [Fact]
+    public async Task MergeStepAsync_AfterManySmallCommits_MergesSegmentsAndSearchesStayTheSame()
+    {
+        using var t = new TestLogStore();
+        // Each commit flushes one full-text segment; with automerge 16 all twelve stay unmerged during the writes (with
+        // FTS5's default of 4, five are left).
+        for (int batch = 0; batch < 12; batch++)
+        {
+            await t.Store.WriteAsync([.. Enumerable.Range(0, 2000).Select(i => TestLogStore.Event(May12, $"b{batch} n{i} {(i % 2 == 0 ? "even" : "odd")} common"))]);
+        }
+
+        long before = FullTextSegments(t);
+        Assert.True(before >= 12, $"{before} segments before merging");
+        Assert.True(t.Store.HasPendingMerges);
+        long[] countsBefore = [.. new[] { "even", "b7", "common" }.Select(Count)];
+
+        int steps = 0;
+        while (await t.Store.MergeStepAsync())
+        {
+            Assert.True(++steps < 100, "merging did not finish");
+        }
+
+        Assert.False(t.Store.HasPendingMerges);
+        long after = FullTextSegments(t);
+        Assert.True(after < 4, $"{after} segments after merging ({before} before)");
+        Assert.Equal([12_000L, 2_000L, 24_000L], countsBefore);
+        Assert.Equal(countsBefore, new[] { "even", "b7", "common" }.Select(Count));
+
+        // A write marks the index again; a merge with nothing to merge clears the mark.
+        await t.Store.WriteAsync([TestLogStore.Event(May12, "later")]);
+        Assert.True(t.Store.HasPendingMerges);
+        while (await t.Store.MergeStepAsync())
+        {
+        }
+
+        Assert.Equal(1, Count("later"));
+
+        long Count(string word) =>
+            t.Store.Search(new LogSearch(["logstash-2022.05.12"], new MatchQuery("message", word, false), [], 0, 0), countOnly: true).Total;
+    }
+
+    [Fact]
+    public async Task Open_ExistingIndex_SetsTheLazierAutomergeAndMarksItForMerging()
+    {
+        using var t = new TestLogStore();
+        await t.Store.WriteAsync([TestLogStore.Event(May12, "one")]);
+        while (await t.Store.MergeStepAsync())
+        {
+        }
+
+        // As an index written by an older version: FTS5's default automerge.
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=" + t.Options.DatabasePath))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "INSERT INTO fts_1(fts_1, rank) VALUES('automerge', 4)";
+            _ = command.ExecuteNonQuery();
+        }
+
+        t.Reopen();
+
+        Assert.True(t.Store.HasPendingMerges);
+        Assert.Equal(LogStore.FtsAutomerge, FtsConfig(t, "automerge"));
+    }
+
+    // Full-text segments of the first index: FTS5's %_idx table has a row per segment leaf range, keyed by segment id.
+    private static long FullTextSegments(TestLogStore t) => QueryScalar(t, "SELECT count(DISTINCT segid) FROM fts_1_idx");
+
+    private static long FtsConfig(TestLogStore t, string key) => QueryScalar(t, $"SELECT v FROM fts_1_config WHERE k = '{key}'");
+
+    private static long QueryScalar(TestLogStore t, string sql)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder
+        {
+            DataSource = t.Options.DatabasePath,
+            Mode = Microsoft.Data.Sqlite.SqliteOpenMode.ReadOnly,
+            Pooling = false,
+        }.ToString());
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
     public async Task DeleteIndexAsync_UnknownAndKnown_ReportsWhetherDropped()
     {
         using var t = new TestLogStore();
