@@ -48,6 +48,13 @@ public sealed class LoggenToGatewayTests(ITestOutputHelper output)
         Assert.Equal(sent, (long?)GatewayTestKit.ExpositionValue(metrics, "flotel_store_log_events_total"));
         Assert.Equal(sent, await GatewayTestKit.CountAsync(gateway.Http, "logstash-*", "{\"query\":{\"match_all\":{}}}"));
 
+        // Idle now: the store output catches up on full-text merging (FTS5 automerge 16 during the burst).
+        Assert.True(
+            await GatewayTestKit.PollAsync(
+                async () => GatewayTestKit.ExpositionValue(await gateway.Http.GetStringAsync(new Uri("metrics", UriKind.Relative)), "flotel_store_log_merge_steps_total") >= 1,
+                TimeSpan.FromSeconds(30)),
+            $"{name}: no idle merge step ran");
+
         // Every line parsed as syslog (loggen's header: <38>TIMESTAMP localhost prgNNNNN[1234]: …).
         Assert.Equal(0, await GatewayTestKit.CountAsync(gateway.Http, "logstash-*", "{\"query\":{\"term\":{\"tags\":\"_syslogparsefailure\"}}}"));
         Assert.Equal(sent, await GatewayTestKit.CountAsync(gateway.Http, "logstash-*", "{\"query\":{\"term\":{\"pid\":\"1234\"}}}"));

@@ -46,6 +46,7 @@ public sealed partial class EmbeddedStoreOutput : IAsyncDisposable
     private readonly Counter _samples;
     private readonly Counter _corrupt;
     private readonly Counter _storeErrors;
+    private readonly Counter _mergeSteps;
     private Task? _logLoop;
     private Task? _metricLoop;
     private int _stopped;
@@ -64,6 +65,7 @@ public sealed partial class EmbeddedStoreOutput : IAsyncDisposable
         _samples = registry.Counter("flotel_store_samples_total", "Samples appended to the embedded metric store.");
         _corrupt = registry.Counter("flotel_store_dropped_records_total", "Queue records the store output could not decode, by reason.", ("reason", "undecodable"));
         _storeErrors = registry.Counter("flotel_store_write_errors_total", "Failed writes to the embedded stores (retried).");
+        _mergeSteps = registry.Counter("flotel_store_log_merge_steps_total", "Full-text merge steps the log store ran while idle.");
         registry.Gauge("flotel_store_metric_series", "Series in the embedded metric store.", () => _metrics.SeriesCount);
     }
 
@@ -284,6 +286,7 @@ public sealed partial class EmbeddedStoreOutput : IAsyncDisposable
                     {
                         // Idle: catch up on full-text merging one short step at a time, looking at the queue between steps.
                         _ = await _logs.MergeStepAsync(CancellationToken.None).ConfigureAwait(false);
+                        _mergeSteps.Increment();
                         continue;
                     }
 
