@@ -117,6 +117,41 @@ public sealed class SyslogInputTests
         Assert.Equal(sent, sink.Frames().Select(f => f.Frame));
     }
 
+    [Fact]
+    public async Task Udp_BurstOfLargeDatagramsFromTwoSenders_RecordsBelowTheLargeObjectSize_EachSenderInOrder()
+    {
+        var sink = new ListSink();
+        var registry = new MetricsRegistry();
+        await using var input = new SyslogUdpInput(new IPEndPoint(IPAddress.Loopback, 0), sink, new SyslogInputCounters(registry, "udp"), TimeProvider.System, NullLogger.Instance);
+        input.Start();
+
+        // 2 × 300 datagrams of ~6 KiB (3.6 MB, within the 8 MiB receive buffer): a burst used to become one record of up
+        // to 4,096 datagrams (~24 MB here); now records of about 32 KiB appended together.
+        using var first = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        using var second = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        var bySender = new[] { (Client: first, Lines: new List<string>()), (Client: second, Lines: new List<string>()) };
+        for (var i = 0; i < 300; i++)
+        {
+            foreach (var (client, lines) in bySender)
+            {
+                var line = $"<13>Feb 13 20:07:26 h app: {((IPEndPoint)client.Client.LocalEndPoint!).Port} datagram {i} " + new string('z', 6000);
+                lines.Add(line);
+                await client.SendAsync(Encoding.UTF8.GetBytes(line), input.LocalEndPoint);
+            }
+        }
+
+        await Eventually.TrueAsync(() => sink.Frames().Count == 600, "every datagram");
+        foreach (var (client, lines) in bySender)
+        {
+            var port = ((IPEndPoint)client.Client.LocalEndPoint!).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal(lines, sink.Frames().Select(f => f.Frame).Where(f => f.Contains($"app: {port} ", StringComparison.Ordinal)));
+        }
+
+        Assert.All(sink.Records, r => Assert.True(r.Length < 85_000, $"a record of {r.Length} bytes"));
+        Assert.True(sink.Records.Count >= 600 * 6000 / (40 * 1024), $"{sink.Records.Count} records");
+        Assert.Contains("flotel_syslog_frames_total{transport=\"udp\"} 600", registry.ToText(), StringComparison.Ordinal);
+    }
+
     private static SyslogTcpInput StartTcp(ListSink sink, MetricsRegistry registry, int maxFrameBytes)
     {
         var input = new SyslogTcpInput(

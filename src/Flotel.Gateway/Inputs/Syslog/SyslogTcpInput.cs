@@ -23,14 +23,6 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
     /// <summary>Most bytes the frame loop takes from one read before handing them to the queue: keeps one fsync's worth bounded.</summary>
     private const int MaxBatchBytes = 1024 * 1024;
 
-    /// <summary>
-    /// A read's frames are split into records of about this size, appended together (one lock, one fsync wait).
-    /// Records stay below the 85,000-byte large-object threshold, so the store's queue reader reads them into small
-    /// chunks: 1 MiB records made it allocate a large object per record, and their gen-2 collections swung the
-    /// gateway's peak RSS by tens of MiB (docs/benchmarks.md).
-    /// </summary>
-    private const int RecordBytes = 32 * 1024;
-
     /// <summary>Unconsumed bytes per connection before the fill loop pauses (the pipe's pause threshold).</summary>
     private const long PipePauseBytes = 4 * 1024 * 1024;
 
@@ -249,9 +241,8 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
     private async Task FrameAsync(PipeReader reader, string peer)
     {
         var framer = new SyslogFramer(_maxFrameBytes);
-        var batch = new ArrayBufferWriter<byte>(64 * 1024);
-        var records = new List<ReadOnlyMemory<byte>>();
-        var recordStarts = new List<int>();
+        // A read's frames go out as records of ~32 KiB appended together (one lock, one fsync wait).
+        var batch = new SyslogRecordBatch();
         long discardedSeen = 0;
         var transport = (byte)(_tls is null ? 1 : 3);
         try
@@ -271,19 +262,12 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
                 var buffer = result.Buffer;
                 var sequence = new SequenceReader<byte>(buffer);
                 var receivedAt = _time.GetUtcNow().ToUnixTimeMilliseconds();
-                batch.ResetWrittenCount();
-                recordStarts.Clear();
-                var recordStart = -1;
-                var frames = 0;
-                long frameBytes = 0;
+                batch.Clear();
                 var full = false;
                 while (framer.TryReadFrame(ref sequence, out var frame))
                 {
-                    recordStart = NextRecord(batch, recordStarts, recordStart, receivedAt, peer, transport);
-                    GatewayRecord.WriteFrame(batch, frame);
-                    frames++;
-                    frameBytes += frame.Length;
-                    if (batch.WrittenCount >= MaxBatchBytes)
+                    batch.Add(frame, receivedAt, peer, transport);
+                    if (batch.WrittenBytes >= MaxBatchBytes)
                     {
                         full = true;
                         break;
@@ -292,10 +276,7 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
 
                 if (!full && result.IsCompleted && framer.TryReadFinalFrame(ref sequence, out var last))
                 {
-                    recordStart = NextRecord(batch, recordStarts, recordStart, receivedAt, peer, transport);
-                    GatewayRecord.WriteFrame(batch, last);
-                    frames++;
-                    frameBytes += last.Length;
+                    batch.Add(last, receivedAt, peer, transport);
                 }
 
                 if (framer.DiscardedFrames != discardedSeen)
@@ -307,22 +288,15 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
                 // Consumed what was framed; when the batch filled up, nothing beyond that was examined either, so
                 // the next ReadAsync returns at once with the rest.
                 reader.AdvanceTo(sequence.Position, full ? sequence.Position : buffer.End);
-                if (frames > 0)
+                if (batch.Frames > 0)
                 {
-                    records.Clear();
-                    for (var i = 0; i < recordStarts.Count; i++)
-                    {
-                        var end = i + 1 < recordStarts.Count ? recordStarts[i + 1] : batch.WrittenCount;
-                        records.Add(batch.WrittenMemory[recordStarts[i]..end]);
-                    }
-
-                    if (!await AppendAsync(records, frames).ConfigureAwait(false))
+                    if (!await AppendAsync(batch.Records(), batch.Frames).ConfigureAwait(false))
                     {
                         return;
                     }
 
-                    _counters.Frames.Add(frames);
-                    _counters.Bytes.Add(frameBytes);
+                    _counters.Frames.Add(batch.Frames);
+                    _counters.Bytes.Add(batch.FrameBytes);
                 }
 
                 if (result.IsCompleted && !full)
@@ -337,27 +311,8 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Before a frame is written: starts a record (header, transport) when none is open or the open one reached
-    /// <see cref="RecordBytes"/>. Returns the offset of the record the frame goes into.
-    /// </summary>
-    private static int NextRecord(ArrayBufferWriter<byte> batch, List<int> recordStarts, int recordStart, long receivedAt, string peer, byte transport)
-    {
-        if (recordStart >= 0 && batch.WrittenCount - recordStart < RecordBytes)
-        {
-            return recordStart;
-        }
-
-        recordStart = batch.WrittenCount;
-        recordStarts.Add(recordStart);
-        GatewayRecord.WriteHeader(batch, GatewayRecordKind.SyslogFrames, receivedAt, peer);
-        batch.GetSpan(1)[0] = transport;
-        batch.Advance(1);
-        return recordStart;
-    }
-
     /// <summary>Appends with back-pressure: while the queue is full, wait and retry (the sender is held by TCP).</summary>
-    private async Task<bool> AppendAsync(List<ReadOnlyMemory<byte>> records, int frames)
+    private async Task<bool> AppendAsync(IReadOnlyList<ReadOnlyMemory<byte>> records, int frames)
     {
         var delay = TimeSpan.FromMilliseconds(50);
         var paused = false;

@@ -1,5 +1,4 @@
 using Flotel.Pipeline.Queue;
-using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using Flotel.Gateway.Queueing;
@@ -9,14 +8,18 @@ using Microsoft.Extensions.Logging;
 namespace Flotel.Gateway.Inputs.Syslog;
 
 /// <summary>
-/// Syslog over UDP: one datagram, one message (RFC 5426). Datagrams that arrive while the previous record is being
-/// made durable wait in the socket's receive buffer and go out together in the next record. UDP has no back-pressure:
+/// Syslog over UDP: one datagram, one message (RFC 5426). Datagrams that arrive while the previous batch is being
+/// made durable wait in the socket's receive buffer and go out together in the next batch (records of ~32 KiB, one
+/// peer each, appended with one durability wait; <see cref="SyslogRecordBatch"/>). UDP has no back-pressure:
 /// when the queue is full the datagrams are dropped and counted (<c>reason="queue_full"</c>).
 /// </summary>
 public sealed partial class SyslogUdpInput : IAsyncDisposable
 {
-    /// <summary>Most datagrams per record; bounds the record and the time to its fsync.</summary>
-    private const int MaxDatagramsPerRecord = 4096;
+    /// <summary>Most datagrams per batch; with <see cref="MaxBatchBytes"/> bounds the batch and the time to its fsync.</summary>
+    private const int MaxDatagramsPerBatch = 4096;
+
+    /// <summary>Most bytes per batch (as a TCP read's).</summary>
+    private const int MaxBatchBytes = 1024 * 1024;
 
     /// <summary>Largest UDP payload (IPv4: 65,535 − 8 − 20).</summary>
     private const int MaxDatagramBytes = 65507;
@@ -84,26 +87,19 @@ public sealed partial class SyslogUdpInput : IAsyncDisposable
     private async Task ReceiveLoopAsync(Socket socket)
     {
         var buffer = GC.AllocateUninitializedArray<byte>(MaxDatagramBytes, pinned: true);
-        var record = new ArrayBufferWriter<byte>(256 * 1024);
+        var batch = new SyslogRecordBatch();
         EndPoint any = new IPEndPoint(_endpoint.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
-        string? recordPeer = null;
-        var frames = 0;
-        long bytes = 0;
         while (!_stopping.IsCancellationRequested)
         {
             try
             {
-                SocketReceiveFromResult received;
-                if (frames > 0 && socket.Available == 0)
+                if (batch.Frames > 0 && socket.Available == 0)
                 {
                     // Nothing more waiting: queue what we have before blocking for the next datagram.
-                    await FlushAsync(record, frames, bytes).ConfigureAwait(false);
-                    frames = 0;
-                    bytes = 0;
-                    recordPeer = null;
+                    await FlushAsync(batch).ConfigureAwait(false);
                 }
 
-                received = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any, _stopping.Token).ConfigureAwait(false);
+                var received = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any, _stopping.Token).ConfigureAwait(false);
                 var address = ((IPEndPoint)received.RemoteEndPoint).Address;
                 var peer = (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString();
                 // GetMessage only trims the end, so the message is the datagram's first `length` bytes.
@@ -113,25 +109,11 @@ public sealed partial class SyslogUdpInput : IAsyncDisposable
                     continue;
                 }
 
-                if (frames > 0 && (peer != recordPeer || frames >= MaxDatagramsPerRecord))
+                batch.Add(buffer.AsSpan(0, length), _time.GetUtcNow().ToUnixTimeMilliseconds(), peer, transport: 2);
+                if (batch.Frames >= MaxDatagramsPerBatch || batch.WrittenBytes >= MaxBatchBytes)
                 {
-                    await FlushAsync(record, frames, bytes).ConfigureAwait(false);
-                    frames = 0;
-                    bytes = 0;
+                    await FlushAsync(batch).ConfigureAwait(false);
                 }
-
-                if (frames == 0)
-                {
-                    record.ResetWrittenCount();
-                    GatewayRecord.WriteHeader(record, GatewayRecordKind.SyslogFrames, _time.GetUtcNow().ToUnixTimeMilliseconds(), peer);
-                    record.GetSpan(1)[0] = 2;
-                    record.Advance(1);
-                    recordPeer = peer;
-                }
-
-                GatewayRecord.WriteFrame(record, buffer.AsSpan(0, length));
-                frames++;
-                bytes += length;
             }
             catch (OperationCanceledException)
             {
@@ -148,28 +130,32 @@ public sealed partial class SyslogUdpInput : IAsyncDisposable
             }
         }
 
-        if (frames > 0)
+        if (batch.Frames > 0)
         {
-            await FlushAsync(record, frames, bytes).ConfigureAwait(false);
+            await FlushAsync(batch).ConfigureAwait(false);
         }
     }
 
-    private async Task FlushAsync(ArrayBufferWriter<byte> record, int frames, long bytes)
+    private async Task FlushAsync(SyslogRecordBatch batch)
     {
         try
         {
-            await _sink.AppendAsync(record.WrittenMemory, CancellationToken.None).ConfigureAwait(false);
-            _counters.Frames.Add(frames);
-            _counters.Bytes.Add(bytes);
+            await _sink.AppendBatchAsync(batch.Records(), CancellationToken.None).ConfigureAwait(false);
+            _counters.Frames.Add(batch.Frames);
+            _counters.Bytes.Add(batch.FrameBytes);
         }
         catch (QueueFullException)
         {
-            _counters.QueueFull.Add(frames);
+            _counters.QueueFull.Add(batch.Frames);
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
         {
-            _counters.QueueFull.Add(frames);
-            LogQueueFailed(_logger, frames, e.Message);
+            _counters.QueueFull.Add(batch.Frames);
+            LogQueueFailed(_logger, batch.Frames, e.Message);
+        }
+        finally
+        {
+            batch.Clear();
         }
     }
 
