@@ -384,6 +384,7 @@ public sealed class MetricStore : IDisposable
             if (_options.RetentionBytes > 0)
             {
                 Execute("PRAGMA incremental_vacuum;");
+                var bySize = 0;
                 while (UsedBytesLocked() > _options.RetentionBytes)
                 {
                     var n = DeleteOldestChunks();
@@ -392,8 +393,14 @@ public sealed class MetricStore : IDisposable
                         break;
                     }
 
-                    chunks += n;
+                    bySize += n;
                     Execute("PRAGMA incremental_vacuum;");
+                }
+
+                if (bySize > 0)
+                {
+                    chunks += bySize;
+                    removed.AddRange(RemoveSeriesWithoutSamples());
                 }
             }
 
@@ -721,6 +728,52 @@ public sealed class MetricStore : IDisposable
     }
 
     /// <summary>Deletes the oldest tenth of the chunks (at least one); heads snapshotted by a flush are not exempt.</summary>
+    /// <summary>
+    /// After chunks were deleted by size: every series starts at its oldest remaining sample, and series with no sample
+    /// left (no chunk, empty head) are deleted, so series, label and range queries stop naming them.
+    /// </summary>
+    private List<MemSeries> RemoveSeriesWithoutSamples()
+    {
+        var oldest = new Dictionary<long, long>();
+        using (var cmd = _db.CreateCommand())
+        {
+            cmd.CommandText = "SELECT series_id, MIN(min_t) FROM chunks GROUP BY series_id";
+            using var reader = cmd.ExecuteReader();
+            while (reader.Read())
+            {
+                oldest[reader.GetInt64(0)] = reader.GetInt64(1);
+            }
+        }
+
+        var empty = new List<MemSeries>();
+        foreach (var s in _byId.Values)
+        {
+            var headMinT = s.Head is { Count: > 0 } head ? head.FirstTimestamp : long.MaxValue;
+            var minT = Math.Min(oldest.GetValueOrDefault(s.Id, long.MaxValue), headMinT);
+            if (minT == long.MaxValue)
+            {
+                empty.Add(s);
+            }
+            else
+            {
+                s.MinT = minT;
+            }
+        }
+
+        if (empty.Count > 0)
+        {
+            using var tx = _db.BeginTransaction();
+            foreach (var s in empty)
+            {
+                DeleteSeries(s);
+            }
+
+            tx.Commit();
+        }
+
+        return empty;
+    }
+
     private int DeleteOldestChunks()
     {
         using var cmd = _db.CreateCommand();

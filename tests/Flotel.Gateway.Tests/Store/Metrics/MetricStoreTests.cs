@@ -170,6 +170,49 @@ public sealed class MetricStoreTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void ApplyRetention_ByteLimitDeletesEveryChunkOfSomeSeries_ThoseSeriesGoAndTheRestStartAtTheirOldestSample()
+    {
+        var time = new ManualTime(DateTimeOffset.FromUnixTimeMilliseconds(T0 + 72_000_000));
+        var rng = new Random(3);
+        long used;
+        const long NewStart = T0 + (1200 * 15_000);
+        using (var store = _fixture.Open(time))
+        {
+            // 20 series that stopped before 20 others started; after a restart none has samples in memory.
+            for (var s = 0; s < 20; s++)
+            {
+                var id = s.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                store.Append(LabelSet.Of("__name__", "old", "s", id), Regular(1200, value: _ => rng.NextDouble()));
+                store.Append(LabelSet.Of("__name__", "new", "s", id), Regular(1200, start: NewStart, value: _ => rng.NextDouble()));
+            }
+
+            used = store.UsedBytes();
+        }
+
+        using (var store = _fixture.Open(time, o => o.RetentionBytes = used / 2))
+        {
+            var result = store.ApplyRetention();
+
+            output.WriteLine($"used {used} → {store.UsedBytes()}, {result}");
+            Assert.Equal(20, result.SeriesDeleted);
+            Assert.Empty(store.Series([Eq("__name__", "old")], long.MinValue, long.MaxValue));
+            Assert.DoesNotContain("old", store.LabelValues("__name__", [], long.MinValue, long.MaxValue));
+            Assert.Equal(20, store.SeriesCount);
+            var remaining = store.Select([Eq("__name__", "new")], long.MinValue, long.MaxValue);
+            Assert.Equal(20, remaining.Count);
+            Assert.Contains(remaining, r => r.Samples[0].TimestampMs > NewStart); // the limit reached into the new series too
+            foreach (var r in remaining)
+            {
+                // A series is listed for a range only when it has samples there.
+                var first = r.Samples[0].TimestampMs;
+                Assert.True(r.Labels.TryGetValue("s", out var id));
+                Assert.Empty(store.Series([Eq("__name__", "new"), Eq("s", id)], long.MinValue, first - 1));
+                Assert.Single(store.Series([Eq("__name__", "new"), Eq("s", id)], long.MinValue, first));
+            }
+        }
+    }
+
+    [Fact]
     public async Task DiskUsage_NodeExporterLikeLoad_StaysUnderTwoBytesPerSample()
     {
         // 1,000 series × 2,880 samples (12 h at 15 s, 0–2 ms scrape jitter, appended 10 minutes at a time for every
