@@ -216,9 +216,13 @@ public sealed partial class AgentHost : IAsyncDisposable
     }
 
     /// <summary>Plans hold lists, so record equality is by reference; compare their rendered summaries instead.</summary>
+    // The summary never shows Secret contents, so the receiver and the log targets are compared whole (records of
+    // strings): a rotated token or CA certificate is a change to apply, not the same plan.
     private static bool SamePlan(DevicePlan a, DevicePlan b) =>
         DevicePlanSummary.Render(new DevicePlanResult(a, [])).SequenceEqual(DevicePlanSummary.Render(new DevicePlanResult(b, [])), StringComparer.Ordinal)
-        && a.Workloads.Select(w => w.PodManifestYaml).SequenceEqual(b.Workloads.Select(w => w.PodManifestYaml), StringComparer.Ordinal);
+        && a.Workloads.Select(w => w.PodManifestYaml).SequenceEqual(b.Workloads.Select(w => w.PodManifestYaml), StringComparer.Ordinal)
+        && a.MetricsReceiver == b.MetricsReceiver
+        && a.LogTargets.SequenceEqual(b.LogTargets);
 
     private void Watch()
     {

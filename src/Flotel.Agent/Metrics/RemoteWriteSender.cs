@@ -18,11 +18,15 @@ namespace Flotel.Agent.Metrics;
 /// so every series' samples are in order. The answer is classified by
 /// <see cref="HttpStatusClassifier"/>: 2xx sent (logged as <c>wrote metrics range START-END</c>, the blog's check,
 /// once per request); 5xx, 429, 408, timeouts and connection errors retried by the driver honouring
-/// <c>Retry-After</c>; 413 split; any other 4xx rejected with the receiver's message (the driver logs it, counts it
-/// and writes the series to the dead-letter file — Flotta skipped such requests silently and moved on, §4.7).
+/// <c>Retry-After</c>; 401/403/407 retried too (<see cref="HttpStatusClassifier.CredentialStatuses"/>: the operator
+/// fixes the Secret and the WAL's backlog follows, within its retention); 413 split; any other 4xx rejected with the
+/// receiver's message (the driver logs it, counts it and writes the series to the dead-letter file — Flotta skipped
+/// such requests silently and moved on, §4.7).
 /// </summary>
 internal sealed partial class RemoteWriteSender : IBatchSender<WalScrape>, IDisposable
 {
+    private const string CredentialsHint = "check receiverConfiguration.authSecretName and the receiver's credentials";
+
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
@@ -99,7 +103,8 @@ internal sealed partial class RemoteWriteSender : IBatchSender<WalScrape>, IDisp
             message.Headers.Add(RemoteWriteHeaders.VersionName, RemoteWriteHeaders.Version);
             message.Headers.UserAgent.Add(new ProductInfoHeaderValue("flotel-agent", "1.0"));
             using var response = await endpoint.Http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
-            var outcome = await HttpStatusClassifier.ClassifyAsync<WalScrape>(response, _time.GetUtcNow(), timeout.Token).ConfigureAwait(false);
+            var outcome = await HttpStatusClassifier.ClassifyAsync<WalScrape>(
+                response, _time.GetUtcNow(), timeout.Token, HttpStatusClassifier.CredentialStatuses, CredentialsHint).ConfigureAwait(false);
             if (outcome is DeliveryOutcome<WalScrape>.Delivered && _logger.IsEnabled(LogLevel.Information))
             {
                 var start = Format(first);

@@ -66,6 +66,13 @@ public static class HttpStatusClassifier
     }
 
     /// <summary>
+    /// The answers about credentials (401, 403, 407): an operator fixes them, the data is not at fault, so senders that
+    /// hold a backlog retry them (<c>retryAlso</c>) instead of dead-lettering everything while a token is rotated.
+    /// </summary>
+    public static IReadOnlyCollection<HttpStatusCode> CredentialStatuses { get; } =
+        [HttpStatusCode.Unauthorized, HttpStatusCode.Forbidden, HttpStatusCode.ProxyAuthenticationRequired];
+
+    /// <summary>
     /// Like <see cref="ToOutcome{T}(HttpStatusCode, string?, HttpResponseHeaders, DateTimeOffset, int)"/>, but the
     /// statuses in <paramref name="retryAlso"/> (an output's "an operator will fix this" answers: 401/403 for bad
     /// credentials, InfluxDB's 404 for a database not created yet) are retried instead of dead-lettered, with

@@ -14,7 +14,7 @@ public static class RemoteWriteResponseClassifier
 {
     private const string Hint = "check the output's credentials";
 
-    private static readonly HttpStatusCode[] RetriedStatuses = [HttpStatusCode.Unauthorized, HttpStatusCode.Forbidden, HttpStatusCode.ProxyAuthenticationRequired];
+    private static readonly IReadOnlyCollection<HttpStatusCode> RetriedStatuses = HttpStatusClassifier.CredentialStatuses;
 
     /// <summary>Classifies <paramref name="response"/> (reads its body only when it is not a success).</summary>
     public static Task<DeliveryOutcome<T>> ClassifyAsync<T>(HttpResponseMessage response, DateTimeOffset now, CancellationToken cancellationToken) =>
