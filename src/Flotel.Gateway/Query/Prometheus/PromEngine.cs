@@ -13,7 +13,11 @@ namespace Flotel.Gateway.Query.Prometheus;
 /// counter resets add the pre-reset value; the sampled interval is extended towards each range boundary by the
 /// gap to it when that gap is under 1.1 × the average sample interval, else by half an interval, and towards
 /// the start no further than where the counter would have been zero.</item>
-/// <item>Functions (except <c>last_over_time</c>), arithmetic and <c>bool</c> comparisons drop <c>__name__</c>.</item>
+/// <item>Functions (except <c>last_over_time</c>, <c>label_replace</c>, <c>label_join</c>, <c>sort</c>,
+/// <c>sort_desc</c>), arithmetic and <c>bool</c> comparisons drop <c>__name__</c>; set operators, filters and
+/// <c>topk</c>/<c>bottomk</c> keep it.</item>
+/// <item>Vector matching: one-to-one, <c>group_left</c>/<c>group_right</c> and the set operators, with
+/// Prometheus's execution errors when a match group is not unique where it must be.</item>
 /// </list>
 /// Selectors are read from the store once per query for the whole evaluation range, then sliced per step.
 /// </summary>
