@@ -202,12 +202,12 @@ internal sealed partial class PromEngine
     }
 
     /// <summary>
-    /// The labels of <c>absent</c>'s answer: from a selector argument, the labels its equality matchers pin to one
+    /// The labels of <c>absent</c>'s answer: from a selector argument (parentheses allowed), the labels its equality matchers pin to one
     /// value (a label with any other kind of matcher, or two of them, is left out); nothing for other expressions.
     /// </summary>
     private static LabelSet AbsentLabels(PromExpr arg)
     {
-        if (arg is not VectorSelector vs)
+        if (UnwrapParens(arg) is not VectorSelector vs)
         {
             return LabelSet.Empty;
         }

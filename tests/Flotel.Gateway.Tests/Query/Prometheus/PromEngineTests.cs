@@ -379,6 +379,7 @@ public sealed class PromEngineTests : IDisposable
         Assert.Empty(Vector("absent(g)", 1));
         Assert.Equal("{job=\"x\"}=1", Show("absent(nothing{job=\"x\", instance=~\"a.*\"})", 1));
         Assert.Equal("{}=1", Show("absent(nothing{job=\"x\", job=\"y\"})", 1));
+        Assert.Equal("{job=\"x\"}=1", Show("absent((nothing{job=\"x\"}))", 1));
         Assert.Equal("{}=1", Show("absent(sum(nothing{job=\"x\"}))", 1));
     }
 
