@@ -55,20 +55,24 @@ internal sealed class MatrixSelector(int position, VectorSelector selector, long
     public override PromType Type => PromType.Matrix;
 }
 
-internal sealed class Call(int position, string function, IReadOnlyList<PromExpr> args) : PromExpr(position)
+internal sealed class Call(int position, string function, IReadOnlyList<PromExpr> args, PromType type = PromType.Vector) : PromExpr(position)
 {
     public string Function { get; } = function;
 
     public IReadOnlyList<PromExpr> Args { get; } = args;
 
-    public override PromType Type => PromType.Vector;
+    /// <summary>The function's return type (<c>scalar()</c> and <c>time()</c> are scalars).</summary>
+    public override PromType Type { get; } = type;
 }
 
-internal sealed class Aggregate(int position, string op, PromExpr expr, IReadOnlyList<string> grouping, bool without) : PromExpr(position)
+internal sealed class Aggregate(int position, string op, PromExpr expr, IReadOnlyList<string> grouping, bool without, PromExpr? param = null) : PromExpr(position)
 {
     public string Op { get; } = op;
 
     public PromExpr Expr { get; } = expr;
+
+    /// <summary>The first argument of <c>topk</c>, <c>bottomk</c>, <c>quantile</c> (scalar) and <c>count_values</c> (string).</summary>
+    public PromExpr? Param { get; } = param;
 
     public IReadOnlyList<string> Grouping { get; } = grouping;
 
@@ -91,6 +95,21 @@ internal sealed class Paren(int position, PromExpr expr) : PromExpr(position)
     public override PromType Type => Expr.Type;
 }
 
+/// <summary>Vector matching cardinality (Prometheus's parser.VectorMatchCardinality).</summary>
+internal enum MatchCardinality
+{
+    OneToOne,
+
+    /// <summary><c>group_left</c>: the left side is the "many" side.</summary>
+    ManyToOne,
+
+    /// <summary><c>group_right</c>: the right side is the "many" side.</summary>
+    OneToMany,
+
+    /// <summary>The set operators <c>and</c>, <c>or</c>, <c>unless</c>.</summary>
+    ManyToMany,
+}
+
 internal sealed class Binary(int position, TokenKind op, PromExpr lhs, PromExpr rhs) : PromExpr(position)
 {
     public TokenKind Op { get; } = op;
@@ -107,6 +126,13 @@ internal sealed class Binary(int position, TokenKind op, PromExpr lhs, PromExpr 
 
     /// <summary>True for <c>on(…)</c>, false for <c>ignoring(…)</c>.</summary>
     public bool On { get; init; }
+
+    public MatchCardinality Card { get; init; }
+
+    /// <summary>The labels of <c>group_left(…)</c>/<c>group_right(…)</c> copied from the "one" side.</summary>
+    public IReadOnlyList<string> Include { get; init; } = [];
+
+    public bool IsSetOperator => Op is TokenKind.And or TokenKind.Or or TokenKind.Unless;
 
     public bool IsComparison => Op is TokenKind.EqlEql or TokenKind.Neq or TokenKind.Lss or TokenKind.Gtr or TokenKind.Lte or TokenKind.Gte;
 

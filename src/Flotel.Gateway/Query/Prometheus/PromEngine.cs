@@ -13,11 +13,15 @@ namespace Flotel.Gateway.Query.Prometheus;
 /// counter resets add the pre-reset value; the sampled interval is extended towards each range boundary by the
 /// gap to it when that gap is under 1.1 × the average sample interval, else by half an interval, and towards
 /// the start no further than where the counter would have been zero.</item>
-/// <item>Functions (except <c>last_over_time</c>), arithmetic and <c>bool</c> comparisons drop <c>__name__</c>.</item>
+/// <item>Functions (except <c>last_over_time</c>, <c>label_replace</c>, <c>label_join</c>, <c>sort</c>,
+/// <c>sort_desc</c>), arithmetic and <c>bool</c> comparisons drop <c>__name__</c>; set operators, filters and
+/// <c>topk</c>/<c>bottomk</c> keep it.</item>
+/// <item>Vector matching: one-to-one, <c>group_left</c>/<c>group_right</c> and the set operators, with
+/// Prometheus's execution errors when a match group is not unique where it must be.</item>
 /// </list>
 /// Selectors are read from the store once per query for the whole evaluation range, then sliced per step.
 /// </summary>
-internal sealed class PromEngine(MetricStore store)
+internal sealed partial class PromEngine(MetricStore store)
 {
     /// <summary>Prometheus's default lookback delta (--query.lookback-delta).</summary>
     public const long LookbackMs = 5 * 60 * 1000;
@@ -123,6 +127,11 @@ internal sealed class PromEngine(MetricStore store)
 
                 break;
             case Aggregate a:
+                if (a.Param is not null)
+                {
+                    Prefetch(a.Param, startMs, endMs);
+                }
+
                 Prefetch(a.Expr, startMs, endMs);
                 break;
             case Unary u:
@@ -142,7 +151,10 @@ internal sealed class PromEngine(MetricStore store)
     {
         if (!_data.ContainsKey(vs))
         {
-            _data[vs] = store.Select(vs.Matchers, startMs - vs.OffsetMs - windowMs, endMs - vs.OffsetMs);
+            // Label order, as Prometheus's storage returns series: sort's ties and topk's ties depend on input order.
+            var selected = new List<SeriesSamples>(store.Select(vs.Matchers, startMs - vs.OffsetMs - windowMs, endMs - vs.OffsetMs));
+            selected.Sort(static (a, b) => CompareLabels(a.Labels, b.Labels));
+            _data[vs] = selected;
         }
     }
 
@@ -162,8 +174,20 @@ internal sealed class PromEngine(MetricStore store)
 
     private List<VectorSample> SelectInstant(VectorSelector vs, long t)
     {
-        var refTime = t - vs.OffsetMs;
         var result = new List<VectorSample>();
+        foreach (var (labels, value, _) in SelectInstantWithTime(vs, t))
+        {
+            result.Add(new VectorSample(labels, value));
+        }
+
+        return result;
+    }
+
+    /// <summary>Each series' newest sample in the lookback window, with its timestamp (for <c>timestamp()</c>).</summary>
+    private List<(LabelSet Labels, double Value, long TimestampMs)> SelectInstantWithTime(VectorSelector vs, long t)
+    {
+        var refTime = t - vs.OffsetMs;
+        var result = new List<(LabelSet, double, long)>();
         foreach (var series in _data[vs])
         {
             var i = UpperBound(series.Samples, refTime) - 1;
@@ -178,7 +202,7 @@ internal sealed class PromEngine(MetricStore store)
                 continue;
             }
 
-            result.Add(new VectorSample(series.Labels, s.Value));
+            result.Add((series.Labels, s.Value, s.TimestampMs));
         }
 
         return result;
@@ -256,204 +280,78 @@ internal sealed class PromEngine(MetricStore store)
         return lo;
     }
 
-    /// <param name="keepName">
-    /// Keep <c>__name__</c> (and so skip the duplicate check) because an enclosing aggregation groups without it —
-    /// Prometheus 3's delayed name removal: <c>sum by (job) (rate({job="x"}[1m]))</c> over series that differ only by
-    /// name gives the same answer as if the names were dropped first, instead of Prometheus 2's "same labelset" error.
-    /// </param>
-    private VectorValue EvalCall(Call call, long t, bool keepName = false)
-    {
-        var ms = (MatrixSelector)UnwrapParens(call.Args[0]);
-        var windows = SelectRange(ms, t);
-        var rangeEnd = t - ms.Selector.OffsetMs;
-        var rangeStart = rangeEnd - ms.RangeMs;
-        var result = new List<VectorSample>();
-        foreach (var w in windows)
-        {
-            double? value = call.Function switch
-            {
-                "rate" => ExtrapolatedRate(w.Samples, rangeStart, rangeEnd, isCounter: true, isRate: true),
-                "increase" => ExtrapolatedRate(w.Samples, rangeStart, rangeEnd, isCounter: true, isRate: false),
-                "irate" => InstantRate(w.Samples),
-                "avg_over_time" => AvgOverTime(w.Samples),
-                "min_over_time" => MinMaxOverTime(w.Samples, max: false),
-                "max_over_time" => MinMaxOverTime(w.Samples, max: true),
-                "sum_over_time" => SumOverTime(w.Samples),
-                "count_over_time" => w.Samples.Length,
-                "last_over_time" => w.Samples[^1].Value,
-                _ => throw new InvalidOperationException("unknown function " + call.Function),
-            };
-            if (value is { } v)
-            {
-                var labels = keepName || call.Function == "last_over_time" ? w.Labels : DropMetricName(w.Labels);
-                result.Add(new VectorSample(labels, v));
-            }
-        }
-
-        if (!keepName)
-        {
-            CheckUniqueLabels(result);
-        }
-
-        return new VectorValue(result);
-    }
-
-    private static PromExpr UnwrapParens(PromExpr e)
-    {
-        while (e is Paren p)
-        {
-            e = p.Expr;
-        }
-
-        return e;
-    }
-
-    /// <summary>Prometheus's extrapolatedRate (promql/functions.go), for rate and increase.</summary>
-    internal static double? ExtrapolatedRate(Sample[] samples, long rangeStartMs, long rangeEndMs, bool isCounter, bool isRate)
-    {
-        if (samples.Length < 2)
-        {
-            return null;
-        }
-
-        var first = samples[0];
-        var last = samples[^1];
-        var result = last.Value - first.Value;
-        if (isCounter)
-        {
-            // A drop means the counter restarted from zero: the value before the drop was lost from the difference.
-            var previous = 0.0;
-            foreach (var s in samples)
-            {
-                if (s.Value < previous)
-                {
-                    result += previous;
-                }
-
-                previous = s.Value;
-            }
-        }
-
-        var durationToStart = (first.TimestampMs - rangeStartMs) / 1000.0;
-        var durationToEnd = (rangeEndMs - last.TimestampMs) / 1000.0;
-        var sampledInterval = (last.TimestampMs - first.TimestampMs) / 1000.0;
-        var averageInterval = sampledInterval / (samples.Length - 1);
-        if (isCounter && result > 0 && first.Value >= 0)
-        {
-            // A counter cannot go below zero: do not extrapolate to before the time it would have been zero.
-            var durationToZero = sampledInterval * (first.Value / result);
-            if (durationToZero < durationToStart)
-            {
-                durationToStart = durationToZero;
-            }
-        }
-
-        var threshold = averageInterval * 1.1;
-        var extrapolateTo = sampledInterval;
-        extrapolateTo += durationToStart < threshold ? durationToStart : averageInterval / 2;
-        extrapolateTo += durationToEnd < threshold ? durationToEnd : averageInterval / 2;
-        result *= extrapolateTo / sampledInterval;
-        if (isRate)
-        {
-            result /= (rangeEndMs - rangeStartMs) / 1000.0;
-        }
-
-        return result;
-    }
-
-    /// <summary>irate: per-second rate between the last two samples (a drop counts as a reset from zero).</summary>
-    internal static double? InstantRate(Sample[] samples)
-    {
-        if (samples.Length < 2)
-        {
-            return null;
-        }
-
-        var last = samples[^1];
-        var previous = samples[^2];
-        var result = last.Value < previous.Value ? last.Value : last.Value - previous.Value;
-        var interval = last.TimestampMs - previous.TimestampMs;
-        if (interval == 0)
-        {
-            return null;
-        }
-
-        return result / (interval / 1000.0);
-    }
-
-    /// <summary>Incremental mean as Prometheus 2.42 computes it (avoids overflow; infinities handled apart).</summary>
-    private static double AvgOverTime(Sample[] samples)
-    {
-        double mean = 0, count = 0;
-        foreach (var s in samples)
-        {
-            count++;
-            if (double.IsInfinity(mean))
-            {
-                if (double.IsInfinity(s.Value) && (mean > 0) == (s.Value > 0))
-                {
-                    continue;
-                }
-
-                if (!double.IsInfinity(s.Value) && !double.IsNaN(s.Value))
-                {
-                    continue;
-                }
-            }
-
-            mean += (s.Value / count) - (mean / count);
-        }
-
-        return mean;
-    }
-
-    private static double SumOverTime(Sample[] samples)
-    {
-        var sum = 0.0;
-        foreach (var s in samples)
-        {
-            sum += s.Value;
-        }
-
-        return sum;
-    }
-
-    private static double MinMaxOverTime(Sample[] samples, bool max)
-    {
-        var result = samples[0].Value;
-        foreach (var s in samples)
-        {
-            if ((max ? s.Value > result : s.Value < result) || double.IsNaN(result))
-            {
-                result = s.Value;
-            }
-        }
-
-        return result;
-    }
-
     private sealed class Group(LabelSet labels, double first)
     {
         public LabelSet Labels = labels;
         public double Value = first;
         public double Mean = first;
         public double Count = 1;
+
+        /// <summary>Welford's running sum of squared deviations (stddev, stdvar).</summary>
+        public double SquaredDeviations;
+
+        /// <summary>The members, for the aggregations that need all of them (topk, bottomk, quantile).</summary>
+        public List<VectorSample>? Members;
     }
+
+    /// <summary>Aggregations whose result labels are only grouping labels, so input names are never visible.</summary>
+    private static bool OutputsGroupingLabelsOnly(string op) => op is not ("topk" or "bottomk");
 
     private VectorValue EvalAggregate(Aggregate agg, long t)
     {
         // Grouping that never looks at __name__ makes keeping it until here invisible in the result (see EvalCall).
-        var input = UnwrapParens(agg.Expr) is Call call && !agg.Grouping.Contains(Label.MetricNameLabel)
-            ? EvalCall(call, t, keepName: true).Samples
+        var input = UnwrapParens(agg.Expr) is Call call && PromFunctions.MapsSeriesDroppingName(call.Function)
+            && OutputsGroupingLabelsOnly(agg.Op) && !agg.Grouping.Contains(Label.MetricNameLabel)
+            ? ((VectorValue)EvalCall(call, t, keepName: true)).Samples
             : ((VectorValue)Eval(agg.Expr, t)).Samples;
+        var param = agg.Param is null or StringLiteral ? double.NaN : EvalScalar(agg.Param, t);
+        string? valueLabel = null;
+        if (agg.Op == "count_values")
+        {
+            valueLabel = ((StringLiteral)UnwrapParens(agg.Param!)).Value;
+            if (!IsValidLabelName(valueLabel))
+            {
+                throw PromQueryException.Execution("invalid label name \"" + valueLabel + "\"");
+            }
+        }
+
+        var k = 0L;
+        if (agg.Op is "topk" or "bottomk")
+        {
+            // Prometheus truncates k towards zero; k < 1 selects nothing.
+            if (double.IsNaN(param) || param >= 9.2233720368547758E+18 || param < -9.2233720368547758E+18)
+            {
+                throw PromQueryException.Execution("Scalar value " + PromFormat.FormatFloat(param) + " overflows int64");
+            }
+
+            k = (long)param;
+            if (k < 1)
+            {
+                return new VectorValue([]);
+            }
+        }
+
         var groups = new Dictionary<LabelSet, Group>();
         var order = new List<Group>();
         foreach (var s in input)
         {
-            var key = GroupingLabels(s.Labels, agg.Grouping, agg.Without);
+            var labels = s.Labels;
+            if (valueLabel is not null)
+            {
+                labels = WithLabel(labels, valueLabel, PromFormat.FormatFloat(s.Value));
+            }
+
+            var key = valueLabel is not null && !agg.Without
+                ? GroupingLabels(labels, [.. agg.Grouping, valueLabel], without: false)
+                : GroupingLabels(labels, agg.Grouping, agg.Without);
             if (!groups.TryGetValue(key, out var g))
             {
                 g = new Group(key, s.Value);
+                if (agg.Op is "topk" or "bottomk" or "quantile")
+                {
+                    g.Members = [s];
+                }
+
                 groups[key] = g;
                 order.Add(g);
                 continue;
@@ -495,16 +393,68 @@ internal sealed class PromEngine(MetricStore store)
                     }
 
                     break;
+                case "stddev" or "stdvar":
+                    // Welford's online algorithm: population variance without a second pass.
+                    var delta = s.Value - g.Mean;
+                    g.Mean += delta / g.Count;
+                    g.SquaredDeviations += delta * (s.Value - g.Mean);
+                    break;
+                case "topk":
+                    PromHeap.Offer(g.Members!, s, k, PromHeap.TopkLess);
+                    break;
+                case "bottomk":
+                    PromHeap.Offer(g.Members!, s, k, PromHeap.BottomkLess);
+                    break;
+                case "quantile":
+                    g.Members!.Add(s);
+                    break;
             }
         }
 
         var result = new List<VectorSample>(order.Count);
         foreach (var g in order)
         {
+            switch (agg.Op)
+            {
+                case "topk" or "bottomk":
+                    // Best first: descending for topk, ascending for bottomk (the order of an instant query's answer).
+                    var members = g.Members!;
+                    var sorted = new List<(VectorSample Sample, int Index)>(members.Count);
+                    for (var i = 0; i < members.Count; i++)
+                    {
+                        sorted.Add((members[i], i));
+                    }
+
+                    var top = agg.Op == "topk";
+                    sorted.Sort((a, b) =>
+                    {
+                        var c = top ? PromHeap.CompareForSort(b.Sample.Value, a.Sample.Value) : PromHeap.CompareForSort(a.Sample.Value, b.Sample.Value);
+                        return c != 0 ? c : a.Index.CompareTo(b.Index);
+                    });
+                    foreach (var (sample, _) in sorted)
+                    {
+                        result.Add(sample);
+                    }
+
+                    continue;
+                case "quantile":
+                    var values = new List<double>(g.Members!.Count);
+                    foreach (var m in g.Members)
+                    {
+                        values.Add(m.Value);
+                    }
+
+                    result.Add(new VectorSample(g.Labels, PromMath.Quantile(param, values)));
+                    continue;
+            }
+
             var value = agg.Op switch
             {
                 "avg" => g.Mean,
-                "count" => g.Count,
+                "count" or "count_values" => g.Count,
+                "group" => 1,
+                "stdvar" => g.SquaredDeviations / g.Count,
+                "stddev" => Math.Sqrt(g.SquaredDeviations / g.Count),
                 _ => g.Value,
             };
             result.Add(new VectorSample(g.Labels, value));
@@ -571,7 +521,18 @@ internal sealed class PromEngine(MetricStore store)
         var result = new List<VectorSample>();
         if (lhs is VectorValue lv && rhs is VectorValue rv)
         {
-            VectorVector(b, lv.Samples, rv.Samples, dropName, result);
+            switch (b.Op)
+            {
+                case TokenKind.And or TokenKind.Unless:
+                    SetFilter(b, lv.Samples, rv.Samples, keepMatched: b.Op == TokenKind.And, result);
+                    break;
+                case TokenKind.Or:
+                    SetUnion(b, lv.Samples, rv.Samples, result);
+                    break;
+                default:
+                    VectorVector(b, lv.Samples, rv.Samples, dropName, result);
+                    break;
+            }
         }
         else
         {
@@ -604,33 +565,95 @@ internal sealed class PromEngine(MetricStore store)
         return new VectorValue(result);
     }
 
-    private static void VectorVector(Binary b, List<VectorSample> lhs, List<VectorSample> rhs, bool dropName, List<VectorSample> result)
+    /// <summary><c>and</c> (elements of the left side with a match on the right) and <c>unless</c> (without one); labels and names kept.</summary>
+    private static void SetFilter(Binary b, List<VectorSample> lhs, List<VectorSample> rhs, bool keepMatched, List<VectorSample> result)
     {
-        var right = new Dictionary<LabelSet, VectorSample>();
+        if (lhs.Count == 0 || rhs.Count == 0)
+        {
+            if (!keepMatched)
+            {
+                result.AddRange(lhs);
+            }
+
+            return;
+        }
+
+        var right = new HashSet<LabelSet>();
         foreach (var r in rhs)
         {
-            var sig = Signature(r.Labels, b);
-            if (!right.TryAdd(sig, r))
+            right.Add(Signature(r.Labels, b));
+        }
+
+        foreach (var l in lhs)
+        {
+            if (right.Contains(Signature(l.Labels, b)) == keepMatched)
             {
-                throw PromQueryException.Execution("found duplicate series for the match group " + sig + " on the right hand-side of the operation: [" + r.Labels + ", " + right[sig].Labels + "];many-to-many matching not allowed: matching labels must be unique on one side");
+                result.Add(l);
+            }
+        }
+    }
+
+    /// <summary><c>or</c>: every element of the left side, then those of the right side whose match group the left side lacks.</summary>
+    private static void SetUnion(Binary b, List<VectorSample> lhs, List<VectorSample> rhs, List<VectorSample> result)
+    {
+        var left = new HashSet<LabelSet>();
+        foreach (var l in lhs)
+        {
+            left.Add(Signature(l.Labels, b));
+            result.Add(l);
+        }
+
+        foreach (var r in rhs)
+        {
+            if (!left.Contains(Signature(r.Labels, b)))
+            {
+                result.Add(r);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Arithmetic and comparisons between two vectors. One-to-one by default; with <c>group_left</c> each element
+    /// of the left ("many") side may match one element of the right ("one") side, and the labels listed in
+    /// <c>group_left(…)</c> are copied from the "one" side; <c>group_right</c> is the mirror image. The "one" side
+    /// must have a single element per match group (Prometheus's "many-to-many matching not allowed" error).
+    /// </summary>
+    private static void VectorVector(Binary b, List<VectorSample> lhs, List<VectorSample> rhs, bool dropName, List<VectorSample> result)
+    {
+        if (lhs.Count == 0 || rhs.Count == 0)
+        {
+            return;
+        }
+
+        var swapped = b.Card == MatchCardinality.OneToMany;
+        var many = swapped ? rhs : lhs;
+        var one = swapped ? lhs : rhs;
+        var oneSide = new Dictionary<LabelSet, VectorSample>();
+        foreach (var r in one)
+        {
+            var sig = Signature(r.Labels, b);
+            if (!oneSide.TryAdd(sig, r))
+            {
+                throw PromQueryException.Execution("found duplicate series for the match group " + sig + " on the " + (swapped ? "left" : "right") + " hand-side of the operation: [" + r.Labels + ", " + oneSide[sig].Labels + "];many-to-many matching not allowed: matching labels must be unique on one side");
             }
         }
 
         var matched = new HashSet<LabelSet>();
-        foreach (var l in lhs)
+        var produced = new HashSet<(LabelSet Group, LabelSet Labels)>();
+        foreach (var m in many)
         {
-            var sig = Signature(l.Labels, b);
-            if (!right.TryGetValue(sig, out var r))
+            var sig = Signature(m.Labels, b);
+            if (!oneSide.TryGetValue(sig, out var o))
             {
                 continue;
             }
 
-            if (!matched.Add(sig))
+            if (b.Card == MatchCardinality.OneToOne && !matched.Add(sig))
             {
                 throw PromQueryException.Execution("multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
             }
 
-            var (value, keep) = Apply(b.Op, l.Value, r.Value);
+            var (value, keep) = swapped ? Apply(b.Op, o.Value, m.Value) : Apply(b.Op, m.Value, o.Value);
             if (b.ReturnBool)
             {
                 value = keep ? 1 : 0;
@@ -642,14 +665,68 @@ internal sealed class PromEngine(MetricStore store)
                 continue;
             }
 
-            var labels = dropName ? DropMetricName(l.Labels) : l.Labels;
-            if (b.MatchingLabels is not null)
+            var labels = dropName ? DropMetricName(m.Labels) : m.Labels;
+            if (b.Card == MatchCardinality.OneToOne)
             {
-                labels = b.On ? Keep(labels, b.MatchingLabels) : Remove(labels, b.MatchingLabels);
+                if (b.MatchingLabels is not null)
+                {
+                    labels = b.On ? Keep(labels, b.MatchingLabels) : Remove(labels, b.MatchingLabels);
+                }
+            }
+            else
+            {
+                foreach (var name in b.Include)
+                {
+                    labels = WithLabel(labels, name, o.Labels.TryGetValue(name, out var v) ? v : string.Empty);
+                }
+
+                if (!produced.Add((sig, labels)))
+                {
+                    throw PromQueryException.Execution("multiple matches for labels: grouping labels must ensure unique matches");
+                }
             }
 
             result.Add(new VectorSample(labels, value));
         }
+    }
+
+    /// <summary>Returns <paramref name="labels"/> with <paramref name="name"/> set to <paramref name="value"/>, or removed when the value is empty (an empty label is no label).</summary>
+    internal static LabelSet WithLabel(LabelSet labels, string name, string value)
+    {
+        var kept = new List<Label>(labels.Count + 1);
+        foreach (var l in labels)
+        {
+            if (l.Name != name)
+            {
+                kept.Add(l);
+            }
+        }
+
+        if (value.Length > 0)
+        {
+            kept.Add(new Label(name, value));
+        }
+
+        return new LabelSet(kept);
+    }
+
+    /// <summary>Prometheus's label name rule: <c>[a-zA-Z_][a-zA-Z0-9_]*</c>.</summary>
+    internal static bool IsValidLabelName(string name)
+    {
+        if (name.Length == 0 || char.IsAsciiDigit(name[0]))
+        {
+            return false;
+        }
+
+        foreach (var c in name)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c != '_')
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static LabelSet Signature(LabelSet labels, Binary b)

@@ -34,6 +34,11 @@ internal enum TokenKind
     Pow,
     Colon,
     At,
+
+    // The set operators: lexed as identifiers (they are valid label names), turned into these by the parser.
+    And,
+    Or,
+    Unless,
 }
 
 /// <summary>One lexeme: kind, start offset in the query, text (string tokens: the unescaped value), number or duration (ms).</summary>

@@ -13,13 +13,9 @@ internal sealed class PromParser
 {
     private const int PrecPow = 6;
 
-    private static readonly HashSet<string> Aggregations = new(StringComparer.Ordinal) { "sum", "avg", "min", "max", "count" };
-
-    private static readonly HashSet<string> UnsupportedAggregations = new(StringComparer.Ordinal) { "group", "stddev", "stdvar", "topk", "bottomk", "quantile", "count_values" };
-
-    private static readonly HashSet<string> RangeFunctions = new(StringComparer.Ordinal)
+    private static readonly HashSet<string> Aggregations = new(StringComparer.Ordinal)
     {
-        "rate", "irate", "increase", "avg_over_time", "min_over_time", "max_over_time", "sum_over_time", "count_over_time", "last_over_time",
+        "sum", "avg", "min", "max", "count", "group", "stddev", "stdvar", "topk", "bottomk", "quantile", "count_values",
     };
 
     private readonly string _query;
@@ -104,18 +100,24 @@ internal sealed class PromParser
                 return lhs;
             }
 
-            if (op.Kind == TokenKind.Identifier)
+            Next();
+            var kind = op.Kind;
+            if (kind == TokenKind.Identifier)
             {
-                throw Error(op, "set operator \"" + op.Text + "\" is not supported");
+                kind = op.Text switch
+                {
+                    "and" => TokenKind.And,
+                    "or" => TokenKind.Or,
+                    _ => TokenKind.Unless,
+                };
             }
 
-            Next();
             var returnBool = false;
             if (Peek.Kind == TokenKind.Identifier && Peek.Text == "bool")
             {
                 if (prec != 3)
                 {
-                    throw Error(Peek, "bool modifier can only be used on comparison operators");
+                    throw Error(op, "bool modifier can only be used on comparison operators");
                 }
 
                 Next();
@@ -123,19 +125,42 @@ internal sealed class PromParser
             }
 
             IReadOnlyList<string>? matching = null;
+            IReadOnlyList<string> include = [];
             var on = false;
+            var card = kind is TokenKind.And or TokenKind.Or or TokenKind.Unless ? MatchCardinality.ManyToMany : MatchCardinality.OneToOne;
             if (Peek.Kind == TokenKind.Identifier && Peek.Text is "on" or "ignoring")
             {
                 on = Next().Text == "on";
                 matching = ParseLabelList();
                 if (Peek.Kind == TokenKind.Identifier && Peek.Text is "group_left" or "group_right")
                 {
-                    throw Error(Peek, "many-to-one matching (" + Peek.Text + ") is not supported");
+                    var group = Next();
+                    if (card == MatchCardinality.ManyToMany)
+                    {
+                        throw PromQueryException.Parse(_query, lhs.Position, "no grouping allowed for \"" + op.Text + "\" operation");
+                    }
+
+                    card = group.Text == "group_left" ? MatchCardinality.ManyToOne : MatchCardinality.OneToMany;
+                    if (Peek.Kind == TokenKind.LeftParen)
+                    {
+                        include = ParseLabelList();
+                    }
+
+                    if (on)
+                    {
+                        foreach (var l in include)
+                        {
+                            if (matching.Contains(l))
+                            {
+                                throw Error(op, "label \"" + l + "\" must not occur in ON and GROUP clause at once");
+                            }
+                        }
+                    }
                 }
             }
 
             var rhs = ParseExpr(op.Kind == TokenKind.Pow ? prec : prec + 1);
-            var binary = new Binary(op.Position, op.Kind, lhs, rhs) { ReturnBool = returnBool, MatchingLabels = matching, On = on };
+            var binary = new Binary(lhs.Position, kind, lhs, rhs) { ReturnBool = returnBool, MatchingLabels = matching, On = on, Card = card, Include = include };
             CheckBinary(binary, op);
             lhs = binary;
         }
@@ -147,7 +172,7 @@ internal sealed class PromParser
         {
             if (side.Type is not (PromType.Scalar or PromType.Vector))
             {
-                throw Error(op, "binary expression must contain only scalar and instant vector types");
+                throw PromQueryException.Parse(_query, b.Position, "binary expression must contain only scalar and instant vector types");
             }
         }
 
@@ -156,9 +181,14 @@ internal sealed class PromParser
             throw Error(op, "comparisons between scalars must use BOOL modifier");
         }
 
-        if (b.MatchingLabels is not null && (b.Lhs.Type == PromType.Scalar || b.Rhs.Type == PromType.Scalar))
+        if (b.IsSetOperator && (b.Lhs.Type == PromType.Scalar || b.Rhs.Type == PromType.Scalar))
         {
-            throw Error(op, "vector matching only allowed between instant vectors");
+            throw PromQueryException.Parse(_query, b.Position, "set operator \"" + op.Text + "\" not allowed in binary scalar expression");
+        }
+
+        if ((b.MatchingLabels is not null || b.Card != MatchCardinality.OneToOne) && !b.IsSetOperator && (b.Lhs.Type == PromType.Scalar || b.Rhs.Type == PromType.Scalar))
+        {
+            throw PromQueryException.Parse(_query, b.Position, "vector matching only allowed between instant vectors");
         }
     }
 
@@ -290,11 +320,6 @@ internal sealed class PromParser
         }
 
         var followedByCall = Peek.Kind == TokenKind.LeftParen || (Peek.Kind == TokenKind.Identifier && Peek.Text is "by" or "without");
-        if (UnsupportedAggregations.Contains(name) && followedByCall)
-        {
-            throw Error(t, "aggregation \"" + name + "\" is not supported");
-        }
-
         if (Aggregations.Contains(name) && followedByCall)
         {
             return ParseAggregation(t);
@@ -329,12 +354,21 @@ internal sealed class PromParser
             throw Error(Peek, "no arguments for aggregate expression provided");
         }
 
-        var expr = ParseExpr(0);
-        if (Peek.Kind == TokenKind.Comma)
+        var args = new List<PromExpr> { ParseExpr(0) };
+        while (Peek.Kind == TokenKind.Comma)
         {
-            throw Error(Peek, "aggregation \"" + op.Text + "\" takes one argument");
+            Next();
+            args.Add(ParseExpr(0));
         }
 
+        var withParam = op.Text is "topk" or "bottomk" or "quantile" or "count_values";
+        if (args.Count != (withParam ? 2 : 1))
+        {
+            throw Error(op, "wrong number of arguments for aggregate expression provided, expected " + (withParam ? "2" : "1") + ", got " + args.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        var param = withParam ? args[0] : null;
+        var expr = args[^1];
         Expect(TokenKind.RightParen, "aggregation");
         if (Peek.Kind == TokenKind.Identifier && Peek.Text is "by" or "without")
         {
@@ -352,12 +386,21 @@ internal sealed class PromParser
             throw Error(op, "expected type instant vector in aggregation expression, got " + TypeName(expr.Type));
         }
 
-        return new Aggregate(op.Position, op.Text, expr, grouping ?? [], without);
+        if (param is not null)
+        {
+            var expected = op.Text == "count_values" ? PromType.String : PromType.Scalar;
+            if (param.Type != expected)
+            {
+                throw PromQueryException.Parse(_query, param.Position, "expected type " + TypeName(expected) + " in aggregation parameter, got " + TypeName(param.Type));
+            }
+        }
+
+        return new Aggregate(op.Position, op.Text, expr, grouping ?? [], without, param);
     }
 
     private Call ParseCall(Token name)
     {
-        if (!RangeFunctions.Contains(name.Text))
+        if (!PromFunctions.TryGet(name.Text, out var function))
         {
             throw Error(name, "unknown function with name \"" + name.Text + "\"");
         }
@@ -375,18 +418,35 @@ internal sealed class PromParser
         }
 
         Expect(TokenKind.RightParen, "function call");
-        if (args.Count != 1)
+        var declared = function.ArgTypes.Length;
+        if (function.Variadic == 0 && args.Count != declared)
         {
-            throw Error(name, "expected 1 argument(s) in call to \"" + name.Text + "\", got " + args.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            throw Error(name, "expected " + Count(declared) + " argument(s) in call to \"" + name.Text + "\", got " + Count(args.Count));
         }
 
-        if (args[0].Type != PromType.Matrix)
+        if (function.Variadic != 0 && args.Count < declared - 1)
         {
-            throw Error(args[0].Position >= 0 ? new Token(TokenKind.Eof, args[0].Position, string.Empty) : name, "expected type range vector in call to function \"" + name.Text + "\", got " + TypeName(args[0].Type));
+            throw Error(name, "expected at least " + Count(declared - 1) + " argument(s) in call to \"" + name.Text + "\", got " + Count(args.Count));
         }
 
-        return new Call(name.Position, name.Text, args);
+        if (function.Variadic > 0 && args.Count > declared - 1 + function.Variadic)
+        {
+            throw Error(name, "expected at most " + Count(declared - 1 + function.Variadic) + " argument(s) in call to \"" + name.Text + "\", got " + Count(args.Count));
+        }
+
+        for (var i = 0; i < args.Count; i++)
+        {
+            var expected = function.ArgTypes[Math.Min(i, declared - 1)];
+            if (args[i].Type != expected)
+            {
+                throw PromQueryException.Parse(_query, args[i].Position, "expected type " + TypeName(expected) + " in call to function \"" + name.Text + "\", got " + TypeName(args[i].Type));
+            }
+        }
+
+        return new Call(name.Position, name.Text, args, function.ReturnType);
     }
+
+    private static string Count(int n) => n.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private List<string> ParseLabelList()
     {

@@ -208,4 +208,264 @@ public sealed class PromEngineTests : IDisposable
         Assert.Equal("execution", ex.ErrorType);
         Assert.Equal("vector cannot contain metrics with the same labelset", ex.Message);
     }
+
+    private string Show(string query, double atSeconds) => string.Join(" ", Vector(query, atSeconds)
+        .Select(s => s.Labels + "=" + s.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
+    private string ShowSorted(string query, double atSeconds) => string.Join(" ", Vector(query, atSeconds)
+        .OrderBy(s => s.Labels.ToString(), StringComparer.Ordinal)
+        .Select(s => s.Labels + "=" + s.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
+    private void AddJobs()
+    {
+        Add(LabelSet.Of("__name__", "req", "job", "api", "instance", "a"), (0, 10));
+        Add(LabelSet.Of("__name__", "req", "job", "db", "instance", "a"), (0, 20));
+        Add(LabelSet.Of("__name__", "req", "job", "api", "instance", "b"), (0, 30));
+        Add(LabelSet.Of("__name__", "info", "instance", "a", "version", "1.0"), (0, 1));
+        Add(LabelSet.Of("__name__", "info", "instance", "b", "version", "2.0"), (0, 1));
+    }
+
+    [Fact]
+    public void SetOperators_AndOrUnless_MatchOnLabelsAndKeepNames()
+    {
+        AddJobs();
+        Assert.Equal("{__name__=\"req\", instance=\"a\", job=\"api\"}=10 {__name__=\"req\", instance=\"a\", job=\"db\"}=20", ShowSorted("req and on (instance) info{version=\"1.0\"}", 1));
+        Assert.Equal("{__name__=\"req\", instance=\"b\", job=\"api\"}=30", ShowSorted("req unless on (instance) info{version=\"1.0\"}", 1));
+        Assert.Equal("{__name__=\"req\", instance=\"a\", job=\"db\"}=20 {__name__=\"req\", instance=\"b\", job=\"api\"}=30", Show("req{job=\"db\"} or on (instance) req", 1));
+        // on () puts every element in one match group: vector(0) only fills in when the left side is empty.
+        Assert.Equal("{__name__=\"req\", instance=\"b\", job=\"api\"}=30", Show("req{instance=\"b\"} or on () vector(0)", 1));
+        Assert.Equal("{}=0", Show("req{instance=\"z\"} or on () vector(0)", 1));
+        Assert.Empty(Vector("req and req{job=\"none\"}", 1));
+        Assert.Equal(3, Vector("req unless req{job=\"none\"}", 1).Count);
+
+        // and/unless bind tighter than or: a or (b and c).
+        Assert.Equal(3, Vector("req{job=\"api\"} or req{job=\"db\"} and req{instance=\"a\"}", 1).Count);
+        Assert.Equal(2, Vector("(req{job=\"api\"} or req{job=\"db\"}) and req{instance=\"a\"}", 1).Count);
+    }
+
+    [Fact]
+    public void GroupLeft_IncludeLabels_AreCopiedFromTheOneSide()
+    {
+        AddJobs();
+        Assert.Equal(
+            "{instance=\"a\", job=\"api\", version=\"1.0\"}=10 {instance=\"a\", job=\"db\", version=\"1.0\"}=20 {instance=\"b\", job=\"api\", version=\"2.0\"}=30",
+            ShowSorted("req * on (instance) group_left (version) info", 1));
+        Assert.Equal(
+            "{instance=\"a\", job=\"api\"}=10 {instance=\"a\", job=\"db\"}=20 {instance=\"b\", job=\"api\"}=30",
+            ShowSorted("info * on (instance) group_right req", 1));
+
+        // A comparison filters the "many" side and keeps its name; the include label is still added.
+        Assert.Equal("{__name__=\"req\", instance=\"b\", job=\"api\", version=\"2.0\"}=30", ShowSorted("req > on (instance) group_left (version) (info * 25)", 1));
+    }
+
+    [Fact]
+    public void GroupLeft_DuplicateSeriesOnTheOneSide_IsManyToManyExecutionError()
+    {
+        AddJobs();
+        var ex = Assert.Throws<PromQueryException>(() => Eval("info * on (instance) group_left req", 1));
+        Assert.Equal("execution", ex.ErrorType);
+        Assert.Equal(422, ex.HttpStatusCode);
+        Assert.StartsWith("found duplicate series for the match group {instance=\"a\"} on the right hand-side of the operation: [", ex.Message, StringComparison.Ordinal);
+        Assert.EndsWith("];many-to-many matching not allowed: matching labels must be unique on one side", ex.Message, StringComparison.Ordinal);
+
+        ex = Assert.Throws<PromQueryException>(() => Eval("req * on (instance) group_right info", 1));
+        Assert.Contains("on the left hand-side of the operation", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void OneToOne_SeveralLeftSeriesMatchOne_IsExecutionErrorAskingForGroupLeft()
+    {
+        AddJobs();
+        var ex = Assert.Throws<PromQueryException>(() => Eval("req * on (instance) info", 1));
+        Assert.Equal("execution", ex.ErrorType);
+        Assert.Equal("multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)", ex.Message);
+    }
+
+    [Fact]
+    public void GroupLeft_ResultLabelsNotUnique_IsExecutionError()
+    {
+        AddJobs();
+        var ex = Assert.Throws<PromQueryException>(() => Eval("req * on (instance) group_left (job) label_replace(info, \"job\", \"x\", \"\", \"\")", 1));
+        Assert.Equal("multiple matches for labels: grouping labels must ensure unique matches", ex.Message);
+    }
+
+    [Fact]
+    public void VectorMatching_OneSideEmpty_IsEmptyWithoutCheckingTheOther()
+    {
+        AddJobs();
+        Assert.Empty(Vector("info{instance=\"none\"} * on (instance) req", 1));
+    }
+
+    [Fact]
+    public void Topk_Ties_KeepTheFirstSeriesInLabelOrder()
+    {
+        AddJobs();
+        Assert.Equal("{__name__=\"info\", instance=\"a\", version=\"1.0\"}=1", Show("topk(1, info)", 1));
+        Assert.Equal("{__name__=\"info\", instance=\"a\", version=\"1.0\"}=1", Show("bottomk(1, info)", 1));
+        Assert.Equal("{__name__=\"req\", instance=\"b\", job=\"api\"}=30 {__name__=\"req\", instance=\"a\", job=\"db\"}=20", Show("topk(2.9, req)", 1));
+        Assert.Equal("{__name__=\"req\", instance=\"a\", job=\"api\"}=10 {__name__=\"req\", instance=\"a\", job=\"db\"}=20", Show("bottomk by (job) (1, req)", 1));
+        Assert.Empty(Vector("topk(0.5, req)", 1));
+    }
+
+    [Theory]
+    [InlineData("quantile(0.5, req)", 20)]
+    [InlineData("quantile(0.75, req)", 25)]
+    [InlineData("quantile(0, req)", 10)]
+    [InlineData("quantile(1.5, req)", double.PositiveInfinity)]
+    [InlineData("quantile(-1, req)", double.NegativeInfinity)]
+    [InlineData("stdvar(req)", 200.0 / 3)]
+    [InlineData("group(req)", 1)]
+    public void Aggregation_WithParameterOrStatistic_MatchesTheDocumentedDefinition(string query, double expected)
+    {
+        AddJobs();
+        Assert.Equal(expected, Single(query, 1), 12);
+    }
+
+    [Fact]
+    public void CountValues_CountsEachValueUnderTheNamedLabel()
+    {
+        AddJobs();
+        Add(LabelSet.Of("__name__", "req", "job", "db", "instance", "b"), (0, 10));
+        Assert.Equal("{v=\"10\"}=2 {v=\"20\"}=1 {v=\"30\"}=1", ShowSorted("count_values(\"v\", req)", 1));
+        Assert.Equal("{job=\"api\", v=\"10\"}=1 {job=\"api\", v=\"30\"}=1 {job=\"db\", v=\"10\"}=1 {job=\"db\", v=\"20\"}=1", ShowSorted("count_values by (job) (\"v\", req)", 1));
+        var ex = Assert.Throws<PromQueryException>(() => Eval("count_values(\"1bad\", req)", 1));
+        Assert.Equal("execution", ex.ErrorType);
+    }
+
+    [Theory]
+    [InlineData("round(g, 0.5)", 2.5)]
+    [InlineData("round(g)", 2)]
+    [InlineData("round(g + 0.1)", 3)]
+    [InlineData("ceil(g)", 3)]
+    [InlineData("floor(g)", 2)]
+    [InlineData("abs(-g)", 2.4)]
+    [InlineData("clamp(g, 0, 1)", 1)]
+    [InlineData("clamp_min(g, 5)", 5)]
+    [InlineData("clamp_max(g, 1)", 1)]
+    [InlineData("sqrt(g * g)", 2.4)]
+    [InlineData("log2(g * 0 + 8)", 3)]
+    [InlineData("timestamp(g)", 5)]
+    [InlineData("timestamp(g * 1)", 100)]
+    public void MathFunctions_ApplyToEachElementAndDropTheName(string query, double expected)
+    {
+        Add(LabelSet.Of("__name__", "g", "k", "v"), (5, 2.4));
+        var r = Assert.Single(Vector(query, 100));
+        Assert.Equal(expected, r.Value, 12);
+        Assert.Equal(LabelSet.Of("k", "v"), r.Labels);
+    }
+
+    [Fact]
+    public void Clamp_MinAboveMax_SelectsNothing()
+    {
+        Add(LabelSet.Of("__name__", "g"), (0, 1));
+        Assert.Empty(Vector("clamp(g, 2, 1)", 1));
+    }
+
+    [Fact]
+    public void ScalarTimeVector_ConvertBetweenTypes()
+    {
+        Add(LabelSet.Of("__name__", "g", "k", "1"), (0, 4));
+        Assert.Equal(4, Assert.IsType<ScalarValue>(Eval("scalar(g)", 1)).Value);
+        Assert.True(double.IsNaN(Assert.IsType<ScalarValue>(Eval("scalar(nothing)", 1)).Value));
+        Assert.Equal(12.5, Assert.IsType<ScalarValue>(Eval("time()", 12.5)).Value);
+        Assert.Equal("{}=12.5", Show("vector(time())", 12.5));
+        Assert.Equal("{k=\"1\"}=8", Show("g * scalar(g) / 2", 1));
+    }
+
+    [Fact]
+    public void Absent_EmptyInput_TakesLabelsFromEqualityMatchers()
+    {
+        Add(LabelSet.Of("__name__", "g"), (0, 4));
+        Assert.Empty(Vector("absent(g)", 1));
+        Assert.Equal("{job=\"x\"}=1", Show("absent(nothing{job=\"x\", instance=~\"a.*\"})", 1));
+        Assert.Equal("{}=1", Show("absent(nothing{job=\"x\", job=\"y\"})", 1));
+        Assert.Equal("{job=\"x\"}=1", Show("absent((nothing{job=\"x\"}))", 1));
+        Assert.Equal("{}=1", Show("absent(sum(nothing{job=\"x\"}))", 1));
+    }
+
+    [Fact]
+    public void LabelReplace_GoTemplateSyntax_ExpandsGroupsByNumberAndName()
+    {
+        Add(LabelSet.Of("__name__", "g", "instance", "host-1:9100"), (0, 1));
+        string Label(string query, string name) => Assert.Single(Vector(query, 1)).Labels.TryGetValue(name, out var v) ? v : "<none>";
+
+        Assert.Equal("host-1", Label("label_replace(g, \"host\", \"$1\", \"instance\", \"(.*):.*\")", "host"));
+        Assert.Equal("9100/host", Label("label_replace(g, \"x\", \"${port}/$h\", \"instance\", \"(?P<h>[a-z]+)-(\\\\d):(?P<port>\\\\d+)\")", "x"));
+        Assert.Equal("1-", Label("label_replace(g, \"x\", \"$2-$1x\", \"instance\", \"(host)-(\\\\d).*\")", "x"));
+        Assert.Equal("$", Label("label_replace(g, \"x\", \"$$\", \"instance\", \".*\")", "x"));
+        Assert.Equal("<none>", Label("label_replace(g, \"x\", \"$1\", \"instance\", \"no(.*)\")", "x"));
+        Assert.Equal("g", Label("label_replace(g, \"x\", \"$1\", \"instance\", \"no(.*)\")", "__name__"));
+        Assert.Equal("<none>", Label("label_replace(g, \"instance\", \"\", \"instance\", \".*\")", "instance"));
+        var ex = Assert.Throws<PromQueryException>(() => Eval("label_replace(g, \"x\", \"\", \"instance\", \"(\")", 1));
+        Assert.Equal("execution", ex.ErrorType);
+        Assert.Equal("invalid regular expression in label_replace(): (", ex.Message);
+        ex = Assert.Throws<PromQueryException>(() => Eval("label_replace(g, \"bad-name\", \"\", \"instance\", \".*\")", 1));
+        Assert.Equal("invalid destination label name in label_replace(): bad-name", ex.Message);
+    }
+
+    [Fact]
+    public void LabelJoin_JoinsSourcesWithSeparator()
+    {
+        Add(LabelSet.Of("__name__", "g", "a", "x", "b", "y"), (0, 1));
+        Assert.Equal("{__name__=\"g\", a=\"x\", ab=\"x-y-\", b=\"y\"}=1", Show("label_join(g, \"ab\", \"-\", \"a\", \"b\", \"c\")", 1));
+    }
+
+    [Fact]
+    public void Sort_OrdersByValueAndKeepsNames()
+    {
+        AddJobs();
+        Assert.Equal([10.0, 20, 30], Vector("sort(req)", 1).Select(s => s.Value));
+        Assert.Equal([30.0, 20, 10], Vector("sort_desc(req)", 1).Select(s => s.Value));
+        Assert.All(Vector("sort(req)", 1), s => Assert.Equal("req", s.Labels.MetricName));
+    }
+
+    [Fact]
+    public void HistogramQuantile_ClassicBuckets_InterpolatesLikeTheDocumentation()
+    {
+        // 10 observations: 4 ≤ 0.1, 8 ≤ 0.5, 10 ≤ +Inf.
+        Add(LabelSet.Of("__name__", "h_bucket", "job", "x", "le", "0.1"), (0, 4));
+        Add(LabelSet.Of("__name__", "h_bucket", "job", "x", "le", "0.5"), (0, 8));
+        Add(LabelSet.Of("__name__", "h_bucket", "job", "x", "le", "+Inf"), (0, 10));
+        Assert.Equal("{job=\"x\"}=0.05", Show("histogram_quantile(0.2, h_bucket)", 1));           // lowest bucket: from 0
+        Assert.Equal(0.3, Single("histogram_quantile(0.6, h_bucket)", 1), 12);                  // 0.1 + 0.4 × (2/4)
+        Assert.Equal(0.5, Single("histogram_quantile(0.95, h_bucket)", 1), 12);                 // +Inf bucket: second highest bound
+        Assert.Equal(double.PositiveInfinity, Single("histogram_quantile(1.01, h_bucket)", 1));
+        Assert.Equal(double.NegativeInfinity, Single("histogram_quantile(-1, h_bucket)", 1));
+        Assert.True(double.IsNaN(Single("histogram_quantile(0.5, h_bucket{le!=\"+Inf\"})", 1)));
+        Assert.True(double.IsNaN(Single("histogram_quantile(0.5, h_bucket * 0)", 1)));
+    }
+
+    [Fact]
+    public void HistogramQuantile_NonMonotonicBuckets_AreRepaired()
+    {
+        Add(LabelSet.Of("__name__", "h_bucket", "le", "1"), (0, 6));
+        Add(LabelSet.Of("__name__", "h_bucket", "le", "2"), (0, 5));
+        Add(LabelSet.Of("__name__", "h_bucket", "le", "+Inf"), (0, 6));
+        Assert.Equal(0.5, Single("histogram_quantile(0.5, h_bucket)", 1), 12);
+    }
+
+    [Theory]
+    [InlineData("delta(g[1m])", 20)]
+    [InlineData("idelta(g[1m])", -10)]
+    [InlineData("changes(g[1m])", 3)]
+    [InlineData("resets(g[1m])", 1)]
+    [InlineData("present_over_time(g[1m])", 1)]
+    [InlineData("quantile_over_time(0.5, g[1m])", 15)]
+    [InlineData("stdvar_over_time(g[1m])", 125)]
+    public void RangeFunctions_FourSamples_MatchTheDocumentedDefinitions(string query, double expected)
+    {
+        // Samples 0, 10, 30, 20 at 0, 20, 40, 60 s span the whole range [0, 60], so delta needs no extrapolation.
+        Add(LabelSet.Of("__name__", "g"), (0, 0), (20, 10), (40, 30), (60, 20));
+        Assert.Equal(expected, Single(query, 60), 9);
+    }
+
+    [Fact]
+    public void DerivAndPredictLinear_LinearSeries_FollowTheLine()
+    {
+        Add(LabelSet.Of("__name__", "g"), (0, 1), (10, 3), (20, 5), (30, 7));
+        Assert.Equal(0.2, Single("deriv(g[1m])", 30), 12);
+        Assert.Equal(7 + (0.2 * 100), Single("predict_linear(g[1m], 100)", 30), 9);
+        Add(LabelSet.Of("__name__", "c"), (0, 4), (10, 4), (20, 4));
+        Assert.Equal(0, Single("deriv(c[1m])", 20));
+    }
 }

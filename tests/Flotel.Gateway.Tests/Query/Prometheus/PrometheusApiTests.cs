@@ -96,6 +96,29 @@ public sealed class PrometheusApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Query_ManyToOneWithDuplicateOneSide_IsExecutionError422()
+    {
+        // Both "up" series match the single vector(1) element's empty group, so the right ("one") side is fine, but
+        // on the left side grouped by nothing, group_right makes "up" the one side: two series in one match group.
+        var (status, body) = await GetAsync("/api/v1/query?query=" + Uri.EscapeDataString("vector(1) + on () group_right up") + "&time=1700000001");
+        Assert.Equal(HttpStatusCode.OK, status);
+        (status, body) = await GetAsync("/api/v1/query?query=" + Uri.EscapeDataString("vector(1) + on () group_left up") + "&time=1700000001");
+        Assert.Equal((HttpStatusCode)422, status);
+        Assert.Equal("execution", body.GetProperty("errorType").GetString());
+        Assert.StartsWith("found duplicate series for the match group {} on the right hand-side of the operation:", body.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.EndsWith(";many-to-many matching not allowed: matching labels must be unique on one side", body.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Query_FunctionWithWrongArgumentType_IsBadDataWithPosition()
+    {
+        var (status, body) = await GetAsync("/api/v1/query?query=" + Uri.EscapeDataString("clamp_min(up, up)"));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("bad_data", body.GetProperty("errorType").GetString());
+        Assert.Equal("invalid parameter \"query\": 1:15: parse error: expected type scalar in call to function \"clamp_min\", got instant vector", body.GetProperty("error").GetString());
+    }
+
+    [Fact]
     public async Task QueryRange_TooManyPoints_IsRejected()
     {
         var (status, body) = await GetAsync("/api/v1/query_range?query=up&start=0&end=11001&step=1");
