@@ -470,19 +470,19 @@ public sealed partial class MetricsComponent : IAgentComponent
     [LoggerMessage(Level = LogLevel.Information, Message = "Metrics WAL {Directory}: bound {MiB:F0} MiB, samples kept {Hours:F0} h, {Pending} scrapes waiting")]
     private static partial void LogWalOpened(ILogger logger, string directory, double miB, double hours, long pending);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Metrics: remote write to {Url}, at most {Samples} samples per request, {Timeout:F0} s timeout; {Pending} scrapes waiting")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Remote write to {Url}, at most {Samples} samples per request, {Timeout:F0} s timeout; {Pending} scrapes waiting")]
     private static partial void LogRemoteWrite(ILogger logger, string url, int samples, double timeout, long pending);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Metrics: remote write is off (no receiverConfiguration.url); scrapes are kept in {Directory} up to the retention")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Remote write is off (no receiverConfiguration.url); scrapes are kept in {Directory} up to the retention")]
     private static partial void LogRemoteWriteOff(ILogger logger, string directory);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Metrics: receiverConfiguration.url {Url} is not an http(s) URL; remote write is off until it is fixed")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "receiverConfiguration.url {Url} is not an http(s) URL; remote write is off until it is fixed")]
     private static partial void LogBadUrl(ILogger logger, string url);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Metrics: scraping {Count} targets: {Targets}")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Scraping {Count} targets: {Targets}")]
     private static partial void LogTargets(ILogger logger, int count, string targets);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Metrics: {Count} configured endpoints are not scraped: {Notes}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} configured endpoints are not scraped: {Notes}")]
     private static partial void LogTargetsSkipped(ILogger logger, int count, string notes);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Metrics WAL {Directory}: scrapes cannot be stored and are LOST until this is fixed: {Reason}")]
@@ -491,6 +491,6 @@ public sealed partial class MetricsComponent : IAgentComponent
     [LoggerMessage(Level = LogLevel.Information, Message = "Metrics WAL: scrapes are stored again")]
     private static partial void LogAppendRecovered(ILogger logger);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Metrics: stopped with {Pending} scrapes not yet sent; they stay in {Directory} for the next start")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stopped with {Pending} scrapes not yet sent; they stay in {Directory} for the next start")]
     private static partial void LogStoppedWithBacklog(ILogger logger, long pending, string directory);
 }
