@@ -9,6 +9,10 @@ public sealed class LabelSet : IEquatable<LabelSet>, IReadOnlyList<Label>
 {
     private readonly Label[] _labels;
 
+    // GetHashCode's value, computed on first use (0 = not yet; a real 0 is stored as 1). Label sets key the query
+    // engine's per-step dictionaries, where hashing every label's strings again per point was measurable.
+    private int _hash;
+
     /// <summary>The empty label set.</summary>
     public static LabelSet Empty { get; } = new(Array.Empty<Label>());
 
@@ -91,6 +95,11 @@ public sealed class LabelSet : IEquatable<LabelSet>, IReadOnlyList<Label>
     /// <inheritdoc />
     public override int GetHashCode()
     {
+        if (_hash != 0)
+        {
+            return _hash;
+        }
+
         var hash = default(HashCode);
         foreach (var label in _labels)
         {
@@ -98,7 +107,9 @@ public sealed class LabelSet : IEquatable<LabelSet>, IReadOnlyList<Label>
             hash.Add(label.Value, StringComparer.Ordinal);
         }
 
-        return hash.ToHashCode();
+        var value = hash.ToHashCode();
+        _hash = value == 0 ? 1 : value;
+        return _hash;
     }
 
     /// <summary>Prometheus notation: <c>{a="1", b="2"}</c>.</summary>

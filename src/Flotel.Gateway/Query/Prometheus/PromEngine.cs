@@ -31,6 +31,10 @@ internal sealed partial class PromEngine(MetricStore store)
 
     private readonly Dictionary<VectorSelector, IReadOnlyList<SeriesSamples>> _data = [];
 
+    private readonly Dictionary<VectorSelector, LabelSet[]> _namesDropped = [];
+
+    private readonly Dictionary<MatrixSelector, int[]> _cursors = [];
+
     /// <summary>Evaluates <paramref name="expr"/> at <paramref name="timeMs"/>.</summary>
     public PromValue Instant(PromExpr expr, long timeMs)
     {
@@ -213,31 +217,103 @@ internal sealed partial class PromEngine(MetricStore store)
         var maxT = t - ms.Selector.OffsetMs;
         var minT = maxT - ms.RangeMs;
         var result = new List<SeriesSamples>();
-        foreach (var series in _data[ms.Selector])
+        var data = _data[ms.Selector];
+        var cursors = Cursors(ms, data.Count);
+        for (var k = 0; k < data.Count; k++)
         {
-            var from = LowerBound(series.Samples, minT);
-            var to = UpperBound(series.Samples, maxT);
-            if (from >= to)
+            var series = data[k];
+            var window = Window(series.Samples, minT, maxT, ref cursors[k]);
+            if (!window.IsEmpty)
             {
-                continue;
-            }
-
-            var points = new List<Sample>(to - from);
-            for (var i = from; i < to; i++)
-            {
-                if (!series.Samples[i].IsStaleMarker)
-                {
-                    points.Add(series.Samples[i]);
-                }
-            }
-
-            if (points.Count > 0)
-            {
-                result.Add(new SeriesSamples(series.Labels, [.. points]));
+                result.Add(new SeriesSamples(series.Labels, window.ToArray()));
             }
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// The samples in [<paramref name="minT"/>, <paramref name="maxT"/>] without stale markers: a span over
+    /// <paramref name="samples"/>, or a filtered copy when the window holds a stale marker. <paramref name="cursor"/> is
+    /// where the previous window of this series started: a range query's windows move forward a few samples per step,
+    /// so a short scan from there replaces most binary searches.
+    /// </summary>
+    internal static ReadOnlySpan<Sample> Window(Sample[] samples, long minT, long maxT, ref int cursor)
+    {
+        var from = cursor;
+        if (from > samples.Length || (from > 0 && samples[from - 1].TimestampMs >= minT))
+        {
+            from = LowerBound(samples, minT); // the window moved back
+        }
+        else
+        {
+            var limit = Math.Min(samples.Length, from + 8);
+            while (from < limit && samples[from].TimestampMs < minT)
+            {
+                from++;
+            }
+
+            if (from == limit && from < samples.Length && samples[from].TimestampMs < minT)
+            {
+                from = LowerBound(samples, minT);
+            }
+        }
+
+        cursor = from;
+        var to = from;
+        var stale = false;
+        while (to < samples.Length && samples[to].TimestampMs <= maxT)
+        {
+            stale |= samples[to].IsStaleMarker;
+            to++;
+        }
+
+        var window = samples.AsSpan(from, to - from);
+        if (!stale)
+        {
+            return window;
+        }
+
+        var kept = new List<Sample>(window.Length);
+        foreach (var x in window)
+        {
+            if (!x.IsStaleMarker)
+            {
+                kept.Add(x);
+            }
+        }
+
+        return kept.ToArray();
+    }
+
+    /// <summary>Where each series' previous window started, per matrix selector (see <see cref="Window"/>).</summary>
+    private int[] Cursors(MatrixSelector selector, int count)
+    {
+        if (!_cursors.TryGetValue(selector, out var cursors))
+        {
+            cursors = new int[count];
+            _cursors[selector] = cursors;
+        }
+
+        return cursors;
+    }
+
+    /// <summary>The label sets of a selector's series without <c>__name__</c>, made once per query (index = series).</summary>
+    private LabelSet[] NamesDropped(VectorSelector selector)
+    {
+        if (!_namesDropped.TryGetValue(selector, out var names))
+        {
+            var data = _data[selector];
+            names = new LabelSet[data.Count];
+            for (var i = 0; i < names.Length; i++)
+            {
+                names[i] = DropMetricName(data[i].Labels);
+            }
+
+            _namesDropped[selector] = names;
+        }
+
+        return names;
     }
 
     /// <summary>First index with timestamp ≥ <paramref name="t"/>.</summary>

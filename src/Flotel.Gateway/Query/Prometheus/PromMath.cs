@@ -145,7 +145,7 @@ internal static class PromMath
     /// Least-squares line through the samples with x = seconds since <paramref name="interceptMs"/>: the slope
     /// (<c>deriv</c>) and the value at x = 0 (<c>predict_linear</c>). Constant samples give slope 0 exactly.
     /// </summary>
-    public static (double Slope, double Intercept) LinearRegression(Sample[] samples, long interceptMs)
+    public static (double Slope, double Intercept) LinearRegression(ReadOnlySpan<Sample> samples, long interceptMs)
     {
         double n = 0, sumX = 0, sumY = 0, sumXY = 0, sumX2 = 0;
         var constant = true;
@@ -174,7 +174,7 @@ internal static class PromMath
     }
 
     /// <summary>Population variance of the sample values (Welford's online algorithm).</summary>
-    public static double Variance(Sample[] samples)
+    public static double Variance(ReadOnlySpan<Sample> samples)
     {
         double count = 0, mean = 0, squares = 0;
         foreach (var s in samples)

@@ -468,4 +468,29 @@ public sealed class PromEngineTests : IDisposable
         Add(LabelSet.Of("__name__", "c"), (0, 4), (10, 4), (20, 4));
         Assert.Equal(0, Single("deriv(c[1m])", 20));
     }
+
+    [Fact]
+    public void Window_ForwardBackwardAndJumpingWindowsWithCursor_SameSamplesAsASearchEachTime()
+    {
+        // 2,000 samples 15 s apart with some stale markers; windows moving forward by small and large steps, backward,
+        // and past both ends: the cursor's short scans must give exactly what two binary searches and a filter give.
+        var rng = new Random(11);
+        var samples = Enumerable.Range(0, 2000)
+            .Select(i => new Sample(1_000_000 + (i * 15_000L), rng.Next(50) == 0 ? Sample.StaleMarker : i))
+            .ToArray();
+        var cursor = 0;
+        var minT = 900_000L;
+        for (var round = 0; round < 5000; round++)
+        {
+            minT += rng.Next(10) switch
+            {
+                0 => -rng.Next(3_000_000),
+                1 => rng.Next(10_000_000),
+                _ => rng.Next(120_000),
+            };
+            var maxT = minT + rng.Next(1, 600_000);
+            var expected = samples.Where(x => x.TimestampMs >= minT && x.TimestampMs <= maxT && !x.IsStaleMarker).ToArray();
+            Assert.Equal(expected, PromEngine.Window(samples, minT, maxT, ref cursor).ToArray());
+        }
+    }
 }
