@@ -35,6 +35,8 @@ internal sealed partial class PromEngine(MetricStore store)
 
     private readonly Dictionary<MatrixSelector, int[]> _cursors = [];
 
+    private readonly Dictionary<Aggregate, Dictionary<LabelSet, LabelSet>> _groupKeys = [];
+
     /// <summary>Evaluates <paramref name="expr"/> at <paramref name="timeMs"/>.</summary>
     public PromValue Instant(PromExpr expr, long timeMs)
     {
@@ -409,6 +411,14 @@ internal sealed partial class PromEngine(MetricStore store)
 
         var groups = new Dictionary<LabelSet, Group>();
         var order = new List<Group>();
+        // A series' group key is the same at every step: made once per query (keyed by label values, so inputs rebuilt
+        // per step, e.g. by a binary operator, still share entries; bounded by the distinct input series).
+        if (!_groupKeys.TryGetValue(agg, out var groupKeys))
+        {
+            groupKeys = [];
+            _groupKeys[agg] = groupKeys;
+        }
+
         foreach (var s in input)
         {
             var labels = s.Labels;
@@ -417,9 +427,17 @@ internal sealed partial class PromEngine(MetricStore store)
                 labels = WithLabel(labels, valueLabel, PromFormat.FormatFloat(s.Value));
             }
 
-            var key = valueLabel is not null && !agg.Without
-                ? GroupingLabels(labels, [.. agg.Grouping, valueLabel], without: false)
-                : GroupingLabels(labels, agg.Grouping, agg.Without);
+            LabelSet key;
+            if (valueLabel is not null)
+            {
+                key = agg.Without ? GroupingLabels(labels, agg.Grouping, without: true) : GroupingLabels(labels, [.. agg.Grouping, valueLabel], without: false);
+            }
+            else if (!groupKeys.TryGetValue(labels, out key!))
+            {
+                key = GroupingLabels(labels, agg.Grouping, agg.Without);
+                groupKeys[labels] = key;
+            }
+
             if (!groups.TryGetValue(key, out var g))
             {
                 g = new Group(key, s.Value);
