@@ -68,6 +68,46 @@ internal static class PromFormat
         return sb.ToString();
     }
 
+    /// <summary>
+    /// <see cref="FormatFloat"/> into UTF-8 without a string, when the round-trip digits need no exponent (nearly
+    /// always); false otherwise (NaN, ±Inf, very large or small magnitudes: use <see cref="FormatFloat"/>). A range
+    /// query's answer formats a value per point (1.44 M for a 24 h panel over 1,000 series).
+    /// </summary>
+    public static bool TryFormatFloatUtf8(double v, Span<byte> destination, out int written)
+    {
+        if (double.IsFinite(v) && v.TryFormat(destination, out written, "R", CultureInfo.InvariantCulture)
+            && destination[..written].IndexOf((byte)'E') < 0)
+        {
+            return true;
+        }
+
+        written = 0;
+        return false;
+    }
+
+    /// <summary><see cref="FormatTimestamp"/> into UTF-8 without a string.</summary>
+    public static int FormatTimestampUtf8(long ms, Span<byte> destination)
+    {
+        var n = 0;
+        if (ms < 0)
+        {
+            destination[n++] = (byte)'-';
+            ms = -ms;
+        }
+
+        _ = (ms / 1000).TryFormat(destination[n..], out var written, default, CultureInfo.InvariantCulture);
+        n += written;
+        var fraction = ms % 1000;
+        if (fraction != 0)
+        {
+            destination[n++] = (byte)'.';
+            _ = fraction.TryFormat(destination[n..], out written, "D3", CultureInfo.InvariantCulture);
+            n += written;
+        }
+
+        return n;
+    }
+
     /// <summary>Prometheus's jsonutil.MarshalTimestamp: seconds, then <c>.mmm</c> when the milliseconds are not zero.</summary>
     public static string FormatTimestamp(long ms)
     {

@@ -161,7 +161,7 @@ public static class PrometheusApi
                     w.WriteStartObject();
                     WriteMetric(w, s.Labels);
                     w.WritePropertyName("value");
-                    WritePoint(w, t, PromFormat.FormatFloat(s.Value));
+                    WritePoint(w, t, s.Value);
                     w.WriteEndObject();
                 }
 
@@ -355,6 +355,24 @@ public static class PrometheusApi
     /// <summary>Any name remote write accepts (e.g. Flotta's <c>metric-source</c>; see Wire's LabelRules).</summary>
     private static bool IsLabelName(string name) => name.Length > 0 && !name.Any(char.IsControl);
 
+    /// <summary>[seconds, "value"] formatted on the stack (no strings per point).</summary>
+    private static void WritePoint(Utf8JsonWriter w, long ms, double value)
+    {
+        Span<byte> text = stackalloc byte[64];
+        w.WriteStartArray();
+        w.WriteRawValue(text[..PromFormat.FormatTimestampUtf8(ms, text)], skipInputValidation: true);
+        if (PromFormat.TryFormatFloatUtf8(value, text, out var written))
+        {
+            w.WriteStringValue(text[..written]);
+        }
+        else
+        {
+            w.WriteStringValue(PromFormat.FormatFloat(value));
+        }
+
+        w.WriteEndArray();
+    }
+
     private static void WritePoint(Utf8JsonWriter w, long ms, string value)
     {
         w.WriteStartArray();
@@ -387,7 +405,7 @@ public static class PrometheusApi
         w.WriteStartArray("values");
         foreach (var p in points)
         {
-            WritePoint(w, p.TimestampMs, PromFormat.FormatFloat(p.Value));
+            WritePoint(w, p.TimestampMs, p.Value);
         }
 
         w.WriteEndArray();

@@ -63,4 +63,36 @@ public sealed class PromFormatTests
         Assert.False(PromFormat.TryParseDuration(text, out _));
         Assert.False(PromFormat.TryParseTime(text, out _));
     }
+
+    [Fact]
+    public void Utf8Formatters_RandomAndSpecialValues_SameTextAsTheStringForms()
+    {
+        var rng = new Random(5);
+        var values = new List<double> { 0, -0.0, 1, -1, 0.1, 1e21, 1e-7, 123456789012345678, double.MaxValue, double.Epsilon, double.NaN, double.PositiveInfinity, double.NegativeInfinity };
+        for (var i = 0; i < 20_000; i++)
+        {
+            values.Add(BitConverter.Int64BitsToDouble(rng.NextInt64()));
+            values.Add(Math.Round(rng.NextDouble() * Math.Pow(10, rng.Next(-5, 16)), rng.Next(0, 6)));
+        }
+
+        Span<byte> text = stackalloc byte[64];
+        foreach (var v in values)
+        {
+            var expected = PromFormat.FormatFloat(v);
+            if (PromFormat.TryFormatFloatUtf8(v, text, out var written))
+            {
+                Assert.Equal(expected, System.Text.Encoding.ASCII.GetString(text[..written]));
+            }
+            else
+            {
+                // Only values whose round-trip form has an exponent (or that have no digits) take the string path.
+                Assert.True(!double.IsFinite(v) || v.ToString("R", System.Globalization.CultureInfo.InvariantCulture).Contains('E', StringComparison.Ordinal), $"{v:R} was not formatted on the fast path");
+            }
+        }
+
+        foreach (var ms in new[] { 0L, 1, 999, 1000, 1001, -1, -1500, 1_764_270_000_123, long.MaxValue, long.MinValue + 1 })
+        {
+            Assert.Equal(PromFormat.FormatTimestamp(ms), System.Text.Encoding.ASCII.GetString(text[..PromFormat.FormatTimestampUtf8(ms, text)]));
+        }
+    }
 }
