@@ -89,6 +89,7 @@ for q in "${queries[@]}"; do
   [ "$gs" = "$ps" ] || echo "bench: series differ for $q: Prometheus $ps, gateway $gs" >&2
   printf '| `%s` | %s | %s | %s | %s | %s× | %s× |\n' "$q" "$gs" "$pt" "$vt" "$gt" "$(ratio "$gt" "$pt")" "$(ratio "$gt" "$vt")"
 done
-stop_pid "$GW_PID"; stop_pid "$pr_pid"; stop_pid "$vm_pid"
 echo
+echo "peak RSS over the load and the queries: Prometheus $(rss_peak_mib "$pr_pid") MiB, VictoriaMetrics $(rss_peak_mib "$vm_pid") MiB, flotel gateway $(rss_peak_mib "$GW_PID") MiB"
+stop_pid "$GW_PID"; stop_pid "$pr_pid"; stop_pid "$vm_pid"
 echo "note: wall time per request as curl sees it (JSON encoding and transfer included); ratios below 1 mean the gateway answered faster."
