@@ -31,34 +31,42 @@ public static class PrometheusApi
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(time);
         string[] methods = ["GET", "POST"];
-        routes.MapMethods("/api/v1/query", methods, ctx => Handle(ctx, w => QueryAsync(ctx, w, store, time)));
-        routes.MapMethods("/api/v1/query_range", methods, ctx => Handle(ctx, w => QueryRangeAsync(ctx, w, store)));
-        routes.MapMethods("/api/v1/series", methods, ctx => Handle(ctx, w => SeriesAsync(ctx, w, store)));
-        routes.MapMethods("/api/v1/labels", methods, ctx => Handle(ctx, w => LabelsAsync(ctx, w, store)));
-        routes.MapMethods("/api/v1/label/{name}/values", methods, ctx => Handle(ctx, w => LabelValuesAsync(ctx, w, store)));
+        routes.MapMethods("/api/v1/query", methods, ctx => Handle(ctx, (w, spill) => QueryAsync(ctx, w, spill, store, time)));
+        routes.MapMethods("/api/v1/query_range", methods, ctx => Handle(ctx, (w, spill) => QueryRangeAsync(ctx, w, spill, store)));
+        routes.MapMethods("/api/v1/series", methods, ctx => Handle(ctx, (w, _) => SeriesAsync(ctx, w, store)));
+        routes.MapMethods("/api/v1/labels", methods, ctx => Handle(ctx, (w, _) => LabelsAsync(ctx, w, store)));
+        routes.MapMethods("/api/v1/label/{name}/values", methods, ctx => Handle(ctx, (w, _) => LabelValuesAsync(ctx, w, store)));
         return routes;
     }
 
-    private static async Task Handle(HttpContext ctx, Func<Utf8JsonWriter, Task> writeData)
+    /// <summary>
+    /// Answers with Prometheus's envelope. The answer is built in memory, so an error found while computing it still
+    /// becomes an error answer; large answers (a range query over many series: tens of MB) go out in pieces once
+    /// they pass <see cref="ResponseSpill.SpillBytes"/> — every error is found before the first series is written.
+    /// </summary>
+    private static async Task Handle(HttpContext ctx, Func<Utf8JsonWriter, ResponseSpill, Task> writeData)
     {
-        var buffer = new ArrayBufferWriter<byte>();
+        var spill = new ResponseSpill(ctx);
         try
         {
-            using (var writer = new Utf8JsonWriter(buffer, JsonOptions))
+            using (var writer = new Utf8JsonWriter(spill, JsonOptions))
             {
                 writer.WriteStartObject();
                 writer.WriteString("status", "success");
                 writer.WritePropertyName("data");
-                await writeData(writer).ConfigureAwait(false);
+                await writeData(writer, spill).ConfigureAwait(false);
                 writer.WriteEndObject();
             }
 
-            ctx.Response.StatusCode = 200;
+            if (!spill.Started)
+            {
+                ctx.Response.StatusCode = 200;
+            }
         }
-        catch (PromQueryException ex)
+        catch (PromQueryException ex) when (!spill.Started)
         {
-            buffer.Clear();
-            using (var writer = new Utf8JsonWriter(buffer, JsonOptions))
+            spill.Clear();
+            using (var writer = new Utf8JsonWriter(spill, JsonOptions))
             {
                 writer.WriteStartObject();
                 writer.WriteString("status", "error");
@@ -70,8 +78,54 @@ public static class PrometheusApi
             ctx.Response.StatusCode = ex.HttpStatusCode;
         }
 
-        ctx.Response.ContentType = "application/json";
-        await ctx.Response.Body.WriteAsync(buffer.WrittenMemory, ctx.RequestAborted).ConfigureAwait(false);
+        await spill.CompleteAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The answer's bytes: kept in memory, and sent in pieces once more than <see cref="SpillBytes"/> are waiting at a
+    /// point the writer chooses (<see cref="SpillAsync"/>, between series), so a 40 MB answer no longer needs a 64 MB
+    /// buffer grown by doubling (large objects) on top of the query's own data.
+    /// </summary>
+    private sealed class ResponseSpill(HttpContext ctx) : IBufferWriter<byte>
+    {
+        public const int SpillBytes = 256 * 1024;
+
+        private readonly ArrayBufferWriter<byte> _buffer = new(16 * 1024);
+
+        /// <summary>Whether bytes (and the 200 status) were sent: no error answer is possible any more.</summary>
+        public bool Started { get; private set; }
+
+        public void Advance(int count) => _buffer.Advance(count);
+
+        public Memory<byte> GetMemory(int sizeHint = 0) => _buffer.GetMemory(sizeHint);
+
+        public Span<byte> GetSpan(int sizeHint = 0) => _buffer.GetSpan(sizeHint);
+
+        public void Clear() => _buffer.Clear();
+
+        /// <summary>Sends what is waiting when it is more than <see cref="SpillBytes"/>.</summary>
+        public async ValueTask SpillAsync(Utf8JsonWriter writer)
+        {
+            writer.Flush();
+            if (_buffer.WrittenCount >= SpillBytes)
+            {
+                await SendAsync().ConfigureAwait(false);
+            }
+        }
+
+        public Task CompleteAsync() => SendAsync();
+
+        private async Task SendAsync()
+        {
+            if (!Started)
+            {
+                Started = true;
+                ctx.Response.ContentType = "application/json";
+            }
+
+            await ctx.Response.Body.WriteAsync(_buffer.WrittenMemory, ctx.RequestAborted).ConfigureAwait(false);
+            _buffer.ResetWrittenCount();
+        }
     }
 
     private static async Task<StringValues> ParamAsync(HttpContext ctx, string name)
@@ -134,7 +188,7 @@ public static class PrometheusApi
         }
     }
 
-    private static async Task QueryAsync(HttpContext ctx, Utf8JsonWriter w, MetricStore store, TimeProvider time)
+    private static async Task QueryAsync(HttpContext ctx, Utf8JsonWriter w, ResponseSpill spill, MetricStore store, TimeProvider time)
     {
         var expr = ParseQuery(await SingleAsync(ctx, "query").ConfigureAwait(false));
         var t = await TimeParamAsync(ctx, "time", time.GetUtcNow().ToUnixTimeMilliseconds()).ConfigureAwait(false);
@@ -174,6 +228,7 @@ public static class PrometheusApi
                 foreach (var s in m.Series)
                 {
                     WriteSeries(w, s.Labels, s.Samples);
+                    await spill.SpillAsync(w).ConfigureAwait(false);
                 }
 
                 w.WriteEndArray();
@@ -183,7 +238,7 @@ public static class PrometheusApi
         w.WriteEndObject();
     }
 
-    private static async Task QueryRangeAsync(HttpContext ctx, Utf8JsonWriter w, MetricStore store)
+    private static async Task QueryRangeAsync(HttpContext ctx, Utf8JsonWriter w, ResponseSpill spill, MetricStore store)
     {
         var query = await SingleAsync(ctx, "query").ConfigureAwait(false);
         var start = await TimeParamAsync(ctx, "start", long.MinValue).ConfigureAwait(false);
@@ -228,6 +283,7 @@ public static class PrometheusApi
         foreach (var (labels, points) in result)
         {
             WriteSeries(w, labels, points);
+            await spill.SpillAsync(w).ConfigureAwait(false);
         }
 
         w.WriteEndArray();

@@ -154,4 +154,30 @@ public sealed class PrometheusApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Equal("no match[] parameter provided", missing.GetProperty("error").GetString());
     }
+
+    [Fact]
+    public async Task QueryRange_AnswerOfSeveralMegabytes_SentInPiecesAndComplete()
+    {
+        // 300 series × 1,441 points (~13 MB of JSON): past the 256 KiB after which the answer is sent in pieces.
+        for (var k = 0; k < 300; k++)
+        {
+            var samples = Enumerable.Range(0, 1441).Select(i => new Sample(T0 + (i * 60_000L), (k * 1000.25) + i)).ToArray();
+            _store.Append(LabelSet.Of("__name__", "big", "k", k.ToString("D3", System.Globalization.CultureInfo.InvariantCulture)), samples);
+        }
+
+        var (status, body) = await GetAsync(
+            $"/api/v1/query_range?query=big&start={T0 / 1000}&end={(T0 / 1000) + 86_400}&step=60");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("success", body.GetProperty("status").GetString());
+        var result = body.GetProperty("data").GetProperty("result").EnumerateArray().ToList();
+        Assert.Equal(300, result.Count);
+        for (var k = 0; k < 300; k++)
+        {
+            var values = result[k].GetProperty("values").EnumerateArray().ToList();
+            Assert.Equal(k.ToString("D3", System.Globalization.CultureInfo.InvariantCulture), result[k].GetProperty("metric").GetProperty("k").GetString());
+            Assert.Equal(1441, values.Count);
+            Assert.Equal(((k * 1000.25) + 1440).ToString("R", System.Globalization.CultureInfo.InvariantCulture), values[^1][1].GetString());
+        }
+    }
 }
