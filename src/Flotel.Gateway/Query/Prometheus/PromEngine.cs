@@ -37,6 +37,9 @@ internal sealed partial class PromEngine(MetricStore store)
 
     private readonly Dictionary<Aggregate, Dictionary<LabelSet, LabelSet>> _groupKeys = [];
 
+    /// <summary>Samples the query read from the store (its prefetched series).</summary>
+    public long SamplesLoaded { get; private set; }
+
     /// <summary>Evaluates <paramref name="expr"/> at <paramref name="timeMs"/>.</summary>
     public PromValue Instant(PromExpr expr, long timeMs)
     {
@@ -161,6 +164,10 @@ internal sealed partial class PromEngine(MetricStore store)
             var selected = new List<SeriesSamples>(store.Select(vs.Matchers, startMs - vs.OffsetMs - windowMs, endMs - vs.OffsetMs));
             selected.Sort(static (a, b) => CompareLabels(a.Labels, b.Labels));
             _data[vs] = selected;
+            foreach (var series in selected)
+            {
+                SamplesLoaded += series.Samples.Length;
+            }
         }
     }
 

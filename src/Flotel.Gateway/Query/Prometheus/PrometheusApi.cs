@@ -21,6 +21,9 @@ public static class PrometheusApi
     private const long MinTime = -9223372036854775L; // Prometheus's API MinTime/MaxTime in ms, roughly ±292 million years
     private const long MaxTime = 9223372036854775L;
 
+    /// <summary>Samples loaded by one query (16 bytes each) above which it is followed by a background collection.</summary>
+    private const long LargeQuerySamples = 2_000_000;
+
     // Prometheus writes "+Inf" and non-ASCII label values unescaped; the relaxed encoder does the same (JSON is the body, never HTML).
     private static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -193,7 +196,8 @@ public static class PrometheusApi
         var expr = ParseQuery(await SingleAsync(ctx, "query").ConfigureAwait(false));
         var t = await TimeParamAsync(ctx, "time", time.GetUtcNow().ToUnixTimeMilliseconds()).ConfigureAwait(false);
         await ValidateTimeoutAsync(ctx).ConfigureAwait(false);
-        var value = new PromEngine(store).Instant(expr, t);
+        var engine = new PromEngine(store);
+        var value = engine.Instant(expr, t);
         w.WriteStartObject();
         switch (value)
         {
@@ -236,6 +240,22 @@ public static class PrometheusApi
         }
 
         w.WriteEndObject();
+        ReleaseAfterLargeQuery(engine);
+    }
+
+    /// <summary>
+    /// After a query that loaded at least <see cref="LargeQuerySamples"/> samples, asks for a background gen-2
+    /// collection. Each series' samples are one array, and over ~5,300 samples (a day at 15 s) that is a large object,
+    /// which only a gen-2 collection frees: without this, repeated 24 h panels over 1,000 series left their arrays
+    /// behind and the gateway's peak RSS rose 414 MiB (two queries) and 669 MiB (27 queries) instead of 341 MiB.
+    /// The collection runs concurrently (ingest keeps going); small queries never trigger it.
+    /// </summary>
+    private static void ReleaseAfterLargeQuery(PromEngine engine)
+    {
+        if (engine.SamplesLoaded >= LargeQuerySamples)
+        {
+            GC.Collect(2, GCCollectionMode.Forced, blocking: false);
+        }
     }
 
     private static async Task QueryRangeAsync(HttpContext ctx, Utf8JsonWriter w, ResponseSpill spill, MetricStore store)
@@ -276,7 +296,8 @@ public static class PrometheusApi
 
         await ValidateTimeoutAsync(ctx).ConfigureAwait(false);
         var expr = ParseQuery(query);
-        var result = new PromEngine(store).Range(expr, start, end, step);
+        var engine = new PromEngine(store);
+        var result = engine.Range(expr, start, end, step);
         w.WriteStartObject();
         w.WriteString("resultType", "matrix");
         w.WriteStartArray("result");
@@ -288,6 +309,7 @@ public static class PrometheusApi
 
         w.WriteEndArray();
         w.WriteEndObject();
+        ReleaseAfterLargeQuery(engine);
     }
 
     private static async Task<List<IReadOnlyList<LabelMatcher>>> MatchersAsync(HttpContext ctx)
