@@ -105,6 +105,13 @@ build_flotel() {
   FLOTEL_DLL="$REPO/src/Flotel.Cli/bin/Release/net10.0/flotel.dll"
 }
 
+# Release build of the remote-write generator (bench/Flotel.RemoteWriteLoad); sets LOAD_DLL.
+build_rwload() {
+  dotnet build "$REPO/bench/Flotel.RemoteWriteLoad" -c Release --nologo -v q >"$BENCH_TMP/build-load.log" 2>&1 \
+    || { cat "$BENCH_TMP/build-load.log" >&2; return 1; }
+  LOAD_DLL="$REPO/bench/Flotel.RemoteWriteLoad/bin/Release/net10.0/flotel-rwload.dll"
+}
+
 # Starts `flotel gateway` on 127.0.0.1 with free ports and data dir $1 (and config file $2 when given); sets GW_PID,
 # GW_HTTP (host:port), GW_SYSLOG_PORT.
 start_gateway() {

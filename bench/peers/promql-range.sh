@@ -23,9 +23,7 @@ while [ $# -gt 0 ]; do
 done
 
 build_flotel
-dotnet build "$REPO/bench/Flotel.RemoteWriteLoad" -c Release --nologo -v q >"$BENCH_TMP/build-load.log" 2>&1 \
-  || { cat "$BENCH_TMP/build-load.log" >&2; exit 1; }
-LOAD_DLL="$REPO/bench/Flotel.RemoteWriteLoad/bin/Release/net10.0/flotel-rwload.dll"
+build_rwload
 # 10 samples per series per request: H × 240 samples per series need H × 24 windows of every group.
 requests=$((hours * 24 * groups))
 

@@ -30,9 +30,7 @@ done
 
 want() { [[ ",$only," == *",$1,"* ]]; }
 build_flotel
-dotnet build "$REPO/bench/Flotel.RemoteWriteLoad" -c Release --nologo -v q >"$BENCH_TMP/build-load.log" 2>&1 \
-  || { cat "$BENCH_TMP/build-load.log" >&2; exit 1; }
-LOAD_DLL="$REPO/bench/Flotel.RemoteWriteLoad/bin/Release/net10.0/flotel-rwload.dll"
+build_rwload
 
 # Runs the generator against URL, measuring PID's CPU; sets R_SAMPLES R_SECS R_CPU0 R_CPU1.
 run_load() {
