@@ -35,7 +35,11 @@ internal sealed partial class PromEngine(MetricStore store)
 
     private readonly Dictionary<MatrixSelector, int[]> _cursors = [];
 
+    private readonly Dictionary<VectorSelector, int[]> _instantCursors = [];
+
     private readonly Dictionary<Aggregate, Dictionary<LabelSet, LabelSet>> _groupKeys = [];
+
+    private readonly Dictionary<(Binary, int), Dictionary<LabelSet, LabelSet>> _binaryLabels = [];
 
     /// <summary>Samples the query read from the store (its prefetched series).</summary>
     public long SamplesLoaded { get; private set; }
@@ -201,9 +205,17 @@ internal sealed partial class PromEngine(MetricStore store)
     {
         var refTime = t - vs.OffsetMs;
         var result = new List<(LabelSet, double, long)>();
-        foreach (var series in _data[vs])
+        var data = _data[vs];
+        if (!_instantCursors.TryGetValue(vs, out var cursors))
         {
-            var i = UpperBound(series.Samples, refTime) - 1;
+            cursors = new int[data.Count];
+            _instantCursors[vs] = cursors;
+        }
+
+        for (var k = 0; k < data.Count; k++)
+        {
+            var series = data[k];
+            var i = LastAtOrBefore(series.Samples, refTime, ref cursors[k]);
             if (i < 0)
             {
                 continue;
@@ -305,6 +317,35 @@ internal sealed partial class PromEngine(MetricStore store)
         }
 
         return cursors;
+    }
+
+    /// <summary>
+    /// Index of the last sample at or before <paramref name="t"/> (−1 when none), found from <paramref name="cursor"/>
+    /// (this series' answer at the previous step) by a short forward scan, or a binary search when it moved back or far.
+    /// </summary>
+    internal static int LastAtOrBefore(Sample[] samples, long t, ref int cursor)
+    {
+        var i = cursor;
+        if (i >= samples.Length || (i >= 0 && samples[i].TimestampMs > t))
+        {
+            i = UpperBound(samples, t) - 1; // moved back
+        }
+        else
+        {
+            var limit = Math.Min(samples.Length - 1, i + 8);
+            while (i < limit && samples[i + 1].TimestampMs <= t)
+            {
+                i++;
+            }
+
+            if (i == limit && i + 1 < samples.Length && samples[i + 1].TimestampMs <= t)
+            {
+                i = UpperBound(samples, t) - 1;
+            }
+        }
+
+        cursor = i;
+        return i;
     }
 
     /// <summary>The label sets of a selector's series without <c>__name__</c>, made once per query (index = series).</summary>
@@ -657,7 +698,7 @@ internal sealed partial class PromEngine(MetricStore store)
 
                 if (keep)
                 {
-                    result.Add(new VectorSample(dropName ? DropMetricName(s.Labels) : s.Labels, value));
+                    result.Add(new VectorSample(dropName ? Cached(b, LabelsWithoutName, s.Labels) : s.Labels, value));
                 }
             }
         }
@@ -667,7 +708,7 @@ internal sealed partial class PromEngine(MetricStore store)
     }
 
     /// <summary><c>and</c> (elements of the left side with a match on the right) and <c>unless</c> (without one); labels and names kept.</summary>
-    private static void SetFilter(Binary b, List<VectorSample> lhs, List<VectorSample> rhs, bool keepMatched, List<VectorSample> result)
+    private void SetFilter(Binary b, List<VectorSample> lhs, List<VectorSample> rhs, bool keepMatched, List<VectorSample> result)
     {
         if (lhs.Count == 0 || rhs.Count == 0)
         {
@@ -682,12 +723,12 @@ internal sealed partial class PromEngine(MetricStore store)
         var right = new HashSet<LabelSet>();
         foreach (var r in rhs)
         {
-            right.Add(Signature(r.Labels, b));
+            right.Add(Cached(b, MatchSignature, r.Labels));
         }
 
         foreach (var l in lhs)
         {
-            if (right.Contains(Signature(l.Labels, b)) == keepMatched)
+            if (right.Contains(Cached(b, MatchSignature, l.Labels)) == keepMatched)
             {
                 result.Add(l);
             }
@@ -695,18 +736,18 @@ internal sealed partial class PromEngine(MetricStore store)
     }
 
     /// <summary><c>or</c>: every element of the left side, then those of the right side whose match group the left side lacks.</summary>
-    private static void SetUnion(Binary b, List<VectorSample> lhs, List<VectorSample> rhs, List<VectorSample> result)
+    private void SetUnion(Binary b, List<VectorSample> lhs, List<VectorSample> rhs, List<VectorSample> result)
     {
         var left = new HashSet<LabelSet>();
         foreach (var l in lhs)
         {
-            left.Add(Signature(l.Labels, b));
+            left.Add(Cached(b, MatchSignature, l.Labels));
             result.Add(l);
         }
 
         foreach (var r in rhs)
         {
-            if (!left.Contains(Signature(r.Labels, b)))
+            if (!left.Contains(Cached(b, MatchSignature, r.Labels)))
             {
                 result.Add(r);
             }
@@ -719,7 +760,7 @@ internal sealed partial class PromEngine(MetricStore store)
     /// <c>group_left(…)</c> are copied from the "one" side; <c>group_right</c> is the mirror image. The "one" side
     /// must have a single element per match group (Prometheus's "many-to-many matching not allowed" error).
     /// </summary>
-    private static void VectorVector(Binary b, List<VectorSample> lhs, List<VectorSample> rhs, bool dropName, List<VectorSample> result)
+    private void VectorVector(Binary b, List<VectorSample> lhs, List<VectorSample> rhs, bool dropName, List<VectorSample> result)
     {
         if (lhs.Count == 0 || rhs.Count == 0)
         {
@@ -732,7 +773,7 @@ internal sealed partial class PromEngine(MetricStore store)
         var oneSide = new Dictionary<LabelSet, VectorSample>();
         foreach (var r in one)
         {
-            var sig = Signature(r.Labels, b);
+            var sig = Cached(b, MatchSignature, r.Labels);
             if (!oneSide.TryAdd(sig, r))
             {
                 throw PromQueryException.Execution("found duplicate series for the match group " + sig + " on the " + (swapped ? "left" : "right") + " hand-side of the operation: [" + r.Labels + ", " + oneSide[sig].Labels + "];many-to-many matching not allowed: matching labels must be unique on one side");
@@ -743,7 +784,7 @@ internal sealed partial class PromEngine(MetricStore store)
         var produced = new HashSet<(LabelSet Group, LabelSet Labels)>();
         foreach (var m in many)
         {
-            var sig = Signature(m.Labels, b);
+            var sig = Cached(b, MatchSignature, m.Labels);
             if (!oneSide.TryGetValue(sig, out var o))
             {
                 continue;
@@ -766,16 +807,14 @@ internal sealed partial class PromEngine(MetricStore store)
                 continue;
             }
 
-            var labels = dropName ? DropMetricName(m.Labels) : m.Labels;
+            LabelSet labels;
             if (b.Card == MatchCardinality.OneToOne)
             {
-                if (b.MatchingLabels is not null)
-                {
-                    labels = b.On ? Keep(labels, b.MatchingLabels) : Remove(labels, b.MatchingLabels);
-                }
+                labels = Cached(b, dropName ? OneToOneLabelsWithoutName : OneToOneLabels, m.Labels);
             }
             else
             {
+                labels = dropName ? Cached(b, LabelsWithoutName, m.Labels) : m.Labels;
                 foreach (var name in b.Include)
                 {
                     labels = WithLabel(labels, name, o.Labels.TryGetValue(name, out var v) ? v : string.Empty);
@@ -829,6 +868,43 @@ internal sealed partial class PromEngine(MetricStore store)
 
         return true;
     }
+
+    // What Cached computes for a binary operator's input label set (see there).
+    private const int MatchSignature = 0;
+    private const int LabelsWithoutName = 1;
+    private const int OneToOneLabels = 2;
+    private const int OneToOneLabelsWithoutName = 3;
+
+    /// <summary>
+    /// A label set derived from an input series' labels for operator <paramref name="b"/> — its match signature, or its
+    /// output labels — made once per query: an input series has the same labels at every step, and these were the
+    /// per-step allocations of a vector-vector operator (keyed by label values, so the cache is bounded by the
+    /// distinct input series).
+    /// </summary>
+    private LabelSet Cached(Binary b, int kind, LabelSet labels)
+    {
+        if (!_binaryLabels.TryGetValue((b, kind), out var cache))
+        {
+            cache = [];
+            _binaryLabels[(b, kind)] = cache;
+        }
+
+        if (!cache.TryGetValue(labels, out var derived))
+        {
+            derived = kind switch
+            {
+                MatchSignature => Signature(labels, b),
+                LabelsWithoutName => DropMetricName(labels),
+                _ => OneToOneOutput(kind == OneToOneLabelsWithoutName ? DropMetricName(labels) : labels, b),
+            };
+            cache[labels] = derived;
+        }
+
+        return derived;
+    }
+
+    private static LabelSet OneToOneOutput(LabelSet labels, Binary b) =>
+        b.MatchingLabels is null ? labels : b.On ? Keep(labels, b.MatchingLabels) : Remove(labels, b.MatchingLabels);
 
     private static LabelSet Signature(LabelSet labels, Binary b)
     {

@@ -493,4 +493,28 @@ public sealed class PromEngineTests : IDisposable
             Assert.Equal(expected, PromEngine.Window(samples, minT, maxT, ref cursor).ToArray());
         }
     }
+
+    [Fact]
+    public void LastAtOrBefore_ForwardBackwardAndJumpingTimesWithCursor_SameIndexAsASearchEachTime()
+    {
+        var rng = new Random(12);
+        var samples = Enumerable.Range(0, 2000).Select(i => new Sample(1_000_000 + (i * 15_000L), i)).ToArray();
+        var cursor = 0;
+        var t = 900_000L;
+        for (var round = 0; round < 5000; round++)
+        {
+            t += rng.Next(10) switch
+            {
+                0 => -rng.Next(3_000_000),
+                1 => rng.Next(10_000_000),
+                _ => rng.Next(120_000),
+            };
+            var expected = Array.FindLastIndex(samples, x => x.TimestampMs <= t);
+            Assert.Equal(expected, PromEngine.LastAtOrBefore(samples, t, ref cursor));
+        }
+
+        var none = 0;
+        Assert.Equal(-1, PromEngine.LastAtOrBefore([], 5, ref none));
+        Assert.Equal(-1, PromEngine.LastAtOrBefore([], 5, ref none));
+    }
 }
