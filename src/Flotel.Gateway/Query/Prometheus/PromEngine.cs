@@ -37,9 +37,7 @@ internal sealed partial class PromEngine(MetricStore store)
 
     private readonly Dictionary<VectorSelector, int[]> _instantCursors = [];
 
-    private readonly Dictionary<Aggregate, Dictionary<LabelSet, LabelSet>> _groupKeys = [];
-
-    private readonly Dictionary<(Binary, int), Dictionary<LabelSet, LabelSet>> _binaryLabels = [];
+    private readonly Dictionary<(PromExpr Node, int Kind), Dictionary<LabelSet, LabelSet>> _derivedLabels = [];
 
     /// <summary>Samples the query read from the store (its prefetched series).</summary>
     public long SamplesLoaded { get; private set; }
@@ -256,31 +254,13 @@ internal sealed partial class PromEngine(MetricStore store)
     /// <summary>
     /// The samples in [<paramref name="minT"/>, <paramref name="maxT"/>] without stale markers: a span over
     /// <paramref name="samples"/>, or a filtered copy when the window holds a stale marker. <paramref name="cursor"/> is
-    /// where the previous window of this series started: a range query's windows move forward a few samples per step,
-    /// so a short scan from there replaces most binary searches.
+    /// <see cref="LastAtOrBefore"/>'s for the sample before the previous window of this series: a range query's windows
+    /// move forward a few samples per step, so a short scan from there replaces most binary searches.
     /// </summary>
     internal static ReadOnlySpan<Sample> Window(Sample[] samples, long minT, long maxT, ref int cursor)
     {
-        var from = cursor;
-        if (from > samples.Length || (from > 0 && samples[from - 1].TimestampMs >= minT))
-        {
-            from = LowerBound(samples, minT); // the window moved back
-        }
-        else
-        {
-            var limit = Math.Min(samples.Length, from + 8);
-            while (from < limit && samples[from].TimestampMs < minT)
-            {
-                from++;
-            }
-
-            if (from == limit && from < samples.Length && samples[from].TimestampMs < minT)
-            {
-                from = LowerBound(samples, minT);
-            }
-        }
-
-        cursor = from;
+        // Timestamps are whole milliseconds: the window starts after the last sample before minT.
+        var from = LastAtOrBefore(samples, minT - 1, ref cursor) + 1;
         var to = from;
         var stale = false;
         while (to < samples.Length && samples[to].TimestampMs <= maxT)
@@ -366,26 +346,6 @@ internal sealed partial class PromEngine(MetricStore store)
         return names;
     }
 
-    /// <summary>First index with timestamp ≥ <paramref name="t"/>.</summary>
-    private static int LowerBound(Sample[] samples, long t)
-    {
-        int lo = 0, hi = samples.Length;
-        while (lo < hi)
-        {
-            var mid = (lo + hi) >>> 1;
-            if (samples[mid].TimestampMs < t)
-            {
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid;
-            }
-        }
-
-        return lo;
-    }
-
     /// <summary>First index with timestamp &gt; <paramref name="t"/>.</summary>
     private static int UpperBound(Sample[] samples, long t)
     {
@@ -459,14 +419,6 @@ internal sealed partial class PromEngine(MetricStore store)
 
         var groups = new Dictionary<LabelSet, Group>();
         var order = new List<Group>();
-        // A series' group key is the same at every step: made once per query (keyed by label values, so inputs rebuilt
-        // per step, e.g. by a binary operator, still share entries; bounded by the distinct input series).
-        if (!_groupKeys.TryGetValue(agg, out var groupKeys))
-        {
-            groupKeys = [];
-            _groupKeys[agg] = groupKeys;
-        }
-
         foreach (var s in input)
         {
             var labels = s.Labels;
@@ -475,16 +427,9 @@ internal sealed partial class PromEngine(MetricStore store)
                 labels = WithLabel(labels, valueLabel, PromFormat.FormatFloat(s.Value));
             }
 
-            LabelSet key;
-            if (valueLabel is not null)
-            {
-                key = agg.Without ? GroupingLabels(labels, agg.Grouping, without: true) : GroupingLabels(labels, [.. agg.Grouping, valueLabel], without: false);
-            }
-            else if (!groupKeys.TryGetValue(labels, out key!))
-            {
-                key = GroupingLabels(labels, agg.Grouping, agg.Without);
-                groupKeys[labels] = key;
-            }
+            var key = valueLabel is null
+                ? Derived(agg, GroupKey, labels)
+                : agg.Without ? GroupingLabels(labels, agg.Grouping, without: true) : GroupingLabels(labels, [.. agg.Grouping, valueLabel], without: false);
 
             if (!groups.TryGetValue(key, out var g))
             {
@@ -698,7 +643,7 @@ internal sealed partial class PromEngine(MetricStore store)
 
                 if (keep)
                 {
-                    result.Add(new VectorSample(dropName ? Cached(b, LabelsWithoutName, s.Labels) : s.Labels, value));
+                    result.Add(new VectorSample(dropName ? Derived(b, LabelsWithoutName, s.Labels) : s.Labels, value));
                 }
             }
         }
@@ -723,12 +668,12 @@ internal sealed partial class PromEngine(MetricStore store)
         var right = new HashSet<LabelSet>();
         foreach (var r in rhs)
         {
-            right.Add(Cached(b, MatchSignature, r.Labels));
+            right.Add(Derived(b, MatchSignature, r.Labels));
         }
 
         foreach (var l in lhs)
         {
-            if (right.Contains(Cached(b, MatchSignature, l.Labels)) == keepMatched)
+            if (right.Contains(Derived(b, MatchSignature, l.Labels)) == keepMatched)
             {
                 result.Add(l);
             }
@@ -741,13 +686,13 @@ internal sealed partial class PromEngine(MetricStore store)
         var left = new HashSet<LabelSet>();
         foreach (var l in lhs)
         {
-            left.Add(Cached(b, MatchSignature, l.Labels));
+            left.Add(Derived(b, MatchSignature, l.Labels));
             result.Add(l);
         }
 
         foreach (var r in rhs)
         {
-            if (!left.Contains(Cached(b, MatchSignature, r.Labels)))
+            if (!left.Contains(Derived(b, MatchSignature, r.Labels)))
             {
                 result.Add(r);
             }
@@ -773,7 +718,7 @@ internal sealed partial class PromEngine(MetricStore store)
         var oneSide = new Dictionary<LabelSet, VectorSample>();
         foreach (var r in one)
         {
-            var sig = Cached(b, MatchSignature, r.Labels);
+            var sig = Derived(b, MatchSignature, r.Labels);
             if (!oneSide.TryAdd(sig, r))
             {
                 throw PromQueryException.Execution("found duplicate series for the match group " + sig + " on the " + (swapped ? "left" : "right") + " hand-side of the operation: [" + r.Labels + ", " + oneSide[sig].Labels + "];many-to-many matching not allowed: matching labels must be unique on one side");
@@ -784,7 +729,7 @@ internal sealed partial class PromEngine(MetricStore store)
         var produced = new HashSet<(LabelSet Group, LabelSet Labels)>();
         foreach (var m in many)
         {
-            var sig = Cached(b, MatchSignature, m.Labels);
+            var sig = Derived(b, MatchSignature, m.Labels);
             if (!oneSide.TryGetValue(sig, out var o))
             {
                 continue;
@@ -810,11 +755,11 @@ internal sealed partial class PromEngine(MetricStore store)
             LabelSet labels;
             if (b.Card == MatchCardinality.OneToOne)
             {
-                labels = Cached(b, dropName ? OneToOneLabelsWithoutName : OneToOneLabels, m.Labels);
+                labels = Derived(b, dropName ? OneToOneLabelsWithoutName : OneToOneLabels, m.Labels);
             }
             else
             {
-                labels = dropName ? Cached(b, LabelsWithoutName, m.Labels) : m.Labels;
+                labels = dropName ? Derived(b, LabelsWithoutName, m.Labels) : m.Labels;
                 foreach (var name in b.Include)
                 {
                     labels = WithLabel(labels, name, o.Labels.TryGetValue(name, out var v) ? v : string.Empty);
@@ -869,33 +814,35 @@ internal sealed partial class PromEngine(MetricStore store)
         return true;
     }
 
-    // What Cached computes for a binary operator's input label set (see there).
+    // What Derived computes from an input series' labels for a node (see there).
     private const int MatchSignature = 0;
     private const int LabelsWithoutName = 1;
     private const int OneToOneLabels = 2;
     private const int OneToOneLabelsWithoutName = 3;
+    private const int GroupKey = 4;
 
     /// <summary>
-    /// A label set derived from an input series' labels for operator <paramref name="b"/> — its match signature, or its
-    /// output labels — made once per query: an input series has the same labels at every step, and these were the
-    /// per-step allocations of a vector-vector operator (keyed by label values, so the cache is bounded by the
-    /// distinct input series).
+    /// A label set derived from an input series' labels for an operator or aggregation — a match signature, output
+    /// labels, a group key — made once per query: an input series has the same labels at every step, and these were
+    /// per-step allocations (keyed by label values, so inputs rebuilt per step share entries and each cache is bounded
+    /// by the distinct input series).
     /// </summary>
-    private LabelSet Cached(Binary b, int kind, LabelSet labels)
+    private LabelSet Derived(PromExpr node, int kind, LabelSet labels)
     {
-        if (!_binaryLabels.TryGetValue((b, kind), out var cache))
+        if (!_derivedLabels.TryGetValue((node, kind), out var cache))
         {
             cache = [];
-            _binaryLabels[(b, kind)] = cache;
+            _derivedLabels[(node, kind)] = cache;
         }
 
         if (!cache.TryGetValue(labels, out var derived))
         {
             derived = kind switch
             {
-                MatchSignature => Signature(labels, b),
+                MatchSignature => Signature(labels, (Binary)node),
                 LabelsWithoutName => DropMetricName(labels),
-                _ => OneToOneOutput(kind == OneToOneLabelsWithoutName ? DropMetricName(labels) : labels, b),
+                GroupKey => GroupingLabels(labels, ((Aggregate)node).Grouping, ((Aggregate)node).Without),
+                _ => OneToOneOutput(kind == OneToOneLabelsWithoutName ? DropMetricName(labels) : labels, (Binary)node),
             };
             cache[labels] = derived;
         }

@@ -85,7 +85,7 @@ internal static class PromFormat
         return false;
     }
 
-    /// <summary><see cref="FormatTimestamp"/> into UTF-8 without a string.</summary>
+    /// <summary><see cref="FormatTimestamp"/> into UTF-8 without a string (at most 21 bytes).</summary>
     public static int FormatTimestampUtf8(long ms, Span<byte> destination)
     {
         var n = 0;
@@ -111,21 +111,8 @@ internal static class PromFormat
     /// <summary>Prometheus's jsonutil.MarshalTimestamp: seconds, then <c>.mmm</c> when the milliseconds are not zero.</summary>
     public static string FormatTimestamp(long ms)
     {
-        var sb = new StringBuilder();
-        if (ms < 0)
-        {
-            sb.Append('-');
-            ms = -ms;
-        }
-
-        sb.Append((ms / 1000).ToString(CultureInfo.InvariantCulture));
-        var fraction = ms % 1000;
-        if (fraction != 0)
-        {
-            sb.Append('.').Append(fraction.ToString("D3", CultureInfo.InvariantCulture));
-        }
-
-        return sb.ToString();
+        Span<byte> text = stackalloc byte[32];
+        return Encoding.ASCII.GetString(text[..FormatTimestampUtf8(ms, text)]);
     }
 
     /// <summary>Prometheus's API parseTime: Unix seconds with a fraction, or RFC 3339. Result in milliseconds.</summary>

@@ -204,7 +204,7 @@ public static class PrometheusApi
             case ScalarValue s:
                 w.WriteString("resultType", "scalar");
                 w.WritePropertyName("result");
-                WritePoint(w, t, PromFormat.FormatFloat(s.Value));
+                WritePoint(w, t, s.Value);
                 break;
             case StringValue s:
                 w.WriteString("resultType", "string");
@@ -453,8 +453,9 @@ public static class PrometheusApi
 
     private static void WritePoint(Utf8JsonWriter w, long ms, string value)
     {
+        Span<byte> time = stackalloc byte[32];
         w.WriteStartArray();
-        w.WriteRawValue(PromFormat.FormatTimestamp(ms), skipInputValidation: true);
+        w.WriteRawValue(time[..PromFormat.FormatTimestampUtf8(ms, time)], skipInputValidation: true);
         w.WriteStringValue(value);
         w.WriteEndArray();
     }

@@ -575,17 +575,12 @@ public sealed class MetricStore : IDisposable
             }
         }
 
-        using (var cmd = _db.CreateCommand())
+        foreach (var (id, (minT, maxT)) in ChunkBounds())
         {
-            cmd.CommandText = "SELECT series_id, MIN(min_t), MAX(max_t) FROM chunks GROUP BY series_id";
-            using var reader = cmd.ExecuteReader();
-            while (reader.Read())
+            if (_byId.TryGetValue(id, out var s))
             {
-                if (_byId.TryGetValue(reader.GetInt64(0), out var s))
-                {
-                    s.MinT = reader.GetInt64(1);
-                    s.LastT = reader.GetInt64(2);
-                }
+                s.MinT = minT;
+                s.LastT = maxT;
             }
         }
     }
@@ -734,22 +729,12 @@ public sealed class MetricStore : IDisposable
     /// </summary>
     private List<MemSeries> RemoveSeriesWithoutSamples()
     {
-        var oldest = new Dictionary<long, long>();
-        using (var cmd = _db.CreateCommand())
-        {
-            cmd.CommandText = "SELECT series_id, MIN(min_t) FROM chunks GROUP BY series_id";
-            using var reader = cmd.ExecuteReader();
-            while (reader.Read())
-            {
-                oldest[reader.GetInt64(0)] = reader.GetInt64(1);
-            }
-        }
-
+        var bounds = ChunkBounds();
         var empty = new List<MemSeries>();
         foreach (var s in _byId.Values)
         {
             var headMinT = s.Head is { Count: > 0 } head ? head.FirstTimestamp : long.MaxValue;
-            var minT = Math.Min(oldest.GetValueOrDefault(s.Id, long.MaxValue), headMinT);
+            var minT = Math.Min(bounds.TryGetValue(s.Id, out var b) ? b.MinT : long.MaxValue, headMinT);
             if (minT == long.MaxValue)
             {
                 empty.Add(s);
@@ -772,6 +757,21 @@ public sealed class MetricStore : IDisposable
         }
 
         return empty;
+    }
+
+    /// <summary>Oldest and newest timestamp in the stored chunks of each series that has any.</summary>
+    private Dictionary<long, (long MinT, long MaxT)> ChunkBounds()
+    {
+        var bounds = new Dictionary<long, (long, long)>();
+        using var cmd = _db.CreateCommand();
+        cmd.CommandText = "SELECT series_id, MIN(min_t), MAX(max_t) FROM chunks GROUP BY series_id";
+        using var reader = cmd.ExecuteReader();
+        while (reader.Read())
+        {
+            bounds[reader.GetInt64(0)] = (reader.GetInt64(1), reader.GetInt64(2));
+        }
+
+        return bounds;
     }
 
     private int DeleteOldestChunks()
