@@ -81,7 +81,9 @@ internal static class GatewayCommand
 
         await using (host.ConfigureAwait(false))
         {
-            await output.WriteLineAsync($"listening syslog={host.SyslogEndPoint} http={host.HttpEndPoint}").ConfigureAwait(false);
+            var syslog = host.SyslogEndPoint.Port == 0 ? "off" : host.SyslogEndPoint.ToString();
+            var syslogTls = host.SyslogTlsEndPoint is { } tls ? $" syslog-tls={tls}" : string.Empty;
+            await output.WriteLineAsync($"listening syslog={syslog} http={host.HttpEndPoint}{syslogTls}").ConfigureAwait(false);
             await output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
             try
             {

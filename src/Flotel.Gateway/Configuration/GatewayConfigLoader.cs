@@ -16,8 +16,8 @@ namespace Flotel.Gateway.Configuration;
 public static class GatewayConfigLoader
 {
     private static readonly HashSet<string> TopKeys = new(StringComparer.Ordinal) { "http", "syslog", "data", "queue", "auth", "store", "outputs" };
-    private static readonly HashSet<string> HttpKeys = new(StringComparer.Ordinal) { "address", "maxBodyBytes", "tls" };
-    private static readonly HashSet<string> SyslogKeys = new(StringComparer.Ordinal) { "address", "udp", "timezone", "maxFrameBytes", "tls" };
+    private static readonly HashSet<string> HttpKeys = new(StringComparer.Ordinal) { "address", "maxBodyBytes", "maxConnections", "keepAliveTimeoutSeconds", "requestHeadersTimeoutSeconds", "tls" };
+    private static readonly HashSet<string> SyslogKeys = new(StringComparer.Ordinal) { "address", "tcp", "udp", "timezone", "maxFrameBytes", "maxConnections", "idleTimeoutSeconds", "tls" };
     private static readonly HashSet<string> TlsKeys = new(StringComparer.Ordinal) { "certificate", "key", "clientCa" };
     private static readonly HashSet<string> SyslogTlsKeys = new(StringComparer.Ordinal) { "address", "certificate", "key", "clientCa" };
     private static readonly HashSet<string> QueueKeys = new(StringComparer.Ordinal) { "maxMiB" };
@@ -239,6 +239,15 @@ public static class GatewayConfigLoader
                 case "maxBodyBytes":
                     options.MaxBodyBytes = r.Integer(v, "http.maxBodyBytes", 1024, 1L << 30) ?? options.MaxBodyBytes;
                     break;
+                case "maxConnections":
+                    options.HttpMaxConnections = (int?)r.Integer(v, "http.maxConnections", 1, 1_000_000) ?? options.HttpMaxConnections;
+                    break;
+                case "keepAliveTimeoutSeconds":
+                    options.HttpKeepAliveTimeoutSeconds = (int?)r.Integer(v, "http.keepAliveTimeoutSeconds", 1, 3600) ?? options.HttpKeepAliveTimeoutSeconds;
+                    break;
+                case "requestHeadersTimeoutSeconds":
+                    options.HttpRequestHeadersTimeoutSeconds = (int?)r.Integer(v, "http.requestHeadersTimeoutSeconds", 1, 600) ?? options.HttpRequestHeadersTimeoutSeconds;
+                    break;
                 case "tls":
                     options.HttpTls = ReadTls(r, v, "http.tls", TlsKeys);
                     break;
@@ -260,8 +269,17 @@ public static class GatewayConfigLoader
                 case "address":
                     options.SyslogAddress = Address(r, v, "syslog.address") ?? options.SyslogAddress;
                     break;
+                case "tcp":
+                    options.SyslogTcp = r.Boolean(v, "syslog.tcp") ?? options.SyslogTcp;
+                    break;
                 case "udp":
                     options.SyslogUdp = r.Boolean(v, "syslog.udp") ?? options.SyslogUdp;
+                    break;
+                case "maxConnections":
+                    options.SyslogMaxConnections = (int?)r.Integer(v, "syslog.maxConnections", 1, 1_000_000) ?? options.SyslogMaxConnections;
+                    break;
+                case "idleTimeoutSeconds":
+                    options.SyslogIdleTimeoutSeconds = (int?)r.Integer(v, "syslog.idleTimeoutSeconds", 0, 7 * 24 * 3600, "(0 = never)") ?? options.SyslogIdleTimeoutSeconds;
                     break;
                 case "timezone":
                     if (r.String(v, "syslog.timezone") is { } zone)

@@ -10,14 +10,46 @@ public sealed class GatewayOptions
     /// <summary>HTTP listener (remote write, <c>_bulk</c>, <c>_search</c>, Prometheus API, UI): <c>HOST:PORT</c>.</summary>
     public string HttpAddress { get; set; } = "0.0.0.0:9201";
 
+    /// <summary>
+    /// Most HTTP connections open at once; one more is closed as soon as it is accepted and counted
+    /// (<c>flotel_http_connections_refused_total</c>). The default serves 10,000 devices that each keep one remote-write
+    /// connection alive, plus the query clients.
+    /// </summary>
+    public int HttpMaxConnections { get; set; } = 20_000;
+
+    /// <summary>
+    /// An idle keep-alive HTTP connection is closed after this many seconds. Kestrel's 130 s, kept on purpose: longer
+    /// than a device's 60 s push interval, so a device's connection is reused between pushes.
+    /// </summary>
+    public int HttpKeepAliveTimeoutSeconds { get; set; } = 130;
+
+    /// <summary>A client has this many seconds to send a request's headers (slow-header clients are cut off).</summary>
+    public int HttpRequestHeadersTimeoutSeconds { get; set; } = 30;
+
     /// <summary>TLS for the HTTP listener; null = plain HTTP.</summary>
     public TlsOptions? HttpTls { get; set; }
 
     /// <summary>Syslog listener, TCP and UDP on the same port: <c>HOST:PORT</c>.</summary>
     public string SyslogAddress { get; set; } = "0.0.0.0:5140";
 
+    /// <summary>Listen for syslog over plain TCP on <see cref="SyslogAddress"/> (off: only TLS and/or UDP, e.g. so mutual TLS cannot be sidestepped).</summary>
+    public bool SyslogTcp { get; set; } = true;
+
     /// <summary>Also listen for syslog over UDP on <see cref="SyslogAddress"/>.</summary>
     public bool SyslogUdp { get; set; } = true;
+
+    /// <summary>
+    /// Most open connections per syslog TCP or TLS listener; a connection over the limit is closed at once and counted
+    /// (<c>flotel_syslog_connections_refused_total</c>). The default serves a fleet of 10,000 devices (one connection
+    /// each) with room for reconnects.
+    /// </summary>
+    public int SyslogMaxConnections { get; set; } = 20_000;
+
+    /// <summary>
+    /// A syslog TCP or TLS connection that sends nothing for this many seconds is closed (0 = never). The agent checks
+    /// for a closed connection before it writes and reconnects, so closing a quiet device's connection loses nothing.
+    /// </summary>
+    public int SyslogIdleTimeoutSeconds { get; set; } = 900;
 
     /// <summary>Optional syslog over TLS listener (RFC 5425 port 6514 by convention): <c>HOST:PORT</c>.</summary>
     public string? SyslogTlsAddress { get; set; }

@@ -6,8 +6,11 @@ using Microsoft.AspNetCore.Http;
 namespace Flotel.Gateway.Hosting;
 
 /// <summary>
-/// Basic or bearer credentials checked per endpoint group: ingest (remote write, <c>_bulk</c>) and query (everything
-/// else but the health probes). Comparisons are constant-time; nothing about the credentials is logged.
+/// Basic or bearer credentials checked per <see cref="EndpointGroup"/>: ingest (remote write, <c>_bulk</c>) and query
+/// (everything else but the health probes). The group is read from the endpoint routing selected, never from the
+/// request's path, so a spelling routing accepts (<c>/API/V1/WRITE</c>, <c>/write/</c>, <c>/x/_Bulk</c>) cannot move a
+/// request into another group. A request no endpoint matches (an unknown path, or a known path with another method) is
+/// judged as a query. Comparisons are constant-time; nothing about the credentials is logged.
 /// </summary>
 public sealed class EndpointAuthorization
 {
@@ -22,32 +25,32 @@ public sealed class EndpointAuthorization
         (_query, _queryBearer) = Expected(query);
     }
 
-    /// <summary>Paths of the ingest group.</summary>
-    public static bool IsIngestPath(PathString path) =>
-        path.Equals("/api/v1/write", StringComparison.Ordinal)
-        || path.Equals("/write", StringComparison.Ordinal)
-        || (path.Value?.EndsWith("/_bulk", StringComparison.Ordinal) ?? false);
+    /// <summary>The group of the endpoint routing selected for <paramref name="context"/>; <see cref="EndpointGroup.Query"/> when none or unmarked.</summary>
+    public static EndpointGroup GroupOf(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.GetEndpoint()?.Metadata.GetMetadata<EndpointGroupMetadata>()?.Group ?? EndpointGroup.Query;
+    }
 
-    /// <summary>Paths that never need credentials (probes for orchestrators).</summary>
-    public static bool IsOpenPath(PathString path) =>
-        path.Equals("/healthz", StringComparison.Ordinal) || path.Equals("/readyz", StringComparison.Ordinal);
-
-    /// <summary>Middleware: answers 401 with a challenge when the request's group needs credentials it lacks.</summary>
+    /// <summary>Middleware (after routing): answers 401 with a challenge when the endpoint's group needs credentials the request lacks.</summary>
     public async Task InvokeAsync(HttpContext context, Func<Task> next)
     {
-        var path = context.Request.Path;
-        if (!IsOpenPath(path))
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(next);
+        var group = GroupOf(context);
+        var (expected, bearer) = group switch
         {
-            var ingest = IsIngestPath(path);
-            var expected = ingest ? _ingest : _query;
-            var bearer = ingest ? _ingestBearer : _queryBearer;
-            if (expected is not null && !Matches(context.Request.Headers.Authorization.ToString(), expected, bearer))
-            {
-                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-                context.Response.Headers.WWWAuthenticate = bearer ? "Bearer realm=\"flotel\"" : "Basic realm=\"flotel\"";
-                await context.Response.WriteAsync("authentication required\n").ConfigureAwait(false);
-                return;
-            }
+            EndpointGroup.Open => (null, false),
+            EndpointGroup.Ingest => (_ingest, _ingestBearer),
+            EndpointGroup.UiAssets when _queryBearer => (null, false),
+            _ => (_query, _queryBearer),
+        };
+        if (expected is not null && !Matches(context.Request.Headers.Authorization.ToString(), expected, bearer))
+        {
+            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+            context.Response.Headers.WWWAuthenticate = bearer ? "Bearer realm=\"flotel\"" : "Basic realm=\"flotel\"";
+            await ErrorAnswers.WriteAsync(context, StatusCodes.Status401Unauthorized, "security_exception", "authentication required").ConfigureAwait(false);
+            return;
         }
 
         await next().ConfigureAwait(false);

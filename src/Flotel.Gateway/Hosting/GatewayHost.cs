@@ -20,6 +20,8 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -37,6 +39,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _housekeeping = new();
     private int _stopped;
+    private EndpointDataSource? _routes;
 
     private GatewayHost(ILogger logger, MetricsRegistry metrics)
     {
@@ -47,7 +50,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
     /// <summary>The HTTP listener's bound address.</summary>
     public IPEndPoint HttpEndPoint { get; private set; } = new(IPAddress.None, 0);
 
-    /// <summary>The syslog TCP (and UDP) listener's bound address.</summary>
+    /// <summary>The syslog TCP (and UDP) listener's bound address; the UDP one when plain TCP is off; unset (port 0) when both are off.</summary>
     public IPEndPoint SyslogEndPoint { get; private set; } = new(IPAddress.None, 0);
 
     /// <summary>The syslog TLS listener's address, when configured.</summary>
@@ -55,6 +58,18 @@ public sealed partial class GatewayHost : IAsyncDisposable
 
     /// <summary>The gateway's own metrics.</summary>
     public MetricsRegistry Metrics { get; }
+
+    /// <summary>
+    /// Every HTTP endpoint with the methods it takes and its credential group, as routing holds them (for tests and
+    /// docs: each one belongs to exactly one group).
+    /// </summary>
+    public IReadOnlyList<(string Pattern, IReadOnlyList<string> Methods, EndpointGroup? Group)> Routes =>
+        _routes is null
+            ? []
+            : [.. _routes.Endpoints.OfType<RouteEndpoint>().Select(e => (
+                e.RoutePattern.RawText ?? string.Empty,
+                (IReadOnlyList<string>)(e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? []),
+                e.Metadata.GetOrderedMetadata<EndpointGroupMetadata>() is [var only] ? only.Group : (EndpointGroup?)null))];
 
     /// <summary>True once every listener is up and the stores are open (<c>/readyz</c>).</summary>
     public bool IsReady { get; private set; }
@@ -209,12 +224,24 @@ public sealed partial class GatewayHost : IAsyncDisposable
         builder.WebHost.UseKestrelCore();
         builder.Services.AddRoutingCore();
         builder.Services.AddSingleton(loggerFactory);
+        var connections = new HttpConnectionLimit(options.HttpMaxConnections, Metrics);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
+            // Every limit a client can push on is set here on purpose (docs/operations.md, "Limits"), not left to
+            // whatever Kestrel's defaults are in a given release.
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = options.MaxBodyBytes + (64 * 1024);
+            kestrel.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(options.HttpKeepAliveTimeoutSeconds);
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(options.HttpRequestHeadersTimeoutSeconds);
+            kestrel.Limits.MaxRequestLineSize = HttpConnectionLimit.MaxRequestLineBytes;
+            kestrel.Limits.MaxRequestHeadersTotalSize = HttpConnectionLimit.MaxRequestHeadersBytes;
+            kestrel.Limits.MaxRequestHeaderCount = HttpConnectionLimit.MaxRequestHeaderCount;
+            kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(HttpConnectionLimit.MinBodyBytesPerSecond, HttpConnectionLimit.MinRateGracePeriod);
+            kestrel.Limits.MinResponseDataRate = new MinDataRate(HttpConnectionLimit.MinBodyBytesPerSecond, HttpConnectionLimit.MinRateGracePeriod);
+            kestrel.Limits.Http2.MaxStreamsPerConnection = HttpConnectionLimit.MaxHttp2Streams;
             kestrel.Listen(http.ToBindAddress(), http.Port, listen =>
             {
+                listen.Use(connections.Middleware);
                 if (options.HttpTls is { } tls)
                 {
                     var certificate = ServerTls.LoadCertificate(tls);
@@ -235,17 +262,27 @@ public sealed partial class GatewayHost : IAsyncDisposable
         var app = builder.Build();
         var auth = new EndpointAuthorization(options.IngestAuth, options.QueryAuth);
         app.Use((context, next) => auth.InvokeAsync(context, () => next(context)));
+        app.Use((context, next) => ErrorAnswers.UnmatchedAsync(context, () => next(context)));
+
+        // Every endpoint is mapped in exactly one group; the auth middleware reads the group from the endpoint routing
+        // selected (EndpointGroup), never from the path's spelling.
+        var open = app.MapGroup(string.Empty).InGroup(EndpointGroup.Open);
+        var ingest = app.MapGroup(string.Empty).InGroup(EndpointGroup.Ingest);
+        var query = app.MapGroup(string.Empty).InGroup(EndpointGroup.Query);
+        var uiAssets = app.MapGroup(string.Empty).InGroup(EndpointGroup.UiAssets);
 
         var limits = new RemoteWriteLimits { MaxCompressedBytes = (int)Math.Min(options.MaxBodyBytes, int.MaxValue) };
         var remoteWrite = new RemoteWriteInput(sink, limits, Metrics, time, loggerFactory.CreateLogger<RemoteWriteInput>());
-        app.MapPost("/api/v1/write", remoteWrite.HandleAsync);
-        app.MapPost("/write", remoteWrite.HandleAsync);
-        app.MapGet("/healthz", () => Results.Text("ok\n"));
-        app.MapGet("/readyz", () => IsReady ? Results.Text("ready\n") : Results.Text("starting\n", statusCode: StatusCodes.Status503ServiceUnavailable));
-        app.MapGet("/metrics", () => Results.Text(Metrics.ToText(), "text/plain; version=0.0.4; charset=utf-8"));
-        app.MapPrometheusApi(metricStore, time);
-        app.MapWebUi();
-        app.MapElasticsearchApi(logs, new QueueBulkSink(sink, time));
+        ingest.MapPost("/api/v1/write", remoteWrite.HandleAsync);
+        ingest.MapPost("/write", remoteWrite.HandleAsync);
+        ingest.MapElasticsearchBulkApi(logs, new QueueBulkSink(sink, time));
+        open.MapGet("/healthz", () => Results.Text("ok\n"));
+        open.MapGet("/readyz", () => IsReady ? Results.Text("ready\n") : Results.Text("starting\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+        query.MapGet("/metrics", () => Results.Text(Metrics.ToText(), "text/plain; version=0.0.4; charset=utf-8"));
+        query.MapPrometheusApi(metricStore, time);
+        uiAssets.MapWebUi();
+        query.MapElasticsearchApi(logs);
+        _routes = app.Services.GetRequiredService<EndpointDataSource>();
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         _stops.Add(async () =>
@@ -266,27 +303,47 @@ public sealed partial class GatewayHost : IAsyncDisposable
         }
 
         var logger = loggerFactory.CreateLogger("Flotel.Gateway.Syslog");
-        var tcp = new SyslogTcpInput(new IPEndPoint(syslog.ToBindAddress(), syslog.Port), tls: null, options.SyslogMaxFrameBytes, sink, new SyslogInputCounters(Metrics, "tcp"), time, logger);
-        tcp.Start();
-        _stops.Add(tcp.StopAsync);
-        SyslogEndPoint = tcp.LocalEndPoint;
+        var limits = new SyslogConnectionLimits
+        {
+            MaxConnections = options.SyslogMaxConnections,
+            IdleTimeout = TimeSpan.FromSeconds(options.SyslogIdleTimeoutSeconds),
+        };
+        var port = syslog.Port;
+        if (options.SyslogTcp)
+        {
+            var tcp = StartSyslogTcp(new IPEndPoint(syslog.ToBindAddress(), syslog.Port), tls: null, "tcp", options, limits, sink, time, logger);
+            SyslogEndPoint = tcp.LocalEndPoint;
+            port = SyslogEndPoint.Port;
+        }
+
         if (options.SyslogUdp)
         {
             // Same port as TCP, also when port 0 picked one.
-            var udp = new SyslogUdpInput(new IPEndPoint(syslog.ToBindAddress(), SyslogEndPoint.Port), sink, new SyslogInputCounters(Metrics, "udp"), time, logger);
+            var udp = new SyslogUdpInput(new IPEndPoint(syslog.ToBindAddress(), port), sink, new SyslogInputCounters(Metrics, "udp"), time, logger);
             udp.Start();
             _stops.Add(udp.StopAsync);
+            if (!options.SyslogTcp)
+            {
+                SyslogEndPoint = udp.LocalEndPoint;
+            }
         }
 
         if (options.SyslogTlsAddress is { } tlsAddress && options.SyslogTls is { } tlsOptions && HostPort.TryParse(tlsAddress, out var tlsEndpoint))
         {
-            var tls = new SyslogTcpInput(
-                new IPEndPoint(tlsEndpoint.ToBindAddress(), tlsEndpoint.Port), ServerTls.Create(tlsOptions), options.SyslogMaxFrameBytes, sink,
-                new SyslogInputCounters(Metrics, "tls"), time, logger);
-            tls.Start();
-            _stops.Add(tls.StopAsync);
+            var tls = StartSyslogTcp(new IPEndPoint(tlsEndpoint.ToBindAddress(), tlsEndpoint.Port), ServerTls.Create(tlsOptions), "tls", options, limits, sink, time, logger);
             SyslogTlsEndPoint = tls.LocalEndPoint;
         }
+    }
+
+    private SyslogTcpInput StartSyslogTcp(
+        IPEndPoint endpoint, System.Net.Security.SslServerAuthenticationOptions? tls, string transport, GatewayOptions options, SyslogConnectionLimits limits,
+        IRecordSink sink, TimeProvider time, ILogger logger)
+    {
+        var input = new SyslogTcpInput(endpoint, tls, options.SyslogMaxFrameBytes, sink, new SyslogInputCounters(Metrics, transport), time, logger, limits);
+        input.Start();
+        _stops.Add(input.StopAsync);
+        Metrics.Gauge("flotel_syslog_connections_open", "Syslog TCP/TLS connections being served.", () => input.OpenConnections, ("transport", transport));
+        return input;
     }
 
     private void RegisterQueueMetrics(DurableQueue queue)

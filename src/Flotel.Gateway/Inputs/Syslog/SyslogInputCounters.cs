@@ -13,6 +13,8 @@ public sealed class SyslogInputCounters
         Oversized = registry.Counter("flotel_syslog_dropped_total", "Syslog messages dropped, by reason.", ("transport", transport), ("reason", "oversized"));
         QueueFull = registry.Counter("flotel_syslog_dropped_total", "Syslog messages dropped, by reason.", ("transport", transport), ("reason", "queue_full"));
         TlsFailures = registry.Counter("flotel_syslog_tls_handshake_failures_total", "TLS handshakes that failed.", ("transport", transport));
+        Refused = registry.Counter("flotel_syslog_connections_refused_total", "Syslog connections closed at accept because syslog.maxConnections were open.", ("transport", transport));
+        IdleClosed = registry.Counter("flotel_syslog_connections_idle_closed_total", "Syslog connections closed after syslog.idleTimeoutSeconds without data.", ("transport", transport));
         BackPressure = registry.Counter("flotel_syslog_backpressure_total", "Times a TCP connection was paused because the queue was full.", ("transport", transport));
     }
 
@@ -29,4 +31,8 @@ public sealed class SyslogInputCounters
     public Counter TlsFailures { get; }
 
     public Counter BackPressure { get; }
+
+    public Counter Refused { get; }
+
+    public Counter IdleClosed { get; }
 }

@@ -16,7 +16,9 @@ namespace Flotel.Gateway.Inputs.Syslog;
 /// one batch of queue records per read); while the frame loop waits for the queue's fsync, the fill loop keeps reading, so the
 /// next batch carries everything that arrived meanwhile (group commit without a timer). When the queue is full the
 /// frame loop stops consuming, the pipe fills, the fill loop pauses and TCP flow control pushes back on the sender:
-/// nothing is dropped (issue 3, "TCP syslog stops reading").
+/// nothing is dropped ("TCP syslog stops reading").
+/// Each listener holds at most <see cref="SyslogConnectionLimits.MaxConnections"/> connections (one more is closed as
+/// soon as it is accepted) and closes a connection that sent nothing for <see cref="SyslogConnectionLimits.IdleTimeout"/>.
 /// </summary>
 public sealed partial class SyslogTcpInput : IAsyncDisposable
 {
@@ -31,6 +33,7 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
     private readonly IPEndPoint _endpoint;
     private readonly SslServerAuthenticationOptions? _tls;
     private readonly int _maxFrameBytes;
+    private readonly SyslogConnectionLimits _limits;
     private readonly IRecordSink _sink;
     private readonly SyslogInputCounters _counters;
     private readonly TimeProvider _time;
@@ -48,13 +51,17 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
     private Task? _acceptLoop;
     private int _stopped;
 
+    /// <summary>Connections being served (accept loop increments, each connection decrements when it ends).</summary>
+    private int _open;
+
     public SyslogTcpInput(
         IPEndPoint endpoint, SslServerAuthenticationOptions? tls, int maxFrameBytes, IRecordSink sink,
-        SyslogInputCounters counters, TimeProvider time, ILogger logger)
+        SyslogInputCounters counters, TimeProvider time, ILogger logger, SyslogConnectionLimits? limits = null)
     {
         _endpoint = endpoint;
         _tls = tls;
         _maxFrameBytes = maxFrameBytes;
+        _limits = limits ?? new SyslogConnectionLimits();
         _sink = sink;
         _counters = counters;
         _time = time;
@@ -62,6 +69,9 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
         _tlsWarnings = new WarningThrottle(time);
         _connectionWarnings = new WarningThrottle(time);
     }
+
+    /// <summary>Connections being served now.</summary>
+    public int OpenConnections => Volatile.Read(ref _open);
 
     /// <summary>The bound address (the real port when 0 was asked for); valid after <see cref="Start"/>.</summary>
     public IPEndPoint LocalEndPoint => (IPEndPoint)(_listener?.LocalEndPoint ?? throw new InvalidOperationException("not started"));
@@ -133,6 +143,21 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
                 continue;
             }
 
+            if (Interlocked.Increment(ref _open) > _limits.MaxConnections)
+            {
+                // Over the limit: close at once (the sender sees the connection end and retries with its backoff)
+                // rather than leave it in the backlog, where it would look accepted and hold its lines.
+                Interlocked.Decrement(ref _open);
+                _counters.Refused.Increment();
+                if (_connectionWarnings.TryAcquire(out var held))
+                {
+                    LogConnectionRefused(_logger, _limits.MaxConnections, held);
+                }
+
+                socket.Dispose();
+                continue;
+            }
+
             _counters.Connections.Increment();
             socket.NoDelay = true;
             var task = Task.Run(() => ServeAsync(socket));
@@ -201,18 +226,33 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
         finally
         {
             await stream.DisposeAsync().ConfigureAwait(false);
+            Interlocked.Decrement(ref _open);
         }
     }
 
-    private static async Task FillAsync(Stream stream, PipeWriter writer)
+    private async Task FillAsync(Stream stream, PipeWriter writer)
     {
         Exception? error = null;
+        CancellationTokenSource? idle = null;
         try
         {
             while (true)
             {
+                // The idle clock runs only while waiting for bytes: a connection held by back-pressure is not idle.
+                idle = RestartIdleClock(idle);
                 var memory = writer.GetMemory(64 * 1024);
-                var n = await stream.ReadAsync(memory).ConfigureAwait(false);
+                int n;
+                try
+                {
+                    n = await stream.ReadAsync(memory, idle?.Token ?? CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (idle is { IsCancellationRequested: true })
+                {
+                    // Nothing arrived for the idle timeout: end like EOF (frames already read are still queued).
+                    _counters.IdleClosed.Increment();
+                    break;
+                }
+
                 if (n == 0)
                 {
                     break;
@@ -235,7 +275,30 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
             error = e;
         }
 
+        finally
+        {
+            idle?.Dispose();
+        }
+
         await writer.CompleteAsync(error).ConfigureAwait(false);
+    }
+
+    /// <summary>Arms the idle timer for the next read: the same source while it has not fired, a new one when it has.</summary>
+    private CancellationTokenSource? RestartIdleClock(CancellationTokenSource? idle)
+    {
+        if (_limits.IdleTimeout <= TimeSpan.Zero)
+        {
+            return null;
+        }
+
+        if (idle is null || idle.IsCancellationRequested)
+        {
+            idle?.Dispose();
+            return new CancellationTokenSource(_limits.IdleTimeout, _time);
+        }
+
+        idle.CancelAfter(_limits.IdleTimeout);
+        return idle;
     }
 
     private async Task FrameAsync(PipeReader reader, string peer)
@@ -350,6 +413,9 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Syslog connection refused: {Max} connections are open (syslog.maxConnections; {Suppressed} more refusals not logged; all counted in flotel_syslog_connections_refused_total)")]
+    private static partial void LogConnectionRefused(ILogger logger, int max, long suppressed);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Syslog accept failed: {Reason}")]
     private static partial void LogAcceptFailed(ILogger logger, string reason);

@@ -27,15 +27,13 @@ public static class ElasticsearchApi
     /// <summary>Largest request body accepted, as Elasticsearch's <c>http.max_content_length</c> default (100 MiB).</summary>
     public const int MaxBodyBytes = 100 * 1024 * 1024;
 
-    /// <summary>Maps the endpoints; <paramref name="bulk"/> receives <c>_bulk</c> documents.</summary>
-    public static IEndpointRouteBuilder MapElasticsearchApi(this IEndpointRouteBuilder routes, LogStore store, IBulkSink bulk)
+    /// <summary>Maps the query endpoints (everything but <c>_bulk</c>).</summary>
+    public static IEndpointRouteBuilder MapElasticsearchApi(this IEndpointRouteBuilder routes, LogStore store)
     {
         ArgumentNullException.ThrowIfNull(routes);
         ArgumentNullException.ThrowIfNull(store);
-        ArgumentNullException.ThrowIfNull(bulk);
         string[] read = [HttpMethods.Get, HttpMethods.Head];
         string[] search = [HttpMethods.Get, HttpMethods.Post];
-        string[] write = [HttpMethods.Post, HttpMethods.Put];
         _ = routes.MapMethods("/", read, (HttpContext c) => Handle(c, () => WriteBanner(c)));
         _ = routes.MapMethods("/_search", search, (HttpContext c) => Handle(c, () => SearchAsync(c, store, "_all")));
         _ = routes.MapMethods("/{index}/_search", search, (HttpContext c, string index) => Handle(c, () => SearchAsync(c, store, index)));
@@ -44,6 +42,16 @@ public static class ElasticsearchApi
         _ = routes.MapGet("/_cat/indices", (HttpContext c) => Handle(c, () => CatIndices(c, store, "_all")));
         _ = routes.MapGet("/_cat/indices/{index}", (HttpContext c, string index) => Handle(c, () => CatIndices(c, store, index)));
         _ = routes.MapMethods("/_cat/health", read, (HttpContext c) => Handle(c, () => CatHealth(c, store)));
+        return routes;
+    }
+
+    /// <summary>Maps the ingest endpoints, <c>_bulk</c>; <paramref name="bulk"/> receives the documents.</summary>
+    public static IEndpointRouteBuilder MapElasticsearchBulkApi(this IEndpointRouteBuilder routes, LogStore store, IBulkSink bulk)
+    {
+        ArgumentNullException.ThrowIfNull(routes);
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(bulk);
+        string[] write = [HttpMethods.Post, HttpMethods.Put];
         _ = routes.MapMethods("/_bulk", write, (HttpContext c) => Handle(c, () => BulkAsync(c, store, bulk, null)));
         _ = routes.MapMethods("/{index}/_bulk", write, (HttpContext c, string index) => Handle(c, () => BulkAsync(c, store, bulk, index)));
         return routes;

@@ -11,9 +11,35 @@ const $ = (id) => document.getElementById(id);
 
 function setStatus(text) { $("status").textContent = text || ""; }
 
+// ---------------------------------------------------------------- query token
+// With auth.query set to a bearer token, the page itself loads without credentials (it holds no data) and every
+// request carries the token the user typed, kept in sessionStorage: gone when the tab closes, never in a cookie.
+// With basic auth the browser's own prompt signs the user in and sends the credentials itself.
+const TOKEN_KEY = "flotel.queryToken";
+
+function queryToken() { return sessionStorage.getItem(TOKEN_KEY) || ""; }
+
+function showTokenForm(message) {
+  $("token-form").hidden = false;
+  $("token-message").textContent = message;
+  $("token").focus();
+}
+
+function withToken(headers) {
+  const token = queryToken();
+  return token ? { ...headers, Authorization: `Bearer ${token}` } : headers;
+}
+
 async function getJson(url, body) {
-  const init = body === undefined ? {} : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
+  const init = body === undefined
+    ? { headers: withToken({}) }
+    : { method: "POST", headers: withToken({ "Content-Type": "application/json" }), body: JSON.stringify(body) };
   const response = await fetch(url, init);
+  if (response.status === 401 && /^bearer/i.test(response.headers.get("WWW-Authenticate") || "")) {
+    const message = queryToken() ? "The query token was refused: enter another one." : "This gateway needs a query token.";
+    showTokenForm(message);
+    throw new Error(`HTTP 401: ${message}`);
+  }
   const text = await response.text();
   let json;
   try { json = JSON.parse(text); } catch { throw new Error(`${url}: HTTP ${response.status}: ${text.slice(0, 200)}`); }
@@ -246,7 +272,14 @@ function renderChart(series, start, end) {
     add("path", { d, fill: "none", stroke: COLORS[i % COLORS.length], "stroke-width": 1.5, "data-series": label(s.metric) });
   });
   $("chart").replaceChildren(svg);
-  $("legend").replaceChildren(...series.map((s, i) => el("li", {}, el("span", { style: `background:${COLORS[i % COLORS.length]}` }), label(s.metric))));
+  $("legend").replaceChildren(...series.map((s, i) => el("li", {}, swatch(COLORS[i % COLORS.length]), label(s.metric))));
+}
+
+// A legend colour set through the CSSOM: the Content-Security-Policy allows no inline style attribute.
+function swatch(color) {
+  const span = el("span", {});
+  span.style.background = color;
+  return span;
 }
 
 function startMetrics() {
@@ -256,6 +289,20 @@ function startMetrics() {
 }
 
 // ---------------------------------------------------------------- wiring
+$("token-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  sessionStorage.setItem(TOKEN_KEY, $("token").value.trim());
+  $("token").value = "";
+  $("token-form").hidden = true;
+  $("token-forget").hidden = !queryToken();
+  route();
+});
+$("token-forget").addEventListener("click", () => {
+  sessionStorage.removeItem(TOKEN_KEY);
+  $("token-forget").hidden = true;
+  route();
+});
+$("token-forget").hidden = !queryToken();
 $("logs-form").addEventListener("submit", (e) => { e.preventDefault(); clearInterval(timers.logs); startLogs(); });
 $("logs-tail").addEventListener("change", () => { clearInterval(timers.logs); if ($("logs-tail").checked) timers.logs = setInterval(tailLogs, 2000); });
 $("metrics-form").addEventListener("submit", (e) => { e.preventDefault(); clearInterval(timers.metrics); startMetrics(); });

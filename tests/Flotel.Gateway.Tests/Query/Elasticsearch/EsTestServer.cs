@@ -35,7 +35,8 @@ internal sealed class EsTestServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         WebApplication app = builder.Build();
         app.Urls.Add("http://127.0.0.1:0");
-        _ = app.MapElasticsearchApi(store.Store, bulkSink ?? new DirectBulkSink(store.Store));
+        _ = app.MapElasticsearchApi(store.Store);
+        _ = app.MapElasticsearchBulkApi(store.Store, bulkSink ?? new DirectBulkSink(store.Store));
         await app.StartAsync();
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new EsTestServer(app, store, new Uri(address));

@@ -1,0 +1,122 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Flotel.Gateway.Inputs.Syslog;
+using Flotel.Gateway.Tests.TestKit;
+using Flotel.Pipeline.Diagnostics;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Flotel.Gateway.Tests.Inputs;
+
+/// <summary>The syslog TCP listener's bounds: most open connections, and closing connections that stay silent.</summary>
+public sealed class SyslogConnectionLimitTests
+{
+    [Fact]
+    public async Task OverMaxConnections_TheNewConnectionIsClosedAndCounted_TheOthersKeepWorking()
+    {
+        var sink = new ListSink();
+        var registry = new MetricsRegistry();
+        await using var input = Start(sink, registry, TimeProvider.System, new SyslogConnectionLimits { MaxConnections = 2, IdleTimeout = TimeSpan.Zero });
+
+        using var first = await ConnectAsync(input);
+        using var second = await ConnectAsync(input);
+        await SendLineAsync(first, "one");
+        await SendLineAsync(second, "two");
+        await Eventually.TrueAsync(() => sink.Frames().Count == 2, "a line from each of the two connections");
+        Assert.Equal(2, input.OpenConnections);
+
+        using var third = await ConnectAsync(input);
+        Assert.Equal(0, await ReadUntilClosedAsync(third));
+        Assert.Contains("flotel_syslog_connections_refused_total{transport=\"tcp\"} 1", registry.ToText(), StringComparison.Ordinal);
+
+        await SendLineAsync(first, "three");
+        await Eventually.TrueAsync(() => sink.Frames().Count == 3, "the first connection still served");
+
+        first.Client.Shutdown(SocketShutdown.Send);
+        await Eventually.TrueAsync(() => input.OpenConnections == 1, "the first connection to end");
+        using var fourth = await ConnectAsync(input);
+        await SendLineAsync(fourth, "four");
+        await Eventually.TrueAsync(() => sink.Frames().Count == 4, "a connection accepted once one was free");
+        Assert.Equal(["four", "one", "three", "two"], sink.Frames().Select(f => f.Frame).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task SilentConnection_IsClosedAfterTheIdleTimeout_AndWhatItSentIsQueued()
+    {
+        var sink = new ListSink();
+        var registry = new MetricsRegistry();
+        var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch.AddDays(20000));
+        await using var input = Start(sink, registry, time, new SyslogConnectionLimits { IdleTimeout = TimeSpan.FromMinutes(15) });
+
+        using var quiet = await ConnectAsync(input);
+        using var chatty = await ConnectAsync(input);
+        await SendLineAsync(quiet, "quiet 1");
+        await SendLineAsync(chatty, "chatty 1");
+        await Eventually.TrueAsync(() => sink.Frames().Count == 2, "the first lines");
+
+        time.Advance(TimeSpan.FromMinutes(10));
+        await SendLineAsync(chatty, "chatty 2");
+        await Eventually.TrueAsync(() => sink.Frames().Count == 3, "the chatty connection's second line");
+
+        // 16 minutes after the quiet connection's last line, 6 after the chatty one's.
+        time.Advance(TimeSpan.FromMinutes(6));
+        Assert.Equal(0, await ReadUntilClosedAsync(quiet));
+        Assert.Contains("flotel_syslog_connections_idle_closed_total{transport=\"tcp\"} 1", registry.ToText(), StringComparison.Ordinal);
+
+        await SendLineAsync(chatty, "chatty 3");
+        await Eventually.TrueAsync(() => sink.Frames().Count == 4, "the chatty connection still served");
+        Assert.Equal(1, input.OpenConnections);
+        Assert.Equal(["chatty 1", "chatty 2", "chatty 3", "quiet 1"], sink.Frames().Select(f => f.Frame).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task IdleTimeoutZero_NeverClosesAConnection()
+    {
+        var sink = new ListSink();
+        var registry = new MetricsRegistry();
+        var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch.AddDays(20000));
+        await using var input = Start(sink, registry, time, new SyslogConnectionLimits { IdleTimeout = TimeSpan.Zero });
+
+        using var client = await ConnectAsync(input);
+        await SendLineAsync(client, "before");
+        await Eventually.TrueAsync(() => sink.Frames().Count == 1, "the first line");
+        time.Advance(TimeSpan.FromDays(30));
+        await SendLineAsync(client, "after a month");
+        await Eventually.TrueAsync(() => sink.Frames().Count == 2, "a line after a month of silence");
+        Assert.Contains("flotel_syslog_connections_idle_closed_total{transport=\"tcp\"} 0", registry.ToText(), StringComparison.Ordinal);
+    }
+
+    private static SyslogTcpInput Start(ListSink sink, MetricsRegistry registry, TimeProvider time, SyslogConnectionLimits limits)
+    {
+        var input = new SyslogTcpInput(
+            new IPEndPoint(IPAddress.Loopback, 0), tls: null, 4096, sink, new SyslogInputCounters(registry, "tcp"), time, NullLogger.Instance, limits);
+        input.Start();
+        return input;
+    }
+
+    private static async Task<TcpClient> ConnectAsync(SyslogTcpInput input)
+    {
+        var client = new TcpClient();
+        await client.ConnectAsync(input.LocalEndPoint);
+        return client;
+    }
+
+    private static async Task SendLineAsync(TcpClient client, string line) =>
+        await client.GetStream().WriteAsync(Encoding.UTF8.GetBytes(line + "\n"));
+
+    /// <summary>Reads until the server ends the connection: 0 at a clean end (a reset counts as an end too).</summary>
+    private static async Task<int> ReadUntilClosedAsync(TcpClient client)
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var buffer = new byte[64];
+        try
+        {
+            return await client.GetStream().ReadAsync(buffer, deadline.Token);
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+}
