@@ -21,6 +21,9 @@ public sealed class WebUiTests : IAsyncLifetime
     private IBrowser _browser = null!;
     private IPage _page = null!;
 
+    /// <summary>What the browser reported about the Content-Security-Policy: every view must work within it.</summary>
+    private readonly List<string> _policyViolations = [];
+
     public async Task InitializeAsync()
     {
         Assert.True(File.Exists(ChromiumPath), $"{ChromiumPath} is missing: test.sh installs the Debian package chromium");
@@ -34,10 +37,25 @@ public sealed class WebUiTests : IAsyncLifetime
         });
         _page = await _browser.NewPageAsync();
         _page.SetDefaultTimeout(20_000);
+        _page.Console += (_, message) =>
+        {
+            if (message.Text.Contains("Content Security Policy", StringComparison.OrdinalIgnoreCase))
+            {
+                lock (_policyViolations)
+                {
+                    _policyViolations.Add(message.Text);
+                }
+            }
+        };
     }
 
     public async Task DisposeAsync()
     {
+        lock (_policyViolations)
+        {
+            Assert.True(_policyViolations.Count == 0, "Content-Security-Policy violations:\n" + string.Join("\n", _policyViolations));
+        }
+
         await _browser.DisposeAsync();
         _playwright.Dispose();
         await _gateway.DisposeAsync();
@@ -131,6 +149,45 @@ public sealed class WebUiTests : IAsyncLifetime
         await Assertions.Expect(metricsOnly.Locator("td").Nth(1)).ToHaveTextAsync("—");
         await Assertions.Expect(metricsOnly.Locator("td").Nth(4)).ToHaveTextAsync("3");
         await Assertions.Expect(_page.Locator("#status")).ToHaveTextAsync(string.Empty);
+    }
+
+    [Fact]
+    public async Task BearerQueryAuth_ThePageAsksForTheToken_KeepsItForTheTab_AndShowsTheData()
+    {
+        await using var secured = await InProcessGateway.StartAsync(o => o.QueryAuth = new Flotel.Gateway.Configuration.AuthOptions
+        {
+            BearerToken = new Flotel.Gateway.Configuration.Secret("ui-token"),
+        });
+        using (var client = new TcpClient())
+        {
+            await client.ConnectAsync("127.0.0.1", secured.SyslogPort);
+            await client.GetStream().WriteAsync(Encoding.UTF8.GetBytes(Line(1, 6, "behind a token") + "\n"));
+        }
+
+        using var query = new HttpClient { BaseAddress = secured.Http.BaseAddress };
+        query.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "ui-token");
+        Assert.True(await GatewayTestKit.PollAsync(async () => await GatewayTestKit.CountAsync(query, "_all", "{\"query\":{\"match_all\":{}}}") >= 1, TimeSpan.FromSeconds(30)));
+
+        var url = "http://" + secured.Host.HttpEndPoint + "/ui/#/logs";
+        await _page.GotoAsync(url);
+        await Assertions.Expect(_page.Locator("#token-form")).ToBeVisibleAsync();
+        await Assertions.Expect(_page.Locator("#token-message")).ToContainTextAsync("needs a query token");
+
+        await _page.FillAsync("#token", "wrong");
+        await _page.ClickAsync("#token-form button");
+        await Assertions.Expect(_page.Locator("#token-message")).ToContainTextAsync("refused");
+
+        await _page.FillAsync("#token", "ui-token");
+        await _page.ClickAsync("#token-form button");
+        await Assertions.Expect(_page.Locator("#token-form")).ToBeHiddenAsync();
+        await Assertions.Expect(_page.Locator("#logs-table tbody tr.event")).ToHaveCountAsync(1);
+        Assert.Equal("ui-token", await _page.EvaluateAsync<string>("() => sessionStorage.getItem('flotel.queryToken')"));
+
+        // A reload in the same tab keeps the token; forgetting it brings the question back.
+        await _page.ReloadAsync();
+        await Assertions.Expect(_page.Locator("#logs-table tbody tr.event")).ToHaveCountAsync(1);
+        await _page.ClickAsync("#token-forget");
+        await Assertions.Expect(_page.Locator("#token-form")).ToBeVisibleAsync();
     }
 
     [Fact]
