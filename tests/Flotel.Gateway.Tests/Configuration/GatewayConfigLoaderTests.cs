@@ -76,6 +76,12 @@ public sealed class GatewayConfigLoaderTests : IDisposable
     [InlineData("http:\n  address: nohost\n", 2, "http.address")]
     [InlineData("syslog:\n  udp: maybe\n", 2, "syslog.udp")]
     [InlineData("syslog:\n  timezone: Mars/Olympus\n", 2, "syslog.timezone")]
+    [InlineData("syslog:\n  tcp: perhaps\n", 2, "syslog.tcp")]
+    [InlineData("syslog:\n  maxConnections: 0\n", 2, "syslog.maxConnections")]
+    [InlineData("syslog:\n  idleTimeoutSeconds: -1\n", 2, "syslog.idleTimeoutSeconds")]
+    [InlineData("http:\n  maxConnections: 0\n", 2, "http.maxConnections")]
+    [InlineData("http:\n  keepAliveTimeoutSeconds: 0\n", 2, "http.keepAliveTimeoutSeconds")]
+    [InlineData("http:\n  requestHeadersTimeoutSeconds: 100000\n", 2, "http.requestHeadersTimeoutSeconds")]
     [InlineData("syslog:\n  maxFrameBytes: 10\n", 2, "syslog.maxFrameBytes")]
     [InlineData("queue:\n  maxMiB: \"12\"\n", 2, "queue.maxMiB")]
     [InlineData("store:\n  enabled: sometimes\n", 2, "store.enabled")]
@@ -92,6 +98,37 @@ public sealed class GatewayConfigLoaderTests : IDisposable
         var (_, diagnostics) = GatewayConfigLoader.Load(Write(yaml), _ => null);
 
         Assert.Contains(diagnostics, d => d.IsError && d.Line == line && d.FieldPath == field);
+    }
+
+    [Fact]
+    public void Load_ListenerSwitchesAndConnectionLimits()
+    {
+        var (defaults, _) = GatewayConfigLoader.Load(null);
+        Assert.True(defaults.SyslogTcp);
+        Assert.Equal(20_000, defaults.SyslogMaxConnections);
+        Assert.Equal(900, defaults.SyslogIdleTimeoutSeconds);
+        Assert.Equal(20_000, defaults.HttpMaxConnections);
+
+        var (options, diagnostics) = GatewayConfigLoader.Load(Write("""
+            http:
+              maxConnections: 50
+              keepAliveTimeoutSeconds: 10
+              requestHeadersTimeoutSeconds: 5
+            syslog:
+              tcp: false
+              udp: false
+              maxConnections: 7
+              idleTimeoutSeconds: 0
+            """), _ => null);
+
+        Assert.Empty(diagnostics);
+        Assert.False(options.SyslogTcp);
+        Assert.False(options.SyslogUdp);
+        Assert.Equal(7, options.SyslogMaxConnections);
+        Assert.Equal(0, options.SyslogIdleTimeoutSeconds);
+        Assert.Equal(50, options.HttpMaxConnections);
+        Assert.Equal(10, options.HttpKeepAliveTimeoutSeconds);
+        Assert.Equal(5, options.HttpRequestHeadersTimeoutSeconds);
     }
 
     [Fact]

@@ -1,0 +1,87 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using Flotel.Gateway.Configuration;
+
+namespace Flotel.IntegrationTests.Gateway;
+
+/// <summary>With syslog over TLS configured, plain TCP and UDP can be switched off, so TLS cannot be sidestepped.</summary>
+[Collection(PeerCollection.Name)]
+public sealed class GatewaySyslogListenerTests
+{
+    [Fact]
+    public async Task TcpAndUdpOff_OnlyTheTlsListenerIsBound_AndItStoresLines()
+    {
+        var dir = PeerProcess.CreateTempDirectory("syslog-tls");
+        try
+        {
+            var (certificate, key, thumbprint) = WriteSelfSigned(dir);
+            var plainPort = FreePort();
+            await using var gateway = await InProcessGateway.StartAsync(o =>
+            {
+                o.SyslogAddress = "127.0.0.1:" + plainPort;
+                o.SyslogTcp = false;
+                o.SyslogUdp = false;
+                o.SyslogTlsAddress = "127.0.0.1:0";
+                o.SyslogTls = new TlsOptions { CertificateFile = certificate, KeyFile = key };
+            });
+
+            Assert.Equal(0, gateway.Host.SyslogEndPoint.Port);
+            Assert.NotNull(gateway.Host.SyslogTlsEndPoint);
+
+            // Nothing holds the plain port: this test can bind it itself, over TCP and over UDP.
+            using (var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+            {
+                tcp.Bind(new IPEndPoint(IPAddress.Loopback, plainPort));
+            }
+
+            using (var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp))
+            {
+                udp.Bind(new IPEndPoint(IPAddress.Loopback, plainPort));
+            }
+
+            var token = "overtls" + Guid.NewGuid().ToString("N")[..8];
+            using (var client = new TcpClient())
+            {
+                await client.ConnectAsync(gateway.Host.SyslogTlsEndPoint!);
+                using var ssl = new SslStream(client.GetStream(), leaveInnerStreamOpen: false, (_, presented, _, _) => presented?.GetCertHashString() == thumbprint);
+                await ssl.AuthenticateAsClientAsync("127.0.0.1");
+                await ssl.WriteAsync(Encoding.UTF8.GetBytes($"<14>1 2026-12-06T10:00:00Z edge-device-1 app - - - {token}\n"));
+                await ssl.FlushAsync();
+            }
+
+            Assert.True(
+                await GatewayTestKit.PollAsync(async () => await GatewayTestKit.CountAsync(gateway.Http, "_all", $"{{\"query\":{{\"match\":{{\"message\":\"{token}\"}}}}}}") == 1, TimeSpan.FromSeconds(30)),
+                "the line sent over TLS was not stored");
+        }
+        finally
+        {
+            GatewayTestKit.DeleteDirectory(dir);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+    }
+
+    private static (string Certificate, string Key, string Thumbprint) WriteSelfSigned(string dir)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddIpAddress(IPAddress.Loopback);
+        request.CertificateExtensions.Add(san.Build());
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        var certificateFile = Path.Combine(dir, "syslog.crt");
+        var keyFile = Path.Combine(dir, "syslog.key");
+        File.WriteAllText(certificateFile, certificate.ExportCertificatePem());
+        File.WriteAllText(keyFile, key.ExportPkcs8PrivateKeyPem());
+        return (certificateFile, keyFile, certificate.GetCertHashString());
+    }
+}
