@@ -261,6 +261,8 @@ public sealed partial class GatewayHost : IAsyncDisposable
 
         var app = builder.Build();
         var auth = new EndpointAuthorization(options.IngestAuth, options.QueryAuth);
+        var unhandled = new UnhandledErrors(loggerFactory.CreateLogger("Flotel.Gateway.Http"), Metrics, time);
+        app.Use((context, next) => unhandled.InvokeAsync(context, () => next(context)));
         app.Use((context, next) => auth.InvokeAsync(context, () => next(context)));
         app.Use((context, next) => ErrorAnswers.UnmatchedAsync(context, () => next(context)));
 
