@@ -69,7 +69,7 @@ public sealed class ElasticsearchOutputTests
         Assert.Equal(1, Items(fixture, "dropped", "version_conflict"));
         Assert.Equal((1, 1), (Requests(fixture, "partial"), Requests(fixture, "success")));
         var deadLetter = JsonDocument.Parse(fixture.DeadLetterText("es").Trim()).RootElement;
-        Assert.Equal("HTTP 400: mapper_parsing_exception: fake mapper_parsing_exception", deadLetter.GetProperty("reason").GetString());
+        Assert.Equal("mapper_parsing_exception: fake mapper_parsing_exception", deadLetter.GetProperty("reason").GetString());
         Assert.Equal("logstash-2022.05.12", deadLetter.GetProperty("item").GetProperty("index").GetString());
         Assert.EndsWith("line 3", deadLetter.GetProperty("item").GetProperty("source").GetProperty("message").GetString(), StringComparison.Ordinal);
     }
