@@ -137,7 +137,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
             FullPolicy = QueueFullPolicy.Reject,
         }, time);
         _stops.Add(() => queue.StopAsync());
-        RegisterQueueMetrics(queue);
+        RegisterQueueMetrics(queue, options);
 
         var logs = LogStore.Open(new LogStoreOptions
         {
@@ -348,13 +348,14 @@ public sealed partial class GatewayHost : IAsyncDisposable
         return input;
     }
 
-    private void RegisterQueueMetrics(DurableQueue queue)
+    private void RegisterQueueMetrics(DurableQueue queue, GatewayOptions options)
     {
         Metrics.Gauge("flotel_queue_bytes", "Bytes of the durable queue on disk.", () => queue.GetStats().BytesOnDisk);
         Metrics.Gauge("flotel_queue_appended_records", "Records appended to the durable queue since start.", () => queue.GetStats().AppendedRecords);
         Metrics.Gauge("flotel_queue_rejected_appends", "Appends refused because the queue was full, since start.", () => queue.GetStats().RejectedAppends);
         Metrics.Gauge("flotel_queue_torn_tail_repairs", "Torn records cut from the queue's tail at start.", () => queue.GetStats().TornTailRepairs);
-        foreach (var reader in new[] { "store-logs", "store-metrics" })
+        // One lag per reader: the embedded store's two and each configured output's (its reader is named after it).
+        foreach (var reader in options.Outputs.Select(o => o.Name).Prepend("store-metrics").Prepend("store-logs"))
         {
             Metrics.Gauge("flotel_queue_reader_lag", "Records in the queue not yet committed by a reader.", () =>
             {

@@ -8,7 +8,7 @@ namespace Flotel.Pipeline.Delivery;
 /// items, so "dead-lettered" means "on disk". Bounded: past <see cref="MaxBytes"/> further items are refused (the
 /// driver counts them as lost with reason <c>dead_letter_full</c>) and the operator is told once.
 /// <code>
-/// {"time":"2026-11-27T13:00:00.000Z","output":"es","reason":"HTTP 400: mapper_parsing_exception …","item":&lt;the item&gt;}
+/// {"time":"2026-11-27T13:00:00.000Z","output":"es","reason":"HTTP 400: out of order sample","item":&lt;the item&gt;}
 /// </code>
 /// <c>item</c> is written by the output's <see cref="ItemWriter"/> (a document as JSON, a series as labels+samples, a
 /// payload as base64) so the file can be replayed with ordinary tools (docs/operations.md).

@@ -76,6 +76,63 @@ public sealed class InfluxDbOutputTests : IDisposable
         Assert.Equal(0, gateway.Host.Metrics.Sum("flotel_output_items_total", ("output", "influx"), ("result", "dead_lettered")));
     }
 
+    [Fact]
+    public async Task InfluxDb1_TagKeysAndValuesWithBackslashesAndSeparators_ReadBackExactlyThroughInfluxQl()
+    {
+        // influxd 1.x unescapes only "\,", "\ " and "\=" in tags (a backslash is otherwise literal); the 2.x rule of
+        // doubling a backslash before a separator stored x\,y as x\\,y.
+        var port = PeerProcess.FreePort();
+        using var influx = await StartInfluxAsync(port);
+        using var http = new HttpClient { BaseAddress = new Uri(influx.BaseUrl), Timeout = TimeSpan.FromSeconds(10) };
+        using (var create = await http.PostAsync(new Uri("/query?q=" + Uri.EscapeDataString("CREATE DATABASE \"flotta\""), UriKind.Relative), null))
+        {
+            Assert.True(create.IsSuccessStatusCode);
+        }
+
+        var output = new InfluxDbOptions { Name = "influx", Database = "flotta" };
+        output.Http.Url = new Uri("http://127.0.0.1:" + port.ToString(CultureInfo.InvariantCulture));
+        await using var gateway = await InProcessGateway.StartAsync(o => o.Outputs.Add(output));
+
+        var tags = new SortedDictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["backslash_comma"] = "x\\,y",
+            ["backslash_space"] = "a\\ b",
+            ["backslash_equals"] = "a\\=b",
+            ["two_backslashes_comma"] = "a\\\\,b",
+            ["leading_backslash_comma"] = "\\,lead",
+            ["backslash_letters"] = "C:\\dir\\file",
+            ["two_backslashes"] = "end\\\\x",
+            ["separators"] = "a,b=c d",
+            ["quotes"] = "say \"hi\"",
+            ["key,with comma"] = "v",
+            ["key with space"] = "v",
+            ["key=with equals"] = "v",
+            ["key\\,backslash comma"] = "v",
+            ["key\\backslash"] = "v",
+            ["key\"quote"] = "v",
+        };
+        const string Measurement = "flotel:escaping_total";
+        var labels = LabelSet.Of(["__name__", Measurement, .. tags.SelectMany(t => new[] { t.Key, t.Value })]);
+        using (var request = GatewayTestKit.RemoteWrite(RemoteWriteCodec.Encode(new WriteRequest([new TimeSeries(labels, [new Sample(_baseMs, 42)])]))))
+        {
+            using var response = await gateway.Http.SendAsync(request);
+            Assert.True(response.IsSuccessStatusCode);
+        }
+
+        var expected = Point(Measurement, tags.Select(t => (t.Key, t.Value)), _baseMs, 42);
+        SortedSet<string>? actual = null;
+        var arrived = await GatewayTestKit.PollAsync(async () => (actual = await QueryAllAsync(http)).Count > 0, TimeSpan.FromSeconds(60));
+        Assert.True(arrived, "nothing arrived in InfluxDB");
+        Assert.Equal(expected, Assert.Single(actual!));
+
+        var url = "/query?db=flotta&q=" + Uri.EscapeDataString("SHOW TAG VALUES FROM /.*/ WITH KEY =~ /.*/");
+        var series = Assert.Single(JsonNode.Parse(await http.GetStringAsync(new Uri(url, UriKind.Relative)))!["results"]![0]!["series"]!.AsArray())!;
+        Assert.Equal(Measurement, (string?)series["name"]);
+        var shown = series["values"]!.AsArray().ToDictionary(v => (string)v![0]!, v => (string)v![1]!, StringComparer.Ordinal);
+        Assert.Equal(tags, new SortedDictionary<string, string>(shown, StringComparer.Ordinal));
+        Assert.Equal(0, gateway.Host.Metrics.Sum("flotel_output_items_total", ("output", "influx"), ("result", "dead_lettered")));
+    }
+
     private static string Point(string measurement, IEnumerable<(string Key, string Value)> tags, long timestamp, double value) =>
         string.Create(CultureInfo.InvariantCulture, $"{measurement} {{{string.Join(", ", tags.OrderBy(t => t.Key, StringComparer.Ordinal).Select(t => t.Key + "=" + t.Value))}}} {timestamp} {value:R}");
 

@@ -107,19 +107,58 @@ public sealed class TimestreamOutputTests
     {
         await using var fake = new FakeTimestreamServer();
         await fake.StartAsync();
-        fake.EnqueueFaults(FakeTimestreamServer.Fault.Validation, FakeTimestreamServer.Fault.AccessDenied, FakeTimestreamServer.Fault.ResourceNotFound);
+        fake.EnqueueFaults(FakeTimestreamServer.Fault.Validation, FakeTimestreamServer.Fault.ResourceNotFound);
         await using var h = Create(fake);
-        await h.AppendAsync(Series("up", "dev1", 300), Series("up", "dev2", 50));
+        await h.AppendAsync(Series("up", "dev1", 200), Series("up", "dev2", 50));
         h.Output.Start();
-        await Until(() => h.Output.Delivery.Sent + h.Output.Delivery.DeadLettered == 350, "350 records settled");
+        await Until(() => h.Output.Delivery.Sent + h.Output.Delivery.DeadLettered == 250, "250 records settled");
 
         Assert.Equal(0, h.Output.Delivery.Retries);
         Assert.Equal(100, h.Items("dead_lettered", "validation"));
-        Assert.Equal(100, h.Items("dead_lettered", "access_denied"));
         Assert.Equal(100, h.Items("dead_lettered", "resource_not_found"));
         Assert.Equal(50, h.Output.Delivery.Sent);
-        Assert.Equal(4, fake.WriteRecordsCalls);
-        Assert.Equal(300, (await File.ReadAllLinesAsync(h.DeadLetterPath)).Length);
+        Assert.Equal(3, fake.WriteRecordsCalls);
+        Assert.Equal(200, (await File.ReadAllLinesAsync(h.DeadLetterPath)).Length);
+    }
+
+    [Fact]
+    public async Task Output_DescribeEndpointsAnswersInvalidSignatureForAWhile_RetriesUntilItSucceedsAndDeliversEveryRecord()
+    {
+        // A wrong or rotated key: the discovery call is refused before any write. The records are not at fault.
+        await using var fake = new FakeTimestreamServer();
+        await fake.StartAsync();
+        fake.EnqueueDescribeEndpointsFaults(
+            FakeTimestreamServer.Fault.InvalidSignature, FakeTimestreamServer.Fault.InvalidSignature,
+            FakeTimestreamServer.Fault.UnrecognizedClient, FakeTimestreamServer.Fault.AccessDenied);
+        await using var h = Create(fake);
+        await h.AppendAsync(Series("up", "dev1", 150));
+        h.Output.Start();
+        await Until(() => h.Output.Delivery.Sent == 150, "150 records sent once the credentials are accepted");
+
+        Assert.Equal(5, fake.DescribeEndpointsCalls);
+        Assert.Equal(4, h.Output.Delivery.Retries);
+        Assert.Equal(150, fake.Stored.Count);
+        Assert.Equal(0, h.Output.Delivery.DeadLettered + h.Output.Delivery.Dropped + h.Output.Delivery.Lost);
+        Assert.False(File.Exists(h.DeadLetterPath) && new FileInfo(h.DeadLetterPath).Length > 0, "nothing dead-lettered");
+        Assert.Empty(fake.Violations);
+    }
+
+    [Fact]
+    public async Task Output_WriteRecordsAnswersCredentialErrors_RetriesTheCallAndDeadLettersNothing()
+    {
+        await using var fake = new FakeTimestreamServer();
+        await fake.StartAsync();
+        fake.EnqueueFaults(FakeTimestreamServer.Fault.AccessDenied, FakeTimestreamServer.Fault.InvalidSignature, FakeTimestreamServer.Fault.UnrecognizedClient);
+        await using var h = Create(fake);
+        await h.AppendAsync(Series("up", "dev1", 150));
+        h.Output.Start();
+        await Until(() => h.Output.Delivery.Sent == 150, "150 records sent");
+
+        Assert.Equal(3, h.Output.Delivery.Retries);
+        Assert.Equal(5, fake.WriteRecordsCalls);
+        Assert.Equal(150, fake.Stored.Count);
+        Assert.Equal(0, h.Output.Delivery.DeadLettered + h.Output.Delivery.Dropped + h.Output.Delivery.Lost);
+        Assert.Empty(fake.Violations);
     }
 
     [Fact]

@@ -5,7 +5,7 @@ namespace Flotel.Gateway.Outputs.Elasticsearch;
 
 /// <summary>
 /// One <c>POST {url}/_bulk</c> (Elasticsearch bulk API): <c>Content-Type: application/x-ndjson</c>, optionally
-/// <c>Content-Encoding: gzip</c>, basic/bearer credentials or an AWS SigV4 signature (service <c>es</c>), and
+/// <c>Content-Encoding: gzip</c>, basic/bearer credentials or an AWS SigV4 signature (service <c>es</c> or <c>aoss</c>), and
 /// <c>filter_path=errors,items.*.error,items.*.status</c> so the answer carries only what the classifier reads
 /// (Logstash 11.19+ asks the same). No product, licence or <c>_xpack</c> check is ever made (§3.5: those checks are
 /// why Logstash ≥ 7.16 refuses AWS OpenSearch).
@@ -14,6 +14,14 @@ public sealed class ElasticsearchClient
 {
     /// <summary>The query every bulk request carries.</summary>
     public const string BulkQuery = "filter_path=errors,items.*.error,items.*.status";
+
+    /// <summary>
+    /// SigV4 for the bulk API: <c>X-Amz-Content-Sha256</c> (hex SHA-256 of the body as sent) is added and signed on
+    /// every request. OpenSearch Serverless (<c>aoss</c>) refuses a request without it; Amazon OpenSearch Service
+    /// (<c>es</c>) accepts it, and one signing for both keeps a domain moved to Serverless working unchanged (the
+    /// OpenSearch clients' SigV4 transports send it to both as well).
+    /// </summary>
+    private static readonly SigV4SignerOptions SignerOptions = new() { AddContentSha256Header = true };
 
     private readonly HttpClient _http;
     private readonly ElasticsearchOptions _options;
@@ -32,7 +40,7 @@ public sealed class ElasticsearchClient
         _options = options;
         _credentials = credentials;
         _time = time;
-        _signer = options.AwsRegion is { } region ? new SigV4Signer(region, options.AwsService) : null;
+        _signer = options.AwsRegion is { } region ? new SigV4Signer(region, options.AwsService, SignerOptions) : null;
         var baseUrl = options.Http.Url.GetLeftPart(UriPartial.Path);
         BulkUri = new Uri(baseUrl + (baseUrl.EndsWith('/') ? string.Empty : "/") + "_bulk?" + BulkQuery);
     }

@@ -15,7 +15,8 @@ namespace Flotel.Gateway.Outputs.Elasticsearch;
 /// <item>2xx with <c>"errors":false</c> → success. With <c>"errors":true</c> each item: 2xx accepted; 409
 /// (version conflict: the document is already there) dropped and counted; 429 and 5xx retried (only those items);
 /// every other status (400 <c>mapper_parsing_exception</c>, 404 <c>index_not_found_exception</c>, …) dead-lettered
-/// with <c>type: reason</c>.</item>
+/// with the item's <c>type: reason</c> as the reason (<c>item status N</c> when it has no error) and <c>http_N</c> as
+/// the counter's reason label. A whole request refused with another 4xx is dead-lettered with <c>HTTP N: body</c>.</item>
 /// <item>A response whose item count differs from the request's, or that is not JSON, is retried whole
 /// (Logstash's guard against the ES 7.10.2/7.11.1 bug).</item>
 /// </list>
@@ -101,8 +102,10 @@ public static class ElasticsearchResponseClassifier
                 }
                 else
                 {
+                    // The item's own words (docs/operations.md, "Dead letters"): the bulk request itself succeeded, so no
+                    // "HTTP …" prefix; the item status stays in the counter's reason label.
                     failed.Add(new ItemFailure<LogDocument>(document, string.Create(CultureInfo.InvariantCulture, $"http_{status}"),
-                        string.Create(CultureInfo.InvariantCulture, $"HTTP {status}: {reason}"), FailureAction.DeadLetter));
+                        reason.Length > 0 ? reason : string.Create(CultureInfo.InvariantCulture, $"item status {status}"), FailureAction.DeadLetter));
                 }
             }
 

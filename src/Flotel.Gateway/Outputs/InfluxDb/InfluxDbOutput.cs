@@ -73,7 +73,7 @@ public sealed partial class InfluxDbOutput : IGatewayOutput, IBatchSender<Series
     /// <inheritdoc />
     async ValueTask<DeliveryOutcome<SeriesSample>> IBatchSender<SeriesSample>.SendAsync(IReadOnlyList<SeriesSample> batch, CancellationToken cancellationToken)
     {
-        var body = LineProtocolEncoder.Encode(batch, _options.Gzip);
+        var body = LineProtocolEncoder.Encode(batch, _options.Gzip, influxDb1: !_options.IsV2);
         using var response = await _client.WriteAsync(body, cancellationToken).ConfigureAwait(false);
         return await InfluxDbResponseClassifier.ClassifyAsync<SeriesSample>(response, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
     }

@@ -15,11 +15,15 @@ namespace Flotel.Gateway.Outputs.Timestream;
 /// dead-lettered with their <c>Reason</c>, the rest of the call was written (acknowledged); an unreadable list
 /// dead-letters the whole call, since which records were written is unknown;</item>
 /// <item><c>ThrottlingException</c> (429), <c>InternalServerException</c> and every 5xx, 408, 421 /
-/// <c>InvalidEndpointException</c> (the client already rediscovered once), expired credentials → retry, honouring
-/// <c>Retry-After</c>;</item>
-/// <item><c>ValidationException</c> (400), <c>AccessDeniedException</c> (403), <c>ResourceNotFoundException</c> (404)
-/// and any other 4xx → reject: dead-lettered with the service's message (a wrong table or a missing permission is
-/// an operator's to fix; the records stay replayable in the dead-letter file).</item>
+/// <c>InvalidEndpointException</c> (the client already rediscovered once) → retry, honouring <c>Retry-After</c>;</item>
+/// <item>a credentials or permission answer, from DescribeEndpoints or WriteRecords: <c>AccessDeniedException</c>,
+/// <c>InvalidSignatureException</c>, <c>UnrecognizedClientException</c>, <c>ExpiredTokenException</c>, … (400/403), or
+/// an untyped 401/403/407 (<see cref="HttpStatusClassifier.CredentialStatuses"/>) → retry with a reason that says to
+/// check the credentials. The records are not at fault: dead-lettering them would empty the queue into a file while
+/// an operator rotates a key or adds a permission, as the other outputs and the agent already avoid;</item>
+/// <item><c>ValidationException</c> (400), <c>ResourceNotFoundException</c> (404) and any other 4xx → reject:
+/// dead-lettered with the service's message (a wrong table is an operator's to fix; the records stay replayable in
+/// the dead-letter file).</item>
 /// </list>
 /// The error type decides before the status: AWS JSON services also answer throttling with 400.
 /// </summary>
@@ -29,19 +33,30 @@ public static class TimestreamResponseClassifier
     private static readonly HashSet<string> RetryableTypes = new(StringComparer.Ordinal)
     {
         "ThrottlingException", "InternalServerException", "ServiceUnavailable", "ServiceUnavailableException",
-        "InvalidEndpointException", "RequestTimeout", "RequestTimeoutException", "ExpiredToken", "ExpiredTokenException",
-        "RequestExpired", "InvalidDescribeEndpointsResponse",
+        "InvalidEndpointException", "RequestTimeout", "RequestTimeoutException", "InvalidDescribeEndpointsResponse",
+    };
+
+    /// <summary>
+    /// Error types about the caller's credentials, signature or permissions (the AWS JSON protocol's common errors and
+    /// Timestream's <c>AccessDeniedException</c>): retried whatever the status, with <see cref="CredentialsHint"/>.
+    /// </summary>
+    private static readonly HashSet<string> CredentialTypes = new(StringComparer.Ordinal)
+    {
+        "AccessDeniedException", "InvalidSignatureException", "UnrecognizedClientException", "ExpiredToken",
+        "ExpiredTokenException", "RequestExpired", "IncompleteSignature", "IncompleteSignatureException",
+        "InvalidClientTokenId", "MissingAuthenticationToken", "MissingAuthenticationTokenException",
+        "SignatureDoesNotMatch", "NotAuthorized", "AccessDenied",
     };
 
     /// <summary>Error types that are permanent whatever the status, with their metric code.</summary>
     private static readonly Dictionary<string, string> PermanentTypes = new(StringComparer.Ordinal)
     {
         ["ValidationException"] = "validation",
-        ["AccessDeniedException"] = "access_denied",
         ["ResourceNotFoundException"] = "resource_not_found",
-        ["UnrecognizedClientException"] = "unrecognized_client",
-        ["InvalidSignatureException"] = "invalid_signature",
     };
+
+    /// <summary>Appended to the reason of a credentials answer, so the retry log says what to fix.</summary>
+    public const string CredentialsHint = "check the output's AWS credentials (keys, session token, clock) and its IAM permissions for timestream:DescribeEndpoints and timestream:WriteRecords; retrying, nothing is dead-lettered";
 
     /// <summary>Classifies <paramref name="response"/> to a call that carried <paramref name="sent"/> (in body order).</summary>
     public static DeliveryOutcome<TimeSeries> Classify(TimestreamResponse response, IReadOnlyList<TimeSeries> sent)
@@ -64,6 +79,11 @@ public static class TimestreamResponseClassifier
         if (type is not null && RetryableTypes.Contains(type))
         {
             return DeliveryOutcome<TimeSeries>.Retry(reason, response.RetryAfter);
+        }
+
+        if (type is not null ? CredentialTypes.Contains(type) : HttpStatusClassifier.CredentialStatuses.Contains(response.Status))
+        {
+            return DeliveryOutcome<TimeSeries>.Retry($"{reason} ({CredentialsHint})", response.RetryAfter);
         }
 
         if (type is not null && PermanentTypes.TryGetValue(type, out var code))

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Flotel.Gateway.Configuration;
@@ -67,7 +69,7 @@ public sealed class ElasticsearchOutputTests
         Assert.Equal(1, Items(fixture, "dropped", "version_conflict"));
         Assert.Equal((1, 1), (Requests(fixture, "partial"), Requests(fixture, "success")));
         var deadLetter = JsonDocument.Parse(fixture.DeadLetterText("es").Trim()).RootElement;
-        Assert.Equal("HTTP 400: mapper_parsing_exception: fake mapper_parsing_exception", deadLetter.GetProperty("reason").GetString());
+        Assert.Equal("mapper_parsing_exception: fake mapper_parsing_exception", deadLetter.GetProperty("reason").GetString());
         Assert.Equal("logstash-2022.05.12", deadLetter.GetProperty("item").GetProperty("index").GetString());
         Assert.EndsWith("line 3", deadLetter.GetProperty("item").GetProperty("source").GetProperty("message").GetString(), StringComparison.Ordinal);
     }
@@ -203,5 +205,81 @@ public sealed class ElasticsearchOutputTests
             new SigV4Request("POST", request.Path, request.Query.TrimStart('?'), headers, SigV4Signer.HashPayload(request.RawBody)), credentials, amzDate);
         Assert.Equal(expected.Authorization, authorization);
         Assert.Contains("content-encoding", signedHeaders);
+    }
+
+    [Theory]
+    [InlineData("aoss")]
+    [InlineData("es")]
+    public async Task Output_AwsSigV4_SignsXAmzContentSha256OfTheBodyAsSentAndTheSignatureMatchesTheDocumentedAlgorithm(string service)
+    {
+        await using var fixture = new HttpOutputFixture();
+        await using var es = await FakeElasticsearch.StartAsync();
+        await fixture.AppendSyslogAsync(Received, "10.0.0.7", Line(1), Line(2));
+        const string Secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+        var credentials = new AwsCredentials("AKIDEXAMPLE", Secret);
+        var options = Options(es.BaseAddress, o =>
+        {
+            o.AwsRegion = "eu-west-1";
+            o.AwsService = service;
+            o.Gzip = true;
+        });
+
+        await using (var output = new ElasticsearchOutput(options, fixture.Context, _ => ValueTask.FromResult(credentials)))
+        {
+            output.Start();
+            await Eventually.TrueAsync(() => output.Delivery.Sent == 2, "2 sent");
+        }
+
+        var request = es.Peer.Requests.Single();
+        var bodyHash = Convert.ToHexStringLower(SHA256.HashData(request.RawBody)); // the gzip bytes, as sent
+        Assert.Equal(bodyHash, request.Header("X-Amz-Content-Sha256"));
+        var authorization = request.Header("Authorization");
+        var signedHeaders = authorization.Split("SignedHeaders=")[1].Split(',')[0];
+        Assert.Contains("x-amz-content-sha256", signedHeaders.Split(';'));
+        Assert.Equal(DocumentedSigV4Authorization(request, signedHeaders, bodyHash, "AKIDEXAMPLE", Secret, "eu-west-1", service), authorization);
+    }
+
+    /// <summary>
+    /// The server side of SigV4, written here from the AWS IAM User Guide ("Create a signed AWS API request") rather
+    /// than with <see cref="SigV4Signer"/>: canonical request, string to sign, signing key, signature.
+    /// </summary>
+    private static string DocumentedSigV4Authorization(
+        ReceivedRequest request, string signedHeaders, string payloadHash, string accessKeyId, string secret, string region, string service)
+    {
+        static string Encode(string value)
+        {
+            var text = new StringBuilder();
+            foreach (var b in Encoding.UTF8.GetBytes(value))
+            {
+                if (char.IsAsciiLetterOrDigit((char)b) || b is (byte)'-' or (byte)'_' or (byte)'.' or (byte)'~')
+                {
+                    text.Append((char)b);
+                }
+                else
+                {
+                    text.Append(CultureInfo.InvariantCulture, $"%{b:X2}");
+                }
+            }
+
+            return text.ToString();
+        }
+
+        var query = string.Join('&', request.Query.TrimStart('?').Split('&')
+            .Select(p => p.Split('=', 2))
+            .Select(p => Encode(Uri.UnescapeDataString(p[0])) + "=" + Encode(Uri.UnescapeDataString(p.Length > 1 ? p[1] : string.Empty)))
+            .Order(StringComparer.Ordinal));
+        var headers = string.Concat(signedHeaders.Split(';').Select(h => h + ":" + request.Header(h).Trim() + "\n"));
+        var canonicalRequest = $"POST\n{request.Path}\n{query}\n{headers}\n{signedHeaders}\n{payloadHash}";
+        var amzDate = request.Header("X-Amz-Date");
+        var scope = $"{amzDate[..8]}/{region}/{service}/aws4_request";
+        var stringToSign = $"AWS4-HMAC-SHA256\n{amzDate}\n{scope}\n{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonicalRequest)))}";
+        var key = Encoding.UTF8.GetBytes("AWS4" + secret);
+        foreach (var part in new[] { amzDate[..8], region, service, "aws4_request" })
+        {
+            key = HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(part));
+        }
+
+        var signature = Convert.ToHexStringLower(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(stringToSign)));
+        return $"AWS4-HMAC-SHA256 Credential={accessKeyId}/{scope}, SignedHeaders={signedHeaders}, Signature={signature}";
     }
 }

@@ -37,7 +37,7 @@ public sealed class ElasticsearchResponseClassifierTests
         Assert.Equal([Batch[1]], partial.RetryItems);
         Assert.Equal("item status 429: es_rejected_execution_exception: rejected execution of coordinating operation", partial.Reason);
         Assert.Equal(2, partial.Failed.Count);
-        Assert.Equal((Batch[2], "http_400", "HTTP 400: mapper_parsing_exception: failed to parse field [pid]", FailureAction.DeadLetter),
+        Assert.Equal((Batch[2], "http_400", "mapper_parsing_exception: failed to parse field [pid]", FailureAction.DeadLetter),
             (partial.Failed[0].Item, partial.Failed[0].Code, partial.Failed[0].Reason, partial.Failed[0].Action));
         Assert.Equal((Batch[3], "version_conflict", FailureAction.Drop), (partial.Failed[1].Item, partial.Failed[1].Code, partial.Failed[1].Action));
     }
@@ -62,4 +62,24 @@ public sealed class ElasticsearchResponseClassifierTests
     [InlineData(HttpStatusCode.BadRequest, typeof(DeliveryOutcome<LogDocument>.Rejected))]
     public void Classify_WholeRequestStatus_FollowsThePolicy(HttpStatusCode status, Type outcome) =>
         Assert.IsType(outcome, Classify(status, """{"Message":"Request size exceeded 10485760 bytes"}"""));
+
+    [Fact]
+    public void Classify_ItemRefusedWithoutAnErrorObject_DeadLettersWithTheItemStatusAsReason()
+    {
+        const string body = """{"errors":true,"items":[{"index":{"status":201}},{"index":{"status":404}},{"index":{"status":201}},{"index":{"status":201}}]}""";
+
+        var failure = Assert.Single(Assert.IsType<DeliveryOutcome<LogDocument>.PartiallyDelivered>(Classify(HttpStatusCode.OK, body)).Failed);
+
+        Assert.Equal((Batch[1], "http_404", "item status 404"), (failure.Item, failure.Code, failure.Reason));
+    }
+
+    [Fact]
+    public void Classify_WholeRequest400_RejectsWithTheHttpStatusAndTheServersMessage()
+    {
+        var rejected = Assert.IsType<DeliveryOutcome<LogDocument>.Rejected>(
+            Classify(HttpStatusCode.BadRequest, """{"error":{"type":"parse_exception","reason":"request body is required"},"status":400}"""));
+
+        Assert.Equal("http_400", rejected.Code);
+        Assert.Equal("""HTTP 400: {"error":{"type":"parse_exception","reason":"request body is required"},"status":400}""", rejected.Reason);
+    }
 }

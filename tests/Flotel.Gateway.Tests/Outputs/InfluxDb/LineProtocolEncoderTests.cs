@@ -43,6 +43,30 @@ public sealed class LineProtocolEncoderTests
             line);
     }
 
+    [Fact]
+    public void Encode_InfluxDb1_WritesBackslashesAsIsAndEscapesOnlySeparators()
+    {
+        // influxd 1.x reads "x\\,y" back as x\,y (it unescapes only "\,", "\ " and "\="); the 2.x form "x\\\,y" would
+        // be stored as x\\,y. Checked against influxd 1.6 in the integration tests.
+        var labels = LabelSet.Of(
+            "__name__", "m,with space=eq\\b",
+            "bs_comma", "x\\,y",
+            "bs_space", "a\\ b",
+            "bs_equals", "a\\=b",
+            "two_bs", "a\\\\b",
+            "key\\,comma", "v");
+
+        var v1 = LineProtocolEncoder.EncodeText([new SeriesSample(labels, new Sample(7, 1))], influxDb1: true);
+        var v2 = LineProtocolEncoder.EncodeText([new SeriesSample(labels, new Sample(7, 1))]);
+
+        Assert.Equal(
+            "m\\,with\\ space=eq\\b,bs_comma=x\\\\,y,bs_equals=a\\\\=b,bs_space=a\\\\ b,key\\\\,comma=v,two_bs=a\\\\b value=1 7\n",
+            v1);
+        Assert.Equal(
+            "m\\,with\\ space=eq\\b,bs_comma=x\\\\\\,y,bs_equals=a\\\\\\=b,bs_space=a\\\\\\ b,key\\\\\\,comma=v,two_bs=a\\\\\\b value=1 7\n",
+            v2);
+    }
+
     [Theory]
     [InlineData(1e16, "10000000000000000")]
     [InlineData(1e300, "1e+300")]

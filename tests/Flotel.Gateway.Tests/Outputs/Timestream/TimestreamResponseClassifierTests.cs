@@ -56,7 +56,6 @@ public sealed class TimestreamResponseClassifierTests
     [InlineData(408, null)]
     [InlineData(421, "InvalidEndpointException")]
     [InlineData(421, null)]
-    [InlineData(400, "ExpiredTokenException")]
     public void Classify_Transient_Retries(int status, string? type)
     {
         var outcome = Assert.IsType<DeliveryOutcome<TimeSeries>.Retryable>(
@@ -67,9 +66,7 @@ public sealed class TimestreamResponseClassifierTests
 
     [Theory]
     [InlineData(400, "ValidationException", "validation")]
-    [InlineData(403, "AccessDeniedException", "access_denied")]
     [InlineData(404, "ResourceNotFoundException", "resource_not_found")]
-    [InlineData(400, "UnrecognizedClientException", "unrecognized_client")]
     [InlineData(400, null, "http_400")]
     [InlineData(409, "ConflictException", "http_409")]
     public void Classify_Permanent_RejectsWithCodeAndMessage(int status, string? type, string code)
@@ -80,12 +77,26 @@ public sealed class TimestreamResponseClassifierTests
         Assert.Contains("At least one dimension is required", outcome.Reason, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void Classify_DescribeEndpointsAccessDenied_RejectsNamingTheOperation()
+    [Theory]
+    [InlineData(403, "InvalidSignatureException", "DescribeEndpoints")]
+    [InlineData(403, "InvalidSignatureException", "WriteRecords")]
+    [InlineData(403, "AccessDeniedException", "DescribeEndpoints")]
+    [InlineData(403, "AccessDeniedException", "WriteRecords")]
+    [InlineData(400, "UnrecognizedClientException", "DescribeEndpoints")]
+    [InlineData(400, "UnrecognizedClientException", "WriteRecords")]
+    [InlineData(400, "ExpiredTokenException", "WriteRecords")]
+    [InlineData(403, "IncompleteSignatureException", "DescribeEndpoints")]
+    [InlineData(403, "MissingAuthenticationTokenException", "WriteRecords")]
+    [InlineData(403, null, "WriteRecords")]
+    [InlineData(401, null, "DescribeEndpoints")]
+    public void Classify_CredentialsOrPermissionAnswer_RetriesNamingTheCredentialsAndTheOperation(int status, string? type, string operation)
     {
-        var outcome = Assert.IsType<DeliveryOutcome<TimeSeries>.Rejected>(TimestreamResponseClassifier.Classify(
-            Answer(403, "AccessDeniedException", """{"message":"not authorized to perform: timestream:DescribeEndpoints"}""", "DescribeEndpoints"), Sent));
-        Assert.Contains("(DescribeEndpoints)", outcome.Reason, StringComparison.Ordinal);
+        var outcome = Assert.IsType<DeliveryOutcome<TimeSeries>.Retryable>(TimestreamResponseClassifier.Classify(
+            Answer(status, type, """{"message":"The request signature we calculated does not match the signature you provided."}""", operation), Sent));
+
+        Assert.Contains("does not match the signature", outcome.Reason, StringComparison.Ordinal);
+        Assert.Contains(TimestreamResponseClassifier.CredentialsHint, outcome.Reason, StringComparison.Ordinal);
+        Assert.Equal(operation == "DescribeEndpoints", outcome.Reason.Contains("(DescribeEndpoints)", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -28,7 +28,9 @@ namespace Flotel.IntegrationTests.Outputs.TimestreamFake;
 /// the memory-store window, or that change the value of a stored record, are rejected with 419
 /// RejectedRecordsException and the rest stored (partial success, reference §2.5);</item>
 /// <item>scripted faults for the next WriteRecords calls: 429 ThrottlingException, 500 InternalServerException,
-/// 421, 400, 403, 419 for given record indexes.</item>
+/// 421, 400, 403, 419 for given record indexes; and for the next DescribeEndpoints calls (the credentials answers
+/// AWS gives before any operation runs: 403 InvalidSignatureException, 400 UnrecognizedClientException, 403
+/// AccessDeniedException).</item>
 /// </list>
 /// Ports are fixed at construction so the server can be stopped and started again (peer away, peer back).
 /// </summary>
@@ -41,6 +43,7 @@ public sealed class FakeTimestreamServer : IAsyncDisposable
     public const string Table = "metrics";
 
     private readonly ConcurrentQueue<Fault> _faults = new();
+    private readonly ConcurrentQueue<Fault> _discoveryFaults = new();
     private readonly ConcurrentDictionary<string, double> _stored = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private WebApplication? _app;
@@ -54,7 +57,7 @@ public sealed class FakeTimestreamServer : IAsyncDisposable
         CellPorts = [PeerProcess.FreePort(), PeerProcess.FreePort()];
     }
 
-    /// <summary>A scripted answer to one WriteRecords call.</summary>
+    /// <summary>A scripted answer to one WriteRecords (or DescribeEndpoints) call.</summary>
     public enum Fault
     {
         Throttling,
@@ -63,6 +66,12 @@ public sealed class FakeTimestreamServer : IAsyncDisposable
         Validation,
         AccessDenied,
         ResourceNotFound,
+
+        /// <summary>403 InvalidSignatureException, as for a wrong secret key (answered whatever the signature).</summary>
+        InvalidSignature,
+
+        /// <summary>400 UnrecognizedClientException, as for an unknown access key id or a bad session token.</summary>
+        UnrecognizedClient,
 
         /// <summary>419 for the first record of the call; the others are stored.</summary>
         RejectFirstRecord,
@@ -106,6 +115,15 @@ public sealed class FakeTimestreamServer : IAsyncDisposable
         foreach (var fault in faults)
         {
             _faults.Enqueue(fault);
+        }
+    }
+
+    /// <summary>Scripted answers for the next DescribeEndpoints calls (credential faults only).</summary>
+    public void EnqueueDescribeEndpointsFaults(params Fault[] faults)
+    {
+        foreach (var fault in faults)
+        {
+            _discoveryFaults.Enqueue(fault);
         }
     }
 
@@ -180,6 +198,11 @@ public sealed class FakeTimestreamServer : IAsyncDisposable
                     return;
                 }
 
+                if (_discoveryFaults.TryDequeue(out var discoveryFault) && await CredentialFaultAsync(context, discoveryFault, "timestream:DescribeEndpoints"))
+                {
+                    return;
+                }
+
                 await JsonAsync(context, 200, new JsonObject
                 {
                     ["Endpoints"] = new JsonArray(new JsonObject
@@ -203,6 +226,33 @@ public sealed class FakeTimestreamServer : IAsyncDisposable
                 await ErrorAsync(context, 400, "UnknownOperationException", $"unknown X-Amz-Target '{target}'");
                 return;
         }
+    }
+
+    /// <summary>
+    /// Answers a scripted credentials fault as AWS words it (not counted as a violation: the request was signed
+    /// right); false for a fault that is not one.
+    /// </summary>
+    private static async Task<bool> CredentialFaultAsync(HttpContext context, Fault fault, string action)
+    {
+        var (status, type, message) = fault switch
+        {
+            Fault.InvalidSignature => (403, "InvalidSignatureException",
+                "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method."),
+            Fault.UnrecognizedClient => (400, "UnrecognizedClientException", "The security token included in the request is invalid."),
+            Fault.AccessDenied => (403, "AccessDeniedException", "User is not authorized to perform: " + action),
+            _ => (0, string.Empty, string.Empty),
+        };
+        if (status == 0)
+        {
+            return false;
+        }
+
+        await JsonAsync(context, status, new JsonObject
+        {
+            ["__type"] = "com.amazonaws.timestream.v20181101#" + type,
+            ["message"] = message,
+        }, type);
+        return true;
     }
 
     private async Task WriteRecordsAsync(HttpContext context, byte[] body)
@@ -275,6 +325,9 @@ public sealed class FakeTimestreamServer : IAsyncDisposable
                     return;
                 case Fault.ResourceNotFound:
                     await ErrorAsync(context, 404, "ResourceNotFoundException", "The table does not exist.");
+                    return;
+                case Fault.InvalidSignature or Fault.UnrecognizedClient:
+                    _ = await CredentialFaultAsync(context, fault, "timestream:WriteRecords");
                     return;
             }
         }
