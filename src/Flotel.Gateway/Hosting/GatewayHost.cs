@@ -4,6 +4,7 @@ using Flotel.Gateway.Inputs.RemoteWrite;
 using Flotel.Gateway.Inputs.Syslog;
 using Flotel.Gateway.Outputs;
 using Flotel.Gateway.Outputs.EmbeddedStore;
+using Flotel.Gateway.Query;
 using Flotel.Gateway.Query.Elasticsearch;
 using Flotel.Gateway.Query.Prometheus;
 using Flotel.Gateway.Queueing;
@@ -243,9 +244,10 @@ public sealed partial class GatewayHost : IAsyncDisposable
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/readyz", () => IsReady ? Results.Text("ready\n") : Results.Text("starting\n", statusCode: StatusCodes.Status503ServiceUnavailable));
         app.MapGet("/metrics", () => Results.Text(Metrics.ToText(), "text/plain; version=0.0.4; charset=utf-8"));
-        app.MapPrometheusApi(metricStore, time);
+        var queryLimits = new QueryLimiter(options.QueryTimeout, options.QueryMaxConcurrency, Metrics, time);
+        app.MapPrometheusApi(metricStore, time, queryLimits);
         app.MapWebUi();
-        app.MapElasticsearchApi(logs, new QueueBulkSink(sink, time));
+        app.MapElasticsearchApi(logs, new QueueBulkSink(sink, time), queryLimits);
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         _stops.Add(async () =>
