@@ -699,6 +699,7 @@ public sealed class MetricStore : IDisposable
     /// </summary>
     private List<MemSeries> Resolve(IReadOnlyList<LabelMatcher> matchers, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         IEnumerable<MemSeries> candidates = _byId.Values;
         foreach (var m in matchers)
         {
