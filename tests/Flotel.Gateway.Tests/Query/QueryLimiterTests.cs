@@ -1,15 +1,11 @@
-using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
 using Flotel.Gateway.Query;
 using Flotel.Gateway.Query.Elasticsearch;
 using Flotel.Gateway.Query.Prometheus;
-using Flotel.Gateway.Store.Metrics;
 using Flotel.Gateway.Tests.Store.Logs;
-using Flotel.Gateway.Tests.Store.Metrics;
 using Flotel.Gateway.Tests.TestKit;
-using Flotel.Model.Metrics;
 using Flotel.Pipeline.Diagnostics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -19,45 +15,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Flotel.Gateway.Tests.Query;
-
-/// <summary>
-/// A store whose range queries take seconds: 2,000 series with a sample a minute over three hours, queried at every
-/// second (10,800 steps). Loaded once for the class.
-/// </summary>
-public sealed class SlowQueryStore : IDisposable
-{
-    public const long T0 = 1_700_000_000_000;
-    public const int SeriesCount = 2_000;
-
-    private readonly StoreFixture _fixture = new();
-
-    public SlowQueryStore()
-    {
-        Store = _fixture.Open();
-        var samples = new Sample[180];
-        for (var i = 0; i < SeriesCount; i++)
-        {
-            for (var j = 0; j < samples.Length; j++)
-            {
-                samples[j] = new Sample(T0 + (j * 60_000L), j * (i + 1));
-            }
-
-            Store.Append(LabelSet.Of("__name__", "x", "i", i.ToString(CultureInfo.InvariantCulture)), samples);
-        }
-    }
-
-    internal MetricStore Store { get; }
-
-    /// <summary>A range query over every step; <paramref name="extra"/> is appended (e.g. <c>&amp;timeout=100ms</c>).</summary>
-    public static string RangeQuery(string promql, string extra = "") =>
-        "/api/v1/query_range?query=" + Uri.EscapeDataString(promql) + "&start=" + (T0 / 1000) + "&end=" + ((T0 / 1000) + 10_799) + "&step=1" + extra;
-
-    public void Dispose()
-    {
-        Store.Dispose();
-        _fixture.Dispose();
-    }
-}
 
 /// <summary>
 /// The query limits end to end on Kestrel (127.0.0.1, a free port): timeouts, client disconnects and the concurrency
@@ -244,19 +201,6 @@ public sealed class QueryLimiterTests(SlowQueryStore slow) : IClassFixture<SlowQ
             Assert.Equal(1, limits.Count("search", QueryOutcome.Error));
         }
     }
-
-    [Theory]
-    [InlineData("10ms", 10)]
-    [InlineData("1s", 1_000)]
-    [InlineData("2m", 120_000)]
-    [InlineData("1.5h", 5_400_000)]
-    [InlineData("500micros", 0.5)]
-    [InlineData("1d", 86_400_000)]
-    public void SearchTimeout_ElasticsearchTimeUnits_Parse(string text, double milliseconds) =>
-        Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), SearchTimeout.Parse(text));
-
-    [Fact]
-    public void SearchTimeout_MinusOne_IsNoTimeout() => Assert.Null(SearchTimeout.Parse("-1"));
 
     private async Task<(string Url, QueryLimiter Limits)> StartPrometheusAsync(TimeSpan timeout, int maxConcurrency)
     {

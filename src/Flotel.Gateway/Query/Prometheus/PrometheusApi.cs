@@ -40,7 +40,7 @@ public static class PrometheusApi
 
     /// <summary>Maps the read endpoints with the default limits (Prometheus's). <c>/api/v1/write</c> is not mapped here (ingest owns it).</summary>
     public static IEndpointRouteBuilder MapPrometheusApi(this IEndpointRouteBuilder routes, MetricStore store, TimeProvider time) =>
-        MapPrometheusApi(routes, store, time, new QueryLimiter(QueryLimiter.DefaultTimeout, QueryLimiter.DefaultMaxConcurrency, new MetricsRegistry(), time ?? TimeProvider.System));
+        MapPrometheusApi(routes, store, time, new QueryLimiter(QueryLimiter.DefaultTimeout, QueryLimiter.DefaultMaxConcurrency, new MetricsRegistry(), time));
 
     /// <summary>Maps the read endpoints, every query under <paramref name="limits"/>.</summary>
     internal static IEndpointRouteBuilder MapPrometheusApi(this IEndpointRouteBuilder routes, MetricStore store, TimeProvider time, QueryLimiter limits)
