@@ -174,6 +174,27 @@ public sealed class QueryLimiterTests(SlowQueryStore slow) : IClassFixture<SlowQ
     }
 
     [Fact]
+    public async Task Search_ClientLeavesWhileWaitingForASlot_StopsWaitingAndIsCountedCanceled()
+    {
+        var (url, limits, logs) = await StartElasticsearchAsync(QueryLimiter.DefaultTimeout, 1);
+        using (logs)
+        {
+            using var holder = limits.Begin("query", CancellationToken.None);
+            await holder.StartAsync(null, "a test holding the slot");
+            using var client = new CancellationTokenSource();
+            using var content = new StringContent("{\"query\":{\"match_all\":{}}}", Encoding.UTF8, "application/json");
+            var request = _http.PostAsync(new Uri(url + "/_search"), content, client.Token);
+            await Eventually.TrueAsync(() => limits.Waiting == 1, "the search to wait for the slot");
+
+            await client.CancelAsync();
+
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => request);
+            await Eventually.TrueAsync(() => limits.Waiting == 0 && limits.Count("search", QueryOutcome.Canceled) == 1, "the search to give up its place");
+            Assert.Equal(1, limits.Running);
+        }
+    }
+
+    [Fact]
     public async Task Search_WithASlotFree_AnswersAndCountsOk()
     {
         var (url, limits, logs) = await StartElasticsearchAsync(QueryLimiter.DefaultTimeout, 1);
