@@ -37,6 +37,8 @@ internal static class CheckConfig
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"data {options.DataDirectory}, queue up to {options.QueueMaxMiB} MiB, index {options.IndexPattern}, logs kept {options.LogRetentionDays} d, metrics kept {options.MetricRetentionDays} d"));
             output.WriteLine($"auth: ingest {Describe(options.IngestAuth)}, query {Describe(options.QueryAuth)}");
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"queries: up to {options.QueryMaxConcurrency} at once, each at most {options.QueryTimeout.TotalSeconds} s (waiting included)"));
         }
 
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{errors} errors, {warnings} warnings"));

@@ -1,4 +1,5 @@
 using System.Text;
+using Flotel.Gateway.Query.Prometheus;
 using Flotel.Model.Manifests;
 using Flotel.Pipeline.Net;
 using Flotel.Wire.Manifests;
@@ -15,7 +16,7 @@ namespace Flotel.Gateway.Configuration;
 /// </summary>
 public static class GatewayConfigLoader
 {
-    private static readonly HashSet<string> TopKeys = new(StringComparer.Ordinal) { "http", "syslog", "data", "queue", "auth", "store", "outputs" };
+    private static readonly HashSet<string> TopKeys = new(StringComparer.Ordinal) { "http", "syslog", "data", "queue", "auth", "store", "query", "outputs" };
     private static readonly HashSet<string> HttpKeys = new(StringComparer.Ordinal) { "address", "maxBodyBytes", "maxConnections", "keepAliveTimeoutSeconds", "requestHeadersTimeoutSeconds", "tls" };
     private static readonly HashSet<string> SyslogKeys = new(StringComparer.Ordinal) { "address", "tcp", "udp", "timezone", "maxFrameBytes", "maxConnections", "idleTimeoutSeconds", "tls" };
     private static readonly HashSet<string> TlsKeys = new(StringComparer.Ordinal) { "certificate", "key", "clientCa" };
@@ -25,6 +26,13 @@ public static class GatewayConfigLoader
     private static readonly HashSet<string> CredentialKeys = new(StringComparer.Ordinal) { "username", "password", "bearerToken" };
     private static readonly HashSet<string> StoreKeys = new(StringComparer.Ordinal) { "enabled", "indexPattern", "logs", "metrics" };
     private static readonly HashSet<string> RetentionKeys = new(StringComparer.Ordinal) { "retentionDays" };
+    private static readonly HashSet<string> QueryKeys = new(StringComparer.Ordinal) { "timeout", "maxConcurrency" };
+
+    /// <summary>Longest <c>query.timeout</c>: a query holding the store for longer than a day is a mistake, not a wish.</summary>
+    private static readonly TimeSpan MaxQueryTimeout = TimeSpan.FromDays(1);
+
+    /// <summary>Most <c>query.maxConcurrency</c>: each query may hold a large result in memory, and a gateway has a few cores.</summary>
+    private const int MaxQueryConcurrency = 1024;
 
     /// <summary>Loads <paramref name="file"/> (or the defaults when null) into options plus diagnostics.</summary>
     /// <param name="file">The YAML file, or null for defaults only.</param>
@@ -139,6 +147,9 @@ public static class GatewayConfigLoader
                     break;
                 case "store":
                     ReadStore(r, value, options);
+                    break;
+                case "query":
+                    ReadQuery(r, value, options);
                     break;
                 case "outputs":
                     ReadOutputs(r, value, options);
@@ -360,6 +371,55 @@ public static class GatewayConfigLoader
                     break;
             }
         }
+    }
+
+    /// <summary><c>query.timeout</c> (a duration with a unit: <c>2m</c>, <c>30s</c>, <c>1m30s</c>, <c>500ms</c>) and <c>query.maxConcurrency</c>.</summary>
+    private static void ReadQuery(YamlFieldReader r, YamlNode node, GatewayOptions options)
+    {
+        if (r.Mapping(node, "query") is not { } query)
+        {
+            return;
+        }
+
+        foreach (var (k, _, v) in r.Entries(query, "query", QueryKeys))
+        {
+            switch (k)
+            {
+                case "timeout":
+                    options.QueryTimeout = Duration(r, v, "query.timeout", MaxQueryTimeout) ?? options.QueryTimeout;
+                    break;
+                case "maxConcurrency":
+                    options.QueryMaxConcurrency = (int?)r.Integer(v, "query.maxConcurrency", 1, MaxQueryConcurrency) ?? options.QueryMaxConcurrency;
+                    break;
+            }
+        }
+    }
+
+    /// <summary>A positive duration in Prometheus's syntax, with a unit (a bare number would leave seconds and milliseconds to guessing), at most <paramref name="max"/>.</summary>
+    private static TimeSpan? Duration(YamlFieldReader r, YamlNode node, string path, TimeSpan max)
+    {
+        var text = r.String(node, path);
+        if (text is null)
+        {
+            return null;
+        }
+
+        var key = path[(path.LastIndexOf('.') + 1)..];
+        if (double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _)
+            || !PromFormat.TryParseDuration(text, out var ms))
+        {
+            r.Error(node, path, $"`{key}` must be a duration with a unit, such as 2m, 30s, 1m30s or 500ms; got '{text}'");
+            return null;
+        }
+
+        var duration = TimeSpan.FromMilliseconds(ms);
+        if (duration <= TimeSpan.Zero || duration > max)
+        {
+            r.Error(node, path, $"`{key}` must be more than 0 and at most {max.TotalHours.ToString(System.Globalization.CultureInfo.InvariantCulture)}h, got '{text}'");
+            return null;
+        }
+
+        return duration;
     }
 
     private static TlsOptions? ReadTls(YamlFieldReader r, YamlNode node, string path, HashSet<string> keys)

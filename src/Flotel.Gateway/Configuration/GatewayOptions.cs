@@ -94,6 +94,15 @@ public sealed class GatewayOptions
     /// <summary>Metric samples older than this many days are deleted; 0 = keep forever.</summary>
     public int MetricRetentionDays { get; set; } = 15;
 
+    /// <summary>
+    /// Longest a query may take (<c>query.timeout</c>, Prometheus's <c>--query.timeout</c>), waiting for a slot included;
+    /// a request's own <c>timeout</c> can only shorten it. Applies to the Prometheus API and to <c>_search</c>/<c>_count</c>.
+    /// </summary>
+    public TimeSpan QueryTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Queries that run at once (<c>query.maxConcurrency</c>, Prometheus's <c>--query.max-concurrency</c>); more wait for a slot.</summary>
+    public int QueryMaxConcurrency { get; set; } = 20;
+
     /// <summary>Forwarding outputs besides the embedded store (<c>outputs:</c>), each with its own queue cursor.</summary>
     public List<OutputOptions> Outputs { get; } = [];
 }

@@ -4,6 +4,7 @@ using Flotel.Gateway.Inputs.RemoteWrite;
 using Flotel.Gateway.Inputs.Syslog;
 using Flotel.Gateway.Outputs;
 using Flotel.Gateway.Outputs.EmbeddedStore;
+using Flotel.Gateway.Query;
 using Flotel.Gateway.Query.Elasticsearch;
 using Flotel.Gateway.Query.Prometheus;
 using Flotel.Gateway.Queueing;
@@ -281,9 +282,10 @@ public sealed partial class GatewayHost : IAsyncDisposable
         open.MapGet("/healthz", () => Results.Text("ok\n"));
         open.MapGet("/readyz", () => IsReady ? Results.Text("ready\n") : Results.Text("starting\n", statusCode: StatusCodes.Status503ServiceUnavailable));
         query.MapGet("/metrics", () => Results.Text(Metrics.ToText(), "text/plain; version=0.0.4; charset=utf-8"));
-        query.MapPrometheusApi(metricStore, time);
+        var queryLimits = new QueryLimiter(options.QueryTimeout, options.QueryMaxConcurrency, Metrics, time);
+        query.MapPrometheusApi(metricStore, time, queryLimits);
         uiAssets.MapWebUi();
-        query.MapElasticsearchApi(logs);
+        query.MapElasticsearchApi(logs, queryLimits);
         _routes = app.Services.GetRequiredService<EndpointDataSource>();
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);

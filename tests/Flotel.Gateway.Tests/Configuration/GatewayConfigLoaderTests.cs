@@ -153,6 +153,41 @@ public sealed class GatewayConfigLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Load_QueryLimits_DefaultToPrometheusAndReadDurationsAndCounts()
+    {
+        var (defaults, _) = GatewayConfigLoader.Load(null);
+        var (options, diagnostics) = GatewayConfigLoader.Load(Write("query:\n  timeout: 1m30s\n  maxConcurrency: 4\n"), _ => null);
+
+        Assert.Equal(TimeSpan.FromMinutes(2), defaults.QueryTimeout);
+        Assert.Equal(20, defaults.QueryMaxConcurrency);
+        Assert.Empty(diagnostics);
+        Assert.Equal(TimeSpan.FromSeconds(90), options.QueryTimeout);
+        Assert.Equal(4, options.QueryMaxConcurrency);
+    }
+
+    [Theory]
+    [InlineData("query:\n  timeout: 30\n", 2, "query.timeout", "with a unit")]
+    [InlineData("query:\n  timeout: soon\n", 2, "query.timeout", "with a unit")]
+    [InlineData("query:\n  timeout: 0s\n", 2, "query.timeout", "more than 0")]
+    [InlineData("query:\n  timeout: 2d\n", 2, "query.timeout", "at most 24h")]
+    [InlineData("query:\n  maxConcurrency: 0\n", 2, "query.maxConcurrency", "between 1 and 1024")]
+    [InlineData("query:\n  maxConcurrency: many\n", 2, "query.maxConcurrency", "integer")]
+    public void Load_BadQueryLimit_NamesLineFieldAndRule(string yaml, int line, string field, string rule)
+    {
+        var file = Write(yaml);
+        var (options, diagnostics) = GatewayConfigLoader.Load(file, _ => null);
+
+        var problem = Assert.Single(diagnostics);
+        Assert.True(problem.IsError);
+        Assert.StartsWith($"{file}:{line}: {field}: ", problem.ToString(), StringComparison.Ordinal);
+        Assert.Equal(line, problem.Line);
+        Assert.Equal(field, problem.FieldPath);
+        Assert.Contains(rule, problem.Message, StringComparison.Ordinal);
+        Assert.Equal(TimeSpan.FromMinutes(2), options.QueryTimeout);
+        Assert.Equal(20, options.QueryMaxConcurrency);
+    }
+
+    [Fact]
     public void Secret_NeverPrintsItsValue()
     {
         var (options, _) = GatewayConfigLoader.Load(Write("auth:\n  ingest:\n    bearerToken: hunter2\n"), _ => null);

@@ -5,6 +5,7 @@ using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using Flotel.Gateway.Store.Logs;
+using Flotel.Pipeline.Diagnostics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -17,7 +18,8 @@ namespace Flotel.Gateway.Query.Elasticsearch;
 /// <c>GET|POST /{index}/_count</c>, <c>GET /_cat/indices[/{index}]</c>, <c>GET|HEAD /_cat/health</c>,
 /// <c>POST|PUT /_bulk</c>, <c>POST|PUT /{index}/_bulk</c>. Every route either is literal or ends in a literal
 /// <c>_search</c>/<c>_count</c>/<c>_bulk</c> segment, so it cannot shadow <c>/api/v1/…</c>, <c>/healthz</c>,
-/// <c>/metrics</c> or <c>/ui/</c>.
+/// <c>/metrics</c> or <c>/ui/</c>. <c>_search</c> and <c>_count</c> run under the gateway's <see cref="QueryLimiter"/>
+/// (see <see cref="HandleQueryAsync"/>).
 /// </summary>
 public static class ElasticsearchApi
 {
@@ -27,18 +29,23 @@ public static class ElasticsearchApi
     /// <summary>Largest request body accepted, as Elasticsearch's <c>http.max_content_length</c> default (100 MiB).</summary>
     public const int MaxBodyBytes = 100 * 1024 * 1024;
 
-    /// <summary>Maps the query endpoints (everything but <c>_bulk</c>).</summary>
-    public static IEndpointRouteBuilder MapElasticsearchApi(this IEndpointRouteBuilder routes, LogStore store)
+    /// <summary>Maps the query endpoints (everything but <c>_bulk</c>) with the default query limits.</summary>
+    public static IEndpointRouteBuilder MapElasticsearchApi(this IEndpointRouteBuilder routes, LogStore store) =>
+        MapElasticsearchApi(routes, store, new QueryLimiter(QueryLimiter.DefaultTimeout, QueryLimiter.DefaultMaxConcurrency, new MetricsRegistry(), TimeProvider.System));
+
+    /// <summary>Maps the query endpoints (everything but <c>_bulk</c>), <c>_search</c> and <c>_count</c> under <paramref name="limits"/>.</summary>
+    internal static IEndpointRouteBuilder MapElasticsearchApi(this IEndpointRouteBuilder routes, LogStore store, QueryLimiter limits)
     {
         ArgumentNullException.ThrowIfNull(routes);
         ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(limits);
         string[] read = [HttpMethods.Get, HttpMethods.Head];
         string[] search = [HttpMethods.Get, HttpMethods.Post];
         _ = routes.MapMethods("/", read, (HttpContext c) => Handle(c, () => WriteBanner(c)));
-        _ = routes.MapMethods("/_search", search, (HttpContext c) => Handle(c, () => SearchAsync(c, store, "_all")));
-        _ = routes.MapMethods("/{index}/_search", search, (HttpContext c, string index) => Handle(c, () => SearchAsync(c, store, index)));
-        _ = routes.MapMethods("/_count", search, (HttpContext c) => Handle(c, () => CountAsync(c, store, "_all")));
-        _ = routes.MapMethods("/{index}/_count", search, (HttpContext c, string index) => Handle(c, () => CountAsync(c, store, index)));
+        _ = routes.MapMethods("/_search", search, (HttpContext c) => HandleQueryAsync(c, limits, "search", run => SearchAsync(c, store, "_all", run)));
+        _ = routes.MapMethods("/{index}/_search", search, (HttpContext c, string index) => HandleQueryAsync(c, limits, "search", run => SearchAsync(c, store, index, run)));
+        _ = routes.MapMethods("/_count", search, (HttpContext c) => HandleQueryAsync(c, limits, "count", run => CountAsync(c, store, "_all", run)));
+        _ = routes.MapMethods("/{index}/_count", search, (HttpContext c, string index) => HandleQueryAsync(c, limits, "count", run => CountAsync(c, store, index, run)));
         _ = routes.MapGet("/_cat/indices", (HttpContext c) => Handle(c, () => CatIndices(c, store, "_all")));
         _ = routes.MapGet("/_cat/indices/{index}", (HttpContext c, string index) => Handle(c, () => CatIndices(c, store, index)));
         _ = routes.MapMethods("/_cat/health", read, (HttpContext c) => Handle(c, () => CatHealth(c, store)));
@@ -70,6 +77,38 @@ public static class ElasticsearchApi
         }
     }
 
+    /// <summary>
+    /// Runs a search or count as a <see cref="QueryRun"/>: it waits for a slot, and stops when its client disconnects
+    /// (nothing is answered: the connection is gone) or its time is up — the search's own <c>timeout</c> (URL or body)
+    /// when shorter than <c>query.timeout</c>. A search out of time is answered 504 <c>search_timeout_exception</c>
+    /// "Time exceeded", what Elasticsearch answers when partial results are not allowed: the store cannot stop a search
+    /// part-way and keep what it found, so there are never partial results (and never <c>"timed_out": true</c>).
+    /// </summary>
+    private static async Task HandleQueryAsync(HttpContext context, QueryLimiter limits, string api, Func<QueryRun, Task> handler)
+    {
+        using QueryRun run = limits.Begin(api, context.RequestAborted);
+        await Handle(context, async () =>
+        {
+            try
+            {
+                await handler(run).ConfigureAwait(false);
+                run.Complete(QueryOutcome.Ok);
+            }
+            catch (Exception e) when (run.IsStop(e))
+            {
+                if (run.ClientGone)
+                {
+                    run.Complete(QueryOutcome.Canceled);
+                    context.Abort();
+                    return;
+                }
+
+                run.Complete(QueryOutcome.Timeout);
+                throw new ElasticsearchException(504, "search_timeout_exception", "Time exceeded");
+            }
+        }).ConfigureAwait(false);
+    }
+
     // Logstash's output (>= 11.2, Logstash >= 7.16) accepts a 7.0-7.13 server only when build_flavor is "default"
     // and tagline is "You Know, for Search" (syslog-and-elasticsearch §3.5); it then sends no _type. Kibana 7.10 checks
     // version.number. rsyslog's omelasticsearch reads nothing here. No "distribution" field: ES never sends one, and
@@ -93,14 +132,16 @@ public static class ElasticsearchApi
         w.WriteString("tagline", "You Know, for Search");
     });
 
-    private static async Task SearchAsync(HttpContext context, LogStore store, string expression)
+    private static async Task SearchAsync(HttpContext context, LogStore store, string expression, QueryRun run)
     {
         var stopwatch = Stopwatch.StartNew();
         Dictionary<string, string> query = QueryParameters(context);
         byte[] body = await ReadBodyAsync(context).ConfigureAwait(false);
         SearchRequest request = QueryDslParser.Parse(body, query, store.Options.MaxResultWindow);
+        TimeSpan? timeout = SearchTimeout.Read(body, query);
         List<string> indices = Resolve(store, expression, query);
-        LogSearchResult result = store.Search(new LogSearch(indices, request.Query, request.Sort, request.From, request.Size, request.TrackTotalHitsUpTo), countOnly: false);
+        await run.StartAsync(timeout, "search").ConfigureAwait(false);
+        LogSearchResult result = store.Search(new LogSearch(indices, request.Query, request.Sort, request.From, request.Size, request.TrackTotalHitsUpTo), countOnly: false, run.Token);
         bool scored = request.Sort.Count == 0 || request.Sort.Any(s => s.Field == "_score");
         long took = stopwatch.ElapsedMilliseconds;
         await WriteJsonAsync(context, 200, w =>
@@ -172,13 +213,14 @@ public static class ElasticsearchApi
         }).ConfigureAwait(false);
     }
 
-    private static async Task CountAsync(HttpContext context, LogStore store, string expression)
+    private static async Task CountAsync(HttpContext context, LogStore store, string expression, QueryRun run)
     {
         Dictionary<string, string> query = QueryParameters(context);
         byte[] body = await ReadBodyAsync(context).ConfigureAwait(false);
         LogQuery logQuery = QueryDslParser.ParseCount(body, query);
         List<string> indices = Resolve(store, expression, query);
-        LogSearchResult result = store.Search(new LogSearch(indices, logQuery, [], 0, 0), countOnly: true);
+        await run.StartAsync(null, "count").ConfigureAwait(false);
+        LogSearchResult result = store.Search(new LogSearch(indices, logQuery, [], 0, 0), countOnly: true, run.Token);
         await WriteJsonAsync(context, 200, w =>
         {
             w.WriteNumber("count", result.Total);

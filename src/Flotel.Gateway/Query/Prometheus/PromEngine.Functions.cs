@@ -83,6 +83,7 @@ internal sealed partial class PromEngine
         var result = new List<VectorSample>();
         for (var k = 0; k < data.Count; k++)
         {
+            CheckCanceled(k);
             var samples = Window(data[k].Samples, rangeStart, rangeEnd, ref cursors[k]);
             if (samples.IsEmpty)
             {

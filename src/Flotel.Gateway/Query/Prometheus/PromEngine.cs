@@ -20,14 +20,23 @@ namespace Flotel.Gateway.Query.Prometheus;
 /// Prometheus's execution errors when a match group is not unique where it must be.</item>
 /// </list>
 /// Selectors are read from the store once per query for the whole evaluation range, then sliced per step.
+/// <paramref name="cancellationToken"/> stops the query (client gone, time up: Prometheus's context): it is checked per
+/// series read from the store, per step, and every <see cref="SeriesPerCancellationCheck"/> series in per-series loops,
+/// and ends evaluation with an <see cref="OperationCanceledException"/>.
 /// </summary>
-internal sealed partial class PromEngine(MetricStore store)
+internal sealed partial class PromEngine(MetricStore store, CancellationToken cancellationToken = default)
 {
     /// <summary>Prometheus's default lookback delta (--query.lookback-delta).</summary>
     public const long LookbackMs = 5 * 60 * 1000;
 
     /// <summary>Most points per series a range query may produce (Prometheus's API limit).</summary>
     public const long MaxPointsPerSeries = 11_000;
+
+    /// <summary>
+    /// Series handled between two looks at the cancellation token in per-series loops: one look is a memory read, but
+    /// these loops do a few nanoseconds per series, and 1,024 series take well under a millisecond.
+    /// </summary>
+    internal const int SeriesPerCancellationCheck = 1024;
 
     private readonly Dictionary<VectorSelector, IReadOnlyList<SeriesSamples>> _data = [];
 
@@ -63,6 +72,7 @@ internal sealed partial class PromEngine(MetricStore store)
         var series = new Dictionary<LabelSet, List<Sample>>();
         for (var t = startMs; t <= endMs; t += stepMs)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var value = Eval(expr, t);
             if (value is ScalarValue s)
             {
@@ -163,13 +173,22 @@ internal sealed partial class PromEngine(MetricStore store)
         if (!_data.ContainsKey(vs))
         {
             // Label order, as Prometheus's storage returns series: sort's ties and topk's ties depend on input order.
-            var selected = new List<SeriesSamples>(store.Select(vs.Matchers, startMs - vs.OffsetMs - windowMs, endMs - vs.OffsetMs));
+            var selected = new List<SeriesSamples>(store.Select(vs.Matchers, startMs - vs.OffsetMs - windowMs, endMs - vs.OffsetMs, cancellationToken));
             selected.Sort(static (a, b) => CompareLabels(a.Labels, b.Labels));
             _data[vs] = selected;
             foreach (var series in selected)
             {
                 SamplesLoaded += series.Samples.Length;
             }
+        }
+    }
+
+    /// <summary>Throws when the query was stopped, looking at the token once every <see cref="SeriesPerCancellationCheck"/> values of <paramref name="index"/>.</summary>
+    private void CheckCanceled(int index)
+    {
+        if (index % SeriesPerCancellationCheck == 0)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
         }
     }
 
@@ -212,6 +231,7 @@ internal sealed partial class PromEngine(MetricStore store)
 
         for (var k = 0; k < data.Count; k++)
         {
+            CheckCanceled(k);
             var series = data[k];
             var i = LastAtOrBefore(series.Samples, refTime, ref cursors[k]);
             if (i < 0)
@@ -240,6 +260,7 @@ internal sealed partial class PromEngine(MetricStore store)
         var cursors = Cursors(ms, data.Count);
         for (var k = 0; k < data.Count; k++)
         {
+            CheckCanceled(k);
             var series = data[k];
             var window = Window(series.Samples, minT, maxT, ref cursors[k]);
             if (!window.IsEmpty)

@@ -3,7 +3,7 @@ namespace Flotel.Gateway.Query.Prometheus;
 /// <summary>
 /// A PromQL query that cannot be parsed or evaluated. <see cref="ErrorType"/> and <see cref="HttpStatusCode"/>
 /// are what Prometheus's HTTP API answers: <c>bad_data</c>/400 for bad input, <c>execution</c>/422 for a query
-/// that parsed but failed while running.
+/// that parsed but failed while running, <c>timeout</c>/503 for a query out of time.
 /// </summary>
 public sealed class PromQueryException : Exception
 {
@@ -35,7 +35,7 @@ public sealed class PromQueryException : Exception
         HttpStatusCode = 400;
     }
 
-    /// <summary>Prometheus <c>errorType</c>: <c>bad_data</c> or <c>execution</c>.</summary>
+    /// <summary>Prometheus <c>errorType</c>: <c>bad_data</c>, <c>execution</c> or <c>timeout</c>.</summary>
     public string ErrorType { get; } = "bad_data";
 
     /// <summary>HTTP status to answer with.</summary>

@@ -3,6 +3,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Flotel.Gateway.Store.Metrics;
 using Flotel.Model.Metrics;
+using Flotel.Pipeline.Diagnostics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -15,11 +16,21 @@ namespace Flotel.Gateway.Query.Prometheus;
 /// <c>/api/v1/query_range</c>, <c>/api/v1/series</c>, <c>/api/v1/labels</c>, <c>/api/v1/label/{name}/values</c>, GET or
 /// POST (form body). Shapes follow https://prometheus.io/docs/prometheus/latest/querying/api/:
 /// <c>{"status":"success","data":…}</c> or <c>{"status":"error","errorType":"bad_data","error":"…"}</c>.
+/// Every request runs under the gateway's <see cref="QueryLimiter"/>: a query waits for a slot, is stopped when its time
+/// (<c>query.timeout</c>, or less with a <c>timeout</c> parameter on <c>query</c>/<c>query_range</c>) is up — answered
+/// 503 <c>{"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"}</c>, as Prometheus
+/// 2.x — and stops evaluating when its client disconnects (nothing is answered then).
 /// </summary>
 public static class PrometheusApi
 {
     private const long MinTime = -9223372036854775L; // Prometheus's API MinTime/MaxTime in ms, roughly ±292 million years
     private const long MaxTime = 9223372036854775L;
+
+    /// <summary>The stage of a running PromQL query in a timeout message (Prometheus's engine says the same).</summary>
+    private const string EvaluationStage = "expression evaluation";
+
+    /// <summary>The stage of a running series or label lookup in a timeout message.</summary>
+    private const string SeriesStage = "series lookup";
 
     /// <summary>Samples loaded by one query (16 bytes each) above which it is followed by a background collection.</summary>
     private const long LargeQuerySamples = 2_000_000;
@@ -27,18 +38,23 @@ public static class PrometheusApi
     // Prometheus writes "+Inf" and non-ASCII label values unescaped; the relaxed encoder does the same (JSON is the body, never HTML).
     private static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    /// <summary>Maps the read endpoints. <c>/api/v1/write</c> is not mapped here (ingest owns it).</summary>
-    public static IEndpointRouteBuilder MapPrometheusApi(this IEndpointRouteBuilder routes, MetricStore store, TimeProvider time)
+    /// <summary>Maps the read endpoints with the default limits (Prometheus's). <c>/api/v1/write</c> is not mapped here (ingest owns it).</summary>
+    public static IEndpointRouteBuilder MapPrometheusApi(this IEndpointRouteBuilder routes, MetricStore store, TimeProvider time) =>
+        MapPrometheusApi(routes, store, time, new QueryLimiter(QueryLimiter.DefaultTimeout, QueryLimiter.DefaultMaxConcurrency, new MetricsRegistry(), time));
+
+    /// <summary>Maps the read endpoints, every query under <paramref name="limits"/>.</summary>
+    internal static IEndpointRouteBuilder MapPrometheusApi(this IEndpointRouteBuilder routes, MetricStore store, TimeProvider time, QueryLimiter limits)
     {
         ArgumentNullException.ThrowIfNull(routes);
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(limits);
         string[] methods = ["GET", "POST"];
-        routes.MapMethods("/api/v1/query", methods, ctx => Handle(ctx, (w, spill) => QueryAsync(ctx, w, spill, store, time)));
-        routes.MapMethods("/api/v1/query_range", methods, ctx => Handle(ctx, (w, spill) => QueryRangeAsync(ctx, w, spill, store)));
-        routes.MapMethods("/api/v1/series", methods, ctx => Handle(ctx, (w, _) => SeriesAsync(ctx, w, store)));
-        routes.MapMethods("/api/v1/labels", methods, ctx => Handle(ctx, (w, _) => LabelsAsync(ctx, w, store)));
-        routes.MapMethods("/api/v1/label/{name}/values", methods, ctx => Handle(ctx, (w, _) => LabelValuesAsync(ctx, w, store)));
+        routes.MapMethods("/api/v1/query", methods, ctx => Handle(ctx, limits, "query", (w, spill, run) => QueryAsync(ctx, w, spill, run, store, time)));
+        routes.MapMethods("/api/v1/query_range", methods, ctx => Handle(ctx, limits, "query_range", (w, spill, run) => QueryRangeAsync(ctx, w, spill, run, store)));
+        routes.MapMethods("/api/v1/series", methods, ctx => Handle(ctx, limits, "series", (w, _, run) => SeriesAsync(ctx, w, run, store)));
+        routes.MapMethods("/api/v1/labels", methods, ctx => Handle(ctx, limits, "labels", (w, _, run) => LabelsAsync(ctx, w, run, store)));
+        routes.MapMethods("/api/v1/label/{name}/values", methods, ctx => Handle(ctx, limits, "label_values", (w, _, run) => LabelValuesAsync(ctx, w, run, store)));
         return routes;
     }
 
@@ -46,10 +62,14 @@ public static class PrometheusApi
     /// Answers with Prometheus's envelope. The answer is built in memory, so an error found while computing it still
     /// becomes an error answer; large answers (a range query over many series: tens of MB) go out in pieces once
     /// they pass <see cref="ResponseSpill.SpillBytes"/> — every error is found before the first series is written.
+    /// A query stopped by its deadline is answered with Prometheus's timeout error; one whose client went away is not
+    /// answered at all (the connection is gone), only counted.
     /// </summary>
-    private static async Task Handle(HttpContext ctx, Func<Utf8JsonWriter, ResponseSpill, Task> writeData)
+    private static async Task Handle(HttpContext ctx, QueryLimiter limits, string api, Func<Utf8JsonWriter, ResponseSpill, QueryRun, Task> writeData)
     {
+        using var run = limits.Begin(api, ctx.RequestAborted);
         var spill = new ResponseSpill(ctx);
+        PromQueryException? error = null;
         try
         {
             using (var writer = new Utf8JsonWriter(spill, JsonOptions))
@@ -57,7 +77,7 @@ public static class PrometheusApi
                 writer.WriteStartObject();
                 writer.WriteString("status", "success");
                 writer.WritePropertyName("data");
-                await writeData(writer, spill).ConfigureAwait(false);
+                await writeData(writer, spill, run).ConfigureAwait(false);
                 writer.WriteEndObject();
             }
 
@@ -68,20 +88,47 @@ public static class PrometheusApi
         }
         catch (PromQueryException ex) when (!spill.Started)
         {
+            error = ex;
+        }
+        catch (Exception ex) when (run.IsStop(ex))
+        {
+            if (run.ClientGone || spill.Started)
+            {
+                run.Complete(run.ClientGone ? QueryOutcome.Canceled : QueryOutcome.Timeout);
+                ctx.Abort();
+                return;
+            }
+
+            // Prometheus's ErrQueryTimeout, answered as errorTimeout: 503.
+            error = new PromQueryException("timeout", StatusCodes.Status503ServiceUnavailable, "query timed out in " + run.Stage);
+        }
+
+        if (error is not null)
+        {
             spill.Clear();
             using (var writer = new Utf8JsonWriter(spill, JsonOptions))
             {
                 writer.WriteStartObject();
                 writer.WriteString("status", "error");
-                writer.WriteString("errorType", ex.ErrorType);
-                writer.WriteString("error", ex.Message);
+                writer.WriteString("errorType", error.ErrorType);
+                writer.WriteString("error", error.Message);
                 writer.WriteEndObject();
             }
 
-            ctx.Response.StatusCode = ex.HttpStatusCode;
+            ctx.Response.StatusCode = error.HttpStatusCode;
         }
 
-        await spill.CompleteAsync().ConfigureAwait(false);
+        try
+        {
+            await spill.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (run.IsStop(ex) && run.ClientGone)
+        {
+            run.Complete(QueryOutcome.Canceled);
+            return;
+        }
+
+        run.Complete(error is null ? QueryOutcome.Ok : error.ErrorType == "timeout" ? QueryOutcome.Timeout : QueryOutcome.Error);
     }
 
     /// <summary>
@@ -182,21 +229,30 @@ public static class PrometheusApi
         }
     }
 
-    private static async Task ValidateTimeoutAsync(HttpContext ctx)
+    /// <summary>The <c>timeout</c> parameter (Prometheus's API duration), or null when absent; capped by the run's limit.</summary>
+    private static async Task<TimeSpan?> TimeoutParamAsync(HttpContext ctx)
     {
         var timeout = await SingleAsync(ctx, "timeout").ConfigureAwait(false);
-        if (timeout is not null && !PromFormat.TryParseDuration(timeout, out _))
+        if (timeout is null)
+        {
+            return null;
+        }
+
+        if (!PromFormat.TryParseDuration(timeout, out var ms))
         {
             throw new PromQueryException("invalid parameter \"timeout\": cannot parse \"" + timeout + "\" to a valid duration");
         }
+
+        return TimeSpan.FromMilliseconds(ms);
     }
 
-    private static async Task QueryAsync(HttpContext ctx, Utf8JsonWriter w, ResponseSpill spill, MetricStore store, TimeProvider time)
+    private static async Task QueryAsync(HttpContext ctx, Utf8JsonWriter w, ResponseSpill spill, QueryRun run, MetricStore store, TimeProvider time)
     {
         var expr = ParseQuery(await SingleAsync(ctx, "query").ConfigureAwait(false));
         var t = await TimeParamAsync(ctx, "time", time.GetUtcNow().ToUnixTimeMilliseconds()).ConfigureAwait(false);
-        await ValidateTimeoutAsync(ctx).ConfigureAwait(false);
-        var engine = new PromEngine(store);
+        var timeout = await TimeoutParamAsync(ctx).ConfigureAwait(false);
+        await run.StartAsync(timeout, EvaluationStage).ConfigureAwait(false);
+        var engine = new PromEngine(store, run.Token);
         var value = engine.Instant(expr, t);
         w.WriteStartObject();
         switch (value)
@@ -258,7 +314,7 @@ public static class PrometheusApi
         }
     }
 
-    private static async Task QueryRangeAsync(HttpContext ctx, Utf8JsonWriter w, ResponseSpill spill, MetricStore store)
+    private static async Task QueryRangeAsync(HttpContext ctx, Utf8JsonWriter w, ResponseSpill spill, QueryRun run, MetricStore store)
     {
         var query = await SingleAsync(ctx, "query").ConfigureAwait(false);
         var start = await TimeParamAsync(ctx, "start", long.MinValue).ConfigureAwait(false);
@@ -294,9 +350,10 @@ public static class PrometheusApi
             throw new PromQueryException("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
         }
 
-        await ValidateTimeoutAsync(ctx).ConfigureAwait(false);
+        var timeout = await TimeoutParamAsync(ctx).ConfigureAwait(false);
         var expr = ParseQuery(query);
-        var engine = new PromEngine(store);
+        await run.StartAsync(timeout, EvaluationStage).ConfigureAwait(false);
+        var engine = new PromEngine(store, run.Token);
         var result = engine.Range(expr, start, end, step);
         w.WriteStartObject();
         w.WriteString("resultType", "matrix");
@@ -341,7 +398,7 @@ public static class PrometheusApi
         }
     }
 
-    private static async Task SeriesAsync(HttpContext ctx, Utf8JsonWriter w, MetricStore store)
+    private static async Task SeriesAsync(HttpContext ctx, Utf8JsonWriter w, QueryRun run, MetricStore store)
     {
         var sets = await MatchersAsync(ctx).ConfigureAwait(false);
         if (sets.Count == 0)
@@ -351,11 +408,12 @@ public static class PrometheusApi
 
         var start = await TimeParamAsync(ctx, "start", MinTime).ConfigureAwait(false);
         var end = await TimeParamAsync(ctx, "end", MaxTime).ConfigureAwait(false);
+        await run.StartAsync(null, SeriesStage).ConfigureAwait(false);
         var seen = new HashSet<LabelSet>();
         var all = new List<LabelSet>();
         foreach (var matchers in sets)
         {
-            foreach (var labels in store.Series(matchers, start, end))
+            foreach (var labels in store.Series(matchers, start, end, run.Token))
             {
                 if (seen.Add(labels))
                 {
@@ -374,20 +432,21 @@ public static class PrometheusApi
         w.WriteEndArray();
     }
 
-    private static async Task LabelsAsync(HttpContext ctx, Utf8JsonWriter w, MetricStore store)
+    private static async Task LabelsAsync(HttpContext ctx, Utf8JsonWriter w, QueryRun run, MetricStore store)
     {
         var sets = await MatchersAsync(ctx).ConfigureAwait(false);
         var start = await TimeParamAsync(ctx, "start", MinTime).ConfigureAwait(false);
         var end = await TimeParamAsync(ctx, "end", MaxTime).ConfigureAwait(false);
+        await run.StartAsync(null, SeriesStage).ConfigureAwait(false);
         var names = new SortedSet<string>(StringComparer.Ordinal);
         if (sets.Count == 0)
         {
-            names.UnionWith(store.LabelNames([], start, end));
+            names.UnionWith(store.LabelNames([], start, end, run.Token));
         }
 
         foreach (var matchers in sets)
         {
-            names.UnionWith(store.LabelNames(matchers, start, end));
+            names.UnionWith(store.LabelNames(matchers, start, end, run.Token));
         }
 
         w.WriteStartArray();
@@ -399,7 +458,7 @@ public static class PrometheusApi
         w.WriteEndArray();
     }
 
-    private static async Task LabelValuesAsync(HttpContext ctx, Utf8JsonWriter w, MetricStore store)
+    private static async Task LabelValuesAsync(HttpContext ctx, Utf8JsonWriter w, QueryRun run, MetricStore store)
     {
         var name = ctx.Request.RouteValues["name"] as string ?? string.Empty;
         if (!IsLabelName(name))
@@ -410,15 +469,16 @@ public static class PrometheusApi
         var sets = await MatchersAsync(ctx).ConfigureAwait(false);
         var start = await TimeParamAsync(ctx, "start", MinTime).ConfigureAwait(false);
         var end = await TimeParamAsync(ctx, "end", MaxTime).ConfigureAwait(false);
+        await run.StartAsync(null, SeriesStage).ConfigureAwait(false);
         var values = new SortedSet<string>(StringComparer.Ordinal);
         if (sets.Count == 0)
         {
-            values.UnionWith(store.LabelValues(name, [], start, end));
+            values.UnionWith(store.LabelValues(name, [], start, end, run.Token));
         }
 
         foreach (var matchers in sets)
         {
-            values.UnionWith(store.LabelValues(name, matchers, start, end));
+            values.UnionWith(store.LabelValues(name, matchers, start, end, run.Token));
         }
 
         w.WriteStartArray();

@@ -468,7 +468,13 @@ public sealed class LogStore : IDisposable
     }
 
     /// <summary>Runs a search over concrete index names (unknown names are skipped); <paramref name="countOnly"/> skips the hits.</summary>
-    internal LogSearchResult Search(LogSearch search, bool countOnly)
+    /// <param name="search">What to find.</param>
+    /// <param name="countOnly">Count the matches, read no hits.</param>
+    /// <param name="cancellationToken">Stops the search: looked at before each statement, and a statement running when it
+    /// fires is interrupted (<c>sqlite3_interrupt</c> on the search's own connection: a managed token cannot stop a step
+    /// inside SQLite, and a full-text count over a large index is one long step).</param>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
+    internal LogSearchResult Search(LogSearch search, bool countOnly, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         (string where, List<KeyValuePair<string, object>> parameters) = LogQuerySql.Compile(search.Query);
@@ -501,8 +507,11 @@ public sealed class LogStore : IDisposable
         long total = 0;
         var rows = new List<(int IndexOrder, long RowId, LogHit Hit)>();
         using SqliteConnection connection = OpenReader();
+        // Disposed before the connection (declared after it): no interrupt can reach a closed or pooled-again handle.
+        using CancellationTokenRegistration interrupt = cancellationToken.Register(static handle => raw.sqlite3_interrupt((sqlite3)handle!), connection.Handle);
         for (int order = 0; order < selected.Count; order++)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             PublishedIndex? index = Array.Find(published, p => p.Info.Name == selected[order]);
             if (index is null)
             {
@@ -562,6 +571,7 @@ public sealed class LogStore : IDisposable
                     sql.Append(expr).Append(desc ? " DESC, " : " ASC NULLS LAST, ");
                 }
 
+                cancellationToken.ThrowIfCancellationRequested();
                 sql.Append("d.rowid LIMIT ").Append(limit.ToString(CultureInfo.InvariantCulture));
                 select.CommandText = sql.ToString();
                 Bind(select, parameters, sortCompiler.Parameters, index.Info.Name);
@@ -581,8 +591,13 @@ public sealed class LogStore : IDisposable
             {
                 // Dropped by retention after the snapshot was taken: it is gone, as if it had not been selected.
             }
+            catch (SqliteException e) when (e.SqliteErrorCode == raw.SQLITE_INTERRUPT && cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("the search was stopped", e, cancellationToken);
+            }
         }
 
+        cancellationToken.ThrowIfCancellationRequested();
         if (countOnly)
         {
             return Result(total, []);

@@ -31,6 +31,9 @@ public sealed class MetricStore : IDisposable
 {
     private const byte KeySeparator = 0xFF;
 
+    /// <summary>Candidates matched between two looks at a query's cancellation token (a memory read; matching 1,024 series takes microseconds).</summary>
+    private const int SeriesPerCancellationCheck = 1024;
+
     private readonly Lock _lock = new();
     private readonly MetricStoreOptions _options;
     private readonly TimeProvider _time;
@@ -231,7 +234,13 @@ public sealed class MetricStore : IDisposable
     /// The series matching every matcher that have samples in [<paramref name="minT"/>, <paramref name="maxT"/>]
     /// (milliseconds, inclusive), with those samples.
     /// </summary>
-    public IReadOnlyList<SeriesSamples> Select(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT)
+    /// <param name="matchers">Every one must match.</param>
+    /// <param name="minT">Start, milliseconds.</param>
+    /// <param name="maxT">End, milliseconds.</param>
+    /// <param name="cancellationToken">Looked at before each series' chunks are read (the lock is held meanwhile, so a
+    /// stopped query also stops holding up ingest).</param>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
+    public IReadOnlyList<SeriesSamples> Select(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(matchers);
         var result = new List<SeriesSamples>();
@@ -239,12 +248,14 @@ public sealed class MetricStore : IDisposable
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            foreach (var series in Resolve(matchers))
+            foreach (var series in Resolve(matchers, cancellationToken))
             {
                 if (series.LastT < minT || series.MinT > maxT)
                 {
                     continue;
                 }
+
+                cancellationToken.ThrowIfCancellationRequested();
 
                 samples.Clear();
                 var headMinT = series.Head is { Count: > 0 } h ? h.FirstTimestamp : long.MinValue;
@@ -281,13 +292,14 @@ public sealed class MetricStore : IDisposable
     }
 
     /// <summary>Label sets of the series matching every matcher whose data overlaps [minT, maxT].</summary>
-    public IReadOnlyList<LabelSet> Series(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
+    public IReadOnlyList<LabelSet> Series(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(matchers);
         var result = new List<LabelSet>();
         lock (_lock)
         {
-            foreach (var s in Resolve(matchers))
+            foreach (var s in Resolve(matchers, cancellationToken))
             {
                 if (s.LastT >= minT && s.MinT <= maxT)
                 {
@@ -300,10 +312,11 @@ public sealed class MetricStore : IDisposable
     }
 
     /// <summary>Sorted label names of the series matching the matchers (all series when none) whose data overlaps [minT, maxT].</summary>
-    public IReadOnlyList<string> LabelNames(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
+    public IReadOnlyList<string> LabelNames(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, CancellationToken cancellationToken = default)
     {
         var names = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var labels in Series(matchers, minT, maxT))
+        foreach (var labels in Series(matchers, minT, maxT, cancellationToken))
         {
             foreach (var l in labels)
             {
@@ -315,10 +328,11 @@ public sealed class MetricStore : IDisposable
     }
 
     /// <summary>Sorted values of label <paramref name="name"/> over the matching series (all when no matchers) overlapping [minT, maxT].</summary>
-    public IReadOnlyList<string> LabelValues(string name, IReadOnlyList<LabelMatcher> matchers, long minT, long maxT)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
+    public IReadOnlyList<string> LabelValues(string name, IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, CancellationToken cancellationToken = default)
     {
         var values = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var labels in Series(matchers, minT, maxT))
+        foreach (var labels in Series(matchers, minT, maxT, cancellationToken))
         {
             if (labels.TryGetValue(name, out var v) && v.Length > 0)
             {
@@ -679,8 +693,13 @@ public sealed class MetricStore : IDisposable
     }
 
     /// <summary>Candidates from the postings of the first non-empty equality matcher (else all series), filtered by every matcher.</summary>
-    private List<MemSeries> Resolve(IReadOnlyList<LabelMatcher> matchers)
+    /// <summary>
+    /// The series matching every matcher. <paramref name="cancellationToken"/> is looked at every
+    /// <see cref="SeriesPerCancellationCheck"/> candidates: a regular expression over every series is the long case.
+    /// </summary>
+    private List<MemSeries> Resolve(IReadOnlyList<LabelMatcher> matchers, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         IEnumerable<MemSeries> candidates = _byId.Values;
         foreach (var m in matchers)
         {
@@ -692,8 +711,15 @@ public sealed class MetricStore : IDisposable
         }
 
         var result = new List<MemSeries>();
+        var checkIn = SeriesPerCancellationCheck;
         foreach (var s in candidates)
         {
+            if (--checkIn == 0)
+            {
+                checkIn = SeriesPerCancellationCheck;
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
             var ok = true;
             foreach (var m in matchers)
             {

@@ -373,6 +373,19 @@ public sealed class LogStoreTests
     }
 
     [Fact]
+    public async Task Search_WithAStoppedToken_ThrowsOperationCanceled()
+    {
+        using var t = new TestLogStore();
+        await t.Store.WriteAsync([TestLogStore.Event(May12, "x")]);
+        using var stopped = new CancellationTokenSource();
+        await stopped.CancelAsync();
+
+        Assert.Throws<OperationCanceledException>(() =>
+            t.Store.Search(new LogSearch(["logstash-2022.05.12"], new ExistsQuery("message"), [], 0, 10), countOnly: false, stopped.Token));
+        Assert.Equal(1, t.Store.Search(new LogSearch(["logstash-2022.05.12"], new ExistsQuery("message"), [], 0, 10), countOnly: true).Total);
+    }
+
+    [Fact]
     public void LogStoreOptions_InvalidValues_AreReportedWithTheirKey()
     {
         var options = new LogStoreOptions { IndexPattern = "x-%{host}", MaxAge = TimeSpan.Zero, MaxSizeMiB = 0, MaxResultWindow = 0 };

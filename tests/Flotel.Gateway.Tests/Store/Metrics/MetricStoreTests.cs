@@ -27,6 +27,19 @@ public sealed class MetricStoreTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Select_Series_WithAStoppedToken_ThrowOperationCanceled()
+    {
+        using var store = _fixture.Open();
+        store.Append(LabelSet.Of("__name__", "up", "job", "node"), Regular(10));
+        using var stopped = new CancellationTokenSource();
+        stopped.Cancel();
+
+        Assert.Throws<OperationCanceledException>(() => store.Select([Eq("__name__", "up")], long.MinValue, long.MaxValue, stopped.Token));
+        Assert.Throws<OperationCanceledException>(() => store.LabelValues("job", [], long.MinValue, long.MaxValue, stopped.Token));
+        Assert.Single(store.Select([Eq("__name__", "up")], long.MinValue, long.MaxValue, CancellationToken.None));
+    }
+
+    [Fact]
     public void Select_AfterAppendAcrossManyChunks_ReturnsEverySampleInRange()
     {
         using var store = _fixture.Open();
