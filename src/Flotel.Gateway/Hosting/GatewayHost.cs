@@ -120,6 +120,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
             Directory = Path.Combine(data, "queue"),
             MaxTotalBytes = options.QueueMaxMiB * 1024 * 1024,
             FullPolicy = QueueFullPolicy.Reject,
+            Logger = loggerFactory.CreateLogger<DurableQueue>(),
         }, time);
         _stops.Add(() => queue.StopAsync());
         RegisterQueueMetrics(queue);
@@ -295,6 +296,8 @@ public sealed partial class GatewayHost : IAsyncDisposable
         Metrics.Gauge("flotel_queue_appended_records", "Records appended to the durable queue since start.", () => queue.GetStats().AppendedRecords);
         Metrics.Gauge("flotel_queue_rejected_appends", "Appends refused because the queue was full, since start.", () => queue.GetStats().RejectedAppends);
         Metrics.Gauge("flotel_queue_torn_tail_repairs", "Torn records cut from the queue's tail at start.", () => queue.GetStats().TornTailRepairs);
+        Metrics.Gauge("flotel_queue_corrupt_records", "Corrupt records in the middle of a queue segment, skipped (the records after them are kept), since start.", () => queue.GetStats().CorruptRecords);
+        Metrics.Gauge("flotel_queue_corrupt_dropped_records", "Records lost after a corrupt record with no valid record after it in a sealed segment, since start.", () => queue.GetStats().DroppedRecordsCorrupt);
         foreach (var reader in new[] { "store-logs", "store-metrics" })
         {
             Metrics.Gauge("flotel_queue_reader_lag", "Records in the queue not yet committed by a reader.", () =>
