@@ -56,8 +56,17 @@ public sealed partial class GatewayHost : IAsyncDisposable
     /// <summary>The gateway's own metrics.</summary>
     public MetricsRegistry Metrics { get; }
 
-    /// <summary>True once every listener is up and the stores are open (<c>/readyz</c>).</summary>
-    public bool IsReady { get; private set; }
+    /// <summary>
+    /// True once every listener is up and the stores are open, and while the durable queue can write (<c>/readyz</c>):
+    /// a full data disk makes the gateway not ready until space returns (<see cref="DurableQueue.CheckWritable"/>).
+    /// </summary>
+    public bool IsReady => _started && (_queue?.CheckWritable() ?? true);
+
+    /// <summary>Set once everything started; cleared when stopping.</summary>
+    private volatile bool _started;
+
+    /// <summary>The durable queue, once open: its writability is part of readiness.</summary>
+    private DurableQueue? _queue;
 
     /// <summary>
     /// Opens storage, starts the output and every listener. Throws with a clear message when something cannot start
@@ -90,7 +99,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
             return;
         }
 
-        IsReady = false;
+        _started = false;
         await _housekeeping.CancelAsync().ConfigureAwait(false);
         for (var i = _stops.Count - 1; i >= 0; i--)
         {
@@ -154,11 +163,12 @@ public sealed partial class GatewayHost : IAsyncDisposable
 
         StartOutputs(options, queue, data, parser, loggerFactory, time);
 
-        var sink = new DurableQueueSink(queue);
+        var sink = new DurableQueueSink(queue, time, loggerFactory.CreateLogger<DurableQueueSink>());
+        _queue = queue;
         await StartHttpAsync(options, sink, logs, metricStore, loggerFactory, time, cancellationToken).ConfigureAwait(false);
         StartSyslog(options, sink, loggerFactory, time);
         _ = HousekeepingAsync(logs, metricStore, time);
-        IsReady = true;
+        _started = true;
     }
 
     /// <summary>
@@ -242,7 +252,8 @@ public sealed partial class GatewayHost : IAsyncDisposable
         app.MapPost("/api/v1/write", remoteWrite.HandleAsync);
         app.MapPost("/write", remoteWrite.HandleAsync);
         app.MapGet("/healthz", () => Results.Text("ok\n"));
-        app.MapGet("/readyz", () => IsReady ? Results.Text("ready\n") : Results.Text("starting\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+        app.MapGet("/readyz", () => IsReady ? Results.Text("ready\n")
+            : Results.Text(_started ? "the durable queue cannot write (data disk full?)\n" : "starting\n", statusCode: StatusCodes.Status503ServiceUnavailable));
         app.MapGet("/metrics", () => Results.Text(Metrics.ToText(), "text/plain; version=0.0.4; charset=utf-8"));
         app.MapPrometheusApi(metricStore, time);
         app.MapWebUi();
@@ -296,6 +307,8 @@ public sealed partial class GatewayHost : IAsyncDisposable
         Metrics.Gauge("flotel_queue_appended_records", "Records appended to the durable queue since start.", () => queue.GetStats().AppendedRecords);
         Metrics.Gauge("flotel_queue_rejected_appends", "Appends refused because the queue was full, since start.", () => queue.GetStats().RejectedAppends);
         Metrics.Gauge("flotel_queue_torn_tail_repairs", "Torn records cut from the queue's tail at start.", () => queue.GetStats().TornTailRepairs);
+        Metrics.Gauge("flotel_queue_write_failures", "Group commits of the durable queue that could not be written (a full disk, an I/O error), since start.", () => queue.GetStats().WriteFailures);
+        Metrics.Gauge("flotel_queue_writable", "1 while the durable queue can write, 0 after a failed write until a write succeeds again (then /readyz answers 503).", () => queue.GetStats().WriteFailing ? 0 : 1);
         Metrics.Gauge("flotel_queue_corrupt_records", "Corrupt records in the middle of a queue segment, skipped (the records after them are kept), since start.", () => queue.GetStats().CorruptRecords);
         Metrics.Gauge("flotel_queue_corrupt_dropped_records", "Records lost after a corrupt record with no valid record after it in a sealed segment, since start.", () => queue.GetStats().DroppedRecordsCorrupt);
         foreach (var reader in new[] { "store-logs", "store-metrics" })

@@ -156,6 +156,12 @@ public sealed partial class DurableQueue : IAsyncDisposable
     private long _tornTailBytes;
     private long _writeFailures;
 
+    // guarded: the last group commit failed (and no probe has succeeded since); see CheckWritable.
+    private bool _writeFailing;
+
+    // guarded: when CheckWritable last wrote a probe (TimeProvider timestamp; 0 = never).
+    private long _probedAt;
+
     private DurableQueue(DurableQueueOptions options, TimeProvider time)
     {
         _options = options;
@@ -196,7 +202,7 @@ public sealed partial class DurableQueue : IAsyncDisposable
     /// Cancelling stops the wait only: the record may still become durable.
     /// </summary>
     /// <exception cref="QueueFullException">The queue is full (policy Reject), or the record cannot fit even after dropping.</exception>
-    /// <exception cref="IOException">Writing or fsyncing the group commit failed (for example a full disk); records acknowledged before are intact.</exception>
+    /// <exception cref="QueueWriteException">Writing or fsyncing the group commit failed (for example a full disk); records acknowledged before are intact and the queue accepts appends again once writes succeed.</exception>
     /// <exception cref="ObjectDisposedException">The queue is stopping or stopped.</exception>
     public ValueTask<AppendResult> AppendAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
     {
@@ -358,6 +364,7 @@ public sealed partial class DurableQueue : IAsyncDisposable
                 TornTailRepairs = _tornTailRepairs,
                 TornTailBytes = _tornTailBytes,
                 WriteFailures = _writeFailures,
+                WriteFailing = _writeFailing,
                 BytesOnDisk = bytesOnDisk,
                 SegmentCount = _segments.Count,
                 LastSequence = _durableSequence,
@@ -365,6 +372,67 @@ public sealed partial class DurableQueue : IAsyncDisposable
             };
         }
     }
+
+    /// <summary>
+    /// Whether appends can be stored now: true while the last group commit succeeded. After a failed one (a full disk)
+    /// it writes a probe file of <see cref="ProbeBytes"/> in the queue directory, fsync'd and deleted — at most once per
+    /// <see cref="ProbeInterval"/> — so that a readiness check sees the space come back even when no append arrives to
+    /// prove it (a not-ready gateway gets no traffic). The next successful commit also clears the failure.
+    /// </summary>
+    public bool CheckWritable()
+    {
+        lock (_gate)
+        {
+            if (!_writeFailing || _stopped)
+            {
+                return !_writeFailing;
+            }
+
+            if (_probedAt != 0 && _time.GetElapsedTime(_probedAt) < ProbeInterval)
+            {
+                return false;
+            }
+
+            _probedAt = _time.GetTimestamp();
+        }
+
+        var path = Path.Combine(_options.Directory, ProbeFileName);
+        try
+        {
+            using (var probe = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
+            {
+                probe.Write(new byte[ProbeBytes]);
+                probe.Flush(flushToDisk: _options.Fsync);
+            }
+
+            lock (_gate)
+            {
+                _writeFailing = false;
+            }
+
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+        finally
+        {
+            TryDelete(path);
+        }
+    }
+
+    /// <summary>
+    /// Bytes a writability probe writes: one large group commit (<see cref="GroupCommitEnoughBytes"/>), so "writable"
+    /// means a commit of that size fits, not merely that a file can be created.
+    /// </summary>
+    internal const int ProbeBytes = GroupCommitEnoughBytes;
+
+    /// <summary>Least time between two probes: a readiness check every second costs one 64 KiB write at most.</summary>
+    internal static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>The probe's file name (not a segment name, so recovery ignores a leftover one).</summary>
+    private const string ProbeFileName = "PROBE.tmp";
 
     /// <summary>
     /// Stops the queue: refuses new appends, lets the commit loop write and fsync what is pending (those appends
@@ -562,6 +630,7 @@ public sealed partial class DurableQueue : IAsyncDisposable
             lock (_gate)
             {
                 _groupCommits++;
+                _writeFailing = false;
             }
 
             commit.Done.TrySetResult();
@@ -569,7 +638,7 @@ public sealed partial class DurableQueue : IAsyncDisposable
         catch (Exception ex)
         {
             // Any failure fails this commit's appenders and nothing else: the loop keeps serving later commits.
-            commit.Done.TrySetException(new IOException($"The durable queue could not store a group commit of {commit.Buffer.Count} record(s) in '{_options.Directory}': {ex.Message}", ex));
+            commit.Done.TrySetException(new QueueWriteException($"The durable queue could not store a group commit of {commit.Buffer.Count} record(s) in '{_options.Directory}': {ex.Message}", ex));
         }
         finally
         {
@@ -643,6 +712,7 @@ public sealed partial class DurableQueue : IAsyncDisposable
             lock (_gate)
             {
                 _writeFailures++;
+                _writeFailing = true;
                 _totalBytes -= bytes.Length - position;
             }
 

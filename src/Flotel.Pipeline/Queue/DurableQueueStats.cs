@@ -46,6 +46,9 @@ public sealed record DurableQueueStats
     /// <summary>Group commits whose write or fsync failed (for example ENOSPC); their appenders got an <see cref="IOException"/>.</summary>
     public long WriteFailures { get; init; }
 
+    /// <summary>The last group commit failed and no write has succeeded since (see <see cref="DurableQueue.CheckWritable"/>).</summary>
+    public bool WriteFailing { get; init; }
+
     /// <summary>Bytes in segment files on disk (headers included).</summary>
     public long BytesOnDisk { get; init; }
 

@@ -205,9 +205,11 @@ public sealed class DurableQueueFailureTests
             await queue.AppendBatchAsync([Payload("before-1"), Payload("before-2")]);
             space.Remaining = 10; // the next record's header does not even fit
 
-            var error = await Assert.ThrowsAsync<IOException>(async () => await queue.AppendAsync(Payload("lost-on-full-disk")));
+            var error = await Assert.ThrowsAsync<QueueWriteException>(async () => await queue.AppendAsync(Payload("lost-on-full-disk")));
             Assert.Contains("No space left on device", error.Message, StringComparison.Ordinal);
+            Assert.True(error.DiskFull);
             Assert.Equal(1, queue.GetStats().WriteFailures);
+            Assert.True(queue.GetStats().WriteFailing);
 
             using var reader = queue.OpenReader("store");
             Assert.Equal(["before-1", "before-2"], ReadAll(reader).Select(Text));
@@ -216,6 +218,7 @@ public sealed class DurableQueueFailureTests
             var after = await queue.AppendAsync(Payload("after"));
             Assert.Equal(["after"], ReadAll(reader).Select(Text));
             Assert.Equal(4, after.FirstSequence); // 3 went to the failed write: ids stay increasing, with a gap
+            Assert.False(queue.GetStats().WriteFailing);
         }
 
         await using var reopened = DurableQueue.Open(dir.Options());
@@ -237,7 +240,7 @@ public sealed class DurableQueueFailureTests
         await queue.AppendAsync(payload); // 8 + 2 × 116 = 240: the segment is full
 
         space.Remaining = 4; // the new segment's 8-byte header cannot be written
-        await Assert.ThrowsAsync<IOException>(async () => await queue.AppendAsync(payload));
+        await Assert.ThrowsAsync<QueueWriteException>(async () => await queue.AppendAsync(payload));
         space.Remaining = long.MaxValue;
         var after = await queue.AppendAsync(payload);
 

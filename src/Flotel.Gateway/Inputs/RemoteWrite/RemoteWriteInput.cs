@@ -13,7 +13,10 @@ namespace Flotel.Gateway.Inputs.RemoteWrite;
 /// <c>POST /api/v1/write</c> and <c>/write</c> (architecture §6): Prometheus remote write 1.0. The body is checked
 /// (headers → 415, compressed and declared decompressed size → 413, snappy/protobuf/labels → 400) and then queued
 /// still compressed; the 2xx is sent only after the queue made it durable. A full queue answers 429 with
-/// <c>Retry-After</c>, which every remote-write sender retries.
+/// <c>Retry-After</c>, which every remote-write sender retries. A queue that cannot write (a full data disk) answers
+/// 503 with <c>Retry-After</c>: Prometheus retries every 5xx (and honours Retry-After on them), so 507 would be retried
+/// too, but 503 is the status every sender, proxy and load balancer reads as "this instance, later" — the same answer
+/// <c>/readyz</c> gives meanwhile.
 /// </summary>
 public sealed partial class RemoteWriteInput
 {
@@ -25,6 +28,7 @@ public sealed partial class RemoteWriteInput
     private readonly Counter _samples;
     private readonly Counter _series;
     private readonly Counter _queueFull;
+    private readonly Counter _writeFailed;
     private readonly MetricsRegistry _metrics;
     private readonly WarningThrottle _rejectedWarnings;
 
@@ -40,6 +44,7 @@ public sealed partial class RemoteWriteInput
         _samples = metrics.Counter("flotel_remote_write_samples_total", "Samples accepted by remote write.");
         _series = metrics.Counter("flotel_remote_write_series_total", "Series accepted by remote write.");
         _queueFull = metrics.Counter("flotel_remote_write_rejected_total", "Remote-write requests rejected, by reason.", ("reason", "queue_full"));
+        _writeFailed = metrics.Counter("flotel_remote_write_rejected_total", "Remote-write requests rejected, by reason.", ("reason", "write_failed"));
     }
 
     /// <summary>Handles one request.</summary>
@@ -105,6 +110,15 @@ public sealed partial class RemoteWriteInput
                 context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
                 context.Response.Headers.RetryAfter = RetryAfterSeconds;
                 await context.Response.WriteAsync("queue full, retry later\n", context.RequestAborted).ConfigureAwait(false);
+                return;
+            }
+            catch (QueueWriteException)
+            {
+                // Logged (throttled) by the sink; nothing was acknowledged, the sender retries.
+                _writeFailed.Increment();
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                context.Response.Headers.RetryAfter = RetryAfterSeconds;
+                await context.Response.WriteAsync("the gateway cannot write its queue (data disk full?), retry later\n", context.RequestAborted).ConfigureAwait(false);
                 return;
             }
 

@@ -16,7 +16,8 @@ namespace Flotel.Gateway.Inputs.Syslog;
 /// one batch of queue records per read); while the frame loop waits for the queue's fsync, the fill loop keeps reading, so the
 /// next batch carries everything that arrived meanwhile (group commit without a timer). When the queue is full the
 /// frame loop stops consuming, the pipe fills, the fill loop pauses and TCP flow control pushes back on the sender:
-/// nothing is dropped (issue 3, "TCP syslog stops reading").
+/// nothing is dropped. A queue that cannot write (a full data disk) is the same back-pressure: the batch already read
+/// is kept and retried until the disk has room, the connection stays open.
 /// </summary>
 public sealed partial class SyslogTcpInput : IAsyncDisposable
 {
@@ -311,7 +312,11 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
         }
     }
 
-    /// <summary>Appends with back-pressure: while the queue is full, wait and retry (the sender is held by TCP).</summary>
+    /// <summary>
+    /// Appends with back-pressure: while the queue is full or cannot write, wait and retry the same batch (the sender is
+    /// held by TCP). A failed write acknowledged nothing; only a group commit that crossed a segment boundary may have
+    /// stored its first part, which the retry stores again (at least once, as everywhere in the queue).
+    /// </summary>
     private async Task<bool> AppendAsync(IReadOnlyList<ReadOnlyMemory<byte>> records, int frames)
     {
         var delay = TimeSpan.FromMilliseconds(50);
@@ -323,7 +328,7 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
                 await _sink.AppendBatchAsync(records, _stopping.Token).ConfigureAwait(false);
                 return true;
             }
-            catch (QueueFullException)
+            catch (Exception e) when (e is QueueFullException or QueueWriteException)
             {
                 if (!paused)
                 {
