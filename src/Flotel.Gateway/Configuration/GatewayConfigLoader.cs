@@ -25,6 +25,7 @@ public static class GatewayConfigLoader
     private static readonly HashSet<string> CredentialKeys = new(StringComparer.Ordinal) { "username", "password", "bearerToken" };
     private static readonly HashSet<string> StoreKeys = new(StringComparer.Ordinal) { "enabled", "indexPattern", "logs", "metrics" };
     private static readonly HashSet<string> RetentionKeys = new(StringComparer.Ordinal) { "retentionDays" };
+    private static readonly HashSet<string> MetricStoreKeys = new(StringComparer.Ordinal) { "retentionDays", "maxSeries" };
 
     /// <summary>Loads <paramref name="file"/> (or the defaults when null) into options plus diagnostics.</summary>
     /// <param name="file">The YAML file, or null for defaults only.</param>
@@ -325,8 +326,14 @@ public static class GatewayConfigLoader
                 case "logs" or "metrics":
                     if (r.Mapping(v, "store." + k) is { } retention)
                     {
-                        foreach (var (rk, _, rv) in r.Entries(retention, "store." + k, RetentionKeys))
+                        foreach (var (rk, _, rv) in r.Entries(retention, "store." + k, k == "logs" ? RetentionKeys : MetricStoreKeys))
                         {
+                            if (rk == "maxSeries")
+                            {
+                                options.MetricMaxSeries = (int?)r.Integer(rv, "store.metrics.maxSeries", 0, int.MaxValue) ?? options.MetricMaxSeries;
+                                continue;
+                            }
+
                             var days = (int?)r.Integer(rv, $"store.{k}.{rk}", 0, 36500);
                             if (days is { } d && k == "logs")
                             {

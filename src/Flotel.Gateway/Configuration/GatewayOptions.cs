@@ -62,6 +62,12 @@ public sealed class GatewayOptions
     /// <summary>Metric samples older than this many days are deleted; 0 = keep forever.</summary>
     public int MetricRetentionDays { get; set; } = 15;
 
+    /// <summary>
+    /// Most series the embedded metric store holds (<c>store.metrics.maxSeries</c>); new series beyond it are refused
+    /// and counted. Default <see cref="Store.Metrics.MetricStoreOptions.DefaultMaxSeries"/>; 0 = no limit.
+    /// </summary>
+    public int MetricMaxSeries { get; set; } = Store.Metrics.MetricStoreOptions.DefaultMaxSeries;
+
     /// <summary>Forwarding outputs besides the embedded store (<c>outputs:</c>), each with its own queue cursor.</summary>
     public List<OutputOptions> Outputs { get; } = [];
 }

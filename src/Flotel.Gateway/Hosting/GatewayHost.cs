@@ -146,6 +146,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         {
             DataDirectory = Path.Combine(data, "metrics"),
             RetentionAge = options.MetricRetentionDays > 0 ? TimeSpan.FromDays(options.MetricRetentionDays) : TimeSpan.FromDays(36500),
+            MaxSeries = options.MetricMaxSeries,
         }, time);
         _stops.Add(async () =>
         {
@@ -248,7 +249,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         app.Use((context, next) => auth.InvokeAsync(context, () => next(context)));
 
         var limits = new RemoteWriteLimits { MaxCompressedBytes = (int)Math.Min(options.MaxBodyBytes, int.MaxValue) };
-        var remoteWrite = new RemoteWriteInput(sink, limits, Metrics, time, loggerFactory.CreateLogger<RemoteWriteInput>());
+        var remoteWrite = new RemoteWriteInput(sink, limits, Metrics, time, loggerFactory.CreateLogger<RemoteWriteInput>(), options.StoreEnabled ? metricStore : null);
         app.MapPost("/api/v1/write", remoteWrite.HandleAsync);
         app.MapPost("/write", remoteWrite.HandleAsync);
         app.MapGet("/healthz", () => Results.Text("ok\n"));
