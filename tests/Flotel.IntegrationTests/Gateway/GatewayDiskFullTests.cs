@@ -155,6 +155,71 @@ public sealed class GatewayDiskFullTests
         Assert.All(series!, s => Assert.Equal("1", (string)s!["value"]![1]!));
     }
 
+    [RootFact]
+    public async Task StoreDisksFull_QueueHealthy_StoreOutputRetriesSqliteFullAndStoresEverythingOnceSpaceReturns()
+    {
+        // The queue has room; the embedded stores' directories are full: every acknowledged item waits in the queue
+        // while the store output retries its failing SQLite writes (SQLITE_FULL) without committing its cursor.
+        var data = PeerProcess.CreateTempDirectory("gateway-stores-full");
+        try
+        {
+            using var logsDisk = TmpfsMount.Create(sizeMiB: 8, Path.Combine(data, "logs"));
+            using var metricsDisk = TmpfsMount.Create(sizeMiB: 8, Path.Combine(data, "metrics"));
+            await using var gateway = await InProcessGateway.StartAsync(o => o.DataDirectory = data);
+            var run = Guid.NewGuid().ToString("N")[..8];
+            var metric = "flotel_storefull_" + run;
+            _ = logsDisk.Fill("filler");
+            _ = metricsDisk.Fill("filler");
+
+            const int TcpLines = 3000;
+            using (var tcp = new TcpClient())
+            {
+                await tcp.ConnectAsync(IPAddress.Loopback, gateway.SyslogPort);
+                await tcp.GetStream().WriteAsync(Lines($"store{run}", 0, TcpLines));
+            }
+
+            const int Requests = 20;
+            for (var i = 0; i < Requests; i++)
+            {
+                Assert.Equal(HttpStatusCode.NoContent, await RemoteWriteAsync(gateway, metric, i)); // the queue has room
+            }
+
+            var metrics = string.Empty;
+            Assert.True(await GatewayTestKit.PollAsync(async () =>
+            {
+                metrics = await gateway.Http.GetStringAsync(new Uri("metrics", UriKind.Relative));
+                return GatewayTestKit.ExpositionValue(metrics, "flotel_store_write_errors_total") >= 1;
+            }, Generous), "no store write error was counted on the full store disks:\n" + metrics);
+            Assert.Equal(0, await GatewayTestKit.CountAsync(gateway.Http, "logstash-*", MatchQuery($"store{run}")));
+
+            File.Delete(Path.Combine(logsDisk.Path, "filler"));
+            File.Delete(Path.Combine(metricsDisk.Path, "filler"));
+
+            long count = 0;
+            Assert.True(await GatewayTestKit.PollAsync(async () =>
+            {
+                count = await GatewayTestKit.CountAsync(gateway.Http, "logstash-*", MatchQuery($"store{run}"));
+                return count >= TcpLines;
+            }, Generous), $"{count} of {TcpLines} lines stored after space returned");
+            JsonArray? series = null;
+            Assert.True(await GatewayTestKit.PollAsync(async () =>
+            {
+                series = await GatewayTestKit.InstantQueryAsync(gateway.Http, $"count_over_time({metric}[1h])");
+                return series?.Count >= Requests;
+            }, Generous), $"{series?.Count} of {Requests} series stored after space returned");
+
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            Assert.Equal(TcpLines, await GatewayTestKit.CountAsync(gateway.Http, "logstash-*", MatchQuery($"store{run}")));
+            series = await GatewayTestKit.InstantQueryAsync(gateway.Http, $"count_over_time({metric}[1h])");
+            Assert.Equal(Requests, series!.Count);
+            Assert.All(series, s => Assert.Equal("1", (string)s!["value"]![1]!));
+        }
+        finally
+        {
+            GatewayTestKit.DeleteDirectory(data);
+        }
+    }
+
     private static async Task<HttpStatusCode> RemoteWriteAsync(InProcessGateway gateway, string metric, int request)
     {
         using var message = GatewayTestKit.RemoteWrite(Body(metric, request));

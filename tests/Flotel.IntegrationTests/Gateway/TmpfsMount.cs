@@ -14,9 +14,18 @@ internal sealed class TmpfsMount : IDisposable
 
     public string Path { get; }
 
-    public static TmpfsMount Create(int sizeMiB)
+    /// <summary>Mounts a tmpfs of <paramref name="sizeMiB"/> on <paramref name="path"/> (created), or on a new temp directory.</summary>
+    public static TmpfsMount Create(int sizeMiB, string? path = null)
     {
-        var path = PeerProcess.CreateTempDirectory("tmpfs");
+        if (path is null)
+        {
+            path = PeerProcess.CreateTempDirectory("tmpfs");
+        }
+        else
+        {
+            Directory.CreateDirectory(path);
+        }
+
         var (code, output) = Run("mount", "-t", "tmpfs", "-o", string.Create(CultureInfo.InvariantCulture, $"size={sizeMiB}m"), "tmpfs", path);
         if (code != 0)
         {
