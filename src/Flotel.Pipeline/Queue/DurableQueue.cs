@@ -49,6 +49,11 @@ namespace Flotel.Pipeline.Queue;
  "durable length" only grows after an fsync, and readers never read past it, so nothing is read that a crash could take
  back.
 
+ A write or fsync that fails (ENOSPC, an I/O error) fails the appenders of that group commit with QueueWriteException
+ and cuts the active segment back to its durable length (again before the next write if that cut failed too), so a
+ partial record never stays behind a durable one and later appends and readers carry on; nothing of the failed commit
+ was acknowledged. CheckWritable tells a readiness probe when writes succeed again.
+
  Recovery on open: only the last segment can have a torn tail (earlier ones were fsync'd before the next one was
  created), so only it is scanned. A record that is cut short, fails its CRC or breaks sequence order is either
  corruption in the middle or a torn tail, and the bytes after it decide which: the scan looks forward, byte by byte, for
