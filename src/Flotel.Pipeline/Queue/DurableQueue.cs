@@ -670,6 +670,17 @@ public sealed partial class DurableQueue : IAsyncDisposable
                     active = _segments[^1];
                 }
 
+                // A commit that fits in a fresh segment but not in the rest of this one starts the fresh one first, so it
+                // is written as one part: were its first part durable and the second to fail (a full disk), its
+                // appenders would be told it failed while some of their records are stored, and their retry would store
+                // those twice. Only a commit larger than a segment is still split.
+                var rest = bytes.Length - position;
+                if (position == 0 && active.RecordCount > 0 && active.Length + rest > _segmentBytes && SegmentHeaderSize + rest <= _segmentBytes)
+                {
+                    Roll(BinaryPrimitives.ReadInt64LittleEndian(bytes[8..]));
+                    continue;
+                }
+
                 // Take whole records while they fit; an empty segment takes at least one.
                 var end = position;
                 long records = 0, payloadBytes = 0, lastSequence = 0;

@@ -250,6 +250,27 @@ public sealed class DurableQueueFailureTests
     }
 
     [Fact]
+    public async Task FullDisk_BatchThatWouldCrossASegmentBoundary_FailsWholeSoARetryStoresItOnce()
+    {
+        using var dir = new QueueTestDirectory();
+        var space = new DiskSpace();
+        var options = dir.Options(maxSegmentBytes: 256);
+        options.SegmentStreamWrapper = file => new DiskFullStream(file, space);
+        await using var queue = DurableQueue.Open(options);
+        await queue.AppendAsync(Payload(new string('a', 100))); // 8 + 116 = 124 bytes of 256
+        var batch = new[] { Payload(new string('b', 60)), Payload(new string('c', 60)) }; // 2 × 76: fits a fresh segment, not the rest of this one
+
+        space.Remaining = 76; // room for one of the batch's records, not for both
+        await Assert.ThrowsAsync<QueueWriteException>(async () => await queue.AppendBatchAsync(batch));
+
+        using var reader = queue.OpenReader("store");
+        Assert.Equal([1L], ReadAll(reader).Select(r => r.Sequence)); // nothing of the failed batch is visible
+        space.Remaining = long.MaxValue;
+        _ = await queue.AppendBatchAsync(batch);
+        Assert.Equal(["b", "c"], ReadAll(reader).Select(r => Text(r)[..1])); // once
+    }
+
+    [Fact]
     public async Task FullQueue_Reject_ThrowsQueueFullExceptionAndAcceptsAgainOnceReadersCommit()
     {
         using var dir = new QueueTestDirectory();

@@ -314,8 +314,8 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
 
     /// <summary>
     /// Appends with back-pressure: while the queue is full or cannot write, wait and retry the same batch (the sender is
-    /// held by TCP). A failed write acknowledged nothing; only a group commit that crossed a segment boundary may have
-    /// stored its first part, which the retry stores again (at least once, as everywhere in the queue).
+    /// held by TCP). A failed write acknowledged and stored nothing (the queue writes a group commit in one part unless it
+    /// is larger than a segment), so the retry does not store lines twice.
     /// </summary>
     private async Task<bool> AppendAsync(IReadOnlyList<ReadOnlyMemory<byte>> records, int frames)
     {
