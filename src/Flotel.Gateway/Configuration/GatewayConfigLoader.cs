@@ -34,6 +34,8 @@ public static class GatewayConfigLoader
     /// <summary>Most <c>query.maxConcurrency</c>: each query may hold a large result in memory, and a gateway has a few cores.</summary>
     private const int MaxQueryConcurrency = 1024;
 
+    private static readonly HashSet<string> MetricStoreKeys = new(StringComparer.Ordinal) { "retentionDays", "maxSeries" };
+
     /// <summary>Loads <paramref name="file"/> (or the defaults when null) into options plus diagnostics.</summary>
     /// <param name="file">The YAML file, or null for defaults only.</param>
     /// <param name="environment">Variable lookup for <c>${NAME}</c>; defaults to the process environment.</param>
@@ -354,8 +356,14 @@ public static class GatewayConfigLoader
                 case "logs" or "metrics":
                     if (r.Mapping(v, "store." + k) is { } retention)
                     {
-                        foreach (var (rk, _, rv) in r.Entries(retention, "store." + k, RetentionKeys))
+                        foreach (var (rk, _, rv) in r.Entries(retention, "store." + k, k == "logs" ? RetentionKeys : MetricStoreKeys))
                         {
+                            if (rk == "maxSeries")
+                            {
+                                options.MetricMaxSeries = (int?)r.Integer(rv, "store.metrics.maxSeries", 0, int.MaxValue) ?? options.MetricMaxSeries;
+                                continue;
+                            }
+
                             var days = (int?)r.Integer(rv, $"store.{k}.{rk}", 0, 36500);
                             if (days is { } d && k == "logs")
                             {

@@ -103,6 +103,12 @@ public sealed class GatewayOptions
     /// <summary>Queries that run at once (<c>query.maxConcurrency</c>, Prometheus's <c>--query.max-concurrency</c>); more wait for a slot.</summary>
     public int QueryMaxConcurrency { get; set; } = 20;
 
+    /// <summary>
+    /// Most series the embedded metric store holds (<c>store.metrics.maxSeries</c>); new series beyond it are refused
+    /// and counted. Default <see cref="Store.Metrics.MetricStoreOptions.DefaultMaxSeries"/>; 0 = no limit.
+    /// </summary>
+    public int MetricMaxSeries { get; set; } = Store.Metrics.MetricStoreOptions.DefaultMaxSeries;
+
     /// <summary>Forwarding outputs besides the embedded store (<c>outputs:</c>), each with its own queue cursor.</summary>
     public List<OutputOptions> Outputs { get; } = [];
 }

@@ -72,8 +72,17 @@ public sealed partial class GatewayHost : IAsyncDisposable
                 (IReadOnlyList<string>)(e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? []),
                 e.Metadata.GetOrderedMetadata<EndpointGroupMetadata>() is [var only] ? only.Group : (EndpointGroup?)null))];
 
-    /// <summary>True once every listener is up and the stores are open (<c>/readyz</c>).</summary>
-    public bool IsReady { get; private set; }
+    /// <summary>
+    /// True once every listener is up and the stores are open, and while the durable queue can write (<c>/readyz</c>):
+    /// a full data disk makes the gateway not ready until space returns (<see cref="DurableQueue.CheckWritable"/>).
+    /// </summary>
+    public bool IsReady => _started && (_queue?.CheckWritable() ?? true);
+
+    /// <summary>Set once everything started; cleared when stopping.</summary>
+    private volatile bool _started;
+
+    /// <summary>The durable queue, once open: its writability is part of readiness.</summary>
+    private DurableQueue? _queue;
 
     /// <summary>
     /// Opens storage, starts the output and every listener. Throws with a clear message when something cannot start
@@ -106,7 +115,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
             return;
         }
 
-        IsReady = false;
+        _started = false;
         await _housekeeping.CancelAsync().ConfigureAwait(false);
         for (var i = _stops.Count - 1; i >= 0; i--)
         {
@@ -136,6 +145,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
             Directory = Path.Combine(data, "queue"),
             MaxTotalBytes = options.QueueMaxMiB * 1024 * 1024,
             FullPolicy = QueueFullPolicy.Reject,
+            Logger = loggerFactory.CreateLogger<DurableQueue>(),
         }, time);
         _stops.Add(() => queue.StopAsync());
         RegisterQueueMetrics(queue, options);
@@ -152,6 +162,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         {
             DataDirectory = Path.Combine(data, "metrics"),
             RetentionAge = options.MetricRetentionDays > 0 ? TimeSpan.FromDays(options.MetricRetentionDays) : TimeSpan.FromDays(36500),
+            MaxSeries = options.MetricMaxSeries,
         }, time);
         _stops.Add(async () =>
         {
@@ -169,11 +180,12 @@ public sealed partial class GatewayHost : IAsyncDisposable
 
         StartOutputs(options, queue, data, parser, loggerFactory, time);
 
-        var sink = new DurableQueueSink(queue);
+        var sink = new DurableQueueSink(queue, time, loggerFactory.CreateLogger<DurableQueueSink>());
+        _queue = queue;
         await StartHttpAsync(options, sink, logs, metricStore, loggerFactory, time, cancellationToken).ConfigureAwait(false);
         StartSyslog(options, sink, loggerFactory, time);
         _ = HousekeepingAsync(logs, metricStore, time);
-        IsReady = true;
+        _started = true;
     }
 
     /// <summary>
@@ -275,12 +287,13 @@ public sealed partial class GatewayHost : IAsyncDisposable
         var uiAssets = app.MapGroup(string.Empty).InGroup(EndpointGroup.UiAssets);
 
         var limits = new RemoteWriteLimits { MaxCompressedBytes = (int)Math.Min(options.MaxBodyBytes, int.MaxValue) };
-        var remoteWrite = new RemoteWriteInput(sink, limits, Metrics, time, loggerFactory.CreateLogger<RemoteWriteInput>());
+        var remoteWrite = new RemoteWriteInput(sink, limits, Metrics, time, loggerFactory.CreateLogger<RemoteWriteInput>(), options.StoreEnabled ? metricStore : null);
         ingest.MapPost("/api/v1/write", remoteWrite.HandleAsync);
         ingest.MapPost("/write", remoteWrite.HandleAsync);
         ingest.MapElasticsearchBulkApi(logs, new QueueBulkSink(sink, time));
         open.MapGet("/healthz", () => Results.Text("ok\n"));
-        open.MapGet("/readyz", () => IsReady ? Results.Text("ready\n") : Results.Text("starting\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+        open.MapGet("/readyz", () => IsReady ? Results.Text("ready\n")
+            : Results.Text(_started ? "the durable queue cannot write (data disk full?)\n" : "starting\n", statusCode: StatusCodes.Status503ServiceUnavailable));
         query.MapGet("/metrics", () => Results.Text(Metrics.ToText(), "text/plain; version=0.0.4; charset=utf-8"));
         var queryLimits = new QueryLimiter(options.QueryTimeout, options.QueryMaxConcurrency, Metrics, time);
         query.MapPrometheusApi(metricStore, time, queryLimits);
@@ -356,6 +369,10 @@ public sealed partial class GatewayHost : IAsyncDisposable
         Metrics.Gauge("flotel_queue_appended_records", "Records appended to the durable queue since start.", () => queue.GetStats().AppendedRecords);
         Metrics.Gauge("flotel_queue_rejected_appends", "Appends refused because the queue was full, since start.", () => queue.GetStats().RejectedAppends);
         Metrics.Gauge("flotel_queue_torn_tail_repairs", "Torn records cut from the queue's tail at start.", () => queue.GetStats().TornTailRepairs);
+        Metrics.Gauge("flotel_queue_write_failures", "Group commits of the durable queue that could not be written (a full disk, an I/O error), since start.", () => queue.GetStats().WriteFailures);
+        Metrics.Gauge("flotel_queue_writable", "1 while the durable queue can write, 0 after a failed write until a write succeeds again (then /readyz answers 503).", () => queue.GetStats().WriteFailing ? 0 : 1);
+        Metrics.Gauge("flotel_queue_corrupt_records", "Corrupt records in the middle of a queue segment, skipped (the records after them are kept), since start.", () => queue.GetStats().CorruptRecords);
+        Metrics.Gauge("flotel_queue_corrupt_dropped_records", "Records lost after a corrupt record with no valid record after it in a sealed segment, since start.", () => queue.GetStats().DroppedRecordsCorrupt);
         // One lag per reader: the embedded store's two and each configured output's (its reader is named after it).
         foreach (var reader in options.Outputs.Select(o => o.Name).Prepend("store-metrics").Prepend("store-logs"))
         {

@@ -9,8 +9,8 @@ namespace Flotel.Gateway.Queueing;
 /// <summary>
 /// <c>_bulk</c> into the durable queue: one record per request, answered 201 per document once the record is durable
 /// (the embedded store output writes it moments later). Documents without an <c>_id</c> get one here, so the response
-/// can name it and a replay after a crash writes the same id. A full queue answers 429 for every item, which bulk
-/// clients (Logstash, rsyslog omelasticsearch, Vector) retry.
+/// can name it and a replay after a crash writes the same id. A full queue, or one that cannot write (a full data
+/// disk), answers 429 for every item, which bulk clients (Logstash, rsyslog omelasticsearch, Vector) retry.
 /// </summary>
 public sealed class QueueBulkSink(IRecordSink sink, TimeProvider time) : IBulkSink
 {
@@ -39,13 +39,22 @@ public sealed class QueueBulkSink(IRecordSink sink, TimeProvider time) : IBulkSi
         }
         catch (QueueFullException)
         {
-            for (var i = 0; i < results.Length; i++)
-            {
-                results[i] = BulkItemResult.Failed(documents[i].Index, results[i].Id, 429, "es_rejected_execution_exception", "the gateway's durable queue is full; retry later");
-            }
+            Refuse(documents, results, "the gateway's durable queue is full; retry later");
+        }
+        catch (QueueWriteException)
+        {
+            Refuse(documents, results, "the gateway cannot write its durable queue (data disk full?); retry later");
         }
 
         return results;
+    }
+
+    private static void Refuse(IReadOnlyList<LogDocument> documents, BulkItemResult[] results, string reason)
+    {
+        for (var i = 0; i < results.Length; i++)
+        {
+            results[i] = BulkItemResult.Failed(documents[i].Index, results[i].Id, 429, "es_rejected_execution_exception", reason);
+        }
     }
 
     /// <summary>A 20-character URL-safe id, the shape of Elasticsearch's auto-generated ids.</summary>

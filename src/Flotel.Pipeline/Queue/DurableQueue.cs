@@ -3,6 +3,8 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Flotel.Pipeline.Queue;
 
@@ -47,10 +49,24 @@ namespace Flotel.Pipeline.Queue;
  "durable length" only grows after an fsync, and readers never read past it, so nothing is read that a crash could take
  back.
 
+ A write or fsync that fails (ENOSPC, an I/O error) fails the appenders of that group commit with QueueWriteException
+ and cuts the active segment back to its durable length (again before the next write if that cut failed too), so a
+ partial record never stays behind a durable one and later appends and readers carry on; nothing of the failed commit
+ was acknowledged. CheckWritable tells a readiness probe when writes succeed again.
+
  Recovery on open: only the last segment can have a torn tail (earlier ones were fsync'd before the next one was
- created), so only it is scanned: the first record that is cut short, fails its CRC or breaks sequence order ends the
- segment, the file is truncated there and the repair is counted. Older segments are not scanned (that would read the
- whole queue at start-up); a reader that meets a bad record in one skips to the next segment and counts the records lost.
+ created), so only it is scanned. A record that is cut short, fails its CRC or breaks sequence order is either
+ corruption in the middle or a torn tail, and the bytes after it decide which: the scan looks forward, byte by byte, for
+ the next valid record (a header whose length fits in the file, whose sequence id follows the last good one and whose
+ CRC matches its payload — a false match is a 2^-32 chance per plausible header). Found: the bad record is skipped
+ (counted once in CorruptRecords and logged) and every record after it is kept. Not found: it is a torn tail, the file is
+ truncated there and the repair is counted. Older segments are not scanned at open (that would read the whole queue at
+ start-up); a reader that meets a bad record (in any segment) resyncs the same way, and only when no valid record follows
+ it in a sealed segment does it skip to the next segment, counting the records lost.
+
+   ... | record k-1 | record k (bad) | record k+1 | ...      bad in the middle: k skipped, k+1.. delivered
+   ... | record k-1 | record k (bad) |<end of file>          bad at the end: torn tail, cut at k's offset
+
  Segment files are never rewritten, only appended to, truncated at the tail on recovery, or deleted whole.
 */
 
@@ -59,7 +75,7 @@ namespace Flotel.Pipeline.Queue;
 /// 12, 13). Inputs append; each output reads through its own named <see cref="QueueReader"/> and commits after its peer
 /// acknowledged; a segment is deleted once every reader is past it. The format is described at the top of this file.
 /// </summary>
-public sealed class DurableQueue : IAsyncDisposable
+public sealed partial class DurableQueue : IAsyncDisposable
 {
     /// <summary>Bytes before the first record of a segment.</summary>
     internal const int SegmentHeaderSize = 8;
@@ -76,6 +92,7 @@ public sealed class DurableQueue : IAsyncDisposable
     private const int CursorFileSize = 16;
 
     private readonly DurableQueueOptions _options;
+    private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly string _readersDirectory;
     private readonly long _segmentBytes;
@@ -122,9 +139,6 @@ public sealed class DurableQueue : IAsyncDisposable
     // guarded: completed (and replaced) whenever new records become durable, and at stop; readers wait on it.
     private TaskCompletionSource _dataAvailable = NewSignal();
 
-    // guarded: a reader found corruption in the active segment; the commit loop starts a new segment before its next write.
-    private bool _rollRequested;
-
     // guarded: appends refused once stop began.
     private bool _accepting = true;
 
@@ -142,13 +156,21 @@ public sealed class DurableQueue : IAsyncDisposable
     private long _droppedRecordsQueueFull;
     private long _droppedBytesQueueFull;
     private long _droppedRecordsCorrupt;
+    private long _corruptRecords;
     private long _tornTailRepairs;
     private long _tornTailBytes;
     private long _writeFailures;
 
+    // guarded: the last group commit failed (and no probe has succeeded since); see CheckWritable.
+    private bool _writeFailing;
+
+    // guarded: when CheckWritable last wrote a probe (TimeProvider timestamp; 0 = never).
+    private long _probedAt;
+
     private DurableQueue(DurableQueueOptions options, TimeProvider time)
     {
         _options = options;
+        _logger = options.Logger ?? NullLogger.Instance;
         _time = time;
         _readersDirectory = Path.Combine(options.Directory, "readers");
         _segmentBytes = options.EffectiveSegmentBytes;
@@ -185,7 +207,7 @@ public sealed class DurableQueue : IAsyncDisposable
     /// Cancelling stops the wait only: the record may still become durable.
     /// </summary>
     /// <exception cref="QueueFullException">The queue is full (policy Reject), or the record cannot fit even after dropping.</exception>
-    /// <exception cref="IOException">Writing or fsyncing the group commit failed (for example a full disk); records acknowledged before are intact.</exception>
+    /// <exception cref="QueueWriteException">Writing or fsyncing the group commit failed (for example a full disk); records acknowledged before are intact and the queue accepts appends again once writes succeed.</exception>
     /// <exception cref="ObjectDisposedException">The queue is stopping or stopped.</exception>
     public ValueTask<AppendResult> AppendAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
     {
@@ -343,9 +365,11 @@ public sealed class DurableQueue : IAsyncDisposable
                 DroppedRecordsQueueFull = _droppedRecordsQueueFull,
                 DroppedBytesQueueFull = _droppedBytesQueueFull,
                 DroppedRecordsCorrupt = _droppedRecordsCorrupt,
+                CorruptRecords = _corruptRecords,
                 TornTailRepairs = _tornTailRepairs,
                 TornTailBytes = _tornTailBytes,
                 WriteFailures = _writeFailures,
+                WriteFailing = _writeFailing,
                 BytesOnDisk = bytesOnDisk,
                 SegmentCount = _segments.Count,
                 LastSequence = _durableSequence,
@@ -353,6 +377,67 @@ public sealed class DurableQueue : IAsyncDisposable
             };
         }
     }
+
+    /// <summary>
+    /// Whether appends can be stored now: true while the last group commit succeeded. After a failed one (a full disk)
+    /// it writes a probe file of <see cref="ProbeBytes"/> in the queue directory, fsync'd and deleted — at most once per
+    /// <see cref="ProbeInterval"/> — so that a readiness check sees the space come back even when no append arrives to
+    /// prove it (a not-ready gateway gets no traffic). The next successful commit also clears the failure.
+    /// </summary>
+    public bool CheckWritable()
+    {
+        lock (_gate)
+        {
+            if (!_writeFailing || _stopped)
+            {
+                return !_writeFailing;
+            }
+
+            if (_probedAt != 0 && _time.GetElapsedTime(_probedAt) < ProbeInterval)
+            {
+                return false;
+            }
+
+            _probedAt = _time.GetTimestamp();
+        }
+
+        var path = Path.Combine(_options.Directory, ProbeFileName);
+        try
+        {
+            using (var probe = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
+            {
+                probe.Write(new byte[ProbeBytes]);
+                probe.Flush(flushToDisk: _options.Fsync);
+            }
+
+            lock (_gate)
+            {
+                _writeFailing = false;
+            }
+
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+        finally
+        {
+            TryDelete(path);
+        }
+    }
+
+    /// <summary>
+    /// Bytes a writability probe writes: one large group commit (<see cref="GroupCommitEnoughBytes"/>), so "writable"
+    /// means a commit of that size fits, not merely that a file can be created.
+    /// </summary>
+    internal const int ProbeBytes = GroupCommitEnoughBytes;
+
+    /// <summary>Least time between two probes: a readiness check every second costs one 64 KiB write at most.</summary>
+    internal static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>The probe's file name (not a segment name, so recovery ignores a leftover one).</summary>
+    private const string ProbeFileName = "PROBE.tmp";
 
     /// <summary>
     /// Stops the queue: refuses new appends, lets the commit loop write and fsync what is pending (those appends
@@ -394,11 +479,27 @@ public sealed class DurableQueue : IAsyncDisposable
     /// <summary>guarded: the signal completed at the next durable advance or at stop.</summary>
     internal Task DataAvailableLocked => _dataAvailable.Task;
 
-    /// <summary>guarded: a reader found corruption in the active segment; start a new one so it can move past.</summary>
-    internal void RequestRollLocked() => _rollRequested = true;
-
-    /// <summary>guarded: counts records a reader skipped because of corruption (once per segment).</summary>
+    /// <summary>guarded: counts records a reader lost at the bad end of a sealed segment (once per segment).</summary>
     internal void CountCorruptLocked(long records) => _droppedRecordsCorrupt += records;
+
+    /// <summary>
+    /// A bad record at <paramref name="offset"/> of <paramref name="segment"/>: counted and logged the first time anyone
+    /// (recovery or any reader) meets it, so one bad record is one count however many readers pass it.
+    /// </summary>
+    internal void ReportCorruptRecord(Segment segment, long offset)
+    {
+        lock (_gate)
+        {
+            if (!segment.CorruptOffsets.Add(offset))
+            {
+                return;
+            }
+
+            _corruptRecords++;
+        }
+
+        LogCorruptRecord(_logger, Path.GetFileName(segment.Path), offset);
+    }
 
     /// <summary>A reader committed: persist its cursor, then delete segments every reader is past.</summary>
     internal void Commit(ReaderState state, long upToSequence)
@@ -534,6 +635,7 @@ public sealed class DurableQueue : IAsyncDisposable
             lock (_gate)
             {
                 _groupCommits++;
+                _writeFailing = false;
             }
 
             commit.Done.TrySetResult();
@@ -541,7 +643,7 @@ public sealed class DurableQueue : IAsyncDisposable
         catch (Exception ex)
         {
             // Any failure fails this commit's appenders and nothing else: the loop keeps serving later commits.
-            commit.Done.TrySetException(new IOException($"The durable queue could not store a group commit of {commit.Buffer.Count} record(s) in '{_options.Directory}': {ex.Message}", ex));
+            commit.Done.TrySetException(new QueueWriteException($"The durable queue could not store a group commit of {commit.Buffer.Count} record(s) in '{_options.Directory}': {ex.Message}", ex));
         }
         finally
         {
@@ -563,16 +665,19 @@ public sealed class DurableQueue : IAsyncDisposable
             while (position < bytes.Length)
             {
                 Segment active;
-                bool roll;
                 lock (_gate)
                 {
                     active = _segments[^1];
-                    roll = _rollRequested && active.RecordCount > 0;
                 }
 
-                if (roll)
+                // A commit that fits in a fresh segment but not in the rest of this one starts the fresh one first, so it
+                // is written as one part: were its first part durable and the second to fail (a full disk), its
+                // appenders would be told it failed while some of their records are stored, and their retry would store
+                // those twice. Only a commit larger than a segment is still split.
+                var rest = bytes.Length - position;
+                if (position == 0 && active.RecordCount > 0 && active.Length + rest > _segmentBytes && SegmentHeaderSize + rest <= _segmentBytes)
                 {
-                    Roll(BinaryPrimitives.ReadInt64LittleEndian(bytes[(position + 8)..]));
+                    Roll(BinaryPrimitives.ReadInt64LittleEndian(bytes[8..]));
                     continue;
                 }
 
@@ -623,6 +728,7 @@ public sealed class DurableQueue : IAsyncDisposable
             lock (_gate)
             {
                 _writeFailures++;
+                _writeFailing = true;
                 _totalBytes -= bytes.Length - position;
             }
 
@@ -658,7 +764,6 @@ public sealed class DurableQueue : IAsyncDisposable
             _segments[^1].Sealed = true;
             _segments.Add(segment);
             _totalBytes += SegmentHeaderSize;
-            _rollRequested = false;
             ReleaseSegmentsLocked();
             SignalDataLocked();
         }
@@ -1060,21 +1165,31 @@ public sealed class DurableQueue : IAsyncDisposable
                 var payloadLength = BinaryPrimitives.ReadUInt32LittleEndian(header);
                 var crc = BinaryPrimitives.ReadUInt32LittleEndian(header[4..]);
                 var sequence = BinaryPrimitives.ReadInt64LittleEndian(header[8..]);
-                if (payloadLength > length - offset - RecordHeaderSize || sequence <= segment.LastSequence)
+                var bad = payloadLength > length - offset - RecordHeaderSize || sequence <= segment.LastSequence;
+                if (!bad)
                 {
-                    break;
+                    if (buffer.Length < payloadLength)
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = ArrayPool<byte>.Shared.Rent((int)payloadLength);
+                    }
+
+                    var payload = buffer.AsSpan(0, (int)payloadLength);
+                    bad = ReadFully(file.SafeFileHandle, payload, offset + RecordHeaderSize) != payload.Length || Crc32C.OfRecord(sequence, payload) != crc;
                 }
 
-                if (buffer.Length < payloadLength)
+                if (bad)
                 {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = ArrayPool<byte>.Shared.Rent((int)payloadLength);
-                }
+                    // Corruption in the middle when a valid record follows; otherwise a torn tail, cut below.
+                    var next = FindNextRecord(file.SafeFileHandle, offset + 1, length, segment.LastSequence + 1, long.MaxValue);
+                    if (next < 0)
+                    {
+                        break;
+                    }
 
-                var payload = buffer.AsSpan(0, (int)payloadLength);
-                if (ReadFully(file.SafeFileHandle, payload, offset + RecordHeaderSize) != payload.Length || Crc32C.OfRecord(sequence, payload) != crc)
-                {
-                    break;
+                    ReportCorruptRecord(segment, offset);
+                    offset = next;
+                    continue;
                 }
 
                 segment.LastSequence = sequence;
@@ -1097,6 +1212,89 @@ public sealed class DurableQueue : IAsyncDisposable
 
         segment.Length = offset;
     }
+
+    /// <summary>
+    /// Looks in <c>[from, end)</c> of a segment file for the first whole record: a header whose payload ends at or before
+    /// <paramref name="end"/>, whose sequence id lies in <c>[minSequence, maxSequence]</c> and whose CRC matches. The
+    /// sequence test rejects almost every offset without reading a payload; the CRC settles the rest.
+    /// </summary>
+    /// <returns>The record's offset, or −1 when there is none.</returns>
+    internal static long FindNextRecord(Microsoft.Win32.SafeHandles.SafeFileHandle handle, long from, long end, long minSequence, long maxSequence)
+    {
+        var window = ArrayPool<byte>.Shared.Rent(ResyncWindowBytes);
+        byte[]? payloadBuffer = null;
+        try
+        {
+            var position = from;
+            while (position + RecordHeaderSize <= end)
+            {
+                var read = ReadFully(handle, window.AsSpan(0, (int)Math.Min(ResyncWindowBytes, end - position)), position);
+                if (read < RecordHeaderSize)
+                {
+                    return -1;
+                }
+
+                var last = read - RecordHeaderSize;
+                for (var i = 0; i <= last; i++)
+                {
+                    var header = window.AsSpan(i, RecordHeaderSize);
+                    var sequence = BinaryPrimitives.ReadInt64LittleEndian(header[8..]);
+                    var length = BinaryPrimitives.ReadUInt32LittleEndian(header);
+                    var at = position + i;
+                    if (sequence < minSequence || sequence > maxSequence || length > end - at - RecordHeaderSize)
+                    {
+                        continue;
+                    }
+
+                    ReadOnlySpan<byte> payload;
+                    if (i + RecordHeaderSize + length <= read)
+                    {
+                        payload = window.AsSpan(i + RecordHeaderSize, (int)length);
+                    }
+                    else
+                    {
+                        if (payloadBuffer is null || payloadBuffer.Length < length)
+                        {
+                            if (payloadBuffer is not null)
+                            {
+                                ArrayPool<byte>.Shared.Return(payloadBuffer);
+                            }
+
+                            payloadBuffer = ArrayPool<byte>.Shared.Rent((int)length);
+                        }
+
+                        var span = payloadBuffer.AsSpan(0, (int)length);
+                        if (ReadFully(handle, span, at + RecordHeaderSize) != span.Length)
+                        {
+                            continue;
+                        }
+
+                        payload = span;
+                    }
+
+                    if (Crc32C.OfRecord(sequence, payload) == BinaryPrimitives.ReadUInt32LittleEndian(header[4..]))
+                    {
+                        return at;
+                    }
+                }
+
+                position += last + 1;
+            }
+
+            return -1;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(window);
+            if (payloadBuffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(payloadBuffer);
+            }
+        }
+    }
+
+    /// <summary>Bytes a resync scan reads at a time: under the large-object threshold, many records per read.</summary>
+    private const int ResyncWindowBytes = 64 << 10;
 
     internal static bool IsSegmentHeader(ReadOnlySpan<byte> header) =>
         header.Length >= SegmentHeaderSize && header[..4].SequenceEqual("FLQS"u8) && BinaryPrimitives.ReadUInt32LittleEndian(header[4..]) == FormatVersion;
@@ -1230,6 +1428,9 @@ public sealed class DurableQueue : IAsyncDisposable
     }
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Durable queue: a corrupt record at offset {Offset} of segment {Segment} was skipped (its data is lost; the records after it are kept); counted in flotel_queue_corrupt_records")]
+    private static partial void LogCorruptRecord(ILogger logger, string segment, long offset);
 
     /// <summary>One group commit: the records appended since the previous one and the task their appenders await.</summary>
     private sealed class PendingCommit(RecordBuffer buffer)

@@ -62,6 +62,9 @@ public sealed class DurableQueueOptions
     /// </summary>
     public int MaxRecordBytes { get; set; } = 16 << 20;
 
+    /// <summary>Where the queue logs what an operator must know (a corrupt record skipped). Default: nowhere.</summary>
+    public Microsoft.Extensions.Logging.ILogger? Logger { get; set; }
+
     /// <summary>
     /// Test seam (style.md rule 13): wraps the stream each segment is written through, so a test can make writes fail
     /// with an <see cref="IOException"/> like a full disk does. A wrapper's <see cref="Stream.Flush()"/> must fsync.

@@ -24,8 +24,18 @@ public sealed record DurableQueueStats
     /// <summary>Segment bytes deleted unread by <see cref="QueueFullPolicy.DropOldest"/> (reason "queue_full").</summary>
     public long DroppedBytesQueueFull { get; init; }
 
-    /// <summary>Records lost because an older segment was corrupt in the middle (reason "corrupt"); readers skipped to the next segment.</summary>
+    /// <summary>
+    /// Records lost because no valid record followed a bad one in a sealed segment (reason "corrupt"): readers skipped
+    /// from the bad record to the next segment. Counted from the sequence ids, so it is an estimate.
+    /// </summary>
     public long DroppedRecordsCorrupt { get; init; }
+
+    /// <summary>
+    /// Bad records (failed CRC, impossible length, sequence out of order) below the durable length that were skipped with
+    /// a valid record after them — corruption in the middle of a segment, not a torn tail. Each is counted once, when
+    /// recovery or the first reader meets it.
+    /// </summary>
+    public long CorruptRecords { get; init; }
 
     /// <summary>Times a torn or checksum-failing tail was cut from the last segment on open.</summary>
     public long TornTailRepairs { get; init; }
@@ -35,6 +45,9 @@ public sealed record DurableQueueStats
 
     /// <summary>Group commits whose write or fsync failed (for example ENOSPC); their appenders got an <see cref="IOException"/>.</summary>
     public long WriteFailures { get; init; }
+
+    /// <summary>The last group commit failed and no write has succeeded since (see <see cref="DurableQueue.CheckWritable"/>).</summary>
+    public bool WriteFailing { get; init; }
 
     /// <summary>Bytes in segment files on disk (headers included).</summary>
     public long BytesOnDisk { get; init; }

@@ -26,8 +26,15 @@ public sealed class QueueReader : IDisposable
     // consumer only: the segment's file, open while reading it.
     private SafeFileHandle? _handle;
 
-    // consumer only: a bad record was met in _segment; move on once a later segment exists.
+    // consumer only: a bad record was met in _segment with no valid record after it; move on once a later segment exists.
     private bool _skipRestOfSegment;
+
+    // consumer only: the sequence id of the last whole record parsed in _segment (resync looks for a later one).
+    private long _lastParsed;
+
+    // consumer only: a bad record at _offset of the active segment has no valid record after it yet; this is the durable
+    // length scanned. Resync runs again once the segment grows past it or is sealed (−1 = not stalled).
+    private long _stalledAt = -1;
 
     // consumer only: the next sequence id to deliver, and the highest delivered (what Commit may go up to).
     private long _nextSequence;
@@ -234,6 +241,11 @@ public sealed class QueueReader : IDisposable
             return !ReferenceEquals(segments[^1], _segment);
         }
 
+        if (_stalledAt >= 0 && _segment is not null && !_segment.Deleted)
+        {
+            return _segment.Length > _stalledAt || !ReferenceEquals(segments[^1], _segment);
+        }
+
         return _queue.DurableSequenceLocked >= _nextSequence;
     }
 
@@ -278,6 +290,8 @@ public sealed class QueueReader : IDisposable
         _segment = segment;
         _offset = DurableQueue.SegmentHeaderSize;
         _skipRestOfSegment = false;
+        _stalledAt = -1;
+        _lastParsed = segment.FirstSequence - 1;
     }
 
     /// <summary>
@@ -298,14 +312,14 @@ public sealed class QueueReader : IDisposable
         var available = durable - _offset;
         if (available < DurableQueue.RecordHeaderSize)
         {
-            return Corrupt(segment);
+            return BadRecord(segment, durable, _offset);
         }
 
         var want = (int)Math.Min(available, Math.Clamp(maxBytes - bytes + (DurableQueue.RecordHeaderSize * (long)Math.Min(maxRecords - added, 1024)), MinChunkBytes, MaxChunkBytes));
         var chunk = Chunk(want);
         if (DurableQueue.ReadFully(_handle, chunk.AsSpan(0, want), _offset) != want)
         {
-            return Corrupt(segment);
+            return BadRecord(segment, durable, _offset);
         }
 
         // A first record larger than the chunk gets a chunk of its own.
@@ -319,7 +333,7 @@ public sealed class QueueReader : IDisposable
                 chunk = Chunk(want);
                 if (DurableQueue.ReadFully(_handle, chunk.AsSpan(0, want), _offset) != want)
                 {
-                    return Corrupt(segment);
+                    return BadRecord(segment, durable, _offset);
                 }
             }
         }
@@ -336,7 +350,7 @@ public sealed class QueueReader : IDisposable
             // Below the durable length every record is whole: one that runs past it is corruption, not a torn tail.
             if (size > available - position)
             {
-                return Corrupt(segment);
+                return BadRecord(segment, durable, _offset + position);
             }
 
             if (size > want - position)
@@ -345,9 +359,9 @@ public sealed class QueueReader : IDisposable
             }
 
             var payload = chunk.AsMemory(position + DurableQueue.RecordHeaderSize, (int)length);
-            if (Crc32C.OfRecord(sequence, payload.Span) != crc || sequence < segment.FirstSequence)
+            if (sequence <= _lastParsed || Crc32C.OfRecord(sequence, payload.Span) != crc)
             {
-                return Corrupt(segment);
+                return BadRecord(segment, durable, _offset + position);
             }
 
             if (sequence >= _nextSequence && length > 0 && _wanted is not null && !_wanted(payload.Span[0]))
@@ -369,6 +383,8 @@ public sealed class QueueReader : IDisposable
                 _lastDelivered = sequence;
             }
 
+            // Set only when moving past the record: one left for the next read (budget) is parsed again then.
+            _lastParsed = sequence;
             position += (int)size;
         }
 
@@ -411,16 +427,16 @@ public sealed class QueueReader : IDisposable
         {
             if (DurableQueue.ReadFully(_handle!, head, _offset) != head.Length)
             {
-                result = Corrupt(segment);
+                result = BadRecord(segment, durable, _offset);
                 return true;
             }
 
             var length = BinaryPrimitives.ReadUInt32LittleEndian(head);
             var sequence = BinaryPrimitives.ReadInt64LittleEndian(head[8..]);
             var size = DurableQueue.RecordHeaderSize + (long)length;
-            if (size > durable - _offset || sequence < segment.FirstSequence)
+            if (size > durable - _offset || sequence <= _lastParsed)
             {
-                result = Corrupt(segment);
+                result = BadRecord(segment, durable, _offset);
                 return true;
             }
 
@@ -428,6 +444,9 @@ public sealed class QueueReader : IDisposable
             {
                 return moved;
             }
+
+            // Passed over unchecked (no CRC read): a bad header that still looks plausible is caught by the next one.
+            _lastParsed = sequence;
 
             if (sequence >= _nextSequence)
             {
@@ -443,21 +462,41 @@ public sealed class QueueReader : IDisposable
     }
 
     /// <summary>
-    /// A bad record below the durable length (bit rot, a damaged older segment): skip to the next segment. Returns true
-    /// so the batch loop goes on (it moves to the next segment when there is one).
+    /// A bad record at <paramref name="at"/>, below the durable length (bit rot, a damaged disk block): resync by scanning
+    /// forward for the next valid record (see the format notes in DurableQueue.cs) and go on from there, so one bad record
+    /// costs that record only. With no valid record after it: in a sealed segment the rest of the segment is skipped (the
+    /// caller moves to the next one and counts the records lost); in the active segment the reader waits at the bad record
+    /// and scans again once more is durable. true when the batch loop can go on.
     /// </summary>
-    private bool Corrupt(Segment segment)
+    private bool BadRecord(Segment segment, long durable, long at)
     {
-        _skipRestOfSegment = true;
+        _offset = at;
+        _queue.ReportCorruptRecord(segment, at);
+        long maxSequence;
+        bool isActive;
         lock (_queue.Gate)
         {
-            if (ReferenceEquals(_queue.SegmentsLocked[^1], segment))
-            {
-                // Nothing after it yet: have the writer start a new segment so this reader can move past.
-                _queue.RequestRollLocked();
-            }
+            // The segment may have grown (or been sealed) since the caller looked: scan all that is durable now.
+            maxSequence = segment.LastSequence;
+            durable = Math.Max(durable, segment.Length);
+            isActive = ReferenceEquals(_queue.SegmentsLocked[^1], segment);
         }
 
+        var next = DurableQueue.FindNextRecord(_handle!, at + 1, durable, Math.Max(_lastParsed + 1, segment.FirstSequence), maxSequence);
+        if (next >= 0)
+        {
+            _offset = next;
+            _stalledAt = -1;
+            return true;
+        }
+
+        if (isActive)
+        {
+            _stalledAt = durable;
+            return false;
+        }
+
+        _skipRestOfSegment = true;
         return true;
     }
 }

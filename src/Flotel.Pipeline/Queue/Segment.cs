@@ -30,8 +30,11 @@ internal sealed class Segment(string path, long firstSequence)
     /// <summary>The file was deleted; a reader positioned in it moves on.</summary>
     public bool Deleted { get; set; }
 
-    /// <summary>A reader found corruption in this segment and counted the lost records (count once, not once per reader).</summary>
+    /// <summary>A reader found no valid record after a bad one in this sealed segment and counted the rest as lost (count once, not once per reader).</summary>
     public bool CorruptionCounted { get; set; }
+
+    /// <summary>Offsets of bad records already counted in <see cref="DurableQueueStats.CorruptRecords"/> (count once, not once per reader).</summary>
+    public HashSet<long> CorruptOffsets { get; } = [];
 
     /// <summary>The file name for a first sequence id: 20 digits, so names sort like sequence ids.</summary>
     public static string FileName(long firstSequence) => firstSequence.ToString("D20", CultureInfo.InvariantCulture) + ".seg";

@@ -23,6 +23,20 @@ public sealed class GatewayConfigLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Load_StoreMetricsMaxSeries_SetsTheSeriesLimitNextToRetention()
+    {
+        var (defaults, _) = GatewayConfigLoader.Load(null);
+        var (options, diagnostics) = GatewayConfigLoader.Load(Write("store:\n  metrics:\n    retentionDays: 30\n    maxSeries: 100\n"), _ => null);
+        var (_, bad) = GatewayConfigLoader.Load(Write("store:\n  logs:\n    maxSeries: 100\n"), _ => null);
+
+        Assert.Equal(2_000_000, defaults.MetricMaxSeries);
+        Assert.Empty(diagnostics);
+        Assert.Equal(100, options.MetricMaxSeries);
+        Assert.Equal(30, options.MetricRetentionDays);
+        Assert.NotEmpty(bad); // a key of the metric store only
+    }
+
+    [Fact]
     public void Load_WithTheStoreDisabled_RunsNoStoreOutput()
     {
         var (options, diagnostics) = GatewayConfigLoader.Load(Write("store:\n  enabled: false\n"), _ => null);

@@ -117,6 +117,26 @@ public sealed class RemoteWriteInputTests : IAsyncLifetime
         Assert.Empty(sink.Records);
     }
 
+    [Fact]
+    public async Task QueueCannotWrite_Is503WithRetryAfter_NotAnError()
+    {
+        var sink = new ListSink(refuseFirst: 1, writeFails: true);
+        var registry = new MetricsRegistry();
+        var input = new RemoteWriteInput(sink, RemoteWriteLimits.Default, registry, TimeProvider.System, NullLogger.Instance);
+        var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        context.Request.ContentType = RemoteWriteHeaders.ContentType;
+        context.Request.Headers.ContentEncoding = RemoteWriteHeaders.ContentEncoding;
+        context.Request.Body = new MemoryStream(RemoteWriteCodec.Encode(Request()));
+        context.Response.Body = new MemoryStream();
+
+        await input.HandleAsync(context);
+
+        Assert.Equal(503, context.Response.StatusCode);
+        Assert.Equal("5", context.Response.Headers.RetryAfter.ToString());
+        Assert.Empty(sink.Records);
+        Assert.Contains("flotel_remote_write_rejected_total{reason=\"write_failed\"} 1", registry.ToText(), StringComparison.Ordinal);
+    }
+
     private static HttpRequestMessage Post(byte[] body)
     {
         var content = new ByteArrayContent(body);

@@ -62,6 +62,40 @@ public sealed class SyslogInputTests
     }
 
     [Fact]
+    public async Task Tcp_WhenTheQueueCannotWrite_PausesAndRetriesOnTheSameConnection_LosingNothing()
+    {
+        var sink = new ListSink(refuseFirst: 3, writeFails: true);
+        var registry = new MetricsRegistry();
+        await using var input = StartTcp(sink, registry, maxFrameBytes: 1024);
+
+        var lines = Enumerable.Range(0, 500).Select(i => $"<13>Feb 13 20:07:26 h app: line {i}").ToArray();
+        await SendTcpAsync(input.LocalEndPoint, Encoding.UTF8.GetBytes(string.Join('\n', lines) + "\n"));
+
+        await Eventually.TrueAsync(() => sink.Frames().Count == lines.Length, "every line");
+        Assert.Equal(lines, sink.Frames().Select(f => f.Frame));
+        Assert.Equal(3, sink.Refused);
+        Assert.Contains("flotel_syslog_backpressure_total{transport=\"tcp\"} 1", registry.ToText(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Udp_WhenTheQueueCannotWrite_DropsAreCountedAsWriteFailed()
+    {
+        var sink = new ListSink(refuseFirst: 1, writeFails: true);
+        var registry = new MetricsRegistry();
+        await using var input = new SyslogUdpInput(new IPEndPoint(IPAddress.Loopback, 0), sink, new SyslogInputCounters(registry, "udp"), TimeProvider.System, NullLogger.Instance);
+        input.Start();
+
+        using var client = new UdpClient(AddressFamily.InterNetwork);
+        await client.SendAsync(Encoding.UTF8.GetBytes("<13>Feb 13 20:07:26 h app: lost on a full disk\n"), input.LocalEndPoint);
+        await Eventually.TrueAsync(() => sink.Refused == 1, "the refused datagram");
+        await client.SendAsync(Encoding.UTF8.GetBytes("<13>Feb 13 20:07:26 h app: stored\n"), input.LocalEndPoint);
+
+        await Eventually.TrueAsync(() => sink.Frames().Count == 1, "the datagram after");
+        Assert.Contains("flotel_syslog_dropped_total{transport=\"udp\",reason=\"write_failed\"} 1", registry.ToText(), StringComparison.Ordinal);
+        Assert.Contains("flotel_syslog_dropped_total{transport=\"udp\",reason=\"queue_full\"} 0", registry.ToText(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Tcp_ManyMegabytesOnOneConnection_SplitIntoRecordsBelowTheLargeObjectSize_InOrder()
     {
         var sink = new ListSink();

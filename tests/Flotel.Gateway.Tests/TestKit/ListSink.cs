@@ -3,13 +3,21 @@ using Flotel.Gateway.Queueing;
 
 namespace Flotel.Gateway.Tests.TestKit;
 
-/// <summary>An in-memory <see cref="IRecordSink"/> that can refuse the first appends as a full queue would.</summary>
+/// <summary>
+/// An in-memory <see cref="IRecordSink"/> that can refuse the first appends as a full queue would, or as a queue on a
+/// full disk would (<paramref name="writeFails"/>: <see cref="QueueWriteException"/>).
+/// </summary>
 internal sealed class ListSink : IRecordSink
 {
     private readonly Lock _lock = new();
+    private readonly bool _writeFails;
     private int _refuse;
 
-    public ListSink(int refuseFirst = 0) => _refuse = refuseFirst;
+    public ListSink(int refuseFirst = 0, bool writeFails = false)
+    {
+        _refuse = refuseFirst;
+        _writeFails = writeFails;
+    }
 
     public List<byte[]> Records { get; } = [];
 
@@ -23,7 +31,7 @@ internal sealed class ListSink : IRecordSink
             {
                 _refuse--;
                 Refused++;
-                throw new QueueFullException("full (test)");
+                throw Refusal();
             }
 
             Records.Add(record.ToArray());
@@ -40,7 +48,7 @@ internal sealed class ListSink : IRecordSink
             {
                 _refuse--;
                 Refused++;
-                throw new QueueFullException("full (test)");
+                throw Refusal();
             }
 
             foreach (var record in records)
@@ -51,6 +59,10 @@ internal sealed class ListSink : IRecordSink
 
         return ValueTask.CompletedTask;
     }
+
+    private Exception Refusal() => _writeFails
+        ? new QueueWriteException("could not store a group commit (test)", new IOException("No space left on device"))
+        : new QueueFullException("full (test)");
 
     /// <summary>Every syslog frame in every record, in order, as text.</summary>
     public List<(string Peer, string Frame)> Frames()

@@ -93,36 +93,7 @@ public sealed class DurableQueueFailureTests
     }
 
     [Fact]
-    public async Task CorruptOlderSegment_ByteFlippedMidSegment_ReaderSkipsToNextSegmentAndCountsLost()
-    {
-        using var dir = new QueueTestDirectory();
-        var options = dir.Options(maxSegmentBytes: 256);
-        var payloads = Enumerable.Range(1, 12).Select(i => Payload($"record-{i:D2}-" + new string('x', 40))).ToArray(); // 50 bytes: 3 records per segment
-        await using (var queue = DurableQueue.Open(options))
-        {
-            foreach (var payload in payloads)
-            {
-                await queue.AppendAsync(payload);
-            }
-        }
-
-        var segments = dir.SegmentFiles();
-        Assert.Equal(4, segments.Length);
-        var bytes = await File.ReadAllBytesAsync(segments[0]);
-        bytes[8 + 66 + 16 + 3] ^= 0x01; // inside record 2's payload
-        await File.WriteAllBytesAsync(segments[0], bytes);
-
-        await using var reopened = DurableQueue.Open(options);
-        using var reader = reopened.OpenReader("store");
-        var records = ReadAll(reader);
-
-        Assert.Equal([1L, 4, 5, 6, 7, 8, 9, 10, 11, 12], records.Select(r => r.Sequence));
-        Assert.Equal(2, reopened.GetStats().DroppedRecordsCorrupt);
-        Assert.Equal(0, reopened.GetStats().TornTailRepairs);
-    }
-
-    [Fact]
-    public async Task CorruptActiveSegment_ByteFlippedWhileOpen_WriterStartsNewSegmentAndReaderMovesOn()
+    public async Task CorruptActiveSegment_LastRecordFlippedWhileOpen_ReaderWaitsThenResyncsOnTheNextAppend()
     {
         using var dir = new QueueTestDirectory();
         await using var queue = DurableQueue.Open(dir.Options());
@@ -130,21 +101,22 @@ public sealed class DurableQueueFailureTests
         var segment = Assert.Single(dir.SegmentFiles());
         await using (var file = new FileStream(segment, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite))
         {
-            file.Position = 8 + 19 + 16; // first payload byte of "two" (records: 16-byte header + payload)
+            file.Position = 8 + 19 + 19 + 16; // first payload byte of "three" (records: 16-byte header + payload)
             file.WriteByte((byte)'T');
         }
 
         using var reader = queue.OpenReader("store");
-        Assert.Equal(["one"], ReadAll(reader).Select(Text));
+        Assert.Equal(["one", "two"], ReadAll(reader).Select(Text));
         var wait = reader.WaitToReadAsync().AsTask();
-        Assert.False(wait.IsCompleted); // nothing readable past the bad record until a new segment exists
+        Assert.False(wait.IsCompleted); // nothing valid past the bad record yet
 
         await queue.AppendAsync(Payload("four"));
 
         Assert.True(await wait.WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.Equal(["four"], ReadAll(reader).Select(Text));
-        Assert.Equal(2, queue.GetStats().DroppedRecordsCorrupt);
-        Assert.Equal(2, dir.SegmentFiles().Length);
+        Assert.Equal(1, queue.GetStats().CorruptRecords);
+        Assert.Equal(0, queue.GetStats().DroppedRecordsCorrupt);
+        Assert.Single(dir.SegmentFiles()); // the writer goes on in the same segment, after the bad record
     }
 
     [Fact]
@@ -233,9 +205,11 @@ public sealed class DurableQueueFailureTests
             await queue.AppendBatchAsync([Payload("before-1"), Payload("before-2")]);
             space.Remaining = 10; // the next record's header does not even fit
 
-            var error = await Assert.ThrowsAsync<IOException>(async () => await queue.AppendAsync(Payload("lost-on-full-disk")));
+            var error = await Assert.ThrowsAsync<QueueWriteException>(async () => await queue.AppendAsync(Payload("lost-on-full-disk")));
             Assert.Contains("No space left on device", error.Message, StringComparison.Ordinal);
+            Assert.True(error.DiskFull);
             Assert.Equal(1, queue.GetStats().WriteFailures);
+            Assert.True(queue.GetStats().WriteFailing);
 
             using var reader = queue.OpenReader("store");
             Assert.Equal(["before-1", "before-2"], ReadAll(reader).Select(Text));
@@ -244,6 +218,7 @@ public sealed class DurableQueueFailureTests
             var after = await queue.AppendAsync(Payload("after"));
             Assert.Equal(["after"], ReadAll(reader).Select(Text));
             Assert.Equal(4, after.FirstSequence); // 3 went to the failed write: ids stay increasing, with a gap
+            Assert.False(queue.GetStats().WriteFailing);
         }
 
         await using var reopened = DurableQueue.Open(dir.Options());
@@ -265,13 +240,34 @@ public sealed class DurableQueueFailureTests
         await queue.AppendAsync(payload); // 8 + 2 × 116 = 240: the segment is full
 
         space.Remaining = 4; // the new segment's 8-byte header cannot be written
-        await Assert.ThrowsAsync<IOException>(async () => await queue.AppendAsync(payload));
+        await Assert.ThrowsAsync<QueueWriteException>(async () => await queue.AppendAsync(payload));
         space.Remaining = long.MaxValue;
         var after = await queue.AppendAsync(payload);
 
         using var reader = queue.OpenReader("store");
         Assert.Equal([1L, 2L, after.FirstSequence], ReadAll(reader).Select(r => r.Sequence));
         Assert.Equal(2, dir.SegmentFiles().Length);
+    }
+
+    [Fact]
+    public async Task FullDisk_BatchThatWouldCrossASegmentBoundary_FailsWholeSoARetryStoresItOnce()
+    {
+        using var dir = new QueueTestDirectory();
+        var space = new DiskSpace();
+        var options = dir.Options(maxSegmentBytes: 256);
+        options.SegmentStreamWrapper = file => new DiskFullStream(file, space);
+        await using var queue = DurableQueue.Open(options);
+        await queue.AppendAsync(Payload(new string('a', 100))); // 8 + 116 = 124 bytes of 256
+        var batch = new[] { Payload(new string('b', 60)), Payload(new string('c', 60)) }; // 2 × 76: fits a fresh segment, not the rest of this one
+
+        space.Remaining = 76; // room for one of the batch's records, not for both
+        await Assert.ThrowsAsync<QueueWriteException>(async () => await queue.AppendBatchAsync(batch));
+
+        using var reader = queue.OpenReader("store");
+        Assert.Equal([1L], ReadAll(reader).Select(r => r.Sequence)); // nothing of the failed batch is visible
+        space.Remaining = long.MaxValue;
+        _ = await queue.AppendBatchAsync(batch);
+        Assert.Equal(["b", "c"], ReadAll(reader).Select(r => Text(r)[..1])); // once
     }
 
     [Fact]

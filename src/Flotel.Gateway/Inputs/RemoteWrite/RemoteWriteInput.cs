@@ -2,6 +2,7 @@ using Flotel.Pipeline.Queue;
 using System.Buffers;
 using System.Globalization;
 using Flotel.Gateway.Queueing;
+using Flotel.Gateway.Store.Metrics;
 using Flotel.Pipeline.Diagnostics;
 using Flotel.Wire.RemoteWrite;
 using Microsoft.AspNetCore.Http;
@@ -13,7 +14,20 @@ namespace Flotel.Gateway.Inputs.RemoteWrite;
 /// <c>POST /api/v1/write</c> and <c>/write</c> (architecture §6): Prometheus remote write 1.0. The body is checked
 /// (headers → 415, compressed and declared decompressed size → 413, snappy/protobuf/labels → 400) and then queued
 /// still compressed; the 2xx is sent only after the queue made it durable. A full queue answers 429 with
-/// <c>Retry-After</c>, which every remote-write sender retries.
+/// <c>Retry-After</c>, which every remote-write sender retries. A queue that cannot write (a full data disk) answers
+/// 503 with <c>Retry-After</c>: Prometheus retries every 5xx (and honours Retry-After on them), so 507 would be retried
+/// too, but 503 is the status every sender, proxy and load balancer reads as "this instance, later" — the same answer
+/// <c>/readyz</c> gives meanwhile.
+/// <para>
+/// Series limit (<c>store.metrics.maxSeries</c>): the store refuses new series beyond it when it writes (counted in
+/// <c>flotel_store_series_refused_total</c>). So that the sender learns it, a request is checked here when the store is
+/// already at its limit: if it carries a series the store does not hold, it is still queued — the samples of the series
+/// the store holds are stored, the new series are dropped there — and the answer is 400 naming the limit, as Mimir and
+/// Cortex answer "per-user series limit exceeded": a sender does not retry a 4xx, which a request that can only be
+/// refused again should not be (a 429 would be retried forever and hold back the sender's other samples). A request
+/// whose series all exist is answered 204. Below the limit nothing is checked; a request that crosses it is accepted
+/// and the store drops (and counts) the series past the limit.
+/// </para>
 /// </summary>
 public sealed partial class RemoteWriteInput
 {
@@ -25,11 +39,15 @@ public sealed partial class RemoteWriteInput
     private readonly Counter _samples;
     private readonly Counter _series;
     private readonly Counter _queueFull;
+    private readonly Counter _writeFailed;
     private readonly MetricsRegistry _metrics;
     private readonly WarningThrottle _rejectedWarnings;
+    private readonly ISeriesAdmission? _admission;
+    private readonly Counter _seriesLimited;
 
-    public RemoteWriteInput(IRecordSink sink, RemoteWriteLimits limits, MetricsRegistry metrics, TimeProvider time, ILogger logger)
+    public RemoteWriteInput(IRecordSink sink, RemoteWriteLimits limits, MetricsRegistry metrics, TimeProvider time, ILogger logger, ISeriesAdmission? admission = null)
     {
+        _admission = admission;
         _sink = sink;
         _limits = limits;
         _time = time;
@@ -40,6 +58,8 @@ public sealed partial class RemoteWriteInput
         _samples = metrics.Counter("flotel_remote_write_samples_total", "Samples accepted by remote write.");
         _series = metrics.Counter("flotel_remote_write_series_total", "Series accepted by remote write.");
         _queueFull = metrics.Counter("flotel_remote_write_rejected_total", "Remote-write requests rejected, by reason.", ("reason", "queue_full"));
+        _writeFailed = metrics.Counter("flotel_remote_write_rejected_total", "Remote-write requests rejected, by reason.", ("reason", "write_failed"));
+        _seriesLimited = metrics.Counter("flotel_remote_write_rejected_total", "Remote-write requests rejected, by reason.", ("reason", "series_limit"));
     }
 
     /// <summary>Handles one request.</summary>
@@ -95,6 +115,15 @@ public sealed partial class RemoteWriteInput
             }
 
             var stats = RemoteWriteCodec.Decode(buffer.AsSpan(bodyStart, length), default(ValidatingVisitor), _limits);
+            var newSeries = 0;
+            if (_admission is { AtSeriesLimit: true } admission)
+            {
+                // Only at the limit: one more decode that looks each series up in the store.
+                var counter = new NewSeriesVisitor(admission);
+                _ = RemoteWriteCodec.Decode(buffer.AsSpan(bodyStart, length), counter, _limits);
+                newSeries = counter.NewSeries;
+            }
+
             try
             {
                 await _sink.AppendAsync(buffer.AsMemory(0, bodyStart + length), context.RequestAborted).ConfigureAwait(false);
@@ -105,6 +134,30 @@ public sealed partial class RemoteWriteInput
                 context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
                 context.Response.Headers.RetryAfter = RetryAfterSeconds;
                 await context.Response.WriteAsync("queue full, retry later\n", context.RequestAborted).ConfigureAwait(false);
+                return;
+            }
+            catch (QueueWriteException)
+            {
+                // Logged (throttled) by the sink; nothing was acknowledged, the sender retries.
+                _writeFailed.Increment();
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                context.Response.Headers.RetryAfter = RetryAfterSeconds;
+                await context.Response.WriteAsync("the gateway cannot write its queue (data disk full?), retry later\n", context.RequestAborted).ConfigureAwait(false);
+                return;
+            }
+
+            if (newSeries > 0)
+            {
+                _seriesLimited.Increment();
+                var message = string.Create(CultureInfo.InvariantCulture,
+                    $"series limit exceeded: the metric store holds its maximum of {_admission!.MaxSeries} series (store.metrics.maxSeries) and {newSeries} of this request's {stats.Series} series are new; their samples are dropped, the samples of existing series were accepted");
+                if (_rejectedWarnings.TryAcquire(out var suppressed))
+                {
+                    LogRejected(_logger, StatusCodes.Status400BadRequest, message, suppressed, _rejectedWarnings.Interval.TotalSeconds);
+                }
+
+                context.Response.StatusCode = StatusCodes.Status400BadRequest;
+                await context.Response.WriteAsync(message + "\n", context.RequestAborted).ConfigureAwait(false);
                 return;
             }
 
@@ -149,6 +202,32 @@ public sealed partial class RemoteWriteInput
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Remote write rejected with {Status}: {Reason} ({Suppressed} more rejections not logged; at most one warning per {IntervalSeconds} s, all counted in flotel_remote_write_rejected_total)")]
     private static partial void LogRejected(ILogger logger, int status, string reason, long suppressed, double intervalSeconds);
+
+    /// <summary>Counts the series of a request the store does not hold (asked only while the store is at its series limit).</summary>
+    private sealed class NewSeriesVisitor(ISeriesAdmission admission) : IWriteRequestVisitor
+    {
+        public int NewSeries { get; private set; }
+
+        public void BeginSeries(SeriesLabels labels)
+        {
+            if (!admission.HasSeries(labels))
+            {
+                NewSeries++;
+            }
+        }
+
+        public void Sample(long timestampMs, double value)
+        {
+        }
+
+        public void EndSeries()
+        {
+        }
+
+        public void Metadata(MetricMetadataType type, ReadOnlySpan<byte> metricFamilyName, ReadOnlySpan<byte> help, ReadOnlySpan<byte> unit)
+        {
+        }
+    }
 
     /// <summary>Decodes only to validate: labels, structure, limits. Keeps nothing.</summary>
     private readonly struct ValidatingVisitor : IWriteRequestVisitor

@@ -12,10 +12,11 @@ public sealed class SyslogInputCounters
         Connections = registry.Counter("flotel_syslog_connections_total", "Syslog connections accepted.", ("transport", transport));
         Oversized = registry.Counter("flotel_syslog_dropped_total", "Syslog messages dropped, by reason.", ("transport", transport), ("reason", "oversized"));
         QueueFull = registry.Counter("flotel_syslog_dropped_total", "Syslog messages dropped, by reason.", ("transport", transport), ("reason", "queue_full"));
+        WriteFailed = registry.Counter("flotel_syslog_dropped_total", "Syslog messages dropped, by reason.", ("transport", transport), ("reason", "write_failed"));
         TlsFailures = registry.Counter("flotel_syslog_tls_handshake_failures_total", "TLS handshakes that failed.", ("transport", transport));
         Refused = registry.Counter("flotel_syslog_connections_refused_total", "Syslog connections closed at accept because syslog.maxConnections were open.", ("transport", transport));
         IdleClosed = registry.Counter("flotel_syslog_connections_idle_closed_total", "Syslog connections closed after syslog.idleTimeoutSeconds without data.", ("transport", transport));
-        BackPressure = registry.Counter("flotel_syslog_backpressure_total", "Times a TCP connection was paused because the queue was full.", ("transport", transport));
+        BackPressure = registry.Counter("flotel_syslog_backpressure_total", "Times a TCP connection was paused because the queue was full or could not write.", ("transport", transport));
     }
 
     public Counter Frames { get; }
@@ -27,6 +28,9 @@ public sealed class SyslogInputCounters
     public Counter Oversized { get; }
 
     public Counter QueueFull { get; }
+
+    /// <summary>Messages the queue could not write (a full data disk): UDP only, TCP is paused instead.</summary>
+    public Counter WriteFailed { get; }
 
     public Counter TlsFailures { get; }
 

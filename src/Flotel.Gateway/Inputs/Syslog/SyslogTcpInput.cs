@@ -16,7 +16,8 @@ namespace Flotel.Gateway.Inputs.Syslog;
 /// one batch of queue records per read); while the frame loop waits for the queue's fsync, the fill loop keeps reading, so the
 /// next batch carries everything that arrived meanwhile (group commit without a timer). When the queue is full the
 /// frame loop stops consuming, the pipe fills, the fill loop pauses and TCP flow control pushes back on the sender:
-/// nothing is dropped ("TCP syslog stops reading").
+/// nothing is dropped. A queue that cannot write (a full data disk) is the same back-pressure: the batch already read
+/// is kept and retried until the disk has room, the connection stays open.
 /// Each listener holds at most <see cref="SyslogConnectionLimits.MaxConnections"/> connections (one more is closed as
 /// soon as it is accepted) and closes a connection that sent nothing for <see cref="SyslogConnectionLimits.IdleTimeout"/>.
 /// </summary>
@@ -374,7 +375,11 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
         }
     }
 
-    /// <summary>Appends with back-pressure: while the queue is full, wait and retry (the sender is held by TCP).</summary>
+    /// <summary>
+    /// Appends with back-pressure: while the queue is full or cannot write, wait and retry the same batch (the sender is
+    /// held by TCP). A failed write acknowledged and stored nothing (the queue writes a group commit in one part unless it
+    /// is larger than a segment), so the retry does not store lines twice.
+    /// </summary>
     private async Task<bool> AppendAsync(IReadOnlyList<ReadOnlyMemory<byte>> records, int frames)
     {
         var delay = TimeSpan.FromMilliseconds(50);
@@ -386,7 +391,7 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
                 await _sink.AppendBatchAsync(records, _stopping.Token).ConfigureAwait(false);
                 return true;
             }
-            catch (QueueFullException)
+            catch (Exception e) when (e is QueueFullException or QueueWriteException)
             {
                 if (!paused)
                 {

@@ -11,7 +11,8 @@ namespace Flotel.Gateway.Inputs.Syslog;
 /// Syslog over UDP: one datagram, one message (RFC 5426). Datagrams that arrive while the previous batch is being
 /// made durable wait in the socket's receive buffer and go out together in the next batch (records of ~32 KiB, one
 /// peer each, appended with one durability wait; <see cref="SyslogRecordBatch"/>). UDP has no back-pressure:
-/// when the queue is full the datagrams are dropped and counted (<c>reason="queue_full"</c>).
+/// when the queue is full the datagrams are dropped and counted (<c>reason="queue_full"</c>), and when it cannot write
+/// (a full data disk) too (<c>reason="write_failed"</c>; the queue sink logs that, throttled).
 /// </summary>
 public sealed partial class SyslogUdpInput : IAsyncDisposable
 {
@@ -147,6 +148,10 @@ public sealed partial class SyslogUdpInput : IAsyncDisposable
         catch (QueueFullException)
         {
             _counters.QueueFull.Add(batch.Frames);
+        }
+        catch (QueueWriteException)
+        {
+            _counters.WriteFailed.Add(batch.Frames);
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
         {

@@ -67,6 +67,8 @@ public sealed partial class EmbeddedStoreOutput : IAsyncDisposable
         _storeErrors = registry.Counter("flotel_store_write_errors_total", "Failed writes to the embedded stores (retried).");
         _mergeSteps = registry.Counter("flotel_store_log_merge_steps_total", "Full-text merge steps the log store ran while idle.");
         registry.Gauge("flotel_store_metric_series", "Series in the embedded metric store.", () => _metrics.SeriesCount);
+        registry.ObservedCounter("flotel_store_series_refused_total", "New series the metric store refused because it held store.metrics.maxSeries series.", () => _metrics.RefusedSeriesTotal);
+        registry.ObservedCounter("flotel_store_samples_refused_total", "Samples the metric store dropped because their series was refused (store.metrics.maxSeries).", () => _metrics.RefusedSamplesTotal);
     }
 
     /// <summary>Starts both reader loops.</summary>

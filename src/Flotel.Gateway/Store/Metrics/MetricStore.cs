@@ -27,7 +27,7 @@ namespace Flotel.Gateway.Store.Metrics;
 /// because a sample at or before its series' last timestamp is dropped and counted (as Prometheus does).
 /// All public members are thread-safe (one lock; SQLite has one connection).
 /// </summary>
-public sealed class MetricStore : IDisposable
+public sealed class MetricStore : IDisposable, ISeriesAdmission
 {
     private const byte KeySeparator = 0xFF;
 
@@ -59,6 +59,11 @@ public sealed class MetricStore : IDisposable
     private long _appendedTotal;
     private long _outOfOrderTotal;
     private long _duplicateTotal;
+    private long _refusedSeriesTotal;
+    private long _refusedSamplesTotal;
+
+    // Written under _lock whenever the index grows or shrinks, read without it by AtSeriesLimit (a cheap ingest check).
+    private volatile bool _atSeriesLimit;
     private bool _disposed;
 
     private MetricStore(MetricStoreOptions options, TimeProvider time)
@@ -102,6 +107,29 @@ public sealed class MetricStore : IDisposable
             {
                 return _byId.Count;
             }
+        }
+    }
+
+    /// <summary>New series refused since open because the store held <see cref="MetricStoreOptions.MaxSeries"/>.</summary>
+    public long RefusedSeriesTotal => Interlocked.Read(ref _refusedSeriesTotal);
+
+    /// <summary>Samples dropped since open because their series was refused (series limit).</summary>
+    public long RefusedSamplesTotal => Interlocked.Read(ref _refusedSamplesTotal);
+
+    /// <inheritdoc/>
+    public int MaxSeries => _options.MaxSeries;
+
+    /// <inheritdoc/>
+    public bool AtSeriesLimit => _atSeriesLimit;
+
+    /// <inheritdoc/>
+    public bool HasSeries(SeriesLabels labels)
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var key = KeyOf(labels);
+            return Find(key, HashKey(key)) is not null;
         }
     }
 
@@ -213,15 +241,23 @@ public sealed class MetricStore : IDisposable
             _visitor.Reset();
             var hash = HashKey(key);
             var series = Find(key, hash);
-            if (series is null)
+            if (series is null && !HasRoomForSeries())
             {
-                series = Create(set, key, hash);
-                _visitor.NewSeries++;
+                _visitor.RefusedSeries++;
+                _visitor.RefusedSamples += samples.Length;
             }
-
-            foreach (var s in samples)
+            else
             {
-                AppendSample(series, s.TimestampMs, s.Value, _visitor);
+                if (series is null)
+                {
+                    series = Create(set, key, hash);
+                    _visitor.NewSeries++;
+                }
+
+                foreach (var s in samples)
+                {
+                    AppendSample(series, s.TimestampMs, s.Value, _visitor);
+                }
             }
 
             Commit();
@@ -452,6 +488,45 @@ public sealed class MetricStore : IDisposable
         Interlocked.Add(ref _appendedTotal, r.Appended);
         Interlocked.Add(ref _outOfOrderTotal, r.OutOfOrder);
         Interlocked.Add(ref _duplicateTotal, r.Duplicate);
+        Interlocked.Add(ref _refusedSeriesTotal, r.RefusedSeries);
+        Interlocked.Add(ref _refusedSamplesTotal, r.RefusedSamples);
+    }
+
+    /// <summary>guarded: whether one more series may be created (MaxSeries; 0 = no limit).</summary>
+    private bool HasRoomForSeries() => _options.MaxSeries == 0 || _byId.Count < _options.MaxSeries;
+
+    /// <summary>guarded: refreshes the lock-free view of the limit after the index changed.</summary>
+    private void UpdateSeriesLimit() => _atSeriesLimit = _options.MaxSeries != 0 && _byId.Count >= _options.MaxSeries;
+
+    /// <summary>guarded: the series key of <paramref name="labels"/> in the scratch buffer (valid until the next call).</summary>
+    private ReadOnlySpan<byte> KeyOf(SeriesLabels labels)
+    {
+        var length = 0;
+        for (var i = 0; i < labels.Count; i++)
+        {
+            length += labels.GetName(i).Length + labels.GetValue(i).Length + 2;
+        }
+
+        if (_keyScratch.Length < length)
+        {
+            _keyScratch = new byte[Math.Max(length, _keyScratch.Length * 2)];
+        }
+
+        var key = _keyScratch.AsSpan(0, length);
+        var pos = 0;
+        for (var i = 0; i < labels.Count; i++)
+        {
+            var name = labels.GetName(i);
+            name.CopyTo(key[pos..]);
+            pos += name.Length;
+            key[pos++] = KeySeparator;
+            var value = labels.GetValue(i);
+            value.CopyTo(key[pos..]);
+            pos += value.Length;
+            key[pos++] = KeySeparator;
+        }
+
+        return key;
     }
 
     private void AppendSample(MemSeries series, long t, double v, Visitor counts)
@@ -597,6 +672,9 @@ public sealed class MetricStore : IDisposable
                 s.LastT = maxT;
             }
         }
+
+        // Series already stored stay, even beyond a lowered limit: only new ones are refused.
+        UpdateSeriesLimit();
     }
 
     private MemSeries? Find(ReadOnlySpan<byte> key, int hash)
@@ -617,6 +695,7 @@ public sealed class MetricStore : IDisposable
         var series = new MemSeries(++_nextId, labels, key, hash);
         Index(series);
         _pendingSeries.Add(series);
+        UpdateSeriesLimit();
         return series;
     }
 
@@ -646,6 +725,7 @@ public sealed class MetricStore : IDisposable
     private void DeleteSeries(MemSeries series)
     {
         _byId.Remove(series.Id);
+        UpdateSeriesLimit();
         MemSeries? prev = null;
         for (var s = _byHash.GetValueOrDefault(series.Hash); s is not null; prev = s, s = s.Next)
         {
@@ -891,46 +971,32 @@ public sealed class MetricStore : IDisposable
         public int OutOfOrder;
         public int Duplicate;
         public int NewSeries;
+        public int RefusedSeries;
+        public int RefusedSamples;
 
-        public AppendResult Result => new(Appended, OutOfOrder, Duplicate, NewSeries);
+        public AppendResult Result => new(Appended, OutOfOrder, Duplicate, NewSeries, RefusedSeries, RefusedSamples);
 
         public void Reset()
         {
-            Appended = OutOfOrder = Duplicate = NewSeries = 0;
+            Appended = OutOfOrder = Duplicate = NewSeries = RefusedSeries = RefusedSamples = 0;
             _current = null;
         }
 
         public void BeginSeries(SeriesLabels labels)
         {
-            var length = 0;
-            for (var i = 0; i < labels.Count; i++)
-            {
-                length += labels.GetName(i).Length + labels.GetValue(i).Length + 2;
-            }
-
-            if (store._keyScratch.Length < length)
-            {
-                store._keyScratch = new byte[Math.Max(length, store._keyScratch.Length * 2)];
-            }
-
-            var key = store._keyScratch.AsSpan(0, length);
-            var pos = 0;
-            for (var i = 0; i < labels.Count; i++)
-            {
-                var name = labels.GetName(i);
-                name.CopyTo(key[pos..]);
-                pos += name.Length;
-                key[pos++] = KeySeparator;
-                var value = labels.GetValue(i);
-                value.CopyTo(key[pos..]);
-                pos += value.Length;
-                key[pos++] = KeySeparator;
-            }
-
+            var key = store.KeyOf(labels);
             var hash = HashKey(key);
             var series = store.Find(key, hash);
             if (series is null)
             {
+                if (!store.HasRoomForSeries())
+                {
+                    // Over the series limit: this series' samples are dropped and counted (Sample sees no current series).
+                    RefusedSeries++;
+                    _current = null;
+                    return;
+                }
+
                 series = store.Create(labels.ToLabelSet(), key.ToArray(), hash);
                 NewSeries++;
             }
@@ -938,7 +1004,16 @@ public sealed class MetricStore : IDisposable
             _current = series;
         }
 
-        public void Sample(long timestampMs, double value) => store.AppendSample(_current!, timestampMs, value, this);
+        public void Sample(long timestampMs, double value)
+        {
+            if (_current is null)
+            {
+                RefusedSamples++;
+                return;
+            }
+
+            store.AppendSample(_current, timestampMs, value, this);
+        }
 
         public void EndSeries() => _current = null;
 
