@@ -44,6 +44,14 @@ public sealed partial class UnhandledErrors
         {
             // The client is gone: nobody to answer.
         }
+        catch (BadHttpRequestException e) when (!context.Response.HasStarted)
+        {
+            // The request broke one of the listener's limits while a handler read it (a body over http.maxBodyBytes,
+            // a body sent too slowly): the client's fault, answered with the status Kestrel chose.
+            context.Response.Clear();
+            var type = e.StatusCode == StatusCodes.Status413PayloadTooLarge ? "content_too_long_exception" : "parse_exception";
+            await ErrorAnswers.WriteAsync(context, e.StatusCode, type, e.Message).ConfigureAwait(false);
+        }
         catch (Exception e)
         {
             _errors.Increment();

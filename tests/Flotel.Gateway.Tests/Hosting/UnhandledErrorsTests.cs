@@ -60,6 +60,20 @@ public sealed class UnhandledErrorsTests
     }
 
     [Fact]
+    public async Task ABodyOverTheListenersLimit_IsTheStatusKestrelChose_NotAnInternalError()
+    {
+        var registry = new MetricsRegistry();
+        var errors = new UnhandledErrors(new CapturingLogger(), registry, new FakeTimeProvider());
+        var context = NewContext("/_search");
+
+        await errors.InvokeAsync(context, () => throw new BadHttpRequestException("Request body too large.", StatusCodes.Status413PayloadTooLarge));
+
+        Assert.Equal(413, context.Response.StatusCode);
+        Assert.Equal("content_too_long_exception", JsonNode.Parse(Body(context))!["error"]!["type"]!.GetValue<string>());
+        Assert.Contains("flotel_http_internal_errors_total 0", registry.ToText(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AClientThatWentAway_IsNotAnError()
     {
         var registry = new MetricsRegistry();
