@@ -2,6 +2,7 @@ using Flotel.Agent.Metrics;
 using Flotel.Model.Metrics;
 using Flotel.Pipeline.Diagnostics;
 using Flotel.Pipeline.Queue;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Flotel.Agent.Tests.Metrics;
 
@@ -66,7 +67,7 @@ public sealed class MetricsWalTests
     public void Decoder_Record_ItemsWeighTheirSampleCountAndExpiredSamplesAreCounted()
     {
         var now = DateTimeOffset.FromUnixTimeMilliseconds(10 * 3_600_000);
-        var time = new FixedTime(now);
+        var time = new FakeTimeProvider(now);
         var registry = new MetricsRegistry();
         var decoder = new WalRecordDecoder(TimeSpan.FromHours(1), 1000, time, registry);
         var fresh = now.ToUnixTimeMilliseconds() - 1000;
@@ -91,10 +92,5 @@ public sealed class MetricsWalTests
         Assert.True(decoder.TryDecode(new QueueRecord(3, freshRecord), items));
         Assert.True(MetricsWal.TryRead(freshRecord, out var stored));
         Assert.Equal(stored.Body.ToArray(), Assert.Single(items).Item.Body.ToArray());
-    }
-
-    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => now;
     }
 }

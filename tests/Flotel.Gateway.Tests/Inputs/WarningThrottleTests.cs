@@ -9,6 +9,7 @@ using Flotel.Wire.RemoteWrite;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Flotel.Gateway.Tests.Inputs;
 
@@ -17,18 +18,18 @@ public sealed class WarningThrottleTests
     [Fact]
     public void TryAcquire_RepeatedWithinTheInterval_OneThroughThenCountedUntilTheIntervalPasses()
     {
-        var clock = new ManualClock(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         var throttle = new WarningThrottle(clock, TimeSpan.FromSeconds(10));
 
         Assert.True(throttle.TryAcquire(out var first));
         Assert.Equal(0, first);
         for (var i = 0; i < 3; i++)
         {
-            clock.Now += TimeSpan.FromSeconds(3);
+            clock.Advance(TimeSpan.FromSeconds(3));
             Assert.False(throttle.TryAcquire(out _));
         }
 
-        clock.Now += TimeSpan.FromSeconds(1);
+        clock.Advance(TimeSpan.FromSeconds(1));
         Assert.True(throttle.TryAcquire(out var held));
         Assert.Equal(3, held);
         Assert.False(throttle.TryAcquire(out _));
@@ -37,7 +38,7 @@ public sealed class WarningThrottleTests
     [Fact]
     public async Task RemoteWriteInput_SameBadRequestFiveTimes_OneWarningThenOneWithTheCountAfterTheInterval()
     {
-        var clock = new ManualClock(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         var logger = new CapturingLogger();
         var registry = new MetricsRegistry();
         var builder = WebApplication.CreateSlimBuilder();
@@ -55,7 +56,7 @@ public sealed class WarningThrottleTests
         }
 
         Assert.Single(logger.Warnings);
-        clock.Now += WarningThrottle.DefaultInterval;
+        clock.Advance(WarningThrottle.DefaultInterval);
         using (var response = await client.SendAsync(Garbage()))
         {
             Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);

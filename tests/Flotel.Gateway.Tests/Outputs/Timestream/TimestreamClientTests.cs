@@ -6,6 +6,7 @@ using Flotel.Gateway.Outputs.Timestream;
 using Flotel.Gateway.Tests.Store.Metrics;
 using Flotel.Wire.Aws;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Flotel.Gateway.Tests.Outputs.Timestream;
 
@@ -37,11 +38,11 @@ public sealed class TimestreamClientTests
     {
         var (client, handler, time) = Create(cacheMinutes: 10);
         await client.WriteRecordsAsync(Body, CancellationToken.None);
-        time.Now = Start.AddMinutes(8).AddSeconds(59); // the refresh margin is a tenth of the period, at most a minute
+        time.SetUtcNow(Start.AddMinutes(8).AddSeconds(59)); // the refresh margin is a tenth of the period, at most a minute
         await client.WriteRecordsAsync(Body, CancellationToken.None);
         Assert.Equal(1, client.Discoveries);
 
-        time.Now = Start.AddMinutes(9);
+        time.SetUtcNow(Start.AddMinutes(9));
         handler.Cell = "cell2.example";
         await client.WriteRecordsAsync(Body, CancellationToken.None);
         Assert.Equal(2, client.Discoveries);
@@ -80,13 +81,13 @@ public sealed class TimestreamClientTests
     {
         var (client, handler, time) = Create(cacheMinutes: 10);
         await client.WriteRecordsAsync(Body, CancellationToken.None);
-        time.Now = Start.AddMinutes(10);
+        time.SetUtcNow(Start.AddMinutes(10));
         handler.DescribeAnswer = (HttpStatusCode.InternalServerError, "InternalServerException", "{}");
         Assert.True((await client.WriteRecordsAsync(Body, CancellationToken.None)).IsSuccess);
-        time.Now = Start.AddMinutes(10).AddSeconds(30);
+        time.SetUtcNow(Start.AddMinutes(10).AddSeconds(30));
         Assert.True((await client.WriteRecordsAsync(Body, CancellationToken.None)).IsSuccess);
         Assert.Equal(2, client.Discoveries);
-        time.Now = Start.AddMinutes(11);
+        time.SetUtcNow(Start.AddMinutes(11));
         await client.WriteRecordsAsync(Body, CancellationToken.None);
         Assert.Equal(3, client.Discoveries);
     }
@@ -122,13 +123,13 @@ public sealed class TimestreamClientTests
         Assert.Contains("SignedHeaders=content-length;content-type;host;x-amz-date;x-amz-security-token;x-amz-target,", write.Authorization, StringComparison.Ordinal);
     }
 
-    private static (TimestreamClient Client, ScriptedHandler Handler, ManualTime Time) Create(
+    private static (TimestreamClient Client, ScriptedHandler Handler, FakeTimeProvider Time) Create(
         int cacheMinutes = 1440, Action<TimestreamOptions>? configure = null, AwsCredentials? credentials = null)
     {
         var options = new TimestreamOptions { Name = "ts", Region = "eu-central-1", Database = "flotta", Table = "metrics" };
         configure?.Invoke(options);
         var handler = new ScriptedHandler(cacheMinutes);
-        var time = new ManualTime(Start);
+        var time = new FakeTimeProvider(Start);
         var client = new TimestreamClient(
             options, AwsCredentialChain.Static(credentials ?? new AwsCredentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")), handler, time, NullLogger.Instance);
         return (client, handler, time);

@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Flotel.Gateway.Tests.Query.Prometheus;
 
@@ -32,7 +33,7 @@ public sealed class PrometheusApiTests : IAsyncLifetime
         builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
         builder.Logging.ClearProviders();
         _app = builder.Build();
-        _app.MapPrometheusApi(_store, new ManualTime(DateTimeOffset.FromUnixTimeMilliseconds(T0 + 20_000)));
+        _app.MapPrometheusApi(_store, new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(T0 + 20_000)));
         await _app.StartAsync();
         _url = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
     }

@@ -218,7 +218,7 @@ public sealed class LogStoreTests
     public async Task ApplyRetentionAsync_MaxAge_DropsIndicesWhoseNewestEventIsOlder()
     {
         using var t = new TestLogStore(o => o.MaxAge = TimeSpan.FromDays(2));
-        t.Clock.Now = new DateTimeOffset(2022, 5, 14, 12, 0, 0, TimeSpan.Zero);
+        t.Clock.SetUtcNow(new DateTimeOffset(2022, 5, 14, 12, 0, 0, TimeSpan.Zero));
         await t.Store.WriteAsync([
             TestLogStore.Event(new DateTime(2022, 5, 11, 23, 0, 0, DateTimeKind.Utc), "old"),
             TestLogStore.Event(new DateTime(2022, 5, 12, 13, 0, 0, DateTimeKind.Utc), "two days ago, 30 min too old"),

@@ -1,16 +1,9 @@
 using Flotel.Gateway.Store.Logs;
 using Flotel.Model.Logs;
 using Flotel.Wire.Syslog;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Flotel.Gateway.Tests.Store.Logs;
-
-/// <summary>A clock the test moves by hand.</summary>
-internal sealed class ManualClock(DateTimeOffset now) : TimeProvider
-{
-    public DateTimeOffset Now { get; set; } = now;
-
-    public override DateTimeOffset GetUtcNow() => Now;
-}
 
 /// <summary>A log store in a fresh temporary directory, deleted on dispose.</summary>
 internal sealed class TestLogStore : IDisposable
@@ -21,12 +14,12 @@ internal sealed class TestLogStore : IDisposable
 
     public static readonly DateTime BlogReceivedAt = new(2022, 5, 12, 20, 22, 1, 494, DateTimeKind.Utc);
 
-    public TestLogStore(Action<LogStoreOptions>? configure = null, ManualClock? clock = null)
+    public TestLogStore(Action<LogStoreOptions>? configure = null, FakeTimeProvider? clock = null)
     {
         Directory = Path.Combine(Path.GetTempPath(), "flotel-logstore-" + Guid.NewGuid().ToString("N"));
         Options = new LogStoreOptions { DataDirectory = Directory, MaxAge = null, MaxSizeMiB = null };
         configure?.Invoke(Options);
-        Clock = clock ?? new ManualClock(new DateTimeOffset(2022, 5, 12, 21, 0, 0, TimeSpan.Zero));
+        Clock = clock ?? new FakeTimeProvider(new DateTimeOffset(2022, 5, 12, 21, 0, 0, TimeSpan.Zero));
         Store = LogStore.Open(Options, Clock);
     }
 
@@ -34,7 +27,7 @@ internal sealed class TestLogStore : IDisposable
 
     public LogStoreOptions Options { get; }
 
-    public ManualClock Clock { get; }
+    public FakeTimeProvider Clock { get; }
 
     public LogStore Store { get; private set; }
 

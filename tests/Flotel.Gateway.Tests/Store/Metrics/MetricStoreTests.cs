@@ -3,6 +3,7 @@ using Flotel.Gateway.Store.Metrics;
 using Flotel.Model.Metrics;
 using Flotel.Wire.RemoteWrite;
 using Xunit.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Flotel.Gateway.Tests.Store.Metrics;
 
@@ -149,7 +150,7 @@ public sealed class MetricStoreTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void ApplyRetention_OldSeries_IsDeletedAndNewKept()
     {
-        var time = new ManualTime(DateTimeOffset.FromUnixTimeMilliseconds(T0 + TimeSpan.FromDays(1).Ticks / TimeSpan.TicksPerMillisecond));
+        var time = new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(T0 + TimeSpan.FromDays(1).Ticks / TimeSpan.TicksPerMillisecond));
         using var store = _fixture.Open(time, o => o.RetentionAge = TimeSpan.FromHours(12));
         store.Append(LabelSet.Of("__name__", "old"), Regular(300));
         store.Append(LabelSet.Of("__name__", "new"), Regular(300, start: T0 + (long)TimeSpan.FromHours(20).TotalMilliseconds));
@@ -164,7 +165,7 @@ public sealed class MetricStoreTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void ApplyRetention_OverByteLimit_DeletesOldestChunksFirst()
     {
-        var time = new ManualTime(DateTimeOffset.FromUnixTimeMilliseconds(T0 + 36_000_000));
+        var time = new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(T0 + 36_000_000));
         using var store = _fixture.Open(time, o => o.RetentionBytes = 200 * 1024);
         var rng = new Random(1);
         for (var s = 0; s < 50; s++)
@@ -185,7 +186,7 @@ public sealed class MetricStoreTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void ApplyRetention_ByteLimitDeletesEveryChunkOfSomeSeries_ThoseSeriesGoAndTheRestStartAtTheirOldestSample()
     {
-        var time = new ManualTime(DateTimeOffset.FromUnixTimeMilliseconds(T0 + 72_000_000));
+        var time = new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(T0 + 72_000_000));
         var rng = new Random(3);
         long used;
         const long NewStart = T0 + (1200 * 15_000);
