@@ -45,7 +45,7 @@ internal sealed partial class ScrapeLoop : IAsyncDisposable
     private bool _failing;
 
     /// <param name="append">Appends one WAL record durably (copying it); false when the WAL refused it (counted there).</param>
-    /// <param name="self">The registry rendered for <see cref="ScrapeTargetKind.Agent"/>; also where this loop counts.</param>
+    /// <param name="registry">The registry rendered for <see cref="ScrapeTargetKind.Agent"/>; also where this loop counts.</param>
     public ScrapeLoop(
         ScrapeTarget target,
         string device,

@@ -6,7 +6,7 @@ namespace Flotel.Cli.Commands;
 internal static class CheckCommand
 {
     /// <param name="checkConfig">
-    /// Validates a gateway configuration file (<see cref="CheckConfig.Run"/>); null in the device build, which has no
+    /// Validates a gateway configuration file (<c>CheckConfig.Run</c> in the full build); null in the device build, which has no
     /// gateway: there <c>check</c> takes only <c>--manifests</c>.
     /// </param>
     public static Command Create(Func<FileInfo, TextWriter, int>? checkConfig)

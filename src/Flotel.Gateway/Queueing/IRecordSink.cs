@@ -4,7 +4,7 @@ namespace Flotel.Gateway.Queueing;
 public interface IRecordSink
 {
     /// <summary>
-    /// Appends one record. Completes only when the record is durable; throws <see cref="QueueFullException"/> when
+    /// Appends one record. Completes only when the record is durable; throws <see cref="Flotel.Pipeline.Queue.QueueFullException"/> when
     /// the queue is at its bound (the input then answers 429, pauses reading, or counts a drop), and
     /// <see cref="Flotel.Pipeline.Queue.QueueWriteException"/> when the queue could not write (a full disk: the input
     /// answers 503/429, pauses reading, or counts a drop; nothing was acknowledged).

@@ -5,7 +5,7 @@ namespace Flotel.Gateway.Tests.TestKit;
 
 /// <summary>
 /// An in-memory <see cref="IRecordSink"/> that can refuse the first appends as a full queue would, or as a queue on a
-/// full disk would (<paramref name="writeFails"/>: <see cref="QueueWriteException"/>).
+/// full disk would (<c>writeFails</c>: <see cref="QueueWriteException"/>).
 /// </summary>
 internal sealed class ListSink : IRecordSink
 {

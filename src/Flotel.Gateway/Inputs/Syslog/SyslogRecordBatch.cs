@@ -52,7 +52,7 @@ internal sealed class SyslogRecordBatch
         FrameBytes += frame.Length;
     }
 
-    /// <summary>The records, valid until the next <see cref="Add"/> or <see cref="Clear"/>.</summary>
+    /// <summary>The records, valid until the next <c>Add</c> or <see cref="Clear"/>.</summary>
     public IReadOnlyList<ReadOnlyMemory<byte>> Records()
     {
         _records.Clear();

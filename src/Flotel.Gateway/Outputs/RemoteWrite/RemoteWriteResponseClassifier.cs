@@ -4,7 +4,7 @@ using Flotel.Pipeline.Delivery;
 namespace Flotel.Gateway.Outputs.RemoteWrite;
 
 /// <summary>
-/// A remote-write response → outcome. The spec (1.0, "Retries & Backoff"): 2xx success; 5xx retried; 4xx "will never
+/// A remote-write response → outcome. The spec (1.0, "Retries &amp; Backoff"): 2xx success; 5xx retried; 4xx "will never
 /// be able to succeed" and is not retried, except 429, which Prometheus retries (<c>retry_on_http_429</c>) honouring
 /// <c>Retry-After</c>. Flotel also retries 401/403/407: a credential problem is fixed by the operator, not by dropping
 /// the data (dead-lettering every sample while a token is rotated would lose the whole backlog from the receiver).
