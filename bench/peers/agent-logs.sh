@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Agent logs footprint, side by side (issue 5, architecture §8): a workload printing RATE lines/s is captured and
+# Agent logs footprint, side by side (architecture §8, agent logs budget): a workload printing RATE lines/s is captured and
 # forwarded over syslog TCP by the Flotel agent (podman pod → libpod log stream → agent → collector), and the same
 # stream is forwarded by rsyslog (a host shell loop appends the lines to a file → imfile → omfwd with a disk-assisted
 # queue → collector). The collector is a second rsyslog (imtcp → omfile) that counts lines. For each, after a

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Agent metrics footprint, side by side (issue 7, architecture §8): the Flotel agent, vmagent and Prometheus in agent
+# Agent metrics footprint, side by side (architecture §8, agent metrics budget): the Flotel agent, vmagent and Prometheus in agent
 # mode each scrape the same real node_exporter every 5 s (every name it exposes, ~540 samples) and remote-write into
 # one VictoriaMetrics. After a warm-up the script samples each process's RSS (/proc/PID/status VmRSS) and CPU time
 # (/proc/PID/stat utime+stime) and prints RSS (MiB, end and max) and CPU seconds per minute over the measured window.

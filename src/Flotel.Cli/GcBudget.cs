@@ -6,7 +6,7 @@ namespace Flotel.Cli;
 /// Sets the garbage collector's first-generation budget of the long-running commands (<c>gateway</c>, <c>up</c>,
 /// <c>agent</c>) before the runtime starts them. .NET sizes that budget from the L3 cache (this project's 2-core
 /// benchmark VM reports 260 MiB of L3, which gives ~60–200 MiB), so under load the heap grew by that much between
-/// collections and the gateway's peak RSS reached 350–400 MiB against a 256 MiB budget (issue 3). A 16 MiB budget gave
+/// collections and the gateway's peak RSS reached 350–400 MiB against a 256 MiB budget (architecture §8). A 16 MiB budget gave
 /// 194 MiB at the same CPU per message (docs/benchmarks.md). The runtime reads the knob only from the environment
 /// (<c>DOTNET_GCgen0size</c>; runtimeconfig.json properties are ignored for it), so when it is unset this sets it and
 /// replaces the process image with the same command line once (<c>execve</c>: same PID, same open stdio). Setting

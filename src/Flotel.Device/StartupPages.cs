@@ -7,7 +7,7 @@ namespace Flotel.Cli;
 /// Gives back the device build's start-up-only read-only pages once the agent runs. A NativeAOT binary's read-only
 /// segment (2–4 MiB here: type metadata, the compressed data the runtime expands into its writable section when it
 /// starts, unwind tables) is read almost entirely while the process starts and very little afterwards, yet every page
-/// touched stays mapped and counts in the agent's RSS, a budget of issue 7. Measured with /proc/PID/smaps: 3.5 MiB of
+/// touched stays mapped and counts in the agent's RSS, a budget of architecture §8. Measured with /proc/PID/smaps: 3.5 MiB of
 /// it resident at start, 0.2–0.7 MiB after the release, with the agent scraping and remote-writing as before.
 /// <para>
 /// How: for each read-only, non-executable mapping of our own binary that holds no private (copy-on-write) page —

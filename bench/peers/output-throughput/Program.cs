@@ -1,6 +1,6 @@
 // Throughput of the gateway's HTTP outputs against their peers: the durable queue is filled first, then one output
 // drains it; reported: items/s and this process's CPU per item (the peer runs in its own process). One short,
-// bounded run per output; numbers from a shared 2-core machine are noisy (the lead re-runs them on a quiet one).
+// bounded run per output; numbers from a shared 2-core machine are noisy: run it on a quiet one.
 // Usage: OutputThroughput <remote_write|influxdb|elasticsearch> <url> <items> [database]
 using System.Buffers;
 using System.Diagnostics;

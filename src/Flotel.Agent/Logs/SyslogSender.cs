@@ -20,7 +20,7 @@ namespace Flotel.Agent.Logs;
 /// rule 3). The connection stays open across batches; a failed connect or write closes it and answers
 /// <see cref="DeliveryOutcome{T}.Retry"/>, so the driver backs off (capped, jittered) and sends the same batch again:
 /// on TCP/TLS a line leaves the buffer only once it was written. Flotta dialled once and never reconnected, with no write
-/// deadline (flotta-device-worker.md §3.6); this fixes both.
+/// deadline (docs/reference/flotta-device-worker.md §3.6); this fixes both.
 /// </summary>
 /// <remarks>
 /// Gaps in the queue sequence ids of the lines are the lines a full buffer dropped (drop-oldest): before the first line

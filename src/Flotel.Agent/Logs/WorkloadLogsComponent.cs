@@ -12,7 +12,7 @@ using Microsoft.Extensions.Logging;
 namespace Flotel.Agent.Logs;
 
 /// <summary>
-/// The device's workloads and their logs (issue 5): runs each <c>type: pod</c> EdgeWorkload with podman (play the pod
+/// The device's workloads and their logs: runs each <c>type: pod</c> EdgeWorkload with podman (play the pod
 /// when missing, start it again when it died, remove it when it left the manifests, replace it when its pod spec
 /// changed), follows every container's log into its workload's log target buffer, and forwards each target over
 /// syslog. Podman being absent is reported once and retried; the forwarders keep delivering what is buffered.

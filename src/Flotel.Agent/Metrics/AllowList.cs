@@ -3,7 +3,7 @@ using System.Text;
 namespace Flotel.Agent.Metrics;
 
 /// <summary>
-/// Which metric names a target keeps (DW <c>internal/metrics/allow-list.go</c>, reference §4.5): matching is exact on
+/// Which metric names a target keeps (DW <c>internal/metrics/allow-list.go</c>, docs/reference/flotta-device-worker.md §4.5): matching is exact on
 /// <c>__name__</c> — no regex, no labels. <see cref="All"/> is Flotta's permissive list (workloads without
 /// <c>allowList</c>, the agent's own metrics); a list with no names keeps nothing (Flotta test "workload has metrics
 /// AllowList empty").

@@ -6,7 +6,7 @@ using Flotel.Wire.Exposition;
 namespace Flotel.Agent.Metrics;
 
 /// <summary>
-/// One HTTP GET of an exposition (DW <c>HTTPScraper</c>, reference §4.3): Flotta's <c>Accept</c> header (OpenMetrics
+/// One HTTP GET of an exposition (DW <c>HTTPScraper</c>, docs/reference/flotta-device-worker.md §4.3): Flotta's <c>Accept</c> header (OpenMetrics
 /// preferred, text 0.0.4 accepted), gzip, a timeout, the body capped. The format follows the answer's Content-Type.
 /// One scraper per target: the body buffer is reused between scrapes.
 /// </summary>

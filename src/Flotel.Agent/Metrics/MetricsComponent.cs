@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging;
 namespace Flotel.Agent.Metrics;
 
 /// <summary>
-/// The agent's metrics path (architecture §1; issue 7; reference §4): scrape targets from the plan
+/// The agent's metrics path (architecture §1; docs/reference/flotta-device-worker.md §4): scrape targets from the plan
 /// (<see cref="MetricsTargetPlanner"/>) → allow list and labels (<see cref="ScrapeBuilder"/>) → one WAL record per
 /// scrape in <c>DATA/metrics-wal</c> (a <see cref="DurableQueue"/> bounded by <c>retention.maxMiB</c>, drop-oldest) →
 /// the shared delivery driver reading it through the reader <c>remote-write</c> → <see cref="RemoteWriteSender"/> to

@@ -5,7 +5,7 @@ namespace Flotel.Agent.Metrics;
 
 /// <summary>
 /// Pure: turns a <see cref="DevicePlan"/> into the agent's scrape targets, as Flotta's device-worker does
-/// (reference §4.4) — node_exporter as <c>system</c>, one endpoint per workload container, and the agent's own metrics.
+/// (docs/reference/flotta-device-worker.md §4.4) — node_exporter as <c>system</c>, one endpoint per workload container, and the agent's own metrics.
 /// </summary>
 internal static class MetricsTargetPlanner
 {
@@ -32,7 +32,7 @@ internal static class MetricsTargetPlanner
                 Source = SystemSource,
                 Url = nodeExporterUrl,
                 Interval = Seconds(system.IntervalSeconds),
-                // The resolver already put Flotta's 12-name default here when no allowList is given (reference §4.5).
+                // The resolver already put Flotta's 12-name default here when no allowList is given (docs/reference/flotta-device-worker.md §4.5).
                 AllowList = AllowList.Of(system.AllowList),
             });
         }

@@ -5,7 +5,7 @@ using Flotel.Model.Manifests;
 namespace Flotel.Agent.Metrics;
 
 /// <summary>
-/// One receiver configuration with its HTTP client (reference §4.7 "Configuration"): the URL, the per-request timeout,
+/// One receiver configuration with its HTTP client (docs/reference/flotta-device-worker.md §4.7 "Configuration"): the URL, the per-request timeout,
 /// for https the CA from <c>caSecretName</c>'s <c>ca.crt</c> as the only trust root (as Flotta's <c>CAFile</c>), and the
 /// credentials of Flotel's <c>authSecretName</c> (basic or bearer) on every request.
 /// Immutable: a configuration change builds a new endpoint, so a request in flight finishes on the one it started with.

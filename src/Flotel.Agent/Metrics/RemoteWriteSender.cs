@@ -21,7 +21,7 @@ namespace Flotel.Agent.Metrics;
 /// <c>Retry-After</c>; 401/403/407 retried too (<see cref="HttpStatusClassifier.CredentialStatuses"/>: the operator
 /// fixes the Secret and the WAL's backlog follows, within its retention); 413 split; any other 4xx rejected with the
 /// receiver's message (the driver logs it, counts it and writes the series to the dead-letter file — Flotta skipped
-/// such requests silently and moved on, §4.7).
+/// such requests silently and moved on, docs/reference/flotta-device-worker.md §4.7).
 /// </summary>
 internal sealed partial class RemoteWriteSender : IBatchSender<WalScrape>, IDisposable
 {

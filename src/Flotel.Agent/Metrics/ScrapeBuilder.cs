@@ -5,7 +5,7 @@ using Flotel.Wire.Exposition;
 namespace Flotel.Agent.Metrics;
 
 /// <summary>
-/// Turns one scrape's exposition into the series the WAL stores (reference §4.2, §4.6, with Flotel's fixes):
+/// Turns one scrape's exposition into the series the WAL stores (docs/reference/flotta-device-worker.md §4.2, §4.6, with Flotel's fixes):
 /// the allow list is applied on the exact metric name before anything is allocated; every series gets
 /// <c>edgedeviceid=&lt;device&gt;</c> (the agent's value wins: it names the sender) and <c>metric-source=&lt;target&gt;</c>
 /// (the sample's own value wins, as in DW <c>AddVector</c>); labels are sorted (remote-write spec 1.0, which Flotta

@@ -11,7 +11,7 @@ namespace Flotel.Agent.Metrics;
 
 /// <summary>
 /// Scrapes one target on its interval and appends each scrape to the WAL as one record (DW <c>TargetMetric</c>,
-/// reference §4.2, minus its one commit per sample). The first scrape runs at start (Flotta waited one interval); the
+/// docs/reference/flotta-device-worker.md §4.2, minus its one commit per sample). The first scrape runs at start (Flotta waited one interval); the
 /// loop measures each scrape and sleeps only the remainder, never overlapping scrapes. A failing target is logged once
 /// when it starts failing and once when it recovers; every scrape is counted.
 /// </summary>

@@ -4,7 +4,7 @@ namespace Flotel.Agent.Metrics;
 
 /// <summary>
 /// One endpoint the agent scrapes on its own schedule. <see cref="Source"/> is the <c>metric-source</c> label value
-/// put on every sample (reference §4.2: <c>system</c>, or the workload name); <see cref="Instance"/> tells the
+/// put on every sample (docs/reference/flotta-device-worker.md §4.2: <c>system</c>, or the workload name); <see cref="Instance"/> tells the
 /// health series of two endpoints of one source apart.
 /// </summary>
 internal sealed record ScrapeTarget

@@ -10,7 +10,7 @@ namespace Flotel.Agent.Metrics;
 /// receiver's <c>requestNumSamples</c>. A record is passed on as stored unless it must change: a scrape with more
 /// samples than one request may carry is split, and samples older than the retention
 /// (<c>spec.metrics.retention.maxHours</c>) are not sent — they are counted in
-/// <c>flotel_agent_metrics_expired_samples_total</c> (Flotta's TSDB let them age out silently, reference §4.7,
+/// <c>flotel_agent_metrics_expired_samples_total</c> (Flotta's TSDB let them age out silently, docs/reference/flotta-device-worker.md §4.7,
 /// "data retention removed first is lost").
 /// </summary>
 internal sealed class WalRecordDecoder : IRecordDecoder<WalScrape>

@@ -1,6 +1,6 @@
 namespace Flotel.Model.Manifests;
 
-/// <summary>Flotta's defaults (reference flotta-device-worker.md §2, §4.4–4.6), applied when a value is absent or 0.</summary>
+/// <summary>Flotta's defaults (docs/reference/flotta-device-worker.md §2, §4.4–4.6), applied when a value is absent or 0.</summary>
 public static class FlottaDefaults
 {
     /// <summary>CRD default of <c>logCollection.*.bufferSize</c>, KiB.</summary>

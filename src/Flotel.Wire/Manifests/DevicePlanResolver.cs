@@ -9,7 +9,7 @@ namespace Flotel.Wire.Manifests;
 
 /// <summary>
 /// Builds the <see cref="DevicePlan"/> of one EdgeDevice the way Flotta's operator assembles a device's
-/// configuration (OP <c>configuration-assembler.go</c>, reference §2.5): selected workloads, syslog targets
+/// configuration (OP <c>configuration-assembler.go</c>, docs/reference/flotta-device-worker.md §2.5): selected workloads, syslog targets
 /// from ConfigMaps, allow lists, the metrics receiver and its CA Secret, with Flotta's defaults. Where
 /// Flotta answers HTTP 500 for the whole device (missing ConfigMap, bad protocol …) or crashes (no
 /// <c>syslogConfig</c>), Flotel reports an error naming the file, line and field.
@@ -135,7 +135,7 @@ public static class DevicePlanResolver
 
             if (!config.HasSyslogConfig)
             {
-                // Flotta's device worker dereferences a nil SyslogConfig here (reference §3.7).
+                // Flotta's device worker dereferences a nil SyslogConfig here (docs/reference/flotta-device-worker.md §3.7).
                 AddError(src, path, "`syslogConfig.name` is required: it names the ConfigMap with the collector's `Address`");
                 return null;
             }
@@ -337,7 +337,7 @@ public static class DevicePlanResolver
                 }
                 else if (caName is not null)
                 {
-                    // Flotta reads the CA only for https URLs (reference §2.5).
+                    // Flotta reads the CA only for https URLs (docs/reference/flotta-device-worker.md §2.5).
                     AddWarning(device.Source, path + ".caSecretName", "`caSecretName` is used only with an https `url`; ignored");
                     caName = null;
                 }
@@ -355,7 +355,7 @@ public static class DevicePlanResolver
             return new MetricsReceiverPlan
             {
                 Url = rc.Url,
-                // Operator: CRD values override the defaults only when > 0 (reference §2.5).
+                // Operator: CRD values override the defaults only when > 0 (docs/reference/flotta-device-worker.md §2.5).
                 RequestNumSamples = rc.RequestNumSamples > 0 ? (int)rc.RequestNumSamples : FlottaDefaults.RequestNumSamples,
                 TimeoutSeconds = rc.TimeoutSeconds > 0 ? (int)rc.TimeoutSeconds : FlottaDefaults.TimeoutSeconds,
                 CaSecretName = caPem is null ? null : caName,

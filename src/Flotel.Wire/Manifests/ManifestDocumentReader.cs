@@ -7,7 +7,7 @@ namespace Flotel.Wire.Manifests;
 
 /// <summary>
 /// Reads one YAML document (an object with <c>apiVersion</c>/<c>kind</c>) into the manifest model.
-/// Checks shape, types and ranges here (field names, units and ranges from Flotta's CRDs, reference §2);
+/// Checks shape, types and ranges here (field names, units and ranges from Flotta's CRDs, docs/reference/flotta-device-worker.md §2);
 /// references between objects are checked later by <see cref="DevicePlanResolver"/>.
 /// </summary>
 internal sealed class ManifestDocumentReader

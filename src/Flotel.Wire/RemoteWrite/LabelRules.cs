@@ -6,7 +6,7 @@ namespace Flotel.Wire.RemoteWrite;
 /// Prometheus naming rules (remote-write spec 1.0, "Labels"; Prometheus data model): metric names
 /// <c>[a-zA-Z_:][a-zA-Z0-9_:]*</c>, label names <c>[a-zA-Z_][a-zA-Z0-9_]*</c> — enforced by the exposition parser.
 /// Remote write is more lenient for label names (<see cref="IsAcceptedLabelName(ReadOnlySpan{byte})"/>): Flotta's
-/// device-worker labels every series <c>metric-source=…</c> (flotta-device-worker.md §4), which the 1.0 regex forbids
+/// device-worker labels every series <c>metric-source=…</c> (docs/reference/flotta-device-worker.md §4), which the 1.0 regex forbids
 /// but Prometheus 2.x receivers, VictoriaMetrics, Timestream and remote-write 2.0 ("names may be any UTF-8") accept.
 /// Rejecting it would make every Flotta device's push fail with 400 — and Flotta drops data on 4xx.
 /// </summary>

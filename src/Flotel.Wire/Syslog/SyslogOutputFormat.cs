@@ -4,7 +4,7 @@ namespace Flotel.Wire.Syslog;
 public enum SyslogOutputFormat
 {
     /// <summary>
-    /// Flotta's layout <c>&lt;PRI&gt;TIMESTAMP HOSTNAME TAG[PID]: CONTAINER-ID: MSG</c> (flotta-device-worker.md §3.6),
+    /// Flotta's layout <c>&lt;PRI&gt;TIMESTAMP HOSTNAME TAG[PID]: CONTAINER-ID: MSG</c> (docs/reference/flotta-device-worker.md §3.6),
     /// with the device name as HOSTNAME so Logstash's default grok parses it (the blog's line had none).
     /// </summary>
     Flotta = 0,

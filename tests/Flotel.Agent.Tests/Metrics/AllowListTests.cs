@@ -4,7 +4,7 @@ using Flotel.Model.Manifests;
 
 namespace Flotel.Agent.Tests.Metrics;
 
-// Ported from DW internal/metrics/allow-list_test.go (reference §5.8).
+// Ported from DW internal/metrics/allow-list_test.go (docs/reference/flotta-device-worker.md §5.8).
 public sealed class AllowListTests
 {
     [Fact]

@@ -3,7 +3,7 @@ using Flotel.Model.Manifests;
 
 namespace Flotel.Agent.Tests.Metrics;
 
-// Ported from DW internal/metrics/system_test.go and workload_test.go (reference §5.9, §5.10), for host-network pods.
+// Ported from DW internal/metrics/system_test.go and workload_test.go (docs/reference/flotta-device-worker.md §5.9, §5.10), for host-network pods.
 public sealed class MetricsTargetPlannerTests
 {
     private static readonly Uri NodeExporter = new("http://localhost:9100/metrics");

@@ -13,7 +13,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Flotel.Agent.Tests.Metrics;
 
 /// <summary>
-/// <c>caSecretName</c> (reference §2.5, §4.7): for an https receiver the Secret's <c>ca.crt</c> is the trust root. An
+/// <c>caSecretName</c> (docs/reference/flotta-device-worker.md §2.5, §4.7): for an https receiver the Secret's <c>ca.crt</c> is the trust root. An
 /// HTTPS receiver on 127.0.0.1 with a certificate issued by a test CA is reached with that CA and refused with another.
 /// </summary>
 public sealed class ReceiverEndpointTlsTests

@@ -8,7 +8,7 @@ namespace Flotel.IntegrationTests.Agent;
 /// against a real node_exporter and a real VictoriaMetrics with the blog's EdgeDevice: the blog's metrics arrive, the
 /// agent reports its own footprint, and its garbage collector runs on the small first-generation budget compiled into
 /// the binary (with .NET's default budget, sized from this VM's 260 MiB L3 cache, the agent ran minutes without a
-/// collection while its RSS climbed — issue 7).
+/// collection while its RSS climbed, over the architecture §8 budget).
 /// </summary>
 [Collection(PeerCollection.Name)]
 public sealed class DeviceBuildTests

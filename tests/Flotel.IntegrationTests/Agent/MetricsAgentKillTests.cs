@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Flotel.IntegrationTests.Agent;
 
 /// <summary>
-/// Agent restart with <c>kill -9</c> (issue 7): <c>flotel agent</c> runs as a process, the receiver goes away, the agent
+/// Agent restart with <c>kill -9</c> loses no metrics: <c>flotel agent</c> runs as a process, the receiver goes away, the agent
 /// is killed with a backlog in its WAL, then both come back. node_exporter counts the scrapes it served
 /// (<c>promhttp_metric_handler_requests_total</c>), so Prometheus must hold one sample per served scrape — at most
 /// the one scrape in flight at the kill may be missing.

@@ -3,7 +3,7 @@ using Flotel.Agent.Metrics;
 namespace Flotel.IntegrationTests.Agent;
 
 /// <summary>
-/// "Loses nothing" (issue 7): a real Prometheus receiver goes away and comes back, the agent stops without flushing
+/// The agent's metrics path loses nothing: a real Prometheus receiver goes away and comes back, the agent stops without flushing
 /// and starts again — every scrape the agent stored ends up in Prometheus exactly once per timestamp, which
 /// <c>count_over_time</c> over the whole test shows against the agent's own scrape count.
 /// </summary>

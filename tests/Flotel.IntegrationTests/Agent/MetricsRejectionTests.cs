@@ -5,7 +5,7 @@ using Flotel.Wire.RemoteWrite;
 namespace Flotel.IntegrationTests.Agent;
 
 /// <summary>
-/// Rejections (issue 7, "Prove it"): a receiver answering 400 once, then 429 with Retry-After, then 500. The 400 batch
+/// Receiver rejections are accounted for, not silently dropped: a receiver answering 400 once, then 429 with Retry-After, then 500. The 400 batch
 /// goes to the dead-letter file with the receiver's words (Flotta dropped it silently); 429 and 500 are retried with the
 /// same batch, the 429 no sooner than Retry-After; every other sample is delivered; the counters are exact.
 /// </summary>

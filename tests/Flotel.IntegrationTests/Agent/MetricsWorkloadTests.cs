@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Flotel.IntegrationTests.Agent;
 
 /// <summary>
-/// Workload metrics per the EdgeWorkload's <c>metrics</c> section (reference §2.3, §4.4): a host-network pod with three
+/// Workload metrics per the EdgeWorkload's <c>metrics</c> section (docs/reference/flotta-device-worker.md §2.3, §4.4): a host-network pod with three
 /// containers — one on the workload's port and path (a real node_exporter stands in for its exporter), one with a
 /// per-container override (a small exporter on another port and path, exposing its own timestamps, gzip), one disabled
 /// (never contacted). Scraped on 127.0.0.1, filtered by the workload's allow list, stored in a real Prometheus.

@@ -6,7 +6,7 @@ namespace Flotel.IntegrationTests.Gateway;
 /// <summary>
 /// syslog-ng's loggen streams syslog over TCP into an in-process gateway at a sustained rate for a bounded time; the
 /// number loggen says it sent, the gateway's input and store counters and the store's <c>_count</c> must all be the
-/// same number (issue 3: "loggen → gateway at a sustained rate → counts match exactly"). The rate is a target, not a
+/// same number (syslog at a sustained rate loses nothing: the counts match exactly). The rate is a target, not a
 /// threshold: on a busy machine loggen sends fewer, and the counts must still agree.
 /// </summary>
 [Collection(PeerCollection.Name)]

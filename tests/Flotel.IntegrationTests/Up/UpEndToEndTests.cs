@@ -8,7 +8,7 @@ using Flotel.IntegrationTests.Gateway;
 namespace Flotel.IntegrationTests.Up;
 
 /// <summary>
-/// Issue 6's proof: <c>flotel up</c> from a clone-like temporary directory (./examples/blog, default data directory),
+/// The quick start works: <c>flotel up</c> from a clone-like temporary directory (./examples/blog, default data directory),
 /// with real podman and node_exporter, shows the workload's lines through <c>_search</c> and the blog's three metrics
 /// through <c>/api/v1/query</c> within 60 s, then stops cleanly on SIGINT leaving nothing running.
 /// </summary>

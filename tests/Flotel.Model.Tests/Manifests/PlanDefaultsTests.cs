@@ -2,7 +2,7 @@ using Flotel.Model.Manifests;
 
 namespace Flotel.Model.Tests.Manifests;
 
-/// <summary>Flotta's defaults (flotta-device-worker reference §2, §4.4–4.6) as the plan types start out.</summary>
+/// <summary>Flotta's defaults (docs/reference/flotta-device-worker.md §2, §4.4–4.6) as the plan types start out.</summary>
 public sealed class PlanDefaultsTests
 {
     [Fact]

@@ -3,7 +3,7 @@ using static Flotel.Pipeline.Tests.Queue.QueueTestDirectory;
 
 namespace Flotel.Pipeline.Tests.Queue;
 
-/// <summary>The failure modes issue 3 item 2 names: torn tail, restart with reads in flight, full disk, full queue, crash.</summary>
+/// <summary>The durable queue's failure modes: torn tail, restart with reads in flight, full disk, full queue, crash.</summary>
 public sealed class DurableQueueFailureTests
 {
     [Fact]

@@ -3,7 +3,7 @@ using Flotel.Wire.Aws;
 namespace Flotel.Wire.Tests.Aws;
 
 /// <summary>
-/// Signer behaviour beyond the suite: the published post-vanilla example (reference doc §3.2), key derivation
+/// Signer behaviour beyond the suite: the published post-vanilla example (docs/reference/timestream-and-remote-write.md §3.2), key derivation
 /// and its cache, UTC handling, validation, and that secrets stay out of text.
 /// </summary>
 public sealed class SigV4SignerTests

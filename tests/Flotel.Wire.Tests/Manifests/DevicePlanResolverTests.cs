@@ -16,7 +16,7 @@ public sealed class DevicePlanResolverTests
 
     private static ManifestDiagnostic OnlyError(DevicePlanResult result) => Single(result.Diagnostics, DiagnosticSeverity.Error);
 
-    // ---- defaults (Flotta's, reference §2) ----
+    // ---- defaults (Flotta's, docs/reference/flotta-device-worker.md §2) ----
 
     [Fact]
     public void Resolve_BufferSizeAbsent_Is12KiB()
@@ -169,7 +169,7 @@ public sealed class DevicePlanResolverTests
         Assert.Equal(LineOf(yaml, "path: metrics"), error.Line);
     }
 
-    // ---- allow lists (reference §4.5) ----
+    // ---- allow lists (docs/reference/flotta-device-worker.md §4.5) ----
 
     [Fact]
     public void FlottaDefaults_SystemAllowList_HasTheTwelveDeviceWorkerNames()
@@ -286,7 +286,7 @@ public sealed class DevicePlanResolverTests
         Assert.Empty(Resolve(yaml).Plan!.Workloads);
     }
 
-    // ---- log targets: dangling references (reference §2.5) ----
+    // ---- log targets: dangling references (docs/reference/flotta-device-worker.md §2.5) ----
 
     [Fact]
     public void Resolve_WorkloadUnknownTarget_ErrorAtWorkloadLogCollection()

@@ -79,7 +79,7 @@ public sealed class SyslogFramerTests
     [Fact]
     public void TryReadFrame_LineOverMaxWithoutLfAcrossReads_IsDiscardedAndStreamContinues()
     {
-        // Reference §9.1 F9: a 200 KiB line without LF (max 100 KiB), fed in 4 KiB reads, then a valid line.
+        // docs/reference/syslog-and-elasticsearch.md §9.1 F9: a 200 KiB line without LF (max 100 KiB), fed in 4 KiB reads, then a valid line.
         var framer = new SyslogFramer(100 * 1024);
         var reads = new List<byte[]>();
         byte[] big = new byte[200 * 1024];

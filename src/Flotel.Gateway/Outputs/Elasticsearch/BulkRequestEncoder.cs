@@ -12,7 +12,7 @@ namespace Flotel.Gateway.Outputs.Elasticsearch;
 /// {"@timestamp":"2022-05-12T20:22:01.000Z",…}\n           ← the _source as rendered for the embedded store
 /// {"index":{"_index":"logstash-2022.05.12","_id":"…"}}\n  ← _id only when the document has one
 /// </code>
-/// Never a <c>_type</c> (removed in Elasticsearch 8, rejected by OpenSearch 2: syslog-and-elasticsearch.md §4.5).
+/// Never a <c>_type</c> (removed in Elasticsearch 8, rejected by OpenSearch 2: docs/reference/syslog-and-elasticsearch.md §4.5).
 /// </summary>
 public static class BulkRequestEncoder
 {

@@ -7,7 +7,7 @@ namespace Flotel.Gateway.Outputs.Elasticsearch;
 /// One <c>POST {url}/_bulk</c> (Elasticsearch bulk API): <c>Content-Type: application/x-ndjson</c>, optionally
 /// <c>Content-Encoding: gzip</c>, basic/bearer credentials or an AWS SigV4 signature (service <c>es</c> or <c>aoss</c>), and
 /// <c>filter_path=errors,items.*.error,items.*.status</c> so the answer carries only what the classifier reads
-/// (Logstash 11.19+ asks the same). No product, licence or <c>_xpack</c> check is ever made (§3.5: those checks are
+/// (Logstash 11.19+ asks the same). No product, licence or <c>_xpack</c> check is ever made (docs/reference/syslog-and-elasticsearch.md §3.5: those checks are
 /// why Logstash ≥ 7.16 refuses AWS OpenSearch).
 /// </summary>
 public sealed class ElasticsearchClient

@@ -18,7 +18,7 @@ public sealed class ElasticsearchOptions : OutputOptions
     /// <summary>The <c>type:</c> value.</summary>
     public const string TypeName = "elasticsearch";
 
-    /// <summary>AWS's limit on small OpenSearch instances (syslog-and-elasticsearch.md §3.5): the default byte cap.</summary>
+    /// <summary>AWS's limit on small OpenSearch instances (docs/reference/syslog-and-elasticsearch.md §3.5): the default byte cap.</summary>
     public const long DefaultMaxBytes = 10L * 1024 * 1024;
 
     /// <summary>Headers the output sets itself.</summary>

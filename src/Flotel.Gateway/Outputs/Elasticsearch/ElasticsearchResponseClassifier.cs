@@ -7,7 +7,7 @@ using Flotel.Pipeline.Delivery;
 namespace Flotel.Gateway.Outputs.Elasticsearch;
 
 /// <summary>
-/// A <c>_bulk</c> response → outcome, item by item (syslog-and-elasticsearch.md §3.3 and §9.3 O3–O6, Logstash's policy
+/// A <c>_bulk</c> response → outcome, item by item (docs/reference/syslog-and-elasticsearch.md §3.3 and §9.3 O3–O6, Logstash's policy
 /// without its flaws):
 /// <list type="bullet">
 /// <item>HTTP 429/5xx/408 → the whole batch is retried (with <c>Retry-After</c>); 413 → the driver halves it;

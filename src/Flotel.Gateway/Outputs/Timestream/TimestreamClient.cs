@@ -10,7 +10,7 @@ namespace Flotel.Gateway.Outputs.Timestream;
 
 /// <summary>
 /// One signed WriteRecords call (AWS JSON 1.0: <c>POST /</c>, <c>Content-Type: application/x-amz-json-1.0</c>,
-/// <c>X-Amz-Target: Timestream_20181101.WriteRecords</c>, SigV4 signing name <c>timestream</c>; reference §2.1–§2.4),
+/// <c>X-Amz-Target: Timestream_20181101.WriteRecords</c>, SigV4 signing name <c>timestream</c>; docs/reference/timestream-and-remote-write.md §2.1–§2.4),
 /// with the mandatory endpoint discovery (§2.3): <c>DescribeEndpoints</c> on the regional endpoint, the first
 /// address kept for its <c>CachePeriodInMinutes</c> (refreshed shortly before it expires), and rediscovered when
 /// the service answers 421 / <c>InvalidEndpointException</c>; the call is then sent once more to the new endpoint.
@@ -84,7 +84,7 @@ public sealed partial class TimestreamClient : IDisposable
         var response = await CallAsync(endpoint, "WriteRecords", body, cancellationToken).ConfigureAwait(false);
         if (_options.Endpoint is null && IsInvalidEndpoint(response))
         {
-            // The cell moved (reference §2.5: InvalidEndpointException, 421): discover again and resend once.
+            // The cell moved (docs/reference/timestream-and-remote-write.md §2.5: InvalidEndpointException, 421): discover again and resend once.
             LogEndpointInvalid(_logger, _options.Name, endpoint.Host);
             (endpoint, failure) = await GetEndpointAsync(refresh: true, cancellationToken).ConfigureAwait(false);
             if (endpoint is null)

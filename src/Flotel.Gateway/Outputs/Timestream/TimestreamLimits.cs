@@ -3,7 +3,7 @@ namespace Flotel.Gateway.Outputs.Timestream;
 /// <summary>
 /// Timestream for LiveAnalytics limits a record must meet, checked before sending so one bad record never fails a
 /// whole call (a ValidationException fails all 100). Source: Timestream developer guide, "Service limits" and
-/// "Naming constraints" (shared/reference/timestream-and-remote-write.md §2.4–§2.6), and the WriteRecords model.
+/// "Naming constraints" (docs/reference/timestream-and-remote-write.md §2.4–§2.6), and the WriteRecords model.
 /// </summary>
 public static class TimestreamLimits
 {

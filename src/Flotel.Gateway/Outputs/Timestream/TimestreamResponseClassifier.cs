@@ -7,7 +7,7 @@ using Flotel.Pipeline.Delivery;
 namespace Flotel.Gateway.Outputs.Timestream;
 
 /// <summary>
-/// A Timestream answer → what the delivery driver does (style rule 4; reference §2.5). Never retries a permanent
+/// A Timestream answer → what the delivery driver does (style rule 4; docs/reference/timestream-and-remote-write.md §2.5). Never retries a permanent
 /// error, never drops a retryable one:
 /// <list type="bullet">
 /// <item>2xx → success;</item>
@@ -180,7 +180,7 @@ public static class TimestreamResponseClassifier
         return string.Create(CultureInfo.InvariantCulture, $"HTTP {(int)response.Status}{type}{operation}: {message.Trim()}").TrimEnd(':', ' ');
     }
 
-    /// <summary>The message member is <c>Message</c> but often sent as <c>message</c> (reference §2.2): accept any case.</summary>
+    /// <summary>The message member is <c>Message</c> but often sent as <c>message</c> (docs/reference/timestream-and-remote-write.md §2.2): accept any case.</summary>
     private static bool TryGetCaseInsensitive(JsonElement element, string name, out JsonElement value)
     {
         foreach (var property in element.EnumerateObject())

@@ -10,7 +10,7 @@ namespace Flotel.Gateway.Outputs.Timestream;
 
 /// <summary>
 /// A batch of one-sample series → the AWS JSON 1.0 body of one WriteRecords call, and the checks a record must pass
-/// first. Mapping = the blog's adapter (reference §1.3): <c>__name__</c> → <c>MeasureName</c>, every other label →
+/// first. Mapping = the blog's adapter (docs/reference/timestream-and-remote-write.md §1.3): <c>__name__</c> → <c>MeasureName</c>, every other label →
 /// a <c>Dimension</c> (label order = name order), <c>MeasureValueType</c> <c>DOUBLE</c>, <c>Time</c> in
 /// <c>MILLISECONDS</c>; single-measure records, so the adapter's remote-read SQL keeps working.
 /// <code>
@@ -98,7 +98,7 @@ public sealed class WriteRecordsEncoder
 
         if (dimensions == 0)
         {
-            // "At least one dimension is required for a record" (ValidationException, reference §2.5).
+            // "At least one dimension is required for a record" (ValidationException, docs/reference/timestream-and-remote-write.md §2.5).
             return Dead(record, "no_dimension", "a record needs at least one dimension: the series has no label besides __name__");
         }
 
@@ -172,7 +172,7 @@ public sealed class WriteRecordsEncoder
                 json.WriteEndArray();
                 json.WriteString("MeasureName"u8, record.Labels.MetricName);
 
-                // Shortest round-trip form ("R"), invariant: 12345 → "12345", 0.1 → "0.1", 1e21 → "1E+21" (reference §6).
+                // Shortest round-trip form ("R"), invariant: 12345 → "12345", 0.1 → "0.1", 1e21 → "1E+21" (docs/reference/timestream-and-remote-write.md §6).
                 sample.Value.TryFormat(number, out var written, "R", CultureInfo.InvariantCulture);
                 json.WriteString("MeasureValue"u8, number[..written]);
                 json.WriteString("MeasureValueType"u8, "DOUBLE"u8);

@@ -110,7 +110,7 @@ public static class ElasticsearchApi
     }
 
     // Logstash's output (>= 11.2, Logstash >= 7.16) accepts a 7.0-7.13 server only when build_flavor is "default"
-    // and tagline is "You Know, for Search" (syslog-and-elasticsearch §3.5); it then sends no _type. Kibana 7.10 checks
+    // and tagline is "You Know, for Search" (docs/reference/syslog-and-elasticsearch.md §3.5); it then sends no _type. Kibana 7.10 checks
     // version.number. rsyslog's omelasticsearch reads nothing here. No "distribution" field: ES never sends one, and
     // clients (Vector, Fluent Bit) treat "distribution":"opensearch" as OpenSearch.
     private static Task WriteBanner(HttpContext context) => WriteJsonAsync(context, 200, w =>

@@ -62,7 +62,7 @@ public sealed class ElasticsearchOutputTests
         Assert.Equal(("POST", "/_bulk", "?" + ElasticsearchClient.BulkQuery), (request.Method, request.Path, request.Query));
         Assert.Equal("application/x-ndjson", request.Header("Content-Type"));
         Assert.Equal("Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes("logstash:pw")), request.Header("Authorization"));
-        Assert.DoesNotContain(es.Peer.Requests, r => r.Method == "GET"); // no product, licence or _xpack check (§3.5)
+        Assert.DoesNotContain(es.Peer.Requests, r => r.Method == "GET"); // no product, licence or _xpack check (docs/reference/syslog-and-elasticsearch.md §3.5)
 
         Assert.Equal(2, Items(fixture, "sent", "ok"));
         Assert.Equal(1, Items(fixture, "dead_lettered", "http_400"));

@@ -23,7 +23,7 @@ public sealed class ElasticsearchResponseClassifierTests
     [Fact]
     public void Classify_MixedItems_RetriesOnly429DeadLetters400AndDrops409()
     {
-        // syslog-and-elasticsearch.md §9.3 O4; the body as filter_path=errors,items.*.error,items.*.status shapes it.
+        // docs/reference/syslog-and-elasticsearch.md §9.3 O4; the body as filter_path=errors,items.*.error,items.*.status shapes it.
         const string body = """
             {"errors":true,"items":[
               {"index":{"status":201}},

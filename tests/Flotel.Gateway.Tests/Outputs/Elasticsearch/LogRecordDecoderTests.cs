@@ -37,7 +37,7 @@ public sealed class LogRecordDecoderTests
         var items = await DecodeAllAsync(f => f.AppendSyslogAsync(Received, "10.0.0.7", Rfc5424));
 
         var (document, bytes) = Assert.Single(items);
-        Assert.Equal("logstash-2022.05.13", document.Index); // 21:30-04:00 is 01:30 UTC the next day (§3.2 vector O2)
+        Assert.Equal("logstash-2022.05.13", document.Index); // 21:30-04:00 is 01:30 UTC the next day (docs/reference/syslog-and-elasticsearch.md §3.2, §9.3 O2)
         Assert.Null(document.Id);
         var expected = LogEventJson.ToUtf8(SyslogParser.Default.ParseEvent(Encoding.UTF8.GetBytes(Rfc5424), Received, "10.0.0.7"));
         Assert.Equal(Encoding.UTF8.GetString(expected), Encoding.UTF8.GetString(document.Source.Span));

@@ -22,7 +22,7 @@ public sealed class WriteRecordsEncoderTests
     [Fact]
     public void Encode_OneRecord_MatchesTheReferenceExampleByteForByte()
     {
-        // The example of reference §2.4 (dimensions in label-name order).
+        // The example of docs/reference/timestream-and-remote-write.md §2.4 (dimensions in label-name order).
         var body = new WriteRecordsEncoder(Options()).Encode([Record(0)]);
         Assert.Equal(
             """{"DatabaseName":"flotta","TableName":"metrics","Records":[{"Dimensions":[{"Name":"edgedeviceid","Value":"dev1"},{"Name":"instance","Value":"localhost:9100"}],"MeasureName":"node_disk_io_now","MeasureValue":"0","MeasureValueType":"DOUBLE","Time":"1652397545275","TimeUnit":"MILLISECONDS"}]}""",

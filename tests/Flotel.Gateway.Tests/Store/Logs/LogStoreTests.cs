@@ -75,7 +75,7 @@ public sealed class LogStoreTests
     public async Task WriteAsync_TimestampsAroundUtcMidnight_GoToTwoDailyIndices()
     {
         using var t = new TestLogStore();
-        // syslog-and-elasticsearch §3.2: 2022-05-12T21:30:00-04:00 is 2022-05-13T01:30Z → logstash-2022.05.13.
+        // docs/reference/syslog-and-elasticsearch.md §3.2: 2022-05-12T21:30:00-04:00 is 2022-05-13T01:30Z → logstash-2022.05.13.
         await t.Store.WriteAsync([
             TestLogStore.Event(new DateTime(2022, 5, 12, 23, 59, 59, DateTimeKind.Utc), "before"),
             TestLogStore.Event(new DateTime(2022, 5, 13, 1, 30, 0, DateTimeKind.Utc), "after"),

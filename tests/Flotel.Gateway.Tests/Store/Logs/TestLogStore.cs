@@ -9,7 +9,7 @@ namespace Flotel.Gateway.Tests.Store.Logs;
 internal sealed class TestLogStore : IDisposable
 {
     // The blog's Flotta device-worker line (conformance case "flotta-blog-empty-hostname", from
-    // shared/conformance/syslog/parse-cases.jsonl; the line itself is quoted in the blog's _search response).
+    // tests/Flotel.Wire.Tests/Data/Syslog/parse-cases.jsonl; the line itself is quoted in the blog's _search response).
     public const string BlogLine = "<6>2022-05-12T16:22:01-04:00  random-workload[3966]: dcc80a53ab7e5871f38e6b5184d785d58f5c698505fe74dd04597dcaac372c1b: New message at: Thu May 12 20:22:01 UTC 2022\n";
 
     public static readonly DateTime BlogReceivedAt = new(2022, 5, 12, 20, 22, 1, 494, DateTimeKind.Utc);

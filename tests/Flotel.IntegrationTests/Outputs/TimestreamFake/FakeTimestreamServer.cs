@@ -14,7 +14,7 @@ namespace Flotel.IntegrationTests.Outputs.TimestreamFake;
 
 /// <summary>
 /// A fake Timestream for LiveAnalytics write service on 127.0.0.1, written from the documented protocol
-/// (shared/reference/timestream-and-remote-write.md §2; AWS JSON 1.0; SigV4), not from Flotel's code:
+/// (docs/reference/timestream-and-remote-write.md §2; AWS JSON 1.0; SigV4), not from Flotel's code:
 /// <list type="bullet">
 /// <item>a regional port that only answers <c>DescribeEndpoints</c> (as the real regional endpoint), advertising a
 /// cell port as <c>{"Endpoints":[{"Address":"127.0.0.1:P","CachePeriodInMinutes":N}]}</c>;</item>
@@ -26,7 +26,7 @@ namespace Flotel.IntegrationTests.Outputs.TimestreamFake;
 /// <item>WriteRecords: database and table exist (else 404 ResourceNotFoundException); 1–100 records, ≥ 1 dimension,
 /// name sizes, DOUBLE values, MILLISECONDS times (else 400 ValidationException for the whole call); records outside
 /// the memory-store window, or that change the value of a stored record, are rejected with 419
-/// RejectedRecordsException and the rest stored (partial success, reference §2.5);</item>
+/// RejectedRecordsException and the rest stored (partial success, docs/reference/timestream-and-remote-write.md §2.5);</item>
 /// <item>scripted faults for the next WriteRecords calls: 429 ThrottlingException, 500 InternalServerException,
 /// 421, 400, 403, 419 for given record indexes; and for the next DescribeEndpoints calls (the credentials answers
 /// AWS gives before any operation runs: 403 InvalidSignatureException, 400 UnrecognizedClientException, 403
@@ -382,7 +382,7 @@ public sealed class FakeTimestreamServer : IAsyncDisposable
         });
     }
 
-    /// <summary>Checks one record against the model and limits (reference §2.4, §2.6); returns a problem or null.</summary>
+    /// <summary>Checks one record against the model and limits (docs/reference/timestream-and-remote-write.md §2.4, §2.6); returns a problem or null.</summary>
     private static string? ParseRecord(JsonNode? node, JsonObject? common, out StoredRecord? record)
     {
         record = null;
