@@ -60,6 +60,32 @@ public static class ElasticsearchApi
         {
             await WriteErrorAsync(context, e).ConfigureAwait(false);
         }
+        catch (LogQueryException e)
+        {
+            await WriteErrorAsync(context, new ElasticsearchException(400, "query_shard_exception", e.Message)).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException e)
+        {
+            // Kestrel's limits while reading the body (too large, client too slow): the request's fault.
+            await WriteErrorAsync(context, new ElasticsearchException(e.StatusCode, "parse_exception", e.Message)).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away: nobody to answer.
+        }
+        catch (Exception e)
+        {
+            // Last resort: a bug, not the request. Never an empty 500: Elasticsearch's error shape, and the stack trace
+            // in the log once per cause.
+            UnexpectedQueryErrors.Report(context, "Elasticsearch", e);
+            if (context.Response.HasStarted)
+            {
+                context.Abort();
+                return;
+            }
+
+            await WriteErrorAsync(context, new ElasticsearchException(500, "exception", "the gateway failed to answer this request; its log has the details")).ConfigureAwait(false);
+        }
     }
 
     // Logstash's output (>= 11.2, Logstash >= 7.16) accepts a 7.0-7.13 server only when build_flavor is "default"

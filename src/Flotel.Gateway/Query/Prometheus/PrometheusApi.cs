@@ -68,20 +68,52 @@ public static class PrometheusApi
         }
         catch (PromQueryException ex) when (!spill.Started)
         {
-            spill.Clear();
-            using (var writer = new Utf8JsonWriter(spill, JsonOptions))
+            WriteError(spill, ex.ErrorType, ex.Message);
+            ctx.Response.StatusCode = ex.HttpStatusCode;
+        }
+        catch (Exception ex) when (IsBadRequest(ex) && !spill.Started)
+        {
+            WriteError(spill, "bad_data", "invalid request: " + ex.Message);
+            ctx.Response.StatusCode = ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status400BadRequest;
+        }
+        catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
+        {
+            return; // the client went away: nobody to answer
+        }
+        catch (Exception ex)
+        {
+            // Last resort: a bug, not the request. Never an empty 500: Prometheus's error shape ("internal", as its API
+            // answers an internal error), and the stack trace in the log once per cause.
+            UnexpectedQueryErrors.Report(ctx, "Prometheus", ex);
+            if (spill.Started)
             {
-                writer.WriteStartObject();
-                writer.WriteString("status", "error");
-                writer.WriteString("errorType", ex.ErrorType);
-                writer.WriteString("error", ex.Message);
-                writer.WriteEndObject();
+                ctx.Abort(); // part of a 200 answer is out: cut it rather than end it as if it were whole
+                return;
             }
 
-            ctx.Response.StatusCode = ex.HttpStatusCode;
+            WriteError(spill, "internal", "the gateway failed to answer this query; its log has the details");
+            ctx.Response.StatusCode = StatusCodes.Status500InternalServerError;
         }
 
         await spill.CompleteAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Failures reading the request rather than running it: Kestrel's body limits, and a form whose value or key count
+    /// is over ASP.NET's form limits (a <c>query=</c> of more than 4 MiB in a POST body), which are
+    /// <see cref="InvalidDataException"/>.
+    /// </summary>
+    private static bool IsBadRequest(Exception ex) => ex is BadHttpRequestException or InvalidDataException;
+
+    private static void WriteError(ResponseSpill spill, string errorType, string message)
+    {
+        spill.Clear();
+        using var writer = new Utf8JsonWriter(spill, JsonOptions);
+        writer.WriteStartObject();
+        writer.WriteString("status", "error");
+        writer.WriteString("errorType", errorType);
+        writer.WriteString("error", message);
+        writer.WriteEndObject();
     }
 
     /// <summary>

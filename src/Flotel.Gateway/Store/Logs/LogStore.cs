@@ -467,7 +467,14 @@ public sealed class LogStore : IDisposable
         }
     }
 
+    /// <summary>SQLite's generic error: the statement is wrong (or too large), not the database.</summary>
+    private const int SqliteError = 1;
+
+    /// <summary>SQLite's SQLITE_TOOBIG: a string, blob or statement over its size limit.</summary>
+    private const int SqliteTooBig = 18;
+
     /// <summary>Runs a search over concrete index names (unknown names are skipped); <paramref name="countOnly"/> skips the hits.</summary>
+    /// <exception cref="LogQueryException">SQLite refused the statement the query compiled to.</exception>
     internal LogSearchResult Search(LogSearch search, bool countOnly)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -580,6 +587,12 @@ public sealed class LogStore : IDisposable
             catch (SqliteException e) when (e.Message.Contains("no such table", StringComparison.Ordinal))
             {
                 // Dropped by retention after the snapshot was taken: it is gone, as if it had not been selected.
+            }
+            catch (SqliteException e) when (e.SqliteErrorCode is SqliteError or SqliteTooBig)
+            {
+                // SQLite refused the statement the query compiled to (a limit on its size or depth, a JSON path it
+                // cannot read): the request's fault, not the store's. I/O, corruption and locking errors pass on.
+                throw new LogQueryException("the query cannot be run: " + e.Message, e);
             }
         }
 
