@@ -16,6 +16,14 @@ internal sealed class LogQuerySql
     /// <summary>Name of the parameter holding the index name (for <c>_index</c>).</summary>
     public const string IndexParameter = "@index";
 
+    /// <summary>
+    /// Most values one query may bind (a value per term, range bound, field path…), as Elasticsearch 8 counts at most
+    /// 4,096 clauses in a query (<c>indices.query.bool.max_clause_count</c>). SQLite binds at most 32,766 and looks each
+    /// name up by a linear scan, so binding grows with the square of the count: 40,000 terms took seconds of CPU before
+    /// SQLite refused them.
+    /// </summary>
+    public const int MaxParameters = 4096;
+
     private readonly StringBuilder _sql = new();
 
     public List<KeyValuePair<string, object>> Parameters { get; } = [];
@@ -87,8 +95,15 @@ internal sealed class LogQuerySql
         return path.ToString();
     }
 
+    /// <exception cref="LogQueryException">More than <see cref="MaxParameters"/> values.</exception>
     private string Add(object value)
     {
+        if (Parameters.Count >= MaxParameters)
+        {
+            throw new LogQueryException(
+                "the query has more than " + MaxParameters.ToString(CultureInfo.InvariantCulture) + " values and clauses (terms, bounds, fields); split it");
+        }
+
         string name = "@p" + Parameters.Count.ToString(CultureInfo.InvariantCulture);
         Parameters.Add(new KeyValuePair<string, object>(name, value));
         return name;

@@ -183,4 +183,19 @@ public sealed class HostileRequestTests : IAsyncLifetime
         Assert.Equal(500, (int)error["status"]!);
         Assert.Equal("exception", (string?)error["error"]!["type"]);
     }
+    [Fact]
+    public async Task Search_TermsBeyondSqliteVariableLimit_Is400QueryShardException()
+    {
+        // SQLite binds at most 32,766 parameters per statement; a query over that is the request's fault, not a 500.
+        var values = new JsonArray();
+        for (int i = 0; i < 40_000; i++)
+        {
+            values.Add("v" + i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        string body = new JsonObject { ["query"] = new JsonObject { ["terms"] = new JsonObject { ["tag"] = values } } }.ToJsonString();
+        (HttpStatusCode status, string text) = await SendAsync(HttpMethod.Post, "/_search", body);
+        Assert.True(status == HttpStatusCode.BadRequest, (int)status + " " + text);
+        Assert.Equal("query_shard_exception", (string?)JsonNode.Parse(text)!["error"]!["type"]);
+    }
 }
