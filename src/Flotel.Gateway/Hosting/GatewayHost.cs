@@ -243,9 +243,9 @@ public sealed partial class GatewayHost : IAsyncDisposable
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/readyz", () => IsReady ? Results.Text("ready\n") : Results.Text("starting\n", statusCode: StatusCodes.Status503ServiceUnavailable));
         app.MapGet("/metrics", () => Results.Text(Metrics.ToText(), "text/plain; version=0.0.4; charset=utf-8"));
-        app.MapPrometheusApi(metricStore, time);
+        app.MapPrometheusApi(metricStore, time, Metrics);
         app.MapWebUi();
-        app.MapElasticsearchApi(logs, new QueueBulkSink(sink, time));
+        app.MapElasticsearchApi(logs, new QueueBulkSink(sink, time), Metrics);
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         _stops.Add(async () =>

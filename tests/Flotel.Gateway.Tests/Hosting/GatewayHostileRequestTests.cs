@@ -84,5 +84,9 @@ public sealed class GatewayHostileRequestTests : IAsyncLifetime
 
         using var health = await _http.GetAsync(new Uri("/healthz", UriKind.Relative));
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+
+        var metrics = await _http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        Assert.Contains("flotel_query_errors_total{api=\"prometheus\",status=\"400\"} 5", metrics, StringComparison.Ordinal);
+        Assert.Contains("flotel_query_errors_total{api=\"elasticsearch\",status=\"400\"} 3", metrics, StringComparison.Ordinal);
     }
 }

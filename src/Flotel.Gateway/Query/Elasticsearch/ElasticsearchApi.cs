@@ -5,6 +5,7 @@ using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using Flotel.Gateway.Store.Logs;
+using Flotel.Pipeline.Diagnostics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -27,8 +28,11 @@ public static class ElasticsearchApi
     /// <summary>Largest request body accepted, as Elasticsearch's <c>http.max_content_length</c> default (100 MiB).</summary>
     public const int MaxBodyBytes = 100 * 1024 * 1024;
 
-    /// <summary>Maps the endpoints; <paramref name="bulk"/> receives <c>_bulk</c> documents.</summary>
-    public static IEndpointRouteBuilder MapElasticsearchApi(this IEndpointRouteBuilder routes, LogStore store, IBulkSink bulk)
+    /// <summary>
+    /// Maps the endpoints; <paramref name="bulk"/> receives <c>_bulk</c> documents; <paramref name="metrics"/>, when given,
+    /// counts error answers (<see cref="QueryErrorMetric"/>).
+    /// </summary>
+    public static IEndpointRouteBuilder MapElasticsearchApi(this IEndpointRouteBuilder routes, LogStore store, IBulkSink bulk, MetricsRegistry? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(routes);
         ArgumentNullException.ThrowIfNull(store);
@@ -36,22 +40,34 @@ public static class ElasticsearchApi
         string[] read = [HttpMethods.Get, HttpMethods.Head];
         string[] search = [HttpMethods.Get, HttpMethods.Post];
         string[] write = [HttpMethods.Post, HttpMethods.Put];
-        _ = routes.MapMethods("/", read, (HttpContext c) => Handle(c, () => WriteBanner(c)));
-        _ = routes.MapMethods("/_search", search, (HttpContext c) => Handle(c, () => SearchAsync(c, store, "_all")));
-        _ = routes.MapMethods("/{index}/_search", search, (HttpContext c, string index) => Handle(c, () => SearchAsync(c, store, index)));
-        _ = routes.MapMethods("/_count", search, (HttpContext c) => Handle(c, () => CountAsync(c, store, "_all")));
-        _ = routes.MapMethods("/{index}/_count", search, (HttpContext c, string index) => Handle(c, () => CountAsync(c, store, index)));
-        _ = routes.MapGet("/_cat/indices", (HttpContext c) => Handle(c, () => CatIndices(c, store, "_all")));
-        _ = routes.MapGet("/_cat/indices/{index}", (HttpContext c, string index) => Handle(c, () => CatIndices(c, store, index)));
-        _ = routes.MapMethods("/_cat/health", read, (HttpContext c) => Handle(c, () => CatHealth(c, store)));
-        _ = routes.MapMethods("/_bulk", write, (HttpContext c) => Handle(c, () => BulkAsync(c, store, bulk, null)));
-        _ = routes.MapMethods("/{index}/_bulk", write, (HttpContext c, string index) => Handle(c, () => BulkAsync(c, store, bulk, index)));
+        _ = routes.MapMethods("/", read, (HttpContext c) => Handle(c, metrics, () => WriteBanner(c)));
+        _ = routes.MapMethods("/_search", search, (HttpContext c) => Handle(c, metrics, () => SearchAsync(c, store, "_all")));
+        _ = routes.MapMethods("/{index}/_search", search, (HttpContext c, string index) => Handle(c, metrics, () => SearchAsync(c, store, index)));
+        _ = routes.MapMethods("/_count", search, (HttpContext c) => Handle(c, metrics, () => CountAsync(c, store, "_all")));
+        _ = routes.MapMethods("/{index}/_count", search, (HttpContext c, string index) => Handle(c, metrics, () => CountAsync(c, store, index)));
+        _ = routes.MapGet("/_cat/indices", (HttpContext c) => Handle(c, metrics, () => CatIndices(c, store, "_all")));
+        _ = routes.MapGet("/_cat/indices/{index}", (HttpContext c, string index) => Handle(c, metrics, () => CatIndices(c, store, index)));
+        _ = routes.MapMethods("/_cat/health", read, (HttpContext c) => Handle(c, metrics, () => CatHealth(c, store)));
+        _ = routes.MapMethods("/_bulk", write, (HttpContext c) => Handle(c, metrics, () => BulkAsync(c, store, bulk, null)));
+        _ = routes.MapMethods("/{index}/_bulk", write, (HttpContext c, string index) => Handle(c, metrics, () => BulkAsync(c, store, bulk, index)));
         return routes;
     }
 
-    private static async Task Handle(HttpContext context, Func<Task> handler)
+    private static async Task Handle(HttpContext context, MetricsRegistry? metrics, Func<Task> handler)
     {
         context.Response.Headers["X-elastic-product"] = "Elasticsearch";
+        try
+        {
+            await HandleErrors(context, handler).ConfigureAwait(false);
+        }
+        finally
+        {
+            QueryErrorMetric.Count(metrics, "elasticsearch", context.Response.StatusCode);
+        }
+    }
+
+    private static async Task HandleErrors(HttpContext context, Func<Task> handler)
+    {
         try
         {
             await handler().ConfigureAwait(false);

@@ -3,6 +3,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Flotel.Gateway.Store.Metrics;
 using Flotel.Model.Metrics;
+using Flotel.Pipeline.Diagnostics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -27,18 +28,21 @@ public static class PrometheusApi
     // Prometheus writes "+Inf" and non-ASCII label values unescaped; the relaxed encoder does the same (JSON is the body, never HTML).
     private static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    /// <summary>Maps the read endpoints. <c>/api/v1/write</c> is not mapped here (ingest owns it).</summary>
-    public static IEndpointRouteBuilder MapPrometheusApi(this IEndpointRouteBuilder routes, MetricStore store, TimeProvider time)
+    /// <summary>
+    /// Maps the read endpoints. <c>/api/v1/write</c> is not mapped here (ingest owns it). <paramref name="metrics"/>, when
+    /// given, counts error answers (<see cref="QueryErrorMetric"/>).
+    /// </summary>
+    public static IEndpointRouteBuilder MapPrometheusApi(this IEndpointRouteBuilder routes, MetricStore store, TimeProvider time, MetricsRegistry? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(routes);
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(time);
         string[] methods = ["GET", "POST"];
-        routes.MapMethods("/api/v1/query", methods, ctx => Handle(ctx, (w, spill) => QueryAsync(ctx, w, spill, store, time)));
-        routes.MapMethods("/api/v1/query_range", methods, ctx => Handle(ctx, (w, spill) => QueryRangeAsync(ctx, w, spill, store)));
-        routes.MapMethods("/api/v1/series", methods, ctx => Handle(ctx, (w, _) => SeriesAsync(ctx, w, store)));
-        routes.MapMethods("/api/v1/labels", methods, ctx => Handle(ctx, (w, _) => LabelsAsync(ctx, w, store)));
-        routes.MapMethods("/api/v1/label/{name}/values", methods, ctx => Handle(ctx, (w, _) => LabelValuesAsync(ctx, w, store)));
+        routes.MapMethods("/api/v1/query", methods, ctx => Handle(ctx, metrics, (w, spill) => QueryAsync(ctx, w, spill, store, time)));
+        routes.MapMethods("/api/v1/query_range", methods, ctx => Handle(ctx, metrics, (w, spill) => QueryRangeAsync(ctx, w, spill, store)));
+        routes.MapMethods("/api/v1/series", methods, ctx => Handle(ctx, metrics, (w, _) => SeriesAsync(ctx, w, store)));
+        routes.MapMethods("/api/v1/labels", methods, ctx => Handle(ctx, metrics, (w, _) => LabelsAsync(ctx, w, store)));
+        routes.MapMethods("/api/v1/label/{name}/values", methods, ctx => Handle(ctx, metrics, (w, _) => LabelValuesAsync(ctx, w, store)));
         return routes;
     }
 
@@ -47,7 +51,19 @@ public static class PrometheusApi
     /// becomes an error answer; large answers (a range query over many series: tens of MB) go out in pieces once
     /// they pass <see cref="ResponseSpill.SpillBytes"/> — every error is found before the first series is written.
     /// </summary>
-    private static async Task Handle(HttpContext ctx, Func<Utf8JsonWriter, ResponseSpill, Task> writeData)
+    private static async Task Handle(HttpContext ctx, MetricsRegistry? metrics, Func<Utf8JsonWriter, ResponseSpill, Task> writeData)
+    {
+        try
+        {
+            await HandleErrors(ctx, writeData).ConfigureAwait(false);
+        }
+        finally
+        {
+            QueryErrorMetric.Count(metrics, "prometheus", ctx.Response.StatusCode);
+        }
+    }
+
+    private static async Task HandleErrors(HttpContext ctx, Func<Utf8JsonWriter, ResponseSpill, Task> writeData)
     {
         var spill = new ResponseSpill(ctx);
         try
