@@ -19,8 +19,8 @@ namespace Flotel.Gateway.Query.Prometheus;
 /// </summary>
 public static class PrometheusApi
 {
-    private const long MinTime = -9223372036854775L; // Prometheus's API MinTime/MaxTime in ms, roughly ±292 million years
-    private const long MaxTime = 9223372036854775L;
+    private const long MinTime = -PromFormat.MaxTimeMs; // Prometheus's API MinTime/MaxTime in ms, roughly ±292 million years
+    private const long MaxTime = PromFormat.MaxTimeMs;
 
     /// <summary>Samples loaded by one query (16 bytes each) above which it is followed by a background collection.</summary>
     private const long LargeQuerySamples = 2_000_000;
