@@ -53,48 +53,56 @@ internal static class QueryDslParser
 
             using (document)
             {
-                JsonElement root = document.RootElement;
-                if (root.ValueKind != JsonValueKind.Object)
+                try
                 {
-                    throw ElasticsearchException.Parsing("request body must be a JSON object");
-                }
-
-                foreach (JsonProperty property in root.EnumerateObject())
-                {
-                    switch (property.Name)
+                    JsonElement root = document.RootElement;
+                    if (root.ValueKind != JsonValueKind.Object)
                     {
-                        case "query":
-                            query = ParseQuery(property.Value);
-                            break;
-                        case "sort":
-                            sort = ParseSort(property.Value);
-                            break;
-                        case "from":
-                            from = ReadInt(property.Value, "from");
-                            break;
-                        case "size":
-                            size = ReadInt(property.Value, "size");
-                            break;
-                        case "_source":
-                            source = ParseSource(property.Value);
-                            break;
-                        case "track_total_hits":
-                            track = property.Value.ValueKind switch
-                            {
-                                JsonValueKind.True => null,
-                                JsonValueKind.False => 0,
-                                JsonValueKind.Number when property.Value.TryGetInt32(out int upTo) && upTo >= 0 => upTo,
-                                _ => throw ElasticsearchException.Parsing("[track_total_hits] must be a boolean or a non-negative integer"),
-                            };
-                            break;
-                        default:
-                            if (!IgnoredKeys.Contains(property.Name))
-                            {
-                                throw ElasticsearchException.Parsing($"Unknown key [{property.Name}]: not supported by this gateway (query, sort, from, size, _source are)");
-                            }
-
-                            break;
+                        throw ElasticsearchException.Parsing("request body must be a JSON object");
                     }
+
+                    foreach (JsonProperty property in root.EnumerateObject())
+                    {
+                        switch (property.Name)
+                        {
+                            case "query":
+                                query = ParseQuery(property.Value);
+                                break;
+                            case "sort":
+                                sort = ParseSort(property.Value);
+                                break;
+                            case "from":
+                                from = ReadInt(property.Value, "from");
+                                break;
+                            case "size":
+                                size = ReadInt(property.Value, "size");
+                                break;
+                            case "_source":
+                                source = ParseSource(property.Value);
+                                break;
+                            case "track_total_hits":
+                                track = property.Value.ValueKind switch
+                                {
+                                    JsonValueKind.True => null,
+                                    JsonValueKind.False => 0,
+                                    JsonValueKind.Number when property.Value.TryGetInt32(out int upTo) && upTo >= 0 => upTo,
+                                    _ => throw ElasticsearchException.Parsing("[track_total_hits] must be a boolean or a non-negative integer"),
+                                };
+                                break;
+                            default:
+                                if (!IgnoredKeys.Contains(property.Name))
+                                {
+                                    throw ElasticsearchException.Parsing($"Unknown key [{property.Name}]: not supported by this gateway (query, sort, from, size, _source are)");
+                                }
+
+                                break;
+                        }
+                    }
+                }
+                catch (InvalidOperationException e) when (e.Source?.StartsWith("System.Text.Json", StringComparison.Ordinal) == true)
+                {
+                    // JsonElement.GetString and property names refuse escapes that are not valid UTF-16 (a lone "\ud800").
+                    throw ElasticsearchException.Parsing("request body is not valid JSON: " + e.Message);
                 }
             }
         }
@@ -328,6 +336,18 @@ internal static class QueryDslParser
     /// </summary>
     internal static object? RangeBound(string field, string text, string? format)
     {
+        try
+        {
+            return RangeBoundUnchecked(field, text, format);
+        }
+        catch (Exception e) when (e is ArgumentOutOfRangeException or OverflowException)
+        {
+            return null; // a date before year 1 or after 9999 (now+9999999y, a huge epoch): not a date
+        }
+    }
+
+    private static object? RangeBoundUnchecked(string field, string text, string? format)
+    {
         if (field is not "@timestamp")
         {
             return long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long l) ? l
@@ -337,7 +357,7 @@ internal static class QueryDslParser
 
         if (format is "epoch_second" && long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long seconds))
         {
-            return seconds * 1000;
+            return checked(seconds * 1000);
         }
 
         if (text.StartsWith("now", StringComparison.Ordinal))
@@ -472,9 +492,11 @@ internal static class QueryDslParser
             throw ElasticsearchException.Parsing($"[bool] cannot parse minimum_should_match [{text}]");
         }
 
-        int value = percent ? clauses * Math.Abs(n) / 100 : Math.Abs(n);
+        // In long: Math.Abs(int.MinValue) and clauses × a large percentage overflow an int.
+        long magnitude = Math.Abs((long)n);
+        long value = percent ? clauses * magnitude / 100 : magnitude;
         value = n < 0 ? clauses - value : value;
-        return Math.Clamp(value, 0, clauses);
+        return (int)Math.Clamp(value, 0, clauses);
     }
 
     private static IEnumerable<LogQuery> Clauses(JsonElement value) => value.ValueKind == JsonValueKind.Array

@@ -198,4 +198,69 @@ public sealed class HostileRequestTests : IAsyncLifetime
         Assert.True(status == HttpStatusCode.BadRequest, (int)status + " " + text);
         Assert.Equal("query_shard_exception", (string?)JsonNode.Parse(text)!["error"]!["type"]);
     }
+    public static TheoryData<string> BadValueBodies => new()
+    {
+        """{"query":{"range":{"@timestamp":{"gte":"now+9999999y"}}}}""",
+        """{"query":{"range":{"@timestamp":{"gte":"now-9999999999d"}}}}""",
+        """{"query":{"range":{"@timestamp":{"gte":"now+99999999999999999999y"}}}}""",
+        """{"query":{"range":{"@timestamp":{"gte":"99999999999999999||+1d"}}}}""",
+        """{"query":{"range":{"@timestamp":{"gte":"-99999999999999999||/d"}}}}""",
+        """{"query":{"range":{"@timestamp":{"gte":"2022-05-12||+2147483647M"}}}}""",
+        """{"query":{"range":{"@timestamp":{"gte":"now/x"}}}}""",
+        """{"query":{"range":{"@timestamp":{"gte":"now+"}}}}""",
+        """{"query":{"range":{"@timestamp":{"gte":"99999999999999999999","format":"epoch_second"}}}}""",
+        """{"query":{"range":{"@timestamp":{"gte":9223372036854775807,"format":"epoch_second"}}}}""",
+        """{"query":{"range":{"@timestamp":{"gte":"9223372036854775807","format":"epoch_second"}}}}""",
+        """{"query":{"range":{"@timestamp":{"gte":1e308}}}}""",
+        """{"query":{"range":{"severity":{"gte":"1e999"}}}}""",
+        """{"query":{"term":{"severity":99999999999999999999}}}""",
+        """{"query":{"term":{"severity":"99999999999999999999"}}}""",
+        """{"query":{"terms":{"severity":[1e308,-1e308,"x",true,false]}}}""",
+        """{"query":{"bool":{"should":[{"match_all":{}}],"minimum_should_match":"-2147483648"}}}""",
+        """{"query":{"bool":{"should":[{"match_all":{}}],"minimum_should_match":"2147483647%"}}}""",
+        """{"query":{"bool":{"should":[{"match_all":{}}],"minimum_should_match":99999999999}}}""",
+        """{"query":{"match":{"message":"\u0000 \ud800 \"*"}}}""",
+        """{"query":{"match_phrase":{"message":"NEAR( AND OR NOT ^ * : \" {"}}}""",
+        """{"query":{"prefix":{"message":"\u0000*"}}}""",
+        """{"query":{"query_string":{"query":"severity:[now-99999999y TO *]"}}}""",
+        """{"query":{"query_string":{"query":"@timestamp:>=now+9999999y"}}}""",
+        """{"query":{"query_string":{"query":"message:\"\u0000\""}}}""",
+        """{"query":{"term":{"\ud800":"x"}}}""",
+        """{"sort":["\udc00"]}""",
+        """{"_source":["\ud800"]}""",
+        """{"from":2147483647,"size":2147483647}""",
+        """{"from":-1}""",
+        """{"size":99999999999}""",
+        """{"track_total_hits":-1}""",
+        """{"sort":[{"@timestamp":{"order":"sideways"}}]}""",
+        """{"_source":{"includes":[1]}}""",
+        """{"query":{"match_all":{}},"aggs":{}}""",
+        """[]""",
+        "\"x\"",
+        "{\"query\":",
+        "\uFEFF{}",
+    };
+
+    [Theory]
+    [MemberData(nameof(BadValueBodies))]
+    public async Task Search_ExtremeOrMalformedValues_AreAnsweredWith200Or400AndJson(string body)
+    {
+        foreach (string path in new[] { "/_search", "/_count" })
+        {
+            (HttpStatusCode status, string text) = await SendAsync(HttpMethod.Post, path, body);
+            Assert.True(status is HttpStatusCode.OK or HttpStatusCode.BadRequest, $"{path}: {(int)status} {text}");
+            Assert.NotNull(JsonNode.Parse(text));
+        }
+    }
+    [Theory]
+    [InlineData("""{"index":{"_index":"\ud800"}}""" + "\n" + """{"message":"x"}""")]
+    [InlineData("""{"index":{"_index":"logs-a","_id":"\ud800"}}""" + "\n" + """{"message":"x"}""")]
+    [InlineData("""{"index":{"_index":"logs-a"}}""" + "\n" + """{"message":"\ud800","\udc00":1}""")]
+    [InlineData("""{"index":{"_index":"logs-a"}}""" + "\n" + """{"@timestamp":"\ud800","program":"\ud800"}""")]
+    public async Task Bulk_InvalidUtf16Escapes_AreItemErrorsOr400NotA500(string lines)
+    {
+        (HttpStatusCode status, string text) = await SendAsync(HttpMethod.Post, "/_bulk", lines + "\n");
+        Assert.True(status is HttpStatusCode.OK or HttpStatusCode.BadRequest, (int)status + " " + text);
+        Assert.NotNull(JsonNode.Parse(text));
+    }
 }
