@@ -24,6 +24,14 @@ internal static class QueryDslParser
     /// <summary>Elasticsearch 7's default <c>track_total_hits</c>: exact counts up to 10000.</summary>
     public const int DefaultTrackTotalHits = 10_000;
 
+    /// <summary>
+    /// Deepest JSON accepted in a request body (System.Text.Json's default, stated so it cannot change unseen). It
+    /// bounds the recursion of <see cref="ParseQuery"/> over nested <c>bool</c> queries (two or three JSON levels each,
+    /// so 20 to 30 of them, as Elasticsearch's <c>indices.query.bool.max_nested_depth</c>); deeper is a 400
+    /// <c>parsing_exception</c>, never a stack overflow.
+    /// </summary>
+    public const int MaxJsonDepth = 64;
+
     // Top-level keys that change nothing here (scoring, tracking, timeouts) and are accepted as Kibana and clients send them.
     private static readonly HashSet<string> IgnoredKeys = new(StringComparer.Ordinal)
     {
@@ -44,7 +52,7 @@ internal static class QueryDslParser
             JsonDocument document;
             try
             {
-                document = JsonDocument.Parse(body.ToArray(), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
+                document = JsonDocument.Parse(body.ToArray(), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, MaxDepth = MaxJsonDepth });
             }
             catch (JsonException e)
             {

@@ -263,4 +263,15 @@ public sealed class HostileRequestTests : IAsyncLifetime
         Assert.True(status is HttpStatusCode.OK or HttpStatusCode.BadRequest, (int)status + " " + text);
         Assert.NotNull(JsonNode.Parse(text));
     }
+    [Theory]
+    [InlineData(20, HttpStatusCode.OK)]
+    [InlineData(40, HttpStatusCode.BadRequest)]
+    public async Task Search_NestedBool_AcceptedWithinTheJsonDepthLimit(int levels, HttpStatusCode expected)
+    {
+        // {"query": {"bool": {"must": {"bool": … : two JSON levels per bool, within QueryDslParser.MaxJsonDepth up to 31.
+        string body = "{\"query\":" + string.Concat(Enumerable.Repeat("{\"bool\":{\"must\":", levels)) + "{\"match_all\":{}}"
+            + string.Concat(Enumerable.Repeat("}}", levels)) + "}";
+        (HttpStatusCode status, string text) = await SendAsync(HttpMethod.Post, "/_search", body);
+        Assert.True(status == expected, (int)status + " " + text);
+    }
 }
