@@ -72,6 +72,18 @@ public sealed class PromHostileQueryTests : IDisposable
         Assert.IsType<NumberLiteral>(PromParser.Parse(new string('1', 300) + "." + new string('1', 1_000_000)));
     }
 
+    [Fact]
+    public void Parse_OnAndGroupLeftWithThirtyThousandLabels_ChecksOverlapInOnePass()
+    {
+        // Each group_left label was looked up in the on(…) list: 30,000 × 30,000 string comparisons.
+        var on = string.Join(",", Enumerable.Range(0, 30_000).Select(i => "o" + i));
+        var include = string.Join(",", Enumerable.Range(0, 30_000).Select(i => "g" + i));
+        var binary = Assert.IsType<Binary>(PromParser.Parse("up + on(" + on + ") group_left(" + include + ") up"));
+        Assert.Equal(30_000, binary.Include.Count);
+        var ex = Assert.Throws<PromQueryException>(() => PromParser.Parse("up + on(" + on + ") group_left(" + include + ",o29999) up"));
+        Assert.Contains("must not occur in ON and GROUP clause at once", ex.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("(a)\\\\1", "backreference")]
     [InlineData("(?=a)a", "lookahead")]
