@@ -7,13 +7,14 @@ namespace Flotel.Gateway.Store.Metrics;
 /// whatever the pattern, as RE2 (Prometheus's regex engine) guarantees. Constructs that need backtracking —
 /// backreferences, lookarounds, atomic groups, conditionals, balancing groups — are refused: RE2 has none of them, so
 /// Prometheus refuses them too, and the backtracking engine would let one query like <c>(a|aa)+b</c> over a long
-/// value hold a core for minutes.
+/// value hold a core for minutes. So are repetitions that expand past the engine's automaton limit (10,000 nodes, e.g.
+/// <c>(a{1000}){1000}</c>), which bounds the cost of building one; RE2 caps repeat counts at 1,000 for the same reason.
 /// </summary>
 internal static class LinearRegex
 {
     /// <summary>What a refused pattern's error says is missing.</summary>
     public const string UnsupportedReason =
-        "not supported (RE2 syntax: no backreferences, lookarounds, atomic groups or conditionals)";
+        "not supported by the linear-time engine (as in RE2: no backreferences, lookarounds, atomic groups or conditionals, and bounded repetition)";
 
     /// <summary>Compiles <paramref name="pattern"/> (already anchored by the caller).</summary>
     /// <exception cref="ArgumentException">

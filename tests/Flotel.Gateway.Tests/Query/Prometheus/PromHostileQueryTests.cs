@@ -90,6 +90,7 @@ public sealed class PromHostileQueryTests : IDisposable
     [InlineData("a(?<=a)", "lookbehind")]
     [InlineData("(?>a+)b", "atomic group")]
     [InlineData("(?(a)a|b)", "conditional")]
+    [InlineData("(a{1000}){1000}", "repetition expanding past the automaton limit")]
     public void Selector_RegexNeedingBacktracking_IsRefusedAsBadData(string pattern, string construct)
     {
         var ex = Assert.Throws<PromQueryException>(() => PromParser.Parse("up{job=~\"" + pattern + "\"}"));
