@@ -61,8 +61,17 @@ internal sealed class QueryStringParser
 
     private bool AtEnd => _pos >= _text.Length;
 
-    private ElasticsearchException Error(string what) =>
-        new(400, "query_shard_exception", $"Failed to parse query [{_text}]: {what} at position {_pos.ToString(CultureInfo.InvariantCulture)}");
+    /// <summary>
+    /// Characters of the query quoted in an error. Elasticsearch quotes it whole, but a 100 MB query of control
+    /// characters would then be an error answer six times larger (each written <c>\u0000</c>).
+    /// </summary>
+    private const int MaxQuotedChars = 1024;
+
+    private ElasticsearchException Error(string what)
+    {
+        string quoted = _text.Length <= MaxQuotedChars ? _text : string.Concat(_text.AsSpan(0, MaxQuotedChars), "…");
+        return new(400, "query_shard_exception", $"Failed to parse query [{quoted}]: {what} at position {_pos.ToString(CultureInfo.InvariantCulture)}");
+    }
 
     // Lucene's occurrence rules: clauses joined by OR (or by the default OR) are optional, a negated clause
     // ("-x", "NOT x") is a must_not of the group, so "a b -c" means (a OR b) AND NOT c.

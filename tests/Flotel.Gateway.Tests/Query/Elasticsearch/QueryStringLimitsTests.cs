@@ -58,6 +58,13 @@ public sealed class QueryStringLimitsTests : IDisposable
     }
 
     [Fact]
+    public void Parse_ErrorInAHugeQuery_QuotesOnlyItsFirstKilobyte()
+    {
+        var ex = Assert.Throws<ElasticsearchException>(() => QueryStringParser.Parse(new string('\0', 1_000_000) + ")"));
+        Assert.True(ex.Message.Length < 2_000, ex.Message.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
     public void Parse_NestingAtTheLimit_Runs()
     {
         Assert.Equal(["sshd"], Programs(Repeat("NOT ", QueryStringParser.MaxDepth - 1) + "program:kernel"));
