@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text;
 using BenchmarkDotNet.Attributes;
-using Flotel.Gateway.Store.Logs;
 using Flotel.Model.Logs;
+using Flotel.Store.Logs;
 using Flotel.Wire.Syslog;
 
 namespace Flotel.Benchmarks;

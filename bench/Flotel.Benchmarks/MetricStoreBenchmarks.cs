@@ -1,7 +1,7 @@
 using System.Globalization;
 using BenchmarkDotNet.Attributes;
-using Flotel.Gateway.Store.Metrics;
 using Flotel.Model.Metrics;
+using Flotel.Store.Metrics;
 using Flotel.Wire.RemoteWrite;
 
 namespace Flotel.Benchmarks;

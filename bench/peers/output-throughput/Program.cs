@@ -16,6 +16,7 @@ using Flotel.Model.Metrics;
 using Flotel.Pipeline.Delivery;
 using Flotel.Pipeline.Diagnostics;
 using Flotel.Pipeline.Queue;
+using Flotel.Wire.Queueing;
 using Flotel.Wire.RemoteWrite;
 using Flotel.Wire.Syslog;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,7 +1,7 @@
 using System.Text;
-using Flotel.Gateway.Query.Prometheus;
 using Flotel.Model.Manifests;
 using Flotel.Pipeline.Net;
+using Flotel.Store.Query.Prometheus;
 using Flotel.Wire.Manifests;
 using Flotel.Wire.Syslog;
 using YamlDotNet.Core;

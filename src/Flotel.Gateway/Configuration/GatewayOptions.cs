@@ -1,3 +1,5 @@
+using Flotel.Store.Metrics;
+
 namespace Flotel.Gateway.Configuration;
 
 /// <summary>
@@ -105,9 +107,9 @@ public sealed class GatewayOptions
 
     /// <summary>
     /// Most series the embedded metric store holds (<c>store.metrics.maxSeries</c>); new series beyond it are refused
-    /// and counted. Default <see cref="Store.Metrics.MetricStoreOptions.DefaultMaxSeries"/>; 0 = no limit.
+    /// and counted. Default <see cref="MetricStoreOptions.DefaultMaxSeries"/>; 0 = no limit.
     /// </summary>
-    public int MetricMaxSeries { get; set; } = Store.Metrics.MetricStoreOptions.DefaultMaxSeries;
+    public int MetricMaxSeries { get; set; } = MetricStoreOptions.DefaultMaxSeries;
 
     /// <summary>Forwarding outputs besides the embedded store (<c>outputs:</c>), each with its own queue cursor.</summary>
     public List<OutputOptions> Outputs { get; } = [];

@@ -5,6 +5,7 @@ using Flotel.Gateway.Queueing;
 using Flotel.Gateway.Tests.TestKit;
 using Flotel.Model.Metrics;
 using Flotel.Pipeline.Diagnostics;
+using Flotel.Wire.Queueing;
 using Flotel.Wire.RemoteWrite;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;

@@ -7,6 +7,7 @@ using Flotel.Gateway.Outputs;
 using Flotel.Gateway.Queueing;
 using Flotel.Pipeline.Diagnostics;
 using Flotel.Pipeline.Queue;
+using Flotel.Wire.Queueing;
 using Flotel.Wire.RemoteWrite;
 using Flotel.Wire.Syslog;
 using Microsoft.AspNetCore.Builder;

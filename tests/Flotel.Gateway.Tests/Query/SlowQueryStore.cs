@@ -1,7 +1,7 @@
 using System.Globalization;
-using Flotel.Gateway.Store.Metrics;
-using Flotel.Gateway.Tests.Store.Metrics;
 using Flotel.Model.Metrics;
+using Flotel.Store.Metrics;
+using Flotel.Store.Tests.Metrics;
 
 namespace Flotel.Gateway.Tests.Query;
 

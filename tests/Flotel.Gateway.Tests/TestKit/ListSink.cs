@@ -1,5 +1,6 @@
-using Flotel.Pipeline.Queue;
 using Flotel.Gateway.Queueing;
+using Flotel.Pipeline.Queue;
+using Flotel.Wire.Queueing;
 
 namespace Flotel.Gateway.Tests.TestKit;
 

@@ -1,9 +1,10 @@
-using Flotel.Pipeline.Queue;
 using System.Buffers;
 using System.Globalization;
 using Flotel.Gateway.Queueing;
-using Flotel.Gateway.Store.Metrics;
 using Flotel.Pipeline.Diagnostics;
+using Flotel.Pipeline.Queue;
+using Flotel.Store.Metrics;
+using Flotel.Wire.Queueing;
 using Flotel.Wire.RemoteWrite;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;

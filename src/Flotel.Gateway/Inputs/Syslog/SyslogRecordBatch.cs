@@ -1,5 +1,6 @@
 using System.Buffers;
 using Flotel.Gateway.Queueing;
+using Flotel.Wire.Queueing;
 
 namespace Flotel.Gateway.Inputs.Syslog;
 

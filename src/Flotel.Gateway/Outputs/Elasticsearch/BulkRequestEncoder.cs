@@ -1,7 +1,8 @@
 using System.Buffers;
 using System.IO.Compression;
 using System.Text.Json;
-using Flotel.Gateway.Store.Logs;
+using Flotel.Store.Logs;
+using Flotel.Wire.Logs;
 
 namespace Flotel.Gateway.Outputs.Elasticsearch;
 

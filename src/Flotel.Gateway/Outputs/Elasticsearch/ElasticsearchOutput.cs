@@ -1,8 +1,9 @@
 using System.Text.Json;
 using Flotel.Gateway.Outputs.Shared;
-using Flotel.Gateway.Store.Logs;
 using Flotel.Pipeline.Delivery;
+using Flotel.Store.Logs;
 using Flotel.Wire.Aws;
+using Flotel.Wire.Logs;
 using Flotel.Wire.Syslog;
 using Microsoft.Extensions.Logging;
 

@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
-using Flotel.Gateway.Store.Logs;
 using Flotel.Pipeline.Delivery;
+using Flotel.Store.Logs;
+using Flotel.Wire.Logs;
 
 namespace Flotel.Gateway.Outputs.Elasticsearch;
 

@@ -1,10 +1,12 @@
 using System.Runtime.CompilerServices;
 using Flotel.Gateway.Queueing;
-using Flotel.Gateway.Store.Logs;
-using Flotel.Gateway.Store.Metrics;
 using Flotel.Model.Logs;
 using Flotel.Pipeline.Diagnostics;
 using Flotel.Pipeline.Queue;
+using Flotel.Store.Logs;
+using Flotel.Store.Metrics;
+using Flotel.Wire.Logs;
+using Flotel.Wire.Queueing;
 using Flotel.Wire.RemoteWrite;
 using Flotel.Wire.Syslog;
 using Microsoft.Extensions.Logging;

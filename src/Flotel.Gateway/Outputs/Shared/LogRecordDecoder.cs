@@ -4,9 +4,11 @@ using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Flotel.Gateway.Queueing;
-using Flotel.Gateway.Store.Logs;
 using Flotel.Pipeline.Delivery;
 using Flotel.Pipeline.Queue;
+using Flotel.Store.Logs;
+using Flotel.Wire.Logs;
+using Flotel.Wire.Queueing;
 using Flotel.Wire.Syslog;
 
 namespace Flotel.Gateway.Outputs.Shared;

@@ -2,6 +2,7 @@ using Flotel.Gateway.Queueing;
 using Flotel.Model.Metrics;
 using Flotel.Pipeline.Delivery;
 using Flotel.Pipeline.Queue;
+using Flotel.Wire.Queueing;
 using Flotel.Wire.RemoteWrite;
 
 namespace Flotel.Gateway.Outputs.Shared;

@@ -1,9 +1,10 @@
 using System.Buffers;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using Flotel.Gateway.Store.Metrics;
 using Flotel.Model.Metrics;
 using Flotel.Pipeline.Diagnostics;
+using Flotel.Store.Metrics;
+using Flotel.Store.Query.Prometheus;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;

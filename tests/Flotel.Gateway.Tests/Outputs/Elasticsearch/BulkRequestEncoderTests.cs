@@ -1,7 +1,8 @@
 using System.IO.Compression;
 using System.Text;
 using Flotel.Gateway.Outputs.Elasticsearch;
-using Flotel.Gateway.Store.Logs;
+using Flotel.Store.Logs;
+using Flotel.Wire.Logs;
 
 namespace Flotel.Gateway.Tests.Outputs.Elasticsearch;
 

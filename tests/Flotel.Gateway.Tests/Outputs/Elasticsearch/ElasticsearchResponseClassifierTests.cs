@@ -1,8 +1,9 @@
 using System.Net;
 using System.Text;
 using Flotel.Gateway.Outputs.Elasticsearch;
-using Flotel.Gateway.Store.Logs;
 using Flotel.Pipeline.Delivery;
+using Flotel.Store.Logs;
+using Flotel.Wire.Logs;
 
 namespace Flotel.Gateway.Tests.Outputs.Elasticsearch;
 

@@ -1,9 +1,10 @@
 using System.Text;
 using System.Text.Json;
 using Flotel.Gateway.Outputs.Shared;
-using Flotel.Gateway.Store.Logs;
 using Flotel.Model.Metrics;
 using Flotel.Pipeline.Queue;
+using Flotel.Store.Logs;
+using Flotel.Wire.Logs;
 using Flotel.Wire.RemoteWrite;
 using Flotel.Wire.Syslog;
 

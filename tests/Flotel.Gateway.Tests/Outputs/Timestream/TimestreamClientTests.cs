@@ -3,7 +3,7 @@ using System.Net;
 using System.Text;
 using Flotel.Gateway.Outputs.Shared;
 using Flotel.Gateway.Outputs.Timestream;
-using Flotel.Gateway.Tests.Store.Metrics;
+using Flotel.Store.Tests.Metrics;
 using Flotel.Wire.Aws;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;

@@ -1,11 +1,14 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
+using Flotel.Gateway.Inputs.Bulk;
 using Flotel.Gateway.Query.Elasticsearch;
 using Flotel.Gateway.Queueing;
-using Flotel.Gateway.Store.Logs;
-using Flotel.Gateway.Tests.Store.Logs;
 using Flotel.Gateway.Tests.TestKit;
+using Flotel.Store.Logs;
+using Flotel.Store.Tests.Logs;
+using Flotel.Wire.Logs;
+using Flotel.Wire.Queueing;
 
 namespace Flotel.Gateway.Tests.Query.Elasticsearch;
 

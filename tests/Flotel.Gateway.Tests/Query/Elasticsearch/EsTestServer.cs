@@ -1,5 +1,6 @@
+using Flotel.Gateway.Inputs.Bulk;
 using Flotel.Gateway.Query.Elasticsearch;
-using Flotel.Gateway.Tests.Store.Logs;
+using Flotel.Store.Tests.Logs;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;

@@ -1,9 +1,9 @@
 using System.Net;
 using System.Text.Json;
 using Flotel.Gateway.Query.Prometheus;
-using Flotel.Gateway.Store.Metrics;
-using Flotel.Gateway.Tests.Store.Metrics;
 using Flotel.Model.Metrics;
+using Flotel.Store.Metrics;
+using Flotel.Store.Tests.Metrics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;

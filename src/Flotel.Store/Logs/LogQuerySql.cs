@@ -1,0 +1,420 @@
+using System.Globalization;
+using System.Text;
+
+namespace Flotel.Store.Logs;
+
+/// <summary>
+/// Compiles a <see cref="LogQuery"/> to a SQL condition over one index's tables (schema in <see cref="LogStore"/>):
+/// the documents table is aliased <c>d</c>, the FTS5 table is written <see cref="FtsTable"/> and replaced per index.
+/// Values always travel as parameters; field names only ever become JSON paths, also as parameters.
+/// </summary>
+internal sealed class LogQuerySql
+{
+    /// <summary>Placeholder for the FTS table name, replaced per index.</summary>
+    public const string FtsTable = "{fts}";
+
+    /// <summary>Name of the parameter holding the index name (for <c>_index</c>).</summary>
+    public const string IndexParameter = "@index";
+
+    /// <summary>
+    /// Most values one query may bind (a value per term, range bound, field path…), as Elasticsearch 8 counts at most
+    /// 4,096 clauses in a query (<c>indices.query.bool.max_clause_count</c>). SQLite binds at most 32,766 and looks each
+    /// name up by a linear scan, so binding grows with the square of the count: 40,000 terms took seconds of CPU before
+    /// SQLite refused them.
+    /// </summary>
+    public const int MaxParameters = 4096;
+
+    private readonly StringBuilder _sql = new();
+
+    public List<KeyValuePair<string, object>> Parameters { get; } = [];
+
+    public static (string Where, List<KeyValuePair<string, object>> Parameters) Compile(LogQuery query)
+    {
+        var compiler = new LogQuerySql();
+        compiler.Append(query);
+        return (compiler._sql.ToString(), compiler.Parameters);
+    }
+
+    /// <summary>The SQL value expression of <paramref name="field"/> (a column, or <c>json_extract</c> with a parameter path).</summary>
+    public string ValueExpression(string field)
+    {
+        field = Normalize(field);
+        return Column(field) ?? (field == "_index" ? IndexParameter : $"json_extract(d.source, {Add(JsonPath(field))})");
+    }
+
+    private static string Normalize(string field) =>
+        field.EndsWith(".keyword", StringComparison.Ordinal) ? field[..^".keyword".Length] : field;
+
+    private static string? Column(string field) => field switch
+    {
+        "@timestamp" => "d.ts",
+        "severity" => "d.severity",
+        "facility" => "d.facility",
+        "program" => "d.program",
+        "logsource" => "d.logsource",
+        "host" => "d.host",
+        "device_id" => "d.device_id",
+        "workload" => "d.workload",
+        "_id" => "d.id",
+        _ => null,
+    };
+
+    private static bool IsNumericColumn(string field) => field is "@timestamp" or "severity" or "facility";
+
+    // Fields Logstash's template and Flotel treat as keywords: a match on them compares the whole value.
+    private static bool IsKeyword(string field) => Column(field) is not null || field is "_index" or "pid" or "msgid"
+        or "container_id" or "facility_label" or "severity_label" or "tags" or "timestamp" or "@version";
+
+    /// <summary>
+    /// The SQLite JSON path of a dotted field name, each segment a quoted label. SQLite ends a quoted label at the first
+    /// <c>"</c> and reads backslash escapes in it as JSON escapes (json.c, <c>jsonLookupStep</c>), and the path text ends
+    /// at a NUL: so <c>"</c>, <c>\</c> and control characters are written as <c>\uXXXX</c>. Before, a field name with a
+    /// NUL or a trailing backslash made the path malformed and the search failed with a 500.
+    /// </summary>
+    internal static string JsonPath(string field)
+    {
+        var path = new StringBuilder("$");
+        foreach (string segment in field.Split('.'))
+        {
+            path.Append(".\"");
+            foreach (char c in segment)
+            {
+                if (c is '"' or '\\' || char.IsControl(c))
+                {
+                    path.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
+                }
+                else
+                {
+                    path.Append(c);
+                }
+            }
+
+            path.Append('"');
+        }
+
+        return path.ToString();
+    }
+
+    /// <exception cref="LogQueryException">More than <see cref="MaxParameters"/> values.</exception>
+    private string Add(object value)
+    {
+        if (Parameters.Count >= MaxParameters)
+        {
+            throw new LogQueryException(
+                "the query has more than " + MaxParameters.ToString(CultureInfo.InvariantCulture) + " values and clauses (terms, bounds, fields); split it");
+        }
+
+        string name = "@p" + Parameters.Count.ToString(CultureInfo.InvariantCulture);
+        Parameters.Add(new KeyValuePair<string, object>(name, value));
+        return name;
+    }
+
+    private void Append(LogQuery query)
+    {
+        switch (query)
+        {
+            case MatchAllQuery:
+                _sql.Append('1');
+                break;
+            case MatchNoneQuery:
+                _sql.Append('0');
+                break;
+            case MatchQuery m:
+                AppendMatch(Normalize(m.Field), m.Text, m.AllTerms ? 1 : 0);
+                break;
+            case PhraseQuery p:
+                AppendMatch(Normalize(p.Field), p.Text, 2);
+                break;
+            case TermsQuery t:
+                AppendTerms(Normalize(t.Field), t.Values);
+                break;
+            case PrefixQuery p:
+                AppendPrefix(Normalize(p.Field), p.Prefix);
+                break;
+            case ExistsQuery e:
+                AppendExists(Normalize(e.Field));
+                break;
+            case RangeQuery r:
+                AppendRange(r with { Field = Normalize(r.Field) });
+                break;
+            case BoolQuery b:
+                AppendBool(b);
+                break;
+            default:
+                throw new ArgumentException($"unsupported query {query.GetType().Name}", nameof(query));
+        }
+    }
+
+    private void AppendMatch(string field, string text, int mode)
+    {
+        List<string> tokens = LogAnalyzer.Tokenize(text);
+        if (field == "message")
+        {
+            if (tokens.Count == 0)
+            {
+                _sql.Append('0');
+                return;
+            }
+
+            string expression = mode == 2
+                ? string.Join(" + ", tokens.Select(LogAnalyzer.Quote))
+                : string.Join(mode == 1 ? " AND " : " OR ", tokens.Select(LogAnalyzer.Quote));
+            AppendFts(expression);
+        }
+        else if (IsKeyword(field))
+        {
+            AppendTerms(field, [text]);
+        }
+        else if (tokens.Count == 0)
+        {
+            _sql.Append('0');
+        }
+        else
+        {
+            _sql.Append("flotel_match(").Append(ValueExpression(field)).Append(", ").Append(Add(string.Join(' ', tokens)))
+                .Append(", ").Append(mode.ToString(CultureInfo.InvariantCulture)).Append(')');
+        }
+    }
+
+    private void AppendFts(string expression) =>
+        _sql.Append("d.rowid IN (SELECT rowid FROM ").Append(FtsTable).Append(" WHERE ").Append(FtsTable)
+            .Append(" MATCH ").Append(Add(expression)).Append(')');
+
+    private void AppendTerms(string field, IReadOnlyList<object> values)
+    {
+        if (values.Count == 0)
+        {
+            _sql.Append('0');
+            return;
+        }
+
+        if (field == "message")
+        {
+            // A term on an analyzed field matches one indexed token (ES: term queries are not analyzed).
+            var phrases = new List<string>();
+            foreach (object v in values)
+            {
+                List<string> tokens = LogAnalyzer.Tokenize(Convert.ToString(v, CultureInfo.InvariantCulture));
+                if (tokens.Count > 0)
+                {
+                    phrases.Add(string.Join(" + ", tokens.Select(LogAnalyzer.Quote)));
+                }
+            }
+
+            if (phrases.Count == 0)
+            {
+                _sql.Append('0');
+            }
+            else
+            {
+                AppendFts(string.Join(" OR ", phrases));
+            }
+
+            return;
+        }
+
+        AppendValuePredicate(field, expr =>
+        {
+            var list = new StringBuilder();
+            foreach (object v in values)
+            {
+                foreach (object candidate in Candidates(field, v))
+                {
+                    list.Append(list.Length == 0 ? string.Empty : ", ").Append(Add(candidate));
+                }
+            }
+
+            return list.Length == 0 ? "0" : $"{expr} IN ({list})";
+        });
+    }
+
+    // A string "6" matches the number 6 and the other way round (Elasticsearch coerces term values to the field type).
+    private static IEnumerable<object> Candidates(string field, object value)
+    {
+        switch (value)
+        {
+            case string s:
+                if (!IsNumericColumn(field) || !long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out _))
+                {
+                    yield return s;
+                }
+
+                if (long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out long l))
+                {
+                    yield return l;
+                }
+
+                break;
+            case bool b:
+                yield return b ? 1L : 0L;
+                if (!IsNumericColumn(field))
+                {
+                    yield return b ? "true" : "false";
+                }
+
+                break;
+            case long or int or double:
+                yield return value;
+                if (!IsNumericColumn(field))
+                {
+                    yield return Convert.ToString(value, CultureInfo.InvariantCulture)!;
+                }
+
+                break;
+            default:
+                yield return Convert.ToString(value, CultureInfo.InvariantCulture) ?? string.Empty;
+                break;
+        }
+    }
+
+    private void AppendPrefix(string field, string prefix)
+    {
+        if (field == "message")
+        {
+            List<string> tokens = LogAnalyzer.Tokenize(prefix);
+            if (tokens.Count == 0)
+            {
+                _sql.Append('1');
+                return;
+            }
+
+            AppendFts(string.Join(" + ", tokens.Select(LogAnalyzer.Quote)) + " *");
+            return;
+        }
+
+        AppendValuePredicate(field, expr => $"substr({expr}, 1, {prefix.Length.ToString(CultureInfo.InvariantCulture)}) = {Add(prefix)}");
+    }
+
+    private void AppendExists(string field)
+    {
+        if (Column(field) is { } column)
+        {
+            _sql.Append(column).Append(" IS NOT NULL");
+        }
+        else if (field == "_index")
+        {
+            _sql.Append('1');
+        }
+        else
+        {
+            string path = Add(JsonPath(field));
+            _sql.Append("coalesce(json_type(d.source, ").Append(path).Append("), 'null') <> 'null'");
+        }
+    }
+
+    private void AppendRange(RangeQuery r)
+    {
+        AppendValuePredicate(r.Field, expr =>
+        {
+            var parts = new List<string>();
+            void Bound(object? value, string op)
+            {
+                if (value is not null)
+                {
+                    object bound = IsNumericColumn(r.Field) && value is string s
+                        && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) ? d : value;
+                    parts.Add($"{expr} {op} {Add(bound)}");
+                }
+            }
+
+            Bound(r.Gt, ">");
+            Bound(r.Gte, ">=");
+            Bound(r.Lt, "<");
+            Bound(r.Lte, "<=");
+            return parts.Count == 0 ? $"{expr} IS NOT NULL" : string.Join(" AND ", parts);
+        });
+    }
+
+    // Columns compare directly; other fields go through json_each so arrays (tags) match any element.
+    private void AppendValuePredicate(string field, Func<string, string> predicate)
+    {
+        if (Column(field) is { } column)
+        {
+            _sql.Append('(').Append(predicate(column)).Append(')');
+        }
+        else if (field == "_index")
+        {
+            _sql.Append('(').Append(predicate(IndexParameter)).Append(')');
+        }
+        else
+        {
+            string path = Add(JsonPath(field));
+            _sql.Append("EXISTS (SELECT 1 FROM json_each(d.source, ").Append(path).Append(") j WHERE j.type NOT IN ('object', 'array') AND ")
+                .Append(predicate("j.value")).Append(')');
+        }
+    }
+
+    private void AppendBool(BoolQuery b)
+    {
+        var clauses = new List<string>();
+        foreach (LogQuery q in b.Must.Concat(b.Filter))
+        {
+            clauses.Add(Sub(q));
+        }
+
+        foreach (LogQuery q in b.MustNot)
+        {
+            clauses.Add("NOT " + Sub(q));
+        }
+
+        // ES: with no must/filter, at least one should clause must match; otherwise should clauses only score.
+        int minimum = b.MinimumShouldMatch ?? (b.Must.Count == 0 && b.Filter.Count == 0 && b.Should.Count > 0 ? 1 : 0);
+        if (minimum > b.Should.Count)
+        {
+            clauses.Add("0");
+        }
+        else if (minimum > 0)
+        {
+            var should = new List<string>(b.Should.Count);
+            foreach (LogQuery q in b.Should)
+            {
+                should.Add(minimum == 1 ? Sub(q) : "(CASE WHEN " + Sub(q) + " THEN 1 ELSE 0 END)");
+            }
+
+            clauses.Add(minimum == 1
+                ? Balanced(should, " OR ")
+                : "(" + Balanced(should, " + ") + " >= " + minimum.ToString(CultureInfo.InvariantCulture) + ")");
+        }
+
+        _sql.Append(clauses.Count == 0 ? "1" : Balanced(clauses, " AND "));
+    }
+
+    /// <summary>
+    /// Joins <paramref name="parts"/> with <paramref name="op"/> as a balanced tree of parentheses. SQLite parses
+    /// <c>a OR b OR c …</c> into a tree as deep as the chain is long and refuses one deeper than 1,000 levels
+    /// (SQLITE_MAX_EXPR_DEPTH); balanced, 1,000 clauses are 10 levels.
+    /// </summary>
+    private static string Balanced(List<string> parts, string op)
+    {
+        var text = new StringBuilder();
+        AppendBalanced(text, parts, 0, parts.Count, op);
+        return text.ToString();
+    }
+
+    private static void AppendBalanced(StringBuilder text, List<string> parts, int start, int end, string op)
+    {
+        text.Append('(');
+        if (end - start == 1)
+        {
+            text.Append(parts[start]);
+        }
+        else
+        {
+            int middle = start + ((end - start) / 2);
+            AppendBalanced(text, parts, start, middle, op);
+            text.Append(op);
+            AppendBalanced(text, parts, middle, end, op);
+        }
+
+        text.Append(')');
+    }
+
+    private string Sub(LogQuery query)
+    {
+        int start = _sql.Length;
+        Append(query);
+        string text = "(" + _sql.ToString(start, _sql.Length - start) + ")";
+        _sql.Length = start;
+        return text;
+    }
+}

@@ -1,0 +1,67 @@
+using System.Text.RegularExpressions;
+using Flotel.Model.Metrics;
+
+namespace Flotel.Store.Metrics;
+
+/// <summary>
+/// One label matcher. A missing label reads as the empty string (Prometheus data model), so <c>l=""</c>
+/// matches series without <c>l</c>. Regexes are fully anchored (<c>^(?:re)$</c>) as in Prometheus and run on .NET's
+/// non-backtracking engine (<see cref="LinearRegex"/>): linear time like RE2, and the constructs RE2 lacks are refused.
+/// </summary>
+public sealed class LabelMatcher
+{
+    private readonly Regex? _regex;
+
+    /// <summary>Creates a matcher.</summary>
+    /// <exception cref="ArgumentException">The regular expression does not compile or needs backtracking.</exception>
+    public LabelMatcher(LabelMatchType type, string name, string value)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(value);
+        Type = type;
+        Name = name;
+        Value = value;
+        if (type is LabelMatchType.RegexMatch or LabelMatchType.RegexNoMatch)
+        {
+            _regex = LinearRegex.Compile("^(?:" + value + ")$");
+        }
+    }
+
+    /// <summary>The operator.</summary>
+    public LabelMatchType Type { get; }
+
+    /// <summary>The label name.</summary>
+    public string Name { get; }
+
+    /// <summary>The value or pattern.</summary>
+    public string Value { get; }
+
+    /// <summary>True when this matcher accepts the value <paramref name="value"/> (empty = label absent).</summary>
+    public bool Matches(string value) => Type switch
+    {
+        LabelMatchType.Equal => string.Equals(value, Value, StringComparison.Ordinal),
+        LabelMatchType.NotEqual => !string.Equals(value, Value, StringComparison.Ordinal),
+        LabelMatchType.RegexMatch => _regex!.IsMatch(value),
+        _ => !_regex!.IsMatch(value),
+    };
+
+    /// <summary>True when the series with <paramref name="labels"/> is selected.</summary>
+    public bool Matches(LabelSet labels)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        return Matches(labels.TryGetValue(Name, out var v) ? v : string.Empty);
+    }
+
+    /// <inheritdoc />
+    public override string ToString()
+    {
+        var op = Type switch
+        {
+            LabelMatchType.Equal => "=",
+            LabelMatchType.NotEqual => "!=",
+            LabelMatchType.RegexMatch => "=~",
+            _ => "!~",
+        };
+        return Name + op + "\"" + Value + "\"";
+    }
+}

@@ -1,0 +1,1024 @@
+using System.Globalization;
+using System.Text;
+using Flotel.Model.Metrics;
+using Flotel.Wire.RemoteWrite;
+using Microsoft.Data.Sqlite;
+
+namespace Flotel.Store.Metrics;
+
+/// <summary>
+/// The gateway's embedded metric store: an SQLite index plus Gorilla-compressed sample chunks
+/// (<see cref="XorChunkAppender"/> documents the chunk bytes).
+/// <code>
+/// metrics.db (WAL, auto_vacuum = INCREMENTAL, 16 KiB pages)
+///   series   (id INTEGER PK, labels BLOB         -- name 0xFF value 0xFF …, sorted by name (unique: the
+///                                                 -- in-memory index finds series; no second copy on disk)
+///             name TEXT)                         -- __name__, for humans and tools
+///   postings (name, value, series_id)  PK (name, value, series_id)   -- matcher lookup
+///   chunks   (id INTEGER PK, series_id, min_t, max_t, data BLOB)  UNIQUE (series_id, min_t)
+///            -- rowid order = write order, so blob pages fill completely; the small index is the random part
+/// memory: every series (labels, key, open head chunk), postings name → value → series
+/// </code>
+/// Each series has one open head chunk in memory; it is closed at <see cref="MetricStoreOptions.MaxSamplesPerChunk"/>
+/// samples or <see cref="MetricStoreOptions.MaxChunkSpan"/>, and closed chunks are written in the same SQLite
+/// transaction as the request that closed them. <see cref="FlushAsync"/> writes every head as a row keyed by its
+/// first timestamp (replaced when the head grows or closes). Heads are not otherwise durable: the gateway keeps
+/// the remote-write body in its durable queue until the batch is reported written, and replaying it is safe
+/// because a sample at or before its series' last timestamp is dropped and counted (as Prometheus does).
+/// All public members are thread-safe (one lock; SQLite has one connection).
+/// </summary>
+public sealed class MetricStore : IDisposable, ISeriesAdmission
+{
+    private const byte KeySeparator = 0xFF;
+
+    /// <summary>Candidates matched between two looks at a query's cancellation token (a memory read; matching 1,024 series takes microseconds).</summary>
+    private const int SeriesPerCancellationCheck = 1024;
+
+    private readonly Lock _lock = new();
+    private readonly MetricStoreOptions _options;
+    private readonly TimeProvider _time;
+    private readonly long _maxChunkSpanMs;
+    private readonly SqliteConnection _db;
+    private readonly string _path;
+
+    // Index of every series, guarded by _lock: by key hash (chained through MemSeries.Next), by id, and postings.
+    private readonly Dictionary<int, MemSeries> _byHash = [];
+    private readonly Dictionary<long, MemSeries> _byId = [];
+    private readonly Dictionary<string, Dictionary<string, List<MemSeries>>> _postings = new(StringComparer.Ordinal);
+
+    // Written by appends, drained by Commit in one transaction.
+    private readonly List<MemSeries> _pendingSeries = [];
+    private readonly List<PendingChunk> _pendingChunks = [];
+
+    private readonly Visitor _visitor;
+    private readonly SqliteCommand _insertChunk;
+    private readonly SqliteCommand _selectChunks;
+    private byte[] _keyScratch = new byte[1024];
+    private Sample[] _sealScratch = new Sample[256];
+    private long _nextId;
+    private long _appendedTotal;
+    private long _outOfOrderTotal;
+    private long _duplicateTotal;
+    private long _refusedSeriesTotal;
+    private long _refusedSamplesTotal;
+
+    // Written under _lock whenever the index grows or shrinks, read without it by AtSeriesLimit (a cheap ingest check).
+    private volatile bool _atSeriesLimit;
+    private bool _disposed;
+
+    private MetricStore(MetricStoreOptions options, TimeProvider time)
+    {
+        _options = options;
+        _time = time;
+        _maxChunkSpanMs = (long)options.MaxChunkSpan.TotalMilliseconds;
+        Directory.CreateDirectory(options.DataDirectory);
+        _path = Path.Combine(options.DataDirectory, "metrics.db");
+        _db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _path, Pooling = false }.ToString());
+        _db.Open();
+        // 16 KiB pages (set before the first table exists): a chunk row is ~0.5 KiB, and with 4 KiB pages the space
+        // left at the end of each page alone cost ~0.2 bytes per sample.
+        Execute("PRAGMA page_size = 16384; PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+        Execute(
+            "CREATE TABLE IF NOT EXISTS series (id INTEGER PRIMARY KEY, labels BLOB NOT NULL, name TEXT NOT NULL);" +
+            "CREATE TABLE IF NOT EXISTS postings (name TEXT NOT NULL, value TEXT NOT NULL, series_id INTEGER NOT NULL, PRIMARY KEY (name, value, series_id)) WITHOUT ROWID;" +
+            "CREATE TABLE IF NOT EXISTS chunks (id INTEGER PRIMARY KEY, series_id INTEGER NOT NULL, min_t INTEGER NOT NULL, max_t INTEGER NOT NULL, data BLOB NOT NULL);" +
+            "CREATE UNIQUE INDEX IF NOT EXISTS chunks_series ON chunks (series_id, min_t);");
+        _insertChunk = Prepare("INSERT OR REPLACE INTO chunks (series_id, min_t, max_t, data) VALUES ($s, $min, $max, $data)", "$s", "$min", "$max", "$data");
+        _selectChunks = Prepare("SELECT min_t, data FROM chunks WHERE series_id = $s AND max_t >= $min AND min_t <= $max ORDER BY min_t", "$s", "$min", "$max");
+        _visitor = new Visitor(this);
+        Load();
+    }
+
+    /// <summary>Opens (creating if needed) the store in <see cref="MetricStoreOptions.DataDirectory"/>.</summary>
+    /// <exception cref="ArgumentException">Invalid options.</exception>
+    public static MetricStore Open(MetricStoreOptions options, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        return new MetricStore(options, time ?? TimeProvider.System);
+    }
+
+    /// <summary>Number of series in the index.</summary>
+    public int SeriesCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _byId.Count;
+            }
+        }
+    }
+
+    /// <summary>New series refused since open because the store held <see cref="MetricStoreOptions.MaxSeries"/>.</summary>
+    public long RefusedSeriesTotal => Interlocked.Read(ref _refusedSeriesTotal);
+
+    /// <summary>Samples dropped since open because their series was refused (series limit).</summary>
+    public long RefusedSamplesTotal => Interlocked.Read(ref _refusedSamplesTotal);
+
+    /// <inheritdoc/>
+    public int MaxSeries => _options.MaxSeries;
+
+    /// <inheritdoc/>
+    public bool AtSeriesLimit => _atSeriesLimit;
+
+    /// <inheritdoc/>
+    public bool HasSeries(SeriesLabels labels)
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var key = KeyOf(labels);
+            return Find(key, HashKey(key)) is not null;
+        }
+    }
+
+    /// <summary>Samples stored since open.</summary>
+    public long AppendedTotal => Interlocked.Read(ref _appendedTotal);
+
+    /// <summary>Samples dropped since open because they were older than their series' last sample.</summary>
+    public long OutOfOrderTotal => Interlocked.Read(ref _outOfOrderTotal);
+
+    /// <summary>Samples dropped since open because their timestamp equalled their series' last sample.</summary>
+    public long DuplicateTotal => Interlocked.Read(ref _duplicateTotal);
+
+    /// <summary>Bytes of the database and its write-ahead log on disk.</summary>
+    public long DiskBytes
+    {
+        get
+        {
+            var wal = new FileInfo(_path + "-wal");
+            return new FileInfo(_path).Length + (wal.Exists ? wal.Length : 0);
+        }
+    }
+
+    /// <summary>Closed and flushed chunks in the database: count and total bytes of their data (for size reports).</summary>
+    public (long Chunks, long DataBytes) ChunkStatistics()
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = "SELECT COUNT(*), COALESCE(SUM(length(data)), 0) FROM chunks";
+            using var reader = cmd.ExecuteReader();
+            reader.Read();
+            return (reader.GetInt64(0), reader.GetInt64(1));
+        }
+    }
+
+    /// <summary>Bytes of database pages in use (file size minus free pages), what size retention compares to its limit.</summary>
+    public long UsedBytes()
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return UsedBytesLocked();
+        }
+    }
+
+    /// <summary>Stores the samples of an uncompressed remote-write protobuf, streaming (no per-sample allocation).</summary>
+    /// <exception cref="RemoteWriteException">The bytes are not a valid WriteRequest; series before the bad one are stored.</exception>
+    public AppendResult Append(ReadOnlySpan<byte> protobuf)
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _visitor.Reset();
+            try
+            {
+                WriteRequestDecoder.Decode(protobuf, _visitor);
+            }
+            finally
+            {
+                Commit();
+                Count(_visitor.Result);
+            }
+
+            return _visitor.Result;
+        }
+    }
+
+    /// <summary>Stores the samples of a remote-write HTTP body (snappy block around the protobuf).</summary>
+    /// <exception cref="RemoteWriteException">The body is not acceptable.</exception>
+    public AppendResult AppendRemoteWriteBody(ReadOnlySpan<byte> snappyBody, RemoteWriteLimits? limits = null)
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _visitor.Reset();
+            try
+            {
+                RemoteWriteCodec.Decode(snappyBody, _visitor, limits);
+            }
+            finally
+            {
+                Commit();
+                Count(_visitor.Result);
+            }
+
+            return _visitor.Result;
+        }
+    }
+
+    /// <summary>Stores one series' samples given as model objects (tests, tools). Empty-valued labels are dropped.</summary>
+    public AppendResult Append(LabelSet labels, ReadOnlySpan<Sample> samples)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        var kept = new List<Label>(labels.Count);
+        foreach (var l in labels)
+        {
+            if (l.Value.Length > 0)
+            {
+                kept.Add(l);
+            }
+        }
+
+        var set = new LabelSet(kept);
+        var key = BuildKey(set);
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _visitor.Reset();
+            var hash = HashKey(key);
+            var series = Find(key, hash);
+            if (series is null && !HasRoomForSeries())
+            {
+                _visitor.RefusedSeries++;
+                _visitor.RefusedSamples += samples.Length;
+            }
+            else
+            {
+                if (series is null)
+                {
+                    series = Create(set, key, hash);
+                    _visitor.NewSeries++;
+                }
+
+                foreach (var s in samples)
+                {
+                    AppendSample(series, s.TimestampMs, s.Value, _visitor);
+                }
+            }
+
+            Commit();
+            Count(_visitor.Result);
+            return _visitor.Result;
+        }
+    }
+
+    /// <summary>
+    /// The series matching every matcher that have samples in [<paramref name="minT"/>, <paramref name="maxT"/>]
+    /// (milliseconds, inclusive), with those samples.
+    /// </summary>
+    /// <param name="matchers">Every one must match.</param>
+    /// <param name="minT">Start, milliseconds.</param>
+    /// <param name="maxT">End, milliseconds.</param>
+    /// <param name="cancellationToken">Looked at before each series' chunks are read (the lock is held meanwhile, so a
+    /// stopped query also stops holding up ingest).</param>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
+    public IReadOnlyList<SeriesSamples> Select(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(matchers);
+        var result = new List<SeriesSamples>();
+        var samples = new List<Sample>();
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            foreach (var series in Resolve(matchers, cancellationToken))
+            {
+                if (series.LastT < minT || series.MinT > maxT)
+                {
+                    continue;
+                }
+
+                cancellationToken.ThrowIfCancellationRequested();
+
+                samples.Clear();
+                var headMinT = series.Head is { Count: > 0 } h ? h.FirstTimestamp : long.MinValue;
+                _selectChunks.Parameters[0].Value = series.Id;
+                _selectChunks.Parameters[1].Value = minT;
+                _selectChunks.Parameters[2].Value = maxT;
+                using (var reader = _selectChunks.ExecuteReader())
+                {
+                    while (reader.Read())
+                    {
+                        // A flushed head snapshot; the in-memory head is newer.
+                        if (reader.GetInt64(0) == headMinT)
+                        {
+                            continue;
+                        }
+
+                        Decode((byte[])reader.GetValue(1), minT, maxT, samples);
+                    }
+                }
+
+                if (series.Head is { Count: > 0 } head && head.LastTimestamp >= minT && head.FirstTimestamp <= maxT)
+                {
+                    Decode(head.Bytes, minT, maxT, samples);
+                }
+
+                if (samples.Count > 0)
+                {
+                    result.Add(new SeriesSamples(series.Labels, [.. samples]));
+                }
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Label sets of the series matching every matcher whose data overlaps [minT, maxT].</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
+    public IReadOnlyList<LabelSet> Series(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(matchers);
+        var result = new List<LabelSet>();
+        lock (_lock)
+        {
+            foreach (var s in Resolve(matchers, cancellationToken))
+            {
+                if (s.LastT >= minT && s.MinT <= maxT)
+                {
+                    result.Add(s.Labels);
+                }
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Sorted label names of the series matching the matchers (all series when none) whose data overlaps [minT, maxT].</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
+    public IReadOnlyList<string> LabelNames(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, CancellationToken cancellationToken = default)
+    {
+        var names = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var labels in Series(matchers, minT, maxT, cancellationToken))
+        {
+            foreach (var l in labels)
+            {
+                names.Add(l.Name);
+            }
+        }
+
+        return [.. names];
+    }
+
+    /// <summary>Sorted values of label <paramref name="name"/> over the matching series (all when no matchers) overlapping [minT, maxT].</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
+    public IReadOnlyList<string> LabelValues(string name, IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, CancellationToken cancellationToken = default)
+    {
+        var values = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var labels in Series(matchers, minT, maxT, cancellationToken))
+        {
+            if (labels.TryGetValue(name, out var v) && v.Length > 0)
+            {
+                values.Add(v);
+            }
+        }
+
+        return [.. values];
+    }
+
+    /// <summary>Writes every open head chunk to the database and checkpoints the write-ahead log.</summary>
+    public Task FlushAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            FlushHeads();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Deletes chunks older than <see cref="MetricStoreOptions.RetentionAge"/> (by their newest sample, against the
+    /// injected clock), forgets series with nothing left, then — when <see cref="MetricStoreOptions.RetentionBytes"/>
+    /// is set — deletes the oldest chunks until the database uses at most that many bytes.
+    /// </summary>
+    public RetentionResult ApplyRetention()
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            Commit();
+            var cutoff = _time.GetUtcNow().ToUnixTimeMilliseconds() - (long)_options.RetentionAge.TotalMilliseconds;
+            var chunks = 0;
+            var removed = new List<MemSeries>();
+            using (var tx = _db.BeginTransaction())
+            {
+                using (var delete = _db.CreateCommand())
+                {
+                    delete.CommandText = "DELETE FROM chunks WHERE max_t < $cutoff";
+                    delete.Parameters.AddWithValue("$cutoff", cutoff);
+                    chunks += delete.ExecuteNonQuery();
+                }
+
+                foreach (var s in _byId.Values)
+                {
+                    if (s.LastT < cutoff)
+                    {
+                        removed.Add(s);
+                    }
+                }
+
+                foreach (var s in removed)
+                {
+                    DeleteSeries(s);
+                }
+
+                tx.Commit();
+            }
+
+            if (_options.RetentionBytes > 0)
+            {
+                Execute("PRAGMA incremental_vacuum;");
+                var bySize = 0;
+                while (UsedBytesLocked() > _options.RetentionBytes)
+                {
+                    var n = DeleteOldestChunks();
+                    if (n == 0)
+                    {
+                        break;
+                    }
+
+                    bySize += n;
+                    Execute("PRAGMA incremental_vacuum;");
+                }
+
+                if (bySize > 0)
+                {
+                    chunks += bySize;
+                    removed.AddRange(RemoveSeriesWithoutSamples());
+                }
+            }
+
+            Execute("PRAGMA incremental_vacuum;");
+            return new RetentionResult(chunks, removed.Count);
+        }
+    }
+
+    /// <summary>Flushes heads and closes the database.</summary>
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            try
+            {
+                FlushHeads();
+            }
+            finally
+            {
+                _disposed = true;
+                _insertChunk.Dispose();
+                _selectChunks.Dispose();
+                _db.Dispose();
+            }
+        }
+    }
+
+    private void Count(AppendResult r)
+    {
+        Interlocked.Add(ref _appendedTotal, r.Appended);
+        Interlocked.Add(ref _outOfOrderTotal, r.OutOfOrder);
+        Interlocked.Add(ref _duplicateTotal, r.Duplicate);
+        Interlocked.Add(ref _refusedSeriesTotal, r.RefusedSeries);
+        Interlocked.Add(ref _refusedSamplesTotal, r.RefusedSamples);
+    }
+
+    /// <summary>guarded: whether one more series may be created (MaxSeries; 0 = no limit).</summary>
+    private bool HasRoomForSeries() => _options.MaxSeries == 0 || _byId.Count < _options.MaxSeries;
+
+    /// <summary>guarded: refreshes the lock-free view of the limit after the index changed.</summary>
+    private void UpdateSeriesLimit() => _atSeriesLimit = _options.MaxSeries != 0 && _byId.Count >= _options.MaxSeries;
+
+    /// <summary>guarded: the series key of <paramref name="labels"/> in the scratch buffer (valid until the next call).</summary>
+    private ReadOnlySpan<byte> KeyOf(SeriesLabels labels)
+    {
+        var length = 0;
+        for (var i = 0; i < labels.Count; i++)
+        {
+            length += labels.GetName(i).Length + labels.GetValue(i).Length + 2;
+        }
+
+        if (_keyScratch.Length < length)
+        {
+            _keyScratch = new byte[Math.Max(length, _keyScratch.Length * 2)];
+        }
+
+        var key = _keyScratch.AsSpan(0, length);
+        var pos = 0;
+        for (var i = 0; i < labels.Count; i++)
+        {
+            var name = labels.GetName(i);
+            name.CopyTo(key[pos..]);
+            pos += name.Length;
+            key[pos++] = KeySeparator;
+            var value = labels.GetValue(i);
+            value.CopyTo(key[pos..]);
+            pos += value.Length;
+            key[pos++] = KeySeparator;
+        }
+
+        return key;
+    }
+
+    private void AppendSample(MemSeries series, long t, double v, Visitor counts)
+    {
+        if (t <= series.LastT)
+        {
+            if (t == series.LastT)
+            {
+                counts.Duplicate++;
+            }
+            else
+            {
+                counts.OutOfOrder++;
+            }
+
+            return;
+        }
+
+        var head = series.Head ??= new XorChunkAppender();
+        if (head.Count > 0 && (head.Count >= _options.MaxSamplesPerChunk || t - head.FirstTimestamp >= _maxChunkSpanMs))
+        {
+            _pendingChunks.Add(new PendingChunk(series.Id, head.FirstTimestamp, head.LastTimestamp, Seal(head)));
+            head.Reset();
+        }
+
+        if (!head.TryAppend(t, v))
+        {
+            throw new InvalidOperationException("head chunk refused an in-order sample");
+        }
+
+        series.LastT = t;
+        if (t < series.MinT)
+        {
+            series.MinT = t;
+        }
+
+        counts.Appended++;
+    }
+
+    /// <summary>The bytes of a closing chunk: the decimal encoding when it applies and is smaller, else the XOR one.</summary>
+    private byte[] Seal(XorChunkAppender head)
+    {
+        if (_sealScratch.Length < head.Count)
+        {
+            _sealScratch = new Sample[Math.Max(head.Count, _sealScratch.Length * 2)];
+        }
+
+        var n = 0;
+        var it = new XorChunkIterator(head.Bytes);
+        while (it.MoveNext(out var t, out var v))
+        {
+            _sealScratch[n++] = new Sample(t, v);
+        }
+
+        var xor = head.Bytes;
+        var dec = DecimalChunkEncoder.TryEncode(_sealScratch.AsSpan(0, n));
+        return dec is not null && dec.Length < xor.Length ? dec : xor.ToArray();
+    }
+
+    private void FlushHeads()
+    {
+        foreach (var s in _byId.Values)
+        {
+            if (s.Head is { Count: > 0 } head)
+            {
+                _pendingChunks.Add(new PendingChunk(s.Id, head.FirstTimestamp, head.LastTimestamp, Seal(head)));
+            }
+        }
+
+        Commit();
+        Execute("PRAGMA wal_checkpoint(TRUNCATE);");
+    }
+
+    /// <summary>Writes pending series, postings and chunks in one transaction.</summary>
+    private void Commit()
+    {
+        if (_pendingSeries.Count == 0 && _pendingChunks.Count == 0)
+        {
+            return;
+        }
+
+        using var tx = _db.BeginTransaction();
+        if (_pendingSeries.Count > 0)
+        {
+            using var insertSeries = Prepare("INSERT INTO series (id, labels, name) VALUES ($id, $labels, $name)", "$id", "$labels", "$name");
+            using var insertPosting = Prepare("INSERT OR IGNORE INTO postings (name, value, series_id) VALUES ($n, $v, $s)", "$n", "$v", "$s");
+            insertSeries.Transaction = tx;
+            insertPosting.Transaction = tx;
+            foreach (var s in _pendingSeries)
+            {
+                insertSeries.Parameters[0].Value = s.Id;
+                insertSeries.Parameters[1].Value = s.Key;
+                insertSeries.Parameters[2].Value = s.Labels.MetricName ?? string.Empty;
+                insertSeries.ExecuteNonQuery();
+                foreach (var l in s.Labels)
+                {
+                    insertPosting.Parameters[0].Value = l.Name;
+                    insertPosting.Parameters[1].Value = l.Value;
+                    insertPosting.Parameters[2].Value = s.Id;
+                    insertPosting.ExecuteNonQuery();
+                }
+            }
+        }
+
+        _insertChunk.Transaction = tx;
+        foreach (var c in _pendingChunks)
+        {
+            _insertChunk.Parameters[0].Value = c.SeriesId;
+            _insertChunk.Parameters[1].Value = c.MinT;
+            _insertChunk.Parameters[2].Value = c.MaxT;
+            _insertChunk.Parameters[3].Value = c.Data;
+            _insertChunk.ExecuteNonQuery();
+        }
+
+        tx.Commit();
+        _insertChunk.Transaction = null;
+        _pendingSeries.Clear();
+        _pendingChunks.Clear();
+    }
+
+    private void Load()
+    {
+        using (var cmd = _db.CreateCommand())
+        {
+            cmd.CommandText = "SELECT id, labels FROM series";
+            using var reader = cmd.ExecuteReader();
+            while (reader.Read())
+            {
+                var id = reader.GetInt64(0);
+                var key = (byte[])reader.GetValue(1);
+                var labels = ParseKey(key);
+                var series = new MemSeries(id, labels, key, HashKey(key));
+                Index(series);
+                _nextId = Math.Max(_nextId, id);
+            }
+        }
+
+        foreach (var (id, (minT, maxT)) in ChunkBounds())
+        {
+            if (_byId.TryGetValue(id, out var s))
+            {
+                s.MinT = minT;
+                s.LastT = maxT;
+            }
+        }
+
+        // Series already stored stay, even beyond a lowered limit: only new ones are refused.
+        UpdateSeriesLimit();
+    }
+
+    private MemSeries? Find(ReadOnlySpan<byte> key, int hash)
+    {
+        for (var s = _byHash.GetValueOrDefault(hash); s is not null; s = s.Next)
+        {
+            if (s.Key.AsSpan().SequenceEqual(key))
+            {
+                return s;
+            }
+        }
+
+        return null;
+    }
+
+    private MemSeries Create(LabelSet labels, byte[] key, int hash)
+    {
+        var series = new MemSeries(++_nextId, labels, key, hash);
+        Index(series);
+        _pendingSeries.Add(series);
+        UpdateSeriesLimit();
+        return series;
+    }
+
+    private void Index(MemSeries series)
+    {
+        series.Next = _byHash.GetValueOrDefault(series.Hash);
+        _byHash[series.Hash] = series;
+        _byId[series.Id] = series;
+        foreach (var l in series.Labels)
+        {
+            if (!_postings.TryGetValue(l.Name, out var values))
+            {
+                values = new Dictionary<string, List<MemSeries>>(StringComparer.Ordinal);
+                _postings[l.Name] = values;
+            }
+
+            if (!values.TryGetValue(l.Value, out var list))
+            {
+                list = [];
+                values[l.Value] = list;
+            }
+
+            list.Add(series);
+        }
+    }
+
+    private void DeleteSeries(MemSeries series)
+    {
+        _byId.Remove(series.Id);
+        UpdateSeriesLimit();
+        MemSeries? prev = null;
+        for (var s = _byHash.GetValueOrDefault(series.Hash); s is not null; prev = s, s = s.Next)
+        {
+            if (ReferenceEquals(s, series))
+            {
+                if (prev is null)
+                {
+                    if (s.Next is null)
+                    {
+                        _byHash.Remove(series.Hash);
+                    }
+                    else
+                    {
+                        _byHash[series.Hash] = s.Next;
+                    }
+                }
+                else
+                {
+                    prev.Next = s.Next;
+                }
+
+                break;
+            }
+        }
+
+        foreach (var l in series.Labels)
+        {
+            var values = _postings[l.Name];
+            var list = values[l.Value];
+            list.Remove(series);
+            if (list.Count == 0)
+            {
+                values.Remove(l.Value);
+                if (values.Count == 0)
+                {
+                    _postings.Remove(l.Name);
+                }
+            }
+        }
+
+        using var cmd = _db.CreateCommand();
+        cmd.CommandText = "DELETE FROM postings WHERE series_id = $id; DELETE FROM series WHERE id = $id; DELETE FROM chunks WHERE series_id = $id;";
+        cmd.Parameters.AddWithValue("$id", series.Id);
+        cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>Candidates from the postings of the first non-empty equality matcher (else all series), filtered by every matcher.</summary>
+    /// <summary>
+    /// The series matching every matcher. <paramref name="cancellationToken"/> is looked at every
+    /// <see cref="SeriesPerCancellationCheck"/> candidates: a regular expression over every series is the long case.
+    /// </summary>
+    private List<MemSeries> Resolve(IReadOnlyList<LabelMatcher> matchers, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        IEnumerable<MemSeries> candidates = _byId.Values;
+        foreach (var m in matchers)
+        {
+            if (m.Type == LabelMatchType.Equal && m.Value.Length > 0)
+            {
+                candidates = _postings.TryGetValue(m.Name, out var values) && values.TryGetValue(m.Value, out var list) ? list : [];
+                break;
+            }
+        }
+
+        var result = new List<MemSeries>();
+        var checkIn = SeriesPerCancellationCheck;
+        foreach (var s in candidates)
+        {
+            if (--checkIn == 0)
+            {
+                checkIn = SeriesPerCancellationCheck;
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            var ok = true;
+            foreach (var m in matchers)
+            {
+                if (!m.Matches(s.Labels))
+                {
+                    ok = false;
+                    break;
+                }
+            }
+
+            if (ok)
+            {
+                result.Add(s);
+            }
+        }
+
+        return result;
+    }
+
+    private long UsedBytesLocked()
+    {
+        using var cmd = _db.CreateCommand();
+        cmd.CommandText = "SELECT (SELECT page_count FROM pragma_page_count()) - (SELECT freelist_count FROM pragma_freelist_count()), (SELECT page_size FROM pragma_page_size())";
+        using var reader = cmd.ExecuteReader();
+        reader.Read();
+        return reader.GetInt64(0) * reader.GetInt64(1);
+    }
+
+    /// <summary>Deletes the oldest tenth of the chunks (at least one); heads snapshotted by a flush are not exempt.</summary>
+    /// <summary>
+    /// After chunks were deleted by size: every series starts at its oldest remaining sample, and series with no sample
+    /// left (no chunk, empty head) are deleted, so series, label and range queries stop naming them.
+    /// </summary>
+    private List<MemSeries> RemoveSeriesWithoutSamples()
+    {
+        var bounds = ChunkBounds();
+        var empty = new List<MemSeries>();
+        foreach (var s in _byId.Values)
+        {
+            var headMinT = s.Head is { Count: > 0 } head ? head.FirstTimestamp : long.MaxValue;
+            var minT = Math.Min(bounds.TryGetValue(s.Id, out var b) ? b.MinT : long.MaxValue, headMinT);
+            if (minT == long.MaxValue)
+            {
+                empty.Add(s);
+            }
+            else
+            {
+                s.MinT = minT;
+            }
+        }
+
+        if (empty.Count > 0)
+        {
+            using var tx = _db.BeginTransaction();
+            foreach (var s in empty)
+            {
+                DeleteSeries(s);
+            }
+
+            tx.Commit();
+        }
+
+        return empty;
+    }
+
+    /// <summary>Oldest and newest timestamp in the stored chunks of each series that has any.</summary>
+    private Dictionary<long, (long MinT, long MaxT)> ChunkBounds()
+    {
+        var bounds = new Dictionary<long, (long, long)>();
+        using var cmd = _db.CreateCommand();
+        cmd.CommandText = "SELECT series_id, MIN(min_t), MAX(max_t) FROM chunks GROUP BY series_id";
+        using var reader = cmd.ExecuteReader();
+        while (reader.Read())
+        {
+            bounds[reader.GetInt64(0)] = (reader.GetInt64(1), reader.GetInt64(2));
+        }
+
+        return bounds;
+    }
+
+    private int DeleteOldestChunks()
+    {
+        using var cmd = _db.CreateCommand();
+        cmd.CommandText = "DELETE FROM chunks WHERE id IN (SELECT id FROM chunks ORDER BY max_t LIMIT MAX(1, (SELECT COUNT(*) FROM chunks) / 10))";
+        return cmd.ExecuteNonQuery();
+    }
+
+    private static void Decode(ReadOnlySpan<byte> chunk, long minT, long maxT, List<Sample> into)
+    {
+        var it = new XorChunkIterator(chunk);
+        while (it.MoveNext(out var t, out var v))
+        {
+            if (t > maxT)
+            {
+                break;
+            }
+
+            if (t >= minT)
+            {
+                into.Add(new Sample(t, v));
+            }
+        }
+    }
+
+    private static int HashKey(ReadOnlySpan<byte> key)
+    {
+        var h = default(HashCode);
+        h.AddBytes(key);
+        return h.ToHashCode();
+    }
+
+    private static byte[] BuildKey(LabelSet labels)
+    {
+        var buffer = new List<byte>();
+        foreach (var l in labels)
+        {
+            buffer.AddRange(Encoding.UTF8.GetBytes(l.Name));
+            buffer.Add(KeySeparator);
+            buffer.AddRange(Encoding.UTF8.GetBytes(l.Value));
+            buffer.Add(KeySeparator);
+        }
+
+        return [.. buffer];
+    }
+
+    private static LabelSet ParseKey(byte[] key)
+    {
+        var labels = new List<Label>();
+        var span = key.AsSpan();
+        while (!span.IsEmpty)
+        {
+            var n = span.IndexOf(KeySeparator);
+            var name = Encoding.UTF8.GetString(span[..n]);
+            span = span[(n + 1)..];
+            var v = span.IndexOf(KeySeparator);
+            var value = Encoding.UTF8.GetString(span[..v]);
+            span = span[(v + 1)..];
+            labels.Add(new Label(name, value));
+        }
+
+        return LabelSet.UnsafeFromSorted([.. labels]);
+    }
+
+    private void Execute(string sql)
+    {
+        using var cmd = _db.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
+    }
+
+    private SqliteCommand Prepare(string sql, params string[] parameters)
+    {
+        var cmd = _db.CreateCommand();
+        cmd.CommandText = sql;
+        foreach (var p in parameters)
+        {
+            cmd.Parameters.Add(new SqliteParameter(p, null));
+        }
+
+        return cmd;
+    }
+
+    /// <summary>The streaming ingest path: one series key per series, then Gorilla appends. Reused under the store's lock.</summary>
+    private sealed class Visitor(MetricStore store) : IWriteRequestVisitor
+    {
+        private MemSeries? _current;
+
+        public int Appended;
+        public int OutOfOrder;
+        public int Duplicate;
+        public int NewSeries;
+        public int RefusedSeries;
+        public int RefusedSamples;
+
+        public AppendResult Result => new(Appended, OutOfOrder, Duplicate, NewSeries, RefusedSeries, RefusedSamples);
+
+        public void Reset()
+        {
+            Appended = OutOfOrder = Duplicate = NewSeries = RefusedSeries = RefusedSamples = 0;
+            _current = null;
+        }
+
+        public void BeginSeries(SeriesLabels labels)
+        {
+            var key = store.KeyOf(labels);
+            var hash = HashKey(key);
+            var series = store.Find(key, hash);
+            if (series is null)
+            {
+                if (!store.HasRoomForSeries())
+                {
+                    // Over the series limit: this series' samples are dropped and counted (Sample sees no current series).
+                    RefusedSeries++;
+                    _current = null;
+                    return;
+                }
+
+                series = store.Create(labels.ToLabelSet(), key.ToArray(), hash);
+                NewSeries++;
+            }
+
+            _current = series;
+        }
+
+        public void Sample(long timestampMs, double value)
+        {
+            if (_current is null)
+            {
+                RefusedSamples++;
+                return;
+            }
+
+            store.AppendSample(_current, timestampMs, value, this);
+        }
+
+        public void EndSeries() => _current = null;
+
+        public void Metadata(MetricMetadataType type, ReadOnlySpan<byte> metricFamilyName, ReadOnlySpan<byte> help, ReadOnlySpan<byte> unit)
+        {
+        }
+    }
+}

@@ -1,0 +1,179 @@
+using System.Buffers.Binary;
+using System.Numerics;
+
+namespace Flotel.Store.Metrics;
+
+/// <summary>
+/// Encoder for one compressed chunk of a series' samples, written from the description in Pelkonen et al.,
+/// "Gorilla: A Fast, Scalable, In-Memory Time Series Database", VLDB 2015, §4.1: timestamps as
+/// delta-of-delta, values as XOR with the previous value. Timestamps here are milliseconds, so the
+/// delta-of-delta buckets are wider than the paper's second-based 7/9/12 bits (14/17/20 bits, which hold
+/// ±8 s, ±65 s and ±524 s of jitter).
+/// <code>
+/// chunk   = count:uint16 LE · encoding:uint8 (0 = XOR, this class; 1 = decimal, <see cref="DecimalChunkEncoder"/>)
+///           · bitstream (most significant bit first, zero-padded to a byte)
+/// bitstream = t0:64 (two's complement) · v0:64 (IEEE-754 bits) · sample*(count-1)
+/// sample  = dod · xor
+///   dod   = delta(i) - delta(i-1), delta(0) = 0, delta > 0 always (strictly increasing timestamps)
+///           '0'                     dod = 0
+///           '10'   + 4-bit signed
+///           '110'  + 14-bit signed
+///           '1110' + 20-bit signed
+///           '1111' + 64-bit
+///   xor   = bits(v) ^ bits(v_prev)
+///           '0'                     xor = 0 (same value, NaN payloads included)
+///           '10' + meaningful bits  the xor fits inside the previous leading/trailing-zero window
+///           '11' + leading:5 + (length-1):6 + meaningful bits   a new window (leading capped at 31)
+/// </code>
+/// XOR of raw bits keeps every NaN payload, so Prometheus's stale marker (0x7ff0000000000002) survives exactly.
+/// </summary>
+public sealed class XorChunkAppender
+{
+    /// <summary>Bytes before the bitstream (sample count, encoding).</summary>
+    internal const int HeaderBytes = 3;
+
+    /// <summary>Encoding byte of an XOR chunk.</summary>
+    internal const byte XorEncoding = 0;
+
+    /// <summary>A chunk holds at most this many samples (the count is a uint16).</summary>
+    internal const int MaxSamples = ushort.MaxValue;
+
+    private ChunkBitWriter _bits;
+    private int _count;
+    private long _lastT;
+    private long _lastDelta;
+    private ulong _lastBits;
+    private int _leading;
+    private int _trailing;
+    private bool _hasWindow;
+
+    public XorChunkAppender(int initialCapacity = 64)
+    {
+        _bits = new ChunkBitWriter(initialCapacity);
+    }
+
+    /// <summary>Samples in the chunk.</summary>
+    public int Count => _count;
+
+    /// <summary>Timestamp of the first sample (valid when <see cref="Count"/> &gt; 0).</summary>
+    public long FirstTimestamp { get; private set; }
+
+    /// <summary>Timestamp of the last sample (valid when <see cref="Count"/> &gt; 0).</summary>
+    public long LastTimestamp => _lastT;
+
+    /// <summary>Encoded size so far, header included.</summary>
+    public int ByteLength => _bits.ByteLength;
+
+    /// <summary>The encoded chunk (header updated); valid until the next append or reset.</summary>
+    public ReadOnlySpan<byte> Bytes
+    {
+        get
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(_bits.Buffer, (ushort)_count);
+            return _bits.Buffer.AsSpan(0, ByteLength);
+        }
+    }
+
+    /// <summary>Empties the chunk, keeping its buffer.</summary>
+    public void Reset()
+    {
+        _bits.Reset();
+        _count = 0;
+        _lastT = 0;
+        _lastDelta = 0;
+        _lastBits = 0;
+        _leading = 0;
+        _trailing = 0;
+        _hasWindow = false;
+        FirstTimestamp = 0;
+    }
+
+    /// <summary>
+    /// Appends a sample. Returns false (and writes nothing) when <paramref name="timestampMs"/> is not after
+    /// the last timestamp (the format has no negative or zero deltas) or the chunk is full.
+    /// </summary>
+    public bool TryAppend(long timestampMs, double value)
+    {
+        var bits = (ulong)BitConverter.DoubleToInt64Bits(value);
+        if (_count == 0)
+        {
+            WriteBits((ulong)timestampMs, 64);
+            WriteBits(bits, 64);
+            FirstTimestamp = timestampMs;
+            _lastT = timestampMs;
+            _lastBits = bits;
+            _count = 1;
+            return true;
+        }
+
+        if (timestampMs <= _lastT || _count == MaxSamples)
+        {
+            return false;
+        }
+
+        var delta = timestampMs - _lastT;
+        var dod = delta - _lastDelta;
+        if (dod == 0)
+        {
+            WriteBits(0, 1);
+        }
+        else if (FitsSigned(dod, 4))
+        {
+            WriteBits(0b10, 2);
+            WriteBits((ulong)dod, 4);
+        }
+        else if (FitsSigned(dod, 14))
+        {
+            WriteBits(0b110, 3);
+            WriteBits((ulong)dod, 14);
+        }
+        else if (FitsSigned(dod, 20))
+        {
+            WriteBits(0b1110, 4);
+            WriteBits((ulong)dod, 20);
+        }
+        else
+        {
+            WriteBits(0b1111, 4);
+            WriteBits((ulong)dod, 64);
+        }
+
+        var xor = bits ^ _lastBits;
+        if (xor == 0)
+        {
+            WriteBits(0, 1);
+        }
+        else
+        {
+            var leading = Math.Min(BitOperations.LeadingZeroCount(xor), 31);
+            var trailing = BitOperations.TrailingZeroCount(xor);
+            if (_hasWindow && leading >= _leading && trailing >= _trailing)
+            {
+                var length = 64 - _leading - _trailing;
+                WriteBits(0b10, 2);
+                WriteBits(xor >> _trailing, length);
+            }
+            else
+            {
+                var length = 64 - leading - trailing;
+                WriteBits(0b11, 2);
+                WriteBits((ulong)leading, 5);
+                WriteBits((ulong)(length - 1), 6);
+                WriteBits(xor >> trailing, length);
+                _leading = leading;
+                _trailing = trailing;
+                _hasWindow = true;
+            }
+        }
+
+        _lastDelta = delta;
+        _lastT = timestampMs;
+        _lastBits = bits;
+        _count++;
+        return true;
+    }
+
+    internal static bool FitsSigned(long v, int bits) => v >= -(1L << (bits - 1)) && v < (1L << (bits - 1));
+
+    private void WriteBits(ulong value, int count) => _bits.Write(value, count);
+}

@@ -1,0 +1,168 @@
+using Flotel.Store.Metrics;
+
+namespace Flotel.Store.Query.Prometheus;
+
+/// <summary>The PromQL value types (Prometheus's parser.ValueType).</summary>
+public enum PromType
+{
+    Scalar,
+    String,
+    Vector,
+    Matrix,
+}
+
+/// <summary>A parsed PromQL expression. Nodes are immutable; reference identity keys the evaluator's selector cache.</summary>
+public abstract class PromExpr(int position)
+{
+    /// <summary>Offset of the node's first character in the query.</summary>
+    public int Position { get; } = position;
+
+    public abstract PromType Type { get; }
+
+    /// <summary>
+    /// Levels from this node down to its deepest leaf (a leaf is 1): how deep the evaluator recurses, bounded by
+    /// <see cref="PromParser.MaxDepth"/>. Known when the node is made, since children are made first.
+    /// </summary>
+    public virtual int Height => 1;
+
+    /// <summary>1 + the greatest height among <paramref name="children"/>.</summary>
+    protected static int Above(IReadOnlyList<PromExpr> children)
+    {
+        var max = 0;
+        foreach (var child in children)
+        {
+            max = Math.Max(max, child.Height);
+        }
+
+        return max + 1;
+    }
+}
+
+internal sealed class NumberLiteral(int position, double value) : PromExpr(position)
+{
+    public double Value { get; } = value;
+
+    public override PromType Type => PromType.Scalar;
+}
+
+internal sealed class StringLiteral(int position, string value) : PromExpr(position)
+{
+    public string Value { get; } = value;
+
+    public override PromType Type => PromType.String;
+}
+
+public sealed class VectorSelector(int position, string? name, IReadOnlyList<LabelMatcher> matchers) : PromExpr(position)
+{
+    public string? Name { get; } = name;
+
+    /// <summary>All matchers, the <c>__name__</c> one included.</summary>
+    public IReadOnlyList<LabelMatcher> Matchers { get; } = matchers;
+
+    public long OffsetMs { get; internal set; }
+
+    public override PromType Type => PromType.Vector;
+}
+
+internal sealed class MatrixSelector(int position, VectorSelector selector, long rangeMs) : PromExpr(position)
+{
+    public VectorSelector Selector { get; } = selector;
+
+    public long RangeMs { get; } = rangeMs;
+
+    public override PromType Type => PromType.Matrix;
+}
+
+internal sealed class Call(int position, string function, IReadOnlyList<PromExpr> args, PromType type = PromType.Vector) : PromExpr(position)
+{
+    public string Function { get; } = function;
+
+    public IReadOnlyList<PromExpr> Args { get; } = args;
+
+    public override int Height { get; } = Above(args);
+
+    /// <summary>The function's return type (<c>scalar()</c> and <c>time()</c> are scalars).</summary>
+    public override PromType Type { get; } = type;
+}
+
+internal sealed class Aggregate(int position, string op, PromExpr expr, IReadOnlyList<string> grouping, bool without, PromExpr? param = null) : PromExpr(position)
+{
+    public string Op { get; } = op;
+
+    public PromExpr Expr { get; } = expr;
+
+    /// <summary>The first argument of <c>topk</c>, <c>bottomk</c>, <c>quantile</c> (scalar) and <c>count_values</c> (string).</summary>
+    public PromExpr? Param { get; } = param;
+
+    public IReadOnlyList<string> Grouping { get; } = grouping;
+
+    public bool Without { get; } = without;
+
+    public override int Height { get; } = param is null ? expr.Height + 1 : Math.Max(expr.Height, param.Height) + 1;
+
+    public override PromType Type => PromType.Vector;
+}
+
+internal sealed class Unary(int position, PromExpr expr) : PromExpr(position)
+{
+    public PromExpr Expr { get; } = expr;
+
+    public override int Height { get; } = expr.Height + 1;
+
+    public override PromType Type => Expr.Type;
+}
+
+internal sealed class Paren(int position, PromExpr expr) : PromExpr(position)
+{
+    public PromExpr Expr { get; } = expr;
+
+    public override int Height { get; } = expr.Height + 1;
+
+    public override PromType Type => Expr.Type;
+}
+
+/// <summary>Vector matching cardinality (Prometheus's parser.VectorMatchCardinality).</summary>
+internal enum MatchCardinality
+{
+    OneToOne,
+
+    /// <summary><c>group_left</c>: the left side is the "many" side.</summary>
+    ManyToOne,
+
+    /// <summary><c>group_right</c>: the right side is the "many" side.</summary>
+    OneToMany,
+
+    /// <summary>The set operators <c>and</c>, <c>or</c>, <c>unless</c>.</summary>
+    ManyToMany,
+}
+
+internal sealed class Binary(int position, TokenKind op, PromExpr lhs, PromExpr rhs) : PromExpr(position)
+{
+    public TokenKind Op { get; } = op;
+
+    public PromExpr Lhs { get; } = lhs;
+
+    public PromExpr Rhs { get; } = rhs;
+
+    public override int Height { get; } = Math.Max(lhs.Height, rhs.Height) + 1;
+
+    /// <summary>The <c>bool</c> modifier of a comparison.</summary>
+    public bool ReturnBool { get; init; }
+
+    /// <summary>Vector matching: null = default (all labels but <c>__name__</c>).</summary>
+    public IReadOnlyList<string>? MatchingLabels { get; init; }
+
+    /// <summary>True for <c>on(…)</c>, false for <c>ignoring(…)</c>.</summary>
+    public bool On { get; init; }
+
+    public MatchCardinality Card { get; init; }
+
+    /// <summary>The labels of <c>group_left(…)</c>/<c>group_right(…)</c> copied from the "one" side.</summary>
+    public IReadOnlyList<string> Include { get; init; } = [];
+
+    public bool IsSetOperator => Op is TokenKind.And or TokenKind.Or or TokenKind.Unless;
+
+    public bool IsComparison => Op is TokenKind.EqlEql or TokenKind.Neq or TokenKind.Lss or TokenKind.Gtr or TokenKind.Lte or TokenKind.Gte;
+
+    public override PromType Type => Lhs.Type == PromType.Scalar && Rhs.Type == PromType.Scalar ? PromType.Scalar : PromType.Vector;
+}

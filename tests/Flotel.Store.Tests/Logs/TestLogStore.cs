@@ -1,0 +1,68 @@
+using Flotel.Model.Logs;
+using Flotel.Store.Logs;
+using Flotel.Wire.Syslog;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Flotel.Store.Tests.Logs;
+
+/// <summary>A log store in a fresh temporary directory, deleted on dispose.</summary>
+internal sealed class TestLogStore : IDisposable
+{
+    // The blog's Flotta device-worker line (conformance case "flotta-blog-empty-hostname", from
+    // tests/Flotel.Wire.Tests/Data/Syslog/parse-cases.jsonl; the line itself is quoted in the blog's _search response).
+    public const string BlogLine = "<6>2022-05-12T16:22:01-04:00  random-workload[3966]: dcc80a53ab7e5871f38e6b5184d785d58f5c698505fe74dd04597dcaac372c1b: New message at: Thu May 12 20:22:01 UTC 2022\n";
+
+    public static readonly DateTime BlogReceivedAt = new(2022, 5, 12, 20, 22, 1, 494, DateTimeKind.Utc);
+
+    public TestLogStore(Action<LogStoreOptions>? configure = null, FakeTimeProvider? clock = null)
+    {
+        Directory = Path.Combine(Path.GetTempPath(), "flotel-logstore-" + Guid.NewGuid().ToString("N"));
+        Options = new LogStoreOptions { DataDirectory = Directory, MaxAge = null, MaxSizeMiB = null };
+        configure?.Invoke(Options);
+        Clock = clock ?? new FakeTimeProvider(new DateTimeOffset(2022, 5, 12, 21, 0, 0, TimeSpan.Zero));
+        Store = LogStore.Open(Options, Clock);
+    }
+
+    public string Directory { get; }
+
+    public LogStoreOptions Options { get; }
+
+    public FakeTimeProvider Clock { get; }
+
+    public LogStore Store { get; private set; }
+
+    public static LogEvent BlogEvent() =>
+        SyslogParser.Default.ParseEvent(System.Text.Encoding.UTF8.GetBytes(BlogLine), BlogReceivedAt, "127.0.0.1");
+
+    public static LogEvent Event(DateTime timestamp, string message, int priority = 14, string? program = null, string? host = "10.0.0.1",
+        string? logsource = null, string? deviceId = null, string? workload = null) => new()
+    {
+        Timestamp = timestamp,
+        Message = message,
+        Priority = priority,
+        Program = program,
+        Host = host,
+        LogSource = logsource,
+        DeviceId = deviceId,
+        Workload = workload,
+    };
+
+    public void Reopen()
+    {
+        Store.Dispose();
+        Store = LogStore.Open(Options, Clock);
+    }
+
+    public void Dispose()
+    {
+        Store.Dispose();
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A pooled reader may still hold the file for a moment; the temp directory is cleaned by the OS.
+        }
+    }
+}
