@@ -4,8 +4,8 @@ using Microsoft.Extensions.Logging;
 namespace Flotel.Gateway.Outputs.Hosting;
 
 /// <summary>
-/// Everything gateway outputs share, written once (style rules 3 and 12): the queue reader named after the output →
-/// <see cref="RecordKindFilter{T}"/> (records of kinds the output does not take are skipped before decoding) → the
+/// Everything gateway outputs share, written once (style rules 3 and 12): the queue reader named after the output,
+/// filtered by <see cref="RecordKindFilter{T}"/> (records of kinds the output does not take are passed over unread) → the
 /// output's decoder → <see cref="QueueDelivery{T}"/> (batches, retries, 413 halving, counters) → the output's
 /// <see cref="SendAsync"/>; refused items go to <c>DATA/dead-letter/NAME.ndjson</c>. The host also builds the
 /// <see cref="HttpClient"/> from the output's <see cref="Shared.HttpOutputSettings"/>, logs the start and owns the
@@ -42,7 +42,8 @@ public abstract class OutputHost<T> : IGatewayOutput, IBatchSender<T>
         _deadLetters = new DeadLetterFile<T>(context.DeadLetterPath(Name), settings.DeadLetterItem, time: context.Time);
         KindFilter = new RecordKindFilter<T>(settings.Decoder, settings.Kinds);
         Delivery = new QueueDelivery<T>(
-            Name, context.Queue.OpenReader(Name), KindFilter, this, _deadLetters, settings.Delivery, context.Metrics, context.Time, Logger);
+            Name, context.Queue.OpenReader(Name), KindFilter, this, _deadLetters, settings.Delivery, context.Metrics, context.Time, Logger,
+            wantedRecords: KindFilter.Wants);
     }
 
     /// <inheritdoc />
