@@ -290,15 +290,15 @@ public sealed partial class GatewayHost : IAsyncDisposable
         var remoteWrite = new RemoteWriteInput(sink, limits, Metrics, time, loggerFactory.CreateLogger<RemoteWriteInput>(), options.StoreEnabled ? metricStore : null);
         ingest.MapPost("/api/v1/write", remoteWrite.HandleAsync);
         ingest.MapPost("/write", remoteWrite.HandleAsync);
-        ingest.MapElasticsearchBulkApi(logs, new QueueBulkSink(sink, time));
+        ingest.MapElasticsearchBulkApi(logs, new QueueBulkSink(sink, time), Metrics);
         open.MapGet("/healthz", () => Results.Text("ok\n"));
         open.MapGet("/readyz", () => IsReady ? Results.Text("ready\n")
             : Results.Text(_started ? "the durable queue cannot write (data disk full?)\n" : "starting\n", statusCode: StatusCodes.Status503ServiceUnavailable));
         query.MapGet("/metrics", () => Results.Text(Metrics.ToText(), "text/plain; version=0.0.4; charset=utf-8"));
         var queryLimits = new QueryLimiter(options.QueryTimeout, options.QueryMaxConcurrency, Metrics, time);
-        query.MapPrometheusApi(metricStore, time, queryLimits);
+        query.MapPrometheusApi(metricStore, time, queryLimits, Metrics);
         uiAssets.MapWebUi();
-        query.MapElasticsearchApi(logs, queryLimits);
+        query.MapElasticsearchApi(logs, queryLimits, Metrics);
         _routes = app.Services.GetRequiredService<EndpointDataSource>();
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -175,5 +175,11 @@ internal static class BulkRequestReader
             error = "Malformed action/metadata line: " + e.Message;
             return false;
         }
+        catch (InvalidOperationException e) when (e.Source?.StartsWith("System.Text.Json", StringComparison.Ordinal) == true)
+        {
+            // GetString refuses escapes that are not valid UTF-16 (a lone "\ud800"): the line's fault, not a 500.
+            error = "Malformed action/metadata line: " + e.Message;
+            return false;
+        }
     }
 }

@@ -33,40 +33,58 @@ public static class ElasticsearchApi
     public static IEndpointRouteBuilder MapElasticsearchApi(this IEndpointRouteBuilder routes, LogStore store) =>
         MapElasticsearchApi(routes, store, new QueryLimiter(QueryLimiter.DefaultTimeout, QueryLimiter.DefaultMaxConcurrency, new MetricsRegistry(), TimeProvider.System));
 
-    /// <summary>Maps the query endpoints (everything but <c>_bulk</c>), <c>_search</c> and <c>_count</c> under <paramref name="limits"/>.</summary>
-    internal static IEndpointRouteBuilder MapElasticsearchApi(this IEndpointRouteBuilder routes, LogStore store, QueryLimiter limits)
+    /// <summary>
+    /// Maps the query endpoints (everything but <c>_bulk</c>), <c>_search</c> and <c>_count</c> under <paramref name="limits"/>;
+    /// <paramref name="metrics"/>, when given, counts error answers (<see cref="QueryErrorMetric"/>).
+    /// </summary>
+    internal static IEndpointRouteBuilder MapElasticsearchApi(this IEndpointRouteBuilder routes, LogStore store, QueryLimiter limits, MetricsRegistry? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(routes);
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(limits);
         string[] read = [HttpMethods.Get, HttpMethods.Head];
         string[] search = [HttpMethods.Get, HttpMethods.Post];
-        _ = routes.MapMethods("/", read, (HttpContext c) => Handle(c, () => WriteBanner(c)));
-        _ = routes.MapMethods("/_search", search, (HttpContext c) => HandleQueryAsync(c, limits, "search", run => SearchAsync(c, store, "_all", run)));
-        _ = routes.MapMethods("/{index}/_search", search, (HttpContext c, string index) => HandleQueryAsync(c, limits, "search", run => SearchAsync(c, store, index, run)));
-        _ = routes.MapMethods("/_count", search, (HttpContext c) => HandleQueryAsync(c, limits, "count", run => CountAsync(c, store, "_all", run)));
-        _ = routes.MapMethods("/{index}/_count", search, (HttpContext c, string index) => HandleQueryAsync(c, limits, "count", run => CountAsync(c, store, index, run)));
-        _ = routes.MapGet("/_cat/indices", (HttpContext c) => Handle(c, () => CatIndices(c, store, "_all")));
-        _ = routes.MapGet("/_cat/indices/{index}", (HttpContext c, string index) => Handle(c, () => CatIndices(c, store, index)));
-        _ = routes.MapMethods("/_cat/health", read, (HttpContext c) => Handle(c, () => CatHealth(c, store)));
+        _ = routes.MapMethods("/", read, (HttpContext c) => Handle(c, metrics, () => WriteBanner(c)));
+        _ = routes.MapMethods("/_search", search, (HttpContext c) => HandleQueryAsync(c, limits, metrics, "search", run => SearchAsync(c, store, "_all", run)));
+        _ = routes.MapMethods("/{index}/_search", search, (HttpContext c, string index) => HandleQueryAsync(c, limits, metrics, "search", run => SearchAsync(c, store, index, run)));
+        _ = routes.MapMethods("/_count", search, (HttpContext c) => HandleQueryAsync(c, limits, metrics, "count", run => CountAsync(c, store, "_all", run)));
+        _ = routes.MapMethods("/{index}/_count", search, (HttpContext c, string index) => HandleQueryAsync(c, limits, metrics, "count", run => CountAsync(c, store, index, run)));
+        _ = routes.MapGet("/_cat/indices", (HttpContext c) => Handle(c, metrics, () => CatIndices(c, store, "_all")));
+        _ = routes.MapGet("/_cat/indices/{index}", (HttpContext c, string index) => Handle(c, metrics, () => CatIndices(c, store, index)));
+        _ = routes.MapMethods("/_cat/health", read, (HttpContext c) => Handle(c, metrics, () => CatHealth(c, store)));
         return routes;
     }
 
-    /// <summary>Maps the ingest endpoints, <c>_bulk</c>; <paramref name="bulk"/> receives the documents.</summary>
-    public static IEndpointRouteBuilder MapElasticsearchBulkApi(this IEndpointRouteBuilder routes, LogStore store, IBulkSink bulk)
+    /// <summary>
+    /// Maps the ingest endpoints, <c>_bulk</c>; <paramref name="bulk"/> receives the documents; <paramref name="metrics"/>,
+    /// when given, counts error answers (<see cref="QueryErrorMetric"/>).
+    /// </summary>
+    public static IEndpointRouteBuilder MapElasticsearchBulkApi(this IEndpointRouteBuilder routes, LogStore store, IBulkSink bulk, MetricsRegistry? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(routes);
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(bulk);
         string[] write = [HttpMethods.Post, HttpMethods.Put];
-        _ = routes.MapMethods("/_bulk", write, (HttpContext c) => Handle(c, () => BulkAsync(c, store, bulk, null)));
-        _ = routes.MapMethods("/{index}/_bulk", write, (HttpContext c, string index) => Handle(c, () => BulkAsync(c, store, bulk, index)));
+        _ = routes.MapMethods("/_bulk", write, (HttpContext c) => Handle(c, metrics, () => BulkAsync(c, store, bulk, null)));
+        _ = routes.MapMethods("/{index}/_bulk", write, (HttpContext c, string index) => Handle(c, metrics, () => BulkAsync(c, store, bulk, index)));
         return routes;
     }
 
-    private static async Task Handle(HttpContext context, Func<Task> handler)
+    private static async Task Handle(HttpContext context, MetricsRegistry? metrics, Func<Task> handler)
     {
         context.Response.Headers["X-elastic-product"] = "Elasticsearch";
+        try
+        {
+            await HandleErrors(context, handler).ConfigureAwait(false);
+        }
+        finally
+        {
+            QueryErrorMetric.Count(metrics, "elasticsearch", context.Response.StatusCode);
+        }
+    }
+
+    private static async Task HandleErrors(HttpContext context, Func<Task> handler)
+    {
         try
         {
             await handler().ConfigureAwait(false);
@@ -74,6 +92,32 @@ public static class ElasticsearchApi
         catch (ElasticsearchException e)
         {
             await WriteErrorAsync(context, e).ConfigureAwait(false);
+        }
+        catch (LogQueryException e)
+        {
+            await WriteErrorAsync(context, new ElasticsearchException(400, "query_shard_exception", e.Message)).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException e)
+        {
+            // Kestrel's limits while reading the body (too large, client too slow): the request's fault.
+            await WriteErrorAsync(context, new ElasticsearchException(e.StatusCode, "parse_exception", e.Message)).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away: nobody to answer.
+        }
+        catch (Exception e)
+        {
+            // Last resort: a bug, not the request. Never an empty 500: Elasticsearch's error shape, and the stack trace
+            // in the log once per cause.
+            UnexpectedQueryErrors.Report(context, "Elasticsearch", e);
+            if (context.Response.HasStarted)
+            {
+                context.Abort();
+                return;
+            }
+
+            await WriteErrorAsync(context, new ElasticsearchException(500, "exception", "the gateway failed to answer this request; its log has the details")).ConfigureAwait(false);
         }
     }
 
@@ -84,10 +128,10 @@ public static class ElasticsearchApi
     /// "Time exceeded", what Elasticsearch answers when partial results are not allowed: the store cannot stop a search
     /// part-way and keep what it found, so there are never partial results (and never <c>"timed_out": true</c>).
     /// </summary>
-    private static async Task HandleQueryAsync(HttpContext context, QueryLimiter limits, string api, Func<QueryRun, Task> handler)
+    private static async Task HandleQueryAsync(HttpContext context, QueryLimiter limits, MetricsRegistry? metrics, string api, Func<QueryRun, Task> handler)
     {
         using QueryRun run = limits.Begin(api, context.RequestAborted);
-        await Handle(context, async () =>
+        await Handle(context, metrics, async () =>
         {
             try
             {

@@ -24,6 +24,14 @@ internal static class QueryDslParser
     /// <summary>Elasticsearch 7's default <c>track_total_hits</c>: exact counts up to 10000.</summary>
     public const int DefaultTrackTotalHits = 10_000;
 
+    /// <summary>
+    /// Deepest JSON accepted in a request body (System.Text.Json's default, stated so it cannot change unseen). It
+    /// bounds the recursion of <see cref="ParseQuery"/> over nested <c>bool</c> queries (two or three JSON levels each,
+    /// so 20 to 30 of them, as Elasticsearch's <c>indices.query.bool.max_nested_depth</c>); deeper is a 400
+    /// <c>parsing_exception</c>, never a stack overflow.
+    /// </summary>
+    public const int MaxJsonDepth = 64;
+
     // Top-level keys that change nothing here (scoring, tracking, timeouts) and are accepted as Kibana and clients send them.
     private static readonly HashSet<string> IgnoredKeys = new(StringComparer.Ordinal)
     {
@@ -44,7 +52,7 @@ internal static class QueryDslParser
             JsonDocument document;
             try
             {
-                document = JsonDocument.Parse(body.ToArray(), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
+                document = JsonDocument.Parse(body.ToArray(), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, MaxDepth = MaxJsonDepth });
             }
             catch (JsonException e)
             {
@@ -53,48 +61,56 @@ internal static class QueryDslParser
 
             using (document)
             {
-                JsonElement root = document.RootElement;
-                if (root.ValueKind != JsonValueKind.Object)
+                try
                 {
-                    throw ElasticsearchException.Parsing("request body must be a JSON object");
-                }
-
-                foreach (JsonProperty property in root.EnumerateObject())
-                {
-                    switch (property.Name)
+                    JsonElement root = document.RootElement;
+                    if (root.ValueKind != JsonValueKind.Object)
                     {
-                        case "query":
-                            query = ParseQuery(property.Value);
-                            break;
-                        case "sort":
-                            sort = ParseSort(property.Value);
-                            break;
-                        case "from":
-                            from = ReadInt(property.Value, "from");
-                            break;
-                        case "size":
-                            size = ReadInt(property.Value, "size");
-                            break;
-                        case "_source":
-                            source = ParseSource(property.Value);
-                            break;
-                        case "track_total_hits":
-                            track = property.Value.ValueKind switch
-                            {
-                                JsonValueKind.True => null,
-                                JsonValueKind.False => 0,
-                                JsonValueKind.Number when property.Value.TryGetInt32(out int upTo) && upTo >= 0 => upTo,
-                                _ => throw ElasticsearchException.Parsing("[track_total_hits] must be a boolean or a non-negative integer"),
-                            };
-                            break;
-                        default:
-                            if (!IgnoredKeys.Contains(property.Name))
-                            {
-                                throw ElasticsearchException.Parsing($"Unknown key [{property.Name}]: not supported by this gateway (query, sort, from, size, _source are)");
-                            }
-
-                            break;
+                        throw ElasticsearchException.Parsing("request body must be a JSON object");
                     }
+
+                    foreach (JsonProperty property in root.EnumerateObject())
+                    {
+                        switch (property.Name)
+                        {
+                            case "query":
+                                query = ParseQuery(property.Value);
+                                break;
+                            case "sort":
+                                sort = ParseSort(property.Value);
+                                break;
+                            case "from":
+                                from = ReadInt(property.Value, "from");
+                                break;
+                            case "size":
+                                size = ReadInt(property.Value, "size");
+                                break;
+                            case "_source":
+                                source = ParseSource(property.Value);
+                                break;
+                            case "track_total_hits":
+                                track = property.Value.ValueKind switch
+                                {
+                                    JsonValueKind.True => null,
+                                    JsonValueKind.False => 0,
+                                    JsonValueKind.Number when property.Value.TryGetInt32(out int upTo) && upTo >= 0 => upTo,
+                                    _ => throw ElasticsearchException.Parsing("[track_total_hits] must be a boolean or a non-negative integer"),
+                                };
+                                break;
+                            default:
+                                if (!IgnoredKeys.Contains(property.Name))
+                                {
+                                    throw ElasticsearchException.Parsing($"Unknown key [{property.Name}]: not supported by this gateway (query, sort, from, size, _source are)");
+                                }
+
+                                break;
+                        }
+                    }
+                }
+                catch (InvalidOperationException e) when (e.Source?.StartsWith("System.Text.Json", StringComparison.Ordinal) == true)
+                {
+                    // JsonElement.GetString and property names refuse escapes that are not valid UTF-16 (a lone "\ud800").
+                    throw ElasticsearchException.Parsing("request body is not valid JSON: " + e.Message);
                 }
             }
         }
@@ -328,6 +344,18 @@ internal static class QueryDslParser
     /// </summary>
     internal static object? RangeBound(string field, string text, string? format)
     {
+        try
+        {
+            return RangeBoundUnchecked(field, text, format);
+        }
+        catch (Exception e) when (e is ArgumentOutOfRangeException or OverflowException)
+        {
+            return null; // a date before year 1 or after 9999 (now+9999999y, a huge epoch): not a date
+        }
+    }
+
+    private static object? RangeBoundUnchecked(string field, string text, string? format)
+    {
         if (field is not "@timestamp")
         {
             return long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long l) ? l
@@ -337,7 +365,7 @@ internal static class QueryDslParser
 
         if (format is "epoch_second" && long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long seconds))
         {
-            return seconds * 1000;
+            return checked(seconds * 1000);
         }
 
         if (text.StartsWith("now", StringComparison.Ordinal))
@@ -472,9 +500,11 @@ internal static class QueryDslParser
             throw ElasticsearchException.Parsing($"[bool] cannot parse minimum_should_match [{text}]");
         }
 
-        int value = percent ? clauses * Math.Abs(n) / 100 : Math.Abs(n);
+        // In long: Math.Abs(int.MinValue) and clauses × a large percentage overflow an int.
+        long magnitude = Math.Abs((long)n);
+        long value = percent ? clauses * magnitude / 100 : magnitude;
         value = n < 0 ? clauses - value : value;
-        return Math.Clamp(value, 0, clauses);
+        return (int)Math.Clamp(value, 0, clauses);
     }
 
     private static IEnumerable<LogQuery> Clauses(JsonElement value) => value.ValueKind == JsonValueKind.Array

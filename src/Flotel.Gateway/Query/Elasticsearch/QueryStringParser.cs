@@ -10,13 +10,28 @@ namespace Flotel.Gateway.Query.Elasticsearch;
 /// <c>!</c>, a leading <c>-</c> or <c>+</c>), parentheses, <c>foo*</c> prefixes, <c>field:*</c> (exists),
 /// <c>field:[a TO b]</c> / <c>{a TO b}</c> ranges and <c>field:&gt;=x</c>. Adjacent clauses are joined by the
 /// default operator (OR unless <c>default_operator</c> says AND). Precedence: NOT, then AND, then OR.
+/// One pass over the text: nesting is bounded by <see cref="MaxDepth"/> and a field group is parsed in place.
 /// </summary>
 internal sealed class QueryStringParser
 {
+    /// <summary>
+    /// Deepest nesting of negations (<c>NOT</c>, <c>!</c>, <c>-</c>) and parentheses accepted. The parser, the SQL
+    /// compiler and SQLite (1,000 expression levels at most) each recurse once per level: 10,000 <c>NOT </c> overflowed
+    /// the stack and ended the process. Elasticsearch bounds nested <c>bool</c> queries at 20 to 30 levels
+    /// (<c>indices.query.bool.max_nested_depth</c>); hand-written Lucene queries stay far below this.
+    /// </summary>
+    public const int MaxDepth = 64;
+
     private readonly string _text;
-    private readonly string _defaultField;
     private readonly bool _defaultAnd;
+
+    /// <summary>The field of bare terms: the default field, or the field of the <c>field:( … )</c> group being parsed.</summary>
+    private string _defaultField;
+
     private int _pos;
+
+    /// <summary>Negations and parentheses open at <see cref="_pos"/>, bounded by <see cref="MaxDepth"/>.</summary>
+    private int _depth;
 
     private QueryStringParser(string text, string defaultField, bool defaultAnd)
     {
@@ -46,8 +61,17 @@ internal sealed class QueryStringParser
 
     private bool AtEnd => _pos >= _text.Length;
 
-    private ElasticsearchException Error(string what) =>
-        new(400, "query_shard_exception", $"Failed to parse query [{_text}]: {what} at position {_pos.ToString(CultureInfo.InvariantCulture)}");
+    /// <summary>
+    /// Characters of the query quoted in an error. Elasticsearch quotes it whole, but a 100 MB query of control
+    /// characters would then be an error answer six times larger (each written <c>\u0000</c>).
+    /// </summary>
+    private const int MaxQuotedChars = 1024;
+
+    private ElasticsearchException Error(string what)
+    {
+        string quoted = _text.Length <= MaxQuotedChars ? _text : string.Concat(_text.AsSpan(0, MaxQuotedChars), "…");
+        return new(400, "query_shard_exception", $"Failed to parse query [{quoted}]: {what} at position {_pos.ToString(CultureInfo.InvariantCulture)}");
+    }
 
     // Lucene's occurrence rules: clauses joined by OR (or by the default OR) are optional, a negated clause
     // ("-x", "NOT x") is a must_not of the group, so "a b -c" means (a OR b) AND NOT c.
@@ -67,6 +91,18 @@ internal sealed class QueryStringParser
             }
         }
 
+        // Clauses the default AND joins to should[^1], gathered and joined once (joining one by one copied the list
+        // each time: quadratic in the number of terms).
+        List<LogQuery>? folded = null;
+        void Flush()
+        {
+            if (folded is not null)
+            {
+                should[^1] = And(should[^1], folded);
+                folded = null;
+            }
+        }
+
         Add(ParseAnd());
         while (true)
         {
@@ -78,12 +114,13 @@ internal sealed class QueryStringParser
 
             if (Keyword("OR") || Symbol("||"))
             {
+                Flush();
                 Add(ParseAnd());
             }
             else if (_defaultAnd && should.Count > 0)
             {
                 // Implicit AND: fold into the last clause.
-                should[^1] = And(should[^1], ParseAnd());
+                (folded ??= []).Add(ParseAnd());
             }
             else
             {
@@ -91,37 +128,42 @@ internal sealed class QueryStringParser
             }
         }
 
+        Flush();
         return should.Count == 1 && mustNot.Count == 0 ? should[0] : new BoolQuery([], [], should, mustNot, null);
     }
 
     private LogQuery ParseAnd()
     {
         LogQuery left = ParseNot();
+        List<LogQuery>? right = null;
         while (true)
         {
             SkipSpace();
             if (Keyword("AND") || Symbol("&&"))
             {
-                left = And(left, ParseNot());
+                (right ??= []).Add(ParseNot());
             }
             else
             {
-                return left;
+                return right is null ? left : And(left, right);
             }
         }
     }
 
-    private static BoolQuery And(LogQuery left, LogQuery right) =>
+    private static BoolQuery And(LogQuery left, List<LogQuery> right) =>
         left is BoolQuery { Should.Count: 0, Filter.Count: 0, MinimumShouldMatch: null } b
-            ? b with { Must = [.. b.Must, right] }
-            : new BoolQuery([left, right], [], [], [], null);
+            ? b with { Must = [.. b.Must, .. right] }
+            : new BoolQuery([left, .. right], [], [], [], null);
 
     private LogQuery ParseNot()
     {
         SkipSpace();
         if (Keyword("NOT") || Symbol("!") || Symbol("-"))
         {
-            return new BoolQuery([], [], [], [ParseNot()], null);
+            Enter();
+            LogQuery negated = ParseNot();
+            _depth--;
+            return new BoolQuery([], [], [], [negated], null);
         }
 
         _ = Symbol("+");
@@ -138,6 +180,7 @@ internal sealed class QueryStringParser
 
         if (Symbol("("))
         {
+            Enter();
             LogQuery inner = field is null ? ParseOr() : ParseGroupForField(field);
             SkipSpace();
             if (!Symbol(")"))
@@ -145,6 +188,7 @@ internal sealed class QueryStringParser
                 throw Error("missing ')'");
             }
 
+            _depth--;
             return inner;
         }
 
@@ -184,24 +228,29 @@ internal sealed class QueryStringParser
         return field is null && word == "*" ? MatchAllQuery.Instance : Term(field ?? _defaultField, word);
     }
 
-    // field:(a OR b) applies the field to every term inside.
+    // field:(a OR b) applies the field to every term inside; an empty group matches everything. Parsed in place with
+    // the field as the default one: re-parsing the group's text at each level was quadratic (f:((((… at 100k levels: 40 s).
     private LogQuery ParseGroupForField(string field)
     {
-        int depth = 1;
-        int start = _pos;
-        while (_pos < _text.Length && depth > 0)
+        SkipSpace();
+        if (Peek(')'))
         {
-            depth += _text[_pos] == '(' ? 1 : _text[_pos] == ')' ? -1 : 0;
-            _pos++;
+            return MatchAllQuery.Instance;
         }
 
-        if (depth != 0)
-        {
-            throw Error("missing ')'");
-        }
+        string outer = _defaultField;
+        _defaultField = field;
+        LogQuery inner = ParseOr();
+        _defaultField = outer;
+        return inner;
+    }
 
-        _pos--;
-        return Parse(_text[start.._pos], field, _defaultAnd);
+    private void Enter()
+    {
+        if (++_depth > MaxDepth)
+        {
+            throw Error($"query nested too deeply (more than {MaxDepth.ToString(CultureInfo.InvariantCulture)} levels of NOT and parentheses)");
+        }
     }
 
     private static LogQuery Term(string field, string word)

@@ -18,6 +18,24 @@ internal abstract class PromExpr(int position)
     public int Position { get; } = position;
 
     public abstract PromType Type { get; }
+
+    /// <summary>
+    /// Levels from this node down to its deepest leaf (a leaf is 1): how deep the evaluator recurses, bounded by
+    /// <see cref="PromParser.MaxDepth"/>. Known when the node is made, since children are made first.
+    /// </summary>
+    public virtual int Height => 1;
+
+    /// <summary>1 + the greatest height among <paramref name="children"/>.</summary>
+    protected static int Above(IReadOnlyList<PromExpr> children)
+    {
+        var max = 0;
+        foreach (var child in children)
+        {
+            max = Math.Max(max, child.Height);
+        }
+
+        return max + 1;
+    }
 }
 
 internal sealed class NumberLiteral(int position, double value) : PromExpr(position)
@@ -61,6 +79,8 @@ internal sealed class Call(int position, string function, IReadOnlyList<PromExpr
 
     public IReadOnlyList<PromExpr> Args { get; } = args;
 
+    public override int Height { get; } = Above(args);
+
     /// <summary>The function's return type (<c>scalar()</c> and <c>time()</c> are scalars).</summary>
     public override PromType Type { get; } = type;
 }
@@ -78,6 +98,8 @@ internal sealed class Aggregate(int position, string op, PromExpr expr, IReadOnl
 
     public bool Without { get; } = without;
 
+    public override int Height { get; } = param is null ? expr.Height + 1 : Math.Max(expr.Height, param.Height) + 1;
+
     public override PromType Type => PromType.Vector;
 }
 
@@ -85,12 +107,16 @@ internal sealed class Unary(int position, PromExpr expr) : PromExpr(position)
 {
     public PromExpr Expr { get; } = expr;
 
+    public override int Height { get; } = expr.Height + 1;
+
     public override PromType Type => Expr.Type;
 }
 
 internal sealed class Paren(int position, PromExpr expr) : PromExpr(position)
 {
     public PromExpr Expr { get; } = expr;
+
+    public override int Height { get; } = expr.Height + 1;
 
     public override PromType Type => Expr.Type;
 }
@@ -117,6 +143,8 @@ internal sealed class Binary(int position, TokenKind op, PromExpr lhs, PromExpr 
     public PromExpr Lhs { get; } = lhs;
 
     public PromExpr Rhs { get; } = rhs;
+
+    public override int Height { get; } = Math.Max(lhs.Height, rhs.Height) + 1;
 
     /// <summary>The <c>bool</c> modifier of a comparison.</summary>
     public bool ReturnBool { get; init; }

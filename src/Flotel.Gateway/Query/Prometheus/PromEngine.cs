@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Flotel.Gateway.Store.Metrics;
 using Flotel.Model.Metrics;
 
@@ -47,6 +48,9 @@ internal sealed partial class PromEngine(MetricStore store, CancellationToken ca
     private readonly Dictionary<VectorSelector, int[]> _instantCursors = [];
 
     private readonly Dictionary<(PromExpr Node, int Kind), Dictionary<LabelSet, LabelSet>> _derivedLabels = [];
+
+    /// <summary>Each <c>label_replace</c> call's compiled regex, for this query (see <see cref="LabelReplaceRegex"/>).</summary>
+    private readonly Dictionary<Call, (Regex Regex, Dictionary<string, int> GroupNames)> _labelReplaceRegexes = [];
 
     /// <summary>Samples the query read from the store (its prefetched series).</summary>
     public long SamplesLoaded { get; private set; }
@@ -411,7 +415,8 @@ internal sealed partial class PromEngine(MetricStore store, CancellationToken ca
             && OutputsGroupingLabelsOnly(agg.Op) && !agg.Grouping.Contains(Label.MetricNameLabel)
             ? ((VectorValue)EvalCall(call, t, keepName: true)).Samples
             : ((VectorValue)Eval(agg.Expr, t)).Samples;
-        var param = agg.Param is null or StringLiteral ? double.NaN : EvalScalar(agg.Param, t);
+        // By type, not by node: count_values((("version")), …) has a string parameter inside parentheses.
+        var param = agg.Param is null || agg.Param.Type == PromType.String ? double.NaN : EvalScalar(agg.Param, t);
         string? valueLabel = null;
         if (agg.Op == "count_values")
         {

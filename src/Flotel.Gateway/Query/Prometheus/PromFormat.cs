@@ -115,10 +115,17 @@ internal static class PromFormat
         return Encoding.ASCII.GetString(text[..FormatTimestampUtf8(ms, text)]);
     }
 
+    /// <summary>
+    /// Latest and earliest time accepted, in ms: Prometheus's API MinTime/MaxTime (±292 million years). Beyond them a
+    /// time did not fit in a long once in milliseconds, and the answer's timestamps were not valid JSON numbers.
+    /// </summary>
+    public const long MaxTimeMs = 9223372036854775L;
+
     /// <summary>Prometheus's API parseTime: Unix seconds with a fraction, or RFC 3339. Result in milliseconds.</summary>
     public static bool TryParseTime(string text, out long ms)
     {
-        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && double.IsFinite(seconds))
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && double.IsFinite(seconds)
+            && Math.Abs(seconds * 1000) <= MaxTimeMs)
         {
             ms = (long)Math.Round(seconds * 1000, MidpointRounding.AwayFromZero);
             return true;
@@ -137,7 +144,8 @@ internal static class PromFormat
     /// <summary>Prometheus's API parseDuration: seconds with a fraction, or a PromQL duration (<c>1m30s</c>).</summary>
     public static bool TryParseDuration(string text, out long ms)
     {
-        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && double.IsFinite(seconds))
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && double.IsFinite(seconds)
+            && Math.Abs(seconds * 1000) <= PromLexer.MaxDurationMs)
         {
             ms = (long)Math.Round(seconds * 1000, MidpointRounding.AwayFromZero);
             return true;

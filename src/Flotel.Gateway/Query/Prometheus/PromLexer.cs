@@ -51,6 +51,12 @@ internal readonly record struct Token(TokenKind Kind, int Position, string Text,
 /// </summary>
 internal static class PromLexer
 {
+    /// <summary>
+    /// Longest duration, as Prometheus's (a Go <c>time.Duration</c>: 2^63 ns, about 292 years). Longer ones are an error
+    /// there and here; unbounded, <c>up[99999999999999999999s]</c> overflowed and answered a 500.
+    /// </summary>
+    public const long MaxDurationMs = long.MaxValue / 1_000_000;
+
     public static List<Token> Tokenize(string query)
     {
         var tokens = new List<Token>();
@@ -226,15 +232,26 @@ internal static class PromLexer
                     sb.Append((char)ReadHex(query, ref i, 2, start));
                     break;
                 case 'u':
-                    sb.Append(char.ConvertFromUtf32(ReadHex(query, ref i, 4, start)));
+                    sb.Append(CodePoint(query, ReadHex(query, ref i, 4, start), start));
                     break;
                 case 'U':
-                    sb.Append(char.ConvertFromUtf32(ReadHex(query, ref i, 8, start)));
+                    sb.Append(CodePoint(query, ReadHex(query, ref i, 8, start), start));
                     break;
                 default:
                     throw PromQueryException.Parse(query, i - 2, "unknown escape sequence '\\" + e + "'");
             }
         }
+    }
+
+    /// <summary>A <c>\u</c>/<c>\U</c> escape's character; a surrogate half or a value past U+10FFFF is a parse error, as in Go.</summary>
+    private static string CodePoint(string query, int value, int start)
+    {
+        if (value is < 0 or > 0x10FFFF || (value >= 0xD800 && value <= 0xDFFF))
+        {
+            throw PromQueryException.Parse(query, start, "invalid Unicode code point in escape sequence");
+        }
+
+        return char.ConvertFromUtf32(value);
     }
 
     private static int ReadHex(string query, ref int i, int digits, int start)
@@ -288,7 +305,7 @@ internal static class PromLexer
                     k++;
                 }
 
-                var n = long.Parse(query.AsSpan(d, k - d), NumberStyles.None, CultureInfo.InvariantCulture);
+                var parsed = long.TryParse(query.AsSpan(d, k - d), NumberStyles.None, CultureInfo.InvariantCulture, out var n);
                 var unit = ReadUnit(query, ref k);
                 if (unit == 0 || unit >= lastUnit)
                 {
@@ -296,7 +313,12 @@ internal static class PromLexer
                 }
 
                 lastUnit = unit;
-                total = checked(total + (n * unit));
+                if (!parsed || n > (MaxDurationMs - total) / unit)
+                {
+                    throw PromQueryException.Parse(query, start, "duration out of range: \"" + query[start..k] + "\"");
+                }
+
+                total += n * unit;
             }
 
             i = k;

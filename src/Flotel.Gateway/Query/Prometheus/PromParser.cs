@@ -11,6 +11,15 @@ namespace Flotel.Gateway.Query.Prometheus;
 /// </summary>
 internal sealed class PromParser
 {
+    /// <summary>
+    /// Deepest expression accepted: nesting of parentheses, unary signs, function calls and aggregations, and the
+    /// length of a binary operator chain (<c>a + b + c</c> is a tree as deep as it has operators). The parser and the
+    /// evaluator recurse once per level on a thread-pool thread (1.5 MiB of stack): without a bound,
+    /// <c>query=</c> followed by 10,000 <c>-</c> overflowed the stack and ended the process. Prometheus has no explicit
+    /// limit (Go stacks grow to 1 GiB); dashboards and rules stay far below this one.
+    /// </summary>
+    public const int MaxDepth = 256;
+
     private const int PrecPow = 6;
 
     private static readonly HashSet<string> Aggregations = new(StringComparer.Ordinal)
@@ -21,6 +30,9 @@ internal sealed class PromParser
     private readonly string _query;
     private readonly List<Token> _tokens;
     private int _pos;
+
+    /// <summary>Nested <see cref="ParseExpr"/> calls in progress, bounded by <see cref="MaxDepth"/>.</summary>
+    private int _depth;
 
     private PromParser(string query)
     {
@@ -88,7 +100,40 @@ internal sealed class PromParser
         _ => -1,
     };
 
+    /// <summary>Refuses a node deeper than <see cref="MaxDepth"/> (see <see cref="PromExpr.Height"/>).</summary>
+    private T Bounded<T>(T node)
+        where T : PromExpr
+    {
+        if (node.Height > MaxDepth)
+        {
+            throw TooDeep(node.Position);
+        }
+
+        return node;
+    }
+
+    private PromQueryException TooDeep(int position) =>
+        PromQueryException.Parse(_query, position, "expression nested too deeply (more than " + Count(MaxDepth) + " levels of parentheses, signs, calls or binary operators)");
+
     private PromExpr ParseExpr(int minPrec)
+    {
+        if (_depth >= MaxDepth)
+        {
+            throw TooDeep(Peek.Position);
+        }
+
+        _depth++;
+        try
+        {
+            return ParseExprUnbounded(minPrec);
+        }
+        finally
+        {
+            _depth--;
+        }
+    }
+
+    private PromExpr ParseExprUnbounded(int minPrec)
     {
         var lhs = ParseUnary();
         while (true)
@@ -148,9 +193,11 @@ internal sealed class PromParser
 
                     if (on)
                     {
+                        // A set, not List.Contains: on(…) and group_left(…) of 100k labels each would be quadratic.
+                        var onLabels = new HashSet<string>(matching, StringComparer.Ordinal);
                         foreach (var l in include)
                         {
-                            if (matching.Contains(l))
+                            if (onLabels.Contains(l))
                             {
                                 throw Error(op, "label \"" + l + "\" must not occur in ON and GROUP clause at once");
                             }
@@ -160,7 +207,7 @@ internal sealed class PromParser
             }
 
             var rhs = ParseExpr(op.Kind == TokenKind.Pow ? prec : prec + 1);
-            var binary = new Binary(lhs.Position, kind, lhs, rhs) { ReturnBool = returnBool, MatchingLabels = matching, On = on, Card = card, Include = include };
+            var binary = Bounded(new Binary(lhs.Position, kind, lhs, rhs) { ReturnBool = returnBool, MatchingLabels = matching, On = on, Card = card, Include = include });
             CheckBinary(binary, op);
             lhs = binary;
         }
@@ -209,7 +256,7 @@ internal sealed class PromParser
                 return operand;
             }
 
-            return operand is NumberLiteral n ? new NumberLiteral(t.Position, -n.Value) : new Unary(t.Position, operand);
+            return operand is NumberLiteral n ? new NumberLiteral(t.Position, -n.Value) : Bounded(new Unary(t.Position, operand));
         }
 
         return ParsePostfix(ParsePrimary());
@@ -297,7 +344,7 @@ internal sealed class PromParser
                 Next();
                 var inner = ParseExpr(0);
                 Expect(TokenKind.RightParen, "parenthesized expression");
-                return new Paren(t.Position, inner);
+                return Bounded(new Paren(t.Position, inner));
             case TokenKind.LeftBrace:
                 return ParseSelector(null, t.Position);
             case TokenKind.Identifier:
@@ -395,7 +442,7 @@ internal sealed class PromParser
             }
         }
 
-        return new Aggregate(op.Position, op.Text, expr, grouping ?? [], without, param);
+        return Bounded(new Aggregate(op.Position, op.Text, expr, grouping ?? [], without, param));
     }
 
     private Call ParseCall(Token name)
@@ -443,7 +490,7 @@ internal sealed class PromParser
             }
         }
 
-        return new Call(name.Position, name.Text, args, function.ReturnType);
+        return Bounded(new Call(name.Position, name.Text, args, function.ReturnType));
     }
 
     private static string Count(int n) => n.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -23,8 +23,8 @@ namespace Flotel.Gateway.Query.Prometheus;
 /// </summary>
 public static class PrometheusApi
 {
-    private const long MinTime = -9223372036854775L; // Prometheus's API MinTime/MaxTime in ms, roughly ±292 million years
-    private const long MaxTime = 9223372036854775L;
+    private const long MinTime = -PromFormat.MaxTimeMs; // Prometheus's API MinTime/MaxTime in ms, roughly ±292 million years
+    private const long MaxTime = PromFormat.MaxTimeMs;
 
     /// <summary>The stage of a running PromQL query in a timeout message (Prometheus's engine says the same).</summary>
     private const string EvaluationStage = "expression evaluation";
@@ -42,19 +42,22 @@ public static class PrometheusApi
     public static IEndpointRouteBuilder MapPrometheusApi(this IEndpointRouteBuilder routes, MetricStore store, TimeProvider time) =>
         MapPrometheusApi(routes, store, time, new QueryLimiter(QueryLimiter.DefaultTimeout, QueryLimiter.DefaultMaxConcurrency, new MetricsRegistry(), time));
 
-    /// <summary>Maps the read endpoints, every query under <paramref name="limits"/>.</summary>
-    internal static IEndpointRouteBuilder MapPrometheusApi(this IEndpointRouteBuilder routes, MetricStore store, TimeProvider time, QueryLimiter limits)
+    /// <summary>
+    /// Maps the read endpoints, every query under <paramref name="limits"/>; <paramref name="metrics"/>, when given, counts
+    /// error answers (<see cref="QueryErrorMetric"/>).
+    /// </summary>
+    internal static IEndpointRouteBuilder MapPrometheusApi(this IEndpointRouteBuilder routes, MetricStore store, TimeProvider time, QueryLimiter limits, MetricsRegistry? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(routes);
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(limits);
         string[] methods = ["GET", "POST"];
-        routes.MapMethods("/api/v1/query", methods, ctx => Handle(ctx, limits, "query", (w, spill, run) => QueryAsync(ctx, w, spill, run, store, time)));
-        routes.MapMethods("/api/v1/query_range", methods, ctx => Handle(ctx, limits, "query_range", (w, spill, run) => QueryRangeAsync(ctx, w, spill, run, store)));
-        routes.MapMethods("/api/v1/series", methods, ctx => Handle(ctx, limits, "series", (w, _, run) => SeriesAsync(ctx, w, run, store)));
-        routes.MapMethods("/api/v1/labels", methods, ctx => Handle(ctx, limits, "labels", (w, _, run) => LabelsAsync(ctx, w, run, store)));
-        routes.MapMethods("/api/v1/label/{name}/values", methods, ctx => Handle(ctx, limits, "label_values", (w, _, run) => LabelValuesAsync(ctx, w, run, store)));
+        routes.MapMethods("/api/v1/query", methods, ctx => Handle(ctx, limits, metrics, "query", (w, spill, run) => QueryAsync(ctx, w, spill, run, store, time)));
+        routes.MapMethods("/api/v1/query_range", methods, ctx => Handle(ctx, limits, metrics, "query_range", (w, spill, run) => QueryRangeAsync(ctx, w, spill, run, store)));
+        routes.MapMethods("/api/v1/series", methods, ctx => Handle(ctx, limits, metrics, "series", (w, _, run) => SeriesAsync(ctx, w, run, store)));
+        routes.MapMethods("/api/v1/labels", methods, ctx => Handle(ctx, limits, metrics, "labels", (w, _, run) => LabelsAsync(ctx, w, run, store)));
+        routes.MapMethods("/api/v1/label/{name}/values", methods, ctx => Handle(ctx, limits, metrics, "label_values", (w, _, run) => LabelValuesAsync(ctx, w, run, store)));
         return routes;
     }
 
@@ -65,7 +68,19 @@ public static class PrometheusApi
     /// A query stopped by its deadline is answered with Prometheus's timeout error; one whose client went away is not
     /// answered at all (the connection is gone), only counted.
     /// </summary>
-    private static async Task Handle(HttpContext ctx, QueryLimiter limits, string api, Func<Utf8JsonWriter, ResponseSpill, QueryRun, Task> writeData)
+    private static async Task Handle(HttpContext ctx, QueryLimiter limits, MetricsRegistry? metrics, string api, Func<Utf8JsonWriter, ResponseSpill, QueryRun, Task> writeData)
+    {
+        try
+        {
+            await HandleErrors(ctx, limits, api, writeData).ConfigureAwait(false);
+        }
+        finally
+        {
+            QueryErrorMetric.Count(metrics, "prometheus", ctx.Response.StatusCode);
+        }
+    }
+
+    private static async Task HandleErrors(HttpContext ctx, QueryLimiter limits, string api, Func<Utf8JsonWriter, ResponseSpill, QueryRun, Task> writeData)
     {
         using var run = limits.Begin(api, ctx.RequestAborted);
         var spill = new ResponseSpill(ctx);
@@ -102,19 +117,33 @@ public static class PrometheusApi
             // Prometheus's ErrQueryTimeout, answered as errorTimeout: 503.
             error = new PromQueryException("timeout", StatusCodes.Status503ServiceUnavailable, "query timed out in " + run.Stage);
         }
+        catch (Exception ex) when (IsBadRequest(ex) && !spill.Started)
+        {
+            error = new PromQueryException("bad_data", ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status400BadRequest, "invalid request: " + ex.Message);
+        }
+        catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
+        {
+            run.Complete(QueryOutcome.Canceled);
+            return; // the client went away: nobody to answer
+        }
+        catch (Exception ex)
+        {
+            // Last resort: a bug, not the request. Never an empty 500: Prometheus's error shape ("internal", as its API
+            // answers an internal error), and the stack trace in the log once per cause.
+            UnexpectedQueryErrors.Report(ctx, "Prometheus", ex);
+            if (spill.Started)
+            {
+                run.Complete(QueryOutcome.Error);
+                ctx.Abort(); // part of a 200 answer is out: cut it rather than end it as if it were whole
+                return;
+            }
+
+            error = new PromQueryException("internal", StatusCodes.Status500InternalServerError, "the gateway failed to answer this query; its log has the details");
+        }
 
         if (error is not null)
         {
-            spill.Clear();
-            using (var writer = new Utf8JsonWriter(spill, JsonOptions))
-            {
-                writer.WriteStartObject();
-                writer.WriteString("status", "error");
-                writer.WriteString("errorType", error.ErrorType);
-                writer.WriteString("error", error.Message);
-                writer.WriteEndObject();
-            }
-
+            WriteError(spill, error.ErrorType, error.Message);
             ctx.Response.StatusCode = error.HttpStatusCode;
         }
 
@@ -129,6 +158,24 @@ public static class PrometheusApi
         }
 
         run.Complete(error is null ? QueryOutcome.Ok : error.ErrorType == "timeout" ? QueryOutcome.Timeout : QueryOutcome.Error);
+    }
+
+    /// <summary>
+    /// Failures reading the request rather than running it: Kestrel's body limits, and a form whose value or key count
+    /// is over ASP.NET's form limits (a <c>query=</c> of more than 4 MiB in a POST body), which are
+    /// <see cref="InvalidDataException"/>.
+    /// </summary>
+    private static bool IsBadRequest(Exception ex) => ex is BadHttpRequestException or InvalidDataException;
+
+    private static void WriteError(ResponseSpill spill, string errorType, string message)
+    {
+        spill.Clear();
+        using var writer = new Utf8JsonWriter(spill, JsonOptions);
+        writer.WriteStartObject();
+        writer.WriteString("status", "error");
+        writer.WriteString("errorType", errorType);
+        writer.WriteString("error", message);
+        writer.WriteEndObject();
     }
 
     /// <summary>

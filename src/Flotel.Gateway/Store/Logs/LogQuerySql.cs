@@ -16,6 +16,14 @@ internal sealed class LogQuerySql
     /// <summary>Name of the parameter holding the index name (for <c>_index</c>).</summary>
     public const string IndexParameter = "@index";
 
+    /// <summary>
+    /// Most values one query may bind (a value per term, range bound, field path…), as Elasticsearch 8 counts at most
+    /// 4,096 clauses in a query (<c>indices.query.bool.max_clause_count</c>). SQLite binds at most 32,766 and looks each
+    /// name up by a linear scan, so binding grows with the square of the count: 40,000 terms took seconds of CPU before
+    /// SQLite refused them.
+    /// </summary>
+    public const int MaxParameters = 4096;
+
     private readonly StringBuilder _sql = new();
 
     public List<KeyValuePair<string, object>> Parameters { get; } = [];
@@ -57,19 +65,45 @@ internal sealed class LogQuerySql
     private static bool IsKeyword(string field) => Column(field) is not null || field is "_index" or "pid" or "msgid"
         or "container_id" or "facility_label" or "severity_label" or "tags" or "timestamp" or "@version";
 
-    private static string JsonPath(string field)
+    /// <summary>
+    /// The SQLite JSON path of a dotted field name, each segment a quoted label. SQLite ends a quoted label at the first
+    /// <c>"</c> and reads backslash escapes in it as JSON escapes (json.c, <c>jsonLookupStep</c>), and the path text ends
+    /// at a NUL: so <c>"</c>, <c>\</c> and control characters are written as <c>\uXXXX</c>. Before, a field name with a
+    /// NUL or a trailing backslash made the path malformed and the search failed with a 500.
+    /// </summary>
+    internal static string JsonPath(string field)
     {
         var path = new StringBuilder("$");
         foreach (string segment in field.Split('.'))
         {
-            path.Append(".\"").Append(segment.Replace("\"", "\\\"", StringComparison.Ordinal)).Append('"');
+            path.Append(".\"");
+            foreach (char c in segment)
+            {
+                if (c is '"' or '\\' || char.IsControl(c))
+                {
+                    path.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
+                }
+                else
+                {
+                    path.Append(c);
+                }
+            }
+
+            path.Append('"');
         }
 
         return path.ToString();
     }
 
+    /// <exception cref="LogQueryException">More than <see cref="MaxParameters"/> values.</exception>
     private string Add(object value)
     {
+        if (Parameters.Count >= MaxParameters)
+        {
+            throw new LogQueryException(
+                "the query has more than " + MaxParameters.ToString(CultureInfo.InvariantCulture) + " values and clauses (terms, bounds, fields); split it");
+        }
+
         string name = "@p" + Parameters.Count.ToString(CultureInfo.InvariantCulture);
         Parameters.Add(new KeyValuePair<string, object>(name, value));
         return name;
@@ -331,13 +365,48 @@ internal sealed class LogQuerySql
         }
         else if (minimum > 0)
         {
+            var should = new List<string>(b.Should.Count);
+            foreach (LogQuery q in b.Should)
+            {
+                should.Add(minimum == 1 ? Sub(q) : "(CASE WHEN " + Sub(q) + " THEN 1 ELSE 0 END)");
+            }
+
             clauses.Add(minimum == 1
-                ? "(" + string.Join(" OR ", b.Should.Select(Sub)) + ")"
-                : "((" + string.Join(" + ", b.Should.Select(q => "(CASE WHEN " + Sub(q) + " THEN 1 ELSE 0 END)")) + ") >= "
-                    + minimum.ToString(CultureInfo.InvariantCulture) + ")");
+                ? Balanced(should, " OR ")
+                : "(" + Balanced(should, " + ") + " >= " + minimum.ToString(CultureInfo.InvariantCulture) + ")");
         }
 
-        _sql.Append(clauses.Count == 0 ? "1" : "(" + string.Join(" AND ", clauses) + ")");
+        _sql.Append(clauses.Count == 0 ? "1" : Balanced(clauses, " AND "));
+    }
+
+    /// <summary>
+    /// Joins <paramref name="parts"/> with <paramref name="op"/> as a balanced tree of parentheses. SQLite parses
+    /// <c>a OR b OR c …</c> into a tree as deep as the chain is long and refuses one deeper than 1,000 levels
+    /// (SQLITE_MAX_EXPR_DEPTH); balanced, 1,000 clauses are 10 levels.
+    /// </summary>
+    private static string Balanced(List<string> parts, string op)
+    {
+        var text = new StringBuilder();
+        AppendBalanced(text, parts, 0, parts.Count, op);
+        return text.ToString();
+    }
+
+    private static void AppendBalanced(StringBuilder text, List<string> parts, int start, int end, string op)
+    {
+        text.Append('(');
+        if (end - start == 1)
+        {
+            text.Append(parts[start]);
+        }
+        else
+        {
+            int middle = start + ((end - start) / 2);
+            AppendBalanced(text, parts, start, middle, op);
+            text.Append(op);
+            AppendBalanced(text, parts, middle, end, op);
+        }
+
+        text.Append(')');
     }
 
     private string Sub(LogQuery query)

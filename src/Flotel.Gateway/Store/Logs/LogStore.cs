@@ -467,6 +467,12 @@ public sealed class LogStore : IDisposable
         }
     }
 
+    /// <summary>SQLite's generic error: the statement is wrong (or too large), not the database.</summary>
+    private const int SqliteError = 1;
+
+    /// <summary>SQLite's SQLITE_TOOBIG: a string, blob or statement over its size limit.</summary>
+    private const int SqliteTooBig = 18;
+
     /// <summary>Runs a search over concrete index names (unknown names are skipped); <paramref name="countOnly"/> skips the hits.</summary>
     /// <param name="search">What to find.</param>
     /// <param name="countOnly">Count the matches, read no hits.</param>
@@ -474,6 +480,7 @@ public sealed class LogStore : IDisposable
     /// fires is interrupted (<c>sqlite3_interrupt</c> on the search's own connection: a managed token cannot stop a step
     /// inside SQLite, and a full-text count over a large index is one long step).</param>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
+    /// <exception cref="LogQueryException">SQLite refused the statement the query compiled to.</exception>
     internal LogSearchResult Search(LogSearch search, bool countOnly, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -594,6 +601,12 @@ public sealed class LogStore : IDisposable
             catch (SqliteException e) when (e.SqliteErrorCode == raw.SQLITE_INTERRUPT && cancellationToken.IsCancellationRequested)
             {
                 throw new OperationCanceledException("the search was stopped", e, cancellationToken);
+            }
+            catch (SqliteException e) when (e.SqliteErrorCode is SqliteError or SqliteTooBig)
+            {
+                // SQLite refused the statement the query compiled to (a limit on its size or depth, a JSON path it
+                // cannot read): the request's fault, not the store's. I/O, corruption and locking errors pass on.
+                throw new LogQueryException("the query cannot be run: " + e.Message, e);
             }
         }
 

@@ -82,6 +82,12 @@ internal struct SourceFields
             error = "failed to parse: " + e.Message;
             return false;
         }
+        catch (InvalidOperationException e) when (e.Source?.StartsWith("System.Text.Json", StringComparison.Ordinal) == true)
+        {
+            // GetString refuses escapes that are not valid UTF-16 (a lone "\ud800"): the document's fault, not a 500.
+            error = "failed to parse: " + e.Message;
+            return false;
+        }
     }
 
     /// <summary>Elasticsearch's default date format <c>strict_date_optional_time||epoch_millis</c>, in Unix milliseconds.</summary>

@@ -5,17 +5,18 @@ namespace Flotel.Gateway.Store.Metrics;
 
 /// <summary>
 /// One label matcher. A missing label reads as the empty string (Prometheus data model), so <c>l=""</c>
-/// matches series without <c>l</c>. Regexes are fully anchored (<c>^(?:re)$</c>) as in Prometheus; RE2 has no
-/// backtracking constructs, so .NET's non-backtracking engine is used and the backtracking engine (with a
-/// timeout) only when the pattern needs something it lacks.
+/// matches series without <c>l</c>. Regexes are fully anchored (<c>^(?:re)$</c>) as in Prometheus and run on .NET's
+/// non-backtracking engine (<see cref="LinearRegex"/>): linear time like RE2, and the constructs RE2 lacks are refused.
 /// </summary>
 public sealed class LabelMatcher
 {
-    private static readonly TimeSpan RegexTimeout = TimeSpan.FromSeconds(1);
     private readonly Regex? _regex;
 
+    /// <summary>The values a regex of literal alternatives matches (<see cref="LinearRegex.TryLiteralAlternation"/>), instead of <see cref="_regex"/>.</summary>
+    private readonly HashSet<string>? _literals;
+
     /// <summary>Creates a matcher.</summary>
-    /// <exception cref="ArgumentException">The regular expression does not compile.</exception>
+    /// <exception cref="ArgumentException">The regular expression does not compile or needs backtracking.</exception>
     public LabelMatcher(LabelMatchType type, string name, string value)
     {
         ArgumentNullException.ThrowIfNull(name);
@@ -25,15 +26,8 @@ public sealed class LabelMatcher
         Value = value;
         if (type is LabelMatchType.RegexMatch or LabelMatchType.RegexNoMatch)
         {
-            var anchored = "^(?:" + value + ")$";
-            try
-            {
-                _regex = new Regex(anchored, RegexOptions.CultureInvariant | RegexOptions.NonBacktracking);
-            }
-            catch (NotSupportedException)
-            {
-                _regex = new Regex(anchored, RegexOptions.CultureInvariant, RegexTimeout);
-            }
+            _literals = LinearRegex.TryLiteralAlternation(value);
+            _regex = _literals is null ? LinearRegex.Compile("^(?:" + value + ")$") : null;
         }
     }
 
@@ -51,8 +45,8 @@ public sealed class LabelMatcher
     {
         LabelMatchType.Equal => string.Equals(value, Value, StringComparison.Ordinal),
         LabelMatchType.NotEqual => !string.Equals(value, Value, StringComparison.Ordinal),
-        LabelMatchType.RegexMatch => _regex!.IsMatch(value),
-        _ => !_regex!.IsMatch(value),
+        LabelMatchType.RegexMatch => _literals?.Contains(value) ?? _regex!.IsMatch(value),
+        _ => !(_literals?.Contains(value) ?? _regex!.IsMatch(value)),
     };
 
     /// <summary>True when the series with <paramref name="labels"/> is selected.</summary>

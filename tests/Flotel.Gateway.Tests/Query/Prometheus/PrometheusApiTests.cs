@@ -181,4 +181,87 @@ public sealed class PrometheusApiTests : IAsyncLifetime
             Assert.Equal(((k * 1000.25) + 1440).ToString("R", System.Globalization.CultureInfo.InvariantCulture), values[^1][1].GetString());
         }
     }
+
+    private async Task<(HttpStatusCode Status, JsonElement Body)> PostFormAsync(string path, params (string Key, string Value)[] form)
+    {
+        // FormUrlEncodedContent refuses values over 64 KiB; encode by hand.
+        var encoded = string.Join("&", form.Select(p => Uri.EscapeDataString(p.Key) + "=" + Uri.EscapeDataString(p.Value)));
+        using var content = new StringContent(encoded, System.Text.Encoding.ASCII, "application/x-www-form-urlencoded");
+        using var response = await _http.PostAsync(new Uri(_url + path), content);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        return (response.StatusCode, JsonDocument.Parse(text).RootElement.Clone());
+    }
+
+    [Fact]
+    public async Task Query_TenThousandUnaryMinusInFormBody_IsBadDataNotACrash()
+    {
+        var (status, body) = await PostFormAsync("/api/v1/query", ("query", new string('-', 10_000) + "1"));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("bad_data", body.GetProperty("errorType").GetString());
+        Assert.Contains("nested too deeply", body.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Query_ThousandsOfParenthesesInUrl_IsBadDataNotACrash()
+    {
+        // Within Kestrel's 8 KiB request line (a longer one is its own 414).
+        var (status, body) = await GetAsync("/api/v1/query?query=" + new string('(', 3_900) + "1" + new string(')', 3_900));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("bad_data", body.GetProperty("errorType").GetString());
+    }
+
+    [Fact]
+    public async Task QueryRange_DeepAdditionChain_IsBadDataNotACrash()
+    {
+        var (status, body) = await PostFormAsync(
+            "/api/v1/query_range", ("query", "1" + string.Concat(Enumerable.Repeat("+1", 100_000))), ("start", "1700000000"), ("end", "1700000060"), ("step", "15"));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("bad_data", body.GetProperty("errorType").GetString());
+    }
+
+    [Fact]
+    public async Task Series_DeepMatchSelector_IsBadData()
+    {
+        var (status, body) = await PostFormAsync("/api/v1/series", ("match[]", new string('(', 10_000) + "up" + new string(')', 10_000)));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("bad_data", body.GetProperty("errorType").GetString());
+    }
+
+    [Fact]
+    public async Task Query_FormValueOverAspNetFormLimit_IsBadDataNotAnEmpty500()
+    {
+        // ASP.NET refuses a form value over 4 MiB with InvalidDataException.
+        var (status, body) = await PostFormAsync("/api/v1/query", ("query", "up{job=\"" + new string('a', 5 * 1024 * 1024) + "\"}"));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("error", body.GetProperty("status").GetString());
+        Assert.Equal("bad_data", body.GetProperty("errorType").GetString());
+    }
+
+    [Fact]
+    public async Task Query_CountValuesWithParenthesisedLabel_Answers()
+    {
+        var (status, body) = await GetAsync("/api/v1/query?query=" + Uri.EscapeDataString("count_values(((\"version\")), up)") + "&time=1700000001");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(2, body.GetProperty("data").GetProperty("result").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task Query_LookaheadRegex_IsBadDataSayingWhy()
+    {
+        var (status, body) = await GetAsync("/api/v1/query?query=" + Uri.EscapeDataString("up{job=~\"(?!node).*\"}"));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("bad_data", body.GetProperty("errorType").GetString());
+        Assert.Contains("not supported", body.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Query_StoreFailsUnexpectedly_Is500InPrometheusShape()
+    {
+        _store.Dispose(); // every read now throws ObjectDisposedException: a server fault, not the request's
+        var (status, body) = await GetAsync("/api/v1/query?query=up");
+        Assert.Equal(HttpStatusCode.InternalServerError, status);
+        Assert.Equal("error", body.GetProperty("status").GetString());
+        Assert.Equal("internal", body.GetProperty("errorType").GetString());
+    }
 }
