@@ -39,14 +39,15 @@ public static class GatewayConfigLoader
     /// <summary>Loads <paramref name="file"/> (or the defaults when null) into options plus diagnostics.</summary>
     /// <param name="file">The YAML file, or null for defaults only.</param>
     /// <param name="environment">Variable lookup for <c>${NAME}</c>; defaults to the process environment.</param>
+    /// <param name="outputTypes">The known output types; defaults to <see cref="OutputTypes.Default"/> (the output registry).</param>
     public static (GatewayOptions Options, IReadOnlyList<ManifestDiagnostic> Diagnostics) Load(
-        string? file, Func<string, string?>? environment = null)
+        string? file, Func<string, string?>? environment = null, IOutputTypeCatalog? outputTypes = null)
     {
         var options = new GatewayOptions();
         var diagnostics = new List<ManifestDiagnostic>();
         if (file is not null)
         {
-            LoadFile(file, options, diagnostics, environment ?? Environment.GetEnvironmentVariable);
+            LoadFile(file, options, diagnostics, environment ?? Environment.GetEnvironmentVariable, outputTypes ?? OutputTypes.Default);
         }
 
         return (options, diagnostics);
@@ -69,7 +70,8 @@ public static class GatewayConfigLoader
         }
     }
 
-    private static void LoadFile(string file, GatewayOptions options, List<ManifestDiagnostic> diagnostics, Func<string, string?> env)
+    private static void LoadFile(
+        string file, GatewayOptions options, List<ManifestDiagnostic> diagnostics, Func<string, string?> env, IOutputTypeCatalog outputTypes)
     {
         string text;
         try
@@ -154,7 +156,7 @@ public static class GatewayConfigLoader
                     ReadQuery(r, value, options);
                     break;
                 case "outputs":
-                    ReadOutputs(r, value, options);
+                    ReadOutputs(r, value, options, outputTypes);
                     break;
             }
         }
@@ -164,9 +166,9 @@ public static class GatewayConfigLoader
 
     /// <summary>
     /// <c>outputs:</c> is a list of mappings, each with a unique <c>name</c> (letters, digits, <c>-</c>, <c>_</c>: it names
-    /// a queue reader and a file) and a <c>type</c> from <see cref="OutputTypes"/>; the rest is the type's.
+    /// a queue reader and a file) and a <c>type</c> from <paramref name="outputTypes"/>; the rest is the type's.
     /// </summary>
-    private static void ReadOutputs(YamlFieldReader r, YamlNode node, GatewayOptions options)
+    private static void ReadOutputs(YamlFieldReader r, YamlNode node, GatewayOptions options, IOutputTypeCatalog outputTypes)
     {
         if (r.Sequence(node, "outputs") is not { } list)
         {
@@ -205,14 +207,14 @@ public static class GatewayConfigLoader
 
             if (type is null)
             {
-                r.Error(entry, path + ".type", $"output '{name}' needs a type: one of {string.Join(", ", OutputTypes.Readers.Keys.Order(StringComparer.Ordinal))}");
+                r.Error(entry, path + ".type", $"output '{name}' needs a type: one of {string.Join(", ", outputTypes.TypeNames)}");
                 continue;
             }
 
-            if (!OutputTypes.Readers.TryGetValue(type, out var reader))
+            if (outputTypes.FindReader(type) is not { } reader)
             {
                 r.Error(YamlFieldReader.Get(entry, "type"), path + ".type",
-                    $"unknown output type '{type}'; known: {string.Join(", ", OutputTypes.Readers.Keys.Order(StringComparer.Ordinal))}");
+                    $"unknown output type '{type}'; known: {string.Join(", ", outputTypes.TypeNames)}");
                 continue;
             }
 

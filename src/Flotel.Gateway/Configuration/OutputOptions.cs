@@ -3,7 +3,8 @@ namespace Flotel.Gateway.Configuration;
 /// <summary>
 /// One entry of the gateway's <c>outputs:</c> list. Every output reads the durable queue through its own cursor, named
 /// after <see cref="Name"/>, so one slow or broken output never stalls another (or the embedded store).
-/// Each type's options class derives from this and is read by its entry in <see cref="OutputTypes"/>.
+/// Each type's options class derives from this and is read by the <see cref="OutputTypes.Reader"/> its output
+/// definition registers (<see cref="IOutputTypeCatalog"/>).
 /// </summary>
 public abstract class OutputOptions
 {

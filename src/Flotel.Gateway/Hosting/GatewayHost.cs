@@ -212,7 +212,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         var context = new OutputContext(queue, data, parser, options.IndexPattern, Metrics, time, loggerFactory);
         foreach (var outputOptions in options.Outputs)
         {
-            var output = OutputFactory.Create(outputOptions, context);
+            var output = OutputRegistry.Default.Create(outputOptions, context);
             output.Start();
             _stops.Add(async () =>
             {

@@ -10,7 +10,9 @@ namespace Flotel.Pipeline.Delivery;
 /// sends each through <see cref="IBatchSender{T}"/> and settles every item — sent, dead-lettered, dropped (counted) —
 /// before the reader's cursor is committed. Retryable failures are retried with <see cref="RetryBackoff"/> forever
 /// (the queue bounds the backlog, not the driver); a crash or stop before the commit means the records are delivered
-/// again after restart (at-least-once, at most one read batch of duplicates).
+/// again after restart (at-least-once, at most one read batch of duplicates). With a record filter (<c>wantedRecords</c>),
+/// records of kinds the output does not take are passed over by the reader without their payload being read, and the
+/// cursor is committed past them.
 /// <para>Counters (<c>output</c> label = the output's name):
 /// <c>flotel_output_items_total{result="sent|dead_lettered|dropped|lost",reason}</c>,
 /// <c>flotel_output_requests_total{result="success|retry|partial|too_large|reject"}</c>,
@@ -30,6 +32,9 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly RetryBackoff _backoff;
     private readonly Func<T, int>? _weight;
+
+    /// <summary>Given a record's first payload byte (its kind), whether the output takes it; null = every record.</summary>
+    private readonly Predicate<byte>? _wanted;
 
     /// <summary>Cancelled when stopping begins: the loop stops waiting for new records and exits once the queue is drained.</summary>
     private readonly CancellationTokenSource _drain = new();
@@ -60,7 +65,8 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
         MetricsRegistry registry,
         TimeProvider time,
         ILogger logger,
-        Func<T, int>? itemWeight = null)
+        Func<T, int>? itemWeight = null,
+        Predicate<byte>? wantedRecords = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         options.Validate();
@@ -75,6 +81,7 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
         _logger = logger;
         _backoff = new RetryBackoff(options.RetryInitial, options.RetryMax);
         _weight = itemWeight;
+        _wanted = wantedRecords;
         _sent = ItemCounter("sent", "ok");
         _undecodable = registry.Counter("flotel_output_undecodable_records_total", "Queue records an output could not decode (skipped).", ("output", name));
         _requestsSuccess = RequestCounter("success");
@@ -166,8 +173,14 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
             while (!abort.IsCancellationRequested)
             {
                 records.Clear();
-                if (!_reader.TryReadBatch(_options.MaxQueueRecords, Math.Max(_options.MaxReadBytes ?? _options.MaxBatchBytes, 1), records))
+                if (!_reader.TryReadBatch(_options.MaxQueueRecords, Math.Max(_options.MaxReadBytes ?? _options.MaxBatchBytes, 1), records, _wanted))
                 {
+                    // Records passed over by the filter are settled (not this output's): move the cursor past them.
+                    if (_wanted is not null && _reader.LastReadSequence > _reader.CommittedSequence)
+                    {
+                        _reader.Commit(_reader.LastReadSequence);
+                    }
+
                     if (_drain.IsCancellationRequested)
                     {
                         break;
@@ -218,7 +231,7 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
                     await SendAsync(batch.ToArray(), abort).ConfigureAwait(false);
                 }
 
-                _reader.Commit(records[^1].Sequence);
+                _reader.Commit(_wanted is null ? records[^1].Sequence : Math.Max(records[^1].Sequence, _reader.LastReadSequence));
             }
         }
         catch (OperationCanceledException) when (abort.IsCancellationRequested)

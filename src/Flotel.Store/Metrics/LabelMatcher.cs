@@ -12,6 +12,9 @@ public sealed class LabelMatcher
 {
     private readonly Regex? _regex;
 
+    /// <summary>The values a regex of literal alternatives matches (<see cref="LinearRegex.TryLiteralAlternation"/>), instead of <see cref="_regex"/>.</summary>
+    private readonly HashSet<string>? _literals;
+
     /// <summary>Creates a matcher.</summary>
     /// <exception cref="ArgumentException">The regular expression does not compile or needs backtracking.</exception>
     public LabelMatcher(LabelMatchType type, string name, string value)
@@ -23,7 +26,8 @@ public sealed class LabelMatcher
         Value = value;
         if (type is LabelMatchType.RegexMatch or LabelMatchType.RegexNoMatch)
         {
-            _regex = LinearRegex.Compile("^(?:" + value + ")$");
+            _literals = LinearRegex.TryLiteralAlternation(value);
+            _regex = _literals is null ? LinearRegex.Compile("^(?:" + value + ")$") : null;
         }
     }
 
@@ -41,8 +45,8 @@ public sealed class LabelMatcher
     {
         LabelMatchType.Equal => string.Equals(value, Value, StringComparison.Ordinal),
         LabelMatchType.NotEqual => !string.Equals(value, Value, StringComparison.Ordinal),
-        LabelMatchType.RegexMatch => _regex!.IsMatch(value),
-        _ => !_regex!.IsMatch(value),
+        LabelMatchType.RegexMatch => _literals?.Contains(value) ?? _regex!.IsMatch(value),
+        _ => !(_literals?.Contains(value) ?? _regex!.IsMatch(value)),
     };
 
     /// <summary>True when the series with <paramref name="labels"/> is selected.</summary>

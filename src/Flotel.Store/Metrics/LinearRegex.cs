@@ -7,14 +7,60 @@ namespace Flotel.Store.Metrics;
 /// whatever the pattern, as RE2 (Prometheus's regex engine) guarantees. Constructs that need backtracking —
 /// backreferences, lookarounds, atomic groups, conditionals, balancing groups — are refused: RE2 has none of them, so
 /// Prometheus refuses them too, and the backtracking engine would let one query like <c>(a|aa)+b</c> over a long
-/// value hold a core for minutes. So are repetitions that expand past the engine's automaton limit (10,000 nodes, e.g.
-/// <c>(a{1000}){1000}</c>), which bounds the cost of building one; RE2 caps repeat counts at 1,000 for the same reason.
+/// value hold a core for minutes. So are patterns whose automaton would pass the engine's limit (.NET's default 10,000
+/// nodes, e.g. <c>(a{1000}){1000}</c>), which bounds the cost of building one (a 2,000-alternative pattern took 1.3 s
+/// at a higher limit); RE2 caps repeat counts at 1,000 for the same reason. Alternations of plain literals need no
+/// automaton: see <see cref="TryLiteralAlternation"/>.
 /// </summary>
 internal static class LinearRegex
 {
     /// <summary>What a refused pattern's error says is missing.</summary>
     public const string UnsupportedReason =
         "not supported by the linear-time engine (as in RE2: no backreferences, lookarounds, atomic groups or conditionals, and bounded repetition)";
+
+    /// <summary>
+    /// The alternatives of a pattern that is only literals joined by <c>|</c> (metacharacters escaped with <c>\</c>), as
+    /// Grafana writes a multi-value variable (<c>host\.a:9100|host\.b:9100|…</c>); null for any other pattern. Fully
+    /// anchored, such a pattern matches exactly these strings, so a set answers without a regex: building one for a
+    /// few hundred alternatives exceeds the non-backtracking engine's automaton limit (.NET's default 10,000 nodes,
+    /// some 90 per alternative), which bounds what one query can make it build. Prometheus matches such patterns as a
+    /// set too.
+    /// </summary>
+    public static HashSet<string>? TryLiteralAlternation(string pattern)
+    {
+        var set = new HashSet<string>(StringComparer.Ordinal);
+        var literal = new System.Text.StringBuilder();
+        for (int i = 0; i < pattern.Length; i++)
+        {
+            char c = pattern[i];
+            if (c == '\\')
+            {
+                // An escaped punctuation character is itself; \d, \n, \Q… are classes or escapes with other meanings.
+                if (i + 1 >= pattern.Length || char.IsAsciiLetterOrDigit(pattern[i + 1]) || pattern[i + 1] > 0x7f)
+                {
+                    return null;
+                }
+
+                literal.Append(pattern[++i]);
+            }
+            else if (c == '|')
+            {
+                set.Add(literal.ToString());
+                literal.Clear();
+            }
+            else if (c is '.' or '^' or '$' or '*' or '+' or '?' or '(' or ')' or '[' or ']' or '{' or '}' or '#' or ' ' || char.IsWhiteSpace(c))
+            {
+                return null; // a metacharacter (whitespace and '#' only mean something with (?x), refused to be safe)
+            }
+            else
+            {
+                literal.Append(c);
+            }
+        }
+
+        set.Add(literal.ToString());
+        return set;
+    }
 
     /// <summary>Compiles <paramref name="pattern"/> (already anchored by the caller).</summary>
     /// <exception cref="ArgumentException">

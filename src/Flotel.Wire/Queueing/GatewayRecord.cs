@@ -72,6 +72,14 @@ public static class GatewayRecord
         output.Advance(size);
     }
 
+    /// <summary>The record's kind (its first byte) without reading the rest of the header; false for an empty record.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool TryPeekKind(ReadOnlySpan<byte> record, out GatewayRecordKind kind)
+    {
+        kind = record.IsEmpty ? default : (GatewayRecordKind)record[0];
+        return !record.IsEmpty;
+    }
+
     /// <summary>Reads the header; false when the record is too short to be one of ours.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool TryReadHeader(ReadOnlySpan<byte> record, out GatewayRecordKind kind, out long receivedAtUnixMs, out string peer, out int bodyOffset)

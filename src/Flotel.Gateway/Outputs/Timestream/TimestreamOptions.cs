@@ -19,8 +19,11 @@ public sealed class TimestreamOptions : OutputOptions
         "magneticStoreWrites", "commonDimensions", "maxRecordsPerRequest", "timeoutSeconds",
     };
 
+    /// <summary>The <c>type:</c> value.</summary>
+    public const string TypeName = "timestream";
+
     /// <inheritdoc />
-    public override string Type => "timestream";
+    public override string Type => TypeName;
 
     /// <summary>AWS region, e.g. <c>eu-central-1</c>: the SigV4 scope and the discovery host. Required.</summary>
     public string Region { get; set; } = string.Empty;
@@ -68,7 +71,7 @@ public sealed class TimestreamOptions : OutputOptions
     public Uri EffectiveDiscoveryEndpoint =>
         DiscoveryEndpoint ?? new Uri(string.Create(CultureInfo.InvariantCulture, $"https://ingest.timestream.{Region}.amazonaws.com/"));
 
-    /// <summary>Reads one <c>type: timestream</c> entry (the <see cref="OutputTypes"/> reader); null after an error.</summary>
+    /// <summary>Reads one <c>type: timestream</c> entry (its <see cref="OutputTypes.Reader"/>); null after an error.</summary>
     public static OutputOptions? Read(YamlFieldReader r, YamlMappingNode node, string name, string path)
     {
         ArgumentNullException.ThrowIfNull(r);

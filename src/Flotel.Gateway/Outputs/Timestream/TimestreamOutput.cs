@@ -1,28 +1,30 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using Flotel.Gateway.Outputs.Hosting;
 using Flotel.Gateway.Outputs.Shared;
 using Flotel.Model.Metrics;
 using Flotel.Pipeline.Delivery;
 using Flotel.Wire.Aws;
+using Microsoft.Extensions.Logging;
 
 namespace Flotel.Gateway.Outputs.Timestream;
 
 /// <summary>
-/// The <c>timestream</c> output (wiring only, style rule 1): its own queue reader → <see cref="SampleRecordDecoder"/>
-/// (one record per sample) → the shared <see cref="QueueDelivery{T}"/> in batches of at most 100 → per batch:
-/// <see cref="WriteRecordsEncoder.Check"/> (bad records settled before sending: NaN/±Inf and stale markers dropped
-/// and counted, records outside Timestream's limits or time window dead-lettered), <see cref="WriteRecordsEncoder.Encode"/>,
-/// <see cref="TimestreamClient"/>, <see cref="TimestreamResponseClassifier"/>. Dead letters go to
-/// <c>DATA/dead-letter/NAME.ndjson</c> as <c>{"labels":{…},"samples":[[ms,value]]}</c>.
+/// The <c>timestream</c> output on the shared <see cref="OutputHost{T}"/>: metric records → <see cref="SampleRecordDecoder"/>
+/// (one record per sample) → batches of at most 100 → per batch: <see cref="WriteRecordsEncoder.Check"/> (bad records
+/// settled before sending: NaN/±Inf and stale markers dropped and counted, records outside Timestream's limits or time
+/// window dead-lettered), <see cref="WriteRecordsEncoder.Encode"/>, <see cref="TimestreamClient"/>,
+/// <see cref="TimestreamResponseClassifier"/>. Dead letters go to <c>DATA/dead-letter/NAME.ndjson</c> as
+/// <c>{"labels":{…},"samples":[[ms,value]]}</c>. Its HTTP client is its own (SigV4, endpoint discovery), not the host's.
 /// </summary>
-public sealed class TimestreamOutput : IGatewayOutput, IBatchSender<TimeSeries>
+public sealed class TimestreamOutput : OutputHost<TimeSeries>
 {
+    /// <summary>The logger category of the output and its client.</summary>
+    private const string LoggerCategory = "Flotel.Gateway.Outputs.Timestream";
+
     private readonly WriteRecordsEncoder _encoder;
     private readonly TimestreamClient _client;
-    private readonly DeadLetterFile<TimeSeries> _deadLetters;
-    private readonly AwsCredentialChain? _chain;
-    private readonly TimeProvider _time;
 
     /// <param name="options">Validated options.</param>
     /// <param name="context">The gateway's output context.</param>
@@ -35,19 +37,11 @@ public sealed class TimestreamOutput : IGatewayOutput, IBatchSender<TimeSeries>
         Func<CancellationToken, ValueTask<AwsCredentials>>? credentials = null,
         HttpMessageHandler? handler = null,
         DeliveryOptions? delivery = null)
+        : base(context, Settings(options, delivery))
     {
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(context);
-        Name = options.Name;
-        _time = context.Time;
-        if (credentials is null)
-        {
-            _chain = new AwsCredentialChain(options.Profile);
-            credentials = _chain.GetAsync;
-        }
-
+        credentials ??= Own(new AwsCredentialChain(options.Profile)).GetAsync;
         _encoder = new WriteRecordsEncoder(options);
-        _client = new TimestreamClient(
+        _client = Own(new TimestreamClient(
             options,
             credentials,
             handler ?? new SocketsHttpHandler
@@ -57,51 +51,21 @@ public sealed class TimestreamOutput : IGatewayOutput, IBatchSender<TimeSeries>
                 AutomaticDecompression = DecompressionMethods.None,
             },
             context.Time,
-            context.LoggerFactory.CreateLogger("Flotel.Gateway.Outputs.Timestream"));
-        _deadLetters = new DeadLetterFile<TimeSeries>(context.DeadLetterPath(Name), DeadLetterJson.WriteSeries, time: context.Time);
-        delivery ??= new DeliveryOptions();
-        delivery.MaxBatchItems = Math.Min(delivery.MaxBatchItems, options.MaxRecordsPerRequest);
-        Delivery = new QueueDelivery<TimeSeries>(
-            Name,
-            context.Queue.OpenReader(Name),
-            new SampleRecordDecoder(),
-            this,
-            _deadLetters,
-            delivery,
-            context.Metrics,
-            context.Time,
-            context.LoggerFactory.CreateLogger("Flotel.Gateway.Outputs.Timestream"));
+            context.LoggerFactory.CreateLogger(LoggerCategory)));
     }
 
-    /// <inheritdoc />
-    public string Name { get; }
-
-    /// <summary>The driver (counters: sent, dead-lettered, dropped, retries).</summary>
-    public QueueDelivery<TimeSeries> Delivery { get; }
+    /// <summary>The registry's entry for <c>type: timestream</c>.</summary>
+    public static OutputDefinition Definition { get; } = OutputDefinition.Of<TimestreamOptions>(
+        TimestreamOptions.TypeName, TimestreamOptions.Read, static (options, context) => new TimestreamOutput(options, context));
 
     /// <summary>The client (endpoint in use, discoveries).</summary>
     public TimestreamClient Client => _client;
 
-    /// <inheritdoc />
-    public void Start() => Delivery.Start();
-
-    /// <inheritdoc />
-    public Task StopAsync(TimeSpan drainTimeout) => Delivery.StopAsync(drainTimeout);
-
-    /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        await Delivery.DisposeAsync().ConfigureAwait(false);
-        _client.Dispose();
-        _deadLetters.Dispose();
-        _chain?.Dispose();
-    }
-
     /// <summary>Checks, encodes and sends one batch (≤ 100 one-sample series); the driver settles the outcome.</summary>
-    public async ValueTask<DeliveryOutcome<TimeSeries>> SendAsync(IReadOnlyList<TimeSeries> batch, CancellationToken cancellationToken)
+    public override async ValueTask<DeliveryOutcome<TimeSeries>> SendAsync(IReadOnlyList<TimeSeries> batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var now = _time.GetUtcNow();
+        var now = Time.GetUtcNow();
         List<ItemFailure<TimeSeries>>? settled = null;
         var valid = new List<TimeSeries>(batch.Count);
         foreach (var record in batch)
@@ -124,6 +88,22 @@ public sealed class TimestreamOutput : IGatewayOutput, IBatchSender<TimeSeries>
         var response = await _client.WriteRecordsAsync(_encoder.Encode(valid), cancellationToken).ConfigureAwait(false);
         var outcome = TimestreamResponseClassifier.Classify(response, valid);
         return settled is null ? outcome : Combine(outcome, valid, settled);
+    }
+
+    private static OutputHostSettings<TimeSeries> Settings(TimestreamOptions options, DeliveryOptions? delivery)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        delivery ??= new DeliveryOptions();
+        delivery.MaxBatchItems = Math.Min(delivery.MaxBatchItems, options.MaxRecordsPerRequest);
+        return new OutputHostSettings<TimeSeries>
+        {
+            Name = options.Name,
+            Kinds = RecordKinds.Metrics,
+            Decoder = new SampleRecordDecoder(),
+            DeadLetterItem = DeadLetterJson.WriteSeries,
+            Delivery = delivery,
+            LoggerCategory = LoggerCategory,
+        };
     }
 
     /// <summary>Adds the records settled before sending to the call's outcome, so each item is settled exactly once.</summary>

@@ -108,6 +108,33 @@ public sealed class PromHostileQueryTests : IDisposable
     }
 
     [Fact]
+    public void LabelMatcher_GrafanaMultiValueOfTenThousandHosts_MatchesExactlyThoseHosts()
+    {
+        // Grafana escapes metacharacters in each value and joins them with '|'.
+        var hosts = Enumerable.Range(0, 10_000).Select(i => "host-" + i + ".example.com:9100").ToList();
+        var pattern = string.Join("|", hosts.Select(h => h.Replace(".", "\\.", StringComparison.Ordinal)));
+        var matcher = new LabelMatcher(LabelMatchType.RegexMatch, "instance", pattern);
+        Assert.True(matcher.Matches("host-0.example.com:9100"));
+        Assert.True(matcher.Matches("host-9999.example.com:9100"));
+        Assert.False(matcher.Matches("host-0xexample.com:9100"));
+        Assert.False(matcher.Matches("host-10000.example.com:9100"));
+        Assert.False(matcher.Matches("host-0.example.com:9100\n"));
+        Assert.True(new LabelMatcher(LabelMatchType.RegexNoMatch, "instance", pattern).Matches("other"));
+        Assert.True(new LabelMatcher(LabelMatchType.RegexMatch, "instance", "a||b").Matches(string.Empty));
+    }
+
+    [Theory]
+    [InlineData("a|b.c", "bxc", true)]
+    [InlineData("a|b\\d", "b1", true)]
+    [InlineData("a|(b)", "b", true)]
+    [InlineData("a|b*", "bbb", true)]
+    [InlineData("a|b\\.c", "bxc", false)]
+    [InlineData("a\\|b", "a|b", true)]
+    [InlineData("a\\|b", "a", false)]
+    public void LabelMatcher_LiteralsAndMetacharacters_MatchAsARegex(string pattern, string value, bool expected) =>
+        Assert.Equal(expected, new LabelMatcher(LabelMatchType.RegexMatch, "l", pattern).Matches(value));
+
+    [Fact]
     public void LabelMatcher_CatastrophicPatternOnLongValue_MatchesInLinearTime()
     {
         var matcher = new LabelMatcher(LabelMatchType.RegexMatch, "a", "(a|aa)+b");
