@@ -89,7 +89,6 @@ public sealed partial class DurableQueue : IAsyncDisposable
     // with the window applied unconditionally, a gateway connection awaiting each 1,024-line batch ran at less than
     // half the rate (measured, see DurableQueueBenchmarks).
     private const int GroupCommitEnoughBytes = 64 << 10;
-    private const int CursorFileSize = 16;
 
     private readonly DurableQueueOptions _options;
     private readonly ILogger _logger;
@@ -290,7 +289,7 @@ public sealed partial class DurableQueue : IAsyncDisposable
             created = !_readers.TryGetValue(name, out state!);
             if (created)
             {
-                state = new ReaderState(name, _segments[0].FirstSequence - 1);
+                state = new ReaderState(name, _segments[0].FirstSequence - 1, new QueueCursorFile(CursorPath(name)));
                 _readers.Add(name, state);
             }
             else if (state.Open is not null)
@@ -331,8 +330,7 @@ public sealed partial class DurableQueue : IAsyncDisposable
 
         lock (state.FileLock)
         {
-            state.CloseCursorFile();
-            File.Delete(CursorPath(name));
+            state.CursorFile.Delete();
         }
 
         return true;
@@ -932,7 +930,7 @@ public sealed partial class DurableQueue : IAsyncDisposable
 
     // ---- readers' cursors ----
 
-    private string CursorPath(string name) => Path.Combine(_readersDirectory, name + ".cursor");
+    private string CursorPath(string name) => Path.Combine(_readersDirectory, name + QueueCursorFile.Extension);
 
     /// <summary>
     /// Writes the reader's committed sequence (tmp file, fsync, rename over the old one; or in place). At stop
@@ -954,11 +952,6 @@ public sealed partial class DurableQueue : IAsyncDisposable
                 }
             }
 
-            Span<byte> bytes = stackalloc byte[CursorFileSize];
-            "FLQC"u8.CopyTo(bytes);
-            BinaryPrimitives.WriteInt64LittleEndian(bytes[4..], committed);
-            BinaryPrimitives.WriteUInt32LittleEndian(bytes[12..], Crc32C.Compute(bytes[..12]));
-            var path = CursorPath(state.Name);
             // fsync unless the options say otherwise: CursorSyncInterval > 0 skips it while the last one is recent (the
             // written file survives a process crash either way; only a power cut can bring back an older cursor).
             bool sync;
@@ -970,29 +963,11 @@ public sealed partial class DurableQueue : IAsyncDisposable
 
             if (_options.CursorSyncInterval > TimeSpan.Zero)
             {
-                // Many commits a second (the agent's forwarders): one pwrite into the slot not holding the newest
-                // cursor, no open/rename per commit. A write torn by a power cut spoils only its own slot; the other
-                // holds the previous cursor (one batch re-delivered).
-                state.CursorHandle ??= File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
-                RandomAccess.Write(state.CursorHandle, bytes, state.CursorSlot * (long)CursorFileSize);
-                state.CursorSlot ^= 1;
-                if (sync)
-                {
-                    RandomAccess.FlushToDisk(state.CursorHandle);
-                }
+                state.CursorFile.WriteInPlace(committed, sync);
             }
             else
             {
-                var tmp = path + ".tmp";
-                using (var file = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
-                {
-                    file.Write(bytes);
-                    file.Flush(flushToDisk: sync);
-                }
-
-                // rename(2) replaces atomically: a crash leaves the old or the new cursor, never a torn one. (.NET
-                // cannot fsync the directory; the worst case after power loss is the previous cursor: a re-delivery.)
-                File.Move(tmp, path, overwrite: true);
+                state.CursorFile.WriteReplacing(committed, sync);
             }
 
             lock (_gate)
@@ -1004,37 +979,6 @@ public sealed partial class DurableQueue : IAsyncDisposable
                 }
             }
         }
-    }
-
-    /// <summary>
-    /// Reads a cursor file: one slot (written by rename) or two (written in place); the valid slot with the higher
-    /// sequence wins. <paramref name="newerSlot"/> is the slot that won (the next in-place write goes to the other).
-    /// </summary>
-    private static bool TryReadCursor(string path, out long committed, out int newerSlot)
-    {
-        committed = -1;
-        newerSlot = 0;
-        Span<byte> bytes = stackalloc byte[2 * CursorFileSize];
-        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        // Whole slots only: a longer file (or a torn second slot) still yields its valid first slot.
-        var length = (int)Math.Min(RandomAccess.GetLength(handle), bytes.Length);
-        if (length < CursorFileSize || RandomAccess.Read(handle, bytes[..length], 0) != length)
-        {
-            return false;
-        }
-
-        for (var slot = 0; (slot + 1) * CursorFileSize <= length; slot++)
-        {
-            var slice = bytes.Slice(slot * CursorFileSize, CursorFileSize);
-            if (slice[..4].SequenceEqual("FLQC"u8) && BinaryPrimitives.ReadUInt32LittleEndian(slice[12..]) == Crc32C.Compute(slice[..12])
-                && BinaryPrimitives.ReadInt64LittleEndian(slice[4..]) is var value && value >= 0 && value > committed)
-            {
-                committed = value;
-                newerSlot = slot;
-            }
-        }
-
-        return committed >= 0;
     }
 
     private static void CheckReaderName(string name)
@@ -1059,22 +1003,23 @@ public sealed partial class DurableQueue : IAsyncDisposable
         foreach (var path in Directory.EnumerateFiles(_readersDirectory))
         {
             var fileName = Path.GetFileName(path);
-            if (fileName.EndsWith(".tmp", StringComparison.Ordinal))
+            if (fileName.EndsWith(QueueCursorFile.TemporaryExtension, StringComparison.Ordinal))
             {
                 // A cursor write that did not reach its rename: the previous cursor is the committed one.
                 TryDelete(path);
                 continue;
             }
 
-            if (!fileName.EndsWith(".cursor", StringComparison.Ordinal))
+            if (!fileName.EndsWith(QueueCursorFile.Extension, StringComparison.Ordinal))
             {
                 continue;
             }
 
             // An unreadable cursor restarts that reader at the oldest record: re-delivery, never loss.
-            var committed = TryReadCursor(path, out var value, out var newerSlot) ? value : 0;
-            var name = fileName[..^".cursor".Length];
-            _readers[name] = new ReaderState(name, committed) { CursorSlot = newerSlot ^ 1 };
+            var cursorFile = new QueueCursorFile(path);
+            var committed = cursorFile.TryLoad(out var value) ? value : 0;
+            var name = fileName[..^QueueCursorFile.Extension.Length];
+            _readers[name] = new ReaderState(name, committed, cursorFile);
             maxCommitted = Math.Max(maxCommitted, committed);
         }
 
@@ -1377,7 +1322,7 @@ public sealed partial class DurableQueue : IAsyncDisposable
         {
             lock (state.FileLock)
             {
-                state.CloseCursorFile();
+                state.CursorFile.Dispose();
             }
         }
 
