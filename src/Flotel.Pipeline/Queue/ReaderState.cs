@@ -4,7 +4,7 @@ namespace Flotel.Pipeline.Queue;
 /// A registered reader: exists from its cursor file (or first <see cref="DurableQueue.OpenReader"/>) until
 /// <see cref="DurableQueue.DeleteReader"/>. Fields guarded by the queue's lock.
 /// </summary>
-internal sealed class ReaderState(string name, long committed)
+internal sealed class ReaderState(string name, long committed, QueueCursorFile cursorFile)
 {
     /// <summary>The reader's name; its cursor file is <c>readers/{name}.cursor</c>.</summary>
     public string Name { get; } = name;
@@ -27,16 +27,6 @@ internal sealed class ReaderState(string name, long committed)
     /// <summary>Serializes writes of this reader's cursor file (commit vs. stop).</summary>
     public Lock FileLock { get; } = new();
 
-    /// <summary>With a cursor sync interval: the cursor file, kept open for in-place writes (under <see cref="FileLock"/>).</summary>
-    public Microsoft.Win32.SafeHandles.SafeFileHandle? CursorHandle { get; set; }
-
-    /// <summary>The slot (0 or 1) the next in-place write goes to: not the one holding the newest cursor.</summary>
-    public int CursorSlot { get; set; }
-
-    /// <summary>Closes <see cref="CursorHandle"/> (reader deleted, queue stopped).</summary>
-    public void CloseCursorFile()
-    {
-        CursorHandle?.Dispose();
-        CursorHandle = null;
-    }
+    /// <summary>The reader's cursor file (written under <see cref="FileLock"/>).</summary>
+    public QueueCursorFile CursorFile { get; } = cursorFile;
 }

@@ -41,7 +41,7 @@ public sealed class WorkloadLogsComponentTests : IDisposable
         // Lines already captured (here: appended directly) still reach the collector.
         var buffer = new ArrayBufferWriter<byte>();
         LogRecord.Write(buffer, 6, DateTime.UtcNow.Ticks, new LogCursor(1, 1), "w1"u8, "ab"u8, "hello"u8);
-        Assert.True(await ((ILogSink)component).AppendAsync("w1", [buffer.WrittenMemory], default));
+        Assert.True(await ((ILogSink)component.Capture).AppendAsync("w1", [buffer.WrittenMemory], default));
         await receiver.WaitForLinesAsync(1, TimeSpan.FromSeconds(30));
         Assert.EndsWith("ab: hello", receiver.Lines[0], StringComparison.Ordinal);
     }
@@ -61,8 +61,8 @@ public sealed class WorkloadLogsComponentTests : IDisposable
 
         var buffer = new ArrayBufferWriter<byte>();
         LogRecord.Write(buffer, 6, DateTime.UtcNow.Ticks, new LogCursor(1, 1), "w1"u8, "ab"u8, "moved"u8);
-        Assert.True(await ((ILogSink)component).AppendAsync("w1", [buffer.WrittenMemory], default));
-        Assert.False(await ((ILogSink)component).AppendAsync("unknown", [buffer.WrittenMemory], default));
+        Assert.True(await ((ILogSink)component.Capture).AppendAsync("w1", [buffer.WrittenMemory], default));
+        Assert.False(await ((ILogSink)component.Capture).AppendAsync("unknown", [buffer.WrittenMemory], default));
         await b.WaitForLinesAsync(1, TimeSpan.FromSeconds(30));
         Assert.Empty(a.Lines);
     }
