@@ -40,7 +40,7 @@ internal sealed class ReceiverEndpoint : IDisposable
         if (plan.Authorization is { } auth)
         {
             // Flotel's authSecretName: on every request of this endpoint (a changed Secret builds a new endpoint).
-            Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(auth.Scheme, auth.Parameter);
+            Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(auth.Scheme, auth.Parameter.Reveal());
         }
     }
 

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Flotel.Gateway.Configuration;
 using Flotel.Gateway.Outputs.Elasticsearch;
 using Flotel.IntegrationTests.Gateway;
+using Flotel.Model;
 
 namespace Flotel.IntegrationTests.Outputs;
 
@@ -23,7 +24,7 @@ public sealed class ElasticsearchOutputTests : IDisposable
     public async Task Elasticsearch_ToASecondGatewaysBulk_SyslogAndBulkDocumentsAreSearchableThereWithTheSameSource()
     {
         const int lines = 300;
-        var credentials = new AuthOptions { Username = "logstash", Password = new Secret("s3cret") };
+        var credentials = new AuthOptions { Username = "logstash", Password = new SecretValue("s3cret") };
         await using var receiver = await InProcessGateway.StartAsync(o => o.IngestAuth = credentials);
         var config = Path.Combine(_dir, "gateway.yaml");
         await File.WriteAllTextAsync(config, $"""
@@ -92,11 +93,11 @@ public sealed class ElasticsearchOutputTests : IDisposable
     [Fact]
     public async Task Elasticsearch_ReceiverRefusesTheCredentials_RetriesAndDeadLettersNothing()
     {
-        var accepted = new AuthOptions { Username = "logstash", Password = new Secret("right") };
+        var accepted = new AuthOptions { Username = "logstash", Password = new SecretValue("right") };
         await using var receiver = await InProcessGateway.StartAsync(o => o.IngestAuth = accepted);
         var output = new ElasticsearchOptions { Name = "es" };
         output.Http.Url = new Uri("http://" + receiver.Host.HttpEndPoint);
-        output.Http.Auth = new AuthOptions { Username = "logstash", Password = new Secret("wrong") };
+        output.Http.Auth = new AuthOptions { Username = "logstash", Password = new SecretValue("wrong") };
         output.Http.MinBackoff = TimeSpan.FromMilliseconds(50);
         output.Http.MaxBackoff = TimeSpan.FromMilliseconds(200);
         await using var sender = await InProcessGateway.StartAsync(o => o.Outputs.Add(output));

@@ -156,7 +156,7 @@ public sealed class WebUiTests : IAsyncLifetime
     {
         await using var secured = await InProcessGateway.StartAsync(o => o.QueryAuth = new Flotel.Gateway.Configuration.AuthOptions
         {
-            BearerToken = new Flotel.Gateway.Configuration.Secret("ui-token"),
+            BearerToken = new Flotel.Model.SecretValue("ui-token"),
         });
         using (var client = new TcpClient())
         {
