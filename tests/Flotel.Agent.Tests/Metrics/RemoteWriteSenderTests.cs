@@ -117,14 +117,7 @@ public sealed class RemoteWriteSenderTests
     [Fact]
     public async Task SendAsync_NothingListening_Retryable()
     {
-        int port;
-        using (var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
-
-        using var sender = Sender("http://127.0.0.1:" + port + "/api/v1/write");
+        using var sender = Sender("http://127.0.0.1:" + Loopback.FreePort() + "/api/v1/write");
         Assert.IsType<DeliveryOutcome<WalScrape>.Retryable>(await sender.SendAsync([Scrape(Series("a", 1000))], CancellationToken.None));
     }
 

@@ -21,7 +21,7 @@ internal sealed class MetricsTestExporter : IDisposable
         Path = path;
         Body = body;
         ContentType = contentType;
-        Port = PeerProcess.FreePort();
+        Port = Loopback.FreePort();
         _listener.Prefixes.Add("http://127.0.0.1:" + Port.ToString(CultureInfo.InvariantCulture) + "/");
         _listener.Start();
         _loop = Task.Run(LoopAsync);

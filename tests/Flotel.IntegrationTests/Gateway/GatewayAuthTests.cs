@@ -134,8 +134,8 @@ public sealed class GatewayAuthTests
 
         using var query = new HttpClient { BaseAddress = gateway.Http.BaseAddress };
         query.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", QueryToken);
-        Assert.True(await GatewayTestKit.PollAsync(async () => await GatewayTestKit.CountAsync(query, "_all", $"{{\"query\":{{\"match\":{{\"message\":\"accepted{run}\"}}}}}}") == 1, TimeSpan.FromSeconds(30)));
-        Assert.True(await GatewayTestKit.PollAsync(async () => await GatewayTestKit.InstantQueryAsync(query, $"accepted_{run}") is { Count: 1 }, TimeSpan.FromSeconds(30)));
+        Assert.True(await Eventually.PollAsync(async () => await GatewayTestKit.CountAsync(query, "_all", $"{{\"query\":{{\"match\":{{\"message\":\"accepted{run}\"}}}}}}") == 1, TimeSpan.FromSeconds(30)));
+        Assert.True(await Eventually.PollAsync(async () => await GatewayTestKit.InstantQueryAsync(query, $"accepted_{run}") is { Count: 1 }, TimeSpan.FromSeconds(30)));
         Assert.Equal(0, await GatewayTestKit.CountAsync(query, "_all", $"{{\"query\":{{\"match\":{{\"message\":\"spoofed{run}\"}}}}}}"));
         Assert.Empty((await GatewayTestKit.InstantQueryAsync(query, $"{{__name__=\"spoofed_{run}\"}}"))!);
     }

@@ -67,7 +67,7 @@ public sealed class ElasticsearchOutputTests : IDisposable
         }
 
         using var query = new HttpClient { BaseAddress = receiver.Http.BaseAddress };
-        Assert.True(await GatewayTestKit.PollAsync(async () =>
+        Assert.True(await Eventually.PollAsync(async () =>
                 await GatewayTestKit.CountAsync(receiver.Http, "logstash-*", """{"query":{"match_phrase":{"message":"es line"}}}""") == lines
                 && await GatewayTestKit.CountAsync(receiver.Http, "apps-*", """{"query":{"match_all":{}}}""") == 2,
             TimeSpan.FromSeconds(60)), "not everything reached the receiving gateway");
@@ -107,7 +107,7 @@ public sealed class ElasticsearchOutputTests : IDisposable
             Assert.True(response.IsSuccessStatusCode);
         }
 
-        Assert.True(await GatewayTestKit.PollAsync(
+        Assert.True(await Eventually.PollAsync(
             () => Task.FromResult(sender.Host.Metrics.Sum("flotel_output_requests_total", ("output", "es"), ("result", "retry")) >= 3), TimeSpan.FromSeconds(30)),
             "the 401s were not retried");
         Assert.Equal(0, sender.Host.Metrics.Sum("flotel_output_items_total", ("output", "es"), ("result", "dead_lettered")));
