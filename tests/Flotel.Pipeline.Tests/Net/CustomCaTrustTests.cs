@@ -42,6 +42,31 @@ public sealed class CustomCaTrustTests : IDisposable
         Assert.False(trust.Chains(_leaf, null));
     }
 
+    [Fact]
+    public void Chains_LeafBehindAnIntermediateTheBundleLacks_UsesTheIntermediatesThePeerPresented()
+    {
+        using var intermediateKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var intermediateRequest = new CertificateRequest("CN=intermediate", intermediateKey, HashAlgorithmName.SHA256);
+        intermediateRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        intermediateRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign, true));
+        using var intermediatePublic = intermediateRequest.Create(_ca, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1), [5, 6, 7, 8]);
+        using var intermediate = intermediatePublic.CopyWithPrivateKey(intermediateKey);
+        using var leafKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var leafRequest = new CertificateRequest("CN=receiver.example", leafKey, HashAlgorithmName.SHA256);
+        using var leaf = leafRequest.Create(intermediate, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1), [9, 10, 11, 12]);
+
+        // What the TLS layer hands the callback: the chain it built from what the peer sent (untrusted root here).
+        using var presented = new X509Chain();
+        presented.ChainPolicy.ExtraStore.Add(intermediatePublic);
+        presented.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        presented.ChainPolicy.DisableCertificateDownloads = true;
+        presented.Build(leaf);
+
+        using var trust = CustomCaTrust.FromPem(_ca.ExportCertificatePem());
+        Assert.False(trust.Chains(leaf, null));
+        Assert.True(trust.Chains(leaf, presented));
+    }
+
     [Theory]
     [InlineData(SslPolicyErrors.RemoteCertificateChainErrors, false, true)]
     [InlineData(SslPolicyErrors.RemoteCertificateChainErrors | SslPolicyErrors.RemoteCertificateNameMismatch, false, false)]
