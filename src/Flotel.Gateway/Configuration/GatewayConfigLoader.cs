@@ -1,5 +1,6 @@
 using System.Text;
 using Flotel.Gateway.Query.Prometheus;
+using Flotel.Model;
 using Flotel.Model.Manifests;
 using Flotel.Pipeline.Net;
 using Flotel.Wire.Manifests;
@@ -504,8 +505,8 @@ public static class GatewayConfigLoader
         }
 
         return basic
-            ? new AuthOptions { Username = user, Password = new Secret(password!) }
-            : new AuthOptions { BearerToken = new Secret(token!) };
+            ? new AuthOptions { Username = user, Password = new SecretValue(password!) }
+            : new AuthOptions { BearerToken = new SecretValue(token!) };
     }
 
     private static void ValidateLoaded(YamlFieldReader r, YamlMappingNode top, GatewayOptions options)
