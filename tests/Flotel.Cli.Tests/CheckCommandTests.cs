@@ -2,9 +2,9 @@ namespace Flotel.Cli.Tests;
 
 public sealed class CheckCommandTests : IDisposable
 {
-    private readonly DirectoryInfo _temp = Directory.CreateTempSubdirectory("flotel-check-");
+    private readonly TempDirectory _temp = new("flotel-check-");
 
-    public void Dispose() => _temp.Delete(recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public void CheckManifests_OnTheBlogExample_PrintsThePlanAndExitsZero()
@@ -23,16 +23,16 @@ public sealed class CheckCommandTests : IDisposable
     {
         foreach (var file in Directory.GetFiles(RepoPath("examples", "blog"), "*.yaml"))
         {
-            File.Copy(file, Path.Combine(_temp.FullName, Path.GetFileName(file)));
+            File.Copy(file, Path.Combine(_temp.Path, Path.GetFileName(file)));
         }
 
-        var device = Path.Combine(_temp.FullName, "device.yaml");
+        var device = Path.Combine(_temp.Path, "device.yaml");
         var text = File.ReadAllText(device);
         Assert.Contains("bufferSize: 10\n", text, StringComparison.Ordinal);
         File.WriteAllText(device, text.Replace("bufferSize: 10\n", "bufferSize: 10mb\n", StringComparison.Ordinal));
         var line = Array.FindIndex(File.ReadAllLines(device), l => l.Contains("bufferSize: 10mb", StringComparison.Ordinal)) + 1;
 
-        var (code, output, _) = CliRunner.Run("check", "--manifests", _temp.FullName);
+        var (code, output, _) = CliRunner.Run("check", "--manifests", _temp.Path);
 
         Assert.Equal(1, code);
         Assert.Contains($"device.yaml:{line}:", output, StringComparison.Ordinal);
@@ -42,7 +42,7 @@ public sealed class CheckCommandTests : IDisposable
     [Fact]
     public void CheckManifests_WithAMissingDirectory_ExitsOne()
     {
-        var missing = Path.Combine(_temp.FullName, "nope");
+        var missing = Path.Combine(_temp.Path, "nope");
 
         var (code, _, error) = CliRunner.Run("check", "--manifests", missing);
 
@@ -71,7 +71,7 @@ public sealed class CheckCommandTests : IDisposable
     [Fact]
     public void CheckConfig_WithABadAddress_ExitsOneNamingLineAndField()
     {
-        var file = Path.Combine(_temp.FullName, "gateway.yaml");
+        var file = Path.Combine(_temp.Path, "gateway.yaml");
         File.WriteAllText(file, "http:\n  address: 9201\n");
 
         var (code, output, _) = CliRunner.Run("check", "--config", file);

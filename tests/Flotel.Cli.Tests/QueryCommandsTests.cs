@@ -12,20 +12,20 @@ namespace Flotel.Cli.Tests;
 /// <summary><c>flotel logs</c> and <c>flotel metrics</c> against a real in-process gateway fed over its inputs.</summary>
 public sealed class QueryCommandsTests : IAsyncLifetime
 {
-    private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("flotel-cli-query-");
+    private readonly TempDirectory _data = new("flotel-cli-query-");
     private GatewayHost _gateway = null!;
 
     private Uri Url => new("http://" + _gateway.HttpEndPoint);
 
     public async Task InitializeAsync() =>
         _gateway = await GatewayHost.StartAsync(
-            new GatewayOptions { HttpAddress = "127.0.0.1:0", SyslogAddress = "127.0.0.1:0", DataDirectory = _data.FullName, LogRetentionDays = 0, MetricRetentionDays = 0 },
+            new GatewayOptions { HttpAddress = "127.0.0.1:0", SyslogAddress = "127.0.0.1:0", DataDirectory = _data.Path, LogRetentionDays = 0, MetricRetentionDays = 0 },
             NullLoggerFactory.Instance, TimeProvider.System, CancellationToken.None);
 
     public async Task DisposeAsync()
     {
         await _gateway.StopAsync();
-        _data.Delete(recursive: true);
+        _data.Dispose();
     }
 
     [Fact]

@@ -62,14 +62,6 @@ public sealed class PeerProcess : IDisposable
         return dir;
     }
 
-    /// <summary>A port that was free on 127.0.0.1 a moment ago.</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     /// <summary>A real Prometheus server with the remote-write receiver on, in its own temporary directory.</summary>
     public static async Task<PeerProcess> StartPrometheusReceiverAsync()
     {
@@ -101,7 +93,7 @@ public sealed class PeerProcess : IDisposable
 
         var name = Path.GetFileName(binary);
         var dir = tempDirectory ?? CreateTempDirectory(name);
-        port ??= FreePort();
+        port ??= Loopback.FreePort();
         var info = new ProcessStartInfo(binary)
         {
             RedirectStandardError = true,

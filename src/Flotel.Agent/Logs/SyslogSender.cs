@@ -4,12 +4,12 @@ using System.Globalization;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
-using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Flotel.Model.Logs;
 using Flotel.Model.Manifests;
 using Flotel.Pipeline.Delivery;
 using Flotel.Pipeline.Diagnostics;
+using Flotel.Pipeline.Net;
 using Flotel.Wire.Syslog;
 using Microsoft.Extensions.Logging;
 
@@ -47,7 +47,7 @@ public sealed partial class SyslogSender : IBatchSender<LogLine>, IAsyncDisposab
     private readonly List<int> _datagramEnds = [];
     private readonly Utf8StringCache _names = new();
     private readonly Utf8StringCache _containerIds = new();
-    private readonly X509Certificate2Collection? _trust;
+    private readonly CustomCaTrust? _trust;
     private readonly Counter _forwarded;
     private readonly Counter _droppedFull;
     private readonly Counter _connectsOk;
@@ -79,8 +79,7 @@ public sealed partial class SyslogSender : IBatchSender<LogLine>, IAsyncDisposab
         _formatter = new SyslogFormatter(format, framing, deviceName, Environment.ProcessId);
         if (target.Protocol == SyslogProtocol.Tls && !string.IsNullOrEmpty(target.CaCertificatePem))
         {
-            _trust = [];
-            _trust.ImportFromPem(target.CaCertificatePem);
+            _trust = CustomCaTrust.FromPem(target.CaCertificatePem);
         }
 
         var t = ("target", target.Name);
@@ -249,8 +248,7 @@ public sealed partial class SyslogSender : IBatchSender<LogLine>, IAsyncDisposab
             var options = new SslClientAuthenticationOptions { TargetHost = _target.Host };
             if (_trust is not null)
             {
-                options.CertificateChainPolicy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
-                options.CertificateChainPolicy.CustomTrustStore.AddRange(_trust);
+                options.CertificateChainPolicy = _trust.CreateChainPolicy();
             }
 
             _stream = stream;

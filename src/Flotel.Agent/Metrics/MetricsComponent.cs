@@ -4,6 +4,7 @@ using Flotel.Model.Manifests;
 using Flotel.Model.Metrics;
 using Flotel.Pipeline.Delivery;
 using Flotel.Pipeline.Diagnostics;
+using Flotel.Pipeline.Net;
 using Flotel.Pipeline.Queue;
 using Microsoft.Extensions.Logging;
 
@@ -337,7 +338,7 @@ public sealed partial class MetricsComponent : IAgentComponent
         {
             if (receiver.IsEnabled)
             {
-                LogBadUrl(_logger, Redact(receiver.Url));
+                LogBadUrl(_logger, UrlRedaction.Redact(receiver.Url));
             }
 
             if (_delivery is not null)
@@ -385,7 +386,7 @@ public sealed partial class MetricsComponent : IAgentComponent
 
         if (_logger.IsEnabled(LogLevel.Information))
         {
-            var redacted = Redact(receiver.Url);
+            var redacted = UrlRedaction.Redact(receiver.Url);
             var pending = PendingRecords;
             LogRemoteWrite(_logger, redacted, samples, _sender.Endpoint.Timeout.TotalSeconds, pending);
         }
@@ -460,12 +461,6 @@ public sealed partial class MetricsComponent : IAgentComponent
             await loop.DisposeAsync().ConfigureAwait(false);
         }
     }
-
-    /// <summary>A URL for logs: no user info, no query (style rule 10).</summary>
-    private static string Redact(string url) =>
-        Uri.TryCreate(url, UriKind.Absolute, out var u)
-            ? u.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped)
-            : "<invalid URL>";
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Metrics WAL {Directory}: bound {MiB:F0} MiB, samples kept {Hours:F0} h, {Pending} scrapes waiting")]
     private static partial void LogWalOpened(ILogger logger, string directory, double miB, double hours, long pending);

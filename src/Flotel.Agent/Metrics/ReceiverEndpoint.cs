@@ -1,6 +1,6 @@
 using System.Net.Security;
-using System.Security.Cryptography.X509Certificates;
 using Flotel.Model.Manifests;
+using Flotel.Pipeline.Net;
 
 namespace Flotel.Agent.Metrics;
 
@@ -12,7 +12,7 @@ namespace Flotel.Agent.Metrics;
 /// </summary>
 internal sealed class ReceiverEndpoint : IDisposable
 {
-    private readonly X509Certificate2Collection? _roots;
+    private readonly CustomCaTrust? _trust;
 
     public ReceiverEndpoint(MetricsReceiverPlan plan)
     {
@@ -28,12 +28,11 @@ internal sealed class ReceiverEndpoint : IDisposable
         };
         if (Url.Scheme == Uri.UriSchemeHttps && !string.IsNullOrWhiteSpace(plan.CaCertificatePem))
         {
-            _roots = [];
-            _roots.ImportFromPem(plan.CaCertificatePem);
-            var roots = _roots;
+            // The server's chain must end in one of the Secret's certificates (the system store is not consulted); the host name must match.
+            _trust = CustomCaTrust.FromPem(plan.CaCertificatePem);
             handler.SslOptions = new SslClientAuthenticationOptions
             {
-                RemoteCertificateValidationCallback = (_, certificate, _, errors) => Validate(certificate, errors, roots),
+                RemoteCertificateValidationCallback = _trust.ServerCertificateValidator(alsoSystemRoots: false),
             };
         }
 
@@ -41,7 +40,7 @@ internal sealed class ReceiverEndpoint : IDisposable
         if (plan.Authorization is { } auth)
         {
             // Flotel's authSecretName: on every request of this endpoint (a changed Secret builds a new endpoint).
-            Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(auth.Scheme, auth.Parameter);
+            Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(auth.Scheme, auth.Parameter.Reveal());
         }
     }
 
@@ -64,28 +63,6 @@ internal sealed class ReceiverEndpoint : IDisposable
     public void Dispose()
     {
         Http.Dispose();
-        if (_roots is not null)
-        {
-            foreach (var c in _roots)
-            {
-                c.Dispose();
-            }
-        }
-    }
-
-    /// <summary>The server's chain must end in one of the Secret's certificates (the system store is not consulted); the host name must match.</summary>
-    private static bool Validate(X509Certificate? certificate, SslPolicyErrors errors, X509Certificate2Collection roots)
-    {
-        if (certificate is null || (errors & (SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable)) != 0)
-        {
-            return false;
-        }
-
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        using var leaf = new X509Certificate2(certificate);
-        return chain.Build(leaf);
+        _trust?.Dispose();
     }
 }

@@ -27,6 +27,12 @@ internal sealed partial class RemoteWriteSender : IBatchSender<WalScrape>, IDisp
 {
     private const string CredentialsHint = "check receiverConfiguration.authSecretName and the receiver's credentials";
 
+    /// <summary>
+    /// The agent's <c>User-Agent</c>, the one its scrapes send too. The gateway's output sends <c>flotel-gateway/VERSION</c>,
+    /// so a receiver's logs tell devices from the gateway.
+    /// </summary>
+    private static readonly ProductInfoHeaderValue UserAgent = new("flotel-agent", "1.0");
+
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
@@ -92,16 +98,13 @@ internal sealed partial class RemoteWriteSender : IBatchSender<WalScrape>, IDisp
             return DeliveryOutcome<WalScrape>.Reject("unencodable", e.Message);
         }
 
+        // timeoutSeconds bounds the whole request including reading the answer (the client's own timeout is infinite), and
+        // its expiry is a retry naming the key; the gateway's output leaves the bound to its HttpClient.Timeout instead.
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(endpoint.Timeout);
         try
         {
-            using var content = new ReadOnlyMemoryContent(body);
-            content.Headers.ContentType = new MediaTypeHeaderValue(RemoteWriteHeaders.ContentType);
-            content.Headers.ContentEncoding.Add(RemoteWriteHeaders.ContentEncoding);
-            using var message = new HttpRequestMessage(HttpMethod.Post, endpoint.Url) { Content = content };
-            message.Headers.Add(RemoteWriteHeaders.VersionName, RemoteWriteHeaders.Version);
-            message.Headers.UserAgent.Add(new ProductInfoHeaderValue("flotel-agent", "1.0"));
+            using var message = RemoteWriteRequest.Create(endpoint.Url, body, UserAgent);
             using var response = await endpoint.Http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
             var outcome = await HttpStatusClassifier.ClassifyAsync<WalScrape>(
                 response, _time.GetUtcNow(), timeout.Token, HttpStatusClassifier.CredentialStatuses, CredentialsHint).ConfigureAwait(false);

@@ -1,8 +1,10 @@
+using Flotel.Model;
+
 namespace Flotel.Gateway.Configuration;
 
 /// <summary>
 /// HTTP credentials for one group of endpoints: basic (the blog's <c>LOGSTASH_USERNAME</c>/<c>LOGSTASH_PASSWORD</c>) or
-/// a bearer token. Secrets are <see cref="Secret"/>s, which never print.
+/// a bearer token. Secrets are <see cref="SecretValue"/>s, which never print.
 /// </summary>
 public sealed class AuthOptions
 {
@@ -10,8 +12,8 @@ public sealed class AuthOptions
     public string? Username { get; init; }
 
     /// <summary>Basic-auth password.</summary>
-    public Secret? Password { get; init; }
+    public SecretValue? Password { get; init; }
 
     /// <summary>Bearer token, as an alternative to basic auth.</summary>
-    public Secret? BearerToken { get; init; }
+    public SecretValue? BearerToken { get; init; }
 }

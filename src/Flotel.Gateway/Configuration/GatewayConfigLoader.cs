@@ -1,4 +1,5 @@
 using System.Text;
+using Flotel.Model;
 using Flotel.Model.Manifests;
 using Flotel.Pipeline.Net;
 using Flotel.Store.Query.Prometheus;
@@ -504,8 +505,8 @@ public static class GatewayConfigLoader
         }
 
         return basic
-            ? new AuthOptions { Username = user, Password = new Secret(password!) }
-            : new AuthOptions { BearerToken = new Secret(token!) };
+            ? new AuthOptions { Username = user, Password = new SecretValue(password!) }
+            : new AuthOptions { BearerToken = new SecretValue(token!) };
     }
 
     private static void ValidateLoaded(YamlFieldReader r, YamlMappingNode top, GatewayOptions options)

@@ -264,9 +264,9 @@ public sealed partial class GatewayHost : IAsyncDisposable
                         https.ServerCertificate = certificate;
                         if (tls.ClientCaFile is not null)
                         {
-                            var validate = ServerTls.ClientCertificateValidator(tls.ClientCaFile);
+                            var trust = CustomCaTrust.FromPemFile(tls.ClientCaFile);
                             https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
-                            https.ClientCertificateValidation = (cert, _, _) => validate(cert);
+                            https.ClientCertificateValidation = (cert, chain, _) => trust.IsClientTrusted(cert, chain);
                         }
                     });
                 }

@@ -1,6 +1,7 @@
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Flotel.Gateway.Configuration;
+using Flotel.Pipeline.Net;
 
 namespace Flotel.Gateway.Hosting;
 
@@ -34,25 +35,10 @@ public static class ServerTls
         };
         if (options.ClientCaFile is not null)
         {
-            var validate = ClientCertificateValidator(options.ClientCaFile);
-            server.RemoteCertificateValidationCallback = (_, cert, _, _) => cert is X509Certificate2 c && validate(c);
+            var trust = CustomCaTrust.FromPemFile(options.ClientCaFile);
+            server.RemoteCertificateValidationCallback = (_, cert, chain, _) => trust.IsClientTrusted(cert, chain);
         }
 
         return server;
-    }
-
-    /// <summary>A check that a client certificate chains to the CA bundle in <paramref name="caFile"/> (and only to it).</summary>
-    public static Func<X509Certificate2, bool> ClientCertificateValidator(string caFile)
-    {
-        var roots = new X509Certificate2Collection();
-        roots.ImportFromPemFile(caFile);
-        return certificate =>
-        {
-            using var chain = new X509Chain();
-            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-            chain.ChainPolicy.CustomTrustStore.AddRange(roots);
-            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-            return chain.Build(certificate);
-        };
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using Flotel.Model;
 using Flotel.Model.Manifests;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -383,12 +384,12 @@ public static class DevicePlanResolver
             var password = secret.Data.GetValueOrDefault("password");
             if (token is { Length: > 0 } && user is null && password is null)
             {
-                return new ReceiverAuthorization("Bearer", Encoding.UTF8.GetString(token).Trim());
+                return new ReceiverAuthorization("Bearer", new SecretValue(Encoding.UTF8.GetString(token).Trim()));
             }
 
             if (token is null && user is { Length: > 0 } && password is not null)
             {
-                return new ReceiverAuthorization("Basic", Convert.ToBase64String([.. user, (byte)':', .. password]));
+                return new ReceiverAuthorization("Basic", new SecretValue(Convert.ToBase64String([.. user, (byte)':', .. password])));
             }
 
             AddError(secret.Source, "data", $"Secret {ns}/{secretName} must hold either `token` (bearer) or `username` and `password` (basic auth)");

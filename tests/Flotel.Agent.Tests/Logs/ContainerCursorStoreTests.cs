@@ -5,20 +5,14 @@ namespace Flotel.Agent.Tests.Logs;
 public sealed class ContainerCursorStoreTests : IDisposable
 {
     private static readonly string Id = new('b', 64);
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "flotel-cursor-store-" + Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory _temp = new("flotel-cursor-store-");
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir))
-        {
-            Directory.Delete(_dir, true);
-        }
-    }
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public void CursorFile_SavesInPlace_LoadReturnsTheNewestEvenUnsynced()
     {
-        var store = new ContainerCursorStore(_dir, TimeSpan.FromHours(1), TimeProvider.System);
+        var store = new ContainerCursorStore(_temp.Path, TimeSpan.FromHours(1), TimeProvider.System);
         using var file = store.Open(Id);
         Assert.Equal(LogCursor.Start, file.Cursor);
         for (int i = 1; i <= 5; i++)
@@ -29,13 +23,13 @@ public sealed class ContainerCursorStoreTests : IDisposable
             Assert.Equal(new LogCursor(100, i), store.Load(Id));
         }
 
-        Assert.Equal(2 * ContainerCursorStore.SlotSize, new FileInfo(Path.Combine(_dir, Id + ".cursor")).Length);
+        Assert.Equal(2 * ContainerCursorStore.SlotSize, new FileInfo(Path.Combine(_temp.Path, Id + ".cursor")).Length);
     }
 
     [Fact]
     public void Load_NewestSlotTorn_ReturnsThePreviousCursor()
     {
-        var store = new ContainerCursorStore(_dir);
+        var store = new ContainerCursorStore(_temp.Path);
         using (var file = store.Open(Id))
         {
             file.Save(new LogCursor(100, 1));
@@ -43,7 +37,7 @@ public sealed class ContainerCursorStoreTests : IDisposable
         }
 
         // Generation 3 (the newest) lives in slot 1: tear it as a power cut mid-write would.
-        var path = Path.Combine(_dir, Id + ".cursor");
+        var path = Path.Combine(_temp.Path, Id + ".cursor");
         var bytes = File.ReadAllBytes(path);
         bytes[ContainerCursorStore.SlotSize + 14] ^= 0xFF;
         File.WriteAllBytes(path, bytes);
@@ -54,10 +48,10 @@ public sealed class ContainerCursorStoreTests : IDisposable
     [Fact]
     public void Open_Version1File_IsReadAndRewrittenAsVersion2()
     {
-        Directory.CreateDirectory(_dir);
-        var path = Path.Combine(_dir, Id + ".cursor");
+        Directory.CreateDirectory(_temp.Path);
+        var path = Path.Combine(_temp.Path, Id + ".cursor");
         File.WriteAllText(path, "v1 638000000000000000 7\n");
-        var store = new ContainerCursorStore(_dir);
+        var store = new ContainerCursorStore(_temp.Path);
         Assert.Equal(new LogCursor(638_000_000_000_000_000, 7), store.Load(Id));
 
         using (var file = store.Open(Id))
@@ -73,9 +67,9 @@ public sealed class ContainerCursorStoreTests : IDisposable
     [Fact]
     public void Load_GarbageFile_IsStart()
     {
-        Directory.CreateDirectory(_dir);
-        File.WriteAllBytes(Path.Combine(_dir, Id + ".cursor"), new byte[100]);
-        Assert.Equal(LogCursor.Start, new ContainerCursorStore(_dir).Load(Id));
+        Directory.CreateDirectory(_temp.Path);
+        File.WriteAllBytes(Path.Combine(_temp.Path, Id + ".cursor"), new byte[100]);
+        Assert.Equal(LogCursor.Start, new ContainerCursorStore(_temp.Path).Load(Id));
     }
 
     [Fact]

@@ -19,13 +19,13 @@ public sealed class ContainerLogReaderTests : IDisposable
     private const string Head = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(20);
     private static readonly PodmanContainer Container = new(new string('c', 64), "pod-printer", "pod", "running", false);
-    private readonly string _dir = Directory.CreateTempSubdirectory("flotel-reader-").FullName;
+    private readonly TempDirectory _dir = new("flotel-reader-");
     private readonly MetricsRegistry _metrics = new();
     private readonly Sink _sink = new();
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
-    private string SocketPath => Path.Combine(_dir, "podman.sock");
+    private string SocketPath => _dir.Combine("podman.sock");
 
     [Fact]
     public async Task Follow_ChunkPerFrameSplitAnywhere_EveryLineInOrderWithItsSeverityAndTheCursorSaved()
@@ -53,7 +53,7 @@ public sealed class ContainerLogReaderTests : IDisposable
 
             await Send(client, "0\r\n\r\n"u8.ToArray());
         });
-        var cursors = new ContainerCursorStore(Path.Combine(_dir, "cursors"));
+        var cursors = new ContainerCursorStore(_dir.Combine("cursors"));
         await using var reader = Reader(cursors, new WorkloadLogsOptions { CaptureLinger = TimeSpan.FromMilliseconds(30), LogReopenDelay = TimeSpan.FromMinutes(1) });
 
         reader.Start();
@@ -78,7 +78,7 @@ public sealed class ContainerLogReaderTests : IDisposable
             await Send(client, Chunk(Sequences.Frame(1, $"{Stamp} after\n")));
             await Send(client, "0\r\n\r\n"u8.ToArray());
         });
-        await using var reader = Reader(new ContainerCursorStore(Path.Combine(_dir, "cursors")), new WorkloadLogsOptions { MaxLineBytes = 256 * 1024, LogReopenDelay = TimeSpan.FromMinutes(1) });
+        await using var reader = Reader(new ContainerCursorStore(_dir.Combine("cursors")), new WorkloadLogsOptions { MaxLineBytes = 256 * 1024, LogReopenDelay = TimeSpan.FromMinutes(1) });
 
         reader.Start();
         await _sink.WaitForAsync(2);
@@ -104,7 +104,7 @@ public sealed class ContainerLogReaderTests : IDisposable
                 await Send(client, "0\r\n\r\n"u8.ToArray());
             }
         });
-        await using var reader = Reader(new ContainerCursorStore(Path.Combine(_dir, "cursors")), new WorkloadLogsOptions { CaptureLinger = TimeSpan.Zero, LogReopenDelay = TimeSpan.FromMilliseconds(50) });
+        await using var reader = Reader(new ContainerCursorStore(_dir.Combine("cursors")), new WorkloadLogsOptions { CaptureLinger = TimeSpan.Zero, LogReopenDelay = TimeSpan.FromMilliseconds(50) });
 
         reader.Start();
         await _sink.WaitForAsync(5);
@@ -128,7 +128,7 @@ public sealed class ContainerLogReaderTests : IDisposable
             Assert.Equal(0, await client.ReceiveAsync(new byte[16], SocketFlags.None).WaitAsync(Limit));
             closed.Release();
         });
-        var cursors = new ContainerCursorStore(Path.Combine(_dir, "cursors"));
+        var cursors = new ContainerCursorStore(_dir.Combine("cursors"));
         var reader = Reader(cursors, new WorkloadLogsOptions { CaptureLinger = TimeSpan.FromSeconds(10), LogReopenDelay = TimeSpan.FromMinutes(1) });
         reader.Start();
         await podman.WaitForConnectionsAsync(1);
@@ -167,7 +167,7 @@ public sealed class ContainerLogReaderTests : IDisposable
                 await Send(client, Chunk(Sequences.Frame(1, $"{Stamp} next\n")));
             }
         });
-        await using var reader = Reader(new ContainerCursorStore(Path.Combine(_dir, "cursors")), new WorkloadLogsOptions { CaptureLinger = TimeSpan.Zero, LogReopenDelay = TimeSpan.FromMilliseconds(50) });
+        await using var reader = Reader(new ContainerCursorStore(_dir.Combine("cursors")), new WorkloadLogsOptions { CaptureLinger = TimeSpan.Zero, LogReopenDelay = TimeSpan.FromMilliseconds(50) });
 
         reader.Start();
         await _sink.WaitForAsync(2);
@@ -180,7 +180,7 @@ public sealed class ContainerLogReaderTests : IDisposable
     [Fact]
     public async Task Start_NoPodmanSocket_CountedAsStreamErrorsAndStopEndsTheThread()
     {
-        await using var reader = Reader(new ContainerCursorStore(Path.Combine(_dir, "cursors")), new WorkloadLogsOptions { LogReopenDelay = TimeSpan.FromMilliseconds(20) });
+        await using var reader = Reader(new ContainerCursorStore(_dir.Combine("cursors")), new WorkloadLogsOptions { LogReopenDelay = TimeSpan.FromMilliseconds(20) });
 
         reader.Start();
         var deadline = DateTime.UtcNow + Limit;

@@ -37,13 +37,6 @@ internal sealed class LineReceiver : IAsyncDisposable
         }
     }
 
-    public static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
-
     public async Task WaitForLinesAsync(int count, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;

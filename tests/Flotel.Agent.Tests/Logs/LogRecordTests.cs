@@ -48,21 +48,15 @@ public sealed class LogRecordTests
     [Fact]
     public void ContainerCursorStore_SaveThenLoad_ReturnsTheCursorAndUnknownIsStart()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "flotel-cursors-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            var store = new ContainerCursorStore(dir);
-            var id = new string('a', 64);
-            Assert.Equal(LogCursor.Start, store.Load(id));
-            store.Save(id, new LogCursor(42, 7));
-            Assert.Equal(new LogCursor(42, 7), new ContainerCursorStore(dir).Load(id));
-            Assert.Equal([id], store.List());
-            Assert.False(File.Exists(Path.Combine(dir, id + ".cursor.tmp")));
-            Assert.Throws<ArgumentException>(() => store.Save("../etc/passwd", default));
-        }
-        finally
-        {
-            Directory.Delete(dir, true);
-        }
+        using var temp = new TempDirectory("flotel-cursors-");
+        var dir = temp.Path;
+        var store = new ContainerCursorStore(dir);
+        var id = new string('a', 64);
+        Assert.Equal(LogCursor.Start, store.Load(id));
+        store.Save(id, new LogCursor(42, 7));
+        Assert.Equal(new LogCursor(42, 7), new ContainerCursorStore(dir).Load(id));
+        Assert.Equal([id], store.List());
+        Assert.False(File.Exists(Path.Combine(dir, id + ".cursor.tmp")));
+        Assert.Throws<ArgumentException>(() => store.Save("../etc/passwd", default));
     }
 }

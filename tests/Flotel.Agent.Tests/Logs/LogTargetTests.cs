@@ -12,22 +12,16 @@ namespace Flotel.Agent.Tests.Logs;
 public sealed partial class LogTargetTests : IDisposable
 {
     private const string ContainerId = "dcc80a53aa1e7f5b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b";
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "flotel-target-" + Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory _temp = new("flotel-target-");
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir))
-        {
-            Directory.Delete(_dir, true);
-        }
-    }
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public async Task Append_ReachableTarget_LinesArriveInFlottaLayoutOnOneConnection()
     {
         await using var receiver = new LineReceiver();
         var metrics = new MetricsRegistry();
-        await using var target = LogTarget.Start(Plan(receiver.Port, 12), _dir, "edge-device-1", Options(), metrics, TimeProvider.System, NullLogger.Instance);
+        await using var target = LogTarget.Start(Plan(receiver.Port, 12), _temp.Path, "edge-device-1", Options(), metrics, TimeProvider.System, NullLogger.Instance);
         for (int batch = 0; batch < 3; batch++)
         {
             await target.AppendAsync(Records(batch * 10, 10, "random-workload"), default);
@@ -46,7 +40,7 @@ public sealed partial class LogTargetTests : IDisposable
     {
         await using var receiver = new LineReceiver();
         var metrics = new MetricsRegistry();
-        await using var target = LogTarget.Start(Plan(receiver.Port, 12), _dir, "dev", Options(), metrics, TimeProvider.System, NullLogger.Instance);
+        await using var target = LogTarget.Start(Plan(receiver.Port, 12), _temp.Path, "dev", Options(), metrics, TimeProvider.System, NullLogger.Instance);
         await target.AppendAsync(Records(0, 5, "w"), default);
         await receiver.WaitForLinesAsync(5, TimeSpan.FromSeconds(30));
         receiver.DropConnections();
@@ -62,9 +56,9 @@ public sealed partial class LogTargetTests : IDisposable
     public async Task Append_TinyBufferWhileUnreachable_DropsOldestAndReportsTheExactCount()
     {
         // 1 KiB buffer (the CRD minimum), nothing listening: 200 lines of ~100 bytes cannot all stay.
-        int port = LineReceiver.FreePort();
+        int port = Loopback.FreePort();
         var metrics = new MetricsRegistry();
-        await using var target = LogTarget.Start(Plan(port, 1), _dir, "dev", Options(), metrics, TimeProvider.System, NullLogger.Instance);
+        await using var target = LogTarget.Start(Plan(port, 1), _temp.Path, "dev", Options(), metrics, TimeProvider.System, NullLogger.Instance);
         const int total = 200;
         for (int i = 0; i < total; i++)
         {
@@ -87,9 +81,9 @@ public sealed partial class LogTargetTests : IDisposable
     {
         // The overflow happens in one agent run, the target comes back only after a (clean) restart: the report must
         // survive the restart — the buffer keeps the forwarder's cursor where it was, so the gap is still visible.
-        int port = LineReceiver.FreePort();
+        int port = Loopback.FreePort();
         const int total = 200;
-        await using (var first = LogTarget.Start(Plan(port, 1), _dir, "dev", Options(), new MetricsRegistry(), TimeProvider.System, NullLogger.Instance))
+        await using (var first = LogTarget.Start(Plan(port, 1), _temp.Path, "dev", Options(), new MetricsRegistry(), TimeProvider.System, NullLogger.Instance))
         {
             for (int i = 0; i < total; i++)
             {
@@ -99,7 +93,7 @@ public sealed partial class LogTargetTests : IDisposable
 
         var metrics = new MetricsRegistry();
         await using var receiver = new LineReceiver(port);
-        await using var second = LogTarget.Start(Plan(port, 1), _dir, "dev", Options(), metrics, TimeProvider.System, NullLogger.Instance);
+        await using var second = LogTarget.Start(Plan(port, 1), _temp.Path, "dev", Options(), metrics, TimeProvider.System, NullLogger.Instance);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (!receiver.Lines.Any(l => Body(l) == "line " + (total - 1)))
         {
@@ -134,7 +128,7 @@ public sealed partial class LogTargetTests : IDisposable
         await using var second = new LineReceiver();
         var metrics = new MetricsRegistry();
         long before = SyslogSender.OpenConnections;
-        await using var target = LogTarget.Start(Plan(first.Port, 12), _dir, "dev", Options(), metrics, TimeProvider.System, NullLogger.Instance);
+        await using var target = LogTarget.Start(Plan(first.Port, 12), _temp.Path, "dev", Options(), metrics, TimeProvider.System, NullLogger.Instance);
         await target.AppendAsync(Records(0, 3, "w"), default);
         await first.WaitForLinesAsync(3, TimeSpan.FromSeconds(30));
         await target.ReconfigureAsync(Plan(second.Port, 12));

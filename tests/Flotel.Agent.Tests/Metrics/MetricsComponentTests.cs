@@ -12,16 +12,10 @@ namespace Flotel.Agent.Tests.Metrics;
 /// <summary>The component against local HTTP endpoints: plan changes applied live, the WAL kept across them.</summary>
 public sealed class MetricsComponentTests : IDisposable
 {
-    private readonly string _data = Path.Combine(Path.GetTempPath(), "flotel-agent-test-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly TempDirectory _temp = new("flotel-agent-test-");
     private readonly MetricsRegistry _registry = new();
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_data))
-        {
-            Directory.Delete(_data, recursive: true);
-        }
-    }
+    public void Dispose() => _temp.Dispose();
 
     private static DevicePlan Plan(string url, IReadOnlyList<string> allow, bool systemDisabled = false, long maxMiB = 0) => new()
     {
@@ -33,7 +27,7 @@ public sealed class MetricsComponentTests : IDisposable
     };
 
     private MetricsComponent Component(LocalHttpServer exporter) => new(
-        new AgentOptions { ManifestsDirectory = _data, DataDirectory = _data, NodeExporterUrl = new Uri(exporter.BaseUrl + "/metrics") },
+        new AgentOptions { ManifestsDirectory = _temp.Path, DataDirectory = _temp.Path, NodeExporterUrl = new Uri(exporter.BaseUrl + "/metrics") },
         _registry,
         NullLoggerFactory.Instance,
         TimeProvider.System,

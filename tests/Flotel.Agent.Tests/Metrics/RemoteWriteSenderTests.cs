@@ -117,14 +117,7 @@ public sealed class RemoteWriteSenderTests
     [Fact]
     public async Task SendAsync_NothingListening_Retryable()
     {
-        int port;
-        using (var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
-
-        using var sender = Sender("http://127.0.0.1:" + port + "/api/v1/write");
+        using var sender = Sender("http://127.0.0.1:" + Loopback.FreePort() + "/api/v1/write");
         Assert.IsType<DeliveryOutcome<WalScrape>.Retryable>(await sender.SendAsync([Scrape(Series("a", 1000))], CancellationToken.None));
     }
 
@@ -147,47 +140,41 @@ public sealed class RemoteWriteSenderTests
     [Fact]
     public async Task Delivery_RequestNumSamples_EveryRequestHoldsAtMostThatManySamples()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "flotel-agent-test-" + Guid.NewGuid().ToString("N")[..8]);
-        try
+        using var temp = new TempDirectory("flotel-agent-test-");
+        var dir = temp.Path;
+        await using var queue = DurableQueue.Open(new DurableQueueOptions { Directory = dir, Fsync = false });
+        for (var scrape = 0; scrape < 10; scrape++)
         {
-            await using var queue = DurableQueue.Open(new DurableQueueOptions { Directory = dir, Fsync = false });
-            for (var scrape = 0; scrape < 10; scrape++)
+            // Ten scrapes of seven series each: 70 samples.
+            await queue.AppendAsync(MetricsWal.Encode([.. Enumerable.Range(0, 7).Select(i => Series("m" + i, 1_700_000_000_000 + (scrape * 1000)))], "system"));
+        }
+
+        // One scrape of 30 series: more than one request may carry.
+        await queue.AppendAsync(MetricsWal.Encode([.. Enumerable.Range(0, 30).Select(i => Series("big" + i, 1_700_000_100_000))], "system"));
+
+        var sender = new CapturingSender();
+        var registry = new MetricsRegistry();
+        await using (var delivery = new QueueDelivery<WalScrape>(
+            "remote-write", queue.OpenReader("remote-write"), new WalRecordDecoder(TimeSpan.FromDays(36500), 20, TimeProvider.System, registry), sender, null,
+            MetricsComponent.DeliveryOptionsFor(20, new MetricsComponentOptions()), registry, TimeProvider.System, NullLogger.Instance))
+        {
+            delivery.Start();
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (sender.Batches.Sum(b => b.Sum(s => s.Samples)) < 100 && DateTime.UtcNow < deadline)
             {
-                // Ten scrapes of seven series each: 70 samples.
-                await queue.AppendAsync(MetricsWal.Encode([.. Enumerable.Range(0, 7).Select(i => Series("m" + i, 1_700_000_000_000 + (scrape * 1000)))], "system"));
+                await Task.Delay(20);
             }
 
-            // One scrape of 30 series: more than one request may carry.
-            await queue.AppendAsync(MetricsWal.Encode([.. Enumerable.Range(0, 30).Select(i => Series("big" + i, 1_700_000_100_000))], "system"));
-
-            var sender = new CapturingSender();
-            var registry = new MetricsRegistry();
-            await using (var delivery = new QueueDelivery<WalScrape>(
-                "remote-write", queue.OpenReader("remote-write"), new WalRecordDecoder(TimeSpan.FromDays(36500), 20, TimeProvider.System, registry), sender, null,
-                MetricsComponent.DeliveryOptionsFor(20, new MetricsComponentOptions()), registry, TimeProvider.System, NullLogger.Instance))
-            {
-                delivery.Start();
-                var deadline = DateTime.UtcNow.AddSeconds(20);
-                while (sender.Batches.Sum(b => b.Sum(s => s.Samples)) < 100 && DateTime.UtcNow < deadline)
-                {
-                    await Task.Delay(20);
-                }
-
-                await delivery.StopAsync(TimeSpan.FromSeconds(5));
-            }
-
-            // Whole scrapes while they fit (7 + 7, the next would make 21); the 30-sample scrape cut into 20 + 10; WAL order.
-            Assert.Equal([14, 14, 14, 14, 14, 20, 10], sender.Batches.Select(b => b.Sum(s => s.Samples)));
-            var series = sender.Batches.SelectMany(b => b).SelectMany(s => s.DecodeSeries()).ToList();
-            Assert.Equal(100, series.Count);
-            var times = series.Select(s => s.Samples[0].TimestampMs).ToList();
-            Assert.Equal(times.Order(), times);
-            Assert.Equal(Enumerable.Range(0, 30).Select(i => "big" + i), series.Skip(70).Select(s => s.Labels.MetricName));
+            await delivery.StopAsync(TimeSpan.FromSeconds(5));
         }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+
+        // Whole scrapes while they fit (7 + 7, the next would make 21); the 30-sample scrape cut into 20 + 10; WAL order.
+        Assert.Equal([14, 14, 14, 14, 14, 20, 10], sender.Batches.Select(b => b.Sum(s => s.Samples)));
+        var series = sender.Batches.SelectMany(b => b).SelectMany(s => s.DecodeSeries()).ToList();
+        Assert.Equal(100, series.Count);
+        var times = series.Select(s => s.Samples[0].TimestampMs).ToList();
+        Assert.Equal(times.Order(), times);
+        Assert.Equal(Enumerable.Range(0, 30).Select(i => "big" + i), series.Skip(70).Select(s => s.Labels.MetricName));
     }
 
     private sealed class CapturingSender : IBatchSender<WalScrape>

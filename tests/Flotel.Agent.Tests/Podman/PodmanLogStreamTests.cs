@@ -12,11 +12,11 @@ public sealed class PodmanLogStreamTests : IDisposable
 {
     private const string Path = "/v4.0.0/libpod/containers/abc/logs?follow=true";
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(10);
-    private readonly string _dir = Directory.CreateTempSubdirectory("flotel-logstream-").FullName;
+    private readonly TempDirectory _dir = new("flotel-logstream-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
-    private string SocketPath => System.IO.Path.Combine(_dir, "podman.sock");
+    private string SocketPath => _dir.Combine("podman.sock");
 
     [Fact]
     public async Task Read_ChunkedStreamInPieces_DecodedBodyThenZeroAndTheRequestWasHttp11()

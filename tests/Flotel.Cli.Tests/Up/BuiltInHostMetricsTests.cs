@@ -5,23 +5,23 @@ namespace Flotel.Cli.Tests.Up;
 
 public sealed class BuiltInHostMetricsTests : IDisposable
 {
-    private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("flotel-hostmetrics-");
+    private readonly TempDirectory _root = new("flotel-hostmetrics-");
 
     [Fact]
     public void Render_FromProcAndSys_GivesTheBlogsThreeMetricsLikeNodeExporter()
     {
-        var proc = Directory.CreateDirectory(Path.Combine(_root.FullName, "proc")).FullName;
+        var proc = Directory.CreateDirectory(Path.Combine(_root.Path, "proc")).FullName;
         File.WriteAllText(Path.Combine(proc, "meminfo"), "MemTotal:       24000000 kB\nMapped:           123456 kB\nShmem: 1 kB\n");
         File.WriteAllText(Path.Combine(proc, "diskstats"),
             "   8       0 sda 100 0 800 10 50 0 400 5 3 20 30 0 0 0 0 0 0\n" +
             "   8       1 sda1 90 0 700 9 40 0 300 4 1 10 20 0 0 0 0 0 0\n" +
             "   7       0 loop0 1 0 2 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
-        var net = Path.Combine(_root.FullName, "sys", "class", "net");
+        var net = Path.Combine(_root.Path, "sys", "class", "net");
         Directory.CreateDirectory(Path.Combine(net, "eth0"));
         File.WriteAllText(Path.Combine(net, "eth0", "speed"), "1000\n");
         Directory.CreateDirectory(Path.Combine(net, "lo")); // no speed file: skipped
 
-        var text = BuiltInHostMetrics.Render(proc, Path.Combine(_root.FullName, "sys"));
+        var text = BuiltInHostMetrics.Render(proc, Path.Combine(_root.Path, "sys"));
         var parsed = ExpositionParser.ParseAll(System.Text.Encoding.UTF8.GetBytes(text));
 
         Assert.Empty(parsed.Errors);
@@ -41,7 +41,7 @@ public sealed class BuiltInHostMetricsTests : IDisposable
         Assert.Contains(parsed.Samples, s => s.MetricName == "node_memory_Mapped_bytes");
     }
 
-    public void Dispose() => _root.Delete(recursive: true);
+    public void Dispose() => _root.Dispose();
 }
 
 public sealed class ElfBinaryTests

@@ -4,9 +4,9 @@ namespace Flotel.Gateway.Tests.Configuration;
 
 public sealed class GatewayConfigLoaderTests : IDisposable
 {
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("flotel-config-");
+    private readonly TempDirectory _dir = new("flotel-config-");
 
-    public void Dispose() => _dir.Delete(recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     [Fact]
     public void Load_WithoutAFile_GivesTheContractDefaults()
@@ -212,7 +212,7 @@ public sealed class GatewayConfigLoaderTests : IDisposable
 
     private string Write(string yaml)
     {
-        var file = Path.Combine(_dir.FullName, "gateway.yaml");
+        var file = Path.Combine(_dir.Path, "gateway.yaml");
         File.WriteAllText(file, yaml);
         return file;
     }

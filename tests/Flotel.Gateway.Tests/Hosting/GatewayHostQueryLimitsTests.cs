@@ -8,7 +8,7 @@ namespace Flotel.Gateway.Tests.Hosting;
 /// <summary>The whole gateway on 127.0.0.1 (free ports): <c>query.*</c> options reach the query APIs and <c>/metrics</c>.</summary>
 public sealed class GatewayHostQueryLimitsTests : IAsyncLifetime
 {
-    private readonly string _data = Path.Combine(Path.GetTempPath(), "flotel-gateway-qlimits-" + Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory _data = new("flotel-gateway-qlimits-");
     private GatewayHost _host = null!;
     private HttpClient _http = null!;
 
@@ -16,7 +16,7 @@ public sealed class GatewayHostQueryLimitsTests : IAsyncLifetime
     {
         var options = new GatewayOptions
         {
-            DataDirectory = _data,
+            DataDirectory = _data.Path,
             HttpAddress = "127.0.0.1:0",
             SyslogAddress = "127.0.0.1:0",
             SyslogUdp = false,
@@ -31,13 +31,7 @@ public sealed class GatewayHostQueryLimitsTests : IAsyncLifetime
     {
         _http.Dispose();
         await _host.StopAsync();
-        try
-        {
-            Directory.Delete(_data, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        _data.Dispose();
     }
 
     [Fact]

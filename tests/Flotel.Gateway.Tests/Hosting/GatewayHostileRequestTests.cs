@@ -13,7 +13,7 @@ namespace Flotel.Gateway.Tests.Hosting;
 /// </summary>
 public sealed class GatewayHostileRequestTests : IAsyncLifetime
 {
-    private readonly string _data = Path.Combine(Path.GetTempPath(), "flotel-hostile-" + Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory _data = new("flotel-hostile-");
     private GatewayHost _host = null!;
     private HttpClient _http = null!;
 
@@ -21,7 +21,7 @@ public sealed class GatewayHostileRequestTests : IAsyncLifetime
     {
         var options = new GatewayOptions
         {
-            DataDirectory = _data,
+            DataDirectory = _data.Path,
             HttpAddress = "127.0.0.1:0",
             SyslogAddress = "127.0.0.1:0",
             LogRetentionDays = 0,
@@ -35,7 +35,7 @@ public sealed class GatewayHostileRequestTests : IAsyncLifetime
     {
         _http.Dispose();
         await _host.StopAsync();
-        Directory.Delete(_data, recursive: true);
+        _data.Dispose();
     }
 
     private static FormUrlEncodedContent Form(params (string Name, string Value)[] fields) =>

@@ -25,14 +25,15 @@ namespace Flotel.Gateway.Tests.Outputs;
 /// <summary>A durable queue in a temporary directory and the <see cref="OutputContext"/> an output is created with.</summary>
 internal sealed class HttpOutputFixture : IAsyncDisposable
 {
+    private readonly TempDirectory _directory = new("flotel-output-");
+
     public HttpOutputFixture(string indexPattern = LogstashIndexPattern.Default)
     {
-        Directory = System.IO.Directory.CreateTempSubdirectory("flotel-output-").FullName;
         Queue = DurableQueue.Open(new DurableQueueOptions { Directory = Path.Combine(Directory, "queue"), GroupCommitWindow = TimeSpan.Zero });
         Context = new OutputContext(Queue, Directory, SyslogParser.Default, indexPattern, Metrics, TimeProvider.System, NullLoggerFactory.Instance);
     }
 
-    public string Directory { get; }
+    public string Directory => _directory.Path;
 
     public DurableQueue Queue { get; }
 
@@ -85,13 +86,7 @@ internal sealed class HttpOutputFixture : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Queue.StopAsync();
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        _directory.Dispose();
     }
 }
 

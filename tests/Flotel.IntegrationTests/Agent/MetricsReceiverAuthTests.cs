@@ -2,6 +2,7 @@ using Flotel.Agent.Metrics;
 using Flotel.Gateway.Configuration;
 using System.Text.Json.Nodes;
 using Flotel.IntegrationTests.Gateway;
+using Flotel.Model;
 
 namespace Flotel.IntegrationTests.Agent;
 
@@ -24,8 +25,8 @@ public sealed class MetricsReceiverAuthTests
     {
         using var nodeExporter = await MetricsTestKit.StartNodeExporterAsync();
         await using var gateway = await InProcessGateway.StartAsync(o => o.IngestAuth = kind == "token"
-            ? new AuthOptions { BearerToken = new Secret("t0ken-for-devices") }
-            : new AuthOptions { Username = "flotta", Password = new Secret("s3cret") });
+            ? new AuthOptions { BearerToken = new SecretValue("t0ken-for-devices") }
+            : new AuthOptions { Username = "flotta", Password = new SecretValue("s3cret") });
         var baseUrl = "http://" + gateway.Host.HttpEndPoint;
         var secretData = kind == "token"
             ? "  token: " + B64(credentials) + "\n"

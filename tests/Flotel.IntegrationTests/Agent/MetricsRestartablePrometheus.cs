@@ -17,7 +17,7 @@ internal sealed class MetricsRestartablePrometheus : IDisposable
     {
         Directory = PeerProcess.CreateTempDirectory("prometheus-rw");
         File.WriteAllText(Path.Combine(Directory, "prometheus.yml"), "global:\n  scrape_interval: 15s\n");
-        Port = PeerProcess.FreePort();
+        Port = Loopback.FreePort();
     }
 
     public int Port { get; }

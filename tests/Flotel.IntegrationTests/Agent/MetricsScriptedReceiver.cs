@@ -20,7 +20,7 @@ internal sealed class MetricsScriptedReceiver : IDisposable
     public MetricsScriptedReceiver(params (int Status, string? RetryAfter, string Body)[] script)
     {
         _script = script;
-        Port = PeerProcess.FreePort();
+        Port = Loopback.FreePort();
         _listener.Prefixes.Add("http://127.0.0.1:" + Port.ToString(CultureInfo.InvariantCulture) + "/");
         _listener.Start();
         _loop = Task.Run(LoopAsync);

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Globalization;
 using System.IO.Compression;
 using System.Net;
 using System.Text;
@@ -13,21 +12,17 @@ namespace Flotel.IntegrationTests.Agent;
 /// </summary>
 internal sealed class MetricsTestExporter : IDisposable
 {
-    private readonly HttpListener _listener = new();
-    private readonly Task _loop;
+    private readonly LocalHttpServer _server;
 
     public MetricsTestExporter(string path, string body, string contentType = "text/plain; version=0.0.4; charset=utf-8")
     {
         Path = path;
         Body = body;
         ContentType = contentType;
-        Port = PeerProcess.FreePort();
-        _listener.Prefixes.Add("http://127.0.0.1:" + Port.ToString(CultureInfo.InvariantCulture) + "/");
-        _listener.Start();
-        _loop = Task.Run(LoopAsync);
+        _server = new LocalHttpServer(AnswerAsync);
     }
 
-    public int Port { get; }
+    public int Port => _server.Port;
 
     public string Path { get; }
 
@@ -38,53 +33,33 @@ internal sealed class MetricsTestExporter : IDisposable
     /// <summary>Path and Accept-Encoding of every request.</summary>
     public ConcurrentQueue<(string Path, string? AcceptEncoding, string? Accept)> Hits { get; } = new();
 
-    public void Dispose()
-    {
-        _listener.Stop();
-        _listener.Close();
-        _loop.Wait(TimeSpan.FromSeconds(5));
-    }
+    public void Dispose() => _server.Dispose();
 
-    private async Task LoopAsync()
+    private async Task AnswerAsync(HttpListenerRequest request, byte[] requestBody, HttpListenerResponse response)
     {
-        while (_listener.IsListening)
+        var path = request.Url?.AbsolutePath ?? string.Empty;
+        var acceptEncoding = request.Headers["Accept-Encoding"];
+        Hits.Enqueue((path, acceptEncoding, request.Headers["Accept"]));
+        if (path != Path)
         {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync();
-            }
-            catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-            {
-                return;
-            }
-
-            var path = context.Request.Url?.AbsolutePath ?? string.Empty;
-            var acceptEncoding = context.Request.Headers["Accept-Encoding"];
-            Hits.Enqueue((path, acceptEncoding, context.Request.Headers["Accept"]));
-            if (path != Path)
-            {
-                context.Response.StatusCode = 404;
-                context.Response.Close();
-                continue;
-            }
-
-            var bytes = Encoding.UTF8.GetBytes(Body);
-            context.Response.ContentType = ContentType;
-            if (acceptEncoding?.Contains("gzip", StringComparison.OrdinalIgnoreCase) == true)
-            {
-                using var compressed = new MemoryStream();
-                using (var gzip = new GZipStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
-                {
-                    gzip.Write(bytes);
-                }
-
-                bytes = compressed.ToArray();
-                context.Response.AddHeader("Content-Encoding", "gzip");
-            }
-
-            await context.Response.OutputStream.WriteAsync(bytes);
-            context.Response.Close();
+            response.StatusCode = 404;
+            return;
         }
+
+        var bytes = Encoding.UTF8.GetBytes(Body);
+        response.ContentType = ContentType;
+        if (acceptEncoding?.Contains("gzip", StringComparison.OrdinalIgnoreCase) == true)
+        {
+            using var compressed = new MemoryStream();
+            using (var gzip = new GZipStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
+            {
+                gzip.Write(bytes);
+            }
+
+            bytes = compressed.ToArray();
+            response.AddHeader("Content-Encoding", "gzip");
+        }
+
+        await response.OutputStream.WriteAsync(bytes);
     }
 }

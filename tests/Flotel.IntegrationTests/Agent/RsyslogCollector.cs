@@ -25,7 +25,7 @@ public sealed class RsyslogCollector : IDisposable
     {
         _udp = udp;
         Directory = PeerProcess.CreateTempDirectory("rsyslog-agent");
-        Ports = [.. Enumerable.Range(0, inputs).Select(_ => PeerProcess.FreePort())];
+        Ports = [.. Enumerable.Range(0, inputs).Select(_ => Loopback.FreePort())];
         var config = new StringBuilder();
         var global = $"workDirectory=\"{Directory}\" net.enableDNS=\"off\" processInternalMessages=\"on\"";
         if (tls is { } t)

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Flotel.Gateway.Configuration;
 using Flotel.Gateway.Hosting;
+using Flotel.Model;
 using Flotel.Model.Metrics;
 using Flotel.Wire.RemoteWrite;
 
@@ -26,8 +27,8 @@ public sealed class GatewayAuthTests
     {
         await using var gateway = await InProcessGateway.StartAsync(o =>
         {
-            o.IngestAuth = new AuthOptions { BearerToken = new Secret(IngestToken) };
-            o.QueryAuth = new AuthOptions { BearerToken = new Secret(QueryToken) };
+            o.IngestAuth = new AuthOptions { BearerToken = new SecretValue(IngestToken) };
+            o.QueryAuth = new AuthOptions { BearerToken = new SecretValue(QueryToken) };
         });
 
         var routes = gateway.Host.Routes;
@@ -91,8 +92,8 @@ public sealed class GatewayAuthTests
     {
         await using var gateway = await InProcessGateway.StartAsync(o =>
         {
-            o.IngestAuth = new AuthOptions { BearerToken = new Secret(IngestToken) };
-            o.QueryAuth = new AuthOptions { BearerToken = new Secret(QueryToken) };
+            o.IngestAuth = new AuthOptions { BearerToken = new SecretValue(IngestToken) };
+            o.QueryAuth = new AuthOptions { BearerToken = new SecretValue(QueryToken) };
         });
         var run = Guid.NewGuid().ToString("N")[..8];
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
@@ -133,8 +134,8 @@ public sealed class GatewayAuthTests
 
         using var query = new HttpClient { BaseAddress = gateway.Http.BaseAddress };
         query.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", QueryToken);
-        Assert.True(await GatewayTestKit.PollAsync(async () => await GatewayTestKit.CountAsync(query, "_all", $"{{\"query\":{{\"match\":{{\"message\":\"accepted{run}\"}}}}}}") == 1, TimeSpan.FromSeconds(30)));
-        Assert.True(await GatewayTestKit.PollAsync(async () => await GatewayTestKit.InstantQueryAsync(query, $"accepted_{run}") is { Count: 1 }, TimeSpan.FromSeconds(30)));
+        Assert.True(await Eventually.PollAsync(async () => await GatewayTestKit.CountAsync(query, "_all", $"{{\"query\":{{\"match\":{{\"message\":\"accepted{run}\"}}}}}}") == 1, TimeSpan.FromSeconds(30)));
+        Assert.True(await Eventually.PollAsync(async () => await GatewayTestKit.InstantQueryAsync(query, $"accepted_{run}") is { Count: 1 }, TimeSpan.FromSeconds(30)));
         Assert.Equal(0, await GatewayTestKit.CountAsync(query, "_all", $"{{\"query\":{{\"match\":{{\"message\":\"spoofed{run}\"}}}}}}"));
         Assert.Empty((await GatewayTestKit.InstantQueryAsync(query, $"{{__name__=\"spoofed_{run}\"}}"))!);
     }
@@ -142,7 +143,7 @@ public sealed class GatewayAuthTests
     [Fact]
     public async Task BasicQueryAuth_ProtectsTheUiFiles_BearerQueryAuth_LetsThemLoadButNotTheData()
     {
-        await using (var basic = await InProcessGateway.StartAsync(o => o.QueryAuth = new AuthOptions { Username = "ops", Password = new Secret("pw") }))
+        await using (var basic = await InProcessGateway.StartAsync(o => o.QueryAuth = new AuthOptions { Username = "ops", Password = new SecretValue("pw") }))
         {
             using var anonymous = await basic.Http.GetAsync(new Uri("/ui/", UriKind.Relative));
             Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
@@ -153,7 +154,7 @@ public sealed class GatewayAuthTests
             Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         }
 
-        await using var bearer = await InProcessGateway.StartAsync(o => o.QueryAuth = new AuthOptions { BearerToken = new Secret(QueryToken) });
+        await using var bearer = await InProcessGateway.StartAsync(o => o.QueryAuth = new AuthOptions { BearerToken = new SecretValue(QueryToken) });
         foreach (var file in new[] { "/ui/", "/ui/app.js", "/ui/app.css" })
         {
             using var response = await bearer.Http.GetAsync(new Uri(file, UriKind.Relative));

@@ -53,7 +53,7 @@ public sealed class GatewayBadInputTests
         foreach (var token in new[] { "afteroversized" + run, "afternoise" + run })
         {
             long count = 0;
-            var found = await GatewayTestKit.PollAsync(async () =>
+            var found = await Eventually.PollAsync(async () =>
             {
                 count = await GatewayTestKit.CountAsync(gateway.Http, "logstash-*", "{\"query\":{\"match\":{\"message\":\"" + token + "\"}}}");
                 return count >= 1;
@@ -96,7 +96,7 @@ public sealed class GatewayBadInputTests
 
         // Still alive, and the valid sample is queryable.
         Assert.Equal(HttpStatusCode.NoContent, await PostAsync(gateway, valid));
-        var queried = await GatewayTestKit.PollAsync(async () =>
+        var queried = await Eventually.PollAsync(async () =>
             await GatewayTestKit.InstantQueryAsync(gateway.Http, metric) is { Count: 1 } r && (string?)r[0]!["value"]![1] == "42.5", TimeSpan.FromSeconds(20));
         Assert.True(queried, metric + " was not queryable after the rejected requests");
         Assert.Empty((await GatewayTestKit.InstantQueryAsync(gateway.Http, metric + "_wide"))!);

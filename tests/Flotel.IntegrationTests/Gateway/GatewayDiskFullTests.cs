@@ -45,7 +45,7 @@ public sealed class GatewayDiskFullTests
 
         // Remote write: the first requests may still fit into the segment's last partly used page; then 503 + Retry-After.
         HttpResponseMessage? refused = null;
-        Assert.True(await GatewayTestKit.PollAsync(async () =>
+        Assert.True(await Eventually.PollAsync(async () =>
         {
             using var message = GatewayTestKit.RemoteWrite(Body(metric, request));
             var response = await gateway.Http.SendAsync(message);
@@ -71,7 +71,7 @@ public sealed class GatewayDiskFullTests
         // _bulk: every item 429, as for a full queue.
         var bulkStatus = 0;
         var bulkTry = 0;
-        Assert.True(await GatewayTestKit.PollAsync(async () =>
+        Assert.True(await Eventually.PollAsync(async () =>
         {
             var id = $"doc-full-{bulkTry++}-{run}";
             bulkStatus = await BulkAsync(gateway, id);
@@ -99,7 +99,7 @@ public sealed class GatewayDiskFullTests
         // UDP syslog cannot be paused: what the queue cannot write is counted as dropped.
         using var udp = new UdpClient();
         var metrics = string.Empty;
-        Assert.True(await GatewayTestKit.PollAsync(async () =>
+        Assert.True(await Eventually.PollAsync(async () =>
         {
             var datagram = Encoding.ASCII.GetBytes($"<13>May 12 20:22:01 host app[1]: udp{run}");
             await udp.SendAsync(datagram, new IPEndPoint(IPAddress.Loopback, gateway.SyslogPort));
@@ -113,7 +113,7 @@ public sealed class GatewayDiskFullTests
 
         // Space returns: no restart.
         File.Delete(Path.Combine(disk.Path, "filler"));
-        Assert.True(await GatewayTestKit.PollAsync(async () =>
+        Assert.True(await Eventually.PollAsync(async () =>
         {
             using var response = await gateway.Http.GetAsync(new Uri("readyz", UriKind.Relative));
             return response.StatusCode == HttpStatusCode.OK;
@@ -128,16 +128,16 @@ public sealed class GatewayDiskFullTests
 
         // Everything acknowledged (and every TCP line) is stored, exactly once.
         long tcpCount = 0;
-        Assert.True(await GatewayTestKit.PollAsync(async () =>
+        Assert.True(await Eventually.PollAsync(async () =>
         {
             tcpCount = await GatewayTestKit.CountAsync(gateway.Http, "logstash-*", MatchQuery("tcp" + run));
             return tcpCount >= TcpLines;
         }, Generous), $"{tcpCount} of {TcpLines} TCP lines stored");
-        Assert.True(await GatewayTestKit.PollAsync(async () =>
+        Assert.True(await Eventually.PollAsync(async () =>
             await GatewayTestKit.CountAsync(gateway.Http, "diskfull-*", """{"query":{"match_all":{}}}""") >= acknowledgedDocuments.Count, Generous),
             "not every acknowledged _bulk document was stored");
         JsonArray? series = null;
-        Assert.True(await GatewayTestKit.PollAsync(async () =>
+        Assert.True(await Eventually.PollAsync(async () =>
         {
             series = await GatewayTestKit.InstantQueryAsync(gateway.Http, $"count_over_time({metric}[1h])");
             return series?.Count >= acknowledgedSeries.Count;
@@ -185,7 +185,7 @@ public sealed class GatewayDiskFullTests
             }
 
             var metrics = string.Empty;
-            Assert.True(await GatewayTestKit.PollAsync(async () =>
+            Assert.True(await Eventually.PollAsync(async () =>
             {
                 metrics = await gateway.Http.GetStringAsync(new Uri("metrics", UriKind.Relative));
                 return GatewayTestKit.ExpositionValue(metrics, "flotel_store_write_errors_total") >= 1;
@@ -196,13 +196,13 @@ public sealed class GatewayDiskFullTests
             File.Delete(Path.Combine(metricsDisk.Path, "filler"));
 
             long count = 0;
-            Assert.True(await GatewayTestKit.PollAsync(async () =>
+            Assert.True(await Eventually.PollAsync(async () =>
             {
                 count = await GatewayTestKit.CountAsync(gateway.Http, "logstash-*", MatchQuery($"store{run}"));
                 return count >= TcpLines;
             }, Generous), $"{count} of {TcpLines} lines stored after space returned");
             JsonArray? series = null;
-            Assert.True(await GatewayTestKit.PollAsync(async () =>
+            Assert.True(await Eventually.PollAsync(async () =>
             {
                 series = await GatewayTestKit.InstantQueryAsync(gateway.Http, $"count_over_time({metric}[1h])");
                 return series?.Count >= Requests;

@@ -26,7 +26,7 @@ public sealed class GatewayHttpLimitTests
         Assert.Contains("flotel_http_connections_open 2", metrics, StringComparison.Ordinal);
 
         second.Dispose();
-        Assert.True(await GatewayTestKit.PollAsync(async () =>
+        Assert.True(await Eventually.PollAsync(async () =>
         {
             using var next = await ConnectAsync(gateway);
             return (await GetAsync(next, "/healthz")).StartsWith("HTTP/1.1 200", StringComparison.Ordinal);

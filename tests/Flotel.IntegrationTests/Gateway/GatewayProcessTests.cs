@@ -85,7 +85,7 @@ public sealed class GatewayProcessTests(ITestOutputHelper output)
             }
 
             JsonNode? response = null;
-            var found = await GatewayTestKit.PollAsync(async () =>
+            var found = await Eventually.PollAsync(async () =>
             {
                 // The blog's request: GET with a JSON body.
                 using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("logstash-2022.05.12/_search?pretty=true", UriKind.Relative))
@@ -215,7 +215,7 @@ public sealed class GatewayProcessTests(ITestOutputHelper output)
             using var restarted = await GatewayProcess.StartAsync(data);
             JsonArray? result = null;
             var missing = new List<int>();
-            var allThere = await GatewayTestKit.PollAsync(async () =>
+            var allThere = await Eventually.PollAsync(async () =>
             {
                 result = await GatewayTestKit.InstantQueryAsync(restarted.Http, metric);
                 var present = new Dictionary<int, double>();
@@ -231,7 +231,7 @@ public sealed class GatewayProcessTests(ITestOutputHelper output)
             Assert.True(allThere, $"{missing.Count} of {acked.Count} acknowledged samples are missing or wrong after the restart (first: {string.Join(",", missing.Take(10))}); query returned {result?.Count} series\n{restarted.Stderr}");
 
             long stored = 0;
-            var linesThere = await GatewayTestKit.PollAsync(async () =>
+            var linesThere = await Eventually.PollAsync(async () =>
             {
                 stored = await GatewayTestKit.CountAsync(restarted.Http, "logstash-*", "{\"query\":{\"match\":{\"message\":\"" + token + "\"}}}");
                 return stored >= flushedBefore;

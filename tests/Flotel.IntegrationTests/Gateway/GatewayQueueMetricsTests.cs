@@ -14,7 +14,7 @@ public sealed class GatewayQueueMetricsTests
     {
         // Nothing listens on the port: the output retries and acknowledges nothing, so its lag is every record.
         var output = new RemoteWriteOptions { Name = "thanos" };
-        output.Http.Url = new Uri("http://127.0.0.1:" + PeerProcess.FreePort().ToString(CultureInfo.InvariantCulture) + "/api/v1/write");
+        output.Http.Url = new Uri("http://127.0.0.1:" + Loopback.FreePort().ToString(CultureInfo.InvariantCulture) + "/api/v1/write");
         await using var gateway = await InProcessGateway.StartAsync(o => o.Outputs.Add(output));
         for (var i = 0; i < 3; i++)
         {
@@ -25,7 +25,7 @@ public sealed class GatewayQueueMetricsTests
         }
 
         string metrics = string.Empty;
-        var lagging = await GatewayTestKit.PollAsync(async () =>
+        var lagging = await Eventually.PollAsync(async () =>
         {
             metrics = await gateway.Http.GetStringAsync(new Uri("metrics", UriKind.Relative));
             return GatewayTestKit.ExpositionValue(metrics, "flotel_queue_reader_lag{reader=\"thanos\"}") == 3

@@ -23,7 +23,7 @@ public sealed class GatewaySeriesLimitTests
         // Below the limit nothing is checked at ingest: the store keeps 100 and refuses (counts) 50.
         Assert.Equal(HttpStatusCode.NoContent, (await WriteAsync(gateway, metric, 0, 150, now - 2000)).Status);
         var metrics = string.Empty;
-        Assert.True(await GatewayTestKit.PollAsync(async () =>
+        Assert.True(await Eventually.PollAsync(async () =>
         {
             metrics = await gateway.Http.GetStringAsync(new Uri("metrics", UriKind.Relative));
             return GatewayTestKit.ExpositionValue(metrics, "flotel_store_series_refused_total") == 50;
@@ -39,7 +39,7 @@ public sealed class GatewaySeriesLimitTests
 
         // Existing series keep flowing.
         Assert.Equal(HttpStatusCode.NoContent, (await WriteAsync(gateway, metric, 0, 100, now - 1000)).Status);
-        Assert.True(await GatewayTestKit.PollAsync(async () =>
+        Assert.True(await Eventually.PollAsync(async () =>
             (await GatewayTestKit.InstantQueryAsync(gateway.Http, $"count(count_over_time({metric}[1h]) == 2)"))?.FirstOrDefault()?["value"]?[1]?.ToString() == "100",
             TimeSpan.FromSeconds(60)), "the existing series did not receive their second sample");
         var stored = await GatewayTestKit.InstantQueryAsync(gateway.Http, $"count({metric})");

@@ -30,7 +30,7 @@ public sealed class GatewayStoreDisabledTests
         }
 
         string metrics = string.Empty;
-        var queued = await GatewayTestKit.PollAsync(async () =>
+        var queued = await Eventually.PollAsync(async () =>
         {
             metrics = await gateway.Http.GetStringAsync(new Uri("metrics", UriKind.Relative));
             return GatewayTestKit.ExpositionValue(metrics, "flotel_syslog_frames_total{transport=\"tcp\"}") >= Lines;

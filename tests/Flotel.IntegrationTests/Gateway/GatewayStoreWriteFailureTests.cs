@@ -39,7 +39,7 @@ public sealed class GatewayStoreWriteFailureTests
 
         string metrics = string.Empty;
         Assert.True(
-            await GatewayTestKit.PollAsync(async () =>
+            await Eventually.PollAsync(async () =>
             {
                 metrics = await gateway.Http.GetStringAsync(new Uri("metrics", UriKind.Relative));
                 return GatewayTestKit.ExpositionValue(metrics, "flotel_store_write_errors_total") >= 1;
@@ -69,7 +69,7 @@ public sealed class GatewayStoreWriteFailureTests
     }
 
     private static Task<bool> CountIsAsync(InProcessGateway gateway, long expected) =>
-        GatewayTestKit.PollAsync(
+        Eventually.PollAsync(
             async () => await GatewayTestKit.CountAsync(gateway.Http, "logstash-*", "{\"query\":{\"match_all\":{}}}") == expected,
             TimeSpan.FromSeconds(60));
 

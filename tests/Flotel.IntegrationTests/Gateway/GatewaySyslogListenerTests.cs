@@ -19,7 +19,7 @@ public sealed class GatewaySyslogListenerTests
         try
         {
             var (certificate, key, thumbprint) = WriteSelfSigned(dir);
-            var plainPort = FreePort();
+            var plainPort = Loopback.FreePort();
             await using var gateway = await InProcessGateway.StartAsync(o =>
             {
                 o.SyslogAddress = "127.0.0.1:" + plainPort;
@@ -54,20 +54,13 @@ public sealed class GatewaySyslogListenerTests
             }
 
             Assert.True(
-                await GatewayTestKit.PollAsync(async () => await GatewayTestKit.CountAsync(gateway.Http, "_all", $"{{\"query\":{{\"match\":{{\"message\":\"{token}\"}}}}}}") == 1, TimeSpan.FromSeconds(30)),
+                await Eventually.PollAsync(async () => await GatewayTestKit.CountAsync(gateway.Http, "_all", $"{{\"query\":{{\"match\":{{\"message\":\"{token}\"}}}}}}") == 1, TimeSpan.FromSeconds(30)),
                 "the line sent over TLS was not stored");
         }
         finally
         {
             GatewayTestKit.DeleteDirectory(dir);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 
     private static (string Certificate, string Key, string Thumbprint) WriteSelfSigned(string dir)

@@ -259,26 +259,6 @@ internal static class GatewayTestKit
         }
     }
 
-    /// <summary>Polls <paramref name="probe"/> until it returns true or the deadline passes; returns the last result.</summary>
-    public static async Task<bool> PollAsync(Func<Task<bool>> probe, TimeSpan timeout)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            if (await probe())
-            {
-                return true;
-            }
-
-            if (deadline.Elapsed > timeout)
-            {
-                return false;
-            }
-
-            await Task.Delay(200);
-        }
-    }
-
     public static async Task<JsonNode> SearchAsync(HttpClient http, string indexPattern, string body)
     {
         using var content = new StringContent(body, Encoding.UTF8, "application/json");

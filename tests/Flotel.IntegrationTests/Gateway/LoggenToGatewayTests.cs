@@ -30,7 +30,7 @@ public sealed class LoggenToGatewayTests(ITestOutputHelper output)
         Assert.True(sent > 0, $"{name}: loggen sent nothing");
 
         long stored = 0;
-        var caughtUp = await GatewayTestKit.PollAsync(async () =>
+        var caughtUp = await Eventually.PollAsync(async () =>
         {
             stored = await GatewayTestKit.CountAsync(gateway.Http, "logstash-*", "{\"query\":{\"match_all\":{}}}");
             return stored >= sent;
@@ -50,7 +50,7 @@ public sealed class LoggenToGatewayTests(ITestOutputHelper output)
 
         // Idle now: the store output catches up on full-text merging (FTS5 automerge 16 during the burst).
         Assert.True(
-            await GatewayTestKit.PollAsync(
+            await Eventually.PollAsync(
                 async () => GatewayTestKit.ExpositionValue(await gateway.Http.GetStringAsync(new Uri("metrics", UriKind.Relative)), "flotel_store_log_merge_steps_total") >= 1,
                 TimeSpan.FromSeconds(30)),
             $"{name}: no idle merge step ran");

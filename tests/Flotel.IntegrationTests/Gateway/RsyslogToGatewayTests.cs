@@ -32,9 +32,9 @@ public sealed class RsyslogToGatewayTests
         var run = Guid.NewGuid().ToString("N")[..8];
         (string Name, string Action, int Port)[] cases =
         [
-            ("tcp3164", $"action(type=\"omfwd\" target=\"127.0.0.1\" port=\"{gateway.SyslogPort}\" protocol=\"tcp\")", PeerProcess.FreePort()),
-            ("tcp5424", $"action(type=\"omfwd\" target=\"127.0.0.1\" port=\"{gateway.SyslogPort}\" protocol=\"tcp\" template=\"RSYSLOG_SyslogProtocol23Format\" TCP_Framing=\"octet-counted\")", PeerProcess.FreePort()),
-            ("udp", $"action(type=\"omfwd\" target=\"127.0.0.1\" port=\"{gateway.SyslogPort}\" protocol=\"udp\")", PeerProcess.FreePort()),
+            ("tcp3164", $"action(type=\"omfwd\" target=\"127.0.0.1\" port=\"{gateway.SyslogPort}\" protocol=\"tcp\")", Loopback.FreePort()),
+            ("tcp5424", $"action(type=\"omfwd\" target=\"127.0.0.1\" port=\"{gateway.SyslogPort}\" protocol=\"tcp\" template=\"RSYSLOG_SyslogProtocol23Format\" TCP_Framing=\"octet-counted\")", Loopback.FreePort()),
+            ("udp", $"action(type=\"omfwd\" target=\"127.0.0.1\" port=\"{gateway.SyslogPort}\" protocol=\"udp\")", Loopback.FreePort()),
         ];
         var config = new StringBuilder();
         config.AppendLine(CultureInfo.InvariantCulture, $"global(workDirectory=\"{work}\" net.enableDNS=\"off\" processInternalMessages=\"on\")");
@@ -98,7 +98,7 @@ public sealed class RsyslogToGatewayTests
             {
                 var token = Token(run, c.Name);
                 JsonNode? response = null;
-                var complete = await GatewayTestKit.PollAsync(async () =>
+                var complete = await Eventually.PollAsync(async () =>
                 {
                     response = await GatewayTestKit.SearchAsync(gateway.Http, "logstash-*",
                         "{\"query\":{\"match\":{\"message\":\"" + token + "\"}},\"size\":1000}");

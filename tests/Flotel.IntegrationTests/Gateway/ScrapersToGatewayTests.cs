@@ -90,7 +90,7 @@ public sealed class ScrapersToGatewayTests
         var instance = "127.0.0.1:" + node.Port.ToString(CultureInfo.InvariantCulture);
 
         JsonArray? result = null;
-        var found = await GatewayTestKit.PollAsync(async () =>
+        var found = await Eventually.PollAsync(async () =>
         {
             result = await GatewayTestKit.InstantQueryAsync(gateway.Http, "node_memory_MemTotal_bytes");
             return result is { Count: > 0 };

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Flotel.Gateway.Configuration;
 using Flotel.Gateway.Outputs.Elasticsearch;
 using Flotel.IntegrationTests.Gateway;
+using Flotel.Model;
 
 namespace Flotel.IntegrationTests.Outputs;
 
@@ -23,7 +24,7 @@ public sealed class ElasticsearchOutputTests : IDisposable
     public async Task Elasticsearch_ToASecondGatewaysBulk_SyslogAndBulkDocumentsAreSearchableThereWithTheSameSource()
     {
         const int lines = 300;
-        var credentials = new AuthOptions { Username = "logstash", Password = new Secret("s3cret") };
+        var credentials = new AuthOptions { Username = "logstash", Password = new SecretValue("s3cret") };
         await using var receiver = await InProcessGateway.StartAsync(o => o.IngestAuth = credentials);
         var config = Path.Combine(_dir, "gateway.yaml");
         await File.WriteAllTextAsync(config, $"""
@@ -66,7 +67,7 @@ public sealed class ElasticsearchOutputTests : IDisposable
         }
 
         using var query = new HttpClient { BaseAddress = receiver.Http.BaseAddress };
-        Assert.True(await GatewayTestKit.PollAsync(async () =>
+        Assert.True(await Eventually.PollAsync(async () =>
                 await GatewayTestKit.CountAsync(receiver.Http, "logstash-*", """{"query":{"match_phrase":{"message":"es line"}}}""") == lines
                 && await GatewayTestKit.CountAsync(receiver.Http, "apps-*", """{"query":{"match_all":{}}}""") == 2,
             TimeSpan.FromSeconds(60)), "not everything reached the receiving gateway");
@@ -92,11 +93,11 @@ public sealed class ElasticsearchOutputTests : IDisposable
     [Fact]
     public async Task Elasticsearch_ReceiverRefusesTheCredentials_RetriesAndDeadLettersNothing()
     {
-        var accepted = new AuthOptions { Username = "logstash", Password = new Secret("right") };
+        var accepted = new AuthOptions { Username = "logstash", Password = new SecretValue("right") };
         await using var receiver = await InProcessGateway.StartAsync(o => o.IngestAuth = accepted);
         var output = new ElasticsearchOptions { Name = "es" };
         output.Http.Url = new Uri("http://" + receiver.Host.HttpEndPoint);
-        output.Http.Auth = new AuthOptions { Username = "logstash", Password = new Secret("wrong") };
+        output.Http.Auth = new AuthOptions { Username = "logstash", Password = new SecretValue("wrong") };
         output.Http.MinBackoff = TimeSpan.FromMilliseconds(50);
         output.Http.MaxBackoff = TimeSpan.FromMilliseconds(200);
         await using var sender = await InProcessGateway.StartAsync(o => o.Outputs.Add(output));
@@ -106,7 +107,7 @@ public sealed class ElasticsearchOutputTests : IDisposable
             Assert.True(response.IsSuccessStatusCode);
         }
 
-        Assert.True(await GatewayTestKit.PollAsync(
+        Assert.True(await Eventually.PollAsync(
             () => Task.FromResult(sender.Host.Metrics.Sum("flotel_output_requests_total", ("output", "es"), ("result", "retry")) >= 3), TimeSpan.FromSeconds(30)),
             "the 401s were not retried");
         Assert.Equal(0, sender.Host.Metrics.Sum("flotel_output_items_total", ("output", "es"), ("result", "dead_lettered")));

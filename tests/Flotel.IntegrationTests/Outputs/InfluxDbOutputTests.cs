@@ -24,7 +24,7 @@ public sealed class InfluxDbOutputTests : IDisposable
     [Fact]
     public async Task InfluxDb_UnreachableAtStartThenUp_EveryFinitePointArrivesWithEscapedNamesAndTags()
     {
-        var port = PeerProcess.FreePort();
+        var port = Loopback.FreePort();
         var output = new InfluxDbOptions { Name = "influx", Database = "flotta", MaxPoints = 50, Gzip = true };
         output.Http.Url = new Uri("http://127.0.0.1:" + port.ToString(CultureInfo.InvariantCulture));
         output.Http.MinBackoff = TimeSpan.FromMilliseconds(100);
@@ -47,7 +47,7 @@ public sealed class InfluxDbOutputTests : IDisposable
         }
 
         // Nothing listens yet: the output retries and keeps the points queued.
-        Assert.True(await GatewayTestKit.PollAsync(
+        Assert.True(await Eventually.PollAsync(
             () => Task.FromResult(gateway.Host.Metrics.Sum("flotel_output_requests_total", ("output", "influx"), ("result", "retry")) >= 2), TimeSpan.FromSeconds(30)));
 
         using var influx = await StartInfluxAsync(port);
@@ -68,7 +68,7 @@ public sealed class InfluxDbOutputTests : IDisposable
         }
 
         SortedSet<string>? actual = null;
-        var arrived = await GatewayTestKit.PollAsync(async () => (actual = await QueryAllAsync(http)).SetEquals(expected), TimeSpan.FromSeconds(60));
+        var arrived = await Eventually.PollAsync(async () => (actual = await QueryAllAsync(http)).SetEquals(expected), TimeSpan.FromSeconds(60));
         Assert.True(arrived, "InfluxDB holds:\n" + string.Join('\n', actual ?? []) + "\nexpected:\n" + string.Join('\n', expected));
         Assert.Equal(Samples + 2, gateway.Host.Metrics.Sum("flotel_output_items_total", ("output", "influx"), ("result", "sent")));
         Assert.Equal(1, gateway.Host.Metrics.Sum("flotel_output_items_total", ("output", "influx"), ("result", "skipped"), ("reason", "non_finite")));
@@ -81,7 +81,7 @@ public sealed class InfluxDbOutputTests : IDisposable
     {
         // influxd 1.x unescapes only "\,", "\ " and "\=" in tags (a backslash is otherwise literal); the 2.x rule of
         // doubling a backslash before a separator stored x\,y as x\\,y.
-        var port = PeerProcess.FreePort();
+        var port = Loopback.FreePort();
         using var influx = await StartInfluxAsync(port);
         using var http = new HttpClient { BaseAddress = new Uri(influx.BaseUrl), Timeout = TimeSpan.FromSeconds(10) };
         using (var create = await http.PostAsync(new Uri("/query?q=" + Uri.EscapeDataString("CREATE DATABASE \"flotta\""), UriKind.Relative), null))
@@ -121,7 +121,7 @@ public sealed class InfluxDbOutputTests : IDisposable
 
         var expected = Point(Measurement, tags.Select(t => (t.Key, t.Value)), _baseMs, 42);
         SortedSet<string>? actual = null;
-        var arrived = await GatewayTestKit.PollAsync(async () => (actual = await QueryAllAsync(http)).Count > 0, TimeSpan.FromSeconds(60));
+        var arrived = await Eventually.PollAsync(async () => (actual = await QueryAllAsync(http)).Count > 0, TimeSpan.FromSeconds(60));
         Assert.True(arrived, "nothing arrived in InfluxDB");
         Assert.Equal(expected, Assert.Single(actual!));
 
@@ -157,7 +157,7 @@ public sealed class InfluxDbOutputTests : IDisposable
     private Task<PeerProcess> StartInfluxAsync(int port)
     {
         var run = Directory.CreateDirectory(Path.Combine(_root, "influxd")).FullName;
-        var rpc = PeerProcess.FreePort();
+        var rpc = Loopback.FreePort();
         return PeerProcess.StartAsync(
             "/usr/bin/influxd", "influxdb",
             (p, dir) =>

@@ -39,7 +39,7 @@ public sealed class RemoteWriteOutputTests : IDisposable
             });
 
             await SendPhaseAsync(gateway, 0);
-            Assert.True(await GatewayTestKit.PollAsync(async () => await PrometheusSamplesAsync(prometheus) == Expected(1), TimeSpan.FromSeconds(60)), "phase 0 did not reach Prometheus");
+            Assert.True(await Eventually.PollAsync(async () => await PrometheusSamplesAsync(prometheus) == Expected(1), TimeSpan.FromSeconds(60)), "phase 0 did not reach Prometheus");
 
             Assert.True(await prometheus.TerminateAsync(TimeSpan.FromSeconds(30)), "Prometheus did not stop on SIGTERM");
             var port = prometheus.Port;
@@ -47,18 +47,18 @@ public sealed class RemoteWriteOutputTests : IDisposable
             await SendPhaseAsync(gateway, 1);
 
             // While Prometheus is down: the other output and the embedded store get phase 1.
-            Assert.True(await GatewayTestKit.PollAsync(async () => await VictoriaSamplesAsync(victoria) == Expected(2), TimeSpan.FromSeconds(60)), "VictoriaMetrics stalled while Prometheus was down");
-            Assert.True(await GatewayTestKit.PollAsync(async () => await StoreCountAsync(gateway) == 2 * SamplesPerPhase, TimeSpan.FromSeconds(60)), "the embedded store stalled while Prometheus was down");
+            Assert.True(await Eventually.PollAsync(async () => await VictoriaSamplesAsync(victoria) == Expected(2), TimeSpan.FromSeconds(60)), "VictoriaMetrics stalled while Prometheus was down");
+            Assert.True(await Eventually.PollAsync(async () => await StoreCountAsync(gateway) == 2 * SamplesPerPhase, TimeSpan.FromSeconds(60)), "the embedded store stalled while Prometheus was down");
             await Task.Delay(Downtime);
             Assert.True(gateway.Host.Metrics.Sum("flotel_output_requests_total", ("output", "prom"), ("result", "retry")) > 0, "the prom output never retried");
 
             prometheus = await StartPrometheusAsync(port);
             await SendPhaseAsync(gateway, 2);
             string? last = null;
-            var arrived = await GatewayTestKit.PollAsync(async () => (last = await PrometheusSamplesAsync(prometheus)) == Expected(3), TimeSpan.FromSeconds(90));
+            var arrived = await Eventually.PollAsync(async () => (last = await PrometheusSamplesAsync(prometheus)) == Expected(3), TimeSpan.FromSeconds(90));
             Assert.True(arrived, "Prometheus after restart has:\n" + last + "\nexpected:\n" + Expected(3));
             Assert.Equal(0, gateway.Host.Metrics.Sum("flotel_output_items_total", ("output", "prom"), ("result", "dead_lettered")));
-            Assert.True(await GatewayTestKit.PollAsync(async () => await VictoriaSamplesAsync(victoria) == Expected(3), TimeSpan.FromSeconds(60)), "phase 2 did not reach VictoriaMetrics");
+            Assert.True(await Eventually.PollAsync(async () => await VictoriaSamplesAsync(victoria) == Expected(3), TimeSpan.FromSeconds(60)), "phase 2 did not reach VictoriaMetrics");
         }
         finally
         {
@@ -75,7 +75,7 @@ public sealed class RemoteWriteOutputTests : IDisposable
             await using var gateway = await InProcessGateway.StartAsync(o => o.Outputs.Add(Output("vm", victoria.BaseUrl + "/api/v1/write")));
 
             await SendPhaseAsync(gateway, 0);
-            Assert.True(await GatewayTestKit.PollAsync(async () => await VictoriaSamplesAsync(victoria) == Expected(1), TimeSpan.FromSeconds(60)), "phase 0 did not reach VictoriaMetrics");
+            Assert.True(await Eventually.PollAsync(async () => await VictoriaSamplesAsync(victoria) == Expected(1), TimeSpan.FromSeconds(60)), "phase 0 did not reach VictoriaMetrics");
 
             Assert.True(await victoria.TerminateAsync(TimeSpan.FromSeconds(30)), "VictoriaMetrics did not stop on SIGTERM");
             var port = victoria.Port;
@@ -86,7 +86,7 @@ public sealed class RemoteWriteOutputTests : IDisposable
             victoria = await StartVictoriaMetricsAsync(port);
             await SendPhaseAsync(gateway, 2);
             string? last = null;
-            var arrived = await GatewayTestKit.PollAsync(async () => (last = await VictoriaSamplesAsync(victoria)) == Expected(3), TimeSpan.FromSeconds(90));
+            var arrived = await Eventually.PollAsync(async () => (last = await VictoriaSamplesAsync(victoria)) == Expected(3), TimeSpan.FromSeconds(90));
             Assert.True(arrived, "VictoriaMetrics after restart has:\n" + last + "\nexpected:\n" + Expected(3));
             Assert.Equal(0, gateway.Host.Metrics.Sum("flotel_output_items_total", ("output", "vm"), ("result", "dead_lettered")));
         }

@@ -92,17 +92,5 @@ internal sealed class TimestreamOutputHarness : IAsyncDisposable
         return new TimeSeries(LabelSet.Of("__name__", name, "edgedeviceid", device, "job", "node"), samples);
     }
 
-    public static async Task Until(Func<bool> condition, string what, int seconds = 30)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail("Timed out waiting for: " + what);
-            }
-
-            await Task.Delay(20);
-        }
-    }
+    public static Task Until(Func<bool> condition, string what, int seconds = 30) => Eventually.TrueAsync(condition, what, seconds);
 }

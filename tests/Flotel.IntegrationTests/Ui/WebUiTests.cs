@@ -156,7 +156,7 @@ public sealed class WebUiTests : IAsyncLifetime
     {
         await using var secured = await InProcessGateway.StartAsync(o => o.QueryAuth = new Flotel.Gateway.Configuration.AuthOptions
         {
-            BearerToken = new Flotel.Gateway.Configuration.Secret("ui-token"),
+            BearerToken = new Flotel.Model.SecretValue("ui-token"),
         });
         using (var client = new TcpClient())
         {
@@ -166,7 +166,7 @@ public sealed class WebUiTests : IAsyncLifetime
 
         using var query = new HttpClient { BaseAddress = secured.Http.BaseAddress };
         query.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "ui-token");
-        Assert.True(await GatewayTestKit.PollAsync(async () => await GatewayTestKit.CountAsync(query, "_all", "{\"query\":{\"match_all\":{}}}") >= 1, TimeSpan.FromSeconds(30)));
+        Assert.True(await Eventually.PollAsync(async () => await GatewayTestKit.CountAsync(query, "_all", "{\"query\":{\"match_all\":{}}}") >= 1, TimeSpan.FromSeconds(30)));
 
         var url = "http://" + secured.Host.HttpEndPoint + "/ui/#/logs";
         await _page.GotoAsync(url);
@@ -220,7 +220,7 @@ public sealed class WebUiTests : IAsyncLifetime
 
     private async Task WaitForCountAsync(long expected)
     {
-        var reached = await GatewayTestKit.PollAsync(
+        var reached = await Eventually.PollAsync(
             async () => await GatewayTestKit.CountAsync(_gateway.Http, "_all", "{\"query\":{\"match_all\":{}}}") >= expected, TimeSpan.FromSeconds(30));
         Assert.True(reached, $"the store did not reach {expected} events");
     }
@@ -235,7 +235,7 @@ public sealed class WebUiTests : IAsyncLifetime
         Assert.True(response.IsSuccessStatusCode, $"remote write answered {(int)response.StatusCode}");
         // Samples become queryable once the store output appended them: poll the label API.
         series[0].Labels.TryGetValue("edgedeviceid", out var device);
-        var ok = await GatewayTestKit.PollAsync(async () =>
+        var ok = await Eventually.PollAsync(async () =>
         {
             var result = await GatewayTestKit.InstantQueryAsync(_gateway.Http, $"count({{edgedeviceid=\"{device}\"}})");
             return result is { Count: > 0 };

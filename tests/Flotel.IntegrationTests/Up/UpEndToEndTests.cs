@@ -69,14 +69,14 @@ public sealed partial class UpEndToEndTests : IDisposable
             Assert.Contains("podman: API on", Text(output), StringComparison.Ordinal);
             Assert.Contains("node_exporter: ", Text(output), StringComparison.Ordinal);
 
-            var logsFound = await GatewayTestKit.PollAsync(async () =>
+            var logsFound = await Eventually.PollAsync(async () =>
                 await GatewayTestKit.CountAsync(client, "logstash-*", "{\"query\":{\"query_string\":{\"query\":\"program:random-workload AND message:\\\"New message at\\\"\"}}}") > 0,
                 TimeSpan.FromSeconds(60));
             Assert.True(logsFound, "no random-workload line reached _search within 60 s:\n" + Text(output));
 
             foreach (var metric in BlogMetrics)
             {
-                var found = await GatewayTestKit.PollAsync(async () =>
+                var found = await Eventually.PollAsync(async () =>
                     await GatewayTestKit.InstantQueryAsync(client, $"{metric}{{edgedeviceid=\"edge-device-1\"}}") is { Count: > 0 },
                     TimeSpan.FromSeconds(60));
                 Assert.True(found, $"{metric} with edgedeviceid did not reach /api/v1/query within 60 s:\n" + Text(output));

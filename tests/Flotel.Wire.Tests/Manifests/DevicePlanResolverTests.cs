@@ -1,3 +1,4 @@
+using Flotel.Model;
 using Flotel.Model.Manifests;
 using Flotel.Wire.Manifests;
 using static Flotel.Wire.Tests.Manifests.ManifestTestKit;
@@ -465,7 +466,7 @@ public sealed class DevicePlanResolverTests
 
         Assert.DoesNotContain(result.Diagnostics, d => d.Severity == DiagnosticSeverity.Error);
         var receiver = result.Plan!.MetricsReceiver;
-        Assert.Equal(new ReceiverAuthorization("Bearer", "s3cr3t"), receiver.Authorization);
+        Assert.Equal(new ReceiverAuthorization("Bearer", new SecretValue("s3cr3t")), receiver.Authorization);
         Assert.Equal("rw", receiver.AuthSecretName);
         Assert.DoesNotContain("s3cr3t", receiver.ToString(), StringComparison.Ordinal);
     }
@@ -478,7 +479,7 @@ public sealed class DevicePlanResolverTests
 
         var result = Resolve(yaml);
 
-        Assert.Equal(new ReceiverAuthorization("Basic", B64("flotta:pa:ss")), result.Plan!.MetricsReceiver.Authorization);
+        Assert.Equal(new ReceiverAuthorization("Basic", new SecretValue(B64("flotta:pa:ss"))), result.Plan!.MetricsReceiver.Authorization);
         var warning = Single(result.Diagnostics, DiagnosticSeverity.Warning);
         Assert.Equal("spec.metrics.receiverConfiguration.authSecretName", warning.FieldPath);
     }

@@ -16,29 +16,22 @@ public sealed class ManifestCheckTests
     [Fact]
     public void Run_BlogWithBufferSizeInMb_ErrorLineNamesFileLineAndField()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "flotel-check-" + Guid.NewGuid().ToString("N"));
-        try
+        using var temp = new TempDirectory("flotel-check-");
+        var dir = temp.Path;
+        foreach (var file in Directory.GetFiles(ManifestTestKit.BlogDirectory(), "*.yaml"))
         {
-            Directory.CreateDirectory(dir);
-            foreach (var file in Directory.GetFiles(ManifestTestKit.BlogDirectory(), "*.yaml"))
-            {
-                File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
-            }
-
-            var device = Path.Combine(dir, "device.yaml");
-            var text = File.ReadAllText(device).Replace("bufferSize: 10\n", "bufferSize: 10mb\n", StringComparison.Ordinal);
-            File.WriteAllText(device, text);
-
-            var result = ManifestCheck.Run(dir);
-
-            Assert.True(result.HasErrors);
-            var expected = $"{dir.Replace('\\', '/')}/device.yaml:{ManifestTestKit.LineOf(text, "bufferSize: 10mb")}: spec.logCollection.logstash-syslog.bufferSize: expected an integer, got \"10mb\"";
-            Assert.Contains(expected, result.Lines);
+            File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
         }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+
+        var device = Path.Combine(dir, "device.yaml");
+        var text = File.ReadAllText(device).Replace("bufferSize: 10\n", "bufferSize: 10mb\n", StringComparison.Ordinal);
+        File.WriteAllText(device, text);
+
+        var result = ManifestCheck.Run(dir);
+
+        Assert.True(result.HasErrors);
+        var expected = $"{dir.Replace('\\', '/')}/device.yaml:{ManifestTestKit.LineOf(text, "bufferSize: 10mb")}: spec.logCollection.logstash-syslog.bufferSize: expected an integer, got \"10mb\"";
+        Assert.Contains(expected, result.Lines);
     }
 
     [Fact]

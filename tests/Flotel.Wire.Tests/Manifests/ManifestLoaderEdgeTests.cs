@@ -43,23 +43,17 @@ public sealed class ManifestLoaderEdgeTests
     public void LoadDirectory_HiddenEntries_Skipped()
     {
         // A Kubernetes ConfigMap volume repeats every file under ..data/ and ..<timestamp>/.
-        var dir = Path.Combine(Path.GetTempPath(), "flotel-hidden-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            Directory.CreateDirectory(Path.Combine(dir, "..data"));
-            File.WriteAllText(Path.Combine(dir, "cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n");
-            File.WriteAllText(Path.Combine(dir, "..data", "cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n");
-            File.WriteAllText(Path.Combine(dir, ".editor-backup.yaml"), "not: [valid\n");
+        using var temp = new TempDirectory("flotel-hidden-");
+        var dir = temp.Path;
+        Directory.CreateDirectory(Path.Combine(dir, "..data"));
+        File.WriteAllText(Path.Combine(dir, "cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n");
+        File.WriteAllText(Path.Combine(dir, "..data", "cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n");
+        File.WriteAllText(Path.Combine(dir, ".editor-backup.yaml"), "not: [valid\n");
 
-            var set = ManifestLoader.LoadDirectory(dir);
+        var set = ManifestLoader.LoadDirectory(dir);
 
-            Assert.Empty(set.Diagnostics);
-            Assert.Single(set.ConfigMaps);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        Assert.Empty(set.Diagnostics);
+        Assert.Single(set.ConfigMaps);
     }
 
     [Fact]

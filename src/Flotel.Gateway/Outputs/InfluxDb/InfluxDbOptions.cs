@@ -1,5 +1,6 @@
 using Flotel.Gateway.Configuration;
 using Flotel.Gateway.Outputs.Shared;
+using Flotel.Model;
 using Flotel.Wire.Manifests;
 using YamlDotNet.RepresentationModel;
 
@@ -45,7 +46,7 @@ public sealed class InfluxDbOptions : OutputOptions
     public string? Bucket { get; set; }
 
     /// <summary>InfluxDB 2.x/3.x API token (<c>Authorization: Token …</c>).</summary>
-    public Secret? Token { get; set; }
+    public SecretValue? Token { get; set; }
 
     /// <summary>Most points (lines) in one request; InfluxData recommends batches of 5,000 lines.</summary>
     public int MaxPoints { get; set; } = 5000;
@@ -85,7 +86,7 @@ public sealed class InfluxDbOptions : OutputOptions
                     options.Bucket = NonEmpty(r, value, at);
                     break;
                 case "token":
-                    options.Token = NonEmpty(r, value, at) is { } token ? new Secret(token) : null;
+                    options.Token = NonEmpty(r, value, at) is { } token ? new SecretValue(token) : null;
                     break;
                 case "maxPoints":
                     options.MaxPoints = (int?)r.Integer(value, at, 1, 1_000_000) ?? options.MaxPoints;

@@ -5,10 +5,8 @@ using Flotel.Wire.RemoteWrite;
 namespace Flotel.Gateway.Outputs.RemoteWrite;
 
 /// <summary>
-/// One remote-write request (remote-write spec 1.0): <c>POST</c> to the configured URL with
-/// <c>Content-Encoding: snappy</c>, <c>Content-Type: application/x-protobuf</c>,
-/// <c>X-Prometheus-Remote-Write-Version: 0.1.0</c> and a <c>User-Agent</c> naming the sender, plus the configured
-/// credentials and headers.
+/// One remote-write request (<see cref="RemoteWriteRequest"/>, shared with the agent) to the configured URL, plus the
+/// configured credentials and headers.
 /// </summary>
 public sealed class RemoteWriteClient
 {
@@ -24,14 +22,15 @@ public sealed class RemoteWriteClient
         _settings = settings;
     }
 
-    /// <summary>Sends <paramref name="body"/> (snappy-compressed protobuf); the caller disposes the response.</summary>
+    /// <summary>
+    /// Sends <paramref name="body"/> (snappy-compressed protobuf); the caller disposes the response. The whole request,
+    /// answer included, is bounded by the client's <see cref="HttpClient.Timeout"/> (<c>timeoutSeconds</c>); its expiry
+    /// throws, and the shared driver retries it as any failure to send. The agent bounds its requests with its own token
+    /// instead and answers a retry naming <c>timeoutSeconds</c>.
+    /// </summary>
     public async Task<HttpResponseMessage> SendAsync(byte[] body, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, _settings.Url) { Content = new ByteArrayContent(body) };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue(RemoteWriteHeaders.ContentType);
-        request.Content.Headers.ContentEncoding.Add(RemoteWriteHeaders.ContentEncoding);
-        request.Headers.Add(RemoteWriteHeaders.VersionName, RemoteWriteHeaders.Version);
-        request.Headers.UserAgent.Add(UserAgent);
+        using var request = RemoteWriteRequest.Create(_settings.Url, body, UserAgent);
         _settings.ApplyTo(request);
         return await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
     }

@@ -1,11 +1,10 @@
 using System.Globalization;
 using System.Net.Http.Headers;
-using System.Net.Security;
 using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Flotel.Gateway.Configuration;
 using Flotel.Pipeline.Delivery;
+using Flotel.Pipeline.Net;
 using Flotel.Wire.Manifests;
 using YamlDotNet.RepresentationModel;
 
@@ -51,7 +50,7 @@ public sealed class HttpOutputSettings
     public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The URL without user info and query, for logs (style rule 10: URLs are redacted).</summary>
-    public string RedactedUrl => Url.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped);
+    public string RedactedUrl => UrlRedaction.Redact(Url);
 
     /// <summary>
     /// Reads <paramref name="key"/> when it is one of <see cref="Keys"/> (true), reporting problems with the key's path;
@@ -185,9 +184,8 @@ public sealed class HttpOutputSettings
         }
         else if (CaFile is not null)
         {
-            var roots = new X509Certificate2Collection();
-            roots.ImportFromPemFile(CaFile);
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, chain, errors) => TrustedBy(roots, certificate, chain, errors);
+            // A certificate the system trusts, or one that chains to the CA file; a host-name mismatch is never accepted.
+            handler.SslOptions.RemoteCertificateValidationCallback = CustomCaTrust.FromPemFile(CaFile).ServerCertificateValidator(alsoSystemRoots: true);
         }
 
         return new HttpClient(handler, disposeHandler: true) { Timeout = Timeout };
@@ -213,37 +211,6 @@ public sealed class HttpOutputSettings
         }
     }
 
-    /// <summary>
-    /// Accepts a certificate the system trusts, or one that chains to <paramref name="roots"/> (RFC 5280 path
-    /// validation by X509Chain with a custom root store); a host-name mismatch is never accepted.
-    /// </summary>
-    private static bool TrustedBy(X509Certificate2Collection roots, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
-    {
-        if (errors == SslPolicyErrors.None)
-        {
-            return true;
-        }
-
-        if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != 0)
-        {
-            return false;
-        }
-
-        using var custom = new X509Chain();
-        custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        custom.ChainPolicy.CustomTrustStore.AddRange(roots);
-        if (chain is not null)
-        {
-            foreach (var element in chain.ChainElements)
-            {
-                custom.ChainPolicy.ExtraStore.Add(element.Certificate);
-            }
-        }
-
-        return custom.Build(certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
-    }
-
     private static string? ReadCaFile(YamlFieldReader r, YamlNode node, string path)
     {
         var file = GatewayConfigLoader.ExistingFile(r, node, path);
@@ -254,8 +221,7 @@ public sealed class HttpOutputSettings
 
         try
         {
-            var roots = new X509Certificate2Collection();
-            roots.ImportFromPemFile(file);
+            using var roots = CustomCaTrust.FromPemFile(file);
             if (roots.Count == 0)
             {
                 r.Error(node, path, $"`caFile` '{file}' holds no PEM certificate");

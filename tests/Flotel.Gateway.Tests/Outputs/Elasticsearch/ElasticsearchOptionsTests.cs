@@ -5,13 +5,13 @@ namespace Flotel.Gateway.Tests.Outputs.Elasticsearch;
 
 public sealed class ElasticsearchOptionsTests : IDisposable
 {
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("flotel-es-config-");
+    private readonly TempDirectory _dir = new("flotel-es-config-");
 
-    public void Dispose() => _dir.Delete(recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private IReadOnlyList<Flotel.Model.Manifests.ManifestDiagnostic> Load(string entry, out ElasticsearchOptions? options)
     {
-        var file = Path.Combine(_dir.FullName, "gateway.yaml");
+        var file = Path.Combine(_dir.Path, "gateway.yaml");
         File.WriteAllText(file, "outputs:\n  - name: es\n    type: elasticsearch\n    url: https://search.example:443\n" + entry);
         var env = new Dictionary<string, string> { ["LOGSTASH_USERNAME"] = "logstash", ["LOGSTASH_PASSWORD"] = "pw" };
         var (loaded, diagnostics) = GatewayConfigLoader.Load(file, name => env.GetValueOrDefault(name));

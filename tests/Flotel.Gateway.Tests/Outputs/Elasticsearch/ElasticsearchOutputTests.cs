@@ -5,6 +5,7 @@ using System.Text.Json;
 using Flotel.Gateway.Configuration;
 using Flotel.Gateway.Outputs.Elasticsearch;
 using Flotel.Gateway.Tests.TestKit;
+using Flotel.Model;
 using Flotel.Wire.Aws;
 
 namespace Flotel.Gateway.Tests.Outputs.Elasticsearch;
@@ -45,7 +46,7 @@ public sealed class ElasticsearchOutputTests
             _ => null,
         };
         await fixture.AppendSyslogAsync(Received, "10.0.0.7", Line(1), Line(2), Line(3), Line(4));
-        var options = Options(es.BaseAddress, o => o.Http.Auth = new AuthOptions { Username = "logstash", Password = new Secret("pw") });
+        var options = Options(es.BaseAddress, o => o.Http.Auth = new AuthOptions { Username = "logstash", Password = new SecretValue("pw") });
 
         await using (var output = new ElasticsearchOutput(options, fixture.Context))
         {

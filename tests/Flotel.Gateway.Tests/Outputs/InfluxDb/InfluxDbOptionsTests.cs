@@ -5,13 +5,13 @@ namespace Flotel.Gateway.Tests.Outputs.InfluxDb;
 
 public sealed class InfluxDbOptionsTests : IDisposable
 {
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("flotel-influx-config-");
+    private readonly TempDirectory _dir = new("flotel-influx-config-");
 
-    public void Dispose() => _dir.Delete(recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private IReadOnlyList<Flotel.Model.Manifests.ManifestDiagnostic> Load(string entry, out InfluxDbOptions? options)
     {
-        var file = Path.Combine(_dir.FullName, "gateway.yaml");
+        var file = Path.Combine(_dir.Path, "gateway.yaml");
         File.WriteAllText(file, "outputs:\n  - name: influx\n    type: influxdb\n    url: http://127.0.0.1:8086\n" + entry);
         var (loaded, diagnostics) = GatewayConfigLoader.Load(file, name => name == "INFLUX_TOKEN" ? "tkn" : null);
         options = loaded.Outputs.OfType<InfluxDbOptions>().SingleOrDefault();

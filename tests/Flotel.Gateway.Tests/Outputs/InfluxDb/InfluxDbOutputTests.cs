@@ -2,6 +2,7 @@ using System.Text;
 using Flotel.Gateway.Configuration;
 using Flotel.Gateway.Outputs.InfluxDb;
 using Flotel.Gateway.Tests.TestKit;
+using Flotel.Model;
 using Flotel.Model.Metrics;
 using Flotel.Wire.RemoteWrite;
 using Microsoft.AspNetCore.Http;
@@ -35,7 +36,7 @@ public sealed class InfluxDbOutputTests
         {
             o.Org = "flotta org";
             o.Bucket = "metrics";
-            o.Token = new Secret("tok");
+            o.Token = new SecretValue("tok");
             o.MaxPoints = 1;
         });
 
@@ -77,7 +78,7 @@ public sealed class InfluxDbOutputTests
         {
             o.Database = "flotta";
             o.RetentionPolicy = "autogen";
-            o.Http.Auth = new AuthOptions { Username = "u", Password = new Secret("p") };
+            o.Http.Auth = new AuthOptions { Username = "u", Password = new SecretValue("p") };
             o.MaxPoints = 1;
             o.Gzip = true;
         });

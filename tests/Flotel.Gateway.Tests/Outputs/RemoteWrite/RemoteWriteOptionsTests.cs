@@ -5,13 +5,13 @@ namespace Flotel.Gateway.Tests.Outputs.RemoteWrite;
 
 public sealed class RemoteWriteOptionsTests : IDisposable
 {
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("flotel-rw-config-");
+    private readonly TempDirectory _dir = new("flotel-rw-config-");
 
-    public void Dispose() => _dir.Delete(recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private (GatewayOptions Options, IReadOnlyList<Flotel.Model.Manifests.ManifestDiagnostic> Diagnostics) Load(string yaml, Dictionary<string, string>? env = null)
     {
-        var file = Path.Combine(_dir.FullName, "gateway.yaml");
+        var file = Path.Combine(_dir.Path, "gateway.yaml");
         File.WriteAllText(file, yaml);
         return GatewayConfigLoader.Load(file, name => env?.GetValueOrDefault(name));
     }

@@ -2,6 +2,7 @@ using System.Text;
 using Flotel.Gateway.Configuration;
 using Flotel.Gateway.Outputs.RemoteWrite;
 using Flotel.Gateway.Tests.TestKit;
+using Flotel.Model;
 using Flotel.Model.Metrics;
 using Flotel.Wire.RemoteWrite;
 using Microsoft.AspNetCore.Http;
@@ -33,7 +34,7 @@ public sealed class RemoteWriteOutputTests
         await fixture.AppendRemoteWriteAsync(new WriteRequest([new TimeSeries(Cpu, [new(1, 1), new(2, 2), new(3, 3), new(4, 4)])]));
         await fixture.AppendRemoteWriteAsync(new WriteRequest([new TimeSeries(Mem, [new(1, 10), new(2, 20)]), new TimeSeries(Cpu, [new(5, 5)])]));
         var options = Options(new Uri(peer.BaseAddress, "api/v1/write"), maxSamples: 3);
-        options.Http.Auth = new AuthOptions { BearerToken = new Secret("t0ken") };
+        options.Http.Auth = new AuthOptions { BearerToken = new SecretValue("t0ken") };
         options.Http.Headers = new Dictionary<string, string> { ["X-Scope-OrgID"] = "fleet-a" };
 
         await using (var output = new RemoteWriteOutput(options, fixture.Context))
@@ -125,7 +126,7 @@ public sealed class RemoteWriteOutputTests
         await fixture.AppendRemoteWriteAsync(new WriteRequest([new TimeSeries(Cpu, [new(1, 1)])]));
         var options = Options(peer.BaseAddress);
         options.Http.CaFile = caFile;
-        options.Http.Auth = new AuthOptions { Username = "flotta", Password = new Secret("pa:ss") };
+        options.Http.Auth = new AuthOptions { Username = "flotta", Password = new SecretValue("pa:ss") };
 
         await using (var output = new RemoteWriteOutput(options, fixture.Context))
         {

@@ -5,9 +5,9 @@ namespace Flotel.Gateway.Tests.Outputs.Timestream;
 
 public sealed class TimestreamOptionsTests : IDisposable
 {
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("flotel-timestream-config-");
+    private readonly TempDirectory _dir = new("flotel-timestream-config-");
 
-    public void Dispose() => _dir.Delete(recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     [Fact]
     public void Load_BlogAdapterParameters_GivesOptionsWithDocumentedDefaults()
@@ -95,7 +95,7 @@ public sealed class TimestreamOptionsTests : IDisposable
 
     private (GatewayOptions Options, IReadOnlyList<Flotel.Model.Manifests.ManifestDiagnostic> Diagnostics) Load(string yaml, Dictionary<string, string>? env = null)
     {
-        var file = Path.Combine(_dir.FullName, "gateway.yaml");
+        var file = Path.Combine(_dir.Path, "gateway.yaml");
         File.WriteAllText(file, yaml);
         return GatewayConfigLoader.Load(file, name => env?.GetValueOrDefault(name));
     }

@@ -53,8 +53,8 @@ public sealed class FakeTimestreamServer : IAsyncDisposable
     {
         CachePeriodInMinutes = cachePeriodInMinutes;
         MemoryStoreRetention = memoryStoreRetention ?? TimeSpan.FromHours(6);
-        RegionalPort = PeerProcess.FreePort();
-        CellPorts = [PeerProcess.FreePort(), PeerProcess.FreePort()];
+        RegionalPort = Loopback.FreePort();
+        CellPorts = [Loopback.FreePort(), Loopback.FreePort()];
     }
 
     /// <summary>A scripted answer to one WriteRecords (or DescribeEndpoints) call.</summary>
