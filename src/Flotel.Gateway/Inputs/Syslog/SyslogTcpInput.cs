@@ -239,7 +239,8 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
         {
             while (true)
             {
-                // The idle clock runs only while waiting for bytes: a connection held by back-pressure is not idle.
+                // The idle clock counts only time spent waiting for bytes: re-armed here too, after a flush that may
+                // have waited on back-pressure (a connection held by a full queue is not idle).
                 idle = RestartIdleClock(idle);
                 var memory = writer.GetMemory(64 * 1024);
                 int n;
@@ -259,6 +260,8 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
                     break;
                 }
 
+                // Bytes arrived: the idle clock restarts now, before the frames they hold can be queued (and seen).
+                idle = RestartIdleClock(idle);
                 writer.Advance(n);
                 var flush = await writer.FlushAsync().ConfigureAwait(false);
                 if (flush.IsCompleted || flush.IsCanceled)
