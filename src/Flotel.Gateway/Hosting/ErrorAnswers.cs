@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Flotel.Gateway.Query.Elasticsearch;
+using Flotel.Store.Query.Elasticsearch;
 using Microsoft.AspNetCore.Http;
 
 namespace Flotel.Gateway.Hosting;
@@ -38,6 +40,12 @@ public static class ErrorAnswers
     public static async Task WriteAsync(HttpContext context, int status, string elasticsearchType, string reason)
     {
         ArgumentNullException.ThrowIfNull(context);
+        if (!IsPrometheusPath(context.Request.Path))
+        {
+            await ElasticsearchApi.WriteErrorAsync(context, new ElasticsearchException(status, elasticsearchType, reason)).ConfigureAwait(false);
+            return;
+        }
+
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json; charset=utf-8";
         if (HttpMethods.IsHead(context.Request.Method))
@@ -49,27 +57,9 @@ public static class ErrorAnswers
         using (var w = new Utf8JsonWriter(body))
         {
             w.WriteStartObject();
-            if (IsPrometheusPath(context.Request.Path))
-            {
-                w.WriteString("status", "error");
-                w.WriteString("errorType", PrometheusErrorType(status));
-                w.WriteString("error", reason);
-            }
-            else
-            {
-                w.WriteStartObject("error");
-                w.WriteStartArray("root_cause");
-                w.WriteStartObject();
-                w.WriteString("type", elasticsearchType);
-                w.WriteString("reason", reason);
-                w.WriteEndObject();
-                w.WriteEndArray();
-                w.WriteString("type", elasticsearchType);
-                w.WriteString("reason", reason);
-                w.WriteEndObject();
-                w.WriteNumber("status", status);
-            }
-
+            w.WriteString("status", "error");
+            w.WriteString("errorType", PrometheusErrorType(status));
+            w.WriteString("error", reason);
             w.WriteEndObject();
         }
 

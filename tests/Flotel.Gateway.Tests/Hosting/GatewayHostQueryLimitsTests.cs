@@ -1,38 +1,26 @@
 using System.Net;
-using Flotel.Gateway.Configuration;
-using Flotel.Gateway.Hosting;
-using Microsoft.Extensions.Logging.Abstractions;
+using Flotel.Gateway.Tests.TestKit;
 
 namespace Flotel.Gateway.Tests.Hosting;
 
 /// <summary>The whole gateway on 127.0.0.1 (free ports): <c>query.*</c> options reach the query APIs and <c>/metrics</c>.</summary>
 public sealed class GatewayHostQueryLimitsTests : IAsyncLifetime
 {
-    private readonly TempDirectory _data = new("flotel-gateway-qlimits-");
-    private GatewayHost _host = null!;
+    private LoopbackGateway _gateway = null!;
     private HttpClient _http = null!;
 
     public async Task InitializeAsync()
     {
-        var options = new GatewayOptions
+        _gateway = await LoopbackGateway.StartAsync("flotel-gateway-qlimits-", o =>
         {
-            DataDirectory = _data.Path,
-            HttpAddress = "127.0.0.1:0",
-            SyslogAddress = "127.0.0.1:0",
-            SyslogUdp = false,
-            QueryTimeout = TimeSpan.FromSeconds(30),
-            QueryMaxConcurrency = 3,
-        };
-        _host = await GatewayHost.StartAsync(options, NullLoggerFactory.Instance, TimeProvider.System, CancellationToken.None);
-        _http = new HttpClient { BaseAddress = new Uri("http://" + _host.HttpEndPoint), Timeout = TimeSpan.FromSeconds(60) };
+            o.SyslogUdp = false;
+            o.QueryTimeout = TimeSpan.FromSeconds(30);
+            o.QueryMaxConcurrency = 3;
+        }, TimeSpan.FromSeconds(60));
+        _http = _gateway.Http;
     }
 
-    public async Task DisposeAsync()
-    {
-        _http.Dispose();
-        await _host.StopAsync();
-        _data.Dispose();
-    }
+    public async Task DisposeAsync() => await _gateway.DisposeAsync();
 
     [Fact]
     public async Task QueryLimits_FromOptions_ApplyToBothApisAndShowInMetrics()

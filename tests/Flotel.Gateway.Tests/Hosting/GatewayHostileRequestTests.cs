@@ -1,9 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Flotel.Gateway.Configuration;
-using Flotel.Gateway.Hosting;
-using Microsoft.Extensions.Logging.Abstractions;
+using Flotel.Gateway.Tests.TestKit;
 
 namespace Flotel.Gateway.Tests.Hosting;
 
@@ -13,30 +11,20 @@ namespace Flotel.Gateway.Tests.Hosting;
 /// </summary>
 public sealed class GatewayHostileRequestTests : IAsyncLifetime
 {
-    private readonly TempDirectory _data = new("flotel-hostile-");
-    private GatewayHost _host = null!;
+    private LoopbackGateway _gateway = null!;
     private HttpClient _http = null!;
 
     public async Task InitializeAsync()
     {
-        var options = new GatewayOptions
+        _gateway = await LoopbackGateway.StartAsync("flotel-hostile-", o =>
         {
-            DataDirectory = _data.Path,
-            HttpAddress = "127.0.0.1:0",
-            SyslogAddress = "127.0.0.1:0",
-            LogRetentionDays = 0,
-            MetricRetentionDays = 0,
-        };
-        _host = await GatewayHost.StartAsync(options, NullLoggerFactory.Instance, TimeProvider.System, CancellationToken.None);
-        _http = new HttpClient { BaseAddress = new Uri("http://" + _host.HttpEndPoint) };
+            o.LogRetentionDays = 0;
+            o.MetricRetentionDays = 0;
+        });
+        _http = _gateway.Http;
     }
 
-    public async Task DisposeAsync()
-    {
-        _http.Dispose();
-        await _host.StopAsync();
-        _data.Dispose();
-    }
+    public async Task DisposeAsync() => await _gateway.DisposeAsync();
 
     private static FormUrlEncodedContent Form(params (string Name, string Value)[] fields) =>
         new(fields.Select(f => new KeyValuePair<string, string>(f.Name, f.Value)));

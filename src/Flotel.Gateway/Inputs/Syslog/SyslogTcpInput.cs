@@ -237,11 +237,9 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
         CancellationTokenSource? idle = null;
         try
         {
+            idle = RestartIdleClock(idle);
             while (true)
             {
-                // The idle clock counts only time spent waiting for bytes: re-armed here too, after a flush that may
-                // have waited on back-pressure (a connection held by a full queue is not idle).
-                idle = RestartIdleClock(idle);
                 var memory = writer.GetMemory(64 * 1024);
                 int n;
                 try
@@ -263,10 +261,19 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
                 // Bytes arrived: the idle clock restarts now, before the frames they hold can be queued (and seen).
                 idle = RestartIdleClock(idle);
                 writer.Advance(n);
-                var flush = await writer.FlushAsync().ConfigureAwait(false);
+                var flushing = writer.FlushAsync();
+                var waited = !flushing.IsCompleted;
+                var flush = await flushing.ConfigureAwait(false);
                 if (flush.IsCompleted || flush.IsCanceled)
                 {
                     break;
+                }
+
+                if (waited)
+                {
+                    // The flush waited on back-pressure: a connection held by a full queue is not idle, so the clock
+                    // starts again from now.
+                    idle = RestartIdleClock(idle);
                 }
             }
         }

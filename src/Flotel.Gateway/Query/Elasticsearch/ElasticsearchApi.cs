@@ -550,7 +550,8 @@ public static class ElasticsearchApi
         return buffer.ToArray();
     }
 
-    private static Task WriteErrorAsync(HttpContext context, ElasticsearchException e) => WriteJsonAsync(context, e.Status, w =>
+    /// <summary>Answers <paramref name="e"/> in Elasticsearch's error shape (also for answers the gateway writes before any endpoint runs).</summary>
+    internal static Task WriteErrorAsync(HttpContext context, ElasticsearchException e) => WriteJsonAsync(context, e.Status, w =>
     {
         w.WriteStartObject("error");
         w.WriteStartArray("root_cause");
