@@ -66,30 +66,11 @@ public sealed partial class LogStore
     public LogSearchResult Search(LogSearch search, bool countOnly, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        (string where, List<KeyValuePair<string, object>> parameters) = LogQuerySql.Compile(search.Query);
-        var sortCompiler = new LogQuerySql();
-        var sortExpressions = new List<(string Expr, bool Desc)>();
-        foreach (LogSort sort in search.Sort)
-        {
-            if (sort.Field == "_doc")
-            {
-                sortExpressions.Add(("d.rowid", sort.Descending));
-            }
-            else if (sort.Field != "_score")
-            {
-                sortExpressions.Add((sortCompiler.ValueExpression(sort.Field), sort.Descending));
-            }
-        }
-
-        // Sort parameters are numbered apart from the query's.
-        for (int i = 0; i < sortExpressions.Count; i++)
-        {
-            foreach (KeyValuePair<string, object> p in sortCompiler.Parameters)
-            {
-                sortExpressions[i] = (sortExpressions[i].Expr.Replace(p.Key + ")", "@s" + p.Key[2..] + ")", StringComparison.Ordinal), sortExpressions[i].Desc);
-            }
-        }
-
+        // Every fragment takes its parameter names from one collector, so they join without renaming; the condition is
+        // the same for every index but for its full-text table's name.
+        var parameters = new LogSqlParameters();
+        string where = LogQuerySql.Where(search.Query, parameters);
+        List<(string Expr, bool Desc)> sortExpressions = LogQuerySql.OrderBy(search.Sort, parameters);
         var selected = search.Indices.Distinct(StringComparer.Ordinal).ToList();
         PublishedIndex[] published = _published;
         int limit = search.From + search.Size;
@@ -109,7 +90,7 @@ public sealed partial class LogStore
 
             string fts = "fts_" + index.Id.ToString(CultureInfo.InvariantCulture);
             string docs = "docs_" + index.Id.ToString(CultureInfo.InvariantCulture);
-            string condition = where.Replace(LogQuerySql.FtsTable, fts, StringComparison.Ordinal);
+            string condition = LogQuerySql.ForIndex(where, fts);
             try
             {
                 long matches;
@@ -126,7 +107,7 @@ public sealed partial class LogStore
                     count.CommandText = search.TrackTotalHitsUpTo is { } cap
                         ? $"SELECT COUNT(*) FROM (SELECT 1 FROM {docs} d WHERE {condition} LIMIT {(cap + 1L).ToString(CultureInfo.InvariantCulture)})"
                         : $"SELECT COUNT(*) FROM {docs} d WHERE {condition}";
-                    Bind(count, parameters, sortCompiler.Parameters, index.Info.Name);
+                    parameters.BindTo(count, index.Info.Name);
                     matches = (long)count.ExecuteScalar()!;
                 }
 
@@ -163,7 +144,7 @@ public sealed partial class LogStore
                 cancellationToken.ThrowIfCancellationRequested();
                 sql.Append("d.rowid LIMIT ").Append(limit.ToString(CultureInfo.InvariantCulture));
                 select.CommandText = sql.ToString();
-                Bind(select, parameters, sortCompiler.Parameters, index.Info.Name);
+                parameters.BindTo(select, index.Info.Name);
                 using SqliteDataReader reader = select.ExecuteReader();
                 while (reader.Read())
                 {
@@ -240,30 +221,5 @@ public sealed partial class LogStore
             _ => Convert.ToDouble(a, CultureInfo.InvariantCulture).CompareTo(Convert.ToDouble(b, CultureInfo.InvariantCulture)),
         };
         return descending ? -c : c;
-    }
-
-    private static void Bind(SqliteCommand command, List<KeyValuePair<string, object>> parameters, List<KeyValuePair<string, object>> sortParameters, string indexName)
-    {
-        foreach (KeyValuePair<string, object> p in parameters)
-        {
-            if (command.CommandText.Contains(p.Key, StringComparison.Ordinal))
-            {
-                _ = command.Parameters.AddWithValue(p.Key, p.Value);
-            }
-        }
-
-        foreach (KeyValuePair<string, object> p in sortParameters)
-        {
-            string name = "@s" + p.Key[2..];
-            if (command.CommandText.Contains(name, StringComparison.Ordinal))
-            {
-                _ = command.Parameters.AddWithValue(name, p.Value);
-            }
-        }
-
-        if (command.CommandText.Contains(LogQuerySql.IndexParameter, StringComparison.Ordinal))
-        {
-            _ = command.Parameters.AddWithValue(LogQuerySql.IndexParameter, indexName);
-        }
     }
 }
