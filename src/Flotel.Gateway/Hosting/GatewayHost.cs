@@ -174,9 +174,13 @@ public sealed partial class GatewayHost : IAsyncDisposable
         var parser = new SyslogParser(new SyslogParserOptions { Timezone = options.SyslogTimezone });
         if (options.StoreEnabled)
         {
-            var output = new EmbeddedStoreOutput(queue, logs, metricStore, parser, Metrics, time, loggerFactory.CreateLogger<EmbeddedStoreOutput>());
+            var output = new EmbeddedStoreOutput(new OutputContext(queue, data, parser, options.IndexPattern, Metrics, time, loggerFactory), logs, metricStore);
             output.Start();
-            _stops.Add(() => output.StopAsync(TimeSpan.FromSeconds(20)));
+            _stops.Add(async () =>
+            {
+                await output.StopAsync(TimeSpan.FromSeconds(20)).ConfigureAwait(false);
+                await output.DisposeAsync().ConfigureAwait(false);
+            });
         }
 
         StartOutputs(options, queue, data, parser, loggerFactory, time);
