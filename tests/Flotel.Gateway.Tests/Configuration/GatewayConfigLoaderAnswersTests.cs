@@ -148,6 +148,9 @@ public sealed class GatewayConfigLoaderAnswersTests
         var expected = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Data", "Configuration", "loader-answers.txt")).Split('\n');
         var actual = sb.ToString().Split('\n');
 
+        // Next to the test binaries, to diff with the recorded file when the comparison fails.
+        File.WriteAllText(Path.Combine(AppContext.BaseDirectory, "loader-answers.actual.txt"), sb.ToString());
+
         // Line by line, so a failure names the first line that differs.
         Assert.Equal(expected, actual);
     }
