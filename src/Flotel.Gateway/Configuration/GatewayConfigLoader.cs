@@ -98,6 +98,39 @@ public static class GatewayConfigLoader
         ValidateLoaded(r, top, options);
     }
 
+    /// <summary>What is wrong with <paramref name="text"/> as the value of a string key declared by <paramref name="declaration"/>, or null.</summary>
+    internal static string? TextProblem(string text, string path, ConfigKeyAttribute declaration)
+    {
+        var problem = declaration.Format switch
+        {
+            ConfigFormat.Address when !HostPort.TryParse(text, out _) => $"'{text}' is not an address; use HOST:PORT, e.g. 0.0.0.0:5140 or [::1]:5140",
+            ConfigFormat.Timezone => TimezoneProblem(text),
+            ConfigFormat.IndexPattern when !LogstashIndexPattern.TryParse(text, out _, out var error) => error ?? "not an index pattern",
+            _ => null,
+        };
+        if (problem is null && declaration.Values is { } values && !values.Contains(text, StringComparer.Ordinal))
+        {
+            var name = path[(path.LastIndexOf('.') + 1)..];
+            problem = $"`{name}` must be one of {string.Join(", ", values)}; got '{text}'";
+        }
+
+        return problem;
+    }
+
+    /// <summary>The syslog parser is the judge of a zone: it is the one that must understand it.</summary>
+    private static string? TimezoneProblem(string zone)
+    {
+        try
+        {
+            _ = new SyslogParser(new SyslogParserOptions { Timezone = zone });
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return e.Message;
+        }
+    }
+
     /// <summary>Reads mappings by the declared keys (<see cref="GatewayConfigKeys"/>): one reader per key kind.</summary>
     private sealed class KeyReader(YamlFieldReader r, GatewayOptions options, IOutputTypeCatalog outputTypes)
     {
@@ -193,45 +226,13 @@ public static class GatewayConfigLoader
         private string? Text(YamlNode value, string path, ConfigKeyAttribute declaration)
         {
             var text = r.String(value, path);
-            if (text is null)
-            {
-                return null;
-            }
-
-            var problem = declaration.Format switch
-            {
-                ConfigFormat.Address when !HostPort.TryParse(text, out _) => $"'{text}' is not an address; use HOST:PORT, e.g. 0.0.0.0:5140 or [::1]:5140",
-                ConfigFormat.Timezone => TimezoneProblem(text),
-                ConfigFormat.IndexPattern when !LogstashIndexPattern.TryParse(text, out _, out var error) => error ?? "not an index pattern",
-                _ => null,
-            };
-            if (problem is null && declaration.Values is { } values && !values.Contains(text, StringComparer.Ordinal))
-            {
-                var name = path[(path.LastIndexOf('.') + 1)..];
-                problem = $"`{name}` must be one of {string.Join(", ", values)}; got '{text}'";
-            }
-
-            if (problem is not null)
+            if (text is not null && TextProblem(text, path, declaration) is { } problem)
             {
                 r.Error(value, path, problem);
                 return null;
             }
 
             return text;
-        }
-
-        /// <summary>The syslog parser is the judge of a zone: it is the one that must understand it.</summary>
-        private static string? TimezoneProblem(string zone)
-        {
-            try
-            {
-                _ = new SyslogParser(new SyslogParserOptions { Timezone = zone });
-                return null;
-            }
-            catch (ArgumentException e)
-            {
-                return e.Message;
-            }
         }
     }
 
