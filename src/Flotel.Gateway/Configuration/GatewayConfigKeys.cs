@@ -34,11 +34,46 @@ public static class GatewayConfigKeys
         {
             if (property.GetCustomAttribute<ConfigKeyAttribute>() is { } declaration)
             {
-                keys.Add(new ConfigKey(declaration, property, KindOf(property)));
+                var key = new ConfigKey(declaration, property, KindOf(property));
+                Check(key);
+                keys.Add(key);
             }
         }
 
         return keys;
+    }
+
+    /// <summary>A declaration the loader or the docs could not honour fails the first load, in every test, not in a user's hands.</summary>
+    private static void Check(ConfigKey key)
+    {
+        var d = key.Declaration;
+        string? problem = null;
+        if (key.Kind != ConfigKeyKind.Text && (d.Format != ConfigFormat.Text || d.Values is not null || d.DefaultInSection is not null))
+        {
+            problem = "Format, Values and DefaultInSection apply to string keys only";
+        }
+        else if (key.Kind != ConfigKeyKind.Integer && (d.Min != long.MinValue || d.Max != long.MaxValue || d.RangeHint is not null))
+        {
+            problem = "Min, Max and RangeHint apply to integer keys only";
+        }
+        else if (key.Kind == ConfigKeyKind.Integer && key.Range.Min > key.Range.Max)
+        {
+            problem = "Min is greater than Max";
+        }
+        else if ((key.Kind == ConfigKeyKind.Duration) != (d.MaxDuration is not null)
+            || (d.MaxDuration is not null && GatewayConfigLoader.ParseDuration(d.MaxDuration) is null))
+        {
+            problem = "a duration key needs a MaxDuration such as 24h, and only a duration key has one";
+        }
+        else if (key.Property.SetMethod is null && key.Kind != ConfigKeyKind.Outputs)
+        {
+            problem = "the property has no setter";
+        }
+
+        if (problem is not null)
+        {
+            throw new InvalidOperationException($"configuration key '{key.Path}' (GatewayOptions.{key.Property.Name}): {problem}");
+        }
     }
 
     private static ConfigKeyKind KindOf(PropertyInfo property)

@@ -205,7 +205,8 @@ public static class GatewayConfigLoader
 
                     break;
                 case ConfigKeyKind.Duration:
-                    if (Duration(r, value, path, declaration.MaxDuration ?? throw new InvalidOperationException($"{key.Path}: a duration needs a MaxDuration")) is { } duration)
+                    // GatewayConfigKeys.Check: every duration key declares its MaxDuration.
+                    if (Duration(r, value, path, declaration.MaxDuration!) is { } duration)
                     {
                         key.Set(options, duration);
                     }
