@@ -1,7 +1,7 @@
 namespace Flotel.Gateway.Configuration;
 
 /// <summary>What a string key's text must be (<see cref="ConfigKeyAttribute.Format"/>); each is checked by the loader.</summary>
-public enum ConfigFormat
+internal enum ConfigFormat
 {
     /// <summary>Any text.</summary>
     Text,

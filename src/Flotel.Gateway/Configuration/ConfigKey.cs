@@ -3,7 +3,7 @@ using System.Reflection;
 namespace Flotel.Gateway.Configuration;
 
 /// <summary>One declared key: its <see cref="ConfigKeyAttribute"/>, the <see cref="GatewayOptions"/> property it fills and its kind.</summary>
-public sealed class ConfigKey
+internal sealed class ConfigKey
 {
     internal ConfigKey(ConfigKeyAttribute declaration, PropertyInfo property, ConfigKeyKind kind)
     {

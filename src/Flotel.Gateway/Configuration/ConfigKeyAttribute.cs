@@ -9,7 +9,7 @@ namespace Flotel.Gateway.Configuration;
 /// <param name="path">The dotted YAML path, e.g. <c>http.maxConnections</c>.</param>
 /// <param name="doc">One Markdown line for the docs table's "meaning" column: what the key does, not its range or default (generated from the rest).</param>
 [AttributeUsage(AttributeTargets.Property, AllowMultiple = false, Inherited = false)]
-public sealed class ConfigKeyAttribute(string path, string doc) : Attribute
+internal sealed class ConfigKeyAttribute(string path, string doc) : Attribute
 {
     /// <summary>The dotted YAML path.</summary>
     public string Path { get; } = path;

@@ -1,7 +1,7 @@
 namespace Flotel.Gateway.Configuration;
 
 /// <summary>How a key is read, from its property's type (<see cref="GatewayConfigKeys"/>).</summary>
-public enum ConfigKeyKind
+internal enum ConfigKeyKind
 {
     Text,
     Integer,

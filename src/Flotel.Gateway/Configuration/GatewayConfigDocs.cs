@@ -10,7 +10,7 @@ namespace Flotel.Gateway.Configuration;
 /// A test compares the file with this output and, with <c>FLOTEL_UPDATE_DOCS=1</c>, rewrites the section (docs/style.md,
 /// "Generated documentation").
 /// </summary>
-public static class GatewayConfigDocs
+internal static class GatewayConfigDocs
 {
     public const string BeginMarker = "<!-- BEGIN GENERATED: gateway keys, from the [ConfigKey] declarations of GatewayOptions; regenerate with FLOTEL_UPDATE_DOCS=1 dotnet test tests/Flotel.Gateway.Tests --filter ConfigurationDocs -->";
 

@@ -17,7 +17,7 @@ namespace Flotel.Gateway.Configuration;
 /// </list>
 /// A new type is one more case here, in the loader and in the docs generator.
 /// </summary>
-public static class GatewayConfigKeys
+internal static class GatewayConfigKeys
 {
     /// <summary>Every key, in the order <see cref="GatewayOptions"/> declares them.</summary>
     public static IReadOnlyList<ConfigKey> All { get; } = Declared();
