@@ -92,7 +92,8 @@ internal static class GatewayConfigDocs
             case ConfigKeyKind.Credentials:
                 return "`username` + `password` (basic), or `bearerToken`";
             case ConfigKeyKind.Outputs:
-                return "list of `{name, type, …}`";
+                // The output registry's names, so a new output type shows here without an edit.
+                return $"list of `{{name, type, …}}`; `type`: {string.Join(", ", OutputTypes.Default.TypeNames.Select(t => $"`{t}`"))}";
             default:
                 throw new InvalidOperationException($"{key.Path}: no docs for kind {key.Kind}");
         }

@@ -105,6 +105,6 @@ public sealed class GatewayOptions
     [ConfigKey("query.maxConcurrency", "queries evaluated at once (Prometheus's `--query.max-concurrency`); one gate shared by `/api/v1/query`, `query_range`, `series`, `labels`, `label/…/values`, `_search` and `_count`. A query over the limit waits for a slot, within its `query.timeout`", Unit = "queries", Min = 1, Max = 1024)]
     public int QueryMaxConcurrency { get; set; } = 20;
 
-    [ConfigKey("outputs", "forwarding outputs besides the embedded store, each reading the queue through its own cursor; `name` (letters, digits, `-`, `_`; not `store-logs`/`store-metrics`) names its queue cursor, its `output` metric label and its dead-letter file `DATA/dead-letter/NAME.ndjson`; `type` is `elasticsearch`, `remote_write`, `influxdb` or `timestream` (sections below). An output removed from the file has its cursor deleted at the next start", DefaultText = "none")]
+    [ConfigKey("outputs", "forwarding outputs besides the embedded store, each reading the queue through its own cursor; `name` (letters, digits, `-`, `_`; not `store-logs`/`store-metrics`) names its queue cursor, its `output` metric label and its dead-letter file `DATA/dead-letter/NAME.ndjson`; `type` is one of the output types (sections below). An output removed from the file has its cursor deleted at the next start", DefaultText = "none")]
     public List<OutputOptions> Outputs { get; } = [];
 }
