@@ -58,6 +58,67 @@ public sealed class GatewayConfigKeysTests
         }
     }
 
+    /// <summary>
+    /// Each scalar key, written at its path with a value other than its default, reaches its property: the loader needs
+    /// nothing but the declaration. Keys inside another key's mapping (<c>syslog.tls.address</c>) need that key's
+    /// files and are covered by the recorded answers.
+    /// </summary>
+    [Fact]
+    public void EveryScalarKey_WrittenAtItsPath_SetsItsProperty()
+    {
+        using var dir = new TempDirectory("flotel-keys-");
+        var file = Path.Combine(dir.Path, "gateway.yaml");
+        var tried = 0;
+        foreach (var key in GatewayConfigKeys.All)
+        {
+            if (OtherValue(key) is not (var text, var expected) || key.Path.Split('.').Length > 1 && GatewayConfigKeys.All.Any(k => key.Path.StartsWith(k.Path + ".", StringComparison.Ordinal)))
+            {
+                continue;
+            }
+
+            var segments = key.Path.Split('.');
+            var yaml = string.Concat(segments.Select((s, i) => new string(' ', 2 * i) + s + (i == segments.Length - 1 ? ": " + text : ":") + "\n"));
+            File.WriteAllText(file, yaml);
+
+            var (options, diagnostics) = GatewayConfigLoader.Load(file, _ => null);
+
+            Assert.True(diagnostics.Count == 0, $"{key.Path}: {string.Join("; ", diagnostics)}");
+            Assert.Equal(expected, key.Get(options));
+            tried++;
+        }
+
+        Assert.True(tried >= 20, $"only {tried} keys tried");
+    }
+
+    private static (string Text, object Expected)? OtherValue(ConfigKey key)
+    {
+        var declaration = key.Declaration;
+        switch (key.DefaultValue)
+        {
+            case bool b:
+                return (b ? "false" : "true", !b);
+            case int or long:
+                var (min, max) = key.Range;
+                var current = Convert.ToInt64(key.DefaultValue, System.Globalization.CultureInfo.InvariantCulture);
+                var other = current == max ? min : max;
+                var text = other.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return (text, key.DefaultValue is int ? (object)(int)other : other);
+            case TimeSpan:
+                return (declaration.MaxDuration!, GatewayConfigLoader.ParseDuration(declaration.MaxDuration!)!.Value);
+            case string:
+                var value = declaration.Values?[^1] ?? declaration.Format switch
+                {
+                    ConfigFormat.Address => "127.0.0.1:1",
+                    ConfigFormat.Timezone => "+02:00",
+                    ConfigFormat.IndexPattern => "other-%{+YYYY}",
+                    _ => "/elsewhere",
+                };
+                return ($"\"{value}\"", value);
+            default:
+                return null;
+        }
+    }
+
     [Fact]
     public void AStringKeyWithValues_AcceptsOnlyThose()
     {
