@@ -156,6 +156,23 @@ public sealed class GatewayConfigLoaderTests : IDisposable
         Assert.False(options.SyslogUdp);
     }
 
+    [Theory]
+    [InlineData("auth:\n  admin:\n    bearerToken: t\n", "auth.admin")]
+    [InlineData("store:\n  logs:\n    maxSeries: 100\n", "store.logs.maxSeries")]
+    [InlineData("store:\n  logs:\n    keepDays: 3\n", "store.logs.keepDays")]
+    public void Load_AnUnknownKeyBesideKnownOnes_IsWarnedAboutAndChangesNothing(string yaml, string field)
+    {
+        var (options, diagnostics) = GatewayConfigLoader.Load(Write(yaml), _ => null);
+
+        var warning = Assert.Single(diagnostics);
+        Assert.False(warning.IsError);
+        Assert.Equal(field, warning.FieldPath);
+        Assert.Equal("unknown field, ignored", warning.Message);
+        Assert.Null(options.QueryAuth);
+        Assert.Equal(2_000_000, options.MetricMaxSeries);
+        Assert.Equal(7, options.LogRetentionDays);
+    }
+
     [Fact]
     public void Load_WithBrokenYaml_ReportsTheLine()
     {
