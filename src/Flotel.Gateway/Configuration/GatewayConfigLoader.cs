@@ -2,6 +2,7 @@ using System.Text;
 using Flotel.Model;
 using Flotel.Model.Manifests;
 using Flotel.Pipeline.Net;
+using Flotel.Gateway.Query.Prometheus;
 using Flotel.Store.Query.Prometheus;
 using Flotel.Wire.Manifests;
 using Flotel.Wire.Syslog;
@@ -27,7 +28,9 @@ public static class GatewayConfigLoader
     private static readonly HashSet<string> CredentialKeys = new(StringComparer.Ordinal) { "username", "password", "bearerToken" };
     private static readonly HashSet<string> StoreKeys = new(StringComparer.Ordinal) { "enabled", "indexPattern", "logs", "metrics" };
     private static readonly HashSet<string> RetentionKeys = new(StringComparer.Ordinal) { "retentionDays" };
-    private static readonly HashSet<string> QueryKeys = new(StringComparer.Ordinal) { "timeout", "maxConcurrency" };
+    private static readonly HashSet<string> PrometheusKeys = new(StringComparer.Ordinal) { "labelNames" };
+
+    private static readonly HashSet<string> QueryKeys = new(StringComparer.Ordinal) { "timeout", "maxConcurrency", "prometheus" };
 
     /// <summary>Longest <c>query.timeout</c>: a query holding the store for longer than a day is a mistake, not a wish.</summary>
     private static readonly TimeSpan MaxQueryTimeout = TimeSpan.FromDays(1);
@@ -401,6 +404,36 @@ public static class GatewayConfigLoader
                     break;
                 case "maxConcurrency":
                     options.QueryMaxConcurrency = (int?)r.Integer(v, "query.maxConcurrency", 1, MaxQueryConcurrency) ?? options.QueryMaxConcurrency;
+                    break;
+                case "prometheus":
+                    ReadQueryPrometheus(r, v, options);
+                    break;
+            }
+        }
+    }
+
+    /// <summary><c>query.prometheus.labelNames</c>: <c>utf8</c> (names as stored) or <c>sanitize</c> (docs/configuration.md).</summary>
+    private static void ReadQueryPrometheus(YamlFieldReader r, YamlNode node, GatewayOptions options)
+    {
+        if (r.Mapping(node, "query.prometheus") is not { } prometheus)
+        {
+            return;
+        }
+
+        foreach (var (_, _, v) in r.Entries(prometheus, "query.prometheus", PrometheusKeys))
+        {
+            switch (r.String(v, "query.prometheus.labelNames"))
+            {
+                case null:
+                    break;
+                case "utf8":
+                    options.PrometheusLabelNames = PrometheusLabelNames.Utf8;
+                    break;
+                case "sanitize":
+                    options.PrometheusLabelNames = PrometheusLabelNames.Sanitize;
+                    break;
+                case var other:
+                    r.Error(v, "query.prometheus.labelNames", $"`labelNames` must be utf8 or sanitize; got '{other}'");
                     break;
             }
         }

@@ -106,6 +106,12 @@ public sealed class GatewayOptions
     public int QueryMaxConcurrency { get; set; } = 20;
 
     /// <summary>
+    /// How the Prometheus API spells label names outside <c>[a-zA-Z_][a-zA-Z0-9_]*</c> (<c>query.prometheus.labelNames</c>):
+    /// as stored (default) or sanitised for classic clients.
+    /// </summary>
+    public Flotel.Gateway.Query.Prometheus.PrometheusLabelNames PrometheusLabelNames { get; set; }
+
+    /// <summary>
     /// Most series the embedded metric store holds (<c>store.metrics.maxSeries</c>); new series beyond it are refused
     /// and counted. Default <see cref="MetricStoreOptions.DefaultMaxSeries"/>; 0 = no limit.
     /// </summary>
