@@ -420,8 +420,13 @@ public static class GatewayConfigLoader
             return;
         }
 
-        foreach (var (_, _, v) in r.Entries(prometheus, "query.prometheus", PrometheusKeys))
+        foreach (var (k, _, v) in r.Entries(prometheus, "query.prometheus", PrometheusKeys))
         {
+            if (k != "labelNames")
+            {
+                continue; // reported by Entries
+            }
+
             switch (r.String(v, "query.prometheus.labelNames"))
             {
                 case null:
