@@ -7,8 +7,9 @@ namespace Flotel.Store.Query.Prometheus;
 /// <summary>
 /// Writes a parsed expression back as PromQL text (<c>/api/v1/format_query</c>), in the spelling of Prometheus 2.x's
 /// <c>String()</c> methods (promql/parser/printer.go): <c>sum by (job) (rate(x[5m]))</c>, matchers without spaces
-/// (<c>x{a="b",c!~"d"}</c>), binary operators between single spaces, durations as <c>1h30m</c>, numbers as Go's
-/// <c>%v</c>, strings as Go's <c>%q</c>.
+/// (<c>x{a="b",c!~"d"}</c>), binary operators between single spaces (<c>x + on (a) group_left (b) y</c>), durations
+/// as <c>1h30m</c>, numbers as Go's <c>'g'</c> format, strings as Go's <c>%q</c>. Checked against a running
+/// Prometheus 2.42 (tests/Flotel.IntegrationTests/Prometheus/PromApiSurfaceTests.cs).
 /// Invariant (tested over many expressions): parsing the text gives back the same tree. Parentheses are nodes of the
 /// tree, so nothing is added or dropped: an expression is printed in the order its parser built it. Prometheus
 /// additionally splits expressions longer than 100 characters over indented lines; this printer keeps one line.
@@ -107,12 +108,12 @@ public static class PromPrinter
         var grouped = b.Card is MatchCardinality.ManyToOne or MatchCardinality.OneToMany;
         if (b.MatchingLabels is { } matching && (b.On || matching.Count > 0 || grouped))
         {
-            sb.Append(b.On ? " on(" : " ignoring(");
+            sb.Append(b.On ? " on (" : " ignoring (");
             AppendLabels(sb, matching);
             sb.Append(')');
             if (grouped)
             {
-                sb.Append(b.Card == MatchCardinality.ManyToOne ? " group_left(" : " group_right(");
+                sb.Append(b.Card == MatchCardinality.ManyToOne ? " group_left (" : " group_right (");
                 AppendLabels(sb, b.Include);
                 sb.Append(')');
             }
@@ -202,7 +203,10 @@ public static class PromPrinter
         }
     }
 
-    /// <summary>Prometheus's model.Duration text: each non-zero unit from years down to milliseconds (<c>1h30m</c>); 0 is <c>0s</c>.</summary>
+    /// <summary>
+    /// Prometheus's model.Duration text: each non-zero unit from days down to milliseconds (<c>1h30m</c>), years and
+    /// weeks only when they divide the whole duration (<c>90d</c>, not <c>12w6d</c>); 0 is <c>0s</c>.
+    /// </summary>
     public static string FormatDuration(long ms)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(ms);
@@ -212,12 +216,18 @@ public static class PromPrinter
         }
 
         var sb = new StringBuilder();
-        ReadOnlySpan<(long Unit, string Name)> units =
+        ReadOnlySpan<(long Unit, string Name, bool Exact)> units =
         [
-            (31_536_000_000, "y"), (604_800_000, "w"), (86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1000, "s"), (1, "ms"),
+            (31_536_000_000, "y", true), (604_800_000, "w", true), (86_400_000, "d", false), (3_600_000, "h", false), (60_000, "m", false),
+            (1000, "s", false), (1, "ms", false),
         ];
-        foreach (var (unit, name) in units)
+        foreach (var (unit, name, exact) in units)
         {
+            if (exact && ms % unit != 0)
+            {
+                continue;
+            }
+
             var n = ms / unit;
             if (n > 0)
             {
@@ -230,9 +240,9 @@ public static class PromPrinter
     }
 
     /// <summary>
-    /// Go's <c>fmt.Sprint(float64)</c> (<c>%v</c>): the shortest digits that round-trip, in exponent form
-    /// (<c>1e+21</c>, <c>1e-05</c>) when the decimal exponent is below -4 or at least 21; <c>NaN</c>, <c>+Inf</c>,
-    /// <c>-Inf</c>.
+    /// Go's <c>strconv.FormatFloat(v, 'g', -1, 64)</c>, as Prometheus 2.42's printer writes numbers: the shortest
+    /// digits that round-trip, in exponent form (<c>1e+06</c>, <c>1e-05</c>) when the decimal exponent is below -4 or
+    /// at least 6 (Go's threshold for the shortest precision); <c>NaN</c>, <c>+Inf</c>, <c>-Inf</c>.
     /// </summary>
     public static string FormatNumber(double v)
     {
@@ -277,7 +287,7 @@ public static class PromPrinter
             sb.Append('-');
         }
 
-        if (exponent < -4 || exponent >= 21)
+        if (exponent < -4 || exponent >= 6)
         {
             sb.Append(digits[0]);
             if (digits.Length > 1)
