@@ -150,7 +150,7 @@ public sealed class PromApiSurfaceTests
             }
         }
 
-        foreach (var query in new[] { "query=up", "query=up&start=1&end=2", "", "query=up&start=1&end=0", "query=up&start=abc", "query=up&end=abc", "start=abc", "query=1%2B", "query=sum(", "limit=abc", "limit=1.5", "limit=-1" })
+        foreach (var query in new[] { "query=up", "query=up&start=1&end=2", "", "query=up&start=1&end=0", "query=up&start=abc", "query=up&end=abc", "start=abc", "query=1%2B", "limit=abc", "limit=1.5", "limit=-1" })
         {
             var path = (query.StartsWith("limit", StringComparison.Ordinal) ? "/api/v1/metadata?" : "/api/v1/query_exemplars?") + query;
             var expected = await RawAsync(http, path);

@@ -15,7 +15,8 @@ namespace Flotel.Gateway.Query.Prometheus;
 /// <summary>
 /// Prometheus HTTP API v1 (read side) over the embedded <see cref="MetricStore"/>: <c>/api/v1/query</c>,
 /// <c>/api/v1/query_range</c>, <c>/api/v1/series</c>, <c>/api/v1/labels</c>, <c>/api/v1/label/{name}/values</c>, GET or
-/// POST (form body). Shapes follow https://prometheus.io/docs/prometheus/latest/querying/api/:
+/// POST (form body); the endpoints that read no samples (status, targets, metadata, exemplars, format_query) are in
+/// PrometheusApi.Status.cs. Shapes follow https://prometheus.io/docs/prometheus/latest/querying/api/:
 /// <c>{"status":"success","data":…}</c> or <c>{"status":"error","errorType":"bad_data","error":"…"}</c>.
 /// Every request runs under the gateway's <see cref="QueryLimiter"/>: a query waits for a slot, is stopped when its time
 /// (<c>query.timeout</c>, or less with a <c>timeout</c> parameter on <c>query</c>/<c>query_range</c>) is up — answered
