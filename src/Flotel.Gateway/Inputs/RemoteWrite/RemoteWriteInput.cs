@@ -119,7 +119,7 @@ public sealed partial class RemoteWriteInput
                 }
             }
 
-            // Metadata is read in the same validating pass (nothing is allocated for a request without any), and kept
+            // Metadata is read in the same validating pass (a request without any costs one small object), and kept
             // only once the request is queued: a refused request leaves nothing behind.
             var metadata = _metadata is null ? null : new MetadataBuffer();
             var stats = RemoteWriteCodec.Decode(buffer.AsSpan(bodyStart, length), new ValidatingVisitor(metadata), _limits);

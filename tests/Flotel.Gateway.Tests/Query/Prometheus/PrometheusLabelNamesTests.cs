@@ -154,6 +154,20 @@ public sealed class PrometheusLabelNamesTests : IAsyncLifetime
         Assert.Equal(2, metric.EnumerateObject().Count()); // one metric_source key, never two
     }
 
+    [Fact]
+    public void ToStored_NameStoredAfterTheListing_IsMatchedOnceTheRefreshIntervalPassed()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(T0));
+        var view = new LabelNameView(_store, time);
+        Assert.Equal("metric-source", view.ToStored("metric_source"));
+        Assert.Equal("late_name", view.ToStored("late_name"));
+
+        _store.Append(LabelSet.Of("__name__", "late", "late-name", "v"), [new Sample(T0, 1)]);
+        Assert.Equal("late_name", view.ToStored("late_name"));
+        time.Advance(LabelNameView.RefreshInterval);
+        Assert.Equal("late-name", view.ToStored("late_name"));
+    }
+
     private async Task<string> StartAsync(PrometheusLabelNames mode)
     {
         var builder = WebApplication.CreateSlimBuilder();
