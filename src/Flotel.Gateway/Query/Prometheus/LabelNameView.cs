@@ -16,7 +16,8 @@ namespace Flotel.Gateway.Query.Prometheus;
 /// (https://prometheus.io/docs/instrumenting/escaping_schemes/): every character outside <c>[a-zA-Z0-9_]</c> becomes
 /// <c>_</c> (one per character), and a name starting with a digit gets a leading <c>_</c>;</item>
 /// <item>queries may use the sanitised spelling wherever a label name goes (matchers, <c>by</c>, <c>on</c>,
-/// <c>label_replace</c> …): <c>{metric_source="x"}</c> selects the stored <c>metric-source</c>.</item>
+/// <c>label_replace</c>'s source; see <see cref="PromLabelNameMap"/>): <c>{metric_source="x"}</c> selects the stored
+/// <c>metric-source</c>.</item>
 /// </list>
 /// When a series has both a name that needed sanitising and the classic name it sanitises to (<c>metric-source</c> and
 /// <c>metric_source</c>), the first one is the one answered and matched; when two stored names sanitise alike, the

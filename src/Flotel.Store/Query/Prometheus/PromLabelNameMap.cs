@@ -5,10 +5,12 @@ namespace Flotel.Store.Query.Prometheus;
 
 /// <summary>
 /// Renames the label names a parsed expression refers to — matchers, <c>by</c>/<c>without</c>, <c>on</c>/<c>ignoring</c>,
-/// <c>group_left</c>/<c>group_right</c>, the label arguments of <c>label_replace</c>, <c>label_join</c> and
-/// <c>count_values</c> — so that a query written with one spelling of a name is evaluated against the names stored.
+/// <c>group_left</c>/<c>group_right</c>, the source label of <c>label_replace</c> — so that a query written with one spelling of a name is evaluated against the names stored.
 /// The gateway uses it to let a query say <c>metric_source</c> for the stored <c>metric-source</c>. Nodes that refer to
-/// no renamed label are shared with the input; the input is not changed. <c>__name__</c> is never renamed.
+/// no renamed label are shared with the input; the input is not changed. <c>__name__</c> is never renamed. Labels a
+/// query creates (<c>label_replace</c>/<c>label_join</c> destinations, <c>count_values</c>' label) and
+/// <c>label_join</c>'s sources are left as written: the engine requires those to be classic names, which a renamed one
+/// may not be.
 /// </summary>
 public static class PromLabelNameMap
 {
@@ -60,21 +62,11 @@ public static class PromLabelNameMap
             case Call c:
                 {
                     var args = MapAll(c.Args, rename, out var changed);
-                    if (c.Function is "label_replace" or "label_join")
+                    // label_replace(v, dst, replacement, src, regex): src is read, never checked as a name.
+                    if (c.Function == "label_replace" && args.Count > 3 && args[3] is StringLiteral s && RenameLabel(s.Value, rename) is var n && n != s.Value)
                     {
-                        // label_replace(v, dst, replacement, src, regex); label_join(v, dst, separator, src…).
-                        var copy = new List<PromExpr>(args);
-                        for (var i = 1; i < copy.Count; i++)
-                        {
-                            var isLabel = i == 1 || (c.Function == "label_replace" ? i == 3 : i >= 3);
-                            if (isLabel && copy[i] is StringLiteral s && RenameLabel(s.Value, rename) is var n && n != s.Value)
-                            {
-                                copy[i] = new StringLiteral(s.Position, n);
-                                changed = true;
-                            }
-                        }
-
-                        args = copy;
+                        args[3] = new StringLiteral(s.Position, n);
+                        changed = true;
                     }
 
                     return changed ? new Call(c.Position, c.Function, args, c.Type) : c;
@@ -84,10 +76,6 @@ public static class PromLabelNameMap
                 {
                     var inner = Map(a.Expr, rename);
                     var param = a.Param is null ? null : Map(a.Param, rename);
-                    if (a.Op == "count_values" && param is StringLiteral s && RenameLabel(s.Value, rename) is var n && n != s.Value)
-                    {
-                        param = new StringLiteral(s.Position, n);
-                    }
 
                     var grouping = MapNames(a.Grouping, rename);
                     return ReferenceEquals(inner, a.Expr) && ReferenceEquals(param, a.Param) && ReferenceEquals(grouping, a.Grouping)

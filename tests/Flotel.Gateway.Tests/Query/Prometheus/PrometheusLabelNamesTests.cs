@@ -96,6 +96,8 @@ public sealed class PrometheusLabelNamesTests : IAsyncLifetime
     [InlineData("sum without (metric_source, instance, _1st_label) (up)", 2)]
     [InlineData("up * on(instance, metric_source) up", 3)]
     [InlineData("label_replace(up, \"copy\", \"$1\", \"metric_source\", \"(.*)\")", 3)]
+    [InlineData("count_values(\"metric_source\", up)", 2)]
+    [InlineData("label_join(up, \"metric_source\", \",\", \"instance\")", 3)]
     public async Task Query_SanitizeWithSanitisedName_SelectsTheStoredName(string query, int expectedSeries)
     {
         var result = await ResultAsync(_sanitize, "/api/v1/query?time=1700000000&query=" + Uri.EscapeDataString(query));
