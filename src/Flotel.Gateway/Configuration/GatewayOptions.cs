@@ -105,6 +105,10 @@ public sealed class GatewayOptions
     [ConfigKey("query.maxConcurrency", "queries evaluated at once (Prometheus's `--query.max-concurrency`); one gate shared by `/api/v1/query`, `query_range`, `series`, `labels`, `label/…/values`, `_search` and `_count`. A query over the limit waits for a slot, within its `query.timeout`", Unit = "queries", Min = 1, Max = 1024)]
     public int QueryMaxConcurrency { get; set; } = 20;
 
+    /// <summary>How the Prometheus API spells label names outside <c>[a-zA-Z_][a-zA-Z0-9_]*</c>; <see cref="Query.Prometheus.PrometheusLabelNames"/>.</summary>
+    [ConfigKey("query.prometheus.labelNames", "how the Prometheus API spells label names outside the classic `[a-zA-Z_][a-zA-Z0-9_]*` (Flotta's `metric-source`): `utf8` answers them as stored; `sanitize` answers them in Prometheus 3's `underscores` form (`metric_source`) for clients that refuse other names (promtool 2.x), and accepts that spelling in matchers and label lists. See \"Prometheus API\" below", Values = ["utf8", "sanitize"])]
+    public string PrometheusLabelNames { get; set; } = "utf8";
+
     [ConfigKey("outputs", "forwarding outputs besides the embedded store, each reading the queue through its own cursor; `name` (letters, digits, `-`, `_`; not `store-logs`/`store-metrics`) names its queue cursor, its `output` metric label and its dead-letter file `DATA/dead-letter/NAME.ndjson`; `type` is one of the output types (sections below). An output removed from the file has its cursor deleted at the next start", DefaultText = "none")]
     public List<OutputOptions> Outputs { get; } = [];
 }

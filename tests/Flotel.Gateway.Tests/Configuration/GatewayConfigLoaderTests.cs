@@ -218,6 +218,34 @@ public sealed class GatewayConfigLoaderTests : IDisposable
         Assert.Equal(20, options.QueryMaxConcurrency);
     }
 
+    [Theory]
+    [InlineData(null, "utf8")]
+    [InlineData("utf8", "utf8")]
+    [InlineData("sanitize", "sanitize")]
+    public void Load_QueryPrometheusLabelNames_IsRead(string? value, string expected)
+    {
+        var (options, diagnostics) = value is null
+            ? GatewayConfigLoader.Load(null)
+            : GatewayConfigLoader.Load(Write("query:\n  prometheus:\n    labelNames: " + value + "\n"), _ => null);
+
+        Assert.Empty(diagnostics);
+        Assert.Equal(expected, options.PrometheusLabelNames);
+    }
+
+    [Theory]
+    [InlineData("query:\n  prometheus:\n    labelNames: escape\n", 3, "query.prometheus.labelNames", "one of utf8, sanitize")]
+    [InlineData("query:\n  prometheus:\n    labelname: sanitize\n", 3, "query.prometheus.labelname", "")]
+    public void Load_BadQueryPrometheusLabelNames_NamesLineAndField(string yaml, int line, string field, string rule)
+    {
+        var (options, diagnostics) = GatewayConfigLoader.Load(Write(yaml), _ => null);
+
+        var problem = Assert.Single(diagnostics);
+        Assert.Equal(line, problem.Line);
+        Assert.Equal(field, problem.FieldPath);
+        Assert.Contains(rule, problem.Message, StringComparison.Ordinal);
+        Assert.Equal("utf8", options.PrometheusLabelNames);
+    }
+
     [Fact]
     public void Secret_NeverPrintsItsValue()
     {
