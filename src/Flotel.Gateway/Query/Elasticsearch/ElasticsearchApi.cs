@@ -55,6 +55,7 @@ public static class ElasticsearchApi
         _ = routes.MapGet("/_cat/indices", (HttpContext c) => Handle(c, metrics, () => CatIndices(c, store, "_all")));
         _ = routes.MapGet("/_cat/indices/{index}", (HttpContext c, string index) => Handle(c, metrics, () => CatIndices(c, store, index)));
         _ = routes.MapMethods("/_cat/health", read, (HttpContext c) => Handle(c, metrics, () => CatHealth(c, store)));
+        _ = routes.MapElasticsearchMultiSearch(store, limits, metrics);
         return routes;
     }
 
@@ -73,7 +74,7 @@ public static class ElasticsearchApi
         return routes;
     }
 
-    private static async Task Handle(HttpContext context, MetricsRegistry? metrics, Func<Task> handler)
+    internal static async Task Handle(HttpContext context, MetricsRegistry? metrics, Func<Task> handler)
     {
         context.Response.Headers["X-elastic-product"] = "Elasticsearch";
         try
@@ -181,26 +182,47 @@ public static class ElasticsearchApi
 
     private static async Task SearchAsync(HttpContext context, LogStore store, string expression, QueryRun run)
     {
-        var stopwatch = Stopwatch.StartNew();
         Dictionary<string, string> query = QueryParameters(context);
+        ElasticsearchParameters.Check(context.Request.Path, query, ElasticsearchParameters.Search);
         byte[] body = await ReadBodyAsync(context).ConfigureAwait(false);
+        Action<Utf8JsonWriter> members = await SearchMembersAsync(store, expression, body, query, run).ConfigureAwait(false);
+        await WriteJsonAsync(context, 200, members).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The one search path of <c>_search</c> and every <c>_msearch</c> item: parses <paramref name="body"/> and
+    /// <paramref name="query"/> (the URL parameters, or an <c>_msearch</c> header's), waits for <paramref name="run"/>'s
+    /// slot, searches, and returns the writer of the answer's members (<c>took</c> … <c>hits</c>).
+    /// </summary>
+    internal static async Task<Action<Utf8JsonWriter>> SearchMembersAsync(LogStore store, string expression, byte[] body, Dictionary<string, string> query, QueryRun run)
+    {
+        var stopwatch = Stopwatch.StartNew();
         SearchRequest request = QueryDslParser.Parse(body, query, store.Options.MaxResultWindow);
         TimeSpan? timeout = SearchTimeout.Read(body, query);
         List<string> indices = Resolve(store, expression, query);
         await run.StartAsync(timeout, "search").ConfigureAwait(false);
         LogSearchResult result = store.Search(new LogSearch(indices, request.Query, request.Sort, request.From, request.Size, request.TrackTotalHitsUpTo), countOnly: false, run.Token);
         bool scored = request.Sort.Count == 0 || request.Sort.Any(s => s.Field == "_score");
+        bool totalAsInt = IsTrue(query, "rest_total_hits_as_int");
         long took = stopwatch.ElapsedMilliseconds;
-        await WriteJsonAsync(context, 200, w =>
+        return w =>
         {
             w.WriteNumber("took", took);
             w.WriteBoolean("timed_out", false);
             WriteShards(w, indices.Count);
             w.WriteStartObject("hits");
-            w.WriteStartObject("total");
-            w.WriteNumber("value", result.Total);
-            w.WriteString("relation", result.TotalIsLowerBound ? "gte" : "eq");
-            w.WriteEndObject();
+            if (totalAsInt)
+            {
+                w.WriteNumber("total", result.Total);
+            }
+            else
+            {
+                w.WriteStartObject("total");
+                w.WriteNumber("value", result.Total);
+                w.WriteString("relation", result.TotalIsLowerBound ? "gte" : "eq");
+                w.WriteEndObject();
+            }
+
             // No relevance scoring: every hit scores 1.0, as a filter or match_all does in Elasticsearch.
             if (scored && result.Hits.Count > 0)
             {
@@ -218,6 +240,7 @@ public static class ElasticsearchApi
                 w.WriteString("_index", hit.Index);
                 w.WriteString("_type", "_doc");
                 w.WriteString("_id", hit.Id);
+                request.Display.WriteHitHeader(w);
                 if (scored)
                 {
                     w.WriteNumber("_score", 1.0);
@@ -227,10 +250,10 @@ public static class ElasticsearchApi
                     w.WriteNull("_score");
                 }
 
+                using JsonDocument source = JsonDocument.Parse(hit.Source);
                 if (request.Source.Enabled)
                 {
                     w.WritePropertyName("_source");
-                    using JsonDocument source = JsonDocument.Parse(hit.Source);
                     if (request.Source.IsWhole)
                     {
                         source.RootElement.WriteTo(w);
@@ -240,6 +263,8 @@ public static class ElasticsearchApi
                         request.Source.Write(w, source.RootElement);
                     }
                 }
+
+                request.Display.WriteHitMembers(w, source.RootElement, request.Query);
 
                 if (!scored)
                 {
@@ -257,12 +282,13 @@ public static class ElasticsearchApi
 
             w.WriteEndArray();
             w.WriteEndObject();
-        }).ConfigureAwait(false);
+        };
     }
 
     private static async Task CountAsync(HttpContext context, LogStore store, string expression, QueryRun run)
     {
         Dictionary<string, string> query = QueryParameters(context);
+        ElasticsearchParameters.Check(context.Request.Path, query, ElasticsearchParameters.Count);
         byte[] body = await ReadBodyAsync(context).ConfigureAwait(false);
         LogQuery logQuery = QueryDslParser.ParseCount(body, query);
         List<string> indices = Resolve(store, expression, query);
@@ -278,6 +304,7 @@ public static class ElasticsearchApi
     private static Task CatIndices(HttpContext context, LogStore store, string expression)
     {
         Dictionary<string, string> query = QueryParameters(context);
+        ElasticsearchParameters.Check(context.Request.Path, query, ElasticsearchParameters.CatIndices);
         List<string> names = IndexNames.Resolve(expression, store.ListIndices(), IsTrue(query, "ignore_unavailable"));
         bool rawBytes = query.TryGetValue("bytes", out string? bytesUnit) && bytesUnit == "b";
         string[] columns = ["health", "status", "index", "uuid", "pri", "rep", "docs.count", "docs.deleted", "store.size", "pri.store.size"];
@@ -437,7 +464,7 @@ public static class ElasticsearchApi
     private static List<string> Resolve(LogStore store, string expression, Dictionary<string, string> query) =>
         IndexNames.Resolve(expression, store.ListIndices(), IsTrue(query, "ignore_unavailable"));
 
-    private static void WriteShards(Utf8JsonWriter w, int count)
+    internal static void WriteShards(Utf8JsonWriter w, int count)
     {
         w.WriteStartObject("_shards");
         w.WriteNumber("total", count);
@@ -494,7 +521,7 @@ public static class ElasticsearchApi
         return rounded.ToString(rounded == Math.Floor(rounded) ? "0" : "0.0", CultureInfo.InvariantCulture) + units[unit];
     }
 
-    private static Dictionary<string, string> QueryParameters(HttpContext context)
+    internal static Dictionary<string, string> QueryParameters(HttpContext context)
     {
         var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (KeyValuePair<string, Microsoft.Extensions.Primitives.StringValues> pair in context.Request.Query)
@@ -505,13 +532,13 @@ public static class ElasticsearchApi
         return parameters;
     }
 
-    private static bool IsTrue(Dictionary<string, string> query, string name) =>
+    internal static bool IsTrue(Dictionary<string, string> query, string name) =>
         query.TryGetValue(name, out string? value) && value is "" or "true";
 
     private static bool IsPretty(HttpContext context) =>
         context.Request.Query.TryGetValue("pretty", out Microsoft.Extensions.Primitives.StringValues value) && value.ToString() is not "false";
 
-    private static async Task<byte[]> ReadBodyAsync(HttpContext context)
+    internal static async Task<byte[]> ReadBodyAsync(HttpContext context)
     {
         HttpRequest request = context.Request;
         if (request.ContentLength > MaxBodyBytes)
@@ -551,7 +578,10 @@ public static class ElasticsearchApi
     }
 
     /// <summary>Answers <paramref name="e"/> in Elasticsearch's error shape (also for answers the gateway writes before any endpoint runs).</summary>
-    internal static Task WriteErrorAsync(HttpContext context, ElasticsearchException e) => WriteJsonAsync(context, e.Status, w =>
+    internal static Task WriteErrorAsync(HttpContext context, ElasticsearchException e) => WriteJsonAsync(context, e.Status, w => WriteErrorMembers(w, e));
+
+    /// <summary>The members <c>"error":{…},"status":…</c> of Elasticsearch's error answer (also an <c>_msearch</c> item's).</summary>
+    internal static void WriteErrorMembers(Utf8JsonWriter w, ElasticsearchException e)
     {
         w.WriteStartObject("error");
         w.WriteStartArray("root_cause");
@@ -560,7 +590,7 @@ public static class ElasticsearchApi
         WriteCauseFields(w, e);
         w.WriteEndObject();
         w.WriteNumber("status", e.Status);
-    });
+    }
 
     private static void WriteCause(Utf8JsonWriter w, ElasticsearchException e)
     {
@@ -582,7 +612,7 @@ public static class ElasticsearchApi
         }
     }
 
-    private static Task WriteJsonAsync(HttpContext context, int status, Action<Utf8JsonWriter> writeMembers) =>
+    internal static Task WriteJsonAsync(HttpContext context, int status, Action<Utf8JsonWriter> writeMembers) =>
         WriteDocumentAsync(context, status, w =>
         {
             w.WriteStartObject();
@@ -590,7 +620,7 @@ public static class ElasticsearchApi
             w.WriteEndObject();
         });
 
-    private static Task WriteJsonArrayAsync(HttpContext context, Action<Utf8JsonWriter> writeItems) =>
+    internal static Task WriteJsonArrayAsync(HttpContext context, Action<Utf8JsonWriter> writeItems) =>
         WriteDocumentAsync(context, 200, w =>
         {
             w.WriteStartArray();
@@ -621,7 +651,7 @@ public static class ElasticsearchApi
     }
 
     // _cat's text table: columns padded to their widest value, numbers right-aligned, one row per line.
-    private static async Task WriteTextTableAsync(HttpContext context, string[] header, List<string[]> rows, bool withHeader)
+    internal static async Task WriteTextTableAsync(HttpContext context, string[] header, List<string[]> rows, bool withHeader)
     {
         var all = new List<string[]>();
         if (withHeader)
