@@ -27,7 +27,10 @@ namespace Flotel.Gateway.Query.Elasticsearch;
 public static class ElasticsearchApi
 {
     /// <summary>The Elasticsearch version announced by <c>GET /</c> (see <see cref="WriteBanner"/> for why this one).</summary>
-    public const string Version = "7.10.2";
+    public const string Version = "7.17.0";
+
+    /// <summary>Elasticsearch's numeric id of <see cref="Version"/> (<c>settings.index.version.created</c>).</summary>
+    public const string VersionId = "7170099";
 
     /// <summary>Largest request body accepted, as Elasticsearch's <c>http.max_content_length</c> default (100 MiB).</summary>
     public const int MaxBodyBytes = 100 * 1024 * 1024;
@@ -56,6 +59,7 @@ public static class ElasticsearchApi
         _ = routes.MapGet("/_cat/indices/{index}", (HttpContext c, string index) => Handle(c, metrics, () => CatIndices(c, store, index)));
         _ = routes.MapMethods("/_cat/health", read, (HttpContext c) => Handle(c, metrics, () => CatHealth(c, store)));
         _ = routes.MapElasticsearchMultiSearch(store, limits, metrics);
+        _ = routes.MapElasticsearchMetadataApi(store, metrics);
         return routes;
     }
 
@@ -157,10 +161,13 @@ public static class ElasticsearchApi
         }).ConfigureAwait(false);
     }
 
-    // Logstash's output (>= 11.2, Logstash >= 7.16) accepts a 7.0-7.13 server only when build_flavor is "default"
-    // and tagline is "You Know, for Search" (docs/reference/syslog-and-elasticsearch.md §3.5); it then sends no _type. Kibana 7.10 checks
-    // version.number. rsyslog's omelasticsearch reads nothing here. No "distribution" field: ES never sends one, and
-    // clients (Vector, Fluent Bit) treat "distribution":"opensearch" as OpenSearch.
+    // 7.17: Grafana's Elasticsearch data source warns that a version is past its end of life below 7.16.0
+    // (public/app/plugins/datasource/elasticsearch/utils.ts, isSupportedVersion: semver gte 7.16.0), and 7.17 is the
+    // last 7.x line. Not 8.x: Logstash's output then defaults to data streams and Kibana 7 refuses to start. Logstash's
+    // output (>= 11.2, Logstash >= 7.16) accepts a 7.14+ server only with the X-Elastic-Product header (sent on every
+    // answer), and wants build_flavor "default" and the tagline (docs/reference/syslog-and-elasticsearch.md §3.5); it
+    // then sends no _type. rsyslog's omelasticsearch reads nothing here. No "distribution" field: ES never sends one,
+    // and clients (Vector, Fluent Bit) treat "distribution":"opensearch" as OpenSearch.
     private static Task WriteBanner(HttpContext context) => WriteJsonAsync(context, 200, w =>
     {
         w.WriteString("name", "flotel");
@@ -171,9 +178,9 @@ public static class ElasticsearchApi
         w.WriteString("build_flavor", "default");
         w.WriteString("build_type", "flotel");
         w.WriteString("build_hash", "flotel");
-        w.WriteString("build_date", "2021-01-13T00:42:12.435326Z");
+        w.WriteString("build_date", "2022-01-28T08:36:04.875279988Z");
         w.WriteBoolean("build_snapshot", false);
-        w.WriteString("lucene_version", "8.7.0");
+        w.WriteString("lucene_version", "8.11.1");
         w.WriteString("minimum_wire_compatibility_version", "6.8.0");
         w.WriteString("minimum_index_compatibility_version", "6.0.0-beta1");
         w.WriteEndObject();
@@ -356,7 +363,35 @@ public static class ElasticsearchApi
         string shards = store.ListIndices().Count.ToString(CultureInfo.InvariantCulture);
         string[] header = ["epoch", "timestamp", "cluster", "status", "node.total", "node.data", "shards", "pri", "relo", "init", "unassign", "pending_tasks", "max_task_wait_time", "active_shards_percent"];
         string[] row = [epoch.ToString(CultureInfo.InvariantCulture), time, "flotel", "green", "1", "1", shards, shards, "0", "0", "0", "0", "-", "100.0%"];
-        return WriteTextTableAsync(context, header, [row], QueryParameters(context).ContainsKey("v"));
+        Dictionary<string, string> query = QueryParameters(context);
+        ElasticsearchParameters.Check(context.Request.Path, query, ElasticsearchParameters.CatHealth);
+        if (query.TryGetValue("h", out string? h))
+        {
+            string[] selected = h.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (selected.FirstOrDefault(c => !header.Contains(c)) is { } unknown)
+            {
+                throw ElasticsearchException.IllegalArgument($"header name [{unknown}] does not exist");
+            }
+
+            row = [.. selected.Select(c => row[Array.IndexOf(header, c)])];
+            header = selected;
+        }
+
+        if (query.TryGetValue("format", out string? format) && format == "json")
+        {
+            return WriteJsonArrayAsync(context, w =>
+            {
+                w.WriteStartObject();
+                for (int i = 0; i < header.Length; i++)
+                {
+                    w.WriteString(header[i], row[i]);
+                }
+
+                w.WriteEndObject();
+            });
+        }
+
+        return WriteTextTableAsync(context, header, [row], query.ContainsKey("v"));
     }
 
     /// <summary>
@@ -641,12 +676,18 @@ public static class ElasticsearchApi
             buffer.Write("\n"u8);
         }
 
+        ReadOnlyMemory<byte> json = buffer.WrittenMemory;
+        if (status == 200 && context.Request.Query.TryGetValue("filter_path", out Microsoft.Extensions.Primitives.StringValues filter))
+        {
+            json = FilterPath.Parse(filter.ToString()).Apply(json, IsPretty(context));
+        }
+
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json; charset=UTF-8";
-        context.Response.ContentLength = buffer.WrittenCount;
+        context.Response.ContentLength = json.Length;
         if (!HttpMethods.IsHead(context.Request.Method))
         {
-            await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+            await context.Response.Body.WriteAsync(json, context.RequestAborted).ConfigureAwait(false);
         }
     }
 

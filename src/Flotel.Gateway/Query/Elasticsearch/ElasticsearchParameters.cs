@@ -14,7 +14,7 @@ namespace Flotel.Gateway.Query.Elasticsearch;
 internal static class ElasticsearchParameters
 {
     /// <summary>Accepted everywhere: output formatting the gateway honours, or that only adds detail to errors.</summary>
-    private static readonly string[] Common = ["pretty", "human", "error_trace"];
+    private static readonly string[] Common = ["pretty", "human", "error_trace", "filter_path"];
 
     // Scoring, routing and shard tuning: one shard on one node, so they cannot change an answer.
     private static readonly string[] ShardTuning =
@@ -37,7 +37,7 @@ internal static class ElasticsearchParameters
     /// <summary><c>_count</c>.</summary>
     public static readonly HashSet<string> Count = Set(ShardTuning, ["q", "df", "default_operator", "analyze_wildcard", "lenient"]);
 
-    /// <summary>Endpoints without parameters of their own (<c>/</c>, <c>_nodes</c>).</summary>
+    /// <summary><c>_nodes</c>.</summary>
     public static readonly HashSet<string> None = Set([], ["master_timeout", "timeout", "flat_settings", "local"]);
 
     /// <summary><c>_mapping</c> and <c>GET /{index}</c>.</summary>
@@ -64,7 +64,6 @@ internal static class ElasticsearchParameters
     private static readonly Dictionary<string, string> Unsupported = new(StringComparer.Ordinal)
     {
         ["scroll"] = "scrolling is not supported by this gateway: it would answer only the first page (use from and size, up to the result window)",
-        ["filter_path"] = "response filtering is not supported by this gateway",
         ["source"] = "a request body in the [source] parameter is not supported by this gateway; send it as the body",
         ["_source_includes"] = "use the [_source] parameter or the body's _source",
         ["_source_excludes"] = "use the body's _source.excludes",
