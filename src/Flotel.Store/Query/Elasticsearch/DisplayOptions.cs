@@ -289,7 +289,10 @@ public sealed class DisplayOptions
                 throw ElasticsearchException.IllegalArgument($"[fields] and [docvalue_fields] list more than {MaxFieldPatterns.ToString(CultureInfo.InvariantCulture)} entries");
             }
 
-            _fields.Add((field, format is "use_field_mapping" ? null : format, docValues));
+            // The fields API's entries go first: when both name a field, its format is the one shown (Elasticsearch's
+            // fetch phase sets the fields API's values after the doc values').
+            int at = docValues ? _fields.Count : _fields.FindIndex(f => f.DocValues) is var first and >= 0 ? first : _fields.Count;
+            _fields.Insert(at, (field, format is "use_field_mapping" ? null : format, docValues));
         }
     }
 
