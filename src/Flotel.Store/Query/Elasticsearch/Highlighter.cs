@@ -151,65 +151,72 @@ public sealed class Highlighter
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(query);
-        var strings = new List<(string Path, string Value)>();
+        // Each string field once, with its values in document order (array elements one by one).
+        var strings = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         DisplayOptions.Flatten(source, string.Empty, 0, (path, value) =>
         {
             if (value.ValueKind == JsonValueKind.String)
             {
-                strings.Add((path, value.GetString()!));
+                if (!strings.TryGetValue(path, out List<string>? values))
+                {
+                    values = [];
+                    strings[path] = values;
+                }
+
+                values.Add(value.GetString()!);
             }
         });
 
         bool started = false;
-        var done = new HashSet<string>(StringComparer.Ordinal);
-        foreach ((string pattern, FieldOptions options) in _fields)
+        Dictionary<string, Terms> queryTerms = Collect(query);
+        Terms? allQueryTerms = Terms.Union(queryTerms.Values);
+        foreach ((string path, List<string> values) in strings)
         {
-            Dictionary<string, Terms> terms = Collect(options.Query ?? query);
-            foreach (string path in strings.Select(s => s.Path).Distinct(StringComparer.Ordinal))
+            // The first entry of highlight.fields that names the field decides its options.
+            int entry = _fields.FindIndex(f => SourceFilter.Glob(f.Pattern, path));
+            if (entry < 0)
             {
-                if (done.Contains(path) || !SourceFilter.Glob(pattern, path))
-                {
-                    continue;
-                }
-
-                Terms? fieldTerms = options.RequireFieldMatch
-                    ? terms.GetValueOrDefault(path) ?? terms.GetValueOrDefault(path + ".keyword")
-                    : Terms.Union(terms.Values);
-                List<string> fragments = [];
-                foreach ((string p, string value) in strings)
-                {
-                    if (p == path && fieldTerms is not null && fragments.Count < Math.Max(options.Fragments, 1))
-                    {
-                        Fragments(value, fieldTerms, options, fragments);
-                    }
-                }
-
-                if (fragments.Count == 0 && options.NoMatchSize > 0 && strings.First(s => s.Path == path).Value is { Length: > 0 } first)
-                {
-                    string text = first.Length <= options.NoMatchSize ? first : first[..WordEnd(first, options.NoMatchSize)];
-                    fragments.Add(options.HtmlEncode ? WebUtility.HtmlEncode(text) : text);
-                }
-
-                if (fragments.Count == 0)
-                {
-                    continue;
-                }
-
-                done.Add(path);
-                if (!started)
-                {
-                    writer.WriteStartObject("highlight");
-                    started = true;
-                }
-
-                writer.WriteStartArray(path);
-                foreach (string fragment in fragments)
-                {
-                    writer.WriteStringValue(fragment);
-                }
-
-                writer.WriteEndArray();
+                continue;
             }
+
+            FieldOptions options = _fields[entry].Options;
+            Dictionary<string, Terms> terms = options.Query is null ? queryTerms : Collect(options.Query);
+            Terms? fieldTerms = options.RequireFieldMatch
+                ? terms.GetValueOrDefault(path) ?? terms.GetValueOrDefault(path + ".keyword")
+                : options.Query is null ? allQueryTerms : Terms.Union(terms.Values);
+            List<string> fragments = [];
+            foreach (string value in values)
+            {
+                if (fieldTerms is not null && fragments.Count < Math.Max(options.Fragments, 1))
+                {
+                    Fragments(value, fieldTerms, options, fragments);
+                }
+            }
+
+            if (fragments.Count == 0 && options.NoMatchSize > 0 && values[0] is { Length: > 0 } first)
+            {
+                string text = first.Length <= options.NoMatchSize ? first : first[..WordEnd(first, options.NoMatchSize)];
+                fragments.Add(options.HtmlEncode ? WebUtility.HtmlEncode(text) : text);
+            }
+
+            if (fragments.Count == 0)
+            {
+                continue;
+            }
+
+            if (!started)
+            {
+                writer.WriteStartObject("highlight");
+                started = true;
+            }
+
+            writer.WriteStartArray(path);
+            foreach (string fragment in fragments)
+            {
+                writer.WriteStringValue(fragment);
+            }
+
+            writer.WriteEndArray();
         }
 
         if (started)
@@ -320,21 +327,27 @@ public sealed class Highlighter
 
         if (options.Fragments == 0 || value.Length <= options.FragmentSize)
         {
-            fragments.Add(Mark(value, 0, value.Length, matches, options));
+            fragments.Add(Mark(value, 0, value.Length, matches, 0, options));
             return;
         }
 
-        int next = 0;
+        int next = 0, previousEnd = 0;
         while (next < matches.Count && fragments.Count < options.Fragments)
         {
             // A window of fragment_size characters that starts a little before the match, on a word start.
             (int matchStart, int matchEnd) = matches[next];
             int size = Math.Max(options.FragmentSize, matchEnd - matchStart);
             int start = Math.Clamp(matchStart - (size / 4), 0, Math.Max(0, value.Length - size));
-            start = WordStart(value, start, matchStart);
+            start = WordStart(value, Math.Max(start, previousEnd), matchStart);
             int end = Math.Min(value.Length, start + size);
             end = Math.Max(matchEnd, WordEnd(value, end));
-            fragments.Add(Mark(value, start, end, matches, options));
+            while (end > matchEnd && char.IsWhiteSpace(value[end - 1]))
+            {
+                end--;
+            }
+
+            fragments.Add(Mark(value, start, end, matches, next, options));
+            previousEnd = end;
             while (next < matches.Count && matches[next].Start < end)
             {
                 next++;
@@ -367,12 +380,15 @@ public sealed class Highlighter
         return matches;
     }
 
-    private static string Mark(string value, int start, int end, List<(int Start, int End)> matches, FieldOptions options)
+    // Marks the matches from index first on that lie inside [start, end): each match is looked at by one fragment
+    // (plus one look past its end), so a value with many matches costs linear time, not matches × fragments.
+    private static string Mark(string value, int start, int end, List<(int Start, int End)> matches, int first, FieldOptions options)
     {
         var text = new StringBuilder(end - start + 16);
         int at = start;
-        foreach ((int matchStart, int matchEnd) in matches)
+        for (int i = first; i < matches.Count && matches[i].Start < end; i++)
         {
+            (int matchStart, int matchEnd) = matches[i];
             if (matchStart < start || matchEnd > end)
             {
                 continue;
