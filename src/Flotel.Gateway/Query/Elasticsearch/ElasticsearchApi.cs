@@ -50,7 +50,11 @@ public static class ElasticsearchApi
         ArgumentNullException.ThrowIfNull(limits);
         string[] read = [HttpMethods.Get, HttpMethods.Head];
         string[] search = [HttpMethods.Get, HttpMethods.Post];
-        _ = routes.MapMethods("/", read, (HttpContext c) => Handle(c, metrics, () => WriteBanner(c)));
+        _ = routes.MapMethods("/", read, (HttpContext c) => Handle(c, metrics, () =>
+        {
+            ElasticsearchParameters.Check(c.Request.Path, QueryParameters(c), ElasticsearchParameters.None);
+            return WriteBanner(c);
+        }));
         _ = routes.MapMethods("/_search", search, (HttpContext c) => HandleQueryAsync(c, limits, metrics, "search", run => SearchAsync(c, store, "_all", run)));
         _ = routes.MapMethods("/{index}/_search", search, (HttpContext c, string index) => HandleQueryAsync(c, limits, metrics, "search", run => SearchAsync(c, store, index, run)));
         _ = routes.MapMethods("/_count", search, (HttpContext c) => HandleQueryAsync(c, limits, metrics, "count", run => CountAsync(c, store, "_all", run)));
