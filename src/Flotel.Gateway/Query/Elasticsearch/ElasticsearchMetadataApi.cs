@@ -33,6 +33,15 @@ internal static class ElasticsearchMetadataApi
         "_local", "_all", "_master", "_data", "_ingest", "master:true", "data:true", "ingest:true", "*", NodeId, NodeName,
     };
 
+    // Single-segment endpoints that do not take GET or HEAD, which /{index} would otherwise answer.
+    private static readonly Dictionary<string, string> OtherMethods = new(StringComparer.Ordinal)
+    {
+        ["_bulk"] = "POST, PUT",
+        ["_search"] = "GET, POST",
+        ["_msearch"] = "GET, POST",
+        ["_count"] = "GET, POST",
+    };
+
     // Sections of _nodes the gateway can describe.
     private static readonly HashSet<string> NodeMetrics = new(StringComparer.Ordinal) { "http", "settings", "_all", "_none" };
 
@@ -75,8 +84,11 @@ internal static class ElasticsearchMetadataApi
     {
         if (expression.StartsWith('_'))
         {
-            // Not an index name (they cannot start with '_'): an API this gateway does not have, e.g. /_xpack.
-            throw new ElasticsearchException(400, "illegal_argument_exception", $"no handler found for uri [{context.Request.Path}] and method [{context.Request.Method}]");
+            // Not an index name (they cannot start with '_'): an endpoint asked with another method (GET /_bulk, as
+            // Elasticsearch: 405), or an API this gateway does not have, e.g. /_xpack (400).
+            throw OtherMethods.TryGetValue(expression, out string? allowed)
+                ? new ElasticsearchException(405, "illegal_argument_exception", $"Incorrect HTTP method for uri [{context.Request.Path}] and method [{context.Request.Method}], allowed: [{allowed}]")
+                : new ElasticsearchException(400, "illegal_argument_exception", $"no handler found for uri [{context.Request.Path}] and method [{context.Request.Method}]");
         }
 
         Dictionary<string, string> query = ElasticsearchApi.QueryParameters(context);

@@ -206,8 +206,14 @@ public sealed class ElasticsearchDisplayAndMetadataTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, exists);
         Assert.Equal(HttpStatusCode.NotFound, missing);
 
+        JsonNode notFound = await JsonAsync(HttpMethod.Get, "/nope", expected: HttpStatusCode.NotFound);
+        Assert.Equal("index_not_found_exception", (string?)notFound["error"]!["type"]);
+
         JsonNode api = await JsonAsync(HttpMethod.Get, "/_xpack", expected: HttpStatusCode.BadRequest);
         Assert.Equal("no handler found for uri [/_xpack] and method [GET]", (string?)api["error"]!["reason"]);
+
+        JsonNode method = await JsonAsync(HttpMethod.Get, "/_bulk", expected: HttpStatusCode.MethodNotAllowed);
+        Assert.Equal("Incorrect HTTP method for uri [/_bulk] and method [GET], allowed: [POST, PUT]", (string?)method["error"]!["reason"]);
     }
 
     [Fact]
