@@ -19,9 +19,11 @@ namespace Flotel.Gateway.Query.Elasticsearch;
 /// The Elasticsearch-compatible subset of architecture §6 over the embedded log store, as minimal-API endpoints:
 /// <c>GET|HEAD /</c>, <c>GET|POST /_search</c>, <c>GET|POST /{index}/_search</c>, <c>GET|POST /_count</c>,
 /// <c>GET|POST /{index}/_count</c>, <c>GET /_cat/indices[/{index}]</c>, <c>GET|HEAD /_cat/health</c>,
-/// <c>POST|PUT /_bulk</c>, <c>POST|PUT /{index}/_bulk</c>. Every route either is literal or ends in a literal
-/// <c>_search</c>/<c>_count</c>/<c>_bulk</c> segment, so it cannot shadow <c>/api/v1/…</c>, <c>/healthz</c>,
-/// <c>/metrics</c> or <c>/ui/</c>. <c>_search</c> and <c>_count</c> run under the gateway's <see cref="QueryLimiter"/>
+/// <c>POST|PUT /_bulk</c>, <c>POST|PUT /{index}/_bulk</c>; <c>_msearch</c> (<see cref="ElasticsearchMultiSearch"/>) and
+/// what tools ask before searching (<see cref="ElasticsearchMetadataApi"/>) are mapped with them. Every route either is
+/// literal or ends in a literal <c>_</c> segment, except <c>GET|HEAD /{index}</c>, which literal routes (<c>/metrics</c>,
+/// <c>/healthz</c>, …) take precedence over, so none can shadow <c>/api/v1/…</c>, <c>/healthz</c>, <c>/metrics</c> or
+/// <c>/ui/</c>. <c>_search</c> and <c>_count</c> run under the gateway's <see cref="QueryLimiter"/>
 /// (see <see cref="HandleQueryAsync"/>).
 /// </summary>
 public static class ElasticsearchApi
