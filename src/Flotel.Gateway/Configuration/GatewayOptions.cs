@@ -102,7 +102,7 @@ public sealed class GatewayOptions
     public TimeSpan QueryTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>Each query may hold a large result in memory, and a gateway has a few cores: hence the upper bound.</summary>
-    [ConfigKey("query.maxConcurrency", "queries evaluated at once (Prometheus's `--query.max-concurrency`); one gate shared by `/api/v1/query`, `query_range`, `series`, `labels`, `label/…/values`, `_search` and `_count`. A query over the limit waits for a slot, within its `query.timeout`", Unit = "queries", Min = 1, Max = 1024)]
+    [ConfigKey("query.maxConcurrency", "queries evaluated at once (Prometheus's `--query.max-concurrency`); one gate shared by `/api/v1/query`, `query_range`, `series`, `labels`, `label/…/values`, `_search` (each search of an `_msearch` in turn) and `_count`. A query over the limit waits for a slot, within its `query.timeout`", Unit = "queries", Min = 1, Max = 1024)]
     public int QueryMaxConcurrency { get; set; } = 20;
 
     /// <summary>How the Prometheus API spells label names outside <c>[a-zA-Z_][a-zA-Z0-9_]*</c>; <see cref="Query.Prometheus.PrometheusLabelNames"/>.</summary>

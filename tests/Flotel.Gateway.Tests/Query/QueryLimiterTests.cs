@@ -223,6 +223,26 @@ public sealed class QueryLimiterTests(SlowQueryStore slow) : IClassFixture<SlowQ
         }
     }
 
+    [Fact]
+    public async Task MultiSearch_OneSearchOutOfTime_OnlyItsItemIs504AndEachSearchIsCounted()
+    {
+        var (url, limits, logs) = await StartElasticsearchAsync(QueryLimiter.DefaultTimeout, 1);
+        using (logs)
+        {
+            using var content = new StringContent("{}\n{}\n{}\n{\"timeout\":\"0ms\"}\n{}\n{\"size\":1}\n", Encoding.UTF8, "application/x-ndjson");
+            using var response = await _http.PostAsync(new Uri(url + "/_msearch"), content);
+            var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var statuses = body.GetProperty("responses").EnumerateArray().Select(r => r.GetProperty("status").GetInt32()).ToList();
+            Assert.Equal([200, 504, 200], statuses);
+            Assert.Equal("search_timeout_exception", body.GetProperty("responses")[1].GetProperty("error").GetProperty("type").GetString());
+            Assert.Equal(2, limits.Count("search", QueryOutcome.Ok));
+            Assert.Equal(1, limits.Count("search", QueryOutcome.Timeout));
+            Assert.Equal(0, limits.Running);
+        }
+    }
+
     private async Task<(string Url, QueryLimiter Limits)> StartPrometheusAsync(TimeSpan timeout, int maxConcurrency)
     {
         var limits = new QueryLimiter(timeout, maxConcurrency, _metrics, TimeProvider.System);

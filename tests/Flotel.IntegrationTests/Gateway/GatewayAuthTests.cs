@@ -173,7 +173,7 @@ public sealed class GatewayAuthTests
     }
 
     [Theory]
-    [InlineData("GET", "/nope", 404, "es")]
+    [InlineData("GET", "/nope/_nothing", 404, "es")]
     [InlineData("POST", "/_nothing/here/at/all", 404, "es")]
     [InlineData("GET", "/api/v1/nope", 404, "prometheus")]
     [InlineData("GET", "/api/v1/write", 405, "prometheus")]

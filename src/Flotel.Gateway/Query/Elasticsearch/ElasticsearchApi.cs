@@ -19,15 +19,20 @@ namespace Flotel.Gateway.Query.Elasticsearch;
 /// The Elasticsearch-compatible subset of architecture §6 over the embedded log store, as minimal-API endpoints:
 /// <c>GET|HEAD /</c>, <c>GET|POST /_search</c>, <c>GET|POST /{index}/_search</c>, <c>GET|POST /_count</c>,
 /// <c>GET|POST /{index}/_count</c>, <c>GET /_cat/indices[/{index}]</c>, <c>GET|HEAD /_cat/health</c>,
-/// <c>POST|PUT /_bulk</c>, <c>POST|PUT /{index}/_bulk</c>. Every route either is literal or ends in a literal
-/// <c>_search</c>/<c>_count</c>/<c>_bulk</c> segment, so it cannot shadow <c>/api/v1/…</c>, <c>/healthz</c>,
-/// <c>/metrics</c> or <c>/ui/</c>. <c>_search</c> and <c>_count</c> run under the gateway's <see cref="QueryLimiter"/>
+/// <c>POST|PUT /_bulk</c>, <c>POST|PUT /{index}/_bulk</c>; <c>_msearch</c> (<see cref="ElasticsearchMultiSearch"/>) and
+/// what tools ask before searching (<see cref="ElasticsearchMetadataApi"/>) are mapped with them. Every route either is
+/// literal or ends in a literal <c>_</c> segment, except <c>GET|HEAD /{index}</c>, which literal routes (<c>/metrics</c>,
+/// <c>/healthz</c>, …) take precedence over, so none can shadow <c>/api/v1/…</c>, <c>/healthz</c>, <c>/metrics</c> or
+/// <c>/ui/</c>. <c>_search</c> and <c>_count</c> run under the gateway's <see cref="QueryLimiter"/>
 /// (see <see cref="HandleQueryAsync"/>).
 /// </summary>
 public static class ElasticsearchApi
 {
     /// <summary>The Elasticsearch version announced by <c>GET /</c> (see <see cref="WriteBanner"/> for why this one).</summary>
-    public const string Version = "7.10.2";
+    public const string Version = "7.17.0";
+
+    /// <summary>Elasticsearch's numeric id of <see cref="Version"/> (<c>settings.index.version.created</c>).</summary>
+    public const string VersionId = "7170099";
 
     /// <summary>Largest request body accepted, as Elasticsearch's <c>http.max_content_length</c> default (100 MiB).</summary>
     public const int MaxBodyBytes = 100 * 1024 * 1024;
@@ -47,7 +52,11 @@ public static class ElasticsearchApi
         ArgumentNullException.ThrowIfNull(limits);
         string[] read = [HttpMethods.Get, HttpMethods.Head];
         string[] search = [HttpMethods.Get, HttpMethods.Post];
-        _ = routes.MapMethods("/", read, (HttpContext c) => Handle(c, metrics, () => WriteBanner(c)));
+        _ = routes.MapMethods("/", read, (HttpContext c) => Handle(c, metrics, () =>
+        {
+            ElasticsearchParameters.Check(c.Request.Path, QueryParameters(c), ElasticsearchParameters.None);
+            return WriteBanner(c);
+        }));
         _ = routes.MapMethods("/_search", search, (HttpContext c) => HandleQueryAsync(c, limits, metrics, "search", run => SearchAsync(c, store, "_all", run)));
         _ = routes.MapMethods("/{index}/_search", search, (HttpContext c, string index) => HandleQueryAsync(c, limits, metrics, "search", run => SearchAsync(c, store, index, run)));
         _ = routes.MapMethods("/_count", search, (HttpContext c) => HandleQueryAsync(c, limits, metrics, "count", run => CountAsync(c, store, "_all", run)));
@@ -55,6 +64,8 @@ public static class ElasticsearchApi
         _ = routes.MapGet("/_cat/indices", (HttpContext c) => Handle(c, metrics, () => CatIndices(c, store, "_all")));
         _ = routes.MapGet("/_cat/indices/{index}", (HttpContext c, string index) => Handle(c, metrics, () => CatIndices(c, store, index)));
         _ = routes.MapMethods("/_cat/health", read, (HttpContext c) => Handle(c, metrics, () => CatHealth(c, store)));
+        _ = routes.MapElasticsearchMultiSearch(store, limits, metrics);
+        _ = routes.MapElasticsearchMetadataApi(store, metrics);
         return routes;
     }
 
@@ -73,7 +84,7 @@ public static class ElasticsearchApi
         return routes;
     }
 
-    private static async Task Handle(HttpContext context, MetricsRegistry? metrics, Func<Task> handler)
+    internal static async Task Handle(HttpContext context, MetricsRegistry? metrics, Func<Task> handler)
     {
         context.Response.Headers["X-elastic-product"] = "Elasticsearch";
         try
@@ -156,10 +167,13 @@ public static class ElasticsearchApi
         }).ConfigureAwait(false);
     }
 
-    // Logstash's output (>= 11.2, Logstash >= 7.16) accepts a 7.0-7.13 server only when build_flavor is "default"
-    // and tagline is "You Know, for Search" (docs/reference/syslog-and-elasticsearch.md §3.5); it then sends no _type. Kibana 7.10 checks
-    // version.number. rsyslog's omelasticsearch reads nothing here. No "distribution" field: ES never sends one, and
-    // clients (Vector, Fluent Bit) treat "distribution":"opensearch" as OpenSearch.
+    // 7.17: Grafana's Elasticsearch data source warns that a version is past its end of life below 7.16.0
+    // (public/app/plugins/datasource/elasticsearch/utils.ts, isSupportedVersion: semver gte 7.16.0), and 7.17 is the
+    // last 7.x line. Not 8.x: Logstash's output then defaults to data streams and Kibana 7 refuses to start. Logstash's
+    // output (>= 11.2, Logstash >= 7.16) accepts a 7.14+ server only with the X-Elastic-Product header (sent on every
+    // answer), and wants build_flavor "default" and the tagline (docs/reference/syslog-and-elasticsearch.md §3.5); it
+    // then sends no _type. rsyslog's omelasticsearch reads nothing here. No "distribution" field: ES never sends one,
+    // and clients (Vector, Fluent Bit) treat "distribution":"opensearch" as OpenSearch.
     private static Task WriteBanner(HttpContext context) => WriteJsonAsync(context, 200, w =>
     {
         w.WriteString("name", "flotel");
@@ -170,9 +184,9 @@ public static class ElasticsearchApi
         w.WriteString("build_flavor", "default");
         w.WriteString("build_type", "flotel");
         w.WriteString("build_hash", "flotel");
-        w.WriteString("build_date", "2021-01-13T00:42:12.435326Z");
+        w.WriteString("build_date", "2022-01-28T08:36:04.875279988Z");
         w.WriteBoolean("build_snapshot", false);
-        w.WriteString("lucene_version", "8.7.0");
+        w.WriteString("lucene_version", "8.11.1");
         w.WriteString("minimum_wire_compatibility_version", "6.8.0");
         w.WriteString("minimum_index_compatibility_version", "6.0.0-beta1");
         w.WriteEndObject();
@@ -181,26 +195,47 @@ public static class ElasticsearchApi
 
     private static async Task SearchAsync(HttpContext context, LogStore store, string expression, QueryRun run)
     {
-        var stopwatch = Stopwatch.StartNew();
         Dictionary<string, string> query = QueryParameters(context);
+        ElasticsearchParameters.Check(context.Request.Path, query, ElasticsearchParameters.Search);
         byte[] body = await ReadBodyAsync(context).ConfigureAwait(false);
+        Action<Utf8JsonWriter> members = await SearchMembersAsync(store, expression, body, query, run).ConfigureAwait(false);
+        await WriteJsonAsync(context, 200, members).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The one search path of <c>_search</c> and every <c>_msearch</c> item: parses <paramref name="body"/> and
+    /// <paramref name="query"/> (the URL parameters, or an <c>_msearch</c> header's), waits for <paramref name="run"/>'s
+    /// slot, searches, and returns the writer of the answer's members (<c>took</c> … <c>hits</c>).
+    /// </summary>
+    internal static async Task<Action<Utf8JsonWriter>> SearchMembersAsync(LogStore store, string expression, byte[] body, Dictionary<string, string> query, QueryRun run)
+    {
+        var stopwatch = Stopwatch.StartNew();
         SearchRequest request = QueryDslParser.Parse(body, query, store.Options.MaxResultWindow);
         TimeSpan? timeout = SearchTimeout.Read(body, query);
         List<string> indices = Resolve(store, expression, query);
         await run.StartAsync(timeout, "search").ConfigureAwait(false);
         LogSearchResult result = store.Search(new LogSearch(indices, request.Query, request.Sort, request.From, request.Size, request.TrackTotalHitsUpTo), countOnly: false, run.Token);
         bool scored = request.Sort.Count == 0 || request.Sort.Any(s => s.Field == "_score");
+        bool totalAsInt = IsTrue(query, "rest_total_hits_as_int");
         long took = stopwatch.ElapsedMilliseconds;
-        await WriteJsonAsync(context, 200, w =>
+        return w =>
         {
             w.WriteNumber("took", took);
             w.WriteBoolean("timed_out", false);
             WriteShards(w, indices.Count);
             w.WriteStartObject("hits");
-            w.WriteStartObject("total");
-            w.WriteNumber("value", result.Total);
-            w.WriteString("relation", result.TotalIsLowerBound ? "gte" : "eq");
-            w.WriteEndObject();
+            if (totalAsInt)
+            {
+                w.WriteNumber("total", result.Total);
+            }
+            else
+            {
+                w.WriteStartObject("total");
+                w.WriteNumber("value", result.Total);
+                w.WriteString("relation", result.TotalIsLowerBound ? "gte" : "eq");
+                w.WriteEndObject();
+            }
+
             // No relevance scoring: every hit scores 1.0, as a filter or match_all does in Elasticsearch.
             if (scored && result.Hits.Count > 0)
             {
@@ -218,6 +253,7 @@ public static class ElasticsearchApi
                 w.WriteString("_index", hit.Index);
                 w.WriteString("_type", "_doc");
                 w.WriteString("_id", hit.Id);
+                request.Display.WriteHitHeader(w);
                 if (scored)
                 {
                     w.WriteNumber("_score", 1.0);
@@ -227,10 +263,10 @@ public static class ElasticsearchApi
                     w.WriteNull("_score");
                 }
 
+                using JsonDocument source = JsonDocument.Parse(hit.Source);
                 if (request.Source.Enabled)
                 {
                     w.WritePropertyName("_source");
-                    using JsonDocument source = JsonDocument.Parse(hit.Source);
                     if (request.Source.IsWhole)
                     {
                         source.RootElement.WriteTo(w);
@@ -240,6 +276,8 @@ public static class ElasticsearchApi
                         request.Source.Write(w, source.RootElement);
                     }
                 }
+
+                request.Display.WriteHitMembers(w, source.RootElement, request.Query);
 
                 if (!scored)
                 {
@@ -257,12 +295,13 @@ public static class ElasticsearchApi
 
             w.WriteEndArray();
             w.WriteEndObject();
-        }).ConfigureAwait(false);
+        };
     }
 
     private static async Task CountAsync(HttpContext context, LogStore store, string expression, QueryRun run)
     {
         Dictionary<string, string> query = QueryParameters(context);
+        ElasticsearchParameters.Check(context.Request.Path, query, ElasticsearchParameters.Count);
         byte[] body = await ReadBodyAsync(context).ConfigureAwait(false);
         LogQuery logQuery = QueryDslParser.ParseCount(body, query);
         List<string> indices = Resolve(store, expression, query);
@@ -278,6 +317,7 @@ public static class ElasticsearchApi
     private static Task CatIndices(HttpContext context, LogStore store, string expression)
     {
         Dictionary<string, string> query = QueryParameters(context);
+        ElasticsearchParameters.Check(context.Request.Path, query, ElasticsearchParameters.CatIndices);
         List<string> names = IndexNames.Resolve(expression, store.ListIndices(), IsTrue(query, "ignore_unavailable"));
         bool rawBytes = query.TryGetValue("bytes", out string? bytesUnit) && bytesUnit == "b";
         string[] columns = ["health", "status", "index", "uuid", "pri", "rep", "docs.count", "docs.deleted", "store.size", "pri.store.size"];
@@ -329,7 +369,35 @@ public static class ElasticsearchApi
         string shards = store.ListIndices().Count.ToString(CultureInfo.InvariantCulture);
         string[] header = ["epoch", "timestamp", "cluster", "status", "node.total", "node.data", "shards", "pri", "relo", "init", "unassign", "pending_tasks", "max_task_wait_time", "active_shards_percent"];
         string[] row = [epoch.ToString(CultureInfo.InvariantCulture), time, "flotel", "green", "1", "1", shards, shards, "0", "0", "0", "0", "-", "100.0%"];
-        return WriteTextTableAsync(context, header, [row], QueryParameters(context).ContainsKey("v"));
+        Dictionary<string, string> query = QueryParameters(context);
+        ElasticsearchParameters.Check(context.Request.Path, query, ElasticsearchParameters.CatHealth);
+        if (query.TryGetValue("h", out string? h))
+        {
+            string[] selected = h.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (selected.FirstOrDefault(c => !header.Contains(c)) is { } unknown)
+            {
+                throw ElasticsearchException.IllegalArgument($"header name [{unknown}] does not exist");
+            }
+
+            row = [.. selected.Select(c => row[Array.IndexOf(header, c)])];
+            header = selected;
+        }
+
+        if (query.TryGetValue("format", out string? format) && format == "json")
+        {
+            return WriteJsonArrayAsync(context, w =>
+            {
+                w.WriteStartObject();
+                for (int i = 0; i < header.Length; i++)
+                {
+                    w.WriteString(header[i], row[i]);
+                }
+
+                w.WriteEndObject();
+            });
+        }
+
+        return WriteTextTableAsync(context, header, [row], query.ContainsKey("v"));
     }
 
     /// <summary>
@@ -437,7 +505,7 @@ public static class ElasticsearchApi
     private static List<string> Resolve(LogStore store, string expression, Dictionary<string, string> query) =>
         IndexNames.Resolve(expression, store.ListIndices(), IsTrue(query, "ignore_unavailable"));
 
-    private static void WriteShards(Utf8JsonWriter w, int count)
+    internal static void WriteShards(Utf8JsonWriter w, int count)
     {
         w.WriteStartObject("_shards");
         w.WriteNumber("total", count);
@@ -494,7 +562,7 @@ public static class ElasticsearchApi
         return rounded.ToString(rounded == Math.Floor(rounded) ? "0" : "0.0", CultureInfo.InvariantCulture) + units[unit];
     }
 
-    private static Dictionary<string, string> QueryParameters(HttpContext context)
+    internal static Dictionary<string, string> QueryParameters(HttpContext context)
     {
         var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (KeyValuePair<string, Microsoft.Extensions.Primitives.StringValues> pair in context.Request.Query)
@@ -505,13 +573,13 @@ public static class ElasticsearchApi
         return parameters;
     }
 
-    private static bool IsTrue(Dictionary<string, string> query, string name) =>
+    internal static bool IsTrue(Dictionary<string, string> query, string name) =>
         query.TryGetValue(name, out string? value) && value is "" or "true";
 
     private static bool IsPretty(HttpContext context) =>
         context.Request.Query.TryGetValue("pretty", out Microsoft.Extensions.Primitives.StringValues value) && value.ToString() is not "false";
 
-    private static async Task<byte[]> ReadBodyAsync(HttpContext context)
+    internal static async Task<byte[]> ReadBodyAsync(HttpContext context)
     {
         HttpRequest request = context.Request;
         if (request.ContentLength > MaxBodyBytes)
@@ -551,7 +619,10 @@ public static class ElasticsearchApi
     }
 
     /// <summary>Answers <paramref name="e"/> in Elasticsearch's error shape (also for answers the gateway writes before any endpoint runs).</summary>
-    internal static Task WriteErrorAsync(HttpContext context, ElasticsearchException e) => WriteJsonAsync(context, e.Status, w =>
+    internal static Task WriteErrorAsync(HttpContext context, ElasticsearchException e) => WriteJsonAsync(context, e.Status, w => WriteErrorMembers(w, e));
+
+    /// <summary>The members <c>"error":{…},"status":…</c> of Elasticsearch's error answer (also an <c>_msearch</c> item's).</summary>
+    internal static void WriteErrorMembers(Utf8JsonWriter w, ElasticsearchException e)
     {
         w.WriteStartObject("error");
         w.WriteStartArray("root_cause");
@@ -560,7 +631,7 @@ public static class ElasticsearchApi
         WriteCauseFields(w, e);
         w.WriteEndObject();
         w.WriteNumber("status", e.Status);
-    });
+    }
 
     private static void WriteCause(Utf8JsonWriter w, ElasticsearchException e)
     {
@@ -582,7 +653,7 @@ public static class ElasticsearchApi
         }
     }
 
-    private static Task WriteJsonAsync(HttpContext context, int status, Action<Utf8JsonWriter> writeMembers) =>
+    internal static Task WriteJsonAsync(HttpContext context, int status, Action<Utf8JsonWriter> writeMembers) =>
         WriteDocumentAsync(context, status, w =>
         {
             w.WriteStartObject();
@@ -590,7 +661,7 @@ public static class ElasticsearchApi
             w.WriteEndObject();
         });
 
-    private static Task WriteJsonArrayAsync(HttpContext context, Action<Utf8JsonWriter> writeItems) =>
+    internal static Task WriteJsonArrayAsync(HttpContext context, Action<Utf8JsonWriter> writeItems) =>
         WriteDocumentAsync(context, 200, w =>
         {
             w.WriteStartArray();
@@ -611,17 +682,23 @@ public static class ElasticsearchApi
             buffer.Write("\n"u8);
         }
 
+        ReadOnlyMemory<byte> json = buffer.WrittenMemory;
+        if (status == 200 && context.Request.Query.TryGetValue("filter_path", out Microsoft.Extensions.Primitives.StringValues filter))
+        {
+            json = FilterPath.Parse(filter.ToString()).Apply(json, IsPretty(context));
+        }
+
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json; charset=UTF-8";
-        context.Response.ContentLength = buffer.WrittenCount;
+        context.Response.ContentLength = json.Length;
         if (!HttpMethods.IsHead(context.Request.Method))
         {
-            await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+            await context.Response.Body.WriteAsync(json, context.RequestAborted).ConfigureAwait(false);
         }
     }
 
     // _cat's text table: columns padded to their widest value, numbers right-aligned, one row per line.
-    private static async Task WriteTextTableAsync(HttpContext context, string[] header, List<string[]> rows, bool withHeader)
+    internal static async Task WriteTextTableAsync(HttpContext context, string[] header, List<string[]> rows, bool withHeader)
     {
         var all = new List<string[]>();
         if (withHeader)

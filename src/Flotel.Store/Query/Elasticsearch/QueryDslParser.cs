@@ -9,6 +9,9 @@ public sealed record SearchRequest(LogQuery Query, IReadOnlyList<LogSort> Sort, 
 {
     /// <summary>Count exactly up to this many hits, then report "gte" (ES's <c>track_total_hits</c>, default 10000); null = exact.</summary>
     public int? TrackTotalHitsUpTo { get; init; } = QueryDslParser.DefaultTrackTotalHits;
+
+    /// <summary>How hits are shown: <c>fields</c>, <c>docvalue_fields</c>, <c>highlight</c>, <c>version</c>.</summary>
+    public DisplayOptions Display { get; init; } = DisplayOptions.None;
 }
 
 /// <summary>
@@ -35,8 +38,7 @@ public static class QueryDslParser
     // Top-level keys that change nothing here (scoring, tracking, timeouts) and are accepted as Kibana and clients send them.
     private static readonly HashSet<string> IgnoredKeys = new(StringComparer.Ordinal)
     {
-        "timeout", "version", "seq_no_primary_term", "explain", "track_scores", "stored_fields",
-        "min_score", "profile", "terminate_after",
+        "timeout", "explain", "track_scores", "min_score", "profile", "terminate_after",
     };
 
     public static SearchRequest Parse(ReadOnlySpan<byte> body, IReadOnlyDictionary<string, string> urlParameters, int maxResultWindow)
@@ -47,6 +49,8 @@ public static class QueryDslParser
         int size = DefaultSize;
         SourceFilter source = SourceFilter.All;
         int? track = DefaultTrackTotalHits;
+        DisplayOptions display = DisplayOptions.None;
+        bool sourceGiven = false;
         if (!body.IsEmpty && !IsBlank(body))
         {
             JsonDocument document;
@@ -87,6 +91,7 @@ public static class QueryDslParser
                                 break;
                             case "_source":
                                 source = ParseSource(property.Value);
+                                sourceGiven = true;
                                 break;
                             case "track_total_hits":
                                 track = property.Value.ValueKind switch
@@ -98,9 +103,10 @@ public static class QueryDslParser
                                 };
                                 break;
                             default:
-                                if (!IgnoredKeys.Contains(property.Name))
+                                display = ReferenceEquals(display, DisplayOptions.None) ? new DisplayOptions() : display;
+                                if (!display.TryRead(property.Name, property.Value) && !IgnoredKeys.Contains(property.Name))
                                 {
-                                    throw ElasticsearchException.Parsing($"Unknown key [{property.Name}]: not supported by this gateway (query, sort, from, size, _source are)");
+                                    throw ElasticsearchException.Parsing($"Unknown key [{property.Name}]: not supported by this gateway (query, sort, from, size, _source, fields, docvalue_fields, highlight, track_total_hits are)");
                                 }
 
                                 break;
@@ -136,6 +142,12 @@ public static class QueryDslParser
             sort = ParseSortParameter(sortText);
         }
 
+        // Elasticsearch: with stored_fields, _source is returned only when asked for.
+        if (display.StoredFieldsGiven && !sourceGiven && !urlParameters.ContainsKey("_source"))
+        {
+            source = SourceFilter.None;
+        }
+
         if (urlParameters.TryGetValue("_source", out string? sourceText))
         {
             source = sourceText switch
@@ -167,7 +179,7 @@ public static class QueryDslParser
             track = trackText switch { "true" or "" => null, "false" => 0, _ => ParseIntParameter(trackText, "track_total_hits") };
         }
 
-        return new SearchRequest(query, sort, from, size, source) { TrackTotalHitsUpTo = track };
+        return new SearchRequest(query, sort, from, size, source) { TrackTotalHitsUpTo = track, Display = display };
     }
 
     /// <summary>Parses only the <c>query</c> of a <c>_count</c> body (and <c>q</c>).</summary>

@@ -40,7 +40,7 @@ public sealed record SourceFilter(bool Enabled, IReadOnlyList<string> Includes, 
     }
 
     /// <summary>Wildcard match where <c>*</c> stands for any run of characters.</summary>
-    internal static bool Glob(string pattern, string text)
+    public static bool Glob(string pattern, string text)
     {
         int p = 0, t = 0, star = -1, mark = 0;
         while (t < text.Length)

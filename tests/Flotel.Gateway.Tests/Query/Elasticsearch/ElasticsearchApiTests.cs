@@ -72,11 +72,12 @@ public sealed class ElasticsearchApiTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Banner_Get_AnnouncesElasticsearch7102ForLogstash()
+    public async Task Banner_Get_Announces7170ForGrafanaAndLogstash()
     {
         JsonNode banner = await JsonAsync(HttpMethod.Get, "/");
 
-        Assert.Equal("7.10.2", (string?)banner["version"]!["number"]);
+        // Grafana warns below 7.16.0 (public/app/plugins/datasource/elasticsearch/utils.ts, isSupportedVersion).
+        Assert.Equal("7.17.0", (string?)banner["version"]!["number"]);
         Assert.Equal("default", (string?)banner["version"]!["build_flavor"]);
         Assert.Equal("You Know, for Search", (string?)banner["tagline"]);
         Assert.Null(banner["version"]!["distribution"]);
