@@ -85,9 +85,9 @@ internal sealed class Call(int position, string function, IReadOnlyList<PromExpr
     public override PromType Type { get; } = type;
 }
 
-internal sealed class Aggregate(int position, string op, PromExpr expr, IReadOnlyList<string> grouping, bool without, PromExpr? param = null) : PromExpr(position)
+internal sealed class Aggregate(int position, AggregateOp op, PromExpr expr, IReadOnlyList<string> grouping, bool without, PromExpr? param = null) : PromExpr(position)
 {
-    public string Op { get; } = op;
+    public AggregateOp Op { get; } = op;
 
     public PromExpr Expr { get; } = expr;
 
@@ -119,6 +119,33 @@ internal sealed class Paren(int position, PromExpr expr) : PromExpr(position)
     public override int Height { get; } = expr.Height + 1;
 
     public override PromType Type => Expr.Type;
+}
+
+/// <summary>The aggregation operators (Prometheus's parser.ItemType aggregators), read from their keyword once by the parser.</summary>
+internal enum AggregateOp
+{
+    Sum,
+    Avg,
+    Count,
+    Min,
+    Max,
+    Group,
+    Stddev,
+    Stdvar,
+    Topk,
+    Bottomk,
+    Quantile,
+    CountValues,
+}
+
+internal static class AggregateOpExtensions
+{
+    /// <summary>The operator's keyword as Prometheus prints it (lower case).</summary>
+    public static string Keyword(this AggregateOp op) => op switch
+    {
+        AggregateOp.CountValues => "count_values",
+        _ => op.ToString().ToLowerInvariant(),
+    };
 }
 
 /// <summary>Vector matching cardinality (Prometheus's parser.VectorMatchCardinality).</summary>

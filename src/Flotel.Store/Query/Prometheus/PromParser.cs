@@ -22,9 +22,21 @@ public sealed class PromParser
 
     private const int PrecPow = 6;
 
-    private static readonly HashSet<string> Aggregations = new(StringComparer.Ordinal)
+    /// <summary>The aggregation keywords; case-insensitive, as all PromQL keywords are (lex.go's key map).</summary>
+    private static readonly Dictionary<string, AggregateOp> Aggregations = new(StringComparer.OrdinalIgnoreCase)
     {
-        "sum", "avg", "min", "max", "count", "group", "stddev", "stdvar", "topk", "bottomk", "quantile", "count_values",
+        ["sum"] = AggregateOp.Sum,
+        ["avg"] = AggregateOp.Avg,
+        ["min"] = AggregateOp.Min,
+        ["max"] = AggregateOp.Max,
+        ["count"] = AggregateOp.Count,
+        ["group"] = AggregateOp.Group,
+        ["stddev"] = AggregateOp.Stddev,
+        ["stdvar"] = AggregateOp.Stdvar,
+        ["topk"] = AggregateOp.Topk,
+        ["bottomk"] = AggregateOp.Bottomk,
+        ["quantile"] = AggregateOp.Quantile,
+        ["count_values"] = AggregateOp.CountValues,
     };
 
     private readonly string _query;
@@ -367,9 +379,9 @@ public sealed class PromParser
         }
 
         var followedByCall = Peek.Kind == TokenKind.LeftParen || (Peek.Kind == TokenKind.Identifier && Peek.Text is "by" or "without");
-        if (Aggregations.Contains(name) && followedByCall)
+        if (Aggregations.TryGetValue(name, out var aggregateOp) && followedByCall)
         {
-            return ParseAggregation(t);
+            return ParseAggregation(t, aggregateOp);
         }
 
         if (Peek.Kind == TokenKind.LeftParen)
@@ -385,7 +397,7 @@ public sealed class PromParser
         return ParseSelector(name, t.Position);
     }
 
-    private Aggregate ParseAggregation(Token op)
+    private Aggregate ParseAggregation(Token op, AggregateOp kind)
     {
         IReadOnlyList<string>? grouping = null;
         var without = false;
@@ -408,7 +420,7 @@ public sealed class PromParser
             args.Add(ParseExpr(0));
         }
 
-        var withParam = op.Text is "topk" or "bottomk" or "quantile" or "count_values";
+        var withParam = kind is AggregateOp.Topk or AggregateOp.Bottomk or AggregateOp.Quantile or AggregateOp.CountValues;
         if (args.Count != (withParam ? 2 : 1))
         {
             throw Error(op, "wrong number of arguments for aggregate expression provided, expected " + (withParam ? "2" : "1") + ", got " + args.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -435,14 +447,14 @@ public sealed class PromParser
 
         if (param is not null)
         {
-            var expected = op.Text == "count_values" ? PromType.String : PromType.Scalar;
+            var expected = kind == AggregateOp.CountValues ? PromType.String : PromType.Scalar;
             if (param.Type != expected)
             {
                 throw PromQueryException.Parse(_query, param.Position, "expected type " + TypeName(expected) + " in aggregation parameter, got " + TypeName(param.Type));
             }
         }
 
-        return Bounded(new Aggregate(op.Position, op.Text, expr, grouping ?? [], without, param));
+        return Bounded(new Aggregate(op.Position, kind, expr, grouping ?? [], without, param));
     }
 
     private Call ParseCall(Token name)

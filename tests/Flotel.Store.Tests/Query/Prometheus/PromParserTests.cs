@@ -13,7 +13,7 @@ public sealed class PromParserTests
         VectorSelector v => (v.Name ?? string.Empty) + "{" + string.Join(",", v.Matchers.Where(m => m.Name != "__name__" || v.Name is null)) + "}" + (v.OffsetMs != 0 ? " offset " + v.OffsetMs : string.Empty),
         MatrixSelector m => Show(m.Selector) + "[" + m.RangeMs + "]",
         Call c => c.Function + "(" + string.Join(",", c.Args.Select(Show)) + ")",
-        Aggregate a => a.Op + (a.Without ? " without" : " by") + "(" + string.Join(",", a.Grouping) + ")(" + (a.Param is null ? string.Empty : Show(a.Param) + ",") + Show(a.Expr) + ")",
+        Aggregate a => a.Op.Keyword() + (a.Without ? " without" : " by") + "(" + string.Join(",", a.Grouping) + ")(" + (a.Param is null ? string.Empty : Show(a.Param) + ",") + Show(a.Expr) + ")",
         Unary u => "(-" + Show(u.Expr) + ")",
         Paren p => Show(p.Expr),
         Binary b => "(" + Show(b.Lhs) + " " + b.Op + (b.ReturnBool ? " bool" : string.Empty) + Matching(b) + " " + Show(b.Rhs) + ")",
