@@ -73,6 +73,8 @@ internal sealed class PromqlTestScript
                     }
                     else
                     {
+                        // A series defined twice in one load keeps its last definition (test.go's loadCmd.set keys by labels).
+                        series.RemoveAll(x => x.Labels.Equals(labels));
                         series.Add(new PromqlSeries(labels, values));
                     }
                 }
@@ -322,7 +324,8 @@ internal sealed class PromqlTestScript
     {
         var x = item.LastIndexOf('x');
         string head = item, times = string.Empty;
-        if (x > 0 && x < item.Length - 1 && item[(x + 1)..].All(char.IsAsciiDigit) && !item.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
+        // In a series description x is always "times": 0x10 is eleven zeros, not sixteen.
+        if (x > 0 && x < item.Length - 1 && item[(x + 1)..].All(char.IsAsciiDigit))
         {
             head = item[..x];
             times = item[(x + 1)..];

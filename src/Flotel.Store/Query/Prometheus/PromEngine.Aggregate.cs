@@ -159,7 +159,10 @@ public sealed partial class PromEngine
                     var top = agg.Op == AggregateOp.Topk;
                     sorted.Sort((a, b) =>
                     {
-                        var c = top ? PromHeap.CompareForSort(b.Sample.Value, a.Sample.Value) : PromHeap.CompareForSort(a.Sample.Value, b.Sample.Value);
+                        // NaN last for both, as Prometheus 2 orders topk's and bottomk's answers.
+                        var an = double.IsNaN(a.Sample.Value);
+                        var bn = double.IsNaN(b.Sample.Value);
+                        var c = an || bn ? an.CompareTo(bn) : top ? b.Sample.Value.CompareTo(a.Sample.Value) : a.Sample.Value.CompareTo(b.Sample.Value);
                         return c != 0 ? c : a.Index.CompareTo(b.Index);
                     });
                     foreach (var (sample, _) in sorted)

@@ -19,7 +19,8 @@ public sealed partial class PromEngine
             return new ScalarValue(b.IsComparison ? (keep ? 1 : 0) : value);
         }
 
-        var dropName = !b.IsComparison || b.ReturnBool;
+        // Prometheus 2 keeps __name__ through atan2 (shouldDropMetricName covers only + - * / % ^) and filters.
+        var dropName = b.Op != TokenKind.Atan2 && (!b.IsComparison || b.ReturnBool);
         var result = new List<VectorSample>();
         if (lhs is VectorValue lv && rhs is VectorValue rv)
         {
@@ -234,6 +235,7 @@ public sealed partial class PromEngine
         TokenKind.Div => (l / r, true),
         TokenKind.Mod => (l % r, true), // C# % on doubles is Go's math.Mod: the sign of the dividend
         TokenKind.Pow => (Math.Pow(l, r), true),
+        TokenKind.Atan2 => (Math.Atan2(l, r), true),
         TokenKind.EqlEql => (l, l == r),
         TokenKind.Neq => (l, l != r),
         TokenKind.Gtr => (l, l > r),

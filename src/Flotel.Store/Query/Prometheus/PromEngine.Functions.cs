@@ -21,6 +21,8 @@ public sealed partial class PromEngine
         {
             case "time":
                 return new ScalarValue(t / 1000.0);
+            case "pi":
+                return new ScalarValue(Math.PI);
             case "vector":
                 return new VectorValue([new VectorSample(LabelSet.Empty, EvalScalar(ev, call.Args[0], t))]);
             case "scalar":
@@ -74,7 +76,8 @@ public sealed partial class PromEngine
             return stamped;
         }
 
-        var input = EvalVector(ev, call.Args[0], t);
+        // The date functions without an argument read the evaluation time: vector(time()).
+        var input = call.Args.Count == 0 ? [new VectorSample(LabelSet.Empty, t / 1000.0)] : EvalVector(ev, call.Args[0], t);
         double a1 = call.Args.Count > 1 ? EvalScalar(ev, call.Args[1], t) : 1, a2 = call.Args.Count > 2 ? EvalScalar(ev, call.Args[2], t) : 0;
         var result = new List<VectorSample>(input.Count);
         if (call.Function == "clamp" && a1 > a2)
@@ -101,12 +104,54 @@ public sealed partial class PromEngine
                 "clamp_min" => Math.Max(a1, x),
                 "clamp_max" => Math.Min(a1, x),
                 "timestamp" => t / 1000.0,
+                "sgn" => double.IsNaN(x) ? x : Math.Sign(x),
+                "acos" => Math.Acos(x),
+                "acosh" => Math.Acosh(x),
+                "asin" => Math.Asin(x),
+                "asinh" => Math.Asinh(x),
+                "atan" => Math.Atan(x),
+                "atanh" => Math.Atanh(x),
+                "cos" => Math.Cos(x),
+                "cosh" => Math.Cosh(x),
+                "sin" => Math.Sin(x),
+                "sinh" => Math.Sinh(x),
+                "tan" => Math.Tan(x),
+                "tanh" => Math.Tanh(x),
+                "deg" => x * 180 / Math.PI,
+                "rad" => x * Math.PI / 180,
+                "day_of_month" or "day_of_week" or "day_of_year" or "days_in_month" or "hour" or "minute" or "month" or "year" => DatePart(call.Function, x),
                 _ => throw new InvalidOperationException("unknown function " + call.Function),
             };
             result.Add(new VectorSample(keepName ? s.Labels : DropMetricName(s.Labels), value));
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// A calendar field of the UTC time <paramref name="seconds"/> after the epoch (whole seconds, as Prometheus reads
+    /// the value); NaN for a value that is no representable time.
+    /// </summary>
+    private static double DatePart(string function, double seconds)
+    {
+        // DateTimeOffset covers years 1 to 9999: beyond, Prometheus's Go time would still answer; here it is NaN.
+        if (!double.IsFinite(seconds) || seconds < -62_135_596_800 || seconds >= 253_402_300_800)
+        {
+            return double.NaN;
+        }
+
+        var time = DateTimeOffset.FromUnixTimeSeconds((long)seconds).UtcDateTime;
+        return function switch
+        {
+            "day_of_month" => time.Day,
+            "day_of_week" => (int)time.DayOfWeek,
+            "day_of_year" => time.DayOfYear,
+            "days_in_month" => DateTime.DaysInMonth(time.Year, time.Month),
+            "hour" => time.Hour,
+            "minute" => time.Minute,
+            "month" => time.Month,
+            _ => time.Year,
+        };
     }
 
     /// <summary>Rounds to the nearest multiple of <paramref name="toNearest"/>, ties up (documented for <c>round</c>).</summary>
@@ -155,7 +200,7 @@ public sealed partial class PromEngine
         return new LabelSet(labels);
     }
 
-    /// <summary><c>sort</c>/<c>sort_desc</c>: by value, stable, NaN first (as Prometheus 2 orders them); labels untouched.</summary>
+    /// <summary><c>sort</c>/<c>sort_desc</c>: by value, stable, NaN last in both (as Prometheus 2 orders them); labels untouched.</summary>
     private static VectorValue Sort(List<VectorSample> input, bool descending)
     {
         var indexed = new List<(VectorSample Sample, int Index)>(input.Count);
@@ -168,7 +213,7 @@ public sealed partial class PromEngine
         {
             var an = double.IsNaN(a.Sample.Value);
             var bn = double.IsNaN(b.Sample.Value);
-            var c = an || bn ? bn.CompareTo(an) : descending ? b.Sample.Value.CompareTo(a.Sample.Value) : a.Sample.Value.CompareTo(b.Sample.Value);
+            var c = an || bn ? an.CompareTo(bn) : descending ? b.Sample.Value.CompareTo(a.Sample.Value) : a.Sample.Value.CompareTo(b.Sample.Value);
             return c != 0 ? c : a.Index.CompareTo(b.Index);
         });
         var result = new List<VectorSample>(input.Count);
@@ -281,8 +326,8 @@ public sealed partial class PromEngine
     }
 
     /// <summary>
-    /// <c>histogram_quantile(φ, buckets)</c> over classic buckets: elements grouped by their labels without <c>le</c>
-    /// and <c>__name__</c>; an element whose <c>le</c> is missing or not a number is ignored.
+    /// <c>histogram_quantile(φ, buckets)</c> over classic buckets: elements grouped by their labels without <c>le</c>,
+    /// answers labelled without <c>le</c> and <c>__name__</c>; an element whose <c>le</c> is missing or not a number is ignored.
     /// </summary>
     private static VectorValue HistogramQuantile(double q, List<VectorSample> input)
     {
@@ -295,7 +340,9 @@ public sealed partial class PromEngine
                 continue;
             }
 
-            var key = WithLabel(DropMetricName(s.Labels), "le", string.Empty);
+            // Grouped by all labels but le, the name included (two histograms of different names are two groups, and
+            // when their answers carry the same labels that is the "same labelset" error, as in Prometheus).
+            var key = WithLabel(s.Labels, "le", string.Empty);
             if (!groups.TryGetValue(key, out var buckets))
             {
                 buckets = [];
@@ -309,9 +356,10 @@ public sealed partial class PromEngine
         var result = new List<VectorSample>(order.Count);
         foreach (var key in order)
         {
-            result.Add(new VectorSample(key, PromMath.BucketQuantile(q, groups[key])));
+            result.Add(new VectorSample(DropMetricName(key), PromMath.BucketQuantile(q, groups[key])));
         }
 
+        CheckUniqueLabels(result);
         return new VectorValue(result);
     }
 

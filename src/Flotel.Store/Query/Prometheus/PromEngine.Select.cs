@@ -14,7 +14,13 @@ public sealed partial class PromEngine
         switch (expr)
         {
             case VectorSelector vs:
-                Fetch(ev, vs, LookbackMs, startMs, endMs);
+                Fetch(ev, vs, ev.LookbackMs, startMs, endMs);
+                break;
+            case Subquery sq:
+                // Its expression is evaluated over [start − offset − range, end − offset], or around its @ time.
+                var from = sq.At is null ? startMs : ev.TimeAt(sq.At, startMs);
+                var to = sq.At is null ? endMs : ev.TimeAt(sq.At, endMs);
+                Prefetch(ev, sq.Expr, from - sq.OffsetMs - sq.RangeMs, to - sq.OffsetMs);
                 break;
             case MatrixSelector ms:
                 Fetch(ev, ms.Selector, ms.RangeMs, startMs, endMs);
@@ -49,6 +55,11 @@ public sealed partial class PromEngine
 
     private static void Fetch(PromEvaluation ev, VectorSelector vs, long windowMs, long startMs, long endMs)
     {
+        if (vs.At is not null)
+        {
+            startMs = endMs = ev.TimeAt(vs.At, startMs);
+        }
+
         if (!ev.Data.ContainsKey(vs))
         {
             // Label order, as Prometheus's storage returns series: sort's ties and topk's ties depend on input order.
@@ -76,7 +87,7 @@ public sealed partial class PromEngine
     /// <summary>Each series' newest sample in the lookback window, with its timestamp (for <c>timestamp()</c>).</summary>
     private static List<(LabelSet Labels, double Value, long TimestampMs)> SelectInstantWithTime(PromEvaluation ev, VectorSelector vs, long t)
     {
-        var refTime = t - vs.OffsetMs;
+        var refTime = ev.TimeAt(vs.At, t) - vs.OffsetMs;
         var result = new List<(LabelSet, double, long)>();
         var data = ev.Data[vs];
         if (!ev.InstantCursors.TryGetValue(vs, out var cursors))
@@ -96,7 +107,7 @@ public sealed partial class PromEngine
             }
 
             var s = series.Samples[i];
-            if (s.TimestampMs < refTime - LookbackMs || s.IsStaleMarker)
+            if (s.TimestampMs < refTime - ev.LookbackMs || s.IsStaleMarker)
             {
                 continue;
             }
@@ -109,7 +120,7 @@ public sealed partial class PromEngine
 
     private static List<SeriesSamples> SelectRange(PromEvaluation ev, MatrixSelector ms, long t)
     {
-        var maxT = t - ms.Selector.OffsetMs;
+        var maxT = ev.TimeAt(ms.Selector.At, t) - ms.Selector.OffsetMs;
         var minT = maxT - ms.RangeMs;
         var result = new List<SeriesSamples>();
         var data = ev.Data[ms.Selector];
@@ -243,60 +254,200 @@ public sealed partial class PromEngine
         return lo;
     }
 
-    /// <summary>Functions over a range vector: one value per series from the samples in its window (none when too few).</summary>
+    /// <summary>
+    /// Functions over a range vector (a matrix selector or a subquery): one value per series from the samples in its
+    /// window (none when too few).
+    /// </summary>
     /// <remarks>
-    /// The hot path of range queries (a panel over 1,000 series × 1,440 steps calls it 1.44 M times): each window is a
-    /// span over the prefetched samples (copied only when it holds a stale marker) and the name-dropped label sets are
-    /// made once per query, not per step.
+    /// The hot path of range queries (a panel over 1,000 series × 1,440 steps calls it 1.44 M times): each window of a
+    /// matrix selector is a span over the prefetched samples (copied only when it holds a stale marker) and the
+    /// name-dropped label sets are made once per query, not per step.
     /// </remarks>
     private static List<VectorSample> EvalRangeFunction(PromEvaluation ev, Call call, int matrixArg, long t, bool keepName)
     {
-        var ms = (MatrixSelector)UnwrapParens(call.Args[matrixArg]);
-        var rangeEnd = t - ms.Selector.OffsetMs;
-        var rangeStart = rangeEnd - ms.RangeMs;
-        var scalar = call.Function is "quantile_over_time" or "predict_linear" ? EvalScalar(ev, call.Args[matrixArg == 0 ? 1 : 0], t) : double.NaN;
-        var data = ev.Data[ms.Selector];
-        var names = keepName || call.Function == "last_over_time" ? null : NamesDropped(ev, ms.Selector);
-        var cursors = Cursors(ev, ms, data.Count);
-        var result = new List<VectorSample>();
-        for (var k = 0; k < data.Count; k++)
+        var function = call.Function;
+        double a = double.NaN, b = double.NaN;
+        switch (function)
         {
-            ev.CheckCanceled(k);
-            var samples = Window(data[k].Samples, rangeStart, rangeEnd, ref cursors[k]);
-            if (samples.IsEmpty)
-            {
-                continue;
-            }
+            case "quantile_over_time":
+                a = EvalScalar(ev, call.Args[0], t);
+                break;
+            case "predict_linear":
+                a = EvalScalar(ev, call.Args[1], t);
+                break;
+            case "holt_winters":
+                a = EvalScalar(ev, call.Args[1], t);
+                b = EvalScalar(ev, call.Args[2], t);
+                if (a <= 0 || a >= 1)
+                {
+                    throw PromQueryException.Execution("invalid smoothing factor. Expected: 0 < sf < 1, got: " + PromFormat.FormatFloat(a));
+                }
 
-            double? value = call.Function switch
+                if (b <= 0 || b >= 1)
+                {
+                    throw PromQueryException.Execution("invalid trend factor. Expected: 0 < tf < 1, got: " + PromFormat.FormatFloat(b));
+                }
+
+                break;
+        }
+
+        var dropName = !keepName && function != "last_over_time";
+        var result = new List<VectorSample>();
+        var arg = UnwrapParens(call.Args[matrixArg]);
+        if (arg is MatrixSelector ms)
+        {
+            var rangeEnd = ev.TimeAt(ms.Selector.At, t) - ms.Selector.OffsetMs;
+            var rangeStart = rangeEnd - ms.RangeMs;
+            var data = ev.Data[ms.Selector];
+            var names = dropName ? NamesDropped(ev, ms.Selector) : null;
+            var cursors = Cursors(ev, ms, data.Count);
+            for (var k = 0; k < data.Count; k++)
             {
-                "rate" => ExtrapolatedRate(samples, rangeStart, rangeEnd, isCounter: true, isRate: true),
-                "increase" => ExtrapolatedRate(samples, rangeStart, rangeEnd, isCounter: true, isRate: false),
-                "delta" => ExtrapolatedRate(samples, rangeStart, rangeEnd, isCounter: false, isRate: false),
-                "irate" => InstantRate(samples),
-                "idelta" => samples.Length < 2 ? null : samples[^1].Value - samples[^2].Value,
-                "deriv" => samples.Length < 2 ? null : PromMath.LinearRegression(samples, samples[0].TimestampMs).Slope,
-                "predict_linear" => samples.Length < 2 ? null : PredictLinear(samples, t, scalar),
-                "changes" => CountChanges(samples, resets: false),
-                "resets" => CountChanges(samples, resets: true),
-                "avg_over_time" => AvgOverTime(samples),
-                "min_over_time" => MinMaxOverTime(samples, max: false),
-                "max_over_time" => MinMaxOverTime(samples, max: true),
-                "sum_over_time" => SumOverTime(samples),
-                "count_over_time" => samples.Length,
-                "last_over_time" => samples[^1].Value,
-                "present_over_time" => 1,
-                "stdvar_over_time" => PromMath.Variance(samples),
-                "stddev_over_time" => Math.Sqrt(PromMath.Variance(samples)),
-                "quantile_over_time" => PromMath.Quantile(scalar, Values(samples)),
-                _ => throw new InvalidOperationException("unknown function " + call.Function),
-            };
-            if (value is { } v)
+                ev.CheckCanceled(k);
+                var samples = Window(data[k].Samples, rangeStart, rangeEnd, ref cursors[k]);
+                if (!samples.IsEmpty && Rollup(function, samples, rangeStart, rangeEnd, t, a, b) is { } v)
+                {
+                    result.Add(new VectorSample(names is null ? data[k].Labels : names[k], v));
+                }
+            }
+        }
+        else
+        {
+            var sq = (Subquery)arg;
+            var series = SubqueryWindow(ev, sq, t, out var rangeStart, out var rangeEnd);
+            for (var k = 0; k < series.Count; k++)
             {
-                result.Add(new VectorSample(names is null ? data[k].Labels : names[k], v));
+                ev.CheckCanceled(k);
+                if (Rollup(function, series[k].Samples, rangeStart, rangeEnd, t, a, b) is { } v)
+                {
+                    result.Add(new VectorSample(dropName ? DropMetricName(series[k].Labels) : series[k].Labels, v));
+                }
             }
         }
 
+        if (function == "absent_over_time")
+        {
+            // One element when no series has a sample in the window, labelled from the selector's equality matchers.
+            return result.Count > 0 ? [] : [new VectorSample(arg is MatrixSelector m ? AbsentLabels(m.Selector) : LabelSet.Empty, 1)];
+        }
+
+        return result;
+    }
+
+    /// <summary>One range-vector function over one series' window (not empty); null when it gives no value.</summary>
+    private static double? Rollup(string function, ReadOnlySpan<Sample> samples, long rangeStart, long rangeEnd, long t, double a, double b) => function switch
+    {
+        "rate" => ExtrapolatedRate(samples, rangeStart, rangeEnd, isCounter: true, isRate: true),
+        "increase" => ExtrapolatedRate(samples, rangeStart, rangeEnd, isCounter: true, isRate: false),
+        "delta" => ExtrapolatedRate(samples, rangeStart, rangeEnd, isCounter: false, isRate: false),
+        "irate" => InstantRate(samples),
+        "idelta" => samples.Length < 2 ? null : samples[^1].Value - samples[^2].Value,
+        "deriv" => samples.Length < 2 ? null : PromMath.LinearRegression(samples, samples[0].TimestampMs).Slope,
+        "predict_linear" => samples.Length < 2 ? null : PredictLinear(samples, t, a),
+        "holt_winters" => samples.Length < 2 ? null : HoltWinters(samples, a, b),
+        "changes" => CountChanges(samples, resets: false),
+        "resets" => CountChanges(samples, resets: true),
+        "avg_over_time" => AvgOverTime(samples),
+        "min_over_time" => MinMaxOverTime(samples, max: false),
+        "max_over_time" => MinMaxOverTime(samples, max: true),
+        "sum_over_time" => SumOverTime(samples),
+        "count_over_time" => samples.Length,
+        "last_over_time" => samples[^1].Value,
+        "present_over_time" or "absent_over_time" => 1,
+        "stdvar_over_time" => PromMath.Variance(samples),
+        "stddev_over_time" => Math.Sqrt(PromMath.Variance(samples)),
+        "quantile_over_time" => PromMath.Quantile(a, Values(samples)),
+        _ => throw new InvalidOperationException("unknown function " + function),
+    };
+
+    /// <summary>
+    /// Double exponential smoothing (Prometheus's holt_winters, promql/functions.go): level and trend smoothed by
+    /// <paramref name="sf"/> and <paramref name="tf"/>, starting from the first value and the first difference.
+    /// </summary>
+    private static double HoltWinters(ReadOnlySpan<Sample> samples, double sf, double tf)
+    {
+        double s0 = 0, s1 = samples[0].Value, trend = samples[1].Value - samples[0].Value;
+        for (var i = 1; i < samples.Length; i++)
+        {
+            // The trend is re-estimated from the previous two levels from the second step on.
+            if (i > 1)
+            {
+                trend = (tf * (s1 - s0)) + ((1 - tf) * trend);
+            }
+
+            var level = (sf * samples[i].Value) + ((1 - sf) * (s1 + trend));
+            s0 = s1;
+            s1 = level;
+        }
+
+        return s1;
+    }
+
+    /// <summary>
+    /// A subquery's range vector at <paramref name="t"/>: its expression evaluated at every multiple of its step in
+    /// [end − range, end] (end = t or its @ time, minus its offset), one series per label set, sorted by labels.
+    /// Results per step time are kept while they stay in the window, so a range query evaluates each step time once.
+    /// </summary>
+    private static List<SeriesSamples> SubqueryWindow(PromEvaluation ev, Subquery sq, long t, out long rangeStart, out long rangeEnd)
+    {
+        rangeEnd = ev.TimeAt(sq.At, t) - sq.OffsetMs;
+        rangeStart = rangeEnd - sq.RangeMs;
+        var step = sq.StepMs > 0 ? sq.StepMs : ev.DefaultSubqueryStepMs;
+        if (sq.RangeMs / step > MaxSubquerySteps)
+        {
+            throw PromQueryException.Execution("subquery of range " + sq.RangeMs + "ms by step " + step + "ms would evaluate more than " + MaxSubquerySteps + " steps");
+        }
+
+        // The first multiple of the step at or after the range start (as Prometheus aligns subquery steps).
+        var first = step * (rangeStart / step);
+        if (first < rangeStart)
+        {
+            first += step;
+        }
+
+        if (!ev.SubqueryResults.TryGetValue(sq, out var cache))
+        {
+            cache = [];
+            ev.SubqueryResults[sq] = cache;
+        }
+
+        List<long>? expired = null;
+        foreach (var time in cache.Keys)
+        {
+            if (time < first || time > rangeEnd)
+            {
+                (expired ??= []).Add(time);
+            }
+        }
+
+        foreach (var time in expired ?? [])
+        {
+            cache.Remove(time);
+        }
+
+        var bySeries = new Dictionary<LabelSet, List<Sample>>();
+        for (var time = first; time <= rangeEnd; time += step)
+        {
+            ev.CancellationToken.ThrowIfCancellationRequested();
+            if (!cache.TryGetValue(time, out var vector))
+            {
+                vector = EvalVector(ev, sq.Expr, time);
+                cache[time] = vector;
+            }
+
+            foreach (var s in vector)
+            {
+                Add(bySeries, s.Labels, time, s.Value);
+            }
+        }
+
+        var result = new List<SeriesSamples>(bySeries.Count);
+        foreach (var (labels, samples) in bySeries)
+        {
+            result.Add(new SeriesSamples(labels, samples.ToArray()));
+        }
+
+        result.Sort(static (x, y) => CompareLabels(x.Labels, y.Labels));
         return result;
     }
 

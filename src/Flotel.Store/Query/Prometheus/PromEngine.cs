@@ -46,6 +46,13 @@ public sealed partial class PromEngine(MetricStore store, CancellationToken canc
     /// </summary>
     internal const int SeriesPerCancellationCheck = 1024;
 
+    /// <summary>
+    /// Most step times one subquery window may hold (range / step): each is a full evaluation of the subquery's
+    /// expression, and <c>x[30d:1ms]</c> would otherwise ask for 2.6 billion of them. The same bound as a range query's
+    /// points (<see cref="MaxPointsPerSeries"/>); <c>[1d:10s]</c> and <c>[7d:1m]</c> fit.
+    /// </summary>
+    public const long MaxSubquerySteps = MaxPointsPerSeries;
+
     private long _samplesLoaded;
 
     /// <summary>Samples the queries of this engine read from the store (their prefetched series), in total.</summary>
@@ -166,6 +173,7 @@ public sealed partial class PromEngine(MetricStore store, CancellationToken canc
         Paren p => Eval(ev, p.Expr, t),
         VectorSelector vs => new VectorValue(SelectInstant(ev, vs, t)),
         MatrixSelector ms => new MatrixValue(SelectRange(ev, ms, t)),
+        Subquery sq => new MatrixValue(SubqueryWindow(ev, sq, t, out _, out _)),
         Call c => EvalCall(ev, c, t),
         Aggregate a => EvalAggregate(ev, a, t),
         Unary u => EvalUnary(ev, u, t),

@@ -25,7 +25,22 @@ internal sealed class PromEvaluation(MetricStore store, long startMs, long endMs
     /// <summary>How far back an instant selector looks for a sample (Prometheus's --query.lookback-delta).</summary>
     public long LookbackMs { get; init; } = PromEngine.LookbackMs;
 
+    /// <summary>The step of a subquery written without one (<c>x[1h:]</c>): Prometheus's default evaluation interval.</summary>
+    public long DefaultSubqueryStepMs { get; init; } = 60_000;
+
     public CancellationToken CancellationToken { get; } = cancellationToken;
+
+    /// <summary>Per subquery, its expression's value at each step time still inside its window (see PromEngine.SubqueryWindow).</summary>
+    public Dictionary<Subquery, Dictionary<long, List<VectorSample>>> SubqueryResults { get; } = [];
+
+    /// <summary>The time a node with the <c>@</c> modifier <paramref name="at"/> is evaluated at, <paramref name="t"/> without one.</summary>
+    public long TimeAt(PromAt? at, long t) => at switch
+    {
+        null => t,
+        { Kind: PromAtKind.Start } => StartMs,
+        { Kind: PromAtKind.End } => EndMs,
+        _ => at.TimeMs,
+    };
 
     /// <summary>Samples read from the store (the prefetched series).</summary>
     public long SamplesLoaded { get; set; }
