@@ -62,6 +62,12 @@ public sealed class PromqlConformanceTests(PromqlConformanceTests.Stores stores)
         var store = stores.At(script, commandIndex);
         var engine = new PromEngine(store);
 
+        if (eval.Range is { } queryRange)
+        {
+            CheckRange(eval, engine, queryRange);
+            return;
+        }
+
         PromValue result;
         PromExpr expr;
         try
@@ -71,7 +77,7 @@ public sealed class PromqlConformanceTests(PromqlConformanceTests.Stores stores)
         }
         catch (PromQueryException e) when (eval.Fail)
         {
-            Assert.NotEmpty(e.Message);
+            CheckFailure(eval, e);
             return;
         }
 
@@ -97,6 +103,49 @@ public sealed class PromqlConformanceTests(PromqlConformanceTests.Stores stores)
         }
 
         Check(eval, result is ScalarValue ? new ScalarValue(atT[0].Value) : new VectorValue(atT), "range");
+    }
+
+    private static void CheckFailure(PromqlEval eval, PromQueryException e)
+    {
+        Assert.NotEmpty(e.Message);
+        if (eval.FailMessage is not null)
+        {
+            Assert.Equal(eval.FailMessage, e.Message);
+        }
+
+        if (eval.FailRegexp is not null)
+        {
+            Assert.Matches(eval.FailRegexp, e.Message);
+        }
+    }
+
+    /// <summary>A range eval (later Prometheus versions): every expected series with exactly its points, nothing else.</summary>
+    private static void CheckRange(PromqlEval eval, PromEngine engine, (long StartMs, long EndMs, long StepMs) range)
+    {
+        List<(LabelSet Labels, List<Sample> Points)> result;
+        try
+        {
+            result = engine.Range(PromParser.Parse(eval.Query), range.StartMs, range.EndMs, range.StepMs);
+        }
+        catch (PromQueryException e) when (eval.Fail)
+        {
+            CheckFailure(eval, e);
+            return;
+        }
+
+        Assert.False(eval.Fail, "expected an error evaluating " + eval.Query + " but got none");
+        var expected = eval.ExpectedSeries.ToDictionary(x => x.Labels, x => x.Samples);
+        foreach (var (labels, points) in result)
+        {
+            Assert.True(expected.TryGetValue(labels, out var want), "unexpected series " + labels + " in the range result of " + eval.Query);
+            Assert.True(want!.Count == points.Count, "series " + labels + ": expected " + want.Count + " points, got " + points.Count);
+            for (var i = 0; i < points.Count; i++)
+            {
+                Assert.True(want[i].TimestampMs == points[i].TimestampMs && AlmostEqual(want[i].Value, points[i].Value), "series " + labels + ": expected " + want[i] + ", got " + points[i]);
+            }
+        }
+
+        Assert.Equal(expected.Count, result.Count);
     }
 
     private static void Check(PromqlEval eval, PromValue result, string mode)

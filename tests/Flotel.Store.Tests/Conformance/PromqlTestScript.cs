@@ -17,7 +17,19 @@ internal sealed record PromqlEval(
     bool Ordered,
     double? ExpectedScalar,
     List<(LabelSet Labels, double Value)> Expected,
-    bool UsesNativeHistograms);
+    bool UsesNativeHistograms)
+{
+    /// <summary>For <c>eval range from … to … step …</c>: the query range (ms); null for an instant eval.</summary>
+    public (long StartMs, long EndMs, long StepMs)? Range { get; init; }
+
+    /// <summary>A range eval's expected series, points at start + k × step.</summary>
+    public List<PromqlSeries> ExpectedSeries { get; init; } = [];
+
+    /// <summary>An <c>eval_fail</c>'s <c>expected_fail_message</c> (exact) or <c>expected_fail_regexp</c>.</summary>
+    public string? FailMessage { get; init; }
+
+    public string? FailRegexp { get; init; }
+}
 
 /// <summary>
 /// A test file in the promqltest format of Prometheus (promql/test.go at v2.42): <c>load &lt;interval&gt;</c> followed
@@ -84,14 +96,36 @@ internal sealed class PromqlTestScript
             else if (command.StartsWith("eval", StringComparison.Ordinal))
             {
                 var evalLine = i + 1;
-                var (fail, ordered, timeMs, query) = ParseEvalHeader(line, file, evalLine);
+                var (fail, ordered, timeMs, query, range) = ParseEvalHeader(line, file, evalLine);
                 double? scalar = null;
                 var expected = new List<(LabelSet, double)>();
+                var expectedSeries = new List<PromqlSeries>();
+                string? failMessage = null, failRegexp = null;
                 var histograms = query.Contains("{{", StringComparison.Ordinal) || histogramNames.Any(n => query.Contains(n, StringComparison.Ordinal));
                 while (i + 1 < lines.Length && Clean(lines[i + 1]).Length > 0)
                 {
                     i++;
                     var expectLine = Clean(lines[i]);
+                    if (expectLine.StartsWith("expected_fail_message ", StringComparison.Ordinal))
+                    {
+                        failMessage = expectLine["expected_fail_message ".Length..].Trim();
+                        continue;
+                    }
+
+                    if (expectLine.StartsWith("expected_fail_regexp ", StringComparison.Ordinal))
+                    {
+                        failRegexp = expectLine["expected_fail_regexp ".Length..].Trim();
+                        continue;
+                    }
+
+                    if (range is { } r)
+                    {
+                        var (seriesLabels, points, nativeSeries) = ParseSeriesLine(expectLine, r.StepMs);
+                        histograms |= nativeSeries;
+                        expectedSeries.Add(new PromqlSeries(seriesLabels, points.Select(x => new Sample(x.TimestampMs + r.StartMs, x.Value)).ToList()));
+                        continue;
+                    }
+
                     if (TryParseNumber(expectLine, out var number))
                     {
                         scalar = number;
@@ -108,7 +142,14 @@ internal sealed class PromqlTestScript
                     expected.Add((labels, nativeHistogram ? double.NaN : values[0].Value));
                 }
 
-                script.Evals.Add((new PromqlEval(file, evalLine, query, timeMs, fail, ordered, scalar, expected, histograms), script.Commands.Count));
+                var eval = new PromqlEval(file, evalLine, query, timeMs, fail, ordered, scalar, expected, histograms)
+                {
+                    Range = range,
+                    ExpectedSeries = expectedSeries,
+                    FailMessage = failMessage,
+                    FailRegexp = failRegexp,
+                };
+                script.Evals.Add((eval, script.Commands.Count));
             }
             else
             {
@@ -125,24 +166,34 @@ internal sealed class PromqlTestScript
         return t.StartsWith('#') ? string.Empty : t;
     }
 
-    private static (bool Fail, bool Ordered, long TimeMs, string Query) ParseEvalHeader(string line, string file, int lineNumber)
+    /// <summary>
+    /// <c>eval[_fail|_ordered|_warn|_info] instant at &lt;time&gt; &lt;query&gt;</c> or
+    /// <c>eval[_fail|_warn|_info] range from &lt;start&gt; to &lt;end&gt; step &lt;step&gt; &lt;query&gt;</c> (later
+    /// Prometheus versions). <c>_warn</c> and <c>_info</c> expect an annotation besides the answer: the answer is checked,
+    /// the annotation is not (the engine reports none).
+    /// </summary>
+    private static (bool Fail, bool Ordered, long TimeMs, string Query, (long StartMs, long EndMs, long StepMs)? Range) ParseEvalHeader(string line, string file, int lineNumber)
     {
-        // eval[_fail|_ordered] instant at <duration> <query>
-        var parts = line.Split([' ', '\t'], 4, StringSplitOptions.RemoveEmptyEntries);
-        if (parts.Length < 4 || parts[1] != "instant" || parts[2] != "at")
+        var instant = System.Text.RegularExpressions.Regex.Match(line, @"^eval(?:_(fail|ordered|warn|info))?\s+instant\s+(?:at\s+(\S+?))?\s+(.+)$");
+        if (instant.Success)
         {
-            throw new FormatException(file + ":" + lineNumber + ": unsupported eval command: " + line);
+            return (instant.Groups[1].Value == "fail", instant.Groups[1].Value == "ordered", ParseDuration(instant.Groups[2].Value), instant.Groups[3].Value.Trim(), null);
         }
 
-        var rest = parts[3];
-        var space = rest.IndexOfAny([' ', '\t']);
-        return (parts[0] == "eval_fail", parts[0] == "eval_ordered", ParseDuration(rest[..space]), rest[(space + 1)..].Trim());
+        var range = System.Text.RegularExpressions.Regex.Match(line, @"^eval(?:_(fail|warn|info))?\s+range\s+from\s+(\S+)\s+to\s+(\S+)\s+step\s+(\S+?)\s+(.+)$");
+        if (range.Success)
+        {
+            var start = ParseDuration(range.Groups[2].Value);
+            return (range.Groups[1].Value == "fail", false, start, range.Groups[5].Value.Trim(), (start, ParseDuration(range.Groups[3].Value), ParseDuration(range.Groups[4].Value)));
+        }
+
+        throw new FormatException(file + ":" + lineNumber + ": unsupported eval command: " + line);
     }
 
     /// <summary>Prometheus's model.ParseDuration: units ms s m h d w y, largest first, each at most once.</summary>
     internal static long ParseDuration(string text)
     {
-        if (text == "0")
+        if (text is "0" or "")
         {
             return 0;
         }

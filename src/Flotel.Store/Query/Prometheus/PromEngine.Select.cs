@@ -425,9 +425,12 @@ public sealed partial class PromEngine
             cache.Remove(time);
         }
 
+        // Counted steps, not time += step: near the end of the time line the sum would wrap around and never pass the end.
         var bySeries = new Dictionary<LabelSet, List<Sample>>();
-        for (var time = first; time <= rangeEnd; time += step)
+        var steps = first > rangeEnd ? -1 : (rangeEnd - first) / step;
+        for (var n = 0L; n <= steps; n++)
         {
+            var time = first + (n * step);
             ev.CancellationToken.ThrowIfCancellationRequested();
             if (!cache.TryGetValue(time, out var vector))
             {
