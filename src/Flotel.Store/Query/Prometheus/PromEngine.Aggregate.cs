@@ -1,8 +1,4 @@
-using System.Globalization;
-using System.Text;
-using System.Text.RegularExpressions;
 using Flotel.Model.Metrics;
-using Flotel.Store.Metrics;
 
 namespace Flotel.Store.Query.Prometheus;
 

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Flotel.Model.Metrics;
 using Flotel.Store.Metrics;
 
