@@ -13,7 +13,10 @@ namespace Flotel.Store.Tests.Conformance;
 /// <c>eval</c> named by file and line. Each eval is checked as Prometheus's promql/test.go checks it: the instant
 /// query's answer against the expected elements (label sets exactly, values within a relative 1e-6, NaN equal to NaN,
 /// order only for <c>eval_ordered</c>), then the same query as a range query from t − 1m to t + 1m by 1m, whose
-/// points at t must give the same answer. <c>eval_fail</c> must end in a query error, not in any other exception.
+/// points at t must give the same answer; then, unless the query uses a function that depends on the evaluation time,
+/// again with <c>@ t</c> on every selector and outermost subquery, evaluated at other times (test.go's
+/// atModifierTestCases). <c>eval_fail</c> must end in a query error, not in any other exception. Range evals
+/// (<c>eval range from … to … step …</c>, in later corpora) must give exactly the expected series and points.
 /// Evals over native histograms (<c>{{…}}</c> samples) are left out: the store keeps float samples only.
 /// </summary>
 public sealed class PromqlConformanceTests(PromqlConformanceTests.Stores stores) : IClassFixture<PromqlConformanceTests.Stores>
@@ -51,6 +54,23 @@ public sealed class PromqlConformanceTests(PromqlConformanceTests.Stores stores)
         Assert.Equal(all, Evals().Count + Scripts.Value.Values.Sum(s => s.Evals.Count(e => e.Eval.UsesNativeHistograms)));
     }
 
+    [Fact]
+    public void PinnedAt_SetsAtOnSelectorsAndOutermostSubqueries_AndRefusesTimeDependentFunctions()
+    {
+        var pinned = Assert.IsType<Binary>(PinnedAt("rate(x[5m]) + y @ 7 + max_over_time(z[1m:10s])", 1000));
+        var left = Assert.IsType<Binary>(pinned.Lhs);
+        var rate = Assert.IsType<Call>(left.Lhs);
+        Assert.Equal(new PromAt(PromAtKind.Time, 1000), Assert.IsType<MatrixSelector>(rate.Args[0]).Selector.At);
+        Assert.Equal(new PromAt(PromAtKind.Time, 7000), Assert.IsType<VectorSelector>(left.Rhs).At);
+        var subquery = Assert.IsType<Subquery>(Assert.IsType<Call>(pinned.Rhs).Args[0]);
+        Assert.Equal(new PromAt(PromAtKind.Time, 1000), subquery.At);
+        Assert.Null(Assert.IsType<VectorSelector>(subquery.Expr).At);
+
+        Assert.Null(PinnedAt("timestamp(x)", 1000));
+        Assert.Null(PinnedAt("x + time()", 1000));
+        Assert.NotNull(PinnedAt("sum_over_time(vector(time())[1m:10s])", 1000));
+    }
+
     [Theory]
     [MemberData(nameof(Evals))]
     public void Eval_MatchesPrometheus(string evalCase)
@@ -68,12 +88,28 @@ public sealed class PromqlConformanceTests(PromqlConformanceTests.Stores stores)
             return;
         }
 
+        // test.go runs the query as written, then (when that is sound) with @ t on every selector and outermost
+        // subquery, evaluated at other times: the answer must not change.
+        RunInstant(eval, engine, PromParser.Parse, eval.TimeMs);
+        var ts = eval.TimeMs;
+        long[] otherTimes = ts == 0 ? [0, 10, 100, 1000, 10000, 100000] : [-10 * ts, 0, ts / 5, ts, 10 * ts];
+        if (PinnedAt(eval.Query, ts) is not null)
+        {
+            foreach (var time in otherTimes)
+            {
+                RunInstant(eval, engine, query => PinnedAt(query, ts)!, time);
+            }
+        }
+    }
+
+    private static void RunInstant(PromqlEval eval, PromEngine engine, Func<string, PromExpr> parse, long timeMs)
+    {
         PromValue result;
         PromExpr expr;
         try
         {
-            expr = PromParser.Parse(eval.Query);
-            result = engine.Instant(expr, eval.TimeMs);
+            expr = parse(eval.Query);
+            result = engine.Instant(expr, timeMs);
         }
         catch (PromQueryException e) when (eval.Fail)
         {
@@ -81,20 +117,21 @@ public sealed class PromqlConformanceTests(PromqlConformanceTests.Stores stores)
             return;
         }
 
-        Assert.False(eval.Fail, "expected an error evaluating " + eval.Query + " but got none");
-        Check(eval, result, "instant");
+        var mode = timeMs == eval.TimeMs ? string.Empty : " (with @ " + eval.TimeMs + "ms, at " + timeMs + "ms)";
+        Assert.False(eval.Fail, "expected an error evaluating " + eval.Query + mode + " but got none");
+        Check(eval, result, "instant" + mode);
         if (eval.Ordered)
         {
             return; // ordering is not defined for range queries (test.go)
         }
 
-        var range = engine.Range(expr, eval.TimeMs - 60_000, eval.TimeMs + 60_000, 60_000);
+        var range = engine.Range(expr, timeMs - 60_000, timeMs + 60_000, 60_000);
         var atT = new List<VectorSample>();
         foreach (var (labels, points) in range)
         {
             foreach (var p in points)
             {
-                if (p.TimestampMs == eval.TimeMs)
+                if (p.TimestampMs == timeMs)
                 {
                     atT.Add(new VectorSample(labels, p.Value));
                     break;
@@ -102,7 +139,49 @@ public sealed class PromqlConformanceTests(PromqlConformanceTests.Stores stores)
             }
         }
 
-        Check(eval, result is ScalarValue ? new ScalarValue(atT[0].Value) : new VectorValue(atT), "range");
+        Check(eval, result is ScalarValue ? new ScalarValue(atT[0].Value) : new VectorValue(atT), "range" + mode);
+    }
+
+    /// <summary>
+    /// test.go's atModifierTestCases: <paramref name="query"/> with <c>@ timeMs</c> set on every selector and subquery
+    /// that has none and is not inside a subquery (whose own @ then decides), or null when a function whose answer
+    /// depends on the evaluation time or on sample timestamps (engine.go's AtModifierUnsafeFunctions) is outside
+    /// any subquery.
+    /// </summary>
+    internal static PromExpr? PinnedAt(string query, long timeMs)
+    {
+        var expr = PromParser.Parse(query);
+        var at = new PromAt(PromAtKind.Time, timeMs);
+        return Pin(expr) ? expr : null;
+
+        bool Pin(PromExpr e)
+        {
+            switch (e)
+            {
+                case VectorSelector vs:
+                    vs.At ??= at;
+                    return true;
+                case MatrixSelector ms:
+                    ms.Selector.At ??= at;
+                    return true;
+                case Subquery sq:
+                    sq.At ??= at;
+                    return true;
+                case Call c:
+                    return c.Function is not ("days_in_month" or "day_of_month" or "day_of_week" or "day_of_year" or "hour" or "minute"
+                        or "month" or "year" or "predict_linear" or "time" or "timestamp") & c.Args.Aggregate(true, (ok, a) => Pin(a) & ok);
+                case Aggregate a:
+                    return (a.Param is null || Pin(a.Param)) & Pin(a.Expr);
+                case Unary u:
+                    return Pin(u.Expr);
+                case Paren p:
+                    return Pin(p.Expr);
+                case Binary b:
+                    return Pin(b.Lhs) & Pin(b.Rhs);
+                default:
+                    return true;
+            }
+        }
     }
 
     private static void CheckFailure(PromqlEval eval, PromQueryException e)
