@@ -424,6 +424,7 @@ public sealed partial class PromEngine
 
         // Counted steps, not time += step: near the end of the time line the sum would wrap around and never pass the end.
         var bySeries = new Dictionary<LabelSet, List<Sample>>();
+        var held = 0L;
         var steps = first > rangeEnd ? -1 : (rangeEnd - first) / step;
         for (var n = 0L; n <= steps; n++)
         {
@@ -433,6 +434,12 @@ public sealed partial class PromEngine
             {
                 vector = EvalVector(ev, sq.Expr, time);
                 cache[time] = vector;
+            }
+
+            held += vector.Count;
+            if (held > MaxSubquerySamples)
+            {
+                throw PromQueryException.Execution("query processing would load too many samples into memory in subquery (more than " + MaxSubquerySamples + ")");
             }
 
             foreach (var s in vector)

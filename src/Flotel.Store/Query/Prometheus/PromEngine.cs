@@ -52,6 +52,13 @@ public sealed partial class PromEngine(MetricStore store, CancellationToken canc
     /// </summary>
     public const long MaxSubquerySteps = MaxPointsPerSeries;
 
+    /// <summary>
+    /// Most samples one subquery window may hold (steps × series): the window and its cached steps are kept in memory
+    /// (about 40 bytes a sample, so 400 MB at the limit), where Prometheus bounds the same with --query.max-samples
+    /// (50 million by default, for a server rather than a gateway beside other work).
+    /// </summary>
+    public const long MaxSubquerySamples = 10_000_000;
+
     private long _samplesLoaded;
 
     /// <summary>Samples the queries of this engine read from the store (their prefetched series), in total.</summary>

@@ -218,6 +218,20 @@ public sealed class PromEngineTests : IDisposable
         Assert.Equal(1.0, Single("max_over_time(g[3h:1s])", 60));
     }
 
+    [Fact]
+    public void Subquery_HoldingMoreSamplesThanTheLimit_IsAnExecutionError()
+    {
+        for (var i = 0; i < 1_001; i++)
+        {
+            Add(LabelSet.Of("__name__", "g", "i", i.ToString(System.Globalization.CultureInfo.InvariantCulture)), (0, 1));
+        }
+
+        // 1,001 series × 10,001 steps: over ten million samples in one window.
+        var ex = Assert.Throws<PromQueryException>(() => Eval("count_over_time(last_over_time(g[1d])[10000s:1s])", 10_000));
+        Assert.Equal("execution", ex.ErrorType);
+        Assert.Equal(1_001, Vector("count_over_time(last_over_time(g[1d])[100s:1s])", 10_000).Count);
+    }
+
     [Theory]
     [InlineData("year(vector(1e20))")]
     [InlineData("month(vector(-1e20))")]
