@@ -18,12 +18,16 @@ namespace Flotel.Store.Query.Prometheus;
 /// <c>topk</c>/<c>bottomk</c> keep it.</item>
 /// <item>Vector matching: one-to-one, <c>group_left</c>/<c>group_right</c> and the set operators, with
 /// Prometheus's execution errors when a match group is not unique where it must be.</item>
+/// <item>The <c>@</c> modifier evaluates its selector or subquery at a fixed time (<c>start()</c>/<c>end()</c>: the
+/// query's bounds) instead of the step's; <c>offset</c> then counts back from there.</item>
+/// <item>A subquery <c>expr[r:s]</c> evaluates expr at the multiples of s (from time 0) in [t − offset − r, t − offset],
+/// as Prometheus aligns them, giving a range vector to the range-vector functions.</item>
 /// </list>
 /// Selectors are read from the store once per query for the whole evaluation range, then sliced per step.
 /// The engine holds only the store: everything that belongs to one query (its time range, what it read, its caches,
 /// its cancellation) lives in a <see cref="PromEvaluation"/>, made by the <c>Instant</c> and <c>Range</c> entry points and
 /// passed down the evaluation, as VictoriaMetrics passes its evalConfig. The code is split by expression kind:
-/// this file (entry points, dispatch, label helpers), <c>.Select</c> (selectors and range-vector functions),
+/// this file (entry points, dispatch, label helpers), <c>.Select</c> (selectors, subqueries, range-vector functions),
 /// <c>.Aggregate</c>, <c>.Binary</c> (operators) and <c>.Functions</c> (the other calls).
 /// The cancellation token stops the query (client gone, time up: Prometheus's context): it is checked per
 /// series read from the store, per step, and every <see cref="SeriesPerCancellationCheck"/> series in per-series loops,
