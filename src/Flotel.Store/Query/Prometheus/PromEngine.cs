@@ -27,7 +27,7 @@ namespace Flotel.Store.Query.Prometheus;
 /// The engine holds only the store: everything that belongs to one query (its time range, what it read, its caches,
 /// its cancellation) lives in a <see cref="PromEvaluation"/>, made by the <c>Instant</c> and <c>Range</c> entry points and
 /// passed down the evaluation, as VictoriaMetrics passes its evalConfig. The code is split by expression kind:
-/// this file (entry points, dispatch, label helpers), <c>.Select</c> (selectors, subqueries, range-vector functions),
+/// this file (entry points, dispatch, label-set functions), <c>.Select</c> (selectors, subqueries, range-vector functions),
 /// <c>.Aggregate</c>, <c>.Binary</c> (operators) and <c>.Functions</c> (the other calls).
 /// The cancellation token stops the query (client gone, time up: Prometheus's context): it is checked per
 /// series read from the store, per step, and every <see cref="SeriesPerCancellationCheck"/> series in per-series loops,
