@@ -61,7 +61,48 @@ public sealed class VectorSelector(int position, string? name, IReadOnlyList<Lab
 
     public long OffsetMs { get; internal set; }
 
+    /// <summary>The <c>@</c> modifier, or null.</summary>
+    public PromAt? At { get; internal set; }
+
     public override PromType Type => PromType.Vector;
+}
+
+/// <summary>What an <c>@</c> modifier pins evaluation to.</summary>
+public enum PromAtKind
+{
+    /// <summary>A fixed time (<see cref="PromAt.TimeMs"/>).</summary>
+    Time,
+
+    /// <summary><c>start()</c>: the query's start (an instant query's time).</summary>
+    Start,
+
+    /// <summary><c>end()</c>: the query's end (an instant query's time).</summary>
+    End,
+}
+
+/// <summary>An <c>@</c> modifier: the selector or subquery is evaluated at this time whatever the evaluation step.</summary>
+public sealed record PromAt(PromAtKind Kind, long TimeMs);
+
+/// <summary>
+/// A subquery <c>expr[range:step]</c>: <c>expr</c> evaluated at every multiple of the step (counted from time 0) in
+/// [t − offset − range, t − offset], giving a range vector.
+/// </summary>
+internal sealed class Subquery(int position, PromExpr expr, long rangeMs, long stepMs) : PromExpr(position)
+{
+    public PromExpr Expr { get; } = expr;
+
+    public long RangeMs { get; } = rangeMs;
+
+    /// <summary>The step; 0 when omitted (the engine's default subquery step).</summary>
+    public long StepMs { get; } = stepMs;
+
+    public long OffsetMs { get; internal set; }
+
+    public PromAt? At { get; internal set; }
+
+    public override int Height { get; } = expr.Height + 1;
+
+    public override PromType Type => PromType.Matrix;
 }
 
 internal sealed class MatrixSelector(int position, VectorSelector selector, long rangeMs) : PromExpr(position)
@@ -85,9 +126,9 @@ internal sealed class Call(int position, string function, IReadOnlyList<PromExpr
     public override PromType Type { get; } = type;
 }
 
-internal sealed class Aggregate(int position, string op, PromExpr expr, IReadOnlyList<string> grouping, bool without, PromExpr? param = null) : PromExpr(position)
+internal sealed class Aggregate(int position, AggregateOp op, PromExpr expr, IReadOnlyList<string> grouping, bool without, PromExpr? param = null) : PromExpr(position)
 {
-    public string Op { get; } = op;
+    public AggregateOp Op { get; } = op;
 
     public PromExpr Expr { get; } = expr;
 
@@ -119,6 +160,33 @@ internal sealed class Paren(int position, PromExpr expr) : PromExpr(position)
     public override int Height { get; } = expr.Height + 1;
 
     public override PromType Type => Expr.Type;
+}
+
+/// <summary>The aggregation operators (Prometheus's parser.ItemType aggregators), read from their keyword once by the parser.</summary>
+internal enum AggregateOp
+{
+    Sum,
+    Avg,
+    Count,
+    Min,
+    Max,
+    Group,
+    Stddev,
+    Stdvar,
+    Topk,
+    Bottomk,
+    Quantile,
+    CountValues,
+}
+
+internal static class AggregateOpExtensions
+{
+    /// <summary>The operator's keyword as Prometheus prints it (lower case).</summary>
+    public static string Keyword(this AggregateOp op) => op switch
+    {
+        AggregateOp.CountValues => "count_values",
+        _ => op.ToString().ToLowerInvariant(),
+    };
 }
 
 /// <summary>Vector matching cardinality (Prometheus's parser.VectorMatchCardinality).</summary>

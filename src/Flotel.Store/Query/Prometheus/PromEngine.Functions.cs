@@ -6,7 +6,7 @@ using Flotel.Store.Metrics;
 
 namespace Flotel.Store.Query.Prometheus;
 
-/// <summary>Function calls (see <see cref="PromFunctions"/> for the list and the documentation they follow).</summary>
+/// <summary>Function calls over instant vectors and scalars (see <see cref="PromFunctions"/> for the list).</summary>
 public sealed partial class PromEngine
 {
     /// <param name="keepName">
@@ -15,30 +15,32 @@ public sealed partial class PromEngine
     /// name gives the same answer as if the names were dropped first, instead of Prometheus 2's "same labelset" error.
     /// Only for the functions that map series one to one (<see cref="PromFunctions.MapsSeriesDroppingName"/>).
     /// </param>
-    private PromValue EvalCall(Call call, long t, bool keepName = false)
+    private static PromValue EvalCall(PromEvaluation ev, Call call, long t, bool keepName = false)
     {
         switch (call.Function)
         {
             case "time":
                 return new ScalarValue(t / 1000.0);
+            case "pi":
+                return new ScalarValue(Math.PI);
             case "vector":
-                return new VectorValue([new VectorSample(LabelSet.Empty, EvalScalar(call.Args[0], t))]);
+                return new VectorValue([new VectorSample(LabelSet.Empty, EvalScalar(ev, call.Args[0], t))]);
             case "scalar":
                 {
-                    var v = EvalVector(call.Args[0], t);
+                    var v = EvalVector(ev, call.Args[0], t);
                     return new ScalarValue(v.Count == 1 ? v[0].Value : double.NaN);
                 }
 
             case "absent":
-                return EvalVector(call.Args[0], t).Count > 0 ? new VectorValue([]) : new VectorValue([new VectorSample(AbsentLabels(call.Args[0]), 1)]);
+                return EvalVector(ev, call.Args[0], t).Count > 0 ? new VectorValue([]) : new VectorValue([new VectorSample(AbsentLabels(call.Args[0]), 1)]);
             case "sort" or "sort_desc":
-                return Sort(EvalVector(call.Args[0], t), call.Function == "sort_desc");
+                return Sort(EvalVector(ev, call.Args[0], t), call.Function == "sort_desc");
             case "label_replace":
-                return LabelReplace(call, t);
+                return LabelReplace(ev, call, t);
             case "label_join":
-                return LabelJoin(call, t);
+                return LabelJoin(ev, call, t);
             case "histogram_quantile":
-                return HistogramQuantile(EvalScalar(call.Args[0], t), EvalVector(call.Args[1], t));
+                return HistogramQuantile(EvalScalar(ev, call.Args[0], t), EvalVector(ev, call.Args[1], t));
         }
 
         var matrixArg = -1;
@@ -50,7 +52,7 @@ public sealed partial class PromEngine
             }
         }
 
-        var result = matrixArg >= 0 ? EvalRangeFunction(call, matrixArg, t, keepName) : EvalInstantFunction(call, t, keepName);
+        var result = matrixArg >= 0 ? EvalRangeFunction(ev, call, matrixArg, t, keepName) : EvalInstantFunction(ev, call, t, keepName);
         if (!keepName)
         {
             CheckUniqueLabels(result);
@@ -59,75 +61,14 @@ public sealed partial class PromEngine
         return new VectorValue(result);
     }
 
-    private double EvalScalar(PromExpr expr, long t) => ((ScalarValue)Eval(expr, t)).Value;
-
-    private List<VectorSample> EvalVector(PromExpr expr, long t) => ((VectorValue)Eval(expr, t)).Samples;
-
-    /// <summary>Functions over a range vector: one value per series from the samples in its window (none when too few).</summary>
-    /// <remarks>
-    /// The hot path of range queries (a panel over 1,000 series × 1,440 steps calls it 1.44 M times): each window is a
-    /// span over the prefetched samples (copied only when it holds a stale marker) and the name-dropped label sets are
-    /// made once per query, not per step.
-    /// </remarks>
-    private List<VectorSample> EvalRangeFunction(Call call, int matrixArg, long t, bool keepName)
-    {
-        var ms = (MatrixSelector)UnwrapParens(call.Args[matrixArg]);
-        var rangeEnd = t - ms.Selector.OffsetMs;
-        var rangeStart = rangeEnd - ms.RangeMs;
-        var scalar = call.Function is "quantile_over_time" or "predict_linear" ? EvalScalar(call.Args[matrixArg == 0 ? 1 : 0], t) : double.NaN;
-        var data = _data[ms.Selector];
-        var names = keepName || call.Function == "last_over_time" ? null : NamesDropped(ms.Selector);
-        var cursors = Cursors(ms, data.Count);
-        var result = new List<VectorSample>();
-        for (var k = 0; k < data.Count; k++)
-        {
-            CheckCanceled(k);
-            var samples = Window(data[k].Samples, rangeStart, rangeEnd, ref cursors[k]);
-            if (samples.IsEmpty)
-            {
-                continue;
-            }
-
-            double? value = call.Function switch
-            {
-                "rate" => ExtrapolatedRate(samples, rangeStart, rangeEnd, isCounter: true, isRate: true),
-                "increase" => ExtrapolatedRate(samples, rangeStart, rangeEnd, isCounter: true, isRate: false),
-                "delta" => ExtrapolatedRate(samples, rangeStart, rangeEnd, isCounter: false, isRate: false),
-                "irate" => InstantRate(samples),
-                "idelta" => samples.Length < 2 ? null : samples[^1].Value - samples[^2].Value,
-                "deriv" => samples.Length < 2 ? null : PromMath.LinearRegression(samples, samples[0].TimestampMs).Slope,
-                "predict_linear" => samples.Length < 2 ? null : PredictLinear(samples, t, scalar),
-                "changes" => CountChanges(samples, resets: false),
-                "resets" => CountChanges(samples, resets: true),
-                "avg_over_time" => AvgOverTime(samples),
-                "min_over_time" => MinMaxOverTime(samples, max: false),
-                "max_over_time" => MinMaxOverTime(samples, max: true),
-                "sum_over_time" => SumOverTime(samples),
-                "count_over_time" => samples.Length,
-                "last_over_time" => samples[^1].Value,
-                "present_over_time" => 1,
-                "stdvar_over_time" => PromMath.Variance(samples),
-                "stddev_over_time" => Math.Sqrt(PromMath.Variance(samples)),
-                "quantile_over_time" => PromMath.Quantile(scalar, Values(samples)),
-                _ => throw new InvalidOperationException("unknown function " + call.Function),
-            };
-            if (value is { } v)
-            {
-                result.Add(new VectorSample(names is null ? data[k].Labels : names[k], v));
-            }
-        }
-
-        return result;
-    }
-
     /// <summary>Element-wise functions of an instant vector; all drop <c>__name__</c>.</summary>
-    private List<VectorSample> EvalInstantFunction(Call call, long t, bool keepName)
+    private static List<VectorSample> EvalInstantFunction(PromEvaluation ev, Call call, long t, bool keepName)
     {
         if (call.Function == "timestamp" && UnwrapParens(call.Args[0]) is VectorSelector vs)
         {
             // The time of the sample the selector picked, not the evaluation time.
             var stamped = new List<VectorSample>();
-            foreach (var (labels, _, ms) in SelectInstantWithTime(vs, t))
+            foreach (var (labels, _, ms) in SelectInstantWithTime(ev, vs, t))
             {
                 stamped.Add(new VectorSample(keepName ? labels : DropMetricName(labels), ms / 1000.0));
             }
@@ -135,8 +76,9 @@ public sealed partial class PromEngine
             return stamped;
         }
 
-        var input = EvalVector(call.Args[0], t);
-        double a1 = call.Args.Count > 1 ? EvalScalar(call.Args[1], t) : 1, a2 = call.Args.Count > 2 ? EvalScalar(call.Args[2], t) : 0;
+        // The date functions without an argument read the evaluation time: vector(time()).
+        var input = call.Args.Count == 0 ? [new VectorSample(LabelSet.Empty, t / 1000.0)] : EvalVector(ev, call.Args[0], t);
+        double a1 = call.Args.Count > 1 ? EvalScalar(ev, call.Args[1], t) : 1, a2 = call.Args.Count > 2 ? EvalScalar(ev, call.Args[2], t) : 0;
         var result = new List<VectorSample>(input.Count);
         if (call.Function == "clamp" && a1 > a2)
         {
@@ -162,6 +104,22 @@ public sealed partial class PromEngine
                 "clamp_min" => Math.Max(a1, x),
                 "clamp_max" => Math.Min(a1, x),
                 "timestamp" => t / 1000.0,
+                "sgn" => double.IsNaN(x) ? x : Math.Sign(x),
+                "acos" => Math.Acos(x),
+                "acosh" => Math.Acosh(x),
+                "asin" => Math.Asin(x),
+                "asinh" => Math.Asinh(x),
+                "atan" => Math.Atan(x),
+                "atanh" => Math.Atanh(x),
+                "cos" => Math.Cos(x),
+                "cosh" => Math.Cosh(x),
+                "sin" => Math.Sin(x),
+                "sinh" => Math.Sinh(x),
+                "tan" => Math.Tan(x),
+                "tanh" => Math.Tanh(x),
+                "deg" => x * 180 / Math.PI,
+                "rad" => x * Math.PI / 180,
+                "day_of_month" or "day_of_week" or "day_of_year" or "days_in_month" or "hour" or "minute" or "month" or "year" => DatePart(call.Function, x),
                 _ => throw new InvalidOperationException("unknown function " + call.Function),
             };
             result.Add(new VectorSample(keepName ? s.Labels : DropMetricName(s.Labels), value));
@@ -170,45 +128,38 @@ public sealed partial class PromEngine
         return result;
     }
 
+    /// <summary>
+    /// A calendar field of the UTC time <paramref name="seconds"/> after the epoch (whole seconds, as Prometheus reads
+    /// the value); NaN for a value that is no representable time.
+    /// </summary>
+    private static double DatePart(string function, double seconds)
+    {
+        // DateTimeOffset covers years 1 to 9999: beyond, Prometheus's Go time would still answer; here it is NaN.
+        if (!double.IsFinite(seconds) || seconds < -62_135_596_800 || seconds >= 253_402_300_800)
+        {
+            return double.NaN;
+        }
+
+        var time = DateTimeOffset.FromUnixTimeSeconds((long)seconds).UtcDateTime;
+        return function switch
+        {
+            "day_of_month" => time.Day,
+            "day_of_week" => (int)time.DayOfWeek,
+            "day_of_year" => time.DayOfYear,
+            "days_in_month" => DateTime.DaysInMonth(time.Year, time.Month),
+            "hour" => time.Hour,
+            "minute" => time.Minute,
+            "month" => time.Month,
+            _ => time.Year,
+        };
+    }
+
     /// <summary>Rounds to the nearest multiple of <paramref name="toNearest"/>, ties up (documented for <c>round</c>).</summary>
     private static double Round(double x, double toNearest)
     {
         // Multiplying by the inverse rather than dividing keeps the results Prometheus gives for fractions like 0.1.
         var inverse = 1.0 / toNearest;
         return Math.Floor((x * inverse) + 0.5) / inverse;
-    }
-
-    private static double PredictLinear(ReadOnlySpan<Sample> samples, long t, double seconds)
-    {
-        var (slope, intercept) = PromMath.LinearRegression(samples, t);
-        return (slope * seconds) + intercept;
-    }
-
-    private static double CountChanges(ReadOnlySpan<Sample> samples, bool resets)
-    {
-        var count = 0;
-        for (var i = 1; i < samples.Length; i++)
-        {
-            var previous = samples[i - 1].Value;
-            var current = samples[i].Value;
-            if (resets ? current < previous : current != previous && !(double.IsNaN(current) && double.IsNaN(previous)))
-            {
-                count++;
-            }
-        }
-
-        return count;
-    }
-
-    private static List<double> Values(ReadOnlySpan<Sample> samples)
-    {
-        var values = new List<double>(samples.Length);
-        foreach (var s in samples)
-        {
-            values.Add(s.Value);
-        }
-
-        return values;
     }
 
     /// <summary>
@@ -249,7 +200,7 @@ public sealed partial class PromEngine
         return new LabelSet(labels);
     }
 
-    /// <summary><c>sort</c>/<c>sort_desc</c>: by value, stable, NaN first (as Prometheus 2 orders them); labels untouched.</summary>
+    /// <summary><c>sort</c>/<c>sort_desc</c>: by value, stable, NaN last in both (as Prometheus 2 orders them); labels untouched.</summary>
     private static VectorValue Sort(List<VectorSample> input, bool descending)
     {
         var indexed = new List<(VectorSample Sample, int Index)>(input.Count);
@@ -262,7 +213,7 @@ public sealed partial class PromEngine
         {
             var an = double.IsNaN(a.Sample.Value);
             var bn = double.IsNaN(b.Sample.Value);
-            var c = an || bn ? bn.CompareTo(an) : descending ? b.Sample.Value.CompareTo(a.Sample.Value) : a.Sample.Value.CompareTo(b.Sample.Value);
+            var c = an || bn ? an.CompareTo(bn) : descending ? b.Sample.Value.CompareTo(a.Sample.Value) : a.Sample.Value.CompareTo(b.Sample.Value);
             return c != 0 ? c : a.Index.CompareTo(b.Index);
         });
         var result = new List<VectorSample>(input.Count);
@@ -280,20 +231,20 @@ public sealed partial class PromEngine
     /// <c>label_replace(v, dst, replacement, src, regex)</c>: where the anchored regex matches the value of src (missing =
     /// empty), dst becomes the expanded replacement (empty = removed); other elements pass unchanged; names kept.
     /// </summary>
-    private VectorValue LabelReplace(Call call, long t)
+    private static VectorValue LabelReplace(PromEvaluation ev, Call call, long t)
     {
         var dst = StringArg(call, 1);
         var replacement = StringArg(call, 2);
         var src = StringArg(call, 3);
         var pattern = StringArg(call, 4);
-        var (regex, groupNames) = LabelReplaceRegex(call, pattern);
+        var (regex, groupNames) = LabelReplaceRegex(ev, call, pattern);
         if (!IsValidLabelName(dst))
         {
             throw PromQueryException.Execution("invalid destination label name in label_replace(): " + dst);
         }
 
         var result = new List<VectorSample>();
-        foreach (var s in EvalVector(call.Args[0], t))
+        foreach (var s in EvalVector(ev, call.Args[0], t))
         {
             var match = regex.Match(s.Labels.TryGetValue(src, out var value) ? value : string.Empty);
             result.Add(match.Success ? new VectorSample(WithLabel(s.Labels, dst, PromMath.Expand(replacement, match, groupNames)), s.Value) : s);
@@ -307,9 +258,9 @@ public sealed partial class PromEngine
     /// The anchored regex of a <c>label_replace</c> call, compiled once per query rather than once per step (a
     /// non-backtracking regex costs more to build than to run: a 3,000-step range query built it 3,000 times).
     /// </summary>
-    private (Regex Regex, Dictionary<string, int> GroupNames) LabelReplaceRegex(Call call, string pattern)
+    private static (Regex Regex, Dictionary<string, int> GroupNames) LabelReplaceRegex(PromEvaluation ev, Call call, string pattern)
     {
-        if (_labelReplaceRegexes.TryGetValue(call, out var compiled))
+        if (ev.LabelReplaceRegexes.TryGetValue(call, out var compiled))
         {
             return compiled;
         }
@@ -326,12 +277,12 @@ public sealed partial class PromEngine
                 + (e.InnerException is NotSupportedException ? ": " + LinearRegex.UnsupportedReason : string.Empty));
         }
 
-        _labelReplaceRegexes[call] = compiled;
+        ev.LabelReplaceRegexes[call] = compiled;
         return compiled;
     }
 
     /// <summary><c>label_join(v, dst, separator, src…)</c>: dst = the src values joined (missing = empty; empty result removes dst); names kept.</summary>
-    private VectorValue LabelJoin(Call call, long t)
+    private static VectorValue LabelJoin(PromEvaluation ev, Call call, long t)
     {
         var dst = StringArg(call, 1);
         var separator = StringArg(call, 2);
@@ -354,7 +305,7 @@ public sealed partial class PromEngine
 
         var result = new List<VectorSample>();
         var sb = new StringBuilder();
-        foreach (var s in EvalVector(call.Args[0], t))
+        foreach (var s in EvalVector(ev, call.Args[0], t))
         {
             sb.Clear();
             for (var i = 0; i < sources.Count; i++)
@@ -375,8 +326,8 @@ public sealed partial class PromEngine
     }
 
     /// <summary>
-    /// <c>histogram_quantile(φ, buckets)</c> over classic buckets: elements grouped by their labels without <c>le</c>
-    /// and <c>__name__</c>; an element whose <c>le</c> is missing or not a number is ignored.
+    /// <c>histogram_quantile(φ, buckets)</c> over classic buckets: elements grouped by their labels without <c>le</c>,
+    /// answers labelled without <c>le</c> and <c>__name__</c>; an element whose <c>le</c> is missing or not a number is ignored.
     /// </summary>
     private static VectorValue HistogramQuantile(double q, List<VectorSample> input)
     {
@@ -389,7 +340,9 @@ public sealed partial class PromEngine
                 continue;
             }
 
-            var key = WithLabel(DropMetricName(s.Labels), "le", string.Empty);
+            // Grouped by all labels but le, the name included (two histograms of different names are two groups, and
+            // when their answers carry the same labels that is the "same labelset" error, as in Prometheus).
+            var key = WithLabel(s.Labels, "le", string.Empty);
             if (!groups.TryGetValue(key, out var buckets))
             {
                 buckets = [];
@@ -403,9 +356,10 @@ public sealed partial class PromEngine
         var result = new List<VectorSample>(order.Count);
         foreach (var key in order)
         {
-            result.Add(new VectorSample(key, PromMath.BucketQuantile(q, groups[key])));
+            result.Add(new VectorSample(DropMetricName(key), PromMath.BucketQuantile(q, groups[key])));
         }
 
+        CheckUniqueLabels(result);
         return new VectorValue(result);
     }
 
@@ -433,139 +387,4 @@ public sealed partial class PromEngine
 
         return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value);
     }
-
-    private static PromExpr UnwrapParens(PromExpr e)
-    {
-        while (e is Paren p)
-        {
-            e = p.Expr;
-        }
-
-        return e;
-    }
-
-    /// <summary>Prometheus's extrapolatedRate (promql/functions.go), for rate and increase.</summary>
-    internal static double? ExtrapolatedRate(ReadOnlySpan<Sample> samples, long rangeStartMs, long rangeEndMs, bool isCounter, bool isRate)
-    {
-        if (samples.Length < 2)
-        {
-            return null;
-        }
-
-        var first = samples[0];
-        var last = samples[^1];
-        var result = last.Value - first.Value;
-        if (isCounter)
-        {
-            // A drop means the counter restarted from zero: the value before the drop was lost from the difference.
-            var previous = 0.0;
-            foreach (var s in samples)
-            {
-                if (s.Value < previous)
-                {
-                    result += previous;
-                }
-
-                previous = s.Value;
-            }
-        }
-
-        var durationToStart = (first.TimestampMs - rangeStartMs) / 1000.0;
-        var durationToEnd = (rangeEndMs - last.TimestampMs) / 1000.0;
-        var sampledInterval = (last.TimestampMs - first.TimestampMs) / 1000.0;
-        var averageInterval = sampledInterval / (samples.Length - 1);
-        if (isCounter && result > 0 && first.Value >= 0)
-        {
-            // A counter cannot go below zero: do not extrapolate to before the time it would have been zero.
-            var durationToZero = sampledInterval * (first.Value / result);
-            if (durationToZero < durationToStart)
-            {
-                durationToStart = durationToZero;
-            }
-        }
-
-        var threshold = averageInterval * 1.1;
-        var extrapolateTo = sampledInterval;
-        extrapolateTo += durationToStart < threshold ? durationToStart : averageInterval / 2;
-        extrapolateTo += durationToEnd < threshold ? durationToEnd : averageInterval / 2;
-        result *= extrapolateTo / sampledInterval;
-        if (isRate)
-        {
-            result /= (rangeEndMs - rangeStartMs) / 1000.0;
-        }
-
-        return result;
-    }
-
-    /// <summary>irate: per-second rate between the last two samples (a drop counts as a reset from zero).</summary>
-    internal static double? InstantRate(ReadOnlySpan<Sample> samples)
-    {
-        if (samples.Length < 2)
-        {
-            return null;
-        }
-
-        var last = samples[^1];
-        var previous = samples[^2];
-        var result = last.Value < previous.Value ? last.Value : last.Value - previous.Value;
-        var interval = last.TimestampMs - previous.TimestampMs;
-        if (interval == 0)
-        {
-            return null;
-        }
-
-        return result / (interval / 1000.0);
-    }
-
-    /// <summary>Incremental mean as Prometheus 2.42 computes it (avoids overflow; infinities handled apart).</summary>
-    private static double AvgOverTime(ReadOnlySpan<Sample> samples)
-    {
-        double mean = 0, count = 0;
-        foreach (var s in samples)
-        {
-            count++;
-            if (double.IsInfinity(mean))
-            {
-                if (double.IsInfinity(s.Value) && (mean > 0) == (s.Value > 0))
-                {
-                    continue;
-                }
-
-                if (!double.IsInfinity(s.Value) && !double.IsNaN(s.Value))
-                {
-                    continue;
-                }
-            }
-
-            mean += (s.Value / count) - (mean / count);
-        }
-
-        return mean;
-    }
-
-    private static double SumOverTime(ReadOnlySpan<Sample> samples)
-    {
-        var sum = 0.0;
-        foreach (var s in samples)
-        {
-            sum += s.Value;
-        }
-
-        return sum;
-    }
-
-    private static double MinMaxOverTime(ReadOnlySpan<Sample> samples, bool max)
-    {
-        var result = samples[0].Value;
-        foreach (var s in samples)
-        {
-            if ((max ? s.Value > result : s.Value < result) || double.IsNaN(result))
-            {
-                result = s.Value;
-            }
-        }
-
-        return result;
-    }
-
 }

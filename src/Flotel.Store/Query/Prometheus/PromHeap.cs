@@ -32,15 +32,6 @@ internal static class PromHeap
         }
     }
 
-    /// <summary>Sort order for the answer: NaN last, else ascending.</summary>
-    public static int CompareForSort(double a, double b) => (double.IsNaN(a), double.IsNaN(b)) switch
-    {
-        (true, true) => 0,
-        (true, false) => 1,
-        (false, true) => -1,
-        _ => a.CompareTo(b),
-    };
-
     private static void Up(List<VectorSample> heap, int j, Func<double, double, bool> less)
     {
         while (j > 0)

@@ -39,6 +39,9 @@ internal enum TokenKind
     And,
     Or,
     Unless,
+
+    // atan2, a keyword operator lexed as an identifier like the set operators.
+    Atan2,
 }
 
 /// <summary>One lexeme: kind, start offset in the query, text (string tokens: the unescaped value), number or duration (ms).</summary>

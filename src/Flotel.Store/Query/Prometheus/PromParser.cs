@@ -22,9 +22,21 @@ public sealed class PromParser
 
     private const int PrecPow = 6;
 
-    private static readonly HashSet<string> Aggregations = new(StringComparer.Ordinal)
+    /// <summary>The aggregation keywords; case-insensitive, as all PromQL keywords are (lex.go's key map).</summary>
+    private static readonly Dictionary<string, AggregateOp> Aggregations = new(StringComparer.OrdinalIgnoreCase)
     {
-        "sum", "avg", "min", "max", "count", "group", "stddev", "stdvar", "topk", "bottomk", "quantile", "count_values",
+        ["sum"] = AggregateOp.Sum,
+        ["avg"] = AggregateOp.Avg,
+        ["min"] = AggregateOp.Min,
+        ["max"] = AggregateOp.Max,
+        ["count"] = AggregateOp.Count,
+        ["group"] = AggregateOp.Group,
+        ["stddev"] = AggregateOp.Stddev,
+        ["stdvar"] = AggregateOp.Stdvar,
+        ["topk"] = AggregateOp.Topk,
+        ["bottomk"] = AggregateOp.Bottomk,
+        ["quantile"] = AggregateOp.Quantile,
+        ["count_values"] = AggregateOp.CountValues,
     };
 
     private readonly string _query;
@@ -89,14 +101,18 @@ public sealed class PromParser
         return Next();
     }
 
+    /// <summary>True when <paramref name="t"/> is the keyword <paramref name="keyword"/>: keywords are case-insensitive (Prometheus's lexer looks them up lower-cased).</summary>
+    private static bool Is(Token t, string keyword) => t.Kind == TokenKind.Identifier && t.Text.Equals(keyword, StringComparison.OrdinalIgnoreCase);
+
     private static int Precedence(Token t) => t.Kind switch
     {
         TokenKind.Add or TokenKind.Sub => 4,
         TokenKind.Mul or TokenKind.Div or TokenKind.Mod => 5,
         TokenKind.Pow => PrecPow,
         TokenKind.EqlEql or TokenKind.Neq or TokenKind.Lss or TokenKind.Gtr or TokenKind.Lte or TokenKind.Gte => 3,
-        TokenKind.Identifier when t.Text is "and" or "unless" => 2,
-        TokenKind.Identifier when t.Text is "or" => 1,
+        TokenKind.Identifier when Is(t, "atan2") => 5,
+        TokenKind.Identifier when Is(t, "and") || Is(t, "unless") => 2,
+        TokenKind.Identifier when Is(t, "or") => 1,
         _ => -1,
     };
 
@@ -149,8 +165,9 @@ public sealed class PromParser
             var kind = op.Kind;
             if (kind == TokenKind.Identifier)
             {
-                kind = op.Text switch
+                kind = op.Text.ToLowerInvariant() switch
                 {
+                    "atan2" => TokenKind.Atan2,
                     "and" => TokenKind.And,
                     "or" => TokenKind.Or,
                     _ => TokenKind.Unless,
@@ -158,7 +175,7 @@ public sealed class PromParser
             }
 
             var returnBool = false;
-            if (Peek.Kind == TokenKind.Identifier && Peek.Text == "bool")
+            if (Is(Peek, "bool"))
             {
                 if (prec != 3)
                 {
@@ -173,11 +190,11 @@ public sealed class PromParser
             IReadOnlyList<string> include = [];
             var on = false;
             var card = kind is TokenKind.And or TokenKind.Or or TokenKind.Unless ? MatchCardinality.ManyToMany : MatchCardinality.OneToOne;
-            if (Peek.Kind == TokenKind.Identifier && Peek.Text is "on" or "ignoring")
+            if (Is(Peek, "on") || Is(Peek, "ignoring"))
             {
-                on = Next().Text == "on";
+                on = Is(Next(), "on");
                 matching = ParseLabelList();
-                if (Peek.Kind == TokenKind.Identifier && Peek.Text is "group_left" or "group_right")
+                if (Is(Peek, "group_left") || Is(Peek, "group_right"))
                 {
                     var group = Next();
                     if (card == MatchCardinality.ManyToMany)
@@ -185,7 +202,7 @@ public sealed class PromParser
                         throw PromQueryException.Parse(_query, lhs.Position, "no grouping allowed for \"" + op.Text + "\" operation");
                     }
 
-                    card = group.Text == "group_left" ? MatchCardinality.ManyToOne : MatchCardinality.OneToMany;
+                    card = Is(group, "group_left") ? MatchCardinality.ManyToOne : MatchCardinality.OneToMany;
                     if (Peek.Kind == TokenKind.LeftParen)
                     {
                         include = ParseLabelList();
@@ -262,71 +279,186 @@ public sealed class PromParser
         return ParsePostfix(ParsePrimary());
     }
 
+    /// <summary>
+    /// A range <c>[r]</c> (vector selectors only) or subquery <c>[r:step]</c> (any instant vector), then the
+    /// <c>offset</c> and <c>@</c> modifiers in either order, each at most once, on a selector or subquery.
+    /// </summary>
     private PromExpr ParsePostfix(PromExpr expr)
     {
-        if (Peek.Kind == TokenKind.LeftBracket)
+        var offsetSeen = false;
+        var atSeen = false;
+        while (true)
         {
-            var open = Next();
-            if (expr is not VectorSelector vs || vs.OffsetMs != 0)
+            if (Peek.Kind == TokenKind.LeftBracket)
             {
-                throw Error(open, "ranges only allowed for vector selectors");
+                expr = ParseBrackets(expr, offsetSeen || atSeen);
+                offsetSeen = atSeen = false;
+            }
+            else if (Is(Peek, "offset"))
+            {
+                var kw = Next();
+                var negative = false;
+                if (Peek.Kind is TokenKind.Sub or TokenKind.Add)
+                {
+                    negative = Next().Kind == TokenKind.Sub;
+                }
+
+                var d = Expect(TokenKind.Duration, "offset");
+                if (offsetSeen)
+                {
+                    throw Error(kw, "offset may not be set multiple times");
+                }
+
+                offsetSeen = true;
+                SetOffset(expr, kw, negative ? -d.DurationMs : d.DurationMs);
+            }
+            else if (Peek.Kind == TokenKind.At)
+            {
+                var at = Next();
+                var value = ParseAtValue();
+                if (atSeen)
+                {
+                    throw Error(at, "@ <timestamp> may not be set multiple times");
+                }
+
+                atSeen = true;
+                SetAt(expr, at, value);
+            }
+            else
+            {
+                return expr;
+            }
+        }
+    }
+
+    /// <summary>A range <c>[r]</c> after a vector selector without modifiers, or a subquery <c>[r:step]</c> after any instant vector.</summary>
+    private PromExpr ParseBrackets(PromExpr expr, bool modified)
+    {
+        var open = Next();
+        var range = Expect(TokenKind.Duration, "range selector");
+        if (Peek.Kind == TokenKind.Colon)
+        {
+            Next();
+            var step = Peek.Kind == TokenKind.Duration ? Next() : default;
+            Expect(TokenKind.RightBracket, "subquery selector");
+            if (expr.Type != PromType.Vector)
+            {
+                throw Error(open, "subquery is only allowed on instant vector, got " + TypeName(expr.Type) + " instead");
             }
 
-            var range = Expect(TokenKind.Duration, "range selector");
-            if (Peek.Kind == TokenKind.Colon)
-            {
-                throw Error(Peek, "subqueries are not supported");
-            }
-
-            Expect(TokenKind.RightBracket, "range selector");
             if (range.DurationMs <= 0)
             {
                 throw Error(range, "range must be positive");
             }
 
-            expr = new MatrixSelector(expr.Position, vs, range.DurationMs);
-        }
-
-        if (Peek.Kind == TokenKind.Identifier && Peek.Text == "offset")
-        {
-            var kw = Next();
-            var negative = false;
-            if (Peek.Kind == TokenKind.Sub)
+            if (step.Kind == TokenKind.Duration && step.DurationMs <= 0)
             {
-                Next();
-                negative = true;
+                throw Error(step, "step must be positive");
             }
 
-            var d = Expect(TokenKind.Duration, "offset");
-            var selector = expr switch
-            {
-                VectorSelector v => v,
-                MatrixSelector m => m.Selector,
-                _ => throw Error(kw, "offset modifier must be preceded by an instant vector selector or range vector selector"),
-            };
-            if (selector.OffsetMs != 0)
-            {
-                throw Error(kw, "offset may not be set multiple times");
-            }
-
-            selector.OffsetMs = negative ? -d.DurationMs : d.DurationMs;
-            if (Peek.Kind == TokenKind.Identifier && Peek.Text == "offset")
-            {
-                throw Error(Peek, "offset may not be set multiple times");
-            }
+            return Bounded(new Subquery(expr.Position, expr, range.DurationMs, step.Kind == TokenKind.Duration ? step.DurationMs : 0));
         }
 
-        if (Peek.Kind == TokenKind.At)
+        if (expr is not VectorSelector vs)
         {
-            throw Error(Peek, "the @ modifier is not supported");
+            throw Error(open, "ranges only allowed for vector selectors");
         }
 
-        if (Peek.Kind == TokenKind.LeftBracket)
+        if (modified)
         {
-            throw Error(Peek, "ranges only allowed for vector selectors");
+            throw Error(open, "no offset or @ modifiers allowed before range");
         }
 
-        return expr;
+        Expect(TokenKind.RightBracket, "range selector");
+        if (range.DurationMs <= 0)
+        {
+            throw Error(range, "range must be positive");
+        }
+
+        return new MatrixSelector(expr.Position, vs, range.DurationMs);
+    }
+
+    private void SetOffset(PromExpr expr, Token kw, long offsetMs)
+    {
+        switch (expr)
+        {
+            case VectorSelector v:
+                v.OffsetMs = offsetMs;
+                break;
+            case MatrixSelector m:
+                m.Selector.OffsetMs = offsetMs;
+                break;
+            case Subquery q:
+                q.OffsetMs = offsetMs;
+                break;
+            default:
+                throw Error(kw, "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery");
+        }
+    }
+
+    private void SetAt(PromExpr expr, Token at, PromAt value)
+    {
+        switch (expr)
+        {
+            case VectorSelector v:
+                v.At = value;
+                break;
+            case MatrixSelector m:
+                m.Selector.At = value;
+                break;
+            case Subquery q:
+                q.At = value;
+                break;
+            default:
+                throw Error(at, "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery");
+        }
+    }
+
+    /// <summary>
+    /// The argument of <c>@</c>: a Unix time in seconds (millisecond precision, rounded as Prometheus's
+    /// timestamp.FromFloatSeconds), or <c>start()</c> / <c>end()</c>, the range query's bounds.
+    /// </summary>
+    private PromAt ParseAtValue()
+    {
+        var t = Peek;
+        if (Is(t, "start") || Is(t, "end"))
+        {
+            Next();
+            Expect(TokenKind.LeftParen, "@ modifier");
+            Expect(TokenKind.RightParen, "@ modifier");
+            return new PromAt(Is(t, "start") ? PromAtKind.Start : PromAtKind.End, 0);
+        }
+
+        var sign = 1.0;
+        if (t.Kind is TokenKind.Sub or TokenKind.Add)
+        {
+            sign = Next().Kind == TokenKind.Sub ? -1 : 1;
+        }
+
+        var number = Peek;
+        double value;
+        if (number.Kind == TokenKind.Number)
+        {
+            value = number.Number;
+        }
+        else if (Is(number, "inf") || Is(number, "nan"))
+        {
+            value = Is(number, "nan") ? double.NaN : double.PositiveInfinity;
+        }
+        else
+        {
+            throw Error(number, "unexpected " + Describe(number) + " in @, expected timestamp");
+        }
+
+        Next();
+        var seconds = sign * value;
+        var ms = Math.Round(seconds * 1000);
+        if (!double.IsFinite(seconds) || ms >= 9.2233720368547758E+18 || ms <= -9.2233720368547758E+18)
+        {
+            throw Error(number, "timestamp out of bounds for @ modifier: " + PromFormat.FormatFloat(seconds));
+        }
+
+        return new PromAt(PromAtKind.Time, (long)ms);
     }
 
     private PromExpr ParsePrimary()
@@ -366,10 +498,10 @@ public sealed class PromParser
             return new NumberLiteral(t.Position, lower == "NAN" ? double.NaN : double.PositiveInfinity);
         }
 
-        var followedByCall = Peek.Kind == TokenKind.LeftParen || (Peek.Kind == TokenKind.Identifier && Peek.Text is "by" or "without");
-        if (Aggregations.Contains(name) && followedByCall)
+        var followedByCall = Peek.Kind == TokenKind.LeftParen || Is(Peek, "by") || Is(Peek, "without");
+        if (Aggregations.TryGetValue(name, out var aggregateOp) && followedByCall)
         {
-            return ParseAggregation(t);
+            return ParseAggregation(t, aggregateOp);
         }
 
         if (Peek.Kind == TokenKind.LeftParen)
@@ -377,7 +509,7 @@ public sealed class PromParser
             return ParseCall(t);
         }
 
-        if (name is "by" or "without" or "bool" or "on" or "ignoring" or "offset" or "group_left" or "group_right" or "and" or "or" or "unless")
+        if (name.ToLowerInvariant() is "by" or "without" or "bool" or "on" or "ignoring" or "offset" or "group_left" or "group_right" or "and" or "or" or "unless" or "atan2")
         {
             throw Error(t, "unexpected " + Describe(t));
         }
@@ -385,13 +517,13 @@ public sealed class PromParser
         return ParseSelector(name, t.Position);
     }
 
-    private Aggregate ParseAggregation(Token op)
+    private Aggregate ParseAggregation(Token op, AggregateOp kind)
     {
         IReadOnlyList<string>? grouping = null;
         var without = false;
         if (Peek.Kind == TokenKind.Identifier)
         {
-            without = Next().Text == "without";
+            without = Is(Next(), "without");
             grouping = ParseLabelList();
         }
 
@@ -408,7 +540,7 @@ public sealed class PromParser
             args.Add(ParseExpr(0));
         }
 
-        var withParam = op.Text is "topk" or "bottomk" or "quantile" or "count_values";
+        var withParam = kind is AggregateOp.Topk or AggregateOp.Bottomk or AggregateOp.Quantile or AggregateOp.CountValues;
         if (args.Count != (withParam ? 2 : 1))
         {
             throw Error(op, "wrong number of arguments for aggregate expression provided, expected " + (withParam ? "2" : "1") + ", got " + args.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -417,14 +549,14 @@ public sealed class PromParser
         var param = withParam ? args[0] : null;
         var expr = args[^1];
         Expect(TokenKind.RightParen, "aggregation");
-        if (Peek.Kind == TokenKind.Identifier && Peek.Text is "by" or "without")
+        if (Is(Peek, "by") || Is(Peek, "without"))
         {
             if (grouping is not null)
             {
                 throw Error(Peek, "aggregation must only contain one grouping clause");
             }
 
-            without = Next().Text == "without";
+            without = Is(Next(), "without");
             grouping = ParseLabelList();
         }
 
@@ -435,14 +567,14 @@ public sealed class PromParser
 
         if (param is not null)
         {
-            var expected = op.Text == "count_values" ? PromType.String : PromType.Scalar;
+            var expected = kind == AggregateOp.CountValues ? PromType.String : PromType.Scalar;
             if (param.Type != expected)
             {
                 throw PromQueryException.Parse(_query, param.Position, "expected type " + TypeName(expected) + " in aggregation parameter, got " + TypeName(param.Type));
             }
         }
 
-        return Bounded(new Aggregate(op.Position, op.Text, expr, grouping ?? [], without, param));
+        return Bounded(new Aggregate(op.Position, kind, expr, grouping ?? [], without, param));
     }
 
     private Call ParseCall(Token name)

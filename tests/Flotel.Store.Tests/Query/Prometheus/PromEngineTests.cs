@@ -186,6 +186,59 @@ public sealed class PromEngineTests : IDisposable
     }
 
     [Fact]
+    public void AtStartAndEnd_InARangeQuery_PinEveryStepToTheQueryBounds()
+    {
+        Add(LabelSet.Of("__name__", "g"), (0, 1), (60, 2), (120, 3), (180, 4));
+        var query = PromParser.Parse("g @ start() + g @ end() * 10");
+        var (_, points) = Assert.Single(new PromEngine(_store).Range(query, 60_000, 180_000, 60_000));
+        Assert.Equal([42.0, 42, 42], points.Select(p => p.Value));
+    }
+
+    [Fact]
+    public void Subquery_InARangeQuery_GivesEachStepTheInstantAnswer()
+    {
+        var samples = Enumerable.Range(0, 60).Select(i => (i * 15.0, (double)(i * i))).ToArray();
+        Add(LabelSet.Of("__name__", "c"), samples);
+        var query = PromParser.Parse("max_over_time(rate(c[1m])[5m:30s])");
+        var (_, points) = Assert.Single(new PromEngine(_store).Range(query, 300_000, 840_000, 60_000));
+        foreach (var p in points)
+        {
+            Assert.Equal(Single("max_over_time(rate(c[1m])[5m:30s])", p.TimestampMs / 1000.0), p.Value, 9);
+        }
+
+        Assert.Equal(10, points.Count);
+    }
+
+    [Fact]
+    public void Subquery_WithMoreStepsThanTheLimit_IsAnExecutionError()
+    {
+        Add(LabelSet.Of("__name__", "g"), (0, 1));
+        var ex = Assert.Throws<PromQueryException>(() => Eval("max_over_time(g[1d:1s])", 60));
+        Assert.Equal("execution", ex.ErrorType);
+        Assert.Equal(1.0, Single("max_over_time(g[3h:1s])", 60));
+    }
+
+    [Fact]
+    public void Subquery_HoldingMoreSamplesThanTheLimit_IsAnExecutionError()
+    {
+        for (var i = 0; i < 1_001; i++)
+        {
+            Add(LabelSet.Of("__name__", "g", "i", i.ToString(System.Globalization.CultureInfo.InvariantCulture)), (0, 1));
+        }
+
+        // 1,001 series × 10,001 steps: over ten million samples in one window.
+        var ex = Assert.Throws<PromQueryException>(() => Eval("count_over_time(last_over_time(g[1d])[10000s:1s])", 10_000));
+        Assert.Equal("execution", ex.ErrorType);
+        Assert.Equal(1_001, Vector("count_over_time(last_over_time(g[1d])[100s:1s])", 10_000).Count);
+    }
+
+    [Theory]
+    [InlineData("year(vector(1e20))")]
+    [InlineData("month(vector(-1e20))")]
+    [InlineData("hour(vector(NaN))")]
+    public void DateFunction_OfATimeOutOfRange_IsNaN(string query) => Assert.True(double.IsNaN(Single(query, 0)));
+
+    [Fact]
     public void AggregationOverARangeFunction_KeepsNamesUntilGrouping_LikePrometheus3()
     {
         // Prometheus 2 fails here ("same labelset" once count_over_time drops the names); grouping by labels that do

@@ -175,4 +175,16 @@ public sealed class PromHostileQueryTests : IDisposable
         Assert.Equal("1", sample.Labels.TryGetValue("version", out var v) ? v : null);
         Assert.Equal(1, sample.Value);
     }
+
+    [Theory]
+    [InlineData("max_over_time(vector(1)[1m:10s] @ 9223372036854774)")]
+    [InlineData("max_over_time(vector(1)[1m:1s] @ -9223372036854774)")]
+    [InlineData("max_over_time(vector(1)[1m:1s] @ 9223372036854774 offset -1w)")]
+    [InlineData("x @ -9223372036854774 offset 1w")]
+    [InlineData("rate(x[1w] @ 9223372036854774)")]
+    public void AtModifier_AtTheEndsOfTheTimeLine_Answers(string query)
+    {
+        // A subquery's steps near long.MaxValue milliseconds used to be counted by adding the step until past the end.
+        Assert.IsType<VectorValue>(new PromEngine(_store).Instant(PromParser.Parse(query), 0));
+    }
 }

@@ -13,7 +13,7 @@ public sealed class PromParserTests
         VectorSelector v => (v.Name ?? string.Empty) + "{" + string.Join(",", v.Matchers.Where(m => m.Name != "__name__" || v.Name is null)) + "}" + (v.OffsetMs != 0 ? " offset " + v.OffsetMs : string.Empty),
         MatrixSelector m => Show(m.Selector) + "[" + m.RangeMs + "]",
         Call c => c.Function + "(" + string.Join(",", c.Args.Select(Show)) + ")",
-        Aggregate a => a.Op + (a.Without ? " without" : " by") + "(" + string.Join(",", a.Grouping) + ")(" + (a.Param is null ? string.Empty : Show(a.Param) + ",") + Show(a.Expr) + ")",
+        Aggregate a => a.Op.Keyword() + (a.Without ? " without" : " by") + "(" + string.Join(",", a.Grouping) + ")(" + (a.Param is null ? string.Empty : Show(a.Param) + ",") + Show(a.Expr) + ")",
         Unary u => "(-" + Show(u.Expr) + ")",
         Paren p => Show(p.Expr),
         Binary b => "(" + Show(b.Lhs) + " " + b.Op + (b.ReturnBool ? " bool" : string.Empty) + Matching(b) + " " + Show(b.Rhs) + ")",
@@ -81,8 +81,11 @@ public sealed class PromParserTests
     [InlineData("sum(x[5m])", "1:1: parse error: expected type instant vector in aggregation expression, got range vector")]
     [InlineData("x[5m][1m]", "1:6: parse error: ranges only allowed for vector selectors")]
     [InlineData("x +", "1:4: parse error: unexpected end of input")]
-    [InlineData("x[5m:1m]", "1:5: parse error: subqueries are not supported")]
-    [InlineData("x @ 100", "1:3: parse error: the @ modifier is not supported")]
+    [InlineData("x[5m][10m:1m]", "1:6: parse error: subquery is only allowed on instant vector, got range vector instead")]
+    [InlineData("x @ 100 @ 200", "1:9: parse error: @ <timestamp> may not be set multiple times")]
+    [InlineData("x @ Inf", "1:5: parse error: timestamp out of bounds for @ modifier: +Inf")]
+    [InlineData("(x) @ 100", "1:5: parse error: @ modifier must be preceded by an instant vector selector or range vector selector or a subquery")]
+    [InlineData("x offset 5m [1m]", "1:13: parse error: no offset or @ modifiers allowed before range")]
     [InlineData("1 and 2", "1:1: parse error: set operator \"and\" not allowed in binary scalar expression")]
     [InlineData("a or on () 1", "1:1: parse error: set operator \"or\" not allowed in binary scalar expression")]
     [InlineData("a and on (x) group_left b", "1:1: parse error: no grouping allowed for \"and\" operation")]
@@ -104,7 +107,7 @@ public sealed class PromParserTests
     [InlineData("histogram_quantile(x, y)", "1:20: parse error: expected type scalar in call to function \"histogram_quantile\", got instant vector")]
     [InlineData("quantile_over_time(x[5m], 0.5)", "1:20: parse error: expected type scalar in call to function \"quantile_over_time\", got range vector")]
     [InlineData("time(x)", "1:1: parse error: expected 0 argument(s) in call to \"time\", got 1")]
-    [InlineData("holt_winters(x[5m], 0.5, 0.5)", "1:1: parse error: unknown function with name \"holt_winters\"")]
+    [InlineData("holt_winter(x[5m], 0.5, 0.5)", "1:1: parse error: unknown function with name \"holt_winter\"")]
     [InlineData("x{a=~\"(\"}", "1:6: parse error: invalid regular expression")]
     [InlineData("\"unterminated", "1:1: parse error: unterminated quoted string")]
     [InlineData("x[5x]", "1:3: parse error: bad number or duration syntax: \"5\"")]

@@ -1,0 +1,617 @@
+using Flotel.Model.Metrics;
+using Flotel.Store.Metrics;
+
+namespace Flotel.Store.Query.Prometheus;
+
+/// <summary>Vector and matrix selectors, and the functions over range vectors (rollups).</summary>
+public sealed partial class PromEngine
+{
+    private static void Prefetch(PromEvaluation ev, PromExpr expr, long startMs, long endMs)
+    {
+        switch (expr)
+        {
+            case VectorSelector vs:
+                Fetch(ev, vs, ev.LookbackMs, startMs, endMs);
+                break;
+            case Subquery sq:
+                // Its expression is evaluated over [start − offset − range, end − offset], or around its @ time.
+                var from = sq.At is null ? startMs : ev.TimeAt(sq.At, startMs);
+                var to = sq.At is null ? endMs : ev.TimeAt(sq.At, endMs);
+                Prefetch(ev, sq.Expr, from - sq.OffsetMs - sq.RangeMs, to - sq.OffsetMs);
+                break;
+            case MatrixSelector ms:
+                Fetch(ev, ms.Selector, ms.RangeMs, startMs, endMs);
+                break;
+            case Call c:
+                foreach (var a in c.Args)
+                {
+                    Prefetch(ev, a, startMs, endMs);
+                }
+
+                break;
+            case Aggregate a:
+                if (a.Param is not null)
+                {
+                    Prefetch(ev, a.Param, startMs, endMs);
+                }
+
+                Prefetch(ev, a.Expr, startMs, endMs);
+                break;
+            case Unary u:
+                Prefetch(ev, u.Expr, startMs, endMs);
+                break;
+            case Paren p:
+                Prefetch(ev, p.Expr, startMs, endMs);
+                break;
+            case Binary b:
+                Prefetch(ev, b.Lhs, startMs, endMs);
+                Prefetch(ev, b.Rhs, startMs, endMs);
+                break;
+        }
+    }
+
+    private static void Fetch(PromEvaluation ev, VectorSelector vs, long windowMs, long startMs, long endMs)
+    {
+        if (vs.At is not null)
+        {
+            startMs = endMs = ev.TimeAt(vs.At, startMs);
+        }
+
+        if (!ev.Data.ContainsKey(vs))
+        {
+            // Label order, as Prometheus's storage returns series: sort's ties and topk's ties depend on input order.
+            var selected = new List<SeriesSamples>(ev.Store.Select(vs.Matchers, startMs - vs.OffsetMs - windowMs, endMs - vs.OffsetMs, ev.CancellationToken));
+            selected.Sort(static (a, b) => CompareLabels(a.Labels, b.Labels));
+            ev.Data[vs] = selected;
+            foreach (var series in selected)
+            {
+                ev.SamplesLoaded += series.Samples.Length;
+            }
+        }
+    }
+
+    private static List<VectorSample> SelectInstant(PromEvaluation ev, VectorSelector vs, long t)
+    {
+        var result = new List<VectorSample>();
+        foreach (var (labels, value, _) in SelectInstantWithTime(ev, vs, t))
+        {
+            result.Add(new VectorSample(labels, value));
+        }
+
+        return result;
+    }
+
+    /// <summary>Each series' newest sample in the lookback window, with its timestamp (for <c>timestamp()</c>).</summary>
+    private static List<(LabelSet Labels, double Value, long TimestampMs)> SelectInstantWithTime(PromEvaluation ev, VectorSelector vs, long t)
+    {
+        var refTime = ev.TimeAt(vs.At, t) - vs.OffsetMs;
+        var result = new List<(LabelSet, double, long)>();
+        var data = ev.Data[vs];
+        if (!ev.InstantCursors.TryGetValue(vs, out var cursors))
+        {
+            cursors = new int[data.Count];
+            ev.InstantCursors[vs] = cursors;
+        }
+
+        for (var k = 0; k < data.Count; k++)
+        {
+            ev.CheckCanceled(k);
+            var series = data[k];
+            var i = LastAtOrBefore(series.Samples, refTime, ref cursors[k]);
+            if (i < 0)
+            {
+                continue;
+            }
+
+            var s = series.Samples[i];
+            if (s.TimestampMs < refTime - ev.LookbackMs || s.IsStaleMarker)
+            {
+                continue;
+            }
+
+            result.Add((series.Labels, s.Value, s.TimestampMs));
+        }
+
+        return result;
+    }
+
+    private static List<SeriesSamples> SelectRange(PromEvaluation ev, MatrixSelector ms, long t)
+    {
+        var maxT = ev.TimeAt(ms.Selector.At, t) - ms.Selector.OffsetMs;
+        var minT = maxT - ms.RangeMs;
+        var result = new List<SeriesSamples>();
+        var data = ev.Data[ms.Selector];
+        var cursors = Cursors(ev, ms, data.Count);
+        for (var k = 0; k < data.Count; k++)
+        {
+            ev.CheckCanceled(k);
+            var series = data[k];
+            var window = Window(series.Samples, minT, maxT, ref cursors[k]);
+            if (!window.IsEmpty)
+            {
+                result.Add(new SeriesSamples(series.Labels, window.ToArray()));
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// The samples in [<paramref name="minT"/>, <paramref name="maxT"/>] without stale markers: a span over
+    /// <paramref name="samples"/>, or a filtered copy when the window holds a stale marker. <paramref name="cursor"/> is
+    /// <see cref="LastAtOrBefore"/>'s for the sample before the previous window of this series: a range query's windows
+    /// move forward a few samples per step, so a short scan from there replaces most binary searches.
+    /// </summary>
+    internal static ReadOnlySpan<Sample> Window(Sample[] samples, long minT, long maxT, ref int cursor)
+    {
+        // Timestamps are whole milliseconds: the window starts after the last sample before minT.
+        var from = LastAtOrBefore(samples, minT - 1, ref cursor) + 1;
+        var to = from;
+        var stale = false;
+        while (to < samples.Length && samples[to].TimestampMs <= maxT)
+        {
+            stale |= samples[to].IsStaleMarker;
+            to++;
+        }
+
+        var window = samples.AsSpan(from, to - from);
+        if (!stale)
+        {
+            return window;
+        }
+
+        var kept = new List<Sample>(window.Length);
+        foreach (var x in window)
+        {
+            if (!x.IsStaleMarker)
+            {
+                kept.Add(x);
+            }
+        }
+
+        return kept.ToArray();
+    }
+
+    /// <summary>Where each series' previous window started, per matrix selector (see <see cref="Window"/>).</summary>
+    private static int[] Cursors(PromEvaluation ev, MatrixSelector selector, int count)
+    {
+        if (!ev.RangeCursors.TryGetValue(selector, out var cursors))
+        {
+            cursors = new int[count];
+            ev.RangeCursors[selector] = cursors;
+        }
+
+        return cursors;
+    }
+
+    /// <summary>
+    /// Index of the last sample at or before <paramref name="t"/> (−1 when none), found from <paramref name="cursor"/>
+    /// (this series' answer at the previous step) by a short forward scan, or a binary search when it moved back or far.
+    /// </summary>
+    internal static int LastAtOrBefore(Sample[] samples, long t, ref int cursor)
+    {
+        var i = cursor;
+        if (i >= samples.Length || (i >= 0 && samples[i].TimestampMs > t))
+        {
+            i = UpperBound(samples, t) - 1; // moved back
+        }
+        else
+        {
+            var limit = Math.Min(samples.Length - 1, i + 8);
+            while (i < limit && samples[i + 1].TimestampMs <= t)
+            {
+                i++;
+            }
+
+            if (i == limit && i + 1 < samples.Length && samples[i + 1].TimestampMs <= t)
+            {
+                i = UpperBound(samples, t) - 1;
+            }
+        }
+
+        cursor = i;
+        return i;
+    }
+
+    /// <summary>The label sets of a selector's series without <c>__name__</c>, made once per query (index = series).</summary>
+    private static LabelSet[] NamesDropped(PromEvaluation ev, VectorSelector selector)
+    {
+        if (!ev.NamesDroppedLabels.TryGetValue(selector, out var names))
+        {
+            var data = ev.Data[selector];
+            names = new LabelSet[data.Count];
+            for (var i = 0; i < names.Length; i++)
+            {
+                names[i] = DropMetricName(data[i].Labels);
+            }
+
+            ev.NamesDroppedLabels[selector] = names;
+        }
+
+        return names;
+    }
+
+    /// <summary>First index with timestamp &gt; <paramref name="t"/>.</summary>
+    private static int UpperBound(Sample[] samples, long t)
+    {
+        int lo = 0, hi = samples.Length;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (samples[mid].TimestampMs <= t)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return lo;
+    }
+
+    /// <summary>
+    /// Functions over a range vector (a matrix selector or a subquery): one value per series from the samples in its
+    /// window (none when too few).
+    /// </summary>
+    /// <remarks>
+    /// The hot path of range queries (a panel over 1,000 series × 1,440 steps calls it 1.44 M times): each window of a
+    /// matrix selector is a span over the prefetched samples (copied only when it holds a stale marker) and the
+    /// name-dropped label sets are made once per query, not per step.
+    /// </remarks>
+    private static List<VectorSample> EvalRangeFunction(PromEvaluation ev, Call call, int matrixArg, long t, bool keepName)
+    {
+        var function = call.Function;
+        double a = double.NaN, b = double.NaN;
+        switch (function)
+        {
+            case "quantile_over_time":
+                a = EvalScalar(ev, call.Args[0], t);
+                break;
+            case "predict_linear":
+                a = EvalScalar(ev, call.Args[1], t);
+                break;
+            case "holt_winters":
+                a = EvalScalar(ev, call.Args[1], t);
+                b = EvalScalar(ev, call.Args[2], t);
+                if (a <= 0 || a >= 1)
+                {
+                    throw PromQueryException.Execution("invalid smoothing factor. Expected: 0 < sf < 1, got: " + PromFormat.FormatFloat(a));
+                }
+
+                if (b <= 0 || b >= 1)
+                {
+                    throw PromQueryException.Execution("invalid trend factor. Expected: 0 < tf < 1, got: " + PromFormat.FormatFloat(b));
+                }
+
+                break;
+        }
+
+        var dropName = !keepName && function != "last_over_time";
+        var result = new List<VectorSample>();
+        var arg = UnwrapParens(call.Args[matrixArg]);
+        if (arg is MatrixSelector ms)
+        {
+            var rangeEnd = ev.TimeAt(ms.Selector.At, t) - ms.Selector.OffsetMs;
+            var rangeStart = rangeEnd - ms.RangeMs;
+            var data = ev.Data[ms.Selector];
+            var names = dropName ? NamesDropped(ev, ms.Selector) : null;
+            var cursors = Cursors(ev, ms, data.Count);
+            for (var k = 0; k < data.Count; k++)
+            {
+                ev.CheckCanceled(k);
+                var samples = Window(data[k].Samples, rangeStart, rangeEnd, ref cursors[k]);
+                if (!samples.IsEmpty && Rollup(function, samples, rangeStart, rangeEnd, t, a, b) is { } v)
+                {
+                    result.Add(new VectorSample(names is null ? data[k].Labels : names[k], v));
+                }
+            }
+        }
+        else
+        {
+            var sq = (Subquery)arg;
+            var series = SubqueryWindow(ev, sq, t, out var rangeStart, out var rangeEnd);
+            for (var k = 0; k < series.Count; k++)
+            {
+                ev.CheckCanceled(k);
+                if (Rollup(function, series[k].Samples, rangeStart, rangeEnd, t, a, b) is { } v)
+                {
+                    result.Add(new VectorSample(dropName ? DropMetricName(series[k].Labels) : series[k].Labels, v));
+                }
+            }
+        }
+
+        if (function == "absent_over_time")
+        {
+            // One element when no series has a sample in the window, labelled from the selector's equality matchers.
+            return result.Count > 0 ? [] : [new VectorSample(arg is MatrixSelector m ? AbsentLabels(m.Selector) : LabelSet.Empty, 1)];
+        }
+
+        return result;
+    }
+
+    /// <summary>One range-vector function over one series' window (not empty); null when it gives no value.</summary>
+    private static double? Rollup(string function, ReadOnlySpan<Sample> samples, long rangeStart, long rangeEnd, long t, double a, double b) => function switch
+    {
+        "rate" => ExtrapolatedRate(samples, rangeStart, rangeEnd, isCounter: true, isRate: true),
+        "increase" => ExtrapolatedRate(samples, rangeStart, rangeEnd, isCounter: true, isRate: false),
+        "delta" => ExtrapolatedRate(samples, rangeStart, rangeEnd, isCounter: false, isRate: false),
+        "irate" => InstantRate(samples),
+        "idelta" => samples.Length < 2 ? null : samples[^1].Value - samples[^2].Value,
+        "deriv" => samples.Length < 2 ? null : PromMath.LinearRegression(samples, samples[0].TimestampMs).Slope,
+        "predict_linear" => samples.Length < 2 ? null : PredictLinear(samples, t, a),
+        "holt_winters" => samples.Length < 2 ? null : HoltWinters(samples, a, b),
+        "changes" => CountChanges(samples, resets: false),
+        "resets" => CountChanges(samples, resets: true),
+        "avg_over_time" => AvgOverTime(samples),
+        "min_over_time" => MinMaxOverTime(samples, max: false),
+        "max_over_time" => MinMaxOverTime(samples, max: true),
+        "sum_over_time" => SumOverTime(samples),
+        "count_over_time" => samples.Length,
+        "last_over_time" => samples[^1].Value,
+        "present_over_time" or "absent_over_time" => 1,
+        "stdvar_over_time" => PromMath.Variance(samples),
+        "stddev_over_time" => Math.Sqrt(PromMath.Variance(samples)),
+        "quantile_over_time" => PromMath.Quantile(a, Values(samples)),
+        _ => throw new InvalidOperationException("unknown function " + function),
+    };
+
+    /// <summary>
+    /// Double exponential smoothing (Prometheus's holt_winters, promql/functions.go): level and trend smoothed by
+    /// <paramref name="sf"/> and <paramref name="tf"/>, starting from the first value and the first difference.
+    /// </summary>
+    private static double HoltWinters(ReadOnlySpan<Sample> samples, double sf, double tf)
+    {
+        double s0 = 0, s1 = samples[0].Value, trend = samples[1].Value - samples[0].Value;
+        for (var i = 1; i < samples.Length; i++)
+        {
+            // The trend is re-estimated from the previous two levels from the second step on.
+            if (i > 1)
+            {
+                trend = (tf * (s1 - s0)) + ((1 - tf) * trend);
+            }
+
+            var level = (sf * samples[i].Value) + ((1 - sf) * (s1 + trend));
+            s0 = s1;
+            s1 = level;
+        }
+
+        return s1;
+    }
+
+    /// <summary>
+    /// A subquery's range vector at <paramref name="t"/>: its expression evaluated at every multiple of its step in
+    /// [end − range, end] (end = t or its @ time, minus its offset), one series per label set, sorted by labels.
+    /// Results per step time are kept while they stay in the window, so a range query evaluates each step time once.
+    /// </summary>
+    private static List<SeriesSamples> SubqueryWindow(PromEvaluation ev, Subquery sq, long t, out long rangeStart, out long rangeEnd)
+    {
+        rangeEnd = ev.TimeAt(sq.At, t) - sq.OffsetMs;
+        rangeStart = rangeEnd - sq.RangeMs;
+        var step = sq.StepMs > 0 ? sq.StepMs : ev.DefaultSubqueryStepMs;
+        if (sq.RangeMs / step > MaxSubquerySteps)
+        {
+            throw PromQueryException.Execution("subquery of range " + sq.RangeMs + "ms by step " + step + "ms would evaluate more than " + MaxSubquerySteps + " steps");
+        }
+
+        // The first multiple of the step at or after the range start (as Prometheus aligns subquery steps).
+        var first = step * (rangeStart / step);
+        if (first < rangeStart)
+        {
+            first += step;
+        }
+
+        if (!ev.SubqueryResults.TryGetValue(sq, out var cache))
+        {
+            cache = [];
+            ev.SubqueryResults[sq] = cache;
+        }
+
+        List<long>? expired = null;
+        foreach (var time in cache.Keys)
+        {
+            if (time < first || time > rangeEnd)
+            {
+                (expired ??= []).Add(time);
+            }
+        }
+
+        foreach (var time in expired ?? [])
+        {
+            cache.Remove(time);
+        }
+
+        // Counted steps, not time += step: near the end of the time line the sum would wrap around and never pass the end.
+        var bySeries = new Dictionary<LabelSet, List<Sample>>();
+        var held = 0L;
+        var steps = first > rangeEnd ? -1 : (rangeEnd - first) / step;
+        for (var n = 0L; n <= steps; n++)
+        {
+            var time = first + (n * step);
+            ev.CancellationToken.ThrowIfCancellationRequested();
+            if (!cache.TryGetValue(time, out var vector))
+            {
+                vector = EvalVector(ev, sq.Expr, time);
+                cache[time] = vector;
+            }
+
+            held += vector.Count;
+            if (held > MaxSubquerySamples)
+            {
+                throw PromQueryException.Execution("query processing would load too many samples into memory in subquery (more than " + MaxSubquerySamples + ")");
+            }
+
+            foreach (var s in vector)
+            {
+                Add(bySeries, s.Labels, time, s.Value);
+            }
+        }
+
+        var result = new List<SeriesSamples>(bySeries.Count);
+        foreach (var (labels, samples) in bySeries)
+        {
+            result.Add(new SeriesSamples(labels, samples.ToArray()));
+        }
+
+        result.Sort(static (x, y) => CompareLabels(x.Labels, y.Labels));
+        return result;
+    }
+
+    private static double PredictLinear(ReadOnlySpan<Sample> samples, long t, double seconds)
+    {
+        var (slope, intercept) = PromMath.LinearRegression(samples, t);
+        return (slope * seconds) + intercept;
+    }
+
+    private static double CountChanges(ReadOnlySpan<Sample> samples, bool resets)
+    {
+        var count = 0;
+        for (var i = 1; i < samples.Length; i++)
+        {
+            var previous = samples[i - 1].Value;
+            var current = samples[i].Value;
+            if (resets ? current < previous : current != previous && !(double.IsNaN(current) && double.IsNaN(previous)))
+            {
+                count++;
+            }
+        }
+
+        return count;
+    }
+
+    private static List<double> Values(ReadOnlySpan<Sample> samples)
+    {
+        var values = new List<double>(samples.Length);
+        foreach (var s in samples)
+        {
+            values.Add(s.Value);
+        }
+
+        return values;
+    }
+
+    /// <summary>Prometheus's extrapolatedRate (promql/functions.go), for rate and increase.</summary>
+    internal static double? ExtrapolatedRate(ReadOnlySpan<Sample> samples, long rangeStartMs, long rangeEndMs, bool isCounter, bool isRate)
+    {
+        if (samples.Length < 2)
+        {
+            return null;
+        }
+
+        var first = samples[0];
+        var last = samples[^1];
+        var result = last.Value - first.Value;
+        if (isCounter)
+        {
+            // A drop means the counter restarted from zero: the value before the drop was lost from the difference.
+            var previous = 0.0;
+            foreach (var s in samples)
+            {
+                if (s.Value < previous)
+                {
+                    result += previous;
+                }
+
+                previous = s.Value;
+            }
+        }
+
+        var durationToStart = (first.TimestampMs - rangeStartMs) / 1000.0;
+        var durationToEnd = (rangeEndMs - last.TimestampMs) / 1000.0;
+        var sampledInterval = (last.TimestampMs - first.TimestampMs) / 1000.0;
+        var averageInterval = sampledInterval / (samples.Length - 1);
+        if (isCounter && result > 0 && first.Value >= 0)
+        {
+            // A counter cannot go below zero: do not extrapolate to before the time it would have been zero.
+            var durationToZero = sampledInterval * (first.Value / result);
+            if (durationToZero < durationToStart)
+            {
+                durationToStart = durationToZero;
+            }
+        }
+
+        var threshold = averageInterval * 1.1;
+        var extrapolateTo = sampledInterval;
+        extrapolateTo += durationToStart < threshold ? durationToStart : averageInterval / 2;
+        extrapolateTo += durationToEnd < threshold ? durationToEnd : averageInterval / 2;
+        result *= extrapolateTo / sampledInterval;
+        if (isRate)
+        {
+            result /= (rangeEndMs - rangeStartMs) / 1000.0;
+        }
+
+        return result;
+    }
+
+    /// <summary>irate: per-second rate between the last two samples (a drop counts as a reset from zero).</summary>
+    internal static double? InstantRate(ReadOnlySpan<Sample> samples)
+    {
+        if (samples.Length < 2)
+        {
+            return null;
+        }
+
+        var last = samples[^1];
+        var previous = samples[^2];
+        var result = last.Value < previous.Value ? last.Value : last.Value - previous.Value;
+        var interval = last.TimestampMs - previous.TimestampMs;
+        if (interval == 0)
+        {
+            return null;
+        }
+
+        return result / (interval / 1000.0);
+    }
+
+    /// <summary>Incremental mean as Prometheus 2.42 computes it (avoids overflow; infinities handled apart).</summary>
+    private static double AvgOverTime(ReadOnlySpan<Sample> samples)
+    {
+        double mean = 0, count = 0;
+        foreach (var s in samples)
+        {
+            count++;
+            if (double.IsInfinity(mean))
+            {
+                if (double.IsInfinity(s.Value) && (mean > 0) == (s.Value > 0))
+                {
+                    continue;
+                }
+
+                if (!double.IsInfinity(s.Value) && !double.IsNaN(s.Value))
+                {
+                    continue;
+                }
+            }
+
+            mean += (s.Value / count) - (mean / count);
+        }
+
+        return mean;
+    }
+
+    private static double SumOverTime(ReadOnlySpan<Sample> samples)
+    {
+        var sum = 0.0;
+        foreach (var s in samples)
+        {
+            sum += s.Value;
+        }
+
+        return sum;
+    }
+
+    private static double MinMaxOverTime(ReadOnlySpan<Sample> samples, bool max)
+    {
+        var result = samples[0].Value;
+        foreach (var s in samples)
+        {
+            if ((max ? s.Value > result : s.Value < result) || double.IsNaN(result))
+            {
+                result = s.Value;
+            }
+        }
+
+        return result;
+    }
+}
