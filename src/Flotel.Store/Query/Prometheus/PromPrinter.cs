@@ -60,7 +60,7 @@ public static class PromPrinter
                 sb.Append(')');
                 break;
             case Aggregate a:
-                sb.Append(a.Op);
+                sb.Append(a.Op.Keyword());
                 if (a.Without || a.Grouping.Count > 0)
                 {
                     sb.Append(a.Without ? " without (" : " by (");
