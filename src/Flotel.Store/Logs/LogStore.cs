@@ -33,7 +33,7 @@ namespace Flotel.Store.Logs;
 /// returns the pages to the file system afterwards. <c>synchronous=NORMAL</c>: a committed batch survives a process
 /// crash; the last batches may be lost on power loss (the durable queue in front of the store keeps them).
 /// </remarks>
-public sealed class LogStore : IDisposable
+public sealed partial class LogStore : IDisposable
 {
     private readonly LogStoreOptions _options;
     private readonly TimeProvider _time;

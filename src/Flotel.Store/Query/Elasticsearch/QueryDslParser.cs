@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Flotel.Store.Logs;
+using Flotel.Store.Query.Elasticsearch.Aggregations;
 
 namespace Flotel.Store.Query.Elasticsearch;
 
@@ -9,6 +10,9 @@ public sealed record SearchRequest(LogQuery Query, IReadOnlyList<LogSort> Sort, 
 {
     /// <summary>Count exactly up to this many hits, then report "gte" (ES's <c>track_total_hits</c>, default 10000); null = exact.</summary>
     public int? TrackTotalHitsUpTo { get; init; } = QueryDslParser.DefaultTrackTotalHits;
+
+    /// <summary>The body's <c>aggs</c> (or <c>aggregations</c>); empty when it has none.</summary>
+    public IReadOnlyList<Aggregation> Aggregations { get; init; } = [];
 }
 
 /// <summary>
@@ -47,6 +51,7 @@ public static class QueryDslParser
         int size = DefaultSize;
         SourceFilter source = SourceFilter.All;
         int? track = DefaultTrackTotalHits;
+        IReadOnlyList<Aggregation> aggregations = [];
         if (!body.IsEmpty && !IsBlank(body))
         {
             JsonDocument document;
@@ -88,6 +93,9 @@ public static class QueryDslParser
                             case "_source":
                                 source = ParseSource(property.Value);
                                 break;
+                            case "aggs" or "aggregations":
+                                aggregations = AggregationParser.Parse(property.Value);
+                                break;
                             case "track_total_hits":
                                 track = property.Value.ValueKind switch
                                 {
@@ -100,7 +108,7 @@ public static class QueryDslParser
                             default:
                                 if (!IgnoredKeys.Contains(property.Name))
                                 {
-                                    throw ElasticsearchException.Parsing($"Unknown key [{property.Name}]: not supported by this gateway (query, sort, from, size, _source are)");
+                                    throw ElasticsearchException.Parsing($"Unknown key [{property.Name}]: not supported by this gateway (query, sort, from, size, _source, aggs are)");
                                 }
 
                                 break;
@@ -167,7 +175,7 @@ public static class QueryDslParser
             track = trackText switch { "true" or "" => null, "false" => 0, _ => ParseIntParameter(trackText, "track_total_hits") };
         }
 
-        return new SearchRequest(query, sort, from, size, source) { TrackTotalHitsUpTo = track };
+        return new SearchRequest(query, sort, from, size, source) { TrackTotalHitsUpTo = track, Aggregations = aggregations };
     }
 
     /// <summary>Parses only the <c>query</c> of a <c>_count</c> body (and <c>q</c>).</summary>
@@ -537,7 +545,7 @@ public static class QueryDslParser
         return QueryStringParser.Parse(text, defaultField, and);
     }
 
-    private static List<LogSort> ParseSort(JsonElement value)
+    internal static List<LogSort> ParseSort(JsonElement value)
     {
         var sorts = new List<LogSort>();
         IEnumerable<JsonElement> items = value.ValueKind == JsonValueKind.Array ? value.EnumerateArray() : [value];
@@ -595,7 +603,7 @@ public static class QueryDslParser
         return sorts;
     }
 
-    private static SourceFilter ParseSource(JsonElement value)
+    internal static SourceFilter ParseSource(JsonElement value)
     {
         switch (value.ValueKind)
         {
