@@ -37,7 +37,7 @@ public sealed class AggregationTests : IDisposable
     internal static JsonNode Run(LogStore store, string body, string index, CancellationToken cancellationToken = default)
     {
         SearchRequest request = QueryDslParser.Parse(Encoding.UTF8.GetBytes(body), new Dictionary<string, string>(), 10_000);
-        AggregationResults results = store.Aggregate([index], request.Query, request.Aggregations, cancellationToken);
+        AggregationResults results = store.Aggregate(IndexNames.Resolve(index, store.ListIndices(), true), request.Query, request.Aggregations, cancellationToken);
         var buffer = new ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(buffer))
         {
