@@ -57,7 +57,11 @@ public sealed partial class LogStore
             row.IndexOrder = order;
             RunIndexStatement(connection, statement, index, stmt =>
             {
-                row.RowId = raw.sqlite3_column_int64(stmt, 0);
+                if (plan.NeedsRowIds)
+                {
+                    row.RowId = raw.sqlite3_column_int64(stmt, 0);
+                }
+
                 reader.Read(stmt, 1, row.Values, index.Info.Name);
                 for (int f = 0; f < row.Filters.Length; f++)
                 {
@@ -222,6 +226,17 @@ public sealed partial class LogStore
                 {
                     v.Set(indexName);
                     continue;
+                }
+
+                if (kinds[i] == LogAggregationSql.ColumnKind.Integer)
+                {
+                    // Integer columns hold integers or NULL, and NULL reads as 0: only a 0 needs its type looked at.
+                    long number = raw.sqlite3_column_int64(stmt, column);
+                    if (number != 0 || raw.sqlite3_column_type(stmt, column) == raw.SQLITE_INTEGER)
+                    {
+                        v.Set(number);
+                        continue;
+                    }
                 }
 
                 int type = raw.sqlite3_column_type(stmt, column);
