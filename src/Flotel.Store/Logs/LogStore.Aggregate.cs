@@ -18,6 +18,10 @@ public sealed partial class LogStore
     // How often (rows) the managed token is looked at between SQLite steps; sqlite3_interrupt covers long steps.
     private const int CancellationCheckRows = 65_536;
 
+    // Most buckets a document-count date histogram is counted for with one indexed COUNT each (see CountDateHistograms);
+    // past this, one statement per bucket costs more than reading the rows once.
+    private const int MaxCountedBuckets = 2_000;
+
     /// <summary>
     /// Runs <paramref name="aggregations"/> over the documents of <paramref name="indices"/> that match
     /// <paramref name="query"/> (the same matching set a search with that query has).
@@ -50,9 +54,10 @@ public sealed partial class LogStore
         using SqliteConnection connection = OpenReader();
         using CancellationTokenRegistration interrupt = cancellationToken.Register(static handle => raw.sqlite3_interrupt((sqlite3)handle!), connection.Handle);
         var executor = new AggregationExecutor(plan, field => DistinctValues(connection, found, field, cancellationToken));
+        int counted = CountDateHistograms(connection, found, query, aggregations, executor, cancellationToken);
         var row = new AggregationRow(plan.Fields.Count, plan.Filters.Count);
         var reader = new ColumnReader(statement.Kinds);
-        foreach ((int order, PublishedIndex index) in found)
+        foreach ((int order, PublishedIndex index) in counted == aggregations.Count ? [] : found)
         {
             row.IndexOrder = order;
             RunIndexStatement(connection, statement, index, stmt =>
@@ -76,6 +81,134 @@ public sealed partial class LogStore
         AggregationResults results = executor.Finish();
         ReadTopHits(connection, found, executor.TopHits, cancellationToken);
         return results;
+    }
+
+    /// <summary>
+    /// Counts the top-level date histograms of <c>@timestamp</c> that only count documents (no sub-aggregations, no
+    /// <c>missing</c>: Grafana's logs volume and "Count") with one <c>COUNT(*)</c> per bucket over the ts index, instead of
+    /// reading every matching row: a million documents in 60 buckets take 60 index range counts (about a fifth of the
+    /// CPU of stepping through the rows). Only for queries without full-text conditions (their match list would be
+    /// computed again per bucket) and for at most <see cref="MaxCountedBuckets"/> buckets between the first and the last
+    /// matching document. Returns how many aggregations it counted; the executor passes them no rows.
+    /// </summary>
+    private static int CountDateHistograms(SqliteConnection connection, List<(int Order, PublishedIndex Index)> found, LogQuery query,
+        IReadOnlyList<Aggregation> aggregations, AggregationExecutor executor, CancellationToken cancellationToken)
+    {
+        var candidates = aggregations.OfType<DateHistogramAggregation>()
+            .Where(a => a.SubAggregations.Count == 0 && a.Missing is null && AggregationPlan.Normalize(a.Field) == "@timestamp").ToList();
+        (string where, List<KeyValuePair<string, object>> parameters) = LogQuerySql.Compile(query);
+        if (candidates.Count == 0 || where.Contains(LogQuerySql.FtsTable, StringComparison.Ordinal))
+        {
+            return 0;
+        }
+
+        // The first and last matching instants of each index (each an indexed min/max lookup).
+        var spans = new List<(PublishedIndex Index, long Min, long Max)>();
+        foreach ((_, PublishedIndex index) in found)
+        {
+            long? min = null, max = null;
+            RunIndexStatement(connection, new LogAggregationSql.Statement($"SELECT min(d.ts) FROM {{docs}} d WHERE {where}", parameters, []), index,
+                stmt => min = raw.sqlite3_column_type(stmt, 0) == raw.SQLITE_NULL ? null : raw.sqlite3_column_int64(stmt, 0), cancellationToken);
+            RunIndexStatement(connection, new LogAggregationSql.Statement($"SELECT max(d.ts) FROM {{docs}} d WHERE {where}", parameters, []), index,
+                stmt => max = raw.sqlite3_column_type(stmt, 0) == raw.SQLITE_NULL ? null : raw.sqlite3_column_int64(stmt, 0), cancellationToken);
+            if (min is { } lo && max is { } hi)
+            {
+                spans.Add((index, lo, hi));
+            }
+        }
+
+        int counted = 0;
+        foreach (DateHistogramAggregation aggregation in candidates)
+        {
+            var keys = new List<(long From, long To)>();
+            if (spans.Count > 0)
+            {
+                DateRounding rounding = new(aggregation.Interval, aggregation.Zone, aggregation.OffsetMs);
+                long first = spans.Min(s => s.Min), last = spans.Max(s => s.Max);
+                if (aggregation.HardBounds is { } hard)
+                {
+                    first = Math.Max(first, hard.Min ?? long.MinValue);
+                    last = Math.Min(last, hard.Max ?? long.MaxValue);
+                }
+
+                for (long key = first <= last ? rounding.Round(first) : long.MaxValue; key <= last && keys.Count <= MaxCountedBuckets; key = rounding.Next(key))
+                {
+                    keys.Add((key, rounding.Next(key)));
+                }
+            }
+
+            if (keys.Count > MaxCountedBuckets)
+            {
+                continue;
+            }
+
+            DateHistogramCollector collector = executor.Precount(aggregation);
+            counted++;
+            foreach ((PublishedIndex index, long min, long max) in spans)
+            {
+                CountBuckets(connection, index, where, parameters, aggregation.HardBounds, keys.Where(k => k.To > min && k.From <= max).ToList(), collector, cancellationToken);
+            }
+        }
+
+        return counted;
+    }
+
+    // One prepared COUNT(*) over [from, to) of the ts index per bucket, rebound bucket after bucket.
+    private static void CountBuckets(SqliteConnection connection, PublishedIndex index, string where, List<KeyValuePair<string, object>> parameters,
+        (long? Min, long? Max)? hardBounds, List<(long From, long To)> buckets, DateHistogramCollector collector, CancellationToken cancellationToken)
+    {
+        string id = index.Id.ToString(CultureInfo.InvariantCulture);
+        string sql = $"SELECT count(*) FROM docs_{id} d WHERE d.ts >= @bucket_from AND d.ts < @bucket_to AND ({where.Replace(LogQuerySql.FtsTable, "fts_" + id, StringComparison.Ordinal)})";
+        sqlite3 db = connection.Handle!;
+        try
+        {
+            int rc = raw.sqlite3_prepare_v2(db, sql, out sqlite3_stmt stmt);
+            if (rc != raw.SQLITE_OK)
+            {
+                throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc);
+            }
+
+            using (stmt)
+            {
+                foreach (KeyValuePair<string, object> p in parameters)
+                {
+                    Bind(stmt, p.Key, p.Value);
+                }
+
+                Bind(stmt, LogQuerySql.IndexParameter, index.Info.Name);
+                int from = raw.sqlite3_bind_parameter_index(stmt, "@bucket_from");
+                int to = raw.sqlite3_bind_parameter_index(stmt, "@bucket_to");
+                foreach ((long key, long next) in buckets)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    // hard_bounds keeps only values inside [min, max]; the key stays the bucket's own.
+                    long low = Math.Max(key, hardBounds?.Min ?? long.MinValue);
+                    long high = hardBounds?.Max is { } hardMax && hardMax < long.MaxValue ? Math.Min(next, hardMax + 1) : next;
+                    _ = raw.sqlite3_bind_int64(stmt, from, low);
+                    _ = raw.sqlite3_bind_int64(stmt, to, high);
+                    rc = raw.sqlite3_step(stmt);
+                    if (rc != raw.SQLITE_ROW)
+                    {
+                        throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc);
+                    }
+
+                    collector.AddCount(key, raw.sqlite3_column_int64(stmt, 0));
+                    _ = raw.sqlite3_reset(stmt);
+                }
+            }
+        }
+        catch (SqliteException e) when (e.Message.Contains("no such table", StringComparison.Ordinal))
+        {
+            // Dropped by retention after the snapshot was taken: as if it had not been selected.
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == raw.SQLITE_INTERRUPT && cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("the aggregation was stopped", e, cancellationToken);
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode is SqliteError or SqliteTooBig)
+        {
+            throw new LogQueryException("the query cannot be run: " + e.Message, e);
+        }
     }
 
     private static HashSet<object> DistinctValues(SqliteConnection connection, List<(int Order, PublishedIndex Index)> found, string field, CancellationToken cancellationToken)
@@ -235,6 +368,17 @@ public sealed partial class LogStore
                     if (number != 0 || raw.sqlite3_column_type(stmt, column) == raw.SQLITE_INTEGER)
                     {
                         v.Set(number);
+                        continue;
+                    }
+                }
+
+                if (kinds[i] == LogAggregationSql.ColumnKind.Text)
+                {
+                    // Text columns hold text or NULL: a non-empty value needs no type lookup.
+                    ReadOnlySpan<byte> text = raw.sqlite3_column_blob(stmt, column);
+                    if (!text.IsEmpty)
+                    {
+                        v.Set(Intern(i, text));
                         continue;
                     }
                 }

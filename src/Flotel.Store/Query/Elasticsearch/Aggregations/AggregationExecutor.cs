@@ -18,6 +18,7 @@ internal sealed class AggregationExecutor
     public const int MaxCollectedBuckets = 1_000_000;
 
     private readonly Collector[] _top;
+    private readonly bool[] _precounted;
     private int _collected;
     private int _answered;
 
@@ -26,6 +27,7 @@ internal sealed class AggregationExecutor
         Plan = plan;
         AllValues = allValues;
         _top = Create(plan.Aggregations);
+        _precounted = new bool[_top.Length];
     }
 
     public AggregationPlan Plan { get; }
@@ -38,10 +40,24 @@ internal sealed class AggregationExecutor
 
     public void Collect(AggregationRow row)
     {
-        foreach (Collector collector in _top)
+        for (int i = 0; i < _top.Length; i++)
         {
-            collector.Collect(row);
+            if (!_precounted[i])
+            {
+                _top[i].Collect(row);
+            }
         }
+    }
+
+    /// <summary>
+    /// The collector of the top-level <paramref name="aggregation"/>, which the caller fills with counts it took itself
+    /// (<see cref="DateHistogramCollector.AddCount"/>): <see cref="Collect"/> passes it no rows from now on.
+    /// </summary>
+    public DateHistogramCollector Precount(DateHistogramAggregation aggregation)
+    {
+        int i = Array.FindIndex(_top, c => ReferenceEquals((c as DateHistogramCollector)?.Aggregation, aggregation));
+        _precounted[i] = true;
+        return (DateHistogramCollector)_top[i];
     }
 
     public AggregationResults Finish() => new(FinishAll(_top));
@@ -160,6 +176,27 @@ internal sealed class DateHistogramCollector : Collector
         _rounding = new DateRounding(a.Interval, a.Zone, a.OffsetMs);
         // A fixed interval cut on the local clock of a zone with DST is not monotonic across the change: round each row.
         _cacheRange = a.Zone.IsFixed || a.Interval.IsCalendar;
+    }
+
+    public DateHistogramAggregation Aggregation => _a;
+
+    public DateRounding Rounding => _rounding;
+
+    /// <summary>Adds <paramref name="count"/> documents to the bucket keyed <paramref name="key"/> (a key of <see cref="Rounding"/>).</summary>
+    public void AddCount(long key, long count)
+    {
+        if (count == 0)
+        {
+            return;
+        }
+
+        if (!_buckets.TryGetValue(key, out Bucket? bucket))
+        {
+            bucket = _executor.NewBucket(_a.SubAggregations);
+            _buckets[key] = bucket;
+        }
+
+        bucket.DocCount += count;
     }
 
     public override void Collect(AggregationRow row)

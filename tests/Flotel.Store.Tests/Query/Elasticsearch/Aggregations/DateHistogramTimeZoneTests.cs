@@ -74,6 +74,25 @@ public sealed class DateHistogramTimeZoneTests : IDisposable
     }
 
     [Theory]
+    [InlineData("""{"field":"@timestamp","fixed_interval":"1h","time_zone":"Europe/Berlin"}""")]
+    [InlineData("""{"field":"@timestamp","fixed_interval":"90m","offset":"+10m","min_doc_count":1}""")]
+    [InlineData("""{"field":"@timestamp","calendar_interval":"day","time_zone":"America/New_York"}""")]
+    [InlineData("""{"field":"@timestamp","calendar_interval":"hour","time_zone":"Australia/Lord_Howe","min_doc_count":0}""")]
+    [InlineData("""{"field":"@timestamp","calendar_interval":"week","time_zone":"+05:30","hard_bounds":{"min":"2022-10-29T00:00:00Z"}}""")]
+    public async Task CountedBuckets_EqualBucketsOfReadRows(string histogram)
+    {
+        // A histogram alone is counted per bucket on the ts index; with a sub-aggregation every row is read. Same buckets.
+        var times = Enumerable.Range(0, 500).Select(i => new DateTime(2022, 10, 28, 0, 0, 0, DateTimeKind.Utc).AddMinutes(i * 17).ToString("o", System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        List<(string KeyAsString, long Key, long Count)> counted = await HistogramAsync("logstash-2022.*", histogram, times);
+        JsonNode read = AggregationTests.Run(_t.Store, "{\"aggs\":{\"h\":{\"date_histogram\":" + histogram + ",\"aggs\":{\"n\":{\"value_count\":{\"field\":\"@timestamp\"}}}}}}", "logstash-2022.*");
+
+        JsonArray buckets = read["h"]!["buckets"]!.AsArray();
+        Assert.Equal(counted, buckets.Select(b => ((string)b!["key_as_string"]!, (long)b["key"]!, (long)b["doc_count"]!)));
+        Assert.All(buckets, b => Assert.Equal((long)b!["doc_count"]!, (long)b["n"]!["value"]!));
+        Assert.True(counted.Sum(b => b.Count) > 0);
+    }
+
+    [Theory]
     [InlineData("+01:00", 3_600_000)]
     [InlineData("-0530", -19_800_000)]
     [InlineData("+5", 18_000_000)]
