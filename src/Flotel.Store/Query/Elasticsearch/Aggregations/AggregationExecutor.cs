@@ -763,7 +763,7 @@ internal sealed class RangeCollector : Collector
         {
             RangeBucket range = _a.Ranges[r];
             string key = range.Key ?? ((range.From is { } f ? AggregationResult.JavaDouble(f) : "*") + "-" + (range.To is { } t ? AggregationResult.JavaDouble(t) : "*"));
-            buckets.Add(new BucketResult(key, null, _buckets[r].DocCount, _buckets[r].FinishSubs()) { From = range.From, To = range.To });
+            buckets.Add(new BucketResult(key, null, _buckets[r].DocCount, _buckets[r].FinishSubs()) { From = range.From, To = range.To, WritesKey = !_a.Keyed });
         }
 
         return new BucketListResult(buckets, _a.Keyed, keyAsStringFirst: false);

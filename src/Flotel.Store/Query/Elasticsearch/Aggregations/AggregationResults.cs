@@ -83,6 +83,9 @@ internal sealed class BucketResult(object key, string? keyAsString, long docCoun
 
     public double? To { get; init; }
 
+    /// <summary>False for a keyed <c>range</c>, whose buckets are named by their key and do not repeat it.</summary>
+    public bool WritesKey { get; init; } = true;
+
     public void WriteMembers(Utf8JsonWriter writer, bool keyAsStringFirst)
     {
         if (keyAsStringFirst && KeyAsString is not null)
@@ -90,8 +93,10 @@ internal sealed class BucketResult(object key, string? keyAsString, long docCoun
             writer.WriteString("key_as_string", KeyAsString);
         }
 
-        switch (Key)
+        switch (WritesKey ? Key : null)
         {
+            case null:
+                break;
             case long l:
                 writer.WriteNumber("key", l);
                 break;

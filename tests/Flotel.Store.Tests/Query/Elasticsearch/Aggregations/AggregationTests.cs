@@ -255,7 +255,7 @@ public sealed class AggregationTests : IDisposable
         JsonNode keyed = Aggs("""{"aggs":{"r":{"range":{"field":"severity","keyed":true,"ranges":[{"key":"bad","to":4},{"from":4}]}}}}""");
 
         Assert.Equal("""{"buckets":[{"key":"*-4.0","to":4,"doc_count":2},{"key":"4.0-7.0","from":4,"to":7,"doc_count":3},{"key":"7.0-*","from":7,"doc_count":1}]}""", list["r"]!.ToJsonString());
-        Assert.Equal("""{"buckets":{"bad":{"key":"bad","to":4,"doc_count":2},"4.0-*":{"key":"4.0-*","from":4,"doc_count":4}}}""", keyed["r"]!.ToJsonString());
+        Assert.Equal("""{"buckets":{"bad":{"to":4,"doc_count":2},"4.0-*":{"from":4,"doc_count":4}}}""", keyed["r"]!.ToJsonString());
     }
 
     [Fact]
@@ -290,6 +290,14 @@ public sealed class AggregationTests : IDisposable
         Assert.Equal(variance, (double)ext["variance"]!, 9);
         Assert.Equal(Math.Sqrt(variance), (double)ext["std_deviation"]!, 9);
         Assert.Equal((29.0 / 6) + (2 * Math.Sqrt(variance)), (double)ext["std_deviation_bounds"]!["upper"]!, 9);
+    }
+
+    [Fact]
+    public void Stats_WritesCountMinMaxAvgSum()
+    {
+        JsonNode aggs = Aggs("""{"query":{"terms":{"severity":[3,4]}},"aggs":{"s":{"stats":{"field":"severity"}}}}""");
+
+        Assert.Equal("""{"count":3,"min":3,"max":4,"avg":3.3333333333333335,"sum":10}""", aggs["s"]!.ToJsonString());
     }
 
     [Fact]
