@@ -14,8 +14,12 @@ internal sealed class AggregationExecutor
     /// <summary>Elasticsearch 7.9+'s default <c>search.max_buckets</c>.</summary>
     public const int MaxBuckets = 65_536;
 
-    /// <summary>Most distinct buckets held while collecting (a <c>terms</c> over a unique field grows one per document).</summary>
-    public const int MaxCollectedBuckets = 1_000_000;
+    /// <summary>
+    /// Most buckets held while collecting, at every level together (a <c>terms</c> over a unique field grows one per
+    /// document). A bucket with a sub-histogram holds a few hundred bytes: this caps the memory at about 100 MiB, and
+    /// keeps every answer the bucket limit allows (terms(program) × one-minute buckets over a week is 201,600).
+    /// </summary>
+    public const int MaxCollectedBuckets = 250_000;
 
     private readonly Collector[] _top;
     private readonly bool[] _precounted;
