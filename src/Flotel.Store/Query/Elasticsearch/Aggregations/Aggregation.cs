@@ -13,13 +13,13 @@ public abstract record Aggregation(string Name)
 }
 
 /// <summary>How a date histogram cuts time: a fixed length in milliseconds, or one calendar unit.</summary>
-public sealed record DateInterval(long FixedMs, CalendarUnit Unit)
+internal sealed record DateInterval(long FixedMs, CalendarUnit Unit)
 {
     public bool IsCalendar => Unit != CalendarUnit.None;
 }
 
 /// <summary>Calendar units of <c>calendar_interval</c> (always a quantity of one, as in Elasticsearch).</summary>
-public enum CalendarUnit
+internal enum CalendarUnit
 {
     None,
     Minute,
