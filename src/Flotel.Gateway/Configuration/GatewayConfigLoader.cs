@@ -17,35 +17,18 @@ namespace Flotel.Gateway.Configuration;
 /// </summary>
 public static class GatewayConfigLoader
 {
-    private static readonly HashSet<string> TopKeys = new(StringComparer.Ordinal) { "http", "syslog", "data", "queue", "auth", "store", "query", "outputs" };
-    private static readonly HashSet<string> HttpKeys = new(StringComparer.Ordinal) { "address", "maxBodyBytes", "maxConnections", "keepAliveTimeoutSeconds", "requestHeadersTimeoutSeconds", "tls" };
-    private static readonly HashSet<string> SyslogKeys = new(StringComparer.Ordinal) { "address", "tcp", "udp", "timezone", "maxFrameBytes", "maxConnections", "idleTimeoutSeconds", "tls" };
     private static readonly HashSet<string> TlsKeys = new(StringComparer.Ordinal) { "certificate", "key", "clientCa" };
-    private static readonly HashSet<string> SyslogTlsKeys = new(StringComparer.Ordinal) { "address", "certificate", "key", "clientCa" };
-    private static readonly HashSet<string> QueueKeys = new(StringComparer.Ordinal) { "maxMiB" };
-    private static readonly HashSet<string> AuthKeys = new(StringComparer.Ordinal) { "ingest", "query" };
     private static readonly HashSet<string> CredentialKeys = new(StringComparer.Ordinal) { "username", "password", "bearerToken" };
-    private static readonly HashSet<string> StoreKeys = new(StringComparer.Ordinal) { "enabled", "indexPattern", "logs", "metrics" };
-    private static readonly HashSet<string> RetentionKeys = new(StringComparer.Ordinal) { "retentionDays" };
-    private static readonly HashSet<string> QueryKeys = new(StringComparer.Ordinal) { "timeout", "maxConcurrency" };
-
-    /// <summary>Longest <c>query.timeout</c>: a query holding the store for longer than a day is a mistake, not a wish.</summary>
-    private static readonly TimeSpan MaxQueryTimeout = TimeSpan.FromDays(1);
-
-    /// <summary>Most <c>query.maxConcurrency</c>: each query may hold a large result in memory, and a gateway has a few cores.</summary>
-    private const int MaxQueryConcurrency = 1024;
-
-    private static readonly HashSet<string> MetricStoreKeys = new(StringComparer.Ordinal) { "retentionDays", "maxSeries" };
 
     /// <summary>Loads <paramref name="file"/> (or the defaults when null) into options plus diagnostics.</summary>
     /// <param name="file">The YAML file, or null for defaults only.</param>
     /// <param name="environment">Variable lookup for <c>${NAME}</c>; defaults to the process environment.</param>
     /// <param name="outputTypes">The known output types; defaults to <see cref="OutputTypes.Default"/> (the output registry).</param>
-    public static (GatewayOptions Options, IReadOnlyList<ManifestDiagnostic> Diagnostics) Load(
+    public static (GatewayOptions Options, IReadOnlyList<ConfigDiagnostic> Diagnostics) Load(
         string? file, Func<string, string?>? environment = null, IOutputTypeCatalog? outputTypes = null)
     {
         var options = new GatewayOptions();
-        var diagnostics = new List<ManifestDiagnostic>();
+        var diagnostics = new List<ConfigDiagnostic>();
         if (file is not null)
         {
             LoadFile(file, options, diagnostics, environment ?? Environment.GetEnvironmentVariable, outputTypes ?? OutputTypes.Default);
@@ -55,10 +38,12 @@ public static class GatewayConfigLoader
     }
 
     /// <summary>Checks values that may also come from the command line; call after applying overrides.</summary>
-    public static void Validate(GatewayOptions options, string origin, List<ManifestDiagnostic> diagnostics)
+    public static void Validate(GatewayOptions options, string origin, List<ConfigDiagnostic> diagnostics)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(diagnostics);
         void Error(string field, string message) =>
-            diagnostics.Add(new ManifestDiagnostic(DiagnosticSeverity.Error, origin, 0, field, message));
+            diagnostics.Add(new ConfigDiagnostic(DiagnosticSeverity.Error, origin, 0, field, message));
 
         if (!HostPort.TryParse(options.HttpAddress, out _))
         {
@@ -72,7 +57,7 @@ public static class GatewayConfigLoader
     }
 
     private static void LoadFile(
-        string file, GatewayOptions options, List<ManifestDiagnostic> diagnostics, Func<string, string?> env, IOutputTypeCatalog outputTypes)
+        string file, GatewayOptions options, List<ConfigDiagnostic> diagnostics, Func<string, string?> env, IOutputTypeCatalog outputTypes)
     {
         string text;
         try
@@ -81,7 +66,7 @@ public static class GatewayConfigLoader
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            diagnostics.Add(new ManifestDiagnostic(DiagnosticSeverity.Error, file, 0, string.Empty, e.Message));
+            diagnostics.Add(new ConfigDiagnostic(DiagnosticSeverity.Error, file, 0, string.Empty, e.Message));
             return;
         }
 
@@ -92,7 +77,7 @@ public static class GatewayConfigLoader
         }
         catch (YamlException e)
         {
-            diagnostics.Add(new ManifestDiagnostic(DiagnosticSeverity.Error, file, checked((int)e.Start.Line), string.Empty, "YAML syntax error: " + e.Message));
+            diagnostics.Add(new ConfigDiagnostic(DiagnosticSeverity.Error, file, checked((int)e.Start.Line), string.Empty, "YAML syntax error: " + e.Message));
             return;
         }
 
@@ -101,7 +86,7 @@ public static class GatewayConfigLoader
             return; // an empty file means "all defaults"
         }
 
-        var r = new YamlFieldReader(file, diagnostics);
+        var r = new YamlFieldReader(file, (severity, line, path, message) => diagnostics.Add(new ConfigDiagnostic(severity, file, line, path, message)));
         var root = stream.Documents[0].RootNode;
         Interpolate(root, r, string.Empty, env);
         if (r.Mapping(root, string.Empty) is not { } top)
@@ -109,60 +94,147 @@ public static class GatewayConfigLoader
             return;
         }
 
-        foreach (var (key, _, value) in r.Entries(top, string.Empty, TopKeys))
+        new KeyReader(r, options, outputTypes).Section(top, GatewayConfigKeys.Root, string.Empty);
+        ValidateLoaded(r, top, options);
+    }
+
+    /// <summary>What is wrong with <paramref name="text"/> as the value of a string key declared by <paramref name="declaration"/>, or null.</summary>
+    internal static string? TextProblem(string text, string path, ConfigKeyAttribute declaration)
+    {
+        var problem = declaration.Format switch
         {
-            switch (key)
+            ConfigFormat.Address when !HostPort.TryParse(text, out _) => $"'{text}' is not an address; use HOST:PORT, e.g. 0.0.0.0:5140 or [::1]:5140",
+            ConfigFormat.Timezone => TimezoneProblem(text),
+            ConfigFormat.IndexPattern when !LogstashIndexPattern.TryParse(text, out _, out var error) => error ?? "not an index pattern",
+            _ => null,
+        };
+        if (problem is null && declaration.Values is { } values && !values.Contains(text, StringComparer.Ordinal))
+        {
+            var name = path[(path.LastIndexOf('.') + 1)..];
+            problem = $"`{name}` must be one of {string.Join(", ", values)}; got '{text}'";
+        }
+
+        return problem;
+    }
+
+    /// <summary>The syslog parser is the judge of a zone: it is the one that must understand it.</summary>
+    private static string? TimezoneProblem(string zone)
+    {
+        try
+        {
+            _ = new SyslogParser(new SyslogParserOptions { Timezone = zone });
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return e.Message;
+        }
+    }
+
+    /// <summary>Reads mappings by the declared keys (<see cref="GatewayConfigKeys"/>): one reader per key kind.</summary>
+    private sealed class KeyReader(YamlFieldReader r, GatewayOptions options, IOutputTypeCatalog outputTypes)
+    {
+        /// <summary>A mapping of <paramref name="node"/>'s keys; any other key is warned about and ignored.</summary>
+        public void Section(YamlMappingNode mapping, ConfigNode node, string path)
+        {
+            foreach (var (k, _, value) in r.Entries(mapping, path, node.ChildNames))
             {
-                case "http":
-                    ReadHttp(r, value, options);
-                    break;
-                case "syslog":
-                    ReadSyslog(r, value, options);
-                    break;
-                case "data":
-                    options.DataDirectory = r.String(value, "data") ?? options.DataDirectory;
-                    break;
-                case "queue":
-                    if (r.Mapping(value, "queue") is { } queue)
+                if (node.Find(k) is { } child)
+                {
+                    Node(child, value, YamlFieldReader.Join(path, k));
+                }
+            }
+        }
+
+        private void Node(ConfigNode node, YamlNode value, string path)
+        {
+            if (node.Key is not { } key)
+            {
+                if (r.Mapping(value, path) is { } mapping)
+                {
+                    Section(mapping, node, path);
+                }
+
+                return;
+            }
+
+            Value(key, value, path, node.ChildNames);
+
+            // Keys declared inside a key's own mapping (syslog.tls.address); the key's reader accepted their names.
+            if (node.Children.Count > 0 && value is YamlMappingNode inner)
+            {
+                foreach (var child in node.Children)
+                {
+                    if (YamlFieldReader.Get(inner, child.Name) is { } childValue)
                     {
-                        foreach (var (k, _, v) in r.Entries(queue, "queue", QueueKeys))
-                        {
-                            options.QueueMaxMiB = r.Integer(v, "queue." + k, 1, 1L << 30) ?? options.QueueMaxMiB;
-                        }
+                        Node(child, childValue, YamlFieldReader.Join(path, child.Name));
+                    }
+                    else if (child.Key?.Declaration.DefaultInSection is { } fallback)
+                    {
+                        child.Key.Set(options, fallback);
+                    }
+                }
+            }
+        }
+
+        private void Value(ConfigKey key, YamlNode value, string path, HashSet<string> innerKeys)
+        {
+            var declaration = key.Declaration;
+            switch (key.Kind)
+            {
+                case ConfigKeyKind.Text:
+                    if (Text(value, path, declaration) is { } text)
+                    {
+                        key.Set(options, text);
                     }
 
                     break;
-                case "auth":
-                    if (r.Mapping(value, "auth") is { } auth)
+                case ConfigKeyKind.Integer:
+                    var (min, max) = key.Range;
+                    if (r.Integer(value, path, min, max, declaration.RangeHint) is { } number)
                     {
-                        foreach (var (k, _, v) in r.Entries(auth, "auth", AuthKeys))
-                        {
-                            var credentials = ReadCredentials(r, v, "auth." + k);
-                            if (k == "ingest")
-                            {
-                                options.IngestAuth = credentials;
-                            }
-                            else
-                            {
-                                options.QueryAuth = credentials;
-                            }
-                        }
+                        key.Set(options, number);
                     }
 
                     break;
-                case "store":
-                    ReadStore(r, value, options);
+                case ConfigKeyKind.Boolean:
+                    if (r.Boolean(value, path) is { } flag)
+                    {
+                        key.Set(options, flag);
+                    }
+
                     break;
-                case "query":
-                    ReadQuery(r, value, options);
+                case ConfigKeyKind.Duration:
+                    // GatewayConfigKeys.Check: every duration key declares its MaxDuration.
+                    if (Duration(r, value, path, declaration.MaxDuration!) is { } duration)
+                    {
+                        key.Set(options, duration);
+                    }
+
                     break;
-                case "outputs":
+                case ConfigKeyKind.Tls:
+                    key.Set(options, ReadTls(r, value, path, innerKeys.Count == 0 ? TlsKeys : new HashSet<string>(TlsKeys.Concat(innerKeys), StringComparer.Ordinal)));
+                    break;
+                case ConfigKeyKind.Credentials:
+                    key.Set(options, ReadCredentials(r, value, path));
+                    break;
+                case ConfigKeyKind.Outputs:
                     ReadOutputs(r, value, options, outputTypes);
                     break;
             }
         }
 
-        ValidateLoaded(r, top, options);
+        private string? Text(YamlNode value, string path, ConfigKeyAttribute declaration)
+        {
+            var text = r.String(value, path);
+            if (text is not null && TextProblem(text, path, declaration) is { } problem)
+            {
+                r.Error(value, path, problem);
+                return null;
+            }
+
+            return text;
+        }
     }
 
     /// <summary>
@@ -238,177 +310,10 @@ public static class GatewayConfigLoader
         }
     }
 
-    private static void ReadHttp(YamlFieldReader r, YamlNode node, GatewayOptions options)
+    /// <summary>A positive duration in Prometheus's syntax, with a unit (a bare number would leave seconds and milliseconds to guessing), at most <paramref name="maxText"/>.</summary>
+    private static TimeSpan? Duration(YamlFieldReader r, YamlNode node, string path, string maxText)
     {
-        if (r.Mapping(node, "http") is not { } http)
-        {
-            return;
-        }
-
-        foreach (var (k, _, v) in r.Entries(http, "http", HttpKeys))
-        {
-            switch (k)
-            {
-                case "address":
-                    options.HttpAddress = Address(r, v, "http.address") ?? options.HttpAddress;
-                    break;
-                case "maxBodyBytes":
-                    options.MaxBodyBytes = r.Integer(v, "http.maxBodyBytes", 1024, 1L << 30) ?? options.MaxBodyBytes;
-                    break;
-                case "maxConnections":
-                    options.HttpMaxConnections = (int?)r.Integer(v, "http.maxConnections", 1, 1_000_000) ?? options.HttpMaxConnections;
-                    break;
-                case "keepAliveTimeoutSeconds":
-                    options.HttpKeepAliveTimeoutSeconds = (int?)r.Integer(v, "http.keepAliveTimeoutSeconds", 1, 3600) ?? options.HttpKeepAliveTimeoutSeconds;
-                    break;
-                case "requestHeadersTimeoutSeconds":
-                    options.HttpRequestHeadersTimeoutSeconds = (int?)r.Integer(v, "http.requestHeadersTimeoutSeconds", 1, 600) ?? options.HttpRequestHeadersTimeoutSeconds;
-                    break;
-                case "tls":
-                    options.HttpTls = ReadTls(r, v, "http.tls", TlsKeys);
-                    break;
-            }
-        }
-    }
-
-    private static void ReadSyslog(YamlFieldReader r, YamlNode node, GatewayOptions options)
-    {
-        if (r.Mapping(node, "syslog") is not { } syslog)
-        {
-            return;
-        }
-
-        foreach (var (k, _, v) in r.Entries(syslog, "syslog", SyslogKeys))
-        {
-            switch (k)
-            {
-                case "address":
-                    options.SyslogAddress = Address(r, v, "syslog.address") ?? options.SyslogAddress;
-                    break;
-                case "tcp":
-                    options.SyslogTcp = r.Boolean(v, "syslog.tcp") ?? options.SyslogTcp;
-                    break;
-                case "udp":
-                    options.SyslogUdp = r.Boolean(v, "syslog.udp") ?? options.SyslogUdp;
-                    break;
-                case "maxConnections":
-                    options.SyslogMaxConnections = (int?)r.Integer(v, "syslog.maxConnections", 1, 1_000_000) ?? options.SyslogMaxConnections;
-                    break;
-                case "idleTimeoutSeconds":
-                    options.SyslogIdleTimeoutSeconds = (int?)r.Integer(v, "syslog.idleTimeoutSeconds", 0, 7 * 24 * 3600, "(0 = never)") ?? options.SyslogIdleTimeoutSeconds;
-                    break;
-                case "timezone":
-                    if (r.String(v, "syslog.timezone") is { } zone)
-                    {
-                        try
-                        {
-                            _ = new SyslogParser(new SyslogParserOptions { Timezone = zone });
-                            options.SyslogTimezone = zone;
-                        }
-                        catch (ArgumentException e)
-                        {
-                            r.Error(v, "syslog.timezone", e.Message);
-                        }
-                    }
-
-                    break;
-                case "maxFrameBytes":
-                    options.SyslogMaxFrameBytes = (int?)r.Integer(v, "syslog.maxFrameBytes", 480, 64 * 1024 * 1024, "(RFC 5424 §6.1: receivers must accept 480 octets)") ?? options.SyslogMaxFrameBytes;
-                    break;
-                case "tls":
-                    if (r.Mapping(v, "syslog.tls") is { } tls)
-                    {
-                        options.SyslogTls = ReadTls(r, v, "syslog.tls", SyslogTlsKeys);
-                        var address = YamlFieldReader.Get(tls, "address");
-                        options.SyslogTlsAddress = address is null ? "0.0.0.0:6514" : Address(r, address, "syslog.tls.address");
-                    }
-
-                    break;
-            }
-        }
-    }
-
-    private static void ReadStore(YamlFieldReader r, YamlNode node, GatewayOptions options)
-    {
-        if (r.Mapping(node, "store") is not { } store)
-        {
-            return;
-        }
-
-        foreach (var (k, _, v) in r.Entries(store, "store", StoreKeys))
-        {
-            switch (k)
-            {
-                case "enabled":
-                    options.StoreEnabled = r.Boolean(v, "store.enabled") ?? options.StoreEnabled;
-                    break;
-                case "indexPattern":
-                    if (r.String(v, "store.indexPattern") is { } pattern)
-                    {
-                        if (LogstashIndexPattern.TryParse(pattern, out _, out var error))
-                        {
-                            options.IndexPattern = pattern;
-                        }
-                        else
-                        {
-                            r.Error(v, "store.indexPattern", error ?? "not an index pattern");
-                        }
-                    }
-
-                    break;
-                case "logs" or "metrics":
-                    if (r.Mapping(v, "store." + k) is { } retention)
-                    {
-                        foreach (var (rk, _, rv) in r.Entries(retention, "store." + k, k == "logs" ? RetentionKeys : MetricStoreKeys))
-                        {
-                            if (rk == "maxSeries")
-                            {
-                                options.MetricMaxSeries = (int?)r.Integer(rv, "store.metrics.maxSeries", 0, int.MaxValue) ?? options.MetricMaxSeries;
-                                continue;
-                            }
-
-                            var days = (int?)r.Integer(rv, $"store.{k}.{rk}", 0, 36500);
-                            if (days is { } d && k == "logs")
-                            {
-                                options.LogRetentionDays = d;
-                            }
-                            else if (days is { } m)
-                            {
-                                options.MetricRetentionDays = m;
-                            }
-                        }
-                    }
-
-                    break;
-            }
-        }
-    }
-
-    /// <summary><c>query.timeout</c> (a duration with a unit: <c>2m</c>, <c>30s</c>, <c>1m30s</c>, <c>500ms</c>) and <c>query.maxConcurrency</c>.</summary>
-    private static void ReadQuery(YamlFieldReader r, YamlNode node, GatewayOptions options)
-    {
-        if (r.Mapping(node, "query") is not { } query)
-        {
-            return;
-        }
-
-        foreach (var (k, _, v) in r.Entries(query, "query", QueryKeys))
-        {
-            switch (k)
-            {
-                case "timeout":
-                    options.QueryTimeout = Duration(r, v, "query.timeout", MaxQueryTimeout) ?? options.QueryTimeout;
-                    break;
-                case "maxConcurrency":
-                    options.QueryMaxConcurrency = (int?)r.Integer(v, "query.maxConcurrency", 1, MaxQueryConcurrency) ?? options.QueryMaxConcurrency;
-                    break;
-            }
-        }
-    }
-
-    /// <summary>A positive duration in Prometheus's syntax, with a unit (a bare number would leave seconds and milliseconds to guessing), at most <paramref name="max"/>.</summary>
-    private static TimeSpan? Duration(YamlFieldReader r, YamlNode node, string path, TimeSpan max)
-    {
+        var max = ParseDuration(maxText) ?? throw new InvalidOperationException($"{path}: MaxDuration '{maxText}' is not a duration");
         var text = r.String(node, path);
         if (text is null)
         {
@@ -426,14 +331,19 @@ public static class GatewayConfigLoader
         var duration = TimeSpan.FromMilliseconds(ms);
         if (duration <= TimeSpan.Zero || duration > max)
         {
-            r.Error(node, path, $"`{key}` must be more than 0 and at most {max.TotalHours.ToString(System.Globalization.CultureInfo.InvariantCulture)}h, got '{text}'");
+            r.Error(node, path, $"`{key}` must be more than 0 and at most {maxText}, got '{text}'");
             return null;
         }
 
         return duration;
     }
 
-    private static TlsOptions? ReadTls(YamlFieldReader r, YamlNode node, string path, HashSet<string> keys)
+    /// <summary>A duration in the file's syntax (<c>24h</c>, <c>1m30s</c>), or null.</summary>
+    internal static TimeSpan? ParseDuration(string text) =>
+        !double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _)
+        && PromFormat.TryParseDuration(text, out var ms) ? TimeSpan.FromMilliseconds(ms) : null;
+
+    private static TlsOptions? ReadTls(YamlFieldReader r, YamlNode node, string path, IReadOnlySet<string> keys)
     {
         if (r.Mapping(node, path) is not { } tls)
         {
@@ -515,18 +425,6 @@ public static class GatewayConfigLoader
         {
             r.Error(YamlFieldReader.Get(top, "syslog"), "syslog.tls", "`certificate` and `key` are required for the TLS listener");
         }
-    }
-
-    private static string? Address(YamlFieldReader r, YamlNode node, string path)
-    {
-        var text = r.String(node, path);
-        if (text is not null && !HostPort.TryParse(text, out _))
-        {
-            r.Error(node, path, $"'{text}' is not an address; use HOST:PORT, e.g. 0.0.0.0:5140 or [::1]:5140");
-            return null;
-        }
-
-        return text;
     }
 
     internal static string? ExistingFile(YamlFieldReader r, YamlNode node, string path)

@@ -7,110 +7,108 @@ namespace Flotel.Gateway.Configuration;
 /// 9201 and the blog's Logstash syslog port 5140. Built by <see cref="GatewayConfigLoader"/> from YAML and the command
 /// line; validated there, so the host never starts on a bad value.
 /// </summary>
+/// <remarks>
+/// This class is the declaration of the configuration file: each property with a <see cref="ConfigKeyAttribute"/> is one
+/// key — its YAML path, its range or values, its one-line documentation; its type is the key's type and its initial
+/// value the key's default. The loader reads the file through these declarations (<see cref="GatewayConfigKeys"/>) and
+/// the key table of docs/configuration.md is generated from them (<see cref="GatewayConfigDocs"/>), so a key is added
+/// by adding a property here (docs/architecture.md §9.4).
+/// </remarks>
 public sealed class GatewayOptions
 {
-    /// <summary>HTTP listener (remote write, <c>_bulk</c>, <c>_search</c>, Prometheus API, UI): <c>HOST:PORT</c>.</summary>
+    [ConfigKey("http.address", "HTTP listener: remote write, `_bulk`, `_search`, Prometheus API, probes, `/metrics`. Port 0 picks a free port", Format = ConfigFormat.Address)]
     public string HttpAddress { get; set; } = "0.0.0.0:9201";
 
-    /// <summary>
-    /// Most HTTP connections open at once; one more is closed as soon as it is accepted and counted
-    /// (<c>flotel_http_connections_refused_total</c>). The default serves 10,000 devices that each keep one remote-write
-    /// connection alive, plus the query clients.
-    /// </summary>
-    public int HttpMaxConnections { get; set; } = 20_000;
-
-    /// <summary>
-    /// An idle keep-alive HTTP connection is closed after this many seconds. Kestrel's 130 s, kept on purpose: longer
-    /// than a device's 60 s push interval, so a device's connection is reused between pushes.
-    /// </summary>
-    public int HttpKeepAliveTimeoutSeconds { get; set; } = 130;
-
-    /// <summary>A client has this many seconds to send a request's headers (slow-header clients are cut off).</summary>
-    public int HttpRequestHeadersTimeoutSeconds { get; set; } = 30;
-
-    /// <summary>TLS for the HTTP listener; null = plain HTTP.</summary>
-    public TlsOptions? HttpTls { get; set; }
-
-    /// <summary>Syslog listener, TCP and UDP on the same port: <c>HOST:PORT</c>.</summary>
-    public string SyslogAddress { get; set; } = "0.0.0.0:5140";
-
-    /// <summary>Listen for syslog over plain TCP on <see cref="SyslogAddress"/> (off: only TLS and/or UDP, e.g. so mutual TLS cannot be sidestepped).</summary>
-    public bool SyslogTcp { get; set; } = true;
-
-    /// <summary>Also listen for syslog over UDP on <see cref="SyslogAddress"/>.</summary>
-    public bool SyslogUdp { get; set; } = true;
-
-    /// <summary>
-    /// Most open connections per syslog TCP or TLS listener; a connection over the limit is closed at once and counted
-    /// (<c>flotel_syslog_connections_refused_total</c>). The default serves a fleet of 10,000 devices (one connection
-    /// each) with room for reconnects.
-    /// </summary>
-    public int SyslogMaxConnections { get; set; } = 20_000;
-
-    /// <summary>
-    /// A syslog TCP or TLS connection that sends nothing for this many seconds is closed (0 = never). The agent checks
-    /// for a closed connection before it writes and reconnects, so closing a quiet device's connection loses nothing.
-    /// </summary>
-    public int SyslogIdleTimeoutSeconds { get; set; } = 900;
-
-    /// <summary>Optional syslog over TLS listener (RFC 5425 port 6514 by convention): <c>HOST:PORT</c>.</summary>
-    public string? SyslogTlsAddress { get; set; }
-
-    /// <summary>Certificate for <see cref="SyslogTlsAddress"/>; required when that is set.</summary>
-    public TlsOptions? SyslogTls { get; set; }
-
-    /// <summary>Zone for RFC 3164 timestamps without an offset (architecture §5): <c>UTC</c>, an IANA id or <c>+02:00</c>.</summary>
-    public string SyslogTimezone { get; set; } = "UTC";
-
-    /// <summary>Largest syslog frame kept; longer frames are discarded and counted (architecture §5).</summary>
-    public int SyslogMaxFrameBytes { get; set; } = 256 * 1024;
-
-    /// <summary>Where the durable queue and the embedded store live.</summary>
-    public string DataDirectory { get; set; } = Path.Combine(".flotel", "gateway");
-
-    /// <summary>Bound of the durable queue on disk, MiB; when full, remote write gets 429 and TCP syslog is paused.</summary>
-    public long QueueMaxMiB { get; set; } = 1024;
-
-    /// <summary>Largest remote-write or <c>_bulk</c> body accepted, bytes (compressed size for remote write).</summary>
+    [ConfigKey("http.maxBodyBytes", "largest remote-write or `_bulk` body (compressed size for remote write; the decompressed limit is 32 MiB)", Unit = "bytes", Min = 1024, Max = 1L << 30)]
     public long MaxBodyBytes { get; set; } = 16 * 1024 * 1024;
 
-    /// <summary>Credentials required on ingest endpoints (remote write, <c>_bulk</c>); null = open.</summary>
+    /// <summary>The default serves 10,000 devices that each keep one remote-write connection alive, plus the query clients.</summary>
+    [ConfigKey("http.maxConnections", "most HTTP connections open at once (10,000 devices keeping one remote-write connection each, plus query clients); one more is closed before a byte is read and counted in `flotel_http_connections_refused_total`", Min = 1, Max = 1_000_000)]
+    public int HttpMaxConnections { get; set; } = 20_000;
+
+    /// <summary>Kestrel's 130 s, kept on purpose: longer than a device's 60 s push interval, so a device's connection is reused between pushes.</summary>
+    [ConfigKey("http.keepAliveTimeoutSeconds", "an idle keep-alive connection is closed after this (longer than a device's 60 s push interval, so its connection is reused)", Unit = "seconds", Min = 1, Max = 3600)]
+    public int HttpKeepAliveTimeoutSeconds { get; set; } = 130;
+
+    [ConfigKey("http.requestHeadersTimeoutSeconds", "a client must send a request's headers within this (slow-header clients are cut off)", Unit = "seconds", Min = 1, Max = 600)]
+    public int HttpRequestHeadersTimeoutSeconds { get; set; } = 30;
+
+    [ConfigKey("http.tls", "HTTPS: `certificate` and `key` are required; with `clientCa`, clients must present a certificate that chains to it (mutual TLS)", DefaultText = "plain HTTP")]
+    public TlsOptions? HttpTls { get; set; }
+
+    [ConfigKey("syslog.address", "syslog over TCP, and over UDP on the same port", Format = ConfigFormat.Address)]
+    public string SyslogAddress { get; set; } = "0.0.0.0:5140";
+
+    [ConfigKey("syslog.tcp", "listen on plain TCP; false with `syslog.tls` (and `udp: false`) leaves TLS as the only way in, so mutual TLS cannot be sidestepped. With both off the `listening` line says `syslog=off`")]
+    public bool SyslogTcp { get; set; } = true;
+
+    [ConfigKey("syslog.udp", "also listen on UDP")]
+    public bool SyslogUdp { get; set; } = true;
+
+    /// <summary>The default serves a fleet of 10,000 devices (one connection each) with room for reconnects.</summary>
+    [ConfigKey("syslog.maxConnections", "most connections per TCP or TLS listener; one more is closed as soon as it is accepted and counted (`flotel_syslog_connections_refused_total`)", Min = 1, Max = 1_000_000)]
+    public int SyslogMaxConnections { get; set; } = 20_000;
+
+    /// <summary>The agent checks for a closed connection before it writes and reconnects, so closing a quiet device's connection loses nothing.</summary>
+    [ConfigKey("syslog.idleTimeoutSeconds", "a TCP or TLS connection that sends nothing this long is closed (`flotel_syslog_connections_idle_closed_total`); 0 = never. The agent notices the closed connection before its next line and reconnects", Unit = "seconds", Min = 0, Max = 7 * 24 * 3600, RangeHint = "(0 = never)")]
+    public int SyslogIdleTimeoutSeconds { get; set; } = 900;
+
+    [ConfigKey("syslog.timezone", "zone of RFC 3164 timestamps without an offset (architecture §5)", Format = ConfigFormat.Timezone)]
+    public string SyslogTimezone { get; set; } = "UTC";
+
+    [ConfigKey("syslog.maxFrameBytes", "longer frames are discarded and counted (`flotel_syslog_dropped_total{reason=\"oversized\"}`); RFC 5424 §6.1 requires 480", Unit = "bytes", Min = 480, Max = 64 * 1024 * 1024, RangeHint = "(RFC 5424 §6.1: receivers must accept 480 octets)")]
+    public int SyslogMaxFrameBytes { get; set; } = 256 * 1024;
+
+    [ConfigKey("syslog.tls", "syslog over TLS (RFC 5425); `certificate` and `key` are required, with `clientCa` clients must present a certificate that chains to it (mutual TLS)", DefaultText = "off")]
+    public TlsOptions? SyslogTls { get; set; }
+
+    [ConfigKey("syslog.tls.address", "listener of syslog over TLS (port 6514 by convention)", Format = ConfigFormat.Address, DefaultInSection = "0.0.0.0:6514")]
+    public string? SyslogTlsAddress { get; set; }
+
+    [ConfigKey("data", "directory of the durable queue (`queue/`), log store (`logs/logs.db`) and metric store (`metrics/metrics.db`)", Unit = "directory")]
+    public string DataDirectory { get; set; } = Path.Combine(".flotel", "gateway");
+
+    [ConfigKey("queue.maxMiB", "bound of the durable queue; when full, remote write answers 429 with `Retry-After: 5`, `_bulk` items get 429, TCP syslog stops reading (the sender is held by TCP flow control), UDP datagrams are dropped and counted. When the data disk fills before the bound, the same back-pressure applies, except that remote write answers 503 with `Retry-After: 5` and `/readyz` answers 503 until writes succeed again (docs/operations.md, \"full disks\")", Unit = "MiB", Min = 1, Max = 1L << 30)]
+    public long QueueMaxMiB { get; set; } = 1024;
+
+    [ConfigKey("auth.ingest", "credentials required on the ingest endpoints: remote write (`/api/v1/write`, `/write`) and `_bulk` (`/_bulk`, `/{index}/_bulk`), whatever the spelling that reached them (letter case, trailing slash)", DefaultText = "open")]
     public AuthOptions? IngestAuth { get; set; }
 
-    /// <summary>Credentials required on query endpoints (<c>_search</c>, Prometheus API, UI); null = open.</summary>
+    [ConfigKey("auth.query", "credentials required on every other endpoint, and on any path no endpoint matches, except `/healthz` and `/readyz`. The web UI's files (`/ui/`) hold no data: under basic query auth they need it too (the browser's prompt signs in); under a bearer token they load without it and the page asks for the token, which it keeps in the tab's `sessionStorage` and sends with each request", DefaultText = "open")]
     public AuthOptions? QueryAuth { get; set; }
 
     /// <summary>
-    /// Run the embedded-store output (<c>store.enabled</c>). False = a forwarding-only gateway: the queue is read by the
-    /// configured <see cref="Outputs"/> alone (with none, records stay queued until the bound is reached and intake is
-    /// held back), the store readers' cursors are removed, and the query APIs answer from what the store already holds.
+    /// False = a forwarding-only gateway: the queue is read by the configured <see cref="Outputs"/> alone, the store
+    /// readers' cursors are removed, and the query APIs answer from what the store already holds.
     /// </summary>
+    [ConfigKey("store.enabled", "false = no embedded-store output: a forwarding-only gateway whose queue is read by the `outputs` alone (with none, records stay queued until `queue.maxMiB` and intake is then held back, as when full). The store readers' cursors are removed at start (like a removed output); `_search` and the Prometheus API answer from what the store already holds. `bench/peers` uses it for the \"→ durable queue\" rows")]
     public bool StoreEnabled { get; set; } = true;
 
-    /// <summary>Index name pattern for logs, Logstash syntax (architecture §5).</summary>
+    [ConfigKey("store.indexPattern", "daily index names of logs, on `@timestamp` in UTC (architecture §5)", Format = ConfigFormat.IndexPattern)]
     public string IndexPattern { get; set; } = "logstash-%{+YYYY.MM.dd}";
 
-    /// <summary>Logs older than this many days are deleted (whole daily indices); 0 = keep forever.</summary>
+    [ConfigKey("store.logs.retentionDays", "whole daily indices older than this are deleted; 0 keeps them", Unit = "days", Min = 0, Max = 36500)]
     public int LogRetentionDays { get; set; } = 7;
 
-    /// <summary>Metric samples older than this many days are deleted; 0 = keep forever.</summary>
+    [ConfigKey("store.metrics.retentionDays", "metric chunks older than this are deleted; 0 keeps them", Unit = "days", Min = 0, Max = 36500)]
     public int MetricRetentionDays { get; set; } = 15;
 
-    /// <summary>
-    /// Longest a query may take (<c>query.timeout</c>, Prometheus's <c>--query.timeout</c>), waiting for a slot included;
-    /// a request's own <c>timeout</c> can only shorten it. Applies to the Prometheus API and to <c>_search</c>/<c>_count</c>.
-    /// </summary>
-    public TimeSpan QueryTimeout { get; set; } = TimeSpan.FromMinutes(2);
-
-    /// <summary>Queries that run at once (<c>query.maxConcurrency</c>, Prometheus's <c>--query.max-concurrency</c>); more wait for a slot.</summary>
-    public int QueryMaxConcurrency { get; set; } = 20;
-
-    /// <summary>
-    /// Most series the embedded metric store holds (<c>store.metrics.maxSeries</c>); new series beyond it are refused
-    /// and counted. Default <see cref="MetricStoreOptions.DefaultMaxSeries"/>; 0 = no limit.
-    /// </summary>
+    /// <summary>Default <see cref="MetricStoreOptions.DefaultMaxSeries"/>.</summary>
+    [ConfigKey("store.metrics.maxSeries", "most series the metric store holds (10,000 devices × ~100 series). About 1.2 KiB of memory per series with its head chunk, so ≈ 2.4 GiB at the default: lower it on a small machine; 0 = no limit. Beyond it new series are refused and their samples dropped, counted in `flotel_store_series_refused_total` / `flotel_store_samples_refused_total`; series already held keep receiving samples. Once the store is full, a remote-write request that brings a new series is answered 400 naming the limit (`reason=\"series_limit\"`); it is still queued, so the samples of its existing series are stored — a sender does not retry a 4xx, as with Mimir's \"series limit exceeded\". A request that crosses the limit while the store is below it is answered 204 and the store drops the series past the limit", Unit = "series", Min = 0)]
     public int MetricMaxSeries { get; set; } = MetricStoreOptions.DefaultMaxSeries;
 
-    /// <summary>Forwarding outputs besides the embedded store (<c>outputs:</c>), each with its own queue cursor.</summary>
+    /// <summary>A request's own <c>timeout</c> can only shorten it. Applies to the Prometheus API and to <c>_search</c>/<c>_count</c>.</summary>
+    [ConfigKey("query.timeout", "longest a query may take, waiting for a slot included (Prometheus's `--query.timeout`). A request's own `timeout` (Prometheus `query`/`query_range` parameter; `_search` URL parameter or body key) can only shorten it. Out of time, the Prometheus API answers 503 `{\"status\":\"error\",\"errorType\":\"timeout\",\"error\":\"query timed out in expression evaluation\"}` (`… in query queue` while waiting), as Prometheus 2.x; `_search`/`_count` answer 504 `search_timeout_exception`. See \"Query limits\" below", MaxDuration = "24h")]
+    public TimeSpan QueryTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Each query may hold a large result in memory, and a gateway has a few cores: hence the upper bound.</summary>
+    [ConfigKey("query.maxConcurrency", "queries evaluated at once (Prometheus's `--query.max-concurrency`); one gate shared by `/api/v1/query`, `query_range`, `series`, `labels`, `label/…/values`, `_search` and `_count`. A query over the limit waits for a slot, within its `query.timeout`", Unit = "queries", Min = 1, Max = 1024)]
+    public int QueryMaxConcurrency { get; set; } = 20;
+
+    /// <summary>How the Prometheus API spells label names outside <c>[a-zA-Z_][a-zA-Z0-9_]*</c>; <see cref="Query.Prometheus.PrometheusLabelNames"/>.</summary>
+    [ConfigKey("query.prometheus.labelNames", "how the Prometheus API spells label names outside the classic `[a-zA-Z_][a-zA-Z0-9_]*` (Flotta's `metric-source`): `utf8` answers them as stored; `sanitize` answers them in Prometheus 3's `underscores` form (`metric_source`) for clients that refuse other names (promtool 2.x), and accepts that spelling in matchers and label lists. See \"Prometheus API\" below", Values = ["utf8", "sanitize"])]
+    public string PrometheusLabelNames { get; set; } = "utf8";
+
+    [ConfigKey("outputs", "forwarding outputs besides the embedded store, each reading the queue through its own cursor; `name` (letters, digits, `-`, `_`; not `store-logs`/`store-metrics`) names its queue cursor, its `output` metric label and its dead-letter file `DATA/dead-letter/NAME.ndjson`; `type` is one of the output types (sections below). An output removed from the file has its cursor deleted at the next start", DefaultText = "none")]
     public List<OutputOptions> Outputs { get; } = [];
 }

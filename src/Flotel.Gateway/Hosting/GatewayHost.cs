@@ -174,9 +174,13 @@ public sealed partial class GatewayHost : IAsyncDisposable
         var parser = new SyslogParser(new SyslogParserOptions { Timezone = options.SyslogTimezone });
         if (options.StoreEnabled)
         {
-            var output = new EmbeddedStoreOutput(queue, logs, metricStore, parser, Metrics, time, loggerFactory.CreateLogger<EmbeddedStoreOutput>());
+            var output = new EmbeddedStoreOutput(new OutputContext(queue, data, parser, options.IndexPattern, Metrics, time, loggerFactory), logs, metricStore);
             output.Start();
-            _stops.Add(() => output.StopAsync(TimeSpan.FromSeconds(20)));
+            _stops.Add(async () =>
+            {
+                await output.StopAsync(TimeSpan.FromSeconds(20)).ConfigureAwait(false);
+                await output.DisposeAsync().ConfigureAwait(false);
+            });
         }
 
         StartOutputs(options, queue, data, parser, loggerFactory, time);
@@ -288,7 +292,11 @@ public sealed partial class GatewayHost : IAsyncDisposable
         var uiAssets = app.MapGroup(string.Empty).InGroup(EndpointGroup.UiAssets);
 
         var limits = new RemoteWriteLimits { MaxCompressedBytes = (int)Math.Min(options.MaxBodyBytes, int.MaxValue) };
-        var remoteWrite = new RemoteWriteInput(sink, limits, Metrics, time, loggerFactory.CreateLogger<RemoteWriteInput>(), options.StoreEnabled ? metricStore : null);
+        var metadata = new MetricMetadataStore();
+        Metrics.Gauge("flotel_metadata_metrics", "Metric families whose remote-write metadata is kept for /api/v1/metadata.", () => metadata.MetricCount);
+        Metrics.ObservedCounter("flotel_metadata_dropped_total", "Remote-write metadata entries not kept, by reason.", () => metadata.DroppedMetricsLimitTotal, ("reason", "metrics_limit"));
+        Metrics.ObservedCounter("flotel_metadata_dropped_total", "Remote-write metadata entries not kept, by reason.", () => metadata.DroppedSizeLimitTotal, ("reason", "size_limit"));
+        var remoteWrite = new RemoteWriteInput(sink, limits, Metrics, time, loggerFactory.CreateLogger<RemoteWriteInput>(), options.StoreEnabled ? metricStore : null, metadata);
         ingest.MapPost("/api/v1/write", remoteWrite.HandleAsync);
         ingest.MapPost("/write", remoteWrite.HandleAsync);
         ingest.MapElasticsearchBulkApi(logs, new QueueBulkSink(sink, time), Metrics);
@@ -297,7 +305,13 @@ public sealed partial class GatewayHost : IAsyncDisposable
             : Results.Text(_started ? "the durable queue cannot write (data disk full?)\n" : "starting\n", statusCode: StatusCodes.Status503ServiceUnavailable));
         query.MapGet("/metrics", () => Results.Text(Metrics.ToText(), "text/plain; version=0.0.4; charset=utf-8"));
         var queryLimits = new QueryLimiter(options.QueryTimeout, options.QueryMaxConcurrency, Metrics, time);
-        query.MapPrometheusApi(metricStore, time, queryLimits, Metrics);
+        query.MapPrometheusApi(metricStore, time, queryLimits, Metrics, new PrometheusApiOptions
+        {
+            Metadata = metadata,
+            LabelNames = options.PrometheusLabelNames == "sanitize" ? PrometheusLabelNames.Sanitize : PrometheusLabelNames.Utf8,
+            StartTime = time.GetUtcNow(),
+            StorageRetention = options.MetricRetentionDays > 0 ? options.MetricRetentionDays.ToString(System.Globalization.CultureInfo.InvariantCulture) + "d" : "36500d",
+        });
         uiAssets.MapWebUi();
         query.MapElasticsearchApi(logs, queryLimits, Metrics);
         _routes = app.Services.GetRequiredService<EndpointDataSource>();

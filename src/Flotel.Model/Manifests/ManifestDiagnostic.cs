@@ -11,11 +11,16 @@ public sealed record ManifestDiagnostic(DiagnosticSeverity Severity, string File
     /// <c>FILE:LINE: field: message</c> for errors, <c>FILE:LINE: field: warning: message</c> for warnings;
     /// the field part is left out when there is none (e.g. a YAML syntax error).
     /// </summary>
-    public override string ToString()
+    public override string ToString() => Format(Severity, File, Line, FieldPath, Message);
+
+    /// <summary>The text of <see cref="ToString"/>, for other inputs' diagnostics that print the same way.</summary>
+    public static string Format(DiagnosticSeverity severity, string file, int line, string fieldPath, string message)
     {
-        var location = Line > 0 ? string.Create(CultureInfo.InvariantCulture, $"{File}:{Line}: ") : File.Length > 0 ? File + ": " : string.Empty;
-        var field = FieldPath.Length > 0 ? FieldPath + ": " : string.Empty;
-        var severity = IsError ? string.Empty : "warning: ";
-        return $"{location}{field}{severity}{Message}";
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(fieldPath);
+        var location = line > 0 ? string.Create(CultureInfo.InvariantCulture, $"{file}:{line}: ") : file.Length > 0 ? file + ": " : string.Empty;
+        var field = fieldPath.Length > 0 ? fieldPath + ": " : string.Empty;
+        var warning = severity == DiagnosticSeverity.Error ? string.Empty : "warning: ";
+        return $"{location}{field}{warning}{message}";
     }
 }

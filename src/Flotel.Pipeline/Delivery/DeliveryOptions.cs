@@ -25,6 +25,31 @@ public sealed class DeliveryOptions
     /// <summary>Longest retry wait (before <c>Retry-After</c>).</summary>
     public TimeSpan RetryMax { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Spread retry waits at random (<see cref="RetryBackoff"/>); false = exactly <see cref="RetryInitial"/> doubling to
+    /// <see cref="RetryMax"/>, for a local sink where there is no herd of clients to spread.
+    /// </summary>
+    public bool RetryJitter { get; set; } = true;
+
+    /// <summary>What a send that throws does (<see cref="SendFailurePolicy"/>); default: the batch is retried in place.</summary>
+    public SendFailurePolicy OnSendException { get; set; } = SendFailurePolicy.RetryBatch;
+
+    /// <summary>
+    /// One batch in flight while the next is read and decoded: the send of batch N runs on another thread while the
+    /// driver reads and decodes batch N+1, so a sender with a single writer never waits for the read between its
+    /// writes. Sends stay in queue order, one at a time; commits follow them in order. Requires a reader that does not
+    /// reuse its read buffers (the items of the batch in flight may point into its records).
+    /// </summary>
+    public bool SendAhead { get; set; }
+
+    /// <summary>
+    /// Deferred commit: the sender (an <see cref="IFlushingSender"/>) accepts batches without making them durable,
+    /// and the cursor is committed only after its <see cref="IFlushingSender.FlushAsync"/> — every
+    /// <see cref="FlushInterval"/>, when the queue is empty, and at stop. null = commit after each read batch. A crash
+    /// delivers the records since the last flush again, so the sender must accept them twice.
+    /// </summary>
+    public TimeSpan? FlushInterval { get; set; }
+
     /// <summary>Throws when a value cannot work; messages quote the field.</summary>
     public void Validate()
     {
@@ -38,5 +63,9 @@ public sealed class DeliveryOptions
 
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(RetryInitial, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThan(RetryMax, RetryInitial);
+        if (FlushInterval is { } flush)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(flush, TimeSpan.Zero, nameof(FlushInterval));
+        }
     }
 }

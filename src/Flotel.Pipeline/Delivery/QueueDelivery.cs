@@ -22,7 +22,15 @@ namespace Flotel.Pipeline.Delivery;
 public sealed partial class QueueDelivery<T> : IAsyncDisposable
 {
     private readonly string _name;
-    private readonly QueueReader _reader;
+    /// <summary>Replaced by the loop when a pass fails under <see cref="SendFailurePolicy.ReplayFromCommitted"/>.</summary>
+    private QueueReader _reader;
+
+    /// <summary>Opens the reader again at its committed cursor (<see cref="SendFailurePolicy.ReplayFromCommitted"/>).</summary>
+    private readonly Func<QueueReader>? _reopenReader;
+
+    private readonly IFlushingSender? _flushing;
+    private readonly IIdleWorkSender? _idle;
+    private readonly ISelfReportingSender? _reporter;
     private readonly IRecordDecoder<T> _decoder;
     private readonly IBatchSender<T> _sender;
     private readonly IDeadLetterSink<T>? _deadLetters;
@@ -52,8 +60,22 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
     private Task? _loop;
     private int _stopped;
 
-    /// <summary>True while a retry episode is in progress (written and read by the loop only).</summary>
+    /// <summary>True while a retry episode is in progress (written and read by the loop and the one send it awaits).</summary>
     private bool _failing;
+
+    /// <summary>Passes in a row that failed (<see cref="SendFailurePolicy.ReplayFromCommitted"/>); 0 after a delivered batch.</summary>
+    private int _failedPasses;
+
+    /// <summary>The send started by <see cref="DispatchAsync"/> with <see cref="DeliveryOptions.SendAhead"/>, and what it settles.</summary>
+    private Task? _inFlight;
+
+    private long? _inFlightUpTo;
+
+    /// <summary>With deferred commits: the highest sequence sent but not yet flushed and committed.</summary>
+    private long _processedUpTo;
+
+    /// <summary>With deferred commits: when the sender was last flushed (a timestamp of the clock).</summary>
+    private long _lastFlush;
 
     public QueueDelivery(
         string name,
@@ -66,12 +88,38 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
         TimeProvider time,
         ILogger logger,
         Func<T, int>? itemWeight = null,
-        Predicate<byte>? wantedRecords = null)
+        Predicate<byte>? wantedRecords = null,
+        Func<QueueReader>? reopenReader = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(reader);
+        ArgumentNullException.ThrowIfNull(sender);
         options.Validate();
+        if (options.OnSendException == SendFailurePolicy.ReplayFromCommitted && reopenReader is null)
+        {
+            throw new ArgumentException($"Output {name}: {nameof(SendFailurePolicy.ReplayFromCommitted)} needs a way to reopen the reader.", nameof(reopenReader));
+        }
+
+        if (options.FlushInterval is not null && sender is not IFlushingSender)
+        {
+            throw new ArgumentException($"Output {name}: deferred commits ({nameof(DeliveryOptions.FlushInterval)}) need an {nameof(IFlushingSender)}.", nameof(sender));
+        }
+
+        if (options.SendAhead && reader.ReuseReadBuffers)
+        {
+            throw new ArgumentException($"Output {name}: {nameof(DeliveryOptions.SendAhead)} needs a reader that keeps its records' memory.", nameof(reader));
+        }
+
         _name = name;
         _reader = reader;
+        _reopenReader = reopenReader;
+        _flushing = options.FlushInterval is null ? null : (IFlushingSender)sender;
+        _idle = sender as IIdleWorkSender;
+        _reporter = sender as ISelfReportingSender;
+
+        // A self-reporting sender keeps its own series: the driver's counters still count (for its properties) but
+        // are not exported.
+        registry = _reporter is null ? registry : new MetricsRegistry();
         _decoder = decoder;
         _sender = sender;
         _deadLetters = deadLetters;
@@ -79,7 +127,7 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
         _registry = registry;
         _time = time;
         _logger = logger;
-        _backoff = new RetryBackoff(options.RetryInitial, options.RetryMax);
+        _backoff = new RetryBackoff(options.RetryInitial, options.RetryMax) { Jitter = options.RetryJitter };
         _weight = itemWeight;
         _wanted = wantedRecords;
         _sent = ItemCounter("sent", "ok");
@@ -146,7 +194,10 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
             if (finished != _loop)
             {
                 await _abort.CancelAsync().ConfigureAwait(false);
-                LogAbandoned(_logger, _name, drainTimeout.TotalSeconds);
+                if (_reporter is null)
+                {
+                    LogAbandoned(_logger, _name, drainTimeout.TotalSeconds);
+                }
             }
 
             await _loop.ConfigureAwait(false);
@@ -164,74 +215,25 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
 
     private async Task RunAsync()
     {
-        var records = new List<QueueRecord>(_options.MaxQueueRecords);
-        var items = new List<(T Item, int Bytes)>();
-        var batch = new List<T>();
         var abort = _abort.Token;
         try
         {
-            while (!abort.IsCancellationRequested)
+            while (true)
             {
-                records.Clear();
-                if (!_reader.TryReadBatch(_options.MaxQueueRecords, Math.Max(_options.MaxReadBytes ?? _options.MaxBatchBytes, 1), records, _wanted))
+                var failure = await RunPassAsync(abort).ConfigureAwait(false);
+                if (failure is null)
                 {
-                    // Records passed over by the filter are settled (not this output's): move the cursor past them.
-                    if (_wanted is not null && _reader.LastReadSequence > _reader.CommittedSequence)
-                    {
-                        _reader.Commit(_reader.LastReadSequence);
-                    }
-
-                    if (_drain.IsCancellationRequested)
-                    {
-                        break;
-                    }
-
-                    try
-                    {
-                        if (!await _reader.WaitToReadAsync(_drain.Token).ConfigureAwait(false))
-                        {
-                            break;
-                        }
-                    }
-                    catch (OperationCanceledException) when (_drain.IsCancellationRequested)
-                    {
-                        // Draining: loop once more to take what is already durable, then exit.
-                    }
-
-                    continue;
+                    return;
                 }
 
-                items.Clear();
-                foreach (var record in records)
-                {
-                    if (!_decoder.TryDecode(record, items))
-                    {
-                        _undecodable.Increment();
-                        LogUndecodable(_logger, _name, record.Sequence);
-                    }
-                }
+                var wait = _backoff.Next(_failedPasses++);
+                ReportFailure(failure, wait);
+                await Task.Delay(wait, _time, abort).ConfigureAwait(false);
 
-                long batchBytes = 0;
-                batch.Clear();
-                foreach (var (item, bytes) in items)
-                {
-                    if (batch.Count > 0 && (batch.Count >= _options.MaxBatchItems || batchBytes + bytes > _options.MaxBatchBytes))
-                    {
-                        await SendAsync(batch.ToArray(), abort).ConfigureAwait(false);
-                        batch.Clear();
-                        batchBytes = 0;
-                    }
-
-                    batch.Add(item);
-                    batchBytes += bytes;
-                }
-
-                if (batch.Count > 0)
-                {
-                    await SendAsync(batch.ToArray(), abort).ConfigureAwait(false);
-                }
-
-                _reader.Commit(_wanted is null ? records[^1].Sequence : Math.Max(records[^1].Sequence, _reader.LastReadSequence));
+                // Nothing past the committed cursor was acknowledged: a new reader delivers it all again, the batch
+                // read ahead included.
+                _reader.Dispose();
+                _reader = _reopenReader!();
             }
         }
         catch (OperationCanceledException) when (abort.IsCancellationRequested)
@@ -242,6 +244,280 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
         {
             // The queue was closed under us during shutdown; nothing was committed past what was delivered.
         }
+    }
+
+    /// <summary>
+    /// Reads, decodes, sends and commits until stopped (null) or, with <see cref="SendFailurePolicy.ReplayFromCommitted"/>,
+    /// until a send or idle step throws (the exception; nothing after the last commit counts as delivered).
+    /// </summary>
+    private async Task<Exception?> RunPassAsync(CancellationToken abort)
+    {
+        var records = new List<QueueRecord>(_options.MaxQueueRecords);
+        var items = new List<(T Item, int Bytes)>();
+        var batch = new List<T>();
+        var readBytes = Math.Max(_options.MaxReadBytes ?? _options.MaxBatchBytes, 1);
+        _processedUpTo = _reader.CommittedSequence;
+        _lastFlush = _time.GetTimestamp();
+        try
+        {
+            while (!abort.IsCancellationRequested)
+            {
+                records.Clear();
+                if (!_reader.TryReadBatch(_options.MaxQueueRecords, readBytes, records, _wanted))
+                {
+                    await LandInFlightAsync().ConfigureAwait(false);
+
+                    // Records passed over by the filter are settled (not this output's): move the cursor past them.
+                    if (_wanted is not null)
+                    {
+                        Settled(_reader.LastReadSequence);
+                    }
+
+                    if (_drain.IsCancellationRequested)
+                    {
+                        break;
+                    }
+
+                    if (_flushing is not null && _processedUpTo > _reader.CommittedSequence)
+                    {
+                        await FlushAndCommitAsync().ConfigureAwait(false);
+                    }
+
+                    if (await RunIdleStepAsync(abort).ConfigureAwait(false))
+                    {
+                        continue;
+                    }
+
+                    if (!await WaitForRecordsAsync().ConfigureAwait(false))
+                    {
+                        break;
+                    }
+
+                    continue;
+                }
+
+                items.Clear();
+                foreach (var record in records)
+                {
+                    if (!_decoder.TryDecode(record, items))
+                    {
+                        CountUndecodable(record);
+                    }
+                }
+
+                var upTo = _wanted is null ? records[^1].Sequence : Math.Max(records[^1].Sequence, _reader.LastReadSequence);
+                long batchBytes = 0;
+                batch.Clear();
+                foreach (var (item, bytes) in items)
+                {
+                    if (batch.Count > 0 && (batch.Count >= _options.MaxBatchItems || batchBytes + bytes > _options.MaxBatchBytes))
+                    {
+                        await DispatchAsync(batch.ToArray(), upTo: null, abort).ConfigureAwait(false);
+                        batch.Clear();
+                        batchBytes = 0;
+                    }
+
+                    batch.Add(item);
+                    batchBytes += bytes;
+                }
+
+                if (batch.Count > 0)
+                {
+                    await DispatchAsync(batch.ToArray(), upTo, abort).ConfigureAwait(false);
+                }
+                else
+                {
+                    // Nothing to send (records of no items): settled once everything before them is.
+                    await LandInFlightAsync().ConfigureAwait(false);
+                    Settled(upTo);
+                }
+
+                if (_flushing is not null && _time.GetElapsedTime(_lastFlush) >= _options.FlushInterval)
+                {
+                    await LandInFlightAsync().ConfigureAwait(false);
+                    await FlushAndCommitAsync().ConfigureAwait(false);
+                }
+            }
+
+            await LandInFlightAsync().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (abort.IsCancellationRequested)
+        {
+            // Abandoned at the drain deadline; what was accepted is still flushed below.
+        }
+        catch (Exception e) when (_options.OnSendException == SendFailurePolicy.ReplayFromCommitted && e is not OperationCanceledException and not ObjectDisposedException)
+        {
+            return e;
+        }
+        finally
+        {
+            // Never leave a send running when the pass ends (its records stay uncommitted).
+            if (_inFlight is { } running)
+            {
+                _inFlight = null;
+                try
+                {
+                    await running.ConfigureAwait(false);
+                }
+#pragma warning disable CA1031 // Reported by the pass that awaited it first, or the pass already failed.
+                catch (Exception)
+#pragma warning restore CA1031
+                {
+                }
+            }
+        }
+
+        if (_flushing is not null && _processedUpTo > _reader.CommittedSequence)
+        {
+            await FlushAndCommitAsync().ConfigureAwait(false);
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Sends <paramref name="batch"/>; <paramref name="upTo"/> is the sequence settled once it is sent (null: not the
+    /// last batch of its read). With <see cref="DeliveryOptions.SendAhead"/> the send starts on another thread after
+    /// the one in flight landed, and this returns at once.
+    /// </summary>
+    private async Task DispatchAsync(T[] batch, long? upTo, CancellationToken abort)
+    {
+        if (!_options.SendAhead)
+        {
+            await SendAsync(batch, abort).ConfigureAwait(false);
+            if (upTo is { } sent)
+            {
+                Settled(sent);
+            }
+
+            return;
+        }
+
+        await LandInFlightAsync().ConfigureAwait(false);
+        _inFlight = Task.Run(() => SendAsync(batch, abort), CancellationToken.None);
+        _inFlightUpTo = upTo;
+    }
+
+    /// <summary>Waits for the send in flight (if any) and settles its records.</summary>
+    private async Task LandInFlightAsync()
+    {
+        if (_inFlight is not { } running)
+        {
+            return;
+        }
+
+        _inFlight = null;
+        await running.ConfigureAwait(false);
+        if (_inFlightUpTo is { } sent)
+        {
+            Settled(sent);
+        }
+    }
+
+    /// <summary>Records up to <paramref name="upTo"/> are sent: committed now, or at the next flush when commits are deferred.</summary>
+    private void Settled(long upTo)
+    {
+        if (_flushing is not null)
+        {
+            _processedUpTo = Math.Max(_processedUpTo, upTo);
+        }
+        else if (upTo > _reader.CommittedSequence)
+        {
+            _reader.Commit(upTo);
+        }
+    }
+
+    /// <summary>Makes what the sender accepted durable and commits it; a failure is reported and tried again at the next flush.</summary>
+    private async Task FlushAndCommitAsync()
+    {
+        try
+        {
+            await _flushing!.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            _reader.Commit(_processedUpTo);
+        }
+        catch (Exception e) when (e is not OperationCanceledException and not ObjectDisposedException)
+        {
+            if (_reporter is not null)
+            {
+                _reporter.ReportFailure(e, TimeSpan.Zero);
+            }
+            else
+            {
+                LogFlushFailed(_logger, _name, e.Message);
+            }
+        }
+
+        _lastFlush = _time.GetTimestamp();
+    }
+
+    /// <summary>Runs one step of the sender's idle work, if it has any; false when there is none (or it failed and is reported).</summary>
+    private async Task<bool> RunIdleStepAsync(CancellationToken abort)
+    {
+        if (_idle is not { HasIdleWork: true })
+        {
+            return false;
+        }
+
+        try
+        {
+            await _idle.RunIdleStepAsync(abort).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (_options.OnSendException == SendFailurePolicy.RetryBatch && e is not OperationCanceledException)
+        {
+            // No reader to reopen: report it and wait for records (the work is tried again when the queue next empties).
+            ReportFailure(e, TimeSpan.Zero);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Waits until the queue has a record, the drain begins or (with deferred commits) a flush interval passed.
+    /// false when the queue stopped.
+    /// </summary>
+    private async Task<bool> WaitForRecordsAsync()
+    {
+        try
+        {
+            if (_options.FlushInterval is not { } flush)
+            {
+                return await _reader.WaitToReadAsync(_drain.Token).ConfigureAwait(false);
+            }
+
+            // A flush that failed while idle is tried again after an interval, records or not.
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(_drain.Token);
+            wait.CancelAfter(flush);
+            return await _reader.WaitToReadAsync(wait.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return true; // draining (take what is already durable, then exit) or time to flush: look again
+        }
+    }
+
+    private void CountUndecodable(QueueRecord record)
+    {
+        if (_reporter is not null)
+        {
+            _reporter.ReportUndecodable(record);
+            return;
+        }
+
+        _undecodable.Increment();
+        LogUndecodable(_logger, _name, record.Sequence);
+    }
+
+    /// <summary>A pass or an idle step failed (<see cref="SendFailurePolicy"/>); <paramref name="retryIn"/> until the next attempt.</summary>
+    private void ReportFailure(Exception error, TimeSpan retryIn)
+    {
+        if (_reporter is not null)
+        {
+            _reporter.ReportFailure(error, retryIn);
+            return;
+        }
+
+        _requestsRetry.Increment();
+        LogPassFailed(_logger, _name, $"{error.GetType().Name}: {error.Message}", retryIn.TotalSeconds);
     }
 
     /// <summary>Sends one batch until every item is settled. Only cancellation escapes.</summary>
@@ -262,7 +538,7 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
                 throw;
             }
 #pragma warning disable CA1031 // Any failure to send is a retryable failure; nothing stops the output after startup.
-            catch (Exception ex)
+            catch (Exception ex) when (_options.OnSendException == SendFailurePolicy.RetryBatch)
 #pragma warning restore CA1031
             {
                 outcome = DeliveryOutcome<T>.Retry($"{ex.GetType().Name}: {ex.Message}");
@@ -273,6 +549,7 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
                 case DeliveryOutcome<T>.Delivered:
                     _requestsSuccess.Increment();
                     _sent.Add(Weight(current));
+                    _failedPasses = 0;
                     Recovered();
                     return;
 
@@ -471,6 +748,12 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Output {Output}: queue record {Sequence} cannot be decoded; skipped")]
     private static partial void LogUndecodable(ILogger logger, string output, long sequence);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Output {Output}: sending failed ({Reason}); everything after the committed cursor stays queued and is delivered again in {Seconds:F1} s")]
+    private static partial void LogPassFailed(ILogger logger, string output, string reason, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Output {Output}: flushing failed ({Reason}); the records stay queued and the flush is tried again")]
+    private static partial void LogFlushFailed(ILogger logger, string output, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Output {Output}: stopped with undelivered records after {Seconds} s; they stay queued for the next start")]
     private static partial void LogAbandoned(ILogger logger, string output, double seconds);

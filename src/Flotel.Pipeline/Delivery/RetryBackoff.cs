@@ -25,6 +25,9 @@ public sealed class RetryBackoff
     /// <summary>Longest wait computed by the exponential rule.</summary>
     public TimeSpan Max { get; }
 
+    /// <summary>Random spread of the waits; false = the ceiling itself (<see cref="Initial"/> doubling to <see cref="Max"/>).</summary>
+    public bool Jitter { get; init; } = true;
+
     /// <summary>Longest <c>Retry-After</c> honoured.</summary>
     public TimeSpan MaxRetryAfter { get; init; } = TimeSpan.FromMinutes(5);
 
@@ -34,7 +37,7 @@ public sealed class RetryBackoff
         ArgumentOutOfRangeException.ThrowIfNegative(attempt);
         var exponent = Math.Min(attempt, 30);
         var ceiling = Math.Min(Initial.TotalMilliseconds * Math.Pow(2, exponent), Max.TotalMilliseconds);
-        var wait = TimeSpan.FromMilliseconds((ceiling / 2) + (_random.NextDouble() * ceiling / 2));
+        var wait = TimeSpan.FromMilliseconds(Jitter ? (ceiling / 2) + (_random.NextDouble() * ceiling / 2) : ceiling);
         if (retryAfter is { } after && after > wait)
         {
             wait = after < MaxRetryAfter ? after : MaxRetryAfter;

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using Flotel.Store.Query.Elasticsearch.Aggregations;
 
@@ -25,33 +24,26 @@ internal static class LogAggregationSql
         Index,
     }
 
-    internal sealed record Statement(string Sql, List<KeyValuePair<string, object>> Parameters, ColumnKind[] Kinds);
+    /// <summary>A statement with <c>{docs}</c> and the FTS placeholder to name per index, and its parameters.</summary>
+    internal sealed record Statement(string Sql, LogSqlParameters Parameters, ColumnKind[] Kinds);
 
     public static Statement Build(AggregationPlan plan, LogQuery query)
     {
-        (string where, List<KeyValuePair<string, object>> parameters) = LogQuerySql.Compile(query);
+        // One collector for every fragment: the query's condition, the field paths and the filters' conditions.
+        var parameters = new LogSqlParameters();
+        string where = LogQuerySql.Where(query, parameters);
         var sql = new StringBuilder("SELECT d.rowid");
         var kinds = new ColumnKind[plan.Fields.Count];
         for (int i = 0; i < plan.Fields.Count; i++)
         {
-            (string expression, ColumnKind kind) = Field(plan.Fields[i], "@a" + i.ToString(CultureInfo.InvariantCulture), parameters);
+            (string expression, ColumnKind kind) = Field(plan.Fields[i], parameters);
             kinds[i] = kind;
             sql.Append(", ").Append(expression);
         }
 
-        for (int i = 0; i < plan.Filters.Count; i++)
+        foreach (LogQuery filter in plan.Filters)
         {
-            (string condition, List<KeyValuePair<string, object>> filterParameters) = LogQuerySql.Compile(plan.Filters[i]);
-            string prefix = "@f" + i.ToString(CultureInfo.InvariantCulture) + "_";
-            // Renamed from the highest number down, so "@p1" never rewrites the start of "@p10".
-            for (int k = filterParameters.Count - 1; k >= 0; k--)
-            {
-                string renamed = prefix + filterParameters[k].Key[2..];
-                condition = condition.Replace(filterParameters[k].Key, renamed, StringComparison.Ordinal);
-                parameters.Add(new KeyValuePair<string, object>(renamed, filterParameters[k].Value));
-            }
-
-            sql.Append(", (CASE WHEN ").Append(condition).Append(" THEN 1 ELSE 0 END)");
+            sql.Append(", (CASE WHEN ").Append(LogQuerySql.Where(filter, parameters)).Append(" THEN 1 ELSE 0 END)");
         }
 
         sql.Append(" FROM {docs} d WHERE ").Append(where);
@@ -61,12 +53,12 @@ internal static class LogAggregationSql
     /// <summary>The statement reading every distinct value of <paramref name="field"/> in an index (for <c>min_doc_count: 0</c>).</summary>
     public static Statement Distinct(string field)
     {
-        var parameters = new List<KeyValuePair<string, object>>();
-        (string expression, ColumnKind kind) = Field(field, "@a0", parameters);
+        var parameters = new LogSqlParameters();
+        (string expression, ColumnKind kind) = Field(field, parameters);
         return new Statement($"SELECT DISTINCT 0, {expression} FROM {{docs}} d", parameters, [kind]);
     }
 
-    private static (string Expression, ColumnKind Kind) Field(string field, string parameter, List<KeyValuePair<string, object>> parameters)
+    private static (string Expression, ColumnKind Kind) Field(string field, LogSqlParameters parameters)
     {
         switch (field)
         {
@@ -81,8 +73,7 @@ internal static class LogAggregationSql
             case "_index":
                 return ("NULL", ColumnKind.Index);
             default:
-                parameters.Add(new KeyValuePair<string, object>(parameter, LogQuerySql.JsonPath(field)));
-                return ($"(d.source -> {parameter})", ColumnKind.Json);
+                return ($"(d.source -> {parameters.Add(LogQuerySql.JsonPath(field))})", ColumnKind.Json);
         }
     }
 }

@@ -4,42 +4,74 @@ using System.Text;
 namespace Flotel.Store.Logs;
 
 /// <summary>
-/// Compiles a <see cref="LogQuery"/> to a SQL condition over one index's tables (schema in <see cref="LogStore"/>):
-/// the documents table is aliased <c>d</c>, the FTS5 table is written <see cref="FtsTable"/> and replaced per index.
-/// Values always travel as parameters; field names only ever become JSON paths, also as parameters.
+/// Compiles a <see cref="LogQuery"/> to a SQL condition over one index's tables (schema in <see cref="LogStore"/>), and
+/// sort keys to SQL value expressions: the documents table is aliased <c>d</c>, the FTS5 table is written
+/// <see cref="FtsTable"/> and named per index by <see cref="ForIndex"/>. Values always travel as parameters, named by the
+/// search's <see cref="LogSqlParameters"/>; field names only ever become JSON paths, also as parameters.
 /// </summary>
+/// <remarks>
+/// A statement over the matching documents is <c>… FROM docs_N d WHERE {ForIndex(Where(query, p), fts_N)} …</c> with
+/// every fragment built from the same <c>p</c>, then <see cref="LogSqlParameters.BindTo"/>: the search's count and page
+/// are two such statements, and a grouping (GROUP BY <see cref="FieldValue"/>) or a resume-after condition would be
+/// more fragments from the same collector, ANDed to the same condition.
+/// </remarks>
 internal sealed class LogQuerySql
 {
-    /// <summary>Placeholder for the FTS table name, replaced per index.</summary>
+    /// <summary>Placeholder for the FTS table name in a compiled condition (see <see cref="ForIndex"/>).</summary>
     public const string FtsTable = "{fts}";
 
-    /// <summary>Name of the parameter holding the index name (for <c>_index</c>).</summary>
-    public const string IndexParameter = "@index";
-
-    /// <summary>
-    /// Most values one query may bind (a value per term, range bound, field path…), as Elasticsearch 8 counts at most
-    /// 4,096 clauses in a query (<c>indices.query.bool.max_clause_count</c>). SQLite binds at most 32,766 and looks each
-    /// name up by a linear scan, so binding grows with the square of the count: 40,000 terms took seconds of CPU before
-    /// SQLite refused them.
-    /// </summary>
-    public const int MaxParameters = 4096;
-
     private readonly StringBuilder _sql = new();
+    private readonly LogSqlParameters _parameters;
 
-    public List<KeyValuePair<string, object>> Parameters { get; } = [];
+    private LogQuerySql(LogSqlParameters parameters) => _parameters = parameters;
 
-    public static (string Where, List<KeyValuePair<string, object>> Parameters) Compile(LogQuery query)
+    /// <summary>The condition <paramref name="query"/> compiles to, its values added to <paramref name="parameters"/>.</summary>
+    /// <exception cref="LogQueryException">More than <see cref="LogSqlParameters.MaxParameters"/> values.</exception>
+    public static string Where(LogQuery query, LogSqlParameters parameters)
     {
-        var compiler = new LogQuerySql();
+        var compiler = new LogQuerySql(parameters);
         compiler.Append(query);
-        return (compiler._sql.ToString(), compiler.Parameters);
+        return compiler._sql.ToString();
     }
 
-    /// <summary>The SQL value expression of <paramref name="field"/> (a column, or <c>json_extract</c> with a parameter path).</summary>
-    public string ValueExpression(string field)
+    /// <summary>
+    /// A condition from <see cref="Where"/> over the index whose full-text table is <paramref name="ftsTable"/>. Only the
+    /// table name differs per index (a table cannot be a parameter); the parameters are the same for every index.
+    /// </summary>
+    public static string ForIndex(string condition, string ftsTable) => condition.Replace(FtsTable, ftsTable, StringComparison.Ordinal);
+
+    /// <summary>
+    /// The SQL value expressions to order by, one per sort key (<c>_doc</c> is <c>d.rowid</c>; <c>_score</c>, which the
+    /// store does not compute, is left out), their JSON paths added to <paramref name="parameters"/>.
+    /// </summary>
+    public static List<(string Expr, bool Desc)> OrderBy(IReadOnlyList<LogSort> sort, LogSqlParameters parameters)
+    {
+        var keys = new List<(string Expr, bool Desc)>(sort.Count);
+        foreach (LogSort key in sort)
+        {
+            if (key.Field == "_doc")
+            {
+                keys.Add(("d.rowid", key.Descending));
+            }
+            else if (key.Field != "_score")
+            {
+                keys.Add((FieldValue(key.Field, parameters), key.Descending));
+            }
+        }
+
+        return keys;
+    }
+
+    /// <summary>
+    /// The SQL value expression of <paramref name="field"/>: a column, the index name, or <c>json_extract</c> with the
+    /// JSON path added to <paramref name="parameters"/>.
+    /// </summary>
+    public static string FieldValue(string field, LogSqlParameters parameters) => new LogQuerySql(parameters).ValueExpression(field);
+
+    private string ValueExpression(string field)
     {
         field = Normalize(field);
-        return Column(field) ?? (field == "_index" ? IndexParameter : $"json_extract(d.source, {Add(JsonPath(field))})");
+        return Column(field) ?? (field == "_index" ? _parameters.IndexName() : $"json_extract(d.source, {Add(JsonPath(field))})");
     }
 
     private static string Normalize(string field) =>
@@ -95,19 +127,7 @@ internal sealed class LogQuerySql
         return path.ToString();
     }
 
-    /// <exception cref="LogQueryException">More than <see cref="MaxParameters"/> values.</exception>
-    private string Add(object value)
-    {
-        if (Parameters.Count >= MaxParameters)
-        {
-            throw new LogQueryException(
-                "the query has more than " + MaxParameters.ToString(CultureInfo.InvariantCulture) + " values and clauses (terms, bounds, fields); split it");
-        }
-
-        string name = "@p" + Parameters.Count.ToString(CultureInfo.InvariantCulture);
-        Parameters.Add(new KeyValuePair<string, object>(name, value));
-        return name;
-    }
+    private string Add(object value) => _parameters.Add(value);
 
     private void Append(LogQuery query)
     {
@@ -334,7 +354,7 @@ internal sealed class LogQuerySql
         }
         else if (field == "_index")
         {
-            _sql.Append('(').Append(predicate(IndexParameter)).Append(')');
+            _sql.Append('(').Append(predicate(_parameters.IndexName())).Append(')');
         }
         else
         {

@@ -96,7 +96,8 @@ public sealed partial class LogStore
     {
         var candidates = aggregations.OfType<DateHistogramAggregation>()
             .Where(a => a.SubAggregations.Count == 0 && a.Missing is null && AggregationPlan.Normalize(a.Field) == "@timestamp").ToList();
-        (string where, List<KeyValuePair<string, object>> parameters) = LogQuerySql.Compile(query);
+        var parameters = new LogSqlParameters();
+        string where = LogQuerySql.Where(query, parameters);
         if (candidates.Count == 0 || where.Contains(LogQuerySql.FtsTable, StringComparison.Ordinal))
         {
             return 0;
@@ -154,11 +155,11 @@ public sealed partial class LogStore
     }
 
     // One prepared COUNT(*) over [from, to) of the ts index per bucket, rebound bucket after bucket.
-    private static void CountBuckets(SqliteConnection connection, PublishedIndex index, string where, List<KeyValuePair<string, object>> parameters,
+    private static void CountBuckets(SqliteConnection connection, PublishedIndex index, string where, LogSqlParameters parameters,
         (long? Min, long? Max)? hardBounds, List<(long From, long To)> buckets, DateHistogramCollector collector, CancellationToken cancellationToken)
     {
         string id = index.Id.ToString(CultureInfo.InvariantCulture);
-        string sql = $"SELECT count(*) FROM docs_{id} d WHERE d.ts >= @bucket_from AND d.ts < @bucket_to AND ({where.Replace(LogQuerySql.FtsTable, "fts_" + id, StringComparison.Ordinal)})";
+        string sql = $"SELECT count(*) FROM docs_{id} d WHERE d.ts >= $bucket_from AND d.ts < $bucket_to AND ({LogQuerySql.ForIndex(where, "fts_" + id)})";
         sqlite3 db = connection.Handle!;
         try
         {
@@ -170,14 +171,9 @@ public sealed partial class LogStore
 
             using (stmt)
             {
-                foreach (KeyValuePair<string, object> p in parameters)
-                {
-                    Bind(stmt, p.Key, p.Value);
-                }
-
-                Bind(stmt, LogQuerySql.IndexParameter, index.Info.Name);
-                int from = raw.sqlite3_bind_parameter_index(stmt, "@bucket_from");
-                int to = raw.sqlite3_bind_parameter_index(stmt, "@bucket_to");
+                BindAll(stmt, parameters, index.Info.Name);
+                int from = raw.sqlite3_bind_parameter_index(stmt, "$bucket_from");
+                int to = raw.sqlite3_bind_parameter_index(stmt, "$bucket_to");
                 foreach ((long key, long next) in buckets)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
@@ -290,12 +286,7 @@ public sealed partial class LogStore
 
             using (stmt)
             {
-                foreach (KeyValuePair<string, object> p in statement.Parameters)
-                {
-                    Bind(stmt, p.Key, p.Value);
-                }
-
-                Bind(stmt, LogQuerySql.IndexParameter, index.Info.Name);
+                BindAll(stmt, statement.Parameters, index.Info.Name);
                 long rows = 0;
                 while ((rc = raw.sqlite3_step(stmt)) == raw.SQLITE_ROW)
                 {
@@ -323,6 +314,20 @@ public sealed partial class LogStore
         catch (SqliteException e) when (e.SqliteErrorCode is SqliteError or SqliteTooBig)
         {
             throw new LogQueryException("the query cannot be run: " + e.Message, e);
+        }
+    }
+
+    // LogSqlParameters.BindTo's rules on a raw statement: every value, and the index name when a fragment used it.
+    private static void BindAll(sqlite3_stmt stmt, LogSqlParameters parameters, string indexName)
+    {
+        foreach (KeyValuePair<string, object> p in parameters.Values)
+        {
+            Bind(stmt, p.Key, p.Value);
+        }
+
+        if (parameters.UsesIndexName)
+        {
+            Bind(stmt, parameters.IndexName(), indexName);
         }
     }
 

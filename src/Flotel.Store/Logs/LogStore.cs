@@ -1,15 +1,8 @@
-using System.Buffers;
 using System.Buffers.Text;
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
-using Flotel.Model.Logs;
-using Flotel.Wire.Logs;
 using Flotel.Wire.Syslog;
 using Microsoft.Data.Sqlite;
-using SQLitePCL;
 
 namespace Flotel.Store.Logs;
 
@@ -32,6 +25,12 @@ namespace Flotel.Store.Logs;
 /// A daily index is two tables, so retention drops tables instead of deleting rows; <c>auto_vacuum=INCREMENTAL</c>
 /// returns the pages to the file system afterwards. <c>synchronous=NORMAL</c>: a committed batch survives a process
 /// crash; the last batches may be lost on power loss (the durable queue in front of the store keeps them).
+/// <para>
+/// One type in parts by role: this file holds the state, opening, the schema and disposal; <c>LogStore.Write.cs</c> the
+/// single writer and its pipelined encoding; <c>LogStore.Search.cs</c> searches, counts and index listing (the SQL
+/// comes from <see cref="LogQuerySql"/>); <c>LogStore.Maintenance.cs</c> full-text merging, retention and WAL
+/// checkpoint requests.
+/// </para>
 /// </remarks>
 public sealed partial class LogStore : IDisposable
 {
@@ -123,599 +122,6 @@ public sealed partial class LogStore : IDisposable
         return store;
     }
 
-    /// <summary>WAL checkpoints the background checkpointer completed (diagnostics and tests).</summary>
-    internal long BackgroundCheckpoints => _checkpointer?.Completed ?? 0;
-
-    /// <summary>The indices, sorted by name.</summary>
-    public IReadOnlyList<LogIndexInfo> ListIndices() => Array.ConvertAll(_published, p => p.Info);
-
-    /// <summary>Stores parsed events, each in the index its <c>@timestamp</c> names, in one transaction, with generated ids.</summary>
-    /// <remarks>
-    /// Events are encoded (ids, index names, <c>_source</c> JSON) in chunks of <see cref="ChunkEvents"/>: the first
-    /// before the write lock is taken, each next one on another thread while the current one is inserted, so on a
-    /// machine with a spare core the writer only runs SQLite. All chunks share one transaction: the call is atomic.
-    /// </remarks>
-    public async ValueTask WriteAsync(IReadOnlyList<LogEvent> events, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(events);
-        PreparedBatch current = RentBatch();
-        PreparedBatch? next = null;
-        try
-        {
-            current.Prepare(events, 0, Math.Min(ChunkEvents, events.Count), _pattern, _time);
-            await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
-            {
-                ObjectDisposedException.ThrowIf(_disposed, this);
-                using SqliteTransaction tx = _writer.BeginTransaction();
-                try
-                {
-                    await InsertChunksAsync(events, tx).ConfigureAwait(false);
-                }
-                catch
-                {
-                    // The counters ran ahead of rows that will not be committed (as in Commit): reload them.
-                    ReloadAfterFailure();
-                    throw;
-                }
-
-                Commit(tx);
-            }
-            finally
-            {
-                _ = _writeGate.Release();
-            }
-        }
-        finally
-        {
-            ReturnBatch(current);
-            if (next is not null)
-            {
-                ReturnBatch(next);
-            }
-        }
-
-        async Task InsertChunksAsync(IReadOnlyList<LogEvent> events, SqliteTransaction tx)
-        {
-            for (int start = 0; start < events.Count; start += ChunkEvents)
-            {
-                int nextStart = start + ChunkEvents;
-                Task? encoding = null;
-                if (nextStart < events.Count)
-                {
-                    next ??= RentBatch();
-                    PreparedBatch target = next;
-                    encoding = Task.Run(() => target.Prepare(events, nextStart, Math.Min(ChunkEvents, events.Count - nextStart), _pattern, _time), CancellationToken.None);
-                }
-
-                try
-                {
-                    InsertChunk(current, tx);
-                }
-                finally
-                {
-                    if (encoding is not null)
-                    {
-                        // Never leave a chunk being encoded into a buffer that goes back to the pool.
-                        await encoding.ConfigureAwait(false);
-                    }
-                }
-
-                if (next is not null && encoding is not null)
-                {
-                    current.Clear();
-                    (current, next) = (next, current);
-                }
-            }
-        }
-    }
-
-    /// <summary>
-    /// Stores documents as given (the <c>_bulk</c> path) in one transaction. An existing id is replaced
-    /// (<see cref="LogDocumentOutcome.Updated"/>) unless the document is create-only (<see cref="LogDocumentOutcome.Conflict"/>).
-    /// </summary>
-    public async ValueTask<LogDocumentResult[]> WriteDocumentsAsync(IReadOnlyList<LogDocument> documents, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(documents);
-        var results = new LogDocumentResult[documents.Count];
-        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            using SqliteTransaction tx = _writer.BeginTransaction();
-            for (int i = 0; i < documents.Count; i++)
-            {
-            LogDocument doc = documents[i];
-            string id = doc.Id ?? LogDocumentId.New(_time);
-            if (!SourceFields.TryRead(doc.Source.Span, out SourceFields fields, out string? error))
-            {
-                results[i] = new LogDocumentResult(doc.Index, id, LogDocumentOutcome.Invalid, error);
-                continue;
-            }
-
-            IndexState index = GetOrCreate(doc.Index, tx);
-            LogDocumentOutcome outcome = LogDocumentOutcome.Created;
-            if (doc.Id is not null)
-            {
-                EnsureIdIndex(index, tx);
-            }
-
-            if (doc.Id is not null && FindRow(index, tx, id) is { } existing)
-            {
-                if (doc.CreateOnly)
-                {
-                    results[i] = new LogDocumentResult(doc.Index, id, LogDocumentOutcome.Conflict, $"[{id}]: version conflict, document already exists");
-                    continue;
-                }
-
-                DeleteRow(index, tx, existing.RowId, existing.SourceBytes);
-                outcome = LogDocumentOutcome.Updated;
-            }
-
-            Insert(index, id, in fields, doc.Source.Span);
-            results[i] = new LogDocumentResult(doc.Index, id, outcome);
-            }
-
-            Commit(tx);
-        }
-        finally
-        {
-            _ = _writeGate.Release();
-        }
-
-        return results;
-    }
-
-    /// <summary>Whether an index was written since its full-text segments were last merged down (see <see cref="MergeStepAsync"/>).</summary>
-    public bool HasPendingMerges => Volatile.Read(ref _pendingMerges) > 0;
-
-    /// <summary>
-    /// One bounded step of full-text merging (FTS5 <c>'merge'</c>, about <see cref="MergeStepPages"/> pages) on an index
-    /// written since it was last merged down, in its own transaction: levels holding 4 or more segments are merged, as
-    /// FTS5's default <c>automerge</c> would have done during the writes. Meant for idle time; returns whether work remains.
-    /// </summary>
-    public async ValueTask<bool> MergeStepAsync(CancellationToken cancellationToken = default)
-    {
-        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            IndexState? index = _indices.Values.FirstOrDefault(i => i.NeedsMerge);
-            if (index is null)
-            {
-                return false;
-            }
-
-            // FTS5 reports merge work as changes: fewer than 2 means there was nothing left to merge.
-            long before = raw.sqlite3_total_changes(_writer.Handle!);
-            Execute($"INSERT INTO {index.Fts}({index.Fts}, rank) VALUES('merge', {MergeStepPages.ToString(CultureInfo.InvariantCulture)})");
-            if (raw.sqlite3_total_changes(_writer.Handle!) - before < 2)
-            {
-                SetNeedsMerge(index, false);
-            }
-
-            return HasPendingMerges;
-        }
-        finally
-        {
-            _ = _writeGate.Release();
-        }
-    }
-
-    private void SetNeedsMerge(IndexState index, bool value)
-    {
-        if (index.NeedsMerge != value)
-        {
-            index.NeedsMerge = value;
-            _ = value ? Interlocked.Increment(ref _pendingMerges) : Interlocked.Decrement(ref _pendingMerges);
-        }
-    }
-
-    private PreparedBatch RentBatch() => _batches.TryTake(out PreparedBatch? reused) ? reused : new PreparedBatch();
-
-    private void ReturnBatch(PreparedBatch batch)
-    {
-        batch.Clear();
-        if (_batches.Count < MaxPooledBatches)
-        {
-            _batches.Add(batch);
-        }
-        else
-        {
-            batch.Dispose();
-        }
-    }
-
-    /// <summary>Drops an index; false when there is none by that name.</summary>
-    public async ValueTask<bool> DeleteIndexAsync(string name, CancellationToken cancellationToken = default)
-    {
-        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            if (!_indices.TryGetValue(name, out IndexState? index))
-            {
-                return false;
-            }
-
-            Drop(index);
-            Vacuum();
-            return true;
-        }
-        finally
-        {
-            _ = _writeGate.Release();
-        }
-    }
-
-    /// <summary>
-    /// Applies retention: drops indices whose newest event is older than <see cref="LogStoreOptions.MaxAge"/>, then the
-    /// oldest indices while the used database pages exceed <see cref="LogStoreOptions.MaxSizeMiB"/> (the newest index is
-    /// kept). Returns the names dropped, oldest first. Meant to be called periodically (e.g. each minute).
-    /// </summary>
-    public async ValueTask<IReadOnlyList<string>> ApplyRetentionAsync(CancellationToken cancellationToken = default)
-    {
-        var dropped = new List<string>();
-        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            List<IndexState> oldestFirst = [.. _indices.Values.OrderBy(i => i.NewestMs).ThenBy(i => i.Name, StringComparer.Ordinal)];
-            if (_options.MaxAge is { } maxAge)
-            {
-                long cutoff = _time.GetUtcNow().ToUnixTimeMilliseconds() - (long)maxAge.TotalMilliseconds;
-                while (oldestFirst.Count > 0 && oldestFirst[0].NewestMs < cutoff)
-                {
-                    dropped.Add(oldestFirst[0].Name);
-                    Drop(oldestFirst[0]);
-                    oldestFirst.RemoveAt(0);
-                }
-            }
-
-            if (_options.MaxSizeMiB is { } maxMiB)
-            {
-                long limit = maxMiB * 1024 * 1024;
-                while (oldestFirst.Count > 1 && UsedBytes() > limit)
-                {
-                    dropped.Add(oldestFirst[0].Name);
-                    Drop(oldestFirst[0]);
-                    oldestFirst.RemoveAt(0);
-                }
-            }
-
-            if (dropped.Count > 0)
-            {
-                Vacuum();
-            }
-        }
-        finally
-        {
-            _ = _writeGate.Release();
-        }
-
-        return dropped;
-    }
-
-    /// <summary>Bytes of the database's pages in use (page count less free pages, times the page size).</summary>
-    public long UsedBytes()
-    {
-        using SqliteConnection connection = OpenReader();
-        return Scalar(connection, "PRAGMA page_count") * Scalar(connection, "PRAGMA page_size")
-            - (Scalar(connection, "PRAGMA freelist_count") * Scalar(connection, "PRAGMA page_size"));
-    }
-
-    /// <inheritdoc/>
-    public void Dispose()
-    {
-        _writeGate.Wait();
-        try
-        {
-            if (_disposed)
-            {
-                return;
-            }
-
-            _disposed = true;
-            _checkpointer?.Dispose();
-            foreach (IndexState index in _indices.Values)
-            {
-                index.Dispose();
-            }
-
-            _indices.Clear();
-            while (_batches.TryTake(out PreparedBatch? batch))
-            {
-                batch.Dispose();
-            }
-
-            _writer.Dispose();
-            SqliteConnection.ClearPool(new SqliteConnection(_readConnectionString));
-        }
-        finally
-        {
-            _ = _writeGate.Release();
-        }
-    }
-
-    /// <summary>
-    /// Whether <paramref name="indexName"/> holds a document with <paramref name="id"/>, read from the last commit; null
-    /// when that cannot be told cheaply: the index has no id index yet, so only generated ids were ever written to it
-    /// and the writer finds a clash itself when the first given id makes it build one.
-    /// </summary>
-    public bool? ContainsId(string indexName, string id)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        PublishedIndex? index = Array.Find(_published, p => p.Info.Name == indexName);
-        if (index is null)
-        {
-            return false;
-        }
-
-        string docs = "docs_" + index.Id.ToString(CultureInfo.InvariantCulture);
-        using SqliteConnection connection = OpenReader();
-        using SqliteCommand hasIndex = connection.CreateCommand();
-        hasIndex.CommandText = "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = @n";
-        _ = hasIndex.Parameters.AddWithValue("@n", docs + "_id");
-        if (hasIndex.ExecuteScalar() is null)
-        {
-            return null;
-        }
-
-        using SqliteCommand find = connection.CreateCommand();
-        find.CommandText = $"SELECT 1 FROM {docs} INDEXED BY {docs}_id WHERE id = @id LIMIT 1";
-        _ = find.Parameters.AddWithValue("@id", id);
-        try
-        {
-            return find.ExecuteScalar() is not null;
-        }
-        catch (SqliteException e) when (e.Message.Contains("no such table", StringComparison.Ordinal))
-        {
-            return false; // dropped by retention after the snapshot was taken
-        }
-    }
-
-    /// <summary>SQLite's generic error: the statement is wrong (or too large), not the database.</summary>
-    private const int SqliteError = 1;
-
-    /// <summary>SQLite's SQLITE_TOOBIG: a string, blob or statement over its size limit.</summary>
-    private const int SqliteTooBig = 18;
-
-    /// <summary>Runs a search over concrete index names (unknown names are skipped); <paramref name="countOnly"/> skips the hits.</summary>
-    /// <param name="search">What to find.</param>
-    /// <param name="countOnly">Count the matches, read no hits.</param>
-    /// <param name="cancellationToken">Stops the search: looked at before each statement, and a statement running when it
-    /// fires is interrupted (<c>sqlite3_interrupt</c> on the search's own connection: a managed token cannot stop a step
-    /// inside SQLite, and a full-text count over a large index is one long step).</param>
-    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
-    /// <exception cref="LogQueryException">SQLite refused the statement the query compiled to.</exception>
-    public LogSearchResult Search(LogSearch search, bool countOnly, CancellationToken cancellationToken = default)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        (string where, List<KeyValuePair<string, object>> parameters) = LogQuerySql.Compile(search.Query);
-        var sortCompiler = new LogQuerySql();
-        var sortExpressions = new List<(string Expr, bool Desc)>();
-        foreach (LogSort sort in search.Sort)
-        {
-            if (sort.Field == "_doc")
-            {
-                sortExpressions.Add(("d.rowid", sort.Descending));
-            }
-            else if (sort.Field != "_score")
-            {
-                sortExpressions.Add((sortCompiler.ValueExpression(sort.Field), sort.Descending));
-            }
-        }
-
-        // Sort parameters are numbered apart from the query's.
-        for (int i = 0; i < sortExpressions.Count; i++)
-        {
-            foreach (KeyValuePair<string, object> p in sortCompiler.Parameters)
-            {
-                sortExpressions[i] = (sortExpressions[i].Expr.Replace(p.Key + ")", "@s" + p.Key[2..] + ")", StringComparison.Ordinal), sortExpressions[i].Desc);
-            }
-        }
-
-        var selected = search.Indices.Distinct(StringComparer.Ordinal).ToList();
-        PublishedIndex[] published = _published;
-        int limit = search.From + search.Size;
-        long total = 0;
-        var rows = new List<(int IndexOrder, long RowId, LogHit Hit)>();
-        using SqliteConnection connection = OpenReader();
-        // Disposed before the connection (declared after it): no interrupt can reach a closed or pooled-again handle.
-        using CancellationTokenRegistration interrupt = cancellationToken.Register(static handle => raw.sqlite3_interrupt((sqlite3)handle!), connection.Handle);
-        for (int order = 0; order < selected.Count; order++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            PublishedIndex? index = Array.Find(published, p => p.Info.Name == selected[order]);
-            if (index is null)
-            {
-                continue;
-            }
-
-            string fts = "fts_" + index.Id.ToString(CultureInfo.InvariantCulture);
-            string docs = "docs_" + index.Id.ToString(CultureInfo.InvariantCulture);
-            string condition = where.Replace(LogQuerySql.FtsTable, fts, StringComparison.Ordinal);
-            try
-            {
-                long matches;
-                if (search.Query is MatchAllQuery)
-                {
-                    // Every document matches: the count the writer published with its last commit is exact, while
-                    // COUNT(*) walks the whole ts index (26 ms CPU for 400k documents; clients poll _count).
-                    matches = index.Info.DocumentCount;
-                }
-                else
-                {
-                    using SqliteCommand count = connection.CreateCommand();
-                    // Counting stops past the remaining track_total_hits budget (ES's default 10000, then "gte").
-                    count.CommandText = search.TrackTotalHitsUpTo is { } cap
-                        ? $"SELECT COUNT(*) FROM (SELECT 1 FROM {docs} d WHERE {condition} LIMIT {(cap + 1L).ToString(CultureInfo.InvariantCulture)})"
-                        : $"SELECT COUNT(*) FROM {docs} d WHERE {condition}";
-                    Bind(count, parameters, sortCompiler.Parameters, index.Info.Name);
-                    matches = (long)count.ExecuteScalar()!;
-                }
-
-                total += matches;
-                if (countOnly || limit == 0)
-                {
-                    continue;
-                }
-
-                using SqliteCommand select = connection.CreateCommand();
-                var sql = new StringBuilder("SELECT d.rowid, d.id, d.source");
-                foreach ((string expr, _) in sortExpressions)
-                {
-                    sql.Append(", ").Append(expr);
-                }
-
-                sql.Append(" FROM ").Append(docs).Append(" d ");
-                if (matches >= IndexedSortThreshold && sortExpressions.Count > 0 && sortExpressions[0].Expr == "d.ts")
-                {
-                    // SQLite cannot estimate how many rows a full-text match returns and then sorts every match by
-                    // rowid lookups; with many matches, walking the ts index and stopping after the page is far
-                    // cheaper (228k of 300k matches: 310 ms → 46 ms). The count just taken tells which case this is.
-                    sql.Append("INDEXED BY ").Append(docs).Append("_ts ");
-                }
-
-                sql.Append("WHERE ").Append(condition).Append(" ORDER BY ");
-                foreach ((string expr, bool desc) in sortExpressions)
-                {
-                    // Missing values sort last in both directions (ES's default "missing": "_last"); NULL is SQLite's
-                    // smallest value, so DESC already puts it last and keeps the ts index usable for the newest-first sort.
-                    sql.Append(expr).Append(desc ? " DESC, " : " ASC NULLS LAST, ");
-                }
-
-                cancellationToken.ThrowIfCancellationRequested();
-                sql.Append("d.rowid LIMIT ").Append(limit.ToString(CultureInfo.InvariantCulture));
-                select.CommandText = sql.ToString();
-                Bind(select, parameters, sortCompiler.Parameters, index.Info.Name);
-                using SqliteDataReader reader = select.ExecuteReader();
-                while (reader.Read())
-                {
-                    object?[] sortValues = new object?[sortExpressions.Count];
-                    for (int k = 0; k < sortValues.Length; k++)
-                    {
-                        sortValues[k] = reader.IsDBNull(3 + k) ? null : reader.GetValue(3 + k);
-                    }
-
-                    rows.Add((order, reader.GetInt64(0), new LogHit(index.Info.Name, reader.GetString(1), reader.GetString(2), sortValues)));
-                }
-            }
-            catch (SqliteException e) when (e.Message.Contains("no such table", StringComparison.Ordinal))
-            {
-                // Dropped by retention after the snapshot was taken: it is gone, as if it had not been selected.
-            }
-            catch (SqliteException e) when (e.SqliteErrorCode == raw.SQLITE_INTERRUPT && cancellationToken.IsCancellationRequested)
-            {
-                throw new OperationCanceledException("the search was stopped", e, cancellationToken);
-            }
-            catch (SqliteException e) when (e.SqliteErrorCode is SqliteError or SqliteTooBig)
-            {
-                // SQLite refused the statement the query compiled to (a limit on its size or depth, a JSON path it
-                // cannot read): the request's fault, not the store's. I/O, corruption and locking errors pass on.
-                throw new LogQueryException("the query cannot be run: " + e.Message, e);
-            }
-        }
-
-        cancellationToken.ThrowIfCancellationRequested();
-        if (countOnly)
-        {
-            return Result(total, []);
-        }
-
-        rows.Sort((a, b) =>
-        {
-            for (int k = 0; k < sortExpressions.Count; k++)
-            {
-                int c = CompareSortValues(a.Hit.SortValues[k], b.Hit.SortValues[k], sortExpressions[k].Desc);
-                if (c != 0)
-                {
-                    return c;
-                }
-            }
-
-            int byIndex = a.IndexOrder.CompareTo(b.IndexOrder);
-            return byIndex != 0 ? byIndex : a.RowId.CompareTo(b.RowId);
-        });
-        var hits = new List<LogHit>(Math.Min(search.Size, Math.Max(0, rows.Count - search.From)));
-        for (int i = search.From; i < rows.Count && i < limit; i++)
-        {
-            hits.Add(rows[i].Hit);
-        }
-
-        return Result(total, hits);
-
-        LogSearchResult Result(long count, List<LogHit> page) => search.TrackTotalHitsUpTo is { } cap && count > cap
-            ? new LogSearchResult(cap, page) { TotalIsLowerBound = true }
-            : new LogSearchResult(count, page);
-    }
-
-    private static int CompareSortValues(object? a, object? b, bool descending)
-    {
-        if (a is null || b is null)
-        {
-            return a is null ? (b is null ? 0 : 1) : -1;
-        }
-
-        int c = (a, b) switch
-        {
-            (string x, string y) => string.CompareOrdinal(x, y),
-            (string, _) => 1,
-            (_, string) => -1,
-            _ => Convert.ToDouble(a, CultureInfo.InvariantCulture).CompareTo(Convert.ToDouble(b, CultureInfo.InvariantCulture)),
-        };
-        return descending ? -c : c;
-    }
-
-    private static void Bind(SqliteCommand command, List<KeyValuePair<string, object>> parameters, List<KeyValuePair<string, object>> sortParameters, string indexName)
-    {
-        foreach (KeyValuePair<string, object> p in parameters)
-        {
-            if (command.CommandText.Contains(p.Key, StringComparison.Ordinal))
-            {
-                _ = command.Parameters.AddWithValue(p.Key, p.Value);
-            }
-        }
-
-        foreach (KeyValuePair<string, object> p in sortParameters)
-        {
-            string name = "@s" + p.Key[2..];
-            if (command.CommandText.Contains(name, StringComparison.Ordinal))
-            {
-                _ = command.Parameters.AddWithValue(name, p.Value);
-            }
-        }
-
-        if (command.CommandText.Contains(LogQuerySql.IndexParameter, StringComparison.Ordinal))
-        {
-            _ = command.Parameters.AddWithValue(LogQuerySql.IndexParameter, indexName);
-        }
-    }
-
-    private SqliteConnection OpenReader()
-    {
-        var connection = new SqliteConnection(_readConnectionString);
-        connection.Open();
-        connection.CreateFunction<string?, string, long, bool>("flotel_match", LogAnalyzer.Matches, isDeterministic: true);
-        return connection;
-    }
-
-    private static long Scalar(SqliteConnection connection, string sql, SqliteTransaction? tx = null)
-    {
-        using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = tx;
-        return Convert.ToInt64(command.ExecuteScalar() ?? 0L, CultureInfo.InvariantCulture);
-    }
-
-    private void Execute(string sql, SqliteTransaction? tx = null)
-    {
-        using SqliteCommand command = _writer.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = tx;
-        _ = command.ExecuteNonQuery();
-    }
-
     private void Initialize()
     {
         _writer.Open();
@@ -791,52 +197,6 @@ public sealed partial class LogStore : IDisposable
         return index;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Insert(IndexState index, string id, in SourceFields f, ReadOnlySpan<byte> source)
-    {
-        RawStatement insert = index.InsertDoc ??= new RawStatement(_writer,
-            $"INSERT INTO {index.Docs}(rowid, id, ts, severity, facility, program, logsource, host, device_id, workload, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
-        long rowId = index.NextRowId++;
-        insert.Bind(1, rowId);
-        insert.Bind(2, id);
-        insert.Bind(3, f.TimestampMs);
-        insert.Bind(4, f.Severity);
-        insert.Bind(5, f.Facility);
-        insert.Bind(6, f.Program);
-        insert.Bind(7, f.LogSource);
-        insert.Bind(8, f.Host);
-        insert.Bind(9, f.DeviceId);
-        insert.Bind(10, f.Workload);
-        insert.BindUtf8(11, source);
-        insert.Execute();
-        if (f.Message is { Length: > 0 } message)
-        {
-            RawStatement fts = index.InsertFts ??= new RawStatement(_writer, $"INSERT INTO {index.Fts}(rowid, message) VALUES (?1, ?2)");
-            fts.Bind(1, rowId);
-            fts.Bind(2, message);
-            fts.Execute();
-            SetNeedsMerge(index, true);
-        }
-
-        index.DocCount++;
-        index.SourceBytes += source.Length;
-        _sourceBytesSinceCheckpoint += source.Length;
-        index.NewestMs = Math.Max(index.NewestMs, f.TimestampMs ?? _time.GetUtcNow().ToUnixTimeMilliseconds());
-        index.Dirty = true;
-    }
-
-    // Out of the async state machine so the per-event loop is compiled optimized from the start (an async method's
-    // body starts at tier 0 and is called once per queue batch, so it is slow to be promoted).
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void InsertChunk(PreparedBatch chunk, SqliteTransaction tx)
-    {
-        for (int i = 0; i < chunk.Count; i++)
-        {
-            IndexState index = GetOrCreate(chunk.Indices[i], tx);
-            Insert(index, chunk.Ids[i], in chunk.Fields[i], chunk.Source(i));
-        }
-    }
-
     // The id index is built on the first document with a given id: generated ids are unique by construction
     // (LogDocumentId), so indices fed only by syslog never pay for it (about 12% of the write cost).
     private void EnsureIdIndex(IndexState index, SqliteTransaction tx)
@@ -848,104 +208,61 @@ public sealed partial class LogStore : IDisposable
         }
     }
 
-    private (long RowId, long SourceBytes)? FindRow(IndexState index, SqliteTransaction tx, string id)
+    /// <inheritdoc/>
+    public void Dispose()
     {
-        SqliteCommand find = index.FindId ??= Prepare($"SELECT rowid, length(CAST(source AS BLOB)) FROM {index.Docs} WHERE id = @id", "@id");
-        find.Transaction = tx;
-        find.Parameters[0].Value = id;
-        using SqliteDataReader reader = find.ExecuteReader();
-        return reader.Read() ? (reader.GetInt64(0), reader.GetInt64(1)) : null;
-    }
-
-    private void DeleteRow(IndexState index, SqliteTransaction tx, long rowId, long sourceBytes)
-    {
-        Execute($"DELETE FROM {index.Fts} WHERE rowid = {rowId.ToString(CultureInfo.InvariantCulture)}", tx);
-        Execute($"DELETE FROM {index.Docs} WHERE rowid = {rowId.ToString(CultureInfo.InvariantCulture)}", tx);
-        index.DocCount--;
-        index.SourceBytes -= sourceBytes;
-    }
-
-    private SqliteCommand Prepare(string sql, params string[] names)
-    {
-        SqliteCommand command = _writer.CreateCommand();
-        command.CommandText = sql;
-        foreach (string name in names)
-        {
-            _ = command.Parameters.Add(new SqliteParameter(name, null));
-        }
-
-        return command;
-    }
-
-    private void Commit(SqliteTransaction tx)
-    {
-        var dirty = _indices.Values.Where(i => i.Dirty).ToList();
-        foreach (IndexState index in dirty)
-        {
-            using SqliteCommand update = _writer.CreateCommand();
-            update.Transaction = tx;
-            update.CommandText = "UPDATE indices SET newest_ms = @n, doc_count = @c, source_bytes = @b WHERE id = @id";
-            _ = update.Parameters.AddWithValue("@n", index.NewestMs == long.MinValue ? index.CreatedMs : index.NewestMs);
-            _ = update.Parameters.AddWithValue("@c", index.DocCount);
-            _ = update.Parameters.AddWithValue("@b", index.SourceBytes);
-            _ = update.Parameters.AddWithValue("@id", index.Id);
-            _ = update.ExecuteNonQuery();
-        }
-
+        _writeGate.Wait();
         try
         {
-            tx.Commit();
-        }
-        catch
-        {
-            // The in-memory counters ran ahead of a transaction that did not land: reload them.
-            ReloadAfterFailure();
-            throw;
-        }
+            if (_disposed)
+            {
+                return;
+            }
 
-        foreach (IndexState index in dirty)
-        {
-            index.Dirty = false;
-            index.Created = false;
-        }
+            _disposed = true;
+            _checkpointer?.Dispose();
+            foreach (IndexState index in _indices.Values)
+            {
+                index.Dispose();
+            }
 
-        Publish();
-        if (_sourceBytesSinceCheckpoint >= CheckpointSourceBytes)
+            _indices.Clear();
+            while (_batches.TryTake(out PreparedBatch? batch))
+            {
+                batch.Dispose();
+            }
+
+            _writer.Dispose();
+            SqliteConnection.ClearPool(new SqliteConnection(_readConnectionString));
+        }
+        finally
         {
-            _sourceBytesSinceCheckpoint = 0;
-            _checkpointer ??= new WalCheckpointer(new SqliteConnectionStringBuilder(_writer.ConnectionString) { Mode = SqliteOpenMode.ReadWrite }.ToString());
-            _checkpointer.Request();
+            _ = _writeGate.Release();
         }
     }
 
-    private void ReloadAfterFailure()
+    private SqliteConnection OpenReader()
     {
-        foreach (IndexState index in _indices.Values)
-        {
-            index.Dispose();
-        }
-
-        _indices.Clear();
-        _pendingMerges = 0;
-        _writer.Close();
-        Initialize();
+        var connection = new SqliteConnection(_readConnectionString);
+        connection.Open();
+        connection.CreateFunction<string?, string, long, bool>("flotel_match", LogAnalyzer.Matches, isDeterministic: true);
+        return connection;
     }
 
-    private void Drop(IndexState index)
+    private static long Scalar(SqliteConnection connection, string sql, SqliteTransaction? tx = null)
     {
-        _ = _indices.Remove(index.Name);
-        SetNeedsMerge(index, false);
-        Publish();
-        index.Dispose();
-        using SqliteTransaction tx = _writer.BeginTransaction();
-        Execute($"DROP TABLE IF EXISTS {index.Docs}; DROP TABLE IF EXISTS {index.Fts}; DELETE FROM indices WHERE id = {index.Id.ToString(CultureInfo.InvariantCulture)}", tx);
-        tx.Commit();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = tx;
+        return Convert.ToInt64(command.ExecuteScalar() ?? 0L, CultureInfo.InvariantCulture);
     }
 
-    private void Vacuum()
+    private void Execute(string sql, SqliteTransaction? tx = null)
     {
-        Execute("PRAGMA incremental_vacuum");
-        Execute("PRAGMA wal_checkpoint(TRUNCATE)");
+        using SqliteCommand command = _writer.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = tx;
+        _ = command.ExecuteNonQuery();
     }
 
     private void Publish() =>
@@ -954,74 +271,6 @@ public sealed partial class LogStore : IDisposable
             .OrderBy(p => p.Info.Name, StringComparer.Ordinal)];
 
     private sealed record PublishedIndex(long Id, LogIndexInfo Info);
-
-    // One batch of events encoded outside the write lock: index names, ids, indexed fields and the _source bytes
-    // back to back in one buffer.
-    private sealed class PreparedBatch : IDisposable
-    {
-        private readonly ArrayBufferWriter<byte> _json = new(64 * 1024);
-        private readonly Utf8JsonWriter _jsonWriter;
-        private int[] _ends = [];
-
-        public PreparedBatch() => _jsonWriter = new Utf8JsonWriter(_json, LogEventJson.WriterOptions);
-
-        public int Count { get; private set; }
-
-        public string[] Indices { get; private set; } = [];
-
-        public string[] Ids { get; private set; } = [];
-
-        public SourceFields[] Fields { get; private set; } = [];
-
-        public ReadOnlySpan<byte> Source(int i) => _json.WrittenSpan[(i == 0 ? 0 : _ends[i - 1]).._ends[i]];
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Prepare(IReadOnlyList<LogEvent> events, int start, int count, LogstashIndexPattern pattern, TimeProvider time)
-        {
-            Count = count;
-            if (Indices.Length < Count)
-            {
-                Indices = new string[Count];
-                Ids = new string[Count];
-                Fields = new SourceFields[Count];
-                _ends = new int[Count];
-            }
-
-            for (int i = 0; i < Count; i++)
-            {
-                LogEvent e = events[start + i];
-                Indices[i] = pattern.Render(e.Timestamp);
-                Ids[i] = LogDocumentId.New(time);
-                _jsonWriter.Reset(_json);
-                LogEventJson.Write(_jsonWriter, e);
-                _jsonWriter.Flush();
-                _ends[i] = _json.WrittenCount;
-                Fields[i] = new SourceFields
-                {
-                    TimestampMs = new DateTimeOffset(DateTime.SpecifyKind(e.Timestamp, DateTimeKind.Utc)).ToUnixTimeMilliseconds(),
-                    Severity = e.Severity,
-                    Facility = e.Facility,
-                    Program = e.Program,
-                    LogSource = e.LogSource,
-                    Host = e.Host,
-                    DeviceId = e.DeviceId,
-                    Workload = e.Workload,
-                    Message = e.Message,
-                };
-            }
-        }
-
-        public void Clear()
-        {
-            Array.Clear(Indices, 0, Count);
-            Array.Clear(Ids, 0, Count);
-            Array.Clear(Fields, 0, Count);
-            Count = 0;
-            _json.ResetWrittenCount();
-        }
-
-        public void Dispose() => _jsonWriter.Dispose();
-    }
 
     // Writer-side state of one index; every field is read and written only under _writeGate.
     private sealed class IndexState(long id, string name, string uuid, long createdMs) : IDisposable

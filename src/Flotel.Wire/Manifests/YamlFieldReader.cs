@@ -13,13 +13,24 @@ namespace Flotel.Wire.Manifests;
 /// </summary>
 public sealed class YamlFieldReader
 {
-    private readonly List<ManifestDiagnostic> _diagnostics;
+    private readonly Report _report;
 
+    /// <summary>Reports into a list of manifest diagnostics.</summary>
     public YamlFieldReader(string file, List<ManifestDiagnostic> diagnostics)
+        : this(file, (severity, line, path, message) => diagnostics.Add(new ManifestDiagnostic(severity, file, line, path, message)))
+    {
+        ArgumentNullException.ThrowIfNull(diagnostics);
+    }
+
+    /// <summary>Reports through <paramref name="report"/>, for inputs with diagnostics of their own type (the gateway's configuration).</summary>
+    public YamlFieldReader(string file, Report report)
     {
         File = file;
-        _diagnostics = diagnostics;
+        _report = report;
     }
+
+    /// <summary>Receives one problem at <paramref name="line"/> of <see cref="File"/> (0 = no line).</summary>
+    public delegate void Report(DiagnosticSeverity severity, int line, string fieldPath, string message);
 
     public string File { get; }
 
@@ -38,7 +49,7 @@ public sealed class YamlFieldReader
     public void Warning(YamlNode? node, string path, string message) => Add(DiagnosticSeverity.Warning, node, path, message);
 
     public void Add(DiagnosticSeverity severity, YamlNode? node, string path, string message) =>
-        _diagnostics.Add(new ManifestDiagnostic(severity, File, node is null ? 0 : LineOf(node), path, message));
+        _report(severity, node is null ? 0 : LineOf(node), path, message);
 
     /// <summary>The value of <paramref name="key"/> in <paramref name="mapping"/>, or null.</summary>
     public static YamlNode? Get(YamlMappingNode? mapping, string key)

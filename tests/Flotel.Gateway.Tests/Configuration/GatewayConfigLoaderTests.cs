@@ -156,6 +156,23 @@ public sealed class GatewayConfigLoaderTests : IDisposable
         Assert.False(options.SyslogUdp);
     }
 
+    [Theory]
+    [InlineData("auth:\n  admin:\n    bearerToken: t\n", "auth.admin")]
+    [InlineData("store:\n  logs:\n    maxSeries: 100\n", "store.logs.maxSeries")]
+    [InlineData("store:\n  logs:\n    keepDays: 3\n", "store.logs.keepDays")]
+    public void Load_AnUnknownKeyBesideKnownOnes_IsWarnedAboutAndChangesNothing(string yaml, string field)
+    {
+        var (options, diagnostics) = GatewayConfigLoader.Load(Write(yaml), _ => null);
+
+        var warning = Assert.Single(diagnostics);
+        Assert.False(warning.IsError);
+        Assert.Equal(field, warning.FieldPath);
+        Assert.Equal("unknown field, ignored", warning.Message);
+        Assert.Null(options.QueryAuth);
+        Assert.Equal(2_000_000, options.MetricMaxSeries);
+        Assert.Equal(7, options.LogRetentionDays);
+    }
+
     [Fact]
     public void Load_WithBrokenYaml_ReportsTheLine()
     {
@@ -199,6 +216,34 @@ public sealed class GatewayConfigLoaderTests : IDisposable
         Assert.Contains(rule, problem.Message, StringComparison.Ordinal);
         Assert.Equal(TimeSpan.FromMinutes(2), options.QueryTimeout);
         Assert.Equal(20, options.QueryMaxConcurrency);
+    }
+
+    [Theory]
+    [InlineData(null, "utf8")]
+    [InlineData("utf8", "utf8")]
+    [InlineData("sanitize", "sanitize")]
+    public void Load_QueryPrometheusLabelNames_IsRead(string? value, string expected)
+    {
+        var (options, diagnostics) = value is null
+            ? GatewayConfigLoader.Load(null)
+            : GatewayConfigLoader.Load(Write("query:\n  prometheus:\n    labelNames: " + value + "\n"), _ => null);
+
+        Assert.Empty(diagnostics);
+        Assert.Equal(expected, options.PrometheusLabelNames);
+    }
+
+    [Theory]
+    [InlineData("query:\n  prometheus:\n    labelNames: escape\n", 3, "query.prometheus.labelNames", "one of utf8, sanitize")]
+    [InlineData("query:\n  prometheus:\n    labelname: sanitize\n", 3, "query.prometheus.labelname", "")]
+    public void Load_BadQueryPrometheusLabelNames_NamesLineAndField(string yaml, int line, string field, string rule)
+    {
+        var (options, diagnostics) = GatewayConfigLoader.Load(Write(yaml), _ => null);
+
+        var problem = Assert.Single(diagnostics);
+        Assert.Equal(line, problem.Line);
+        Assert.Equal(field, problem.FieldPath);
+        Assert.Contains(rule, problem.Message, StringComparison.Ordinal);
+        Assert.Equal("utf8", options.PrometheusLabelNames);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Text;
 using Flotel.Gateway.Queueing;
 using Flotel.Pipeline.Diagnostics;
 using Flotel.Pipeline.Queue;
@@ -45,10 +46,13 @@ public sealed partial class RemoteWriteInput
     private readonly WarningThrottle _rejectedWarnings;
     private readonly ISeriesAdmission? _admission;
     private readonly Counter _seriesLimited;
+    private readonly MetricMetadataStore? _metadata;
 
-    public RemoteWriteInput(IRecordSink sink, RemoteWriteLimits limits, MetricsRegistry metrics, TimeProvider time, ILogger logger, ISeriesAdmission? admission = null)
+    /// <param name="metadata">When given, keeps the metric metadata of accepted requests (<c>/api/v1/metadata</c>).</param>
+    public RemoteWriteInput(IRecordSink sink, RemoteWriteLimits limits, MetricsRegistry metrics, TimeProvider time, ILogger logger, ISeriesAdmission? admission = null, MetricMetadataStore? metadata = null)
     {
         _admission = admission;
+        _metadata = metadata;
         _sink = sink;
         _limits = limits;
         _time = time;
@@ -115,7 +119,10 @@ public sealed partial class RemoteWriteInput
                 }
             }
 
-            var stats = RemoteWriteCodec.Decode(buffer.AsSpan(bodyStart, length), default(ValidatingVisitor), _limits);
+            // Metadata is read in the same validating pass (a request without any costs one small object), and kept
+            // only once the request is queued: a refused request leaves nothing behind.
+            var metadata = _metadata is null ? null : new MetadataBuffer();
+            var stats = RemoteWriteCodec.Decode(buffer.AsSpan(bodyStart, length), new ValidatingVisitor(metadata), _limits);
             var newSeries = 0;
             if (_admission is { AtSeriesLimit: true } admission)
             {
@@ -147,6 +154,7 @@ public sealed partial class RemoteWriteInput
                 return;
             }
 
+            metadata?.CopyTo(_metadata!);
             if (newSeries > 0)
             {
                 _seriesLimited.Increment();
@@ -230,8 +238,8 @@ public sealed partial class RemoteWriteInput
         }
     }
 
-    /// <summary>Decodes only to validate: labels, structure, limits. Keeps nothing.</summary>
-    private readonly struct ValidatingVisitor : IWriteRequestVisitor
+    /// <summary>Decodes to validate: labels, structure, limits. Keeps only the metadata entries, when asked to.</summary>
+    private readonly struct ValidatingVisitor(MetadataBuffer? metadata) : IWriteRequestVisitor
     {
         public void BeginSeries(SeriesLabels labels)
         {
@@ -245,8 +253,29 @@ public sealed partial class RemoteWriteInput
         {
         }
 
-        public void Metadata(MetricMetadataType type, ReadOnlySpan<byte> metricFamilyName, ReadOnlySpan<byte> help, ReadOnlySpan<byte> unit)
+        public void Metadata(MetricMetadataType type, ReadOnlySpan<byte> metricFamilyName, ReadOnlySpan<byte> help, ReadOnlySpan<byte> unit) =>
+            metadata?.Add(type, metricFamilyName, help, unit);
+    }
+
+    /// <summary>The metadata entries of one request, held until the request is queued.</summary>
+    private sealed class MetadataBuffer
+    {
+        private List<(MetricMetadataType Type, string Name, string Help, string Unit)>? _entries;
+
+        public void Add(MetricMetadataType type, ReadOnlySpan<byte> name, ReadOnlySpan<byte> help, ReadOnlySpan<byte> unit) =>
+            (_entries ??= []).Add((type, Encoding.UTF8.GetString(name), Encoding.UTF8.GetString(help), Encoding.UTF8.GetString(unit)));
+
+        public void CopyTo(MetricMetadataStore store)
         {
+            if (_entries is null)
+            {
+                return;
+            }
+
+            foreach (var (type, name, help, unit) in _entries)
+            {
+                store.Record(type, name, help, unit);
+            }
         }
     }
 }

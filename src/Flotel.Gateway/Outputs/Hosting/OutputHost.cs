@@ -12,14 +12,17 @@ namespace Flotel.Gateway.Outputs.Hosting;
 /// lifecycle: <see cref="Start"/>, <see cref="StopAsync"/> (safe without start, idempotent), <see cref="DisposeAsync"/>.
 /// <para>An output derives from this and supplies only its <see cref="OutputHostSettings{T}"/> (decoder, kinds, batch
 /// limits, dead-letter item), <see cref="SendAsync"/> (encode one batch, send it, classify the answer) and, if it has
-/// one, its start line (<see cref="LogStarting"/>).</para>
+/// one, its start line (<see cref="LogStarting"/>). An output that writes somewhere other than an HTTP peer chooses in
+/// its settings' <see cref="DeliveryOptions"/> a deferred commit, a send ahead and a replay on failure, and implements
+/// <see cref="IFlushingSender"/>, <see cref="IIdleWorkSender"/> or <see cref="ISelfReportingSender"/> as it needs
+/// (the embedded store's two readers use them all).</para>
 /// </summary>
 public abstract class OutputHost<T> : IGatewayOutput, IBatchSender<T>
 {
     /// <summary>Built from <see cref="OutputHostSettings{T}.Http"/>; null for outputs with their own client. Disposed last.</summary>
     private readonly HttpClient? _http;
 
-    private readonly DeadLetterFile<T> _deadLetters;
+    private readonly DeadLetterFile<T>? _deadLetters;
 
     /// <summary>What the output handed over with <see cref="Own{TDisposable}"/>; disposed after the driver stopped, newest first.</summary>
     private readonly List<IDisposable> _owned = [];
@@ -39,11 +42,17 @@ public abstract class OutputHost<T> : IGatewayOutput, IBatchSender<T>
             http.ApplyTo(settings.Delivery);
         }
 
-        _deadLetters = new DeadLetterFile<T>(context.DeadLetterPath(Name), settings.DeadLetterItem, time: context.Time);
+        if (settings.DeadLetterItem is { } deadLetterItem)
+        {
+            _deadLetters = new DeadLetterFile<T>(context.DeadLetterPath(Name), deadLetterItem, time: context.Time);
+        }
+
         KindFilter = new RecordKindFilter<T>(settings.Decoder, settings.Kinds);
+        var queue = context.Queue;
+        var name = Name;
         Delivery = new QueueDelivery<T>(
-            Name, context.Queue.OpenReader(Name), KindFilter, this, _deadLetters, settings.Delivery, context.Metrics, context.Time, Logger,
-            wantedRecords: KindFilter.Wants);
+            Name, queue.OpenReader(Name), KindFilter, this, _deadLetters, settings.Delivery, context.Metrics, context.Time, Logger,
+            wantedRecords: KindFilter.Wants, reopenReader: () => queue.OpenReader(name));
     }
 
     /// <inheritdoc />
@@ -84,7 +93,7 @@ public abstract class OutputHost<T> : IGatewayOutput, IBatchSender<T>
             _owned[i].Dispose();
         }
 
-        _deadLetters.Dispose();
+        _deadLetters?.Dispose();
         _http?.Dispose();
         GC.SuppressFinalize(this);
     }

@@ -15,14 +15,15 @@ namespace Flotel.Gateway.Query.Prometheus;
 /// <summary>
 /// Prometheus HTTP API v1 (read side) over the embedded <see cref="MetricStore"/>: <c>/api/v1/query</c>,
 /// <c>/api/v1/query_range</c>, <c>/api/v1/series</c>, <c>/api/v1/labels</c>, <c>/api/v1/label/{name}/values</c>, GET or
-/// POST (form body). Shapes follow https://prometheus.io/docs/prometheus/latest/querying/api/:
+/// POST (form body); the endpoints that read no samples (status, targets, metadata, exemplars, format_query) are in
+/// PrometheusApi.Status.cs. Shapes follow https://prometheus.io/docs/prometheus/latest/querying/api/:
 /// <c>{"status":"success","data":…}</c> or <c>{"status":"error","errorType":"bad_data","error":"…"}</c>.
 /// Every request runs under the gateway's <see cref="QueryLimiter"/>: a query waits for a slot, is stopped when its time
 /// (<c>query.timeout</c>, or less with a <c>timeout</c> parameter on <c>query</c>/<c>query_range</c>) is up — answered
 /// 503 <c>{"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"}</c>, as Prometheus
 /// 2.x — and stops evaluating when its client disconnects (nothing is answered then).
 /// </summary>
-public static class PrometheusApi
+public static partial class PrometheusApi
 {
     private const long MinTime = -PromFormat.MaxTimeMs; // Prometheus's API MinTime/MaxTime in ms, roughly ±292 million years
     private const long MaxTime = PromFormat.MaxTimeMs;
@@ -47,18 +48,21 @@ public static class PrometheusApi
     /// Maps the read endpoints, every query under <paramref name="limits"/>; <paramref name="metrics"/>, when given, counts
     /// error answers (<see cref="QueryErrorMetric"/>).
     /// </summary>
-    internal static IEndpointRouteBuilder MapPrometheusApi(this IEndpointRouteBuilder routes, MetricStore store, TimeProvider time, QueryLimiter limits, MetricsRegistry? metrics = null)
+    internal static IEndpointRouteBuilder MapPrometheusApi(this IEndpointRouteBuilder routes, MetricStore store, TimeProvider time, QueryLimiter limits, MetricsRegistry? metrics = null, PrometheusApiOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(routes);
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(limits);
+        options ??= new PrometheusApiOptions();
+        var view = options.LabelNames == PrometheusLabelNames.Sanitize ? new LabelNameView(store, time) : null;
         string[] methods = ["GET", "POST"];
-        routes.MapMethods("/api/v1/query", methods, ctx => Handle(ctx, limits, metrics, "query", (w, spill, run) => QueryAsync(ctx, w, spill, run, store, time)));
-        routes.MapMethods("/api/v1/query_range", methods, ctx => Handle(ctx, limits, metrics, "query_range", (w, spill, run) => QueryRangeAsync(ctx, w, spill, run, store)));
-        routes.MapMethods("/api/v1/series", methods, ctx => Handle(ctx, limits, metrics, "series", (w, _, run) => SeriesAsync(ctx, w, run, store)));
-        routes.MapMethods("/api/v1/labels", methods, ctx => Handle(ctx, limits, metrics, "labels", (w, _, run) => LabelsAsync(ctx, w, run, store)));
-        routes.MapMethods("/api/v1/label/{name}/values", methods, ctx => Handle(ctx, limits, metrics, "label_values", (w, _, run) => LabelValuesAsync(ctx, w, run, store)));
+        routes.MapMethods("/api/v1/query", methods, ctx => Handle(ctx, limits, metrics, "query", (w, spill, run) => QueryAsync(ctx, w, spill, run, store, time, view)));
+        routes.MapMethods("/api/v1/query_range", methods, ctx => Handle(ctx, limits, metrics, "query_range", (w, spill, run) => QueryRangeAsync(ctx, w, spill, run, store, view)));
+        routes.MapMethods("/api/v1/series", methods, ctx => Handle(ctx, limits, metrics, "series", (w, _, run) => SeriesAsync(ctx, w, run, store, view)));
+        routes.MapMethods("/api/v1/labels", methods, ctx => Handle(ctx, limits, metrics, "labels", (w, _, run) => LabelsAsync(ctx, w, run, store, view)));
+        routes.MapMethods("/api/v1/label/{name}/values", methods, ctx => Handle(ctx, limits, metrics, "label_values", (w, _, run) => LabelValuesAsync(ctx, w, run, store, view)));
+        MapStatusApi(routes, metrics, time, options);
         return routes;
     }
 
@@ -294,9 +298,10 @@ public static class PrometheusApi
         return TimeSpan.FromMilliseconds(ms);
     }
 
-    private static async Task QueryAsync(HttpContext ctx, Utf8JsonWriter w, ResponseSpill spill, QueryRun run, MetricStore store, TimeProvider time)
+    private static async Task QueryAsync(HttpContext ctx, Utf8JsonWriter w, ResponseSpill spill, QueryRun run, MetricStore store, TimeProvider time, LabelNameView? view)
     {
         var expr = ParseQuery(await SingleAsync(ctx, "query").ConfigureAwait(false));
+        expr = view?.ToStored(expr) ?? expr;
         var t = await TimeParamAsync(ctx, "time", time.GetUtcNow().ToUnixTimeMilliseconds()).ConfigureAwait(false);
         var timeout = await TimeoutParamAsync(ctx).ConfigureAwait(false);
         await run.StartAsync(timeout, EvaluationStage).ConfigureAwait(false);
@@ -321,7 +326,7 @@ public static class PrometheusApi
                 foreach (var s in v.Samples)
                 {
                     w.WriteStartObject();
-                    WriteMetric(w, s.Labels);
+                    WriteMetric(w, s.Labels, view);
                     w.WritePropertyName("value");
                     WritePoint(w, t, s.Value);
                     w.WriteEndObject();
@@ -335,7 +340,7 @@ public static class PrometheusApi
                 m.Series.Sort(static (a, b) => PromEngine.CompareLabels(a.Labels, b.Labels));
                 foreach (var s in m.Series)
                 {
-                    WriteSeries(w, s.Labels, s.Samples);
+                    WriteSeries(w, s.Labels, s.Samples, view);
                     await spill.SpillAsync(w).ConfigureAwait(false);
                 }
 
@@ -362,7 +367,7 @@ public static class PrometheusApi
         }
     }
 
-    private static async Task QueryRangeAsync(HttpContext ctx, Utf8JsonWriter w, ResponseSpill spill, QueryRun run, MetricStore store)
+    private static async Task QueryRangeAsync(HttpContext ctx, Utf8JsonWriter w, ResponseSpill spill, QueryRun run, MetricStore store, LabelNameView? view)
     {
         var query = await SingleAsync(ctx, "query").ConfigureAwait(false);
         var start = await TimeParamAsync(ctx, "start", long.MinValue).ConfigureAwait(false);
@@ -400,6 +405,7 @@ public static class PrometheusApi
 
         var timeout = await TimeoutParamAsync(ctx).ConfigureAwait(false);
         var expr = ParseQuery(query);
+        expr = view?.ToStored(expr) ?? expr;
         await run.StartAsync(timeout, EvaluationStage).ConfigureAwait(false);
         var engine = new PromEngine(store, run.Token);
         var result = engine.Range(expr, start, end, step);
@@ -408,7 +414,7 @@ public static class PrometheusApi
         w.WriteStartArray("result");
         foreach (var (labels, points) in result)
         {
-            WriteSeries(w, labels, points);
+            WriteSeries(w, labels, points, view);
             await spill.SpillAsync(w).ConfigureAwait(false);
         }
 
@@ -417,7 +423,7 @@ public static class PrometheusApi
         ReleaseAfterLargeQuery(engine);
     }
 
-    private static async Task<List<IReadOnlyList<LabelMatcher>>> MatchersAsync(HttpContext ctx)
+    private static async Task<List<IReadOnlyList<LabelMatcher>>> MatchersAsync(HttpContext ctx, LabelNameView? view)
     {
         var result = new List<IReadOnlyList<LabelMatcher>>();
         foreach (var m in await ParamAsync(ctx, "match[]").ConfigureAwait(false))
@@ -428,7 +434,7 @@ public static class PrometheusApi
                 throw new PromQueryException("invalid parameter \"match[]\": " + (m ?? string.Empty) + " is not an instant vector selector");
             }
 
-            result.Add(vs.Matchers);
+            result.Add(view?.ToStored(vs.Matchers) ?? vs.Matchers);
         }
 
         return result;
@@ -446,9 +452,9 @@ public static class PrometheusApi
         }
     }
 
-    private static async Task SeriesAsync(HttpContext ctx, Utf8JsonWriter w, QueryRun run, MetricStore store)
+    private static async Task SeriesAsync(HttpContext ctx, Utf8JsonWriter w, QueryRun run, MetricStore store, LabelNameView? view)
     {
-        var sets = await MatchersAsync(ctx).ConfigureAwait(false);
+        var sets = await MatchersAsync(ctx, view).ConfigureAwait(false);
         if (sets.Count == 0)
         {
             throw new PromQueryException("no match[] parameter provided");
@@ -474,15 +480,15 @@ public static class PrometheusApi
         w.WriteStartArray();
         foreach (var labels in all)
         {
-            WriteLabels(w, labels);
+            WriteLabels(w, labels, view);
         }
 
         w.WriteEndArray();
     }
 
-    private static async Task LabelsAsync(HttpContext ctx, Utf8JsonWriter w, QueryRun run, MetricStore store)
+    private static async Task LabelsAsync(HttpContext ctx, Utf8JsonWriter w, QueryRun run, MetricStore store, LabelNameView? view)
     {
-        var sets = await MatchersAsync(ctx).ConfigureAwait(false);
+        var sets = await MatchersAsync(ctx, view).ConfigureAwait(false);
         var start = await TimeParamAsync(ctx, "start", MinTime).ConfigureAwait(false);
         var end = await TimeParamAsync(ctx, "end", MaxTime).ConfigureAwait(false);
         await run.StartAsync(null, SeriesStage).ConfigureAwait(false);
@@ -497,6 +503,11 @@ public static class PrometheusApi
             names.UnionWith(store.LabelNames(matchers, start, end, run.Token));
         }
 
+        if (view is not null)
+        {
+            names = new SortedSet<string>(names.Select(LabelNameView.Sanitize), StringComparer.Ordinal);
+        }
+
         w.WriteStartArray();
         foreach (var n in names)
         {
@@ -506,7 +517,7 @@ public static class PrometheusApi
         w.WriteEndArray();
     }
 
-    private static async Task LabelValuesAsync(HttpContext ctx, Utf8JsonWriter w, QueryRun run, MetricStore store)
+    private static async Task LabelValuesAsync(HttpContext ctx, Utf8JsonWriter w, QueryRun run, MetricStore store, LabelNameView? view)
     {
         var name = ctx.Request.RouteValues["name"] as string ?? string.Empty;
         if (!IsLabelName(name))
@@ -514,7 +525,8 @@ public static class PrometheusApi
             throw new PromQueryException("invalid label name: \"" + name + "\"");
         }
 
-        var sets = await MatchersAsync(ctx).ConfigureAwait(false);
+        name = view?.ToStored(name) ?? name;
+        var sets = await MatchersAsync(ctx, view).ConfigureAwait(false);
         var start = await TimeParamAsync(ctx, "start", MinTime).ConfigureAwait(false);
         var end = await TimeParamAsync(ctx, "end", MaxTime).ConfigureAwait(false);
         await run.StartAsync(null, SeriesStage).ConfigureAwait(false);
@@ -568,14 +580,20 @@ public static class PrometheusApi
         w.WriteEndArray();
     }
 
-    private static void WriteMetric(Utf8JsonWriter w, LabelSet labels)
+    private static void WriteMetric(Utf8JsonWriter w, LabelSet labels, LabelNameView? view)
     {
         w.WritePropertyName("metric");
-        WriteLabels(w, labels);
+        WriteLabels(w, labels, view);
     }
 
-    private static void WriteLabels(Utf8JsonWriter w, LabelSet labels)
+    private static void WriteLabels(Utf8JsonWriter w, LabelSet labels, LabelNameView? view)
     {
+        if (view is not null)
+        {
+            LabelNameView.WriteLabels(w, labels);
+            return;
+        }
+
         w.WriteStartObject();
         foreach (var l in labels)
         {
@@ -585,10 +603,10 @@ public static class PrometheusApi
         w.WriteEndObject();
     }
 
-    private static void WriteSeries(Utf8JsonWriter w, LabelSet labels, IReadOnlyList<Sample> points)
+    private static void WriteSeries(Utf8JsonWriter w, LabelSet labels, IReadOnlyList<Sample> points, LabelNameView? view)
     {
         w.WriteStartObject();
-        WriteMetric(w, labels);
+        WriteMetric(w, labels, view);
         w.WriteStartArray("values");
         foreach (var p in points)
         {

@@ -9,7 +9,7 @@ public sealed class ElasticsearchOptionsTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private IReadOnlyList<Flotel.Model.Manifests.ManifestDiagnostic> Load(string entry, out ElasticsearchOptions? options)
+    private IReadOnlyList<ConfigDiagnostic> Load(string entry, out ElasticsearchOptions? options)
     {
         var file = Path.Combine(_dir.Path, "gateway.yaml");
         File.WriteAllText(file, "outputs:\n  - name: es\n    type: elasticsearch\n    url: https://search.example:443\n" + entry);

@@ -9,7 +9,7 @@ public sealed class InfluxDbOptionsTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private IReadOnlyList<Flotel.Model.Manifests.ManifestDiagnostic> Load(string entry, out InfluxDbOptions? options)
+    private IReadOnlyList<ConfigDiagnostic> Load(string entry, out InfluxDbOptions? options)
     {
         var file = Path.Combine(_dir.Path, "gateway.yaml");
         File.WriteAllText(file, "outputs:\n  - name: influx\n    type: influxdb\n    url: http://127.0.0.1:8086\n" + entry);

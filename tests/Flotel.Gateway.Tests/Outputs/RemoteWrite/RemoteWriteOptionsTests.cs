@@ -9,7 +9,7 @@ public sealed class RemoteWriteOptionsTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private (GatewayOptions Options, IReadOnlyList<Flotel.Model.Manifests.ManifestDiagnostic> Diagnostics) Load(string yaml, Dictionary<string, string>? env = null)
+    private (GatewayOptions Options, IReadOnlyList<ConfigDiagnostic> Diagnostics) Load(string yaml, Dictionary<string, string>? env = null)
     {
         var file = Path.Combine(_dir.Path, "gateway.yaml");
         File.WriteAllText(file, yaml);

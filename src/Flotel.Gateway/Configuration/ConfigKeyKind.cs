@@ -1,0 +1,13 @@
+namespace Flotel.Gateway.Configuration;
+
+/// <summary>How a key is read, from its property's type (<see cref="GatewayConfigKeys"/>).</summary>
+internal enum ConfigKeyKind
+{
+    Text,
+    Integer,
+    Boolean,
+    Duration,
+    Tls,
+    Credentials,
+    Outputs,
+}

@@ -1,0 +1,151 @@
+using System.Globalization;
+using System.Text;
+
+namespace Flotel.Gateway.Configuration;
+
+/// <summary>
+/// The key table of docs/configuration.md ("Gateway configuration"), generated from the declarations
+/// (<see cref="GatewayConfigKeys"/>), so the documented names, ranges and defaults are the ones the loader applies.
+/// The table sits between <see cref="BeginMarker"/> and <see cref="EndMarker"/>; the prose around it is written by hand.
+/// A test compares the file with this output and, with <c>FLOTEL_UPDATE_DOCS=1</c>, rewrites the section (docs/style.md,
+/// "Generated documentation").
+/// </summary>
+internal static class GatewayConfigDocs
+{
+    public const string BeginMarker = "<!-- BEGIN GENERATED: gateway keys, from the [ConfigKey] declarations of GatewayOptions; regenerate with FLOTEL_UPDATE_DOCS=1 dotnet test tests/Flotel.Gateway.Tests --filter ConfigurationDocs -->";
+
+    public const string EndMarker = "<!-- END GENERATED: gateway keys -->";
+
+    /// <summary>The Markdown table: one row per key, in declaration order, each line ending in <c>\n</c>.</summary>
+    public static string KeyTable()
+    {
+        var sb = new StringBuilder();
+        sb.Append("| key | type / values | default | meaning |\n");
+        sb.Append("|---|---|---|---|\n");
+        foreach (var key in GatewayConfigKeys.All)
+        {
+            sb.Append("| ").Append(Cell(KeyCell(key)))
+                .Append(" | ").Append(Cell(TypeCell(key)))
+                .Append(" | ").Append(Cell(DefaultCell(key)))
+                .Append(" | ").Append(Cell(key.Declaration.Doc))
+                .Append(" |\n");
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// <paramref name="document"/> with the text between the markers replaced by <paramref name="table"/>; throws when
+    /// the markers are missing, repeated or out of order (the section is never guessed).
+    /// </summary>
+    public static string ReplaceGeneratedSection(string document, string table)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        ArgumentNullException.ThrowIfNull(table);
+        var begin = document.IndexOf(BeginMarker, StringComparison.Ordinal);
+        var end = document.IndexOf(EndMarker, StringComparison.Ordinal);
+        if (begin < 0 || end < begin
+            || document.IndexOf(BeginMarker, begin + 1, StringComparison.Ordinal) >= 0
+            || document.IndexOf(EndMarker, end + 1, StringComparison.Ordinal) >= 0)
+        {
+            throw new InvalidOperationException($"the document must hold the line '{BeginMarker}' once, then the line '{EndMarker}' once");
+        }
+
+        var start = begin + BeginMarker.Length;
+        return string.Concat(document.AsSpan(0, start), "\n", table, document.AsSpan(end));
+    }
+
+    private static string KeyCell(ConfigKey key) => key.Kind switch
+    {
+        ConfigKeyKind.Tls => $"`{key.Path}.{{certificate, key, clientCa}}`",
+        _ => $"`{key.Path}`",
+    };
+
+    private static string TypeCell(ConfigKey key)
+    {
+        var d = key.Declaration;
+        var unit = d.Unit is null ? string.Empty : d.Unit + ", ";
+        switch (key.Kind)
+        {
+            case ConfigKeyKind.Text when d.Values is { } values:
+                return string.Join(", ", values.Select(v => $"`{v}`"));
+            case ConfigKeyKind.Text:
+                return d.Format switch
+                {
+                    ConfigFormat.Address => "`HOST:PORT`",
+                    ConfigFormat.Timezone => "`UTC`, an offset (`+02:00`) or an IANA zone id",
+                    ConfigFormat.IndexPattern => "Logstash index pattern (`%{+YYYY.MM.dd}`)",
+                    _ => d.Unit ?? "string",
+                };
+            case ConfigKeyKind.Integer:
+                var (min, max) = key.Range;
+                var typeMax = key.Property.PropertyType == typeof(int) ? int.MaxValue : long.MaxValue;
+                return unit + (max == typeMax
+                    ? string.Create(CultureInfo.InvariantCulture, $"{min} or more")
+                    : string.Create(CultureInfo.InvariantCulture, $"{min}–{max}"));
+            case ConfigKeyKind.Boolean:
+                return "`true`, `false`";
+            case ConfigKeyKind.Duration:
+                return $"duration with a unit (`30s`, `1m30s`, `500ms`), more than 0, at most `{d.MaxDuration}`";
+            case ConfigKeyKind.Tls:
+                return "PEM files";
+            case ConfigKeyKind.Credentials:
+                return "`username` + `password` (basic), or `bearerToken`";
+            case ConfigKeyKind.Outputs:
+                // The output registry's names, so a new output type shows here without an edit.
+                return $"list of `{{name, type, …}}`; `type`: {string.Join(", ", OutputTypes.Default.TypeNames.Select(t => $"`{t}`"))}";
+            default:
+                throw new InvalidOperationException($"{key.Path}: no docs for kind {key.Kind}");
+        }
+    }
+
+    private static string DefaultCell(ConfigKey key)
+    {
+        var d = key.Declaration;
+        if (d.DefaultText is { } text)
+        {
+            return text;
+        }
+
+        if (d.DefaultInSection is { } inSection)
+        {
+            var parent = key.Path[..key.Path.LastIndexOf('.')];
+            return $"`{inSection}` (with `{parent}`)";
+        }
+
+        return key.DefaultValue switch
+        {
+            string s => $"`{s}`",
+            bool b => b ? "true" : "false",
+            int i => i.ToString(CultureInfo.InvariantCulture),
+            long l => l.ToString(CultureInfo.InvariantCulture),
+            TimeSpan t => $"`{Duration(t)}`",
+            null => throw new InvalidOperationException($"{key.Path}: a key without a default needs DefaultText"),
+            var other => throw new InvalidOperationException($"{key.Path}: no docs for a default of type {other.GetType().Name}"),
+        };
+    }
+
+    /// <summary>A duration in the file's syntax, largest units first: <c>2m</c>, <c>1m30s</c>, <c>500ms</c>.</summary>
+    internal static string Duration(TimeSpan t)
+    {
+        var sb = new StringBuilder();
+        void Part(long value, string unit)
+        {
+            if (value > 0)
+            {
+                sb.Append(value.ToString(CultureInfo.InvariantCulture)).Append(unit);
+            }
+        }
+
+        Part((long)t.TotalDays, "d");
+        Part(t.Hours, "h");
+        Part(t.Minutes, "m");
+        Part(t.Seconds, "s");
+        Part(t.Milliseconds, "ms");
+        return sb.Length == 0 ? "0s" : sb.ToString();
+    }
+
+    /// <summary>A table cell: pipes would end it, line breaks would end the row.</summary>
+    private static string Cell(string text) =>
+        text.Replace("|", "\\|", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal);
+}

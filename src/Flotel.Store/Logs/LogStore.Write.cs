@@ -1,0 +1,360 @@
+using System.Buffers;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Flotel.Model.Logs;
+using Flotel.Wire.Logs;
+using Flotel.Wire.Syslog;
+using Microsoft.Data.Sqlite;
+
+namespace Flotel.Store.Logs;
+
+// The write path: the single writer (every write holds _writeGate and uses the one _writer connection), events encoded
+// in chunks on another thread while the previous chunk is inserted, documents stored as given by _bulk, and the commit
+// that publishes the new counts to readers.
+public sealed partial class LogStore
+{
+    /// <summary>Stores parsed events, each in the index its <c>@timestamp</c> names, in one transaction, with generated ids.</summary>
+    /// <remarks>
+    /// Events are encoded (ids, index names, <c>_source</c> JSON) in chunks of <see cref="ChunkEvents"/>: the first
+    /// before the write lock is taken, each next one on another thread while the current one is inserted, so on a
+    /// machine with a spare core the writer only runs SQLite. All chunks share one transaction: the call is atomic.
+    /// </remarks>
+    public async ValueTask WriteAsync(IReadOnlyList<LogEvent> events, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        PreparedBatch current = RentBatch();
+        PreparedBatch? next = null;
+        try
+        {
+            current.Prepare(events, 0, Math.Min(ChunkEvents, events.Count), _pattern, _time);
+            await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                using SqliteTransaction tx = _writer.BeginTransaction();
+                try
+                {
+                    await InsertChunksAsync(events, tx).ConfigureAwait(false);
+                }
+                catch
+                {
+                    // The counters ran ahead of rows that will not be committed (as in Commit): reload them.
+                    ReloadAfterFailure();
+                    throw;
+                }
+
+                Commit(tx);
+            }
+            finally
+            {
+                _ = _writeGate.Release();
+            }
+        }
+        finally
+        {
+            ReturnBatch(current);
+            if (next is not null)
+            {
+                ReturnBatch(next);
+            }
+        }
+
+        async Task InsertChunksAsync(IReadOnlyList<LogEvent> events, SqliteTransaction tx)
+        {
+            for (int start = 0; start < events.Count; start += ChunkEvents)
+            {
+                int nextStart = start + ChunkEvents;
+                Task? encoding = null;
+                if (nextStart < events.Count)
+                {
+                    next ??= RentBatch();
+                    PreparedBatch target = next;
+                    encoding = Task.Run(() => target.Prepare(events, nextStart, Math.Min(ChunkEvents, events.Count - nextStart), _pattern, _time), CancellationToken.None);
+                }
+
+                try
+                {
+                    InsertChunk(current, tx);
+                }
+                finally
+                {
+                    if (encoding is not null)
+                    {
+                        // Never leave a chunk being encoded into a buffer that goes back to the pool.
+                        await encoding.ConfigureAwait(false);
+                    }
+                }
+
+                if (next is not null && encoding is not null)
+                {
+                    current.Clear();
+                    (current, next) = (next, current);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Stores documents as given (the <c>_bulk</c> path) in one transaction. An existing id is replaced
+    /// (<see cref="LogDocumentOutcome.Updated"/>) unless the document is create-only (<see cref="LogDocumentOutcome.Conflict"/>).
+    /// </summary>
+    public async ValueTask<LogDocumentResult[]> WriteDocumentsAsync(IReadOnlyList<LogDocument> documents, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(documents);
+        var results = new LogDocumentResult[documents.Count];
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            using SqliteTransaction tx = _writer.BeginTransaction();
+            for (int i = 0; i < documents.Count; i++)
+            {
+            LogDocument doc = documents[i];
+            string id = doc.Id ?? LogDocumentId.New(_time);
+            if (!SourceFields.TryRead(doc.Source.Span, out SourceFields fields, out string? error))
+            {
+                results[i] = new LogDocumentResult(doc.Index, id, LogDocumentOutcome.Invalid, error);
+                continue;
+            }
+
+            IndexState index = GetOrCreate(doc.Index, tx);
+            LogDocumentOutcome outcome = LogDocumentOutcome.Created;
+            if (doc.Id is not null)
+            {
+                EnsureIdIndex(index, tx);
+            }
+
+            if (doc.Id is not null && FindRow(index, tx, id) is { } existing)
+            {
+                if (doc.CreateOnly)
+                {
+                    results[i] = new LogDocumentResult(doc.Index, id, LogDocumentOutcome.Conflict, $"[{id}]: version conflict, document already exists");
+                    continue;
+                }
+
+                DeleteRow(index, tx, existing.RowId, existing.SourceBytes);
+                outcome = LogDocumentOutcome.Updated;
+            }
+
+            Insert(index, id, in fields, doc.Source.Span);
+            results[i] = new LogDocumentResult(doc.Index, id, outcome);
+            }
+
+            Commit(tx);
+        }
+        finally
+        {
+            _ = _writeGate.Release();
+        }
+
+        return results;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Insert(IndexState index, string id, in SourceFields f, ReadOnlySpan<byte> source)
+    {
+        RawStatement insert = index.InsertDoc ??= new RawStatement(_writer,
+            $"INSERT INTO {index.Docs}(rowid, id, ts, severity, facility, program, logsource, host, device_id, workload, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+        long rowId = index.NextRowId++;
+        insert.Bind(1, rowId);
+        insert.Bind(2, id);
+        insert.Bind(3, f.TimestampMs);
+        insert.Bind(4, f.Severity);
+        insert.Bind(5, f.Facility);
+        insert.Bind(6, f.Program);
+        insert.Bind(7, f.LogSource);
+        insert.Bind(8, f.Host);
+        insert.Bind(9, f.DeviceId);
+        insert.Bind(10, f.Workload);
+        insert.BindUtf8(11, source);
+        insert.Execute();
+        if (f.Message is { Length: > 0 } message)
+        {
+            RawStatement fts = index.InsertFts ??= new RawStatement(_writer, $"INSERT INTO {index.Fts}(rowid, message) VALUES (?1, ?2)");
+            fts.Bind(1, rowId);
+            fts.Bind(2, message);
+            fts.Execute();
+            SetNeedsMerge(index, true);
+        }
+
+        index.DocCount++;
+        index.SourceBytes += source.Length;
+        _sourceBytesSinceCheckpoint += source.Length;
+        index.NewestMs = Math.Max(index.NewestMs, f.TimestampMs ?? _time.GetUtcNow().ToUnixTimeMilliseconds());
+        index.Dirty = true;
+    }
+
+    // Out of the async state machine so the per-event loop is compiled optimized from the start (an async method's
+    // body starts at tier 0 and is called once per queue batch, so it is slow to be promoted).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void InsertChunk(PreparedBatch chunk, SqliteTransaction tx)
+    {
+        for (int i = 0; i < chunk.Count; i++)
+        {
+            IndexState index = GetOrCreate(chunk.Indices[i], tx);
+            Insert(index, chunk.Ids[i], in chunk.Fields[i], chunk.Source(i));
+        }
+    }
+
+    private (long RowId, long SourceBytes)? FindRow(IndexState index, SqliteTransaction tx, string id)
+    {
+        SqliteCommand find = index.FindId ??= Prepare($"SELECT rowid, length(CAST(source AS BLOB)) FROM {index.Docs} WHERE id = @id", "@id");
+        find.Transaction = tx;
+        find.Parameters[0].Value = id;
+        using SqliteDataReader reader = find.ExecuteReader();
+        return reader.Read() ? (reader.GetInt64(0), reader.GetInt64(1)) : null;
+    }
+
+    private void DeleteRow(IndexState index, SqliteTransaction tx, long rowId, long sourceBytes)
+    {
+        Execute($"DELETE FROM {index.Fts} WHERE rowid = {rowId.ToString(CultureInfo.InvariantCulture)}", tx);
+        Execute($"DELETE FROM {index.Docs} WHERE rowid = {rowId.ToString(CultureInfo.InvariantCulture)}", tx);
+        index.DocCount--;
+        index.SourceBytes -= sourceBytes;
+    }
+
+    private SqliteCommand Prepare(string sql, params string[] names)
+    {
+        SqliteCommand command = _writer.CreateCommand();
+        command.CommandText = sql;
+        foreach (string name in names)
+        {
+            _ = command.Parameters.Add(new SqliteParameter(name, null));
+        }
+
+        return command;
+    }
+
+    private void Commit(SqliteTransaction tx)
+    {
+        var dirty = _indices.Values.Where(i => i.Dirty).ToList();
+        foreach (IndexState index in dirty)
+        {
+            using SqliteCommand update = _writer.CreateCommand();
+            update.Transaction = tx;
+            update.CommandText = "UPDATE indices SET newest_ms = @n, doc_count = @c, source_bytes = @b WHERE id = @id";
+            _ = update.Parameters.AddWithValue("@n", index.NewestMs == long.MinValue ? index.CreatedMs : index.NewestMs);
+            _ = update.Parameters.AddWithValue("@c", index.DocCount);
+            _ = update.Parameters.AddWithValue("@b", index.SourceBytes);
+            _ = update.Parameters.AddWithValue("@id", index.Id);
+            _ = update.ExecuteNonQuery();
+        }
+
+        try
+        {
+            tx.Commit();
+        }
+        catch
+        {
+            // The in-memory counters ran ahead of a transaction that did not land: reload them.
+            ReloadAfterFailure();
+            throw;
+        }
+
+        foreach (IndexState index in dirty)
+        {
+            index.Dirty = false;
+            index.Created = false;
+        }
+
+        Publish();
+        RequestCheckpointIfDue();
+    }
+
+    private void ReloadAfterFailure()
+    {
+        foreach (IndexState index in _indices.Values)
+        {
+            index.Dispose();
+        }
+
+        _indices.Clear();
+        _pendingMerges = 0;
+        _writer.Close();
+        Initialize();
+    }
+
+    private PreparedBatch RentBatch() => _batches.TryTake(out PreparedBatch? reused) ? reused : new PreparedBatch();
+
+    private void ReturnBatch(PreparedBatch batch)
+    {
+        batch.Clear();
+        if (_batches.Count < MaxPooledBatches)
+        {
+            _batches.Add(batch);
+        }
+        else
+        {
+            batch.Dispose();
+        }
+    }
+
+    // One batch of events encoded outside the write lock: index names, ids, indexed fields and the _source bytes
+    // back to back in one buffer.
+    private sealed class PreparedBatch : IDisposable
+    {
+        private readonly ArrayBufferWriter<byte> _json = new(64 * 1024);
+        private readonly Utf8JsonWriter _jsonWriter;
+        private int[] _ends = [];
+
+        public PreparedBatch() => _jsonWriter = new Utf8JsonWriter(_json, LogEventJson.WriterOptions);
+
+        public int Count { get; private set; }
+
+        public string[] Indices { get; private set; } = [];
+
+        public string[] Ids { get; private set; } = [];
+
+        public SourceFields[] Fields { get; private set; } = [];
+
+        public ReadOnlySpan<byte> Source(int i) => _json.WrittenSpan[(i == 0 ? 0 : _ends[i - 1]).._ends[i]];
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Prepare(IReadOnlyList<LogEvent> events, int start, int count, LogstashIndexPattern pattern, TimeProvider time)
+        {
+            Count = count;
+            if (Indices.Length < Count)
+            {
+                Indices = new string[Count];
+                Ids = new string[Count];
+                Fields = new SourceFields[Count];
+                _ends = new int[Count];
+            }
+
+            for (int i = 0; i < Count; i++)
+            {
+                LogEvent e = events[start + i];
+                Indices[i] = pattern.Render(e.Timestamp);
+                Ids[i] = LogDocumentId.New(time);
+                _jsonWriter.Reset(_json);
+                LogEventJson.Write(_jsonWriter, e);
+                _jsonWriter.Flush();
+                _ends[i] = _json.WrittenCount;
+                Fields[i] = new SourceFields
+                {
+                    TimestampMs = new DateTimeOffset(DateTime.SpecifyKind(e.Timestamp, DateTimeKind.Utc)).ToUnixTimeMilliseconds(),
+                    Severity = e.Severity,
+                    Facility = e.Facility,
+                    Program = e.Program,
+                    LogSource = e.LogSource,
+                    Host = e.Host,
+                    DeviceId = e.DeviceId,
+                    Workload = e.Workload,
+                    Message = e.Message,
+                };
+            }
+        }
+
+        public void Clear()
+        {
+            Array.Clear(Indices, 0, Count);
+            Array.Clear(Ids, 0, Count);
+            Array.Clear(Fields, 0, Count);
+            Count = 0;
+            _json.ResetWrittenCount();
+        }
+
+        public void Dispose() => _jsonWriter.Dispose();
+    }
+}

@@ -1,0 +1,180 @@
+using System.Globalization;
+using System.Text;
+using Flotel.Gateway.Configuration;
+
+namespace Flotel.Gateway.Tests.Configuration;
+
+/// <summary>
+/// The loader's whole answer (every diagnostic line, then every option) for a fixed list of inputs, compared with
+/// <c>Data/Configuration/loader-answers.txt</c>. The file was written by the hand-written loader that preceded the
+/// declaration-driven one; a difference is a change of behaviour or of an error text, to be made on purpose (edit the
+/// file by hand, and say why in the commit).
+/// </summary>
+public sealed class GatewayConfigLoaderAnswersTests
+{
+    /// <summary>Inputs; <c>@DIR@</c> is a directory holding <c>cert.pem</c>, <c>key.pem</c> and <c>ca.pem</c>.</summary>
+    private static readonly string[] Cases =
+    [
+        "",
+        "# only a comment\n",
+        "http: 5\n",
+        "http:\n  address: nohost\n",
+        "http:\n  address: [a]\n",
+        "http:\n  address:\n",
+        "http: ~\n",
+        "http:\n  address: 127.0.0.1:0\n  maxBodyBytes: 2048\n  maxConnections: 3\n  keepAliveTimeoutSeconds: 3600\n  requestHeadersTimeoutSeconds: 600\n",
+        "http:\n  maxBodyBytes: 10\n",
+        "http:\n  maxBodyBytes: 1073741825\n",
+        "http:\n  maxBodyBytes: \"100000\"\n",
+        "http:\n  maxBodyBytes: lots\n",
+        "http:\n  maxBodyBytes: 1.5\n",
+        "http:\n  maxBodyBytes: {a: 1}\n",
+        "http:\n  maxConnections: 0\n",
+        "http:\n  maxConnections: 1000001\n",
+        "http:\n  keepAliveTimeoutSeconds: 3601\n",
+        "http:\n  requestHeadersTimeoutSeconds: 0\n",
+        "http:\n  tls:\n    certificate: /nonexistent.pem\n    key: /nonexistent.key\n",
+        "http:\n  tls:\n    key: @DIR@/key.pem\n",
+        "http:\n  tls:\n    certificate: @DIR@/cert.pem\n    key: @DIR@/key.pem\n",
+        "http:\n  tls:\n    certificate: @DIR@/cert.pem\n    key: @DIR@/key.pem\n    clientCa: @DIR@/ca.pem\n",
+        "http:\n  tls:\n    certificate: @DIR@/cert.pem\n    key: @DIR@/key.pem\n    address: 1.2.3.4:5\n",
+        "http:\n  tls: yes\n",
+        "http:\n  tls: {}\n",
+        "http:\n  colour: red\n  address: 1.2.3.4:80\n",
+        "syslog:\n  address: 1.2.3.4\n",
+        "syslog:\n  address: \"[::1]:514\"\n  tcp: false\n  udp: False\n  timezone: Europe/Paris\n  maxFrameBytes: 480\n  maxConnections: 1000000\n  idleTimeoutSeconds: 0\n",
+        "syslog:\n  tcp: perhaps\n",
+        "syslog:\n  udp: 1\n",
+        "syslog:\n  udp: \"true\"\n",
+        "syslog:\n  timezone: Mars/Olympus\n",
+        "syslog:\n  timezone: +02:00\n",
+        "syslog:\n  maxFrameBytes: 10\n",
+        "syslog:\n  maxFrameBytes: 67108865\n",
+        "syslog:\n  maxConnections: 0\n",
+        "syslog:\n  idleTimeoutSeconds: -1\n",
+        "syslog:\n  idleTimeoutSeconds: 604801\n",
+        "syslog:\n  tls:\n    address: 0.0.0.0:6514\n",
+        "syslog:\n  tls:\n    address: bad\n    certificate: @DIR@/cert.pem\n    key: @DIR@/key.pem\n",
+        "syslog:\n  tls:\n    certificate: @DIR@/cert.pem\n    key: @DIR@/key.pem\n",
+        "syslog:\n  tls:\n    address: 127.0.0.1:7000\n    certificate: @DIR@/cert.pem\n    key: @DIR@/key.pem\n    clientCa: /nope/ca.pem\n    port: 1\n",
+        "syslog:\n  tls: 7\n",
+        "syslog:\n  tls: {}\n",
+        "syslog:\n  port: 514\n",
+        "data: [x]\n",
+        "data: /var/lib/flotel\n",
+        "queue:\n  maxMiB: 0\n",
+        "queue:\n  maxMiB: 1073741824\n",
+        "queue:\n  maxMiB: 1073741825\n",
+        "queue:\n  maxMiB: 1\n  minMiB: 1\n",
+        "queue: 5\n",
+        "auth:\n  query:\n    username: u\n",
+        "auth:\n  ingest:\n    password: p\n",
+        "auth:\n  ingest:\n    username: u\n    password: p\n    bearerToken: t\n",
+        "auth:\n  ingest: {}\n",
+        "auth:\n  ingest:\n    username: u\n    password: \"\"\n",
+        "auth:\n  ingest:\n    username: u\n    password: p\n  query:\n    bearerToken: t\n",
+        "auth:\n  ingest:\n    bearerToken: t\n    extra: [1]\n",
+        "auth:\n  admin:\n    bearerToken: t\n",
+        "auth: [1]\n",
+        "store:\n  enabled: sometimes\n",
+        "store:\n  enabled: false\n  indexPattern: \"logs-%{+YYYY.MM}\"\n  logs:\n    retentionDays: 0\n  metrics:\n    retentionDays: 36500\n    maxSeries: 0\n",
+        "store:\n  indexPattern: \"logstash-%{+YYYY.MM.dd\"\n",
+        "store:\n  indexPattern: \"\"\n",
+        "store:\n  logs:\n    retentionDays: -1\n",
+        "store:\n  metrics:\n    retentionDays: 36501\n",
+        "store:\n  metrics:\n    maxSeries: -5\n",
+        "store:\n  metrics:\n    maxSeries: 2147483648\n",
+        "store:\n  logs:\n    maxSeries: 100\n",
+        "store:\n  logs:\n    keepDays: 3\n",
+        "store:\n  logs: 3\n",
+        "store:\n  metrics:\n    retentionDays: \"3\"\n",
+        "query:\n  timeout: 30\n",
+        "query:\n  timeout: soon\n",
+        "query:\n  timeout: 0s\n",
+        "query:\n  timeout: 2d\n",
+        "query:\n  timeout: 24h\n",
+        "query:\n  timeout: 500ms\n  maxConcurrency: 1024\n",
+        "query:\n  timeout: [1]\n",
+        "query:\n  maxConcurrency: 0\n",
+        "query:\n  maxConcurrency: 1025\n",
+        "query:\n  maxConcurrency: many\n",
+        "query:\n  maxSamples: 5\n",
+        "outputs:\n  - name: es\n    type: nope\n",
+        "outputs:\n  - type: nope\n",
+        "outputs:\n  - name: \"a b\"\n    type: nope\n",
+        "outputs:\n  - name: store-logs\n    type: nope\n",
+        "outputs:\n  name: x\n",
+        "outputs:\n  - 5\n",
+        "outputs:\n  - name: a\n",
+        "outputs:\n  - name: a\n    type: remote_write\n    url: http://127.0.0.1:1/api/v1/write\n  - name: a\n    type: remote_write\n    url: http://127.0.0.1:2/api/v1/write\n",
+        "outputs:\n  - name: a\n    type: remote_write\n    url: http://127.0.0.1:1/api/v1/write\n    maxSamplesPerSend: 0\n    bogus: 1\n",
+        "outputs:\n  - name: rw\n    type: remote_write\n    url: http://127.0.0.1:1/api/v1/write\n    auth:\n      username: u\n",
+        "data: ${NOPE}\n",
+        "data: ${UNTERMINATED\n",
+        "data: ${NOPE:-/tmp/x}\nhttp:\n  address: ${SET}\n",
+        "data: a$$b$c\n",
+        "http:\n  address: [\n",
+        "- a\n- b\n",
+        "just a string\n",
+        "? [a]\n: b\nhttp:\n  address: 1.2.3.4:5\n",
+        "http:\n  address: 1.2.3.4:5\nhttp:\n  address: 1.2.3.4:6\n",
+        "http:\n  address: 1.2.3.4:5\n---\nhttp:\n  address: 1.2.3.4:6\n",
+        "htp:\n  address: 1.2.3.4:1\nsyslog:\n  udp: false\n",
+        "http:\n  address: nohost\n  maxConnections: 0\nsyslog:\n  udp: maybe\n  tls:\n    address: x\nqueue:\n  maxMiB: -1\nauth:\n  query:\n    username: u\nzzz: 1\nquery:\n  timeout: 1\n",
+    ];
+
+    [Fact]
+    public void Load_EveryRecordedInput_GivesTheRecordedDiagnosticsAndOptions()
+    {
+        using var dir = new TempDirectory("flotel-golden-");
+        File.WriteAllText(Path.Combine(dir.Path, "cert.pem"), "x");
+        File.WriteAllText(Path.Combine(dir.Path, "key.pem"), "x");
+        File.WriteAllText(Path.Combine(dir.Path, "ca.pem"), "x");
+        var sb = new StringBuilder();
+        foreach (var yaml in Cases)
+        {
+            var file = Path.Combine(dir.Path, "gateway.yaml");
+            File.WriteAllText(file, yaml.Replace("@DIR@", dir.Path, StringComparison.Ordinal));
+            var (options, diagnostics) = GatewayConfigLoader.Load(file, name => name == "SET" ? "10.0.0.1:99" : null);
+            sb.Append("=== ").Append(yaml.Replace("\n", "\\n", StringComparison.Ordinal)).Append('\n');
+            foreach (var d in diagnostics)
+            {
+                sb.Append(d.ToString().Replace(dir.Path, "DIR", StringComparison.Ordinal)).Append('\n');
+            }
+
+            sb.Append("--- ").Append(Describe(options).Replace(dir.Path, "DIR", StringComparison.Ordinal)).Append('\n');
+        }
+
+        var expected = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Data", "Configuration", "loader-answers.txt")).Split('\n');
+        var actual = sb.ToString().Split('\n');
+
+        // Next to the test binaries, to diff with the recorded file when the comparison fails.
+        File.WriteAllText(Path.Combine(AppContext.BaseDirectory, "loader-answers.actual.txt"), sb.ToString());
+
+        // Line by line, so a failure names the first line that differs.
+        Assert.Equal(expected, actual);
+    }
+
+    /// <summary>Every public property of <paramref name="o"/>, by name, in one line.</summary>
+    private static string Describe(GatewayOptions o)
+    {
+        var parts = new List<string>();
+        foreach (var p in typeof(GatewayOptions).GetProperties().OrderBy(p => p.Name, StringComparer.Ordinal))
+        {
+            var v = p.GetValue(o);
+            var text = v switch
+            {
+                null => "null",
+                TlsOptions t => $"tls({t.CertificateFile},{t.KeyFile},{t.ClientCaFile ?? "-"})",
+                AuthOptions a => a.BearerToken is { } bt ? $"bearer({bt.Reveal()})" : $"basic({a.Username},{a.Password?.Reveal()})",
+                List<OutputOptions> l => "[" + string.Join(",", l.Select(x => x.Name + ":" + x.Type)) + "]",
+                TimeSpan ts => ts.ToString("c", CultureInfo.InvariantCulture),
+                IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+                _ => v.ToString() ?? "",
+            };
+            parts.Add(p.Name + "=" + text);
+        }
+
+        return string.Join(" ", parts);
+    }
+}
