@@ -100,6 +100,35 @@ public sealed class WebUiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task LogsView_VolumeHistogram_DrawsBarsOfTheQueriedEvents()
+    {
+        await SendSyslogAsync(Line(1, 6, "volume one"), Line(2, 6, "volume two"), Line(3, 3, "volume three"));
+        await WaitForCountAsync(3);
+
+        await _page.GotoAsync(Url("/ui/#/logs"));
+        await _page.SelectOptionAsync("#logs-range", "now-15m");
+        await _page.ClickAsync("#logs-form button");
+
+        // 15 minutes in 15 s bars from the date_histogram (min_doc_count 0 over extended_bounds): 60 or 61 bars,
+        // of which the one or two holding the three events are drawn filled, with their counts in the tooltips.
+        var bars = _page.Locator("#logs-volume svg rect.bar");
+        await Assertions.Expect(bars.First).ToBeAttachedAsync();
+        Assert.InRange(await bars.CountAsync(), 60, 61);
+        var filled = _page.Locator("#logs-volume svg rect.bar:not(.empty)");
+        Assert.InRange(await filled.CountAsync(), 1, 2);
+        int total = await _page.EvaluateAsync<int>(
+            "() => [...document.querySelectorAll('#logs-volume rect.bar:not(.empty) title')].reduce((n, t) => n + Number(t.textContent.split(': ')[1]), 0)");
+        Assert.Equal(3, total);
+        Assert.True(await filled.First.GetAttributeAsync("height") is { } height && double.Parse(height, CultureInfo.InvariantCulture) > 0);
+
+        // The histogram follows the query: one event matches, so one filled bar holding 1.
+        await _page.FillAsync("#logs-query", "message:\"volume three\"");
+        await _page.ClickAsync("#logs-form button");
+        await Assertions.Expect(filled).ToHaveCountAsync(1);
+        await Assertions.Expect(filled.Locator("title")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(": 1$"));
+    }
+
+    [Fact]
     public async Task LogsView_BadQuery_ShowsTheGatewaysError()
     {
         await _page.GotoAsync(Url("/ui/#/logs"));

@@ -8,6 +8,7 @@ using Flotel.Gateway.Inputs.Bulk;
 using Flotel.Pipeline.Diagnostics;
 using Flotel.Store.Logs;
 using Flotel.Store.Query.Elasticsearch;
+using Flotel.Store.Query.Elasticsearch.Aggregations;
 using Flotel.Wire.Logs;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -215,6 +216,7 @@ public static class ElasticsearchApi
         List<string> indices = Resolve(store, expression, query);
         await run.StartAsync(timeout, "search").ConfigureAwait(false);
         LogSearchResult result = store.Search(new LogSearch(indices, request.Query, request.Sort, request.From, request.Size, request.TrackTotalHitsUpTo), countOnly: false, run.Token);
+        AggregationResults? aggregations = RunAggregations(store, request, indices, run.Token);
         bool scored = request.Sort.Count == 0 || request.Sort.Any(s => s.Field == "_score");
         bool totalAsInt = IsTrue(query, "rest_total_hits_as_int");
         long took = stopwatch.ElapsedMilliseconds;
@@ -295,8 +297,16 @@ public static class ElasticsearchApi
 
             w.WriteEndArray();
             w.WriteEndObject();
+            aggregations?.WriteTo(w);
         };
     }
+
+    /// <summary>
+    /// Runs a search's <c>aggs</c> over the documents its query matches (null when it has none); the caller writes them
+    /// with <see cref="AggregationResults.WriteTo"/> after <c>hits</c>. For every endpoint that answers searches.
+    /// </summary>
+    internal static AggregationResults? RunAggregations(LogStore store, SearchRequest request, List<string> indices, CancellationToken cancellationToken) =>
+        request.Aggregations.Count == 0 ? null : store.Aggregate(indices, request.Query, request.Aggregations, cancellationToken);
 
     private static async Task CountAsync(HttpContext context, LogStore store, string expression, QueryRun run)
     {

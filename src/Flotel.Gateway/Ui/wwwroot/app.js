@@ -167,9 +167,49 @@ function eventRow(hit) {
   return row;
 }
 
+// The volume histogram: a date_histogram of the same query over the chosen range, about 60 bars of a round interval.
+const RANGE_MS = { "now-15m": 900e3, "now-1h": 3600e3, "now-6h": 21600e3, "now-24h": 86400e3, "now-7d": 604800e3 };
+const INTERVALS = [["1s", 1e3], ["5s", 5e3], ["10s", 10e3], ["15s", 15e3], ["30s", 30e3], ["1m", 60e3], ["2m", 120e3], ["5m", 300e3],
+  ["10m", 600e3], ["15m", 900e3], ["30m", 1800e3], ["1h", 3600e3], ["3h", 10800e3], ["6h", 21600e3], ["12h", 43200e3]];
+
+function volumeAggs() {
+  const end = Date.now();
+  const span = RANGE_MS[$("logs-range").value] || 3600e3;
+  const [interval] = INTERVALS.find(([, ms]) => ms >= span / 60) || INTERVALS[INTERVALS.length - 1];
+  return {
+    volume: { date_histogram: { field: "@timestamp", fixed_interval: interval, min_doc_count: 0, extended_bounds: { min: end - span, max: end }, format: "epoch_millis" } },
+  };
+}
+
+function renderVolume(buckets) {
+  const ns = "http://www.w3.org/2000/svg";
+  const W = 1000, H = 80;
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  svg.setAttribute("preserveAspectRatio", "none");
+  svg.setAttribute("role", "img");
+  const max = Math.max(1, ...buckets.map((b) => b.doc_count));
+  const width = W / Math.max(1, buckets.length);
+  buckets.forEach((b, i) => {
+    const h = (b.doc_count / max) * (H - 2);
+    const bar = document.createElementNS(ns, "rect");
+    bar.setAttribute("class", b.doc_count > 0 ? "bar" : "bar empty");
+    bar.setAttribute("x", String(i * width + 0.5));
+    bar.setAttribute("y", String(H - h));
+    bar.setAttribute("width", String(Math.max(0.5, width - 1)));
+    bar.setAttribute("height", String(h));
+    const title = document.createElementNS(ns, "title");
+    title.textContent = `${new Date(b.key).toISOString().replace("T", " ").replace(".000Z", "")}: ${b.doc_count}`;
+    bar.append(title);
+    svg.append(bar);
+  });
+  $("logs-volume").replaceChildren(svg);
+}
+
 async function searchLogs() {
   try {
-    const result = await getJson("/_search", logQuery(null));
+    const result = await getJson("/_search", { ...logQuery(null), aggs: volumeAggs() });
+    renderVolume(result.aggregations.volume.buckets);
     const hits = result.hits.hits;
     const total = result.hits.total;
     $("logs-summary").textContent = `${total.relation === "gte" ? "more than " : ""}${total.value} events; showing the newest ${hits.length}.`;

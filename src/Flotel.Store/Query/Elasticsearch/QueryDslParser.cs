@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Flotel.Store.Logs;
+using Flotel.Store.Query.Elasticsearch.Aggregations;
 
 namespace Flotel.Store.Query.Elasticsearch;
 
@@ -12,6 +13,8 @@ public sealed record SearchRequest(LogQuery Query, IReadOnlyList<LogSort> Sort, 
 
     /// <summary>How hits are shown: <c>fields</c>, <c>docvalue_fields</c>, <c>highlight</c>, <c>version</c>.</summary>
     public DisplayOptions Display { get; init; } = DisplayOptions.None;
+    /// <summary>The body's <c>aggs</c> (or <c>aggregations</c>); empty when it has none.</summary>
+    public IReadOnlyList<Aggregation> Aggregations { get; init; } = [];
 }
 
 /// <summary>
@@ -51,6 +54,7 @@ public static class QueryDslParser
         int? track = DefaultTrackTotalHits;
         DisplayOptions display = DisplayOptions.None;
         bool sourceGiven = false;
+        IReadOnlyList<Aggregation> aggregations = [];
         if (!body.IsEmpty && !IsBlank(body))
         {
             JsonDocument document;
@@ -93,6 +97,9 @@ public static class QueryDslParser
                                 source = ParseSource(property.Value);
                                 sourceGiven = true;
                                 break;
+                            case "aggs" or "aggregations":
+                                aggregations = AggregationParser.Parse(property.Value);
+                                break;
                             case "track_total_hits":
                                 track = property.Value.ValueKind switch
                                 {
@@ -106,7 +113,7 @@ public static class QueryDslParser
                                 display = ReferenceEquals(display, DisplayOptions.None) ? new DisplayOptions() : display;
                                 if (!display.TryRead(property.Name, property.Value) && !IgnoredKeys.Contains(property.Name))
                                 {
-                                    throw ElasticsearchException.Parsing($"Unknown key [{property.Name}]: not supported by this gateway (query, sort, from, size, _source, fields, docvalue_fields, highlight, track_total_hits are)");
+                                    throw ElasticsearchException.Parsing($"Unknown key [{property.Name}]: not supported by this gateway (query, sort, from, size, _source, fields, docvalue_fields, highlight, track_total_hits, aggs are)");
                                 }
 
                                 break;
@@ -179,7 +186,7 @@ public static class QueryDslParser
             track = trackText switch { "true" or "" => null, "false" => 0, _ => ParseIntParameter(trackText, "track_total_hits") };
         }
 
-        return new SearchRequest(query, sort, from, size, source) { TrackTotalHitsUpTo = track, Display = display };
+        return new SearchRequest(query, sort, from, size, source) { TrackTotalHitsUpTo = track, Display = display, Aggregations = aggregations };
     }
 
     /// <summary>Parses only the <c>query</c> of a <c>_count</c> body (and <c>q</c>).</summary>
@@ -549,7 +556,7 @@ public static class QueryDslParser
         return QueryStringParser.Parse(text, defaultField, and);
     }
 
-    private static List<LogSort> ParseSort(JsonElement value)
+    internal static List<LogSort> ParseSort(JsonElement value)
     {
         var sorts = new List<LogSort>();
         IEnumerable<JsonElement> items = value.ValueKind == JsonValueKind.Array ? value.EnumerateArray() : [value];
@@ -607,7 +614,7 @@ public static class QueryDslParser
         return sorts;
     }
 
-    private static SourceFilter ParseSource(JsonElement value)
+    internal static SourceFilter ParseSource(JsonElement value)
     {
         switch (value.ValueKind)
         {

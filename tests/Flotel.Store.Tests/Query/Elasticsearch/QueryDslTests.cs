@@ -198,7 +198,7 @@ public sealed class QueryDslTests : IDisposable
     [Theory]
     [InlineData("""{"query":{"nope":{}}}""", "unknown query [nope]")]
     [InlineData("""{"query":{"match":{"a":"b","c":"d"}}}""", "doesn't support multiple fields")]
-    [InlineData("""{"aggs":{}}""", "Unknown key [aggs]")]
+    [InlineData("""{"suggest":{}}""", "Unknown key [suggest]")]
     [InlineData("""{"query":""", "not valid JSON")]
     [InlineData("""{"sort":[{"@timestamp":"up"}]}""", "unknown order [up]")]
     [InlineData("""{"query":{"range":{"@timestamp":{"gte":"yesterday"}}}}""", "failed to parse date field [yesterday]")]

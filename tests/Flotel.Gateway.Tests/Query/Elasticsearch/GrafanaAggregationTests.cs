@@ -1,0 +1,155 @@
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using Flotel.Store.Tests.Logs;
+
+namespace Flotel.Gateway.Tests.Query.Elasticsearch;
+
+/// <summary>
+/// Aggregation requests through HTTP as Grafana's Elasticsearch data source sends them. The bodies are Grafana's own
+/// request fixtures (grafana/grafana, pkg/tsdb/elasticsearch/testdata_request/metric_complex.request.line1.json and
+/// metric_multi.request.line1.json: the structure, bounds, interval and parameters as they are), with its test field
+/// names mapped onto the Logstash schema: testtime → @timestamp, label → program, float → severity.
+/// </summary>
+public sealed class GrafanaAggregationTests : IAsyncLifetime
+{
+    // The fixtures' time range: 2022-11-14T10:40:37.218Z … 10:43:45.668Z.
+    private const long From = 1668422437218;
+    private const long To = 1668422625668;
+
+    private EsTestServer _server = null!;
+
+    public async Task InitializeAsync()
+    {
+        _server = await EsTestServer.StartAsync();
+        DateTime t = DateTimeOffset.FromUnixTimeMilliseconds(From).UtcDateTime;
+        await _server.Logs.Store.WriteAsync([
+            TestLogStore.Event(t.AddSeconds(10), "a", priority: 3, program: "kernel"),
+            TestLogStore.Event(t.AddSeconds(20), "b", priority: 6, program: "kernel"),
+            TestLogStore.Event(t.AddSeconds(70), "c", priority: 4, program: "sshd"),
+            TestLogStore.Event(t.AddSeconds(150), "d", priority: 7, program: "kernel"), // 10:43:07
+            TestLogStore.Event(t.AddSeconds(-600), "outside the range", priority: 0, program: "cron"),
+        ]);
+    }
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    private async Task<(HttpStatusCode Status, JsonNode Body)> SearchAsync(string body)
+    {
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+        using HttpResponseMessage response = await _server.Client.PostAsync("/logstash-*/_search", content);
+        return (response.StatusCode, JsonNode.Parse(await response.Content.ReadAsStringAsync())!);
+    }
+
+    [Fact]
+    public async Task GrafanaMetricComplex_TermsThenDateHistogramWithMinAndMax()
+    {
+        // metric_complex.request.line1.json
+        const string body = """
+            {
+              "aggs": {
+                "4": {
+                  "aggs": {
+                    "2": {
+                      "aggs": { "1": { "max": { "field": "severity" } }, "3": { "min": { "field": "severity" } } },
+                      "date_histogram": {
+                        "extended_bounds": { "max": 1668422625668, "min": 1668422437218 },
+                        "field": "@timestamp", "fixed_interval": "1m", "format": "epoch_millis", "min_doc_count": 0
+                      }
+                    }
+                  },
+                  "terms": { "field": "program", "order": { "_key": "desc" }, "size": 10 }
+                }
+              },
+              "query": { "bool": { "filter": { "range": { "@timestamp": { "format": "epoch_millis", "gte": 1668422437218, "lte": 1668422625668 } } } } },
+              "size": 0
+            }
+            """;
+
+        (HttpStatusCode status, JsonNode response) = await SearchAsync(body);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(4, (long)response["hits"]!["total"]!["value"]!);
+        Assert.Empty(response["hits"]!["hits"]!.AsArray());
+        JsonNode terms = response["aggregations"]!["4"]!;
+        Assert.Equal(0, (long)terms["sum_other_doc_count"]!);
+        JsonArray programs = terms["buckets"]!.AsArray();
+        Assert.Equal(["sshd", "kernel"], programs.Select(b => (string)b!["key"]!));
+        // Minutes from 10:40 to 10:43 (the extended bounds), each with key_as_string in epoch_millis.
+        JsonArray kernel = programs[1]!["2"]!["buckets"]!.AsArray();
+        long firstMinute = From - (From % 60_000);
+        Assert.Equal([firstMinute, firstMinute + 60_000, firstMinute + 120_000, firstMinute + 180_000], kernel.Select(b => (long)b!["key"]!));
+        Assert.All(kernel, b => Assert.Equal(((long)b!["key"]!).ToString(System.Globalization.CultureInfo.InvariantCulture), (string?)b["key_as_string"]));
+        Assert.Equal([2L, 0L, 0L, 1L], kernel.Select(b => (long)b!["doc_count"]!));
+        Assert.Equal(6.0, (double)kernel[0]!["1"]!["value"]!);
+        Assert.Equal(3.0, (double)kernel[0]!["3"]!["value"]!);
+        Assert.Null(kernel[1]!["1"]!["value"]);
+    }
+
+    [Fact]
+    public async Task GrafanaMetricMulti_DateHistogramOfSecondsWithMax()
+    {
+        // metric_multi.request.line1.json
+        const string body = """
+            {
+              "size": 0,
+              "query": { "bool": { "filter": { "range": { "@timestamp": { "gte": 1668422437218, "lte": 1668422625668, "format": "epoch_millis" } } } } },
+              "aggs": {
+                "2": {
+                  "date_histogram": {
+                    "field": "@timestamp", "min_doc_count": 0, "extended_bounds": { "min": 1668422437218, "max": 1668422625668 },
+                    "format": "epoch_millis", "fixed_interval": "1000ms"
+                  },
+                  "aggs": { "1": { "max": { "field": "severity" } } }
+                }
+              }
+            }
+            """;
+
+        (HttpStatusCode status, JsonNode response) = await SearchAsync(body);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        JsonArray buckets = response["aggregations"]!["2"]!["buckets"]!.AsArray();
+        Assert.Equal(((To / 1000) - (From / 1000)) + 1, buckets.Count);
+        Assert.Equal(4, buckets.Sum(b => (long)b!["doc_count"]!));
+        Assert.Equal(7.0, buckets.Max(b => (double?)b!["1"]!["value"]));
+    }
+
+    [Fact]
+    public async Task LogsRequest_NewestHitsAndTheVolumeHistogramTogether()
+    {
+        // Grafana's Logs query (size, range filter, query_string "*", sort with unmapped_type) with its volume histogram.
+        const string body = """
+            {"size":2,"query":{"bool":{"filter":[{"range":{"@timestamp":{"gte":1668422437218,"lte":1668422625668,"format":"epoch_millis"}}},{"query_string":{"analyze_wildcard":true,"query":"*"}}]}},
+             "sort":[{"@timestamp":{"order":"desc","unmapped_type":"boolean"}},{"_doc":{"order":"desc"}}],
+             "aggs":{"2":{"date_histogram":{"interval":"1m","field":"@timestamp","min_doc_count":0,"extended_bounds":{"min":1668422437218,"max":1668422625668},"format":"epoch_millis"}}}}
+            """;
+
+        (HttpStatusCode status, JsonNode response) = await SearchAsync(body);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(["d", "c"], response["hits"]!["hits"]!.AsArray().Select(h => (string)h!["_source"]!["message"]!));
+        Assert.Equal([2L, 1L, 0L, 1L], response["aggregations"]!["2"]!["buckets"]!.AsArray().Select(b => (long)b!["doc_count"]!));
+    }
+
+    [Fact]
+    public async Task UnknownAggregationType_IsAnElasticsearch400()
+    {
+        (HttpStatusCode status, JsonNode response) = await SearchAsync("""{"aggs":{"1":{"geohash_grid":{"field":"location"}}}}""");
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("parsing_exception", (string?)response["error"]!["type"]);
+        Assert.Equal("parsing_exception", (string?)response["error"]!["root_cause"]![0]!["type"]);
+        Assert.Contains("geohash_grid", (string?)response["error"]!["reason"], StringComparison.Ordinal);
+        Assert.Equal(400, (int)response["status"]!);
+    }
+
+    [Fact]
+    public async Task TooManyBuckets_IsA400NotA500()
+    {
+        (HttpStatusCode status, JsonNode response) = await SearchAsync("""{"size":0,"aggs":{"1":{"date_histogram":{"field":"@timestamp","fixed_interval":"1ms","extended_bounds":{"min":0,"max":100000000}}}}}""");
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("too_many_buckets_exception", (string?)response["error"]!["type"]);
+    }
+}
