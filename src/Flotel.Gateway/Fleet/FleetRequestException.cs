@@ -1,7 +1,7 @@
 namespace Flotel.Gateway.Fleet;
 
 /// <summary>A fleet or admin request that cannot be accepted as sent; its message is the answer's <c>error</c> (HTTP 400).</summary>
-public sealed class FleetRequestException : Exception
+public class FleetRequestException : Exception
 {
     public FleetRequestException(string message)
         : base(message)
