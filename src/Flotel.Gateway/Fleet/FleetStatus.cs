@@ -123,7 +123,9 @@ internal static class FleetStatus
             return null;
         }
 
-        if (node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<long>(out var n) && n >= 0)
+        // From the JSON text, so a value read from a body and one set in code are judged alike; no sign, fraction or exponent.
+        if (node is JsonValue v && v.GetValueKind() == JsonValueKind.Number
+            && long.TryParse(v.ToJsonString(), NumberStyles.None, CultureInfo.InvariantCulture, out var n))
         {
             return n;
         }
