@@ -304,6 +304,8 @@ public sealed partial class GatewayHost : IAsyncDisposable
                         https.ServerCertificate = serverCertificate;
                         https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
                         https.ClientCertificateValidation = (_, _, _) => true;
+                        // Revocation is the fleet's own list (FleetAccess): no CRL or OCSP lookup per handshake.
+                        https.CheckCertificateRevocation = false;
                     });
                 });
             }
