@@ -20,6 +20,10 @@ internal static class FlotelCli
         root.Subcommands.Add(CheckCommand.Create(CheckConfig.Run));
         root.Subcommands.Add(LogsCommand.Create());
         root.Subcommands.Add(MetricsCommand.Create());
+        root.Subcommands.Add(ApplyCommand.Create());
+        root.Subcommands.Add(DeleteCommand.Create());
+        root.Subcommands.Add(GetCommand.Create());
+        root.Subcommands.Add(TokenCommand.Create());
         return root;
     }
 

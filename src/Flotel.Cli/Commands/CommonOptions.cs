@@ -37,11 +37,29 @@ internal static class CommonOptions
     }
 
     /// <summary><c>--url URL</c>: the gateway to talk to.</summary>
-    public static Option<Uri> Url() => new("--url")
+    public static Option<Uri> Url() =>
+        HttpUrl("--url", "http://127.0.0.1:9201", "Gateway base URL; credentials as http://USER:PASS@HOST:PORT, or a bearer token in FLOTEL_TOKEN");
+
+    /// <summary>
+    /// An http(s) URL option. System.CommandLine has no Uri converter: without this parser any value given crashed the
+    /// command instead of being used or refused as a usage error.
+    /// </summary>
+    public static Option<Uri> HttpUrl(string name, string defaultValue, string description) => new(name)
     {
-        Description = "Gateway base URL; credentials as http://USER:PASS@HOST:PORT, or a bearer token in FLOTEL_TOKEN",
+        Description = description,
         HelpName = "URL",
-        DefaultValueFactory = _ => new Uri("http://127.0.0.1:9201"),
+        DefaultValueFactory = _ => new Uri(defaultValue),
+        CustomParser = result =>
+        {
+            var text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : string.Empty;
+            if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
+            {
+                return uri;
+            }
+
+            result.AddError($"{name}: '{text}' is not an http(s) URL, e.g. {defaultValue}");
+            return null;
+        },
     };
 
     /// <summary><c>--since DURATION</c> (<c>30s</c>, <c>15m</c>, <c>2h</c>, <c>1d</c>).</summary>

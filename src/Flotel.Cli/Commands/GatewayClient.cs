@@ -5,16 +5,24 @@ using System.Text.Json;
 namespace Flotel.Cli.Commands;
 
 /// <summary>
-/// The HTTP client of <c>flotel logs</c> and <c>flotel metrics</c>: credentials from the URL's user info
-/// (<c>http://user:pass@host:9201</c>, basic auth) or from <c>FLOTEL_TOKEN</c> (bearer), a clear message for every
-/// failure (unreachable, 401, the gateway's own error text).
+/// The HTTP client of <c>flotel logs</c>, <c>flotel metrics</c> and the fleet commands: credentials from the URL's user
+/// info (<c>http://user:pass@host:9201</c>, basic auth) or from a bearer token variable (<c>FLOTEL_TOKEN</c>;
+/// <c>FLOTEL_ADMIN_TOKEN</c> for the fleet admin API), a clear message for every failure (unreachable, 401, the
+/// gateway's own error text and diagnostics).
 /// </summary>
 internal sealed class GatewayClient : IDisposable
 {
     private readonly HttpClient _http;
+    private readonly string _tokenVariable;
+    private readonly string _urlOption;
 
-    public GatewayClient(Uri url)
+    /// <param name="url">The gateway, optionally with user info for basic auth.</param>
+    /// <param name="tokenVariable">The environment variable holding a bearer token.</param>
+    /// <param name="urlOption">The option that names the gateway, for messages.</param>
+    public GatewayClient(Uri url, string tokenVariable = "FLOTEL_TOKEN", string urlOption = "--url")
     {
+        _tokenVariable = tokenVariable;
+        _urlOption = urlOption;
         var builder = new UriBuilder(url) { UserName = string.Empty, Password = string.Empty };
         _http = new HttpClient { BaseAddress = builder.Uri, Timeout = TimeSpan.FromSeconds(30) };
         if (!string.IsNullOrEmpty(url.UserInfo))
@@ -22,7 +30,7 @@ internal sealed class GatewayClient : IDisposable
             var token = Convert.ToBase64String(Encoding.UTF8.GetBytes(Uri.UnescapeDataString(url.UserInfo)));
             _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", token);
         }
-        else if (Environment.GetEnvironmentVariable("FLOTEL_TOKEN") is { Length: > 0 } bearer)
+        else if (Environment.GetEnvironmentVariable(tokenVariable) is { Length: > 0 } bearer)
         {
             _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
         }
@@ -43,7 +51,7 @@ internal sealed class GatewayClient : IDisposable
         }
         catch (HttpRequestException e)
         {
-            throw new GatewayClientException($"cannot reach the gateway at {Display}: {e.Message} (is `flotel gateway` or `flotel up` running? see --url)");
+            throw new GatewayClientException($"cannot reach the gateway at {Display}: {e.Message} (is `flotel gateway` or `flotel up` running? see {_urlOption})");
         }
         catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -55,7 +63,7 @@ internal sealed class GatewayClient : IDisposable
             var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
             if (response.StatusCode == System.Net.HttpStatusCode.Unauthorized)
             {
-                throw new GatewayClientException($"the gateway at {Display} wants credentials: put them in the URL (--url http://USER:PASS@HOST:PORT) or set FLOTEL_TOKEN");
+                throw new GatewayClientException($"the gateway at {Display} wants credentials (HTTP 401): put them in the URL ({_urlOption} http://USER:PASS@HOST:PORT) or set {_tokenVariable}");
             }
 
             JsonDocument json;
@@ -84,11 +92,17 @@ internal sealed class GatewayClient : IDisposable
 
     private static string? ErrorText(JsonElement root)
     {
-        if (root.TryGetProperty("error", out var error))
+        if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("error", out var error))
         {
+            if (error.ValueKind == JsonValueKind.String && root.TryGetProperty("diagnostics", out var diagnostics) && diagnostics.ValueKind == JsonValueKind.Array)
+            {
+                // The fleet admin API: one FILE:LINE: field: message per problem.
+                return error.GetString() + Environment.NewLine + string.Join(Environment.NewLine, diagnostics.EnumerateArray().Select(d => d.ToString()));
+            }
+
             if (error.ValueKind == JsonValueKind.String)
             {
-                return error.GetString(); // Prometheus API
+                return error.GetString(); // Prometheus API, fleet API
             }
 
             if (error.ValueKind == JsonValueKind.Object && error.TryGetProperty("reason", out var reason))

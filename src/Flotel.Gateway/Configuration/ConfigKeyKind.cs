@@ -10,4 +10,5 @@ internal enum ConfigKeyKind
     Tls,
     Credentials,
     Outputs,
+    Fleet,
 }

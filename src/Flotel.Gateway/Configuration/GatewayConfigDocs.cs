@@ -58,6 +58,7 @@ internal static class GatewayConfigDocs
     private static string KeyCell(ConfigKey key) => key.Kind switch
     {
         ConfigKeyKind.Tls => $"`{key.Path}.{{certificate, key, clientCa}}`",
+        ConfigKeyKind.Fleet => $"`{key.Path}.{{enabled, address, serverNames, ca.{{certificate, key}}, certificateDays, renewGraceDays, offlineAfterSeconds}}`",
         _ => $"`{key.Path}`",
     };
 
@@ -94,6 +95,8 @@ internal static class GatewayConfigDocs
             case ConfigKeyKind.Outputs:
                 // The output registry's names, so a new output type shows here without an edit.
                 return $"list of `{{name, type, …}}`; `type`: {string.Join(", ", OutputTypes.Default.TypeNames.Select(t => $"`{t}`"))}";
+            case ConfigKeyKind.Fleet:
+                return "mapping: see \"Fleet keys\" below";
             default:
                 throw new InvalidOperationException($"{key.Path}: no docs for kind {key.Kind}");
         }

@@ -86,6 +86,7 @@ internal static class GatewayConfigKeys
             : type == typeof(TlsOptions) ? ConfigKeyKind.Tls
             : type == typeof(AuthOptions) ? ConfigKeyKind.Credentials
             : type == typeof(List<OutputOptions>) ? ConfigKeyKind.Outputs
+            : type == typeof(FleetOptions) ? ConfigKeyKind.Fleet
             : throw new InvalidOperationException($"GatewayOptions.{property.Name}: the configuration loader reads no {type.Name}");
     }
 

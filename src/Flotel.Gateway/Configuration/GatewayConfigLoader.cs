@@ -221,6 +221,9 @@ public static class GatewayConfigLoader
                 case ConfigKeyKind.Outputs:
                     ReadOutputs(r, value, options, outputTypes);
                     break;
+                case ConfigKeyKind.Fleet:
+                    FleetConfigReader.Read(r, value, options);
+                    break;
             }
         }
 

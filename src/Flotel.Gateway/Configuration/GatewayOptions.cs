@@ -77,6 +77,9 @@ public sealed class GatewayOptions
     [ConfigKey("auth.query", "credentials required on every other endpoint, and on any path no endpoint matches, except `/healthz` and `/readyz`. The web UI's files (`/ui/`) hold no data: under basic query auth they need it too (the browser's prompt signs in); under a bearer token they load without it and the page asks for the token, which it keeps in the tab's `sessionStorage` and sends with each request", DefaultText = "open")]
     public AuthOptions? QueryAuth { get; set; }
 
+    [ConfigKey("auth.admin", "credentials required on the fleet admin API (`/api/fleet/…`: apply, delete, devices, workloads, enrolment tokens — docs/fleet.md §7). Open when unset, like the other groups: set it whenever `fleet.enabled` is true, since the admin API mints enrolment tokens", DefaultText = "open")]
+    public AuthOptions? AdminAuth { get; set; }
+
     /// <summary>
     /// False = a forwarding-only gateway: the queue is read by the configured <see cref="Outputs"/> alone, the store
     /// readers' cursors are removed, and the query APIs answer from what the store already holds.
@@ -108,6 +111,10 @@ public sealed class GatewayOptions
     /// <summary>How the Prometheus API spells label names outside <c>[a-zA-Z_][a-zA-Z0-9_]*</c>; <see cref="Query.Prometheus.PrometheusLabelNames"/>.</summary>
     [ConfigKey("query.prometheus.labelNames", "how the Prometheus API spells label names outside the classic `[a-zA-Z_][a-zA-Z0-9_]*` (Flotta's `metric-source`): `utf8` answers them as stored; `sanitize` answers them in Prometheus 3's `underscores` form (`metric_source`) for clients that refuse other names (promtool 2.x), and accepts that spelling in matchers and label lists. See \"Prometheus API\" below", Values = ["utf8", "sanitize"])]
     public string PrometheusLabelNames { get; set; } = "utf8";
+
+    /// <summary>The fleet control plane; null or not enabled = off. Its keys are read by <see cref="FleetConfigReader"/>.</summary>
+    [ConfigKey("fleet", "the fleet control plane: the devices' HTTPS listener, the CA that signs device certificates, certificate lifetimes, when a device counts as offline (docs/fleet.md §2)", DefaultText = "off")]
+    public FleetOptions? Fleet { get; set; }
 
     [ConfigKey("outputs", "forwarding outputs besides the embedded store, each reading the queue through its own cursor; `name` (letters, digits, `-`, `_`; not `store-logs`/`store-metrics`) names its queue cursor, its `output` metric label and its dead-letter file `DATA/dead-letter/NAME.ndjson`; `type` is one of the output types (sections below). An output removed from the file has its cursor deleted at the next start", DefaultText = "none")]
     public List<OutputOptions> Outputs { get; } = [];

@@ -21,7 +21,7 @@ public sealed class GatewayConfigKeysTests
     {
         Assert.Equal("http.address", GatewayConfigKeys.All[0].Path);
         Assert.Equal("outputs", GatewayConfigKeys.All[^1].Path);
-        Assert.Equal(["http", "syslog", "data", "queue", "auth", "store", "query", "outputs"], GatewayConfigKeys.Root.Children.Select(c => c.Name));
+        Assert.Equal(["http", "syslog", "data", "queue", "auth", "store", "query", "fleet", "outputs"], GatewayConfigKeys.Root.Children.Select(c => c.Name));
         Assert.Equal(GatewayConfigKeys.All.Count, GatewayConfigKeys.All.Select(k => k.Path).Distinct(StringComparer.Ordinal).Count());
     }
 

@@ -157,7 +157,7 @@ public sealed class GatewayConfigLoaderTests : IDisposable
     }
 
     [Theory]
-    [InlineData("auth:\n  admin:\n    bearerToken: t\n", "auth.admin")]
+    [InlineData("auth:\n  operator:\n    bearerToken: t\n", "auth.operator")]
     [InlineData("store:\n  logs:\n    maxSeries: 100\n", "store.logs.maxSeries")]
     [InlineData("store:\n  logs:\n    keepDays: 3\n", "store.logs.keepDays")]
     public void Load_AnUnknownKeyBesideKnownOnes_IsWarnedAboutAndChangesNothing(string yaml, string field)

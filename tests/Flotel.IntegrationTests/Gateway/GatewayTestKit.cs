@@ -84,6 +84,9 @@ internal sealed class GatewayProcess : IDisposable
 
     public IPEndPoint SyslogEndPoint { get; private set; } = new(IPAddress.None, 0);
 
+    /// <summary>The fleet listener, when the configuration enables it (<c>fleet=</c> on the listening line).</summary>
+    public IPEndPoint? FleetEndPoint { get; private set; }
+
     public HttpClient Http { get; private set; } = new();
 
     public string Stderr
@@ -109,7 +112,7 @@ internal sealed class GatewayProcess : IDisposable
         }
     }
 
-    public static async Task<GatewayProcess> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string?>? environment = null)
+    public static async Task<GatewayProcess> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string?>? environment = null, IEnumerable<string>? extraArguments = null)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -118,7 +121,7 @@ internal sealed class GatewayProcess : IDisposable
             UseShellExecute = false,
             WorkingDirectory = dataDirectory,
         };
-        foreach (var arg in new[] { FlotelDll, "gateway", "--data", dataDirectory, "--http", "127.0.0.1:0", "--syslog", "127.0.0.1:0" })
+        foreach (var arg in new[] { FlotelDll, "gateway", "--data", dataDirectory, "--http", "127.0.0.1:0", "--syslog", "127.0.0.1:0" }.Concat(extraArguments ?? []))
         {
             info.ArgumentList.Add(arg);
         }
@@ -180,6 +183,10 @@ internal sealed class GatewayProcess : IDisposable
             else if (part.StartsWith("http=", StringComparison.Ordinal))
             {
                 HttpEndPoint = endpoint;
+            }
+            else if (part.StartsWith("fleet=", StringComparison.Ordinal))
+            {
+                FleetEndPoint = endpoint;
             }
         }
 

@@ -1,0 +1,55 @@
+using System.CommandLine;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Flotel.Cli.Commands;
+
+/// <summary><c>flotel apply -f PATH…</c>: send manifests to the gateway's fleet (docs/fleet.md §3).</summary>
+internal static class ApplyCommand
+{
+    public static Command Create()
+    {
+        var files = FleetManifestFiles.Option("apply");
+        var gateway = FleetManifestFiles.Gateway();
+        var command = new Command("apply", "Validate manifests (as check --manifests does) and store them in the gateway's fleet; every device gets its own configuration from them. Nothing is sent when anything is invalid")
+        {
+            files, gateway,
+        };
+        command.SetAction(async (parse, cancellationToken) => await RunAsync(
+            parse.GetRequiredValue(files), parse.GetRequiredValue(gateway), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false));
+        return command;
+    }
+
+    internal static async Task<int> RunAsync(string[] paths, Uri gateway, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        if (await FleetManifestFiles.ReadAsync(paths, "apply", error).ConfigureAwait(false) is not { } entries)
+        {
+            return ExitCodes.InvalidInput;
+        }
+
+        var body = new JsonObject
+        {
+            ["objects"] = new JsonArray([.. entries.Select(e => (JsonNode?)new JsonObject { ["yaml"] = e.Yaml, ["source"] = e.Source })]),
+        };
+        using var client = new GatewayClient(gateway, "FLOTEL_ADMIN_TOKEN", "--gateway");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "api/fleet/apply")
+        {
+            Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"),
+        };
+        try
+        {
+            using var json = await client.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            foreach (var result in json.RootElement.EnumerateArray())
+            {
+                await output.WriteLineAsync($"{result.GetProperty("object").GetString()} {result.GetProperty("result").GetString()}").ConfigureAwait(false);
+            }
+
+            return ExitCodes.Ok;
+        }
+        catch (GatewayClientException e)
+        {
+            await error.WriteLineAsync("flotel apply: " + e.Message).ConfigureAwait(false);
+            return ExitCodes.InvalidInput;
+        }
+    }
+}
