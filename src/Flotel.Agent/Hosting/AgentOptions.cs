@@ -4,7 +4,7 @@ namespace Flotel.Agent.Hosting;
 public sealed class AgentOptions
 {
     /// <summary>Directory of Flotta manifests (EdgeDevice, EdgeWorkload, ConfigMap, Secret), read recursively.</summary>
-    public required string ManifestsDirectory { get; init; }
+    public string ManifestsDirectory { get; init; } = string.Empty;
 
     /// <summary>The EdgeDevice to act as; null = the only one in <see cref="ManifestsDirectory"/>.</summary>
     public string? DeviceName { get; init; }

@@ -57,6 +57,9 @@ public sealed class WorkloadLogsComponent : IAgentComponent
     /// <summary>The log capture: targets, readers, and the sink the readers append to.</summary>
     public LogCapture Capture => _capture;
 
+    /// <summary>The workloads of the running plan with their states (status reports).</summary>
+    public IReadOnlyList<WorkloadState> WorkloadStates => _plan is { } plan ? _runner.States(plan) : [];
+
     /// <summary>The running targets by name (tests, status).</summary>
     public IReadOnlyDictionary<string, LogTarget> Targets => _capture.Targets;
 

@@ -111,6 +111,9 @@ public sealed partial class MetricsComponent : IAgentComponent
         }
     }
 
+    /// <summary>Bytes of the WAL on disk: the scrapes remote write has not acknowledged, plus at most the rest of one segment.</summary>
+    public long WalBytesOnDisk => Stats()?.BytesOnDisk ?? 0;
+
     /// <summary>The keys (<c>source|url</c>) of the targets scraped now, sorted.</summary>
     public IReadOnlyList<string> TargetKeys
     {
