@@ -25,6 +25,12 @@ public sealed class AgentOptions
     public TimeSpan ReloadDebounce { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
+    /// The fleet identity when the plans come from a gateway (<c>--gateway</c>): its certificate is presented, and its
+    /// CA trusted, on syslog TLS and remote-write connections (docs/fleet.md §6); null = no fleet.
+    /// </summary>
+    public Flotel.Agent.Fleet.DeviceIdentity? Fleet { get; init; }
+
+    /// <summary>
     /// Applied to every resolved plan before the components see it (<c>flotel up</c> points every log target and the
     /// metrics receiver at its own gateway); null = the plan as the manifests say.
     /// </summary>

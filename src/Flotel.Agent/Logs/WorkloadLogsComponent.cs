@@ -41,6 +41,7 @@ public sealed class WorkloadLogsComponent : IAgentComponent
         ArgumentNullException.ThrowIfNull(loggers);
         _options = options ?? new WorkloadLogsOptions();
         _options.Validate();
+        _options.Fleet ??= agent.Fleet;
 
         // Both parts log under this component's category, as before they were split.
         var logger = loggers.CreateLogger<WorkloadLogsComponent>();

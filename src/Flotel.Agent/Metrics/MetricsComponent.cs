@@ -356,7 +356,7 @@ public sealed partial class MetricsComponent : IAgentComponent
         var samples = receiver.RequestNumSamples > 0 ? receiver.RequestNumSamples : FlottaDefaults.RequestNumSamples;
         if (_sender is null)
         {
-            _sender = new RemoteWriteSender(receiver, _time, _loggerFactory.CreateLogger("Flotel.Agent.Metrics.RemoteWrite"));
+            _sender = new RemoteWriteSender(receiver, _time, _loggerFactory.CreateLogger("Flotel.Agent.Metrics.RemoteWrite"), _options.Fleet);
         }
         else
         {
