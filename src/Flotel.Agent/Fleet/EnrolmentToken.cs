@@ -73,12 +73,14 @@ public sealed class EnrolmentToken
 
     private static bool IsBase64Url(string text, int bytes)
     {
-        if (text.Length != Base64Url.GetEncodedLength(bytes))
+        if (text.Length != Base64Url.GetEncodedLength(bytes) || !text.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
         {
             return false;
         }
 
+        // Canonical only (unused trailing bits zero), as the gateway checks: one text per token.
         Span<byte> decoded = stackalloc byte[bytes + 2];
-        return Base64Url.TryDecodeFromChars(text, decoded, out var written) && written == bytes;
+        return Base64Url.TryDecodeFromChars(text, decoded, out var written) && written == bytes
+            && Base64Url.EncodeToString(decoded[..written]) == text;
     }
 }

@@ -68,7 +68,7 @@ public static class FleetEnrolment
         {
             using var check = X509Certificate2.CreateFromPem(answer.Certificate, key.ExportPkcs8PrivateKeyPem());
         }
-        catch (CryptographicException e)
+        catch (Exception e) when (e is CryptographicException or ArgumentException)
         {
             throw new FleetException("the gateway's certificate does not match the device's key: " + e.Message, e);
         }

@@ -482,7 +482,7 @@ public sealed partial class GatewayPlanSource : IPlanSource
             LogRenewed(_logger, renewed.NotAfter);
             return true;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
         {
             LogRenewFailed(_logger, e.Message);
             return false;
