@@ -83,7 +83,8 @@ internal static class GatewayCommand
         {
             var syslog = host.SyslogEndPoint.Port == 0 ? "off" : host.SyslogEndPoint.ToString();
             var syslogTls = host.SyslogTlsEndPoint is { } tls ? $" syslog-tls={tls}" : string.Empty;
-            await output.WriteLineAsync($"listening syslog={syslog} http={host.HttpEndPoint}{syslogTls}").ConfigureAwait(false);
+            var fleet = host.FleetEndPoint is { } f ? $" fleet={f}" : string.Empty;
+            await output.WriteLineAsync($"listening syslog={syslog} http={host.HttpEndPoint}{syslogTls}{fleet}").ConfigureAwait(false);
             await output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
             try
             {

@@ -17,13 +17,13 @@ namespace Flotel.Gateway.Configuration;
 /// </summary>
 public static class GatewayConfigLoader
 {
-    private static readonly HashSet<string> TopKeys = new(StringComparer.Ordinal) { "http", "syslog", "data", "queue", "auth", "store", "query", "outputs" };
+    private static readonly HashSet<string> TopKeys = new(StringComparer.Ordinal) { "http", "syslog", "data", "queue", "auth", "store", "query", "outputs", "fleet" };
     private static readonly HashSet<string> HttpKeys = new(StringComparer.Ordinal) { "address", "maxBodyBytes", "maxConnections", "keepAliveTimeoutSeconds", "requestHeadersTimeoutSeconds", "tls" };
     private static readonly HashSet<string> SyslogKeys = new(StringComparer.Ordinal) { "address", "tcp", "udp", "timezone", "maxFrameBytes", "maxConnections", "idleTimeoutSeconds", "tls" };
     private static readonly HashSet<string> TlsKeys = new(StringComparer.Ordinal) { "certificate", "key", "clientCa" };
     private static readonly HashSet<string> SyslogTlsKeys = new(StringComparer.Ordinal) { "address", "certificate", "key", "clientCa" };
     private static readonly HashSet<string> QueueKeys = new(StringComparer.Ordinal) { "maxMiB" };
-    private static readonly HashSet<string> AuthKeys = new(StringComparer.Ordinal) { "ingest", "query" };
+    private static readonly HashSet<string> AuthKeys = new(StringComparer.Ordinal) { "ingest", "query", "admin" };
     private static readonly HashSet<string> CredentialKeys = new(StringComparer.Ordinal) { "username", "password", "bearerToken" };
     private static readonly HashSet<string> StoreKeys = new(StringComparer.Ordinal) { "enabled", "indexPattern", "logs", "metrics" };
     private static readonly HashSet<string> RetentionKeys = new(StringComparer.Ordinal) { "retentionDays" };
@@ -138,13 +138,17 @@ public static class GatewayConfigLoader
                         foreach (var (k, _, v) in r.Entries(auth, "auth", AuthKeys))
                         {
                             var credentials = ReadCredentials(r, v, "auth." + k);
-                            if (k == "ingest")
+                            switch (k)
                             {
-                                options.IngestAuth = credentials;
-                            }
-                            else
-                            {
-                                options.QueryAuth = credentials;
+                                case "ingest":
+                                    options.IngestAuth = credentials;
+                                    break;
+                                case "admin":
+                                    options.AdminAuth = credentials;
+                                    break;
+                                default:
+                                    options.QueryAuth = credentials;
+                                    break;
                             }
                         }
                     }
@@ -158,6 +162,9 @@ public static class GatewayConfigLoader
                     break;
                 case "outputs":
                     ReadOutputs(r, value, options, outputTypes);
+                    break;
+                case "fleet":
+                    FleetConfigReader.Read(r, value, options);
                     break;
             }
         }

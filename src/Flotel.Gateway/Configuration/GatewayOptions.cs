@@ -80,6 +80,12 @@ public sealed class GatewayOptions
     /// <summary>Credentials required on query endpoints (<c>_search</c>, Prometheus API, UI); null = open.</summary>
     public AuthOptions? QueryAuth { get; set; }
 
+    /// <summary>Credentials required on the fleet admin API (<c>/api/fleet/…</c>, <c>auth.admin</c>); null = open.</summary>
+    public AuthOptions? AdminAuth { get; set; }
+
+    /// <summary>The fleet control plane (<c>fleet:</c>); null or not enabled = off.</summary>
+    public FleetOptions? Fleet { get; set; }
+
     /// <summary>
     /// Run the embedded-store output (<c>store.enabled</c>). False = a forwarding-only gateway: the queue is read by the
     /// configured <see cref="Outputs"/> alone (with none, records stay queued until the bound is reached and intake is

@@ -26,6 +26,15 @@ public enum EndpointGroup
     /// in. With a bearer token the page must load first to ask for the token.
     /// </summary>
     UiAssets,
+
+    /// <summary>The fleet admin API, <c>/api/fleet/…</c> on the HTTP listener (<c>auth.admin</c>, docs/fleet.md §7).</summary>
+    Admin,
+
+    /// <summary>Fleet listener routes a device uses before it has a certificate (<c>/fleet/v1/ca</c>, <c>/fleet/v1/enroll</c>).</summary>
+    FleetOpen,
+
+    /// <summary>Fleet listener routes that need a device certificate of the fleet CA (docs/fleet.md §5).</summary>
+    FleetDevice,
 }
 
 /// <summary>The endpoint metadata that carries an <see cref="EndpointGroup"/>.</summary>

@@ -1,5 +1,6 @@
 using System.Net;
 using Flotel.Gateway.Configuration;
+using Flotel.Gateway.Fleet;
 using Flotel.Gateway.Inputs.Bulk;
 using Flotel.Gateway.Inputs.RemoteWrite;
 using Flotel.Gateway.Inputs.Syslog;
@@ -57,6 +58,9 @@ public sealed partial class GatewayHost : IAsyncDisposable
 
     /// <summary>The syslog TLS listener's address, when configured.</summary>
     public IPEndPoint? SyslogTlsEndPoint { get; private set; }
+
+    /// <summary>The fleet listener's bound address, when the fleet is enabled (docs/fleet.md).</summary>
+    public IPEndPoint? FleetEndPoint { get; private set; }
 
     /// <summary>The gateway's own metrics.</summary>
     public MetricsRegistry Metrics { get; }
@@ -234,6 +238,20 @@ public sealed partial class GatewayHost : IAsyncDisposable
         // The slim builder watched the working directory recursively for configuration changes, and the default data
         // directory (./.flotel) is inside it, so every queue and store write woke the watcher (5 % of the gateway's CPU
         // under syslog load).
+        // The fleet control plane (docs/fleet.md): its store and CA open before the listener that needs its certificate.
+        FleetService? fleet = null;
+        var fleetAddress = default(HostPort);
+        if (options.Fleet is { Enabled: true } fleetOptions)
+        {
+            if (!HostPort.TryParse(fleetOptions.Address, out fleetAddress))
+            {
+                throw new InvalidOperationException($"fleet address '{fleetOptions.Address}' is not HOST:PORT");
+            }
+
+            fleet = FleetService.Start(Path.GetFullPath(options.DataDirectory), fleetOptions, Metrics, time, loggerFactory.CreateLogger("Flotel.Gateway.Fleet"));
+            _stops.Add(() => fleet.DisposeAsync().AsTask());
+        }
+
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore();
         builder.Services.AddRoutingCore();
@@ -271,10 +289,28 @@ public sealed partial class GatewayHost : IAsyncDisposable
                     });
                 }
             });
+            if (fleet is not null)
+            {
+                // Second listener, for devices: the fleet CA's server certificate; a client certificate is asked for but
+                // not required by TLS (the CA and enrolment routes serve devices without one) and is checked per route
+                // against the fleet CA and the revoked serials (FleetAccess).
+                var serverCertificate = fleet.Authority.IssueServerCertificate(options.Fleet!.ServerNames, time);
+                kestrel.Listen(fleetAddress.ToBindAddress(), fleetAddress.Port, listen =>
+                {
+                    listen.Use(connections.Middleware);
+                    listen.Use(FleetAccess.MarkConnections);
+                    listen.UseHttps(https =>
+                    {
+                        https.ServerCertificate = serverCertificate;
+                        https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
+                        https.ClientCertificateValidation = (_, _, _) => true;
+                    });
+                });
+            }
         });
 
         var app = builder.Build();
-        var auth = new EndpointAuthorization(options.IngestAuth, options.QueryAuth);
+        var auth = new EndpointAuthorization(options.IngestAuth, options.QueryAuth, options.AdminAuth, fleet is null ? null : new FleetAccess(fleet, time));
         var unhandled = new UnhandledErrors(loggerFactory.CreateLogger("Flotel.Gateway.Http"), Metrics, time);
         app.Use((context, next) => unhandled.InvokeAsync(context, () => next(context)));
         app.Use((context, next) => auth.InvokeAsync(context, () => next(context)));
@@ -300,17 +336,32 @@ public sealed partial class GatewayHost : IAsyncDisposable
         query.MapPrometheusApi(metricStore, time, queryLimits, Metrics);
         uiAssets.MapWebUi();
         query.MapElasticsearchApi(logs, queryLimits, Metrics);
+        if (fleet is not null)
+        {
+            var fleetOpen = app.MapGroup(string.Empty).InGroup(EndpointGroup.FleetOpen);
+            var fleetDevice = app.MapGroup(string.Empty).InGroup(EndpointGroup.FleetDevice);
+            fleetOpen.MapFleetDeviceApi(fleetDevice, fleet);
+            app.MapGroup(string.Empty).InGroup(EndpointGroup.Admin).MapFleetAdminApi(fleet, time);
+        }
+
         _routes = app.Services.GetRequiredService<EndpointDataSource>();
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         _stops.Add(async () =>
         {
+            // Held bundle long-polls answer now, or stopping would wait for them (up to 5 minutes each).
+            fleet?.ReleaseWaiters();
             await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
             await app.DisposeAsync().ConfigureAwait(false);
         });
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var uri = new Uri(address);
-        HttpEndPoint = new IPEndPoint(http.ToBindAddress(), uri.Port);
+
+        // Kestrel reports the bound addresses in the order the listeners were declared: HTTP, then fleet.
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToList();
+        HttpEndPoint = new IPEndPoint(http.ToBindAddress(), new Uri(addresses[0]).Port);
+        if (fleet is not null)
+        {
+            FleetEndPoint = new IPEndPoint(fleetAddress.ToBindAddress(), new Uri(addresses[1]).Port);
+        }
     }
 
     private void StartSyslog(GatewayOptions options, IRecordSink sink, ILoggerFactory loggerFactory, TimeProvider time)

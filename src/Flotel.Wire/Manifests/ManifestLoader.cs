@@ -77,6 +77,56 @@ public static class ManifestLoader
         return builder.Build();
     }
 
+    /// <summary>
+    /// Loads several texts into one set, each under its own name in diagnostics (the fleet control plane loads its
+    /// stored objects this way, one text per object; <c>flotel apply</c> the files it was given).
+    /// </summary>
+    public static ManifestSet LoadTexts(IEnumerable<(string Text, string File)> texts)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        var builder = new ManifestSetBuilder();
+        foreach (var (text, file) in texts)
+        {
+            builder.AddFile(text, file);
+        }
+
+        return builder.Build();
+    }
+
+    /// <summary>
+    /// The manifest files <paramref name="path"/> names, as <see cref="LoadDirectory"/> finds them: the file itself, or
+    /// every <c>*.yaml</c>/<c>*.yml</c> below a directory (hidden entries excepted), in ordinal path order, each with the
+    /// path as the user would type it.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">Nothing exists at <paramref name="path"/>.</exception>
+    /// <exception cref="IOException">A directory cannot be read.</exception>
+    public static IReadOnlyList<(string Full, string Display)> FindFiles(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (File.Exists(path))
+        {
+            return [(path, path.Replace('\\', '/'))];
+        }
+
+        if (!Directory.Exists(path))
+        {
+            throw new FileNotFoundException($"'{path}' is neither a file nor a directory", path);
+        }
+
+        try
+        {
+            return Directory.EnumerateFiles(path, "*", SearchOptions)
+                .Where(f => f.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".yml", StringComparison.OrdinalIgnoreCase))
+                .Select(f => (f, DisplayPath(path, f)))
+                .OrderBy(f => f.Item2, StringComparer.Ordinal)
+                .ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"cannot read manifest directory '{path}': {e.Message}", e);
+        }
+    }
+
     /// <summary>The path as the user would type it: the directory as given, then the relative path, '/'-separated.</summary>
     private static string DisplayPath(string directory, string file) =>
         Path.Combine(directory, Path.GetRelativePath(directory, file)).Replace('\\', '/');

@@ -1,0 +1,216 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json.Nodes;
+using Flotel.Gateway.Configuration;
+using Flotel.Gateway.Fleet;
+using Flotel.Gateway.Hosting;
+using Flotel.Gateway.Tests.TestKit;
+using Flotel.Model;
+
+namespace Flotel.Gateway.Tests.Fleet;
+
+/// <summary>The fleet control plane through a whole in-process gateway on loopback, over real TLS.</summary>
+public sealed class FleetGatewayTests
+{
+    private const string AdminToken = "admin-secret";
+
+    [Fact]
+    public async Task Routes_AreServedOnlyOnTheirListener_AndAdminNeedsItsOwnCredentials()
+    {
+        await using var gateway = await StartAsync();
+        var fleet = FleetUri(gateway);
+        using var anyServer = InsecureClient(fleet);
+
+        Assert.Equal(HttpStatusCode.OK, (await anyServer.GetAsync(new Uri("fleet/v1/ca", UriKind.Relative))).StatusCode);
+        foreach (var other in new[] { "healthz", "api/fleet/devices", "metrics", "api/v1/query?query=up", "FLEET/V1/CAX" })
+        {
+            Assert.Equal(HttpStatusCode.NotFound, (await anyServer.GetAsync(new Uri(other, UriKind.Relative))).StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.NotFound, (await gateway.Http.GetAsync(new Uri("fleet/v1/ca", UriKind.Relative))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await gateway.Http.GetAsync(new Uri("fleet/v1/bundle", UriKind.Relative))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await gateway.Http.GetAsync(new Uri("api/fleet/devices", UriKind.Relative))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Admin(gateway).GetAsync(new Uri("api/fleet/devices", UriKind.Relative))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await gateway.Http.GetAsync(new Uri("healthz", UriKind.Relative))).StatusCode);
+
+        var groups = gateway.Host.Routes.Where(r => r.Pattern.Contains("fleet", StringComparison.Ordinal)).ToDictionary(r => r.Pattern, r => r.Group);
+        Assert.Equal(EndpointGroup.FleetOpen, groups["/fleet/v1/ca"]);
+        Assert.Equal(EndpointGroup.FleetOpen, groups["/fleet/v1/enroll"]);
+        Assert.Equal(EndpointGroup.FleetDevice, groups["/fleet/v1/bundle"]);
+        Assert.Equal(EndpointGroup.FleetDevice, groups["/fleet/v1/renew"]);
+        Assert.Equal(EndpointGroup.Admin, groups["/api/fleet/apply"]);
+    }
+
+    [Fact]
+    public async Task Enrolment_Bundle_LongPoll_Status_AndRevocation_FollowTheContract()
+    {
+        await using var gateway = await StartAsync();
+        var fleet = FleetUri(gateway);
+        using var admin = Admin(gateway);
+        var applied = await ApplyAsync(admin, FleetTestKit.ObjectsOf(Path.Combine(FleetTestKit.RepoRoot(), "examples", "blog")));
+        Assert.Equal(["created", "created", "created", "created"], applied.Select(a => (string)a!["result"]!));
+        Assert.Equal("unchanged", (string)(await ApplyAsync(admin, FleetTestKit.ObjectsOf(Path.Combine(FleetTestKit.RepoRoot(), "examples", "blog"))))[0]!["result"]!);
+
+        var token = await CreateTokenAsync(admin, "edge-device-1");
+        var (client, status, error) = await FleetDeviceClient.EnrollAsync(fleet, token, csrName: "not-my-name");
+        Assert.True(client is not null, $"{status} {error}");
+        using (client)
+        {
+            Assert.Equal("CN=edge-device-1", client.Certificate!.Subject);
+            var (_, reusedStatus, reusedError) = await FleetDeviceClient.EnrollAsync(fleet, token);
+            Assert.Equal((HttpStatusCode.Unauthorized, "token already used"), (reusedStatus, reusedError));
+
+            var (s1, body1, etag1) = await client.GetBundleAsync(null, 0);
+            Assert.Equal(HttpStatusCode.OK, s1);
+            Assert.Equal(1, (long)body1!["generation"]!);
+            var digest = (string)body1["digest"]!;
+            Assert.Equal("\"" + digest + "\"", etag1);
+            Assert.Contains("kind: EdgeDevice", (string)body1["manifests"]!, StringComparison.Ordinal);
+            Assert.Empty(body1["errors"]!.AsArray());
+
+            var (s2, _, _) = await client.GetBundleAsync(digest, 0);
+            Assert.Equal(HttpStatusCode.NotModified, s2);
+
+            // A long-poll for the current digest returns as soon as an apply changes the device's bundle.
+            var poll = client.GetBundleAsync(digest, 300);
+            await Eventually.TrueAsync(() => gateway.Host.Metrics.ToText().Contains("flotel_fleet_longpolls_waiting 1", StringComparison.Ordinal), "the long-poll is held", 30);
+            var changed = FleetTestKit.ObjectsOf(Path.Combine(FleetTestKit.RepoRoot(), "examples", "blog"))
+                .Select(o => o.Key == "configmap/system-allow-list" ? o with { Yaml = o.Yaml.Replace("node_disk_io_now", "node_load1", StringComparison.Ordinal) } : o).ToList();
+            Assert.Contains(await ApplyAsync(admin, changed), a => (string)a!["result"]! == "configured");
+            var (s3, body3, _) = await poll;
+            Assert.Equal(HttpStatusCode.OK, s3);
+            Assert.Equal(2, (long)body3!["generation"]!);
+            Assert.Contains("node_load1", (string)body3["manifests"]!, StringComparison.Ordinal);
+
+            Assert.Equal(HttpStatusCode.NoContent, await client.PostStatusAsync(new JsonObject
+            {
+                ["agentVersion"] = "0.2.0+test", ["generation"] = 2, ["digest"] = (string)body3["digest"]!, ["applyStatus"] = "applied",
+                ["workloads"] = new JsonArray(new JsonObject { ["name"] = "random-workload", ["state"] = "running" }),
+                ["targets"] = new JsonArray(new JsonObject { ["name"] = "logstash-syslog", ["bufferBytes"] = 10, ["bufferLimitBytes"] = 10240, ["dropped"] = 0 }),
+                ["walBacklogBytes"] = 5,
+            }));
+            Assert.Equal(HttpStatusCode.BadRequest, await client.PostStatusAsync(new JsonObject { ["generation"] = "two" }));
+
+            var device = (await admin.GetFromJsonAsync<JsonArray>(new Uri("api/fleet/devices", UriKind.Relative)))!.Single()!;
+            Assert.Equal("edge-device-1", (string)device["name"]!);
+            Assert.Equal(2, (long)device["desiredGeneration"]!);
+            Assert.Equal(2, (long)device["appliedGeneration"]!);
+            Assert.Equal("applied", (string)device["status"]!);
+            Assert.Equal("0.2.0+test", (string)device["agentVersion"]!);
+            Assert.Equal("running", (string)device["workloads"]![0]!["state"]!);
+            Assert.True((bool)device["online"]!);
+            Assert.NotNull((string?)device["lastSeen"]);
+            Assert.NotNull((string?)device["certificateExpires"]);
+            Assert.False((bool)device["duplicateIdentity"]!);
+
+            var workloads = (await admin.GetFromJsonAsync<JsonArray>(new Uri("api/fleet/workloads", UriKind.Relative)))!;
+            Assert.Equal("edge-device-1", (string)workloads.Single()!["devices"]![0]!);
+
+            // Deleting the EdgeDevice revokes its certificate: the same client is refused from then on.
+            using var deleted = await admin.DeleteAsync(new Uri("api/fleet/objects/edgedevice/edge-device-1", UriKind.Relative));
+            Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+            var (s4, body4, _) = await client.GetBundleAsync(null, 0);
+            Assert.Equal(HttpStatusCode.Unauthorized, s4);
+            Assert.Equal("certificate revoked", (string)body4!["error"]!);
+            Assert.Equal(HttpStatusCode.NotFound, (await admin.DeleteAsync(new Uri("api/fleet/objects/edgedevice/edge-device-1", UriKind.Relative))).StatusCode);
+        }
+
+        var metrics = gateway.Host.Metrics.ToText();
+        Assert.Contains("flotel_fleet_enrolments_total{result=\"accepted\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("flotel_fleet_enrolments_total{result=\"used_token\"} 1", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DeviceRoutes_WithoutCertificate_OrWithAnotherCasCertificate_Are401()
+    {
+        await using var gateway = await StartAsync();
+        var fleet = FleetUri(gateway);
+        using var admin = Admin(gateway);
+        var token = await CreateTokenAsync(admin, "dev-x");
+        var ca = await FleetDeviceClient.FetchPinnedCaAsync(fleet, token);
+        var parts = token.Split('.');
+
+        using var anonymous = FleetDeviceClient.WithCertificate(fleet, ca, SelfSigned("CN=dev-x"));
+        var (status, body, _) = await anonymous.GetBundleAsync(null, 0);
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        Assert.Equal("the client certificate is not a device certificate of this fleet", (string)body!["error"]!);
+
+        var (_, unknownStatus, unknownError) = await FleetDeviceClient.EnrollAsync(fleet, string.Join('.', parts[0], parts[1], "AAAAAAAAAAAAAAAAAAAAAA", parts[3]));
+        Assert.Equal(HttpStatusCode.Unauthorized, unknownStatus);
+        Assert.Equal("unknown token", unknownError);
+    }
+
+    [Fact]
+    public async Task Apply_InvalidDocument_Is400WithFileLineDiagnostics_AndStoresNothing()
+    {
+        await using var gateway = await StartAsync();
+        using var admin = Admin(gateway);
+        var body = new JsonObject
+        {
+            ["objects"] = new JsonArray(
+                new JsonObject { ["yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: good}\ndata: {a: b}\n", ["source"] = "a.yaml:1" },
+                new JsonObject { ["yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bad}\ndata: [1]\n", ["source"] = "b.yaml:10" }),
+        };
+        using var response = await admin.PostAsJsonAsync(new Uri("api/fleet/apply", UriKind.Relative), body);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var answer = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.StartsWith("b.yaml:13: data: ", (string)answer["diagnostics"]![0]!, StringComparison.Ordinal);
+        Assert.Empty((await admin.GetFromJsonAsync<JsonArray>(new Uri("api/fleet/workloads", UriKind.Relative)))!);
+
+        using var tooBig = await admin.PostAsync(new Uri("api/fleet/tokens", UriKind.Relative), new ByteArrayContent(new byte[FleetApi.MaxSmallBodyBytes + 1]));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooBig.StatusCode);
+    }
+
+    private static async Task<LoopbackGateway> StartAsync() => await LoopbackGateway.StartAsync("flotel-fleet-", o =>
+    {
+        o.Fleet = new FleetOptions { Enabled = true, Address = "127.0.0.1:0" };
+        o.AdminAuth = new AuthOptions { BearerToken = new SecretValue(AdminToken) };
+    });
+
+    private static Uri FleetUri(LoopbackGateway gateway) => new("https://" + gateway.Host.FleetEndPoint);
+
+    private static HttpClient Admin(LoopbackGateway gateway)
+    {
+        var http = new HttpClient { BaseAddress = gateway.Http.BaseAddress };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
+        return http;
+    }
+
+    private static HttpClient InsecureClient(Uri fleet)
+    {
+        var handler = new SocketsHttpHandler();
+#pragma warning disable CA5359 // the first contact trusts nothing yet: the CA it returns is checked against the token's pin
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+#pragma warning restore CA5359
+        return new HttpClient(handler) { BaseAddress = fleet };
+    }
+
+    private static async Task<JsonArray> ApplyAsync(HttpClient admin, IEnumerable<Flotel.Store.Fleet.FleetObject> objects)
+    {
+        var body = new JsonObject { ["objects"] = new JsonArray([.. objects.Select(o => (JsonNode?)new JsonObject { ["yaml"] = o.Yaml, ["source"] = o.Source })]) };
+        using var response = await admin.PostAsJsonAsync(new Uri("api/fleet/apply", UriKind.Relative), body);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, text);
+        return JsonNode.Parse(text)!.AsArray();
+    }
+
+    private static async Task<string> CreateTokenAsync(HttpClient admin, string device)
+    {
+        using var response = await admin.PostAsJsonAsync(new Uri("api/fleet/tokens", UriKind.Relative), new JsonObject { ["device"] = device, ["ttlSeconds"] = 600 });
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, text);
+        return (string)JsonNode.Parse(text)!["token"]!;
+    }
+
+    private static X509Certificate2 SelfSigned(string subject)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
+        using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        return X509CertificateLoader.LoadPkcs12(cert.Export(X509ContentType.Pkcs12), null);
+    }
+}
