@@ -185,7 +185,9 @@ public sealed class FleetClient : IDisposable
     }
 
     private static string Describe(HttpRequestException e) =>
-        e.InnerException is { } inner && !string.IsNullOrEmpty(inner.Message) ? e.Message + " (" + inner.Message + ")" : e.Message;
+        e.InnerException is { } inner && !string.IsNullOrEmpty(inner.Message) && !e.Message.Contains(inner.Message, StringComparison.Ordinal)
+            ? e.Message + " (" + inner.Message + ")"
+            : e.Message;
 
     /// <summary>The gateway's <c>{"error": "…"}</c> message, else the status line.</summary>
     private static string ErrorMessage(byte[] body, int status)
