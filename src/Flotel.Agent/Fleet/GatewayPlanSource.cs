@@ -164,6 +164,11 @@ public sealed partial class GatewayPlanSource : IPlanSource
             _pending = null;
             Applied(pending.State, pending.Yaml);
         }
+        else
+        {
+            // Offline start from the last good bundle: tell the gateway what runs as soon as it can hear it.
+            _statusWake.Writer.TryWrite(true);
+        }
 
         _loops.Add(Task.Run(() => PollLoopAsync(_stop.Token), CancellationToken.None));
     }

@@ -50,6 +50,24 @@ public sealed class GatewayPlanSourceTests : IDisposable
     }
 
     [Fact]
+    public async Task Start_OfflineStartThenTheGatewayAnswers_ReportsTheStoredGenerationWithoutRefetchingIt()
+    {
+        var yaml = FleetTestCa.Bundle(Device, "v7");
+        LastGoodBundle.Save(_files, new BundleState(7, LastGoodBundle.Digest(yaml)), yaml);
+        var fake = new FakeGateway();
+        fake.Bundle = (7, yaml);
+        using var gateway = fake.Start();
+        await using var source = Source(new Uri(gateway.BaseUrl));
+
+        await source.InitialPlanAsync(CancellationToken.None);
+        source.Start(new RecordingTarget());
+
+        await Eventually.TrueAsync(() => fake.Statuses.Any(s => s.Generation == 7 && s.ApplyStatus == "applied"), "a status report of generation 7");
+        await Eventually.TrueAsync(() => fake.IfNoneMatch.Count >= 2, "two polls");
+        Assert.Equal(0, fake.BundleAnswers(7));
+    }
+
+    [Fact]
     public async Task InitialPlanAsync_StoredPairDoesNotMatch_WaitsForTheGatewayInstead()
     {
         var yaml = FleetTestCa.Bundle(Device, "v7");
