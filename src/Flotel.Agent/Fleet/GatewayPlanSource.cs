@@ -86,6 +86,9 @@ public sealed partial class GatewayPlanSource : IPlanSource
         }
     }
 
+    /// <summary>The latest wait between pull attempts: its attempt number (0 = after the first failure) and length (tests).</summary>
+    internal (int Attempt, TimeSpan Wait)? LastRetry { get; private set; }
+
     /// <summary>Successful status reports so far (tests).</summary>
     public long StatusReports => Interlocked.Read(ref _statusReports);
 
@@ -151,7 +154,7 @@ public sealed partial class GatewayPlanSource : IPlanSource
             }
 
             NoteTrouble(reply.Kind, reply.Message);
-            await Delay(_backoff.Next(attempt++, reply.RetryAfter), linked.Token).ConfigureAwait(false);
+            await RetryAsync(attempt++, reply.RetryAfter, linked.Token).ConfigureAwait(false);
         }
     }
 
@@ -241,7 +244,7 @@ public sealed partial class GatewayPlanSource : IPlanSource
                         break;
                     default:
                         NoteTrouble(reply.Kind, reply.Message);
-                        await Delay(_backoff.Next(attempt++, reply.RetryAfter), stop).ConfigureAwait(false);
+                        await RetryAsync(attempt++, reply.RetryAfter, stop).ConfigureAwait(false);
                         break;
                 }
             }
@@ -253,7 +256,7 @@ public sealed partial class GatewayPlanSource : IPlanSource
             {
                 // The last good bundle could not be written (full disk): the plan runs; the next bundle tries again.
                 LogSaveFailed(_logger, e.Message);
-                await Delay(_backoff.Next(attempt++), stop).ConfigureAwait(false);
+                await RetryAsync(attempt++, null, stop).ConfigureAwait(false);
             }
         }
     }
@@ -495,6 +498,20 @@ public sealed partial class GatewayPlanSource : IPlanSource
     }
 
     private Task Delay(TimeSpan wait, CancellationToken cancellationToken) => Task.Delay(wait, _time, cancellationToken);
+
+    /// <summary>The wait before pull attempt <paramref name="attempt"/> + 1 (capped, jittered; <c>Retry-After</c> honoured).</summary>
+    private async Task RetryAsync(int attempt, TimeSpan? retryAfter, CancellationToken cancellationToken)
+    {
+        var wait = _backoff.Next(attempt, retryAfter);
+        var delay = Delay(wait, cancellationToken);
+        lock (_gate)
+        {
+            // Recorded once the timer exists, so a test advancing its clock after seeing it always wakes the wait.
+            LastRetry = (attempt, wait);
+        }
+
+        await delay.ConfigureAwait(false);
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Running the last good bundle, generation {Generation}, from {File} until the gateway answers")]
     private static partial void LogOfflineStart(ILogger logger, long generation, string file);

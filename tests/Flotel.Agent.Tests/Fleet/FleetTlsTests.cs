@@ -115,7 +115,7 @@ public sealed class FleetTlsTests : IDisposable
                 {
                     client = await _listener.AcceptTcpClientAsync();
                 }
-                catch (Exception e) when (e is SocketException or ObjectDisposedException)
+                catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidOperationException)
                 {
                     return;
                 }

@@ -173,10 +173,10 @@ public sealed class GatewayPlanSourceTests : IDisposable
         var first = source.InitialPlanAsync(CancellationToken.None);
         for (var attempt = 0; attempt < 5; attempt++)
         {
-            await Eventually.TrueAsync(() => fake.BundleRequests == attempt + 1, $"bundle request {attempt + 1}");
+            await Eventually.TrueAsync(() => source.LastRetry?.Attempt == attempt, $"the wait after bundle request {attempt + 1}");
             var wait = expected.Next(attempt);
             Assert.InRange(wait, TimeSpan.FromSeconds(Math.Pow(2, attempt) / 2), TimeSpan.FromSeconds(Math.Pow(2, attempt)));
-            await Task.Delay(100);
+            Assert.Equal(wait, source.LastRetry!.Value.Wait);
             Assert.Equal(attempt + 1, fake.BundleRequests);
             if (attempt == 4)
             {
