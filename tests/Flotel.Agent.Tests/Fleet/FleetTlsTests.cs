@@ -5,6 +5,11 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Flotel.Agent.Fleet;
+using Flotel.Agent.Metrics;
+using Flotel.Model.Manifests;
+using Flotel.Model.Metrics;
+using Flotel.Pipeline.Delivery;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Flotel.Agent.Tests.Fleet;
 
@@ -67,6 +72,28 @@ public sealed class FleetTlsTests : IDisposable
         using var renewed = X509Certificate2.CreateFromPem(renewedPem);
         Assert.Equal(renewed.Thumbprint, server.ClientThumbprints.Single());
     }
+
+    [Fact]
+    public async Task RemoteWriteSender_WithTheFleetIdentity_TrustsTheFleetCaAndPresentsTheDeviceCertificate()
+    {
+        using var identity = _ca.Enrol(new FleetFiles(_temp.Path), "edge-device-1", DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        using var server = new MutualTlsServer(_ca.Certificate);
+        var plan = new MetricsReceiverPlan { Url = server.Url + "/api/v1/write", TimeoutSeconds = 10 };
+
+        using (var withoutFleet = new RemoteWriteSender(plan, TimeProvider.System, NullLogger.Instance))
+        {
+            Assert.IsType<DeliveryOutcome<WalScrape>.Retryable>(await withoutFleet.SendAsync([Scrape()], CancellationToken.None));
+            Assert.Equal(0, server.Requests);
+        }
+
+        using var sender = new RemoteWriteSender(plan, TimeProvider.System, NullLogger.Instance, identity);
+        Assert.IsType<DeliveryOutcome<WalScrape>.Delivered>(await sender.SendAsync([Scrape()], CancellationToken.None));
+        Assert.Equal(1, server.Requests);
+        Assert.Equal("edge-device-1", server.ClientNames.Last());
+    }
+
+    private static WalScrape Scrape() =>
+        WalScrape.FromSeries("system", [new TimeSeries(LabelSet.Of("__name__", "up", "edgedeviceid", "edge-device-1"), [new Sample(1000, 1)])]);
 
     /// <summary>An HTTPS server asking for a client certificate, answering 204 to one request per connection.</summary>
     private sealed class MutualTlsServer : IDisposable
