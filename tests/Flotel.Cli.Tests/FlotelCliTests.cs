@@ -17,7 +17,7 @@ public sealed class FlotelCliTests
     [Theory]
     [InlineData("up", "--data", "--manifests", "--http", "--syslog")]
     [InlineData("gateway", "--config", "--data", "--http", "--syslog")]
-    [InlineData("agent", "--manifests", "--device", "--data", "--podman-socket", "--node-exporter")]
+    [InlineData("agent", "--manifests", "--gateway", "--token", "--device", "--data", "--podman-socket", "--node-exporter")]
     [InlineData("check", "--manifests", "--config")]
     [InlineData("logs", "--url", "--since", "--limit")]
     [InlineData("metrics", "--url", "--since")]

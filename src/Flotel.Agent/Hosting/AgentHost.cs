@@ -6,24 +6,22 @@ using Microsoft.Extensions.Logging;
 namespace Flotel.Agent.Hosting;
 
 /// <summary>
-/// The device side: resolves the manifests into a <see cref="DevicePlan"/>, starts the components with it, and
-/// re-reads the manifests on change (debounced) or on <see cref="ReloadAsync"/> (SIGHUP). A new set of manifests with
-/// errors is reported and ignored — the agent keeps running on the last good plan (never crash after startup).
+/// The device side: takes the first <see cref="DevicePlan"/> from its <see cref="IPlanSource"/> (a manifests folder or the
+/// gateway), starts the components with it, and applies every later plan the source hands it (a changed folder, SIGHUP,
+/// a new bundle). Manifests with errors are reported and ignored — the agent keeps running on the last good plan (never
+/// crash after startup).
 /// </summary>
-public sealed partial class AgentHost : IAsyncDisposable
+public sealed partial class AgentHost : IAsyncDisposable, IPlanTarget
 {
-    private readonly AgentOptions _options;
+    private readonly IPlanSource _source;
     private readonly ILogger _logger;
     private readonly List<IAgentComponent> _components;
     private readonly SemaphoreSlim _reloadGate = new(1, 1);
-    private readonly CancellationTokenSource _stopping = new();
-    private FileSystemWatcher? _watcher;
-    private Timer? _debounce;
     private int _stopped;
 
-    private AgentHost(AgentOptions options, DevicePlan plan, List<IAgentComponent> components, MetricsRegistry metrics, ILogger logger)
+    private AgentHost(IPlanSource source, DevicePlan plan, List<IAgentComponent> components, MetricsRegistry metrics, ILogger logger)
     {
-        _options = options;
+        _source = source;
         Plan = plan;
         _components = components;
         Metrics = metrics;
@@ -47,34 +45,63 @@ public sealed partial class AgentHost : IAsyncDisposable
     /// <summary>Reloads refused because the manifests had errors.</summary>
     public Counter FailedReloads { get; }
 
+    /// <summary>The source of the plans.</summary>
+    public IPlanSource Source => _source;
+
     /// <summary>
-    /// Resolves the manifests and starts every component. <paramref name="componentFactory"/> builds the components
-    /// (tests pass their own); null = the product's set (<see cref="DefaultComponents"/>).
+    /// Starts on the manifests folder of <paramref name="options"/> (<see cref="FolderPlanSource"/>).
+    /// <paramref name="componentFactory"/> builds the components (tests pass their own); null = the product's set
+    /// (<see cref="DefaultComponents"/>).
     /// </summary>
     /// <exception cref="AgentStartException">The manifests do not resolve, or a component cannot start.</exception>
+    public static Task<AgentHost> StartAsync(
+        AgentOptions options,
+        ILoggerFactory loggerFactory,
+        TimeProvider time,
+        Func<AgentOptions, MetricsRegistry, ILoggerFactory, TimeProvider, IEnumerable<IAgentComponent>>? componentFactory = null,
+        CancellationToken cancellationToken = default) =>
+        StartAsync(options, new FolderPlanSource(options), loggerFactory, time, componentFactory, cancellationToken);
+
+    /// <summary>
+    /// Takes the first plan from <paramref name="source"/> (which the host then owns), starts every component with it,
+    /// and starts the source watching for the next ones.
+    /// </summary>
+    /// <exception cref="AgentStartException">There is no plan, or a component cannot start.</exception>
     public static async Task<AgentHost> StartAsync(
         AgentOptions options,
+        IPlanSource source,
         ILoggerFactory loggerFactory,
         TimeProvider time,
         Func<AgentOptions, MetricsRegistry, ILoggerFactory, TimeProvider, IEnumerable<IAgentComponent>>? componentFactory = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var plan = Resolve(options, out var problems) ?? throw new AgentStartException(
-            $"the manifests in {options.ManifestsDirectory} do not describe a device this agent can run", problems);
+        ArgumentNullException.ThrowIfNull(source);
+        DevicePlan plan;
+        try
+        {
+            plan = await source.InitialPlanAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await source.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
         try
         {
             Directory.CreateDirectory(options.DataDirectory);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            await source.DisposeAsync().ConfigureAwait(false);
             throw new AgentStartException($"data directory {options.DataDirectory} is not usable: {e.Message}", e);
         }
 
         var metrics = new MetricsRegistry();
         ProcessMetrics.Register(metrics);
         var components = (componentFactory ?? DefaultComponents)(options, metrics, loggerFactory, time).ToList();
-        var host = new AgentHost(options, plan, components, metrics, loggerFactory.CreateLogger<AgentHost>());
+        var host = new AgentHost(source, plan, components, metrics, loggerFactory.CreateLogger<AgentHost>());
         try
         {
             foreach (var component in components)
@@ -88,12 +115,8 @@ public sealed partial class AgentHost : IAsyncDisposable
             throw;
         }
 
-        LogStarted(host._logger, plan.DeviceName, plan.Workloads.Count, plan.LogTargets.Count);
-        if (options.WatchManifests)
-        {
-            host.Watch();
-        }
-
+        LogStarted(host._logger, plan.DeviceName, plan.Workloads.Count, plan.LogTargets.Count, source.Description);
+        source.Start(host);
         return host;
     }
 
@@ -104,31 +127,23 @@ public sealed partial class AgentHost : IAsyncDisposable
         yield return new Metrics.MetricsComponent(options, metrics, loggerFactory, time);
     }
 
-    /// <summary>Re-reads the manifests and applies the plan if it is valid and different. Returns true when applied.</summary>
-    public async Task<bool> ReloadAsync(CancellationToken cancellationToken = default)
+    /// <summary>Asks the source for a new plan now (SIGHUP: the folder is re-read). Returns true when one was applied.</summary>
+    public Task<bool> ReloadAsync(CancellationToken cancellationToken = default) => _source.ReloadAsync(cancellationToken);
+
+    /// <summary>Applies <paramref name="plan"/> if it differs from the running one; every component gets it even when one fails.</summary>
+    public async Task<PlanApplyResult> ApplyAsync(DevicePlan plan, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(plan);
         await _reloadGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_stopped != 0)
+            if (_stopped != 0 || plan == Plan || SamePlan(plan, Plan))
             {
-                return false;
-            }
-
-            var plan = Resolve(_options, out var problems);
-            if (plan is null)
-            {
-                FailedReloads.Increment();
-                LogReloadRefused(_logger, problems.Count, problems.Count > 0 ? problems[0] : "no device");
-                return false;
-            }
-
-            if (plan == Plan || SamePlan(plan, Plan))
-            {
-                return false;
+                return PlanApplyResult.Unchanged;
             }
 
             Plan = plan;
+            var errors = new List<string>();
             foreach (var component in _components)
             {
                 try
@@ -137,18 +152,27 @@ public sealed partial class AgentHost : IAsyncDisposable
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
+                    errors.Add($"{component.Name}: {e.Message}");
                     LogApplyFailed(_logger, component.Name, e.Message);
                 }
             }
 
             Reloads.Increment();
             LogReloaded(_logger, plan.Workloads.Count, plan.LogTargets.Count);
-            return true;
+            return new PlanApplyResult(true, errors);
         }
         finally
         {
             _reloadGate.Release();
         }
+    }
+
+    /// <inheritdoc />
+    public void PlanRefused(IReadOnlyList<string> problems)
+    {
+        ArgumentNullException.ThrowIfNull(problems);
+        FailedReloads.Increment();
+        LogReloadRefused(_logger, problems.Count, problems.Count > 0 ? problems[0] : "no device");
     }
 
     /// <summary>Stops the components in reverse order, each within <paramref name="drainTimeout"/>. Idempotent.</summary>
@@ -159,12 +183,7 @@ public sealed partial class AgentHost : IAsyncDisposable
             return;
         }
 
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        _watcher?.Dispose();
-        if (_debounce is not null)
-        {
-            await _debounce.DisposeAsync().ConfigureAwait(false);
-        }
+        await _source.StopAsync().ConfigureAwait(false);
 
         for (var i = _components.Count - 1; i >= 0; i--)
         {
@@ -184,35 +203,8 @@ public sealed partial class AgentHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync().ConfigureAwait(false);
-        _stopping.Dispose();
+        await _source.DisposeAsync().ConfigureAwait(false);
         _reloadGate.Dispose();
-    }
-
-    private static DevicePlan? Resolve(AgentOptions options, out List<string> problems)
-    {
-        problems = [];
-        if (!Directory.Exists(options.ManifestsDirectory))
-        {
-            problems.Add($"{options.ManifestsDirectory}: no such directory");
-            return null;
-        }
-
-        var set = ManifestLoader.LoadDirectory(options.ManifestsDirectory);
-        var result = DevicePlanResolver.Resolve(set, options.DeviceName, options.ManifestsDirectory);
-        foreach (var diagnostic in result.Diagnostics)
-        {
-            if (diagnostic.IsError)
-            {
-                problems.Add(diagnostic.ToString());
-            }
-        }
-
-        if (result.HasErrors || result.Plan is null)
-        {
-            return null;
-        }
-
-        return options.PlanTransform is { } transform ? transform(result.Plan) : result.Plan;
     }
 
     /// <summary>Plans hold lists, so record equality is by reference; compare their rendered summaries instead.</summary>
@@ -224,39 +216,13 @@ public sealed partial class AgentHost : IAsyncDisposable
         && a.MetricsReceiver == b.MetricsReceiver
         && a.LogTargets.SequenceEqual(b.LogTargets);
 
-    private void Watch()
-    {
-        _debounce = new Timer(_ => _ = ReloadFromWatcherAsync(), null, Timeout.Infinite, Timeout.Infinite);
-        _watcher = new FileSystemWatcher(_options.ManifestsDirectory) { IncludeSubdirectories = true, NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.DirectoryName };
-        FileSystemEventHandler changed = (_, _) => _debounce?.Change(_options.ReloadDebounce, Timeout.InfiniteTimeSpan);
-        _watcher.Changed += changed;
-        _watcher.Created += changed;
-        _watcher.Deleted += changed;
-        _watcher.Renamed += (_, _) => _debounce?.Change(_options.ReloadDebounce, Timeout.InfiniteTimeSpan);
-        _watcher.EnableRaisingEvents = true;
-    }
+    [LoggerMessage(Level = LogLevel.Information, Message = "Agent started for device {Device}: {Workloads} workloads, {Targets} log targets, plans from {Source}")]
+    private static partial void LogStarted(ILogger logger, string device, int workloads, int targets, string source);
 
-    private async Task ReloadFromWatcherAsync()
-    {
-        try
-        {
-            await ReloadAsync(_stopping.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Agent started for device {Device}: {Workloads} workloads, {Targets} log targets")]
-    private static partial void LogStarted(ILogger logger, string device, int workloads, int targets);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Manifests changed: now {Workloads} workloads, {Targets} log targets")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "New plan applied: now {Workloads} workloads, {Targets} log targets")]
     private static partial void LogReloaded(ILogger logger, int workloads, int targets);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Manifests changed but have {Count} errors; keeping the previous plan. First: {First}")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "New manifests have {Count} errors; keeping the previous plan. First: {First}")]
     private static partial void LogReloadRefused(ILogger logger, int count, string first);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Component {Component} failed to apply the new plan: {Reason}")]

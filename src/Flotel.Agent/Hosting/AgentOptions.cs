@@ -4,7 +4,7 @@ namespace Flotel.Agent.Hosting;
 public sealed class AgentOptions
 {
     /// <summary>Directory of Flotta manifests (EdgeDevice, EdgeWorkload, ConfigMap, Secret), read recursively.</summary>
-    public required string ManifestsDirectory { get; init; }
+    public string ManifestsDirectory { get; init; } = string.Empty;
 
     /// <summary>The EdgeDevice to act as; null = the only one in <see cref="ManifestsDirectory"/>.</summary>
     public string? DeviceName { get; init; }
@@ -23,6 +23,12 @@ public sealed class AgentOptions
 
     /// <summary>How long after the last change in the manifests directory the agent waits before re-reading it.</summary>
     public TimeSpan ReloadDebounce { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The fleet identity when the plans come from a gateway (<c>--gateway</c>): its certificate is presented, and its
+    /// CA trusted, on syslog TLS and remote-write connections (docs/fleet.md §6); null = no fleet.
+    /// </summary>
+    public Flotel.Agent.Fleet.DeviceIdentity? Fleet { get; init; }
 
     /// <summary>
     /// Applied to every resolved plan before the components see it (<c>flotel up</c> points every log target and the

@@ -239,7 +239,10 @@ public sealed partial class LogTarget : IAsyncDisposable
             // can read into the same arrays every time (no allocation per batch).
             reader.ReuseReadBuffers = true;
             _queueDropsSeen = queue.GetStats().DroppedRecordsQueueFull;
-            var sender = new SyslogSender(Plan, _deviceName, reader.CommittedSequence, _metrics, _options.ConnectTimeout, _options.WriteTimeout, _logger, () => Interlocked.Exchange(ref _overflowing, 0));
+            var sender = new SyslogSender(Plan, _deviceName, reader.CommittedSequence, _metrics, _options.ConnectTimeout, _options.WriteTimeout, _logger, () => Interlocked.Exchange(ref _overflowing, 0))
+            {
+                Fleet = _options.Fleet,
+            };
             var delivery = new QueueDelivery<LogLine>("syslog-" + Plan.Name, reader, new LogLineDecoder(), sender, null, _options.Delivery, _metrics, _time, _logger);
             _queue = queue;
             _sender = sender;

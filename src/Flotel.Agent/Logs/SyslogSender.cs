@@ -48,6 +48,8 @@ public sealed partial class SyslogSender : IBatchSender<LogLine>, IAsyncDisposab
     private readonly Utf8StringCache _names = new();
     private readonly Utf8StringCache _containerIds = new();
     private readonly CustomCaTrust? _trust;
+    private readonly CustomCaTrust? _fleetTrust;
+    private readonly Flotel.Agent.Fleet.DeviceIdentity? _fleet;
     private readonly Counter _forwarded;
     private readonly Counter _droppedFull;
     private readonly Counter _connectsOk;
@@ -89,6 +91,23 @@ public sealed partial class SyslogSender : IBatchSender<LogLine>, IAsyncDisposab
         _connectsFailed = metrics.Counter("flotel_agent_syslog_connects_total", "Connections opened to syslog targets, by result.", t, ("result", "failed"));
         _reconnects = metrics.Counter("flotel_agent_syslog_reconnects_total", "Connections to syslog targets opened again after one was lost.", t);
         _writeFailures = metrics.Counter("flotel_agent_syslog_write_failures_total", "Batches whose write to a syslog target failed (sent again).", t);
+    }
+
+    /// <summary>
+    /// The device's fleet identity: on TLS its certificate is presented when the collector asks for one, and the fleet
+    /// CA is trusted in addition to the target's <c>CaSecretName</c> (or the system roots without one; docs/fleet.md §6).
+    /// </summary>
+    public Flotel.Agent.Fleet.DeviceIdentity? Fleet
+    {
+        get => _fleet;
+        init
+        {
+            _fleet = value;
+            if (value is not null && _target.Protocol == SyslogProtocol.Tls)
+            {
+                _fleetTrust = value.DataConnectionTrust(_target.CaCertificatePem);
+            }
+        }
     }
 
     /// <summary>Syslog connections open in this process (all targets); leak checks read it.</summary>
@@ -153,6 +172,7 @@ public sealed partial class SyslogSender : IBatchSender<LogLine>, IAsyncDisposab
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             Close();
+            _fleetTrust?.Dispose();
         }
 
         return ValueTask.CompletedTask;
@@ -246,7 +266,12 @@ public sealed partial class SyslogSender : IBatchSender<LogLine>, IAsyncDisposab
             var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
             stream = ssl;
             var options = new SslClientAuthenticationOptions { TargetHost = _target.Host };
-            if (_trust is not null)
+            if (_fleet is not null && _fleetTrust is not null)
+            {
+                options.RemoteCertificateValidationCallback = _fleetTrust.ServerCertificateValidator(alsoSystemRoots: string.IsNullOrWhiteSpace(_target.CaCertificatePem));
+                options.LocalCertificateSelectionCallback = _fleet.CertificateSelector;
+            }
+            else if (_trust is not null)
             {
                 options.CertificateChainPolicy = _trust.CreateChainPolicy();
             }

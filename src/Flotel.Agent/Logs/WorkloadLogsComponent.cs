@@ -41,6 +41,7 @@ public sealed class WorkloadLogsComponent : IAgentComponent
         ArgumentNullException.ThrowIfNull(loggers);
         _options = options ?? new WorkloadLogsOptions();
         _options.Validate();
+        _options.Fleet ??= agent.Fleet;
 
         // Both parts log under this component's category, as before they were split.
         var logger = loggers.CreateLogger<WorkloadLogsComponent>();
@@ -56,6 +57,9 @@ public sealed class WorkloadLogsComponent : IAgentComponent
 
     /// <summary>The log capture: targets, readers, and the sink the readers append to.</summary>
     public LogCapture Capture => _capture;
+
+    /// <summary>The workloads of the running plan with their states (status reports).</summary>
+    public IReadOnlyList<WorkloadState> WorkloadStates => _plan is { } plan ? _runner.States(plan) : [];
 
     /// <summary>The running targets by name (tests, status).</summary>
     public IReadOnlyDictionary<string, LogTarget> Targets => _capture.Targets;

@@ -6,6 +6,10 @@ namespace Flotel.Agent.Logs;
 public sealed class WorkloadLogsOptions
 {
     /// <summary>How often pods are checked (start missing, restart dead, remove unplanned) when nothing else triggers it.</summary>
+    /// <summary>The device's fleet identity, presented on syslog TLS connections (set from <see cref="Hosting.AgentOptions.Fleet"/>).</summary>
+    public Flotel.Agent.Fleet.DeviceIdentity? Fleet { get; set; }
+
+    /// <summary>How often pods and log readers are reconciled.</summary>
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Wait before a container's log stream is opened again after it ended (the container stopped) or failed.</summary>

@@ -111,6 +111,9 @@ public sealed partial class MetricsComponent : IAgentComponent
         }
     }
 
+    /// <summary>Bytes of the WAL on disk: the scrapes remote write has not acknowledged, plus at most the rest of one segment.</summary>
+    public long WalBytesOnDisk => Stats()?.BytesOnDisk ?? 0;
+
     /// <summary>The keys (<c>source|url</c>) of the targets scraped now, sorted.</summary>
     public IReadOnlyList<string> TargetKeys
     {
@@ -353,7 +356,7 @@ public sealed partial class MetricsComponent : IAgentComponent
         var samples = receiver.RequestNumSamples > 0 ? receiver.RequestNumSamples : FlottaDefaults.RequestNumSamples;
         if (_sender is null)
         {
-            _sender = new RemoteWriteSender(receiver, _time, _loggerFactory.CreateLogger("Flotel.Agent.Metrics.RemoteWrite"));
+            _sender = new RemoteWriteSender(receiver, _time, _loggerFactory.CreateLogger("Flotel.Agent.Metrics.RemoteWrite"), _options.Fleet);
         }
         else
         {

@@ -14,7 +14,11 @@ internal sealed class ReceiverEndpoint : IDisposable
 {
     private readonly CustomCaTrust? _trust;
 
-    public ReceiverEndpoint(MetricsReceiverPlan plan)
+    /// <param name="fleet">
+    /// The device's fleet identity: for https its certificate is presented when the receiver asks, and the fleet CA is
+    /// trusted in addition to <c>caSecretName</c> (or the system roots without one; docs/fleet.md §6).
+    /// </param>
+    public ReceiverEndpoint(MetricsReceiverPlan plan, Fleet.DeviceIdentity? fleet = null)
     {
         ArgumentNullException.ThrowIfNull(plan);
         Plan = plan;
@@ -26,7 +30,16 @@ internal sealed class ReceiverEndpoint : IDisposable
             ConnectTimeout = Timeout,
             UseProxy = false,
         };
-        if (Url.Scheme == Uri.UriSchemeHttps && !string.IsNullOrWhiteSpace(plan.CaCertificatePem))
+        if (Url.Scheme == Uri.UriSchemeHttps && fleet is not null)
+        {
+            _trust = fleet.DataConnectionTrust(plan.CaCertificatePem);
+            handler.SslOptions = new SslClientAuthenticationOptions
+            {
+                RemoteCertificateValidationCallback = _trust.ServerCertificateValidator(alsoSystemRoots: string.IsNullOrWhiteSpace(plan.CaCertificatePem)),
+                LocalCertificateSelectionCallback = fleet.CertificateSelector,
+            };
+        }
+        else if (Url.Scheme == Uri.UriSchemeHttps && !string.IsNullOrWhiteSpace(plan.CaCertificatePem))
         {
             // The server's chain must end in one of the Secret's certificates (the system store is not consulted); the host name must match.
             _trust = CustomCaTrust.FromPem(plan.CaCertificatePem);

@@ -40,11 +40,14 @@ internal sealed partial class RemoteWriteSender : IBatchSender<WalScrape>, IDisp
     private readonly ArrayBufferWriter<byte> _body = new(64 * 1024);
     private readonly Dictionary<string, long> _lastBySource = new(StringComparer.Ordinal);
     private byte[] _joined = [];
+    private readonly Fleet.DeviceIdentity? _fleet;
     private ReceiverEndpoint _endpoint;
 
-    public RemoteWriteSender(MetricsReceiverPlan plan, TimeProvider time, ILogger logger)
+    /// <param name="fleet">The device's fleet identity, presented to the receiver (docs/fleet.md §6); null = none.</param>
+    public RemoteWriteSender(MetricsReceiverPlan plan, TimeProvider time, ILogger logger, Fleet.DeviceIdentity? fleet = null)
     {
-        _endpoint = new ReceiverEndpoint(plan);
+        _fleet = fleet;
+        _endpoint = new ReceiverEndpoint(plan, fleet);
         _time = time;
         _logger = logger;
     }
@@ -67,7 +70,7 @@ internal sealed partial class RemoteWriteSender : IBatchSender<WalScrape>, IDisp
             }
 
             _retired.Add(current);
-            Volatile.Write(ref _endpoint, new ReceiverEndpoint(plan));
+            Volatile.Write(ref _endpoint, new ReceiverEndpoint(plan, _fleet));
         }
     }
 

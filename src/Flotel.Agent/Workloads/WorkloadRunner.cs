@@ -37,6 +37,9 @@ public sealed partial class WorkloadRunner
     private Dictionary<string, PodmanContainer> _containers = new(StringComparer.Ordinal);
     private bool _podmanDown;
 
+    /// <summary>The outcome of the last pass per workload, replaced whole after each pass (read by status reports on other threads).</summary>
+    private volatile IReadOnlyDictionary<string, WorkloadState> _states = new Dictionary<string, WorkloadState>(StringComparer.Ordinal);
+
     /// <param name="podman">The libpod API client (owned by the caller).</param>
     /// <param name="managedFile">The managed-pods file, <c>{data}/workloads/managed</c>.</param>
     /// <param name="observer">Told the workload containers that started and were removed after each pass.</param>
@@ -65,6 +68,27 @@ public sealed partial class WorkloadRunner
 
     /// <summary>The workloads the managed-pods file names (name → spec hash).</summary>
     public IReadOnlyDictionary<string, string> Managed => _managed;
+
+    /// <summary>
+    /// Each workload of <paramref name="plan"/> as the last reconcile pass left it (docs/fleet.md §5 status):
+    /// <c>running</c> once its pod was played or found running, <c>failed</c> with podman's message when that failed,
+    /// <c>starting</c> before the first pass reached it (or while podman does not answer).
+    /// </summary>
+    public IReadOnlyList<WorkloadState> States(DevicePlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        var states = _states;
+        var down = _podmanDown;
+        var list = new List<WorkloadState>(plan.Workloads.Count);
+        foreach (var workload in plan.Workloads)
+        {
+            list.Add(down ? new WorkloadState(workload.Name, "starting", "podman API unavailable")
+                : states.TryGetValue(workload.Name, out var state) ? state
+                : new WorkloadState(workload.Name, "starting", null));
+        }
+
+        return list;
+    }
 
     /// <summary>Creates the file's directory and reads the pods played before a restart.</summary>
     public void Load()
@@ -220,6 +244,16 @@ public sealed partial class WorkloadRunner
         {
             SaveManaged();
         }
+
+        var states = new Dictionary<string, WorkloadState>(StringComparer.Ordinal);
+        foreach (var workload in plan.Workloads)
+        {
+            states[workload.Name] = _workloadErrors.TryGetValue(workload.Name, out var error)
+                ? new WorkloadState(workload.Name, "failed", error)
+                : new WorkloadState(workload.Name, "running", null);
+        }
+
+        _states = states;
     }
 
     /// <summary>Lists the containers and tells the observer which workload containers started and were removed.</summary>

@@ -1,0 +1,311 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Flotel.IntegrationTests.Gateway;
+using Xunit.Abstractions;
+
+namespace Flotel.IntegrationTests.Fleet;
+
+/// <summary>
+/// The fleet control plane with real processes on loopback (docs/fleet.md §4–§5): a <c>flotel gateway</c> with the fleet
+/// listener and real <c>flotel agent --gateway</c> processes, each with its own data directory — enrolment, a changed
+/// ConfigMap picked up and reported as applied, token reuse refused, the gateway stopped (the agent keeps running and
+/// starts again from its last good bundle) and started again (the agent resumes).
+/// </summary>
+[Collection(PeerCollection.Name)]
+public sealed class FleetAgentProcessTests(ITestOutputHelper output)
+{
+    private const int SigTerm = 15;
+    private const string AdminToken = "fleet-admin-secret";
+    private const string Device = "edge-a";
+
+    [Fact]
+    public async Task Agents_EnrolPullApplyAndReport_SurviveAGatewayRestart_AndATokenIsUsedOnce()
+    {
+        var root = PeerProcess.CreateTempDirectory("fleet-agents");
+        var gatewayData = Path.Combine(root, "gateway");
+        Directory.CreateDirectory(gatewayData);
+        var fleetPort = Loopback.FreePort();
+        var config = Path.Combine(root, "gateway.yaml");
+        await File.WriteAllTextAsync(config, $"""
+            fleet:
+              enabled: true
+              address: 127.0.0.1:{fleetPort}
+            auth:
+              admin:
+                bearerToken: {AdminToken}
+            """);
+        var fleetUrl = $"https://127.0.0.1:{fleetPort}";
+        FlotelProcess? gateway = null;
+        FlotelProcess? agent = null;
+        try
+        {
+            gateway = await StartGatewayAsync(config, gatewayData);
+            using var admin = Admin(gateway);
+            await ApplyAsync(admin, Device, "127.0.0.1:1");
+            var token = await TokenAsync(admin, Device);
+
+            // Enrolment, then the first bundle applied and reported.
+            var dataA = Path.Combine(root, "agent-a");
+            agent = FlotelProcess.Start("agent", "--gateway", fleetUrl, "--token", token, "--data", dataA, "--podman-socket", Path.Combine(root, "no-podman.sock"), "--node-exporter", "http://127.0.0.1:1/metrics");
+            Assert.True(await agent.WaitForLineAsync(l => l.StartsWith("agent device=edge-a ", StringComparison.Ordinal), TimeSpan.FromSeconds(60)), agent.Text);
+            Assert.Contains("enrolled device=edge-a", agent.Text, StringComparison.Ordinal);
+            if (!OperatingSystem.IsWindows())
+            {
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(dataA, "fleet", "device.key")));
+            }
+
+            await WaitForDeviceAsync(admin, d => (long?)d["appliedGeneration"] == 1 && (string?)d["status"] == "applied", "generation 1 applied", agent);
+            var device = await DeviceAsync(admin);
+            Assert.False(string.IsNullOrEmpty((string?)device["agentVersion"]));
+            Assert.NotNull((string?)device["lastSeen"]);
+
+            // The same token again, from another data directory: refused with the gateway's message, exit 1.
+            using (var reuse = FlotelProcess.Start("agent", "--gateway", fleetUrl, "--token", token, "--data", Path.Combine(root, "agent-b")))
+            {
+                Assert.Equal(1, await reuse.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+                Assert.Contains("token already used", reuse.Text, StringComparison.Ordinal);
+                Assert.False(File.Exists(Path.Combine(root, "agent-b", "fleet", "device.key")));
+            }
+
+            // A changed ConfigMap: a new generation, applied by the agent and reported.
+            await ApplyAsync(admin, Device, "127.0.0.1:2");
+            await WaitForDeviceAsync(admin, d => (long?)d["desiredGeneration"] == 2 && (long?)d["appliedGeneration"] == 2, "generation 2 applied", agent);
+            Assert.Contains("127.0.0.1:2", await File.ReadAllTextAsync(Path.Combine(dataA, "fleet", "bundle.yaml")), StringComparison.Ordinal);
+            Assert.Contains("\"generation\":2", await File.ReadAllTextAsync(Path.Combine(dataA, "fleet", "bundle.json")), StringComparison.Ordinal);
+
+            // The gateway stops: the agent keeps running; restarted meanwhile, it starts from its last good bundle.
+            Assert.Equal(0, await gateway.SignalAndWaitAsync(SigTerm, TimeSpan.FromSeconds(60)));
+            gateway.Dispose();
+            gateway = null;
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            Assert.False(agent.HasExited, agent.Text);
+            Assert.Equal(0, await agent.SignalAndWaitAsync(SigTerm, TimeSpan.FromSeconds(60)));
+            agent.Dispose();
+            agent = FlotelProcess.Start("agent", "--gateway", fleetUrl, "--data", dataA, "--podman-socket", Path.Combine(root, "no-podman.sock"), "--node-exporter", "http://127.0.0.1:1/metrics");
+            Assert.True(await agent.WaitForLineAsync(l => l.StartsWith("agent device=edge-a ", StringComparison.Ordinal), TimeSpan.FromSeconds(60)), agent.Text);
+            Assert.Contains("Running the last good bundle, generation 2", agent.Text, StringComparison.Ordinal);
+            Assert.True(await agent.WaitForLineAsync(l => l.Contains("cannot be used", StringComparison.Ordinal), TimeSpan.FromSeconds(30)), agent.Text);
+            await Task.Delay(TimeSpan.FromSeconds(5));
+
+            // The gateway is back on the same port: the agent resumes and takes the next change.
+            gateway = await StartGatewayAsync(config, gatewayData);
+            using var admin2 = Admin(gateway);
+            await ApplyAsync(admin2, Device, "127.0.0.1:3");
+            await WaitForDeviceAsync(admin2, d => (long?)d["desiredGeneration"] == 3 && (long?)d["appliedGeneration"] == 3 && (string?)d["status"] == "applied", "generation 3 applied after the restart", agent);
+            Assert.Equal(1, Count(agent.Text, "The fleet gateway " + fleetUrl + "/ cannot be used"));
+            Assert.False(agent.HasExited, agent.Text);
+            Assert.Equal(0, await agent.SignalAndWaitAsync(SigTerm, TimeSpan.FromSeconds(60)));
+            output.WriteLine(agent.Text);
+        }
+        finally
+        {
+            agent?.Dispose();
+            gateway?.Dispose();
+            GatewayTestKit.DeleteDirectory(root);
+        }
+    }
+
+    private static int Count(string text, string what)
+    {
+        var count = 0;
+        for (var i = text.IndexOf(what, StringComparison.Ordinal); i >= 0; i = text.IndexOf(what, i + what.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
+    }
+
+    private static async Task<FlotelProcess> StartGatewayAsync(string config, string data)
+    {
+        var gateway = FlotelProcess.Start("gateway", "--config", config, "--data", data, "--http", "127.0.0.1:0", "--syslog", "127.0.0.1:0");
+        Assert.True(await gateway.WaitForLineAsync(l => l.StartsWith("listening ", StringComparison.Ordinal), TimeSpan.FromSeconds(60)), gateway.Text);
+        var line = gateway.Lines.First(l => l.StartsWith("listening ", StringComparison.Ordinal));
+        Assert.Contains(" fleet=127.0.0.1:", line, StringComparison.Ordinal);
+        var http = line.Split(' ').Single(p => p.StartsWith("http=", StringComparison.Ordinal))["http=".Length..];
+        gateway.HttpBase = new Uri("http://" + http + "/");
+        return gateway;
+    }
+
+    private static HttpClient Admin(FlotelProcess gateway)
+    {
+        var http = new HttpClient { BaseAddress = gateway.HttpBase, Timeout = TimeSpan.FromSeconds(30) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
+        return http;
+    }
+
+    /// <summary>An EdgeDevice whose syslog target reads its address from a ConfigMap (no workloads: nothing needs podman).</summary>
+    private static async Task ApplyAsync(HttpClient admin, string device, string syslogAddress)
+    {
+        var deviceYaml = $"""
+            apiVersion: management.project-flotta.io/v1alpha1
+            kind: EdgeDevice
+            metadata:
+              name: {device}
+            spec:
+              logCollection:
+                syslog1:
+                  kind: syslog
+                  bufferSize: 64
+                  syslogConfig:
+                    name: syslog-cm
+            """;
+        var configMap = $"""
+            apiVersion: v1
+            kind: ConfigMap
+            metadata:
+              name: syslog-cm
+            data:
+              Address: {syslogAddress}
+            """;
+        var body = new JsonObject
+        {
+            ["objects"] = new JsonArray(
+                new JsonObject { ["yaml"] = deviceYaml, ["source"] = "device.yaml:1" },
+                new JsonObject { ["yaml"] = configMap, ["source"] = "configmap.yaml:1" }),
+        };
+        using var response = await admin.PostAsJsonAsync(new Uri("api/fleet/apply", UriKind.Relative), body);
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    private static async Task<string> TokenAsync(HttpClient admin, string device)
+    {
+        using var response = await admin.PostAsJsonAsync(new Uri("api/fleet/tokens", UriKind.Relative), new JsonObject { ["device"] = device, ["ttlSeconds"] = 3600 });
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, text);
+        return (string)JsonNode.Parse(text)!["token"]!;
+    }
+
+    private static async Task<JsonNode> DeviceAsync(HttpClient admin)
+    {
+        var devices = (await admin.GetFromJsonAsync<JsonArray>(new Uri("api/fleet/devices", UriKind.Relative)))!;
+        return devices.Single(d => (string?)d!["name"] == Device)!;
+    }
+
+    private static async Task WaitForDeviceAsync(HttpClient admin, Func<JsonNode, bool> condition, string what, FlotelProcess agent)
+    {
+        JsonNode? last = null;
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(120))
+        {
+            last = await DeviceAsync(admin);
+            if (condition(last))
+            {
+                return;
+            }
+
+            await Task.Delay(250);
+        }
+
+        Assert.Fail($"timed out waiting for {what}; device: {last?.ToJsonString()}\nagent:\n{agent.Text}");
+    }
+
+    /// <summary><c>dotnet flotel.dll ARGS</c> with its output kept; signalled by its own PID only.</summary>
+    private sealed class FlotelProcess : IDisposable
+    {
+        private readonly Process _process;
+        private readonly List<string> _lines = [];
+
+        private FlotelProcess(Process process) => _process = process;
+
+        public Uri HttpBase { get; set; } = new("http://127.0.0.1/");
+
+        public bool HasExited => _process.HasExited;
+
+        public IReadOnlyList<string> Lines
+        {
+            get
+            {
+                lock (_lines)
+                {
+                    return [.. _lines];
+                }
+            }
+        }
+
+        public string Text => string.Join('\n', Lines);
+
+        public static FlotelProcess Start(params string[] args)
+        {
+            var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+            info.ArgumentList.Add(GatewayProcess.FlotelDll);
+            foreach (var arg in args)
+            {
+                info.ArgumentList.Add(arg);
+            }
+
+            info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+            var process = new Process { StartInfo = info };
+            var flotel = new FlotelProcess(process);
+            process.OutputDataReceived += (_, e) => flotel.Add(e.Data);
+            process.ErrorDataReceived += (_, e) => flotel.Add(e.Data);
+            process.Start();
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            return flotel;
+        }
+
+        public async Task<bool> WaitForLineAsync(Func<string, bool> match, TimeSpan timeout)
+        {
+            var deadline = Stopwatch.StartNew();
+            while (deadline.Elapsed < timeout)
+            {
+                if (Lines.Any(match))
+                {
+                    return true;
+                }
+
+                if (_process.HasExited)
+                {
+                    await Task.Delay(200);
+                    return Lines.Any(match);
+                }
+
+                await Task.Delay(100);
+            }
+
+            return false;
+        }
+
+        public async Task<int> WaitForExitAsync(TimeSpan timeout)
+        {
+            using var cts = new CancellationTokenSource(timeout);
+            await _process.WaitForExitAsync(cts.Token);
+            return _process.ExitCode;
+        }
+
+        public async Task<int> SignalAndWaitAsync(int signal, TimeSpan timeout)
+        {
+            NativeMethods.Kill(_process.Id, signal);
+            return await WaitForExitAsync(timeout);
+        }
+
+        public void Dispose()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill();
+                _process.WaitForExit(10_000);
+            }
+
+            _process.Dispose();
+        }
+
+        private void Add(string? line)
+        {
+            if (line is null)
+            {
+                return;
+            }
+
+            lock (_lines)
+            {
+                _lines.Add(line);
+            }
+        }
+    }
+}
