@@ -49,7 +49,14 @@ internal sealed record BoolQuery(
 public sealed record LogSort(string Field, bool Descending);
 
 /// <summary>A search over concrete indices; <paramref name="TrackTotalHitsUpTo"/> caps the exact count (null: always exact).</summary>
-public sealed record LogSearch(IReadOnlyList<string> Indices, LogQuery Query, IReadOnlyList<LogSort> Sort, int From, int Size, int? TrackTotalHitsUpTo = null);
+public sealed record LogSearch(IReadOnlyList<string> Indices, LogQuery Query, IReadOnlyList<LogSort> Sort, int From, int Size, int? TrackTotalHitsUpTo = null)
+{
+    /// <summary>
+    /// Elasticsearch's <c>terminate_after</c>: each index (one shard) collects only its first this many matches in
+    /// insertion order; the total counts and the hits are sorted among those alone. Null (or 0): every match.
+    /// </summary>
+    public int? TerminateAfter { get; init; }
+}
 
 /// <summary>One hit: its index, id, <c>_source</c> text and sort values (null entries for missing values).</summary>
 public sealed record LogHit(string Index, string Id, string Source, IReadOnlyList<object?> SortValues);
@@ -58,4 +65,7 @@ public sealed record LogHit(string Index, string Id, string Source, IReadOnlyLis
 public sealed record LogSearchResult(long Total, IReadOnlyList<LogHit> Hits)
 {
     public bool TotalIsLowerBound { get; init; }
+
+    /// <summary>An index held more matches than <see cref="LogSearch.TerminateAfter"/>, which were not collected.</summary>
+    public bool TerminatedEarly { get; init; }
 }

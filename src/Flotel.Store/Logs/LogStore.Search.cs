@@ -75,6 +75,8 @@ public sealed partial class LogStore
         PublishedIndex[] published = _published;
         int limit = search.From + search.Size;
         long total = 0;
+        bool terminatedEarly = false;
+        int? terminateAfter = search.TerminateAfter is > 0 ? search.TerminateAfter : null;
         var rows = new List<(int IndexOrder, long RowId, LogHit Hit)>();
         using SqliteConnection connection = OpenReader();
         // Disposed before the connection (declared after it): no interrupt can reach a closed or pooled-again handle.
@@ -94,7 +96,19 @@ public sealed partial class LogStore
             try
             {
                 long matches;
-                if (search.Query is MatchAllQuery)
+                if (terminateAfter is { } stopAfter)
+                {
+                    // terminate_after: the index's first stopAfter matches by rowid (insertion order, as a shard
+                    // collects in doc order) are all there is; one more tells whether collection stopped early.
+                    using SqliteCommand count = connection.CreateCommand();
+                    count.CommandText = $"SELECT COUNT(*) FROM (SELECT 1 FROM {docs} d WHERE {condition} ORDER BY d.rowid LIMIT {(stopAfter + 1L).ToString(CultureInfo.InvariantCulture)})";
+                    parameters.BindTo(count, index.Info.Name);
+                    long found = (long)count.ExecuteScalar()!;
+                    terminatedEarly |= found > stopAfter;
+                    matches = Math.Min(found, stopAfter);
+                    condition = $"d.rowid IN (SELECT d.rowid FROM {docs} d WHERE {condition} ORDER BY d.rowid LIMIT {stopAfter.ToString(CultureInfo.InvariantCulture)})";
+                }
+                else if (search.Query is MatchAllQuery)
                 {
                     // Every document matches: the count the writer published with its last commit is exact, while
                     // COUNT(*) walks the whole ts index (26 ms CPU for 400k documents; clients poll _count).
@@ -202,8 +216,8 @@ public sealed partial class LogStore
         return Result(total, hits);
 
         LogSearchResult Result(long count, List<LogHit> page) => search.TrackTotalHitsUpTo is { } cap && count > cap
-            ? new LogSearchResult(cap, page) { TotalIsLowerBound = true }
-            : new LogSearchResult(count, page);
+            ? new LogSearchResult(cap, page) { TotalIsLowerBound = true, TerminatedEarly = terminatedEarly }
+            : new LogSearchResult(count, page) { TerminatedEarly = terminatedEarly };
     }
 
     private static int CompareSortValues(object? a, object? b, bool descending)

@@ -27,7 +27,8 @@ public sealed class LabelMatcher
         if (type is LabelMatchType.RegexMatch or LabelMatchType.RegexNoMatch)
         {
             _literals = LinearRegex.TryLiteralAlternation(value);
-            _regex = _literals is null ? LinearRegex.Compile("^(?:" + value + ")$") : null;
+            // RE2's named groups, (?P<name>…), which .NET does not know, become plain groups: a matcher uses no names.
+            _regex = _literals is null ? LinearRegex.Compile("^(?:" + Flotel.Store.Query.Prometheus.PromMath.NumberNamedGroups(value, out _) + ")$") : null;
         }
     }
 

@@ -68,6 +68,7 @@ internal static class LinearRegex
     /// </exception>
     public static Regex Compile(string pattern)
     {
+        CheckRepeatCounts(pattern);
         try
         {
             return new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.NonBacktracking);
@@ -76,5 +77,64 @@ internal static class LinearRegex
         {
             throw new ArgumentException(UnsupportedReason + ": " + e.Message, nameof(pattern), e);
         }
+    }
+
+    /// <summary>RE2's largest repeat count: <c>a{1001}</c> is "invalid repeat count" there, so in Prometheus.</summary>
+    public const int MaxRepeatCount = 1000;
+
+    // Refuses a repetition {n}, {n,} or {n,m} (outside a character class, not escaped) with a count over
+    // MaxRepeatCount, as RE2 does; a brace that forms no repetition is a literal in both engines.
+    private static void CheckRepeatCounts(string pattern)
+    {
+        bool inClass = false;
+        for (int i = 0; i < pattern.Length; i++)
+        {
+            char c = pattern[i];
+            if (c == '\\')
+            {
+                i++;
+            }
+            else if (inClass)
+            {
+                inClass = c != ']';
+            }
+            else if (c == '[')
+            {
+                inClass = true;
+                // A ']' right after '[' or '[^' is a member of the class, not its end.
+                i += i + 1 < pattern.Length && pattern[i + 1] == '^' ? 1 : 0;
+                i += i + 1 < pattern.Length && pattern[i + 1] == ']' ? 1 : 0;
+            }
+            else if (c == '{')
+            {
+                int j = i + 1;
+                long low = ReadCount(pattern, ref j);
+                long high = low;
+                if (low >= 0 && j < pattern.Length && pattern[j] == ',')
+                {
+                    j++;
+                    high = j < pattern.Length && pattern[j] == '}' ? low : ReadCount(pattern, ref j);
+                }
+
+                if (low >= 0 && high >= 0 && j < pattern.Length && pattern[j] == '}' && Math.Max(low, high) > MaxRepeatCount)
+                {
+                    throw new ArgumentException($"invalid repeat count: {pattern[i..(j + 1)]} (at most {MaxRepeatCount}, as in RE2)", nameof(pattern));
+                }
+            }
+        }
+    }
+
+    // The decimal number at pattern[j…] (capped, so a long run of digits cannot overflow), or -1 when there is none.
+    private static long ReadCount(string pattern, ref int j)
+    {
+        int start = j;
+        long value = 0;
+        while (j < pattern.Length && char.IsAsciiDigit(pattern[j]))
+        {
+            value = Math.Min(value * 10 + (pattern[j] - '0'), int.MaxValue);
+            j++;
+        }
+
+        return j > start ? value : -1;
     }
 }

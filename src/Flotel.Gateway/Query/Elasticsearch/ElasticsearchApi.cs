@@ -32,6 +32,9 @@ public static class ElasticsearchApi
     /// <summary>The Elasticsearch version announced by <c>GET /</c> (see <see cref="WriteBanner"/> for why this one).</summary>
     public const string Version = "7.17.0";
 
+    /// <summary>The cluster's name in <c>GET /</c> and the licence's <c>issued_to</c>.</summary>
+    public const string ClusterName = "flotel";
+
     /// <summary>Elasticsearch's numeric id of <see cref="Version"/> (<c>settings.index.version.created</c>).</summary>
     public const string VersionId = "7170099";
 
@@ -178,7 +181,7 @@ public static class ElasticsearchApi
     private static Task WriteBanner(HttpContext context) => WriteJsonAsync(context, 200, w =>
     {
         w.WriteString("name", "flotel");
-        w.WriteString("cluster_name", "flotel");
+        w.WriteString("cluster_name", ClusterName);
         w.WriteString("cluster_uuid", "_na_");
         w.WriteStartObject("version");
         w.WriteString("number", Version);
@@ -215,7 +218,7 @@ public static class ElasticsearchApi
         TimeSpan? timeout = SearchTimeout.Read(body, query);
         List<string> indices = Resolve(store, expression, query);
         await run.StartAsync(timeout, "search").ConfigureAwait(false);
-        LogSearchResult result = store.Search(new LogSearch(indices, request.Query, request.Sort, request.From, request.Size, request.TrackTotalHitsUpTo), countOnly: false, run.Token);
+        LogSearchResult result = store.Search(new LogSearch(indices, request.Query, request.Sort, request.From, request.Size, request.TrackTotalHitsUpTo) { TerminateAfter = request.TerminateAfter }, countOnly: false, run.Token);
         AggregationResults? aggregations = RunAggregations(store, request, indices, run.Token);
         bool scored = request.Sort.Count == 0 || request.Sort.Any(s => s.Field == "_score");
         bool totalAsInt = IsTrue(query, "rest_total_hits_as_int");
@@ -224,6 +227,11 @@ public static class ElasticsearchApi
         {
             w.WriteNumber("took", took);
             w.WriteBoolean("timed_out", false);
+            if (request.TerminateAfter is not null)
+            {
+                w.WriteBoolean("terminated_early", result.TerminatedEarly);
+            }
+
             WriteShards(w, indices.Count);
             w.WriteStartObject("hits");
             if (totalAsInt)
@@ -313,13 +321,18 @@ public static class ElasticsearchApi
         Dictionary<string, string> query = QueryParameters(context);
         ElasticsearchParameters.Check(context.Request.Path, query, ElasticsearchParameters.Count);
         byte[] body = await ReadBodyAsync(context).ConfigureAwait(false);
-        LogQuery logQuery = QueryDslParser.ParseCount(body, query);
+        SearchRequest request = QueryDslParser.ParseCount(body, query);
         List<string> indices = Resolve(store, expression, query);
         await run.StartAsync(null, "count").ConfigureAwait(false);
-        LogSearchResult result = store.Search(new LogSearch(indices, logQuery, [], 0, 0), countOnly: true, run.Token);
+        LogSearchResult result = store.Search(new LogSearch(indices, request.Query, [], 0, 0) { TerminateAfter = request.TerminateAfter }, countOnly: true, run.Token);
         await WriteJsonAsync(context, 200, w =>
         {
             w.WriteNumber("count", result.Total);
+            if (request.TerminateAfter is not null)
+            {
+                w.WriteBoolean("terminated_early", result.TerminatedEarly);
+            }
+
             WriteShards(w, indices.Count);
         }).ConfigureAwait(false);
     }

@@ -15,7 +15,8 @@ namespace Flotel.Gateway.Query.Elasticsearch;
 /// <c>GET|POST /_field_caps</c>, <c>/{index}/_field_caps</c>, <c>GET|HEAD /{index}</c> (settings and mappings),
 /// <c>GET /_cluster/health[/{index}]</c> (Grafana's "Save &amp; test": pkg/tsdb/elasticsearch/healthcheck.go asks
 /// <c>?wait_for_status=yellow</c> and fails on 408 or <c>"status":"red"</c>), and <c>GET /_nodes[/…]</c> (Kibana and
-/// OpenSearch Dashboards read every node's <c>version</c> and <c>http.publish_address</c> at start-up). Field types
+/// OpenSearch Dashboards read every node's <c>version</c> and <c>http.publish_address</c> at start-up) and
+/// <c>GET /_license</c> (Logstash's <c>elasticsearch</c> output reads it at start-up). Field types
 /// come from <see cref="FieldMappings"/>. The gateway is one node holding one primary shard per index and no
 /// replicas: always green.
 /// </summary>
@@ -42,6 +43,18 @@ internal static class ElasticsearchMetadataApi
         ["_count"] = "GET, POST",
     };
 
+    /// <summary>
+    /// The <c>uid</c> of the licence <c>GET /_license</c> reports: fixed, as a cluster's self-generated basic licence
+    /// keeps its uid.
+    /// </summary>
+    public const string LicenseUid = "5f1b1e1a-7e1a-4c1e-9a55-f10be1a7e500";
+
+    /// <summary>
+    /// The licence's issue date: Elasticsearch 7.17.0's release day, 2022-02-01 (a cluster's basic licence carries the
+    /// day it first started; the gateway has no such day, and this one stays the same across restarts).
+    /// </summary>
+    public static readonly DateTimeOffset LicenseIssued = new(2022, 2, 1, 0, 0, 0, TimeSpan.Zero);
+
     // Sections of _nodes the gateway can describe.
     private static readonly HashSet<string> NodeMetrics = new(StringComparer.Ordinal) { "http", "settings", "_all", "_none" };
 
@@ -57,6 +70,7 @@ internal static class ElasticsearchMetadataApi
         _ = routes.MapMethods("/{index}", read, (HttpContext c, string index) => ElasticsearchApi.Handle(c, metrics, () => GetIndexAsync(c, store, index)));
         _ = routes.MapMethods("/_cluster/health", read, (HttpContext c) => ElasticsearchApi.Handle(c, metrics, () => ClusterHealthAsync(c, store, null)));
         _ = routes.MapMethods("/_cluster/health/{index}", read, (HttpContext c, string index) => ElasticsearchApi.Handle(c, metrics, () => ClusterHealthAsync(c, store, index)));
+        _ = routes.MapMethods("/_license", read, (HttpContext c) => ElasticsearchApi.Handle(c, metrics, () => LicenseAsync(c)));
         _ = routes.MapMethods("/_nodes", read, (HttpContext c) => ElasticsearchApi.Handle(c, metrics, () => NodesAsync(c, [])));
         _ = routes.MapMethods("/_nodes/{first}", read, (HttpContext c, string first) => ElasticsearchApi.Handle(c, metrics, () => NodesAsync(c, [first])));
         _ = routes.MapMethods("/_nodes/{first}/{second}", read, (HttpContext c, string first, string second) => ElasticsearchApi.Handle(c, metrics, () => NodesAsync(c, [first, second])));
@@ -400,6 +414,30 @@ internal static class ElasticsearchMetadataApi
 
                 w.WriteEndObject();
             }
+        });
+    }
+
+    /// <summary>
+    /// <c>GET /_license</c>, as an Elasticsearch 7.17 cluster on its self-generated basic licence answers it: active, type
+    /// <c>basic</c>, issued by <c>elasticsearch</c> to the cluster, 1000 nodes, no expiry date and a start date of -1
+    /// (Elastic's "Get license API" reference, 7.17).
+    /// </summary>
+    private static Task LicenseAsync(HttpContext context)
+    {
+        ElasticsearchParameters.Check(context.Request.Path, ElasticsearchApi.QueryParameters(context), ElasticsearchParameters.License);
+        return ElasticsearchApi.WriteJsonAsync(context, 200, w =>
+        {
+            w.WriteStartObject("license");
+            w.WriteString("status", "active");
+            w.WriteString("uid", LicenseUid);
+            w.WriteString("type", "basic");
+            w.WriteString("issue_date", LicenseIssued.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+            w.WriteNumber("issue_date_in_millis", LicenseIssued.ToUnixTimeMilliseconds());
+            w.WriteNumber("max_nodes", 1000);
+            w.WriteString("issued_to", ElasticsearchApi.ClusterName);
+            w.WriteString("issuer", "elasticsearch");
+            w.WriteNumber("start_date_in_millis", -1);
+            w.WriteEndObject();
         });
     }
 

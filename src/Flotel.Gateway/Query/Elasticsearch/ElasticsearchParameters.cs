@@ -40,6 +40,9 @@ internal static class ElasticsearchParameters
     /// <summary><c>_nodes</c>.</summary>
     public static readonly HashSet<string> None = Set([], ["master_timeout", "timeout", "flat_settings", "local"]);
 
+    /// <summary><c>_license</c>: <c>accept_enterprise</c> only renames a licence type the gateway never has.</summary>
+    public static readonly HashSet<string> License = Set([], ["local", "accept_enterprise"]);
+
     /// <summary><c>_mapping</c> and <c>GET /{index}</c>.</summary>
     public static readonly HashSet<string> Mapping = Set(
         ["ignore_unavailable", "allow_no_indices", "expand_wildcards", "local", "master_timeout", "include_type_name", "flat_settings",

@@ -15,6 +15,9 @@ public sealed record SearchRequest(LogQuery Query, IReadOnlyList<LogSort> Sort, 
     public DisplayOptions Display { get; init; } = DisplayOptions.None;
     /// <summary>The body's <c>aggs</c> (or <c>aggregations</c>); empty when it has none.</summary>
     public IReadOnlyList<Aggregation> Aggregations { get; init; } = [];
+
+    /// <summary>Elasticsearch's <c>terminate_after</c>: matches collected per index at most; null = all.</summary>
+    public int? TerminateAfter { get; init; }
 }
 
 /// <summary>
@@ -31,6 +34,12 @@ public static class QueryDslParser
     public const int DefaultTrackTotalHits = 10_000;
 
     /// <summary>
+    /// The score of every hit: the store ranks nothing, so every match scores 1.0, as under Elasticsearch's
+    /// <c>constant_score</c>. <c>min_score</c> is applied against it: at most 1.0 keeps every match, above it none.
+    /// </summary>
+    public const double ConstantScore = 1.0;
+
+    /// <summary>
     /// Deepest JSON accepted in a request body (System.Text.Json's default, stated so it cannot change unseen). It
     /// bounds the recursion of <see cref="ParseQuery"/> over nested <c>bool</c> queries (two or three JSON levels each,
     /// so 20 to 30 of them, as Elasticsearch's <c>indices.query.bool.max_nested_depth</c>); deeper is a 400
@@ -41,7 +50,7 @@ public static class QueryDslParser
     // Top-level keys that change nothing here (scoring, tracking, timeouts) and are accepted as Kibana and clients send them.
     private static readonly HashSet<string> IgnoredKeys = new(StringComparer.Ordinal)
     {
-        "timeout", "explain", "track_scores", "min_score", "profile", "terminate_after",
+        "timeout", "explain", "track_scores", "profile",
     };
 
     public static SearchRequest Parse(ReadOnlySpan<byte> body, IReadOnlyDictionary<string, string> urlParameters, int maxResultWindow)
@@ -53,6 +62,8 @@ public static class QueryDslParser
         SourceFilter source = SourceFilter.All;
         int? track = DefaultTrackTotalHits;
         DisplayOptions display = DisplayOptions.None;
+        int? terminateAfter = null;
+        double? minScore = null;
         bool sourceGiven = false;
         IReadOnlyList<Aggregation> aggregations = [];
         if (!body.IsEmpty && !IsBlank(body))
@@ -109,11 +120,26 @@ public static class QueryDslParser
                                     _ => throw ElasticsearchException.Parsing("[track_total_hits] must be a boolean or a non-negative integer"),
                                 };
                                 break;
+                            case "terminate_after":
+                                // Elasticsearch: 0 is its default (no limit), a negative count an illegal argument.
+                                int stopAfter = ReadInt(property.Value, "terminate_after");
+                                terminateAfter = stopAfter switch
+                                {
+                                    < 0 => throw ElasticsearchException.IllegalArgument("terminateAfter must be > 0"),
+                                    0 => null,
+                                    _ => stopAfter,
+                                };
+                                break;
+                            case "min_score":
+                                minScore = property.Value.ValueKind == JsonValueKind.Number && property.Value.TryGetDouble(out double least) && double.IsFinite(least)
+                                    ? least
+                                    : throw ElasticsearchException.Parsing("[min_score] must be a number");
+                                break;
                             default:
                                 display = ReferenceEquals(display, DisplayOptions.None) ? new DisplayOptions() : display;
                                 if (!display.TryRead(property.Name, property.Value) && !IgnoredKeys.Contains(property.Name))
                                 {
-                                    throw ElasticsearchException.Parsing($"Unknown key [{property.Name}]: not supported by this gateway (query, sort, from, size, _source, fields, docvalue_fields, highlight, track_total_hits, aggs are)");
+                                    throw ElasticsearchException.Parsing($"Unknown key [{property.Name}]: not supported by this gateway (query, sort, from, size, _source, fields, docvalue_fields, highlight, track_total_hits, aggs, terminate_after, min_score are)");
                                 }
 
                                 break;
@@ -186,12 +212,24 @@ public static class QueryDslParser
             track = trackText switch { "true" or "" => null, "false" => 0, _ => ParseIntParameter(trackText, "track_total_hits") };
         }
 
-        return new SearchRequest(query, sort, from, size, source) { TrackTotalHitsUpTo = track, Display = display, Aggregations = aggregations };
+        if (terminateAfter is not null && aggregations.Count > 0)
+        {
+            // Aggregations run over every match; cutting the hits alone would answer two different sets.
+            throw ElasticsearchException.IllegalArgument("[terminate_after] together with [aggs] is not supported by this gateway");
+        }
+
+        if (minScore > ConstantScore)
+        {
+            // Every match scores ConstantScore, so none reaches a higher min_score.
+            query = MatchNoneQuery.Instance;
+        }
+
+        return new SearchRequest(query, sort, from, size, source) { TrackTotalHitsUpTo = track, Display = display, TerminateAfter = terminateAfter, Aggregations = aggregations };
     }
 
-    /// <summary>Parses only the <c>query</c> of a <c>_count</c> body (and <c>q</c>).</summary>
-    public static LogQuery ParseCount(ReadOnlySpan<byte> body, IReadOnlyDictionary<string, string> urlParameters) =>
-        Parse(body, urlParameters, int.MaxValue).Query;
+    /// <summary>Parses a <c>_count</c> body (and <c>q</c>): its query, <c>min_score</c> and <c>terminate_after</c>.</summary>
+    public static SearchRequest ParseCount(ReadOnlySpan<byte> body, IReadOnlyDictionary<string, string> urlParameters) =>
+        Parse(body, urlParameters, int.MaxValue);
 
     public static LogQuery ParseQuery(JsonElement element)
     {

@@ -357,7 +357,9 @@ internal static class PromLexer
         }
 
         var text = query[start..i];
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || (i < query.Length && (char.IsAsciiLetter(query[i]) || query[i] == '_')))
+        // A literal past double's range is an error, as Go's ParseFloat makes it in Prometheus (.NET gives ±Inf).
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || double.IsInfinity(value)
+            || (i < query.Length && (char.IsAsciiLetter(query[i]) || query[i] == '_')))
         {
             throw PromQueryException.Parse(query, start, "bad number or duration syntax: \"" + text + "\"");
         }

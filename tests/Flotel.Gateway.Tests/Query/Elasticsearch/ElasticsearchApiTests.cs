@@ -177,6 +177,67 @@ public sealed class ElasticsearchApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Search_TerminateAfter_CollectsTheFirstMatchesInInsertionOrderAndSaysItStoppedEarly()
+    {
+        // One index (one shard); written in this order, so "alpha one" and "alpha two" are its first two matches.
+        await _server.Logs.Store.WriteAsync([
+            TestLogStore.Event(new DateTime(2022, 5, 12, 1, 0, 0, DateTimeKind.Utc), "alpha one"),
+            TestLogStore.Event(new DateTime(2022, 5, 12, 3, 0, 0, DateTimeKind.Utc), "alpha two"),
+            TestLogStore.Event(new DateTime(2022, 5, 12, 4, 0, 0, DateTimeKind.Utc), "beta"),
+            TestLogStore.Event(new DateTime(2022, 5, 12, 2, 0, 0, DateTimeKind.Utc), "alpha three"),
+        ]);
+        const string Query = "\"query\":{\"match\":{\"message\":\"alpha\"}},\"sort\":[{\"@timestamp\":\"desc\"}]";
+
+        JsonNode stopped = await JsonAsync(HttpMethod.Post, "/logstash-2022.05.12/_search", "{" + Query + ",\"terminate_after\":2}");
+        Assert.True((bool)stopped["terminated_early"]!);
+        Assert.Equal(2, (long)stopped["hits"]!["total"]!["value"]!);
+        Assert.Equal(["alpha two", "alpha one"], stopped["hits"]!["hits"]!.AsArray().Select(h => (string?)h!["_source"]!["message"]));
+
+        JsonNode complete = await JsonAsync(HttpMethod.Post, "/logstash-2022.05.12/_search", "{" + Query + ",\"terminate_after\":3}");
+        Assert.False((bool)complete["terminated_early"]!);
+        Assert.Equal(["alpha two", "alpha three", "alpha one"], complete["hits"]!["hits"]!.AsArray().Select(h => (string?)h!["_source"]!["message"]));
+
+        JsonNode all = await JsonAsync(HttpMethod.Post, "/logstash-2022.05.12/_search", """{"terminate_after":1}""");
+        Assert.True((bool)all["terminated_early"]!);
+        Assert.Equal(1, (long)all["hits"]!["total"]!["value"]!);
+
+        JsonNode unset = await JsonAsync(HttpMethod.Post, "/logstash-2022.05.12/_search", "{" + Query + "}");
+        Assert.Null(unset["terminated_early"]);
+        Assert.Equal(3, (long)unset["hits"]!["total"]!["value"]!);
+
+        JsonNode count = await JsonAsync(HttpMethod.Post, "/logstash-2022.05.12/_count", """{"query":{"match":{"message":"alpha"}},"terminate_after":2}""");
+        Assert.Equal(2, (long)count["count"]!);
+        Assert.True((bool)count["terminated_early"]!);
+
+        (HttpStatusCode status, string text) = await SendAsync(HttpMethod.Post, "/_search", """{"terminate_after":-1}""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("illegal_argument_exception", (string?)JsonNode.Parse(text)!["error"]!["type"]);
+    }
+
+    [Fact]
+    public async Task Search_MinScore_AppliesToTheConstantScoreOfOne()
+    {
+        await _server.Logs.Store.WriteAsync([
+            TestLogStore.Event(new DateTime(2022, 5, 12, 1, 0, 0, DateTimeKind.Utc), "alpha one"),
+            TestLogStore.Event(new DateTime(2022, 5, 12, 2, 0, 0, DateTimeKind.Utc), "alpha two"),
+        ]);
+
+        // Every hit scores 1.0 (no relevance ranking): a min_score up to 1 keeps them all, above 1 keeps none.
+        JsonNode kept = await JsonAsync(HttpMethod.Post, "/_search", """{"query":{"match":{"message":"alpha"}},"min_score":1}""");
+        Assert.Equal(2, (long)kept["hits"]!["total"]!["value"]!);
+        Assert.All(kept["hits"]!["hits"]!.AsArray(), h => Assert.Equal(1.0, (double)h!["_score"]!));
+
+        JsonNode none = await JsonAsync(HttpMethod.Post, "/_search", """{"query":{"match":{"message":"alpha"}},"min_score":1.5}""");
+        Assert.Equal(0, (long)none["hits"]!["total"]!["value"]!);
+        Assert.Empty(none["hits"]!["hits"]!.AsArray());
+        Assert.Equal(0, (long)(await JsonAsync(HttpMethod.Post, "/_count", """{"min_score":2}"""))["count"]!);
+
+        (HttpStatusCode status, string text) = await SendAsync(HttpMethod.Post, "/_search", """{"min_score":"high"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("parsing_exception", (string?)JsonNode.Parse(text)!["error"]!["type"]);
+    }
+
+    [Fact]
     public async Task Search_SortSizeAndSourceFilter_ShapeLikeElasticsearch()
     {
         await _server.Logs.Store.WriteAsync([

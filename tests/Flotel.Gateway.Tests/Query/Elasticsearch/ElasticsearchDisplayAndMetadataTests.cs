@@ -235,6 +235,31 @@ public sealed class ElasticsearchDisplayAndMetadataTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task License_LogstashStartupCheck_ActiveBasicLicenceOfA717Cluster()
+    {
+        // Logstash's elasticsearch output reads license.status at start-up; the fields are those of Elastic's
+        // "Get license API" (7.17) for a basic licence, which has no expiry date.
+        JsonNode response = await JsonAsync(HttpMethod.Get, "/_license");
+        JsonObject license = response["license"]!.AsObject();
+        Assert.Equal(
+            ["status", "uid", "type", "issue_date", "issue_date_in_millis", "max_nodes", "issued_to", "issuer", "start_date_in_millis"],
+            license.Select(p => p.Key));
+        Assert.Equal("active", (string?)license["status"]);
+        Assert.Equal("basic", (string?)license["type"]);
+        Assert.True(Guid.TryParse((string?)license["uid"], out _));
+        long issued = (long)license["issue_date_in_millis"]!;
+        Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(issued), DateTimeOffset.Parse((string)license["issue_date"]!, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(1000, (int)license["max_nodes"]!);
+        Assert.Equal((string?)(await JsonAsync(HttpMethod.Get, "/"))["cluster_name"], (string?)license["issued_to"]);
+        Assert.Equal("elasticsearch", (string?)license["issuer"]);
+        Assert.Equal(-1, (long)license["start_date_in_millis"]!);
+
+        Assert.NotNull((await JsonAsync(HttpMethod.Get, "/_license?accept_enterprise=true&local=true"))["license"]);
+        JsonNode unknown = await JsonAsync(HttpMethod.Get, "/_license?nope=1", expected: HttpStatusCode.BadRequest);
+        Assert.Equal("illegal_argument_exception", (string?)unknown["error"]!["type"]);
+    }
+
+    [Fact]
     public async Task Nodes_KibanaStartupRequest_VersionAndPublishAddress()
     {
         // Kibana's and OpenSearch Dashboards' version check at start-up.
