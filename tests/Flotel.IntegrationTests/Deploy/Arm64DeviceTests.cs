@@ -37,7 +37,7 @@ public sealed partial class Arm64DeviceTests
 
         var (exit, stdout, stderr) = await Arm64DeviceBuild.RunAsync(binary, "check", "--manifests", blog);
         Assert.True(exit == 0, $"check --manifests examples/blog exited {exit}:\n{stdout}\n{stderr}");
-        Assert.Contains("Device edge-device-1", stdout, StringComparison.Ordinal);
+        Assert.Contains("device edge-device-1", stdout, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("random-workload", stdout, StringComparison.Ordinal);
         Assert.Contains("0 errors", stdout, StringComparison.Ordinal);
 

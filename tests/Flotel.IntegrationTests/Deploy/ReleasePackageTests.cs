@@ -8,7 +8,7 @@ namespace Flotel.IntegrationTests.Deploy;
 /// <summary>
 /// The release artifacts of one architecture as deploy/packaging/package.sh (run by release.sh) makes them, from the
 /// linux-arm64 device build published by the tests: the .deb read with dpkg-deb and installed into a scratch root with
-/// dpkg (then upgraded: data and edited configuration survive), the .rpm read with rpm and installed into a scratch
+/// dpkg (then upgraded, running the old package's postrm: data and edited configuration survive), the .rpm read with rpm and installed into a scratch
 /// root with rpm (then upgraded), the tarballs' contents and SHA256SUMS.
 /// </summary>
 [Collection(PeerCollection.Name)]
@@ -82,7 +82,10 @@ public sealed class ReleasePackageTests
             }
 
             await File.WriteAllTextAsync(Path.Combine(root, "var/lib/dpkg/status"), "");
-            // Unpacked, not configured: the maintainer scripts would run chrooted into a root without a shell.
+            // dpkg runs the maintainer scripts chrooted into the root (the upgrade runs the old postrm): a static
+            // busybox is their /bin/sh. Unpacked, not configured: postinst would add a user to the root's passwd.
+            Directory.CreateDirectory(Path.Combine(root, "bin"));
+            File.Copy("/bin/busybox", Path.Combine(root, "bin/sh"));
             await DpkgUnpackAsync(root, Path.Combine(dist, $"flotel-agent_{PackageVersion}_arm64.deb"));
             Assert.Contains("Version: " + PackageVersion, await RunAsync("dpkg", "--root=" + root, "-s", "flotel-agent"), StringComparison.Ordinal);
 
