@@ -48,7 +48,7 @@ trap 'rm -rf "$work"' EXIT
 echo "package.sh: linux-$arch: CLI tarball"
 mkdir -p "$work/cli/flotel-$version-linux-$arch"
 cp -a "$cli"/. "$work/cli/flotel-$version-linux-$arch/"
-rm -f "$work/cli/flotel-$version-linux-$arch"/*.pdb "$work/cli/flotel-$version-linux-$arch"/*.dbg
+rm -f "$work/cli/flotel-$version-linux-$arch"/*.pdb "$work/cli/flotel-$version-linux-$arch"/*.dbg "$work/cli/flotel-$version-linux-$arch"/*.xml
 tar -C "$work/cli" --owner=0 --group=0 -czf "$dist/flotel-$version-linux-$arch.tar.gz" "flotel-$version-linux-$arch"
 
 echo "package.sh: linux-$arch: agent tarball"
