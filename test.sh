@@ -21,6 +21,14 @@ peers=(
   "node:nodejs"   # the AWS SDK for JavaScript cross-check of the timestream output (npm ci from its lock file)
   "npm:npm"
   "influxd:influxdb"
+  # The arm64 device build is cross-compiled (NativeAOT: clang, llvm-objcopy, the aarch64 GNU toolchain and C library)
+  # and run under qemu-user; the release packages are built with dpkg-deb and rpmbuild (Deploy/ tests).
+  "clang:clang"
+  "llvm-objcopy:llvm"
+  "aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu"
+  "/usr/aarch64-linux-gnu/lib/libc.so:libc6-dev-arm64-cross"
+  "qemu-aarch64-static:qemu-user-static"
+  "rpmbuild:rpm"
 )
 missing=()
 for p in "${peers[@]}"; do

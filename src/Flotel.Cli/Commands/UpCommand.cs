@@ -12,9 +12,13 @@ internal static class UpCommand
         var manifests = CommonOptions.Manifests("Flotta manifests of the device to run [default: examples/blog]", required: false);
         var http = CommonOptions.Address("--http", "127.0.0.1:9201", "HTTP listener: remote write, _search, Prometheus API, web UI");
         var syslog = CommonOptions.Address("--syslog", "127.0.0.1:5140", "Syslog listener, TCP and UDP");
+        var noInstall = new Option<bool>("--no-install")
+        {
+            Description = "Do not install missing podman, runc, catatonit, busybox-static or node_exporter (apt-get or dnf, as root or with passwordless sudo); name the command instead",
+        };
         var command = new Command("up", "Run a gateway on the embedded store and an agent for the device in --manifests, bound to 127.0.0.1")
         {
-            data, manifests, http, syslog,
+            data, manifests, http, syslog, noInstall,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -22,7 +26,8 @@ internal static class UpCommand
                 parse.GetValue(data)?.FullName ?? Path.GetFullPath(".flotel"),
                 parse.GetValue(manifests)?.FullName,
                 parse.GetValue(http)!,
-                parse.GetValue(syslog)!);
+                parse.GetValue(syslog)!,
+                parse.GetValue(noInstall));
             var interactive = !Console.IsOutputRedirected && ReferenceEquals(parse.InvocationConfiguration.Output, Console.Out);
             return await UpRunner.RunAsync(options, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, interactive, cancellationToken).ConfigureAwait(false);
         });

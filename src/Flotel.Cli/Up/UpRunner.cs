@@ -12,12 +12,14 @@ using Spectre.Console;
 namespace Flotel.Cli.Up;
 
 /// <summary>What <c>flotel up</c> was asked for.</summary>
-internal sealed record UpOptions(string DataDirectory, string? ManifestsDirectory, string HttpAddress, string SyslogAddress);
+internal sealed record UpOptions(string DataDirectory, string? ManifestsDirectory, string HttpAddress, string SyslogAddress, bool NoInstall = false);
 
 /// <summary>
 /// <c>flotel up</c>: the blog's whole scenario on one machine — a gateway on the embedded store, node_exporter (or the
 /// built-in host metrics), podman's API service with a local image, and an agent for the device, all on 127.0.0.1.
-/// Whatever is missing is named with the command that installs it, and everything else runs.
+/// Missing programs are installed with the system's package manager when running as root or with passwordless sudo
+/// (<see cref="SystemPackages"/>; <c>--no-install</c> refuses); what is still missing is named with the command that
+/// installs it, and everything else runs.
 /// </summary>
 internal static class UpRunner
 {
@@ -38,6 +40,8 @@ internal static class UpRunner
             await error.WriteLineAsync($"flotel up: --manifests {options.ManifestsDirectory}: no such directory").ConfigureAwait(false);
             return ExitCodes.InvalidInput;
         }
+
+        await InstallMissingAsync(options.NoInstall, error, notes, cancellationToken).ConfigureAwait(false);
 
         GatewayHost gateway;
         try
@@ -175,6 +179,56 @@ internal static class UpRunner
 
         notes.Add($"./{DefaultManifests} not found: using the blog's manifests built into flotel, copied to {target}");
         return target;
+    }
+
+    /// <summary>Installs the missing <see cref="SystemPackages.Requirements"/> when allowed, one progress line per step on <paramref name="error"/>.</summary>
+    private static async Task InstallMissingAsync(bool noInstall, TextWriter error, List<string> notes, CancellationToken cancellationToken)
+    {
+        var missing = SystemPackages.Missing(SystemPackages.Requirements, SystemPackages.Exists);
+        if (missing.Count == 0)
+        {
+            return;
+        }
+
+        var manager = SystemPackages.Detect(SystemPackages.Exists);
+        var isRoot = Environment.IsPrivilegedProcess;
+        var sudo = !isRoot && !noInstall && manager != PackageManager.None && SystemPackages.Exists("sudo")
+            && (await ChildProcess.RunAsync("sudo", ["-n", "true"], null, TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false)).ExitCode == 0;
+        var plan = SystemPackages.Decide(missing, manager, isRoot, sudo, noInstall);
+        var names = string.Join(' ', missing.Select(r => r.Name));
+        switch (plan.Decision)
+        {
+            case InstallDecision.Refused:
+                notes.Add($"missing {names}; not installed (--no-install); to install: {plan.CommandLine}");
+                return;
+            case InstallDecision.NotPermitted:
+                notes.Add($"missing {names}; not installed (not root, and sudo asks for a password); to install: {plan.CommandLine}");
+                return;
+            case InstallDecision.NoPackageManager:
+                notes.Add($"missing {names}; neither apt-get nor dnf found: {plan.CommandLine}");
+                return;
+        }
+
+        for (var i = 0; i < plan.Commands.Count; i++)
+        {
+            var command = plan.Commands[i];
+            await error.WriteLineAsync($"flotel up: installing {string.Join(' ', plan.Packages)} ({i + 1}/{plan.Commands.Count}: {string.Join(' ', command)})").ConfigureAwait(false);
+            var (exit, output) = await ChildProcess.RunAsync(
+                command[0], command.Skip(1), new Dictionary<string, string>(StringComparer.Ordinal) { ["DEBIAN_FRONTEND"] = "noninteractive" },
+                TimeSpan.FromMinutes(15), cancellationToken).ConfigureAwait(false);
+            if (exit != 0)
+            {
+                var last = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? string.Empty;
+                await error.WriteLineAsync($"flotel up: {string.Join(' ', command)} failed (exit {exit}): {last}").ConfigureAwait(false);
+                notes.Add($"installing {string.Join(' ', plan.Packages)} failed ({last}); to install: {plan.CommandLine}");
+                return;
+            }
+        }
+
+        var still = SystemPackages.Missing(missing, SystemPackages.Exists);
+        var installed = missing.Except(still).Select(r => r.PackageFor(manager)).Distinct(StringComparer.Ordinal).ToList();
+        notes.Add($"installed with {(manager == PackageManager.Apt ? "apt-get" : "dnf")}: {string.Join(' ', installed)}"
+            + (still.Count > 0 ? $"; still missing: {string.Join(' ', still.Select(r => r.Name))}" : string.Empty));
     }
 
     private static async Task<(Uri Url, ChildProcess? NodeExporter, BuiltInHostMetrics? BuiltIn)> StartHostMetricsAsync(List<string> notes, CancellationToken cancellationToken)

@@ -31,9 +31,10 @@ internal sealed class MetricsAgentProcess : IDisposable
 
     /// <param name="executable">A published <c>flotel</c> binary (e.g. the device build); null = <c>dotnet flotel.dll</c>.</param>
     /// <param name="podmanSocket">The podman API socket (--podman-socket); null = the agent's default.</param>
-    public static async Task<MetricsAgentProcess> StartAsync(string manifests, string data, Uri nodeExporter, string? executable = null, string? podmanSocket = null)
+    /// <param name="emulator">Runs <paramref name="executable"/> under this command and its arguments (e.g. <c>qemu-aarch64-static -L SYSROOT</c>); null = directly.</param>
+    public static async Task<MetricsAgentProcess> StartAsync(string manifests, string data, Uri nodeExporter, string? executable = null, string? podmanSocket = null, IReadOnlyList<string>? emulator = null)
     {
-        var info = new ProcessStartInfo(executable ?? "dotnet")
+        var info = new ProcessStartInfo(emulator?[0] ?? executable ?? "dotnet")
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
@@ -41,7 +42,13 @@ internal sealed class MetricsAgentProcess : IDisposable
             WorkingDirectory = data,
         };
         string[] arguments = ["agent", "--manifests", manifests, "--data", data, "--node-exporter", nodeExporter.ToString(), .. podmanSocket is null ? Array.Empty<string>() : ["--podman-socket", podmanSocket]];
-        foreach (var arg in executable is null ? [GatewayProcess.FlotelDll, .. arguments] : arguments)
+        string[] command = (executable, emulator) switch
+        {
+            (null, _) => [GatewayProcess.FlotelDll, .. arguments],
+            (_, null) => arguments,
+            _ => [.. emulator.Skip(1), executable, .. arguments],
+        };
+        foreach (var arg in command)
         {
             info.ArgumentList.Add(arg);
         }

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Builds a Flotel release into dist/ (docs/deploy.md, "Releases"):
+#   flotel-VERSION-linux-{x64,arm64}.tar.gz        the full CLI, self-contained (no .NET needed on the machine)
+#   flotel-agent-VERSION-linux-{x64,arm64}.tar.gz  the device build (NativeAOT), its systemd unit, example manifests
+#   flotel-agent_VERSION_{amd64,arm64}.deb         the agent as Debian packages
+#   flotel-agent-VERSION-1.{x86_64,aarch64}.rpm    the agent as RPM packages
+#   SHA256SUMS
+# Every binary reports VERSION+COMMIT for --version (-p:FlotelVersion, Directory.Build.props).
+# Needs: the .NET SDK, clang, llvm, gcc-aarch64-linux-gnu and libc6-dev-arm64-cross (NativeAOT for arm64 is
+# cross-compiled here), dpkg-deb, rpmbuild (Debian package rpm); qemu-user-static to check the arm64 binary.
+#
+# Usage: ./release.sh VERSION     e.g. ./release.sh 1.4.0  or  ./release.sh 1.4.0-rc.1
+set -euo pipefail
+cd "$(dirname "$0")"
+
+die() { echo "release.sh: error: $*" >&2; exit 1; }
+step() { echo "release.sh: [$(date -u +%H:%M:%S)] $*"; }
+
+[ $# -eq 1 ] || die "usage: ./release.sh VERSION (e.g. 1.4.0)"
+version=$1
+[[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.]+)?$ ]] \
+  || die "version '$version' is not MAJOR.MINOR.PATCH or MAJOR.MINOR.PATCH-PRERELEASE"
+
+# command -> Debian package that provides it
+missing=()
+for need in dotnet:dotnet-sdk clang:clang llvm-objcopy:llvm aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu \
+  /usr/aarch64-linux-gnu/lib/libc.so:libc6-dev-arm64-cross dpkg-deb:dpkg rpmbuild:rpm sha256sum:coreutils \
+  qemu-aarch64-static:qemu-user-static git:git; do
+  cmd=${need%%:*}
+  if [ "${cmd#/}" != "$cmd" ]; then [ -e "$cmd" ] || missing+=("${need#*:}")
+  else command -v "$cmd" >/dev/null || missing+=("${need#*:}"); fi
+done
+[ ${#missing[@]} -eq 0 ] || die "missing build tools; install them with: apt-get install ${missing[*]}"
+
+commit=$(git rev-parse HEAD)
+git diff --quiet HEAD -- || echo "release.sh: warning: the work tree has uncommitted changes; binaries report commit $commit"
+build=obj/release
+rm -rf dist "$build"
+mkdir -p dist "$build"
+
+for arch in x64 arm64; do
+  step "linux-$arch: publishing the full CLI (self-contained, single file)"
+  dotnet publish src/Flotel.Cli -c Release -r "linux-$arch" --self-contained -p:PublishSingleFile=true \
+    -p:FlotelVersion="$version" -o "$build/cli-$arch" --nologo -v q \
+    || die "dotnet publish src/Flotel.Cli -r linux-$arch failed"
+  step "linux-$arch: publishing the device build (NativeAOT)"
+  dotnet publish src/Flotel.Device -c Release -r "linux-$arch" -p:FlotelVersion="$version" -o "$build/device-$arch" --nologo -v q \
+    || die "dotnet publish src/Flotel.Device -r linux-$arch failed (NativeAOT needs clang; for arm64 also gcc-aarch64-linux-gnu and libc6-dev-arm64-cross)"
+
+  step "linux-$arch: checking --version"
+  if [ "$arch" = x64 ]; then run=(); else run=(qemu-aarch64-static -L /usr/aarch64-linux-gnu); fi
+  for binary in "$build/cli-$arch/flotel" "$build/device-$arch/flotel"; do
+    reported=$("${run[@]}" "$binary" --version) || die "$binary --version failed"
+    [ "$reported" = "$version+$commit" ] || die "$binary --version reports '$reported', expected '$version+$commit'"
+  done
+
+  step "linux-$arch: packaging"
+  deploy/packaging/package.sh "$version" "$arch" "$build/device-$arch/flotel" "$build/cli-$arch" dist
+done
+
+step "done: $(cd dist && ls | tr '\n' ' ')"
