@@ -29,6 +29,9 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
     /// <summary>Unconsumed bytes per connection before the fill loop pauses (the pipe's pause threshold).</summary>
     private const long PipePauseBytes = 4 * 1024 * 1024;
 
+    /// <summary>Most bytes taken from the socket in one read, into a pooled pipe segment rented when data is there.</summary>
+    private const int ReadBytes = 64 * 1024;
+
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(1);
 
     private readonly IPEndPoint _endpoint;
@@ -240,10 +243,15 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
             idle = RestartIdleClock(idle);
             while (true)
             {
-                var memory = writer.GetMemory(64 * 1024);
                 int n;
                 try
                 {
+                    // Wait for bytes without a buffer: a zero-byte read completes when data (or EOF) arrives, and
+                    // SslStream returns its own buffer to the pool while it waits, so an idle connection holds no
+                    // receive memory (an idle device must cost about what rsyslog's imptcp costs, docs/benchmarks.md).
+                    // The pipe's segment is rented only now and goes back to the pool once the frame loop consumed it.
+                    await stream.ReadAsync(Memory<byte>.Empty, idle?.Token ?? CancellationToken.None).ConfigureAwait(false);
+                    var memory = writer.GetMemory(ReadBytes);
                     n = await stream.ReadAsync(memory, idle?.Token ?? CancellationToken.None).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (idle is { IsCancellationRequested: true })
@@ -373,6 +381,9 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
                     _counters.Bytes.Add(batch.FrameBytes);
                 }
 
+                // The batch's buffer goes back to the pool between reads: the connection may now stay idle for long.
+                batch.Release();
+
                 if (result.IsCompleted && !full)
                 {
                     return;
@@ -381,6 +392,7 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
         }
         finally
         {
+            batch.Release();
             await reader.CompleteAsync().ConfigureAwait(false);
         }
     }
