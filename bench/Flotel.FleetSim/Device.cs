@@ -106,7 +106,7 @@ internal sealed class Device(string name, FleetRun run)
                     await Task.Delay(wait, stop).ConfigureAwait(false);
                 }
 
-                var probe = run.Probes.TryReserve() ? run.ProbeToken() : null;
+                var probe = run.Probes.TryReserveLine() ? run.ProbeToken() : null;
                 // <PRI>RFC3339 HOSTNAME workload[pid]: <container id>: <line>\n\n — Flotta appends "\n" to a body that
                 // already ends with one (the blank line is ignored by the gateway's framer).
                 var line = string.Create(CultureInfo.InvariantCulture,
@@ -171,7 +171,7 @@ internal sealed class Device(string name, FleetRun run)
                 if (await PostAsync(body, stop).ConfigureAwait(false))
                 {
                     Interlocked.Add(ref run.Counters.Samples, series.Length);
-                    if (run.Probes.TryReserve())
+                    if (run.Probes.TryReserveSeries())
                     {
                         run.Probes.FollowSeries(FirstSeriesSelector, timestampMs, Stopwatch.GetTimestamp());
                     }

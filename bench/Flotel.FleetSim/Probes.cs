@@ -6,7 +6,7 @@ using System.Text.Json;
 namespace Flotel.FleetSim;
 
 /// <summary>
-/// Latency probes: a few lines per second carry a unique token and are searched for with <c>_search</c> until found
+/// Latency probes: a few lines per second (each kind at its own rate) carry a unique token and are searched for with <c>_search</c> until found
 /// (ingest-to-searchable); a few remote-write requests per second are followed by Prometheus API queries until their
 /// series' latest timestamp is the one sent (ingest-to-queryable). Polls every 50 ms, give up after 60 s (counted).
 /// At most <see cref="MaxOutstanding"/> probes poll at once, so probing never becomes the load.
@@ -20,24 +20,30 @@ internal sealed class Probes(HttpClient http, int perSecond, Stopwatch clock)
     private readonly List<double> _searchable = [];
     private readonly List<double> _queryable = [];
     private readonly List<Task> _running = [];
-    private long _started;
+    private long _startedLines;
+    private long _startedSeries;
     private int _outstanding;
 
     public long TimedOut;
 
-    /// <summary>True when a probe may start now (the rate and the outstanding bound allow it).</summary>
-    public bool TryReserve()
+    /// <summary>True when a line probe may start now (the rate and the outstanding bound allow it).</summary>
+    public bool TryReserveLine() => TryReserve(ref _startedLines);
+
+    /// <summary>True when a series probe may start now (a rate of its own, so lines do not crowd series out).</summary>
+    public bool TryReserveSeries() => TryReserve(ref _startedSeries);
+
+    private bool TryReserve(ref long counter)
     {
         var allowed = (long)(clock.Elapsed.TotalSeconds * perSecond) + 1;
         while (true)
         {
-            var started = Interlocked.Read(ref _started);
+            var started = Interlocked.Read(ref counter);
             if (started >= allowed || Volatile.Read(ref _outstanding) >= MaxOutstanding)
             {
                 return false;
             }
 
-            if (Interlocked.CompareExchange(ref _started, started + 1, started) == started)
+            if (Interlocked.CompareExchange(ref counter, started + 1, started) == started)
             {
                 Interlocked.Increment(ref _outstanding);
                 return true;

@@ -39,4 +39,5 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 echo "fleet: load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores" >&2
 # Bounded twice: the simulator stops sending after --seconds and waits at most --settle-seconds for the counts;
 # this outer limit only catches a hang.
+rm -f "$LOG"
 exec timeout --signal=TERM "$((seconds + 900))" dotnet "$REPO/bench/Flotel.FleetSim/bin/Release/net10.0/flotel-fleetsim.dll" "${args[@]}"
