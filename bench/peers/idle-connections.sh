@@ -42,11 +42,11 @@ select.select([sys.stdin], [], [], 600)
 PY
 }
 
-# Measures receiver PID on PORT with N connections; prints "rss_before_kib rss_after_kib".
+# Measures receiver PID on PORT with N connections; sets RSS_BEFORE and RSS_AFTER (KiB).
 measure() {
-  local pid=$1 port=$2 n=$3 fifo=$BENCH_TMP/hold.$n.$RANDOM line before after
+  local pid=$1 port=$2 n=$3 fifo=$BENCH_TMP/hold.$n.$RANDOM
   sleep 2
-  before=$(rss_kib "$pid")
+  RSS_BEFORE=$(rss_kib "$pid")
   mkfifo "$fifo"
   hold_connections "$port" "$n" <"$fifo" >"$fifo.out" &
   local holder=$!; track_pid "$holder"
@@ -54,10 +54,9 @@ measure() {
   for ((i = 0; i < 3000; i++)); do grep -q '^ready' "$fifo.out" 2>/dev/null && break; kill -0 "$holder" 2>/dev/null || break; sleep 0.2; done
   grep -q '^ready' "$fifo.out" || { echo "bench: the client did not open $n connections" >&2; exec 7>&-; return 1; }
   sleep "$settle"
-  after=$(rss_kib "$pid")
+  RSS_AFTER=$(rss_kib "$pid")
   exec 7>&-
   wait "$holder" 2>/dev/null || true
-  echo "$before $after"
 }
 
 rows=()
@@ -80,14 +79,14 @@ CONF
     /usr/sbin/rsyslogd -n -f "$rs/rsyslog.conf" -i "$rs/rsyslogd.pid" >"$rs/stdout" 2>&1 &
     rs_pid=$!; track_pid "$rs_pid"
     wait_port "$rs_port"
-    read -r b a < <(measure "$rs_pid" "$rs_port" "$n")
-    row "rsyslog imptcp" "$n" "$b" "$a"
+    measure "$rs_pid" "$rs_port" "$n"
+    row "rsyslog imptcp" "$n" "$RSS_BEFORE" "$RSS_AFTER"
     stop_pid "$rs_pid"
   fi
   if want gateway; then
     start_gateway "$BENCH_TMP/gateway-$n"
-    read -r b a < <(measure "$GW_PID" "$GW_SYSLOG_PORT" "$n")
-    row "flotel gateway" "$n" "$b" "$a"
+    measure "$GW_PID" "$GW_SYSLOG_PORT" "$n"
+    row "flotel gateway" "$n" "$RSS_BEFORE" "$RSS_AFTER"
     stop_pid "$GW_PID"
   fi
 done
