@@ -28,9 +28,8 @@ rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
 # Opens $2 connections to 127.0.0.1:$1, writes one LF-framed line on each, prints "ready" and holds them until its
 # stdin closes (or 10 minutes pass).
-hold_connections() {
-  python3 -u - "$1" "$2" <<'PY'
-import select, socket, sys, time
+cat >"$BENCH_TMP/hold.py" <<'PY'
+import select, socket, sys
 port, n = int(sys.argv[1]), int(sys.argv[2])
 held = []
 for i in range(n):
@@ -40,7 +39,7 @@ for i in range(n):
 print("ready", flush=True)
 select.select([sys.stdin], [], [], 600)
 PY
-}
+hold_connections() { python3 -u "$BENCH_TMP/hold.py" "$1" "$2"; }
 
 # Measures receiver PID on PORT with N connections; sets RSS_BEFORE and RSS_AFTER (KiB).
 measure() {
@@ -65,7 +64,8 @@ row() { # name n before after
 }
 
 IFS=, read -r -a ns <<<"$counts"
-want gateway && build_flotel
+# FLOTEL_DLL=path/flotel.dll measures that build instead (e.g. an older commit's).
+want gateway && { [ -n "${FLOTEL_DLL:-}" ] || build_flotel; }
 for n in "${ns[@]}"; do
   if want rsyslog; then
     rs=$BENCH_TMP/rsyslog-$n; mkdir -p "$rs"; rs_port=$(free_port)

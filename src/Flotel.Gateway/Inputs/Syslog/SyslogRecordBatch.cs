@@ -100,7 +100,7 @@ internal sealed class SyslogRecordBatch
     /// <summary>An <see cref="IBufferWriter{T}"/> over one array rented from <see cref="ArrayPool{T}.Shared"/>, grown by renting a larger one.</summary>
     private sealed class PooledWriter : IBufferWriter<byte>
     {
-        private const int FirstBytes = 16 * 1024;
+        private const int FirstBytes = 4 * 1024;
         private byte[]? _array;
 
         public int WrittenCount { get; private set; }

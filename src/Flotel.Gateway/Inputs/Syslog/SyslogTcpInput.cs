@@ -214,7 +214,7 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
             }
 
             var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: PipePauseBytes, resumeWriterThreshold: PipePauseBytes / 2, useSynchronizationContext: false));
-            var fill = FillAsync(stream, pipe.Writer);
+            var fill = FillAsync(stream, socket, pipe.Writer);
             await FrameAsync(pipe.Reader, peer).ConfigureAwait(false);
             socket.Dispose(); // unblocks the fill loop if the frame loop ended first (stop)
             await fill.ConfigureAwait(false);
@@ -234,7 +234,7 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
         }
     }
 
-    private async Task FillAsync(Stream stream, PipeWriter writer)
+    private async Task FillAsync(Stream stream, Socket socket, PipeWriter writer)
     {
         Exception? error = null;
         CancellationTokenSource? idle = null;
@@ -250,8 +250,10 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
                     // SslStream returns its own buffer to the pool while it waits, so an idle connection holds no
                     // receive memory (an idle device must cost about what rsyslog's imptcp costs, docs/benchmarks.md).
                     // The pipe's segment is rented only now and goes back to the pool once the frame loop consumed it.
+                    // The segment is sized by what the socket holds (a device's line is a few hundred bytes; the pipe's
+                    // smallest segment is 4 KiB), so a fleet of mostly idle devices does not churn 64 KiB arrays.
                     await stream.ReadAsync(Memory<byte>.Empty, idle?.Token ?? CancellationToken.None).ConfigureAwait(false);
-                    var memory = writer.GetMemory(ReadBytes);
+                    var memory = writer.GetMemory(Math.Clamp(socket.Available, 1, ReadBytes));
                     n = await stream.ReadAsync(memory, idle?.Token ?? CancellationToken.None).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (idle is { IsCancellationRequested: true })
