@@ -7,7 +7,8 @@ namespace Flotel.Gateway.Inputs.Syslog;
 /// <summary>
 /// The frames of one TCP read or one burst of UDP datagrams, laid out as queue records (<see cref="GatewayRecord"/>
 /// header, transport byte, frames) of about <see cref="RecordBytes"/> each, to be appended together with one
-/// durability wait. A record holds the frames of one peer.
+/// durability wait. A record holds the frames of one peer. The bytes live in an array rented from the shared pool on
+/// the first frame and returned by <see cref="Release"/>, so a batch kept by an idle TCP connection holds no buffer.
 /// </summary>
 internal sealed class SyslogRecordBatch
 {
@@ -18,7 +19,7 @@ internal sealed class SyslogRecordBatch
     /// </summary>
     public const int RecordBytes = 32 * 1024;
 
-    private readonly ArrayBufferWriter<byte> _buffer = new(64 * 1024);
+    private readonly PooledWriter _buffer = new();
     private readonly List<int> _starts = [];
     private readonly List<ReadOnlyMemory<byte>> _records = [];
     private string? _peer;
@@ -78,6 +79,13 @@ internal sealed class SyslogRecordBatch
         }
     }
 
+    /// <summary>Empties the batch and returns its buffer to the pool (the next frame rents one again).</summary>
+    public void Release()
+    {
+        Clear();
+        _buffer.Release();
+    }
+
     /// <summary>Empties the batch for reuse.</summary>
     public void Clear()
     {
@@ -87,5 +95,61 @@ internal sealed class SyslogRecordBatch
         _peer = null;
         Frames = 0;
         FrameBytes = 0;
+    }
+
+    /// <summary>An <see cref="IBufferWriter{T}"/> over one array rented from <see cref="ArrayPool{T}.Shared"/>, grown by renting a larger one.</summary>
+    private sealed class PooledWriter : IBufferWriter<byte>
+    {
+        private const int FirstBytes = 4 * 1024;
+        private byte[]? _array;
+
+        public int WrittenCount { get; private set; }
+
+        public ReadOnlyMemory<byte> WrittenMemory => _array.AsMemory(0, WrittenCount);
+
+        public void Advance(int count)
+        {
+            if (count < 0 || _array is null || WrittenCount + count > _array.Length)
+            {
+                throw new ArgumentOutOfRangeException(nameof(count));
+            }
+
+            WrittenCount += count;
+        }
+
+        public Memory<byte> GetMemory(int sizeHint = 0) => Reserve(sizeHint).AsMemory(WrittenCount);
+
+        public Span<byte> GetSpan(int sizeHint = 0) => Reserve(sizeHint).AsSpan(WrittenCount);
+
+        public void ResetWrittenCount() => WrittenCount = 0;
+
+        public void Release()
+        {
+            WrittenCount = 0;
+            if (_array is not null)
+            {
+                ArrayPool<byte>.Shared.Return(_array);
+                _array = null;
+            }
+        }
+
+        private byte[] Reserve(int sizeHint)
+        {
+            var need = WrittenCount + Math.Max(sizeHint, 1);
+            if (_array is not null && need <= _array.Length)
+            {
+                return _array;
+            }
+
+            var grown = ArrayPool<byte>.Shared.Rent(Math.Max(need, Math.Max(FirstBytes, (_array?.Length ?? 0) * 2)));
+            if (_array is not null)
+            {
+                _array.AsSpan(0, WrittenCount).CopyTo(grown);
+                ArrayPool<byte>.Shared.Return(_array);
+            }
+
+            _array = grown;
+            return grown;
+        }
     }
 }

@@ -29,6 +29,9 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
     /// <summary>Unconsumed bytes per connection before the fill loop pauses (the pipe's pause threshold).</summary>
     private const long PipePauseBytes = 4 * 1024 * 1024;
 
+    /// <summary>Most bytes taken from the socket in one read, into a pooled pipe segment rented when data is there.</summary>
+    private const int ReadBytes = 64 * 1024;
+
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(1);
 
     private readonly IPEndPoint _endpoint;
@@ -211,7 +214,7 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
             }
 
             var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: PipePauseBytes, resumeWriterThreshold: PipePauseBytes / 2, useSynchronizationContext: false));
-            var fill = FillAsync(stream, pipe.Writer);
+            var fill = FillAsync(stream, socket, pipe.Writer);
             await FrameAsync(pipe.Reader, peer).ConfigureAwait(false);
             socket.Dispose(); // unblocks the fill loop if the frame loop ended first (stop)
             await fill.ConfigureAwait(false);
@@ -231,7 +234,7 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
         }
     }
 
-    private async Task FillAsync(Stream stream, PipeWriter writer)
+    private async Task FillAsync(Stream stream, Socket socket, PipeWriter writer)
     {
         Exception? error = null;
         CancellationTokenSource? idle = null;
@@ -240,10 +243,17 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
             idle = RestartIdleClock(idle);
             while (true)
             {
-                var memory = writer.GetMemory(64 * 1024);
                 int n;
                 try
                 {
+                    // Wait for bytes without a buffer: a zero-byte read completes when data (or EOF) arrives, and
+                    // SslStream returns its own buffer to the pool while it waits, so an idle connection holds no
+                    // receive memory (an idle device must cost about what rsyslog's imptcp costs, docs/benchmarks.md).
+                    // The pipe's segment is rented only now and goes back to the pool once the frame loop consumed it.
+                    // The segment is sized by what the socket holds (a device's line is a few hundred bytes; the pipe's
+                    // smallest segment is 4 KiB), so a fleet of mostly idle devices does not churn 64 KiB arrays.
+                    await stream.ReadAsync(Memory<byte>.Empty, idle?.Token ?? CancellationToken.None).ConfigureAwait(false);
+                    var memory = writer.GetMemory(Math.Clamp(socket.Available, 1, ReadBytes));
                     n = await stream.ReadAsync(memory, idle?.Token ?? CancellationToken.None).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (idle is { IsCancellationRequested: true })
@@ -373,6 +383,9 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
                     _counters.Bytes.Add(batch.FrameBytes);
                 }
 
+                // The batch's buffer goes back to the pool between reads: the connection may now stay idle for long.
+                batch.Release();
+
                 if (result.IsCompleted && !full)
                 {
                     return;
@@ -381,6 +394,7 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
         }
         finally
         {
+            batch.Release();
             await reader.CompleteAsync().ConfigureAwait(false);
         }
     }

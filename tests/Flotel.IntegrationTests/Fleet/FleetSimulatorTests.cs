@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.RegularExpressions;
+using Flotel.IntegrationTests.Gateway;
+using Xunit.Abstractions;
+
+namespace Flotel.IntegrationTests.Fleet;
+
+/// <summary>
+/// The fleet simulator (bench/fleet/run.sh) at CI size against a real <c>flotel gateway</c> process: every device
+/// connects, every line and acknowledged sample is found in the stores at the end, nothing fails. Speed is measured
+/// in docs/benchmarks.md, not asserted here.
+/// </summary>
+[Collection(PeerCollection.Name)]
+public sealed class FleetSimulatorTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task FleetSimulator_500DevicesFor30Seconds_NothingLostNoErrors()
+    {
+        var data = PeerProcess.CreateTempDirectory("fleet-sim");
+        try
+        {
+            using var gateway = await GatewayProcess.StartAsync(data);
+            var (code, stdout) = await RunSimulatorAsync(
+                "--devices", "500", "--seconds", "30", "--interval", "10", "--series", "20",
+                "--gateway", "http://" + gateway.HttpEndPoint, "--syslog", gateway.SyslogEndPoint.ToString(),
+                "--gateway-pid", gateway.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            AssertNothingLost(code, stdout, devices: 500, gateway.Stderr);
+        }
+        finally
+        {
+            GatewayTestKit.DeleteDirectory(data);
+        }
+    }
+
+    [Fact]
+    public async Task FleetSimulator_TlsWithItsOwnGateway_NothingLostNoErrors()
+    {
+        // Without --gateway the simulator starts flotel gateway itself (with a self-signed certificate for TLS) and
+        // stops it by PID: the path operators use to size a gateway.
+        var (code, stdout) = await RunSimulatorAsync(
+            "--devices", "50", "--seconds", "10", "--interval", "5", "--series", "10", "--tls", "--flotel", GatewayProcess.FlotelDll);
+        AssertNothingLost(code, stdout, devices: 50, gatewayLog: string.Empty);
+    }
+
+    private void AssertNothingLost(int code, string stdout, int devices, string gatewayLog)
+    {
+        Assert.True(code == 0, $"simulator exit code {code}\n{stdout}\n{gatewayLog}");
+        Assert.Matches(new Regex($@"^\| devices connected / asked \| {devices} / {devices} "), Line(stdout, "| devices connected"));
+        var lines = Numbers(Line(stdout, "| syslog lines sent / stored / lost"));
+        var samples = Numbers(Line(stdout, "| samples sent (2xx) / stored / lost"));
+        Assert.True(lines[0] > 0 && samples[0] > 0, stdout);
+        Assert.Equal([lines[0], lines[0], 0], lines);
+        Assert.Equal([samples[0], samples[0], 0], samples);
+        Assert.Equal([0, 0], Numbers(Line(stdout, "| connect failures / write failures")));
+        Assert.StartsWith($"fleet: {devices} devices, ", stdout.TrimEnd().Split('\n')[^1], StringComparison.Ordinal);
+    }
+
+    private static string Line(string stdout, string prefix) =>
+        stdout.Split('\n').FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal)) ?? throw new Xunit.Sdk.XunitException($"no line '{prefix}' in:\n{stdout}");
+
+    private static long[] Numbers(string row) =>
+        [.. row.Split('|', StringSplitOptions.RemoveEmptyEntries)[1].Split('/').Select(n => long.Parse(n.Trim(), System.Globalization.CultureInfo.InvariantCulture))];
+
+    private async Task<(int Code, string Stdout)> RunSimulatorAsync(params string[] args)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "flotel-fleetsim.dll");
+        Assert.True(File.Exists(dll), "flotel-fleetsim.dll is not next to the test assembly: " + dll);
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(dll);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(info)!;
+        var stdout = new StringBuilder();
+        var stderr = process.StandardError.ReadToEndAsync();
+        var reading = process.StandardOutput.ReadToEndAsync();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(6));
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true); // only the simulator this test started, and its gateway
+            throw;
+        }
+
+        stdout.Append(await reading);
+        output.WriteLine(stdout.ToString());
+        output.WriteLine(await stderr);
+        return (process.ExitCode, stdout.ToString());
+    }
+}
