@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Flotel.Agent.Tests.Logs;
 
+[Collection(SyslogSenderCollection.Name)]
 public sealed partial class LogTargetTests : IDisposable
 {
     private const string ContainerId = "dcc80a53aa1e7f5b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b";

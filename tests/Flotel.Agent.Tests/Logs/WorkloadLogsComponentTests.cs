@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Flotel.Agent.Tests.Logs;
 
+[Collection(SyslogSenderCollection.Name)]
 public sealed class WorkloadLogsComponentTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "flotel-component-" + Guid.NewGuid().ToString("N"));
