@@ -17,7 +17,7 @@ public sealed class CustomCaTrustTests : IDisposable
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest("CN=receiver.example", key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
-        _leaf = request.Create(_ca, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1), [1, 2, 3, 4]);
+        _leaf = request.Create(_ca, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddHours(12), [1, 2, 3, 4]);
     }
 
     public void Dispose()
@@ -49,11 +49,11 @@ public sealed class CustomCaTrustTests : IDisposable
         var intermediateRequest = new CertificateRequest("CN=intermediate", intermediateKey, HashAlgorithmName.SHA256);
         intermediateRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         intermediateRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign, true));
-        using var intermediatePublic = intermediateRequest.Create(_ca, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1), [5, 6, 7, 8]);
+        using var intermediatePublic = intermediateRequest.Create(_ca, DateTimeOffset.UtcNow.AddHours(-2), DateTimeOffset.UtcNow.AddHours(12), [5, 6, 7, 8]);
         using var intermediate = intermediatePublic.CopyWithPrivateKey(intermediateKey);
         using var leafKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var leafRequest = new CertificateRequest("CN=receiver.example", leafKey, HashAlgorithmName.SHA256);
-        using var leaf = leafRequest.Create(intermediate, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1), [9, 10, 11, 12]);
+        using var leaf = leafRequest.Create(intermediate, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddHours(6), [9, 10, 11, 12]);
 
         // What the TLS layer hands the callback: the chain it built from what the peer sent (untrusted root here).
         using var presented = new X509Chain();
