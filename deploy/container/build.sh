@@ -2,8 +2,8 @@
 # Builds the gateway image localhost/flotel-gateway:VERSION with podman, with no registry and no download
 # (docs/deploy.md, "The gateway image"). The image starts FROM scratch; this script assembles its root filesystem
 # from files already on this machine:
-#   /app                     APP_DIR: a linux-x64 build of src/Flotel.Cli (pdb/xml files and other RIDs' native
-#                            libraries left out); /app/flotel is the entry point
+#   /app                     APP_DIR: a linux-x64 build of src/Flotel.Cli (pdb/xml files, other RIDs' native
+#                            libraries and RID-specific build folders left out); /app/flotel is the entry point
 #   /usr/lib/dotnet          only for a framework-dependent APP_DIR: hostfxr and the shared frameworks its
 #                            flotel.runtimeconfig.json names (Microsoft.NETCore.App, Microsoft.AspNetCore.App), the
 #                            highest installed patch of the same major version, from this machine's .NET install
@@ -50,6 +50,10 @@ chmod 1777 "$root/tmp"
 step "copying the application from $app"
 cp -a "$app"/. "$root/app/"
 find "$root/app" -type f \( -name '*.pdb' -o -name '*.dbg' -o -name '*.xml' \) -delete
+# bin/Release/net10.0/linux-x64/ and the like: the output of a RID-specific build of the same project (release.sh's
+# publish leaves one), not part of this build. Satellite resource folders (de, pt-BR, zh-Hans) stay.
+find "$root/app" -mindepth 1 -maxdepth 1 -type d -regextype posix-extended \
+  -regex '.*/[a-z]+(-musl)?-(x64|x86|arm|arm64|armel|armv6|riscv64|s390x|ppc64le|loongarch64|mips64|wasm)' -exec rm -rf {} +
 if [ -d "$root/app/runtimes" ]; then
   find "$root/app/runtimes" -mindepth 1 -maxdepth 1 ! -name linux-x64 -exec rm -rf {} +
 fi
@@ -77,9 +81,10 @@ if [ -f "$runtimeconfig" ] && grep -q '"frameworks"' "$runtimeconfig"; then
   fxr=$(ls "$dotnet_root/host/fxr" | sort -V | tail -n 1)
   mkdir -p "$root/usr/lib/dotnet/host/fxr"
   cp -a "$dotnet_root/host/fxr/$fxr" "$root/usr/lib/dotnet/host/fxr/"
-  # The LTTng trace provider needs liblttng-ust and is loaded only if present; the debugger libraries are not used.
-  find "$root/usr/lib/dotnet" -type f \( -name libcoreclrtraceptprovider.so -o -name libmscordbi.so -o -name libmscordaccore.so \) -delete
 fi
+# The runtime's LTTng trace provider needs liblttng-ust and is loaded only if present; the debugger libraries are not
+# used. Both come with the shared runtime and with a self-contained build that is not a single file.
+find "$root" -type f \( -name libcoreclrtraceptprovider.so -o -name libmscordbi.so -o -name libmscordaccore.so \) -delete
 
 step "copying the shared libraries"
 copy_file() { # copy_file PATH: the file at the same path in the image, symbolic links resolved
@@ -88,7 +93,9 @@ copy_file() { # copy_file PATH: the file at the same path in the image, symbolic
   cp -L "$1" "$root$1"
 }
 for soname in libssl.so.3 libcrypto.so.3; do
-  path=$(ldconfig -p | awk -v n="$soname" '$1 == n && /x86-64/ {print $NF; exit}')
+  # awk reads to the end: an early exit would make ldconfig die of SIGPIPE, and pipefail end this script.
+  path=$(ldconfig -p | awk -v n="$soname" '$1 == n && /x86-64/ {print $NF}')
+  path=${path%%$'\n'*}
   [ -n "$path" ] || die "$soname is not installed (Debian: apt-get install libssl3); the gateway needs it for TLS"
   copy_file "$path"
 done

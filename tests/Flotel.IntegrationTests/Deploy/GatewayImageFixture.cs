@@ -30,7 +30,7 @@ public sealed class GatewayImageFixture : IAsyncLifetime
         var directory = Path.Combine(TestPaths.RepoRoot(), "src", "Flotel.Cli", "bin", testOutput.Parent!.Name, testOutput.Name);
         var dll = Path.Combine(directory, "flotel.dll");
         Assert.True(File.Exists(dll), "no build of src/Flotel.Cli at " + directory);
-        Assert.True(File.ReadAllBytes(dll).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "flotel.dll"))), dll + " is not the build next to the tests");
+        Assert.True(File.ReadAllBytes(dll).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "flotel.dll"))), dll + " is not the build next to the tests (rebuild tests/Flotel.IntegrationTests)");
         return directory;
     }
 
