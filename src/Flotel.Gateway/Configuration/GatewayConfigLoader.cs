@@ -255,7 +255,10 @@ public static class GatewayConfigLoader
             return text;
         }
 
-        /// <summary>The items of a list of strings, each checked as a string key's value; null after any problem.</summary>
+        /// <summary>
+        /// The items of a list of strings, each checked as a string key's value; null after any problem, so a bad list
+        /// leaves the default as a bad scalar does. A null item (<c>- ~</c>) is absent, as a null value is.
+        /// </summary>
         private List<string>? TextList(YamlNode value, string path, ConfigKeyAttribute declaration)
         {
             if (r.Sequence(value, path) is not { } sequence)
@@ -268,6 +271,11 @@ public static class GatewayConfigLoader
             for (var i = 0; i < sequence.Children.Count; i++)
             {
                 var item = sequence.Children[i];
+                if (YamlFieldReader.IsNull(item))
+                {
+                    continue;
+                }
+
                 if (Text(item, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{path}[{i}]"), declaration) is { } text)
                 {
                     items.Add(text);

@@ -24,6 +24,15 @@ public sealed class ConfigKeyKindsTests : IDisposable
     }
 
     [Fact]
+    public void ANullItem_IsLeftOut()
+    {
+        var (options, diagnostics) = Load("fleet:\n  serverNames: [a.example, ~, b.example]\n");
+
+        Assert.Empty(diagnostics);
+        Assert.Equal(["a.example", "b.example"], options.Fleet!.ServerNames);
+    }
+
+    [Fact]
     public void AnEmptyList_LeavesTheListEmpty()
     {
         var (options, diagnostics) = Load("fleet:\n  serverNames: []\n");
