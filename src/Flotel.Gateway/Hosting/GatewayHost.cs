@@ -346,7 +346,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         query.MapPrometheusApi(metricStore, time, queryLimits, Metrics, new PrometheusApiOptions
         {
             Metadata = metadata,
-            LabelNames = options.PrometheusLabelNames == "sanitize" ? PrometheusLabelNames.Sanitize : PrometheusLabelNames.Utf8,
+            LabelNames = options.PrometheusLabelNames,
             StartTime = time.GetUtcNow(),
             StorageRetention = options.MetricRetentionDays > 0 ? options.MetricRetentionDays.ToString(System.Globalization.CultureInfo.InvariantCulture) + "d" : "36500d",
         });
