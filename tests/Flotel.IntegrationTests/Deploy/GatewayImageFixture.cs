@@ -21,7 +21,8 @@ public sealed class GatewayImageFixture : IAsyncLifetime
     public TimeSpan BuildTime { get; private set; }
 
     /// <summary>runc without default ulimits, as <see cref="Agent.PodmanFixture"/> (crun fails on these machines).</summary>
-    public IReadOnlyDictionary<string, string> Environment => new Dictionary<string, string> { ["CONTAINERS_CONF"] = Path.Combine(_directory, "containers.conf") };
+    public IReadOnlyDictionary<string, string> Environment =>
+        new Dictionary<string, string> { ["CONTAINERS_CONF"] = Path.Combine(_directory, "containers.conf") };
 
     /// <summary>bin/CONFIGURATION/net10.0 of src/Flotel.Cli, the configuration this test assembly was built in.</summary>
     public static string CliBuildDirectory()
@@ -30,7 +31,8 @@ public sealed class GatewayImageFixture : IAsyncLifetime
         var directory = Path.Combine(TestPaths.RepoRoot(), "src", "Flotel.Cli", "bin", testOutput.Parent!.Name, testOutput.Name);
         var dll = Path.Combine(directory, "flotel.dll");
         Assert.True(File.Exists(dll), "no build of src/Flotel.Cli at " + directory);
-        Assert.True(File.ReadAllBytes(dll).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "flotel.dll"))), dll + " is not the build next to the tests (rebuild tests/Flotel.IntegrationTests)");
+        var next = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "flotel.dll"));
+        Assert.True(File.ReadAllBytes(dll).AsSpan().SequenceEqual(next), dll + " is not the build next to the tests (rebuild tests/Flotel.IntegrationTests)");
         return directory;
     }
 
@@ -62,7 +64,13 @@ public sealed class GatewayImageFixture : IAsyncLifetime
     public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(
         string program, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null)
     {
-        var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = TestPaths.RepoRoot() };
+        var info = new ProcessStartInfo(program)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = TestPaths.RepoRoot(),
+        };
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);

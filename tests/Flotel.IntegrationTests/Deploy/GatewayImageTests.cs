@@ -17,13 +17,15 @@ namespace Flotel.IntegrationTests.Deploy;
 public sealed class GatewayImageTests(GatewayImageFixture image, ITestOutputHelper output) : IClassFixture<GatewayImageFixture>
 {
     private const string BlogLine =
-        "<6>2022-05-12T16:22:01-04:00  random-workload[3966]: dcc80a53ab7e5871f38e6b5184d785d58f5c698505fe74dd04597dcaac372c1b: New message at: Thu May 12 20:22:01 UTC 2022\n";
+        "<6>2022-05-12T16:22:01-04:00  random-workload[3966]: dcc80a53ab7e5871f38e6b5184d785d58f5c698505fe74dd04597dcaac372c1b: "
+        + "New message at: Thu May 12 20:22:01 UTC 2022\n";
 
     [Fact]
     public async Task BuildScript_MakesAScratchImageOfTheNonRootUserAndItsOciArchive()
     {
         output.WriteLine($"build.sh (copy, podman build, podman save) took {image.BuildTime.TotalSeconds:F1} s");
-        var config = await image.PodmanAsync("image", "inspect", "--format", "{{.Config.User}}|{{json .Config.Entrypoint}}|{{json .Config.Cmd}}|{{len .RootFS.Layers}}", image.Name);
+        var format = "{{.Config.User}}|{{json .Config.Entrypoint}}|{{json .Config.Cmd}}|{{len .RootFS.Layers}}";
+        var config = await image.PodmanAsync("image", "inspect", "--format", format, image.Name);
         // One layer, the build's own (podman build --layers=false); a base image would add its layers below it.
         Assert.Equal("1654:1654|[\"/app/flotel\"]|[\"gateway\",\"--data\",\"/var/lib/flotel\"]|1", config.Trim());
         var version = await image.PodmanAsync("image", "inspect", "--format", "{{index .Labels \"org.opencontainers.image.version\"}}", image.Name);
@@ -134,7 +136,9 @@ public sealed class GatewayImageTests(GatewayImageFixture image, ITestOutputHelp
             return line is not null;
         }, TimeSpan.FromSeconds(60));
         Assert.True(started, "no listening line in 60 s:\n" + await LogsAsync(name));
-        var parts = line!.Split(' ').Skip(1).ToDictionary(p => p[..p.IndexOf('=', StringComparison.Ordinal)], p => IPEndPoint.Parse(p[(p.IndexOf('=', StringComparison.Ordinal) + 1)..]));
+        var parts = line!.Split(' ').Skip(1).ToDictionary(
+            p => p[..p.IndexOf('=', StringComparison.Ordinal)],
+            p => IPEndPoint.Parse(p[(p.IndexOf('=', StringComparison.Ordinal) + 1)..]));
         Assert.Equal(IPAddress.Loopback, parts["syslog"].Address);
         Assert.Equal(IPAddress.Loopback, parts["http"].Address);
         return (parts["syslog"], parts["http"]);

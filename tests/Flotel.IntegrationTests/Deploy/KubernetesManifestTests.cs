@@ -110,9 +110,13 @@ public sealed class KubernetesManifestTests : IDisposable
     public void Deployment_RunsTheImageThatBuildShMakes()
     {
         var documents = Documents(Path.Combine(TestPaths.RepoRoot(), "deploy", "kubernetes", "flotel-gateway.yaml"));
-        var container = (YamlMappingNode)((YamlSequenceNode)((YamlMappingNode)((YamlMappingNode)((YamlMappingNode)Kind(documents, "Deployment", "flotel-gateway")
-            .Children[new YamlScalarNode("spec")]).Children[new YamlScalarNode("template")]).Children[new YamlScalarNode("spec")])
-            .Children[new YamlScalarNode("containers")]).Single();
+        YamlNode node = Kind(documents, "Deployment", "flotel-gateway");
+        foreach (var key in new[] { "spec", "template", "spec", "containers" })
+        {
+            node = ((YamlMappingNode)node).Children[new YamlScalarNode(key)];
+        }
+
+        var container = (YamlMappingNode)((YamlSequenceNode)node).Single();
         var image = Scalar(container, "image");
         Assert.StartsWith("localhost/flotel-gateway:", image, StringComparison.Ordinal);
         var script = File.ReadAllText(Path.Combine(TestPaths.RepoRoot(), "deploy", "container", "build.sh"));

@@ -173,7 +173,8 @@ public sealed class ReleasePackageTests
         Assert.Contains($"glibc >= {glibc}", requires);
         Assert.Contains("shadow-utils", requires);
         Assert.DoesNotContain(requires, r => r.Contains("podman", StringComparison.Ordinal) || r.Contains("exporter", StringComparison.Ordinal));
-        var recommends = (await RunAsync("rpm", "-qp", "--recommends", rpm)).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var recommends = (await RunAsync("rpm", "-qp", "--recommends", rpm))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         Assert.Equal(["catatonit", "golang-github-prometheus-node-exporter", "podman"], recommends.Order(StringComparer.Ordinal));
     }
 
@@ -194,21 +195,23 @@ public sealed class ReleasePackageTests
                 File.Copy(target, Path.Combine(units, Path.GetFileName(target)), overwrite: false);
             }
 
-            foreach (var (from, to) in new[] { ("/bin/kill", "bin/kill"), ("/usr/lib/systemd/system/podman.socket", "usr/lib/systemd/system/podman.socket"), ("/usr/lib/systemd/system/podman.service", "usr/lib/systemd/system/podman.service"), ("/usr/bin/podman", "usr/bin/podman") })
+            foreach (var path in new[] { "/bin/kill", "/usr/lib/systemd/system/podman.socket", "/usr/lib/systemd/system/podman.service", "/usr/bin/podman" })
             {
-                Assert.True(File.Exists(from), from + " is missing (Debian packages procps, podman; test.sh installs podman)");
-                Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(root, to))!);
-                File.Copy(from, Path.Combine(root, to));
+                Assert.True(File.Exists(path), path + " is missing (Debian packages procps, podman; test.sh installs them)");
+                Directory.CreateDirectory(Path.GetDirectoryName(root + path)!);
+                File.Copy(path, root + path);
             }
 
             var analyze = File.Exists("/usr/bin/systemd-analyze") ? "/usr/bin/systemd-analyze" : "/bin/systemd-analyze";
             Assert.True(File.Exists(analyze), "systemd-analyze is needed to check the units (Debian package systemd)");
-            var (exit, stdout, stderr) = await Arm64DeviceBuild.RunProcessAsync(analyze, ["verify", "--root=" + root, "/usr/lib/systemd/system/flotel-agent.service", "/usr/lib/systemd/system/podman.socket"], TimeSpan.FromMinutes(2));
+            string[] verify = ["verify", "--root=" + root, "/usr/lib/systemd/system/flotel-agent.service", "/usr/lib/systemd/system/podman.socket"];
+            var (exit, stdout, stderr) = await Arm64DeviceBuild.RunProcessAsync(analyze, verify, TimeSpan.FromMinutes(2));
             Assert.True(exit == 0 && (stdout + stderr).Trim().Length == 0, $"systemd-analyze verify ({exit}):\n{stdout}{stderr}");
 
             // The same check reports a broken drop-in: it reads the package's podman.socket.d/ and does not pass everything.
             await File.AppendAllTextAsync(Path.Combine(units, "podman.socket.d/flotel.conf"), "SocketMode=rw\n");
-            (exit, stdout, stderr) = await Arm64DeviceBuild.RunProcessAsync(analyze, ["verify", "--root=" + root, "/usr/lib/systemd/system/podman.socket"], TimeSpan.FromMinutes(2));
+            (exit, stdout, stderr) = await Arm64DeviceBuild.RunProcessAsync(
+                analyze, ["verify", "--root=" + root, "/usr/lib/systemd/system/podman.socket"], TimeSpan.FromMinutes(2));
             Assert.Contains("flotel.conf", stdout + stderr, StringComparison.Ordinal);
         }
         finally
