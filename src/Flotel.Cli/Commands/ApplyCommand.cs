@@ -48,7 +48,8 @@ internal static class ApplyCommand
     /// <c>POST /api/fleet/apply</c> with validated <paramref name="entries"/> (<c>flotel apply</c>, <c>flotel up</c>):
     /// one <c>(kind/name, created|configured|unchanged)</c> per object, or <see cref="GatewayClientException"/>.
     /// </summary>
-    internal static async Task<List<(string Object, string Result)>> SendAsync(GatewayClient client, IReadOnlyList<FleetManifestFiles.Entry> entries, CancellationToken cancellationToken)
+    internal static async Task<List<(string Object, string Result)>> SendAsync(
+        GatewayClient client, IReadOnlyList<FleetManifestFiles.Entry> entries, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);
         var body = new JsonObject
@@ -60,6 +61,7 @@ internal static class ApplyCommand
             Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"),
         };
         using var json = await client.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        return [.. json.RootElement.EnumerateArray().Select(r => (r.GetProperty("object").GetString() ?? string.Empty, r.GetProperty("result").GetString() ?? string.Empty))];
+        return [.. json.RootElement.EnumerateArray().Select(r =>
+            (r.GetProperty("object").GetString() ?? string.Empty, r.GetProperty("result").GetString() ?? string.Empty))];
     }
 }

@@ -51,7 +51,8 @@ internal static class TokenCommand
         {
             var (token, expires) = await CreateAsync(client, device, ttl, cancellationToken).ConfigureAwait(false);
             await output.WriteLineAsync(token).ConfigureAwait(false);
-            await error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"single-use token for device {device}, valid until {expires}")).ConfigureAwait(false);
+            await error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"single-use token for device {device}, valid until {expires}")).ConfigureAwait(false);
             return ExitCodes.Ok;
         }
         catch (GatewayClientException e)
@@ -61,8 +62,12 @@ internal static class TokenCommand
         }
     }
 
-    /// <summary><c>POST /api/fleet/tokens</c> (<c>flotel token create</c>, <c>flotel up</c>): the token and its expiry (RFC 3339), or <see cref="GatewayClientException"/>.</summary>
-    internal static async Task<(string Token, string Expires)> CreateAsync(GatewayClient client, string device, TimeSpan ttl, CancellationToken cancellationToken)
+    /// <summary>
+    /// <c>POST /api/fleet/tokens</c> (<c>flotel token create</c>, <c>flotel up</c>): the token and its expiry (RFC 3339),
+    /// or <see cref="GatewayClientException"/>.
+    /// </summary>
+    internal static async Task<(string Token, string Expires)> CreateAsync(
+        GatewayClient client, string device, TimeSpan ttl, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);
         var body = new JsonObject { ["device"] = device, ["ttlSeconds"] = (long)ttl.TotalSeconds };

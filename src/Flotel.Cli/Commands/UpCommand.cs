@@ -18,9 +18,11 @@ internal static class UpCommand
         };
         var localManifests = new Option<bool>("--local-manifests")
         {
-            Description = "The agent reads --manifests itself and re-reads it on change, instead of the gateway's fleet holding them (no enrolment, no fleet listener, no admin API)",
+            Description = "The agent reads --manifests itself and re-reads it on change, instead of the gateway's fleet holding them "
+                + "(no enrolment, no fleet listener, no admin API)",
         };
-        var command = new Command("up", "Run a gateway on the embedded store and an agent for the device in --manifests, bound to 127.0.0.1; the manifests are applied to the gateway's fleet and the agent enrols as that device")
+        var command = new Command("up", "Run a gateway on the embedded store and an agent for the device in --manifests, bound to 127.0.0.1; "
+            + "the manifests are applied to the gateway's fleet and the agent enrols as that device")
         {
             data, manifests, http, syslog, noInstall, localManifests,
         };

@@ -41,8 +41,9 @@ internal static class UpFleet
         var devices = entries.Where(e => e.Key.StartsWith("edgedevice/", StringComparison.Ordinal)).Select(e => e.Key["edgedevice/".Length..]).ToList();
         if (devices.Count != 1)
         {
+            var found = devices.Count > 0 ? ": " + string.Join(", ", devices) : string.Empty;
             await error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"flotel up: --manifests {manifests} must hold exactly one EdgeDevice for up's agent, found {devices.Count}{(devices.Count > 0 ? ": " + string.Join(", ", devices) : string.Empty)}")).ConfigureAwait(false);
+                $"flotel up: --manifests {manifests} must hold exactly one EdgeDevice for up's agent, found {devices.Count}{found}")).ConfigureAwait(false);
             return null;
         }
 
@@ -52,8 +53,9 @@ internal static class UpFleet
         try
         {
             var applied = await ApplyCommand.SendAsync(client, entries, cancellationToken).ConfigureAwait(false);
+            var results = string.Join(", ", applied.Select(a => a.Object + " " + a.Result));
             await error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"flotel up: applied {applied.Count} object(s) to the fleet: {string.Join(", ", applied.Select(a => a.Object + " " + a.Result))}")).ConfigureAwait(false);
+                $"flotel up: applied {applied.Count} object(s) to the fleet: {results}")).ConfigureAwait(false);
 
             var files = new FleetFiles(agentData);
             if (await ExistingAsync(files, device, Path.Combine(gatewayData, "fleet", "ca.crt"), error).ConfigureAwait(false) is { } enrolled)
@@ -114,7 +116,8 @@ internal static class UpFleet
             why = e.Message;
         }
 
-        await error.WriteLineAsync($"flotel up: the agent's enrolment in {files.Directory} is not for this gateway and device ({why}): enrolling again").ConfigureAwait(false);
+        await error.WriteLineAsync(
+            $"flotel up: the agent's enrolment in {files.Directory} is not for this gateway and device ({why}): enrolling again").ConfigureAwait(false);
         Directory.Delete(files.Directory, recursive: true);
         return null;
     }

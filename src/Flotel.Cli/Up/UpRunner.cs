@@ -14,7 +14,8 @@ namespace Flotel.Cli.Up;
 
 /// <summary>What <c>flotel up</c> was asked for.</summary>
 /// <param name="LocalManifests">The agent reads <c>--manifests</c> itself (re-read on change) instead of enrolling with the gateway's fleet.</param>
-internal sealed record UpOptions(string DataDirectory, string? ManifestsDirectory, string HttpAddress, string SyslogAddress, bool NoInstall = false, bool LocalManifests = false);
+internal sealed record UpOptions(
+    string DataDirectory, string? ManifestsDirectory, string HttpAddress, string SyslogAddress, bool NoInstall = false, bool LocalManifests = false);
 
 /// <summary>
 /// <c>flotel up</c>: the blog's whole scenario on one machine — a gateway on the embedded store, node_exporter (or the
@@ -77,7 +78,9 @@ internal static class UpRunner
         UpFleet.Enrolment? enrolment = null;
         if (!options.LocalManifests)
         {
-            enrolment = await UpFleet.PrepareAsync(manifests, http, gateway.FleetEndPoint!, Path.Combine(data, "gateway"), Path.Combine(data, "agent"), error, cancellationToken).ConfigureAwait(false);
+            var (gatewayData, agentData) = (Path.Combine(data, "gateway"), Path.Combine(data, "agent"));
+            enrolment = await UpFleet.PrepareAsync(manifests, http, gateway.FleetEndPoint!, gatewayData, agentData, error, cancellationToken)
+                .ConfigureAwait(false);
             if (enrolment is null)
             {
                 await StopHelpersAsync(podman, [], nodeExporter, builtIn).ConfigureAwait(false);
@@ -134,9 +137,9 @@ internal static class UpRunner
         await output.WriteLineAsync($"  metrics:  curl '{baseUrl}/api/v1/query?query=node_memory_Mapped_bytes'").ConfigureAwait(false);
         if (enrolment is not null)
         {
-            await output.WriteLineAsync(
-                $"  fleet:    {(enrolment.NewlyEnrolled ? "enrolled" : "already enrolled, no new token:")} device {device} at {enrolment.Gateway.ToString().TrimEnd('/')}; "
-                + $"flotel get devices --gateway {baseUrl}").ConfigureAwait(false);
+            var how = enrolment.NewlyEnrolled ? "enrolled" : "already enrolled, no new token:";
+            var fleetUrl = enrolment.Gateway.ToString().TrimEnd('/');
+            await output.WriteLineAsync($"  fleet:    {how} device {device} at {fleetUrl}; flotel get devices --gateway {baseUrl}").ConfigureAwait(false);
             await output.WriteLineAsync($"  change:   edit {manifests}, then flotel apply -f {manifests} --gateway {baseUrl}").ConfigureAwait(false);
         }
 
@@ -184,20 +187,23 @@ internal static class UpRunner
     /// The agent on the gateway's bundles, as <c>flotel agent --gateway</c> runs it. The first bundle is waited for at
     /// most <see cref="FirstBundleTimeout"/>: up applied the manifests just before, so a longer wait is a fault to name.
     /// </summary>
-    private static async Task<AgentHost> StartFleetAgentAsync(AgentOptions options, UpFleet.Enrolment enrolment, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    private static async Task<AgentHost> StartFleetAgentAsync(
+        AgentOptions options, UpFleet.Enrolment enrolment, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
         using var firstBundle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         firstBundle.CancelAfter(FirstBundleTimeout);
         var source = new GatewayPlanSource(
-            enrolment.Gateway, enrolment.Identity, enrolment.Files, new FleetSourceOptions(), options.PlanTransform, TimeProvider.System, loggerFactory.CreateLogger<GatewayPlanSource>());
+            enrolment.Gateway, enrolment.Identity, enrolment.Files, new FleetSourceOptions(), options.PlanTransform, TimeProvider.System,
+            loggerFactory.CreateLogger<GatewayPlanSource>());
         try
         {
             return await AgentHost.StartAsync(options, source, loggerFactory, TimeProvider.System, cancellationToken: firstBundle.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new AgentStartException(string.Create(CultureInfo.InvariantCulture,
-                $"no usable bundle for device {enrolment.Identity.DeviceName} from {enrolment.Gateway} within {FirstBundleTimeout.TotalSeconds:0} s (see the log lines above or the log file)"));
+            var seconds = FirstBundleTimeout.TotalSeconds.ToString("0", CultureInfo.InvariantCulture);
+            var device = enrolment.Identity.DeviceName;
+            throw new AgentStartException($"no usable bundle for device {device} from {enrolment.Gateway} within {seconds} s (see the log above)");
         }
     }
 

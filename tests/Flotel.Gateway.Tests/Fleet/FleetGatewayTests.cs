@@ -47,7 +47,8 @@ public sealed class FleetGatewayTests
     [Fact]
     public async Task AdminApi_GatewayWithoutFleet_Answers404SayingSo_BehindTheAdminCredentials()
     {
-        await using var gateway = await LoopbackGateway.StartAsync("flotel-nofleet-", o => o.AdminAuth = new AuthOptions { BearerToken = new SecretValue(AdminToken) });
+        await using var gateway = await LoopbackGateway.StartAsync(
+            "flotel-nofleet-", o => o.AdminAuth = new AuthOptions { BearerToken = new SecretValue(AdminToken) });
         Assert.Null(gateway.Host.FleetEndPoint);
         Assert.Equal(HttpStatusCode.Unauthorized, (await gateway.Http.GetAsync(new Uri("api/fleet/devices", UriKind.Relative))).StatusCode);
         using var admin = Admin(gateway);

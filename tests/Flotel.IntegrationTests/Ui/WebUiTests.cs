@@ -243,8 +243,10 @@ public sealed class WebUiTests : IAsyncLifetime
             var (_, bundle, _) = await device.GetBundleAsync(null, 0);
             Assert.Equal(System.Net.HttpStatusCode.NoContent, await device.PostStatusAsync(new System.Text.Json.Nodes.JsonObject
             {
-                ["agentVersion"] = "0.2.0+ui", ["generation"] = (long)bundle!["generation"]!, ["digest"] = (string)bundle["digest"]!, ["applyStatus"] = "applied",
-                ["workloads"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject { ["name"] = "random-workload", ["state"] = "running" }),
+                ["agentVersion"] = "0.2.0+ui", ["generation"] = (long)bundle!["generation"]!, ["digest"] = (string)bundle["digest"]!,
+                ["applyStatus"] = "applied",
+                ["workloads"] = new System.Text.Json.Nodes.JsonArray(
+                    new System.Text.Json.Nodes.JsonObject { ["name"] = "random-workload", ["state"] = "running" }),
                 ["targets"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject
                 {
                     ["name"] = "logstash-syslog", ["bufferBytes"] = 2560, ["bufferLimitBytes"] = 10240, ["dropped"] = 7,
@@ -255,7 +257,8 @@ public sealed class WebUiTests : IAsyncLifetime
             using (var client = new TcpClient())
             {
                 await client.ConnectAsync("127.0.0.1", fleet.SyslogPort);
-                await client.GetStream().WriteAsync(Encoding.UTF8.GetBytes(Line(1, 6, string.Concat(Enumerable.Repeat("0123456789abcdef", 4)) + ": from the fleet device") + "\n"));
+                var containerId = string.Concat(Enumerable.Repeat("0123456789abcdef", 4));
+                await client.GetStream().WriteAsync(Encoding.UTF8.GetBytes(Line(1, 6, containerId + ": from the fleet device") + "\n"));
             }
 
             await _page.GotoAsync(admin + "/ui/#/fleet");

@@ -36,9 +36,9 @@ public sealed class UpFleetTests : IDisposable
                 Assert.False((bool)device["duplicateIdentity"]!);
 
                 using var client = new HttpClient { BaseAddress = new Uri("http://" + first.Http), Timeout = TimeSpan.FromSeconds(10) };
-                var logsFound = await Eventually.PollAsync(async () =>
-                    await GatewayTestKit.CountAsync(client, "logstash-*", $"{{\"query\":{{\"query_string\":{{\"query\":\"device_id:\\\"{Device}\\\" AND program:random-workload\"}}}}}}") > 0,
-                    TimeSpan.FromSeconds(60));
+                var query = $"{{\"query\":{{\"query_string\":{{\"query\":\"device_id:\\\"{Device}\\\" AND program:random-workload\"}}}}}}";
+                var logsFound = await Eventually.PollAsync(
+                    async () => await GatewayTestKit.CountAsync(client, "logstash-*", query) > 0, TimeSpan.FromSeconds(60));
                 Assert.True(logsFound, "no random-workload line of the enrolled device reached _search within 60 s:\n" + first.Output);
                 Assert.Equal(0, await first.StopAsync());
             }
@@ -123,8 +123,12 @@ public sealed class UpFleetTests : IDisposable
 
         public static async Task<UpProcess> StartAsync(string workingDirectory, string manifests, string data)
         {
-            var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = workingDirectory };
-            foreach (var arg in new[] { GatewayProcess.FlotelDll, "up", "--http", "127.0.0.1:0", "--syslog", "127.0.0.1:0", "--manifests", manifests, "--data", data })
+            var info = new ProcessStartInfo("dotnet")
+            {
+                RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = workingDirectory,
+            };
+            string[] arguments = [GatewayProcess.FlotelDll, "up", "--http", "127.0.0.1:0", "--syslog", "127.0.0.1:0", "--manifests", manifests, "--data", data];
+            foreach (var arg in arguments)
             {
                 info.ArgumentList.Add(arg);
             }
