@@ -359,6 +359,10 @@ public sealed partial class GatewayHost : IAsyncDisposable
             fleetOpen.MapFleetDeviceApi(fleetDevice, fleet);
             app.MapGroup(string.Empty).InGroup(EndpointGroup.Admin).MapFleetAdminApi(fleet, time);
         }
+        else
+        {
+            app.MapGroup(string.Empty).InGroup(EndpointGroup.Admin).MapFleetDisabledApi();
+        }
 
         _routes = app.Services.GetRequiredService<EndpointDataSource>();
 
