@@ -71,11 +71,13 @@ public sealed partial class LogStore
         var parameters = new LogSqlParameters();
         string where = LogQuerySql.Where(search.Query, parameters);
         List<(string Expr, bool Desc)> sortExpressions = LogQuerySql.OrderBy(search.Sort, parameters);
+        (long Value, bool Desc)? docKey = null;
+        string? after = search.SearchAfter is { } afterValues ? LogQuerySql.After(sortExpressions, afterValues, parameters, out docKey) : null;
         var selected = search.Indices.Distinct(StringComparer.Ordinal).ToList();
         PublishedIndex[] published = _published;
         int limit = search.From + search.Size;
         long total = 0;
-        var rows = new List<(int IndexOrder, long RowId, LogHit Hit)>();
+        var rows = new List<(long IndexId, long RowId, LogHit Hit)>();
         using SqliteConnection connection = OpenReader();
         // Disposed before the connection (declared after it): no interrupt can reach a closed or pooled-again handle.
         using CancellationTokenRegistration interrupt = cancellationToken.Register(static handle => raw.sqlite3_interrupt((sqlite3)handle!), connection.Handle);
@@ -91,10 +93,22 @@ public sealed partial class LogStore
             string fts = "fts_" + index.Id.ToString(CultureInfo.InvariantCulture);
             string docs = "docs_" + index.Id.ToString(CultureInfo.InvariantCulture);
             string condition = LogQuerySql.ForIndex(where, fts);
+            if (search.Snapshot is { } snapshot)
+            {
+                // A point in time: an index it does not know (created later, or re-created under the same name) is
+                // invisible, and so are rows written after it (higher row ids).
+                if (snapshot.Find(index.Info.Name) is not { } frozen || frozen.Uuid != index.Info.Uuid)
+                {
+                    continue;
+                }
+
+                condition = $"({condition}) AND d.rowid <= {frozen.MaxRowId.ToString(CultureInfo.InvariantCulture)}";
+            }
+
             try
             {
                 long matches;
-                if (search.Query is MatchAllQuery)
+                if (search.Query is MatchAllQuery && search.Snapshot is null)
                 {
                     // Every document matches: the count the writer published with its last commit is exact, while
                     // COUNT(*) walks the whole ts index (26 ms CPU for 400k documents; clients poll _count).
@@ -133,7 +147,13 @@ public sealed partial class LogStore
                     sql.Append("INDEXED BY ").Append(docs).Append("_ts ");
                 }
 
-                sql.Append("WHERE ").Append(condition).Append(" ORDER BY ");
+                sql.Append("WHERE ").Append(condition);
+                if (after is not null)
+                {
+                    sql.Append(" AND ").Append(LogQuerySql.ForDocOrder(after, index.Id, docKey));
+                }
+
+                sql.Append(" ORDER BY ");
                 foreach ((string expr, bool desc) in sortExpressions)
                 {
                     // Missing values sort last in both directions (ES's default "missing": "_last"); NULL is SQLite's
@@ -148,13 +168,16 @@ public sealed partial class LogStore
                 using SqliteDataReader reader = select.ExecuteReader();
                 while (reader.Read())
                 {
+                    long rowId = reader.GetInt64(0);
                     object?[] sortValues = new object?[sortExpressions.Count];
                     for (int k = 0; k < sortValues.Length; k++)
                     {
-                        sortValues[k] = reader.IsDBNull(3 + k) ? null : reader.GetValue(3 + k);
+                        // _doc's value is the document order across indices, not the row id alone.
+                        sortValues[k] = sortExpressions[k].Expr == "d.rowid" ? LogDocOrder.Encode(index.Id, rowId)
+                            : reader.IsDBNull(3 + k) ? null : reader.GetValue(3 + k);
                     }
 
-                    rows.Add((order, reader.GetInt64(0), new LogHit(index.Info.Name, reader.GetString(1), reader.GetString(2), sortValues)));
+                    rows.Add((index.Id, rowId, new LogHit(index.Info.Name, reader.GetString(1), reader.GetString(2), sortValues)));
                 }
             }
             catch (SqliteException e) when (e.Message.Contains("no such table", StringComparison.Ordinal))
@@ -190,7 +213,8 @@ public sealed partial class LogStore
                 }
             }
 
-            int byIndex = a.IndexOrder.CompareTo(b.IndexOrder);
+            // Ties in document order (LogDocOrder), as the ORDER BY within one index.
+            int byIndex = a.IndexId.CompareTo(b.IndexId);
             return byIndex != 0 ? byIndex : a.RowId.CompareTo(b.RowId);
         });
         var hits = new List<LogHit>(Math.Min(search.Size, Math.Max(0, rows.Count - search.From)));
@@ -204,6 +228,39 @@ public sealed partial class LogStore
         LogSearchResult Result(long count, List<LogHit> page) => search.TrackTotalHitsUpTo is { } cap && count > cap
             ? new LogSearchResult(cap, page) { TotalIsLowerBound = true }
             : new LogSearchResult(count, page);
+    }
+
+    /// <summary>
+    /// The documents visible now in <paramref name="indices"/> (unknown names are skipped): a point in time for
+    /// <see cref="LogSearch.Snapshot"/>.
+    /// </summary>
+    public LogSnapshot Snapshot(IReadOnlyList<string> indices)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(indices);
+        PublishedIndex[] published = _published;
+        var frozen = new List<LogSnapshotIndex>();
+        using SqliteConnection connection = OpenReader();
+        foreach (string name in indices.Distinct(StringComparer.Ordinal))
+        {
+            if (Array.Find(published, p => p.Info.Name == name) is not { } index)
+            {
+                continue;
+            }
+
+            try
+            {
+                // The rowid is the primary key: max() reads one b-tree edge.
+                long maxRowId = Scalar(connection, $"SELECT coalesce(max(rowid), 0) FROM docs_{index.Id.ToString(CultureInfo.InvariantCulture)}");
+                frozen.Add(new LogSnapshotIndex(name, index.Info.Uuid, maxRowId));
+            }
+            catch (SqliteException e) when (e.Message.Contains("no such table", StringComparison.Ordinal))
+            {
+                // Dropped by retention meanwhile.
+            }
+        }
+
+        return new LogSnapshot(frozen);
     }
 
     private static int CompareSortValues(object? a, object? b, bool descending)

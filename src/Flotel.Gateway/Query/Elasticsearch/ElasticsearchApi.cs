@@ -47,14 +47,16 @@ public static class ElasticsearchApi
         ArgumentNullException.ThrowIfNull(limits);
         string[] read = [HttpMethods.Get, HttpMethods.Head];
         string[] search = [HttpMethods.Get, HttpMethods.Post];
+        var contexts = new SearchContexts(limits.Time, metrics);
         _ = routes.MapMethods("/", read, (HttpContext c) => Handle(c, metrics, () => WriteBanner(c)));
-        _ = routes.MapMethods("/_search", search, (HttpContext c) => HandleQueryAsync(c, limits, metrics, "search", run => SearchAsync(c, store, "_all", run)));
-        _ = routes.MapMethods("/{index}/_search", search, (HttpContext c, string index) => HandleQueryAsync(c, limits, metrics, "search", run => SearchAsync(c, store, index, run)));
+        _ = routes.MapMethods("/_search", search, (HttpContext c) => HandleQueryAsync(c, limits, metrics, "search", run => SearchAsync(c, store, null, run, contexts)));
+        _ = routes.MapMethods("/{index}/_search", search, (HttpContext c, string index) => HandleQueryAsync(c, limits, metrics, "search", run => SearchAsync(c, store, index, run, contexts)));
         _ = routes.MapMethods("/_count", search, (HttpContext c) => HandleQueryAsync(c, limits, metrics, "count", run => CountAsync(c, store, "_all", run)));
         _ = routes.MapMethods("/{index}/_count", search, (HttpContext c, string index) => HandleQueryAsync(c, limits, metrics, "count", run => CountAsync(c, store, index, run)));
         _ = routes.MapGet("/_cat/indices", (HttpContext c) => Handle(c, metrics, () => CatIndices(c, store, "_all")));
         _ = routes.MapGet("/_cat/indices/{index}", (HttpContext c, string index) => Handle(c, metrics, () => CatIndices(c, store, index)));
         _ = routes.MapMethods("/_cat/health", read, (HttpContext c) => Handle(c, metrics, () => CatHealth(c, store)));
+        _ = routes.MapElasticsearchPagingApi(store, limits, metrics, contexts);
         return routes;
     }
 
@@ -73,7 +75,7 @@ public static class ElasticsearchApi
         return routes;
     }
 
-    private static async Task Handle(HttpContext context, MetricsRegistry? metrics, Func<Task> handler)
+    internal static async Task Handle(HttpContext context, MetricsRegistry? metrics, Func<Task> handler)
     {
         context.Response.Headers["X-elastic-product"] = "Elasticsearch";
         try
@@ -131,7 +133,7 @@ public static class ElasticsearchApi
     /// "Time exceeded", what Elasticsearch answers when partial results are not allowed: the store cannot stop a search
     /// part-way and keep what it found, so there are never partial results (and never <c>"timed_out": true</c>).
     /// </summary>
-    private static async Task HandleQueryAsync(HttpContext context, QueryLimiter limits, MetricsRegistry? metrics, string api, Func<QueryRun, Task> handler)
+    internal static async Task HandleQueryAsync(HttpContext context, QueryLimiter limits, MetricsRegistry? metrics, string api, Func<QueryRun, Task> handler)
     {
         using QueryRun run = limits.Begin(api, context.RequestAborted);
         await Handle(context, metrics, async () =>
@@ -179,20 +181,35 @@ public static class ElasticsearchApi
         w.WriteString("tagline", "You Know, for Search");
     });
 
-    private static async Task SearchAsync(HttpContext context, LogStore store, string expression, QueryRun run)
+    /// <summary>
+    /// A <c>_search</c>, or a scroll's next page (<paramref name="scroll"/>: its first request's body and parameters are
+    /// searched again from its cursor); paging (point in time, scroll, <c>search_after</c>) is <see cref="SearchPage"/>'s.
+    /// </summary>
+    internal static async Task SearchAsync(HttpContext context, LogStore store, string? pathIndex, QueryRun run, SearchContexts contexts, SearchContext? scroll = null)
     {
         var stopwatch = Stopwatch.StartNew();
-        Dictionary<string, string> query = QueryParameters(context);
-        byte[] body = await ReadBodyAsync(context).ConfigureAwait(false);
+        Dictionary<string, string> query = scroll?.Parameters ?? QueryParameters(context);
+        byte[] body = scroll?.Body ?? await ReadBodyAsync(context).ConfigureAwait(false);
         SearchRequest request = QueryDslParser.Parse(body, query, store.Options.MaxResultWindow);
         TimeSpan? timeout = SearchTimeout.Read(body, query);
-        List<string> indices = Resolve(store, expression, query);
+        var page = SearchPage.Plan(contexts, store, request, body, query, pathIndex, expression => Resolve(store, expression, query), scroll);
+        IReadOnlyList<string> indices = page.Search.Indices;
         await run.StartAsync(timeout, "search").ConfigureAwait(false);
-        LogSearchResult result = store.Search(new LogSearch(indices, request.Query, request.Sort, request.From, request.Size, request.TrackTotalHitsUpTo), countOnly: false, run.Token);
+        LogSearchResult result = page.Complete(store.Search(page.Search, countOnly: false, run.Token));
         bool scored = request.Sort.Count == 0 || request.Sort.Any(s => s.Field == "_score");
         long took = stopwatch.ElapsedMilliseconds;
         await WriteJsonAsync(context, 200, w =>
         {
+            if (page.Scroll is { } scrolled)
+            {
+                w.WriteString("_scroll_id", scrolled.Id);
+            }
+
+            if (page.Pit is { } pit)
+            {
+                w.WriteString("pit_id", pit.Id);
+            }
+
             w.WriteNumber("took", took);
             w.WriteBoolean("timed_out", false);
             WriteShards(w, indices.Count);
@@ -241,10 +258,10 @@ public static class ElasticsearchApi
                     }
                 }
 
-                if (!scored)
+                if (page.SortValues(hit) is { } sortValues)
                 {
                     w.WriteStartArray("sort");
-                    foreach (object? value in hit.SortValues)
+                    foreach (object? value in sortValues)
                     {
                         WriteValue(w, value);
                     }
@@ -437,7 +454,7 @@ public static class ElasticsearchApi
     private static List<string> Resolve(LogStore store, string expression, Dictionary<string, string> query) =>
         IndexNames.Resolve(expression, store.ListIndices(), IsTrue(query, "ignore_unavailable"));
 
-    private static void WriteShards(Utf8JsonWriter w, int count)
+    internal static void WriteShards(Utf8JsonWriter w, int count)
     {
         w.WriteStartObject("_shards");
         w.WriteNumber("total", count);
@@ -447,7 +464,7 @@ public static class ElasticsearchApi
         w.WriteEndObject();
     }
 
-    private static void WriteValue(Utf8JsonWriter w, object? value)
+    internal static void WriteValue(Utf8JsonWriter w, object? value)
     {
         switch (value)
         {
@@ -494,7 +511,7 @@ public static class ElasticsearchApi
         return rounded.ToString(rounded == Math.Floor(rounded) ? "0" : "0.0", CultureInfo.InvariantCulture) + units[unit];
     }
 
-    private static Dictionary<string, string> QueryParameters(HttpContext context)
+    internal static Dictionary<string, string> QueryParameters(HttpContext context)
     {
         var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (KeyValuePair<string, Microsoft.Extensions.Primitives.StringValues> pair in context.Request.Query)
@@ -505,13 +522,13 @@ public static class ElasticsearchApi
         return parameters;
     }
 
-    private static bool IsTrue(Dictionary<string, string> query, string name) =>
+    internal static bool IsTrue(Dictionary<string, string> query, string name) =>
         query.TryGetValue(name, out string? value) && value is "" or "true";
 
     private static bool IsPretty(HttpContext context) =>
         context.Request.Query.TryGetValue("pretty", out Microsoft.Extensions.Primitives.StringValues value) && value.ToString() is not "false";
 
-    private static async Task<byte[]> ReadBodyAsync(HttpContext context)
+    internal static async Task<byte[]> ReadBodyAsync(HttpContext context)
     {
         HttpRequest request = context.Request;
         if (request.ContentLength > MaxBodyBytes)
@@ -582,7 +599,7 @@ public static class ElasticsearchApi
         }
     }
 
-    private static Task WriteJsonAsync(HttpContext context, int status, Action<Utf8JsonWriter> writeMembers) =>
+    internal static Task WriteJsonAsync(HttpContext context, int status, Action<Utf8JsonWriter> writeMembers) =>
         WriteDocumentAsync(context, status, w =>
         {
             w.WriteStartObject();

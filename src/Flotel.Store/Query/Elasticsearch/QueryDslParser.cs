@@ -9,6 +9,12 @@ public sealed record SearchRequest(LogQuery Query, IReadOnlyList<LogSort> Sort, 
 {
     /// <summary>Count exactly up to this many hits, then report "gte" (ES's <c>track_total_hits</c>, default 10000); null = exact.</summary>
     public int? TrackTotalHitsUpTo { get; init; } = QueryDslParser.DefaultTrackTotalHits;
+
+    /// <summary>The body's <c>search_after</c> values (long, double, string, bool or null), or null.</summary>
+    public IReadOnlyList<object?>? SearchAfter { get; init; }
+
+    /// <summary>The body's <c>pit</c> (point in time), or null.</summary>
+    public PitReference? Pit { get; init; }
 }
 
 /// <summary>
@@ -47,6 +53,8 @@ public static class QueryDslParser
         int size = DefaultSize;
         SourceFilter source = SourceFilter.All;
         int? track = DefaultTrackTotalHits;
+        IReadOnlyList<object?>? searchAfter = null;
+        PitReference? pit = null;
         if (!body.IsEmpty && !IsBlank(body))
         {
             JsonDocument document;
@@ -96,6 +104,12 @@ public static class QueryDslParser
                                     JsonValueKind.Number when property.Value.TryGetInt32(out int upTo) && upTo >= 0 => upTo,
                                     _ => throw ElasticsearchException.Parsing("[track_total_hits] must be a boolean or a non-negative integer"),
                                 };
+                                break;
+                            case "search_after":
+                                searchAfter = ParseSearchAfter(property.Value);
+                                break;
+                            case "pit":
+                                pit = ParsePit(property.Value);
                                 break;
                             default:
                                 if (!IgnoredKeys.Contains(property.Name))
@@ -167,7 +181,12 @@ public static class QueryDslParser
             track = trackText switch { "true" or "" => null, "false" => 0, _ => ParseIntParameter(trackText, "track_total_hits") };
         }
 
-        return new SearchRequest(query, sort, from, size, source) { TrackTotalHitsUpTo = track };
+        if (searchAfter is not null && from > 0)
+        {
+            throw ElasticsearchException.IllegalArgument("[from] parameter must be set to 0 when [search_after] is used");
+        }
+
+        return new SearchRequest(query, sort, from, size, source) { TrackTotalHitsUpTo = track, SearchAfter = searchAfter, Pit = pit };
     }
 
     /// <summary>Parses only the <c>query</c> of a <c>_count</c> body (and <c>q</c>).</summary>
@@ -572,6 +591,58 @@ public static class QueryDslParser
         }
 
         return sorts;
+    }
+
+    private static List<object?> ParseSearchAfter(JsonElement value)
+    {
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            throw ElasticsearchException.Parsing("[search_after] must be an array of the sort values of a hit");
+        }
+
+        var values = new List<object?>();
+        foreach (JsonElement item in value.EnumerateArray())
+        {
+            values.Add(item.ValueKind switch
+            {
+                JsonValueKind.Number when item.TryGetInt64(out long l) => l,
+                JsonValueKind.Number => item.GetDouble(),
+                JsonValueKind.String => item.GetString(),
+                JsonValueKind.True => 1L,
+                JsonValueKind.False => 0L,
+                JsonValueKind.Null => null,
+                _ => throw ElasticsearchException.Parsing("[search_after] values must be numbers, strings, booleans or null"),
+            });
+        }
+
+        return values;
+    }
+
+    private static PitReference ParsePit(JsonElement value)
+    {
+        if (value.ValueKind != JsonValueKind.Object)
+        {
+            throw ElasticsearchException.Parsing("[pit] must be an object with an [id]");
+        }
+
+        string? id = null;
+        string? keepAlive = null;
+        foreach (JsonProperty property in value.EnumerateObject())
+        {
+            switch (property.Name)
+            {
+                case "id":
+                    id = RequireString(property.Value, "pit.id");
+                    break;
+                case "keep_alive":
+                    keepAlive = property.Value.ValueKind == JsonValueKind.Number ? property.Value.GetRawText() : RequireString(property.Value, "pit.keep_alive");
+                    break;
+                default:
+                    throw ElasticsearchException.Parsing($"[pit] unknown field [{property.Name}]");
+            }
+        }
+
+        return new PitReference(id ?? throw ElasticsearchException.Parsing("[pit] requires an [id]"), keepAlive);
     }
 
     private static bool ParseOrder(string order) => order.ToUpperInvariant() switch
