@@ -49,6 +49,38 @@ public sealed partial class LogStore
         }
     }
 
+    /// <summary>
+    /// The document <paramref name="id"/> of <paramref name="indexName"/> as of the last commit, or null. Uses the id
+    /// index when the index has one; an index fed only generated ids has none, and is scanned (a syslog index of millions
+    /// of events takes a moment: ids there are random, and nothing else can find one).
+    /// </summary>
+    public LogStoredDocument? Get(string indexName, string id)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(indexName);
+        ArgumentNullException.ThrowIfNull(id);
+        PublishedIndex? index = Array.Find(_published, p => p.Info.Name == indexName);
+        if (index is null)
+        {
+            return null;
+        }
+
+        string docs = "docs_" + index.Id.ToString(CultureInfo.InvariantCulture);
+        using SqliteConnection connection = OpenReader();
+        using SqliteCommand find = connection.CreateCommand();
+        find.CommandText = $"SELECT rowid, source FROM {docs} WHERE id = @id LIMIT 1";
+        _ = find.Parameters.AddWithValue("@id", id);
+        try
+        {
+            using SqliteDataReader reader = find.ExecuteReader();
+            return reader.Read() ? new LogStoredDocument(indexName, id, reader.GetInt64(0), reader.GetString(1)) : null;
+        }
+        catch (SqliteException e) when (e.Message.Contains("no such table", StringComparison.Ordinal))
+        {
+            return null; // dropped by retention after the snapshot was taken
+        }
+    }
+
     /// <summary>SQLite's generic error: the statement is wrong (or too large), not the database.</summary>
     private const int SqliteError = 1;
 

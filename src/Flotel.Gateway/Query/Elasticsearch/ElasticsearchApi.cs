@@ -57,14 +57,16 @@ public static class ElasticsearchApi
         _ = routes.MapGet("/_cat/indices/{index}", (HttpContext c, string index) => Handle(c, metrics, () => CatIndices(c, store, index)));
         _ = routes.MapMethods("/_cat/health", read, (HttpContext c) => Handle(c, metrics, () => CatHealth(c, store)));
         _ = routes.MapElasticsearchPagingApi(store, limits, metrics, contexts);
+        _ = routes.MapElasticsearchDocumentReads(store, metrics);
         return routes;
     }
 
     /// <summary>
-    /// Maps the ingest endpoints, <c>_bulk</c>; <paramref name="bulk"/> receives the documents; <paramref name="metrics"/>,
-    /// when given, counts error answers (<see cref="QueryErrorMetric"/>).
+    /// Maps the ingest endpoints, <c>_bulk</c> and the single-document writes (<see cref="ElasticsearchDocumentApi"/>);
+    /// <paramref name="bulk"/> receives the documents; <paramref name="metrics"/>, when given, counts error answers
+    /// (<see cref="QueryErrorMetric"/>); <paramref name="time"/> paces a <c>refresh=wait_for</c> write's wait.
     /// </summary>
-    public static IEndpointRouteBuilder MapElasticsearchBulkApi(this IEndpointRouteBuilder routes, LogStore store, IBulkSink bulk, MetricsRegistry? metrics = null)
+    public static IEndpointRouteBuilder MapElasticsearchBulkApi(this IEndpointRouteBuilder routes, LogStore store, IBulkSink bulk, MetricsRegistry? metrics = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(routes);
         ArgumentNullException.ThrowIfNull(store);
@@ -72,6 +74,7 @@ public static class ElasticsearchApi
         string[] write = [HttpMethods.Post, HttpMethods.Put];
         _ = routes.MapMethods("/_bulk", write, (HttpContext c) => Handle(c, metrics, () => BulkAsync(c, store, bulk, null)));
         _ = routes.MapMethods("/{index}/_bulk", write, (HttpContext c, string index) => Handle(c, metrics, () => BulkAsync(c, store, bulk, index)));
+        _ = routes.MapElasticsearchDocumentWrites(store, bulk, time ?? TimeProvider.System, metrics);
         return routes;
     }
 
