@@ -11,7 +11,9 @@ namespace Flotel.IntegrationTests.Gateway;
 /// pinned in ElasticsearchClients/package-lock.json, installed with <c>npm ci</c> into a temp directory) page through a
 /// gateway with their own helpers and calls: <c>helpers.scrollSearch</c>, <c>helpers.scrollDocuments</c>, and a point
 /// in time (<c>openPointInTime</c> / <c>createPit</c>) with <c>search_after</c>, over more documents than one page, on
-/// few distinct timestamps so pages end among equal sort values. Requires node and npm (test.sh installs them).
+/// few distinct timestamps so pages end among equal sort values; then each writes a saved object into <c>.kibana</c>
+/// with <c>refresh=wait_for</c> (through the durable queue), reads it back with <c>get</c>, <c>mget</c> and
+/// <c>exists</c>, and gets a 409 from <c>create</c>. Requires node and npm (test.sh installs them).
 /// </summary>
 public sealed class ElasticsearchClientsPagingTests
 {
@@ -19,7 +21,7 @@ public sealed class ElasticsearchClientsPagingTests
     private const string Index = "paging-2022.05.12";
 
     [Fact]
-    public async Task OfficialClients_ScrollHelpersAndPointInTime_ReadEveryDocumentOnce()
+    public async Task OfficialClients_ScrollHelpersPointInTimeAndSingleDocuments_ReadEveryDocumentOnce()
     {
         await using InProcessGateway gateway = await InProcessGateway.StartAsync();
         var bulk = new StringBuilder();
@@ -41,7 +43,7 @@ public sealed class ElasticsearchClientsPagingTests
         string work = PeerProcess.CreateTempDirectory("es-clients");
         try
         {
-            foreach (string file in new[] { "package.json", "package-lock.json", "paging.mjs" })
+            foreach (string file in new[] { "package.json", "package-lock.json", "clients.mjs" })
             {
                 File.Copy(Path.Combine(ClientsFolder(), file), Path.Combine(work, file));
             }
@@ -51,7 +53,7 @@ public sealed class ElasticsearchClientsPagingTests
             int[] expected = [.. Enumerable.Range(0, Documents)];
             foreach (string client in new[] { "es8", "es9", "os2", "os3" })
             {
-                string output = await RunAsync("node", ["paging.mjs", client, "http://" + gateway.Host.HttpEndPoint, "paging-*"], work, TimeSpan.FromMinutes(2));
+                string output = await RunAsync("node", ["clients.mjs", client, "http://" + gateway.Host.HttpEndPoint, "paging-*"], work, TimeSpan.FromMinutes(2));
                 JsonNode result = JsonNode.Parse(output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last())!;
                 foreach (string list in new[] { "scrollSearch", "scrollDocuments", "pit" })
                 {
@@ -62,6 +64,11 @@ public sealed class ElasticsearchClientsPagingTests
                 Assert.All(result["pitTotals"]!.AsArray(), total => Assert.Equal(Documents, (int)total!));
                 Assert.True((bool)result["pitClosed"]!, client + " closed its point in time");
                 Assert.Equal("404 search_context_missing_exception", (string?)result["closedSearch"]);
+                Assert.Equal("created", (string?)result["indexResult"]);
+                Assert.Equal(client, (string?)result["getClient"]);
+                Assert.Equal("[true,false]", result["mgetFound"]!.ToJsonString());
+                Assert.True((bool)result["exists"]!, client + " found its document with HEAD");
+                Assert.Equal("409 version_conflict_engine_exception", (string?)result["createAgain"]);
             }
         }
         finally

@@ -1,5 +1,6 @@
-// Pages through a gateway's Elasticsearch API with one official client and prints what it read as one JSON line.
-// Usage: node paging.mjs <es8|es9|os2|os3> <base URL> <index pattern>
+// Pages through a gateway's Elasticsearch API with one official client, then writes and reads single documents in
+// .kibana (as Kibana's saved objects are), and prints what it read as one JSON line.
+// Usage: node clients.mjs <es8|es9|os2|os3> <base URL> <index pattern>
 // Every list holds the documents' "n" field (scroll and point-in-time pages) in the order they arrived.
 const [flavour, node, index] = process.argv.slice(2);
 const elastic = flavour.startsWith('es');
@@ -53,6 +54,23 @@ try {
   out.closedSearch = 'answered';
 } catch (e) {
   out.closedSearch = `${e.meta?.statusCode} ${e.meta?.body?.error?.type}`;
+}
+
+// Single documents, through the gateway's durable queue: refresh=wait_for answers once the document is searchable.
+const docIndex = '.kibana';
+const id = `config:${flavour}`;
+const saved = { type: 'config', config: { buildNum: 1 }, client: flavour };
+const withBody = (request, document) => (elastic ? { ...request, document } : { ...request, body: document });
+out.indexResult = body(await client.index(withBody({ index: docIndex, id, refresh: 'wait_for' }, saved))).result;
+out.getClient = body(await client.get({ index: docIndex, id }))._source.client;
+const multi = body(await client.mget(elastic ? { index: docIndex, ids: [id, 'missing'] } : { index: docIndex, body: { ids: [id, 'missing'] } }));
+out.mgetFound = multi.docs.map((d) => d.found);
+out.exists = body(await client.exists({ index: docIndex, id }));
+try {
+  await client.create(withBody({ index: docIndex, id }, saved));
+  out.createAgain = 'created';
+} catch (e) {
+  out.createAgain = `${e.meta?.statusCode} ${e.meta?.body?.error?.type}`;
 }
 
 console.log(JSON.stringify(out));
