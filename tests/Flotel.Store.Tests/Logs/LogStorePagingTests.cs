@@ -65,6 +65,30 @@ public sealed class LogStorePagingTests
         Assert.Equal(all, paged);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task SearchAfter_DocumentsWithoutTimestamp_ComeLastAndOnce(bool descending)
+    {
+        using var t = new TestLogStore();
+        var documents = new List<LogDocument>();
+        for (int i = 0; i < 30; i++)
+        {
+            string json = i % 4 == 0 ? $$"""{"message":"no time {{i}}"}""" : $$"""{"@timestamp":"2022-05-12T10:00:0{{i % 3}}Z","message":"m {{i}}"}""";
+            documents.Add(new LogDocument("logs", "d" + i, Encoding.UTF8.GetBytes(json)));
+        }
+
+        _ = await t.Store.WriteDocumentsAsync(documents);
+        IReadOnlyList<LogSort> sort = SearchPaging.StoreSort([new LogSort("@timestamp", descending)], appendDocOrder: true);
+        List<string> all = [.. t.Store.Search(new LogSearch(["logs"], new Flotel.Store.Logs.MatchAllQuery(), sort, 0, 100), countOnly: false).Hits.Select(h => h.Id)];
+
+        List<string> paged = PageThrough(t.Store, sort, 4);
+
+        Assert.Equal(30, paged.Count);
+        Assert.Equal(all, paged);
+        Assert.All(paged[^8..], id => Assert.Equal(0, int.Parse(id[1..], System.Globalization.CultureInfo.InvariantCulture) % 4));
+    }
+
     [Fact]
     public async Task SearchAfter_DocOrderDescending_WalksBothIndicesBackwards()
     {
