@@ -45,7 +45,7 @@ internal sealed class SearchContext(string id, SearchContextKind kind, IReadOnly
     /// <summary>A scroll's resume point: the store sort values of the last hit returned; null before the first page.</summary>
     public IReadOnlyList<object?>? Cursor { get; set; }
 
-    /// <summary>A scroll's total, counted once on the first page (the snapshot does not grow).</summary>
+    /// <summary>A scroll's total, counted once on the first page (the snapshot does not grow); its hits are not kept.</summary>
     public LogSearchResult? FirstPage { get; set; }
 
     /// <summary>One page at a time per scroll: two concurrent continuations would read the same cursor.</summary>

@@ -120,7 +120,8 @@ internal sealed class SearchPage
         if (scroll is null && _scrollKeepAlive is { } keepAlive)
         {
             scroll = _contexts.Open(SearchContextKind.Scroll, Search.Indices, Search.Snapshot!, keepAlive, _body, _parameters);
-            scroll.FirstPage = result;
+            // Only the count is kept: a page of hits held per open scroll would be unbounded memory.
+            scroll.FirstPage = result with { Hits = [] };
             Scroll = scroll;
         }
 
