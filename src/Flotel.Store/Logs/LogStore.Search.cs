@@ -49,36 +49,62 @@ public sealed partial class LogStore
         }
     }
 
+    /// <summary>The document <paramref name="id"/> of <paramref name="indexName"/> as of the last commit, or null (see <see cref="GetMany"/>).</summary>
+    public LogStoredDocument? Get(string indexName, string id, CancellationToken cancellationToken = default) =>
+        GetMany(indexName, [id], cancellationToken).GetValueOrDefault(id);
+
     /// <summary>
-    /// The document <paramref name="id"/> of <paramref name="indexName"/> as of the last commit, or null. Uses the id
-    /// index when the index has one; an index fed only generated ids has none, and is scanned (a syslog index of millions
-    /// of events takes a moment: ids there are random, and nothing else can find one).
+    /// The documents of <paramref name="indexName"/> with these ids as of the last commit, by id (missing ids are absent).
+    /// Uses the id index when the index has one; an index fed only generated ids has none and is scanned, once per
+    /// 1,000 ids (ids there are random, nothing else can find one): <paramref name="cancellationToken"/> interrupts it.
     /// </summary>
-    public LogStoredDocument? Get(string indexName, string id)
+    public Dictionary<string, LogStoredDocument> GetMany(string indexName, IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(indexName);
-        ArgumentNullException.ThrowIfNull(id);
+        ArgumentNullException.ThrowIfNull(ids);
+        var found = new Dictionary<string, LogStoredDocument>(StringComparer.Ordinal);
         PublishedIndex? index = Array.Find(_published, p => p.Info.Name == indexName);
-        if (index is null)
+        if (index is null || ids.Count == 0)
         {
-            return null;
+            return found;
         }
 
         string docs = "docs_" + index.Id.ToString(CultureInfo.InvariantCulture);
         using SqliteConnection connection = OpenReader();
-        using SqliteCommand find = connection.CreateCommand();
-        find.CommandText = $"SELECT rowid, source FROM {docs} WHERE id = @id LIMIT 1";
-        _ = find.Parameters.AddWithValue("@id", id);
-        try
+        using CancellationTokenRegistration interrupt = cancellationToken.Register(static handle => raw.sqlite3_interrupt((sqlite3)handle!), connection.Handle);
+        foreach (string[] chunk in ids.Distinct(StringComparer.Ordinal).Chunk(1000))
         {
-            using SqliteDataReader reader = find.ExecuteReader();
-            return reader.Read() ? new LogStoredDocument(indexName, id, reader.GetInt64(0), reader.GetString(1)) : null;
+            cancellationToken.ThrowIfCancellationRequested();
+            using SqliteCommand find = connection.CreateCommand();
+            var names = new StringBuilder();
+            for (int i = 0; i < chunk.Length; i++)
+            {
+                names.Append(i == 0 ? "@i" : ", @i").Append(i.ToString(CultureInfo.InvariantCulture));
+                _ = find.Parameters.AddWithValue("@i" + i.ToString(CultureInfo.InvariantCulture), chunk[i]);
+            }
+
+            find.CommandText = $"SELECT rowid, id, source FROM {docs} WHERE id IN ({names})";
+            try
+            {
+                using SqliteDataReader reader = find.ExecuteReader();
+                while (reader.Read())
+                {
+                    string id = reader.GetString(1);
+                    found[id] = new LogStoredDocument(indexName, id, reader.GetInt64(0), reader.GetString(2));
+                }
+            }
+            catch (SqliteException e) when (e.Message.Contains("no such table", StringComparison.Ordinal))
+            {
+                return found; // dropped by retention after the snapshot was taken
+            }
+            catch (SqliteException e) when (e.SqliteErrorCode == raw.SQLITE_INTERRUPT && cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("the look-up was stopped", e, cancellationToken);
+            }
         }
-        catch (SqliteException e) when (e.Message.Contains("no such table", StringComparison.Ordinal))
-        {
-            return null; // dropped by retention after the snapshot was taken
-        }
+
+        return found;
     }
 
     /// <summary>SQLite's generic error: the statement is wrong (or too large), not the database.</summary>

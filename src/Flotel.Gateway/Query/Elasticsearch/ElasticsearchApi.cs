@@ -57,7 +57,7 @@ public static class ElasticsearchApi
         _ = routes.MapGet("/_cat/indices/{index}", (HttpContext c, string index) => Handle(c, metrics, () => CatIndices(c, store, index)));
         _ = routes.MapMethods("/_cat/health", read, (HttpContext c) => Handle(c, metrics, () => CatHealth(c, store)));
         _ = routes.MapElasticsearchPagingApi(store, limits, metrics, contexts);
-        _ = routes.MapElasticsearchDocumentReads(store, metrics);
+        _ = routes.MapElasticsearchDocumentReads(store, limits, metrics);
         return routes;
     }
 

@@ -35,13 +35,14 @@ internal static class ElasticsearchDocumentApi
 
     private const long UnassignedSeqNo = -2;
 
-    public static IEndpointRouteBuilder MapElasticsearchDocumentReads(this IEndpointRouteBuilder routes, LogStore store, MetricsRegistry? metrics)
+    /// <summary>Maps the reads; they run under <paramref name="limits"/> (a look-up in an index without an id index is a scan).</summary>
+    public static IEndpointRouteBuilder MapElasticsearchDocumentReads(this IEndpointRouteBuilder routes, LogStore store, QueryLimiter limits, MetricsRegistry? metrics)
     {
         string[] read = [HttpMethods.Get, HttpMethods.Head];
         string[] search = [HttpMethods.Get, HttpMethods.Post];
-        _ = routes.MapMethods("/{index}/_doc/{id}", read, (HttpContext c, string index, string id) => ElasticsearchApi.Handle(c, metrics, () => GetAsync(c, store, index, id)));
-        _ = routes.MapMethods("/_mget", search, (HttpContext c) => ElasticsearchApi.Handle(c, metrics, () => MultiGetAsync(c, store, null)));
-        _ = routes.MapMethods("/{index}/_mget", search, (HttpContext c, string index) => ElasticsearchApi.Handle(c, metrics, () => MultiGetAsync(c, store, index)));
+        _ = routes.MapMethods("/{index}/_doc/{id}", read, (HttpContext c, string index, string id) => ElasticsearchApi.HandleQueryAsync(c, limits, metrics, "search", run => GetAsync(c, store, index, id, run)));
+        _ = routes.MapMethods("/_mget", search, (HttpContext c) => ElasticsearchApi.HandleQueryAsync(c, limits, metrics, "search", run => MultiGetAsync(c, store, null, run)));
+        _ = routes.MapMethods("/{index}/_mget", search, (HttpContext c, string index) => ElasticsearchApi.HandleQueryAsync(c, limits, metrics, "search", run => MultiGetAsync(c, store, index, run)));
         return routes;
     }
 
@@ -56,7 +57,7 @@ internal static class ElasticsearchDocumentApi
         return routes;
     }
 
-    private static Task GetAsync(HttpContext context, LogStore store, string index, string id)
+    private static async Task GetAsync(HttpContext context, LogStore store, string index, string id, QueryRun run)
     {
         Dictionary<string, string> query = ElasticsearchApi.QueryParameters(context);
         SourceFilter source = SourceParameter(query);
@@ -65,11 +66,12 @@ internal static class ElasticsearchDocumentApi
             throw ElasticsearchException.IndexNotFound(index);
         }
 
-        LogStoredDocument? document = store.Get(index, id);
-        return ElasticsearchApi.WriteJsonAsync(context, document is null ? 404 : 200, w => WriteDocument(w, index, id, document, source));
+        await run.StartAsync(null, "search").ConfigureAwait(false);
+        LogStoredDocument? document = store.Get(index, id, run.Token);
+        await ElasticsearchApi.WriteJsonAsync(context, document is null ? 404 : 200, w => WriteDocument(w, index, id, document, source)).ConfigureAwait(false);
     }
 
-    private static async Task MultiGetAsync(HttpContext context, LogStore store, string? pathIndex)
+    private static async Task MultiGetAsync(HttpContext context, LogStore store, string? pathIndex, QueryRun run)
     {
         Dictionary<string, string> query = ElasticsearchApi.QueryParameters(context);
         SourceFilter defaultSource = SourceParameter(query);
@@ -122,10 +124,14 @@ internal static class ElasticsearchDocumentApi
         }
 
         var known = store.ListIndices().Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
+        await run.StartAsync(null, "search").ConfigureAwait(false);
+        // One look-up per index for all its ids: an index without an id index is scanned once, not once per id.
+        var byIndex = wanted.Where(w => w.Index is not null && known.Contains(w.Index)).GroupBy(w => w.Index!, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => store.GetMany(g.Key, [.. g.Select(w => w.Id)], run.Token), StringComparer.Ordinal);
         var found = new List<(string? Index, string Id, SourceFilter Source, LogStoredDocument? Document)>(wanted.Count);
         foreach ((string? index, string id, SourceFilter source) in wanted)
         {
-            found.Add((index, id, source, index is not null && known.Contains(index) ? store.Get(index, id) : null));
+            found.Add((index, id, source, index is not null && byIndex.TryGetValue(index, out var documents) ? documents.GetValueOrDefault(id) : null));
         }
 
         await ElasticsearchApi.WriteJsonAsync(context, 200, w =>
