@@ -234,6 +234,7 @@ public static class ElasticsearchApi
         AggregationResults? aggregations = scroll is null ? RunAggregations(store, request, page.Search, run.Token) : null;
         bool scored = request.Sort.Count == 0 || request.Sort.Any(s => s.Field == "_score");
         bool totalAsInt = IsTrue(query, "rest_total_hits_as_int");
+        bool typedKeys = IsTrue(query, "typed_keys");
         long took = stopwatch.ElapsedMilliseconds;
         return w =>
         {
@@ -327,7 +328,7 @@ public static class ElasticsearchApi
 
             w.WriteEndArray();
             w.WriteEndObject();
-            aggregations?.WriteTo(w);
+            aggregations?.WriteTo(w, typedKeys);
         };
     }
 
