@@ -213,4 +213,25 @@ public sealed class GrafanaAggregationTests : IAsyncLifetime
         Assert.Equal(2, responses.Count);
         Assert.All(responses, r => Assert.Equal(TypedNames, r!["aggregations"]!.AsObject().Select(a => a.Key)));
     }
+
+    [Fact]
+    public async Task GrafanaTermsVariable_MultiSearch_AnswersTheFieldsValuesInTheRangeInKeyOrder()
+    {
+        // A dashboard variable {"find": "terms", "field": "program"}: the header of getQueryHeader and the body of
+        // QueryBuilder.getTermsQuery (public/app/plugins/datasource/elasticsearch), $timeFrom/$timeTo replaced; Grafana
+        // lists responses[0].aggregations["1"].buckets, each bucket's key_as_string or key.
+        string body = """{"search_type":"query_then_fetch","ignore_unavailable":true,"index":"logstash-*"}""" + "\n" +
+            """{"size":0,"query":{"bool":{"filter":[{"range":{"@timestamp":{"gte":$timeFrom,"lte":$timeTo,"format":"epoch_millis"}}},{"query_string":{"analyze_wildcard":true,"query":"*"}}]}},"aggs":{"1":{"terms":{"field":"program","size":500,"order":{"_key":"asc"}}}}}"""
+                .Replace("$timeFrom", From.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
+                .Replace("$timeTo", To.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal) + "\n";
+        using var content = new StringContent(body, Encoding.UTF8, "application/x-ndjson");
+        using HttpResponseMessage response = await _server.Client.PostAsync("/_msearch?max_concurrent_shard_requests=5", content);
+        JsonNode answer = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["responses"]![0]!;
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(200, (int)answer["status"]!);
+        JsonArray buckets = answer["aggregations"]!["1"]!["buckets"]!.AsArray();
+        Assert.Equal(["kernel", "sshd"], buckets.Select(b => (string)b!["key"]!));
+        Assert.Equal([3L, 1L], buckets.Select(b => (long)b!["doc_count"]!));
+    }
 }
