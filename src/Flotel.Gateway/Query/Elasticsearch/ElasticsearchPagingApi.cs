@@ -45,6 +45,7 @@ internal static class ElasticsearchPagingApi
     private static Task OpenPitAsync(HttpContext context, LogStore store, SearchContexts contexts, string expression, bool openSearch)
     {
         Dictionary<string, string> query = ElasticsearchApi.QueryParameters(context);
+        ElasticsearchParameters.Check(context.Request.Path, query, ElasticsearchParameters.OpenPointInTime);
         if (!query.TryGetValue("keep_alive", out string? keepAliveText))
         {
             throw new ElasticsearchException(400, "action_request_validation_exception", "Validation Failed: 1: [keep_alive] is not specified;");
@@ -67,6 +68,7 @@ internal static class ElasticsearchPagingApi
     // Elasticsearch: {"succeeded": true, "num_freed": n}, 404 when nothing was freed.
     private static async Task ClosePitAsync(HttpContext context, SearchContexts contexts)
     {
+        ElasticsearchParameters.Check(context.Request.Path, ElasticsearchApi.QueryParameters(context), ElasticsearchParameters.CloseContexts);
         List<string> ids = IdsFromBody(await ElasticsearchApi.ReadBodyAsync(context).ConfigureAwait(false), "id");
         if (ids.Count == 0)
         {
@@ -80,6 +82,7 @@ internal static class ElasticsearchPagingApi
     // OpenSearch: {"pits": [{"successful": bool, "pit_id": id}, …]}.
     private static async Task CloseOpenSearchPitsAsync(HttpContext context, SearchContexts contexts, bool all)
     {
+        ElasticsearchParameters.Check(context.Request.Path, ElasticsearchApi.QueryParameters(context), ElasticsearchParameters.CloseContexts);
         List<(string Id, bool Closed)> results;
         if (all)
         {
@@ -113,6 +116,7 @@ internal static class ElasticsearchPagingApi
 
     private static Task ListOpenSearchPitsAsync(HttpContext context, SearchContexts contexts)
     {
+        ElasticsearchParameters.Check(context.Request.Path, ElasticsearchApi.QueryParameters(context), ElasticsearchParameters.CloseContexts);
         IReadOnlyList<SearchContext> open = contexts.List(SearchContextKind.PointInTime);
         return ElasticsearchApi.WriteJsonAsync(context, 200, w =>
         {
@@ -182,6 +186,7 @@ internal static class ElasticsearchPagingApi
     private static async Task ClearScrollAsync(HttpContext context, SearchContexts contexts, string? pathIds)
     {
         Dictionary<string, string> query = ElasticsearchApi.QueryParameters(context);
+        ElasticsearchParameters.Check(context.Request.Path, query, ElasticsearchParameters.ClearScroll);
         byte[] body = await ElasticsearchApi.ReadBodyAsync(context).ConfigureAwait(false);
         List<string> ids = pathIds is not null ? SplitIds(pathIds)
             : IsBlank(body) ? (query.TryGetValue("scroll_id", out string? fromUrl) ? SplitIds(fromUrl) : [])

@@ -33,6 +33,16 @@ internal static class ElasticsearchParameters
     /// <summary>A scroll's next page, <c>/_search/scroll</c>.</summary>
     public static readonly HashSet<string> Scroll = Set([], ["scroll", "scroll_id", "rest_total_hits_as_int"]);
 
+    /// <summary>Clearing scrolls, <c>DELETE /_search/scroll</c>.</summary>
+    public static readonly HashSet<string> ClearScroll = Set([], ["scroll_id"]);
+
+    /// <summary>Opening a point in time, <c>/{index}/_pit</c> and OpenSearch's <c>/{index}/_search/point_in_time</c>.</summary>
+    public static readonly HashSet<string> OpenPointInTime = Set(
+        ["preference", "routing", "expand_wildcards", "ignore_unavailable", "allow_partial_pit_creation"], ["keep_alive"]);
+
+    /// <summary>Closing or listing points in time: nothing but the common parameters.</summary>
+    public static readonly HashSet<string> CloseContexts = Set([], []);
+
     /// <summary><c>_msearch</c>: its own parameters; the items take <see cref="Search"/>'s from their header lines.</summary>
     public static readonly HashSet<string> MultiSearch = Set(
         ShardTuning, ["max_concurrent_searches", "rest_total_hits_as_int", "typed_keys"]);
@@ -69,7 +79,7 @@ internal static class ElasticsearchParameters
     /// <summary>Known to Elasticsearch, changing what it answers, and not honoured here: refused by name.</summary>
     private static readonly Dictionary<string, string> Unsupported = new(StringComparer.Ordinal)
     {
-        ["scroll"] = "a scroll is opened by _search?scroll=, one search at a time",
+        ["scroll"] = "only _search (to open a scroll) and _search/scroll (to continue one) take it",
         ["source"] = "a request body in the [source] parameter is not supported by this gateway; send it as the body",
         ["_source_includes"] = "use the [_source] parameter or the body's _source",
         ["_source_excludes"] = "use the body's _source.excludes",

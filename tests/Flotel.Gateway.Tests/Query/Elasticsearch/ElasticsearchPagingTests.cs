@@ -458,4 +458,19 @@ public sealed class ElasticsearchPagingTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Contains("contains unrecognized parameter: [size]", (string)refused["error"]!["reason"]!, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("POST", "/logstash-*/_pit?keep_alive=1m&size=3", "size")]
+    [InlineData("POST", "/logstash-*/_search/point_in_time?keep_alive=1m&foo=1", "foo")]
+    [InlineData("DELETE", "/_pit?keep_alive=1m", "keep_alive")]
+    [InlineData("DELETE", "/_search/scroll/_all?size=1", "size")]
+    public async Task PagingEndpoints_UnknownParameter_400NamingIt(string method, string path, string parameter)
+    {
+        await WriteAsync(1);
+        (HttpStatusCode status, JsonNode body) = await SendAsync(new HttpMethod(method), path, method == "DELETE" ? """{"id":"x"}""" : null);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("illegal_argument_exception", ErrorType(body));
+        Assert.Contains($"contains unrecognized parameter: [{parameter}]", (string)body["error"]!["reason"]!, StringComparison.Ordinal);
+    }
 }
