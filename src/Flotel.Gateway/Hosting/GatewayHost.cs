@@ -337,7 +337,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         var remoteWrite = new RemoteWriteInput(sink, limits, Metrics, time, loggerFactory.CreateLogger<RemoteWriteInput>(), options.StoreEnabled ? metricStore : null, metadata);
         ingest.MapPost("/api/v1/write", remoteWrite.HandleAsync);
         ingest.MapPost("/write", remoteWrite.HandleAsync);
-        ingest.MapElasticsearchBulkApi(logs, new QueueBulkSink(sink, time), Metrics);
+        ingest.MapElasticsearchBulkApi(logs, new QueueBulkSink(sink, time), Metrics, time);
         open.MapGet("/healthz", () => Results.Text("ok\n"));
         open.MapGet("/readyz", () => IsReady ? Results.Text("ready\n")
             : Results.Text(_started ? "the durable queue cannot write (data disk full?)\n" : "starting\n", statusCode: StatusCodes.Status503ServiceUnavailable));
@@ -358,6 +358,10 @@ public sealed partial class GatewayHost : IAsyncDisposable
             var fleetDevice = app.MapGroup(string.Empty).InGroup(EndpointGroup.FleetDevice);
             fleetOpen.MapFleetDeviceApi(fleetDevice, fleet);
             app.MapGroup(string.Empty).InGroup(EndpointGroup.Admin).MapFleetAdminApi(fleet, time);
+        }
+        else
+        {
+            app.MapGroup(string.Empty).InGroup(EndpointGroup.Admin).MapFleetDisabledApi();
         }
 
         _routes = app.Services.GetRequiredService<EndpointDataSource>();
