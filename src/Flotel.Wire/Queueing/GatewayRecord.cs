@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Text;
+using System.Text.Unicode;
 
 namespace Flotel.Wire.Queueing;
 
@@ -49,7 +50,6 @@ public static class GatewayRecord
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(peer);
-        var peerLength = Math.Min(Encoding.UTF8.GetByteCount(peer), 255);
         var deviceLength = device is null ? 0 : Encoding.UTF8.GetByteCount(device);
         if (device is not null && deviceLength is 0 or > MaxDeviceBytes)
         {
@@ -57,12 +57,14 @@ public static class GatewayRecord
             throw new ArgumentException("a record's device name must be 1 to 255 UTF-8 bytes", nameof(device));
         }
 
-        var size = HeaderSize(peerLength) + (device is null ? 0 : 1 + deviceLength);
-        var span = output.GetSpan(size);
+        var span = output.GetSpan(HeaderSize(255) + (device is null ? 0 : 1 + deviceLength));
         span[0] = device is null ? (byte)kind : (byte)((byte)kind | DeviceFlag);
         BinaryPrimitives.WriteInt64LittleEndian(span[1..], receivedAtUnixMs);
+
+        // A peer is an address, far below 255 bytes; a longer one is cut at a character boundary.
+        _ = Utf8.FromUtf16(peer, span.Slice(10, 255), out _, out var peerLength);
         span[9] = (byte)peerLength;
-        Encoding.UTF8.GetBytes(peer.AsSpan(), span.Slice(10, peerLength));
+        var size = HeaderSize(peerLength) + (device is null ? 0 : 1 + deviceLength);
         if (device is not null)
         {
             span[10 + peerLength] = (byte)deviceLength;
