@@ -90,7 +90,7 @@ public sealed partial class RemoteWriteInput
             }
 
             var length = 0;
-            var device = FleetAccess.DeviceOrNull(context)?.Device;
+            var device = _devices is null ? null : FleetAccess.DeviceOrNull(context)?.Device;
             buffer = ArrayPool<byte>.Shared.Rent(HeaderReserve + (int)Math.Min(request.ContentLength ?? 64 * 1024, _limits.MaxCompressedBytes + 1L));
             var header = new ArrayBufferWriter<byte>(HeaderReserve);
             GatewayRecord.WriteHeader(header, GatewayRecordKind.RemoteWrite, _time.GetUtcNow().ToUnixTimeMilliseconds(), PeerOf(context), device);
