@@ -126,6 +126,97 @@ public sealed class FleetIngestIdentityProcessTests
         }
     }
 
+    [Fact]
+    public async Task EnrolledAgent_RemoteWritesThroughTheFleetListener_UnderItsName_UntilItsDeviceIsDeleted()
+    {
+        var data = PeerProcess.CreateTempDirectory("fleet-identity-agent");
+        Process? agent = null;
+        var agentOutput = new StringBuilder();
+        try
+        {
+            var config = Path.Combine(data, "gateway.yaml");
+            await File.WriteAllTextAsync(config, $"""
+                fleet:
+                  enabled: true
+                  address: 127.0.0.1:0
+                auth:
+                  admin:
+                    bearerToken: {AdminToken}
+                """);
+            var gatewayData = Path.Combine(data, "gateway");
+            Directory.CreateDirectory(gatewayData);
+            using var gateway = await GatewayProcess.StartAsync(gatewayData, extraArguments: ["--config", config]);
+            var admin = "http://" + gateway.HttpEndPoint;
+            var device = Path.Combine(data, "device.yaml");
+            await File.WriteAllTextAsync(device, $"""
+                apiVersion: management.project-flotta.io/v1alpha1
+                kind: EdgeDevice
+                metadata:
+                  name: edge-agent
+                spec:
+                  metrics:
+                    receiverConfiguration:
+                      url: https://127.0.0.1:{gateway.FleetEndPoint!.Port}/api/v1/write
+                    system:
+                      interval: 5
+                """);
+            var apply = await FlotelAsync("apply", "-f", device, "--gateway", admin);
+            Assert.True(apply.Code == 0, apply.Error);
+            var token = await FlotelAsync("token", "create", "--device", "edge-agent", "--gateway", admin);
+            Assert.True(token.Code == 0, token.Error);
+
+            var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var arg in new[] { GatewayProcess.FlotelDll, "agent", "--gateway", "https://" + gateway.FleetEndPoint, "--token", token.Output.Trim(),
+                "--data", Path.Combine(data, "agent"), "--podman-socket", Path.Combine(data, "no-podman.sock"), "--node-exporter", "http://127.0.0.1:1/metrics" })
+            {
+                info.ArgumentList.Add(arg);
+            }
+
+            info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+            agent = new Process { StartInfo = info };
+            agent.OutputDataReceived += (_, e) => { lock (agentOutput) { agentOutput.AppendLine(e.Data); } };
+            agent.ErrorDataReceived += (_, e) => { lock (agentOutput) { agentOutput.AppendLine(e.Data); } };
+            agent.Start();
+            agent.BeginOutputReadLine();
+            agent.BeginErrorReadLine();
+
+            // The agent's own metrics, remote-written to the fleet listener with its device certificate.
+            JsonArray? series = null;
+            Assert.True(await Eventually.PollAsync(async () =>
+            {
+                series = await GatewayTestKit.InstantQueryAsync(gateway.Http, "{edgedeviceid=\"edge-agent\"}");
+                return series is { Count: > 0 };
+            }, TimeSpan.FromSeconds(90)), "no sample of the agent arrived through the fleet listener\n" + agentOutput + "\n" + gateway.Stderr);
+            var metrics = await gateway.Http.GetStringAsync(new Uri("metrics", UriKind.Relative));
+            Assert.True(GatewayTestKit.ExpositionValue(metrics, "flotel_fleet_identity_overwrites_total{kind=\"samples\"}") > 0, metrics);
+
+            // Deleted: the agent's next remote write (and bundle poll) is refused.
+            var delete = await FlotelAsync("delete", "device", "edge-agent", "--gateway", admin);
+            Assert.True(delete.Code == 0, delete.Error);
+            Assert.True(await Eventually.PollAsync(async () =>
+            {
+                var text = await gateway.Http.GetStringAsync(new Uri("metrics", UriKind.Relative));
+                return GatewayTestKit.ExpositionValue(text, "flotel_fleet_revoked_refusals_total{where=\"fleet_request\"}") > 0;
+            }, TimeSpan.FromSeconds(60)), "the deleted device's requests were not refused\n" + agentOutput);
+            Assert.Equal(0, await gateway.SignalAndWaitAsync(15, TimeSpan.FromSeconds(30)));
+        }
+        finally
+        {
+            if (agent is not null)
+            {
+                if (!agent.HasExited)
+                {
+                    agent.Kill();
+                    agent.WaitForExit(10_000);
+                }
+
+                agent.Dispose();
+            }
+
+            GatewayTestKit.DeleteDirectory(data);
+        }
+    }
+
     private static byte[] Body(string metric, string edgeDeviceId) => RemoteWriteCodec.Encode(new WriteRequest(
         [new TimeSeries(LabelSet.Of("__name__", metric, "edgedeviceid", edgeDeviceId), [new Sample(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), 1)])]));
 
