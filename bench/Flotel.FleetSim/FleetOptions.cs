@@ -1,5 +1,7 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Net;
+using Flotel.Bench;
 
 namespace Flotel.FleetSim;
 
@@ -9,154 +11,111 @@ namespace Flotel.FleetSim;
 /// </summary>
 internal sealed class FleetOptions
 {
-    public int Devices { get; private set; } = 100;
+    private static readonly Option<int> DevicesOption = BenchOptions.Positive("--devices", 100, "Simulated devices");
+    private static readonly Option<int> SecondsOption = BenchOptions.Positive("--seconds", 60, "Seconds of sending");
+    private static readonly Option<double> LinesOption = LinesPerSecondOption();
+    private static readonly Option<int> SeriesOption = BenchOptions.Positive("--series", 100, "Series in each remote-write request of a device");
+    private static readonly Option<int> IntervalOption = BenchOptions.Positive("--interval", 60, "Seconds between a device's remote-write requests");
+    private static readonly Option<Uri?> GatewayOption =
+        BenchOptions.LoopbackUrl("--gateway", null, "HTTP base URL of a running gateway (needs --syslog); without it a gateway is started");
+    private static readonly Option<IPEndPoint?> SyslogOption = BenchOptions.LoopbackEndpoint("--syslog", "Syslog listener of that gateway");
+    private static readonly Option<int?> PidOption = new("--gateway-pid") { Description = "PID of that gateway, for its RSS and CPU", HelpName = "PID" };
+    private static readonly Option<string?> FlotelOption = new("--flotel") { Description = "flotel.dll to start a gateway with", HelpName = "PATH" };
+    private static readonly Option<bool> TlsOption = new("--tls") { Description = "Syslog over TLS instead of TCP" };
+    private static readonly Option<int> ProbesOption = BenchOptions.Positive("--probes-per-s", 10, "Latency probes started per second");
+    private static readonly Option<int> SettleOption = BenchOptions.Positive("--settle-seconds", 120, "Most seconds to wait after sending for the counts to match");
 
-    public int Seconds { get; private set; } = 60;
+    public int Devices { get; init; }
+
+    public int Seconds { get; init; }
 
     /// <summary>Syslog lines per second per device (Flotta line layout, one persistent connection each).</summary>
-    public double LinesPerSecond { get; private set; } = 1;
+    public double LinesPerSecond { get; init; }
 
     /// <summary>Series in each remote-write request of a device.</summary>
-    public int Series { get; private set; } = 100;
+    public int Series { get; init; }
 
     /// <summary>Seconds between a device's remote-write requests (the agent's default push interval).</summary>
-    public int IntervalSeconds { get; private set; } = 60;
+    public int IntervalSeconds { get; init; }
 
     /// <summary>HTTP base URL of a running gateway; null = start one (<see cref="FlotelDll"/>).</summary>
-    public Uri? Gateway { get; private set; }
+    public Uri? Gateway { get; init; }
 
     /// <summary>Syslog listener of that gateway (TCP, or TLS with <see cref="Tls"/>).</summary>
-    public IPEndPoint? Syslog { get; private set; }
+    public IPEndPoint? Syslog { get; init; }
 
     /// <summary>PID of that gateway, for its RSS and CPU (optional).</summary>
-    public int? GatewayPid { get; private set; }
+    public int? GatewayPid { get; init; }
 
     /// <summary>flotel.dll to start a gateway with when no <see cref="Gateway"/> is given.</summary>
-    public string? FlotelDll { get; private set; }
+    public string? FlotelDll { get; init; }
 
-    public bool Tls { get; private set; }
+    public bool Tls { get; init; }
 
     /// <summary>Latency probes started per second (lines with a unique token, remote-write requests polled for).</summary>
-    public int ProbesPerSecond { get; private set; } = 10;
+    public int ProbesPerSecond { get; init; }
 
     /// <summary>Most seconds to wait after sending for the counts to match.</summary>
-    public int SettleSeconds { get; private set; } = 120;
+    public int SettleSeconds { get; init; }
 
-    public static string Usage =>
-        """
-        flotel-fleetsim --devices N --seconds S [--lines-per-s 1] [--series 100] [--interval 60]
-                        [--gateway URL --syslog HOST:PORT [--gateway-pid PID]] [--flotel PATH/flotel.dll] [--tls]
-                        [--probes-per-s 10] [--settle-seconds 120]
-        Simulates N devices on loopback: each keeps one syslog connection (TCP, or TLS with --tls) sending L lines/s
-        in the Flotta line layout with its device name as hostname, and sends one remote-write request of K series
-        labelled edgedeviceid=<device> every I seconds. Without --gateway it starts `flotel gateway` (--flotel) in a
-        temporary directory and stops it at the end. Prints a table and a last line starting with "fleet:".
-        """;
-
-    public static FleetOptions? Parse(string[] args, out string? error)
+    /// <summary>The simulator's command; <paramref name="run"/> gets the options once they are valid.</summary>
+    public static RootCommand CreateCommand(Func<FleetOptions, Task<int>> run)
     {
-        var options = new FleetOptions();
-        error = null;
-        for (var i = 0; i < args.Length; i++)
+        var root = new RootCommand(
+            "Simulates N devices on loopback: each keeps one syslog connection (TCP, or TLS with --tls) sending L lines/s in the " +
+            "Flotta line layout with its device name as hostname, and sends one remote-write request of K series labelled " +
+            "edgedeviceid=<device> every I seconds. Without --gateway it starts `flotel gateway` (--flotel) in a temporary " +
+            "directory and stops it at the end. Prints a table and a last line starting with \"fleet:\".")
         {
-            var name = args[i];
-            if (name == "--tls")
-            {
-                options.Tls = true;
-                continue;
-            }
-
-            if (i + 1 >= args.Length)
-            {
-                error = $"'{name}' needs a value";
-                return null;
-            }
-
-            var value = args[++i];
-            switch (name)
-            {
-                case "--devices":
-                    options.Devices = Positive(name, value, ref error);
-                    break;
-                case "--seconds":
-                    options.Seconds = Positive(name, value, ref error);
-                    break;
-                case "--lines-per-s":
-                    if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var rate) || rate < 0 || rate > 1000)
-                    {
-                        error = $"'--lines-per-s' must be a number from 0 to 1000, got '{value}'";
-                    }
-
-                    options.LinesPerSecond = rate;
-                    break;
-                case "--series":
-                    options.Series = Positive(name, value, ref error);
-                    break;
-                case "--interval":
-                    options.IntervalSeconds = Positive(name, value, ref error);
-                    break;
-                case "--probes-per-s":
-                    options.ProbesPerSecond = Positive(name, value, ref error);
-                    break;
-                case "--settle-seconds":
-                    options.SettleSeconds = Positive(name, value, ref error);
-                    break;
-                case "--gateway":
-                    if (!Uri.TryCreate(value, UriKind.Absolute, out var url) || !url.IsLoopback)
-                    {
-                        error = $"'--gateway' must be an absolute URL on loopback, got '{value}'";
-                    }
-
-                    options.Gateway = url;
-                    break;
-                case "--syslog":
-                    if (!IPEndPoint.TryParse(value, out var syslog) || !IPAddress.IsLoopback(syslog.Address) || syslog.Port == 0)
-                    {
-                        error = $"'--syslog' must be a loopback HOST:PORT, got '{value}'";
-                    }
-
-                    options.Syslog = syslog;
-                    break;
-                case "--gateway-pid":
-                    options.GatewayPid = Positive(name, value, ref error);
-                    break;
-                case "--flotel":
-                    options.FlotelDll = value;
-                    break;
-                default:
-                    error = $"unknown option '{name}'";
-                    return null;
-            }
-
-            if (error is not null)
-            {
-                return null;
-            }
-        }
-
-        if (options.Gateway is not null && options.Syslog is null)
+            DevicesOption, SecondsOption, LinesOption, SeriesOption, IntervalOption, GatewayOption, SyslogOption, PidOption,
+            FlotelOption, TlsOption, ProbesOption, SettleOption,
+        };
+        root.SetAction(parse =>
         {
-            error = "'--gateway' needs '--syslog HOST:PORT' (the gateway's syslog listener)";
-            return null;
-        }
-
-        if (options.Gateway is null && (options.FlotelDll is null || !File.Exists(options.FlotelDll)))
-        {
-            error = "without '--gateway', '--flotel' must name flotel.dll (bench/fleet/run.sh builds it)";
-            return null;
-        }
-
-        return options;
+            var options = new FleetOptions
+            {
+                Devices = parse.GetValue(DevicesOption),
+                Seconds = parse.GetValue(SecondsOption),
+                LinesPerSecond = parse.GetValue(LinesOption),
+                Series = parse.GetValue(SeriesOption),
+                IntervalSeconds = parse.GetValue(IntervalOption),
+                Gateway = parse.GetValue(GatewayOption),
+                Syslog = parse.GetValue(SyslogOption),
+                GatewayPid = parse.GetValue(PidOption),
+                FlotelDll = parse.GetValue(FlotelOption) is { } dll ? Path.GetFullPath(dll) : null,
+                Tls = parse.GetValue(TlsOption),
+                ProbesPerSecond = parse.GetValue(ProbesOption),
+                SettleSeconds = parse.GetValue(SettleOption),
+            };
+            return BenchOptions.RunCheckedAsync("flotel-fleetsim", options, options.Conflict(), run);
+        });
+        return root;
     }
 
-    private static int Positive(string name, string value, ref string? error)
+    /// <summary>What is wrong between options that each parsed, or null.</summary>
+    private string? Conflict() => this switch
     {
-        if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0)
-        {
-            return n;
-        }
+        { Gateway: not null, Syslog: null } => "'--gateway' needs '--syslog HOST:PORT' (the gateway's syslog listener)",
+        { Gateway: null } when !File.Exists(FlotelDll) => "without '--gateway', '--flotel' must name flotel.dll (bench/fleet/run.sh builds it)",
+        { GatewayPid: <= 0 } => "'--gateway-pid' must be a whole number greater than 0",
+        _ => null,
+    };
 
-        error = $"'{name}' must be a whole number greater than 0, got '{value}'";
-        return 0;
-    }
+    private static Option<double> LinesPerSecondOption() => new("--lines-per-s")
+    {
+        Description = "Syslog lines per second per device (0 to 1000)",
+        HelpName = "L",
+        DefaultValueFactory = _ => 1,
+        CustomParser = result =>
+        {
+            var text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : string.Empty;
+            if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var rate) && rate is >= 0 and <= 1000)
+            {
+                return rate;
+            }
+
+            result.AddError($"'--lines-per-s' must be a number from 0 to 1000, got '{text}'");
+            return 0;
+        },
+    };
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Flotel.Bench;
 
 namespace Flotel.FleetSim;
 
@@ -38,21 +39,10 @@ internal sealed class FleetRun(FleetOptions options, HttpClient http, Stopwatch 
 /// </summary>
 internal static class Program
 {
-    public static async Task<int> Main(string[] args)
+    public static Task<int> Main(string[] args) => BenchOptions.RunAsync(FleetOptions.CreateCommand(SimulateAsync), "flotel-fleetsim", args);
+
+    private static async Task<int> SimulateAsync(FleetOptions options)
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help")
-        {
-            await Console.Out.WriteLineAsync(FleetOptions.Usage).ConfigureAwait(false);
-            return args.Length == 0 ? 2 : 0;
-        }
-
-        var options = FleetOptions.Parse(args, out var error);
-        if (options is null)
-        {
-            await Console.Error.WriteLineAsync("flotel-fleetsim: " + error + "\n" + FleetOptions.Usage).ConfigureAwait(false);
-            return 2;
-        }
-
         GatewayProcess? started = null;
         try
         {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using Flotel.Bench;
 using Flotel.Wire.RemoteWrite;
 
 namespace Flotel.RemoteWriteLoad;
@@ -12,21 +13,10 @@ namespace Flotel.RemoteWriteLoad;
 /// </summary>
 internal static class Program
 {
-    public static async Task<int> Main(string[] args)
+    public static Task<int> Main(string[] args) => BenchOptions.RunAsync(LoadOptions.CreateCommand(RunAsync), "flotel-rwload", args);
+
+    private static async Task<int> RunAsync(LoadOptions options)
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help")
-        {
-            await Console.Out.WriteLineAsync(LoadOptions.Usage).ConfigureAwait(false);
-            return args.Length == 0 ? 2 : 0;
-        }
-
-        var options = LoadOptions.Parse(args, out var error);
-        if (options is null)
-        {
-            await Console.Error.WriteLineAsync("flotel-rwload: " + error + "\n" + LoadOptions.Usage).ConfigureAwait(false);
-            return 2;
-        }
-
         var encoding = Stopwatch.StartNew();
         var bodies = BodyFactory.Encode(options, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         long bodyBytes = 0;

@@ -80,15 +80,5 @@ public sealed class CheckCommandTests : IDisposable
         Assert.Contains("gateway.yaml:2: http.address:", output, StringComparison.Ordinal);
     }
 
-    internal static string RepoPath(params string[] parts)
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Flotel.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        Assert.NotNull(dir);
-        return Path.Combine([dir.FullName, .. parts]);
-    }
+    internal static string RepoPath(params string[] parts) => Repository.Path(parts);
 }

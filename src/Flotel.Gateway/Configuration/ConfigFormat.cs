@@ -14,4 +14,7 @@ internal enum ConfigFormat
 
     /// <summary>A Logstash index name pattern such as <c>logstash-%{+YYYY.MM.dd}</c>.</summary>
     IndexPattern,
+
+    /// <summary>The path of a file that exists when the configuration is read (a PEM certificate or key).</summary>
+    ExistingFile,
 }

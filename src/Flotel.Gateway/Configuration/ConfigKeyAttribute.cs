@@ -1,12 +1,12 @@
 namespace Flotel.Gateway.Configuration;
 
 /// <summary>
-/// Declares a property of <see cref="GatewayOptions"/> as one key of the gateway's configuration file. The property's
-/// type is the key's type (<see cref="GatewayConfigKeys"/> lists the types the loader reads) and its initial value the
-/// default; this attribute holds the rest. Everything about a key is written here once: the loader and the key table
-/// of docs/configuration.md are both derived from it.
+/// Declares a property of <see cref="GatewayOptions"/> (or of a section's class, <see cref="ConfigSectionAttribute"/>) as
+/// one key of the gateway's configuration file. The property's type is the key's type (<see cref="GatewayConfigKeys"/>
+/// lists the types the loader reads) and its initial value the default; this attribute holds the rest. Everything about
+/// a key is written here once: the loader and the key table of docs/configuration.md are both derived from it.
 /// </summary>
-/// <param name="path">The dotted YAML path, e.g. <c>http.maxConnections</c>.</param>
+/// <param name="path">The dotted YAML path, e.g. <c>http.maxConnections</c>; in a section's class, below the section's path.</param>
 /// <param name="doc">One Markdown line for the docs table's "meaning" column: what the key does, not its range or default (generated from the rest).</param>
 [AttributeUsage(AttributeTargets.Property, AllowMultiple = false, Inherited = false)]
 internal sealed class ConfigKeyAttribute(string path, string doc) : Attribute
@@ -29,13 +29,8 @@ internal sealed class ConfigKeyAttribute(string path, string doc) : Attribute
     /// <summary>The unit shown in the docs (<c>seconds</c>, <c>bytes</c>, <c>MiB</c>); not parsed.</summary>
     public string? Unit { get; set; }
 
-    /// <summary>Strings: what the text must be besides a string.</summary>
+    /// <summary>Strings, and each item of a list of strings: what the text must be besides a string.</summary>
     public ConfigFormat Format { get; set; }
-
-    /// <summary>Strings: the only values accepted (an enumeration), compared ordinally; null = any.</summary>
-#pragma warning disable CA1819 // An attribute's named argument can only be an array.
-    public string[]? Values { get; set; }
-#pragma warning restore CA1819
 
     /// <summary>Durations: the longest accepted, in the file's own syntax (<c>24h</c>); a duration must be more than 0.</summary>
     public string? MaxDuration { get; set; }

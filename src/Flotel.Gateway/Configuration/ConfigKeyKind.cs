@@ -4,11 +4,12 @@ namespace Flotel.Gateway.Configuration;
 internal enum ConfigKeyKind
 {
     Text,
+    TextList,
+    Enum,
     Integer,
     Boolean,
     Duration,
     Tls,
     Credentials,
     Outputs,
-    Fleet,
 }

@@ -12,6 +12,9 @@ internal sealed class ConfigNode(string name)
 
     public ConfigKey? Key { get; set; }
 
+    /// <summary>The section whose object this mapping fills (<c>fleet</c>); created when the file holds the mapping.</summary>
+    public ConfigSection? Section { get; set; }
+
     /// <summary>The names accepted in this mapping; any other is warned about as unknown.</summary>
     public HashSet<string> ChildNames { get; } = new(StringComparer.Ordinal);
 

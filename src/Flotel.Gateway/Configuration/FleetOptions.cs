@@ -2,31 +2,35 @@ namespace Flotel.Gateway.Configuration;
 
 /// <summary>
 /// The fleet control plane (<c>fleet:</c>, docs/fleet.md §2): the devices' HTTPS listener, the CA that signs device
-/// certificates, certificate lifetimes and when a device counts as offline.
+/// certificates, certificate lifetimes and when a device counts as offline. Each property is one key below
+/// <c>fleet.</c> (<see cref="GatewayOptions.Fleet"/>); the rule that spans keys (<c>ca.certificate</c> with
+/// <c>ca.key</c>) is checked after reading, by the loader.
 /// </summary>
 public sealed class FleetOptions
 {
-    /// <summary>Serve the fleet listener and the admin API (<c>fleet.enabled</c>).</summary>
+    [ConfigKey("enabled", "the fleet control plane (docs/fleet.md): the fleet listener for devices and the admin API on the HTTP listener. State in `DATA/fleet/` (`fleet.db`, and `ca.crt` + `ca.key` (mode 0600) when the CA is generated)")]
     public bool Enabled { get; set; }
 
-    /// <summary>The fleet listener, <c>HOST:PORT</c> (<c>fleet.address</c>); port 0 = a free port.</summary>
+    [ConfigKey("address", "the fleet listener (HTTPS, a client certificate asked for but not required by TLS; device routes check it). Port 0 picks a free port; the `listening` line gains ` fleet=HOST:PORT`. It serves only `/fleet/v1/…`; every other path answers 404 there, and the fleet routes answer 404 on the HTTP listener", Format = ConfigFormat.Address)]
     public string Address { get; set; } = "0.0.0.0:9443";
 
-    /// <summary>Extra DNS names or IP addresses in the listener's certificate (<c>fleet.serverNames</c>); loopback, <c>localhost</c> and the host name are always in it.</summary>
+    [ConfigKey("serverNames", "extra DNS names or IP addresses in the fleet listener's certificate, issued by the fleet CA at every start; loopback addresses, `localhost` and the host name are always in it")]
     public List<string> ServerNames { get; } = [];
 
-    /// <summary>The CA certificate PEM file (<c>fleet.ca.certificate</c>); null = the CA in <c>DATA/fleet/</c>, generated at first start.</summary>
+    /// <summary>Null = the CA in <c>DATA/fleet/</c>, generated at first start.</summary>
+    [ConfigKey("ca.certificate", "PEM file of the CA that signs device certificates, with `fleet.ca.key` (both or neither); without them an ECDSA P-256 CA valid 10 years is generated at first start into `DATA/fleet/` and reused after", Format = ConfigFormat.ExistingFile, Unit = "PEM file", DefaultText = "generated")]
     public string? CaCertificateFile { get; set; }
 
-    /// <summary>The CA key PEM file (<c>fleet.ca.key</c>); set together with <see cref="CaCertificateFile"/>.</summary>
+    /// <summary>Set together with <see cref="CaCertificateFile"/>.</summary>
+    [ConfigKey("ca.key", "PEM file of the CA's private key, with `fleet.ca.certificate`", Format = ConfigFormat.ExistingFile, Unit = "PEM file", DefaultText = "generated")]
     public string? CaKeyFile { get; set; }
 
-    /// <summary>Device certificate lifetime, days (<c>fleet.certificateDays</c>); devices renew at 2/3 of it.</summary>
+    [ConfigKey("certificateDays", "device certificate lifetime; devices renew at 2/3 of it", Unit = "days", Min = 1, Max = 3650)]
     public int CertificateDays { get; set; } = 30;
 
-    /// <summary>How long after expiry a device may still renew with its old certificate, days (<c>fleet.renewGraceDays</c>).</summary>
+    [ConfigKey("renewGraceDays", "how long after expiry `/fleet/v1/renew` still accepts the old certificate (logged)", Unit = "days", Min = 0, Max = 3650)]
     public int RenewGraceDays { get; set; } = 30;
 
-    /// <summary>A device not heard from for this long is reported offline, seconds (<c>fleet.offlineAfterSeconds</c>).</summary>
+    [ConfigKey("offlineAfterSeconds", "a device not heard from this long is `offline` in `flotel get devices` and not counted in `flotel_fleet_devices_online`", Unit = "seconds", Min = 10, Max = 7 * 24 * 3600)]
     public int OfflineAfterSeconds { get; set; } = 180;
 }

@@ -58,7 +58,6 @@ internal static class GatewayConfigDocs
     private static string KeyCell(ConfigKey key) => key.Kind switch
     {
         ConfigKeyKind.Tls => $"`{key.Path}.{{certificate, key, clientCa}}`",
-        ConfigKeyKind.Fleet => $"`{key.Path}.{{enabled, address, serverNames, ca.{{certificate, key}}, certificateDays, renewGraceDays, offlineAfterSeconds}}`",
         _ => $"`{key.Path}`",
     };
 
@@ -68,16 +67,12 @@ internal static class GatewayConfigDocs
         var unit = d.Unit is null ? string.Empty : d.Unit + ", ";
         switch (key.Kind)
         {
-            case ConfigKeyKind.Text when d.Values is { } values:
-                return string.Join(", ", values.Select(v => $"`{v}`"));
             case ConfigKeyKind.Text:
-                return d.Format switch
-                {
-                    ConfigFormat.Address => "`HOST:PORT`",
-                    ConfigFormat.Timezone => "`UTC`, an offset (`+02:00`) or an IANA zone id",
-                    ConfigFormat.IndexPattern => "Logstash index pattern (`%{+YYYY.MM.dd}`)",
-                    _ => d.Unit ?? "string",
-                };
+                return TextType(d);
+            case ConfigKeyKind.TextList:
+                return d.Format == ConfigFormat.Text && d.Unit is null ? "list of strings" : $"list of {TextType(d)}";
+            case ConfigKeyKind.Enum:
+                return string.Join(", ", ConfigEnum.Names(key.Property.PropertyType).Select(v => $"`{v}`"));
             case ConfigKeyKind.Integer:
                 var (min, max) = key.Range;
                 var typeMax = key.Property.PropertyType == typeof(int) ? int.MaxValue : long.MaxValue;
@@ -95,12 +90,19 @@ internal static class GatewayConfigDocs
             case ConfigKeyKind.Outputs:
                 // The output registry's names, so a new output type shows here without an edit.
                 return $"list of `{{name, type, …}}`; `type`: {string.Join(", ", OutputTypes.Default.TypeNames.Select(t => $"`{t}`"))}";
-            case ConfigKeyKind.Fleet:
-                return "mapping: see \"Fleet keys\" below";
             default:
                 throw new InvalidOperationException($"{key.Path}: no docs for kind {key.Kind}");
         }
     }
+
+    private static string TextType(ConfigKeyAttribute d) => d.Format switch
+    {
+        ConfigFormat.Address => "`HOST:PORT`",
+        ConfigFormat.Timezone => "`UTC`, an offset (`+02:00`) or an IANA zone id",
+        ConfigFormat.IndexPattern => "Logstash index pattern (`%{+YYYY.MM.dd}`)",
+        ConfigFormat.ExistingFile => d.Unit ?? "file",
+        _ => d.Unit ?? "string",
+    };
 
     private static string DefaultCell(ConfigKey key)
     {
@@ -119,6 +121,9 @@ internal static class GatewayConfigDocs
         return key.DefaultValue switch
         {
             string s => $"`{s}`",
+            Enum e => $"`{ConfigEnum.Spell(e)}`",
+            List<string> { Count: 0 } => "none",
+            List<string> items => string.Join(", ", items.Select(i => $"`{i}`")),
             bool b => b ? "true" : "false",
             int i => i.ToString(CultureInfo.InvariantCulture),
             long l => l.ToString(CultureInfo.InvariantCulture),

@@ -98,22 +98,17 @@ public static class GatewayConfigLoader
         ValidateLoaded(r, top, options);
     }
 
-    /// <summary>What is wrong with <paramref name="text"/> as the value of a string key declared by <paramref name="declaration"/>, or null.</summary>
-    internal static string? TextProblem(string text, string path, ConfigKeyAttribute declaration)
+    /// <summary>What is wrong with <paramref name="text"/> as the value (or a list item) of a string key declared by <paramref name="declaration"/>, or null.</summary>
+    internal static string? TextProblem(string text, ConfigKeyAttribute declaration)
     {
         var problem = declaration.Format switch
         {
             ConfigFormat.Address when !HostPort.TryParse(text, out _) => $"'{text}' is not an address; use HOST:PORT, e.g. 0.0.0.0:5140 or [::1]:5140",
             ConfigFormat.Timezone => TimezoneProblem(text),
             ConfigFormat.IndexPattern when !LogstashIndexPattern.TryParse(text, out _, out var error) => error ?? "not an index pattern",
+            ConfigFormat.ExistingFile when !File.Exists(text) => $"file '{text}' does not exist",
             _ => null,
         };
-        if (problem is null && declaration.Values is { } values && !values.Contains(text, StringComparer.Ordinal))
-        {
-            var name = path[(path.LastIndexOf('.') + 1)..];
-            problem = $"`{name}` must be one of {string.Join(", ", values)}; got '{text}'";
-        }
-
         return problem;
     }
 
@@ -152,6 +147,8 @@ public static class GatewayConfigLoader
             {
                 if (r.Mapping(value, path) is { } mapping)
                 {
+                    // A section exists once the file holds its mapping, even an empty one (`fleet: {}`).
+                    node.Section?.Ensure(options);
                     Section(mapping, node, path);
                 }
 
@@ -189,6 +186,28 @@ public static class GatewayConfigLoader
                     }
 
                     break;
+                case ConfigKeyKind.TextList:
+                    if (TextList(value, path, declaration) is { } items)
+                    {
+                        key.Set(options, items);
+                    }
+
+                    break;
+                case ConfigKeyKind.Enum:
+                    if (r.String(value, path) is { } spelled)
+                    {
+                        var type = key.Property.PropertyType;
+                        if (ConfigEnum.Parse(type, spelled) is { } member)
+                        {
+                            key.Set(options, member);
+                        }
+                        else
+                        {
+                            r.Error(value, path, ConfigEnum.Problem(type, key.Name, spelled));
+                        }
+                    }
+
+                    break;
                 case ConfigKeyKind.Integer:
                     var (min, max) = key.Range;
                     if (r.Integer(value, path, min, max, declaration.RangeHint) is { } number)
@@ -221,22 +240,53 @@ public static class GatewayConfigLoader
                 case ConfigKeyKind.Outputs:
                     ReadOutputs(r, value, options, outputTypes);
                     break;
-                case ConfigKeyKind.Fleet:
-                    FleetConfigReader.Read(r, value, options);
-                    break;
             }
         }
 
         private string? Text(YamlNode value, string path, ConfigKeyAttribute declaration)
         {
             var text = r.String(value, path);
-            if (text is not null && TextProblem(text, path, declaration) is { } problem)
+            if (text is not null && TextProblem(text, declaration) is { } problem)
             {
                 r.Error(value, path, problem);
                 return null;
             }
 
             return text;
+        }
+
+        /// <summary>
+        /// The items of a list of strings, each checked as a string key's value; null after any problem, so a bad list
+        /// leaves the default as a bad scalar does. A null item (<c>- ~</c>) is absent, as a null value is.
+        /// </summary>
+        private List<string>? TextList(YamlNode value, string path, ConfigKeyAttribute declaration)
+        {
+            if (r.Sequence(value, path) is not { } sequence)
+            {
+                return null;
+            }
+
+            var items = new List<string>(sequence.Children.Count);
+            var valid = true;
+            for (var i = 0; i < sequence.Children.Count; i++)
+            {
+                var item = sequence.Children[i];
+                if (YamlFieldReader.IsNull(item))
+                {
+                    continue;
+                }
+
+                if (Text(item, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{path}[{i}]"), declaration) is { } text)
+                {
+                    items.Add(text);
+                }
+                else
+                {
+                    valid = false;
+                }
+            }
+
+            return valid ? items : null;
         }
     }
 
@@ -427,6 +477,13 @@ public static class GatewayConfigLoader
         if (options.SyslogTlsAddress is not null && options.SyslogTls is null)
         {
             r.Error(YamlFieldReader.Get(top, "syslog"), "syslog.tls", "`certificate` and `key` are required for the TLS listener");
+        }
+
+        // A CA is a certificate and its key: one without the other is a half-configured CA, not the generated one.
+        if (YamlFieldReader.Get(YamlFieldReader.Get(top, "fleet") as YamlMappingNode, "ca") is YamlMappingNode ca
+            && YamlFieldReader.IsNull(YamlFieldReader.Get(ca, "certificate")) != YamlFieldReader.IsNull(YamlFieldReader.Get(ca, "key")))
+        {
+            r.Error(ca, "fleet.ca", "`certificate` and `key` are both required");
         }
     }
 

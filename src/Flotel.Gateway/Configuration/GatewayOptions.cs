@@ -10,7 +10,8 @@ namespace Flotel.Gateway.Configuration;
 /// <remarks>
 /// This class is the declaration of the configuration file: each property with a <see cref="ConfigKeyAttribute"/> is one
 /// key — its YAML path, its range or values, its one-line documentation; its type is the key's type and its initial
-/// value the key's default. The loader reads the file through these declarations (<see cref="GatewayConfigKeys"/>) and
+/// value the key's default; a <see cref="ConfigSectionAttribute"/> property holds a mapping of keys its own class
+/// declares (<see cref="FleetOptions"/>). The loader reads the file through these declarations (<see cref="GatewayConfigKeys"/>) and
 /// the key table of docs/configuration.md is generated from them (<see cref="GatewayConfigDocs"/>), so a key is added
 /// by adding a property here (docs/architecture.md §9.4).
 /// </remarks>
@@ -108,12 +109,12 @@ public sealed class GatewayOptions
     [ConfigKey("query.maxConcurrency", "queries evaluated at once (Prometheus's `--query.max-concurrency`); one gate shared by `/api/v1/query`, `query_range`, `series`, `labels`, `label/…/values`, `_search` (each search of an `_msearch` in turn) and `_count`. A query over the limit waits for a slot, within its `query.timeout`", Unit = "queries", Min = 1, Max = 1024)]
     public int QueryMaxConcurrency { get; set; } = 20;
 
-    /// <summary>How the Prometheus API spells label names outside <c>[a-zA-Z_][a-zA-Z0-9_]*</c>; <see cref="Query.Prometheus.PrometheusLabelNames"/>.</summary>
-    [ConfigKey("query.prometheus.labelNames", "how the Prometheus API spells label names outside the classic `[a-zA-Z_][a-zA-Z0-9_]*` (Flotta's `metric-source`): `utf8` answers them as stored; `sanitize` answers them in Prometheus 3's `underscores` form (`metric_source`) for clients that refuse other names (promtool 2.x), and accepts that spelling in matchers and label lists. See \"Prometheus API\" below", Values = ["utf8", "sanitize"])]
-    public string PrometheusLabelNames { get; set; } = "utf8";
+    /// <summary>How the Prometheus API spells label names outside <c>[a-zA-Z_][a-zA-Z0-9_]*</c>.</summary>
+    [ConfigKey("query.prometheus.labelNames", "how the Prometheus API spells label names outside the classic `[a-zA-Z_][a-zA-Z0-9_]*` (Flotta's `metric-source`): `utf8` answers them as stored; `sanitize` answers them in Prometheus 3's `underscores` form (`metric_source`) for clients that refuse other names (promtool 2.x), and accepts that spelling in matchers and label lists. See \"Prometheus API\" below")]
+    public Query.Prometheus.PrometheusLabelNames PrometheusLabelNames { get; set; } = Query.Prometheus.PrometheusLabelNames.Utf8;
 
-    /// <summary>The fleet control plane; null or not enabled = off. Its keys are read by <see cref="FleetConfigReader"/>.</summary>
-    [ConfigKey("fleet", "the fleet control plane: the devices' HTTPS listener, the CA that signs device certificates, certificate lifetimes, when a device counts as offline (docs/fleet.md §2)", DefaultText = "off")]
+    /// <summary>The fleet control plane (docs/fleet.md §2); null (no <c>fleet:</c> in the file) or not enabled = off. Its keys are declared by <see cref="FleetOptions"/>.</summary>
+    [ConfigSection("fleet")]
     public FleetOptions? Fleet { get; set; }
 
     [ConfigKey("outputs", "forwarding outputs besides the embedded store, each reading the queue through its own cursor; `name` (letters, digits, `-`, `_`; not `store-logs`/`store-metrics`) names its queue cursor, its `output` metric label and its dead-letter file `DATA/dead-letter/NAME.ndjson`; `type` is one of the output types (sections below). An output removed from the file has its cursor deleted at the next start", DefaultText = "none")]

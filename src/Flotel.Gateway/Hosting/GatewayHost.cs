@@ -342,7 +342,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         // Also on the fleet listener, for devices with their certificate (docs/fleet.md §6).
         ingest.MapPost("/api/v1/write", remoteWrite.HandleAsync).WithMetadata(new FleetIngestMetadata());
         ingest.MapPost("/write", remoteWrite.HandleAsync);
-        ingest.MapElasticsearchBulkApi(logs, new QueueBulkSink(sink, time), Metrics);
+        ingest.MapElasticsearchBulkApi(logs, new QueueBulkSink(sink, time), Metrics, time);
         open.MapGet("/healthz", () => Results.Text("ok\n"));
         open.MapGet("/readyz", () => IsReady ? Results.Text("ready\n")
             : Results.Text(_started ? "the durable queue cannot write (data disk full?)\n" : "starting\n", statusCode: StatusCodes.Status503ServiceUnavailable));
@@ -351,7 +351,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         query.MapPrometheusApi(metricStore, time, queryLimits, Metrics, new PrometheusApiOptions
         {
             Metadata = metadata,
-            LabelNames = options.PrometheusLabelNames == "sanitize" ? PrometheusLabelNames.Sanitize : PrometheusLabelNames.Utf8,
+            LabelNames = options.PrometheusLabelNames,
             StartTime = time.GetUtcNow(),
             StorageRetention = options.MetricRetentionDays > 0 ? options.MetricRetentionDays.ToString(System.Globalization.CultureInfo.InvariantCulture) + "d" : "36500d",
         });
@@ -363,6 +363,10 @@ public sealed partial class GatewayHost : IAsyncDisposable
             var fleetDevice = app.MapGroup(string.Empty).InGroup(EndpointGroup.FleetDevice);
             fleetOpen.MapFleetDeviceApi(fleetDevice, fleet);
             app.MapGroup(string.Empty).InGroup(EndpointGroup.Admin).MapFleetAdminApi(fleet, time);
+        }
+        else
+        {
+            app.MapGroup(string.Empty).InGroup(EndpointGroup.Admin).MapFleetDisabledApi();
         }
 
         _routes = app.Services.GetRequiredService<EndpointDataSource>();

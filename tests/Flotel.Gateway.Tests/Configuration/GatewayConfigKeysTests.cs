@@ -6,14 +6,35 @@ namespace Flotel.Gateway.Tests.Configuration;
 public sealed class GatewayConfigKeysTests
 {
     [Fact]
-    public void EverySettableOption_IsADeclaredKey()
+    public void EverySettableOption_IsADeclaredKeyOrSection()
     {
-        var declared = GatewayConfigKeys.All.Select(k => k.Property.Name).ToHashSet(StringComparer.Ordinal);
+        var declared = GatewayConfigKeys.All.Select(k => k.Property).ToHashSet();
+        var types = GatewayConfigKeys.All.Select(k => k.Section?.Type).OfType<Type>().Append(typeof(GatewayOptions)).Distinct().ToList();
+        Assert.Contains(typeof(FleetOptions), types);
 
-        foreach (var property in typeof(GatewayOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        foreach (var type in types)
         {
-            Assert.True(declared.Contains(property.Name), $"GatewayOptions.{property.Name} has no [ConfigKey]: the file cannot set it and the docs do not list it");
+            foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
+            {
+                Assert.True(declared.Contains(property) || property.GetCustomAttribute<ConfigSectionAttribute>() is not null,
+                    $"{type.Name}.{property.Name} has no [ConfigKey]: the file cannot set it and the docs do not list it");
+            }
         }
+    }
+
+    [Fact]
+    public void FleetKeys_AreDeclaredOneByOne_BelowTheirSection()
+    {
+        var fleet = GatewayConfigKeys.All.Where(k => k.Section?.Path == "fleet").ToList();
+
+        Assert.Equal(
+            ["fleet.enabled", "fleet.address", "fleet.serverNames", "fleet.ca.certificate", "fleet.ca.key", "fleet.certificateDays", "fleet.renewGraceDays", "fleet.offlineAfterSeconds"],
+            fleet.Select(k => k.Path));
+        Assert.Equal(
+            [ConfigKeyKind.Boolean, ConfigKeyKind.Text, ConfigKeyKind.TextList, ConfigKeyKind.Text, ConfigKeyKind.Text, ConfigKeyKind.Integer, ConfigKeyKind.Integer, ConfigKeyKind.Integer],
+            fleet.Select(k => k.Kind));
+        Assert.DoesNotContain(GatewayConfigKeys.All, k => k.Path == "fleet");
+        Assert.Equal(ConfigKeyKind.Enum, GatewayConfigKeys.All.Single(k => k.Path == "query.prometheus.labelNames").Kind);
     }
 
     [Fact]
@@ -44,7 +65,13 @@ public sealed class GatewayConfigKeysTests
                     Assert.InRange(Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture), min, max);
                     break;
                 case string text:
-                    Assert.Null(GatewayConfigLoader.TextProblem(text, key.Path, declaration));
+                    Assert.Null(GatewayConfigLoader.TextProblem(text, declaration));
+                    break;
+                case List<string> items:
+                    Assert.All(items, item => Assert.Null(GatewayConfigLoader.TextProblem(item, declaration)));
+                    break;
+                case Enum member:
+                    Assert.Equal(member, ConfigEnum.Parse(member.GetType(), ConfigEnum.Spell(member)));
                     break;
                 case TimeSpan duration:
                     Assert.InRange(duration, TimeSpan.FromTicks(1), GatewayConfigLoader.ParseDuration(declaration.MaxDuration!)!.Value);
@@ -53,7 +80,7 @@ public sealed class GatewayConfigKeysTests
 
             if (declaration.DefaultInSection is { } inSection)
             {
-                Assert.Null(GatewayConfigLoader.TextProblem(inSection, key.Path, declaration));
+                Assert.Null(GatewayConfigLoader.TextProblem(inSection, declaration));
             }
         }
     }
@@ -105,8 +132,16 @@ public sealed class GatewayConfigKeysTests
                 return (text, key.DefaultValue is int ? (object)(int)other : other);
             case TimeSpan:
                 return (declaration.MaxDuration!, GatewayConfigLoader.ParseDuration(declaration.MaxDuration!)!.Value);
+            case Enum member:
+                var names = ConfigEnum.Names(member.GetType());
+                var spelled = names.First(n => n != ConfigEnum.Spell(member));
+                return (spelled, ConfigEnum.Parse(member.GetType(), spelled)!);
+            case List<string> when declaration.Format == ConfigFormat.Text:
+                return ("[gateway.example, \"10.0.0.1\"]", new List<string> { "gateway.example", "10.0.0.1" });
+            case string or null when declaration.Format == ConfigFormat.ExistingFile:
+                return null; // needs a file and its partner key (fleet.ca): ConfigKeyKindsTests
             case string:
-                var value = declaration.Values?[^1] ?? declaration.Format switch
+                var value = declaration.Format switch
                 {
                     ConfigFormat.Address => "127.0.0.1:1",
                     ConfigFormat.Timezone => "+02:00",
@@ -119,13 +154,22 @@ public sealed class GatewayConfigKeysTests
         }
     }
 
-    [Fact]
-    public void AStringKeyWithValues_AcceptsOnlyThose()
+    private enum Mode
     {
-        var declaration = new ConfigKeyAttribute("elasticsearch.mode", "how") { Values = ["strict", "lenient"] };
+        Strict,
+        LenientIfAsked,
+    }
 
-        Assert.Null(GatewayConfigLoader.TextProblem("lenient", "elasticsearch.mode", declaration));
-        Assert.Equal("`mode` must be one of strict, lenient; got 'Strict'", GatewayConfigLoader.TextProblem("Strict", "elasticsearch.mode", declaration));
+    [Fact]
+    public void AnEnum_IsSpelledInCamelCase_AndOnlySo()
+    {
+        Assert.Equal(["strict", "lenientIfAsked"], ConfigEnum.Names(typeof(Mode)));
+        Assert.Equal("lenientIfAsked", ConfigEnum.Spell(Mode.LenientIfAsked));
+        Assert.Equal(Mode.LenientIfAsked, ConfigEnum.Parse(typeof(Mode), "lenientIfAsked"));
+        Assert.Null(ConfigEnum.Parse(typeof(Mode), "Strict"));
+        Assert.Null(ConfigEnum.Parse(typeof(Mode), "lenientifasked"));
+        Assert.Null(ConfigEnum.Parse(typeof(Mode), "0"));
+        Assert.Equal("`mode` must be one of strict, lenientIfAsked; got 'Strict'", ConfigEnum.Problem(typeof(Mode), "mode", "Strict"));
     }
 
     [Fact]
@@ -133,6 +177,6 @@ public sealed class GatewayConfigKeysTests
     {
         var declaration = new ConfigKeyAttribute("fleet.address", "where") { Format = ConfigFormat.Address };
 
-        Assert.Equal("'fleet' is not an address; use HOST:PORT, e.g. 0.0.0.0:5140 or [::1]:5140", GatewayConfigLoader.TextProblem("fleet", "fleet.address", declaration));
+        Assert.Equal("'fleet' is not an address; use HOST:PORT, e.g. 0.0.0.0:5140 or [::1]:5140", GatewayConfigLoader.TextProblem("fleet", declaration));
     }
 }

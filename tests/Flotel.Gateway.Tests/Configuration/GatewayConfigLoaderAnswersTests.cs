@@ -99,6 +99,24 @@ public sealed class GatewayConfigLoaderAnswersTests
         "query:\n  maxConcurrency: 1025\n",
         "query:\n  maxConcurrency: many\n",
         "query:\n  maxSamples: 5\n",
+        "fleet:\n  enabled: true\n  address: 127.0.0.1:0\n  serverNames: [gw.example, 10.0.0.1]\n  ca:\n    certificate: @DIR@/cert.pem\n    key: @DIR@/key.pem\n  certificateDays: 1\n  renewGraceDays: 0\n  offlineAfterSeconds: 604800\n",
+        "fleet: {}\n",
+        "fleet: ~\n",
+        "fleet: 5\n",
+        "fleet:\n  enabled: yes\n",
+        "fleet:\n  address: nowhere\n",
+        "fleet:\n  certificateDays: 0\n  renewGraceDays: 3651\n  offlineAfterSeconds: 9\n",
+        "fleet:\n  certificateDays: 3651\n  renewGraceDays: -1\n  offlineAfterSeconds: 604801\n",
+        "fleet:\n  ca:\n    certificate: @DIR@/cert.pem\n  certificateDays: 7\n",
+        "fleet:\n  ca:\n    key: @DIR@/key.pem\n",
+        "fleet:\n  ca:\n    certificate: /nonexistent.crt\n    key: @DIR@/key.pem\n",
+        "fleet:\n  ca: yes\n",
+        "fleet:\n  serverNames: gw.example\n",
+        "fleet:\n  serverNames: [a, [b], c]\n",
+        "fleet:\n  colour: red\n  ca:\n    chain: x\n    certificate: @DIR@/cert.pem\n    key: @DIR@/key.pem\n",
+        "query:\n  prometheus:\n    labelNames: sanitize\n",
+        "query:\n  prometheus:\n    labelNames: Sanitize\n",
+        "query:\n  prometheus:\n    labelNames: [utf8]\n",
         "outputs:\n  - name: es\n    type: nope\n",
         "outputs:\n  - type: nope\n",
         "outputs:\n  - name: \"a b\"\n    type: nope\n",
@@ -165,6 +183,8 @@ public sealed class GatewayConfigLoaderAnswersTests
             var text = v switch
             {
                 null => "null",
+                FleetOptions f => string.Create(CultureInfo.InvariantCulture, $"fleet({f.Enabled},{f.Address},[{string.Join(",", f.ServerNames)}],{f.CaCertificateFile ?? "-"},{f.CaKeyFile ?? "-"},{f.CertificateDays},{f.RenewGraceDays},{f.OfflineAfterSeconds})"),
+                Enum e => Camel(e.ToString()),
                 TlsOptions t => $"tls({t.CertificateFile},{t.KeyFile},{t.ClientCaFile ?? "-"})",
                 AuthOptions a => a.BearerToken is { } bt ? $"bearer({bt.Reveal()})" : $"basic({a.Username},{a.Password?.Reveal()})",
                 List<OutputOptions> l => "[" + string.Join(",", l.Select(x => x.Name + ":" + x.Type)) + "]",
@@ -177,4 +197,7 @@ public sealed class GatewayConfigLoaderAnswersTests
 
         return string.Join(" ", parts);
     }
+
+    /// <summary>An enum member as the file spells it (<c>Utf8</c> is <c>utf8</c>).</summary>
+    private static string Camel(string name) => char.ToLowerInvariant(name[0]) + name[1..];
 }

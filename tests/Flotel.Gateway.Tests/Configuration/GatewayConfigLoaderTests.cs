@@ -1,4 +1,5 @@
 using Flotel.Gateway.Configuration;
+using Flotel.Gateway.Query.Prometheus;
 
 namespace Flotel.Gateway.Tests.Configuration;
 
@@ -219,10 +220,10 @@ public sealed class GatewayConfigLoaderTests : IDisposable
     }
 
     [Theory]
-    [InlineData(null, "utf8")]
-    [InlineData("utf8", "utf8")]
-    [InlineData("sanitize", "sanitize")]
-    public void Load_QueryPrometheusLabelNames_IsRead(string? value, string expected)
+    [InlineData(null, PrometheusLabelNames.Utf8)]
+    [InlineData("utf8", PrometheusLabelNames.Utf8)]
+    [InlineData("sanitize", PrometheusLabelNames.Sanitize)]
+    public void Load_QueryPrometheusLabelNames_IsRead(string? value, PrometheusLabelNames expected)
     {
         var (options, diagnostics) = value is null
             ? GatewayConfigLoader.Load(null)
@@ -234,6 +235,8 @@ public sealed class GatewayConfigLoaderTests : IDisposable
 
     [Theory]
     [InlineData("query:\n  prometheus:\n    labelNames: escape\n", 3, "query.prometheus.labelNames", "one of utf8, sanitize")]
+    [InlineData("query:\n  prometheus:\n    labelNames: Sanitize\n", 3, "query.prometheus.labelNames", "`labelNames` must be one of utf8, sanitize; got 'Sanitize'")]
+    [InlineData("query:\n  prometheus:\n    labelNames: {a: 1}\n", 3, "query.prometheus.labelNames", "expected a string")]
     [InlineData("query:\n  prometheus:\n    labelname: sanitize\n", 3, "query.prometheus.labelname", "")]
     public void Load_BadQueryPrometheusLabelNames_NamesLineAndField(string yaml, int line, string field, string rule)
     {
@@ -243,7 +246,7 @@ public sealed class GatewayConfigLoaderTests : IDisposable
         Assert.Equal(line, problem.Line);
         Assert.Equal(field, problem.FieldPath);
         Assert.Contains(rule, problem.Message, StringComparison.Ordinal);
-        Assert.Equal("utf8", options.PrometheusLabelNames);
+        Assert.Equal(PrometheusLabelNames.Utf8, options.PrometheusLabelNames);
     }
 
     [Fact]

@@ -57,8 +57,8 @@ public sealed class OutputRegistryTests
     [Fact]
     public void EveryTypeName_IsDocumented()
     {
-        var configuration = File.ReadAllText(Path.Combine(RepoRoot(), "docs", "configuration.md"));
-        var outputs = File.ReadAllText(Path.Combine(RepoRoot(), "docs", "outputs.md"));
+        var configuration = File.ReadAllText(Path.Combine(Repository.Root, "docs", "configuration.md"));
+        var outputs = File.ReadAllText(Path.Combine(Repository.Root, "docs", "outputs.md"));
         foreach (var name in OutputRegistry.Default.TypeNames)
         {
             Assert.Contains($"`type: {name}`", configuration, StringComparison.Ordinal);
@@ -69,7 +69,7 @@ public sealed class OutputRegistryTests
     [Fact]
     public void ConfigurationCode_NamesNoOutput()
     {
-        var directory = Path.Combine(RepoRoot(), "src", "Flotel.Gateway", "Configuration");
+        var directory = Path.Combine(Repository.Root, "src", "Flotel.Gateway", "Configuration");
         foreach (var file in Directory.EnumerateFiles(directory, "*.cs"))
         {
             foreach (var line in File.ReadLines(file))
@@ -93,19 +93,5 @@ public sealed class OutputRegistryTests
 
         var message = Assert.Single(diagnostics).Message;
         Assert.Contains("known: elasticsearch, influxdb, remote_write, timestream", message, StringComparison.Ordinal);
-    }
-
-    /// <summary>The repository root: walking up from the test binaries to the folder holding Flotel.sln.</summary>
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Flotel.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("Flotel.sln not found above " + AppContext.BaseDirectory);
     }
 }

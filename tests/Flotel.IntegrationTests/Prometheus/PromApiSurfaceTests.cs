@@ -92,7 +92,7 @@ public sealed class PromApiSurfaceTests
 
         foreach (var mode in new[] { PrometheusLabelNames.Utf8, PrometheusLabelNames.Sanitize })
         {
-            await using var gateway = await InProcessGateway.StartAsync(o => o.PrometheusLabelNames = mode == PrometheusLabelNames.Sanitize ? "sanitize" : "utf8");
+            await using var gateway = await InProcessGateway.StartAsync(o => o.PrometheusLabelNames = mode);
             await RemoteWriteAsync(gateway.Http, "up", ("metric-source", "system"), ("edgedeviceid", "dev1"));
             await Eventually.PollAsync(async () => (await DataAsync(gateway.Http, "/api/v1/series?match[]=up")).GetArrayLength() == 1, TimeSpan.FromSeconds(20));
 

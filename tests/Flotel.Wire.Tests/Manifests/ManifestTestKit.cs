@@ -48,18 +48,7 @@ internal static class ManifestTestKit
         """;
 
     /// <summary>The repository root: walking up from the test binaries to the folder holding Flotel.sln.</summary>
-    public static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (System.IO.File.Exists(Path.Combine(dir.FullName, "Flotel.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("Flotel.sln not found above " + AppContext.BaseDirectory);
-    }
+    public static string RepoRoot() => Repository.Root;
 
     public static string BlogDirectory() => Path.Combine(RepoRoot(), "examples", "blog");
 
