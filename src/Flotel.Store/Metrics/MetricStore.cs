@@ -84,7 +84,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
             "CREATE TABLE IF NOT EXISTS chunks (id INTEGER PRIMARY KEY, series_id INTEGER NOT NULL, min_t INTEGER NOT NULL, max_t INTEGER NOT NULL, data BLOB NOT NULL);" +
             "CREATE UNIQUE INDEX IF NOT EXISTS chunks_series ON chunks (series_id, min_t);");
         _insertChunk = Prepare("INSERT OR REPLACE INTO chunks (series_id, min_t, max_t, data) VALUES ($s, $min, $max, $data)", "$s", "$min", "$max", "$data");
-        _selectChunks = Prepare("SELECT min_t, data FROM chunks WHERE series_id = $s AND max_t >= $min AND min_t <= $max ORDER BY min_t", "$s", "$min", "$max");
+        _selectChunks = Prepare("SELECT min_t, max_t, data FROM chunks WHERE series_id = $s AND max_t >= $min AND min_t <= $max ORDER BY min_t", "$s", "$min", "$max");
         _visitor = new Visitor(this);
         Load();
     }
@@ -279,8 +279,8 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     public IReadOnlyList<SeriesSamples> Select(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(matchers);
-        var result = new List<SeriesSamples>();
-        var samples = new List<Sample>();
+        var selected = new List<(LabelSet Labels, List<(byte[] Data, bool Inside)> Chunks)>();
+        long samples = 0;
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -292,8 +292,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
                 }
 
                 cancellationToken.ThrowIfCancellationRequested();
-
-                samples.Clear();
+                var chunks = new List<(byte[], bool)>();
                 var headMinT = series.Head is { Count: > 0 } h ? h.FirstTimestamp : long.MinValue;
                 _selectChunks.Parameters[0].Value = series.Id;
                 _selectChunks.Parameters[1].Value = minT;
@@ -303,28 +302,123 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
                     while (reader.Read())
                     {
                         // A flushed head snapshot; the in-memory head is newer.
-                        if (reader.GetInt64(0) == headMinT)
+                        var chunkMinT = reader.GetInt64(0);
+                        if (chunkMinT == headMinT)
                         {
                             continue;
                         }
 
-                        Decode((byte[])reader.GetValue(1), minT, maxT, samples);
+                        var data = (byte[])reader.GetValue(2);
+                        chunks.Add((data, chunkMinT >= minT && reader.GetInt64(1) <= maxT));
+                        samples += SampleCount(data);
                     }
                 }
 
                 if (series.Head is { Count: > 0 } head && head.LastTimestamp >= minT && head.FirstTimestamp <= maxT)
                 {
-                    Decode(head.Bytes, minT, maxT, samples);
+                    // A copy: the head keeps growing under ingest once the lock is released.
+                    chunks.Add((head.Bytes.ToArray(), head.FirstTimestamp >= minT && head.LastTimestamp <= maxT));
+                    samples += head.Count;
                 }
 
-                if (samples.Count > 0)
+                if (chunks.Count > 0)
                 {
-                    result.Add(new SeriesSamples(series.Labels, [.. samples]));
+                    selected.Add((series.Labels, chunks));
                 }
             }
         }
 
+        // Decoded outside the lock (ingest waits only for the reads), on every core when there is much to decode: a
+        // 24 h panel over 1,000 series decodes 5.8 M samples, most of a range query's time.
+        var decoded = new SeriesSamples?[selected.Count];
+        if (samples >= ParallelDecodeSamples && selected.Count > 1 && Environment.ProcessorCount > 1)
+        {
+            try
+            {
+                Parallel.For(0, selected.Count, new ParallelOptions { CancellationToken = cancellationToken }, i =>
+                    decoded[i] = DecodeSeries(selected[i].Labels, selected[i].Chunks, minT, maxT));
+            }
+            catch (AggregateException ex) when (ex.InnerExceptions.Count > 0)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex.InnerExceptions[0]).Throw();
+            }
+        }
+        else
+        {
+            for (var i = 0; i < selected.Count; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                decoded[i] = DecodeSeries(selected[i].Labels, selected[i].Chunks, minT, maxT);
+            }
+        }
+
+        var result = new List<SeriesSamples>(decoded.Length);
+        foreach (var d in decoded)
+        {
+            if (d is not null)
+            {
+                result.Add(d);
+            }
+        }
+
         return result;
+    }
+
+    /// <summary>Samples to decode above which <see cref="Select"/> decodes series in parallel (below, the threads cost more than they save).</summary>
+    private const long ParallelDecodeSamples = 200_000;
+
+    private static int SampleCount(ReadOnlySpan<byte> chunk) => chunk.Length < 2 ? 0 : System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(chunk);
+
+    /// <summary>
+    /// One series' samples in [minT, maxT] from its chunks (oldest first), in one array of the exact size: chunks inside
+    /// the range contribute their declared count, the ones across an end are counted by decoding them first.
+    /// </summary>
+    private static SeriesSamples? DecodeSeries(LabelSet labels, List<(byte[] Data, bool Inside)> chunks, long minT, long maxT)
+    {
+        var total = 0;
+        foreach (var (data, inside) in chunks)
+        {
+            total += inside ? SampleCount(data) : CountInRange(data, minT, maxT);
+        }
+
+        if (total == 0)
+        {
+            return null;
+        }
+
+        var samples = new Sample[total];
+        var n = 0;
+        foreach (var (data, _) in chunks)
+        {
+            n = Decode(data, minT, maxT, samples, n);
+        }
+
+        if (n != total)
+        {
+            throw new InvalidDataException("metric chunk holds fewer samples than its header declares");
+        }
+
+        return new SeriesSamples(labels, samples);
+    }
+
+    private static int CountInRange(ReadOnlySpan<byte> chunk, long minT, long maxT)
+    {
+        var n = 0;
+        var it = new XorChunkIterator(chunk);
+        while (it.MoveNext(out var t, out _))
+        {
+            if (t > maxT)
+            {
+                break;
+            }
+
+            if (t >= minT)
+            {
+                n++;
+            }
+        }
+
+        return n;
     }
 
     /// <summary>Label sets of the series matching every matcher whose data overlaps [minT, maxT].</summary>
@@ -887,7 +981,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         return cmd.ExecuteNonQuery();
     }
 
-    private static void Decode(ReadOnlySpan<byte> chunk, long minT, long maxT, List<Sample> into)
+    private static int Decode(ReadOnlySpan<byte> chunk, long minT, long maxT, Sample[] into, int n)
     {
         var it = new XorChunkIterator(chunk);
         while (it.MoveNext(out var t, out var v))
@@ -899,9 +993,16 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
 
             if (t >= minT)
             {
-                into.Add(new Sample(t, v));
+                if (n == into.Length)
+                {
+                    throw new InvalidDataException("metric chunk holds more samples than its header declares");
+                }
+
+                into[n++] = new Sample(t, v);
             }
         }
+
+        return n;
     }
 
     private static int HashKey(ReadOnlySpan<byte> key)

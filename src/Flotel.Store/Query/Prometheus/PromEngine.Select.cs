@@ -142,7 +142,7 @@ public sealed partial class PromEngine
     /// <see cref="LastAtOrBefore"/>'s for the sample before the previous window of this series: a range query's windows
     /// move forward a few samples per step, so a short scan from there replaces most binary searches.
     /// </summary>
-    internal static ReadOnlySpan<Sample> Window(Sample[] samples, long minT, long maxT, ref int cursor)
+    internal static ReadOnlySpan<Sample> Window(Sample[] samples, long minT, long maxT, scoped ref int cursor)
     {
         // Timestamps are whole milliseconds: the window starts after the last sample before minT.
         var from = LastAtOrBefore(samples, minT - 1, ref cursor) + 1;
@@ -297,6 +297,20 @@ public sealed partial class PromEngine
             var rangeStart = rangeEnd - ms.RangeMs;
             var data = ev.Data[ms.Selector];
             var names = dropName ? NamesDropped(ev, ms.Selector) : null;
+            if (Columns(ev, call) is { } columns && StepIndex(ev, t) is var step and >= 0)
+            {
+                for (var k = 0; k < data.Count; k++)
+                {
+                    ev.CheckCanceled(k);
+                    if (columns.Present[k][step])
+                    {
+                        result.Add(new VectorSample(names is null ? data[k].Labels : names[k], columns.Values[k][step]));
+                    }
+                }
+
+                return result;
+            }
+
             var cursors = Cursors(ev, ms, data.Count);
             for (var k = 0; k < data.Count; k++)
             {
@@ -432,7 +446,16 @@ public sealed partial class PromEngine
             ev.CancellationToken.ThrowIfCancellationRequested();
             if (!cache.TryGetValue(time, out var vector))
             {
-                vector = EvalVector(ev, sq.Expr, time);
+                ev.SubqueryDepth++;
+                try
+                {
+                    vector = EvalVector(ev, sq.Expr, time);
+                }
+                finally
+                {
+                    ev.SubqueryDepth--;
+                }
+
                 cache[time] = vector;
             }
 
@@ -492,7 +515,8 @@ public sealed partial class PromEngine
     }
 
     /// <summary>Prometheus's extrapolatedRate (promql/functions.go), for rate and increase.</summary>
-    internal static double? ExtrapolatedRate(ReadOnlySpan<Sample> samples, long rangeStartMs, long rangeEndMs, bool isCounter, bool isRate)
+    /// <param name="noResets">The caller knows no sample is below zero or below the previous one (the reset loop would add nothing).</param>
+    internal static double? ExtrapolatedRate(ReadOnlySpan<Sample> samples, long rangeStartMs, long rangeEndMs, bool isCounter, bool isRate, bool noResets = false)
     {
         if (samples.Length < 2)
         {
@@ -502,7 +526,7 @@ public sealed partial class PromEngine
         var first = samples[0];
         var last = samples[^1];
         var result = last.Value - first.Value;
-        if (isCounter)
+        if (isCounter && !noResets)
         {
             // A drop means the counter restarted from zero: the value before the drop was lost from the difference.
             var previous = 0.0;

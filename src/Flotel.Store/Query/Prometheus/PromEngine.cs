@@ -115,6 +115,17 @@ public sealed partial class PromEngine(MetricStore store, CancellationToken canc
         }
 
         Prefetch(ev, expr, startMs, endMs);
+        var direct = UnwrapParens(expr) switch
+        {
+            Call call => RangeOfRollup(ev, call),
+            Aggregate agg => RangeOfAggregatedRollup(ev, agg),
+            _ => null,
+        };
+        if (direct is not null)
+        {
+            return direct;
+        }
+
         var series = new Dictionary<LabelSet, List<Sample>>();
         for (var t = startMs; t <= endMs; t += stepMs)
         {

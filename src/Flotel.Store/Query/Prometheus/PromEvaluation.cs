@@ -57,6 +57,12 @@ internal sealed class PromEvaluation(MetricStore store, long startMs, long endMs
     /// <summary>Per instant selector, each series' sample index at the previous step.</summary>
     public Dictionary<VectorSelector, int[]> InstantCursors { get; } = [];
 
+    /// <summary>Per range-vector function call, its value at every step (see PromEngine.Columns).</summary>
+    public Dictionary<Call, PromEngine.RollupColumns> Rollups { get; } = [];
+
+    /// <summary>How many subqueries the evaluation is inside: their steps are not the range query's.</summary>
+    public int SubqueryDepth { get; set; }
+
     /// <summary>Label sets derived per node from input labels (see PromEngine.Derived).</summary>
     public Dictionary<(PromExpr Node, int Kind), Dictionary<LabelSet, LabelSet>> DerivedLabels { get; } = [];
 
