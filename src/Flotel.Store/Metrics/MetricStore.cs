@@ -278,9 +278,60 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
     public IReadOnlyList<SeriesSamples> Select(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(matchers);
-        var selected = new List<(LabelSet Labels, List<(byte[] Data, bool Inside)> Chunks)>();
+        var selected = SelectChunks(matchers, minT, maxT, cancellationToken);
         long samples = 0;
+        foreach (var s in selected)
+        {
+            samples += s.MaxSamples;
+        }
+
+        // Decoded outside the lock (ingest waits only for the reads), on every core when there is much to decode.
+        var decoded = new Sample[selected.Count][];
+        if (samples >= ParallelDecodeSamples && selected.Count > 1 && Environment.ProcessorCount > 1)
+        {
+            try
+            {
+                Parallel.For(0, selected.Count, new ParallelOptions { CancellationToken = cancellationToken }, i => decoded[i] = selected[i].Decode());
+            }
+            catch (AggregateException ex) when (ex.InnerExceptions.Count > 0)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex.InnerExceptions[0]).Throw();
+            }
+        }
+        else
+        {
+            for (var i = 0; i < selected.Count; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                decoded[i] = selected[i].Decode();
+            }
+        }
+
+        var result = new List<SeriesSamples>(decoded.Length);
+        for (var i = 0; i < decoded.Length; i++)
+        {
+            if (decoded[i].Length > 0)
+            {
+                result.Add(new SeriesSamples(selected[i].Labels, decoded[i]));
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Samples to decode above which a query decodes series in parallel (below, the threads cost more than they save).</summary>
+    internal const long ParallelDecodeSamples = 200_000;
+
+    /// <summary>
+    /// The series matching every matcher with chunks overlapping [<paramref name="minT"/>, <paramref name="maxT"/>], and
+    /// those chunks (copies), for the caller to decode outside the store's lock. A series may have no sample in the range
+    /// (a chunk can span it without a sample inside).
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
+    internal IReadOnlyList<SeriesChunks> SelectChunks(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(matchers);
+        var selected = new List<SeriesChunks>();
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -308,9 +359,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
                             continue;
                         }
 
-                        var data = (byte[])reader.GetValue(2);
-                        chunks.Add((data, chunkMinT >= minT && reader.GetInt64(1) <= maxT));
-                        samples += SampleCount(data);
+                        chunks.Add(((byte[])reader.GetValue(2), chunkMinT >= minT && reader.GetInt64(1) <= maxT));
                     }
                 }
 
@@ -318,107 +367,16 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
                 {
                     // A copy: the head keeps growing under ingest once the lock is released.
                     chunks.Add((head.Bytes.ToArray(), head.FirstTimestamp >= minT && head.LastTimestamp <= maxT));
-                    samples += head.Count;
                 }
 
                 if (chunks.Count > 0)
                 {
-                    selected.Add((series.Labels, chunks));
+                    selected.Add(new SeriesChunks(series.Labels, chunks, minT, maxT));
                 }
             }
         }
 
-        // Decoded outside the lock (ingest waits only for the reads), on every core when there is much to decode: a
-        // 24 h panel over 1,000 series decodes 5.8 M samples, most of a range query's time.
-        var decoded = new SeriesSamples?[selected.Count];
-        if (samples >= ParallelDecodeSamples && selected.Count > 1 && Environment.ProcessorCount > 1)
-        {
-            try
-            {
-                Parallel.For(0, selected.Count, new ParallelOptions { CancellationToken = cancellationToken }, i =>
-                    decoded[i] = DecodeSeries(selected[i].Labels, selected[i].Chunks, minT, maxT));
-            }
-            catch (AggregateException ex) when (ex.InnerExceptions.Count > 0)
-            {
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex.InnerExceptions[0]).Throw();
-            }
-        }
-        else
-        {
-            for (var i = 0; i < selected.Count; i++)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                decoded[i] = DecodeSeries(selected[i].Labels, selected[i].Chunks, minT, maxT);
-            }
-        }
-
-        var result = new List<SeriesSamples>(decoded.Length);
-        foreach (var d in decoded)
-        {
-            if (d is not null)
-            {
-                result.Add(d);
-            }
-        }
-
-        return result;
-    }
-
-    /// <summary>Samples to decode above which <see cref="Select"/> decodes series in parallel (below, the threads cost more than they save).</summary>
-    private const long ParallelDecodeSamples = 200_000;
-
-    private static int SampleCount(ReadOnlySpan<byte> chunk) => chunk.Length < 2 ? 0 : System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(chunk);
-
-    /// <summary>
-    /// One series' samples in [minT, maxT] from its chunks (oldest first), in one array of the exact size: chunks inside
-    /// the range contribute their declared count, the ones across an end are counted by decoding them first.
-    /// </summary>
-    private static SeriesSamples? DecodeSeries(LabelSet labels, List<(byte[] Data, bool Inside)> chunks, long minT, long maxT)
-    {
-        var total = 0;
-        foreach (var (data, inside) in chunks)
-        {
-            total += inside ? SampleCount(data) : CountInRange(data, minT, maxT);
-        }
-
-        if (total == 0)
-        {
-            return null;
-        }
-
-        var samples = new Sample[total];
-        var n = 0;
-        foreach (var (data, _) in chunks)
-        {
-            n = Decode(data, minT, maxT, samples, n);
-        }
-
-        if (n != total)
-        {
-            throw new InvalidDataException("metric chunk holds fewer samples than its header declares");
-        }
-
-        return new SeriesSamples(labels, samples);
-    }
-
-    private static int CountInRange(ReadOnlySpan<byte> chunk, long minT, long maxT)
-    {
-        var n = 0;
-        var it = new XorChunkIterator(chunk);
-        while (it.MoveNext(out var t, out _))
-        {
-            if (t > maxT)
-            {
-                break;
-            }
-
-            if (t >= minT)
-            {
-                n++;
-            }
-        }
-
-        return n;
+        return selected;
     }
 
     /// <summary>Label sets of the series matching every matcher whose data overlaps [minT, maxT].</summary>
@@ -979,30 +937,6 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         using var cmd = _db.CreateCommand();
         cmd.CommandText = "DELETE FROM chunks WHERE id IN (SELECT id FROM chunks ORDER BY max_t LIMIT MAX(1, (SELECT COUNT(*) FROM chunks) / 10))";
         return cmd.ExecuteNonQuery();
-    }
-
-    private static int Decode(ReadOnlySpan<byte> chunk, long minT, long maxT, Sample[] into, int n)
-    {
-        var it = new XorChunkIterator(chunk);
-        while (it.MoveNext(out var t, out var v))
-        {
-            if (t > maxT)
-            {
-                break;
-            }
-
-            if (t >= minT)
-            {
-                if (n == into.Length)
-                {
-                    throw new InvalidDataException("metric chunk holds more samples than its header declares");
-                }
-
-                into[n++] = new Sample(t, v);
-            }
-        }
-
-        return n;
     }
 
     private static int HashKey(ReadOnlySpan<byte> key)

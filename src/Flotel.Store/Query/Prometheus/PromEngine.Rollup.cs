@@ -1,3 +1,4 @@
+using System.Buffers;
 using Flotel.Model.Metrics;
 
 namespace Flotel.Store.Query.Prometheus;
@@ -63,34 +64,84 @@ public sealed partial class PromEngine
             return columns;
         }
 
-        var data = ev.Data[ms.Selector];
+        var chunks = ev.Chunks[ms.Selector];
         var steps = (int)((ev.EndMs - ev.StartMs) / ev.StepMs) + 1;
-        if ((long)data.Count * steps > MaxColumnCells)
+        if ((long)chunks.Count * steps > MaxColumnCells)
         {
             return null;
         }
 
-        var values = new double[data.Count][];
-        var present = new bool[data.Count][];
+        // Decoded already (another node reads the same selector) or now, series by series into a reused buffer.
+        var data = ev.Data.GetValueOrDefault(ms.Selector);
+        var values = new double[chunks.Count][];
+        var present = new bool[chunks.Count][];
         var firstEnd = ev.StartMs - ms.Selector.OffsetMs;
         var function = call.Function;
-        void One(int k)
+        void One(int k, ref Sample[]? buffer)
         {
             values[k] = new double[steps];
             present[k] = new bool[steps];
-            RollupSeries(function, data[k].Samples, firstEnd, ev.StepMs, ms.RangeMs, values[k], present[k]);
+            ReadOnlySpan<Sample> samples;
+            if (data is not null)
+            {
+                samples = data[k].Samples;
+            }
+            else
+            {
+                var max = chunks[k].MaxSamples;
+                if (buffer is null || buffer.Length < max)
+                {
+                    if (buffer is not null)
+                    {
+                        ArrayPool<Sample>.Shared.Return(buffer);
+                    }
+
+                    buffer = ArrayPool<Sample>.Shared.Rent(max);
+                }
+
+                samples = buffer.AsSpan(0, chunks[k].DecodeInto(buffer));
+            }
+
+            RollupSeries(function, samples, firstEnd, ev.StepMs, ms.RangeMs, values[k], present[k]);
         }
 
-        if ((long)data.Count * steps >= ParallelRollupWindows && data.Count > 1 && Environment.ProcessorCount > 1)
+        if ((long)chunks.Count * steps >= ParallelRollupWindows && chunks.Count > 1 && Environment.ProcessorCount > 1)
         {
-            Parallel.For(0, data.Count, new ParallelOptions { CancellationToken = ev.CancellationToken }, One);
+            Parallel.For(
+                0,
+                chunks.Count,
+                new ParallelOptions { CancellationToken = ev.CancellationToken },
+                () => (Sample[]?)null,
+                (k, _, buffer) =>
+                {
+                    One(k, ref buffer);
+                    return buffer;
+                },
+                buffer =>
+                {
+                    if (buffer is not null)
+                    {
+                        ArrayPool<Sample>.Shared.Return(buffer);
+                    }
+                });
         }
         else
         {
-            for (var k = 0; k < data.Count; k++)
+            Sample[]? buffer = null;
+            try
             {
-                ev.CancellationToken.ThrowIfCancellationRequested();
-                One(k);
+                for (var k = 0; k < chunks.Count; k++)
+                {
+                    ev.CancellationToken.ThrowIfCancellationRequested();
+                    One(k, ref buffer);
+                }
+            }
+            finally
+            {
+                if (buffer is not null)
+                {
+                    ArrayPool<Sample>.Shared.Return(buffer);
+                }
             }
         }
 
@@ -115,7 +166,7 @@ public sealed partial class PromEngine
     /// <paramref name="firstEnd"/> + i × <paramref name="stepMs"/>. Both window ends move forward only, so each is
     /// found by a short scan from the previous step's.
     /// </summary>
-    internal static void RollupSeries(string function, Sample[] samples, long firstEnd, long stepMs, long rangeMs, double[] values, bool[] present)
+    internal static void RollupSeries(string function, ReadOnlySpan<Sample> samples, long firstEnd, long stepMs, long rangeMs, double[] values, bool[] present)
     {
         var stale = false;
         foreach (var s in samples)
@@ -140,7 +191,7 @@ public sealed partial class PromEngine
                 // Without stale markers Window's span is [first at or after start, first after end).
                 var from = LastAtOrBefore(samples, rangeStart - 1, ref fromCursor) + 1;
                 var to = LastAtOrBefore(samples, rangeEnd, ref toCursor) + 1;
-                window = to > from ? samples.AsSpan(from, to - from) : [];
+                window = to > from ? samples.Slice(from, to - from) : [];
             }
 
             if (window.IsEmpty)
@@ -163,7 +214,7 @@ public sealed partial class PromEngine
     /// True when no sample is below zero or below the one before it: then a window's counter-reset loop in
     /// <see cref="ExtrapolatedRate"/> (which starts from 0 and compares neighbours) never adds anything.
     /// </summary>
-    private static bool NeverDecreases(Sample[] samples)
+    private static bool NeverDecreases(ReadOnlySpan<Sample> samples)
     {
         var previous = 0.0;
         foreach (var s in samples)
@@ -225,7 +276,7 @@ public sealed partial class PromEngine
     private static LabelSet[]? OutputLabels(PromEvaluation ev, Call call, bool keepName)
     {
         var selector = ((MatrixSelector)UnwrapParens(call.Args[0])).Selector;
-        var data = ev.Data[selector];
+        var data = ev.Chunks[selector];
         if (keepName || call.Function == "last_over_time")
         {
             var kept = new LabelSet[data.Count];
