@@ -84,7 +84,8 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
             "CREATE TABLE IF NOT EXISTS chunks (id INTEGER PRIMARY KEY, series_id INTEGER NOT NULL, min_t INTEGER NOT NULL, max_t INTEGER NOT NULL, data BLOB NOT NULL);" +
             "CREATE UNIQUE INDEX IF NOT EXISTS chunks_series ON chunks (series_id, min_t);");
         _insertChunk = Prepare("INSERT OR REPLACE INTO chunks (series_id, min_t, max_t, data) VALUES ($s, $min, $max, $data)", "$s", "$min", "$max", "$data");
-        _selectChunks = Prepare("SELECT min_t, max_t, data FROM chunks WHERE series_id = $s AND max_t >= $min AND min_t <= $max ORDER BY min_t", "$s", "$min", "$max");
+        // Every selected series' chunks in one statement (ids as a JSON array): one statement per series cost more than its rows.
+        _selectChunks = Prepare("SELECT series_id, min_t, max_t, data FROM chunks WHERE series_id IN (SELECT value FROM json_each($ids)) AND max_t >= $min AND min_t <= $max", "$ids", "$min", "$max");
         _visitor = new Visitor(this);
         Load();
     }
@@ -335,31 +336,55 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            var matched = new List<MemSeries>();
+            var rows = new Dictionary<long, List<(long MinT, byte[] Data, bool Inside)>>();
+            var ids = new StringBuilder("[");
             foreach (var series in Resolve(matchers, cancellationToken))
             {
-                if (series.LastT < minT || series.MinT > maxT)
+                if (series.LastT >= minT && series.MinT <= maxT)
                 {
-                    continue;
+                    ids.Append(matched.Count == 0 ? "" : ",").Append(series.Id.ToString(CultureInfo.InvariantCulture));
+                    matched.Add(series);
+                    rows[series.Id] = [];
                 }
+            }
 
-                cancellationToken.ThrowIfCancellationRequested();
-                var chunks = new List<(byte[], bool)>();
-                var headMinT = series.Head is { Count: > 0 } h ? h.FirstTimestamp : long.MinValue;
-                _selectChunks.Parameters[0].Value = series.Id;
-                _selectChunks.Parameters[1].Value = minT;
-                _selectChunks.Parameters[2].Value = maxT;
-                using (var reader = _selectChunks.ExecuteReader())
+            if (matched.Count == 0)
+            {
+                return selected;
+            }
+
+            _selectChunks.Parameters[0].Value = ids.Append(']').ToString();
+            _selectChunks.Parameters[1].Value = minT;
+            _selectChunks.Parameters[2].Value = maxT;
+            using (var reader = _selectChunks.ExecuteReader())
+            {
+                var checkIn = SeriesPerCancellationCheck;
+                while (reader.Read())
                 {
-                    while (reader.Read())
+                    if (--checkIn == 0)
                     {
-                        // A flushed head snapshot; the in-memory head is newer.
-                        var chunkMinT = reader.GetInt64(0);
-                        if (chunkMinT == headMinT)
-                        {
-                            continue;
-                        }
+                        checkIn = SeriesPerCancellationCheck;
+                        cancellationToken.ThrowIfCancellationRequested();
+                    }
 
-                        chunks.Add(((byte[])reader.GetValue(2), chunkMinT >= minT && reader.GetInt64(1) <= maxT));
+                    var chunkMinT = reader.GetInt64(1);
+                    rows[reader.GetInt64(0)].Add((chunkMinT, (byte[])reader.GetValue(3), chunkMinT >= minT && reader.GetInt64(2) <= maxT));
+                }
+            }
+
+            foreach (var series in matched)
+            {
+                var found = rows[series.Id];
+                found.Sort(static (a, b) => a.MinT.CompareTo(b.MinT));
+                var chunks = new List<(byte[], bool)>(found.Count + 1);
+                var headMinT = series.Head is { Count: > 0 } h ? h.FirstTimestamp : long.MinValue;
+                foreach (var (chunkMinT, data, inside) in found)
+                {
+                    // A flushed head snapshot; the in-memory head is newer.
+                    if (chunkMinT != headMinT)
+                    {
+                        chunks.Add((data, inside));
                     }
                 }
 

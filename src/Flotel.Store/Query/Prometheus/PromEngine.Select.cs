@@ -626,10 +626,13 @@ public sealed partial class PromEngine
     }
 
     /// <summary>Incremental mean as Prometheus 2.42 computes it (avoids overflow; infinities handled apart).</summary>
-    private static double AvgOverTime(ReadOnlySpan<Sample> samples)
+    private static double AvgOverTime(ReadOnlySpan<Sample> samples) => AvgOverTimeFrom(samples, 0, 0);
+
+    /// <summary><see cref="AvgOverTime"/> continued from its state after the first <paramref name="start"/> samples.</summary>
+    internal static double AvgOverTimeFrom(ReadOnlySpan<Sample> samples, int start, double mean)
     {
-        double mean = 0, count = 0;
-        foreach (var s in samples)
+        double count = start;
+        foreach (var s in samples[start..])
         {
             count++;
             if (double.IsInfinity(mean))
