@@ -107,23 +107,31 @@ public sealed partial class PromEngine
 
         if ((long)chunks.Count * steps >= ParallelRollupWindows && chunks.Count > 1 && Environment.ProcessorCount > 1)
         {
-            Parallel.For(
-                0,
-                chunks.Count,
-                new ParallelOptions { CancellationToken = ev.CancellationToken },
-                () => (Sample[]?)null,
-                (k, _, buffer) =>
-                {
-                    One(k, ref buffer);
-                    return buffer;
-                },
-                buffer =>
-                {
-                    if (buffer is not null)
+            try
+            {
+                Parallel.For(
+                    0,
+                    chunks.Count,
+                    new ParallelOptions { CancellationToken = ev.CancellationToken },
+                    () => (Sample[]?)null,
+                    (k, _, buffer) =>
                     {
-                        ArrayPool<Sample>.Shared.Return(buffer);
-                    }
-                });
+                        One(k, ref buffer);
+                        return buffer;
+                    },
+                    buffer =>
+                    {
+                        if (buffer is not null)
+                        {
+                            ArrayPool<Sample>.Shared.Return(buffer);
+                        }
+                    });
+            }
+            catch (AggregateException ex) when (ex.InnerExceptions.Count > 0)
+            {
+                // The exception a series raised (a corrupt chunk), as the sequential loop would throw it.
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex.InnerExceptions[0]).Throw();
+            }
         }
         else
         {

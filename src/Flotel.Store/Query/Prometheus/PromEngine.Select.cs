@@ -91,7 +91,14 @@ public sealed partial class PromEngine
 
         if (samples >= MetricStore.ParallelDecodeSamples && chunks.Count > 1 && Environment.ProcessorCount > 1)
         {
-            Parallel.For(0, chunks.Count, new ParallelOptions { CancellationToken = ev.CancellationToken }, k => decoded[k] = new SeriesSamples(chunks[k].Labels, chunks[k].Decode()));
+            try
+            {
+                Parallel.For(0, chunks.Count, new ParallelOptions { CancellationToken = ev.CancellationToken }, k => decoded[k] = new SeriesSamples(chunks[k].Labels, chunks[k].Decode()));
+            }
+            catch (AggregateException ex) when (ex.InnerExceptions.Count > 0)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex.InnerExceptions[0]).Throw();
+            }
         }
         else
         {
