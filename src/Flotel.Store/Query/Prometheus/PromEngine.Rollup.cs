@@ -65,11 +65,13 @@ public sealed partial class PromEngine
         }
 
         var chunks = ev.Chunks[ms.Selector];
-        var steps = (int)((ev.EndMs - ev.StartMs) / ev.StepMs) + 1;
-        if ((long)chunks.Count * steps > MaxColumnCells)
+        var stepCount = ((ev.EndMs - ev.StartMs) / ev.StepMs) + 1;
+        if (stepCount > MaxColumnCells || chunks.Count * stepCount > MaxColumnCells)
         {
             return null;
         }
+
+        var steps = (int)stepCount;
 
         // Decoded already (another node reads the same selector) or now, series by series into a reused buffer.
         var data = ev.Data.GetValueOrDefault(ms.Selector);

@@ -27,6 +27,8 @@ public sealed class PromEngineRollupColumnsTests
         "topk by (mode) (2, avg_over_time(g[10m]))", "topk(0, rate(c[5m]))", "sum by (__name__) (rate({__name__=~\"c|g\"}[5m]))",
         "rate({__name__=~\"c|g\"}[5m])", "sum(rate({__name__=~\"c|d\"}[5m]))", "topk(2, rate({__name__=~\"c|d\"}[5m]))",
         "last_over_time({__name__=~\"c|d\"}[5m])", "rate(c[5m]) * 2", "sum(rate(c[5m])) / count(rate(c[5m]))",
+        "topk(scalar(count(c)), rate(c[5m]))", "quantile(0.5, rate(c[5m]))", "count_values(\"v\", changes(g[5m]))",
+        "max_over_time(rate(c[5m])[10m:1m])", "rate(c[5m]) and on (series) rate(g[5m])",
     ];
 
     private static readonly Gen<double> Step = Gen.OneOf<double>(Gen.Int[0, 50].Select(i => (double)i), Gen.Double[-5, 5]);
