@@ -12,7 +12,7 @@ namespace Flotel.Store.Query.Prometheus;
 /// <para>
 /// Same results bit for bit: each window is the same span <see cref="Window"/> gives and goes through the same
 /// <see cref="Rollup"/>; only counter-reset accounting is skipped for series that never decrease (it adds nothing
-/// there). Aggregations consume the columns series by series, so each step's values are combined in the same order
+/// there), and avg_over_time advances four windows at once with each window's own arithmetic. Aggregations consume the columns series by series, so each step's values are combined in the same order
 /// (series sorted by labels) as the step-by-step evaluation combines them.
 /// </para>
 /// </summary>
@@ -20,13 +20,13 @@ public sealed partial class PromEngine
 {
     /// <summary>
     /// Most group × step cells the aggregation fast path keeps (four doubles each: 64 MB at the limit); a larger
-    /// aggregation (<c>sum by (series)</c> over many series) is evaluated step by step, as before.
+    /// aggregation (<c>sum by (series)</c> over many series) is evaluated step by step.
     /// </summary>
     internal const long MaxAggregationCells = 2_000_000;
 
     /// <summary>
     /// Most series × step cells of one call's columns (9 bytes each: 144 MB at the limit); a call over more (say
-    /// <c>sum(rate(x[5m]))</c> over 100,000 series at 11,000 steps) is evaluated step by step, as before.
+    /// <c>sum(rate(x[5m]))</c> over 100,000 series at 11,000 steps) is evaluated step by step.
     /// </summary>
     internal const long MaxColumnCells = 16_000_000;
 
