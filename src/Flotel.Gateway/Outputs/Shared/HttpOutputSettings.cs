@@ -12,8 +12,10 @@ namespace Flotel.Gateway.Outputs.Shared;
 
 /// <summary>
 /// The HTTP keys every HTTP output shares (<c>url</c>, <c>timeoutSeconds</c>, <c>auth</c>, <c>headers</c>,
-/// <c>tls.caFile</c>, <c>minBackoffMs</c>, <c>maxBackoffSeconds</c>), read and validated once here, and the two things
-/// built from them: the <see cref="HttpClient"/> (timeout, custom CA) and the per-request headers (auth, custom).
+/// <c>tls.caFile</c>, <c>tls.insecureSkipVerify</c>, <c>minBackoffMs</c>, <c>maxBackoffSeconds</c>), declared once here
+/// and included in each HTTP output's options (<c>[ConfigSection("")]</c>, so they sit in the output's own mapping and its
+/// docs table), and the two things built from them: the <see cref="HttpClient"/> (timeout, custom CA) and the
+/// per-request headers (auth, custom).
 /// </summary>
 public sealed class HttpOutputSettings
 {
@@ -26,27 +28,38 @@ public sealed class HttpOutputSettings
     private static readonly HashSet<string> TlsKeys = new(StringComparer.Ordinal) { "caFile", "insecureSkipVerify" };
 
     /// <summary>The peer's URL (absolute http or https).</summary>
+    [ConfigKey("url", "the backend (see each type for what is appended)", DefaultText = "required")]
     public Uri Url { get; set; } = new("http://127.0.0.1/");
 
     /// <summary>Whole-request timeout (connect, send, response); a timeout is a retryable failure.</summary>
+    [ConfigKey("timeoutSeconds", "whole request (connect at most 10 s of it); a timeout is retried",
+        TimeUnit = ConfigTimeUnit.Seconds, Min = 1, Max = 3600)]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Basic or bearer credentials sent with every request; null = none.</summary>
+    [ConfigKey("auth", "HTTP basic auth, or `Authorization: Bearer …` (`${ENV}` allowed)", DefaultText = "none")]
     public AuthOptions? Auth { get; set; }
 
     /// <summary>Extra request headers (e.g. <c>X-Scope-OrgID</c> for Mimir/Thanos tenants).</summary>
+    [ConfigKey("headers", "extra request headers (e.g. `X-Scope-OrgID`); headers the output sets itself (content type/encoding, "
+        + "`Authorization`, `Host`, `Content-Length`, protocol headers) are refused", Format = ConfigFormat.HeaderName)]
     public IReadOnlyDictionary<string, string> Headers { get; set; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>PEM CA bundle that the peer's certificate must chain to (instead of, or besides, the system roots).</summary>
+    [ConfigKey("tls.caFile", "the backend's certificate must chain to one of these (or to a system root); host names are always checked",
+        Format = ConfigFormat.PemCertificates, Unit = "PEM file", DefaultText = "system roots")]
     public string? CaFile { get; set; }
 
     /// <summary>Accept any server certificate (tests and labs only; logged at startup).</summary>
+    [ConfigKey("tls.insecureSkipVerify", "accept any certificate (labs only)")]
     public bool InsecureSkipVerify { get; set; }
 
     /// <summary>First retry wait.</summary>
+    [ConfigKey("minBackoffMs", "first retry wait", TimeUnit = ConfigTimeUnit.Milliseconds, Min = 1, Max = 600_000)]
     public TimeSpan MinBackoff { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Longest retry wait (a peer's <c>Retry-After</c> may ask for more, up to 5 minutes).</summary>
+    [ConfigKey("maxBackoffSeconds", "longest computed retry wait; not less than `minBackoffMs`", TimeUnit = ConfigTimeUnit.Seconds, Min = 1, Max = 3600)]
     public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The URL without user info and query, for logs (style rule 10: URLs are redacted).</summary>
