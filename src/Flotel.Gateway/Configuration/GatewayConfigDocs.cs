@@ -20,7 +20,8 @@ internal static class GatewayConfigDocs
 
     /// <summary>The first line of an output type's key table (its entry of <c>outputs:</c>).</summary>
     public static string OutputBeginMarker(string typeName) =>
-        $"<!-- BEGIN GENERATED: {typeName} output keys, from the [ConfigKey] declarations of its options; regenerate with FLOTEL_UPDATE_DOCS=1 dotnet test tests/Flotel.Gateway.Tests --filter ConfigurationDocs -->";
+        $"<!-- BEGIN GENERATED: {typeName} output keys, from the [ConfigKey] declarations of its options; "
+        + "regenerate with FLOTEL_UPDATE_DOCS=1 dotnet test tests/Flotel.Gateway.Tests --filter ConfigurationDocs -->";
 
     /// <summary>The last line of an output type's key table.</summary>
     public static string OutputEndMarker(string typeName) => $"<!-- END GENERATED: {typeName} output keys -->";

@@ -164,7 +164,8 @@ internal sealed class ConfigKeySet
             if (property.SetMethod is not null || !section.Type.IsClass || section.Type.GetConstructor(Type.EmptyTypes) is null)
             {
                 throw new InvalidOperationException(
-                    $"configuration section ({property.DeclaringType?.Name}.{property.Name}): keys included from a class are a get-only property, initialised, of a class with a public parameterless constructor");
+                    $"configuration section ({property.DeclaringType?.Name}.{property.Name}): keys included from a class are a get-only "
+                    + "property, initialised, of a class with a public parameterless constructor");
             }
 
             return;

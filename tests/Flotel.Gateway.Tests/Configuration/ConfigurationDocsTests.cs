@@ -77,7 +77,8 @@ public sealed class ConfigurationDocsTests
         }
 
         Assert.True(generated == document, $"docs/configuration.md:{line + 1}: an output key table differs from the [ConfigKey] declarations "
-            + $"of its options; regenerate it with: {Regenerate}\n  in the file: {(line < have.Length ? have[line] : "(end)")}\n  generated:   {(line < want.Length ? want[line] : "(end)")}");
+            + $"of its options; regenerate it with: {Regenerate}\n  in the file: {(line < have.Length ? have[line] : "(end)")}\n"
+            + $"  generated:   {(line < want.Length ? want[line] : "(end)")}");
     }
 
     [Fact]

@@ -59,7 +59,8 @@ public sealed class ElasticsearchOptions : OutputOptions, IReservedHeaderNames
     public bool DeterministicIds { get; set; }
 
     /// <summary>AWS region for SigV4 signing; null = no signing.</summary>
-    [ConfigKey("aws.region", "sign requests with AWS SigV4 instead of `auth` (e.g. `us-east-1`)", Format = ConfigFormat.AwsName, DefaultText = "none (no signing)")]
+    [ConfigKey("aws.region", "sign requests with AWS SigV4 instead of `auth` (e.g. `us-east-1`)",
+        Format = ConfigFormat.AwsName, DefaultText = "none (no signing)")]
     public string? AwsRegion { get; set; }
 
     /// <summary>SigV4 service name: <c>es</c> (Amazon OpenSearch Service) or <c>aoss</c> (OpenSearch Serverless).</summary>
