@@ -174,7 +174,8 @@ internal sealed class ConfigKeySet
         if (property.SetMethod is null || !section.Type.IsClass || section.Type.GetConstructor(Type.EmptyTypes) is null)
         {
             throw new InvalidOperationException(
-                $"configuration section '{section.Path}' ({property.DeclaringType?.Name}.{property.Name}): a section is a settable property of a class with a public parameterless constructor");
+                $"configuration section '{section.Path}' ({property.DeclaringType?.Name}.{property.Name}): "
+                + "a section is a settable property of a class with a public parameterless constructor");
         }
     }
 

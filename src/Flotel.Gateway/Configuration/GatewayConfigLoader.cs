@@ -108,7 +108,10 @@ public static class GatewayConfigLoader
         new KeyReader(r, options, OutputTypes.Default).Section(node, ConfigKeySet.For(options.GetType()).Root, path);
     }
 
-    /// <summary>What is wrong with <paramref name="text"/> as the value (or a list item) of a string key declared by <paramref name="declaration"/>, or null.</summary>
+    /// <summary>
+    /// What is wrong with <paramref name="text"/> as the value (or a list item) of a string key declared by
+    /// <paramref name="declaration"/>, or null.
+    /// </summary>
     internal static string? TextProblem(string text, ConfigKeyAttribute declaration)
     {
         var name = declaration.Path[(declaration.Path.LastIndexOf('.') + 1)..];

@@ -128,7 +128,8 @@ public sealed class GatewayConfigLoaderAnswersTests
         "outputs:\n  name: x\n",
         "outputs:\n  - 5\n",
         "outputs:\n  - name: a\n",
-        "outputs:\n  - name: a\n    type: remote_write\n    url: http://127.0.0.1:1/api/v1/write\n  - name: a\n    type: remote_write\n    url: http://127.0.0.1:2/api/v1/write\n",
+        "outputs:\n  - name: a\n    type: remote_write\n    url: http://127.0.0.1:1/api/v1/write\n" +
+            "  - name: a\n    type: remote_write\n    url: http://127.0.0.1:2/api/v1/write\n",
         "outputs:\n  - name: a\n    type: remote_write\n    url: http://127.0.0.1:1/api/v1/write\n    maxSamplesPerSend: 0\n    bogus: 1\n",
         "outputs:\n  - name: rw\n    type: remote_write\n    url: http://127.0.0.1:1/api/v1/write\n    auth:\n      username: u\n",
         "outputs:\n  - name: o\n    type: remote_write\n    url: https://user:pw@rw.example:9090/api/v1/write?x=1\n" +
@@ -195,7 +196,8 @@ public sealed class GatewayConfigLoaderAnswersTests
         "http:\n  address: 1.2.3.4:5\nhttp:\n  address: 1.2.3.4:6\n",
         "http:\n  address: 1.2.3.4:5\n---\nhttp:\n  address: 1.2.3.4:6\n",
         "htp:\n  address: 1.2.3.4:1\nsyslog:\n  udp: false\n",
-        "http:\n  address: nohost\n  maxConnections: 0\nsyslog:\n  udp: maybe\n  tls:\n    address: x\nqueue:\n  maxMiB: -1\nauth:\n  query:\n    username: u\nzzz: 1\nquery:\n  timeout: 1\n",
+        "http:\n  address: nohost\n  maxConnections: 0\nsyslog:\n  udp: maybe\n  tls:\n    address: x\nqueue:\n  maxMiB: -1\n" +
+            "auth:\n  query:\n    username: u\nzzz: 1\nquery:\n  timeout: 1\n",
     ];
 
     [Fact]
