@@ -4,19 +4,24 @@
 #   flotel-agent-VERSION-linux-{x64,arm64}.tar.gz  the device build (NativeAOT), its systemd unit, example manifests
 #   flotel-agent_VERSION_{amd64,arm64}.deb         the agent as Debian packages
 #   flotel-agent-VERSION-1.{x86_64,aarch64}.rpm    the agent as RPM packages
+#   flotel-gateway-VERSION-linux-x64.oci.tar       with --image: the gateway image localhost/flotel-gateway:VERSION
+#                                                  (deploy/container/build.sh from the x64 CLI; podman save)
 #   SHA256SUMS
 # Every binary reports VERSION+COMMIT for --version (-p:FlotelVersion, Directory.Build.props).
 # Needs: the .NET SDK, clang, llvm, gcc-aarch64-linux-gnu and libc6-dev-arm64-cross (NativeAOT for arm64 is
-# cross-compiled here), dpkg-deb, rpmbuild (Debian package rpm); qemu-user-static to check the arm64 binary.
+# cross-compiled here), dpkg-deb, rpmbuild (Debian package rpm); qemu-user-static to check the arm64 binary;
+# with --image also podman (no registry is contacted).
 #
-# Usage: ./release.sh VERSION     e.g. ./release.sh 1.4.0  or  ./release.sh 1.4.0-rc.1
+# Usage: ./release.sh [--image] VERSION     e.g. ./release.sh 1.4.0  or  ./release.sh --image 1.4.0-rc.1
 set -euo pipefail
 cd "$(dirname "$0")"
 
 die() { echo "release.sh: error: $*" >&2; exit 1; }
 step() { echo "release.sh: [$(date -u +%H:%M:%S)] $*"; }
 
-[ $# -eq 1 ] || die "usage: ./release.sh VERSION (e.g. 1.4.0)"
+image=false
+if [ "${1:-}" = --image ]; then image=true; shift; fi
+[ $# -eq 1 ] || die "usage: ./release.sh [--image] VERSION (e.g. 1.4.0)"
 version=$1
 [[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.]+)?$ ]] \
   || die "version '$version' is not MAJOR.MINOR.PATCH or MAJOR.MINOR.PATCH-PRERELEASE"
@@ -24,8 +29,8 @@ version=$1
 # command -> Debian package that provides it
 missing=()
 for need in dotnet:dotnet-sdk clang:clang llvm-objcopy:llvm aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu \
-  /usr/aarch64-linux-gnu/lib/libc.so:libc6-dev-arm64-cross dpkg-deb:dpkg rpmbuild:rpm sha256sum:coreutils \
-  qemu-aarch64-static:qemu-user-static git:git; do
+  /usr/aarch64-linux-gnu/lib/libc.so:libc6-dev-arm64-cross dpkg-deb:dpkg rpmbuild:rpm sha256sum:coreutils readelf:binutils \
+  qemu-aarch64-static:qemu-user-static git:git $($image && echo podman:podman); do
   cmd=${need%%:*}
   if [ "${cmd#/}" != "$cmd" ]; then [ -e "$cmd" ] || missing+=("${need#*:}")
   else command -v "$cmd" >/dev/null || missing+=("${need#*:}"); fi
@@ -53,6 +58,13 @@ for arch in x64 arm64; do
     reported=$("${run[@]}" "$binary" --version) || die "$binary --version failed"
     [ "$reported" = "$version+$commit" ] || die "$binary --version reports '$reported', expected '$version+$commit'"
   done
+
+  if $image && [ "$arch" = x64 ]; then
+    # Before packaging: package.sh's SHA256SUMS then covers the image archive too.
+    step "linux-x64: the gateway image localhost/flotel-gateway:$version"
+    deploy/container/build.sh "$version" "$build/cli-x64" --save "dist/flotel-gateway-$version-linux-x64.oci.tar" \
+      || die "deploy/container/build.sh failed"
+  fi
 
   step "linux-$arch: packaging"
   deploy/packaging/package.sh "$version" "$arch" "$build/device-$arch/flotel" "$build/cli-$arch" dist

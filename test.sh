@@ -29,6 +29,10 @@ peers=(
   "/usr/aarch64-linux-gnu/lib/libc.so:libc6-dev-arm64-cross"
   "qemu-aarch64-static:qemu-user-static"
   "rpmbuild:rpm"
+  "readelf:binutils"               # the glibc version the agent packages require, read from the binary
+  # systemd-analyze verify of the packaged units in a scratch root (no running systemd needed); /bin/kill is ExecReload's
+  "systemd-analyze:systemd"
+  "/bin/kill:procps"
 )
 missing=()
 for p in "${peers[@]}"; do

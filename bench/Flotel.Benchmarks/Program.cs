@@ -2,5 +2,14 @@ namespace Flotel.Benchmarks;
 
 internal static class Program
 {
-    public static void Main(string[] args) => BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    public static int Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "promql-range")
+        {
+            return PromQlRangeHarness.Run(args[1..]);
+        }
+
+        BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
 }

@@ -4,7 +4,7 @@
 #   flotel-agent-VERSION-linux-ARCH.tar.gz   the device build, its systemd unit and the example manifests
 #   flotel-agent_DEBVERSION_DEBARCH.deb      the agent as a Debian package (dpkg-deb)
 #   flotel-agent-RPMVERSION-1.RPMARCH.rpm    the agent as an RPM package (rpmbuild)
-# and rewrites DIST/SHA256SUMS over every artifact in DIST.
+# and rewrites DIST/SHA256SUMS over every artifact in DIST (the gateway image's .oci.tar included, release.sh --image).
 #
 # Usage: deploy/packaging/package.sh VERSION ARCH DEVICE_BINARY CLI_DIR DIST
 #   VERSION        the release version (as passed to the build with -p:FlotelVersion), e.g. 1.4.0 or 1.4.0-rc.1
@@ -34,8 +34,8 @@ case $arch in
 esac
 [ -f "$device" ] || die "device build '$device' does not exist"
 [ -d "$cli" ] || die "CLI directory '$cli' does not exist"
-for tool in dpkg-deb rpmbuild sha256sum tar gzip; do
-  command -v "$tool" >/dev/null || die "$tool is missing (Debian: apt-get install dpkg rpm coreutils tar gzip)"
+for tool in dpkg-deb rpmbuild sha256sum tar gzip readelf; do
+  command -v "$tool" >/dev/null || die "$tool is missing (Debian: apt-get install dpkg rpm coreutils tar gzip binutils)"
 done
 mkdir -p "$dist"
 dist=$(cd "$dist" && pwd)
@@ -64,9 +64,16 @@ root=$work/root
 install -D -m 0755 "$device" "$root/usr/bin/flotel"
 install -D -m 0644 "$here/flotel-agent.service" "$root/usr/lib/systemd/system/flotel-agent.service"
 install -D -m 0644 "$here/podman-socket-flotel.conf" "$root/usr/lib/systemd/system/podman.socket.d/flotel.conf"
-install -D -m 0644 "$here/agent.env" "$root/etc/flotel/agent.env"
+install -D -m 0600 "$here/agent.env" "$root/etc/flotel/agent.env"   # may hold an enrolment token
 install -d -m 0755 "$root/etc/flotel/manifests" "$root/var/lib/flotel" "$root/usr/share/doc/flotel-agent/examples"
 cp -a "$repo/examples/blog" "$root/usr/share/doc/flotel-agent/examples/blog"
+# Dependencies (the same in both formats). Required: the C library, at least the newest symbol version the binary
+# links (NativeAOT binaries need only libc, libm and the loader), and what the install script runs. Recommended,
+# not required: podman (with catatonit for the pods' infra containers; podman brings its own OCI runtime) runs the
+# EdgeWorkloads and node_exporter gives the system metrics, but an agent without workloads, or one scraping another
+# node_exporter, runs without them. Debian and RPM (4.12+) both install recommendations by default.
+glibc=$(readelf --version-info --wide "$device" | grep -o 'Name: GLIBC_[0-9][0-9.]*' | sed 's/Name: GLIBC_//' | sort -V | tail -n 1)
+[ -n "$glibc" ] || die "cannot read the GLIBC symbol versions of '$device' (readelf, Debian package binutils)"
 summary="Flotel agent: runs a device's EdgeWorkloads, forwards their logs and pushes metrics"
 description="The device build of flotel (flotel agent, flotel check --manifests): runs the EdgeWorkloads of its
 manifests with podman, forwards their logs over syslog and pushes node_exporter and workload metrics by
@@ -83,8 +90,8 @@ Version: $pkgversion
 Architecture: $debarch
 Maintainer: Flotel <flotel@users.noreply.github.com>
 Installed-Size: $size
-Depends: adduser, libc6
-Recommends: podman, runc, catatonit, prometheus-node-exporter
+Depends: adduser, libc6 (>= $glibc)
+Recommends: podman, catatonit, prometheus-node-exporter
 Section: admin
 Priority: optional
 Homepage: https://github.com/flotel/flotel
@@ -142,8 +149,9 @@ Summary: $summary
 License: Apache-2.0
 URL: https://github.com/flotel/flotel
 AutoReqProv: no
+Requires: glibc >= $glibc
 Requires(pre): shadow-utils
-Recommends: podman, runc, catatonit, node-exporter
+Recommends: podman, catatonit, golang-github-prometheus-node-exporter
 %global debug_package %{nil}
 %global __os_install_post %{nil}
 %global _build_id_links none
@@ -176,7 +184,7 @@ fi
 /usr/lib/systemd/system/flotel-agent.service
 /usr/lib/systemd/system/podman.socket.d/flotel.conf
 %dir /etc/flotel
-%config(noreplace) /etc/flotel/agent.env
+%config(noreplace) %attr(0600,root,root) /etc/flotel/agent.env
 %dir /etc/flotel/manifests
 %dir %attr(0750,flotel,flotel) /var/lib/flotel
 %doc /usr/share/doc/flotel-agent/examples
@@ -188,5 +196,5 @@ rpmbuild --quiet -bb --target "$rpmarch-linux" \
 cp "$rpmtop/RPMS/flotel-agent-$pkgversion-1.$rpmarch.rpm" "$dist/"
 
 echo "package.sh: SHA256SUMS"
-(cd "$dist" && find . -maxdepth 1 -type f \( -name '*.tar.gz' -o -name '*.deb' -o -name '*.rpm' \) -printf '%f\n' | LC_ALL=C sort \
+(cd "$dist" && find . -maxdepth 1 -type f \( -name '*.tar.gz' -o -name '*.oci.tar' -o -name '*.deb' -o -name '*.rpm' \) -printf '%f\n' | LC_ALL=C sort \
   | xargs -r sha256sum > SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS)

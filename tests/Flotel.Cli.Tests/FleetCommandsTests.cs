@@ -54,6 +54,16 @@ public sealed class FleetCommandsTests
     }
 
     [Fact]
+    public async Task GetDevices_GatewayWithoutFleet_Exits1SayingTheFleetIsOff()
+    {
+        await using var gateway = await FleetGateway.StartAsync(fleet: false);
+        var (code, output, error) = CliRunner.Run("get", "devices", "--gateway", gateway.AdminUrl);
+        Assert.Equal(1, code);
+        Assert.Empty(output);
+        Assert.Contains("HTTP 404: the fleet is not enabled on this gateway", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Apply_WithoutAdminCredentials_Exits1NamingFlotelAdminToken()
     {
         await using var gateway = await FleetGateway.StartAsync();
@@ -131,13 +141,13 @@ public sealed class FleetCommandsTests
 
         public string AdminUrl => $"http://admin:pw@{Host.HttpEndPoint}";
 
-        public static async Task<FleetGateway> StartAsync()
+        public static async Task<FleetGateway> StartAsync(bool fleet = true)
         {
             var data = new TempDirectory();
             var options = new GatewayOptions
             {
                 DataDirectory = data.Path, HttpAddress = "127.0.0.1:0", SyslogAddress = "127.0.0.1:0",
-                Fleet = new FleetOptions { Enabled = true, Address = "127.0.0.1:0" },
+                Fleet = fleet ? new FleetOptions { Enabled = true, Address = "127.0.0.1:0" } : null,
                 AdminAuth = new AuthOptions { Username = "admin", Password = new SecretValue("pw") },
             };
             return new FleetGateway(data, await GatewayHost.StartAsync(options, NullLoggerFactory.Instance, TimeProvider.System, CancellationToken.None));

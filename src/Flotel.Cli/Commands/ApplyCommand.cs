@@ -27,21 +27,12 @@ internal static class ApplyCommand
             return ExitCodes.InvalidInput;
         }
 
-        var body = new JsonObject
-        {
-            ["objects"] = new JsonArray([.. entries.Select(e => (JsonNode?)new JsonObject { ["yaml"] = e.Yaml, ["source"] = e.Source })]),
-        };
         using var client = new GatewayClient(gateway, "FLOTEL_ADMIN_TOKEN", "--gateway");
-        using var request = new HttpRequestMessage(HttpMethod.Post, "api/fleet/apply")
-        {
-            Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"),
-        };
         try
         {
-            using var json = await client.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            foreach (var result in json.RootElement.EnumerateArray())
+            foreach (var (key, result) in await SendAsync(client, entries, cancellationToken).ConfigureAwait(false))
             {
-                await output.WriteLineAsync($"{result.GetProperty("object").GetString()} {result.GetProperty("result").GetString()}").ConfigureAwait(false);
+                await output.WriteLineAsync($"{key} {result}").ConfigureAwait(false);
             }
 
             return ExitCodes.Ok;
@@ -51,5 +42,26 @@ internal static class ApplyCommand
             await error.WriteLineAsync("flotel apply: " + e.Message).ConfigureAwait(false);
             return ExitCodes.InvalidInput;
         }
+    }
+
+    /// <summary>
+    /// <c>POST /api/fleet/apply</c> with validated <paramref name="entries"/> (<c>flotel apply</c>, <c>flotel up</c>):
+    /// one <c>(kind/name, created|configured|unchanged)</c> per object, or <see cref="GatewayClientException"/>.
+    /// </summary>
+    internal static async Task<List<(string Object, string Result)>> SendAsync(
+        GatewayClient client, IReadOnlyList<FleetManifestFiles.Entry> entries, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var body = new JsonObject
+        {
+            ["objects"] = new JsonArray([.. entries.Select(e => (JsonNode?)new JsonObject { ["yaml"] = e.Yaml, ["source"] = e.Source })]),
+        };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "api/fleet/apply")
+        {
+            Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"),
+        };
+        using var json = await client.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        return [.. json.RootElement.EnumerateArray().Select(r =>
+            (r.GetProperty("object").GetString() ?? string.Empty, r.GetProperty("result").GetString() ?? string.Empty))];
     }
 }

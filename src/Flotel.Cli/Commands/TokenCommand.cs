@@ -47,17 +47,12 @@ internal static class TokenCommand
     internal static async Task<int> RunAsync(string device, TimeSpan ttl, Uri gateway, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         using var client = new GatewayClient(gateway, "FLOTEL_ADMIN_TOKEN", "--gateway");
-        var body = new JsonObject { ["device"] = device, ["ttlSeconds"] = (long)ttl.TotalSeconds };
-        using var request = new HttpRequestMessage(HttpMethod.Post, "api/fleet/tokens")
-        {
-            Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"),
-        };
         try
         {
-            using var json = await client.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            await output.WriteLineAsync(json.RootElement.GetProperty("token").GetString()).ConfigureAwait(false);
+            var (token, expires) = await CreateAsync(client, device, ttl, cancellationToken).ConfigureAwait(false);
+            await output.WriteLineAsync(token).ConfigureAwait(false);
             await error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"single-use token for device {device}, valid until {json.RootElement.GetProperty("expires").GetString()}")).ConfigureAwait(false);
+                $"single-use token for device {device}, valid until {expires}")).ConfigureAwait(false);
             return ExitCodes.Ok;
         }
         catch (GatewayClientException e)
@@ -65,5 +60,22 @@ internal static class TokenCommand
             await error.WriteLineAsync("flotel token create: " + e.Message).ConfigureAwait(false);
             return ExitCodes.InvalidInput;
         }
+    }
+
+    /// <summary>
+    /// <c>POST /api/fleet/tokens</c> (<c>flotel token create</c>, <c>flotel up</c>): the token and its expiry (RFC 3339),
+    /// or <see cref="GatewayClientException"/>.
+    /// </summary>
+    internal static async Task<(string Token, string Expires)> CreateAsync(
+        GatewayClient client, string device, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var body = new JsonObject { ["device"] = device, ["ttlSeconds"] = (long)ttl.TotalSeconds };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "api/fleet/tokens")
+        {
+            Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"),
+        };
+        using var json = await client.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        return (json.RootElement.GetProperty("token").GetString() ?? string.Empty, json.RootElement.GetProperty("expires").GetString() ?? string.Empty);
     }
 }

@@ -16,9 +16,15 @@ internal static class UpCommand
         {
             Description = "Do not install missing podman, runc, catatonit, busybox-static or node_exporter (apt-get or dnf, as root or with passwordless sudo); name the command instead",
         };
-        var command = new Command("up", "Run a gateway on the embedded store and an agent for the device in --manifests, bound to 127.0.0.1")
+        var localManifests = new Option<bool>("--local-manifests")
         {
-            data, manifests, http, syslog, noInstall,
+            Description = "The agent reads --manifests itself and re-reads it on change, instead of the gateway's fleet holding them "
+                + "(no enrolment, no fleet listener, no admin API)",
+        };
+        var command = new Command("up", "Run a gateway on the embedded store and an agent for the device in --manifests, bound to 127.0.0.1; "
+            + "the manifests are applied to the gateway's fleet and the agent enrols as that device")
+        {
+            data, manifests, http, syslog, noInstall, localManifests,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -27,7 +33,8 @@ internal static class UpCommand
                 parse.GetValue(manifests)?.FullName,
                 parse.GetValue(http)!,
                 parse.GetValue(syslog)!,
-                parse.GetValue(noInstall));
+                parse.GetValue(noInstall),
+                parse.GetValue(localManifests));
             var interactive = !Console.IsOutputRedirected && ReferenceEquals(parse.InvocationConfiguration.Output, Console.Out);
             return await UpRunner.RunAsync(options, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, interactive, cancellationToken).ConfigureAwait(false);
         });

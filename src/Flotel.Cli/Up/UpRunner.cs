@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Flotel.Agent.Fleet;
 using Flotel.Agent.Hosting;
 using Flotel.Gateway.Configuration;
 using Flotel.Gateway.Hosting;
@@ -12,11 +13,15 @@ using Spectre.Console;
 namespace Flotel.Cli.Up;
 
 /// <summary>What <c>flotel up</c> was asked for.</summary>
-internal sealed record UpOptions(string DataDirectory, string? ManifestsDirectory, string HttpAddress, string SyslogAddress, bool NoInstall = false);
+/// <param name="LocalManifests">The agent reads <c>--manifests</c> itself (re-read on change) instead of enrolling with the gateway's fleet.</param>
+internal sealed record UpOptions(
+    string DataDirectory, string? ManifestsDirectory, string HttpAddress, string SyslogAddress, bool NoInstall = false, bool LocalManifests = false);
 
 /// <summary>
 /// <c>flotel up</c>: the blog's whole scenario on one machine — a gateway on the embedded store, node_exporter (or the
 /// built-in host metrics), podman's API service with a local image, and an agent for the device, all on 127.0.0.1.
+/// The agent is a fleet device of that gateway (docs/fleet.md §9, <see cref="UpFleet"/>): the gateway holds the
+/// manifests and the agent enrols and pulls its bundle; <c>--local-manifests</c> has the agent read the folder instead.
 /// Missing programs are installed with the system's package manager when running as root or with passwordless sudo
 /// (<see cref="SystemPackages"/>; <c>--no-install</c> refuses); what is still missing is named with the command that
 /// installs it, and everything else runs.
@@ -25,6 +30,9 @@ internal static class UpRunner
 {
     /// <summary>The manifests used when <c>--manifests</c> is not given and ./examples/blog does not exist.</summary>
     private const string DefaultManifests = "examples/blog";
+
+    /// <summary>How long up's agent waits for its first bundle from up's gateway.</summary>
+    private static readonly TimeSpan FirstBundleTimeout = TimeSpan.FromSeconds(60);
 
     public static async Task<int> RunAsync(UpOptions options, TextWriter output, TextWriter error, bool interactive, CancellationToken cancellationToken)
     {
@@ -51,6 +59,7 @@ internal static class UpRunner
                 HttpAddress = options.HttpAddress,
                 SyslogAddress = options.SyslogAddress,
                 DataDirectory = Path.Combine(data, "gateway"),
+                Fleet = options.LocalManifests ? null : new FleetOptions { Enabled = true, Address = "127.0.0.1:0" },
             }, loggerFactory, TimeProvider.System, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -66,17 +75,38 @@ internal static class UpRunner
         var (nodeExporterUrl, nodeExporter, builtIn) = await StartHostMetricsAsync(notes, cancellationToken).ConfigureAwait(false);
         var podman = await StartPodmanAsync(data, notes, cancellationToken).ConfigureAwait(false);
 
+        UpFleet.Enrolment? enrolment = null;
+        if (!options.LocalManifests)
+        {
+            var (gatewayData, agentData) = (Path.Combine(data, "gateway"), Path.Combine(data, "agent"));
+            enrolment = await UpFleet.PrepareAsync(manifests, http, gateway.FleetEndPoint!, gatewayData, agentData, error, cancellationToken)
+                .ConfigureAwait(false);
+            if (enrolment is null)
+            {
+                await StopHelpersAsync(podman, [], nodeExporter, builtIn).ConfigureAwait(false);
+                await gateway.StopAsync().ConfigureAwait(false);
+                return ExitCodes.InvalidInput;
+            }
+        }
+
+        using var identity = enrolment?.Identity;
         AgentHost agent;
         try
         {
-            agent = await AgentHost.StartAsync(new AgentOptions
+            var agentOptions = new AgentOptions
             {
-                ManifestsDirectory = manifests,
+                ManifestsDirectory = enrolment is null ? manifests : string.Empty,
+                DeviceName = enrolment?.Identity.DeviceName,
                 DataDirectory = Path.Combine(data, "agent"),
                 PodmanSocket = podman?.Socket ?? Path.Combine(data, "podman", "not-running.sock"),
                 NodeExporterUrl = nodeExporterUrl,
                 PlanTransform = plan => PointAtGateway(plan, http, syslog),
-            }, loggerFactory, TimeProvider.System, cancellationToken: cancellationToken).ConfigureAwait(false);
+                WatchManifests = enrolment is null,
+                Fleet = enrolment?.Identity,
+            };
+            agent = enrolment is null
+                ? await AgentHost.StartAsync(agentOptions, loggerFactory, TimeProvider.System, cancellationToken: cancellationToken).ConfigureAwait(false)
+                : await StartFleetAgentAsync(agentOptions, enrolment, loggerFactory, cancellationToken).ConfigureAwait(false);
         }
         catch (AgentStartException e)
         {
@@ -90,6 +120,14 @@ internal static class UpRunner
             await gateway.StopAsync().ConfigureAwait(false);
             return ExitCodes.InvalidInput;
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Ctrl-C while the agent waited for its first bundle: nothing of the agent runs yet.
+            await StopHelpersAsync(podman, [], nodeExporter, builtIn).ConfigureAwait(false);
+            await gateway.StopAsync().ConfigureAwait(false);
+            await error.WriteLineAsync("flotel up: stopped").ConfigureAwait(false);
+            return ExitCodes.Ok;
+        }
 
         var device = agent.Plan.DeviceName;
         var baseUrl = $"http://{http}";
@@ -97,6 +135,14 @@ internal static class UpRunner
         await output.WriteLineAsync($"  web UI:   {baseUrl}/ui/").ConfigureAwait(false);
         await output.WriteLineAsync($"  logs:     curl '{baseUrl}/logstash-*/_search?pretty=true' -H 'Content-Type: application/json' -d '{{\"query\":{{\"match_all\":{{}}}}}}'").ConfigureAwait(false);
         await output.WriteLineAsync($"  metrics:  curl '{baseUrl}/api/v1/query?query=node_memory_Mapped_bytes'").ConfigureAwait(false);
+        if (enrolment is not null)
+        {
+            var how = enrolment.NewlyEnrolled ? "enrolled" : "already enrolled, no new token:";
+            var fleetUrl = enrolment.Gateway.ToString().TrimEnd('/');
+            await output.WriteLineAsync($"  fleet:    {how} device {device} at {fleetUrl}; flotel get devices --gateway {baseUrl}").ConfigureAwait(false);
+            await output.WriteLineAsync($"  change:   edit {manifests}, then flotel apply -f {manifests} --gateway {baseUrl}").ConfigureAwait(false);
+        }
+
         foreach (var note in notes)
         {
             await output.WriteLineAsync($"  note:     {note}").ConfigureAwait(false);
@@ -135,6 +181,30 @@ internal static class UpRunner
         await gateway.StopAsync().ConfigureAwait(false);
         await error.WriteLineAsync("flotel up: stopped").ConfigureAwait(false);
         return ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// The agent on the gateway's bundles, as <c>flotel agent --gateway</c> runs it. The first bundle is waited for at
+    /// most <see cref="FirstBundleTimeout"/>: up applied the manifests just before, so a longer wait is a fault to name.
+    /// </summary>
+    private static async Task<AgentHost> StartFleetAgentAsync(
+        AgentOptions options, UpFleet.Enrolment enrolment, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    {
+        using var firstBundle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        firstBundle.CancelAfter(FirstBundleTimeout);
+        var source = new GatewayPlanSource(
+            enrolment.Gateway, enrolment.Identity, enrolment.Files, new FleetSourceOptions(), options.PlanTransform, TimeProvider.System,
+            loggerFactory.CreateLogger<GatewayPlanSource>());
+        try
+        {
+            return await AgentHost.StartAsync(options, source, loggerFactory, TimeProvider.System, cancellationToken: firstBundle.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            var seconds = FirstBundleTimeout.TotalSeconds.ToString("0", CultureInfo.InvariantCulture);
+            var device = enrolment.Identity.DeviceName;
+            throw new AgentStartException($"no usable bundle for device {device} from {enrolment.Gateway} within {seconds} s (see the log above)");
+        }
     }
 
     /// <summary><c>up</c> sends everything to its own gateway, whatever the manifests' addresses say.</summary>

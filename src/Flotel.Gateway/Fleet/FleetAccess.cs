@@ -50,6 +50,13 @@ public sealed class FleetAccess
         return context.Items[IdentityItem] as DeviceIdentity ?? throw new InvalidOperationException("device route without an authorized device");
     }
 
+    /// <summary>The device a request on the fleet listener was authorized for; null for any other request.</summary>
+    public static DeviceIdentity? DeviceOrNull(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.Items.TryGetValue(IdentityItem, out var identity) ? identity as DeviceIdentity : null;
+    }
+
     /// <summary>Checks the device certificate; on refusal writes 401 <c>{"error": …}</c> and returns false.</summary>
     public async Task<bool> AuthorizeDeviceAsync(HttpContext context)
     {
@@ -84,6 +91,14 @@ public sealed class FleetAccess
         await FleetApi.WriteErrorAsync(context, StatusCodes.Status401Unauthorized, reason).ConfigureAwait(false);
         return false;
     }
+}
+
+/// <summary>
+/// Marks an ingest route the fleet listener also serves, with a device certificate (remote write, docs/fleet.md §6): on
+/// the HTTP listener it stays an ingest route with the ingest credentials.
+/// </summary>
+public sealed class FleetIngestMetadata
+{
 }
 
 /// <summary>Marks the renewal route: it accepts a recently expired certificate (<c>fleet.renewGraceDays</c>).</summary>

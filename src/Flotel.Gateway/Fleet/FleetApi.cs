@@ -194,6 +194,20 @@ public static class FleetApi
         }));
     }
 
+    /// <summary>
+    /// The admin API of a gateway without the fleet: every <c>/api/fleet/…</c> request is a 404 that says the fleet is
+    /// off (<c>"fleetEnabled": false</c>), so the web UI and the CLI can say so instead of "no handler found".
+    /// </summary>
+    public static void MapFleetDisabledApi(this IEndpointRouteBuilder admin)
+    {
+        ArgumentNullException.ThrowIfNull(admin);
+        admin.Map("/api/fleet/{**rest}", context => WriteJsonAsync(context, StatusCodes.Status404NotFound, new JsonObject
+        {
+            ["error"] = "the fleet is not enabled on this gateway: set fleet.enabled: true in its configuration (docs/fleet.md §2)",
+            ["fleetEnabled"] = false,
+        }));
+    }
+
     /// <summary>Writes <c>{"error": message}</c> with <paramref name="status"/>.</summary>
     public static Task WriteErrorAsync(HttpContext context, int status, string message) =>
         WriteJsonAsync(context, status, new JsonObject { ["error"] = message });

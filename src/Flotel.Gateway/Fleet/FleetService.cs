@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Flotel.Gateway.Configuration;
@@ -14,7 +15,7 @@ namespace Flotel.Gateway.Fleet;
 /// issues tokens and certificates, answers bundle long-polls and keeps each device's last-seen time and status in
 /// memory, persisting them in batches. Long-polls cost no thread: each waits on its device's one change signal.
 /// </summary>
-public sealed partial class FleetService : IAsyncDisposable
+public sealed partial class FleetService : IAsyncDisposable, IDeviceCertificates
 {
     /// <summary>Most objects stored (EdgeDevices included): rendering reads them all on every change, so they are bounded.</summary>
     public const int MaxObjects = 50_000;
@@ -57,6 +58,9 @@ public sealed partial class FleetService : IAsyncDisposable
         metrics.Gauge("flotel_fleet_devices_online", "Devices heard from within fleet.offlineAfterSeconds.", () => CountOnline());
         metrics.Gauge("flotel_fleet_longpolls_waiting", "Bundle long-polls being held open.", () => Interlocked.Read(ref _waiting));
     }
+
+    /// <inheritdoc />
+    public event Action<string>? DeviceRevoked;
 
     /// <summary>The fleet CA (its PEM for <c>/fleet/v1/ca</c>, verification of device certificates).</summary>
     public FleetCertificateAuthority Authority => _ca;
@@ -130,8 +134,15 @@ public sealed partial class FleetService : IAsyncDisposable
             }
 
             RenderLocked();
-            return true;
         }
+
+        if (kind == FleetRenderer.DeviceKind)
+        {
+            // After the serials are in the revoked set: a connection the listeners close cannot come back.
+            DeviceRevoked?.Invoke(name);
+        }
+
+        return true;
     }
 
     /// <summary>A new single-use enrolment token for <paramref name="device"/> (docs/fleet.md §4).</summary>
@@ -222,6 +233,7 @@ public sealed partial class FleetService : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(identity);
         if (_revoked.ContainsKey(identity.Serial))
         {
+            _counters.RevokedFleetRequests.Increment();
             return "certificate revoked";
         }
 
@@ -234,6 +246,48 @@ public sealed partial class FleetService : IAsyncDisposable
         Touch(identity.Device, now);
         return null;
     }
+
+    /// <inheritdoc />
+    public DeviceIdentity? CheckClientCertificate(X509Certificate2 certificate, out string? refusal)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        var now = _time.GetUtcNow();
+        refusal = null;
+        if (_ca.Verify(certificate, now, out _) is not { } identity)
+        {
+            return null;
+        }
+
+        if (_revoked.ContainsKey(identity.Serial))
+        {
+            _counters.RevokedSyslogHandshakes.Increment();
+            refusal = "certificate revoked";
+            return null;
+        }
+
+        if (identity.Expired)
+        {
+            refusal = "certificate expired";
+            return null;
+        }
+
+        Touch(identity.Device, now);
+        return identity;
+    }
+
+    /// <inheritdoc />
+    public bool IsRevoked(DeviceIdentity identity)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        return _revoked.ContainsKey(identity.Serial);
+    }
+
+    /// <inheritdoc />
+    public void CountIdentified(IdentifiedKind kind, long count) =>
+        (kind == IdentifiedKind.Logs ? _counters.IdentifiedLogs : _counters.IdentifiedSamples).Add(count);
+
+    /// <inheritdoc />
+    public void CountRevokedClosed(long count) => _counters.RevokedClosed.Add(count);
 
     /// <summary>A new certificate for the device of <paramref name="identity"/> (docs/fleet.md §5 renew).</summary>
     public string Renew(DeviceIdentity identity, string? csrPem)

@@ -13,8 +13,9 @@ namespace Flotel.Gateway.Hosting;
 /// request into another group. A request no endpoint matches (an unknown path, or a known path with another method) is
 /// judged as a query. Comparisons are constant-time; nothing about the credentials is logged. With the fleet enabled,
 /// the admin API has its own credentials (<c>auth.admin</c>), and routes are kept to their listener by the connection a
-/// request came on: the fleet listener answers only the fleet routes (device routes need a device certificate,
-/// <see cref="FleetAccess"/>), the HTTP listener answers the fleet routes as unknown paths.
+/// request came on: the fleet listener answers only the fleet routes and <c>POST /api/v1/write</c> (device routes and
+/// remote write there need a device certificate, <see cref="FleetAccess"/>), the HTTP listener answers the fleet routes
+/// as unknown paths.
 /// </summary>
 public sealed class EndpointAuthorization
 {
@@ -54,14 +55,16 @@ public sealed class EndpointAuthorization
         var fleetRoute = group is EndpointGroup.FleetOpen or EndpointGroup.FleetDevice;
         if (_fleet is not null && FleetAccess.IsFleetConnection(context))
         {
-            // The fleet listener serves the fleet routes only: anything else is unknown there, whatever its path.
-            if (!fleetRoute)
+            // The fleet listener serves the fleet routes and remote write (with a device certificate) only: anything else
+            // is unknown there, whatever its path.
+            var deviceIngest = group == EndpointGroup.Ingest && context.GetEndpoint()?.Metadata.GetMetadata<FleetIngestMetadata>() is not null;
+            if (!fleetRoute && !deviceIngest)
             {
                 await FleetApi.WriteErrorAsync(context, StatusCodes.Status404NotFound, "not found").ConfigureAwait(false);
                 return;
             }
 
-            if (group == EndpointGroup.FleetDevice && !await _fleet.AuthorizeDeviceAsync(context).ConfigureAwait(false))
+            if ((group == EndpointGroup.FleetDevice || deviceIngest) && !await _fleet.AuthorizeDeviceAsync(context).ConfigureAwait(false))
             {
                 return;
             }

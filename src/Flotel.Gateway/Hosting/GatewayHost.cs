@@ -89,6 +89,9 @@ public sealed partial class GatewayHost : IAsyncDisposable
     /// <summary>The durable queue, once open: its writability is part of readiness.</summary>
     private DurableQueue? _queue;
 
+    /// <summary>The fleet control plane, when enabled: the syslog TLS listener accepts its device certificates.</summary>
+    private FleetService? _fleet;
+
     /// <summary>
     /// Opens storage, starts the output and every listener. Throws with a clear message when something cannot start
     /// (bad certificate, port in use, unwritable data directory); after that, nothing stops the process.
@@ -254,6 +257,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
 
             fleet = FleetService.Start(Path.GetFullPath(options.DataDirectory), fleetOptions, Metrics, time, loggerFactory.CreateLogger("Flotel.Gateway.Fleet"));
             _stops.Add(() => fleet.DisposeAsync().AsTask());
+            _fleet = fleet;
         }
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
@@ -334,10 +338,11 @@ public sealed partial class GatewayHost : IAsyncDisposable
         Metrics.Gauge("flotel_metadata_metrics", "Metric families whose remote-write metadata is kept for /api/v1/metadata.", () => metadata.MetricCount);
         Metrics.ObservedCounter("flotel_metadata_dropped_total", "Remote-write metadata entries not kept, by reason.", () => metadata.DroppedMetricsLimitTotal, ("reason", "metrics_limit"));
         Metrics.ObservedCounter("flotel_metadata_dropped_total", "Remote-write metadata entries not kept, by reason.", () => metadata.DroppedSizeLimitTotal, ("reason", "size_limit"));
-        var remoteWrite = new RemoteWriteInput(sink, limits, Metrics, time, loggerFactory.CreateLogger<RemoteWriteInput>(), options.StoreEnabled ? metricStore : null, metadata);
-        ingest.MapPost("/api/v1/write", remoteWrite.HandleAsync);
+        var remoteWrite = new RemoteWriteInput(sink, limits, Metrics, time, loggerFactory.CreateLogger<RemoteWriteInput>(), options.StoreEnabled ? metricStore : null, metadata, fleet);
+        // Also on the fleet listener, for devices with their certificate (docs/fleet.md §6).
+        ingest.MapPost("/api/v1/write", remoteWrite.HandleAsync).WithMetadata(new FleetIngestMetadata());
         ingest.MapPost("/write", remoteWrite.HandleAsync);
-        ingest.MapElasticsearchBulkApi(logs, new QueueBulkSink(sink, time), Metrics);
+        ingest.MapElasticsearchBulkApi(logs, new QueueBulkSink(sink, time), Metrics, time);
         open.MapGet("/healthz", () => Results.Text("ok\n"));
         open.MapGet("/readyz", () => IsReady ? Results.Text("ready\n")
             : Results.Text(_started ? "the durable queue cannot write (data disk full?)\n" : "starting\n", statusCode: StatusCodes.Status503ServiceUnavailable));
@@ -358,6 +363,10 @@ public sealed partial class GatewayHost : IAsyncDisposable
             var fleetDevice = app.MapGroup(string.Empty).InGroup(EndpointGroup.FleetDevice);
             fleetOpen.MapFleetDeviceApi(fleetDevice, fleet);
             app.MapGroup(string.Empty).InGroup(EndpointGroup.Admin).MapFleetAdminApi(fleet, time);
+        }
+        else
+        {
+            app.MapGroup(string.Empty).InGroup(EndpointGroup.Admin).MapFleetDisabledApi();
         }
 
         _routes = app.Services.GetRequiredService<EndpointDataSource>();
@@ -415,16 +424,18 @@ public sealed partial class GatewayHost : IAsyncDisposable
 
         if (options.SyslogTlsAddress is { } tlsAddress && options.SyslogTls is { } tlsOptions && HostPort.TryParse(tlsAddress, out var tlsEndpoint))
         {
-            var tls = StartSyslogTcp(new IPEndPoint(tlsEndpoint.ToBindAddress(), tlsEndpoint.Port), ServerTls.Create(tlsOptions), "tls", options, limits, sink, time, logger);
+            // With the fleet, the fleet CA is a client CA here too: device certificates name the connection's device.
+            var (server, clients) = ServerTls.Create(tlsOptions, _fleet);
+            var tls = StartSyslogTcp(new IPEndPoint(tlsEndpoint.ToBindAddress(), tlsEndpoint.Port), server, "tls", options, limits, sink, time, logger, clients);
             SyslogTlsEndPoint = tls.LocalEndPoint;
         }
     }
 
     private SyslogTcpInput StartSyslogTcp(
         IPEndPoint endpoint, System.Net.Security.SslServerAuthenticationOptions? tls, string transport, GatewayOptions options, SyslogConnectionLimits limits,
-        IRecordSink sink, TimeProvider time, ILogger logger)
+        IRecordSink sink, TimeProvider time, ILogger logger, SyslogTlsClients? clients = null)
     {
-        var input = new SyslogTcpInput(endpoint, tls, options.SyslogMaxFrameBytes, sink, new SyslogInputCounters(Metrics, transport), time, logger, limits);
+        var input = new SyslogTcpInput(endpoint, tls, options.SyslogMaxFrameBytes, sink, new SyslogInputCounters(Metrics, transport), time, logger, limits, clients);
         input.Start();
         _stops.Add(input.StopAsync);
         Metrics.Gauge("flotel_syslog_connections_open", "Syslog TCP/TLS connections being served.", () => input.OpenConnections, ("transport", transport));

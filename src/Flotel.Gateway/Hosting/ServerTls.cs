@@ -1,6 +1,8 @@
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Flotel.Gateway.Configuration;
+using Flotel.Gateway.Fleet;
+using Flotel.Gateway.Inputs.Syslog;
 using Flotel.Pipeline.Net;
 
 namespace Flotel.Gateway.Hosting;
@@ -24,21 +26,17 @@ public static class ServerTls
         }
     }
 
-    /// <summary>Options for <see cref="SslStream.AuthenticateAsServerAsync(SslServerAuthenticationOptions, CancellationToken)"/>.</summary>
-    public static SslServerAuthenticationOptions Create(TlsOptions options)
+    /// <summary>
+    /// Options for <see cref="SslStream.AuthenticateAsServerAsync(SslServerAuthenticationOptions, CancellationToken)"/>
+    /// and the client check that goes with them: the operator's client CA (<see cref="TlsOptions.ClientCaFile"/>) and,
+    /// when <paramref name="devices"/> is given, the fleet's device certificates (docs/fleet.md §6).
+    /// </summary>
+    public static (SslServerAuthenticationOptions Options, SyslogTlsClients Clients) Create(TlsOptions options, IDeviceCertificates? devices = null)
     {
+        ArgumentNullException.ThrowIfNull(options);
         var certificate = LoadCertificate(options);
-        var server = new SslServerAuthenticationOptions
-        {
-            ServerCertificate = certificate,
-            ClientCertificateRequired = options.ClientCaFile is not null,
-        };
-        if (options.ClientCaFile is not null)
-        {
-            var trust = CustomCaTrust.FromPemFile(options.ClientCaFile);
-            server.RemoteCertificateValidationCallback = (_, cert, chain, _) => trust.IsClientTrusted(cert, chain);
-        }
-
-        return server;
+        var clients = new SyslogTlsClients(options.ClientCaFile is null ? null : CustomCaTrust.FromPemFile(options.ClientCaFile), devices);
+        var server = clients.Apply(new SslServerAuthenticationOptions { ServerCertificate = certificate });
+        return (server, clients);
     }
 }

@@ -27,7 +27,13 @@ internal static class LogAggregationSql
     /// <summary>A statement with <c>{docs}</c> and the FTS placeholder to name per index, and its parameters.</summary>
     internal sealed record Statement(string Sql, LogSqlParameters Parameters, ColumnKind[] Kinds);
 
-    public static Statement Build(AggregationPlan plan, LogQuery query)
+    /// <summary>
+    /// The placeholder a bounded statement compares the row id with, named per index (a point in time's last row of it).
+    /// </summary>
+    public const string LastRow = "{last_row}";
+
+    /// <summary>The statement of <paramref name="plan"/>; <paramref name="bounded"/> reads only rows up to <see cref="LastRow"/>.</summary>
+    public static Statement Build(AggregationPlan plan, LogQuery query, bool bounded = false)
     {
         // One collector for every fragment: the query's condition, the field paths and the filters' conditions.
         var parameters = new LogSqlParameters();
@@ -46,16 +52,25 @@ internal static class LogAggregationSql
             sql.Append(", (CASE WHEN ").Append(LogQuerySql.Where(filter, parameters)).Append(" THEN 1 ELSE 0 END)");
         }
 
-        sql.Append(" FROM {docs} d WHERE ").Append(where);
+        sql.Append(" FROM {docs} d WHERE ");
+        if (bounded)
+        {
+            sql.Append("d.rowid <= ").Append(LastRow).Append(" AND (").Append(where).Append(')');
+        }
+        else
+        {
+            sql.Append(where);
+        }
+
         return new Statement(sql.ToString(), parameters, kinds);
     }
 
     /// <summary>The statement reading every distinct value of <paramref name="field"/> in an index (for <c>min_doc_count: 0</c>).</summary>
-    public static Statement Distinct(string field)
+    public static Statement Distinct(string field, bool bounded = false)
     {
         var parameters = new LogSqlParameters();
         (string expression, ColumnKind kind) = Field(field, parameters);
-        return new Statement($"SELECT DISTINCT 0, {expression} FROM {{docs}} d", parameters, [kind]);
+        return new Statement($"SELECT DISTINCT 0, {expression} FROM {{docs}} d" + (bounded ? " WHERE d.rowid <= " + LastRow : string.Empty), parameters, [kind]);
     }
 
     private static (string Expression, ColumnKind Kind) Field(string field, LogSqlParameters parameters)

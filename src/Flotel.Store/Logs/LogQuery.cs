@@ -45,7 +45,10 @@ internal sealed record BoolQuery(
     IReadOnlyList<LogQuery> MustNot,
     int? MinimumShouldMatch) : LogQuery;
 
-/// <summary>One sort key; <c>_doc</c> is insertion order.</summary>
+/// <summary>
+/// One sort key; <c>_doc</c> is the document order (<see cref="LogDocOrder"/>: index, then insertion), unique per
+/// document, so a sort ending in it never ties.
+/// </summary>
 public sealed record LogSort(string Field, bool Descending);
 
 /// <summary>A search over concrete indices; <paramref name="TrackTotalHitsUpTo"/> caps the exact count (null: always exact).</summary>
@@ -53,9 +56,20 @@ public sealed record LogSearch(IReadOnlyList<string> Indices, LogQuery Query, IR
 {
     /// <summary>
     /// Elasticsearch's <c>terminate_after</c>: each index (one shard) collects only its first this many matches in
-    /// insertion order; the total counts and the hits are sorted among those alone. Null (or 0): every match.
+    /// insertion order; the total counts and the hits are sorted among those alone. Null (or 0): every match. The
+    /// first matches are those a <see cref="Snapshot"/> shows, taken before <see cref="SearchAfter"/> applies: pages
+    /// resumed one after another walk through the same first matches.
     /// </summary>
     public int? TerminateAfter { get; init; }
+
+    /// <summary>
+    /// Only hits after these sort values (one per key of <see cref="Sort"/>, or fewer: the first ones), in the sort's
+    /// order; null values are missing ones. The count still counts every match, as Elasticsearch's <c>search_after</c>.
+    /// </summary>
+    public IReadOnlyList<object?>? SearchAfter { get; init; }
+
+    /// <summary>Only the documents visible when <see cref="LogStore.Snapshot"/> took this (a point in time).</summary>
+    public LogSnapshot? Snapshot { get; init; }
 }
 
 /// <summary>One hit: its index, id, <c>_source</c> text and sort values (null entries for missing values).</summary>

@@ -49,7 +49,7 @@ internal sealed class LogQuerySql
         var keys = new List<(string Expr, bool Desc)>(sort.Count);
         foreach (LogSort key in sort)
         {
-            if (key.Field == "_doc")
+            if (key.Field is "_doc" or "_shard_doc")
             {
                 keys.Add(("d.rowid", key.Descending));
             }
@@ -61,6 +61,98 @@ internal sealed class LogQuerySql
 
         return keys;
     }
+
+    /// <summary>Placeholder in <see cref="After"/>'s condition for the per-index row id bound of a <c>_doc</c> key (see <see cref="ForDocOrder"/>).</summary>
+    public const string DocAfterBound = "{doc_after}";
+
+    /// <summary>Placeholder in <see cref="After"/>'s condition for the row id a <c>_doc</c> key equals in this index, or -1.</summary>
+    public const string DocEqualRow = "{doc_equal}";
+
+    /// <summary>
+    /// The condition "the row sorts after <paramref name="values"/>" in the order of <paramref name="keys"/> (from
+    /// <see cref="OrderBy"/>; <paramref name="values"/> may cover only the first keys): the lexicographic chain
+    /// <c>k0 &gt; v0 OR (k0 = v0 AND k1 &gt; v1) OR …</c>, with "&gt;" read in each key's direction and missing values
+    /// (NULL) last in both, as <see cref="LogStore.Search"/> orders. A <c>_doc</c> key (<c>d.rowid</c>) compares the
+    /// document order (<see cref="LogDocOrder"/>), whose index part differs per index: its bounds are placeholders that
+    /// <see cref="ForDocOrder"/> fills per index. Nothing sorts after a NULL on the last key.
+    /// </summary>
+    /// <remarks><paramref name="firstValue"/> is the parameter holding the first key's value when it is not NULL, for a range bound (see <see cref="LogStore.Search"/>).</remarks>
+    /// <exception cref="LogQueryException">A value that cannot be compared with its key (a <c>_doc</c> value that is not a number).</exception>
+    public static string After(IReadOnlyList<(string Expr, bool Desc)> keys, IReadOnlyList<object?> values, LogSqlParameters parameters, out (long Value, bool Desc)? docKey, out string? firstValue)
+    {
+        docKey = null;
+        firstValue = null;
+        var chain = new StringBuilder();
+        var equal = new StringBuilder();
+        int count = Math.Min(keys.Count, values.Count);
+        for (int i = 0; i < count; i++)
+        {
+            (string expr, bool desc) = keys[i];
+            object? value = values[i];
+            string greater, same;
+            if (expr == "d.rowid")
+            {
+                long order = value switch
+                {
+                    long l => l,
+                    double d when d == Math.Floor(d) && Math.Abs(d) < 9.2e18 => (long)d,
+                    string text when long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long parsed) => parsed,
+                    _ => throw new LogQueryException("a search_after value for [_doc] must be the number a hit's sort values gave"),
+                };
+                docKey ??= (order, desc);
+                greater = (desc ? "d.rowid < " : "d.rowid > ") + DocAfterBound;
+                same = "d.rowid = " + DocEqualRow;
+            }
+            else if (value is null)
+            {
+                greater = "0"; // missing values sort last: nothing is after them on this key
+                same = expr + " IS NULL";
+            }
+            else
+            {
+                string name = parameters.Add(expr == "d.ts" ? TimestampValue(value) : value);
+                firstValue ??= i == 0 ? name : null;
+                greater = $"({expr} {(desc ? "<" : ">")} {name} OR {expr} IS NULL)";
+                same = $"{expr} = {name}";
+            }
+
+            chain.Append(chain.Length == 0 ? "(" : " OR (").Append(equal).Append(greater).Append(')');
+            equal.Append(same).Append(" AND ");
+        }
+
+        return chain.Length == 0 ? "1" : "(" + chain + ")";
+    }
+
+    /// <summary>
+    /// <see cref="After"/>'s condition over the index with id <paramref name="indexId"/>: a <c>_doc</c> value
+    /// (<paramref name="docKey"/>) names an index and a row; rows of an index before it come before it (ascending), rows
+    /// of an index after it come after it, and within its own index the row ids compare.
+    /// </summary>
+    public static string ForDocOrder(string condition, long indexId, (long Value, bool Desc)? docKey)
+    {
+        if (docKey is not { } key)
+        {
+            return condition;
+        }
+
+        (long afterIndex, long afterRow) = LogDocOrder.Decode(key.Value);
+        long bound = indexId == afterIndex ? afterRow
+            : (indexId > afterIndex) != key.Desc ? (key.Desc ? long.MaxValue : 0)
+            : (key.Desc ? 0 : long.MaxValue);
+        long equalRow = indexId == afterIndex ? afterRow : -1;
+        return condition
+            .Replace(DocAfterBound, bound.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
+            .Replace(DocEqualRow, equalRow.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
+    }
+
+    // @timestamp is stored as Unix milliseconds; a search_after value may also be the date text.
+    private static object TimestampValue(object value) => value switch
+    {
+        string text when long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long ms) => ms,
+        string text when DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out DateTimeOffset time) => time.ToUnixTimeMilliseconds(),
+        string text => throw new LogQueryException($"search_after value [{text}] for [@timestamp] is not a date"),
+        _ => value,
+    };
 
     /// <summary>
     /// The SQL value expression of <paramref name="field"/>: a column, the index name, or <c>json_extract</c> with the

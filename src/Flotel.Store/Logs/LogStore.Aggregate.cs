@@ -33,34 +33,58 @@ public sealed partial class LogStore
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
     /// <exception cref="LogQueryException">SQLite refused the statement the query compiled to.</exception>
     /// <exception cref="Query.Elasticsearch.ElasticsearchException">Too many buckets, or a field of the wrong type for its aggregation.</exception>
-    public AggregationResults Aggregate(IReadOnlyList<string> indices, LogQuery query, IReadOnlyList<Aggregation> aggregations, CancellationToken cancellationToken = default)
+    public AggregationResults Aggregate(IReadOnlyList<string> indices, LogQuery query, IReadOnlyList<Aggregation> aggregations, CancellationToken cancellationToken = default) =>
+        Aggregate(indices, query, aggregations, null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="Aggregate(IReadOnlyList{string}, LogQuery, IReadOnlyList{Aggregation}, CancellationToken)"/> over the
+    /// documents <paramref name="snapshot"/> (a point in time, <see cref="Snapshot"/>) sees, as <see cref="Search"/> with
+    /// <see cref="LogSearch.Snapshot"/>; null: every document.
+    /// </summary>
+    public AggregationResults Aggregate(IReadOnlyList<string> indices, LogQuery query, IReadOnlyList<Aggregation> aggregations, LogSnapshot? snapshot,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(indices);
         ArgumentNullException.ThrowIfNull(query);
         ArgumentNullException.ThrowIfNull(aggregations);
         ObjectDisposedException.ThrowIf(_disposed, this);
         var plan = AggregationPlan.Build(aggregations);
-        LogAggregationSql.Statement statement = LogAggregationSql.Build(plan, query);
+        LogAggregationSql.Statement statement = LogAggregationSql.Build(plan, query, bounded: snapshot is not null);
         PublishedIndex[] published = _published;
         var found = new List<(int Order, PublishedIndex Index)>();
+        var lastRows = new Dictionary<long, long>();
         foreach (string name in indices.Distinct(StringComparer.Ordinal))
         {
-            if (Array.Find(published, p => p.Info.Name == name) is { } index)
+            if (Array.Find(published, p => p.Info.Name == name) is not { } index)
             {
-                found.Add((found.Count, index));
+                continue;
             }
+
+            if (snapshot is not null)
+            {
+                // As Search: an index the point in time does not know is invisible, and so are rows written after it.
+                if (snapshot.Find(name) is not { } frozen || frozen.Uuid != index.Info.Uuid)
+                {
+                    continue;
+                }
+
+                lastRows[index.Id] = frozen.MaxRowId;
+            }
+
+            found.Add((found.Count, index));
         }
 
         using SqliteConnection connection = OpenReader();
         using CancellationTokenRegistration interrupt = cancellationToken.Register(static handle => raw.sqlite3_interrupt((sqlite3)handle!), connection.Handle);
-        var executor = new AggregationExecutor(plan, field => DistinctValues(connection, found, field, cancellationToken));
-        int counted = CountDateHistograms(connection, found, query, aggregations, executor, cancellationToken);
+        var executor = new AggregationExecutor(plan, field => DistinctValues(connection, found, field, lastRows, cancellationToken));
+        // The per-bucket counts read the ts index with no row bound: a point in time reads the rows instead.
+        int counted = snapshot is null ? CountDateHistograms(connection, found, query, aggregations, executor, cancellationToken) : 0;
         var row = new AggregationRow(plan.Fields.Count, plan.Filters.Count);
         var reader = new ColumnReader(statement.Kinds);
         foreach ((int order, PublishedIndex index) in counted == aggregations.Count ? [] : found)
         {
             row.IndexOrder = order;
-            RunIndexStatement(connection, statement, index, stmt =>
+            RunIndexStatement(connection, statement, index, lastRows, stmt =>
             {
                 if (plan.NeedsRowIds)
                 {
@@ -207,15 +231,16 @@ public sealed partial class LogStore
         }
     }
 
-    private static HashSet<object> DistinctValues(SqliteConnection connection, List<(int Order, PublishedIndex Index)> found, string field, CancellationToken cancellationToken)
+    private static HashSet<object> DistinctValues(SqliteConnection connection, List<(int Order, PublishedIndex Index)> found, string field,
+        Dictionary<long, long> lastRows, CancellationToken cancellationToken)
     {
-        LogAggregationSql.Statement statement = LogAggregationSql.Distinct(field);
+        LogAggregationSql.Statement statement = LogAggregationSql.Distinct(field, bounded: lastRows.Count > 0);
         var values = new HashSet<object>();
         var reader = new ColumnReader(statement.Kinds);
         var value = new FieldValue[1];
         foreach ((_, PublishedIndex index) in found)
         {
-            RunIndexStatement(connection, statement, index, stmt =>
+            RunIndexStatement(connection, statement, index, lastRows, stmt =>
             {
                 reader.Read(stmt, 1, value, index.Info.Name);
                 for (int i = 0; i < value[0].Count; i++)
@@ -269,12 +294,19 @@ public sealed partial class LogStore
     }
 
     // Runs one statement over one index with SQLite's own API (a million rows through the ADO.NET reader cost about twice
-    // as much), calling onRow per row; maps SQLite's errors as Search does.
-    private static void RunIndexStatement(SqliteConnection connection, LogAggregationSql.Statement statement, PublishedIndex index, Action<sqlite3_stmt> onRow, CancellationToken cancellationToken)
+    // as much), calling onRow per row; maps SQLite's errors as Search does. A bounded statement reads the rows up to the
+    // index's entry in lastRows (a point in time's last row).
+    private static void RunIndexStatement(SqliteConnection connection, LogAggregationSql.Statement statement, PublishedIndex index, Action<sqlite3_stmt> onRow, CancellationToken cancellationToken) =>
+        RunIndexStatement(connection, statement, index, null, onRow, cancellationToken);
+
+    private static void RunIndexStatement(SqliteConnection connection, LogAggregationSql.Statement statement, PublishedIndex index, Dictionary<long, long>? lastRows,
+        Action<sqlite3_stmt> onRow, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         string id = index.Id.ToString(CultureInfo.InvariantCulture);
-        string sql = statement.Sql.Replace("{docs}", "docs_" + id, StringComparison.Ordinal).Replace(LogQuerySql.FtsTable, "fts_" + id, StringComparison.Ordinal);
+        string lastRow = (lastRows is not null && lastRows.TryGetValue(index.Id, out long last) ? last : long.MaxValue).ToString(CultureInfo.InvariantCulture);
+        string sql = statement.Sql.Replace("{docs}", "docs_" + id, StringComparison.Ordinal).Replace(LogQuerySql.FtsTable, "fts_" + id, StringComparison.Ordinal)
+            .Replace(LogAggregationSql.LastRow, lastRow, StringComparison.Ordinal);
         sqlite3 db = connection.Handle!;
         try
         {

@@ -84,7 +84,8 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
             "CREATE TABLE IF NOT EXISTS chunks (id INTEGER PRIMARY KEY, series_id INTEGER NOT NULL, min_t INTEGER NOT NULL, max_t INTEGER NOT NULL, data BLOB NOT NULL);" +
             "CREATE UNIQUE INDEX IF NOT EXISTS chunks_series ON chunks (series_id, min_t);");
         _insertChunk = Prepare("INSERT OR REPLACE INTO chunks (series_id, min_t, max_t, data) VALUES ($s, $min, $max, $data)", "$s", "$min", "$max", "$data");
-        _selectChunks = Prepare("SELECT min_t, data FROM chunks WHERE series_id = $s AND max_t >= $min AND min_t <= $max ORDER BY min_t", "$s", "$min", "$max");
+        // Every selected series' chunks in one statement (ids as a JSON array): one statement per series cost more than its rows.
+        _selectChunks = Prepare("SELECT series_id, min_t, max_t, data FROM chunks WHERE series_id IN (SELECT value FROM json_each($ids)) AND max_t >= $min AND min_t <= $max", "$ids", "$min", "$max");
         _visitor = new Visitor(this);
         Load();
     }
@@ -278,53 +279,129 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
     public IReadOnlyList<SeriesSamples> Select(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, CancellationToken cancellationToken = default)
     {
+        var selected = SelectChunks(matchers, minT, maxT, cancellationToken);
+        long samples = 0;
+        foreach (var s in selected)
+        {
+            samples += s.MaxSamples;
+        }
+
+        // Decoded outside the lock (ingest waits only for the reads), on every core when there is much to decode.
+        var decoded = new Sample[selected.Count][];
+        if (samples >= ParallelDecodeSamples && selected.Count > 1 && Environment.ProcessorCount > 1)
+        {
+            try
+            {
+                Parallel.For(0, selected.Count, new ParallelOptions { CancellationToken = cancellationToken }, i => decoded[i] = selected[i].Decode());
+            }
+            catch (AggregateException ex) when (ex.InnerExceptions.Count > 0)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex.InnerExceptions[0]).Throw();
+            }
+        }
+        else
+        {
+            for (var i = 0; i < selected.Count; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                decoded[i] = selected[i].Decode();
+            }
+        }
+
+        var result = new List<SeriesSamples>(decoded.Length);
+        for (var i = 0; i < decoded.Length; i++)
+        {
+            if (decoded[i].Length > 0)
+            {
+                result.Add(new SeriesSamples(selected[i].Labels, decoded[i]));
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Samples to decode above which a query decodes series in parallel (below, the threads cost more than they save).</summary>
+    internal const long ParallelDecodeSamples = 200_000;
+
+    /// <summary>
+    /// The series matching every matcher with chunks overlapping [<paramref name="minT"/>, <paramref name="maxT"/>], and
+    /// those chunks (copies), for the caller to decode outside the store's lock. A series may have no sample in the range
+    /// (a chunk can span it without a sample inside).
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
+    internal IReadOnlyList<SeriesChunks> SelectChunks(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, CancellationToken cancellationToken = default)
+    {
         ArgumentNullException.ThrowIfNull(matchers);
-        var result = new List<SeriesSamples>();
-        var samples = new List<Sample>();
+        var selected = new List<SeriesChunks>();
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            var matched = new List<MemSeries>();
+            var rows = new Dictionary<long, List<(long MinT, byte[] Data, bool Inside)>>();
+            var ids = new StringBuilder("[");
             foreach (var series in Resolve(matchers, cancellationToken))
             {
-                if (series.LastT < minT || series.MinT > maxT)
+                if (series.LastT >= minT && series.MinT <= maxT)
                 {
-                    continue;
+                    ids.Append(matched.Count == 0 ? "" : ",").Append(series.Id.ToString(CultureInfo.InvariantCulture));
+                    matched.Add(series);
+                    rows[series.Id] = [];
                 }
+            }
 
-                cancellationToken.ThrowIfCancellationRequested();
+            if (matched.Count == 0)
+            {
+                return selected;
+            }
 
-                samples.Clear();
-                var headMinT = series.Head is { Count: > 0 } h ? h.FirstTimestamp : long.MinValue;
-                _selectChunks.Parameters[0].Value = series.Id;
-                _selectChunks.Parameters[1].Value = minT;
-                _selectChunks.Parameters[2].Value = maxT;
-                using (var reader = _selectChunks.ExecuteReader())
+            _selectChunks.Parameters[0].Value = ids.Append(']').ToString();
+            _selectChunks.Parameters[1].Value = minT;
+            _selectChunks.Parameters[2].Value = maxT;
+            using (var reader = _selectChunks.ExecuteReader())
+            {
+                var checkIn = SeriesPerCancellationCheck;
+                while (reader.Read())
                 {
-                    while (reader.Read())
+                    if (--checkIn == 0)
                     {
-                        // A flushed head snapshot; the in-memory head is newer.
-                        if (reader.GetInt64(0) == headMinT)
-                        {
-                            continue;
-                        }
+                        checkIn = SeriesPerCancellationCheck;
+                        cancellationToken.ThrowIfCancellationRequested();
+                    }
 
-                        Decode((byte[])reader.GetValue(1), minT, maxT, samples);
+                    var chunkMinT = reader.GetInt64(1);
+                    rows[reader.GetInt64(0)].Add((chunkMinT, (byte[])reader.GetValue(3), chunkMinT >= minT && reader.GetInt64(2) <= maxT));
+                }
+            }
+
+            foreach (var series in matched)
+            {
+                var found = rows[series.Id];
+                found.Sort(static (a, b) => a.MinT.CompareTo(b.MinT));
+                var chunks = new List<(byte[], bool)>(found.Count + 1);
+                var headMinT = series.Head is { Count: > 0 } h ? h.FirstTimestamp : long.MinValue;
+                foreach (var (chunkMinT, data, inside) in found)
+                {
+                    // A flushed head snapshot; the in-memory head is newer.
+                    if (chunkMinT != headMinT)
+                    {
+                        chunks.Add((data, inside));
                     }
                 }
 
                 if (series.Head is { Count: > 0 } head && head.LastTimestamp >= minT && head.FirstTimestamp <= maxT)
                 {
-                    Decode(head.Bytes, minT, maxT, samples);
+                    // A copy: the head keeps growing under ingest once the lock is released.
+                    chunks.Add((head.Bytes.ToArray(), head.FirstTimestamp >= minT && head.LastTimestamp <= maxT));
                 }
 
-                if (samples.Count > 0)
+                if (chunks.Count > 0)
                 {
-                    result.Add(new SeriesSamples(series.Labels, [.. samples]));
+                    selected.Add(new SeriesChunks(series.Labels, chunks, minT, maxT));
                 }
             }
         }
 
-        return result;
+        return selected;
     }
 
     /// <summary>Label sets of the series matching every matcher whose data overlaps [minT, maxT].</summary>
@@ -885,23 +962,6 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         using var cmd = _db.CreateCommand();
         cmd.CommandText = "DELETE FROM chunks WHERE id IN (SELECT id FROM chunks ORDER BY max_t LIMIT MAX(1, (SELECT COUNT(*) FROM chunks) / 10))";
         return cmd.ExecuteNonQuery();
-    }
-
-    private static void Decode(ReadOnlySpan<byte> chunk, long minT, long maxT, List<Sample> into)
-    {
-        var it = new XorChunkIterator(chunk);
-        while (it.MoveNext(out var t, out var v))
-        {
-            if (t > maxT)
-            {
-                break;
-            }
-
-            if (t >= minT)
-            {
-                into.Add(new Sample(t, v));
-            }
-        }
     }
 
     private static int HashKey(ReadOnlySpan<byte> key)

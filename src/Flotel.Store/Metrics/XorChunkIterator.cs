@@ -157,6 +157,12 @@ public ref struct XorChunkIterator
 
     private static long SignExtend(ulong v, int bits) => (long)(v << (64 - bits)) >> (64 - bits);
 
+    /// <summary>
+    /// The next <paramref name="count"/> (1–64) bits, most significant first. A range query decodes every sample of
+    /// every selected series (5.8 M for a 24 h panel over 1,000 series), so the usual case reads one unaligned
+    /// big-endian word and shifts, instead of a loop per byte; only the last 8 bytes of a chunk and reads over 56 bits
+    /// take the byte loop.
+    /// </summary>
     private ulong ReadBits(int count)
     {
         if (_bitPos + count > _data.Length * 8)
@@ -164,6 +170,20 @@ public ref struct XorChunkIterator
             throw new InvalidDataException("metric chunk ends inside a sample");
         }
 
+        var index = _bitPos >> 3;
+        if (count <= 56 && index + 8 <= _data.Length)
+        {
+            var word = BinaryPrimitives.ReadUInt64BigEndian(_data[index..]);
+            var result = (word << (_bitPos & 7)) >> (64 - count);
+            _bitPos += count;
+            return result;
+        }
+
+        return ReadBitsSlow(count);
+    }
+
+    private ulong ReadBitsSlow(int count)
+    {
         ulong result = 0;
         while (count > 0)
         {

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Text;
+using System.Text.Unicode;
 
 namespace Flotel.Wire.Queueing;
 
@@ -9,7 +10,10 @@ namespace Flotel.Wire.Queueing;
 /// The payload layout of the gateway's durable-queue records. Inputs write the bytes they received (parsing happens
 /// on the way out, so the ingest path stays a copy + fsync); outputs decode them.
 /// <code>
-/// record  = kind:u8 | receivedAtUnixMs:i64 LE | peerLength:u8 | peer:utf8 | body
+/// record  = kind:u8 | receivedAtUnixMs:i64 LE | peerLength:u8 | peer:utf8 | [deviceLength:u8 | device:utf8] | body
+///           kind bit 7 (<see cref="DeviceFlag"/>) set = the device part is there: the data arrived with a device
+///           certificate of the fleet CA and device is its CN (docs/fleet.md §6); records written before the flag
+///           existed never have it, so they read as before
 /// SyslogFrames  body = transport:u8 (1 tcp, 2 udp, 3 tls) | { frameLength:u32 LE | frame }*
 /// RemoteWrite   body = snappy block as received (already validated)
 /// BulkDocuments body = { indexLength:u16 LE | index | idLength:u16 LE | id (0 = generated) | flags:u8 (1 = create only) | sourceLength:u32 LE | source JSON }*
@@ -17,19 +21,57 @@ namespace Flotel.Wire.Queueing;
 /// </summary>
 public static class GatewayRecord
 {
-    /// <summary>Bytes before the body for a peer of <paramref name="peerLength"/> UTF-8 bytes.</summary>
+    /// <summary>The bit of the kind byte that says a device name follows the peer.</summary>
+    public const byte DeviceFlag = 0x80;
+
+    /// <summary>Longest device name a record carries (a device name is at most 253 ASCII characters, docs/fleet.md).</summary>
+    public const int MaxDeviceBytes = 255;
+
+    /// <summary>Most bytes a header can take (kind, time, the longest peer and device).</summary>
+    public const int MaxHeaderSize = 1 + 8 + 1 + 255 + 1 + MaxDeviceBytes;
+
+    /// <summary>Bytes before the body for a peer of <paramref name="peerLength"/> UTF-8 bytes (no device).</summary>
     public static int HeaderSize(int peerLength) => 1 + 8 + 1 + peerLength;
 
+    /// <summary>The record kind a first byte stands for, without the <see cref="DeviceFlag"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static GatewayRecordKind KindOf(byte firstByte) => (GatewayRecordKind)(firstByte & ~DeviceFlag);
+
     /// <summary>Writes the common header.</summary>
-    public static void WriteHeader(IBufferWriter<byte> output, GatewayRecordKind kind, long receivedAtUnixMs, string peer)
+    public static void WriteHeader(IBufferWriter<byte> output, GatewayRecordKind kind, long receivedAtUnixMs, string peer) =>
+        WriteHeader(output, kind, receivedAtUnixMs, peer, device: null);
+
+    /// <summary>
+    /// Writes the common header; <paramref name="device"/> is the CN of the device certificate the data arrived with,
+    /// null when it came without one.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="device"/> is empty or longer than <see cref="MaxDeviceBytes"/> UTF-8 bytes.</exception>
+    public static void WriteHeader(IBufferWriter<byte> output, GatewayRecordKind kind, long receivedAtUnixMs, string peer, string? device)
     {
-        var peerLength = Math.Min(Encoding.UTF8.GetByteCount(peer), 255);
-        var span = output.GetSpan(HeaderSize(peerLength));
-        span[0] = (byte)kind;
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(peer);
+        var deviceLength = device is null ? 0 : Encoding.UTF8.GetByteCount(device);
+        if (device is not null && deviceLength is 0 or > MaxDeviceBytes)
+        {
+            // Cutting a device name would name another device: refuse instead (names are checked long before this).
+            throw new ArgumentException("a record's device name must be 1 to 255 UTF-8 bytes", nameof(device));
+        }
+
+        var span = output.GetSpan(HeaderSize(255) + (device is null ? 0 : 1 + deviceLength));
+        span[0] = device is null ? (byte)kind : (byte)((byte)kind | DeviceFlag);
         BinaryPrimitives.WriteInt64LittleEndian(span[1..], receivedAtUnixMs);
+
+        // A peer is an address, far below 255 bytes; a longer one is cut at a character boundary.
+        _ = Utf8.FromUtf16(peer, span.Slice(10, 255), out _, out var peerLength);
         span[9] = (byte)peerLength;
-        Encoding.UTF8.GetBytes(peer.AsSpan(), span.Slice(10, peerLength));
-        output.Advance(HeaderSize(peerLength));
+        var size = HeaderSize(peerLength) + (device is null ? 0 : 1 + deviceLength);
+        if (device is not null)
+        {
+            span[10 + peerLength] = (byte)deviceLength;
+            Encoding.UTF8.GetBytes(device.AsSpan(), span.Slice(11 + peerLength, deviceLength));
+        }
+
+        output.Advance(size);
     }
 
     /// <summary>Appends one length-prefixed syslog frame.</summary>
@@ -76,27 +118,50 @@ public static class GatewayRecord
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool TryPeekKind(ReadOnlySpan<byte> record, out GatewayRecordKind kind)
     {
-        kind = record.IsEmpty ? default : (GatewayRecordKind)record[0];
+        kind = record.IsEmpty ? default : KindOf(record[0]);
         return !record.IsEmpty;
     }
 
-    /// <summary>Reads the header; false when the record is too short to be one of ours.</summary>
+    /// <summary>Reads the header, skipping the device name if there is one; false when the record is too short to be one of ours.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static bool TryReadHeader(ReadOnlySpan<byte> record, out GatewayRecordKind kind, out long receivedAtUnixMs, out string peer, out int bodyOffset)
+    public static bool TryReadHeader(ReadOnlySpan<byte> record, out GatewayRecordKind kind, out long receivedAtUnixMs, out string peer, out int bodyOffset) =>
+        TryReadHeader(record, out kind, out receivedAtUnixMs, out peer, out _, out bodyOffset);
+
+    /// <summary>
+    /// Reads the header; <paramref name="device"/> is the device certificate's CN the data arrived with, null when it
+    /// came without one (and for every record written before devices were recorded). False when the record is too short
+    /// to be one of ours.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static bool TryReadHeader(ReadOnlySpan<byte> record, out GatewayRecordKind kind, out long receivedAtUnixMs, out string peer, out string? device, out int bodyOffset)
     {
         kind = default;
         receivedAtUnixMs = 0;
         peer = string.Empty;
+        device = null;
         bodyOffset = 0;
         if (record.Length < 10 || record.Length < 10 + record[9])
         {
             return false;
         }
 
-        kind = (GatewayRecordKind)record[0];
+        var at = 10 + record[9];
+        var hasDevice = (record[0] & DeviceFlag) != 0;
+        if (hasDevice && (record.Length < at + 1 || record[at] == 0 || record.Length < at + 1 + record[at]))
+        {
+            return false;
+        }
+
+        kind = KindOf(record[0]);
         receivedAtUnixMs = BinaryPrimitives.ReadInt64LittleEndian(record[1..]);
         peer = Encoding.UTF8.GetString(record.Slice(10, record[9]));
-        bodyOffset = 10 + record[9];
+        if (hasDevice)
+        {
+            device = Encoding.UTF8.GetString(record.Slice(at + 1, record[at]));
+            at += 1 + record[at];
+        }
+
+        bodyOffset = at;
         return true;
     }
 

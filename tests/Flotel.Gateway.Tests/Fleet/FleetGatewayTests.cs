@@ -45,6 +45,27 @@ public sealed class FleetGatewayTests
     }
 
     [Fact]
+    public async Task AdminApi_GatewayWithoutFleet_Answers404SayingSo_BehindTheAdminCredentials()
+    {
+        await using var gateway = await LoopbackGateway.StartAsync(
+            "flotel-nofleet-", o => o.AdminAuth = new AuthOptions { BearerToken = new SecretValue(AdminToken) });
+        Assert.Null(gateway.Host.FleetEndPoint);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await gateway.Http.GetAsync(new Uri("api/fleet/devices", UriKind.Relative))).StatusCode);
+        using var admin = Admin(gateway);
+        foreach (var path in new[] { "api/fleet/devices", "api/fleet/workloads", "api/fleet/objects/edgedevice/x" })
+        {
+            using var response = await admin.GetAsync(new Uri(path, UriKind.Relative));
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+            var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+            Assert.False((bool)body["fleetEnabled"]!);
+            Assert.StartsWith("the fleet is not enabled on this gateway", (string)body["error"]!, StringComparison.Ordinal);
+        }
+
+        using var apply = await admin.PostAsync(new Uri("api/fleet/apply", UriKind.Relative), new StringContent("{}"));
+        Assert.Equal(HttpStatusCode.NotFound, apply.StatusCode);
+    }
+
+    [Fact]
     public async Task Enrolment_Bundle_LongPoll_Status_AndRevocation_FollowTheContract()
     {
         await using var gateway = await StartAsync();

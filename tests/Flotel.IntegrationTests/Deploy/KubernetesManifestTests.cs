@@ -107,6 +107,25 @@ public sealed class KubernetesManifestTests : IDisposable
     }
 
     [Fact]
+    public void Deployment_RunsTheImageThatBuildShMakes()
+    {
+        var documents = Documents(Path.Combine(TestPaths.RepoRoot(), "deploy", "kubernetes", "flotel-gateway.yaml"));
+        YamlNode node = Kind(documents, "Deployment", "flotel-gateway");
+        foreach (var key in new[] { "spec", "template", "spec", "containers" })
+        {
+            node = ((YamlMappingNode)node).Children[new YamlScalarNode(key)];
+        }
+
+        var container = (YamlMappingNode)((YamlSequenceNode)node).Single();
+        var image = Scalar(container, "image");
+        Assert.StartsWith("localhost/flotel-gateway:", image, StringComparison.Ordinal);
+        var script = File.ReadAllText(Path.Combine(TestPaths.RepoRoot(), "deploy", "container", "build.sh"));
+        Assert.Contains("image=" + image[..image.IndexOf(':', StringComparison.Ordinal)] + ":$version", script, StringComparison.Ordinal);
+        Assert.Equal("1654", Scalar(Kind(documents, "Deployment", "flotel-gateway"), "spec", "template", "spec", "securityContext", "runAsUser"));
+        Assert.Contains("USER 1654:1654", File.ReadAllLines(Path.Combine(TestPaths.RepoRoot(), "deploy", "container", "Containerfile")));
+    }
+
+    [Fact]
     public async Task Example_OutputsYaml_PassesFlotelCheck()
     {
         var (exitCode, output) = await CheckAsync(Path.Combine(TestPaths.RepoRoot(), "examples", "gateway", "outputs.yaml"));

@@ -38,6 +38,7 @@ public sealed class ReleasePackageTests
 
         var contents = await RunAsync("dpkg-deb", "--contents", deb);
         Assert.Contains("-rwxr-xr-x root/root", Line(contents, "./usr/bin/flotel"), StringComparison.Ordinal);
+        Assert.Contains("-rw------- root/root", Line(contents, "./etc/flotel/agent.env"), StringComparison.Ordinal); // may hold a token
         foreach (var path in new[] { "./usr/lib/systemd/system/flotel-agent.service", "./usr/lib/systemd/system/podman.socket.d/flotel.conf", "./etc/flotel/agent.env", "./etc/flotel/manifests/", "./var/lib/flotel/", "./usr/share/doc/flotel-agent/examples/blog/device.yaml" })
         {
             Line(contents, path);
@@ -128,7 +129,7 @@ public sealed class ReleasePackageTests
 
         Assert.Equal("/etc/flotel/agent.env", (await RunAsync("rpm", "-qpc", rpm)).Trim());
         var flags = await RunAsync("rpm", "-qp", "--qf", "[%{FILEFLAGS:fflags} %{FILEUSERNAME} %{FILEMODES:perms} %{FILENAMES}\n]", rpm);
-        Assert.Contains("cn root -rw-r--r-- /etc/flotel/agent.env", flags, StringComparison.Ordinal); // %config(noreplace)
+        Assert.Contains("cn root -rw------- /etc/flotel/agent.env", flags, StringComparison.Ordinal); // %config(noreplace), may hold a token
         Assert.Contains(" flotel drwxr-x--- /var/lib/flotel", flags, StringComparison.Ordinal);
         Assert.Contains("useradd --system", await RunAsync("rpm", "-qp", "--scripts", rpm), StringComparison.Ordinal);
 
@@ -146,6 +147,72 @@ public sealed class ReleasePackageTests
             Assert.Equal($"flotel-agent-{Upgrade}-1.aarch64", (await RunAsync("rpm", "--root", root, "-q", "flotel-agent")).Trim());
             Assert.Equal("kept", await File.ReadAllTextAsync(data));
             Assert.EndsWith("FLOTEL_NODE_EXPORTER=http://127.0.0.1:9101/metrics\n", await File.ReadAllTextAsync(config), StringComparison.Ordinal);
+        }
+        finally
+        {
+            MetricsTestKit.DeleteDirectory(root);
+        }
+    }
+
+    [Fact]
+    public async Task Packages_RequireTheCLibraryTheBinaryLinksAndOnlyRecommendPodmanAndNodeExporter()
+    {
+        var dist = await DistAsync();
+        // The newest GLIBC_x.y symbol version the packaged binary needs (readelf reads any architecture's ELF).
+        var symbols = await RunAsync("readelf", "--version-info", "--wide", await Arm64DeviceBuild.BinaryAsync());
+        var glibc = System.Text.RegularExpressions.Regex.Matches(symbols, @"Name: GLIBC_([0-9.]+)")
+            .Select(m => System.Version.Parse(m.Groups[1].Value)).Max();
+        Assert.NotNull(glibc);
+
+        var deb = Path.Combine(dist, $"flotel-agent_{PackageVersion}_arm64.deb");
+        Assert.Equal($"adduser, libc6 (>= {glibc})", (await RunAsync("dpkg-deb", "-f", deb, "Depends")).Trim());
+        Assert.Equal("podman, catatonit, prometheus-node-exporter", (await RunAsync("dpkg-deb", "-f", deb, "Recommends")).Trim());
+
+        var rpm = Path.Combine(dist, $"flotel-agent-{PackageVersion}-1.aarch64.rpm");
+        var requires = (await RunAsync("rpm", "-qpR", rpm)).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Contains($"glibc >= {glibc}", requires);
+        Assert.Contains("shadow-utils", requires);
+        Assert.DoesNotContain(requires, r => r.Contains("podman", StringComparison.Ordinal) || r.Contains("exporter", StringComparison.Ordinal));
+        var recommends = (await RunAsync("rpm", "-qp", "--recommends", rpm))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal(["catatonit", "golang-github-prometheus-node-exporter", "podman"], recommends.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Deb_SystemdUnitsAsPackaged_PassSystemdAnalyzeVerify()
+    {
+        var deb = Path.Combine(await DistAsync(), $"flotel-agent_{PackageVersion}_arm64.deb");
+        var root = PeerProcess.CreateTempDirectory("unit-root");
+        try
+        {
+            // The package's files, plus what a system has and verify resolves inside --root: the targets the units
+            // name (After=, WantedBy=), /bin/kill (ExecReload=) and podman's own socket and service, which the
+            // package's podman.socket.d/flotel.conf extends. No systemd needs to run (none runs here).
+            await RunAsync("dpkg-deb", "-x", deb, root);
+            var units = Path.Combine(root, "usr/lib/systemd/system");
+            foreach (var target in Directory.GetFiles("/usr/lib/systemd/system", "*.target"))
+            {
+                File.Copy(target, Path.Combine(units, Path.GetFileName(target)), overwrite: false);
+            }
+
+            foreach (var path in new[] { "/bin/kill", "/usr/lib/systemd/system/podman.socket", "/usr/lib/systemd/system/podman.service", "/usr/bin/podman" })
+            {
+                Assert.True(File.Exists(path), path + " is missing (Debian packages procps, podman; test.sh installs them)");
+                Directory.CreateDirectory(Path.GetDirectoryName(root + path)!);
+                File.Copy(path, root + path);
+            }
+
+            var analyze = File.Exists("/usr/bin/systemd-analyze") ? "/usr/bin/systemd-analyze" : "/bin/systemd-analyze";
+            Assert.True(File.Exists(analyze), "systemd-analyze is needed to check the units (Debian package systemd)");
+            string[] verify = ["verify", "--root=" + root, "/usr/lib/systemd/system/flotel-agent.service", "/usr/lib/systemd/system/podman.socket"];
+            var (exit, stdout, stderr) = await Arm64DeviceBuild.RunProcessAsync(analyze, verify, TimeSpan.FromMinutes(2));
+            Assert.True(exit == 0 && (stdout + stderr).Trim().Length == 0, $"systemd-analyze verify ({exit}):\n{stdout}{stderr}");
+
+            // The same check reports a broken drop-in: it reads the package's podman.socket.d/ and does not pass everything.
+            await File.AppendAllTextAsync(Path.Combine(units, "podman.socket.d/flotel.conf"), "SocketMode=rw\n");
+            (exit, stdout, stderr) = await Arm64DeviceBuild.RunProcessAsync(
+                analyze, ["verify", "--root=" + root, "/usr/lib/systemd/system/podman.socket"], TimeSpan.FromMinutes(2));
+            Assert.Contains("flotel.conf", stdout + stderr, StringComparison.Ordinal);
         }
         finally
         {

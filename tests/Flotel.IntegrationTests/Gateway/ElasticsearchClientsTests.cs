@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Net;
-using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json.Nodes;
 
@@ -8,7 +6,7 @@ namespace Flotel.IntegrationTests.Gateway;
 
 /// <summary>
 /// The official Node.js clients — <c>@elastic/elasticsearch</c> 8 and 9, <c>@opensearch-project/opensearch</c> 2 and
-/// 3, pinned in EsClients/package-lock.json and installed with <c>npm ci</c> into a temp directory — against a gateway
+/// 3, pinned in EsClients/package-lock.json and installed with <c>npm ci</c> into a temp directory (<see cref="EsClientsPackage"/>) — against a gateway
 /// on 127.0.0.1: info, msearch (Grafana's header and logs body), getMapping, fieldCaps, cluster.health,
 /// cat.health, and a search with highlight. Each client must accept every answer (they check the product header and
 /// the answer shapes) and the answers must carry what the gateway stored. Requires node and npm (test.sh installs
@@ -91,69 +89,7 @@ public sealed class ElasticsearchClientsTests
 
     private static async Task<JsonNode> RunClientsAsync(InProcessGateway gateway)
     {
-        var source = ClientsFolder();
-        var work = PeerProcess.CreateTempDirectory("es-clients");
-        try
-        {
-            foreach (var file in new[] { "package.json", "package-lock.json", "clients.mjs" })
-            {
-                File.Copy(Path.Combine(source, file), Path.Combine(work, file));
-            }
-
-            // npm ci installs exactly the lock file's versions (offline from the npm cache when it has them).
-            await RunAsync("npm", ["ci", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], work, TimeSpan.FromMinutes(5));
-            var output = await RunAsync("node", ["clients.mjs", "http://" + gateway.Host.HttpEndPoint, Index], work, TimeSpan.FromMinutes(2));
-            var line = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Last();
-            return JsonNode.Parse(line)!;
-        }
-        finally
-        {
-            Directory.Delete(work, recursive: true);
-        }
+        using EsClientsPackage package = await EsClientsPackage.InstallAsync();
+        return JsonNode.Parse(await package.RunScriptAsync("clients.mjs", "http://" + gateway.Host.HttpEndPoint, Index))!;
     }
-
-    private static async Task<string> RunAsync(string program, string[] arguments, string directory, TimeSpan timeout)
-    {
-        var info = new ProcessStartInfo(program) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        Process process;
-        try
-        {
-            process = Process.Start(info)!;
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            Assert.Fail($"'{program}' could not be started ({e.Message}): the client test needs Node.js and npm (Debian packages nodejs, npm; test.sh installs them).");
-            throw;
-        }
-
-        using (process)
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            using var cts = new CancellationTokenSource(timeout);
-            try
-            {
-                await process.WaitForExitAsync(cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                Assert.Fail($"'{program} {string.Join(' ', arguments)}' did not finish within {timeout}.");
-            }
-
-            if (process.ExitCode != 0)
-            {
-                Assert.Fail($"'{program} {string.Join(' ', arguments)}' exited with {process.ExitCode}: {await stderr}");
-            }
-
-            return await stdout;
-        }
-    }
-
-    private static string ClientsFolder([CallerFilePath] string path = "") => Path.Combine(Path.GetDirectoryName(path)!, "EsClients");
 }

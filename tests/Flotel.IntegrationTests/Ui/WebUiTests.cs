@@ -220,6 +220,104 @@ public sealed class WebUiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task FleetView_AskedForTheAdminToken_ListsTheReportedDevice_AndItsPanelLinksToItsLogsAndMetrics()
+    {
+        const string adminToken = "ui-admin-token";
+        await using var fleet = await InProcessGateway.StartAsync(o =>
+        {
+            o.Fleet = new Flotel.Gateway.Configuration.FleetOptions { Enabled = true, Address = "127.0.0.1:0" };
+            o.AdminAuth = new Flotel.Gateway.Configuration.AuthOptions { BearerToken = new Flotel.Model.SecretValue(adminToken) };
+        });
+        var admin = "http://" + fleet.Host.HttpEndPoint;
+        var apply = await FlotelAsync(adminToken, "apply", "-f", Path.Combine(TestPaths.RepoRoot(), "examples", "blog"), "--gateway", admin);
+        Assert.True(apply.Code == 0, apply.Error);
+        var token = await FlotelAsync(adminToken, "token", "create", "--device", Device, "--gateway", admin);
+        Assert.True(token.Code == 0, token.Error);
+
+        // The device as an enrolled agent reports it: the bundle's generation applied, one workload, one log target.
+        var fleetUrl = new Uri("https://" + fleet.Host.FleetEndPoint);
+        var (device, status, error) = await Flotel.Gateway.Tests.Fleet.FleetDeviceClient.EnrollAsync(fleetUrl, token.Output.Trim());
+        Assert.True(device is not null, $"enrolment: {status} {error}");
+        using (device)
+        {
+            var (_, bundle, _) = await device.GetBundleAsync(null, 0);
+            Assert.Equal(System.Net.HttpStatusCode.NoContent, await device.PostStatusAsync(new System.Text.Json.Nodes.JsonObject
+            {
+                ["agentVersion"] = "0.2.0+ui", ["generation"] = (long)bundle!["generation"]!, ["digest"] = (string)bundle["digest"]!,
+                ["applyStatus"] = "applied",
+                ["workloads"] = new System.Text.Json.Nodes.JsonArray(
+                    new System.Text.Json.Nodes.JsonObject { ["name"] = "random-workload", ["state"] = "running" }),
+                ["targets"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject
+                {
+                    ["name"] = "logstash-syslog", ["bufferBytes"] = 2560, ["bufferLimitBytes"] = 10240, ["dropped"] = 7,
+                }),
+                ["walBacklogBytes"] = 0,
+            }));
+            // Flotta's layout with a container id: the gateway takes device_id from the hostname (architecture §5).
+            using (var client = new TcpClient())
+            {
+                await client.ConnectAsync("127.0.0.1", fleet.SyslogPort);
+                var containerId = string.Concat(Enumerable.Repeat("0123456789abcdef", 4));
+                await client.GetStream().WriteAsync(Encoding.UTF8.GetBytes(Line(1, 6, containerId + ": from the fleet device") + "\n"));
+            }
+
+            await _page.GotoAsync(admin + "/ui/#/fleet");
+            await Assertions.Expect(_page.Locator("#token-message")).ToContainTextAsync("needs an admin token");
+            await _page.FillAsync("#token", adminToken);
+            await _page.ClickAsync("#token-form button");
+            await Assertions.Expect(_page.Locator("#token-form")).ToBeHiddenAsync();
+            Assert.Equal(adminToken, await _page.EvaluateAsync<string>("() => sessionStorage.getItem('flotel.adminToken')"));
+
+            var row = _page.Locator($"#fleet-table tr[data-device=\"{Device}\"]");
+            var cells = row.Locator("td");
+            await Assertions.Expect(cells.Nth(1)).ToHaveTextAsync("applied");
+            await Assertions.Expect(cells.Nth(2)).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("s ago$"));
+            await Assertions.Expect(cells.Nth(3)).ToHaveTextAsync("1 / 1");
+            await Assertions.Expect(cells.Nth(4)).ToHaveTextAsync("random-workload running");
+            await Assertions.Expect(cells.Nth(5)).ToHaveTextAsync("25 % (2.5 KiB of 10.0 KiB)");
+            await Assertions.Expect(cells.Nth(6)).ToHaveTextAsync("7");
+            await Assertions.Expect(cells.Nth(7)).ToHaveTextAsync(string.Empty);
+            await Assertions.Expect(cells.Nth(8)).ToHaveTextAsync("0.2.0+ui");
+
+            // A second agent with the same certificate, and a failed apply: both show after the next refresh.
+            using var twin = Flotel.Gateway.Tests.Fleet.FleetDeviceClient.WithCertificate(fleetUrl, device.Ca, device.Certificate!, instance: "instance-2");
+            Assert.Equal(System.Net.HttpStatusCode.NoContent, await twin.PostStatusAsync(new System.Text.Json.Nodes.JsonObject
+            {
+                ["agentVersion"] = "0.2.0+ui", ["generation"] = (long)bundle["generation"]!, ["digest"] = (string)bundle["digest"]!, ["applyStatus"] = "failed",
+                ["applyErrors"] = new System.Text.Json.Nodes.JsonArray("podman: no space left on device"),
+            }));
+            await _page.ReloadAsync();
+            await Assertions.Expect(cells.Nth(1)).ToHaveTextAsync("failed duplicate identity");
+            await Assertions.Expect(cells.Nth(7)).ToHaveTextAsync($"edgedevice/{Device}: podman: no space left on device");
+
+            await row.Locator("a").ClickAsync();
+            await Assertions.Expect(_page.Locator("#fleet-device")).ToBeVisibleAsync();
+            await Assertions.Expect(_page.Locator("#fleet-device-name")).ToHaveTextAsync(Device);
+            await Assertions.Expect(_page.Locator("#fleet-device-facts")).ToContainTextAsync("yes: two agents report with this device's certificate");
+            await Assertions.Expect(_page.Locator("#fleet-device-errors li")).ToHaveTextAsync($"edgedevice/{Device}: podman: no space left on device");
+
+            await _page.ClickAsync("#fleet-device-metrics");
+            await Assertions.Expect(_page.Locator("#view-metrics")).ToBeVisibleAsync();
+            await Assertions.Expect(_page.Locator("#metrics-filter")).ToHaveValueAsync($"edgedeviceid=\"{Device}\"");
+
+            await _page.GoBackAsync();
+            await _page.ClickAsync("#fleet-device-logs");
+            await Assertions.Expect(_page.Locator("#logs-query")).ToHaveValueAsync($"device_id:\"{Device}\"");
+            await Assertions.Expect(_page.Locator("#logs-table tbody tr.event")).ToHaveCountAsync(1);
+            await Assertions.Expect(_page.Locator("#logs-table tbody tr.event")).ToContainTextAsync("from the fleet device");
+        }
+    }
+
+    [Fact]
+    public async Task FleetView_GatewayWithoutFleet_SaysTheFleetIsOff()
+    {
+        await _page.GotoAsync(Url("/ui/#/fleet"));
+        await Assertions.Expect(_page.Locator("#fleet-off")).ToContainTextAsync("The fleet is off on this gateway");
+        await Assertions.Expect(_page.Locator("#fleet-table")).ToBeHiddenAsync();
+        await Assertions.Expect(_page.Locator("#status")).ToHaveTextAsync(string.Empty);
+    }
+
+    [Fact]
     public async Task Ui_RedirectsAndServesItsFilesWithTypes()
     {
         using var http = new HttpClient();
@@ -229,6 +327,25 @@ public sealed class WebUiTests : IAsyncLifetime
         var js = await http.GetAsync(Url("/ui/app.js"));
         Assert.Equal("text/javascript", js.Content.Headers.ContentType!.MediaType);
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync(Url("/ui/nope.js"))).StatusCode);
+    }
+
+    /// <summary>Runs <c>dotnet flotel.dll ARGS</c> to its exit (60 s at most) with <paramref name="adminToken"/> in FLOTEL_ADMIN_TOKEN.</summary>
+    private static async Task<(int Code, string Output, string Error)> FlotelAsync(string adminToken, params string[] args)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(GatewayProcess.FlotelDll);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment["FLOTEL_ADMIN_TOKEN"] = adminToken;
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await output, await error);
     }
 
     /// <summary>A line in Flotta's layout as the agent sends it: device as hostname, workload as TAG.</summary>

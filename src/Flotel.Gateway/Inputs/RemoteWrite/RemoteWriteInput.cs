@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text;
+using Flotel.Gateway.Fleet;
 using Flotel.Gateway.Queueing;
 using Flotel.Pipeline.Diagnostics;
 using Flotel.Pipeline.Queue;
@@ -30,6 +31,10 @@ namespace Flotel.Gateway.Inputs.RemoteWrite;
 /// whose series all exist is answered 204. Below the limit nothing is checked; a request that crosses it is accepted
 /// and the store drops (and counts) the series past the limit.
 /// </para>
+/// <para>
+/// On the fleet listener a request comes with a device certificate (<see cref="FleetAccess"/> checked it): its record
+/// names the device and its series get the device's <c>edgedeviceid</c> (<see cref="DeviceLabel"/>, docs/fleet.md §6).
+/// </para>
 /// </summary>
 public sealed partial class RemoteWriteInput
 {
@@ -47,10 +52,13 @@ public sealed partial class RemoteWriteInput
     private readonly ISeriesAdmission? _admission;
     private readonly Counter _seriesLimited;
     private readonly MetricMetadataStore? _metadata;
+    private readonly IDeviceCertificates? _devices;
 
     /// <param name="metadata">When given, keeps the metric metadata of accepted requests (<c>/api/v1/metadata</c>).</param>
-    public RemoteWriteInput(IRecordSink sink, RemoteWriteLimits limits, MetricsRegistry metrics, TimeProvider time, ILogger logger, ISeriesAdmission? admission = null, MetricMetadataStore? metadata = null)
+    /// <param name="devices">The fleet, to count samples that arrived with a device certificate; null without the fleet.</param>
+    public RemoteWriteInput(IRecordSink sink, RemoteWriteLimits limits, MetricsRegistry metrics, TimeProvider time, ILogger logger, ISeriesAdmission? admission = null, MetricMetadataStore? metadata = null, IDeviceCertificates? devices = null)
     {
+        _devices = devices;
         _admission = admission;
         _metadata = metadata;
         _sink = sink;
@@ -82,9 +90,10 @@ public sealed partial class RemoteWriteInput
             }
 
             var length = 0;
+            var device = _devices is null ? null : FleetAccess.DeviceOrNull(context)?.Device;
             buffer = ArrayPool<byte>.Shared.Rent(HeaderReserve + (int)Math.Min(request.ContentLength ?? 64 * 1024, _limits.MaxCompressedBytes + 1L));
             var header = new ArrayBufferWriter<byte>(HeaderReserve);
-            GatewayRecord.WriteHeader(header, GatewayRecordKind.RemoteWrite, _time.GetUtcNow().ToUnixTimeMilliseconds(), PeerOf(context));
+            GatewayRecord.WriteHeader(header, GatewayRecordKind.RemoteWrite, _time.GetUtcNow().ToUnixTimeMilliseconds(), PeerOf(context), device);
             header.WrittenSpan.CopyTo(buffer);
             var bodyStart = header.WrittenCount;
             var reader = request.BodyReader;
@@ -123,18 +132,28 @@ public sealed partial class RemoteWriteInput
             // only once the request is queued: a refused request leaves nothing behind.
             var metadata = _metadata is null ? null : new MetadataBuffer();
             var stats = RemoteWriteCodec.Decode(buffer.AsSpan(bodyStart, length), new ValidatingVisitor(metadata), _limits);
+            ReadOnlyMemory<byte> record = buffer.AsMemory(0, bodyStart + length);
+            if (device is not null)
+            {
+                // The device's own label replaces the sender's (docs/fleet.md §6), in the body the queue keeps.
+                var rewritten = new ArrayBufferWriter<byte>(bodyStart + length + 1024);
+                rewritten.Write(header.WrittenSpan);
+                _ = DeviceLabel.Rewrite(buffer.AsSpan(bodyStart, length), device, _limits, rewritten);
+                record = rewritten.WrittenMemory;
+            }
+
             var newSeries = 0;
             if (_admission is { AtSeriesLimit: true } admission)
             {
                 // Only at the limit: one more decode that looks each series up in the store.
                 var counter = new NewSeriesVisitor(admission);
-                _ = RemoteWriteCodec.Decode(buffer.AsSpan(bodyStart, length), counter, _limits);
+                _ = RemoteWriteCodec.Decode(record.Span[bodyStart..], counter, _limits);
                 newSeries = counter.NewSeries;
             }
 
             try
             {
-                await _sink.AppendAsync(buffer.AsMemory(0, bodyStart + length), context.RequestAborted).ConfigureAwait(false);
+                await _sink.AppendAsync(record, context.RequestAborted).ConfigureAwait(false);
             }
             catch (QueueFullException)
             {
@@ -173,6 +192,11 @@ public sealed partial class RemoteWriteInput
             _requests.Increment();
             _samples.Add(stats.Samples);
             _series.Add(stats.Series);
+            if (device is not null)
+            {
+                _devices?.CountIdentified(IdentifiedKind.Samples, stats.Samples);
+            }
+
             context.Response.StatusCode = StatusCodes.Status204NoContent;
         }
         catch (RemoteWriteException e)
@@ -200,8 +224,8 @@ public sealed partial class RemoteWriteInput
     /// </summary>
     private const string RetryAfterSeconds = "5";
 
-    /// <summary>Room for the record header (kind, time, peer) before the body in the same buffer.</summary>
-    private const int HeaderReserve = 1 + 8 + 1 + 255;
+    /// <summary>Room for the record header (kind, time, peer, device) before the body in the same buffer.</summary>
+    private const int HeaderReserve = GatewayRecord.MaxHeaderSize;
 
     private static string PeerOf(HttpContext context)
     {

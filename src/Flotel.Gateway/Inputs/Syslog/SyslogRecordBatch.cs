@@ -7,7 +7,8 @@ namespace Flotel.Gateway.Inputs.Syslog;
 /// <summary>
 /// The frames of one TCP read or one burst of UDP datagrams, laid out as queue records (<see cref="GatewayRecord"/>
 /// header, transport byte, frames) of about <see cref="RecordBytes"/> each, to be appended together with one
-/// durability wait. A record holds the frames of one peer. The bytes live in an array rented from the shared pool on
+/// durability wait. A record holds the frames of one peer, and names the device when the connection presented a device
+/// certificate (docs/fleet.md §6: one string per connection, nothing per frame). The bytes live in an array rented from the shared pool on
 /// the first frame and returned by <see cref="Release"/>, so a batch kept by an idle TCP connection holds no buffer.
 /// </summary>
 internal sealed class SyslogRecordBatch
@@ -23,6 +24,7 @@ internal sealed class SyslogRecordBatch
     private readonly List<int> _starts = [];
     private readonly List<ReadOnlyMemory<byte>> _records = [];
     private string? _peer;
+    private string? _device;
 
     /// <summary>Frames added since <see cref="Clear"/>.</summary>
     public int Frames { get; private set; }
@@ -39,16 +41,19 @@ internal sealed class SyslogRecordBatch
     /// </summary>
     public void Add(ReadOnlySpan<byte> frame, long receivedAtMs, string peer, byte transport)
     {
-        OpenRecord(receivedAtMs, peer, transport);
+        OpenRecord(receivedAtMs, peer, transport, device: null);
         GatewayRecord.WriteFrame(_buffer, frame);
         Frames++;
         FrameBytes += frame.Length;
     }
 
-    /// <inheritdoc cref="Add(ReadOnlySpan{byte}, long, string, byte)"/>
-    public void Add(ReadOnlySequence<byte> frame, long receivedAtMs, string peer, byte transport)
+    /// <summary>
+    /// Adds a frame as <see cref="Add(ReadOnlySpan{byte}, long, string, byte)"/> does; <paramref name="device"/> is the
+    /// CN of the connection's device certificate, null without one.
+    /// </summary>
+    public void Add(ReadOnlySequence<byte> frame, long receivedAtMs, string peer, byte transport, string? device = null)
     {
-        OpenRecord(receivedAtMs, peer, transport);
+        OpenRecord(receivedAtMs, peer, transport, device);
         GatewayRecord.WriteFrame(_buffer, frame);
         Frames++;
         FrameBytes += frame.Length;
@@ -67,15 +72,17 @@ internal sealed class SyslogRecordBatch
         return _records;
     }
 
-    private void OpenRecord(long receivedAtMs, string peer, byte transport)
+    private void OpenRecord(long receivedAtMs, string peer, byte transport, string? device)
     {
-        if (_starts.Count == 0 || _buffer.WrittenCount - _starts[^1] >= RecordBytes || !string.Equals(peer, _peer, StringComparison.Ordinal))
+        if (_starts.Count == 0 || _buffer.WrittenCount - _starts[^1] >= RecordBytes || !string.Equals(peer, _peer, StringComparison.Ordinal)
+            || !string.Equals(device, _device, StringComparison.Ordinal))
         {
             _starts.Add(_buffer.WrittenCount);
-            GatewayRecord.WriteHeader(_buffer, GatewayRecordKind.SyslogFrames, receivedAtMs, peer);
+            GatewayRecord.WriteHeader(_buffer, GatewayRecordKind.SyslogFrames, receivedAtMs, peer, device);
             _buffer.GetSpan(1)[0] = transport;
             _buffer.Advance(1);
             _peer = peer;
+            _device = device;
         }
     }
 
@@ -93,6 +100,7 @@ internal sealed class SyslogRecordBatch
         _starts.Clear();
         _records.Clear();
         _peer = null;
+        _device = null;
         Frames = 0;
         FrameBytes = 0;
     }

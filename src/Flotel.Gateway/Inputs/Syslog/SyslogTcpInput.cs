@@ -1,9 +1,11 @@
 using Flotel.Pipeline.Queue;
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
+using Flotel.Gateway.Fleet;
 using Flotel.Gateway.Queueing;
 using Flotel.Wire.Syslog;
 using Microsoft.Extensions.Logging;
@@ -20,6 +22,9 @@ namespace Flotel.Gateway.Inputs.Syslog;
 /// is kept and retried until the disk has room, the connection stays open.
 /// Each listener holds at most <see cref="SyslogConnectionLimits.MaxConnections"/> connections (one more is closed as
 /// soon as it is accepted) and closes a connection that sent nothing for <see cref="SyslogConnectionLimits.IdleTimeout"/>.
+/// Over TLS, a connection whose client presented a device certificate of the fleet CA (<see cref="SyslogTlsClients"/>)
+/// names that device in every record it queues (docs/fleet.md §6), and is closed when the device's certificates are
+/// revoked.
 /// </summary>
 public sealed partial class SyslogTcpInput : IAsyncDisposable
 {
@@ -36,6 +41,10 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
 
     private readonly IPEndPoint _endpoint;
     private readonly SslServerAuthenticationOptions? _tls;
+    private readonly SyslogTlsClients? _clients;
+
+    /// <summary>Open connections that speak for a device, so a revocation can close them.</summary>
+    private readonly ConcurrentDictionary<Socket, DeviceIdentity> _deviceConnections = new();
     private readonly int _maxFrameBytes;
     private readonly SyslogConnectionLimits _limits;
     private readonly IRecordSink _sink;
@@ -60,10 +69,11 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
 
     public SyslogTcpInput(
         IPEndPoint endpoint, SslServerAuthenticationOptions? tls, int maxFrameBytes, IRecordSink sink,
-        SyslogInputCounters counters, TimeProvider time, ILogger logger, SyslogConnectionLimits? limits = null)
+        SyslogInputCounters counters, TimeProvider time, ILogger logger, SyslogConnectionLimits? limits = null, SyslogTlsClients? clients = null)
     {
         _endpoint = endpoint;
         _tls = tls;
+        _clients = tls is null ? null : clients;
         _maxFrameBytes = maxFrameBytes;
         _limits = limits ?? new SyslogConnectionLimits();
         _sink = sink;
@@ -93,6 +103,11 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
         listener.Bind(_endpoint);
         listener.Listen(512);
         _listener = listener;
+        if (_clients?.Devices is { } devices)
+        {
+            devices.DeviceRevoked += CloseDevice;
+        }
+
         _acceptLoop = AcceptLoopAsync(listener);
     }
 
@@ -105,6 +120,11 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
         }
 
         _listener?.Dispose();
+        if (_clients?.Devices is { } devices)
+        {
+            devices.DeviceRevoked -= CloseDevice;
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
         if (_acceptLoop is not null)
         {
@@ -184,11 +204,35 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Closes every open connection of <paramref name="device"/> (its certificates were just revoked). The frames already
+    /// read are still queued; the sender's next connection with the revoked certificate is refused at the handshake.
+    /// </summary>
+    public void CloseDevice(string device)
+    {
+        var closed = 0;
+        foreach (var (socket, identity) in _deviceConnections)
+        {
+            if (string.Equals(identity.Device, device, StringComparison.Ordinal) && _deviceConnections.TryRemove(socket, out _))
+            {
+                socket.Dispose();
+                closed++;
+            }
+        }
+
+        if (closed > 0)
+        {
+            _clients!.Devices!.CountRevokedClosed(closed);
+            LogDeviceClosed(_logger, device, closed);
+        }
+    }
+
     private async Task ServeAsync(Socket socket)
     {
         var remote = (socket.RemoteEndPoint as IPEndPoint)?.Address;
         var peer = remote is null ? string.Empty : (remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote).ToString();
         Stream stream = new NetworkStream(socket, ownsSocket: true);
+        DeviceIdentity? device = null;
         try
         {
             if (_tls is not null)
@@ -211,11 +255,21 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
 
                     return;
                 }
+
+                device = _clients?.TakeDevice(ssl);
+                if (device is not null)
+                {
+                    _deviceConnections[socket] = device;
+                    if (_clients!.Devices!.IsRevoked(device))
+                    {
+                        return; // revoked while the handshake was finishing: CloseDevice may have run before this connection was listed
+                    }
+                }
             }
 
             var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: PipePauseBytes, resumeWriterThreshold: PipePauseBytes / 2, useSynchronizationContext: false));
             var fill = FillAsync(stream, socket, pipe.Writer);
-            await FrameAsync(pipe.Reader, peer).ConfigureAwait(false);
+            await FrameAsync(pipe.Reader, peer, device?.Device).ConfigureAwait(false);
             socket.Dispose(); // unblocks the fill loop if the frame loop ended first (stop)
             await fill.ConfigureAwait(false);
         }
@@ -229,6 +283,11 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
         }
         finally
         {
+            if (device is not null)
+            {
+                _deviceConnections.TryRemove(socket, out _);
+            }
+
             await stream.DisposeAsync().ConfigureAwait(false);
             Interlocked.Decrement(ref _open);
         }
@@ -322,7 +381,10 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
         return idle;
     }
 
-    private async Task FrameAsync(PipeReader reader, string peer)
+    /// <param name="reader">The connection's bytes.</param>
+    /// <param name="peer">The sender's address.</param>
+    /// <param name="device">The device of the connection's certificate (its records name it), or null.</param>
+    private async Task FrameAsync(PipeReader reader, string peer, string? device)
     {
         var framer = new SyslogFramer(_maxFrameBytes);
         // A read's frames go out as records of ~32 KiB appended together (one lock, one fsync wait).
@@ -350,7 +412,7 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
                 var full = false;
                 while (framer.TryReadFrame(ref sequence, out var frame))
                 {
-                    batch.Add(frame, receivedAt, peer, transport);
+                    batch.Add(frame, receivedAt, peer, transport, device);
                     if (batch.WrittenBytes >= MaxBatchBytes)
                     {
                         full = true;
@@ -360,7 +422,7 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
 
                 if (!full && result.IsCompleted && framer.TryReadFinalFrame(ref sequence, out var last))
                 {
-                    batch.Add(last, receivedAt, peer, transport);
+                    batch.Add(last, receivedAt, peer, transport, device);
                 }
 
                 if (framer.DiscardedFrames != discardedSeen)
@@ -381,6 +443,10 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
 
                     _counters.Frames.Add(batch.Frames);
                     _counters.Bytes.Add(batch.FrameBytes);
+                    if (device is not null)
+                    {
+                        _clients!.Devices!.CountIdentified(IdentifiedKind.Logs, batch.Frames);
+                    }
                 }
 
                 // The batch's buffer goes back to the pool between reads: the connection may now stay idle for long.
@@ -445,6 +511,9 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Syslog connection refused: {Max} connections are open (syslog.maxConnections; {Suppressed} more refusals not logged; all counted in flotel_syslog_connections_refused_total)")]
     private static partial void LogConnectionRefused(ILogger logger, int max, long suppressed);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Syslog TLS: closed {Count} open connections of device {Device}, whose certificates were revoked")]
+    private static partial void LogDeviceClosed(ILogger logger, string device, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Syslog accept failed: {Reason}")]
     private static partial void LogAcceptFailed(ILogger logger, string reason);

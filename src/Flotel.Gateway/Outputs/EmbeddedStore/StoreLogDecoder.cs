@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Flotel.Gateway.Outputs.Shared;
 using Flotel.Gateway.Queueing;
 using Flotel.Pipeline.Delivery;
 using Flotel.Pipeline.Queue;
@@ -12,7 +13,8 @@ namespace Flotel.Gateway.Outputs.EmbeddedStore;
 /// Queue records → the log store's items: syslog frames are parsed into events, <c>_bulk</c> documents point into the
 /// record's memory instead of copying their source (the host's reader gives every read arrays of its own, so the
 /// memory stays valid while the batch is written). A record with a damaged header, of no known kind, or with a damaged
-/// tail after intact items is refused (the intact items are kept) and counted by the output. Used by the driver's
+/// tail after intact items is refused (the intact items are kept) and counted by the output. Syslog frames of a record
+/// that names a device get that device's identity fields (<see cref="DeviceFields"/>, docs/fleet.md §6). Used by the driver's
 /// single loop only (the string pool is not thread-safe). Item sizes are the bytes read; the store cuts no batches.
 /// </summary>
 public sealed class StoreLogDecoder : IRecordDecoder<StoreLogItem>
@@ -32,7 +34,7 @@ public sealed class StoreLogDecoder : IRecordDecoder<StoreLogItem>
     {
         ArgumentNullException.ThrowIfNull(into);
         var payload = record.Payload.Span;
-        if (!GatewayRecord.TryReadHeader(payload, out var kind, out var receivedMs, out var peer, out var offset))
+        if (!GatewayRecord.TryReadHeader(payload, out var kind, out var receivedMs, out var peer, out var device, out var offset))
         {
             return false;
         }
@@ -49,7 +51,9 @@ public sealed class StoreLogDecoder : IRecordDecoder<StoreLogItem>
                 var frames = payload[(offset + 1)..];
                 while (GatewayRecord.TryReadFrame(ref frames, out var frame))
                 {
-                    into.Add((new StoreLogItem(_parser.ParseEvent(frame, receivedAt, peer, _pool), null), frame.Length));
+                    var logEvent = _parser.ParseEvent(frame, receivedAt, peer, _pool);
+                    DeviceFields.Apply(logEvent, device);
+                    into.Add((new StoreLogItem(logEvent, null), frame.Length));
                 }
 
                 return frames.IsEmpty;

@@ -51,10 +51,10 @@ public sealed class RecordKindFilter<T> : IRecordDecoder<T>
     /// <summary>True when the output takes records of <paramref name="kind"/>.</summary>
     public bool Takes(GatewayRecordKind kind) => (_taken & Bit(kind)) != 0;
 
-    /// <summary>The reader's filter: false for a record whose first byte is another output's known kind.</summary>
+    /// <summary>The reader's filter: false for a record whose first byte is another output's known kind (with or without a device).</summary>
     public bool Wants(byte firstByte)
     {
-        var bit = Bit((GatewayRecordKind)firstByte);
+        var bit = Bit(GatewayRecord.KindOf(firstByte));
         return (_known & bit) == 0 || (_taken & bit) != 0;
     }
 

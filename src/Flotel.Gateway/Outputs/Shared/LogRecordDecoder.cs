@@ -16,7 +16,7 @@ namespace Flotel.Gateway.Outputs.Shared;
 /// <summary>
 /// Queue records → documents for log outputs: syslog frames are parsed with the gateway's parser and rendered with
 /// <see cref="LogEventJson"/> (the same <c>_source</c> the embedded store keeps and <c>_search</c> returns,
-/// architecture §5) into the index <see cref="LogstashIndexPattern"/> gives for <c>@timestamp</c> (UTC);
+/// architecture §5; a record that names a device overwrites the identity fields, <see cref="DeviceFields"/>) into the index <see cref="LogstashIndexPattern"/> gives for <c>@timestamp</c> (UTC);
 /// <c>_bulk</c> documents keep their index, id and action. Remote-write records are not a log output's and are skipped.
 /// An item's size is the bytes it adds to a <c>_bulk</c> body (source + action line), so byte caps hold.
 /// Used by the driver's single loop only (not thread-safe).
@@ -58,7 +58,7 @@ public sealed class LogRecordDecoder : IRecordDecoder<LogDocument>, IDisposable
     {
         ArgumentNullException.ThrowIfNull(into);
         var payload = record.Payload.Span;
-        if (!GatewayRecord.TryReadHeader(payload, out var kind, out var receivedMs, out var peer, out var offset))
+        if (!GatewayRecord.TryReadHeader(payload, out var kind, out var receivedMs, out var peer, out var device, out var offset))
         {
             return false;
         }
@@ -77,6 +77,7 @@ public sealed class LogRecordDecoder : IRecordDecoder<LogDocument>, IDisposable
                 while (GatewayRecord.TryReadFrame(ref frames, out var frame))
                 {
                     var logEvent = _parser.ParseEvent(frame, receivedAt, peer, _pool);
+                    DeviceFields.Apply(logEvent, device);
                     _json.ResetWrittenCount();
                     _writer.Reset();
                     LogEventJson.Write(_writer, logEvent);

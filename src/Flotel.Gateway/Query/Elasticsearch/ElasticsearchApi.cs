@@ -56,28 +56,32 @@ public static class ElasticsearchApi
         ArgumentNullException.ThrowIfNull(limits);
         string[] read = [HttpMethods.Get, HttpMethods.Head];
         string[] search = [HttpMethods.Get, HttpMethods.Post];
+        var contexts = new SearchContexts(limits.Time, metrics);
         _ = routes.MapMethods("/", read, (HttpContext c) => Handle(c, metrics, () =>
         {
             ElasticsearchParameters.Check(c.Request.Path, QueryParameters(c), ElasticsearchParameters.None);
             return WriteBanner(c);
         }));
-        _ = routes.MapMethods("/_search", search, (HttpContext c) => HandleQueryAsync(c, limits, metrics, "search", run => SearchAsync(c, store, "_all", run)));
-        _ = routes.MapMethods("/{index}/_search", search, (HttpContext c, string index) => HandleQueryAsync(c, limits, metrics, "search", run => SearchAsync(c, store, index, run)));
+        _ = routes.MapMethods("/_search", search, (HttpContext c) => HandleQueryAsync(c, limits, metrics, "search", run => SearchAsync(c, store, null, run, contexts)));
+        _ = routes.MapMethods("/{index}/_search", search, (HttpContext c, string index) => HandleQueryAsync(c, limits, metrics, "search", run => SearchAsync(c, store, index, run, contexts)));
         _ = routes.MapMethods("/_count", search, (HttpContext c) => HandleQueryAsync(c, limits, metrics, "count", run => CountAsync(c, store, "_all", run)));
         _ = routes.MapMethods("/{index}/_count", search, (HttpContext c, string index) => HandleQueryAsync(c, limits, metrics, "count", run => CountAsync(c, store, index, run)));
         _ = routes.MapGet("/_cat/indices", (HttpContext c) => Handle(c, metrics, () => CatIndices(c, store, "_all")));
         _ = routes.MapGet("/_cat/indices/{index}", (HttpContext c, string index) => Handle(c, metrics, () => CatIndices(c, store, index)));
         _ = routes.MapMethods("/_cat/health", read, (HttpContext c) => Handle(c, metrics, () => CatHealth(c, store)));
-        _ = routes.MapElasticsearchMultiSearch(store, limits, metrics);
+        _ = routes.MapElasticsearchMultiSearch(store, limits, metrics, contexts);
         _ = routes.MapElasticsearchMetadataApi(store, metrics);
+        _ = routes.MapElasticsearchPagingApi(store, limits, metrics, contexts);
+        _ = routes.MapElasticsearchDocumentReads(store, limits, metrics);
         return routes;
     }
 
     /// <summary>
-    /// Maps the ingest endpoints, <c>_bulk</c>; <paramref name="bulk"/> receives the documents; <paramref name="metrics"/>,
-    /// when given, counts error answers (<see cref="QueryErrorMetric"/>).
+    /// Maps the ingest endpoints, <c>_bulk</c> and the single-document writes (<see cref="ElasticsearchDocumentApi"/>);
+    /// <paramref name="bulk"/> receives the documents; <paramref name="metrics"/>, when given, counts error answers
+    /// (<see cref="QueryErrorMetric"/>); <paramref name="time"/> paces a <c>refresh=wait_for</c> write's wait.
     /// </summary>
-    public static IEndpointRouteBuilder MapElasticsearchBulkApi(this IEndpointRouteBuilder routes, LogStore store, IBulkSink bulk, MetricsRegistry? metrics = null)
+    public static IEndpointRouteBuilder MapElasticsearchBulkApi(this IEndpointRouteBuilder routes, LogStore store, IBulkSink bulk, MetricsRegistry? metrics = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(routes);
         ArgumentNullException.ThrowIfNull(store);
@@ -85,6 +89,7 @@ public static class ElasticsearchApi
         string[] write = [HttpMethods.Post, HttpMethods.Put];
         _ = routes.MapMethods("/_bulk", write, (HttpContext c) => Handle(c, metrics, () => BulkAsync(c, store, bulk, null)));
         _ = routes.MapMethods("/{index}/_bulk", write, (HttpContext c, string index) => Handle(c, metrics, () => BulkAsync(c, store, bulk, index)));
+        _ = routes.MapElasticsearchDocumentWrites(store, bulk, time ?? TimeProvider.System, metrics);
         return routes;
     }
 
@@ -146,7 +151,7 @@ public static class ElasticsearchApi
     /// "Time exceeded", what Elasticsearch answers when partial results are not allowed: the store cannot stop a search
     /// part-way and keep what it found, so there are never partial results (and never <c>"timed_out": true</c>).
     /// </summary>
-    private static async Task HandleQueryAsync(HttpContext context, QueryLimiter limits, MetricsRegistry? metrics, string api, Func<QueryRun, Task> handler)
+    internal static async Task HandleQueryAsync(HttpContext context, QueryLimiter limits, MetricsRegistry? metrics, string api, Func<QueryRun, Task> handler)
     {
         using QueryRun run = limits.Begin(api, context.RequestAborted);
         await Handle(context, metrics, async () =>
@@ -197,34 +202,52 @@ public static class ElasticsearchApi
         w.WriteString("tagline", "You Know, for Search");
     });
 
-    private static async Task SearchAsync(HttpContext context, LogStore store, string expression, QueryRun run)
+    private static async Task SearchAsync(HttpContext context, LogStore store, string? pathIndex, QueryRun run, SearchContexts contexts)
     {
         Dictionary<string, string> query = QueryParameters(context);
         ElasticsearchParameters.Check(context.Request.Path, query, ElasticsearchParameters.Search);
         byte[] body = await ReadBodyAsync(context).ConfigureAwait(false);
-        Action<Utf8JsonWriter> members = await SearchMembersAsync(store, expression, body, query, run).ConfigureAwait(false);
+        Action<Utf8JsonWriter> members = await SearchMembersAsync(store, contexts, pathIndex, body, query, run).ConfigureAwait(false);
         await WriteJsonAsync(context, 200, members).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// The one search path of <c>_search</c> and every <c>_msearch</c> item: parses <paramref name="body"/> and
-    /// <paramref name="query"/> (the URL parameters, or an <c>_msearch</c> header's), waits for <paramref name="run"/>'s
-    /// slot, searches, and returns the writer of the answer's members (<c>took</c> … <c>hits</c>).
+    /// The one search path of <c>_search</c>, every <c>_msearch</c> item and a scroll's next page: parses
+    /// <paramref name="body"/> and <paramref name="query"/> (the URL parameters, an <c>_msearch</c> header's, or those a
+    /// scroll was opened with), plans its paging (<see cref="SearchPage"/>: point in time, scroll, <c>search_after</c>),
+    /// waits for <paramref name="run"/>'s slot, searches, and returns the writer of the answer's members
+    /// (<c>_scroll_id</c>, <c>pit_id</c>, <c>took</c> … <c>hits</c>, <c>aggregations</c>). <paramref name="pathIndex"/> is
+    /// the index expression the request names (null: none, which a point in time requires); <paramref name="scroll"/>
+    /// the scroll whose next page this is.
     /// </summary>
-    internal static async Task<Action<Utf8JsonWriter>> SearchMembersAsync(LogStore store, string expression, byte[] body, Dictionary<string, string> query, QueryRun run)
+    internal static async Task<Action<Utf8JsonWriter>> SearchMembersAsync(LogStore store, SearchContexts contexts, string? pathIndex, byte[] body,
+        Dictionary<string, string> query, QueryRun run, SearchContext? scroll = null)
     {
         var stopwatch = Stopwatch.StartNew();
         SearchRequest request = QueryDslParser.Parse(body, query, store.Options.MaxResultWindow);
         TimeSpan? timeout = SearchTimeout.Read(body, query);
-        List<string> indices = Resolve(store, expression, query);
+        var page = SearchPage.Plan(contexts, store, request, body, query, pathIndex, expression => Resolve(store, expression, query), scroll);
+        IReadOnlyList<string> indices = page.Search.Indices;
         await run.StartAsync(timeout, "search").ConfigureAwait(false);
-        LogSearchResult result = store.Search(new LogSearch(indices, request.Query, request.Sort, request.From, request.Size, request.TrackTotalHitsUpTo) { TerminateAfter = request.TerminateAfter }, countOnly: false, run.Token);
-        AggregationResults? aggregations = RunAggregations(store, request, indices, run.Token);
+        LogSearchResult result = page.Complete(store.Search(page.Search, countOnly: false, run.Token));
+        // Elasticsearch computes aggregations on a scroll's first page only; search_after does not narrow them.
+        AggregationResults? aggregations = scroll is null ? RunAggregations(store, request, page.Search, run.Token) : null;
         bool scored = request.Sort.Count == 0 || request.Sort.Any(s => s.Field == "_score");
         bool totalAsInt = IsTrue(query, "rest_total_hits_as_int");
+        bool typedKeys = IsTrue(query, "typed_keys");
         long took = stopwatch.ElapsedMilliseconds;
         return w =>
         {
+            if (page.Scroll is { } scrolled)
+            {
+                w.WriteString("_scroll_id", scrolled.Id);
+            }
+
+            if (page.Pit is { } pit)
+            {
+                w.WriteString("pit_id", pit.Id);
+            }
+
             w.WriteNumber("took", took);
             w.WriteBoolean("timed_out", false);
             if (request.TerminateAfter is not null)
@@ -289,10 +312,10 @@ public static class ElasticsearchApi
 
                 request.Display.WriteHitMembers(w, source.RootElement, request.Query);
 
-                if (!scored)
+                if (page.SortValues(hit) is { } sortValues)
                 {
                     w.WriteStartArray("sort");
-                    foreach (object? value in hit.SortValues)
+                    foreach (object? value in sortValues)
                     {
                         WriteValue(w, value);
                     }
@@ -305,16 +328,17 @@ public static class ElasticsearchApi
 
             w.WriteEndArray();
             w.WriteEndObject();
-            aggregations?.WriteTo(w);
+            aggregations?.WriteTo(w, typedKeys);
         };
     }
 
     /// <summary>
-    /// Runs a search's <c>aggs</c> over the documents its query matches (null when it has none); the caller writes them
-    /// with <see cref="AggregationResults.WriteTo"/> after <c>hits</c>. For every endpoint that answers searches.
+    /// Runs a search's <c>aggs</c> over the documents its query matches in <paramref name="search"/>'s indices, as its
+    /// point in time sees them when it has one (null when it has none); the caller writes them with
+    /// <see cref="AggregationResults.WriteTo"/> after <c>hits</c>. For every endpoint that answers searches.
     /// </summary>
-    internal static AggregationResults? RunAggregations(LogStore store, SearchRequest request, List<string> indices, CancellationToken cancellationToken) =>
-        request.Aggregations.Count == 0 ? null : store.Aggregate(indices, request.Query, request.Aggregations, cancellationToken);
+    internal static AggregationResults? RunAggregations(LogStore store, SearchRequest request, LogSearch search, CancellationToken cancellationToken) =>
+        request.Aggregations.Count == 0 ? null : store.Aggregate(search.Indices, request.Query, request.Aggregations, search.Snapshot, cancellationToken);
 
     private static async Task CountAsync(HttpContext context, LogStore store, string expression, QueryRun run)
     {
@@ -538,7 +562,7 @@ public static class ElasticsearchApi
         w.WriteEndObject();
     }
 
-    private static void WriteValue(Utf8JsonWriter w, object? value)
+    internal static void WriteValue(Utf8JsonWriter w, object? value)
     {
         switch (value)
         {

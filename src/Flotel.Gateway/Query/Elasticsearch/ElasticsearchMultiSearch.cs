@@ -16,7 +16,8 @@ namespace Flotel.Gateway.Query.Elasticsearch;
 /// <c>GET|POST /_msearch</c> and <c>/{index}/_msearch</c>: NDJSON pairs of a header line (<c>index</c>,
 /// <c>ignore_unavailable</c>, …; empty or <c>{}</c> for none) and a search body line, answered
 /// <c>{"took":…,"responses":[…]}</c> with one answer per pair in order. Each pair runs through the same search as
-/// <c>_search</c> (<see cref="ElasticsearchApi.SearchMembersAsync"/>), one after the other, each under the
+/// <c>_search</c> (<see cref="ElasticsearchApi.SearchMembersAsync"/>, points in time and <c>search_after</c> included),
+/// one after the other, each under the
 /// gateway's <see cref="QueryLimiter"/> as its own search; a pair that fails gets Elasticsearch's error object and
 /// its status in its place, and the others are still answered. Grafana sends every Elasticsearch query this way
 /// (pkg/tsdb/elasticsearch/client/client.go: header <c>search_type</c>, <c>ignore_unavailable</c>, <c>index</c>;
@@ -36,18 +37,21 @@ internal static class ElasticsearchMultiSearch
     };
 
     /// <summary>Maps the two routes.</summary>
-    public static IEndpointRouteBuilder MapElasticsearchMultiSearch(this IEndpointRouteBuilder routes, LogStore store, QueryLimiter limits, MetricsRegistry? metrics)
+    public static IEndpointRouteBuilder MapElasticsearchMultiSearch(this IEndpointRouteBuilder routes, LogStore store, QueryLimiter limits, MetricsRegistry? metrics, SearchContexts contexts)
     {
         string[] methods = [HttpMethods.Get, HttpMethods.Post];
-        _ = routes.MapMethods("/_msearch", methods, (HttpContext c) => ElasticsearchApi.Handle(c, metrics, () => MultiSearchAsync(c, store, limits, "_all")));
-        _ = routes.MapMethods("/{index}/_msearch", methods, (HttpContext c, string index) => ElasticsearchApi.Handle(c, metrics, () => MultiSearchAsync(c, store, limits, index)));
+        _ = routes.MapMethods("/_msearch", methods, (HttpContext c) => ElasticsearchApi.Handle(c, metrics, () => MultiSearchAsync(c, store, limits, contexts, null)));
+        _ = routes.MapMethods("/{index}/_msearch", methods, (HttpContext c, string index) => ElasticsearchApi.Handle(c, metrics, () => MultiSearchAsync(c, store, limits, contexts, index)));
         return routes;
     }
 
-    /// <summary>One search of the request: its parameters (URL defaults overlaid by its header) and its body.</summary>
-    internal sealed record Item(string Expression, Dictionary<string, string> Parameters, ReadOnlyMemory<byte> Body);
+    /// <summary>
+    /// One search of the request: its index expression (its header's, else the path's; null when neither names one, as
+    /// a search in a point in time requires), its parameters (URL defaults overlaid by its header) and its body.
+    /// </summary>
+    internal sealed record Item(string? Expression, Dictionary<string, string> Parameters, ReadOnlyMemory<byte> Body);
 
-    private static async Task MultiSearchAsync(HttpContext context, LogStore store, QueryLimiter limits, string pathIndex)
+    private static async Task MultiSearchAsync(HttpContext context, LogStore store, QueryLimiter limits, SearchContexts contexts, string? pathIndex)
     {
         var stopwatch = Stopwatch.StartNew();
         Dictionary<string, string> query = ElasticsearchApi.QueryParameters(context);
@@ -57,7 +61,7 @@ internal static class ElasticsearchMultiSearch
         var answers = new List<ReadOnlyMemory<byte>>(items.Count);
         foreach (Item item in items)
         {
-            ReadOnlyMemory<byte>? answer = await SearchOneAsync(context, store, limits, item).ConfigureAwait(false);
+            ReadOnlyMemory<byte>? answer = await SearchOneAsync(context, store, limits, contexts, item).ConfigureAwait(false);
             if (answer is null)
             {
                 return; // the client went away
@@ -81,12 +85,12 @@ internal static class ElasticsearchMultiSearch
     }
 
     /// <summary>Runs one search; its answer or its error as a JSON object; null when the client disconnected.</summary>
-    private static async Task<ReadOnlyMemory<byte>?> SearchOneAsync(HttpContext context, LogStore store, QueryLimiter limits, Item item)
+    private static async Task<ReadOnlyMemory<byte>?> SearchOneAsync(HttpContext context, LogStore store, QueryLimiter limits, SearchContexts contexts, Item item)
     {
         using QueryRun run = limits.Begin("search", context.RequestAborted);
         try
         {
-            Action<Utf8JsonWriter> members = await ElasticsearchApi.SearchMembersAsync(store, item.Expression, item.Body.ToArray(), item.Parameters, run).ConfigureAwait(false);
+            Action<Utf8JsonWriter> members = await ElasticsearchApi.SearchMembersAsync(store, contexts, item.Expression, item.Body.ToArray(), item.Parameters, run).ConfigureAwait(false);
             ReadOnlyMemory<byte> answer = Render(w =>
             {
                 members(w);
@@ -143,7 +147,7 @@ internal static class ElasticsearchMultiSearch
     /// <see cref="MaxSearches"/> searches refuse the whole request (as Elasticsearch does for the first two); a
     /// malformed body line fails only its own search.
     /// </summary>
-    internal static List<Item> Parse(ReadOnlySpan<byte> body, string pathIndex, IReadOnlyDictionary<string, string> urlParameters)
+    internal static List<Item> Parse(ReadOnlySpan<byte> body, string? pathIndex, IReadOnlyDictionary<string, string> urlParameters)
     {
         var lines = new List<(int Start, int Length)>();
         int start = 0;
@@ -187,7 +191,7 @@ internal static class ElasticsearchMultiSearch
             }
 
             var parameters = new Dictionary<string, string>(defaults, StringComparer.Ordinal);
-            string expression = ReadHeader(header, i + 1, parameters) ?? pathIndex;
+            string? expression = ReadHeader(header, i + 1, parameters) ?? pathIndex;
             (int bodyStart, int bodyLength) = lines[i + 1];
             items.Add(new Item(expression, parameters, body.Slice(bodyStart, bodyLength).ToArray()));
             i += 2;

@@ -6,8 +6,8 @@ namespace Flotel.Gateway.Query.Elasticsearch;
 /// <summary>
 /// The URL parameters each Elasticsearch endpoint takes. A parameter outside its endpoint's list is refused with
 /// Elasticsearch's own answer, 400 <c>illegal_argument_exception</c> "request [/_search] contains unrecognized
-/// parameter: [x]", and a parameter Elasticsearch knows but the gateway does not honour (<c>scroll</c>,
-/// <c>filter_path</c>, …) with "contains unsupported parameter", so that nothing a client asks for is silently
+/// parameter: [x]", and a parameter Elasticsearch knows but the gateway does not honour (<c>explain</c>,
+/// <c>stored_fields</c>, …) with "contains unsupported parameter", so that nothing a client asks for is silently
 /// ignored. The lists hold what the gateway honours plus what cannot change an answer here (one shard, one node, no
 /// caches: <c>preference</c>, <c>routing</c>, <c>request_cache</c>, <c>max_concurrent_shard_requests</c> …).
 /// </summary>
@@ -28,7 +28,20 @@ internal static class ElasticsearchParameters
     public static readonly HashSet<string> Search = Set(
         ShardTuning,
         ["q", "df", "default_operator", "analyze_wildcard", "lenient", "from", "size", "sort", "_source", "track_total_hits", "timeout",
-         "rest_total_hits_as_int", "typed_keys", "seq_no_primary_term", "track_scores"]);
+         "rest_total_hits_as_int", "typed_keys", "seq_no_primary_term", "track_scores", "scroll"]);
+
+    /// <summary>A scroll's next page, <c>/_search/scroll</c>.</summary>
+    public static readonly HashSet<string> Scroll = Set([], ["scroll", "scroll_id", "rest_total_hits_as_int"]);
+
+    /// <summary>Clearing scrolls, <c>DELETE /_search/scroll</c>.</summary>
+    public static readonly HashSet<string> ClearScroll = Set([], ["scroll_id"]);
+
+    /// <summary>Opening a point in time, <c>/{index}/_pit</c> and OpenSearch's <c>/{index}/_search/point_in_time</c>.</summary>
+    public static readonly HashSet<string> OpenPointInTime = Set(
+        ["preference", "routing", "expand_wildcards", "ignore_unavailable", "allow_partial_pit_creation"], ["keep_alive"]);
+
+    /// <summary>Closing or listing points in time: nothing but the common parameters.</summary>
+    public static readonly HashSet<string> CloseContexts = Set([], []);
 
     /// <summary><c>_msearch</c>: its own parameters; the items take <see cref="Search"/>'s from their header lines.</summary>
     public static readonly HashSet<string> MultiSearch = Set(
@@ -66,7 +79,7 @@ internal static class ElasticsearchParameters
     /// <summary>Known to Elasticsearch, changing what it answers, and not honoured here: refused by name.</summary>
     private static readonly Dictionary<string, string> Unsupported = new(StringComparer.Ordinal)
     {
-        ["scroll"] = "scrolling is not supported by this gateway: it would answer only the first page (use from and size, up to the result window)",
+        ["scroll"] = "only _search (to open a scroll) and _search/scroll (to continue one) take it",
         ["source"] = "a request body in the [source] parameter is not supported by this gateway; send it as the body",
         ["_source_includes"] = "use the [_source] parameter or the body's _source",
         ["_source_excludes"] = "use the body's _source.excludes",

@@ -103,10 +103,19 @@ public static partial class PrometheusApi
         w.WriteString("revision", "flotel-" + FlotelVersion);
         w.WriteString("branch", "flotel");
         w.WriteString("buildUser", "flotel");
-        w.WriteString("buildDate", File.GetLastWriteTimeUtc(typeof(PrometheusApi).Assembly.Location is { Length: > 0 } path ? path : AppContext.BaseDirectory)
-            .ToString("yyyyMMdd-HH:mm:ss", CultureInfo.InvariantCulture));
+        w.WriteString("buildDate", BuildTime().ToString("yyyyMMdd-HH:mm:ss", CultureInfo.InvariantCulture));
         w.WriteString("goVersion", "dotnet" + Environment.Version.ToString(3));
         w.WriteEndObject();
+    }
+
+    /// <summary>
+    /// When the gateway's assembly file was written. A single-file build has no such file beside the executable
+    /// (<c>Assembly.Location</c> is empty there, and naming it breaks that build), so the executable's own time stands in.
+    /// </summary>
+    private static DateTime BuildTime()
+    {
+        var assembly = Path.Combine(AppContext.BaseDirectory, typeof(PrometheusApi).Assembly.GetName().Name + ".dll");
+        return File.GetLastWriteTimeUtc(File.Exists(assembly) ? assembly : Environment.ProcessPath ?? AppContext.BaseDirectory);
     }
 
     /// <summary>

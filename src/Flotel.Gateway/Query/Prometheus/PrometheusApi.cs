@@ -556,6 +556,22 @@ public static partial class PrometheusApi
     /// <summary>[seconds, "value"] formatted on the stack (no strings per point).</summary>
     private static void WritePoint(Utf8JsonWriter w, long ms, double value)
     {
+        // The usual point as one raw value, [t,"v"]: a 24 h panel over 1,000 series writes 1.44 M points, and four
+        // writer calls each (array, number, string, end) were most of its JSON time. The text needs no escaping.
+        Span<byte> point = stackalloc byte[80];
+        point[0] = (byte)'[';
+        var n = 1 + PromFormat.FormatTimestampUtf8(ms, point[1..]);
+        point[n++] = (byte)',';
+        point[n++] = (byte)'"';
+        if (PromFormat.TryFormatFloatUtf8(value, point[n..^2], out var length))
+        {
+            n += length;
+            point[n++] = (byte)'"';
+            point[n++] = (byte)']';
+            w.WriteRawValue(point[..n], skipInputValidation: true);
+            return;
+        }
+
         Span<byte> text = stackalloc byte[64];
         w.WriteStartArray();
         w.WriteRawValue(text[..PromFormat.FormatTimestampUtf8(ms, text)], skipInputValidation: true);

@@ -1,6 +1,6 @@
-// Flotel web UI: three views over the gateway's own query APIs (the Elasticsearch-style _search and the Prometheus
-// HTTP API), no framework and no build step. Everything the page shows comes from those public endpoints, so what a
-// user sees here is exactly what curl or Grafana would get.
+// Flotel web UI: four views over the gateway's own APIs (the Elasticsearch-style _search, the Prometheus HTTP API and
+// the fleet admin API), no framework and no build step. Everything the page shows comes from those public endpoints,
+// so what a user sees here is exactly what curl, Grafana or `flotel get devices` would get.
 "use strict";
 
 const SEVERITY = ["Emergency", "Alert", "Critical", "Error", "Warning", "Notice", "Informational", "Debug"];
@@ -11,41 +11,54 @@ const $ = (id) => document.getElementById(id);
 
 function setStatus(text) { $("status").textContent = text || ""; }
 
-// ---------------------------------------------------------------- query token
+// ---------------------------------------------------------------- tokens
 // With auth.query set to a bearer token, the page itself loads without credentials (it holds no data) and every
 // request carries the token the user typed, kept in sessionStorage: gone when the tab closes, never in a cookie.
-// With basic auth the browser's own prompt signs the user in and sends the credentials itself.
-const TOKEN_KEY = "flotel.queryToken";
+// With basic auth the browser's own prompt signs the user in and sends the credentials itself. The fleet admin API
+// has its own credentials (auth.admin): the Fleet view asks for an admin token the same way, kept apart.
+const TOKEN_KEYS = { query: "flotel.queryToken", admin: "flotel.adminToken" };
+const TOKEN_NAMES = { query: "query token (auth.query bearerToken)", admin: "admin token (auth.admin bearerToken)" };
+let tokenScope = "query";
 
-function queryToken() { return sessionStorage.getItem(TOKEN_KEY) || ""; }
+function storedToken(scope) { return sessionStorage.getItem(TOKEN_KEYS[scope]) || ""; }
 
-function showTokenForm(message) {
+function anyToken() { return Object.keys(TOKEN_KEYS).some((scope) => storedToken(scope)); }
+
+function showTokenForm(scope, message) {
+  tokenScope = scope;
   $("token-form").hidden = false;
   $("token-message").textContent = message;
+  $("token").placeholder = TOKEN_NAMES[scope].replace(/^./, (c) => c.toUpperCase());
   $("token").focus();
 }
 
-function withToken(headers) {
-  const token = queryToken();
+function withToken(headers, scope) {
+  const token = storedToken(scope);
   return token ? { ...headers, Authorization: `Bearer ${token}` } : headers;
 }
 
-async function getJson(url, body) {
+// A failed request: the message for the user, and the HTTP status and JSON body for views that tell cases apart.
+class RequestError extends Error {
+  constructor(message, status, body) { super(message); this.status = status; this.body = body; }
+}
+
+async function getJson(url, body, scope = "query") {
   const init = body === undefined
-    ? { headers: withToken({}) }
-    : { method: "POST", headers: withToken({ "Content-Type": "application/json" }), body: JSON.stringify(body) };
+    ? { headers: withToken({}, scope) }
+    : { method: "POST", headers: withToken({ "Content-Type": "application/json" }, scope), body: JSON.stringify(body) };
   const response = await fetch(url, init);
   if (response.status === 401 && /^bearer/i.test(response.headers.get("WWW-Authenticate") || "")) {
-    const message = queryToken() ? "The query token was refused: enter another one." : "This gateway needs a query token.";
-    showTokenForm(message);
-    throw new Error(`HTTP 401: ${message}`);
+    const name = scope === "admin" ? "an admin token" : "a query token";
+    const message = storedToken(scope) ? `The ${scope} token was refused: enter another one.` : `This gateway needs ${name}.`;
+    showTokenForm(scope, message);
+    throw new RequestError(`HTTP 401: ${message}`, 401, null);
   }
   const text = await response.text();
   let json;
-  try { json = JSON.parse(text); } catch { throw new Error(`${url}: HTTP ${response.status}: ${text.slice(0, 200)}`); }
+  try { json = JSON.parse(text); } catch { throw new RequestError(`${url}: HTTP ${response.status}: ${text.slice(0, 200)}`, response.status, null); }
   if (!response.ok) {
     const reason = json.error?.reason || json.error?.root_cause?.[0]?.reason || json.error || text.slice(0, 200);
-    throw new Error(`HTTP ${response.status}: ${typeof reason === "string" ? reason : JSON.stringify(reason)}`);
+    throw new RequestError(`HTTP ${response.status}: ${typeof reason === "string" ? reason : JSON.stringify(reason)}`, response.status, json);
   }
   return json;
 }
@@ -66,19 +79,25 @@ function ago(ms) {
 }
 
 // ---------------------------------------------------------------- routing
-function show(view) {
-  for (const name of ["devices", "logs", "metrics"]) {
+// #/VIEW, #/fleet/DEVICE, and parameters after "?" that fill a view's form: #/logs?q=QUERY,
+// #/metrics?filter=LABELS (the Fleet view links a device's logs and metrics this way).
+function show(view, rest, params) {
+  for (const name of ["devices", "logs", "metrics", "fleet"]) {
     $(`view-${name}`).hidden = name !== view;
     $(`nav-${name}`).classList.toggle("active", name === view);
     clearInterval(timers[name]);
   }
   setStatus("");
-  ({ devices: startDevices, logs: startLogs, metrics: startMetrics })[view]();
+  if (view === "logs" && params.has("q")) $("logs-query").value = params.get("q");
+  if (view === "metrics" && params.has("filter")) { $("metrics-filter").value = params.get("filter"); $("metrics-name").value = params.get("name") || ""; }
+  ({ devices: startDevices, logs: startLogs, metrics: startMetrics, fleet: () => startFleet(rest) })[view]();
 }
 
 function route() {
-  const view = (location.hash.match(/^#\/(devices|logs|metrics)/) || [])[1] || "devices";
-  show(view);
+  const [path, query] = location.hash.replace(/^#/, "").split("?", 2);
+  const [, view = "devices", ...rest] = path.split("/");
+  const known = ["devices", "logs", "metrics", "fleet"].includes(view);
+  show(known ? view : "devices", known ? rest.map(decodeURIComponent).join("/") : "", new URLSearchParams(query || ""));
 }
 
 // ---------------------------------------------------------------- devices
@@ -328,21 +347,110 @@ function startMetrics() {
   if ($("metrics-refresh").checked) timers.metrics = setInterval(drawMetrics, 10_000);
 }
 
+// ---------------------------------------------------------------- fleet
+// The admin API's device list (docs/fleet.md §7): one row per EdgeDevice, and the chosen device's panel.
+const STATE_CLASS = { applied: "ok", running: "ok", pending: "muted", starting: "muted", outdated: "warn", offline: "warn", stopped: "warn", failed: "bad", invalid: "bad" };
+
+function bytes(n) {
+  if (n === null || n === undefined) return "—";
+  return n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`;
+}
+
+function badge(text, cls) { return el("span", { class: `badge ${cls || STATE_CLASS[text] || "muted"}` }, text); }
+
+function bufferFill(targets) {
+  const used = targets.reduce((n, t) => n + (t.bufferBytes || 0), 0);
+  const limit = targets.reduce((n, t) => n + (t.bufferLimitBytes || 0), 0);
+  return limit > 0 ? `${Math.round((100 * used) / limit)} % (${bytes(used)} of ${bytes(limit)})` : targets.length ? bytes(used) : "—";
+}
+
+function lastError(device) {
+  const e = device.errors[device.errors.length - 1];
+  return e ? `${e.object}: ${e.message}` : "";
+}
+
+function seen(device) { return device.lastSeen ? ago(Date.parse(device.lastSeen)) : "never"; }
+
+function fleetRow(d, selected) {
+  const status = el("td", {}, badge(d.status));
+  if (d.duplicateIdentity) status.append(" ", badge("duplicate identity", "bad"));
+  const workloads = el("td", {}, ...d.workloads.flatMap((w, i) => [i ? " " : "", el("span", { class: "workload" }, `${w.name} `, badge(w.state))]));
+  const row = el("tr", { "data-device": d.name, class: d.name === selected ? "selected" : "" },
+    el("td", {}, el("a", { href: `#/fleet/${encodeURIComponent(d.name)}` }, d.name)),
+    status,
+    el("td", {}, seen(d)),
+    el("td", {}, `${d.appliedGeneration ?? "—"} / ${d.desiredGeneration}`),
+    workloads,
+    el("td", {}, bufferFill(d.targets)),
+    el("td", {}, String(d.targets.reduce((n, t) => n + (t.dropped || 0), 0))),
+    el("td", { class: "error-text" }, lastError(d)),
+    el("td", {}, d.agentVersion || "—"));
+  return row;
+}
+
+function showDevice(d) {
+  $("fleet-device").hidden = !d;
+  if (!d) return;
+  $("fleet-device-name").textContent = d.name;
+  $("fleet-device-logs").href = `#/logs?q=${encodeURIComponent(`device_id:"${d.name}"`)}`;
+  $("fleet-device-metrics").href = `#/metrics?filter=${encodeURIComponent(`edgedeviceid="${d.name}"`)}`;
+  const facts = [["Status", d.status], ["Online", d.online ? "yes" : "no"], ["Last seen", d.lastSeen ? `${d.lastSeen} (${seen(d)})` : "never"],
+    ["Generation applied / desired", `${d.appliedGeneration ?? "—"} / ${d.desiredGeneration}`], ["Agent version", d.agentVersion || "—"],
+    ["Certificate expires", d.certificateExpires || "not enrolled"], ["Metrics WAL backlog", bytes(d.walBacklogBytes)],
+    ["Duplicate identity", d.duplicateIdentity ? "yes: two agents report with this device's certificate" : "no"]];
+  $("fleet-device-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+  $("fleet-device-workloads").tBodies[0].replaceChildren(...d.workloads.map((w) =>
+    el("tr", { "data-workload": w.name }, el("td", {}, w.name), el("td", {}, badge(w.state)), el("td", {}, w.message || ""))));
+  $("fleet-device-targets").tBodies[0].replaceChildren(...d.targets.map((t) =>
+    el("tr", { "data-target": t.name }, el("td", {}, t.name), el("td", {}, bytes(t.bufferBytes)), el("td", {}, bytes(t.bufferLimitBytes)),
+      el("td", {}, bufferFill([t])), el("td", {}, String(t.dropped ?? 0)))));
+  $("fleet-device-errors").replaceChildren(...(d.errors.length ? d.errors.map((e) => el("li", {}, `${e.object}: ${e.message}`)) : [el("li", { class: "empty" }, "none")]));
+}
+
+async function loadFleet(selected) {
+  try {
+    const devices = await getJson("/api/fleet/devices", undefined, "admin");
+    $("fleet-off").hidden = true;
+    $("fleet-table").hidden = false;
+    devices.sort((a, b) => a.name.localeCompare(b.name));
+    $("fleet-table").tBodies[0].replaceChildren(...devices.map((d) => fleetRow(d, selected)));
+    $("fleet-empty").hidden = devices.length > 0;
+    const device = devices.find((d) => d.name === selected);
+    showDevice(device);
+    setStatus(selected && !device ? `no device ${selected} in the fleet` : "");
+  } catch (e) {
+    if (e.status === 404 && e.body?.fleetEnabled === false) {
+      $("fleet-off").hidden = false;
+      $("fleet-off").textContent = "The fleet is off on this gateway: set fleet.enabled: true in its configuration (docs/fleet.md) to enrol devices and see them here.";
+      $("fleet-table").hidden = true;
+      $("fleet-empty").hidden = true;
+      showDevice(null);
+      return;
+    }
+    setStatus(`fleet: ${e.message}`);
+  }
+}
+
+function startFleet(selected) {
+  loadFleet(selected);
+  timers.fleet = setInterval(() => loadFleet(selected), 10_000);
+}
+
 // ---------------------------------------------------------------- wiring
 $("token-form").addEventListener("submit", (e) => {
   e.preventDefault();
-  sessionStorage.setItem(TOKEN_KEY, $("token").value.trim());
+  sessionStorage.setItem(TOKEN_KEYS[tokenScope], $("token").value.trim());
   $("token").value = "";
   $("token-form").hidden = true;
-  $("token-forget").hidden = !queryToken();
+  $("token-forget").hidden = !anyToken();
   route();
 });
 $("token-forget").addEventListener("click", () => {
-  sessionStorage.removeItem(TOKEN_KEY);
+  for (const key of Object.values(TOKEN_KEYS)) sessionStorage.removeItem(key);
   $("token-forget").hidden = true;
   route();
 });
-$("token-forget").hidden = !queryToken();
+$("token-forget").hidden = !anyToken();
 $("logs-form").addEventListener("submit", (e) => { e.preventDefault(); clearInterval(timers.logs); startLogs(); });
 $("logs-tail").addEventListener("change", () => { clearInterval(timers.logs); if ($("logs-tail").checked) timers.logs = setInterval(tailLogs, 2000); });
 $("metrics-form").addEventListener("submit", (e) => { e.preventDefault(); clearInterval(timers.metrics); startMetrics(); });

@@ -18,6 +18,12 @@ public sealed record SearchRequest(LogQuery Query, IReadOnlyList<LogSort> Sort, 
 
     /// <summary>Elasticsearch's <c>terminate_after</c>: matches collected per index at most; null = all.</summary>
     public int? TerminateAfter { get; init; }
+
+    /// <summary>The body's <c>search_after</c> values (long, double, string, bool or null), or null.</summary>
+    public IReadOnlyList<object?>? SearchAfter { get; init; }
+
+    /// <summary>The body's <c>pit</c> (point in time), or null.</summary>
+    public PitReference? Pit { get; init; }
 }
 
 /// <summary>
@@ -56,7 +62,7 @@ public static class QueryDslParser
     public static SearchRequest Parse(ReadOnlySpan<byte> body, IReadOnlyDictionary<string, string> urlParameters, int maxResultWindow)
     {
         LogQuery query = MatchAllQuery.Instance;
-        IReadOnlyList<LogSort> sort = [];
+        List<LogSort> sort = [];
         int from = 0;
         int size = DefaultSize;
         SourceFilter source = SourceFilter.All;
@@ -66,6 +72,8 @@ public static class QueryDslParser
         double? minScore = null;
         bool sourceGiven = false;
         IReadOnlyList<Aggregation> aggregations = [];
+        IReadOnlyList<object?>? searchAfter = null;
+        PitReference? pit = null;
         if (!body.IsEmpty && !IsBlank(body))
         {
             JsonDocument document;
@@ -120,6 +128,12 @@ public static class QueryDslParser
                                     _ => throw ElasticsearchException.Parsing("[track_total_hits] must be a boolean or a non-negative integer"),
                                 };
                                 break;
+                            case "search_after":
+                                searchAfter = ParseSearchAfter(property.Value);
+                                break;
+                            case "pit":
+                                pit = ParsePit(property.Value);
+                                break;
                             case "terminate_after":
                                 // Elasticsearch: 0 is its default (no limit), a negative count an illegal argument.
                                 int stopAfter = ReadInt(property.Value, "terminate_after");
@@ -139,7 +153,7 @@ public static class QueryDslParser
                                 display = ReferenceEquals(display, DisplayOptions.None) ? new DisplayOptions() : display;
                                 if (!display.TryRead(property.Name, property.Value) && !IgnoredKeys.Contains(property.Name))
                                 {
-                                    throw ElasticsearchException.Parsing($"Unknown key [{property.Name}]: not supported by this gateway (query, sort, from, size, _source, fields, docvalue_fields, highlight, track_total_hits, aggs, terminate_after, min_score are)");
+                                    throw ElasticsearchException.Parsing($"Unknown key [{property.Name}]: not supported by this gateway (query, sort, from, size, _source, fields, docvalue_fields, highlight, track_total_hits, aggs, terminate_after, min_score, search_after, pit are)");
                                 }
 
                                 break;
@@ -218,13 +232,28 @@ public static class QueryDslParser
             throw ElasticsearchException.IllegalArgument("[terminate_after] together with [aggs] is not supported by this gateway");
         }
 
+        if (searchAfter is not null && from > 0)
+        {
+            throw ElasticsearchException.IllegalArgument("[from] parameter must be set to 0 when [search_after] is used");
+        }
+
+        if (searchAfter is not null && sort.Count == 0 && pit is null)
+        {
+            // search_after resumes after a hit's sort values, and a search without a sort shows none (Elasticsearch
+            // refuses it too); in a point in time the document order is the sort when none is named.
+            throw ElasticsearchException.IllegalArgument("[search_after] needs a [sort] (or a [pit], which sorts on the document order)");
+        }
+
         if (minScore > ConstantScore)
         {
             // Every match scores ConstantScore, so none reaches a higher min_score.
             query = MatchNoneQuery.Instance;
         }
 
-        return new SearchRequest(query, sort, from, size, source) { TrackTotalHitsUpTo = track, Display = display, TerminateAfter = terminateAfter, Aggregations = aggregations };
+        return new SearchRequest(query, sort, from, size, source)
+        {
+            TrackTotalHitsUpTo = track, Display = display, TerminateAfter = terminateAfter, Aggregations = aggregations, SearchAfter = searchAfter, Pit = pit,
+        };
     }
 
     /// <summary>Parses a <c>_count</c> body (and <c>q</c>): its query, <c>min_score</c> and <c>terminate_after</c>.</summary>
@@ -629,6 +658,58 @@ public static class QueryDslParser
         }
 
         return sorts;
+    }
+
+    private static List<object?> ParseSearchAfter(JsonElement value)
+    {
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            throw ElasticsearchException.Parsing("[search_after] must be an array of the sort values of a hit");
+        }
+
+        var values = new List<object?>();
+        foreach (JsonElement item in value.EnumerateArray())
+        {
+            values.Add(item.ValueKind switch
+            {
+                JsonValueKind.Number when item.TryGetInt64(out long l) => l,
+                JsonValueKind.Number => item.GetDouble(),
+                JsonValueKind.String => item.GetString(),
+                JsonValueKind.True => 1L,
+                JsonValueKind.False => 0L,
+                JsonValueKind.Null => null,
+                _ => throw ElasticsearchException.Parsing("[search_after] values must be numbers, strings, booleans or null"),
+            });
+        }
+
+        return values;
+    }
+
+    private static PitReference ParsePit(JsonElement value)
+    {
+        if (value.ValueKind != JsonValueKind.Object)
+        {
+            throw ElasticsearchException.Parsing("[pit] must be an object with an [id]");
+        }
+
+        string? id = null;
+        string? keepAlive = null;
+        foreach (JsonProperty property in value.EnumerateObject())
+        {
+            switch (property.Name)
+            {
+                case "id":
+                    id = RequireString(property.Value, "pit.id");
+                    break;
+                case "keep_alive":
+                    keepAlive = property.Value.ValueKind == JsonValueKind.Number ? property.Value.GetRawText() : RequireString(property.Value, "pit.keep_alive");
+                    break;
+                default:
+                    throw ElasticsearchException.Parsing($"[pit] unknown field [{property.Name}]");
+            }
+        }
+
+        return new PitReference(id ?? throw ElasticsearchException.Parsing("[pit] requires an [id]"), keepAlive);
     }
 
     private static bool ParseOrder(string order) => order.ToUpperInvariant() switch

@@ -34,8 +34,9 @@ public static class SearchTimeout
     }
 
     /// <summary>Elasticsearch's TimeValue.parseTimeValue: a number and a unit, or <c>-1</c> (no timeout).</summary>
-    internal static TimeSpan? Parse(string text)
+    public static TimeSpan? Parse(string text)
     {
+        ArgumentNullException.ThrowIfNull(text);
         string value = text.Trim().ToLowerInvariant();
         if (value is "-1")
         {

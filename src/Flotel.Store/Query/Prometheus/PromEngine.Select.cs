@@ -57,17 +57,60 @@ public sealed partial class PromEngine
             startMs = endMs = ev.TimeAt(vs.At, startMs);
         }
 
-        if (!ev.Data.ContainsKey(vs))
+        if (!ev.Chunks.ContainsKey(vs))
         {
             // Label order, as Prometheus's storage returns series: sort's ties and topk's ties depend on input order.
-            var selected = new List<SeriesSamples>(ev.Store.Select(vs.Matchers, startMs - vs.OffsetMs - windowMs, endMs - vs.OffsetMs, ev.CancellationToken));
+            var selected = new List<SeriesChunks>(ev.Store.SelectChunks(vs.Matchers, startMs - vs.OffsetMs - windowMs, endMs - vs.OffsetMs, ev.CancellationToken));
             selected.Sort(static (a, b) => CompareLabels(a.Labels, b.Labels));
-            ev.Data[vs] = selected;
+            ev.Chunks[vs] = selected;
             foreach (var series in selected)
             {
-                ev.SamplesLoaded += series.Samples.Length;
+                ev.SamplesLoaded += series.MaxSamples;
             }
         }
+    }
+
+    /// <summary>
+    /// A selector's series decoded, in label order (index = series in <see cref="PromEvaluation.Chunks"/>; a series
+    /// without a sample in the range has an empty array), decoded on first use, on every core when large.
+    /// </summary>
+    private static IReadOnlyList<SeriesSamples> SeriesOf(PromEvaluation ev, VectorSelector vs)
+    {
+        if (ev.Data.TryGetValue(vs, out var data))
+        {
+            return data;
+        }
+
+        var chunks = ev.Chunks[vs];
+        var decoded = new SeriesSamples[chunks.Count];
+        long samples = 0;
+        foreach (var c in chunks)
+        {
+            samples += c.MaxSamples;
+        }
+
+        if (samples >= MetricStore.ParallelDecodeSamples && chunks.Count > 1 && Environment.ProcessorCount > 1)
+        {
+            try
+            {
+                Parallel.For(0, chunks.Count, new ParallelOptions { CancellationToken = ev.CancellationToken }, k => decoded[k] = new SeriesSamples(chunks[k].Labels, chunks[k].Decode()));
+            }
+            catch (AggregateException ex) when (ex.InnerExceptions.Count > 0)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex.InnerExceptions[0]).Throw();
+            }
+        }
+        else
+        {
+            for (var k = 0; k < chunks.Count; k++)
+            {
+                ev.CheckCanceled(k);
+                decoded[k] = new SeriesSamples(chunks[k].Labels, chunks[k].Decode());
+            }
+        }
+
+        ev.Data[vs] = decoded;
+        return decoded;
     }
 
     private static List<VectorSample> SelectInstant(PromEvaluation ev, VectorSelector vs, long t)
@@ -86,7 +129,7 @@ public sealed partial class PromEngine
     {
         var refTime = ev.TimeAt(vs.At, t) - vs.OffsetMs;
         var result = new List<(LabelSet, double, long)>();
-        var data = ev.Data[vs];
+        var data = SeriesOf(ev, vs);
         if (!ev.InstantCursors.TryGetValue(vs, out var cursors))
         {
             cursors = new int[data.Count];
@@ -120,7 +163,7 @@ public sealed partial class PromEngine
         var maxT = ev.TimeAt(ms.Selector.At, t) - ms.Selector.OffsetMs;
         var minT = maxT - ms.RangeMs;
         var result = new List<SeriesSamples>();
-        var data = ev.Data[ms.Selector];
+        var data = SeriesOf(ev, ms.Selector);
         var cursors = Cursors(ev, ms, data.Count);
         for (var k = 0; k < data.Count; k++)
         {
@@ -142,7 +185,7 @@ public sealed partial class PromEngine
     /// <see cref="LastAtOrBefore"/>'s for the sample before the previous window of this series: a range query's windows
     /// move forward a few samples per step, so a short scan from there replaces most binary searches.
     /// </summary>
-    internal static ReadOnlySpan<Sample> Window(Sample[] samples, long minT, long maxT, ref int cursor)
+    internal static ReadOnlySpan<Sample> Window(ReadOnlySpan<Sample> samples, long minT, long maxT, scoped ref int cursor)
     {
         // Timestamps are whole milliseconds: the window starts after the last sample before minT.
         var from = LastAtOrBefore(samples, minT - 1, ref cursor) + 1;
@@ -154,7 +197,7 @@ public sealed partial class PromEngine
             to++;
         }
 
-        var window = samples.AsSpan(from, to - from);
+        var window = samples.Slice(from, to - from);
         if (!stale)
         {
             return window;
@@ -188,7 +231,7 @@ public sealed partial class PromEngine
     /// Index of the last sample at or before <paramref name="t"/> (−1 when none), found from <paramref name="cursor"/>
     /// (this series' answer at the previous step) by a short forward scan, or a binary search when it moved back or far.
     /// </summary>
-    internal static int LastAtOrBefore(Sample[] samples, long t, ref int cursor)
+    internal static int LastAtOrBefore(ReadOnlySpan<Sample> samples, long t, ref int cursor)
     {
         var i = cursor;
         if (i >= samples.Length || (i >= 0 && samples[i].TimestampMs > t))
@@ -218,7 +261,7 @@ public sealed partial class PromEngine
     {
         if (!ev.NamesDroppedLabels.TryGetValue(selector, out var names))
         {
-            var data = ev.Data[selector];
+            var data = ev.Chunks[selector];
             names = new LabelSet[data.Count];
             for (var i = 0; i < names.Length; i++)
             {
@@ -232,7 +275,7 @@ public sealed partial class PromEngine
     }
 
     /// <summary>First index with timestamp &gt; <paramref name="t"/>.</summary>
-    private static int UpperBound(Sample[] samples, long t)
+    private static int UpperBound(ReadOnlySpan<Sample> samples, long t)
     {
         int lo = 0, hi = samples.Length;
         while (lo < hi)
@@ -295,8 +338,23 @@ public sealed partial class PromEngine
         {
             var rangeEnd = ev.TimeAt(ms.Selector.At, t) - ms.Selector.OffsetMs;
             var rangeStart = rangeEnd - ms.RangeMs;
-            var data = ev.Data[ms.Selector];
             var names = dropName ? NamesDropped(ev, ms.Selector) : null;
+            if (Columns(ev, call) is { } columns && StepIndex(ev, t) is var step and >= 0)
+            {
+                var chunks = ev.Chunks[ms.Selector];
+                for (var k = 0; k < chunks.Count; k++)
+                {
+                    ev.CheckCanceled(k);
+                    if (columns.Present[k][step])
+                    {
+                        result.Add(new VectorSample(names is null ? chunks[k].Labels : names[k], columns.Values[k][step]));
+                    }
+                }
+
+                return result;
+            }
+
+            var data = SeriesOf(ev, ms.Selector);
             var cursors = Cursors(ev, ms, data.Count);
             for (var k = 0; k < data.Count; k++)
             {
@@ -432,7 +490,16 @@ public sealed partial class PromEngine
             ev.CancellationToken.ThrowIfCancellationRequested();
             if (!cache.TryGetValue(time, out var vector))
             {
-                vector = EvalVector(ev, sq.Expr, time);
+                ev.SubqueryDepth++;
+                try
+                {
+                    vector = EvalVector(ev, sq.Expr, time);
+                }
+                finally
+                {
+                    ev.SubqueryDepth--;
+                }
+
                 cache[time] = vector;
             }
 
@@ -492,7 +559,8 @@ public sealed partial class PromEngine
     }
 
     /// <summary>Prometheus's extrapolatedRate (promql/functions.go), for rate and increase.</summary>
-    internal static double? ExtrapolatedRate(ReadOnlySpan<Sample> samples, long rangeStartMs, long rangeEndMs, bool isCounter, bool isRate)
+    /// <param name="noResets">The caller knows no sample is below zero or below the previous one (the reset loop would add nothing).</param>
+    internal static double? ExtrapolatedRate(ReadOnlySpan<Sample> samples, long rangeStartMs, long rangeEndMs, bool isCounter, bool isRate, bool noResets = false)
     {
         if (samples.Length < 2)
         {
@@ -502,7 +570,7 @@ public sealed partial class PromEngine
         var first = samples[0];
         var last = samples[^1];
         var result = last.Value - first.Value;
-        if (isCounter)
+        if (isCounter && !noResets)
         {
             // A drop means the counter restarted from zero: the value before the drop was lost from the difference.
             var previous = 0.0;
@@ -565,10 +633,13 @@ public sealed partial class PromEngine
     }
 
     /// <summary>Incremental mean as Prometheus 2.42 computes it (avoids overflow; infinities handled apart).</summary>
-    private static double AvgOverTime(ReadOnlySpan<Sample> samples)
+    private static double AvgOverTime(ReadOnlySpan<Sample> samples) => AvgOverTimeFrom(samples, 0, 0);
+
+    /// <summary><see cref="AvgOverTime"/> continued from its state after the first <paramref name="start"/> samples.</summary>
+    internal static double AvgOverTimeFrom(ReadOnlySpan<Sample> samples, int start, double mean)
     {
-        double mean = 0, count = 0;
-        foreach (var s in samples)
+        double count = start;
+        foreach (var s in samples[start..])
         {
             count++;
             if (double.IsInfinity(mean))

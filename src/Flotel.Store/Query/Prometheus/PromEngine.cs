@@ -23,12 +23,14 @@ namespace Flotel.Store.Query.Prometheus;
 /// <item>A subquery <c>expr[r:s]</c> evaluates expr at the multiples of s (from time 0) in [t − offset − r, t − offset],
 /// as Prometheus aligns them, giving a range vector to the range-vector functions.</item>
 /// </list>
-/// Selectors are read from the store once per query for the whole evaluation range, then sliced per step.
+/// Selectors are read from the store once per query for the whole evaluation range (raw chunks, decoded outside the
+/// store's lock), then sliced per step; in a range query a range-vector function over a selector is computed series by
+/// series for every step at once (<c>.Rollup</c>), and a bare one or an aggregation of one is answered from those columns.
 /// The engine holds only the store: everything that belongs to one query (its time range, what it read, its caches,
 /// its cancellation) lives in a <see cref="PromEvaluation"/>, made by the <c>Instant</c> and <c>Range</c> entry points and
 /// passed down the evaluation, as VictoriaMetrics passes its evalConfig. The code is split by expression kind:
 /// this file (entry points, dispatch, label-set functions), <c>.Select</c> (selectors, subqueries, range-vector functions),
-/// <c>.Aggregate</c>, <c>.Binary</c> (operators) and <c>.Functions</c> (the other calls).
+/// <c>.Rollup</c> (range queries of range-vector functions, per series), <c>.Aggregate</c>, <c>.Binary</c> (operators) and <c>.Functions</c> (the other calls).
 /// The cancellation token stops the query (client gone, time up: Prometheus's context): it is checked per
 /// series read from the store, per step, and every <see cref="SeriesPerCancellationCheck"/> series in per-series loops,
 /// and ends evaluation with an <see cref="OperationCanceledException"/>.
@@ -115,6 +117,17 @@ public sealed partial class PromEngine(MetricStore store, CancellationToken canc
         }
 
         Prefetch(ev, expr, startMs, endMs);
+        var direct = UnwrapParens(expr) switch
+        {
+            Call call => RangeOfRollup(ev, call),
+            Aggregate agg => RangeOfAggregatedRollup(ev, agg),
+            _ => null,
+        };
+        if (direct is not null)
+        {
+            return direct;
+        }
+
         var series = new Dictionary<LabelSet, List<Sample>>();
         for (var t = startMs; t <= endMs; t += stepMs)
         {

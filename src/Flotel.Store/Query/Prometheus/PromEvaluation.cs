@@ -42,10 +42,16 @@ internal sealed class PromEvaluation(MetricStore store, long startMs, long endMs
         _ => at.TimeMs,
     };
 
-    /// <summary>Samples read from the store (the prefetched series).</summary>
+    /// <summary>Samples read from the store (the prefetched series' chunks, as their headers count them).</summary>
     public long SamplesLoaded { get; set; }
 
-    /// <summary>Each selector's series, read once for the whole evaluation range and sorted by labels.</summary>
+    /// <summary>Each selector's series as read from the store for the whole evaluation range (raw chunks), sorted by labels.</summary>
+    public Dictionary<VectorSelector, IReadOnlyList<SeriesChunks>> Chunks { get; } = [];
+
+    /// <summary>
+    /// Each selector's series decoded (index = the same series in <see cref="Chunks"/>), made on first use by
+    /// PromEngine.SeriesOf: a selector read only through rollup columns is decoded series by series instead.
+    /// </summary>
     public Dictionary<VectorSelector, IReadOnlyList<SeriesSamples>> Data { get; } = [];
 
     /// <summary>Each selector's label sets without <c>__name__</c> (index = series).</summary>
@@ -56,6 +62,12 @@ internal sealed class PromEvaluation(MetricStore store, long startMs, long endMs
 
     /// <summary>Per instant selector, each series' sample index at the previous step.</summary>
     public Dictionary<VectorSelector, int[]> InstantCursors { get; } = [];
+
+    /// <summary>Per range-vector function call, its value at every step (see PromEngine.Columns).</summary>
+    public Dictionary<Call, PromEngine.RollupColumns> Rollups { get; } = [];
+
+    /// <summary>How many subqueries the evaluation is inside: their steps are not the range query's.</summary>
+    public int SubqueryDepth { get; set; }
 
     /// <summary>Label sets derived per node from input labels (see PromEngine.Derived).</summary>
     public Dictionary<(PromExpr Node, int Kind), Dictionary<LabelSet, LabelSet>> DerivedLabels { get; } = [];

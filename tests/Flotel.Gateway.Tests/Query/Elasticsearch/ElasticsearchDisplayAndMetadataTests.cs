@@ -129,7 +129,7 @@ public sealed class ElasticsearchDisplayAndMetadataTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("/_search?scroll=1m", "request [/_search] contains unsupported parameter: [scroll]")]
+    [InlineData("/_search?explain=true", "request [/_search] contains unsupported parameter: [explain]")]
     [InlineData("/logstash-*/_search?foo=bar", "request [/logstash-*/_search] contains unrecognized parameter: [foo]")]
     [InlineData("/_count?size=3", "request [/_count] contains unrecognized parameter: [size]")]
     [InlineData("/_mapping?q=x", "request [/_mapping] contains unrecognized parameter: [q]")]

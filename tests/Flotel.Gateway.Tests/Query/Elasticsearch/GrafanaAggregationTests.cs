@@ -152,4 +152,86 @@ public sealed class GrafanaAggregationTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Equal("too_many_buckets_exception", (string?)response["error"]!["type"]);
     }
+
+    // Every aggregation type and a sub-aggregation, to check the typed_keys name of each.
+    private const string TypedBody = """
+        {
+          "size": 0,
+          "aggs": {
+            "2": {
+              "date_histogram": { "field": "@timestamp", "fixed_interval": "1m", "min_doc_count": 1 },
+              "aggs": { "1": { "avg": { "field": "severity" } }, "x": { "top_hits": { "size": 1 } } }
+            },
+            "3": { "terms": { "field": "program.keyword" }, "aggs": { "p": { "percentiles": { "field": "severity", "percents": [50] } } } },
+            "4": { "terms": { "field": "severity" } },
+            "h": { "histogram": { "field": "severity", "interval": 2 } },
+            "f": { "filters": { "filters": { "k": { "match": { "program": "kernel" } } } } },
+            "r": { "range": { "field": "severity", "ranges": [{ "to": 5 }] } },
+            "d": { "range": { "field": "@timestamp", "ranges": [{ "from": 0 }] } },
+            "s": { "sum": { "field": "severity" } }, "mn": { "min": { "field": "severity" } }, "mx": { "max": { "field": "severity" } },
+            "c": { "value_count": { "field": "severity" } }, "u": { "cardinality": { "field": "program" } },
+            "st": { "stats": { "field": "severity" } }, "es": { "extended_stats": { "field": "severity" } }
+          }
+        }
+        """;
+
+    private static readonly string[] TypedNames =
+    [
+        "date_histogram#2", "sterms#3", "lterms#4", "histogram#h", "filters#f", "range#r", "date_range#d", "sum#s", "min#mn",
+        "max#mx", "value_count#c", "cardinality#u", "stats#st", "extended_stats#es",
+    ];
+
+    [Fact]
+    public async Task Search_TypedKeys_NamesEveryAggregationTypeHashName()
+    {
+        using var content = new StringContent(TypedBody, Encoding.UTF8, "application/json");
+        using HttpResponseMessage typed = await _server.Client.PostAsync("/logstash-*/_search?typed_keys=true", content);
+        JsonNode body = JsonNode.Parse(await typed.Content.ReadAsStringAsync())!;
+        (HttpStatusCode status, JsonNode plain) = await SearchAsync(TypedBody);
+
+        Assert.Equal(HttpStatusCode.OK, typed.StatusCode);
+        JsonObject aggregations = body["aggregations"]!.AsObject();
+        Assert.Equal(TypedNames, aggregations.Select(a => a.Key));
+        JsonNode minute = aggregations["date_histogram#2"]!["buckets"]![0]!;
+        Assert.NotNull(minute["avg#1"]);
+        Assert.NotNull(minute["top_hits#x"]!["hits"]);
+        Assert.NotNull(aggregations["sterms#3"]!["buckets"]![0]!["tdigest_percentiles#p"]!["values"]);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(["2", "3", "4", "h", "f", "r", "d", "s", "mn", "mx", "c", "u", "st", "es"], plain["aggregations"]!.AsObject().Select(a => a.Key));
+        Assert.NotNull(plain["aggregations"]!["2"]!["buckets"]![0]!["1"]);
+    }
+
+    [Fact]
+    public async Task MultiSearch_TypedKeys_NamesTheAggregationsOfEverySearch()
+    {
+        string body = "{\"index\":\"logstash-*\"}\n" + TypedBody.ReplaceLineEndings(string.Empty) + "\n{}\n" + TypedBody.ReplaceLineEndings(string.Empty) + "\n";
+        using var content = new StringContent(body, Encoding.UTF8, "application/x-ndjson");
+        using HttpResponseMessage response = await _server.Client.PostAsync("/_msearch?typed_keys=true", content);
+        JsonArray responses = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["responses"]!.AsArray();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(2, responses.Count);
+        Assert.All(responses, r => Assert.Equal(TypedNames, r!["aggregations"]!.AsObject().Select(a => a.Key)));
+    }
+
+    [Fact]
+    public async Task GrafanaTermsVariable_MultiSearch_AnswersTheFieldsValuesInTheRangeInKeyOrder()
+    {
+        // A dashboard variable {"find": "terms", "field": "program"}: the header of getQueryHeader and the body of
+        // QueryBuilder.getTermsQuery (public/app/plugins/datasource/elasticsearch), $timeFrom/$timeTo replaced; Grafana
+        // lists responses[0].aggregations["1"].buckets, each bucket's key_as_string or key.
+        string body = """{"search_type":"query_then_fetch","ignore_unavailable":true,"index":"logstash-*"}""" + "\n" +
+            """{"size":0,"query":{"bool":{"filter":[{"range":{"@timestamp":{"gte":$timeFrom,"lte":$timeTo,"format":"epoch_millis"}}},{"query_string":{"analyze_wildcard":true,"query":"*"}}]}},"aggs":{"1":{"terms":{"field":"program","size":500,"order":{"_key":"asc"}}}}}"""
+                .Replace("$timeFrom", From.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
+                .Replace("$timeTo", To.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal) + "\n";
+        using var content = new StringContent(body, Encoding.UTF8, "application/x-ndjson");
+        using HttpResponseMessage response = await _server.Client.PostAsync("/_msearch?max_concurrent_shard_requests=5", content);
+        JsonNode answer = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["responses"]![0]!;
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(200, (int)answer["status"]!);
+        JsonArray buckets = answer["aggregations"]!["1"]!["buckets"]!.AsArray();
+        Assert.Equal(["kernel", "sshd"], buckets.Select(b => (string)b!["key"]!));
+        Assert.Equal([3L, 1L], buckets.Select(b => (long)b!["doc_count"]!));
+    }
 }

@@ -319,7 +319,7 @@ internal sealed class DateHistogramCollector : Collector
             buckets.Add(new BucketResult(key, _a.Format.Format(key, _rounding.Zone), bucket.DocCount, bucket.FinishSubs()));
         }
 
-        return new BucketListResult(buckets, _a.Keyed, keyAsStringFirst: true);
+        return new BucketListResult(buckets, _a.Keyed, keyAsStringFirst: true) { Type = "date_histogram" };
     }
 }
 
@@ -431,7 +431,7 @@ internal sealed class HistogramCollector : Collector
             buckets.Add(new BucketResult(Key(index), null, bucket.DocCount, bucket.FinishSubs()));
         }
 
-        return new BucketListResult(buckets, _a.Keyed, keyAsStringFirst: true);
+        return new BucketListResult(buckets, _a.Keyed, keyAsStringFirst: true) { Type = "histogram" };
     }
 }
 
@@ -531,6 +531,22 @@ internal sealed class TermsCollector : Collector
         }
     }
 
+    // Elasticsearch names a terms result by its field's type: sterms (keyword), lterms (long, date, boolean), dterms
+    // (double). The store keeps no mapping: the indexed fields have fixed types, any other field's come from the values
+    // collected (text wins, as a field holding both would be mapped as text); no value at all reads as a keyword.
+    private string TermsType()
+    {
+        string field = AggregationPlan.Normalize(_a.Field);
+        if (field is "@timestamp" or "severity" or "facility" or "priority")
+        {
+            return "lterms";
+        }
+
+        return _strings.Count > 0 || (_longs.Count == 0 && _doubles.Count == 0 && _bools.Count == 0) ? "sterms"
+            : _doubles.Count > 0 ? "dterms"
+            : "lterms";
+    }
+
     private Bucket Get<TKey>(Dictionary<TKey, Bucket> buckets, TKey key)
         where TKey : notnull
     {
@@ -620,7 +636,7 @@ internal sealed class TermsCollector : Collector
             buckets.Add(new BucketResult(candidates[i].Key is double d && d == Math.Floor(d) ? d : candidates[i].Key, candidates[i].KeyAsString, candidates[i].Bucket.DocCount, candidates[i].Subs));
         }
 
-        return new TermsResult(buckets, other);
+        return new TermsResult(buckets, other) { Type = TermsType() };
     }
 
     private static int CompareKeys(object a, object b) => (a, b) switch
@@ -697,7 +713,7 @@ internal sealed class FiltersCollector : Collector
             buckets.Add((_a.OtherBucketKey!, _other.DocCount, _other.FinishSubs()));
         }
 
-        return new FiltersResult(buckets, _a.Keyed);
+        return new FiltersResult(buckets, _a.Keyed) { Type = "filters" };
     }
 }
 
@@ -770,7 +786,8 @@ internal sealed class RangeCollector : Collector
             buckets.Add(new BucketResult(key, null, _buckets[r].DocCount, _buckets[r].FinishSubs()) { From = range.From, To = range.To, WritesKey = !_a.Keyed });
         }
 
-        return new BucketListResult(buckets, _a.Keyed, keyAsStringFirst: false);
+        // Elasticsearch's range over a date field is its date_range type.
+        return new BucketListResult(buckets, _a.Keyed, keyAsStringFirst: false) { Type = AggregationPlan.Normalize(_a.Field) == "@timestamp" ? "date_range" : "range" };
     }
 }
 
@@ -871,7 +888,14 @@ internal sealed class MetricCollector : Collector
         _max = Math.Max(_max, value);
     }
 
-    public override AggregationResult Finish() => _a.Kind switch
+    public override AggregationResult Finish()
+    {
+        AggregationResult result = Result();
+        result.Type = Type;
+        return result;
+    }
+
+    private AggregationResult Result() => _a.Kind switch
     {
         MetricKind.Avg => new ValueResult(_count > 0 ? _sum / _count : null, null),
         MetricKind.Sum => new ValueResult(_sum, null),
@@ -949,7 +973,8 @@ internal sealed class PercentilesCollector : Collector
             results.Add(_values[low] + ((_values[high] - _values[low]) * (rank - low)));
         }
 
-        return new PercentilesResult(_a.Percents, results, _a.Keyed);
+        // Elasticsearch names percentiles by the algorithm it estimates them with (TDigest, its default).
+        return new PercentilesResult(_a.Percents, results, _a.Keyed) { Type = "tdigest_percentiles" };
     }
 }
 
@@ -1020,7 +1045,7 @@ internal sealed class TopHitsCollector : Collector
 
     public override AggregationResult Finish()
     {
-        var result = new TopHitsResult(_total, [.. _best.Skip(_a.From)], _a);
+        var result = new TopHitsResult(_total, [.. _best.Skip(_a.From)], _a) { Type = "top_hits" };
         _executor.TopHits.Add(result);
         return result;
     }

@@ -14,28 +14,27 @@ public sealed class AggregationResults
 
     internal IReadOnlyList<(string Name, AggregationResult Result)> Results { get; }
 
-    /// <summary>Writes <c>"aggregations": {…}</c> as a member of the object being written.</summary>
-    public void WriteTo(Utf8JsonWriter writer)
+    /// <summary>
+    /// Writes <c>"aggregations": {…}</c> as a member of the object being written. With <paramref name="typedKeys"/>
+    /// (Elasticsearch's <c>typed_keys</c>), every aggregation's name, sub-aggregations' included, is written as
+    /// <c>TYPE#name</c> with Elasticsearch's internal type name (<see cref="AggregationResult.Type"/>).
+    /// </summary>
+    public void WriteTo(Utf8JsonWriter writer, bool typedKeys = false)
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.WritePropertyName("aggregations");
-        WriteObject(writer, Results);
-    }
-
-    internal static void WriteObject(Utf8JsonWriter writer, IReadOnlyList<(string Name, AggregationResult Result)> results)
-    {
         writer.WriteStartObject();
-        WriteMembers(writer, results);
+        WriteMembers(writer, Results, typedKeys);
         writer.WriteEndObject();
     }
 
-    internal static void WriteMembers(Utf8JsonWriter writer, IReadOnlyList<(string Name, AggregationResult Result)> results)
+    internal static void WriteMembers(Utf8JsonWriter writer, IReadOnlyList<(string Name, AggregationResult Result)> results, bool typedKeys)
     {
         foreach ((string name, AggregationResult result) in results)
         {
-            writer.WritePropertyName(name);
+            writer.WritePropertyName(typedKeys ? result.Type + "#" + name : name);
             writer.WriteStartObject();
-            result.WriteMembers(writer);
+            result.WriteMembers(writer, typedKeys);
             writer.WriteEndObject();
         }
     }
@@ -44,7 +43,16 @@ public sealed class AggregationResults
 /// <summary>The result of one aggregation (for one bucket of its parent).</summary>
 internal abstract class AggregationResult
 {
-    public abstract void WriteMembers(Utf8JsonWriter writer);
+    /// <summary>
+    /// Elasticsearch's internal name of this result's type, which <c>typed_keys</c> puts before the aggregation's name:
+    /// the request's type for most (<c>date_histogram</c>, <c>avg</c>, <c>top_hits</c>, …), and <c>sterms</c>/<c>lterms</c>/
+    /// <c>dterms</c> for <c>terms</c>, <c>tdigest_percentiles</c> for <c>percentiles</c>, <c>date_range</c> for a
+    /// <c>range</c> over <c>@timestamp</c> (Elasticsearch reference 7.8, "Returning the type of the aggregation", https://www.elastic.co/guide/en/elasticsearch/reference/7.8/returning-aggregation-type.html).
+    /// </summary>
+    public string Type { get; set; } = string.Empty;
+
+    /// <summary>Writes the result's members; <paramref name="typedKeys"/> is passed on to sub-aggregations.</summary>
+    public abstract void WriteMembers(Utf8JsonWriter writer, bool typedKeys);
 
     /// <summary>The value a <c>terms</c> order path names (<c>""</c> for a single-value metric, else e.g. <c>avg</c>, <c>99</c>).</summary>
     public virtual double? SortValue(string property) => null;
@@ -86,7 +94,7 @@ internal sealed class BucketResult(object key, string? keyAsString, long docCoun
     /// <summary>False for a keyed <c>range</c>, whose buckets are named by their key and do not repeat it.</summary>
     public bool WritesKey { get; init; } = true;
 
-    public void WriteMembers(Utf8JsonWriter writer, bool keyAsStringFirst)
+    public void WriteMembers(Utf8JsonWriter writer, bool keyAsStringFirst, bool typedKeys)
     {
         if (keyAsStringFirst && KeyAsString is not null)
         {
@@ -124,7 +132,7 @@ internal sealed class BucketResult(object key, string? keyAsString, long docCoun
         }
 
         writer.WriteNumber("doc_count", DocCount);
-        AggregationResults.WriteMembers(writer, Subs);
+        AggregationResults.WriteMembers(writer, Subs, typedKeys);
     }
 }
 
@@ -136,7 +144,7 @@ internal sealed class BucketListResult(IReadOnlyList<BucketResult> buckets, bool
 {
     public IReadOnlyList<BucketResult> Buckets { get; } = buckets;
 
-    public override void WriteMembers(Utf8JsonWriter writer)
+    public override void WriteMembers(Utf8JsonWriter writer, bool typedKeys)
     {
         if (keyed)
         {
@@ -144,7 +152,7 @@ internal sealed class BucketListResult(IReadOnlyList<BucketResult> buckets, bool
             foreach (BucketResult bucket in Buckets)
             {
                 writer.WriteStartObject(bucket.KeyAsString ?? Convert.ToString(bucket.Key is double d ? JavaDouble(d) : bucket.Key, CultureInfo.InvariantCulture)!);
-                bucket.WriteMembers(writer, keyAsStringFirst);
+                bucket.WriteMembers(writer, keyAsStringFirst, typedKeys);
                 writer.WriteEndObject();
             }
 
@@ -156,7 +164,7 @@ internal sealed class BucketListResult(IReadOnlyList<BucketResult> buckets, bool
         foreach (BucketResult bucket in Buckets)
         {
             writer.WriteStartObject();
-            bucket.WriteMembers(writer, keyAsStringFirst);
+            bucket.WriteMembers(writer, keyAsStringFirst, typedKeys);
             writer.WriteEndObject();
         }
 
@@ -171,7 +179,7 @@ internal sealed class TermsResult(IReadOnlyList<BucketResult> buckets, long sumO
 
     public long SumOtherDocCount { get; } = sumOtherDocCount;
 
-    public override void WriteMembers(Utf8JsonWriter writer)
+    public override void WriteMembers(Utf8JsonWriter writer, bool typedKeys)
     {
         writer.WriteNumber("doc_count_error_upper_bound", 0);
         writer.WriteNumber("sum_other_doc_count", SumOtherDocCount);
@@ -179,7 +187,7 @@ internal sealed class TermsResult(IReadOnlyList<BucketResult> buckets, long sumO
         foreach (BucketResult bucket in Buckets)
         {
             writer.WriteStartObject();
-            bucket.WriteMembers(writer, keyAsStringFirst: false);
+            bucket.WriteMembers(writer, keyAsStringFirst: false, typedKeys);
             writer.WriteEndObject();
         }
 
@@ -192,7 +200,7 @@ internal sealed class FiltersResult(IReadOnlyList<(string Key, long DocCount, IR
 {
     public IReadOnlyList<(string Key, long DocCount, IReadOnlyList<(string, AggregationResult)> Subs)> Buckets { get; } = buckets;
 
-    public override void WriteMembers(Utf8JsonWriter writer)
+    public override void WriteMembers(Utf8JsonWriter writer, bool typedKeys)
     {
         if (keyed)
         {
@@ -215,7 +223,7 @@ internal sealed class FiltersResult(IReadOnlyList<(string Key, long DocCount, IR
             }
 
             writer.WriteNumber("doc_count", count);
-            AggregationResults.WriteMembers(writer, subs);
+            AggregationResults.WriteMembers(writer, subs, typedKeys);
             writer.WriteEndObject();
         }
 
@@ -235,7 +243,7 @@ internal sealed class ValueResult(double? value, string? valueAsString) : Aggreg
 {
     public double? Value { get; } = value;
 
-    public override void WriteMembers(Utf8JsonWriter writer)
+    public override void WriteMembers(Utf8JsonWriter writer, bool typedKeys)
     {
         WriteDouble(writer, "value", Value);
         if (valueAsString is not null)
@@ -250,7 +258,7 @@ internal sealed class ValueResult(double? value, string? valueAsString) : Aggreg
 /// <summary><c>value_count</c> and <c>cardinality</c>: an integer value.</summary>
 internal sealed class CountResult(long value) : AggregationResult
 {
-    public override void WriteMembers(Utf8JsonWriter writer) => writer.WriteNumber("value", value);
+    public override void WriteMembers(Utf8JsonWriter writer, bool typedKeys) => writer.WriteNumber("value", value);
 
     public override double? SortValue(string property) => property is "" or "value" ? value : null;
 }
@@ -258,7 +266,7 @@ internal sealed class CountResult(long value) : AggregationResult
 /// <summary><c>stats</c> and <c>extended_stats</c>, with Elasticsearch's member names and nulls for an empty set.</summary>
 internal sealed class StatsResult(long count, double sum, double min, double max, double sumOfSquares, bool extended, double sigma) : AggregationResult
 {
-    public override void WriteMembers(Utf8JsonWriter writer)
+    public override void WriteMembers(Utf8JsonWriter writer, bool typedKeys)
     {
         bool any = count > 0;
         writer.WriteNumber("count", count);
@@ -315,7 +323,7 @@ internal sealed class StatsResult(long count, double sum, double min, double max
 /// <summary><c>percentiles</c>: <c>values</c> keyed by the percent as Java prints it, or an array of key/value.</summary>
 internal sealed class PercentilesResult(IReadOnlyList<double> percents, IReadOnlyList<double?> values, bool keyed) : AggregationResult
 {
-    public override void WriteMembers(Utf8JsonWriter writer)
+    public override void WriteMembers(Utf8JsonWriter writer, bool typedKeys)
     {
         if (keyed)
         {
@@ -376,7 +384,7 @@ internal sealed class TopHitsResult(long total, IReadOnlyList<TopHit> hits, TopH
 {
     public IReadOnlyList<TopHit> Hits { get; } = hits;
 
-    public override void WriteMembers(Utf8JsonWriter writer)
+    public override void WriteMembers(Utf8JsonWriter writer, bool typedKeys)
     {
         bool scored = request.Sort.Count == 0 || request.Sort.Any(s => s.Field == "_score");
         writer.WriteStartObject("hits");
