@@ -17,4 +17,16 @@ internal enum ConfigFormat
 
     /// <summary>The path of a file that exists when the configuration is read (a PEM certificate or key).</summary>
     ExistingFile,
+
+    /// <summary>An existing file whose contents are one or more PEM certificates (a CA bundle an output trusts).</summary>
+    PemCertificates,
+
+    /// <summary>Any text but the empty one.</summary>
+    NonEmpty,
+
+    /// <summary>An AWS name such as a region (<c>eu-central-1</c>) or a SigV4 service (<c>es</c>): lower-case letters, digits, <c>-</c>.</summary>
+    AwsName,
+
+    /// <summary>A map's names: HTTP header names, none that the output sets itself (<see cref="IReservedHeaderNames"/>).</summary>
+    HeaderName,
 }

@@ -32,6 +32,12 @@ internal sealed class ConfigKeyAttribute(string path, string doc) : Attribute
     /// <summary>Strings, and each item of a list of strings: what the text must be besides a string.</summary>
     public ConfigFormat Format { get; set; }
 
+    /// <summary>
+    /// <see cref="TimeSpan"/> keys written as a plain integer of this unit (<c>timeoutSeconds: 30</c>), within
+    /// <see cref="Min"/>–<see cref="Max"/>, instead of a duration with a unit.
+    /// </summary>
+    public ConfigTimeUnit TimeUnit { get; set; }
+
     /// <summary>Durations: the longest accepted, in the file's own syntax (<c>24h</c>); a duration must be more than 0.</summary>
     public string? MaxDuration { get; set; }
 

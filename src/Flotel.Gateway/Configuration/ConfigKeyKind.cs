@@ -12,4 +12,8 @@ internal enum ConfigKeyKind
     Tls,
     Credentials,
     Outputs,
+    Url,
+    TextMap,
+    Secret,
+    IntegerDuration,
 }

@@ -10,15 +10,22 @@ internal sealed class ConfigSection
 {
     private readonly PropertyInfo _property;
 
-    internal ConfigSection(string path, PropertyInfo property, ConfigSection? parent)
+    internal ConfigSection(string path, PropertyInfo property, ConfigSection? parent, bool inline)
     {
         Path = path;
         _property = property;
         Parent = parent;
+        IsInline = inline;
     }
 
-    /// <summary>The dotted path of the mapping.</summary>
+    /// <summary>The dotted path of the mapping (for an inline section, its owner's: "" at the top).</summary>
     public string Path { get; }
+
+    /// <summary>
+    /// Declared with an empty path: its class's keys sit in the owner's own mapping (an output's shared HTTP keys), and
+    /// its object always exists.
+    /// </summary>
+    public bool IsInline { get; }
 
     /// <summary>The class whose properties declare the section's keys.</summary>
     public Type Type => _property.PropertyType;

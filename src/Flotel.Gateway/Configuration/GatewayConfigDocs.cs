@@ -4,9 +4,11 @@ using System.Text;
 namespace Flotel.Gateway.Configuration;
 
 /// <summary>
-/// The key table of docs/configuration.md ("Gateway configuration"), generated from the declarations
-/// (<see cref="GatewayConfigKeys"/>), so the documented names, ranges and defaults are the ones the loader applies.
-/// The table sits between <see cref="BeginMarker"/> and <see cref="EndMarker"/>; the prose around it is written by hand.
+/// The key tables of docs/configuration.md ("Gateway configuration", and one per output type under "Gateway outputs"),
+/// generated from the declarations (<see cref="GatewayConfigKeys"/>, <see cref="ConfigKeySet"/>), so the documented
+/// names, ranges and defaults are the ones the loader applies. Each table sits between its markers
+/// (<see cref="BeginMarker"/> and <see cref="EndMarker"/>; <see cref="OutputBeginMarker"/> and
+/// <see cref="OutputEndMarker"/>); the prose around it is written by hand.
 /// A test compares the file with this output and, with <c>FLOTEL_UPDATE_DOCS=1</c>, rewrites the section (docs/style.md,
 /// "Generated documentation").
 /// </summary>
@@ -16,13 +18,26 @@ internal static class GatewayConfigDocs
 
     public const string EndMarker = "<!-- END GENERATED: gateway keys -->";
 
-    /// <summary>The Markdown table: one row per key, in declaration order, each line ending in <c>\n</c>.</summary>
-    public static string KeyTable()
+    /// <summary>The first line of an output type's key table (its entry of <c>outputs:</c>).</summary>
+    public static string OutputBeginMarker(string typeName) =>
+        $"<!-- BEGIN GENERATED: {typeName} output keys, from the [ConfigKey] declarations of its options; "
+        + "regenerate with FLOTEL_UPDATE_DOCS=1 dotnet test tests/Flotel.Gateway.Tests --filter ConfigurationDocs -->";
+
+    /// <summary>The last line of an output type's key table.</summary>
+    public static string OutputEndMarker(string typeName) => $"<!-- END GENERATED: {typeName} output keys -->";
+
+    /// <summary>The Markdown table of the gateway's keys: one row per key, in declaration order, each line ending in <c>\n</c>.</summary>
+    public static string KeyTable() => KeyTable(GatewayConfigKeys.All);
+
+    /// <summary>The table of the keys an output type's options class declares (<c>name</c> and <c>type</c> aside).</summary>
+    public static string OutputKeyTable(Type optionsType) => KeyTable(ConfigKeySet.For(optionsType).All);
+
+    private static string KeyTable(IReadOnlyList<ConfigKey> keys)
     {
         var sb = new StringBuilder();
         sb.Append("| key | type / values | default | meaning |\n");
         sb.Append("|---|---|---|---|\n");
-        foreach (var key in GatewayConfigKeys.All)
+        foreach (var key in keys)
         {
             sb.Append("| ").Append(Cell(KeyCell(key)))
                 .Append(" | ").Append(Cell(TypeCell(key)))
@@ -38,20 +53,25 @@ internal static class GatewayConfigDocs
     /// <paramref name="document"/> with the text between the markers replaced by <paramref name="table"/>; throws when
     /// the markers are missing, repeated or out of order (the section is never guessed).
     /// </summary>
-    public static string ReplaceGeneratedSection(string document, string table)
+    public static string ReplaceGeneratedSection(string document, string table) => ReplaceGeneratedSection(document, table, BeginMarker, EndMarker);
+
+    /// <summary>As <see cref="ReplaceGeneratedSection(string, string)"/>, between the given markers.</summary>
+    public static string ReplaceGeneratedSection(string document, string table, string beginMarker, string endMarker)
     {
         ArgumentNullException.ThrowIfNull(document);
         ArgumentNullException.ThrowIfNull(table);
-        var begin = document.IndexOf(BeginMarker, StringComparison.Ordinal);
-        var end = document.IndexOf(EndMarker, StringComparison.Ordinal);
+        ArgumentException.ThrowIfNullOrEmpty(beginMarker);
+        ArgumentException.ThrowIfNullOrEmpty(endMarker);
+        var begin = document.IndexOf(beginMarker, StringComparison.Ordinal);
+        var end = document.IndexOf(endMarker, StringComparison.Ordinal);
         if (begin < 0 || end < begin
-            || document.IndexOf(BeginMarker, begin + 1, StringComparison.Ordinal) >= 0
-            || document.IndexOf(EndMarker, end + 1, StringComparison.Ordinal) >= 0)
+            || document.IndexOf(beginMarker, begin + 1, StringComparison.Ordinal) >= 0
+            || document.IndexOf(endMarker, end + 1, StringComparison.Ordinal) >= 0)
         {
-            throw new InvalidOperationException($"the document must hold the line '{BeginMarker}' once, then the line '{EndMarker}' once");
+            throw new InvalidOperationException($"the document must hold the line '{beginMarker}' once, then the line '{endMarker}' once");
         }
 
-        var start = begin + BeginMarker.Length;
+        var start = begin + beginMarker.Length;
         return string.Concat(document.AsSpan(0, start), "\n", table, document.AsSpan(end));
     }
 
@@ -87,6 +107,15 @@ internal static class GatewayConfigDocs
                 return "PEM files";
             case ConfigKeyKind.Credentials:
                 return "`username` + `password` (basic), or `bearerToken`";
+            case ConfigKeyKind.Url:
+                return "absolute `http://` or `https://` URL";
+            case ConfigKeyKind.TextMap:
+                return "map of header → value";
+            case ConfigKeyKind.Secret:
+                return TextType(d) + " (`${ENV}` allowed)";
+            case ConfigKeyKind.IntegerDuration:
+                var timeUnit = d.TimeUnit == ConfigTimeUnit.Seconds ? "seconds" : "milliseconds";
+                return string.Create(CultureInfo.InvariantCulture, $"{timeUnit}, {d.Min}–{d.Max}");
             case ConfigKeyKind.Outputs:
                 // The output registry's names, so a new output type shows here without an edit.
                 return $"list of `{{name, type, …}}`; `type`: {string.Join(", ", OutputTypes.Default.TypeNames.Select(t => $"`{t}`"))}";
@@ -101,6 +130,9 @@ internal static class GatewayConfigDocs
         ConfigFormat.Timezone => "`UTC`, an offset (`+02:00`) or an IANA zone id",
         ConfigFormat.IndexPattern => "Logstash index pattern (`%{+YYYY.MM.dd}`)",
         ConfigFormat.ExistingFile => d.Unit ?? "file",
+        ConfigFormat.PemCertificates => d.Unit ?? "PEM file",
+        ConfigFormat.NonEmpty => d.Unit ?? "non-empty string",
+        ConfigFormat.AwsName => d.Unit ?? "lower-case letters, digits, `-`",
         _ => d.Unit ?? "string",
     };
 
@@ -118,11 +150,18 @@ internal static class GatewayConfigDocs
             return $"`{inSection}` (with `{parent}`)";
         }
 
+        if (key.Kind == ConfigKeyKind.IntegerDuration && key.DefaultValue is TimeSpan span)
+        {
+            var count = d.TimeUnit == ConfigTimeUnit.Seconds ? span.TotalSeconds : span.TotalMilliseconds;
+            return count.ToString(CultureInfo.InvariantCulture);
+        }
+
         return key.DefaultValue switch
         {
             string s => $"`{s}`",
             Enum e => $"`{ConfigEnum.Spell(e)}`",
             List<string> { Count: 0 } => "none",
+            IReadOnlyDictionary<string, string> { Count: 0 } => "none",
             List<string> items => string.Join(", ", items.Select(i => $"`{i}`")),
             bool b => b ? "true" : "false",
             int i => i.ToString(CultureInfo.InvariantCulture),

@@ -15,66 +15,116 @@ namespace Flotel.Gateway.Configuration;
 /// <item><see cref="TimeSpan"/>: a duration with a unit (<c>1m30s</c>), more than 0, at most <see cref="ConfigKeyAttribute.MaxDuration"/>;</item>
 /// <item><see cref="TlsOptions"/>: a mapping of <c>certificate</c>, <c>key</c>, <c>clientCa</c> (existing PEM files);</item>
 /// <item><see cref="AuthOptions"/>: a mapping of <c>username</c> + <c>password</c>, or <c>bearerToken</c>;</item>
-/// <item>the <c>outputs</c> list, read through the output registry.</item>
+/// <item>the <c>outputs</c> list, read through the output registry;</item>
+/// <item><see cref="Uri"/>: an absolute <c>http://</c> or <c>https://</c> URL;</item>
+/// <item><c>IReadOnlyDictionary&lt;string, string&gt;</c>: a mapping of names to strings, each name checked by <see cref="ConfigKeyAttribute.Format"/>;</item>
+/// <item><see cref="Flotel.Model.SecretValue"/>: a string, checked as a string key's value, that logs as <c>***</c>;</item>
+/// <item><see cref="TimeSpan"/> with a <see cref="ConfigKeyAttribute.TimeUnit"/>: a plain integer of that unit within Min–Max.</item>
 /// </list>
-/// A new type is one more case here, in the loader and in the docs generator.
+/// A new type is one more case here, in the loader and in the docs generator. The same declarations describe an output
+/// type's entry of <c>outputs:</c> (<see cref="ConfigKeySet.For"/> of its options class).
 /// </summary>
 internal static class GatewayConfigKeys
 {
+    private static readonly ConfigKeySet Set = ConfigKeySet.For(typeof(GatewayOptions));
+
     /// <summary>Every key, in the order <see cref="GatewayOptions"/> declares them (a section's keys where the section stands).</summary>
-    public static IReadOnlyList<ConfigKey> All { get; } = Declared();
+    public static IReadOnlyList<ConfigKey> All => Set.All;
 
     /// <summary>The file's top-level mapping: every key hangs below it by its path.</summary>
-    internal static ConfigNode Root { get; } = Tree(All);
+    internal static ConfigNode Root => Set.Root;
+}
 
-    private static List<ConfigKey> Declared()
+/// <summary>
+/// The declared keys of one options class (<see cref="GatewayOptions"/>, or an output type's options read from one entry
+/// of <c>outputs:</c>), in declaration order, and the tree of mappings they form below the class's own mapping.
+/// </summary>
+internal sealed class ConfigKeySet
+{
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, ConfigKeySet> Sets = new();
+
+    private ConfigKeySet(Type rootType)
     {
+        RootType = rootType;
         var keys = new List<ConfigKey>();
-        Collect(typeof(GatewayOptions), null, keys);
-        return keys;
+        Collect(rootType, null, keys);
+        All = keys;
+        Root = Tree(keys);
     }
 
-    private static void Collect(Type type, ConfigSection? section, List<ConfigKey> keys)
+    /// <summary>The options class the keys fill.</summary>
+    public Type RootType { get; }
+
+    /// <summary>Every key, in declaration order (a section's keys where the section stands).</summary>
+    public IReadOnlyList<ConfigKey> All { get; }
+
+    /// <summary>The class's own mapping: every key hangs below it by its path.</summary>
+    internal ConfigNode Root { get; }
+
+    /// <summary>The keys <paramref name="rootType"/> declares; a declaration the loader could not honour throws here.</summary>
+    public static ConfigKeySet For(Type rootType) => Sets.GetOrAdd(rootType, static t => new ConfigKeySet(t));
+
+    private void Collect(Type type, ConfigSection? section, List<ConfigKey> keys)
     {
         // Metadata tokens follow declaration order, which GetProperties does not promise.
         foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance).OrderBy(p => p.MetadataToken))
         {
             if (property.GetCustomAttribute<ConfigKeyAttribute>() is { } declaration)
             {
-                var key = new ConfigKey(declaration, Under(section, declaration.Path), property, KindOf(property), section);
+                var key = new ConfigKey(declaration, Under(section, declaration.Path), property, KindOf(property, declaration), section, RootType);
                 Check(key);
                 keys.Add(key);
             }
             else if (property.GetCustomAttribute<ConfigSectionAttribute>() is { } declared)
             {
-                var inner = new ConfigSection(Under(section, declared.Path), property, section);
+                var inner = declared.Path.Length == 0
+                    ? new ConfigSection(section?.Path ?? string.Empty, property, section, inline: true)
+                    : new ConfigSection(Under(section, declared.Path), property, section, inline: false);
                 CheckSection(inner, property);
                 Collect(property.PropertyType, inner, keys);
             }
         }
     }
 
-    private static string Under(ConfigSection? section, string path) => section is null ? path : section.Path + "." + path;
+    private static string Under(ConfigSection? section, string path) => section is null || section.Path.Length == 0 ? path : section.Path + "." + path;
 
     /// <summary>A declaration the loader or the docs could not honour fails the first load, in every test, not in a user's hands.</summary>
-    private static void Check(ConfigKey key)
+    private void Check(ConfigKey key)
     {
         var d = key.Declaration;
         var isList = key.Kind is ConfigKeyKind.Outputs or ConfigKeyKind.TextList;
+        var takesFormat = key.Kind is ConfigKeyKind.Text or ConfigKeyKind.TextList or ConfigKeyKind.TextMap or ConfigKeyKind.Secret;
+        var isInteger = key.Kind is ConfigKeyKind.Integer or ConfigKeyKind.IntegerDuration;
         string? problem = null;
-        if (key.Kind is not (ConfigKeyKind.Text or ConfigKeyKind.TextList) && d.Format != ConfigFormat.Text)
+        if (!takesFormat && d.Format != ConfigFormat.Text)
         {
-            problem = "Format applies to string keys and lists of strings only";
+            problem = "Format applies to string, secret, list and map keys only";
+        }
+        else if ((d.Format == ConfigFormat.HeaderName) != (key.Kind == ConfigKeyKind.TextMap))
+        {
+            problem = "a map's names are HTTP header names (Format = HeaderName), and only a map's are";
+        }
+        else if (key.Kind == ConfigKeyKind.Outputs && RootType != typeof(GatewayOptions))
+        {
+            problem = "outputs are listed at the top of the file only";
         }
         else if (key.Kind != ConfigKeyKind.Text && d.DefaultInSection is not null)
         {
             problem = "DefaultInSection applies to string keys only";
         }
-        else if (key.Kind != ConfigKeyKind.Integer && (d.Min != long.MinValue || d.Max != long.MaxValue || d.RangeHint is not null))
+        else if (!isInteger && (d.Min != long.MinValue || d.Max != long.MaxValue || d.RangeHint is not null))
         {
             problem = "Min, Max and RangeHint apply to integer keys only";
         }
-        else if (key.Kind == ConfigKeyKind.Integer && key.Range.Min > key.Range.Max)
+        else if (d.TimeUnit != ConfigTimeUnit.None && key.Kind != ConfigKeyKind.IntegerDuration)
+        {
+            problem = "TimeUnit applies to TimeSpan keys only";
+        }
+        else if (key.Kind == ConfigKeyKind.IntegerDuration && (d.Min < 1 || d.Max == long.MaxValue))
+        {
+            problem = "a duration in whole seconds or milliseconds declares its Min (1 or more) and Max";
+        }
+        else if (isInteger && key.Range.Min > key.Range.Max)
         {
             problem = "Min is greater than Max";
         }
@@ -86,6 +136,10 @@ internal static class GatewayConfigKeys
         else if (isList && key.Property.SetMethod is not null)
         {
             problem = "a list is a get-only property initialised to an empty list: the loader fills it in place";
+        }
+        else if (key.Kind == ConfigKeyKind.TextMap && key.Property.PropertyType != typeof(IReadOnlyDictionary<string, string>))
+        {
+            problem = "a map is an IReadOnlyDictionary<string, string> property";
         }
         else if (!isList && key.Property.SetMethod is null)
         {
@@ -104,17 +158,35 @@ internal static class GatewayConfigKeys
 
     private static void CheckSection(ConfigSection section, PropertyInfo property)
     {
+        if (section.IsInline)
+        {
+            // Its keys sit in the owner's own mapping: the object is always there (initialised by the owner), never created.
+            if (property.SetMethod is not null || !section.Type.IsClass || section.Type.GetConstructor(Type.EmptyTypes) is null)
+            {
+                throw new InvalidOperationException(
+                    $"configuration section ({property.DeclaringType?.Name}.{property.Name}): keys included from a class are a get-only "
+                    + "property, initialised, of a class with a public parameterless constructor");
+            }
+
+            return;
+        }
+
         if (property.SetMethod is null || !section.Type.IsClass || section.Type.GetConstructor(Type.EmptyTypes) is null)
         {
             throw new InvalidOperationException(
-                $"configuration section '{section.Path}' ({property.DeclaringType?.Name}.{property.Name}): a section is a settable property of a class with a public parameterless constructor");
+                $"configuration section '{section.Path}' ({property.DeclaringType?.Name}.{property.Name}): "
+                + "a section is a settable property of a class with a public parameterless constructor");
         }
     }
 
-    private static ConfigKeyKind KindOf(PropertyInfo property)
+    private static ConfigKeyKind KindOf(PropertyInfo property, ConfigKeyAttribute declaration)
     {
         var type = property.PropertyType;
         return type == typeof(string) ? ConfigKeyKind.Text
+            : type == typeof(TimeSpan) && declaration.TimeUnit != ConfigTimeUnit.None ? ConfigKeyKind.IntegerDuration
+            : type == typeof(Uri) ? ConfigKeyKind.Url
+            : type == typeof(IReadOnlyDictionary<string, string>) ? ConfigKeyKind.TextMap
+            : type == typeof(Flotel.Model.SecretValue) ? ConfigKeyKind.Secret
             : type == typeof(List<string>) ? ConfigKeyKind.TextList
             : type.IsEnum ? ConfigKeyKind.Enum
             : type == typeof(int) || type == typeof(long) ? ConfigKeyKind.Integer
@@ -145,7 +217,10 @@ internal static class GatewayConfigKeys
             node.Key = key;
             for (var section = key.Section; section is not null; section = section.Parent)
             {
-                Find(root, section.Path).Section = section;
+                if (!section.IsInline)
+                {
+                    Find(root, section.Path).Section = section;
+                }
             }
         }
 

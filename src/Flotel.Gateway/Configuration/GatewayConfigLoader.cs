@@ -98,19 +98,66 @@ public static class GatewayConfigLoader
         ValidateLoaded(r, top, options);
     }
 
-    /// <summary>What is wrong with <paramref name="text"/> as the value (or a list item) of a string key declared by <paramref name="declaration"/>, or null.</summary>
+    /// <summary>
+    /// Reads <paramref name="node"/> (one <c>outputs:</c> entry without <c>name</c> and <c>type</c>) into
+    /// <paramref name="options"/> by the keys its class declares (<see cref="ConfigKeySet"/>), as the file's top is read.
+    /// </summary>
+    internal static void ReadDeclared(YamlFieldReader r, YamlMappingNode node, string path, object options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        new KeyReader(r, options, OutputTypes.Default).Section(node, ConfigKeySet.For(options.GetType()).Root, path);
+    }
+
+    /// <summary>
+    /// What is wrong with <paramref name="text"/> as the value (or a list item) of a string key declared by
+    /// <paramref name="declaration"/>, or null.
+    /// </summary>
     internal static string? TextProblem(string text, ConfigKeyAttribute declaration)
     {
+        var name = declaration.Path[(declaration.Path.LastIndexOf('.') + 1)..];
         var problem = declaration.Format switch
         {
             ConfigFormat.Address when !HostPort.TryParse(text, out _) => $"'{text}' is not an address; use HOST:PORT, e.g. 0.0.0.0:5140 or [::1]:5140",
             ConfigFormat.Timezone => TimezoneProblem(text),
             ConfigFormat.IndexPattern when !LogstashIndexPattern.TryParse(text, out _, out var error) => error ?? "not an index pattern",
             ConfigFormat.ExistingFile when !File.Exists(text) => $"file '{text}' does not exist",
+            ConfigFormat.PemCertificates => PemCertificatesProblem(text, name),
+            ConfigFormat.NonEmpty when text.Length == 0 => $"`{name}` must not be empty",
+            ConfigFormat.AwsName when text.Length == 0 || !text.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-') =>
+                $"`{name}` must be lower-case letters, digits and '-', got '{text}'",
             _ => null,
         };
         return problem;
     }
+
+    /// <summary>A CA bundle is checked as the output will load it, so a file that is not PEM fails at startup, not at the first send.</summary>
+    private static string? PemCertificatesProblem(string file, string name)
+    {
+        if (!File.Exists(file))
+        {
+            return $"file '{file}' does not exist";
+        }
+
+        try
+        {
+            using var roots = CustomCaTrust.FromPemFile(file);
+            return roots.Count == 0 ? $"`{name}` '{file}' holds no PEM certificate" : null;
+        }
+        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException or UnauthorizedAccessException)
+        {
+            return $"`{name}` '{file}' cannot be read as PEM certificates: {e.Message}";
+        }
+    }
+
+    /// <summary>A header the output sets itself (<see cref="IReservedHeaderNames"/>), or one no output lets a file set.</summary>
+    private static bool IsReservedHeader(string name, object options) =>
+        (options is IReservedHeaderNames reserved && reserved.ReservedHeaderNames.Contains(name))
+        || name.Equals("Authorization", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("Host", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>An RFC 9110 field name is a token; this refuses what would break the request (controls, spaces, ':', non-ASCII).</summary>
+    private static bool IsHeaderName(string name) => name.Length > 0 && name.All(c => c is > ' ' and < (char)127 and not ':');
 
     /// <summary>The syslog parser is the judge of a zone: it is the one that must understand it.</summary>
     private static string? TimezoneProblem(string zone)
@@ -127,7 +174,7 @@ public static class GatewayConfigLoader
     }
 
     /// <summary>Reads mappings by the declared keys (<see cref="GatewayConfigKeys"/>): one reader per key kind.</summary>
-    private sealed class KeyReader(YamlFieldReader r, GatewayOptions options, IOutputTypeCatalog outputTypes)
+    private sealed class KeyReader(YamlFieldReader r, object options, IOutputTypeCatalog outputTypes)
     {
         /// <summary>A mapping of <paramref name="node"/>'s keys; any other key is warned about and ignored.</summary>
         public void Section(YamlMappingNode mapping, ConfigNode node, string path)
@@ -180,14 +227,45 @@ public static class GatewayConfigLoader
             switch (key.Kind)
             {
                 case ConfigKeyKind.Text:
-                    if (Text(value, path, declaration) is { } text)
+                    if (Text(value, path, key) is { } text)
                     {
                         key.Set(options, text);
                     }
 
                     break;
+                case ConfigKeyKind.Secret:
+                    if (Text(value, path, key) is { } secret)
+                    {
+                        key.Set(options, new SecretValue(secret));
+                    }
+
+                    break;
+                case ConfigKeyKind.Url:
+                    if (r.String(value, path) is { } address)
+                    {
+                        if (Uri.TryCreate(address, UriKind.Absolute, out var url) && url.Scheme is "http" or "https" && url.Host.Length > 0)
+                        {
+                            key.Set(options, url);
+                        }
+                        else
+                        {
+                            r.Error(value, path, $"`{key.Name}` must be an absolute http:// or https:// URL, got '{address}'");
+                        }
+                    }
+
+                    break;
+                case ConfigKeyKind.TextMap:
+                    key.Set(options, TextMap(value, path));
+                    break;
+                case ConfigKeyKind.IntegerDuration:
+                    if (r.Integer(value, path, declaration.Min, declaration.Max, declaration.RangeHint) is { } count)
+                    {
+                        key.Set(options, declaration.TimeUnit == ConfigTimeUnit.Seconds ? TimeSpan.FromSeconds(count) : TimeSpan.FromMilliseconds(count));
+                    }
+
+                    break;
                 case ConfigKeyKind.TextList:
-                    if (TextList(value, path, declaration) is { } items)
+                    if (TextList(value, path, key) is { } items)
                     {
                         key.Set(options, items);
                     }
@@ -238,15 +316,16 @@ public static class GatewayConfigLoader
                     key.Set(options, ReadCredentials(r, value, path));
                     break;
                 case ConfigKeyKind.Outputs:
-                    ReadOutputs(r, value, options, outputTypes);
+                    // GatewayConfigKeys.Check: only GatewayOptions holds the outputs list.
+                    ReadOutputs(r, value, (GatewayOptions)options, outputTypes);
                     break;
             }
         }
 
-        private string? Text(YamlNode value, string path, ConfigKeyAttribute declaration)
+        private string? Text(YamlNode value, string path, ConfigKey key)
         {
             var text = r.String(value, path);
-            if (text is not null && TextProblem(text, declaration) is { } problem)
+            if (text is not null && TextProblem(text, key.Declaration) is { } problem)
             {
                 r.Error(value, path, problem);
                 return null;
@@ -259,7 +338,7 @@ public static class GatewayConfigLoader
         /// The items of a list of strings, each checked as a string key's value; null after any problem, so a bad list
         /// leaves the default as a bad scalar does. A null item (<c>- ~</c>) is absent, as a null value is.
         /// </summary>
-        private List<string>? TextList(YamlNode value, string path, ConfigKeyAttribute declaration)
+        private List<string>? TextList(YamlNode value, string path, ConfigKey key)
         {
             if (r.Sequence(value, path) is not { } sequence)
             {
@@ -276,7 +355,7 @@ public static class GatewayConfigLoader
                     continue;
                 }
 
-                if (Text(item, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{path}[{i}]"), declaration) is { } text)
+                if (Text(item, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{path}[{i}]"), key) is { } text)
                 {
                     items.Add(text);
                 }
@@ -287,6 +366,33 @@ public static class GatewayConfigLoader
             }
 
             return valid ? items : null;
+        }
+
+        /// <summary>
+        /// The entries of a mapping of strings whose names are header names (<see cref="ConfigFormat.HeaderName"/>, the
+        /// only format of a map); a bad entry is reported and left out, the others kept. A null value is the empty string
+        /// (<see cref="YamlFieldReader.StringMap"/>).
+        /// </summary>
+        private Dictionary<string, string> TextMap(YamlNode value, string path)
+        {
+            var map = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var (name, text) in r.StringMap(value, path))
+            {
+                if (IsReservedHeader(name, options))
+                {
+                    r.Error(value, path + "." + name, $"header `{name}` is set by the output and cannot be overridden (use `auth` for credentials)");
+                }
+                else if (!IsHeaderName(name))
+                {
+                    r.Error(value, path, $"`{name}` is not a valid HTTP header name");
+                }
+                else
+                {
+                    map[name] = text;
+                }
+            }
+
+            return map;
         }
     }
 

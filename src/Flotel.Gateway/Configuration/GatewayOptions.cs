@@ -60,7 +60,12 @@ public sealed class GatewayOptions
     [ConfigKey("syslog.maxFrameBytes", "longer frames are discarded and counted (`flotel_syslog_dropped_total{reason=\"oversized\"}`); RFC 5424 §6.1 requires 480", Unit = "bytes", Min = 480, Max = 64 * 1024 * 1024, RangeHint = "(RFC 5424 §6.1: receivers must accept 480 octets)")]
     public int SyslogMaxFrameBytes { get; set; } = 256 * 1024;
 
-    [ConfigKey("syslog.tls", "syslog over TLS (RFC 5425); `certificate` and `key` are required, with `clientCa` clients must present a certificate that chains to it (mutual TLS)", DefaultText = "off")]
+    [ConfigKey(
+        "syslog.tls",
+        "syslog over TLS (RFC 5425); `certificate` and `key` are required, with `clientCa` clients must present a certificate that chains " +
+        "to it (mutual TLS). With `fleet.enabled`, device certificates of the fleet CA are accepted too, and their lines are stored " +
+        "under the device's name (docs/fleet.md §6)",
+        DefaultText = "off")]
     public TlsOptions? SyslogTls { get; set; }
 
     [ConfigKey("syslog.tls.address", "listener of syslog over TLS (port 6514 by convention)", Format = ConfigFormat.Address, DefaultInSection = "0.0.0.0:6514")]

@@ -15,6 +15,27 @@ public static class OutputTypes
     public delegate OutputOptions? Reader(YamlFieldReader reader, YamlMappingNode node, string name, string path);
 
     /// <summary>
+    /// The reader of an options class that declares its keys (<see cref="ConfigKeyAttribute"/>,
+    /// <see cref="ConfigSectionAttribute"/>): reads them as the file's top is read, then runs
+    /// <see cref="OutputOptions.ValidateKeys"/>. A declaration the loader could not honour throws here, when the output
+    /// type is defined.
+    /// </summary>
+    public static Reader Declared<TOptions>()
+        where TOptions : OutputOptions, new()
+    {
+        _ = ConfigKeySet.For(typeof(TOptions));
+        return static (r, node, name, path) =>
+        {
+            ArgumentNullException.ThrowIfNull(r);
+            ArgumentNullException.ThrowIfNull(node);
+            var options = new TOptions { Name = name };
+            GatewayConfigLoader.ReadDeclared(r, node, path, options);
+            options.ValidateKeys(r, node, path);
+            return options;
+        };
+    }
+
+    /// <summary>
     /// The catalog <see cref="GatewayConfigLoader.Load"/> uses when it is given none. The output registry installs itself
     /// here when the assembly loads; until then (never, in practice) no output type is known.
     /// </summary>

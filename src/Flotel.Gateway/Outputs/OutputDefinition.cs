@@ -42,6 +42,23 @@ public sealed class OutputDefinition
             : throw new ArgumentException($"output type '{typeName}' takes {typeof(TOptions).Name}, not {options.GetType().Name}", nameof(options)));
     }
 
+    /// <summary>
+    /// Defines type <paramref name="typeName"/> whose options <typeparamref name="TOptions"/> declare their keys: read by
+    /// <see cref="OutputTypes.Declared{TOptions}"/>, tabled in docs/configuration.md from the same declarations.
+    /// </summary>
+    /// <param name="typeName">The <c>type:</c> value.</param>
+    /// <param name="create">Creates (does not start) the output.</param>
+    public static OutputDefinition Of<TOptions>(string typeName, Func<TOptions, OutputContext, IGatewayOutput> create)
+        where TOptions : OutputOptions, new()
+    {
+        var definition = Of(typeName, OutputTypes.Declared<TOptions>(), create);
+        definition.DeclaresKeys = true;
+        return definition;
+    }
+
+    /// <summary>True when <see cref="OptionsType"/> declares its keys (and docs/configuration.md tables them).</summary>
+    public bool DeclaresKeys { get; private set; }
+
     /// <summary>Creates (does not start) the output configured by <paramref name="options"/>.</summary>
     public IGatewayOutput Create(OutputOptions options, OutputContext context)
     {

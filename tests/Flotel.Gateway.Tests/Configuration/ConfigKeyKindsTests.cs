@@ -123,7 +123,9 @@ public sealed class ConfigKeyKindsTests : IDisposable
         var (options, diagnostics) = Load("fleet: {}\n");
 
         Assert.Empty(diagnostics);
-        Assert.Equal((false, "0.0.0.0:9443", 30, 30, 180), (options.Fleet!.Enabled, options.Fleet.Address, options.Fleet.CertificateDays, options.Fleet.RenewGraceDays, options.Fleet.OfflineAfterSeconds));
+        Assert.Equal(
+            (false, "0.0.0.0:9443", 30, 30, 180),
+            (options.Fleet!.Enabled, options.Fleet.Address, options.Fleet.CertificateDays, options.Fleet.RenewGraceDays, options.Fleet.OfflineAfterSeconds));
     }
 
     [Fact]
@@ -131,7 +133,9 @@ public sealed class ConfigKeyKindsTests : IDisposable
     {
         var (options, diagnostics) = Load("fleet:\n  enabled: true\n  address: nowhere\n");
 
-        Assert.Equal("gateway.yaml:3: fleet.address: 'nowhere' is not an address; use HOST:PORT, e.g. 0.0.0.0:5140 or [::1]:5140", Relative(Assert.Single(diagnostics)));
+        Assert.Equal(
+            "gateway.yaml:3: fleet.address: 'nowhere' is not an address; use HOST:PORT, e.g. 0.0.0.0:5140 or [::1]:5140",
+            Relative(Assert.Single(diagnostics)));
         Assert.Equal("0.0.0.0:9443", options.Fleet!.Address);
     }
 

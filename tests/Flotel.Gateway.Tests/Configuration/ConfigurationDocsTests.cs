@@ -1,4 +1,6 @@
 using Flotel.Gateway.Configuration;
+using Flotel.Gateway.Outputs;
+using Flotel.Gateway.Outputs.RemoteWrite;
 
 namespace Flotel.Gateway.Tests.Configuration;
 
@@ -40,6 +42,57 @@ public sealed class ConfigurationDocsTests
             Assert.Fail($"docs/configuration.md:{line + 1}: the gateway key table differs from the [ConfigKey] declarations of GatewayOptions; "
                 + $"regenerate it with: {Regenerate}\n  in the file: {(line < have.Length ? have[line] : "(end)")}\n  generated:   {(line < want.Length ? want[line] : "(end)")}");
         }
+    }
+
+    [Fact]
+    public void OutputKeyTables_AreWhatTheDeclarationsProduce()
+    {
+        var path = Path.Combine(RepoRoot(), "docs", "configuration.md");
+        var document = File.ReadAllText(path);
+        var generated = document;
+        var declaring = OutputRegistry.Default.Definitions.Where(d => d.DeclaresKeys).ToList();
+        Assert.NotEmpty(declaring);
+        foreach (var definition in declaring)
+        {
+            generated = GatewayConfigDocs.ReplaceGeneratedSection(generated, GatewayConfigDocs.OutputKeyTable(definition.OptionsType),
+                GatewayConfigDocs.OutputBeginMarker(definition.TypeName), GatewayConfigDocs.OutputEndMarker(definition.TypeName));
+        }
+
+        if (Environment.GetEnvironmentVariable("FLOTEL_UPDATE_DOCS") == "1")
+        {
+            if (generated != document)
+            {
+                File.WriteAllText(path, generated);
+            }
+
+            return;
+        }
+
+        var have = document.Split('\n');
+        var want = generated.Split('\n');
+        var line = 0;
+        while (line < have.Length && line < want.Length && have[line] == want[line])
+        {
+            line++;
+        }
+
+        Assert.True(generated == document, $"docs/configuration.md:{line + 1}: an output key table differs from the [ConfigKey] declarations "
+            + $"of its options; regenerate it with: {Regenerate}\n  in the file: {(line < have.Length ? have[line] : "(end)")}\n"
+            + $"  generated:   {(line < want.Length ? want[line] : "(end)")}");
+    }
+
+    [Fact]
+    public void OutputKeyTable_IncludesTheSharedHttpKeys_WithTheirUnitsAndDefaults()
+    {
+        var rows = GatewayConfigDocs.OutputKeyTable(typeof(RemoteWriteOptions)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+        Assert.Equal(ConfigKeySet.For(typeof(RemoteWriteOptions)).All.Count + 2, rows.Length);
+        Assert.StartsWith("| `url` | absolute `http://` or `https://` URL | required | ", rows[2], StringComparison.Ordinal);
+        Assert.Contains(rows, r => r.StartsWith("| `timeoutSeconds` | seconds, 1–3600 | 30 | ", StringComparison.Ordinal));
+        Assert.Contains(rows, r => r.StartsWith("| `minBackoffMs` | milliseconds, 1–600000 | 500 | ", StringComparison.Ordinal));
+        Assert.Contains(rows, r => r.StartsWith("| `headers` | map of header → value | none | ", StringComparison.Ordinal));
+        Assert.Contains(rows, r => r.StartsWith("| `tls.caFile` | PEM file | system roots | ", StringComparison.Ordinal));
+        Assert.StartsWith("| `maxSamplesPerSend` | samples, 1–1000000 | 2000 | ", rows[^1], StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,5 +1,9 @@
 using System.Reflection;
 using Flotel.Gateway.Configuration;
+using Flotel.Gateway.Outputs.Elasticsearch;
+using Flotel.Gateway.Outputs.InfluxDb;
+using Flotel.Gateway.Outputs.RemoteWrite;
+using Flotel.Gateway.Outputs.Shared;
 
 namespace Flotel.Gateway.Tests.Configuration;
 
@@ -178,5 +182,79 @@ public sealed class GatewayConfigKeysTests
         var declaration = new ConfigKeyAttribute("fleet.address", "where") { Format = ConfigFormat.Address };
 
         Assert.Equal("'fleet' is not an address; use HOST:PORT, e.g. 0.0.0.0:5140 or [::1]:5140", GatewayConfigLoader.TextProblem("fleet", declaration));
+    }
+
+    [Fact]
+    public void OutputKeys_IncludeTheSharedHttpKeys_InTheEntrysOwnMapping()
+    {
+        var keys = ConfigKeySet.For(typeof(RemoteWriteOptions));
+
+        Assert.Equal(
+            ["url", "timeoutSeconds", "auth", "headers", "tls", "minBackoffMs", "maxBackoffSeconds", "maxSamplesPerSend"],
+            keys.Root.Children.Select(c => c.Name));
+        Assert.Equal(["tls.caFile", "tls.insecureSkipVerify"], keys.All.Where(k => k.Path.StartsWith("tls.", StringComparison.Ordinal)).Select(k => k.Path));
+        Assert.Equal(ConfigKeyKind.IntegerDuration, keys.All.Single(k => k.Path == "minBackoffMs").Kind);
+        Assert.Equal(ConfigKeyKind.Url, keys.All.Single(k => k.Path == "url").Kind);
+        Assert.Equal(ConfigKeyKind.TextMap, keys.All.Single(k => k.Path == "headers").Kind);
+    }
+
+    [Theory]
+    [InlineData(typeof(EverySettableOutputOption), null)]
+    [InlineData(typeof(SecondsWithoutRange), "a duration in whole seconds or milliseconds declares its Min (1 or more) and Max")]
+    [InlineData(typeof(MapWithoutHeaderNames), "a map's names are HTTP header names (Format = HeaderName), and only a map's are")]
+    [InlineData(typeof(OutputsInsideAnOutput), "outputs are listed at the top of the file only")]
+    public void OutputDeclarations_TheLoaderCouldNotHonour_FailWhenTheTypeIsDefined(Type options, string? problem)
+    {
+        var error = Record.Exception(() => ConfigKeySet.For(options));
+
+        if (problem is null)
+        {
+            Assert.Null(error);
+        }
+        else
+        {
+            Assert.Contains(problem, Assert.IsType<InvalidOperationException>(error).Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void EverySettableOutputOption_IsADeclaredKey()
+    {
+        foreach (var type in new[] { typeof(ElasticsearchOptions), typeof(InfluxDbOptions), typeof(RemoteWriteOptions), typeof(HttpOutputSettings) })
+        {
+            var declared = ConfigKeySet.For(type == typeof(HttpOutputSettings) ? typeof(RemoteWriteOptions) : type).All.Select(k => k.Property).ToHashSet();
+            foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
+            {
+                var settable = property.SetMethod is { IsPublic: true } && property.Name != nameof(OutputOptions.Name);
+                Assert.True(!settable || declared.Contains(property), $"{type.Name}.{property.Name} has no [ConfigKey]: the file cannot set it");
+            }
+        }
+    }
+
+    private sealed class EverySettableOutputOption
+    {
+        [ConfigKey("wait", "d", TimeUnit = ConfigTimeUnit.Milliseconds, Min = 1, Max = 10)]
+        public TimeSpan Wait { get; set; } = TimeSpan.FromMilliseconds(5);
+
+        [ConfigKey("extra", "d", Format = ConfigFormat.HeaderName)]
+        public IReadOnlyDictionary<string, string> Extra { get; set; } = new Dictionary<string, string>();
+    }
+
+    private sealed class SecondsWithoutRange
+    {
+        [ConfigKey("wait", "d", TimeUnit = ConfigTimeUnit.Seconds)]
+        public TimeSpan Wait { get; set; } = TimeSpan.FromSeconds(5);
+    }
+
+    private sealed class MapWithoutHeaderNames
+    {
+        [ConfigKey("extra", "d")]
+        public IReadOnlyDictionary<string, string> Extra { get; set; } = new Dictionary<string, string>();
+    }
+
+    private sealed class OutputsInsideAnOutput
+    {
+        [ConfigKey("outputs", "d")]
+        public List<OutputOptions> Outputs { get; } = [];
     }
 }

@@ -235,7 +235,8 @@ public sealed class GatewayConfigLoaderTests : IDisposable
 
     [Theory]
     [InlineData("query:\n  prometheus:\n    labelNames: escape\n", 3, "query.prometheus.labelNames", "one of utf8, sanitize")]
-    [InlineData("query:\n  prometheus:\n    labelNames: Sanitize\n", 3, "query.prometheus.labelNames", "`labelNames` must be one of utf8, sanitize; got 'Sanitize'")]
+    [InlineData("query:\n  prometheus:\n    labelNames: Sanitize\n", 3, "query.prometheus.labelNames",
+        "`labelNames` must be one of utf8, sanitize; got 'Sanitize'")]
     [InlineData("query:\n  prometheus:\n    labelNames: {a: 1}\n", 3, "query.prometheus.labelNames", "expected a string")]
     [InlineData("query:\n  prometheus:\n    labelname: sanitize\n", 3, "query.prometheus.labelname", "")]
     public void Load_BadQueryPrometheusLabelNames_NamesLineAndField(string yaml, int line, string field, string rule)

@@ -38,7 +38,7 @@ public sealed partial class ElasticsearchOutput : OutputHost<LogDocument>
 
     /// <summary>The registry's entry for <c>type: elasticsearch</c>.</summary>
     public static OutputDefinition Definition { get; } = OutputDefinition.Of<ElasticsearchOptions>(
-        ElasticsearchOptions.TypeName, ElasticsearchOptions.Read, static (options, context) => new ElasticsearchOutput(options, context));
+        ElasticsearchOptions.TypeName, static (options, context) => new ElasticsearchOutput(options, context));
 
     /// <summary>Where bulk requests go.</summary>
     public Uri BulkUri => _client.BulkUri;

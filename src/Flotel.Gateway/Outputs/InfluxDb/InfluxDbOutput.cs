@@ -28,7 +28,7 @@ public sealed partial class InfluxDbOutput : OutputHost<SeriesSample>
 
     /// <summary>The registry's entry for <c>type: influxdb</c>.</summary>
     public static OutputDefinition Definition { get; } = OutputDefinition.Of<InfluxDbOptions>(
-        InfluxDbOptions.TypeName, InfluxDbOptions.Read, static (options, context) => new InfluxDbOutput(options, context));
+        InfluxDbOptions.TypeName, static (options, context) => new InfluxDbOutput(options, context));
 
     /// <summary>The decoder (counters of skipped samples).</summary>
     public InfluxDbSampleDecoder Decoder => (InfluxDbSampleDecoder)KindFilter.Decoder;

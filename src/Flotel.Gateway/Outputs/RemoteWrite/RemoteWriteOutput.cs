@@ -30,7 +30,7 @@ public sealed partial class RemoteWriteOutput : OutputHost<SeriesSample>
 
     /// <summary>The registry's entry for <c>type: remote_write</c>.</summary>
     public static OutputDefinition Definition { get; } = OutputDefinition.Of<RemoteWriteOptions>(
-        RemoteWriteOptions.TypeName, RemoteWriteOptions.Read, static (options, context) => new RemoteWriteOutput(options, context));
+        RemoteWriteOptions.TypeName, static (options, context) => new RemoteWriteOutput(options, context));
 
     /// <inheritdoc />
     public override async ValueTask<DeliveryOutcome<SeriesSample>> SendAsync(IReadOnlyList<SeriesSample> batch, CancellationToken cancellationToken)

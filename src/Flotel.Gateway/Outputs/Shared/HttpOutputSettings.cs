@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Net.Http.Headers;
-using System.Security.Cryptography;
 using System.Text;
 using Flotel.Gateway.Configuration;
 using Flotel.Pipeline.Delivery;
@@ -12,125 +10,50 @@ namespace Flotel.Gateway.Outputs.Shared;
 
 /// <summary>
 /// The HTTP keys every HTTP output shares (<c>url</c>, <c>timeoutSeconds</c>, <c>auth</c>, <c>headers</c>,
-/// <c>tls.caFile</c>, <c>minBackoffMs</c>, <c>maxBackoffSeconds</c>), read and validated once here, and the two things
-/// built from them: the <see cref="HttpClient"/> (timeout, custom CA) and the per-request headers (auth, custom).
+/// <c>tls.caFile</c>, <c>tls.insecureSkipVerify</c>, <c>minBackoffMs</c>, <c>maxBackoffSeconds</c>), declared once here
+/// and included in each HTTP output's options (<c>[ConfigSection("")]</c>, so they sit in the output's own mapping and its
+/// docs table), and the two things built from them: the <see cref="HttpClient"/> (timeout, custom CA) and the
+/// per-request headers (auth, custom).
 /// </summary>
 public sealed class HttpOutputSettings
 {
-    /// <summary>The keys read by <see cref="TryRead"/>; output readers add their own.</summary>
-    public static readonly IReadOnlySet<string> Keys = new HashSet<string>(StringComparer.Ordinal)
-    {
-        "url", "timeoutSeconds", "auth", "headers", "tls", "minBackoffMs", "maxBackoffSeconds",
-    };
-
-    private static readonly HashSet<string> TlsKeys = new(StringComparer.Ordinal) { "caFile", "insecureSkipVerify" };
-
     /// <summary>The peer's URL (absolute http or https).</summary>
+    [ConfigKey("url", "the backend (see each type for what is appended)", DefaultText = "required")]
     public Uri Url { get; set; } = new("http://127.0.0.1/");
 
     /// <summary>Whole-request timeout (connect, send, response); a timeout is a retryable failure.</summary>
+    [ConfigKey("timeoutSeconds", "whole request (connect at most 10 s of it); a timeout is retried",
+        TimeUnit = ConfigTimeUnit.Seconds, Min = 1, Max = 3600)]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Basic or bearer credentials sent with every request; null = none.</summary>
+    [ConfigKey("auth", "HTTP basic auth, or `Authorization: Bearer …` (`${ENV}` allowed)", DefaultText = "none")]
     public AuthOptions? Auth { get; set; }
 
     /// <summary>Extra request headers (e.g. <c>X-Scope-OrgID</c> for Mimir/Thanos tenants).</summary>
+    [ConfigKey("headers", "extra request headers (e.g. `X-Scope-OrgID`); headers the output sets itself (content type/encoding, "
+        + "`Authorization`, `Host`, `Content-Length`, protocol headers) are refused", Format = ConfigFormat.HeaderName)]
     public IReadOnlyDictionary<string, string> Headers { get; set; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>PEM CA bundle that the peer's certificate must chain to (instead of, or besides, the system roots).</summary>
+    [ConfigKey("tls.caFile", "the backend's certificate must chain to one of these (or to a system root); host names are always checked",
+        Format = ConfigFormat.PemCertificates, Unit = "PEM file", DefaultText = "system roots")]
     public string? CaFile { get; set; }
 
     /// <summary>Accept any server certificate (tests and labs only; logged at startup).</summary>
+    [ConfigKey("tls.insecureSkipVerify", "accept any certificate (labs only)")]
     public bool InsecureSkipVerify { get; set; }
 
     /// <summary>First retry wait.</summary>
+    [ConfigKey("minBackoffMs", "first retry wait", TimeUnit = ConfigTimeUnit.Milliseconds, Min = 1, Max = 600_000)]
     public TimeSpan MinBackoff { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Longest retry wait (a peer's <c>Retry-After</c> may ask for more, up to 5 minutes).</summary>
+    [ConfigKey("maxBackoffSeconds", "longest computed retry wait; not less than `minBackoffMs`", TimeUnit = ConfigTimeUnit.Seconds, Min = 1, Max = 3600)]
     public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The URL without user info and query, for logs (style rule 10: URLs are redacted).</summary>
     public string RedactedUrl => UrlRedaction.Redact(Url);
-
-    /// <summary>
-    /// Reads <paramref name="key"/> when it is one of <see cref="Keys"/> (true), reporting problems with the key's path;
-    /// false for a key that is the output's own. <paramref name="reservedHeaders"/> are headers the output sets itself.
-    /// </summary>
-    public bool TryRead(YamlFieldReader r, string key, YamlNode value, string path, IReadOnlySet<string> reservedHeaders)
-    {
-        ArgumentNullException.ThrowIfNull(r);
-        ArgumentNullException.ThrowIfNull(reservedHeaders);
-        var at = YamlFieldReader.Join(path, key);
-        switch (key)
-        {
-            case "url":
-                if (r.String(value, at) is { } text)
-                {
-                    if (Uri.TryCreate(text, UriKind.Absolute, out var url) && url.Scheme is "http" or "https" && url.Host.Length > 0)
-                    {
-                        Url = url;
-                    }
-                    else
-                    {
-                        r.Error(value, at, $"`url` must be an absolute http:// or https:// URL, got '{text}'");
-                    }
-                }
-
-                return true;
-            case "timeoutSeconds":
-                Timeout = TimeSpan.FromSeconds(r.Integer(value, at, 1, 3600) ?? (long)Timeout.TotalSeconds);
-                return true;
-            case "minBackoffMs":
-                MinBackoff = TimeSpan.FromMilliseconds(r.Integer(value, at, 1, 600_000) ?? (long)MinBackoff.TotalMilliseconds);
-                return true;
-            case "maxBackoffSeconds":
-                MaxBackoff = TimeSpan.FromSeconds(r.Integer(value, at, 1, 3600) ?? (long)MaxBackoff.TotalSeconds);
-                return true;
-            case "auth":
-                Auth = GatewayConfigLoader.ReadCredentials(r, value, at);
-                return true;
-            case "headers":
-                var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-                foreach (var (name, headerValue) in r.StringMap(value, at))
-                {
-                    if (reservedHeaders.Contains(name) || name.Equals("Authorization", StringComparison.OrdinalIgnoreCase)
-                        || name.Equals("Host", StringComparison.OrdinalIgnoreCase) || name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
-                    {
-                        r.Error(value, at + "." + name, $"header `{name}` is set by the output and cannot be overridden (use `auth` for credentials)");
-                    }
-                    else if (name.Length == 0 || !name.All(c => c is > ' ' and < (char)127 and not ':'))
-                    {
-                        r.Error(value, at, $"`{name}` is not a valid HTTP header name");
-                    }
-                    else
-                    {
-                        headers[name] = headerValue;
-                    }
-                }
-
-                Headers = headers;
-                return true;
-            case "tls":
-                if (r.Mapping(value, at) is { } tls)
-                {
-                    foreach (var (k, _, v) in r.Entries(tls, at, TlsKeys))
-                    {
-                        if (k == "caFile")
-                        {
-                            CaFile = ReadCaFile(r, v, at + ".caFile");
-                        }
-                        else if (k == "insecureSkipVerify")
-                        {
-                            InsecureSkipVerify = r.Boolean(v, at + "." + k) ?? false;
-                        }
-                    }
-                }
-
-                return true;
-            default:
-                return false;
-        }
-    }
 
     /// <summary>
     /// A node of <paramref name="node"/> with a source position, for messages about the entry as a whole: the entry
@@ -209,31 +132,5 @@ public sealed class HttpOutputSettings
         {
             request.Headers.TryAddWithoutValidation(name, value);
         }
-    }
-
-    private static string? ReadCaFile(YamlFieldReader r, YamlNode node, string path)
-    {
-        var file = GatewayConfigLoader.ExistingFile(r, node, path);
-        if (file is null)
-        {
-            return null;
-        }
-
-        try
-        {
-            using var roots = CustomCaTrust.FromPemFile(file);
-            if (roots.Count == 0)
-            {
-                r.Error(node, path, $"`caFile` '{file}' holds no PEM certificate");
-                return null;
-            }
-        }
-        catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
-        {
-            r.Error(node, path, string.Create(CultureInfo.InvariantCulture, $"`caFile` '{file}' cannot be read as PEM certificates: {e.Message}"));
-            return null;
-        }
-
-        return file;
     }
 }

@@ -48,7 +48,7 @@ public sealed class ElasticsearchOptionsTests : IDisposable
     [InlineData("    aws: {service: es}\n", "outputs[0].aws.region", "`region` is required for SigV4 signing (e.g. us-east-1)")]
     [InlineData("    aws: {region: US_EAST}\n", "outputs[0].aws.region", "`region` must be lower-case letters, digits and '-', got 'US_EAST'")]
     [InlineData("    maxBytes: 10\n", "outputs[0].maxBytes", "`maxBytes` must be between 1024 and 1073741824, got 10")]
-    [InlineData("    index: logs-%{[host]}\n", "outputs[0].index", "`index` is not an index pattern: ")]
+    [InlineData("    index: logs-%{[host]}\n", "outputs[0].index", "index pattern \"logs-%{[host]}\": ")]
     public void Read_BadEntry_ReportsTheKeyAndWhy(string entry, string field, string message)
     {
         var diagnostics = Load(entry, out _);
