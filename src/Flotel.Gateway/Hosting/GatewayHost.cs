@@ -320,6 +320,11 @@ public sealed partial class GatewayHost : IAsyncDisposable
         });
 
         var app = builder.Build();
+        if (fleet is not null && options.AdminAuth is null && !IsLoopback(http.Host))
+        {
+            LogAdminApiOpen(_logger, options.HttpAddress);
+        }
+
         var auth = new EndpointAuthorization(options.IngestAuth, options.QueryAuth, options.AdminAuth, fleet is null ? null : new FleetAccess(fleet, time));
         var unhandled = new UnhandledErrors(loggerFactory.CreateLogger("Flotel.Gateway.Http"), Metrics, time);
         app.Use((context, next) => unhandled.InvokeAsync(context, () => next(context)));
@@ -502,6 +507,14 @@ public sealed partial class GatewayHost : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Output {Output} is no longer configured: its queue cursor is removed and what it had not sent will not be sent")]
     private static partial void LogOutputRemoved(ILogger logger, string output);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The fleet is enabled and auth.admin is not set: anyone who reaches {Address} can apply configurations to devices and create enrolment tokens; set auth.admin (docs/fleet.md §2)")]
+    private static partial void LogAdminApiOpen(ILogger logger, string address);
+
+    /// <summary>Whether a listener's host is a loopback address or <c>localhost</c> (only this machine can reach it).</summary>
+    private static bool IsLoopback(string host) =>
+        string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
+        || (System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var address) && System.Net.IPAddress.IsLoopback(address));
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Gateway shutdown step failed: {Reason}")]
     private static partial void LogStopFailed(ILogger logger, string reason);
