@@ -38,7 +38,7 @@ public sealed class ElasticsearchClientsPagingTests
 
         Assert.True(await Eventually.PollAsync(async () => await GatewayTestKit.CountAsync(gateway.Http, Index, "{}") == Documents, TimeSpan.FromSeconds(30)), "the documents did not become searchable");
 
-        using (EsClientsPackage package = await EsClientsPackage.InstallAsync())
+        using (NodePackage package = await EsClientsPackage.InstallAsync())
         {
             int[] expected = [.. Enumerable.Range(0, Documents)];
             foreach (string client in new[] { "es8", "es9", "os2", "os3" })

@@ -89,7 +89,7 @@ public sealed class ElasticsearchClientsTests
 
     private static async Task<JsonNode> RunClientsAsync(InProcessGateway gateway)
     {
-        using EsClientsPackage package = await EsClientsPackage.InstallAsync();
+        using NodePackage package = await EsClientsPackage.InstallAsync();
         return JsonNode.Parse(await package.RunScriptAsync("clients.mjs", "http://" + gateway.Host.HttpEndPoint, Index))!;
     }
 }

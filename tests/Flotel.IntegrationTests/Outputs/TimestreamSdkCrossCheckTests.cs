@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
@@ -96,78 +95,18 @@ public sealed class TimestreamSdkCrossCheckTests
 
     private static async Task<JsonNode> RunSdkAsync(FakeTimestreamServer fake, JsonObject request)
     {
-        var source = SdkFolder();
-        var work = PeerProcess.CreateTempDirectory("timestream-sdk");
-        try
+        using var package = await NodePackage.InstallAsync(SdkFolder(), "timestream-sdk", "package.json", "package-lock.json", "write-records.mjs");
+        var input = new JsonObject
         {
-            foreach (var file in new[] { "package.json", "package-lock.json", "write-records.mjs" })
-            {
-                File.Copy(Path.Combine(source, file), Path.Combine(work, file));
-            }
-
-            // npm ci installs exactly the lock file's versions (offline from the npm cache when it has them).
-            await RunAsync("npm", ["ci", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], work, TimeSpan.FromMinutes(5));
-            var input = new JsonObject
-            {
-                ["discoveryEndpoint"] = fake.DiscoveryEndpoint.ToString().TrimEnd('/'),
-                ["region"] = FakeTimestreamServer.Region,
-                ["accessKeyId"] = FakeTimestreamServer.AccessKeyId,
-                ["secretAccessKey"] = FakeTimestreamServer.SecretAccessKey,
-                ["request"] = request,
-            };
-            var inputFile = Path.Combine(work, "input.json");
-            await File.WriteAllTextAsync(inputFile, input.ToJsonString());
-            var output = await RunAsync("node", ["write-records.mjs", inputFile], work, TimeSpan.FromMinutes(1));
-            var line = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Last();
-            return JsonNode.Parse(line)!;
-        }
-        finally
-        {
-            Directory.Delete(work, recursive: true);
-        }
-    }
-
-    private static async Task<string> RunAsync(string program, string[] arguments, string directory, TimeSpan timeout)
-    {
-        var info = new ProcessStartInfo(program) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        Process process;
-        try
-        {
-            process = Process.Start(info)!;
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            Assert.Fail($"'{program}' could not be started ({e.Message}): the AWS SDK cross-check needs Node.js and npm (Debian packages nodejs, npm; test.sh installs them).");
-            throw;
-        }
-
-        using (process)
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            using var cts = new CancellationTokenSource(timeout);
-            try
-            {
-                await process.WaitForExitAsync(cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                Assert.Fail($"'{program} {string.Join(' ', arguments)}' did not finish within {timeout}.");
-            }
-
-            if (process.ExitCode != 0)
-            {
-                Assert.Fail($"'{program} {string.Join(' ', arguments)}' exited with {process.ExitCode}: {await stderr}");
-            }
-
-            return await stdout;
-        }
+            ["discoveryEndpoint"] = fake.DiscoveryEndpoint.ToString().TrimEnd('/'),
+            ["region"] = FakeTimestreamServer.Region,
+            ["accessKeyId"] = FakeTimestreamServer.AccessKeyId,
+            ["secretAccessKey"] = FakeTimestreamServer.SecretAccessKey,
+            ["request"] = request,
+        };
+        var inputFile = Path.Combine(package.WorkDirectory, "input.json");
+        await File.WriteAllTextAsync(inputFile, input.ToJsonString());
+        return JsonNode.Parse(await package.RunScriptAsync("write-records.mjs", inputFile))!;
     }
 
     private static string SdkFolder([CallerFilePath] string path = "") => Path.Combine(Path.GetDirectoryName(path)!, "TimestreamSdk");
