@@ -27,7 +27,8 @@ internal sealed class NodePackage : IDisposable
                 File.Copy(Path.Combine(sourceFolder, file), Path.Combine(package.WorkDirectory, file));
             }
 
-            _ = await RunAsync("npm", ["ci", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], package.WorkDirectory, TimeSpan.FromMinutes(5));
+            string[] install = ["ci", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"];
+            _ = await RunAsync("npm", install, package.WorkDirectory, TimeSpan.FromMinutes(5));
             return package;
         }
         catch
@@ -61,7 +62,8 @@ internal sealed class NodePackage : IDisposable
         }
         catch (System.ComponentModel.Win32Exception e)
         {
-            Assert.Fail($"'{program}' could not be started ({e.Message}): this test needs Node.js and npm (Debian packages nodejs, npm; test.sh installs them).");
+            Assert.Fail($"'{program}' could not be started ({e.Message}): this test needs Node.js and npm " +
+                "(Debian packages nodejs, npm; test.sh installs them).");
             throw;
         }
 

@@ -508,7 +508,10 @@ public sealed partial class GatewayHost : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "Output {Output} is no longer configured: its queue cursor is removed and what it had not sent will not be sent")]
     private static partial void LogOutputRemoved(ILogger logger, string output);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The fleet is enabled and auth.admin is not set: anyone who reaches {Address} can apply configurations to devices and create enrolment tokens; set auth.admin (docs/fleet.md §2)")]
+    [LoggerMessage(
+        Level = LogLevel.Warning,
+        Message = "The fleet is enabled and auth.admin is not set: anyone who reaches {Address} can apply configurations to devices " +
+            "and create enrolment tokens; set auth.admin (docs/fleet.md §2)")]
     private static partial void LogAdminApiOpen(ILogger logger, string address);
 
     /// <summary>Whether a listener's host is a loopback address or <c>localhost</c> (only this machine can reach it).</summary>
