@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.Security;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
@@ -30,7 +29,7 @@ public sealed class FleetIngestIdentityTests : IDisposable
     [Fact]
     public async Task DeviceCertificate_OverwritesSpoofedIdentity_OnSyslogTlsAndRemoteWrite_AndRevocationClosesAndRefuses()
     {
-        var (certificate, key, thumbprint) = WriteServerCertificate(_files.Path);
+        var (certificate, key, thumbprint) = SyslogTlsClient.WriteServerCertificate(_files.Path);
         await using var gateway = await LoopbackGateway.StartAsync("flotel-identity-gw-", o =>
         {
             o.Fleet = new FleetOptions { Enabled = true, Address = "127.0.0.1:0" };
@@ -47,16 +46,16 @@ public sealed class FleetIngestIdentityTests : IDisposable
         {
             // Syslog over TLS with the device certificate, claiming to be someone else in every field it can.
             var marker = "spoof" + Guid.NewGuid().ToString("N")[..8];
-            using var deviceTls = await ConnectSyslogAsync(gateway, thumbprint, client.Certificate);
-            await SendAsync(deviceTls,
+            using var deviceTls = await SyslogTlsClient.ConnectAsync(gateway.Host.SyslogTlsEndPoint!, thumbprint, client.Certificate);
+            await SyslogTlsClient.SendAsync(deviceTls,
                 $"<14>1 2026-12-06T10:00:00.000Z someone-else app 1 - [flotel@32473 device=\"someone-else\" workload=\"w\"] {marker} one\n" +
                 $"<14>2026-12-06T10:00:01.000Z someone-else w[7]: {new string('c', 64)}: {marker} two\n");
 
             // Without a certificate the TLS listener still takes lines (a client certificate is optional), as sent.
             var plainMarker = "plain" + Guid.NewGuid().ToString("N")[..8];
-            using (var anonymous = await ConnectSyslogAsync(gateway, thumbprint, clientCertificate: null))
+            using (var anonymous = await SyslogTlsClient.ConnectAsync(gateway.Host.SyslogTlsEndPoint!, thumbprint, clientCertificate: null))
             {
-                await SendAsync(anonymous, $"<14>1 2026-12-06T10:00:02.000Z someone-else app 1 - - {plainMarker}\n");
+                await SyslogTlsClient.SendAsync(anonymous, $"<14>1 2026-12-06T10:00:02.000Z someone-else app 1 - - {plainMarker}\n");
             }
 
             var spoofed = await SearchAsync(gateway, marker, expected: 2);
@@ -97,7 +96,7 @@ public sealed class FleetIngestIdentityTests : IDisposable
                 Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
             }
 
-            Assert.True(await ClosedAsync(deviceTls), "the device's open syslog TLS connection was not closed");
+            Assert.True(await SyslogTlsClient.ClosedAsync(deviceTls, TimeSpan.FromSeconds(20)), "the device's open syslog TLS connection was not closed");
             await Eventually.TrueAsync(() => gateway.Host.Metrics.ToText().Contains("flotel_fleet_revoked_connections_closed_total 1", StringComparison.Ordinal), "the closed connection is counted");
 
             var lateMarker = "late" + Guid.NewGuid().ToString("N")[..8];
@@ -114,9 +113,9 @@ public sealed class FleetIngestIdentityTests : IDisposable
 
             // A plain line sent after everything else is stored, so the refused one had its chance to be stored too.
             var afterMarker = "after" + Guid.NewGuid().ToString("N")[..8];
-            using (var anonymous = await ConnectSyslogAsync(gateway, thumbprint, clientCertificate: null))
+            using (var anonymous = await SyslogTlsClient.ConnectAsync(gateway.Host.SyslogTlsEndPoint!, thumbprint, clientCertificate: null))
             {
-                await SendAsync(anonymous, $"<14>1 2026-12-06T10:00:04.000Z x app 1 - - {afterMarker}\n");
+                await SyslogTlsClient.SendAsync(anonymous, $"<14>1 2026-12-06T10:00:04.000Z x app 1 - - {afterMarker}\n");
             }
 
             _ = await SearchAsync(gateway, afterMarker, expected: 1);
@@ -128,7 +127,7 @@ public sealed class FleetIngestIdentityTests : IDisposable
     [Fact]
     public async Task SyslogTls_WithClientCa_StillRequiresACertificate_AndTakesDeviceCertificatesToo()
     {
-        var (certificate, key, thumbprint) = WriteServerCertificate(_files.Path);
+        var (certificate, key, thumbprint) = SyslogTlsClient.WriteServerCertificate(_files.Path);
         var clientCaFile = Path.Combine(_files.Path, "client-ca.crt");
         await File.WriteAllTextAsync(clientCaFile, SelfSigned("CN=operator ca").ExportCertificatePem());
         await using var gateway = await LoopbackGateway.StartAsync("flotel-identity-mtls-", o =>
@@ -148,9 +147,9 @@ public sealed class FleetIngestIdentityTests : IDisposable
             await RefusedOrClosedAsync(gateway, thumbprint, clientCertificate: null, $"<14>1 2026-12-06T10:00:00.000Z x app 1 - - {refusedMarker}\n");
 
             var marker = "mtls" + Guid.NewGuid().ToString("N")[..8];
-            using (var device = await ConnectSyslogAsync(gateway, thumbprint, client.Certificate))
+            using (var device = await SyslogTlsClient.ConnectAsync(gateway.Host.SyslogTlsEndPoint!, thumbprint, client.Certificate))
             {
-                await SendAsync(device, $"<14>1 2026-12-06T10:00:01.000Z someone-else app 1 - - {marker}\n");
+                await SyslogTlsClient.SendAsync(device, $"<14>1 2026-12-06T10:00:01.000Z someone-else app 1 - - {marker}\n");
             }
 
             Assert.Equal(Device, Assert.Single(await SearchAsync(gateway, marker, expected: 1)).GetProperty("device_id").GetString());
@@ -200,45 +199,6 @@ public sealed class FleetIngestIdentityTests : IDisposable
         return sources;
     }
 
-    private static async Task<SslStream> ConnectSyslogAsync(LoopbackGateway gateway, string serverThumbprint, X509Certificate2? clientCertificate)
-    {
-        var tcp = new TcpClient();
-        await tcp.ConnectAsync(gateway.Host.SyslogTlsEndPoint!);
-        var ssl = new SslStream(tcp.GetStream(), leaveInnerStreamOpen: false);
-        await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-        {
-            TargetHost = "127.0.0.1",
-            RemoteCertificateValidationCallback = (_, presented, _, _) => presented?.GetCertHashString() == serverThumbprint,
-            ClientCertificates = clientCertificate is null ? null : new X509CertificateCollection { clientCertificate },
-            LocalCertificateSelectionCallback = clientCertificate is null ? null : (_, _, _, _, _) => clientCertificate,
-        });
-        return ssl;
-    }
-
-    private static async Task SendAsync(SslStream ssl, string lines)
-    {
-        await ssl.WriteAsync(Encoding.UTF8.GetBytes(lines));
-        await ssl.FlushAsync();
-    }
-
-    /// <summary>True when the server ends the connection (EOF or reset) within 20 s.</summary>
-    private static async Task<bool> ClosedAsync(SslStream ssl)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        try
-        {
-            return await ssl.ReadAsync(new byte[1], timeout.Token) == 0;
-        }
-        catch (IOException)
-        {
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
-
     /// <summary>
     /// A handshake the server refuses: with TLS 1.3 the client may finish its side before the server judged its
     /// certificate, so the refusal shows either in the handshake or as the connection ending right after it.
@@ -248,7 +208,7 @@ public sealed class FleetIngestIdentityTests : IDisposable
         SslStream ssl;
         try
         {
-            ssl = await ConnectSyslogAsync(gateway, thumbprint, clientCertificate);
+            ssl = await SyslogTlsClient.ConnectAsync(gateway.Host.SyslogTlsEndPoint!, thumbprint, clientCertificate);
         }
         catch (Exception e) when (e is System.Security.Authentication.AuthenticationException or IOException)
         {
@@ -259,14 +219,14 @@ public sealed class FleetIngestIdentityTests : IDisposable
         {
             try
             {
-                await SendAsync(ssl, line);
+                await SyslogTlsClient.SendAsync(ssl, line);
             }
             catch (IOException)
             {
                 return;
             }
 
-            Assert.True(await ClosedAsync(ssl), "the server kept a connection it should have refused");
+            Assert.True(await SyslogTlsClient.ClosedAsync(ssl, TimeSpan.FromSeconds(20)), "the server kept a connection it should have refused");
         }
     }
 
@@ -291,21 +251,6 @@ public sealed class FleetIngestIdentityTests : IDisposable
         var http = new HttpClient { BaseAddress = gateway.Http.BaseAddress };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
         return http;
-    }
-
-    private static (string Certificate, string Key, string Thumbprint) WriteServerCertificate(string dir)
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddIpAddress(IPAddress.Loopback);
-        request.CertificateExtensions.Add(san.Build());
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
-        var certificateFile = Path.Combine(dir, "syslog.crt");
-        var keyFile = Path.Combine(dir, "syslog.key");
-        File.WriteAllText(certificateFile, certificate.ExportCertificatePem());
-        File.WriteAllText(keyFile, key.ExportPkcs8PrivateKeyPem());
-        return (certificateFile, keyFile, certificate.GetCertHashString());
     }
 
     private static X509Certificate2 SelfSigned(string subject)

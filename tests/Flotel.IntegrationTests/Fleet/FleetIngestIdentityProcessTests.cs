@@ -1,8 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Security;
-using System.Net.Sockets;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -31,7 +28,7 @@ public sealed class FleetIngestIdentityProcessTests
         var data = PeerProcess.CreateTempDirectory("fleet-identity");
         try
         {
-            var (certificate, key, thumbprint) = WriteServerCertificate(data);
+            var (certificate, key, thumbprint) = SyslogTlsClient.WriteServerCertificate(data);
             var syslogTlsPort = Loopback.FreePort();
             var config = Path.Combine(data, "gateway.yaml");
             await File.WriteAllTextAsync(config, $"""
@@ -63,8 +60,8 @@ public sealed class FleetIngestIdentityProcessTests
                 // Syslog over TLS with the device certificate, in Flotta's layout and in RFC 5424 with Flotel's
                 // structured data, each naming someone else.
                 var marker = "spoof" + Guid.NewGuid().ToString("N")[..8];
-                using var open = await ConnectAsync(syslogTls, thumbprint, client.Certificate);
-                await SendAsync(open,
+                using var open = await SyslogTlsClient.ConnectAsync(syslogTls, thumbprint, client.Certificate);
+                await SyslogTlsClient.SendAsync(open,
                     $"<14>2026-12-06T10:00:00.000Z someone-else workload[7]: {new string('b', 64)}: {marker} flotta\n" +
                     $"<14>1 2026-12-06T10:00:01.000Z someone-else app 1 - [flotel@32473 device=\"someone-else\" workload=\"w\"] {marker} rfc5424\n");
                 var hits = await HitsAsync(gateway, marker, 2);
@@ -91,10 +88,10 @@ public sealed class FleetIngestIdentityProcessTests
                 // The operator deletes the device: its open connection ends, and it can send nothing more.
                 var delete = await FlotelAsync("delete", "edgedevice", Device, "--gateway", admin);
                 Assert.True(delete.Code == 0, delete.Error);
-                Assert.True(await ClosedAsync(open), "the device's open syslog TLS connection was not closed\n" + gateway.Stderr);
+                Assert.True(await SyslogTlsClient.ClosedAsync(open, TimeSpan.FromSeconds(30)), "the device's open syslog TLS connection was not closed\n" + gateway.Stderr);
 
                 var late = "late" + Guid.NewGuid().ToString("N")[..8];
-                Assert.True(await RefusedAsync(syslogTls, thumbprint, client.Certificate!, $"<14>1 2026-12-06T10:00:02.000Z x app 1 - - {late}\n"), "a new handshake with the revoked certificate was served");
+                Assert.True(await SyslogTlsClient.RefusedAsync(syslogTls, thumbprint, client.Certificate!, $"<14>1 2026-12-06T10:00:02.000Z x app 1 - - {late}\n"), "a new handshake with the revoked certificate was served");
                 using (var refused = await client.Http.SendAsync(GatewayTestKit.RemoteWrite(Body("fleet_identity_late", Device))))
                 {
                     Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
@@ -102,9 +99,9 @@ public sealed class FleetIngestIdentityProcessTests
 
                 // A line without a certificate, sent after the refused one, is stored: the refused one had its chance.
                 var after = "after" + Guid.NewGuid().ToString("N")[..8];
-                using (var anonymous = await ConnectAsync(syslogTls, thumbprint, clientCertificate: null))
+                using (var anonymous = await SyslogTlsClient.ConnectAsync(syslogTls, thumbprint, clientCertificate: null))
                 {
-                    await SendAsync(anonymous, $"<14>1 2026-12-06T10:00:03.000Z x app 1 - - {after}\n");
+                    await SyslogTlsClient.SendAsync(anonymous, $"<14>1 2026-12-06T10:00:03.000Z x app 1 - - {after}\n");
                 }
 
                 Assert.Single(await HitsAsync(gateway, after, 1));
@@ -230,88 +227,6 @@ public sealed class FleetIngestIdentityProcessTests
             return hits.Count >= expected;
         }, TimeSpan.FromSeconds(30)), $"{marker}: {hits.Count} of {expected} lines stored\n{gateway.Stderr}");
         return hits;
-    }
-
-    private static async Task<SslStream> ConnectAsync(IPEndPoint endpoint, string serverThumbprint, X509Certificate2? clientCertificate)
-    {
-        var tcp = new TcpClient();
-        await tcp.ConnectAsync(endpoint);
-        var ssl = new SslStream(tcp.GetStream(), leaveInnerStreamOpen: false);
-        await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-        {
-            TargetHost = "127.0.0.1",
-            RemoteCertificateValidationCallback = (_, presented, _, _) => presented?.GetCertHashString() == serverThumbprint,
-            ClientCertificates = clientCertificate is null ? null : new X509CertificateCollection { clientCertificate },
-            LocalCertificateSelectionCallback = clientCertificate is null ? null : (_, _, _, _, _) => clientCertificate,
-        });
-        return ssl;
-    }
-
-    private static async Task SendAsync(SslStream ssl, string lines)
-    {
-        await ssl.WriteAsync(Encoding.UTF8.GetBytes(lines));
-        await ssl.FlushAsync();
-    }
-
-    /// <summary>True when the server ends the connection (EOF or reset) within 30 s.</summary>
-    private static async Task<bool> ClosedAsync(SslStream ssl)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        try
-        {
-            return await ssl.ReadAsync(new byte[1], timeout.Token) == 0;
-        }
-        catch (IOException)
-        {
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>With TLS 1.3 the client may finish its side before the server judged its certificate: a refusal is a failed handshake or a connection that ends at once.</summary>
-    private static async Task<bool> RefusedAsync(IPEndPoint endpoint, string thumbprint, X509Certificate2 clientCertificate, string line)
-    {
-        SslStream ssl;
-        try
-        {
-            ssl = await ConnectAsync(endpoint, thumbprint, clientCertificate);
-        }
-        catch (Exception e) when (e is System.Security.Authentication.AuthenticationException or IOException)
-        {
-            return true;
-        }
-
-        using (ssl)
-        {
-            try
-            {
-                await SendAsync(ssl, line);
-            }
-            catch (IOException)
-            {
-                return true;
-            }
-
-            return await ClosedAsync(ssl);
-        }
-    }
-
-    private static (string Certificate, string Key, string Thumbprint) WriteServerCertificate(string dir)
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddIpAddress(IPAddress.Loopback);
-        request.CertificateExtensions.Add(san.Build());
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
-        var certificateFile = Path.Combine(dir, "syslog.crt");
-        var keyFile = Path.Combine(dir, "syslog.key");
-        File.WriteAllText(certificateFile, certificate.ExportCertificatePem());
-        File.WriteAllText(keyFile, key.ExportPkcs8PrivateKeyPem());
-        return (certificateFile, keyFile, certificate.GetCertHashString());
     }
 
     /// <summary>Runs <c>dotnet flotel.dll ARGS</c> to its exit (60 s at most), with the admin token in FLOTEL_ADMIN_TOKEN.</summary>

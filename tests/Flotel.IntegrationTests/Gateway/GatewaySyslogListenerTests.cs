@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Flotel.Gateway.Configuration;
@@ -18,7 +17,7 @@ public sealed class GatewaySyslogListenerTests
         var dir = PeerProcess.CreateTempDirectory("syslog-tls");
         try
         {
-            var (certificate, key, thumbprint) = WriteSelfSigned(dir);
+            var (certificate, key, thumbprint) = SyslogTlsClient.WriteServerCertificate(dir);
             var plainPort = Loopback.FreePort();
             await using var gateway = await InProcessGateway.StartAsync(o =>
             {
@@ -61,20 +60,5 @@ public sealed class GatewaySyslogListenerTests
         {
             GatewayTestKit.DeleteDirectory(dir);
         }
-    }
-
-    private static (string Certificate, string Key, string Thumbprint) WriteSelfSigned(string dir)
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddIpAddress(IPAddress.Loopback);
-        request.CertificateExtensions.Add(san.Build());
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
-        var certificateFile = Path.Combine(dir, "syslog.crt");
-        var keyFile = Path.Combine(dir, "syslog.key");
-        File.WriteAllText(certificateFile, certificate.ExportCertificatePem());
-        File.WriteAllText(keyFile, key.ExportPkcs8PrivateKeyPem());
-        return (certificateFile, keyFile, certificate.GetCertHashString());
     }
 }
