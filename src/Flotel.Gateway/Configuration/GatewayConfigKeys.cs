@@ -93,16 +93,22 @@ internal sealed class ConfigKeySet
     {
         var d = key.Declaration;
         var isList = key.Kind is ConfigKeyKind.Outputs or ConfigKeyKind.TextList;
-        var takesFormat = key.Kind is ConfigKeyKind.Text or ConfigKeyKind.TextList or ConfigKeyKind.TextMap or ConfigKeyKind.Secret;
+        var takesFormat = key.Kind is ConfigKeyKind.Text or ConfigKeyKind.TextList or ConfigKeyKind.TextMap or ConfigKeyKind.Secret or ConfigKeyKind.Url;
         var isInteger = key.Kind is ConfigKeyKind.Integer or ConfigKeyKind.IntegerDuration;
         string? problem = null;
         if (!takesFormat && d.Format != ConfigFormat.Text)
         {
-            problem = "Format applies to string, secret, list and map keys only";
+            problem = "Format applies to string, secret, list, map and URL keys only";
         }
-        else if ((d.Format == ConfigFormat.HeaderName) != (key.Kind == ConfigKeyKind.TextMap))
+        else if ((d.Format == ConfigFormat.HeaderName && key.Kind != ConfigKeyKind.TextMap)
+            || (key.Kind == ConfigKeyKind.TextMap && d.Format is not (ConfigFormat.HeaderName or ConfigFormat.Text)))
         {
-            problem = "a map's names are HTTP header names (Format = HeaderName), and only a map's are";
+            problem = "a map's names are HTTP header names (Format = HeaderName) or any text, checked by the owner (Format = Text)";
+        }
+        else if ((d.Format == ConfigFormat.BaseUrl && key.Kind != ConfigKeyKind.Url)
+            || (key.Kind == ConfigKeyKind.Url && d.Format is not (ConfigFormat.Text or ConfigFormat.BaseUrl)))
+        {
+            problem = "a URL key is any http(s) URL (Format = Text) or one without a path (Format = BaseUrl), and BaseUrl is for URL keys only";
         }
         else if (key.Kind == ConfigKeyKind.Outputs && RootType != typeof(GatewayOptions))
         {
