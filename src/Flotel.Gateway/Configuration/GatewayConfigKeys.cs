@@ -16,8 +16,9 @@ namespace Flotel.Gateway.Configuration;
 /// <item><see cref="TlsOptions"/>: a mapping of <c>certificate</c>, <c>key</c>, <c>clientCa</c> (existing PEM files);</item>
 /// <item><see cref="AuthOptions"/>: a mapping of <c>username</c> + <c>password</c>, or <c>bearerToken</c>;</item>
 /// <item>the <c>outputs</c> list, read through the output registry;</item>
-/// <item><see cref="Uri"/>: an absolute <c>http://</c> or <c>https://</c> URL;</item>
-/// <item><c>IReadOnlyDictionary&lt;string, string&gt;</c>: a mapping of names to strings, each name checked by <see cref="ConfigKeyAttribute.Format"/>;</item>
+/// <item><see cref="Uri"/>: an absolute <c>http://</c> or <c>https://</c> URL, without a path with <see cref="ConfigFormat.BaseUrl"/>;</item>
+/// <item><c>IReadOnlyDictionary&lt;string, string&gt;</c>: a mapping of names to strings, the names HTTP header names
+/// (<see cref="ConfigFormat.HeaderName"/>) or kept as written for the options' <c>ValidateKeys</c> (<see cref="ConfigFormat.Text"/>);</item>
 /// <item><see cref="Flotel.Model.SecretValue"/>: a string, checked as a string key's value, that logs as <c>***</c>;</item>
 /// <item><see cref="TimeSpan"/> with a <see cref="ConfigKeyAttribute.TimeUnit"/>: a plain integer of that unit within Min–Max.</item>
 /// </list>
