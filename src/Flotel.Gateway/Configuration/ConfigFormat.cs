@@ -29,4 +29,13 @@ internal enum ConfigFormat
 
     /// <summary>A map's names: HTTP header names, none that the output sets itself (<see cref="IReservedHeaderNames"/>).</summary>
     HeaderName,
+
+    /// <summary>An AWS region name such as <c>eu-central-1</c>: 1–64 lower-case letters, digits and <c>-</c>.</summary>
+    AwsRegion,
+
+    /// <summary>An AWS database or table name (Timestream): 3–256 letters, digits, <c>_</c>, <c>.</c> and <c>-</c>.</summary>
+    TableName,
+
+    /// <summary>URL keys: an <c>http://</c> or <c>https://</c> URL without a path or query (a service's base address).</summary>
+    BaseUrl,
 }

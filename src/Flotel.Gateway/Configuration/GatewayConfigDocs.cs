@@ -108,9 +108,9 @@ internal static class GatewayConfigDocs
             case ConfigKeyKind.Credentials:
                 return "`username` + `password` (basic), or `bearerToken`";
             case ConfigKeyKind.Url:
-                return "absolute `http://` or `https://` URL";
+                return d.Format == ConfigFormat.BaseUrl ? "`http://` or `https://` URL without a path" : "absolute `http://` or `https://` URL";
             case ConfigKeyKind.TextMap:
-                return "map of header → value";
+                return d.Format == ConfigFormat.HeaderName ? "map of header → value" : $"map of {d.Unit ?? "name"} → value";
             case ConfigKeyKind.Secret:
                 return TextType(d) + " (`${ENV}` allowed)";
             case ConfigKeyKind.IntegerDuration:
@@ -133,6 +133,8 @@ internal static class GatewayConfigDocs
         ConfigFormat.PemCertificates => d.Unit ?? "PEM file",
         ConfigFormat.NonEmpty => d.Unit ?? "non-empty string",
         ConfigFormat.AwsName => d.Unit ?? "lower-case letters, digits, `-`",
+        ConfigFormat.AwsRegion => "AWS region (`eu-central-1`)",
+        ConfigFormat.TableName => "3–256 of `[a-zA-Z0-9_.-]`",
         _ => d.Unit ?? "string",
     };
 

@@ -16,8 +16,9 @@ namespace Flotel.Gateway.Configuration;
 /// <item><see cref="TlsOptions"/>: a mapping of <c>certificate</c>, <c>key</c>, <c>clientCa</c> (existing PEM files);</item>
 /// <item><see cref="AuthOptions"/>: a mapping of <c>username</c> + <c>password</c>, or <c>bearerToken</c>;</item>
 /// <item>the <c>outputs</c> list, read through the output registry;</item>
-/// <item><see cref="Uri"/>: an absolute <c>http://</c> or <c>https://</c> URL;</item>
-/// <item><c>IReadOnlyDictionary&lt;string, string&gt;</c>: a mapping of names to strings, each name checked by <see cref="ConfigKeyAttribute.Format"/>;</item>
+/// <item><see cref="Uri"/>: an absolute <c>http://</c> or <c>https://</c> URL, without a path with <see cref="ConfigFormat.BaseUrl"/>;</item>
+/// <item><c>IReadOnlyDictionary&lt;string, string&gt;</c>: a mapping of names to strings, the names HTTP header names
+/// (<see cref="ConfigFormat.HeaderName"/>) or kept as written for the options' <c>ValidateKeys</c> (<see cref="ConfigFormat.Text"/>);</item>
 /// <item><see cref="Flotel.Model.SecretValue"/>: a string, checked as a string key's value, that logs as <c>***</c>;</item>
 /// <item><see cref="TimeSpan"/> with a <see cref="ConfigKeyAttribute.TimeUnit"/>: a plain integer of that unit within Min–Max.</item>
 /// </list>
@@ -93,16 +94,22 @@ internal sealed class ConfigKeySet
     {
         var d = key.Declaration;
         var isList = key.Kind is ConfigKeyKind.Outputs or ConfigKeyKind.TextList;
-        var takesFormat = key.Kind is ConfigKeyKind.Text or ConfigKeyKind.TextList or ConfigKeyKind.TextMap or ConfigKeyKind.Secret;
+        var takesFormat = key.Kind is ConfigKeyKind.Text or ConfigKeyKind.TextList or ConfigKeyKind.TextMap or ConfigKeyKind.Secret or ConfigKeyKind.Url;
         var isInteger = key.Kind is ConfigKeyKind.Integer or ConfigKeyKind.IntegerDuration;
         string? problem = null;
         if (!takesFormat && d.Format != ConfigFormat.Text)
         {
-            problem = "Format applies to string, secret, list and map keys only";
+            problem = "Format applies to string, secret, list, map and URL keys only";
         }
-        else if ((d.Format == ConfigFormat.HeaderName) != (key.Kind == ConfigKeyKind.TextMap))
+        else if ((d.Format == ConfigFormat.HeaderName && key.Kind != ConfigKeyKind.TextMap)
+            || (key.Kind == ConfigKeyKind.TextMap && d.Format is not (ConfigFormat.HeaderName or ConfigFormat.Text)))
         {
-            problem = "a map's names are HTTP header names (Format = HeaderName), and only a map's are";
+            problem = "a map's names are HTTP header names (Format = HeaderName) or any text, checked by the owner (Format = Text)";
+        }
+        else if ((d.Format == ConfigFormat.BaseUrl && key.Kind != ConfigKeyKind.Url)
+            || (key.Kind == ConfigKeyKind.Url && d.Format is not (ConfigFormat.Text or ConfigFormat.BaseUrl)))
+        {
+            problem = "a URL key is any http(s) URL (Format = Text) or one without a path (Format = BaseUrl), and BaseUrl is for URL keys only";
         }
         else if (key.Kind == ConfigKeyKind.Outputs && RootType != typeof(GatewayOptions))
         {

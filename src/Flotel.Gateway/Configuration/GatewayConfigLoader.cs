@@ -125,10 +125,19 @@ public static class GatewayConfigLoader
             ConfigFormat.NonEmpty when text.Length == 0 => $"`{name}` must not be empty",
             ConfigFormat.AwsName when text.Length == 0 || !text.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-') =>
                 $"`{name}` must be lower-case letters, digits and '-', got '{text}'",
+            ConfigFormat.AwsRegion when text.Length is 0 or > 64 || !text.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-') =>
+                $"`{name}` '{text}' is not an AWS region name (e.g. eu-central-1)",
+            ConfigFormat.TableName => TableNameProblem(text) is { } bad ? $"`{name}` '{text}' {bad}" : null,
             _ => null,
         };
         return problem;
     }
+
+    /// <summary>An AWS database or table name: 3–256 characters of letters, digits, <c>_</c>, <c>.</c> and <c>-</c>.</summary>
+    private static string? TableNameProblem(string name) =>
+        name.Length is < 3 or > 256 ? "must be 3–256 characters long"
+        : name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-') ? null
+        : "may only contain letters, digits, '_', '.' and '-'";
 
     /// <summary>A CA bundle is checked as the output will load it, so a file that is not PEM fails at startup, not at the first send.</summary>
     private static string? PemCertificatesProblem(string file, string name)
@@ -243,19 +252,24 @@ public static class GatewayConfigLoader
                 case ConfigKeyKind.Url:
                     if (r.String(value, path) is { } address)
                     {
-                        if (Uri.TryCreate(address, UriKind.Absolute, out var url) && url.Scheme is "http" or "https" && url.Host.Length > 0)
+                        var baseUrl = declaration.Format == ConfigFormat.BaseUrl;
+                        if (Uri.TryCreate(address, UriKind.Absolute, out var url) && url.Scheme is "http" or "https" && url.Host.Length > 0
+                            && (!baseUrl || url.PathAndQuery == "/"))
                         {
                             key.Set(options, url);
                         }
                         else
                         {
-                            r.Error(value, path, $"`{key.Name}` must be an absolute http:// or https:// URL, got '{address}'");
+                            r.Error(value, path, baseUrl
+                                ? $"`{key.Name}` '{address}' is not an http(s) URL without a path "
+                                    + "(e.g. https://ingest-cell1.timestream.eu-central-1.amazonaws.com)"
+                                : $"`{key.Name}` must be an absolute http:// or https:// URL, got '{address}'");
                         }
                     }
 
                     break;
                 case ConfigKeyKind.TextMap:
-                    key.Set(options, TextMap(value, path));
+                    key.Set(options, TextMap(value, path, declaration.Format == ConfigFormat.HeaderName));
                     break;
                 case ConfigKeyKind.IntegerDuration:
                     if (r.Integer(value, path, declaration.Min, declaration.Max, declaration.RangeHint) is { } count)
@@ -369,12 +383,18 @@ public static class GatewayConfigLoader
         }
 
         /// <summary>
-        /// The entries of a mapping of strings whose names are header names (<see cref="ConfigFormat.HeaderName"/>, the
-        /// only format of a map); a bad entry is reported and left out, the others kept. A null value is the empty string
-        /// (<see cref="YamlFieldReader.StringMap"/>).
+        /// The entries of a mapping of strings. Header names (<see cref="ConfigFormat.HeaderName"/>) are checked and
+        /// compared ignoring case, a bad entry reported and left out, the others kept; other names (<see cref="ConfigFormat.Text"/>)
+        /// are kept as written, in file order, for the owner's <c>ValidateKeys</c> to check. A null value is the empty
+        /// string (<see cref="YamlFieldReader.StringMap"/>).
         /// </summary>
-        private Dictionary<string, string> TextMap(YamlNode value, string path)
+        private Dictionary<string, string> TextMap(YamlNode value, string path, bool headers)
         {
+            if (!headers)
+            {
+                return r.StringMap(value, path);
+            }
+
             var map = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
             foreach (var (name, text) in r.StringMap(value, path))
             {

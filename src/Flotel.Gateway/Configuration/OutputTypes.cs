@@ -20,18 +20,20 @@ public static class OutputTypes
     /// <see cref="OutputOptions.ValidateKeys"/>. A declaration the loader could not honour throws here, when the output
     /// type is defined.
     /// </summary>
-    public static Reader Declared<TOptions>()
+    /// <param name="nullAfterError">Return null when the entry had an error, so a bad entry is not listed in the options.</param>
+    public static Reader Declared<TOptions>(bool nullAfterError = false)
         where TOptions : OutputOptions, new()
     {
         _ = ConfigKeySet.For(typeof(TOptions));
-        return static (r, node, name, path) =>
+        return (r, node, name, path) =>
         {
             ArgumentNullException.ThrowIfNull(r);
             ArgumentNullException.ThrowIfNull(node);
+            var errors = r.ErrorCount;
             var options = new TOptions { Name = name };
             GatewayConfigLoader.ReadDeclared(r, node, path, options);
             options.ValidateKeys(r, node, path);
-            return options;
+            return nullAfterError && r.ErrorCount > errors ? null : options;
         };
     }
 

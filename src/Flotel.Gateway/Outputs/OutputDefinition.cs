@@ -48,10 +48,11 @@ public sealed class OutputDefinition
     /// </summary>
     /// <param name="typeName">The <c>type:</c> value.</param>
     /// <param name="create">Creates (does not start) the output.</param>
-    public static OutputDefinition Of<TOptions>(string typeName, Func<TOptions, OutputContext, IGatewayOutput> create)
+    /// <param name="nullAfterError">An entry with an error is left out of the options (<see cref="OutputTypes.Declared{TOptions}"/>).</param>
+    public static OutputDefinition Of<TOptions>(string typeName, Func<TOptions, OutputContext, IGatewayOutput> create, bool nullAfterError = false)
         where TOptions : OutputOptions, new()
     {
-        var definition = Of(typeName, OutputTypes.Declared<TOptions>(), create);
+        var definition = Of(typeName, OutputTypes.Declared<TOptions>(nullAfterError), create);
         definition.DeclaresKeys = true;
         return definition;
     }

@@ -48,8 +48,18 @@ public sealed class YamlFieldReader
 
     public void Warning(YamlNode? node, string path, string message) => Add(DiagnosticSeverity.Warning, node, path, message);
 
-    public void Add(DiagnosticSeverity severity, YamlNode? node, string path, string message) =>
+    /// <summary>How many errors (not warnings) were reported so far.</summary>
+    public int ErrorCount { get; private set; }
+
+    public void Add(DiagnosticSeverity severity, YamlNode? node, string path, string message)
+    {
+        if (severity == DiagnosticSeverity.Error)
+        {
+            ErrorCount++;
+        }
+
         _report(severity, node is null ? 0 : LineOf(node), path, message);
+    }
 
     /// <summary>The value of <paramref name="key"/> in <paramref name="mapping"/>, or null.</summary>
     public static YamlNode? Get(YamlMappingNode? mapping, string key)

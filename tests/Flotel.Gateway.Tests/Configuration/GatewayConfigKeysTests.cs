@@ -4,6 +4,7 @@ using Flotel.Gateway.Outputs.Elasticsearch;
 using Flotel.Gateway.Outputs.InfluxDb;
 using Flotel.Gateway.Outputs.RemoteWrite;
 using Flotel.Gateway.Outputs.Shared;
+using Flotel.Gateway.Outputs.Timestream;
 
 namespace Flotel.Gateway.Tests.Configuration;
 
@@ -201,7 +202,11 @@ public sealed class GatewayConfigKeysTests
     [Theory]
     [InlineData(typeof(EverySettableOutputOption), null)]
     [InlineData(typeof(SecondsWithoutRange), "a duration in whole seconds or milliseconds declares its Min (1 or more) and Max")]
-    [InlineData(typeof(MapWithoutHeaderNames), "a map's names are HTTP header names (Format = HeaderName), and only a map's are")]
+    [InlineData(typeof(MapOfCheckedNames), null)]
+    [InlineData(typeof(MapOfAddresses), "a map's names are HTTP header names (Format = HeaderName) or any text, checked by the owner")]
+    [InlineData(typeof(HeaderNameOnAString), "a map's names are HTTP header names (Format = HeaderName) or any text, checked by the owner")]
+    [InlineData(typeof(BaseUrlOnAString), "BaseUrl is for URL keys only")]
+    [InlineData(typeof(UrlOfAddresses), "a URL key is any http(s) URL (Format = Text) or one without a path (Format = BaseUrl)")]
     [InlineData(typeof(OutputsInsideAnOutput), "outputs are listed at the top of the file only")]
     public void OutputDeclarations_TheLoaderCouldNotHonour_FailWhenTheTypeIsDefined(Type options, string? problem)
     {
@@ -220,7 +225,9 @@ public sealed class GatewayConfigKeysTests
     [Fact]
     public void EverySettableOutputOption_IsADeclaredKey()
     {
-        foreach (var type in new[] { typeof(ElasticsearchOptions), typeof(InfluxDbOptions), typeof(RemoteWriteOptions), typeof(HttpOutputSettings) })
+        Type[] types = [typeof(ElasticsearchOptions), typeof(InfluxDbOptions), typeof(RemoteWriteOptions), typeof(TimestreamOptions)];
+        types = [.. types, typeof(HttpOutputSettings)];
+        foreach (var type in types)
         {
             var declared = ConfigKeySet.For(type == typeof(HttpOutputSettings) ? typeof(RemoteWriteOptions) : type).All.Select(k => k.Property).ToHashSet();
             foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
@@ -246,10 +253,37 @@ public sealed class GatewayConfigKeysTests
         public TimeSpan Wait { get; set; } = TimeSpan.FromSeconds(5);
     }
 
-    private sealed class MapWithoutHeaderNames
+    private sealed class MapOfCheckedNames
     {
         [ConfigKey("extra", "d")]
         public IReadOnlyDictionary<string, string> Extra { get; set; } = new Dictionary<string, string>();
+
+        [ConfigKey("base", "d", Format = ConfigFormat.BaseUrl, DefaultText = "none")]
+        public Uri? Base { get; set; }
+    }
+
+    private sealed class MapOfAddresses
+    {
+        [ConfigKey("extra", "d", Format = ConfigFormat.Address)]
+        public IReadOnlyDictionary<string, string> Extra { get; set; } = new Dictionary<string, string>();
+    }
+
+    private sealed class HeaderNameOnAString
+    {
+        [ConfigKey("extra", "d", Format = ConfigFormat.HeaderName)]
+        public string Extra { get; set; } = string.Empty;
+    }
+
+    private sealed class BaseUrlOnAString
+    {
+        [ConfigKey("extra", "d", Format = ConfigFormat.BaseUrl)]
+        public string Extra { get; set; } = string.Empty;
+    }
+
+    private sealed class UrlOfAddresses
+    {
+        [ConfigKey("extra", "d", Format = ConfigFormat.Address)]
+        public Uri? Extra { get; set; }
     }
 
     private sealed class OutputsInsideAnOutput

@@ -56,7 +56,7 @@ public sealed class TimestreamOutput : OutputHost<TimeSeries>
 
     /// <summary>The registry's entry for <c>type: timestream</c>.</summary>
     public static OutputDefinition Definition { get; } = OutputDefinition.Of<TimestreamOptions>(
-        TimestreamOptions.TypeName, TimestreamOptions.Read, static (options, context) => new TimestreamOutput(options, context));
+        TimestreamOptions.TypeName, static (options, context) => new TimestreamOutput(options, context), nullAfterError: true);
 
     /// <summary>The client (endpoint in use, discoveries).</summary>
     public TimestreamClient Client => _client;

@@ -84,6 +84,32 @@ public sealed class TimestreamOptionsTests : IDisposable
     }
 
     [Fact]
+    public void Load_CommonDimensions_AreCaseSensitiveAndKeepTheirOrder()
+    {
+        var (options, diagnostics) = Load(
+            "outputs:\n  - name: ts\n    type: timestream\n    region: eu-central-1\n    database: db1\n    table: tab\n"
+            + "    commonDimensions:\n      site: a\n      Site: b\n      rack: c\n");
+
+        Assert.Empty(diagnostics);
+        var ts = Assert.IsType<TimestreamOptions>(Assert.Single(options.Outputs));
+        Assert.Equal(["site", "Site", "rack"], ts.CommonDimensions.Keys);
+        Assert.Equal(("a", "b"), (ts.CommonDimensions["site"], ts.CommonDimensions["Site"]));
+    }
+
+    [Fact]
+    public void Load_TooManyCommonDimensions_IsAnError()
+    {
+        var names = string.Concat(Enumerable.Range(0, TimestreamLimits.MaxDimensions).Select(i => $"      d{i}: v\n"));
+        var (options, diagnostics) = Load(
+            "outputs:\n  - name: ts\n    type: timestream\n    region: eu-central-1\n    database: db1\n    table: tab\n    commonDimensions:\n" + names);
+
+        var error = Assert.Single(diagnostics);
+        Assert.Equal("outputs[0].commonDimensions", error.FieldPath);
+        Assert.Contains("has 128 entries; a record has at most 128 dimensions", error.Message, StringComparison.Ordinal);
+        Assert.Empty(options.Outputs);
+    }
+
+    [Fact]
     public void Load_UnknownKey_WarnsAndKeepsTheOutput()
     {
         var (options, diagnostics) = Load("outputs:\n  - name: ts\n    type: timestream\n    region: eu-central-1\n    database: db1\n    table: tab\n    databaseName: x\n");
