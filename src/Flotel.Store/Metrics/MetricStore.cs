@@ -14,15 +14,16 @@ namespace Flotel.Store.Metrics;
 ///   series   (id INTEGER PK, labels BLOB         -- name 0xFF value 0xFF …, sorted by name (unique: the
 ///                                                 -- in-memory index finds series; no second copy on disk)
 ///             name TEXT)                         -- __name__, for humans and tools
-///   postings (name, value, series_id)  PK (name, value, series_id)   -- matcher lookup
 ///   chunks   (id INTEGER PK, series_id, min_t, max_t, data BLOB)  UNIQUE (series_id, min_t)
 ///            -- rowid order = write order, so blob pages fill completely; the small index is the random part
-/// memory: every series (labels, key, open head chunk), postings name → value → series
+/// memory: every series (interned labels, open head chunk), postings name → value → series (built from the
+///         series rows at open; an older store's on-disk postings table, never read, is dropped at open)
 /// </code>
 /// Each series has one open head chunk in memory; it is closed at <see cref="MetricStoreOptions.MaxSamplesPerChunk"/>
 /// samples or <see cref="MetricStoreOptions.MaxChunkSpan"/>, and closed chunks are written in the same SQLite
 /// transaction as the request that closed them. <see cref="FlushAsync"/> writes every head as a row keyed by its
-/// first timestamp (replaced when the head grows or closes). Heads are not otherwise durable: the gateway keeps
+/// first timestamp (replaced when the head grows or closes); only heads that took samples since the previous flush are
+/// written, so a flush costs the series that changed, not every series. Heads are not otherwise durable: the gateway keeps
 /// the remote-write body in its durable queue until the batch is reported written, and replaying it is safe
 /// because a sample at or before its series' last timestamp is dropped and counted (as Prometheus does).
 /// All public members are thread-safe (one lock; SQLite has one connection).
@@ -46,11 +47,18 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     private readonly Dictionary<long, MemSeries> _byId = [];
     private readonly Dictionary<string, Dictionary<string, List<MemSeries>>> _postings = new(StringComparer.Ordinal);
 
-    // Written by appends, drained by Commit in one transaction.
-    private readonly List<MemSeries> _pendingSeries = [];
+    // One string per distinct label name and value, shared by every series using it.
+    private readonly LabelInterner _strings = new();
+
+    // Written by appends, drained by Commit in one transaction (a new series with its key, the row's labels blob).
+    private readonly List<(MemSeries Series, byte[] Key)> _pendingSeries = [];
     private readonly List<PendingChunk> _pendingChunks = [];
 
+    // Series whose head took samples since the last flush (MemSeries.Unflushed set): what the next flush writes.
+    private readonly List<MemSeries> _unflushed = [];
+
     private readonly Visitor _visitor;
+    private readonly SqliteCommand _insertSeries;
     private readonly SqliteCommand _insertChunk;
     private readonly SqliteCommand _selectChunks;
     private byte[] _keyScratch = new byte[1024];
@@ -80,9 +88,12 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         Execute("PRAGMA page_size = 16384; PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
         Execute(
             "CREATE TABLE IF NOT EXISTS series (id INTEGER PRIMARY KEY, labels BLOB NOT NULL, name TEXT NOT NULL);" +
-            "CREATE TABLE IF NOT EXISTS postings (name TEXT NOT NULL, value TEXT NOT NULL, series_id INTEGER NOT NULL, PRIMARY KEY (name, value, series_id)) WITHOUT ROWID;" +
+            // Earlier stores wrote every label as a postings row that nothing read (postings are built in memory at
+            // open); it cost about as much as the series row itself on every new series.
+            "DROP TABLE IF EXISTS postings;" +
             "CREATE TABLE IF NOT EXISTS chunks (id INTEGER PRIMARY KEY, series_id INTEGER NOT NULL, min_t INTEGER NOT NULL, max_t INTEGER NOT NULL, data BLOB NOT NULL);" +
             "CREATE UNIQUE INDEX IF NOT EXISTS chunks_series ON chunks (series_id, min_t);");
+        _insertSeries = Prepare("INSERT INTO series (id, labels, name) VALUES ($id, $labels, $name)", "$id", "$labels", "$name");
         _insertChunk = Prepare("INSERT OR REPLACE INTO chunks (series_id, min_t, max_t, data) VALUES ($s, $min, $max, $data)", "$s", "$min", "$max", "$data");
         // Every selected series' chunks in one statement (ids as a JSON array): one statement per series cost more than its rows.
         _selectChunks = Prepare("SELECT series_id, min_t, max_t, data FROM chunks WHERE series_id IN (SELECT value FROM json_each($ids)) AND max_t >= $min AND min_t <= $max", "$ids", "$min", "$max");
@@ -131,6 +142,21 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
             ObjectDisposedException.ThrowIf(_disposed, this);
             var key = KeyOf(labels);
             return Find(key, HashKey(key)) is not null;
+        }
+    }
+
+    /// <summary>Head snapshots written by flushes since open (a flush writes only the heads that changed).</summary>
+    internal long FlushedHeadsTotal { get; private set; }
+
+    /// <summary>Distinct label strings held by the index (shared by the series that use them).</summary>
+    internal int InternedStrings
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _strings.Count;
+            }
         }
     }
 
@@ -319,6 +345,12 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
 
         return result;
     }
+
+    /// <summary>
+    /// First buffer of a new head: one sample (19 bytes with the header) and a few more. A series sampled once a minute
+    /// grows it by doubling; a pre-sized buffer would be mostly empty in every one of a million such heads.
+    /// </summary>
+    internal const int InitialHeadBytes = 32;
 
     /// <summary>Samples to decode above which a query decodes series in parallel (below, the threads cost more than they save).</summary>
     internal const long ParallelDecodeSamples = 200_000;
@@ -553,6 +585,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
             finally
             {
                 _disposed = true;
+                _insertSeries.Dispose();
                 _insertChunk.Dispose();
                 _selectChunks.Dispose();
                 _db.Dispose();
@@ -622,7 +655,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
             return;
         }
 
-        var head = series.Head ??= new XorChunkAppender();
+        var head = series.Head ??= new XorChunkAppender(InitialHeadBytes);
         if (head.Count > 0 && (head.Count >= _options.MaxSamplesPerChunk || t - head.FirstTimestamp >= _maxChunkSpanMs))
         {
             _pendingChunks.Add(new PendingChunk(series.Id, head.FirstTimestamp, head.LastTimestamp, Seal(head)));
@@ -638,6 +671,12 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         if (t < series.MinT)
         {
             series.MinT = t;
+        }
+
+        if (!series.Unflushed)
+        {
+            series.Unflushed = true;
+            _unflushed.Add(series);
         }
 
         counts.Appended++;
@@ -663,21 +702,34 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         return dec is not null && dec.Length < xor.Length ? dec : xor.ToArray();
     }
 
+    /// <summary>
+    /// Writes the heads that took samples since the last flush (the others' rows already hold them). The list is
+    /// cleared only after the commit: a failed one leaves every head to the next flush.
+    /// </summary>
     private void FlushHeads()
     {
-        foreach (var s in _byId.Values)
+        var written = 0;
+        foreach (var s in _unflushed)
         {
-            if (s.Head is { Count: > 0 } head)
+            if (!s.Deleted && s.Head is { Count: > 0 } head)
             {
                 _pendingChunks.Add(new PendingChunk(s.Id, head.FirstTimestamp, head.LastTimestamp, Seal(head)));
+                written++;
             }
         }
 
         Commit();
+        foreach (var s in _unflushed)
+        {
+            s.Unflushed = false;
+        }
+
+        _unflushed.Clear();
+        FlushedHeadsTotal += written;
         Execute("PRAGMA wal_checkpoint(TRUNCATE);");
     }
 
-    /// <summary>Writes pending series, postings and chunks in one transaction.</summary>
+    /// <summary>Writes pending series and chunks in one transaction.</summary>
     private void Commit()
     {
         if (_pendingSeries.Count == 0 && _pendingChunks.Count == 0)
@@ -686,25 +738,16 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         }
 
         using var tx = _db.BeginTransaction();
-        if (_pendingSeries.Count > 0)
+        _insertSeries.Transaction = tx;
+        foreach (var (s, key) in _pendingSeries)
         {
-            using var insertSeries = Prepare("INSERT INTO series (id, labels, name) VALUES ($id, $labels, $name)", "$id", "$labels", "$name");
-            using var insertPosting = Prepare("INSERT OR IGNORE INTO postings (name, value, series_id) VALUES ($n, $v, $s)", "$n", "$v", "$s");
-            insertSeries.Transaction = tx;
-            insertPosting.Transaction = tx;
-            foreach (var s in _pendingSeries)
+            // A series deleted before its first commit (retention in between) is not written.
+            if (!s.Deleted)
             {
-                insertSeries.Parameters[0].Value = s.Id;
-                insertSeries.Parameters[1].Value = s.Key;
-                insertSeries.Parameters[2].Value = s.Labels.MetricName ?? string.Empty;
-                insertSeries.ExecuteNonQuery();
-                foreach (var l in s.Labels)
-                {
-                    insertPosting.Parameters[0].Value = l.Name;
-                    insertPosting.Parameters[1].Value = l.Value;
-                    insertPosting.Parameters[2].Value = s.Id;
-                    insertPosting.ExecuteNonQuery();
-                }
+                _insertSeries.Parameters[0].Value = s.Id;
+                _insertSeries.Parameters[1].Value = key;
+                _insertSeries.Parameters[2].Value = s.Labels.MetricName ?? string.Empty;
+                _insertSeries.ExecuteNonQuery();
             }
         }
 
@@ -719,6 +762,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         }
 
         tx.Commit();
+        _insertSeries.Transaction = null;
         _insertChunk.Transaction = null;
         _pendingSeries.Clear();
         _pendingChunks.Clear();
@@ -734,8 +778,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
             {
                 var id = reader.GetInt64(0);
                 var key = (byte[])reader.GetValue(1);
-                var labels = ParseKey(key);
-                var series = new MemSeries(id, labels, key, HashKey(key));
+                var series = new MemSeries(id, ParseKey(key), HashKey(key));
                 Index(series);
                 _nextId = Math.Max(_nextId, id);
             }
@@ -758,7 +801,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     {
         for (var s = _byHash.GetValueOrDefault(hash); s is not null; s = s.Next)
         {
-            if (s.Key.AsSpan().SequenceEqual(key))
+            if (KeyEquals(key, s.Labels))
             {
                 return s;
             }
@@ -767,13 +810,39 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         return null;
     }
 
-    private MemSeries Create(LabelSet labels, byte[] key, int hash)
+    /// <summary>A new series from a remote-write request's labels (strings interned; the key copied for the insert).</summary>
+    private MemSeries Create(SeriesLabels labels, ReadOnlySpan<byte> key, int hash)
     {
-        var series = new MemSeries(++_nextId, labels, key, hash);
+        var interned = new Label[labels.Count];
+        for (var i = 0; i < interned.Length; i++)
+        {
+            interned[i] = new Label(_strings.Intern(labels.GetName(i)), _strings.Intern(labels.GetValue(i)));
+        }
+
+        return Add(LabelSet.UnsafeFromSorted(interned), key.ToArray(), hash);
+    }
+
+    /// <summary>A new series from model labels (strings interned).</summary>
+    private MemSeries Create(LabelSet labels, byte[] key, int hash) => Add(InternAll(labels), key, hash);
+
+    private MemSeries Add(LabelSet interned, byte[] key, int hash)
+    {
+        var series = new MemSeries(++_nextId, interned, hash);
         Index(series);
-        _pendingSeries.Add(series);
+        _pendingSeries.Add((series, key));
         UpdateSeriesLimit();
         return series;
+    }
+
+    private LabelSet InternAll(LabelSet labels)
+    {
+        var interned = new Label[labels.Count];
+        for (var i = 0; i < interned.Length; i++)
+        {
+            interned[i] = new Label(_strings.Intern(labels[i].Name), _strings.Intern(labels[i].Value));
+        }
+
+        return LabelSet.UnsafeFromSorted(interned);
     }
 
     private void Index(MemSeries series)
@@ -791,7 +860,8 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
 
             if (!values.TryGetValue(l.Value, out var list))
             {
-                list = [];
+                // Sized for one: many values (a series number, a container id) name a single series.
+                list = new List<MemSeries>(1);
                 values[l.Value] = list;
             }
 
@@ -802,6 +872,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     private void DeleteSeries(MemSeries series)
     {
         _byId.Remove(series.Id);
+        series.Deleted = true;
         UpdateSeriesLimit();
         MemSeries? prev = null;
         for (var s = _byHash.GetValueOrDefault(series.Hash); s is not null; prev = s, s = s.Next)
@@ -841,10 +912,13 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
                     _postings.Remove(l.Name);
                 }
             }
+
+            _strings.Release(l.Name);
+            _strings.Release(l.Value);
         }
 
         using var cmd = _db.CreateCommand();
-        cmd.CommandText = "DELETE FROM postings WHERE series_id = $id; DELETE FROM series WHERE id = $id; DELETE FROM chunks WHERE series_id = $id;";
+        cmd.CommandText = "DELETE FROM series WHERE id = $id; DELETE FROM chunks WHERE series_id = $id;";
         cmd.Parameters.AddWithValue("$id", series.Id);
         cmd.ExecuteNonQuery();
     }
@@ -985,22 +1059,76 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         return [.. buffer];
     }
 
-    private static LabelSet ParseKey(byte[] key)
+    /// <summary>The labels of a stored key, strings interned.</summary>
+    private LabelSet ParseKey(byte[] key)
     {
         var labels = new List<Label>();
         var span = key.AsSpan();
         while (!span.IsEmpty)
         {
             var n = span.IndexOf(KeySeparator);
-            var name = Encoding.UTF8.GetString(span[..n]);
+            var name = _strings.Intern(span[..n]);
             span = span[(n + 1)..];
             var v = span.IndexOf(KeySeparator);
-            var value = Encoding.UTF8.GetString(span[..v]);
+            var value = _strings.Intern(span[..v]);
             span = span[(v + 1)..];
             labels.Add(new Label(name, value));
         }
 
         return LabelSet.UnsafeFromSorted([.. labels]);
+    }
+
+    /// <summary>Whether <paramref name="key"/> is the series key of <paramref name="labels"/> (no key copy is kept per series).</summary>
+    private static bool KeyEquals(ReadOnlySpan<byte> key, LabelSet labels)
+    {
+        foreach (ref readonly var l in labels.AsSpan())
+        {
+            if (!SkipText(ref key, l.Name) || !SkipText(ref key, l.Value))
+            {
+                return false;
+            }
+        }
+
+        return key.IsEmpty;
+    }
+
+    /// <summary>When <paramref name="key"/> starts with the UTF-8 of <paramref name="text"/> and a separator, moves past both.</summary>
+    private static bool SkipText(ref ReadOnlySpan<byte> key, string text)
+    {
+        var end = key.IndexOf(KeySeparator);
+        if (end < 0)
+        {
+            return false;
+        }
+
+        // Label names and most values are ASCII: compared vectorized, without encoding; an ASCII text equals only its own bytes.
+        var segment = key[..end];
+        if (!System.Text.Ascii.Equals(segment, text) && (System.Text.Ascii.IsValid(text) || !Utf8Equals(segment, text)))
+        {
+            return false;
+        }
+
+        key = key[(end + 1)..];
+        return true;
+    }
+
+    private static bool Utf8Equals(ReadOnlySpan<byte> utf8, string text)
+    {
+        if (Encoding.UTF8.GetByteCount(text) != utf8.Length)
+        {
+            return false;
+        }
+
+        var rented = utf8.Length <= 256 ? null : System.Buffers.ArrayPool<byte>.Shared.Rent(utf8.Length);
+        var encoded = rented is null ? stackalloc byte[256] : rented.AsSpan();
+        var n = Encoding.UTF8.GetBytes(text, encoded);
+        var equal = encoded[..n].SequenceEqual(utf8);
+        if (rented is not null)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+
+        return equal;
     }
 
     private void Execute(string sql)
@@ -1057,7 +1185,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
                     return;
                 }
 
-                series = store.Create(labels.ToLabelSet(), key.ToArray(), hash);
+                series = store.Create(labels, key, hash);
                 NewSeries++;
             }
 
