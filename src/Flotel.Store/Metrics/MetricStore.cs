@@ -42,10 +42,12 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     private readonly SqliteConnection _db;
     private readonly string _path;
 
-    // Index of every series, guarded by _lock: by key hash (chained through MemSeries.Next), by id, and postings.
-    private readonly Dictionary<int, MemSeries> _byHash = [];
+    // Index of every series, guarded by _lock: by key hash (a power-of-two bucket array chained through MemSeries.Next,
+    // one reference per series instead of a dictionary entry), by id, and postings name → value → the one MemSeries
+    // with that value or a List<MemSeries> (many values name a single series: a list per value cost ~64 bytes each).
+    private MemSeries?[] _buckets = new MemSeries?[InitialBuckets];
     private readonly Dictionary<long, MemSeries> _byId = [];
-    private readonly Dictionary<string, Dictionary<string, List<MemSeries>>> _postings = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Dictionary<string, object>> _postings = new(StringComparer.Ordinal);
 
     // One string per distinct label name and value, shared by every series using it.
     private readonly LabelInterner _strings = new();
@@ -351,6 +353,9 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     /// grows it by doubling; a pre-sized buffer would be mostly empty in every one of a million such heads.
     /// </summary>
     internal const int InitialHeadBytes = 32;
+
+    /// <summary>Buckets of the series hash table at open (a power of two; doubled when the series outnumber them).</summary>
+    private const int InitialBuckets = 1024;
 
     /// <summary>Samples to decode above which a query decodes series in parallel (below, the threads cost more than they save).</summary>
     internal const long ParallelDecodeSamples = 200_000;
@@ -799,9 +804,9 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
 
     private MemSeries? Find(ReadOnlySpan<byte> key, int hash)
     {
-        for (var s = _byHash.GetValueOrDefault(hash); s is not null; s = s.Next)
+        for (var s = _buckets[hash & (_buckets.Length - 1)]; s is not null; s = s.Next)
         {
-            if (KeyEquals(key, s.Labels))
+            if (s.Hash == hash && KeyEquals(key, s.Labels))
             {
                 return s;
             }
@@ -847,64 +852,91 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
 
     private void Index(MemSeries series)
     {
-        series.Next = _byHash.GetValueOrDefault(series.Hash);
-        _byHash[series.Hash] = series;
+        if (_byId.Count >= _buckets.Length)
+        {
+            GrowBuckets();
+        }
+
+        ref var bucket = ref _buckets[series.Hash & (_buckets.Length - 1)];
+        series.Next = bucket;
+        bucket = series;
         _byId[series.Id] = series;
         foreach (var l in series.Labels)
         {
             if (!_postings.TryGetValue(l.Name, out var values))
             {
-                values = new Dictionary<string, List<MemSeries>>(StringComparer.Ordinal);
+                values = new Dictionary<string, object>(StringComparer.Ordinal);
                 _postings[l.Name] = values;
             }
 
-            if (!values.TryGetValue(l.Value, out var list))
+            ref var posting = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(values, l.Value, out _);
+            posting = posting switch
             {
-                // Sized for one: many values (a series number, a container id) name a single series.
-                list = new List<MemSeries>(1);
-                values[l.Value] = list;
-            }
+                null => series,
+                List<MemSeries> list => Added(list, series),
+                _ => new List<MemSeries>(2) { (MemSeries)posting, series },
+            };
+        }
 
+        static List<MemSeries> Added(List<MemSeries> list, MemSeries series)
+        {
             list.Add(series);
+            return list;
         }
     }
+
+    /// <summary>Doubles the bucket array (at most one series per bucket on average) and relinks every chain.</summary>
+    private void GrowBuckets()
+    {
+        var grown = new MemSeries?[_buckets.Length * 2];
+        foreach (var head in _buckets)
+        {
+            for (var s = head; s is not null;)
+            {
+                var next = s.Next;
+                ref var bucket = ref grown[s.Hash & (grown.Length - 1)];
+                s.Next = bucket;
+                bucket = s;
+                s = next;
+            }
+        }
+
+        _buckets = grown;
+    }
+
+    /// <summary>The series with label <paramref name="name"/> = <paramref name="value"/> (none when absent).</summary>
+    private IEnumerable<MemSeries> Posting(string name, string value) =>
+        !_postings.TryGetValue(name, out var values) || !values.TryGetValue(value, out var posting) ? []
+        : posting as List<MemSeries> ?? [(MemSeries)posting];
 
     private void DeleteSeries(MemSeries series)
     {
         _byId.Remove(series.Id);
         series.Deleted = true;
         UpdateSeriesLimit();
-        MemSeries? prev = null;
-        for (var s = _byHash.GetValueOrDefault(series.Hash); s is not null; prev = s, s = s.Next)
+        ref var link = ref _buckets[series.Hash & (_buckets.Length - 1)];
+        while (link is not null && !ReferenceEquals(link, series))
         {
-            if (ReferenceEquals(s, series))
-            {
-                if (prev is null)
-                {
-                    if (s.Next is null)
-                    {
-                        _byHash.Remove(series.Hash);
-                    }
-                    else
-                    {
-                        _byHash[series.Hash] = s.Next;
-                    }
-                }
-                else
-                {
-                    prev.Next = s.Next;
-                }
+            link = ref link.Next;
+        }
 
-                break;
-            }
+        if (link is not null)
+        {
+            link = series.Next;
         }
 
         foreach (var l in series.Labels)
         {
             var values = _postings[l.Name];
-            var list = values[l.Value];
-            list.Remove(series);
-            if (list.Count == 0)
+            if (values[l.Value] is List<MemSeries> list)
+            {
+                list.Remove(series);
+                if (list.Count == 1)
+                {
+                    values[l.Value] = list[0];
+                }
+            }
+            else
             {
                 values.Remove(l.Value);
                 if (values.Count == 0)
@@ -936,7 +968,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         {
             if (m.Type == LabelMatchType.Equal && m.Value.Length > 0)
             {
-                candidates = _postings.TryGetValue(m.Name, out var values) && values.TryGetValue(m.Value, out var list) ? list : [];
+                candidates = Posting(m.Name, m.Value);
                 break;
             }
         }

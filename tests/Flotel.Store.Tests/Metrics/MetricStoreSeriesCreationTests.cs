@@ -167,6 +167,44 @@ public sealed class MetricStoreSeriesCreationTests : IDisposable
     }
 
     [Fact]
+    public void ApplyRetention_HalfOfManySeries_LookupsAndPostingsOfTheRestStayRight()
+    {
+        // 3,000 series grow the series hash table twice; "n" is unique per series, "group" shared by a thousand.
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(T0));
+        using var store = _fixture.Open(time, o => o.RetentionAge = TimeSpan.FromHours(1));
+        static LabelSet Numbered(int n) => LabelSet.Of("__name__", "m", "group", "g" + (n % 3).ToString(CultureInfo.InvariantCulture), "n", n.ToString(CultureInfo.InvariantCulture));
+        for (var n = 0; n < 3000; n++)
+        {
+            store.Append(Numbered(n), [new Sample(n % 2 == 0 ? T0 - 7_200_000 : T0, n)]);
+        }
+
+        Assert.Equal(1500, store.ApplyRetention().SeriesDeleted);
+
+        Assert.Equal(1500, store.SeriesCount);
+        for (var g = 0; g < 3; g++)
+        {
+            Assert.Equal(500, store.Series([Eq("group", "g" + g.ToString(CultureInfo.InvariantCulture))], long.MinValue, long.MaxValue).Count);
+        }
+
+        for (var n = 0; n < 3000; n++)
+        {
+            var found = store.Series([Eq("n", n.ToString(CultureInfo.InvariantCulture))], long.MinValue, long.MaxValue);
+            if (n % 2 == 0)
+            {
+                Assert.Empty(found);
+            }
+            else
+            {
+                Assert.Equal(Numbered(n), Assert.Single(found));
+                Assert.Equal(0, store.Append(Numbered(n), [new Sample(T0 + 1, n)]).NewSeries);
+            }
+        }
+
+        Assert.Equal(1, store.Append(Numbered(0), [new Sample(T0, 0)]).NewSeries);
+        Assert.Equal(1501, store.SeriesCount);
+    }
+
+    [Fact]
     public void Open_StoreWithTheFormerPostingsTable_DropsItAndLoadsEverySeries()
     {
         using (var store = _fixture.Open())
