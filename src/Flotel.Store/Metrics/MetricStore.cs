@@ -14,15 +14,16 @@ namespace Flotel.Store.Metrics;
 ///   series   (id INTEGER PK, labels BLOB         -- name 0xFF value 0xFF …, sorted by name (unique: the
 ///                                                 -- in-memory index finds series; no second copy on disk)
 ///             name TEXT)                         -- __name__, for humans and tools
-///   postings (name, value, series_id)  PK (name, value, series_id)   -- matcher lookup
 ///   chunks   (id INTEGER PK, series_id, min_t, max_t, data BLOB)  UNIQUE (series_id, min_t)
 ///            -- rowid order = write order, so blob pages fill completely; the small index is the random part
-/// memory: every series (labels, key, open head chunk), postings name → value → series
+/// memory: every series (interned labels, open head chunk), postings name → value → series (built from the
+///         series rows at open; an older store's on-disk postings table, never read, is dropped at open)
 /// </code>
 /// Each series has one open head chunk in memory; it is closed at <see cref="MetricStoreOptions.MaxSamplesPerChunk"/>
 /// samples or <see cref="MetricStoreOptions.MaxChunkSpan"/>, and closed chunks are written in the same SQLite
 /// transaction as the request that closed them. <see cref="FlushAsync"/> writes every head as a row keyed by its
-/// first timestamp (replaced when the head grows or closes). Heads are not otherwise durable: the gateway keeps
+/// first timestamp (replaced when the head grows or closes); only heads that took samples since the previous flush are
+/// written, so a flush costs the series that changed, not every series. Heads are not otherwise durable: the gateway keeps
 /// the remote-write body in its durable queue until the batch is reported written, and replaying it is safe
 /// because a sample at or before its series' last timestamp is dropped and counted (as Prometheus does).
 /// All public members are thread-safe (one lock; SQLite has one connection).
@@ -41,16 +42,25 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     private readonly SqliteConnection _db;
     private readonly string _path;
 
-    // Index of every series, guarded by _lock: by key hash (chained through MemSeries.Next), by id, and postings.
-    private readonly Dictionary<int, MemSeries> _byHash = [];
+    // Index of every series, guarded by _lock: by key hash (a power-of-two bucket array chained through MemSeries.Next,
+    // one reference per series instead of a dictionary entry), by id, and postings name → value → the one MemSeries
+    // with that value or a List<MemSeries> (many values name a single series: a list per value cost ~64 bytes each).
+    private MemSeries?[] _buckets = new MemSeries?[InitialBuckets];
     private readonly Dictionary<long, MemSeries> _byId = [];
-    private readonly Dictionary<string, Dictionary<string, List<MemSeries>>> _postings = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Dictionary<string, object>> _postings = new(StringComparer.Ordinal);
 
-    // Written by appends, drained by Commit in one transaction.
-    private readonly List<MemSeries> _pendingSeries = [];
+    // One string per distinct label name and value, shared by every series using it.
+    private readonly LabelInterner _strings = new();
+
+    // Written by appends, drained by Commit in one transaction (a new series with its key, the row's labels blob).
+    private readonly List<(MemSeries Series, byte[] Key)> _pendingSeries = [];
     private readonly List<PendingChunk> _pendingChunks = [];
 
+    // Series whose head took samples since the last flush (MemSeries.Unflushed set): what the next flush writes.
+    private readonly List<MemSeries> _unflushed = [];
+
     private readonly Visitor _visitor;
+    private readonly SqliteCommand _insertSeries;
     private readonly SqliteCommand _insertChunk;
     private readonly SqliteCommand _selectChunks;
     private byte[] _keyScratch = new byte[1024];
@@ -80,9 +90,12 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         Execute("PRAGMA page_size = 16384; PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
         Execute(
             "CREATE TABLE IF NOT EXISTS series (id INTEGER PRIMARY KEY, labels BLOB NOT NULL, name TEXT NOT NULL);" +
-            "CREATE TABLE IF NOT EXISTS postings (name TEXT NOT NULL, value TEXT NOT NULL, series_id INTEGER NOT NULL, PRIMARY KEY (name, value, series_id)) WITHOUT ROWID;" +
+            // Earlier stores wrote every label as a postings row that nothing read (postings are built in memory at
+            // open); it cost about as much as the series row itself on every new series.
+            "DROP TABLE IF EXISTS postings;" +
             "CREATE TABLE IF NOT EXISTS chunks (id INTEGER PRIMARY KEY, series_id INTEGER NOT NULL, min_t INTEGER NOT NULL, max_t INTEGER NOT NULL, data BLOB NOT NULL);" +
             "CREATE UNIQUE INDEX IF NOT EXISTS chunks_series ON chunks (series_id, min_t);");
+        _insertSeries = Prepare("INSERT INTO series (id, labels, name) VALUES ($id, $labels, $name)", "$id", "$labels", "$name");
         _insertChunk = Prepare("INSERT OR REPLACE INTO chunks (series_id, min_t, max_t, data) VALUES ($s, $min, $max, $data)", "$s", "$min", "$max", "$data");
         // Every selected series' chunks in one statement (ids as a JSON array): one statement per series cost more than its rows.
         _selectChunks = Prepare("SELECT series_id, min_t, max_t, data FROM chunks WHERE series_id IN (SELECT value FROM json_each($ids)) AND max_t >= $min AND min_t <= $max", "$ids", "$min", "$max");
@@ -131,6 +144,21 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
             ObjectDisposedException.ThrowIf(_disposed, this);
             var key = KeyOf(labels);
             return Find(key, HashKey(key)) is not null;
+        }
+    }
+
+    /// <summary>Head snapshots written by flushes since open (a flush writes only the heads that changed).</summary>
+    internal long FlushedHeadsTotal { get; private set; }
+
+    /// <summary>Distinct label strings held by the index (shared by the series that use them).</summary>
+    internal int InternedStrings
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _strings.Count;
+            }
         }
     }
 
@@ -319,6 +347,15 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
 
         return result;
     }
+
+    /// <summary>
+    /// First buffer of a new head: one sample (19 bytes with the header) and a few more. A series sampled once a minute
+    /// grows it by doubling; a pre-sized buffer would be mostly empty in every one of a million such heads.
+    /// </summary>
+    internal const int InitialHeadBytes = 32;
+
+    /// <summary>Buckets of the series hash table at open (a power of two; doubled when the series outnumber them).</summary>
+    private const int InitialBuckets = 1024;
 
     /// <summary>Samples to decode above which a query decodes series in parallel (below, the threads cost more than they save).</summary>
     internal const long ParallelDecodeSamples = 200_000;
@@ -553,6 +590,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
             finally
             {
                 _disposed = true;
+                _insertSeries.Dispose();
                 _insertChunk.Dispose();
                 _selectChunks.Dispose();
                 _db.Dispose();
@@ -622,7 +660,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
             return;
         }
 
-        var head = series.Head ??= new XorChunkAppender();
+        var head = series.Head ??= new XorChunkAppender(InitialHeadBytes);
         if (head.Count > 0 && (head.Count >= _options.MaxSamplesPerChunk || t - head.FirstTimestamp >= _maxChunkSpanMs))
         {
             _pendingChunks.Add(new PendingChunk(series.Id, head.FirstTimestamp, head.LastTimestamp, Seal(head)));
@@ -638,6 +676,12 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         if (t < series.MinT)
         {
             series.MinT = t;
+        }
+
+        if (!series.Unflushed)
+        {
+            series.Unflushed = true;
+            _unflushed.Add(series);
         }
 
         counts.Appended++;
@@ -663,21 +707,34 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         return dec is not null && dec.Length < xor.Length ? dec : xor.ToArray();
     }
 
+    /// <summary>
+    /// Writes the heads that took samples since the last flush (the others' rows already hold them). The list is
+    /// cleared only after the commit: a failed one leaves every head to the next flush.
+    /// </summary>
     private void FlushHeads()
     {
-        foreach (var s in _byId.Values)
+        var written = 0;
+        foreach (var s in _unflushed)
         {
-            if (s.Head is { Count: > 0 } head)
+            if (!s.Deleted && s.Head is { Count: > 0 } head)
             {
                 _pendingChunks.Add(new PendingChunk(s.Id, head.FirstTimestamp, head.LastTimestamp, Seal(head)));
+                written++;
             }
         }
 
         Commit();
+        foreach (var s in _unflushed)
+        {
+            s.Unflushed = false;
+        }
+
+        _unflushed.Clear();
+        FlushedHeadsTotal += written;
         Execute("PRAGMA wal_checkpoint(TRUNCATE);");
     }
 
-    /// <summary>Writes pending series, postings and chunks in one transaction.</summary>
+    /// <summary>Writes pending series and chunks in one transaction.</summary>
     private void Commit()
     {
         if (_pendingSeries.Count == 0 && _pendingChunks.Count == 0)
@@ -686,25 +743,16 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         }
 
         using var tx = _db.BeginTransaction();
-        if (_pendingSeries.Count > 0)
+        _insertSeries.Transaction = tx;
+        foreach (var (s, key) in _pendingSeries)
         {
-            using var insertSeries = Prepare("INSERT INTO series (id, labels, name) VALUES ($id, $labels, $name)", "$id", "$labels", "$name");
-            using var insertPosting = Prepare("INSERT OR IGNORE INTO postings (name, value, series_id) VALUES ($n, $v, $s)", "$n", "$v", "$s");
-            insertSeries.Transaction = tx;
-            insertPosting.Transaction = tx;
-            foreach (var s in _pendingSeries)
+            // A series deleted before its first commit (retention in between) is not written.
+            if (!s.Deleted)
             {
-                insertSeries.Parameters[0].Value = s.Id;
-                insertSeries.Parameters[1].Value = s.Key;
-                insertSeries.Parameters[2].Value = s.Labels.MetricName ?? string.Empty;
-                insertSeries.ExecuteNonQuery();
-                foreach (var l in s.Labels)
-                {
-                    insertPosting.Parameters[0].Value = l.Name;
-                    insertPosting.Parameters[1].Value = l.Value;
-                    insertPosting.Parameters[2].Value = s.Id;
-                    insertPosting.ExecuteNonQuery();
-                }
+                _insertSeries.Parameters[0].Value = s.Id;
+                _insertSeries.Parameters[1].Value = key;
+                _insertSeries.Parameters[2].Value = s.Labels.MetricName ?? string.Empty;
+                _insertSeries.ExecuteNonQuery();
             }
         }
 
@@ -719,6 +767,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         }
 
         tx.Commit();
+        _insertSeries.Transaction = null;
         _insertChunk.Transaction = null;
         _pendingSeries.Clear();
         _pendingChunks.Clear();
@@ -734,8 +783,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
             {
                 var id = reader.GetInt64(0);
                 var key = (byte[])reader.GetValue(1);
-                var labels = ParseKey(key);
-                var series = new MemSeries(id, labels, key, HashKey(key));
+                var series = new MemSeries(id, ParseKey(key), HashKey(key));
                 Index(series);
                 _nextId = Math.Max(_nextId, id);
             }
@@ -756,9 +804,9 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
 
     private MemSeries? Find(ReadOnlySpan<byte> key, int hash)
     {
-        for (var s = _byHash.GetValueOrDefault(hash); s is not null; s = s.Next)
+        for (var s = _buckets[hash & (_buckets.Length - 1)]; s is not null; s = s.Next)
         {
-            if (s.Key.AsSpan().SequenceEqual(key))
+            if (s.Hash == hash && KeyEquals(key, s.Labels))
             {
                 return s;
             }
@@ -767,73 +815,128 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         return null;
     }
 
-    private MemSeries Create(LabelSet labels, byte[] key, int hash)
+    /// <summary>A new series from a remote-write request's labels (strings interned; the key copied for the insert).</summary>
+    private MemSeries Create(SeriesLabels labels, ReadOnlySpan<byte> key, int hash)
     {
-        var series = new MemSeries(++_nextId, labels, key, hash);
+        var interned = new Label[labels.Count];
+        for (var i = 0; i < interned.Length; i++)
+        {
+            interned[i] = new Label(_strings.Intern(labels.GetName(i)), _strings.Intern(labels.GetValue(i)));
+        }
+
+        return Add(LabelSet.UnsafeFromSorted(interned), key.ToArray(), hash);
+    }
+
+    /// <summary>A new series from model labels (strings interned).</summary>
+    private MemSeries Create(LabelSet labels, byte[] key, int hash) => Add(InternAll(labels), key, hash);
+
+    private MemSeries Add(LabelSet interned, byte[] key, int hash)
+    {
+        var series = new MemSeries(++_nextId, interned, hash);
         Index(series);
-        _pendingSeries.Add(series);
+        _pendingSeries.Add((series, key));
         UpdateSeriesLimit();
         return series;
     }
 
+    private LabelSet InternAll(LabelSet labels)
+    {
+        var interned = new Label[labels.Count];
+        for (var i = 0; i < interned.Length; i++)
+        {
+            interned[i] = new Label(_strings.Intern(labels[i].Name), _strings.Intern(labels[i].Value));
+        }
+
+        return LabelSet.UnsafeFromSorted(interned);
+    }
+
     private void Index(MemSeries series)
     {
-        series.Next = _byHash.GetValueOrDefault(series.Hash);
-        _byHash[series.Hash] = series;
+        if (_byId.Count >= _buckets.Length)
+        {
+            GrowBuckets();
+        }
+
+        ref var bucket = ref _buckets[series.Hash & (_buckets.Length - 1)];
+        series.Next = bucket;
+        bucket = series;
         _byId[series.Id] = series;
         foreach (var l in series.Labels)
         {
             if (!_postings.TryGetValue(l.Name, out var values))
             {
-                values = new Dictionary<string, List<MemSeries>>(StringComparer.Ordinal);
+                values = new Dictionary<string, object>(StringComparer.Ordinal);
                 _postings[l.Name] = values;
             }
 
-            if (!values.TryGetValue(l.Value, out var list))
+            ref var posting = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(values, l.Value, out _);
+            posting = posting switch
             {
-                list = [];
-                values[l.Value] = list;
-            }
+                null => series,
+                List<MemSeries> list => Added(list, series),
+                _ => new List<MemSeries>(2) { (MemSeries)posting, series },
+            };
+        }
 
+        static List<MemSeries> Added(List<MemSeries> list, MemSeries series)
+        {
             list.Add(series);
+            return list;
         }
     }
+
+    /// <summary>Doubles the bucket array (at most one series per bucket on average) and relinks every chain.</summary>
+    private void GrowBuckets()
+    {
+        var grown = new MemSeries?[_buckets.Length * 2];
+        foreach (var head in _buckets)
+        {
+            for (var s = head; s is not null;)
+            {
+                var next = s.Next;
+                ref var bucket = ref grown[s.Hash & (grown.Length - 1)];
+                s.Next = bucket;
+                bucket = s;
+                s = next;
+            }
+        }
+
+        _buckets = grown;
+    }
+
+    /// <summary>The series with label <paramref name="name"/> = <paramref name="value"/> (none when absent).</summary>
+    private IEnumerable<MemSeries> Posting(string name, string value) =>
+        !_postings.TryGetValue(name, out var values) || !values.TryGetValue(value, out var posting) ? []
+        : posting as List<MemSeries> ?? [(MemSeries)posting];
 
     private void DeleteSeries(MemSeries series)
     {
         _byId.Remove(series.Id);
+        series.Deleted = true;
         UpdateSeriesLimit();
-        MemSeries? prev = null;
-        for (var s = _byHash.GetValueOrDefault(series.Hash); s is not null; prev = s, s = s.Next)
+        ref var link = ref _buckets[series.Hash & (_buckets.Length - 1)];
+        while (link is not null && !ReferenceEquals(link, series))
         {
-            if (ReferenceEquals(s, series))
-            {
-                if (prev is null)
-                {
-                    if (s.Next is null)
-                    {
-                        _byHash.Remove(series.Hash);
-                    }
-                    else
-                    {
-                        _byHash[series.Hash] = s.Next;
-                    }
-                }
-                else
-                {
-                    prev.Next = s.Next;
-                }
+            link = ref link.Next;
+        }
 
-                break;
-            }
+        if (link is not null)
+        {
+            link = series.Next;
         }
 
         foreach (var l in series.Labels)
         {
             var values = _postings[l.Name];
-            var list = values[l.Value];
-            list.Remove(series);
-            if (list.Count == 0)
+            if (values[l.Value] is List<MemSeries> list)
+            {
+                list.Remove(series);
+                if (list.Count == 1)
+                {
+                    values[l.Value] = list[0];
+                }
+            }
+            else
             {
                 values.Remove(l.Value);
                 if (values.Count == 0)
@@ -841,10 +944,13 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
                     _postings.Remove(l.Name);
                 }
             }
+
+            _strings.Release(l.Name);
+            _strings.Release(l.Value);
         }
 
         using var cmd = _db.CreateCommand();
-        cmd.CommandText = "DELETE FROM postings WHERE series_id = $id; DELETE FROM series WHERE id = $id; DELETE FROM chunks WHERE series_id = $id;";
+        cmd.CommandText = "DELETE FROM series WHERE id = $id; DELETE FROM chunks WHERE series_id = $id;";
         cmd.Parameters.AddWithValue("$id", series.Id);
         cmd.ExecuteNonQuery();
     }
@@ -862,7 +968,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         {
             if (m.Type == LabelMatchType.Equal && m.Value.Length > 0)
             {
-                candidates = _postings.TryGetValue(m.Name, out var values) && values.TryGetValue(m.Value, out var list) ? list : [];
+                candidates = Posting(m.Name, m.Value);
                 break;
             }
         }
@@ -985,22 +1091,76 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         return [.. buffer];
     }
 
-    private static LabelSet ParseKey(byte[] key)
+    /// <summary>The labels of a stored key, strings interned.</summary>
+    private LabelSet ParseKey(byte[] key)
     {
         var labels = new List<Label>();
         var span = key.AsSpan();
         while (!span.IsEmpty)
         {
             var n = span.IndexOf(KeySeparator);
-            var name = Encoding.UTF8.GetString(span[..n]);
+            var name = _strings.Intern(span[..n]);
             span = span[(n + 1)..];
             var v = span.IndexOf(KeySeparator);
-            var value = Encoding.UTF8.GetString(span[..v]);
+            var value = _strings.Intern(span[..v]);
             span = span[(v + 1)..];
             labels.Add(new Label(name, value));
         }
 
         return LabelSet.UnsafeFromSorted([.. labels]);
+    }
+
+    /// <summary>Whether <paramref name="key"/> is the series key of <paramref name="labels"/> (no key copy is kept per series).</summary>
+    private static bool KeyEquals(ReadOnlySpan<byte> key, LabelSet labels)
+    {
+        foreach (ref readonly var l in labels.AsSpan())
+        {
+            if (!SkipText(ref key, l.Name) || !SkipText(ref key, l.Value))
+            {
+                return false;
+            }
+        }
+
+        return key.IsEmpty;
+    }
+
+    /// <summary>When <paramref name="key"/> starts with the UTF-8 of <paramref name="text"/> and a separator, moves past both.</summary>
+    private static bool SkipText(ref ReadOnlySpan<byte> key, string text)
+    {
+        var end = key.IndexOf(KeySeparator);
+        if (end < 0)
+        {
+            return false;
+        }
+
+        // Label names and most values are ASCII: compared vectorized, without encoding; an ASCII text equals only its own bytes.
+        var segment = key[..end];
+        if (!System.Text.Ascii.Equals(segment, text) && (System.Text.Ascii.IsValid(text) || !Utf8Equals(segment, text)))
+        {
+            return false;
+        }
+
+        key = key[(end + 1)..];
+        return true;
+    }
+
+    private static bool Utf8Equals(ReadOnlySpan<byte> utf8, string text)
+    {
+        if (Encoding.UTF8.GetByteCount(text) != utf8.Length)
+        {
+            return false;
+        }
+
+        var rented = utf8.Length <= 256 ? null : System.Buffers.ArrayPool<byte>.Shared.Rent(utf8.Length);
+        var encoded = rented is null ? stackalloc byte[256] : rented.AsSpan();
+        var n = Encoding.UTF8.GetBytes(text, encoded);
+        var equal = encoded[..n].SequenceEqual(utf8);
+        if (rented is not null)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+
+        return equal;
     }
 
     private void Execute(string sql)
@@ -1057,7 +1217,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
                     return;
                 }
 
-                series = store.Create(labels.ToLabelSet(), key.ToArray(), hash);
+                series = store.Create(labels, key, hash);
                 NewSeries++;
             }
 
