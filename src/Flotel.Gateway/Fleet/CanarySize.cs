@@ -24,8 +24,9 @@ public readonly record struct CanarySize(int Value, bool Percent)
             return new CanarySize(n, percent);
         }
 
+        var shown = text is { Length: > 32 } ? text[..32] + "…" : text; // the text is the client's: echo a bounded part
         error = string.Create(CultureInfo.InvariantCulture,
-            $"canary '{text}' must be a percentage from 1% to 100% or a device count from 1 to {MaxCount}");
+            $"canary '{shown}' must be a percentage from 1% to 100% or a device count from 1 to {MaxCount}");
         return null;
     }
 

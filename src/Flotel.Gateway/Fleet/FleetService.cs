@@ -13,7 +13,8 @@ namespace Flotel.Gateway.Fleet;
 /// <summary>
 /// The fleet control plane behind the routes (docs/fleet.md): applies and deletes objects and re-renders the bundles,
 /// issues tokens and certificates, answers bundle long-polls and keeps each device's last-seen time and status in
-/// memory, persisting them in batches. Long-polls cost no thread: each waits on its device's one change signal.
+/// memory, persisting them in batches. Long-polls cost no thread: each waits on its device's one change signal. An apply
+/// with a canary size is a staged rollout (<c>FleetService.Rollout.cs</c>, docs/fleet.md §3.1).
 /// </summary>
 public sealed partial class FleetService : IAsyncDisposable, IDeviceCertificates
 {

@@ -51,6 +51,13 @@ public sealed class FleetRolloutTests : IDisposable
     }
 
     [Fact]
+    public void CanarySize_LongText_IsEchoedCut()
+    {
+        Assert.Null(CanarySize.Parse(new string('9', 100_000), out var error));
+        Assert.StartsWith("canary '" + new string('9', 32) + "…' must be", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ChooseCanaries_DependsOnTheNamesOnly_NotOnTheirOrder()
     {
         var names = Enumerable.Range(0, Devices).Select(i => $"dev-{i}").ToList();
