@@ -261,6 +261,27 @@ public sealed class FleetRolloutTests : IDisposable
     }
 
     [Fact]
+    public async Task Abort_OfARolloutThatReplacedAHaltedOne_GoesBackToTheObjectsBeforeBoth()
+    {
+        await using var fleet = Start();
+        var v1 = Fleet("v1");
+        fleet.Apply(v1);
+        var before = await DigestsAsync(fleet);
+        fleet.Apply(Fleet("v2"), TwentyPercent, Timeout);
+        var canaries = Canaries(fleet.DescribeRollout());
+        Report(fleet, canaries[0], 1, "failed", "workloads: image busybox:v2 not found");
+        fleet.Apply(Fleet("v3"), TwentyPercent, Timeout);
+
+        Assert.Equal("aborted", (string)fleet.AbortRollout()!["state"]!);
+        Assert.All(fleet.Apply(v1), r => Assert.Equal(FleetApplyResult.Unchanged, r));
+        foreach (var (device, digest) in before)
+        {
+            var (generation, now) = await GenerationAndDigestAsync(fleet, device);
+            Assert.Equal((canaries.Contains(device) ? 4L : 1L, digest), (generation, now));
+        }
+    }
+
+    [Fact]
     public async Task Rollout_SurvivesARestart_HeldStayHeld_AndCompletesAfterIt()
     {
         List<string> canaries;
