@@ -24,6 +24,7 @@ internal static class FlotelCli
         root.Subcommands.Add(DeleteCommand.Create());
         root.Subcommands.Add(GetCommand.Create());
         root.Subcommands.Add(TokenCommand.Create());
+        root.Subcommands.Add(RolloutCommand.Create());
         return root;
     }
 

@@ -54,6 +54,47 @@ public sealed class FleetCommandsTests
     }
 
     [Fact]
+    public async Task ApplyWithCanary_PrintsTheRollout_GetRolloutShowsIt_PromoteEndsIt_ThenAbortIsRefused()
+    {
+        await using var gateway = await FleetGateway.StartAsync();
+        var url = gateway.AdminUrl;
+        var blog = CheckCommandTests.RepoPath("examples", "blog");
+        Assert.Equal("no rollout yet (flotel apply --canary N% starts one)", CliRunner.Run("get", "rollout", "--gateway", url).Output.Trim());
+        Assert.Equal(0, CliRunner.Run("apply", "-f", blog, "--gateway", url).ExitCode);
+
+        var (code, output, error) = CliRunner.Run("apply", "-f", blog, "--canary", "10%", "--gateway", url);
+        Assert.True(code == 0, error);
+        Assert.EndsWith("no rollout: the apply changed no device's plan", output.Trim(), StringComparison.Ordinal);
+
+        using var changed = new TempDirectory();
+        foreach (var file in Directory.GetFiles(blog, "*.yaml"))
+        {
+            File.WriteAllText(Path.Combine(changed.Path, Path.GetFileName(file)), File.ReadAllText(file).Replace("interval: 5", "interval: 15", StringComparison.Ordinal));
+        }
+
+        (code, output, error) = CliRunner.Run("apply", "-f", changed.Path, "--canary", "1", "--canary-timeout", "10m", "--gateway", url);
+        Assert.True(code == 0, error);
+        var lines = Lines(output);
+        Assert.Contains("edgedevice/edge-device-1 configured", lines);
+        Assert.Matches(@"^rollout 1: progressing \(canary 1, timeout 600 s, started \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ; edgedevice/edge-device-1\)$", lines[^2]);
+        Assert.Equal("canary edge-device-1 generation 2: pending", lines[^1]);
+
+        (code, output, _) = CliRunner.Run("get", "rollout", "--gateway", url);
+        Assert.Equal(0, code);
+        Assert.StartsWith("rollout 1: progressing", output, StringComparison.Ordinal);
+        (code, output, _) = CliRunner.Run("get", "rollout", "-o", "json", "--gateway", url);
+        Assert.Equal("progressing", (string)JsonNode.Parse(output)!["state"]!);
+
+        (code, output, error) = CliRunner.Run("rollout", "promote", "--gateway", url);
+        Assert.True(code == 0, error);
+        Assert.StartsWith("rollout 1: promoted", output, StringComparison.Ordinal);
+        Assert.Contains("promoted: every held device got the change", output, StringComparison.Ordinal);
+        (code, _, error) = CliRunner.Run("rollout", "abort", "--gateway", url);
+        Assert.Equal(1, code);
+        Assert.Contains("flotel rollout abort: the gateway answered HTTP 409: no rollout is progressing or halted", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task GetDevices_GatewayWithoutFleet_Exits1SayingTheFleetIsOff()
     {
         await using var gateway = await FleetGateway.StartAsync(fleet: false);
@@ -122,6 +163,11 @@ public sealed class FleetCommandsTests
     [InlineData("get", "pods")]
     [InlineData("token", "create")]
     [InlineData("token", "create", "--device", "d", "--ttl", "31d")]
+    [InlineData("apply", "-f", "x.yaml", "--canary", "0%")]
+    [InlineData("apply", "-f", "x.yaml", "--canary", "ten")]
+    [InlineData("apply", "-f", "x.yaml", "--canary", "1", "--canary-timeout", "25h")]
+    [InlineData("get", "rollouts")]
+    [InlineData("rollout", "resume")]
     public void Usage_Errors_Exit2(params string[] args) => Assert.Equal(2, CliRunner.Run(args).ExitCode);
 
     private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

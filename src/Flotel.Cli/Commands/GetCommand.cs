@@ -4,7 +4,7 @@ using System.Text.Json;
 
 namespace Flotel.Cli.Commands;
 
-/// <summary><c>flotel get devices|workloads [-o json]</c> (docs/fleet.md §7).</summary>
+/// <summary><c>flotel get devices|workloads|rollout [-o json]</c> (docs/fleet.md §7).</summary>
 internal static class GetCommand
 {
     private static readonly string[] DeviceHeader = ["NAME", "STATUS", "DESIRED", "APPLIED", "LAST SEEN", "AGENT", "WORKLOADS", "ERRORS"];
@@ -12,8 +12,8 @@ internal static class GetCommand
 
     public static Command Create()
     {
-        var what = new Argument<string>("WHAT") { Description = "devices or workloads" };
-        what.AcceptOnlyFromAmong("devices", "workloads");
+        var what = new Argument<string>("WHAT") { Description = "devices, workloads or rollout (the latest staged rollout: its state, canaries and held devices)" };
+        what.AcceptOnlyFromAmong("devices", "workloads", "rollout");
         var format = new Option<string>("--output", "-o")
         {
             Description = "table (default) or json (the admin API's array: name, lastSeen, desiredGeneration, appliedGeneration, status, workloads, …)",
@@ -22,7 +22,7 @@ internal static class GetCommand
         };
         format.AcceptOnlyFromAmong("table", "json");
         var gateway = FleetManifestFiles.Gateway();
-        var command = new Command("get", "Show the fleet's devices (last seen, desired and applied generation, status, workloads) or workloads (the devices they run on)")
+        var command = new Command("get", "Show the fleet's devices (last seen, desired and applied generation, status, workloads), workloads (the devices they run on) or the latest staged rollout")
         {
             what, format, gateway,
         };
@@ -42,6 +42,12 @@ internal static class GetCommand
             if (json)
             {
                 await output.WriteLineAsync(answer.RootElement.GetRawText()).ConfigureAwait(false);
+                return ExitCodes.Ok;
+            }
+
+            if (what == "rollout")
+            {
+                await RolloutCommand.WriteAsync(answer.RootElement, output).ConfigureAwait(false);
                 return ExitCodes.Ok;
             }
 

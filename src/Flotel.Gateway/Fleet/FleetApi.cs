@@ -118,6 +118,7 @@ public static class FleetApi
                 throw new FleetRequestException(string.Create(CultureInfo.InvariantCulture, $"at most {FleetService.MaxObjects} objects per apply"));
             }
 
+            var (canary, canaryTimeout) = RolloutOf(body);
             var now = time.GetUtcNow();
             var objects = new List<FleetObject>();
             var problems = new List<string>();
@@ -155,7 +156,7 @@ public static class FleetApi
                 return;
             }
 
-            var results = fleet.Apply(objects);
+            var results = fleet.Apply(objects, canary, canaryTimeout);
             var answer = new JsonArray();
             for (var i = 0; i < objects.Count; i++)
             {
@@ -182,6 +183,9 @@ public static class FleetApi
         }));
         admin.MapGet("/api/fleet/devices", context => AdminRoute(context, () => WriteJsonAsync(context, StatusCodes.Status200OK, fleet.DescribeDevices())));
         admin.MapGet("/api/fleet/workloads", context => AdminRoute(context, () => WriteJsonAsync(context, StatusCodes.Status200OK, fleet.DescribeWorkloads())));
+        admin.MapGet("/api/fleet/rollout", context => AdminRoute(context, () => WriteJsonAsync(context, StatusCodes.Status200OK, fleet.DescribeRollout())));
+        admin.MapPost("/api/fleet/rollout/promote", context => AdminRoute(context, () => RolloutAnswerAsync(context, fleet.PromoteRollout())));
+        admin.MapPost("/api/fleet/rollout/abort", context => AdminRoute(context, () => RolloutAnswerAsync(context, fleet.AbortRollout())));
         admin.MapPost("/api/fleet/tokens", context => AdminRoute(context, async () =>
         {
             var body = await ReadObjectAsync(context, MaxSmallBodyBytes).ConfigureAwait(false);
@@ -206,6 +210,36 @@ public static class FleetApi
             ["error"] = "the fleet is not enabled on this gateway: set fleet.enabled: true in its configuration (docs/fleet.md §2)",
             ["fleetEnabled"] = false,
         }));
+    }
+
+    /// <summary>The ended rollout, or 409 when there was none in progress or halted.</summary>
+    private static Task RolloutAnswerAsync(HttpContext context, JsonObject? rollout) => rollout is null
+        ? WriteErrorAsync(context, StatusCodes.Status409Conflict, "no rollout is progressing or halted")
+        : WriteJsonAsync(context, StatusCodes.Status200OK, rollout);
+
+    /// <summary>The apply body's optional <c>"rollout": {"canary": "10%"|"3", "timeoutSeconds": 300}</c> (docs/fleet.md §3.1).</summary>
+    private static (CanarySize? Canary, TimeSpan Timeout) RolloutOf(JsonObject body)
+    {
+        if (body["rollout"] is null)
+        {
+            return (null, FleetService.DefaultCanaryTimeout);
+        }
+
+        var rollout = body["rollout"] as JsonObject ?? throw new FleetRequestException("`rollout` must be {\"canary\": \"10%\", \"timeoutSeconds\": 300}");
+        var canary = CanarySize.Parse(OptionalString(rollout, "canary") ?? throw new FleetRequestException("`rollout.canary` is required"), out var error)
+            ?? throw new FleetRequestException("`rollout.canary`: " + error);
+        var timeout = FleetService.DefaultCanaryTimeout;
+        if (rollout["timeoutSeconds"] is { } t)
+        {
+            if (t is not JsonValue v || !v.TryGetValue<long>(out var seconds) || seconds < 1 || seconds > (long)FleetService.MaxCanaryTimeout.TotalSeconds)
+            {
+                throw new FleetRequestException("`rollout.timeoutSeconds` must be an integer from 1 to 86400");
+            }
+
+            timeout = TimeSpan.FromSeconds(seconds);
+        }
+
+        return (canary, timeout);
     }
 
     /// <summary>Writes <c>{"error": message}</c> with <paramref name="status"/>.</summary>

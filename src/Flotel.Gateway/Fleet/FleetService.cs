@@ -13,7 +13,8 @@ namespace Flotel.Gateway.Fleet;
 /// <summary>
 /// The fleet control plane behind the routes (docs/fleet.md): applies and deletes objects and re-renders the bundles,
 /// issues tokens and certificates, answers bundle long-polls and keeps each device's last-seen time and status in
-/// memory, persisting them in batches. Long-polls cost no thread: each waits on its device's one change signal.
+/// memory, persisting them in batches. Long-polls cost no thread: each waits on its device's one change signal. An apply
+/// with a canary size is a staged rollout (<c>FleetService.Rollout.cs</c>, docs/fleet.md §3.1).
 /// </summary>
 public sealed partial class FleetService : IAsyncDisposable, IDeviceCertificates
 {
@@ -26,6 +27,12 @@ public sealed partial class FleetService : IAsyncDisposable, IDeviceCertificates
 
     /// <summary>Longest token lifetime <c>POST /api/fleet/tokens</c> accepts.</summary>
     public static readonly TimeSpan MaxTokenTtl = TimeSpan.FromDays(30);
+
+    /// <summary>How long canaries have to report a rollout's generation applied unless the apply says otherwise (docs/fleet.md §3.1).</summary>
+    public static readonly TimeSpan DefaultCanaryTimeout = TimeSpan.FromMinutes(5);
+
+    /// <summary>Longest canary timeout accepted.</summary>
+    public static readonly TimeSpan MaxCanaryTimeout = TimeSpan.FromHours(24);
 
     /// <summary>How often last-seen times and status reports are written to the store.</summary>
     private static readonly TimeSpan PersistEvery = TimeSpan.FromSeconds(5);
@@ -41,6 +48,7 @@ public sealed partial class FleetService : IAsyncDisposable, IDeviceCertificates
     private readonly CancellationTokenSource _stopping = new();
     private readonly FleetCounters _counters;
     private IReadOnlyList<WorkloadSummary> _workloads = [];
+    private volatile FleetRollout? _rollout;
     private Task _persistLoop = Task.CompletedTask;
     private long _waiting;
     private int _stopped;
@@ -88,24 +96,45 @@ public sealed partial class FleetService : IAsyncDisposable, IDeviceCertificates
         return service;
     }
 
-    /// <summary>Stores the objects of one apply (all or nothing) and re-renders; results in request order.</summary>
-    public IReadOnlyList<FleetApplyResult> Apply(IReadOnlyList<FleetObject> objects)
+    /// <summary>Stores the objects of one apply (all or nothing) and re-renders for every device; results in request order.</summary>
+    public IReadOnlyList<FleetApplyResult> Apply(IReadOnlyList<FleetObject> objects) => Apply(objects, null, DefaultCanaryTimeout);
+
+    /// <summary>
+    /// Stores the objects of one apply (all or nothing). Without <paramref name="canary"/> every device gets the change
+    /// at once (and a rollout in progress or halted is superseded); with it, a staged rollout starts (docs/fleet.md §3.1).
+    /// Results in request order.
+    /// </summary>
+    public IReadOnlyList<FleetApplyResult> Apply(IReadOnlyList<FleetObject> objects, CanarySize? canary, TimeSpan canaryTimeout)
     {
         ArgumentNullException.ThrowIfNull(objects);
+        if (canaryTimeout <= TimeSpan.Zero || canaryTimeout > MaxCanaryTimeout)
+        {
+            throw new FleetRequestException("the canary timeout must be between 1 second and 24 hours");
+        }
+
         lock (_renderLock)
         {
-            var existing = _store.ListObjects().Select(o => o.Key).ToHashSet(StringComparer.Ordinal);
-            var added = objects.Count(o => !existing.Contains(o.Key));
-            if (existing.Count + added > MaxObjects)
+            var before = _store.ListObjects().ToDictionary(o => o.Key, StringComparer.Ordinal);
+            var added = objects.Count(o => !before.ContainsKey(o.Key));
+            if (before.Count + added > MaxObjects)
             {
                 throw new FleetRequestException(string.Create(CultureInfo.InvariantCulture,
-                    $"the fleet would hold {existing.Count + added} objects; at most {MaxObjects} are kept"));
+                    $"the fleet would hold {before.Count + added} objects; at most {MaxObjects} are kept"));
             }
 
             var results = _store.ApplyObjects(objects);
-            if (results.Any(r => r != FleetApplyResult.Unchanged))
+            var changed = objects.Where((_, i) => results[i] != FleetApplyResult.Unchanged).ToList();
+            if (changed.Count > 0)
             {
-                RenderLocked();
+                if (canary is { } size)
+                {
+                    StartRolloutLocked(size, canaryTimeout, before, changed);
+                }
+                else
+                {
+                    EndRolloutLocked(FleetRollout.RolloutState.Superseded, "a later apply without a canary reached every device");
+                    RenderLocked();
+                }
             }
 
             return results;
@@ -419,6 +448,14 @@ public sealed partial class FleetService : IAsyncDisposable, IDeviceCertificates
         {
             LogDuplicateIdentity(_logger, device);
         }
+
+        if (_rollout is { State: FleetRollout.RolloutState.Progressing } rollout && rollout.Canaries.ContainsKey(device))
+        {
+            lock (_renderLock)
+            {
+                CanaryReportedLocked(device, status, now);
+            }
+        }
     }
 
     /// <summary>Every device as <c>GET /api/fleet/devices</c> shows it (docs/fleet.md §7).</summary>
@@ -504,16 +541,33 @@ public sealed partial class FleetService : IAsyncDisposable, IDeviceCertificates
             _devices[d.Name] = state;
         }
 
+        if (_store.LoadRollout() is { } rollout)
+        {
+            try
+            {
+                _rollout = FleetRollout.Parse(rollout);
+            }
+            catch (FormatException e)
+            {
+                // Only the gateway writes this row; if it cannot be read, held devices get the current objects.
+                LogRolloutUnreadable(_logger, e.Message);
+            }
+        }
+
         lock (_renderLock)
         {
             RenderLocked();
         }
     }
 
-    /// <summary>Renders every device; only a device whose bytes changed gets a new generation and wakes its long-polls.</summary>
-    private void RenderLocked()
+    /// <summary>
+    /// Renders every device; only a device whose bytes changed gets a new generation and wakes its long-polls. A device
+    /// a rollout holds keeps the bundle it has and is not woken (docs/fleet.md §3.1).
+    /// </summary>
+    private void RenderLocked(FleetRendering? rendered = null)
     {
-        var rendering = FleetRenderer.Render(_store.ListObjects());
+        var rendering = rendered ?? FleetRenderer.Render(_store.ListObjects());
+        var held = _rollout is { Active: true } rollout ? rollout.Held : null;
         foreach (var (name, bundle) in rendering.Devices)
         {
             if (_devices.TryGetValue(name, out var state))
@@ -522,6 +576,11 @@ public sealed partial class FleetService : IAsyncDisposable, IDeviceCertificates
                 if (current.Bundle.Digest == bundle.Digest)
                 {
                     state.ReplaceErrors(bundle);
+                    continue;
+                }
+
+                if (held is not null && held.Contains(name))
+                {
                     continue;
                 }
 
@@ -590,6 +649,13 @@ public sealed partial class FleetService : IAsyncDisposable, IDeviceCertificates
             {
                 await Task.Delay(PersistEvery, _time, _stopping.Token).ConfigureAwait(false);
                 Persist();
+                if (_rollout is { State: FleetRollout.RolloutState.Progressing })
+                {
+                    lock (_renderLock)
+                    {
+                        CheckCanaryTimeoutLocked(_time.GetUtcNow());
+                    }
+                }
             }
             catch (OperationCanceledException)
             {

@@ -12,6 +12,7 @@ namespace Flotel.Store.Fleet;
 ///   tokens       (id PK, secret_sha256 BLOB, device, expires_ms, used_ms NULL)
 ///   devices      (name PK, generation, digest, bundle, last_seen_ms NULL, status TEXT NULL, instance_id NULL)
 ///   certificates (serial PK, device, not_after_ms, revoked 0|1)     INDEX (device)
+///   rollout      (id = 1 PK, state TEXT)                           the latest staged rollout as JSON (docs/fleet.md §3.1)
 /// </code>
 /// Times are Unix milliseconds. The secret of a token is never stored, only its SHA-256. All public members are
 /// thread-safe (one lock, one connection): the control plane writes rarely and in small transactions.
@@ -37,6 +38,7 @@ public sealed class FleetStore : IDisposable
             CREATE TABLE IF NOT EXISTS certificates (serial TEXT PRIMARY KEY, device TEXT NOT NULL, not_after_ms INTEGER NOT NULL,
                 revoked INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS certificates_device ON certificates (device);
+            CREATE TABLE IF NOT EXISTS rollout (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL);
             """);
     }
 
@@ -297,6 +299,27 @@ public sealed class FleetStore : IDisposable
             }
 
             tx.Commit();
+        }
+    }
+
+    /// <summary>The latest staged rollout as its owner wrote it (JSON), or null when there never was one.</summary>
+    public string? LoadRollout()
+    {
+        lock (_lock)
+        {
+            using var cmd = Command("SELECT state FROM rollout WHERE id = 1");
+            return cmd.ExecuteScalar() as string;
+        }
+    }
+
+    /// <summary>Replaces the stored rollout (one row: only the latest rollout is kept).</summary>
+    public void SaveRollout(string json)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(json);
+        lock (_lock)
+        {
+            using var cmd = Command("INSERT INTO rollout (id, state) VALUES (1, $s) ON CONFLICT (id) DO UPDATE SET state = $s", null, ("$s", json));
+            cmd.ExecuteNonQuery();
         }
     }
 

@@ -185,6 +185,59 @@ public sealed class FleetGatewayTests
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooBig.StatusCode);
     }
 
+    [Fact]
+    public async Task RolloutRoutes_AreAdmin_BadCanaryIs400_PromoteAndAbortWithoutARolloutAre409()
+    {
+        await using var gateway = await StartAsync();
+        using var admin = Admin(gateway);
+        var groups = gateway.Host.Routes.Where(r => r.Pattern.Contains("rollout", StringComparison.Ordinal)).ToDictionary(r => r.Pattern, r => r.Group);
+        Assert.Equal(3, groups.Count);
+        Assert.All(groups.Values, g => Assert.Equal(EndpointGroup.Admin, g));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await gateway.Http.GetAsync(new Uri("api/fleet/rollout", UriKind.Relative))).StatusCode);
+
+        Assert.Equal("none", (string)(await admin.GetFromJsonAsync<JsonObject>(new Uri("api/fleet/rollout", UriKind.Relative)))!["state"]!);
+        foreach (var action in new[] { "promote", "abort" })
+        {
+            using var none = await admin.PostAsync(new Uri("api/fleet/rollout/" + action, UriKind.Relative), null);
+            Assert.Equal(HttpStatusCode.Conflict, none.StatusCode);
+            Assert.Equal("no rollout is progressing or halted", (string)JsonNode.Parse(await none.Content.ReadAsStringAsync())!["error"]!);
+        }
+
+        var blog = FleetTestKit.ObjectsOf(Path.Combine(FleetTestKit.RepoRoot(), "examples", "blog"));
+        foreach (var (rollout, error) in new (JsonNode Rollout, string Error)[]
+        {
+            (new JsonObject { ["canary"] = "0%" }, "`rollout.canary`: canary '0%' must be a percentage from 1% to 100% or a device count from 1 to 50000"),
+            (new JsonObject(), "`rollout.canary` is required"),
+            (new JsonObject { ["canary"] = "1", ["timeoutSeconds"] = 0 }, "`rollout.timeoutSeconds` must be an integer from 1 to 86400"),
+            (JsonValue.Create("10%"), "`rollout` must be {\"canary\": \"10%\", \"timeoutSeconds\": 300}"),
+        })
+        {
+            var body = new JsonObject { ["objects"] = new JsonArray([.. blog.Select(o => (JsonNode?)new JsonObject { ["yaml"] = o.Yaml, ["source"] = o.Source })]), ["rollout"] = rollout };
+            using var response = await admin.PostAsJsonAsync(new Uri("api/fleet/apply", UriKind.Relative), body);
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Equal(error, (string)JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!);
+        }
+
+        Assert.Empty((await admin.GetFromJsonAsync<JsonArray>(new Uri("api/fleet/devices", UriKind.Relative)))!);
+        await ApplyAsync(admin, blog);
+        var changed = blog.Select(o => o with { Yaml = o.Yaml.Replace("interval: 5", "interval: 15", StringComparison.Ordinal) });
+        var withCanary = new JsonObject
+        {
+            ["objects"] = new JsonArray([.. changed.Select(o => (JsonNode?)new JsonObject { ["yaml"] = o.Yaml, ["source"] = o.Source })]),
+            ["rollout"] = new JsonObject { ["canary"] = "100%", ["timeoutSeconds"] = 60 },
+        };
+        using (var applied = await admin.PostAsJsonAsync(new Uri("api/fleet/apply", UriKind.Relative), withCanary))
+        {
+            Assert.Equal(HttpStatusCode.OK, applied.StatusCode);
+        }
+
+        var progressing = (await admin.GetFromJsonAsync<JsonObject>(new Uri("api/fleet/rollout", UriKind.Relative)))!;
+        Assert.Equal(("progressing", 60L, "edge-device-1"), ((string)progressing["state"]!, (long)progressing["timeoutSeconds"]!, (string)progressing["canaries"]![0]!["name"]!));
+        using var abort = await admin.PostAsync(new Uri("api/fleet/rollout/abort", UriKind.Relative), null);
+        Assert.Equal(HttpStatusCode.OK, abort.StatusCode);
+        Assert.Equal("aborted", (string)JsonNode.Parse(await abort.Content.ReadAsStringAsync())!["state"]!);
+    }
+
     private static async Task<LoopbackGateway> StartAsync() => await LoopbackGateway.StartAsync("flotel-fleet-", o =>
     {
         o.Fleet = new FleetOptions { Enabled = true, Address = "127.0.0.1:0" };

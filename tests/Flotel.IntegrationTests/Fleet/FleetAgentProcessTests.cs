@@ -13,7 +13,8 @@ namespace Flotel.IntegrationTests.Fleet;
 /// The fleet control plane with real processes on loopback (docs/fleet.md §4–§5): a <c>flotel gateway</c> with the fleet
 /// listener and real <c>flotel agent --gateway</c> processes, each with its own data directory — enrolment, a changed
 /// ConfigMap picked up and reported as applied, token reuse refused, the gateway stopped (the agent keeps running and
-/// starts again from its last good bundle) and started again (the agent resumes).
+/// starts again from its last good bundle) and started again (the agent resumes); and a staged rollout (§3.1) whose
+/// canary fails to apply a change, halting it while the other agents stay on their generation, until a fix completes it.
 /// </summary>
 [Collection(PeerCollection.Name)]
 public sealed class FleetAgentProcessTests(ITestOutputHelper output)
@@ -107,6 +108,158 @@ public sealed class FleetAgentProcessTests(ITestOutputHelper output)
             gateway?.Dispose();
             GatewayTestKit.DeleteDirectory(root);
         }
+    }
+
+    [Fact]
+    public async Task CanaryRollout_ACanaryThatFailsToApply_HaltsIt_OthersStayOnTheOldGeneration_TheFixCompletesIt()
+    {
+        var root = PeerProcess.CreateTempDirectory("fleet-canary");
+        var gatewayData = Path.Combine(root, "gateway");
+        Directory.CreateDirectory(gatewayData);
+        var fleetPort = Loopback.FreePort();
+        var config = Path.Combine(root, "gateway.yaml");
+        await File.WriteAllTextAsync(config, $"""
+            fleet:
+              enabled: true
+              address: 127.0.0.1:{fleetPort}
+            auth:
+              admin:
+                bearerToken: {AdminToken}
+            """);
+        string[] devices = ["edge-a", "edge-b", "edge-c"];
+        FlotelProcess? gateway = null;
+        var agents = new List<FlotelProcess>();
+        try
+        {
+            gateway = await StartGatewayAsync(config, gatewayData);
+            using var admin = Admin(gateway);
+            await ApplyFleetAsync(admin, devices, SyslogTcp("127.0.0.1:1"), null);
+            foreach (var device in devices)
+            {
+                var agent = FlotelProcess.Start("agent", "--gateway", $"https://127.0.0.1:{fleetPort}", "--token", await TokenAsync(admin, device), "--data", Path.Combine(root, device),
+                    "--podman-socket", Path.Combine(root, "no-podman.sock"), "--node-exporter", "http://127.0.0.1:1/metrics");
+                agents.Add(agent);
+            }
+
+            await WaitForFleetAsync(admin, d => (long?)d["appliedGeneration"] == 1 && (string?)d["status"] == "applied", "generation 1 applied everywhere", agents);
+
+            // A CA the resolver accepts (it has the PEM lines) but the device cannot load: the syslog target fails to apply.
+            var broken = SyslogTcp("127.0.0.1:2").Replace("Protocol: tcp", "Protocol: tls\n  CaSecretName: syslog-ca", StringComparison.Ordinal);
+            var badCa = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: syslog-ca\nstringData:\n  ca.crt: |\n    -----BEGIN CERTIFICATE-----\n    MIIB\n    -----END CERTIFICATE-----\n";
+            await ApplyFleetAsync(admin, devices, broken, new JsonObject { ["canary"] = "1", ["timeoutSeconds"] = 120 }, badCa);
+            var rollout = await RolloutAsync(admin);
+            var canary = (string)rollout["canaries"]![0]!["name"]!;
+            Assert.Equal(2, rollout["held"]!.AsArray().Count);
+            rollout = await WaitForRolloutAsync(admin, r => (string?)r["state"] != "progressing", agents);
+            Assert.True((string?)rollout["state"] == "halted", rollout.ToJsonString());
+            Assert.StartsWith($"canary {canary} failed to apply generation 2: ", (string)rollout["reason"]!, StringComparison.Ordinal);
+            Assert.Equal("failed", (string)rollout["canaries"]![0]!["result"]!);
+
+            // The held devices were never offered generation 2: they still run generation 1 and report it applied.
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            foreach (var d in (await admin.GetFromJsonAsync<JsonArray>(new Uri("api/fleet/devices", UriKind.Relative)))!.Where(d => (string)d!["name"]! != canary))
+            {
+                Assert.Equal((1L, 1L, "applied"), ((long)d!["desiredGeneration"]!, (long)d["appliedGeneration"]!, (string)d["status"]!));
+            }
+
+            foreach (var device in devices.Where(d => d != canary))
+            {
+                Assert.Contains("127.0.0.1:1", await File.ReadAllTextAsync(Path.Combine(root, device, "fleet", "bundle.yaml")), StringComparison.Ordinal);
+            }
+
+            // The fix, as a new rollout: the canary applies it, the rollout completes, the held devices follow.
+            await ApplyFleetAsync(admin, devices, SyslogTcp("127.0.0.1:3"), new JsonObject { ["canary"] = "1", ["timeoutSeconds"] = 120 });
+            rollout = await WaitForRolloutAsync(admin, r => (string?)r["state"] != "progressing", agents);
+            Assert.True((string?)rollout["state"] == "completed", rollout.ToJsonString());
+            Assert.Equal((2L, canary), ((long)rollout["id"]!, (string)rollout["canaries"]![0]!["name"]!));
+            await WaitForFleetAsync(admin, d => (string?)d["status"] == "applied" && (long?)d["appliedGeneration"] == ((string)d["name"]! == canary ? 3 : 2), "the fix applied everywhere", agents);
+            foreach (var device in devices)
+            {
+                Assert.Contains("127.0.0.1:3", await File.ReadAllTextAsync(Path.Combine(root, device, "fleet", "bundle.yaml")), StringComparison.Ordinal);
+            }
+
+            foreach (var agent in agents)
+            {
+                Assert.Equal(0, await agent.SignalAndWaitAsync(SigTerm, TimeSpan.FromSeconds(60)));
+            }
+
+            output.WriteLine(rollout.ToJsonString());
+        }
+        finally
+        {
+            foreach (var agent in agents)
+            {
+                agent.Dispose();
+            }
+
+            gateway?.Dispose();
+            GatewayTestKit.DeleteDirectory(root);
+        }
+    }
+
+    private static string SyslogTcp(string address) => $"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: syslog-cm\ndata:\n  Address: {address}\n  Protocol: tcp\n";
+
+    /// <summary>One EdgeDevice per name, each with the syslog target of <paramref name="configMap"/>, applied in one request.</summary>
+    private static async Task ApplyFleetAsync(HttpClient admin, string[] devices, string configMap, JsonObject? rollout, params string[] extra)
+    {
+        var objects = new JsonArray();
+        foreach (var device in devices)
+        {
+            objects.Add(new JsonObject
+            {
+                ["yaml"] = $"apiVersion: management.project-flotta.io/v1alpha1\nkind: EdgeDevice\nmetadata:\n  name: {device}\nspec:\n  logCollection:\n    syslog1:\n      kind: syslog\n      bufferSize: 64\n      syslogConfig:\n        name: syslog-cm\n",
+                ["source"] = device + ".yaml:1",
+            });
+        }
+
+        objects.Add(new JsonObject { ["yaml"] = configMap, ["source"] = "configmap.yaml:1" });
+        foreach (var e in extra)
+        {
+            objects.Add(new JsonObject { ["yaml"] = e, ["source"] = "extra.yaml:1" });
+        }
+
+        using var response = await admin.PostAsJsonAsync(new Uri("api/fleet/apply", UriKind.Relative), new JsonObject { ["objects"] = objects, ["rollout"] = rollout });
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    private static async Task<JsonObject> RolloutAsync(HttpClient admin) =>
+        (await admin.GetFromJsonAsync<JsonObject>(new Uri("api/fleet/rollout", UriKind.Relative)))!;
+
+    private static async Task<JsonObject> WaitForRolloutAsync(HttpClient admin, Func<JsonObject, bool> condition, List<FlotelProcess> agents)
+    {
+        var deadline = Stopwatch.StartNew();
+        JsonObject last;
+        do
+        {
+            last = await RolloutAsync(admin);
+            if (condition(last))
+            {
+                return last;
+            }
+
+            await Task.Delay(250);
+        }
+        while (deadline.Elapsed < TimeSpan.FromSeconds(120));
+        Assert.Fail($"timed out waiting for the rollout; rollout: {last.ToJsonString()}\nagents:\n{string.Join("\n---\n", agents.Select(a => a.Text))}");
+        return last;
+    }
+
+    private static async Task WaitForFleetAsync(HttpClient admin, Func<JsonNode, bool> condition, string what, List<FlotelProcess> agents)
+    {
+        JsonArray? last = null;
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(120))
+        {
+            last = (await admin.GetFromJsonAsync<JsonArray>(new Uri("api/fleet/devices", UriKind.Relative)))!;
+            if (last.Count > 0 && last.All(d => condition(d!)))
+            {
+                return;
+            }
+
+            await Task.Delay(250);
+        }
+
+        Assert.Fail($"timed out waiting for {what}; devices: {last?.ToJsonString()}\nagents:\n{string.Join("\n---\n", agents.Select(a => a.Text))}");
     }
 
     private static int Count(string text, string what)
