@@ -52,7 +52,9 @@ internal static class SeriesCreationHarness
         {
             var first = Requests(n, T0);
             var second = Requests(n, T0 + 60_000);
-            Console.WriteLine($"{n} series, {first.Length} requests of {SeriesPerRequest} series × 1 sample, {DateTime.UtcNow:yyyy-MM-ddTHH:mmZ}, load average {File.ReadAllText("/proc/loadavg")[..14]}");
+            var load = File.ReadAllText("/proc/loadavg")[..14];
+            Console.WriteLine(
+                $"{n} series, {first.Length} requests of {SeriesPerRequest} series × 1 sample, {DateTime.UtcNow:yyyy-MM-ddTHH:mmZ}, load average {load}");
             Console.WriteLine("| phase | µs/series wall | µs/series CPU | allocated B/series | kept B/series |");
             Console.WriteLine("|---|---:|---:|---:|---:|");
 
@@ -167,7 +169,8 @@ internal static class SeriesCreationHarness
         {
             setup.CommandText = "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;" +
                 "CREATE TABLE series (id INTEGER PRIMARY KEY, labels BLOB NOT NULL, name TEXT NOT NULL);" +
-                "CREATE TABLE postings (name TEXT NOT NULL, value TEXT NOT NULL, series_id INTEGER NOT NULL, PRIMARY KEY (name, value, series_id)) WITHOUT ROWID;";
+                "CREATE TABLE postings (name TEXT NOT NULL, value TEXT NOT NULL, series_id INTEGER NOT NULL, "
+                + "PRIMARY KEY (name, value, series_id)) WITHOUT ROWID;";
             setup.ExecuteNonQuery();
         }
 

@@ -28,7 +28,8 @@ internal static class ApplyCommand
         });
         var timeout = new Option<string>("--canary-timeout")
         {
-            Description = "With --canary: how long the canaries have to report the change applied; one still silent then counts as failed and halts the rollout (s, m or h; at most 24h)",
+            Description = "With --canary: how long the canaries have to report the change applied; one still silent then counts as failed "
+                + "and halts the rollout (s, m or h; at most 24h)",
             HelpName = "DURATION",
             DefaultValueFactory = _ => "5m",
         };
@@ -40,7 +41,9 @@ internal static class ApplyCommand
                 result.AddError($"--canary-timeout: '{text}' is not a duration up to 24h; use a number with s, m or h, e.g. 10m");
             }
         });
-        var command = new Command("apply", "Validate manifests (as check --manifests does) and store them in the gateway's fleet; every device gets its own configuration from them (with --canary, a few devices first). Nothing is sent when anything is invalid")
+        var command = new Command("apply",
+            "Validate manifests (as check --manifests does) and store them in the gateway's fleet; every device gets its own configuration "
+            + "from them (with --canary, a few devices first). Nothing is sent when anything is invalid")
         {
             files, gateway, canary, timeout,
         };
@@ -49,14 +52,16 @@ internal static class ApplyCommand
             _ = Durations.TryParse(parse.GetValue(timeout), out var canaryTimeout); // validated by the option
             var rollout = parse.GetValue(canary) is { } text ? CanarySize.Parse(text, out _) : null;
             return await RunAsync(
-                parse.GetRequiredValue(files), parse.GetRequiredValue(gateway), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, cancellationToken,
+                parse.GetRequiredValue(files), parse.GetRequiredValue(gateway),
+                parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, cancellationToken,
                 rollout, canaryTimeout).ConfigureAwait(false);
         });
         return command;
     }
 
     internal static async Task<int> RunAsync(
-        string[] paths, Uri gateway, TextWriter output, TextWriter error, CancellationToken cancellationToken, CanarySize? canary = null, TimeSpan canaryTimeout = default)
+        string[] paths, Uri gateway, TextWriter output, TextWriter error, CancellationToken cancellationToken,
+        CanarySize? canary = null, TimeSpan canaryTimeout = default)
     {
         if (await FleetManifestFiles.ReadAsync(paths, "apply", error).ConfigureAwait(false) is not { } entries)
         {

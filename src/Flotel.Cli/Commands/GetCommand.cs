@@ -12,7 +12,10 @@ internal static class GetCommand
 
     public static Command Create()
     {
-        var what = new Argument<string>("WHAT") { Description = "devices, workloads or rollout (the latest staged rollout: its state, canaries and held devices)" };
+        var what = new Argument<string>("WHAT")
+        {
+            Description = "devices, workloads or rollout (the latest staged rollout: its state, canaries and held devices)",
+        };
         what.AcceptOnlyFromAmong("devices", "workloads", "rollout");
         var format = new Option<string>("--output", "-o")
         {
@@ -22,7 +25,9 @@ internal static class GetCommand
         };
         format.AcceptOnlyFromAmong("table", "json");
         var gateway = FleetManifestFiles.Gateway();
-        var command = new Command("get", "Show the fleet's devices (last seen, desired and applied generation, status, workloads), workloads (the devices they run on) or the latest staged rollout")
+        var command = new Command("get",
+            "Show the fleet's devices (last seen, desired and applied generation, status, workloads), workloads (the devices they run on) "
+            + "or the latest staged rollout")
         {
             what, format, gateway,
         };
@@ -87,7 +92,8 @@ internal static class GetCommand
         foreach (var w in workloads.EnumerateArray())
         {
             var errors = w.GetProperty("errors").EnumerateArray().Select(e => e.GetString()).ToList();
-            rows.Add([Text(w, "name"), string.Join(",", w.GetProperty("devices").EnumerateArray().Select(d => d.GetString())), errors.Count == 0 ? "-" : string.Join(" | ", errors)]);
+            var devices = string.Join(",", w.GetProperty("devices").EnumerateArray().Select(d => d.GetString()));
+            rows.Add([Text(w, "name"), devices, errors.Count == 0 ? "-" : string.Join(" | ", errors)]);
         }
 
         return rows;

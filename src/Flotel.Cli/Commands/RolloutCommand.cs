@@ -25,7 +25,8 @@ internal static class RolloutCommand
             var gateway = FleetManifestFiles.Gateway();
             var sub = new Command(action, description) { gateway };
             sub.SetAction(async (parse, cancellationToken) => await RunAsync(
-                action, parse.GetRequiredValue(gateway), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, cancellationToken).ConfigureAwait(false));
+                action, parse.GetRequiredValue(gateway), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error,
+                cancellationToken).ConfigureAwait(false));
             command.Subcommands.Add(sub);
         }
 
@@ -76,7 +77,8 @@ internal static class RolloutCommand
         }
 
         var objects = string.Join(", ", r.GetProperty("objects").EnumerateArray().Select(o => o.GetString()));
-        yield return $"rollout {Text(r, "id")}: {state} (canary {Text(r, "canary")}, timeout {Text(r, "timeoutSeconds")} s, started {Text(r, "started")}; {objects})";
+        yield return $"rollout {Text(r, "id")}: {state} (canary {Text(r, "canary")}, timeout {Text(r, "timeoutSeconds")} s, "
+            + $"started {Text(r, "started")}; {objects})";
         if (r.TryGetProperty("reason", out var reason) && reason.ValueKind == JsonValueKind.String)
         {
             yield return "  " + reason.GetString();
