@@ -72,8 +72,8 @@ internal static class PromQlRangeHarness
             }
 
             var start = endMs - (hours * 3_600_000L);
-            Console.WriteLine($"| query | series | samples read | Select s | Range s | Range CPU s |");
-            Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+            Console.WriteLine($"| query | series | chunks read | samples read | chunk read s | chunk read CPU s | Select s | Range s | Range CPU s |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var (q, selectorText) in Queries)
             {
                 var expr = PromParser.Parse(q);
@@ -83,9 +83,23 @@ internal static class PromQlRangeHarness
                 var rangeCpu = new List<double>();
                 var series = 0;
                 long samples = 0;
+                var rows = 0;
+                var chunksTimes = new List<double>();
+                var chunksCpu = new List<double>();
                 for (var r = 0; r < repeats; r++)
                 {
                     var sw = Stopwatch.StartNew();
+                    var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+                    var chunks = store.SelectChunks(selector.Matchers, start - 600_000, endMs);
+                    chunksTimes.Add(sw.Elapsed.TotalSeconds);
+                    chunksCpu.Add((Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds);
+                    rows = 0;
+                    foreach (var c in chunks)
+                    {
+                        rows += c.ChunkCount;
+                    }
+
+                    sw.Restart();
                     var selected = store.Select(selector.Matchers, start - 600_000, endMs);
                     selectTimes.Add(sw.Elapsed.TotalSeconds);
                     samples = 0;
@@ -102,7 +116,7 @@ internal static class PromQlRangeHarness
                     series = result.Count;
                 }
 
-                Console.WriteLine($"| `{q}` | {series} | {samples} | {Median(selectTimes):F3} | {Median(rangeTimes):F3} | {Median(rangeCpu):F3} |");
+                Console.WriteLine($"| `{q}` | {series} | {rows} | {samples} | {Median(chunksTimes):F4} | {Median(chunksCpu):F4} | {Median(selectTimes):F3} | {Median(rangeTimes):F3} | {Median(rangeCpu):F3} |");
             }
         }
 
