@@ -359,9 +359,8 @@ public static partial class PrometheusApi
     /// left their arrays behind and the gateway's peak RSS rose 414 MiB (two queries) and 669 MiB (27 queries) instead
     /// of 341 MiB. Range functions are now decoded series by series into a reused buffer, but the collection still pays:
     /// over the five range queries of bench/peers/promql-range.sh, five times each (4,000 series × 24 h), the gateway
-    /// peaked at 211 MiB
-    /// with it and 280 MiB without (271 MiB still held afterwards); query times did not differ beyond the noise (neither
-    /// build faster on every query, machine at load average 29).
+    /// peaked at 211 MiB with it and 280 MiB without (271 MiB still held afterwards); query times did not differ beyond
+    /// the noise (neither build faster on every query, machine at load average 29).
     /// The collection runs concurrently (ingest keeps going); small queries never trigger it.
     /// </summary>
     private static void ReleaseAfterLargeQuery(PromEngine engine)
