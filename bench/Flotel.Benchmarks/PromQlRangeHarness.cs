@@ -10,7 +10,8 @@ namespace Flotel.Benchmarks;
 /// <summary>
 /// A stopwatch harness for the five range queries of <c>bench/peers/promql-range.sh</c>, in process (no HTTP, no
 /// JSON): fills a metric store with the samples that script's generator writes (4,000 series, 15 s apart, the same
-/// labels and value kinds as bench/Flotel.RemoteWriteLoad), then times the store's read (<c>Select</c>) and the whole
+/// labels and value kinds as bench/Flotel.RemoteWriteLoad), then times the chunk read under the store's lock
+/// (<c>SelectChunks</c>: SQLite rows on the first run, the chunk cache on the repeats), the store's read (<c>Select</c>) and the whole
 /// <c>PromEngine.Range</c> of each query (wall and process CPU time: on a shared machine the CPU time says more), the
 /// median of REPEATS runs. It separates store and engine costs, which the
 /// peer script's wall times cannot.
