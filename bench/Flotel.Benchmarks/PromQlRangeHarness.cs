@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Flotel.Bench;
 using Flotel.Model.Metrics;
 using Flotel.Store.Metrics;
 using Flotel.Store.Query.Prometheus;
@@ -24,11 +25,6 @@ internal static class PromQlRangeHarness
 {
     private const int Series = 4000;
     private const long StepMs = 15_000;
-    private static readonly string[] Modes = ["user", "system", "idle", "iowait"];
-    private static readonly string[] Names =
-    [
-        "node_memory_MemTotal_bytes", "node_network_transmit_packets_total", "node_cpu_seconds_total", "node_memory_MemAvailable_bytes",
-    ];
 
     // Each query with the selector it reads.
     private static readonly (string Query, string Selector)[] Queries =
@@ -141,7 +137,7 @@ internal static class PromQlRangeHarness
         var labels = new LabelSet[Series];
         for (var id = 0; id < Series; id++)
         {
-            labels[id] = LabelsOf(id);
+            labels[id] = NodeSeries.LabelsOf(id);
         }
 
         const int perRequest = 240;
@@ -158,7 +154,7 @@ internal static class PromQlRangeHarness
                     for (var j = 0; j < n; j++)
                     {
                         long k = ((long)window * perRequest) + j;
-                        samples[j] = new Sample(firstMs + (k * StepMs), ValueOf(id, k));
+                        samples[j] = new Sample(firstMs + (k * StepMs), NodeSeries.ValueOf(id, k));
                     }
 
                     series.Add(new TimeSeries(labels[id], samples));
@@ -168,26 +164,4 @@ internal static class PromQlRangeHarness
             }
         }
     }
-
-    private static LabelSet LabelsOf(int id)
-    {
-        var host = (id / 500).ToString("D4", CultureInfo.InvariantCulture);
-        return LabelSet.Of(
-            Label.MetricNameLabel, Names[id % 4],
-            "instance", "edge-" + host + ":9100",
-            "job", "node",
-            "device_id", "dev-" + host,
-            "cpu", (id % 8).ToString(CultureInfo.InvariantCulture),
-            "mode", Modes[(id / 8) % 4],
-            "series", id.ToString(CultureInfo.InvariantCulture),
-            "region", "eu-west-1");
-    }
-
-    private static double ValueOf(int id, long k) => (id % 4) switch
-    {
-        0 => 8_000_000_000d + id,
-        1 => k * (1 + (id % 7)) * 3,
-        2 => Math.Round(k * (0.37 + (id % 5)), 2),
-        _ => Math.Round(40 + (20 * Math.Sin((k + id) / 12.0)), 1),
-    };
 }

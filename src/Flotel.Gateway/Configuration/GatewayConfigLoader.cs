@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Flotel.Model;
 using Flotel.Model.Manifests;
@@ -110,14 +111,15 @@ public static class GatewayConfigLoader
 
     /// <summary>
     /// What is wrong with <paramref name="text"/> as the value (or a list item) of a string key declared by
-    /// <paramref name="declaration"/>, or null.
+    /// <paramref name="declaration"/>, or null. <paramref name="defaultText"/>, the key's default, is the example an
+    /// address key's message gives (so <c>http.address</c> quotes 9201, not the syslog port).
     /// </summary>
-    internal static string? TextProblem(string text, ConfigKeyAttribute declaration)
+    internal static string? TextProblem(string text, ConfigKeyAttribute declaration, string? defaultText = null)
     {
         var name = declaration.Path[(declaration.Path.LastIndexOf('.') + 1)..];
         var problem = declaration.Format switch
         {
-            ConfigFormat.Address when !HostPort.TryParse(text, out _) => $"'{text}' is not an address; use HOST:PORT, e.g. 0.0.0.0:5140 or [::1]:5140",
+            ConfigFormat.Address when !HostPort.TryParse(text, out _) => $"'{text}' is not an address; use HOST:PORT, e.g. " + AddressExamples(defaultText),
             ConfigFormat.Timezone => TimezoneProblem(text),
             ConfigFormat.IndexPattern when !LogstashIndexPattern.TryParse(text, out _, out var error) => error ?? "not an index pattern",
             ConfigFormat.ExistingFile when !File.Exists(text) => $"file '{text}' does not exist",
@@ -169,6 +171,12 @@ public static class GatewayConfigLoader
     private static bool IsHeaderName(string name) => name.Length > 0 && name.All(c => c is > ' ' and < (char)127 and not ':');
 
     /// <summary>The syslog parser is the judge of a zone: it is the one that must understand it.</summary>
+    // The key's default and the same port on IPv6 loopback, or placeholders for a key without a default.
+    private static string AddressExamples(string? defaultText) =>
+        HostPort.TryParse(defaultText, out var address)
+            ? $"{address} or [::1]:{address.Port.ToString(CultureInfo.InvariantCulture)}"
+            : "0.0.0.0:PORT or [::1]:PORT";
+
     private static string? TimezoneProblem(string zone)
     {
         try
@@ -339,7 +347,7 @@ public static class GatewayConfigLoader
         private string? Text(YamlNode value, string path, ConfigKey key)
         {
             var text = r.String(value, path);
-            if (text is not null && TextProblem(text, key.Declaration) is { } problem)
+            if (text is not null && TextProblem(text, key.Declaration, key.Declaration.DefaultInSection ?? key.DefaultValue as string) is { } problem)
             {
                 r.Error(value, path, problem);
                 return null;

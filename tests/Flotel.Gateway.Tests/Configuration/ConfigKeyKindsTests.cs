@@ -134,7 +134,7 @@ public sealed class ConfigKeyKindsTests : IDisposable
         var (options, diagnostics) = Load("fleet:\n  enabled: true\n  address: nowhere\n");
 
         Assert.Equal(
-            "gateway.yaml:3: fleet.address: 'nowhere' is not an address; use HOST:PORT, e.g. 0.0.0.0:5140 or [::1]:5140",
+            "gateway.yaml:3: fleet.address: 'nowhere' is not an address; use HOST:PORT, e.g. 0.0.0.0:9443 or [::1]:9443",
             Relative(Assert.Single(diagnostics)));
         Assert.Equal("0.0.0.0:9443", options.Fleet!.Address);
     }

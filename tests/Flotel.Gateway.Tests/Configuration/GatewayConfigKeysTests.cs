@@ -182,7 +182,8 @@ public sealed class GatewayConfigKeysTests
     {
         var declaration = new ConfigKeyAttribute("fleet.address", "where") { Format = ConfigFormat.Address };
 
-        Assert.Equal("'fleet' is not an address; use HOST:PORT, e.g. 0.0.0.0:5140 or [::1]:5140", GatewayConfigLoader.TextProblem("fleet", declaration));
+        Assert.Equal("'fleet' is not an address; use HOST:PORT, e.g. 0.0.0.0:9443 or [::1]:9443", GatewayConfigLoader.TextProblem("fleet", declaration, "0.0.0.0:9443"));
+        Assert.Equal("'fleet' is not an address; use HOST:PORT, e.g. 0.0.0.0:PORT or [::1]:PORT", GatewayConfigLoader.TextProblem("fleet", declaration));
     }
 
     [Fact]

@@ -229,32 +229,6 @@ public sealed class FleetIngestIdentityProcessTests
         return hits;
     }
 
-    /// <summary>Runs <c>dotnet flotel.dll ARGS</c> to its exit (60 s at most), with the admin token in FLOTEL_ADMIN_TOKEN.</summary>
-    private static async Task<(int Code, string Output, string Error)> FlotelAsync(params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(GatewayProcess.FlotelDll);
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        info.Environment["FLOTEL_ADMIN_TOKEN"] = AdminToken;
-        using var process = Process.Start(info)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill();
-            throw new InvalidOperationException($"flotel {string.Join(' ', args)} did not exit within 60 s");
-        }
-
-        return (process.ExitCode, await output, await error);
-    }
+    /// <summary>Runs <c>dotnet flotel.dll ARGS</c> to its exit, with the admin token in FLOTEL_ADMIN_TOKEN.</summary>
+    private static Task<(int Code, string Output, string Error)> FlotelAsync(params string[] args) => GatewayProcess.RunCliAsync(AdminToken, args);
 }

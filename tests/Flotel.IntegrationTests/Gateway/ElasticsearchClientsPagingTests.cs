@@ -11,7 +11,7 @@ namespace Flotel.IntegrationTests.Gateway;
 /// in time (<c>openPointInTime</c> / <c>createPit</c>) with <c>search_after</c>, over more documents than one page, on
 /// few distinct timestamps so pages end among equal sort values; then each writes a saved object into <c>.kibana</c>
 /// with <c>refresh=wait_for</c> (through the durable queue), reads it back with <c>get</c>, <c>mget</c> and
-/// <c>exists</c>, and gets a 409 from <c>create</c>. Requires node and npm (test.sh installs them).
+/// <c>exists</c>, and gets a 409 from <c>create</c>; it counts with <c>terminate_after</c> and gets with <c>stored_fields</c>. Requires node and npm (test.sh installs them).
 /// </summary>
 public sealed class ElasticsearchClientsPagingTests
 {
@@ -58,6 +58,8 @@ public sealed class ElasticsearchClientsPagingTests
                 Assert.Equal("[true,false]", result["mgetFound"]!.ToJsonString());
                 Assert.True((bool)result["exists"]!, client + " found its document with HEAD");
                 Assert.Equal("409 version_conflict_engine_exception", (string?)result["createAgain"]);
+                Assert.Equal("[10,true]", result["countTerminated"]!.ToJsonString());
+                Assert.False((bool)result["getWithStoredFieldsHasSource"]!, client + " asked for stored fields only");
             }
         }
 

@@ -112,6 +112,38 @@ internal sealed class GatewayProcess : IDisposable
         }
     }
 
+    /// <summary>
+    /// Runs <c>dotnet flotel.dll ARGS</c> to its exit (60 s at most) with <paramref name="adminToken"/> in
+    /// FLOTEL_ADMIN_TOKEN (null: the variable is removed, not inherited), and returns its exit code and output.
+    /// </summary>
+    public static async Task<(int Code, string Output, string Error)> RunCliAsync(string? adminToken, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(FlotelDll);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        info.Environment["FLOTEL_ADMIN_TOKEN"] = adminToken;
+        using var process = Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill();
+            throw new InvalidOperationException($"flotel {string.Join(' ', args)} did not exit within 60 s");
+        }
+
+        return (process.ExitCode, await output, await error);
+    }
+
     public static async Task<GatewayProcess> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string?>? environment = null, IEnumerable<string>? extraArguments = null)
     {
         var info = new ProcessStartInfo("dotnet")

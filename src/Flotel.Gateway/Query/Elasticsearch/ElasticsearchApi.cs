@@ -345,8 +345,20 @@ public static class ElasticsearchApi
         Dictionary<string, string> query = QueryParameters(context);
         ElasticsearchParameters.Check(context.Request.Path, query, ElasticsearchParameters.Count);
         byte[] body = await ReadBodyAsync(context).ConfigureAwait(false);
+        bool hasBody = QueryDslParser.HasBody(body);
+        if ((hasBody || !query.ContainsKey("q")) && query.Keys.FirstOrDefault(ElasticsearchParameters.QueryString.Contains) is { } unread)
+        {
+            // Elasticsearch reads q only without a body, and df … only with q; what it leaves unread it refuses.
+            throw ElasticsearchException.IllegalArgument($"request [{context.Request.Path}] contains unrecognized parameter: [{unread}]: "
+                + (hasBody ? "a _count with a body takes its query from the body" : "it only qualifies [q]"));
+        }
+
         SearchRequest request = QueryDslParser.ParseCount(body, query);
         List<string> indices = Resolve(store, expression, query);
+        if (indices.Count == 0 && query.TryGetValue("allow_no_indices", out string? allowNone) && allowNone == "false")
+        {
+            throw ElasticsearchException.IndexNotFound(expression);
+        }
         await run.StartAsync(null, "count").ConfigureAwait(false);
         LogSearchResult result = store.Search(new LogSearch(indices, request.Query, [], 0, 0) { TerminateAfter = request.TerminateAfter }, countOnly: true, run.Token);
         await WriteJsonAsync(context, 200, w =>
@@ -666,7 +678,12 @@ public static class ElasticsearchApi
     }
 
     /// <summary>Answers <paramref name="e"/> in Elasticsearch's error shape (also for answers the gateway writes before any endpoint runs).</summary>
-    internal static Task WriteErrorAsync(HttpContext context, ElasticsearchException e) => WriteJsonAsync(context, e.Status, w => WriteErrorMembers(w, e));
+    internal static Task WriteErrorAsync(HttpContext context, ElasticsearchException e) => WriteDocumentAsync(context, e.Status, w =>
+    {
+        w.WriteStartObject();
+        WriteErrorMembers(w, e);
+        w.WriteEndObject();
+    }, filter: false);
 
     /// <summary>The members <c>"error":{…},"status":…</c> of Elasticsearch's error answer (also an <c>_msearch</c> item's).</summary>
     internal static void WriteErrorMembers(Utf8JsonWriter w, ElasticsearchException e)
@@ -706,7 +723,7 @@ public static class ElasticsearchApi
             w.WriteStartObject();
             writeMembers(w);
             w.WriteEndObject();
-        });
+        }, filter: true);
 
     internal static Task WriteJsonArrayAsync(HttpContext context, Action<Utf8JsonWriter> writeItems) =>
         WriteDocumentAsync(context, 200, w =>
@@ -714,9 +731,10 @@ public static class ElasticsearchApi
             w.WriteStartArray();
             writeItems(w);
             w.WriteEndArray();
-        });
+        }, filter: true);
 
-    private static async Task WriteDocumentAsync(HttpContext context, int status, Action<Utf8JsonWriter> write)
+    // Elasticsearch applies filter_path to every answer but an error (a 404 "found": false or a 201 is filtered too).
+    private static async Task WriteDocumentAsync(HttpContext context, int status, Action<Utf8JsonWriter> write, bool filter)
     {
         var buffer = new ArrayBufferWriter<byte>(4096);
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = IsPretty(context), Encoder = LogEventJson.WriterOptions.Encoder }))
@@ -730,9 +748,9 @@ public static class ElasticsearchApi
         }
 
         ReadOnlyMemory<byte> json = buffer.WrittenMemory;
-        if (status == 200 && context.Request.Query.TryGetValue("filter_path", out Microsoft.Extensions.Primitives.StringValues filter))
+        if (filter && context.Request.Query.TryGetValue("filter_path", out Microsoft.Extensions.Primitives.StringValues filterPath))
         {
-            json = FilterPath.Parse(filter.ToString()).Apply(json, IsPretty(context));
+            json = FilterPath.Parse(filterPath.ToString()).Apply(json, IsPretty(context));
         }
 
         context.Response.StatusCode = status;

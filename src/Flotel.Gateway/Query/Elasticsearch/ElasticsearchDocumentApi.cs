@@ -53,14 +53,17 @@ internal static class ElasticsearchDocumentApi
         _ = routes.MapPost("/{index}/_doc", (HttpContext c, string index) => ElasticsearchApi.Handle(c, metrics, () => IndexAsync(c, store, bulk, time, index, null, createOnly: false)));
         _ = routes.MapMethods("/{index}/_create/{id}", write, (HttpContext c, string index, string id) => ElasticsearchApi.Handle(c, metrics, () => IndexAsync(c, store, bulk, time, index, id, createOnly: true)));
         _ = routes.MapDelete("/{index}/_doc/{id}", (HttpContext c) => ElasticsearchApi.Handle(c, metrics, () =>
-            throw ElasticsearchException.IllegalArgument("deleting documents is not supported by this gateway: the store removes whole daily indices by retention")));
+        {
+            _ = CheckParameters(c, ElasticsearchParameters.DocumentDelete);
+            throw ElasticsearchException.IllegalArgument("deleting documents is not supported by this gateway: the store removes whole daily indices by retention");
+        }));
         return routes;
     }
 
     private static async Task GetAsync(HttpContext context, LogStore store, string index, string id, QueryRun run)
     {
-        Dictionary<string, string> query = ElasticsearchApi.QueryParameters(context);
-        SourceFilter source = SourceParameter(query);
+        Dictionary<string, string> query = CheckReadParameters(context);
+        SourceFilter source = SourceParameter(query) ?? StoredFieldsSource(StoredFieldsParameter(query));
         if (!store.ListIndices().Any(i => i.Name == index))
         {
             throw ElasticsearchException.IndexNotFound(index);
@@ -73,8 +76,8 @@ internal static class ElasticsearchDocumentApi
 
     private static async Task MultiGetAsync(HttpContext context, LogStore store, string? pathIndex, QueryRun run)
     {
-        Dictionary<string, string> query = ElasticsearchApi.QueryParameters(context);
-        SourceFilter defaultSource = SourceParameter(query);
+        Dictionary<string, string> query = CheckReadParameters(context);
+        var defaults = new ItemDefaults(SourceParameter(query), StoredFieldsParameter(query));
         byte[] body = await ElasticsearchApi.ReadBodyAsync(context).ConfigureAwait(false);
         var wanted = new List<(string? Index, string Id, SourceFilter Source)>();
         try
@@ -92,14 +95,14 @@ internal static class ElasticsearchDocumentApi
                     case "ids" when property.Value.ValueKind == JsonValueKind.Array:
                         foreach (JsonElement id in property.Value.EnumerateArray())
                         {
-                            wanted.Add((pathIndex, IdText(id), defaultSource));
+                            wanted.Add((pathIndex, IdText(id), defaults.Source ?? StoredFieldsSource(defaults.StoredFields)));
                         }
 
                         break;
                     case "docs" when property.Value.ValueKind == JsonValueKind.Array:
                         foreach (JsonElement item in property.Value.EnumerateArray())
                         {
-                            wanted.Add(ReadItem(item, pathIndex, defaultSource));
+                            wanted.Add(ReadItem(item, pathIndex, defaults));
                         }
 
                         break;
@@ -165,23 +168,37 @@ internal static class ElasticsearchDocumentApi
 
     private static async Task IndexAsync(HttpContext context, LogStore store, IBulkSink bulk, TimeProvider time, string index, string? id, bool createOnly)
     {
-        Dictionary<string, string> query = ElasticsearchApi.QueryParameters(context);
-        foreach (string refused in new[] { "if_seq_no", "if_primary_term", "version", "version_type", "pipeline" })
-        {
-            if (query.ContainsKey(refused))
-            {
-                throw ElasticsearchException.IllegalArgument($"[{refused}] is not supported by this gateway: it keeps no document versions or ingest pipelines");
-            }
-        }
-
+        Dictionary<string, string> query = CheckParameters(context, ElasticsearchParameters.DocumentWrite);
         if (query.TryGetValue("op_type", out string? opType))
         {
-            createOnly |= opType switch
+            // Elasticsearch's _create takes op_type=create only; _doc takes create or index.
+            createOnly = (opType, createOnly) switch
             {
-                "create" => true,
-                "index" => false,
+                ("create", _) => true,
+                ("index", false) => false,
+                (_, true) => throw ElasticsearchException.IllegalArgument($"opType must be 'create', found: [{opType}]"),
                 _ => throw ElasticsearchException.IllegalArgument($"opType must be 'create' or 'index', found: [{opType}]"),
             };
+        }
+
+        if (query.TryGetValue("wait_for_active_shards", out string? activeShards) && activeShards is not ("all" or "index-setting" or "0" or "1"))
+        {
+            // One copy of each index: "all" and 1 are met at once; more copies than that never become active.
+            throw ElasticsearchException.IllegalArgument(int.TryParse(activeShards, NumberStyles.None, CultureInfo.InvariantCulture, out _)
+                ? $"[wait_for_active_shards] is [{activeShards}] but this gateway keeps one copy of each index: use 1 or all"
+                : $"cannot parse ActiveShardCount[{activeShards}]");
+        }
+
+        if (query.TryGetValue("timeout", out string? timeout))
+        {
+            // Elasticsearch waits up to this long for the primary shard; the gateway's single copy is always there.
+            _ = SearchTimeout.Parse(timeout);
+        }
+
+        if (Flag(query, "require_alias", fallback: false))
+        {
+            // The gateway has no aliases, so no name is one.
+            throw new ElasticsearchException(404, "index_not_found_exception", $"no such index [{index}] and [require_alias] request flag is [true] and [{index}] is not an alias", index);
         }
 
         bool waitForRefresh = query.TryGetValue("refresh", out string? refresh) && refresh switch
@@ -268,7 +285,7 @@ internal static class ElasticsearchDocumentApi
         }).ConfigureAwait(false);
     }
 
-    private static (string? Index, string Id, SourceFilter Source) ReadItem(JsonElement item, string? pathIndex, SourceFilter defaultSource)
+    private static (string? Index, string Id, SourceFilter Source) ReadItem(JsonElement item, string? pathIndex, ItemDefaults defaults)
     {
         if (item.ValueKind != JsonValueKind.Object)
         {
@@ -277,7 +294,8 @@ internal static class ElasticsearchDocumentApi
 
         string? index = pathIndex;
         string? id = null;
-        SourceFilter source = defaultSource;
+        SourceFilter? source = defaults.Source;
+        string[]? storedFields = defaults.StoredFields;
         foreach (JsonProperty property in item.EnumerateObject())
         {
             switch (property.Name)
@@ -298,14 +316,23 @@ internal static class ElasticsearchDocumentApi
                         _ => throw ElasticsearchException.Parsing("[_source] of a [docs] entry must be a boolean, a field or a list of fields"),
                     };
                     break;
-                case "_type" or "routing" or "_routing" or "stored_fields":
+                case "stored_fields":
+                    storedFields = property.Value.ValueKind switch
+                    {
+                        JsonValueKind.String => [property.Value.GetString()!],
+                        JsonValueKind.Array => [.. property.Value.EnumerateArray().Select(IdText)],
+                        _ => throw ElasticsearchException.Parsing("[stored_fields] of a [docs] entry must be a field or a list of fields"),
+                    };
+                    break;
+                case "_type" or "routing" or "_routing":
+                    // One shard per index: routing cannot change where a document is.
                     break;
                 default:
                     throw ElasticsearchException.Parsing($"unknown key [{property.Name}] in a [docs] entry");
             }
         }
 
-        return (index, id ?? throw ElasticsearchException.Parsing("[docs] entry without [_id]"), source);
+        return (index, id ?? throw ElasticsearchException.Parsing("[docs] entry without [_id]"), source ?? StoredFieldsSource(storedFields));
     }
 
     private static string IdText(JsonElement value) => value.ValueKind switch
@@ -315,22 +342,87 @@ internal static class ElasticsearchDocumentApi
         _ => throw ElasticsearchException.Parsing("ids must be strings"),
     };
 
-    private static SourceFilter SourceParameter(Dictionary<string, string> query)
+    // The URL's _source, _source_includes and _source_excludes as Elasticsearch's FetchSourceContext reads them: _source
+    // is a boolean or an include list, _source_includes replaces that list; null when none is given.
+    private static SourceFilter? SourceParameter(Dictionary<string, string> query)
     {
-        if (query.ContainsKey("_source_includes") || query.ContainsKey("_source_excludes"))
+        bool? fetch = null;
+        string[]? includes = null;
+        string[]? excludes = null;
+        if (query.TryGetValue("_source", out string? text))
         {
-            string[] includes = query.TryGetValue("_source_includes", out string? i) ? i.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [];
-            string[] excludes = query.TryGetValue("_source_excludes", out string? e) ? e.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [];
-            return new SourceFilter(true, includes, excludes);
+            fetch = text switch { "true" => true, "false" => false, _ => null };
+            includes = fetch is null ? Fields(text) : null;
         }
 
-        return query.TryGetValue("_source", out string? text) ? text switch
+        if (query.TryGetValue("_source_includes", out string? included))
         {
-            "true" or "" => SourceFilter.All,
-            "false" => SourceFilter.None,
-            _ => new SourceFilter(true, text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), []),
-        } : SourceFilter.All;
+            includes = Fields(included);
+        }
+
+        if (query.TryGetValue("_source_excludes", out string? excluded))
+        {
+            excludes = Fields(excluded);
+        }
+
+        return fetch is null && includes is null && excludes is null ? null : new SourceFilter(fetch ?? true, includes ?? [], excludes ?? []);
     }
+
+    private static string[]? StoredFieldsParameter(Dictionary<string, string> query) =>
+        query.TryGetValue("stored_fields", out string? text) ? Fields(text) : null;
+
+    // Elasticsearch: naming stored fields without a _source option returns _source only when _source is among them. The
+    // store maps no field as stored (as Logstash's template does not), so no "fields" member is ever added.
+    private static SourceFilter StoredFieldsSource(string[]? storedFields) =>
+        storedFields is null || storedFields.Contains("_source") ? SourceFilter.All : SourceFilter.None;
+
+    private static string[] Fields(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>Checks the URL parameters against <paramref name="allowed"/> and a <c>filter_path</c> before anything is done.</summary>
+    private static Dictionary<string, string> CheckParameters(HttpContext context, HashSet<string> allowed)
+    {
+        Dictionary<string, string> query = ElasticsearchApi.QueryParameters(context);
+        ElasticsearchParameters.Check(context.Request.Path, query, allowed, ElasticsearchParameters.DocumentUnsupported);
+        if (query.TryGetValue("filter_path", out string? filterPath))
+        {
+            // Checked before a write is queued, not when its answer is written.
+            _ = FilterPath.Parse(filterPath);
+        }
+
+        return query;
+    }
+
+    // A read sees what the store holds. Documents still in the durable queue are not there yet: that is
+    // Elasticsearch's realtime=false, and a refresh cannot bring them in.
+    private static Dictionary<string, string> CheckReadParameters(HttpContext context)
+    {
+        Dictionary<string, string> query = CheckParameters(context, ElasticsearchParameters.DocumentRead);
+        if (Flag(query, "refresh", fallback: false))
+        {
+            throw ElasticsearchException.IllegalArgument(
+                $"request [{context.Request.Path}] contains unsupported parameter: [refresh=true]: a read cannot wait for documents still in the durable queue; write with refresh=wait_for instead");
+        }
+
+        if (query.ContainsKey("realtime") && Flag(query, "realtime", fallback: true))
+        {
+            throw ElasticsearchException.IllegalArgument(
+                $"request [{context.Request.Path}] contains unsupported parameter: [realtime=true]: a read sees only documents the store holds (realtime=false); write with refresh=wait_for to read a write at once");
+        }
+
+        return query;
+    }
+
+    // Elasticsearch's paramAsBoolean: absent or empty is the fallback, else exactly true or false.
+    private static bool Flag(Dictionary<string, string> query, string name, bool fallback) =>
+        !query.TryGetValue(name, out string? text) || text.Length == 0 ? fallback : text switch
+        {
+            "true" => true,
+            "false" => false,
+            _ => throw ElasticsearchException.IllegalArgument($"Failed to parse value [{text}] as only [true] or [false] are allowed."),
+        };
+
+    /// <summary>The URL's <c>_source</c> option (null: none) and <c>stored_fields</c> (null: none), the default of each <c>_mget</c> entry.</summary>
+    private sealed record ItemDefaults(SourceFilter? Source, string[]? StoredFields);
 
     private static void WriteDocument(Utf8JsonWriter w, string index, string id, LogStoredDocument? document, SourceFilter source) =>
         WriteDocumentMembers(w, index, id, document, source);

@@ -47,8 +47,30 @@ internal static class ElasticsearchParameters
     public static readonly HashSet<string> MultiSearch = Set(
         ShardTuning, ["max_concurrent_searches", "rest_total_hits_as_int", "typed_keys"]);
 
-    /// <summary><c>_count</c>.</summary>
-    public static readonly HashSet<string> Count = Set(ShardTuning, ["q", "df", "default_operator", "analyze_wildcard", "lenient"]);
+    /// <summary>
+    /// <c>_count</c>: Elasticsearch's count action reads these and no more (not the search-only shard tuning of
+    /// <see cref="ShardTuning"/>); <see cref="QueryString"/> only when there is no body and <c>q</c> is given.
+    /// </summary>
+    public static readonly HashSet<string> Count = Set(
+        ["preference", "routing", "expand_wildcards", "allow_no_indices", "ignore_unavailable", "ignore_throttled"],
+        ["q", "df", "default_operator", "analyze_wildcard", "lenient", "min_score", "terminate_after"]);
+
+    /// <summary><c>q</c> and the parameters that only qualify it.</summary>
+    public static readonly HashSet<string> QueryString = new(["q", "df", "default_operator", "analyze_wildcard", "lenient"], StringComparer.Ordinal);
+
+    /// <summary>
+    /// Reading documents, <c>GET|HEAD /{index}/_doc/{id}</c> and <c>_mget</c>. <c>refresh</c> and <c>realtime</c> are
+    /// taken with the values the gateway honours only (<see cref="ElasticsearchDocumentApi"/>).
+    /// </summary>
+    public static readonly HashSet<string> DocumentRead = Set(
+        ["preference", "routing"], ["_source", "_source_includes", "_source_excludes", "stored_fields", "refresh", "realtime"]);
+
+    /// <summary>Writing one document, <c>PUT|POST /{index}/_doc[/{id}]</c> and <c>/{index}/_create/{id}</c>.</summary>
+    public static readonly HashSet<string> DocumentWrite = Set(
+        ["routing", "timeout", "wait_for_active_shards"], ["refresh", "op_type", "require_alias"]);
+
+    /// <summary>Deleting one document, <c>DELETE /{index}/_doc/{id}</c> (refused after its parameters are checked).</summary>
+    public static readonly HashSet<string> DocumentDelete = Set(["routing", "timeout", "wait_for_active_shards"], ["refresh"]);
 
     /// <summary><c>_nodes</c>.</summary>
     public static readonly HashSet<string> None = Set([], ["master_timeout", "timeout", "flat_settings", "local"]);
@@ -90,10 +112,24 @@ internal static class ElasticsearchParameters
         ["terminate_after"] = "use the body's terminate_after",
         ["suggest_field"] = "suggesters are not supported by this gateway",
         ["stats"] = "search statistics groups are not supported by this gateway",
+        ["analyzer"] = "a query string is analyzed as the store analyzes text; other analyzers are not supported by this gateway",
+    };
+
+    /// <summary>Known to Elasticsearch's single-document endpoints and not honoured here.</summary>
+    public static readonly Dictionary<string, string> DocumentUnsupported = new(StringComparer.Ordinal)
+    {
+        ["if_seq_no"] = "the gateway keeps no document versions",
+        ["if_primary_term"] = "the gateway keeps no document versions",
+        ["version"] = "the gateway keeps no document versions",
+        ["version_type"] = "the gateway keeps no document versions",
+        ["pipeline"] = "ingest pipelines are not supported by this gateway",
     };
 
     /// <summary>Throws Elasticsearch's 400 for the first parameter of <paramref name="query"/> not in <paramref name="allowed"/>.</summary>
-    public static void Check(PathString path, IReadOnlyDictionary<string, string> query, HashSet<string> allowed)
+    public static void Check(PathString path, IReadOnlyDictionary<string, string> query, HashSet<string> allowed) => Check(path, query, allowed, Unsupported);
+
+    /// <summary>As <see cref="Check(PathString, IReadOnlyDictionary{string, string}, HashSet{string})"/>, with <paramref name="unsupported"/> the endpoint's own list of parameters refused by name.</summary>
+    public static void Check(PathString path, IReadOnlyDictionary<string, string> query, HashSet<string> allowed, Dictionary<string, string> unsupported)
     {
         foreach (string name in query.Keys)
         {
@@ -102,7 +138,7 @@ internal static class ElasticsearchParameters
                 continue;
             }
 
-            throw Unsupported.TryGetValue(name, out string? why)
+            throw unsupported.TryGetValue(name, out string? why)
                 ? ElasticsearchException.IllegalArgument($"request [{path}] contains unsupported parameter: [{name}]: {why}")
                 : ElasticsearchException.IllegalArgument($"request [{path}] contains unrecognized parameter: [{name}]");
         }

@@ -74,104 +74,76 @@ public static class QueryDslParser
         IReadOnlyList<Aggregation> aggregations = [];
         IReadOnlyList<object?>? searchAfter = null;
         PitReference? pit = null;
-        if (!body.IsEmpty && !IsBlank(body))
+        if (HasBody(body))
         {
-            JsonDocument document;
-            try
+            ReadObject(body, property =>
             {
-                document = JsonDocument.Parse(body.ToArray(), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, MaxDepth = MaxJsonDepth });
-            }
-            catch (JsonException e)
-            {
-                throw ElasticsearchException.Parsing("request body is not valid JSON: " + e.Message);
-            }
-
-            using (document)
-            {
-                try
+                switch (property.Name)
                 {
-                    JsonElement root = document.RootElement;
-                    if (root.ValueKind != JsonValueKind.Object)
-                    {
-                        throw ElasticsearchException.Parsing("request body must be a JSON object");
-                    }
-
-                    foreach (JsonProperty property in root.EnumerateObject())
-                    {
-                        switch (property.Name)
+                    case "query":
+                        query = ParseQuery(property.Value);
+                        break;
+                    case "sort":
+                        sort = ParseSort(property.Value);
+                        break;
+                    case "from":
+                        from = ReadInt(property.Value, "from");
+                        break;
+                    case "size":
+                        size = ReadInt(property.Value, "size");
+                        break;
+                    case "_source":
+                        source = ParseSource(property.Value);
+                        sourceGiven = true;
+                        break;
+                    case "aggs" or "aggregations":
+                        aggregations = AggregationParser.Parse(property.Value);
+                        break;
+                    case "track_total_hits":
+                        track = property.Value.ValueKind switch
                         {
-                            case "query":
-                                query = ParseQuery(property.Value);
-                                break;
-                            case "sort":
-                                sort = ParseSort(property.Value);
-                                break;
-                            case "from":
-                                from = ReadInt(property.Value, "from");
-                                break;
-                            case "size":
-                                size = ReadInt(property.Value, "size");
-                                break;
-                            case "_source":
-                                source = ParseSource(property.Value);
-                                sourceGiven = true;
-                                break;
-                            case "aggs" or "aggregations":
-                                aggregations = AggregationParser.Parse(property.Value);
-                                break;
-                            case "track_total_hits":
-                                track = property.Value.ValueKind switch
-                                {
-                                    JsonValueKind.True => null,
-                                    JsonValueKind.False => 0,
-                                    JsonValueKind.Number when property.Value.TryGetInt32(out int upTo) && upTo >= 0 => upTo,
-                                    _ => throw ElasticsearchException.Parsing("[track_total_hits] must be a boolean or a non-negative integer"),
-                                };
-                                break;
-                            case "search_after":
-                                searchAfter = ParseSearchAfter(property.Value);
-                                break;
-                            case "pit":
-                                pit = ParsePit(property.Value);
-                                break;
-                            case "terminate_after":
-                                // Elasticsearch: 0 is its default (no limit), a negative count an illegal argument.
-                                int stopAfter = ReadInt(property.Value, "terminate_after");
-                                terminateAfter = stopAfter switch
-                                {
-                                    < 0 => throw ElasticsearchException.IllegalArgument("terminateAfter must be > 0"),
-                                    0 => null,
-                                    _ => stopAfter,
-                                };
-                                break;
-                            case "min_score":
-                                minScore = property.Value.ValueKind == JsonValueKind.Number && property.Value.TryGetDouble(out double least) && double.IsFinite(least)
-                                    ? least
-                                    : throw ElasticsearchException.Parsing("[min_score] must be a number");
-                                break;
-                            default:
-                                display = ReferenceEquals(display, DisplayOptions.None) ? new DisplayOptions() : display;
-                                if (!display.TryRead(property.Name, property.Value) && !IgnoredKeys.Contains(property.Name))
-                                {
-                                    throw ElasticsearchException.Parsing($"Unknown key [{property.Name}]: not supported by this gateway (query, sort, from, size, _source, fields, docvalue_fields, highlight, track_total_hits, aggs, terminate_after, min_score, search_after, pit are)");
-                                }
-
-                                break;
+                            JsonValueKind.True => null,
+                            JsonValueKind.False => 0,
+                            JsonValueKind.Number when property.Value.TryGetInt32(out int upTo) && upTo >= 0 => upTo,
+                            _ => throw ElasticsearchException.Parsing("[track_total_hits] must be a boolean or a non-negative integer"),
+                        };
+                        break;
+                    case "search_after":
+                        searchAfter = ParseSearchAfter(property.Value);
+                        break;
+                    case "pit":
+                        pit = ParsePit(property.Value);
+                        break;
+                    case "terminate_after":
+                        // Elasticsearch: 0 is its default (no limit), a negative count an illegal argument.
+                        int stopAfter = ReadInt(property.Value, "terminate_after");
+                        terminateAfter = stopAfter switch
+                        {
+                            < 0 => throw ElasticsearchException.IllegalArgument("terminateAfter must be > 0"),
+                            0 => null,
+                            _ => stopAfter,
+                        };
+                        break;
+                    case "min_score":
+                        minScore = property.Value.ValueKind == JsonValueKind.Number && property.Value.TryGetDouble(out double least) && double.IsFinite(least)
+                            ? least
+                            : throw ElasticsearchException.Parsing("[min_score] must be a number");
+                        break;
+                    default:
+                        display = ReferenceEquals(display, DisplayOptions.None) ? new DisplayOptions() : display;
+                        if (!display.TryRead(property.Name, property.Value) && !IgnoredKeys.Contains(property.Name))
+                        {
+                            throw ElasticsearchException.Parsing($"Unknown key [{property.Name}]: not supported by this gateway (query, sort, from, size, _source, fields, docvalue_fields, highlight, track_total_hits, aggs, terminate_after, min_score, search_after, pit are)");
                         }
-                    }
+
+                        break;
                 }
-                catch (InvalidOperationException e) when (e.Source?.StartsWith("System.Text.Json", StringComparison.Ordinal) == true)
-                {
-                    // JsonElement.GetString and property names refuse escapes that are not valid UTF-16 (a lone "\ud800").
-                    throw ElasticsearchException.Parsing("request body is not valid JSON: " + e.Message);
-                }
-            }
+            });
         }
 
         if (urlParameters.TryGetValue("q", out string? q))
         {
-            bool and = urlParameters.TryGetValue("default_operator", out string? op) && op.Equals("and", StringComparison.OrdinalIgnoreCase);
-            query = QueryStringParser.Parse(q, urlParameters.GetValueOrDefault("df"), and);
+            query = UrlQuery(q, urlParameters);
         }
 
         if (urlParameters.TryGetValue("size", out string? sizeText))
@@ -256,9 +228,100 @@ public static class QueryDslParser
         };
     }
 
-    /// <summary>Parses a <c>_count</c> body (and <c>q</c>): its query, <c>min_score</c> and <c>terminate_after</c>.</summary>
-    public static SearchRequest ParseCount(ReadOnlySpan<byte> body, IReadOnlyDictionary<string, string> urlParameters) =>
-        Parse(body, urlParameters, int.MaxValue);
+    /// <summary>
+    /// Parses a <c>_count</c> request as Elasticsearch's count action does: a body holds <c>query</c> and nothing else
+    /// (another key, such as <c>pit</c>, <c>search_after</c> or <c>size</c>, is a 400 <c>parsing_exception</c> "request
+    /// does not support [key]"); without a body, <c>q</c> (with <c>df</c> and <c>default_operator</c>) is the query; and
+    /// <c>min_score</c> and <c>terminate_after</c> are URL parameters only. The caller refuses <c>q</c> and its companions
+    /// next to a body (Elasticsearch leaves them unread there and answers "unrecognized parameter").
+    /// </summary>
+    public static SearchRequest ParseCount(ReadOnlySpan<byte> body, IReadOnlyDictionary<string, string> urlParameters)
+    {
+        LogQuery query = MatchAllQuery.Instance;
+        if (HasBody(body))
+        {
+            ReadObject(body, property => query = property.Name == "query"
+                ? ParseQuery(property.Value)
+                : throw ElasticsearchException.Parsing($"request does not support [{property.Name}]"));
+        }
+        else if (urlParameters.TryGetValue("q", out string? q))
+        {
+            query = UrlQuery(q, urlParameters);
+        }
+
+        int? terminateAfter = null;
+        if (urlParameters.TryGetValue("terminate_after", out string? stopText))
+        {
+            // Elasticsearch: 0 is its default (no limit), a negative count an illegal argument.
+            int stopAfter = ParseIntParameter(stopText, "terminate_after");
+            terminateAfter = stopAfter switch
+            {
+                < 0 => throw ElasticsearchException.IllegalArgument("terminateAfter must be > 0"),
+                0 => null,
+                _ => stopAfter,
+            };
+        }
+
+        if (urlParameters.TryGetValue("min_score", out string? minText))
+        {
+            double minScore = double.TryParse(minText, NumberStyles.Float, CultureInfo.InvariantCulture, out double least) && double.IsFinite(least)
+                ? least
+                : throw ElasticsearchException.IllegalArgument($"Failed to parse float parameter [min_score] with value [{minText}]");
+            if (minScore > ConstantScore)
+            {
+                // Every match scores ConstantScore, so none reaches a higher min_score.
+                query = MatchNoneQuery.Instance;
+            }
+        }
+
+        return new SearchRequest(query, [], 0, 0, SourceFilter.None) { TrackTotalHitsUpTo = null, TerminateAfter = terminateAfter };
+    }
+
+    /// <summary>True when <paramref name="body"/> holds more than white space (an empty body means "no body" to Elasticsearch).</summary>
+    public static bool HasBody(ReadOnlySpan<byte> body) => !body.IsEmpty && !IsBlank(body);
+
+    // The query of the URL parameter q, with its companions df and default_operator.
+    private static LogQuery UrlQuery(string q, IReadOnlyDictionary<string, string> urlParameters)
+    {
+        bool and = urlParameters.TryGetValue("default_operator", out string? op) && op.Equals("and", StringComparison.OrdinalIgnoreCase);
+        return QueryStringParser.Parse(q, urlParameters.GetValueOrDefault("df"), and);
+    }
+
+    // Parses a request body that must be a JSON object and hands each of its top-level members to read, in order.
+    private static void ReadObject(ReadOnlySpan<byte> body, Action<JsonProperty> read)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body.ToArray(), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, MaxDepth = MaxJsonDepth });
+        }
+        catch (JsonException e)
+        {
+            throw ElasticsearchException.Parsing("request body is not valid JSON: " + e.Message);
+        }
+
+        using (document)
+        {
+            try
+            {
+                JsonElement root = document.RootElement;
+                if (root.ValueKind != JsonValueKind.Object)
+                {
+                    throw ElasticsearchException.Parsing("request body must be a JSON object");
+                }
+
+                foreach (JsonProperty property in root.EnumerateObject())
+                {
+                    read(property);
+                }
+            }
+            catch (InvalidOperationException e) when (e.Source?.StartsWith("System.Text.Json", StringComparison.Ordinal) == true)
+            {
+                // JsonElement.GetString and property names refuse escapes that are not valid UTF-16 (a lone "\ud800").
+                throw ElasticsearchException.Parsing("request body is not valid JSON: " + e.Message);
+            }
+        }
+    }
 
     public static LogQuery ParseQuery(JsonElement element)
     {

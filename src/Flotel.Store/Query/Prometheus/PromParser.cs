@@ -310,7 +310,7 @@ public sealed class PromParser
                 }
 
                 offsetSeen = true;
-                SetOffset(expr, kw, negative ? -d.DurationMs : d.DurationMs);
+                SetModifier(expr, kw, negative ? -d.DurationMs : d.DurationMs, null);
             }
             else if (Peek.Kind == TokenKind.At)
             {
@@ -322,7 +322,7 @@ public sealed class PromParser
                 }
 
                 atSeen = true;
-                SetAt(expr, at, value);
+                SetModifier(expr, at, null, value);
             }
             else
             {
@@ -378,39 +378,24 @@ public sealed class PromParser
         return new MatrixSelector(expr.Position, vs, range.DurationMs);
     }
 
-    private void SetOffset(PromExpr expr, Token kw, long offsetMs)
+    /// <summary>
+    /// Sets an <c>offset</c> (<paramref name="offsetMs"/>) or <c>@</c> (<paramref name="at"/>) modifier, one of the two,
+    /// on what Prometheus lets it follow: a vector selector, a range vector (on its selector) or a subquery.
+    /// </summary>
+    private void SetModifier(PromExpr expr, Token token, long? offsetMs, PromAt? at)
     {
-        switch (expr)
+        switch (expr is MatrixSelector range ? range.Selector : expr)
         {
             case VectorSelector v:
-                v.OffsetMs = offsetMs;
-                break;
-            case MatrixSelector m:
-                m.Selector.OffsetMs = offsetMs;
+                v.OffsetMs = offsetMs ?? v.OffsetMs;
+                v.At = at ?? v.At;
                 break;
             case Subquery q:
-                q.OffsetMs = offsetMs;
+                q.OffsetMs = offsetMs ?? q.OffsetMs;
+                q.At = at ?? q.At;
                 break;
             default:
-                throw Error(kw, "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery");
-        }
-    }
-
-    private void SetAt(PromExpr expr, Token at, PromAt value)
-    {
-        switch (expr)
-        {
-            case VectorSelector v:
-                v.At = value;
-                break;
-            case MatrixSelector m:
-                m.Selector.At = value;
-                break;
-            case Subquery q:
-                q.At = value;
-                break;
-            default:
-                throw Error(at, "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery");
+                throw Error(token, (at is null ? "offset" : "@") + " modifier must be preceded by an instant vector selector or range vector selector or a subquery");
         }
     }
 

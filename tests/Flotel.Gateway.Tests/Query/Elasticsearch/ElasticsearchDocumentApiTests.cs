@@ -146,4 +146,114 @@ public sealed class ElasticsearchDocumentApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Equal(type, (string?)answer!["error"]!["type"]);
     }
+
+    [Theory]
+    [InlineData("GET", "/logs/_doc/1?fields=message", null, "unrecognized parameter: [fields]")]
+    [InlineData("GET", "/logs/_doc/1?version=1", null, "unsupported parameter: [version]: the gateway keeps no document versions")]
+    [InlineData("GET", "/logs/_doc/1?refresh=true", null, "unsupported parameter: [refresh=true]")]
+    [InlineData("GET", "/logs/_doc/1?refresh=soon", null, "Failed to parse value [soon] as only [true] or [false] are allowed.")]
+    [InlineData("GET", "/logs/_doc/1?realtime=true", null, "unsupported parameter: [realtime=true]")]
+    [InlineData("POST", "/_mget?size=1", """{"docs":[{"_index":"logs","_id":"1"}]}""", "unrecognized parameter: [size]")]
+    [InlineData("POST", "/logs/_mget?realtime", """{"ids":["1"]}""", "unsupported parameter: [realtime=true]")]
+    [InlineData("PUT", "/logs/_doc/1?detect_noop=false", """{"a":1}""", "unrecognized parameter: [detect_noop]")]
+    [InlineData("PUT", "/logs/_doc/1?pipeline=p", """{"a":1}""", "unsupported parameter: [pipeline]: ingest pipelines are not supported by this gateway")]
+    [InlineData("POST", "/logs/_doc?if_primary_term=1", """{"a":1}""", "unsupported parameter: [if_primary_term]")]
+    [InlineData("PUT", "/logs/_create/1?op_type=index", """{"a":1}""", "opType must be 'create', found: [index]")]
+    [InlineData("PUT", "/logs/_doc/1?wait_for_active_shards=2", """{"a":1}""", "[wait_for_active_shards] is [2] but this gateway keeps one copy of each index: use 1 or all")]
+    [InlineData("PUT", "/logs/_doc/1?require_alias=maybe", """{"a":1}""", "Failed to parse value [maybe] as only [true] or [false] are allowed.")]
+    [InlineData("DELETE", "/logs/_doc/1?retry_on_conflict=3", null, "unrecognized parameter: [retry_on_conflict]")]
+    public async Task Parameters_NotHonoured_AreRefusedNamingThem(string method, string path, string? body, string reason)
+    {
+        _ = await SendAsync(HttpMethod.Put, "/logs/_doc/1", """{"message":"one"}""");
+
+        (HttpStatusCode status, JsonNode? answer) = await SendAsync(new HttpMethod(method), path, body);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("illegal_argument_exception", (string?)answer!["error"]!["type"]);
+        Assert.Contains(reason, (string?)answer["error"]!["reason"], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Write_RefusedParameter_StoresNothing()
+    {
+        (HttpStatusCode refused, _) = await SendAsync(HttpMethod.Put, "/logs/_doc/1?version_type=external", """{"message":"one"}""");
+        (HttpStatusCode badFilter, JsonNode? filterError) = await SendAsync(HttpMethod.Put, "/logs/_doc/1?filter_path=-result", """{"message":"one"}""");
+        (HttpStatusCode badTimeout, JsonNode? timeoutError) = await SendAsync(HttpMethod.Put, "/logs/_doc/1?timeout=soon", """{"message":"one"}""");
+        (HttpStatusCode alias, JsonNode? aliasError) = await SendAsync(HttpMethod.Put, "/logs/_doc/1?require_alias=true", """{"message":"one"}""");
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused);
+        Assert.Equal(HttpStatusCode.BadRequest, badFilter);
+        Assert.Equal(HttpStatusCode.BadRequest, badTimeout);
+        Assert.Equal("parse_exception", (string?)timeoutError!["error"]!["type"]);
+        Assert.Equal(HttpStatusCode.NotFound, alias);
+        Assert.Equal("no such index [logs] and [require_alias] request flag is [true] and [logs] is not an alias", (string?)aliasError!["error"]!["reason"]);
+        Assert.NotNull(filterError!["error"]);
+        Assert.DoesNotContain(_server.Logs.Store.ListIndices(), i => i.Name == "logs");
+    }
+
+    [Fact]
+    public async Task Write_HonouredParameters_AreAccepted()
+    {
+        (HttpStatusCode status, JsonNode? answer) = await SendAsync(HttpMethod.Put,
+            "/logs/_doc/1?refresh=false&routing=a&timeout=1m&wait_for_active_shards=all&require_alias=false&op_type=index&pretty&human&error_trace=false",
+            """{"message":"one"}""");
+        (HttpStatusCode created, JsonNode? create) = await SendAsync(HttpMethod.Put, "/logs/_create/2?op_type=create&wait_for_active_shards=1", """{"message":"two"}""");
+
+        Assert.Equal(HttpStatusCode.Created, status);
+        Assert.Equal("created", (string?)answer!["result"]);
+        Assert.Equal(HttpStatusCode.Created, created);
+        Assert.Equal("created", (string?)create!["result"]);
+    }
+
+    [Fact]
+    public async Task FilterPath_AppliesToAWriteAndToANotFoundRead_AsToAnyAnswerButAnError()
+    {
+        (HttpStatusCode status, JsonNode? written) = await SendAsync(HttpMethod.Put, "/logs/_doc/1?filter_path=result,_id", """{"message":"one"}""");
+        (HttpStatusCode missing, JsonNode? notFound) = await SendAsync(HttpMethod.Get, "/logs/_doc/2?filter_path=found");
+        (HttpStatusCode error, JsonNode? refused) = await SendAsync(HttpMethod.Get, "/nothing/_doc/2?filter_path=found");
+
+        Assert.Equal(HttpStatusCode.Created, status);
+        Assert.Equal("""{"_id":"1","result":"created"}""", written!.ToJsonString());
+        Assert.Equal(HttpStatusCode.NotFound, missing);
+        Assert.Equal("""{"found":false}""", notFound!.ToJsonString());
+        Assert.Equal(HttpStatusCode.NotFound, error);
+        Assert.Equal("index_not_found_exception", (string?)refused!["error"]!["type"]);
+    }
+
+    [Theory]
+    [InlineData("_source=false&_source_includes=message", null)]
+    [InlineData("_source_excludes=program", """{"message":"one"}""")]
+    [InlineData("_source=program&_source_includes=message", """{"message":"one"}""")]
+    [InlineData("stored_fields=message", null)]
+    [InlineData("stored_fields=message,_source", """{"message":"one","program":"a"}""")]
+    [InlineData("stored_fields=message&_source=program", """{"program":"a"}""")]
+    [InlineData("refresh=false&realtime=false&routing=a&preference=_local", """{"message":"one","program":"a"}""")]
+    public async Task Get_SourceAndStoredFieldsParameters_ChooseTheSourceAsElasticsearchDoes(string parameters, string? source)
+    {
+        _ = await SendAsync(HttpMethod.Put, "/logs/_doc/1", """{"message":"one","program":"a"}""");
+
+        (HttpStatusCode status, JsonNode? get) = await SendAsync(HttpMethod.Get, "/logs/_doc/1?" + parameters);
+        (HttpStatusCode many, JsonNode? mget) = await SendAsync(HttpMethod.Post, "/logs/_mget?" + parameters, """{"ids":["1"]}""");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.True((bool)get!["found"]!);
+        Assert.Equal(source, get["_source"]?.ToJsonString());
+        Assert.Equal(HttpStatusCode.OK, many);
+        Assert.Equal(source, mget!["docs"]![0]!["_source"]?.ToJsonString());
+    }
+
+    [Fact]
+    public async Task MultiGet_StoredFieldsOfAnEntry_LeaveOutItsSourceUnlessItAsksForIt()
+    {
+        _ = await SendAsync(HttpMethod.Put, "/logs/_doc/1", """{"message":"one","program":"a"}""");
+
+        (HttpStatusCode status, JsonNode? answer) = await SendAsync(HttpMethod.Post, "/_mget?stored_fields=message",
+            """{"docs":[{"_index":"logs","_id":"1"},{"_index":"logs","_id":"1","stored_fields":["_source"]},{"_index":"logs","_id":"1","_source":["program"]}]}""");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        JsonArray docs = answer!["docs"]!.AsArray();
+        Assert.Null(docs[0]!["_source"]);
+        Assert.Equal("""{"message":"one","program":"a"}""", docs[1]!["_source"]!.ToJsonString());
+        Assert.Equal("""{"program":"a"}""", docs[2]!["_source"]!.ToJsonString());
+    }
 }

@@ -73,4 +73,11 @@ try {
   out.createAgain = `${e.meta?.statusCode} ${e.meta?.body?.error?.type}`;
 }
 
+// _count with terminate_after, which the clients send in the URL (Elasticsearch's count reads it nowhere else), and a
+// get naming stored fields, which leaves _source out.
+const countRequest = { index, terminate_after: 10 };
+const counted = body(await client.count(elastic ? { ...countRequest, query: { match_all: {} } } : { ...countRequest, body: { query: { match_all: {} } } }));
+out.countTerminated = [counted.count, counted.terminated_early];
+out.getWithStoredFieldsHasSource = '_source' in body(await client.get({ index: docIndex, id, stored_fields: 'type' }));
+
 console.log(JSON.stringify(out));
