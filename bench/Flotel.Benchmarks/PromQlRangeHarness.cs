@@ -11,7 +11,8 @@ namespace Flotel.Benchmarks;
 /// <summary>
 /// A stopwatch harness for the five range queries of <c>bench/peers/promql-range.sh</c>, in process (no HTTP, no
 /// JSON): fills a metric store with the samples that script's generator writes (4,000 series, 15 s apart, the same
-/// labels and value kinds as bench/Flotel.RemoteWriteLoad), then times the store's read (<c>Select</c>) and the whole
+/// labels and value kinds as bench/Flotel.RemoteWriteLoad), then times the chunk read under the store's lock
+/// (<c>SelectChunks</c>: SQLite rows on the first run, the chunk cache on the repeats), the store's read (<c>Select</c>) and the whole
 /// <c>PromEngine.Range</c> of each query (wall and process CPU time: on a shared machine the CPU time says more), the
 /// median of REPEATS runs. It separates store and engine costs, which the
 /// peer script's wall times cannot.
@@ -68,8 +69,8 @@ internal static class PromQlRangeHarness
             }
 
             var start = endMs - (hours * 3_600_000L);
-            Console.WriteLine($"| query | series | samples read | Select s | Range s | Range CPU s |");
-            Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+            Console.WriteLine($"| query | series | chunks read | samples read | chunk read s | chunk read CPU s | Select s | Range s | Range CPU s |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var (q, selectorText) in Queries)
             {
                 var expr = PromParser.Parse(q);
@@ -79,9 +80,23 @@ internal static class PromQlRangeHarness
                 var rangeCpu = new List<double>();
                 var series = 0;
                 long samples = 0;
+                var rows = 0;
+                var chunksTimes = new List<double>();
+                var chunksCpu = new List<double>();
                 for (var r = 0; r < repeats; r++)
                 {
                     var sw = Stopwatch.StartNew();
+                    var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+                    var chunks = store.SelectChunks(selector.Matchers, start - 600_000, endMs);
+                    chunksTimes.Add(sw.Elapsed.TotalSeconds);
+                    chunksCpu.Add((Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds);
+                    rows = 0;
+                    foreach (var c in chunks)
+                    {
+                        rows += c.ChunkCount;
+                    }
+
+                    sw.Restart();
                     var selected = store.Select(selector.Matchers, start - 600_000, endMs);
                     selectTimes.Add(sw.Elapsed.TotalSeconds);
                     samples = 0;
@@ -98,7 +113,7 @@ internal static class PromQlRangeHarness
                     series = result.Count;
                 }
 
-                Console.WriteLine($"| `{q}` | {series} | {samples} | {Median(selectTimes):F3} | {Median(rangeTimes):F3} | {Median(rangeCpu):F3} |");
+                Console.WriteLine($"| `{q}` | {series} | {rows} | {samples} | {Median(chunksTimes):F4} | {Median(chunksCpu):F4} | {Median(selectTimes):F3} | {Median(rangeTimes):F3} | {Median(rangeCpu):F3} |");
             }
         }
 

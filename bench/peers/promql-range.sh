@@ -4,7 +4,9 @@
 # The same generator (bench/Flotel.RemoteWriteLoad) writes the same samples to the three, in time order (one sender),
 # 15 s apart, ending about now; then each query_range runs REPEATS times against each and the median wall time is
 # reported (curl's time_total: request to last byte). VictoriaMetrics is asked with nocache=1 (its rollup cache would
-# otherwise answer repeats from memory); Prometheus and the gateway have no result cache.
+# otherwise answer repeats from memory); Prometheus and the gateway have no result cache. The gateway keeps the stored
+# chunks of queried series in memory (store.metrics.chunkCacheMiB, as Prometheus keeps its chunk files mapped): the first
+# run of a query reads them from its database, the repeats (and the median) do not.
 # Usage: bench/peers/promql-range.sh [--groups G] [--hours H] [--step SECONDS] [--repeats N]
 #   G × 1,000 series (a quarter per metric name), H hours of samples each.
 set -euo pipefail

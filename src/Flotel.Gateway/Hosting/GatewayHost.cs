@@ -171,6 +171,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
             DataDirectory = Path.Combine(data, "metrics"),
             RetentionAge = options.MetricRetentionDays > 0 ? TimeSpan.FromDays(options.MetricRetentionDays) : TimeSpan.FromDays(36500),
             MaxSeries = options.MetricMaxSeries,
+            ChunkCacheBytes = options.MetricChunkCacheMiB * 1024 * 1024,
         }, time);
         _stops.Add(async () =>
         {

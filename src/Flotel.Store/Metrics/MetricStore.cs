@@ -17,7 +17,8 @@ namespace Flotel.Store.Metrics;
 ///   chunks   (id INTEGER PK, series_id, min_t, max_t, data BLOB)  UNIQUE (series_id, min_t)
 ///            -- rowid order = write order, so blob pages fill completely; the small index is the random part
 /// memory: every series (interned labels, open head chunk), postings name → value → series (built from the
-///         series rows at open; an older store's on-disk postings table, never read, is dropped at open)
+///         series rows at open; an older store's on-disk postings table, never read, is dropped at open),
+///         recently queried series' stored chunks (<see cref="ChunkCache"/>, bounded by ChunkCacheBytes)
 /// </code>
 /// Each series has one open head chunk in memory; it is closed at <see cref="MetricStoreOptions.MaxSamplesPerChunk"/>
 /// samples or <see cref="MetricStoreOptions.MaxChunkSpan"/>, and closed chunks are written in the same SQLite
@@ -59,6 +60,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     // Series whose head took samples since the last flush (MemSeries.Unflushed set): what the next flush writes.
     private readonly List<MemSeries> _unflushed = [];
 
+    private readonly ChunkCache _cache;
     private readonly Visitor _visitor;
     private readonly SqliteCommand _insertSeries;
     private readonly SqliteCommand _insertChunk;
@@ -99,6 +101,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         _insertChunk = Prepare("INSERT OR REPLACE INTO chunks (series_id, min_t, max_t, data) VALUES ($s, $min, $max, $data)", "$s", "$min", "$max", "$data");
         // Every selected series' chunks in one statement (ids as a JSON array): one statement per series cost more than its rows.
         _selectChunks = Prepare("SELECT series_id, min_t, max_t, data FROM chunks WHERE series_id IN (SELECT value FROM json_each($ids)) AND max_t >= $min AND min_t <= $max", "$ids", "$min", "$max");
+        _cache = new ChunkCache(options.ChunkCacheBytes);
         _visitor = new Visitor(this);
         Load();
     }
@@ -159,6 +162,15 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
             {
                 return _strings.Count;
             }
+        }
+    }
+
+    /// <summary>The chunk cache's state: memory it accounts for, series entries, and series a query found there or not (since open).</summary>
+    public (long Bytes, int Series, long Hits, long Misses) ChunkCacheStatistics()
+    {
+        lock (_lock)
+        {
+            return (_cache.Bytes, _cache.Count, _cache.Hits, _cache.Misses);
         }
     }
 
@@ -373,55 +385,37 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            var matched = new List<MemSeries>();
-            var rows = new Dictionary<long, List<(long MinT, byte[] Data, bool Inside)>>();
-            var ids = new StringBuilder("[");
+            var matched = new List<(MemSeries Series, ChunkCache.CachedChunk[]? Cached)>();
+            var missed = new List<MemSeries>();
             foreach (var series in Resolve(matchers, cancellationToken))
             {
                 if (series.LastT >= minT && series.MinT <= maxT)
                 {
-                    ids.Append(matched.Count == 0 ? "" : ",").Append(series.Id.ToString(CultureInfo.InvariantCulture));
-                    matched.Add(series);
-                    rows[series.Id] = [];
-                }
-            }
-
-            if (matched.Count == 0)
-            {
-                return selected;
-            }
-
-            _selectChunks.Parameters[0].Value = ids.Append(']').ToString();
-            _selectChunks.Parameters[1].Value = minT;
-            _selectChunks.Parameters[2].Value = maxT;
-            using (var reader = _selectChunks.ExecuteReader())
-            {
-                var checkIn = SeriesPerCancellationCheck;
-                while (reader.Read())
-                {
-                    if (--checkIn == 0)
+                    if (_cache.TryGet(series.Id, minT, out var cached))
                     {
-                        checkIn = SeriesPerCancellationCheck;
-                        cancellationToken.ThrowIfCancellationRequested();
+                        matched.Add((series, cached));
                     }
-
-                    var chunkMinT = reader.GetInt64(1);
-                    rows[reader.GetInt64(0)].Add((chunkMinT, (byte[])reader.GetValue(3), chunkMinT >= minT && reader.GetInt64(2) <= maxT));
+                    else
+                    {
+                        matched.Add((series, null));
+                        missed.Add(series);
+                    }
                 }
             }
 
-            foreach (var series in matched)
+            var read = ReadMissedChunks(missed, minT, maxT, cancellationToken);
+            foreach (var (series, cached) in matched)
             {
-                var found = rows[series.Id];
-                found.Sort(static (a, b) => a.MinT.CompareTo(b.MinT));
-                var chunks = new List<(byte[], bool)>(found.Count + 1);
+                var rows = cached ?? read[series.Id];
+                var chunks = new List<(byte[], bool)>(rows.Length + 1);
                 var headMinT = series.Head is { Count: > 0 } h ? h.FirstTimestamp : long.MinValue;
-                foreach (var (chunkMinT, data, inside) in found)
+                foreach (var row in rows)
                 {
-                    // A flushed head snapshot; the in-memory head is newer.
-                    if (chunkMinT != headMinT)
+                    // Rows outside the range (a cache entry or a read for it holds more); a flushed head snapshot,
+                    // whose in-memory head is newer.
+                    if (row.MaxT >= minT && row.MinT <= maxT && row.MinT != headMinT)
                     {
-                        chunks.Add((data, inside));
+                        chunks.Add((row.Data, row.MinT >= minT && row.MaxT <= maxT));
                     }
                 }
 
@@ -439,6 +433,86 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         }
 
         return selected;
+    }
+
+    /// <summary>
+    /// guarded: the stored chunks overlapping [minT, maxT] of series the cache did not have (oldest first, by series
+    /// id), in one statement. A series whose range reaches its newest hours is read to its end and cached (the rows
+    /// after maxT are at most those few hours); an older range is read as asked and not cached.
+    /// </summary>
+    private Dictionary<long, ChunkCache.CachedChunk[]> ReadMissedChunks(List<MemSeries> missed, long minT, long maxT, CancellationToken cancellationToken)
+    {
+        var result = new Dictionary<long, ChunkCache.CachedChunk[]>(missed.Count);
+        if (missed.Count == 0)
+        {
+            return result;
+        }
+
+        var rows = new Dictionary<long, List<ChunkCache.CachedChunk>>(missed.Count);
+        var toEnd = new List<MemSeries>();
+        var asAsked = new List<MemSeries>();
+        foreach (var series in missed)
+        {
+            rows[series.Id] = [];
+            (ReadsToEnd(series, maxT) ? toEnd : asAsked).Add(series);
+        }
+
+        ReadRows(toEnd, minT, long.MaxValue, rows, cancellationToken);
+        ReadRows(asAsked, minT, maxT, rows, cancellationToken);
+        foreach (var (id, list) in rows)
+        {
+            list.Sort(static (a, b) => a.MinT.CompareTo(b.MinT));
+            var chunks = list.ToArray();
+            result[id] = chunks;
+            if (ReadsToEnd(_byId[id], maxT))
+            {
+                _cache.Put(id, minT, chunks);
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// guarded: whether a read of <paramref name="series"/> up to <paramref name="maxT"/> goes on to its newest row and
+    /// is cached: when maxT is at most one chunk span (<see cref="MetricStoreOptions.MaxChunkSpan"/>) before its newest
+    /// sample (written without overflow: timestamps are any 64-bit value).
+    /// </summary>
+    private bool ReadsToEnd(MemSeries series, long maxT)
+    {
+        var behind = series.LastT - maxT;
+        return _cache.MaxBytes > 0 && (series.LastT <= maxT || (behind > 0 && behind <= _maxChunkSpanMs));
+    }
+
+    /// <summary>guarded: appends the rows of <paramref name="series"/> overlapping [minT, maxT] to their lists in <paramref name="rows"/>.</summary>
+    private void ReadRows(List<MemSeries> series, long minT, long maxT, Dictionary<long, List<ChunkCache.CachedChunk>> rows, CancellationToken cancellationToken)
+    {
+        if (series.Count == 0)
+        {
+            return;
+        }
+
+        var ids = new StringBuilder("[");
+        foreach (var s in series)
+        {
+            ids.Append(ids.Length == 1 ? "" : ",").Append(s.Id.ToString(CultureInfo.InvariantCulture));
+        }
+
+        _selectChunks.Parameters[0].Value = ids.Append(']').ToString();
+        _selectChunks.Parameters[1].Value = minT;
+        _selectChunks.Parameters[2].Value = maxT;
+        using var reader = _selectChunks.ExecuteReader();
+        var checkIn = SeriesPerCancellationCheck;
+        while (reader.Read())
+        {
+            if (--checkIn == 0)
+            {
+                checkIn = SeriesPerCancellationCheck;
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            rows[reader.GetInt64(0)].Add(new ChunkCache.CachedChunk(reader.GetInt64(1), reader.GetInt64(2), (byte[])reader.GetValue(3)));
+        }
     }
 
     /// <summary>Label sets of the series matching every matcher whose data overlaps [minT, maxT].</summary>
@@ -569,6 +643,12 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
             }
 
             Execute("PRAGMA incremental_vacuum;");
+            if (chunks > 0 || removed.Count > 0)
+            {
+                // Rows and series were deleted: cached entries would still name them.
+                _cache.Clear();
+            }
+
             return new RetentionResult(chunks, removed.Count);
         }
     }
@@ -769,6 +849,11 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         tx.Commit();
         _insertSeries.Transaction = null;
         _insertChunk.Transaction = null;
+        foreach (var c in _pendingChunks)
+        {
+            _cache.Written(c.SeriesId, c.MinT, c.MaxT, c.Data);
+        }
+
         _pendingSeries.Clear();
         _pendingChunks.Clear();
     }

@@ -31,6 +31,9 @@ internal sealed class SeriesChunks
 
     public LabelSet Labels { get; }
 
+    /// <summary>Chunks held (stored ones in the range and the head).</summary>
+    public int ChunkCount => _chunks.Count;
+
     /// <summary>Samples the chunks declare: at least as many as are in the range (the buffer size <see cref="DecodeInto"/> needs).</summary>
     public int MaxSamples { get; }
 

@@ -44,6 +44,9 @@ public sealed class EmbeddedStoreOutput : IGatewayOutput
         _metrics = new StoreMetricsOutput(context, metrics, counters);
         context.Metrics.Gauge("flotel_store_metric_series", "Series in the embedded metric store.", () => metrics.SeriesCount);
         context.Metrics.ObservedCounter("flotel_store_series_refused_total", "New series the metric store refused because it held store.metrics.maxSeries series.", () => metrics.RefusedSeriesTotal);
+        context.Metrics.Gauge("flotel_store_chunk_cache_bytes", "Memory of stored metric chunks kept for queries (bound: store.metrics.chunkCacheMiB).", () => metrics.ChunkCacheStatistics().Bytes);
+        context.Metrics.ObservedCounter("flotel_store_chunk_cache_hits_total", "Series whose stored chunks a query found in the chunk cache.", () => metrics.ChunkCacheStatistics().Hits);
+        context.Metrics.ObservedCounter("flotel_store_chunk_cache_misses_total", "Series whose stored chunks a query read from the database.", () => metrics.ChunkCacheStatistics().Misses);
         context.Metrics.ObservedCounter("flotel_store_samples_refused_total", "Samples the metric store dropped because their series was refused (store.metrics.maxSeries).", () => metrics.RefusedSamplesTotal);
     }
 
