@@ -163,6 +163,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
             DataDirectory = Path.Combine(data, "logs"),
             IndexPattern = options.IndexPattern,
             MaxAge = options.LogRetentionDays > 0 ? TimeSpan.FromDays(options.LogRetentionDays) : null,
+            MaxBytes = options.LogMaxBytes > 0 ? options.LogMaxBytes : null,
         }, time);
         _stops.Add(() => { logs.Dispose(); return Task.CompletedTask; });
 

@@ -11,6 +11,16 @@ public sealed partial class LogStore
     /// <summary>WAL checkpoints the background checkpointer completed (diagnostics and tests).</summary>
     internal long BackgroundCheckpoints => _checkpointer?.Completed ?? 0;
 
+    /// <summary>Whether the background checkpointer has nothing asked for or running (tests).</summary>
+    internal bool CheckpointerIdle => _checkpointer?.Idle ?? true;
+
+    /// <summary>The database's size as SQLite sees it (pages, free ones included, times the page size; tests).</summary>
+    internal long DatabaseBytes()
+    {
+        using SqliteConnection connection = OpenReader();
+        return Scalar(connection, "PRAGMA page_count") * Scalar(connection, "PRAGMA page_size");
+    }
+
     /// <summary>Whether an index was written since its full-text segments were last merged down (see <see cref="MergeStepAsync"/>).</summary>
     public bool HasPendingMerges => Volatile.Read(ref _pendingMerges) > 0;
 
@@ -38,6 +48,8 @@ public sealed partial class LogStore
             {
                 SetNeedsMerge(index, false);
             }
+
+            ManageWal();
 
             return HasPendingMerges;
         }
@@ -79,9 +91,10 @@ public sealed partial class LogStore
     }
 
     /// <summary>
-    /// Applies retention: drops indices whose newest event is older than <see cref="LogStoreOptions.MaxAge"/>, then the
-    /// oldest indices while the used database pages exceed <see cref="LogStoreOptions.MaxSizeMiB"/> (the newest index is
-    /// kept). Returns the names dropped, oldest first. Meant to be called periodically (e.g. each minute).
+    /// Applies retention: drops indices whose newest event is older than <see cref="LogStoreOptions.MaxAge"/> (and returns
+    /// their pages to the file system), then applies <see cref="LogStoreOptions.MaxBytes"/> as every commit does (see
+    /// <see cref="EnforceMaxBytes"/>). Returns the names of the indices dropped whole, oldest first. Meant to be called
+    /// periodically (e.g. each minute).
     /// </summary>
     public async ValueTask<IReadOnlyList<string>> ApplyRetentionAsync(CancellationToken cancellationToken = default)
     {
@@ -90,33 +103,25 @@ public sealed partial class LogStore
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            List<IndexState> oldestFirst = [.. _indices.Values.OrderBy(i => i.NewestMs).ThenBy(i => i.Name, StringComparer.Ordinal)];
             if (_options.MaxAge is { } maxAge)
             {
+                List<IndexState> oldestFirst = OldestFirst();
                 long cutoff = _time.GetUtcNow().ToUnixTimeMilliseconds() - (long)maxAge.TotalMilliseconds;
                 while (oldestFirst.Count > 0 && oldestFirst[0].NewestMs < cutoff)
                 {
                     dropped.Add(oldestFirst[0].Name);
+                    _ = Interlocked.Add(ref _deletedByAge, oldestFirst[0].DocCount);
                     Drop(oldestFirst[0]);
                     oldestFirst.RemoveAt(0);
                 }
-            }
 
-            if (_options.MaxSizeMiB is { } maxMiB)
-            {
-                long limit = maxMiB * 1024 * 1024;
-                while (oldestFirst.Count > 1 && UsedBytes() > limit)
+                if (dropped.Count > 0)
                 {
-                    dropped.Add(oldestFirst[0].Name);
-                    Drop(oldestFirst[0]);
-                    oldestFirst.RemoveAt(0);
+                    Vacuum();
                 }
             }
 
-            if (dropped.Count > 0)
-            {
-                Vacuum();
-            }
+            dropped.AddRange(EnforceMaxBytes(force: true));
         }
         finally
         {
@@ -126,12 +131,112 @@ public sealed partial class LogStore
         return dropped;
     }
 
+    /// <summary>Events deleted by retention since the store opened: by <see cref="LogStoreOptions.MaxAge"/> and by <see cref="LogStoreOptions.MaxBytes"/>.</summary>
+    public (long ByAge, long BySize) RetentionDeletedEvents => (Interlocked.Read(ref _deletedByAge), Interlocked.Read(ref _deletedBySize));
+
     /// <summary>Bytes of the database's pages in use (page count less free pages, times the page size).</summary>
     public long UsedBytes()
     {
         using SqliteConnection connection = OpenReader();
-        return Scalar(connection, "PRAGMA page_count") * Scalar(connection, "PRAGMA page_size")
-            - (Scalar(connection, "PRAGMA freelist_count") * Scalar(connection, "PRAGMA page_size"));
+        return UsedBytes(connection);
+    }
+
+    private static long UsedBytes(SqliteConnection connection) =>
+        (Scalar(connection, "PRAGMA page_count") - Scalar(connection, "PRAGMA freelist_count")) * Scalar(connection, "PRAGMA page_size");
+
+    private List<IndexState> OldestFirst() => [.. _indices.Values.OrderBy(i => i.NewestMs).ThenBy(i => i.Name, StringComparer.Ordinal)];
+
+    /// <summary>
+    /// Keeps the pages in use at most <see cref="LogStoreOptions.MaxBytes"/>; called after every commit, under
+    /// <c>_writeGate</c>. Over the limit it drops whole indices, oldest first, while more than one is left, then deletes
+    /// the oldest events (in the order they were stored) of the oldest index: as many as the excess over
+    /// <see cref="RetentionTarget"/> of the limit is of the pages in use, counted in events of the whole store. The
+    /// freed pages stay in the file's free list, so later writes reuse them and the file stops growing near the limit
+    /// (auto_vacuum=INCREMENTAL would otherwise move pages around to shrink it, only for the next writes to grow it).
+    /// </summary>
+    /// <remarks>
+    /// Deleted events leave the full-text index at once for searches, but their postings are freed only when FTS5
+    /// merges the segments holding them (contentless_delete tombstones). Until then the pages in use overstate what is
+    /// kept; so that this does not delete again and again for the same excess, a new deletion waits until the pages in
+    /// use grew by the headroom (limit − target) since the last one, unless <paramref name="force"/>.
+    /// </remarks>
+    private List<string> EnforceMaxBytes(bool force = false)
+    {
+        var dropped = new List<string>();
+        if (_options.MaxBytes is not { } limit)
+        {
+            return dropped;
+        }
+
+        long used = UsedBytes(_writer);
+        long headroom = limit - (long)(limit * RetentionTarget);
+        if (used <= limit || (!force && used < _usedAfterSizeRetention + headroom))
+        {
+            return dropped;
+        }
+
+        List<IndexState> oldestFirst = OldestFirst();
+        while (oldestFirst.Count > 1 && used > limit)
+        {
+            dropped.Add(oldestFirst[0].Name);
+            _ = Interlocked.Add(ref _deletedBySize, oldestFirst[0].DocCount);
+            Drop(oldestFirst[0]);
+            oldestFirst.RemoveAt(0);
+            used = UsedBytes(_writer);
+        }
+
+        if (used > limit && oldestFirst.Count > 0)
+        {
+            IndexState oldest = oldestFirst[0];
+            long events = _indices.Values.Sum(i => i.DocCount);
+            long excess = used - (long)(limit * RetentionTarget);
+            long count = Math.Min(oldest.DocCount, Math.Max(1, (long)Math.Ceiling((double)events * excess / used)));
+            DeleteOldest(oldest, count);
+            used = UsedBytes(_writer);
+        }
+
+        _usedAfterSizeRetention = used;
+        return dropped;
+    }
+
+    // Deletes the COUNT oldest rows of an index (lowest rowids: the order they were stored) in one transaction.
+    private void DeleteOldest(IndexState index, long count)
+    {
+        if (count <= 0 || index.DocCount == 0)
+        {
+            return;
+        }
+
+        using SqliteTransaction tx = _writer.BeginTransaction();
+        long cutoff = Scalar(_writer, $"SELECT rowid FROM {index.Docs} ORDER BY rowid LIMIT 1 OFFSET {(count - 1).ToString(CultureInfo.InvariantCulture)}", tx);
+        string upTo = cutoff.ToString(CultureInfo.InvariantCulture);
+        long deleted;
+        long bytes;
+        using (SqliteCommand sums = _writer.CreateCommand())
+        {
+            sums.Transaction = tx;
+            sums.CommandText = $"SELECT count(*), coalesce(sum(length(CAST(source AS BLOB))), 0) FROM {index.Docs} WHERE rowid <= {upTo}";
+            using SqliteDataReader reader = sums.ExecuteReader();
+            _ = reader.Read();
+            deleted = reader.GetInt64(0);
+            bytes = reader.GetInt64(1);
+        }
+
+        Execute($"DELETE FROM {index.Fts} WHERE rowid <= {upTo}; DELETE FROM {index.Docs} WHERE rowid <= {upTo}", tx);
+        index.DocCount -= deleted;
+        index.SourceBytes -= bytes;
+        index.Dirty = true;
+        try
+        {
+            Commit(tx, afterRetention: true);
+        }
+        catch (SqliteException)
+        {
+            return;
+        }
+
+        _ = Interlocked.Add(ref _deletedBySize, deleted);
+        SetNeedsMerge(index, true);
     }
 
     private void Drop(IndexState index)
@@ -145,14 +250,43 @@ public sealed partial class LogStore
         tx.Commit();
     }
 
-    // Called by Commit after each transaction, under _writeGate.
-    private void RequestCheckpointIfDue()
+    /// <summary>Bytes of the <c>-wal</c> file beside the database right now (0 when there is none).</summary>
+    public long WalBytes
     {
-        if (_sourceBytesSinceCheckpoint >= CheckpointSourceBytes)
+        get
         {
-            _sourceBytesSinceCheckpoint = 0;
+            var file = new FileInfo(_walFile.FullName);
+            return file.Exists ? file.Length : 0;
+        }
+    }
+
+    // Called by Commit after each transaction, under _writeGate (see CheckpointWalBytes).
+    private void ManageWal()
+    {
+        if (_checkpointer is { } checkpointer && checkpointer.TakeFinished())
+        {
+            TryCheckpoint("TRUNCATE");
+            return;
+        }
+
+        _walFile.Refresh();
+        if (_walFile.Exists && _walFile.Length >= CheckpointWalBytes)
+        {
             _checkpointer ??= new WalCheckpointer(new SqliteConnectionStringBuilder(_writer.ConnectionString) { Mode = SqliteOpenMode.ReadWrite }.ToString());
             _checkpointer.Request();
+        }
+    }
+
+    // A checkpoint on the writer; a failure leaves the WAL to the next one (and to the backstop).
+    private void TryCheckpoint(string mode)
+    {
+        try
+        {
+            Execute($"PRAGMA wal_checkpoint({mode})");
+        }
+        catch (SqliteException)
+        {
+            // Nothing lost: the pages stay in the WAL, which readers and the next checkpoint see.
         }
     }
 

@@ -180,7 +180,6 @@ public sealed partial class LogStore
 
         index.DocCount++;
         index.SourceBytes += source.Length;
-        _sourceBytesSinceCheckpoint += source.Length;
         index.NewestMs = Math.Max(index.NewestMs, f.TimestampMs ?? _time.GetUtcNow().ToUnixTimeMilliseconds());
         index.Dirty = true;
     }
@@ -226,7 +225,7 @@ public sealed partial class LogStore
         return command;
     }
 
-    private void Commit(SqliteTransaction tx)
+    private void Commit(SqliteTransaction tx, bool afterRetention = false)
     {
         var dirty = _indices.Values.Where(i => i.Dirty).ToList();
         foreach (IndexState index in dirty)
@@ -259,7 +258,18 @@ public sealed partial class LogStore
         }
 
         Publish();
-        RequestCheckpointIfDue();
+        ManageWal();
+        if (!afterRetention)
+        {
+            try
+            {
+                _ = EnforceMaxBytes();
+            }
+            catch (SqliteException)
+            {
+                // The batch is committed; retention tries again after the next commit.
+            }
+        }
     }
 
     private void ReloadAfterFailure()

@@ -22,8 +22,9 @@ namespace Flotel.Store.Logs;
 /// Full-text segments are merged lazily while events arrive (FTS5 <c>automerge</c> = <see cref="FtsAutomerge"/>: a level
 /// is merged once it holds 16 segments instead of 4, which halves how often each posting is rewritten) and caught up with
 /// <see cref="MergeStepAsync"/> when the store is idle, back to the shape FTS5's default would keep.
-/// A daily index is two tables, so retention drops tables instead of deleting rows; <c>auto_vacuum=INCREMENTAL</c>
-/// returns the pages to the file system afterwards. <c>synchronous=NORMAL</c>: a committed batch survives a process
+/// A daily index is two tables, so retention by age drops tables instead of deleting rows; <c>auto_vacuum=INCREMENTAL</c>
+/// returns the pages to the file system afterwards. Retention by size (<see cref="LogStoreOptions.MaxBytes"/>) drops
+/// whole indices too, then deletes the oldest rows of the oldest one, and leaves the freed pages for the next writes. <c>synchronous=NORMAL</c>: a committed batch survives a process
 /// crash; the last batches may be lost on power loss (the durable queue in front of the store keeps them).
 /// <para>
 /// One type in parts by role: this file holds the state, opening, the schema and disposal; <c>LogStore.Write.cs</c> the
@@ -55,13 +56,25 @@ public sealed partial class LogStore : IDisposable
     // Read side: replaced as a whole after each commit, sorted by name; readers never lock.
     private volatile PublishedIndex[] _published = [];
 
-    // WAL checkpoints run on their own thread (WalCheckpointer), asked for after about this many bytes of _source were
-    // committed (~40 MiB of WAL with the full-text and ts index pages, the old automatic threshold). The writer's own
-    // automatic checkpoint stays as a backstop at BackstopCheckpointPages (~400 MiB of WAL).
-    private const long CheckpointSourceBytes = 16L * 1024 * 1024;
-    private const int BackstopCheckpointPages = 100_000;
+    // The WAL is kept small (architecture §9.1 "Stores", docs/operations.md "Limits"): once the -wal file passes
+    // CheckpointWalBytes after a commit, WalCheckpointer copies its pages into the database on its own connection while
+    // the writer goes on (PASSIVE); at the writer's next commit a TRUNCATE checkpoint copies what came meanwhile and
+    // empties the file, unless a search still reads from it (then journal_size_limit cuts the file back to
+    // WalSizeLimitBytes at the first commit after the WAL restarts). Without the second step the WAL never restarts while
+    // events keep arriving (a PASSIVE checkpoint never catches up with a running writer) and grew to several times the raw
+    // bytes stored. The writer's automatic checkpoint stays as a backstop at BackstopCheckpointPages.
+    internal const long CheckpointWalBytes = 8L * 1024 * 1024;
+    private const long WalSizeLimitBytes = 4L * 1024 * 1024;
+    private const int BackstopCheckpointPages = 16_384;
     private WalCheckpointer? _checkpointer;
-    private long _sourceBytesSinceCheckpoint;
+    private readonly FileInfo _walFile;
+
+    // Size retention deletes down to this share of LogStoreOptions.MaxBytes, so that it runs once per 5 % of the limit
+    // written rather than after every commit (see EnforceMaxBytes).
+    private const double RetentionTarget = 0.95;
+    private long _usedAfterSizeRetention;
+    private long _deletedByAge;
+    private long _deletedBySize;
 
     // FTS5 merges a level of the full-text index once it holds this many segments (FTS5's default is 4). With 16 each
     // posting is rewritten about half as often during a burst: syslog → searchable 96 k → 109 k msg/s on the same run
@@ -86,6 +99,7 @@ public sealed partial class LogStore : IDisposable
         string path = Path.GetFullPath(options.DatabasePath);
         _readConnectionString = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = true }.ToString();
         _writer = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString());
+        _walFile = new FileInfo(path + "-wal");
     }
 
     /// <summary>The options the store was opened with.</summary>
@@ -133,6 +147,9 @@ public sealed partial class LogStore : IDisposable
         Execute("PRAGMA cache_size=-16384");
         // Checkpoints are WalCheckpointer's; the automatic one is only a backstop (see BackstopCheckpointPages).
         Execute("PRAGMA wal_autocheckpoint=" + BackstopCheckpointPages.ToString(CultureInfo.InvariantCulture));
+        Execute("PRAGMA journal_size_limit=" + WalSizeLimitBytes.ToString(CultureInfo.InvariantCulture));
+        // The writer never waits for readers: its TRUNCATE checkpoints give up on a WAL a search still reads (see CheckpointWalBytes).
+        Execute("PRAGMA busy_timeout=0");
         Execute("""
             CREATE TABLE IF NOT EXISTS indices(
               id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, uuid TEXT NOT NULL, created_ms INTEGER NOT NULL,
@@ -221,6 +238,14 @@ public sealed partial class LogStore : IDisposable
 
             _disposed = true;
             _checkpointer?.Dispose();
+            // A clean stop leaves no WAL: readers are closed first, so the writer's close is the last one and SQLite
+            // removes the -wal file after this checkpoint (a read-only connection closing last would leave it).
+            SqliteConnection.ClearPool(new SqliteConnection(_readConnectionString));
+            if (_writer.State == System.Data.ConnectionState.Open)
+            {
+                TryCheckpoint("TRUNCATE");
+            }
+
             foreach (IndexState index in _indices.Values)
             {
                 index.Dispose();

@@ -17,8 +17,11 @@ public sealed class LogStoreOptions
     /// <summary>Indices whose newest event is older than this are dropped by retention; null keeps them. Default 14 days.</summary>
     public TimeSpan? MaxAge { get; set; } = TimeSpan.FromDays(14);
 
-    /// <summary>Oldest indices are dropped until the database's used pages fit in this many MiB; null = no limit. Default 1024 MiB.</summary>
-    public long? MaxSizeMiB { get; set; } = 1024;
+    /// <summary>
+    /// Most bytes of database pages in use (the WAL, bounded on its own, comes on top); beyond it the oldest events are
+    /// deleted: whole oldest indices first, then the oldest events of the oldest index. Null = no limit. Default 1 GiB.
+    /// </summary>
+    public long? MaxBytes { get; set; } = 1L << 30;
 
     /// <summary>Largest <c>from + size</c> a search may ask for; Elasticsearch's <c>index.max_result_window</c> default is 10000.</summary>
     public int MaxResultWindow { get; set; } = 10_000;
@@ -45,9 +48,9 @@ public sealed class LogStoreOptions
             errors.Add("`MaxAge` must be greater than 0 (log store)");
         }
 
-        if (MaxSizeMiB is { } size && size <= 0)
+        if (MaxBytes is { } size && size <= 0)
         {
-            errors.Add("`MaxSizeMiB` must be greater than 0 (log store)");
+            errors.Add("`MaxBytes` must be greater than 0 (log store)");
         }
 
         if (MaxResultWindow <= 0)

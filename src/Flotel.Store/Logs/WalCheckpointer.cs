@@ -10,7 +10,9 @@ namespace Flotel.Store.Logs;
 /// pages while the writer keeps appending (SQLite WAL: "checkpoints and writers can run concurrently").
 /// </summary>
 /// <remarks>
-/// Durability is unchanged: in WAL mode with <c>synchronous=NORMAL</c> a commit is in the WAL (the OS's page cache)
+/// A PASSIVE checkpoint never catches up with a writer that keeps appending, so the WAL would never restart; the store
+/// therefore ends each round itself (<see cref="TakeFinished"/>, then a short TRUNCATE checkpoint on the writer for the
+/// frames appended meanwhile). Durability is unchanged: in WAL mode with <c>synchronous=NORMAL</c> a commit is in the WAL (the OS's page cache)
 /// when <see cref="LogStore.WriteAsync"/> returns either way, and the checkpoint only moves committed pages. The
 /// writer keeps a larger automatic checkpoint as a backstop, so the WAL stays bounded if this loop falls behind.
 /// </remarks>
@@ -24,6 +26,8 @@ internal sealed class WalCheckpointer : IDisposable
     private readonly Task _loop;
     private long _completed;
     private long _failed;
+    private int _finished;
+    private int _running;
 
     public WalCheckpointer(string connectionString)
     {
@@ -37,6 +41,12 @@ internal sealed class WalCheckpointer : IDisposable
 
     /// <summary>Checkpoints that failed; the writer's automatic checkpoint covers for them.</summary>
     public long Failed => Interlocked.Read(ref _failed);
+
+    /// <summary>Whether no checkpoint is asked for or running (for tests).</summary>
+    public bool Idle => _requested.CurrentCount == 0 && Volatile.Read(ref _running) == 0;
+
+    /// <summary>Whether a checkpoint finished since the last call (then clears it).</summary>
+    public bool TakeFinished() => Interlocked.Exchange(ref _finished, 0) == 1;
 
     /// <summary>Asks for a checkpoint soon; never blocks.</summary>
     public void Request()
@@ -72,6 +82,7 @@ internal sealed class WalCheckpointer : IDisposable
             try
             {
                 await _requested.WaitAsync(_stopping.Token).ConfigureAwait(false);
+                Volatile.Write(ref _running, 1);
             }
             catch (OperationCanceledException)
             {
@@ -82,10 +93,15 @@ internal sealed class WalCheckpointer : IDisposable
             {
                 _ = checkpoint.ExecuteNonQuery();
                 _ = Interlocked.Increment(ref _completed);
+                _ = Interlocked.Exchange(ref _finished, 1);
             }
             catch (SqliteException)
             {
                 _ = Interlocked.Increment(ref _failed);
+            }
+            finally
+            {
+                Volatile.Write(ref _running, 0);
             }
         }
     }

@@ -235,9 +235,9 @@ public sealed class LogStoreTests
     }
 
     [Fact]
-    public async Task ApplyRetentionAsync_MaxSize_DropsOldestIndicesUntilUnderTheLimit()
+    public async Task WriteAsync_OverMaxBytes_DropsTheOldestIndicesWholeAndKeepsTheNewest()
     {
-        using var t = new TestLogStore(o => o.MaxSizeMiB = 1);
+        using var t = new TestLogStore(o => o.MaxBytes = 1024 * 1024);
         string padding = new('x', 400);
         foreach (int day in new[] { 10, 11, 12 })
         {
@@ -250,15 +250,17 @@ public sealed class LogStoreTests
             await t.Store.WriteAsync(batch);
         }
 
-        Assert.True(t.Store.UsedBytes() > 2 * 1024 * 1024, "the three indices should take more than 2 MiB");
-
-        IReadOnlyList<string> dropped = await t.Store.ApplyRetentionAsync();
-
-        Assert.Equal(["logstash-2022.05.10", "logstash-2022.05.11"], dropped);
-        Assert.Equal("logstash-2022.05.12", Assert.Single(t.Store.ListIndices()).Name);
-        Assert.True(t.Store.UsedBytes() < 2 * 1024 * 1024);
-        Assert.Equal(2000, All(t.Store).Total);
+        // Each day alone is over the bound: the older two are dropped whole, then the oldest events of the newest go.
+        IndexInfoAssert(t.Store, "logstash-2022.05.12");
+        long kept = All(t.Store).Total;
+        Assert.InRange(kept, 1, 1999);
+        Assert.Equal(6000 - kept, t.Store.RetentionDeletedEvents.BySize);
+        Assert.Equal(0, t.Store.RetentionDeletedEvents.ByAge);
+        var newest = t.Store.Search(new LogSearch(["logstash-2022.05.12"], new MatchQuery("message", "1999", false), [], 0, 10), countOnly: true);
+        Assert.Equal(1, newest.Total);
     }
+
+    private static void IndexInfoAssert(LogStore store, string only) => Assert.Equal(only, Assert.Single(store.ListIndices()).Name);
 
     [Fact]
     public async Task Search_ManyFullTextMatchesSortedByTimestamp_NewestPageInOrder()
@@ -389,7 +391,7 @@ public sealed class LogStoreTests
     [Fact]
     public void LogStoreOptions_InvalidValues_AreReportedWithTheirKey()
     {
-        var options = new LogStoreOptions { IndexPattern = "x-%{host}", MaxAge = TimeSpan.Zero, MaxSizeMiB = 0, MaxResultWindow = 0 };
+        var options = new LogStoreOptions { IndexPattern = "x-%{host}", MaxAge = TimeSpan.Zero, MaxBytes = 0, MaxResultWindow = 0 };
 
         IReadOnlyList<string> errors = options.Validate();
 

@@ -17,7 +17,7 @@ internal sealed class TestLogStore : IDisposable
     public TestLogStore(Action<LogStoreOptions>? configure = null, FakeTimeProvider? clock = null)
     {
         Directory = Path.Combine(Path.GetTempPath(), "flotel-logstore-" + Guid.NewGuid().ToString("N"));
-        Options = new LogStoreOptions { DataDirectory = Directory, MaxAge = null, MaxSizeMiB = null };
+        Options = new LogStoreOptions { DataDirectory = Directory, MaxAge = null, MaxBytes = null };
         configure?.Invoke(Options);
         Clock = clock ?? new FakeTimeProvider(new DateTimeOffset(2022, 5, 12, 21, 0, 0, TimeSpan.Zero));
         Store = LogStore.Open(Options, Clock);
