@@ -10,6 +10,9 @@ namespace Flotel.Cli.Up;
 internal sealed class ChildProcess : IAsyncDisposable
 {
     private const int TailLines = 20;
+
+    /// <summary>The most output <see cref="CaptureAsync"/> keeps: 16 Mi characters.</summary>
+    public const int MaxCapturedChars = 16 << 20;
     private readonly Process _process;
     private readonly Queue<string> _tail = new();
 
@@ -80,6 +83,51 @@ internal sealed class ChildProcess : IAsyncDisposable
 
         child._process.WaitForExit(); // flush the output events
         return (child._process.ExitCode, child.Tail);
+    }
+
+    /// <summary>
+    /// Runs a short listing command to completion and returns its whole standard output, or null when it fails, outlives
+    /// <paramref name="timeout"/> or prints more than <see cref="MaxCapturedChars"/> (the package database of a large
+    /// system is a few hundred KiB).
+    /// </summary>
+    public static async Task<string?> CaptureAsync(string file, IEnumerable<string> arguments, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"{file} did not start");
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginErrorReadLine();
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        var output = new StringBuilder();
+        var buffer = new char[8192];
+        try
+        {
+            int read;
+            while ((read = await process.StandardOutput.ReadAsync(buffer, deadline.Token).ConfigureAwait(false)) > 0)
+            {
+                if (output.Length + read > MaxCapturedChars)
+                {
+                    process.Kill();
+                    return null;
+                }
+
+                output.Append(buffer, 0, read);
+            }
+
+            await process.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            process.Kill();
+            return null;
+        }
+
+        return process.ExitCode == 0 ? output.ToString() : null;
     }
 
     /// <summary>SIGTERM, then SIGKILL after <paramref name="grace"/>. Idempotent.</summary>
