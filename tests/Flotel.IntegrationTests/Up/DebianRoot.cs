@@ -43,7 +43,7 @@ internal sealed class DebianRoot : IAsyncDisposable
             // daemon inside the copy, where nothing would stop it (prometheus-node-exporter's would listen on :9100).
             var policy = System.IO.Path.Combine(root.Path, "usr", "sbin", "policy-rc.d");
             await File.WriteAllTextAsync(policy, "#!/bin/sh\nexit 101\n");
-            File.SetUnixFileMode(policy, (UnixFileMode)0b111_101_101);
+            await HostAsync("chmod", "0755", policy);
 
             await root.MountAsync(["-t", "proc", "proc"], "proc");
             var archives = System.IO.Path.Combine(TestPaths.RepoRoot(), ".test-peers", "debian-bookworm-apt-archives");
@@ -77,7 +77,8 @@ internal sealed class DebianRoot : IAsyncDisposable
         };
 
         // chroot, env and sh each exec the next: the PID the test holds is flotel's own.
-        foreach (var arg in new[] { Path, .. CleanEnvironment(), "/bin/sh", "-c", "cd /root && exec \"$0\" \"$@\"", program, .. args })
+        string[] all = [Path, .. CleanEnvironment(), "/bin/sh", "-c", "cd /root && exec \"$0\" \"$@\"", program, .. args];
+        foreach (var arg in all)
         {
             info.ArgumentList.Add(arg);
         }
