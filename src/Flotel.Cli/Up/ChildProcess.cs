@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Flotel.Cli.Up;
@@ -176,18 +177,17 @@ internal sealed class ChildProcess : IAsyncDisposable
     }
 }
 
-/// <summary>Sends a signal with kill(1): Process has no "send SIGTERM" API, and P/Invoke would need unsafe code.</summary>
-internal static class NativeMethods
+/// <summary>
+/// Sends a signal with kill(2). Not with the kill(1) program: a minimal Debian (debootstrap's minbase, the debian
+/// container image) has no procps, and stopping node_exporter then failed with "No such file or directory".
+/// </summary>
+internal static partial class NativeMethods
 {
     public const int SigTerm = 15;
 
-    public static int Kill(int pid, int signal)
-    {
-        var info = new ProcessStartInfo("kill") { UseShellExecute = false, RedirectStandardError = true };
-        info.ArgumentList.Add("-" + signal.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        info.ArgumentList.Add(pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        using var kill = Process.Start(info)!;
-        kill.WaitForExit(10_000);
-        return kill.ExitCode;
-    }
+    /// <summary>0 when the signal was sent, else -1 (the errno is in <see cref="Marshal.GetLastPInvokeError"/>).</summary>
+    public static int Kill(int pid, int signal) => kill(pid, signal);
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int kill(int pid, int signal);
 }
