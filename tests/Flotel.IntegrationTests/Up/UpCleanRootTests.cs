@@ -10,8 +10,8 @@ namespace Flotel.IntegrationTests.Up;
 /// root (<see cref="DebianRoot"/>) and run there with chroot as root. <c>--no-install</c> names the exact apt-get
 /// command and installs nothing; without it, up installs the missing packages with the root's own apt-get from
 /// deb.debian.org, one progress line per step, lists them with the dependencies apt pulled in, and runs the scenario
-/// with the node_exporter it installed. podman cannot run in a chroot without cgroups and /dev (up says so in a note
-/// and the workloads do not start): this test is about the install step, the scenario itself is UpEndToEndTests'.
+/// with the node_exporter it installed. podman does not work in the chroot (up says so in a note and the
+/// workloads do not start): this test is about the install step, the scenario itself is UpEndToEndTests'.
 /// </summary>
 [Collection(PeerCollection.Name)]
 public sealed class UpCleanRootTests(ITestOutputHelper log)
