@@ -70,4 +70,30 @@ for arch in x64 arm64; do
   deploy/packaging/package.sh "$version" "$arch" "$build/device-$arch/flotel" "$build/cli-$arch" dist
 done
 
+# What a user downloads, checked as they would use it: every artifact's flotel, unpacked from the artifact itself,
+# reports the release's VERSION+COMMIT (the full CLI and the device build alike), and SHA256SUMS verifies.
+step "checking the artifacts in dist/"
+check=$build/check
+for arch in x64 arm64; do
+  case $arch in x64) debarch=amd64 rpmarch=x86_64 run=() ;; arm64) debarch=arm64 rpmarch=aarch64 run=(qemu-aarch64-static -L /usr/aarch64-linux-gnu) ;; esac
+  pkgversion=${version//-/\~}
+  for artifact in "flotel-$version-linux-$arch.tar.gz" "flotel-agent-$version-linux-$arch.tar.gz" \
+    "flotel-agent_${pkgversion}_$debarch.deb" "flotel-agent-$pkgversion-1.$rpmarch.rpm"; do
+    [ -f "dist/$artifact" ] || die "dist/$artifact is missing"
+    rm -rf "$check" && mkdir -p "$check"
+    case $artifact in
+      *.tar.gz) tar -xzf "dist/$artifact" -C "$check" && binary=$(echo "$check"/*/flotel) ;;
+      *.deb) dpkg-deb -x "dist/$artifact" "$check" && binary=$check/usr/bin/flotel ;;
+      *.rpm) rpm2archive - < "dist/$artifact" | tar -xz -C "$check" && binary=$check/usr/bin/flotel ;;
+    esac
+    [ -x "$binary" ] || die "dist/$artifact holds no executable flotel"
+    reported=$("${run[@]}" "$binary" --version) || die "flotel --version from dist/$artifact failed"
+    [ "$reported" = "$version+$commit" ] || die "flotel from dist/$artifact reports '$reported', expected '$version+$commit'"
+    echo "release.sh: dist/$artifact: flotel --version = $reported"
+  done
+done
+if $image; then [ -f "dist/flotel-gateway-$version-linux-x64.oci.tar" ] || die "dist/flotel-gateway-$version-linux-x64.oci.tar is missing"; fi
+(cd dist && sha256sum --quiet -c SHA256SUMS) || die "dist/SHA256SUMS does not verify"
+rm -rf "$check"
+
 step "done: $(cd dist && ls | tr '\n' ' ')"

@@ -33,6 +33,8 @@ peers=(
   # systemd-analyze verify of the packaged units in a scratch root (no running systemd needed); /bin/kill is ExecReload's
   "systemd-analyze:systemd"
   "/bin/kill:procps"
+  # flotel up's install step is tested in a fresh Debian root made with debootstrap (cached in .test-peers/)
+  "debootstrap:debootstrap"
 )
 missing=()
 for p in "${peers[@]}"; do

@@ -14,7 +14,7 @@ internal static class UpCommand
         var syslog = CommonOptions.Address("--syslog", "127.0.0.1:5140", "Syslog listener, TCP and UDP");
         var noInstall = new Option<bool>("--no-install")
         {
-            Description = "Do not install missing podman, runc, catatonit, busybox-static or node_exporter (apt-get or dnf, as root or with passwordless sudo); name the command instead",
+            Description = "Do not install missing podman, runc, catatonit, busybox-static, node_exporter or OpenSSL (apt-get or dnf, as root or with passwordless sudo); name the command instead",
         };
         var localManifests = new Option<bool>("--local-manifests")
         {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Flotel.Cli.Up;
@@ -10,6 +11,9 @@ namespace Flotel.Cli.Up;
 internal sealed class ChildProcess : IAsyncDisposable
 {
     private const int TailLines = 20;
+
+    /// <summary>The most output <see cref="CaptureAsync"/> keeps: 16 Mi characters.</summary>
+    public const int MaxCapturedChars = 16 << 20;
     private readonly Process _process;
     private readonly Queue<string> _tail = new();
 
@@ -82,6 +86,51 @@ internal sealed class ChildProcess : IAsyncDisposable
         return (child._process.ExitCode, child.Tail);
     }
 
+    /// <summary>
+    /// Runs a short listing command to completion and returns its whole standard output, or null when it fails, outlives
+    /// <paramref name="timeout"/> or prints more than <see cref="MaxCapturedChars"/> (the package database of a large
+    /// system is a few hundred KiB).
+    /// </summary>
+    public static async Task<string?> CaptureAsync(string file, IEnumerable<string> arguments, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"{file} did not start");
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginErrorReadLine();
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        var output = new StringBuilder();
+        var buffer = new char[8192];
+        try
+        {
+            int read;
+            while ((read = await process.StandardOutput.ReadAsync(buffer, deadline.Token).ConfigureAwait(false)) > 0)
+            {
+                if (output.Length + read > MaxCapturedChars)
+                {
+                    process.Kill();
+                    return null;
+                }
+
+                output.Append(buffer, 0, read);
+            }
+
+            await process.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            process.Kill();
+            return null;
+        }
+
+        return process.ExitCode == 0 ? output.ToString() : null;
+    }
+
     /// <summary>SIGTERM, then SIGKILL after <paramref name="grace"/>. Idempotent.</summary>
     public async Task StopAsync(TimeSpan grace)
     {
@@ -128,18 +177,17 @@ internal sealed class ChildProcess : IAsyncDisposable
     }
 }
 
-/// <summary>Sends a signal with kill(1): Process has no "send SIGTERM" API, and P/Invoke would need unsafe code.</summary>
-internal static class NativeMethods
+/// <summary>
+/// Sends a signal with kill(2). Not with the kill(1) program: a minimal Debian (debootstrap's minbase, the debian
+/// container image) has no procps, and stopping node_exporter then failed with "No such file or directory".
+/// </summary>
+internal static partial class NativeMethods
 {
     public const int SigTerm = 15;
 
-    public static int Kill(int pid, int signal)
-    {
-        var info = new ProcessStartInfo("kill") { UseShellExecute = false, RedirectStandardError = true };
-        info.ArgumentList.Add("-" + signal.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        info.ArgumentList.Add(pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        using var kill = Process.Start(info)!;
-        kill.WaitForExit(10_000);
-        return kill.ExitCode;
-    }
+    /// <summary>0 when the signal was sent, else -1 (the errno is in <see cref="Marshal.GetLastPInvokeError"/>).</summary>
+    public static int Kill(int pid, int signal) => kill(pid, signal);
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int kill(int pid, int signal);
 }

@@ -251,7 +251,11 @@ internal static class UpRunner
         return target;
     }
 
-    /// <summary>Installs the missing <see cref="SystemPackages.Requirements"/> when allowed, one progress line per step on <paramref name="error"/>.</summary>
+    /// <summary>
+    /// Installs the missing <see cref="SystemPackages.Requirements"/> when allowed, one progress line per step on
+    /// <paramref name="error"/>; a refusal is said there at once too, since without OpenSSL the gateway cannot start and
+    /// the end's notes would never be printed.
+    /// </summary>
     private static async Task InstallMissingAsync(bool noInstall, TextWriter error, List<string> notes, CancellationToken cancellationToken)
     {
         var missing = SystemPackages.Missing(SystemPackages.Requirements, SystemPackages.Exists);
@@ -266,19 +270,21 @@ internal static class UpRunner
             && (await ChildProcess.RunAsync("sudo", ["-n", "true"], null, TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false)).ExitCode == 0;
         var plan = SystemPackages.Decide(missing, manager, isRoot, sudo, noInstall);
         var names = string.Join(' ', missing.Select(r => r.Name));
-        switch (plan.Decision)
+        var refusal = plan.Decision switch
         {
-            case InstallDecision.Refused:
-                notes.Add($"missing {names}; not installed (--no-install); to install: {plan.CommandLine}");
-                return;
-            case InstallDecision.NotPermitted:
-                notes.Add($"missing {names}; not installed (not root, and sudo asks for a password); to install: {plan.CommandLine}");
-                return;
-            case InstallDecision.NoPackageManager:
-                notes.Add($"missing {names}; neither apt-get nor dnf found: {plan.CommandLine}");
-                return;
+            InstallDecision.Refused => $"missing {names}; not installed (--no-install); to install: {plan.CommandLine}",
+            InstallDecision.NotPermitted => $"missing {names}; not installed (not root, and sudo asks for a password); to install: {plan.CommandLine}",
+            InstallDecision.NoPackageManager => $"missing {names}; neither apt-get nor dnf found: {plan.CommandLine}",
+            _ => null,
+        };
+        if (refusal is not null)
+        {
+            await error.WriteLineAsync("flotel up: " + refusal).ConfigureAwait(false);
+            notes.Add(refusal);
+            return;
         }
 
+        var before = await InstalledPackagesAsync(manager, cancellationToken).ConfigureAwait(false);
         for (var i = 0; i < plan.Commands.Count; i++)
         {
             var command = plan.Commands[i];
@@ -296,9 +302,36 @@ internal static class UpRunner
         }
 
         var still = SystemPackages.Missing(missing, SystemPackages.Exists);
-        var installed = missing.Except(still).Select(r => r.PackageFor(manager)).Distinct(StringComparer.Ordinal).ToList();
-        notes.Add($"installed with {(manager == PackageManager.Apt ? "apt-get" : "dnf")}: {string.Join(' ', installed)}"
-            + (still.Count > 0 ? $"; still missing: {string.Join(' ', still.Select(r => r.Name))}" : string.Empty));
+        var after = await InstalledPackagesAsync(manager, cancellationToken).ConfigureAwait(false);
+        var tool = manager == PackageManager.Apt ? "apt-get" : "dnf";
+        string summary;
+        if (before is not null && after is not null)
+        {
+            var (requested, dependencies) = SystemPackages.Added(plan.Packages, before, after);
+            summary = $"installed with {tool}: {string.Join(' ', requested)}"
+                + (dependencies.Count > 0 ? $"; with their dependencies: {string.Join(' ', dependencies)}" : string.Empty);
+        }
+        else
+        {
+            // The package database could not be listed: name what is now found.
+            summary = $"installed with {tool}: {string.Join(' ', missing.Except(still).Select(r => r.PackageFor(manager)).Distinct(StringComparer.Ordinal))}";
+        }
+
+        await error.WriteLineAsync("flotel up: " + summary).ConfigureAwait(false);
+        notes.Add(summary + (still.Count > 0 ? $"; still missing: {string.Join(' ', still.Select(r => r.Name))}" : string.Empty));
+    }
+
+    /// <summary>The installed packages' names (dpkg-query or rpm), or null when they cannot be listed.</summary>
+    private static async Task<IReadOnlySet<string>?> InstalledPackagesAsync(PackageManager manager, CancellationToken cancellationToken)
+    {
+        var command = SystemPackages.ListInstalledCommand(manager);
+        if (!SystemPackages.Exists(command[0]))
+        {
+            return null;
+        }
+
+        var output = await ChildProcess.CaptureAsync(command[0], command.Skip(1), TimeSpan.FromMinutes(1), cancellationToken).ConfigureAwait(false);
+        return output is null ? null : SystemPackages.ParseInstalled(manager, output);
     }
 
     private static async Task<(Uri Url, ChildProcess? NodeExporter, BuiltInHostMetrics? BuiltIn)> StartHostMetricsAsync(List<string> notes, CancellationToken cancellationToken)

@@ -12,7 +12,7 @@ public sealed class SystemPackagesTests
     public void Missing_FindsEachRequirementByAnyOfItsPaths()
     {
         // catatonit where Fedora puts it, busybox at /bin/busybox, node_exporter under Debian's name; runc absent.
-        var present = new HashSet<string>(StringComparer.Ordinal) { "podman", "/usr/libexec/podman/catatonit", "/bin/busybox", "prometheus-node-exporter" };
+        var present = new HashSet<string>(StringComparer.Ordinal) { "podman", "/usr/libexec/podman/catatonit", "/bin/busybox", "prometheus-node-exporter", "libssl.so.1.1" };
         Assert.Equal(["runc"], SystemPackages.Missing(All, present.Contains).Select(r => r.Name));
         Assert.Equal(All.Select(r => r.Name), SystemPackages.Missing(All, _ => false).Select(r => r.Name));
     }
@@ -38,11 +38,11 @@ public sealed class SystemPackagesTests
     {
         var plan = SystemPackages.Decide(All, PackageManager.Apt, isRoot: true, passwordlessSudo: false, noInstall: false);
         Assert.Equal(InstallDecision.Install, plan.Decision);
-        Assert.Equal(["podman", "runc", "catatonit", "busybox-static", "prometheus-node-exporter"], plan.Packages);
+        Assert.Equal(["podman", "runc", "catatonit", "busybox-static", "prometheus-node-exporter", "openssl"], plan.Packages);
         Assert.Equal(2, plan.Commands.Count);
         Assert.Equal(["apt-get", "update", "-q"], plan.Commands[0]);
-        Assert.Equal(["apt-get", "install", "-y", "-q", "--no-install-recommends", "podman", "runc", "catatonit", "busybox-static", "prometheus-node-exporter"], plan.Commands[1]);
-        Assert.Equal("apt-get install podman runc catatonit busybox-static prometheus-node-exporter", plan.CommandLine);
+        Assert.Equal(["apt-get", "install", "-y", "-q", "--no-install-recommends", "podman", "runc", "catatonit", "busybox-static", "prometheus-node-exporter", "openssl"], plan.Commands[1]);
+        Assert.Equal("apt-get install podman runc catatonit busybox-static prometheus-node-exporter openssl", plan.CommandLine);
     }
 
     [Fact]
@@ -79,5 +79,36 @@ public sealed class SystemPackagesTests
         Assert.Equal(InstallDecision.NoPackageManager, plan.Decision);
         Assert.Empty(plan.Commands);
         Assert.Contains("runc", plan.CommandLine, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Exists_OpenSsl_IsFoundAsALibraryOnThisMachine()
+    {
+        // The test machine runs .NET's TLS and certificates, so its OpenSSL library loads; a made-up one does not.
+        Assert.True(SystemPackages.IsLibraryName("libssl.so.3"));
+        Assert.False(SystemPackages.IsLibraryName("podman"));
+        Assert.False(SystemPackages.IsLibraryName("/usr/lib/libssl.so.3"));
+        Assert.Empty(SystemPackages.Missing(Named("OpenSSL"), SystemPackages.Exists));
+        Assert.False(SystemPackages.Exists("libflotel-no-such-library.so.7"));
+    }
+
+    [Fact]
+    public void ParseInstalled_Dpkg_CountsOnlyInstalledPackages()
+    {
+        // dpkg-query -W -f '${db:Status-Status} ${Package}\n': a removed package whose configuration remains is "config-files".
+        var listing = "installed apt\ninstalled libssl3\nconfig-files podman\nhalf-configured runc\n\n";
+        Assert.Equal(["apt", "libssl3"], SystemPackages.ParseInstalled(PackageManager.Apt, listing).Order(StringComparer.Ordinal));
+        Assert.Equal(["bash", "openssl-libs"], SystemPackages.ParseInstalled(PackageManager.Dnf, "bash\nopenssl-libs\n").Order(StringComparer.Ordinal));
+        Assert.Equal(["dpkg-query", "-W", "-f", "${db:Status-Status} ${Package}\\n"], SystemPackages.ListInstalledCommand(PackageManager.Apt));
+    }
+
+    [Fact]
+    public void Added_NamesTheRequestedPackagesInOrderThenTheirDependenciesSorted()
+    {
+        var before = new HashSet<string>(StringComparer.Ordinal) { "apt", "bash" };
+        var after = new HashSet<string>(StringComparer.Ordinal) { "apt", "bash", "runc", "podman", "crun", "conmon" };
+        var (requested, dependencies) = SystemPackages.Added(["podman", "runc"], before, after);
+        Assert.Equal(["podman", "runc"], requested);
+        Assert.Equal(["conmon", "crun"], dependencies);
     }
 }
