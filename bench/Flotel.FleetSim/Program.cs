@@ -137,7 +137,7 @@ internal static class Program
             var loops = new List<Task>(devices.Length * 2);
             double cpuStart, cpuEnd, sendSeconds;
             long rssEnd, statusStart, statusEnd;
-            double bundlesStart, bundlesEnd, longPolls = -1, applied = -1;
+            double bundlesStart, bundlesEnd, longPolls = -1, applied = -1, heapEnd, committedEnd;
             using (var stop = new CancellationTokenSource(TimeSpan.FromSeconds(options.WarmupSeconds + options.Seconds)))
             {
                 run.Probes.StartRate();
@@ -161,6 +161,8 @@ internal static class Program
                 sendSeconds = (clock.Elapsed - sendStart).TotalSeconds;
                 cpuEnd = pid is { } p3 ? ProcStat.CpuSeconds(p3) : -1;
                 rssEnd = pid is { } p4 ? ProcStat.RssBytes(p4) : -1;
+                heapEnd = await GatewayMetrics.SumAsync(http, "dotnet_gc_heap_bytes").ConfigureAwait(false);
+                committedEnd = await GatewayMetrics.SumAsync(http, "dotnet_gc_committed_bytes").ConfigureAwait(false);
                 statusEnd = control?.StatusReports ?? 0;
                 if (control is not null)
                 {
@@ -229,6 +231,8 @@ internal static class Program
             Row("ingest-to-queryable p50 / p99 (probes)", $"{queryable.P50:F3} s / {queryable.P99:F3} s ({queryable.Count})");
             Row("probes not found within 60 s / found in the warm-up (not counted)", $"{run.Probes.TimedOut} / {run.Probes.WarmupFound}");
             Row("gateway RSS before / enrolled / connected / end of sending", $"{Mib(rssBefore)} / {Mib(rssEnrolled)} / {Mib(rssConnected)} / {Mib(rssEnd)} MiB");
+            // RSS less the managed heap is mostly native: TLS state of the connections (OpenSSL), certificates, code.
+            Row("gateway managed heap / GC committed (end of sending)", $"{Mib((long)heapEnd)} / {Mib((long)committedEnd)} MiB");
             Row(options.WarmupSeconds > 0 ? "gateway CPU while sending (after the warm-up)" : "gateway CPU while sending", $"{cpuCores:F2} cores");
             if (options.ControlPlaneOnly)
             {
