@@ -131,6 +131,7 @@ internal sealed class FleetOptions
     {
         { Gateway: not null, Syslog: null, ControlPlaneOnly: false } => "'--gateway' needs '--syslog HOST:PORT' (the gateway's syslog listener)",
         { Gateway: not null, Enrol: true, Fleet: null } => "'--enrol' with '--gateway' needs '--fleet https://HOST:PORT' (the gateway's fleet listener)",
+        { Fleet: not null, Gateway: null } => "'--fleet' names the fleet listener of a running gateway: use it with '--gateway'",
         { Fleet: not null, Enrol: false } => "'--fleet' is used only with '--enrol' or '--control-plane-only'",
         { Fleet: { Scheme: not "https" } } => "'--fleet' must be an https URL (the fleet listener speaks TLS only)",
         { Gateway: null } when !File.Exists(FlotelDll) => "without '--gateway', '--flotel' must name flotel.dll (bench/fleet/run.sh builds it)",

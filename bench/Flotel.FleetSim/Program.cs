@@ -230,7 +230,15 @@ internal static class Program
             Row("ingest-to-searchable p50 / p99 (probes)", $"{searchable.P50:F3} s / {searchable.P99:F3} s ({searchable.Count})");
             Row("ingest-to-queryable p50 / p99 (probes)", $"{queryable.P50:F3} s / {queryable.P99:F3} s ({queryable.Count})");
             Row("probes not found within 60 s / found in the warm-up (not counted)", $"{run.Probes.TimedOut} / {run.Probes.WarmupFound}");
-            Row("gateway RSS before / enrolled / connected / end of sending", $"{Mib(rssBefore)} / {Mib(rssEnrolled)} / {Mib(rssConnected)} / {Mib(rssEnd)} MiB");
+            if (control is null)
+            {
+                Row("gateway RSS before / connected / end of sending", $"{Mib(rssBefore)} / {Mib(rssConnected)} / {Mib(rssEnd)} MiB");
+            }
+            else
+            {
+                Row("gateway RSS before / enrolled / connected / end of sending", $"{Mib(rssBefore)} / {Mib(rssEnrolled)} / {Mib(rssConnected)} / {Mib(rssEnd)} MiB");
+            }
+
             // RSS less the managed heap is mostly native: TLS state of the connections (OpenSSL), certificates, code.
             Row("gateway managed heap / GC committed (end of sending)", $"{Mib((long)heapEnd)} / {Mib((long)committedEnd)} MiB");
             Row(options.WarmupSeconds > 0 ? "gateway CPU while sending (after the warm-up)" : "gateway CPU while sending", $"{cpuCores:F2} cores");
