@@ -136,11 +136,13 @@ internal static class Program
             // Send phase: the warm-up, then the measured seconds (CPU, probes and control-plane rates from its start).
             var loops = new List<Task>(devices.Length * 2);
             double cpuStart, cpuEnd, sendSeconds;
-            long rssEnd, statusStart, statusEnd;
+            long rssEnd, statusStart, statusEnd, linesStart, samplesStart;
             double bundlesStart, bundlesEnd, longPolls = -1, applied = -1, heapEnd, committedEnd;
             using (var stop = new CancellationTokenSource(TimeSpan.FromSeconds(options.WarmupSeconds + options.Seconds)))
             {
                 run.Probes.StartRate();
+                // Known before the first probe: a probe that starts and is found within the warm-up is left out too.
+                run.Probes.CountFrom(Stopwatch.GetTimestamp() + (options.WarmupSeconds * Stopwatch.Frequency));
                 if (options.SendsData)
                 {
                     foreach (var d in devices)
@@ -151,7 +153,8 @@ internal static class Program
                 }
 
                 await Task.Delay(TimeSpan.FromSeconds(options.WarmupSeconds)).ConfigureAwait(false);
-                run.Probes.CountFrom(Stopwatch.GetTimestamp());
+                linesStart = Interlocked.Read(ref run.Counters.Lines);
+                samplesStart = Interlocked.Read(ref run.Counters.Samples);
                 cpuStart = pid is { } p2 ? ProcStat.CpuSeconds(p2) : -1;
                 statusStart = control?.StatusReports ?? 0;
                 bundlesStart = control is null ? 0 : await GatewayMetrics.SumAsync(http, "flotel_fleet_bundle_requests_total").ConfigureAwait(false);
@@ -261,7 +264,7 @@ internal static class Program
                 ? string.Empty
                 : string.Create(CultureInfo.InvariantCulture, $"{control.Enrolled} enrolled, {longPolls} long-polls, {controlRate:F1} control-plane req/s, ");
             await Console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"fleet: {(options.SendsData ? counters.Connected : control!.Enrolled)} devices, {fleetPart}{counters.Lines / sendSeconds:F0} msg/s, {counters.Samples / sendSeconds:F0} samples/s, ingest-to-searchable p50 {searchable.P50:F3} s p99 {searchable.P99:F3} s, ingest-to-queryable p99 {queryable.P99:F3} s, gateway RSS {Mib(rssEnd)} MiB, CPU {cpuCores:F2} cores")).ConfigureAwait(false);
+                $"fleet: {(options.SendsData ? counters.Connected : control!.Enrolled)} devices, {fleetPart}{(counters.Lines - linesStart) / sendSeconds:F0} msg/s, {(counters.Samples - samplesStart) / sendSeconds:F0} samples/s, ingest-to-searchable p50 {searchable.P50:F3} s p99 {searchable.P99:F3} s, ingest-to-queryable p99 {queryable.P99:F3} s, gateway RSS {Mib(rssEnd)} MiB, CPU {cpuCores:F2} cores")).ConfigureAwait(false);
             var controlOk = control is null || (control.Enrolled == options.Devices && applied == options.Devices && control.Log.Problems == 0);
             return linesLost == 0 && samplesLost == 0 && errors == 0 && run.Probes.TimedOut == 0 && controlOk ? 0 : 1;
         }

@@ -56,6 +56,11 @@ public sealed class FleetSimulatorTests(ITestOutputHelper output)
         var lines = Numbers(Line(stdout, "| syslog lines sent / stored / lost"));
         var samples = Numbers(Line(stdout, "| samples sent (2xx) / stored / lost"));
         Assert.Equal([lines[0], samples[0]], Numbers(Line(stdout, "| lines / samples bound to a device certificate")));
+
+        // The warm-up's probes ran and were found, and are not among the percentiles' probes.
+        var probes = Numbers(Line(stdout, "| probes not found within 60 s / found in the warm-up (not counted)"));
+        Assert.Equal(0, probes[0]);
+        Assert.True(probes[1] > 0, stdout);
     }
 
     [Fact]
