@@ -21,6 +21,7 @@ internal sealed class FleetCounters
     public long RequestFailures;
     public long RequestRetries;
     public long Samples;
+    public long EnrolFailures;
     public string? FirstError;
 
     public void Fail(ref long counter, string what)
@@ -35,8 +36,11 @@ internal sealed class FleetCounters
 /// <c>internal/logs/syslog_transport.go</c>, docs/reference/flotta-device-worker.md §3.6) with the device name as
 /// HOSTNAME, and a remote-write request of its series every interval, labelled <c>edgedeviceid</c> like the agent's
 /// (<c>src/Flotel.Agent/Metrics/ScrapeBuilder.cs</c>). Both run as async loops on timers: no thread per device.
+/// An enrolled device (<see cref="UseIdentity"/>) sends as the agent does with a fleet identity (docs/fleet.md §6): its
+/// remote write goes to the fleet listener over its own connection, and its TLS syslog connection presents its
+/// certificate; both trust the fleet CA.
 /// </summary>
-internal sealed class Device(string name, FleetRun run)
+internal sealed class Device(string name, FleetRun run) : IDisposable
 {
     /// <summary>Flotta's default allow-list names (a node_exporter subset); series k is name k mod 12, cpu k / 12.</summary>
     private static readonly string[] Names =
@@ -49,11 +53,26 @@ internal sealed class Device(string name, FleetRun run)
 
     private Stream? _syslog;
     private Socket? _socket;
+    private FleetDevice? _fleet;
+    private HttpClient? _http;
 
     public string Name => name;
 
     /// <summary>The selector of this device's first series (the queryable probe's target).</summary>
     public string FirstSeriesSelector => Names[0] + "{edgedeviceid=\"" + name + "\",cpu=\"0\"}";
+
+    /// <summary>Sends from now on with <paramref name="fleet"/>'s certificate; remote write to <paramref name="fleetListener"/>.</summary>
+    public void UseIdentity(FleetDevice fleet, Uri fleetListener)
+    {
+        _fleet = fleet;
+        var handler = new SocketsHttpHandler
+        {
+            SslOptions = fleet.Identity.FleetListenerOptions(),
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
+            UseProxy = false,
+        };
+        _http = new HttpClient(handler) { BaseAddress = fleetListener, Timeout = TimeSpan.FromSeconds(30) };
+    }
 
     public async Task ConnectAsync(IPEndPoint syslog, bool tls, CancellationToken cancel)
     {
@@ -68,7 +87,14 @@ internal sealed class Device(string name, FleetRun run)
 #pragma warning disable CA5359
                 var ssl = new SslStream(stream, leaveInnerStreamOpen: false, (_, _, _, _) => true);
 #pragma warning restore CA5359
-                await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "127.0.0.1" }, cancel).ConfigureAwait(false);
+                var options = new SslClientAuthenticationOptions { TargetHost = "127.0.0.1" };
+                if (_fleet is not null)
+                {
+                    // The agent presents its device certificate on every TLS connection to the gateway (docs/fleet.md §6).
+                    options.LocalCertificateSelectionCallback = _fleet.Identity.CertificateSelector;
+                }
+
+                await ssl.AuthenticateAsClientAsync(options, cancel).ConfigureAwait(false);
                 stream = ssl;
             }
 
@@ -213,6 +239,8 @@ internal sealed class Device(string name, FleetRun run)
         await _syslog.DisposeAsync().ConfigureAwait(false);
     }
 
+    public void Dispose() => _http?.Dispose();
+
     /// <summary>Posts like a remote-write sender: 429/503 are retried with backoff (up to 3 times), anything else non-2xx is an error.</summary>
     private async Task<bool> PostAsync(byte[] body, CancellationToken stop)
     {
@@ -227,7 +255,7 @@ internal sealed class Device(string name, FleetRun run)
             try
             {
                 // Not cancelled by the end of the run: a request under way is finished, as an agent stopping would.
-                using var response = await run.Http.SendAsync(request, CancellationToken.None).ConfigureAwait(false);
+                using var response = await (_http ?? run.Http).SendAsync(request, CancellationToken.None).ConfigureAwait(false);
                 Interlocked.Increment(ref run.Counters.Requests);
                 if (response.IsSuccessStatusCode)
                 {

@@ -6,8 +6,9 @@ using Flotel.Bench;
 namespace Flotel.FleetSim;
 
 /// <summary>
-/// Command-line options of the fleet simulator. A run is bounded: <see cref="Seconds"/> of sending, then at most
-/// <see cref="SettleSeconds"/> of waiting for the counts; every address is on loopback.
+/// Command-line options of the fleet simulator. A run is bounded: <see cref="WarmupSeconds"/> and then
+/// <see cref="Seconds"/> of sending, then at most <see cref="SettleSeconds"/> of waiting for the counts; every address is
+/// on loopback.
 /// </summary>
 internal sealed class FleetOptions
 {
@@ -22,7 +23,20 @@ internal sealed class FleetOptions
     private static readonly Option<int?> PidOption = new("--gateway-pid") { Description = "PID of that gateway, for its RSS and CPU", HelpName = "PID" };
     private static readonly Option<string?> FlotelOption = new("--flotel") { Description = "flotel.dll to start a gateway with", HelpName = "PATH" };
     private static readonly Option<bool> TlsOption = new("--tls") { Description = "Syslog over TLS instead of TCP" };
-    private static readonly Option<int> ProbesOption = BenchOptions.Positive("--probes-per-s", 10, "Latency probes started per second");
+    private static readonly Option<int> ProbesOption = BenchOptions.NonNegative("--probes-per-s", 10, "Latency probes started per second of each kind (0 = none)");
+    private static readonly Option<int> WarmupOption = BenchOptions.NonNegative("--warmup", 0,
+        "Seconds of sending before the measured --seconds: their probes are not in the percentiles, their CPU not in the CPU row");
+    private static readonly Option<bool> EnrolOption = new("--enrol")
+    {
+        Description = "Devices enrol with the fleet as the agent does (token, key pair, CSR), long-poll their bundle and send status " +
+            "reports; remote write goes to the fleet listener and TLS syslog presents the device certificate",
+    };
+    private static readonly Option<bool> ControlPlaneOnlyOption = new("--control-plane-only")
+    {
+        Description = "--enrol without data: no syslog connection, no remote write, no probes (the control plane's own cost)",
+    };
+    private static readonly Option<Uri?> FleetOption =
+        BenchOptions.LoopbackUrl("--fleet", null, "Fleet listener of that gateway (https://127.0.0.1:PORT), for --enrol with --gateway");
     private static readonly Option<int> SettleOption = BenchOptions.Positive("--settle-seconds", 120, "Most seconds to wait after sending for the counts to match");
 
     public int Devices { get; init; }
@@ -58,6 +72,21 @@ internal sealed class FleetOptions
     /// <summary>Most seconds to wait after sending for the counts to match.</summary>
     public int SettleSeconds { get; init; }
 
+    /// <summary>Seconds of sending before the measured <see cref="Seconds"/> (series creation falls there).</summary>
+    public int WarmupSeconds { get; init; }
+
+    /// <summary>Devices enrol and run the agent's control plane (<see cref="FleetDevice"/>).</summary>
+    public bool Enrol { get; init; }
+
+    /// <summary>The control plane alone: enrolled devices that send no data.</summary>
+    public bool ControlPlaneOnly { get; init; }
+
+    /// <summary>Fleet listener of an external gateway (<c>https://HOST:PORT</c>).</summary>
+    public Uri? Fleet { get; init; }
+
+    /// <summary>Whether devices send syslog lines and remote-write requests.</summary>
+    public bool SendsData => !ControlPlaneOnly;
+
     /// <summary>The simulator's command; <paramref name="run"/> gets the options once they are valid.</summary>
     public static RootCommand CreateCommand(Func<FleetOptions, Task<int>> run)
     {
@@ -65,10 +94,11 @@ internal sealed class FleetOptions
             "Simulates N devices on loopback: each keeps one syslog connection (TCP, or TLS with --tls) sending L lines/s in the " +
             "Flotta line layout with its device name as hostname, and sends one remote-write request of K series labelled " +
             "edgedeviceid=<device> every I seconds. Without --gateway it starts `flotel gateway` (--flotel) in a temporary " +
-            "directory and stops it at the end. Prints a table and a last line starting with \"fleet:\".")
+            "directory and stops it at the end. With --enrol every device first enrols with the fleet and runs the agent's " +
+            "control plane. Prints a table and a last line starting with \"fleet:\".")
         {
             DevicesOption, SecondsOption, LinesOption, SeriesOption, IntervalOption, GatewayOption, SyslogOption, PidOption,
-            FlotelOption, TlsOption, ProbesOption, SettleOption,
+            FlotelOption, TlsOption, ProbesOption, SettleOption, WarmupOption, EnrolOption, ControlPlaneOnlyOption, FleetOption,
         };
         root.SetAction(parse =>
         {
@@ -86,6 +116,10 @@ internal sealed class FleetOptions
                 Tls = parse.GetValue(TlsOption),
                 ProbesPerSecond = parse.GetValue(ProbesOption),
                 SettleSeconds = parse.GetValue(SettleOption),
+                WarmupSeconds = parse.GetValue(WarmupOption),
+                Enrol = parse.GetValue(EnrolOption) || parse.GetValue(ControlPlaneOnlyOption),
+                ControlPlaneOnly = parse.GetValue(ControlPlaneOnlyOption),
+                Fleet = parse.GetValue(FleetOption),
             };
             return BenchOptions.RunCheckedAsync("flotel-fleetsim", options, options.Conflict(), run);
         });
@@ -95,7 +129,11 @@ internal sealed class FleetOptions
     /// <summary>What is wrong between options that each parsed, or null.</summary>
     private string? Conflict() => this switch
     {
-        { Gateway: not null, Syslog: null } => "'--gateway' needs '--syslog HOST:PORT' (the gateway's syslog listener)",
+        { Gateway: not null, Syslog: null, ControlPlaneOnly: false } => "'--gateway' needs '--syslog HOST:PORT' (the gateway's syslog listener)",
+        { Gateway: not null, Enrol: true, Fleet: null } => "'--enrol' with '--gateway' needs '--fleet https://HOST:PORT' (the gateway's fleet listener)",
+        { Fleet: not null, Gateway: null } => "'--fleet' names the fleet listener of a running gateway: use it with '--gateway'",
+        { Fleet: not null, Enrol: false } => "'--fleet' is used only with '--enrol' or '--control-plane-only'",
+        { Fleet: { Scheme: not "https" } } => "'--fleet' must be an https URL (the fleet listener speaks TLS only)",
         { Gateway: null } when !File.Exists(FlotelDll) => "without '--gateway', '--flotel' must name flotel.dll (bench/fleet/run.sh builds it)",
         { GatewayPid: <= 0 } => "'--gateway-pid' must be a whole number greater than 0",
         _ => null,

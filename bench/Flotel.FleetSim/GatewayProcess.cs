@@ -10,7 +10,8 @@ namespace Flotel.FleetSim;
 /// <summary>
 /// <c>dotnet flotel.dll gateway</c> started in a temporary data directory on ports chosen by the kernel: ready when it
 /// printed its <c>listening …</c> line, stopped by its PID (SIGTERM, then SIGKILL after 60 s), directory removed.
-/// With TLS it gets a self-signed certificate for 127.0.0.1 written next to its data.
+/// With TLS it gets a self-signed certificate for 127.0.0.1 written next to its data; with the fleet, the fleet
+/// listener on a free loopback port and room for every device's connections (<see cref="FleetMaxConnections"/>).
 /// </summary>
 internal sealed class GatewayProcess : IAsyncDisposable
 {
@@ -30,7 +31,17 @@ internal sealed class GatewayProcess : IAsyncDisposable
 
     public IPEndPoint Syslog { get; private set; } = new(IPAddress.Loopback, 0);
 
-    public static async Task<GatewayProcess> StartAsync(string flotelDll, bool tls)
+    /// <summary>The fleet listener (<c>https://127.0.0.1:PORT/</c>) when started with the fleet.</summary>
+    public Uri? Fleet { get; private set; }
+
+    /// <summary>
+    /// <c>http.maxConnections</c> of a gateway started with the fleet: an agent holds two connections to the fleet
+    /// listener (its held long poll and its status reports, HTTP/1.1) and one for remote write, all counted against the
+    /// HTTP listeners' one bound (default 20,000).
+    /// </summary>
+    public const int FleetMaxConnections = 100_000;
+
+    public static async Task<GatewayProcess> StartAsync(string flotelDll, bool tls, bool fleet)
     {
         var directory = Directory.CreateTempSubdirectory("flotel-fleet-").FullName;
         var info = new ProcessStartInfo("dotnet")
@@ -48,10 +59,10 @@ internal sealed class GatewayProcess : IAsyncDisposable
         info.ArgumentList.Add("127.0.0.1:0");
         info.ArgumentList.Add("--syslog");
         info.ArgumentList.Add("127.0.0.1:0");
-        if (tls)
+        if (tls || fleet)
         {
             info.ArgumentList.Add("--config");
-            info.ArgumentList.Add(WriteTlsConfig(directory));
+            info.ArgumentList.Add(WriteConfig(directory, tls, fleet));
         }
 
         var process = new Process { StartInfo = info };
@@ -131,7 +142,40 @@ internal sealed class GatewayProcess : IAsyncDisposable
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);
 
-    private static string WriteTlsConfig(string directory)
+    private static string WriteConfig(string directory, bool tls, bool fleet)
+    {
+        var config = Path.Combine(directory, "gateway.yaml");
+        var text = new StringBuilder();
+        if (tls)
+        {
+            var (certificateFile, keyFile) = WriteSyslogCertificate(directory);
+            text.Append(CultureInfo.InvariantCulture, $"""
+                syslog:
+                  tls:
+                    address: 127.0.0.1:0
+                    certificate: {certificateFile}
+                    key: {keyFile}
+
+                """);
+        }
+
+        if (fleet)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"""
+                http:
+                  maxConnections: {FleetMaxConnections}
+                fleet:
+                  enabled: true
+                  address: 127.0.0.1:0
+
+                """);
+        }
+
+        File.WriteAllText(config, text.ToString());
+        return config;
+    }
+
+    private static (string Certificate, string Key) WriteSyslogCertificate(string directory)
     {
         using var key = RSA.Create(2048);
         var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
@@ -143,20 +187,12 @@ internal sealed class GatewayProcess : IAsyncDisposable
         var keyFile = Path.Combine(directory, "syslog.key");
         File.WriteAllText(certificateFile, certificate.ExportCertificatePem());
         File.WriteAllText(keyFile, key.ExportPkcs8PrivateKeyPem());
-        var config = Path.Combine(directory, "gateway.yaml");
-        File.WriteAllText(config, $"""
-            syslog:
-              tls:
-                address: 127.0.0.1:0
-                certificate: {certificateFile}
-                key: {keyFile}
-            """);
-        return config;
+        return (certificateFile, keyFile);
     }
 
     private void Parse(string line, bool tls)
     {
-        // listening syslog=127.0.0.1:PORT http=127.0.0.1:PORT [syslog-tls=127.0.0.1:PORT]
+        // listening syslog=127.0.0.1:PORT http=127.0.0.1:PORT [syslog-tls=127.0.0.1:PORT] [fleet=127.0.0.1:PORT]
         foreach (var part in line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1))
         {
             var eq = part.IndexOf('=', StringComparison.Ordinal);
@@ -164,6 +200,10 @@ internal sealed class GatewayProcess : IAsyncDisposable
             if (name == "http")
             {
                 Http = new Uri("http://" + value + "/");
+            }
+            else if (name == "fleet")
+            {
+                Fleet = new Uri("https://" + value + "/");
             }
             else if (name == (tls ? "syslog-tls" : "syslog"))
             {

@@ -9,7 +9,9 @@ namespace Flotel.FleetSim;
 /// Latency probes: a few lines per second (each kind at its own rate) carry a unique token and are searched for with <c>_search</c> until found
 /// (ingest-to-searchable); a few remote-write requests per second are followed by Prometheus API queries until their
 /// series' latest timestamp is the one sent (ingest-to-queryable). Polls every 50 ms, give up after 60 s (counted).
-/// At most <see cref="MaxOutstanding"/> probes poll at once, so probing never becomes the load.
+/// At most <see cref="MaxOutstanding"/> probes poll at once, so probing never becomes the load. A rate of 0 starts none.
+/// Probes started before <see cref="CountFrom"/> (the warm-up) run as the others but are left out of the percentiles;
+/// one not found in time is counted whenever it started.
 /// </summary>
 internal sealed class Probes(HttpClient http, int perSecond, Stopwatch clock)
 {
@@ -23,8 +25,19 @@ internal sealed class Probes(HttpClient http, int perSecond, Stopwatch clock)
     private long _startedLines;
     private long _startedSeries;
     private int _outstanding;
+    private long _countFrom;
+    private TimeSpan _origin;
 
     public long TimedOut;
+
+    /// <summary>Probes found that started in the warm-up (not in the percentiles).</summary>
+    public long WarmupFound;
+
+    /// <summary>The rate counts from now: the time spent enrolling and connecting does not become a burst of probes.</summary>
+    public void StartRate() => _origin = clock.Elapsed;
+
+    /// <summary>Probes started before <paramref name="timestamp"/> (<see cref="Stopwatch.GetTimestamp"/>) are not in the percentiles.</summary>
+    public void CountFrom(long timestamp) => Interlocked.Exchange(ref _countFrom, timestamp);
 
     /// <summary>True when a line probe may start now (the rate and the outstanding bound allow it).</summary>
     public bool TryReserveLine() => TryReserve(ref _startedLines);
@@ -34,7 +47,12 @@ internal sealed class Probes(HttpClient http, int perSecond, Stopwatch clock)
 
     private bool TryReserve(ref long counter)
     {
-        var allowed = (long)(clock.Elapsed.TotalSeconds * perSecond) + 1;
+        if (perSecond <= 0)
+        {
+            return false;
+        }
+
+        var allowed = (long)((clock.Elapsed - _origin).TotalSeconds * perSecond) + 1;
         while (true)
         {
             var started = Interlocked.Read(ref counter);
@@ -139,6 +157,12 @@ internal sealed class Probes(HttpClient http, int perSecond, Stopwatch clock)
                     if (await found().ConfigureAwait(false))
                     {
                         var seconds = Stopwatch.GetElapsedTime(sentAt).TotalSeconds;
+                        if (sentAt < Interlocked.Read(ref _countFrom))
+                        {
+                            Interlocked.Increment(ref WarmupFound);
+                            return;
+                        }
+
                         lock (into)
                         {
                             into.Add(seconds);

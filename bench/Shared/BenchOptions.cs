@@ -29,6 +29,25 @@ internal static class BenchOptions
         },
     };
 
+    /// <summary>A whole number of 0 or more.</summary>
+    public static Option<int> NonNegative(string name, int defaultValue, string description) => new(name)
+    {
+        Description = description,
+        HelpName = "N",
+        DefaultValueFactory = _ => defaultValue,
+        CustomParser = result =>
+        {
+            var text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : string.Empty;
+            if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value))
+            {
+                return value;
+            }
+
+            result.AddError($"'{name}' must be a whole number of 0 or more, got '{text}'");
+            return 0;
+        },
+    };
+
     /// <summary>An absolute URL whose host is a loopback address (bench traffic never leaves the machine).</summary>
     public static Option<Uri?> LoopbackUrl(string name, Uri? defaultValue, string description) => new(name)
     {

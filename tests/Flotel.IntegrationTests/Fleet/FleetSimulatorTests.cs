@@ -43,6 +43,51 @@ public sealed class FleetSimulatorTests(ITestOutputHelper output)
         AssertNothingLost(code, stdout, devices: 50, gatewayLog: string.Empty);
     }
 
+    [Fact]
+    public async Task FleetSimulator_EnrolledDevicesWithTls_EveryDeviceEnrolledLongPollingAndBoundNothingLost()
+    {
+        // Every device enrols with its own token through the agent's code, long-polls its bundle and sends its syslog
+        // (TLS) and remote write (fleet listener) with its device certificate: the gateway binds every line and sample.
+        var (code, stdout) = await RunSimulatorAsync(
+            "--devices", "50", "--seconds", "20", "--warmup", "5", "--interval", "5", "--series", "10", "--enrol", "--tls",
+            "--flotel", GatewayProcess.FlotelDll);
+        AssertNothingLost(code, stdout, devices: 50, gatewayLog: string.Empty);
+        AssertEnrolled(stdout, devices: 50);
+        var lines = Numbers(Line(stdout, "| syslog lines sent / stored / lost"));
+        var samples = Numbers(Line(stdout, "| samples sent (2xx) / stored / lost"));
+        Assert.Equal([lines[0], samples[0]], Numbers(Line(stdout, "| lines / samples bound to a device certificate")));
+
+        // The warm-up's probes ran and were found, and are not among the percentiles' probes.
+        var probes = Numbers(Line(stdout, "| probes not found within 60 s / found in the warm-up (not counted)"));
+        Assert.Equal(0, probes[0]);
+        Assert.True(probes[1] > 0, stdout);
+    }
+
+    [Fact]
+    public async Task FleetSimulator_ControlPlaneOnly_EveryDeviceEnrolledLongPollingAndNoData()
+    {
+        var (code, stdout) = await RunSimulatorAsync(
+            "--devices", "50", "--seconds", "10", "--control-plane-only", "--flotel", GatewayProcess.FlotelDll);
+        Assert.True(code == 0, $"simulator exit code {code}\n{stdout}");
+        AssertEnrolled(stdout, devices: 50);
+        Assert.Equal([0, 0, 0], Numbers(Line(stdout, "| syslog lines sent / stored / lost")));
+        Assert.Equal([0, 0, 0], Numbers(Line(stdout, "| samples sent (2xx) / stored / lost")));
+        Assert.Contains("| gateway CPU / RSS growth per 1,000 devices | ", stdout, StringComparison.Ordinal);
+        Assert.StartsWith("fleet: 50 devices, 50 enrolled, 50 long-polls, ", stdout.TrimEnd().Split('\n')[^1], StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Every device enrolled, the gateway reports each as applied, and each holds a long poll at the end (the runs are
+    /// shorter than the 60 s poll, so no poll is between two requests when counted).
+    /// </summary>
+    private static void AssertEnrolled(string stdout, int devices)
+    {
+        Assert.Equal([devices, devices], Numbers(Line(stdout, "| devices enrolled / asked")));
+        Assert.Equal([devices, devices], Numbers(Line(stdout, "| devices applied (gateway's view)")));
+        Assert.Equal([devices], Numbers(Line(stdout, "| long-polls open (gateway, end of sending)")));
+        Assert.Equal([0, 0], Numbers(Line(stdout, "| enrolment failures / agent warnings and errors")));
+    }
+
     private void AssertNothingLost(int code, string stdout, int devices, string gatewayLog)
     {
         Assert.True(code == 0, $"simulator exit code {code}\n{stdout}\n{gatewayLog}");
