@@ -60,7 +60,8 @@ internal sealed class ControlPlane(HttpClient admin, Uri fleet, string filesRoot
             using var response = await admin.PostAsync(new Uri("api/fleet/apply", UriKind.Relative), body).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
-                throw new InvalidOperationException($"POST /api/fleet/apply: HTTP {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync().ConfigureAwait(false)}");
+                var answer = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+                throw new InvalidOperationException($"POST /api/fleet/apply: HTTP {(int)response.StatusCode}: {answer}");
             }
         }
     }
@@ -73,7 +74,8 @@ internal sealed class ControlPlane(HttpClient admin, Uri fleet, string filesRoot
         {
             try
             {
-                using var body = new StringContent(new JsonObject { ["device"] = names[i], ["ttlSeconds"] = 3600 }.ToJsonString(), Encoding.UTF8, "application/json");
+                var json = new JsonObject { ["device"] = names[i], ["ttlSeconds"] = 3600 }.ToJsonString();
+                using var body = new StringContent(json, Encoding.UTF8, "application/json");
                 using var response = await admin.PostAsync(new Uri("api/fleet/tokens", UriKind.Relative), body).ConfigureAwait(false);
                 var text = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
                 if (!response.IsSuccessStatusCode)
@@ -213,7 +215,8 @@ internal static class GatewayMetrics
             double sum = 0;
             foreach (var line in text.Split('\n'))
             {
-                if (line.StartsWith(name, StringComparison.Ordinal) && line.Length > name.Length && line[name.Length] is '{' or ' ' && line.Contains(label, StringComparison.Ordinal))
+                if (line.StartsWith(name, StringComparison.Ordinal) && line.Length > name.Length && line[name.Length] is '{' or ' '
+                    && line.Contains(label, StringComparison.Ordinal))
                 {
                     sum += double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
                 }

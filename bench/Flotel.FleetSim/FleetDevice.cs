@@ -46,7 +46,8 @@ internal sealed class FleetDevice : IPlanTarget, IAsyncDisposable
     /// Enrols with <paramref name="token"/> into the fleet files under <paramref name="directory"/>; the agent's
     /// exceptions (<see cref="FleetException"/>) pass through.
     /// </summary>
-    public static async Task<FleetDevice> EnrolAsync(Uri fleet, EnrolmentToken token, string directory, AgentLogCounter log, CancellationToken cancellationToken)
+    public static async Task<FleetDevice> EnrolAsync(
+        Uri fleet, EnrolmentToken token, string directory, AgentLogCounter log, CancellationToken cancellationToken)
     {
         var files = new FleetFiles(directory);
         var identity = await FleetEnrolment.EnrolAsync(fleet, token, files, cancellationToken).ConfigureAwait(false);

@@ -23,7 +23,8 @@ internal sealed class FleetOptions
     private static readonly Option<int?> PidOption = new("--gateway-pid") { Description = "PID of that gateway, for its RSS and CPU", HelpName = "PID" };
     private static readonly Option<string?> FlotelOption = new("--flotel") { Description = "flotel.dll to start a gateway with", HelpName = "PATH" };
     private static readonly Option<bool> TlsOption = new("--tls") { Description = "Syslog over TLS instead of TCP" };
-    private static readonly Option<int> ProbesOption = BenchOptions.NonNegative("--probes-per-s", 10, "Latency probes started per second of each kind (0 = none)");
+    private static readonly Option<int> ProbesOption =
+        BenchOptions.NonNegative("--probes-per-s", 10, "Latency probes started per second of each kind (0 = none)");
     private static readonly Option<int> WarmupOption = BenchOptions.NonNegative("--warmup", 0,
         "Seconds of sending before the measured --seconds: their probes are not in the percentiles, their CPU not in the CPU row");
     private static readonly Option<bool> EnrolOption = new("--enrol")
@@ -37,7 +38,8 @@ internal sealed class FleetOptions
     };
     private static readonly Option<Uri?> FleetOption =
         BenchOptions.LoopbackUrl("--fleet", null, "Fleet listener of that gateway (https://127.0.0.1:PORT), for --enrol with --gateway");
-    private static readonly Option<int> SettleOption = BenchOptions.Positive("--settle-seconds", 120, "Most seconds to wait after sending for the counts to match");
+    private static readonly Option<int> SettleOption =
+        BenchOptions.Positive("--settle-seconds", 120, "Most seconds to wait after sending for the counts to match");
 
     public int Devices { get; init; }
 

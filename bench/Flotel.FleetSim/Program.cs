@@ -131,7 +131,8 @@ internal static class Program
 
             var rssConnected = pid is { } p1 ? ProcStat.RssBytes(p1) : -1;
             await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"flotel-fleetsim: {(options.SendsData ? run.Counters.Connected : control!.Enrolled)} of {devices.Length} devices ready; sending for {options.WarmupSeconds} + {options.Seconds} s")).ConfigureAwait(false);
+                $"flotel-fleetsim: {(options.SendsData ? run.Counters.Connected : control!.Enrolled)} of {devices.Length} devices ready; "
+                + $"sending for {options.WarmupSeconds} + {options.Seconds} s")).ConfigureAwait(false);
 
             // Send phase: the warm-up, then the measured seconds (CPU, probes and control-plane rates from its start).
             var loops = new List<Task>(devices.Length * 2);
@@ -190,8 +191,9 @@ internal static class Program
                 (storedLines, storedSamples) = await SettleAsync(options, http, run, clock).ConfigureAwait(false);
             }
 
-            var boundLines = control is null ? 0 : await GatewayMetrics.SumAsync(http, "flotel_fleet_identity_overwrites_total", "kind=\"logs\"").ConfigureAwait(false);
-            var boundSamples = control is null ? 0 : await GatewayMetrics.SumAsync(http, "flotel_fleet_identity_overwrites_total", "kind=\"samples\"").ConfigureAwait(false);
+            const string Overwrites = "flotel_fleet_identity_overwrites_total";
+            var boundLines = control is null ? 0 : await GatewayMetrics.SumAsync(http, Overwrites, "kind=\"logs\"").ConfigureAwait(false);
+            var boundSamples = control is null ? 0 : await GatewayMetrics.SumAsync(http, Overwrites, "kind=\"samples\"").ConfigureAwait(false);
             var searchable = run.Probes.Searchable();
             var queryable = run.Probes.Queryable();
             var linesLost = counters.Lines - storedLines;
@@ -211,7 +213,8 @@ internal static class Program
                 Row("key pair + CSR (agent's code, ECDSA P-256)", $"{keyMs:F2} ms each ({KeyTimingSamples} made)");
                 Row("devices applied (gateway's view)", $"{applied} / {options.Devices}");
                 Row("long-polls open (gateway, end of sending)", $"{longPolls}");
-                Row("control-plane requests/s (bundle + status)", $"{controlRate:F1} ({bundlesEnd - bundlesStart} bundle, {statusEnd - statusStart} status in {sendSeconds:F1} s)");
+                Row("control-plane requests/s (bundle + status)",
+                    $"{controlRate:F1} ({bundlesEnd - bundlesStart} bundle, {statusEnd - statusStart} status in {sendSeconds:F1} s)");
                 Row("enrolment failures / agent warnings and errors", $"{counters.EnrolFailures} / {control.Log.Problems}");
             }
 
@@ -239,7 +242,8 @@ internal static class Program
             }
             else
             {
-                Row("gateway RSS before / enrolled / connected / end of sending", $"{Mib(rssBefore)} / {Mib(rssEnrolled)} / {Mib(rssConnected)} / {Mib(rssEnd)} MiB");
+                Row("gateway RSS before / enrolled / connected / end of sending",
+                    $"{Mib(rssBefore)} / {Mib(rssEnrolled)} / {Mib(rssConnected)} / {Mib(rssEnd)} MiB");
             }
 
             // RSS less the managed heap is mostly native: TLS state of the connections (OpenSSL), certificates, code.
@@ -250,7 +254,8 @@ internal static class Program
                 // Read with no data, this is the control plane's own cost: the figure the fleet's sizing asks for.
                 var thousands = options.Devices / 1000.0;
                 var rssGrowth = rssBefore >= 0 && rssEnd >= 0 ? Mib((long)((rssEnd - rssBefore) / thousands)) : "n/a";
-                Row("gateway CPU / RSS growth per 1,000 devices", string.Create(CultureInfo.InvariantCulture, $"{cpuCores / thousands:F3} cores / {rssGrowth} MiB"));
+                Row("gateway CPU / RSS growth per 1,000 devices",
+                    string.Create(CultureInfo.InvariantCulture, $"{cpuCores / thousands:F3} cores / {rssGrowth} MiB"));
             }
 
             Row("load average (1, 5, 15 min)", load);
@@ -264,7 +269,10 @@ internal static class Program
                 ? string.Empty
                 : string.Create(CultureInfo.InvariantCulture, $"{control.Enrolled} enrolled, {longPolls} long-polls, {controlRate:F1} control-plane req/s, ");
             await Console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"fleet: {(options.SendsData ? counters.Connected : control!.Enrolled)} devices, {fleetPart}{(counters.Lines - linesStart) / sendSeconds:F0} msg/s, {(counters.Samples - samplesStart) / sendSeconds:F0} samples/s, ingest-to-searchable p50 {searchable.P50:F3} s p99 {searchable.P99:F3} s, ingest-to-queryable p99 {queryable.P99:F3} s, gateway RSS {Mib(rssEnd)} MiB, CPU {cpuCores:F2} cores")).ConfigureAwait(false);
+                $"fleet: {(options.SendsData ? counters.Connected : control!.Enrolled)} devices, {fleetPart}"
+                + $"{(counters.Lines - linesStart) / sendSeconds:F0} msg/s, {(counters.Samples - samplesStart) / sendSeconds:F0} samples/s, "
+                + $"ingest-to-searchable p50 {searchable.P50:F3} s p99 {searchable.P99:F3} s, ingest-to-queryable p99 {queryable.P99:F3} s, "
+                + $"gateway RSS {Mib(rssEnd)} MiB, CPU {cpuCores:F2} cores")).ConfigureAwait(false);
             var controlOk = control is null || (control.Enrolled == options.Devices && applied == options.Devices && control.Log.Problems == 0);
             return linesLost == 0 && samplesLost == 0 && errors == 0 && run.Probes.TimedOut == 0 && controlOk ? 0 : 1;
         }
@@ -286,7 +294,8 @@ internal static class Program
     private static string Describe(FleetOptions options, double sendSeconds)
     {
         var what = options.SendsData
-            ? string.Create(CultureInfo.InvariantCulture, $"{options.LinesPerSecond:0.###} lines/s and {options.Series} series every {options.IntervalSeconds} s per device")
+            ? string.Create(CultureInfo.InvariantCulture,
+                $"{options.LinesPerSecond:0.###} lines/s and {options.Series} series every {options.IntervalSeconds} s per device")
             : "no data (control plane only)";
         var transport = (options.SendsData, options.Enrol, options.Tls) switch
         {
@@ -322,7 +331,8 @@ internal static class Program
         }
 
         var text = string.Create(CultureInfo.InvariantCulture,
-            $"{(applied - start).TotalSeconds:F1} s / {(created - applied).TotalSeconds:F1} s / {(enrolledAt - created).TotalSeconds:F1} s / {(bundled - enrolledAt).TotalSeconds:F1} s");
+            $"{(applied - start).TotalSeconds:F1} s / {(created - applied).TotalSeconds:F1} s / "
+            + $"{(enrolledAt - created).TotalSeconds:F1} s / {(bundled - enrolledAt).TotalSeconds:F1} s");
         await Console.Error.WriteLineAsync($"flotel-fleetsim: {control.Enrolled} of {names.Length} devices enrolled ({text})").ConfigureAwait(false);
         return text;
     }
