@@ -377,11 +377,12 @@ internal static class Program
     /// <summary>Waits (at most the settle time) until the stores hold every line and sample sent; their counts.</summary>
     private static async Task<(long Lines, long Samples)> SettleAsync(FleetOptions options, HttpClient http, FleetRun run, Stopwatch clock)
     {
-        var window = (int)Math.Ceiling(clock.Elapsed.TotalSeconds) + 60;
         long storedLines = -1, storedSamples = -1;
         var settle = Stopwatch.StartNew();
         while (settle.Elapsed < TimeSpan.FromSeconds(options.SettleSeconds))
         {
+            // The window ends now and must reach back to the run's first sample: it grows while the settle time passes.
+            var window = (int)Math.Ceiling(clock.Elapsed.TotalSeconds) + 60;
             storedLines = await CountLinesAsync(http, run.RunToken).ConfigureAwait(false);
             storedSamples = await CountSamplesAsync(http, run.RunId, window).ConfigureAwait(false);
             if (storedLines >= run.Counters.Lines && storedSamples >= run.Counters.Samples)

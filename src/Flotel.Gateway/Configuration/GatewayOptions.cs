@@ -100,8 +100,8 @@ public sealed class GatewayOptions
     public int LogRetentionDays { get; set; } = 7;
 
     /// <summary>Default 1 GiB, the bound the log store applied before the key existed.</summary>
-    [ConfigKey("store.logs.maxBytes", "most bytes of `logs.db` pages in use; over it, after a write, the oldest data is deleted: whole daily indices first (never the newest), then the oldest events of the oldest index, in the order they were stored, down to 95 % of the bound — exact to one event. Freed pages are reused by the next writes, so the file stops growing a little above the bound (free pages included); the WAL beside it (about 8 MiB while writing, tens of MiB on a busy disk, none after a clean stop) comes on top. Deletions are counted in `flotel_store_log_retention_deleted_events_total{reason=\"max_bytes\"}`; 0 = no bound (docs/operations.md, \"Log store on disk\")", Unit = "bytes", Min = 0, Max = 1L << 50)]
-    public long LogMaxBytes { get; set; } = 1L << 30;
+    [ConfigKey("store.logs.maxBytes", "most bytes of `logs.db` pages in use; over it, after a write, the oldest data is deleted: whole daily indices first (never the newest), then the oldest events of the oldest index, in the order they were stored, down to 95 % of the bound — exact to one event. Freed pages are reused by the next writes, so the file stops growing a little above the bound (free pages included); the WAL beside it (about 8 MiB while writing, tens of MiB on a busy disk, none after a clean stop) comes on top. Deletions are counted in `flotel_store_log_retention_deleted_events_total{reason=\"max_bytes\"}`; 0 = no bound: logs are kept for `store.logs.retentionDays`, and a full disk holds intake back instead (docs/operations.md, \"Log store on disk\")", Unit = "bytes", Min = 0, Max = 1L << 50)]
+    public long LogMaxBytes { get; set; }
 
     [ConfigKey("store.metrics.retentionDays", "metric chunks older than this are deleted; 0 keeps them", Unit = "days", Min = 0, Max = 36500)]
     public int MetricRetentionDays { get; set; } = 15;

@@ -19,9 +19,9 @@ public sealed class LogStoreOptions
 
     /// <summary>
     /// Most bytes of database pages in use (the WAL, bounded on its own, comes on top); beyond it the oldest events are
-    /// deleted: whole oldest indices first, then the oldest events of the oldest index. Null = no limit. Default 1 GiB.
+    /// deleted: whole oldest indices first, then the oldest events of the oldest index. Null (the default) = no limit.
     /// </summary>
-    public long? MaxBytes { get; set; } = 1L << 30;
+    public long? MaxBytes { get; set; }
 
     /// <summary>Largest <c>from + size</c> a search may ask for; Elasticsearch's <c>index.max_result_window</c> default is 10000.</summary>
     public int MaxResultWindow { get; set; } = 10_000;
