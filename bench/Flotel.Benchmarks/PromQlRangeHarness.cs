@@ -113,7 +113,8 @@ internal static class PromQlRangeHarness
                     series = result.Count;
                 }
 
-                Console.WriteLine($"| `{q}` | {series} | {rows} | {samples} | {Median(chunksTimes):F4} | {Median(chunksCpu):F4} | {Median(selectTimes):F3} | {Median(rangeTimes):F3} | {Median(rangeCpu):F3} |");
+                Console.WriteLine($"| `{q}` | {series} | {rows} | {samples} | {Median(chunksTimes):F4} | {Median(chunksCpu):F4} "
+                    + $"| {Median(selectTimes):F3} | {Median(rangeTimes):F3} | {Median(rangeCpu):F3} |");
             }
         }
 

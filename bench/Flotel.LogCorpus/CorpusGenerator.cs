@@ -43,7 +43,10 @@ internal sealed class CorpusGenerator
     private static readonly string[] Upstreams = ["http://inventory:8080", "http://payments:9000", "https://api.fleet.example.com"];
     private static readonly string[] UpstreamErrors = ["context deadline exceeded", "connection refused", "503 Service Unavailable", "EOF"];
     private static readonly string[] AppWorkloads = ["orders-api", "inventory-svc", "sensor-agent"];
-    private static readonly string[] Images = ["quay.io/fleet/orders-api:1.8.2", "quay.io/fleet/inventory-svc:2.3.0", "quay.io/fleet/sensor-agent:0.9.14", "docker.io/library/nginx:1.25"];
+    private static readonly string[] Images =
+    [
+        "quay.io/fleet/orders-api:1.8.2", "quay.io/fleet/inventory-svc:2.3.0", "quay.io/fleet/sensor-agent:0.9.14", "docker.io/library/nginx:1.25",
+    ];
 
     private readonly Random _random;
     private readonly Device[] _devices;
@@ -190,7 +193,9 @@ internal sealed class CorpusGenerator
         {
             path = _random.Next(3) switch { 0 => "/", 1 => "/login", _ => $"/wp-login.php?redirect_to={_random.Next(1000)}" };
             method = path == "/login" && _random.NextDouble() < 0.5 ? "POST" : "GET";
-            status = path.StartsWith("/wp-", StringComparison.Ordinal) ? 404 : path == "/login" && method == "POST" ? (_random.NextDouble() < 0.8 ? 302 : 401) : 200;
+            status = path.StartsWith("/wp-", StringComparison.Ordinal) ? 404
+                : path == "/login" && method == "POST" ? (_random.NextDouble() < 0.8 ? 302 : 401)
+                : 200;
             bytes = status == 404 ? 153 : _random.Next(2_000, 9_000);
         }
 
@@ -215,28 +220,39 @@ internal sealed class CorpusGenerator
         if (r < 0.45)
         {
             var status = _random.NextDouble() < 0.95 ? 200 : 404;
-            _line.Append(c, $"{{\"time\":\"{ts}\",\"level\":\"info\",\"logger\":\"{logger}\",\"msg\":\"request completed\",\"method\":\"GET\",\"path\":\"/api/v1/products/{_random.Next(1, 5000)}\",\"status\":{status},\"duration_ms\":{_random.NextDouble() * 40:F2},\"request_id\":\"{Guid()}\"}}");
+            _line.Append(c, $"{{\"time\":\"{ts}\",\"level\":\"info\",\"logger\":\"{logger}\",\"msg\":\"request completed\",\"method\":\"GET\",")
+                .Append(c, $"\"path\":\"/api/v1/products/{_random.Next(1, 5000)}\",\"status\":{status},")
+                .Append(c, $"\"duration_ms\":{_random.NextDouble() * 40:F2},\"request_id\":\"{Guid()}\"}}");
         }
         else if (r < 0.65)
         {
-            _line.Append(c, $"{{\"time\":\"{ts}\",\"level\":\"debug\",\"logger\":\"{logger}\",\"msg\":\"cache hit\",\"key\":\"product:{_random.Next(1, 5000)}\",\"ttl_s\":300}}");
+            _line.Append(c, $"{{\"time\":\"{ts}\",\"level\":\"debug\",\"logger\":\"{logger}\",\"msg\":\"cache hit\",")
+                .Append(c, $"\"key\":\"product:{_random.Next(1, 5000)}\",\"ttl_s\":300}}");
         }
         else if (r < 0.85)
         {
             var sensor = Sensors[_random.Next(Sensors.Length)];
-            _line.Append(c, $"{{\"time\":\"{ts}\",\"level\":\"info\",\"logger\":\"sensor.reader\",\"msg\":\"sensor reading\",\"sensor_id\":\"{sensor}\",\"value\":{18 + (_random.NextDouble() * 8):F2},\"unit\":\"{(sensor.StartsWith("temp", StringComparison.Ordinal) ? "C" : "raw")}\"}}");
+            var unit = sensor.StartsWith("temp", StringComparison.Ordinal) ? "C" : "raw";
+            _line.Append(c, $"{{\"time\":\"{ts}\",\"level\":\"info\",\"logger\":\"sensor.reader\",\"msg\":\"sensor reading\",\"sensor_id\":\"{sensor}\",")
+                .Append(c, $"\"value\":{18 + (_random.NextDouble() * 8):F2},\"unit\":\"{unit}\"}}");
         }
         else if (r < 0.93)
         {
-            _line.Append(c, $"{{\"time\":\"{ts}\",\"level\":\"info\",\"logger\":\"orders.http\",\"msg\":\"order created\",\"order_id\":{_random.Next(100_000, 999_999)},\"customer_id\":{_random.Next(1, 20_000)},\"items\":{_random.Next(1, 8)},\"total\":{_random.Next(300, 30_000) / 100.0:F2},\"currency\":\"EUR\"}}");
+            _line.Append(c, $"{{\"time\":\"{ts}\",\"level\":\"info\",\"logger\":\"orders.http\",\"msg\":\"order created\",")
+                .Append(c, $"\"order_id\":{_random.Next(100_000, 999_999)},\"customer_id\":{_random.Next(1, 20_000)},\"items\":{_random.Next(1, 8)},")
+                .Append(c, $"\"total\":{_random.Next(300, 30_000) / 100.0:F2},\"currency\":\"EUR\"}}");
         }
         else if (r < 0.98)
         {
-            _line.Append(c, $"{{\"time\":\"{ts}\",\"level\":\"warn\",\"logger\":\"orders.db\",\"msg\":\"slow query\",\"query\":\"SELECT id, status, total FROM orders WHERE customer_id = $1 ORDER BY created_at DESC LIMIT 20\",\"duration_ms\":{250 + (_random.NextDouble() * 900):F1}}}");
+            _line.Append(c, $"{{\"time\":\"{ts}\",\"level\":\"warn\",\"logger\":\"orders.db\",\"msg\":\"slow query\",")
+                .Append("\"query\":\"SELECT id, status, total FROM orders WHERE customer_id = $1 ORDER BY created_at DESC LIMIT 20\",")
+                .Append(c, $"\"duration_ms\":{250 + (_random.NextDouble() * 900):F1}}}");
         }
         else
         {
-            _line.Append(c, $"{{\"time\":\"{ts}\",\"level\":\"error\",\"logger\":\"payments.client\",\"msg\":\"upstream request failed\",\"upstream\":\"{Upstreams[_random.Next(Upstreams.Length)]}\",\"error\":\"{UpstreamErrors[_random.Next(UpstreamErrors.Length)]}\",\"attempt\":{_random.Next(1, 4)},\"request_id\":\"{Guid()}\"}}");
+            _line.Append(c, $"{{\"time\":\"{ts}\",\"level\":\"error\",\"logger\":\"payments.client\",\"msg\":\"upstream request failed\",")
+                .Append(c, $"\"upstream\":\"{Upstreams[_random.Next(Upstreams.Length)]}\",\"error\":\"{UpstreamErrors[_random.Next(UpstreamErrors.Length)]}\",")
+                .Append(c, $"\"attempt\":{_random.Next(1, 4)},\"request_id\":\"{Guid()}\"}}");
         }
     }
 
@@ -271,14 +287,20 @@ internal sealed class CorpusGenerator
             "kernel" => _random.Next(5) switch
             {
                 0 => $"[{_uptimeMicros / 1_000_000,5}.{_uptimeMicros % 1_000_000:D6}] IPv6: ADDRCONF(NETDEV_CHANGE): veth{container[..7]}: link becomes ready",
-                1 => $"[{_uptimeMicros / 1_000_000,5}.{_uptimeMicros % 1_000_000:D6}] cni-podman0: port {_random.Next(1, 9)}(veth{container[..7]}) entered forwarding state",
-                2 => $"[{_uptimeMicros / 1_000_000,5}.{_uptimeMicros % 1_000_000:D6}] usb 1-1.{_random.Next(1, 5)}: new high-speed USB device number {_random.Next(2, 40)} using xhci_hcd",
+                1 => $"[{_uptimeMicros / 1_000_000,5}.{_uptimeMicros % 1_000_000:D6}] cni-podman0: "
+                    + $"port {_random.Next(1, 9)}(veth{container[..7]}) entered forwarding state",
+                2 => $"[{_uptimeMicros / 1_000_000,5}.{_uptimeMicros % 1_000_000:D6}] usb 1-1.{_random.Next(1, 5)}: "
+                    + $"new high-speed USB device number {_random.Next(2, 40)} using xhci_hcd",
                 3 => $"[{_uptimeMicros / 1_000_000,5}.{_uptimeMicros % 1_000_000:D6}] EXT4-fs (mmcblk0p2): re-mounted. Opts: (null). Quota mode: none.",
-                _ => $"[{_uptimeMicros / 1_000_000,5}.{_uptimeMicros % 1_000_000:D6}] audit: type=1400 audit({time.ToUnixTimeSeconds()}.{_random.Next(100, 999)}:{_random.Next(100, 9999)}): apparmor=\"DENIED\" operation=\"open\" profile=\"containers-default-0.50.1\" name=\"/proc/sys/kernel/random/uuid\" pid={_random.Next(1000, 60_000)} comm=\"node\" requested_mask=\"r\" denied_mask=\"r\" fsuid=0 ouid=0",
+                _ => $"[{_uptimeMicros / 1_000_000,5}.{_uptimeMicros % 1_000_000:D6}] audit: "
+                    + $"type=1400 audit({time.ToUnixTimeSeconds()}.{_random.Next(100, 999)}:{_random.Next(100, 9999)}): "
+                    + "apparmor=\"DENIED\" operation=\"open\" profile=\"containers-default-0.50.1\" name=\"/proc/sys/kernel/random/uuid\" "
+                    + $"pid={_random.Next(1000, 60_000)} comm=\"node\" requested_mask=\"r\" denied_mask=\"r\" fsuid=0 ouid=0",
             },
             _ when tag.StartsWith("sshd", StringComparison.Ordinal) => _random.Next(3) switch
             {
-                0 => $"Accepted publickey for core from 10.0.{_random.Next(0, 4)}.{_random.Next(2, 250)} port {_random.Next(32_768, 60_999)} ssh2: ED25519 SHA256:{Base64(43)}",
+                0 => $"Accepted publickey for core from 10.0.{_random.Next(0, 4)}.{_random.Next(2, 250)} port {_random.Next(32_768, 60_999)} "
+                    + $"ssh2: ED25519 SHA256:{Base64(43)}",
                 1 => "pam_unix(sshd:session): session opened for user core(uid=1000) by (uid=0)",
                 _ => $"Disconnected from user core 10.0.{_random.Next(0, 4)}.{_random.Next(2, 250)} port {_random.Next(32_768, 60_999)}",
             },
@@ -290,7 +312,9 @@ internal sealed class CorpusGenerator
             _ when tag.StartsWith("chronyd", StringComparison.Ordinal) => _random.Next(2) == 0
                 ? "Selected source 10.0.0.1 (ntp.fleet.local)"
                 : $"System clock wrong by {_random.NextDouble() * 0.01:F6} seconds",
-            _ => $"{t.ToString("yyyy-MM-dd HH:mm:ss.fffffff", c)} +0000 UTC m=+{_random.Next(1, 90_000)}.{_random.Next(100_000_000, 999_999_999)} container health_status {container} (image={Images[_random.Next(Images.Length)]}, name={AppWorkloads[_random.Next(AppWorkloads.Length)]}, health_status=healthy)",
+            _ => $"{t.ToString("yyyy-MM-dd HH:mm:ss.fffffff", c)} +0000 UTC m=+{_random.Next(1, 90_000)}.{_random.Next(100_000_000, 999_999_999)} "
+                + $"container health_status {container} (image={Images[_random.Next(Images.Length)]}, "
+                + $"name={AppWorkloads[_random.Next(AppWorkloads.Length)]}, health_status=healthy)",
         };
         _line.Append(c, $"<{(facility * 8) + severity}>").Append(Months[t.Month - 1]).Append(' ').Append(t.Day.ToString(c).PadLeft(2)).Append(' ')
             .Append(t.ToString("HH:mm:ss", c)).Append(' ').Append(device.Name).Append(' ').Append(tag).Append(": ").Append(message);

@@ -71,7 +71,8 @@ internal static class Program
         }
 
         await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-            $"shape={options.Shape.ToString().ToLowerInvariant()} lines={options.Lines} bytes={bytes} seed={options.Seed} seconds={clock.Elapsed.TotalSeconds:F3}")).ConfigureAwait(false);
+            $"shape={options.Shape.ToString().ToLowerInvariant()} lines={options.Lines} bytes={bytes} seed={options.Seed} "
+            + $"seconds={clock.Elapsed.TotalSeconds:F3}")).ConfigureAwait(false);
         return 0;
     }
 

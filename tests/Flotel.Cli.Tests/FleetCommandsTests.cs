@@ -19,7 +19,10 @@ public sealed class FleetCommandsTests
         var (code, output, error) = CliRunner.Run("apply", "-f", blog, "--gateway", url);
         Assert.True(code == 0, error);
         Assert.Equal(
-            ["edgedevice/edge-device-1 created", "configmap/logstash-syslog created", "edgeworkload/random-workload created", "configmap/system-allow-list created"],
+            [
+                "edgedevice/edge-device-1 created", "configmap/logstash-syslog created",
+                "edgeworkload/random-workload created", "configmap/system-allow-list created",
+            ],
             Lines(output));
         Assert.All(Lines(CliRunner.Run("apply", "-f", Path.Combine(blog, "device.yaml"), "--gateway", url).Output), l => Assert.EndsWith(" unchanged", l, StringComparison.Ordinal));
 

@@ -17,10 +17,18 @@ namespace Flotel.Gateway.Configuration;
 /// </remarks>
 public sealed class GatewayOptions
 {
-    [ConfigKey("http.address", "HTTP listener: remote write, `_bulk`, `_search`, Prometheus API, probes, `/metrics`. Port 0 picks a free port", Format = ConfigFormat.Address)]
+    [ConfigKey(
+        "http.address",
+        "HTTP listener: remote write, `_bulk`, `_search`, Prometheus API, probes, `/metrics`. Port 0 picks a free port",
+        Format = ConfigFormat.Address)]
     public string HttpAddress { get; set; } = "0.0.0.0:9201";
 
-    [ConfigKey("http.maxBodyBytes", "largest remote-write or `_bulk` body (compressed size for remote write; the decompressed limit is 32 MiB)", Unit = "bytes", Min = 1024, Max = 1L << 30)]
+    [ConfigKey(
+        "http.maxBodyBytes",
+        "largest remote-write or `_bulk` body (compressed size for remote write; the decompressed limit is 32 MiB)",
+        Unit = "bytes",
+        Min = 1024,
+        Max = 1L << 30)]
     public long MaxBodyBytes { get; set; } = 16 * 1024 * 1024;
 
     /// <summary>The default serves 10,000 devices that each keep one remote-write connection alive, plus the query clients.</summary>

@@ -131,7 +131,8 @@ internal sealed class FleetRollout
                 (long)o["id"]!, size, TimeSpan.FromSeconds((long)o["timeoutSeconds"]!), DateTimeOffset.FromUnixTimeMilliseconds((long)o["startedMs"]!),
                 canaries,
                 o["held"]!.AsArray().Select(h => (string)h!).ToHashSet(StringComparer.Ordinal),
-                [.. o["previous"]!.AsArray().Select(p => new PreviousObject((string)p!["kind"]!, (string)p["name"]!, (string?)p["yaml"], (string?)p["source"]))],
+                [.. o["previous"]!.AsArray()
+                    .Select(p => new PreviousObject((string)p!["kind"]!, (string)p["name"]!, (string?)p["yaml"], (string?)p["source"]))],
                 [.. o["objects"]!.AsArray().Select(k => (string)k!)])
             {
                 State = Enum.Parse<RolloutState>((string)o["state"]!, ignoreCase: true),

@@ -57,7 +57,10 @@ public sealed partial class FleetService
             }
 
             var now = _time.GetUtcNow();
-            var restore = rollout.Previous.Where(p => p.Yaml is not null).Select(p => new FleetObject(p.Kind, p.Name, p.Yaml!, p.Source ?? "rollout", now)).ToList();
+            var restore = rollout.Previous
+                .Where(p => p.Yaml is not null)
+                .Select(p => new FleetObject(p.Kind, p.Name, p.Yaml!, p.Source ?? "rollout", now))
+                .ToList();
             if (restore.Count > 0)
             {
                 _store.ApplyObjects(restore);
@@ -210,8 +213,9 @@ public sealed partial class FleetService
         {
             var lastSeen = _devices.TryGetValue(canary.Device, out var state) ? state.LastSeen : null;
             canary.Result = FleetRollout.CanaryResult.Failed;
+            var seenText = lastSeen is { } seen ? "last seen " + FleetStatus.Rfc3339(seen) : "never seen";
             canary.Errors = [string.Create(CultureInfo.InvariantCulture,
-                $"did not report generation {canary.Generation} applied within {(long)rollout.Timeout.TotalSeconds} s ({(lastSeen is { } seen ? "last seen " + FleetStatus.Rfc3339(seen) : "never seen")})")];
+                $"did not report generation {canary.Generation} applied within {(long)rollout.Timeout.TotalSeconds} s ({seenText})")];
         }
 
         HaltLocked(rollout, $"canary {silent[0].Device} {silent[0].Errors[0]}");
@@ -250,10 +254,15 @@ public sealed partial class FleetService
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Rollout {Id} started: {Count} canaries ({Canaries}) get the change first; {Held} devices keep their plan until the canaries apply it")]
+    [LoggerMessage(
+        Level = LogLevel.Information,
+        Message = "Rollout {Id} started: {Count} canaries ({Canaries}) get the change first; {Held} devices keep their plan until the canaries apply it")]
     private static partial void LogRolloutStarted(ILogger logger, long id, int count, string canaries, int held);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Rollout {Id} halted: {Reason}. {Held} devices stay on their previous plan until a new apply, `flotel rollout promote` or `flotel rollout abort`")]
+    [LoggerMessage(
+        Level = LogLevel.Error,
+        Message = "Rollout {Id} halted: {Reason}. {Held} devices stay on their previous plan until a new apply, "
+            + "`flotel rollout promote` or `flotel rollout abort`")]
     private static partial void LogRolloutHalted(ILogger logger, long id, string reason, int held);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Rollout {Id} {State}: {Reason}")]

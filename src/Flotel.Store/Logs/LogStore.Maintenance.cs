@@ -131,7 +131,10 @@ public sealed partial class LogStore
         return dropped;
     }
 
-    /// <summary>Events deleted by retention since the store opened: by <see cref="LogStoreOptions.MaxAge"/> and by <see cref="LogStoreOptions.MaxBytes"/>.</summary>
+    /// <summary>
+    /// Events deleted by retention since the store opened: by <see cref="LogStoreOptions.MaxAge"/> and by
+    /// <see cref="LogStoreOptions.MaxBytes"/>.
+    /// </summary>
     public (long ByAge, long BySize) RetentionDeletedEvents => (Interlocked.Read(ref _deletedByAge), Interlocked.Read(ref _deletedBySize));
 
     /// <summary>Bytes of the database's pages in use (page count less free pages, times the page size).</summary>

@@ -24,8 +24,9 @@ namespace Flotel.Store.Logs;
 /// <see cref="MergeStepAsync"/> when the store is idle, back to the shape FTS5's default would keep.
 /// A daily index is two tables, so retention by age drops tables instead of deleting rows; <c>auto_vacuum=INCREMENTAL</c>
 /// returns the pages to the file system afterwards. Retention by size (<see cref="LogStoreOptions.MaxBytes"/>) drops
-/// whole indices too, then deletes the oldest rows of the oldest one, and leaves the freed pages for the next writes. <c>synchronous=NORMAL</c>: a committed batch survives a process
-/// crash; the last batches may be lost on power loss (the durable queue in front of the store keeps them).
+/// whole indices too, then deletes the oldest rows of the oldest one, and leaves the freed pages for the next writes.
+/// <c>synchronous=NORMAL</c>: a committed batch survives a process crash; the last batches may be lost on power loss (the
+/// durable queue in front of the store keeps them).
 /// <para>
 /// One type in parts by role: this file holds the state, opening, the schema and disposal; <c>LogStore.Write.cs</c> the
 /// single writer and its pipelined encoding; <c>LogStore.Search.cs</c> searches, counts and index listing (the SQL

@@ -42,7 +42,10 @@ internal sealed class ChunkCache(long maxBytes)
     /// <summary>Series whose chunks a query had to read from the database.</summary>
     public long Misses { get; private set; }
 
-    /// <summary>The chunks of series <paramref name="seriesId"/> with max_t ≥ <paramref name="minT"/> are all here (oldest first; may hold older ones too).</summary>
+    /// <summary>
+    /// The chunks of series <paramref name="seriesId"/> with max_t ≥ <paramref name="minT"/> are all here (oldest first; may hold
+    /// older ones too).
+    /// </summary>
     public bool TryGet(long seriesId, long minT, out CachedChunk[] chunks)
     {
         if (_entries.TryGetValue(seriesId, out var e) && e.From <= minT)

@@ -12,7 +12,10 @@ public sealed class SystemPackagesTests
     public void Missing_FindsEachRequirementByAnyOfItsPaths()
     {
         // catatonit where Fedora puts it, busybox at /bin/busybox, node_exporter under Debian's name; runc absent.
-        var present = new HashSet<string>(StringComparer.Ordinal) { "podman", "/usr/libexec/podman/catatonit", "/bin/busybox", "prometheus-node-exporter", "libssl.so.1.1" };
+        var present = new HashSet<string>(StringComparer.Ordinal)
+        {
+            "podman", "/usr/libexec/podman/catatonit", "/bin/busybox", "prometheus-node-exporter", "libssl.so.1.1",
+        };
         Assert.Equal(["runc"], SystemPackages.Missing(All, present.Contains).Select(r => r.Name));
         Assert.Equal(All.Select(r => r.Name), SystemPackages.Missing(All, _ => false).Select(r => r.Name));
     }

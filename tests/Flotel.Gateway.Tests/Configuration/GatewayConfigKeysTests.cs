@@ -63,7 +63,9 @@ public sealed class GatewayConfigKeysTests
             switch (value)
             {
                 case null:
-                    Assert.True(declaration.DefaultText is not null || declaration.DefaultInSection is not null, $"{key.Path}: a null default needs DefaultText");
+                    Assert.True(
+                        declaration.DefaultText is not null || declaration.DefaultInSection is not null,
+                        $"{key.Path}: a null default needs DefaultText");
                     break;
                 case int or long:
                     var (min, max) = key.Range;

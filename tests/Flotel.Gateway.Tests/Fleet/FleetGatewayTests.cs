@@ -97,7 +97,10 @@ public sealed class FleetGatewayTests
 
             // A long-poll for the current digest returns as soon as an apply changes the device's bundle.
             var poll = client.GetBundleAsync(digest, 300);
-            await Eventually.TrueAsync(() => gateway.Host.Metrics.ToText().Contains("flotel_fleet_longpolls_waiting 1", StringComparison.Ordinal), "the long-poll is held", 30);
+            await Eventually.TrueAsync(
+                () => gateway.Host.Metrics.ToText().Contains("flotel_fleet_longpolls_waiting 1", StringComparison.Ordinal),
+                "the long-poll is held",
+                30);
             var changed = FleetTestKit.ObjectsOf(Path.Combine(FleetTestKit.RepoRoot(), "examples", "blog"))
                 .Select(o => o.Key == "configmap/system-allow-list" ? o with { Yaml = o.Yaml.Replace("node_disk_io_now", "node_load1", StringComparison.Ordinal) } : o).ToList();
             Assert.Contains(await ApplyAsync(admin, changed), a => (string)a!["result"]! == "configured");
@@ -136,7 +139,8 @@ public sealed class FleetGatewayTests
             var (s4, body4, _) = await client.GetBundleAsync(null, 0);
             Assert.Equal(HttpStatusCode.Unauthorized, s4);
             Assert.Equal("certificate revoked", (string)body4!["error"]!);
-            Assert.Equal(HttpStatusCode.NotFound, (await admin.DeleteAsync(new Uri("api/fleet/objects/edgedevice/edge-device-1", UriKind.Relative))).StatusCode);
+            using var deletedAgain = await admin.DeleteAsync(new Uri("api/fleet/objects/edgedevice/edge-device-1", UriKind.Relative));
+            Assert.Equal(HttpStatusCode.NotFound, deletedAgain.StatusCode);
         }
 
         var metrics = gateway.Host.Metrics.ToText();

@@ -209,7 +209,9 @@ public sealed class FleetRolloutTests : IDisposable
         var rollout = fleet.DescribeRollout();
         Assert.Equal("halted", (string)rollout["state"]!);
         Assert.Equal($"canary {canaries[1]} did not report generation 2 applied within 120 s (never seen)", (string)rollout["reason"]!);
-        Assert.Equal(["applied", "failed"], rollout["canaries"]!.AsArray().OrderBy(c => (string)c!["name"]! == canaries[0] ? 0 : 1).Select(c => (string)c!["result"]!));
+        Assert.Equal(
+            ["applied", "failed"],
+            rollout["canaries"]!.AsArray().OrderBy(c => (string)c!["name"]! == canaries[0] ? 0 : 1).Select(c => (string)c!["result"]!));
 
         Report(fleet, canaries[1], 2, "applied"); // too late: halted stays halted
         Assert.Equal("halted", (string)fleet.DescribeRollout()["state"]!);
@@ -298,7 +300,9 @@ public sealed class FleetRolloutTests : IDisposable
         await using var restarted = Start();
         var rollout = restarted.DescribeRollout();
         Assert.Equal(("progressing", 1L), ((string)rollout["state"]!, (long)rollout["id"]!));
-        Assert.Equal(["applied", "pending"], rollout["canaries"]!.AsArray().OrderBy(c => (string)c!["name"]! == canaries[0] ? 0 : 1).Select(c => (string)c!["result"]!));
+        Assert.Equal(
+            ["applied", "pending"],
+            rollout["canaries"]!.AsArray().OrderBy(c => (string)c!["name"]! == canaries[0] ? 0 : 1).Select(c => (string)c!["result"]!));
         var held = before.Keys.Except(canaries).ToList();
         foreach (var device in held)
         {
@@ -320,7 +324,8 @@ public sealed class FleetRolloutTests : IDisposable
         Assert.Equal("superseded", (string)fleet.DescribeRollout()["state"]!);
         foreach (var device in (await DigestsAsync(fleet)).Keys)
         {
-            Assert.Contains("busybox:v3\"", (await fleet.GetBundleAsync(device, null, TimeSpan.Zero, CancellationToken.None)).Bundle!.Yaml, StringComparison.Ordinal);
+            var bundle = await fleet.GetBundleAsync(device, null, TimeSpan.Zero, CancellationToken.None);
+            Assert.Contains("busybox:v3\"", bundle.Bundle!.Yaml, StringComparison.Ordinal);
         }
     }
 
@@ -329,7 +334,8 @@ public sealed class FleetRolloutTests : IDisposable
     {
         await using var fleet = Start();
         fleet.Apply(Fleet("v1"));
-        fleet.Apply(FleetTestKit.ObjectsOfText("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: unrelated}\ndata: {a: b}\n", "x.yaml"), TwentyPercent, Timeout);
+        var unrelated = FleetTestKit.ObjectsOfText("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: unrelated}\ndata: {a: b}\n", "x.yaml");
+        fleet.Apply(unrelated, TwentyPercent, Timeout);
         Assert.Equal("none", (string)fleet.DescribeRollout()["state"]!);
         Assert.Throws<FleetRequestException>(() => fleet.Apply(Fleet("v2"), TwentyPercent, TimeSpan.Zero));
     }
@@ -342,10 +348,13 @@ public sealed class FleetRolloutTests : IDisposable
         var text = new StringBuilder();
         for (var i = 0; i < Devices; i++)
         {
-            text.Append($"apiVersion: management.project-flotta.io/v1alpha1\nkind: EdgeDevice\nmetadata: {{name: dev-{i}, labels: {{app: foo}}}}\nspec: {{}}\n---\n");
+            text.Append("apiVersion: management.project-flotta.io/v1alpha1\nkind: EdgeDevice\n")
+                .Append($"metadata: {{name: dev-{i}, labels: {{app: foo}}}}\nspec: {{}}\n---\n");
         }
 
-        text.Append($"apiVersion: management.project-flotta.io/v1alpha1\nkind: EdgeWorkload\nmetadata: {{name: app}}\nspec:\n  deviceSelector: {{matchLabels: {{app: foo}}}}\n  type: pod\n  pod: {{spec: {{containers: [{{name: c, image: \"busybox:{tag}\"}}]}}}}\n");
+        text.Append("apiVersion: management.project-flotta.io/v1alpha1\nkind: EdgeWorkload\nmetadata: {name: app}\n")
+            .Append("spec:\n  deviceSelector: {matchLabels: {app: foo}}\n  type: pod\n")
+            .Append($"  pod: {{spec: {{containers: [{{name: c, image: \"busybox:{tag}\"}}]}}}}\n");
         return FleetTestKit.ObjectsOfText(text.ToString(), "fleet.yaml");
     }
 

@@ -51,8 +51,12 @@ public sealed class FleetAgentProcessTests(ITestOutputHelper output)
 
             // Enrolment, then the first bundle applied and reported.
             var dataA = Path.Combine(root, "agent-a");
-            agent = FlotelProcess.Start("agent", "--gateway", fleetUrl, "--token", token, "--data", dataA, "--podman-socket", Path.Combine(root, "no-podman.sock"), "--node-exporter", "http://127.0.0.1:1/metrics");
-            Assert.True(await agent.WaitForLineAsync(l => l.StartsWith("agent device=edge-a ", StringComparison.Ordinal), TimeSpan.FromSeconds(60)), agent.Text);
+            agent = FlotelProcess.Start(
+                "agent", "--gateway", fleetUrl, "--token", token, "--data", dataA,
+                "--podman-socket", Path.Combine(root, "no-podman.sock"), "--node-exporter", "http://127.0.0.1:1/metrics");
+            Assert.True(
+                await agent.WaitForLineAsync(l => l.StartsWith("agent device=edge-a ", StringComparison.Ordinal), TimeSpan.FromSeconds(60)),
+                agent.Text);
             Assert.Contains("enrolled device=edge-a", agent.Text, StringComparison.Ordinal);
             if (!OperatingSystem.IsWindows())
             {
@@ -86,8 +90,12 @@ public sealed class FleetAgentProcessTests(ITestOutputHelper output)
             Assert.False(agent.HasExited, agent.Text);
             Assert.Equal(0, await agent.SignalAndWaitAsync(SigTerm, TimeSpan.FromSeconds(60)));
             agent.Dispose();
-            agent = FlotelProcess.Start("agent", "--gateway", fleetUrl, "--data", dataA, "--podman-socket", Path.Combine(root, "no-podman.sock"), "--node-exporter", "http://127.0.0.1:1/metrics");
-            Assert.True(await agent.WaitForLineAsync(l => l.StartsWith("agent device=edge-a ", StringComparison.Ordinal), TimeSpan.FromSeconds(60)), agent.Text);
+            agent = FlotelProcess.Start(
+                "agent", "--gateway", fleetUrl, "--data", dataA,
+                "--podman-socket", Path.Combine(root, "no-podman.sock"), "--node-exporter", "http://127.0.0.1:1/metrics");
+            Assert.True(
+                await agent.WaitForLineAsync(l => l.StartsWith("agent device=edge-a ", StringComparison.Ordinal), TimeSpan.FromSeconds(60)),
+                agent.Text);
             Assert.Contains("Running the last good bundle, generation 2", agent.Text, StringComparison.Ordinal);
             Assert.True(await agent.WaitForLineAsync(l => l.Contains("cannot be used", StringComparison.Ordinal), TimeSpan.FromSeconds(30)), agent.Text);
             await Task.Delay(TimeSpan.FromSeconds(5));
@@ -96,7 +104,11 @@ public sealed class FleetAgentProcessTests(ITestOutputHelper output)
             gateway = await StartGatewayAsync(config, gatewayData);
             using var admin2 = Admin(gateway);
             await ApplyAsync(admin2, Device, "127.0.0.1:3");
-            await WaitForDeviceAsync(admin2, d => (long?)d["desiredGeneration"] == 3 && (long?)d["appliedGeneration"] == 3 && (string?)d["status"] == "applied", "generation 3 applied after the restart", agent);
+            await WaitForDeviceAsync(
+                admin2,
+                d => (long?)d["desiredGeneration"] == 3 && (long?)d["appliedGeneration"] == 3 && (string?)d["status"] == "applied",
+                "generation 3 applied after the restart",
+                agent);
             Assert.Equal(1, Count(agent.Text, "The fleet gateway " + fleetUrl + "/ cannot be used"));
             Assert.False(agent.HasExited, agent.Text);
             Assert.Equal(0, await agent.SignalAndWaitAsync(SigTerm, TimeSpan.FromSeconds(60)));
@@ -141,7 +153,8 @@ public sealed class FleetAgentProcessTests(ITestOutputHelper output)
                 agents.Add(agent);
             }
 
-            await WaitForFleetAsync(admin, d => (long?)d["appliedGeneration"] == 1 && (string?)d["status"] == "applied", "generation 1 applied everywhere", agents);
+            await WaitForFleetAsync(
+                admin, d => (long?)d["appliedGeneration"] == 1 && (string?)d["status"] == "applied", "generation 1 applied everywhere", agents);
 
             // A CA the resolver accepts (it has the PEM lines) but the device cannot load: the syslog target fails to apply.
             var broken = SyslogTcp("127.0.0.1:2").Replace("Protocol: tcp", "Protocol: tls\n  CaSecretName: syslog-ca", StringComparison.Ordinal);
@@ -172,7 +185,11 @@ public sealed class FleetAgentProcessTests(ITestOutputHelper output)
             rollout = await WaitForRolloutAsync(admin, r => (string?)r["state"] != "progressing", agents);
             Assert.True((string?)rollout["state"] == "completed", rollout.ToJsonString());
             Assert.Equal((2L, canary), ((long)rollout["id"]!, (string)rollout["canaries"]![0]!["name"]!));
-            await WaitForFleetAsync(admin, d => (string?)d["status"] == "applied" && (long?)d["appliedGeneration"] == ((string)d["name"]! == canary ? 3 : 2), "the fix applied everywhere", agents);
+            await WaitForFleetAsync(
+                admin,
+                d => (string?)d["status"] == "applied" && (long?)d["appliedGeneration"] == ((string)d["name"]! == canary ? 3 : 2),
+                "the fix applied everywhere",
+                agents);
             foreach (var device in devices)
             {
                 Assert.Contains("127.0.0.1:3", await File.ReadAllTextAsync(Path.Combine(root, device, "fleet", "bundle.yaml")), StringComparison.Ordinal);
@@ -218,7 +235,8 @@ public sealed class FleetAgentProcessTests(ITestOutputHelper output)
             objects.Add(new JsonObject { ["yaml"] = e, ["source"] = "extra.yaml:1" });
         }
 
-        using var response = await admin.PostAsJsonAsync(new Uri("api/fleet/apply", UriKind.Relative), new JsonObject { ["objects"] = objects, ["rollout"] = rollout });
+        using var response = await admin.PostAsJsonAsync(
+            new Uri("api/fleet/apply", UriKind.Relative), new JsonObject { ["objects"] = objects, ["rollout"] = rollout });
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
     }
 
@@ -327,7 +345,8 @@ public sealed class FleetAgentProcessTests(ITestOutputHelper output)
 
     private static async Task<string> TokenAsync(HttpClient admin, string device)
     {
-        using var response = await admin.PostAsJsonAsync(new Uri("api/fleet/tokens", UriKind.Relative), new JsonObject { ["device"] = device, ["ttlSeconds"] = 3600 });
+        using var response = await admin.PostAsJsonAsync(
+            new Uri("api/fleet/tokens", UriKind.Relative), new JsonObject { ["device"] = device, ["ttlSeconds"] = 3600 });
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, text);
         return (string)JsonNode.Parse(text)!["token"]!;

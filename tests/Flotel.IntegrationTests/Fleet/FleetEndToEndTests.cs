@@ -55,12 +55,17 @@ public sealed class FleetEndToEndTests
 
                 // The long-poll is held until an apply changes this device's bundle.
                 var poll = client.GetBundleAsync(digest, 300);
-                await Eventually.TrueAsync(() => MetricsText(gateway).Contains("flotel_fleet_longpolls_waiting 1", StringComparison.Ordinal), "the long-poll is held", 30);
+                await Eventually.TrueAsync(
+                    () => MetricsText(gateway).Contains("flotel_fleet_longpolls_waiting 1", StringComparison.Ordinal),
+                    "the long-poll is held",
+                    30);
                 var changed = PeerProcess.CreateTempDirectory("fleet-manifests");
                 foreach (var file in Directory.GetFiles(blog, "*.yaml"))
                 {
                     var text = await File.ReadAllTextAsync(file);
-                    await File.WriteAllTextAsync(Path.Combine(changed, Path.GetFileName(file)), text.Replace("interval: 5", "interval: 15", StringComparison.Ordinal));
+                    await File.WriteAllTextAsync(
+                        Path.Combine(changed, Path.GetFileName(file)),
+                        text.Replace("interval: 5", "interval: 15", StringComparison.Ordinal));
                 }
 
                 var reapply = await FlotelAsync("apply", "-f", changed, "--gateway", admin);

@@ -36,7 +36,9 @@ public sealed class ElasticsearchClientsPagingTests
             Assert.DoesNotContain("\"errors\":true", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
 
-        Assert.True(await Eventually.PollAsync(async () => await GatewayTestKit.CountAsync(gateway.Http, Index, "{}") == Documents, TimeSpan.FromSeconds(30)), "the documents did not become searchable");
+        Assert.True(
+            await Eventually.PollAsync(async () => await GatewayTestKit.CountAsync(gateway.Http, Index, "{}") == Documents, TimeSpan.FromSeconds(30)),
+            "the documents did not become searchable");
 
         using (NodePackage package = await EsClientsPackage.InstallAsync())
         {

@@ -44,9 +44,12 @@ internal static class SelfContainedCli
 
     private static async Task<string> UnpackAsync(string dist)
     {
-        var tarball = Assert.Single(Directory.GetFiles(dist, "flotel-*-linux-x64.tar.gz"), f => !Path.GetFileName(f).StartsWith("flotel-agent-", StringComparison.Ordinal));
+        var tarball = Assert.Single(
+            Directory.GetFiles(dist, "flotel-*-linux-x64.tar.gz"),
+            f => !Path.GetFileName(f).StartsWith("flotel-agent-", StringComparison.Ordinal));
         var target = PeerProcess.CreateTempDirectory("release-cli");
-        var (exit, stdout, stderr) = await Arm64DeviceBuild.RunProcessAsync("tar", ["-xzf", tarball, "-C", target, "--strip-components=1"], TimeSpan.FromMinutes(2));
+        var (exit, stdout, stderr) =
+            await Arm64DeviceBuild.RunProcessAsync("tar", ["-xzf", tarball, "-C", target, "--strip-components=1"], TimeSpan.FromMinutes(2));
         Assert.True(exit == 0, $"tar -xzf {tarball} failed ({exit}):\n{stdout}\n{stderr}");
         Assert.True(File.Exists(Path.Combine(target, "flotel")), "no flotel binary in " + tarball);
         return target;

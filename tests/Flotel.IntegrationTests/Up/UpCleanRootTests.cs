@@ -58,7 +58,10 @@ public sealed class UpCleanRootTests(ITestOutputHelper log)
         Assert.True(installed.Listening is not null, "flotel up did not reach its listening line:\n" + installed.Output);
         var what = string.Join(' ', Packages);
         Assert.Contains($"flotel up: installing {what} (1/2: apt-get update -q)", installed.Output, StringComparison.Ordinal);
-        Assert.Contains($"flotel up: installing {what} (2/2: apt-get install -y -q --no-install-recommends {what})", installed.Output, StringComparison.Ordinal);
+        Assert.Contains(
+            $"flotel up: installing {what} (2/2: apt-get install -y -q --no-install-recommends {what})",
+            installed.Output,
+            StringComparison.Ordinal);
 
         var after = await InstalledAsync(root);
         foreach (var package in Packages)

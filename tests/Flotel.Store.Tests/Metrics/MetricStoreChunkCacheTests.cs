@@ -42,7 +42,10 @@ public sealed class MetricStoreChunkCacheTests : IDisposable
     /// <summary>Both stores answer the same for a few ranges (and the cached one twice, the second from its cache).</summary>
     private static void AssertSameAnswers(MetricStore cached, MetricStore uncached, int expectedSamplesOfAll)
     {
-        (long, long)[] ranges = [(long.MinValue, long.MaxValue), (T0 + (100 * Step), T0 + (700 * Step)), (T0 + (500 * Step), long.MaxValue), (T0 - 1, T0 + (3 * Step))];
+        (long, long)[] ranges =
+        [
+            (long.MinValue, long.MaxValue), (T0 + (100 * Step), T0 + (700 * Step)), (T0 + (500 * Step), long.MaxValue), (T0 - 1, T0 + (3 * Step)),
+        ];
         foreach (var (minT, maxT) in ranges)
         {
             var expected = uncached.Select([Eq("__name__", "m")], minT, maxT);

@@ -172,7 +172,8 @@ public sealed class MetricStoreSeriesCreationTests : IDisposable
         // 3,000 series grow the series hash table twice; "n" is unique per series, "group" shared by a thousand.
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(T0));
         using var store = _fixture.Open(time, o => o.RetentionAge = TimeSpan.FromHours(1));
-        static LabelSet Numbered(int n) => LabelSet.Of("__name__", "m", "group", "g" + (n % 3).ToString(CultureInfo.InvariantCulture), "n", n.ToString(CultureInfo.InvariantCulture));
+        static LabelSet Numbered(int n) =>
+            LabelSet.Of("__name__", "m", "group", "g" + (n % 3).ToString(CultureInfo.InvariantCulture), "n", n.ToString(CultureInfo.InvariantCulture));
         for (var n = 0; n < 3000; n++)
         {
             store.Append(Numbered(n), [new Sample(n % 2 == 0 ? T0 - 7_200_000 : T0, n)]);
@@ -217,8 +218,9 @@ public sealed class MetricStoreSeriesCreationTests : IDisposable
         {
             db.Open();
             using var cmd = db.CreateCommand();
-            cmd.CommandText = "CREATE TABLE postings (name TEXT NOT NULL, value TEXT NOT NULL, series_id INTEGER NOT NULL, PRIMARY KEY (name, value, series_id)) WITHOUT ROWID;" +
-                "INSERT INTO postings SELECT '__name__', name, id FROM series;";
+            cmd.CommandText = "CREATE TABLE postings (name TEXT NOT NULL, value TEXT NOT NULL, series_id INTEGER NOT NULL, "
+                + "PRIMARY KEY (name, value, series_id)) WITHOUT ROWID;"
+                + "INSERT INTO postings SELECT '__name__', name, id FROM series;";
             cmd.ExecuteNonQuery();
         }
 

@@ -42,16 +42,40 @@ public sealed class EmbeddedStoreOutput : IGatewayOutput
         var counters = new EmbeddedStoreCounters(context.Metrics);
         _logs = new StoreLogsOutput(context, logs, counters);
         _metrics = new StoreMetricsOutput(context, metrics, counters);
-        context.Metrics.Gauge("flotel_store_log_used_bytes", "Bytes of logs.db pages in use (what store.logs.maxBytes bounds; free pages not counted).", () => logs.UsedBytes());
+        context.Metrics.Gauge(
+            "flotel_store_log_used_bytes",
+            "Bytes of logs.db pages in use (what store.logs.maxBytes bounds; free pages not counted).",
+            () => logs.UsedBytes());
         context.Metrics.Gauge("flotel_store_log_wal_bytes", "Bytes of the log store's write-ahead log (logs.db-wal) beside the database.", () => logs.WalBytes);
-        context.Metrics.ObservedCounter("flotel_store_log_retention_deleted_events_total", "Log events deleted by retention: store.logs.retentionDays (max_age) or store.logs.maxBytes (max_bytes).", () => logs.RetentionDeletedEvents.ByAge, ("reason", "max_age"));
-        context.Metrics.ObservedCounter("flotel_store_log_retention_deleted_events_total", "Log events deleted by retention: store.logs.retentionDays (max_age) or store.logs.maxBytes (max_bytes).", () => logs.RetentionDeletedEvents.BySize, ("reason", "max_bytes"));
+        context.Metrics.ObservedCounter(
+            "flotel_store_log_retention_deleted_events_total",
+            "Log events deleted by retention: store.logs.retentionDays (max_age) or store.logs.maxBytes (max_bytes).",
+            () => logs.RetentionDeletedEvents.ByAge, ("reason", "max_age"));
+        context.Metrics.ObservedCounter(
+            "flotel_store_log_retention_deleted_events_total",
+            "Log events deleted by retention: store.logs.retentionDays (max_age) or store.logs.maxBytes (max_bytes).",
+            () => logs.RetentionDeletedEvents.BySize, ("reason", "max_bytes"));
         context.Metrics.Gauge("flotel_store_metric_series", "Series in the embedded metric store.", () => metrics.SeriesCount);
-        context.Metrics.ObservedCounter("flotel_store_series_refused_total", "New series the metric store refused because it held store.metrics.maxSeries series.", () => metrics.RefusedSeriesTotal);
-        context.Metrics.Gauge("flotel_store_chunk_cache_bytes", "Memory of stored metric chunks kept for queries (bound: store.metrics.chunkCacheMiB).", () => metrics.ChunkCacheStatistics().Bytes);
-        context.Metrics.ObservedCounter("flotel_store_chunk_cache_hits_total", "Series whose stored chunks a query found in the chunk cache.", () => metrics.ChunkCacheStatistics().Hits);
-        context.Metrics.ObservedCounter("flotel_store_chunk_cache_misses_total", "Series whose stored chunks a query read from the database.", () => metrics.ChunkCacheStatistics().Misses);
-        context.Metrics.ObservedCounter("flotel_store_samples_refused_total", "Samples the metric store dropped because their series was refused (store.metrics.maxSeries).", () => metrics.RefusedSamplesTotal);
+        context.Metrics.ObservedCounter(
+            "flotel_store_series_refused_total",
+            "New series the metric store refused because it held store.metrics.maxSeries series.",
+            () => metrics.RefusedSeriesTotal);
+        context.Metrics.Gauge(
+            "flotel_store_chunk_cache_bytes",
+            "Memory of stored metric chunks kept for queries (bound: store.metrics.chunkCacheMiB).",
+            () => metrics.ChunkCacheStatistics().Bytes);
+        context.Metrics.ObservedCounter(
+            "flotel_store_chunk_cache_hits_total",
+            "Series whose stored chunks a query found in the chunk cache.",
+            () => metrics.ChunkCacheStatistics().Hits);
+        context.Metrics.ObservedCounter(
+            "flotel_store_chunk_cache_misses_total",
+            "Series whose stored chunks a query read from the database.",
+            () => metrics.ChunkCacheStatistics().Misses);
+        context.Metrics.ObservedCounter(
+            "flotel_store_samples_refused_total",
+            "Samples the metric store dropped because their series was refused (store.metrics.maxSeries).",
+            () => metrics.RefusedSamplesTotal);
     }
 
     /// <inheritdoc />

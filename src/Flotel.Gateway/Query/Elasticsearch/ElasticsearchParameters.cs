@@ -96,7 +96,8 @@ internal static class ElasticsearchParameters
     public static readonly HashSet<string> CatHealth = Set(["format", "v", "h", "ts", "local", "master_timeout", "help", "time"], []);
 
     /// <summary><c>_cat/indices</c>.</summary>
-    public static readonly HashSet<string> CatIndices = Set(["format", "v", "h", "bytes", "ignore_unavailable", "expand_wildcards", "local", "master_timeout"], []);
+    public static readonly HashSet<string> CatIndices =
+        Set(["format", "v", "h", "bytes", "ignore_unavailable", "expand_wildcards", "local", "master_timeout"], []);
 
     /// <summary>Known to Elasticsearch, changing what it answers, and not honoured here: refused by name.</summary>
     private static readonly Dictionary<string, string> Unsupported = new(StringComparer.Ordinal)

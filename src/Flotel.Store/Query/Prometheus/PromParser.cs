@@ -101,7 +101,10 @@ public sealed class PromParser
         return Next();
     }
 
-    /// <summary>True when <paramref name="t"/> is the keyword <paramref name="keyword"/>: keywords are case-insensitive (Prometheus's lexer looks them up lower-cased).</summary>
+    /// <summary>
+    /// True when <paramref name="t"/> is the keyword <paramref name="keyword"/>: keywords are case-insensitive (Prometheus's lexer
+    /// looks them up lower-cased).
+    /// </summary>
     private static bool Is(Token t, string keyword) => t.Kind == TokenKind.Identifier && t.Text.Equals(keyword, StringComparison.OrdinalIgnoreCase);
 
     private static int Precedence(Token t) => t.Kind switch

@@ -58,7 +58,8 @@ public sealed class ElasticsearchCountTests : IAsyncLifetime
     [Fact]
     public async Task Count_TerminateAfterAndMinScoreInTheUrl_AreHonoured()
     {
-        (HttpStatusCode status, JsonNode stopped) = await SendAsync("/logstash-2022.05.12/_count?terminate_after=1", """{"query":{"match":{"message":"alpha"}}}""");
+        (HttpStatusCode status, JsonNode stopped) =
+            await SendAsync("/logstash-2022.05.12/_count?terminate_after=1", """{"query":{"match":{"message":"alpha"}}}""");
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal(1, (long)stopped["count"]!);
         Assert.True((bool)stopped["terminated_early"]!);
@@ -78,7 +79,10 @@ public sealed class ElasticsearchCountTests : IAsyncLifetime
     [InlineData("/_count?df=message", "request [/_count] contains unrecognized parameter: [df]: it only qualifies [q]")]
     [InlineData("/_count?request_cache=true", "request [/_count] contains unrecognized parameter: [request_cache]")]
     [InlineData("/_count?search_type=query_then_fetch", "request [/_count] contains unrecognized parameter: [search_type]")]
-    [InlineData("/_count?analyzer=standard&q=alpha", "request [/_count] contains unsupported parameter: [analyzer]: a query string is analyzed as the store analyzes text; other analyzers are not supported by this gateway")]
+    [InlineData(
+        "/_count?analyzer=standard&q=alpha",
+        "request [/_count] contains unsupported parameter: [analyzer]: a query string is analyzed as the store analyzes text; "
+            + "other analyzers are not supported by this gateway")]
     public async Task Count_BadUrlParameter_IsAnIllegalArgument(string path, string reason)
     {
         (HttpStatusCode status, JsonNode answer) = await SendAsync(path);
@@ -94,7 +98,9 @@ public sealed class ElasticsearchCountTests : IAsyncLifetime
         (HttpStatusCode status, JsonNode answer) = await SendAsync("/_count?q=beta", """{"query":{"match":{"message":"alpha"}}}""");
 
         Assert.Equal(HttpStatusCode.BadRequest, status);
-        Assert.Equal("request [/_count] contains unrecognized parameter: [q]: a _count with a body takes its query from the body", (string?)answer["error"]!["reason"]);
+        Assert.Equal(
+            "request [/_count] contains unrecognized parameter: [q]: a _count with a body takes its query from the body",
+            (string?)answer["error"]!["reason"]);
 
         (HttpStatusCode withoutBody, JsonNode counted) = await SendAsync("/_count?q=program:p2&default_operator=and&analyze_wildcard=true&lenient=true");
         Assert.Equal(HttpStatusCode.OK, withoutBody);
@@ -108,7 +114,8 @@ public sealed class ElasticsearchCountTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, status);
         Assert.Equal("index_not_found_exception", (string?)answer["error"]!["type"]);
 
-        (HttpStatusCode allowed, JsonNode none) = await SendAsync("/nothing-*/_count?allow_no_indices=true&ignore_unavailable=true&expand_wildcards=open&preference=_local&routing=a");
+        (HttpStatusCode allowed, JsonNode none) = await SendAsync(
+            "/nothing-*/_count?allow_no_indices=true&ignore_unavailable=true&expand_wildcards=open&preference=_local&routing=a");
         Assert.Equal(HttpStatusCode.OK, allowed);
         Assert.Equal(0, (long)none["count"]!);
     }

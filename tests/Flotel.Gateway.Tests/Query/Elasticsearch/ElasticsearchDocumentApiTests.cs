@@ -33,7 +33,8 @@ public sealed class ElasticsearchDocumentApiTests : IAsyncLifetime
 
         (HttpStatusCode created, JsonNode? put) = await SendAsync(HttpMethod.Put, "/.kibana/_doc/index-pattern:logs?refresh=wait_for", savedObject);
         (HttpStatusCode found, JsonNode? get) = await SendAsync(HttpMethod.Get, "/.kibana/_doc/index-pattern:logs");
-        (HttpStatusCode updated, JsonNode? again) = await SendAsync(HttpMethod.Post, "/.kibana/_doc/index-pattern:logs?refresh=true", """{"type":"index-pattern"}""");
+        (HttpStatusCode updated, JsonNode? again) =
+            await SendAsync(HttpMethod.Post, "/.kibana/_doc/index-pattern:logs?refresh=true", """{"type":"index-pattern"}""");
         (HttpStatusCode afterUpdate, JsonNode? second) = await SendAsync(HttpMethod.Get, "/.kibana/_doc/index-pattern:logs?_source=type");
 
         Assert.Equal(HttpStatusCode.Created, created);
@@ -159,7 +160,11 @@ public sealed class ElasticsearchDocumentApiTests : IAsyncLifetime
     [InlineData("PUT", "/logs/_doc/1?pipeline=p", """{"a":1}""", "unsupported parameter: [pipeline]: ingest pipelines are not supported by this gateway")]
     [InlineData("POST", "/logs/_doc?if_primary_term=1", """{"a":1}""", "unsupported parameter: [if_primary_term]")]
     [InlineData("PUT", "/logs/_create/1?op_type=index", """{"a":1}""", "opType must be 'create', found: [index]")]
-    [InlineData("PUT", "/logs/_doc/1?wait_for_active_shards=2", """{"a":1}""", "[wait_for_active_shards] is [2] but this gateway keeps one copy of each index: use 1 or all")]
+    [InlineData(
+        "PUT",
+        "/logs/_doc/1?wait_for_active_shards=2",
+        """{"a":1}""",
+        "[wait_for_active_shards] is [2] but this gateway keeps one copy of each index: use 1 or all")]
     [InlineData("PUT", "/logs/_doc/1?require_alias=maybe", """{"a":1}""", "Failed to parse value [maybe] as only [true] or [false] are allowed.")]
     [InlineData("DELETE", "/logs/_doc/1?retry_on_conflict=3", null, "unrecognized parameter: [retry_on_conflict]")]
     public async Task Parameters_NotHonoured_AreRefusedNamingThem(string method, string path, string? body, string reason)
@@ -197,7 +202,8 @@ public sealed class ElasticsearchDocumentApiTests : IAsyncLifetime
         (HttpStatusCode status, JsonNode? answer) = await SendAsync(HttpMethod.Put,
             "/logs/_doc/1?refresh=false&routing=a&timeout=1m&wait_for_active_shards=all&require_alias=false&op_type=index&pretty&human&error_trace=false",
             """{"message":"one"}""");
-        (HttpStatusCode created, JsonNode? create) = await SendAsync(HttpMethod.Put, "/logs/_create/2?op_type=create&wait_for_active_shards=1", """{"message":"two"}""");
+        (HttpStatusCode created, JsonNode? create) =
+            await SendAsync(HttpMethod.Put, "/logs/_create/2?op_type=create&wait_for_active_shards=1", """{"message":"two"}""");
 
         Assert.Equal(HttpStatusCode.Created, status);
         Assert.Equal("created", (string?)answer!["result"]);
