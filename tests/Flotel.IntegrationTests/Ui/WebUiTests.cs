@@ -351,7 +351,9 @@ public sealed class WebUiTests : IAsyncLifetime
     /// <summary>A line in Flotta's layout as the agent sends it: device as hostname, workload as TAG.</summary>
     private static string Line(int n, int severity, string message)
     {
-        var time = DateTime.UtcNow.ToString("MMM dd HH:mm:ss", CultureInfo.InvariantCulture).Replace(" 0", "  ", StringComparison.Ordinal);
+        // RFC 3164's day is space-padded ("Dec  7"); the hour keeps its zero ("02:05:09").
+        var now = DateTime.UtcNow;
+        var time = string.Create(CultureInfo.InvariantCulture, $"{now:MMM} {now.Day,2} {now:HH:mm:ss}");
         return $"<{8 + severity}>{time} {Device} random-workload[{n}]: {message}";
     }
 
