@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Flotel.Bench;
 using Flotel.Model.Metrics;
 using Flotel.Store.Metrics;
 using Flotel.Wire.RemoteWrite;
@@ -25,11 +26,6 @@ internal static class SeriesCreationHarness
 {
     private const int SeriesPerRequest = 100;
     private const long T0 = 1_800_000_000_000;
-    private static readonly string[] Modes = ["user", "system", "idle", "iowait"];
-    private static readonly string[] Names =
-    [
-        "node_memory_MemTotal_bytes", "node_network_transmit_packets_total", "node_cpu_seconds_total", "node_memory_MemAvailable_bytes",
-    ];
 
     public static int Run(string[] args)
     {
@@ -178,7 +174,7 @@ internal static class SeriesCreationHarness
         var keys = new byte[n][];
         for (var i = 0; i < n; i++)
         {
-            labels[i] = LabelsOf(i);
+            labels[i] = NodeSeries.LabelsOf(i);
             keys[i] = Key(labels[i]);
         }
 
@@ -248,28 +244,13 @@ internal static class SeriesCreationHarness
             for (var s = 0; s < SeriesPerRequest; s++)
             {
                 var id = (r * SeriesPerRequest) + s;
-                series[s] = new TimeSeries(LabelsOf(id), [new Sample(t, id)]);
+                series[s] = new TimeSeries(NodeSeries.LabelsOf(id), [new Sample(t, id)]);
             }
 
             requests[r] = WriteRequestEncoder.Encode(new WriteRequest(series));
         }
 
         return requests;
-    }
-
-    /// <summary>bench/Flotel.RemoteWriteLoad's labels.</summary>
-    private static LabelSet LabelsOf(int id)
-    {
-        var host = (id / 500).ToString("D4", CultureInfo.InvariantCulture);
-        return LabelSet.Of(
-            Label.MetricNameLabel, Names[id % 4],
-            "instance", "edge-" + host + ":9100",
-            "job", "node",
-            "device_id", "dev-" + host,
-            "cpu", (id % 8).ToString(CultureInfo.InvariantCulture),
-            "mode", Modes[(id / 8) % 4],
-            "series", id.ToString(CultureInfo.InvariantCulture),
-            "region", "eu-west-1");
     }
 
     private sealed class NoOpVisitor : IWriteRequestVisitor
