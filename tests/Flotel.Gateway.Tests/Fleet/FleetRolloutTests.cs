@@ -125,12 +125,7 @@ public sealed class FleetRolloutTests : IDisposable
         Assert.Equal("completed", (string)rollout["state"]!);
         Assert.NotNull((string?)rollout["ended"]);
         Assert.All(rollout["canaries"]!.AsArray(), c => Assert.Equal("applied", (string)c!["result"]!));
-        foreach (var (device, poll) in polls)
-        {
-            var (_, generation, bundle) = await poll;
-            Assert.Equal(2, generation);
-            Assert.Contains("busybox:v2\"", bundle!.Yaml, StringComparison.Ordinal);
-        }
+        await AssertWokenAsync(polls.Values, 2, "busybox:v2");
     }
 
     [Fact]
@@ -171,12 +166,7 @@ public sealed class FleetRolloutTests : IDisposable
         Report(fleet, canaries[0], 3, "applied");
         Report(fleet, canaries[1], 3, "applied");
         Assert.Equal("completed", (string)fleet.DescribeRollout()["state"]!);
-        foreach (var (_, poll) in polls)
-        {
-            var (_, generation, bundle) = await poll;
-            Assert.Equal(2, generation);
-            Assert.Contains("busybox:v3\"", bundle!.Yaml, StringComparison.Ordinal);
-        }
+        await AssertWokenAsync(polls.Values, 2, "busybox:v3");
     }
 
     [Fact]
@@ -373,6 +363,18 @@ public sealed class FleetRolloutTests : IDisposable
     {
         var (_, generation, bundle) = await fleet.GetBundleAsync(device, null, TimeSpan.Zero, CancellationToken.None);
         return (generation, bundle!.Digest);
+    }
+
+    /// <summary>Every held device's long poll answered with the new bundle (the image it names) under <paramref name="generation"/>.</summary>
+    private static async Task AssertWokenAsync(
+        IEnumerable<Task<(bool Known, long Generation, RenderedBundle? Bundle)>> polls, long generation, string image)
+    {
+        foreach (var poll in polls)
+        {
+            var (_, answered, bundle) = await poll;
+            Assert.Equal(generation, answered);
+            Assert.Contains(image + "\"", bundle!.Yaml, StringComparison.Ordinal);
+        }
     }
 
     private static List<string> Canaries(JsonObject rollout) => [.. rollout["canaries"]!.AsArray().Select(c => (string)c!["name"]!)];
