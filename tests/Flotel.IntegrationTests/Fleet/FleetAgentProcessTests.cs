@@ -27,18 +27,7 @@ public sealed class FleetAgentProcessTests(ITestOutputHelper output)
     public async Task Agents_EnrolPullApplyAndReport_SurviveAGatewayRestart_AndATokenIsUsedOnce()
     {
         var root = PeerProcess.CreateTempDirectory("fleet-agents");
-        var gatewayData = Path.Combine(root, "gateway");
-        Directory.CreateDirectory(gatewayData);
-        var fleetPort = Loopback.FreePort();
-        var config = Path.Combine(root, "gateway.yaml");
-        await File.WriteAllTextAsync(config, $"""
-            fleet:
-              enabled: true
-              address: 127.0.0.1:{fleetPort}
-            auth:
-              admin:
-                bearerToken: {AdminToken}
-            """);
+        var (config, gatewayData, fleetPort) = await WriteGatewayConfigAsync(root);
         var fleetUrl = $"https://127.0.0.1:{fleetPort}";
         FlotelProcess? gateway = null;
         FlotelProcess? agent = null;
@@ -126,18 +115,7 @@ public sealed class FleetAgentProcessTests(ITestOutputHelper output)
     public async Task CanaryRollout_ACanaryThatFailsToApply_HaltsIt_OthersStayOnTheOldGeneration_TheFixCompletesIt()
     {
         var root = PeerProcess.CreateTempDirectory("fleet-canary");
-        var gatewayData = Path.Combine(root, "gateway");
-        Directory.CreateDirectory(gatewayData);
-        var fleetPort = Loopback.FreePort();
-        var config = Path.Combine(root, "gateway.yaml");
-        await File.WriteAllTextAsync(config, $"""
-            fleet:
-              enabled: true
-              address: 127.0.0.1:{fleetPort}
-            auth:
-              admin:
-                bearerToken: {AdminToken}
-            """);
+        var (config, gatewayData, fleetPort) = await WriteGatewayConfigAsync(root);
         string[] devices = ["edge-a", "edge-b", "edge-c"];
         FlotelProcess? gateway = null;
         var agents = new List<FlotelProcess>();
@@ -289,6 +267,24 @@ public sealed class FleetAgentProcessTests(ITestOutputHelper output)
         }
 
         return count;
+    }
+
+    /// <summary>A gateway data directory and configuration under <paramref name="root"/>: the fleet on a free port, admin by bearer token.</summary>
+    private static async Task<(string Config, string Data, int FleetPort)> WriteGatewayConfigAsync(string root)
+    {
+        var data = Path.Combine(root, "gateway");
+        Directory.CreateDirectory(data);
+        var fleetPort = Loopback.FreePort();
+        var config = Path.Combine(root, "gateway.yaml");
+        await File.WriteAllTextAsync(config, $"""
+            fleet:
+              enabled: true
+              address: 127.0.0.1:{fleetPort}
+            auth:
+              admin:
+                bearerToken: {AdminToken}
+            """);
+        return (config, data, fleetPort);
     }
 
     private static async Task<FlotelProcess> StartGatewayAsync(string config, string data)
