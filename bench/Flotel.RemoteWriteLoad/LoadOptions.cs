@@ -19,6 +19,19 @@ internal sealed class LoadOptions
     private static readonly Option<int> ConcurrencyOption = BenchOptions.Positive("--concurrency", 4, "Concurrent senders (HTTP connections)");
     private static readonly Option<int> DurationOption = BenchOptions.Positive("--duration-seconds", 30, "No request starts after this many seconds");
     private static readonly Option<int> StepOption = BenchOptions.Positive("--step-ms", 15_000, "Milliseconds between a series' samples");
+    private static readonly Option<string> ValuesOption = new("--values")
+    {
+        DefaultValueFactory = _ => "node",
+        Description = "Value kinds: node (NodeSeries' mix) or decimal (uneven decimal counters and drifting decimal gauges)",
+    };
+
+    private static readonly Option<FileInfo?> BodiesOption = new("--bodies")
+    {
+        Description = "Read the bodies from this file when it exists, else encode them and write it (two receivers get the same scrapes)",
+    };
+
+    private static readonly Option<Uri?> ScrapeOption =
+        BenchOptions.LoopbackUrl("--scrape", null, "Scrape this exporter (loopback) REQUESTS × SAMPLES times instead of generating values");
 
     /// <summary>Remote-write URL, e.g. <c>http://127.0.0.1:8428/api/v1/write</c>; on loopback.</summary>
     public required Uri Url { get; init; }
@@ -44,6 +57,18 @@ internal sealed class LoadOptions
     /// <summary>Milliseconds between a series' samples.</summary>
     public long StepMs { get; init; }
 
+    /// <summary>Generated value kinds: <c>node</c> (<see cref="NodeSeries.ValueOf"/>) or <c>decimal</c> (<see cref="DecimalSeries.ValueOf"/>).</summary>
+    public string Values { get; init; } = "node";
+
+    /// <summary>
+    /// When set, the bodies carry real scrapes of this exporter instead of generated series: REQUESTS × SAMPLES scrapes
+    /// taken back to back before the clock starts, stamped STEP apart (ending about now), SAMPLES scrapes per body.
+    /// </summary>
+    public Uri? Scrape { get; init; }
+
+    /// <summary>When set: the bodies are read from this file if it exists, else encoded and written to it.</summary>
+    public FileInfo? Bodies { get; init; }
+
     /// <summary>
     /// The generator's command: encodes REQUESTS remote-write 1.0 bodies (snappy + protobuf) in advance, then posts them
     /// from CONCURRENCY senders until all are sent or DURATION passes, and prints one line of key=value results.
@@ -55,6 +80,7 @@ internal sealed class LoadOptions
             "until all are sent or DURATION passes, and prints one line of key=value results.")
         {
             UrlOption, RequestsOption, SeriesOption, SamplesOption, GroupsOption, ConcurrencyOption, DurationOption, StepOption,
+            ValuesOption, ScrapeOption, BodiesOption,
         };
         root.SetAction(parse =>
         {
@@ -68,10 +94,17 @@ internal sealed class LoadOptions
                 Concurrency = parse.GetValue(ConcurrencyOption),
                 Duration = TimeSpan.FromSeconds(parse.GetValue(DurationOption)),
                 StepMs = parse.GetValue(StepOption),
+                Values = parse.GetValue(ValuesOption) ?? "node",
+                Scrape = parse.GetValue(ScrapeOption),
+                Bodies = parse.GetValue(BodiesOption),
             };
             var problem = options.Groups < options.Concurrency
                 ? "'--groups' must be at least '--concurrency' (each sender owns whole groups so a series' samples stay in order)"
-                : null;
+                : options.Values is not ("node" or "decimal")
+                    ? "'--values' must be node or decimal"
+                    : options.Scrape is not null && options.Concurrency != 1
+                        ? "'--scrape' needs '--concurrency 1' (the scrapes are sent in time order)"
+                        : null;
             return BenchOptions.RunCheckedAsync("flotel-rwload", options, problem, run);
         });
         return root;

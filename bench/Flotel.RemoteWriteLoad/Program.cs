@@ -18,7 +18,7 @@ internal static class Program
     private static async Task<int> RunAsync(LoadOptions options)
     {
         var encoding = Stopwatch.StartNew();
-        var bodies = BodyFactory.Encode(options, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var (bodies, counts) = BodyFactory.EncodeOrLoad(options, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         long bodyBytes = 0;
         foreach (var body in bodies)
         {
@@ -30,8 +30,8 @@ internal static class Program
 
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = options.Concurrency, UseProxy = false };
         using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(60) };
-        var result = await SendAsync(http, options, bodies).ConfigureAwait(false);
-        var samples = result.Sent * (long)options.SeriesPerRequest * options.SamplesPerSeries;
+        var result = await SendAsync(http, options, bodies, counts).ConfigureAwait(false);
+        var samples = result.Samples;
         await Console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"requests={result.Sent} samples={samples} seconds={result.Seconds:F3} samples_per_s={samples / result.Seconds:F0} failed={result.Failed} retried={result.Retried} body_bytes={bodyBytes}")).ConfigureAwait(false);
         if (result.FirstError is not null)
@@ -42,7 +42,7 @@ internal static class Program
         return result.Failed == 0 ? 0 : 1;
     }
 
-    private static async Task<SendResult> SendAsync(HttpClient http, LoadOptions options, byte[][] bodies)
+    private static async Task<SendResult> SendAsync(HttpClient http, LoadOptions options, byte[][] bodies, long[] counts)
     {
         var clock = Stopwatch.StartNew();
         var result = new SendResult();
@@ -58,7 +58,7 @@ internal static class Program
                 {
                     if (r % options.Groups % options.Concurrency == sender)
                     {
-                        await PostAsync(http, options, bodies[r], result, clock).ConfigureAwait(false);
+                        await PostAsync(http, options, bodies[r], counts[r], result, clock).ConfigureAwait(false);
                     }
                 }
             });
@@ -69,7 +69,7 @@ internal static class Program
         return result;
     }
 
-    private static async Task PostAsync(HttpClient http, LoadOptions options, byte[] body, SendResult result, Stopwatch clock)
+    private static async Task PostAsync(HttpClient http, LoadOptions options, byte[] body, long samples, SendResult result, Stopwatch clock)
     {
         for (var attempt = 0; ; attempt++)
         {
@@ -85,6 +85,7 @@ internal static class Program
                 if (response.IsSuccessStatusCode)
                 {
                     Interlocked.Increment(ref result.Sent);
+                    Interlocked.Add(ref result.Samples, samples);
                     return;
                 }
 
@@ -113,6 +114,7 @@ internal static class Program
     private sealed class SendResult
     {
         public long Sent;
+        public long Samples;
         public long Failed;
         public long Retried;
         public string? FirstError;
