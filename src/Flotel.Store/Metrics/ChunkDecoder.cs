@@ -37,7 +37,7 @@ internal static class ChunkDecoder
 
         int count = BinaryPrimitives.ReadUInt16LittleEndian(chunk);
         var encoding = chunk[2];
-        if (encoding is not (XorChunkAppender.XorEncoding or DecimalChunkEncoder.Encoding))
+        if (encoding is not (XorChunkAppender.XorEncoding or DecimalChunkEncoder.Encoding or CompactChunkEncoder.Encoding))
         {
             throw new InvalidDataException("metric chunk has unknown encoding " + encoding.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
@@ -53,9 +53,159 @@ internal static class ChunkDecoder
         buffer[chunk.Length..].Clear();
         var bits = new BitWindow(buffer, XorChunkAppender.HeaderBytes * 8);
         var endBits = (long)chunk.Length * 8;
-        return encoding == DecimalChunkEncoder.Encoding
-            ? DecodeDecimal(ref bits, endBits, count, minT, maxT, into, n)
-            : DecodeXor(ref bits, endBits, count, minT, maxT, into, n);
+        return encoding switch
+        {
+            DecimalChunkEncoder.Encoding => DecodeDecimal(ref bits, endBits, count, minT, maxT, into, n),
+            CompactChunkEncoder.Encoding => DecodeCompact(ref bits, endBits, count, minT, maxT, into, n),
+            _ => DecodeXor(ref bits, endBits, count, minT, maxT, into, n),
+        };
+    }
+
+    private static int DecodeCompact(ref BitWindow bits, long endBits, int count, long minT, long maxT, Span<Sample> into, int n)
+    {
+        // Every header field is at most 70 bits: checked after each, so no read goes past the padding.
+        var t = (long)bits.Read(64);
+        CheckEnd(ref bits, endBits);
+        long delta = 0;
+        var regular = true;
+        if (count >= 2)
+        {
+            delta = (long)ReadWidth(ref bits);
+            regular = bits.Read(1) == 1;
+            CheckEnd(ref bits, endBits);
+            if (delta <= 0)
+            {
+                throw new InvalidDataException("metric chunk has a non-increasing timestamp");
+            }
+        }
+
+        var e = (int)bits.Read(4);
+        if (e > DecimalChunkEncoder.MaxExponent)
+        {
+            throw new InvalidDataException("metric chunk has a decimal exponent out of range");
+        }
+
+        var mode = (int)bits.Read(3);
+        if (mode > CompactChunkEncoder.ModePackedDeltaOfDelta)
+        {
+            throw new InvalidDataException("metric chunk has an unknown value mode");
+        }
+
+        var pow = DecimalChunkEncoder.Pow10[e];
+        var m = DecimalChunkEncoder.UnZigZag(ReadWidth(ref bits));
+        CheckEnd(ref bits, endBits);
+        var dm = count >= 2 && mode != CompactChunkEncoder.ModeConstant ? DecimalChunkEncoder.UnZigZag(ReadWidth(ref bits)) : 0;
+        CheckEnd(ref bits, endBits);
+        long packedBase = 0;
+        var packedWidth = 0;
+        if (mode >= CompactChunkEncoder.ModePackedValue)
+        {
+            packedBase = DecimalChunkEncoder.UnZigZag(ReadWidth(ref bits));
+            packedWidth = (int)bits.Read(7);
+            if (packedWidth > 64)
+            {
+                throw new InvalidDataException("metric chunk has a packed width over 64 bits");
+            }
+
+            CheckEnd(ref bits, endBits);
+        }
+
+        var value = m / pow;
+        var width = 0;
+        for (var i = 0; ; i++)
+        {
+            if (t > maxT)
+            {
+                return n;
+            }
+
+            if (t >= minT)
+            {
+                Put(into, ref n, t, value);
+            }
+
+            if (i + 1 == count)
+            {
+                return n;
+            }
+
+            if (i == 0)
+            {
+                t += delta;
+                m += dm;
+            }
+            else
+            {
+                t = regular ? t + delta : NextTimestamp(ref bits, t, ref delta);
+                if (mode == CompactChunkEncoder.ModeLinear)
+                {
+                    m += dm;
+                }
+                else if (mode >= CompactChunkEncoder.ModePackedValue)
+                {
+                    var residual = packedBase + (packedWidth == 0 ? 0 : (long)bits.Read(packedWidth));
+                    if (mode == CompactChunkEncoder.ModePackedValue)
+                    {
+                        m = residual;
+                    }
+                    else
+                    {
+                        dm = mode == CompactChunkEncoder.ModePackedDelta ? residual : dm + residual;
+                        m += dm;
+                    }
+                }
+                else if (mode != CompactChunkEncoder.ModeConstant)
+                {
+                    var residual = ReadValue(ref bits, ref width);
+                    if (mode == CompactChunkEncoder.ModeDelta)
+                    {
+                        dm = residual;
+                    }
+                    else
+                    {
+                        dm += residual;
+                    }
+
+                    m += dm;
+                }
+
+                CheckEnd(ref bits, endBits);
+            }
+
+            value = m / pow;
+        }
+    }
+
+    /// <summary>A (w-1):6 · x:w field of the compact encoding.</summary>
+    private static ulong ReadWidth(ref BitWindow bits) => bits.Read((int)bits.Read(6) + 1);
+
+    /// <summary>A compact value code: '0' zero, '10' + w bits, '11' + (w'-1):6 + w' bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static long ReadValue(ref BitWindow bits, ref int width)
+    {
+        var w = bits.Peek();
+        if ((long)w >= 0)
+        {
+            bits.Skip(1);
+            return 0;
+        }
+
+        if ((w & (1UL << 62)) == 0)
+        {
+            if (width == 0)
+            {
+                throw new InvalidDataException("metric chunk reuses a width before setting one");
+            }
+
+            bits.Skip(2);
+        }
+        else
+        {
+            width = (int)((w >> 56) & 0x3F) + 1;
+            bits.Skip(8);
+        }
+
+        return DecimalChunkEncoder.UnZigZag(bits.Read(width));
     }
 
     private static int DecodeXor(ref BitWindow bits, long endBits, int count, long minT, long maxT, Span<Sample> into, int n)

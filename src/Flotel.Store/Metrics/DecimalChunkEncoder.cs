@@ -37,16 +37,7 @@ public static class DecimalChunkEncoder
             return null;
         }
 
-        var e = -1;
-        for (var candidate = 0; candidate <= MaxExponent; candidate++)
-        {
-            if (AllExact(samples, candidate))
-            {
-                e = candidate;
-                break;
-            }
-        }
-
+        var e = FindExponent(samples);
         if (e < 0)
         {
             return null;
@@ -126,6 +117,20 @@ public static class DecimalChunkEncoder
         BinaryPrimitives.WriteUInt16LittleEndian(bytes, (ushort)samples.Length);
         bytes[2] = Encoding;
         return bytes;
+    }
+
+    /// <summary>The smallest e ≤ <see cref="MaxExponent"/> with every value exactly m / 10^e, or -1.</summary>
+    internal static int FindExponent(ReadOnlySpan<Sample> samples)
+    {
+        for (var candidate = 0; candidate <= MaxExponent; candidate++)
+        {
+            if (AllExact(samples, candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return -1;
     }
 
     private static bool AllExact(ReadOnlySpan<Sample> samples, int e)

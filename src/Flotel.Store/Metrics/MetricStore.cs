@@ -767,7 +767,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         counts.Appended++;
     }
 
-    /// <summary>The bytes of a closing chunk: the decimal encoding when it applies and is smaller, else the XOR one.</summary>
+    /// <summary>The bytes of a closing chunk: the compact encoding when it applies and is smaller, else the XOR one.</summary>
     private byte[] Seal(XorChunkAppender head)
     {
         if (_sealScratch.Length < head.Count)
@@ -783,7 +783,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         }
 
         var xor = head.Bytes;
-        var dec = DecimalChunkEncoder.TryEncode(_sealScratch.AsSpan(0, n));
+        var dec = CompactChunkEncoder.TryEncode(_sealScratch.AsSpan(0, n));
         return dec is not null && dec.Length < xor.Length ? dec : xor.ToArray();
     }
 

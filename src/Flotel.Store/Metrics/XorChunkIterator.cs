@@ -3,8 +3,8 @@ using System.Buffers.Binary;
 namespace Flotel.Store.Metrics;
 
 /// <summary>
-/// Decoder for both chunk encodings: XOR (<see cref="XorChunkAppender"/>) and decimal
-/// (<see cref="DecimalChunkEncoder"/>); the layouts are documented there.
+/// Decoder for every chunk encoding: XOR (<see cref="XorChunkAppender"/>), decimal (<see cref="DecimalChunkEncoder"/>)
+/// and compact (<see cref="CompactChunkEncoder"/>, decoded whole by <see cref="ChunkDecoder"/>); the layouts are documented there.
 /// A chunk that ends early or carries a non-increasing timestamp throws <see cref="InvalidDataException"/>:
 /// the store only reads what it wrote, so that means on-disk corruption.
 /// </summary>
@@ -23,6 +23,7 @@ public ref struct XorChunkIterator
     private long _m;
     private int _width;
     private double _pow;
+    private readonly Flotel.Model.Metrics.Sample[]? _decoded;
 
     public XorChunkIterator(ReadOnlySpan<byte> chunk)
     {
@@ -34,7 +35,13 @@ public ref struct XorChunkIterator
         _data = chunk;
         _count = BinaryPrimitives.ReadUInt16LittleEndian(chunk);
         _encoding = chunk[2];
-        if (_encoding is not (XorChunkAppender.XorEncoding or DecimalChunkEncoder.Encoding))
+        if (_encoding == CompactChunkEncoder.Encoding)
+        {
+            // Decoded whole, once: the compact encoding is written only for closed chunks, which nothing appends to.
+            var samples = new Flotel.Model.Metrics.Sample[_count];
+            _decoded = samples.AsSpan(0, ChunkDecoder.Decode(chunk, long.MinValue, long.MaxValue, samples, 0)).ToArray();
+        }
+        else if (_encoding is not (XorChunkAppender.XorEncoding or DecimalChunkEncoder.Encoding))
         {
             throw new InvalidDataException("metric chunk has unknown encoding " + _encoding.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
@@ -53,6 +60,18 @@ public ref struct XorChunkIterator
             timestampMs = 0;
             value = 0;
             return false;
+        }
+
+        if (_decoded is not null)
+        {
+            if (_read == _decoded.Length)
+            {
+                throw new InvalidDataException("metric chunk holds fewer samples than its header declares");
+            }
+
+            (timestampMs, value) = (_decoded[_read].TimestampMs, _decoded[_read].Value);
+            _read++;
+            return true;
         }
 
         if (_read == 0)
