@@ -7,11 +7,13 @@ public sealed class MetricStoreOptions
     public string DataDirectory { get; set; } = string.Empty;
 
     /// <summary>
-    /// A head chunk is closed at this many samples. Default 240 (one hour at 15 s): twice Prometheus's 120, because
-    /// each chunk here is an SQLite row plus an index entry (~60 bytes), which at 120 samples would cost half a byte
-    /// per sample of the 2-byte budget.
+    /// A head chunk is closed at this many samples. Default 480 (two hours at 15 s, so a 15 s scrape closes at
+    /// <see cref="MaxChunkSpan"/>): each chunk is an SQLite row plus an index entry (~50 bytes), and a closed chunk in
+    /// the compact encoding of a steady series is ~20 bytes whatever its length, so at 240 samples the rows cost more
+    /// than the samples. The price: an open head holds up to twice as many samples in memory, and a query of the newest
+    /// minutes decodes the whole head.
     /// </summary>
-    public int MaxSamplesPerChunk { get; set; } = 240;
+    public int MaxSamplesPerChunk { get; set; } = 480;
 
     /// <summary>A head chunk is closed when a sample is this far after its first one. Default 2 h (Prometheus's block range).</summary>
     public TimeSpan MaxChunkSpan { get; set; } = TimeSpan.FromHours(2);
