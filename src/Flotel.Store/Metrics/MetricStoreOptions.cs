@@ -7,13 +7,13 @@ public sealed class MetricStoreOptions
     public string DataDirectory { get; set; } = string.Empty;
 
     /// <summary>
-    /// A head chunk is closed at this many samples. Default 480 (two hours at 15 s, so a 15 s scrape closes at
-    /// <see cref="MaxChunkSpan"/>): each chunk is an SQLite row plus an index entry (~50 bytes), and a closed chunk in
-    /// the compact encoding of a steady series is ~20 bytes whatever its length, so at 240 samples the rows cost more
-    /// than the samples. The price: an open head holds up to twice as many samples in memory, and a query of the newest
-    /// minutes decodes the whole head.
+    /// A head chunk is closed at this many samples. Default 960, so series scraped every 7.5 s or slower close at
+    /// <see cref="MaxChunkSpan"/> (480 samples at 15 s): each chunk is an SQLite row plus an index entry (~50 bytes),
+    /// and a closed chunk in the compact encoding of a steady series is ~20 bytes whatever its length, so at 240 samples
+    /// the rows cost more than the samples. The price: an open head holds more samples in memory (twice the earlier 240
+    /// at 15 s), and a query of the newest minutes decodes the whole head.
     /// </summary>
-    public int MaxSamplesPerChunk { get; set; } = 480;
+    public int MaxSamplesPerChunk { get; set; } = 960;
 
     /// <summary>A head chunk is closed when a sample is this far after its first one. Default 2 h (Prometheus's block range).</summary>
     public TimeSpan MaxChunkSpan { get; set; } = TimeSpan.FromHours(2);
