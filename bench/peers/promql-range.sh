@@ -9,6 +9,7 @@
 # run of a query reads them from its database, the repeats (and the median) do not.
 # Usage: bench/peers/promql-range.sh [--groups G] [--hours H] [--step SECONDS] [--repeats N]
 #   G × 1,000 series (a quarter per metric name), H hours of samples each.
+#   FLOTEL_DLL=…/flotel.dll measures another build of the gateway (default: a Release build of this checkout).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -24,7 +25,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-build_flotel
+[ -n "${FLOTEL_DLL:-}" ] || build_flotel
 build_rwload
 # 10 samples per series per request: H × 240 samples per series need H × 24 windows of every group.
 requests=$((hours * 24 * groups))

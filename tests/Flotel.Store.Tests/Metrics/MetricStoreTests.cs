@@ -151,7 +151,8 @@ public sealed class MetricStoreTests(ITestOutputHelper output) : IDisposable
     public void ApplyRetention_OldSeries_IsDeletedAndNewKept()
     {
         var time = new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(T0 + TimeSpan.FromDays(1).Ticks / TimeSpan.TicksPerMillisecond));
-        using var store = _fixture.Open(time, o => o.RetentionAge = TimeSpan.FromHours(12));
+        // 240 samples a chunk, so each series' 300 samples are a stored chunk and a head.
+        using var store = _fixture.Open(time, o => (o.RetentionAge, o.MaxSamplesPerChunk) = (TimeSpan.FromHours(12), 240));
         store.Append(LabelSet.Of("__name__", "old"), Regular(300));
         store.Append(LabelSet.Of("__name__", "new"), Regular(300, start: T0 + (long)TimeSpan.FromHours(20).TotalMilliseconds));
         var result = store.ApplyRetention();
