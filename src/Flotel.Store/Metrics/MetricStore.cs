@@ -7,8 +7,8 @@ using Microsoft.Data.Sqlite;
 namespace Flotel.Store.Metrics;
 
 /// <summary>
-/// The gateway's embedded metric store: an SQLite index plus Gorilla-compressed sample chunks
-/// (<see cref="XorChunkAppender"/> documents the chunk bytes).
+/// The gateway's embedded metric store: an SQLite index plus compressed sample chunks (heads in
+/// <see cref="XorChunkAppender"/>'s Gorilla XOR bytes; a closing chunk of decimal values in <see cref="CompactChunkEncoder"/>'s).
 /// <code>
 /// metrics.db (WAL, auto_vacuum = INCREMENTAL, 16 KiB pages)
 ///   series   (id INTEGER PK, labels BLOB         -- name 0xFF value 0xFF …, sorted by name (unique: the
