@@ -29,7 +29,7 @@ while [ $# -gt 0 ]; do
 done
 
 want() { [[ ",$only," == *",$1,"* ]]; }
-build_flotel
+[ -n "${FLOTEL_DLL:-}" ] || build_flotel  # FLOTEL_DLL=…/flotel.dll measures another build
 build_rwload
 
 # Runs the generator against URL, measuring PID's CPU; sets R_SAMPLES R_SECS R_CPU0 R_CPU1.
