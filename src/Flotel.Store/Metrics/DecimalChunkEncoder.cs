@@ -5,9 +5,10 @@ using Flotel.Model.Metrics;
 namespace Flotel.Store.Metrics;
 
 /// <summary>
-/// Second chunk encoding, tried when a head chunk closes: most exported values are decimals (counters of bytes,
-/// seconds with two decimals, temperatures with three), whose float bits XOR badly because every decimal step
-/// flips many mantissa bits. When every value of the chunk equals <c>m / 10^e</c> exactly (same e ≤ 15,
+/// Second chunk encoding, which earlier stores wrote when a head chunk closed (now <see cref="CompactChunkEncoder"/>
+/// is, and uses this class's exactness test; chunks already written this way are still read): most exported values
+/// are decimals (counters of bytes, seconds with two decimals, temperatures with three), whose float bits XOR badly
+/// because every decimal step flips many mantissa bits. When every value of the chunk equals <c>m / 10^e</c> exactly (same e ≤ 15,
 /// |m| ≤ 2^53, finite, no negative zero), the integers m are stored instead — the idea behind VictoriaMetrics'
 /// decimal conversion, written here from that description. The chunk is kept only if smaller than the XOR one.
 /// <code>
