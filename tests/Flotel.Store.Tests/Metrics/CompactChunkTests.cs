@@ -188,6 +188,30 @@ public sealed class CompactChunkTests
     }
 
     [Fact]
+    public void CorruptChunk_DecodesOrThrowsInvalidData_NeverAnythingElse()
+    {
+        var valid = CompactChunkEncoder.TryEncode(Regular(60, i => Math.Round(Math.Sin(i) * 100, 2)))!;
+        Gen.Select(Gen.Byte.Array[0, 80], Gen.Int[0, 400], Gen.Int[0, 7]).Sample((random, flipAt, bit) =>
+        {
+            // Random bitstreams behind a compact header, and the valid chunk with one bit flipped.
+            byte[] chunk = [(byte)(random.Length % 70), 0, CompactChunkEncoder.Encoding, .. random];
+            var flipped = valid.ToArray();
+            flipped[3 + (flipAt % (flipped.Length - 3))] ^= (byte)(1 << bit);
+            foreach (var c in new[] { chunk, flipped })
+            {
+                try
+                {
+                    Decode(c);
+                    Iterate(c);
+                }
+                catch (InvalidDataException)
+                {
+                }
+            }
+        });
+    }
+
+    [Fact]
     public void TruncatedChunk_ThrowsInvalidData()
     {
         var samples = Regular(50, i => Math.Round(Math.Sin(i) * 100, 2));
