@@ -27,6 +27,8 @@ public class MetricStoreBenchmarks
     private long[] _timestamps = [];
     private Sample[] _chunkSamples = [];
     private byte[] _xorChunk = [];
+    private byte[] _compactChunk = [];
+    private readonly Sample[] _decoded = new Sample[ChunkSamples];
     private readonly XorChunkAppender _appender = new(2048);
 
     [GlobalSetup]
@@ -71,6 +73,7 @@ public class MetricStoreBenchmarks
         }
 
         _xorChunk = _appender.Bytes.ToArray();
+        _compactChunk = CompactChunkEncoder.TryEncode(_chunkSamples)!;
     }
 
     [GlobalCleanup]
@@ -119,6 +122,14 @@ public class MetricStoreBenchmarks
 
     [Benchmark(OperationsPerInvoke = ChunkSamples)]
     public int DecimalEncodePerSample() => DecimalChunkEncoder.TryEncode(_chunkSamples)?.Length ?? 0;
+
+    /// <summary>The compact encoding of the same chunk (what a closing chunk of decimals is written as).</summary>
+    [Benchmark(OperationsPerInvoke = ChunkSamples)]
+    public int CompactEncodePerSample() => CompactChunkEncoder.TryEncode(_chunkSamples)?.Length ?? 0;
+
+    /// <summary>Whole-chunk decode of the compact chunk (the query path's <see cref="ChunkDecoder"/>).</summary>
+    [Benchmark(OperationsPerInvoke = ChunkSamples)]
+    public int CompactDecodePerSample() => ChunkDecoder.Decode(_compactChunk, long.MinValue, long.MaxValue, _decoded, 0);
 
     private static void WriteVarint6(Span<byte> destination, long value)
     {
