@@ -10,7 +10,8 @@ namespace Flotel.Store.Metrics;
 /// delta-of-delta buckets are wider than the paper's second-based 7/9/12 bits (14/17/20 bits, which hold
 /// ±8 s, ±65 s and ±524 s of jitter).
 /// <code>
-/// chunk   = count:uint16 LE · encoding:uint8 (0 = XOR, this class; 1 = decimal, <see cref="DecimalChunkEncoder"/>)
+/// chunk   = count:uint16 LE · encoding:uint8 (0 = XOR, this class; 1 = decimal, <see cref="DecimalChunkEncoder"/>;
+///           2 = compact, <see cref="CompactChunkEncoder"/>)
 ///           · bitstream (most significant bit first, zero-padded to a byte)
 /// bitstream = t0:64 (two's complement) · v0:64 (IEEE-754 bits) · sample*(count-1)
 /// sample  = dod · xor
