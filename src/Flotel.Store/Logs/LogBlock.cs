@@ -58,16 +58,45 @@ internal sealed class LogBlock
 
     /// <summary>Compresses the sources laid out back to back in <paramref name="sources"/>, <paramref name="ends"/> as in the diagram.</summary>
     public static byte[] Encode(Compressor compressor, ReadOnlySpan<byte> sources, ReadOnlySpan<int> ends)
+        => new Encoder(compressor).Encode(sources, ends).ToArray();
+
+    /// <summary>
+    /// Compresses blocks into buffers it keeps and reuses (a block is about a megabyte: new arrays for each would be
+    /// large-object garbage on the write path). What <see cref="Encode"/> returns is valid until its next call.
+    /// </summary>
+    internal sealed class Encoder(Compressor compressor) : IDisposable
     {
-        byte[] plain = new byte[4 + (4 * ends.Length) + sources.Length];
-        BinaryPrimitives.WriteInt32LittleEndian(plain, ends.Length);
-        for (int i = 0; i < ends.Length; i++)
+        private byte[] _plain = [];
+        private byte[] _packed = [];
+
+        public Compressor Compressor { get; } = compressor;
+
+        public ReadOnlySpan<byte> Encode(ReadOnlySpan<byte> sources, ReadOnlySpan<int> ends)
         {
-            BinaryPrimitives.WriteInt32LittleEndian(plain.AsSpan(4 + (4 * i)), ends[i]);
+            int length = 4 + (4 * ends.Length) + sources.Length;
+            if (_plain.Length < length)
+            {
+                _plain = new byte[Math.Max(length, _plain.Length * 2)];
+            }
+
+            BinaryPrimitives.WriteInt32LittleEndian(_plain, ends.Length);
+            for (int i = 0; i < ends.Length; i++)
+            {
+                BinaryPrimitives.WriteInt32LittleEndian(_plain.AsSpan(4 + (4 * i)), ends[i]);
+            }
+
+            sources.CopyTo(_plain.AsSpan(4 + (4 * ends.Length)));
+            int bound = Compressor.GetCompressBound(length);
+            if (_packed.Length < bound)
+            {
+                _packed = new byte[Math.Max(bound, _packed.Length * 2)];
+            }
+
+            int written = Compressor.Wrap(_plain.AsSpan(0, length), _packed);
+            return _packed.AsSpan(0, written);
         }
 
-        sources.CopyTo(plain.AsSpan(4 + (4 * ends.Length)));
-        return compressor.Wrap(plain).ToArray();
+        public void Dispose() => Compressor.Dispose();
     }
 
     /// <summary>Decompresses and checks a block's <c>data</c>.</summary>

@@ -165,7 +165,7 @@ public sealed partial class LogStore
             }
         }
 
-        byte[] packed = LogBlock.Encode(_repackCompressor, sources.WrittenSpan, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ends));
+        ReadOnlySpan<byte> packed = _repackedBlocks.Encode(sources.WrittenSpan, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ends));
         string upTo = run[^1].Last.ToString(CultureInfo.InvariantCulture);
         Execute($"DELETE FROM {index.Blocks} WHERE last_rowid >= {run[0].Last.ToString(CultureInfo.InvariantCulture)} AND last_rowid < {upTo}", tx);
         InsertBlock(index, run[0].First, run[^1].Last, sources.WrittenCount, packed);
@@ -330,21 +330,12 @@ public sealed partial class LogStore
         cutoff = Scalar(_writer, $"SELECT coalesce((SELECT last_rowid FROM {index.Blocks} WHERE last_rowid >= {cutoff.ToString(CultureInfo.InvariantCulture)} "
             + $"AND first_rowid <= {cutoff.ToString(CultureInfo.InvariantCulture)}), {cutoff.ToString(CultureInfo.InvariantCulture)})", tx);
         string upTo = cutoff.ToString(CultureInfo.InvariantCulture);
-        long deleted;
-        long bytes;
-        using (SqliteCommand sums = _writer.CreateCommand())
-        {
-            sums.Transaction = tx;
-            sums.CommandText = $"SELECT count(*), coalesce(sum(length(CAST({LogSourceFunction.For(index.Id)} AS BLOB))), 0) FROM {index.Docs} WHERE rowid <= {upTo}";
-            using SqliteDataReader reader = sums.ExecuteReader();
-            _ = reader.Read();
-            deleted = reader.GetInt64(0);
-            bytes = reader.GetInt64(1);
-        }
-
+        long deleted = Scalar(_writer, $"SELECT count(*) FROM {index.Docs} WHERE rowid <= {upTo}", tx);
+        long bytes = Scalar(_writer, $"SELECT coalesce(sum(length(CAST(source AS BLOB))), 0) FROM {index.Docs} WHERE rowid <= {upTo}", tx)
+            + BlockSourceBytes(index, tx, cutoff);
         Execute($"DELETE FROM {index.Fts} WHERE rowid <= {upTo}; DELETE FROM {index.Docs} WHERE rowid <= {upTo}; DELETE FROM {index.Blocks} WHERE last_rowid <= {upTo}", tx);
         index.DocCount -= deleted;
-        index.SourceBytes -= bytes;
+        index.SourceBytes = Math.Max(0, index.SourceBytes - bytes);
         index.Dirty = true;
         try
         {
@@ -357,6 +348,54 @@ public sealed partial class LogStore
 
         _ = Interlocked.Add(ref _deletedBySize, deleted);
         SetNeedsMerge(index, true);
+    }
+
+    // The bytes of the sources of the rows still present in the blocks ending at or before upTo. Read here rather than
+    // with flotel_source: a block that cannot be read must not stop retention, which is what removes it; its rows count
+    // with the bytes it was written with.
+    private long BlockSourceBytes(IndexState index, SqliteTransaction tx, long upTo)
+    {
+        var blocks = new List<(long First, long Last, long Bytes, byte[] Data)>();
+        using (SqliteCommand read = _writer.CreateCommand())
+        {
+            read.Transaction = tx;
+            read.CommandText = $"SELECT first_rowid, last_rowid, source_bytes, data FROM {index.Blocks} WHERE last_rowid <= @u ORDER BY last_rowid";
+            _ = read.Parameters.AddWithValue("@u", upTo);
+            using SqliteDataReader reader = read.ExecuteReader();
+            while (reader.Read())
+            {
+                blocks.Add((reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), (byte[])reader.GetValue(3)));
+            }
+        }
+
+        long bytes = 0;
+        using SqliteCommand rows = _writer.CreateCommand();
+        rows.Transaction = tx;
+        rows.CommandText = $"SELECT rowid FROM {index.Docs} WHERE rowid BETWEEN @f AND @l AND source = ''";
+        SqliteParameter from = rows.Parameters.Add(new SqliteParameter("@f", null));
+        SqliteParameter to = rows.Parameters.Add(new SqliteParameter("@l", null));
+        foreach ((long first, long last, long written, byte[] data) in blocks)
+        {
+            LogBlock block;
+            try
+            {
+                block = _blocks.Decode(first, last - first + 1, data);
+            }
+            catch (InvalidDataException)
+            {
+                bytes += written;
+                continue;
+            }
+
+            (from.Value, to.Value) = (first, last);
+            using SqliteDataReader reader = rows.ExecuteReader();
+            while (reader.Read())
+            {
+                bytes += block.Source(reader.GetInt64(0)).Length;
+            }
+        }
+
+        return bytes;
     }
 
     private void Drop(IndexState index)

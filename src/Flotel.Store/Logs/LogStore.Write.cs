@@ -251,7 +251,7 @@ public sealed partial class LogStore
             return;
         }
 
-        byte[] data = LogBlock.Encode(_freshCompressor, index.Pending.WrittenSpan, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(index.PendingEnds));
+        ReadOnlySpan<byte> data = _freshBlocks.Encode(index.Pending.WrittenSpan, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(index.PendingEnds));
         InsertBlock(index, index.PendingFirstRowId, index.PendingFirstRowId + index.PendingEnds.Count - 1, index.Pending.WrittenCount, data);
         if (index.Pending.WrittenCount < SmallBlockBytes)
         {
@@ -262,7 +262,7 @@ public sealed partial class LogStore
         index.PendingEnds.Clear();
     }
 
-    private void InsertBlock(IndexState index, long first, long last, long sourceBytes, byte[] data)
+    private void InsertBlock(IndexState index, long first, long last, long sourceBytes, ReadOnlySpan<byte> data)
     {
         RawStatement insert = index.InsertBlock ??= new RawStatement(_writer,
             $"INSERT OR REPLACE INTO {index.Blocks}(last_rowid, first_rowid, source_bytes, data) VALUES (?1, ?2, ?3, ?4)");

@@ -116,8 +116,8 @@ public sealed partial class LogStore : IDisposable
     // Decompressed blocks kept for every connection (see LogBlockCache): 32 blocks of MaxBlockBytes.
     internal const long BlockCacheBytes = 32L * 1024 * 1024;
     private readonly LogSourceFunction.Blocks _blocks = new(BlockCacheBytes);
-    private readonly ZstdSharp.Compressor _freshCompressor = new(FreshBlockLevel);
-    private readonly ZstdSharp.Compressor _repackCompressor = new(RepackLevel);
+    private readonly LogBlock.Encoder _freshBlocks = new(new ZstdSharp.Compressor(FreshBlockLevel));
+    private readonly LogBlock.Encoder _repackedBlocks = new(new ZstdSharp.Compressor(RepackLevel));
     private int _pendingRepacks;
 
     private LogStore(LogStoreOptions options, TimeProvider time, LogstashIndexPattern pattern)
@@ -276,8 +276,8 @@ public sealed partial class LogStore : IDisposable
 
             _disposed = true;
             _checkpointer?.Dispose();
-            _freshCompressor.Dispose();
-            _repackCompressor.Dispose();
+            _freshBlocks.Dispose();
+            _repackedBlocks.Dispose();
             // A clean stop leaves no WAL: readers are closed first, so the writer's close is the last one and SQLite
             // removes the -wal file after this checkpoint (a read-only connection closing last would leave it).
             SqliteConnection.ClearPool(new SqliteConnection(_readConnectionString));

@@ -187,6 +187,23 @@ public sealed class LogStoreBlockTests
     }
 
     [Fact]
+    public async Task WriteAsync_OverMaxBytesWithACorruptOldestBlock_RetentionStillDeletesIt()
+    {
+        using var t = new TestLogStore(o => o.MaxBytes = 1024 * 1024);
+        var random = new Random(9);
+        await t.Store.WriteAsync([.. Enumerable.Range(0, 200).Select(i => TestLogStore.Event(May12, "first " + TestLogStore.RandomWords(random, 800)))]);
+        Run(t.Options.DatabasePath, "UPDATE blocks_1 SET data = zeroblob(40) WHERE first_rowid = 1");
+        for (int batch = 1; batch < 12; batch++)
+        {
+            await t.Store.WriteAsync([.. Enumerable.Range(0, 200).Select(i => TestLogStore.Event(May12.AddSeconds(batch), TestLogStore.RandomWords(random, 800)))]);
+        }
+
+        Assert.True(t.Store.RetentionDeletedEvents.BySize >= 200, $"deleted {t.Store.RetentionDeletedEvents.BySize}, used {t.Store.UsedBytes()}");
+        Assert.Equal(0, Find(t.Store, new MatchQuery("message", "first", false), 10).Total);
+        Assert.Equal(2400 - t.Store.RetentionDeletedEvents.BySize, Find(t.Store, MatchAllQuery.Instance, 3000).Hits.Count);
+    }
+
+    [Fact]
     public void Decode_DamagedFrames_RefusedWithAReason()
     {
         using var compressor = new Compressor(1);
