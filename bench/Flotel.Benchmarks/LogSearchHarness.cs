@@ -73,8 +73,8 @@ internal static class LogSearchHarness
                     cpu.Add((Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds);
                 }
 
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {name} | {matches} | {Percentile(wall, 0.5):0.00} ({Percentile(wall, 0.9):0.00}) | {Percentile(cpu, 0.5):0.0} ({Percentile(cpu, 0.9):0.0}) |"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {matches} | "
+                    + $"{Percentile(wall, 0.5):0.00} ({Percentile(wall, 0.9):0.00}) | {Percentile(cpu, 0.5):0.0} ({Percentile(cpu, 0.9):0.0}) |"));
             }
 
             (long bytes, long hits, long misses, long evictions) = store.BlockCache;

@@ -451,7 +451,8 @@ internal sealed class LogQuerySql
         else
         {
             string path = Add(JsonPath(field));
-            _sql.Append("EXISTS (SELECT 1 FROM json_each(").Append(LogSourceFunction.Expression).Append(", ").Append(path).Append(") j WHERE j.type NOT IN ('object', 'array') AND ")
+            _sql.Append("EXISTS (SELECT 1 FROM json_each(").Append(LogSourceFunction.Expression).Append(", ").Append(path)
+                .Append(") j WHERE j.type NOT IN ('object', 'array') AND ")
                 .Append(predicate("j.value")).Append(')');
         }
     }

@@ -123,7 +123,8 @@ public sealed partial class LogStore
         var parameters = new LogSqlParameters();
         string where = LogQuerySql.Where(query, parameters);
         // A full-text condition is left to the executor (the source function names the same table and is no such condition).
-        if (candidates.Count == 0 || where.Replace(LogSourceFunction.Expression, "", StringComparison.Ordinal).Contains(LogQuerySql.FtsTable, StringComparison.Ordinal))
+        if (candidates.Count == 0
+            || where.Replace(LogSourceFunction.Expression, "", StringComparison.Ordinal).Contains(LogQuerySql.FtsTable, StringComparison.Ordinal))
         {
             return 0;
         }

@@ -333,7 +333,8 @@ public sealed partial class LogStore
         long deleted = Scalar(_writer, $"SELECT count(*) FROM {index.Docs} WHERE rowid <= {upTo}", tx);
         long bytes = Scalar(_writer, $"SELECT coalesce(sum(length(CAST(source AS BLOB))), 0) FROM {index.Docs} WHERE rowid <= {upTo}", tx)
             + BlockSourceBytes(index, tx, cutoff);
-        Execute($"DELETE FROM {index.Fts} WHERE rowid <= {upTo}; DELETE FROM {index.Docs} WHERE rowid <= {upTo}; DELETE FROM {index.Blocks} WHERE last_rowid <= {upTo}", tx);
+        Execute($"DELETE FROM {index.Fts} WHERE rowid <= {upTo}; DELETE FROM {index.Docs} WHERE rowid <= {upTo}; "
+            + $"DELETE FROM {index.Blocks} WHERE last_rowid <= {upTo}", tx);
         index.DocCount -= deleted;
         index.SourceBytes = Math.Max(0, index.SourceBytes - bytes);
         index.Dirty = true;

@@ -155,7 +155,8 @@ public sealed partial class LogStore
     private void Insert(IndexState index, string id, in SourceFields f, ReadOnlySpan<byte> source)
     {
         RawStatement insert = index.InsertDoc ??= new RawStatement(_writer,
-            $"INSERT INTO {index.Docs}(rowid, id, ts, severity, facility, program, logsource, host, device_id, workload, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, '')");
+            $"INSERT INTO {index.Docs}(rowid, id, ts, severity, facility, program, logsource, host, device_id, workload, source) "
+            + "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, '')");
         long rowId = index.NextRowId++;
         insert.Bind(1, rowId);
         insert.Bind(2, id);

@@ -17,7 +17,8 @@ public sealed class LogStoreBlockTests
         store.Search(new LogSearch([.. store.ListIndices().Select(i => i.Name)], query, sort, 0, size), countOnly: false);
 
     private static List<LogEvent> Events(int from, int count, string text = "event") =>
-        [.. Enumerable.Range(from, count).Select(i => TestLogStore.Event(May12.AddSeconds(i), $"{text} {i}", program: "p" + (i % 7), deviceId: "dev" + (i % 3)))];
+        [.. Enumerable.Range(from, count)
+            .Select(i => TestLogStore.Event(May12.AddSeconds(i), $"{text} {i}", program: "p" + (i % 7), deviceId: "dev" + (i % 3)))];
 
     private static long Scalar(string databasePath, string sql)
     {
@@ -149,7 +150,8 @@ public sealed class LogStoreBlockTests
         var random = new Random(5);
         for (int batch = 0; batch < 12; batch++)
         {
-            await t.Store.WriteAsync([.. Enumerable.Range(0, 200).Select(i => TestLogStore.Event(May12.AddSeconds(batch), TestLogStore.RandomWords(random, 800)))]);
+            await t.Store.WriteAsync([.. Enumerable.Range(0, 200)
+                .Select(i => TestLogStore.Event(May12.AddSeconds(batch), TestLogStore.RandomWords(random, 800)))]);
         }
 
         string db = t.Options.DatabasePath;
@@ -195,7 +197,8 @@ public sealed class LogStoreBlockTests
         Run(t.Options.DatabasePath, "UPDATE blocks_1 SET data = zeroblob(40) WHERE first_rowid = 1");
         for (int batch = 1; batch < 12; batch++)
         {
-            await t.Store.WriteAsync([.. Enumerable.Range(0, 200).Select(i => TestLogStore.Event(May12.AddSeconds(batch), TestLogStore.RandomWords(random, 800)))]);
+            await t.Store.WriteAsync([.. Enumerable.Range(0, 200)
+                .Select(i => TestLogStore.Event(May12.AddSeconds(batch), TestLogStore.RandomWords(random, 800)))]);
         }
 
         Assert.True(t.Store.RetentionDeletedEvents.BySize >= 200, $"deleted {t.Store.RetentionDeletedEvents.BySize}, used {t.Store.UsedBytes()}");

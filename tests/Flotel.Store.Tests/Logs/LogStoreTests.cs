@@ -127,7 +127,8 @@ public sealed class LogStoreTests
         {
             // 5 × 1,000 events of ~4 KB of random words (which compress to about half): past the 8 MiB of WAL after
             // which a checkpoint is asked for.
-            await t.Store.WriteAsync([.. Enumerable.Range(0, 1000).Select(i => TestLogStore.Event(May12, $"b{batch} {TestLogStore.RandomWords(random, 4000)}"))]);
+            await t.Store.WriteAsync([.. Enumerable.Range(0, 1000)
+                .Select(i => TestLogStore.Event(May12, $"b{batch} {TestLogStore.RandomWords(random, 4000)}"))]);
         }
 
         var deadline = DateTime.UtcNow.AddSeconds(30);
@@ -245,7 +246,8 @@ public sealed class LogStoreTests
             var batch = new List<LogEvent>();
             for (int i = 0; i < 2000; i++)
             {
-                batch.Add(TestLogStore.Event(new DateTime(2022, 5, day, 10, 0, i % 60, DateTimeKind.Utc), $"event {i} {TestLogStore.RandomWords(random, 400)}"));
+                string text = $"event {i} {TestLogStore.RandomWords(random, 400)}";
+                batch.Add(TestLogStore.Event(new DateTime(2022, 5, day, 10, 0, i % 60, DateTimeKind.Utc), text));
             }
 
             await t.Store.WriteAsync(batch);
