@@ -25,7 +25,9 @@ namespace Flotel.Store.Logs;
 /// it wrote to (or more, one per <see cref="MaxBlockBytes"/> of sources), compressed with zstd level
 /// <see cref="FreshBlockLevel"/>; while the store is idle, <see cref="MergeStepAsync"/> re-packs runs of adjacent
 /// blocks smaller than <see cref="SmallBlockBytes"/> into one of up to <see cref="MaxBlockBytes"/> at level
-/// <see cref="RepackLevel"/>, in one transaction (a crash keeps either the old blocks or the new one). Every row id from
+/// <see cref="RepackLevel"/>, in one transaction (a crash keeps either the old blocks or the new one). There is no age
+/// condition: a joined block leaves the runs once it passes <see cref="SmallBlockBytes"/>, so a quiet fleet's small
+/// batches cost at most that much rewriting each. Every row id from
 /// <c>first_rowid</c> to <c>last_rowid</c> has an entry; ranges never overlap and only grow with row ids, so the block of
 /// a row is one primary-key seek. SQL reads a row's source with <c>flotel_source</c> (<see cref="LogSourceFunction"/>),
 /// which decompresses through a bounded cache (<see cref="BlockCacheBytes"/>). A row deleted alone (replaced by
