@@ -9,6 +9,11 @@ internal static class Program
             return PromQlRangeHarness.Run(args[1..]);
         }
 
+        if (args.Length > 0 && args[0] == "log-search")
+        {
+            return LogSearchHarness.Run(args[1..]);
+        }
+
         if (args.Length > 0 && args[0] == "series-creation")
         {
             return SeriesCreationHarness.Run(args[1..]);

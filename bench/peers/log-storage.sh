@@ -3,20 +3,22 @@
 # system, and the mix) is generated to a file (the raw bytes), sent as syslog over TCP into a fresh `flotel gateway`
 # (default configuration, embedded store), and measured while it runs (peak of logs.db + logs.db-wal, sampled every
 # 0.2 s until _count sees every line) and after a clean stop (SIGTERM). zstd -3 of the raw file is the reference.
-# Usage: bench/peers/log-storage.sh [--lines N] [--seed S] [--shapes LIST]
+# Usage: bench/peers/log-storage.sh [--lines N] [--seed S] [--shapes LIST] [--keep DIR]
 #   --shapes: comma-separated subset of blog,access,json,system,mix (default all)
+#   --keep: copy each shape's logs.db after the stop to DIR/<shape>.db (e.g. for sqlite3's dbstat)
 # Bounded: N lines per shape; every wait has a limit.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
-lines=200000 seed=1 shapes=blog,access,json,system,mix drain_limit=300
+lines=200000 seed=1 shapes=blog,access,json,system,mix drain_limit=300 keep=
 while [ $# -gt 0 ]; do
   case $1 in
     --lines) lines=$2; shift 2 ;;
     --seed) seed=$2; shift 2 ;;
     --shapes) shapes=$2; shift 2 ;;
-    *) echo "usage: $0 [--lines N] [--seed S] [--shapes blog,access,json,system,mix]" >&2; exit 2 ;;
+    --keep) keep=$2; shift 2 ;;
+    *) echo "usage: $0 [--lines N] [--seed S] [--shapes blog,access,json,system,mix] [--keep DIR]" >&2; exit 2 ;;
   esac
 done
 
@@ -62,6 +64,7 @@ for shape in ${shapes//,/ }; do
   stored=$(gateway_log_count)
   stop_pid "$GW_PID"
   db_after=$(size_of "$data/logs/logs.db"); wal_after=$(size_of "$data/logs/logs.db-wal")
+  if [ -n "$keep" ]; then mkdir -p "$keep" && cp "$data/logs/logs.db" "$keep/$shape.db"; fi
   secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
   rows+=("$(printf '| %-6s | %8s | %8s | %7s | %9s | %8s | %8s | %7s | %7s | %7s | %6s |' \
     "$shape" "$stored" "$(mb "$raw_bytes")" "$([ "$zstd_bytes" = n/a ] && echo n/a || ratio "$zstd_bytes" "$raw_bytes")" \

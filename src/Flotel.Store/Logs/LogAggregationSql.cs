@@ -88,7 +88,7 @@ internal static class LogAggregationSql
             case "_index":
                 return ("NULL", ColumnKind.Index);
             default:
-                return ($"(d.source -> {parameters.Add(LogQuerySql.JsonPath(field))})", ColumnKind.Json);
+                return ($"({LogSourceFunction.Expression} -> {parameters.Add(LogQuerySql.JsonPath(field))})", ColumnKind.Json);
         }
     }
 }

@@ -163,7 +163,7 @@ internal sealed class LogQuerySql
     private string ValueExpression(string field)
     {
         field = Normalize(field);
-        return Column(field) ?? (field == "_index" ? _parameters.IndexName() : $"json_extract(d.source, {Add(JsonPath(field))})");
+        return Column(field) ?? (field == "_index" ? _parameters.IndexName() : $"json_extract({LogSourceFunction.Expression}, {Add(JsonPath(field))})");
     }
 
     private static string Normalize(string field) =>
@@ -410,7 +410,7 @@ internal sealed class LogQuerySql
         else
         {
             string path = Add(JsonPath(field));
-            _sql.Append("coalesce(json_type(d.source, ").Append(path).Append("), 'null') <> 'null'");
+            _sql.Append("coalesce(json_type(").Append(LogSourceFunction.Expression).Append(", ").Append(path).Append("), 'null') <> 'null'");
         }
     }
 
@@ -451,7 +451,8 @@ internal sealed class LogQuerySql
         else
         {
             string path = Add(JsonPath(field));
-            _sql.Append("EXISTS (SELECT 1 FROM json_each(d.source, ").Append(path).Append(") j WHERE j.type NOT IN ('object', 'array') AND ")
+            _sql.Append("EXISTS (SELECT 1 FROM json_each(").Append(LogSourceFunction.Expression).Append(", ").Append(path)
+                .Append(") j WHERE j.type NOT IN ('object', 'array') AND ")
                 .Append(predicate("j.value")).Append(')');
         }
     }

@@ -122,7 +122,9 @@ public sealed partial class LogStore
             .Where(a => a.SubAggregations.Count == 0 && a.Missing is null && AggregationPlan.Normalize(a.Field) == "@timestamp").ToList();
         var parameters = new LogSqlParameters();
         string where = LogQuerySql.Where(query, parameters);
-        if (candidates.Count == 0 || where.Contains(LogQuerySql.FtsTable, StringComparison.Ordinal))
+        // A full-text condition is left to the executor (the source function names the same table and is no such condition).
+        if (candidates.Count == 0
+            || where.Replace(LogSourceFunction.Expression, "", StringComparison.Ordinal).Contains(LogQuerySql.FtsTable, StringComparison.Ordinal))
         {
             return 0;
         }
@@ -263,7 +265,7 @@ public sealed partial class LogStore
             string docs = "docs_" + index.Id.ToString(CultureInfo.InvariantCulture);
             string rowIds = string.Join(", ", byRow.Select(g => g.Key.ToString(CultureInfo.InvariantCulture)));
             using SqliteCommand select = connection.CreateCommand();
-            select.CommandText = $"SELECT rowid, id, source FROM {docs} WHERE rowid IN ({rowIds})";
+            select.CommandText = $"SELECT rowid, id, {LogSourceFunction.For(index.Id)} FROM {docs} WHERE rowid IN ({rowIds})";
             try
             {
                 using SqliteDataReader reader = select.ExecuteReader();

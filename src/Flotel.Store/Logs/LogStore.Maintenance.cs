@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
@@ -21,13 +22,22 @@ public sealed partial class LogStore
         return Scalar(connection, "PRAGMA page_count") * Scalar(connection, "PRAGMA page_size");
     }
 
-    /// <summary>Whether an index was written since its full-text segments were last merged down (see <see cref="MergeStepAsync"/>).</summary>
-    public bool HasPendingMerges => Volatile.Read(ref _pendingMerges) > 0;
+    /// <summary>
+    /// Whether an index was written since its full-text segments were last merged down or its small blocks re-packed
+    /// (see <see cref="MergeStepAsync"/>).
+    /// </summary>
+    public bool HasPendingMerges => Volatile.Read(ref _pendingMerges) > 0 || Volatile.Read(ref _pendingRepacks) > 0;
+
+    /// <summary>Decompressed-block cache: bytes held, hits, misses and evictions since the store opened (metrics).</summary>
+    public (long Bytes, long Hits, long Misses, long Evictions) BlockCache =>
+        (_blocks.Cache.Bytes, _blocks.Cache.Hits, _blocks.Cache.Misses, _blocks.Cache.Evictions);
 
     /// <summary>
-    /// One bounded step of full-text merging (FTS5 <c>'merge'</c>, about <see cref="MergeStepPages"/> pages) on an index
-    /// written since it was last merged down, in its own transaction: levels holding 4 or more segments are merged, as
-    /// FTS5's default <c>automerge</c> would have done during the writes. Meant for idle time; returns whether work remains.
+    /// One bounded step of idle work, in its own transaction: first re-packing one run of adjacent small
+    /// <c>_source</c> blocks of an index into one (see the schema in <see cref="LogStore"/>), else full-text merging
+    /// (FTS5 <c>'merge'</c>, about <see cref="MergeStepPages"/> pages) on an index written since it was last merged down:
+    /// levels holding 4 or more segments are merged, as FTS5's default <c>automerge</c> would have done during the
+    /// writes. Meant for idle time; returns whether work remains.
     /// </summary>
     public async ValueTask<bool> MergeStepAsync(CancellationToken cancellationToken = default)
     {
@@ -35,6 +45,17 @@ public sealed partial class LogStore
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_indices.Values.FirstOrDefault(i => i.NeedsRepack) is { } packing)
+            {
+                if (!RepackStep(packing))
+                {
+                    SetNeedsRepack(packing, false);
+                }
+
+                ManageWal();
+                return HasPendingMerges;
+            }
+
             IndexState? index = _indices.Values.FirstOrDefault(i => i.NeedsMerge);
             if (index is null)
             {
@@ -57,6 +78,99 @@ public sealed partial class LogStore
         {
             _ = _writeGate.Release();
         }
+    }
+
+    private void SetNeedsRepack(IndexState index, bool value)
+    {
+        if (index.NeedsRepack != value)
+        {
+            index.NeedsRepack = value;
+            _ = value ? Interlocked.Increment(ref _pendingRepacks) : Interlocked.Decrement(ref _pendingRepacks);
+        }
+    }
+
+    // Joins the oldest run of two or more adjacent blocks smaller than SmallBlockBytes, up to MaxBlockBytes of sources,
+    // into one block in one transaction; false when the index has no such run. Row ids missing between two blocks get
+    // empty entries, so the new block still has one entry per row id of its range.
+    private bool RepackStep(IndexState index)
+    {
+        var run = new List<(long Last, long First, long Bytes)>();
+        long runBytes = 0;
+        using (SqliteCommand list = _writer.CreateCommand())
+        {
+            list.CommandText = $"SELECT last_rowid, first_rowid, source_bytes FROM {index.Blocks} ORDER BY last_rowid";
+            using SqliteDataReader reader = list.ExecuteReader();
+            while (reader.Read())
+            {
+                (long last, long first, long bytes) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+                if (bytes >= SmallBlockBytes || runBytes + bytes > MaxBlockBytes)
+                {
+                    if (run.Count >= 2)
+                    {
+                        break;
+                    }
+
+                    run.Clear();
+                    runBytes = 0;
+                    if (bytes >= SmallBlockBytes)
+                    {
+                        continue;
+                    }
+                }
+
+                run.Add((last, first, bytes));
+                runBytes += bytes;
+            }
+        }
+
+        if (run.Count < 2)
+        {
+            return false;
+        }
+
+        using SqliteTransaction tx = _writer.BeginTransaction();
+        var sources = new ArrayBufferWriter<byte>((int)runBytes);
+        var ends = new List<int>();
+        long next = run[0].First;
+        using (SqliteCommand read = _writer.CreateCommand())
+        {
+            read.Transaction = tx;
+            read.CommandText = $"SELECT data FROM {index.Blocks} WHERE last_rowid = @l";
+            SqliteParameter lastParameter = read.Parameters.Add(new SqliteParameter("@l", null));
+            foreach ((long last, long first, _) in run)
+            {
+                lastParameter.Value = last;
+                byte[] data = (byte[])read.ExecuteScalar()!;
+                LogBlock block;
+                try
+                {
+                    block = _blocks.Decode(first, last - first + 1, data);
+                }
+                catch (InvalidDataException)
+                {
+                    // A block that cannot be read is left as it is (its searches report it); the run stops before it.
+                    return false;
+                }
+
+                for (; next < first; next++)
+                {
+                    ends.Add(sources.WrittenCount);
+                }
+
+                for (long rowId = first; rowId <= last; rowId++, next++)
+                {
+                    sources.Write(block.Source(rowId));
+                    ends.Add(sources.WrittenCount);
+                }
+            }
+        }
+
+        ReadOnlySpan<byte> packed = _repackedBlocks.Encode(sources.WrittenSpan, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ends));
+        string upTo = run[^1].Last.ToString(CultureInfo.InvariantCulture);
+        Execute($"DELETE FROM {index.Blocks} WHERE last_rowid >= {run[0].Last.ToString(CultureInfo.InvariantCulture)} AND last_rowid < {upTo}", tx);
+        InsertBlock(index, run[0].First, run[^1].Last, sources.WrittenCount, packed);
+        tx.Commit();
+        return true;
     }
 
     private void SetNeedsMerge(IndexState index, bool value)
@@ -212,22 +326,17 @@ public sealed partial class LogStore
 
         using SqliteTransaction tx = _writer.BeginTransaction();
         long cutoff = Scalar(_writer, $"SELECT rowid FROM {index.Docs} ORDER BY rowid LIMIT 1 OFFSET {(count - 1).ToString(CultureInfo.InvariantCulture)}", tx);
+        // Whole blocks go: up to the end of the block holding the cutoff row (rows older than blocks have none).
+        cutoff = Scalar(_writer, $"SELECT coalesce((SELECT last_rowid FROM {index.Blocks} WHERE last_rowid >= {cutoff.ToString(CultureInfo.InvariantCulture)} "
+            + $"AND first_rowid <= {cutoff.ToString(CultureInfo.InvariantCulture)}), {cutoff.ToString(CultureInfo.InvariantCulture)})", tx);
         string upTo = cutoff.ToString(CultureInfo.InvariantCulture);
-        long deleted;
-        long bytes;
-        using (SqliteCommand sums = _writer.CreateCommand())
-        {
-            sums.Transaction = tx;
-            sums.CommandText = $"SELECT count(*), coalesce(sum(length(CAST(source AS BLOB))), 0) FROM {index.Docs} WHERE rowid <= {upTo}";
-            using SqliteDataReader reader = sums.ExecuteReader();
-            _ = reader.Read();
-            deleted = reader.GetInt64(0);
-            bytes = reader.GetInt64(1);
-        }
-
-        Execute($"DELETE FROM {index.Fts} WHERE rowid <= {upTo}; DELETE FROM {index.Docs} WHERE rowid <= {upTo}", tx);
+        long deleted = Scalar(_writer, $"SELECT count(*) FROM {index.Docs} WHERE rowid <= {upTo}", tx);
+        long bytes = Scalar(_writer, $"SELECT coalesce(sum(length(CAST(source AS BLOB))), 0) FROM {index.Docs} WHERE rowid <= {upTo}", tx)
+            + BlockSourceBytes(index, tx, cutoff);
+        Execute($"DELETE FROM {index.Fts} WHERE rowid <= {upTo}; DELETE FROM {index.Docs} WHERE rowid <= {upTo}; "
+            + $"DELETE FROM {index.Blocks} WHERE last_rowid <= {upTo}", tx);
         index.DocCount -= deleted;
-        index.SourceBytes -= bytes;
+        index.SourceBytes = Math.Max(0, index.SourceBytes - bytes);
         index.Dirty = true;
         try
         {
@@ -242,15 +351,66 @@ public sealed partial class LogStore
         SetNeedsMerge(index, true);
     }
 
+    // The bytes of the sources of the rows still present in the blocks ending at or before upTo. Read here rather than
+    // with flotel_source: a block that cannot be read must not stop retention, which is what removes it; its rows count
+    // with the bytes it was written with.
+    private long BlockSourceBytes(IndexState index, SqliteTransaction tx, long upTo)
+    {
+        var blocks = new List<(long First, long Last, long Bytes, byte[] Data)>();
+        using (SqliteCommand read = _writer.CreateCommand())
+        {
+            read.Transaction = tx;
+            read.CommandText = $"SELECT first_rowid, last_rowid, source_bytes, data FROM {index.Blocks} WHERE last_rowid <= @u ORDER BY last_rowid";
+            _ = read.Parameters.AddWithValue("@u", upTo);
+            using SqliteDataReader reader = read.ExecuteReader();
+            while (reader.Read())
+            {
+                blocks.Add((reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), (byte[])reader.GetValue(3)));
+            }
+        }
+
+        long bytes = 0;
+        using SqliteCommand rows = _writer.CreateCommand();
+        rows.Transaction = tx;
+        rows.CommandText = $"SELECT rowid FROM {index.Docs} WHERE rowid BETWEEN @f AND @l AND source = ''";
+        SqliteParameter from = rows.Parameters.Add(new SqliteParameter("@f", null));
+        SqliteParameter to = rows.Parameters.Add(new SqliteParameter("@l", null));
+        foreach ((long first, long last, long written, byte[] data) in blocks)
+        {
+            LogBlock block;
+            try
+            {
+                block = _blocks.Decode(first, last - first + 1, data);
+            }
+            catch (InvalidDataException)
+            {
+                bytes += written;
+                continue;
+            }
+
+            (from.Value, to.Value) = (first, last);
+            using SqliteDataReader reader = rows.ExecuteReader();
+            while (reader.Read())
+            {
+                bytes += block.Source(reader.GetInt64(0)).Length;
+            }
+        }
+
+        return bytes;
+    }
+
     private void Drop(IndexState index)
     {
         _ = _indices.Remove(index.Name);
         SetNeedsMerge(index, false);
+        SetNeedsRepack(index, false);
         Publish();
         index.Dispose();
         using SqliteTransaction tx = _writer.BeginTransaction();
-        Execute($"DROP TABLE IF EXISTS {index.Docs}; DROP TABLE IF EXISTS {index.Fts}; DELETE FROM indices WHERE id = {index.Id.ToString(CultureInfo.InvariantCulture)}", tx);
+        Execute($"DROP TABLE IF EXISTS {index.Docs}; DROP TABLE IF EXISTS {index.Fts}; DROP TABLE IF EXISTS {index.Blocks}; "
+            + $"DELETE FROM indices WHERE id = {index.Id.ToString(CultureInfo.InvariantCulture)}", tx);
         tx.Commit();
+        _blocks.Cache.Forget(index.Id);
     }
 
     /// <summary>Bytes of the <c>-wal</c> file beside the database right now (0 when there is none).</summary>

@@ -84,7 +84,7 @@ public sealed partial class LogStore
                 _ = find.Parameters.AddWithValue("@i" + i.ToString(CultureInfo.InvariantCulture), chunk[i]);
             }
 
-            find.CommandText = $"SELECT rowid, id, source FROM {docs} WHERE id IN ({names})";
+            find.CommandText = $"SELECT rowid, id, {LogSourceFunction.For(index.Id)} FROM {docs} WHERE id IN ({names})";
             try
             {
                 using SqliteDataReader reader = find.ExecuteReader();
@@ -208,7 +208,7 @@ public sealed partial class LogStore
                 var sql = new StringBuilder("SELECT d.rowid, d.id, d.source");
                 foreach ((string expr, _) in sortExpressions)
                 {
-                    sql.Append(", ").Append(expr);
+                    sql.Append(", ").Append(LogQuerySql.ForIndex(expr, fts));
                 }
 
                 sql.Append(" FROM ").Append(docs).Append(" d ");
@@ -223,7 +223,7 @@ public sealed partial class LogStore
                 sql.Append("WHERE ").Append(condition);
                 if (after is not null)
                 {
-                    sql.Append(" AND ").Append(LogQuerySql.ForDocOrder(after, index.Id, docKey));
+                    sql.Append(" AND ").Append(LogQuerySql.ForIndex(LogQuerySql.ForDocOrder(after, index.Id, docKey), fts));
                     if (firstAfterValue is not null && sortExpressions[0].Expr == "d.ts" && !HasNullTimestamps(connection, docs))
                     {
                         // The resume point as a range on the ts index, so a page starts there instead of walking every
@@ -238,7 +238,7 @@ public sealed partial class LogStore
                 {
                     // Missing values sort last in both directions (ES's default "missing": "_last"); NULL is SQLite's
                     // smallest value, so DESC already puts it last and keeps the ts index usable for the newest-first sort.
-                    sql.Append(expr).Append(desc ? " DESC, " : " ASC NULLS LAST, ");
+                    sql.Append(LogQuerySql.ForIndex(expr, fts)).Append(desc ? " DESC, " : " ASC NULLS LAST, ");
                 }
 
                 cancellationToken.ThrowIfCancellationRequested();
@@ -303,6 +303,8 @@ public sealed partial class LogStore
             hits.Add(rows[i].Hit);
         }
 
+        ReadSources(connection, rows, search.From, hits, cancellationToken);
+
         return Result(total, hits);
 
         LogSearchResult Result(long count, List<LogHit> page) => search.TrackTotalHitsUpTo is { } cap && count > cap
@@ -341,6 +343,57 @@ public sealed partial class LogStore
         }
 
         return new LogSnapshot(frozen);
+    }
+
+    // The page's sources, read once it is known: the statements above select the stored column only (empty for rows
+    // whose source is in a block), since a sorted statement computes its columns for every match, not just the page.
+    private static void ReadSources(SqliteConnection connection, List<(long IndexId, long RowId, LogHit Hit)> rows, int from, List<LogHit> hits,
+        CancellationToken cancellationToken)
+    {
+        var byIndex = new Dictionary<long, List<(long RowId, int Hit)>>();
+        for (int i = 0; i < hits.Count; i++)
+        {
+            if (hits[i].Source.Length == 0)
+            {
+                (long indexId, long rowId, _) = rows[from + i];
+                if (!byIndex.TryGetValue(indexId, out List<(long RowId, int Hit)>? wanted))
+                {
+                    byIndex[indexId] = wanted = [];
+                }
+
+                wanted.Add((rowId, i));
+            }
+        }
+
+        foreach ((long indexId, List<(long RowId, int Hit)> wanted) in byIndex)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var sources = new Dictionary<long, string>();
+            using SqliteCommand select = connection.CreateCommand();
+            string rowIds = string.Join(", ", wanted.Select(w => w.RowId.ToString(CultureInfo.InvariantCulture)));
+            select.CommandText = $"SELECT rowid, {LogSourceFunction.For(indexId)} FROM docs_{indexId.ToString(CultureInfo.InvariantCulture)} "
+                + $"WHERE rowid IN ({rowIds}) ORDER BY rowid";
+            try
+            {
+                using SqliteDataReader reader = select.ExecuteReader();
+                while (reader.Read())
+                {
+                    sources[reader.GetInt64(0)] = reader.GetString(1);
+                }
+            }
+            catch (SqliteException e) when (e.Message.Contains("no such table", StringComparison.Ordinal))
+            {
+                // Dropped by retention after the page was read: its hits keep no source.
+            }
+
+            foreach ((long rowId, int hit) in wanted)
+            {
+                if (sources.TryGetValue(rowId, out string? source))
+                {
+                    hits[hit] = hits[hit] with { Source = source };
+                }
+            }
+        }
     }
 
     // IS NULL is answered from the ts index: one seek.

@@ -155,7 +155,8 @@ public sealed partial class LogStore
     private void Insert(IndexState index, string id, in SourceFields f, ReadOnlySpan<byte> source)
     {
         RawStatement insert = index.InsertDoc ??= new RawStatement(_writer,
-            $"INSERT INTO {index.Docs}(rowid, id, ts, severity, facility, program, logsource, host, device_id, workload, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+            $"INSERT INTO {index.Docs}(rowid, id, ts, severity, facility, program, logsource, host, device_id, workload, source) "
+            + "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, '')");
         long rowId = index.NextRowId++;
         insert.Bind(1, rowId);
         insert.Bind(2, id);
@@ -167,8 +168,19 @@ public sealed partial class LogStore
         insert.Bind(8, f.Host);
         insert.Bind(9, f.DeviceId);
         insert.Bind(10, f.Workload);
-        insert.BindUtf8(11, source);
         insert.Execute();
+        if (index.PendingEnds.Count == 0)
+        {
+            index.PendingFirstRowId = rowId;
+        }
+
+        index.Pending.Write(source);
+        index.PendingEnds.Add(index.Pending.WrittenCount);
+        if (index.Pending.WrittenCount >= MaxBlockBytes)
+        {
+            CloseBlock(index);
+        }
+
         if (f.Message is { Length: > 0 } message)
         {
             RawStatement fts = index.InsertFts ??= new RawStatement(_writer, $"INSERT INTO {index.Fts}(rowid, message) VALUES (?1, ?2)");
@@ -201,8 +213,65 @@ public sealed partial class LogStore
         SqliteCommand find = index.FindId ??= Prepare($"SELECT rowid, length(CAST(source AS BLOB)) FROM {index.Docs} WHERE id = @id", "@id");
         find.Transaction = tx;
         find.Parameters[0].Value = id;
-        using SqliteDataReader reader = find.ExecuteReader();
-        return reader.Read() ? (reader.GetInt64(0), reader.GetInt64(1)) : null;
+        long rowId;
+        long stored;
+        using (SqliteDataReader reader = find.ExecuteReader())
+        {
+            if (!reader.Read())
+            {
+                return null;
+            }
+
+            (rowId, stored) = (reader.GetInt64(0), reader.GetInt64(1));
+        }
+
+        if (stored > 0)
+        {
+            return (rowId, stored);
+        }
+
+        if (index.PendingEnds.Count > 0 && rowId >= index.PendingFirstRowId)
+        {
+            // Written earlier in this transaction: its source is still in the open block.
+            int i = (int)(rowId - index.PendingFirstRowId);
+            return (rowId, index.PendingEnds[i] - (i == 0 ? 0 : index.PendingEnds[i - 1]));
+        }
+
+        using SqliteCommand length = _writer.CreateCommand();
+        length.Transaction = tx;
+        length.CommandText = $"SELECT length(CAST({LogSourceFunction.For(index.Id)} AS BLOB)) FROM {index.Docs} WHERE rowid = @r";
+        _ = length.Parameters.AddWithValue("@r", rowId);
+        return (rowId, Convert.ToInt64(length.ExecuteScalar(), CultureInfo.InvariantCulture));
+    }
+
+    // Compresses the open block of an index into blocks_N (in the writer's transaction).
+    private void CloseBlock(IndexState index)
+    {
+        if (index.PendingEnds.Count == 0)
+        {
+            return;
+        }
+
+        ReadOnlySpan<byte> data = _freshBlocks.Encode(index.Pending.WrittenSpan, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(index.PendingEnds));
+        InsertBlock(index, index.PendingFirstRowId, index.PendingFirstRowId + index.PendingEnds.Count - 1, index.Pending.WrittenCount, data);
+        if (index.Pending.WrittenCount < SmallBlockBytes)
+        {
+            SetNeedsRepack(index, true);
+        }
+
+        index.Pending.ResetWrittenCount();
+        index.PendingEnds.Clear();
+    }
+
+    private void InsertBlock(IndexState index, long first, long last, long sourceBytes, ReadOnlySpan<byte> data)
+    {
+        RawStatement insert = index.InsertBlock ??= new RawStatement(_writer,
+            $"INSERT OR REPLACE INTO {index.Blocks}(last_rowid, first_rowid, source_bytes, data) VALUES (?1, ?2, ?3, ?4)");
+        insert.Bind(1, last);
+        insert.Bind(2, first);
+        insert.Bind(3, sourceBytes);
+        insert.BindBlob(4, data);
+        insert.Execute();
     }
 
     private void DeleteRow(IndexState index, SqliteTransaction tx, long rowId, long sourceBytes)
@@ -228,20 +297,21 @@ public sealed partial class LogStore
     private void Commit(SqliteTransaction tx, bool afterRetention = false)
     {
         var dirty = _indices.Values.Where(i => i.Dirty).ToList();
-        foreach (IndexState index in dirty)
-        {
-            using SqliteCommand update = _writer.CreateCommand();
-            update.Transaction = tx;
-            update.CommandText = "UPDATE indices SET newest_ms = @n, doc_count = @c, source_bytes = @b WHERE id = @id";
-            _ = update.Parameters.AddWithValue("@n", index.NewestMs == long.MinValue ? index.CreatedMs : index.NewestMs);
-            _ = update.Parameters.AddWithValue("@c", index.DocCount);
-            _ = update.Parameters.AddWithValue("@b", index.SourceBytes);
-            _ = update.Parameters.AddWithValue("@id", index.Id);
-            _ = update.ExecuteNonQuery();
-        }
-
         try
         {
+            foreach (IndexState index in dirty)
+            {
+                CloseBlock(index);
+                using SqliteCommand update = _writer.CreateCommand();
+                update.Transaction = tx;
+                update.CommandText = "UPDATE indices SET newest_ms = @n, doc_count = @c, source_bytes = @b WHERE id = @id";
+                _ = update.Parameters.AddWithValue("@n", index.NewestMs == long.MinValue ? index.CreatedMs : index.NewestMs);
+                _ = update.Parameters.AddWithValue("@c", index.DocCount);
+                _ = update.Parameters.AddWithValue("@b", index.SourceBytes);
+                _ = update.Parameters.AddWithValue("@id", index.Id);
+                _ = update.ExecuteNonQuery();
+            }
+
             tx.Commit();
         }
         catch
@@ -281,6 +351,7 @@ public sealed partial class LogStore
 
         _indices.Clear();
         _pendingMerges = 0;
+        _pendingRepacks = 0;
         _writer.Close();
         Initialize();
     }

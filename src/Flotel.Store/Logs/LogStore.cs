@@ -15,14 +15,32 @@ namespace Flotel.Store.Logs;
 /// <code>
 /// indices(id INTEGER PK, name TEXT UNIQUE, uuid TEXT, created_ms, newest_ms, doc_count, source_bytes)
 ///   docs_N(rowid INTEGER PK, id TEXT, ts INTEGER ms, severity, facility, program, logsource, host,
-///          device_id, workload, source TEXT)      -- source = the _source JSON as stored and returned
+///          device_id, workload, source TEXT)      -- source = '' : the _source JSON is in blocks_N
 ///     index docs_N_ts(ts); unique index docs_N_id(id) once a document arrives with its own _id
 ///   fts_N  FTS5(message), contentless, rowid = docs_N.rowid   -- full text of message, unicode61 tokens
+///   blocks_N(last_rowid INTEGER PK, first_rowid, source_bytes, data BLOB)
+///          -- the _source texts of rows first_rowid..last_rowid, one zstd frame (layout in LogBlock)
 /// </code>
+/// The <c>_source</c> texts are stored apart from the rows, compressed in blocks: each commit closes one block per index
+/// it wrote to (or more, one per <see cref="MaxBlockBytes"/> of sources), compressed with zstd level
+/// <see cref="FreshBlockLevel"/>; while the store is idle, <see cref="MergeStepAsync"/> re-packs runs of adjacent
+/// blocks smaller than <see cref="SmallBlockBytes"/> into one of up to <see cref="MaxBlockBytes"/> at level
+/// <see cref="RepackLevel"/>, in one transaction (a crash keeps either the old blocks or the new one). There is no age
+/// condition: a joined block leaves the runs once it passes <see cref="SmallBlockBytes"/>, so a quiet fleet's small
+/// batches cost at most that much rewriting each. Every row id from
+/// <c>first_rowid</c> to <c>last_rowid</c> has an entry; ranges never overlap and only grow with row ids, so the block of
+/// a row is one primary-key seek. SQL reads a row's source with <c>flotel_source</c> (<see cref="LogSourceFunction"/>),
+/// which decompresses through a bounded cache (<see cref="BlockCacheBytes"/>). A row deleted alone (replaced by
+/// <c>_bulk</c>) leaves its bytes in its block until retention drops the block: size retention deletes whole blocks,
+/// oldest first. Rows written before blocks existed keep their source text in <c>source</c> and are read as they are
+/// (no migration: retention drops them in time). A search reads the stored column with its page and the sources of the
+/// page's hits afterwards, so a sorted statement does not decompress for every match. No zstd dictionary is used: a
+/// commit's block holds a whole queue batch (about 1 MiB of JSON while events keep coming), and the small blocks of a
+/// quiet fleet are joined when idle, both large enough for zstd to find the repetitions within the block.
 /// Full-text segments are merged lazily while events arrive (FTS5 <c>automerge</c> = <see cref="FtsAutomerge"/>: a level
 /// is merged once it holds 16 segments instead of 4, which halves how often each posting is rewritten) and caught up with
 /// <see cref="MergeStepAsync"/> when the store is idle, back to the shape FTS5's default would keep.
-/// A daily index is two tables, so retention by age drops tables instead of deleting rows; <c>auto_vacuum=INCREMENTAL</c>
+/// A daily index is three tables, so retention by age drops tables instead of deleting rows; <c>auto_vacuum=INCREMENTAL</c>
 /// returns the pages to the file system afterwards. Retention by size (<see cref="LogStoreOptions.MaxBytes"/>) drops
 /// whole indices too, then deletes the oldest rows of the oldest one, and leaves the freed pages for the next writes.
 /// <c>synchronous=NORMAL</c>: a committed batch survives a process crash; the last batches may be lost on power loss (the
@@ -92,6 +110,22 @@ public sealed partial class LogStore : IDisposable
     private bool _disposed;
     private int _pendingMerges;
 
+    // Blocks of _source texts (see the schema above). A commit's block holds what one batch brought to one index:
+    // thousands of events in a busy fleet, a handful in a quiet one, which re-packing joins later.
+    internal const int MaxBlockBytes = 1024 * 1024;
+    internal const int SmallBlockBytes = 256 * 1024;
+
+    // zstd levels: 1 on the write path (it runs under the write lock), 3 when idle re-packing rewrites a block anyway.
+    private const int FreshBlockLevel = 1;
+    private const int RepackLevel = 3;
+
+    // Decompressed blocks kept for every connection (see LogBlockCache): 32 blocks of MaxBlockBytes.
+    internal const long BlockCacheBytes = 32L * 1024 * 1024;
+    private readonly LogSourceFunction.Blocks _blocks = new(BlockCacheBytes);
+    private readonly LogBlock.Encoder _freshBlocks = new(new ZstdSharp.Compressor(FreshBlockLevel));
+    private readonly LogBlock.Encoder _repackedBlocks = new(new ZstdSharp.Compressor(RepackLevel));
+    private int _pendingRepacks;
+
     private LogStore(LogStoreOptions options, TimeProvider time, LogstashIndexPattern pattern)
     {
         _options = options;
@@ -140,6 +174,7 @@ public sealed partial class LogStore : IDisposable
     private void Initialize()
     {
         _writer.Open();
+        LogSourceFunction.Register(_writer, _blocks);
         // auto_vacuum must be set before the first table exists; it is a no-op on an existing database.
         Execute("PRAGMA auto_vacuum=INCREMENTAL");
         Execute("PRAGMA journal_mode=WAL");
@@ -174,11 +209,16 @@ public sealed partial class LogStore : IDisposable
 
         foreach (IndexState index in loaded)
         {
-            index.NextRowId = Scalar(_writer, $"SELECT coalesce(max(rowid), 0) + 1 FROM {index.Docs}");
+            // Indices written before blocks existed get their table; their rows keep their source text.
+            Execute($"CREATE TABLE IF NOT EXISTS {index.Blocks}({BlocksColumns})");
+            // A block may end past the last row (rows replaced since): row ids are never given twice.
+            index.NextRowId = Scalar(_writer,
+                $"SELECT max(coalesce((SELECT max(rowid) FROM {index.Docs}), 0), coalesce((SELECT max(last_rowid) FROM {index.Blocks}), 0)) + 1");
             // Indices written by an older version kept FTS5's default automerge; a crash may have left merging to do.
             Execute($"INSERT INTO {index.Fts}({index.Fts}, rank) VALUES('automerge', {FtsAutomerge.ToString(CultureInfo.InvariantCulture)})");
             _indices[index.Name] = index;
             SetNeedsMerge(index, true);
+            SetNeedsRepack(index, true);
         }
 
         Publish();
@@ -207,6 +247,7 @@ public sealed partial class LogStore : IDisposable
             CREATE TABLE {index.Docs}(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, ts INTEGER, severity INTEGER, facility INTEGER,
               program TEXT, logsource TEXT, host TEXT, device_id TEXT, workload TEXT, source TEXT NOT NULL);
             CREATE INDEX {index.Docs}_ts ON {index.Docs}(ts);
+            CREATE TABLE {index.Blocks}({BlocksColumns});
             CREATE VIRTUAL TABLE {index.Fts} USING fts5(message, content='', contentless_delete=1);
             INSERT INTO {index.Fts}({index.Fts}, rank) VALUES('automerge', {FtsAutomerge.ToString(CultureInfo.InvariantCulture)});
             """, tx);
@@ -214,6 +255,8 @@ public sealed partial class LogStore : IDisposable
         index.Created = true;
         return index;
     }
+
+    private const string BlocksColumns = "last_rowid INTEGER PRIMARY KEY, first_rowid INTEGER NOT NULL, source_bytes INTEGER NOT NULL, data BLOB NOT NULL";
 
     // The id index is built on the first document with a given id: generated ids are unique by construction
     // (LogDocumentId), so indices fed only by syslog never pay for it (about 12% of the write cost).
@@ -239,6 +282,8 @@ public sealed partial class LogStore : IDisposable
 
             _disposed = true;
             _checkpointer?.Dispose();
+            _freshBlocks.Dispose();
+            _repackedBlocks.Dispose();
             // A clean stop leaves no WAL: readers are closed first, so the writer's close is the last one and SQLite
             // removes the -wal file after this checkpoint (a read-only connection closing last would leave it).
             SqliteConnection.ClearPool(new SqliteConnection(_readConnectionString));
@@ -272,6 +317,7 @@ public sealed partial class LogStore : IDisposable
         var connection = new SqliteConnection(_readConnectionString);
         connection.Open();
         connection.CreateFunction<string?, string, long, bool>("flotel_match", LogAnalyzer.Matches, isDeterministic: true);
+        LogSourceFunction.Register(connection, _blocks);
         return connection;
     }
 
@@ -313,6 +359,17 @@ public sealed partial class LogStore : IDisposable
 
         public string Fts { get; } = "fts_" + id.ToString(CultureInfo.InvariantCulture);
 
+        public string Blocks { get; } = "blocks_" + id.ToString(CultureInfo.InvariantCulture);
+
+        // The block being filled by the current transaction: sources back to back, their ends, the first row's id.
+        public System.Buffers.ArrayBufferWriter<byte> Pending { get; } = new(16 * 1024);
+
+        public List<int> PendingEnds { get; } = [];
+
+        public long PendingFirstRowId { get; set; }
+
+        public bool NeedsRepack { get; set; }
+
         public long NextRowId { get; set; }
 
         public long DocCount { get; set; }
@@ -333,12 +390,15 @@ public sealed partial class LogStore : IDisposable
 
         public RawStatement? InsertFts { get; set; }
 
+        public RawStatement? InsertBlock { get; set; }
+
         public SqliteCommand? FindId { get; set; }
 
         public void Dispose()
         {
             InsertDoc?.Dispose();
             InsertFts?.Dispose();
+            InsertBlock?.Dispose();
             FindId?.Dispose();
         }
     }

@@ -52,6 +52,9 @@ internal sealed class RawStatement : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void BindUtf8(int index, ReadOnlySpan<byte> value) => Check(raw.sqlite3_bind_text(_stmt, index, value));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void BindBlob(int index, ReadOnlySpan<byte> value) => Check(raw.sqlite3_bind_blob(_stmt, index, value));
+
     /// <summary>Runs the statement to completion and resets it for the next use.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Execute()

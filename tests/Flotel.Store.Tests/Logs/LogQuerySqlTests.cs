@@ -108,7 +108,7 @@ public sealed class LogQuerySqlTests
         List<(string Expr, bool Desc)> order = LogQuerySql.OrderBy([new LogSort("n", true), new LogSort("_doc", false), new LogSort("_score", true)], parameters);
 
         Assert.Equal(["$p0", "$p1"], ParameterNames(where));
-        Assert.Equal(["json_extract(d.source, $p2)", "d.rowid"], order.Select(o => o.Expr));
+        Assert.Equal(["json_extract(" + LogSourceFunction.Expression + ", $p2)", "d.rowid"], order.Select(o => o.Expr));
         Assert.Equal("$.\"n\"", parameters.Values[2].Value);
     }
 

@@ -122,11 +122,13 @@ public sealed class LogStoreTests
     public async Task WriteAsync_MoreSourceThanTheCheckpointThreshold_WalCheckpointedInBackground()
     {
         using var t = new TestLogStore();
-        var text = new string('x', 4000);
+        var random = new Random(7);
         for (int batch = 0; batch < 5; batch++)
         {
-            // 5 × 1,000 events of ~4 KB: past the 16 MiB of _source after which a checkpoint is asked for.
-            await t.Store.WriteAsync([.. Enumerable.Range(0, 1000).Select(i => TestLogStore.Event(May12, $"b{batch} {text}"))]);
+            // 5 × 1,000 events of ~4 KB of random words (which compress to about half): past the 8 MiB of WAL after
+            // which a checkpoint is asked for.
+            await t.Store.WriteAsync([.. Enumerable.Range(0, 1000)
+                .Select(i => TestLogStore.Event(May12, $"b{batch} {TestLogStore.RandomWords(random, 4000)}"))]);
         }
 
         var deadline = DateTime.UtcNow.AddSeconds(30);
@@ -238,13 +240,14 @@ public sealed class LogStoreTests
     public async Task WriteAsync_OverMaxBytes_DropsTheOldestIndicesWholeAndKeepsTheNewest()
     {
         using var t = new TestLogStore(o => o.MaxBytes = 1024 * 1024);
-        string padding = new('x', 400);
+        var random = new Random(3);
         foreach (int day in new[] { 10, 11, 12 })
         {
             var batch = new List<LogEvent>();
             for (int i = 0; i < 2000; i++)
             {
-                batch.Add(TestLogStore.Event(new DateTime(2022, 5, day, 10, 0, i % 60, DateTimeKind.Utc), $"event {i} {padding}"));
+                string text = $"event {i} {TestLogStore.RandomWords(random, 400)}";
+                batch.Add(TestLogStore.Event(new DateTime(2022, 5, day, 10, 0, i % 60, DateTimeKind.Utc), text));
             }
 
             await t.Store.WriteAsync(batch);

@@ -47,6 +47,18 @@ internal sealed class TestLogStore : IDisposable
         Workload = workload,
     };
 
+    /// <summary>About <paramref name="length"/> characters of random 7-letter hex words: text that compresses to about half.</summary>
+    public static string RandomWords(Random random, int length)
+    {
+        var text = new System.Text.StringBuilder(length + 8);
+        while (text.Length < length)
+        {
+            text.Append(random.Next(0x1000000, 0xFFFFFFF).ToString("x7", System.Globalization.CultureInfo.InvariantCulture)).Append(' ');
+        }
+
+        return text.ToString();
+    }
+
     public void Reopen()
     {
         Store.Dispose();

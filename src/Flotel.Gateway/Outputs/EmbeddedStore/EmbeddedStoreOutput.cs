@@ -55,6 +55,18 @@ public sealed class EmbeddedStoreOutput : IGatewayOutput
             "flotel_store_log_retention_deleted_events_total",
             "Log events deleted by retention: store.logs.retentionDays (max_age) or store.logs.maxBytes (max_bytes).",
             () => logs.RetentionDeletedEvents.BySize, ("reason", "max_bytes"));
+        context.Metrics.Gauge(
+            "flotel_store_log_block_cache_bytes",
+            "Memory of decompressed _source blocks kept for log searches (bound: 32 MiB).",
+            () => logs.BlockCache.Bytes);
+        context.Metrics.ObservedCounter(
+            "flotel_store_log_block_cache_hits_total",
+            "_source blocks a log search found decompressed in the block cache.",
+            () => logs.BlockCache.Hits);
+        context.Metrics.ObservedCounter(
+            "flotel_store_log_block_cache_misses_total",
+            "_source blocks a log search read from the database and decompressed.",
+            () => logs.BlockCache.Misses);
         context.Metrics.Gauge("flotel_store_metric_series", "Series in the embedded metric store.", () => metrics.SeriesCount);
         context.Metrics.ObservedCounter(
             "flotel_store_series_refused_total",

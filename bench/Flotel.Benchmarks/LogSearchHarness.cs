@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using System.Globalization;
+using Flotel.Store.Logs;
+
+namespace Flotel.Benchmarks;
+
+/// <summary>
+/// A stopwatch harness for searches over a <c>logs.db</c> kept by <c>bench/peers/log-storage.sh --keep DIR</c> (the mix
+/// shape of bench/Flotel.LogCorpus): single terms, phrases, a page of the newest events and a count over a field only
+/// the <c>_source</c> JSON holds, each the median (and 90th percentile) of REPEATS runs, wall and process CPU time.
+/// The database is copied first, so the kept file is never changed (the store opens a database of an older layout as it
+/// is). In process: no HTTP, no JSON encoding of the response.
+/// <code>
+/// dotnet run -c Release --project bench/Flotel.Benchmarks -- log-search --db DIR/mix.db [--repeats N]
+/// </code>
+/// </summary>
+internal static class LogSearchHarness
+{
+    private static readonly (string Name, LogQuery Query, int Size, bool Newest, bool CountOnly)[] Searches =
+    [
+        ("term: completed (newest 10)", new MatchQuery("message", "completed", false), 10, true, false),
+        ("term: deactivated (newest 10)", new MatchQuery("message", "deactivated", false), 10, true, false),
+        ("term: deactivated (100, unsorted)", new MatchQuery("message", "deactivated", false), 100, false, false),
+        ("match_phrase: request completed (newest 10)", new PhraseQuery("message", "request completed"), 10, true, false),
+        ("match_phrase: New message at (100, unsorted)", new PhraseQuery("message", "New message at"), 100, false, false),
+        ("match_all (newest 100)", MatchAllQuery.Instance, 100, true, false),
+        ("count facility_label:user-level (source only)", new TermsQuery("facility_label", ["user-level"]), 0, false, true),
+    ];
+
+    public static int Run(string[] args)
+    {
+        string? db = null;
+        int repeats = 30;
+        for (int i = 0; i + 1 < args.Length; i += 2)
+        {
+            switch (args[i])
+            {
+                case "--db": db = args[i + 1]; break;
+                case "--repeats": repeats = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                default: Console.Error.WriteLine("usage: log-search --db PATH [--repeats N]"); return 2;
+            }
+        }
+
+        if (db is null || !File.Exists(db))
+        {
+            Console.Error.WriteLine("usage: log-search --db PATH [--repeats N] (PATH: a logs.db kept by bench/peers/log-storage.sh --keep)");
+            return 2;
+        }
+
+        string directory = Path.Combine(Path.GetTempPath(), "flotel-log-search-" + Guid.NewGuid().ToString("N"));
+        _ = Directory.CreateDirectory(directory);
+        try
+        {
+            var options = new LogStoreOptions { DataDirectory = directory, MaxAge = null, MaxBytes = null };
+            File.Copy(db, options.DatabasePath);
+            using LogStore store = LogStore.Open(options);
+            string[] indices = [.. store.ListIndices().Select(i => i.Name)];
+            Console.WriteLine($"{db}: {store.ListIndices().Sum(i => i.DocumentCount)} events, {repeats} runs each; median (p90) ms");
+            Console.WriteLine("| search | matches | wall ms | CPU ms |");
+            Console.WriteLine("|---|---:|---:|---:|");
+            foreach ((string name, LogQuery query, int size, bool newest, bool countOnly) in Searches)
+            {
+                var search = new LogSearch(indices, query, newest ? [new LogSort("@timestamp", true)] : [], 0, size);
+                long matches = store.Search(search, countOnly).Total;
+                var wall = new List<double>(repeats);
+                var cpu = new List<double>(repeats);
+                for (int r = 0; r < repeats; r++)
+                {
+                    TimeSpan cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+                    long t0 = Stopwatch.GetTimestamp();
+                    _ = store.Search(search, countOnly);
+                    wall.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+                    cpu.Add((Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds);
+                }
+
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {matches} | "
+                    + $"{Percentile(wall, 0.5):0.00} ({Percentile(wall, 0.9):0.00}) | {Percentile(cpu, 0.5):0.0} ({Percentile(cpu, 0.9):0.0}) |"));
+            }
+
+            (long bytes, long hits, long misses, long evictions) = store.BlockCache;
+            Console.WriteLine($"block cache: {bytes / 1e6:0.0} MB held, {hits} hits, {misses} misses, {evictions} evictions");
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(directory, recursive: true);
+        }
+
+        return 0;
+    }
+
+    private static double Percentile(List<double> values, double p)
+    {
+        var sorted = values.Order().ToList();
+        return sorted[Math.Min(sorted.Count - 1, (int)(p * sorted.Count))];
+    }
+}

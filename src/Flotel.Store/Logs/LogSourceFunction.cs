@@ -1,0 +1,201 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using SQLitePCL;
+using ZstdSharp;
+
+namespace Flotel.Store.Logs;
+
+/// <summary>
+/// The SQL function <c>flotel_source('fts_N', rowid, source)</c>, registered on every connection of the store: a row's
+/// <c>_source</c> text, which is its <c>source</c> column when that is not empty (rows written before blocks existed)
+/// and otherwise its entry in the <c>blocks_N</c> block whose row id range holds it (schema in <see cref="LogStore"/>).
+/// </summary>
+/// <remarks>
+/// The index is named by its full-text table because that is the one per-index name every compiled condition already
+/// carries (<see cref="LogQuerySql.ForIndex"/> fills it in). The function runs its look-ups on the connection calling
+/// it, inside the same read transaction, so it sees the snapshot of the statement it serves. A block is decompressed
+/// once per scan: the connection keeps the last block it used, and the store's <see cref="LogBlockCache"/> keeps recent
+/// ones for every connection. A block that cannot be read fails the statement with SQLITE_CORRUPT and a message naming
+/// the block; statements that do not touch it are unaffected.
+/// </remarks>
+internal sealed class LogSourceFunction
+{
+    /// <summary>The SQL expression of a row's source in a condition over <c>docs_N d</c> (see <see cref="LogQuerySql"/>).</summary>
+    public const string Expression = "flotel_source('" + LogQuerySql.FtsTable + "', d.rowid, d.source)";
+
+    private readonly sqlite3 _db;
+    private readonly Blocks _blocks;
+    private LogBlock? _last;
+    private long _lastIndex;
+    private long _lastRowId;
+    private int _lastEpoch;
+
+    private LogSourceFunction(sqlite3 db, Blocks blocks)
+    {
+        _db = db;
+        _blocks = blocks;
+    }
+
+    /// <summary>The SQL expression of a row's source over one index's <c>docs_N</c> without an alias.</summary>
+    public static string For(long indexId) =>
+        "flotel_source('fts_" + indexId.ToString(CultureInfo.InvariantCulture) + "', rowid, source)";
+
+    /// <summary>Registers the function on an open connection.</summary>
+    public static void Register(SqliteConnection connection, Blocks blocks)
+    {
+        var state = new LogSourceFunction(connection.Handle!, blocks);
+        int rc = raw.sqlite3_create_function(connection.Handle!, "flotel_source", 3, raw.SQLITE_UTF8 | raw.SQLITE_DETERMINISTIC, state, Invoke);
+        if (rc != raw.SQLITE_OK)
+        {
+            throw new SqliteException("flotel_source cannot be registered", rc);
+        }
+    }
+
+    private static void Invoke(sqlite3_context ctx, object user, sqlite3_value[] args)
+    {
+        ReadOnlySpan<byte> stored = raw.sqlite3_value_blob(args[2]);
+        if (stored.Length > 0)
+        {
+            raw.sqlite3_result_text(ctx, stored);
+            return;
+        }
+
+        var self = (LogSourceFunction)user;
+        ReadOnlySpan<byte> table = raw.sqlite3_value_blob(args[0]);
+        long rowId = raw.sqlite3_value_int64(args[1]);
+        if (!table.StartsWith("fts_"u8) || !long.TryParse(table[4..], NumberStyles.None, CultureInfo.InvariantCulture, out long indexId))
+        {
+            raw.sqlite3_result_error(ctx, "flotel_source: the first argument must name an index's full-text table");
+            return;
+        }
+
+        try
+        {
+            raw.sqlite3_result_text(ctx, self.Read(indexId, rowId));
+        }
+        catch (InvalidDataException e)
+        {
+            raw.sqlite3_result_error(ctx, e.Message);
+            raw.sqlite3_result_error_code(ctx, raw.SQLITE_CORRUPT);
+        }
+        catch (SqliteException e)
+        {
+            raw.sqlite3_result_error(ctx, e.Message);
+            raw.sqlite3_result_error_code(ctx, e.SqliteErrorCode);
+        }
+    }
+
+    private ReadOnlySpan<byte> Read(long indexId, long rowId)
+    {
+        int epoch = _blocks.Cache.Epoch;
+        if (_last is not { } block || _lastIndex != indexId || _lastEpoch != epoch || rowId < block.FirstRowId || rowId > _lastRowId)
+        {
+            block = Find(indexId, rowId, out long lastRowId);
+            (_last, _lastIndex, _lastRowId, _lastEpoch) = (block, indexId, lastRowId, epoch);
+        }
+
+        ReadOnlySpan<byte> source = block.Source(rowId);
+        return source.Length > 0 ? source : throw new InvalidDataException(NoSource(indexId, rowId));
+    }
+
+    private LogBlock Find(long indexId, long rowId, out long lastRowId)
+    {
+        string blocks = "blocks_" + indexId.ToString(CultureInfo.InvariantCulture);
+        long first;
+        long compressed;
+        using (sqlite3_stmt meta = Prepare($"SELECT first_rowid, last_rowid, length(data) FROM {blocks} WHERE last_rowid >= ?1 ORDER BY last_rowid LIMIT 1"))
+        {
+            Check(raw.sqlite3_bind_int64(meta, 1, rowId));
+            if (Step(meta) != raw.SQLITE_ROW || raw.sqlite3_column_int64(meta, 0) > rowId)
+            {
+                throw new InvalidDataException(NoSource(indexId, rowId));
+            }
+
+            (first, lastRowId, compressed) = (raw.sqlite3_column_int64(meta, 0), raw.sqlite3_column_int64(meta, 1), raw.sqlite3_column_int64(meta, 2));
+        }
+
+        var key = new LogBlockCache.Key(indexId, first, lastRowId, compressed);
+        if (_blocks.Cache.Find(key) is { } cached)
+        {
+            return cached;
+        }
+
+        using sqlite3_stmt data = Prepare($"SELECT data FROM {blocks} WHERE last_rowid = ?1");
+        Check(raw.sqlite3_bind_int64(data, 1, lastRowId));
+        if (Step(data) != raw.SQLITE_ROW)
+        {
+            throw new InvalidDataException(NoSource(indexId, rowId));
+        }
+
+        LogBlock block;
+        try
+        {
+            block = _blocks.Decode(first, lastRowId - first + 1, raw.sqlite3_column_blob(data, 0));
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException(
+                $"log block of rows {first}–{lastRowId} of index {indexId} ({blocks}) cannot be read: {e.Message}", e);
+        }
+
+        _blocks.Cache.Add(key, block);
+        return block;
+    }
+
+    private static string NoSource(long indexId, long rowId) =>
+        $"row {rowId} of index {indexId} has no _source in blocks_{indexId}";
+
+    private sqlite3_stmt Prepare(string sql)
+    {
+        Check(raw.sqlite3_prepare_v2(_db, sql, out sqlite3_stmt stmt));
+        return stmt;
+    }
+
+    private int Step(sqlite3_stmt stmt)
+    {
+        int rc = raw.sqlite3_step(stmt);
+        if (rc is not (raw.SQLITE_ROW or raw.SQLITE_DONE))
+        {
+            Check(rc);
+        }
+
+        return rc;
+    }
+
+    private void Check(int rc)
+    {
+        if (rc != raw.SQLITE_OK && rc != raw.SQLITE_ROW && rc != raw.SQLITE_DONE)
+        {
+            throw new SqliteException(raw.sqlite3_errmsg(_db).utf8_to_string(), rc);
+        }
+    }
+
+    /// <summary>A store's decompressed-block cache and the decompressors its connections share.</summary>
+    internal sealed class Blocks(long cacheBytes)
+    {
+        private readonly ConcurrentBag<Decompressor> _decompressors = [];
+
+        public LogBlockCache Cache { get; } = new(cacheBytes);
+
+        public LogBlock Decode(long firstRowId, long count, ReadOnlySpan<byte> data)
+        {
+            Decompressor decompressor = _decompressors.TryTake(out Decompressor? reused) ? reused : new Decompressor();
+            try
+            {
+                return LogBlock.Decode(decompressor, firstRowId, count, data);
+            }
+            finally
+            {
+                if (_decompressors.Count < Environment.ProcessorCount)
+                {
+                    _decompressors.Add(decompressor);
+                }
+                else
+                {
+                    decompressor.Dispose();
+                }
+            }
+        }
+    }
+}
