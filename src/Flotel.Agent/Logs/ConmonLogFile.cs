@@ -194,7 +194,8 @@ public sealed class ConmonLogFile : IDisposable
     {
         try
         {
-            return new FileInfo("/proc/self/fd/" + handle.DangerousGetHandle().ToInt64().ToString(System.Globalization.CultureInfo.InvariantCulture)).LinkTarget;
+            var fd = handle.DangerousGetHandle().ToInt64().ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return new FileInfo("/proc/self/fd/" + fd).LinkTarget;
         }
         catch (IOException)
         {

@@ -5,9 +5,10 @@ using Flotel.Agent.Podman;
 namespace Flotel.Agent.Logs;
 
 /// <summary>
-/// Turns the frames of one container's log stream into lines: strips libpod's timestamp prefix, joins partial entries
-/// (conmon splits long lines; a frame without a trailing LF continues in the next frame of the same stream), skips what
-/// a previous run already took (<see cref="LogCursor"/>) and tracks the cursor to save.
+/// Turns the entries of one container's log into lines — frames of libpod's log stream (<c>Accept</c>) or lines of
+/// conmon's k8s-file (<see cref="AcceptFileEntry"/>): strips the timestamp, joins partial entries (conmon
+/// splits long lines; a frame without a trailing LF, or a <c>P</c> entry, continues in the next entry of the same
+/// stream), skips what a previous run already took (<see cref="LogCursor"/>) and tracks the cursor to save.
 /// </summary>
 /// <remarks>
 /// The cursor to save is <see cref="SafeCursor"/>: the position after the last frame at which no partial line was
@@ -110,7 +111,7 @@ public sealed class ContainerLogParser
 
     /// <summary>
     /// Takes one entry of a conmon <c>k8s-file</c> log (one line of the file, without its LF; see
-    /// <see cref="ConmonLogFile"/>); returns true when it completes a line, as <see cref="Accept(PodmanStream, ReadOnlySpan{byte}, out PodmanStream, out long, out ReadOnlySpan{byte})"/>.
+    /// <see cref="ConmonLogFile"/>); returns true when it completes a line, as <c>Accept</c> does for a frame.
     /// The line's time keeps the entry's precision; the cursor counts entries per whole second, as libpod's API stamps
     /// them, so a cursor saved while following the file resumes exactly on either path.
     /// </summary>

@@ -92,10 +92,12 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
         _records = new List<ReadOnlyMemory<byte>>(options.MaxCaptureBatch);
         _streamErrors = metrics.Counter("flotel_agent_log_stream_errors_total", "Container log streams that failed or were malformed (reopened).", ("workload", workload));
         const string skipped = "flotel_agent_log_file_entries_skipped_total";
-        const string skippedHelp = "Entries of containers' k8s-file logs skipped, by workload and reason (too_long: longer than the read buffer; malformed: not conmon's format).";
+        const string skippedHelp = "Entries of containers' k8s-file logs skipped, by workload and reason "
+            + "(too_long: longer than the read buffer; malformed: not conmon's format).";
         _fileOversized = metrics.Counter(skipped, skippedHelp, ("workload", workload), ("reason", "too_long"));
         _fileMalformed = metrics.Counter(skipped, skippedHelp, ("workload", workload), ("reason", "malformed"));
-        _fileRotations = metrics.Counter("flotel_agent_log_file_rotations_total", "Containers' k8s-file logs found replaced (conmon's size limit) or truncated, and followed.", ("workload", workload));
+        const string rotationsHelp = "Containers' k8s-file logs found replaced (conmon's size limit) or truncated, and followed.";
+        _fileRotations = metrics.Counter("flotel_agent_log_file_rotations_total", rotationsHelp, ("workload", workload));
     }
 
     /// <summary>True while the log is read from conmon's file, false while from libpod's stream (status, tests).</summary>
@@ -445,7 +447,9 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Workload {Workload}: the log file {Path} of container {Container} cannot be read ({Reason}); its log is read through podman's API instead")]
+    [LoggerMessage(
+        Level = LogLevel.Warning,
+        Message = "Workload {Workload}: the log file {Path} of container {Container} cannot be read ({Reason}); its log is read through podman's API instead")]
     private static partial void LogFileFallback(ILogger logger, string workload, string container, string path, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Workload {Workload}: reading the log of container {Container} failed ({Reason}); retrying, capture resumes from its cursor")]

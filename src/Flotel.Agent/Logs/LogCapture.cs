@@ -65,7 +65,8 @@ public sealed partial class LogCapture : IWorkloadContainerObserver, ILogSink, I
         _targetsDirectory = Path.Combine(logsDirectory, "targets");
         _noTarget = metrics.Counter("flotel_agent_workloads_without_target_total", "Plans in which a workload named a log target the device does not have (its logs are not captured).");
         metrics.Gauge("flotel_agent_log_readers", "Container logs followed now.", () => _readers.Count);
-        metrics.Gauge("flotel_agent_log_files_followed", "Container logs followed now in conmon's k8s-file rather than through podman's API.", CountFileReaders);
+        const string filesHelp = "Container logs followed now in conmon's k8s-file rather than through podman's API.";
+        metrics.Gauge("flotel_agent_log_files_followed", filesHelp, CountFileReaders);
         metrics.Gauge("flotel_agent_syslog_connections_open", "Open connections to syslog targets.", () => SyslogSender.OpenConnections);
     }
 

@@ -164,7 +164,8 @@ public sealed class PodmanClient : IDisposable
     /// <exception cref="PodmanApiException">podman answered with an error (404: the container is gone).</exception>
     public async Task<PodmanLogConfig> InspectLogConfigAsync(string containerId, CancellationToken cancellationToken)
     {
-        using var response = await SendAsync(HttpMethod.Get, "/containers/" + Uri.EscapeDataString(containerId) + "/json", null, "inspect container " + containerId, cancellationToken).ConfigureAwait(false);
+        var resource = "/containers/" + Uri.EscapeDataString(containerId) + "/json";
+        using var response = await SendAsync(HttpMethod.Get, resource, null, "inspect container " + containerId, cancellationToken).ConfigureAwait(false);
         using var json = await ReadJsonAsync(response, cancellationToken).ConfigureAwait(false);
         var root = json.RootElement;
         string driver = string.Empty;

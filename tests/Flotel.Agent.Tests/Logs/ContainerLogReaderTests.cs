@@ -197,7 +197,8 @@ public sealed class ContainerLogReaderTests : IDisposable
     public async Task Follow_K8sFileDriver_LinesReadFromConmonsFileWithoutALogStream()
     {
         var log = _dir.Combine("ctr.log");
-        File.WriteAllText(log, $"{FileStamp} stdout F one\n{FileStamp} stderr P tw\n{FileStamp} stdout F three\n{FileStamp} stderr F o\n{FileStamp} stdout F fo");
+        File.WriteAllText(log, $"{FileStamp} stdout F one\n{FileStamp} stderr P tw\n{FileStamp} stdout F three\n");
+        File.AppendAllText(log, $"{FileStamp} stderr F o\n{FileStamp} stdout F fo");
         using var podman = new ScriptedPodman(SocketPath, (_, request, client) => AnswerInspect(client, request, "k8s-file", log));
         var cursors = new ContainerCursorStore(_dir.Combine("cursors"));
         var options = new WorkloadLogsOptions { CaptureLinger = TimeSpan.FromMilliseconds(30), LogFilePollInterval = TimeSpan.FromMilliseconds(20) };
@@ -283,7 +284,8 @@ public sealed class ContainerLogReaderTests : IDisposable
             await Send(client, Encoding.ASCII.GetBytes(Head));
             await Send(client, Chunk(Sequences.Frame(1, $"{Stamp} from the stream\n")));
         });
-        await using var reader = Reader(new ContainerCursorStore(_dir.Combine("cursors")), new WorkloadLogsOptions { CaptureLinger = TimeSpan.Zero }, files: true);
+        var options = new WorkloadLogsOptions { CaptureLinger = TimeSpan.Zero };
+        await using var reader = Reader(new ContainerCursorStore(_dir.Combine("cursors")), options, files: true);
 
         reader.Start();
         await _sink.WaitForAsync(1);
@@ -298,7 +300,8 @@ public sealed class ContainerLogReaderTests : IDisposable
     public async Task Follow_K8sFileWithOversizedAndMalformedEntries_CountedAndTheRestRead()
     {
         var log = _dir.Combine("ctr.log");
-        File.WriteAllText(log, $"{FileStamp} stdout F before\n{FileStamp} stdout F {new string('x', ConmonLogFile.DefaultBufferBytes + 10)}\nnot conmon\n{FileStamp} stdout F after\n");
+        var huge = new string('x', ConmonLogFile.DefaultBufferBytes + 10);
+        File.WriteAllText(log, $"{FileStamp} stdout F before\n{FileStamp} stdout F {huge}\nnot conmon\n{FileStamp} stdout F after\n");
         using var podman = new ScriptedPodman(SocketPath, (_, request, client) => AnswerInspect(client, request, "k8s-file", log));
         var options = new WorkloadLogsOptions { CaptureLinger = TimeSpan.Zero, LogFilePollInterval = TimeSpan.FromMilliseconds(20) };
         await using var reader = Reader(new ContainerCursorStore(_dir.Combine("cursors")), options, files: true);
@@ -324,7 +327,8 @@ public sealed class ContainerLogReaderTests : IDisposable
 
         var json = "{\"Id\":\"" + Container.Id + "\",\"HostConfig\":{\"LogConfig\":{\"Type\":\"" + driver + "\",\"Path\":\"" + path + "\",\"Size\":\"0B\"}}}";
         var body = Encoding.UTF8.GetBytes(json);
-        await Send(client, Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n"));
+        var head = $"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n";
+        await Send(client, Encoding.ASCII.GetBytes(head));
         await Send(client, body);
         return true;
     }

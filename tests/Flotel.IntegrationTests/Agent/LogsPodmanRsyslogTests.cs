@@ -13,7 +13,8 @@ namespace Flotel.IntegrationTests.Agent;
 /// <summary>
 /// The agent's log path with real peers: podman runs the blog's random-workload shape (a pod printing
 /// "New message at: &lt;date&gt;" with a sequence number every 0.1–0.9 s, hostNetwork), the agent captures it from conmon's
-/// k8s-file log (or through the libpod API where a test says so) and forwards it to a real rsyslogd over TCP; the tests read what rsyslog wrote (HOSTNAME, APP-NAME, MSG).
+/// k8s-file log (or through the libpod API where a test says so) and forwards it to a real rsyslogd over TCP; the tests
+/// read what rsyslog wrote (HOSTNAME, APP-NAME, MSG).
 /// </summary>
 [Collection(PeerCollection.Name)]
 public sealed partial class LogsPodmanRsyslogTests

@@ -48,7 +48,8 @@ public sealed class PodmanFixture : IAsyncDisposable
         }
 
         var dir = PeerProcess.CreateTempDirectory("podman");
-        await File.WriteAllTextAsync(Path.Combine(dir, "containers.conf"), "[containers]\ndefault_ulimits = []\n" + containersSettings + "\n[engine]\nruntime = \"runc\"\n");
+        var conf = "[containers]\ndefault_ulimits = []\n" + containersSettings + "\n[engine]\nruntime = \"runc\"\n";
+        await File.WriteAllTextAsync(Path.Combine(dir, "containers.conf"), conf);
         var rootfs = Path.Combine(dir, "rootfs", "bin");
         System.IO.Directory.CreateDirectory(rootfs);
         File.Copy("/bin/busybox", Path.Combine(rootfs, "busybox"));
