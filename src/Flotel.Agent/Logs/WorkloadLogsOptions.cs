@@ -23,10 +23,12 @@ public sealed class WorkloadLogsOptions
     public bool ReadLogFiles { get; set; } = true;
 
     /// <summary>
-    /// How often a container's log file is checked for new lines once everything in it was read (a poll: one read and
-    /// one <c>/proc</c> look-up per check, nothing while lines keep coming). Default 100 ms.
+    /// How often a container's log file is checked for new lines once everything in it was read (a poll: two reads, an
+    /// <c>fstat</c> and one <c>/proc</c> look-up per check). Default 250 ms, the same as <see cref="CaptureLinger"/>: each
+    /// check then appends what the previous one read, one batch per check (a shorter poll wakes the reader more often
+    /// and makes more, smaller batches, each a durable buffer write).
     /// </summary>
-    public TimeSpan LogFilePollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+    public TimeSpan LogFilePollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>Most lines appended to a target's buffer at once (one durable group commit, then one cursor save).</summary>
     public int MaxCaptureBatch { get; set; } = 1024;
