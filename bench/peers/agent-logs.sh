@@ -5,7 +5,9 @@
 # queue → collector). The collector is a second rsyslog (imtcp → omfile) that counts lines. For each, after a
 # warm-up, the script takes the forwarder's CPU (/proc/PID/stat utime+stime) over the window and the lines the
 # collector received in it, and prints CPU µs per line and RSS (start/end/max: flat or not). For the agent it also
-# prints the podman API service's CPU, which does the log-stream part of the work that rsyslog's imfile does itself.
+# prints the podman API service's CPU (the log stream when the agent reads a container through the API; with podman's
+# default k8s-file driver the agent follows conmon's file itself, and the service only answers the agent's pod and
+# container polls) and the container's conmon's (it writes the log file on either path, as the host loop does for rsyslog).
 #
 #   bench/peers/agent-logs.sh [RATE] [SECONDS]      # lines per second (default 1000), window (default 60)
 #   WARMUP=20 bench/peers/agent-logs.sh 5000 60
