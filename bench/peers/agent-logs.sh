@@ -5,7 +5,9 @@
 # queue → collector). The collector is a second rsyslog (imtcp → omfile) that counts lines. For each, after a
 # warm-up, the script takes the forwarder's CPU (/proc/PID/stat utime+stime) over the window and the lines the
 # collector received in it, and prints CPU µs per line and RSS (start/end/max: flat or not). For the agent it also
-# prints the podman API service's CPU, which does the log-stream part of the work that rsyslog's imfile does itself.
+# prints the podman API service's CPU (the log stream when the agent reads a container through the API; with podman's
+# default k8s-file driver the agent follows conmon's file itself, and the service only answers the agent's pod and
+# container polls) and the container's conmon's (it writes the log file on either path, as the host loop does for rsyslog).
 #
 #   bench/peers/agent-logs.sh [RATE] [SECONDS]      # lines per second (default 1000), window (default 60)
 #   WARMUP=20 bench/peers/agent-logs.sh 5000 60
@@ -66,11 +68,13 @@ CONF
   collector_port=$port
 }
 
-measure() { # $1 = label, $2 = forwarder pid, $3 = collector file, $4 = extra pid (or 0)
-  local label=$1 pid=$2 file=$3 extra=$4
+measure() { # $1 = label, $2 = forwarder pid, $3 = collector file, $4 = extra pid (or 0), $5 = the pod's container (conmon)
+  local label=$1 pid=$2 file=$3 extra=$4 ctr=${5:-}
   sleep "$WARMUP"
   kill -0 "$pid" 2>/dev/null || { echo "$label died during warm-up" >&2; exit 1; }
-  local c0 e0=0 l0 r0 rmax t0 t1
+  local c0 e0=0 l0 r0 rmax t0 t1 mon=0 m0=0 m1=0
+  [ -n "$ctr" ] && mon=$(podman inspect --format '{{.State.ConmonPid}}' "$ctr" 2>/dev/null || echo 0)
+  [ "$mon" != 0 ] && m0=$(cpu_ticks "$mon")
   c0=$(cpu_ticks "$pid"); [ "$extra" != 0 ] && e0=$(cpu_ticks "$extra")
   l0=$(lines "$file"); r0=$(rss_kib "$pid"); rmax=$r0; t0=$(date +%s.%N)
   local end=$(( $(date +%s) + WINDOW ))
@@ -78,13 +82,14 @@ measure() { # $1 = label, $2 = forwarder pid, $3 = collector file, $4 = extra pi
     r=$(rss_kib "$pid"); [ "$r" -gt "$rmax" ] && rmax=$r; sleep 2
   done
   local c1 e1=0 l1 r1
-  c1=$(cpu_ticks "$pid"); [ "$extra" != 0 ] && e1=$(cpu_ticks "$extra")
+  c1=$(cpu_ticks "$pid"); [ "$extra" != 0 ] && e1=$(cpu_ticks "$extra"); [ "$mon" != 0 ] && m1=$(cpu_ticks "$mon")
   l1=$(lines "$file"); r1=$(rss_kib "$pid"); t1=$(date +%s.%N); [ "$r1" -gt "$rmax" ] && rmax=$r1
   awk -v n="$label" -v c=$((c1 - c0)) -v e=$((e1 - e0)) -v l=$((l1 - l0)) -v t="$tck" -v a="$t0" -v b="$t1" \
-      -v r0="$r0" -v r1="$r1" -v rm="$rmax" -v x="$extra" 'BEGIN {
-    s = b - a; cpu = c / t; ext = e / t
+      -v r0="$r0" -v r1="$r1" -v rm="$rmax" -v x="$extra" -v m=$((m1 - m0)) -v mp="$mon" 'BEGIN {
+    s = b - a; cpu = c / t; ext = e / t; mc = m / t
     printf "| %s | %.0f | %.2f | %s | %.1f / %.1f / %.1f |\n", n, l / s, (l > 0 ? cpu * 1e6 / l : 0),
-      (x != 0 ? sprintf("+ %.2f in the podman API service", (l > 0 ? ext * 1e6 / l : 0)) : "—"),
+      (x != 0 ? sprintf("+ %.2f in the podman API service, + %.2f in conmon", (l > 0 ? ext * 1e6 / l : 0),
+                        (l > 0 && mp != 0 ? mc * 1e6 / l : 0)) : "—"),
       r0 / 1024, r1 / 1024, rm / 1024 }'
 }
 
@@ -137,7 +142,7 @@ spec:
 YAML
 "${agent_cmd[@]}" agent --manifests "$work/manifests" --data "$work/agent" \
   --podman-socket "$work/podman.sock" --node-exporter http://127.0.0.1:1/metrics >"$work/agent.log" 2>&1 & agent_pid=$!; pids+=($agent_pid)
-measure "$agent_label" "$agent_pid" "$work/flotel-received.log" "$podman_pid"
+measure "$agent_label" "$agent_pid" "$work/flotel-received.log" "$podman_pid" "$pod-printer"
 # The agent first: stopped after the pod, it could play the pod again in between.
 kill "$agent_pid" 2>/dev/null || true
 wait "$agent_pid" 2>/dev/null || true

@@ -5,9 +5,10 @@ using Flotel.Agent.Podman;
 namespace Flotel.Agent.Logs;
 
 /// <summary>
-/// Turns the frames of one container's log stream into lines: strips libpod's timestamp prefix, joins partial entries
-/// (conmon splits long lines; a frame without a trailing LF continues in the next frame of the same stream), skips what
-/// a previous run already took (<see cref="LogCursor"/>) and tracks the cursor to save.
+/// Turns the entries of one container's log into lines — frames of libpod's log stream (<c>Accept</c>) or lines of
+/// conmon's k8s-file (<see cref="AcceptFileEntry"/>): strips the timestamp, joins partial entries (conmon
+/// splits long lines; a frame without a trailing LF, or a <c>P</c> entry, continues in the next entry of the same
+/// stream), skips what a previous run already took (<see cref="LogCursor"/>) and tracks the cursor to save.
 /// </summary>
 /// <remarks>
 /// The cursor to save is <see cref="SafeCursor"/>: the position after the last frame at which no partial line was
@@ -55,6 +56,9 @@ public sealed class ContainerLogParser
     /// <summary>Entries without a readable timestamp (kept; the cursor cannot count them).</summary>
     public long UntimedEntries { get; private set; }
 
+    /// <summary><c>k8s-file</c> entries that are not conmon's format (skipped).</summary>
+    public long MalformedEntries { get; private set; }
+
     /// <summary>
     /// Takes one frame; returns true when it completes a line, given in <paramref name="message"/> (valid until the next
     /// call) with its stream and the timestamp of its first entry (UTC ticks).
@@ -90,14 +94,92 @@ public sealed class ContainerLogParser
             return false;
         }
 
-        int s = stream == PodmanStream.Stdout ? 0 : 1;
         bool timed = TryReadTimestamp(ref payload, out long ticks);
+        if (!Position(timed, ref ticks))
+        {
+            return false;
+        }
+
+        bool complete = payload.Length > 0 && payload[^1] == (byte)'\n';
+        if (complete)
+        {
+            payload = payload[..^1];
+        }
+
+        return Take(stream, ticks, payload, complete, out lineTicks, out message);
+    }
+
+    /// <summary>
+    /// Takes one entry of a conmon <c>k8s-file</c> log (one line of the file, without its LF; see
+    /// <see cref="ConmonLogFile"/>); returns true when it completes a line, as <c>Accept</c> does for a frame.
+    /// The line's time keeps the entry's precision; the cursor counts entries per whole second, as libpod's API stamps
+    /// them, so a cursor saved while following the file resumes exactly on either path.
+    /// </summary>
+    /// <remarks>Entry layout (CRI logging format, conmon <c>write_k8s_log</c>):
+    /// <c>RFC3339Nano-with-offset SP ("stdout" | "stderr") SP tag SP content</c>, tag <c>F</c> (the line ends here) or
+    /// <c>P</c> (partial: conmon split the line, the next entry of the stream continues it). Entries that do not have
+    /// this shape are counted in <see cref="MalformedEntries"/> and skipped (they do not move the cursor).</remarks>
+    public bool AcceptFileEntry(ReadOnlySpan<byte> entry, out PodmanStream lineStream, out long lineTicks, out ReadOnlySpan<byte> message)
+    {
+        lineStream = PodmanStream.Stdout;
+        lineTicks = 0;
+        message = default;
+        int space = entry[..Math.Min(entry.Length, MaxTimestampBytes + 1)].IndexOf((byte)' ');
+        if (space <= 0 || !TryParseFileTimestamp(entry[..space], out long preciseTicks))
+        {
+            MalformedEntries++;
+            return false;
+        }
+
+        var rest = entry[(space + 1)..];
+        if (rest.StartsWith("stdout "u8))
+        {
+            lineStream = PodmanStream.Stdout;
+        }
+        else if (rest.StartsWith("stderr "u8))
+        {
+            lineStream = PodmanStream.Stderr;
+        }
+        else
+        {
+            MalformedEntries++;
+            return false;
+        }
+
+        // The tag may carry more ':'-separated fields after P or F (CRI); only the first one is defined.
+        rest = rest[7..];
+        int tagEnd = rest.IndexOf((byte)' ');
+        var tag = tagEnd < 0 ? rest : rest[..tagEnd];
+        if (tag.Length == 0 || (tag[0] != (byte)'F' && tag[0] != (byte)'P') || (tag.Length > 1 && tag[1] != (byte)':'))
+        {
+            MalformedEntries++;
+            return false;
+        }
+
+        long second = preciseTicks - (preciseTicks % TimeSpan.TicksPerSecond);
+        if (!Position(timed: true, ref second))
+        {
+            return false;
+        }
+
+        var content = tagEnd < 0 ? default : rest[(tagEnd + 1)..];
+        return Take(lineStream, preciseTicks, content, complete: tag[0] == (byte)'F', out lineTicks, out message);
+    }
+
+    /// <summary>
+    /// Moves the position past one entry stamped <paramref name="ticks"/> (the cursor's unit); false when a previous run
+    /// already took it. An untimed entry gets the position's time.
+    /// </summary>
+    private bool Position(bool timed, ref long ticks)
+    {
         if (!timed)
         {
             UntimedEntries++;
             ticks = _position.TimestampTicks;
+            return true;
         }
-        else if (ticks < _resume.TimestampTicks || (ticks == _resume.TimestampTicks && _seenAtResume < _resume.Count))
+
+        if (ticks < _resume.TimestampTicks || (ticks == _resume.TimestampTicks && _seenAtResume < _resume.Count))
         {
             if (ticks == _resume.TimestampTicks)
             {
@@ -107,17 +189,17 @@ public sealed class ContainerLogParser
             SkippedEntries++;
             return false;
         }
-        else
-        {
-            _position = _position.Advance(ticks);
-        }
 
-        bool complete = payload.Length > 0 && payload[^1] == (byte)'\n';
-        if (complete)
-        {
-            payload = payload[..^1];
-        }
+        _position = _position.Advance(ticks);
+        return true;
+    }
 
+    /// <summary>Joins one entry's content into its stream's line; true with the line when the entry completes it.</summary>
+    private bool Take(PodmanStream stream, long ticks, ReadOnlySpan<byte> payload, bool complete, out long lineTicks, out ReadOnlySpan<byte> message)
+    {
+        lineTicks = 0;
+        message = default;
+        int s = stream == PodmanStream.Stdout ? 0 : 1;
         if (complete && !_pending[s])
         {
             // The common case, a whole line in one frame: hand out the payload itself, no copy.
@@ -173,6 +255,112 @@ public sealed class ContainerLogParser
 
         lineTicks = _lineTicks[s];
         message = line.WrittenSpan;
+        return true;
+    }
+
+    /// <summary>
+    /// conmon's timestamp, <c>YYYY-MM-DDTHH:MM:SS.NNNNNNNNN±HH:MM</c> (local time with its offset) or with <c>Z</c>, to
+    /// UTC ticks (100 ns: the last two digits of the nanoseconds are dropped). conmon stamps every line of one read of
+    /// the container's output alike, so the last stamp parsed is remembered and compared first.
+    /// </summary>
+    private bool TryParseFileTimestamp(ReadOnlySpan<byte> stamp, out long ticks)
+    {
+        if (stamp.SequenceEqual(_lastStamp.AsSpan(0, _lastStampLength)))
+        {
+            ticks = _lastTicks;
+            return true;
+        }
+
+        if (!TryParseRfc3339(stamp, out ticks))
+        {
+            return false;
+        }
+
+        stamp.CopyTo(_lastStamp);
+        _lastStampLength = stamp.Length;
+        _lastTicks = ticks;
+        return true;
+    }
+
+    /// <summary>RFC 3339 §5.6 <c>date-time</c> with an optional fraction of up to 9 digits, to UTC ticks.</summary>
+    internal static bool TryParseRfc3339(ReadOnlySpan<byte> s, out long ticks)
+    {
+        ticks = 0;
+        if (s.Length < 20 || s.Length > MaxTimestampBytes || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':')
+        {
+            return false;
+        }
+
+        if (!Digits(s[..4], out int year) || !Digits(s[5..7], out int month) || !Digits(s[8..10], out int day)
+            || !Digits(s[11..13], out int hour) || !Digits(s[14..16], out int minute) || !Digits(s[17..19], out int second))
+        {
+            return false;
+        }
+
+        if (year < 1 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 60)
+        {
+            return false;
+        }
+
+        int i = 19;
+        long fraction = 0;
+        if (s[i] == '.')
+        {
+            int digits = 0;
+            for (i++; i < s.Length && s[i] >= '0' && s[i] <= '9'; i++, digits++)
+            {
+                if (digits < 7)
+                {
+                    fraction = (fraction * 10) + (s[i] - '0');
+                }
+            }
+
+            if (digits is 0 or > 9)
+            {
+                return false;
+            }
+
+            for (; digits < 7; digits++)
+            {
+                fraction *= 10;
+            }
+        }
+
+        long offsetTicks;
+        var zone = s[i..];
+        if (zone.Length == 1 && (zone[0] == 'Z' || zone[0] == 'z'))
+        {
+            offsetTicks = 0;
+        }
+        else if (zone.Length == 6 && (zone[0] == '+' || zone[0] == '-') && zone[3] == ':'
+            && Digits(zone[1..3], out int oh) && Digits(zone[4..6], out int om) && oh <= 23 && om <= 59)
+        {
+            offsetTicks = ((oh * 60L) + om) * TimeSpan.TicksPerMinute * (zone[0] == '-' ? -1 : 1);
+        }
+        else
+        {
+            return false;
+        }
+
+        // A leap second (:60) is taken as the last tick of :59 plus one second, i.e. the next second's start.
+        long local = new DateTime(year, month, day, hour, minute, 0, DateTimeKind.Unspecified).Ticks + (second * TimeSpan.TicksPerSecond) + fraction;
+        ticks = local - offsetTicks;
+        return ticks > 0 && ticks <= DateTime.MaxValue.Ticks;
+    }
+
+    private static bool Digits(ReadOnlySpan<byte> s, out int value)
+    {
+        value = 0;
+        foreach (byte b in s)
+        {
+            if (b < '0' || b > '9')
+            {
+                return false;
+            }
+
+            value = (value * 10) + (b - '0');
+        }
+
         return true;
     }
 

@@ -9,14 +9,25 @@ using Microsoft.Extensions.Logging;
 namespace Flotel.Agent.Logs;
 
 /// <summary>
-/// Captures one container's log: follows libpod's log stream from the saved cursor, appends each batch of lines to the
-/// workload's target buffer (durable), then saves the cursor — so after a restart capture resumes exactly after the
-/// last line made durable. Only a kill between an append and the cursor save repeats lines: at most one batch
+/// Captures one container's log: follows it from the saved cursor, appends each batch of lines to the workload's
+/// target buffer (durable), then saves the cursor — so after a restart capture resumes exactly after the last line
+/// made durable. Only a kill between an append and the cursor save repeats lines: at most one batch
 /// (<see cref="WorkloadLogsOptions.MaxCaptureBatch"/> lines). stdout lines get severity informational, stderr warning.
-/// The stream ends when the container stops; it is opened again (from the cursor) until the reader is stopped. Each
-/// reader runs on a thread of its own, blocked in the stream's reads (<see cref="PodmanLogStream"/>) and in the
-/// appends; its waits (linger, reopen delay) use the system clock.
+/// Each reader runs on a thread of its own; its waits (linger, poll, reopen delay) use the system clock.
 /// </summary>
+/// <remarks>
+/// Two ways to the same lines, chosen each time the log is opened from the container's log driver (libpod inspect):
+/// <list type="bullet">
+/// <item><c>k8s-file</c> (podman's default): the file conmon writes is followed directly (<see cref="ConmonLogFile"/>):
+/// read to its end, then polled every <see cref="WorkloadLogsOptions.LogFilePollInterval"/> — no podman process in the
+/// way. A stopped or restarted container keeps its file (conmon appends), so the file is followed until the reader is
+/// stopped (the container was removed); rotations and truncations are followed.</item>
+/// <item>anything else (<c>journald</c>…), or a file the agent cannot open: libpod's log stream
+/// (<see cref="PodmanLogStream"/>), blocked in its reads; it ends when the container stops and is opened again from
+/// the cursor.</item>
+/// </list>
+/// Both give the parser entries in the log's order stamped per whole second, so one cursor serves either.
+/// </remarks>
 public sealed partial class ContainerLogReader : IAsyncDisposable
 {
     /// <summary>Severity of stdout lines: informational (6), as Flotta.</summary>
@@ -38,6 +49,10 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
     private readonly Counter _capturedErr;
     private readonly Counter _noTarget;
     private readonly Counter _streamErrors;
+    private readonly Counter _fileOversized;
+    private readonly Counter _fileMalformed;
+    private readonly Counter _fileRotations;
+    private bool _fallbackLogged;
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ArrayBufferWriter<byte> _batch = new(64 * 1024);
     private readonly List<int> _ends;
@@ -51,7 +66,7 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
     /// <summary>Bytes of encoded records that end a capture batch early (bounds the batch buffer with long lines).</summary>
     private const int MaxCaptureBytes = 1024 * 1024;
 
-    /// <summary>Pause after the stream was woken by new data before it is read (see <see cref="FollowOnce"/>).</summary>
+    /// <summary>Pause after the stream was woken by new data before it is read (see <see cref="FollowStream"/>).</summary>
     private static readonly TimeSpan ReadCoalescing = TimeSpan.FromMilliseconds(20);
 
     public ContainerLogReader(string workload, PodmanContainer container, PodmanClient podman, ContainerCursorStore cursors, ILogSink sink, WorkloadLogsOptions options, MetricsRegistry metrics, TimeProvider time, ILogger logger)
@@ -76,7 +91,17 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
         _ends = new List<int>(options.MaxCaptureBatch);
         _records = new List<ReadOnlyMemory<byte>>(options.MaxCaptureBatch);
         _streamErrors = metrics.Counter("flotel_agent_log_stream_errors_total", "Container log streams that failed or were malformed (reopened).", ("workload", workload));
+        const string skipped = "flotel_agent_log_file_entries_skipped_total";
+        const string skippedHelp = "Entries of containers' k8s-file logs skipped, by workload and reason "
+            + "(too_long: longer than the read buffer; malformed: not conmon's format).";
+        _fileOversized = metrics.Counter(skipped, skippedHelp, ("workload", workload), ("reason", "too_long"));
+        _fileMalformed = metrics.Counter(skipped, skippedHelp, ("workload", workload), ("reason", "malformed"));
+        const string rotationsHelp = "Containers' k8s-file logs found replaced (conmon's size limit) or truncated, and followed.";
+        _fileRotations = metrics.Counter("flotel_agent_log_file_rotations_total", rotationsHelp, ("workload", workload));
     }
+
+    /// <summary>True while the log is read from conmon's file, false while from libpod's stream (status, tests).</summary>
+    public bool ReadsFile { get; private set; }
 
     public string Workload { get; }
 
@@ -163,12 +188,111 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Follows the log from the cursor until the stream ends (the container stopped) or the reader stops. Lines are
-    /// appended in batches: at most <see cref="WorkloadLogsOptions.CaptureLinger"/> after the first line of a batch was
-    /// read, at once when a batch is full or the stream ended.
-    /// </summary>
+    /// <summary>The way to the container's log: its file when the driver is <c>k8s-file</c> and the file opens, else libpod's stream.</summary>
     private void FollowOnce(CancellationToken token)
+    {
+        ConmonLogFile? file = null;
+        if (_options.ReadLogFiles)
+        {
+            var config = _podman.InspectLogConfigAsync(Container.Id, token).GetAwaiter().GetResult();
+            if (config.HasFile)
+            {
+                try
+                {
+                    file = ConmonLogFile.Open(config.Path);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    if (!_fallbackLogged)
+                    {
+                        _fallbackLogged = true;
+                        LogFileFallback(_logger, Workload, Container.Name, config.Path, e.Message);
+                    }
+                }
+            }
+        }
+
+        ReadsFile = file is not null;
+        if (file is null)
+        {
+            FollowStream(token);
+            return;
+        }
+
+        using (file)
+        {
+            FollowFile(file, token);
+        }
+    }
+
+    /// <summary>
+    /// Follows conmon's file from the cursor until the reader stops: entries up to the cursor are skipped, the rest are
+    /// batched as in <see cref="FollowStream"/>; at the end of the data the file is polled every
+    /// <see cref="WorkloadLogsOptions.LogFilePollInterval"/> (or sooner when a lingering batch is due).
+    /// </summary>
+    private void FollowFile(ConmonLogFile file, CancellationToken token)
+    {
+        var parser = new ContainerLogParser(Cursor, _options.MaxLineBytes);
+        _batch.ResetWrittenCount();
+        _ends.Clear();
+        long firstUnflushed = 0;
+        long oversized = 0;
+        long malformed = 0;
+        long rotations = 0;
+        while (true)
+        {
+            bool had = _ends.Count > 0;
+            int max = _sink.MaxMessageBytes(Workload);
+            while (_ends.Count < _options.MaxCaptureBatch && _batch.WrittenCount < MaxCaptureBytes && file.TryReadEntry(out var entry))
+            {
+                if (parser.AcceptFileEntry(entry, out var lineStream, out var ticks, out var message))
+                {
+                    Add(parser, lineStream, ticks, message, max);
+                }
+            }
+
+            if (!had && _ends.Count > 0)
+            {
+                firstUnflushed = _time.GetTimestamp();
+            }
+
+            bool full = _ends.Count >= _options.MaxCaptureBatch || _batch.WrittenCount >= MaxCaptureBytes;
+            if (full || (_ends.Count > 0 && _time.GetElapsedTime(firstUnflushed) >= _options.CaptureLinger))
+            {
+                Flush(parser);
+            }
+
+            _fileOversized.Add(file.OversizedEntries - oversized);
+            _fileMalformed.Add(parser.MalformedEntries - malformed);
+            _fileRotations.Add(file.Rotations + file.Truncations - rotations);
+            (oversized, malformed, rotations) = (file.OversizedEntries, parser.MalformedEntries, file.Rotations + file.Truncations);
+            if (full || file.Fill())
+            {
+                continue;
+            }
+
+            // Nothing new: wait for the next poll, or until a lingering batch is due.
+            var wait = _options.LogFilePollInterval;
+            if (_ends.Count > 0)
+            {
+                var due = _options.CaptureLinger - _time.GetElapsedTime(firstUnflushed);
+                wait = due < wait ? (due > TimeSpan.Zero ? due : TimeSpan.Zero) : wait;
+            }
+
+            if (token.WaitHandle.WaitOne(wait))
+            {
+                Flush(parser);
+                token.ThrowIfCancellationRequested();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Follows libpod's log stream from the cursor until the stream ends (the container stopped) or the reader stops.
+    /// Lines are appended in batches: at most <see cref="WorkloadLogsOptions.CaptureLinger"/> after the first line of a
+    /// batch was read, at once when a batch is full or the stream ended.
+    /// </summary>
+    private void FollowStream(CancellationToken token)
     {
         var resume = Cursor;
         DateTimeOffset? since = resume.IsStart ? null : new DateTimeOffset(resume.TimestampTicks, TimeSpan.Zero);
@@ -267,24 +391,28 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
         int max = _sink.MaxMessageBytes(Workload);
         while (_ends.Count < _options.MaxCaptureBatch && _batch.WrittenCount < MaxCaptureBytes && PodmanFrameReader.TryRead(ref reader, out var stream, out var payload, out error))
         {
-            if (!parser.Accept(stream, payload, out var lineStream, out var ticks, out var message))
+            if (parser.Accept(stream, payload, out var lineStream, out var ticks, out var message))
             {
-                continue;
+                Add(parser, lineStream, ticks, message, max);
             }
-
-            bool stderr = lineStream == PodmanStream.Stderr;
-            (stderr ? _capturedErr : _capturedOut).Increment();
-            if (max > 0 && message.Length > max)
-            {
-                message = message[..max];
-                _sink.CountTruncated(Workload);
-            }
-
-            LogRecord.Write(_batch, stderr ? StderrSeverity : StdoutSeverity, ticks, parser.SafeCursor, _workloadUtf8, _containerUtf8, message);
-            _ends.Add(_batch.WrittenCount);
         }
 
         return (int)reader.Consumed;
+    }
+
+    /// <summary>Adds one line to the batch (cut to the target's message limit <paramref name="max"/>, 0 = none).</summary>
+    private void Add(ContainerLogParser parser, PodmanStream lineStream, long ticks, ReadOnlySpan<byte> message, int max)
+    {
+        bool stderr = lineStream == PodmanStream.Stderr;
+        (stderr ? _capturedErr : _capturedOut).Increment();
+        if (max > 0 && message.Length > max)
+        {
+            message = message[..max];
+            _sink.CountTruncated(Workload);
+        }
+
+        LogRecord.Write(_batch, stderr ? StderrSeverity : StdoutSeverity, ticks, parser.SafeCursor, _workloadUtf8, _containerUtf8, message);
+        _ends.Add(_batch.WrittenCount);
     }
 
     /// <summary>
@@ -318,6 +446,11 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
             _cursorFile!.Save(Cursor);
         }
     }
+
+    [LoggerMessage(
+        Level = LogLevel.Warning,
+        Message = "Workload {Workload}: the log file {Path} of container {Container} cannot be read ({Reason}); its log is read through podman's API instead")]
+    private static partial void LogFileFallback(ILogger logger, string workload, string container, string path, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Workload {Workload}: reading the log of container {Container} failed ({Reason}); retrying, capture resumes from its cursor")]
     private static partial void LogStreamFailed(ILogger logger, string workload, string container, string reason);

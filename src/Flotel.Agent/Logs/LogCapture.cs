@@ -41,7 +41,7 @@ public sealed partial class LogCapture : IWorkloadContainerObserver, ILogSink, I
     private volatile Dictionary<string, LogTarget> _routes = new(StringComparer.Ordinal);
 
     /// <param name="logsDirectory">The capture's directory, <c>{data}/logs</c>.</param>
-    /// <param name="podman">The libpod API client the readers open log streams with (owned by the caller).</param>
+    /// <param name="podman">The libpod API client the readers inspect containers and open log streams with (owned by the caller).</param>
     /// <param name="options">Tuning; validated by the caller.</param>
     /// <param name="metrics">Where the capture's and the targets' metrics are registered.</param>
     /// <param name="loggers">Creates the loggers of the targets and readers.</param>
@@ -64,7 +64,9 @@ public sealed partial class LogCapture : IWorkloadContainerObserver, ILogSink, I
         _cursors = new ContainerCursorStore(Path.Combine(logsDirectory, "cursors"), options.CursorSyncInterval, time);
         _targetsDirectory = Path.Combine(logsDirectory, "targets");
         _noTarget = metrics.Counter("flotel_agent_workloads_without_target_total", "Plans in which a workload named a log target the device does not have (its logs are not captured).");
-        metrics.Gauge("flotel_agent_log_readers", "Container log streams followed now.", () => _readers.Count);
+        metrics.Gauge("flotel_agent_log_readers", "Container logs followed now.", () => _readers.Count);
+        const string filesHelp = "Container logs followed now in conmon's k8s-file rather than through podman's API.";
+        metrics.Gauge("flotel_agent_log_files_followed", filesHelp, CountFileReaders);
         metrics.Gauge("flotel_agent_syslog_connections_open", "Open connections to syslog targets.", () => SyslogSender.OpenConnections);
     }
 
@@ -80,6 +82,20 @@ public sealed partial class LogCapture : IWorkloadContainerObserver, ILogSink, I
             {
                 return [.. _readers.Keys];
             }
+        }
+    }
+
+    private double CountFileReaders()
+    {
+        lock (_readers)
+        {
+            int n = 0;
+            foreach (var reader in _readers.Values)
+            {
+                n += reader.ReadsFile ? 1 : 0;
+            }
+
+            return n;
         }
     }
 

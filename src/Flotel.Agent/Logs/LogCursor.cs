@@ -4,7 +4,9 @@ namespace Flotel.Agent.Logs;
 /// Where capture of one container's log stands: every log entry stamped before <see cref="TimestampTicks"/> was taken,
 /// and the first <see cref="Count"/> entries stamped exactly at it. libpod's log API stamps entries with whole seconds
 /// (RFC 3339), so the count is what tells apart the lines of one second; resuming asks for <c>since=</c> that second and
-/// skips the entries already taken. <see cref="Start"/> = nothing taken yet (the container's whole log is read).
+/// skips the entries already taken. Entries of conmon's k8s-file (nanosecond stamps) are counted per whole second too,
+/// so the same cursor resumes either way of reading the log. <see cref="Start"/> = nothing taken yet (the container's
+/// whole log is read).
 /// </summary>
 /// <param name="TimestampTicks">UTC ticks of the last entry taken (0 = none).</param>
 /// <param name="Count">Entries taken at exactly that timestamp.</param>

@@ -8,7 +8,7 @@ namespace Flotel.Agent.Podman;
 
 /// <summary>
 /// The libpod REST API (v4) over podman's unix socket (<c>podman system service</c>): play, list, start and remove
-/// pods, list containers (one HTTP connection pool over the socket, every call with <see cref="RequestTimeout"/>), and
+/// pods, list and inspect containers (one HTTP connection pool over the socket, every call with <see cref="RequestTimeout"/>), and
 /// open a container's log stream (a connection of its own, read with blocking calls: <see cref="PodmanLogStream"/>).
 /// </summary>
 public sealed class PodmanClient : IDisposable
@@ -155,6 +155,34 @@ public sealed class PodmanClient : IDisposable
         }
 
         return containers;
+    }
+
+    /// <summary>
+    /// A container's log driver and, for <c>k8s-file</c>, the file conmon writes its output to (libpod's container
+    /// inspect, <c>HostConfig.LogConfig</c>; the Docker-compatible <c>LogPath</c> when that has no path).
+    /// </summary>
+    /// <exception cref="PodmanApiException">podman answered with an error (404: the container is gone).</exception>
+    public async Task<PodmanLogConfig> InspectLogConfigAsync(string containerId, CancellationToken cancellationToken)
+    {
+        var resource = "/containers/" + Uri.EscapeDataString(containerId) + "/json";
+        using var response = await SendAsync(HttpMethod.Get, resource, null, "inspect container " + containerId, cancellationToken).ConfigureAwait(false);
+        using var json = await ReadJsonAsync(response, cancellationToken).ConfigureAwait(false);
+        var root = json.RootElement;
+        string driver = string.Empty;
+        string path = string.Empty;
+        if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("HostConfig", out var host) && host.ValueKind == JsonValueKind.Object
+            && host.TryGetProperty("LogConfig", out var log) && log.ValueKind == JsonValueKind.Object)
+        {
+            driver = String(log, "Type");
+            path = String(log, "Path");
+        }
+
+        if (path.Length == 0 && root.ValueKind == JsonValueKind.Object)
+        {
+            path = String(root, "LogPath");
+        }
+
+        return new PodmanLogConfig(driver, path);
     }
 
     /// <summary>Starts the stopped containers of a pod (a restart after they died).</summary>

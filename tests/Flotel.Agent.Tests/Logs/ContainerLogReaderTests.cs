@@ -193,8 +193,152 @@ public sealed class ContainerLogReaderTests : IDisposable
         Assert.True(_metrics.Sum("flotel_agent_log_stream_errors_total", ("workload", "printer")) >= 2);
     }
 
-    private ContainerLogReader Reader(ContainerCursorStore cursors, WorkloadLogsOptions options) =>
-        new("printer", Container, new PodmanClient(SocketPath), cursors, _sink, options, _metrics, TimeProvider.System, NullLogger.Instance);
+    [Fact]
+    public async Task Follow_K8sFileDriver_LinesReadFromConmonsFileWithoutALogStream()
+    {
+        var log = _dir.Combine("ctr.log");
+        File.WriteAllText(log, $"{FileStamp} stdout F one\n{FileStamp} stderr P tw\n{FileStamp} stdout F three\n");
+        File.AppendAllText(log, $"{FileStamp} stderr F o\n{FileStamp} stdout F fo");
+        using var podman = new ScriptedPodman(SocketPath, (_, request, client) => AnswerInspect(client, request, "k8s-file", log));
+        var cursors = new ContainerCursorStore(_dir.Combine("cursors"));
+        var options = new WorkloadLogsOptions { CaptureLinger = TimeSpan.FromMilliseconds(30), LogFilePollInterval = TimeSpan.FromMilliseconds(20) };
+        await using var reader = Reader(cursors, options, files: true);
+
+        reader.Start();
+        await _sink.WaitForAsync(3);
+
+        // The torn last entry ("fo") waits for its end.
+        File.AppendAllText(log, $"ur\n{FileStamp} stdout F five\n");
+        await _sink.WaitForAsync(5);
+        await reader.StopAsync();
+
+        Assert.Equal(
+            [(6, "one"), (6, "three"), (4, "two"), (6, "four"), (6, "five")],
+            _sink.Lines.Select(l => (l.Severity, l.Message)));
+        Assert.True(reader.ReadsFile);
+        Assert.All(podman.Requests, r => Assert.StartsWith($"GET /v4.0.0/libpod/containers/{Container.Id}/json HTTP/1.1", r, StringComparison.Ordinal));
+        Assert.Equal(new LogCursor(new DateTime(2026, 11, 27, 13, 57, 20, DateTimeKind.Utc).Ticks, 6), cursors.Load(Container.Id));
+    }
+
+    [Fact]
+    public async Task Follow_K8sFileReaderStoppedAndStartedAgain_ResumesAfterTheCursorNothingTwice()
+    {
+        var log = _dir.Combine("ctr.log");
+        File.WriteAllText(log, string.Concat(Enumerable.Range(1, 3).Select(i => $"{FileStamp} stdout F line {i}\n")));
+        using var podman = new ScriptedPodman(SocketPath, (_, request, client) => AnswerInspect(client, request, "k8s-file", log));
+        var cursors = new ContainerCursorStore(_dir.Combine("cursors"));
+        var options = new WorkloadLogsOptions { CaptureLinger = TimeSpan.Zero, LogFilePollInterval = TimeSpan.FromMilliseconds(20) };
+        await using (var first = Reader(cursors, options, files: true))
+        {
+            first.Start();
+            await _sink.WaitForAsync(3);
+        }
+
+        // Written while no reader ran, in the same second as the lines already taken and in the next.
+        File.AppendAllText(log, $"{FileStamp} stdout F line 4\n2026-11-27T14:57:21.000000001+01:00 stdout F line 5\n");
+        await using var second = Reader(cursors, options, files: true);
+        second.Start();
+        await _sink.WaitForAsync(5);
+        await Task.Delay(100);
+        await second.StopAsync();
+
+        Assert.Equal(Enumerable.Range(1, 5).Select(i => $"line {i}"), _sink.Lines.Select(l => l.Message));
+    }
+
+    [Fact]
+    public async Task Follow_K8sFileRotatedWhileFollowed_EveryLineOnceAcrossTheNewFile()
+    {
+        var log = _dir.Combine("ctr.log");
+        File.WriteAllText(log, $"{FileStamp} stdout F line 1\n");
+        using var podman = new ScriptedPodman(SocketPath, (_, request, client) => AnswerInspect(client, request, "k8s-file", log));
+        var options = new WorkloadLogsOptions { CaptureLinger = TimeSpan.Zero, LogFilePollInterval = TimeSpan.FromMilliseconds(20) };
+        await using var reader = Reader(new ContainerCursorStore(_dir.Combine("cursors")), options, files: true);
+        reader.Start();
+        await _sink.WaitForAsync(1);
+
+        File.AppendAllText(log, $"{FileStamp} stdout F line 2\n");
+        File.WriteAllText(log + ".tmp", $"{FileStamp} stdout F line 3\n");
+        File.Move(log + ".tmp", log, overwrite: true);
+        File.AppendAllText(log, $"{FileStamp} stdout F line 4\n");
+        await _sink.WaitForAsync(4);
+        await Task.Delay(100);
+        await reader.StopAsync();
+
+        Assert.Equal(Enumerable.Range(1, 4).Select(i => $"line {i}"), _sink.Lines.Select(l => l.Message));
+        Assert.Equal(1, _metrics.Sum("flotel_agent_log_file_rotations_total", ("workload", "printer")));
+    }
+
+    [Theory]
+    [InlineData("journald", "")]
+    [InlineData("k8s-file", "missing.log")]
+    public async Task Follow_NoFileToRead_LibpodsLogStreamInstead(string driver, string file)
+    {
+        var path = file.Length == 0 ? string.Empty : _dir.Combine(file);
+        using var podman = new ScriptedPodman(SocketPath, async (_, request, client) =>
+        {
+            if (await AnswerInspect(client, request, driver, path))
+            {
+                return;
+            }
+
+            await Send(client, Encoding.ASCII.GetBytes(Head));
+            await Send(client, Chunk(Sequences.Frame(1, $"{Stamp} from the stream\n")));
+        });
+        var options = new WorkloadLogsOptions { CaptureLinger = TimeSpan.Zero };
+        await using var reader = Reader(new ContainerCursorStore(_dir.Combine("cursors")), options, files: true);
+
+        reader.Start();
+        await _sink.WaitForAsync(1);
+        await reader.StopAsync();
+
+        Assert.Equal(["from the stream"], _sink.Lines.Select(l => l.Message));
+        Assert.False(reader.ReadsFile);
+        Assert.Contains(podman.Requests, r => r.Contains("/logs?", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Follow_K8sFileWithOversizedAndMalformedEntries_CountedAndTheRestRead()
+    {
+        var log = _dir.Combine("ctr.log");
+        var huge = new string('x', ConmonLogFile.DefaultBufferBytes + 10);
+        File.WriteAllText(log, $"{FileStamp} stdout F before\n{FileStamp} stdout F {huge}\nnot conmon\n{FileStamp} stdout F after\n");
+        using var podman = new ScriptedPodman(SocketPath, (_, request, client) => AnswerInspect(client, request, "k8s-file", log));
+        var options = new WorkloadLogsOptions { CaptureLinger = TimeSpan.Zero, LogFilePollInterval = TimeSpan.FromMilliseconds(20) };
+        await using var reader = Reader(new ContainerCursorStore(_dir.Combine("cursors")), options, files: true);
+
+        reader.Start();
+        await _sink.WaitForAsync(2);
+        await reader.StopAsync();
+
+        Assert.Equal(["before", "after"], _sink.Lines.Select(l => l.Message));
+        Assert.Equal(1, _metrics.Sum("flotel_agent_log_file_entries_skipped_total", ("workload", "printer"), ("reason", "too_long")));
+        Assert.Equal(1, _metrics.Sum("flotel_agent_log_file_entries_skipped_total", ("workload", "printer"), ("reason", "malformed")));
+    }
+
+    private const string FileStamp = "2026-11-27T14:57:20.123456789+01:00";
+
+    /// <summary>Answers libpod's container inspect (true), or does nothing for any other request (false).</summary>
+    private static async Task<bool> AnswerInspect(Socket client, string request, string driver, string path)
+    {
+        if (!request.StartsWith($"GET /v4.0.0/libpod/containers/{Container.Id}/json ", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var json = "{\"Id\":\"" + Container.Id + "\",\"HostConfig\":{\"LogConfig\":{\"Type\":\"" + driver + "\",\"Path\":\"" + path + "\",\"Size\":\"0B\"}}}";
+        var body = Encoding.UTF8.GetBytes(json);
+        var head = $"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n";
+        await Send(client, Encoding.ASCII.GetBytes(head));
+        await Send(client, body);
+        return true;
+    }
+
+    /// <summary>A reader; <paramref name="files"/> false reads through libpod's stream only, as the tests above script it.</summary>
+    private ContainerLogReader Reader(ContainerCursorStore cursors, WorkloadLogsOptions options, bool files = false)
+    {
+        options.ReadLogFiles = files;
+        return new("printer", Container, new PodmanClient(SocketPath), cursors, _sink, options, _metrics, TimeProvider.System, NullLogger.Instance);
+    }
 
     private static byte[] Chunk(byte[] data) => [.. Encoding.ASCII.GetBytes($"{data.Length:x}\r\n"), .. data, (byte)'\r', (byte)'\n'];
 
@@ -256,6 +400,12 @@ public sealed class ContainerLogReaderTests : IDisposable
         private readonly CancellationTokenSource _stop = new();
 
         public ScriptedPodman(string path, Func<int, Socket, Task> script)
+            : this(path, (index, _, client) => script(index, client))
+        {
+        }
+
+        /// <summary>A script that also gets the request head.</summary>
+        public ScriptedPodman(string path, Func<int, string, Socket, Task> script)
         {
             _listener.Bind(new UnixDomainSocketEndPoint(path));
             _listener.Listen(8);
@@ -298,7 +448,7 @@ public sealed class ContainerLogReaderTests : IDisposable
             _stop.Dispose();
         }
 
-        private async Task AcceptAsync(Func<int, Socket, Task> script)
+        private async Task AcceptAsync(Func<int, string, Socket, Task> script)
         {
             var connections = new List<Task>();
             try
@@ -317,7 +467,7 @@ public sealed class ContainerLogReaderTests : IDisposable
             await Task.WhenAll(connections);
         }
 
-        private async Task ServeAsync(int index, Socket client, Func<int, Socket, Task> script)
+        private async Task ServeAsync(int index, Socket client, Func<int, string, Socket, Task> script)
         {
             using (client)
             {
@@ -341,7 +491,7 @@ public sealed class ContainerLogReaderTests : IDisposable
 
                 try
                 {
-                    await script(index, client);
+                    await script(index, head.ToString(), client);
 
                     // Like podman: the connection stays until the reader closes it (a script that ended the body sent its last chunk).
                     await client.ReceiveAsync(buffer, SocketFlags.None).WaitAsync(_stop.Token);

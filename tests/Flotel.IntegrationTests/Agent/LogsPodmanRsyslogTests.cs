@@ -12,8 +12,9 @@ namespace Flotel.IntegrationTests.Agent;
 
 /// <summary>
 /// The agent's log path with real peers: podman runs the blog's random-workload shape (a pod printing
-/// "New message at: &lt;date&gt;" with a sequence number every 0.1–0.9 s, hostNetwork), the agent captures it through the
-/// libpod API and forwards it to a real rsyslogd over TCP; the tests read what rsyslog wrote (HOSTNAME, APP-NAME, MSG).
+/// "New message at: &lt;date&gt;" with a sequence number every 0.1–0.9 s, hostNetwork), the agent captures it from conmon's
+/// k8s-file log (or through the libpod API where a test says so) and forwards it to a real rsyslogd over TCP; the tests
+/// read what rsyslog wrote (HOSTNAME, APP-NAME, MSG).
 /// </summary>
 [Collection(PeerCollection.Name)]
 public sealed partial class LogsPodmanRsyslogTests
@@ -51,8 +52,10 @@ public sealed partial class LogsPodmanRsyslogTests
         Assert.All(rsyslog.Lines(), l => Assert.Equal((Device, workload), (l.Host, l.App)));
     }
 
-    [Fact]
-    public async Task Agent_StoppedWithoutFlushAndStartedAgain_NoGapAndNoDuplicate()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Agent_StoppedWithoutFlushAndStartedAgain_NoGapAndNoDuplicate(bool readLogFiles)
     {
         await using var podman = await PodmanFixture.StartAsync();
         using var rsyslog = new RsyslogCollector();
@@ -61,20 +64,45 @@ public sealed partial class LogsPodmanRsyslogTests
         var workload = "restart-workload-" + dirs.Run;
         podman.Track(workload);
         WriteManifests(dirs.Manifests, [("syslog-a", rsyslog.Ports[0], 64)], workload, "syslog-a", FastScript(0.05));
-        var agent = await StartAgentAsync(dirs, podman);
+        var agent = await StartAgentAsync(dirs, podman, readLogFiles);
         await WaitAsync(() => MaxSeq(rsyslog.Lines()) >= 20, "first lines", rsyslog);
+
+        // podman's default driver is k8s-file: its file is followed, unless the agent is told to use the API.
+        Assert.Equal(readLogFiles ? 1 : 0, FilesFollowed(agent));
 
         // No drain: whatever is buffered stays on disk; the pod keeps printing while the agent is away.
         await agent.StopAsync(TimeSpan.Zero);
         await agent.DisposeAsync();
         int atStop = MaxSeq(rsyslog.Lines());
         await Task.Delay(TimeSpan.FromSeconds(3));
-        await using var again = await StartAgentAsync(dirs, podman);
+        await using var again = await StartAgentAsync(dirs, podman, readLogFiles);
         await WaitAsync(() => MaxSeq(rsyslog.Lines()) >= atStop + 100, "lines after the restart", rsyslog);
 
         var seqs = Seqs(rsyslog.Lines());
         int duplicates = seqs.Count - seqs.Distinct().Count();
         Assert.Equal(0, duplicates);
+        Assert.Equal(Enumerable.Range(1, seqs.Count), seqs);
+    }
+
+    [Fact]
+    public async Task ConmonRotatesTheLogFile_EveryLineArrivesOnceInOrder()
+    {
+        // conmon replaces the file whenever the next write would pass log_size_max: at 50 lines/s, every few seconds.
+        await using var podman = await PodmanFixture.StartAsync("log_size_max = 16384");
+        using var rsyslog = new RsyslogCollector();
+        await rsyslog.StartAsync();
+        using var dirs = new TempDirs();
+        var workload = "rotate-workload-" + dirs.Run;
+        podman.Track(workload);
+        WriteManifests(dirs.Manifests, [("syslog-a", rsyslog.Ports[0], 64)], workload, "syslog-a", FastScript(0.02));
+        await using var agent = await StartAgentAsync(dirs, podman);
+
+        await WaitAsync(() => agent.Metrics.Sum("flotel_agent_log_file_rotations_total") >= 3, "three rotations", rsyslog);
+        int produced = ProducedSoFar(workload, podman);
+        await WaitAsync(() => MaxSeq(rsyslog.Lines()) >= produced, "the lines printed so far", rsyslog);
+
+        Assert.Equal(1, FilesFollowed(agent));
+        var seqs = Seqs(rsyslog.Lines());
         Assert.Equal(Enumerable.Range(1, seqs.Count), seqs);
     }
 
@@ -283,13 +311,22 @@ public sealed partial class LogsPodmanRsyslogTests
     private static string FastScript(double seconds) =>
         "i=0; while true; do i=$((i+1)); echo \"New message at: $(date) seq=$i\"; sleep " + seconds.ToString(CultureInfo.InvariantCulture) + "; done";
 
-    private static async Task<AgentHost> StartAgentAsync(TempDirs dirs, PodmanFixture podman)
+    /// <summary>The agent's <c>flotel_agent_log_files_followed</c> gauge.</summary>
+    private static int FilesFollowed(AgentHost agent)
+    {
+        const string prefix = "flotel_agent_log_files_followed ";
+        var line = agent.Metrics.ToText().Split('\n').Single(l => l.StartsWith(prefix, StringComparison.Ordinal));
+        return int.Parse(line[prefix.Length..], CultureInfo.InvariantCulture);
+    }
+
+    private static async Task<AgentHost> StartAgentAsync(TempDirs dirs, PodmanFixture podman, bool readLogFiles = true)
     {
         var options = new AgentOptions { ManifestsDirectory = dirs.Manifests, DataDirectory = dirs.Data, PodmanSocket = podman.Socket, WatchManifests = false };
         var logs = new WorkloadLogsOptions
         {
             ReconcileInterval = TimeSpan.FromSeconds(2),
             LogReopenDelay = TimeSpan.FromMilliseconds(500),
+            ReadLogFiles = readLogFiles,
             Delivery = new DeliveryOptions { RetryInitial = TimeSpan.FromMilliseconds(200), RetryMax = TimeSpan.FromSeconds(2), MaxBatchItems = 500, MaxQueueRecords = 500, MaxBatchBytes = 256 * 1024 },
         };
         return await AgentHost.StartAsync(options, NullLoggerFactory.Instance, TimeProvider.System, (o, m, l, t) => [new WorkloadLogsComponent(o, m, l, t, logs)]);

@@ -30,7 +30,8 @@ public sealed class PodmanFixture : IAsyncDisposable
 
     public string ContainersConf => Path.Combine(Directory, "containers.conf");
 
-    public static async Task<PodmanFixture> StartAsync()
+    /// <param name="containersSettings">More lines for the <c>[containers]</c> table of containers.conf (e.g. <c>log_size_max = 16384</c>).</param>
+    public static async Task<PodmanFixture> StartAsync(string containersSettings = "")
     {
         foreach (var binary in new[] { "/usr/bin/podman", "/usr/sbin/runc", "/usr/bin/catatonit", "/bin/busybox" })
         {
@@ -47,7 +48,8 @@ public sealed class PodmanFixture : IAsyncDisposable
         }
 
         var dir = PeerProcess.CreateTempDirectory("podman");
-        await File.WriteAllTextAsync(Path.Combine(dir, "containers.conf"), "[containers]\ndefault_ulimits = []\n[engine]\nruntime = \"runc\"\n");
+        var conf = "[containers]\ndefault_ulimits = []\n" + containersSettings + "\n[engine]\nruntime = \"runc\"\n";
+        await File.WriteAllTextAsync(Path.Combine(dir, "containers.conf"), conf);
         var rootfs = Path.Combine(dir, "rootfs", "bin");
         System.IO.Directory.CreateDirectory(rootfs);
         File.Copy("/bin/busybox", Path.Combine(rootfs, "busybox"));
