@@ -28,6 +28,9 @@ public sealed class FleetClient : IDisposable
     /// <summary>Bound of every call that is not a long poll.</summary>
     public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>Idle time on an HTTP/2 connection with a call open after which the agent sends a PING (answered within 20 s or the connection is dropped).</summary>
+    public static readonly TimeSpan KeepAlivePingDelay = TimeSpan.FromSeconds(60);
+
     private readonly HttpClient _http;
     private readonly Uri _gateway;
 
@@ -47,8 +50,21 @@ public sealed class FleetClient : IDisposable
             PooledConnectionLifetime = TimeSpan.FromHours(1),
             UseProxy = false,
             AllowAutoRedirect = false,
+            // A PING after a minute without frames while a call is open: a long poll held over a dead path (a NAT that
+            // forgot the flow, a gateway host gone) fails within 80 s instead of at the poll's own timeout.
+            KeepAlivePingDelay = KeepAlivePingDelay,
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
         };
-        _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        // HTTP/2 (ALPN "h2") so the long poll, status reports and renewals share one TLS connection as streams: one
+        // socket per device on both sides (docs/fleet.md §5, "Connections"). RequestVersionOrLower keeps a listener that
+        // offers only HTTP/1.1 (a proxy in front of the gateway) working, with one connection per concurrent call.
+        _http = new HttpClient(handler)
+        {
+            Timeout = Timeout.InfiniteTimeSpan,
+            DefaultRequestVersion = HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        };
         _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("flotel-agent", AgentVersion.Short));
         if (instance is not null)
         {
@@ -66,7 +82,7 @@ public sealed class FleetClient : IDisposable
     /// <summary><c>GET /fleet/v1/ca</c>: the CA certificate, PEM (not yet trusted: the caller compares it with the pin).</summary>
     public async Task<FleetReply<string>> GetCaAsync(CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, Route("/fleet/v1/ca"));
+        using var request = Request(HttpMethod.Get, "/fleet/v1/ca");
         var (reply, body) = await SendAsync<string>(request, MaxSmallAnswerBytes, CallTimeout, cancellationToken).ConfigureAwait(false);
         return reply.Kind == FleetReplyKind.Ok ? FleetReply<string>.Ok(Encoding.UTF8.GetString(body)) : reply;
     }
@@ -89,7 +105,7 @@ public sealed class FleetClient : IDisposable
     public async Task<FleetReply<BundleAnswer>> GetBundleAsync(string? digest, TimeSpan wait, CancellationToken cancellationToken)
     {
         var seconds = (int)Math.Clamp(wait.TotalSeconds, 0, 300);
-        using var request = new HttpRequestMessage(HttpMethod.Get, Route("/fleet/v1/bundle?wait=" + seconds.ToString(CultureInfo.InvariantCulture)));
+        using var request = Request(HttpMethod.Get, "/fleet/v1/bundle?wait=" + seconds.ToString(CultureInfo.InvariantCulture));
         if (digest is not null)
         {
             request.Headers.TryAddWithoutValidation("If-None-Match", "\"" + digest + "\"");
@@ -102,10 +118,8 @@ public sealed class FleetClient : IDisposable
     /// <summary><c>POST /fleet/v1/status</c>.</summary>
     public async Task<FleetReply<bool>> PostStatusAsync(StatusReport status, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, Route("/fleet/v1/status"))
-        {
-            Content = Json(status, FleetJson.Default.StatusReport),
-        };
+        using var request = Request(HttpMethod.Post, "/fleet/v1/status");
+        request.Content = Json(status, FleetJson.Default.StatusReport);
         var (reply, _) = await SendAsync<bool>(request, MaxSmallAnswerBytes, CallTimeout, cancellationToken).ConfigureAwait(false);
         return reply.Kind == FleetReplyKind.Ok ? FleetReply<bool>.Ok(true) : reply;
     }
@@ -115,7 +129,8 @@ public sealed class FleetClient : IDisposable
     private async Task<FleetReply<TAnswer>> PostAsync<TRequest, TAnswer>(
         string path, TRequest body, JsonTypeInfo<TRequest> requestType, JsonTypeInfo<TAnswer> answerType, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, Route(path)) { Content = Json(body, requestType) };
+        using var request = Request(HttpMethod.Post, path);
+        request.Content = Json(body, requestType);
         var (reply, bytes) = await SendAsync<TAnswer>(request, MaxSmallAnswerBytes, CallTimeout, cancellationToken).ConfigureAwait(false);
         return reply.Kind == FleetReplyKind.Ok ? Parse(bytes, answerType, reply.Status) : reply;
     }
@@ -142,7 +157,15 @@ public sealed class FleetClient : IDisposable
         }
     }
 
-    private Uri Route(string pathAndQuery) => new(_gateway, pathAndQuery);
+    /// <summary>
+    /// A request to the fleet listener as HTTP/2 or lower: <see cref="HttpClient.DefaultRequestVersion"/> applies only to the
+    /// client's own helpers, a message made here carries its version itself.
+    /// </summary>
+    private HttpRequestMessage Request(HttpMethod method, string pathAndQuery) => new(method, new Uri(_gateway, pathAndQuery))
+    {
+        Version = HttpVersion.Version20,
+        VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+    };
 
     private async Task<(FleetReply<T> Reply, byte[] Body)> SendAsync<T>(HttpRequestMessage request, int maxBytes, TimeSpan timeout, CancellationToken cancellationToken)
     {
