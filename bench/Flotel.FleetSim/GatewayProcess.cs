@@ -35,8 +35,8 @@ internal sealed class GatewayProcess : IAsyncDisposable
     public Uri? Fleet { get; private set; }
 
     /// <summary>
-    /// <c>http.maxConnections</c> of a gateway started with the fleet: an agent holds two connections to the fleet
-    /// listener (its held long poll and its status reports, HTTP/1.1) and one for remote write, all counted against the
+    /// <c>http.maxConnections</c> of a gateway started with the fleet: an agent holds one HTTP/2 connection to the fleet
+    /// listener for its control plane (long poll, status, renewal) and one for remote write, all counted against the
     /// HTTP listeners' one bound (default 20,000).
     /// </summary>
     public const int FleetMaxConnections = 100_000;

@@ -28,9 +28,6 @@ public sealed class FleetClient : IDisposable
     /// <summary>Bound of every call that is not a long poll.</summary>
     public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
 
-    /// <summary>Idle time on an HTTP/2 connection with a call open after which the agent sends a PING (answered within 20 s or the connection is dropped).</summary>
-    public static readonly TimeSpan KeepAlivePingDelay = TimeSpan.FromSeconds(60);
-
     private readonly HttpClient _http;
     private readonly Uri _gateway;
 
@@ -50,11 +47,8 @@ public sealed class FleetClient : IDisposable
             PooledConnectionLifetime = TimeSpan.FromHours(1),
             UseProxy = false,
             AllowAutoRedirect = false,
-            // A PING after a minute without frames while a call is open: a long poll held over a dead path (a NAT that
-            // forgot the flow, a gateway host gone) fails within 80 s instead of at the poll's own timeout.
-            KeepAlivePingDelay = KeepAlivePingDelay,
-            KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
-            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
+            // No HTTP/2 PINGs: the long poll answers at least every wait + 10 % and is abandoned after wait + PollSlack,
+            // which already bounds how long a dead path (a gateway host gone) goes unnoticed; its traffic keeps NATs open.
         };
         // HTTP/2 (ALPN "h2") so the long poll, status reports and renewals share one TLS connection as streams: one
         // socket per device on both sides (docs/fleet.md §5, "Connections"). RequestVersionOrLower keeps a listener that
