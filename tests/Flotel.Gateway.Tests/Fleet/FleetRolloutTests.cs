@@ -315,7 +315,8 @@ public sealed class FleetRolloutTests : IDisposable
             before = await DigestsAsync(fleet);
 
             // A write failure at the rollout row (a full disk, an I/O error), injected into fleet.db by a trigger.
-            using (var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(_data.Path, "fleet", "fleet.db"), Pooling = false }.ToString()))
+            var path = Path.Combine(_data.Path, "fleet", "fleet.db");
+            using (var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString()))
             {
                 db.Open();
                 using var trigger = db.CreateCommand();

@@ -332,7 +332,8 @@ public sealed class WebUiTests : IAsyncLifetime
             new StringContent($"{{\"device\": \"{canary}\", \"ttlSeconds\": 600}}", Encoding.UTF8, "application/json")))
         {
             var tokenText = (string)System.Text.Json.Nodes.JsonNode.Parse(await tokenAnswer.Content.ReadAsStringAsync())!["token"]!;
-            var (device, status, error) = await Flotel.Gateway.Tests.Fleet.FleetDeviceClient.EnrollAsync(new Uri("https://" + fleet.Host.FleetEndPoint), tokenText);
+            var fleetUrl = new Uri("https://" + fleet.Host.FleetEndPoint);
+            var (device, status, error) = await Flotel.Gateway.Tests.Fleet.FleetDeviceClient.EnrollAsync(fleetUrl, tokenText);
             Assert.True(device is not null, $"enrolment: {status} {error}");
             using (device)
             {
@@ -387,7 +388,8 @@ public sealed class WebUiTests : IAsyncLifetime
         {
             objects.Add(new System.Text.Json.Nodes.JsonObject
             {
-                ["yaml"] = $"apiVersion: management.project-flotta.io/v1alpha1\nkind: EdgeDevice\nmetadata: {{name: {device}, labels: {{app: ui}}}}\nspec: {{}}\n",
+                ["yaml"] = "apiVersion: management.project-flotta.io/v1alpha1\nkind: EdgeDevice\n"
+                    + $"metadata: {{name: {device}, labels: {{app: ui}}}}\nspec: {{}}\n",
                 ["source"] = device + ".yaml:1",
             });
         }
