@@ -35,25 +35,22 @@ public sealed class FleetClient : IDisposable
     /// <param name="tls">Whom to trust and what to present; used for https only.</param>
     /// <param name="instance">Sent as <c>X-Flotel-Instance</c> on every call; null = not sent.</param>
     public FleetClient(Uri gateway, SslClientAuthenticationOptions tls, string? instance = null)
+        : this(gateway, CreateHandler(tls), disposeHandler: true, instance)
+    {
+    }
+
+    /// <param name="gateway">The fleet listener, <c>https://HOST:PORT</c>.</param>
+    /// <param name="handler">Its connection pool, made by <see cref="CreateHandler"/> (<see cref="DeviceIdentity.FleetListenerHandler"/>: shared with remote write).</param>
+    /// <param name="disposeHandler">Whether disposing this client disposes <paramref name="handler"/>.</param>
+    /// <param name="instance">Sent as <c>X-Flotel-Instance</c> on every call; null = not sent.</param>
+    public FleetClient(Uri gateway, HttpMessageHandler handler, bool disposeHandler, string? instance = null)
     {
         ArgumentNullException.ThrowIfNull(gateway);
         _gateway = gateway;
-        var handler = new SocketsHttpHandler
-        {
-            SslOptions = tls,
-            ConnectTimeout = TimeSpan.FromSeconds(10),
-            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
-            // A renewed certificate is presented on new connections: pooled ones are renewed well within a lifetime.
-            PooledConnectionLifetime = TimeSpan.FromHours(1),
-            UseProxy = false,
-            AllowAutoRedirect = false,
-            // No HTTP/2 PINGs: the long poll answers at least every wait + 10 % and is abandoned after wait + PollSlack,
-            // which already bounds how long a dead path (a gateway host gone) goes unnoticed; its traffic keeps NATs open.
-        };
         // HTTP/2 (ALPN "h2") so the long poll, status reports and renewals share one TLS connection as streams: one
         // socket per device on both sides (docs/fleet.md §5, "Connections"). RequestVersionOrLower keeps a listener that
         // offers only HTTP/1.1 (a proxy in front of the gateway) working, with one connection per concurrent call.
-        _http = new HttpClient(handler)
+        _http = new HttpClient(handler, disposeHandler)
         {
             Timeout = Timeout.InfiniteTimeSpan,
             DefaultRequestVersion = HttpVersion.Version20,
@@ -65,6 +62,20 @@ public sealed class FleetClient : IDisposable
             _http.DefaultRequestHeaders.Add("X-Flotel-Instance", instance);
         }
     }
+
+    /// <summary>The connection pool of a client of the fleet listener; <paramref name="tls"/> says whom to trust and what to present.</summary>
+    public static SocketsHttpHandler CreateHandler(SslClientAuthenticationOptions tls) => new()
+    {
+        SslOptions = tls,
+        ConnectTimeout = TimeSpan.FromSeconds(10),
+        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
+        // A renewed certificate is presented on new connections: pooled ones are renewed well within a lifetime.
+        PooledConnectionLifetime = TimeSpan.FromHours(1),
+        UseProxy = false,
+        AllowAutoRedirect = false,
+        // No HTTP/2 PINGs: the long poll answers at least every wait + 10 % and is abandoned after wait + PollSlack,
+        // which already bounds how long a dead path (a gateway host gone) goes unnoticed; its traffic keeps NATs open.
+    };
 
     /// <summary>A client that accepts any server certificate: only for <see cref="GetCaAsync"/>, whose answer is checked against the token's pin.</summary>
     // CA5359: this client fetches only the CA certificate, which the caller accepts only if it hashes to the token's pin.

@@ -112,7 +112,7 @@ public sealed class FleetAgentProcessTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Agent_WithALongPollPending_PostsItsStatusOverTheSameConnection_WhichKeepAliveDoesNotCut()
+    public async Task Agent_WithALongPollPending_PostsItsStatusAndRemoteWritesOverTheSameConnection_WhichKeepAliveDoesNotCut()
     {
         var root = PeerProcess.CreateTempDirectory("fleet-one-connection");
         // A short keep-alive: an idle connection of the agent (HTTP/1.1's second one, for status) would be closed after
@@ -144,7 +144,9 @@ public sealed class FleetAgentProcessTests(ITestOutputHelper output)
                 Assert.Equal(System.Net.HttpVersion.Version20, answer.Version);
             }
 
-            await ApplyAsync(admin, Device, "127.0.0.1:1");
+            // Its remote write goes to the fleet listener too (docs/fleet.md §6).
+            var remoteWrite = fleetUrl + "/api/v1/write";
+            await ApplyAsync(admin, Device, "127.0.0.1:1", remoteWrite);
             var token = await TokenAsync(admin, Device);
             agent = FlotelProcess.Start(
                 "agent", "--gateway", fleetUrl, "--token", token, "--data", Path.Combine(root, "agent"),
@@ -152,8 +154,15 @@ public sealed class FleetAgentProcessTests(ITestOutputHelper output)
             await WaitForDeviceAsync(admin, d => (long?)d["appliedGeneration"] == 1 && (string?)d["status"] == "applied", "generation 1 applied", agent);
 
             // A change: the agent takes the new bundle, polls again at once and reports the apply while that poll is held.
-            await ApplyAsync(admin, Device, "127.0.0.1:2");
+            await ApplyAsync(admin, Device, "127.0.0.1:2", remoteWrite);
             await WaitForDeviceAsync(admin, d => (long?)d["appliedGeneration"] == 2 && (string?)d["status"] == "applied", "generation 2 applied", agent);
+            var samples = Stopwatch.StartNew();
+            while (await GaugeAsync(admin, "flotel_fleet_identity_overwrites_total") == 0)
+            {
+                Assert.True(samples.Elapsed < TimeSpan.FromSeconds(60), "no remote write arrived on the fleet listener\n" + agent.Text);
+                await Task.Delay(200);
+            }
+
             await WaitForLongPollAsync(admin, agent);
             var connections = TcpConnections(agent.Pid, fleetPort);
             Assert.True(connections.Count == 1, $"the agent holds {connections.Count} connections to the fleet listener: {string.Join(", ", connections)}");
@@ -429,7 +438,7 @@ public sealed class FleetAgentProcessTests(ITestOutputHelper output)
     }
 
     /// <summary>An EdgeDevice whose syslog target reads its address from a ConfigMap (no workloads: nothing needs podman).</summary>
-    private static async Task ApplyAsync(HttpClient admin, string device, string syslogAddress)
+    private static async Task ApplyAsync(HttpClient admin, string device, string syslogAddress, string? remoteWrite = null)
     {
         var deviceYaml = $"""
             apiVersion: management.project-flotta.io/v1alpha1
@@ -444,6 +453,12 @@ public sealed class FleetAgentProcessTests(ITestOutputHelper output)
                   syslogConfig:
                     name: syslog-cm
             """;
+        if (remoteWrite is not null)
+        {
+            // Metrics every 5 s to that receiver (a failed scrape is still an `up 0` sample to send).
+            deviceYaml += $"\n  metrics:\n    receiverConfiguration:\n      url: {remoteWrite}\n    system:\n      interval: 5\n";
+        }
+
         var configMap = $"""
             apiVersion: v1
             kind: ConfigMap
