@@ -36,8 +36,8 @@ internal sealed class GatewayProcess : IAsyncDisposable
 
     /// <summary>
     /// <c>http.maxConnections</c> of a gateway started with the fleet: an agent holds one HTTP/2 connection to the fleet
-    /// listener for its control plane (long poll, status, renewal) and one for remote write, all counted against the
-    /// HTTP listeners' one bound (default 20,000).
+    /// listener (long poll, status, renewal and remote write), counted with the admin calls against the HTTP listeners'
+    /// one bound (default 20,000).
     /// </summary>
     public const int FleetMaxConnections = 100_000;
 

@@ -40,7 +40,9 @@ public sealed class FleetClient : IDisposable
     }
 
     /// <param name="gateway">The fleet listener, <c>https://HOST:PORT</c>.</param>
-    /// <param name="handler">Its connection pool, made by <see cref="CreateHandler"/> (<see cref="DeviceIdentity.FleetListenerHandler"/>: shared with remote write).</param>
+    /// <param name="handler">
+    /// Its connection pool, made by <see cref="CreateHandler"/> (<see cref="DeviceIdentity.FleetListenerHandler"/>: shared with remote write).
+    /// </param>
     /// <param name="disposeHandler">Whether disposing this client disposes <paramref name="handler"/>.</param>
     /// <param name="instance">Sent as <c>X-Flotel-Instance</c> on every call; null = not sent.</param>
     public FleetClient(Uri gateway, HttpMessageHandler handler, bool disposeHandler, string? instance = null)

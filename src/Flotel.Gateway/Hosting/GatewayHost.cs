@@ -313,8 +313,8 @@ public sealed partial class GatewayHost : IAsyncDisposable
                 var serverCertificate = fleet.Authority.IssueServerCertificate(options.Fleet!.ServerNames, time);
                 kestrel.Listen(fleetAddress.ToBindAddress(), fleetAddress.Port, listen =>
                 {
-                    // HTTP/2 by ALPN: a device's long poll, status reports and renewals share one connection
-                    // (docs/fleet.md §5, "Connections"); HTTP/1.1 stays for clients that offer only it.
+                    // HTTP/2 by ALPN: a device's long poll, status reports, renewals and remote writes share one
+                    // connection (docs/fleet.md §5, "Connections"); HTTP/1.1 stays for clients that offer only it.
                     listen.Protocols = HttpProtocols.Http1AndHttp2;
                     listen.Use(connections.Middleware);
                     listen.Use(FleetAccess.MarkConnections);
