@@ -166,7 +166,7 @@ public sealed class FleetClient : IDisposable
 
     /// <summary>
     /// A request to the fleet listener as HTTP/2 or lower: <see cref="HttpClient.DefaultRequestVersion"/> applies only to the
-    /// client's own helpers, a message made here carries its version itself.
+    /// client's own GetAsync/PostAsync methods, a message made here carries its version itself.
     /// </summary>
     private HttpRequestMessage Request(HttpMethod method, string pathAndQuery) => new(method, new Uri(_gateway, pathAndQuery))
     {

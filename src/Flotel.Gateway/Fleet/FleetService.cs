@@ -122,7 +122,7 @@ public sealed partial class FleetService : IAsyncDisposable, IDeviceCertificates
                     $"the fleet would hold {before.Count + added} objects; at most {MaxObjects} are kept"));
             }
 
-            // The objects and the rollout row they lead to are one transaction: a crash between two writes would lose
+            // The objects and the rollout row they bring about are one transaction: a crash between two writes would lose
             // the rollout and send the change to every device it holds back (or keep holding devices a later apply
             // without a canary released). The rollout is decided inside it, from the objects as stored, and the
             // in-memory state follows only once that committed.
