@@ -37,7 +37,7 @@ internal sealed class FleetCounters
 /// HOSTNAME, and a remote-write request of its series every interval, labelled <c>edgedeviceid</c> like the agent's
 /// (<c>src/Flotel.Agent/Metrics/ScrapeBuilder.cs</c>). Both run as async loops on timers: no thread per device.
 /// An enrolled device (<see cref="UseIdentity"/>) sends as the agent does with a fleet identity (docs/fleet.md §6): its
-/// remote write goes to the fleet listener over its own connection, and its TLS syslog connection presents its
+/// remote write goes to the fleet listener over its control plane's HTTP/2 connection, and its TLS syslog connection presents its
 /// certificate; both trust the fleet CA.
 /// </summary>
 internal sealed class Device(string name, FleetRun run) : IDisposable
@@ -65,13 +65,14 @@ internal sealed class Device(string name, FleetRun run) : IDisposable
     public void UseIdentity(FleetDevice fleet, Uri fleetListener)
     {
         _fleet = fleet;
-        var handler = new SocketsHttpHandler
+        // The agent's connection pool to the fleet listener: remote write rides the control plane's HTTP/2 connection.
+        _http = new HttpClient(fleet.Identity.FleetListenerHandler, disposeHandler: false)
         {
-            SslOptions = fleet.Identity.FleetListenerOptions(),
-            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
-            UseProxy = false,
+            BaseAddress = fleetListener,
+            Timeout = TimeSpan.FromSeconds(30),
+            DefaultRequestVersion = System.Net.HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
         };
-        _http = new HttpClient(handler) { BaseAddress = fleetListener, Timeout = TimeSpan.FromSeconds(30) };
     }
 
     public async Task ConnectAsync(IPEndPoint syslog, bool tls, CancellationToken cancel)
@@ -249,7 +250,12 @@ internal sealed class Device(string name, FleetRun run) : IDisposable
             using var content = new ByteArrayContent(body);
             content.Headers.ContentType = MediaTypeHeaderValue.Parse(RemoteWriteHeaders.ContentType);
             content.Headers.ContentEncoding.Add(RemoteWriteHeaders.ContentEncoding);
-            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("api/v1/write", UriKind.Relative)) { Content = content };
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("api/v1/write", UriKind.Relative))
+            {
+                Content = content,
+                Version = (_http ?? run.Http).DefaultRequestVersion,
+                VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+            };
             request.Headers.Add(RemoteWriteHeaders.VersionName, RemoteWriteHeaders.Version);
             string failure;
             try

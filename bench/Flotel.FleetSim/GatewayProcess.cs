@@ -35,9 +35,9 @@ internal sealed class GatewayProcess : IAsyncDisposable
     public Uri? Fleet { get; private set; }
 
     /// <summary>
-    /// <c>http.maxConnections</c> of a gateway started with the fleet: an agent holds two connections to the fleet
-    /// listener (its held long poll and its status reports, HTTP/1.1) and one for remote write, all counted against the
-    /// HTTP listeners' one bound (default 20,000).
+    /// <c>http.maxConnections</c> of a gateway started with the fleet: an agent holds one HTTP/2 connection to the fleet
+    /// listener (long poll, status, renewal and remote write), counted with the admin calls against the HTTP listeners'
+    /// one bound (default 20,000).
     /// </summary>
     public const int FleetMaxConnections = 100_000;
 

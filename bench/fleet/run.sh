@@ -21,11 +21,13 @@ args=("$@")
 external=0
 seconds=60
 warmup=0
+devices=100
 enrol=0
 for ((i = 0; i < ${#args[@]}; i++)); do
   case "${args[$i]}" in
     --gateway) external=1 ;;
     --seconds) seconds=${args[$((i + 1))]:-60} ;;
+    --devices) devices=${args[$((i + 1))]:-100} ;;
     --warmup) warmup=${args[$((i + 1))]:-0} ;;
     --enrol|--control-plane-only) enrol=1 ;;
     -h|--help) external=1 ;;
@@ -46,6 +48,6 @@ build bench/Flotel.FleetSim
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 echo "fleet: load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores" >&2
 # Bounded twice: the simulator stops sending after --seconds and waits at most --settle-seconds for the counts;
-# this outer limit only catches a hang (enrolment is bounded at 10 minutes inside).
+# this outer limit only catches a hang (enrolment is bounded inside at 10 minutes or 0.15 s per device, the longer).
 rm -f "$LOG"
-exec timeout --signal=TERM "$((seconds + warmup + 900 + enrol * 1200))" dotnet "$REPO/bench/Flotel.FleetSim/bin/Release/net10.0/flotel-fleetsim.dll" "${args[@]}"
+exec timeout --signal=TERM "$((seconds + warmup + 900 + enrol * (1200 + devices * 15 / 100)))" dotnet "$REPO/bench/Flotel.FleetSim/bin/Release/net10.0/flotel-fleetsim.dll" "${args[@]}"

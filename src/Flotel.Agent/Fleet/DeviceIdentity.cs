@@ -15,6 +15,7 @@ public sealed class DeviceIdentity : IDisposable
     private readonly List<X509Certificate2> _retired = [];
     private readonly Lock _gate = new();
     private X509Certificate2 _certificate;
+    private SocketsHttpHandler? _fleetHandler;
 
     private DeviceIdentity(X509Certificate2 certificate, string caPem)
     {
@@ -96,6 +97,33 @@ public sealed class DeviceIdentity : IDisposable
         LocalCertificateSelectionCallback = CertificateSelector,
     };
 
+    /// <summary>The fleet listener this identity talks to (<c>https://HOST:PORT</c>), set by the plan source; null before.</summary>
+    public Uri? Gateway { get; set; }
+
+    /// <summary>
+    /// The one connection pool to the fleet listener (<see cref="FleetListenerOptions"/>, HTTP/2): the control plane's
+    /// calls and a remote write to the same listener ride one connection (docs/fleet.md §5, "Connections"). Disposed
+    /// with the identity.
+    /// </summary>
+    public HttpMessageHandler FleetListenerHandler
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _fleetHandler ??= FleetClient.CreateHandler(FleetListenerOptions());
+            }
+        }
+    }
+
+    /// <summary>True when <paramref name="url"/> is on the fleet listener (same scheme, host and port as <see cref="Gateway"/>).</summary>
+    public bool IsFleetListener(Uri url)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        return Gateway is { } gateway
+            && Uri.Compare(gateway, url, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
+    }
+
     /// <summary>Presents the current device certificate whenever a server asks for one.</summary>
     public LocalCertificateSelectionCallback CertificateSelector => (_, _, _, _, _) => Certificate;
 
@@ -118,6 +146,7 @@ public sealed class DeviceIdentity : IDisposable
             }
 
             _retired.Clear();
+            _fleetHandler?.Dispose();
         }
 
         Certificate.Dispose();

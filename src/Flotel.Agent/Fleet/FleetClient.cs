@@ -35,26 +35,49 @@ public sealed class FleetClient : IDisposable
     /// <param name="tls">Whom to trust and what to present; used for https only.</param>
     /// <param name="instance">Sent as <c>X-Flotel-Instance</c> on every call; null = not sent.</param>
     public FleetClient(Uri gateway, SslClientAuthenticationOptions tls, string? instance = null)
+        : this(gateway, CreateHandler(tls), disposeHandler: true, instance)
+    {
+    }
+
+    /// <param name="gateway">The fleet listener, <c>https://HOST:PORT</c>.</param>
+    /// <param name="handler">
+    /// Its connection pool, made by <see cref="CreateHandler"/> (<see cref="DeviceIdentity.FleetListenerHandler"/>: shared with remote write).
+    /// </param>
+    /// <param name="disposeHandler">Whether disposing this client disposes <paramref name="handler"/>.</param>
+    /// <param name="instance">Sent as <c>X-Flotel-Instance</c> on every call; null = not sent.</param>
+    public FleetClient(Uri gateway, HttpMessageHandler handler, bool disposeHandler, string? instance = null)
     {
         ArgumentNullException.ThrowIfNull(gateway);
         _gateway = gateway;
-        var handler = new SocketsHttpHandler
+        // HTTP/2 (ALPN "h2") so the long poll, status reports and renewals share one TLS connection as streams: one
+        // socket per device on both sides (docs/fleet.md §5, "Connections"). RequestVersionOrLower keeps a listener that
+        // offers only HTTP/1.1 (a proxy in front of the gateway) working, with one connection per concurrent call.
+        _http = new HttpClient(handler, disposeHandler)
         {
-            SslOptions = tls,
-            ConnectTimeout = TimeSpan.FromSeconds(10),
-            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
-            // A renewed certificate is presented on new connections: pooled ones are renewed well within a lifetime.
-            PooledConnectionLifetime = TimeSpan.FromHours(1),
-            UseProxy = false,
-            AllowAutoRedirect = false,
+            Timeout = Timeout.InfiniteTimeSpan,
+            DefaultRequestVersion = HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
         };
-        _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
         _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("flotel-agent", AgentVersion.Short));
         if (instance is not null)
         {
             _http.DefaultRequestHeaders.Add("X-Flotel-Instance", instance);
         }
     }
+
+    /// <summary>The connection pool of a client of the fleet listener; <paramref name="tls"/> says whom to trust and what to present.</summary>
+    public static SocketsHttpHandler CreateHandler(SslClientAuthenticationOptions tls) => new()
+    {
+        SslOptions = tls,
+        ConnectTimeout = TimeSpan.FromSeconds(10),
+        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
+        // A renewed certificate is presented on new connections: pooled ones are renewed well within a lifetime.
+        PooledConnectionLifetime = TimeSpan.FromHours(1),
+        UseProxy = false,
+        AllowAutoRedirect = false,
+        // No HTTP/2 PINGs: the long poll answers at least every wait + 10 % and is abandoned after wait + PollSlack,
+        // which already bounds how long a dead path (a gateway host gone) goes unnoticed; its traffic keeps NATs open.
+    };
 
     /// <summary>A client that accepts any server certificate: only for <see cref="GetCaAsync"/>, whose answer is checked against the token's pin.</summary>
     // CA5359: this client fetches only the CA certificate, which the caller accepts only if it hashes to the token's pin.
@@ -66,7 +89,7 @@ public sealed class FleetClient : IDisposable
     /// <summary><c>GET /fleet/v1/ca</c>: the CA certificate, PEM (not yet trusted: the caller compares it with the pin).</summary>
     public async Task<FleetReply<string>> GetCaAsync(CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, Route("/fleet/v1/ca"));
+        using var request = Request(HttpMethod.Get, "/fleet/v1/ca");
         var (reply, body) = await SendAsync<string>(request, MaxSmallAnswerBytes, CallTimeout, cancellationToken).ConfigureAwait(false);
         return reply.Kind == FleetReplyKind.Ok ? FleetReply<string>.Ok(Encoding.UTF8.GetString(body)) : reply;
     }
@@ -89,7 +112,7 @@ public sealed class FleetClient : IDisposable
     public async Task<FleetReply<BundleAnswer>> GetBundleAsync(string? digest, TimeSpan wait, CancellationToken cancellationToken)
     {
         var seconds = (int)Math.Clamp(wait.TotalSeconds, 0, 300);
-        using var request = new HttpRequestMessage(HttpMethod.Get, Route("/fleet/v1/bundle?wait=" + seconds.ToString(CultureInfo.InvariantCulture)));
+        using var request = Request(HttpMethod.Get, "/fleet/v1/bundle?wait=" + seconds.ToString(CultureInfo.InvariantCulture));
         if (digest is not null)
         {
             request.Headers.TryAddWithoutValidation("If-None-Match", "\"" + digest + "\"");
@@ -102,10 +125,8 @@ public sealed class FleetClient : IDisposable
     /// <summary><c>POST /fleet/v1/status</c>.</summary>
     public async Task<FleetReply<bool>> PostStatusAsync(StatusReport status, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, Route("/fleet/v1/status"))
-        {
-            Content = Json(status, FleetJson.Default.StatusReport),
-        };
+        using var request = Request(HttpMethod.Post, "/fleet/v1/status");
+        request.Content = Json(status, FleetJson.Default.StatusReport);
         var (reply, _) = await SendAsync<bool>(request, MaxSmallAnswerBytes, CallTimeout, cancellationToken).ConfigureAwait(false);
         return reply.Kind == FleetReplyKind.Ok ? FleetReply<bool>.Ok(true) : reply;
     }
@@ -115,7 +136,8 @@ public sealed class FleetClient : IDisposable
     private async Task<FleetReply<TAnswer>> PostAsync<TRequest, TAnswer>(
         string path, TRequest body, JsonTypeInfo<TRequest> requestType, JsonTypeInfo<TAnswer> answerType, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, Route(path)) { Content = Json(body, requestType) };
+        using var request = Request(HttpMethod.Post, path);
+        request.Content = Json(body, requestType);
         var (reply, bytes) = await SendAsync<TAnswer>(request, MaxSmallAnswerBytes, CallTimeout, cancellationToken).ConfigureAwait(false);
         return reply.Kind == FleetReplyKind.Ok ? Parse(bytes, answerType, reply.Status) : reply;
     }
@@ -142,7 +164,15 @@ public sealed class FleetClient : IDisposable
         }
     }
 
-    private Uri Route(string pathAndQuery) => new(_gateway, pathAndQuery);
+    /// <summary>
+    /// A request to the fleet listener as HTTP/2 or lower: <see cref="HttpClient.DefaultRequestVersion"/> applies only to the
+    /// client's own GetAsync/PostAsync methods, a message made here carries its version itself.
+    /// </summary>
+    private HttpRequestMessage Request(HttpMethod method, string pathAndQuery) => new(method, new Uri(_gateway, pathAndQuery))
+    {
+        Version = HttpVersion.Version20,
+        VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+    };
 
     private async Task<(FleetReply<T> Reply, byte[] Body)> SendAsync<T>(HttpRequestMessage request, int maxBytes, TimeSpan timeout, CancellationToken cancellationToken)
     {

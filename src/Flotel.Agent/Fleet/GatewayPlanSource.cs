@@ -69,7 +69,8 @@ public sealed partial class GatewayPlanSource : IPlanSource
         _time = time;
         _logger = logger;
         _backoff = new RetryBackoff(options.RetryInitial, options.RetryMax, options.Random);
-        _client = new FleetClient(gateway, identity.FleetListenerOptions(), files.InstanceId());
+        identity.Gateway = gateway;
+        _client = new FleetClient(gateway, identity.FleetListenerHandler, disposeHandler: false, files.InstanceId());
     }
 
     public string Description => "gateway " + _gateway;

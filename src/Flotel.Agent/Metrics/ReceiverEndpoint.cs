@@ -24,6 +24,16 @@ internal sealed class ReceiverEndpoint : IDisposable
         Plan = plan;
         Url = new Uri(plan.Url, UriKind.Absolute);
         Timeout = TimeSpan.FromSeconds(plan.TimeoutSeconds > 0 ? plan.TimeoutSeconds : FlottaDefaults.TimeoutSeconds);
+        if (Url.Scheme == Uri.UriSchemeHttps && fleet is not null && string.IsNullOrWhiteSpace(plan.CaCertificatePem) && fleet.IsFleetListener(Url))
+        {
+            // The gateway's fleet listener (docs/fleet.md §6): remote write joins the control plane's HTTP/2 connection,
+            // which trusts the fleet CA alone (the CA that issued the listener's certificate) and presents the device's.
+            Http = new HttpClient(fleet.FleetListenerHandler, disposeHandler: false) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+            Version = System.Net.HttpVersion.Version20;
+            ApplyAuthorization(plan);
+            return;
+        }
+
         var handler = new SocketsHttpHandler
         {
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
@@ -50,12 +60,11 @@ internal sealed class ReceiverEndpoint : IDisposable
         }
 
         Http = new HttpClient(handler) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
-        if (plan.Authorization is { } auth)
-        {
-            // Flotel's authSecretName: on every request of this endpoint (a changed Secret builds a new endpoint).
-            Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(auth.Scheme, auth.Parameter.Reveal());
-        }
+        ApplyAuthorization(plan);
     }
+
+    /// <summary>The HTTP version requests ask for (2.0 or lower on the fleet listener; 1.1 elsewhere, as receivers expect).</summary>
+    public Version Version { get; } = System.Net.HttpVersion.Version11;
 
     /// <summary>The plan this endpoint was built from.</summary>
     public MetricsReceiverPlan Plan { get; }
@@ -77,5 +86,14 @@ internal sealed class ReceiverEndpoint : IDisposable
     {
         Http.Dispose();
         _trust?.Dispose();
+    }
+
+    private void ApplyAuthorization(MetricsReceiverPlan plan)
+    {
+        if (plan.Authorization is { } auth)
+        {
+            // Flotel's authSecretName: on every request of this endpoint (a changed Secret builds a new endpoint).
+            Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(auth.Scheme, auth.Parameter.Reveal());
+        }
     }
 }

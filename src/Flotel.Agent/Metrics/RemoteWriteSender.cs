@@ -108,6 +108,8 @@ internal sealed partial class RemoteWriteSender : IBatchSender<WalScrape>, IDisp
         try
         {
             using var message = RemoteWriteRequest.Create(endpoint.Url, body, UserAgent);
+            message.Version = endpoint.Version;
+            message.VersionPolicy = HttpVersionPolicy.RequestVersionOrLower;
             using var response = await endpoint.Http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
             var outcome = await HttpStatusClassifier.ClassifyAsync<WalScrape>(
                 response, _time.GetUtcNow(), timeout.Token, HttpStatusClassifier.CredentialStatuses, CredentialsHint).ConfigureAwait(false);

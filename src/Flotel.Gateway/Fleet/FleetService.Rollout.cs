@@ -77,10 +77,14 @@ public sealed partial class FleetService
         }
     }
 
-    private void StartRolloutLocked(CanarySize size, TimeSpan timeout, Dictionary<string, FleetObject> before, List<FleetObject> changed)
+    /// <summary>
+    /// The staged rollout an apply with a canary size starts (docs/fleet.md §3.1), decided from the objects as they are
+    /// stored after it (<paramref name="rendering"/>) without changing anything: null when the apply changes no device
+    /// that already has a bundle. The caller stores it with the objects, then makes it current and renders.
+    /// </summary>
+    private FleetRollout? PlanRolloutLocked(
+        CanarySize size, TimeSpan timeout, Dictionary<string, FleetObject> before, List<FleetObject> changed, FleetRendering rendering, DateTimeOffset now)
     {
-        var now = _time.GetUtcNow();
-        var rendering = FleetRenderer.Render(_store.ListObjects());
         var superseded = _rollout is { Active: true } active ? active : null;
 
         // A rollout that replaces an unfinished one keeps what that one would have put back, so abort returns to the
@@ -113,12 +117,9 @@ public sealed partial class FleetService
         var affected = rendering.Devices
             .Where(d => _devices.TryGetValue(d.Key, out var state) && state.Current.Bundle.Digest != d.Value.Digest)
             .Select(d => d.Key).ToList();
-        var id = (_rollout?.Id ?? 0) + 1;
         if (affected.Count == 0)
         {
-            EndRolloutLocked(FleetRollout.RolloutState.Superseded, "a later apply left no device to roll out to");
-            RenderLocked(rendering);
-            return;
+            return null;
         }
 
         var canaries = new Dictionary<string, FleetRollout.Canary>(StringComparer.Ordinal);
@@ -131,21 +132,35 @@ public sealed partial class FleetService
                 baseline = state.Status?["applyStatus"]?.GetValue<string>() == "failed" ? state.Status["applyErrors"]?.ToJsonString() : null;
             }
 
-            // RenderLocked below gives each changed device exactly the next generation.
+            // RenderLocked gives each changed device exactly the next generation.
             canaries[name] = new FleetRollout.Canary(name, state.Current.Generation + 1, rendering.Devices[name].Digest, baseline);
         }
 
         var held = affected.Where(a => !canaries.ContainsKey(a)).ToHashSet(StringComparer.Ordinal);
-        if (superseded is not null)
+        return new FleetRollout((_rollout?.Id ?? 0) + 1, size, timeout, now, canaries, held, [.. previous.Values], objects);
+    }
+
+    /// <summary>
+    /// The row of the progressing or halted rollout as ending it would leave it, without ending it
+    /// (it is stored first, with the apply that ends it); null when no rollout is active (the row stays as it is).
+    /// </summary>
+    private string? EndedJson(FleetRollout.RolloutState state, string reason, DateTimeOffset ended)
+    {
+        if (_rollout is not { Active: true } rollout)
         {
-            EndRolloutLocked(FleetRollout.RolloutState.Superseded, string.Create(CultureInfo.InvariantCulture, $"rollout {id} replaced it"));
+            return null;
         }
 
-        _rollout = new FleetRollout(id, size, timeout, now, canaries, held, [.. previous.Values], objects);
-        RenderLocked(rendering);
-        SaveRolloutLocked();
-        var names = string.Join(", ", canaries.Keys);
-        LogRolloutStarted(_logger, id, canaries.Count, names, held.Count);
+        var (oldState, oldEnded, oldReason) = (rollout.State, rollout.Ended, rollout.Reason);
+        try
+        {
+            (rollout.State, rollout.Ended, rollout.Reason) = (state, ended, reason);
+            return rollout.ToJson();
+        }
+        finally
+        {
+            (rollout.State, rollout.Ended, rollout.Reason) = (oldState, oldEnded, oldReason);
+        }
     }
 
     /// <summary>Takes a canary's status report as its answer when it says the rollout's generation applied, or failed anew.</summary>
@@ -231,7 +246,10 @@ public sealed partial class FleetService
     }
 
     /// <summary>Ends the progressing or halted rollout, if any, with <paramref name="state"/>; the caller re-renders to release held devices.</summary>
-    private void EndRolloutLocked(FleetRollout.RolloutState state, string reason)
+    private void EndRolloutLocked(FleetRollout.RolloutState state, string reason) => EndRolloutLocked(state, reason, _time.GetUtcNow(), save: true);
+
+    /// <param name="save">False when the caller already stored the ended rollout (<see cref="EndedJson"/>) with its apply.</param>
+    private void EndRolloutLocked(FleetRollout.RolloutState state, string reason, DateTimeOffset ended, bool save)
     {
         if (_rollout is not { Active: true } rollout)
         {
@@ -239,9 +257,13 @@ public sealed partial class FleetService
         }
 
         rollout.State = state;
-        rollout.Ended = _time.GetUtcNow();
+        rollout.Ended = ended;
         rollout.Reason = reason;
-        SaveRolloutLocked();
+        if (save)
+        {
+            SaveRolloutLocked();
+        }
+
         var name = state.ToString().ToLowerInvariant();
         LogRolloutEnded(_logger, rollout.Id, name, reason);
     }

@@ -122,19 +122,52 @@ public sealed partial class FleetService : IAsyncDisposable, IDeviceCertificates
                     $"the fleet would hold {before.Count + added} objects; at most {MaxObjects} are kept"));
             }
 
-            var results = _store.ApplyObjects(objects);
-            var changed = objects.Where((_, i) => results[i] != FleetApplyResult.Unchanged).ToList();
+            // The objects and the rollout row they bring about are one transaction: a crash between two writes would lose
+            // the rollout and send the change to every device it holds back (or keep holding devices a later apply
+            // without a canary released). The rollout is decided inside it, from the objects as stored, and the
+            // in-memory state follows only once that committed.
+            var now = _time.GetUtcNow();
+            List<FleetObject> changed = [];
+            FleetRendering? rendering = null;
+            FleetRollout? started = null;
+            string? ending = null;
+            var results = _store.ApplyObjects(objects, (stored, storedResults) =>
+            {
+                changed = objects.Where((_, i) => storedResults[i] != FleetApplyResult.Unchanged).ToList();
+                if (changed.Count == 0)
+                {
+                    return null;
+                }
+
+                rendering = FleetRenderer.Render(stored);
+                if (canary is not { } size)
+                {
+                    ending = "a later apply without a canary reached every device";
+                    return EndedJson(FleetRollout.RolloutState.Superseded, ending, now);
+                }
+
+                started = PlanRolloutLocked(size, canaryTimeout, before, changed, rendering, now);
+                if (started is null)
+                {
+                    ending = "a later apply left no device to roll out to";
+                    return EndedJson(FleetRollout.RolloutState.Superseded, ending, now);
+                }
+
+                // Only the latest rollout is kept: the new row replaces the one it supersedes.
+                ending = string.Create(CultureInfo.InvariantCulture, $"rollout {started.Id} replaced it");
+                return started.ToJson();
+            });
             if (changed.Count > 0)
             {
-                if (canary is { } size)
+                EndRolloutLocked(FleetRollout.RolloutState.Superseded, ending!, now, save: false);
+                if (started is not null)
                 {
-                    StartRolloutLocked(size, canaryTimeout, before, changed);
+                    _rollout = started;
+                    var names = string.Join(", ", started.Canaries.Keys);
+                    LogRolloutStarted(_logger, started.Id, started.Canaries.Count, names, started.Held.Count);
                 }
-                else
-                {
-                    EndRolloutLocked(FleetRollout.RolloutState.Superseded, "a later apply without a canary reached every device");
-                    RenderLocked();
-                }
+
+                RenderLocked(rendering);
             }
 
             return results;

@@ -281,6 +281,12 @@ public sealed partial class GatewayHost : IAsyncDisposable
             kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(HttpConnectionLimit.MinBodyBytesPerSecond, HttpConnectionLimit.MinRateGracePeriod);
             kestrel.Limits.MinResponseDataRate = new MinDataRate(HttpConnectionLimit.MinBodyBytesPerSecond, HttpConnectionLimit.MinRateGracePeriod);
             kestrel.Limits.Http2.MaxStreamsPerConnection = HttpConnectionLimit.MaxHttp2Streams;
+            // No HTTP/2 PINGs (nor from the agent): a held long poll answers within its wait + 10 %, and an HTTP/2
+            // connection with no stream open is closed after KeepAliveTimeout as an idle HTTP/1.1 one is. A held long
+            // poll is an open stream, so KeepAliveTimeout never cuts it (Kestrel times keep-alive only with no stream).
+            kestrel.Limits.Http2.KeepAlivePingDelay = Timeout.InfiniteTimeSpan;
+            kestrel.Limits.Http2.InitialConnectionWindowSize = HttpConnectionLimit.Http2ConnectionWindowBytes;
+            kestrel.Limits.Http2.InitialStreamWindowSize = HttpConnectionLimit.Http2StreamWindowBytes;
             kestrel.Listen(http.ToBindAddress(), http.Port, listen =>
             {
                 listen.Use(connections.Middleware);
@@ -307,6 +313,9 @@ public sealed partial class GatewayHost : IAsyncDisposable
                 var serverCertificate = fleet.Authority.IssueServerCertificate(options.Fleet!.ServerNames, time);
                 kestrel.Listen(fleetAddress.ToBindAddress(), fleetAddress.Port, listen =>
                 {
+                    // HTTP/2 by ALPN: a device's long poll, status reports, renewals and remote writes share one
+                    // connection (docs/fleet.md §5, "Connections"); HTTP/1.1 stays for clients that offer only it.
+                    listen.Protocols = HttpProtocols.Http1AndHttp2;
                     listen.Use(connections.Middleware);
                     listen.Use(FleetAccess.MarkConnections);
                     listen.UseHttps(https =>

@@ -28,6 +28,15 @@ public sealed class HttpConnectionLimit
     /// <summary>Concurrent HTTP/2 streams per connection: Kestrel's 100.</summary>
     public const int MaxHttp2Streams = 100;
 
+    /// <summary>
+    /// Bytes a client may send on one HTTP/2 connection before the gateway reads them: Kestrel's 1 MiB. Buffers grow only
+    /// as data arrives, so an idle device's connection (a held long poll) costs nothing of it.
+    /// </summary>
+    public const int Http2ConnectionWindowBytes = 1024 * 1024;
+
+    /// <summary>The same per stream (one request body): Kestrel's 768 KiB.</summary>
+    public const int Http2StreamWindowBytes = 768 * 1024;
+
     private readonly int _max;
     private readonly Counter _refused;
     private int _open;

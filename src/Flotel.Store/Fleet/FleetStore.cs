@@ -55,15 +55,7 @@ public sealed class FleetStore : IDisposable
     {
         lock (_lock)
         {
-            using var cmd = Command("SELECT kind, name, yaml, source, updated_ms FROM objects ORDER BY kind, name");
-            using var reader = cmd.ExecuteReader();
-            var list = new List<FleetObject>();
-            while (reader.Read())
-            {
-                list.Add(new FleetObject(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), FromMs(reader.GetInt64(4))));
-            }
-
-            return list;
+            return ReadObjects(null);
         }
     }
 
@@ -78,7 +70,16 @@ public sealed class FleetStore : IDisposable
     }
 
     /// <summary>Stores every object in one transaction and says, per object, whether it was created, changed or the same.</summary>
-    public IReadOnlyList<FleetApplyResult> ApplyObjects(IReadOnlyList<FleetObject> objects)
+    public IReadOnlyList<FleetApplyResult> ApplyObjects(IReadOnlyList<FleetObject> objects) => ApplyObjects(objects, null);
+
+    /// <summary>
+    /// Stores every object and, in the same transaction, the rollout row that <paramref name="rollout"/> returns when
+    /// given every object as stored after this apply and the per-object results (null = the row is left as it is). A
+    /// crash or an exception (of <paramref name="rollout"/> too) leaves neither written: an apply and the staged rollout
+    /// that holds devices back from it are one write (docs/fleet.md §3.1).
+    /// </summary>
+    public IReadOnlyList<FleetApplyResult> ApplyObjects(
+        IReadOnlyList<FleetObject> objects, Func<IReadOnlyList<FleetObject>, IReadOnlyList<FleetApplyResult>, string?>? rollout)
     {
         ArgumentNullException.ThrowIfNull(objects);
         lock (_lock)
@@ -98,6 +99,11 @@ public sealed class FleetStore : IDisposable
                     """, tx, ("$k", o.Kind), ("$n", o.Name), ("$y", o.Yaml), ("$s", o.Source), ("$u", o.Updated.ToUnixTimeMilliseconds()));
                 upsert.ExecuteNonQuery();
                 results.Add(result);
+            }
+
+            if (rollout?.Invoke(ReadObjects(tx), results) is { } json)
+            {
+                WriteRollout(json, tx);
             }
 
             tx.Commit();
@@ -318,8 +324,7 @@ public sealed class FleetStore : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(json);
         lock (_lock)
         {
-            using var cmd = Command("INSERT INTO rollout (id, state) VALUES (1, $s) ON CONFLICT (id) DO UPDATE SET state = $s", null, ("$s", json));
-            cmd.ExecuteNonQuery();
+            WriteRollout(json, null);
         }
     }
 
@@ -346,6 +351,26 @@ public sealed class FleetStore : IDisposable
             _disposed = true;
             _db.Dispose();
         }
+    }
+
+    private List<FleetObject> ReadObjects(SqliteTransaction? tx)
+    {
+        using var cmd = Command("SELECT kind, name, yaml, source, updated_ms FROM objects ORDER BY kind, name", tx);
+        using var reader = cmd.ExecuteReader();
+        var list = new List<FleetObject>();
+        while (reader.Read())
+        {
+            list.Add(new FleetObject(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), FromMs(reader.GetInt64(4))));
+        }
+
+        return list;
+    }
+
+    private void WriteRollout(string json, SqliteTransaction? tx)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(json);
+        using var cmd = Command("INSERT INTO rollout (id, state) VALUES (1, $s) ON CONFLICT (id) DO UPDATE SET state = $s", tx, ("$s", json));
+        cmd.ExecuteNonQuery();
     }
 
     private void InsertCertificate(FleetCertificate certificate, SqliteTransaction? tx)

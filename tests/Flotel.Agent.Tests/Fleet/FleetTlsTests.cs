@@ -38,6 +38,23 @@ public sealed class FleetTlsTests : IDisposable
     }
 
     [Fact]
+    public async Task FleetClient_ListenerThatOffersNoHttp2_IsServedOverHttp11()
+    {
+        // LocalTlsServer answers the TLS handshake without ALPN and speaks HTTP/1.1 only (as a proxy in front of the
+        // gateway might): the client asks for HTTP/2 or lower, so it falls back instead of failing.
+        using var identity = _ca.Enrol(new FleetFiles(_temp.Path), "edge-device-1", DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        using var server = new LocalTlsServer(_ca.Certificate, requireClientCertificate: true);
+        using var client = new FleetClient(new Uri(server.BaseUrl), identity.FleetListenerOptions());
+
+        var first = await client.PostStatusAsync(new StatusReport("1", 0, null, "applied", [], [], [], 0), CancellationToken.None);
+        var second = await client.PostStatusAsync(new StatusReport("1", 0, null, "applied", [], [], [], 0), CancellationToken.None);
+
+        Assert.Equal(FleetReplyKind.Ok, first.Kind);
+        Assert.Equal(FleetReplyKind.Ok, second.Kind);
+        Assert.Equal(2, server.Requests);
+    }
+
+    [Fact]
     public async Task FleetClient_ListenerIssuedByAnotherCa_RefusedBeforeAnyRequest()
     {
         using var identity = _ca.Enrol(new FleetFiles(_temp.Path), "edge-device-1", DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));

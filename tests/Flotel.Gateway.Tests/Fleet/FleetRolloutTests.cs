@@ -4,6 +4,7 @@ using Flotel.Gateway.Configuration;
 using Flotel.Gateway.Fleet;
 using Flotel.Pipeline.Diagnostics;
 using Flotel.Store.Fleet;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
@@ -302,6 +303,40 @@ public sealed class FleetRolloutTests : IDisposable
         Report(restarted, canaries[1], 2, "applied");
         Assert.Equal("completed", (string)restarted.DescribeRollout()["state"]!);
         Assert.All(held, d => Assert.Equal(2L, GenerationAndDigestAsync(restarted, d).Result.Generation));
+    }
+
+    [Fact]
+    public async Task ApplyWithCanary_WhenTheRolloutCannotBeStored_StoresNoObject_AndNoDeviceGetsTheChange_AfterARestartEither()
+    {
+        Dictionary<string, string> before;
+        await using (var fleet = Start())
+        {
+            fleet.Apply(Fleet("v1"));
+            before = await DigestsAsync(fleet);
+
+            // A write failure at the rollout row (a full disk, an I/O error), injected into fleet.db by a trigger.
+            var path = Path.Combine(_data.Path, "fleet", "fleet.db");
+            using (var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString()))
+            {
+                db.Open();
+                using var trigger = db.CreateCommand();
+                trigger.CommandText = """
+                    CREATE TRIGGER fail_insert BEFORE INSERT ON rollout BEGIN SELECT RAISE(ABORT, 'injected write failure'); END;
+                    CREATE TRIGGER fail_update BEFORE UPDATE ON rollout BEGIN SELECT RAISE(ABORT, 'injected write failure'); END;
+                    """;
+                trigger.ExecuteNonQuery();
+            }
+
+            Assert.Throws<SqliteException>(() => fleet.Apply(Fleet("v2"), TwentyPercent, Timeout));
+
+            Assert.Equal("none", (string)fleet.DescribeRollout()["state"]!);
+            Assert.Equal(before, await DigestsAsync(fleet));
+        }
+
+        await using var restarted = Start();
+        Assert.Equal("none", (string)restarted.DescribeRollout()["state"]!);
+        Assert.Equal(before, await DigestsAsync(restarted));
+        Assert.All(restarted.Apply(Fleet("v1")), r => Assert.Equal(FleetApplyResult.Unchanged, r));
     }
 
     [Fact]

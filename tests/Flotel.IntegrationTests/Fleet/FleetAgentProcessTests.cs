@@ -112,6 +112,77 @@ public sealed class FleetAgentProcessTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Agent_WithALongPollPending_PostsItsStatusAndRemoteWritesOverTheSameConnection_WhichKeepAliveDoesNotCut()
+    {
+        var root = PeerProcess.CreateTempDirectory("fleet-one-connection");
+        // A short keep-alive: an idle connection of the agent (HTTP/1.1's second one, for status) would be closed after
+        // it, the connection that holds the long poll must not be.
+        var (config, gatewayData, fleetPort) = await WriteGatewayConfigAsync(root, "http:\n  keepAliveTimeoutSeconds: 10\n");
+        var fleetUrl = $"https://127.0.0.1:{fleetPort}";
+        FlotelProcess? gateway = null;
+        FlotelProcess? agent = null;
+        try
+        {
+            gateway = await StartGatewayAsync(config, gatewayData);
+            using var admin = Admin(gateway);
+
+            // The fleet listener speaks HTTP/2 when the client offers it by ALPN.
+            // CA5359: only the protocol is looked at here; the agents check the certificate.
+#pragma warning disable CA5359
+            using (var h2 = new HttpClient(new SocketsHttpHandler
+            {
+                SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true },
+            }))
+#pragma warning restore CA5359
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, fleetUrl + "/fleet/v1/ca")
+                {
+                    Version = System.Net.HttpVersion.Version20,
+                    VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+                };
+                using var answer = await h2.SendAsync(request);
+                Assert.Equal(System.Net.HttpVersion.Version20, answer.Version);
+            }
+
+            // Its remote write goes to the fleet listener too (docs/fleet.md §6).
+            var remoteWrite = fleetUrl + "/api/v1/write";
+            await ApplyAsync(admin, Device, "127.0.0.1:1", remoteWrite);
+            var token = await TokenAsync(admin, Device);
+            agent = FlotelProcess.Start(
+                "agent", "--gateway", fleetUrl, "--token", token, "--data", Path.Combine(root, "agent"),
+                "--podman-socket", Path.Combine(root, "no-podman.sock"), "--node-exporter", "http://127.0.0.1:1/metrics");
+            await WaitForDeviceAsync(admin, d => (long?)d["appliedGeneration"] == 1 && (string?)d["status"] == "applied", "generation 1 applied", agent);
+
+            // A change: the agent takes the new bundle, polls again at once and reports the apply while that poll is held.
+            await ApplyAsync(admin, Device, "127.0.0.1:2", remoteWrite);
+            await WaitForDeviceAsync(admin, d => (long?)d["appliedGeneration"] == 2 && (string?)d["status"] == "applied", "generation 2 applied", agent);
+            var samples = Stopwatch.StartNew();
+            while (await GaugeAsync(admin, "flotel_fleet_identity_overwrites_total") == 0)
+            {
+                Assert.True(samples.Elapsed < TimeSpan.FromSeconds(60), "no remote write arrived on the fleet listener\n" + agent.Text);
+                await Task.Delay(200);
+            }
+
+            await WaitForLongPollAsync(admin, agent);
+            var connections = TcpConnections(agent.Pid, fleetPort);
+            Assert.True(connections.Count == 1, $"the agent holds {connections.Count} connections to the fleet listener: {string.Join(", ", connections)}");
+
+            // Longer than the keep-alive timeout with the poll held: still the same connection, still polling.
+            await Task.Delay(TimeSpan.FromSeconds(15));
+            Assert.Equal(connections, TcpConnections(agent.Pid, fleetPort));
+            Assert.Equal(1, await GaugeAsync(admin, "flotel_fleet_longpolls_waiting"));
+            Assert.False(agent.HasExited, agent.Text);
+            Assert.Equal(0, await agent.SignalAndWaitAsync(SigTerm, TimeSpan.FromSeconds(60)));
+        }
+        finally
+        {
+            agent?.Dispose();
+            gateway?.Dispose();
+            GatewayTestKit.DeleteDirectory(root);
+        }
+    }
+
+    [Fact]
     public async Task CanaryRollout_ACanaryThatFailsToApply_HaltsIt_OthersStayOnTheOldGeneration_TheFixCompletesIt()
     {
         var root = PeerProcess.CreateTempDirectory("fleet-canary");
@@ -269,8 +340,69 @@ public sealed class FleetAgentProcessTests(ITestOutputHelper output)
         return count;
     }
 
+    /// <summary>
+    /// The local ports of <paramref name="pid"/>'s established TCP connections to port <paramref name="port"/>: its socket
+    /// inodes (<c>/proc/PID/fd</c>) looked up in the kernel's tables (<c>/proc/net/tcp</c>, <c>tcp6</c>), sorted.
+    /// </summary>
+    private static List<int> TcpConnections(int pid, int port)
+    {
+        var inodes = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var fd in Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd"))
+        {
+            try
+            {
+                if (new FileInfo(fd).LinkTarget is { } target && target.StartsWith("socket:[", StringComparison.Ordinal))
+                {
+                    inodes.Add(target["socket:[".Length..^1]);
+                }
+            }
+            catch (IOException)
+            {
+                // closed while listed
+            }
+        }
+
+        var ports = new List<int>();
+        foreach (var table in new[] { "/proc/net/tcp", "/proc/net/tcp6" })
+        {
+            // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode …; addresses HEX:PORT in hex
+            foreach (var line in File.ReadLines(table).Skip(1))
+            {
+                var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (fields.Length > 9 && fields[3] == "01" && HexPort(fields[2]) == port && inodes.Contains(fields[9]))
+                {
+                    ports.Add(HexPort(fields[1]));
+                }
+            }
+        }
+
+        ports.Sort();
+        return ports;
+
+        static int HexPort(string address) => int.Parse(address[(address.LastIndexOf(':') + 1)..], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The sum of a gauge on the gateway's <c>/metrics</c>.</summary>
+    private static async Task<double> GaugeAsync(HttpClient admin, string name)
+    {
+        var text = await admin.GetStringAsync(new Uri("metrics", UriKind.Relative));
+        return text.Split('\n')
+            .Where(l => l.StartsWith(name + " ", StringComparison.Ordinal) || l.StartsWith(name + "{", StringComparison.Ordinal))
+            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
+    }
+
+    private static async Task WaitForLongPollAsync(HttpClient admin, FlotelProcess agent)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (await GaugeAsync(admin, "flotel_fleet_longpolls_waiting") != 1)
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(60), "no long poll held\n" + agent.Text);
+            await Task.Delay(100);
+        }
+    }
+
     /// <summary>A gateway data directory and configuration under <paramref name="root"/>: the fleet on a free port, admin by bearer token.</summary>
-    private static async Task<(string Config, string Data, int FleetPort)> WriteGatewayConfigAsync(string root)
+    private static async Task<(string Config, string Data, int FleetPort)> WriteGatewayConfigAsync(string root, string extraYaml = "")
     {
         var data = Path.Combine(root, "gateway");
         Directory.CreateDirectory(data);
@@ -283,7 +415,7 @@ public sealed class FleetAgentProcessTests(ITestOutputHelper output)
             auth:
               admin:
                 bearerToken: {AdminToken}
-            """);
+            """ + "\n" + extraYaml);
         return (config, data, fleetPort);
     }
 
@@ -306,7 +438,7 @@ public sealed class FleetAgentProcessTests(ITestOutputHelper output)
     }
 
     /// <summary>An EdgeDevice whose syslog target reads its address from a ConfigMap (no workloads: nothing needs podman).</summary>
-    private static async Task ApplyAsync(HttpClient admin, string device, string syslogAddress)
+    private static async Task ApplyAsync(HttpClient admin, string device, string syslogAddress, string? remoteWrite = null)
     {
         var deviceYaml = $"""
             apiVersion: management.project-flotta.io/v1alpha1
@@ -321,6 +453,12 @@ public sealed class FleetAgentProcessTests(ITestOutputHelper output)
                   syslogConfig:
                     name: syslog-cm
             """;
+        if (remoteWrite is not null)
+        {
+            // Metrics every 5 s to that receiver (a failed scrape is still an `up 0` sample to send).
+            deviceYaml += $"\n  metrics:\n    receiverConfiguration:\n      url: {remoteWrite}\n    system:\n      interval: 5\n";
+        }
+
         var configMap = $"""
             apiVersion: v1
             kind: ConfigMap
@@ -383,6 +521,8 @@ public sealed class FleetAgentProcessTests(ITestOutputHelper output)
         public Uri HttpBase { get; set; } = new("http://127.0.0.1/");
 
         public bool HasExited => _process.HasExited;
+
+        public int Pid => _process.Id;
 
         public IReadOnlyList<string> Lines
         {

@@ -309,6 +309,110 @@ public sealed class WebUiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task FleetView_HaltedRollout_ShowsItsReasonAndCanary_AndMarksCanaryAndHeldDevices()
+    {
+        const string adminToken = "ui-admin-token";
+        await using var fleet = await InProcessGateway.StartAsync(o =>
+        {
+            o.Fleet = new Flotel.Gateway.Configuration.FleetOptions { Enabled = true, Address = "127.0.0.1:0" };
+            o.AdminAuth = new Flotel.Gateway.Configuration.AuthOptions { BearerToken = new Flotel.Model.SecretValue(adminToken) };
+        });
+        using var admin = new HttpClient { BaseAddress = new Uri("http://" + fleet.Host.HttpEndPoint + "/") };
+        admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", adminToken);
+        string[] devices = ["ui-a", "ui-b", "ui-c"];
+        await ApplyFleetAsync(admin, devices, "v1", canary: null);
+        await ApplyFleetAsync(admin, devices, "v2", canary: "1");
+        var rollout = System.Text.Json.Nodes.JsonNode.Parse(await admin.GetStringAsync(new Uri("api/fleet/rollout", UriKind.Relative)))!;
+        var canary = (string)rollout["canaries"]![0]!["name"]!;
+        var held = devices.Where(d => d != canary).ToList();
+
+        // The canary, enrolled, fails to apply the change: the rollout halts naming it.
+        using (var tokenAnswer = await admin.PostAsync(
+            new Uri("api/fleet/tokens", UriKind.Relative),
+            new StringContent($"{{\"device\": \"{canary}\", \"ttlSeconds\": 600}}", Encoding.UTF8, "application/json")))
+        {
+            var tokenText = (string)System.Text.Json.Nodes.JsonNode.Parse(await tokenAnswer.Content.ReadAsStringAsync())!["token"]!;
+            var fleetUrl = new Uri("https://" + fleet.Host.FleetEndPoint);
+            var (device, status, error) = await Flotel.Gateway.Tests.Fleet.FleetDeviceClient.EnrollAsync(fleetUrl, tokenText);
+            Assert.True(device is not null, $"enrolment: {status} {error}");
+            using (device)
+            {
+                Assert.Equal(System.Net.HttpStatusCode.NoContent, await device.PostStatusAsync(new System.Text.Json.Nodes.JsonObject
+                {
+                    ["agentVersion"] = "0.2.0+ui", ["generation"] = 1L, ["applyStatus"] = "failed",
+                    ["applyErrors"] = new System.Text.Json.Nodes.JsonArray("workloads: image busybox:v2 not found"),
+                }));
+            }
+        }
+
+        await _page.GotoAsync("http://" + fleet.Host.HttpEndPoint + "/ui/#/fleet");
+        await _page.FillAsync("#token", adminToken);
+        await _page.ClickAsync("#token-form button");
+        await Assertions.Expect(_page.Locator("#fleet-rollout")).ToBeVisibleAsync();
+        await Assertions.Expect(_page.Locator("#fleet-rollout-id")).ToHaveTextAsync("1");
+        await Assertions.Expect(_page.Locator("#fleet-rollout-state")).ToHaveTextAsync("halted");
+        await Assertions.Expect(_page.Locator("#fleet-rollout-reason")).ToContainTextAsync(canary);
+        await Assertions.Expect(_page.Locator("#fleet-rollout-reason")).ToContainTextAsync("image busybox:v2 not found");
+        await Assertions.Expect(_page.Locator("#fleet-rollout-facts")).ToContainTextAsync("1 (1): 0 applied, 1 failed, 0 pending");
+        await Assertions.Expect(_page.Locator("#fleet-rollout-facts")).ToContainTextAsync("2: " + string.Join(", ", held));
+        await Assertions.Expect(_page.Locator("#fleet-rollout-facts")).ToContainTextAsync("edgeworkload/ui-app");
+        var canaryRow = _page.Locator($"#fleet-rollout-canaries tr[data-canary=\"{canary}\"] td");
+        await Assertions.Expect(canaryRow.Nth(1)).ToHaveTextAsync("failed");
+        await Assertions.Expect(canaryRow.Nth(2)).ToHaveTextAsync("1 / 2");
+        await Assertions.Expect(canaryRow.Nth(3)).ToHaveTextAsync("workloads: image busybox:v2 not found");
+        await Assertions.Expect(_page.Locator("#fleet-rollout")).ToContainTextAsync("flotel rollout promote");
+
+        await Assertions.Expect(_page.Locator($"#fleet-table tr[data-device=\"{canary}\"] td").Nth(1)).ToHaveTextAsync("failed canary: failed");
+        foreach (var name in held)
+        {
+            await Assertions.Expect(_page.Locator($"#fleet-table tr[data-device=\"{name}\"] td").Nth(1)).ToHaveTextAsync("pending held");
+        }
+
+        // Promoted (on the admin API, as the CLI does): the rollout has ended and nothing is marked any more.
+        using (var promoted = await admin.PostAsync(new Uri("api/fleet/rollout/promote", UriKind.Relative), null))
+        {
+            Assert.True(promoted.IsSuccessStatusCode, await promoted.Content.ReadAsStringAsync());
+        }
+
+        await _page.ReloadAsync();
+        await Assertions.Expect(_page.Locator("#fleet-rollout-state")).ToHaveTextAsync("promoted");
+        await Assertions.Expect(_page.Locator("#fleet-table tr[data-rollout=\"held\"]")).ToHaveCountAsync(0);
+        await Assertions.Expect(_page.Locator("#fleet-table tr[data-rollout=\"canary\"]")).ToHaveCountAsync(0);
+    }
+
+    /// <summary>EdgeDevices labelled app: ui and one workload on all of them running <c>busybox:TAG</c>, through the admin API.</summary>
+    private static async Task ApplyFleetAsync(HttpClient admin, string[] devices, string tag, string? canary)
+    {
+        var objects = new System.Text.Json.Nodes.JsonArray();
+        foreach (var device in devices)
+        {
+            objects.Add(new System.Text.Json.Nodes.JsonObject
+            {
+                ["yaml"] = "apiVersion: management.project-flotta.io/v1alpha1\nkind: EdgeDevice\n"
+                    + $"metadata: {{name: {device}, labels: {{app: ui}}}}\nspec: {{}}\n",
+                ["source"] = device + ".yaml:1",
+            });
+        }
+
+        objects.Add(new System.Text.Json.Nodes.JsonObject
+        {
+            ["yaml"] = "apiVersion: management.project-flotta.io/v1alpha1\nkind: EdgeWorkload\nmetadata: {name: ui-app}\n"
+                + "spec:\n  deviceSelector: {matchLabels: {app: ui}}\n  type: pod\n"
+                + $"  pod: {{spec: {{containers: [{{name: c, image: \"busybox:{tag}\"}}]}}}}\n",
+            ["source"] = "workload.yaml:1",
+        });
+        var body = new System.Text.Json.Nodes.JsonObject { ["objects"] = objects };
+        if (canary is not null)
+        {
+            body["rollout"] = new System.Text.Json.Nodes.JsonObject { ["canary"] = canary, ["timeoutSeconds"] = 3600 };
+        }
+
+        using var response = await admin.PostAsync(
+            new Uri("api/fleet/apply", UriKind.Relative), new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task FleetView_GatewayWithoutFleet_SaysTheFleetIsOff()
     {
         await _page.GotoAsync(Url("/ui/#/fleet"));

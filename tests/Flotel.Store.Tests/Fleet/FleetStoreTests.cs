@@ -28,6 +28,47 @@ public sealed class FleetStoreTests : IDisposable
     }
 
     [Fact]
+    public void ApplyObjects_WithTheRolloutRow_StoresBoth_InOneTransaction_FoundAfterReopen()
+    {
+        using (var store = FleetStore.Open(_dir))
+        {
+            store.ApplyObjects([Obj("configmap", "a", "x: 1")]);
+            IReadOnlyList<FleetObject>? seen = null;
+            var results = store.ApplyObjects([Obj("configmap", "a", "x: 2"), Obj("configmap", "b", "y: 1")], (stored, applied) =>
+            {
+                seen = stored;
+                Assert.Equal([FleetApplyResult.Configured, FleetApplyResult.Created], applied);
+                return "{\"id\": 1}";
+            });
+
+            Assert.Equal([FleetApplyResult.Configured, FleetApplyResult.Created], results);
+            Assert.Equal(["configmap/a:x: 2", "configmap/b:y: 1"], seen!.Select(o => o.Key + ":" + o.Yaml));
+        }
+
+        using var reopened = FleetStore.Open(_dir);
+        Assert.Equal(["x: 2", "y: 1"], reopened.ListObjects().Select(o => o.Yaml));
+        Assert.Equal("{\"id\": 1}", reopened.LoadRollout());
+    }
+
+    [Fact]
+    public void ApplyObjects_RolloutDecisionFails_StoresNeitherTheObjectsNorTheRollout()
+    {
+        using (var store = FleetStore.Open(_dir))
+        {
+            store.ApplyObjects([Obj("configmap", "a", "x: 1")]);
+            Assert.Throws<InvalidOperationException>(() =>
+                store.ApplyObjects([Obj("configmap", "a", "x: 2"), Obj("configmap", "b", "y: 1")], (_, _) => throw new InvalidOperationException("injected")));
+
+            Assert.Equal(["configmap/a:x: 1"], store.ListObjects().Select(o => o.Key + ":" + o.Yaml));
+            Assert.Null(store.LoadRollout());
+        }
+
+        using var reopened = FleetStore.Open(_dir);
+        Assert.Equal(["configmap/a:x: 1"], reopened.ListObjects().Select(o => o.Key + ":" + o.Yaml));
+        Assert.Null(reopened.LoadRollout());
+    }
+
+    [Fact]
     public void Objects_SurviveReopen_AndDeleteReportsAbsence()
     {
         using (var store = FleetStore.Open(_dir))

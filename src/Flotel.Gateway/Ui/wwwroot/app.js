@@ -349,7 +349,13 @@ function startMetrics() {
 
 // ---------------------------------------------------------------- fleet
 // The admin API's device list (docs/fleet.md §7): one row per EdgeDevice, and the chosen device's panel.
-const STATE_CLASS = { applied: "ok", running: "ok", pending: "muted", starting: "muted", outdated: "warn", offline: "warn", stopped: "warn", failed: "bad", invalid: "bad" };
+const STATE_CLASS = {
+  applied: "ok", running: "ok", pending: "muted", starting: "muted", outdated: "warn", offline: "warn", stopped: "warn", failed: "bad", invalid: "bad",
+  progressing: "warn", halted: "bad", completed: "ok", promoted: "ok", aborted: "warn", superseded: "muted",
+};
+
+// A rollout may hold back thousands of devices and change thousands of objects: the panel names the first few.
+const ROLLOUT_NAMES_SHOWN = 20;
 
 function bytes(n) {
   if (n === null || n === undefined) return "—";
@@ -371,11 +377,14 @@ function lastError(device) {
 
 function seen(device) { return device.lastSeen ? ago(Date.parse(device.lastSeen)) : "never"; }
 
-function fleetRow(d, selected) {
+function fleetRow(d, selected, marks) {
   const status = el("td", {}, badge(d.status));
   if (d.duplicateIdentity) status.append(" ", badge("duplicate identity", "bad"));
+  const canary = marks.canaries.get(d.name);
+  if (canary) status.append(" ", badge(`canary: ${canary.result}`, "canary"));
+  if (marks.held.has(d.name)) status.append(" ", badge("held", "held"));
   const workloads = el("td", {}, ...d.workloads.flatMap((w, i) => [i ? " " : "", el("span", { class: "workload" }, `${w.name} `, badge(w.state))]));
-  const row = el("tr", { "data-device": d.name, class: d.name === selected ? "selected" : "" },
+  const row = el("tr", { "data-device": d.name, "data-rollout": canary ? "canary" : marks.held.has(d.name) ? "held" : "", class: d.name === selected ? "selected" : "" },
     el("td", {}, el("a", { href: `#/fleet/${encodeURIComponent(d.name)}` }, d.name)),
     status,
     el("td", {}, seen(d)),
@@ -407,13 +416,46 @@ function showDevice(d) {
   $("fleet-device-errors").replaceChildren(...(d.errors.length ? d.errors.map((e) => el("li", {}, `${e.object}: ${e.message}`)) : [el("li", { class: "empty" }, "none")]));
 }
 
+function firstNames(names) {
+  const shown = names.slice(0, ROLLOUT_NAMES_SHOWN).join(", ");
+  return names.length > ROLLOUT_NAMES_SHOWN ? `${shown} … and ${names.length - ROLLOUT_NAMES_SHOWN} more` : shown || "none";
+}
+
+// The latest staged rollout (docs/fleet.md §3.1, GET /api/fleet/rollout), read-only: promote and abort stay on the CLI
+// and the admin API. Returns the devices to mark in the list while the rollout holds them (progressing or halted).
+function showRollout(r, devices) {
+  const none = { canaries: new Map(), held: new Set() };
+  $("fleet-rollout").hidden = !r || r.state === "none";
+  if (!r || r.state === "none") return none;
+  $("fleet-rollout-id").textContent = String(r.id);
+  $("fleet-rollout-state").replaceChildren(badge(r.state));
+  $("fleet-rollout-reason").textContent = r.reason || "";
+  $("fleet-rollout-reason").className = r.state === "halted" ? "error-text" : "hint";
+  const applied = r.canaries.filter((c) => c.result === "applied").length;
+  const failed = r.canaries.filter((c) => c.result === "failed").length;
+  const facts = [["Canaries", `${r.canaries.length} (${r.canary}): ${applied} applied, ${failed} failed, ${r.canaries.length - applied - failed} pending`],
+    ["Held devices", `${r.held.length}${r.held.length ? ": " + firstNames(r.held) : ""}`], ["Objects changed", firstNames(r.objects)],
+    ["Started", r.started], ["Ended", r.ended || "—"], ["Canary timeout", `${r.timeoutSeconds} s`]];
+  $("fleet-rollout-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+  const byName = new Map(devices.map((d) => [d.name, d]));
+  $("fleet-rollout-canaries").tBodies[0].replaceChildren(...r.canaries.map((c) =>
+    el("tr", { "data-canary": c.name },
+      el("td", {}, el("a", { href: `#/fleet/${encodeURIComponent(c.name)}` }, c.name)),
+      el("td", {}, badge(c.result)),
+      el("td", {}, `${byName.get(c.name)?.appliedGeneration ?? "—"} / ${c.generation}`),
+      el("td", { class: "error-text" }, c.errors.join("; ")))));
+  if (r.state !== "progressing" && r.state !== "halted") return none;
+  return { canaries: new Map(r.canaries.map((c) => [c.name, c])), held: new Set(r.held) };
+}
+
 async function loadFleet(selected) {
   try {
-    const devices = await getJson("/api/fleet/devices", undefined, "admin");
+    const [devices, rollout] = await Promise.all([getJson("/api/fleet/devices", undefined, "admin"), getJson("/api/fleet/rollout", undefined, "admin")]);
     $("fleet-off").hidden = true;
     $("fleet-table").hidden = false;
     devices.sort((a, b) => a.name.localeCompare(b.name));
-    $("fleet-table").tBodies[0].replaceChildren(...devices.map((d) => fleetRow(d, selected)));
+    const marks = showRollout(rollout, devices);
+    $("fleet-table").tBodies[0].replaceChildren(...devices.map((d) => fleetRow(d, selected, marks)));
     $("fleet-empty").hidden = devices.length > 0;
     const device = devices.find((d) => d.name === selected);
     showDevice(device);
@@ -424,6 +466,7 @@ async function loadFleet(selected) {
       $("fleet-off").textContent = "The fleet is off on this gateway: set fleet.enabled: true in its configuration (docs/fleet.md) to enrol devices and see them here.";
       $("fleet-table").hidden = true;
       $("fleet-empty").hidden = true;
+      showRollout(null, []);
       showDevice(null);
       return;
     }
