@@ -9,7 +9,7 @@ namespace Flotel.Store.Metrics;
 /// of posting; a value unique to one series costs one pair entry and its string.
 /// <code>
 /// pair     = value string · name id · posting (count; the one slot inline, or an int[] of slots in insertion order)
-///            · hash · next pair in its hash chain
+///            · next pair in its hash chain (32 bytes; the hash is computed again when the buckets grow)
 /// names    = one string per distinct label name, counted by the pairs that use it
 /// lookup   = power-of-two bucket array of pair ids chained through the pairs (no dictionary entry per pair)
 /// </code>
@@ -149,7 +149,7 @@ internal sealed class LabelPairs
         for (var id = _buckets[hash & (_buckets.Length - 1)] - 1; id != NoPair; id = _pairs[id].Next)
         {
             ref var p = ref _pairs[id];
-            if (p.Hash == hash && p.NameId == nameId && value.SequenceEqual(p.Value))
+            if (p.NameId == nameId && value.SequenceEqual(p.Value))
             {
                 return id;
             }
@@ -208,7 +208,7 @@ internal sealed class LabelPairs
         }
 
         ref var bucket = ref _buckets[hash & (_buckets.Length - 1)];
-        _pairs[id] = new Pair { Value = value, NameId = nameId, Hash = hash, Next = bucket - 1 };
+        _pairs[id] = new Pair { Value = value, NameId = nameId, Next = bucket - 1 };
         bucket = id + 1;
         return id;
     }
@@ -257,7 +257,7 @@ internal sealed class LabelPairs
     /// <summary>Removes pair <paramref name="id"/> from its hash chain.</summary>
     private void Unlink(int id)
     {
-        var b = _pairs[id].Hash & (_buckets.Length - 1);
+        var b = Hash(_pairs[id].NameId, _pairs[id].Value) & (_buckets.Length - 1);
         if (_buckets[b] - 1 == id)
         {
             _buckets[b] = _pairs[id].Next + 1;
@@ -283,7 +283,7 @@ internal sealed class LabelPairs
             ref var p = ref _pairs[id];
             if (p.Value is not null)
             {
-                ref var bucket = ref grown[p.Hash & (grown.Length - 1)];
+                ref var bucket = ref grown[Hash(p.NameId, p.Value) & (grown.Length - 1)];
                 p.Next = bucket - 1;
                 bucket = id + 1;
             }
@@ -307,8 +307,6 @@ internal sealed class LabelPairs
 
         /// <summary>Series carrying the pair.</summary>
         public int Count;
-
-        public int Hash;
 
         /// <summary>Next pair id in the hash chain (or in the free list), -1 at the end.</summary>
         public int Next;

@@ -3,7 +3,7 @@ namespace Flotel.Store.Metrics;
 /// <summary>
 /// The in-memory state of one series: identity, labels and its open head chunk. Guarded by the store's lock.
 /// Kept small, as a fleet gateway holds a million of them: the labels are ids of the index's interned name/value pairs
-/// (<see cref="LabelPairs"/>), the index links series by slot numbers, and the series key (the index's lookup key and
+/// (<see cref="LabelPairs"/>) in one array shared by every series, the index links series by slot numbers, and the series key (the index's lookup key and
 /// the row's <c>labels</c> blob) is not kept: lookups compare the incoming key with the pairs' strings, and the blob is
 /// built once, for the insert.
 /// </summary>
@@ -18,8 +18,11 @@ internal sealed class MemSeries(long id, int slot, int hash)
     /// <summary>Hash of the series key (UTF-8 <c>name 0xFF value 0xFF …</c> in name order).</summary>
     public readonly int Hash = hash;
 
-    /// <summary>Ids of its label pairs (<see cref="LabelPairs"/>), in label name order.</summary>
-    public int[] Pairs = [];
+    /// <summary>Where the ids of its label pairs (<see cref="LabelPairs"/>, in label name order) start in the index's label arena.</summary>
+    public int PairsStart;
+
+    /// <summary>How many label pairs it has.</summary>
+    public int PairsCount;
 
     /// <summary>Slot + 1 of the next series in the same hash bucket; 0 at the end of the chain.</summary>
     public int NextInBucket;

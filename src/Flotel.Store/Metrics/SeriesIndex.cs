@@ -9,7 +9,9 @@ namespace Flotel.Store.Metrics;
 /// <code>
 /// slots    MemSeries?[]: a series' slot is its 32-bit id in postings; freed slots are reused
 /// lookup   power-of-two bucket array of slot + 1, chained through MemSeries.NextInBucket, by series key hash
-/// labels   MemSeries.Pairs: ids of interned name/value pairs (<see cref="LabelPairs"/>), which hold the postings
+/// labels   ids of interned name/value pairs (<see cref="LabelPairs"/>, which hold the postings), every series' ids in
+///          one int arena (MemSeries.PairsStart, PairsCount): no array object per series. A removed series leaves a
+///          hole; when the arena is full it is rebuilt with the live series only, half again larger than they need
 /// </code>
 /// Label sets are built from the pairs when asked for (a query's selected series), never kept per series.
 /// </summary>
@@ -25,6 +27,10 @@ internal sealed class SeriesIndex
     private int _highWater;
     private readonly Stack<int> _freeSlots = new();
     private int[] _buckets = new int[InitialSize];
+    private int[] _arena = new int[InitialSize * 8];
+    private int _arenaUsed;
+    private int _arenaHoles;
+    private readonly List<int> _scratchPairs = [];
     private char[] _nameChars = new char[64];
     private char[] _valueChars = new char[256];
 
@@ -36,6 +42,12 @@ internal sealed class SeriesIndex
 
     /// <summary>The pair table; for tests.</summary>
     internal LabelPairs Pairs => _pairs;
+
+    /// <summary>The label arena: ints written (live and holes), ints of removed series, length; for tests.</summary>
+    internal (int Used, int Holes, int Length) ArenaSize => (_arenaUsed, _arenaHoles, _arena.Length);
+
+    /// <summary>Ids of the label pairs of <paramref name="series"/>, in name order; valid until the next series is added.</summary>
+    public ReadOnlySpan<int> PairsOf(MemSeries series) => _arena.AsSpan(series.PairsStart, series.PairsCount);
 
     /// <summary>The series whose key is <paramref name="key"/> (hash <paramref name="hash"/>), if held.</summary>
     public MemSeries? Find(ReadOnlySpan<byte> key, int hash)
@@ -58,13 +70,12 @@ internal sealed class SeriesIndex
     public MemSeries Add(long id, int hash, SeriesLabels labels)
     {
         var series = NewSeries(id, hash);
-        var pairs = new int[labels.Count];
-        for (var i = 0; i < pairs.Length; i++)
+        Reserve(series, labels.Count);
+        for (var i = 0; i < labels.Count; i++)
         {
-            pairs[i] = _pairs.Add(Decode(labels.GetName(i), ref _nameChars), Decode(labels.GetValue(i), ref _valueChars), series.Slot);
+            _arena[series.PairsStart + i] = _pairs.Add(Decode(labels.GetName(i), ref _nameChars), Decode(labels.GetValue(i), ref _valueChars), series.Slot);
         }
 
-        series.Pairs = pairs;
         return series;
     }
 
@@ -72,14 +83,13 @@ internal sealed class SeriesIndex
     public MemSeries Add(long id, int hash, LabelSet labels)
     {
         var series = NewSeries(id, hash);
-        var pairs = new int[labels.Count];
-        for (var i = 0; i < pairs.Length; i++)
+        Reserve(series, labels.Count);
+        for (var i = 0; i < labels.Count; i++)
         {
             var l = labels[i];
-            pairs[i] = _pairs.Add(l.Name, l.Value, series.Slot, l.Name, l.Value);
+            _arena[series.PairsStart + i] = _pairs.Add(l.Name, l.Value, series.Slot, l.Name, l.Value);
         }
 
-        series.Pairs = pairs;
         return series;
     }
 
@@ -87,7 +97,8 @@ internal sealed class SeriesIndex
     public MemSeries Add(long id, int hash, ReadOnlySpan<byte> key)
     {
         var series = NewSeries(id, hash);
-        var pairs = new List<int>();
+        var pairs = _scratchPairs;
+        pairs.Clear();
         while (!key.IsEmpty)
         {
             var n = key.IndexOf(KeySeparator);
@@ -98,7 +109,8 @@ internal sealed class SeriesIndex
             key = key[(v + 1)..];
         }
 
-        series.Pairs = [.. pairs];
+        Reserve(series, pairs.Count);
+        pairs.CopyTo(_arena, series.PairsStart);
         return series;
     }
 
@@ -117,7 +129,12 @@ internal sealed class SeriesIndex
             Unlink(s);
             _slots[s.Slot] = null;
             slots.Add(s.Slot);
-            touched.UnionWith(s.Pairs);
+            foreach (var pair in PairsOf(s))
+            {
+                touched.Add(pair);
+            }
+
+            _arenaHoles += s.PairsCount;
             Count--;
         }
 
@@ -147,10 +164,11 @@ internal sealed class SeriesIndex
     /// <summary>The labels of <paramref name="series"/> (a new set sharing the interned strings).</summary>
     public LabelSet LabelsOf(MemSeries series)
     {
-        var labels = new Label[series.Pairs.Length];
+        var pairs = PairsOf(series);
+        var labels = new Label[pairs.Length];
         for (var i = 0; i < labels.Length; i++)
         {
-            labels[i] = new Label(_pairs.NameOf(series.Pairs[i]), _pairs.ValueOf(series.Pairs[i]));
+            labels[i] = new Label(_pairs.NameOf(pairs[i]), _pairs.ValueOf(pairs[i]));
         }
 
         return LabelSet.UnsafeFromSorted(labels);
@@ -226,7 +244,7 @@ internal sealed class SeriesIndex
     {
         if (nameId >= 0)
         {
-            foreach (var pair in series.Pairs)
+            foreach (var pair in PairsOf(series))
             {
                 if (_pairs.NameIdOfPair(pair) == nameId)
                 {
@@ -261,6 +279,37 @@ internal sealed class SeriesIndex
         bucket = slot + 1;
         _slots[slot] = series;
         return series;
+    }
+
+    /// <summary>
+    /// Gives <paramref name="series"/> room for <paramref name="count"/> pair ids at the end of the arena; a full arena is
+    /// first rebuilt from the live series (holes of removed ones dropped), half again as long as they and the new one need.
+    /// </summary>
+    private void Reserve(MemSeries series, int count)
+    {
+        if (_arenaUsed + count > _arena.Length)
+        {
+            var live = _arenaUsed - _arenaHoles;
+            var rebuilt = new int[Math.Max(InitialSize, (live + count) / 2 * 3)];
+            var used = 0;
+            for (var slot = 0; slot < _highWater; slot++)
+            {
+                if (_slots[slot] is { PairsCount: > 0 } s)
+                {
+                    PairsOf(s).CopyTo(rebuilt.AsSpan(used));
+                    s.PairsStart = used;
+                    used += s.PairsCount;
+                }
+            }
+
+            _arena = rebuilt;
+            _arenaUsed = used;
+            _arenaHoles = 0;
+        }
+
+        series.PairsStart = _arenaUsed;
+        series.PairsCount = count;
+        _arenaUsed += count;
     }
 
     private void Unlink(MemSeries series)
@@ -308,7 +357,7 @@ internal sealed class SeriesIndex
     /// <summary>Whether <paramref name="key"/> is the series key of <paramref name="series"/> (no key copy is kept per series).</summary>
     private bool KeyEquals(ReadOnlySpan<byte> key, MemSeries series)
     {
-        foreach (var pair in series.Pairs)
+        foreach (var pair in PairsOf(series))
         {
             if (!SkipText(ref key, _pairs.NameOf(pair)) || !SkipText(ref key, _pairs.ValueOf(pair)))
             {

@@ -128,4 +128,44 @@ public sealed class SeriesIndexTests
 
         Assert.Throws<OperationCanceledException>(() => index.Resolve([M(LabelMatchType.RegexMatch, "n", ".*")], cts.Token));
     }
+
+    [Fact]
+    public void LabelArena_GrowsAndDropsHolesOfRemovedSeries_LabelsStayRight()
+    {
+        var index = new SeriesIndex();
+        var live = new Dictionary<int, MemSeries>();
+        for (var n = 0; n < 5000; n++)
+        {
+            live[n] = index.Add(n, n, Numbered(n)); // 3 pairs each: 15,000 ints, past the first arena's 8,192
+        }
+
+        Assert.Equal((15_000, 0), (index.ArenaSize.Used, index.ArenaSize.Holes));
+        var gone = live.Where(e => e.Key % 4 != 0).ToList();
+        index.Remove([.. gone.Select(e => e.Value)]);
+        foreach (var (n, _) in gone)
+        {
+            live.Remove(n);
+        }
+
+        Assert.Equal((15_000, 11_250), (index.ArenaSize.Used, index.ArenaSize.Holes));
+        var length = index.ArenaSize.Length;
+        var next = 5000;
+        while (index.ArenaSize.Used <= length - 3)
+        {
+            live[next] = index.Add(next, next, Numbered(next));
+            next++;
+        }
+
+        // The next series does not fit: the arena is rebuilt from the live series only.
+        live[next] = index.Add(next, next, Numbered(next));
+        Assert.Equal(0, index.ArenaSize.Holes);
+        Assert.Equal(live.Count * 3, index.ArenaSize.Used);
+        foreach (var (n, s) in live)
+        {
+            Assert.Equal(Numbered(n), index.LabelsOf(s));
+            Assert.Same(s, index.Find(Key(Numbered(n)), n));
+        }
+
+        Assert.Equal(live.Count, index.Count);
+    }
 }
