@@ -3,11 +3,13 @@ namespace Flotel.Store.Metrics;
 /// <summary>
 /// The in-memory state of one series: identity, labels and its open head chunk. Guarded by the store's lock.
 /// Kept small, as a fleet gateway holds a million of them: the labels are ids of the index's interned name/value pairs
-/// (<see cref="LabelPairs"/>) in one array shared by every series, the index links series by slot numbers, and the series key (the index's lookup key and
-/// the row's <c>labels</c> blob) is not kept: lookups compare the incoming key with the pairs' strings, and the blob is
-/// built once, for the insert.
+/// (<see cref="LabelPairs"/>) in one array shared by every series, the index links series by slot numbers, the series
+/// key (the index's lookup key and the row's <c>labels</c> blob) is not kept: lookups compare the incoming key with the
+/// pairs' strings, and the blob is built once, for the insert. The series is its own open head chunk: deriving from the
+/// appender keeps the head's state in this object (one object header and reference less per series than a head held
+/// in a field; its first buffer is <see cref="MetricStore.InitialHeadBytes"/>).
 /// </summary>
-internal sealed class MemSeries(long id, int slot, int hash)
+internal sealed class MemSeries(long id, int slot, int hash) : XorChunkAppender(MetricStore.InitialHeadBytes)
 {
     /// <summary>The series row's id (<c>series.id</c>).</summary>
     public readonly long Id = id;
@@ -27,8 +29,8 @@ internal sealed class MemSeries(long id, int slot, int hash)
     /// <summary>Slot + 1 of the next series in the same hash bucket; 0 at the end of the chain.</summary>
     public int NextInBucket;
 
-    /// <summary>Open chunk; null until the first sample after open.</summary>
-    public XorChunkAppender? Head;
+    /// <summary>The open chunk (this object; empty until the first sample after open).</summary>
+    public XorChunkAppender Head => this;
 
     /// <summary>Oldest sample time ever stored (long.MaxValue when none).</summary>
     public long MinT = long.MaxValue;

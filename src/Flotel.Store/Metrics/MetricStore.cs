@@ -354,8 +354,9 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     }
 
     /// <summary>
-    /// First buffer of a new head: one sample (19 bytes with the header) and a few more. A series sampled once a minute
-    /// grows it by doubling; a pre-sized buffer would be mostly empty in every one of a million such heads.
+    /// First buffer of a series' head (<see cref="MemSeries"/>): one sample (19 bytes with the header) and a few more. A
+    /// series sampled once a minute grows it by doubling; a pre-sized buffer would be mostly empty in every one of a
+    /// million such heads.
     /// </summary>
     internal const int InitialHeadBytes = 32;
 
@@ -728,7 +729,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
             return;
         }
 
-        var head = series.Head ??= new XorChunkAppender(InitialHeadBytes);
+        var head = series.Head;
         if (head.Count > 0 && (head.Count >= _options.MaxSamplesPerChunk || t - head.FirstTimestamp >= _maxChunkSpanMs))
         {
             _pendingChunks.Add(new PendingChunk(series.Id, head.FirstTimestamp, head.LastTimestamp, Seal(head)));
