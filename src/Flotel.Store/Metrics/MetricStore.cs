@@ -16,8 +16,9 @@ namespace Flotel.Store.Metrics;
 ///             name TEXT)                         -- __name__, for humans and tools
 ///   chunks   (id INTEGER PK, series_id, min_t, max_t, data BLOB)  UNIQUE (series_id, min_t)
 ///            -- rowid order = write order, so blob pages fill completely; the small index is the random part
-/// memory: every series (interned labels, open head chunk), postings name → value → series (built from the
-///         series rows at open; an older store's on-disk postings table, never read, is dropped at open),
+/// memory: every series with its open head chunk, labels as ids of interned name/value pairs and each pair's
+///         postings as 32-bit series slots (<see cref="SeriesIndex"/>; built from the series rows at open; an older
+///         store's on-disk postings table, never read, is dropped at open),
 ///         recently queried series' stored chunks (<see cref="ChunkCache"/>, bounded by ChunkCacheBytes)
 /// </code>
 /// Each series has one open head chunk in memory; it is closed at <see cref="MetricStoreOptions.MaxSamplesPerChunk"/>
