@@ -102,6 +102,10 @@ public sealed class LabelPairsTests
 
         Assert.Equal(Enumerable.Range(4000, 96), pairs.Posting(id).ToArray());
         Assert.Equal((96, 192), pairs.PostingSize(id));
+
+        pairs.Unpost(id, [.. Enumerable.Range(4000, 96)]);
+        Assert.Equal(0, pairs.Count);
+        Assert.False(pairs.TryFind("job", "node", out _));
     }
 
     [Fact]
