@@ -532,12 +532,17 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
     public IReadOnlyList<string> LabelNames(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(matchers);
         var names = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var labels in Series(matchers, minT, maxT, cancellationToken))
+        lock (_lock)
         {
-            foreach (var l in labels)
+            // Read from the series' pairs: no label set is built per series.
+            foreach (var s in _index.Resolve(matchers, cancellationToken))
             {
-                names.Add(l.Name);
+                if (s.LastT >= minT && s.MinT <= maxT)
+                {
+                    _index.AddNames(s, names);
+                }
             }
         }
 
@@ -548,12 +553,17 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
     public IReadOnlyList<string> LabelValues(string name, IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(matchers);
         var values = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var labels in Series(matchers, minT, maxT, cancellationToken))
+        lock (_lock)
         {
-            if (labels.TryGetValue(name, out var v) && v.Length > 0)
+            foreach (var s in _index.Resolve(matchers, cancellationToken))
             {
-                values.Add(v);
+                if (s.LastT >= minT && s.MinT <= maxT && _index.ValueOf(s, name) is { Length: > 0 } v)
+                {
+                    values.Add(v);
+                }
             }
         }
 

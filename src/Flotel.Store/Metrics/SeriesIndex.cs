@@ -174,6 +174,18 @@ internal sealed class SeriesIndex
         return LabelSet.UnsafeFromSorted(labels);
     }
 
+    /// <summary>Adds the label names of <paramref name="series"/> to <paramref name="names"/>.</summary>
+    public void AddNames(MemSeries series, ISet<string> names)
+    {
+        foreach (var pair in PairsOf(series))
+        {
+            names.Add(_pairs.NameOf(pair));
+        }
+    }
+
+    /// <summary>The value of label <paramref name="name"/> of <paramref name="series"/> (empty when it has none).</summary>
+    public string ValueOf(MemSeries series, string name) => ValueOf(series, _pairs.NameIdOf(name));
+
     /// <summary>The value of <c>__name__</c> of <paramref name="series"/> (empty when it has none).</summary>
     public string MetricNameOf(MemSeries series) => ValueOf(series, _pairs.NameIdOf(Label.MetricNameLabel));
 
