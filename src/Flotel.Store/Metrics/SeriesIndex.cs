@@ -10,8 +10,9 @@ namespace Flotel.Store.Metrics;
 /// slots    MemSeries?[]: a series' slot is its 32-bit id in postings; freed slots are reused
 /// lookup   power-of-two bucket array of slot + 1, chained through MemSeries.NextInBucket, by series key hash
 /// labels   ids of interned name/value pairs (<see cref="LabelPairs"/>, which hold the postings), every series' ids in
-///          one int arena (MemSeries.PairsStart, PairsCount): no array object per series. A removed series leaves a
-///          hole; when the arena is full it is rebuilt with the live series only, half again larger than they need
+///          one int arena of 64 KiB pages (MemSeries.PairsStart, PairsCount): no array object per series, and no large
+///          array copied or left behind as the arena grows. A removed series leaves a hole; when a new page is needed
+///          and holes are more than half the live ids, the pages are rebuilt with the live series only
 /// </code>
 /// Label sets are built from the pairs when asked for (a query's selected series), never kept per series.
 /// </summary>
@@ -22,12 +23,17 @@ internal sealed class SeriesIndex
     /// <summary>Buckets and slots at open (powers of two; doubled when the series outnumber them).</summary>
     private const int InitialSize = 1024;
 
+    /// <summary>Ints per label arena page: 64 KiB, below the runtime's large object size (85,000 bytes), so pages are compacted like any object.</summary>
+    private const int ArenaPageShift = 14;
+
+    private const int ArenaPage = 1 << ArenaPageShift;
+
     private readonly LabelPairs _pairs = new();
     private MemSeries?[] _slots = new MemSeries?[InitialSize];
     private int _highWater;
     private readonly Stack<int> _freeSlots = new();
     private int[] _buckets = new int[InitialSize];
-    private int[] _arena = new int[InitialSize * 8];
+    private List<int[]> _arena = [];
     private int _arenaUsed;
     private int _arenaHoles;
     private readonly List<int> _scratchPairs = [];
@@ -44,10 +50,10 @@ internal sealed class SeriesIndex
     internal LabelPairs Pairs => _pairs;
 
     /// <summary>The label arena: ints written (live and holes), ints of removed series, length; for tests.</summary>
-    internal (int Used, int Holes, int Length) ArenaSize => (_arenaUsed, _arenaHoles, _arena.Length);
+    internal (int Used, int Holes, int Length) ArenaSize => (_arenaUsed, _arenaHoles, _arena.Count * ArenaPage);
 
     /// <summary>Ids of the label pairs of <paramref name="series"/>, in name order; valid until the next series is added.</summary>
-    public ReadOnlySpan<int> PairsOf(MemSeries series) => _arena.AsSpan(series.PairsStart, series.PairsCount);
+    public ReadOnlySpan<int> PairsOf(MemSeries series) => ArenaSpan(series.PairsStart, series.PairsCount);
 
     /// <summary>The series whose key is <paramref name="key"/> (hash <paramref name="hash"/>), if held.</summary>
     public MemSeries? Find(ReadOnlySpan<byte> key, int hash)
@@ -73,7 +79,8 @@ internal sealed class SeriesIndex
         Reserve(series, labels.Count);
         for (var i = 0; i < labels.Count; i++)
         {
-            _arena[series.PairsStart + i] = _pairs.Add(Decode(labels.GetName(i), ref _nameChars), Decode(labels.GetValue(i), ref _valueChars), series.Slot);
+            ArenaSpan(series.PairsStart, labels.Count)[i] =
+                _pairs.Add(Decode(labels.GetName(i), ref _nameChars), Decode(labels.GetValue(i), ref _valueChars), series.Slot);
         }
 
         return series;
@@ -87,7 +94,7 @@ internal sealed class SeriesIndex
         for (var i = 0; i < labels.Count; i++)
         {
             var l = labels[i];
-            _arena[series.PairsStart + i] = _pairs.Add(l.Name, l.Value, series.Slot, l.Name, l.Value);
+            ArenaSpan(series.PairsStart, labels.Count)[i] = _pairs.Add(l.Name, l.Value, series.Slot, l.Name, l.Value);
         }
 
         return series;
@@ -110,7 +117,7 @@ internal sealed class SeriesIndex
         }
 
         Reserve(series, pairs.Count);
-        pairs.CopyTo(_arena, series.PairsStart);
+        System.Runtime.InteropServices.CollectionsMarshal.AsSpan(pairs).CopyTo(ArenaSpan(series.PairsStart, pairs.Count));
         return series;
     }
 
@@ -294,35 +301,65 @@ internal sealed class SeriesIndex
     }
 
     /// <summary>
-    /// Gives <paramref name="series"/> room for <paramref name="count"/> pair ids at the end of the arena; a full arena is
-    /// first rebuilt from the live series (holes of removed ones dropped), half again as long as they and the new one need.
+    /// Gives <paramref name="series"/> room for <paramref name="count"/> pair ids at the end of the arena (never across a
+    /// page end: the rest of a page too short for them is a hole). When a new page is needed and the holes outnumber half
+    /// the live ids, the pages are first rebuilt from the live series.
     /// </summary>
+    /// <exception cref="ArgumentException">More labels than a page holds (the remote-write limit is far lower).</exception>
     private void Reserve(MemSeries series, int count)
     {
-        if (_arenaUsed + count > _arena.Length)
+        if (count > ArenaPage)
         {
-            var live = _arenaUsed - _arenaHoles;
-            var rebuilt = new int[Math.Max(InitialSize, (live + count) / 2 * 3)];
-            var used = 0;
-            for (var slot = 0; slot < _highWater; slot++)
-            {
-                if (_slots[slot] is { PairsCount: > 0 } s)
-                {
-                    PairsOf(s).CopyTo(rebuilt.AsSpan(used));
-                    s.PairsStart = used;
-                    used += s.PairsCount;
-                }
-            }
+            throw new ArgumentException($"a series has at most {ArenaPage} labels");
+        }
 
-            _arena = rebuilt;
-            _arenaUsed = used;
-            _arenaHoles = 0;
+        if (_arenaUsed + count > _arena.Count * ArenaPage && _arenaHoles > (_arenaUsed - _arenaHoles) / 2)
+        {
+            Compact();
+        }
+
+        Place(series, count);
+    }
+
+    private void Place(MemSeries series, int count)
+    {
+        var inPage = _arenaUsed & (ArenaPage - 1);
+        if (inPage + count > ArenaPage)
+        {
+            _arenaHoles += ArenaPage - inPage;
+            _arenaUsed += ArenaPage - inPage;
+        }
+
+        if (_arenaUsed + count > _arena.Count * ArenaPage)
+        {
+            _arena.Add(new int[ArenaPage]);
         }
 
         series.PairsStart = _arenaUsed;
         series.PairsCount = count;
         _arenaUsed += count;
     }
+
+    /// <summary>Copies every live series' pair ids into new pages, in slot order, dropping the holes.</summary>
+    private void Compact()
+    {
+        var old = _arena;
+        _arena = [];
+        _arenaUsed = 0;
+        _arenaHoles = 0;
+        for (var slot = 0; slot < _highWater; slot++)
+        {
+            if (_slots[slot] is { PairsCount: > 0 } s)
+            {
+                var from = old[s.PairsStart >> ArenaPageShift].AsSpan(s.PairsStart & (ArenaPage - 1), s.PairsCount);
+                Place(s, s.PairsCount);
+                from.CopyTo(ArenaSpan(s.PairsStart, s.PairsCount));
+            }
+        }
+    }
+
+    /// <summary>The arena ints at [start, start + count) (empty for a series without labels, whose start may be past the last page).</summary>
+    private Span<int> ArenaSpan(int start, int count) => count == 0 ? [] : _arena[start >> ArenaPageShift].AsSpan(start & (ArenaPage - 1), count);
 
     private void Unlink(MemSeries series)
     {

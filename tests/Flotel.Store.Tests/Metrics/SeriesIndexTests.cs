@@ -130,16 +130,17 @@ public sealed class SeriesIndexTests
     }
 
     [Fact]
-    public void LabelArena_GrowsAndDropsHolesOfRemovedSeries_LabelsStayRight()
+    public void LabelArena_GrowsByPagesAndDropsHolesOfRemovedSeries_LabelsStayRight()
     {
         var index = new SeriesIndex();
         var live = new Dictionary<int, MemSeries>();
-        for (var n = 0; n < 5000; n++)
+        for (var n = 0; n < 12_000; n++)
         {
-            live[n] = index.Add(n, n, Numbered(n)); // 3 pairs each: 15,000 ints, past the first arena's 8,192
+            live[n] = index.Add(n, n, Numbered(n)); // 3 pairs each: 36,000 ints over three 16,384-int pages
         }
 
-        Assert.Equal((15_000, 0), (index.ArenaSize.Used, index.ArenaSize.Holes));
+        // A page holds 5,461 series and leaves one int unused at its end.
+        Assert.Equal((36_002, 2, 3 * 16_384), index.ArenaSize);
         var gone = live.Where(e => e.Key % 4 != 0).ToList();
         index.Remove([.. gone.Select(e => e.Value)]);
         foreach (var (n, _) in gone)
@@ -147,19 +148,19 @@ public sealed class SeriesIndexTests
             live.Remove(n);
         }
 
-        Assert.Equal((15_000, 11_250), (index.ArenaSize.Used, index.ArenaSize.Holes));
-        var length = index.ArenaSize.Length;
-        var next = 5000;
-        while (index.ArenaSize.Used <= length - 3)
+        Assert.Equal((36_002, 27_002), (index.ArenaSize.Used, index.ArenaSize.Holes));
+        var next = 12_000;
+        while (index.ArenaSize.Used + 3 <= index.ArenaSize.Length)
         {
             live[next] = index.Add(next, next, Numbered(next));
             next++;
         }
 
-        // The next series does not fit: the arena is rebuilt from the live series only.
+        // The next series needs a new page and the holes outnumber half the live ids: the pages are rebuilt.
         live[next] = index.Add(next, next, Numbered(next));
-        Assert.Equal(0, index.ArenaSize.Holes);
-        Assert.Equal(live.Count * 3, index.ArenaSize.Used);
+        Assert.True(index.ArenaSize.Holes < live.Count * 3 / 16_384 + 1);
+        Assert.Equal(live.Count * 3, index.ArenaSize.Used - index.ArenaSize.Holes);
+        Assert.Equal(2 * 16_384, index.ArenaSize.Length);
         foreach (var (n, s) in live)
         {
             Assert.Equal(Numbered(n), index.LabelsOf(s));
@@ -167,5 +168,8 @@ public sealed class SeriesIndexTests
         }
 
         Assert.Equal(live.Count, index.Count);
+        var empty = index.Add(99_999, 5, LabelSet.Empty);
+        Assert.Equal(LabelSet.Empty, index.LabelsOf(empty));
+        Assert.Same(empty, index.Find([], 5));
     }
 }
