@@ -1,26 +1,36 @@
-using Flotel.Model.Metrics;
-
 namespace Flotel.Store.Metrics;
 
 /// <summary>
 /// The in-memory state of one series: identity, labels and its open head chunk. Guarded by the store's lock.
-/// Kept small, as a fleet gateway holds a million of them: the label strings are the store's interned ones
-/// (<see cref="LabelInterner"/>), and the series key (the index's lookup key and the row's <c>labels</c> blob) is not
-/// kept: lookups compare the incoming key with <see cref="Labels"/>, and the blob is built once, for the insert.
+/// Kept small, as a fleet gateway holds a million of them: the labels are ids of the index's interned name/value pairs
+/// (<see cref="LabelPairs"/>) in one array shared by every series, the index links series by slot numbers, the series
+/// key (the index's lookup key and the row's <c>labels</c> blob) is not kept: lookups compare the incoming key with the
+/// pairs' strings, and the blob is built once, for the insert. The series is its own open head chunk: deriving from the
+/// appender keeps the head's state in this object (one object header and reference less per series than a head held
+/// in a field; its first buffer is <see cref="MetricStore.InitialHeadBytes"/>).
 /// </summary>
-internal sealed class MemSeries(long id, LabelSet labels, int hash)
+internal sealed class MemSeries(long id, int slot, int hash) : XorChunkAppender(MetricStore.InitialHeadBytes)
 {
+    /// <summary>The series row's id (<c>series.id</c>).</summary>
     public readonly long Id = id;
-    public readonly LabelSet Labels = labels;
+
+    /// <summary>Its place in the index (<see cref="SeriesIndex"/>), the 32-bit id postings hold.</summary>
+    public readonly int Slot = slot;
 
     /// <summary>Hash of the series key (UTF-8 <c>name 0xFF value 0xFF …</c> in name order).</summary>
     public readonly int Hash = hash;
 
-    /// <summary>Next series with the same key hash.</summary>
-    public MemSeries? Next;
+    /// <summary>Where the ids of its label pairs (<see cref="LabelPairs"/>, in label name order) start in the index's label arena.</summary>
+    public int PairsStart;
 
-    /// <summary>Open chunk; null until the first sample after open.</summary>
-    public XorChunkAppender? Head;
+    /// <summary>How many label pairs it has.</summary>
+    public int PairsCount;
+
+    /// <summary>Slot + 1 of the next series in the same hash bucket; 0 at the end of the chain.</summary>
+    public int NextInBucket;
+
+    /// <summary>The open chunk (this object; empty until the first sample after open).</summary>
+    public XorChunkAppender Head => this;
 
     /// <summary>Oldest sample time ever stored (long.MaxValue when none).</summary>
     public long MinT = long.MaxValue;

@@ -16,8 +16,9 @@ namespace Flotel.Store.Metrics;
 ///             name TEXT)                         -- __name__, for humans and tools
 ///   chunks   (id INTEGER PK, series_id, min_t, max_t, data BLOB)  UNIQUE (series_id, min_t)
 ///            -- rowid order = write order, so blob pages fill completely; the small index is the random part
-/// memory: every series (interned labels, open head chunk), postings name → value → series (built from the
-///         series rows at open; an older store's on-disk postings table, never read, is dropped at open),
+/// memory: every series with its open head chunk, labels as ids of interned name/value pairs and each pair's
+///         postings as 32-bit series slots (<see cref="SeriesIndex"/>; built from the series rows at open; an older
+///         store's on-disk postings table, never read, is dropped at open),
 ///         recently queried series' stored chunks (<see cref="ChunkCache"/>, bounded by ChunkCacheBytes)
 /// </code>
 /// Each series has one open head chunk in memory; it is closed at <see cref="MetricStoreOptions.MaxSamplesPerChunk"/>
@@ -34,7 +35,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     private const byte KeySeparator = 0xFF;
 
     /// <summary>Candidates matched between two looks at a query's cancellation token (a memory read; matching 1,024 series takes microseconds).</summary>
-    private const int SeriesPerCancellationCheck = 1024;
+    internal const int SeriesPerCancellationCheck = 1024;
 
     private readonly Lock _lock = new();
     private readonly MetricStoreOptions _options;
@@ -43,15 +44,8 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     private readonly SqliteConnection _db;
     private readonly string _path;
 
-    // Index of every series, guarded by _lock: by key hash (a power-of-two bucket array chained through MemSeries.Next,
-    // one reference per series instead of a dictionary entry), by id, and postings name → value → the one MemSeries
-    // with that value or a List<MemSeries> (many values name a single series: a list per value cost ~64 bytes each).
-    private MemSeries?[] _buckets = new MemSeries?[InitialBuckets];
-    private readonly Dictionary<long, MemSeries> _byId = [];
-    private readonly Dictionary<string, Dictionary<string, object>> _postings = new(StringComparer.Ordinal);
-
-    // One string per distinct label name and value, shared by every series using it.
-    private readonly LabelInterner _strings = new();
+    // Index of every series, guarded by _lock: by key hash, by slot, and postings of interned label pairs.
+    private readonly SeriesIndex _index = new();
 
     // Written by appends, drained by Commit in one transaction (a new series with its key, the row's labels blob).
     private readonly List<(MemSeries Series, byte[] Key)> _pendingSeries = [];
@@ -122,7 +116,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         {
             lock (_lock)
             {
-                return _byId.Count;
+                return _index.Count;
             }
         }
     }
@@ -153,14 +147,14 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     /// <summary>Head snapshots written by flushes since open (a flush writes only the heads that changed).</summary>
     internal long FlushedHeadsTotal { get; private set; }
 
-    /// <summary>Distinct label strings held by the index (shared by the series that use them).</summary>
+    /// <summary>Distinct label names and name/value pairs held by the index (shared by the series that use them).</summary>
     internal int InternedStrings
     {
         get
         {
             lock (_lock)
             {
-                return _strings.Count;
+                return _index.InternedStrings;
             }
         }
     }
@@ -361,13 +355,11 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     }
 
     /// <summary>
-    /// First buffer of a new head: one sample (19 bytes with the header) and a few more. A series sampled once a minute
-    /// grows it by doubling; a pre-sized buffer would be mostly empty in every one of a million such heads.
+    /// First buffer of a series' head (<see cref="MemSeries"/>): one sample (19 bytes with the header) and a few more. A
+    /// series sampled once a minute grows it by doubling; a pre-sized buffer would be mostly empty in every one of a
+    /// million such heads.
     /// </summary>
     internal const int InitialHeadBytes = 32;
-
-    /// <summary>Buckets of the series hash table at open (a power of two; doubled when the series outnumber them).</summary>
-    private const int InitialBuckets = 1024;
 
     /// <summary>Samples to decode above which a query decodes series in parallel (below, the threads cost more than they save).</summary>
     internal const long ParallelDecodeSamples = 200_000;
@@ -387,7 +379,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
             ObjectDisposedException.ThrowIf(_disposed, this);
             var matched = new List<(MemSeries Series, ChunkCache.CachedChunk[]? Cached)>();
             var missed = new List<MemSeries>();
-            foreach (var series in Resolve(matchers, cancellationToken))
+            foreach (var series in _index.Resolve(matchers, cancellationToken))
             {
                 if (series.LastT >= minT && series.MinT <= maxT)
                 {
@@ -427,7 +419,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
 
                 if (chunks.Count > 0)
                 {
-                    selected.Add(new SeriesChunks(series.Labels, chunks, minT, maxT));
+                    selected.Add(new SeriesChunks(_index.LabelsOf(series), chunks, minT, maxT));
                 }
             }
         }
@@ -449,6 +441,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         }
 
         var rows = new Dictionary<long, List<ChunkCache.CachedChunk>>(missed.Count);
+        var byId = missed.ToDictionary(s => s.Id);
         var toEnd = new List<MemSeries>();
         var asAsked = new List<MemSeries>();
         foreach (var series in missed)
@@ -464,7 +457,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
             list.Sort(static (a, b) => a.MinT.CompareTo(b.MinT));
             var chunks = list.ToArray();
             result[id] = chunks;
-            if (ReadsToEnd(_byId[id], maxT))
+            if (ReadsToEnd(byId[id], maxT))
             {
                 _cache.Put(id, minT, chunks);
             }
@@ -523,11 +516,11 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         var result = new List<LabelSet>();
         lock (_lock)
         {
-            foreach (var s in Resolve(matchers, cancellationToken))
+            foreach (var s in _index.Resolve(matchers, cancellationToken))
             {
                 if (s.LastT >= minT && s.MinT <= maxT)
                 {
-                    result.Add(s.Labels);
+                    result.Add(_index.LabelsOf(s));
                 }
             }
         }
@@ -539,12 +532,17 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
     public IReadOnlyList<string> LabelNames(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(matchers);
         var names = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var labels in Series(matchers, minT, maxT, cancellationToken))
+        lock (_lock)
         {
-            foreach (var l in labels)
+            // Read from the series' pairs: no label set is built per series.
+            foreach (var s in _index.Resolve(matchers, cancellationToken))
             {
-                names.Add(l.Name);
+                if (s.LastT >= minT && s.MinT <= maxT)
+                {
+                    _index.AddNames(s, names);
+                }
             }
         }
 
@@ -555,12 +553,17 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
     public IReadOnlyList<string> LabelValues(string name, IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(matchers);
         var values = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var labels in Series(matchers, minT, maxT, cancellationToken))
+        lock (_lock)
         {
-            if (labels.TryGetValue(name, out var v) && v.Length > 0)
+            foreach (var s in _index.Resolve(matchers, cancellationToken))
             {
-                values.Add(v);
+                if (s.LastT >= minT && s.MinT <= maxT && _index.ValueOf(s, name) is { Length: > 0 } v)
+                {
+                    values.Add(v);
+                }
             }
         }
 
@@ -603,7 +606,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
                     chunks += delete.ExecuteNonQuery();
                 }
 
-                foreach (var s in _byId.Values)
+                foreach (var s in _index.All())
                 {
                     if (s.LastT < cutoff)
                     {
@@ -611,10 +614,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
                     }
                 }
 
-                foreach (var s in removed)
-                {
-                    DeleteSeries(s);
-                }
+                DeleteSeries(removed);
 
                 tx.Commit();
             }
@@ -688,10 +688,10 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     }
 
     /// <summary>guarded: whether one more series may be created (MaxSeries; 0 = no limit).</summary>
-    private bool HasRoomForSeries() => _options.MaxSeries == 0 || _byId.Count < _options.MaxSeries;
+    private bool HasRoomForSeries() => _options.MaxSeries == 0 || _index.Count < _options.MaxSeries;
 
     /// <summary>guarded: refreshes the lock-free view of the limit after the index changed.</summary>
-    private void UpdateSeriesLimit() => _atSeriesLimit = _options.MaxSeries != 0 && _byId.Count >= _options.MaxSeries;
+    private void UpdateSeriesLimit() => _atSeriesLimit = _options.MaxSeries != 0 && _index.Count >= _options.MaxSeries;
 
     /// <summary>guarded: the series key of <paramref name="labels"/> in the scratch buffer (valid until the next call).</summary>
     private ReadOnlySpan<byte> KeyOf(SeriesLabels labels)
@@ -740,7 +740,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
             return;
         }
 
-        var head = series.Head ??= new XorChunkAppender(InitialHeadBytes);
+        var head = series.Head;
         if (head.Count > 0 && (head.Count >= _options.MaxSamplesPerChunk || t - head.FirstTimestamp >= _maxChunkSpanMs))
         {
             _pendingChunks.Add(new PendingChunk(series.Id, head.FirstTimestamp, head.LastTimestamp, Seal(head)));
@@ -831,7 +831,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
             {
                 _insertSeries.Parameters[0].Value = s.Id;
                 _insertSeries.Parameters[1].Value = key;
-                _insertSeries.Parameters[2].Value = s.Labels.MetricName ?? string.Empty;
+                _insertSeries.Parameters[2].Value = _index.MetricNameOf(s);
                 _insertSeries.ExecuteNonQuery();
             }
         }
@@ -860,6 +860,8 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
 
     private void Load()
     {
+        // Series by row id while the chunks' bounds are read (the index itself keeps no map by id).
+        var byId = new Dictionary<long, MemSeries>();
         using (var cmd = _db.CreateCommand())
         {
             cmd.CommandText = "SELECT id, labels FROM series";
@@ -868,15 +870,14 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
             {
                 var id = reader.GetInt64(0);
                 var key = (byte[])reader.GetValue(1);
-                var series = new MemSeries(id, ParseKey(key), HashKey(key));
-                Index(series);
+                byId[id] = _index.Add(id, HashKey(key), key);
                 _nextId = Math.Max(_nextId, id);
             }
         }
 
         foreach (var (id, (minT, maxT)) in ChunkBounds())
         {
-            if (_byId.TryGetValue(id, out var s))
+            if (byId.TryGetValue(id, out var s))
             {
                 s.MinT = minT;
                 s.LastT = maxT;
@@ -887,204 +888,40 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         UpdateSeriesLimit();
     }
 
-    private MemSeries? Find(ReadOnlySpan<byte> key, int hash)
+    private MemSeries? Find(ReadOnlySpan<byte> key, int hash) => _index.Find(key, hash);
+
+    /// <summary>A new series from a remote-write request's labels (pairs interned; the key copied for the insert).</summary>
+    private MemSeries Create(SeriesLabels labels, ReadOnlySpan<byte> key, int hash) => Added(_index.Add(++_nextId, hash, labels), key.ToArray());
+
+    /// <summary>A new series from model labels (pairs interned).</summary>
+    private MemSeries Create(LabelSet labels, byte[] key, int hash) => Added(_index.Add(++_nextId, hash, labels), key);
+
+    private MemSeries Added(MemSeries series, byte[] key)
     {
-        for (var s = _buckets[hash & (_buckets.Length - 1)]; s is not null; s = s.Next)
-        {
-            if (s.Hash == hash && KeyEquals(key, s.Labels))
-            {
-                return s;
-            }
-        }
-
-        return null;
-    }
-
-    /// <summary>A new series from a remote-write request's labels (strings interned; the key copied for the insert).</summary>
-    private MemSeries Create(SeriesLabels labels, ReadOnlySpan<byte> key, int hash)
-    {
-        var interned = new Label[labels.Count];
-        for (var i = 0; i < interned.Length; i++)
-        {
-            interned[i] = new Label(_strings.Intern(labels.GetName(i)), _strings.Intern(labels.GetValue(i)));
-        }
-
-        return Add(LabelSet.UnsafeFromSorted(interned), key.ToArray(), hash);
-    }
-
-    /// <summary>A new series from model labels (strings interned).</summary>
-    private MemSeries Create(LabelSet labels, byte[] key, int hash) => Add(InternAll(labels), key, hash);
-
-    private MemSeries Add(LabelSet interned, byte[] key, int hash)
-    {
-        var series = new MemSeries(++_nextId, interned, hash);
-        Index(series);
         _pendingSeries.Add((series, key));
         UpdateSeriesLimit();
         return series;
     }
 
-    private LabelSet InternAll(LabelSet labels)
+    /// <summary>Removes <paramref name="batch"/> from the index and deletes their rows (in the caller's transaction).</summary>
+    private void DeleteSeries(List<MemSeries> batch)
     {
-        var interned = new Label[labels.Count];
-        for (var i = 0; i < interned.Length; i++)
+        if (batch.Count == 0)
         {
-            interned[i] = new Label(_strings.Intern(labels[i].Name), _strings.Intern(labels[i].Value));
+            return;
         }
 
-        return LabelSet.UnsafeFromSorted(interned);
-    }
-
-    private void Index(MemSeries series)
-    {
-        if (_byId.Count >= _buckets.Length)
-        {
-            GrowBuckets();
-        }
-
-        ref var bucket = ref _buckets[series.Hash & (_buckets.Length - 1)];
-        series.Next = bucket;
-        bucket = series;
-        _byId[series.Id] = series;
-        foreach (var l in series.Labels)
-        {
-            if (!_postings.TryGetValue(l.Name, out var values))
-            {
-                values = new Dictionary<string, object>(StringComparer.Ordinal);
-                _postings[l.Name] = values;
-            }
-
-            ref var posting = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(values, l.Value, out _);
-            posting = posting switch
-            {
-                null => series,
-                List<MemSeries> list => Added(list, series),
-                _ => new List<MemSeries>(2) { (MemSeries)posting, series },
-            };
-        }
-
-        static List<MemSeries> Added(List<MemSeries> list, MemSeries series)
-        {
-            list.Add(series);
-            return list;
-        }
-    }
-
-    /// <summary>Doubles the bucket array (at most one series per bucket on average) and relinks every chain.</summary>
-    private void GrowBuckets()
-    {
-        var grown = new MemSeries?[_buckets.Length * 2];
-        foreach (var head in _buckets)
-        {
-            for (var s = head; s is not null;)
-            {
-                var next = s.Next;
-                ref var bucket = ref grown[s.Hash & (grown.Length - 1)];
-                s.Next = bucket;
-                bucket = s;
-                s = next;
-            }
-        }
-
-        _buckets = grown;
-    }
-
-    /// <summary>The series with label <paramref name="name"/> = <paramref name="value"/> (none when absent).</summary>
-    private IEnumerable<MemSeries> Posting(string name, string value) =>
-        !_postings.TryGetValue(name, out var values) || !values.TryGetValue(value, out var posting) ? []
-        : posting as List<MemSeries> ?? [(MemSeries)posting];
-
-    private void DeleteSeries(MemSeries series)
-    {
-        _byId.Remove(series.Id);
-        series.Deleted = true;
+        _index.Remove(batch);
         UpdateSeriesLimit();
-        ref var link = ref _buckets[series.Hash & (_buckets.Length - 1)];
-        while (link is not null && !ReferenceEquals(link, series))
-        {
-            link = ref link.Next;
-        }
-
-        if (link is not null)
-        {
-            link = series.Next;
-        }
-
-        foreach (var l in series.Labels)
-        {
-            var values = _postings[l.Name];
-            if (values[l.Value] is List<MemSeries> list)
-            {
-                list.Remove(series);
-                if (list.Count == 1)
-                {
-                    values[l.Value] = list[0];
-                }
-            }
-            else
-            {
-                values.Remove(l.Value);
-                if (values.Count == 0)
-                {
-                    _postings.Remove(l.Name);
-                }
-            }
-
-            _strings.Release(l.Name);
-            _strings.Release(l.Value);
-        }
-
         using var cmd = _db.CreateCommand();
         cmd.CommandText = "DELETE FROM series WHERE id = $id; DELETE FROM chunks WHERE series_id = $id;";
-        cmd.Parameters.AddWithValue("$id", series.Id);
-        cmd.ExecuteNonQuery();
-    }
-
-    /// <summary>Candidates from the postings of the first non-empty equality matcher (else all series), filtered by every matcher.</summary>
-    /// <summary>
-    /// The series matching every matcher. <paramref name="cancellationToken"/> is looked at every
-    /// <see cref="SeriesPerCancellationCheck"/> candidates: a regular expression over every series is the long case.
-    /// </summary>
-    private List<MemSeries> Resolve(IReadOnlyList<LabelMatcher> matchers, CancellationToken cancellationToken)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        IEnumerable<MemSeries> candidates = _byId.Values;
-        foreach (var m in matchers)
+        var id = cmd.Parameters.Add("$id", SqliteType.Integer);
+        foreach (var series in batch)
         {
-            if (m.Type == LabelMatchType.Equal && m.Value.Length > 0)
-            {
-                candidates = Posting(m.Name, m.Value);
-                break;
-            }
+            series.Deleted = true;
+            id.Value = series.Id;
+            cmd.ExecuteNonQuery();
         }
-
-        var result = new List<MemSeries>();
-        var checkIn = SeriesPerCancellationCheck;
-        foreach (var s in candidates)
-        {
-            if (--checkIn == 0)
-            {
-                checkIn = SeriesPerCancellationCheck;
-                cancellationToken.ThrowIfCancellationRequested();
-            }
-
-            var ok = true;
-            foreach (var m in matchers)
-            {
-                if (!m.Matches(s.Labels))
-                {
-                    ok = false;
-                    break;
-                }
-            }
-
-            if (ok)
-            {
-                result.Add(s);
-            }
-        }
-
-        return result;
     }
 
     private long UsedBytesLocked()
@@ -1105,7 +942,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     {
         var bounds = ChunkBounds();
         var empty = new List<MemSeries>();
-        foreach (var s in _byId.Values)
+        foreach (var s in _index.All())
         {
             var headMinT = s.Head is { Count: > 0 } head ? head.FirstTimestamp : long.MaxValue;
             var minT = Math.Min(bounds.TryGetValue(s.Id, out var b) ? b.MinT : long.MaxValue, headMinT);
@@ -1122,11 +959,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         if (empty.Count > 0)
         {
             using var tx = _db.BeginTransaction();
-            foreach (var s in empty)
-            {
-                DeleteSeries(s);
-            }
-
+            DeleteSeries(empty);
             tx.Commit();
         }
 
@@ -1174,78 +1007,6 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         }
 
         return [.. buffer];
-    }
-
-    /// <summary>The labels of a stored key, strings interned.</summary>
-    private LabelSet ParseKey(byte[] key)
-    {
-        var labels = new List<Label>();
-        var span = key.AsSpan();
-        while (!span.IsEmpty)
-        {
-            var n = span.IndexOf(KeySeparator);
-            var name = _strings.Intern(span[..n]);
-            span = span[(n + 1)..];
-            var v = span.IndexOf(KeySeparator);
-            var value = _strings.Intern(span[..v]);
-            span = span[(v + 1)..];
-            labels.Add(new Label(name, value));
-        }
-
-        return LabelSet.UnsafeFromSorted([.. labels]);
-    }
-
-    /// <summary>Whether <paramref name="key"/> is the series key of <paramref name="labels"/> (no key copy is kept per series).</summary>
-    private static bool KeyEquals(ReadOnlySpan<byte> key, LabelSet labels)
-    {
-        foreach (ref readonly var l in labels.AsSpan())
-        {
-            if (!SkipText(ref key, l.Name) || !SkipText(ref key, l.Value))
-            {
-                return false;
-            }
-        }
-
-        return key.IsEmpty;
-    }
-
-    /// <summary>When <paramref name="key"/> starts with the UTF-8 of <paramref name="text"/> and a separator, moves past both.</summary>
-    private static bool SkipText(ref ReadOnlySpan<byte> key, string text)
-    {
-        var end = key.IndexOf(KeySeparator);
-        if (end < 0)
-        {
-            return false;
-        }
-
-        // Label names and most values are ASCII: compared vectorized, without encoding; an ASCII text equals only its own bytes.
-        var segment = key[..end];
-        if (!System.Text.Ascii.Equals(segment, text) && (System.Text.Ascii.IsValid(text) || !Utf8Equals(segment, text)))
-        {
-            return false;
-        }
-
-        key = key[(end + 1)..];
-        return true;
-    }
-
-    private static bool Utf8Equals(ReadOnlySpan<byte> utf8, string text)
-    {
-        if (Encoding.UTF8.GetByteCount(text) != utf8.Length)
-        {
-            return false;
-        }
-
-        var rented = utf8.Length <= 256 ? null : System.Buffers.ArrayPool<byte>.Shared.Rent(utf8.Length);
-        var encoded = rented is null ? stackalloc byte[256] : rented.AsSpan();
-        var n = Encoding.UTF8.GetBytes(text, encoded);
-        var equal = encoded[..n].SequenceEqual(utf8);
-        if (rented is not null)
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
-        }
-
-        return equal;
     }
 
     private void Execute(string sql)

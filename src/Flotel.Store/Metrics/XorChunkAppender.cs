@@ -28,7 +28,7 @@ namespace Flotel.Store.Metrics;
 /// </code>
 /// XOR of raw bits keeps every NaN payload, so Prometheus's stale marker (0x7ff0000000000002) survives exactly.
 /// </summary>
-public sealed class XorChunkAppender
+public class XorChunkAppender
 {
     /// <summary>Bytes before the bitstream (sample count, encoding).</summary>
     internal const int HeaderBytes = 3;

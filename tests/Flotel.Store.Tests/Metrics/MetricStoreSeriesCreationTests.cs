@@ -237,4 +237,22 @@ public sealed class MetricStoreSeriesCreationTests : IDisposable
             Assert.Equal(0L, (long)cmd.ExecuteScalar()!);
         }
     }
+
+    [Fact]
+    public void LabelNamesAndValues_ReadFromThePairs_HonourMatchersAndRange()
+    {
+        using var store = _fixture.Open();
+        store.Append(LabelSet.Of("__name__", "up", "job", "node", "zone", "a"), [new Sample(T0, 1)]);
+        store.Append(LabelSet.Of("__name__", "up", "job", "api"), [new Sample(T0 + 10_000, 1)]);
+        store.Append(LabelSet.Of("__name__", "down", "job", "node", "rack", "r1"), [new Sample(T0 + 20_000, 1)]);
+
+        Assert.Equal(["__name__", "job", "rack", "zone"], store.LabelNames([], long.MinValue, long.MaxValue));
+        Assert.Equal(["__name__", "job", "zone"], store.LabelNames([Eq("__name__", "up")], long.MinValue, long.MaxValue));
+        Assert.Equal(["__name__", "job", "zone"], store.LabelNames([], T0, T0 + 10_000));
+        Assert.Equal(["api", "node"], store.LabelValues("job", [], long.MinValue, long.MaxValue));
+        Assert.Equal(["a"], store.LabelValues("zone", [], long.MinValue, long.MaxValue));
+        Assert.Equal(["node"], store.LabelValues("job", [new LabelMatcher(LabelMatchType.Equal, "zone", "")], T0 + 15_000, long.MaxValue));
+        Assert.Empty(store.LabelValues("nothere", [], long.MinValue, long.MaxValue));
+        Assert.Empty(store.LabelNames([Eq("job", "none")], long.MinValue, long.MaxValue));
+    }
 }

@@ -1,0 +1,314 @@
+using System.Runtime.InteropServices;
+
+namespace Flotel.Store.Metrics;
+
+/// <summary>
+/// The distinct label name/value pairs of the metric store's series, each with a small id and its postings: the slots
+/// (<see cref="SeriesIndex"/>) of the series that carry it, as 32-bit ids. A series keeps only its pairs' ids, so a
+/// label shared by many series (a job, a metric name, a device's id on each of its series) costs each of them 4 bytes
+/// of posting; a value unique to one series costs one pair entry and its string.
+/// <code>
+/// pair     = value string · name id · posting (count; the one slot inline, or an int[] of slots in insertion order)
+///            · next pair in its hash chain (32 bytes; the hash is computed again when the buckets grow)
+/// names    = one string per distinct label name, counted by the pairs that use it
+/// lookup   = power-of-two bucket array of pair ids chained through the pairs (no dictionary entry per pair)
+/// </code>
+/// A pair leaves the table when its last series is removed, and a name with its last pair, so the table holds at most
+/// the pairs of the series in the index (bounded by <see cref="MetricStoreOptions.MaxSeries"/> × the remote-write
+/// limit on labels per series). Ids of removed pairs and names are reused. Not thread-safe: the store's lock guards it.
+/// </summary>
+internal sealed class LabelPairs
+{
+    private const int NoPair = -1;
+
+    /// <summary>Postings up to this length double when full; longer ones grow by half (less unused room in the large ones).</summary>
+    private const int DoublingPostingLength = 1024;
+
+    private Pair[] _pairs = new Pair[64];
+    private int _highWater;
+    private int _freePair = NoPair;
+    private int[] _buckets = new int[64];
+
+    private readonly Dictionary<string, int> _nameIds = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _nameIdsByChars;
+    private string?[] _names = new string?[16];
+    private int[] _nameUses = new int[16];
+    private readonly Stack<int> _freeNames = new();
+
+    public LabelPairs() => _nameIdsByChars = _nameIds.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    /// <summary>Distinct pairs held.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>Distinct label names held.</summary>
+    public int NameCount => _nameIds.Count;
+
+    /// <summary>
+    /// Adds series slot <paramref name="slot"/> to the posting of <paramref name="name"/> = <paramref name="value"/>
+    /// (creating the pair) and returns the pair's id. The strings given are kept when the pair or name is new; else
+    /// new ones are made from the characters.
+    /// </summary>
+    public int Add(ReadOnlySpan<char> name, ReadOnlySpan<char> value, int slot, string? nameText = null, string? valueText = null)
+    {
+        var nameId = NameId(name, nameText);
+        var hash = Hash(nameId, value);
+        var id = Find(nameId, value, hash);
+        if (id == NoPair)
+        {
+            id = NewPair(nameId, valueText ?? new string(value), hash);
+        }
+        else
+        {
+            // The name was counted for a new pair; an existing pair counts it already.
+            _nameUses[nameId]--;
+        }
+
+        Post(ref _pairs[id], slot);
+        return id;
+    }
+
+    /// <summary>The id of the pair <paramref name="name"/> = <paramref name="value"/>, if held.</summary>
+    public bool TryFind(string name, string value, out int pair)
+    {
+        pair = NoPair;
+        if (!_nameIds.TryGetValue(name, out var nameId))
+        {
+            return false;
+        }
+
+        pair = Find(nameId, value, Hash(nameId, value));
+        return pair != NoPair;
+    }
+
+    /// <summary>The id of label name <paramref name="name"/>, or -1 when no pair has it.</summary>
+    public int NameIdOf(string name) => _nameIds.TryGetValue(name, out var id) ? id : -1;
+
+    public string NameOf(int pair) => _names[_pairs[pair].NameId]!;
+
+    public int NameIdOfPair(int pair) => _pairs[pair].NameId;
+
+    public string ValueOf(int pair) => _pairs[pair].Value!;
+
+    /// <summary>Slots of the series carrying <paramref name="pair"/>; valid until the table changes.</summary>
+    public ReadOnlySpan<int> Posting(int pair)
+    {
+        ref var p = ref _pairs[pair];
+        return p.Count == 1 ? MemoryMarshal.CreateReadOnlySpan(ref p.Single, 1) : p.Series.AsSpan(0, p.Count);
+    }
+
+    /// <summary>
+    /// Takes the slots in <paramref name="removed"/> out of the posting of <paramref name="pair"/> (one pass, order kept);
+    /// a pair left without series leaves the table, and its name with its last pair.
+    /// </summary>
+    public void Unpost(int pair, HashSet<int> removed)
+    {
+        ref var p = ref _pairs[pair];
+        if (p.Count == 1)
+        {
+            if (removed.Contains(p.Single))
+            {
+                Free(pair);
+            }
+
+            return;
+        }
+
+        var slots = p.Series!;
+        var n = 0;
+        for (var i = 0; i < p.Count; i++)
+        {
+            if (!removed.Contains(slots[i]))
+            {
+                slots[n++] = slots[i];
+            }
+        }
+
+        p.Count = n;
+        if (n == 0)
+        {
+            Free(pair);
+        }
+        else if (n == 1)
+        {
+            p.Single = slots[0];
+            p.Series = null;
+        }
+        else if (n < slots.Length / 4)
+        {
+            Array.Resize(ref p.Series, n * 2);
+        }
+    }
+
+    /// <summary>Posting length of <paramref name="pair"/> and the room its array holds; for tests.</summary>
+    internal (int Count, int Capacity) PostingSize(int pair) => (_pairs[pair].Count, _pairs[pair].Series?.Length ?? 1);
+
+    private static int Hash(int nameId, ReadOnlySpan<char> value) => HashCode.Combine(nameId, string.GetHashCode(value, StringComparison.Ordinal));
+
+    private int Find(int nameId, ReadOnlySpan<char> value, int hash)
+    {
+        for (var id = _buckets[hash & (_buckets.Length - 1)] - 1; id != NoPair; id = _pairs[id].Next)
+        {
+            ref var p = ref _pairs[id];
+            if (p.NameId == nameId && value.SequenceEqual(p.Value))
+            {
+                return id;
+            }
+        }
+
+        return NoPair;
+    }
+
+    /// <summary>The id of a label name, counting one more pair using it (new names take <paramref name="given"/> when set).</summary>
+    private int NameId(ReadOnlySpan<char> name, string? given)
+    {
+        if (_nameIdsByChars.TryGetValue(name, out var id))
+        {
+            _nameUses[id]++;
+            return id;
+        }
+
+        if (!_freeNames.TryPop(out id))
+        {
+            id = _nameIds.Count;
+            if (id == _names.Length)
+            {
+                Array.Resize(ref _names, id * 2);
+                Array.Resize(ref _nameUses, id * 2);
+            }
+        }
+
+        var text = given ?? new string(name);
+        _names[id] = text;
+        _nameUses[id] = 1;
+        _nameIds.Add(text, id);
+        return id;
+    }
+
+    private int NewPair(int nameId, string value, int hash)
+    {
+        int id;
+        if (_freePair != NoPair)
+        {
+            id = _freePair;
+            _freePair = _pairs[id].Next;
+        }
+        else
+        {
+            if (_highWater == _pairs.Length)
+            {
+                Array.Resize(ref _pairs, _pairs.Length * 2);
+            }
+
+            id = _highWater++;
+        }
+
+        if (++Count > _buckets.Length)
+        {
+            GrowBuckets();
+        }
+
+        ref var bucket = ref _buckets[hash & (_buckets.Length - 1)];
+        _pairs[id] = new Pair { Value = value, NameId = nameId, Next = bucket - 1 };
+        bucket = id + 1;
+        return id;
+    }
+
+    private static void Post(ref Pair p, int slot)
+    {
+        if (p.Count == 0)
+        {
+            p.Single = slot;
+        }
+        else
+        {
+            if (p.Count == 1)
+            {
+                p.Series = new int[2];
+                p.Series[0] = p.Single;
+            }
+            else if (p.Count == p.Series!.Length)
+            {
+                Array.Resize(ref p.Series, p.Count < DoublingPostingLength ? p.Count * 2 : p.Count + (p.Count / 2));
+            }
+
+            p.Series![p.Count] = slot;
+        }
+
+        p.Count++;
+    }
+
+    private void Free(int id)
+    {
+        Unlink(id);
+        ref var p = ref _pairs[id];
+        var nameId = p.NameId;
+        if (--_nameUses[nameId] == 0)
+        {
+            _nameIds.Remove(_names[nameId]!);
+            _names[nameId] = null;
+            _freeNames.Push(nameId);
+        }
+
+        p = new Pair { Next = _freePair };
+        _freePair = id;
+        Count--;
+    }
+
+    /// <summary>Removes pair <paramref name="id"/> from its hash chain.</summary>
+    private void Unlink(int id)
+    {
+        var b = Hash(_pairs[id].NameId, _pairs[id].Value) & (_buckets.Length - 1);
+        if (_buckets[b] - 1 == id)
+        {
+            _buckets[b] = _pairs[id].Next + 1;
+            return;
+        }
+
+        for (var prev = _buckets[b] - 1; prev != NoPair; prev = _pairs[prev].Next)
+        {
+            if (_pairs[prev].Next == id)
+            {
+                _pairs[prev].Next = _pairs[id].Next;
+                return;
+            }
+        }
+    }
+
+    /// <summary>Doubles the bucket array (at most one pair per bucket on average) and relinks every chain.</summary>
+    private void GrowBuckets()
+    {
+        var grown = new int[_buckets.Length * 2];
+        for (var id = 0; id < _highWater; id++)
+        {
+            ref var p = ref _pairs[id];
+            if (p.Value is not null)
+            {
+                ref var bucket = ref grown[Hash(p.NameId, p.Value) & (grown.Length - 1)];
+                p.Next = bucket - 1;
+                bucket = id + 1;
+            }
+        }
+
+        _buckets = grown;
+    }
+
+    private struct Pair
+    {
+        /// <summary>The value; null while the entry is free.</summary>
+        public string? Value;
+
+        /// <summary>The posting when <see cref="Count"/> &gt; 1 (its first Count entries).</summary>
+        public int[]? Series;
+
+        /// <summary>The posting when <see cref="Count"/> is 1.</summary>
+        public int Single;
+
+        public int NameId;
+
+        /// <summary>Series carrying the pair.</summary>
+        public int Count;
+
+        /// <summary>Next pair id in the hash chain (or in the free list), -1 at the end.</summary>
+        public int Next;
+    }
+}

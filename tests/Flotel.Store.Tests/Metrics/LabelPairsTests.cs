@@ -1,0 +1,177 @@
+using System.Globalization;
+using Flotel.Store.Metrics;
+
+namespace Flotel.Store.Tests.Metrics;
+
+public sealed class LabelPairsTests
+{
+    private static string N(int i) => i.ToString(CultureInfo.InvariantCulture);
+
+    [Fact]
+    public void Add_SamePairFromCharsAndFromStrings_OneIdOneStringOnePostingEach()
+    {
+        var pairs = new LabelPairs();
+        var a = pairs.Add("job", "node", slot: 0, "job", "node");
+        var b = pairs.Add("job".AsSpan(), new string("node".AsSpan()), slot: 1);
+        var c = pairs.Add("instance", "node", slot: 1);
+
+        Assert.Equal(a, b);
+        Assert.NotEqual(a, c);
+        Assert.Equal(2, pairs.Count);
+        Assert.Equal(2, pairs.NameCount);
+        Assert.Same("node", pairs.ValueOf(a)); // the literal given first is the one kept
+        Assert.Equal("job", pairs.NameOf(a));
+        Assert.Equal([0, 1], pairs.Posting(a).ToArray());
+        Assert.Equal([1], pairs.Posting(c).ToArray());
+        Assert.True(pairs.TryFind("job", "node", out var found));
+        Assert.Equal(a, found);
+        Assert.False(pairs.TryFind("job", "nodes", out _));
+        Assert.False(pairs.TryFind("region", "node", out _));
+    }
+
+    [Fact]
+    public void Add_NonAsciiAndLongValues_AreDistinctPairs()
+    {
+        var pairs = new LabelPairs();
+        var longValue = new string('x', 5000);
+        var zurich = pairs.Add("site", "Zürich", 0);
+        var plain = pairs.Add("site", "Zurich", 1);
+        var big = pairs.Add("site", longValue, 2);
+
+        Assert.Equal(3, new HashSet<int> { zurich, plain, big }.Count);
+        Assert.Equal("Zürich", pairs.ValueOf(zurich));
+        Assert.Equal(longValue, pairs.ValueOf(big));
+        Assert.Equal(1, pairs.NameCount);
+    }
+
+    [Fact]
+    public void Posting_ManySeries_KeepsInsertionOrderAndGrowsByHalfWhenLarge()
+    {
+        var pairs = new LabelPairs();
+        var id = 0;
+        for (var slot = 0; slot < 5000; slot++)
+        {
+            id = pairs.Add("job", "node", slot);
+        }
+
+        Assert.Equal(Enumerable.Range(0, 5000), pairs.Posting(id).ToArray());
+        var (count, capacity) = pairs.PostingSize(id);
+        Assert.Equal(5000, count);
+        // 2 → 4 → … → 1024 doubling, then 1536, 2304, 3456, 5184: at most half again what it holds.
+        Assert.Equal(5184, capacity);
+    }
+
+    [Fact]
+    public void Unpost_RemovesOnlyTheGivenSlots_DownToOneThenNone()
+    {
+        var pairs = new LabelPairs();
+        var id = 0;
+        for (var slot = 0; slot < 10; slot++)
+        {
+            id = pairs.Add("job", "node", slot);
+        }
+
+        pairs.Unpost(id, [1, 3, 5, 7, 9, 42]);
+        Assert.Equal([0, 2, 4, 6, 8], pairs.Posting(id).ToArray());
+
+        pairs.Unpost(id, [0, 2, 4, 6]);
+        Assert.Equal([8], pairs.Posting(id).ToArray());
+        Assert.Equal((1, 1), pairs.PostingSize(id)); // back to the inline slot, no array
+
+        pairs.Unpost(id, [7]);
+        Assert.Equal([8], pairs.Posting(id).ToArray());
+
+        pairs.Unpost(id, [8]);
+        Assert.Equal(0, pairs.Count);
+        Assert.Equal(0, pairs.NameCount);
+        Assert.False(pairs.TryFind("job", "node", out _));
+        Assert.Equal(-1, pairs.NameIdOf("job"));
+    }
+
+    [Fact]
+    public void Unpost_MostOfALargePosting_ShrinksItsArray()
+    {
+        var pairs = new LabelPairs();
+        var id = 0;
+        for (var slot = 0; slot < 4096; slot++)
+        {
+            id = pairs.Add("job", "node", slot);
+        }
+
+        pairs.Unpost(id, [.. Enumerable.Range(0, 4000)]);
+
+        Assert.Equal(Enumerable.Range(4000, 96), pairs.Posting(id).ToArray());
+        Assert.Equal((96, 192), pairs.PostingSize(id));
+
+        pairs.Unpost(id, [.. Enumerable.Range(4000, 96)]);
+        Assert.Equal(0, pairs.Count);
+        Assert.False(pairs.TryFind("job", "node", out _));
+    }
+
+    [Fact]
+    public void Unpost_HalfOfManyUniquePairs_RestStayFoundAndFreedIdsAreReused()
+    {
+        // 20,000 pairs grow the bucket array many times; removing every other one unlinks from the middle of chains.
+        var pairs = new LabelPairs();
+        var ids = new int[20_000];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            ids[i] = pairs.Add("n", N(i), slot: i);
+            pairs.Add("group", "g" + N(i % 3), slot: i);
+        }
+
+        Assert.Equal(20_003, pairs.Count);
+        for (var i = 0; i < ids.Length; i += 2)
+        {
+            pairs.Unpost(ids[i], [i]);
+        }
+
+        Assert.Equal(10_003, pairs.Count);
+        for (var i = 0; i < ids.Length; i++)
+        {
+            Assert.Equal(i % 2 == 1, pairs.TryFind("n", N(i), out var found));
+            if (i % 2 == 1)
+            {
+                Assert.Equal(ids[i], found);
+                Assert.Equal([i], pairs.Posting(found).ToArray());
+            }
+        }
+
+        var freed = new HashSet<int>();
+        for (var i = 0; i < ids.Length; i += 2)
+        {
+            freed.Add(ids[i]);
+        }
+
+        for (var i = 0; i < 10_000; i++)
+        {
+            Assert.Contains(pairs.Add("m", N(i), slot: 100_000 + i), freed);
+        }
+
+        Assert.Equal(20_003, pairs.Count);
+        for (var i = 0; i < 10_000; i++)
+        {
+            Assert.True(pairs.TryFind("m", N(i), out var found));
+            Assert.Equal("m", pairs.NameOf(found));
+            Assert.Equal(N(i), pairs.ValueOf(found));
+            Assert.Equal([100_000 + i], pairs.Posting(found).ToArray());
+        }
+    }
+
+    [Fact]
+    public void NameOfARemovedPair_IsFreedAndItsIdReused()
+    {
+        var pairs = new LabelPairs();
+        var a = pairs.Add("a", "1", 0);
+        var b = pairs.Add("b", "1", 0);
+        var nameB = pairs.NameIdOfPair(b);
+        pairs.Unpost(b, [0]);
+
+        Assert.Equal(-1, pairs.NameIdOf("b"));
+        var c = pairs.Add("c", "1", 0);
+        Assert.Equal(nameB, pairs.NameIdOfPair(c));
+        Assert.Equal("c", pairs.NameOf(c));
+        Assert.Equal("a", pairs.NameOf(a));
+        Assert.Equal(2, pairs.NameCount);
+    }
+}
