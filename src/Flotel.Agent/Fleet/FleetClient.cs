@@ -49,15 +49,8 @@ public sealed class FleetClient : IDisposable
     {
         ArgumentNullException.ThrowIfNull(gateway);
         _gateway = gateway;
-        // HTTP/2 (ALPN "h2") so the long poll, status reports and renewals share one TLS connection as streams: one
-        // socket per device on both sides (docs/fleet.md §5, "Connections"). RequestVersionOrLower keeps a listener that
-        // offers only HTTP/1.1 (a proxy in front of the gateway) working, with one connection per concurrent call.
-        _http = new HttpClient(handler, disposeHandler)
-        {
-            Timeout = Timeout.InfiniteTimeSpan,
-            DefaultRequestVersion = HttpVersion.Version20,
-            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
-        };
+        // Every call is made by Request, which asks for HTTP/2 (see there).
+        _http = new HttpClient(handler, disposeHandler) { Timeout = Timeout.InfiniteTimeSpan };
         _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("flotel-agent", AgentVersion.Short));
         if (instance is not null)
         {
@@ -165,8 +158,11 @@ public sealed class FleetClient : IDisposable
     }
 
     /// <summary>
-    /// A request to the fleet listener as HTTP/2 or lower: <see cref="HttpClient.DefaultRequestVersion"/> applies only to the
-    /// client's own GetAsync/PostAsync methods, a message made here carries its version itself.
+    /// A request to the fleet listener as HTTP/2 or lower: HTTP/2 (ALPN "h2") so the long poll, status reports and
+    /// renewals share one TLS connection as streams, one socket per device on both sides (docs/fleet.md §5,
+    /// "Connections"); "or lower" keeps a listener that offers only HTTP/1.1 (a proxy in front of the gateway) working,
+    /// with one connection per concurrent call. The message carries its version itself:
+    /// <see cref="HttpClient.DefaultRequestVersion"/> applies only to the client's own GetAsync/PostAsync methods.
     /// </summary>
     private HttpRequestMessage Request(HttpMethod method, string pathAndQuery) => new(method, new Uri(_gateway, pathAndQuery))
     {
