@@ -50,6 +50,15 @@ public sealed class DeliveryOptions
     /// </summary>
     public TimeSpan? FlushInterval { get; set; }
 
+    /// <summary>
+    /// Gathering at a trickle: once the queue ran empty, the next read waits until this long has passed since the
+    /// previous read, so records arriving one by one are sent (and committed) together, at most one batch per interval.
+    /// A queue that keeps records waiting is read at once. null = read as soon as a record is durable. It adds up to this
+    /// much latency to a record that arrives after a pause, and saves the per-batch cost (a transaction, a cursor write)
+    /// of every batch it avoids.
+    /// </summary>
+    public TimeSpan? Linger { get; set; }
+
     /// <summary>Throws when a value cannot work; messages quote the field.</summary>
     public void Validate()
     {
@@ -66,6 +75,12 @@ public sealed class DeliveryOptions
         if (FlushInterval is { } flush)
         {
             ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(flush, TimeSpan.Zero, nameof(FlushInterval));
+        }
+
+        if (Linger is { } linger)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(linger, TimeSpan.Zero, nameof(Linger));
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(linger, TimeSpan.FromSeconds(10), nameof(Linger));
         }
     }
 }

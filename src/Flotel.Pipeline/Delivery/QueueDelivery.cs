@@ -77,6 +77,9 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
     /// <summary>With deferred commits: when the sender was last flushed (a timestamp of the clock).</summary>
     private long _lastFlush;
 
+    /// <summary>With <see cref="DeliveryOptions.Linger"/>: when the last batch was read (a timestamp of the clock; 0 = never).</summary>
+    private long _lastRead;
+
     public QueueDelivery(
         string name,
         QueueReader reader,
@@ -293,7 +296,13 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
                         break;
                     }
 
+                    await LingerAsync().ConfigureAwait(false);
                     continue;
+                }
+
+                if (_options.Linger is not null)
+                {
+                    _lastRead = _time.GetTimestamp();
                 }
 
                 items.Clear();
@@ -492,6 +501,33 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
         catch (OperationCanceledException)
         {
             return true; // draining (take what is already durable, then exit) or time to flush: look again
+        }
+    }
+
+    /// <summary>
+    /// With <see cref="DeliveryOptions.Linger"/>, after the queue ran empty and a record came: waits until the linger
+    /// has passed since the previous read, so what arrives meanwhile goes in the same batch. A drain ends the wait.
+    /// </summary>
+    private async Task LingerAsync()
+    {
+        if (_options.Linger is not { } linger || _lastRead == 0 || _drain.IsCancellationRequested)
+        {
+            return;
+        }
+
+        var remaining = linger - _time.GetElapsedTime(_lastRead);
+        if (remaining <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        try
+        {
+            await Task.Delay(remaining, _time, _drain.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Draining: read what is durable now.
         }
     }
 

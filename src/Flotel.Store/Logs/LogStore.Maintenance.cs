@@ -33,46 +33,69 @@ public sealed partial class LogStore
         (_blocks.Cache.Bytes, _blocks.Cache.Hits, _blocks.Cache.Misses, _blocks.Cache.Evictions);
 
     /// <summary>
-    /// One bounded step of idle work, in its own transaction: first re-packing one run of adjacent small
+    /// Whether <see cref="IdleStepAsync"/> has work now: full-text segments to merge, or small blocks to re-pack once
+    /// enough of them gathered or none came for <see cref="RepackQuietDelay"/>.
+    /// </summary>
+    public bool HasIdleWorkDue => Volatile.Read(ref _pendingMerges) > 0 || (Volatile.Read(ref _pendingRepacks) > 0 && RepackDue());
+
+    /// <summary>
+    /// One bounded step of maintenance, in its own transaction: first re-packing one run of adjacent small
     /// <c>_source</c> blocks of an index into one (see the schema in <see cref="LogStore"/>), else full-text merging
     /// (FTS5 <c>'merge'</c>, about <see cref="MergeStepPages"/> pages) on an index written since it was last merged down:
     /// levels holding 4 or more segments are merged, as FTS5's default <c>automerge</c> would have done during the
-    /// writes. Meant for idle time; returns whether work remains.
+    /// writes. Returns whether work remains (<see cref="HasPendingMerges"/>).
     /// </summary>
-    public async ValueTask<bool> MergeStepAsync(CancellationToken cancellationToken = default)
+    public ValueTask<bool> MergeStepAsync(CancellationToken cancellationToken = default) => StepAsync(onlyDue: false, cancellationToken);
+
+    /// <summary>
+    /// <see cref="MergeStepAsync"/> for idle time: re-packs only when it is due (see <see cref="HasIdleWorkDue"/>), so a
+    /// trickle of small commits is joined once per <see cref="SmallBlockBytes"/> instead of after each. Returns
+    /// <see cref="HasIdleWorkDue"/>.
+    /// </summary>
+    public ValueTask<bool> IdleStepAsync(CancellationToken cancellationToken = default) => StepAsync(onlyDue: true, cancellationToken);
+
+    private bool RepackDue()
+    {
+        long last = Volatile.Read(ref _lastSmallBlock);
+        return Interlocked.Read(ref _smallBlockBytes) >= SmallBlockBytes || last == 0 || _time.GetElapsedTime(last) >= RepackQuietDelay;
+    }
+
+    private async ValueTask<bool> StepAsync(bool onlyDue, CancellationToken cancellationToken)
     {
         await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_indices.Values.FirstOrDefault(i => i.NeedsRepack) is { } packing)
+            if ((!onlyDue || RepackDue()) && _indices.Values.FirstOrDefault(i => i.NeedsRepack) is { } packing)
             {
-                if (!RepackStep(packing))
+                long joined = RepackStep(packing);
+                if (joined == 0)
                 {
                     SetNeedsRepack(packing, false);
                 }
 
+                // What is left to join: nothing once no index has a run (blocks of other indices count again when written).
+                _ = Volatile.Read(ref _pendingRepacks) == 0
+                    ? Interlocked.Exchange(ref _smallBlockBytes, 0)
+                    : Interlocked.Add(ref _smallBlockBytes, -Math.Min(joined, Interlocked.Read(ref _smallBlockBytes)));
                 ManageWal();
-                return HasPendingMerges;
+                return onlyDue ? HasIdleWorkDue : HasPendingMerges;
             }
 
-            IndexState? index = _indices.Values.FirstOrDefault(i => i.NeedsMerge);
-            if (index is null)
+            if (_indices.Values.FirstOrDefault(i => i.NeedsMerge) is { } index)
             {
-                return false;
+                // FTS5 reports merge work as changes: fewer than 2 means there was nothing left to merge.
+                long before = raw.sqlite3_total_changes(_writer.Handle!);
+                Execute($"INSERT INTO {index.Fts}({index.Fts}, rank) VALUES('merge', {MergeStepPages.ToString(CultureInfo.InvariantCulture)})");
+                if (raw.sqlite3_total_changes(_writer.Handle!) - before < 2)
+                {
+                    SetNeedsMerge(index, false);
+                }
+
+                ManageWal();
             }
 
-            // FTS5 reports merge work as changes: fewer than 2 means there was nothing left to merge.
-            long before = raw.sqlite3_total_changes(_writer.Handle!);
-            Execute($"INSERT INTO {index.Fts}({index.Fts}, rank) VALUES('merge', {MergeStepPages.ToString(CultureInfo.InvariantCulture)})");
-            if (raw.sqlite3_total_changes(_writer.Handle!) - before < 2)
-            {
-                SetNeedsMerge(index, false);
-            }
-
-            ManageWal();
-
-            return HasPendingMerges;
+            return onlyDue ? HasIdleWorkDue : HasPendingMerges;
         }
         finally
         {
@@ -90,9 +113,9 @@ public sealed partial class LogStore
     }
 
     // Joins the oldest run of two or more adjacent blocks smaller than SmallBlockBytes, up to MaxBlockBytes of sources,
-    // into one block in one transaction; false when the index has no such run. Row ids missing between two blocks get
-    // empty entries, so the new block still has one entry per row id of its range.
-    private bool RepackStep(IndexState index)
+    // into one block in one transaction; returns the source bytes joined, 0 when the index has no such run. Row ids missing
+    // between two blocks get empty entries, so the new block still has one entry per row id of its range.
+    private long RepackStep(IndexState index)
     {
         var run = new List<(long Last, long First, long Bytes)>();
         long runBytes = 0;
@@ -125,7 +148,7 @@ public sealed partial class LogStore
 
         if (run.Count < 2)
         {
-            return false;
+            return 0;
         }
 
         using SqliteTransaction tx = _writer.BeginTransaction();
@@ -149,7 +172,7 @@ public sealed partial class LogStore
                 catch (InvalidDataException)
                 {
                     // A block that cannot be read is left as it is (its searches report it); the run stops before it.
-                    return false;
+                    return 0;
                 }
 
                 for (; next < first; next++)
@@ -170,7 +193,7 @@ public sealed partial class LogStore
         Execute($"DELETE FROM {index.Blocks} WHERE last_rowid >= {run[0].Last.ToString(CultureInfo.InvariantCulture)} AND last_rowid < {upTo}", tx);
         InsertBlock(index, run[0].First, run[^1].Last, sources.WrittenCount, packed);
         tx.Commit();
-        return true;
+        return runBytes;
     }
 
     private void SetNeedsMerge(IndexState index, bool value)

@@ -257,6 +257,8 @@ public sealed partial class LogStore
         if (index.Pending.WrittenCount < SmallBlockBytes)
         {
             SetNeedsRepack(index, true);
+            _ = Interlocked.Add(ref _smallBlockBytes, index.Pending.WrittenCount);
+            Volatile.Write(ref _lastSmallBlock, _time.GetTimestamp());
         }
 
         index.Pending.ResetWrittenCount();

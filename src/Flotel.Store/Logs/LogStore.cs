@@ -25,9 +25,10 @@ namespace Flotel.Store.Logs;
 /// it wrote to (or more, one per <see cref="MaxBlockBytes"/> of sources), compressed with zstd level
 /// <see cref="FreshBlockLevel"/>; while the store is idle, <see cref="MergeStepAsync"/> re-packs runs of adjacent
 /// blocks smaller than <see cref="SmallBlockBytes"/> into one of up to <see cref="MaxBlockBytes"/> at level
-/// <see cref="RepackLevel"/>, in one transaction (a crash keeps either the old blocks or the new one). There is no age
-/// condition: a joined block leaves the runs once it passes <see cref="SmallBlockBytes"/>, so a quiet fleet's small
-/// batches cost at most that much rewriting each. Every row id from
+/// <see cref="RepackLevel"/>, in one transaction (a crash keeps either the old blocks or the new one). Idle time re-packs
+/// only once small blocks worth <see cref="SmallBlockBytes"/> were written since the last re-pack, or none for
+/// <see cref="RepackQuietDelay"/> (see <see cref="IdleStepAsync"/>): at a fleet's trickle every source is then compressed
+/// once more, not again with each small batch that follows it. Every row id from
 /// <c>first_rowid</c> to <c>last_rowid</c> has an entry; ranges never overlap and only grow with row ids, so the block of
 /// a row is one primary-key seek. SQL reads a row's source with <c>flotel_source</c> (<see cref="LogSourceFunction"/>),
 /// which decompresses through a bounded cache (<see cref="BlockCacheBytes"/>). A row deleted alone (replaced by
@@ -125,6 +126,15 @@ public sealed partial class LogStore : IDisposable
     private readonly LogBlock.Encoder _freshBlocks = new(new ZstdSharp.Compressor(FreshBlockLevel));
     private readonly LogBlock.Encoder _repackedBlocks = new(new ZstdSharp.Compressor(RepackLevel));
     private int _pendingRepacks;
+
+    // Idle re-packing waits for this many bytes of small blocks, or for this long without a new one.
+    internal static readonly TimeSpan RepackQuietDelay = TimeSpan.FromSeconds(30);
+
+    /// <summary>Source bytes of the small blocks written since the last re-pack (they are what a re-pack would join).</summary>
+    private long _smallBlockBytes;
+
+    /// <summary>When the last small block was written (a timestamp of the clock; 0 = none since the store opened).</summary>
+    private long _lastSmallBlock;
 
     private LogStore(LogStoreOptions options, TimeProvider time, LogstashIndexPattern pattern)
     {

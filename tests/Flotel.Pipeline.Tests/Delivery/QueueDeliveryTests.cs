@@ -178,6 +178,58 @@ public sealed class QueueDeliveryTests : IDisposable
     }
 
     [Fact]
+    public async Task Delivery_WithLinger_GathersRecordsArrivingOneByOneAfterTheQueueRanEmpty()
+    {
+        await using var queue = DurableQueue.Open(_dir.Options());
+        var sender = new ScriptedSender();
+        var options = new DeliveryOptions { Linger = TimeSpan.FromSeconds(5), RetryInitial = TimeSpan.FromMilliseconds(5), RetryMax = TimeSpan.FromMilliseconds(20) };
+        await using (var delivery = new QueueDelivery<string>("out", queue.OpenReader("out"), new WordDecoder(), sender, null, options, new MetricsRegistry(), TimeProvider.System, NullLogger.Instance))
+        {
+            delivery.Start();
+            await AppendAsync(queue, "a");
+            await Until(() => delivery.Sent == 1);
+            // Each append is durable before the next: without the linger the reader would wake for "b" alone.
+            await AppendAsync(queue, "b");
+            await AppendAsync(queue, "c");
+            await Until(() => delivery.Sent == 3);
+            await delivery.StopAsync(TimeSpan.FromSeconds(5));
+        }
+
+        Assert.Equal([["a"], ["b", "c"]], sender.Batches);
+    }
+
+    [Fact]
+    public async Task Delivery_StoppedWhileLingering_DeliversWhatCameBeforeTheDeadline()
+    {
+        await using var queue = DurableQueue.Open(_dir.Options());
+        var sender = new ScriptedSender();
+        var options = new DeliveryOptions { Linger = TimeSpan.FromSeconds(10), RetryInitial = TimeSpan.FromMilliseconds(5), RetryMax = TimeSpan.FromMilliseconds(20) };
+        await using (var delivery = new QueueDelivery<string>("out", queue.OpenReader("out"), new WordDecoder(), sender, null, options, new MetricsRegistry(), TimeProvider.System, NullLogger.Instance))
+        {
+            delivery.Start();
+            await AppendAsync(queue, "a");
+            await Until(() => delivery.Sent == 1);
+            await AppendAsync(queue, "b");
+            // The drain ends the linger: "b" is sent and committed well within the 5 s stop deadline.
+            await delivery.StopAsync(TimeSpan.FromSeconds(5));
+            Assert.Equal(2, delivery.Sent);
+        }
+
+        using var reader = queue.OpenReader("out");
+        Assert.Empty(QueueTestDirectory.ReadAll(reader));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(11_000)]
+    public void DeliveryOptions_LingerOutOfRange_IsRejected(int milliseconds)
+    {
+        var options = new DeliveryOptions { Linger = TimeSpan.FromMilliseconds(milliseconds) };
+        var error = Assert.Throws<ArgumentOutOfRangeException>(options.Validate);
+        Assert.Equal("Linger", error.ParamName);
+    }
+
+    [Fact]
     public void DeliveryOptions_MaxReadBytesZero_IsRejected()
     {
         var options = new DeliveryOptions { MaxReadBytes = 0 };

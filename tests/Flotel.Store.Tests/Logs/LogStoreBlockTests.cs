@@ -122,6 +122,66 @@ public sealed class LogStoreBlockTests
     }
 
     [Fact]
+    public async Task IdleStepAsync_FewSmallCommits_WaitsForTheQuietDelayBeforeRepacking()
+    {
+        using var t = new TestLogStore();
+        for (int i = 0; i < 40; i++)
+        {
+            await t.Store.WriteAsync(Events(i * 5, 5));
+        }
+
+        string db = t.Options.DatabasePath;
+        int steps = 0;
+        while (await t.Store.IdleStepAsync() && steps < 1000)
+        {
+            steps++;
+        }
+
+        // Idle steps merged the full-text segments but left the 40 small blocks: too few bytes, too recent.
+        Assert.False(t.Store.HasIdleWorkDue);
+        Assert.True(t.Store.HasPendingMerges);
+        Assert.Equal(40, Scalar(db, "SELECT count(*) FROM blocks_1"));
+
+        t.Clock.Advance(LogStore.RepackQuietDelay);
+        Assert.True(t.Store.HasIdleWorkDue);
+        while (await t.Store.IdleStepAsync() && steps < 2000)
+        {
+            steps++;
+        }
+
+        Assert.Equal(1, Scalar(db, "SELECT count(*) FROM blocks_1"));
+        Assert.False(t.Store.HasPendingMerges);
+    }
+
+    [Fact]
+    public async Task IdleStepAsync_SmallCommitsWorthASmallBlockLimit_RepacksWithoutWaiting()
+    {
+        using var t = new TestLogStore();
+        var random = new Random(7);
+        long written = 0;
+        int commits = 0;
+        while (written < LogStore.SmallBlockBytes)
+        {
+            List<LogEvent> batch = [.. Enumerable.Range(0, 5).Select(i => TestLogStore.Event(May12.AddSeconds(commits), TestLogStore.RandomWords(random, 2000)))];
+            await t.Store.WriteAsync(batch);
+            written += 5 * 2000;
+            commits++;
+        }
+
+        Assert.True(t.Store.HasIdleWorkDue);
+        int steps = 0;
+        while (await t.Store.IdleStepAsync() && steps < 1000)
+        {
+            steps++;
+        }
+
+        // Joined into blocks of at most MaxBlockBytes without the clock moving; none of the small ones is left alone.
+        long blocks = Scalar(t.Options.DatabasePath, "SELECT count(*) FROM blocks_1");
+        Assert.InRange(blocks, 1, commits / 2);
+        Assert.Equal(commits * 5, Find(t.Store, MatchAllQuery.Instance, 1000).Hits.Count);
+    }
+
+    [Fact]
     public async Task MergeStepAsync_RowReplacedBetweenSmallBlocks_RepackKeepsEveryOtherSource()
     {
         using var t = new TestLogStore();

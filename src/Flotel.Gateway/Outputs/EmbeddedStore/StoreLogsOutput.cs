@@ -12,8 +12,10 @@ namespace Flotel.Gateway.Outputs.EmbeddedStore;
 /// SQLite transaction, the cursor committed right after it — a log is acknowledged once it is searchable. The driver
 /// sends ahead (<see cref="DeliveryOptions.SendAhead"/>): while one batch is written (on another thread), the next is
 /// read and parsed, so the store's single writer does not wait for the read and the parse between its transactions.
-/// A failed write replays from the committed cursor, the batch read ahead included. While the queue is empty the
-/// reader spends the time on the store's full-text merging, one short step between looks.
+/// A failed write replays from the committed cursor, the batch read ahead included. After the queue ran empty it
+/// gathers for <see cref="EmbeddedStoreOutput.LogsLinger"/> before the next read. While the queue is empty the
+/// reader spends the time on the store's maintenance (full-text merging; re-packing small blocks once enough gathered), one
+/// short step between looks.
 /// </summary>
 public sealed class StoreLogsOutput : OutputHost<StoreLogItem>, IIdleWorkSender, ISelfReportingSender
 {
@@ -32,7 +34,7 @@ public sealed class StoreLogsOutput : OutputHost<StoreLogItem>, IIdleWorkSender,
             Name = ReaderName,
             Kinds = RecordKinds.Logs,
             Decoder = new StoreLogDecoder(context.Parser),
-            Delivery = EmbeddedStoreOutput.DeliveryOptions(sendAhead: true, flushInterval: null),
+            Delivery = EmbeddedStoreOutput.DeliveryOptions(sendAhead: true, flushInterval: null, linger: EmbeddedStoreOutput.LogsLinger),
             LoggerCategory = typeof(EmbeddedStoreOutput).FullName,
         })
     {
@@ -42,7 +44,7 @@ public sealed class StoreLogsOutput : OutputHost<StoreLogItem>, IIdleWorkSender,
     }
 
     /// <inheritdoc />
-    public bool HasIdleWork => _logs.HasPendingMerges;
+    public bool HasIdleWork => _logs.HasIdleWorkDue;
 
     /// <summary>Writes the events in one transaction, then the documents; throws when the store refuses (nothing of the batch is acknowledged).</summary>
     public override async ValueTask<DeliveryOutcome<StoreLogItem>> SendAsync(IReadOnlyList<StoreLogItem> batch, CancellationToken cancellationToken)
@@ -81,7 +83,7 @@ public sealed class StoreLogsOutput : OutputHost<StoreLogItem>, IIdleWorkSender,
     /// <inheritdoc />
     public async ValueTask RunIdleStepAsync(CancellationToken cancellationToken)
     {
-        _ = await _logs.MergeStepAsync(CancellationToken.None).ConfigureAwait(false);
+        _ = await _logs.IdleStepAsync(CancellationToken.None).ConfigureAwait(false);
         _counters.MergeSteps.Increment();
     }
 
