@@ -51,9 +51,16 @@ public sealed class DeliveryOptions
     public TimeSpan? FlushInterval { get; set; }
 
     /// <summary>
-    /// Gathering at a trickle: once the queue ran empty, the next read waits until this long has passed since the
-    /// previous read, so records arriving one by one are sent (and committed) together, at most one batch per interval.
-    /// A queue that keeps records waiting is read at once. null = read as soon as a record is durable. It adds up to this
+    /// With deferred commits: the queue running empty flushes at most this often (it otherwise flushes each time, which
+    /// at a trickle is after every record). null = each time it runs empty.
+    /// </summary>
+    public TimeSpan? MinIdleFlushInterval { get; set; }
+
+    /// <summary>
+    /// Gathering at a trickle: after a read of fewer records than <see cref="MaxQueueRecords"/> and less than half the
+    /// read budget (the queue ran empty), the next read waits until this long has passed since that one, so records
+    /// arriving one by one are sent (and committed) together, at most one such batch per interval. A queue that keeps
+    /// records waiting is read at once. null = read as soon as a record is durable. It adds up to this
     /// much latency to a record that arrives after a pause, and saves the per-batch cost (a transaction, a cursor write)
     /// of every batch it avoids.
     /// </summary>
@@ -75,6 +82,11 @@ public sealed class DeliveryOptions
         if (FlushInterval is { } flush)
         {
             ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(flush, TimeSpan.Zero, nameof(FlushInterval));
+        }
+
+        if (MinIdleFlushInterval is { } idleFlush)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(idleFlush, TimeSpan.Zero, nameof(MinIdleFlushInterval));
         }
 
         if (Linger is { } linger)

@@ -80,6 +80,9 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
     /// <summary>With <see cref="DeliveryOptions.Linger"/>: when the last batch was read (a timestamp of the clock; 0 = never).</summary>
     private long _lastRead;
 
+    /// <summary>With <see cref="DeliveryOptions.Linger"/>: the last read was small (the queue ran empty), so the next one waits.</summary>
+    private bool _lingerBeforeNextRead;
+
     public QueueDelivery(
         string name,
         QueueReader reader,
@@ -266,6 +269,12 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
             while (!abort.IsCancellationRequested)
             {
                 records.Clear();
+                if (_lingerBeforeNextRead)
+                {
+                    _lingerBeforeNextRead = false;
+                    await LingerAsync().ConfigureAwait(false);
+                }
+
                 if (!_reader.TryReadBatch(_options.MaxQueueRecords, readBytes, records, _wanted))
                 {
                     await LandInFlightAsync().ConfigureAwait(false);
@@ -281,7 +290,7 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
                         break;
                     }
 
-                    if (_flushing is not null && _processedUpTo > _reader.CommittedSequence)
+                    if (_flushing is not null && _processedUpTo > _reader.CommittedSequence && IdleFlushWait() == TimeSpan.Zero)
                     {
                         await FlushAndCommitAsync().ConfigureAwait(false);
                     }
@@ -296,13 +305,14 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
                         break;
                     }
 
-                    await LingerAsync().ConfigureAwait(false);
                     continue;
                 }
 
                 if (_options.Linger is not null)
                 {
+                    // A read that took less than the limits allow emptied the queue: the next one gathers first.
                     _lastRead = _time.GetTimestamp();
+                    _lingerBeforeNextRead = records.Count < _options.MaxQueueRecords && PayloadBytes(records) < readBytes / 2;
                 }
 
                 items.Clear();
@@ -493,9 +503,10 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
                 return await _reader.WaitToReadAsync(_drain.Token).ConfigureAwait(false);
             }
 
-            // A flush that failed while idle is tried again after an interval, records or not.
+            // A flush that failed while idle is tried again after an interval, records or not; a flush held back by
+            // MinIdleFlushInterval runs when that has passed.
             using var wait = CancellationTokenSource.CreateLinkedTokenSource(_drain.Token);
-            wait.CancelAfter(flush);
+            wait.CancelAfter(_processedUpTo > _reader.CommittedSequence && IdleFlushWait() is var due && due > TimeSpan.Zero ? due : flush);
             return await _reader.WaitToReadAsync(wait.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
@@ -505,12 +516,38 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
     }
 
     /// <summary>
-    /// With <see cref="DeliveryOptions.Linger"/>, after the queue ran empty and a record came: waits until the linger
-    /// has passed since the previous read, so what arrives meanwhile goes in the same batch. A drain ends the wait.
+    /// With deferred commits and <see cref="DeliveryOptions.MinIdleFlushInterval"/>: how long until the queue running
+    /// empty may flush again (zero = now).
+    /// </summary>
+    private TimeSpan IdleFlushWait()
+    {
+        if (_options.MinIdleFlushInterval is not { } spacing)
+        {
+            return TimeSpan.Zero;
+        }
+
+        var left = spacing - _time.GetElapsedTime(_lastFlush);
+        return left > TimeSpan.Zero ? left : TimeSpan.Zero;
+    }
+
+    private static long PayloadBytes(List<QueueRecord> records)
+    {
+        long bytes = 0;
+        foreach (var record in records)
+        {
+            bytes += record.Payload.Length;
+        }
+
+        return bytes;
+    }
+
+    /// <summary>
+    /// With <see cref="DeliveryOptions.Linger"/>, after a read that emptied the queue: waits until the linger has passed
+    /// since that read, so what arrives meanwhile goes in the next batch. A drain ends the wait.
     /// </summary>
     private async Task LingerAsync()
     {
-        if (_options.Linger is not { } linger || _lastRead == 0 || _drain.IsCancellationRequested)
+        if (_options.Linger is not { } linger || _drain.IsCancellationRequested)
         {
             return;
         }

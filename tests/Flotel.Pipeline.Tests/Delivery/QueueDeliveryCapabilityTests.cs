@@ -98,6 +98,27 @@ public sealed class QueueDeliveryCapabilityTests : IDisposable
     }
 
     [Fact]
+    public async Task MinIdleFlushInterval_RecordsArrivingOneByOne_FlushOncePerIntervalNotPerRecord()
+    {
+        await using var queue = DurableQueue.Open(_dir.Options());
+        var sender = new StoreLikeSender();
+        var options = Options(sendAhead: false, replay: true, flush: TimeSpan.FromHours(1));
+        options.MinIdleFlushInterval = TimeSpan.FromSeconds(8);
+        await using var delivery = Create(queue, sender, options, new MetricsRegistry());
+        delivery.Start();
+        foreach (var record in new[] { "a", "b", "c", "d" })
+        {
+            await AppendAsync(queue, record);
+            await Until(() => sender.Accepted.Contains(record));
+        }
+
+        // The queue ran empty after each record; only the interval's end flushes, once for all of them.
+        await Until(() => Lag(queue) == 0);
+        Assert.Equal(["a", "b", "c", "d"], sender.Accepted);
+        Assert.Equal(1, sender.Flushes);
+    }
+
+    [Fact]
     public async Task FlushInterval_FlushFails_NothingCommittedAndTheFailureReported()
     {
         await using var queue = DurableQueue.Open(_dir.Options());

@@ -14,7 +14,8 @@ namespace Flotel.Gateway.Outputs.EmbeddedStore;
 /// trickle it gathers for <see cref="LogsLinger"/> after the queue ran empty, so a fleet's lines arriving one by one
 /// cost one transaction per interval, not one each.</item>
 /// <item><see cref="StoreMetricsOutput"/> (<c>store-metrics</c>) appends samples to the metric heads and commits only
-/// after they are persisted (every <see cref="MetricsFlushInterval"/>).</item>
+/// after they are persisted (every <see cref="MetricsFlushInterval"/>, and when its queue runs empty, at most every
+/// <see cref="MetricsIdleFlushInterval"/>).</item>
 /// </list>
 /// A record that cannot be decoded is counted and skipped (it can never succeed); a failed store write reopens the
 /// reader at its committed cursor after 100 ms doubling to 30 s, so nothing acknowledged is lost. No dead letters.
@@ -23,6 +24,12 @@ public sealed class EmbeddedStoreOutput : IGatewayOutput
 {
     /// <summary>How often metric heads are persisted and the metrics cursor committed (bounds replay after a crash).</summary>
     public static readonly TimeSpan MetricsFlushInterval = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// When the metrics reader's queue runs empty it flushes, but at most this often (at a trickle of remote writes it
+    /// ran empty after each request: one head flush and cursor write per request).
+    /// </summary>
+    public static readonly TimeSpan MetricsIdleFlushInterval = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// How long <c>store-logs</c> gathers records after its queue ran empty (<see cref="DeliveryOptions.Linger"/>): at most
@@ -138,6 +145,7 @@ public sealed class EmbeddedStoreOutput : IGatewayOutput
         OnSendException = SendFailurePolicy.ReplayFromCommitted,
         SendAhead = sendAhead,
         FlushInterval = flushInterval,
+        MinIdleFlushInterval = flushInterval is null ? null : MetricsIdleFlushInterval,
         Linger = linger,
     };
 }
