@@ -262,16 +262,7 @@ internal sealed class LogQuerySql
         List<string> tokens = LogAnalyzer.Tokenize(text);
         if (field == "message")
         {
-            if (tokens.Count == 0)
-            {
-                _sql.Append('0');
-                return;
-            }
-
-            string expression = mode == 2
-                ? string.Join(" + ", tokens.Select(LogAnalyzer.Quote))
-                : string.Join(mode == 1 ? " AND " : " OR ", tokens.Select(LogAnalyzer.Quote));
-            AppendFts(expression);
+            AppendFullText(mode == 2 ? [tokens] : [.. tokens.Select(t => (IReadOnlyList<string>)[t])], all: mode != 0, prefix: false);
         }
         else if (IsKeyword(field))
         {
@@ -288,9 +279,26 @@ internal sealed class LogQuerySql
         }
     }
 
-    private void AppendFts(string expression) =>
-        _sql.Append("d.rowid IN (SELECT rowid FROM ").Append(FtsTable).Append(" WHERE ").Append(FtsTable)
-            .Append(" MATCH ").Append(Add(expression)).Append(')');
+    // A full-text condition on message (see LogFullText): the FTS5 expression of the index's layout, and for a phrase in
+    // an index without positions the check of the row's message, in the same condition so counts and sorts are exact.
+    private void AppendFullText(IReadOnlyList<IReadOnlyList<string>> phrases, bool all, bool prefix)
+    {
+        if (LogFullText.Compile(phrases, all, prefix) is not { } condition)
+        {
+            _sql.Append('0');
+            return;
+        }
+
+        string match = condition.Compact is null ? Add(condition.Positions)
+            : $"{LogFullText.ExpressionFunction}('{FtsTable}', {Add(condition.Positions)}, {Add(condition.Compact)})";
+        _sql.Append(condition.Check is null ? string.Empty : "(").Append("d.rowid IN (SELECT rowid FROM ").Append(FtsTable)
+            .Append(" WHERE ").Append(FtsTable).Append(" MATCH ").Append(match).Append(')');
+        if (condition.Check is not null)
+        {
+            _sql.Append(" AND ").Append(LogFullText.CheckFunction).Append("('").Append(FtsTable).Append("', d.rowid, d.source, ")
+                .Append(Add(condition.Check)).Append("))");
+        }
+    }
 
     private void AppendTerms(string field, IReadOnlyList<object> values)
     {
@@ -303,25 +311,17 @@ internal sealed class LogQuerySql
         if (field == "message")
         {
             // A term on an analyzed field matches one indexed token (ES: term queries are not analyzed).
-            var phrases = new List<string>();
+            var phrases = new List<IReadOnlyList<string>>();
             foreach (object v in values)
             {
                 List<string> tokens = LogAnalyzer.Tokenize(Convert.ToString(v, CultureInfo.InvariantCulture));
                 if (tokens.Count > 0)
                 {
-                    phrases.Add(string.Join(" + ", tokens.Select(LogAnalyzer.Quote)));
+                    phrases.Add(tokens);
                 }
             }
 
-            if (phrases.Count == 0)
-            {
-                _sql.Append('0');
-            }
-            else
-            {
-                AppendFts(string.Join(" OR ", phrases));
-            }
-
+            AppendFullText(phrases, all: false, prefix: false);
             return;
         }
 
@@ -390,7 +390,7 @@ internal sealed class LogQuerySql
                 return;
             }
 
-            AppendFts(string.Join(" + ", tokens.Select(LogAnalyzer.Quote)) + " *");
+            AppendFullText([tokens], all: false, prefix: true);
             return;
         }
 

@@ -30,6 +30,7 @@ internal sealed class LogSourceFunction
     private long _lastIndex;
     private long _lastRowId;
     private int _lastEpoch;
+    private LogFullText.Checker? _checker;
 
     private LogSourceFunction(sqlite3 db, Blocks blocks)
     {
@@ -46,10 +47,77 @@ internal sealed class LogSourceFunction
     {
         var state = new LogSourceFunction(connection.Handle!, blocks);
         int rc = raw.sqlite3_create_function(connection.Handle!, "flotel_source", 3, raw.SQLITE_UTF8 | raw.SQLITE_DETERMINISTIC, state, Invoke);
+        if (rc == raw.SQLITE_OK)
+        {
+            rc = raw.sqlite3_create_function(connection.Handle!, LogFullText.ExpressionFunction, 3, raw.SQLITE_UTF8 | raw.SQLITE_DETERMINISTIC, state, InvokeExpression);
+        }
+
+        if (rc == raw.SQLITE_OK)
+        {
+            rc = raw.sqlite3_create_function(connection.Handle!, LogFullText.CheckFunction, 4, raw.SQLITE_UTF8 | raw.SQLITE_DETERMINISTIC, state, InvokeCheck);
+        }
+
         if (rc != raw.SQLITE_OK)
         {
-            throw new SqliteException("flotel_source cannot be registered", rc);
+            throw new SqliteException("the log store's SQL functions cannot be registered", rc);
         }
+    }
+
+    // flotel_fts('fts_N', positions, compact): the FTS5 expression for the index's layout (see LogFullText).
+    private static void InvokeExpression(sqlite3_context ctx, object user, sqlite3_value[] args)
+    {
+        var self = (LogSourceFunction)user;
+        if (IndexOf(ctx, args[0]) is { } indexId)
+        {
+            raw.sqlite3_result_text(ctx, raw.sqlite3_value_blob(self._blocks.HasPositions(indexId) ? args[1] : args[2]));
+        }
+    }
+
+    // flotel_phrase('fts_N', rowid, source, check): true when the index keeps positions (FTS5 matched the phrase) or
+    // the row's message holds the check's phrases.
+    private static void InvokeCheck(sqlite3_context ctx, object user, sqlite3_value[] args)
+    {
+        var self = (LogSourceFunction)user;
+        if (IndexOf(ctx, args[0]) is not { } indexId)
+        {
+            return;
+        }
+
+        if (self._blocks.HasPositions(indexId))
+        {
+            raw.sqlite3_result_int(ctx, 1);
+            return;
+        }
+
+        ReadOnlySpan<byte> stored = raw.sqlite3_value_blob(args[2]);
+        ReadOnlySpan<byte> check = raw.sqlite3_value_blob(args[3]);
+        try
+        {
+            ReadOnlySpan<byte> source = stored.Length > 0 ? stored : self.Read(indexId, raw.sqlite3_value_int64(args[1]));
+            raw.sqlite3_result_int(ctx, (self._checker ??= new LogFullText.Checker()).Matches(source, check) ? 1 : 0);
+        }
+        catch (InvalidDataException e)
+        {
+            raw.sqlite3_result_error(ctx, e.Message);
+            raw.sqlite3_result_error_code(ctx, raw.SQLITE_CORRUPT);
+        }
+        catch (SqliteException e)
+        {
+            raw.sqlite3_result_error(ctx, e.Message);
+            raw.sqlite3_result_error_code(ctx, e.SqliteErrorCode);
+        }
+    }
+
+    private static long? IndexOf(sqlite3_context ctx, sqlite3_value table)
+    {
+        ReadOnlySpan<byte> name = raw.sqlite3_value_blob(table);
+        if (name.StartsWith("fts_"u8) && long.TryParse(name[4..], NumberStyles.None, CultureInfo.InvariantCulture, out long indexId))
+        {
+            return indexId;
+        }
+
+        raw.sqlite3_result_error(ctx, "the first argument must name an index's full-text table");
+        return null;
     }
 
     private static void Invoke(sqlite3_context ctx, object user, sqlite3_value[] args)
@@ -176,7 +244,26 @@ internal sealed class LogSourceFunction
     {
         private readonly ConcurrentBag<Decompressor> _decompressors = [];
 
+        // Ids of the indices whose full-text table keeps positions (detail=full, written before the compact layout).
+        private readonly ConcurrentDictionary<long, bool> _withPositions = new();
+
         public LogBlockCache Cache { get; } = new(cacheBytes);
+
+        /// <summary>Whether the index's full-text table keeps token positions (see <see cref="LogFullText"/>).</summary>
+        public bool HasPositions(long indexId) => _withPositions.ContainsKey(indexId);
+
+        /// <summary>Records the layout of an index's full-text table when the store opens or creates it.</summary>
+        public void SetPositions(long indexId, bool positions)
+        {
+            if (positions)
+            {
+                _withPositions[indexId] = true;
+            }
+            else
+            {
+                _ = _withPositions.TryRemove(indexId, out _);
+            }
+        }
 
         public LogBlock Decode(long firstRowId, long count, ReadOnlySpan<byte> data)
         {

@@ -214,6 +214,8 @@ public sealed partial class LogStore : IDisposable
             // A block may end past the last row (rows replaced since): row ids are never given twice.
             index.NextRowId = Scalar(_writer,
                 $"SELECT max(coalesce((SELECT max(rowid) FROM {index.Docs}), 0), coalesce((SELECT max(last_rowid) FROM {index.Blocks}), 0)) + 1");
+            // Indices written before the compact layout keep positions, and their phrases are FTS5 phrases.
+            _blocks.SetPositions(index.Id, !IsCompact(index));
             // Indices written by an older version kept FTS5's default automerge; a crash may have left merging to do.
             Execute($"INSERT INTO {index.Fts}({index.Fts}, rank) VALUES('automerge', {FtsAutomerge.ToString(CultureInfo.InvariantCulture)})");
             _indices[index.Name] = index;
@@ -248,12 +250,25 @@ public sealed partial class LogStore : IDisposable
               program TEXT, logsource TEXT, host TEXT, device_id TEXT, workload TEXT, source TEXT NOT NULL);
             CREATE INDEX {index.Docs}_ts ON {index.Docs}(ts);
             CREATE TABLE {index.Blocks}({BlocksColumns});
-            CREATE VIRTUAL TABLE {index.Fts} USING fts5(message, content='', contentless_delete=1);
+            CREATE VIRTUAL TABLE {index.Fts} USING fts5(message, {FtsOptions});
             INSERT INTO {index.Fts}({index.Fts}, rank) VALUES('automerge', {FtsAutomerge.ToString(CultureInfo.InvariantCulture)});
             """, tx);
         _indices[name] = index;
+        _blocks.SetPositions(index.Id, false);
         index.Created = true;
         return index;
+    }
+
+    // The compact full-text layout: rows per token, no positions (LogFullText checks phrases on the message). FTS5 keeps
+    // its docsize table: contentless_delete, which deletes rows without their text, refuses columnsize=0.
+    private const string FtsOptions = "content='', contentless_delete=1, detail=none";
+
+    private bool IsCompact(IndexState index)
+    {
+        using SqliteCommand command = _writer.CreateCommand();
+        command.CommandText = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = @n";
+        _ = command.Parameters.AddWithValue("@n", index.Fts);
+        return command.ExecuteScalar() is string sql && sql.Contains("detail=none", StringComparison.Ordinal);
     }
 
     private const string BlocksColumns = "last_rowid INTEGER PRIMARY KEY, first_rowid INTEGER NOT NULL, source_bytes INTEGER NOT NULL, data BLOB NOT NULL";
