@@ -174,14 +174,19 @@ internal sealed class LogQuerySql
         "@timestamp" => "d.ts",
         "severity" => "d.severity",
         "facility" => "d.facility",
-        "program" => "d.program",
-        "logsource" => "d.logsource",
-        "host" => "d.host",
-        "device_id" => "d.device_id",
-        "workload" => "d.workload",
         "_id" => "d.id",
-        _ => null,
+        _ => IsValueColumn(field) ? ValueText(field) : null,
     };
+
+    /// <summary>The five repeated strings, stored as ids of <c>values_N</c> in the compact layout (schema in <see cref="LogStore"/>).</summary>
+    public static bool IsValueColumn(string field) => field is "program" or "logsource" or "host" or "device_id" or "workload";
+
+    /// <summary>
+    /// The text of a value column in either layout, with the TEXT affinity the column had when it held text (so
+    /// comparisons with numbers convert them as before).
+    /// </summary>
+    public static string ValueText(string field) =>
+        $"CAST({LogSourceFunction.TextFunction}('{FtsTable}', d.{field}) AS TEXT)";
 
     private static bool IsNumericColumn(string field) => field is "@timestamp" or "severity" or "facility";
 
@@ -325,6 +330,27 @@ internal sealed class LogQuerySql
             return;
         }
 
+        if (IsValueColumn(field))
+        {
+            // The column holds an id (compact layout) or text: compare with both, without a look-up per row. The value is
+            // made text as the TEXT column's affinity made it, and "|| ''" takes the affinity off so that the untyped
+            // column of the compact layout does not turn its ids into text to compare them. A value with no id is an empty
+            // blob, which equals nothing (a NULL in the list would make NOT IN unknown for every row).
+            var ids = new StringBuilder();
+            foreach (object v in values)
+            {
+                foreach (object candidate in Candidates(field, v))
+                {
+                    string text = $"(CAST({Add(candidate)} AS TEXT) || '')";
+                    ids.Append(ids.Length == 0 ? string.Empty : ", ").Append(text)
+                        .Append(", coalesce(").Append(LogSourceFunction.IdFunction).Append("('").Append(FtsTable).Append("', ").Append(text).Append("), x'')");
+                }
+            }
+
+            _sql.Append(ids.Length == 0 ? "(0)" : $"(d.{field} IN ({ids}))");
+            return;
+        }
+
         AppendValuePredicate(field, expr =>
         {
             var list = new StringBuilder();
@@ -399,7 +425,11 @@ internal sealed class LogQuerySql
 
     private void AppendExists(string field)
     {
-        if (Column(field) is { } column)
+        if (IsValueColumn(field))
+        {
+            _sql.Append("d.").Append(field).Append(" IS NOT NULL");
+        }
+        else if (Column(field) is { } column)
         {
             _sql.Append(column).Append(" IS NOT NULL");
         }

@@ -56,15 +56,6 @@ public sealed class LogFullTextTests
         new BoolQuery([], [], [], [new PhraseQuery("message", "a b"), new PhraseQuery("message", "emoji smile")], null),
     ];
 
-    private static void Run(string databasePath, string sql)
-    {
-        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = false }.ToString());
-        connection.Open();
-        using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = sql;
-        _ = command.ExecuteNonQuery();
-    }
-
     private static string Scalar(string databasePath, string sql)
     {
         using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = false }.ToString());
@@ -78,21 +69,7 @@ public sealed class LogFullTextTests
     // and in one the store makes now (compact).
     private static async Task<TestLogStore> BothLayoutsAsync()
     {
-        var t = new TestLogStore();
-        t.Store.Dispose();
-        string db = t.Options.DatabasePath;
-        File.Delete(db);
-        Run(db, """
-            PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL;
-            CREATE TABLE indices(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, uuid TEXT NOT NULL, created_ms INTEGER NOT NULL,
-              newest_ms INTEGER NOT NULL, doc_count INTEGER NOT NULL, source_bytes INTEGER NOT NULL);
-            INSERT INTO indices VALUES (1, 'logstash-2022.05.12', 'uuid0000000000000000aa', 1652382000000, 1652382000000, 0, 0);
-            CREATE TABLE docs_1(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, ts INTEGER, severity INTEGER, facility INTEGER,
-              program TEXT, logsource TEXT, host TEXT, device_id TEXT, workload TEXT, source TEXT NOT NULL);
-            CREATE INDEX docs_1_ts ON docs_1(ts);
-            CREATE VIRTUAL TABLE fts_1 USING fts5(message, content='', contentless_delete=1);
-            """);
-        t.Reopen();
+        TestLogStore t = TestLogStore.WithPreviousLayoutIndex(OldIndex);
         var events = new List<LogEvent>();
         for (int day = 0; day < 2; day++)
         {
