@@ -51,7 +51,8 @@ internal sealed class LogSourceFunction
         int rc = raw.sqlite3_create_function(connection.Handle!, "flotel_source", 3, raw.SQLITE_UTF8 | raw.SQLITE_DETERMINISTIC, state, Invoke);
         if (rc == raw.SQLITE_OK)
         {
-            rc = raw.sqlite3_create_function(connection.Handle!, LogFullText.ExpressionFunction, 3, raw.SQLITE_UTF8 | raw.SQLITE_DETERMINISTIC, state, InvokeExpression);
+            rc = raw.sqlite3_create_function(connection.Handle!, LogFullText.ExpressionFunction, 3, raw.SQLITE_UTF8 | raw.SQLITE_DETERMINISTIC, state,
+                InvokeExpression);
         }
 
         if (rc == raw.SQLITE_OK)

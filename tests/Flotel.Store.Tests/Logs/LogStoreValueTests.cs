@@ -41,7 +41,10 @@ public sealed class LogStoreValueTests
         """{"query":{"match":{"workload":"sensor-agent"}}}""",
         """{"query":{"query_string":{"query":"program:5 OR host:CRON"}}}""",
         """{"query":{"query_string":{"query":"program:sen* AND NOT workload:5"}}}""",
-        """{"query":{"match_all":{}},"aggs":{"p":{"terms":{"field":"program","size":50,"missing":"none"}},"h":{"terms":{"field":"host","size":3}},"d":{"cardinality":{"field":"device_id"}}}}""",
+        """
+        {"query":{"match_all":{}},"aggs":{"p":{"terms":{"field":"program","size":50,"missing":"none"}},"h":{"terms":{"field":"host","size":3}},
+          "d":{"cardinality":{"field":"device_id"}}}}
+        """,
         """{"query":{"term":{"program":"sensor-agent"}},"aggs":{"w":{"terms":{"field":"workload","size":50,"order":{"_key":"asc"}}}}}""",
     ];
 
