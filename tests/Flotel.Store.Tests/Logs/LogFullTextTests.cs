@@ -130,6 +130,19 @@ public sealed class LogFullTextTests
     }
 
     [Fact]
+    public async Task Search_PhraseOfThousandsOfTokens_AnswersInBothLayouts()
+    {
+        using TestLogStore t = await BothLayoutsAsync();
+        string words = string.Join(' ', Enumerable.Range(0, 5000).Select(i => "w" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        await t.Store.WriteAsync([TestLogStore.Event(May12.AddHours(1), words), TestLogStore.Event(May12.AddDays(1).AddHours(1), words)]);
+
+        Assert.Equal(1, Find(t.Store, OldIndex, new PhraseQuery("message", words)).Total);
+        Assert.Equal(1, Find(t.Store, NewIndex, new PhraseQuery("message", words)).Total);
+        Assert.Equal(0, Find(t.Store, NewIndex, new PhraseQuery("message", "w1 " + words)).Total);
+        Assert.Equal(1, Find(t.Store, NewIndex, new PrefixQuery("message", words[..^2])).Total);
+    }
+
+    [Fact]
     public void Tokenize_EveryCorpusText_GivesTheTokensSqliteUnicode61Gives()
     {
         using var connection = new SqliteConnection("Data Source=:memory:");
