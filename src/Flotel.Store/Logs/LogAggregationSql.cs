@@ -82,7 +82,7 @@ internal static class LogAggregationSql
             case "severity" or "facility":
                 return ("d." + field, ColumnKind.Integer);
             case "program" or "logsource" or "host" or "device_id" or "workload":
-                return ("d." + field, ColumnKind.Text);
+                return (LogQuerySql.ValueText(field), ColumnKind.Text);
             case "_id":
                 return ("d.id", ColumnKind.Text);
             case "_index":

@@ -174,14 +174,19 @@ internal sealed class LogQuerySql
         "@timestamp" => "d.ts",
         "severity" => "d.severity",
         "facility" => "d.facility",
-        "program" => "d.program",
-        "logsource" => "d.logsource",
-        "host" => "d.host",
-        "device_id" => "d.device_id",
-        "workload" => "d.workload",
         "_id" => "d.id",
-        _ => null,
+        _ => IsValueColumn(field) ? ValueText(field) : null,
     };
+
+    /// <summary>The five repeated strings, stored as ids of <c>values_N</c> in the compact layout (schema in <see cref="LogStore"/>).</summary>
+    public static bool IsValueColumn(string field) => field is "program" or "logsource" or "host" or "device_id" or "workload";
+
+    /// <summary>
+    /// The text of a value column in either layout, with the TEXT affinity the column had when it held text (so
+    /// comparisons with numbers convert them as before).
+    /// </summary>
+    public static string ValueText(string field) =>
+        $"CAST({LogSourceFunction.TextFunction}('{FtsTable}', d.{field}) AS TEXT)";
 
     private static bool IsNumericColumn(string field) => field is "@timestamp" or "severity" or "facility";
 
@@ -262,16 +267,7 @@ internal sealed class LogQuerySql
         List<string> tokens = LogAnalyzer.Tokenize(text);
         if (field == "message")
         {
-            if (tokens.Count == 0)
-            {
-                _sql.Append('0');
-                return;
-            }
-
-            string expression = mode == 2
-                ? string.Join(" + ", tokens.Select(LogAnalyzer.Quote))
-                : string.Join(mode == 1 ? " AND " : " OR ", tokens.Select(LogAnalyzer.Quote));
-            AppendFts(expression);
+            AppendFullText(mode == 2 ? [tokens] : [.. tokens.Select(t => (IReadOnlyList<string>)[t])], all: mode != 0, prefix: false);
         }
         else if (IsKeyword(field))
         {
@@ -288,9 +284,26 @@ internal sealed class LogQuerySql
         }
     }
 
-    private void AppendFts(string expression) =>
-        _sql.Append("d.rowid IN (SELECT rowid FROM ").Append(FtsTable).Append(" WHERE ").Append(FtsTable)
-            .Append(" MATCH ").Append(Add(expression)).Append(')');
+    // A full-text condition on message (see LogFullText): the FTS5 expression of the index's layout, and for a phrase in
+    // an index without positions the check of the row's message, in the same condition so counts and sorts are exact.
+    private void AppendFullText(IReadOnlyList<IReadOnlyList<string>> phrases, bool all, bool prefix)
+    {
+        if (LogFullText.Compile(phrases, all, prefix) is not { } condition)
+        {
+            _sql.Append('0');
+            return;
+        }
+
+        string match = condition.Compact is null ? Add(condition.Positions)
+            : $"{LogFullText.ExpressionFunction}('{FtsTable}', {Add(condition.Positions)}, {Add(condition.Compact)})";
+        _sql.Append(condition.Check is null ? string.Empty : "(").Append("d.rowid IN (SELECT rowid FROM ").Append(FtsTable)
+            .Append(" WHERE ").Append(FtsTable).Append(" MATCH ").Append(match).Append(')');
+        if (condition.Check is not null)
+        {
+            _sql.Append(" AND ").Append(LogFullText.CheckFunction).Append("('").Append(FtsTable).Append("', d.rowid, d.source, ")
+                .Append(Add(condition.Check)).Append("))");
+        }
+    }
 
     private void AppendTerms(string field, IReadOnlyList<object> values)
     {
@@ -303,25 +316,38 @@ internal sealed class LogQuerySql
         if (field == "message")
         {
             // A term on an analyzed field matches one indexed token (ES: term queries are not analyzed).
-            var phrases = new List<string>();
+            var phrases = new List<IReadOnlyList<string>>();
             foreach (object v in values)
             {
                 List<string> tokens = LogAnalyzer.Tokenize(Convert.ToString(v, CultureInfo.InvariantCulture));
                 if (tokens.Count > 0)
                 {
-                    phrases.Add(string.Join(" + ", tokens.Select(LogAnalyzer.Quote)));
+                    phrases.Add(tokens);
                 }
             }
 
-            if (phrases.Count == 0)
+            AppendFullText(phrases, all: false, prefix: false);
+            return;
+        }
+
+        if (IsValueColumn(field))
+        {
+            // The column holds an id (compact layout) or text: compare with both, without a look-up per row. The value is
+            // made text as the TEXT column's affinity made it, and "|| ''" takes the affinity off so that the untyped
+            // column of the compact layout does not turn its ids into text to compare them. A value with no id is an empty
+            // blob, which equals nothing (a NULL in the list would make NOT IN unknown for every row).
+            var ids = new StringBuilder();
+            foreach (object v in values)
             {
-                _sql.Append('0');
-            }
-            else
-            {
-                AppendFts(string.Join(" OR ", phrases));
+                foreach (object candidate in Candidates(field, v))
+                {
+                    string text = $"(CAST({Add(candidate)} AS TEXT) || '')";
+                    ids.Append(ids.Length == 0 ? string.Empty : ", ").Append(text)
+                        .Append(", coalesce(").Append(LogSourceFunction.IdFunction).Append("('").Append(FtsTable).Append("', ").Append(text).Append("), x'')");
+                }
             }
 
+            _sql.Append(ids.Length == 0 ? "(0)" : $"(d.{field} IN ({ids}))");
             return;
         }
 
@@ -390,7 +416,7 @@ internal sealed class LogQuerySql
                 return;
             }
 
-            AppendFts(string.Join(" + ", tokens.Select(LogAnalyzer.Quote)) + " *");
+            AppendFullText([tokens], all: false, prefix: true);
             return;
         }
 
@@ -399,7 +425,11 @@ internal sealed class LogQuerySql
 
     private void AppendExists(string field)
     {
-        if (Column(field) is { } column)
+        if (IsValueColumn(field))
+        {
+            _sql.Append("d.").Append(field).Append(" IS NOT NULL");
+        }
+        else if (Column(field) is { } column)
         {
             _sql.Append(column).Append(" IS NOT NULL");
         }

@@ -30,6 +30,9 @@ internal sealed class LogSourceFunction
     private long _lastIndex;
     private long _lastRowId;
     private int _lastEpoch;
+    private LogFullText.Checker? _checker;
+    private readonly Dictionary<long, List<byte[]?>> _values = [];
+    private int _valuesEpoch;
 
     private LogSourceFunction(sqlite3 db, Blocks blocks)
     {
@@ -46,10 +49,224 @@ internal sealed class LogSourceFunction
     {
         var state = new LogSourceFunction(connection.Handle!, blocks);
         int rc = raw.sqlite3_create_function(connection.Handle!, "flotel_source", 3, raw.SQLITE_UTF8 | raw.SQLITE_DETERMINISTIC, state, Invoke);
+        if (rc == raw.SQLITE_OK)
+        {
+            rc = raw.sqlite3_create_function(connection.Handle!, LogFullText.ExpressionFunction, 3, raw.SQLITE_UTF8 | raw.SQLITE_DETERMINISTIC, state,
+                InvokeExpression);
+        }
+
+        if (rc == raw.SQLITE_OK)
+        {
+            rc = raw.sqlite3_create_function(connection.Handle!, LogFullText.CheckFunction, 4, raw.SQLITE_UTF8 | raw.SQLITE_DETERMINISTIC, state, InvokeCheck);
+        }
+
+        if (rc == raw.SQLITE_OK)
+        {
+            rc = raw.sqlite3_create_function(connection.Handle!, TextFunction, 2, raw.SQLITE_UTF8 | raw.SQLITE_DETERMINISTIC, state, InvokeText);
+        }
+
+        if (rc == raw.SQLITE_OK)
+        {
+            rc = raw.sqlite3_create_function(connection.Handle!, IdFunction, 2, raw.SQLITE_UTF8 | raw.SQLITE_DETERMINISTIC, state, InvokeId);
+        }
+
         if (rc != raw.SQLITE_OK)
         {
-            throw new SqliteException("flotel_source cannot be registered", rc);
+            throw new SqliteException("the log store's SQL functions cannot be registered", rc);
         }
+    }
+
+    // flotel_fts('fts_N', positions, compact): the FTS5 expression for the index's layout (see LogFullText).
+    private static void InvokeExpression(sqlite3_context ctx, object user, sqlite3_value[] args)
+    {
+        var self = (LogSourceFunction)user;
+        if (IndexOf(ctx, args[0]) is { } indexId)
+        {
+            raw.sqlite3_result_text(ctx, raw.sqlite3_value_blob(self._blocks.HasPositions(indexId) ? args[1] : args[2]));
+        }
+    }
+
+    // flotel_phrase('fts_N', rowid, source, check): true when the index keeps positions (FTS5 matched the phrase) or
+    // the row's message holds the check's phrases.
+    private static void InvokeCheck(sqlite3_context ctx, object user, sqlite3_value[] args)
+    {
+        var self = (LogSourceFunction)user;
+        if (IndexOf(ctx, args[0]) is not { } indexId)
+        {
+            return;
+        }
+
+        if (self._blocks.HasPositions(indexId))
+        {
+            raw.sqlite3_result_int(ctx, 1);
+            return;
+        }
+
+        ReadOnlySpan<byte> stored = raw.sqlite3_value_blob(args[2]);
+        ReadOnlySpan<byte> check = raw.sqlite3_value_blob(args[3]);
+        try
+        {
+            ReadOnlySpan<byte> source = stored.Length > 0 ? stored : self.Read(indexId, raw.sqlite3_value_int64(args[1]));
+            raw.sqlite3_result_int(ctx, (self._checker ??= new LogFullText.Checker()).Matches(source, check) ? 1 : 0);
+        }
+        catch (InvalidDataException e)
+        {
+            raw.sqlite3_result_error(ctx, e.Message);
+            raw.sqlite3_result_error_code(ctx, raw.SQLITE_CORRUPT);
+        }
+        catch (SqliteException e)
+        {
+            raw.sqlite3_result_error(ctx, e.Message);
+            raw.sqlite3_result_error_code(ctx, e.SqliteErrorCode);
+        }
+    }
+
+    /// <summary>
+    /// <c>flotel_text('fts_N', column)</c>: the text of one of the five repeated strings, looked up in <c>values_N</c>
+    /// when the row holds an id (compact layout), as it is when the row holds text.
+    /// </summary>
+    public const string TextFunction = "flotel_text";
+
+    /// <summary>
+    /// <c>flotel_id('fts_N', text)</c>: the id of <c>text</c> in <c>values_N</c>, NULL when the index has none (or keeps
+    /// text columns); evaluated once per statement, so a term condition compares integers.
+    /// </summary>
+    public const string IdFunction = "flotel_id";
+
+    private static void InvokeText(sqlite3_context ctx, object user, sqlite3_value[] args)
+    {
+        if (raw.sqlite3_value_type(args[1]) != raw.SQLITE_INTEGER)
+        {
+            if (raw.sqlite3_value_type(args[1]) == raw.SQLITE_NULL)
+            {
+                raw.sqlite3_result_null(ctx);
+            }
+            else
+            {
+                ResultText(ctx, raw.sqlite3_value_blob(args[1]));
+            }
+
+            return;
+        }
+
+        var self = (LogSourceFunction)user;
+        if (IndexOf(ctx, args[0]) is not { } indexId)
+        {
+            return;
+        }
+
+        try
+        {
+            ResultText(ctx, self.Value(indexId, raw.sqlite3_value_int64(args[1])));
+        }
+        catch (InvalidDataException e)
+        {
+            raw.sqlite3_result_error(ctx, e.Message);
+            raw.sqlite3_result_error_code(ctx, raw.SQLITE_CORRUPT);
+        }
+        catch (SqliteException e)
+        {
+            raw.sqlite3_result_error(ctx, e.Message);
+            raw.sqlite3_result_error_code(ctx, e.SqliteErrorCode);
+        }
+    }
+
+    private static void InvokeId(sqlite3_context ctx, object user, sqlite3_value[] args)
+    {
+        var self = (LogSourceFunction)user;
+        if (IndexOf(ctx, args[0]) is not { } indexId)
+        {
+            return;
+        }
+
+        if (self._blocks.HasPositions(indexId) || raw.sqlite3_value_type(args[1]) == raw.SQLITE_NULL)
+        {
+            raw.sqlite3_result_null(ctx);
+            return;
+        }
+
+        try
+        {
+            using sqlite3_stmt find = self.Prepare($"SELECT id FROM values_{indexId.ToString(CultureInfo.InvariantCulture)} WHERE value = ?1");
+            self.Check(raw.sqlite3_bind_text(find, 1, raw.sqlite3_value_blob(args[1])));
+            if (self.Step(find) == raw.SQLITE_ROW)
+            {
+                raw.sqlite3_result_int64(ctx, raw.sqlite3_column_int64(find, 0));
+            }
+            else
+            {
+                raw.sqlite3_result_null(ctx);
+            }
+        }
+        catch (SqliteException e)
+        {
+            raw.sqlite3_result_error(ctx, e.Message);
+            raw.sqlite3_result_error_code(ctx, e.SqliteErrorCode);
+        }
+    }
+
+    // An empty span is a null pointer to SQLite, which would make the result NULL instead of ''.
+    private static void ResultText(sqlite3_context ctx, ReadOnlySpan<byte> text)
+    {
+        if (text.IsEmpty)
+        {
+            raw.sqlite3_result_text(ctx, string.Empty);
+        }
+        else
+        {
+            raw.sqlite3_result_text(ctx, text);
+        }
+    }
+
+    // Values by id, per index, for this connection: ids are never reused while an index exists, and the cache is
+    // dropped when an index is forgotten (the block cache's epoch).
+    private ReadOnlySpan<byte> Value(long indexId, long id)
+    {
+        int epoch = _blocks.Cache.Epoch;
+        if (epoch != _valuesEpoch)
+        {
+            _values.Clear();
+            _valuesEpoch = epoch;
+        }
+
+        if (!_values.TryGetValue(indexId, out List<byte[]?>? values))
+        {
+            values = [];
+            _values[indexId] = values;
+        }
+
+        if (id > 0 && id <= values.Count && values[(int)(id - 1)] is { } cached)
+        {
+            return cached;
+        }
+
+        using sqlite3_stmt find = Prepare($"SELECT value FROM values_{indexId.ToString(CultureInfo.InvariantCulture)} WHERE id = ?1");
+        Check(raw.sqlite3_bind_int64(find, 1, id));
+        if (Step(find) != raw.SQLITE_ROW || id > LogStore.MaxValues)
+        {
+            throw new InvalidDataException($"value {id} of index {indexId} is not in values_{indexId}");
+        }
+
+        byte[] value = raw.sqlite3_column_blob(find, 0).ToArray();
+        while (values.Count < id)
+        {
+            values.Add(null);
+        }
+
+        values[(int)(id - 1)] = value;
+        return value;
+    }
+
+    private static long? IndexOf(sqlite3_context ctx, sqlite3_value table)
+    {
+        ReadOnlySpan<byte> name = raw.sqlite3_value_blob(table);
+        if (name.StartsWith("fts_"u8) && long.TryParse(name[4..], NumberStyles.None, CultureInfo.InvariantCulture, out long indexId))
+        {
+            return indexId;
+        }
+
+        raw.sqlite3_result_error(ctx, "the first argument must name an index's full-text table");
+        return null;
     }
 
     private static void Invoke(sqlite3_context ctx, object user, sqlite3_value[] args)
@@ -176,7 +393,26 @@ internal sealed class LogSourceFunction
     {
         private readonly ConcurrentBag<Decompressor> _decompressors = [];
 
+        // Ids of the indices whose full-text table keeps positions (detail=full, written before the compact layout).
+        private readonly ConcurrentDictionary<long, bool> _withPositions = new();
+
         public LogBlockCache Cache { get; } = new(cacheBytes);
+
+        /// <summary>Whether the index's full-text table keeps token positions (see <see cref="LogFullText"/>).</summary>
+        public bool HasPositions(long indexId) => _withPositions.ContainsKey(indexId);
+
+        /// <summary>Records the layout of an index's full-text table when the store opens or creates it.</summary>
+        public void SetPositions(long indexId, bool positions)
+        {
+            if (positions)
+            {
+                _withPositions[indexId] = true;
+            }
+            else
+            {
+                _ = _withPositions.TryRemove(indexId, out _);
+            }
+        }
 
         public LogBlock Decode(long firstRowId, long count, ReadOnlySpan<byte> data)
         {

@@ -431,6 +431,7 @@ public sealed partial class LogStore
         index.Dispose();
         using SqliteTransaction tx = _writer.BeginTransaction();
         Execute($"DROP TABLE IF EXISTS {index.Docs}; DROP TABLE IF EXISTS {index.Fts}; DROP TABLE IF EXISTS {index.Blocks}; "
+            + $"DROP TABLE IF EXISTS {index.ValuesTable}; "
             + $"DELETE FROM indices WHERE id = {index.Id.ToString(CultureInfo.InvariantCulture)}", tx);
         tx.Commit();
         _blocks.Cache.Forget(index.Id);

@@ -163,11 +163,11 @@ public sealed partial class LogStore
         insert.Bind(3, f.TimestampMs);
         insert.Bind(4, f.Severity);
         insert.Bind(5, f.Facility);
-        insert.Bind(6, f.Program);
-        insert.Bind(7, f.LogSource);
-        insert.Bind(8, f.Host);
-        insert.Bind(9, f.DeviceId);
-        insert.Bind(10, f.Workload);
+        BindValue(index, insert, 6, f.Program);
+        BindValue(index, insert, 7, f.LogSource);
+        BindValue(index, insert, 8, f.Host);
+        BindValue(index, insert, 9, f.DeviceId);
+        BindValue(index, insert, 10, f.Workload);
         insert.Execute();
         if (index.PendingEnds.Count == 0)
         {
@@ -194,6 +194,37 @@ public sealed partial class LogStore
         index.SourceBytes += source.Length;
         index.NewestMs = Math.Max(index.NewestMs, f.TimestampMs ?? _time.GetUtcNow().ToUnixTimeMilliseconds());
         index.Dirty = true;
+    }
+
+    // One of the five repeated strings: its id in values_N (a new value gets the next id, in the writer's transaction; a
+    // failed transaction reloads the dictionary with everything else, see ReloadAfterFailure), or the text in an index
+    // with text columns or past MaxValues values.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void BindValue(IndexState index, RawStatement insert, int parameter, string? value)
+    {
+        if (value is null || index.Values is not { } values)
+        {
+            insert.Bind(parameter, value);
+            return;
+        }
+
+        if (!values.TryGetValue(value, out long id))
+        {
+            if (values.Count >= MaxValues)
+            {
+                insert.Bind(parameter, value);
+                return;
+            }
+
+            id = values.Count + 1;
+            RawStatement add = index.InsertValue ??= new RawStatement(_writer, $"INSERT INTO {index.ValuesTable}(id, value) VALUES (?1, ?2)");
+            add.Bind(1, id);
+            add.Bind(2, value);
+            add.Execute();
+            values[value] = id;
+        }
+
+        insert.Bind(parameter, id);
     }
 
     // Out of the async state machine so the per-event loop is compiled optimized from the start (an async method's

@@ -17,7 +17,10 @@ namespace Flotel.Store.Logs;
 ///   docs_N(rowid INTEGER PK, id TEXT, ts INTEGER ms, severity, facility, program, logsource, host,
 ///          device_id, workload, source TEXT)      -- source = '' : the _source JSON is in blocks_N
 ///     index docs_N_ts(ts); unique index docs_N_id(id) once a document arrives with its own _id
-///   fts_N  FTS5(message), contentless, rowid = docs_N.rowid   -- full text of message, unicode61 tokens
+///     program … workload: the id of the value in values_N (INTEGER), or its TEXT past MaxValues values
+///   values_N(id INTEGER PK, value TEXT UNIQUE)    -- the repeated strings of the five columns above
+///   fts_N  FTS5(message), contentless, detail=none, rowid = docs_N.rowid
+///          -- which rows hold each unicode61 token of message; no positions: LogFullText checks phrases
 ///   blocks_N(last_rowid INTEGER PK, first_rowid, source_bytes, data BLOB)
 ///          -- the _source texts of rows first_rowid..last_rowid, one zstd frame (layout in LogBlock)
 /// </code>
@@ -38,6 +41,9 @@ namespace Flotel.Store.Logs;
 /// page's hits afterwards, so a sorted statement does not decompress for every match. No zstd dictionary is used: a
 /// commit's block holds a whole queue batch (about 1 MiB of JSON while events keep coming), and the small blocks of a
 /// quiet fleet are joined when idle, both large enough for zstd to find the repetitions within the block.
+/// Indices written before this layout (FTS5 with positions, text columns, no values_N) are read as they are: the SQL is
+/// the same for both, and the functions it calls (<c>flotel_fts</c>, <c>flotel_phrase</c>, <c>flotel_text</c>,
+/// <c>flotel_id</c>, <see cref="LogSourceFunction"/>) look at the layout of the index they are called for.
 /// Full-text segments are merged lazily while events arrive (FTS5 <c>automerge</c> = <see cref="FtsAutomerge"/>: a level
 /// is merged once it holds 16 segments instead of 4, which halves how often each posting is rewritten) and caught up with
 /// <see cref="MergeStepAsync"/> when the store is idle, back to the shape FTS5's default would keep.
@@ -101,6 +107,11 @@ public sealed partial class LogStore : IDisposable
     // (docs/benchmarks.md). Single-term queries stayed at 0.02–0.05 ms on a 1 M-event index either way; MergeStepAsync
     // catches up when idle.
     internal const int FtsAutomerge = 16;
+
+    // Distinct values of the five repeated strings (program, logsource, host, device_id, workload) one index keeps as ids;
+    // later new values are stored as text in the row. A fleet has tens to thousands (devices, programs); the bound keeps
+    // the writer's dictionary and values_N small when a client sends a new value with every event.
+    internal const int MaxValues = 65_536;
 
     // Pages of merge work per MergeStepAsync call (a step takes ~20–30 ms here): short enough that a batch arriving during
     // a step waits little for the write lock.
@@ -224,6 +235,14 @@ public sealed partial class LogStore : IDisposable
             // A block may end past the last row (rows replaced since): row ids are never given twice.
             index.NextRowId = Scalar(_writer,
                 $"SELECT max(coalesce((SELECT max(rowid) FROM {index.Docs}), 0), coalesce((SELECT max(last_rowid) FROM {index.Blocks}), 0)) + 1");
+            // Indices written before the compact layout keep positions (their phrases are FTS5 phrases) and text columns.
+            bool compact = IsCompact(index);
+            _blocks.SetPositions(index.Id, !compact);
+            if (compact)
+            {
+                index.Values = LoadValues(index);
+            }
+
             // Indices written by an older version kept FTS5's default automerge; a crash may have left merging to do.
             Execute($"INSERT INTO {index.Fts}({index.Fts}, rank) VALUES('automerge', {FtsAutomerge.ToString(CultureInfo.InvariantCulture)})");
             _indices[index.Name] = index;
@@ -253,17 +272,48 @@ public sealed partial class LogStore : IDisposable
             index = new IndexState((long)insert.ExecuteScalar()!, name, uuid, now) { NewestMs = long.MinValue, NextRowId = 1, Dirty = true };
         }
 
+        // The five repeated strings have no declared type: a row holds the id of a value in values_N, or the text itself
+        // once the index has MaxValues values (see LogValues).
         Execute($"""
             CREATE TABLE {index.Docs}(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, ts INTEGER, severity INTEGER, facility INTEGER,
-              program TEXT, logsource TEXT, host TEXT, device_id TEXT, workload TEXT, source TEXT NOT NULL);
+              program, logsource, host, device_id, workload, source TEXT NOT NULL);
             CREATE INDEX {index.Docs}_ts ON {index.Docs}(ts);
+            CREATE TABLE {index.ValuesTable}(id INTEGER PRIMARY KEY, value TEXT NOT NULL UNIQUE);
             CREATE TABLE {index.Blocks}({BlocksColumns});
-            CREATE VIRTUAL TABLE {index.Fts} USING fts5(message, content='', contentless_delete=1);
+            CREATE VIRTUAL TABLE {index.Fts} USING fts5(message, {FtsOptions});
             INSERT INTO {index.Fts}({index.Fts}, rank) VALUES('automerge', {FtsAutomerge.ToString(CultureInfo.InvariantCulture)});
             """, tx);
+        index.Values = [];
         _indices[name] = index;
+        _blocks.SetPositions(index.Id, false);
         index.Created = true;
         return index;
+    }
+
+    // The compact full-text layout: rows per token, no positions (LogFullText checks phrases on the message). FTS5 keeps
+    // its docsize table: contentless_delete, which deletes rows without their text, refuses columnsize=0.
+    private const string FtsOptions = "content='', contentless_delete=1, detail=none";
+
+    private bool IsCompact(IndexState index)
+    {
+        using SqliteCommand command = _writer.CreateCommand();
+        command.CommandText = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = @n";
+        _ = command.Parameters.AddWithValue("@n", index.Fts);
+        return command.ExecuteScalar() is string sql && sql.Contains("detail=none", StringComparison.Ordinal);
+    }
+
+    private Dictionary<string, long> LoadValues(IndexState index)
+    {
+        var values = new Dictionary<string, long>(StringComparer.Ordinal);
+        using SqliteCommand command = _writer.CreateCommand();
+        command.CommandText = $"SELECT id, value FROM {index.ValuesTable}";
+        using SqliteDataReader reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            values[reader.GetString(1)] = reader.GetInt64(0);
+        }
+
+        return values;
     }
 
     private const string BlocksColumns = "last_rowid INTEGER PRIMARY KEY, first_rowid INTEGER NOT NULL, source_bytes INTEGER NOT NULL, data BLOB NOT NULL";
@@ -371,6 +421,13 @@ public sealed partial class LogStore : IDisposable
 
         public string Blocks { get; } = "blocks_" + id.ToString(CultureInfo.InvariantCulture);
 
+        public string ValuesTable { get; } = "values_" + id.ToString(CultureInfo.InvariantCulture);
+
+        // The ids of the repeated strings (compact layout), or null for an index with text columns.
+        public Dictionary<string, long>? Values { get; set; }
+
+        public RawStatement? InsertValue { get; set; }
+
         // The block being filled by the current transaction: sources back to back, their ends, the first row's id.
         public System.Buffers.ArrayBufferWriter<byte> Pending { get; } = new(16 * 1024);
 
@@ -408,6 +465,7 @@ public sealed partial class LogStore : IDisposable
         {
             InsertDoc?.Dispose();
             InsertFts?.Dispose();
+            InsertValue?.Dispose();
             InsertBlock?.Dispose();
             FindId?.Dispose();
         }

@@ -8,11 +8,16 @@ public sealed class LogStoreDiskTests
 {
     private static readonly DateTime May12 = new(2022, 5, 12, 20, 22, 1, DateTimeKind.Utc);
 
-    // About 1 MB of _source per batch, with words that vary so the full-text index grows as with real lines.
-    private static List<LogEvent> Batch(int batch, int events = 2000) =>
-        [.. Enumerable.Range(0, events).Select(i => TestLogStore.Event(May12.AddMilliseconds((batch * events) + i),
+    // About 1 MB of _source per batch, with words that vary so the full-text index grows as with real lines; with
+    // randomWords the padding is random hex words (about 0.5 MB per batch once compressed in blocks, where the x's
+    // compress to almost nothing).
+    private static List<LogEvent> Batch(int batch, int events = 2000, bool randomWords = false)
+    {
+        var random = new Random(batch);
+        return [.. Enumerable.Range(0, events).Select(i => TestLogStore.Event(May12.AddMilliseconds((batch * events) + i),
             $"batch{batch} event{i} user{i % 97} GET /api/v1/items/{(batch * 7919) + i} status {200 + (i % 5)} took {i % 1000} ms "
-            + new string('x', 200 + (i % 300))))];
+            + (randomWords ? TestLogStore.RandomWords(random, 200 + (i % 300)) : new string('x', 200 + (i % 300)))))];
+    }
 
     private static async Task WaitForCheckpointerAsync(LogStore store)
     {
@@ -33,7 +38,7 @@ public sealed class LogStoreDiskTests
         long largest = 0;
         for (int batch = 0; batch < 40; batch++)
         {
-            await t.Store.WriteAsync(Batch(batch));
+            await t.Store.WriteAsync(Batch(batch, randomWords: true));
             largest = Math.Max(largest, t.Store.WalBytes);
             await WaitForCheckpointerAsync(t.Store);
         }

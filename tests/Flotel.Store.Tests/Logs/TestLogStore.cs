@@ -23,6 +23,40 @@ internal sealed class TestLogStore : IDisposable
         Store = LogStore.Open(Options, Clock);
     }
 
+    /// <summary>
+    /// A store whose database already holds the empty index <paramref name="name"/> (id 1) in the layout of the release
+    /// before the compact one: text columns, no values table, a full-text table with positions (LogStore.cs of that
+    /// release). Indices the store creates afterwards get the current layout.
+    /// </summary>
+    public static TestLogStore WithPreviousLayoutIndex(string name)
+    {
+        var t = new TestLogStore();
+        t.Store.Dispose();
+        File.Delete(t.Options.DatabasePath);
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection(
+            new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = t.Options.DatabasePath, Pooling = false }.ToString()))
+        {
+            connection.Open();
+            using Microsoft.Data.Sqlite.SqliteCommand command = connection.CreateCommand();
+            command.CommandText = """
+                PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL;
+                CREATE TABLE indices(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, uuid TEXT NOT NULL, created_ms INTEGER NOT NULL,
+                  newest_ms INTEGER NOT NULL, doc_count INTEGER NOT NULL, source_bytes INTEGER NOT NULL);
+                INSERT INTO indices VALUES (1, $name, 'uuid0000000000000000aa', 1652382000000, 1652382000000, 0, 0);
+                CREATE TABLE docs_1(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, ts INTEGER, severity INTEGER, facility INTEGER,
+                  program TEXT, logsource TEXT, host TEXT, device_id TEXT, workload TEXT, source TEXT NOT NULL);
+                CREATE INDEX docs_1_ts ON docs_1(ts);
+                CREATE TABLE blocks_1(last_rowid INTEGER PRIMARY KEY, first_rowid INTEGER NOT NULL, source_bytes INTEGER NOT NULL, data BLOB NOT NULL);
+                CREATE VIRTUAL TABLE fts_1 USING fts5(message, content='', contentless_delete=1);
+                """;
+            _ = command.Parameters.AddWithValue("$name", name);
+            _ = command.ExecuteNonQuery();
+        }
+
+        t.Store = LogStore.Open(t.Options, t.Clock);
+        return t;
+    }
+
     public string Directory { get; }
 
     public LogStoreOptions Options { get; }
