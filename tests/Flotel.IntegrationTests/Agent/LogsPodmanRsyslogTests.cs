@@ -306,6 +306,32 @@ public sealed partial class LogsPodmanRsyslogTests
         Assert.Equal(Enumerable.Range(1, Seqs(rsyslog.Lines()).Count), Seqs(rsyslog.Lines()));
     }
 
+    [Fact]
+    public async Task Workload_ContainerKilled_PodmansEventStreamRestartsItWithoutAPoll()
+    {
+        await using var podman = await PodmanFixture.StartAsync();
+        using var rsyslog = new RsyslogCollector();
+        await rsyslog.StartAsync();
+        using var dirs = new TempDirs();
+        var workload = "events-workload-" + dirs.Run;
+        podman.Track(workload);
+        WriteManifests(dirs.Manifests, [("syslog-a", rsyslog.Ports[0], 64)], workload, "syslog-a", FastScript(0.2));
+
+        // Passes an hour apart (after the first): only podman's event stream can bring the killed container back.
+        await using var agent = await StartAgentAsync(dirs, podman, reconcileInterval: TimeSpan.FromHours(1));
+        await WaitAsync(() => MaxSeq(rsyslog.Lines()) >= 5, "first lines", rsyslog);
+        await WaitAsync(() => agent.Metrics.ToText().Contains("flotel_agent_podman_events_connected 1", StringComparison.Ordinal), "the event stream open", rsyslog);
+        Assert.Equal(0, agent.Metrics.Sum("flotel_agent_pod_actions_total", ("action", "restart")));
+
+        await podman.PodmanAsync("kill", workload + "-gen");
+
+        await WaitAsync(() => agent.Metrics.Sum("flotel_agent_pod_actions_total", ("action", "restart")) == 1, "the pod started again", rsyslog);
+        Assert.True(agent.Metrics.Sum("flotel_agent_podman_events_total", ("kind", "relevant")) >= 1);
+
+        // The restarted container prints from seq=1 again, into the same conmon file: both runs arrive.
+        await WaitAsync(() => Seqs(rsyslog.Lines()).Count(s => s == 3) == 2, "the restarted container's lines", rsyslog);
+    }
+
     private const string RandomScript = "i=0; while true; do i=$((i+1)); echo \"New message at: $(date) seq=$i\"; sleep 0.$((RANDOM % 9 + 1)); done";
 
     private static string FastScript(double seconds) =>
@@ -319,12 +345,13 @@ public sealed partial class LogsPodmanRsyslogTests
         return int.Parse(line[prefix.Length..], CultureInfo.InvariantCulture);
     }
 
-    private static async Task<AgentHost> StartAgentAsync(TempDirs dirs, PodmanFixture podman, bool readLogFiles = true)
+    private static async Task<AgentHost> StartAgentAsync(TempDirs dirs, PodmanFixture podman, bool readLogFiles = true, TimeSpan? reconcileInterval = null)
     {
         var options = new AgentOptions { ManifestsDirectory = dirs.Manifests, DataDirectory = dirs.Data, PodmanSocket = podman.Socket, WatchManifests = false };
         var logs = new WorkloadLogsOptions
         {
-            ReconcileInterval = TimeSpan.FromSeconds(2),
+            ReconcileInterval = reconcileInterval ?? TimeSpan.FromSeconds(2),
+            EventsReconcileInterval = reconcileInterval ?? TimeSpan.FromSeconds(2),
             LogReopenDelay = TimeSpan.FromMilliseconds(500),
             ReadLogFiles = readLogFiles,
             Delivery = new DeliveryOptions { RetryInitial = TimeSpan.FromMilliseconds(200), RetryMax = TimeSpan.FromSeconds(2), MaxBatchItems = 500, MaxQueueRecords = 500, MaxBatchBytes = 256 * 1024 },
