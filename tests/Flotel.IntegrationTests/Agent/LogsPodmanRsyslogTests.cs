@@ -201,6 +201,11 @@ public sealed partial class LogsPodmanRsyslogTests
             atKill = MaxSeq(rsyslog.Lines());
         }
 
+        // What the killed process left (cursors written in place, fsync'd only every CursorSyncInterval): the capture
+        // cursor never covers a line the buffer does not hold.
+        var (saved, buffered) = await CaptureCursorAndLastBufferedAsync(dirs.Data, "syslog-a");
+        Assert.True(LogCursor.Max(saved, buffered) == buffered, $"cursor {saved} is past the buffer's last line {buffered}");
+
         // The pod keeps printing while no agent runs.
         await Task.Delay(TimeSpan.FromSeconds(2));
         using var again = await MetricsAgentProcess.StartAsync(dirs.Manifests, dirs.Data, noNodeExporter, podmanSocket: podman.Socket);
@@ -330,6 +335,40 @@ public sealed partial class LogsPodmanRsyslogTests
 
         // The restarted container prints from seq=1 again, into the same conmon file: both runs arrive.
         await WaitAsync(() => Seqs(rsyslog.Lines()).Count(s => s == 3) == 2, "the restarted container's lines", rsyslog);
+    }
+
+    /// <summary>
+    /// The one container's capture cursor as saved in <paramref name="data"/>, and the cursor of the last line in the
+    /// target's buffer (read with a reader of its own, from the oldest record kept).
+    /// </summary>
+    private static async Task<(LogCursor Saved, LogCursor Buffered)> CaptureCursorAndLastBufferedAsync(string data, string target)
+    {
+        var cursors = new ContainerCursorStore(Path.Combine(data, "logs", "cursors"));
+        var saved = cursors.Load(Assert.Single(cursors.List()));
+        await using var queue = Flotel.Pipeline.Queue.DurableQueue.Open(new Flotel.Pipeline.Queue.DurableQueueOptions
+        {
+            Directory = Path.Combine(data, "logs", "targets", target),
+            MaxTotalBytes = 64 * 1024,
+            FullPolicy = Flotel.Pipeline.Queue.QueueFullPolicy.DropOldest,
+        });
+        var reader = queue.OpenReader("invariant-check");
+        var last = LogCursor.Start;
+        var batch = new List<Flotel.Pipeline.Queue.QueueRecord>();
+        while (reader.TryReadBatch(1024, 1 << 20, batch) && batch.Count > 0)
+        {
+            foreach (var record in batch)
+            {
+                Assert.True(LogRecord.TryRead(record.Payload, out var line));
+                last = LogCursor.Max(last, line.Cursor);
+            }
+
+            reader.Commit(batch[^1].Sequence);
+            batch.Clear();
+        }
+
+        reader.Dispose();
+        queue.DeleteReader("invariant-check");
+        return (saved, last);
     }
 
     private const string RandomScript = "i=0; while true; do i=$((i+1)); echo \"New message at: $(date) seq=$i\"; sleep 0.$((RANDOM % 9 + 1)); done";
