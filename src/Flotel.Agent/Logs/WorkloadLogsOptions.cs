@@ -116,7 +116,8 @@ public sealed class WorkloadLogsOptions
 
         if (EventsReconcileInterval <= TimeSpan.Zero)
         {
-            throw new ArgumentOutOfRangeException(nameof(EventsReconcileInterval), EventsReconcileInterval, "`EventsReconcileInterval` must be greater than 0.");
+            throw new ArgumentOutOfRangeException(
+                nameof(EventsReconcileInterval), EventsReconcileInterval, "`EventsReconcileInterval` must be greater than 0.");
         }
 
         if (MaxCaptureBatch < 1)

@@ -59,7 +59,8 @@ public sealed partial class PodmanEventWatcher : IAsyncDisposable
         const string help = "Container events read from podman's event stream (relevant: started, died or removed; malformed: skipped).";
         _events = metrics.Counter(name, help, ("kind", "relevant"));
         _malformed = metrics.Counter(name, help, ("kind", "malformed"));
-        metrics.Gauge("flotel_agent_podman_events_connected", "1 while podman's event stream is open (pods are then polled only at the fallback interval).", () => _connected ? 1 : 0);
+        const string connectedHelp = "1 while podman's event stream is open (pods are then polled only at the fallback interval).";
+        metrics.Gauge("flotel_agent_podman_events_connected", connectedHelp, () => _connected ? 1 : 0);
     }
 
     /// <summary>True while the event stream is open.</summary>

@@ -95,7 +95,8 @@ public sealed class PodmanEventWatcherTests : IDisposable
     public async Task Follow_NoPodmanSocket_NotConnectedAndStopsAtOnce()
     {
         int calls = 0;
-        await using var watcher = new PodmanEventWatcher(_dir.Combine("none.sock"), () => Interlocked.Increment(ref calls), new MetricsRegistry(), NullLogger.Instance);
+        var socket = _dir.Combine("none.sock");
+        await using var watcher = new PodmanEventWatcher(socket, () => Interlocked.Increment(ref calls), new MetricsRegistry(), NullLogger.Instance);
         watcher.Start();
         await Task.Delay(50);
         Assert.False(watcher.Connected);

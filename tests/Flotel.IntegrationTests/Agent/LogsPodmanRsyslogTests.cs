@@ -325,7 +325,8 @@ public sealed partial class LogsPodmanRsyslogTests
         // Passes an hour apart (after the first): only podman's event stream can bring the killed container back.
         await using var agent = await StartAgentAsync(dirs, podman, reconcileInterval: TimeSpan.FromHours(1));
         await WaitAsync(() => MaxSeq(rsyslog.Lines()) >= 5, "first lines", rsyslog);
-        await WaitAsync(() => agent.Metrics.ToText().Contains("flotel_agent_podman_events_connected 1", StringComparison.Ordinal), "the event stream open", rsyslog);
+        const string connected = "flotel_agent_podman_events_connected 1";
+        await WaitAsync(() => agent.Metrics.ToText().Contains(connected, StringComparison.Ordinal), "the event stream open", rsyslog);
         Assert.Equal(0, agent.Metrics.Sum("flotel_agent_pod_actions_total", ("action", "restart")));
 
         await podman.PodmanAsync("kill", workload + "-gen");
