@@ -20,8 +20,9 @@ namespace Flotel.Agent.Logs;
 /// <list type="bullet">
 /// <item><c>k8s-file</c> (podman's default): the file conmon writes is followed directly (<see cref="ConmonLogFile"/>):
 /// read to its end, then polled every <see cref="WorkloadLogsOptions.LogFilePollInterval"/>, each poll's lines one
-/// batch — no podman process in the way. A stopped or restarted container keeps its file (conmon appends), so the file is followed until the reader is
-/// stopped (the container was removed); rotations and truncations are followed.</item>
+/// batch — no podman process in the way. A stopped or restarted container keeps its file (conmon appends), so the
+/// file is followed until the reader is stopped (the container was removed); rotations and truncations are
+/// followed.</item>
 /// <item>anything else (<c>journald</c>…), or a file the agent cannot open: libpod's log stream
 /// (<see cref="PodmanLogStream"/>), blocked in its reads; it ends when the container stops and is opened again from
 /// the cursor.</item>
