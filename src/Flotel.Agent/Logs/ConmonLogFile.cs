@@ -37,6 +37,12 @@ public sealed class ConmonLogFile : IDisposable
     private int _end;
     private bool _discarding;
 
+    /// <summary>The last read returned less than it asked for: it reached the end of the data written so far.</summary>
+    private bool _shortRead;
+
+    /// <summary>Data arrived since the end of the data was last checked for a truncation or a replacement.</summary>
+    private bool _grewSinceCheck;
+
     private ConmonLogFile(string path, SafeFileHandle handle, int bufferBytes)
     {
         _path = path;
@@ -102,9 +108,9 @@ public sealed class ConmonLogFile : IDisposable
     }
 
     /// <summary>
-    /// Reads what was written since the last read into the buffer; false when there was nothing new (then the caller
-    /// waits before calling again). At the end of the data, checks for a truncation or a replacement of the file and
-    /// follows it.
+    /// Reads what was written since the last read into the buffer; false when there was nothing new or the previous read
+    /// already reached the end of the data (then the caller waits before calling again: one read per poll while the file
+    /// grows). When a poll finds nothing new, checks for a truncation or a replacement of the file and follows it.
     /// </summary>
     /// <exception cref="IOException">Reading failed, or the path's new file cannot be opened.</exception>
     public bool Fill()
@@ -125,12 +131,31 @@ public sealed class ConmonLogFile : IDisposable
             _end = 0;
         }
 
-        int n = RandomAccess.Read(_handle, _buffer.AsSpan(_end), _offset);
+        if (_shortRead)
+        {
+            // The previous read reached the end: report nothing new now rather than read again at once (one read per poll).
+            _shortRead = false;
+            return false;
+        }
+
+        var space = _buffer.AsSpan(_end);
+        int n = RandomAccess.Read(_handle, space, _offset);
         if (n > 0)
         {
             _offset += n;
             _end += n;
+            _shortRead = n < space.Length;
+            _grewSinceCheck = true;
             return true;
+        }
+
+        if (_grewSinceCheck)
+        {
+            // The file grew since the last check: its writer still writes it, so it was neither replaced nor truncated
+            // before that data. The checks (an fstat and a /proc look-up, which cost more than the read) wait for a poll
+            // that finds nothing new; a rotation is then followed one poll later, never missed: the old file stops growing.
+            _grewSinceCheck = false;
+            return false;
         }
 
         if (RandomAccess.GetLength(_handle) < _offset)
@@ -140,6 +165,7 @@ public sealed class ConmonLogFile : IDisposable
             _offset = 0;
             _start = _end = 0;
             _discarding = false;
+            _shortRead = false;
             return true;
         }
 
@@ -156,6 +182,7 @@ public sealed class ConmonLogFile : IDisposable
         {
             _offset += n;
             _end += n;
+            _grewSinceCheck = true;
             return true;
         }
 
@@ -181,6 +208,7 @@ public sealed class ConmonLogFile : IDisposable
         _offset = 0;
         _start = _end = 0;
         _discarding = false;
+        _shortRead = false;
         return true;
     }
 

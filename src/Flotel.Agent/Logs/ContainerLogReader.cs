@@ -19,9 +19,10 @@ namespace Flotel.Agent.Logs;
 /// Two ways to the same lines, chosen each time the log is opened from the container's log driver (libpod inspect):
 /// <list type="bullet">
 /// <item><c>k8s-file</c> (podman's default): the file conmon writes is followed directly (<see cref="ConmonLogFile"/>):
-/// read to its end, then polled every <see cref="WorkloadLogsOptions.LogFilePollInterval"/> — no podman process in the
-/// way. A stopped or restarted container keeps its file (conmon appends), so the file is followed until the reader is
-/// stopped (the container was removed); rotations and truncations are followed.</item>
+/// read to its end, then polled every <see cref="WorkloadLogsOptions.LogFilePollInterval"/>, each poll's lines one
+/// batch — no podman process in the way. A stopped or restarted container keeps its file (conmon appends), so the
+/// file is followed until the reader is stopped (the container was removed); rotations and truncations are
+/// followed.</item>
 /// <item>anything else (<c>journald</c>…), or a file the agent cannot open: libpod's log stream
 /// (<see cref="PodmanLogStream"/>), blocked in its reads; it ends when the container stops and is opened again from
 /// the cursor.</item>
@@ -227,21 +228,21 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
 
     /// <summary>
     /// Follows conmon's file from the cursor until the reader stops: entries up to the cursor are skipped, the rest are
-    /// batched as in <see cref="FollowStream"/>; at the end of the data the file is polled every
-    /// <see cref="WorkloadLogsOptions.LogFilePollInterval"/> (or sooner when a lingering batch is due).
+    /// appended one batch per poll — what a poll read up to the end of the data (or a full batch at once) — and the file
+    /// is polled again <see cref="WorkloadLogsOptions.LogFilePollInterval"/> later. The poll interval is the file path's
+    /// linger: the lines waited in the file, so a second wait (<see cref="WorkloadLogsOptions.CaptureLinger"/>) would
+    /// only add latency and a wake-up.
     /// </summary>
     private void FollowFile(ConmonLogFile file, CancellationToken token)
     {
         var parser = new ContainerLogParser(Cursor, _options.MaxLineBytes);
         _batch.ResetWrittenCount();
         _ends.Clear();
-        long firstUnflushed = 0;
         long oversized = 0;
         long malformed = 0;
         long rotations = 0;
         while (true)
         {
-            bool had = _ends.Count > 0;
             int max = _sink.MaxMessageBytes(Workload);
             while (_ends.Count < _options.MaxCaptureBatch && _batch.WrittenCount < MaxCaptureBytes && file.TryReadEntry(out var entry))
             {
@@ -251,37 +252,25 @@ public sealed partial class ContainerLogReader : IAsyncDisposable
                 }
             }
 
-            if (!had && _ends.Count > 0)
-            {
-                firstUnflushed = _time.GetTimestamp();
-            }
-
-            bool full = _ends.Count >= _options.MaxCaptureBatch || _batch.WrittenCount >= MaxCaptureBytes;
-            if (full || (_ends.Count > 0 && _time.GetElapsedTime(firstUnflushed) >= _options.CaptureLinger))
+            if (_ends.Count >= _options.MaxCaptureBatch || _batch.WrittenCount >= MaxCaptureBytes)
             {
                 Flush(parser);
+                continue;
             }
 
-            _fileOversized.Add(file.OversizedEntries - oversized);
-            _fileMalformed.Add(parser.MalformedEntries - malformed);
-            _fileRotations.Add(file.Rotations + file.Truncations - rotations);
-            (oversized, malformed, rotations) = (file.OversizedEntries, parser.MalformedEntries, file.Rotations + file.Truncations);
-            if (full || file.Fill())
+            if (file.Fill())
             {
                 continue;
             }
 
-            // Nothing new: wait for the next poll, or until a lingering batch is due.
-            var wait = _options.LogFilePollInterval;
-            if (_ends.Count > 0)
+            // The end of the data written so far: what this poll read is one batch (the cursor moves only with lines).
+            Flush(parser);
+            _fileOversized.Add(file.OversizedEntries - oversized);
+            _fileMalformed.Add(parser.MalformedEntries - malformed);
+            _fileRotations.Add(file.Rotations + file.Truncations - rotations);
+            (oversized, malformed, rotations) = (file.OversizedEntries, parser.MalformedEntries, file.Rotations + file.Truncations);
+            if (token.WaitHandle.WaitOne(_options.LogFilePollInterval))
             {
-                var due = _options.CaptureLinger - _time.GetElapsedTime(firstUnflushed);
-                wait = due < wait ? (due > TimeSpan.Zero ? due : TimeSpan.Zero) : wait;
-            }
-
-            if (token.WaitHandle.WaitOne(wait))
-            {
-                Flush(parser);
                 token.ThrowIfCancellationRequested();
             }
         }

@@ -12,9 +12,11 @@ namespace Flotel.Agent.Logs;
 /// The device's workloads and their logs, wired for <see cref="AgentHost"/>: a <see cref="WorkloadRunner"/> runs each
 /// <c>type: pod</c> EdgeWorkload with podman and tells the <see cref="LogCapture"/> which containers started and were
 /// removed; the capture follows every container's log into its workload's log target buffer and forwards each target
-/// over syslog. One reconcile pass at a time (pods, then readers), every
-/// <see cref="WorkloadLogsOptions.ReconcileInterval"/> and after each new plan. Podman being absent is reported once
-/// and retried; the forwarders keep delivering what is buffered.
+/// over syslog. One reconcile pass at a time (pods, then readers): after each new plan, when podman's event stream
+/// (<see cref="PodmanEventWatcher"/>) reports a container that started, died or was removed, and every
+/// <see cref="WorkloadLogsOptions.EventsReconcileInterval"/> while that stream is open (every
+/// <see cref="WorkloadLogsOptions.ReconcileInterval"/> while it is not). Podman being absent is reported once and
+/// retried; the forwarders keep delivering what is buffered.
 /// </summary>
 /// <remarks>
 /// Files: <c>{data}/logs/</c> (<see cref="LogCapture"/>) and <c>{data}/workloads/managed</c>
@@ -26,6 +28,7 @@ public sealed class WorkloadLogsComponent : IAgentComponent
     private readonly PodmanClient _podman;
     private readonly LogCapture _capture;
     private readonly WorkloadRunner _runner;
+    private readonly PodmanEventWatcher? _events;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly CancellationTokenSource _stop = new();
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -48,6 +51,10 @@ public sealed class WorkloadLogsComponent : IAgentComponent
         _podman = new PodmanClient(agent.PodmanSocket ?? PodmanClient.DefaultSocketPath());
         _capture = new LogCapture(Path.Combine(agent.DataDirectory, "logs"), _podman, _options, metrics, loggers, time, logger);
         _runner = new WorkloadRunner(_podman, Path.Combine(agent.DataDirectory, "workloads", "managed"), _capture, metrics, logger);
+        if (_options.WatchPodmanEvents)
+        {
+            _events = new PodmanEventWatcher(_podman.SocketPath, () => _wake.Writer.TryWrite(true), metrics, logger);
+        }
     }
 
     public string Name => "workloads-logs";
@@ -67,6 +74,9 @@ public sealed class WorkloadLogsComponent : IAgentComponent
     /// <summary>Container ids whose logs are followed now.</summary>
     public IReadOnlyCollection<string> FollowedContainers => _capture.FollowedContainers;
 
+    /// <summary>True while podman's event stream is open (pods are then polled only every <see cref="WorkloadLogsOptions.EventsReconcileInterval"/>).</summary>
+    public bool WatchesPodmanEvents => _events?.Connected ?? false;
+
     public async Task StartAsync(DevicePlan plan, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(plan);
@@ -83,6 +93,7 @@ public sealed class WorkloadLogsComponent : IAgentComponent
         }
 
         _loop = Task.Run(LoopAsync, CancellationToken.None);
+        _events?.Start();
     }
 
     public async Task ApplyAsync(DevicePlan plan, CancellationToken cancellationToken)
@@ -107,7 +118,7 @@ public sealed class WorkloadLogsComponent : IAgentComponent
         _wake.Writer.TryWrite(true);
     }
 
-    /// <summary>Runs one reconcile pass now (tests; the loop runs them every <see cref="WorkloadLogsOptions.ReconcileInterval"/>).</summary>
+    /// <summary>Runs one reconcile pass now (tests; the loop runs them on events and every <see cref="PollInterval"/>).</summary>
     public async Task ReconcileNowAsync(CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -129,6 +140,11 @@ public sealed class WorkloadLogsComponent : IAgentComponent
         }
 
         await _stop.CancelAsync().ConfigureAwait(false);
+        if (_events is not null)
+        {
+            await _events.StopAsync().ConfigureAwait(false);
+        }
+
         if (_loop is not null)
         {
             await _loop.ConfigureAwait(false);
@@ -148,6 +164,11 @@ public sealed class WorkloadLogsComponent : IAgentComponent
     public async ValueTask DisposeAsync()
     {
         await StopAsync(TimeSpan.Zero).ConfigureAwait(false);
+        if (_events is not null)
+        {
+            await _events.DisposeAsync().ConfigureAwait(false);
+        }
+
         _podman.Dispose();
         _stop.Dispose();
         _gate.Dispose();
@@ -175,7 +196,7 @@ public sealed class WorkloadLogsComponent : IAgentComponent
             try
             {
                 using var timer = CancellationTokenSource.CreateLinkedTokenSource(token);
-                timer.CancelAfter(_options.ReconcileInterval);
+                timer.CancelAfter(PollInterval);
                 await _wake.Reader.ReadAsync(timer.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
@@ -184,6 +205,14 @@ public sealed class WorkloadLogsComponent : IAgentComponent
             }
         }
     }
+
+    /// <summary>
+    /// The wait between passes when nothing wakes the loop: short while podman's events are not followed (a died
+    /// container is noticed by this poll), long while they are (a container change wakes the loop at once).
+    /// </summary>
+    private TimeSpan PollInterval => _events is { Connected: true }
+        ? (_options.EventsReconcileInterval > _options.ReconcileInterval ? _options.EventsReconcileInterval : _options.ReconcileInterval)
+        : _options.ReconcileInterval;
 
     /// <summary>One pass: pods to match the plan, then (through the runner's report) one log reader per container of a workload that has a target.</summary>
     private Task ReconcileAsync(CancellationToken token)

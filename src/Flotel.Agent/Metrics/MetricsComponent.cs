@@ -271,6 +271,7 @@ public sealed partial class MetricsComponent : IAgentComponent
                 MaxSegmentBytes = Math.Clamp(_settings.WalSegmentBytes, DurableQueueOptions.MinSegmentBytes, DurableQueueOptions.MaxSegmentBytesLimit),
                 FullPolicy = QueueFullPolicy.DropOldest,
                 Fsync = _settings.WalFsync,
+                CursorSyncInterval = _settings.WalCursorSyncInterval,
             },
             _time);
         _droppedSeen = 0;

@@ -18,6 +18,15 @@ public sealed class MetricsComponentOptions
     /// <summary>fsync each WAL append (one per scrape). Default true.</summary>
     public bool WalFsync { get; set; } = true;
 
+    /// <summary>
+    /// How often the WAL's "sent up to" cursor is fsync'd at most. It is written in place after every acknowledged
+    /// request (so a killed agent resumes exactly there) and fsync'd when its last fsync is at least this old and at
+    /// stop; after an OS crash or power cut the agent can resend up to this much of what was already acknowledged
+    /// (receivers drop identical samples), never skip. Default 30 s; <see cref="TimeSpan.Zero"/> rewrites and fsyncs
+    /// the cursor file (tmp, fsync, rename) on every commit, as before: an open, two fsyncs and a rename per scrape.
+    /// </summary>
+    public TimeSpan WalCursorSyncInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Longest scrape (Flotta's <c>scrapeTimeout</c>, 15 s), capped at the target's interval.</summary>
     public TimeSpan ScrapeTimeout { get; set; } = TimeSpan.FromSeconds(15);
 

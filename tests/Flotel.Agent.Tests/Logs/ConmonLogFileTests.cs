@@ -118,25 +118,62 @@ public sealed class ConmonLogFileTests : IDisposable
     }
 
     [Fact]
+    public void Fill_AfterAReadReachedTheEnd_NextCallWaitsForTheNextPollWithoutReading()
+    {
+        File.WriteAllText(LogPath, $"{Stamp} stdout F one\n");
+        using var file = ConmonLogFile.Open(LogPath);
+        Assert.True(file.Fill());
+
+        // Written after the read: the poll that read "one" reached the end, so the next call says nothing new; the one
+        // after it (the next poll) reads "two".
+        File.AppendAllText(LogPath, $"{Stamp} stdout F two\n");
+        Assert.False(file.Fill());
+        Assert.True(file.Fill());
+        Assert.True(file.TryReadEntry(out _));
+        Assert.True(file.TryReadEntry(out var two));
+        Assert.Equal($"{Stamp} stdout F two", Encoding.UTF8.GetString(two));
+    }
+
+    [Fact]
+    public void Fill_RotatedRightAfterAPollThatReadData_FollowedAtTheNextPollThatFindsNothing()
+    {
+        File.WriteAllText(LogPath, $"{Stamp} stdout F one\n");
+        using var file = ConmonLogFile.Open(LogPath);
+        Assert.True(file.Fill());
+        Assert.False(file.Fill());
+        File.WriteAllText(LogPath + ".tmp", $"{Stamp} stdout F two\n");
+        File.Move(LogPath + ".tmp", LogPath, overwrite: true);
+
+        // The file grew in the last poll: its writer was still writing it, no rotation check (no fstat, no /proc look-up).
+        Assert.False(file.Fill());
+        Assert.Equal(0, file.Rotations);
+
+        // A poll that finds nothing new checks, and follows the new file.
+        Assert.True(file.Fill());
+        Assert.Equal(1, file.Rotations);
+    }
+
+    [Fact]
     public void Open_MissingFile_FileNotFound() =>
         Assert.Throws<FileNotFoundException>(() => ConmonLogFile.Open(_dir.Combine("missing.log")));
 
-    /// <summary>Every entry the file holds now (reads until nothing is new).</summary>
+    /// <summary>
+    /// Every entry the file holds now, read as the reader polls: until three polls in a row find nothing new (a poll that
+    /// read data ends at the end of the data; the next one checks for a rotation or truncation and follows it; the one
+    /// after that reads the new file).
+    /// </summary>
     private static List<string> Drain(ConmonLogFile file)
     {
         var entries = new List<string>();
-        do
+        int idle = 0;
+        while (idle < 3)
         {
             while (file.TryReadEntry(out var entry))
             {
                 entries.Add(Encoding.UTF8.GetString(entry));
             }
-        }
-        while (file.Fill());
 
-        while (file.TryReadEntry(out var entry))
-        {
-            entries.Add(Encoding.UTF8.GetString(entry));
+            idle = file.Fill() ? 0 : idle + 1;
         }
 
         return entries;

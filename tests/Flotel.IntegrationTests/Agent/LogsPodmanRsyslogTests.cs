@@ -201,6 +201,11 @@ public sealed partial class LogsPodmanRsyslogTests
             atKill = MaxSeq(rsyslog.Lines());
         }
 
+        // What the killed process left (cursors written in place, fsync'd only every CursorSyncInterval): the capture
+        // cursor never covers a line the buffer does not hold.
+        var (saved, buffered) = await CaptureCursorAndLastBufferedAsync(dirs.Data, "syslog-a");
+        Assert.True(LogCursor.Max(saved, buffered) == buffered, $"cursor {saved} is past the buffer's last line {buffered}");
+
         // The pod keeps printing while no agent runs.
         await Task.Delay(TimeSpan.FromSeconds(2));
         using var again = await MetricsAgentProcess.StartAsync(dirs.Manifests, dirs.Data, noNodeExporter, podmanSocket: podman.Socket);
@@ -306,6 +311,67 @@ public sealed partial class LogsPodmanRsyslogTests
         Assert.Equal(Enumerable.Range(1, Seqs(rsyslog.Lines()).Count), Seqs(rsyslog.Lines()));
     }
 
+    [Fact]
+    public async Task Workload_ContainerKilled_PodmansEventStreamRestartsItWithoutAPoll()
+    {
+        await using var podman = await PodmanFixture.StartAsync();
+        using var rsyslog = new RsyslogCollector();
+        await rsyslog.StartAsync();
+        using var dirs = new TempDirs();
+        var workload = "events-workload-" + dirs.Run;
+        podman.Track(workload);
+        WriteManifests(dirs.Manifests, [("syslog-a", rsyslog.Ports[0], 64)], workload, "syslog-a", FastScript(0.2));
+
+        // Passes an hour apart (after the first): only podman's event stream can bring the killed container back.
+        await using var agent = await StartAgentAsync(dirs, podman, reconcileInterval: TimeSpan.FromHours(1));
+        await WaitAsync(() => MaxSeq(rsyslog.Lines()) >= 5, "first lines", rsyslog);
+        const string connected = "flotel_agent_podman_events_connected 1";
+        await WaitAsync(() => agent.Metrics.ToText().Contains(connected, StringComparison.Ordinal), "the event stream open", rsyslog);
+        Assert.Equal(0, agent.Metrics.Sum("flotel_agent_pod_actions_total", ("action", "restart")));
+
+        await podman.PodmanAsync("kill", workload + "-gen");
+
+        await WaitAsync(() => agent.Metrics.Sum("flotel_agent_pod_actions_total", ("action", "restart")) == 1, "the pod started again", rsyslog);
+        Assert.True(agent.Metrics.Sum("flotel_agent_podman_events_total", ("kind", "relevant")) >= 1);
+
+        // The restarted container prints from seq=1 again, into the same conmon file: both runs arrive.
+        await WaitAsync(() => Seqs(rsyslog.Lines()).Count(s => s == 3) == 2, "the restarted container's lines", rsyslog);
+    }
+
+    /// <summary>
+    /// The one container's capture cursor as saved in <paramref name="data"/>, and the cursor of the last line in the
+    /// target's buffer (read with a reader of its own, from the oldest record kept).
+    /// </summary>
+    private static async Task<(LogCursor Saved, LogCursor Buffered)> CaptureCursorAndLastBufferedAsync(string data, string target)
+    {
+        var cursors = new ContainerCursorStore(Path.Combine(data, "logs", "cursors"));
+        var saved = cursors.Load(Assert.Single(cursors.List()));
+        await using var queue = Flotel.Pipeline.Queue.DurableQueue.Open(new Flotel.Pipeline.Queue.DurableQueueOptions
+        {
+            Directory = Path.Combine(data, "logs", "targets", target),
+            MaxTotalBytes = 64 * 1024,
+            FullPolicy = Flotel.Pipeline.Queue.QueueFullPolicy.DropOldest,
+        });
+        var reader = queue.OpenReader("invariant-check");
+        var last = LogCursor.Start;
+        var batch = new List<Flotel.Pipeline.Queue.QueueRecord>();
+        while (reader.TryReadBatch(1024, 1 << 20, batch) && batch.Count > 0)
+        {
+            foreach (var record in batch)
+            {
+                Assert.True(LogRecord.TryRead(record.Payload, out var line));
+                last = LogCursor.Max(last, line.Cursor);
+            }
+
+            reader.Commit(batch[^1].Sequence);
+            batch.Clear();
+        }
+
+        reader.Dispose();
+        queue.DeleteReader("invariant-check");
+        return (saved, last);
+    }
+
     private const string RandomScript = "i=0; while true; do i=$((i+1)); echo \"New message at: $(date) seq=$i\"; sleep 0.$((RANDOM % 9 + 1)); done";
 
     private static string FastScript(double seconds) =>
@@ -319,12 +385,13 @@ public sealed partial class LogsPodmanRsyslogTests
         return int.Parse(line[prefix.Length..], CultureInfo.InvariantCulture);
     }
 
-    private static async Task<AgentHost> StartAgentAsync(TempDirs dirs, PodmanFixture podman, bool readLogFiles = true)
+    private static async Task<AgentHost> StartAgentAsync(TempDirs dirs, PodmanFixture podman, bool readLogFiles = true, TimeSpan? reconcileInterval = null)
     {
         var options = new AgentOptions { ManifestsDirectory = dirs.Manifests, DataDirectory = dirs.Data, PodmanSocket = podman.Socket, WatchManifests = false };
         var logs = new WorkloadLogsOptions
         {
-            ReconcileInterval = TimeSpan.FromSeconds(2),
+            ReconcileInterval = reconcileInterval ?? TimeSpan.FromSeconds(2),
+            EventsReconcileInterval = reconcileInterval ?? TimeSpan.FromSeconds(2),
             LogReopenDelay = TimeSpan.FromMilliseconds(500),
             ReadLogFiles = readLogFiles,
             Delivery = new DeliveryOptions { RetryInitial = TimeSpan.FromMilliseconds(200), RetryMax = TimeSpan.FromSeconds(2), MaxBatchItems = 500, MaxQueueRecords = 500, MaxBatchBytes = 256 * 1024 },
