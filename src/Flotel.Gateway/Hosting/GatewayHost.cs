@@ -199,6 +199,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         await StartHttpAsync(options, sink, logs, metricStore, loggerFactory, time, cancellationToken).ConfigureAwait(false);
         StartSyslog(options, sink, loggerFactory, time);
         _ = HousekeepingAsync(logs, metricStore, time);
+        _ = NativeHeapTrim.RunAsync(time, _housekeeping.Token);
         _started = true;
     }
 
