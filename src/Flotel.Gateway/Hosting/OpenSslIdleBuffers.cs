@@ -11,7 +11,7 @@ namespace Flotel.Gateway.Hosting;
 /// Lets OpenSSL free a TLS connection's record buffers while it is idle (<c>SSL_MODE_RELEASE_BUFFERS</c>, OpenSSL's
 /// <c>SSL_CTX_set_mode(3)</c>). On Linux, <see cref="SslStream"/> keeps one read and one write buffer of ~17 KiB per
 /// connection from the handshake to the close, and nothing in .NET sets the mode: measured with heaptrack at 1,000
-/// fleet devices, those buffers were 34 of the ~54 KiB of native memory each device's held connection cost the gateway
+/// fleet devices, those buffers were ~33 of the ~52 KiB of native memory each device's held connection cost the gateway
 /// (docs/benchmarks.md, "Control plane: what a device costs"). With the mode, OpenSSL frees a buffer once it is empty and
 /// allocates it again for the next record, as nginx and HAProxy run it.
 /// <para>
@@ -113,6 +113,8 @@ internal static partial class OpenSslIdleBuffers
         return null;
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "TLS connections keep OpenSSL's record buffers (~34 KiB) while idle: this runtime's SslStream handle or libssl could not be reached")]
+    [LoggerMessage(
+        Level = LogLevel.Warning,
+        Message = "TLS connections keep OpenSSL's record buffers (~33 KiB) while idle: this runtime's SslStream handle or libssl could not be reached")]
     private static partial void LogUnavailable(ILogger logger);
 }
