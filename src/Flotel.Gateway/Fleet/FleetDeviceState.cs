@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json.Nodes;
 
 namespace Flotel.Gateway.Fleet;
@@ -10,6 +11,7 @@ namespace Flotel.Gateway.Fleet;
 internal sealed class FleetDeviceState
 {
     private TaskCompletionSource _changed = NewSignal();
+    private byte[]? _status;
 
     public FleetDeviceState(string name, long generation, RenderedBundle bundle)
     {
@@ -33,8 +35,19 @@ internal sealed class FleetDeviceState
 
     public DateTimeOffset? LastSeen { get; set; }
 
-    /// <summary>The latest status report, as stored (the fields of docs/fleet.md §5 the gateway keeps).</summary>
-    public JsonObject? Status { get; set; }
+    /// <summary>
+    /// The latest status report, as stored (the fields of docs/fleet.md §5 the gateway keeps). Held as its UTF-8 JSON
+    /// text, a few hundred bytes, where the parsed tree took several KiB per device; parsed again when read (the admin
+    /// API, a canary's report).
+    /// </summary>
+    public JsonObject? Status
+    {
+        get => _status is null ? null : JsonNode.Parse(_status) as JsonObject;
+        set => _status = value is null ? null : Encoding.UTF8.GetBytes(value.ToJsonString());
+    }
+
+    /// <summary>The latest status report's JSON text, as persisted.</summary>
+    public string? StatusJson => _status is null ? null : Encoding.UTF8.GetString(_status);
 
     public string? InstanceId { get; set; }
 

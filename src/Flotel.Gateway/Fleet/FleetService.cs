@@ -413,16 +413,16 @@ public sealed partial class FleetService : IAsyncDisposable, IDeviceCertificates
             Interlocked.Increment(ref _waiting);
             try
             {
-                await changed.WaitAsync(remaining, _time, cancellationToken).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                // Loop once more: answers 304 (or 200 if a change raced the timer).
+                // Neither the timeout (every held poll ends with it when nothing changes) nor the device going away is
+                // thrown here: the loop answers 304 after the deadline (or 200 if a change raced the timer).
+                await changed.WaitAsync(remaining, _time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
             finally
             {
                 Interlocked.Decrement(ref _waiting);
             }
+
+            cancellationToken.ThrowIfCancellationRequested();
         }
     }
 
@@ -712,7 +712,7 @@ public sealed partial class FleetService : IAsyncDisposable, IDeviceCertificates
                 if (state.Dirty && state.LastSeen is { } seen)
                 {
                     state.Dirty = false;
-                    batch.Add(new FleetSeen(state.Name, seen, state.Status?.ToJsonString(), state.InstanceId));
+                    batch.Add(new FleetSeen(state.Name, seen, state.StatusJson, state.InstanceId));
                 }
             }
         }

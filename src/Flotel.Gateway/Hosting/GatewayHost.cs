@@ -199,6 +199,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         await StartHttpAsync(options, sink, logs, metricStore, loggerFactory, time, cancellationToken).ConfigureAwait(false);
         StartSyslog(options, sink, loggerFactory, time);
         _ = HousekeepingAsync(logs, metricStore, time);
+        _ = NativeHeapTrim.RunAsync(time, _housekeeping.Token);
         _started = true;
     }
 
@@ -267,6 +268,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         builder.Services.AddRoutingCore();
         builder.Services.AddSingleton(loggerFactory);
         var connections = new HttpConnectionLimit(options.HttpMaxConnections, Metrics);
+        var tlsLogger = loggerFactory.CreateLogger("Flotel.Gateway.Http");
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             // Every limit a client can push on is set here on purpose (docs/operations.md, "Limits"), not left to
@@ -303,6 +305,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
                             https.ClientCertificateValidation = (cert, chain, _) => trust.IsClientTrusted(cert, chain);
                         }
                     });
+                    listen.Use(OpenSslIdleBuffers.Middleware(tlsLogger));
                 }
             });
             if (fleet is not null)
@@ -326,6 +329,8 @@ public sealed partial class GatewayHost : IAsyncDisposable
                         // Revocation is the fleet's own list (FleetAccess): no CRL or OCSP lookup per handshake.
                         https.CheckCertificateRevocation = false;
                     });
+                    // Every device holds its connection open; OpenSSL's record buffers are freed while it is idle.
+                    listen.Use(OpenSslIdleBuffers.Middleware(tlsLogger));
                 });
             }
         });
