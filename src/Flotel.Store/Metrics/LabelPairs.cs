@@ -8,11 +8,14 @@ namespace Flotel.Store.Metrics;
 /// label shared by many series (a job, a metric name, a device's id on each of its series) costs each of them 4 bytes
 /// of posting; a value unique to one series costs one pair entry and its string.
 /// <code>
-/// pair     = value string · name id · posting (count; the one slot inline, or an int[] of slots in insertion order)
-///            · next pair in its hash chain (32 bytes; the hash is computed again when the buckets grow)
+/// pair     = value string · name id · posting (count; the one slot inline, an int[] of slots in insertion order, or
+///            past 64 KiB of them int[][] pages of PostingPageLength slots) · next pair in its hash chain (32 bytes; the hash
+///            is computed again when the buckets grow)
 /// names    = one string per distinct label name, counted by the pairs that use it
-/// lookup   = power-of-two bucket array of pair ids chained through the pairs (no dictionary entry per pair)
+/// lookup   = power-of-two bucket table of pair ids chained through the pairs (no dictionary entry per pair)
 /// </code>
+/// The pair and bucket tables and the long postings are in pages of at most 64 KiB (<see cref="PagedArray{T}"/>): a
+/// million series grow them to megabytes without a large array copied and left free at each doubling.
 /// A pair leaves the table when its last series is removed, and a name with its last pair, so the table holds at most
 /// the pairs of the series in the index (bounded by <see cref="MetricStoreOptions.MaxSeries"/> × the remote-write
 /// limit on labels per series). Ids of removed pairs and names are reused. Not thread-safe: the store's lock guards it.
@@ -24,10 +27,15 @@ internal sealed class LabelPairs
     /// <summary>Postings up to this length double when full; longer ones grow by half (less unused room in the large ones).</summary>
     private const int DoublingPostingLength = 1024;
 
-    private Pair[] _pairs = new Pair[64];
+    /// <summary>Slots per posting page (64 KiB, a small object): a posting this long continues in pages of this length.</summary>
+    internal const int PostingPageLength = 1 << PostingPageShift;
+
+    private const int PostingPageShift = 14;
+
+    private readonly PagedArray<Pair> _pairs = new(64);
     private int _highWater;
     private int _freePair = NoPair;
-    private int[] _buckets = new int[64];
+    private PagedArray<int> _buckets = new(64);
 
     private readonly Dictionary<string, int> _nameIds = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _nameIdsByChars;
@@ -89,11 +97,35 @@ internal sealed class LabelPairs
 
     public string ValueOf(int pair) => _pairs[pair].Value!;
 
-    /// <summary>Slots of the series carrying <paramref name="pair"/>; valid until the table changes.</summary>
-    public ReadOnlySpan<int> Posting(int pair)
+    /// <summary>Pages of the posting of <paramref name="pair"/> (<see cref="PostingPage(int, int)"/>).</summary>
+    public int PostingPages(int pair)
     {
         ref var p = ref _pairs[pair];
-        return p.Count == 1 ? MemoryMarshal.CreateReadOnlySpan(ref p.Single, 1) : p.Series.AsSpan(0, p.Count);
+        return p.Series is int[][] ? (p.Count + PostingPageLength - 1) >> PostingPageShift : p.Count > 0 ? 1 : 0;
+    }
+
+    /// <summary>Slots of the series carrying <paramref name="pair"/>, page <paramref name="page"/>; valid until the table changes.</summary>
+    public ReadOnlySpan<int> PostingPage(int pair, int page)
+    {
+        ref var p = ref _pairs[pair];
+        return p.Series switch
+        {
+            int[][] pages => pages[page].AsSpan(0, Math.Min(PostingPageLength, p.Count - (page << PostingPageShift))),
+            int[] slots => slots.AsSpan(0, p.Count),
+            _ => MemoryMarshal.CreateReadOnlySpan(ref p.Single, 1),
+        };
+    }
+
+    /// <summary>Every slot of the posting of <paramref name="pair"/>, copied; for tests.</summary>
+    internal int[] Posting(int pair)
+    {
+        var all = new List<int>();
+        for (var page = 0; page < PostingPages(pair); page++)
+        {
+            all.AddRange(PostingPage(pair, page));
+        }
+
+        return [.. all];
     }
 
     /// <summary>
@@ -113,13 +145,36 @@ internal sealed class LabelPairs
             return;
         }
 
-        var slots = p.Series!;
         var n = 0;
-        for (var i = 0; i < p.Count; i++)
+        if (p.Series is int[][] pages)
         {
-            if (!removed.Contains(slots[i]))
+            // One pass over every page, writing the kept slots back from the start (order kept).
+            for (var i = 0; i < p.Count; i++)
             {
-                slots[n++] = slots[i];
+                var slot = pages[i >> PostingPageShift][i & (PostingPageLength - 1)];
+                if (!removed.Contains(slot))
+                {
+                    pages[n >> PostingPageShift][n & (PostingPageLength - 1)] = slot;
+                    n++;
+                }
+            }
+
+            for (var page = (n + PostingPageLength - 1) >> PostingPageShift; page < pages.Length; page++)
+            {
+                pages[page] = null!;
+            }
+
+            p.Series = n <= PostingPageLength ? pages[0] : pages;
+        }
+        else
+        {
+            var kept = (int[])p.Series!;
+            for (var i = 0; i < p.Count; i++)
+            {
+                if (!removed.Contains(kept[i]))
+                {
+                    kept[n++] = kept[i];
+                }
             }
         }
 
@@ -130,17 +185,23 @@ internal sealed class LabelPairs
         }
         else if (n == 1)
         {
-            p.Single = slots[0];
+            p.Single = ((int[])p.Series!)[0];
             p.Series = null;
         }
-        else if (n < slots.Length / 4)
+        else if (p.Series is int[] slots && n < slots.Length / 4)
         {
-            Array.Resize(ref p.Series, n * 2);
+            Array.Resize(ref slots, n * 2);
+            p.Series = slots;
         }
     }
 
     /// <summary>Posting length of <paramref name="pair"/> and the room its array holds; for tests.</summary>
-    internal (int Count, int Capacity) PostingSize(int pair) => (_pairs[pair].Count, _pairs[pair].Series?.Length ?? 1);
+    internal (int Count, int Capacity) PostingSize(int pair) => _pairs[pair].Series switch
+    {
+        int[][] pages => (_pairs[pair].Count, pages.Count(page => page is not null) * PostingPageLength),
+        int[] slots => (_pairs[pair].Count, slots.Length),
+        _ => (_pairs[pair].Count, 1),
+    };
 
     private static int Hash(int nameId, ReadOnlySpan<char> value) => HashCode.Combine(nameId, string.GetHashCode(value, StringComparison.Ordinal));
 
@@ -194,10 +255,7 @@ internal sealed class LabelPairs
         }
         else
         {
-            if (_highWater == _pairs.Length)
-            {
-                Array.Resize(ref _pairs, _pairs.Length * 2);
-            }
+            _pairs.Grow(_highWater + 1);
 
             id = _highWater++;
         }
@@ -215,23 +273,40 @@ internal sealed class LabelPairs
 
     private static void Post(ref Pair p, int slot)
     {
-        if (p.Count == 0)
+        switch (p.Series)
         {
-            p.Single = slot;
-        }
-        else
-        {
-            if (p.Count == 1)
-            {
-                p.Series = new int[2];
-                p.Series[0] = p.Single;
-            }
-            else if (p.Count == p.Series!.Length)
-            {
-                Array.Resize(ref p.Series, p.Count < DoublingPostingLength ? p.Count * 2 : p.Count + (p.Count / 2));
-            }
+            case null when p.Count == 0:
+                p.Single = slot;
+                break;
+            case null:
+                p.Series = new int[] { p.Single, slot };
+                break;
+            case int[][] pages:
+                var page = p.Count >> PostingPageShift;
+                if (page == pages.Length)
+                {
+                    Array.Resize(ref pages, pages.Length * 2);
+                    p.Series = pages;
+                }
 
-            p.Series![p.Count] = slot;
+                (pages[page] ??= new int[PostingPageLength])[p.Count & (PostingPageLength - 1)] = slot;
+                break;
+            case int[] slots when p.Count < slots.Length:
+                slots[p.Count] = slot;
+                break;
+            case int[] slots when slots.Length < PostingPageLength:
+                Array.Resize(ref slots, Math.Min(PostingPageLength, p.Count < DoublingPostingLength ? p.Count * 2 : p.Count + (p.Count / 2)));
+                slots[p.Count] = slot;
+                p.Series = slots;
+                break;
+            case int[] full:
+                // A full page: the posting continues in pages (no larger array, none copied).
+                var grown = new int[4][];
+                grown[0] = full;
+                grown[1] = new int[PostingPageLength];
+                grown[1][0] = slot;
+                p.Series = grown;
+                break;
         }
 
         p.Count++;
@@ -277,7 +352,7 @@ internal sealed class LabelPairs
     /// <summary>Doubles the bucket array (at most one pair per bucket on average) and relinks every chain.</summary>
     private void GrowBuckets()
     {
-        var grown = new int[_buckets.Length * 2];
+        var grown = new PagedArray<int>(_buckets.Length * 2);
         for (var id = 0; id < _highWater; id++)
         {
             ref var p = ref _pairs[id];
@@ -297,8 +372,11 @@ internal sealed class LabelPairs
         /// <summary>The value; null while the entry is free.</summary>
         public string? Value;
 
-        /// <summary>The posting when <see cref="Count"/> &gt; 1 (its first Count entries).</summary>
-        public int[]? Series;
+        /// <summary>
+        /// The posting when <see cref="Count"/> &gt; 1: an int[] (its first Count entries), or past
+        /// <see cref="PostingPageLength"/> slots int[][] pages of that length (a null page holds none).
+        /// </summary>
+        public object? Series;
 
         /// <summary>The posting when <see cref="Count"/> is 1.</summary>
         public int Single;

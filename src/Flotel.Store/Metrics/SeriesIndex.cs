@@ -7,13 +7,14 @@ namespace Flotel.Store.Metrics;
 /// <summary>
 /// The metric store's in-memory index of every series (guarded by the store's lock).
 /// <code>
-/// slots    MemSeries?[]: a series' slot is its 32-bit id in postings; freed slots are reused
-/// lookup   power-of-two bucket array of slot + 1, chained through MemSeries.NextInBucket, by series key hash
+/// slots    table of MemSeries?: a series' slot is its 32-bit id in postings; freed slots are reused
+/// lookup   power-of-two bucket table of slot + 1, chained through MemSeries.NextInBucket, by series key hash
 /// labels   ids of interned name/value pairs (<see cref="LabelPairs"/>, which hold the postings), every series' ids in
 ///          one int arena of 64 KiB pages (MemSeries.PairsStart, PairsCount): no array object per series, and no large
 ///          array copied or left behind as the arena grows. A removed series leaves a hole; when a new page is needed
 ///          and holes are more than half the live ids, the pages are rebuilt with the live series only
 /// </code>
+/// The slot and bucket tables are in 64 KiB pages (<see cref="PagedArray{T}"/>, no large array left free as they grow).
 /// Label sets are built from the pairs when asked for (a query's selected series), never kept per series.
 /// </summary>
 internal sealed class SeriesIndex
@@ -29,10 +30,10 @@ internal sealed class SeriesIndex
     private const int ArenaPage = 1 << ArenaPageShift;
 
     private readonly LabelPairs _pairs = new();
-    private MemSeries?[] _slots = new MemSeries?[InitialSize];
+    private readonly PagedArray<MemSeries?> _slots = new(InitialSize);
     private int _highWater;
     private readonly Stack<int> _freeSlots = new();
-    private int[] _buckets = new int[InitialSize];
+    private PagedArray<int> _buckets = new(InitialSize);
     private List<int[]> _arena = [];
     private int _arenaUsed;
     private int _arenaHoles;
@@ -218,9 +219,12 @@ internal sealed class SeriesIndex
             {
                 if (_pairs.TryFind(m.Name, m.Value, out var pair))
                 {
-                    foreach (var slot in _pairs.Posting(pair))
+                    for (var page = 0; page < _pairs.PostingPages(pair); page++)
                     {
-                        Consider(_slots[slot]!, ref checkIn);
+                        foreach (var slot in _pairs.PostingPage(pair, page))
+                        {
+                            Consider(_slots[slot]!, ref checkIn);
+                        }
                     }
                 }
 
@@ -279,10 +283,7 @@ internal sealed class SeriesIndex
     {
         if (!_freeSlots.TryPop(out var slot))
         {
-            if (_highWater == _slots.Length)
-            {
-                Array.Resize(ref _slots, _slots.Length * 2);
-            }
+            _slots.Grow(_highWater + 1);
 
             slot = _highWater++;
         }
@@ -378,7 +379,7 @@ internal sealed class SeriesIndex
     /// <summary>Doubles the bucket array (at most one series per bucket on average) and relinks every chain.</summary>
     private void GrowBuckets()
     {
-        var grown = new int[_buckets.Length * 2];
+        var grown = new PagedArray<int>(_buckets.Length * 2);
         for (var slot = 0; slot < _highWater; slot++)
         {
             if (_slots[slot] is { } s)

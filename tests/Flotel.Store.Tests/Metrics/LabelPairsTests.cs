@@ -62,6 +62,51 @@ public sealed class LabelPairsTests
     }
 
     [Fact]
+    public void Posting_LongerThanOnePage_ContinuesInPagesInInsertionOrder()
+    {
+        var pairs = new LabelPairs();
+        var id = 0;
+        var n = (2 * LabelPairs.PostingPageLength) + 100;
+        for (var slot = 0; slot < n; slot++)
+        {
+            id = pairs.Add("job", "node", slot);
+        }
+
+        Assert.Equal(3, pairs.PostingPages(id));
+        Assert.Equal(LabelPairs.PostingPageLength, pairs.PostingPage(id, 0).Length);
+        Assert.Equal(100, pairs.PostingPage(id, 2).Length);
+        Assert.Equal(Enumerable.Range(0, n), pairs.Posting(id));
+        // Whole pages, none copied into a larger array: the room is at most one page more than the slots.
+        Assert.Equal((n, 3 * LabelPairs.PostingPageLength), pairs.PostingSize(id));
+    }
+
+    [Fact]
+    public void Unpost_AcrossPages_KeepsOrderDropsEmptyPagesThenReturnsToOneArray()
+    {
+        var pairs = new LabelPairs();
+        var id = 0;
+        var n = 3 * LabelPairs.PostingPageLength;
+        for (var slot = 0; slot < n; slot++)
+        {
+            id = pairs.Add("job", "node", slot);
+        }
+
+        pairs.Unpost(id, [.. Enumerable.Range(0, n).Where(s => s % 3 == 0)]);
+        var kept = Enumerable.Range(0, n).Where(s => s % 3 != 0).ToArray();
+        Assert.Equal(kept, pairs.Posting(id));
+        Assert.Equal((kept.Length, 2 * LabelPairs.PostingPageLength), pairs.PostingSize(id));
+
+        // Posting again after a removal fills the pages from where the kept slots end.
+        pairs.Add("job", "node", n);
+        Assert.Equal([.. kept, n], pairs.Posting(id));
+
+        pairs.Unpost(id, [.. Enumerable.Range(0, n + 1).Where(s => s >= 10)]);
+        Assert.Equal([1, 2, 4, 5, 7, 8], pairs.Posting(id));
+        Assert.Equal((6, 12), pairs.PostingSize(id)); // one array again, shrunk to twice its slots
+        Assert.Equal(1, pairs.PostingPages(id));
+    }
+
+    [Fact]
     public void Unpost_RemovesOnlyTheGivenSlots_DownToOneThenNone()
     {
         var pairs = new LabelPairs();
