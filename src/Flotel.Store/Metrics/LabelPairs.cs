@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Text;
 
 namespace Flotel.Store.Metrics;
 
@@ -6,14 +7,17 @@ namespace Flotel.Store.Metrics;
 /// The distinct label name/value pairs of the metric store's series, each with a small id and its postings: the slots
 /// (<see cref="SeriesIndex"/>) of the series that carry it, as 32-bit ids. A series keeps only its pairs' ids, so a
 /// label shared by many series (a job, a metric name, a device's id on each of its series) costs each of them 4 bytes
-/// of posting; a value unique to one series costs one pair entry and its string.
+/// of posting; a value unique to one series costs one pair entry and its UTF-8 bytes.
 /// <code>
-/// pair     = value string · name id · posting (count; the one slot inline, an int[] of slots in insertion order, or
-///            past 64 KiB of them int[][] pages of PostingPageLength slots) · next pair in its hash chain (32 bytes; the hash
-///            is computed again when the buckets grow)
+/// pair     = value (offset and length of its UTF-8 in the value arena) · name id · posting (count; the one slot inline,
+///            an int[] of slots in insertion order, or past 64 KiB of them int[][] pages of PostingPageLength slots)
+///            · next pair in its hash chain (32 bytes; the hash is computed again when the buckets grow)
+/// values   = UTF-8 in a <see cref="Utf8Arena"/> (a value longer than its page: its own byte[], by pair id); a shared
+///            pair (two series or more) also keeps its value's string, made once, for queries
 /// names    = one string per distinct label name, counted by the pairs that use it
 /// lookup   = power-of-two bucket table of pair ids chained through the pairs (no dictionary entry per pair)
 /// </code>
+/// A value unique to a series (an id, an address) is made a string only when a query reads it, each time.
 /// The pair and bucket tables and the long postings are in pages of at most 64 KiB (<see cref="PagedArray{T}"/>): a
 /// million series grow them to megabytes without a large array copied and left free at each doubling.
 /// A pair leaves the table when its last series is removed, and a name with its last pair, so the table holds at most
@@ -43,6 +47,11 @@ internal sealed class LabelPairs
     private int[] _nameUses = new int[16];
     private readonly Stack<int> _freeNames = new();
 
+    private Utf8Arena _values = new();
+    private readonly Dictionary<int, byte[]> _longValues = [];
+    private readonly Dictionary<int, string> _sharedValues = [];
+    private byte[] _utf8Scratch = new byte[256];
+
     public LabelPairs() => _nameIdsByChars = _nameIds.GetAlternateLookup<ReadOnlySpan<char>>();
 
     /// <summary>Distinct pairs held.</summary>
@@ -53,17 +62,23 @@ internal sealed class LabelPairs
 
     /// <summary>
     /// Adds series slot <paramref name="slot"/> to the posting of <paramref name="name"/> = <paramref name="value"/>
-    /// (creating the pair) and returns the pair's id. The strings given are kept when the pair or name is new; else
-    /// new ones are made from the characters.
+    /// (creating the pair) and returns the pair's id.
     /// </summary>
-    public int Add(ReadOnlySpan<char> name, ReadOnlySpan<char> value, int slot, string? nameText = null, string? valueText = null)
+    public int Add(ReadOnlySpan<char> name, ReadOnlySpan<char> value, int slot, string? nameText = null) => Add(name, Utf8(value), slot, nameText);
+
+    /// <summary>
+    /// Adds series slot <paramref name="slot"/> to the posting of <paramref name="name"/> = the UTF-8 value
+    /// <paramref name="value"/> (creating the pair) and returns the pair's id. A new name keeps <paramref name="nameText"/>
+    /// when given, else a string is made from the characters.
+    /// </summary>
+    public int Add(ReadOnlySpan<char> name, ReadOnlySpan<byte> value, int slot, string? nameText = null)
     {
         var nameId = NameId(name, nameText);
         var hash = Hash(nameId, value);
         var id = Find(nameId, value, hash);
         if (id == NoPair)
         {
-            id = NewPair(nameId, valueText ?? new string(value), hash);
+            id = NewPair(nameId, value, hash);
         }
         else
         {
@@ -71,7 +86,7 @@ internal sealed class LabelPairs
             _nameUses[nameId]--;
         }
 
-        Post(ref _pairs[id], slot);
+        Post(id, slot);
         return id;
     }
 
@@ -84,7 +99,8 @@ internal sealed class LabelPairs
             return false;
         }
 
-        pair = Find(nameId, value, Hash(nameId, value));
+        var utf8 = Utf8(value);
+        pair = Find(nameId, utf8, Hash(nameId, utf8));
         return pair != NoPair;
     }
 
@@ -95,7 +111,21 @@ internal sealed class LabelPairs
 
     public int NameIdOfPair(int pair) => _pairs[pair].NameId;
 
-    public string ValueOf(int pair) => _pairs[pair].Value!;
+    /// <summary>The value of <paramref name="pair"/>: a shared pair's one string, else a new string of its UTF-8.</summary>
+    public string ValueOf(int pair) => _sharedValues.TryGetValue(pair, out var text) ? text : Encoding.UTF8.GetString(Utf8Of(pair));
+
+    /// <summary>The UTF-8 value of <paramref name="pair"/>; valid until the table changes.</summary>
+    public ReadOnlySpan<byte> Utf8Of(int pair)
+    {
+        ref var p = ref _pairs[pair];
+        return p.Text < 0 ? _longValues[pair] : _values.Get(p.Text, p.Length);
+    }
+
+    /// <summary>The value arena's bytes written, holes and length, and the values kept apart; for tests.</summary>
+    internal (long Used, long Holes, long Length, int Long) ValueArenaSize => (_values.Used, _values.Holes, _values.Length, _longValues.Count);
+
+    /// <summary>Whether the value of <paramref name="pair"/> is kept as a string (a shared pair); for tests.</summary>
+    internal bool HasValueString(int pair) => _sharedValues.ContainsKey(pair);
 
     /// <summary>Pages of the posting of <paramref name="pair"/> (<see cref="PostingPage(int, int)"/>).</summary>
     public int PostingPages(int pair)
@@ -203,20 +233,39 @@ internal sealed class LabelPairs
         _ => (_pairs[pair].Count, 1),
     };
 
-    private static int Hash(int nameId, ReadOnlySpan<char> value) => HashCode.Combine(nameId, string.GetHashCode(value, StringComparison.Ordinal));
+    private static int Hash(int nameId, ReadOnlySpan<byte> value)
+    {
+        // HashCode is seeded per process: chains cannot be lengthened by values chosen offline.
+        var hash = default(HashCode);
+        hash.Add(nameId);
+        hash.AddBytes(value);
+        return hash.ToHashCode();
+    }
 
-    private int Find(int nameId, ReadOnlySpan<char> value, int hash)
+    private int Find(int nameId, ReadOnlySpan<byte> value, int hash)
     {
         for (var id = _buckets[hash & (_buckets.Length - 1)] - 1; id != NoPair; id = _pairs[id].Next)
         {
             ref var p = ref _pairs[id];
-            if (p.NameId == nameId && value.SequenceEqual(p.Value))
+            if (p.NameId == nameId && p.Length == value.Length && value.SequenceEqual(Utf8Of(id)))
             {
                 return id;
             }
         }
 
         return NoPair;
+    }
+
+    /// <summary>The UTF-8 of <paramref name="text"/> in a scratch buffer; valid until the next call.</summary>
+    private ReadOnlySpan<byte> Utf8(ReadOnlySpan<char> text)
+    {
+        var max = Encoding.UTF8.GetMaxByteCount(text.Length);
+        if (_utf8Scratch.Length < max)
+        {
+            _utf8Scratch = new byte[Math.Max(max, _utf8Scratch.Length * 2)];
+        }
+
+        return _utf8Scratch.AsSpan(0, Encoding.UTF8.GetBytes(text, _utf8Scratch));
     }
 
     /// <summary>The id of a label name, counting one more pair using it (new names take <paramref name="given"/> when set).</summary>
@@ -245,7 +294,7 @@ internal sealed class LabelPairs
         return id;
     }
 
-    private int NewPair(int nameId, string value, int hash)
+    private int NewPair(int nameId, ReadOnlySpan<byte> value, int hash)
     {
         int id;
         if (_freePair != NoPair)
@@ -256,7 +305,6 @@ internal sealed class LabelPairs
         else
         {
             _pairs.Grow(_highWater + 1);
-
             id = _highWater++;
         }
 
@@ -265,10 +313,53 @@ internal sealed class LabelPairs
             GrowBuckets();
         }
 
+        int text;
+        if (value.Length > Utf8Arena.PageBytes)
+        {
+            text = -1;
+            _longValues[id] = value.ToArray();
+        }
+        else
+        {
+            if (_values.WorthRebuilding(value.Length))
+            {
+                RebuildValues();
+            }
+
+            text = _values.Add(value);
+        }
+
         ref var bucket = ref _buckets[hash & (_buckets.Length - 1)];
-        _pairs[id] = new Pair { Value = value, NameId = nameId, Next = bucket - 1 };
+        _pairs[id] = new Pair { Text = text, Length = value.Length, NameId = nameId, Next = bucket - 1 };
         bucket = id + 1;
         return id;
+    }
+
+    /// <summary>Copies the live pairs' values into a new arena, in id order, dropping the holes of removed ones.</summary>
+    private void RebuildValues()
+    {
+        var old = _values;
+        _values = new Utf8Arena();
+        for (var id = 0; id < _highWater; id++)
+        {
+            ref var p = ref _pairs[id];
+            if (p.Count > 0 && p.Text >= 0)
+            {
+                p.Text = _values.Add(old.Get(p.Text, p.Length));
+            }
+        }
+    }
+
+    private void Post(int id, int slot)
+    {
+        ref var p = ref _pairs[id];
+        if (p.Count == 1)
+        {
+            // A second series: the value is now read by more than one, its string made once.
+            _sharedValues.TryAdd(id, Encoding.UTF8.GetString(Utf8Of(id)));
+        }
+
+        Post(ref p, slot);
     }
 
     private static void Post(ref Pair p, int slot)
@@ -324,6 +415,16 @@ internal sealed class LabelPairs
             _freeNames.Push(nameId);
         }
 
+        if (p.Text < 0)
+        {
+            _longValues.Remove(id);
+        }
+        else
+        {
+            _values.Remove(p.Length);
+        }
+
+        _sharedValues.Remove(id);
         p = new Pair { Next = _freePair };
         _freePair = id;
         Count--;
@@ -332,7 +433,7 @@ internal sealed class LabelPairs
     /// <summary>Removes pair <paramref name="id"/> from its hash chain.</summary>
     private void Unlink(int id)
     {
-        var b = Hash(_pairs[id].NameId, _pairs[id].Value) & (_buckets.Length - 1);
+        var b = Hash(_pairs[id].NameId, Utf8Of(id)) & (_buckets.Length - 1);
         if (_buckets[b] - 1 == id)
         {
             _buckets[b] = _pairs[id].Next + 1;
@@ -356,9 +457,9 @@ internal sealed class LabelPairs
         for (var id = 0; id < _highWater; id++)
         {
             ref var p = ref _pairs[id];
-            if (p.Value is not null)
+            if (p.Count > 0)
             {
-                ref var bucket = ref grown[Hash(p.NameId, p.Value) & (grown.Length - 1)];
+                ref var bucket = ref grown[Hash(p.NameId, Utf8Of(id)) & (grown.Length - 1)];
                 p.Next = bucket - 1;
                 bucket = id + 1;
             }
@@ -369,9 +470,6 @@ internal sealed class LabelPairs
 
     private struct Pair
     {
-        /// <summary>The value; null while the entry is free.</summary>
-        public string? Value;
-
         /// <summary>
         /// The posting when <see cref="Count"/> &gt; 1: an int[] (its first Count entries), or past
         /// <see cref="PostingPageLength"/> slots int[][] pages of that length (a null page holds none).
@@ -388,5 +486,11 @@ internal sealed class LabelPairs
 
         /// <summary>Next pair id in the hash chain (or in the free list), -1 at the end.</summary>
         public int Next;
+
+        /// <summary>Offset of the UTF-8 value in the value arena; -1 for a value kept apart (longer than an arena page).</summary>
+        public int Text;
+
+        /// <summary>Bytes of the UTF-8 value.</summary>
+        public int Length;
     }
 }

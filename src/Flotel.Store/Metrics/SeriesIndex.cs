@@ -39,7 +39,6 @@ internal sealed class SeriesIndex
     private int _arenaHoles;
     private readonly List<int> _scratchPairs = [];
     private char[] _nameChars = new char[64];
-    private char[] _valueChars = new char[256];
 
     /// <summary>Series held.</summary>
     public int Count { get; private set; }
@@ -81,13 +80,13 @@ internal sealed class SeriesIndex
         for (var i = 0; i < labels.Count; i++)
         {
             ArenaSpan(series.PairsStart, labels.Count)[i] =
-                _pairs.Add(Decode(labels.GetName(i), ref _nameChars), Decode(labels.GetValue(i), ref _valueChars), series.Slot);
+                _pairs.Add(Decode(labels.GetName(i), ref _nameChars), labels.GetValue(i), series.Slot);
         }
 
         return series;
     }
 
-    /// <summary>A new series with <paramref name="labels"/> (no empty value); new pairs keep its strings.</summary>
+    /// <summary>A new series with <paramref name="labels"/> (no empty value); new names keep its strings.</summary>
     public MemSeries Add(long id, int hash, LabelSet labels)
     {
         var series = NewSeries(id, hash);
@@ -95,7 +94,7 @@ internal sealed class SeriesIndex
         for (var i = 0; i < labels.Count; i++)
         {
             var l = labels[i];
-            ArenaSpan(series.PairsStart, labels.Count)[i] = _pairs.Add(l.Name, l.Value, series.Slot, l.Name, l.Value);
+            ArenaSpan(series.PairsStart, labels.Count)[i] = _pairs.Add(l.Name, l.Value, series.Slot, l.Name);
         }
 
         return series;
@@ -113,7 +112,7 @@ internal sealed class SeriesIndex
             var name = Decode(key[..n], ref _nameChars);
             key = key[(n + 1)..];
             var v = key.IndexOf(KeySeparator);
-            pairs.Add(_pairs.Add(name, Decode(key[..v], ref _valueChars), series.Slot));
+            pairs.Add(_pairs.Add(name, key[..v], series.Slot));
             key = key[(v + 1)..];
         }
 
@@ -409,7 +408,7 @@ internal sealed class SeriesIndex
     {
         foreach (var pair in PairsOf(series))
         {
-            if (!SkipText(ref key, _pairs.NameOf(pair)) || !SkipText(ref key, _pairs.ValueOf(pair)))
+            if (!SkipText(ref key, _pairs.NameOf(pair)) || !SkipUtf8(ref key, _pairs.Utf8Of(pair)))
             {
                 return false;
             }
@@ -435,6 +434,18 @@ internal sealed class SeriesIndex
         }
 
         key = key[(end + 1)..];
+        return true;
+    }
+
+    /// <summary>When <paramref name="key"/> starts with <paramref name="utf8"/> and a separator, moves past both.</summary>
+    private static bool SkipUtf8(ref ReadOnlySpan<byte> key, ReadOnlySpan<byte> utf8)
+    {
+        if (key.Length <= utf8.Length || key[utf8.Length] != KeySeparator || !key.StartsWith(utf8))
+        {
+            return false;
+        }
+
+        key = key[(utf8.Length + 1)..];
         return true;
     }
 
