@@ -60,7 +60,10 @@ public class XorChunkAppender
     private byte _trailing;
     private bool _hasWindow;
 
-    /// <summary>An appender whose chunk grows past the inline bytes into an array of <paramref name="initialCapacity"/> - <see cref="InlineBytes"/> bytes, allocated now.</summary>
+    /// <summary>
+    /// An appender whose chunk continues past the inline bytes in an array of <paramref name="initialCapacity"/> -
+    /// <see cref="InlineBytes"/> bytes, allocated now (none when the inline bytes are all it asks for).
+    /// </summary>
     public XorChunkAppender(int initialCapacity = 64)
     {
         if (initialCapacity > InlineBytes)
