@@ -49,6 +49,9 @@ public class XorChunkAppender
     /// <summary>Chunk bytes held inside the object: the header, one sample (16 bytes) and about one more at a minute's spacing.</summary>
     internal const int InlineBytes = 32;
 
+    /// <summary>Trailing zeros of the current window before there is one (a window has at most 63).</summary>
+    private const byte NoWindow = byte.MaxValue;
+
     private InlineChunkBytes _inline;
     private byte[]? _more;
     private int _bitPos = HeaderBytes * 8;
@@ -57,8 +60,10 @@ public class XorChunkAppender
     private ulong _lastBits;
     private ushort _count;
     private byte _leading;
-    private byte _trailing;
-    private bool _hasWindow;
+
+    // NoWindow until a value opens the first leading/trailing-zero window (no flag field: the series object, which
+    // derives from this class, stays a multiple of 8 bytes smaller).
+    private byte _trailing = NoWindow;
 
     /// <summary>
     /// An appender whose chunk continues past the inline bytes in an array of <paramref name="initialCapacity"/> -
@@ -124,8 +129,7 @@ public class XorChunkAppender
         _lastDelta = 0;
         _lastBits = 0;
         _leading = 0;
-        _trailing = 0;
-        _hasWindow = false;
+        _trailing = NoWindow;
         FirstTimestamp = 0;
     }
 
@@ -188,7 +192,7 @@ public class XorChunkAppender
         {
             var leading = Math.Min(BitOperations.LeadingZeroCount(xor), 31);
             var trailing = BitOperations.TrailingZeroCount(xor);
-            if (_hasWindow && leading >= _leading && trailing >= _trailing)
+            if (_trailing != NoWindow && leading >= _leading && trailing >= _trailing)
             {
                 var length = 64 - _leading - _trailing;
                 WriteBits(0b10, 2);
@@ -203,7 +207,6 @@ public class XorChunkAppender
                 WriteBits(xor >> trailing, length);
                 _leading = (byte)leading;
                 _trailing = (byte)trailing;
-                _hasWindow = true;
             }
         }
 
