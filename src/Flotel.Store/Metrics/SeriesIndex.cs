@@ -43,7 +43,7 @@ internal sealed class SeriesIndex
     /// <summary>Series held.</summary>
     public int Count { get; private set; }
 
-    /// <summary>Distinct label names plus distinct name/value pairs (each pair holds its value's one string).</summary>
+    /// <summary>Distinct label names plus distinct name/value pairs (each pair holds its value once, as UTF-8).</summary>
     public int InternedStrings => _pairs.Count + _pairs.NameCount;
 
     /// <summary>The pair table; for tests.</summary>
