@@ -17,7 +17,8 @@ namespace Flotel.Store.Metrics;
 /// names    = one string per distinct label name, counted by the pairs that use it
 /// lookup   = power-of-two bucket table of pair ids chained through the pairs (no dictionary entry per pair)
 /// </code>
-/// A value unique to a series (an id, an address) is made a string only when a query reads it, each time.
+/// A value unique to a series (an id, an address) is made a string only when a query returns it, each time; matchers
+/// read it decoded into a buffer (<see cref="ValueChars"/>).
 /// The pair and bucket tables and the long postings are in pages of at most 64 KiB (<see cref="PagedArray{T}"/>): a
 /// million series grow them to megabytes without a large array copied and left free at each doubling.
 /// A pair leaves the table when its last series is removed, and a name with its last pair, so the table holds at most
@@ -113,6 +114,27 @@ internal sealed class LabelPairs
 
     /// <summary>The value of <paramref name="pair"/>: a shared pair's one string, else a new string of its UTF-8.</summary>
     public string ValueOf(int pair) => _sharedValues.TryGetValue(pair, out var text) ? text : Encoding.UTF8.GetString(Utf8Of(pair));
+
+    /// <summary>
+    /// The value of <paramref name="pair"/> as characters: a shared pair's string, else its UTF-8 decoded into
+    /// <paramref name="buffer"/> (grown when short); valid until the buffer is used again. No string is made.
+    /// </summary>
+    public ReadOnlySpan<char> ValueChars(int pair, ref char[] buffer)
+    {
+        if (_sharedValues.TryGetValue(pair, out var text))
+        {
+            return text;
+        }
+
+        var utf8 = Utf8Of(pair);
+        if (buffer.Length < utf8.Length)
+        {
+            // UTF-8 never decodes to more UTF-16 code units than it has bytes.
+            buffer = new char[Math.Max(utf8.Length, buffer.Length * 2)];
+        }
+
+        return buffer.AsSpan(0, Encoding.UTF8.GetChars(utf8, buffer));
+    }
 
     /// <summary>The UTF-8 value of <paramref name="pair"/>; valid until the table changes.</summary>
     public ReadOnlySpan<byte> Utf8Of(int pair)

@@ -39,6 +39,7 @@ internal sealed class SeriesIndex
     private int _arenaHoles;
     private readonly List<int> _scratchPairs = [];
     private char[] _nameChars = new char[64];
+    private char[] _valueChars = new char[256];
 
     /// <summary>Series held.</summary>
     public int Count { get; private set; }
@@ -251,7 +252,8 @@ internal sealed class SeriesIndex
 
             for (var i = 0; i < nameIds.Length; i++)
             {
-                if (!matchers[i].Matches(ValueOf(s, nameIds[i])))
+                // A value unique to the series is decoded into a buffer, not made a string, for every candidate.
+                if (!matchers[i].Matches(ValueChars(s, nameIds[i])))
                 {
                     return;
                 }
@@ -259,6 +261,26 @@ internal sealed class SeriesIndex
 
             result.Add(s);
         }
+    }
+
+    /// <summary>
+    /// The value of the label with name id <paramref name="nameId"/> in <paramref name="series"/> (empty when absent), as
+    /// characters valid until the next call.
+    /// </summary>
+    private ReadOnlySpan<char> ValueChars(MemSeries series, int nameId)
+    {
+        if (nameId >= 0)
+        {
+            foreach (var pair in PairsOf(series))
+            {
+                if (_pairs.NameIdOfPair(pair) == nameId)
+                {
+                    return _pairs.ValueChars(pair, ref _valueChars);
+                }
+            }
+        }
+
+        return [];
     }
 
     /// <summary>The value of the label with name id <paramref name="nameId"/> in <paramref name="series"/>; empty when absent.</summary>

@@ -159,6 +159,37 @@ public sealed class SeriesIndexTests
     }
 
     [Fact]
+    public void Resolve_MatchersOnValuesUniqueToEachSeries_SameAnswerAsStringsWithoutAStringPerCandidate()
+    {
+        var index = new SeriesIndex();
+        var all = new MemSeries[20_000];
+        for (var n = 0; n < all.Length; n++)
+        {
+            all[n] = index.Add(n + 1, hash: n, Numbered(n));
+        }
+
+        LabelMatcher[][] queries =
+        [
+            [M(LabelMatchType.RegexMatch, "n", "1[0-9]*7")],
+            [M(LabelMatchType.RegexMatch, "n", "42|4242|x")],
+            [M(LabelMatchType.RegexNoMatch, "n", "[0-9]*[1-9]"), M(LabelMatchType.NotEqual, "group", "g1")],
+            [M(LabelMatchType.Equal, "__name__", "m"), M(LabelMatchType.Equal, "n", "19999")],
+        ];
+        foreach (var matchers in queries)
+        {
+            var expected = Enumerable.Range(0, all.Length).Where(n => matchers.All(m => m.Matches(Numbered(n)))).Select(n => (long)n + 1);
+            Assert.Equal(expected, index.Resolve(matchers, CancellationToken.None).Select(s => s.Id));
+        }
+
+        // A string per candidate would be at least 32 bytes × 20,000.
+        index.Resolve(queries[1], CancellationToken.None);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var found = index.Resolve(queries[1], CancellationToken.None);
+        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - before, 0, 20_000);
+        Assert.Equal(2, found.Count);
+    }
+
+    [Fact]
     public void LabelArena_GrowsByPagesAndDropsHolesOfRemovedSeries_LabelsStayRight()
     {
         var index = new SeriesIndex();
