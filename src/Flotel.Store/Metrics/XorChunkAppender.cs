@@ -61,8 +61,8 @@ public class XorChunkAppender
     private ushort _count;
     private byte _leading;
 
-    // NoWindow until a value opens the first leading/trailing-zero window (no flag field: the series object, which
-    // derives from this class, stays a multiple of 8 bytes smaller).
+    // NoWindow until a value opens the first leading/trailing-zero window (no flag field: with one, the series object,
+    // which derives from this class, is 8 bytes larger; MemSeriesTests).
     private byte _trailing = NoWindow;
 
     /// <summary>
