@@ -74,8 +74,8 @@ internal static class SeriesCreationHarness
 
                 return v.Kept;
             });
-            Measure("head chunk with one sample (64-byte buffer)", n, () => Heads(n, 64));
-            Measure("head chunk with one sample (32-byte buffer)", n, () => Heads(n, 32));
+            Measure("head chunk with one sample (32 bytes inline + a 32-byte array)", n, () => Heads(n, 64));
+            Measure("head chunk with one sample (32 bytes inline, no array)", n, () => Heads(n, 32));
             SqliteRows(dir, n, postings: true);
             SqliteRows(dir, n, postings: false);
 

@@ -15,6 +15,9 @@ public sealed class LabelMatcher
     /// <summary>The values a regex of literal alternatives matches (<see cref="LinearRegex.TryLiteralAlternation"/>), instead of <see cref="_regex"/>.</summary>
     private readonly HashSet<string>? _literals;
 
+    /// <summary><see cref="_literals"/> looked up by characters (the set is ordinal).</summary>
+    private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> _literalChars;
+
     /// <summary>Creates a matcher.</summary>
     /// <exception cref="ArgumentException">The regular expression does not compile or needs backtracking.</exception>
     public LabelMatcher(LabelMatchType type, string name, string value)
@@ -27,6 +30,11 @@ public sealed class LabelMatcher
         if (type is LabelMatchType.RegexMatch or LabelMatchType.RegexNoMatch)
         {
             _literals = LinearRegex.TryLiteralAlternation(value);
+            if (_literals is not null)
+            {
+                _literalChars = _literals.GetAlternateLookup<ReadOnlySpan<char>>();
+            }
+
             // RE2's named groups, (?P<name>…), which .NET does not know, become plain groups: a matcher uses no names.
             _regex = _literals is null ? LinearRegex.Compile("^(?:" + Flotel.Store.Query.Prometheus.PromMath.NumberNamedGroups(value, out _) + ")$") : null;
         }
@@ -42,12 +50,15 @@ public sealed class LabelMatcher
     public string Value { get; }
 
     /// <summary>True when this matcher accepts the value <paramref name="value"/> (empty = label absent).</summary>
-    public bool Matches(string value) => Type switch
+    public bool Matches(string value) => Matches(value.AsSpan());
+
+    /// <summary>True when this matcher accepts the value <paramref name="value"/> (empty = label absent).</summary>
+    public bool Matches(ReadOnlySpan<char> value) => Type switch
     {
-        LabelMatchType.Equal => string.Equals(value, Value, StringComparison.Ordinal),
-        LabelMatchType.NotEqual => !string.Equals(value, Value, StringComparison.Ordinal),
-        LabelMatchType.RegexMatch => _literals?.Contains(value) ?? _regex!.IsMatch(value),
-        _ => !(_literals?.Contains(value) ?? _regex!.IsMatch(value)),
+        LabelMatchType.Equal => value.SequenceEqual(Value),
+        LabelMatchType.NotEqual => !value.SequenceEqual(Value),
+        LabelMatchType.RegexMatch => _literals is null ? _regex!.IsMatch(value) : _literalChars.Contains(value),
+        _ => !(_literals is null ? _regex!.IsMatch(value) : _literalChars.Contains(value)),
     };
 
     /// <summary>True when the series with <paramref name="labels"/> is selected.</summary>

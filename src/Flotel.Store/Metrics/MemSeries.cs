@@ -6,8 +6,8 @@ namespace Flotel.Store.Metrics;
 /// (<see cref="LabelPairs"/>) in one array shared by every series, the index links series by slot numbers, the series
 /// key (the index's lookup key and the row's <c>labels</c> blob) is not kept: lookups compare the incoming key with the
 /// pairs' strings, and the blob is built once, for the insert. The series is its own open head chunk: deriving from the
-/// appender keeps the head's state in this object (one object header and reference less per series than a head held
-/// in a field; its first buffer is <see cref="MetricStore.InitialHeadBytes"/>).
+/// appender keeps the head's state and its chunk's first <see cref="MetricStore.InitialHeadBytes"/> bytes in this object
+/// (no head object, and no array until the chunk is longer: 144 bytes with a sample or two).
 /// </summary>
 internal sealed class MemSeries(long id, int slot, int hash) : XorChunkAppender(MetricStore.InitialHeadBytes)
 {

@@ -355,11 +355,11 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     }
 
     /// <summary>
-    /// First buffer of a series' head (<see cref="MemSeries"/>): one sample (19 bytes with the header) and a few more. A
-    /// series sampled once a minute grows it by doubling; a pre-sized buffer would be mostly empty in every one of a
-    /// million such heads.
+    /// What a series' head (<see cref="MemSeries"/>) holds before it needs an array: its inline bytes, one sample (19 bytes
+    /// with the header) and a few more. A series sampled once a minute then grows the array by doubling; a pre-sized
+    /// buffer would be mostly empty in every one of a million such heads.
     /// </summary>
-    internal const int InitialHeadBytes = 32;
+    internal const int InitialHeadBytes = XorChunkAppender.InlineBytes;
 
     /// <summary>Samples to decode above which a query decodes series in parallel (below, the threads cost more than they save).</summary>
     internal const long ParallelDecodeSamples = 200_000;
@@ -414,7 +414,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
                 if (series.Head is { Count: > 0 } head && head.LastTimestamp >= minT && head.FirstTimestamp <= maxT)
                 {
                     // A copy: the head keeps growing under ingest once the lock is released.
-                    chunks.Add((head.Bytes.ToArray(), head.FirstTimestamp >= minT && head.LastTimestamp <= maxT));
+                    chunks.Add((head.ToArray(), head.FirstTimestamp >= minT && head.LastTimestamp <= maxT));
                 }
 
                 if (chunks.Count > 0)
@@ -776,15 +776,15 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         }
 
         var n = 0;
-        var it = new XorChunkIterator(head.Bytes);
+        var xor = head.ToArray();
+        var it = new XorChunkIterator(xor);
         while (it.MoveNext(out var t, out var v))
         {
             _sealScratch[n++] = new Sample(t, v);
         }
 
-        var xor = head.Bytes;
         var dec = CompactChunkEncoder.TryEncode(_sealScratch.AsSpan(0, n));
-        return dec is not null && dec.Length < xor.Length ? dec : xor.ToArray();
+        return dec is not null && dec.Length < xor.Length ? dec : xor;
     }
 
     /// <summary>

@@ -7,13 +7,14 @@ namespace Flotel.Store.Metrics;
 /// <summary>
 /// The metric store's in-memory index of every series (guarded by the store's lock).
 /// <code>
-/// slots    MemSeries?[]: a series' slot is its 32-bit id in postings; freed slots are reused
-/// lookup   power-of-two bucket array of slot + 1, chained through MemSeries.NextInBucket, by series key hash
+/// slots    table of MemSeries?: a series' slot is its 32-bit id in postings; freed slots are reused
+/// lookup   power-of-two bucket table of slot + 1, chained through MemSeries.NextInBucket, by series key hash
 /// labels   ids of interned name/value pairs (<see cref="LabelPairs"/>, which hold the postings), every series' ids in
 ///          one int arena of 64 KiB pages (MemSeries.PairsStart, PairsCount): no array object per series, and no large
 ///          array copied or left behind as the arena grows. A removed series leaves a hole; when a new page is needed
 ///          and holes are more than half the live ids, the pages are rebuilt with the live series only
 /// </code>
+/// The slot and bucket tables are in 64 KiB pages (<see cref="PagedArray{T}"/>, no large array left free as they grow).
 /// Label sets are built from the pairs when asked for (a query's selected series), never kept per series.
 /// </summary>
 internal sealed class SeriesIndex
@@ -29,10 +30,10 @@ internal sealed class SeriesIndex
     private const int ArenaPage = 1 << ArenaPageShift;
 
     private readonly LabelPairs _pairs = new();
-    private MemSeries?[] _slots = new MemSeries?[InitialSize];
+    private readonly PagedArray<MemSeries?> _slots = new(InitialSize);
     private int _highWater;
     private readonly Stack<int> _freeSlots = new();
-    private int[] _buckets = new int[InitialSize];
+    private PagedArray<int> _buckets = new(InitialSize);
     private List<int[]> _arena = [];
     private int _arenaUsed;
     private int _arenaHoles;
@@ -43,7 +44,7 @@ internal sealed class SeriesIndex
     /// <summary>Series held.</summary>
     public int Count { get; private set; }
 
-    /// <summary>Distinct label names plus distinct name/value pairs (each pair holds its value's one string).</summary>
+    /// <summary>Distinct label names plus distinct name/value pairs (each pair holds its value once, as UTF-8).</summary>
     public int InternedStrings => _pairs.Count + _pairs.NameCount;
 
     /// <summary>The pair table; for tests.</summary>
@@ -80,13 +81,13 @@ internal sealed class SeriesIndex
         for (var i = 0; i < labels.Count; i++)
         {
             ArenaSpan(series.PairsStart, labels.Count)[i] =
-                _pairs.Add(Decode(labels.GetName(i), ref _nameChars), Decode(labels.GetValue(i), ref _valueChars), series.Slot);
+                _pairs.Add(Decode(labels.GetName(i), ref _nameChars), labels.GetValue(i), series.Slot);
         }
 
         return series;
     }
 
-    /// <summary>A new series with <paramref name="labels"/> (no empty value); new pairs keep its strings.</summary>
+    /// <summary>A new series with <paramref name="labels"/> (no empty value); new names keep its strings.</summary>
     public MemSeries Add(long id, int hash, LabelSet labels)
     {
         var series = NewSeries(id, hash);
@@ -94,7 +95,7 @@ internal sealed class SeriesIndex
         for (var i = 0; i < labels.Count; i++)
         {
             var l = labels[i];
-            ArenaSpan(series.PairsStart, labels.Count)[i] = _pairs.Add(l.Name, l.Value, series.Slot, l.Name, l.Value);
+            ArenaSpan(series.PairsStart, labels.Count)[i] = _pairs.Add(l.Name, l.Value, series.Slot, l.Name);
         }
 
         return series;
@@ -112,7 +113,7 @@ internal sealed class SeriesIndex
             var name = Decode(key[..n], ref _nameChars);
             key = key[(n + 1)..];
             var v = key.IndexOf(KeySeparator);
-            pairs.Add(_pairs.Add(name, Decode(key[..v], ref _valueChars), series.Slot));
+            pairs.Add(_pairs.Add(name, key[..v], series.Slot));
             key = key[(v + 1)..];
         }
 
@@ -218,9 +219,12 @@ internal sealed class SeriesIndex
             {
                 if (_pairs.TryFind(m.Name, m.Value, out var pair))
                 {
-                    foreach (var slot in _pairs.Posting(pair))
+                    for (var page = 0; page < _pairs.PostingPages(pair); page++)
                     {
-                        Consider(_slots[slot]!, ref checkIn);
+                        foreach (var slot in _pairs.PostingPage(pair, page))
+                        {
+                            Consider(_slots[slot]!, ref checkIn);
+                        }
                     }
                 }
 
@@ -248,7 +252,8 @@ internal sealed class SeriesIndex
 
             for (var i = 0; i < nameIds.Length; i++)
             {
-                if (!matchers[i].Matches(ValueOf(s, nameIds[i])))
+                // A value unique to the series is decoded into a buffer, not made a string, for every candidate.
+                if (!matchers[i].Matches(ValueChars(s, nameIds[i])))
                 {
                     return;
                 }
@@ -256,6 +261,26 @@ internal sealed class SeriesIndex
 
             result.Add(s);
         }
+    }
+
+    /// <summary>
+    /// The value of the label with name id <paramref name="nameId"/> in <paramref name="series"/> (empty when absent), as
+    /// characters valid until the next call.
+    /// </summary>
+    private ReadOnlySpan<char> ValueChars(MemSeries series, int nameId)
+    {
+        if (nameId >= 0)
+        {
+            foreach (var pair in PairsOf(series))
+            {
+                if (_pairs.NameIdOfPair(pair) == nameId)
+                {
+                    return _pairs.ValueChars(pair, ref _valueChars);
+                }
+            }
+        }
+
+        return [];
     }
 
     /// <summary>The value of the label with name id <paramref name="nameId"/> in <paramref name="series"/>; empty when absent.</summary>
@@ -279,10 +304,7 @@ internal sealed class SeriesIndex
     {
         if (!_freeSlots.TryPop(out var slot))
         {
-            if (_highWater == _slots.Length)
-            {
-                Array.Resize(ref _slots, _slots.Length * 2);
-            }
+            _slots.Grow(_highWater + 1);
 
             slot = _highWater++;
         }
@@ -378,7 +400,7 @@ internal sealed class SeriesIndex
     /// <summary>Doubles the bucket array (at most one series per bucket on average) and relinks every chain.</summary>
     private void GrowBuckets()
     {
-        var grown = new int[_buckets.Length * 2];
+        var grown = new PagedArray<int>(_buckets.Length * 2);
         for (var slot = 0; slot < _highWater; slot++)
         {
             if (_slots[slot] is { } s)
@@ -408,7 +430,7 @@ internal sealed class SeriesIndex
     {
         foreach (var pair in PairsOf(series))
         {
-            if (!SkipText(ref key, _pairs.NameOf(pair)) || !SkipText(ref key, _pairs.ValueOf(pair)))
+            if (!SkipText(ref key, _pairs.NameOf(pair)) || !SkipUtf8(ref key, _pairs.Utf8Of(pair)))
             {
                 return false;
             }
@@ -434,6 +456,18 @@ internal sealed class SeriesIndex
         }
 
         key = key[(end + 1)..];
+        return true;
+    }
+
+    /// <summary>When <paramref name="key"/> starts with <paramref name="utf8"/> and a separator, moves past both.</summary>
+    private static bool SkipUtf8(ref ReadOnlySpan<byte> key, ReadOnlySpan<byte> utf8)
+    {
+        if (key.Length <= utf8.Length || key[utf8.Length] != KeySeparator || !key.StartsWith(utf8))
+        {
+            return false;
+        }
+
+        key = key[(utf8.Length + 1)..];
         return true;
     }
 

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Flotel.Store.Metrics;
 
@@ -27,6 +28,12 @@ namespace Flotel.Store.Metrics;
 ///           '11' + leading:5 + (length-1):6 + meaningful bits   a new window (leading capped at 31)
 /// </code>
 /// XOR of raw bits keeps every NaN payload, so Prometheus's stale marker (0x7ff0000000000002) survives exactly.
+/// <para>
+/// In memory the chunk's first <see cref="InlineBytes"/> bytes live inside this object and only the rest in an array
+/// (bytes [InlineBytes, …)): a head of a sample or two, what most of a fleet's million series hold between samples a
+/// minute apart, costs no array (the array header alone is 24 bytes), and a longer one loses nothing to the inline part.
+/// <see cref="Bytes"/> is then a view of the inline bytes, or a copy once the chunk is longer.
+/// </para>
 /// </summary>
 public class XorChunkAppender
 {
@@ -39,18 +46,35 @@ public class XorChunkAppender
     /// <summary>A chunk holds at most this many samples (the count is a uint16).</summary>
     internal const int MaxSamples = ushort.MaxValue;
 
-    private ChunkBitWriter _bits;
-    private int _count;
+    /// <summary>Chunk bytes held inside the object: the header, one sample (16 bytes) and about one more at a minute's spacing.</summary>
+    internal const int InlineBytes = 32;
+
+    /// <summary>Trailing zeros of the current window before there is one (a window has at most 63).</summary>
+    private const byte NoWindow = byte.MaxValue;
+
+    private InlineChunkBytes _inline;
+    private byte[]? _more;
+    private int _bitPos = HeaderBytes * 8;
     private long _lastT;
     private long _lastDelta;
     private ulong _lastBits;
-    private int _leading;
-    private int _trailing;
-    private bool _hasWindow;
+    private ushort _count;
+    private byte _leading;
 
+    // NoWindow until a value opens the first leading/trailing-zero window (no flag field: with one, the series object,
+    // which derives from this class, is 8 bytes larger; MemSeriesTests).
+    private byte _trailing = NoWindow;
+
+    /// <summary>
+    /// An appender whose chunk continues past the inline bytes in an array of <paramref name="initialCapacity"/> -
+    /// <see cref="InlineBytes"/> bytes, allocated now (none when the inline bytes are all it asks for).
+    /// </summary>
     public XorChunkAppender(int initialCapacity = 64)
     {
-        _bits = new ChunkBitWriter(initialCapacity);
+        if (initialCapacity > InlineBytes)
+        {
+            _more = new byte[initialCapacity - InlineBytes];
+        }
     }
 
     /// <summary>Samples in the chunk.</summary>
@@ -63,29 +87,49 @@ public class XorChunkAppender
     public long LastTimestamp => _lastT;
 
     /// <summary>Encoded size so far, header included.</summary>
-    public int ByteLength => _bits.ByteLength;
+    public int ByteLength => (_bitPos + 7) >> 3;
 
-    /// <summary>The encoded chunk (header updated); valid until the next append or reset.</summary>
-    public ReadOnlySpan<byte> Bytes
+    /// <summary>
+    /// The encoded chunk (header updated): a view valid until the next append or reset while the chunk fits the inline
+    /// bytes, else a copy (<see cref="ToArray"/> copies once in either case).
+    /// </summary>
+    public ReadOnlySpan<byte> Bytes => ByteLength <= InlineBytes ? InlineSpan()[..ByteLength] : ToArray();
+
+    /// <summary>A copy of the encoded chunk (header updated).</summary>
+    public byte[] ToArray()
     {
-        get
+        var length = ByteLength;
+        var copy = new byte[length];
+        var inline = InlineSpan();
+        if (length <= InlineBytes)
         {
-            BinaryPrimitives.WriteUInt16LittleEndian(_bits.Buffer, (ushort)_count);
-            return _bits.Buffer.AsSpan(0, ByteLength);
+            inline[..length].CopyTo(copy);
         }
+        else
+        {
+            inline.CopyTo(copy);
+            _more.AsSpan(0, length - InlineBytes).CopyTo(copy.AsSpan(InlineBytes));
+        }
+
+        return copy;
     }
 
-    /// <summary>Empties the chunk, keeping its buffer.</summary>
+    /// <summary>Empties the chunk, keeping the array it grew into.</summary>
     public void Reset()
     {
-        _bits.Reset();
+        if (ByteLength > InlineBytes)
+        {
+            Array.Clear(_more!, 0, ByteLength - InlineBytes);
+        }
+
+        _inline = default;
+        _bitPos = HeaderBytes * 8;
         _count = 0;
         _lastT = 0;
         _lastDelta = 0;
         _lastBits = 0;
         _leading = 0;
-        _trailing = 0;
-        _hasWindow = false;
+        _trailing = NoWindow;
         FirstTimestamp = 0;
     }
 
@@ -148,7 +192,7 @@ public class XorChunkAppender
         {
             var leading = Math.Min(BitOperations.LeadingZeroCount(xor), 31);
             var trailing = BitOperations.TrailingZeroCount(xor);
-            if (_hasWindow && leading >= _leading && trailing >= _trailing)
+            if (_trailing != NoWindow && leading >= _leading && trailing >= _trailing)
             {
                 var length = 64 - _leading - _trailing;
                 WriteBits(0b10, 2);
@@ -161,9 +205,8 @@ public class XorChunkAppender
                 WriteBits((ulong)leading, 5);
                 WriteBits((ulong)(length - 1), 6);
                 WriteBits(xor >> trailing, length);
-                _leading = leading;
-                _trailing = trailing;
-                _hasWindow = true;
+                _leading = (byte)leading;
+                _trailing = (byte)trailing;
             }
         }
 
@@ -176,5 +219,47 @@ public class XorChunkAppender
 
     internal static bool FitsSigned(long v, int bits) => v >= -(1L << (bits - 1)) && v < (1L << (bits - 1));
 
-    private void WriteBits(ulong value, int count) => _bits.Write(value, count);
+    /// <summary>The inline bytes, the count written into its header first.</summary>
+    private Span<byte> InlineSpan()
+    {
+        Span<byte> inline = _inline;
+        BinaryPrimitives.WriteUInt16LittleEndian(inline, _count);
+        return inline;
+    }
+
+    /// <summary>Writes the low <paramref name="count"/> bits of <paramref name="value"/>, most significant first.</summary>
+    private void WriteBits(ulong value, int count)
+    {
+        while (count > 0)
+        {
+            var free = 8 - (_bitPos & 7);
+            var n = Math.Min(free, count);
+            var chunk = (byte)((value >> (count - n)) & ((1UL << n) - 1));
+            ByteAt(_bitPos >> 3) |= (byte)(chunk << (free - n));
+            _bitPos += n;
+            count -= n;
+        }
+    }
+
+    private ref byte ByteAt(int index)
+    {
+        if (index < InlineBytes)
+        {
+            return ref _inline[index];
+        }
+
+        index -= InlineBytes;
+        if (_more is null || index >= _more.Length)
+        {
+            Array.Resize(ref _more, Math.Max(index + 1, Math.Max(InlineBytes, (_more?.Length ?? 0) * 2)));
+        }
+
+        return ref _more[index];
+    }
+
+    [InlineArray(InlineBytes)]
+    private struct InlineChunkBytes
+    {
+        private byte _first;
+    }
 }

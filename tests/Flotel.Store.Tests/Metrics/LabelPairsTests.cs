@@ -8,18 +8,20 @@ public sealed class LabelPairsTests
     private static string N(int i) => i.ToString(CultureInfo.InvariantCulture);
 
     [Fact]
-    public void Add_SamePairFromCharsAndFromStrings_OneIdOneStringOnePostingEach()
+    public void Add_SamePairFromCharsAndFromUtf8_OneIdOneStringOnePostingEach()
     {
         var pairs = new LabelPairs();
-        var a = pairs.Add("job", "node", slot: 0, "job", "node");
-        var b = pairs.Add("job".AsSpan(), new string("node".AsSpan()), slot: 1);
+        var a = pairs.Add("job", "node", slot: 0, "job");
+        var b = pairs.Add("job".AsSpan(), "node"u8, slot: 1);
         var c = pairs.Add("instance", "node", slot: 1);
 
         Assert.Equal(a, b);
         Assert.NotEqual(a, c);
         Assert.Equal(2, pairs.Count);
         Assert.Equal(2, pairs.NameCount);
-        Assert.Same("node", pairs.ValueOf(a)); // the literal given first is the one kept
+        Assert.Equal("node", pairs.ValueOf(a));
+        Assert.Same(pairs.ValueOf(a), pairs.ValueOf(b)); // a shared pair's value: one string, made once
+        Assert.Same("job", pairs.NameOf(a)); // the name given first is the one kept
         Assert.Equal("job", pairs.NameOf(a));
         Assert.Equal([0, 1], pairs.Posting(a).ToArray());
         Assert.Equal([1], pairs.Posting(c).ToArray());
@@ -45,6 +47,90 @@ public sealed class LabelPairsTests
     }
 
     [Fact]
+    public void ValueOf_UniqueAndSharedPairs_UniqueValuesAreUtf8OnlySharedOnesKeepAString()
+    {
+        var pairs = new LabelPairs();
+        var unique = pairs.Add("instance", "10.0.0.1:9100", 0);
+        var shared = pairs.Add("job", "node", 0);
+        pairs.Add("job", "node", 1);
+
+        Assert.False(pairs.HasValueString(unique));
+        Assert.True(pairs.HasValueString(shared));
+        Assert.Equal("10.0.0.1:9100", pairs.ValueOf(unique));
+        Assert.Equal("10.0.0.1:9100"u8, pairs.Utf8Of(unique));
+        Assert.Equal((13 + 4, 0, 65_536, 0), pairs.ValueArenaSize); // the two values' bytes, one page
+
+        // Back to one series: the string stays until the pair goes.
+        pairs.Unpost(shared, [1]);
+        Assert.True(pairs.HasValueString(shared));
+        pairs.Unpost(shared, [0]);
+        Assert.False(pairs.HasValueString(shared));
+    }
+
+    [Fact]
+    public void Add_ValueLongerThanAnArenaPage_IsKeptApartAndFoundAgain()
+    {
+        var pairs = new LabelPairs();
+        var huge = new string('v', Utf8Arena.PageBytes + 1);
+        var id = pairs.Add("blob", huge, 0);
+
+        Assert.Equal(1, pairs.ValueArenaSize.Long);
+        Assert.Equal(0, pairs.ValueArenaSize.Used);
+        Assert.Equal(huge, pairs.ValueOf(id));
+        Assert.True(pairs.TryFind("blob", huge, out var found));
+        Assert.Equal(id, found);
+
+        pairs.Unpost(id, [0]);
+        Assert.Equal(0, pairs.ValueArenaSize.Long);
+        Assert.False(pairs.TryFind("blob", huge, out _));
+    }
+
+    [Fact]
+    public void ValueArena_RemovedPairsLeaveHoles_RebuiltWhenMoreThanHalfWithValuesIntact()
+    {
+        // 7-byte values: 9,362 in a 64 KiB page.
+        var pairs = new LabelPairs();
+        var ids = new Dictionary<int, int>();
+        for (var i = 0; i < 20_000; i++)
+        {
+            ids[i] = pairs.Add("n", (1_000_000 + i).ToString(CultureInfo.InvariantCulture), slot: i);
+        }
+
+        Assert.Equal(3 * Utf8Arena.PageBytes, pairs.ValueArenaSize.Length);
+        for (var i = 0; i < 20_000; i++)
+        {
+            if (i % 4 != 0)
+            {
+                pairs.Unpost(ids[i], [i]);
+                ids.Remove(i);
+            }
+        }
+
+        // Two full pages of 9,362 values (the 2 bytes left at each end are holes) and 1,276 on the third.
+        Assert.Equal(((2 * 65_536) + (1_276 * 7), (15_000 * 7) + 4), (pairs.ValueArenaSize.Used, pairs.ValueArenaSize.Holes));
+
+        // Values added until a page is needed: then the arena is rebuilt from the 5,000 live values and the new ones.
+        var next = 20_000;
+        while (pairs.ValueArenaSize.Used + 7 <= pairs.ValueArenaSize.Length)
+        {
+            ids[next] = pairs.Add("n", (1_000_000 + next).ToString(CultureInfo.InvariantCulture), slot: next);
+            next++;
+        }
+
+        ids[next] = pairs.Add("n", (1_000_000 + next).ToString(CultureInfo.InvariantCulture), slot: next);
+        Assert.Equal(ids.Count * 7, pairs.ValueArenaSize.Used - pairs.ValueArenaSize.Holes);
+        Assert.True(pairs.ValueArenaSize.Length < 3 * Utf8Arena.PageBytes);
+        foreach (var (i, id) in ids)
+        {
+            var value = (1_000_000 + i).ToString(CultureInfo.InvariantCulture);
+            Assert.Equal(value, pairs.ValueOf(id));
+            Assert.True(pairs.TryFind("n", value, out var found));
+            Assert.Equal(id, found);
+            Assert.Equal([i], pairs.Posting(id));
+        }
+    }
+
+    [Fact]
     public void Posting_ManySeries_KeepsInsertionOrderAndGrowsByHalfWhenLarge()
     {
         var pairs = new LabelPairs();
@@ -59,6 +145,51 @@ public sealed class LabelPairsTests
         Assert.Equal(5000, count);
         // 2 → 4 → … → 1024 doubling, then 1536, 2304, 3456, 5184: at most half again what it holds.
         Assert.Equal(5184, capacity);
+    }
+
+    [Fact]
+    public void Posting_LongerThanOnePage_ContinuesInPagesInInsertionOrder()
+    {
+        var pairs = new LabelPairs();
+        var id = 0;
+        var n = (2 * LabelPairs.PostingPageLength) + 100;
+        for (var slot = 0; slot < n; slot++)
+        {
+            id = pairs.Add("job", "node", slot);
+        }
+
+        Assert.Equal(3, pairs.PostingPages(id));
+        Assert.Equal(LabelPairs.PostingPageLength, pairs.PostingPage(id, 0).Length);
+        Assert.Equal(100, pairs.PostingPage(id, 2).Length);
+        Assert.Equal(Enumerable.Range(0, n), pairs.Posting(id));
+        // Whole pages, none copied into a larger array: the room is at most one page more than the slots.
+        Assert.Equal((n, 3 * LabelPairs.PostingPageLength), pairs.PostingSize(id));
+    }
+
+    [Fact]
+    public void Unpost_AcrossPages_KeepsOrderDropsEmptyPagesThenReturnsToOneArray()
+    {
+        var pairs = new LabelPairs();
+        var id = 0;
+        var n = 3 * LabelPairs.PostingPageLength;
+        for (var slot = 0; slot < n; slot++)
+        {
+            id = pairs.Add("job", "node", slot);
+        }
+
+        pairs.Unpost(id, [.. Enumerable.Range(0, n).Where(s => s % 3 == 0)]);
+        var kept = Enumerable.Range(0, n).Where(s => s % 3 != 0).ToArray();
+        Assert.Equal(kept, pairs.Posting(id));
+        Assert.Equal((kept.Length, 2 * LabelPairs.PostingPageLength), pairs.PostingSize(id));
+
+        // Posting again after a removal fills the pages from where the kept slots end.
+        pairs.Add("job", "node", n);
+        Assert.Equal([.. kept, n], pairs.Posting(id));
+
+        pairs.Unpost(id, [.. Enumerable.Range(0, n + 1).Where(s => s >= 10)]);
+        Assert.Equal([1, 2, 4, 5, 7, 8], pairs.Posting(id));
+        Assert.Equal((6, 12), pairs.PostingSize(id)); // one array again, shrunk to twice its slots
+        Assert.Equal(1, pairs.PostingPages(id));
     }
 
     [Fact]

@@ -130,6 +130,66 @@ public sealed class SeriesIndexTests
     }
 
     [Fact]
+    public void Remove_SeriesOnManySlotPages_LookupsAndMatchersFindOnlyTheRest()
+    {
+        // 20,000 series: more than two pages of slots (8,192 references each) and of buckets (16,384 ints).
+        var index = new SeriesIndex();
+        var all = new MemSeries[20_000];
+        for (var n = 0; n < all.Length; n++)
+        {
+            all[n] = index.Add(n + 1, hash: n * 7919, Numbered(n));
+        }
+
+        index.Remove([.. all.Where(s => s.Id % 5 == 0)]);
+        for (var n = 0; n < all.Length; n++)
+        {
+            var found = index.Find(Key(Numbered(n)), n * 7919);
+            Assert.Equal(all[n].Id % 5 == 0 ? null : all[n], found);
+        }
+
+        var g1 = index.Resolve([M(LabelMatchType.Equal, "group", "g1")], CancellationToken.None);
+        Assert.Equal(all.Where(s => s.Id % 5 != 0 && (s.Id - 1) % 3 == 1).Select(s => s.Id), g1.Select(s => s.Id));
+
+        // Freed slots are taken again; the new series are found by key and by their shared pair.
+        var again = index.Add(50_000, hash: 5, Numbered(30_001));
+        Assert.Equal(0, (again.Slot + 1) % 5);
+        Assert.Same(again, index.Find(Key(Numbered(30_001)), 5));
+        Assert.Contains(again, index.Resolve([M(LabelMatchType.Equal, "group", "g1")], CancellationToken.None));
+        Assert.Equal(16_001, index.Count);
+    }
+
+    [Fact]
+    public void Resolve_MatchersOnValuesUniqueToEachSeries_SameAnswerAsStringsWithoutAStringPerCandidate()
+    {
+        var index = new SeriesIndex();
+        var all = new MemSeries[20_000];
+        for (var n = 0; n < all.Length; n++)
+        {
+            all[n] = index.Add(n + 1, hash: n, Numbered(n));
+        }
+
+        LabelMatcher[][] queries =
+        [
+            [M(LabelMatchType.RegexMatch, "n", "1[0-9]*7")],
+            [M(LabelMatchType.RegexMatch, "n", "42|4242|x")],
+            [M(LabelMatchType.RegexNoMatch, "n", "[0-9]*[1-9]"), M(LabelMatchType.NotEqual, "group", "g1")],
+            [M(LabelMatchType.Equal, "__name__", "m"), M(LabelMatchType.Equal, "n", "19999")],
+        ];
+        foreach (var matchers in queries)
+        {
+            var expected = Enumerable.Range(0, all.Length).Where(n => matchers.All(m => m.Matches(Numbered(n)))).Select(n => (long)n + 1);
+            Assert.Equal(expected, index.Resolve(matchers, CancellationToken.None).Select(s => s.Id));
+        }
+
+        // A string per candidate would be at least 32 bytes × 20,000.
+        index.Resolve(queries[1], CancellationToken.None);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var found = index.Resolve(queries[1], CancellationToken.None);
+        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - before, 0, 20_000);
+        Assert.Equal(2, found.Count);
+    }
+
+    [Fact]
     public void LabelArena_GrowsByPagesAndDropsHolesOfRemovedSeries_LabelsStayRight()
     {
         var index = new SeriesIndex();

@@ -75,6 +75,73 @@ public sealed class XorChunkTests(Xunit.Abstractions.ITestOutputHelper output)
         return [.. result];
     }
 
+    /// <summary>24 samples a minute apart with a few ms of jitter and changing values: 215 bytes, past the inline ones.</summary>
+    private static Sample[] MinuteSamples(int n)
+    {
+        double[] values = [1.0, 1.5, 1024.25, -3.0, 1e300, 0.1];
+        var samples = new Sample[n];
+        for (var i = 0; i < n; i++)
+        {
+            samples[i] = new Sample(1_700_000_000_000 + (i * 60_000L) + (i * 7919 % 13), values[i % 6] * (i + 1));
+        }
+
+        return samples;
+    }
+
+    [Fact]
+    public void Bytes_ShortAndLongerThanTheInlineBytes_AreTheLayoutsBytes()
+    {
+        // Expected bytes from a separate implementation of the layout in XorChunkAppender's comment (a short script, not
+        // this encoder): the in-memory split of the chunk (inline bytes, then an array) must not change them.
+        const string two = "0200000000018bcfe568003ff0000000000000e0ea62c25fff80";
+        const string all = "1800000000018bcfe568003ff0000000000000e0ea62c25fffb42140036062020006c1fdf3aeea5d5004981a41beee789933a0374fffe66666666"
+            + "6669bff3800d0000000000003001b0075009000000000280fc01200000000057c9cd9d33b00a1b69060d7f6abacd8fbd3fec99999999999a6ffce0"
+            + "01f000000000000c006c01f603c000000000a02180780000000015f18b14028403e7b24185ae4c9c4cb03b4ff9f99999999999a8003400000000000"
+            + "37fe7007580a80000000060036808581500000000057da358170380a9108fa087ce2cbcd9ef0";
+        foreach (var capacity in new[] { XorChunkAppender.InlineBytes, 64, 4096 })
+        {
+            var appender = new XorChunkAppender(capacity);
+            var samples = MinuteSamples(24);
+            for (var i = 0; i < samples.Length; i++)
+            {
+                Assert.True(appender.TryAppend(samples[i].TimestampMs, samples[i].Value));
+                if (i == 1)
+                {
+                    Assert.Equal(two, Convert.ToHexStringLower(appender.Bytes));
+                    Assert.Equal(two, Convert.ToHexStringLower(appender.ToArray()));
+                }
+            }
+
+            Assert.Equal(all, Convert.ToHexStringLower(appender.Bytes));
+            Assert.Equal(all, Convert.ToHexStringLower(appender.ToArray()));
+            Assert.Equal(all.Length / 2, appender.ByteLength);
+        }
+    }
+
+    [Fact]
+    public void Reset_AfterGrowingPastTheInlineBytes_EncodesAgainAsAFreshAppender()
+    {
+        var samples = MinuteSamples(24);
+        var reused = new XorChunkAppender(XorChunkAppender.InlineBytes);
+        foreach (var s in samples)
+        {
+            reused.TryAppend(s.TimestampMs, s.Value);
+        }
+
+        reused.Reset();
+        Assert.Equal(0, reused.Count);
+        Assert.Equal(XorChunkAppender.HeaderBytes, reused.ByteLength);
+        var fresh = new XorChunkAppender(XorChunkAppender.InlineBytes);
+        foreach (var s in samples.AsSpan(3, 12))
+        {
+            reused.TryAppend(s.TimestampMs, s.Value);
+            fresh.TryAppend(s.TimestampMs, s.Value);
+        }
+
+        Assert.Equal(fresh.ToArray(), reused.ToArray());
+        AssertBitExact(samples.AsSpan(3, 12).ToArray(), Decode(reused.ToArray()));
+    }
+
     [Fact]
     public void DecimalEncoding_ExactDecimals_RoundTripBitExact()
     {
