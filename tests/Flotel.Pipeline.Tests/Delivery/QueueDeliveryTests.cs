@@ -182,8 +182,7 @@ public sealed class QueueDeliveryTests : IDisposable
     {
         await using var queue = DurableQueue.Open(_dir.Options());
         var sender = new ScriptedSender();
-        var options = new DeliveryOptions { Linger = TimeSpan.FromSeconds(5), RetryInitial = TimeSpan.FromMilliseconds(5), RetryMax = TimeSpan.FromMilliseconds(20) };
-        await using (var delivery = new QueueDelivery<string>("out", queue.OpenReader("out"), new WordDecoder(), sender, null, options, new MetricsRegistry(), TimeProvider.System, NullLogger.Instance))
+        await using (var delivery = Lingering(queue, sender, TimeSpan.FromSeconds(5)))
         {
             delivery.Start();
             await AppendAsync(queue, "a");
@@ -203,8 +202,7 @@ public sealed class QueueDeliveryTests : IDisposable
     {
         await using var queue = DurableQueue.Open(_dir.Options());
         var sender = new ScriptedSender();
-        var options = new DeliveryOptions { Linger = TimeSpan.FromSeconds(10), RetryInitial = TimeSpan.FromMilliseconds(5), RetryMax = TimeSpan.FromMilliseconds(20) };
-        await using (var delivery = new QueueDelivery<string>("out", queue.OpenReader("out"), new WordDecoder(), sender, null, options, new MetricsRegistry(), TimeProvider.System, NullLogger.Instance))
+        await using (var delivery = Lingering(queue, sender, TimeSpan.FromSeconds(10)))
         {
             delivery.Start();
             await AppendAsync(queue, "a");
@@ -292,6 +290,11 @@ public sealed class QueueDeliveryTests : IDisposable
     }
 
     public void Dispose() => _dir.Dispose();
+
+    private static QueueDelivery<string> Lingering(DurableQueue queue, ScriptedSender sender, TimeSpan linger) =>
+        new("out", queue.OpenReader("out"), new WordDecoder(), sender, null,
+            new DeliveryOptions { Linger = linger, RetryInitial = TimeSpan.FromMilliseconds(5), RetryMax = TimeSpan.FromMilliseconds(20) },
+            new MetricsRegistry(), TimeProvider.System, NullLogger.Instance);
 
     private static QueueDelivery<string> Create(
         DurableQueue queue, IBatchSender<string> sender, IDeadLetterSink<string>? deadLetters = null, int maxBatchItems = 100, MetricsRegistry? registry = null) =>

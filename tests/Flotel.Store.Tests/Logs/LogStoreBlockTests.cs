@@ -162,7 +162,8 @@ public sealed class LogStoreBlockTests
         int commits = 0;
         while (written < LogStore.SmallBlockBytes)
         {
-            List<LogEvent> batch = [.. Enumerable.Range(0, 5).Select(i => TestLogStore.Event(May12.AddSeconds(commits), TestLogStore.RandomWords(random, 2000)))];
+            List<LogEvent> batch = [.. Enumerable.Range(0, 5)
+                .Select(i => TestLogStore.Event(May12.AddSeconds(commits), TestLogStore.RandomWords(random, 2000)))];
             await t.Store.WriteAsync(batch);
             written += 5 * 2000;
             commits++;

@@ -10,8 +10,8 @@ namespace Flotel.Gateway.Outputs.EmbeddedStore;
 /// The <c>store-metrics</c> reader of the embedded store: appends remote-write samples to the metric store's in-memory
 /// head chunks and defers the commit (<see cref="DeliveryOptions.FlushInterval"/>): the cursor moves only after
 /// <see cref="MetricStore.FlushAsync"/> persisted the heads — every <see cref="EmbeddedStoreOutput.MetricsFlushInterval"/>,
-/// when the queue is empty (at most every <see cref="EmbeddedStoreOutput.MetricsIdleFlushInterval"/>) and at stop — so a crash replays the queue into the heads and the store drops the samples
-/// it already has as duplicates.
+/// when the queue is empty (at most every <see cref="EmbeddedStoreOutput.MetricsIdleFlushInterval"/>) and at stop — so
+/// a crash replays the queue into the heads and the store drops the samples it already has as duplicates.
 /// </summary>
 public sealed class StoreMetricsOutput : OutputHost<ReadOnlyMemory<byte>>, IFlushingSender, ISelfReportingSender
 {
