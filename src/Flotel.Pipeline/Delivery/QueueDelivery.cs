@@ -271,7 +271,10 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
                 records.Clear();
                 if (_lingerBeforeNextRead)
                 {
+                    // The batch sent ahead is landed and committed first: a crash during the wait must not find it
+                    // written but not committed (it would be delivered twice).
                     _lingerBeforeNextRead = false;
+                    await LandInFlightAsync().ConfigureAwait(false);
                     await LingerAsync().ConfigureAwait(false);
                 }
 

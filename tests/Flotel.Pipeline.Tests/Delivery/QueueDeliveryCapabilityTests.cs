@@ -119,6 +119,25 @@ public sealed class QueueDeliveryCapabilityTests : IDisposable
     }
 
     [Fact]
+    public async Task Linger_WithSendAhead_CommitsTheBatchSentAheadBeforeWaiting()
+    {
+        await using var queue = DurableQueue.Open(_dir.Options());
+        var sender = new StoreLikeSender();
+        var options = Options(sendAhead: true, replay: true);
+        options.Linger = TimeSpan.FromSeconds(10);
+        options.MaxQueueRecords = 16;
+        // A clock that never moves: the linger lasts until the stop, so only a commit before the wait empties the lag.
+        var frozen = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        await using var delivery = new QueueDelivery<string>("out", queue.OpenReader("out"), new CountingDecoder(), sender, null, options,
+            new MetricsRegistry(), frozen, NullLogger.Instance, reopenReader: () => queue.OpenReader("out"));
+        delivery.Start();
+        await AppendAsync(queue, "a");
+        await Until(() => sender.Accepted.Count == 1);
+        await Until(() => Lag(queue) == 0);
+        await delivery.StopAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
     public async Task FlushInterval_FlushFails_NothingCommittedAndTheFailureReported()
     {
         await using var queue = DurableQueue.Open(_dir.Options());
