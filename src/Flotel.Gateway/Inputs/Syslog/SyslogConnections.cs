@@ -50,6 +50,21 @@ internal sealed class SyslogConnections : IDisposable
         }
     }
 
+    /// <summary>Connections waiting for bytes now (neither busy nor swept).</summary>
+    public int QuietCount()
+    {
+        lock (_lock)
+        {
+            var quiet = 0;
+            foreach (var connection in _open)
+            {
+                quiet += connection.IsQuiet ? 1 : 0;
+            }
+
+            return quiet;
+        }
+    }
+
     /// <summary>The clock every connection's quiet time is read from.</summary>
     public long Now() => _time.GetTimestamp();
 
@@ -144,6 +159,9 @@ internal sealed class SyslogConnection(Socket socket)
 
     /// <summary>The task serving the connection (set once it is started).</summary>
     public Task Serving { get; set; } = Task.CompletedTask;
+
+    /// <summary>True while the connection waits for bytes with everything before queued.</summary>
+    public bool IsQuiet => Volatile.Read(ref _quietSince) is not Busy and not Swept;
 
     /// <summary>True once the idle sweep closed the connection.</summary>
     public bool WasSwept => Volatile.Read(ref _quietSince) == Swept;

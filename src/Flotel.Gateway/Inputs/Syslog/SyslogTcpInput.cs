@@ -93,6 +93,9 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
     /// <summary>Connections being served now.</summary>
     public int OpenConnections => Volatile.Read(ref _open);
 
+    /// <summary>Connections waiting for bytes with everything they sent queued (their idle clocks run).</summary>
+    internal int WaitingConnections => _connections.QuietCount();
+
     /// <summary>The bound address (the real port when 0 was asked for); valid after <see cref="Start"/>.</summary>
     public IPEndPoint LocalEndPoint => (IPEndPoint)(_listener?.LocalEndPoint ?? throw new InvalidOperationException("not started"));
 
