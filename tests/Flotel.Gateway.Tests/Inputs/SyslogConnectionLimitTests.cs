@@ -1,8 +1,10 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
 using Flotel.Gateway.Inputs.Syslog;
 using Flotel.Gateway.Queueing;
+using Flotel.Gateway.Tests.Outputs;
 using Flotel.Gateway.Tests.TestKit;
 using Flotel.Pipeline.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -103,6 +105,51 @@ public sealed class SyslogConnectionLimitTests
     }
 
     [Fact]
+    public async Task TlsPeerThatStopsInsideARecord_IsClosedAfterTheIdleTimeout_AndCounted()
+    {
+        var sink = new ListSink();
+        var registry = new MetricsRegistry();
+        var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch.AddDays(20000));
+        var caFile = Path.GetTempFileName();
+        try
+        {
+            using var certificate = TestCertificates.CreateServerCertificate(caFile);
+            await using var input = new SyslogTcpInput(
+                new IPEndPoint(IPAddress.Loopback, 0), new SslServerAuthenticationOptions { ServerCertificate = certificate }, 4096, sink,
+                new SyslogInputCounters(registry, "tls"), time, NullLogger.Instance, new SyslogConnectionLimits { IdleTimeout = TimeSpan.FromMinutes(15) });
+            input.Start();
+
+            using var tcp = await ConnectAsync(input);
+            var cut = new CuttingStream(tcp.GetStream());
+            var pinned = certificate.Thumbprint;
+            using var ssl = new SslStream(
+                cut, leaveInnerStreamOpen: true, (_, presented, _, _) => string.Equals(presented?.GetCertHashString(), pinned, StringComparison.OrdinalIgnoreCase));
+            await ssl.AuthenticateAsClientAsync("127.0.0.1");
+            await ssl.WriteAsync(Encoding.UTF8.GetBytes("whole\n"));
+            await Eventually.TrueAsync(() => sink.Frames().Count == 1, "the whole line");
+
+            // Only the first bytes of the next record leave the client: the server waits for the rest of it.
+            cut.CutNextWrite = true;
+            await ssl.WriteAsync(Encoding.UTF8.GetBytes("never completed\n"));
+            await Eventually.TrueAsync(() => input.WaitingConnections == 1, "the connection waiting for bytes");
+            time.Advance(TimeSpan.FromMinutes(17));
+
+            // The raw stream may still hold the server's post-handshake TLS messages (session tickets) before its end.
+            while (await ReadUntilClosedAsync(tcp) > 0)
+            {
+            }
+
+            Assert.Contains("flotel_syslog_connections_idle_closed_total{transport=\"tls\"} 1", registry.ToText(), StringComparison.Ordinal);
+            await Eventually.TrueAsync(() => input.OpenConnections == 0, "the connection to end");
+            Assert.Equal(["whole"], sink.Frames().Select(f => f.Frame));
+        }
+        finally
+        {
+            File.Delete(caFile);
+        }
+    }
+
+    [Fact]
     public async Task IdleTimeoutZero_NeverClosesAConnection()
     {
         var sink = new ListSink();
@@ -175,6 +222,45 @@ public sealed class SyslogConnectionLimitTests
             }
 
             await Inner.AppendBatchAsync(records, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A client stream that, when told to, sends only the first 5 bytes of the next write (a TLS record's header).</summary>
+    private sealed class CuttingStream(Stream inner) : Stream
+    {
+        public bool CutNextWrite { get; set; }
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Flush() => inner.Flush();
+
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (CutNextWrite)
+            {
+                CutNextWrite = false;
+                return inner.WriteAsync(buffer[..Math.Min(5, buffer.Length)], cancellationToken);
+            }
+
+            return inner.WriteAsync(buffer, cancellationToken);
         }
     }
 }

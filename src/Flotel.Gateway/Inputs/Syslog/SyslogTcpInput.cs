@@ -273,7 +273,9 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
                 // Wait for bytes without a buffer: a zero-byte read completes when data (or EOF) arrives, and SslStream
                 // returns its own buffer to the pool while it waits, so an idle connection holds no receive memory (an
                 // idle device must cost about what rsyslog's imptcp costs, docs/benchmarks.md). Its idle clock runs
-                // from now; the listener's sweep closes the socket once it ran for the idle timeout.
+                // from now until a read returns bytes; the listener's sweep closes the socket once it ran for the idle
+                // timeout (over TLS the bytes that end the wait may be part of a record, and the read below waits for
+                // the rest: a peer that stops inside a record is idle too).
                 connection.Quiet(_connections.Now());
                 var ended = false;
                 try
@@ -283,11 +285,6 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
                 catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
                 {
                     ended = true; // a reset or closed connection ends the stream like EOF; what was read is still framed
-                }
-
-                if (!connection.Wake())
-                {
-                    ended = true; // the idle sweep closed the socket (and counted it)
                 }
 
                 var batch = RentBatch();
@@ -308,6 +305,9 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
                             n = 0;
                         }
 
+                        // Busy from now on (framing, queueing), unless the idle sweep closed the socket meanwhile (and
+                        // counted it): then what this read returned is still framed and queued, and the connection ends.
+                        ended = !connection.Wake();
                         if (n == 0)
                         {
                             ended = true;
@@ -318,10 +318,12 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
                         Frame(framing, buffer, batch, final: false);
 
                         // More is already in the socket: read it into the same batch (one append, one fsync for all).
-                        if (batch.WrittenBytes >= MaxBatchBytes || Available(socket) == 0)
+                        if (ended || batch.WrittenBytes >= MaxBatchBytes || Available(socket) == 0)
                         {
                             break;
                         }
+
+                        connection.Quiet(_connections.Now());
                     }
 
                     if (ended)
