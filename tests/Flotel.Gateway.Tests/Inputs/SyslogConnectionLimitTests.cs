@@ -123,7 +123,9 @@ public sealed class SyslogConnectionLimitTests
             var cut = new CuttingStream(tcp.GetStream());
             var pinned = certificate.Thumbprint;
             using var ssl = new SslStream(
-                cut, leaveInnerStreamOpen: true, (_, presented, _, _) => string.Equals(presented?.GetCertHashString(), pinned, StringComparison.OrdinalIgnoreCase));
+                cut,
+                leaveInnerStreamOpen: true,
+                (_, presented, _, _) => string.Equals(presented?.GetCertHashString(), pinned, StringComparison.OrdinalIgnoreCase));
             await ssl.AuthenticateAsClientAsync("127.0.0.1");
             await ssl.WriteAsync(Encoding.UTF8.GetBytes("whole\n"));
             await Eventually.TrueAsync(() => sink.Frames().Count == 1, "the whole line");
@@ -244,7 +246,8 @@ public sealed class SyslogConnectionLimitTests
 
         public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
 
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            inner.ReadAsync(buffer, cancellationToken);
 
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
 

@@ -17,8 +17,9 @@ namespace Flotel.Gateway.Inputs.Syslog;
 /// architecture §5). Each connection is one loop (socket → pooled buffer → framer → one batch of queue records per
 /// round of reads); while it waits for the queue's fsync the socket's receive buffer collects what arrives, and the next
 /// round reads all of it into one batch (group commit without a timer). When the queue is full the loop stops reading,
-/// the socket's receive buffer fills and TCP flow control pushes back on the sender: nothing is dropped. A queue that cannot write (a full data disk) is the same back-pressure: the batch already read
-/// is kept and retried until the disk has room, the connection stays open.
+/// the socket's receive buffer fills and TCP flow control pushes back on the sender: nothing is dropped. A queue that
+/// cannot write (a full data disk) is the same back-pressure: the batch already read is kept and retried until the disk
+/// has room, the connection stays open.
 /// Each listener holds at most <see cref="SyslogConnectionLimits.MaxConnections"/> connections (one more is closed as
 /// soon as it is accepted) and closes a connection that sent nothing for <see cref="SyslogConnectionLimits.IdleTimeout"/>
 /// (one sweep per listener, <see cref="SyslogConnections"/>).
