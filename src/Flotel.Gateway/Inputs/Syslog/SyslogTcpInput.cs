@@ -242,6 +242,7 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
         Stream? stream = null;
         DeviceIdentity? device = null;
         var buffer = new SyslogReceiveBuffer();
+        var pending = new PendingAppend();
         try
         {
             var remote = (socket.RemoteEndPoint as IPEndPoint)?.Address;
@@ -271,6 +272,13 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
             long discardedSeen = 0;
             while (true)
             {
+                // A batch still being appended while the socket holds nothing more: finish it before waiting, so a
+                // connection the queue holds is busy (never swept as idle) and an idle one holds no batch.
+                if (pending.Task is not null && Available(socket) == 0 && !await FinishAppendAsync(pending, device).ConfigureAwait(false))
+                {
+                    return;
+                }
+
                 // Wait for bytes without a buffer: a zero-byte read completes when data (or EOF) arrives, and SslStream
                 // returns its own buffer to the pool while it waits, so an idle connection holds no receive memory (an
                 // idle device must cost about what rsyslog's imptcp costs, docs/benchmarks.md). Its idle clock runs
@@ -288,7 +296,7 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
                     ended = true; // a reset or closed connection ends the stream like EOF; what was read is still framed
                 }
 
-                var batch = RentBatch();
+                SyslogRecordBatch? batch = RentBatch();
                 try
                 {
                     framing.ReceivedAt = _time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -348,26 +356,29 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
 
                     if (batch.Frames > 0)
                     {
-                        if (!await AppendAsync(batch.Records(), batch.Frames).ConfigureAwait(false))
+                        // One append in flight per connection: the previous one finishes first (queue order, bounded
+                        // memory); this one runs while the next bytes are read and framed (the fsync of a busy
+                        // connection's batch no longer stops its reading).
+                        if (!await FinishAppendAsync(pending, device).ConfigureAwait(false))
                         {
                             return;
                         }
 
-                        _counters.Frames.Add(batch.Frames);
-                        _counters.Bytes.Add(batch.FrameBytes);
-                        if (device is not null)
-                        {
-                            _clients!.Devices!.CountIdentified(IdentifiedKind.Logs, batch.Frames);
-                        }
+                        pending.Start(AppendAsync(batch.Records(), batch.Frames).AsTask(), batch);
+                        batch = null;
                     }
                 }
                 finally
                 {
-                    ReturnBatch(batch);
+                    if (batch is not null)
+                    {
+                        ReturnBatch(batch);
+                    }
                 }
 
                 if (ended)
                 {
+                    _ = await FinishAppendAsync(pending, device).ConfigureAwait(false);
                     return;
                 }
             }
@@ -386,6 +397,19 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
             if (device is not null)
             {
                 _deviceConnections.TryRemove(socket, out _);
+            }
+
+            // A batch handed to the queue is waited for (stop cancels its retries) and its memory returned.
+            if (pending.Task is not null)
+            {
+                try
+                {
+                    _ = await FinishAppendAsync(pending, device).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // Already counted by AppendAsync or logged above; the connection is ending anyway.
+                }
             }
 
             buffer.Release();
@@ -498,6 +522,53 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
 
         /// <summary>When the current round's bytes arrived (Unix milliseconds).</summary>
         public long ReceivedAt { get; set; }
+    }
+
+    /// <summary>
+    /// Waits for the connection's append in flight (if any), counts what it stored and returns its batch; false when the
+    /// queue refused it at stop (the connection then ends).
+    /// </summary>
+    private async ValueTask<bool> FinishAppendAsync(PendingAppend pending, DeviceIdentity? device)
+    {
+        if (pending.Task is not { } task)
+        {
+            return true;
+        }
+
+        var batch = pending.Batch!;
+        try
+        {
+            if (!await task.ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            _counters.Frames.Add(batch.Frames);
+            _counters.Bytes.Add(batch.FrameBytes);
+            if (device is not null)
+            {
+                _clients!.Devices!.CountIdentified(IdentifiedKind.Logs, batch.Frames);
+            }
+
+            return true;
+        }
+        finally
+        {
+            pending.Clear();
+            ReturnBatch(batch);
+        }
+    }
+
+    /// <summary>A connection's append in flight and the batch whose memory its records point into.</summary>
+    private sealed class PendingAppend
+    {
+        public Task<bool>? Task { get; private set; }
+
+        public SyslogRecordBatch? Batch { get; private set; }
+
+        public void Start(Task<bool> task, SyslogRecordBatch batch) => (Task, Batch) = (task, batch);
+
+        public void Clear() => (Task, Batch) = (null, null);
     }
 
     /// <summary>
