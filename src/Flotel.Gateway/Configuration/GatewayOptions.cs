@@ -59,7 +59,7 @@ public sealed class GatewayOptions
     public int SyslogMaxConnections { get; set; } = 20_000;
 
     /// <summary>The agent checks for a closed connection before it writes and reconnects, so closing a quiet device's connection loses nothing.</summary>
-    [ConfigKey("syslog.idleTimeoutSeconds", "a TCP or TLS connection that sends nothing this long is closed (`flotel_syslog_connections_idle_closed_total`); 0 = never. The agent notices the closed connection before its next line and reconnects", Unit = "seconds", Min = 0, Max = 7 * 24 * 3600, RangeHint = "(0 = never)")]
+    [ConfigKey("syslog.idleTimeoutSeconds", "a TCP or TLS connection that sends nothing this long is closed, at most 1/16 of it later (`flotel_syslog_connections_idle_closed_total`); 0 = never. The agent notices the closed connection before its next line and reconnects", Unit = "seconds", Min = 0, Max = 7 * 24 * 3600, RangeHint = "(0 = never)")]
     public int SyslogIdleTimeoutSeconds { get; set; } = 900;
 
     [ConfigKey("syslog.timezone", "zone of RFC 3164 timestamps without an offset (architecture §5)", Format = ConfigFormat.Timezone)]

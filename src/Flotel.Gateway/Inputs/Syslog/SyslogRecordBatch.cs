@@ -59,6 +59,12 @@ internal sealed class SyslogRecordBatch
         FrameBytes += frame.Length;
     }
 
+    /// <summary>
+    /// Makes room for about <paramref name="frameBytes"/> of frames before they are added, so the batch rents one array of
+    /// about their size instead of a larger first one (TCP: many connections may hold a batch while they wait for the queue).
+    /// </summary>
+    public void Reserve(int frameBytes) => _buffer.GetSpan(frameBytes + 256);
+
     /// <summary>The records, valid until the next <c>Add</c> or <see cref="Clear"/>.</summary>
     public IReadOnlyList<ReadOnlyMemory<byte>> Records()
     {
@@ -108,7 +114,8 @@ internal sealed class SyslogRecordBatch
     /// <summary>An <see cref="IBufferWriter{T}"/> over one array rented from <see cref="ArrayPool{T}.Shared"/>, grown by renting a larger one.</summary>
     private sealed class PooledWriter : IBufferWriter<byte>
     {
-        private const int FirstBytes = 4 * 1024;
+        /// <summary>Smallest array rented (UDP adds datagram by datagram; TCP reserves the bytes it read first).</summary>
+        private const int FirstBytes = 512;
         private byte[]? _array;
 
         public int WrittenCount { get; private set; }

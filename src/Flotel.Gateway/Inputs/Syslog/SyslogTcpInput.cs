@@ -1,10 +1,10 @@
 using Flotel.Pipeline.Queue;
 using System.Buffers;
 using System.Collections.Concurrent;
-using System.IO.Pipelines;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Flotel.Gateway.Fleet;
 using Flotel.Gateway.Queueing;
 using Flotel.Wire.Syslog;
@@ -14,14 +14,15 @@ namespace Flotel.Gateway.Inputs.Syslog;
 
 /// <summary>
 /// Syslog over TCP, or TLS when <see cref="SslServerAuthenticationOptions"/> are given (RFC 6587 / RFC 5425 framing,
-/// architecture §5). Each connection has a fill loop (socket → <see cref="Pipe"/>) and a frame loop (pipe → framer →
-/// one batch of queue records per read); while the frame loop waits for the queue's fsync, the fill loop keeps reading, so the
-/// next batch carries everything that arrived meanwhile (group commit without a timer). When the queue is full the
-/// frame loop stops consuming, the pipe fills, the fill loop pauses and TCP flow control pushes back on the sender:
-/// nothing is dropped. A queue that cannot write (a full data disk) is the same back-pressure: the batch already read
-/// is kept and retried until the disk has room, the connection stays open.
+/// architecture §5). Each connection is one loop (socket → pooled buffer → framer → one batch of queue records per
+/// round of reads); while it waits for the queue's fsync the socket's receive buffer collects what arrives, and the next
+/// round reads all of it into one batch (group commit without a timer). When the queue is full the loop stops reading,
+/// the socket's receive buffer fills and TCP flow control pushes back on the sender: nothing is dropped. A queue that
+/// cannot write (a full data disk) is the same back-pressure: the batch already read is kept and retried until the disk
+/// has room, the connection stays open.
 /// Each listener holds at most <see cref="SyslogConnectionLimits.MaxConnections"/> connections (one more is closed as
-/// soon as it is accepted) and closes a connection that sent nothing for <see cref="SyslogConnectionLimits.IdleTimeout"/>.
+/// soon as it is accepted) and closes a connection that sent nothing for <see cref="SyslogConnectionLimits.IdleTimeout"/>
+/// (one sweep per listener, <see cref="SyslogConnections"/>).
 /// Over TLS, a connection whose client presented a device certificate of the fleet CA (<see cref="SyslogTlsClients"/>)
 /// names that device in every record it queues (docs/fleet.md §6), and is closed when the device's certificates are
 /// revoked.
@@ -31,11 +32,14 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
     /// <summary>Most bytes the frame loop takes from one read before handing them to the queue: keeps one fsync's worth bounded.</summary>
     private const int MaxBatchBytes = 1024 * 1024;
 
-    /// <summary>Unconsumed bytes per connection before the fill loop pauses (the pipe's pause threshold).</summary>
-    private const long PipePauseBytes = 4 * 1024 * 1024;
-
-    /// <summary>Most bytes taken from the socket in one read, into a pooled pipe segment rented when data is there.</summary>
+    /// <summary>Most bytes taken from the socket in one read, into a pooled buffer rented when data is there.</summary>
     private const int ReadBytes = 64 * 1024;
+
+    /// <summary>Fewest bytes one read asks for (over TLS the socket's count is of encrypted bytes, often 0 when data is there).</summary>
+    private const int MinReadBytes = 4 * 1024;
+
+    /// <summary>Record batches kept for reuse between rounds of reads (more are made when more connections read at once).</summary>
+    private const int MaxPooledBatches = 1024;
 
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(1);
 
@@ -57,9 +61,11 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
     private readonly WarningThrottle _tlsWarnings;
     private readonly WarningThrottle _connectionWarnings;
 
-    /// <summary>Live connection tasks; added by the accept loop, removed by each connection when it ends.</summary>
-    private readonly HashSet<Task> _connections = [];
-    private readonly Lock _connectionsLock = new();
+    /// <summary>Open connections; added by the accept loop, removed by each connection when it ends; swept when idle.</summary>
+    private readonly SyslogConnections _connections;
+
+    private readonly ConcurrentQueue<SyslogRecordBatch> _batches = new();
+    private int _pooledBatches;
     private Socket? _listener;
     private Task? _acceptLoop;
     private int _stopped;
@@ -82,10 +88,14 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
         _logger = logger;
         _tlsWarnings = new WarningThrottle(time);
         _connectionWarnings = new WarningThrottle(time);
+        _connections = new SyslogConnections(_limits.IdleTimeout, time, counters.IdleClosed);
     }
 
     /// <summary>Connections being served now.</summary>
     public int OpenConnections => Volatile.Read(ref _open);
+
+    /// <summary>Connections waiting for bytes with everything they sent queued (their idle clocks run).</summary>
+    internal int WaitingConnections => _connections.QuietCount();
 
     /// <summary>The bound address (the real port when 0 was asked for); valid after <see cref="Start"/>.</summary>
     public IPEndPoint LocalEndPoint => (IPEndPoint)(_listener?.LocalEndPoint ?? throw new InvalidOperationException("not started"));
@@ -131,13 +141,16 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
             await _acceptLoop.ConfigureAwait(false);
         }
 
-        Task[] open;
-        lock (_connectionsLock)
+        _connections.Dispose();
+
+        // Closing each socket ends its wait for bytes; a connection waiting for the queue sees the stop token.
+        var open = _connections.Snapshot();
+        foreach (var connection in open)
         {
-            open = [.. _connections];
+            connection.Socket.Dispose();
         }
 
-        await Task.WhenAll(open).ConfigureAwait(false);
+        await Task.WhenAll(open.Select(c => c.Serving)).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -184,23 +197,9 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
 
             _counters.Connections.Increment();
             socket.NoDelay = true;
-            var task = Task.Run(() => ServeAsync(socket));
-            lock (_connectionsLock)
-            {
-                _connections.Add(task);
-            }
-
-            _ = task.ContinueWith(
-                t =>
-                {
-                    lock (_connectionsLock)
-                    {
-                        _connections.Remove(t);
-                    }
-                },
-                CancellationToken.None,
-                TaskContinuationOptions.ExecuteSynchronously,
-                TaskScheduler.Default);
+            var connection = new SyslogConnection(socket);
+            _connections.Add(connection);
+            connection.Serving = ServeAsync(connection);
         }
     }
 
@@ -227,32 +226,34 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
         }
     }
 
-    private async Task ServeAsync(Socket socket)
+    /// <summary>
+    /// Serves one connection in one loop: wait for bytes without a buffer, then read what the socket holds into a pooled
+    /// buffer, frame it into one batch of queue records, append the batch (waiting for the queue's fsync), return the
+    /// buffers, and wait again. The loop does not read while the queue has not taken the batch, so a full queue is
+    /// back-pressure: the socket's receive buffer fills and TCP flow control holds the sender, nothing is dropped.
+    /// What arrives during one append is read as the next batch (group commit without a timer).
+    /// </summary>
+    private async Task ServeAsync(SyslogConnection connection)
     {
-        var remote = (socket.RemoteEndPoint as IPEndPoint)?.Address;
-        var peer = remote is null ? string.Empty : (remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote).ToString();
-        Stream stream = new NetworkStream(socket, ownsSocket: true);
+        // Off the accept loop: the handshake and the reads run on the pool.
+        await Task.Yield();
+        var socket = connection.Socket;
+        var peer = string.Empty;
+        Stream? stream = null;
         DeviceIdentity? device = null;
+        var buffer = new SyslogReceiveBuffer();
+        var pending = new PendingAppend();
         try
         {
+            var remote = (socket.RemoteEndPoint as IPEndPoint)?.Address;
+            peer = remote is null ? string.Empty : (remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote).ToString();
+            stream = new NetworkStream(socket, ownsSocket: true);
             if (_tls is not null)
             {
                 var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
                 stream = ssl;
-                using var handshake = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-                handshake.CancelAfter(TimeSpan.FromSeconds(10));
-                try
+                if (!await AuthenticateAsync(ssl, peer).ConfigureAwait(false))
                 {
-                    await ssl.AuthenticateAsServerAsync(_tls, handshake.Token).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is System.Security.Authentication.AuthenticationException or IOException or OperationCanceledException)
-                {
-                    _counters.TlsFailures.Increment();
-                    if (_tlsWarnings.TryAcquire(out var suppressed))
-                    {
-                        LogTlsFailed(_logger, peer, e.Message, suppressed);
-                    }
-
                     return;
                 }
 
@@ -267,16 +268,126 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
                 }
             }
 
-            var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: PipePauseBytes, resumeWriterThreshold: PipePauseBytes / 2, useSynchronizationContext: false));
-            var fill = FillAsync(stream, socket, pipe.Writer);
-            await FrameAsync(pipe.Reader, peer, device?.Device).ConfigureAwait(false);
-            socket.Dispose(); // unblocks the fill loop if the frame loop ended first (stop)
-            await fill.ConfigureAwait(false);
+            var framing = new Framing(new SyslogFramer(_maxFrameBytes), peer, (byte)(_tls is null ? 1 : 3), device?.Device);
+            long discardedSeen = 0;
+            while (true)
+            {
+                // A batch still being appended while the socket holds nothing more: finish it before waiting, so a
+                // connection the queue holds is busy (never swept as idle) and an idle one holds no batch.
+                if (pending.Task is not null && Available(socket) == 0 && !await FinishAppendAsync(pending, device).ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                // Wait for bytes without a buffer: a zero-byte read completes when data (or EOF) arrives, and SslStream
+                // returns its own buffer to the pool while it waits, so an idle connection holds no receive memory (an
+                // idle device must cost about what rsyslog's imptcp costs, docs/benchmarks.md). Its idle clock runs
+                // from now until a read returns bytes; the listener's sweep closes the socket once it ran for the idle
+                // timeout (over TLS the bytes that end the wait may be part of a record, and the read below waits for
+                // the rest: a peer that stops inside a record is idle too).
+                connection.Quiet(_connections.Now());
+                var ended = false;
+                try
+                {
+                    await stream.ReadAsync(Memory<byte>.Empty).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
+                {
+                    ended = true; // a reset or closed connection ends the stream like EOF; what was read is still framed
+                }
+
+                SyslogRecordBatch? batch = RentBatch();
+                try
+                {
+                    framing.ReceivedAt = _time.GetUtcNow().ToUnixTimeMilliseconds();
+                    while (!ended)
+                    {
+                        // The read is sized by what the socket holds (a device's line is a few hundred bytes), so a
+                        // fleet of mostly idle devices does not churn 64 KiB arrays.
+                        int n;
+                        try
+                        {
+                            n = await stream.ReadAsync(buffer.Reserve(Math.Clamp(Available(socket), MinReadBytes, ReadBytes))).ConfigureAwait(false);
+                        }
+                        catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
+                        {
+                            n = 0;
+                        }
+
+                        // Busy from now on (framing, queueing), unless the idle sweep closed the socket meanwhile (and
+                        // counted it): then what this read returned is still framed and queued, and the connection ends.
+                        ended = !connection.Wake();
+                        if (n == 0)
+                        {
+                            ended = true;
+                            break;
+                        }
+
+                        buffer.Advance(n);
+                        Frame(framing, buffer, batch, final: false);
+
+                        // More is already in the socket: read it into the same batch (one append, one fsync for all).
+                        if (ended || batch.WrittenBytes >= MaxBatchBytes || Available(socket) == 0)
+                        {
+                            break;
+                        }
+
+                        connection.Quiet(_connections.Now());
+                    }
+
+                    if (ended)
+                    {
+                        Frame(framing, buffer, batch, final: true);
+                    }
+
+                    // Only the start of an unfinished frame stays; with none, the buffer goes back to the pool before
+                    // the wait for the queue (many connections may wait for the same fsync at once).
+                    buffer.ReleaseIfEmpty();
+                    if (framing.Framer.DiscardedFrames != discardedSeen)
+                    {
+                        _counters.Oversized.Add(framing.Framer.DiscardedFrames - discardedSeen);
+                        discardedSeen = framing.Framer.DiscardedFrames;
+                    }
+
+                    if (_stopping.IsCancellationRequested)
+                    {
+                        return; // stop: frames already queued are safe; the rest was never acknowledged to the sender
+                    }
+
+                    if (batch.Frames > 0)
+                    {
+                        // One append in flight per connection: the previous one finishes first (queue order, bounded
+                        // memory); this one runs while the next bytes are read and framed (the fsync of a busy
+                        // connection's batch no longer stops its reading).
+                        if (!await FinishAppendAsync(pending, device).ConfigureAwait(false))
+                        {
+                            return;
+                        }
+
+                        pending.Start(AppendAsync(batch.Records(), batch.Frames).AsTask(), batch);
+                        batch = null;
+                    }
+                }
+                finally
+                {
+                    if (batch is not null)
+                    {
+                        ReturnBatch(batch);
+                    }
+                }
+
+                if (ended)
+                {
+                    _ = await FinishAppendAsync(pending, device).ConfigureAwait(false);
+                    return;
+                }
+            }
         }
         catch (Exception e)
         {
-            // Never crash after startup (style.md rule 9): one broken connection is logged and closed.
-            if (_connectionWarnings.TryAcquire(out var suppressed))
+            // Never crash after startup (style.md rule 9): one broken connection is logged and closed (at stop, a
+            // connection whose socket was closed before it started is not broken).
+            if (!_stopping.IsCancellationRequested && _connectionWarnings.TryAcquire(out var suppressed))
             {
                 LogConnectionFailed(_logger, peer, e.Message, suppressed);
             }
@@ -288,181 +399,176 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
                 _deviceConnections.TryRemove(socket, out _);
             }
 
-            await stream.DisposeAsync().ConfigureAwait(false);
+            // A batch handed to the queue is waited for (stop cancels its retries) and its memory returned.
+            if (pending.Task is not null)
+            {
+                try
+                {
+                    _ = await FinishAppendAsync(pending, device).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // Already counted by AppendAsync or logged above; the connection is ending anyway.
+                }
+            }
+
+            buffer.Release();
+            if (stream is not null)
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+            }
+
+            socket.Dispose();
+            _connections.Remove(connection);
             Interlocked.Decrement(ref _open);
         }
     }
 
-    private async Task FillAsync(Stream stream, Socket socket, PipeWriter writer)
+    /// <summary>The TLS handshake, bounded by its own timeout; false (counted and logged) when it failed.</summary>
+    private async Task<bool> AuthenticateAsync(SslStream ssl, string peer)
     {
-        Exception? error = null;
-        CancellationTokenSource? idle = null;
+        using var handshake = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        handshake.CancelAfter(TimeSpan.FromSeconds(10));
         try
         {
-            idle = RestartIdleClock(idle);
-            while (true)
+            await ssl.AuthenticateAsServerAsync(_tls!, handshake.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (e is System.Security.Authentication.AuthenticationException or IOException or OperationCanceledException)
+        {
+            _counters.TlsFailures.Increment();
+            if (_tlsWarnings.TryAcquire(out var suppressed))
             {
-                int n;
-                try
-                {
-                    // Wait for bytes without a buffer: a zero-byte read completes when data (or EOF) arrives, and
-                    // SslStream returns its own buffer to the pool while it waits, so an idle connection holds no
-                    // receive memory (an idle device must cost about what rsyslog's imptcp costs, docs/benchmarks.md).
-                    // The pipe's segment is rented only now and goes back to the pool once the frame loop consumed it.
-                    // The segment is sized by what the socket holds (a device's line is a few hundred bytes; the pipe's
-                    // smallest segment is 4 KiB), so a fleet of mostly idle devices does not churn 64 KiB arrays.
-                    await stream.ReadAsync(Memory<byte>.Empty, idle?.Token ?? CancellationToken.None).ConfigureAwait(false);
-                    var memory = writer.GetMemory(Math.Clamp(socket.Available, 1, ReadBytes));
-                    n = await stream.ReadAsync(memory, idle?.Token ?? CancellationToken.None).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (idle is { IsCancellationRequested: true })
-                {
-                    // Nothing arrived for the idle timeout: end like EOF (frames already read are still queued).
-                    _counters.IdleClosed.Increment();
-                    break;
-                }
-
-                if (n == 0)
-                {
-                    break;
-                }
-
-                // Bytes arrived: the idle clock restarts now, before the frames they hold can be queued (and seen).
-                idle = RestartIdleClock(idle);
-                writer.Advance(n);
-                var flushing = writer.FlushAsync();
-                var waited = !flushing.IsCompleted;
-                var flush = await flushing.ConfigureAwait(false);
-                if (flush.IsCompleted || flush.IsCanceled)
-                {
-                    break;
-                }
-
-                if (waited)
-                {
-                    // The flush waited on back-pressure: a connection held by a full queue is not idle, so the clock
-                    // starts again from now.
-                    idle = RestartIdleClock(idle);
-                }
+                LogTlsFailed(_logger, peer, e.Message, suppressed);
             }
-        }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
-        {
-            error = null; // a reset connection ends the stream like EOF; what was read is still framed
-        }
-        catch (Exception e)
-        {
-            error = e;
-        }
 
-        finally
-        {
-            idle?.Dispose();
+            return false;
         }
-
-        await writer.CompleteAsync(error).ConfigureAwait(false);
     }
 
-    /// <summary>Arms the idle timer for the next read: the same source while it has not fired, a new one when it has.</summary>
-    private CancellationTokenSource? RestartIdleClock(CancellationTokenSource? idle)
+    /// <summary>Bytes the socket holds now; 0 once it was closed (by stop, a revocation or the idle sweep).</summary>
+    private static int Available(Socket socket)
     {
-        if (_limits.IdleTimeout <= TimeSpan.Zero)
-        {
-            return null;
-        }
-
-        if (idle is null || idle.IsCancellationRequested)
-        {
-            idle?.Dispose();
-            return new CancellationTokenSource(_limits.IdleTimeout, _time);
-        }
-
-        idle.CancelAfter(_limits.IdleTimeout);
-        return idle;
-    }
-
-    /// <param name="reader">The connection's bytes.</param>
-    /// <param name="peer">The sender's address.</param>
-    /// <param name="device">The device of the connection's certificate (its records name it), or null.</param>
-    private async Task FrameAsync(PipeReader reader, string peer, string? device)
-    {
-        var framer = new SyslogFramer(_maxFrameBytes);
-        // A read's frames go out as records of ~32 KiB appended together (one lock, one fsync wait).
-        var batch = new SyslogRecordBatch();
-        long discardedSeen = 0;
-        var transport = (byte)(_tls is null ? 1 : 3);
         try
         {
-            while (true)
+            return socket.Available;
+        }
+        catch (Exception e) when (e is ObjectDisposedException or SocketException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>
+    /// Frames the buffer's complete frames into the batch and consumes them; at the end of the stream (<paramref name="final"/>)
+    /// the unterminated rest too.
+    /// </summary>
+    private static void Frame(Framing framing, SyslogReceiveBuffer buffer, SyslogRecordBatch batch, bool final)
+    {
+        var sequence = new SequenceReader<byte>(buffer.Unconsumed);
+        if (buffer.Count > 0)
+        {
+            batch.Reserve(buffer.Count);
+        }
+
+        while (framing.Framer.TryReadFrame(ref sequence, out var frame))
+        {
+            batch.Add(frame, framing.ReceivedAt, framing.Peer, framing.Transport, framing.Device);
+        }
+
+        while (final && framing.Framer.TryReadFinalFrame(ref sequence, out var last))
+        {
+            batch.Add(last, framing.ReceivedAt, framing.Peer, framing.Transport, framing.Device);
+        }
+
+        buffer.Consume(sequence.Consumed);
+    }
+
+    /// <summary>A batch for one round of reads: from the listener's small pool, so an idle connection holds none.</summary>
+    private SyslogRecordBatch RentBatch()
+    {
+        if (_batches.TryDequeue(out var batch))
+        {
+            Interlocked.Decrement(ref _pooledBatches);
+            return batch;
+        }
+
+        return new SyslogRecordBatch();
+    }
+
+    private void ReturnBatch(SyslogRecordBatch batch)
+    {
+        batch.Release();
+        if (Interlocked.Increment(ref _pooledBatches) <= MaxPooledBatches)
+        {
+            _batches.Enqueue(batch);
+        }
+        else
+        {
+            Interlocked.Decrement(ref _pooledBatches);
+        }
+    }
+
+    /// <summary>What every record of one connection carries (besides its frames), and the connection's framer.</summary>
+    private sealed class Framing(SyslogFramer framer, string peer, byte transport, string? device)
+    {
+        public SyslogFramer Framer { get; } = framer;
+
+        public string Peer { get; } = peer;
+
+        public byte Transport { get; } = transport;
+
+        public string? Device { get; } = device;
+
+        /// <summary>When the current round's bytes arrived (Unix milliseconds).</summary>
+        public long ReceivedAt { get; set; }
+    }
+
+    /// <summary>
+    /// Waits for the connection's append in flight (if any), counts what it stored and returns its batch; false when the
+    /// queue refused it at stop (the connection then ends).
+    /// </summary>
+    private async ValueTask<bool> FinishAppendAsync(PendingAppend pending, DeviceIdentity? device)
+    {
+        if (pending.Task is not { } task)
+        {
+            return true;
+        }
+
+        var batch = pending.Batch!;
+        try
+        {
+            if (!await task.ConfigureAwait(false))
             {
-                ReadResult result;
-                try
-                {
-                    result = await reader.ReadAsync(_stopping.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return; // stop: frames already queued are safe; the rest was never acknowledged to the sender
-                }
-
-                var buffer = result.Buffer;
-                var sequence = new SequenceReader<byte>(buffer);
-                var receivedAt = _time.GetUtcNow().ToUnixTimeMilliseconds();
-                batch.Clear();
-                var full = false;
-                while (framer.TryReadFrame(ref sequence, out var frame))
-                {
-                    batch.Add(frame, receivedAt, peer, transport, device);
-                    if (batch.WrittenBytes >= MaxBatchBytes)
-                    {
-                        full = true;
-                        break;
-                    }
-                }
-
-                if (!full && result.IsCompleted && framer.TryReadFinalFrame(ref sequence, out var last))
-                {
-                    batch.Add(last, receivedAt, peer, transport, device);
-                }
-
-                if (framer.DiscardedFrames != discardedSeen)
-                {
-                    _counters.Oversized.Add(framer.DiscardedFrames - discardedSeen);
-                    discardedSeen = framer.DiscardedFrames;
-                }
-
-                // Consumed what was framed; when the batch filled up, nothing beyond that was examined either, so
-                // the next ReadAsync returns at once with the rest.
-                reader.AdvanceTo(sequence.Position, full ? sequence.Position : buffer.End);
-                if (batch.Frames > 0)
-                {
-                    if (!await AppendAsync(batch.Records(), batch.Frames).ConfigureAwait(false))
-                    {
-                        return;
-                    }
-
-                    _counters.Frames.Add(batch.Frames);
-                    _counters.Bytes.Add(batch.FrameBytes);
-                    if (device is not null)
-                    {
-                        _clients!.Devices!.CountIdentified(IdentifiedKind.Logs, batch.Frames);
-                    }
-                }
-
-                // The batch's buffer goes back to the pool between reads: the connection may now stay idle for long.
-                batch.Release();
-
-                if (result.IsCompleted && !full)
-                {
-                    return;
-                }
+                return false;
             }
+
+            _counters.Frames.Add(batch.Frames);
+            _counters.Bytes.Add(batch.FrameBytes);
+            if (device is not null)
+            {
+                _clients!.Devices!.CountIdentified(IdentifiedKind.Logs, batch.Frames);
+            }
+
+            return true;
         }
         finally
         {
-            batch.Release();
-            await reader.CompleteAsync().ConfigureAwait(false);
+            pending.Clear();
+            ReturnBatch(batch);
         }
+    }
+
+    /// <summary>A connection's append in flight and the batch whose memory its records point into.</summary>
+    private sealed class PendingAppend
+    {
+        public Task<bool>? Task { get; private set; }
+
+        public SyslogRecordBatch? Batch { get; private set; }
+
+        public void Start(Task<bool> task, SyslogRecordBatch batch) => (Task, Batch) = (task, batch);
+
+        public void Clear() => (Task, Batch) = (null, null);
     }
 
     /// <summary>
@@ -470,7 +576,8 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
     /// held by TCP). A failed write acknowledged and stored nothing (the queue writes a group commit in one part unless it
     /// is larger than a segment), so the retry does not store lines twice.
     /// </summary>
-    private async Task<bool> AppendAsync(IReadOnlyList<ReadOnlyMemory<byte>> records, int frames)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> AppendAsync(IReadOnlyList<ReadOnlyMemory<byte>> records, int frames)
     {
         var delay = TimeSpan.FromMilliseconds(50);
         var paused = false;
