@@ -109,15 +109,9 @@ internal sealed class LogSourceFunction
             ReadOnlySpan<byte> source = stored.Length > 0 ? stored : self.Read(indexId, raw.sqlite3_value_int64(args[1]));
             raw.sqlite3_result_int(ctx, (self._checker ??= new LogFullText.Checker()).Matches(source, check) ? 1 : 0);
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or SqliteException)
         {
-            raw.sqlite3_result_error(ctx, e.Message);
-            raw.sqlite3_result_error_code(ctx, raw.SQLITE_CORRUPT);
-        }
-        catch (SqliteException e)
-        {
-            raw.sqlite3_result_error(ctx, e.Message);
-            raw.sqlite3_result_error_code(ctx, e.SqliteErrorCode);
+            ResultError(ctx, e);
         }
     }
 
@@ -159,15 +153,9 @@ internal sealed class LogSourceFunction
         {
             ResultText(ctx, self.Value(indexId, raw.sqlite3_value_int64(args[1])));
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or SqliteException)
         {
-            raw.sqlite3_result_error(ctx, e.Message);
-            raw.sqlite3_result_error_code(ctx, raw.SQLITE_CORRUPT);
-        }
-        catch (SqliteException e)
-        {
-            raw.sqlite3_result_error(ctx, e.Message);
-            raw.sqlite3_result_error_code(ctx, e.SqliteErrorCode);
+            ResultError(ctx, e);
         }
     }
 
@@ -206,6 +194,13 @@ internal sealed class LogSourceFunction
     }
 
     // An empty span is a null pointer to SQLite, which would make the result NULL instead of ''.
+    // A block that cannot be read is SQLITE_CORRUPT; an error of the block's own read keeps SQLite's code.
+    private static void ResultError(sqlite3_context ctx, Exception e)
+    {
+        raw.sqlite3_result_error(ctx, e.Message);
+        raw.sqlite3_result_error_code(ctx, e is SqliteException sqlite ? sqlite.SqliteErrorCode : raw.SQLITE_CORRUPT);
+    }
+
     private static void ResultText(sqlite3_context ctx, ReadOnlySpan<byte> text)
     {
         if (text.IsEmpty)
@@ -291,15 +286,9 @@ internal sealed class LogSourceFunction
         {
             raw.sqlite3_result_text(ctx, self.Read(indexId, rowId));
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or SqliteException)
         {
-            raw.sqlite3_result_error(ctx, e.Message);
-            raw.sqlite3_result_error_code(ctx, raw.SQLITE_CORRUPT);
-        }
-        catch (SqliteException e)
-        {
-            raw.sqlite3_result_error(ctx, e.Message);
-            raw.sqlite3_result_error_code(ctx, e.SqliteErrorCode);
+            ResultError(ctx, e);
         }
     }
 
