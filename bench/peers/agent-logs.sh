@@ -11,6 +11,11 @@
 #
 #   bench/peers/agent-logs.sh [RATE] [SECONDS]      # lines per second (default 1000), window (default 60)
 #   WARMUP=20 bench/peers/agent-logs.sh 5000 60
+#   PODMAN_SERVICE=socket (default): podman's API service runs as on a device with systemd's podman.socket, started
+#   when a client connects and gone after 5 s without one (`socket-activate.py` beside this script plays systemd);
+#   PODMAN_SERVICE=always: one `podman system service --time=0` for the whole run.
+#   FLOOR=20: seconds the podman API service is measured idle (no client, no pod) before the agent starts; the table
+#   gives the service's CPU per line and the same less that floor, which a device running podman pays anyway.
 #   By default the agent is the device build (src/Flotel.Device, NativeAOT, what docs/deploy.md installs), published
 #   into the temp directory first. FLOTEL_BIN=path/to/flotel runs another binary, FLOTEL_BIN=jit the full build with
 #   `dotnet flotel.dll`; ONLY=agent|rsyslog runs one side only.
@@ -22,6 +27,8 @@ cd "$(dirname "$0")/../.."
 RATE=${1:-1000}
 WINDOW=${2:-60}
 WARMUP=${WARMUP:-20}
+PODMAN_SERVICE=${PODMAN_SERVICE:-socket} # socket: started on demand, exits after 5 s idle (podman.socket); always: --time=0
+FLOOR=${FLOOR:-20}             # seconds the podman API service's idle CPU is measured before the agent starts
 FLOTEL_BIN=${FLOTEL_BIN:-}   # empty: publish the device build; jit: build src/Flotel.Cli and run it with dotnet
 ONLY=${ONLY:-}               # agent | rsyslog | empty for both
 BATCH=$(( RATE / 10 ))   # lines per 0.1 s tick
@@ -40,6 +47,14 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+# The podman API service's CPU: the service itself (always on), or the activator with the services it started and
+# reaped (cutime/cstime) plus the one running now.
+service_ticks() {
+  if [ "$PODMAN_SERVICE" = always ]; then cpu_ticks "$podman_pid"; return; fi
+  local live; live=$(cat "$work/podman.pid" 2>/dev/null || true)
+  local l=0; [ -n "$live" ] && l=$(awk '{print $14+$15+$16+$17}' "/proc/$live/stat" 2>/dev/null || echo 0)
+  echo $(( $(awk '{print $14+$15+$16+$17}' "/proc/$podman_pid/stat") + l ))
+}
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
 tck=$(getconf CLK_TCK)
@@ -75,25 +90,26 @@ measure() { # $1 = label, $2 = forwarder pid, $3 = collector file, $4 = extra pi
   local c0 e0=0 l0 r0 rmax t0 t1 mon=0 m0=0 m1=0
   [ -n "$ctr" ] && mon=$(podman inspect --format '{{.State.ConmonPid}}' "$ctr" 2>/dev/null || echo 0)
   [ "$mon" != 0 ] && m0=$(cpu_ticks "$mon")
-  c0=$(cpu_ticks "$pid"); [ "$extra" != 0 ] && e0=$(cpu_ticks "$extra")
+  c0=$(cpu_ticks "$pid"); [ "$extra" != 0 ] && e0=$(service_ticks)
   l0=$(lines "$file"); r0=$(rss_kib "$pid"); rmax=$r0; t0=$(date +%s.%N)
   local end=$(( $(date +%s) + WINDOW ))
   while [ "$(date +%s)" -lt "$end" ]; do
     r=$(rss_kib "$pid"); [ "$r" -gt "$rmax" ] && rmax=$r; sleep 2
   done
   local c1 e1=0 l1 r1
-  c1=$(cpu_ticks "$pid"); [ "$extra" != 0 ] && e1=$(cpu_ticks "$extra"); [ "$mon" != 0 ] && m1=$(cpu_ticks "$mon")
+  c1=$(cpu_ticks "$pid"); [ "$extra" != 0 ] && e1=$(service_ticks); [ "$mon" != 0 ] && m1=$(cpu_ticks "$mon")
   l1=$(lines "$file"); r1=$(rss_kib "$pid"); t1=$(date +%s.%N); [ "$r1" -gt "$rmax" ] && rmax=$r1
   awk -v n="$label" -v c=$((c1 - c0)) -v e=$((e1 - e0)) -v l=$((l1 - l0)) -v t="$tck" -v a="$t0" -v b="$t1" \
-      -v r0="$r0" -v r1="$r1" -v rm="$rmax" -v x="$extra" -v m=$((m1 - m0)) -v mp="$mon" 'BEGIN {
+      -v r0="$r0" -v r1="$r1" -v rm="$rmax" -v x="$extra" -v m=$((m1 - m0)) -v mp="$mon" -v fl="$floor_per_s" 'BEGIN {
     s = b - a; cpu = c / t; ext = e / t; mc = m / t
     printf "| %s | %.0f | %.2f | %s | %.1f / %.1f / %.1f |\n", n, l / s, (l > 0 ? cpu * 1e6 / l : 0),
-      (x != 0 ? sprintf("+ %.2f in the podman API service, + %.2f in conmon", (l > 0 ? ext * 1e6 / l : 0),
+      (x != 0 ? sprintf("+ %.2f in the podman API service (%.2f above its idle floor), + %.2f in conmon",
+                        (l > 0 ? ext * 1e6 / l : 0), (l > 0 ? (ext - fl * s) * 1e6 / l : 0),
                         (l > 0 && mp != 0 ? mc * 1e6 / l : 0)) : "—"),
       r0 / 1024, r1 / 1024, rm / 1024 }'
 }
 
-echo "# agent logs footprint $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, ${RATE} lines/s target, window ${WINDOW}s after ${WARMUP}s warm-up, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# agent logs footprint $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, ${RATE} lines/s target, window ${WINDOW}s after ${WARMUP}s warm-up, podman service ${PODMAN_SERVICE/socket/socket-activated (--time=5)}, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "| forwarder | lines/s delivered | CPU µs/line | with podman's log service | RSS MiB start / end / max |"
 echo "|---|---:|---:|---|---:|"
 
@@ -109,8 +125,16 @@ else
   agent_cmd=("$FLOTEL_BIN"); agent_label="flotel agent ($(basename "$FLOTEL_BIN"))"
 fi
 start_collector flotel; cport=$collector_port
-podman system service --time=0 "unix://$work/podman.sock" >"$work/podman.out" 2>&1 & podman_pid=$!; pids+=($podman_pid)
+if [ "$PODMAN_SERVICE" = always ]; then
+  podman system service --time=0 "unix://$work/podman.sock" >"$work/podman.out" 2>&1 & podman_pid=$!; pids+=($podman_pid)
+else
+  python3 bench/peers/socket-activate.py "$work/podman.sock" "$work/podman.pid" podman system service --time=5 & podman_pid=$!
+  pids+=($podman_pid)
+fi
 for _ in $(seq 1 100); do [ -S "$work/podman.sock" ] && break; sleep 0.1; done
+# The service's own floor with no client and nothing running: a device running podman pays it with or without the
+# agent (Go runtime, its events backend); the table shows the service's share per line and that share less this floor.
+sleep 2; f0=$(service_ticks); sleep "$FLOOR"; idle_floor_ticks=$(( $(service_ticks) - f0 ))
 mkdir -p "$work/manifests"
 cat >"$work/manifests/device.yaml" <<YAML
 apiVersion: management.project-flotta.io/v1alpha1
@@ -142,6 +166,8 @@ spec:
 YAML
 "${agent_cmd[@]}" agent --manifests "$work/manifests" --data "$work/agent" \
   --podman-socket "$work/podman.sock" --node-exporter http://127.0.0.1:1/metrics >"$work/agent.log" 2>&1 & agent_pid=$!; pids+=($agent_pid)
+floor_per_s=$(awk -v t="$idle_floor_ticks" -v k="$tck" -v s="$FLOOR" 'BEGIN { printf "%.6f", t / k / s }')
+floor_note="podman API service idle floor (no client, no pod, ${FLOOR} s before the agent started): $(awk -v f="$floor_per_s" 'BEGIN { printf "%.2f", f * 1000 }') ms CPU/s"
 measure "$agent_label" "$agent_pid" "$work/flotel-received.log" "$podman_pid" "$pod-printer"
 # The agent first: stopped after the pod, it could play the pod again in between.
 kill "$agent_pid" 2>/dev/null || true
@@ -150,7 +176,7 @@ podman pod rm --force --ignore "$pod" >/dev/null 2>&1 || true
 fi
 
 # --- rsyslog imfile → omfwd (disk-assisted queue) -------------------------------------------------------------------
-[ "$ONLY" = agent ] && exit 0
+[ "$ONLY" = agent ] && { echo; echo "$floor_note"; exit 0; }
 start_collector rsyslog; rport=$collector_port
 mkdir -p "$work/spool"
 cat >"$work/forwarder.conf" <<CONF
@@ -164,3 +190,4 @@ CONF
 bash -c "i=0; while true; do seq \$((i+1)) \$((i+$BATCH)) >>'$work/generated.log'; i=\$((i+$BATCH)); sleep 0.1; done" & gen_pid=$!; pids+=($gen_pid)
 rsyslogd -n -f "$work/forwarder.conf" -i "$work/forwarder.pid" >"$work/forwarder.out" 2>&1 & fwd_pid=$!; pids+=($fwd_pid)
 measure "rsyslog imfile → omfwd (DA queue)" "$fwd_pid" "$work/rsyslog-received.log" 0
+[ -n "${floor_note:-}" ] && { echo; echo "$floor_note"; }

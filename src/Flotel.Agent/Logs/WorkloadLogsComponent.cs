@@ -12,11 +12,13 @@ namespace Flotel.Agent.Logs;
 /// The device's workloads and their logs, wired for <see cref="AgentHost"/>: a <see cref="WorkloadRunner"/> runs each
 /// <c>type: pod</c> EdgeWorkload with podman and tells the <see cref="LogCapture"/> which containers started and were
 /// removed; the capture follows every container's log into its workload's log target buffer and forwards each target
-/// over syslog. One reconcile pass at a time (pods, then readers): after each new plan, when podman's event stream
-/// (<see cref="PodmanEventWatcher"/>) reports a container that started, died or was removed, and every
-/// <see cref="WorkloadLogsOptions.EventsReconcileInterval"/> while that stream is open (every
-/// <see cref="WorkloadLogsOptions.ReconcileInterval"/> while it is not). Podman being absent is reported once and
-/// retried; the forwarders keep delivering what is buffered.
+/// over syslog. One reconcile pass at a time (pods, then readers): after each new plan; when a workload container's
+/// process ends (<see cref="ContainerExitWatcher"/>, the default) or podman's event stream reports a container that
+/// started, died or was removed (<see cref="PodmanEventWatcher"/>, <see cref="ContainerWatch.Events"/>); and at a
+/// fallback interval: <see cref="WorkloadLogsOptions.ProcessesReconcileInterval"/> while every workload container's
+/// process is held, <see cref="WorkloadLogsOptions.EventsReconcileInterval"/> while the event stream is open,
+/// <see cref="WorkloadLogsOptions.ReconcileInterval"/> otherwise. Podman being absent is reported once and retried;
+/// the forwarders keep delivering what is buffered.
 /// </summary>
 /// <remarks>
 /// Files: <c>{data}/logs/</c> (<see cref="LogCapture"/>) and <c>{data}/workloads/managed</c>
@@ -29,11 +31,15 @@ public sealed class WorkloadLogsComponent : IAgentComponent
     private readonly LogCapture _capture;
     private readonly WorkloadRunner _runner;
     private readonly PodmanEventWatcher? _events;
+    private readonly ContainerExitWatcher? _exits;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly CancellationTokenSource _stop = new();
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
     private volatile DevicePlan? _plan;
+
+    /// <summary>True when the last pass reached podman and every workload container it found runs under a process now held.</summary>
+    private volatile bool _processesWatched;
     private Task? _loop;
     private int _stopped;
 
@@ -51,7 +57,17 @@ public sealed class WorkloadLogsComponent : IAgentComponent
         _podman = new PodmanClient(agent.PodmanSocket ?? PodmanClient.DefaultSocketPath());
         _capture = new LogCapture(Path.Combine(agent.DataDirectory, "logs"), _podman, _options, metrics, loggers, time, logger);
         _runner = new WorkloadRunner(_podman, Path.Combine(agent.DataDirectory, "workloads", "managed"), _capture, metrics, logger);
-        if (_options.WatchPodmanEvents)
+        var watch = _options.ContainerWatch;
+        if (watch == ContainerWatch.Processes && !ContainerExitWatcher.IsSupported)
+        {
+            watch = ContainerWatch.Events;
+        }
+
+        if (watch == ContainerWatch.Processes)
+        {
+            _exits = new ContainerExitWatcher(() => _wake.Writer.TryWrite(true), metrics, logger);
+        }
+        else if (watch == ContainerWatch.Events)
         {
             _events = new PodmanEventWatcher(_podman.SocketPath, () => _wake.Writer.TryWrite(true), metrics, logger);
         }
@@ -77,6 +93,9 @@ public sealed class WorkloadLogsComponent : IAgentComponent
     /// <summary>True while podman's event stream is open (pods are then polled only every <see cref="WorkloadLogsOptions.EventsReconcileInterval"/>).</summary>
     public bool WatchesPodmanEvents => _events?.Connected ?? false;
 
+    /// <summary>How container ends are noticed in this process (<see cref="ContainerWatch.Processes"/> falls back to events without pidfds).</summary>
+    public ContainerWatch ContainerWatch => _exits is not null ? ContainerWatch.Processes : _events is not null ? ContainerWatch.Events : ContainerWatch.Poll;
+
     public async Task StartAsync(DevicePlan plan, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(plan);
@@ -92,6 +111,7 @@ public sealed class WorkloadLogsComponent : IAgentComponent
             _gate.Release();
         }
 
+        _exits?.Start();
         _loop = Task.Run(LoopAsync, CancellationToken.None);
         _events?.Start();
     }
@@ -143,6 +163,11 @@ public sealed class WorkloadLogsComponent : IAgentComponent
         if (_events is not null)
         {
             await _events.StopAsync().ConfigureAwait(false);
+        }
+
+        if (_exits is not null)
+        {
+            await _exits.StopAsync().ConfigureAwait(false);
         }
 
         if (_loop is not null)
@@ -207,17 +232,43 @@ public sealed class WorkloadLogsComponent : IAgentComponent
     }
 
     /// <summary>
-    /// The wait between passes when nothing wakes the loop: short while podman's events are not followed (a died
-    /// container is noticed by this poll), long while they are (a container change wakes the loop at once).
+    /// The wait between passes when nothing wakes the loop: long while a container's end wakes the loop at once (every
+    /// workload container's process held, or podman's event stream open), short otherwise (a died container is then
+    /// noticed by this poll).
     /// </summary>
-    private TimeSpan PollInterval => _events is { Connected: true }
-        ? (_options.EventsReconcileInterval > _options.ReconcileInterval ? _options.EventsReconcileInterval : _options.ReconcileInterval)
-        : _options.ReconcileInterval;
+    private TimeSpan PollInterval
+    {
+        get
+        {
+            var fallback = _exits is not null && _processesWatched ? _options.ProcessesReconcileInterval
+                : _events is { Connected: true } ? _options.EventsReconcileInterval
+                : _options.ReconcileInterval;
+            return fallback > _options.ReconcileInterval ? fallback : _options.ReconcileInterval;
+        }
+    }
 
     /// <summary>One pass: pods to match the plan, then (through the runner's report) one log reader per container of a workload that has a target.</summary>
-    private Task ReconcileAsync(CancellationToken token)
+    private async Task ReconcileAsync(CancellationToken token)
     {
         var plan = _plan;
-        return plan is null || _stopped != 0 ? Task.CompletedTask : _runner.ReconcileAsync(plan, token);
+        if (plan is null || _stopped != 0)
+        {
+            return;
+        }
+
+        await _runner.ReconcileAsync(plan, token).ConfigureAwait(false);
+        if (_exits is not null)
+        {
+            var processes = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var (id, container) in _runner.Containers)
+            {
+                processes[id] = container.Pid;
+            }
+
+            // A pass that did not reach podman, a workload without containers yet, or a container whose process could
+            // not be held (not running, already gone): poll at the short interval until the next pass settles it.
+            int unwatched = _exits.Watch(processes);
+            _processesWatched = _runner.Answered && unwatched == 0 && processes.Count >= plan.Workloads.Count;
+        }
     }
 }

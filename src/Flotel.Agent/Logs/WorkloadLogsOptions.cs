@@ -9,22 +9,31 @@ public sealed class WorkloadLogsOptions
     public Flotel.Agent.Fleet.DeviceIdentity? Fleet { get; set; }
 
     /// <summary>
-    /// How often pods and log readers are reconciled (start missing, restart dead, remove unplanned) while podman's
-    /// event stream is not open (<see cref="WatchPodmanEvents"/>). Default 5 s.
+    /// How often pods and log readers are reconciled (start missing, restart dead, remove unplanned) while container
+    /// changes are not watched (<see cref="ContainerWatch"/>: podman's event stream is not open, or a workload container
+    /// has no process the agent can hold). Default 5 s.
     /// </summary>
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Follow podman's container events and reconcile when a container starts, dies or is removed, polling only every
-    /// <see cref="EventsReconcileInterval"/> while the stream is open. Default true; false polls every
-    /// <see cref="ReconcileInterval"/>.
+    /// How the agent notices a workload container that died between passes. Default
+    /// <see cref="Workloads.ContainerWatch.Processes"/> (no connection to podman held; falls back to
+    /// <see cref="Workloads.ContainerWatch.Events"/> where pidfds are not available).
     /// </summary>
-    public bool WatchPodmanEvents { get; set; } = true;
+    public Workloads.ContainerWatch ContainerWatch { get; set; } = Workloads.ContainerWatch.Processes;
 
     /// <summary>
-    /// How often pods and log readers are reconciled while podman's event stream is open: a fallback for an event that
-    /// was missed (or a podman whose <c>events_logger</c> is <c>none</c>: it accepts the stream and never sends).
-    /// Default 30 s; never shorter than <see cref="ReconcileInterval"/>.
+    /// How often pods and log readers are reconciled while every workload container's process is watched
+    /// (<see cref="Workloads.ContainerWatch.Processes"/>): a safety net only, since each pass wakes podman's service.
+    /// Default 10 min; never shorter than <see cref="ReconcileInterval"/>.
+    /// </summary>
+    public TimeSpan ProcessesReconcileInterval { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// How often pods and log readers are reconciled while podman's event stream is open
+    /// (<see cref="Workloads.ContainerWatch.Events"/>): a fallback for an event that was missed (or a podman whose
+    /// <c>events_logger</c> is <c>none</c>: it accepts the stream and never sends). Default 30 s; never shorter than
+    /// <see cref="ReconcileInterval"/>.
     /// </summary>
     public TimeSpan EventsReconcileInterval { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -112,6 +121,12 @@ public sealed class WorkloadLogsOptions
         if (ReconcileInterval <= TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(ReconcileInterval), ReconcileInterval, "`ReconcileInterval` must be greater than 0.");
+        }
+
+        if (ProcessesReconcileInterval <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(ProcessesReconcileInterval), ProcessesReconcileInterval, "`ProcessesReconcileInterval` must be greater than 0.");
         }
 
         if (EventsReconcileInterval <= TimeSpan.Zero)

@@ -151,7 +151,8 @@ public sealed class PodmanClient : IDisposable
                 ? names[0].GetString() ?? string.Empty
                 : string.Empty;
             var infra = c.TryGetProperty("IsInfra", out var i) && i.ValueKind == JsonValueKind.True;
-            containers.Add(new PodmanContainer(String(c, "Id"), name, String(c, "PodName"), String(c, "State"), infra));
+            var pid = c.TryGetProperty("Pid", out var p) && p.ValueKind == JsonValueKind.Number && p.TryGetInt32(out var n) ? n : 0;
+            containers.Add(new PodmanContainer(String(c, "Id"), name, String(c, "PodName"), String(c, "State"), infra, pid));
         }
 
         return containers;

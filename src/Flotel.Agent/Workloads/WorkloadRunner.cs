@@ -66,6 +66,12 @@ public sealed partial class WorkloadRunner
         metrics.Gauge("flotel_agent_podman_up", "1 when the podman API answered at the last reconcile.", () => _podmanDown ? 0 : 1);
     }
 
+    /// <summary>The workload containers (not the pods' infra containers) as the last pass that reached podman listed them, by id.</summary>
+    public IReadOnlyDictionary<string, PodmanContainer> Containers => _containers;
+
+    /// <summary>True when the last pass reached podman and finished (pods reconciled, containers listed).</summary>
+    public bool Answered { get; private set; }
+
     /// <summary>The workloads the managed-pods file names (name → spec hash).</summary>
     public IReadOnlyDictionary<string, string> Managed => _managed;
 
@@ -113,6 +119,7 @@ public sealed partial class WorkloadRunner
     public async Task ReconcileAsync(DevicePlan plan, CancellationToken token)
     {
         ArgumentNullException.ThrowIfNull(plan);
+        Answered = false;
         try
         {
             await _podman.PingAsync(token).ConfigureAwait(false);
@@ -139,6 +146,7 @@ public sealed partial class WorkloadRunner
         {
             await ReconcilePodsAsync(plan, token).ConfigureAwait(false);
             await ReportContainersAsync(plan, token).ConfigureAwait(false);
+            Answered = true;
         }
         catch (PodmanUnavailableException e)
         {

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Flotel.Agent.Hosting;
 using Flotel.Agent.Logs;
+using Flotel.Agent.Workloads;
 using Flotel.Pipeline.Delivery;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -323,7 +324,7 @@ public sealed partial class LogsPodmanRsyslogTests
         WriteManifests(dirs.Manifests, [("syslog-a", rsyslog.Ports[0], 64)], workload, "syslog-a", FastScript(0.2));
 
         // Passes an hour apart (after the first): only podman's event stream can bring the killed container back.
-        await using var agent = await StartAgentAsync(dirs, podman, reconcileInterval: TimeSpan.FromHours(1));
+        await using var agent = await StartAgentAsync(dirs, podman, reconcileInterval: TimeSpan.FromHours(1), watch: ContainerWatch.Events);
         await WaitAsync(() => MaxSeq(rsyslog.Lines()) >= 5, "first lines", rsyslog);
         const string connected = "flotel_agent_podman_events_connected 1";
         await WaitAsync(() => agent.Metrics.ToText().Contains(connected, StringComparison.Ordinal), "the event stream open", rsyslog);
@@ -336,6 +337,37 @@ public sealed partial class LogsPodmanRsyslogTests
 
         // The restarted container prints from seq=1 again, into the same conmon file: both runs arrive.
         await WaitAsync(() => Seqs(rsyslog.Lines()).Count(s => s == 3) == 2, "the restarted container's lines", rsyslog);
+    }
+
+    [Fact]
+    public async Task Workload_ContainerKilled_ItsProcessEndRestartsItWithoutAPollOrAStream()
+    {
+        await using var podman = await PodmanFixture.StartAsync();
+        using var rsyslog = new RsyslogCollector();
+        await rsyslog.StartAsync();
+        using var dirs = new TempDirs();
+        var workload = "exits-workload-" + dirs.Run;
+        podman.Track(workload);
+        WriteManifests(dirs.Manifests, [("syslog-a", rsyslog.Ports[0], 64)], workload, "syslog-a", FastScript(0.2));
+
+        // Passes an hour apart once the container's process is held: only its end can bring the killed container
+        // back, and no event stream is open.
+        await using var agent = await StartAgentAsync(dirs, podman, reconcileInterval: TimeSpan.FromHours(1));
+        await WaitAsync(() => MaxSeq(rsyslog.Lines()) >= 5, "first lines", rsyslog);
+        const string held = "flotel_agent_container_processes_watched 1";
+        await WaitAsync(() => agent.Metrics.ToText().Contains(held, StringComparison.Ordinal), "the process held", rsyslog);
+        Assert.DoesNotContain("flotel_agent_podman_events_connected", agent.Metrics.ToText(), StringComparison.Ordinal);
+        Assert.Equal(0, agent.Metrics.Sum("flotel_agent_pod_actions_total", ("action", "restart")));
+
+        await podman.PodmanAsync("kill", workload + "-gen");
+
+        await WaitAsync(() => agent.Metrics.Sum("flotel_agent_pod_actions_total", ("action", "restart")) == 1, "the pod started again", rsyslog);
+        Assert.Equal(1, agent.Metrics.Sum("flotel_agent_container_exits_total"));
+
+        // The restarted container prints from seq=1 again, into the same conmon file: both runs arrive; and its new
+        // process is held in turn.
+        await WaitAsync(() => Seqs(rsyslog.Lines()).Count(s => s == 3) == 2, "the restarted container's lines", rsyslog);
+        await WaitAsync(() => agent.Metrics.ToText().Contains(held, StringComparison.Ordinal), "the new process held", rsyslog);
     }
 
     /// <summary>
@@ -385,13 +417,16 @@ public sealed partial class LogsPodmanRsyslogTests
         return int.Parse(line[prefix.Length..], CultureInfo.InvariantCulture);
     }
 
-    private static async Task<AgentHost> StartAgentAsync(TempDirs dirs, PodmanFixture podman, bool readLogFiles = true, TimeSpan? reconcileInterval = null)
+    private static async Task<AgentHost> StartAgentAsync(
+        TempDirs dirs, PodmanFixture podman, bool readLogFiles = true, TimeSpan? reconcileInterval = null, ContainerWatch watch = ContainerWatch.Processes)
     {
         var options = new AgentOptions { ManifestsDirectory = dirs.Manifests, DataDirectory = dirs.Data, PodmanSocket = podman.Socket, WatchManifests = false };
         var logs = new WorkloadLogsOptions
         {
             ReconcileInterval = reconcileInterval ?? TimeSpan.FromSeconds(2),
             EventsReconcileInterval = reconcileInterval ?? TimeSpan.FromSeconds(2),
+            ProcessesReconcileInterval = reconcileInterval ?? TimeSpan.FromSeconds(2),
+            ContainerWatch = watch,
             LogReopenDelay = TimeSpan.FromMilliseconds(500),
             ReadLogFiles = readLogFiles,
             Delivery = new DeliveryOptions { RetryInitial = TimeSpan.FromMilliseconds(200), RetryMax = TimeSpan.FromSeconds(2), MaxBatchItems = 500, MaxQueueRecords = 500, MaxBatchBytes = 256 * 1024 },
