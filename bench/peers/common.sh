@@ -105,6 +105,13 @@ build_flotel() {
   FLOTEL_DLL="$REPO/src/Flotel.Cli/bin/Release/net10.0/flotel.dll"
 }
 
+# Release build of the log corpus generator (bench/Flotel.LogCorpus); sets CORPUS_DLL.
+build_corpus() {
+  dotnet build "$REPO/bench/Flotel.LogCorpus" -c Release --nologo -v q >"$BENCH_TMP/build-corpus.log" 2>&1 \
+    || { cat "$BENCH_TMP/build-corpus.log" >&2; return 1; }
+  CORPUS_DLL="$REPO/bench/Flotel.LogCorpus/bin/Release/net10.0/flotel-logcorpus.dll"
+}
+
 # Release build of the remote-write generator (bench/Flotel.RemoteWriteLoad); sets LOAD_DLL.
 build_rwload() {
   dotnet build "$REPO/bench/Flotel.RemoteWriteLoad" -c Release --nologo -v q >"$BENCH_TMP/build-load.log" 2>&1 \

@@ -26,9 +26,7 @@ while [ $# -gt 0 ]; do
 done
 
 build_flotel
-dotnet build "$REPO/bench/Flotel.LogCorpus" -c Release --nologo -v q >"$BENCH_TMP/build-corpus.log" 2>&1 \
-  || { cat "$BENCH_TMP/build-corpus.log" >&2; exit 1; }
-CORPUS_DLL="$REPO/bench/Flotel.LogCorpus/bin/Release/net10.0/flotel-logcorpus.dll"
+build_corpus
 
 # Lines are ~9 ms apart on average (100,000 lines span ~15 min): start far enough back that the newest is before now.
 span_s=$(( lines / 100000 * 900 + 900 ))

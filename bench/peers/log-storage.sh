@@ -23,9 +23,7 @@ while [ $# -gt 0 ]; do
 done
 
 build_flotel
-dotnet build "$REPO/bench/Flotel.LogCorpus" -c Release --nologo -v q >"$BENCH_TMP/build-corpus.log" 2>&1 \
-  || { cat "$BENCH_TMP/build-corpus.log" >&2; exit 1; }
-CORPUS_DLL="$REPO/bench/Flotel.LogCorpus/bin/Release/net10.0/flotel-logcorpus.dll"
+build_corpus
 have_zstd=1; command -v zstd >/dev/null || have_zstd=0
 
 size_of() { stat -c %s "$1" 2>/dev/null || echo 0; }
