@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # What an active series costs the receiver, side by side with VictoriaMetrics, fed the same remote-write stream by
-# bench/Flotel.RemoteWriteLoad: GROUPS requests of S series with one sample each (creating GROUPS × S series), then
-# ROUNDS - 1 more rounds giving every series one more sample, 60 s later in sample time (compressed time: the rounds
-# are sent back to back).
+# bench/Flotel.RemoteWriteLoad: GROUPS requests of S series with N samples each (creating GROUPS × S series), then
+# ROUNDS - 1 more rounds giving every series N more samples, STEP later each in sample time (compressed time: the
+# rounds are sent back to back). Defaults: N = 1, STEP = 60 s. A full head chunk (2 h at 15 s = 480 samples):
+# --groups 1000 --rounds 10 --samples-per-request 48 --step-ms 15000.
 #
-#   bench/peers/series-memory.sh [--groups 10000] [--series-per-request 100] [--rounds 2] [--concurrency 4]
-#                                [--settle 30] [--seconds 600] [--only vm,gateway]
+#   bench/peers/series-memory.sh [--groups 10000] [--series-per-request 100] [--rounds 2] [--samples-per-request 1]
+#                                [--step-ms 60000] [--concurrency 4] [--settle 30] [--seconds 600] [--only vm,gateway]
 #   FLOTEL_DLL=…/flotel.dll measures another build of the gateway (default: a Release build of this checkout).
 #
 # One receiver at a time, each started fresh in a temporary directory. Per receiver:
@@ -18,28 +19,34 @@
 #                queries read)
 #   RSS after    VmRSS --settle seconds after that; bytes per series = (after - before) / series
 #   managed heap the gateway's dotnet_gc_heap_bytes at the same moment (live objects plus garbage not yet collected)
-#   check        samples a PromQL query finds in the last series created (one per round), after the RSS was read
+#   check        samples a PromQL query finds in the last series created (ROUNDS × N), after the RSS was read
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
-groups=10000 series=100 rounds=2 concurrency=4 settle=30 seconds=600 only=vm,gateway
+groups=10000 series=100 rounds=2 per_request=1 step_ms=60000 concurrency=4 settle=30 seconds=600 only=vm,gateway
 while [ $# -gt 0 ]; do
   case "$1" in
     --groups) groups=$2; shift 2 ;;
     --series-per-request) series=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
+    --samples-per-request) per_request=$2; shift 2 ;;
+    --step-ms) step_ms=$2; shift 2 ;;
     --concurrency) concurrency=$2; shift 2 ;;
     --settle) settle=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
-    *) echo "usage: $0 [--groups G] [--series-per-request S] [--rounds R] [--concurrency C] [--settle SECONDS] [--seconds T] [--only vm,gateway]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--groups G] [--series-per-request S] [--rounds R] [--samples-per-request N] [--step-ms MS] [--concurrency C]" \
+         "[--settle SECONDS] [--seconds T] [--only vm,gateway]" >&2; exit 2 ;;
   esac
 done
 want() { [[ ",$only," == *",$1,"* ]]; }
 total_series=$((groups * series))
 requests=$((groups * rounds))
-total_samples=$((total_series * rounds))
+total_samples=$((total_series * rounds * per_request))
+# The query window of the check: every sample of a series (they end when the generator starts), plus ten minutes for
+# the run and the settling.
+span_s=$((rounds * per_request * step_ms / 1000 + 600))
 drain_limit=$((seconds + 300))
 
 if [ -z "${FLOTEL_DLL:-}" ] && want gateway; then build_flotel; fi
@@ -52,10 +59,10 @@ metric_sum() {
   curl -fsS "$1" | awk -v n="$2" '{ s = $1; sub(/\{.*/, "", s) } s == n { v += $2; found = 1 } END { printf "%.0f\n", found ? v : 0 }'
 }
 
-# The samples a PromQL query at base URL $1 finds in the last 10 minutes of the last series the generator created
-# (extra query parameters in $2): one per round when it is queryable.
+# The samples a PromQL query at base URL $1 finds in the last series the generator created (extra query parameters in
+# $2): ROUNDS × N when it is queryable.
 count_last_series() {
-  curl -fsS --max-time 60 "$1/api/v1/query" --data-urlencode "query=count_over_time({series=\"$((total_series - 1))\"}[10m])" ${2:+--data-urlencode "$2"} \
+  curl -fsS --max-time 60 "$1/api/v1/query" --data-urlencode "query=count_over_time({series=\"$((total_series - 1))\"}[${span_s}s])" ${2:+--data-urlencode "$2"} \
     | sed -n 's/.*"value":\[[0-9.]*,"\([0-9]*\)"\].*/\1/p'
 }
 
@@ -70,7 +77,7 @@ measure() {
   cpu0=$(cpu_seconds "$pid")
   start=$(now)
   dotnet "$LOAD_DLL" --url "$url" --requests "$requests" --groups "$groups" --series-per-request "$series" \
-    --samples-per-series 1 --step-ms 60000 --concurrency "$concurrency" --duration-seconds "$seconds" >"$out" 2>"$out.err" \
+    --samples-per-series "$per_request" --step-ms "$step_ms" --concurrency "$concurrency" --duration-seconds "$seconds" >"$out" 2>"$out.err" \
     || { echo "bench: the generator reported failures against $name:" >&2; cat "$out" "$out.err" >&2; }
   local acked; acked=$(sed -n 's/.*samples=\([0-9]*\) .*/\1/p' "$out")
   [ "$acked" = "$total_samples" ] || echo "bench: $name acknowledged $acked of $total_samples samples" >&2
@@ -111,7 +118,7 @@ if want gateway; then
 fi
 
 echo
-echo "active series: $groups requests × $series series × 1 sample, then $((rounds - 1)) more round(s) (one more sample per series, 60 s later in sample time), $concurrency senders, $(date -u +%Y-%m-%dT%H:%MZ), load average at start: $load_at_start, at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "active series: $groups requests × $series series × $per_request sample(s) $((step_ms / 1000)) s apart, then $((rounds - 1)) more round(s) (as many more samples per series), $concurrency senders, $(date -u +%Y-%m-%dT%H:%MZ), load average at start: $load_at_start, at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "| receiver | series | RSS before MiB | RSS after MiB | RSS peak MiB | bytes/series (RSS) | managed heap bytes/series | series created/s | queryable after s | CPU s | check: samples of the last series |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${rows[@]}"

@@ -76,6 +76,19 @@ public sealed class FlotelCliTests
     }
 
     [Theory]
+    [InlineData("up", "--http", "9201")]
+    [InlineData("up", "--syslog", "5140")]
+    [InlineData("gateway", "--http", "9201")]
+    [InlineData("gateway", "--syslog", "5140")]
+    public void MalformedAddress_QuotesExamplesWithTheOptionsOwnDefaultPort(string command, string option, string port)
+    {
+        var (code, _, error) = CliRunner.Run(command, option, "nohost");
+
+        Assert.Equal(2, code);
+        Assert.Contains($"e.g. 127.0.0.1:{port}, [::1]:{port} or 0.0.0.0:0", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("10")]
     [InlineData("5x")]
     [InlineData("-5m")]

@@ -11,7 +11,8 @@ namespace Flotel.Agent.Workloads;
 /// started, died or was removed, so a dead workload is started again at once instead of at the next poll. While the
 /// stream is open <see cref="Connected"/> is true and the owner polls podman only at a long fallback interval; when
 /// podman is absent or the stream ends it is opened again after <see cref="ReopenDelay"/>, doubling up to
-/// <see cref="MaxReopenDelay"/>, and the owner polls at its short interval meanwhile.
+/// <see cref="MaxReopenDelay"/>, and the owner polls at its short interval meanwhile. Only a stream that fails while
+/// podman answers is logged here; podman being absent is reported by <see cref="WorkloadRunner"/>.
 /// </summary>
 /// <remarks>
 /// The stream is a blocking read on a thread of its own (<see cref="PodmanLogStream"/>): while no container changes it
@@ -152,6 +153,11 @@ public sealed partial class PodmanEventWatcher : IAsyncDisposable
                 catch (OperationCanceledException) when (token.IsCancellationRequested)
                 {
                     break;
+                }
+                catch (PodmanUnavailableException)
+                {
+                    // Podman absent or not answering: the owner's WorkloadRunner says so once, with what still works.
+                    // A second warning here about the same socket only told the operator the same thing again.
                 }
 #pragma warning disable CA1031 // A thread of its own: anything escaping would end the process. Logged once, retried.
                 catch (Exception e)

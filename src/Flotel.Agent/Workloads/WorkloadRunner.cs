@@ -316,7 +316,9 @@ public sealed partial class WorkloadRunner
         File.Move(tmp, _managedFile, overwrite: true);
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "{Reason}. The {Workloads} workloads are not run and no new log lines are captured until it answers; buffered lines are still forwarded")]
+    // A warning (style rule 10): nothing is lost meanwhile, workloads wait to be started and buffers keep their lines.
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Reason}. Until podman answers, the {Workloads} workloads are not run and no container log lines "
+        + "are captured; node and agent metrics are still scraped and sent, buffered log lines still forwarded")]
     private static partial void LogPodmanUnavailable(ILogger logger, string reason, int workloads);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Podman answers again at {Socket}")]

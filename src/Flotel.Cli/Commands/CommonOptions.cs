@@ -32,7 +32,11 @@ internal static class CommonOptions
             HelpName = "ADDR",
             DefaultValueFactory = _ => defaultValue,
         };
-        option.Validators.Add(result => ValidateAddress(result, name));
+        // The examples carry the option's own default port: --http's error quoting the syslog port sent users to 5140.
+        var port = HostPort.TryParse(defaultValue, out var parsed)
+            ? parsed.Port
+            : throw new ArgumentException($"default '{defaultValue}' of {name} is not HOST:PORT", nameof(defaultValue));
+        option.Validators.Add(result => ValidateAddress(result, name, port));
         return option;
     }
 
@@ -82,13 +86,13 @@ internal static class CommonOptions
         return option;
     }
 
-    private static void ValidateAddress(OptionResult result, string name)
+    private static void ValidateAddress(OptionResult result, string name, int defaultPort)
     {
         var text = result.GetValueOrDefault<string>();
         if (!HostPort.TryParse(text, out _))
         {
-            result.AddError(
-                $"{name}: '{text}' is not an address; use HOST:PORT, e.g. 127.0.0.1:5140, [::1]:5140 or 0.0.0.0:0");
+            var port = defaultPort.ToString(CultureInfo.InvariantCulture);
+            result.AddError($"{name}: '{text}' is not an address; use HOST:PORT, e.g. 127.0.0.1:{port}, [::1]:{port} or 0.0.0.0:0");
         }
     }
 }

@@ -64,7 +64,7 @@ internal static class UpRunner
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            await error.WriteLineAsync($"flotel up: cannot start the gateway: {e.Message} (another flotel up running? choose other ports with --http and --syslog)").ConfigureAwait(false);
+            await error.WriteLineAsync($"flotel up: cannot start the gateway: {GatewayStartFailure.Describe(e)}").ConfigureAwait(false);
             return ExitCodes.InvalidInput;
         }
 

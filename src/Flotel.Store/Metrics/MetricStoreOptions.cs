@@ -27,9 +27,9 @@ public sealed class MetricStoreOptions
     /// <summary>
     /// Most series the store holds (its in-memory index and head chunks); a new series beyond it is refused and its samples
     /// dropped and counted, while series already held keep receiving samples. Default 2,000,000: a fleet of 10,000
-    /// devices × ~100 series each. Each series costs about 1.2 KiB of memory with a head chunk (1 M series in 20
-    /// remote-write bodies took the gateway from 73 MiB to 1.26 GiB RSS), so the default allows ≈ 2.4 GiB; lower it on a
-    /// smaller machine. 0 = no limit.
+    /// devices × ~100 series each. Each series costs about 340 B of memory with a short head chunk and 4.3 KiB once its
+    /// head holds two hours of samples at 15 s (docs/benchmarks.md, "Memory per active series"), so the default allows
+    /// up to ≈ 8.2 GiB; lower it on a smaller machine. 0 = no limit.
     /// </summary>
     public int MaxSeries { get; set; } = DefaultMaxSeries;
 

@@ -74,6 +74,9 @@ public sealed partial class LogTargetTests : IDisposable
             await Task.Delay(50);
         }
 
+        // The sender counts the drop after its write returned, so the newest line can be read here before the count is
+        // added: stopping the target waits for the forwarder's send to finish, after which the count is final.
+        await target.StopAsync(TimeSpan.FromSeconds(30));
         AssertOneExactDropReport(receiver.Lines, total, metrics);
     }
 
@@ -102,6 +105,7 @@ public sealed partial class LogTargetTests : IDisposable
             await Task.Delay(50);
         }
 
+        await second.StopAsync(TimeSpan.FromSeconds(30)); // the count is final once the send returned (see above)
         AssertOneExactDropReport(receiver.Lines, total, metrics);
     }
 

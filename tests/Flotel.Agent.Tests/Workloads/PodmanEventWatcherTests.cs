@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Flotel.Agent.Workloads;
 using Flotel.Pipeline.Diagnostics;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Flotel.Agent.Tests.Workloads;
@@ -102,6 +103,36 @@ public sealed class PodmanEventWatcherTests : IDisposable
         Assert.False(watcher.Connected);
         await watcher.StopAsync().WaitAsync(Limit);
         Assert.Equal(0, Volatile.Read(ref calls));
+    }
+
+    [Theory]
+    [InlineData(null, false)]
+    [InlineData("HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}", true)]
+    public async Task Run_StreamCannotOpen_WarnsOnlyWhenPodmanAnswered(string? answer, bool warns)
+    {
+        // null: the socket accepts and closes at once, as a podman that is not running behind its socket; the runner
+        // reports that. An error answer is podman refusing the stream: the watcher's own warning.
+        var socket = _dir.Combine("podman.sock");
+        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(socket));
+        listener.Listen(4);
+        var logger = new ListLogger();
+        await using var watcher = new PodmanEventWatcher(socket, () => { }, new MetricsRegistry(), logger);
+        watcher.Start();
+
+        // The second connection is the watcher trying again: the first failure was handled (and logged or not) before it.
+        for (int attempt = 0; attempt < 2; attempt++)
+        {
+            using var client = await listener.AcceptAsync().WaitAsync(Limit);
+            await ReadHeadAsync(client);
+            if (answer is not null)
+            {
+                await SendAsync(client, answer);
+            }
+        }
+
+        await watcher.StopAsync().WaitAsync(Limit);
+        Assert.Equal(warns ? 1 : 0, logger.Lines.Count(l => l.Level == LogLevel.Warning));
     }
 
     /// <summary>One line as podman 4.3.1 printed it for <paramref name="action"/> (the id and times of a real run).</summary>

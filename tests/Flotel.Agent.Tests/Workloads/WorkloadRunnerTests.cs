@@ -2,6 +2,7 @@ using Flotel.Agent.Podman;
 using Flotel.Agent.Workloads;
 using Flotel.Model.Manifests;
 using Flotel.Pipeline.Diagnostics;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Flotel.Agent.Tests.Workloads;
@@ -33,6 +34,26 @@ public sealed class WorkloadRunnerTests : IDisposable
         Assert.Equal(2, metrics.Sum("flotel_agent_podman_unavailable_total"));
         Assert.Contains("flotel_agent_podman_up 0", metrics.ToText(), StringComparison.Ordinal);
         Assert.Empty(observer.Changes);
+    }
+
+    [Fact]
+    public async Task Reconcile_NoPodmanSocket_OneWarningNamingTheSocketAndWhatStillWorks()
+    {
+        var socket = Path.Combine(_dir, "no-podman.sock");
+        using var podman = new PodmanClient(socket);
+        var logger = new ListLogger();
+        var runner = new WorkloadRunner(podman, Path.Combine(_dir, "workloads", "managed"), new Observer(), new MetricsRegistry(), logger);
+        runner.Load();
+
+        await runner.ReconcileAsync(Plan(), default);
+        await runner.ReconcileAsync(Plan(), default);
+
+        var (level, message) = Assert.Single(logger.Lines);
+        Assert.Equal(LogLevel.Warning, level);
+        Assert.Contains(socket, message, StringComparison.Ordinal);
+        Assert.Contains("--podman-socket", message, StringComparison.Ordinal);
+        Assert.Contains("metrics are still scraped", message, StringComparison.Ordinal);
+        Assert.Contains("buffered log lines still forwarded", message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -109,8 +109,8 @@ public sealed class FleetSimulatorTests(ITestOutputHelper output)
 
     private async Task<(int Code, string Stdout)> RunSimulatorAsync(params string[] args)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "flotel-fleetsim.dll");
-        Assert.True(File.Exists(dll), "flotel-fleetsim.dll is not next to the test assembly: " + dll);
+        var dll = Path.Combine(AppContext.BaseDirectory, "fleetsim", "flotel-fleetsim.dll");
+        Assert.True(File.Exists(dll), "flotel-fleetsim.dll is not in fleetsim/ next to the test assembly: " + dll);
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(dll);
         foreach (var arg in args)

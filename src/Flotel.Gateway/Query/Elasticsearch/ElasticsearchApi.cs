@@ -388,10 +388,16 @@ public static class ElasticsearchApi
             throw ElasticsearchException.IllegalArgument($"header name [{unknown}] does not exist");
         }
 
+        // store.size is what the index takes on disk, after compression, as in Elasticsearch (not the _source bytes
+        // received); measuring reads the index's records, so only when the columns are asked for.
+        IReadOnlyDictionary<string, long> stored = selected.Any(c => c is "store.size" or "pri.store.size")
+            ? store.StoredBytes(names, context.RequestAborted)
+            : new Dictionary<string, long>();
         var rows = new List<string[]>();
         foreach (LogIndexInfo index in store.ListIndices().Where(i => names.Contains(i.Name)))
         {
-            string size = rawBytes ? index.SourceBytes.ToString(CultureInfo.InvariantCulture) : HumanBytes(index.SourceBytes);
+            long bytes = stored.GetValueOrDefault(index.Name);
+            string size = rawBytes ? bytes.ToString(CultureInfo.InvariantCulture) : HumanBytes(bytes);
             string docs = index.DocumentCount.ToString(CultureInfo.InvariantCulture);
             var values = new Dictionary<string, string>(StringComparer.Ordinal)
             {

@@ -320,6 +320,23 @@ public sealed class ElasticsearchApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CatIndices_StoreSize_IsTheBytesOnDiskNotTheSourceBytes()
+    {
+        // 1,000 alike lines of about 600 bytes: zstd stores their _source in a small fraction of that.
+        DateTime day = new(2022, 5, 12, 10, 0, 0, DateTimeKind.Utc);
+        await _server.Logs.Store.WriteAsync(
+            [.. Enumerable.Range(0, 1000).Select(i => TestLogStore.Event(day.AddSeconds(i), "GET /api/v1/items " + new string('x', 580)))]);
+        LogIndexInfo index = Assert.Single(_server.Logs.Store.ListIndices());
+
+        JsonNode row = (await JsonAsync(HttpMethod.Get, "/_cat/indices?format=json&bytes=b")).AsArray().Single()!;
+
+        long size = long.Parse((string)row["store.size"]!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(_server.Logs.Store.StoredBytes([index.Name])[index.Name], size);
+        Assert.Equal((string?)row["store.size"], (string?)row["pri.store.size"]);
+        Assert.True(size > 0 && size < index.SourceBytes / 4, $"store.size {size} B for {index.SourceBytes} B of _source");
+    }
+
+    [Fact]
     public async Task Bulk_GzipBody_Decoded()
     {
         byte[] ndjson = Encoding.UTF8.GetBytes("{\"index\":{\"_index\":\"gz\"}}\n{\"message\":\"compressed\"}\n");
