@@ -97,7 +97,9 @@ internal sealed class FleetOptions
             "Flotta line layout with its device name as hostname, and sends one remote-write request of K series labelled " +
             "edgedeviceid=<device> every I seconds. Without --gateway it starts `flotel gateway` (--flotel) in a temporary " +
             "directory and stops it at the end. With --enrol every device first enrols with the fleet and runs the agent's " +
-            "control plane. Prints a table and a last line starting with \"fleet:\".")
+            "control plane. Before anything connects it checks that its own and the gateway's open-file limits (RLIMIT_NOFILE) " +
+            "hold every device's sockets, and otherwise exits 2 naming the largest --devices that fits. Prints a table and a " +
+            "last line starting with \"fleet:\".")
         {
             DevicesOption, SecondsOption, LinesOption, SeriesOption, IntervalOption, GatewayOption, SyslogOption, PidOption,
             FlotelOption, TlsOption, ProbesOption, SettleOption, WarmupOption, EnrolOption, ControlPlaneOnlyOption, FleetOption,

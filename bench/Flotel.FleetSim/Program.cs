@@ -55,6 +55,13 @@ internal static class Program
             IPEndPoint? syslog;
             Uri? fleet;
             int? pid;
+            // Both processes' open-file limits are checked before anything connects: a run over either would fail
+            // minutes in, after enrolment (OpenFiles).
+            if (OpenFiles.Check(options, "self", "the simulator") is { } tooMany)
+            {
+                return await RefuseAsync(tooMany).ConfigureAwait(false);
+            }
+
             if (options.Gateway is null)
             {
                 await Console.Error.WriteLineAsync("flotel-fleetsim: starting flotel gateway").ConfigureAwait(false);
@@ -65,6 +72,12 @@ internal static class Program
             {
                 gateway = WithSlash(options.Gateway);
                 (syslog, fleet, pid) = (options.Syslog, options.Fleet is { } f ? WithSlash(f) : null, options.GatewayPid);
+            }
+
+            var gatewayProc = pid?.ToString(CultureInfo.InvariantCulture);
+            if (gatewayProc is not null && OpenFiles.Check(options, gatewayProc, $"the gateway (PID {gatewayProc})") is { } gatewayTooMany)
+            {
+                return await RefuseAsync(gatewayTooMany).ConfigureAwait(false);
             }
 
             var code = await RunAsync(options, gateway, syslog, fleet, pid).ConfigureAwait(false);
@@ -82,6 +95,12 @@ internal static class Program
                 await started.DisposeAsync().ConfigureAwait(false);
             }
         }
+    }
+
+    private static async Task<int> RefuseAsync(string problem)
+    {
+        await Console.Error.WriteLineAsync("flotel-fleetsim: " + problem).ConfigureAwait(false);
+        return 2;
     }
 
     private static Uri WithSlash(Uri url) => url.AbsoluteUri.EndsWith('/') ? url : new Uri(url.AbsoluteUri + "/");

@@ -12,6 +12,11 @@
 #
 # Defaults: L = 1, K = 100, I = 60, W = 0. More options: --probes-per-s (0 = none), --settle-seconds, --fleet
 # (flotel-fleetsim --help).
+#
+# Every device holds a socket in the simulator and one in the gateway for its syslog connection, and one more on each
+# side for its fleet connection with --enrol. Before anything connects the simulator checks that both processes'
+# open-file limits (RLIMIT_NOFILE) hold them with 256 to spare, and otherwise exits 2 at once naming the limit and the
+# largest --devices that fits (docs/benchmarks.md, "Fleet simulator").
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LOG=$(mktemp "${TMPDIR:-/tmp}/flotel-fleet-build.XXXXXX")
@@ -44,7 +49,7 @@ if [ "$external" = 0 ]; then
 fi
 build bench/Flotel.FleetSim
 
-# Each device holds a socket in the simulator and one in the gateway (a child process: it inherits this limit).
+# Each device holds sockets in the simulator and in the gateway (a child process: it inherits this limit).
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 echo "fleet: load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores" >&2
 # Bounded twice: the simulator stops sending after --seconds and waits at most --settle-seconds for the counts;

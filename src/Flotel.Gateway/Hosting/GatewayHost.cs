@@ -200,6 +200,12 @@ public sealed partial class GatewayHost : IAsyncDisposable
         StartSyslog(options, sink, loggerFactory, time);
         _ = HousekeepingAsync(logs, metricStore, time);
         _ = NativeHeapTrim.RunAsync(time, _housekeeping.Token);
+        var compaction = new ManagedHeapCompaction(time);
+        Metrics.ObservedCounter("flotel_gc_compactions_total", "Compacting collections started after the managed heap grew a lot and then stopped growing.",
+            () => compaction.Compactions);
+        Metrics.ObservedCounter("flotel_gc_compaction_seconds_total", "Seconds spent in those compactions (the process paused).",
+            () => compaction.CompactingSeconds);
+        _ = compaction.RunAsync(_housekeeping.Token);
         _started = true;
     }
 

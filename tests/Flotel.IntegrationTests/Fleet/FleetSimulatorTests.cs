@@ -21,7 +21,7 @@ public sealed class FleetSimulatorTests(ITestOutputHelper output)
         try
         {
             using var gateway = await GatewayProcess.StartAsync(data);
-            var (code, stdout) = await RunSimulatorAsync(
+            var (code, stdout, _) = await RunSimulatorAsync(
                 "--devices", "500", "--seconds", "30", "--interval", "10", "--series", "20",
                 "--gateway", "http://" + gateway.HttpEndPoint, "--syslog", gateway.SyslogEndPoint.ToString(),
                 "--gateway-pid", gateway.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -38,7 +38,7 @@ public sealed class FleetSimulatorTests(ITestOutputHelper output)
     {
         // Without --gateway the simulator starts flotel gateway itself (with a self-signed certificate for TLS) and
         // stops it by PID: the path operators use to size a gateway.
-        var (code, stdout) = await RunSimulatorAsync(
+        var (code, stdout, _) = await RunSimulatorAsync(
             "--devices", "50", "--seconds", "10", "--interval", "5", "--series", "10", "--tls", "--flotel", GatewayProcess.FlotelDll);
         AssertNothingLost(code, stdout, devices: 50, gatewayLog: string.Empty);
     }
@@ -48,7 +48,7 @@ public sealed class FleetSimulatorTests(ITestOutputHelper output)
     {
         // Every device enrols with its own token through the agent's code, long-polls its bundle and sends its syslog
         // (TLS) and remote write (fleet listener) with its device certificate: the gateway binds every line and sample.
-        var (code, stdout) = await RunSimulatorAsync(
+        var (code, stdout, _) = await RunSimulatorAsync(
             "--devices", "50", "--seconds", "20", "--warmup", "5", "--interval", "5", "--series", "10", "--enrol", "--tls",
             "--flotel", GatewayProcess.FlotelDll);
         AssertNothingLost(code, stdout, devices: 50, gatewayLog: string.Empty);
@@ -66,7 +66,7 @@ public sealed class FleetSimulatorTests(ITestOutputHelper output)
     [Fact]
     public async Task FleetSimulator_ControlPlaneOnly_EveryDeviceEnrolledLongPollingAndNoData()
     {
-        var (code, stdout) = await RunSimulatorAsync(
+        var (code, stdout, _) = await RunSimulatorAsync(
             "--devices", "50", "--seconds", "10", "--control-plane-only", "--flotel", GatewayProcess.FlotelDll);
         Assert.True(code == 0, $"simulator exit code {code}\n{stdout}");
         AssertEnrolled(stdout, devices: 50);
@@ -74,6 +74,69 @@ public sealed class FleetSimulatorTests(ITestOutputHelper output)
         Assert.Equal([0, 0, 0], Numbers(Line(stdout, "| samples sent (2xx) / stored / lost")));
         Assert.Contains("| gateway CPU / RSS growth per 1,000 devices | ", stdout, StringComparison.Ordinal);
         Assert.StartsWith("fleet: 50 devices, 50 enrolled, 50 long-polls, ", stdout.TrimEnd().Split('\n')[^1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task FleetSimulator_MoreDevicesThanItsOwnOpenFileLimit_RefusedBeforeStartingAGateway()
+    {
+        var limit = OpenFileLimit("self");
+        var (code, stdout, stderr) = await RunSimulatorAsync(
+            "--devices", (limit + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), "--seconds", "10", "--control-plane-only",
+            "--flotel", GatewayProcess.FlotelDll);
+
+        Assert.True(code == 2, $"simulator exit code {code}\n{stdout}\n{stderr}");
+        Assert.Contains("open files in the simulator", stderr, StringComparison.Ordinal);
+        Assert.Contains("RLIMIT_NOFILE", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("starting flotel gateway", stderr, StringComparison.Ordinal);
+        var most = LargestThatFits(stderr);
+        Assert.InRange(most, 1, limit - 256);
+    }
+
+    [Fact]
+    public async Task FleetSimulator_MoreDevicesThanTheGatewaysOpenFileLimit_RefusedNamingTheGatewayAndWhatFits()
+    {
+        var data = PeerProcess.CreateTempDirectory("fleet-sim-nofile");
+        try
+        {
+            using var gateway = await GatewayProcess.StartAsync(data);
+            var pid = gateway.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            // The gateway's soft limit lowered to 1,000 (its hard limit kept): 1,000 devices, one syslog socket each, cannot fit.
+            using (var prlimit = Process.Start(new ProcessStartInfo("prlimit", ["--pid", pid, "--nofile=1000:"]) { UseShellExecute = false })!)
+            {
+                await prlimit.WaitForExitAsync();
+                Assert.Equal(0, prlimit.ExitCode);
+            }
+
+            Assert.Equal(1000, OpenFileLimit(pid));
+            var (code, stdout, stderr) = await RunSimulatorAsync(
+                "--devices", "1000", "--seconds", "10", "--gateway", "http://" + gateway.HttpEndPoint,
+                "--syslog", gateway.SyslogEndPoint.ToString(), "--gateway-pid", pid);
+
+            Assert.True(code == 2, $"simulator exit code {code}\n{stdout}\n{stderr}");
+            Assert.Contains($"open files in the gateway (PID {pid})", stderr, StringComparison.Ordinal);
+            Assert.Contains("over its limit of 1,000", stderr, StringComparison.Ordinal);
+            var open = Directory.GetFileSystemEntries($"/proc/{pid}/fd").Length;
+            Assert.InRange(LargestThatFits(stderr), 1, 1000 - 256 - open + 20); // the gateway's open files moved a little meanwhile
+            Assert.Equal(string.Empty, stdout); // nothing was sent, no table
+        }
+        finally
+        {
+            GatewayTestKit.DeleteDirectory(data);
+        }
+    }
+
+    private static long OpenFileLimit(string pid)
+    {
+        var line = File.ReadLines($"/proc/{pid}/limits").First(l => l.StartsWith("Max open files", StringComparison.Ordinal));
+        var soft = line["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries)[0];
+        return long.Parse(soft, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static long LargestThatFits(string stderr)
+    {
+        var match = Regex.Match(stderr, @"the largest run that fits is --devices (\d+)");
+        Assert.True(match.Success, stderr);
+        return long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>
@@ -107,7 +170,7 @@ public sealed class FleetSimulatorTests(ITestOutputHelper output)
     private static long[] Numbers(string row) =>
         [.. row.Split('|', StringSplitOptions.RemoveEmptyEntries)[1].Split('/').Select(n => long.Parse(n.Trim(), System.Globalization.CultureInfo.InvariantCulture))];
 
-    private async Task<(int Code, string Stdout)> RunSimulatorAsync(params string[] args)
+    private async Task<(int Code, string Stdout, string Stderr)> RunSimulatorAsync(params string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "fleetsim", "flotel-fleetsim.dll");
         Assert.True(File.Exists(dll), "flotel-fleetsim.dll is not in fleetsim/ next to the test assembly: " + dll);
@@ -134,8 +197,9 @@ public sealed class FleetSimulatorTests(ITestOutputHelper output)
         }
 
         stdout.Append(await reading);
+        var errors = await stderr;
         output.WriteLine(stdout.ToString());
-        output.WriteLine(await stderr);
-        return (process.ExitCode, stdout.ToString());
+        output.WriteLine(errors);
+        return (process.ExitCode, stdout.ToString(), errors);
     }
 }
