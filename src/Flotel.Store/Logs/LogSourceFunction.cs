@@ -17,7 +17,9 @@ namespace Flotel.Store.Logs;
 /// it, inside the same read transaction, so it sees the snapshot of the statement it serves. A block is decompressed
 /// once per scan: the connection keeps the last block it used, and the store's <see cref="LogBlockCache"/> keeps recent
 /// ones for every connection. A block that cannot be read fails the statement with SQLITE_CORRUPT and a message naming
-/// the block; statements that do not touch it are unaffected.
+/// the block; statements that do not touch it are unaffected. <c>flotel_phrase</c> decompresses only a block's messages
+/// section (<see cref="LogBlock.DecodeMessages"/>), cached apart from whole blocks, and checks the message as it is
+/// stored, without parsing the source's JSON.
 /// </remarks>
 internal sealed class LogSourceFunction
 {
@@ -31,6 +33,10 @@ internal sealed class LogSourceFunction
     private long _lastRowId;
     private int _lastEpoch;
     private LogFullText.Checker? _checker;
+    private LogBlock? _lastMessages;
+    private long _lastMessagesIndex;
+    private long _lastMessagesRowId;
+    private int _lastMessagesEpoch;
     private readonly Dictionary<long, List<byte[]?>> _values = [];
     private int _valuesEpoch;
 
@@ -104,10 +110,23 @@ internal sealed class LogSourceFunction
 
         ReadOnlySpan<byte> stored = raw.sqlite3_value_blob(args[2]);
         ReadOnlySpan<byte> check = raw.sqlite3_value_blob(args[3]);
+        LogFullText.Checker checker = self._checker ??= new LogFullText.Checker();
         try
         {
-            ReadOnlySpan<byte> source = stored.Length > 0 ? stored : self.Read(indexId, raw.sqlite3_value_int64(args[1]));
-            raw.sqlite3_result_int(ctx, (self._checker ??= new LogFullText.Checker()).Matches(source, check) ? 1 : 0);
+            bool matches;
+            if (stored.Length > 0)
+            {
+                matches = checker.Matches(stored, check);
+            }
+            else
+            {
+                // The block's messages section when it has one (no JSON, a fraction of the bytes to decompress).
+                long rowId = raw.sqlite3_value_int64(args[1]);
+                LogBlock block = self.ReadMessages(indexId, rowId);
+                matches = block.HasMessages ? checker.MatchesMessage(block.Message(rowId), check) : checker.Matches(SourceOf(block, indexId, rowId), check);
+            }
+
+            raw.sqlite3_result_int(ctx, matches ? 1 : 0);
         }
         catch (Exception e) when (e is InvalidDataException or SqliteException)
         {
@@ -297,15 +316,35 @@ internal sealed class LogSourceFunction
         int epoch = _blocks.Cache.Epoch;
         if (_last is not { } block || _lastIndex != indexId || _lastEpoch != epoch || rowId < block.FirstRowId || rowId > _lastRowId)
         {
-            block = Find(indexId, rowId, out long lastRowId);
+            block = Find(indexId, rowId, false, out long lastRowId);
             (_last, _lastIndex, _lastRowId, _lastEpoch) = (block, indexId, lastRowId, epoch);
         }
 
+        return SourceOf(block, indexId, rowId);
+    }
+
+    private static ReadOnlySpan<byte> SourceOf(LogBlock block, long indexId, long rowId)
+    {
         ReadOnlySpan<byte> source = block.Source(rowId);
         return source.Length > 0 ? source : throw new InvalidDataException(NoSource(indexId, rowId));
     }
 
-    private LogBlock Find(long indexId, long rowId, out long lastRowId)
+    // The block of a row for a phrase check: its messages, or the whole block when it has no messages section. Kept apart
+    // from the last whole block (Read), so a statement reading both does not decompress either again for each row.
+    private LogBlock ReadMessages(long indexId, long rowId)
+    {
+        int epoch = _blocks.Cache.Epoch;
+        if (_lastMessages is not { } block || _lastMessagesIndex != indexId || _lastMessagesEpoch != epoch || rowId < block.FirstRowId
+            || rowId > _lastMessagesRowId)
+        {
+            block = Find(indexId, rowId, true, out long lastRowId);
+            (_lastMessages, _lastMessagesIndex, _lastMessagesRowId, _lastMessagesEpoch) = (block, indexId, lastRowId, epoch);
+        }
+
+        return block;
+    }
+
+    private LogBlock Find(long indexId, long rowId, bool messagesOnly, out long lastRowId)
     {
         string blocks = "blocks_" + indexId.ToString(CultureInfo.InvariantCulture);
         long first;
@@ -327,6 +366,11 @@ internal sealed class LogSourceFunction
             return cached;
         }
 
+        if (messagesOnly && _blocks.Cache.Find(key with { MessagesOnly = true }) is { } messages)
+        {
+            return messages;
+        }
+
         using sqlite3_stmt data = Prepare($"SELECT data FROM {blocks} WHERE last_rowid = ?1");
         Check(raw.sqlite3_bind_int64(data, 1, lastRowId));
         if (Step(data) != raw.SQLITE_ROW)
@@ -337,7 +381,7 @@ internal sealed class LogSourceFunction
         LogBlock block;
         try
         {
-            block = _blocks.Decode(first, lastRowId - first + 1, raw.sqlite3_column_blob(data, 0));
+            block = _blocks.Decode(first, lastRowId - first + 1, raw.sqlite3_column_blob(data, 0), messagesOnly);
         }
         catch (InvalidDataException e)
         {
@@ -345,7 +389,7 @@ internal sealed class LogSourceFunction
                 $"log block of rows {first}–{lastRowId} of index {indexId} ({blocks}) cannot be read: {e.Message}", e);
         }
 
-        _blocks.Cache.Add(key, block);
+        _blocks.Cache.Add(block.HasSources ? key : key with { MessagesOnly = true }, block);
         return block;
     }
 
@@ -403,12 +447,15 @@ internal sealed class LogSourceFunction
             }
         }
 
-        public LogBlock Decode(long firstRowId, long count, ReadOnlySpan<byte> data)
+        /// <summary>Decodes a block whole, or its messages only (<see cref="LogBlock.DecodeMessages"/>).</summary>
+        public LogBlock Decode(long firstRowId, long count, ReadOnlySpan<byte> data, bool messagesOnly = false)
         {
             Decompressor decompressor = _decompressors.TryTake(out Decompressor? reused) ? reused : new Decompressor();
             try
             {
-                return LogBlock.Decode(decompressor, firstRowId, count, data);
+                return messagesOnly
+                    ? LogBlock.DecodeMessages(decompressor, firstRowId, count, data)
+                    : LogBlock.Decode(decompressor, firstRowId, count, data);
             }
             finally
             {

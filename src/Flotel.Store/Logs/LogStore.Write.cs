@@ -176,6 +176,7 @@ public sealed partial class LogStore
 
         index.Pending.Write(source);
         index.PendingEnds.Add(index.Pending.WrittenCount);
+        index.PendingMessages.Add((f.MessageAt, f.MessageLength));
         if (index.Pending.WrittenCount >= MaxBlockBytes)
         {
             CloseBlock(index);
@@ -283,7 +284,8 @@ public sealed partial class LogStore
             return;
         }
 
-        ReadOnlySpan<byte> data = _freshBlocks.Encode(index.Pending.WrittenSpan, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(index.PendingEnds));
+        ReadOnlySpan<byte> data = _freshBlocks.Encode(index.Pending.WrittenSpan, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(index.PendingEnds),
+            System.Runtime.InteropServices.CollectionsMarshal.AsSpan(index.PendingMessages));
         InsertBlock(index, index.PendingFirstRowId, index.PendingFirstRowId + index.PendingEnds.Count - 1, index.Pending.WrittenCount, data);
         if (index.Pending.WrittenCount < SmallBlockBytes)
         {
@@ -294,6 +296,7 @@ public sealed partial class LogStore
 
         index.Pending.ResetWrittenCount();
         index.PendingEnds.Clear();
+        index.PendingMessages.Clear();
     }
 
     private void InsertBlock(IndexState index, long first, long last, long sourceBytes, ReadOnlySpan<byte> data)
@@ -444,7 +447,10 @@ public sealed partial class LogStore
                 _jsonWriter.Reset(_json);
                 LogEventJson.Write(_jsonWriter, e);
                 _jsonWriter.Flush();
+                int sourceStart = i == 0 ? 0 : _ends[i - 1];
                 _ends[i] = _json.WrittenCount;
+                // LogEventJson writes one message, always a string: the first one found is the one to cut out.
+                _ = SourceFields.TryFindMessage(_json.WrittenSpan[sourceStart..], out int messageAt, out int messageLength, first: true);
                 Fields[i] = new SourceFields
                 {
                     TimestampMs = new DateTimeOffset(DateTime.SpecifyKind(e.Timestamp, DateTimeKind.Utc)).ToUnixTimeMilliseconds(),
@@ -456,6 +462,8 @@ public sealed partial class LogStore
                     DeviceId = e.DeviceId,
                     Workload = e.Workload,
                     Message = e.Message,
+                    MessageAt = messageAt,
+                    MessageLength = messageLength,
                 };
             }
         }

@@ -22,7 +22,8 @@ namespace Flotel.Store.Logs;
 ///   fts_N  FTS5(message), contentless, detail=none, rowid = docs_N.rowid
 ///          -- which rows hold each unicode61 token of message; no positions: LogFullText checks phrases
 ///   blocks_N(last_rowid INTEGER PK, first_rowid, source_bytes, data BLOB)
-///          -- the _source texts of rows first_rowid..last_rowid, one zstd frame (layout in LogBlock)
+///          -- the _source texts of rows first_rowid..last_rowid: their messages and the rest of each source in two
+///             zstd frames, or one frame of whole sources for blocks written before (layouts in LogBlock)
 /// </code>
 /// The <c>_source</c> texts are stored apart from the rows, compressed in blocks: each commit closes one block per index
 /// it wrote to (or more, one per <see cref="MaxBlockBytes"/> of sources), compressed with zstd level
@@ -34,7 +35,9 @@ namespace Flotel.Store.Logs;
 /// once more, not again with each small batch that follows it. Every row id from
 /// <c>first_rowid</c> to <c>last_rowid</c> has an entry; ranges never overlap and only grow with row ids, so the block of
 /// a row is one primary-key seek. SQL reads a row's source with <c>flotel_source</c> (<see cref="LogSourceFunction"/>),
-/// which decompresses through a bounded cache (<see cref="BlockCacheBytes"/>). A row deleted alone (replaced by
+/// which decompresses through a bounded cache (<see cref="BlockCacheBytes"/>); a phrase check reads only the block's
+/// messages section (<see cref="LogFullText"/>). Blocks written before the messages section are read as they are, and
+/// re-packing writes the new layout. A row deleted alone (replaced by
 /// <c>_bulk</c>) leaves its bytes in its block until retention drops the block: size retention deletes whole blocks,
 /// oldest first. Rows written before blocks existed keep their source text in <c>source</c> and are read as they are
 /// (no migration: retention drops them in time). A search reads the stored column with its page and the sources of the
@@ -432,6 +435,9 @@ public sealed partial class LogStore : IDisposable
         public System.Buffers.ArrayBufferWriter<byte> Pending { get; } = new(16 * 1024);
 
         public List<int> PendingEnds { get; } = [];
+
+        // Where each pending source's message lies in it (LogBlock's messages section).
+        public List<(int At, int Length)> PendingMessages { get; } = [];
 
         public long PendingFirstRowId { get; set; }
 

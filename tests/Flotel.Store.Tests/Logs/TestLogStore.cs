@@ -93,6 +93,71 @@ internal sealed class TestLogStore : IDisposable
         return text.ToString();
     }
 
+    /// <summary>
+    /// Rewrites every block of <c>blocks_{indexId}</c> in the layout written before the messages section (one zstd frame
+    /// of count, ends and whole sources; LogBlock.cs of that release), with the store closed, and reopens the store.
+    /// </summary>
+    public void RewriteBlocksInPreviousLayout(long indexId)
+    {
+        Store.Dispose();
+        string blocks = "blocks_" + indexId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection(
+            new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = Options.DatabasePath, Pooling = false }.ToString()))
+        {
+            connection.Open();
+            var rows = new List<(long First, long Last, byte[] Data)>();
+            using (Microsoft.Data.Sqlite.SqliteCommand read = connection.CreateCommand())
+            {
+                read.CommandText = $"SELECT first_rowid, last_rowid, data FROM {blocks}";
+                using Microsoft.Data.Sqlite.SqliteDataReader reader = read.ExecuteReader();
+                while (reader.Read())
+                {
+                    rows.Add((reader.GetInt64(0), reader.GetInt64(1), (byte[])reader.GetValue(2)));
+                }
+            }
+
+            using var compressor = new ZstdSharp.Compressor(1);
+            using var decompressor = new ZstdSharp.Decompressor();
+            foreach ((long first, long last, byte[] data) in rows)
+            {
+                LogBlock block = LogBlock.Decode(decompressor, first, last - first + 1, data);
+                var sources = new List<byte[]>();
+                for (long rowId = first; rowId <= last; rowId++)
+                {
+                    sources.Add(block.Source(rowId).ToArray());
+                }
+
+                using Microsoft.Data.Sqlite.SqliteCommand update = connection.CreateCommand();
+                update.CommandText = $"UPDATE {blocks} SET data = $d WHERE last_rowid = $l";
+                _ = update.Parameters.AddWithValue("$d", PreviousLayoutBlock(compressor, sources));
+                _ = update.Parameters.AddWithValue("$l", last);
+                _ = update.ExecuteNonQuery();
+            }
+        }
+
+        Store = LogStore.Open(Options, Clock);
+    }
+
+    /// <summary>A block in the layout written before the messages section: one zstd frame of n, ends, sources.</summary>
+    public static byte[] PreviousLayoutBlock(ZstdSharp.Compressor compressor, IReadOnlyList<byte[]> sources, int[]? ends = null)
+    {
+        var plain = new List<byte>();
+        plain.AddRange(BitConverter.GetBytes(sources.Count));
+        int end = 0;
+        for (int i = 0; i < sources.Count; i++)
+        {
+            end += sources[i].Length;
+            plain.AddRange(BitConverter.GetBytes(ends?[i] ?? end));
+        }
+
+        foreach (byte[] source in sources)
+        {
+            plain.AddRange(source);
+        }
+
+        return compressor.Wrap([.. plain]).ToArray();
+    }
+
     public void Reopen()
     {
         Store.Dispose();
