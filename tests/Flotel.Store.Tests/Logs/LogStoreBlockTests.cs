@@ -282,7 +282,7 @@ public sealed class LogStoreBlockTests
         Assert.Throws<InvalidDataException>(() => LogBlock.Decode(decompressor, 10, 3, block));
         Assert.Throws<InvalidDataException>(() => LogBlock.Decode(decompressor, 10, 2, block.AsSpan(0, block.Length - 3)));
         Assert.Throws<InvalidDataException>(() => LogBlock.Decode(decompressor, 10, 2, new byte[40]));
-        byte[] badEnds = TestLogStore.PreviousLayoutBlock(compressor, [sources[..7], sources[7..]], [7, 99]);
+        byte[] badEnds = PreviousLayoutBlocks.PreviousLayoutBlock(compressor, [sources[..7], sources[7..]], [7, 99]);
         Assert.Throws<InvalidDataException>(() => LogBlock.Decode(decompressor, 10, 2, badEnds));
 
         // A messages section whose place in the source lies past it, or a header claiming more than the data.
@@ -334,9 +334,9 @@ public sealed class LogStoreBlockTests
         }
 
         // The same sources in the previous layout: whole blocks only, message ranges read from the JSON.
-        LogBlock previous = LogBlock.Decode(decompressor, 100, sources.Length, TestLogStore.PreviousLayoutBlock(compressor, sources));
+        LogBlock previous = LogBlock.Decode(decompressor, 100, sources.Length, PreviousLayoutBlocks.PreviousLayoutBlock(compressor, sources));
         Assert.False(previous.HasMessages);
-        Assert.False(LogBlock.DecodeMessages(decompressor, 100, sources.Length, TestLogStore.PreviousLayoutBlock(compressor, sources)).HasMessages);
+        Assert.False(LogBlock.DecodeMessages(decompressor, 100, sources.Length, PreviousLayoutBlocks.PreviousLayoutBlock(compressor, sources)).HasMessages);
         for (int i = 0; i < sources.Length; i++)
         {
             Assert.Equal(whole.MessageRange(100 + i), previous.MessageRange(100 + i));
