@@ -26,6 +26,18 @@ internal sealed class LogSourceFunction
     /// <summary>The SQL expression of a row's source in a condition over <c>docs_N d</c> (see <see cref="LogQuerySql"/>).</summary>
     public const string Expression = "flotel_source('" + LogQuerySql.FtsTable + "', d.rowid, d.source)";
 
+    /// <summary>The SQL expression of a row's <c>_id</c> over <c>docs_N d</c>: the id it was given, or its generated one.</summary>
+    public const string DocIdExpression = "coalesce(d.id, " + DocIdFunction + "('" + LogQuerySql.FtsTable + "', d.rowid))";
+
+    /// <summary><c>flotel_docid('fts_N', rowid)</c>: the generated id of a row (<see cref="LogDocumentId.ForRow"/>).</summary>
+    public const string DocIdFunction = "flotel_docid";
+
+    /// <summary>
+    /// <c>flotel_rowid('fts_N', id)</c>: the row a generated id of the index names, NULL for any other text
+    /// (<see cref="LogDocumentId.TryRowOf"/>).
+    /// </summary>
+    public const string RowIdFunction = "flotel_rowid";
+
     private readonly sqlite3 _db;
     private readonly Blocks _blocks;
     private LogBlock? _last;
@@ -38,6 +50,7 @@ internal sealed class LogSourceFunction
     private long _lastMessagesRowId;
     private int _lastMessagesEpoch;
     private readonly Dictionary<long, List<byte[]?>> _values = [];
+    private readonly Dictionary<long, byte[]> _idKeys = [];
     private int _valuesEpoch;
 
     private LogSourceFunction(sqlite3 db, Blocks blocks)
@@ -74,6 +87,16 @@ internal sealed class LogSourceFunction
         if (rc == raw.SQLITE_OK)
         {
             rc = raw.sqlite3_create_function(connection.Handle!, IdFunction, 2, raw.SQLITE_UTF8 | raw.SQLITE_DETERMINISTIC, state, InvokeId);
+        }
+
+        if (rc == raw.SQLITE_OK)
+        {
+            rc = raw.sqlite3_create_function(connection.Handle!, DocIdFunction, 2, raw.SQLITE_UTF8 | raw.SQLITE_DETERMINISTIC, state, InvokeDocId);
+        }
+
+        if (rc == raw.SQLITE_OK)
+        {
+            rc = raw.sqlite3_create_function(connection.Handle!, RowIdFunction, 2, raw.SQLITE_UTF8 | raw.SQLITE_DETERMINISTIC, state, InvokeRowId);
         }
 
         if (rc != raw.SQLITE_OK)
@@ -212,6 +235,79 @@ internal sealed class LogSourceFunction
         }
     }
 
+    private static void InvokeDocId(sqlite3_context ctx, object user, sqlite3_value[] args)
+    {
+        var self = (LogSourceFunction)user;
+        if (IndexOf(ctx, args[0]) is not { } indexId)
+        {
+            return;
+        }
+
+        try
+        {
+            raw.sqlite3_result_text(ctx, LogDocumentId.ForRow(self.IdKey(indexId), raw.sqlite3_value_int64(args[1])));
+        }
+        catch (Exception e) when (e is InvalidDataException or SqliteException)
+        {
+            ResultError(ctx, e);
+        }
+    }
+
+    private static void InvokeRowId(sqlite3_context ctx, object user, sqlite3_value[] args)
+    {
+        var self = (LogSourceFunction)user;
+        if (IndexOf(ctx, args[0]) is not { } indexId)
+        {
+            return;
+        }
+
+        try
+        {
+            string id = raw.sqlite3_value_text(args[1]).utf8_to_string() ?? string.Empty;
+            if (LogDocumentId.TryRowOf(self.IdKey(indexId), id, out long rowId))
+            {
+                raw.sqlite3_result_int64(ctx, rowId);
+            }
+            else
+            {
+                raw.sqlite3_result_null(ctx);
+            }
+        }
+        catch (Exception e) when (e is InvalidDataException or SqliteException)
+        {
+            ResultError(ctx, e);
+        }
+    }
+
+    // An index's id key, from its uuid in the indices table; per connection, dropped with the values when an index is
+    // forgotten (its id may be given again).
+    private byte[] IdKey(long indexId)
+    {
+        int epoch = _blocks.Cache.Epoch;
+        if (epoch != _valuesEpoch)
+        {
+            _values.Clear();
+            _idKeys.Clear();
+            _valuesEpoch = epoch;
+        }
+
+        if (_idKeys.TryGetValue(indexId, out byte[]? key))
+        {
+            return key;
+        }
+
+        using sqlite3_stmt find = Prepare("SELECT uuid FROM indices WHERE id = ?1");
+        Check(raw.sqlite3_bind_int64(find, 1, indexId));
+        if (Step(find) != raw.SQLITE_ROW)
+        {
+            throw new InvalidDataException($"index {indexId} is not in the indices table");
+        }
+
+        key = LogDocumentId.KeyOf(raw.sqlite3_column_text(find, 0).utf8_to_string());
+        _idKeys[indexId] = key;
+        return key;
+    }
+
     // An empty span is a null pointer to SQLite, which would make the result NULL instead of ''.
     // A block that cannot be read is SQLITE_CORRUPT; an error of the block's own read keeps SQLite's code.
     private static void ResultError(sqlite3_context ctx, Exception e)
@@ -240,6 +336,7 @@ internal sealed class LogSourceFunction
         if (epoch != _valuesEpoch)
         {
             _values.Clear();
+            _idKeys.Clear();
             _valuesEpoch = epoch;
         }
 

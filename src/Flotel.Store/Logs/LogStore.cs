@@ -17,6 +17,8 @@ namespace Flotel.Store.Logs;
 ///   docs_N(rowid INTEGER PK, id TEXT, ts INTEGER ms, severity, facility, program, logsource, host,
 ///          device_id, workload, source TEXT)      -- source = '' : the _source JSON is in blocks_N
 ///     index docs_N_ts(ts); unique index docs_N_id(id) once a document arrives with its own _id
+///     id: the _id a document was given, NULL for an id the store generated (computed from the row: LogDocumentId);
+///         indices made before keep id TEXT NOT NULL and a generated id's text
 ///     program … workload: the id of the value in values_N (INTEGER), or its TEXT past MaxValues values
 ///   values_N(id INTEGER PK, value TEXT UNIQUE)    -- the repeated strings of the five columns above
 ///   fts_N  FTS5(message), contentless, detail=none, rowid = docs_N.rowid
@@ -246,6 +248,8 @@ public sealed partial class LogStore : IDisposable
                 index.Values = LoadValues(index);
             }
 
+            index.StoresGeneratedIds = IdsAreStored(index);
+
             // Indices written by an older version kept FTS5's default automerge; a crash may have left merging to do.
             Execute($"INSERT INTO {index.Fts}({index.Fts}, rank) VALUES('automerge', {FtsAutomerge.ToString(CultureInfo.InvariantCulture)})");
             _indices[index.Name] = index;
@@ -278,7 +282,7 @@ public sealed partial class LogStore : IDisposable
         // The five repeated strings have no declared type: a row holds the id of a value in values_N, or the text itself
         // once the index has MaxValues values (see LogValues).
         Execute($"""
-            CREATE TABLE {index.Docs}(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, ts INTEGER, severity INTEGER, facility INTEGER,
+            CREATE TABLE {index.Docs}(rowid INTEGER PRIMARY KEY, id TEXT, ts INTEGER, severity INTEGER, facility INTEGER,
               program, logsource, host, device_id, workload, source TEXT NOT NULL);
             CREATE INDEX {index.Docs}_ts ON {index.Docs}(ts);
             CREATE TABLE {index.ValuesTable}(id INTEGER PRIMARY KEY, value TEXT NOT NULL UNIQUE);
@@ -303,6 +307,15 @@ public sealed partial class LogStore : IDisposable
         command.CommandText = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = @n";
         _ = command.Parameters.AddWithValue("@n", index.Fts);
         return command.ExecuteScalar() is string sql && sql.Contains("detail=none", StringComparison.Ordinal);
+    }
+
+    // Indices made before generated ids were computed from the row declare id NOT NULL: they get a generated id's text.
+    private bool IdsAreStored(IndexState index)
+    {
+        using SqliteCommand command = _writer.CreateCommand();
+        command.CommandText = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = @n";
+        _ = command.Parameters.AddWithValue("@n", index.Docs);
+        return command.ExecuteScalar() is string sql && sql.Contains("id TEXT NOT NULL", StringComparison.Ordinal);
     }
 
     private Dictionary<string, long> LoadValues(IndexState index)
@@ -425,6 +438,12 @@ public sealed partial class LogStore : IDisposable
         public string Blocks { get; } = "blocks_" + id.ToString(CultureInfo.InvariantCulture);
 
         public string ValuesTable { get; } = "values_" + id.ToString(CultureInfo.InvariantCulture);
+
+        // The key of the ids generated for this index's rows (LogDocumentId.ForRow).
+        public byte[] IdKey { get; } = LogDocumentId.KeyOf(uuid);
+
+        // Whether rows given no _id store a generated id's text (indices made before ids were computed from the row).
+        public bool StoresGeneratedIds { get; set; }
 
         // The ids of the repeated strings (compact layout), or null for an index with text columns.
         public Dictionary<string, long>? Values { get; set; }
