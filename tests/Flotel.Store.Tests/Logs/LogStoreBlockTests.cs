@@ -122,6 +122,34 @@ public sealed class LogStoreBlockTests
     }
 
     [Fact]
+    public async Task MergeStepAsync_SmallBlocksOfThePreviousLayout_RepacksThemWithAMessagesSection()
+    {
+        using var t = new TestLogStore();
+        for (int i = 0; i < 20; i++)
+        {
+            await t.Store.WriteAsync(Events(i * 5, 5, i % 2 == 0 ? "request completed" : "completed request"));
+        }
+
+        t.RewriteBlocksInPreviousLayout(1);
+        string db = t.Options.DatabasePath;
+        // 0x184D2A50, little-endian: the skippable frame that opens a block with a messages section.
+        Assert.Equal(0, Scalar(db, "SELECT count(*) FROM blocks_1 WHERE substr(data, 1, 4) = x'502A4D18'"));
+        List<string> before = [.. Find(t.Store, MatchAllQuery.Instance, 500).Hits.Select(h => h.Source)];
+        Assert.Equal(50, Find(t.Store, new PhraseQuery("message", "request completed"), 0).Total);
+
+        int steps = 0;
+        while (await t.Store.MergeStepAsync() && steps < 1000)
+        {
+            steps++;
+        }
+
+        Assert.Equal(1, Scalar(db, "SELECT count(*) FROM blocks_1 WHERE substr(data, 1, 4) = x'502A4D18'"));
+        Assert.Equal(1, Scalar(db, "SELECT count(*) FROM blocks_1"));
+        Assert.Equal(before, Find(t.Store, MatchAllQuery.Instance, 500).Hits.Select(h => h.Source));
+        Assert.Equal(50, Find(t.Store, new PhraseQuery("message", "request completed"), 0).Total);
+    }
+
+    [Fact]
     public async Task IdleStepAsync_FewSmallCommits_WaitsForTheQuietDelayBeforeRepacking()
     {
         using var t = new TestLogStore();
