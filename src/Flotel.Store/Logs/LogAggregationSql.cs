@@ -84,7 +84,7 @@ internal static class LogAggregationSql
             case "program" or "logsource" or "host" or "device_id" or "workload":
                 return (LogQuerySql.ValueText(field), ColumnKind.Text);
             case "_id":
-                return ("d.id", ColumnKind.Text);
+                return (LogSourceFunction.DocIdExpression, ColumnKind.Text);
             case "_index":
                 return ("NULL", ColumnKind.Index);
             default:

@@ -5,16 +5,35 @@ namespace Flotel.Store.Logs;
 
 /// <summary>
 /// The <c>_source</c> texts of consecutive rows of one index, decompressed: entry <c>i</c> is the row
-/// <c>FirstRowId + i</c> (an empty entry is a row id that no row was given when blocks were re-packed).
+/// <c>FirstRowId + i</c> (an empty entry is a row id that no row was given when blocks were re-packed), and where the
+/// block was written with a messages section, where each source's <c>message</c> lies in it.
 /// </summary>
 /// <remarks>
-/// A block's <c>data</c> is one zstd frame of:
+/// A block's <c>data</c> has one of two layouts. Blocks written before the messages section are one zstd frame of:
 /// <code>
 /// +----------+----------------------------+----------+----------+-----+
 /// | n: u32LE | end[0] … end[n-1]: u32LE   | source 0 | source 1 | ... |
 /// +----------+----------------------------+----------+----------+-----+
 ///   end[i] = offset just past source i, counted from the first source
 /// </code>
+/// Blocks written since start with a zstd skippable frame (magic <c>0x184D2A50</c>, RFC 8878 §3.1.2) holding the
+/// length of the frame after it, then two zstd frames: the messages, then the sources with their message cut out,
+/// compressed with the messages (all of M's decompressed bytes) as a raw-content dictionary (RFC 8878 §5).
+/// <code>
+/// +---------------------+-----------+--------------+----------------------------------------------------------+
+/// | 50 2A 4D 18 | 4: u32LE | m: u32LE | frame M (m bytes) | frame R                                         |
+/// +---------------------+-----------+--------------+----------------------------------------------------------+
+/// M = | n: u32LE | mlen[0..n-1]: u32LE | message 0 | message 1 | ... |
+/// R = | n: u32LE | rlen[0..n-1]: u32LE | at[0..n-1]: u32LE | rest 0 | rest 1 | ... |
+///   lengths rather than ends: small repeated numbers compress to a fraction of increasing offsets (0.9 MB of 10.3 for
+///   200,000 events of bench/Flotel.LogCorpus's mix)
+///   message i = the contents of source i's message string as written (JSON escapes kept, no quotes);
+///   source i  = rest i[..at[i]] + message i + rest i[at[i]..]; at[i] = 0xFFFFFFFF: no message was cut (message i empty)
+/// </code>
+/// The message is the one the full-text index holds (the last top-level <c>message</c>, when it is a string; see
+/// <see cref="SourceFields"/>). A phrase check decompresses frame M only (<see cref="DecodeMessages"/>): a third of the
+/// bytes or less, and no JSON to parse. With the messages as the rest's dictionary, what a source repeats of its message
+/// is found as in one frame.
 /// </remarks>
 internal sealed class LogBlock
 {
@@ -23,15 +42,30 @@ internal sealed class LogBlock
     // that claims more is refused before anything is allocated.
     internal const int MaxDecodedBytes = 256 * 1024 * 1024;
 
-    private readonly byte[] _payload;
+    /// <summary><c>at[i]</c> of a source with no message cut out.</summary>
+    internal const uint NoMessage = uint.MaxValue;
+
+    // The skippable frame opening a block with a messages section: magic, content size 4, the length of frame M.
+    private const uint SkippableMagic = 0x184D2A50;
+    private const int HeaderBytes = 12;
+
+    // Sources in the first layout (null for a block decoded for its messages only).
+    private readonly byte[]? _payload;
     private readonly int _sourcesStart;
 
-    private LogBlock(long firstRowId, int count, byte[] payload)
+    // Where each message lies: in _payload's sources (a full block with a messages section), or in _messages (n, ends,
+    // messages: a block decoded for its messages only); null for a block without a messages section.
+    private readonly int[]? _messageAt;
+    private readonly byte[]? _messages;
+
+    private LogBlock(long firstRowId, int count, byte[]? payload, int[]? messageAt, byte[]? messages)
     {
         FirstRowId = firstRowId;
         Count = count;
         _payload = payload;
         _sourcesStart = 4 + (4 * count);
+        _messageAt = messageAt;
+        _messages = messages;
     }
 
     public long FirstRowId { get; }
@@ -39,10 +73,32 @@ internal sealed class LogBlock
     public int Count { get; }
 
     /// <summary>Bytes this block holds in memory (what the cache counts).</summary>
-    public int Bytes => _payload.Length;
+    public int Bytes => (_payload?.Length ?? 0) + (_messages?.Length ?? 0) + (4 * (_messageAt?.Length ?? 0));
+
+    /// <summary>Whether <see cref="Message"/> can answer (false: a block written before the messages section).</summary>
+    public bool HasMessages => _messages is not null || _messageAt is not null;
+
+    /// <summary>Whether <see cref="Source"/> can answer (false: a block decoded for its messages only).</summary>
+    public bool HasSources => _payload is not null;
 
     /// <summary>The source of row <paramref name="rowId"/>; empty when the block has no entry for it.</summary>
     public ReadOnlySpan<byte> Source(long rowId)
+    {
+        long i = rowId - FirstRowId;
+        if (i < 0 || i >= Count || _payload is null)
+        {
+            return [];
+        }
+
+        int start = i == 0 ? 0 : End(_payload, (int)i - 1);
+        return _payload.AsSpan(_sourcesStart + start, End(_payload, (int)i) - start);
+    }
+
+    /// <summary>
+    /// The contents of row <paramref name="rowId"/>'s message string as its source holds them (JSON escapes kept); empty
+    /// when it has none. Only for a block with <see cref="HasMessages"/>.
+    /// </summary>
+    public ReadOnlySpan<byte> Message(long rowId)
     {
         long i = rowId - FirstRowId;
         if (i < 0 || i >= Count)
@@ -50,15 +106,60 @@ internal sealed class LogBlock
             return [];
         }
 
-        int start = i == 0 ? 0 : End((int)i - 1);
-        return _payload.AsSpan(_sourcesStart + start, End((int)i) - start);
+        if (_messages is not null)
+        {
+            int start = i == 0 ? 0 : End(_messages, (int)i - 1);
+            return _messages.AsSpan(_sourcesStart + start, End(_messages, (int)i) - start);
+        }
+
+        if (_messageAt is null || _messageAt[2 * i] < 0)
+        {
+            return [];
+        }
+
+        return Source(rowId).Slice(_messageAt[2 * i], _messageAt[(2 * i) + 1]);
     }
 
-    private int End(int i) => BinaryPrimitives.ReadInt32LittleEndian(_payload.AsSpan(4 + (4 * i)));
+    /// <summary>
+    /// Where row <paramref name="rowId"/>'s message string contents lie in its source (offset, length), offset -1 when it
+    /// has none: from the messages section, or read from the JSON for a block written before it.
+    /// </summary>
+    public (int At, int Length) MessageRange(long rowId)
+    {
+        long i = rowId - FirstRowId;
+        if (i >= 0 && i < Count && _messageAt is not null)
+        {
+            return (_messageAt[2 * i], _messageAt[(2 * i) + 1]);
+        }
 
-    /// <summary>Compresses the sources laid out back to back in <paramref name="sources"/>, <paramref name="ends"/> as in the diagram.</summary>
+        return SourceFields.TryFindMessage(Source(rowId), out int at, out int length) ? (at, length) : (-1, 0);
+    }
+
+    private static int End(byte[] payload, int i) => BinaryPrimitives.ReadInt32LittleEndian(payload.AsSpan(4 + (4 * i)));
+
+    /// <summary>
+    /// Compresses the sources laid out back to back in <paramref name="sources"/>, <paramref name="ends"/> as in the
+    /// diagram, each source's message found in its JSON (<see cref="SourceFields.TryFindMessage"/>).
+    /// </summary>
     public static byte[] Encode(Compressor compressor, ReadOnlySpan<byte> sources, ReadOnlySpan<int> ends)
-        => new Encoder(compressor).Encode(sources, ends).ToArray();
+    {
+        var messages = new (int At, int Length)[ends.Length];
+        for (int i = 0; i < ends.Length; i++)
+        {
+            int start = i == 0 ? 0 : ends[i - 1];
+            messages[i] = start <= ends[i] && ends[i] <= sources.Length
+                && SourceFields.TryFindMessage(sources[start..ends[i]], out int at, out int length) ? (at, length) : (-1, 0);
+        }
+
+        return Encode(compressor, sources, ends, messages);
+    }
+
+    /// <summary>
+    /// Compresses the sources laid out back to back in <paramref name="sources"/>, <paramref name="ends"/> as in the
+    /// diagram, with the message ranges of <paramref name="messages"/> (offset in the source, or -1, and length).
+    /// </summary>
+    public static byte[] Encode(Compressor compressor, ReadOnlySpan<byte> sources, ReadOnlySpan<int> ends, ReadOnlySpan<(int At, int Length)> messages)
+        => new Encoder(compressor).Encode(sources, ends, messages).ToArray();
 
     /// <summary>
     /// Compresses blocks into buffers it keeps and reuses (a block is about a megabyte: new arrays for each would be
@@ -66,47 +167,216 @@ internal sealed class LogBlock
     /// </summary>
     internal sealed class Encoder(Compressor compressor) : IDisposable
     {
-        private byte[] _plain = [];
+        private byte[] _plainMessages = [];
+        private byte[] _plainRest = [];
         private byte[] _packed = [];
 
         public Compressor Compressor { get; } = compressor;
 
-        public ReadOnlySpan<byte> Encode(ReadOnlySpan<byte> sources, ReadOnlySpan<int> ends)
+        public ReadOnlySpan<byte> Encode(ReadOnlySpan<byte> sources, ReadOnlySpan<int> ends, ReadOnlySpan<(int At, int Length)> messages)
         {
-            int length = 4 + (4 * ends.Length) + sources.Length;
-            if (_plain.Length < length)
+            int n = ends.Length;
+            if (messages.Length != n)
             {
-                _plain = new byte[Math.Max(length, _plain.Length * 2)];
+                throw new ArgumentException("one message range per source", nameof(messages));
             }
 
-            BinaryPrimitives.WriteInt32LittleEndian(_plain, ends.Length);
-            for (int i = 0; i < ends.Length; i++)
+            long messageBytes = 0;
+            for (int i = 0; i < n; i++)
             {
-                BinaryPrimitives.WriteInt32LittleEndian(_plain.AsSpan(4 + (4 * i)), ends[i]);
+                messageBytes += messages[i].At >= 0 ? messages[i].Length : 0;
             }
 
-            sources.CopyTo(_plain.AsSpan(4 + (4 * ends.Length)));
-            int bound = Compressor.GetCompressBound(length);
-            if (_packed.Length < bound)
+            int messagesLength = checked(4 + (4 * n) + (int)messageBytes);
+            int restLength = checked(4 + (8 * n) + sources.Length - (int)messageBytes);
+            Grow(ref _plainMessages, messagesLength);
+            Grow(ref _plainRest, restLength);
+            BinaryPrimitives.WriteInt32LittleEndian(_plainMessages, n);
+            BinaryPrimitives.WriteInt32LittleEndian(_plainRest, n);
+            int messageEnd = 0;
+            int restEnd = 0;
+            int messagesStart = 4 + (4 * n);
+            int restStart = 4 + (8 * n);
+            for (int i = 0; i < n; i++)
             {
-                _packed = new byte[Math.Max(bound, _packed.Length * 2)];
+                int start = i == 0 ? 0 : ends[i - 1];
+                ReadOnlySpan<byte> source = sources[start..ends[i]];
+                (int at, int length) = messages[i];
+                if (at >= 0)
+                {
+                    source.Slice(at, length).CopyTo(_plainMessages.AsSpan(messagesStart + messageEnd));
+                    messageEnd += length;
+                    source[..at].CopyTo(_plainRest.AsSpan(restStart + restEnd));
+                    source[(at + length)..].CopyTo(_plainRest.AsSpan(restStart + restEnd + at));
+                    restEnd += source.Length - length;
+                }
+                else
+                {
+                    source.CopyTo(_plainRest.AsSpan(restStart + restEnd));
+                    restEnd += source.Length;
+                }
+
+                BinaryPrimitives.WriteInt32LittleEndian(_plainMessages.AsSpan(4 + (4 * i)), at >= 0 ? length : 0);
+                BinaryPrimitives.WriteInt32LittleEndian(_plainRest.AsSpan(4 + (4 * i)), source.Length - (at >= 0 ? length : 0));
+                BinaryPrimitives.WriteUInt32LittleEndian(_plainRest.AsSpan(4 + (4 * n) + (4 * i)), at >= 0 ? (uint)at : NoMessage);
             }
 
-            int written = Compressor.Wrap(_plain.AsSpan(0, length), _packed);
-            return _packed.AsSpan(0, written);
+            int bound = HeaderBytes + Compressor.GetCompressBound(messagesLength) + Compressor.GetCompressBound(restLength);
+            Grow(ref _packed, bound);
+            int m = Compressor.Wrap(_plainMessages.AsSpan(0, messagesLength), _packed.AsSpan(HeaderBytes));
+            // The rest is compressed with the messages section as its dictionary (raw content: it cannot start with the
+            // dictionary magic, its first four bytes being a count of entries), so what a source repeats of its message
+            // (a container id, a program name) costs what it cost in one frame.
+            int r;
+            Compressor.LoadDictionary(_plainMessages.AsSpan(0, messagesLength));
+            try
+            {
+                r = Compressor.Wrap(_plainRest.AsSpan(0, restLength), _packed.AsSpan(HeaderBytes + m));
+            }
+            finally
+            {
+                Compressor.LoadDictionary([]);
+            }
+            BinaryPrimitives.WriteUInt32LittleEndian(_packed, SkippableMagic);
+            BinaryPrimitives.WriteUInt32LittleEndian(_packed.AsSpan(4), 4);
+            BinaryPrimitives.WriteInt32LittleEndian(_packed.AsSpan(8), m);
+            return _packed.AsSpan(0, HeaderBytes + m + r);
+        }
+
+        private static void Grow(ref byte[] buffer, int length)
+        {
+            if (buffer.Length < length)
+            {
+                buffer = new byte[Math.Max(length, buffer.Length * 2)];
+            }
         }
 
         public void Dispose() => Compressor.Dispose();
     }
 
-    /// <summary>Decompresses and checks a block's <c>data</c>.</summary>
+    /// <summary>Decompresses and checks a block's <c>data</c>, sources and message ranges.</summary>
     /// <exception cref="InvalidDataException">The data is not a block of <paramref name="expectedCount"/> entries.</exception>
     public static LogBlock Decode(Decompressor decompressor, long firstRowId, long expectedCount, ReadOnlySpan<byte> data)
+    {
+        if (!TrySplit(data, out ReadOnlySpan<byte> messagesFrame, out ReadOnlySpan<byte> restFrame))
+        {
+            byte[] payload = Unwrap(decompressor, data);
+            int count = CheckEnds(payload, expectedCount, 0);
+            return new LogBlock(firstRowId, count, payload, null, null);
+        }
+
+        byte[] messages = Unwrap(decompressor, messagesFrame);
+        byte[] rest;
+        decompressor.LoadDictionary(messages);
+        try
+        {
+            rest = Unwrap(decompressor, restFrame);
+        }
+        finally
+        {
+            decompressor.LoadDictionary([]);
+        }
+
+        int n = CheckEnds(LengthsToEnds(messages), expectedCount, 0);
+        _ = CheckEnds(LengthsToEnds(rest), expectedCount, 4 * n);
+        // The sources in the first layout (n, ends, then each rest with its message put back): both sections less one
+        // count and the rest's ends and offsets.
+        long length = (long)messages.Length + rest.Length - 4 - (8L * n);
+        if (length > MaxDecodedBytes)
+        {
+            throw new InvalidDataException("the block's sections together are too large");
+        }
+
+        byte[] joined = new byte[length];
+        int[] messageAt = new int[2 * n];
+        BinaryPrimitives.WriteInt32LittleEndian(joined, n);
+        int sourcesStart = 4 + (4 * n);
+        int restStart = 4 + (8 * n);
+        int written = 0;
+        for (int i = 0; i < n; i++)
+        {
+            int ms = i == 0 ? 0 : End(messages, i - 1);
+            int me = End(messages, i);
+            int rs = i == 0 ? 0 : End(rest, i - 1);
+            int re = End(rest, i);
+            uint at = BinaryPrimitives.ReadUInt32LittleEndian(rest.AsSpan(4 + (4 * n) + (4 * i)));
+            ReadOnlySpan<byte> restSpan = rest.AsSpan(restStart + rs, re - rs);
+            ReadOnlySpan<byte> message = messages.AsSpan(sourcesStart + ms, me - ms);
+            Span<byte> target = joined.AsSpan(sourcesStart + written);
+            if (at == NoMessage)
+            {
+                if (message.Length > 0)
+                {
+                    throw new InvalidDataException($"entry {i} has a message but no place for it");
+                }
+
+                restSpan.CopyTo(target);
+                messageAt[2 * i] = -1;
+            }
+            else
+            {
+                if (at > (uint)restSpan.Length)
+                {
+                    throw new InvalidDataException($"entry {i}'s message lies outside its source");
+                }
+
+                restSpan[..(int)at].CopyTo(target);
+                message.CopyTo(target[(int)at..]);
+                restSpan[(int)at..].CopyTo(target[((int)at + message.Length)..]);
+                messageAt[2 * i] = (int)at;
+                messageAt[(2 * i) + 1] = message.Length;
+            }
+
+            written += restSpan.Length + message.Length;
+            BinaryPrimitives.WriteInt32LittleEndian(joined.AsSpan(4 + (4 * i)), written);
+        }
+
+        return new LogBlock(firstRowId, n, joined, messageAt, null);
+    }
+
+    /// <summary>
+    /// Decompresses only the messages of a block written with a messages section (what a phrase check reads); a block
+    /// without one is decoded whole (<see cref="HasSources"/> tells which).
+    /// </summary>
+    /// <exception cref="InvalidDataException">The data is not a block of <paramref name="expectedCount"/> entries.</exception>
+    public static LogBlock DecodeMessages(Decompressor decompressor, long firstRowId, long expectedCount, ReadOnlySpan<byte> data)
+    {
+        if (!TrySplit(data, out ReadOnlySpan<byte> messagesFrame, out _))
+        {
+            return Decode(decompressor, firstRowId, expectedCount, data);
+        }
+
+        byte[] messages = Unwrap(decompressor, messagesFrame);
+        int n = CheckEnds(LengthsToEnds(messages), expectedCount, 0);
+        return new LogBlock(firstRowId, n, null, null, messages);
+    }
+
+    private static bool TrySplit(ReadOnlySpan<byte> data, out ReadOnlySpan<byte> messages, out ReadOnlySpan<byte> rest)
+    {
+        messages = [];
+        rest = [];
+        if (data.Length < HeaderBytes || BinaryPrimitives.ReadUInt32LittleEndian(data) != SkippableMagic)
+        {
+            return false;
+        }
+
+        uint m = BinaryPrimitives.ReadUInt32LittleEndian(data[8..]);
+        if (BinaryPrimitives.ReadUInt32LittleEndian(data[4..]) != 4 || m > (uint)(data.Length - HeaderBytes))
+        {
+            throw new InvalidDataException("the block's header does not match its length");
+        }
+
+        messages = data.Slice(HeaderBytes, (int)m);
+        rest = data[(HeaderBytes + (int)m)..];
+        return true;
+    }
+
+    private static byte[] Unwrap(Decompressor decompressor, ReadOnlySpan<byte> frame)
     {
         ulong size;
         try
         {
-            size = Decompressor.GetDecompressedSize(data);
+            size = Decompressor.GetDecompressedSize(frame);
         }
         catch (ZstdException e)
         {
@@ -121,7 +391,7 @@ internal sealed class LogBlock
         byte[] payload = new byte[(int)size];
         try
         {
-            if (decompressor.Unwrap(data, payload) != payload.Length)
+            if (decompressor.Unwrap(frame, payload) != payload.Length)
             {
                 throw new InvalidDataException("the frame is shorter than it declares");
             }
@@ -131,9 +401,36 @@ internal sealed class LogBlock
             throw new InvalidDataException("the frame cannot be decompressed (" + e.Message + ")", e);
         }
 
+        return payload;
+    }
+
+    // Turns a section's lengths into ends in place (what CheckEnds and End read); a sum past the section is left for
+    // CheckEnds to refuse.
+    private static byte[] LengthsToEnds(byte[] section)
+    {
+        int count = BinaryPrimitives.ReadInt32LittleEndian(section);
+        if (count < 0 || 4 + (4L * count) > section.Length)
+        {
+            return section;
+        }
+
+        long end = 0;
+        for (int i = 0; i < count; i++)
+        {
+            Span<byte> slot = section.AsSpan(4 + (4 * i), 4);
+            end += BinaryPrimitives.ReadUInt32LittleEndian(slot);
+            BinaryPrimitives.WriteInt32LittleEndian(slot, (int)Math.Min(end, int.MaxValue));
+        }
+
+        return section;
+    }
+
+    // Checks a section's count and ends (the entries start after the ends and `extra` more bytes); returns the count.
+    private static int CheckEnds(byte[] payload, long expectedCount, int extra)
+    {
         int count = BinaryPrimitives.ReadInt32LittleEndian(payload);
-        long sourcesStart = 4 + (4L * count);
-        if (count < 0 || count != expectedCount || sourcesStart > payload.Length)
+        long entriesStart = 4 + (4L * count) + extra;
+        if (count < 0 || count != expectedCount || entriesStart > payload.Length)
         {
             throw new InvalidDataException($"it holds {count} entries where {expectedCount} were written");
         }
@@ -142,7 +439,7 @@ internal sealed class LogBlock
         for (int i = 0; i < count; i++)
         {
             int end = BinaryPrimitives.ReadInt32LittleEndian(payload.AsSpan(4 + (4 * i)));
-            if (end < previous || sourcesStart + end > payload.Length)
+            if (end < previous || entriesStart + end > payload.Length)
             {
                 throw new InvalidDataException($"entry {i} lies outside the block");
             }
@@ -150,6 +447,6 @@ internal sealed class LogBlock
             previous = end;
         }
 
-        return new LogBlock(firstRowId, count, payload);
+        return count;
     }
 }

@@ -103,5 +103,6 @@ internal sealed class LogBlockCache(long maxBytes)
         _bytes -= node.Value.Block.Bytes;
     }
 
-    internal readonly record struct Key(long IndexId, long FirstRowId, long LastRowId, long CompressedBytes);
+    // MessagesOnly: the block decoded for its messages section only (LogBlock.DecodeMessages), kept apart from the whole.
+    internal readonly record struct Key(long IndexId, long FirstRowId, long LastRowId, long CompressedBytes, bool MessagesOnly = false);
 }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Buffers.Text;
 using System.Security.Cryptography;
+using System.Text;
 
 namespace Flotel.Store.Logs;
 
@@ -9,23 +10,38 @@ namespace Flotel.Store.Logs;
 /// ids, e.g. the blog's <c>z07vuYAB7aBvPfPHfBaK</c>).
 /// </summary>
 /// <remarks>
-/// Layout, as Elasticsearch's time-based ids: 6 bytes of Unix milliseconds (big-endian), 3 bytes of a per-process
-/// sequence, 6 bytes drawn at random once per process (ES uses the MAC address there). The time prefix keeps ids of
-/// one batch close together in the store's id index (cheaper inserts than random ids); the per-process tail keeps
-/// ids from two gateways apart without a random draw per id (that draw cost more than the rest of the id).
+/// Ids the store generates are not stored: each is computed from the row and its index (<see cref="ForRow"/>), and read
+/// back to the row it names (<see cref="TryRowOf"/>), so a row given no <c>_id</c> keeps none in <c>docs_N</c> (20 bytes
+/// per row less) and a look-up by a generated id is one primary-key seek. The 15 bytes:
+/// <code>
+/// +-----------------------------------+-------------------------------+
+/// | row id, 6 bytes big-endian XOR k0 | k1: 9 bytes                   |
+/// +-----------------------------------+-------------------------------+
+///   k0, k1: the first 6 and next 9 bytes of SHA-256 of the index's uuid (random per index, see LogStore)
+/// </code>
+/// Ids stay unique across indices and gateways as long as their uuids differ (9 bytes of a hash of a random uuid); the
+/// XOR only keeps consecutive rows' ids from sharing a visible prefix. An id a client gives that has this index's form
+/// names the generated row it would compute to (the store refuses one naming a row not written yet). Before, ids were
+/// 6 bytes of milliseconds, 3 of a per-process sequence and 6 drawn once per process (<see cref="New(TimeProvider)"/>):
+/// indices whose <c>id</c> column is NOT NULL still get those, stored as text.
 /// </remarks>
 public static class LogDocumentId
 {
     /// <summary>Length of a generated id in characters.</summary>
     public const int Length = 20;
 
+    /// <summary>Bytes of an index's id key (<see cref="KeyOf"/>).</summary>
+    public const int KeyBytes = 15;
+
+    private const int RowBytes = 6;
+
     private static readonly byte[] ProcessTail = RandomNumberGenerator.GetBytes(6);
     private static int s_sequence = RandomNumberGenerator.GetInt32(int.MaxValue);
 
-    /// <summary>A new id using the current time.</summary>
+    /// <summary>A new time-based id using the current time.</summary>
     public static string New() => New(TimeProvider.System);
 
-    /// <summary>A new id using <paramref name="time"/>'s clock.</summary>
+    /// <summary>A new time-based id using <paramref name="time"/>'s clock (for indices that store their ids as text).</summary>
     public static string New(TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(time);
@@ -42,5 +58,51 @@ public static class LogDocumentId
         Span<char> chars = stackalloc char[Length];
         _ = Base64Url.TryEncodeToChars(bytes, chars, out _);
         return new string(chars);
+    }
+
+    /// <summary>The id key of an index with uuid <paramref name="indexUuid"/>.</summary>
+    public static byte[] KeyOf(string indexUuid)
+    {
+        ArgumentNullException.ThrowIfNull(indexUuid);
+        return SHA256.HashData(Encoding.UTF8.GetBytes(indexUuid))[..KeyBytes];
+    }
+
+    /// <summary>The generated id of row <paramref name="rowId"/> of the index with id key <paramref name="key"/>.</summary>
+    public static string ForRow(ReadOnlySpan<byte> key, long rowId)
+    {
+        Span<byte> bytes = stackalloc byte[15];
+        Span<byte> row = stackalloc byte[8];
+        BinaryPrimitives.WriteInt64BigEndian(row, rowId);
+        for (int i = 0; i < RowBytes; i++)
+        {
+            bytes[i] = (byte)(row[2 + i] ^ key[i]);
+        }
+
+        key[RowBytes..KeyBytes].CopyTo(bytes[RowBytes..]);
+        Span<char> chars = stackalloc char[Length];
+        _ = Base64Url.TryEncodeToChars(bytes, chars, out _);
+        return new string(chars);
+    }
+
+    /// <summary>The row a generated id of the index with id key <paramref name="key"/> names; false for any other id.</summary>
+    public static bool TryRowOf(ReadOnlySpan<byte> key, ReadOnlySpan<char> id, out long rowId)
+    {
+        rowId = 0;
+        Span<byte> bytes = stackalloc byte[16];
+        // IsValid first: the decoder throws on a character outside the alphabet, and any text may be asked.
+        if (id.Length != Length || !Base64Url.IsValid(id, out int decoded) || decoded != 15
+            || !Base64Url.TryDecodeFromChars(id, bytes, out int written) || written != 15
+            || !bytes[RowBytes..15].SequenceEqual(key[RowBytes..KeyBytes]))
+        {
+            return false;
+        }
+
+        for (int i = 0; i < RowBytes; i++)
+        {
+            rowId = (rowId << 8) | (byte)(bytes[i] ^ key[i]);
+        }
+
+        // One row, one id: the decoder skips white space, so the spelling is compared with the one the row gets.
+        return rowId > 0 && ForRow(key, rowId).AsSpan().SequenceEqual(id);
     }
 }

@@ -97,10 +97,12 @@ internal static class LogFullText
     internal sealed class Checker
     {
         private readonly Unicode61.Tokens _tokens = new();
+        private readonly byte[]? _asciiFolds = Unicode61.AsciiFolds;
         private char[] _message = new char[1024];
+        private byte[] _quoted = new byte[1024];
         private byte[] _text = [];
         private bool _all;
-        private readonly List<(string[] Tokens, bool Prefix)> _phrases = [];
+        private readonly List<Phrase> _phrases = [];
 
         /// <summary>Whether the row's message holds the phrases of <paramref name="check"/> (UTF-8, as SQL passes it).</summary>
         public bool Matches(ReadOnlySpan<byte> source, ReadOnlySpan<byte> check)
@@ -110,15 +112,74 @@ internal static class LogFullText
                 Parse(check);
             }
 
-            if (!TryReadMessage(source, out int length))
+            return TryReadMessage(source, out int length) && MatchesTokens(length);
+        }
+
+        /// <summary>
+        /// Whether a message holds the phrases of <paramref name="check"/>, given as the contents of its JSON string (escapes
+        /// kept, as a block's messages section holds it).
+        /// </summary>
+        public bool MatchesMessage(ReadOnlySpan<byte> message, ReadOnlySpan<byte> check)
+        {
+            if (!check.SequenceEqual(_text))
+            {
+                Parse(check);
+            }
+
+            if (message.IsEmpty)
             {
                 return false;
             }
 
-            Unicode61.Tokenize(_message.AsSpan(0, length), _tokens);
-            foreach ((string[] tokens, bool prefix) in _phrases)
+            int length;
+            if (message.IndexOf((byte)'\\') < 0)
             {
-                bool found = Contains(tokens, prefix);
+                if (_asciiFolds is { } folds && System.Text.Ascii.IsValid(message))
+                {
+                    return MatchesAscii(message, folds);
+                }
+
+                length = Encoding.UTF8.GetCharCount(message);
+                EnsureMessage(length);
+                length = Encoding.UTF8.GetChars(message, _message);
+            }
+            else
+            {
+                // Unescaped with the JSON reader, as the whole source would be.
+                if (_quoted.Length < message.Length + 2)
+                {
+                    _quoted = new byte[Math.Max(message.Length + 2, _quoted.Length * 2)];
+                }
+
+                _quoted[0] = (byte)'"';
+                message.CopyTo(_quoted.AsSpan(1));
+                _quoted[message.Length + 1] = (byte)'"';
+                try
+                {
+                    var reader = new Utf8JsonReader(_quoted.AsSpan(0, message.Length + 2));
+                    if (!reader.Read() || reader.TokenType != JsonTokenType.String)
+                    {
+                        return false;
+                    }
+
+                    EnsureMessage(message.Length);
+                    length = reader.CopyString(_message);
+                }
+                catch (Exception e) when (e is JsonException or InvalidOperationException)
+                {
+                    return false;
+                }
+            }
+
+            return length > 0 && MatchesTokens(length);
+        }
+
+        private bool MatchesTokens(int length)
+        {
+            Unicode61.Tokenize(_message.AsSpan(0, length), _tokens);
+            foreach (Phrase phrase in _phrases)
+            {
+                bool found = Contains(phrase.Tokens, phrase.Prefix);
                 if (found != _all)
                 {
                     return found;
@@ -126,6 +187,89 @@ internal static class LogFullText
             }
 
             return _all;
+        }
+
+        // An ASCII message: unicode61 splits it at the bytes the table calls separators and folds each other byte to one
+        // ASCII character, so a phrase is found by comparing folded bytes in place, without tokenizing.
+        private bool MatchesAscii(ReadOnlySpan<byte> message, byte[] folds)
+        {
+            foreach (Phrase phrase in _phrases)
+            {
+                bool found = phrase.Ascii is { } tokens && ContainsAscii(message, tokens, phrase.Prefix, phrase.FirstBytes!, folds);
+                if (found != _all)
+                {
+                    return found;
+                }
+            }
+
+            return _all;
+        }
+
+        private static bool ContainsAscii(ReadOnlySpan<byte> text, byte[][] tokens, bool prefix, System.Buffers.SearchValues<byte> firstBytes, byte[] folds)
+        {
+            int from = 0;
+            while (from < text.Length)
+            {
+                int found = text[from..].IndexOfAny(firstBytes);
+                if (found < 0)
+                {
+                    return false;
+                }
+
+                int at = from + found;
+                if ((at == 0 || folds[text[at - 1]] == 0) && PhraseAt(text, at, tokens, prefix, folds))
+                {
+                    return true;
+                }
+
+                from = at + 1;
+            }
+
+            return false;
+        }
+
+        // Whether the tokens start at `at` (a token start), one after the other with only separators between them.
+        private static bool PhraseAt(ReadOnlySpan<byte> text, int at, byte[][] tokens, bool prefix, byte[] folds)
+        {
+            int i = at;
+            for (int t = 0; t < tokens.Length; t++)
+            {
+                while (t > 0 && i < text.Length && folds[text[i]] == 0)
+                {
+                    i++;
+                }
+
+                byte[] token = tokens[t];
+                if (i + token.Length > text.Length)
+                {
+                    return false;
+                }
+
+                for (int k = 0; k < token.Length; k++)
+                {
+                    if (folds[text[i + k]] != token[k])
+                    {
+                        return false;
+                    }
+                }
+
+                i += token.Length;
+                bool asPrefix = prefix && t == tokens.Length - 1;
+                if (!asPrefix && i < text.Length && folds[text[i]] != 0)
+                {
+                    return false; // the text's token goes on: a longer token, not this one
+                }
+            }
+
+            return true;
+        }
+
+        private void EnsureMessage(int length)
+        {
+            if (_message.Length < length)
+            {
+                _message = new char[Math.Max(length, _message.Length * 2)];
+            }
         }
 
         private void Parse(ReadOnlySpan<byte> checkUtf8)
@@ -136,9 +280,56 @@ internal static class LogFullText
             _all = lines[0][0] == All;
             foreach (string line in lines.AsSpan(1))
             {
-                _phrases.Add((line[2..].Split(' '), line[0] == '*'));
+                string[] tokens = line[2..].Split(' ');
+                byte[][]? ascii = _asciiFolds is { } folds ? AsciiTokens(tokens, folds) : null;
+                System.Buffers.SearchValues<byte>? firstBytes = null;
+                if (ascii is not null)
+                {
+                    var firsts = new List<byte>();
+                    for (int b = 1; b < 128; b++)
+                    {
+                        if (_asciiFolds![b] == ascii[0][0])
+                        {
+                            firsts.Add((byte)b);
+                        }
+                    }
+
+                    firstBytes = System.Buffers.SearchValues.Create([.. firsts]);
+                }
+
+                _phrases.Add(new Phrase(tokens, line[0] == '*', ascii, firstBytes));
             }
         }
+
+        // The phrase's tokens as bytes when each is ASCII text that is its own folding (what an ASCII message can hold);
+        // null when one is not: no ASCII message holds the phrase.
+        private static byte[][]? AsciiTokens(string[] tokens, byte[] folds)
+        {
+            var bytes = new byte[tokens.Length][];
+            for (int t = 0; t < tokens.Length; t++)
+            {
+                string token = tokens[t];
+                if (token.Length == 0)
+                {
+                    return null;
+                }
+
+                bytes[t] = new byte[token.Length];
+                for (int k = 0; k < token.Length; k++)
+                {
+                    if (token[k] >= 128 || folds[token[k]] != token[k])
+                    {
+                        return null;
+                    }
+
+                    bytes[t][k] = (byte)token[k];
+                }
+            }
+
+            return bytes;
+        }
+
+        private sealed record Phrase(string[] Tokens, bool Prefix, byte[][]? Ascii, System.Buffers.SearchValues<byte>? FirstBytes);
 
         private bool Contains(string[] phrase, bool prefix)
         {

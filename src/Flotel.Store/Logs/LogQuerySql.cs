@@ -174,7 +174,7 @@ internal sealed class LogQuerySql
         "@timestamp" => "d.ts",
         "severity" => "d.severity",
         "facility" => "d.facility",
-        "_id" => "d.id",
+        "_id" => LogSourceFunction.DocIdExpression,
         _ => IsValueColumn(field) ? ValueText(field) : null,
     };
 
@@ -330,6 +330,12 @@ internal sealed class LogQuerySql
             return;
         }
 
+        if (field == "_id")
+        {
+            AppendIds(values);
+            return;
+        }
+
         if (IsValueColumn(field))
         {
             // The column holds an id (compact layout) or text: compare with both, without a look-up per row. The value is
@@ -364,6 +370,31 @@ internal sealed class LogQuerySql
 
             return list.Length == 0 ? "0" : $"{expr} IN ({list})";
         });
+    }
+
+    // _id: an id given to a document is in the id column (its index serves the look-up); a generated one names its row
+    // (flotel_rowid, evaluated once per statement; 0 names no row). Each side says false rather than NULL for the rows
+    // of the other, so NOT keeps its meaning.
+    private void AppendIds(IReadOnlyList<object> values)
+    {
+        var given = new StringBuilder();
+        var rows = new StringBuilder();
+        foreach (object v in values)
+        {
+            foreach (object candidate in Candidates("_id", v))
+            {
+                string parameter = Add(candidate);
+                given.Append(given.Length == 0 ? string.Empty : ", ").Append(parameter);
+                if (candidate is string)
+                {
+                    rows.Append(rows.Length == 0 ? string.Empty : ", ").Append("coalesce(").Append(LogSourceFunction.RowIdFunction).Append("('")
+                        .Append(FtsTable).Append("', ").Append(parameter).Append("), 0)");
+                }
+            }
+        }
+
+        _sql.Append("((d.id IS NOT NULL AND d.id IN (").Append(given).Append(")) OR (d.id IS NULL AND d.rowid IN (")
+            .Append(rows.Length == 0 ? "0" : rows.ToString()).Append(")))");
     }
 
     // A string "6" matches the number 6 and the other way round (Elasticsearch coerces term values to the field type).

@@ -17,12 +17,26 @@ namespace Flotel.Store.Logs;
 /// it, inside the same read transaction, so it sees the snapshot of the statement it serves. A block is decompressed
 /// once per scan: the connection keeps the last block it used, and the store's <see cref="LogBlockCache"/> keeps recent
 /// ones for every connection. A block that cannot be read fails the statement with SQLITE_CORRUPT and a message naming
-/// the block; statements that do not touch it are unaffected.
+/// the block; statements that do not touch it are unaffected. <c>flotel_phrase</c> decompresses only a block's messages
+/// section (<see cref="LogBlock.DecodeMessages"/>), cached apart from whole blocks, and checks the message as it is
+/// stored, without parsing the source's JSON.
 /// </remarks>
 internal sealed class LogSourceFunction
 {
     /// <summary>The SQL expression of a row's source in a condition over <c>docs_N d</c> (see <see cref="LogQuerySql"/>).</summary>
     public const string Expression = "flotel_source('" + LogQuerySql.FtsTable + "', d.rowid, d.source)";
+
+    /// <summary>The SQL expression of a row's <c>_id</c> over <c>docs_N d</c>: the id it was given, or its generated one.</summary>
+    public const string DocIdExpression = "coalesce(d.id, " + DocIdFunction + "('" + LogQuerySql.FtsTable + "', d.rowid))";
+
+    /// <summary><c>flotel_docid('fts_N', rowid)</c>: the generated id of a row (<see cref="LogDocumentId.ForRow"/>).</summary>
+    public const string DocIdFunction = "flotel_docid";
+
+    /// <summary>
+    /// <c>flotel_rowid('fts_N', id)</c>: the row a generated id of the index names, NULL for any other text
+    /// (<see cref="LogDocumentId.TryRowOf"/>).
+    /// </summary>
+    public const string RowIdFunction = "flotel_rowid";
 
     private readonly sqlite3 _db;
     private readonly Blocks _blocks;
@@ -31,7 +45,12 @@ internal sealed class LogSourceFunction
     private long _lastRowId;
     private int _lastEpoch;
     private LogFullText.Checker? _checker;
+    private LogBlock? _lastMessages;
+    private long _lastMessagesIndex;
+    private long _lastMessagesRowId;
+    private int _lastMessagesEpoch;
     private readonly Dictionary<long, List<byte[]?>> _values = [];
+    private readonly Dictionary<long, byte[]> _idKeys = [];
     private int _valuesEpoch;
 
     private LogSourceFunction(sqlite3 db, Blocks blocks)
@@ -70,6 +89,16 @@ internal sealed class LogSourceFunction
             rc = raw.sqlite3_create_function(connection.Handle!, IdFunction, 2, raw.SQLITE_UTF8 | raw.SQLITE_DETERMINISTIC, state, InvokeId);
         }
 
+        if (rc == raw.SQLITE_OK)
+        {
+            rc = raw.sqlite3_create_function(connection.Handle!, DocIdFunction, 2, raw.SQLITE_UTF8 | raw.SQLITE_DETERMINISTIC, state, InvokeDocId);
+        }
+
+        if (rc == raw.SQLITE_OK)
+        {
+            rc = raw.sqlite3_create_function(connection.Handle!, RowIdFunction, 2, raw.SQLITE_UTF8 | raw.SQLITE_DETERMINISTIC, state, InvokeRowId);
+        }
+
         if (rc != raw.SQLITE_OK)
         {
             throw new SqliteException("the log store's SQL functions cannot be registered", rc);
@@ -104,10 +133,23 @@ internal sealed class LogSourceFunction
 
         ReadOnlySpan<byte> stored = raw.sqlite3_value_blob(args[2]);
         ReadOnlySpan<byte> check = raw.sqlite3_value_blob(args[3]);
+        LogFullText.Checker checker = self._checker ??= new LogFullText.Checker();
         try
         {
-            ReadOnlySpan<byte> source = stored.Length > 0 ? stored : self.Read(indexId, raw.sqlite3_value_int64(args[1]));
-            raw.sqlite3_result_int(ctx, (self._checker ??= new LogFullText.Checker()).Matches(source, check) ? 1 : 0);
+            bool matches;
+            if (stored.Length > 0)
+            {
+                matches = checker.Matches(stored, check);
+            }
+            else
+            {
+                // The block's messages section when it has one (no JSON, a fraction of the bytes to decompress).
+                long rowId = raw.sqlite3_value_int64(args[1]);
+                LogBlock block = self.ReadMessages(indexId, rowId);
+                matches = block.HasMessages ? checker.MatchesMessage(block.Message(rowId), check) : checker.Matches(SourceOf(block, indexId, rowId), check);
+            }
+
+            raw.sqlite3_result_int(ctx, matches ? 1 : 0);
         }
         catch (Exception e) when (e is InvalidDataException or SqliteException)
         {
@@ -193,6 +235,79 @@ internal sealed class LogSourceFunction
         }
     }
 
+    private static void InvokeDocId(sqlite3_context ctx, object user, sqlite3_value[] args)
+    {
+        var self = (LogSourceFunction)user;
+        if (IndexOf(ctx, args[0]) is not { } indexId)
+        {
+            return;
+        }
+
+        try
+        {
+            raw.sqlite3_result_text(ctx, LogDocumentId.ForRow(self.IdKey(indexId), raw.sqlite3_value_int64(args[1])));
+        }
+        catch (Exception e) when (e is InvalidDataException or SqliteException)
+        {
+            ResultError(ctx, e);
+        }
+    }
+
+    private static void InvokeRowId(sqlite3_context ctx, object user, sqlite3_value[] args)
+    {
+        var self = (LogSourceFunction)user;
+        if (IndexOf(ctx, args[0]) is not { } indexId)
+        {
+            return;
+        }
+
+        try
+        {
+            string id = raw.sqlite3_value_text(args[1]).utf8_to_string() ?? string.Empty;
+            if (LogDocumentId.TryRowOf(self.IdKey(indexId), id, out long rowId))
+            {
+                raw.sqlite3_result_int64(ctx, rowId);
+            }
+            else
+            {
+                raw.sqlite3_result_null(ctx);
+            }
+        }
+        catch (Exception e) when (e is InvalidDataException or SqliteException)
+        {
+            ResultError(ctx, e);
+        }
+    }
+
+    // An index's id key, from its uuid in the indices table; per connection, dropped with the values when an index is
+    // forgotten (its id may be given again).
+    private byte[] IdKey(long indexId)
+    {
+        int epoch = _blocks.Cache.Epoch;
+        if (epoch != _valuesEpoch)
+        {
+            _values.Clear();
+            _idKeys.Clear();
+            _valuesEpoch = epoch;
+        }
+
+        if (_idKeys.TryGetValue(indexId, out byte[]? key))
+        {
+            return key;
+        }
+
+        using sqlite3_stmt find = Prepare("SELECT uuid FROM indices WHERE id = ?1");
+        Check(raw.sqlite3_bind_int64(find, 1, indexId));
+        if (Step(find) != raw.SQLITE_ROW)
+        {
+            throw new InvalidDataException($"index {indexId} is not in the indices table");
+        }
+
+        key = LogDocumentId.KeyOf(raw.sqlite3_column_text(find, 0).utf8_to_string());
+        _idKeys[indexId] = key;
+        return key;
+    }
+
     // An empty span is a null pointer to SQLite, which would make the result NULL instead of ''.
     // A block that cannot be read is SQLITE_CORRUPT; an error of the block's own read keeps SQLite's code.
     private static void ResultError(sqlite3_context ctx, Exception e)
@@ -221,6 +336,7 @@ internal sealed class LogSourceFunction
         if (epoch != _valuesEpoch)
         {
             _values.Clear();
+            _idKeys.Clear();
             _valuesEpoch = epoch;
         }
 
@@ -297,15 +413,35 @@ internal sealed class LogSourceFunction
         int epoch = _blocks.Cache.Epoch;
         if (_last is not { } block || _lastIndex != indexId || _lastEpoch != epoch || rowId < block.FirstRowId || rowId > _lastRowId)
         {
-            block = Find(indexId, rowId, out long lastRowId);
+            block = Find(indexId, rowId, false, out long lastRowId);
             (_last, _lastIndex, _lastRowId, _lastEpoch) = (block, indexId, lastRowId, epoch);
         }
 
+        return SourceOf(block, indexId, rowId);
+    }
+
+    private static ReadOnlySpan<byte> SourceOf(LogBlock block, long indexId, long rowId)
+    {
         ReadOnlySpan<byte> source = block.Source(rowId);
         return source.Length > 0 ? source : throw new InvalidDataException(NoSource(indexId, rowId));
     }
 
-    private LogBlock Find(long indexId, long rowId, out long lastRowId)
+    // The block of a row for a phrase check: its messages, or the whole block when it has no messages section. Kept apart
+    // from the last whole block (Read), so a statement reading both does not decompress either again for each row.
+    private LogBlock ReadMessages(long indexId, long rowId)
+    {
+        int epoch = _blocks.Cache.Epoch;
+        if (_lastMessages is not { } block || _lastMessagesIndex != indexId || _lastMessagesEpoch != epoch || rowId < block.FirstRowId
+            || rowId > _lastMessagesRowId)
+        {
+            block = Find(indexId, rowId, true, out long lastRowId);
+            (_lastMessages, _lastMessagesIndex, _lastMessagesRowId, _lastMessagesEpoch) = (block, indexId, lastRowId, epoch);
+        }
+
+        return block;
+    }
+
+    private LogBlock Find(long indexId, long rowId, bool messagesOnly, out long lastRowId)
     {
         string blocks = "blocks_" + indexId.ToString(CultureInfo.InvariantCulture);
         long first;
@@ -327,6 +463,11 @@ internal sealed class LogSourceFunction
             return cached;
         }
 
+        if (messagesOnly && _blocks.Cache.Find(key with { MessagesOnly = true }) is { } messages)
+        {
+            return messages;
+        }
+
         using sqlite3_stmt data = Prepare($"SELECT data FROM {blocks} WHERE last_rowid = ?1");
         Check(raw.sqlite3_bind_int64(data, 1, lastRowId));
         if (Step(data) != raw.SQLITE_ROW)
@@ -337,7 +478,7 @@ internal sealed class LogSourceFunction
         LogBlock block;
         try
         {
-            block = _blocks.Decode(first, lastRowId - first + 1, raw.sqlite3_column_blob(data, 0));
+            block = _blocks.Decode(first, lastRowId - first + 1, raw.sqlite3_column_blob(data, 0), messagesOnly);
         }
         catch (InvalidDataException e)
         {
@@ -345,7 +486,7 @@ internal sealed class LogSourceFunction
                 $"log block of rows {first}–{lastRowId} of index {indexId} ({blocks}) cannot be read: {e.Message}", e);
         }
 
-        _blocks.Cache.Add(key, block);
+        _blocks.Cache.Add(block.HasSources ? key : key with { MessagesOnly = true }, block);
         return block;
     }
 
@@ -403,12 +544,15 @@ internal sealed class LogSourceFunction
             }
         }
 
-        public LogBlock Decode(long firstRowId, long count, ReadOnlySpan<byte> data)
+        /// <summary>Decodes a block whole, or its messages only (<see cref="LogBlock.DecodeMessages"/>).</summary>
+        public LogBlock Decode(long firstRowId, long count, ReadOnlySpan<byte> data, bool messagesOnly = false)
         {
             Decompressor decompressor = _decompressors.TryTake(out Decompressor? reused) ? reused : new Decompressor();
             try
             {
-                return LogBlock.Decode(decompressor, firstRowId, count, data);
+                return messagesOnly
+                    ? LogBlock.DecodeMessages(decompressor, firstRowId, count, data)
+                    : LogBlock.Decode(decompressor, firstRowId, count, data);
             }
             finally
             {

@@ -264,6 +264,7 @@ public sealed partial class LogStore
             var byRow = group.ToLookup(h => h.RowId);
             string docs = "docs_" + index.Id.ToString(CultureInfo.InvariantCulture);
             string rowIds = string.Join(", ", byRow.Select(g => g.Key.ToString(CultureInfo.InvariantCulture)));
+            byte[] key = LogDocumentId.KeyOf(index.Info.Uuid);
             using SqliteCommand select = connection.CreateCommand();
             select.CommandText = $"SELECT rowid, id, {LogSourceFunction.For(index.Id)} FROM {docs} WHERE rowid IN ({rowIds})";
             try
@@ -274,7 +275,7 @@ public sealed partial class LogStore
                     foreach (TopHit hit in byRow[reader.GetInt64(0)])
                     {
                         hit.Index = index.Info.Name;
-                        hit.Id = reader.GetString(1);
+                        hit.Id = reader.IsDBNull(1) ? LogDocumentId.ForRow(key, reader.GetInt64(0)) : reader.GetString(1);
                         hit.Source = reader.GetString(2);
                     }
                 }

@@ -154,6 +154,7 @@ public sealed partial class LogStore
         using SqliteTransaction tx = _writer.BeginTransaction();
         var sources = new ArrayBufferWriter<byte>((int)runBytes);
         var ends = new List<int>();
+        var messages = new List<(int At, int Length)>();
         long next = run[0].First;
         using (SqliteCommand read = _writer.CreateCommand())
         {
@@ -178,17 +179,20 @@ public sealed partial class LogStore
                 for (; next < first; next++)
                 {
                     ends.Add(sources.WrittenCount);
+                    messages.Add((-1, 0));
                 }
 
                 for (long rowId = first; rowId <= last; rowId++, next++)
                 {
                     sources.Write(block.Source(rowId));
                     ends.Add(sources.WrittenCount);
+                    messages.Add(block.MessageRange(rowId));
                 }
             }
         }
 
-        ReadOnlySpan<byte> packed = _repackedBlocks.Encode(sources.WrittenSpan, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ends));
+        ReadOnlySpan<byte> packed = _repackedBlocks.Encode(sources.WrittenSpan, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ends),
+            System.Runtime.InteropServices.CollectionsMarshal.AsSpan(messages));
         string upTo = run[^1].Last.ToString(CultureInfo.InvariantCulture);
         Execute($"DELETE FROM {index.Blocks} WHERE last_rowid >= {run[0].Last.ToString(CultureInfo.InvariantCulture)} AND last_rowid < {upTo}", tx);
         InsertBlock(index, run[0].First, run[^1].Last, sources.WrittenCount, packed);

@@ -28,6 +28,21 @@ public sealed partial class LogStore
 
         string docs = "docs_" + index.Id.ToString(CultureInfo.InvariantCulture);
         using SqliteConnection connection = OpenReader();
+        if (LogDocumentId.TryRowOf(LogDocumentId.KeyOf(index.Info.Uuid), id, out long named))
+        {
+            try
+            {
+                if (Scalar(connection, $"SELECT count(*) FROM {docs} WHERE rowid = {named.ToString(CultureInfo.InvariantCulture)} AND id IS NULL") > 0)
+                {
+                    return true;
+                }
+            }
+            catch (SqliteException e) when (e.Message.Contains("no such table", StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
         using SqliteCommand hasIndex = connection.CreateCommand();
         hasIndex.CommandText = "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = @n";
         _ = hasIndex.Parameters.AddWithValue("@n", docs + "_id");
@@ -55,8 +70,9 @@ public sealed partial class LogStore
 
     /// <summary>
     /// The documents of <paramref name="indexName"/> with these ids as of the last commit, by id (missing ids are absent).
-    /// Uses the id index when the index has one; an index fed only generated ids has none and is scanned, once per
-    /// 1,000 ids (ids there are random, nothing else can find one): <paramref name="cancellationToken"/> interrupts it.
+    /// A generated id names its row (<see cref="LogDocumentId.TryRowOf"/>); an id given to a document is found with the id
+    /// index, built with the first one. An index of the earlier layout that stores generated ids as text and has no id
+    /// index is scanned, once per 1,000 ids: <paramref name="cancellationToken"/> interrupts it.
     /// </summary>
     public Dictionary<string, LogStoredDocument> GetMany(string indexName, IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default)
     {
@@ -71,27 +87,38 @@ public sealed partial class LogStore
         }
 
         string docs = "docs_" + index.Id.ToString(CultureInfo.InvariantCulture);
+        byte[] key = LogDocumentId.KeyOf(index.Info.Uuid);
         using SqliteConnection connection = OpenReader();
         using CancellationTokenRegistration interrupt = cancellationToken.Register(static handle => raw.sqlite3_interrupt((sqlite3)handle!), connection.Handle);
+        // A table of this layout with no id index holds no given id (the index comes with the first): nothing to scan for.
+        bool givenIds = Scalar(connection,
+            $"SELECT count(*) FROM sqlite_master WHERE name = '{docs}_id' OR (name = '{docs}' AND sql LIKE '%id TEXT NOT NULL%')") > 0;
         foreach (string[] chunk in ids.Distinct(StringComparer.Ordinal).Chunk(1000))
         {
             cancellationToken.ThrowIfCancellationRequested();
             using SqliteCommand find = connection.CreateCommand();
             var names = new StringBuilder();
+            var rows = new StringBuilder("0");
             for (int i = 0; i < chunk.Length; i++)
             {
                 names.Append(i == 0 ? "@i" : ", @i").Append(i.ToString(CultureInfo.InvariantCulture));
                 _ = find.Parameters.AddWithValue("@i" + i.ToString(CultureInfo.InvariantCulture), chunk[i]);
+                if (LogDocumentId.TryRowOf(key, chunk[i], out long named))
+                {
+                    rows.Append(", ").Append(named.ToString(CultureInfo.InvariantCulture));
+                }
             }
 
-            find.CommandText = $"SELECT rowid, id, {LogSourceFunction.For(index.Id)} FROM {docs} WHERE id IN ({names})";
+            find.CommandText = $"SELECT rowid, id, {LogSourceFunction.For(index.Id)} FROM {docs} WHERE {(givenIds ? "" : "0 AND ")}id IN ({names}) "
+                + $"UNION ALL SELECT rowid, id, {LogSourceFunction.For(index.Id)} FROM {docs} WHERE rowid IN ({rows}) AND id IS NULL";
             try
             {
                 using SqliteDataReader reader = find.ExecuteReader();
                 while (reader.Read())
                 {
-                    string id = reader.GetString(1);
-                    found[id] = new LogStoredDocument(indexName, id, reader.GetInt64(0), reader.GetString(2));
+                    long rowId = reader.GetInt64(0);
+                    string id = reader.IsDBNull(1) ? LogDocumentId.ForRow(key, rowId) : reader.GetString(1);
+                    found[id] = new LogStoredDocument(indexName, id, rowId, reader.GetString(2));
                 }
             }
             catch (SqliteException e) when (e.Message.Contains("no such table", StringComparison.Ordinal))
@@ -153,6 +180,7 @@ public sealed partial class LogStore
 
             string fts = "fts_" + index.Id.ToString(CultureInfo.InvariantCulture);
             string docs = "docs_" + index.Id.ToString(CultureInfo.InvariantCulture);
+            byte[] idKey = LogDocumentId.KeyOf(index.Info.Uuid);
             string condition = LogQuerySql.ForIndex(where, fts);
             if (search.Snapshot is { } snapshot)
             {
@@ -257,7 +285,8 @@ public sealed partial class LogStore
                             : reader.IsDBNull(3 + k) ? null : reader.GetValue(3 + k);
                     }
 
-                    rows.Add((index.Id, rowId, new LogHit(index.Info.Name, reader.GetString(1), reader.GetString(2), sortValues)));
+                    string id = reader.IsDBNull(1) ? LogDocumentId.ForRow(idKey, rowId) : reader.GetString(1);
+                    rows.Add((index.Id, rowId, new LogHit(index.Info.Name, id, reader.GetString(2), sortValues)));
                 }
             }
             catch (SqliteException e) when (e.Message.Contains("no such table", StringComparison.Ordinal))

@@ -111,10 +111,9 @@ public sealed partial class LogStore
             for (int i = 0; i < documents.Count; i++)
             {
             LogDocument doc = documents[i];
-            string id = doc.Id ?? LogDocumentId.New(_time);
             if (!SourceFields.TryRead(doc.Source.Span, out SourceFields fields, out string? error))
             {
-                results[i] = new LogDocumentResult(doc.Index, id, LogDocumentOutcome.Invalid, error);
+                results[i] = new LogDocumentResult(doc.Index, doc.Id ?? LogDocumentId.New(_time), LogDocumentOutcome.Invalid, error);
                 continue;
             }
 
@@ -123,13 +122,22 @@ public sealed partial class LogStore
             if (doc.Id is not null)
             {
                 EnsureIdIndex(index, tx);
+                if (LogDocumentId.TryRowOf(index.IdKey, doc.Id, out long named) && named >= index.NextRowId)
+                {
+                    // The id of a row this index has not written yet: storing it would give two documents one id later.
+                    results[i] = new LogDocumentResult(doc.Index, doc.Id, LogDocumentOutcome.Invalid,
+                        $"[{doc.Id}]: this id has the form of the ids this index generates and names no document yet");
+                    continue;
+                }
             }
 
-            if (doc.Id is not null && FindRow(index, tx, id) is { } existing)
+            string? stored = doc.Id ?? (index.StoresGeneratedIds ? LogDocumentId.New(_time) : null);
+            if (doc.Id is not null && FindRow(index, tx, doc.Id) is { } existing)
             {
                 if (doc.CreateOnly)
                 {
-                    results[i] = new LogDocumentResult(doc.Index, id, LogDocumentOutcome.Conflict, $"[{id}]: version conflict, document already exists");
+                    results[i] = new LogDocumentResult(doc.Index, doc.Id, LogDocumentOutcome.Conflict,
+                        $"[{doc.Id}]: version conflict, document already exists");
                     continue;
                 }
 
@@ -137,8 +145,8 @@ public sealed partial class LogStore
                 outcome = LogDocumentOutcome.Updated;
             }
 
-            Insert(index, id, in fields, doc.Source.Span);
-            results[i] = new LogDocumentResult(doc.Index, id, outcome);
+            long rowId = Insert(index, stored, in fields, doc.Source.Span);
+            results[i] = new LogDocumentResult(doc.Index, stored ?? LogDocumentId.ForRow(index.IdKey, rowId), outcome);
             }
 
             Commit(tx);
@@ -152,7 +160,7 @@ public sealed partial class LogStore
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Insert(IndexState index, string id, in SourceFields f, ReadOnlySpan<byte> source)
+    private long Insert(IndexState index, string? id, in SourceFields f, ReadOnlySpan<byte> source)
     {
         RawStatement insert = index.InsertDoc ??= new RawStatement(_writer,
             $"INSERT INTO {index.Docs}(rowid, id, ts, severity, facility, program, logsource, host, device_id, workload, source) "
@@ -176,6 +184,7 @@ public sealed partial class LogStore
 
         index.Pending.Write(source);
         index.PendingEnds.Add(index.Pending.WrittenCount);
+        index.PendingMessages.Add((f.MessageAt, f.MessageLength));
         if (index.Pending.WrittenCount >= MaxBlockBytes)
         {
             CloseBlock(index);
@@ -194,6 +203,7 @@ public sealed partial class LogStore
         index.SourceBytes += source.Length;
         index.NewestMs = Math.Max(index.NewestMs, f.TimestampMs ?? _time.GetUtcNow().ToUnixTimeMilliseconds());
         index.Dirty = true;
+        return rowId;
     }
 
     // One of the five repeated strings: its id in values_N (a new value gets the next id, in the writer's transaction; a
@@ -235,15 +245,20 @@ public sealed partial class LogStore
         for (int i = 0; i < chunk.Count; i++)
         {
             IndexState index = GetOrCreate(chunk.Indices[i], tx);
-            Insert(index, chunk.Ids[i], in chunk.Fields[i], chunk.Source(i));
+            // A generated id is computed from the row when read (LogDocumentId.ForRow): nothing to store.
+            _ = Insert(index, index.StoresGeneratedIds ? LogDocumentId.New(_time) : null, in chunk.Fields[i], chunk.Source(i));
         }
     }
 
+    // The row holding the document with this id: one given to it (the id index), or the generated id of a row given none.
     private (long RowId, long SourceBytes)? FindRow(IndexState index, SqliteTransaction tx, string id)
     {
-        SqliteCommand find = index.FindId ??= Prepare($"SELECT rowid, length(CAST(source AS BLOB)) FROM {index.Docs} WHERE id = @id", "@id");
+        SqliteCommand find = index.FindId ??= Prepare(
+            $"SELECT rowid, length(CAST(source AS BLOB)) FROM {index.Docs} WHERE id = @id UNION ALL "
+            + $"SELECT rowid, length(CAST(source AS BLOB)) FROM {index.Docs} WHERE rowid = @row AND id IS NULL", "@id", "@row");
         find.Transaction = tx;
         find.Parameters[0].Value = id;
+        find.Parameters[1].Value = LogDocumentId.TryRowOf(index.IdKey, id, out long named) ? named : 0L;
         long rowId;
         long stored;
         using (SqliteDataReader reader = find.ExecuteReader())
@@ -283,7 +298,8 @@ public sealed partial class LogStore
             return;
         }
 
-        ReadOnlySpan<byte> data = _freshBlocks.Encode(index.Pending.WrittenSpan, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(index.PendingEnds));
+        ReadOnlySpan<byte> data = _freshBlocks.Encode(index.Pending.WrittenSpan, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(index.PendingEnds),
+            System.Runtime.InteropServices.CollectionsMarshal.AsSpan(index.PendingMessages));
         InsertBlock(index, index.PendingFirstRowId, index.PendingFirstRowId + index.PendingEnds.Count - 1, index.Pending.WrittenCount, data);
         if (index.Pending.WrittenCount < SmallBlockBytes)
         {
@@ -294,6 +310,7 @@ public sealed partial class LogStore
 
         index.Pending.ResetWrittenCount();
         index.PendingEnds.Clear();
+        index.PendingMessages.Clear();
     }
 
     private void InsertBlock(IndexState index, long first, long last, long sourceBytes, ReadOnlySpan<byte> data)
@@ -404,7 +421,7 @@ public sealed partial class LogStore
         }
     }
 
-    // One batch of events encoded outside the write lock: index names, ids, indexed fields and the _source bytes
+    // One batch of events encoded outside the write lock: index names, indexed fields and the _source bytes
     // back to back in one buffer.
     private sealed class PreparedBatch : IDisposable
     {
@@ -418,8 +435,6 @@ public sealed partial class LogStore
 
         public string[] Indices { get; private set; } = [];
 
-        public string[] Ids { get; private set; } = [];
-
         public SourceFields[] Fields { get; private set; } = [];
 
         public ReadOnlySpan<byte> Source(int i) => _json.WrittenSpan[(i == 0 ? 0 : _ends[i - 1]).._ends[i]];
@@ -431,7 +446,6 @@ public sealed partial class LogStore
             if (Indices.Length < Count)
             {
                 Indices = new string[Count];
-                Ids = new string[Count];
                 Fields = new SourceFields[Count];
                 _ends = new int[Count];
             }
@@ -440,11 +454,13 @@ public sealed partial class LogStore
             {
                 LogEvent e = events[start + i];
                 Indices[i] = pattern.Render(e.Timestamp);
-                Ids[i] = LogDocumentId.New(time);
                 _jsonWriter.Reset(_json);
                 LogEventJson.Write(_jsonWriter, e);
                 _jsonWriter.Flush();
+                int sourceStart = i == 0 ? 0 : _ends[i - 1];
                 _ends[i] = _json.WrittenCount;
+                // LogEventJson writes one message, always a string: the first one found is the one to cut out.
+                _ = SourceFields.TryFindMessage(_json.WrittenSpan[sourceStart..], out int messageAt, out int messageLength, first: true);
                 Fields[i] = new SourceFields
                 {
                     TimestampMs = new DateTimeOffset(DateTime.SpecifyKind(e.Timestamp, DateTimeKind.Utc)).ToUnixTimeMilliseconds(),
@@ -456,6 +472,8 @@ public sealed partial class LogStore
                     DeviceId = e.DeviceId,
                     Workload = e.Workload,
                     Message = e.Message,
+                    MessageAt = messageAt,
+                    MessageLength = messageLength,
                 };
             }
         }
@@ -463,7 +481,6 @@ public sealed partial class LogStore
         public void Clear()
         {
             Array.Clear(Indices, 0, Count);
-            Array.Clear(Ids, 0, Count);
             Array.Clear(Fields, 0, Count);
             Count = 0;
             _json.ResetWrittenCount();

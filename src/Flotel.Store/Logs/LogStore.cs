@@ -17,12 +17,15 @@ namespace Flotel.Store.Logs;
 ///   docs_N(rowid INTEGER PK, id TEXT, ts INTEGER ms, severity, facility, program, logsource, host,
 ///          device_id, workload, source TEXT)      -- source = '' : the _source JSON is in blocks_N
 ///     index docs_N_ts(ts); unique index docs_N_id(id) once a document arrives with its own _id
+///     id: the _id a document was given, NULL for an id the store generated (computed from the row: LogDocumentId);
+///         indices made before keep id TEXT NOT NULL and a generated id's text
 ///     program … workload: the id of the value in values_N (INTEGER), or its TEXT past MaxValues values
 ///   values_N(id INTEGER PK, value TEXT UNIQUE)    -- the repeated strings of the five columns above
 ///   fts_N  FTS5(message), contentless, detail=none, rowid = docs_N.rowid
 ///          -- which rows hold each unicode61 token of message; no positions: LogFullText checks phrases
 ///   blocks_N(last_rowid INTEGER PK, first_rowid, source_bytes, data BLOB)
-///          -- the _source texts of rows first_rowid..last_rowid, one zstd frame (layout in LogBlock)
+///          -- the _source texts of rows first_rowid..last_rowid: their messages and the rest of each source in two
+///             zstd frames, or one frame of whole sources for blocks written before (layouts in LogBlock)
 /// </code>
 /// The <c>_source</c> texts are stored apart from the rows, compressed in blocks: each commit closes one block per index
 /// it wrote to (or more, one per <see cref="MaxBlockBytes"/> of sources), compressed with zstd level
@@ -34,7 +37,9 @@ namespace Flotel.Store.Logs;
 /// once more, not again with each small batch that follows it. Every row id from
 /// <c>first_rowid</c> to <c>last_rowid</c> has an entry; ranges never overlap and only grow with row ids, so the block of
 /// a row is one primary-key seek. SQL reads a row's source with <c>flotel_source</c> (<see cref="LogSourceFunction"/>),
-/// which decompresses through a bounded cache (<see cref="BlockCacheBytes"/>). A row deleted alone (replaced by
+/// which decompresses through a bounded cache (<see cref="BlockCacheBytes"/>); a phrase check reads only the block's
+/// messages section (<see cref="LogFullText"/>). Blocks written before the messages section are read as they are, and
+/// re-packing writes the new layout. A row deleted alone (replaced by
 /// <c>_bulk</c>) leaves its bytes in its block until retention drops the block: size retention deletes whole blocks,
 /// oldest first. Rows written before blocks existed keep their source text in <c>source</c> and are read as they are
 /// (no migration: retention drops them in time). A search reads the stored column with its page and the sources of the
@@ -243,6 +248,8 @@ public sealed partial class LogStore : IDisposable
                 index.Values = LoadValues(index);
             }
 
+            index.StoresGeneratedIds = IdsAreStored(index);
+
             // Indices written by an older version kept FTS5's default automerge; a crash may have left merging to do.
             Execute($"INSERT INTO {index.Fts}({index.Fts}, rank) VALUES('automerge', {FtsAutomerge.ToString(CultureInfo.InvariantCulture)})");
             _indices[index.Name] = index;
@@ -275,7 +282,7 @@ public sealed partial class LogStore : IDisposable
         // The five repeated strings have no declared type: a row holds the id of a value in values_N, or the text itself
         // once the index has MaxValues values (see LogValues).
         Execute($"""
-            CREATE TABLE {index.Docs}(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, ts INTEGER, severity INTEGER, facility INTEGER,
+            CREATE TABLE {index.Docs}(rowid INTEGER PRIMARY KEY, id TEXT, ts INTEGER, severity INTEGER, facility INTEGER,
               program, logsource, host, device_id, workload, source TEXT NOT NULL);
             CREATE INDEX {index.Docs}_ts ON {index.Docs}(ts);
             CREATE TABLE {index.ValuesTable}(id INTEGER PRIMARY KEY, value TEXT NOT NULL UNIQUE);
@@ -300,6 +307,15 @@ public sealed partial class LogStore : IDisposable
         command.CommandText = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = @n";
         _ = command.Parameters.AddWithValue("@n", index.Fts);
         return command.ExecuteScalar() is string sql && sql.Contains("detail=none", StringComparison.Ordinal);
+    }
+
+    // Indices made before generated ids were computed from the row declare id NOT NULL: they get a generated id's text.
+    private bool IdsAreStored(IndexState index)
+    {
+        using SqliteCommand command = _writer.CreateCommand();
+        command.CommandText = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = @n";
+        _ = command.Parameters.AddWithValue("@n", index.Docs);
+        return command.ExecuteScalar() is string sql && sql.Contains("id TEXT NOT NULL", StringComparison.Ordinal);
     }
 
     private Dictionary<string, long> LoadValues(IndexState index)
@@ -423,6 +439,12 @@ public sealed partial class LogStore : IDisposable
 
         public string ValuesTable { get; } = "values_" + id.ToString(CultureInfo.InvariantCulture);
 
+        // The key of the ids generated for this index's rows (LogDocumentId.ForRow).
+        public byte[] IdKey { get; } = LogDocumentId.KeyOf(uuid);
+
+        // Whether rows given no _id store a generated id's text (indices made before ids were computed from the row).
+        public bool StoresGeneratedIds { get; set; }
+
         // The ids of the repeated strings (compact layout), or null for an index with text columns.
         public Dictionary<string, long>? Values { get; set; }
 
@@ -432,6 +454,9 @@ public sealed partial class LogStore : IDisposable
         public System.Buffers.ArrayBufferWriter<byte> Pending { get; } = new(16 * 1024);
 
         public List<int> PendingEnds { get; } = [];
+
+        // Where each pending source's message lies in it (LogBlock's messages section).
+        public List<(int At, int Length)> PendingMessages { get; } = [];
 
         public long PendingFirstRowId { get; set; }
 

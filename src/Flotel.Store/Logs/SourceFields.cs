@@ -16,10 +16,17 @@ internal struct SourceFields
     public string? Workload;
     public string? Message;
 
+    /// <summary>Where <see cref="Message"/>'s string contents lie in the JSON (escapes kept, no quotes); -1 when it has none.</summary>
+    public int MessageAt;
+
+    /// <summary>The length in bytes of those contents.</summary>
+    public int MessageLength;
+
     /// <summary>Reads the top-level fields and validates the whole document; false with a reason when it is not a JSON object.</summary>
     public static bool TryRead(ReadOnlySpan<byte> json, out SourceFields fields, out string? error)
     {
         fields = default;
+        fields.MessageAt = -1;
         error = null;
         try
         {
@@ -61,6 +68,9 @@ internal struct SourceFields
                         fields.Workload = ReadString(ref reader);
                         break;
                     case "message":
+                        (fields.MessageAt, fields.MessageLength) = reader.TokenType == JsonTokenType.String
+                            ? ((int)reader.TokenStartIndex + 1, reader.ValueSpan.Length)
+                            : (-1, 0);
                         fields.Message = ReadString(ref reader);
                         break;
                     default:
@@ -88,6 +98,47 @@ internal struct SourceFields
             error = "failed to parse: " + e.Message;
             return false;
         }
+    }
+
+    /// <summary>
+    /// Where the contents of the message <see cref="TryRead"/> reads (the last top-level <c>message</c>, when it is a
+    /// string) lie in <paramref name="json"/>; false when there is none or the JSON cannot be read.
+    /// <paramref name="first"/> stops at the first top-level <c>message</c>: for documents known to hold one
+    /// (<c>LogEventJson</c> writes it third), so the rest is not read.
+    /// </summary>
+    public static bool TryFindMessage(ReadOnlySpan<byte> json, out int at, out int length, bool first = false)
+    {
+        (at, length) = (-1, 0);
+        try
+        {
+            var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                bool message = reader.ValueTextEquals("message"u8);
+                _ = reader.Read();
+                if (message)
+                {
+                    (at, length) = reader.TokenType == JsonTokenType.String ? ((int)reader.TokenStartIndex + 1, reader.ValueSpan.Length) : (-1, 0);
+                    if (first)
+                    {
+                        break;
+                    }
+                }
+
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+            (at, length) = (-1, 0);
+        }
+
+        return at >= 0;
     }
 
     /// <summary>Elasticsearch's default date format <c>strict_date_optional_time||epoch_millis</c>, in Unix milliseconds.</summary>

@@ -79,6 +79,35 @@ internal static class Unicode61
         End(into, sources, ref tokenStart, sourceStart, text.Length);
     }
 
+    /// <summary>
+    /// unicode61's answer for each ASCII byte, from the same table as <see cref="Tokenize"/>: 0 for a separator, else
+    /// the ASCII character it folds to; null when some ASCII token character folds to nothing or to more than ASCII (no
+    /// SQLite does that, but then ASCII text gets no shortcut).
+    /// </summary>
+    public static byte[]? AsciiFolds => AsciiTable.Value;
+
+    private static readonly Lazy<byte[]?> AsciiTable = new(() =>
+    {
+        int[] bmp = Bmp.Value;
+        var folds = new byte[128];
+        for (int c = 1; c < 128; c++)
+        {
+            if (bmp[c] == Separator)
+            {
+                continue;
+            }
+
+            if (bmp[c] is <= 0 or >= 128)
+            {
+                return null;
+            }
+
+            folds[c] = (byte)bmp[c];
+        }
+
+        return folds;
+    });
+
     /// <summary>The folded tokens of <paramref name="text"/>, each with the span of the text it came from.</summary>
     public static List<(string Token, int Start, int Length)> Split(string text)
     {

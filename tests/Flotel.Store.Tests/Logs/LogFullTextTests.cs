@@ -112,6 +112,74 @@ public sealed class LogFullTextTests
     }
 
     [Fact]
+    public async Task Search_CompactIndexWithBlocksOfThePreviousLayout_MatchesTheSameRowsAsPositions()
+    {
+        using TestLogStore t = await BothLayoutsAsync();
+        t.RewriteBlocksInPreviousLayout(2);
+        await t.Store.WriteAsync([TestLogStore.Event(May12.AddDays(1).AddHours(2), "request completed after the upgrade")]);
+        await t.Store.WriteAsync([TestLogStore.Event(May12.AddHours(2), "request completed after the upgrade")]);
+
+        // The index now holds blocks of both layouts; the phrase check reads each as it is.
+        foreach (LogQuery query in Queries)
+        {
+            (long oldTotal, List<string> oldMessages) = Find(t.Store, OldIndex, query);
+            (long newTotal, List<string> newMessages) = Find(t.Store, NewIndex, query);
+            Assert.True(oldTotal == newTotal, $"{query}: {oldTotal} rows with positions, {newTotal} without");
+            Assert.Equal(oldMessages, newMessages);
+        }
+
+        Assert.Equal(5, Find(t.Store, NewIndex, new PhraseQuery("message", "request completed")).Total);
+    }
+
+    [Fact]
+    public void Checker_AsciiMessages_AnswersAsTheTokenizedCheck()
+    {
+        // Short words, case, digits and the separators most likely to be got wrong, in random messages and phrases: the
+        // check on an ASCII message (folded bytes compared in place) must agree with tokenizing the same message.
+        string[] words = ["a", "ab", "abc", "A", "AB", "b", "ba", "1", "12", "a1", "x_y", "don't", "e-mail", "ab.c", "~", "$5", "é"];
+        string[] separators = [" ", "  ", ",", ".", "-", "_", ":", "/", "\t", "\"", "\\"];
+        var random = new Random(11);
+        var ascii = new LogFullText.Checker();
+        var tokenized = new LogFullText.Checker();
+        int matched = 0;
+        for (int round = 0; round < 3000; round++)
+        {
+            var message = new System.Text.StringBuilder();
+            var used = new List<string>();
+            for (int k = random.Next(1, 9); k > 0; k--)
+            {
+                used.Add(words[random.Next(words.Length)]);
+                message.Append(used[^1]).Append(separators[random.Next(separators.Length)]);
+            }
+
+            // Half the phrases are words of the message in a row (most of them match), half any words.
+            int count = random.Next(2, 4);
+            int first = random.Next(Math.Max(1, used.Count - count + 1));
+            string[] phraseWords = random.Next(2) == 0 && used.Count >= count
+                ? [.. used.Skip(first).Take(count)]
+                : [.. Enumerable.Range(0, count).Select(_ => words[random.Next(words.Length)])];
+            bool prefix = random.Next(4) == 0;
+            LogFullText.Condition? condition = LogFullText.Compile([LogAnalyzer.Tokenize(string.Join(' ', phraseWords))], true, prefix);
+            if (condition?.Check is not { } check)
+            {
+                continue;
+            }
+
+            byte[] checkUtf8 = System.Text.Encoding.UTF8.GetBytes(check);
+            byte[] source = System.Text.Encoding.UTF8.GetBytes(new System.Text.Json.Nodes.JsonObject { ["message"] = message.ToString() }.ToJsonString());
+            Assert.True(SourceFieldsMessage(source, out int at, out int length));
+            bool expected = tokenized.Matches(source, checkUtf8);
+            Assert.True(expected == ascii.MatchesMessage(source.AsSpan(at, length), checkUtf8),
+                $"[{message}] / [{string.Join(' ', phraseWords)}] prefix {prefix}");
+            matched += expected ? 1 : 0;
+        }
+
+        Assert.True(matched > 500, $"only {matched} matches");
+    }
+
+    private static bool SourceFieldsMessage(byte[] source, out int at, out int length) => SourceFields.TryFindMessage(source, out at, out length);
+
+    [Fact]
     public async Task Search_PhraseInCompactLayout_CountsAndAggregatesOnlyRowsWithTheTokensInOrder()
     {
         using TestLogStore t = await BothLayoutsAsync();

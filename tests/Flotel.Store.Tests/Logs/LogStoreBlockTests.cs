@@ -122,6 +122,34 @@ public sealed class LogStoreBlockTests
     }
 
     [Fact]
+    public async Task MergeStepAsync_SmallBlocksOfThePreviousLayout_RepacksThemWithAMessagesSection()
+    {
+        using var t = new TestLogStore();
+        for (int i = 0; i < 20; i++)
+        {
+            await t.Store.WriteAsync(Events(i * 5, 5, i % 2 == 0 ? "request completed" : "completed request"));
+        }
+
+        t.RewriteBlocksInPreviousLayout(1);
+        string db = t.Options.DatabasePath;
+        // 0x184D2A50, little-endian: the skippable frame that opens a block with a messages section.
+        Assert.Equal(0, Scalar(db, "SELECT count(*) FROM blocks_1 WHERE substr(data, 1, 4) = x'502A4D18'"));
+        List<string> before = [.. Find(t.Store, MatchAllQuery.Instance, 500).Hits.Select(h => h.Source)];
+        Assert.Equal(50, Find(t.Store, new PhraseQuery("message", "request completed"), 0).Total);
+
+        int steps = 0;
+        while (await t.Store.MergeStepAsync() && steps < 1000)
+        {
+            steps++;
+        }
+
+        Assert.Equal(1, Scalar(db, "SELECT count(*) FROM blocks_1 WHERE substr(data, 1, 4) = x'502A4D18'"));
+        Assert.Equal(1, Scalar(db, "SELECT count(*) FROM blocks_1"));
+        Assert.Equal(before, Find(t.Store, MatchAllQuery.Instance, 500).Hits.Select(h => h.Source));
+        Assert.Equal(50, Find(t.Store, new PhraseQuery("message", "request completed"), 0).Total);
+    }
+
+    [Fact]
     public async Task IdleStepAsync_FewSmallCommits_WaitsForTheQuietDelayBeforeRepacking()
     {
         using var t = new TestLogStore();
@@ -282,8 +310,84 @@ public sealed class LogStoreBlockTests
         Assert.Throws<InvalidDataException>(() => LogBlock.Decode(decompressor, 10, 3, block));
         Assert.Throws<InvalidDataException>(() => LogBlock.Decode(decompressor, 10, 2, block.AsSpan(0, block.Length - 3)));
         Assert.Throws<InvalidDataException>(() => LogBlock.Decode(decompressor, 10, 2, new byte[40]));
-        byte[] badEnds = LogBlock.Encode(compressor, sources, [7, 99]);
+        byte[] badEnds = PreviousLayoutBlocks.PreviousLayoutBlock(compressor, [sources[..7], sources[7..]], [7, 99]);
         Assert.Throws<InvalidDataException>(() => LogBlock.Decode(decompressor, 10, 2, badEnds));
+
+        // A messages section whose place in the source lies past it, or a header claiming more than the data.
+        byte[] message = "{\"message\":\"hi\"}"u8.ToArray();
+        byte[] withMessage = LogBlock.Encode(compressor, message, [message.Length]);
+        Assert.Equal("hi", Encoding.UTF8.GetString(LogBlock.Decode(decompressor, 1, 1, withMessage).Message(1)));
+        byte[] longHeader = (byte[])withMessage.Clone();
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(longHeader.AsSpan(8), withMessage.Length);
+        Assert.Throws<InvalidDataException>(() => LogBlock.Decode(decompressor, 1, 1, longHeader));
+        Assert.Throws<InvalidDataException>(() => LogBlock.DecodeMessages(decompressor, 1, 1, longHeader));
+    }
+
+    [Fact]
+    public void Decode_BlockWithMessagesSection_PutsEachSourceBackAndReadsTheMessagesAlone()
+    {
+        using var compressor = new Compressor(1);
+        using var decompressor = new Decompressor();
+        string[] texts =
+        [
+            "{\"@timestamp\":\"2022-05-12T20:00:00Z\",\"message\":\"plain words\",\"host\":\"h\"}",
+            "{\"message\":\"tab\\tand \\\"quotes\\\" and \\u00e9\"}",
+            "{\"message\":\"first\",\"x\":{\"message\":\"nested\"},\"message\":\"last one counts\"}",
+            "{\"message\":\"string\",\"message\":42}",
+            "{\"no\":\"message\"}",
+            "",
+            "{\"message\":\"\"}",
+            "{ \"message\" : \"café ünïcode 😀\" /* comment */ }",
+        ];
+        byte[][] sources = [.. texts.Select(Encoding.UTF8.GetBytes)];
+        byte[] all = [.. sources.SelectMany(b => b)];
+        int[] ends = new int[sources.Length];
+        for (int i = 0, end = 0; i < sources.Length; i++)
+        {
+            end += sources[i].Length;
+            ends[i] = end;
+        }
+
+        byte[] data = LogBlock.Encode(compressor, all, ends);
+        LogBlock whole = LogBlock.Decode(decompressor, 100, sources.Length, data);
+        LogBlock messages = LogBlock.DecodeMessages(decompressor, 100, sources.Length, data);
+        Assert.False(messages.HasSources);
+        string?[] expected = ["plain words", "tab\\tand \\\"quotes\\\" and \\u00e9", "last one counts", null, null, null, "", "café ünïcode 😀"];
+        for (int i = 0; i < sources.Length; i++)
+        {
+            Assert.Equal(texts[i], Encoding.UTF8.GetString(whole.Source(100 + i)));
+            Assert.Equal(expected[i] ?? string.Empty, Encoding.UTF8.GetString(messages.Message(100 + i)));
+            Assert.Equal(expected[i] ?? string.Empty, Encoding.UTF8.GetString(whole.Message(100 + i)));
+            Assert.Equal(expected[i] is null, whole.MessageRange(100 + i).At < 0);
+        }
+
+        // The same sources in the previous layout: whole blocks only, message ranges read from the JSON.
+        LogBlock previous = LogBlock.Decode(decompressor, 100, sources.Length, PreviousLayoutBlocks.PreviousLayoutBlock(compressor, sources));
+        Assert.False(previous.HasMessages);
+        Assert.False(LogBlock.DecodeMessages(decompressor, 100, sources.Length, PreviousLayoutBlocks.PreviousLayoutBlock(compressor, sources)).HasMessages);
+        for (int i = 0; i < sources.Length; i++)
+        {
+            Assert.Equal(whole.MessageRange(100 + i), previous.MessageRange(100 + i));
+        }
+    }
+
+    [Fact]
+    public async Task Search_PhraseCount_DecompressesOnlyTheMessages()
+    {
+        using var t = new TestLogStore();
+        var random = new Random(5);
+        // Sources mostly other fields (program, host, labels…), with short messages: whole blocks are several times the
+        // messages section.
+        await t.Store.WriteAsync([.. Enumerable.Range(0, 3000).Select(i => TestLogStore.Event(May12.AddSeconds(i),
+            (i % 3 == 0 ? "request completed " : "completed request ") + i.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            program: TestLogStore.RandomWords(random, 200), deviceId: "dev" + (i % 3)))]);
+        long sourceBytes = t.Store.ListIndices()[0].SourceBytes;
+
+        Assert.Equal(1000, Find(t.Store, new PhraseQuery("message", "request completed"), 0).Total);
+        Assert.True(t.Store.BlockCache.Bytes * 4 < sourceBytes, $"{t.Store.BlockCache.Bytes} bytes decompressed for {sourceBytes} bytes of sources");
+        LogSearchResult newest = Find(t.Store, new PhraseQuery("message", "request completed"), 10, new LogSort("@timestamp", true));
+        Assert.Equal(1000, newest.Total);
+        Assert.Equal("request completed 2997", JsonNode.Parse(newest.Hits[0].Source)!["message"]!.GetValue<string>());
     }
 
     [Fact]
