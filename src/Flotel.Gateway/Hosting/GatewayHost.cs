@@ -200,6 +200,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         StartSyslog(options, sink, loggerFactory, time);
         _ = HousekeepingAsync(logs, metricStore, time);
         _ = NativeHeapTrim.RunAsync(time, _housekeeping.Token);
+        _ = ManagedHeapRelease.RunAsync(time, _housekeeping.Token);
         _started = true;
     }
 

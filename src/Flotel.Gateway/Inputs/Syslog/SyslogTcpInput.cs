@@ -6,6 +6,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using Flotel.Gateway.Fleet;
+using Flotel.Gateway.Hosting;
 using Flotel.Gateway.Queueing;
 using Flotel.Wire.Syslog;
 using Microsoft.Extensions.Logging;
@@ -256,6 +257,11 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
                 {
                     return;
                 }
+
+                // OpenSSL keeps a read and a write record buffer (~33 KiB) per connection from the handshake to the close
+                // unless told to free them while empty; an idle device's TLS connection would cost several times what
+                // its TCP connection does. Set once here, before anything reads or writes application data.
+                _ = OpenSslIdleBuffers.Release(ssl);
 
                 device = _clients?.TakeDevice(ssl);
                 if (device is not null)
