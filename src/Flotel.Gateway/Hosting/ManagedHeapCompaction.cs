@@ -19,7 +19,7 @@ namespace Flotel.Gateway.Hosting;
 /// </summary>
 internal sealed class ManagedHeapCompaction
 {
-    /// <summary>How often the heap is looked at.</summary>
+    /// <summary>How often the heap is looked at (by <see cref="ManagedHeapRelease.RunAsync"/>, which runs both triggers).</summary>
     public static readonly TimeSpan Every = TimeSpan.FromSeconds(30);
 
     /// <summary>Least time between two compactions.</summary>
@@ -77,38 +77,35 @@ internal sealed class ManagedHeapCompaction
             return false;
         }
 
-        var start = Stopwatch.GetTimestamp();
-        _compact();
-        Interlocked.Add(ref _compactingTicks, Stopwatch.GetTimestamp() - start);
-        _baseline = _heapBytes();
-        _previous = _baseline;
-        _last = now;
-        Interlocked.Increment(ref _compactions);
+        _ = CompactCounted();
         return true;
     }
 
-    /// <summary>Checks every <see cref="Every"/> until <paramref name="stopping"/>.</summary>
-    public async Task RunAsync(CancellationToken stopping)
+    /// <summary>
+    /// Compacts now, whatever the growth (the quiet-after-a-burst trigger of <see cref="ManagedHeapRelease"/>), counts it
+    /// and starts the growth count again from the heap left; returns the <see cref="Stopwatch"/> ticks it took.
+    /// </summary>
+    public long CompactCounted()
     {
-        while (!stopping.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(Every, _time, stopping).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-
-            _ = CheckNow();
-        }
+        var start = Stopwatch.GetTimestamp();
+        _compact();
+        var took = Stopwatch.GetTimestamp() - start;
+        Interlocked.Add(ref _compactingTicks, took);
+        _baseline = _heapBytes();
+        _previous = _baseline;
+        _last = _time.GetUtcNow();
+        Interlocked.Increment(ref _compactions);
+        return took;
     }
 
-    /// <summary>One blocking, compacting collection of every generation and the large-object heap; memory freed goes back to the OS.</summary>
+    /// <summary>
+    /// One blocking, compacting collection of every generation and the large-object heap; memory freed goes back to the
+    /// OS, and the C heap's free pages after it (<see cref="NativeHeapTrim"/>).
+    /// </summary>
     internal static void CompactNow()
     {
         GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        _ = NativeHeapTrim.TrimNow();
     }
 }

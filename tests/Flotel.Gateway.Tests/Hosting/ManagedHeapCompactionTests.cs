@@ -92,18 +92,20 @@ public sealed class ManagedHeapCompactionTests
     }
 
     [Fact]
-    public async Task TheLoop_EndsWhenStopped()
+    public void ACompactionFromTheQuietTrigger_IsCountedAndRestartsTheGrowthCount()
     {
-        using var stopping = new CancellationTokenSource();
         var compaction = Create();
-        var loop = compaction.RunAsync(stopping.Token);
-        _heap = 400 * MiB;
-        _time.Advance(ManagedHeapCompaction.Every);
-        _time.Advance(ManagedHeapCompaction.Every);
+        _heap = 300 * MiB;
+        _afterCompaction = 120 * MiB;
 
-        await stopping.CancelAsync();
+        _ = compaction.CompactCounted();
 
-        await loop.WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.True(loop.IsCompletedSuccessfully);
+        Assert.Equal(1, _compactions);
+        Assert.Equal(1, compaction.Compactions);
+        _time.Advance(TimeSpan.FromHours(1));
+        _heap = 130 * MiB; // 10 MiB above what the quiet trigger's compaction left
+        Assert.False(compaction.CheckNow());
+        _heap = 130 * MiB;
+        Assert.False(compaction.CheckNow());
     }
 }

@@ -6,6 +6,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using Flotel.Gateway.Fleet;
+using Flotel.Gateway.Hosting;
 using Flotel.Gateway.Queueing;
 using Flotel.Wire.Syslog;
 using Microsoft.Extensions.Logging;
@@ -239,23 +240,28 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
         await Task.Yield();
         var socket = connection.Socket;
         var peer = string.Empty;
-        Stream? stream = null;
+
+        // Plain TCP reads the socket itself (no stream object per connection); TLS reads through an SslStream.
+        SslStream? ssl = null;
         DeviceIdentity? device = null;
         var buffer = new SyslogReceiveBuffer();
-        var pending = new PendingAppend();
+        ConnectionState? state = null;
         try
         {
             var remote = (socket.RemoteEndPoint as IPEndPoint)?.Address;
             peer = remote is null ? string.Empty : (remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote).ToString();
-            stream = new NetworkStream(socket, ownsSocket: true);
             if (_tls is not null)
             {
-                var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
-                stream = ssl;
+                ssl = new SslStream(new NetworkStream(socket, ownsSocket: true), leaveInnerStreamOpen: false);
                 if (!await AuthenticateAsync(ssl, peer).ConfigureAwait(false))
                 {
                     return;
                 }
+
+                // OpenSSL keeps a read and a write record buffer (~33 KiB) per connection from the handshake to the close
+                // unless told to free them while empty; an idle device's TLS connection would cost several times what
+                // its TCP connection does. Set once here, before anything reads or writes application data.
+                _ = OpenSslIdleBuffers.Release(ssl);
 
                 device = _clients?.TakeDevice(ssl);
                 if (device is not null)
@@ -268,13 +274,13 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
                 }
             }
 
-            var framing = new Framing(new SyslogFramer(_maxFrameBytes), peer, (byte)(_tls is null ? 1 : 3), device?.Device);
+            state = new ConnectionState(new SyslogFramer(_maxFrameBytes), peer, (byte)(_tls is null ? 1 : 3), device);
             long discardedSeen = 0;
             while (true)
             {
                 // A batch still being appended while the socket holds nothing more: finish it before waiting, so a
                 // connection the queue holds is busy (never swept as idle) and an idle one holds no batch.
-                if (pending.Task is not null && Available(socket) == 0 && !await FinishAppendAsync(pending, device).ConfigureAwait(false))
+                if (state.Pending is not null && Available(socket) == 0 && !await FinishAppendAsync(state).ConfigureAwait(false))
                 {
                     return;
                 }
@@ -289,7 +295,7 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
                 var ended = false;
                 try
                 {
-                    await stream.ReadAsync(Memory<byte>.Empty).ConfigureAwait(false);
+                    await ReceiveAsync(socket, ssl, Memory<byte>.Empty).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
                 {
@@ -299,7 +305,7 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
                 SyslogRecordBatch? batch = RentBatch();
                 try
                 {
-                    framing.ReceivedAt = _time.GetUtcNow().ToUnixTimeMilliseconds();
+                    state.ReceivedAt = _time.GetUtcNow().ToUnixTimeMilliseconds();
                     while (!ended)
                     {
                         // The read is sized by what the socket holds (a device's line is a few hundred bytes), so a
@@ -307,7 +313,7 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
                         int n;
                         try
                         {
-                            n = await stream.ReadAsync(buffer.Reserve(Math.Clamp(Available(socket), MinReadBytes, ReadBytes))).ConfigureAwait(false);
+                            n = await ReceiveAsync(socket, ssl, buffer.Reserve(Math.Clamp(Available(socket), MinReadBytes, ReadBytes))).ConfigureAwait(false);
                         }
                         catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
                         {
@@ -324,7 +330,7 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
                         }
 
                         buffer.Advance(n);
-                        Frame(framing, buffer, batch, final: false);
+                        Frame(state, buffer, batch, final: false);
 
                         // More is already in the socket: read it into the same batch (one append, one fsync for all).
                         if (ended || batch.WrittenBytes >= MaxBatchBytes || Available(socket) == 0)
@@ -337,16 +343,16 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
 
                     if (ended)
                     {
-                        Frame(framing, buffer, batch, final: true);
+                        Frame(state, buffer, batch, final: true);
                     }
 
                     // Only the start of an unfinished frame stays; with none, the buffer goes back to the pool before
                     // the wait for the queue (many connections may wait for the same fsync at once).
                     buffer.ReleaseIfEmpty();
-                    if (framing.Framer.DiscardedFrames != discardedSeen)
+                    if (state.Framer.DiscardedFrames != discardedSeen)
                     {
-                        _counters.Oversized.Add(framing.Framer.DiscardedFrames - discardedSeen);
-                        discardedSeen = framing.Framer.DiscardedFrames;
+                        _counters.Oversized.Add(state.Framer.DiscardedFrames - discardedSeen);
+                        discardedSeen = state.Framer.DiscardedFrames;
                     }
 
                     if (_stopping.IsCancellationRequested)
@@ -359,12 +365,12 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
                         // One append in flight per connection: the previous one finishes first (queue order, bounded
                         // memory); this one runs while the next bytes are read and framed (the fsync of a busy
                         // connection's batch no longer stops its reading).
-                        if (!await FinishAppendAsync(pending, device).ConfigureAwait(false))
+                        if (!await FinishAppendAsync(state).ConfigureAwait(false))
                         {
                             return;
                         }
 
-                        pending.Start(AppendAsync(batch.Records(), batch.Frames).AsTask(), batch);
+                        state.StartAppend(AppendAsync(batch.Records(), batch.Frames).AsTask(), batch);
                         batch = null;
                     }
                 }
@@ -378,7 +384,7 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
 
                 if (ended)
                 {
-                    _ = await FinishAppendAsync(pending, device).ConfigureAwait(false);
+                    _ = await FinishAppendAsync(state).ConfigureAwait(false);
                     return;
                 }
             }
@@ -400,11 +406,11 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
             }
 
             // A batch handed to the queue is waited for (stop cancels its retries) and its memory returned.
-            if (pending.Task is not null)
+            if (state?.Pending is not null)
             {
                 try
                 {
-                    _ = await FinishAppendAsync(pending, device).ConfigureAwait(false);
+                    _ = await FinishAppendAsync(state).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
@@ -413,9 +419,9 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
             }
 
             buffer.Release();
-            if (stream is not null)
+            if (ssl is not null)
             {
-                await stream.DisposeAsync().ConfigureAwait(false);
+                await ssl.DisposeAsync().ConfigureAwait(false);
             }
 
             socket.Dispose();
@@ -463,7 +469,7 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
     /// Frames the buffer's complete frames into the batch and consumes them; at the end of the stream (<paramref name="final"/>)
     /// the unterminated rest too.
     /// </summary>
-    private static void Frame(Framing framing, SyslogReceiveBuffer buffer, SyslogRecordBatch batch, bool final)
+    private static void Frame(ConnectionState framing, SyslogReceiveBuffer buffer, SyslogRecordBatch batch, bool final)
     {
         var sequence = new SequenceReader<byte>(buffer.Unconsumed);
         if (buffer.Count > 0)
@@ -509,8 +515,16 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
         }
     }
 
-    /// <summary>What every record of one connection carries (besides its frames), and the connection's framer.</summary>
-    private sealed class Framing(SyslogFramer framer, string peer, byte transport, string? device)
+    /// <summary>Bytes from the socket, or through TLS; 0 at the end of the stream.</summary>
+    private static ValueTask<int> ReceiveAsync(Socket socket, SslStream? ssl, Memory<byte> into) =>
+        ssl is null ? socket.ReceiveAsync(into, SocketFlags.None) : ssl.ReadAsync(into);
+
+    /// <summary>
+    /// What every record of one connection carries (besides its frames), the connection's framer, and its append in
+    /// flight with the batch whose memory that append's records point into. One object, as an idle connection's cost is
+    /// counted in objects (docs/benchmarks.md "Idle syslog connections").
+    /// </summary>
+    private sealed class ConnectionState(SyslogFramer framer, string peer, byte transport, DeviceIdentity? identity)
     {
         public SyslogFramer Framer { get; } = framer;
 
@@ -518,24 +532,37 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
 
         public byte Transport { get; } = transport;
 
-        public string? Device { get; } = device;
+        /// <summary>The device the client's certificate names (TLS), null without one.</summary>
+        public DeviceIdentity? Identity { get; } = identity;
+
+        public string? Device => Identity?.Device;
 
         /// <summary>When the current round's bytes arrived (Unix milliseconds).</summary>
         public long ReceivedAt { get; set; }
+
+        /// <summary>The append in flight, if any.</summary>
+        public Task<bool>? Pending { get; private set; }
+
+        /// <summary>The batch of <see cref="Pending"/>.</summary>
+        public SyslogRecordBatch? PendingBatch { get; private set; }
+
+        public void StartAppend(Task<bool> task, SyslogRecordBatch batch) => (Pending, PendingBatch) = (task, batch);
+
+        public void ClearAppend() => (Pending, PendingBatch) = (null, null);
     }
 
     /// <summary>
     /// Waits for the connection's append in flight (if any), counts what it stored and returns its batch; false when the
     /// queue refused it at stop (the connection then ends).
     /// </summary>
-    private async ValueTask<bool> FinishAppendAsync(PendingAppend pending, DeviceIdentity? device)
+    private async ValueTask<bool> FinishAppendAsync(ConnectionState state)
     {
-        if (pending.Task is not { } task)
+        if (state.Pending is not { } task)
         {
             return true;
         }
 
-        var batch = pending.Batch!;
+        var batch = state.PendingBatch!;
         try
         {
             if (!await task.ConfigureAwait(false))
@@ -545,7 +572,7 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
 
             _counters.Frames.Add(batch.Frames);
             _counters.Bytes.Add(batch.FrameBytes);
-            if (device is not null)
+            if (state.Identity is not null)
             {
                 _clients!.Devices!.CountIdentified(IdentifiedKind.Logs, batch.Frames);
             }
@@ -554,21 +581,9 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
         }
         finally
         {
-            pending.Clear();
+            state.ClearAppend();
             ReturnBatch(batch);
         }
-    }
-
-    /// <summary>A connection's append in flight and the batch whose memory its records point into.</summary>
-    private sealed class PendingAppend
-    {
-        public Task<bool>? Task { get; private set; }
-
-        public SyslogRecordBatch? Batch { get; private set; }
-
-        public void Start(Task<bool> task, SyslogRecordBatch batch) => (Task, Batch) = (task, batch);
-
-        public void Clear() => (Task, Batch) = (null, null);
     }
 
     /// <summary>
