@@ -201,8 +201,9 @@ public sealed partial class GatewayHost : IAsyncDisposable
         _ = HousekeepingAsync(logs, metricStore, time);
         _ = NativeHeapTrim.RunAsync(time, _housekeeping.Token);
         var compaction = new ManagedHeapCompaction(time);
-        Metrics.ObservedCounter("flotel_gc_compactions_total", "Compacting collections of the managed heap: after a burst of allocation that ended in quiet, or after it grew a lot and stopped growing.",
-            () => compaction.Compactions);
+        const string compactionsHelp =
+            "Compacting collections of the managed heap: after a burst of allocation that ended in quiet, or after it grew a lot and stopped growing.";
+        Metrics.ObservedCounter("flotel_gc_compactions_total", compactionsHelp, () => compaction.Compactions);
         Metrics.ObservedCounter("flotel_gc_compaction_seconds_total", "Seconds spent in those compactions (the process paused).",
             () => compaction.CompactingSeconds);
         _ = ManagedHeapRelease.RunAsync(compaction, time, _housekeeping.Token);
