@@ -134,6 +134,98 @@ public sealed partial class LogStore
         return found;
     }
 
+    /// <summary>Rows of an index a newest-first page may walk, probing the full-text index for each, before it falls back.</summary>
+    private const int ProbeWindow = 20_000;
+
+    /// <summary>
+    /// Matches from which a newest-first page of <paramref name="limit"/> is expected within half of
+    /// <see cref="ProbeWindow"/> newest rows of an index of <paramref name="documents"/>.
+    /// </summary>
+    private static long DenseEnough(int limit, long documents) =>
+        Math.Max(IndexedSortThreshold, (long)Math.Ceiling((double)limit * Math.Max(documents, 1) / (ProbeWindow / 2)));
+
+    /// <summary>
+    /// The FTS5 match argument when <paramref name="condition"/> is one full-text match and nothing else
+    /// (<c>d.rowid IN (SELECT rowid FROM fts_N WHERE fts_N MATCH …)</c>, as <see cref="LogQuerySql"/> writes it), else null.
+    /// </summary>
+    private static string? FullTextOnly(string condition, string fts)
+    {
+        string head = $"d.rowid IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ";
+        if (!condition.StartsWith(head, StringComparison.Ordinal) || !condition.EndsWith(')'))
+        {
+            return null;
+        }
+
+        string match = condition[head.Length..^1];
+        return match.Contains(" AND ", StringComparison.Ordinal) || match.Contains(" OR ", StringComparison.Ordinal)
+            || match.Contains("d.", StringComparison.Ordinal) || match.Contains("SELECT", StringComparison.Ordinal) ? null : match;
+    }
+
+    /// <summary>
+    /// A newest-first page of an index whose matches are dense: walks the ts index from the newest row down to the
+    /// <see cref="ProbeWindow"/>-th newest, asking the full-text index about each row (<c>rowid = d.rowid</c>) instead of
+    /// collecting every match of the index first, and stops at <paramref name="limit"/> hits. Exact: a page filled
+    /// within the window holds the newest matches of the index (every row from the window's oldest time up was looked
+    /// at). False, with nothing added, when the window held fewer hits than the page: the caller then runs the usual query.
+    /// </summary>
+    private static bool NewestByProbing(
+        SqliteConnection connection, LogSqlParameters parameters, PublishedIndex index, string docs, string fts, string condition,
+        List<(string Expr, bool Desc)> sortExpressions, int limit, byte[] idKey, List<(long IndexId, long RowId, LogHit Hit)> rows)
+    {
+        if (sortExpressions.Count == 0 || sortExpressions[0] is not ("d.ts", true))
+        {
+            return false;
+        }
+
+        string probe = condition.Replace($"d.rowid IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ",
+            $"EXISTS (SELECT 1 FROM {fts} WHERE {fts}.rowid = d.rowid AND {fts} MATCH ", StringComparison.Ordinal);
+        using SqliteCommand bound = connection.CreateCommand();
+        bound.CommandText = $"SELECT ts FROM {docs} INDEXED BY {docs}_ts WHERE ts IS NOT NULL ORDER BY ts DESC LIMIT 1 OFFSET {ProbeWindow - 1}";
+        string floor = bound.ExecuteScalar() is long oldest ? $" AND d.ts >= {oldest.ToString(CultureInfo.InvariantCulture)}" : string.Empty;
+
+        using SqliteCommand select = connection.CreateCommand();
+        var sql = new StringBuilder("SELECT d.rowid, d.id, d.source");
+        foreach ((string expr, _) in sortExpressions)
+        {
+            sql.Append(", ").Append(LogQuerySql.ForIndex(expr, fts));
+        }
+
+        sql.Append(" FROM ").Append(docs).Append(" d INDEXED BY ").Append(docs).Append("_ts WHERE ").Append(probe).Append(floor).Append(" ORDER BY ");
+        foreach ((string expr, bool desc) in sortExpressions)
+        {
+            sql.Append(LogQuerySql.ForIndex(expr, fts)).Append(desc ? " DESC, " : " ASC NULLS LAST, ");
+        }
+
+        sql.Append("d.rowid LIMIT ").Append(limit.ToString(CultureInfo.InvariantCulture));
+        select.CommandText = sql.ToString();
+        parameters.BindTo(select, index.Info.Name);
+        var page = new List<(long IndexId, long RowId, LogHit Hit)>(limit);
+        using (SqliteDataReader reader = select.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                long rowId = reader.GetInt64(0);
+                object?[] sortValues = new object?[sortExpressions.Count];
+                for (int k = 0; k < sortValues.Length; k++)
+                {
+                    sortValues[k] = sortExpressions[k].Expr == "d.rowid" ? LogDocOrder.Encode(index.Id, rowId)
+                        : reader.IsDBNull(3 + k) ? null : reader.GetValue(3 + k);
+                }
+
+                string id = reader.IsDBNull(1) ? LogDocumentId.ForRow(idKey, rowId) : reader.GetString(1);
+                page.Add((index.Id, rowId, new LogHit(index.Info.Name, id, reader.GetString(2), sortValues)));
+            }
+        }
+
+        if (page.Count < limit && floor.Length > 0)
+        {
+            return false;
+        }
+
+        rows.AddRange(page);
+        return true;
+    }
+
     /// <summary>SQLite's generic error: the statement is wrong (or too large), not the database.</summary>
     private const int SqliteError = 1;
 
@@ -197,6 +289,7 @@ public sealed partial class LogStore
             try
             {
                 long matches;
+                long denseMatches = 0;
                 if (terminateAfter is { } stopAfter)
                 {
                     // terminate_after: the index's first stopAfter matches by rowid (insertion order, as a shard
@@ -215,6 +308,24 @@ public sealed partial class LogStore
                     // COUNT(*) walks the whole ts index (26 ms CPU for 400k documents; clients poll _count).
                     matches = index.Info.DocumentCount;
                 }
+                else if (FullTextOnly(condition, fts) is { } match && search.TrackTotalHitsUpTo is { } capped)
+                {
+                    // A condition that is one full-text match: FTS5 counts it alone, streaming its row lists and stopping
+                    // at the cap (the join below would first collect every match of the index). Counted a little further
+                    // when a newest-first page may be walked, to tell how dense the matches are.
+                    long upTo = capped + 1L;
+                    if (!countOnly && limit > 0 && sortExpressions.Count > 0 && sortExpressions[0] is ("d.ts", true))
+                    {
+                        upTo = Math.Max(upTo, Math.Min(DenseEnough(limit, index.Info.DocumentCount), 200_000L));
+                    }
+
+                    using SqliteCommand count = connection.CreateCommand();
+                    string stop = upTo.ToString(CultureInfo.InvariantCulture);
+                    count.CommandText = $"SELECT COUNT(*) FROM (SELECT rowid FROM {fts} WHERE {fts} MATCH {match} LIMIT {stop})";
+                    parameters.BindTo(count, index.Info.Name);
+                    denseMatches = (long)count.ExecuteScalar()!;
+                    matches = Math.Min(denseMatches, capped + 1L);
+                }
                 else
                 {
                     using SqliteCommand count = connection.CreateCommand();
@@ -228,6 +339,12 @@ public sealed partial class LogStore
 
                 total += matches;
                 if (countOnly || limit == 0)
+                {
+                    continue;
+                }
+
+                if (after is null && denseMatches >= DenseEnough(limit, index.Info.DocumentCount)
+                    && NewestByProbing(connection, parameters, index, docs, fts, condition, sortExpressions, limit, idKey, rows))
                 {
                     continue;
                 }
