@@ -202,19 +202,7 @@ public sealed partial class LogStore
         var page = new List<(long IndexId, long RowId, LogHit Hit)>(limit);
         using (SqliteDataReader reader = select.ExecuteReader())
         {
-            while (reader.Read())
-            {
-                long rowId = reader.GetInt64(0);
-                object?[] sortValues = new object?[sortExpressions.Count];
-                for (int k = 0; k < sortValues.Length; k++)
-                {
-                    sortValues[k] = sortExpressions[k].Expr == "d.rowid" ? LogDocOrder.Encode(index.Id, rowId)
-                        : reader.IsDBNull(3 + k) ? null : reader.GetValue(3 + k);
-                }
-
-                string id = reader.IsDBNull(1) ? LogDocumentId.ForRow(idKey, rowId) : reader.GetString(1);
-                page.Add((index.Id, rowId, new LogHit(index.Info.Name, id, reader.GetString(2), sortValues)));
-            }
+            ReadHits(reader, index, sortExpressions, idKey, page);
         }
 
         if (page.Count < limit && floor.Length > 0)
@@ -224,6 +212,27 @@ public sealed partial class LogStore
 
         rows.AddRange(page);
         return true;
+    }
+
+    /// <summary>The hits of a page statement (rowid, id, source, then one column per sort expression) added to <paramref name="rows"/>.</summary>
+    private static void ReadHits(
+        SqliteDataReader reader, PublishedIndex index, List<(string Expr, bool Desc)> sortExpressions, byte[] idKey,
+        List<(long IndexId, long RowId, LogHit Hit)> rows)
+    {
+        while (reader.Read())
+        {
+            long rowId = reader.GetInt64(0);
+            object?[] sortValues = new object?[sortExpressions.Count];
+            for (int k = 0; k < sortValues.Length; k++)
+            {
+                // _doc's value is the document order across indices, not the row id alone.
+                sortValues[k] = sortExpressions[k].Expr == "d.rowid" ? LogDocOrder.Encode(index.Id, rowId)
+                    : reader.IsDBNull(3 + k) ? null : reader.GetValue(3 + k);
+            }
+
+            string id = reader.IsDBNull(1) ? LogDocumentId.ForRow(idKey, rowId) : reader.GetString(1);
+            rows.Add((index.Id, rowId, new LogHit(index.Info.Name, id, reader.GetString(2), sortValues)));
+        }
     }
 
     /// <summary>SQLite's generic error: the statement is wrong (or too large), not the database.</summary>
@@ -391,20 +400,7 @@ public sealed partial class LogStore
                 select.CommandText = sql.ToString();
                 parameters.BindTo(select, index.Info.Name);
                 using SqliteDataReader reader = select.ExecuteReader();
-                while (reader.Read())
-                {
-                    long rowId = reader.GetInt64(0);
-                    object?[] sortValues = new object?[sortExpressions.Count];
-                    for (int k = 0; k < sortValues.Length; k++)
-                    {
-                        // _doc's value is the document order across indices, not the row id alone.
-                        sortValues[k] = sortExpressions[k].Expr == "d.rowid" ? LogDocOrder.Encode(index.Id, rowId)
-                            : reader.IsDBNull(3 + k) ? null : reader.GetValue(3 + k);
-                    }
-
-                    string id = reader.IsDBNull(1) ? LogDocumentId.ForRow(idKey, rowId) : reader.GetString(1);
-                    rows.Add((index.Id, rowId, new LogHit(index.Info.Name, id, reader.GetString(2), sortValues)));
-                }
+                ReadHits(reader, index, sortExpressions, idKey, rows);
             }
             catch (SqliteException e) when (e.Message.Contains("no such table", StringComparison.Ordinal))
             {
