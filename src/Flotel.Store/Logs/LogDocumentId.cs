@@ -17,9 +17,13 @@ namespace Flotel.Store.Logs;
 /// +-----------------------------------+-------------------------------+
 /// | row id, 6 bytes big-endian XOR k0 | k1: 9 bytes                   |
 /// +-----------------------------------+-------------------------------+
-///   k0, k1: the first 6 and next 9 bytes of SHA-256 of the index's uuid (random per index, see LogStore)
+///   k0, k1: bytes of the index's uuid (22 base64url characters of 16 random bytes, see <see cref="NewIndexUuid"/>):
+///           k0 = uuid[2..8), k1 = uuid[9..16) + uuid[0..2) (uuid[8] holds a version 4 Guid's fixed variant bits)
 /// </code>
-/// Ids stay unique across indices and gateways as long as their uuids differ (9 bytes of a hash of a random uuid); the
+/// The key is the uuid's own random bytes rather than a hash of them: a hash would load the system's OpenSSL (4 MiB of
+/// RSS) into a gateway that otherwise never needs it (plain syslog, no TLS, no fleet). A uuid that is not 22 base64url
+/// characters (never written by the store) falls back to SHA-256 of its text.
+/// Ids stay unique across indices and gateways as long as their uuids differ (k1: 72 random bits); the
 /// XOR only keeps consecutive rows' ids from sharing a visible prefix. An id a client gives that has this index's form
 /// names the generated row it would compute to (the store refuses one naming a row not written yet). Before, ids were
 /// 6 bytes of milliseconds, 3 of a per-process sequence and 6 drawn once per process (<see cref="New(TimeProvider)"/>):
@@ -35,8 +39,14 @@ public static class LogDocumentId
 
     private const int RowBytes = 6;
 
-    private static readonly byte[] ProcessTail = RandomNumberGenerator.GetBytes(6);
-    private static int s_sequence = RandomNumberGenerator.GetInt32(int.MaxValue);
+    /// <summary>Characters of an index uuid: 16 bytes in unpadded base64url.</summary>
+    public const int UuidLength = 22;
+
+    private const int UuidBytes = 16;
+
+    // Drawn from Guid.NewGuid (the runtime's own secure random source on Linux: no OpenSSL), like the index uuids.
+    private static readonly byte[] ProcessTail = NewGuidBytes()[..6];
+    private static int s_sequence = BinaryPrimitives.ReadInt32LittleEndian(NewGuidBytes()) & int.MaxValue;
 
     /// <summary>A new time-based id using the current time.</summary>
     public static string New() => New(TimeProvider.System);
@@ -60,11 +70,35 @@ public static class LogDocumentId
         return new string(chars);
     }
 
-    /// <summary>The id key of an index with uuid <paramref name="indexUuid"/>.</summary>
+    /// <summary>A new index uuid: 16 random bytes (a version 4 Guid's) as 22 base64url characters, Elasticsearch's shape.</summary>
+    public static string NewIndexUuid() => Base64Url.EncodeToString(NewGuidBytes());
+
+    /// <summary>The id key of an index with uuid <paramref name="indexUuid"/> (layout above).</summary>
     public static byte[] KeyOf(string indexUuid)
     {
         ArgumentNullException.ThrowIfNull(indexUuid);
-        return SHA256.HashData(Encoding.UTF8.GetBytes(indexUuid))[..KeyBytes];
+        Span<byte> uuid = stackalloc byte[UuidBytes];
+        if (indexUuid.Length != UuidLength || !Base64Url.IsValid(indexUuid, out int decoded) || decoded != UuidBytes
+            || !Base64Url.TryDecodeFromChars(indexUuid, uuid, out int written) || written != UuidBytes
+            || !Base64Url.EncodeToString(uuid).Equals(indexUuid, StringComparison.Ordinal))
+        {
+            // Not the store's canonical spelling (the decoder ignores the last character's unused bits and white space,
+            // so two such texts could share bytes): keyed by the text itself.
+            return SHA256.HashData(Encoding.UTF8.GetBytes(indexUuid))[..KeyBytes];
+        }
+
+        var key = new byte[KeyBytes];
+        uuid[2..8].CopyTo(key);
+        uuid[9..].CopyTo(key.AsSpan(RowBytes));
+        uuid[..2].CopyTo(key.AsSpan(RowBytes + 7));
+        return key;
+    }
+
+    private static byte[] NewGuidBytes()
+    {
+        var bytes = new byte[UuidBytes];
+        _ = Guid.NewGuid().TryWriteBytes(bytes);
+        return bytes;
     }
 
     /// <summary>The generated id of row <paramref name="rowId"/> of the index with id key <paramref name="key"/>.</summary>

@@ -1,6 +1,4 @@
-using System.Buffers.Text;
 using System.Globalization;
-using System.Security.Cryptography;
 using Flotel.Wire.Syslog;
 using Microsoft.Data.Sqlite;
 
@@ -268,7 +266,7 @@ public sealed partial class LogStore : IDisposable
         }
 
         long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        string uuid = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(16))[..22];
+        string uuid = LogDocumentId.NewIndexUuid();
         using (SqliteCommand insert = _writer.CreateCommand())
         {
             insert.Transaction = tx;

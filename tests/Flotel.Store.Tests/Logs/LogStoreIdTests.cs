@@ -67,6 +67,34 @@ public sealed class LogStoreIdTests
     }
 
     [Fact]
+    public void KeyOf_TheStoresUuids_IsTheirOwnRandomBytes_AndDiffersPerUuid()
+    {
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < 1000; i++)
+        {
+            string uuid = LogDocumentId.NewIndexUuid();
+            Assert.Equal(LogDocumentId.UuidLength, uuid.Length);
+            byte[] bytes = System.Buffers.Text.Base64Url.DecodeFromChars(uuid);
+            Assert.Equal(4, bytes[7] >> 4); // a version 4 Guid's bytes, as written
+
+            byte[] key = LogDocumentId.KeyOf(uuid);
+            Assert.Equal([.. bytes[2..8], .. bytes[9..], .. bytes[..2]], key);
+            Assert.True(keys.Add(Convert.ToHexString(key.AsSpan(6))));
+        }
+    }
+
+    [Fact]
+    public void KeyOf_AUuidInAnotherSpelling_IsKeyedByItsText()
+    {
+        // "…aa" and "…ab" decode to the same 16 bytes (the last character's unused bits differ); neither is canonical.
+        byte[] a = LogDocumentId.KeyOf("uuid0000000000000000aa");
+        byte[] b = LogDocumentId.KeyOf("uuid0000000000000000ab");
+        Assert.Equal(LogDocumentId.KeyBytes, a.Length);
+        Assert.NotEqual(a, b);
+        Assert.NotEqual(a, LogDocumentId.KeyOf("short"));
+    }
+
+    [Fact]
     public async Task WriteAsync_GeneratedIds_AreNotStoredAndNameTheirDocumentsEverywhere()
     {
         using TestLogStore t = await BothLayoutsAsync();

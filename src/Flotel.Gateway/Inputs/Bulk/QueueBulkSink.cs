@@ -1,5 +1,5 @@
 using System.Buffers;
-using System.Security.Cryptography;
+using System.Buffers.Text;
 using Flotel.Gateway.Queueing;
 using Flotel.Pipeline.Queue;
 using Flotel.Store.Logs;
@@ -62,8 +62,11 @@ public sealed class QueueBulkSink(IRecordSink sink, TimeProvider time) : IBulkSi
     /// <summary>A 20-character URL-safe id, the shape of Elasticsearch's auto-generated ids.</summary>
     private static string NewId()
     {
-        Span<byte> bytes = stackalloc byte[15];
-        RandomNumberGenerator.Fill(bytes);
-        return Convert.ToBase64String(bytes).Replace('+', '-').Replace('/', '_');
+        // 15 of a version 4 Guid's bytes (the runtime's own secure random source: no OpenSSL loaded for it), skipping
+        // the byte with its fixed variant bits.
+        Span<byte> guid = stackalloc byte[16];
+        _ = Guid.NewGuid().TryWriteBytes(guid);
+        guid[9..].CopyTo(guid[8..]);
+        return Base64Url.EncodeToString(guid[..15]);
     }
 }
