@@ -273,7 +273,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore();
         builder.Services.AddRoutingCore();
-        builder.Services.AddSingleton(loggerFactory);
+        builder.Services.AddSingleton<ILoggerFactory>(new WebHostLoggerFactory(loggerFactory));
         var connections = new HttpConnectionLimit(options.HttpMaxConnections, Metrics);
         var tlsLogger = loggerFactory.CreateLogger("Flotel.Gateway.Http");
         builder.WebHost.ConfigureKestrel(kestrel =>

@@ -46,6 +46,7 @@ public sealed class UpRunnerTests
         var (code, error) = await RunUpAsync("127.0.0.1:0", $"127.0.0.1:{port}");
 
         Assert.Equal(ExitCodes.InvalidInput, code);
+        Assert.Contains($"cannot bind the syslog TCP listener to 127.0.0.1:{port}", error, StringComparison.Ordinal);
         Assert.Contains("address already in use", error, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("another flotel up running?", error, StringComparison.Ordinal);
     }

@@ -111,7 +111,17 @@ public sealed partial class SyslogTcpInput : IAsyncDisposable
         }
 
         listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        listener.Bind(_endpoint);
+        try
+        {
+            listener.Bind(_endpoint);
+        }
+        catch (SocketException e)
+        {
+            listener.Dispose();
+            // The socket's own message names no address, and the operator needs to know which listener failed; the
+            // socket error stays the inner exception (GatewayStartFailure reads its code).
+            throw new IOException($"cannot bind the syslog {(_tls is null ? "TCP" : "TLS")} listener to {_endpoint}: {e.Message}", e);
+        }
         listener.Listen(512);
         _listener = listener;
         if (_clients?.Devices is { } devices)

@@ -57,7 +57,17 @@ public sealed partial class SyslogUdpInput : IAsyncDisposable
         }
 
         socket.ReceiveBufferSize = 8 * 1024 * 1024; // absorbs bursts while a record is fsync'd
-        socket.Bind(_endpoint);
+        try
+        {
+            socket.Bind(_endpoint);
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            // The socket's own message names no address, and the operator needs to know which listener failed; the
+            // socket error stays the inner exception (GatewayStartFailure reads its code).
+            throw new IOException($"cannot bind the syslog UDP listener to {_endpoint}: {e.Message}", e);
+        }
         _socket = socket;
         _loop = ReceiveLoopAsync(socket);
     }
