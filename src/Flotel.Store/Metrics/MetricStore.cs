@@ -860,7 +860,10 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         return _sealScratch.AsSpan(0, n);
     }
 
-    /// <summary>The bytes of a joined head: the compact encoding when it applies and is smaller, else the XOR one (as <see cref="Seal(XorChunkAppender)"/>).</summary>
+    /// <summary>
+    /// The bytes of a joined head: the compact encoding when it applies and is smaller, else the XOR one (as
+    /// <see cref="Seal(XorChunkAppender)"/> chooses for a head kept whole, so a spilled head closes to the same bytes).
+    /// </summary>
     private byte[] Seal(ReadOnlySpan<Sample> samples)
     {
         _sealAppender.Reset();
