@@ -65,6 +65,10 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     private readonly SqliteCommand _insertChunk;
     private readonly SqliteCommand _selectChunks;
     private readonly SqliteCommand _selectHead;
+    private readonly SqliteCommand _selectHeads;
+
+    // The rows of the spilled heads in the part of the flush list being written (series id → row), read in one statement.
+    private readonly Dictionary<long, byte[]> _spilledRows = [];
     private readonly XorChunkAppender _sealAppender = new(256);
     private byte[] _keyScratch = new byte[1024];
     private Sample[] _sealScratch = new Sample[256];
@@ -103,6 +107,11 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         // Every selected series' chunks in one statement (ids as a JSON array): one statement per series cost more than its rows.
         _selectChunks = Prepare("SELECT series_id, min_t, max_t, data FROM chunks WHERE series_id IN (SELECT value FROM json_each($ids)) AND max_t >= $min AND min_t <= $max", "$ids", "$min", "$max");
         _selectHead = Prepare("SELECT data FROM chunks WHERE series_id = $s AND min_t = $min", "$s", "$min");
+        // A flush's spilled heads' rows by (series_id, min_t) pairs as a JSON array: one statement for many point reads
+        // (CROSS JOIN keeps the pairs as the outer loop, each one an index lookup).
+        _selectHeads = Prepare(
+            "SELECT c.series_id, c.data FROM json_each($keys) AS k CROSS JOIN chunks AS c " +
+            "ON c.series_id = json_extract(k.value, '$[0]') AND c.min_t = json_extract(k.value, '$[1]')", "$keys");
         _cache = new ChunkCache(options.ChunkCacheBytes);
         _visitor = new Visitor(this);
         Load();
@@ -395,6 +404,12 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     /// is spilled, and a series sampled a minute apart reads its row back about once per flush after its third sample.
     /// </summary>
     internal const int SpillAboveBytes = XorChunkAppender.InlineBytes;
+
+    /// <summary>
+    /// Spilled heads whose rows a flush reads in one statement: one statement per head cost more than its row (a point
+    /// read through the driver ~10 µs), and the rows of one statement are held until their heads are sealed.
+    /// </summary>
+    internal const int SpilledRowsPerRead = 1024;
 
     /// <summary>Samples to decode above which a query decodes series in parallel (below, the threads cost more than they save).</summary>
     internal const long ParallelDecodeSamples = 200_000;
@@ -711,6 +726,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
                 _insertChunk.Dispose();
                 _selectChunks.Dispose();
                 _selectHead.Dispose();
+                _selectHeads.Dispose();
                 _db.Dispose();
             }
         }
@@ -836,14 +852,50 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     {
         _selectHead.Parameters[0].Value = series.Id;
         _selectHead.Parameters[1].Value = series.Head.FirstTimestamp;
-        if (_selectHead.ExecuteScalar() is byte[] row)
+        return Found(series, _selectHead.ExecuteScalar() as byte[]);
+    }
+
+    /// <summary>guarded: <paramref name="row"/>, the spilled head's row read; when it is null, the head becomes its tail alone.</summary>
+    private static byte[]? Found(MemSeries series, byte[]? row)
+    {
+        if (row is null)
         {
-            return row;
+            series.SpilledCount = 0;
+            series.Head.ForgetSpilled();
         }
 
-        series.SpilledCount = 0;
-        series.Head.ForgetSpilled();
-        return null;
+        return row;
+    }
+
+    /// <summary>
+    /// guarded: reads into <see cref="_spilledRows"/> the rows of the spilled heads with a tail among the flush list's
+    /// entries [<paramref name="start"/>, <paramref name="end"/>), in one statement.
+    /// </summary>
+    private void ReadSpilledRows(int start, int end)
+    {
+        _spilledRows.Clear();
+        var keys = new StringBuilder("[");
+        for (var i = start; i < end; i++)
+        {
+            var s = _unflushed[i];
+            if (!s.Deleted && s.Head.Count > 0 && s.SpilledCount > 0)
+            {
+                keys.Append(keys.Length == 1 ? "[" : ",[").Append(s.Id.ToString(CultureInfo.InvariantCulture)).Append(',')
+                    .Append(s.Head.FirstTimestamp.ToString(CultureInfo.InvariantCulture)).Append(']');
+            }
+        }
+
+        if (keys.Length == 1)
+        {
+            return;
+        }
+
+        _selectHeads.Parameters[0].Value = keys.Append(']').ToString();
+        using var reader = _selectHeads.ExecuteReader();
+        while (reader.Read())
+        {
+            _spilledRows[reader.GetInt64(0)] = (byte[])reader.GetValue(1);
+        }
     }
 
     /// <summary>guarded: a spilled head's samples, its row's then its tail's (a view of the seal scratch, valid until the next seal).</summary>
@@ -905,24 +957,31 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     private void FlushHeads()
     {
         var written = 0;
-        foreach (var s in _unflushed)
+        for (var start = 0; start < _unflushed.Count; start += SpilledRowsPerRead)
         {
-            if (!s.Deleted && s.Head is { Count: > 0 } head)
+            var end = Math.Min(start + SpilledRowsPerRead, _unflushed.Count);
+            ReadSpilledRows(start, end);
+            for (var i = start; i < end; i++)
             {
-                if (s.SpilledCount > 0 && SpilledRow(s) is { } row)
+                var s = _unflushed[i];
+                if (!s.Deleted && s.Head is { Count: > 0 } head)
                 {
-                    var samples = Joined(row, head);
-                    _pendingChunks.Add(new PendingChunk(s.Id, samples[0].TimestampMs, samples[^1].TimestampMs, Seal(samples)));
-                }
-                else
-                {
-                    _pendingChunks.Add(new PendingChunk(s.Id, head.FirstTimestamp, head.LastTimestamp, Seal(head)));
-                }
+                    if (s.SpilledCount > 0 && Found(s, _spilledRows.GetValueOrDefault(s.Id)) is { } row)
+                    {
+                        var samples = Joined(row, head);
+                        _pendingChunks.Add(new PendingChunk(s.Id, samples[0].TimestampMs, samples[^1].TimestampMs, Seal(samples)));
+                    }
+                    else
+                    {
+                        _pendingChunks.Add(new PendingChunk(s.Id, head.FirstTimestamp, head.LastTimestamp, Seal(head)));
+                    }
 
-                written++;
+                    written++;
+                }
             }
         }
 
+        _spilledRows.Clear();
         Commit();
         foreach (var s in _unflushed)
         {
