@@ -951,7 +951,8 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
 
     /// <summary>
     /// Writes the heads that took samples since the last flush (the others' rows already hold them), a spilled one
-    /// joined with its row, then spills the heads whose bytes the rows now hold. The list is cleared and heads spilled
+    /// joined with its row (read <see cref="SpilledRowsPerRead"/> to a statement), then spills the heads whose bytes the
+    /// rows now hold. The list is cleared and heads spilled
     /// only after the commit: a failed one leaves every head, with its bytes, to the next flush.
     /// </summary>
     private void FlushHeads()
