@@ -8,6 +8,14 @@ namespace Flotel.Store.Metrics;
 /// pairs' strings, and the blob is built once, for the insert. The series is its own open head chunk: deriving from the
 /// appender keeps the head's state and its chunk's first <see cref="MetricStore.InitialHeadBytes"/> bytes in this object
 /// (no head object, and no array until the chunk is longer: 144 bytes with a sample or two).
+/// <para>
+/// A head's bytes are not kept once on disk: after a flush wrote a head that had outgrown the inline bytes as its row
+/// (keyed by the head's first timestamp), the store spills it (<see cref="XorChunkAppender.Spill"/>): the array goes,
+/// <see cref="SpilledCount"/> says how many of the head's samples only that row holds, and the samples that come after
+/// begin a new chunk in memory, the tail. The next flush, or the head's close, reads the row back and writes the head
+/// whole again (row and tail as one chunk, as before), so the disk keeps one row per head and memory per series stays
+/// the object and a tail of the samples since the last flush, however full the head.
+/// </para>
 /// </summary>
 internal sealed class MemSeries(long id, int slot, int hash) : XorChunkAppender(MetricStore.InitialHeadBytes)
 {
@@ -29,8 +37,21 @@ internal sealed class MemSeries(long id, int slot, int hash) : XorChunkAppender(
     /// <summary>Slot + 1 of the next series in the same hash bucket; 0 at the end of the chain.</summary>
     public int NextInBucket;
 
-    /// <summary>The open chunk (this object; empty until the first sample after open).</summary>
+    /// <summary>
+    /// The open chunk in memory (this object; empty until the first sample after open): the whole head, or after a spill
+    /// its tail, the samples after the <see cref="SpilledCount"/> that the head's row holds.
+    /// </summary>
     public XorChunkAppender Head => this;
+
+    /// <summary>
+    /// Samples of the head that only its row on disk holds (0 when the head is all in memory); the head's first
+    /// timestamp, the row's key, stays <see cref="XorChunkAppender.FirstTimestamp"/>. In the two bytes the object's
+    /// layout leaves free (a chunk holds at most 65,535 samples).
+    /// </summary>
+    public ushort SpilledCount;
+
+    /// <summary>Samples in the head: the spilled ones and the tail's.</summary>
+    public int HeadCount => SpilledCount + Count;
 
     /// <summary>Oldest sample time ever stored (long.MaxValue when none).</summary>
     public long MinT = long.MaxValue;

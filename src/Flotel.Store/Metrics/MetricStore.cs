@@ -16,7 +16,8 @@ namespace Flotel.Store.Metrics;
 ///             name TEXT)                         -- __name__, for humans and tools
 ///   chunks   (id INTEGER PK, series_id, min_t, max_t, data BLOB)  UNIQUE (series_id, min_t)
 ///            -- rowid order = write order, so blob pages fill completely; the small index is the random part
-/// memory: every series with its open head chunk, labels as ids of interned name/value pairs and each pair's
+/// memory: every series with its open head chunk (or, once a flush wrote it, only the samples since: see below), labels
+///         as ids of interned name/value pairs and each pair's
 ///         postings as 32-bit series slots (<see cref="SeriesIndex"/>; built from the series rows at open; an older
 ///         store's on-disk postings table, never read, is dropped at open),
 ///         recently queried series' stored chunks (<see cref="ChunkCache"/>, bounded by ChunkCacheBytes)
@@ -25,7 +26,11 @@ namespace Flotel.Store.Metrics;
 /// samples or <see cref="MetricStoreOptions.MaxChunkSpan"/>, and closed chunks are written in the same SQLite
 /// transaction as the request that closed them. <see cref="FlushAsync"/> writes every head as a row keyed by its
 /// first timestamp (replaced when the head grows or closes); only heads that took samples since the previous flush are
-/// written, so a flush costs the series that changed, not every series. Heads are not otherwise durable: the gateway keeps
+/// written, so a flush costs the series that changed, not every series. After the commit, a head whose bytes outgrew the
+/// series object's inline part is spilled (<see cref="MemSeries"/>): its bytes leave memory, the row holds them, and the
+/// next flush or its close reads the row back and writes the head whole again, so a head costs memory for the samples
+/// since the last flush, not for its length, and the disk keeps one row per head, sealed as before (same bytes/sample).
+/// Queries read a spilled head's row and its in-memory tail. Heads are not otherwise durable: the gateway keeps
 /// the remote-write body in its durable queue until the batch is reported written, and replaying it is safe
 /// because a sample at or before its series' last timestamp is dropped and counted (as Prometheus does).
 /// All public members are thread-safe (one lock; SQLite has one connection).
@@ -59,6 +64,12 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     private readonly SqliteCommand _insertSeries;
     private readonly SqliteCommand _insertChunk;
     private readonly SqliteCommand _selectChunks;
+    private readonly SqliteCommand _selectHead;
+    private readonly SqliteCommand _selectHeads;
+
+    // The rows of the spilled heads in the part of the flush list being written (series id → row), read in one statement.
+    private readonly Dictionary<long, byte[]> _spilledRows = [];
+    private readonly XorChunkAppender _sealAppender = new(256);
     private byte[] _keyScratch = new byte[1024];
     private Sample[] _sealScratch = new Sample[256];
     private long _nextId;
@@ -95,6 +106,12 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         _insertChunk = Prepare("INSERT OR REPLACE INTO chunks (series_id, min_t, max_t, data) VALUES ($s, $min, $max, $data)", "$s", "$min", "$max", "$data");
         // Every selected series' chunks in one statement (ids as a JSON array): one statement per series cost more than its rows.
         _selectChunks = Prepare("SELECT series_id, min_t, max_t, data FROM chunks WHERE series_id IN (SELECT value FROM json_each($ids)) AND max_t >= $min AND min_t <= $max", "$ids", "$min", "$max");
+        _selectHead = Prepare("SELECT data FROM chunks WHERE series_id = $s AND min_t = $min", "$s", "$min");
+        // A flush's spilled heads' rows by (series_id, min_t) pairs as a JSON array: one statement for many point reads
+        // (CROSS JOIN keeps the pairs as the outer loop, each one an index lookup).
+        _selectHeads = Prepare(
+            "SELECT c.series_id, c.data FROM json_each($keys) AS k CROSS JOIN chunks AS c " +
+            "ON c.series_id = json_extract(k.value, '$[0]') AND c.min_t = json_extract(k.value, '$[1]')", "$keys");
         _cache = new ChunkCache(options.ChunkCacheBytes);
         _visitor = new Visitor(this);
         Load();
@@ -146,6 +163,26 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
 
     /// <summary>Head snapshots written by flushes since open (a flush writes only the heads that changed).</summary>
     internal long FlushedHeadsTotal { get; private set; }
+
+    /// <summary>Times a flushed head's bytes were dropped from memory since open (<see cref="SpillAboveBytes"/>).</summary>
+    internal long SpilledHeadsTotal { get; private set; }
+
+    /// <summary>Heads whose bytes are spilled, and the chunk bytes every head holds in memory (header included).</summary>
+    internal (int Spilled, long Bytes) HeadMemory()
+    {
+        lock (_lock)
+        {
+            var spilled = 0;
+            long bytes = 0;
+            foreach (var s in _index.All())
+            {
+                spilled += s.SpilledCount > 0 ? 1 : 0;
+                bytes += s.Head.ByteLength;
+            }
+
+            return (spilled, bytes);
+        }
+    }
 
     /// <summary>Distinct label names and name/value pairs held by the index (shared by the series that use them).</summary>
     internal int InternedStrings
@@ -361,6 +398,19 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     /// </summary>
     internal const int InitialHeadBytes = XorChunkAppender.InlineBytes;
 
+    /// <summary>
+    /// A flushed head is spilled (its bytes dropped from memory, <see cref="MemSeries"/>) once they are more than this:
+    /// the inline bytes, which cost nothing to keep (they are part of the series object), so only a head with an array
+    /// is spilled, and a series sampled a minute apart reads its row back about once per flush after its third sample.
+    /// </summary>
+    internal const int SpillAboveBytes = XorChunkAppender.InlineBytes;
+
+    /// <summary>
+    /// Spilled heads whose rows a flush reads in one statement: one statement per head cost more than its row (a point
+    /// read through the driver ~10 µs), and the rows of one statement are held until their heads are sealed.
+    /// </summary>
+    internal const int SpilledRowsPerRead = 1024;
+
     /// <summary>Samples to decode above which a query decodes series in parallel (below, the threads cost more than they save).</summary>
     internal const long ParallelDecodeSamples = 200_000;
 
@@ -400,7 +450,9 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
             {
                 var rows = cached ?? read[series.Id];
                 var chunks = new List<(byte[], bool)>(rows.Length + 1);
-                var headMinT = series.Head is { Count: > 0 } h ? h.FirstTimestamp : long.MinValue;
+                // The row of a head held whole in memory is an older copy of it; a spilled head's row holds its first
+                // SpilledCount samples, and the memory only those after them.
+                var headMinT = series.Head.Count > 0 && series.SpilledCount == 0 ? series.Head.FirstTimestamp : long.MinValue;
                 foreach (var row in rows)
                 {
                     // Rows outside the range (a cache entry or a read for it holds more); a flushed head snapshot,
@@ -411,10 +463,10 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
                     }
                 }
 
-                if (series.Head is { Count: > 0 } head && head.LastTimestamp >= minT && head.FirstTimestamp <= maxT)
+                if (series.Head is { Count: > 0 } head && head.LastTimestamp >= minT && head.ChunkFirstTimestamp <= maxT)
                 {
                     // A copy: the head keeps growing under ingest once the lock is released.
-                    chunks.Add((head.ToArray(), head.FirstTimestamp >= minT && head.LastTimestamp <= maxT));
+                    chunks.Add((head.ToArray(), head.ChunkFirstTimestamp >= minT && head.LastTimestamp <= maxT));
                 }
 
                 if (chunks.Count > 0)
@@ -673,6 +725,8 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
                 _insertSeries.Dispose();
                 _insertChunk.Dispose();
                 _selectChunks.Dispose();
+                _selectHead.Dispose();
+                _selectHeads.Dispose();
                 _db.Dispose();
             }
         }
@@ -741,10 +795,9 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         }
 
         var head = series.Head;
-        if (head.Count > 0 && (head.Count >= _options.MaxSamplesPerChunk || t - head.FirstTimestamp >= _maxChunkSpanMs))
+        if (series.HeadCount > 0 && (series.HeadCount >= _options.MaxSamplesPerChunk || t - head.FirstTimestamp >= _maxChunkSpanMs))
         {
-            _pendingChunks.Add(new PendingChunk(series.Id, head.FirstTimestamp, head.LastTimestamp, Seal(head)));
-            head.Reset();
+            CloseHead(series);
         }
 
         if (!head.TryAppend(t, v))
@@ -765,6 +818,115 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         }
 
         counts.Appended++;
+    }
+
+    /// <summary>
+    /// guarded: queues the series' head as a closed chunk (replacing its flushed row) and empties it. A spilled head is
+    /// read back and joined with its tail; one with no sample since it was spilled is already whole in its row.
+    /// </summary>
+    private void CloseHead(MemSeries series)
+    {
+        var head = series.Head;
+        if (head.Count > 0)
+        {
+            if (series.SpilledCount > 0 && SpilledRow(series) is { } row)
+            {
+                var samples = Joined(row, head);
+                _pendingChunks.Add(new PendingChunk(series.Id, samples[0].TimestampMs, samples[^1].TimestampMs, Seal(samples)));
+            }
+            else
+            {
+                _pendingChunks.Add(new PendingChunk(series.Id, head.FirstTimestamp, head.LastTimestamp, Seal(head)));
+            }
+        }
+
+        head.Reset();
+        series.SpilledCount = 0;
+    }
+
+    /// <summary>
+    /// guarded: the row holding a spilled head's first samples (keyed by the head's first timestamp), or null when
+    /// retention deleted it; the head is then its tail alone (<see cref="XorChunkAppender.ForgetSpilled"/>).
+    /// </summary>
+    private byte[]? SpilledRow(MemSeries series)
+    {
+        _selectHead.Parameters[0].Value = series.Id;
+        _selectHead.Parameters[1].Value = series.Head.FirstTimestamp;
+        return Found(series, _selectHead.ExecuteScalar() as byte[]);
+    }
+
+    /// <summary>guarded: <paramref name="row"/>, the spilled head's row read; when it is null, the head becomes its tail alone.</summary>
+    private static byte[]? Found(MemSeries series, byte[]? row)
+    {
+        if (row is null)
+        {
+            series.SpilledCount = 0;
+            series.Head.ForgetSpilled();
+        }
+
+        return row;
+    }
+
+    /// <summary>
+    /// guarded: reads into <see cref="_spilledRows"/> the rows of the spilled heads with a tail among the flush list's
+    /// entries [<paramref name="start"/>, <paramref name="end"/>), in one statement.
+    /// </summary>
+    private void ReadSpilledRows(int start, int end)
+    {
+        _spilledRows.Clear();
+        var keys = new StringBuilder("[");
+        for (var i = start; i < end; i++)
+        {
+            var s = _unflushed[i];
+            if (!s.Deleted && s.Head.Count > 0 && s.SpilledCount > 0)
+            {
+                keys.Append(keys.Length == 1 ? "[" : ",[").Append(s.Id.ToString(CultureInfo.InvariantCulture)).Append(',')
+                    .Append(s.Head.FirstTimestamp.ToString(CultureInfo.InvariantCulture)).Append(']');
+            }
+        }
+
+        if (keys.Length == 1)
+        {
+            return;
+        }
+
+        _selectHeads.Parameters[0].Value = keys.Append(']').ToString();
+        using var reader = _selectHeads.ExecuteReader();
+        while (reader.Read())
+        {
+            _spilledRows[reader.GetInt64(0)] = (byte[])reader.GetValue(1);
+        }
+    }
+
+    /// <summary>guarded: a spilled head's samples, its row's then its tail's (a view of the seal scratch, valid until the next seal).</summary>
+    private ReadOnlySpan<Sample> Joined(byte[] row, XorChunkAppender tail)
+    {
+        var most = (row.Length < 2 ? 0 : System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(row)) + tail.Count;
+        if (_sealScratch.Length < most)
+        {
+            _sealScratch = new Sample[Math.Max(most, _sealScratch.Length * 2)];
+        }
+
+        var n = ChunkDecoder.Decode(row, long.MinValue, long.MaxValue, _sealScratch, 0);
+        n = ChunkDecoder.Decode(tail.Bytes, long.MinValue, long.MaxValue, _sealScratch, n);
+        return _sealScratch.AsSpan(0, n);
+    }
+
+    /// <summary>
+    /// The bytes of a joined head: the compact encoding when it applies and is smaller, else the XOR one (as
+    /// <see cref="Seal(XorChunkAppender)"/> chooses for a head kept whole, so a spilled head closes to the same bytes).
+    /// </summary>
+    private byte[] Seal(ReadOnlySpan<Sample> samples)
+    {
+        _sealAppender.Reset();
+        foreach (var s in samples)
+        {
+            _sealAppender.TryAppend(s.TimestampMs, s.Value);
+        }
+
+        var xor = _sealAppender.ToArray();
+        var dec = CompactChunkEncoder.TryEncode(samples);
+        return dec is not null && dec.Length < xor.Length ? dec : xor;
     }
 
     /// <summary>The bytes of a closing chunk: the compact encoding when it applies and is smaller, else the XOR one.</summary>
@@ -788,25 +950,50 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     }
 
     /// <summary>
-    /// Writes the heads that took samples since the last flush (the others' rows already hold them). The list is
-    /// cleared only after the commit: a failed one leaves every head to the next flush.
+    /// Writes the heads that took samples since the last flush (the others' rows already hold them), a spilled one
+    /// joined with its row (read <see cref="SpilledRowsPerRead"/> to a statement), then spills the heads whose bytes the
+    /// rows now hold. The list is cleared and heads spilled
+    /// only after the commit: a failed one leaves every head, with its bytes, to the next flush.
     /// </summary>
     private void FlushHeads()
     {
         var written = 0;
-        foreach (var s in _unflushed)
+        for (var start = 0; start < _unflushed.Count; start += SpilledRowsPerRead)
         {
-            if (!s.Deleted && s.Head is { Count: > 0 } head)
+            var end = Math.Min(start + SpilledRowsPerRead, _unflushed.Count);
+            ReadSpilledRows(start, end);
+            for (var i = start; i < end; i++)
             {
-                _pendingChunks.Add(new PendingChunk(s.Id, head.FirstTimestamp, head.LastTimestamp, Seal(head)));
-                written++;
+                var s = _unflushed[i];
+                if (!s.Deleted && s.Head is { Count: > 0 } head)
+                {
+                    if (s.SpilledCount > 0 && Found(s, _spilledRows.GetValueOrDefault(s.Id)) is { } row)
+                    {
+                        var samples = Joined(row, head);
+                        _pendingChunks.Add(new PendingChunk(s.Id, samples[0].TimestampMs, samples[^1].TimestampMs, Seal(samples)));
+                    }
+                    else
+                    {
+                        _pendingChunks.Add(new PendingChunk(s.Id, head.FirstTimestamp, head.LastTimestamp, Seal(head)));
+                    }
+
+                    written++;
+                }
             }
         }
 
+        _spilledRows.Clear();
         Commit();
         foreach (var s in _unflushed)
         {
             s.Unflushed = false;
+            if (!s.Deleted && s.Head.Count > 0 && (s.SpilledCount > 0 || s.Head.ByteLength > SpillAboveBytes))
+            {
+                // Its row now holds every sample of the head.
+                s.SpilledCount = (ushort)s.HeadCount;
+                s.Head.Spill();
+                SpilledHeadsTotal++;
+            }
         }
 
         _unflushed.Clear();
@@ -944,7 +1131,8 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         var empty = new List<MemSeries>();
         foreach (var s in _index.All())
         {
-            var headMinT = s.Head is { Count: > 0 } head ? head.FirstTimestamp : long.MaxValue;
+            // A spilled head's row is in the bounds when retention left it; the memory holds only the tail.
+            var headMinT = s.Head is { Count: > 0 } head ? head.ChunkFirstTimestamp : long.MaxValue;
             var minT = Math.Min(bounds.TryGetValue(s.Id, out var b) ? b.MinT : long.MaxValue, headMinT);
             if (minT == long.MaxValue)
             {

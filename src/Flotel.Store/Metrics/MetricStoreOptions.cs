@@ -10,8 +10,8 @@ public sealed class MetricStoreOptions
     /// A head chunk is closed at this many samples. Default 960, so series scraped every 7.5 s or slower close at
     /// <see cref="MaxChunkSpan"/> (480 samples at 15 s): each chunk is an SQLite row plus an index entry (~50 bytes),
     /// and a closed chunk in the compact encoding of a steady series is ~20 bytes whatever its length, so at 240 samples
-    /// the rows cost more than the samples. The price: an open head holds more samples in memory (twice the earlier 240
-    /// at 15 s), and a query of the newest minutes decodes the whole head.
+    /// the rows cost more than the samples. The price: a query of the newest minutes decodes the whole head (an open head
+    /// holds in memory only the samples since the last flush: <see cref="MetricStore"/>).
     /// </summary>
     public int MaxSamplesPerChunk { get; set; } = 960;
 
@@ -27,9 +27,10 @@ public sealed class MetricStoreOptions
     /// <summary>
     /// Most series the store holds (its in-memory index and head chunks); a new series beyond it is refused and its samples
     /// dropped and counted, while series already held keep receiving samples. Default 2,000,000: a fleet of 10,000
-    /// devices × ~100 series each. Each series costs about 340 B of memory with a short head chunk and 4.3 KiB once its
-    /// head holds two hours of samples at 15 s (docs/benchmarks.md, "Memory per active series"), so the default allows
-    /// up to ≈ 8.2 GiB; lower it on a smaller machine. 0 = no limit.
+    /// devices × ~100 series each. Each series costs about 340 B of memory with a short head chunk and about 560 B once its
+    /// head holds two hours of samples at 15 s and was flushed (a flushed head's bytes are spilled to its row, see
+    /// <see cref="MetricStore"/>; docs/benchmarks.md, "Memory per active series"), so the default allows about 1.0 GiB plus
+    /// the samples taken since the last flush; lower it on a smaller machine. 0 = no limit.
     /// </summary>
     public int MaxSeries { get; set; } = DefaultMaxSeries;
 

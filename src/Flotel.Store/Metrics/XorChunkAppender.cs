@@ -34,6 +34,11 @@ namespace Flotel.Store.Metrics;
 /// minute apart, costs no array (the array header alone is 24 bytes), and a longer one loses nothing to the inline part.
 /// <see cref="Bytes"/> is then a view of the inline bytes, or a copy once the chunk is longer.
 /// </para>
+/// <para>
+/// <see cref="Spill"/> lets a caller that has the chunk's samples elsewhere (the metric store, once a flush wrote them)
+/// drop its bytes: the appender then starts a new chunk with the next sample but keeps <see cref="FirstTimestamp"/>,
+/// the first timestamp of everything appended since the last <see cref="Reset"/>.
+/// </para>
 /// </summary>
 public class XorChunkAppender
 {
@@ -51,6 +56,13 @@ public class XorChunkAppender
 
     /// <summary>Trailing zeros of the current window before there is one (a window has at most 63).</summary>
     private const byte NoWindow = byte.MaxValue;
+
+    /// <summary>
+    /// <see cref="FirstTimestamp"/> before a first sample (no flag field, as for the window): a chunk's first sample sets
+    /// it only then, so a chunk begun after <see cref="Spill"/> keeps the earlier one. A chunk that is spilled must not
+    /// begin at this timestamp (the store never stores it: a sample must be after its series' last, at first this value).
+    /// </summary>
+    private const long NoFirstTimestamp = long.MinValue;
 
     private InlineChunkBytes _inline;
     private byte[]? _more;
@@ -77,11 +89,17 @@ public class XorChunkAppender
         }
     }
 
-    /// <summary>Samples in the chunk.</summary>
+    /// <summary>Samples in the chunk (since the last <see cref="Reset"/> or <see cref="Spill"/>).</summary>
     public int Count => _count;
 
-    /// <summary>Timestamp of the first sample (valid when <see cref="Count"/> &gt; 0).</summary>
-    public long FirstTimestamp { get; private set; }
+    /// <summary>
+    /// Timestamp of the first sample appended since the last <see cref="Reset"/> (<see cref="Spill"/> keeps it; valid
+    /// when a sample was appended since that reset).
+    /// </summary>
+    public long FirstTimestamp { get; private set; } = NoFirstTimestamp;
+
+    /// <summary>Timestamp of the first sample of the chunk in memory, read from its bytes (valid when <see cref="Count"/> &gt; 0).</summary>
+    public long ChunkFirstTimestamp => BinaryPrimitives.ReadInt64BigEndian(((ReadOnlySpan<byte>)_inline)[HeaderBytes..]);
 
     /// <summary>Timestamp of the last sample (valid when <see cref="Count"/> &gt; 0).</summary>
     public long LastTimestamp => _lastT;
@@ -130,8 +148,33 @@ public class XorChunkAppender
         _lastBits = 0;
         _leading = 0;
         _trailing = NoWindow;
-        FirstTimestamp = 0;
+        FirstTimestamp = NoFirstTimestamp;
     }
+
+    /// <summary>
+    /// Drops the chunk's bytes and its array (the caller holds its samples elsewhere) but keeps
+    /// <see cref="FirstTimestamp"/>: the next sample begins a new chunk, with its own first timestamp and value in full.
+    /// </summary>
+    public void Spill()
+    {
+        var first = FirstTimestamp;
+        _more = null;
+        _inline = default;
+        _bitPos = HeaderBytes * 8;
+        _count = 0;
+        _lastT = 0;
+        _lastDelta = 0;
+        _lastBits = 0;
+        _leading = 0;
+        _trailing = NoWindow;
+        FirstTimestamp = first;
+    }
+
+    /// <summary>
+    /// After a <see cref="Spill"/> whose samples are gone (deleted by retention): the chunk in memory is all there is, so
+    /// <see cref="FirstTimestamp"/> becomes its first sample's (or unset when it is empty).
+    /// </summary>
+    public void ForgetSpilled() => FirstTimestamp = _count > 0 ? ChunkFirstTimestamp : NoFirstTimestamp;
 
     /// <summary>
     /// Appends a sample. Returns false (and writes nothing) when <paramref name="timestampMs"/> is not after
@@ -144,7 +187,11 @@ public class XorChunkAppender
         {
             WriteBits((ulong)timestampMs, 64);
             WriteBits(bits, 64);
-            FirstTimestamp = timestampMs;
+            if (FirstTimestamp == NoFirstTimestamp)
+            {
+                FirstTimestamp = timestampMs;
+            }
+
             _lastT = timestampMs;
             _lastBits = bits;
             _count = 1;
