@@ -10,10 +10,11 @@ namespace Flotel.Benchmarks;
 /// the <c>_source</c> JSON holds, each the median (and 90th percentile) of REPEATS runs, wall and process CPU time; then
 /// the requests of <c>bench/peers/log-search.sh</c> as the Elasticsearch API passes them (newest 100, totals up to 10,000,
 /// the range the newest 15 minutes before the newest event), for a data directory that script kept with <c>--data</c>.
+/// <c>--only TEXT</c> runs the searches whose name holds TEXT.
 /// The database is copied first, so the kept file is never changed (the store opens a database of an older layout as it
 /// is). In process: no HTTP, no JSON encoding of the response.
 /// <code>
-/// dotnet run -c Release --project bench/Flotel.Benchmarks -- log-search --db DIR/mix.db [--repeats N]
+/// dotnet run -c Release --project bench/Flotel.Benchmarks -- log-search --db DIR/mix.db [--repeats N] [--only TEXT]
 /// </code>
 /// </summary>
 internal static class LogSearchHarness
@@ -33,13 +34,15 @@ internal static class LogSearchHarness
     {
         string? db = null;
         int repeats = 30;
+        string? only = null;
         for (int i = 0; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
             {
                 case "--db": db = args[i + 1]; break;
                 case "--repeats": repeats = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
-                default: Console.Error.WriteLine("usage: log-search --db PATH [--repeats N]"); return 2;
+                case "--only": only = args[i + 1]; break;
+                default: Console.Error.WriteLine("usage: log-search --db PATH [--repeats N] [--only TEXT]"); return 2;
             }
         }
 
@@ -70,7 +73,8 @@ internal static class LogSearchHarness
                 ("log-search.sh qs+range: slow OR error, newest 15 min (newest 100, up to 10,000)",
                     new BoolQuery([slowOrError], [new RangeQuery("@timestamp", null, newestMs - (15 * 60_000), null, newestMs)], [], [], null), 100, true, false, 10_000),
             ];
-            foreach ((string name, LogQuery query, int size, bool newest, bool countOnly, int? upTo) in Searches.Concat(requests))
+            foreach ((string name, LogQuery query, int size, bool newest, bool countOnly, int? upTo) in Searches.Concat(requests)
+                .Where(s => only is null || s.Item1.Contains(only, StringComparison.Ordinal)))
             {
                 var search = new LogSearch(indices, query, newest ? [new LogSort("@timestamp", true)] : [], 0, size, upTo);
                 long matches = store.Search(search, countOnly).Total;
