@@ -69,9 +69,11 @@ internal static class LogSearchHarness
             (string, LogQuery, int, bool, bool, int?)[] requests =
             [
                 ("log-search.sh term: completed (newest 100, up to 10,000)", new MatchQuery("message", "completed", false), 100, true, false, 10_000),
-                ("log-search.sh phrase: request completed (newest 100, up to 10,000)", new PhraseQuery("message", "request completed"), 100, true, false, 10_000),
+                ("log-search.sh phrase: request completed (newest 100, up to 10,000)",
+                    new PhraseQuery("message", "request completed"), 100, true, false, 10_000),
                 ("log-search.sh qs+range: slow OR error, newest 15 min (newest 100, up to 10,000)",
-                    new BoolQuery([slowOrError], [new RangeQuery("@timestamp", null, newestMs - (15 * 60_000), null, newestMs)], [], [], null), 100, true, false, 10_000),
+                    new BoolQuery([slowOrError], [new RangeQuery("@timestamp", null, newestMs - (15 * 60_000), null, newestMs)], [], [], null),
+                    100, true, false, 10_000),
             ];
             foreach ((string name, LogQuery query, int size, bool newest, bool countOnly, int? upTo) in Searches.Concat(requests)
                 .Where(s => only is null || s.Item1.Contains(only, StringComparison.Ordinal)))

@@ -138,6 +138,12 @@ public sealed partial class LogStore
     private const int ProbeWindow = 20_000;
 
     /// <summary>
+    /// Row ids per row of the probe window up to which FTS5 reads the window's id span instead of probing: rows written in
+    /// time order span about one id each; where late rows spread the newest times over the index, probing stays cheaper.
+    /// </summary>
+    private const int SpanPerWindowRow = 4;
+
+    /// <summary>
     /// Matches from which a newest-first page of <paramref name="limit"/> is expected within half of
     /// <see cref="ProbeWindow"/> newest rows of an index of <paramref name="documents"/>.
     /// </summary>
@@ -267,8 +273,13 @@ public sealed partial class LogStore
     /// within the window holds the newest matches of the index (every row from the window's oldest time up was looked
     /// at). False, with nothing added, when the window held fewer hits than the page: the caller then runs the usual query.
     /// </summary>
+    /// <remarks>
+    /// With <paramref name="fromFullText"/> (the condition as a join driven by FTS5, <see cref="LogFullTextDrive"/>) and
+    /// the window's rows close together in row ids (at most <see cref="SpanPerWindowRow"/> ids per row), FTS5 reads its
+    /// matches among the window's row ids instead: one seek in its row lists rather than a probe per row walked.
+    /// </remarks>
     private static bool NewestByProbing(
-        SqliteConnection connection, LogSqlParameters parameters, PublishedIndex index, string docs, string fts, string condition,
+        SqliteConnection connection, LogSqlParameters parameters, PublishedIndex index, string docs, string fts, string condition, string? fromFullText,
         List<(string Expr, bool Desc)> sortExpressions, int limit, byte[] idKey, List<(long IndexId, long RowId, LogHit Hit)> rows)
     {
         if (sortExpressions.Count == 0 || sortExpressions[0] is not ("d.ts", true))
@@ -289,7 +300,27 @@ public sealed partial class LogStore
             sql.Append(", ").Append(LogQuerySql.ForIndex(expr, fts));
         }
 
-        sql.Append(" FROM ").Append(docs).Append(" d INDEXED BY ").Append(docs).Append("_ts WHERE ").Append(probe).Append(floor).Append(" ORDER BY ");
+        string? span = null;
+        if (fromFullText is not null && floor.Length > 0)
+        {
+            using SqliteCommand ids = connection.CreateCommand();
+            ids.CommandText = $"SELECT min(rowid), max(rowid) FROM {docs} d INDEXED BY {docs}_ts WHERE ts IS NOT NULL{floor}";
+            using SqliteDataReader reader = ids.ExecuteReader();
+            if (reader.Read() && !reader.IsDBNull(0) && reader.GetInt64(1) - reader.GetInt64(0) < (long)SpanPerWindowRow * ProbeWindow)
+            {
+                span = string.Create(CultureInfo.InvariantCulture, $" AND {fts}.rowid BETWEEN {reader.GetInt64(0)} AND {reader.GetInt64(1)}");
+            }
+        }
+
+        if (span is not null)
+        {
+            sql.Append(" FROM ").Append(fromFullText).Append(span).Append(floor).Append(" ORDER BY ");
+        }
+        else
+        {
+            sql.Append(" FROM ").Append(docs).Append(" d INDEXED BY ").Append(docs).Append("_ts WHERE ").Append(probe).Append(floor).Append(" ORDER BY ");
+        }
+
         foreach ((string expr, bool desc) in sortExpressions)
         {
             sql.Append(LogQuerySql.ForIndex(expr, fts)).Append(desc ? " DESC, " : " ASC NULLS LAST, ");
@@ -386,7 +417,8 @@ public sealed partial class LogStore
         }
 
         bool byTime = sortExpressions.Count > 0 && sortExpressions[0].Expr == "d.ts";
-        List<(PublishedIndex Index, double? Edge)> order = Order(connection, published, selected, byTime && !countOnly && limit > 0, byTime && sortExpressions[0].Desc);
+        List<(PublishedIndex Index, double? Edge)> order =
+            Order(connection, published, selected, byTime && !countOnly && limit > 0, byTime && sortExpressions[0].Desc);
         foreach ((PublishedIndex index, double? edge) in order)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -424,6 +456,7 @@ public sealed partial class LogStore
                 long planning;
                 long denseMatches = 0;
                 string? driven = null;
+                string? fullTextJoin = null;
                 if (terminateAfter is { } stopAfter)
                 {
                     // terminate_after: the index's first stopAfter matches by rowid (insertion order, as a shard
@@ -459,7 +492,8 @@ public sealed partial class LogStore
 
                     // FTS5 drives: its matches stream in rowid order, each row looked up and checked against the rest,
                     // so a count stops at the budget instead of after every match of the index.
-                    driven = $"{fts} CROSS JOIN {docs} d ON d.rowid = {fts}.rowid WHERE {fts} MATCH {match}{span}{(rest == "1" ? string.Empty : " AND " + rest)}";
+                    driven = $"{fts} CROSS JOIN {docs} d ON d.rowid = {fts}.rowid WHERE {fts} MATCH {match}{span}"
+                        + (rest == "1" ? string.Empty : " AND " + rest);
                     long dense = page && after is null && span.Length == 0 && sortExpressions.Count > 0 && sortExpressions[0] is ("d.ts", true)
                         ? Math.Min(DenseEnough(limit, index.Info.DocumentCount), MaxDenseCount) : 0;
                     long plan = page && span.Length == 0 ? Math.Max(dense, IndexedSortThreshold) : 0;
@@ -485,6 +519,7 @@ public sealed partial class LogStore
 
                     }
 
+                    fullTextJoin = driven;
                     driven = span.Length == 0 ? null : driven;
                 }
                 else
@@ -503,7 +538,7 @@ public sealed partial class LogStore
                 }
 
                 if (after is null && denseMatches >= DenseEnough(limit, index.Info.DocumentCount)
-                    && NewestByProbing(connection, parameters, index, docs, fts, condition, sortExpressions, limit, idKey, rows))
+                    && NewestByProbing(connection, parameters, index, docs, fts, condition, fullTextJoin, sortExpressions, limit, idKey, rows))
                 {
                     continue;
                 }

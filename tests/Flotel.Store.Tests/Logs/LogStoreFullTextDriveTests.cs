@@ -33,7 +33,8 @@ public sealed class LogStoreFullTextDriveTests(LogStoreFullTextDriveTests.Corpus
                     LogSearchResult result = _t.Store.Search(new LogSearch(_indices, query, sort, 0, size, cap), countOnly: false);
 
                     string what = $"{name}, sort [{string.Join(", ", sort.Select(s => s.Field + (s.Descending ? " desc" : "")))}], size {size}, cap {cap}";
-                    Assert.True(ExpectedTotal(expected.Count, cap) == (result.Total, result.TotalIsLowerBound), $"{what}: total {result.Total} of {expected.Count}");
+                    Assert.True(
+                        ExpectedTotal(expected.Count, cap) == (result.Total, result.TotalIsLowerBound), $"{what}: total {result.Total} of {expected.Count}");
                     Assert.True(expected.Take(size).Select(e => e.Message).SequenceEqual(Messages(result)), what);
                 }
             }
@@ -116,7 +117,8 @@ public sealed class LogStoreFullTextDriveTests(LogStoreFullTextDriveTests.Corpus
         yield return ("phrase", phrase, w => w.Message.Contains("request completed", StringComparison.Ordinal));
         yield return ("phrase, severity 3", new BoolQuery([phrase], [new TermsQuery("severity", [3L])], [], [], null),
             w => w.Message.Contains("request completed", StringComparison.Ordinal) && w.Severity == 3);
-        yield return ("alpha, must_not completed", new BoolQuery([new MatchQuery("message", "alpha", false)], [], [], [new MatchQuery("message", "completed", false)], null),
+        yield return ("alpha, must_not completed",
+            new BoolQuery([new MatchQuery("message", "alpha", false)], [], [], [new MatchQuery("message", "completed", false)], null),
             w => w.Has("alpha") && !w.Has("completed"));
         yield return ("slow or error, newest 15 minutes range", Ranged(slowOrError, null, Ms(newest.AddMinutes(-15)), null, Ms(lastDayEnd)),
             w => SlowOrError(w) && w.Ts >= newest.AddMinutes(-15));
@@ -124,9 +126,11 @@ public sealed class LogStoreFullTextDriveTests(LogStoreFullTextDriveTests.Corpus
             w => SlowOrError(w) && w.Ts >= low && w.Ts <= high);
         yield return ("slow or error, range gt/lt on rows", Ranged(slowOrError, Ms(low), null, Ms(high), null),
             w => SlowOrError(w) && w.Ts > low && w.Ts < high);
-        yield return ("completed, range over two days", Ranged(new MatchQuery("message", "completed", false), null, Ms(FirstDay.AddHours(5)), null, Ms(FirstDay.AddDays(1).AddHours(1))),
+        yield return ("completed, range over two days",
+            Ranged(new MatchQuery("message", "completed", false), null, Ms(FirstDay.AddHours(5)), null, Ms(FirstDay.AddDays(1).AddHours(1))),
             w => w.Has("completed") && w.Ts >= FirstDay.AddHours(5) && w.Ts <= FirstDay.AddDays(1).AddHours(1));
-        yield return ("completed, range with no rows", Ranged(new MatchQuery("message", "completed", false), null, Ms(FirstDay.AddHours(12)), null, Ms(FirstDay.AddHours(20))),
+        yield return ("completed, range with no rows",
+            Ranged(new MatchQuery("message", "completed", false), null, Ms(FirstDay.AddHours(12)), null, Ms(FirstDay.AddHours(20))),
             _ => false);
         yield return ("phrase, range over everything", Ranged(phrase, null, Ms(FirstDay), null, Ms(FirstDay.AddDays(3))),
             w => w.Message.Contains("request completed", StringComparison.Ordinal));
