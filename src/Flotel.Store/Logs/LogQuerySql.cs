@@ -23,6 +23,9 @@ internal sealed class LogQuerySql
     private readonly StringBuilder _sql = new();
     private readonly LogSqlParameters _parameters;
 
+    /// <summary>The full-text conditions appended so far (their match argument and check), for <see cref="Drive"/>.</summary>
+    private readonly List<(string Sql, string Match, string? Check)> _fullText = [];
+
     private LogQuerySql(LogSqlParameters parameters) => _parameters = parameters;
 
     /// <summary>The condition <paramref name="query"/> compiles to, its values added to <paramref name="parameters"/>.</summary>
@@ -32,6 +35,105 @@ internal sealed class LogQuerySql
         var compiler = new LogQuerySql(parameters);
         compiler.Append(query);
         return compiler._sql.ToString();
+    }
+
+    /// <summary>
+    /// <paramref name="query"/> split for a search that starts from FTS5 (<see cref="LogFullTextDrive"/>): one conjunct of
+    /// the query (a <c>bool</c>'s <c>must</c> and <c>filter</c> clauses, recursively, or the query itself) that is a
+    /// full-text condition on <c>message</c> (a term, a match, a phrase, a prefix, or a <c>should</c> of such without
+    /// phrase checks), the other conjuncts, the <c>must_not</c> clauses and the phrase check as the rest. Null when no
+    /// conjunct is one. The fragments take new names from <paramref name="parameters"/> (the same values again), so
+    /// they join with <see cref="Where"/>'s condition and sort keys in one statement.
+    /// </summary>
+    public static LogFullTextDrive? Drive(LogQuery query, LogSqlParameters parameters)
+    {
+        var conjuncts = new List<LogQuery>();
+        var negated = new List<LogQuery>();
+        Conjuncts(query, conjuncts, negated);
+        for (int i = 0; i < conjuncts.Count; i++)
+        {
+            if (FullTextOf(conjuncts[i], parameters) is not { } fullText)
+            {
+                continue;
+            }
+
+            var rest = new List<string>();
+            var window = new List<string>();
+            if (fullText.Check is not null)
+            {
+                rest.Add(fullText.Check);
+            }
+
+            for (int j = 0; j < conjuncts.Count; j++)
+            {
+                if (j != i)
+                {
+                    string part = "(" + Where(conjuncts[j], parameters) + ")";
+                    rest.Add(part);
+                    if (conjuncts[j] is RangeQuery range && Normalize(range.Field) == "@timestamp")
+                    {
+                        window.Add(part);
+                    }
+                }
+            }
+
+            foreach (LogQuery q in negated)
+            {
+                rest.Add("NOT (" + Where(q, parameters) + ")");
+            }
+
+            return new LogFullTextDrive(fullText.Match, rest.Count == 0 ? "1" : Balanced(rest, " AND "), window.Count == 0 ? null : Balanced(window, " AND "));
+        }
+
+        return null;
+    }
+
+    // The clauses every match meets: must and filter, recursively, and must_not (negated); should clauses only when
+    // they score alone (ES: with must or filter and no minimum_should_match they do not restrict).
+    private static void Conjuncts(LogQuery query, List<LogQuery> conjuncts, List<LogQuery> negated)
+    {
+        if (query is BoolQuery b && (b.Should.Count == 0 || ((b.MinimumShouldMatch ?? 0) == 0 && b.Must.Count + b.Filter.Count > 0)))
+        {
+            foreach (LogQuery q in b.Must.Concat(b.Filter))
+            {
+                Conjuncts(q, conjuncts, negated);
+            }
+
+            negated.AddRange(b.MustNot);
+            return;
+        }
+
+        conjuncts.Add(query);
+    }
+
+    // The FTS5 match of a full-text condition on message and its phrase check (a condition on d), or null. A should of
+    // such conditions is their FTS5 OR, when none needs a check.
+    private static (string Match, string? Check)? FullTextOf(LogQuery query, LogSqlParameters parameters)
+    {
+        if (query is BoolQuery { Must.Count: 0, Filter.Count: 0, MustNot.Count: 0, Should.Count: > 0 } b && (b.MinimumShouldMatch ?? 1) == 1)
+        {
+            var matches = new List<string>(b.Should.Count);
+            foreach (LogQuery q in b.Should)
+            {
+                if (FullTextOf(q, parameters) is not { Check: null } leaf)
+                {
+                    return null;
+                }
+
+                matches.Add(leaf.Match);
+            }
+
+            return (matches.Count == 1 ? matches[0] : "('(' || " + string.Join(" || ') OR (' || ", matches) + " || ')')", null);
+        }
+
+        if (query is not (MatchQuery or PhraseQuery or TermsQuery or PrefixQuery))
+        {
+            return null;
+        }
+
+        var compiler = new LogQuerySql(parameters);
+        compiler.Append(query);
+        return compiler._fullText is [var only] && only.Sql == compiler._sql.ToString() ? (only.Match, only.Check) : null;
     }
 
     /// <summary>
@@ -296,13 +398,17 @@ internal sealed class LogQuerySql
 
         string match = condition.Compact is null ? Add(condition.Positions)
             : $"{LogFullText.ExpressionFunction}('{FtsTable}', {Add(condition.Positions)}, {Add(condition.Compact)})";
-        _sql.Append(condition.Check is null ? string.Empty : "(").Append("d.rowid IN (SELECT rowid FROM ").Append(FtsTable)
+        string? check = condition.Check is null ? null
+            : $"{LogFullText.CheckFunction}('{FtsTable}', d.rowid, d.source, {Add(condition.Check)})";
+        int start = _sql.Length;
+        _sql.Append(check is null ? string.Empty : "(").Append("d.rowid IN (SELECT rowid FROM ").Append(FtsTable)
             .Append(" WHERE ").Append(FtsTable).Append(" MATCH ").Append(match).Append(')');
-        if (condition.Check is not null)
+        if (check is not null)
         {
-            _sql.Append(" AND ").Append(LogFullText.CheckFunction).Append("('").Append(FtsTable).Append("', d.rowid, d.source, ")
-                .Append(Add(condition.Check)).Append("))");
+            _sql.Append(" AND ").Append(check).Append(')');
         }
+
+        _fullText.Add((_sql.ToString(start, _sql.Length - start), match, check));
     }
 
     private void AppendTerms(string field, IReadOnlyList<object> values)

@@ -138,6 +138,12 @@ public sealed partial class LogStore
     private const int ProbeWindow = 20_000;
 
     /// <summary>
+    /// Row ids per row of the probe window up to which FTS5 reads the window's id span instead of probing: rows written in
+    /// time order span about one id each; where late rows spread the newest times over the index, probing stays cheaper.
+    /// </summary>
+    private const int SpanPerWindowRow = 4;
+
+    /// <summary>
     /// Matches from which a newest-first page of <paramref name="limit"/> is expected within half of
     /// <see cref="ProbeWindow"/> newest rows of an index of <paramref name="documents"/>.
     /// </summary>
@@ -145,20 +151,119 @@ public sealed partial class LogStore
         Math.Max(IndexedSortThreshold, (long)Math.Ceiling((double)limit * Math.Max(documents, 1) / (ProbeWindow / 2)));
 
     /// <summary>
-    /// The FTS5 match argument when <paramref name="condition"/> is one full-text match and nothing else
-    /// (<c>d.rowid IN (SELECT rowid FROM fts_N WHERE fts_N MATCH …)</c>, as <see cref="LogQuerySql"/> writes it), else null.
+    /// Most FTS5 matches counted to tell whether a newest-first page may walk the probe window (<see cref="DenseEnough"/>):
+    /// counting a token's row list costs a little per match, and an index dense enough at this many is dense enough.
     /// </summary>
-    private static string? FullTextOnly(string condition, string fts)
+    private const long MaxDenseCount = 200_000;
+
+    /// <summary>
+    /// Rows of a <c>@timestamp</c> range (read from the ts index) up to which the range is narrowed to the span of row
+    /// ids its rows have, for FTS5 to look only there. Reading the range's index entries costs far less per row than
+    /// FTS5 and the row look-ups per match outside it save; past this many the range is about a day's index anyway
+    /// (10 M events over 25 h are 400 k an hour) and FTS5 reads the whole index.
+    /// </summary>
+    private const int WindowRows = 1_000_000;
+
+    /// <summary>
+    /// The indices of <paramref name="selected"/> (unknown names skipped) in the order to search them, each with its
+    /// edge: when <paramref name="byTime"/>, the newest (<paramref name="newestFirst"/>) or oldest <c>@timestamp</c>
+    /// (one seek in the ts index; null when it has none), newest or oldest edge first, so the first indices fill the
+    /// page and the others may be only counted (<see cref="BeyondPage"/>).
+    /// </summary>
+    private static List<(PublishedIndex Index, double? Edge)> Order(
+        SqliteConnection connection, PublishedIndex[] published, List<string> selected, bool byTime, bool newestFirst)
     {
-        string head = $"d.rowid IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ";
-        if (!condition.StartsWith(head, StringComparison.Ordinal) || !condition.EndsWith(')'))
+        var order = new List<(PublishedIndex Index, double? Edge)>(selected.Count);
+        foreach (string name in selected)
         {
-            return null;
+            if (Array.Find(published, p => p.Info.Name == name) is not { } index)
+            {
+                continue;
+            }
+
+            double? edge = null;
+            if (byTime)
+            {
+                using SqliteCommand command = connection.CreateCommand();
+                command.CommandText = $"SELECT {(newestFirst ? "max" : "min")}(ts) FROM docs_{index.Id.ToString(CultureInfo.InvariantCulture)}";
+                try
+                {
+                    edge = command.ExecuteScalar() is { } value and (long or double) ? Convert.ToDouble(value, CultureInfo.InvariantCulture) : null;
+                }
+                catch (SqliteException e) when (e.Message.Contains("no such table", StringComparison.Ordinal))
+                {
+                    // Dropped by retention meanwhile: the search skips it.
+                }
+            }
+
+            order.Add((index, edge));
         }
 
-        string match = condition[head.Length..^1];
-        return match.Contains(" AND ", StringComparison.Ordinal) || match.Contains(" OR ", StringComparison.Ordinal)
-            || match.Contains("d.", StringComparison.Ordinal) || match.Contains("SELECT", StringComparison.Ordinal) ? null : match;
+        return !byTime ? order
+            : newestFirst ? [.. order.OrderByDescending(o => o.Edge ?? double.MinValue)]
+            : [.. order.OrderBy(o => o.Edge ?? double.MaxValue)];
+    }
+
+    /// <summary>
+    /// Whether every row of an index whose <c>@timestamp</c> edge is <paramref name="edge"/> (<see cref="Order"/>) sorts
+    /// after the <paramref name="limit"/>-th of <paramref name="rows"/> (strictly: a tie could still enter the page). Rows
+    /// with no <c>@timestamp</c> sort last in both directions, so an index with none is beyond a page of timestamps.
+    /// </summary>
+    private static bool BeyondPage(List<(long IndexId, long RowId, LogHit Hit)> rows, int limit, bool newestFirst, double? edge)
+    {
+        if (rows.Count < limit)
+        {
+            return false;
+        }
+
+        double[] firsts = new double[rows.Count];
+        for (int i = 0; i < rows.Count; i++)
+        {
+            if (rows[i].Hit.SortValues[0] is not (long or double))
+            {
+                return false;
+            }
+
+            firsts[i] = Convert.ToDouble(rows[i].Hit.SortValues[0], CultureInfo.InvariantCulture);
+        }
+
+        Array.Sort(firsts);
+        double last = newestFirst ? firsts[^limit] : firsts[limit - 1];
+        return edge is not { } e || (newestFirst ? e < last : e > last);
+    }
+
+    /// <summary>
+    /// The span of row ids the rows of a <c>@timestamp</c> range (<paramref name="window"/>) have, as a condition on
+    /// <paramref name="fts"/>'s rowid for FTS5 to seek in its row lists: empty when the range holds
+    /// <see cref="WindowRows"/> rows or more, null when it holds none. Exact: every row of the range is inside the span.
+    /// </summary>
+    private static string? RowSpan(SqliteConnection connection, LogSqlParameters parameters, PublishedIndex index, string docs, string fts, string window)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = $"SELECT count(*), min(r), max(r) FROM (SELECT d.rowid AS r FROM {docs} d INDEXED BY {docs}_ts WHERE {window} "
+            + $"LIMIT {WindowRows.ToString(CultureInfo.InvariantCulture)})";
+        parameters.BindTo(command, index.Info.Name);
+        using SqliteDataReader reader = command.ExecuteReader();
+        _ = reader.Read();
+        long rows = reader.GetInt64(0);
+        return rows == 0 ? null
+            : rows >= WindowRows ? string.Empty
+            : string.Create(CultureInfo.InvariantCulture, $" AND {fts}.rowid BETWEEN {reader.GetInt64(1)} AND {reader.GetInt64(2)}");
+    }
+
+    /// <summary>The rows FTS5 finds with <paramref name="match"/>, counted alone up to <paramref name="upTo"/> (null: all).</summary>
+    private static long CountFullText(SqliteConnection connection, LogSqlParameters parameters, PublishedIndex index, string fts, string match, long? upTo) =>
+        Count(connection, parameters, index, $"SELECT rowid FROM {fts} WHERE {fts} MATCH {match}", upTo);
+
+    /// <summary>The rows <paramref name="select"/> returns, counted up to <paramref name="upTo"/> (null: all).</summary>
+    private static long Count(SqliteConnection connection, LogSqlParameters parameters, PublishedIndex index, string select, long? upTo)
+    {
+        using SqliteCommand count = connection.CreateCommand();
+        count.CommandText = upTo is { } n
+            ? $"SELECT COUNT(*) FROM ({select} LIMIT {n.ToString(CultureInfo.InvariantCulture)})"
+            : $"SELECT COUNT(*) FROM ({select})";
+        parameters.BindTo(count, index.Info.Name);
+        return (long)count.ExecuteScalar()!;
     }
 
     /// <summary>
@@ -168,8 +273,13 @@ public sealed partial class LogStore
     /// within the window holds the newest matches of the index (every row from the window's oldest time up was looked
     /// at). False, with nothing added, when the window held fewer hits than the page: the caller then runs the usual query.
     /// </summary>
+    /// <remarks>
+    /// With <paramref name="fromFullText"/> (the condition as a join driven by FTS5, <see cref="LogFullTextDrive"/>) and
+    /// the window's rows close together in row ids (at most <see cref="SpanPerWindowRow"/> ids per row), FTS5 reads its
+    /// matches among the window's row ids instead: one seek in its row lists rather than a probe per row walked.
+    /// </remarks>
     private static bool NewestByProbing(
-        SqliteConnection connection, LogSqlParameters parameters, PublishedIndex index, string docs, string fts, string condition,
+        SqliteConnection connection, LogSqlParameters parameters, PublishedIndex index, string docs, string fts, string condition, string? fromFullText,
         List<(string Expr, bool Desc)> sortExpressions, int limit, byte[] idKey, List<(long IndexId, long RowId, LogHit Hit)> rows)
     {
         if (sortExpressions.Count == 0 || sortExpressions[0] is not ("d.ts", true))
@@ -190,7 +300,27 @@ public sealed partial class LogStore
             sql.Append(", ").Append(LogQuerySql.ForIndex(expr, fts));
         }
 
-        sql.Append(" FROM ").Append(docs).Append(" d INDEXED BY ").Append(docs).Append("_ts WHERE ").Append(probe).Append(floor).Append(" ORDER BY ");
+        string? span = null;
+        if (fromFullText is not null && floor.Length > 0)
+        {
+            using SqliteCommand ids = connection.CreateCommand();
+            ids.CommandText = $"SELECT min(rowid), max(rowid) FROM {docs} d INDEXED BY {docs}_ts WHERE ts IS NOT NULL{floor}";
+            using SqliteDataReader reader = ids.ExecuteReader();
+            if (reader.Read() && !reader.IsDBNull(0) && reader.GetInt64(1) - reader.GetInt64(0) < (long)SpanPerWindowRow * ProbeWindow)
+            {
+                span = string.Create(CultureInfo.InvariantCulture, $" AND {fts}.rowid BETWEEN {reader.GetInt64(0)} AND {reader.GetInt64(1)}");
+            }
+        }
+
+        if (span is not null)
+        {
+            sql.Append(" FROM ").Append(fromFullText).Append(span).Append(floor).Append(" ORDER BY ");
+        }
+        else
+        {
+            sql.Append(" FROM ").Append(docs).Append(" d INDEXED BY ").Append(docs).Append("_ts WHERE ").Append(probe).Append(floor).Append(" ORDER BY ");
+        }
+
         foreach ((string expr, bool desc) in sortExpressions)
         {
             sql.Append(LogQuerySql.ForIndex(expr, fts)).Append(desc ? " DESC, " : " ASC NULLS LAST, ");
@@ -270,19 +400,33 @@ public sealed partial class LogStore
         using SqliteConnection connection = OpenReader();
         // Disposed before the connection (declared after it): no interrupt can reach a closed or pooled-again handle.
         using CancellationTokenRegistration interrupt = cancellationToken.Register(static handle => raw.sqlite3_interrupt((sqlite3)handle!), connection.Handle);
-        for (int order = 0; order < selected.Count; order++)
+        // A condition one of whose conjuncts is a full-text match is counted (and, within a ts range, paged) starting
+        // from FTS5: the usual statement would first collect every match of the index (see LogFullTextDrive).
+        LogFullTextDrive? drive = null;
+        if (terminateAfter is null && search.Query is not MatchAllQuery)
+        {
+            try
+            {
+                drive = LogQuerySql.Drive(search.Query, parameters);
+            }
+            catch (LogQueryException)
+            {
+                // Its fragments took the query over the parameter limit, which Where's condition alone is not: the
+                // usual statements answer.
+            }
+        }
+
+        bool byTime = sortExpressions.Count > 0 && sortExpressions[0].Expr == "d.ts";
+        List<(PublishedIndex Index, double? Edge)> order =
+            Order(connection, published, selected, byTime && !countOnly && limit > 0, byTime && sortExpressions[0].Desc);
+        foreach ((PublishedIndex index, double? edge) in order)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            PublishedIndex? index = Array.Find(published, p => p.Info.Name == selected[order]);
-            if (index is null)
-            {
-                continue;
-            }
-
             string fts = "fts_" + index.Id.ToString(CultureInfo.InvariantCulture);
             string docs = "docs_" + index.Id.ToString(CultureInfo.InvariantCulture);
             byte[] idKey = LogDocumentId.KeyOf(index.Info.Uuid);
             string condition = LogQuerySql.ForIndex(where, fts);
+            string frozenRows = string.Empty;
             if (search.Snapshot is { } snapshot)
             {
                 // A point in time: an index it does not know (created later, or re-created under the same name) is
@@ -292,13 +436,27 @@ public sealed partial class LogStore
                     continue;
                 }
 
-                condition = $"({condition}) AND d.rowid <= {frozen.MaxRowId.ToString(CultureInfo.InvariantCulture)}";
+                frozenRows = " AND d.rowid <= " + frozen.MaxRowId.ToString(CultureInfo.InvariantCulture);
+                condition = $"({condition}){frozenRows}";
+            }
+
+            // Once the page holds `limit` hits, an index whose every row sorts after the last of them adds none (its
+            // newest @timestamp is older, newest first; its oldest is newer, oldest first): it is only counted. And
+            // counting stops where track_total_hits is reached over all indices, not per index.
+            bool page = !countOnly && limit > 0 && !(byTime && BeyondPage(rows, limit, sortExpressions[0].Desc, edge));
+            long? budget = search.TrackTotalHitsUpTo is { } cap ? Math.Max(0, cap + 1L - total) : null;
+            if (!page && budget == 0 && terminateAfter is null)
+            {
+                continue;
             }
 
             try
             {
                 long matches;
+                long planning;
                 long denseMatches = 0;
+                string? driven = null;
+                string? fullTextJoin = null;
                 if (terminateAfter is { } stopAfter)
                 {
                     // terminate_after: the index's first stopAfter matches by rowid (insertion order, as a shard
@@ -308,52 +466,79 @@ public sealed partial class LogStore
                     parameters.BindTo(count, index.Info.Name);
                     long found = (long)count.ExecuteScalar()!;
                     terminatedEarly |= found > stopAfter;
-                    matches = Math.Min(found, stopAfter);
+                    matches = planning = Math.Min(found, stopAfter);
                     condition = $"d.rowid IN (SELECT d.rowid FROM {docs} d WHERE {condition} ORDER BY d.rowid LIMIT {stopAfter.ToString(CultureInfo.InvariantCulture)})";
                 }
                 else if (search.Query is MatchAllQuery && search.Snapshot is null)
                 {
                     // Every document matches: the count the writer published with its last commit is exact, while
                     // COUNT(*) walks the whole ts index (26 ms CPU for 400k documents; clients poll _count).
-                    matches = index.Info.DocumentCount;
+                    matches = planning = index.Info.DocumentCount;
                 }
-                else if (FullTextOnly(condition, fts) is { } match && search.TrackTotalHitsUpTo is { } capped)
+                else if (drive is not null)
                 {
-                    // A condition that is one full-text match: FTS5 counts it alone, streaming its row lists and stopping
-                    // at the cap (the join below would first collect every match of the index). Counted a little further
-                    // when a newest-first page may be walked, to tell how dense the matches are.
-                    long upTo = capped + 1L;
-                    if (!countOnly && limit > 0 && sortExpressions.Count > 0 && sortExpressions[0] is ("d.ts", true))
+                    string match = LogQuerySql.ForIndex(drive.Match, fts);
+                    string rest = LogQuerySql.ForIndex(drive.Rest, fts) + frozenRows;
+                    string span = string.Empty;
+                    if (drive.Window is { } window)
                     {
-                        upTo = Math.Max(upTo, Math.Min(DenseEnough(limit, index.Info.DocumentCount), 200_000L));
+                        if (RowSpan(connection, parameters, index, docs, fts, LogQuerySql.ForIndex(window, fts)) is not { } rowSpan)
+                        {
+                            continue; // no row in the range: none matches
+                        }
+
+                        span = rowSpan;
                     }
 
-                    using SqliteCommand count = connection.CreateCommand();
-                    string stop = upTo.ToString(CultureInfo.InvariantCulture);
-                    count.CommandText = $"SELECT COUNT(*) FROM (SELECT rowid FROM {fts} WHERE {fts} MATCH {match} LIMIT {stop})";
-                    parameters.BindTo(count, index.Info.Name);
-                    denseMatches = (long)count.ExecuteScalar()!;
-                    matches = Math.Min(denseMatches, capped + 1L);
+                    // FTS5 drives: its matches stream in rowid order, each row looked up and checked against the rest,
+                    // so a count stops at the budget instead of after every match of the index.
+                    driven = $"{fts} CROSS JOIN {docs} d ON d.rowid = {fts}.rowid WHERE {fts} MATCH {match}{span}"
+                        + (rest == "1" ? string.Empty : " AND " + rest);
+                    long dense = page && after is null && span.Length == 0 && sortExpressions.Count > 0 && sortExpressions[0] is ("d.ts", true)
+                        ? Math.Min(DenseEnough(limit, index.Info.DocumentCount), MaxDenseCount) : 0;
+                    long plan = page && span.Length == 0 ? Math.Max(dense, IndexedSortThreshold) : 0;
+                    if (rest == "1" && span.Length == 0)
+                    {
+                        // The match is the whole condition: FTS5 counts it alone, a little further when the page needs
+                        // to know how dense the matches are.
+                        long? upTo = budget is { } left ? Math.Max(left, plan) : null;
+                        long found = CountFullText(connection, parameters, index, fts, match, upTo);
+                        matches = budget is { } b ? Math.Min(found, b) : found;
+                        planning = denseMatches = found;
+                    }
+                    else
+                    {
+                        matches = budget == 0 ? 0 : Count(connection, parameters, index, $"SELECT 1 FROM {driven}", budget);
+                        planning = matches;
+                        if (plan > 0)
+                        {
+                            // Past the confirmed count, how many rows hold the tokens tells how dense the matches may be
+                            // (the rest confirms them on the page, which falls back when they are not).
+                            planning = denseMatches = plan > matches ? CountFullText(connection, parameters, index, fts, match, plan) : matches;
+                        }
+
+                    }
+
+                    fullTextJoin = driven;
+                    driven = span.Length == 0 ? null : driven;
                 }
                 else
                 {
-                    using SqliteCommand count = connection.CreateCommand();
-                    // Counting stops past the remaining track_total_hits budget (ES's default 10000, then "gte").
-                    count.CommandText = search.TrackTotalHitsUpTo is { } cap
-                        ? $"SELECT COUNT(*) FROM (SELECT 1 FROM {docs} d WHERE {condition} LIMIT {(cap + 1L).ToString(CultureInfo.InvariantCulture)})"
-                        : $"SELECT COUNT(*) FROM {docs} d WHERE {condition}";
-                    parameters.BindTo(count, index.Info.Name);
-                    matches = (long)count.ExecuteScalar()!;
+                    // Counting stops past the remaining track_total_hits budget (ES's default 10000, then "gte"), or
+                    // past what the page's plan needs to know.
+                    long? upTo = budget is { } left ? Math.Max(left, page ? IndexedSortThreshold : 0) : null;
+                    planning = Count(connection, parameters, index, $"SELECT 1 FROM {docs} d WHERE {condition}", upTo);
+                    matches = budget is { } b ? Math.Min(planning, b) : planning;
                 }
 
                 total += matches;
-                if (countOnly || limit == 0)
+                if (!page)
                 {
                     continue;
                 }
 
                 if (after is null && denseMatches >= DenseEnough(limit, index.Info.DocumentCount)
-                    && NewestByProbing(connection, parameters, index, docs, fts, condition, sortExpressions, limit, idKey, rows))
+                    && NewestByProbing(connection, parameters, index, docs, fts, condition, fullTextJoin, sortExpressions, limit, idKey, rows))
                 {
                     continue;
                 }
@@ -365,20 +550,29 @@ public sealed partial class LogStore
                     sql.Append(", ").Append(LogQuerySql.ForIndex(expr, fts));
                 }
 
-                sql.Append(" FROM ").Append(docs).Append(" d ");
-                if (matches >= IndexedSortThreshold && sortExpressions.Count > 0 && sortExpressions[0].Expr == "d.ts")
+                if (driven is not null)
                 {
-                    // SQLite cannot estimate how many rows a full-text match returns and then sorts every match by
-                    // rowid lookups; with many matches, walking the ts index and stopping after the page is far
-                    // cheaper (228k of 300k matches: 310 ms → 46 ms). The count just taken tells which case this is.
-                    sql.Append("INDEXED BY ").Append(docs).Append("_ts ");
+                    // Within a ts range's rows: every match there, from FTS5, sorted (the range bounded their number).
+                    sql.Append(" FROM ").Append(driven);
+                }
+                else
+                {
+                    sql.Append(" FROM ").Append(docs).Append(" d ");
+                    if (planning >= IndexedSortThreshold && byTime)
+                    {
+                        // SQLite cannot estimate how many rows a full-text match returns and then sorts every match by
+                        // rowid lookups; with many matches, walking the ts index and stopping after the page is far
+                        // cheaper (228k of 300k matches: 310 ms → 46 ms). The count just taken tells which case this is.
+                        sql.Append("INDEXED BY ").Append(docs).Append("_ts ");
+                    }
+
+                    sql.Append("WHERE ").Append(condition);
                 }
 
-                sql.Append("WHERE ").Append(condition);
                 if (after is not null)
                 {
                     sql.Append(" AND ").Append(LogQuerySql.ForIndex(LogQuerySql.ForDocOrder(after, index.Id, docKey), fts));
-                    if (firstAfterValue is not null && sortExpressions[0].Expr == "d.ts" && !HasNullTimestamps(connection, docs))
+                    if (driven is null && firstAfterValue is not null && byTime && !HasNullTimestamps(connection, docs))
                     {
                         // The resume point as a range on the ts index, so a page starts there instead of walking every
                         // row before it (300 pages of 1,000 over 300k events: 293 s → 5 s). Rows with no @timestamp
