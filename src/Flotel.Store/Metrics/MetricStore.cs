@@ -370,7 +370,15 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     /// (a chunk can span it without a sample inside).
     /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
-    internal IReadOnlyList<SeriesChunks> SelectChunks(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, CancellationToken cancellationToken = default)
+    internal IReadOnlyList<SeriesChunks> SelectChunks(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, CancellationToken cancellationToken = default) =>
+        SelectChunks(matchers, minT, maxT, int.MaxValue, cancellationToken)!;
+
+    /// <summary>
+    /// As <see cref="SelectChunks(IReadOnlyList{LabelMatcher}, long, long, CancellationToken)"/>, or null as soon as more
+    /// than <paramref name="maxSeries"/> series match (a query's series limit): before any label set or chunk is copied.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
+    internal IReadOnlyList<SeriesChunks>? SelectChunks(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, int maxSeries, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(matchers);
         var selected = new List<SeriesChunks>();
@@ -391,6 +399,11 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
                     {
                         matched.Add((series, null));
                         missed.Add(series);
+                    }
+
+                    if (matched.Count > maxSeries)
+                    {
+                        return null;
                     }
                 }
             }
@@ -510,7 +523,12 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
 
     /// <summary>Label sets of the series matching every matcher whose data overlaps [minT, maxT].</summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
-    public IReadOnlyList<LabelSet> Series(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, CancellationToken cancellationToken = default)
+    public IReadOnlyList<LabelSet> Series(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, CancellationToken cancellationToken = default) =>
+        Series(matchers, minT, maxT, int.MaxValue, cancellationToken)!;
+
+    /// <summary>As <see cref="Series(IReadOnlyList{LabelMatcher}, long, long, CancellationToken)"/>, or null when more than <paramref name="maxSeries"/> match.</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
+    public IReadOnlyList<LabelSet>? Series(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, int maxSeries, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(matchers);
         var result = new List<LabelSet>();
@@ -520,6 +538,11 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
             {
                 if (s.LastT >= minT && s.MinT <= maxT)
                 {
+                    if (result.Count == maxSeries)
+                    {
+                        return null;
+                    }
+
                     result.Add(_index.LabelsOf(s));
                 }
             }
