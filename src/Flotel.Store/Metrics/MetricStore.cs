@@ -370,7 +370,8 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     /// (a chunk can span it without a sample inside).
     /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
-    internal IReadOnlyList<SeriesChunks> SelectChunks(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, CancellationToken cancellationToken = default) =>
+    internal IReadOnlyList<SeriesChunks> SelectChunks(
+        IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, CancellationToken cancellationToken = default) =>
         SelectChunks(matchers, minT, maxT, int.MaxValue, cancellationToken)!;
 
     /// <summary>
@@ -378,7 +379,8 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     /// than <paramref name="maxSeries"/> series match (a query's series limit): before any label set or chunk is copied.
     /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
-    internal IReadOnlyList<SeriesChunks>? SelectChunks(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, int maxSeries, CancellationToken cancellationToken)
+    internal IReadOnlyList<SeriesChunks>? SelectChunks(
+        IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, int maxSeries, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(matchers);
         var selected = new List<SeriesChunks>();
@@ -526,7 +528,10 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     public IReadOnlyList<LabelSet> Series(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, CancellationToken cancellationToken = default) =>
         Series(matchers, minT, maxT, int.MaxValue, cancellationToken)!;
 
-    /// <summary>As <see cref="Series(IReadOnlyList{LabelMatcher}, long, long, CancellationToken)"/>, or null when more than <paramref name="maxSeries"/> match.</summary>
+    /// <summary>
+    /// As <see cref="Series(IReadOnlyList{LabelMatcher}, long, long, CancellationToken)"/>, or null as soon as more than
+    /// <paramref name="maxSeries"/> match.
+    /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
     public IReadOnlyList<LabelSet>? Series(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, int maxSeries, CancellationToken cancellationToken)
     {

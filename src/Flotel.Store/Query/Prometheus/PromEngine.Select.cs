@@ -454,7 +454,8 @@ public sealed partial class PromEngine
 
     /// <summary>A range-vector function over every series of a matrix selector, read from its decoded samples (see SeriesOf).</summary>
     private static void RollupDecoded(
-        PromEvaluation ev, MatrixSelector ms, string function, LabelSet[]? names, long rangeStart, long rangeEnd, long t, double a, double b, List<VectorSample> result)
+        PromEvaluation ev, MatrixSelector ms, string function, LabelSet[]? names, long rangeStart, long rangeEnd, long t, double a, double b,
+        List<VectorSample> result)
     {
         var data = SeriesOf(ev, ms.Selector);
         var cursors = Cursors(ev, ms, data.Count);
@@ -476,7 +477,8 @@ public sealed partial class PromEngine
     /// same: the same windows through the same <see cref="Rollup"/>.
     /// </summary>
     private static void RollupStreamed(
-        PromEvaluation ev, VectorSelector selector, string function, LabelSet[]? names, long rangeStart, long rangeEnd, long t, double a, double b, List<VectorSample> result)
+        PromEvaluation ev, VectorSelector selector, string function, LabelSet[]? names, long rangeStart, long rangeEnd, long t, double a, double b,
+        List<VectorSample> result)
     {
         var chunks = ev.Chunks[selector];
         Sample[]? buffer = null;

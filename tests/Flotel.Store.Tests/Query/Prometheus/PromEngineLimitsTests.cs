@@ -83,7 +83,9 @@ public sealed class PromEngineLimitsTests : IDisposable
         var decoded = (VectorValue)Engine().Instant(PromParser.Parse("last_over_time((sum_over_time(g[10m]))[1m:1m])"), EndMs);
 
         Assert.Equal(Series, streamed.Samples.Count);
-        Assert.Equal(streamed.Samples.OrderBy(s => s.Labels.ToString(), StringComparer.Ordinal), decoded.Samples.OrderBy(s => s.Labels.ToString(), StringComparer.Ordinal));
+        Assert.Equal(
+            streamed.Samples.OrderBy(s => s.Labels.ToString(), StringComparer.Ordinal),
+            decoded.Samples.OrderBy(s => s.Labels.ToString(), StringComparer.Ordinal));
     }
 
     [Fact]
