@@ -26,6 +26,9 @@ namespace Flotel.Store.Query.Prometheus;
 /// Selectors are read from the store once per query for the whole evaluation range (raw chunks, decoded outside the
 /// store's lock), then sliced per step; in a range query a range-vector function over a selector is computed series by
 /// series for every step at once (<c>.Rollup</c>), and a bare one or an aggregation of one is answered from those columns.
+/// A node evaluated only once (an instant query outside subqueries) decodes its selector series by series instead.
+/// Memory is bounded per query by <see cref="MaxSamples"/> (samples held, counted in <see cref="PromEvaluation.Hold"/>)
+/// and <see cref="MaxSeries"/> (series per selector).
 /// The engine holds only the store: everything that belongs to one query (its time range, what it read, its caches,
 /// its cancellation) lives in a <see cref="PromEvaluation"/>, made by the <c>Instant</c> and <c>Range</c> entry points and
 /// passed down the evaluation, as VictoriaMetrics passes its evalConfig. The code is split by expression kind:
