@@ -38,7 +38,8 @@ internal static class CheckConfig
                 $"data {options.DataDirectory}, queue up to {options.QueueMaxMiB} MiB, index {options.IndexPattern}, logs kept {options.LogRetentionDays} d, metrics kept {options.MetricRetentionDays} d"));
             output.WriteLine($"auth: ingest {Describe(options.IngestAuth)}, query {Describe(options.QueryAuth)}");
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"queries: up to {options.QueryMaxConcurrency} at once, each at most {options.QueryTimeout.TotalSeconds} s (waiting included)"));
+                $"queries: up to {options.QueryMaxConcurrency} at once, each at most {options.QueryTimeout.TotalSeconds} s (waiting included)"
+                + $", PromQL at most {options.QueryMaxSamples} samples held and {options.QueryMaxSeries} series per selector"));
         }
 
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{errors} errors, {warnings} warnings"));

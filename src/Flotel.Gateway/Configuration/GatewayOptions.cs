@@ -1,4 +1,5 @@
 using Flotel.Store.Metrics;
+using Flotel.Store.Query.Prometheus;
 
 namespace Flotel.Gateway.Configuration;
 
@@ -129,6 +130,30 @@ public sealed class GatewayOptions
     /// <summary>Each query may hold a large result in memory, and a gateway has a few cores: hence the upper bound.</summary>
     [ConfigKey("query.maxConcurrency", "queries evaluated at once (Prometheus's `--query.max-concurrency`); one gate shared by `/api/v1/query`, `query_range`, `series`, `labels`, `label/…/values`, `_search` (each search of an `_msearch` in turn) and `_count`. A query over the limit waits for a slot, within its `query.timeout`", Unit = "queries", Min = 1, Max = 1024)]
     public int QueryMaxConcurrency { get; set; } = 20;
+
+    /// <summary>Prometheus's <c>--query.max-samples</c>, with its default (<see cref="PromEngine.DefaultMaxSamples"/>).</summary>
+    [ConfigKey(
+        "query.maxSamples",
+        "most samples one PromQL query may hold in memory at once (Prometheus's `--query.max-samples`, same default): samples read " +
+        "from the store, points of intermediate results and of the answer, counted as Prometheus counts them (16 bytes each decoded: " +
+        "800 MB at the default). Over it the query is answered 422 " +
+        "`{\"status\":\"error\",\"errorType\":\"execution\",\"error\":\"query processing would load too many samples into memory in " +
+        "query execution\"}`, as Prometheus, and counted in `flotel_query_refused_total{limit=\"samples\"}`. See \"Query limits\" " +
+        "below",
+        Unit = "samples", Min = 1)]
+    public long QueryMaxSamples { get; set; } = PromEngine.DefaultMaxSamples;
+
+    /// <summary>No Prometheus equivalent: what a selector costs per series, whatever its samples (<see cref="PromEngine.DefaultMaxSeries"/>).</summary>
+    [ConfigKey(
+        "query.maxSeries",
+        "most series one PromQL selector or one `/api/v1/series` request may read from the metric store. Each costs memory however " +
+        "few samples it has (its labels, a copy of its chunks: about 0.55 KiB of managed heap while the query runs, docs/benchmarks.md " +
+        "\"PromQL over every series\"), which `query.maxSamples` does not bound. The default is the default `store.metrics.maxSeries`, " +
+        "so a query over every series still answers; it matters when that is raised. Over it: 422 `errorType` `execution` " +
+        "\"query processing would load too many series into memory in query execution\", counted in " +
+        "`flotel_query_refused_total{limit=\"series\"}`",
+        Unit = "series", Min = 1)]
+    public int QueryMaxSeries { get; set; } = PromEngine.DefaultMaxSeries;
 
     /// <summary>How the Prometheus API spells label names outside <c>[a-zA-Z_][a-zA-Z0-9_]*</c>.</summary>
     [ConfigKey("query.prometheus.labelNames", "how the Prometheus API spells label names outside the classic `[a-zA-Z_][a-zA-Z0-9_]*` (Flotta's `metric-source`): `utf8` answers them as stored; `sanitize` answers them in Prometheus 3's `underscores` form (`metric_source`) for clients that refuse other names (promtool 2.x), and accepts that spelling in matchers and label lists. See \"Prometheus API\" below")]

@@ -380,6 +380,8 @@ public sealed partial class GatewayHost : IAsyncDisposable
         {
             Metadata = metadata,
             LabelNames = options.PrometheusLabelNames,
+            MaxSamples = options.QueryMaxSamples,
+            MaxSeries = options.QueryMaxSeries,
             StartTime = time.GetUtcNow(),
             StorageRetention = options.MetricRetentionDays > 0 ? options.MetricRetentionDays.ToString(System.Globalization.CultureInfo.InvariantCulture) + "d" : "36500d",
         });

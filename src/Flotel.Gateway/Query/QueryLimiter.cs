@@ -9,8 +9,9 @@ namespace Flotel.Gateway.Query;
 /// counts against its time, as in Prometheus's engine (its deadline is set before it queues). Each query is a
 /// <see cref="QueryRun"/>, whose token stops it when its time is up or its client disconnects.
 /// Counted in <c>/metrics</c>: <c>flotel_query_running</c>, <c>flotel_query_waiting</c>,
-/// <c>flotel_query_max_concurrency</c>, <c>flotel_query_requests_total{api,result}</c> and
-/// <c>flotel_query_duration_seconds_total{api}</c>. Thread-safe.
+/// <c>flotel_query_max_concurrency</c>, <c>flotel_query_requests_total{api,result}</c>,
+/// <c>flotel_query_duration_seconds_total{api}</c> and <c>flotel_query_refused_total{api,limit}</c> (queries refused for
+/// going over a memory limit, <c>query.maxSamples</c> or <c>query.maxSeries</c>). Thread-safe.
 /// </summary>
 #pragma warning disable CA1001 // SemaphoreSlim holds nothing to dispose unless its AvailableWaitHandle is used, which it never is here; the limiter lives as long as the HTTP listener.
 internal sealed class QueryLimiter
@@ -25,7 +26,14 @@ internal sealed class QueryLimiter
     /// <summary>The <c>api</c> label values; each has its series from the start, so a rate over them never starts from absent.</summary>
     public static readonly IReadOnlyList<string> Apis = ["query", "query_range", "series", "labels", "label_values", "search", "count"];
 
+    /// <summary>The memory limits a query can be refused for (<c>limit</c> label), and the APIs that apply each.</summary>
+    public static readonly IReadOnlyList<(string Api, string Limit)> MemoryLimits =
+        [("query", "samples"), ("query", "series"), ("query_range", "samples"), ("query_range", "series"), ("series", "series")];
+
     private static readonly QueryOutcome[] Outcomes = Enum.GetValues<QueryOutcome>();
+
+    // Per (api, limit) of MemoryLimits: the queries refused for it.
+    private readonly Dictionary<(string Api, string Limit), Counter> _refused = [];
 
     // Free slots; a query holds one from QueryRun.StartAsync until it is disposed.
     private readonly SemaphoreSlim _slots;
@@ -68,6 +76,13 @@ internal sealed class QueryLimiter
                 "flotel_query_duration_seconds_total", "Time query API requests took, from arrival to answer (waiting included), by API.",
                 () => Time.GetElapsedTime(0, Interlocked.Read(ref ticks[0])).TotalSeconds, ("api", api));
         }
+
+        foreach (var (api, limit) in MemoryLimits)
+        {
+            _refused[(api, limit)] = metrics.Counter(
+                "flotel_query_refused_total", "Queries refused for going over a memory limit (samples: query.maxSamples, series: query.maxSeries), by API.",
+                ("api", api), ("limit", limit));
+        }
     }
 
     /// <summary>Longest a query may take, waiting included (<c>query.timeout</c>); a request may ask for less.</summary>
@@ -95,6 +110,18 @@ internal sealed class QueryLimiter
 
         return new QueryRun(this, api, requestAborted);
     }
+
+    /// <summary>Counts a query of <paramref name="api"/> refused for going over <paramref name="limit"/> (one of <see cref="MemoryLimits"/>).</summary>
+    public void CountRefused(string api, string limit)
+    {
+        if (_refused.TryGetValue((api, limit), out var counter))
+        {
+            counter.Increment();
+        }
+    }
+
+    /// <summary>Queries of <paramref name="api"/> refused for going over <paramref name="limit"/> (tests, status views).</summary>
+    public long Refused(string api, string limit) => _refused.TryGetValue((api, limit), out var counter) ? counter.Value : 0;
 
     /// <summary>Count of <paramref name="outcome"/> for <paramref name="api"/> (tests, status views).</summary>
     public long Count(string api, QueryOutcome outcome) => _apis[api].Outcomes[(int)outcome].Value;

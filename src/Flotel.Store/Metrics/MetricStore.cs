@@ -420,7 +420,17 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     /// (a chunk can span it without a sample inside).
     /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
-    internal IReadOnlyList<SeriesChunks> SelectChunks(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, CancellationToken cancellationToken = default)
+    internal IReadOnlyList<SeriesChunks> SelectChunks(
+        IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, CancellationToken cancellationToken = default) =>
+        SelectChunks(matchers, minT, maxT, int.MaxValue, cancellationToken)!;
+
+    /// <summary>
+    /// As <see cref="SelectChunks(IReadOnlyList{LabelMatcher}, long, long, CancellationToken)"/>, or null as soon as more
+    /// than <paramref name="maxSeries"/> series match (a query's series limit): before any label set or chunk is copied.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
+    internal IReadOnlyList<SeriesChunks>? SelectChunks(
+        IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, int maxSeries, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(matchers);
         var selected = new List<SeriesChunks>();
@@ -433,7 +443,11 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
             {
                 if (series.LastT >= minT && series.MinT <= maxT)
                 {
-                    if (_cache.TryGet(series.Id, minT, out var cached))
+                    if (HeadHoldsRange(series, minT))
+                    {
+                        matched.Add((series, [])); // no stored row can hold a sample of the range (see HeadHoldsRange)
+                    }
+                    else if (_cache.TryGet(series.Id, minT, out var cached))
                     {
                         matched.Add((series, cached));
                     }
@@ -441,6 +455,11 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
                     {
                         matched.Add((series, null));
                         missed.Add(series);
+                    }
+
+                    if (matched.Count > maxSeries)
+                    {
+                        return null;
                     }
                 }
             }
@@ -478,6 +497,18 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
 
         return selected;
     }
+
+    /// <summary>
+    /// guarded: whether every sample of <paramref name="series"/> from <paramref name="minT"/> on is in its head, so a
+    /// read needs none of its stored rows: the head starts at or before minT, or holds the series' oldest sample
+    /// (<see cref="MemSeries.MinT"/>). Closed chunks end before the head starts (samples come in time order), and the
+    /// stored snapshot of the head itself is skipped by the read anyway. A series written for less than a chunk's span
+    /// — every series of a young fleet — then costs a query no database row, no lookup entry and no cache entry: reading
+    /// and dropping those rows was most of what a query over a million such series held. A spilled head
+    /// (<see cref="MemSeries.SpilledCount"/>) never qualifies: its first samples are only in its row.
+    /// </summary>
+    private static bool HeadHoldsRange(MemSeries series, long minT) =>
+        series.SpilledCount == 0 && series.Head is { Count: > 0 } head && (head.FirstTimestamp <= minT || series.MinT >= head.FirstTimestamp);
 
     /// <summary>
     /// guarded: the stored chunks overlapping [minT, maxT] of series the cache did not have (oldest first, by series
@@ -562,7 +593,15 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
 
     /// <summary>Label sets of the series matching every matcher whose data overlaps [minT, maxT].</summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
-    public IReadOnlyList<LabelSet> Series(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, CancellationToken cancellationToken = default)
+    public IReadOnlyList<LabelSet> Series(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, CancellationToken cancellationToken = default) =>
+        Series(matchers, minT, maxT, int.MaxValue, cancellationToken)!;
+
+    /// <summary>
+    /// As <see cref="Series(IReadOnlyList{LabelMatcher}, long, long, CancellationToken)"/>, or null as soon as more than
+    /// <paramref name="maxSeries"/> match.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
+    public IReadOnlyList<LabelSet>? Series(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, int maxSeries, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(matchers);
         var result = new List<LabelSet>();
@@ -572,6 +611,11 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
             {
                 if (s.LastT >= minT && s.MinT <= maxT)
                 {
+                    if (result.Count == maxSeries)
+                    {
+                        return null;
+                    }
+
                     result.Add(_index.LabelsOf(s));
                 }
             }

@@ -57,9 +57,12 @@ public static partial class PrometheusApi
         options ??= new PrometheusApiOptions();
         var view = options.LabelNames == PrometheusLabelNames.Sanitize ? new LabelNameView(store, time) : null;
         string[] methods = ["GET", "POST"];
-        routes.MapMethods("/api/v1/query", methods, ctx => Handle(ctx, limits, metrics, "query", (w, spill, run) => QueryAsync(ctx, w, spill, run, store, time, view)));
-        routes.MapMethods("/api/v1/query_range", methods, ctx => Handle(ctx, limits, metrics, "query_range", (w, spill, run) => QueryRangeAsync(ctx, w, spill, run, store, view)));
-        routes.MapMethods("/api/v1/series", methods, ctx => Handle(ctx, limits, metrics, "series", (w, _, run) => SeriesAsync(ctx, w, run, store, view)));
+        routes.MapMethods("/api/v1/query", methods, ctx =>
+            Handle(ctx, limits, metrics, "query", (w, spill, run) => QueryAsync(ctx, w, spill, run, store, time, view, options)));
+        routes.MapMethods("/api/v1/query_range", methods, ctx =>
+            Handle(ctx, limits, metrics, "query_range", (w, spill, run) => QueryRangeAsync(ctx, w, spill, run, store, view, options)));
+        routes.MapMethods("/api/v1/series", methods, ctx =>
+            Handle(ctx, limits, metrics, "series", (w, spill, run) => SeriesAsync(ctx, w, spill, run, store, view, options.MaxSeries)));
         routes.MapMethods("/api/v1/labels", methods, ctx => Handle(ctx, limits, metrics, "labels", (w, _, run) => LabelsAsync(ctx, w, run, store, view)));
         routes.MapMethods("/api/v1/label/{name}/values", methods, ctx => Handle(ctx, limits, metrics, "label_values", (w, _, run) => LabelValuesAsync(ctx, w, run, store, view)));
         MapStatusApi(routes, metrics, time, options);
@@ -109,6 +112,10 @@ public static partial class PrometheusApi
         catch (PromQueryException ex) when (!spill.Started)
         {
             error = ex;
+            if (ex.Limit is { } limit)
+            {
+                limits.CountRefused(api, limit);
+            }
         }
         catch (Exception ex) when (run.IsStop(ex))
         {
@@ -298,14 +305,15 @@ public static partial class PrometheusApi
         return TimeSpan.FromMilliseconds(ms);
     }
 
-    private static async Task QueryAsync(HttpContext ctx, Utf8JsonWriter w, ResponseSpill spill, QueryRun run, MetricStore store, TimeProvider time, LabelNameView? view)
+    private static async Task QueryAsync(
+        HttpContext ctx, Utf8JsonWriter w, ResponseSpill spill, QueryRun run, MetricStore store, TimeProvider time, LabelNameView? view, PrometheusApiOptions options)
     {
         var expr = ParseQuery(await SingleAsync(ctx, "query").ConfigureAwait(false));
         expr = view?.ToStored(expr) ?? expr;
         var t = await TimeParamAsync(ctx, "time", time.GetUtcNow().ToUnixTimeMilliseconds()).ConfigureAwait(false);
         var timeout = await TimeoutParamAsync(ctx).ConfigureAwait(false);
         await run.StartAsync(timeout, EvaluationStage).ConfigureAwait(false);
-        var engine = new PromEngine(store, run.Token);
+        var engine = new PromEngine(store, run.Token) { MaxSamples = options.MaxSamples, MaxSeries = options.MaxSeries };
         var value = engine.Instant(expr, t);
         w.WriteStartObject();
         switch (value)
@@ -371,7 +379,8 @@ public static partial class PrometheusApi
         }
     }
 
-    private static async Task QueryRangeAsync(HttpContext ctx, Utf8JsonWriter w, ResponseSpill spill, QueryRun run, MetricStore store, LabelNameView? view)
+    private static async Task QueryRangeAsync(
+        HttpContext ctx, Utf8JsonWriter w, ResponseSpill spill, QueryRun run, MetricStore store, LabelNameView? view, PrometheusApiOptions options)
     {
         var query = await SingleAsync(ctx, "query").ConfigureAwait(false);
         var start = await TimeParamAsync(ctx, "start", long.MinValue).ConfigureAwait(false);
@@ -411,7 +420,7 @@ public static partial class PrometheusApi
         var expr = ParseQuery(query);
         expr = view?.ToStored(expr) ?? expr;
         await run.StartAsync(timeout, EvaluationStage).ConfigureAwait(false);
-        var engine = new PromEngine(store, run.Token);
+        var engine = new PromEngine(store, run.Token) { MaxSamples = options.MaxSamples, MaxSeries = options.MaxSeries };
         var result = engine.Range(expr, start, end, step);
         w.WriteStartObject();
         w.WriteString("resultType", "matrix");
@@ -456,7 +465,12 @@ public static partial class PrometheusApi
         }
     }
 
-    private static async Task SeriesAsync(HttpContext ctx, Utf8JsonWriter w, QueryRun run, MetricStore store, LabelNameView? view)
+    /// <summary>
+    /// <c>/api/v1/series</c>: at most <paramref name="maxSeries"/> series in all (<c>query.maxSeries</c>; a larger answer is
+    /// refused as a selector over as many series is), written in pieces (one label set is a few hundred bytes of JSON).
+    /// </summary>
+    private static async Task SeriesAsync(
+        HttpContext ctx, Utf8JsonWriter w, ResponseSpill spill, QueryRun run, MetricStore store, LabelNameView? view, int maxSeries)
     {
         var sets = await MatchersAsync(ctx, view).ConfigureAwait(false);
         if (sets.Count == 0)
@@ -471,12 +485,18 @@ public static partial class PrometheusApi
         var all = new List<LabelSet>();
         foreach (var matchers in sets)
         {
-            foreach (var labels in store.Series(matchers, start, end, run.Token))
+            var series = store.Series(matchers, start, end, maxSeries, run.Token) ?? throw PromQueryException.TooManySeries();
+            foreach (var labels in series)
             {
                 if (seen.Add(labels))
                 {
                     all.Add(labels);
                 }
+            }
+
+            if (all.Count > maxSeries)
+            {
+                throw PromQueryException.TooManySeries();
             }
         }
 
@@ -485,6 +505,7 @@ public static partial class PrometheusApi
         foreach (var labels in all)
         {
             WriteLabels(w, labels, view);
+            await spill.SpillAsync(w).ConfigureAwait(false);
         }
 
         w.WriteEndArray();

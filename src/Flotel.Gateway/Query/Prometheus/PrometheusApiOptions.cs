@@ -1,4 +1,5 @@
 using Flotel.Store.Metrics;
+using Flotel.Store.Query.Prometheus;
 
 namespace Flotel.Gateway.Query.Prometheus;
 
@@ -13,6 +14,15 @@ public sealed class PrometheusApiOptions
 
     /// <summary>When the gateway started (<c>runtimeinfo.startTime</c>, <c>lastConfigTime</c>); null: when the routes were mapped.</summary>
     public DateTimeOffset? StartTime { get; init; }
+
+    /// <summary><c>query.maxSamples</c>: <see cref="PromEngine.MaxSamples"/> of every PromQL query.</summary>
+    public long MaxSamples { get; init; } = PromEngine.DefaultMaxSamples;
+
+    /// <summary>
+    /// <c>query.maxSeries</c>: <see cref="PromEngine.MaxSeries"/> of every PromQL query, and the most series one
+    /// <c>/api/v1/series</c> answers.
+    /// </summary>
+    public int MaxSeries { get; init; } = PromEngine.DefaultMaxSeries;
 
     /// <summary><c>runtimeinfo.storageRetention</c>, in Prometheus's spelling (<c>15d</c>).</summary>
     public string StorageRetention { get; init; } = string.Empty;

@@ -195,6 +195,11 @@ public sealed partial class PromEngine
 
     private static LabelSet GroupingLabels(LabelSet labels, IReadOnlyList<string> grouping, bool without)
     {
+        if (grouping.Count == 0 && !without)
+        {
+            return LabelSet.Empty; // sum(x): one group, and no list per input series to find that out
+        }
+
         var kept = new List<Label>(labels.Count);
         foreach (var l in labels)
         {

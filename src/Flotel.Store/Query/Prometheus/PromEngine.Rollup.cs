@@ -73,6 +73,9 @@ public sealed partial class PromEngine
 
         var steps = (int)stepCount;
 
+        // Every cell is a point held for the rest of the query (Prometheus counts the points of a range result so).
+        ev.Hold(chunks.Count * stepCount);
+
         // Decoded already (another node reads the same selector) or now, series by series into a reused buffer.
         var data = ev.Data.GetValueOrDefault(ms.Selector);
         var values = new double[chunks.Count][];
@@ -459,6 +462,7 @@ public sealed partial class PromEngine
     private static List<(LabelSet Labels, List<Sample> Points)> AggregateColumns(PromEvaluation ev, AggregateOp op, RollupColumns columns, int[] groupOf, List<LabelSet> keys, int steps)
     {
         var cells = keys.Count * steps;
+        ev.Hold(cells);
         var count = new double[cells];
         var value = new double[cells];
         var mean = new double[cells];

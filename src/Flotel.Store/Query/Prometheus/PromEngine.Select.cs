@@ -1,3 +1,4 @@
+using System.Buffers;
 using Flotel.Model.Metrics;
 using Flotel.Store.Metrics;
 
@@ -60,7 +61,9 @@ public sealed partial class PromEngine
         if (!ev.Chunks.ContainsKey(vs))
         {
             // Label order, as Prometheus's storage returns series: sort's ties and topk's ties depend on input order.
-            var selected = new List<SeriesChunks>(ev.Store.SelectChunks(vs.Matchers, startMs - vs.OffsetMs - windowMs, endMs - vs.OffsetMs, ev.CancellationToken));
+            var chunks = ev.Store.SelectChunks(vs.Matchers, startMs - vs.OffsetMs - windowMs, endMs - vs.OffsetMs, ev.MaxSeries, ev.CancellationToken)
+                ?? throw PromQueryException.TooManySeries();
+            var selected = new List<SeriesChunks>(chunks);
             selected.Sort(static (a, b) => CompareLabels(a.Labels, b.Labels));
             ev.Chunks[vs] = selected;
             foreach (var series in selected)
@@ -93,7 +96,11 @@ public sealed partial class PromEngine
         {
             try
             {
-                Parallel.For(0, chunks.Count, new ParallelOptions { CancellationToken = ev.CancellationToken }, k => decoded[k] = new SeriesSamples(chunks[k].Labels, chunks[k].Decode()));
+                Parallel.For(0, chunks.Count, new ParallelOptions { CancellationToken = ev.CancellationToken }, k =>
+                {
+                    decoded[k] = new SeriesSamples(chunks[k].Labels, chunks[k].Decode());
+                    ev.Hold(decoded[k].Samples.Length);
+                });
             }
             catch (AggregateException ex) when (ex.InnerExceptions.Count > 0)
             {
@@ -106,6 +113,7 @@ public sealed partial class PromEngine
             {
                 ev.CheckCanceled(k);
                 decoded[k] = new SeriesSamples(chunks[k].Labels, chunks[k].Decode());
+                ev.Hold(decoded[k].Samples.Length);
             }
         }
 
@@ -124,11 +132,69 @@ public sealed partial class PromEngine
         return result;
     }
 
+    /// <summary>
+    /// Whether the node being evaluated is evaluated only once in the query (an instant query, outside any subquery):
+    /// then a selector it reads need not stay decoded for later steps, and is decoded series by series instead
+    /// (<see cref="DecodeOne"/>), unless another node decoded it already.
+    /// </summary>
+    private static bool Streams(PromEvaluation ev, VectorSelector vs) => ev.StepMs == 0 && ev.SubqueryDepth == 0 && !ev.Data.ContainsKey(vs);
+
+    /// <summary>
+    /// One series' samples in its selector's range, decoded into <paramref name="buffer"/> (rented from the shared pool,
+    /// replaced by a larger one when short; the caller returns it): an instant query over a million series then holds
+    /// one series' samples at a time instead of every series' array at once.
+    /// </summary>
+    private static ReadOnlySpan<Sample> DecodeOne(SeriesChunks chunks, ref Sample[]? buffer)
+    {
+        if (buffer is null || buffer.Length < chunks.MaxSamples)
+        {
+            if (buffer is not null)
+            {
+                ArrayPool<Sample>.Shared.Return(buffer);
+            }
+
+            buffer = ArrayPool<Sample>.Shared.Rent(Math.Max(chunks.MaxSamples, 16));
+        }
+
+        return buffer.AsSpan(0, chunks.DecodeInto(buffer));
+    }
+
     /// <summary>Each series' newest sample in the lookback window, with its timestamp (for <c>timestamp()</c>).</summary>
     private static List<(LabelSet Labels, double Value, long TimestampMs)> SelectInstantWithTime(PromEvaluation ev, VectorSelector vs, long t)
     {
         var refTime = ev.TimeAt(vs.At, t) - vs.OffsetMs;
         var result = new List<(LabelSet, double, long)>();
+        if (Streams(ev, vs))
+        {
+            var chunks = ev.Chunks[vs];
+            Sample[]? buffer = null;
+            try
+            {
+                for (var k = 0; k < chunks.Count; k++)
+                {
+                    ev.CheckCanceled(k);
+                    var samples = DecodeOne(chunks[k], ref buffer);
+                    var cursor = 0;
+                    var i = LastAtOrBefore(samples, refTime, ref cursor);
+                    if (i >= 0 && samples[i].TimestampMs >= refTime - ev.LookbackMs && !samples[i].IsStaleMarker)
+                    {
+                        result.Add((chunks[k].Labels, samples[i].Value, samples[i].TimestampMs));
+                    }
+                }
+            }
+            finally
+            {
+                if (buffer is not null)
+                {
+                    ArrayPool<Sample>.Shared.Return(buffer);
+                }
+            }
+
+            // The vector is held instead of the series' samples (Prometheus counts one sample per series selected).
+            ev.Hold(result.Count);
+            return result;
+        }
+
         var data = SeriesOf(ev, vs);
         if (!ev.InstantCursors.TryGetValue(vs, out var cursors))
         {
@@ -354,16 +420,13 @@ public sealed partial class PromEngine
                 return result;
             }
 
-            var data = SeriesOf(ev, ms.Selector);
-            var cursors = Cursors(ev, ms, data.Count);
-            for (var k = 0; k < data.Count; k++)
+            if (Streams(ev, ms.Selector))
             {
-                ev.CheckCanceled(k);
-                var samples = Window(data[k].Samples, rangeStart, rangeEnd, ref cursors[k]);
-                if (!samples.IsEmpty && Rollup(function, samples, rangeStart, rangeEnd, t, a, b) is { } v)
-                {
-                    result.Add(new VectorSample(names is null ? data[k].Labels : names[k], v));
-                }
+                RollupStreamed(ev, ms.Selector, function, names, rangeStart, rangeEnd, t, a, b, result);
+            }
+            else
+            {
+                RollupDecoded(ev, ms, function, names, rangeStart, rangeEnd, t, a, b, result);
             }
         }
         else
@@ -387,6 +450,61 @@ public sealed partial class PromEngine
         }
 
         return result;
+    }
+
+    /// <summary>A range-vector function over every series of a matrix selector, read from its decoded samples (see SeriesOf).</summary>
+    private static void RollupDecoded(
+        PromEvaluation ev, MatrixSelector ms, string function, LabelSet[]? names, long rangeStart, long rangeEnd, long t, double a, double b,
+        List<VectorSample> result)
+    {
+        var data = SeriesOf(ev, ms.Selector);
+        var cursors = Cursors(ev, ms, data.Count);
+        for (var k = 0; k < data.Count; k++)
+        {
+            ev.CheckCanceled(k);
+            var samples = Window(data[k].Samples, rangeStart, rangeEnd, ref cursors[k]);
+            if (!samples.IsEmpty && Rollup(function, samples, rangeStart, rangeEnd, t, a, b) is { } v)
+            {
+                result.Add(new VectorSample(names is null ? data[k].Labels : names[k], v));
+            }
+        }
+    }
+
+    /// <summary>
+    /// A range-vector function over every series of a selector evaluated once (<see cref="Streams"/>), each series decoded
+    /// into one reused buffer: <c>sum(count_over_time({job=~".+"}[10m]))</c> over a million series held every series'
+    /// samples decoded at once (16 bytes each) only to keep one number per series. The values and their order are the
+    /// same: the same windows through the same <see cref="Rollup"/>.
+    /// </summary>
+    private static void RollupStreamed(
+        PromEvaluation ev, VectorSelector selector, string function, LabelSet[]? names, long rangeStart, long rangeEnd, long t, double a, double b,
+        List<VectorSample> result)
+    {
+        var chunks = ev.Chunks[selector];
+        Sample[]? buffer = null;
+        try
+        {
+            for (var k = 0; k < chunks.Count; k++)
+            {
+                ev.CheckCanceled(k);
+                var cursor = 0;
+                var samples = Window(DecodeOne(chunks[k], ref buffer), rangeStart, rangeEnd, ref cursor);
+                if (!samples.IsEmpty && Rollup(function, samples, rangeStart, rangeEnd, t, a, b) is { } v)
+                {
+                    result.Add(new VectorSample(names is null ? chunks[k].Labels : names[k], v));
+                }
+            }
+        }
+        finally
+        {
+            if (buffer is not null)
+            {
+                ArrayPool<Sample>.Shared.Return(buffer);
+            }
+        }
+
+        // Prometheus counts a series' window while the function reads it, then only its result.
+        ev.Hold(result.Count);
     }
 
     /// <summary>One range-vector function over one series' window (not empty); null when it gives no value.</summary>
@@ -477,7 +595,8 @@ public sealed partial class PromEngine
 
         foreach (var time in expired ?? [])
         {
-            cache.Remove(time);
+            cache.Remove(time, out var gone);
+            ev.Release(gone!.Count);
         }
 
         // Counted steps, not time += step: near the end of the time line the sum would wrap around and never pass the end.
@@ -500,6 +619,7 @@ public sealed partial class PromEngine
                     ev.SubqueryDepth--;
                 }
 
+                ev.Hold(vector.Count); // kept while the step is in the window (released above when it leaves)
                 cache[time] = vector;
             }
 

@@ -26,6 +26,9 @@ namespace Flotel.Store.Query.Prometheus;
 /// Selectors are read from the store once per query for the whole evaluation range (raw chunks, decoded outside the
 /// store's lock), then sliced per step; in a range query a range-vector function over a selector is computed series by
 /// series for every step at once (<c>.Rollup</c>), and a bare one or an aggregation of one is answered from those columns.
+/// A node evaluated only once (an instant query outside subqueries) decodes its selector series by series instead.
+/// Memory is bounded per query by <see cref="MaxSamples"/> (samples held, counted in <see cref="PromEvaluation.Hold"/>)
+/// and <see cref="MaxSeries"/> (series per selector).
 /// The engine holds only the store: everything that belongs to one query (its time range, what it read, its caches,
 /// its cancellation) lives in a <see cref="PromEvaluation"/>, made by the <c>Instant</c> and <c>Range</c> entry points and
 /// passed down the evaluation, as VictoriaMetrics passes its evalConfig. The code is split by expression kind:
@@ -65,7 +68,32 @@ public sealed partial class PromEngine(MetricStore store, CancellationToken canc
     /// </summary>
     public const long MaxSubquerySamples = 10_000_000;
 
+    /// <summary>Prometheus's <c>--query.max-samples</c> default.</summary>
+    public const long DefaultMaxSamples = 50_000_000;
+
+    /// <summary>
+    /// Default of <see cref="MaxSeries"/>: twice the million series of a large fleet, so <c>count({__name__=~".+"})</c>
+    /// over such a store still answers, while a selector over more series — which costs memory per series (its labels,
+    /// its chunks) however few samples each holds, and which the sample limit alone lets through — is refused.
+    /// </summary>
+    public const int DefaultMaxSeries = 2_000_000;
+
     private long _samplesLoaded;
+
+    /// <summary>
+    /// Most samples one query may hold in memory at once (Prometheus's <c>--query.max-samples</c>), counted as Prometheus
+    /// counts them: the samples read from the store (decoded for the whole query range; a rollup of an instant query
+    /// decodes series by series and holds only its results), every cell of a range query's per-series rollup columns,
+    /// every point of the answer as it accumulates, and every cached step of a subquery while it is in its window.
+    /// Over it, the query fails with Prometheus's execution error (422).
+    /// </summary>
+    public long MaxSamples { get; init; } = DefaultMaxSamples;
+
+    /// <summary>
+    /// Most series one selector may read from the store; over it, the query fails with an execution error (422) before
+    /// any chunk is copied.
+    /// </summary>
+    public int MaxSeries { get; init; } = DefaultMaxSeries;
 
     /// <summary>Samples the queries of this engine read from the store (their prefetched series), in total.</summary>
     public long SamplesLoaded => Interlocked.Read(ref _samplesLoaded);
@@ -77,7 +105,7 @@ public sealed partial class PromEngine(MetricStore store, CancellationToken canc
     public PromValue Instant(PromExpr expr, long timeMs, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(expr);
-        var ev = new PromEvaluation(store, timeMs, timeMs, 0, cancellation);
+        var ev = new PromEvaluation(store, timeMs, timeMs, 0, cancellation) { MaxSamples = MaxSamples, MaxSeries = MaxSeries };
         try
         {
             Prefetch(ev, expr, timeMs, timeMs);
@@ -97,7 +125,7 @@ public sealed partial class PromEngine(MetricStore store, CancellationToken canc
     public List<(LabelSet Labels, List<Sample> Points)> Range(PromExpr expr, long startMs, long endMs, long stepMs, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(expr);
-        var ev = new PromEvaluation(store, startMs, endMs, stepMs, cancellation);
+        var ev = new PromEvaluation(store, startMs, endMs, stepMs, cancellation) { MaxSamples = MaxSamples, MaxSeries = MaxSeries };
         try
         {
             return RangeSteps(ev, expr);
@@ -135,11 +163,15 @@ public sealed partial class PromEngine(MetricStore store, CancellationToken canc
             var value = Eval(ev, expr, t);
             if (value is ScalarValue s)
             {
+                ev.Hold(1);
                 Add(series, LabelSet.Empty, t, s.Value);
             }
             else
             {
-                foreach (var v in ((VectorValue)value).Samples)
+                // The answer's points stay until it is written: they count against the limit as they accumulate.
+                var samples = ((VectorValue)value).Samples;
+                ev.Hold(samples.Count);
+                foreach (var v in samples)
                 {
                     Add(series, v.Labels, t, v.Value);
                 }
@@ -281,6 +313,12 @@ public sealed partial class PromEngine(MetricStore store, CancellationToken canc
     /// </summary>
     private static LabelSet Derived(PromEvaluation ev, PromExpr node, int kind, LabelSet labels)
     {
+        if (ev.StepMs == 0 && ev.SubqueryDepth == 0)
+        {
+            // Evaluated once (an instant query): a cache would only keep an entry per input series until the query ends.
+            return Derive(node, kind, labels);
+        }
+
         if (!ev.DerivedLabels.TryGetValue((node, kind), out var cache))
         {
             cache = [];
@@ -289,18 +327,20 @@ public sealed partial class PromEngine(MetricStore store, CancellationToken canc
 
         if (!cache.TryGetValue(labels, out var derived))
         {
-            derived = kind switch
-            {
-                MatchSignature => Signature(labels, (Binary)node),
-                LabelsWithoutName => DropMetricName(labels),
-                GroupKey => GroupingLabels(labels, ((Aggregate)node).Grouping, ((Aggregate)node).Without),
-                _ => OneToOneOutput(kind == OneToOneLabelsWithoutName ? DropMetricName(labels) : labels, (Binary)node),
-            };
+            derived = Derive(node, kind, labels);
             cache[labels] = derived;
         }
 
         return derived;
     }
+
+    private static LabelSet Derive(PromExpr node, int kind, LabelSet labels) => kind switch
+    {
+        MatchSignature => Signature(labels, (Binary)node),
+        LabelsWithoutName => DropMetricName(labels),
+        GroupKey => GroupingLabels(labels, ((Aggregate)node).Grouping, ((Aggregate)node).Without),
+        _ => OneToOneOutput(kind == OneToOneLabelsWithoutName ? DropMetricName(labels) : labels, (Binary)node),
+    };
 
     internal static LabelSet DropMetricName(LabelSet labels)
     {

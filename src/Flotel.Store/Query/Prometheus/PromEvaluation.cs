@@ -30,6 +30,37 @@ internal sealed class PromEvaluation(MetricStore store, long startMs, long endMs
 
     public CancellationToken CancellationToken { get; } = cancellationToken;
 
+    // Samples held now (see Hold); written from parallel decoding loops too.
+    private long _heldSamples;
+
+    /// <summary>Most samples the evaluation may hold at once (<see cref="PromEngine.MaxSamples"/>).</summary>
+    public long MaxSamples { get; init; } = PromEngine.DefaultMaxSamples;
+
+    /// <summary>Most series one selector may read from the store (<see cref="PromEngine.MaxSeries"/>).</summary>
+    public int MaxSeries { get; init; } = PromEngine.DefaultMaxSeries;
+
+    /// <summary>Samples the evaluation holds now (see <see cref="Hold"/>).</summary>
+    public long HeldSamples => Interlocked.Read(ref _heldSamples);
+
+    /// <summary>
+    /// Counts <paramref name="samples"/> more samples held by the evaluation (decoded from the store, cells of rollup
+    /// columns, points of the answer, cached subquery steps) and throws Prometheus's "too many samples" error when that
+    /// makes more than <see cref="MaxSamples"/>: one addition per series or step, so the check costs nothing next to
+    /// the work it guards, and a query is stopped at most one series past the limit, before it allocates the rest.
+    /// Thread-safe.
+    /// </summary>
+    /// <exception cref="PromQueryException">Over the limit.</exception>
+    public void Hold(long samples)
+    {
+        if (Interlocked.Add(ref _heldSamples, samples) > MaxSamples)
+        {
+            throw PromQueryException.TooManySamples();
+        }
+    }
+
+    /// <summary>Counts <paramref name="samples"/> no longer held (a subquery step out of its window). Thread-safe.</summary>
+    public void Release(long samples) => Interlocked.Add(ref _heldSamples, -samples);
+
     /// <summary>Per subquery, its expression's value at each step time still inside its window (see PromEngine.SubqueryWindow).</summary>
     public Dictionary<Subquery, Dictionary<long, List<VectorSample>>> SubqueryResults { get; } = [];
 

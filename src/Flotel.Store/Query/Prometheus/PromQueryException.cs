@@ -69,6 +69,26 @@ public sealed class PromQueryException : Exception
     /// <summary>Character offset of a parse error in the query, or -1.</summary>
     public int Position { get; private init; } = -1;
 
+    /// <summary>
+    /// The limit the query went over when it failed for one (<c>samples</c>: <see cref="PromEngine.MaxSamples"/>,
+    /// <c>series</c>: <see cref="PromEngine.MaxSeries"/>), else null: what the refusal is counted as.
+    /// </summary>
+    public string? Limit { get; private init; }
+
     /// <summary>An execution error (422).</summary>
     internal static PromQueryException Execution(string message) => new("execution", 422, message);
+
+    /// <summary>
+    /// Prometheus's ErrTooManySamples in the environment "query execution" (promql/engine.go), which its API answers
+    /// as errorType <c>execution</c>, 422: clients that recognise the refusal by its text see the same words.
+    /// </summary>
+    public static PromQueryException TooManySamples() =>
+        new("execution", 422, "query processing would load too many samples into memory in query execution") { Limit = "samples" };
+
+    /// <summary>
+    /// A query whose selector matches more series than <see cref="PromEngine.MaxSeries"/>: Prometheus has no such
+    /// limit, so the answer takes the shape and words of its sample limit's.
+    /// </summary>
+    public static PromQueryException TooManySeries() =>
+        new("execution", 422, "query processing would load too many series into memory in query execution") { Limit = "series" };
 }
