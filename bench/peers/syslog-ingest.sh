@@ -6,6 +6,7 @@
 #       and until _count equals what loggen sent (searchable)
 # Usage: bench/peers/syslog-ingest.sh [--messages N] [--connections C] [--rate R] [--seconds S] [--only LIST]
 #   --only: a comma-separated subset of rsyslog,queue,store (the runs to do; default all three)
+#   FLOTEL_DLL=…/flotel.dll measures another build of the gateway (default: a Release build of this checkout).
 # Bounded: loggen stops after N messages or S seconds (whichever first); every wait has a limit.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -25,7 +26,7 @@ done
 
 want() { [[ ",$only," == *",$1,"* ]]; }
 ensure_loggen
-build_flotel
+[ -n "${FLOTEL_DLL:-}" ] || build_flotel
 # loggen's --number is per connection.
 per_connection=$(( (messages + connections - 1) / connections ))
 loggen_args=(--inet --stream --rate "$rate" --interval "$seconds" --number "$per_connection" --active-connections "$connections" --size 256)
