@@ -140,14 +140,7 @@ public class XorChunkAppender
             Array.Clear(_more!, 0, ByteLength - InlineBytes);
         }
 
-        _inline = default;
-        _bitPos = HeaderBytes * 8;
-        _count = 0;
-        _lastT = 0;
-        _lastDelta = 0;
-        _lastBits = 0;
-        _leading = 0;
-        _trailing = NoWindow;
+        ClearEncoderState();
         FirstTimestamp = NoFirstTimestamp;
     }
 
@@ -157,8 +150,13 @@ public class XorChunkAppender
     /// </summary>
     public void Spill()
     {
-        var first = FirstTimestamp;
         _more = null;
+        ClearEncoderState();
+    }
+
+    /// <summary>An empty chunk's bytes and encoder state (the array, if any, and <see cref="FirstTimestamp"/> are the caller's).</summary>
+    private void ClearEncoderState()
+    {
         _inline = default;
         _bitPos = HeaderBytes * 8;
         _count = 0;
@@ -167,7 +165,6 @@ public class XorChunkAppender
         _lastBits = 0;
         _leading = 0;
         _trailing = NoWindow;
-        FirstTimestamp = first;
     }
 
     /// <summary>
