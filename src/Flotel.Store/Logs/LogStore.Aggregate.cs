@@ -264,7 +264,7 @@ public sealed partial class LogStore
             var byRow = group.ToLookup(h => h.RowId);
             string docs = "docs_" + index.Id.ToString(CultureInfo.InvariantCulture);
             string rowIds = string.Join(", ", byRow.Select(g => g.Key.ToString(CultureInfo.InvariantCulture)));
-            byte[] key = LogDocumentId.KeyOf(index.Info.Uuid);
+            byte[] key = index.IdKey;
             using SqliteCommand select = connection.CreateCommand();
             select.CommandText = $"SELECT rowid, id, {LogSourceFunction.For(index.Id)} FROM {docs} WHERE rowid IN ({rowIds})";
             try

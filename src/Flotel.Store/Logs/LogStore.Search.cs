@@ -28,7 +28,7 @@ public sealed partial class LogStore
 
         string docs = "docs_" + index.Id.ToString(CultureInfo.InvariantCulture);
         using SqliteConnection connection = OpenReader();
-        if (LogDocumentId.TryRowOf(LogDocumentId.KeyOf(index.Info.Uuid), id, out long named))
+        if (LogDocumentId.TryRowOf(index.IdKey, id, out long named))
         {
             try
             {
@@ -87,7 +87,7 @@ public sealed partial class LogStore
         }
 
         string docs = "docs_" + index.Id.ToString(CultureInfo.InvariantCulture);
-        byte[] key = LogDocumentId.KeyOf(index.Info.Uuid);
+        byte[] key = index.IdKey;
         using SqliteConnection connection = OpenReader();
         using CancellationTokenRegistration interrupt = cancellationToken.Register(static handle => raw.sqlite3_interrupt((sqlite3)handle!), connection.Handle);
         // A table of this layout with no id index holds no given id (the index comes with the first): nothing to scan for.
@@ -424,7 +424,7 @@ public sealed partial class LogStore
             cancellationToken.ThrowIfCancellationRequested();
             string fts = "fts_" + index.Id.ToString(CultureInfo.InvariantCulture);
             string docs = "docs_" + index.Id.ToString(CultureInfo.InvariantCulture);
-            byte[] idKey = LogDocumentId.KeyOf(index.Info.Uuid);
+            byte[] idKey = index.IdKey;
             string condition = LogQuerySql.ForIndex(where, fts);
             string frozenRows = string.Empty;
             if (search.Snapshot is { } snapshot)

@@ -416,7 +416,13 @@ public sealed partial class LogStore : IDisposable
             .Select(i => new PublishedIndex(i.Id, new LogIndexInfo(i.Name, i.Uuid, i.DocCount, i.SourceBytes, i.NewestMs == long.MinValue ? i.CreatedMs : i.NewestMs)))
             .OrderBy(p => p.Info.Name, StringComparer.Ordinal)];
 
-    private sealed record PublishedIndex(long Id, LogIndexInfo Info);
+    private sealed record PublishedIndex(long Id, LogIndexInfo Info)
+    {
+        private byte[]? _idKey;
+
+        /// <summary>The key of the index's generated ids (<see cref="LogDocumentId.KeyOf"/>), made once per published index.</summary>
+        public byte[] IdKey => _idKey ??= LogDocumentId.KeyOf(Info.Uuid);
+    }
 
     // Writer-side state of one index; every field is read and written only under _writeGate.
     private sealed class IndexState(long id, string name, string uuid, long createdMs) : IDisposable
