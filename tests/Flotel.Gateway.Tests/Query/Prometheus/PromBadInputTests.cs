@@ -1,15 +1,6 @@
-using System.Net;
 using System.Text.Json;
 using Flotel.Gateway.Query.Prometheus;
 using Flotel.Model.Metrics;
-using Flotel.Store.Metrics;
-using Flotel.Store.Tests.Metrics;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Flotel.Gateway.Tests.Query.Prometheus;
 
@@ -20,33 +11,16 @@ namespace Flotel.Gateway.Tests.Query.Prometheus;
 public sealed class PromBadInputTests : IAsyncLifetime
 {
     private const long T0 = 1_700_000_000_000;
-    private readonly StoreFixture _fixture = new();
-    private readonly HttpClient _http = new();
-    private MetricStore _store = null!;
-    private WebApplication _app = null!;
+    private readonly PromApiHost _host = new();
     private string _url = string.Empty;
 
     public async Task InitializeAsync()
     {
-        _store = _fixture.Open();
-        _store.Append(LabelSet.Of("__name__", "up", "job", "node", "instance", "a"), [new Sample(T0, 1), new Sample(T0 + 15_000, 1)]);
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
-        builder.Logging.ClearProviders();
-        _app = builder.Build();
-        _app.MapPrometheusApi(_store, TimeProvider.System);
-        await _app.StartAsync();
-        _url = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        _host.Store.Append(LabelSet.Of("__name__", "up", "job", "node", "instance", "a"), [new Sample(T0, 1), new Sample(T0 + 15_000, 1)]);
+        _url = await _host.StartAsync(app => app.MapPrometheusApi(_host.Store, TimeProvider.System));
     }
 
-    public async Task DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-        _http.Dispose();
-        _store.Dispose();
-        _fixture.Dispose();
-    }
+    public async Task DisposeAsync() => await _host.DisposeAsync();
 
     // Queries Prometheus 2.42 refuses, with its status: 400 (bad_data, found by the parser) or 422 (execution, found
     // while evaluating), on both /query and /query_range (each checked against a running prometheus 2.42.0).
@@ -147,7 +121,7 @@ public sealed class PromBadInputTests : IAsyncLifetime
     private async Task<(int Status, JsonElement Json)> PostAsync(string pathAndQuery, string query)
     {
         using var content = new StringContent("query=" + Uri.EscapeDataString(query), System.Text.Encoding.ASCII, "application/x-www-form-urlencoded");
-        using var response = await _http.PostAsync(new Uri(_url + pathAndQuery), content);
+        using var response = await _host.Http.PostAsync(new Uri(_url + pathAndQuery), content);
         string text = await response.Content.ReadAsStringAsync();
         using var json = JsonDocument.Parse(text);
         return ((int)response.StatusCode, json.RootElement.Clone());
@@ -169,7 +143,7 @@ public sealed class PromBadInputTests : IAsyncLifetime
         foreach (var path in new[] { "/api/v1/query", "/api/v1/query_range", "/api/v1/series", "/api/v1/labels", "/api/v1/label/job/values" })
         {
             var url = _url + path + "?query=vector(1)&match[]=up&" + parameters;
-            using var response = await _http.GetAsync(new Uri(url));
+            using var response = await _host.Http.GetAsync(new Uri(url));
             var text = await response.Content.ReadAsStringAsync();
             Assert.True((int)response.StatusCode is 200 or 400 or 422, $"{path}?{parameters}: {(int)response.StatusCode} {text}");
             using var json = JsonDocument.Parse(text);

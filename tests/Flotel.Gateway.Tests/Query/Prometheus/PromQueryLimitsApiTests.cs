@@ -5,14 +5,6 @@ using Flotel.Gateway.Query;
 using Flotel.Gateway.Query.Prometheus;
 using Flotel.Model.Metrics;
 using Flotel.Pipeline.Diagnostics;
-using Flotel.Store.Metrics;
-using Flotel.Store.Tests.Metrics;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Flotel.Gateway.Tests.Query.Prometheus;
@@ -27,17 +19,13 @@ public sealed class PromQueryLimitsApiTests : IAsyncLifetime
     private const long T0 = 1_700_000_000_000;
     private const int MaxSamples = 50;
     private const int MaxSeries = 6;
-    private readonly StoreFixture _fixture = new();
-    private readonly HttpClient _http = new();
+    private readonly PromApiHost _host = new();
     private readonly MetricsRegistry _metrics = new();
-    private MetricStore _store = null!;
     private QueryLimiter _limits = null!;
-    private WebApplication _app = null!;
     private string _url = string.Empty;
 
     public async Task InitializeAsync()
     {
-        _store = _fixture.Open();
         for (var i = 0; i < 6; i++)
         {
             var samples = new Sample[11];
@@ -46,36 +34,23 @@ public sealed class PromQueryLimitsApiTests : IAsyncLifetime
                 samples[k] = new Sample(T0 + (k * 60_000L), k);
             }
 
-            _store.Append(LabelSet.Of("__name__", "up", "i", i.ToString(CultureInfo.InvariantCulture), "job", i < 3 ? "a" : "b"), samples);
+            _host.Store.Append(LabelSet.Of("__name__", "up", "i", i.ToString(CultureInfo.InvariantCulture), "job", i < 3 ? "a" : "b"), samples);
             if (i == 0)
             {
-                _store.Append(LabelSet.Of("__name__", "other", "job", "a"), samples);
+                _host.Store.Append(LabelSet.Of("__name__", "other", "job", "a"), samples);
             }
         }
 
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
-        builder.Logging.ClearProviders();
-        _app = builder.Build();
         var time = new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(T0 + 600_000));
         _limits = new QueryLimiter(QueryLimiter.DefaultTimeout, QueryLimiter.DefaultMaxConcurrency, _metrics, time);
-        _app.MapPrometheusApi(_store, time, _limits, _metrics, new PrometheusApiOptions { MaxSamples = MaxSamples, MaxSeries = MaxSeries });
-        await _app.StartAsync();
-        _url = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        _url = await _host.StartAsync(app => app.MapPrometheusApi(_host.Store, time, _limits, _metrics, new PrometheusApiOptions { MaxSamples = MaxSamples, MaxSeries = MaxSeries }));
     }
 
-    public async Task DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-        _http.Dispose();
-        _store.Dispose();
-        _fixture.Dispose();
-    }
+    public async Task DisposeAsync() => await _host.DisposeAsync();
 
     private async Task<(HttpStatusCode Status, JsonElement Body)> GetAsync(string path, string query)
     {
-        using var response = await _http.GetAsync(new Uri(_url + path + "?" + query));
+        using var response = await _host.Http.GetAsync(new Uri(_url + path + "?" + query));
         var text = await response.Content.ReadAsStringAsync();
         return (response.StatusCode, JsonDocument.Parse(text).RootElement.Clone());
     }

@@ -2,14 +2,6 @@ using System.Net;
 using System.Text.Json;
 using Flotel.Gateway.Query.Prometheus;
 using Flotel.Model.Metrics;
-using Flotel.Store.Metrics;
-using Flotel.Store.Tests.Metrics;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Flotel.Gateway.Tests.Query.Prometheus;
@@ -18,38 +10,21 @@ namespace Flotel.Gateway.Tests.Query.Prometheus;
 public sealed class PrometheusApiTests : IAsyncLifetime
 {
     private const long T0 = 1_700_000_000_000;
-    private readonly StoreFixture _fixture = new();
-    private readonly HttpClient _http = new();
-    private MetricStore _store = null!;
-    private WebApplication _app = null!;
+    private readonly PromApiHost _host = new();
     private string _url = string.Empty;
 
     public async Task InitializeAsync()
     {
-        _store = _fixture.Open();
-        _store.Append(LabelSet.Of("__name__", "up", "job", "node", "instance", "a"), [new Sample(T0, 1), new Sample(T0 + 15_000, 1)]);
-        _store.Append(LabelSet.Of("__name__", "up", "job", "api", "instance", "b"), [new Sample(T0, 0)]);
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
-        builder.Logging.ClearProviders();
-        _app = builder.Build();
-        _app.MapPrometheusApi(_store, new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(T0 + 20_000)));
-        await _app.StartAsync();
-        _url = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        _host.Store.Append(LabelSet.Of("__name__", "up", "job", "node", "instance", "a"), [new Sample(T0, 1), new Sample(T0 + 15_000, 1)]);
+        _host.Store.Append(LabelSet.Of("__name__", "up", "job", "api", "instance", "b"), [new Sample(T0, 0)]);
+        _url = await _host.StartAsync(app => app.MapPrometheusApi(_host.Store, new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(T0 + 20_000))));
     }
 
-    public async Task DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-        _http.Dispose();
-        _store.Dispose();
-        _fixture.Dispose();
-    }
+    public async Task DisposeAsync() => await _host.DisposeAsync();
 
     private async Task<(HttpStatusCode Status, JsonElement Body)> GetAsync(string pathAndQuery)
     {
-        using var response = await _http.GetAsync(new Uri(_url + pathAndQuery));
+        using var response = await _host.Http.GetAsync(new Uri(_url + pathAndQuery));
         var text = await response.Content.ReadAsStringAsync();
         Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
         return (response.StatusCode, JsonDocument.Parse(text).RootElement.Clone());
@@ -81,7 +56,7 @@ public sealed class PrometheusApiTests : IAsyncLifetime
     public async Task Query_Post_ReadsFormBody()
     {
         using var content = new FormUrlEncodedContent([new("query", "sum(up)"), new("time", "1700000001")]);
-        using var response = await _http.PostAsync(new Uri(_url + "/api/v1/query"), content);
+        using var response = await _host.Http.PostAsync(new Uri(_url + "/api/v1/query"), content);
         using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.Equal("1", doc.RootElement.GetProperty("data").GetProperty("result")[0].GetProperty("value")[1].GetString());
     }
@@ -163,7 +138,7 @@ public sealed class PrometheusApiTests : IAsyncLifetime
         for (var k = 0; k < 300; k++)
         {
             var samples = Enumerable.Range(0, 1441).Select(i => new Sample(T0 + (i * 60_000L), (k * 1000.25) + i)).ToArray();
-            _store.Append(LabelSet.Of("__name__", "big", "k", k.ToString("D3", System.Globalization.CultureInfo.InvariantCulture)), samples);
+            _host.Store.Append(LabelSet.Of("__name__", "big", "k", k.ToString("D3", System.Globalization.CultureInfo.InvariantCulture)), samples);
         }
 
         var (status, body) = await GetAsync(
@@ -187,7 +162,7 @@ public sealed class PrometheusApiTests : IAsyncLifetime
         // FormUrlEncodedContent refuses values over 64 KiB; encode by hand.
         var encoded = string.Join("&", form.Select(p => Uri.EscapeDataString(p.Key) + "=" + Uri.EscapeDataString(p.Value)));
         using var content = new StringContent(encoded, System.Text.Encoding.ASCII, "application/x-www-form-urlencoded");
-        using var response = await _http.PostAsync(new Uri(_url + path), content);
+        using var response = await _host.Http.PostAsync(new Uri(_url + path), content);
         var text = await response.Content.ReadAsStringAsync();
         Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
         return (response.StatusCode, JsonDocument.Parse(text).RootElement.Clone());
@@ -258,7 +233,7 @@ public sealed class PrometheusApiTests : IAsyncLifetime
     [Fact]
     public async Task Query_StoreFailsUnexpectedly_Is500InPrometheusShape()
     {
-        _store.Dispose(); // every read now throws ObjectDisposedException: a server fault, not the request's
+        _host.Store.Dispose(); // every read now throws ObjectDisposedException: a server fault, not the request's
         var (status, body) = await GetAsync("/api/v1/query?query=up");
         Assert.Equal(HttpStatusCode.InternalServerError, status);
         Assert.Equal("error", body.GetProperty("status").GetString());

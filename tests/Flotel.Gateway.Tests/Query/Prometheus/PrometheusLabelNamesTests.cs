@@ -4,14 +4,6 @@ using Flotel.Gateway.Query;
 using Flotel.Gateway.Query.Prometheus;
 using Flotel.Model.Metrics;
 using Flotel.Pipeline.Diagnostics;
-using Flotel.Store.Metrics;
-using Flotel.Store.Tests.Metrics;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Flotel.Gateway.Tests.Query.Prometheus;
@@ -23,35 +15,20 @@ namespace Flotel.Gateway.Tests.Query.Prometheus;
 public sealed class PrometheusLabelNamesTests : IAsyncLifetime
 {
     private const long T0 = 1_700_000_000_000;
-    private readonly StoreFixture _fixture = new();
-    private readonly HttpClient _http = new();
-    private readonly List<WebApplication> _apps = [];
-    private MetricStore _store = null!;
+    private readonly PromApiHost _host = new();
     private string _utf8 = string.Empty;
     private string _sanitize = string.Empty;
 
     public async Task InitializeAsync()
     {
-        _store = _fixture.Open();
-        _store.Append(LabelSet.Of("__name__", "up", "edgedeviceid", "dev1", "metric-source", "system", "instance", "a"), [new Sample(T0, 1)]);
-        _store.Append(LabelSet.Of("__name__", "up", "edgedeviceid", "dev1", "metric-source", "flotel-agent", "instance", "b"), [new Sample(T0, 1)]);
-        _store.Append(LabelSet.Of("__name__", "up", "edgedeviceid", "dev2", "metric-source", "system", "1st.label", "x", "instance", "c"), [new Sample(T0, 0)]);
+        _host.Store.Append(LabelSet.Of("__name__", "up", "edgedeviceid", "dev1", "metric-source", "system", "instance", "a"), [new Sample(T0, 1)]);
+        _host.Store.Append(LabelSet.Of("__name__", "up", "edgedeviceid", "dev1", "metric-source", "flotel-agent", "instance", "b"), [new Sample(T0, 1)]);
+        _host.Store.Append(LabelSet.Of("__name__", "up", "edgedeviceid", "dev2", "metric-source", "system", "1st.label", "x", "instance", "c"), [new Sample(T0, 0)]);
         _utf8 = await StartAsync(PrometheusLabelNames.Utf8);
         _sanitize = await StartAsync(PrometheusLabelNames.Sanitize);
     }
 
-    public async Task DisposeAsync()
-    {
-        foreach (var app in _apps)
-        {
-            await app.StopAsync();
-            await app.DisposeAsync();
-        }
-
-        _http.Dispose();
-        _store.Dispose();
-        _fixture.Dispose();
-    }
+    public async Task DisposeAsync() => await _host.DisposeAsync();
 
     [Theory]
     [InlineData("metric-source", "metric_source")]
@@ -149,7 +126,7 @@ public sealed class PrometheusLabelNamesTests : IAsyncLifetime
     [Fact]
     public async Task Query_SanitizeCollision_TheNameThatNeededSanitisingWins()
     {
-        _store.Append(LabelSet.Of("__name__", "clash", "metric-source", "stored-with-hyphen", "metric_source", "stored-classic"), [new Sample(T0, 1)]);
+        _host.Store.Append(LabelSet.Of("__name__", "clash", "metric-source", "stored-with-hyphen", "metric_source", "stored-classic"), [new Sample(T0, 1)]);
         var result = await ResultAsync(_sanitize, "/api/v1/query?time=1700000000&query=clash");
         var metric = Assert.Single(result).GetProperty("metric");
         Assert.Equal("stored-with-hyphen", metric.GetProperty("metric_source").GetString());
@@ -160,33 +137,27 @@ public sealed class PrometheusLabelNamesTests : IAsyncLifetime
     public void ToStored_NameStoredAfterTheListing_IsMatchedOnceTheRefreshIntervalPassed()
     {
         var time = new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(T0));
-        var view = new LabelNameView(_store, time);
+        var view = new LabelNameView(_host.Store, time);
         Assert.Equal("metric-source", view.ToStored("metric_source"));
         Assert.Equal("late_name", view.ToStored("late_name"));
 
-        _store.Append(LabelSet.Of("__name__", "late", "late-name", "v"), [new Sample(T0, 1)]);
+        _host.Store.Append(LabelSet.Of("__name__", "late", "late-name", "v"), [new Sample(T0, 1)]);
         Assert.Equal("late_name", view.ToStored("late_name"));
         time.Advance(LabelNameView.RefreshInterval);
         Assert.Equal("late-name", view.ToStored("late_name"));
     }
 
-    private async Task<string> StartAsync(PrometheusLabelNames mode)
+    private Task<string> StartAsync(PrometheusLabelNames mode)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
         var time = new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(T0 + 20_000));
-        app.MapPrometheusApi(_store, time, new QueryLimiter(QueryLimiter.DefaultTimeout, QueryLimiter.DefaultMaxConcurrency, new MetricsRegistry(), time), null,
-            new PrometheusApiOptions { LabelNames = mode });
-        await app.StartAsync();
-        _apps.Add(app);
-        return app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return _host.StartAsync(app => app.MapPrometheusApi(_host.Store, time,
+            new QueryLimiter(QueryLimiter.DefaultTimeout, QueryLimiter.DefaultMaxConcurrency, new MetricsRegistry(), time), null,
+            new PrometheusApiOptions { LabelNames = mode }));
     }
 
     private async Task<JsonElement> DataAsync(string url, string path)
     {
-        using var response = await _http.GetAsync(new Uri(url + path));
+        using var response = await _host.Http.GetAsync(new Uri(url + path));
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.OK, path + ": " + text);
         using var doc = JsonDocument.Parse(text);
