@@ -143,9 +143,9 @@ public sealed partial class StoreLogsOutput : OutputHost<StoreLogItem>, IIdleWor
     /// <inheritdoc />
     public void ReportFailure(Exception error, TimeSpan retryIn) => _counters.WriteFailed(Logger, Name, error, retryIn);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Embedded store output store-logs: {Items} events and documents delivered again by the queue were already stored (up to record {Sequence}); skipped")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Output store-logs: {Items} replayed items were stored already (up to record {Sequence}); skipped")]
     private static partial void LogReplaySkipped(ILogger logger, int items, long sequence);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Embedded store output store-logs: the log store's queue position (record {Sequence} of queue {Stored}) is not of this queue ({Current}); every record the queue holds is stored")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Output store-logs: stored position {Sequence} is of queue {Stored}, not {Current}; none skipped")]
     private static partial void LogForeignPosition(ILogger logger, string stored, long sequence, string current);
 }
