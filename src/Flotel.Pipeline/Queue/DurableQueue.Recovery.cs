@@ -10,6 +10,7 @@ public sealed partial class DurableQueue
     {
         Directory.CreateDirectory(_options.Directory);
         Directory.CreateDirectory(_readersDirectory);
+        _identity = QueueIdentityFile.LoadOrCreate(_options.Directory);
 
         long maxCommitted = 0;
         foreach (var path in Directory.EnumerateFiles(_readersDirectory))

@@ -17,6 +17,9 @@ namespace Flotel.Pipeline.Queue;
        elasticsearch.cursor
      LOCK                         empty; held open with an exclusive lock (flock) while the queue is open, so a second
                                   process on the same directory fails at open instead of corrupting the segments
+     IDENTITY                     32 lower-case hex digits and a newline: a random id made when the directory first holds
+                                  a queue (written as IDENTITY.tmp, fsync'd, renamed). Sequence ids only grow within one
+                                  identity; a wiped directory starts again at 1 under a new one (QueueIdentityFile)
 
    segment file
    +---------------------------+--------------+--------------+-----+--------------+
@@ -131,6 +134,9 @@ public sealed partial class DurableQueue : IAsyncDisposable
     // commit loop only: the active segment's file, opened lazily; null after a write failure so it is reopened and re-truncated.
     private Stream? _writer;
 
+    // Set once at open (QueueIdentityFile).
+    private string _identity = "";
+
     // guarded: next sequence id to give out.
     private long _nextSequence;
 
@@ -192,6 +198,13 @@ public sealed partial class DurableQueue : IAsyncDisposable
 
         _commitLoop = Task.Run(CommitLoopAsync);
     }
+
+    /// <summary>
+    /// The queue's identity: a random id kept in the directory's <c>IDENTITY</c> file. Sequence ids only grow under one
+    /// identity; a consumer that stores a sequence outside the queue stores the identity with it, so that after the
+    /// directory was wiped (sequences start again at 1, under a new identity) it does not take old positions for new.
+    /// </summary>
+    public string Identity => _identity;
 
     /// <summary>
     /// Opens (creating when missing) the queue in <see cref="DurableQueueOptions.Directory"/>: validates the options,

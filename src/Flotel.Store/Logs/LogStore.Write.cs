@@ -23,11 +23,74 @@ public sealed partial class LogStore
     public async ValueTask WriteAsync(IReadOnlyList<LogEvent> events, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(events);
+        _ = await WriteCoreAsync(events, [], null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Stores documents as given (the <c>_bulk</c> path) in one transaction. An existing id is replaced
+    /// (<see cref="LogDocumentOutcome.Updated"/>) unless the document is create-only (<see cref="LogDocumentOutcome.Conflict"/>).
+    /// </summary>
+    public ValueTask<LogDocumentResult[]> WriteDocumentsAsync(IReadOnlyList<LogDocument> documents, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(documents);
+        return WriteCoreAsync([], documents, null, cancellationToken);
+    }
+
+    /// <summary>
+    /// Stores one queue batch in one transaction: <paramref name="events"/> as <see cref="WriteAsync"/>, then
+    /// <paramref name="documents"/> as <see cref="WriteDocumentsAsync"/>, and <paramref name="position"/> (the batch's last
+    /// record) in <c>queue_positions</c>. All or nothing: after a crash the stored position says exactly which records
+    /// the store holds (<see cref="ReadPositionAsync"/>), whatever the queue's cursor says.
+    /// </summary>
+    public ValueTask<LogDocumentResult[]> WriteBatchAsync(
+        IReadOnlyList<LogEvent> events, IReadOnlyList<LogDocument> documents, LogStorePosition position, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        ArgumentNullException.ThrowIfNull(documents);
+        ArgumentException.ThrowIfNullOrEmpty(position.Source);
+        ArgumentException.ThrowIfNullOrEmpty(position.QueueIdentity);
+        return WriteCoreAsync(events, documents, position, cancellationToken);
+    }
+
+    /// <summary>The last position <paramref name="source"/> stored with <see cref="WriteBatchAsync"/>; null when none.</summary>
+    public async ValueTask<LogStorePosition?> ReadPositionAsync(string source, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(source);
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return ReadPosition(source);
+        }
+        finally
+        {
+            _ = _writeGate.Release();
+        }
+    }
+
+    // The writer's view of queue_positions (under _writeGate).
+    private LogStorePosition? ReadPosition(string source)
+    {
+        using SqliteCommand select = _writer.CreateCommand();
+        select.CommandText = "SELECT queue_identity, sequence FROM queue_positions WHERE source = @s";
+        _ = select.Parameters.AddWithValue("@s", source);
+        using SqliteDataReader reader = select.ExecuteReader();
+        return reader.Read() ? new LogStorePosition(source, reader.GetString(0), reader.GetInt64(1)) : null;
+    }
+
+    private async ValueTask<LogDocumentResult[]> WriteCoreAsync(
+        IReadOnlyList<LogEvent> events, IReadOnlyList<LogDocument> documents, LogStorePosition? position, CancellationToken cancellationToken)
+    {
+        var results = new LogDocumentResult[documents.Count];
         PreparedBatch current = RentBatch();
         PreparedBatch? next = null;
         try
         {
-            current.Prepare(events, 0, Math.Min(ChunkEvents, events.Count), _pattern, _time);
+            if (events.Count > 0)
+            {
+                current.Prepare(events, 0, Math.Min(ChunkEvents, events.Count), _pattern, _time);
+            }
+
             await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
@@ -36,6 +99,11 @@ public sealed partial class LogStore
                 try
                 {
                     await InsertChunksAsync(events, tx).ConfigureAwait(false);
+                    InsertDocuments(documents, results, tx);
+                    if (position is { } stored)
+                    {
+                        WritePosition(stored, tx);
+                    }
                 }
                 catch
                 {
@@ -59,6 +127,8 @@ public sealed partial class LogStore
                 ReturnBatch(next);
             }
         }
+
+        return results;
 
         async Task InsertChunksAsync(IReadOnlyList<LogEvent> events, SqliteTransaction tx)
         {
@@ -95,21 +165,10 @@ public sealed partial class LogStore
         }
     }
 
-    /// <summary>
-    /// Stores documents as given (the <c>_bulk</c> path) in one transaction. An existing id is replaced
-    /// (<see cref="LogDocumentOutcome.Updated"/>) unless the document is create-only (<see cref="LogDocumentOutcome.Conflict"/>).
-    /// </summary>
-    public async ValueTask<LogDocumentResult[]> WriteDocumentsAsync(IReadOnlyList<LogDocument> documents, CancellationToken cancellationToken = default)
+    private void InsertDocuments(IReadOnlyList<LogDocument> documents, LogDocumentResult[] results, SqliteTransaction tx)
     {
-        ArgumentNullException.ThrowIfNull(documents);
-        var results = new LogDocumentResult[documents.Count];
-        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        for (int i = 0; i < documents.Count; i++)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            using SqliteTransaction tx = _writer.BeginTransaction();
-            for (int i = 0; i < documents.Count; i++)
-            {
             LogDocument doc = documents[i];
             if (!SourceFields.TryRead(doc.Source.Span, out SourceFields fields, out string? error))
             {
@@ -147,16 +206,19 @@ public sealed partial class LogStore
 
             long rowId = Insert(index, stored, in fields, doc.Source.Span);
             results[i] = new LogDocumentResult(doc.Index, stored ?? LogDocumentId.ForRow(index.IdKey, rowId), outcome);
-            }
-
-            Commit(tx);
         }
-        finally
-        {
-            _ = _writeGate.Release();
-        }
+    }
 
-        return results;
+    private void WritePosition(LogStorePosition position, SqliteTransaction tx)
+    {
+        using SqliteCommand upsert = _writer.CreateCommand();
+        upsert.Transaction = tx;
+        upsert.CommandText = "INSERT INTO queue_positions(source, queue_identity, sequence) VALUES (@s, @q, @n) "
+            + "ON CONFLICT(source) DO UPDATE SET queue_identity = excluded.queue_identity, sequence = excluded.sequence";
+        _ = upsert.Parameters.AddWithValue("@s", position.Source);
+        _ = upsert.Parameters.AddWithValue("@q", position.QueueIdentity);
+        _ = upsert.Parameters.AddWithValue("@n", position.Sequence);
+        _ = upsert.ExecuteNonQuery();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -12,6 +12,8 @@ namespace Flotel.Store.Logs;
 /// Schema (N = <c>indices.id</c>; index names never appear in SQL, only their numeric ids):
 /// <code>
 /// indices(id INTEGER PK, name TEXT UNIQUE, uuid TEXT, created_ms, newest_ms, doc_count, source_bytes)
+/// queue_positions(source TEXT PK, queue_identity TEXT, sequence INTEGER)
+///          -- per queue reader: the last queue record stored, written in the transaction of its batch (LogStorePosition)
 ///   docs_N(rowid INTEGER PK, id TEXT, ts INTEGER ms, severity, facility, program, logsource, host,
 ///          device_id, workload, source TEXT)      -- source = '' : the _source JSON is in blocks_N
 ///     index docs_N_ts(ts); unique index docs_N_id(id) once a document arrives with its own _id
@@ -215,6 +217,8 @@ public sealed partial class LogStore : IDisposable
               id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, uuid TEXT NOT NULL, created_ms INTEGER NOT NULL,
               newest_ms INTEGER NOT NULL, doc_count INTEGER NOT NULL, source_bytes INTEGER NOT NULL)
             """);
+        // One row per writer that names where its batches came from (LogStorePosition), written in the batch's transaction.
+        Execute("CREATE TABLE IF NOT EXISTS queue_positions(source TEXT PRIMARY KEY, queue_identity TEXT NOT NULL, sequence INTEGER NOT NULL)");
         var loaded = new List<IndexState>();
         using (SqliteCommand command = _writer.CreateCommand())
         {

@@ -136,6 +136,35 @@ public sealed class MetricStoreTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task AppendRemoteWriteBody_ReplayedAfterFlushAndReopen_StoresEachSampleOnce()
+    {
+        // The durable queue's store-metrics cursor moves only after a flush: a crash between the flush and the cursor
+        // write delivers every body of that interval again, to a store that already holds their samples.
+        var x = LabelSet.Of("__name__", "r", "i", "x");
+        var y = LabelSet.Of("__name__", "r", "i", "y");
+        byte[][] bodies =
+        [
+            RemoteWriteCodec.Encode(new WriteRequest([new TimeSeries(x, Regular(3)), new TimeSeries(y, Regular(2))])),
+            RemoteWriteCodec.Encode(new WriteRequest([new TimeSeries(x, Regular(2, start: T0 + 45_000))])),
+        ];
+        using (var store = _fixture.Open())
+        {
+            Assert.Equal(7, bodies.Sum(b => store.AppendRemoteWriteBody(b).Appended));
+            await store.FlushAsync();
+        }
+
+        using (var reopened = _fixture.Open())
+        {
+            var replayed = bodies.Select(b => reopened.AppendRemoteWriteBody(b)).ToList();
+
+            Assert.Equal(0, replayed.Sum(r => r.Appended));
+            Assert.Equal(7, replayed.Sum(r => r.Duplicate + r.OutOfOrder));
+            Assert.Equal([.. Regular(3), .. Regular(2, start: T0 + 45_000)], Assert.Single(reopened.Select([Eq("i", "x")], long.MinValue, long.MaxValue)).Samples);
+            Assert.Equal(Regular(2), Assert.Single(reopened.Select([Eq("i", "y")], long.MinValue, long.MaxValue)).Samples);
+        }
+    }
+
+    [Fact]
     public async Task Flush_TwiceWhileHeadGrows_DoesNotDuplicateSamples()
     {
         using var store = _fixture.Open();

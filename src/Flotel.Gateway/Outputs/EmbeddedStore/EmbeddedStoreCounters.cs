@@ -16,6 +16,9 @@ public sealed partial class EmbeddedStoreCounters
         ArgumentNullException.ThrowIfNull(registry);
         Events = registry.Counter("flotel_store_log_events_total", "Syslog events written to the embedded log store.");
         Documents = registry.Counter("flotel_store_bulk_documents_total", "_bulk documents written to the embedded log store.");
+        ReplaySkipped = registry.Counter(
+            "flotel_store_log_replay_skipped_total",
+            "Syslog events and _bulk documents delivered again by the queue after a restart that the log store already held (not stored twice).");
         Samples = registry.Counter("flotel_store_samples_total", "Samples appended to the embedded metric store.");
         Undecodable = registry.Counter("flotel_store_dropped_records_total", "Queue records the store output could not decode, by reason.", ("reason", "undecodable"));
         WriteErrors = registry.Counter("flotel_store_write_errors_total", "Failed writes to the embedded stores (retried).");
@@ -27,6 +30,9 @@ public sealed partial class EmbeddedStoreCounters
 
     /// <summary><c>_bulk</c> documents written.</summary>
     public Counter Documents { get; }
+
+    /// <summary>Events and documents of records at or before the log store's stored queue position: already stored, skipped.</summary>
+    public Counter ReplaySkipped { get; }
 
     /// <summary>Samples appended.</summary>
     public Counter Samples { get; }

@@ -53,7 +53,7 @@ public sealed class StoreLogDecoder : IRecordDecoder<StoreLogItem>
                 {
                     var logEvent = _parser.ParseEvent(frame, receivedAt, peer, _pool);
                     DeviceFields.Apply(logEvent, device);
-                    into.Add((new StoreLogItem(logEvent, null), frame.Length));
+                    into.Add((new StoreLogItem(logEvent, null, record.Sequence), frame.Length));
                 }
 
                 return frames.IsEmpty;
@@ -63,7 +63,8 @@ public sealed class StoreLogDecoder : IRecordDecoder<StoreLogItem>
                 while (GatewayRecord.TryReadDocument(ref body, out var index, out var id, out var createOnly, out var source))
                 {
                     var start = payload.Length - body.Length - source.Length;
-                    into.Add((new StoreLogItem(null, new LogDocument(index, id, record.Payload.Slice(start, source.Length), createOnly)), source.Length));
+                    var document = new LogDocument(index, id, record.Payload.Slice(start, source.Length), createOnly);
+                    into.Add((new StoreLogItem(null, document, record.Sequence), source.Length));
                 }
 
                 return body.IsEmpty;

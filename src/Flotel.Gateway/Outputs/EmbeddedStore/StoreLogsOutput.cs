@@ -4,6 +4,7 @@ using Flotel.Pipeline.Delivery;
 using Flotel.Pipeline.Queue;
 using Flotel.Store.Logs;
 using Flotel.Wire.Logs;
+using Microsoft.Extensions.Logging;
 
 namespace Flotel.Gateway.Outputs.EmbeddedStore;
 
@@ -16,14 +17,27 @@ namespace Flotel.Gateway.Outputs.EmbeddedStore;
 /// gathers for <see cref="EmbeddedStoreOutput.LogsLinger"/> before the next read. While the queue is empty the
 /// reader spends the time on the store's maintenance (full-text merging; re-packing small blocks once enough gathered), one
 /// short step between looks.
+/// <para>
+/// Exactly once: each transaction also stores the queue position of the batch's last record (the queue's identity and
+/// the record's sequence id, <see cref="LogStorePosition"/>), so the store, not the queue cursor committed after it,
+/// says what is stored. Records at or before that position — a batch the store committed just before a crash, or a
+/// write that failed after its commit — are delivered again by the queue and skipped here, counted in
+/// <c>flotel_store_log_replay_skipped_total</c>. A position from another queue (the queue directory was wiped) or none
+/// (a new store) skips nothing.
+/// </para>
 /// </summary>
-public sealed class StoreLogsOutput : OutputHost<StoreLogItem>, IIdleWorkSender, ISelfReportingSender
+public sealed partial class StoreLogsOutput : OutputHost<StoreLogItem>, IIdleWorkSender, ISelfReportingSender
 {
-    /// <summary>The reader's name (its queue cursor).</summary>
+    /// <summary>The reader's name (its queue cursor, and its row of the store's queue positions).</summary>
     public const string ReaderName = "store-logs";
 
     private readonly LogStore _logs;
     private readonly EmbeddedStoreCounters _counters;
+    private readonly string _queueIdentity;
+
+    // Sends only (the driver runs one at a time): the sequence up to which the store holds this queue's records; null
+    // until read from the store, and again after a failed write (it may have failed after its commit).
+    private long? _storedUpTo;
 
     /// <param name="context">Queue, metrics, clock, loggers; its parser parses the syslog frames.</param>
     /// <param name="logs">The log store written to.</param>
@@ -41,20 +55,33 @@ public sealed class StoreLogsOutput : OutputHost<StoreLogItem>, IIdleWorkSender,
         ArgumentNullException.ThrowIfNull(counters);
         _logs = logs;
         _counters = counters;
+        _queueIdentity = context.Queue.Identity;
     }
 
     /// <inheritdoc />
     public bool HasIdleWork => _logs.HasIdleWorkDue;
 
-    /// <summary>Writes the events in one transaction, then the documents; throws when the store refuses (nothing of the batch is acknowledged).</summary>
+    /// <summary>
+    /// Writes the batch's events and documents and its last record's position in one transaction, leaving out the items
+    /// of records the store already holds; throws when the store refuses (nothing of the batch is acknowledged).
+    /// </summary>
     public override async ValueTask<DeliveryOutcome<StoreLogItem>> SendAsync(IReadOnlyList<StoreLogItem> batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        var storedUpTo = _storedUpTo ?? await LoadStoredUpToAsync().ConfigureAwait(false);
+        _storedUpTo = null; // until this write is known to have landed (or been skipped)
         var events = new List<LogEvent>(batch.Count);
         List<LogDocument>? documents = null;
+        long last = 0;
+        var skipped = 0;
         foreach (var item in batch)
         {
-            if (item.Event is { } logEvent)
+            last = Math.Max(last, item.Sequence);
+            if (item.Sequence <= storedUpTo)
+            {
+                skipped++;
+            }
+            else if (item.Event is { } logEvent)
             {
                 events.Add(logEvent);
             }
@@ -64,20 +91,43 @@ public sealed class StoreLogsOutput : OutputHost<StoreLogItem>, IIdleWorkSender,
             }
         }
 
-        // Not cancelled at the drain deadline: a transaction is short, and one left half-way would only be retried.
-        if (events.Count > 0)
+        if (skipped > 0)
         {
-            await _logs.WriteAsync(events, CancellationToken.None).ConfigureAwait(false);
+            _counters.ReplaySkipped.Add(skipped);
+            LogReplaySkipped(Logger, skipped, storedUpTo);
+        }
+
+        if (last > storedUpTo)
+        {
+            // Not cancelled at the drain deadline: a transaction is short, and one left half-way would only be retried.
+            _ = await _logs.WriteBatchAsync(events, documents ?? [], new LogStorePosition(ReaderName, _queueIdentity, last), CancellationToken.None)
+                .ConfigureAwait(false);
             _counters.Events.Add(events.Count);
+            _counters.Documents.Add(documents?.Count ?? 0);
+            storedUpTo = last;
         }
 
-        if (documents is not null)
-        {
-            await _logs.WriteDocumentsAsync(documents, CancellationToken.None).ConfigureAwait(false);
-            _counters.Documents.Add(documents.Count);
-        }
-
+        _storedUpTo = storedUpTo;
         return DeliveryOutcome<StoreLogItem>.Success;
+    }
+
+    /// <summary>The sequence up to which the store holds this queue's records: its stored position when it is this queue's, else 0.</summary>
+    private async ValueTask<long> LoadStoredUpToAsync()
+    {
+        if (await _logs.ReadPositionAsync(ReaderName, CancellationToken.None).ConfigureAwait(false) is not { } stored)
+        {
+            return 0;
+        }
+
+        if (stored.QueueIdentity != _queueIdentity)
+        {
+            // Sequence ids of another queue (the queue directory was wiped, or the store comes from elsewhere): they say
+            // nothing about this queue's records, which are all stored. The next write replaces the position.
+            LogForeignPosition(Logger, stored.QueueIdentity, stored.Sequence, _queueIdentity);
+            return 0;
+        }
+
+        return stored.Sequence;
     }
 
     /// <inheritdoc />
@@ -92,4 +142,10 @@ public sealed class StoreLogsOutput : OutputHost<StoreLogItem>, IIdleWorkSender,
 
     /// <inheritdoc />
     public void ReportFailure(Exception error, TimeSpan retryIn) => _counters.WriteFailed(Logger, Name, error, retryIn);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Output store-logs: {Items} replayed items were stored already (up to record {Sequence}); skipped")]
+    private static partial void LogReplaySkipped(ILogger logger, int items, long sequence);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Output store-logs: stored position {Sequence} is of queue {Stored}, not {Current}; none skipped")]
+    private static partial void LogForeignPosition(ILogger logger, string stored, long sequence, string current);
 }

@@ -77,6 +77,21 @@ public sealed class StoreLogDecoderTests
     }
 
     [Fact]
+    public void Decode_EveryItem_CarriesItsRecordsSequence()
+    {
+        var writer = new ArrayBufferWriter<byte>();
+        GatewayRecord.WriteHeader(writer, GatewayRecordKind.BulkDocuments, 0, string.Empty);
+        GatewayRecord.WriteDocument(writer, "logs-a", null, createOnly: false, "{\"a\":1}"u8);
+        var items = new List<(StoreLogItem Item, int Bytes)>();
+        var decoder = new StoreLogDecoder(SyslogParser.Default);
+
+        Assert.True(decoder.TryDecode(Syslog(Rfc5424, "<13>May 12 20:22:01 host app[1]: second") with { Sequence = 41 }, items));
+        Assert.True(decoder.TryDecode(new QueueRecord(42, writer.WrittenSpan.ToArray()), items));
+
+        Assert.Equal([41L, 41L, 42L], items.Select(i => i.Item.Sequence));
+    }
+
+    [Fact]
     public void Decode_UnknownKindOrShortHeader_IsRefused()
     {
         var items = new List<(StoreLogItem Item, int Bytes)>();
