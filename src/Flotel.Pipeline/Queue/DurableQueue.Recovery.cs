@@ -10,7 +10,6 @@ public sealed partial class DurableQueue
     {
         Directory.CreateDirectory(_options.Directory);
         Directory.CreateDirectory(_readersDirectory);
-        _identity = QueueIdentityFile.LoadOrCreate(_options.Directory);
 
         long maxCommitted = 0;
         foreach (var path in Directory.EnumerateFiles(_readersDirectory))
@@ -64,6 +63,11 @@ public sealed partial class DurableQueue
             _segments.Add(segment);
         }
 
+        // Sequence ids start again at 1 only when no segment and no cursor is left (a fresh directory, or one emptied by
+        // hand): then a kept IDENTITY would vouch for positions of records that are gone, so it is made anew.
+        _identity = _segments.Count == 0 && maxCommitted == 0
+            ? QueueIdentityFile.Create(_options.Directory)
+            : QueueIdentityFile.LoadOrCreate(_options.Directory);
         if (_segments.Count == 0)
         {
             // A fresh queue, or every segment file was removed: continue after the highest committed cursor so that

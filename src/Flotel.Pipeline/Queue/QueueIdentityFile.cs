@@ -29,6 +29,17 @@ internal static class QueueIdentityFile
             return existing;
         }
 
+        return Create(directory);
+    }
+
+    /// <summary>
+    /// Makes a new identity and writes it (a <c>.tmp</c> file, fsync'd and renamed over the old one): for a directory
+    /// whose sequence ids start again at 1 (no segment and no cursor left), whose old identity would otherwise vouch
+    /// for positions of records that no longer exist.
+    /// </summary>
+    public static string Create(string directory)
+    {
+        var path = Path.Combine(directory, FileName);
         var identity = Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture);
         var tmp = path + QueueCursorFile.TemporaryExtension;
         using (var file = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))

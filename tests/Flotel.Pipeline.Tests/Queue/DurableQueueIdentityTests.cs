@@ -39,6 +39,32 @@ public sealed class DurableQueueIdentityTests
         Assert.Equal([1L], ReadAll(reader).Select(r => r.Sequence));
     }
 
+    [Fact]
+    public async Task Identity_SegmentsAndCursorsDeletedByHand_IsNewThoughTheFileWasKept()
+    {
+        using var dir = new QueueTestDirectory();
+        var first = DurableQueue.Open(dir.Options());
+        var identity = first.Identity;
+        await first.AppendAsync(Payload("a"));
+        using (var reader = first.OpenReader("r"))
+        {
+            _ = ReadAll(reader);
+        }
+
+        await first.StopAsync();
+        foreach (var path in Directory.EnumerateFiles(dir.Path, "*", SearchOption.AllDirectories).Where(p => !p.EndsWith("IDENTITY", StringComparison.Ordinal)))
+        {
+            File.Delete(path);
+        }
+
+        await using var second = DurableQueue.Open(dir.Options());
+        await second.AppendAsync(Payload("b"));
+        using var again = second.OpenReader("r");
+
+        Assert.NotEqual(identity, second.Identity);
+        Assert.Equal([1L], ReadAll(again).Select(r => r.Sequence));
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("not an identity at all, 33 bytes\n")]
