@@ -57,7 +57,8 @@ public sealed partial class LogStore
     private bool RepackDue()
     {
         long last = Volatile.Read(ref _lastSmallBlock);
-        return Interlocked.Read(ref _smallBlockBytes) >= SmallBlockBytes || last == 0 || _time.GetElapsedTime(last) >= RepackQuietDelay;
+        return Interlocked.Read(ref _freshLargeBlocks) > 0 || Interlocked.Read(ref _smallBlockBytes) >= SmallBlockBytes || last == 0
+            || _time.GetElapsedTime(last) >= RepackQuietDelay;
     }
 
     private async ValueTask<bool> StepAsync(bool onlyDue, CancellationToken cancellationToken)
@@ -68,10 +69,17 @@ public sealed partial class LogStore
             ObjectDisposedException.ThrowIf(_disposed, this);
             if ((!onlyDue || RepackDue()) && _indices.Values.FirstOrDefault(i => i.NeedsRepack) is { } packing)
             {
-                long joined = RepackStep(packing);
+                long joined = RepackStep(packing, out int freshLarge);
                 if (joined == 0)
                 {
                     SetNeedsRepack(packing, false);
+                }
+
+                // Blocks of the previous process were not counted: the count stops at 0.
+                long remaining = Interlocked.Add(ref _freshLargeBlocks, -freshLarge);
+                if (remaining < 0 || Volatile.Read(ref _pendingRepacks) == 0)
+                {
+                    _ = Interlocked.Exchange(ref _freshLargeBlocks, 0);
                 }
 
                 // What is left to join: nothing once no index has a run (blocks of other indices count again when written).
@@ -118,8 +126,9 @@ public sealed partial class LogStore
     // or more blocks, or one not yet re-packed unless it is a small newest block (later small blocks will join it). Row ids
     // missing between two blocks get empty entries, so the new block still has one entry per row id of its range. The
     // pages the step frees are returned to the file system (incremental_vacuum), so the file shrinks by what it saved.
-    private long RepackStep(IndexState index)
+    private long RepackStep(IndexState index, out int freshLarge)
     {
+        freshLarge = 0;
         var run = new List<(long Last, long First, long Bytes, bool Packed)>();
         long runBytes = 0;
         bool worth = false;
@@ -208,6 +217,7 @@ public sealed partial class LogStore
         Execute($"DELETE FROM {index.Blocks} WHERE last_rowid >= {run[0].Last.ToString(CultureInfo.InvariantCulture)} AND last_rowid < {upTo}", tx);
         InsertBlock(index, run[0].First, run[^1].Last, sources.WrittenCount, packed, RepackLevel);
         tx.Commit();
+        freshLarge = run.Count(b => !b.Packed && b.Bytes >= SmallBlockBytes);
         long freed = Scalar(_writer, "PRAGMA freelist_count") - freeBefore;
         if (freed > 0)
         {

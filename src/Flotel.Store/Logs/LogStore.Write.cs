@@ -304,7 +304,11 @@ public sealed partial class LogStore
             FreshBlockLevel);
         // Every fresh block is re-packed once when idle (at RepackLevel); small ones wait until enough of them gathered.
         SetNeedsRepack(index, true);
-        if (index.Pending.WrittenCount < SmallBlockBytes)
+        if (index.Pending.WrittenCount >= SmallBlockBytes)
+        {
+            _ = Interlocked.Increment(ref _freshLargeBlocks);
+        }
+        else
         {
             _ = Interlocked.Add(ref _smallBlockBytes, index.Pending.WrittenCount);
             Volatile.Write(ref _lastSmallBlock, _time.GetTimestamp());
@@ -405,6 +409,7 @@ public sealed partial class LogStore
         _indices.Clear();
         _pendingMerges = 0;
         _pendingRepacks = 0;
+        _freshLargeBlocks = 0;
         _writer.Close();
         Initialize();
     }

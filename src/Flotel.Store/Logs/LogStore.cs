@@ -156,6 +156,12 @@ public sealed partial class LogStore : IDisposable
     /// <summary>When the last small block was written (a timestamp of the clock; 0 = none since the store opened).</summary>
     private long _lastSmallBlock;
 
+    /// <summary>
+    /// Blocks of at least SmallBlockBytes written at FreshBlockLevel since the store opened and not yet re-packed: due
+    /// for idle re-packing at once (no later block joins them), whatever the small blocks wait for.
+    /// </summary>
+    private long _freshLargeBlocks;
+
     private LogStore(LogStoreOptions options, TimeProvider time, LogstashIndexPattern pattern)
     {
         _options = options;

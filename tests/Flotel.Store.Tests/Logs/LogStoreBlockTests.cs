@@ -248,6 +248,30 @@ public sealed class LogStoreBlockTests
     }
 
     [Fact]
+    public async Task IdleStepAsync_LargeFreshBlockFollowedByRecentSmallOnes_RepacksThemWithoutWaiting()
+    {
+        using var t = new TestLogStore();
+        var random = new Random(13);
+        await t.Store.WriteAsync([.. Enumerable.Range(0, 200).Select(i => TestLogStore.Event(May12.AddSeconds(i), TestLogStore.RandomWords(random, 2000)))]);
+        await t.Store.WriteAsync(Events(200, 5));
+        await t.Store.WriteAsync(Events(205, 5));
+        List<string> before = [.. Find(t.Store, MatchAllQuery.Instance, 500).Hits.Select(h => h.Source)];
+
+        int steps = 0;
+        while (await t.Store.IdleStepAsync() && steps < 1000)
+        {
+            steps++;
+        }
+
+        // Due at once for the large block (no later block joins it), without the quiet delay the small ones alone wait
+        // for; the small ones after it fit in the same block and are joined to it.
+        string db = t.Options.DatabasePath;
+        Assert.Equal(1, Scalar(db, "SELECT count(*) FROM blocks_1"));
+        Assert.Equal(LogStore.RepackLevel, Scalar(db, "SELECT level FROM blocks_1"));
+        Assert.Equal(before, Find(t.Store, MatchAllQuery.Instance, 500).Hits.Select(h => h.Source));
+    }
+
+    [Fact]
     public async Task Open_BlocksTableWithoutLevelColumn_AddsItAndRepacksItsBlocksWhenIdle()
     {
         using var t = new TestLogStore();
