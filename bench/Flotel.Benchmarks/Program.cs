@@ -14,6 +14,11 @@ internal static class Program
             return LogSearchHarness.Run(args[1..]);
         }
 
+        if (args.Length > 0 && args[0] == "log-blocks")
+        {
+            return LogBlockHarness.Run(args[1..]);
+        }
+
         if (args.Length > 0 && args[0] == "series-creation")
         {
             return SeriesCreationHarness.Run(args[1..]);

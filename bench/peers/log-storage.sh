@@ -3,26 +3,30 @@
 # system, and the mix) is generated to a file (the raw bytes), sent as syslog over TCP into a fresh `flotel gateway`
 # (default configuration, embedded store), and measured while it runs (peak of logs.db + logs.db-wal, sampled every
 # 0.2 s until _count sees every line) and after a clean stop (SIGTERM). zstd -3 of the raw file is the reference.
-# Usage: bench/peers/log-storage.sh [--lines N] [--seed S] [--shapes LIST] [--keep DIR]
+# Usage: bench/peers/log-storage.sh [--lines N] [--seed S] [--shapes LIST] [--keep DIR] [--settle S]
 #   --shapes: comma-separated subset of blog,access,json,system,mix (default all)
+#   --settle: seconds the gateway keeps running (idle, sizes still sampled) after _count sees every line, before the stop:
+#     idle maintenance (re-packing blocks at a higher zstd level, full-text merges) then has its time; default 1
 #   --keep: copy each shape's logs.db after the stop to DIR/<shape>.db (e.g. for sqlite3's dbstat)
+# FLOTEL_DLL=…/flotel.dll measures another build of the gateway (default: a Release build of this checkout).
 # Bounded: N lines per shape; every wait has a limit.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
-lines=200000 seed=1 shapes=blog,access,json,system,mix drain_limit=300 keep=
+lines=200000 seed=1 shapes=blog,access,json,system,mix drain_limit=300 keep= settle=1
 while [ $# -gt 0 ]; do
   case $1 in
     --lines) lines=$2; shift 2 ;;
     --seed) seed=$2; shift 2 ;;
     --shapes) shapes=$2; shift 2 ;;
     --keep) keep=$2; shift 2 ;;
-    *) echo "usage: $0 [--lines N] [--seed S] [--shapes blog,access,json,system,mix] [--keep DIR]" >&2; exit 2 ;;
+    --settle) settle=$2; shift 2 ;;
+    *) echo "usage: $0 [--lines N] [--seed S] [--shapes blog,access,json,system,mix] [--keep DIR] [--settle S]" >&2; exit 2 ;;
   esac
 done
 
-build_flotel
+[ -n "${FLOTEL_DLL:-}" ] || build_flotel
 build_corpus
 have_zstd=1; command -v zstd >/dev/null || have_zstd=0
 
@@ -56,7 +60,7 @@ for shape in ${shapes//,/ }; do
   t0=$(now)
   dotnet "$CORPUS_DLL" --shape "$shape" --lines "$lines" --seed "$seed" --start "$start" --send "127.0.0.1:$GW_SYSLOG_PORT" 2>>"$BENCH_TMP/$shape.gen"
   t1=$(wait_until_at_least "$lines" "$drain_limit" gateway_log_count)
-  sleep 1 # one more sample after the last commit
+  sleep "$settle" # at least one more sample after the last commit
   kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
   read -r peak peak_wal <"$BENCH_TMP/$shape.peak"
   stored=$(gateway_log_count)
@@ -71,7 +75,7 @@ for shape in ${shapes//,/ }; do
 done
 
 echo
-echo "log storage, $lines lines per shape (seed $seed), $(date -u +%Y-%m-%dT%H:%MZ), load average at start: $load_at_start, at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "log storage, $lines lines per shape (seed $seed, stopped $settle s after searchable), $(date -u +%Y-%m-%dT%H:%MZ), load average at start: $load_at_start, at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "| shape  |   stored |   raw MB | zstd -3 | running MB (db+wal peak) | WAL peak MB | db after stop MB | WAL after stop MB | running / raw | after stop / raw | s to searchable |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${rows[@]}"

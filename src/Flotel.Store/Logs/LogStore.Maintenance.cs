@@ -57,7 +57,8 @@ public sealed partial class LogStore
     private bool RepackDue()
     {
         long last = Volatile.Read(ref _lastSmallBlock);
-        return Interlocked.Read(ref _smallBlockBytes) >= SmallBlockBytes || last == 0 || _time.GetElapsedTime(last) >= RepackQuietDelay;
+        return Interlocked.Read(ref _freshLargeBlocks) > 0 || Interlocked.Read(ref _smallBlockBytes) >= SmallBlockBytes || last == 0
+            || _time.GetElapsedTime(last) >= RepackQuietDelay;
     }
 
     private async ValueTask<bool> StepAsync(bool onlyDue, CancellationToken cancellationToken)
@@ -68,10 +69,17 @@ public sealed partial class LogStore
             ObjectDisposedException.ThrowIf(_disposed, this);
             if ((!onlyDue || RepackDue()) && _indices.Values.FirstOrDefault(i => i.NeedsRepack) is { } packing)
             {
-                long joined = RepackStep(packing);
+                long joined = RepackStep(packing, out int freshLarge);
                 if (joined == 0)
                 {
                     SetNeedsRepack(packing, false);
+                }
+
+                // Blocks of the previous process were not counted: the count stops at 0.
+                long remaining = Interlocked.Add(ref _freshLargeBlocks, -freshLarge);
+                if (remaining < 0 || Volatile.Read(ref _pendingRepacks) == 0)
+                {
+                    _ = Interlocked.Exchange(ref _freshLargeBlocks, 0);
                 }
 
                 // What is left to join: nothing once no index has a run (blocks of other indices count again when written).
@@ -112,45 +120,57 @@ public sealed partial class LogStore
         }
     }
 
-    // Joins the oldest run of two or more adjacent blocks smaller than SmallBlockBytes, up to MaxBlockBytes of sources,
-    // into one block in one transaction; returns the source bytes joined, 0 when the index has no such run. Row ids missing
-    // between two blocks get empty entries, so the new block still has one entry per row id of its range.
-    private long RepackStep(IndexState index)
+    // Re-packs the oldest run of adjacent blocks that are small (under SmallBlockBytes) or not yet re-packed (level below
+    // RepackLevel, NULL for blocks written before the level column), up to MaxBlockBytes of sources, into one block at
+    // RepackLevel in one transaction; returns the source bytes re-packed, 0 when the index has no such run. A run is two
+    // or more blocks, or one not yet re-packed unless it is a small newest block (later small blocks will join it). Row ids
+    // missing between two blocks get empty entries, so the new block still has one entry per row id of its range. The
+    // pages the step frees are returned to the file system (incremental_vacuum), so the file shrinks by what it saved.
+    private long RepackStep(IndexState index, out int freshLarge)
     {
-        var run = new List<(long Last, long First, long Bytes)>();
+        freshLarge = 0;
+        var run = new List<(long Last, long First, long Bytes, bool Packed)>();
         long runBytes = 0;
+        bool worth = false;
         using (SqliteCommand list = _writer.CreateCommand())
         {
-            list.CommandText = $"SELECT last_rowid, first_rowid, source_bytes FROM {index.Blocks} ORDER BY last_rowid";
+            list.CommandText = $"SELECT last_rowid, first_rowid, source_bytes, coalesce(level, 0) FROM {index.Blocks} ORDER BY last_rowid";
             using SqliteDataReader reader = list.ExecuteReader();
             while (reader.Read())
             {
                 (long last, long first, long bytes) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
-                if (bytes >= SmallBlockBytes || runBytes + bytes > MaxBlockBytes)
+                bool repacked = reader.GetInt64(3) >= RepackLevel;
+                bool candidate = bytes < SmallBlockBytes || !repacked;
+                if (!candidate || runBytes + bytes > MaxBlockBytes)
                 {
-                    if (run.Count >= 2)
+                    // A run of one block that is not yet re-packed is worth a step here: a later block follows it.
+                    if (run.Count >= 2 || (run.Count == 1 && !run[0].Packed))
                     {
+                        worth = true;
                         break;
                     }
 
                     run.Clear();
                     runBytes = 0;
-                    if (bytes >= SmallBlockBytes)
+                    if (!candidate)
                     {
                         continue;
                     }
                 }
 
-                run.Add((last, first, bytes));
+                run.Add((last, first, bytes, repacked));
                 runBytes += bytes;
             }
         }
 
-        if (run.Count < 2)
+        // At the end of the index: a run of two or more, or one large block not yet re-packed.
+        worth = worth || run.Count >= 2 || (run.Count == 1 && !run[0].Packed && run[0].Bytes >= SmallBlockBytes);
+        if (!worth)
         {
             return 0;
         }
 
+        long freeBefore = Scalar(_writer, "PRAGMA freelist_count");
         using SqliteTransaction tx = _writer.BeginTransaction();
         var sources = new ArrayBufferWriter<byte>((int)runBytes);
         var ends = new List<int>();
@@ -161,7 +181,7 @@ public sealed partial class LogStore
             read.Transaction = tx;
             read.CommandText = $"SELECT data FROM {index.Blocks} WHERE last_rowid = @l";
             SqliteParameter lastParameter = read.Parameters.Add(new SqliteParameter("@l", null));
-            foreach ((long last, long first, _) in run)
+            foreach ((long last, long first, _, _) in run)
             {
                 lastParameter.Value = last;
                 byte[] data = (byte[])read.ExecuteScalar()!;
@@ -195,8 +215,15 @@ public sealed partial class LogStore
             System.Runtime.InteropServices.CollectionsMarshal.AsSpan(messages));
         string upTo = run[^1].Last.ToString(CultureInfo.InvariantCulture);
         Execute($"DELETE FROM {index.Blocks} WHERE last_rowid >= {run[0].Last.ToString(CultureInfo.InvariantCulture)} AND last_rowid < {upTo}", tx);
-        InsertBlock(index, run[0].First, run[^1].Last, sources.WrittenCount, packed);
+        InsertBlock(index, run[0].First, run[^1].Last, sources.WrittenCount, packed, RepackLevel);
         tx.Commit();
+        freshLarge = run.Count(b => !b.Packed && b.Bytes >= SmallBlockBytes);
+        long freed = Scalar(_writer, "PRAGMA freelist_count") - freeBefore;
+        if (freed > 0)
+        {
+            Execute("PRAGMA incremental_vacuum(" + freed.ToString(CultureInfo.InvariantCulture) + ")");
+        }
+
         return runBytes;
     }
 

@@ -362,10 +362,16 @@ public sealed partial class LogStore
 
         ReadOnlySpan<byte> data = _freshBlocks.Encode(index.Pending.WrittenSpan, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(index.PendingEnds),
             System.Runtime.InteropServices.CollectionsMarshal.AsSpan(index.PendingMessages));
-        InsertBlock(index, index.PendingFirstRowId, index.PendingFirstRowId + index.PendingEnds.Count - 1, index.Pending.WrittenCount, data);
-        if (index.Pending.WrittenCount < SmallBlockBytes)
+        InsertBlock(index, index.PendingFirstRowId, index.PendingFirstRowId + index.PendingEnds.Count - 1, index.Pending.WrittenCount, data,
+            FreshBlockLevel);
+        // Every fresh block is re-packed once when idle (at RepackLevel); small ones wait until enough of them gathered.
+        SetNeedsRepack(index, true);
+        if (index.Pending.WrittenCount >= SmallBlockBytes)
         {
-            SetNeedsRepack(index, true);
+            _ = Interlocked.Increment(ref _freshLargeBlocks);
+        }
+        else
+        {
             _ = Interlocked.Add(ref _smallBlockBytes, index.Pending.WrittenCount);
             Volatile.Write(ref _lastSmallBlock, _time.GetTimestamp());
         }
@@ -375,14 +381,15 @@ public sealed partial class LogStore
         index.PendingMessages.Clear();
     }
 
-    private void InsertBlock(IndexState index, long first, long last, long sourceBytes, ReadOnlySpan<byte> data)
+    private void InsertBlock(IndexState index, long first, long last, long sourceBytes, ReadOnlySpan<byte> data, int level)
     {
         RawStatement insert = index.InsertBlock ??= new RawStatement(_writer,
-            $"INSERT OR REPLACE INTO {index.Blocks}(last_rowid, first_rowid, source_bytes, data) VALUES (?1, ?2, ?3, ?4)");
+            $"INSERT OR REPLACE INTO {index.Blocks}(last_rowid, first_rowid, source_bytes, data, level) VALUES (?1, ?2, ?3, ?4, ?5)");
         insert.Bind(1, last);
         insert.Bind(2, first);
         insert.Bind(3, sourceBytes);
         insert.BindBlob(4, data);
+        insert.Bind(5, (long)level);
         insert.Execute();
     }
 
@@ -464,6 +471,7 @@ public sealed partial class LogStore
         _indices.Clear();
         _pendingMerges = 0;
         _pendingRepacks = 0;
+        _freshLargeBlocks = 0;
         _writer.Close();
         Initialize();
     }

@@ -23,15 +23,17 @@ namespace Flotel.Store.Logs;
 ///   values_N(id INTEGER PK, value TEXT UNIQUE)    -- the repeated strings of the five columns above
 ///   fts_N  FTS5(message), contentless, detail=none, rowid = docs_N.rowid
 ///          -- which rows hold each unicode61 token of message; no positions: LogFullText checks phrases
-///   blocks_N(last_rowid INTEGER PK, first_rowid, source_bytes, data BLOB)
+///   blocks_N(last_rowid INTEGER PK, first_rowid, source_bytes, data BLOB, level INTEGER)
 ///          -- the _source texts of rows first_rowid..last_rowid: their messages and the rest of each source in two
 ///             zstd frames, or one frame of whole sources for blocks written before (layouts in LogBlock)
+///          -- level: the zstd level the block was written at; NULL for blocks written before the column existed
 /// </code>
 /// The <c>_source</c> texts are stored apart from the rows, compressed in blocks: each commit closes one block per index
 /// it wrote to (or more, one per <see cref="MaxBlockBytes"/> of sources), compressed with zstd level
-/// <see cref="FreshBlockLevel"/>; while the store is idle, <see cref="MergeStepAsync"/> re-packs runs of adjacent
-/// blocks smaller than <see cref="SmallBlockBytes"/> into one of up to <see cref="MaxBlockBytes"/> at level
-/// <see cref="RepackLevel"/>, in one transaction (a crash keeps either the old blocks or the new one). Idle time re-packs
+/// <see cref="FreshBlockLevel"/>; while the store is idle, <see cref="MergeStepAsync"/> re-packs each block not yet
+/// written at level <see cref="RepackLevel"/> once, joining runs of adjacent blocks smaller than
+/// <see cref="SmallBlockBytes"/> into one of up to <see cref="MaxBlockBytes"/>, in one transaction (a crash keeps either
+/// the old blocks or the new one), and returns the pages it freed to the file system. Idle time re-packs
 /// only once small blocks worth <see cref="SmallBlockBytes"/> were written since the last re-pack, or none for
 /// <see cref="RepackQuietDelay"/> (see <see cref="IdleStepAsync"/>): at a fleet's trickle every source is then compressed
 /// once more, not again with each small batch that follows it. Every row id from
@@ -132,9 +134,13 @@ public sealed partial class LogStore : IDisposable
     internal const int MaxBlockBytes = 1024 * 1024;
     internal const int SmallBlockBytes = 256 * 1024;
 
-    // zstd levels: 1 on the write path (it runs under the write lock), 3 when idle re-packing rewrites a block anyway.
-    private const int FreshBlockLevel = 1;
-    private const int RepackLevel = 3;
+    // zstd levels: 1 on the write path (it runs under the write lock), 9 when idle time re-packs a block. Every block is
+    // re-packed once at RepackLevel (blocks_N.level records the level a block was written at): on the mix of
+    // bench/Flotel.LogCorpus, 200,000 events in 127 blocks of 1 MiB, level 9 is 7.20 MB of block data against level 1's
+    // 9.33 and level 3's 8.93, for 6.5 µs of CPU per event against 1.1 (levels 7 and 8 cost as much for 7.31 and 7.21
+    // MB); decompression costs the same at every level (docs/benchmarks.md, LogBlockHarness).
+    internal const int FreshBlockLevel = 1;
+    internal const int RepackLevel = 9;
 
     // Decompressed blocks kept for every connection (see LogBlockCache): 32 blocks of MaxBlockBytes.
     internal const long BlockCacheBytes = 32L * 1024 * 1024;
@@ -151,6 +157,12 @@ public sealed partial class LogStore : IDisposable
 
     /// <summary>When the last small block was written (a timestamp of the clock; 0 = none since the store opened).</summary>
     private long _lastSmallBlock;
+
+    /// <summary>
+    /// Blocks of at least SmallBlockBytes written at FreshBlockLevel since the store opened and not yet re-packed: due
+    /// for idle re-packing at once (no later block joins them), whatever the small blocks wait for.
+    /// </summary>
+    private long _freshLargeBlocks;
 
     private LogStore(LogStoreOptions options, TimeProvider time, LogstashIndexPattern pattern)
     {
@@ -239,6 +251,13 @@ public sealed partial class LogStore : IDisposable
         {
             // Indices written before blocks existed get their table; their rows keep their source text.
             Execute($"CREATE TABLE IF NOT EXISTS {index.Blocks}({BlocksColumns})");
+            // Blocks tables made before the level column get it, NULL for every block: not yet re-packed at RepackLevel,
+            // so idle time re-packs them once (a column added this way rewrites no row).
+            if (!HasBlockLevels(index))
+            {
+                Execute($"ALTER TABLE {index.Blocks} ADD COLUMN level INTEGER");
+            }
+
             // A block may end past the last row (rows replaced since): row ids are never given twice.
             index.NextRowId = Scalar(_writer,
                 $"SELECT max(coalesce((SELECT max(rowid) FROM {index.Docs}), 0), coalesce((SELECT max(last_rowid) FROM {index.Blocks}), 0)) + 1");
@@ -311,6 +330,14 @@ public sealed partial class LogStore : IDisposable
         return command.ExecuteScalar() is string sql && sql.Contains("detail=none", StringComparison.Ordinal);
     }
 
+    private bool HasBlockLevels(IndexState index)
+    {
+        using SqliteCommand command = _writer.CreateCommand();
+        command.CommandText = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = @n";
+        _ = command.Parameters.AddWithValue("@n", index.Blocks);
+        return command.ExecuteScalar() is string sql && sql.Contains("level INTEGER", StringComparison.Ordinal);
+    }
+
     // Indices made before generated ids were computed from the row declare id NOT NULL: they get a generated id's text.
     private bool IdsAreStored(IndexState index)
     {
@@ -334,7 +361,8 @@ public sealed partial class LogStore : IDisposable
         return values;
     }
 
-    private const string BlocksColumns = "last_rowid INTEGER PRIMARY KEY, first_rowid INTEGER NOT NULL, source_bytes INTEGER NOT NULL, data BLOB NOT NULL";
+    private const string BlocksColumns =
+        "last_rowid INTEGER PRIMARY KEY, first_rowid INTEGER NOT NULL, source_bytes INTEGER NOT NULL, data BLOB NOT NULL, level INTEGER";
 
     // The id index is built on the first document with a given id: generated ids are unique by construction
     // (LogDocumentId), so indices fed only by syslog never pay for it (about 12% of the write cost).

@@ -211,6 +211,99 @@ public sealed class LogStoreBlockTests
     }
 
     [Fact]
+    public async Task MergeStepAsync_LargeBlockAtTheFreshLevel_RepacksItOnceAtTheRepackLevelWithTheSameSources()
+    {
+        using var t = new TestLogStore();
+        var random = new Random(11);
+        string[] words = [.. Enumerable.Range(0, 40).Select(_ => TestLogStore.RandomWords(random, 20))];
+        // Messages like real logs, a few templates with variable fields: a higher zstd level finds more of their repetition.
+        List<LogEvent> batch = [.. Enumerable.Range(0, 3000)
+            .Select(i => TestLogStore.Event(May12.AddSeconds(i),
+                $"request {words[random.Next(40)]}completed in {random.Next(1000)} ms for user{random.Next(200)} from 10.0.{random.Next(256)}."
+                + $"{random.Next(256)} {words[random.Next(40)]}", program: "p" + (i % 5)))];
+        await t.Store.WriteAsync(batch);
+
+        string db = t.Options.DatabasePath;
+        Assert.Equal(1, Scalar(db, "SELECT count(*) FROM blocks_1"));
+        Assert.True(Scalar(db, "SELECT source_bytes FROM blocks_1") >= LogStore.SmallBlockBytes);
+        Assert.Equal(LogStore.FreshBlockLevel, Scalar(db, "SELECT level FROM blocks_1"));
+        long freshBytes = Scalar(db, "SELECT length(data) FROM blocks_1");
+        List<string> before = [.. Find(t.Store, MatchAllQuery.Instance, 5000).Hits.Select(h => h.Source)];
+        long phraseBefore = Find(t.Store, new PhraseQuery("message", words[3]), 0).Total;
+        Assert.InRange(phraseBefore, 75, 3000);
+        Assert.True(t.Store.HasPendingMerges);
+
+        int steps = 0;
+        while (await t.Store.MergeStepAsync() && steps < 1000)
+        {
+            steps++;
+        }
+
+        Assert.Equal(1, Scalar(db, "SELECT count(*) FROM blocks_1"));
+        Assert.Equal(LogStore.RepackLevel, Scalar(db, "SELECT level FROM blocks_1"));
+        Assert.True(Scalar(db, "SELECT length(data) FROM blocks_1") < freshBytes, "re-packing did not make the block smaller");
+        Assert.Equal(before, Find(t.Store, MatchAllQuery.Instance, 5000).Hits.Select(h => h.Source));
+        Assert.Equal(phraseBefore, Find(t.Store, new PhraseQuery("message", words[3]), 0).Total);
+        Assert.False(t.Store.HasPendingMerges);
+    }
+
+    [Fact]
+    public async Task IdleStepAsync_LargeFreshBlockFollowedByRecentSmallOnes_RepacksThemWithoutWaiting()
+    {
+        using var t = new TestLogStore();
+        var random = new Random(13);
+        await t.Store.WriteAsync([.. Enumerable.Range(0, 200).Select(i => TestLogStore.Event(May12.AddSeconds(i), TestLogStore.RandomWords(random, 2000)))]);
+        await t.Store.WriteAsync(Events(200, 5));
+        await t.Store.WriteAsync(Events(205, 5));
+        List<string> before = [.. Find(t.Store, MatchAllQuery.Instance, 500).Hits.Select(h => h.Source)];
+
+        int steps = 0;
+        while (await t.Store.IdleStepAsync() && steps < 1000)
+        {
+            steps++;
+        }
+
+        // Due at once for the large block (no later block joins it), without the quiet delay the small ones alone wait
+        // for; the small ones after it fit in the same block and are joined to it.
+        string db = t.Options.DatabasePath;
+        Assert.Equal(1, Scalar(db, "SELECT count(*) FROM blocks_1"));
+        Assert.Equal(LogStore.RepackLevel, Scalar(db, "SELECT level FROM blocks_1"));
+        Assert.Equal(before, Find(t.Store, MatchAllQuery.Instance, 500).Hits.Select(h => h.Source));
+    }
+
+    [Fact]
+    public async Task Open_BlocksTableWithoutLevelColumn_AddsItAndRepacksItsBlocksWhenIdle()
+    {
+        using var t = new TestLogStore();
+        for (int i = 0; i < 3; i++)
+        {
+            await t.Store.WriteAsync(Events(i * 100, 100, i % 2 == 0 ? "request completed" : "completed request"));
+        }
+
+        // The blocks table of the release before the level column, every block at the fresh level.
+        t.Store.Dispose();
+        string db = t.Options.DatabasePath;
+        Run(db, "ALTER TABLE blocks_1 DROP COLUMN level");
+        t.Reopen();
+
+        Assert.Equal(3, Scalar(db, "SELECT count(*) FROM blocks_1 WHERE level IS NULL"));
+        List<string> before = [.. Find(t.Store, MatchAllQuery.Instance, 500).Hits.Select(h => h.Source)];
+        Assert.Equal(300, before.Count);
+        Assert.Equal(200, Find(t.Store, new PhraseQuery("message", "request completed"), 0).Total);
+
+        int steps = 0;
+        while (await t.Store.MergeStepAsync() && steps < 1000)
+        {
+            steps++;
+        }
+
+        Assert.Equal(1, Scalar(db, "SELECT count(*) FROM blocks_1"));
+        Assert.Equal(LogStore.RepackLevel, Scalar(db, "SELECT level FROM blocks_1"));
+        Assert.Equal(before, Find(t.Store, MatchAllQuery.Instance, 500).Hits.Select(h => h.Source));
+        Assert.Equal(200, Find(t.Store, new PhraseQuery("message", "request completed"), 0).Total);
+    }
+
+    [Fact]
     public async Task MergeStepAsync_RowReplacedBetweenSmallBlocks_RepackKeepsEveryOtherSource()
     {
         using var t = new TestLogStore();
