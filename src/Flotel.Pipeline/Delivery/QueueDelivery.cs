@@ -271,8 +271,8 @@ public sealed partial class QueueDelivery<T> : IAsyncDisposable
                 records.Clear();
                 if (_lingerBeforeNextRead)
                 {
-                    // The batch sent ahead is landed and committed first: a crash during the wait must not find it
-                    // written but not committed (it would be delivered twice).
+                    // The batch sent ahead is landed and settled first (committed, or counted for the next flush when
+                    // commits are deferred): the wait must not leave a write running.
                     _lingerBeforeNextRead = false;
                     await LandInFlightAsync().ConfigureAwait(false);
                     await LingerAsync().ConfigureAwait(false);

@@ -68,6 +68,30 @@ public sealed partial class LogStore
         }
     }
 
+    /// <summary>
+    /// A sync point: when it returns, every transaction committed before it survives a power loss or an OS crash, not
+    /// only a process crash (commits use <c>synchronous=NORMAL</c>). One small transaction committed with
+    /// <c>synchronous=FULL</c>, that is one fsync of the WAL (<see cref="WalSync"/>); call it at most every second or
+    /// so, not per batch.
+    /// </summary>
+    public async ValueTask SyncAsync(CancellationToken cancellationToken = default)
+    {
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            WalSync.Commit(_writer);
+            _ = Interlocked.Increment(ref _syncs);
+        }
+        finally
+        {
+            _ = _writeGate.Release();
+        }
+    }
+
+    /// <summary>Sync points (<see cref="SyncAsync"/>) since the store opened.</summary>
+    public long Syncs => Interlocked.Read(ref _syncs);
+
     // The writer's view of queue_positions (under _writeGate).
     private LogStorePosition? ReadPosition(string source)
     {

@@ -14,6 +14,7 @@ namespace Flotel.Store.Logs;
 /// indices(id INTEGER PK, name TEXT UNIQUE, uuid TEXT, created_ms, newest_ms, doc_count, source_bytes)
 /// queue_positions(source TEXT PK, queue_identity TEXT, sequence INTEGER)
 ///          -- per queue reader: the last queue record stored, written in the transaction of its batch (LogStorePosition)
+/// sync_points(id INTEGER PK = 1, count INTEGER)  -- the row each SyncAsync updates (WalSync)
 ///   docs_N(rowid INTEGER PK, id TEXT, ts INTEGER ms, severity, facility, program, logsource, host,
 ///          device_id, workload, source TEXT)      -- source = '' : the _source JSON is in blocks_N
 ///     index docs_N_ts(ts); unique index docs_N_id(id) once a document arrives with its own _id
@@ -57,8 +58,9 @@ namespace Flotel.Store.Logs;
 /// A daily index is three tables, so retention by age drops tables instead of deleting rows; <c>auto_vacuum=INCREMENTAL</c>
 /// returns the pages to the file system afterwards. Retention by size (<see cref="LogStoreOptions.MaxBytes"/>) drops
 /// whole indices too, then deletes the oldest rows of the oldest one, and leaves the freed pages for the next writes.
-/// <c>synchronous=NORMAL</c>: a committed batch survives a process crash; the last batches may be lost on power loss (the
-/// durable queue in front of the store keeps them).
+/// <c>synchronous=NORMAL</c>: a committed batch survives a process crash, but the batches committed since the last
+/// <see cref="SyncAsync"/> may roll back on a power loss or an OS crash. A writer that drops its source's copy of a
+/// batch (the queue cursor of <c>store-logs</c>) does so only after a sync point that followed the batch's commit.
 /// <para>
 /// One type in parts by role: this file holds the state, opening, the schema and disposal; <c>LogStore.Write.cs</c> the
 /// single writer and its pipelined encoding; <c>LogStore.Search.cs</c> searches, counts and index listing (the SQL
@@ -127,6 +129,7 @@ public sealed partial class LogStore : IDisposable
     // Above this many matches in an index, a search sorted by @timestamp walks the ts index (see Search).
     private const int IndexedSortThreshold = 1000;
     private bool _disposed;
+    private long _syncs;
     private int _pendingMerges;
 
     // Blocks of _source texts (see the schema above). A commit's block holds what one batch brought to one index:
@@ -231,6 +234,8 @@ public sealed partial class LogStore : IDisposable
             """);
         // One row per writer that names where its batches came from (LogStorePosition), written in the batch's transaction.
         Execute("CREATE TABLE IF NOT EXISTS queue_positions(source TEXT PRIMARY KEY, queue_identity TEXT NOT NULL, sequence INTEGER NOT NULL)");
+        // The row SyncAsync updates (WalSync).
+        Execute(WalSync.CreateTable);
         var loaded = new List<IndexState>();
         using (SqliteCommand command = _writer.CreateCommand())
         {

@@ -13,7 +13,8 @@ namespace Flotel.Store.Logs;
 /// A PASSIVE checkpoint never catches up with a writer that keeps appending, so the WAL would never restart; the store
 /// therefore ends each round itself (<see cref="TakeFinished"/>, then a short TRUNCATE checkpoint on the writer for the
 /// frames appended meanwhile). Durability is unchanged: in WAL mode with <c>synchronous=NORMAL</c> a commit is in the WAL (the OS's page cache)
-/// when <see cref="LogStore.WriteAsync"/> returns either way, and the checkpoint only moves committed pages. The
+/// when <see cref="LogStore.WriteAsync"/> returns either way (on disk only after the next <see cref="LogStore.SyncAsync"/>
+/// or a completed checkpoint), and the checkpoint only moves committed pages. The
 /// writer keeps a larger automatic checkpoint as a backstop, so the WAL stays bounded if this loop falls behind.
 /// </remarks>
 internal sealed class WalCheckpointer : IDisposable

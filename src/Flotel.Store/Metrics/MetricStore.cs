@@ -102,6 +102,8 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
             "DROP TABLE IF EXISTS postings;" +
             "CREATE TABLE IF NOT EXISTS chunks (id INTEGER PRIMARY KEY, series_id INTEGER NOT NULL, min_t INTEGER NOT NULL, max_t INTEGER NOT NULL, data BLOB NOT NULL);" +
             "CREATE UNIQUE INDEX IF NOT EXISTS chunks_series ON chunks (series_id, min_t);");
+        // The row a flush updates when its checkpoint could not complete (WalSync).
+        Execute(WalSync.CreateTable);
         _insertSeries = Prepare("INSERT INTO series (id, labels, name) VALUES ($id, $labels, $name)", "$id", "$labels", "$name");
         _insertChunk = Prepare("INSERT OR REPLACE INTO chunks (series_id, min_t, max_t, data) VALUES ($s, $min, $max, $data)", "$s", "$min", "$max", "$data");
         // Every selected series' chunks in one statement (ids as a JSON array): one statement per series cost more than its rows.
@@ -160,6 +162,9 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
             return Find(key, HashKey(key)) is not null;
         }
     }
+
+    /// <summary>Flushes whose checkpoint could not complete and that committed a sync point instead (<see cref="CheckpointOrSync"/>).</summary>
+    internal long WalSyncsTotal { get; private set; }
 
     /// <summary>Head snapshots written by flushes since open (a flush writes only the heads that changed).</summary>
     internal long FlushedHeadsTotal { get; private set; }
@@ -666,7 +671,10 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         return [.. values];
     }
 
-    /// <summary>Writes every open head chunk to the database and checkpoints the write-ahead log.</summary>
+    /// <summary>
+    /// Writes every open head chunk to the database and checkpoints the write-ahead log; when it returns, everything the
+    /// store committed survives a power loss or an OS crash, not only a process crash (<see cref="CheckpointOrSync"/>).
+    /// </summary>
     public Task FlushAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -1042,7 +1050,32 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
 
         _unflushed.Clear();
         FlushedHeadsTotal += written;
-        Execute("PRAGMA wal_checkpoint(TRUNCATE);");
+        CheckpointOrSync();
+    }
+
+    /// <summary>
+    /// Makes everything committed so far durable across a power loss (commits use <c>synchronous=NORMAL</c>): a
+    /// TRUNCATE checkpoint that completes copies the WAL into the database and syncs it (SQLite syncs the database after
+    /// each completed checkpoint, https://www.sqlite.org/pragma.html#pragma_synchronous), and empties the WAL. One
+    /// that does not complete — another connection (a process outside the gateway) still reads frames of the WAL —
+    /// leaves the rest in the WAL, possibly unsynced, so a sync point follows (<see cref="WalSync"/>).
+    /// </summary>
+    private void CheckpointOrSync()
+    {
+        bool complete;
+        using (var checkpoint = _db.CreateCommand())
+        {
+            // One row: busy (1 when it could not finish), frames in the WAL, frames checkpointed (-1, -1 when not in WAL mode).
+            checkpoint.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
+            using var row = checkpoint.ExecuteReader();
+            complete = row.Read() && row.GetInt64(0) == 0 && row.GetInt64(1) == row.GetInt64(2);
+        }
+
+        if (!complete)
+        {
+            WalSync.Commit(_db);
+            WalSyncsTotal++;
+        }
     }
 
     /// <summary>Writes pending series and chunks in one transaction.</summary>

@@ -74,4 +74,24 @@ public sealed class LogStorePositionTests
         Assert.Equal([LogDocumentOutcome.Conflict, LogDocumentOutcome.Invalid], again.Select(r => r.Outcome));
         Assert.Equal(1, Documents(t.Store));
     }
+
+    [Fact]
+    public async Task Sync_AfterBatches_CommitsOneSyncPointEachThatALaterReaderSees()
+    {
+        using var t = new TestLogStore();
+        await t.Store.WriteBatchAsync([TestLogStore.Event(May12, "one")], [], new LogStorePosition("store-logs", "q1", 1));
+        await t.Store.SyncAsync();
+        await t.Store.WriteBatchAsync([TestLogStore.Event(May12, "two")], [], new LogStorePosition("store-logs", "q1", 2));
+        var walBeforeSync = t.Store.WalBytes;
+        await t.Store.SyncAsync();
+
+        // A sync point is a transaction of its own: it appends a frame to the WAL (a commit that changes nothing syncs nothing).
+        Assert.True(t.Store.WalBytes > walBeforeSync);
+        Assert.Equal(2, t.Store.Syncs);
+        using var reader = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={t.Options.DatabasePath};Mode=ReadOnly;Pooling=False");
+        reader.Open();
+        using var count = reader.CreateCommand();
+        count.CommandText = "SELECT count FROM sync_points WHERE id = 1";
+        Assert.Equal(2L, count.ExecuteScalar());
+    }
 }

@@ -10,12 +10,14 @@ namespace Flotel.Gateway.Outputs.EmbeddedStore;
 /// (<see cref="Hosting.OutputHost{T}"/>), one per store, because the stores become durable differently:
 /// <list type="bullet">
 /// <item><see cref="StoreLogsOutput"/> (<c>store-logs</c>) writes syslog events and <c>_bulk</c> documents in one
-/// SQLite transaction per read batch and commits right after — a log is acknowledged once it is searchable. At a
-/// trickle it gathers for <see cref="LogsLinger"/> after the queue ran empty, so a fleet's lines arriving one by one
-/// cost one transaction per interval, not one each.</item>
+/// SQLite transaction per read batch — a log is searchable once its transaction commits — and moves its cursor only at
+/// a sync point of the store (every <see cref="LogsSyncInterval"/> while batches flow, when its queue runs empty, at
+/// most every <see cref="IdleFlushInterval"/>, and at stop), over what was committed before it. At a trickle it gathers
+/// for <see cref="LogsLinger"/> after the queue ran empty, so a fleet's lines arriving one by one cost one transaction
+/// per interval, not one each.</item>
 /// <item><see cref="StoreMetricsOutput"/> (<c>store-metrics</c>) appends samples to the metric heads and commits only
 /// after they are persisted (every <see cref="MetricsFlushInterval"/>, and when its queue runs empty, at most every
-/// <see cref="MetricsIdleFlushInterval"/>).</item>
+/// <see cref="IdleFlushInterval"/>).</item>
 /// </list>
 /// A record that cannot be decoded is counted and skipped (it can never succeed); a failed store write reopens the
 /// reader at its committed cursor after 100 ms doubling to 30 s, so nothing acknowledged is lost. No dead letters.
@@ -26,10 +28,18 @@ public sealed class EmbeddedStoreOutput : IGatewayOutput
     public static readonly TimeSpan MetricsFlushInterval = TimeSpan.FromSeconds(15);
 
     /// <summary>
-    /// When the metrics reader's queue runs empty it flushes, but at most this often (at a trickle of remote writes it
-    /// ran empty after each request: one head flush and cursor write per request).
+    /// When a reader's queue runs empty it flushes (metrics: persists the heads; logs: a sync point), but at most this
+    /// often (at a trickle it ran empty after each request: one flush, fsync and cursor write per request).
     /// </summary>
-    public static readonly TimeSpan MetricsIdleFlushInterval = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan IdleFlushInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How often <c>store-logs</c> makes its commits durable (<see cref="LogStore.SyncAsync"/>, one fsync) and moves its
+    /// cursor over them while batches keep coming. Batches are committed with <c>synchronous=NORMAL</c> (survive a process
+    /// crash, not a power loss), so the cursor may pass a batch only after a sync point: the queue keeps up to about
+    /// this much more of records than before, and an fsync per batch (hundreds a second at full ingest) is avoided.
+    /// </summary>
+    public static readonly TimeSpan LogsSyncInterval = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// How long <c>store-logs</c> gathers records after its queue ran empty (<see cref="DeliveryOptions.Linger"/>): at most
@@ -61,6 +71,10 @@ public sealed class EmbeddedStoreOutput : IGatewayOutput
             "flotel_store_log_used_bytes",
             "Bytes of logs.db pages in use (what store.logs.maxBytes bounds; free pages not counted).",
             () => logs.UsedBytes());
+        context.Metrics.ObservedCounter(
+            "flotel_store_log_syncs_total",
+            "Sync points of the log store (one fsync each): store-logs moves its queue cursor only over batches committed before one.",
+            () => logs.Syncs);
         context.Metrics.Gauge("flotel_store_log_wal_bytes", "Bytes of the log store's write-ahead log (logs.db-wal) beside the database.", () => logs.WalBytes);
         context.Metrics.ObservedCounter(
             "flotel_store_log_retention_deleted_events_total",
@@ -145,7 +159,7 @@ public sealed class EmbeddedStoreOutput : IGatewayOutput
         OnSendException = SendFailurePolicy.ReplayFromCommitted,
         SendAhead = sendAhead,
         FlushInterval = flushInterval,
-        MinIdleFlushInterval = flushInterval is null ? null : MetricsIdleFlushInterval,
+        MinIdleFlushInterval = flushInterval is null ? null : IdleFlushInterval,
         Linger = linger,
     };
 }

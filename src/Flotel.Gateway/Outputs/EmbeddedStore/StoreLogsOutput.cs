@@ -10,23 +10,30 @@ namespace Flotel.Gateway.Outputs.EmbeddedStore;
 
 /// <summary>
 /// The <c>store-logs</c> reader of the embedded store: syslog events and <c>_bulk</c> documents, one read batch per
-/// SQLite transaction, the cursor committed right after it — a log is acknowledged once it is searchable. The driver
+/// SQLite transaction (searchable once it commits). The transactions commit with <c>synchronous=NORMAL</c>, which a
+/// power loss or an OS crash may roll back, so the cursor is deferred (<see cref="DeliveryOptions.FlushInterval"/>):
+/// it moves only after a sync point of the store (<see cref="FlushAsync"/>, one fsync), over the batches committed
+/// before it — every <see cref="EmbeddedStoreOutput.LogsSyncInterval"/> while batches flow, when the queue runs empty
+/// (at most every <see cref="EmbeddedStoreOutput.IdleFlushInterval"/>) and at stop. The queue therefore holds up to
+/// about a second more of records, and what a power loss took from the store is still queued. The driver
 /// sends ahead (<see cref="DeliveryOptions.SendAhead"/>): while one batch is written (on another thread), the next is
 /// read and parsed, so the store's single writer does not wait for the read and the parse between its transactions.
-/// A failed write replays from the committed cursor, the batch read ahead included. After the queue ran empty it
+/// A failed write replays from the committed cursor, the batch read ahead included (and the batches committed since
+/// the last sync point, which are skipped, below). After the queue ran empty it
 /// gathers for <see cref="EmbeddedStoreOutput.LogsLinger"/> before the next read. While the queue is empty the
 /// reader spends the time on the store's maintenance (full-text merging; re-packing small blocks once enough gathered), one
 /// short step between looks.
 /// <para>
 /// Exactly once: each transaction also stores the queue position of the batch's last record (the queue's identity and
-/// the record's sequence id, <see cref="LogStorePosition"/>), so the store, not the queue cursor committed after it,
-/// says what is stored. Records at or before that position — a batch the store committed just before a crash, or a
-/// write that failed after its commit — are delivered again by the queue and skipped here, counted in
+/// the record's sequence id, <see cref="LogStorePosition"/>), so the store, not the queue cursor that lags behind it,
+/// says what is stored. Records at or before that position — the batches committed since the last sync point before
+/// a crash or a stop that could not finish, or a write that failed after its commit — are delivered again by the
+/// queue and skipped here, counted in
 /// <c>flotel_store_log_replay_skipped_total</c>. A position from another queue (the queue directory was wiped) or none
 /// (a new store) skips nothing.
 /// </para>
 /// </summary>
-public sealed partial class StoreLogsOutput : OutputHost<StoreLogItem>, IIdleWorkSender, ISelfReportingSender
+public sealed partial class StoreLogsOutput : OutputHost<StoreLogItem>, IFlushingSender, IIdleWorkSender, ISelfReportingSender
 {
     /// <summary>The reader's name (its queue cursor, and its row of the store's queue positions).</summary>
     public const string ReaderName = "store-logs";
@@ -48,7 +55,8 @@ public sealed partial class StoreLogsOutput : OutputHost<StoreLogItem>, IIdleWor
             Name = ReaderName,
             Kinds = RecordKinds.Logs,
             Decoder = new StoreLogDecoder(context.Parser),
-            Delivery = EmbeddedStoreOutput.DeliveryOptions(sendAhead: true, flushInterval: null, linger: EmbeddedStoreOutput.LogsLinger),
+            Delivery = EmbeddedStoreOutput.DeliveryOptions(
+                sendAhead: true, flushInterval: EmbeddedStoreOutput.LogsSyncInterval, linger: EmbeddedStoreOutput.LogsLinger),
             LoggerCategory = typeof(EmbeddedStoreOutput).FullName,
         })
     {
@@ -129,6 +137,13 @@ public sealed partial class StoreLogsOutput : OutputHost<StoreLogItem>, IIdleWor
 
         return stored.Sequence;
     }
+
+    /// <summary>
+    /// A sync point of the store (<see cref="LogStore.SyncAsync"/>): every batch committed before it survives a power
+    /// loss, so the driver commits the cursor over them afterwards. Not cancelled: it is one short transaction.
+    /// </summary>
+    public async ValueTask FlushAsync(CancellationToken cancellationToken) =>
+        await _logs.SyncAsync(CancellationToken.None).ConfigureAwait(false);
 
     /// <inheritdoc />
     public async ValueTask RunIdleStepAsync(CancellationToken cancellationToken)

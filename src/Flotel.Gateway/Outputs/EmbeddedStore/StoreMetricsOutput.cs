@@ -9,9 +9,11 @@ namespace Flotel.Gateway.Outputs.EmbeddedStore;
 /// <summary>
 /// The <c>store-metrics</c> reader of the embedded store: appends remote-write samples to the metric store's in-memory
 /// head chunks and defers the commit (<see cref="DeliveryOptions.FlushInterval"/>): the cursor moves only after
-/// <see cref="MetricStore.FlushAsync"/> persisted the heads — every <see cref="EmbeddedStoreOutput.MetricsFlushInterval"/>,
-/// when the queue is empty (at most every <see cref="EmbeddedStoreOutput.MetricsIdleFlushInterval"/>) and at stop — so
-/// a crash replays the queue into the heads and the store drops the samples it already has as duplicates.
+/// <see cref="MetricStore.FlushAsync"/> persisted the heads and made the store durable across a power loss (a
+/// completed checkpoint, which syncs the database, or else a sync point of the WAL) — every
+/// <see cref="EmbeddedStoreOutput.MetricsFlushInterval"/>, when the queue is empty (at most every
+/// <see cref="EmbeddedStoreOutput.IdleFlushInterval"/>) and at stop — so a crash or a power loss replays the queue into
+/// the heads and the store drops the samples it already has as duplicates.
 /// </summary>
 public sealed class StoreMetricsOutput : OutputHost<ReadOnlyMemory<byte>>, IFlushingSender, ISelfReportingSender
 {
