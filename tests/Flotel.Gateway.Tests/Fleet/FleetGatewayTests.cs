@@ -242,9 +242,62 @@ public sealed class FleetGatewayTests
         Assert.Equal("aborted", (string)JsonNode.Parse(await abort.Content.ReadAsStringAsync())!["state"]!);
     }
 
-    private static async Task<LoopbackGateway> StartAsync() => await LoopbackGateway.StartAsync("flotel-fleet-", o =>
+    [Fact]
+    public async Task BundlePoll_OverMaxHeldPolls_AnswersAtOnceWithRetryAfter_AndClosesItsConnectionAfterTheOpenStreams()
     {
-        o.Fleet = new FleetOptions { Enabled = true, Address = "127.0.0.1:0" };
+        await using var gateway = await StartAsync(maxHeldPolls: 1);
+        using var admin = Admin(gateway);
+        await ApplyAsync(admin, FleetTestKit.ObjectsOf(Path.Combine(FleetTestKit.RepoRoot(), "examples", "blog")));
+        var (client, status, error) = await FleetDeviceClient.EnrollAsync(FleetUri(gateway), await CreateTokenAsync(admin, "edge-device-1"), http2: true);
+        Assert.True(client is not null, $"{status} {error}");
+        using (client)
+        {
+            var digest = (string)(await client.GetBundleAsync(null, 0)).Body!["digest"]!;
+            var held = client.GetBundleAsync(digest, 300);
+            await Eventually.TrueAsync(
+                () => gateway.Host.Metrics.ToText().Contains("flotel_fleet_longpolls_waiting 1", StringComparison.Ordinal), "the first poll is held", 30);
+
+            // The second poll finds the one slot taken: 304 at once, on the same HTTP/2 connection as the held one.
+            using (var deferred = await client.GetBundleResponseAsync(digest, 300))
+            {
+                Assert.Equal(HttpStatusCode.NotModified, deferred.StatusCode);
+                Assert.InRange(deferred.Headers.RetryAfter!.Delta!.Value.TotalSeconds, 27, 33);
+            }
+
+            Assert.Equal(1, client.ConnectionsOpened);
+            Assert.Contains("flotel_fleet_longpolls_deferred_total 1\n", gateway.Host.Metrics.ToText(), StringComparison.Ordinal);
+
+            // GOAWAY is graceful: the held poll on the closing connection still gets the change.
+            var changed = FleetTestKit.ObjectsOf(Path.Combine(FleetTestKit.RepoRoot(), "examples", "blog"))
+                .Select(o => o.Key == "configmap/system-allow-list" ? o with { Yaml = o.Yaml.Replace("node_disk_io_now", "node_load1", StringComparison.Ordinal) } : o).ToList();
+            await ApplyAsync(admin, changed);
+            var (heldStatus, heldBody, _) = await held;
+            Assert.Equal(HttpStatusCode.OK, heldStatus);
+            Assert.Equal(2, (long)heldBody!["generation"]!);
+
+            // The connection closed: the next call opens another, and a device polling by interval closes that one too
+            // after its status report, so it holds none between calls.
+            var report = new JsonObject { ["agentVersion"] = "0.2.0+test", ["generation"] = 2, ["digest"] = (string)heldBody["digest"]!, ["applyStatus"] = "applied" };
+            Assert.Equal(HttpStatusCode.NoContent, await client.PostStatusAsync(report));
+            Assert.Equal(2, client.ConnectionsOpened);
+            Assert.Equal(HttpStatusCode.NoContent, await client.PostStatusAsync(report));
+            Assert.Equal(3, client.ConnectionsOpened);
+
+            // With the slot free again the device's next poll is held, and its connection stays.
+            var heldAgain = client.GetBundleAsync((string)heldBody["digest"]!, 300);
+            await Eventually.TrueAsync(
+                () => gateway.Host.Metrics.ToText().Contains("flotel_fleet_longpolls_waiting 1", StringComparison.Ordinal), "the freed slot is taken", 30);
+            Assert.Equal(HttpStatusCode.NoContent, await client.PostStatusAsync(report));
+            Assert.Equal(4, client.ConnectionsOpened);
+            Assert.Equal(HttpStatusCode.NoContent, await client.PostStatusAsync(report));
+            Assert.Equal(4, client.ConnectionsOpened);
+            Assert.False(heldAgain.IsCompleted);
+        }
+    }
+
+    private static async Task<LoopbackGateway> StartAsync(int maxHeldPolls = 2000) => await LoopbackGateway.StartAsync("flotel-fleet-", o =>
+    {
+        o.Fleet = new FleetOptions { Enabled = true, Address = "127.0.0.1:0", MaxHeldPolls = maxHeldPolls };
         o.AdminAuth = new AuthOptions { BearerToken = new SecretValue(AdminToken) };
     });
 
