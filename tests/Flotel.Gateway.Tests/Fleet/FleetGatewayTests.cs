@@ -9,6 +9,8 @@ using Flotel.Gateway.Fleet;
 using Flotel.Gateway.Hosting;
 using Flotel.Gateway.Tests.TestKit;
 using Flotel.Model;
+using Flotel.Model.Metrics;
+using Flotel.Wire.RemoteWrite;
 
 namespace Flotel.Gateway.Tests.Fleet;
 
@@ -257,6 +259,17 @@ public sealed class FleetGatewayTests
             await Eventually.TrueAsync(
                 () => gateway.Host.Metrics.ToText().Contains("flotel_fleet_longpolls_waiting 1", StringComparison.Ordinal), "the first poll is held", 30);
 
+            // A remote write in flight on the same connection: its body is half sent when the connection is told to close.
+            var rest = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var content = new HalfThenRestContent(RemoteWriteBody("held_poll_probe"), rest.Task);
+            using var write = new HttpRequestMessage(HttpMethod.Post, new Uri("api/v1/write", UriKind.Relative))
+            {
+                Content = content, Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            };
+            write.Headers.Add(RemoteWriteHeaders.VersionName, RemoteWriteHeaders.Version);
+            var writing = client.Http.SendAsync(write);
+            await content.HalfSent.WaitAsync(TimeSpan.FromSeconds(30));
+
             // The second poll finds the one slot taken: 304 at once, on the same HTTP/2 connection as the held one.
             using (var deferred = await client.GetBundleResponseAsync(digest, 300))
             {
@@ -265,6 +278,12 @@ public sealed class FleetGatewayTests
             }
 
             Assert.Equal(1, client.ConnectionsOpened);
+            rest.SetResult();
+            using (var written = await writing)
+            {
+                Assert.True(written.IsSuccessStatusCode, $"remote write answered {written.StatusCode}");
+            }
+
             Assert.Contains("flotel_fleet_longpolls_deferred_total 1\n", gateway.Host.Metrics.ToText(), StringComparison.Ordinal);
 
             // GOAWAY is graceful: the held poll on the closing connection still gets the change.
@@ -294,6 +313,9 @@ public sealed class FleetGatewayTests
             Assert.False(heldAgain.IsCompleted);
         }
     }
+
+    private static byte[] RemoteWriteBody(string metric) => RemoteWriteCodec.Encode(new WriteRequest(
+        [new TimeSeries(LabelSet.Of("__name__", metric, "job", "probe"), [new Sample(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), 1)])]));
 
     private static async Task<LoopbackGateway> StartAsync(int maxHeldPolls = 2000) => await LoopbackGateway.StartAsync("flotel-fleet-", o =>
     {
@@ -343,5 +365,39 @@ public sealed class FleetGatewayTests
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
         using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
         return X509CertificateLoader.LoadPkcs12(cert.Export(X509ContentType.Pkcs12), null);
+    }
+
+    /// <summary>A remote-write body sent in two halves: the second only once <c>rest</c> completes.</summary>
+    private sealed class HalfThenRestContent : HttpContent
+    {
+        private readonly byte[] _body;
+        private readonly Task _rest;
+        private readonly TaskCompletionSource _halfSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public HalfThenRestContent(byte[] body, Task rest)
+        {
+            _body = body;
+            _rest = rest;
+            Headers.ContentType = new MediaTypeHeaderValue(RemoteWriteHeaders.ContentType);
+            Headers.ContentEncoding.Add(RemoteWriteHeaders.ContentEncoding);
+        }
+
+        public Task HalfSent => _halfSent.Task;
+
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            var half = _body.Length / 2;
+            await stream.WriteAsync(_body.AsMemory(0, half));
+            await stream.FlushAsync();
+            _halfSent.TrySetResult();
+            await _rest;
+            await stream.WriteAsync(_body.AsMemory(half));
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = _body.Length;
+            return true;
+        }
     }
 }
