@@ -40,7 +40,8 @@ internal sealed class FleetOptions
         BenchOptions.LoopbackUrl("--fleet", null, "Fleet listener of that gateway (https://127.0.0.1:PORT), for --enrol with --gateway");
     private static readonly Option<int?> MaxHeldPollsOption = new("--max-held-polls")
     {
-        Description = "fleet.maxHeldPolls of the gateway started with --enrol (default: the gateway's, 2000); devices over it poll at fleet.pollIntervalSeconds",
+        Description = "fleet.maxHeldPolls of the gateway started with --enrol (default: the gateway's, 2000); " +
+            "devices over it poll at fleet.pollIntervalSeconds",
         HelpName = "N",
     };
     private static readonly Option<int> SettleOption =
@@ -149,7 +150,8 @@ internal sealed class FleetOptions
         { Fleet: not null, Enrol: false } => "'--fleet' is used only with '--enrol' or '--control-plane-only'",
         { Fleet: { Scheme: not "https" } } => "'--fleet' must be an https URL (the fleet listener speaks TLS only)",
         { Gateway: null } when !File.Exists(FlotelDll) => "without '--gateway', '--flotel' must name flotel.dll (bench/fleet/run.sh builds it)",
-        { MaxHeldPolls: not null, Gateway: not null } => "'--max-held-polls' configures the gateway the simulator starts: set fleet.maxHeldPolls in that gateway's configuration instead",
+        { MaxHeldPolls: not null, Gateway: not null } =>
+            "'--max-held-polls' configures the gateway the simulator starts: set fleet.maxHeldPolls in that gateway's configuration instead",
         { MaxHeldPolls: not null, Enrol: false } => "'--max-held-polls' is used only with '--enrol' or '--control-plane-only'",
         { MaxHeldPolls: < 0 } => "'--max-held-polls' must be 0 or more",
         { GatewayPid: <= 0 } => "'--gateway-pid' must be a whole number greater than 0",

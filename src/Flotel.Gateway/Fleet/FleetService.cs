@@ -64,7 +64,8 @@ public sealed partial class FleetService : IAsyncDisposable, IDeviceCertificates
         _counters = new FleetCounters(metrics);
         metrics.Gauge("flotel_fleet_devices", "EdgeDevices known to the fleet control plane.", () => _devices.Count);
         metrics.Gauge("flotel_fleet_devices_online", "Devices heard from within fleet.offlineAfterSeconds.", () => CountOnline());
-        metrics.Gauge("flotel_fleet_longpolls_waiting", "Bundle long-polls being held open (at most fleet.maxHeldPolls).", () => Interlocked.Read(ref _waiting));
+        metrics.Gauge(
+            "flotel_fleet_longpolls_waiting", "Bundle long-polls being held open (at most fleet.maxHeldPolls).", () => Interlocked.Read(ref _waiting));
     }
 
     /// <inheritdoc />

@@ -288,7 +288,9 @@ public sealed class FleetGatewayTests
 
             // GOAWAY is graceful: the held poll on the closing connection still gets the change.
             var changed = FleetTestKit.ObjectsOf(Path.Combine(FleetTestKit.RepoRoot(), "examples", "blog"))
-                .Select(o => o.Key == "configmap/system-allow-list" ? o with { Yaml = o.Yaml.Replace("node_disk_io_now", "node_load1", StringComparison.Ordinal) } : o).ToList();
+                .Select(o => o.Key == "configmap/system-allow-list"
+                    ? o with { Yaml = o.Yaml.Replace("node_disk_io_now", "node_load1", StringComparison.Ordinal) }
+                    : o).ToList();
             await ApplyAsync(admin, changed);
             var (heldStatus, heldBody, _) = await held;
             Assert.Equal(HttpStatusCode.OK, heldStatus);
@@ -296,7 +298,10 @@ public sealed class FleetGatewayTests
 
             // The connection closed: the next call opens another, and a device polling by interval closes that one too
             // after its status report, so it holds none between calls.
-            var report = new JsonObject { ["agentVersion"] = "0.2.0+test", ["generation"] = 2, ["digest"] = (string)heldBody["digest"]!, ["applyStatus"] = "applied" };
+            var report = new JsonObject
+            {
+                ["agentVersion"] = "0.2.0+test", ["generation"] = 2, ["digest"] = (string)heldBody["digest"]!, ["applyStatus"] = "applied",
+            };
             Assert.Equal(HttpStatusCode.NoContent, await client.PostStatusAsync(report));
             Assert.Equal(2, client.ConnectionsOpened);
             Assert.Equal(HttpStatusCode.NoContent, await client.PostStatusAsync(report));

@@ -110,7 +110,9 @@ public sealed class FleetServiceTests : IDisposable
         var deferred = await fleet.GetBundleAsync("edge-device-1", digest, TimeSpan.FromSeconds(60), CancellationToken.None);
         Assert.Equal((true, (RenderedBundle?)null, true), (deferred.Known, deferred.Bundle, deferred.Deferred));
 
-        fleet.Apply([.. blog.Select(o => o.Key == "configmap/logstash-syslog" ? o with { Yaml = o.Yaml.Replace("Protocol: tcp", "Protocol: udp", StringComparison.Ordinal) } : o)]);
+        fleet.Apply([.. blog.Select(o => o.Key == "configmap/logstash-syslog"
+            ? o with { Yaml = o.Yaml.Replace("Protocol: tcp", "Protocol: udp", StringComparison.Ordinal) }
+            : o)]);
         var next = await fleet.GetBundleAsync("edge-device-1", digest, TimeSpan.FromSeconds(60), CancellationToken.None);
         Assert.Equal((2L, false), (next.Generation, next.Deferred));
         Assert.NotEqual(digest, next.Bundle!.Digest);
