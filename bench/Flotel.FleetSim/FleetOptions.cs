@@ -38,6 +38,12 @@ internal sealed class FleetOptions
     };
     private static readonly Option<Uri?> FleetOption =
         BenchOptions.LoopbackUrl("--fleet", null, "Fleet listener of that gateway (https://127.0.0.1:PORT), for --enrol with --gateway");
+    private static readonly Option<int?> MaxHeldPollsOption = new("--max-held-polls")
+    {
+        Description = "fleet.maxHeldPolls of the gateway started with --enrol (default: the gateway's, 2000); " +
+            "devices over it poll at fleet.pollIntervalSeconds",
+        HelpName = "N",
+    };
     private static readonly Option<int> SettleOption =
         BenchOptions.Positive("--settle-seconds", 120, "Most seconds to wait after sending for the counts to match");
 
@@ -86,6 +92,9 @@ internal sealed class FleetOptions
     /// <summary>Fleet listener of an external gateway (<c>https://HOST:PORT</c>).</summary>
     public Uri? Fleet { get; init; }
 
+    /// <summary><c>fleet.maxHeldPolls</c> of a started gateway; null = its default.</summary>
+    public int? MaxHeldPolls { get; init; }
+
     /// <summary>Whether devices send syslog lines and remote-write requests.</summary>
     public bool SendsData => !ControlPlaneOnly;
 
@@ -103,6 +112,7 @@ internal sealed class FleetOptions
         {
             DevicesOption, SecondsOption, LinesOption, SeriesOption, IntervalOption, GatewayOption, SyslogOption, PidOption,
             FlotelOption, TlsOption, ProbesOption, SettleOption, WarmupOption, EnrolOption, ControlPlaneOnlyOption, FleetOption,
+            MaxHeldPollsOption,
         };
         root.SetAction(parse =>
         {
@@ -124,6 +134,7 @@ internal sealed class FleetOptions
                 Enrol = parse.GetValue(EnrolOption) || parse.GetValue(ControlPlaneOnlyOption),
                 ControlPlaneOnly = parse.GetValue(ControlPlaneOnlyOption),
                 Fleet = parse.GetValue(FleetOption),
+                MaxHeldPolls = parse.GetValue(MaxHeldPollsOption),
             };
             return BenchOptions.RunCheckedAsync("flotel-fleetsim", options, options.Conflict(), run);
         });
@@ -139,6 +150,10 @@ internal sealed class FleetOptions
         { Fleet: not null, Enrol: false } => "'--fleet' is used only with '--enrol' or '--control-plane-only'",
         { Fleet: { Scheme: not "https" } } => "'--fleet' must be an https URL (the fleet listener speaks TLS only)",
         { Gateway: null } when !File.Exists(FlotelDll) => "without '--gateway', '--flotel' must name flotel.dll (bench/fleet/run.sh builds it)",
+        { MaxHeldPolls: not null, Gateway: not null } =>
+            "'--max-held-polls' configures the gateway the simulator starts: set fleet.maxHeldPolls in that gateway's configuration instead",
+        { MaxHeldPolls: not null, Enrol: false } => "'--max-held-polls' is used only with '--enrol' or '--control-plane-only'",
+        { MaxHeldPolls: < 0 } => "'--max-held-polls' must be 0 or more",
         { GatewayPid: <= 0 } => "'--gateway-pid' must be a whole number greater than 0",
         _ => null,
     };

@@ -41,7 +41,7 @@ internal sealed class GatewayProcess : IAsyncDisposable
     /// </summary>
     public const int FleetMaxConnections = 100_000;
 
-    public static async Task<GatewayProcess> StartAsync(string flotelDll, bool tls, bool fleet)
+    public static async Task<GatewayProcess> StartAsync(string flotelDll, bool tls, bool fleet, int? maxHeldPolls = null)
     {
         var directory = Directory.CreateTempSubdirectory("flotel-fleet-").FullName;
         var info = new ProcessStartInfo("dotnet")
@@ -62,7 +62,7 @@ internal sealed class GatewayProcess : IAsyncDisposable
         if (tls || fleet)
         {
             info.ArgumentList.Add("--config");
-            info.ArgumentList.Add(WriteConfig(directory, tls, fleet));
+            info.ArgumentList.Add(WriteConfig(directory, tls, fleet, maxHeldPolls));
         }
 
         var process = new Process { StartInfo = info };
@@ -142,7 +142,7 @@ internal sealed class GatewayProcess : IAsyncDisposable
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);
 
-    private static string WriteConfig(string directory, bool tls, bool fleet)
+    private static string WriteConfig(string directory, bool tls, bool fleet, int? maxHeldPolls)
     {
         var config = Path.Combine(directory, "gateway.yaml");
         var text = new StringBuilder();
@@ -169,6 +169,10 @@ internal sealed class GatewayProcess : IAsyncDisposable
                   address: 127.0.0.1:0
 
                 """);
+            if (maxHeldPolls is { } held)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"  maxHeldPolls: {held}\n");
+            }
         }
 
         File.WriteAllText(config, text.ToString());

@@ -65,7 +65,7 @@ internal static class Program
             if (options.Gateway is null)
             {
                 await Console.Error.WriteLineAsync("flotel-fleetsim: starting flotel gateway").ConfigureAwait(false);
-                started = await GatewayProcess.StartAsync(options.FlotelDll!, options.Tls, options.Enrol).ConfigureAwait(false);
+                started = await GatewayProcess.StartAsync(options.FlotelDll!, options.Tls, options.Enrol, options.MaxHeldPolls).ConfigureAwait(false);
                 (gateway, syslog, fleet, pid) = (started.Http, started.Syslog, started.Fleet, started.Pid);
             }
             else
@@ -157,7 +157,7 @@ internal static class Program
             var loops = new List<Task>(devices.Length * 2);
             double cpuStart, cpuEnd, sendSeconds;
             long rssEnd, statusStart, statusEnd, linesStart, samplesStart;
-            double bundlesStart, bundlesEnd, longPolls = -1, applied = -1, heapEnd, committedEnd;
+            double bundlesStart, bundlesEnd, longPolls = -1, deferredStart = 0, deferredEnd = 0, httpConnections = -1, applied = -1, heapEnd, committedEnd;
             using (var stop = new CancellationTokenSource(TimeSpan.FromSeconds(options.WarmupSeconds + options.Seconds)))
             {
                 run.Probes.StartRate();
@@ -178,6 +178,7 @@ internal static class Program
                 cpuStart = pid is { } p2 ? ProcStat.CpuSeconds(p2) : -1;
                 statusStart = control?.StatusReports ?? 0;
                 bundlesStart = control is null ? 0 : await GatewayMetrics.SumAsync(http, "flotel_fleet_bundle_requests_total").ConfigureAwait(false);
+                deferredStart = control is null ? 0 : await GatewayMetrics.SumAsync(http, "flotel_fleet_longpolls_deferred_total").ConfigureAwait(false);
                 var sendStart = clock.Elapsed;
                 loops.Add(Task.Delay(TimeSpan.FromSeconds(options.Seconds)));
                 await Task.WhenAll(loops).ConfigureAwait(false);
@@ -191,6 +192,8 @@ internal static class Program
                 {
                     bundlesEnd = await GatewayMetrics.SumAsync(http, "flotel_fleet_bundle_requests_total").ConfigureAwait(false);
                     longPolls = await GatewayMetrics.SumAsync(http, "flotel_fleet_longpolls_waiting").ConfigureAwait(false);
+                    deferredEnd = await GatewayMetrics.SumAsync(http, "flotel_fleet_longpolls_deferred_total").ConfigureAwait(false);
+                    httpConnections = await GatewayMetrics.SumAsync(http, "flotel_http_connections_open").ConfigureAwait(false);
                     applied = await control.CountAppliedAsync(names).ConfigureAwait(false);
                 }
                 else
@@ -232,6 +235,9 @@ internal static class Program
                 Row("key pair + CSR (agent's code, ECDSA P-256)", $"{keyMs:F2} ms each ({KeyTimingSamples} made)");
                 Row("devices applied (gateway's view)", $"{applied} / {options.Devices}");
                 Row("long-polls open (gateway, end of sending)", $"{longPolls}");
+                Row("long-polls deferred by fleet.maxHeldPolls while sending / per second",
+                    $"{deferredEnd - deferredStart} / {(deferredEnd - deferredStart) / sendSeconds:F1}");
+                Row("gateway HTTP connections open, HTTP + fleet listener (end of sending)", $"{httpConnections}");
                 Row("control-plane requests/s (bundle + status)",
                     $"{controlRate:F1} ({bundlesEnd - bundlesStart} bundle, {statusEnd - statusStart} status in {sendSeconds:F1} s)");
                 Row("enrolment failures / agent warnings and errors", $"{counters.EnrolFailures} / {control.Log.Problems}");

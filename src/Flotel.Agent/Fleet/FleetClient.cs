@@ -100,7 +100,8 @@ public sealed class FleetClient : IDisposable
 
     /// <summary>
     /// <c>GET /fleet/v1/bundle?wait=SECONDS</c> with <c>If-None-Match</c> = <paramref name="digest"/>: 200 with a new
-    /// bundle, or 304 after up to <paramref name="wait"/> when it did not change.
+    /// bundle, or 304 after up to <paramref name="wait"/> when it did not change. A gateway over <c>fleet.maxHeldPolls</c>
+    /// answers the 304 at once with <c>Retry-After</c> (<see cref="FleetReply{T}.RetryAfter"/>; docs/fleet.md §5).
     /// </summary>
     public async Task<FleetReply<BundleAnswer>> GetBundleAsync(string? digest, TimeSpan wait, CancellationToken cancellationToken)
     {

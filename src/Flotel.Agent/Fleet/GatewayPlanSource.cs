@@ -29,6 +29,9 @@ public sealed partial class GatewayPlanSource : IPlanSource
     /// <summary>Longest apply error in a status report.</summary>
     public const int MaxErrorChars = 1000;
 
+    /// <summary>Longest wait a gateway's <c>Retry-After</c> on a 304 is followed for: its longest held poll (docs/fleet.md §5).</summary>
+    public static readonly TimeSpan MaxPollHint = TimeSpan.FromSeconds(300);
+
     private readonly Uri _gateway;
     private readonly string _gatewayText;
     private readonly DeviceIdentity _identity;
@@ -89,6 +92,9 @@ public sealed partial class GatewayPlanSource : IPlanSource
 
     /// <summary>The latest wait between pull attempts: its attempt number (0 = after the first failure) and length (tests).</summary>
     internal (int Attempt, TimeSpan Wait)? LastRetry { get; private set; }
+
+    /// <summary>The latest wait a gateway asked for with <c>Retry-After</c> on a 304, jitter added (tests).</summary>
+    internal TimeSpan? LastPollHint { get; private set; }
 
     /// <summary>Successful status reports so far (tests).</summary>
     public long StatusReports => Interlocked.Read(ref _statusReports);
@@ -151,6 +157,7 @@ public sealed partial class GatewayPlanSource : IPlanSource
             {
                 attempt = 0;
                 NotePollState("connected", string.Empty);
+                await PollLaterAsync(reply.RetryAfter, linked.Token).ConfigureAwait(false);
                 continue;
             }
 
@@ -242,6 +249,7 @@ public sealed partial class GatewayPlanSource : IPlanSource
                     case FleetReplyKind.NotModified:
                         attempt = 0;
                         NotePollState("connected", string.Empty);
+                        await PollLaterAsync(reply.RetryAfter, stop).ConfigureAwait(false);
                         break;
                     default:
                         NoteTrouble(reply.Kind, reply.Message);
@@ -499,6 +507,30 @@ public sealed partial class GatewayPlanSource : IPlanSource
     }
 
     private Task Delay(TimeSpan wait, CancellationToken cancellationToken) => Task.Delay(wait, _time, cancellationToken);
+
+    /// <summary>
+    /// After a 304 with <c>Retry-After</c> (a gateway over <c>fleet.maxHeldPolls</c>, docs/fleet.md §5): waits that long
+    /// plus up to 10 % before the next poll, at most <see cref="MaxPollHint"/>. Without the header (a held poll that
+    /// timed out, an older gateway) the next poll goes at once, as before.
+    /// </summary>
+    private async Task PollLaterAsync(TimeSpan? retryAfter, CancellationToken cancellationToken)
+    {
+        if (retryAfter is not { } hint || hint <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        var bounded = hint < MaxPollHint ? hint : MaxPollHint;
+        var wait = bounded + (bounded * ((_options.Random ?? Random.Shared).NextDouble() * 0.1));
+        var delay = Delay(wait, cancellationToken);
+        lock (_gate)
+        {
+            // Recorded once the timer exists, as LastRetry is.
+            LastPollHint = wait;
+        }
+
+        await delay.ConfigureAwait(false);
+    }
 
     /// <summary>The wait before pull attempt <paramref name="attempt"/> + 1 (capped, jittered; <c>Retry-After</c> honoured).</summary>
     private async Task RetryAsync(int attempt, TimeSpan? retryAfter, CancellationToken cancellationToken)

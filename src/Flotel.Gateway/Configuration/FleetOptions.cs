@@ -33,4 +33,25 @@ public sealed class FleetOptions
 
     [ConfigKey("offlineAfterSeconds", "a device not heard from this long is `offline` in `flotel get devices` and not counted in `flotel_fleet_devices_online`", Unit = "seconds", Min = 10, Max = 7 * 24 * 3600)]
     public int OfflineAfterSeconds { get; set; } = 180;
+
+    /// <summary>
+    /// Each held poll keeps its device's HTTP/2 + TLS connection, ~80 KiB of gateway memory (docs/benchmarks.md, "Control
+    /// plane: what a device costs"); 2,000 of them are ~160 MiB, which with the 445 MiB of 10,000 devices' data
+    /// connections keeps such a gateway under 1 GiB (docs/deploy.md, sizing).
+    /// </summary>
+    [ConfigKey("maxHeldPolls",
+        "most bundle long polls held at once (docs/fleet.md §5); a poll over it is answered at once with `Retry-After` = " +
+        "`fleet.pollIntervalSeconds` (jittered) and its connection is closed once idle, so such a device holds no connection between " +
+        "polls. 0 = every device polls at the interval",
+        Min = 0,
+        Max = 1_000_000)]
+    public int MaxHeldPolls { get; set; } = 2000;
+
+    [ConfigKey("pollIntervalSeconds",
+        "how long a device over `fleet.maxHeldPolls` waits before it asks again (sent as `Retry-After`, ±10 % jitter): a change reaches " +
+        "such a device within this",
+        Unit = "seconds",
+        Min = 5,
+        Max = 300)]
+    public int PollIntervalSeconds { get; set; } = 30;
 }

@@ -57,6 +57,16 @@ public sealed class FleetAccess
         return context.Items.TryGetValue(IdentityItem, out var identity) ? identity as DeviceIdentity : null;
     }
 
+    /// <summary>
+    /// Asks Kestrel to close the request's connection once its open requests are answered: HTTP/2 sends GOAWAY (streams
+    /// already open complete; the client retries any it opened after), HTTP/1.1 answers with "Connection: close".
+    /// </summary>
+    public static void CloseWhenIdle(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        context.Features.Get<IConnectionLifetimeNotificationFeature>()?.RequestClose();
+    }
+
     /// <summary>Checks the device certificate; on refusal writes 401 <c>{"error": …}</c> and returns false.</summary>
     public async Task<bool> AuthorizeDeviceAsync(HttpContext context)
     {
@@ -82,6 +92,13 @@ public sealed class FleetAccess
             if (_fleet.Admit(identity, renewing) is not { } refusal)
             {
                 context.Items[IdentityItem] = identity;
+                if (_fleet.PollsByInterval(identity.Device) && context.GetEndpoint()?.Metadata.GetMetadata<FleetBundleMetadata>() is null)
+                {
+                    // A device over fleet.maxHeldPolls holds no connection between its calls (docs/fleet.md §5): its status
+                    // reports and remote writes close theirs once done too. The bundle route decides for itself.
+                    CloseWhenIdle(context);
+                }
+
                 return true;
             }
 
@@ -98,6 +115,11 @@ public sealed class FleetAccess
 /// the HTTP listener it stays an ingest route with the ingest credentials.
 /// </summary>
 public sealed class FleetIngestMetadata
+{
+}
+
+/// <summary>Marks the bundle route: it decides itself whether its connection closes (a deferred poll, docs/fleet.md §5).</summary>
+public sealed class FleetBundleMetadata
 {
 }
 

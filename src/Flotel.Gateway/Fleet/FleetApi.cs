@@ -57,12 +57,21 @@ public static class FleetApi
                 waitSeconds = s;
             }
 
-            var (known, generation, bundle) = await fleet.GetBundleAsync(
+            var (known, generation, bundle, deferred) = await fleet.GetBundleAsync(
                 identity.Device, EntityTag(context.Request.Headers.IfNoneMatch.ToString()), FleetService.WaitFor(waitSeconds), context.RequestAborted).ConfigureAwait(false);
             if (!known)
             {
                 await WriteErrorAsync(context, StatusCodes.Status404NotFound, $"no EdgeDevice {identity.Device} in the fleet").ConfigureAwait(false);
                 return;
+            }
+
+            if (deferred)
+            {
+                // Over fleet.maxHeldPolls (docs/fleet.md §5): ask again after the interval, and let the connection close
+                // once its open streams are done (HTTP/2 GOAWAY, HTTP/1.1 "Connection: close"), so the device holds no
+                // connection until then. Graceful: a remote write or status report in flight on it completes.
+                context.Response.Headers.RetryAfter = fleet.PollRetryAfter().ToString(CultureInfo.InvariantCulture);
+                FleetAccess.CloseWhenIdle(context);
             }
 
             if (bundle is null)
@@ -81,7 +90,7 @@ public static class FleetApi
                 ["manifests"] = bundle.Yaml,
                 ["errors"] = errors,
             }).ConfigureAwait(false);
-        }));
+        })).WithMetadata(new FleetBundleMetadata());
         device.MapPost("/fleet/v1/status", context => DeviceRoute(context, async () =>
         {
             var identity = FleetAccess.DeviceOf(context);

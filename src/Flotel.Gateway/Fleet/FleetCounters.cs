@@ -30,6 +30,8 @@ internal sealed class FleetCounters
         IdentifiedSamples = Identified("samples");
         RevokedFleetRequests = Revoked("fleet_request");
         RevokedSyslogHandshakes = Revoked("syslog_tls_handshake");
+        DeferredPolls = metrics.Counter("flotel_fleet_longpolls_deferred_total",
+            "Bundle long polls answered at once with Retry-After because fleet.maxHeldPolls were held (docs/fleet.md §5).");
         RevokedClosed = metrics.Counter("flotel_fleet_revoked_connections_closed_total",
             "Open syslog TLS connections closed because their device certificate was revoked.");
     }
@@ -45,6 +47,9 @@ internal sealed class FleetCounters
 
     /// <summary><c>flotel_fleet_revoked_refusals_total{where="syslog_tls_handshake"}</c>.</summary>
     public Counter RevokedSyslogHandshakes { get; }
+
+    /// <summary><c>flotel_fleet_longpolls_deferred_total</c>.</summary>
+    public Counter DeferredPolls { get; }
 
     /// <summary><c>flotel_fleet_revoked_connections_closed_total</c>.</summary>
     public Counter RevokedClosed { get; }

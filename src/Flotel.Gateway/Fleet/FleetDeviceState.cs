@@ -57,6 +57,12 @@ internal sealed class FleetDeviceState
 
     public DateTimeOffset? CertificateExpires { get; set; }
 
+    /// <summary>
+    /// Set while the device's latest long poll was deferred by <c>fleet.maxHeldPolls</c> (a plain flag: a stale read costs
+    /// one connection kept or closed early).
+    /// </summary>
+    public bool PollsByInterval { get; set; }
+
     /// <summary>Set when last-seen or status changed since the last batch was persisted.</summary>
     public bool Dirty { get; set; }
 

@@ -64,7 +64,8 @@ public sealed partial class FleetService : IAsyncDisposable, IDeviceCertificates
         _counters = new FleetCounters(metrics);
         metrics.Gauge("flotel_fleet_devices", "EdgeDevices known to the fleet control plane.", () => _devices.Count);
         metrics.Gauge("flotel_fleet_devices_online", "Devices heard from within fleet.offlineAfterSeconds.", () => CountOnline());
-        metrics.Gauge("flotel_fleet_longpolls_waiting", "Bundle long-polls being held open.", () => Interlocked.Read(ref _waiting));
+        metrics.Gauge(
+            "flotel_fleet_longpolls_waiting", "Bundle long-polls being held open (at most fleet.maxHeldPolls).", () => Interlocked.Read(ref _waiting));
     }
 
     /// <inheritdoc />
@@ -376,54 +377,92 @@ public sealed partial class FleetService : IAsyncDisposable, IDeviceCertificates
     /// <summary>
     /// The device's bundle when its digest differs from <paramref name="ifNoneMatch"/>, else waits up to
     /// <paramref name="wait"/> for a change (no thread held) and answers "not modified"; null when the device is unknown
-    /// or was deleted meanwhile.
+    /// or was deleted meanwhile. A poll that would wait while <c>fleet.maxHeldPolls</c> are held answers "not modified"
+    /// at once with <c>Deferred</c> set: the device is told to ask again after <see cref="PollRetryAfter"/> (docs/fleet.md §5).
     /// </summary>
-    public async Task<(bool Known, long Generation, RenderedBundle? Bundle)> GetBundleAsync(string device, string? ifNoneMatch, TimeSpan wait, CancellationToken cancellationToken)
+    public async Task<(bool Known, long Generation, RenderedBundle? Bundle, bool Deferred)> GetBundleAsync(
+        string device, string? ifNoneMatch, TimeSpan wait, CancellationToken cancellationToken)
     {
         if (!_devices.TryGetValue(device, out var state))
         {
             _counters.Bundle("unknown_device").Increment();
-            return (false, 0, null);
+            return (false, 0, null, false);
         }
 
         var deadline = _time.GetUtcNow() + wait;
-        while (true)
+        var holding = false;
+        try
         {
-            var changed = state.Changed;
-            var current = state.Current;
-            if (state.Removed)
+            while (true)
             {
-                _counters.Bundle("unknown_device").Increment();
-                return (false, 0, null);
-            }
+                var changed = state.Changed;
+                var current = state.Current;
+                if (state.Removed)
+                {
+                    _counters.Bundle("unknown_device").Increment();
+                    return (false, 0, null, false);
+                }
 
-            if (!string.Equals(current.Bundle.Digest, ifNoneMatch, StringComparison.Ordinal))
-            {
-                _counters.Bundle("changed").Increment();
-                return (true, current.Generation, current.Bundle);
-            }
+                if (!string.Equals(current.Bundle.Digest, ifNoneMatch, StringComparison.Ordinal))
+                {
+                    _counters.Bundle("changed").Increment();
+                    return (true, current.Generation, current.Bundle, false);
+                }
 
-            var remaining = deadline - _time.GetUtcNow();
-            if (remaining <= TimeSpan.Zero || _releasing)
-            {
-                _counters.Bundle("not_modified").Increment();
-                return (true, current.Generation, null);
-            }
+                var remaining = deadline - _time.GetUtcNow();
+                if (remaining <= TimeSpan.Zero || _releasing)
+                {
+                    _counters.Bundle("not_modified").Increment();
+                    return (true, current.Generation, null, false);
+                }
 
-            Interlocked.Increment(ref _waiting);
-            try
-            {
+                if (!holding)
+                {
+                    // One slot per request, kept across wake-ups that changed nothing for this device (a render of other
+                    // devices, errors replaced), so a held poll is never turned away half-way through its wait.
+                    if (Interlocked.Increment(ref _waiting) > _options.MaxHeldPolls)
+                    {
+                        Interlocked.Decrement(ref _waiting);
+                        state.PollsByInterval = true;
+                        _counters.Bundle("not_modified").Increment();
+                        _counters.DeferredPolls.Increment();
+                        return (true, current.Generation, null, true);
+                    }
+
+                    holding = true;
+                    state.PollsByInterval = false;
+                }
+
                 // Neither the timeout (every held poll ends with it when nothing changes) nor the device going away is
                 // thrown here: the loop answers 304 after the deadline (or 200 if a change raced the timer).
                 await changed.WaitAsync(remaining, _time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                cancellationToken.ThrowIfCancellationRequested();
             }
-            finally
+        }
+        finally
+        {
+            if (holding)
             {
                 Interlocked.Decrement(ref _waiting);
             }
-
-            cancellationToken.ThrowIfCancellationRequested();
         }
+    }
+
+    /// <summary>
+    /// True while the device's latest long poll was turned away by <c>fleet.maxHeldPolls</c>: it polls at
+    /// <c>fleet.pollIntervalSeconds</c>, so its other requests (status, remote write) close their connection once idle
+    /// too, and the device holds no connection between its calls.
+    /// </summary>
+    public bool PollsByInterval(string device) => _devices.TryGetValue(device, out var state) && state.PollsByInterval;
+
+    /// <summary>
+    /// The <c>Retry-After</c> of a deferred poll: <c>fleet.pollIntervalSeconds</c> ± 10 %, so devices turned away together
+    /// (after a gateway restart) come back spread out; whole seconds, at least 1 (RFC 9110 §10.2.3).
+    /// </summary>
+    public int PollRetryAfter()
+    {
+        var interval = _options.PollIntervalSeconds;
+        return Math.Max(1, (int)Math.Round(interval * (0.9 + (Random.Shared.NextDouble() * 0.2))));
     }
 
     /// <summary>The long-poll a device asked for (<c>wait</c> seconds, default 60, at most 300) plus up to 10 % jitter, so a fleet's polls spread out.</summary>

@@ -194,6 +194,42 @@ public sealed class GatewayPlanSourceTests : IDisposable
     }
 
     [Fact]
+    public async Task Start_NotModifiedWithRetryAfter_WaitsThatLongJittered_ThenTheNextPollGetsTheChange()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var fake = new FakeGateway { RetryAfterOnNotModified = "30" };
+        fake.Bundle = (1, FleetTestCa.Bundle(Device, "one"));
+        using var gateway = fake.Start();
+        var options = new FleetSourceOptions { Random = new Random(7), PollWait = TimeSpan.FromSeconds(60) };
+        await using var source = new GatewayPlanSource(new Uri(gateway.BaseUrl), _identity, _files, options, null, time, NullLogger.Instance);
+        await source.InitialPlanAsync(CancellationToken.None);
+        source.Start(new RecordingTarget());
+
+        await Eventually.TrueAsync(() => source.LastPollHint is not null, "the wait the gateway asked for");
+        var expected = TimeSpan.FromSeconds(30) * (1 + (new Random(7).NextDouble() * 0.1));
+        Assert.Equal(expected, source.LastPollHint);
+        Assert.Equal(2, fake.BundleRequests);
+
+        fake.Bundle = (2, FleetTestCa.Bundle(Device, "two"));
+        time.Advance(expected);
+        await Eventually.TrueAsync(() => StoredGeneration() == 2, "generation 2 applied on the poll after the wait");
+    }
+
+    [Fact]
+    public async Task Start_NotModifiedWithoutRetryAfter_PollsAgainAtOnceAsBefore()
+    {
+        var fake = new FakeGateway();
+        fake.Bundle = (1, FleetTestCa.Bundle(Device, "one"));
+        using var gateway = fake.Start();
+        await using var source = Source(new Uri(gateway.BaseUrl));
+        await source.InitialPlanAsync(CancellationToken.None);
+        source.Start(new RecordingTarget());
+
+        await Eventually.TrueAsync(() => fake.BundleRequests >= 4, "three polls after the first bundle");
+        Assert.Null(source.LastPollHint);
+    }
+
+    [Fact]
     public async Task RetryBackoff_AsTheSourceUsesIt_CapsAtSixtySeconds()
     {
         var backoff = new RetryBackoff(new FleetSourceOptions().RetryInitial, new FleetSourceOptions().RetryMax, new Random(1));
@@ -218,6 +254,9 @@ public sealed class GatewayPlanSourceTests : IDisposable
         private int _bundleRequests;
 
         public volatile bool Unavailable;
+
+        /// <summary>The <c>Retry-After</c> of a 304, answered at once (a gateway over <c>fleet.maxHeldPolls</c>); null = held, no header.</summary>
+        public volatile string? RetryAfterOnNotModified;
 
         public (long Generation, string Yaml) Bundle { get; set; }
 
@@ -257,6 +296,13 @@ public sealed class GatewayPlanSourceTests : IDisposable
             IfNoneMatch.Enqueue(match ?? string.Empty);
             if (match == "\"" + digest + "\"")
             {
+                if (RetryAfterOnNotModified is { } retryAfter)
+                {
+                    response.AddHeader("Retry-After", retryAfter);
+                    response.StatusCode = 304;
+                    return;
+                }
+
                 // The long poll: hold a moment, then nothing changed.
                 await Task.Delay(50);
                 response.StatusCode = 304;

@@ -33,10 +33,16 @@ public sealed class GatewayConfigKeysTests
         var fleet = GatewayConfigKeys.All.Where(k => k.Section?.Path == "fleet").ToList();
 
         Assert.Equal(
-            ["fleet.enabled", "fleet.address", "fleet.serverNames", "fleet.ca.certificate", "fleet.ca.key", "fleet.certificateDays", "fleet.renewGraceDays", "fleet.offlineAfterSeconds"],
+            [
+                "fleet.enabled", "fleet.address", "fleet.serverNames", "fleet.ca.certificate", "fleet.ca.key", "fleet.certificateDays",
+                "fleet.renewGraceDays", "fleet.offlineAfterSeconds", "fleet.maxHeldPolls", "fleet.pollIntervalSeconds",
+            ],
             fleet.Select(k => k.Path));
         Assert.Equal(
-            [ConfigKeyKind.Boolean, ConfigKeyKind.Text, ConfigKeyKind.TextList, ConfigKeyKind.Text, ConfigKeyKind.Text, ConfigKeyKind.Integer, ConfigKeyKind.Integer, ConfigKeyKind.Integer],
+            [
+                ConfigKeyKind.Boolean, ConfigKeyKind.Text, ConfigKeyKind.TextList, ConfigKeyKind.Text, ConfigKeyKind.Text, ConfigKeyKind.Integer,
+                ConfigKeyKind.Integer, ConfigKeyKind.Integer, ConfigKeyKind.Integer, ConfigKeyKind.Integer,
+            ],
             fleet.Select(k => k.Kind));
         Assert.DoesNotContain(GatewayConfigKeys.All, k => k.Path == "fleet");
         Assert.Equal(ConfigKeyKind.Enum, GatewayConfigKeys.All.Single(k => k.Path == "query.prometheus.labelNames").Kind);

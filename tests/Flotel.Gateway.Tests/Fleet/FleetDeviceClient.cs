@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.Security;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
@@ -16,11 +17,13 @@ namespace Flotel.Gateway.Tests.Fleet;
 /// </summary>
 internal sealed class FleetDeviceClient : IDisposable
 {
-    private FleetDeviceClient(Uri baseAddress, X509Certificate2 ca, X509Certificate2? certificate, string instance)
+    private int _connections;
+
+    private FleetDeviceClient(Uri baseAddress, X509Certificate2 ca, X509Certificate2? certificate, string instance, bool http2 = false)
     {
         Ca = ca;
         Certificate = certificate;
-        var handler = new SocketsHttpHandler();
+        var handler = new SocketsHttpHandler { ConnectCallback = ConnectAsync };
         handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, errors) =>
             (errors & SslPolicyErrors.RemoteCertificateNameMismatch) == 0 && ChainsTo(cert, ca);
         if (certificate is not null)
@@ -31,7 +34,16 @@ internal sealed class FleetDeviceClient : IDisposable
 
         Http = new HttpClient(handler) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(100) };
         Http.DefaultRequestHeaders.Add("X-Flotel-Instance", instance);
+        if (http2)
+        {
+            // As the agent does (FleetClient): every call a stream of one HTTP/2 connection.
+            Http.DefaultRequestVersion = HttpVersion.Version20;
+            Http.DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+        }
     }
+
+    /// <summary>TCP connections this client opened so far (one per HTTP/2 connection).</summary>
+    public int ConnectionsOpened => Volatile.Read(ref _connections);
 
     public HttpClient Http { get; }
 
@@ -55,7 +67,8 @@ internal sealed class FleetDeviceClient : IDisposable
     }
 
     /// <summary>Enrols with <paramref name="token"/>: returns the enrolled client, or the gateway's status and error.</summary>
-    public static async Task<(FleetDeviceClient? Client, HttpStatusCode Status, string? Error)> EnrollAsync(Uri fleet, string token, string csrName = "whatever", string instance = "instance-1")
+    public static async Task<(FleetDeviceClient? Client, HttpStatusCode Status, string? Error)> EnrollAsync(
+        Uri fleet, string token, string csrName = "whatever", string instance = "instance-1", bool http2 = false)
     {
         var ca = await FetchPinnedCaAsync(fleet, token);
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -72,7 +85,7 @@ internal sealed class FleetDeviceClient : IDisposable
         using var issued = X509Certificate2.CreateFromPem((string)body["certificate"]!);
         using var withKey = issued.CopyWithPrivateKey(key);
         var certificate = X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);
-        return (new FleetDeviceClient(fleet, ca, certificate, instance), response.StatusCode, null);
+        return (new FleetDeviceClient(fleet, ca, certificate, instance, http2), response.StatusCode, null);
     }
 
     /// <summary>A client with another certificate (e.g. one of another CA) and the same pinned CA.</summary>
@@ -82,15 +95,27 @@ internal sealed class FleetDeviceClient : IDisposable
     /// <summary>GET /fleet/v1/bundle with <c>If-None-Match</c> and <c>wait</c>.</summary>
     public async Task<(HttpStatusCode Status, JsonNode? Body, string? ETag)> GetBundleAsync(string? ifNoneMatch, int wait, CancellationToken cancellationToken = default)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"fleet/v1/bundle?wait={wait}", UriKind.Relative));
+        using var response = await GetBundleResponseAsync(ifNoneMatch, wait, cancellationToken);
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        return (response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text), response.Headers.ETag?.Tag);
+    }
+
+    /// <summary>GET /fleet/v1/bundle, the whole response (headers such as <c>Retry-After</c>).</summary>
+    public async Task<HttpResponseMessage> GetBundleResponseAsync(string? ifNoneMatch, int wait, CancellationToken cancellationToken = default)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"fleet/v1/bundle?wait={wait}", UriKind.Relative))
+        {
+            Version = Http.DefaultRequestVersion,
+            VersionPolicy = Http.DefaultVersionPolicy,
+        };
         if (ifNoneMatch is not null)
         {
             request.Headers.IfNoneMatch.Add(new EntityTagHeaderValue("\"" + ifNoneMatch + "\""));
         }
 
-        using var response = await Http.SendAsync(request, cancellationToken);
-        var text = await response.Content.ReadAsStringAsync(cancellationToken);
-        return (response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text), response.Headers.ETag?.Tag);
+        var response = await Http.SendAsync(request, cancellationToken);
+        await response.Content.LoadIntoBufferAsync(cancellationToken);
+        return response;
     }
 
     public async Task<HttpStatusCode> PostStatusAsync(JsonObject status)
@@ -104,6 +129,22 @@ internal sealed class FleetDeviceClient : IDisposable
     {
         Http.Dispose();
         Certificate?.Dispose();
+    }
+
+    private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _connections);
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
     }
 
     private static bool ChainsTo(X509Certificate? presented, X509Certificate2 ca)

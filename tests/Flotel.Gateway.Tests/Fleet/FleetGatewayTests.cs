@@ -9,6 +9,8 @@ using Flotel.Gateway.Fleet;
 using Flotel.Gateway.Hosting;
 using Flotel.Gateway.Tests.TestKit;
 using Flotel.Model;
+using Flotel.Model.Metrics;
+using Flotel.Wire.RemoteWrite;
 
 namespace Flotel.Gateway.Tests.Fleet;
 
@@ -242,9 +244,87 @@ public sealed class FleetGatewayTests
         Assert.Equal("aborted", (string)JsonNode.Parse(await abort.Content.ReadAsStringAsync())!["state"]!);
     }
 
-    private static async Task<LoopbackGateway> StartAsync() => await LoopbackGateway.StartAsync("flotel-fleet-", o =>
+    [Fact]
+    public async Task BundlePoll_OverMaxHeldPolls_AnswersAtOnceWithRetryAfter_AndClosesItsConnectionAfterTheOpenStreams()
     {
-        o.Fleet = new FleetOptions { Enabled = true, Address = "127.0.0.1:0" };
+        await using var gateway = await StartAsync(maxHeldPolls: 1);
+        using var admin = Admin(gateway);
+        await ApplyAsync(admin, FleetTestKit.ObjectsOf(Path.Combine(FleetTestKit.RepoRoot(), "examples", "blog")));
+        var (client, status, error) = await FleetDeviceClient.EnrollAsync(FleetUri(gateway), await CreateTokenAsync(admin, "edge-device-1"), http2: true);
+        Assert.True(client is not null, $"{status} {error}");
+        using (client)
+        {
+            var digest = (string)(await client.GetBundleAsync(null, 0)).Body!["digest"]!;
+            var held = client.GetBundleAsync(digest, 300);
+            await Eventually.TrueAsync(
+                () => gateway.Host.Metrics.ToText().Contains("flotel_fleet_longpolls_waiting 1", StringComparison.Ordinal), "the first poll is held", 30);
+
+            // A remote write in flight on the same connection: its body is half sent when the connection is told to close.
+            var rest = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var content = new HalfThenRestContent(RemoteWriteBody("held_poll_probe"), rest.Task);
+            using var write = new HttpRequestMessage(HttpMethod.Post, new Uri("api/v1/write", UriKind.Relative))
+            {
+                Content = content, Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            };
+            write.Headers.Add(RemoteWriteHeaders.VersionName, RemoteWriteHeaders.Version);
+            var writing = client.Http.SendAsync(write);
+            await content.HalfSent.WaitAsync(TimeSpan.FromSeconds(30));
+
+            // The second poll finds the one slot taken: 304 at once, on the same HTTP/2 connection as the held one.
+            using (var deferred = await client.GetBundleResponseAsync(digest, 300))
+            {
+                Assert.Equal(HttpStatusCode.NotModified, deferred.StatusCode);
+                Assert.InRange(deferred.Headers.RetryAfter!.Delta!.Value.TotalSeconds, 27, 33);
+            }
+
+            Assert.Equal(1, client.ConnectionsOpened);
+            rest.SetResult();
+            using (var written = await writing)
+            {
+                Assert.True(written.IsSuccessStatusCode, $"remote write answered {written.StatusCode}");
+            }
+
+            Assert.Contains("flotel_fleet_longpolls_deferred_total 1\n", gateway.Host.Metrics.ToText(), StringComparison.Ordinal);
+
+            // GOAWAY is graceful: the held poll on the closing connection still gets the change.
+            var changed = FleetTestKit.ObjectsOf(Path.Combine(FleetTestKit.RepoRoot(), "examples", "blog"))
+                .Select(o => o.Key == "configmap/system-allow-list"
+                    ? o with { Yaml = o.Yaml.Replace("node_disk_io_now", "node_load1", StringComparison.Ordinal) }
+                    : o).ToList();
+            await ApplyAsync(admin, changed);
+            var (heldStatus, heldBody, _) = await held;
+            Assert.Equal(HttpStatusCode.OK, heldStatus);
+            Assert.Equal(2, (long)heldBody!["generation"]!);
+
+            // The connection closed: the next call opens another, and a device polling by interval closes that one too
+            // after its status report, so it holds none between calls.
+            var report = new JsonObject
+            {
+                ["agentVersion"] = "0.2.0+test", ["generation"] = 2, ["digest"] = (string)heldBody["digest"]!, ["applyStatus"] = "applied",
+            };
+            Assert.Equal(HttpStatusCode.NoContent, await client.PostStatusAsync(report));
+            Assert.Equal(2, client.ConnectionsOpened);
+            Assert.Equal(HttpStatusCode.NoContent, await client.PostStatusAsync(report));
+            Assert.Equal(3, client.ConnectionsOpened);
+
+            // With the slot free again the device's next poll is held, and its connection stays.
+            var heldAgain = client.GetBundleAsync((string)heldBody["digest"]!, 300);
+            await Eventually.TrueAsync(
+                () => gateway.Host.Metrics.ToText().Contains("flotel_fleet_longpolls_waiting 1", StringComparison.Ordinal), "the freed slot is taken", 30);
+            Assert.Equal(HttpStatusCode.NoContent, await client.PostStatusAsync(report));
+            Assert.Equal(4, client.ConnectionsOpened);
+            Assert.Equal(HttpStatusCode.NoContent, await client.PostStatusAsync(report));
+            Assert.Equal(4, client.ConnectionsOpened);
+            Assert.False(heldAgain.IsCompleted);
+        }
+    }
+
+    private static byte[] RemoteWriteBody(string metric) => RemoteWriteCodec.Encode(new WriteRequest(
+        [new TimeSeries(LabelSet.Of("__name__", metric, "job", "probe"), [new Sample(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), 1)])]));
+
+    private static async Task<LoopbackGateway> StartAsync(int maxHeldPolls = 2000) => await LoopbackGateway.StartAsync("flotel-fleet-", o =>
+    {
+        o.Fleet = new FleetOptions { Enabled = true, Address = "127.0.0.1:0", MaxHeldPolls = maxHeldPolls };
         o.AdminAuth = new AuthOptions { BearerToken = new SecretValue(AdminToken) };
     });
 
@@ -290,5 +370,39 @@ public sealed class FleetGatewayTests
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
         using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
         return X509CertificateLoader.LoadPkcs12(cert.Export(X509ContentType.Pkcs12), null);
+    }
+
+    /// <summary>A remote-write body sent in two halves: the second only once <c>rest</c> completes.</summary>
+    private sealed class HalfThenRestContent : HttpContent
+    {
+        private readonly byte[] _body;
+        private readonly Task _rest;
+        private readonly TaskCompletionSource _halfSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public HalfThenRestContent(byte[] body, Task rest)
+        {
+            _body = body;
+            _rest = rest;
+            Headers.ContentType = new MediaTypeHeaderValue(RemoteWriteHeaders.ContentType);
+            Headers.ContentEncoding.Add(RemoteWriteHeaders.ContentEncoding);
+        }
+
+        public Task HalfSent => _halfSent.Task;
+
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            var half = _body.Length / 2;
+            await stream.WriteAsync(_body.AsMemory(0, half));
+            await stream.FlushAsync();
+            _halfSent.TrySetResult();
+            await _rest;
+            await stream.WriteAsync(_body.AsMemory(half));
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = _body.Length;
+            return true;
+        }
     }
 }

@@ -90,7 +90,7 @@ public sealed class FleetRolloutTests : IDisposable
 
         foreach (var canary in canaries)
         {
-            var (_, generation, bundle) = await polls[canary];
+            var (_, generation, bundle, _) = await polls[canary];
             Assert.Equal(2, generation);
             Assert.Contains("busybox:v2\"", bundle!.Yaml, StringComparison.Ordinal);
         }
@@ -98,7 +98,7 @@ public sealed class FleetRolloutTests : IDisposable
         foreach (var device in held)
         {
             Assert.False(polls[device].IsCompleted, device + " was woken while held");
-            var (_, generation, bundle) = await fleet.GetBundleAsync(device, null, TimeSpan.Zero, CancellationToken.None);
+            var (_, generation, bundle, _) = await fleet.GetBundleAsync(device, null, TimeSpan.Zero, CancellationToken.None);
             Assert.Equal((1L, before[device]), (generation, bundle!.Digest));
         }
 
@@ -244,7 +244,7 @@ public sealed class FleetRolloutTests : IDisposable
         Assert.Equal("aborted", (string)aborted["state"]!);
         foreach (var canary in canaries)
         {
-            var (_, generation, bundle) = await fleet.GetBundleAsync(canary, null, TimeSpan.Zero, CancellationToken.None);
+            var (_, generation, bundle, _) = await fleet.GetBundleAsync(canary, null, TimeSpan.Zero, CancellationToken.None);
             Assert.Equal((3L, before[canary]), (generation, bundle!.Digest));
         }
 
@@ -396,17 +396,17 @@ public sealed class FleetRolloutTests : IDisposable
 
     private static async Task<(long Generation, string Digest)> GenerationAndDigestAsync(FleetService fleet, string device)
     {
-        var (_, generation, bundle) = await fleet.GetBundleAsync(device, null, TimeSpan.Zero, CancellationToken.None);
+        var (_, generation, bundle, _) = await fleet.GetBundleAsync(device, null, TimeSpan.Zero, CancellationToken.None);
         return (generation, bundle!.Digest);
     }
 
     /// <summary>Every held device's long poll answered with the new bundle (the image it names) under <paramref name="generation"/>.</summary>
     private static async Task AssertWokenAsync(
-        IEnumerable<Task<(bool Known, long Generation, RenderedBundle? Bundle)>> polls, long generation, string image)
+        IEnumerable<Task<(bool Known, long Generation, RenderedBundle? Bundle, bool Deferred)>> polls, long generation, string image)
     {
         foreach (var poll in polls)
         {
-            var (_, answered, bundle) = await poll;
+            var (_, answered, bundle, _) = await poll;
             Assert.Equal(generation, answered);
             Assert.Contains(image + "\"", bundle!.Yaml, StringComparison.Ordinal);
         }

@@ -36,7 +36,7 @@ public sealed class FleetServiceTests : IDisposable
         }
 
         await using var restarted = Start();
-        var (known, generation, bundle) = await restarted.GetBundleAsync("edge-device-1", null, TimeSpan.Zero, CancellationToken.None);
+        var (known, generation, bundle, _) = await restarted.GetBundleAsync("edge-device-1", null, TimeSpan.Zero, CancellationToken.None);
         Assert.True(known);
         Assert.Equal((2, digest), (generation, bundle!.Digest));
     }
@@ -51,13 +51,72 @@ public sealed class FleetServiceTests : IDisposable
         var timedOut = fleet.GetBundleAsync("edge-device-1", digest, TimeSpan.FromSeconds(60), CancellationToken.None);
         Assert.False(timedOut.IsCompleted);
         _time.Advance(TimeSpan.FromSeconds(61));
-        var (known, generation, bundle) = await timedOut;
+        var (known, generation, bundle, _) = await timedOut;
         Assert.Equal((true, 1L, (RenderedBundle?)null), (known, generation, bundle));
 
         var removed = fleet.GetBundleAsync("edge-device-1", digest, TimeSpan.FromSeconds(60), CancellationToken.None);
         Assert.False(removed.IsCompleted);
         Assert.True(fleet.Delete(FleetRenderer.DeviceKind, "edge-device-1"));
         Assert.False((await removed).Known);
+    }
+
+    [Fact]
+    public async Task LongPoll_AtMaxHeldPolls_IsAnsweredAtOnceAsDeferred_WhileTheHeldOneWaits()
+    {
+        _options.MaxHeldPolls = 1;
+        var metrics = new MetricsRegistry();
+        await using var fleet = FleetService.Start(_data.Path, _options, metrics, _time, NullLogger.Instance);
+        fleet.Apply(FleetTestKit.ObjectsOf(Path.Combine(FleetTestKit.RepoRoot(), "examples", "blog")));
+        var digest = (await fleet.GetBundleAsync("edge-device-1", null, TimeSpan.Zero, CancellationToken.None)).Bundle!.Digest;
+
+        var held = fleet.GetBundleAsync("edge-device-1", digest, TimeSpan.FromSeconds(60), CancellationToken.None);
+        Assert.False(held.IsCompleted);
+        Assert.False(fleet.PollsByInterval("edge-device-1"));
+
+        var over = fleet.GetBundleAsync("edge-device-1", digest, TimeSpan.FromSeconds(60), CancellationToken.None);
+        Assert.True(over.IsCompleted);
+        Assert.Equal((true, 1L, (RenderedBundle?)null, true), await over);
+        Assert.True(fleet.PollsByInterval("edge-device-1"));
+        Assert.Contains("flotel_fleet_longpolls_waiting 1\n", metrics.ToText(), StringComparison.Ordinal);
+        Assert.Contains("flotel_fleet_longpolls_deferred_total 1\n", metrics.ToText(), StringComparison.Ordinal);
+        Assert.False(held.IsCompleted);
+    }
+
+    [Fact]
+    public async Task LongPoll_SlotFreedByAnAnsweredPoll_IsHeldAgain()
+    {
+        _options.MaxHeldPolls = 1;
+        await using var fleet = Start();
+        fleet.Apply(FleetTestKit.ObjectsOf(Path.Combine(FleetTestKit.RepoRoot(), "examples", "blog")));
+        var digest = (await fleet.GetBundleAsync("edge-device-1", null, TimeSpan.Zero, CancellationToken.None)).Bundle!.Digest;
+        var first = fleet.GetBundleAsync("edge-device-1", digest, TimeSpan.FromSeconds(60), CancellationToken.None);
+        Assert.True((await fleet.GetBundleAsync("edge-device-1", digest, TimeSpan.FromSeconds(60), CancellationToken.None)).Deferred);
+
+        _time.Advance(TimeSpan.FromSeconds(61));
+        Assert.False((await first).Deferred);
+        var second = fleet.GetBundleAsync("edge-device-1", digest, TimeSpan.FromSeconds(60), CancellationToken.None);
+        Assert.False(second.IsCompleted);
+        Assert.False(fleet.PollsByInterval("edge-device-1"));
+    }
+
+    [Fact]
+    public async Task LongPoll_MaxHeldPollsZero_DefersEveryWait_ButAChangeArrivesOnTheNextPoll()
+    {
+        _options.MaxHeldPolls = 0;
+        await using var fleet = Start();
+        var blog = FleetTestKit.ObjectsOf(Path.Combine(FleetTestKit.RepoRoot(), "examples", "blog"));
+        fleet.Apply(blog);
+        var digest = (await fleet.GetBundleAsync("edge-device-1", null, TimeSpan.FromSeconds(60), CancellationToken.None)).Bundle!.Digest;
+        var deferred = await fleet.GetBundleAsync("edge-device-1", digest, TimeSpan.FromSeconds(60), CancellationToken.None);
+        Assert.Equal((true, (RenderedBundle?)null, true), (deferred.Known, deferred.Bundle, deferred.Deferred));
+
+        fleet.Apply([.. blog.Select(o => o.Key == "configmap/logstash-syslog"
+            ? o with { Yaml = o.Yaml.Replace("Protocol: tcp", "Protocol: udp", StringComparison.Ordinal) }
+            : o)]);
+        var next = await fleet.GetBundleAsync("edge-device-1", digest, TimeSpan.FromSeconds(60), CancellationToken.None);
+        Assert.Equal((2L, false), (next.Generation, next.Deferred));
+        Assert.NotEqual(digest, next.Bundle!.Digest);
+        Assert.InRange(fleet.PollRetryAfter(), 27, 33);
     }
 
     [Fact]

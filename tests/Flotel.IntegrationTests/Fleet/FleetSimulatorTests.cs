@@ -64,6 +64,23 @@ public sealed class FleetSimulatorTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task FleetSimulator_EnrolledDevicesOverMaxHeldPolls_PollAtTheIntervalAndNothingLost()
+    {
+        // 10 held polls for 50 devices: 40 are told to poll every fleet.pollIntervalSeconds and reconnect for each call,
+        // their remote writes included (docs/fleet.md §5); every device still applies and nothing is lost. 40 s of sending
+        // cover every deferred device's second poll (Retry-After 27–33 s, plus the agent's up to 10 %).
+        var (code, stdout, _) = await RunSimulatorAsync(
+            "--devices", "50", "--seconds", "40", "--warmup", "5", "--interval", "5", "--series", "10", "--enrol", "--max-held-polls", "10",
+            "--flotel", GatewayProcess.FlotelDll);
+        AssertNothingLost(code, stdout, devices: 50, gatewayLog: string.Empty);
+        Assert.Equal([50, 50], Numbers(Line(stdout, "| devices applied (gateway's view)")));
+        Assert.Equal([10], Numbers(Line(stdout, "| long-polls open (gateway, end of sending)")));
+        Assert.Equal([0, 0], Numbers(Line(stdout, "| enrolment failures / agent warnings and errors")));
+        var deferred = Line(stdout, "| long-polls deferred by fleet.maxHeldPolls").Split('|', StringSplitOptions.RemoveEmptyEntries)[1].Split('/')[0];
+        Assert.True(long.Parse(deferred.Trim(), System.Globalization.CultureInfo.InvariantCulture) > 0, stdout);
+    }
+
+    [Fact]
     public async Task FleetSimulator_ControlPlaneOnly_EveryDeviceEnrolledLongPollingAndNoData()
     {
         var (code, stdout, _) = await RunSimulatorAsync(
