@@ -40,7 +40,7 @@ internal sealed class FleetOptions
         BenchOptions.LoopbackUrl("--fleet", null, "Fleet listener of that gateway (https://127.0.0.1:PORT), for --enrol with --gateway");
     private static readonly Option<int?> MaxHeldPollsOption = new("--max-held-polls")
     {
-        Description = "fleet.maxHeldPolls of the gateway started with --enrol (default: the gateway's, 2000); " +
+        Description = "fleet.maxHeldPolls of the gateway started with --enrol (default: the gateway's, 20000); " +
             "devices over it poll at fleet.pollIntervalSeconds",
         HelpName = "N",
     };

@@ -36,8 +36,10 @@ public sealed class FleetOptions
 
     /// <summary>
     /// Each held poll keeps its device's HTTP/2 + TLS connection, ~80 KiB of gateway memory (docs/benchmarks.md, "Control
-    /// plane: what a device costs"); 2,000 of them are ~160 MiB, which with the 445 MiB of 10,000 devices' data
-    /// connections keeps such a gateway under 1 GiB (docs/deploy.md, sizing).
+    /// plane: what a device costs"). The default holds every poll of a fleet up to <c>http.maxConnections</c>' 20,000
+    /// devices: a device over the limit costs a full TLS handshake per call instead (~4 a minute, up to ~2.8 ms of gateway
+    /// CPU each), which 8,000 devices over a limit of 2,000 would not fit in a 2-core gateway's CPU (docs/deploy.md,
+    /// sizing). Lower it to bound the memory of a fleet larger than the gateway's memory allows, as its CPU allows.
     /// </summary>
     [ConfigKey("maxHeldPolls",
         "most bundle long polls held at once (docs/fleet.md §5); a poll over it is answered at once with `Retry-After` = " +
@@ -45,7 +47,7 @@ public sealed class FleetOptions
         "polls. 0 = every device polls at the interval",
         Min = 0,
         Max = 1_000_000)]
-    public int MaxHeldPolls { get; set; } = 2000;
+    public int MaxHeldPolls { get; set; } = 20_000;
 
     [ConfigKey("pollIntervalSeconds",
         "how long a device over `fleet.maxHeldPolls` waits before it asks again (sent as `Retry-After`, ±10 % jitter): a change reaches " +

@@ -322,7 +322,7 @@ public sealed class FleetGatewayTests
     private static byte[] RemoteWriteBody(string metric) => RemoteWriteCodec.Encode(new WriteRequest(
         [new TimeSeries(LabelSet.Of("__name__", metric, "job", "probe"), [new Sample(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), 1)])]));
 
-    private static async Task<LoopbackGateway> StartAsync(int maxHeldPolls = 2000) => await LoopbackGateway.StartAsync("flotel-fleet-", o =>
+    private static async Task<LoopbackGateway> StartAsync(int maxHeldPolls = 20_000) => await LoopbackGateway.StartAsync("flotel-fleet-", o =>
     {
         o.Fleet = new FleetOptions { Enabled = true, Address = "127.0.0.1:0", MaxHeldPolls = maxHeldPolls };
         o.AdminAuth = new AuthOptions { BearerToken = new SecretValue(AdminToken) };

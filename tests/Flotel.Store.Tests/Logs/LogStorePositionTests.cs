@@ -68,7 +68,8 @@ public sealed class LogStorePositionTests
         var created = new LogDocument("logs-a", "x", "{\"message\":\"a\"}"u8.ToArray(), CreateOnly: true);
 
         var first = await t.Store.WriteBatchAsync([], [created], new LogStorePosition("store-logs", "q1", 1));
-        var again = await t.Store.WriteBatchAsync([], [created, new LogDocument("logs-a", "y", "[1]"u8.ToArray())], new LogStorePosition("store-logs", "q1", 2));
+        var again = await t.Store.WriteBatchAsync(
+            [], [created, new LogDocument("logs-a", "y", "[1]"u8.ToArray())], new LogStorePosition("store-logs", "q1", 2));
 
         Assert.Equal(LogDocumentOutcome.Created, Assert.Single(first).Outcome);
         Assert.Equal([LogDocumentOutcome.Conflict, LogDocumentOutcome.Invalid], again.Select(r => r.Outcome));

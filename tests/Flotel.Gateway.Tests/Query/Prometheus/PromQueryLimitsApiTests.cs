@@ -43,7 +43,8 @@ public sealed class PromQueryLimitsApiTests : IAsyncLifetime
 
         var time = new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(T0 + 600_000));
         _limits = new QueryLimiter(QueryLimiter.DefaultTimeout, QueryLimiter.DefaultMaxConcurrency, _metrics, time);
-        _url = await _host.StartAsync(app => app.MapPrometheusApi(_host.Store, time, _limits, _metrics, new PrometheusApiOptions { MaxSamples = MaxSamples, MaxSeries = MaxSeries }));
+        var options = new PrometheusApiOptions { MaxSamples = MaxSamples, MaxSeries = MaxSeries };
+        _url = await _host.StartAsync(app => app.MapPrometheusApi(_host.Store, time, _limits, _metrics, options));
     }
 
     public async Task DisposeAsync() => await _host.DisposeAsync();

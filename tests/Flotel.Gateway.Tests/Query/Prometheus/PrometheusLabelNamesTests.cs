@@ -23,7 +23,8 @@ public sealed class PrometheusLabelNamesTests : IAsyncLifetime
     {
         _host.Store.Append(LabelSet.Of("__name__", "up", "edgedeviceid", "dev1", "metric-source", "system", "instance", "a"), [new Sample(T0, 1)]);
         _host.Store.Append(LabelSet.Of("__name__", "up", "edgedeviceid", "dev1", "metric-source", "flotel-agent", "instance", "b"), [new Sample(T0, 1)]);
-        _host.Store.Append(LabelSet.Of("__name__", "up", "edgedeviceid", "dev2", "metric-source", "system", "1st.label", "x", "instance", "c"), [new Sample(T0, 0)]);
+        _host.Store.Append(
+            LabelSet.Of("__name__", "up", "edgedeviceid", "dev2", "metric-source", "system", "1st.label", "x", "instance", "c"), [new Sample(T0, 0)]);
         _utf8 = await StartAsync(PrometheusLabelNames.Utf8);
         _sanitize = await StartAsync(PrometheusLabelNames.Sanitize);
     }
