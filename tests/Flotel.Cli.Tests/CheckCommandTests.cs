@@ -69,6 +69,18 @@ public sealed class CheckCommandTests : IDisposable
     }
 
     [Fact]
+    public void CheckConfig_WithTheFleetEnabled_PrintsItsHeldPollLimit()
+    {
+        var file = Path.Combine(_temp.Path, "gateway.yaml");
+        File.WriteAllText(file, "fleet:\n  enabled: true\n  address: 127.0.0.1:9443\n  maxHeldPolls: 1500\n  pollIntervalSeconds: 45\n");
+
+        var (code, output, _) = CliRunner.Run("check", "--config", file);
+
+        Assert.True(code == 0, output);
+        Assert.Contains("fleet 127.0.0.1:9443: at most 1500 bundle long polls held, devices over it poll every 45 s", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void CheckConfig_WithABadAddress_ExitsOneNamingLineAndField()
     {
         var file = Path.Combine(_temp.Path, "gateway.yaml");

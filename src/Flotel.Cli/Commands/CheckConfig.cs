@@ -40,6 +40,11 @@ internal static class CheckConfig
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"queries: up to {options.QueryMaxConcurrency} at once, each at most {options.QueryTimeout.TotalSeconds} s (waiting included)"
                 + $", PromQL at most {options.QueryMaxSamples} samples held and {options.QueryMaxSeries} series per selector"));
+            if (options.Fleet is { Enabled: true } fleet)
+            {
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"fleet {fleet.Address}: at most {fleet.MaxHeldPolls} bundle long polls held, devices over it poll every {fleet.PollIntervalSeconds} s"));
+            }
         }
 
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{errors} errors, {warnings} warnings"));
