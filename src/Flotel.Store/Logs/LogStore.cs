@@ -327,29 +327,23 @@ public sealed partial class LogStore : IDisposable
     // its docsize table: contentless_delete, which deletes rows without their text, refuses columnsize=0.
     private const string FtsOptions = "content='', contentless_delete=1, detail=none";
 
-    private bool IsCompact(IndexState index)
-    {
-        using SqliteCommand command = _writer.CreateCommand();
-        command.CommandText = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = @n";
-        _ = command.Parameters.AddWithValue("@n", index.Fts);
-        return command.ExecuteScalar() is string sql && sql.Contains("detail=none", StringComparison.Ordinal);
-    }
+    private bool IsCompact(IndexState index) => TableDeclares(index.Fts, "detail=none");
 
-    private bool HasBlockLevels(IndexState index)
-    {
-        using SqliteCommand command = _writer.CreateCommand();
-        command.CommandText = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = @n";
-        _ = command.Parameters.AddWithValue("@n", index.Blocks);
-        return command.ExecuteScalar() is string sql && sql.Contains("level INTEGER", StringComparison.Ordinal);
-    }
+    private bool HasBlockLevels(IndexState index) => TableDeclares(index.Blocks, "level INTEGER");
 
     // Indices made before generated ids were computed from the row declare id NOT NULL: they get a generated id's text.
-    private bool IdsAreStored(IndexState index)
+    private bool IdsAreStored(IndexState index) => TableDeclares(index.Docs, "id TEXT NOT NULL");
+
+    /// <summary>
+    /// Whether the CREATE statement SQLite keeps for <paramref name="table"/> holds <paramref name="text"/>: which layout
+    /// an index was made with.
+    /// </summary>
+    private bool TableDeclares(string table, string text)
     {
         using SqliteCommand command = _writer.CreateCommand();
         command.CommandText = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = @n";
-        _ = command.Parameters.AddWithValue("@n", index.Docs);
-        return command.ExecuteScalar() is string sql && sql.Contains("id TEXT NOT NULL", StringComparison.Ordinal);
+        _ = command.Parameters.AddWithValue("@n", table);
+        return command.ExecuteScalar() is string sql && sql.Contains(text, StringComparison.Ordinal);
     }
 
     private Dictionary<string, long> LoadValues(IndexState index)
