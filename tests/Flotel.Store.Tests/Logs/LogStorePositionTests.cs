@@ -53,7 +53,7 @@ public sealed class LogStorePositionTests
         using var t = new TestLogStore();
         await t.Store.WriteBatchAsync([TestLogStore.Event(May12, "one")], [], new LogStorePosition("store-logs", "q1", 7));
 
-        // _bulk written straight into the store (DirectBulkSink) and plain event writes come from no queue.
+        // Documents written straight into the store (as the API tests do) and plain event writes come from no queue.
         _ = await t.Store.WriteDocumentsAsync([Document("two")]);
         await t.Store.WriteAsync([TestLogStore.Event(May12, "three")]);
 

@@ -4,9 +4,9 @@ using Flotel.Wire.Logs;
 namespace Flotel.Gateway.Inputs.Bulk;
 
 /// <summary>
-/// Where <c>_bulk</c> documents go: the durable queue in the gateway (a 201 then means "in the queue"), or the log
-/// store directly (<see cref="DirectBulkSink"/>). The documents arrive parsed and validated as far as the request
-/// goes; the sink returns one result per document, in order.
+/// Where <c>_bulk</c> documents go: in the gateway the durable queue (<see cref="QueueBulkSink"/>: a 201 then means
+/// "in the queue"), in tests of the API also the log store directly. The documents arrive parsed and validated as far
+/// as the request goes; the sink returns one result per document, in order.
 /// </summary>
 public interface IBulkSink
 {
