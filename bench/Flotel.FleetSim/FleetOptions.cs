@@ -165,7 +165,8 @@ internal sealed class FleetOptions
         { MaxHeldPolls: not null, Gateway: not null } =>
             "'--max-held-polls' configures the gateway the simulator starts: set fleet.maxHeldPolls in that gateway's configuration instead",
         { MaxHeldPolls: not null, Enrol: false } => "'--max-held-polls' is used only with '--enrol' or '--control-plane-only'",
-        { FleetByAddress: true, Gateway: not null } => "'--fleet-by-address' names the fleet listener of the gateway the simulator starts: with '--gateway', '--fleet' names it",
+        { FleetByAddress: true, Gateway: not null } =>
+            "'--fleet-by-address' names the fleet listener of the gateway the simulator starts: with '--gateway', '--fleet' names it",
         { FleetByAddress: true, Enrol: false } => "'--fleet-by-address' is used only with '--enrol' or '--control-plane-only'",
         { MaxHeldPolls: < 0 } => "'--max-held-polls' must be 0 or more",
         { GatewayPid: <= 0 } => "'--gateway-pid' must be a whole number greater than 0",

@@ -296,6 +296,11 @@ internal static class Program
                 await Console.Out.WriteLineAsync("first error: " + first).ConfigureAwait(false);
             }
 
+            if (counters.FirstError is not null && control?.Log.First is { } firstAgentProblem)
+            {
+                await Console.Out.WriteLineAsync("first agent warning: " + firstAgentProblem).ConfigureAwait(false);
+            }
+
             var fleetPart = control is null
                 ? string.Empty
                 : string.Create(CultureInfo.InvariantCulture, $"{control.Enrolled} enrolled, {longPolls} long-polls, {controlRate:F1} control-plane req/s, ");

@@ -32,7 +32,8 @@ public sealed class FleetTlsResumptionTests
         using var admin = new HttpClient { BaseAddress = gateway.Http.BaseAddress };
         admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
         var objects = FleetTestKit.ObjectsOf(Path.Combine(FleetTestKit.RepoRoot(), "examples", "blog"));
-        var body = new JsonObject { ["objects"] = new JsonArray([.. objects.Select(o => (JsonNode?)new JsonObject { ["yaml"] = o.Yaml, ["source"] = o.Source })]) };
+        var objectList = new JsonArray([.. objects.Select(o => (JsonNode?)new JsonObject { ["yaml"] = o.Yaml, ["source"] = o.Source })]);
+        var body = new JsonObject { ["objects"] = objectList };
         using (var applied = await admin.PostAsJsonAsync(new Uri("api/fleet/apply", UriKind.Relative), body))
         {
             Assert.True(applied.IsSuccessStatusCode, await applied.Content.ReadAsStringAsync());
