@@ -25,6 +25,22 @@ public sealed class GracefulCloseRetryHandlerTests
     }
 
     [Fact]
+    public async Task StatusReport_WhoseConnectionWasAborted_IsSentAgain()
+    {
+        var aborted = new HttpRequestException(
+            HttpRequestError.Unknown, "An error occurred while sending the request.", new IOException("The request was aborted."));
+        var inner = new ScriptedHandler(aborted, null);
+        var handler = new GracefulCloseRetryHandler(inner);
+        using var client = new HttpClient(handler);
+
+        using var response = await client.PostAsync(new Uri("https://gateway.example:8443/fleet/v1/status"), new ByteArrayContent([7]));
+
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        Assert.Equal([[7], [7]], inner.Bodies);
+        Assert.Equal(1, handler.Retried);
+    }
+
+    [Fact]
     public async Task Request_CutTwice_FailsWithTheSecondError()
     {
         var inner = new ScriptedHandler(GracefulClose(), GracefulClose(), null);
