@@ -278,7 +278,8 @@ internal sealed class Device(string name, FleetRun run) : IDisposable
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
-                failure = $"{name}: remote write: {e.Message}";
+                // .NET's message is generic ("An error occurred while sending the request"): the cause is the inner one.
+                failure = e.InnerException is { } cause ? $"{name}: remote write: {e.Message} ({cause.Message})" : $"{name}: remote write: {e.Message}";
             }
 
             run.Counters.Fail(ref run.Counters.RequestFailures, failure);

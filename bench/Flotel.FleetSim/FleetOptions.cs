@@ -44,6 +44,11 @@ internal sealed class FleetOptions
             "devices over it poll at fleet.pollIntervalSeconds",
         HelpName = "N",
     };
+    private static readonly Option<bool> FleetByAddressOption = new("--fleet-by-address")
+    {
+        Description = "Devices name the fleet listener of the gateway started with --enrol by its address (https://127.0.0.1:PORT) " +
+            "instead of https://localhost:PORT: .NET resumes no TLS session with an IP literal, so every reconnection is a full handshake",
+    };
     private static readonly Option<int> SettleOption =
         BenchOptions.Positive("--settle-seconds", 120, "Most seconds to wait after sending for the counts to match");
 
@@ -95,6 +100,12 @@ internal sealed class FleetOptions
     /// <summary><c>fleet.maxHeldPolls</c> of a started gateway; null = its default.</summary>
     public int? MaxHeldPolls { get; init; }
 
+    /// <summary>
+    /// Whether devices name the started gateway's fleet listener by its IP address (no TLS resumption) instead of
+    /// <c>localhost</c>, a DNS name its certificate always carries (docs/fleet.md §5, "Connections").
+    /// </summary>
+    public bool FleetByAddress { get; init; }
+
     /// <summary>Whether devices send syslog lines and remote-write requests.</summary>
     public bool SendsData => !ControlPlaneOnly;
 
@@ -112,7 +123,7 @@ internal sealed class FleetOptions
         {
             DevicesOption, SecondsOption, LinesOption, SeriesOption, IntervalOption, GatewayOption, SyslogOption, PidOption,
             FlotelOption, TlsOption, ProbesOption, SettleOption, WarmupOption, EnrolOption, ControlPlaneOnlyOption, FleetOption,
-            MaxHeldPollsOption,
+            MaxHeldPollsOption, FleetByAddressOption,
         };
         root.SetAction(parse =>
         {
@@ -135,6 +146,7 @@ internal sealed class FleetOptions
                 ControlPlaneOnly = parse.GetValue(ControlPlaneOnlyOption),
                 Fleet = parse.GetValue(FleetOption),
                 MaxHeldPolls = parse.GetValue(MaxHeldPollsOption),
+                FleetByAddress = parse.GetValue(FleetByAddressOption),
             };
             return BenchOptions.RunCheckedAsync("flotel-fleetsim", options, options.Conflict(), run);
         });
@@ -153,6 +165,9 @@ internal sealed class FleetOptions
         { MaxHeldPolls: not null, Gateway: not null } =>
             "'--max-held-polls' configures the gateway the simulator starts: set fleet.maxHeldPolls in that gateway's configuration instead",
         { MaxHeldPolls: not null, Enrol: false } => "'--max-held-polls' is used only with '--enrol' or '--control-plane-only'",
+        { FleetByAddress: true, Gateway: not null } =>
+            "'--fleet-by-address' names the fleet listener of the gateway the simulator starts: with '--gateway', '--fleet' names it",
+        { FleetByAddress: true, Enrol: false } => "'--fleet-by-address' is used only with '--enrol' or '--control-plane-only'",
         { MaxHeldPolls: < 0 } => "'--max-held-polls' must be 0 or more",
         { GatewayPid: <= 0 } => "'--gateway-pid' must be a whole number greater than 0",
         _ => null,

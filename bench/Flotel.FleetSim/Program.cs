@@ -67,6 +67,12 @@ internal static class Program
                 await Console.Error.WriteLineAsync("flotel-fleetsim: starting flotel gateway").ConfigureAwait(false);
                 started = await GatewayProcess.StartAsync(options.FlotelDll!, options.Tls, options.Enrol, options.MaxHeldPolls).ConfigureAwait(false);
                 (gateway, syslog, fleet, pid) = (started.Http, started.Syslog, started.Fleet, started.Pid);
+                if (fleet is not null && !options.FleetByAddress)
+                {
+                    // As a device configured with the gateway's DNS name: .NET's TLS client keeps sessions by server name and
+                    // sends none for an IP literal (RFC 6066 §3), so only a named listener sees resumed handshakes.
+                    fleet = new UriBuilder(fleet) { Host = "localhost" }.Uri;
+                }
             }
             else
             {
@@ -288,6 +294,11 @@ internal static class Program
             if ((counters.FirstError ?? control?.Log.First) is { } first)
             {
                 await Console.Out.WriteLineAsync("first error: " + first).ConfigureAwait(false);
+            }
+
+            if (counters.FirstError is not null && control?.Log.First is { } firstAgentProblem)
+            {
+                await Console.Out.WriteLineAsync("first agent warning: " + firstAgentProblem).ConfigureAwait(false);
             }
 
             var fleetPart = control is null

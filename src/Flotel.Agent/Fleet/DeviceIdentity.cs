@@ -15,7 +15,7 @@ public sealed class DeviceIdentity : IDisposable
     private readonly List<X509Certificate2> _retired = [];
     private readonly Lock _gate = new();
     private X509Certificate2 _certificate;
-    private SocketsHttpHandler? _fleetHandler;
+    private GracefulCloseRetryHandler? _fleetHandler;
 
     private DeviceIdentity(X509Certificate2 certificate, string caPem)
     {
@@ -102,8 +102,9 @@ public sealed class DeviceIdentity : IDisposable
 
     /// <summary>
     /// The one connection pool to the fleet listener (<see cref="FleetListenerOptions"/>, HTTP/2): the control plane's
-    /// calls and a remote write to the same listener ride one connection (docs/fleet.md §5, "Connections"). Disposed
-    /// with the identity.
+    /// calls and a remote write to the same listener ride one connection (docs/fleet.md §5, "Connections"). A request cut
+    /// by the gateway's graceful close of that connection is sent once more (<see cref="GracefulCloseRetryHandler"/>).
+    /// Disposed with the identity.
     /// </summary>
     public HttpMessageHandler FleetListenerHandler
     {
@@ -111,7 +112,7 @@ public sealed class DeviceIdentity : IDisposable
         {
             lock (_gate)
             {
-                return _fleetHandler ??= FleetClient.CreateHandler(FleetListenerOptions());
+                return _fleetHandler ??= new GracefulCloseRetryHandler(FleetClient.CreateHandler(FleetListenerOptions()));
             }
         }
     }

@@ -107,6 +107,13 @@ public sealed partial class GatewayPlanSource : IPlanSource
     /// </summary>
     public async Task<DevicePlan> InitialPlanAsync(CancellationToken cancellationToken)
     {
+        if (_gateway.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6)
+        {
+            // .NET's TLS client keeps sessions by server name and an IP literal sends none (RFC 6066 §3): each new
+            // connection is a full handshake, which a device over fleet.maxHeldPolls makes for every call (docs/fleet.md §5).
+            LogGatewayByAddress(_logger, _gateway.Host);
+        }
+
         _loops.Add(Task.Run(() => StatusLoopAsync(_stop.Token), CancellationToken.None));
         _loops.Add(Task.Run(() => RenewalLoopAsync(_stop.Token), CancellationToken.None));
         var stored = LastGoodBundle.Load(_files, out var problem);
@@ -545,6 +552,10 @@ public sealed partial class GatewayPlanSource : IPlanSource
 
         await delay.ConfigureAwait(false);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The gateway is named by its address {Address}: TLS sessions are not resumed, every " +
+        "new connection to it is a full handshake; name it by a DNS name its certificate carries (fleet.serverNames) to resume them")]
+    private static partial void LogGatewayByAddress(ILogger logger, string address);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Running the last good bundle, generation {Generation}, from {File} until the gateway answers")]
     private static partial void LogOfflineStart(ILogger logger, long generation, string file);

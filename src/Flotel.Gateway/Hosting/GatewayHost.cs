@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using Flotel.Gateway.Configuration;
 using Flotel.Gateway.Fleet;
 using Flotel.Gateway.Inputs.Bulk;
@@ -321,6 +322,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
                 // not required by TLS (the CA and enrolment routes serve devices without one) and is checked per route
                 // against the fleet CA and the revoked serials (FleetAccess).
                 var serverCertificate = fleet.Authority.IssueServerCertificate(options.Fleet!.ServerNames, time);
+                var clientChainPolicy = FleetClientChainPolicy(fleet.Authority.Certificate);
                 kestrel.Listen(fleetAddress.ToBindAddress(), fleetAddress.Port, listen =>
                 {
                     // HTTP/2 by ALPN: a device's long poll, status reports, renewals and remote writes share one
@@ -335,6 +337,11 @@ public sealed partial class GatewayHost : IAsyncDisposable
                         https.ClientCertificateValidation = (_, _, _) => true;
                         // Revocation is the fleet's own list (FleetAccess): no CRL or OCSP lookup per handshake.
                         https.CheckCertificateRevocation = false;
+                        // SslStream builds a chain for every client certificate before the callback above sees it; against the
+                        // fleet CA alone it costs about a third of one against the system store (docs/benchmarks.md, "Control
+                        // plane: cheap reconnections"), paid by every reconnection. A copy per connection: SslStream adds the
+                        // peer's intermediates to the policy it is given.
+                        https.OnAuthenticate = (_, ssl) => ssl.CertificateChainPolicy = clientChainPolicy.Clone();
                     });
                     // Every device holds its connection open; OpenSSL's record buffers are freed while it is idle.
                     listen.Use(OpenSslIdleBuffers.Middleware(tlsLogger));
@@ -540,6 +547,22 @@ public sealed partial class GatewayHost : IAsyncDisposable
     private static partial void LogAdminApiOpen(ILogger logger, string address);
 
     /// <summary>Whether a listener's host is a loopback address or <c>localhost</c> (only this machine can reach it).</summary>
+    /// <summary>
+    /// The chain policy of the fleet listener's client certificates: the fleet CA as the only root, no revocation
+    /// lookup, validity not judged (FleetAccess judges it per request, renewal grace included).
+    /// </summary>
+    private static X509ChainPolicy FleetClientChainPolicy(X509Certificate2 fleetCa)
+    {
+        var policy = new X509ChainPolicy
+        {
+            TrustMode = X509ChainTrustMode.CustomRootTrust,
+            RevocationMode = X509RevocationMode.NoCheck,
+            VerificationFlags = X509VerificationFlags.IgnoreNotTimeValid,
+        };
+        policy.CustomTrustStore.Add(fleetCa);
+        return policy;
+    }
+
     private static bool IsLoopback(string host) =>
         string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
         || (System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var address) && System.Net.IPAddress.IsLoopback(address));

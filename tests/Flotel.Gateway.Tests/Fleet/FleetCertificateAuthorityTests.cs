@@ -106,6 +106,36 @@ public sealed class FleetCertificateAuthorityTests
     }
 
     [Fact]
+    public void Verify_SameCertificateOnAnotherConnection_BuildsItsChainOnce_AndJudgesValidityAtEachCall()
+    {
+        using var dir = new TempDirectory();
+        using var ca = FleetCertificateAuthority.LoadOrCreate(dir.Combine("a"), null, null, _time);
+        using var other = FleetCertificateAuthority.LoadOrCreate(dir.Combine("b"), null, null, _time);
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var csr = new CertificateRequest("CN=x", key, HashAlgorithmName.SHA256).CreateSigningRequestPem();
+        var (pem, record) = ca.SignDeviceCsr(csr, "edge-device-1", TimeSpan.FromDays(30), _time);
+        using var first = X509Certificate2.CreateFromPem(pem);
+        using var second = X509CertificateLoader.LoadCertificate(first.RawData); // what the next connection presents
+        var now = _time.GetUtcNow();
+
+        Assert.Equal(new DeviceIdentity("edge-device-1", record.Serial, record.NotAfter, false), ca.Verify(first, now, out _));
+        Assert.Equal(1, ca.VerifiedCertificates);
+        Assert.Equal(new DeviceIdentity("edge-device-1", record.Serial, record.NotAfter, false), ca.Verify(second, now, out _));
+        Assert.Equal(1, ca.VerifiedCertificates);
+
+        // Remembered or not, validity is judged at the time of each call.
+        Assert.True(ca.Verify(second, now.AddDays(31), out _)!.Expired);
+        Assert.Null(ca.Verify(second, now - TimeSpan.FromMinutes(10), out var early));
+        Assert.Equal("the client certificate is not valid yet", early);
+
+        // A refused certificate is not remembered: it is checked again each time.
+        using var foreign = X509Certificate2.CreateFromPem(other.SignDeviceCsr(csr, "edge-device-1", TimeSpan.FromDays(1), _time).Pem);
+        Assert.Null(ca.Verify(foreign, now, out _));
+        Assert.Null(ca.Verify(foreign, now, out _));
+        Assert.Equal(1, ca.VerifiedCertificates);
+    }
+
+    [Fact]
     public void IssueServerCertificate_NamesLoopbackAndServerNames_AndChainsToTheCa()
     {
         using var dir = new TempDirectory();

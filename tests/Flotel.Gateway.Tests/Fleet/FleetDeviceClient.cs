@@ -147,7 +147,7 @@ internal sealed class FleetDeviceClient : IDisposable
         }
     }
 
-    private static bool ChainsTo(X509Certificate? presented, X509Certificate2 ca)
+    internal static bool ChainsTo(X509Certificate? presented, X509Certificate2 ca)
     {
         if (presented is null)
         {
