@@ -192,7 +192,7 @@ public sealed class FleetCertificateAuthority : IDisposable
         ArgumentNullException.ThrowIfNull(certificate);
         // A device that reconnects presents the same certificate on every connection (a resumed TLS session too): its
         // chain, built against this CA alone and independent of time (IgnoreNotTimeValid), is built once (~0.2 ms of
-        // CPU each, docs/benchmarks.md "Control plane: cheap reconnections"). Validity is judged at every call here,
+        // CPU each, docs/benchmarks.md "Control plane: cheaper reconnections"). Validity is judged at every call here,
         // revocation by the caller at every request.
         var key = Convert.ToHexString(certificate.GetCertHash(HashAlgorithmName.SHA256));
         if (!_verified.TryGetValue(key, out var verified))

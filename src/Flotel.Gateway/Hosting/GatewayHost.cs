@@ -339,7 +339,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
                         https.CheckCertificateRevocation = false;
                         // SslStream builds a chain for every client certificate before the callback above sees it; against the
                         // fleet CA alone it costs about a third of one against the system store (docs/benchmarks.md, "Control
-                        // plane: cheap reconnections"), paid by every reconnection. A copy per connection: SslStream adds the
+                        // plane: cheaper reconnections"), paid by every reconnection. A copy per connection: SslStream adds the
                         // peer's intermediates to the policy it is given.
                         https.OnAuthenticate = (_, ssl) => ssl.CertificateChainPolicy = clientChainPolicy.Clone();
                     });
@@ -546,7 +546,6 @@ public sealed partial class GatewayHost : IAsyncDisposable
             "and create enrolment tokens; set auth.admin (docs/fleet.md §2)")]
     private static partial void LogAdminApiOpen(ILogger logger, string address);
 
-    /// <summary>Whether a listener's host is a loopback address or <c>localhost</c> (only this machine can reach it).</summary>
     /// <summary>
     /// The chain policy of the fleet listener's client certificates: the fleet CA as the only root, no revocation
     /// lookup, validity not judged (FleetAccess judges it per request, renewal grace included).
@@ -563,6 +562,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         return policy;
     }
 
+    /// <summary>Whether a listener's host is a loopback address or <c>localhost</c> (only this machine can reach it).</summary>
     private static bool IsLoopback(string host) =>
         string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
         || (System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var address) && System.Net.IPAddress.IsLoopback(address));
