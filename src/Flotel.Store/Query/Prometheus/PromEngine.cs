@@ -95,6 +95,12 @@ public sealed partial class PromEngine(MetricStore store, CancellationToken canc
     /// </summary>
     public int MaxSeries { get; init; } = DefaultMaxSeries;
 
+    /// <summary>
+    /// Series an instant aggregation reads, evaluates and folds at a time (<c>.Stream</c>); 0 reads the whole selection at
+    /// once, as a range query does (the tests compare the two).
+    /// </summary>
+    internal int StreamBatchSeries { get; init; } = DefaultStreamBatchSeries;
+
     /// <summary>Samples the queries of this engine read from the store (their prefetched series), in total.</summary>
     public long SamplesLoaded => Interlocked.Read(ref _samplesLoaded);
 
@@ -105,10 +111,13 @@ public sealed partial class PromEngine(MetricStore store, CancellationToken canc
     public PromValue Instant(PromExpr expr, long timeMs, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(expr);
-        var ev = new PromEvaluation(store, timeMs, timeMs, 0, cancellation) { MaxSamples = MaxSamples, MaxSeries = MaxSeries };
+        var ev = new PromEvaluation(store, timeMs, timeMs, 0, cancellation)
+        {
+            MaxSamples = MaxSamples, MaxSeries = MaxSeries, StreamBatchSeries = StreamBatchSeries,
+        };
         try
         {
-            Prefetch(ev, expr, timeMs, timeMs);
+            Prefetch(ev, expr, timeMs, timeMs, evaluatedOnce: true);
             return Eval(ev, expr, timeMs);
         }
         finally
@@ -125,7 +134,10 @@ public sealed partial class PromEngine(MetricStore store, CancellationToken canc
     public List<(LabelSet Labels, List<Sample> Points)> Range(PromExpr expr, long startMs, long endMs, long stepMs, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(expr);
-        var ev = new PromEvaluation(store, startMs, endMs, stepMs, cancellation) { MaxSamples = MaxSamples, MaxSeries = MaxSeries };
+        var ev = new PromEvaluation(store, startMs, endMs, stepMs, cancellation)
+        {
+            MaxSamples = MaxSamples, MaxSeries = MaxSeries, StreamBatchSeries = StreamBatchSeries,
+        };
         try
         {
             return RangeSteps(ev, expr);
@@ -144,7 +156,7 @@ public sealed partial class PromEngine(MetricStore store, CancellationToken canc
             throw new PromQueryException("invalid expression type \"" + PromParser.TypeName(expr.Type) + "\" for range query, must be Scalar or instant Vector");
         }
 
-        Prefetch(ev, expr, startMs, endMs);
+        Prefetch(ev, expr, startMs, endMs, evaluatedOnce: false);
         var direct = UnwrapParens(expr) switch
         {
             Call call => RangeOfRollup(ev, call),
