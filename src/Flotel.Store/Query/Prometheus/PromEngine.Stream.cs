@@ -79,6 +79,7 @@ public sealed partial class PromEngine
             for (var start = 0; start < selection.Count; start += ev.StreamBatchSeries)
             {
                 batch.Clear();
+                ev.StreamedBatches++;
                 ev.Store.SelectBatch(selection, start, Math.Min(ev.StreamBatchSeries, selection.Count - start), labelNames, batch, ev.CancellationToken);
                 var values = 0;
                 foreach (var series in batch)

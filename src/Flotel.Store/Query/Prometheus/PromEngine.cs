@@ -80,6 +80,8 @@ public sealed partial class PromEngine(MetricStore store, CancellationToken canc
 
     private long _samplesLoaded;
 
+    private long _streamedBatches;
+
     /// <summary>
     /// Most samples one query may hold in memory at once (Prometheus's <c>--query.max-samples</c>), counted as Prometheus
     /// counts them: the samples read from the store (decoded for the whole query range; a rollup of an instant query
@@ -104,6 +106,9 @@ public sealed partial class PromEngine(MetricStore store, CancellationToken canc
     /// <summary>Samples the queries of this engine read from the store (their prefetched series), in total.</summary>
     public long SamplesLoaded => Interlocked.Read(ref _samplesLoaded);
 
+    /// <summary>Batches of series the streamed aggregations of this engine's queries read from the store, in total.</summary>
+    internal long StreamedBatches => Interlocked.Read(ref _streamedBatches);
+
     /// <summary>Evaluates <paramref name="expr"/> at <paramref name="timeMs"/>.</summary>
     public PromValue Instant(PromExpr expr, long timeMs) => Instant(expr, timeMs, cancellationToken);
 
@@ -123,6 +128,7 @@ public sealed partial class PromEngine(MetricStore store, CancellationToken canc
         finally
         {
             Interlocked.Add(ref _samplesLoaded, ev.SamplesLoaded);
+            Interlocked.Add(ref _streamedBatches, ev.StreamedBatches);
         }
     }
 
@@ -145,6 +151,7 @@ public sealed partial class PromEngine(MetricStore store, CancellationToken canc
         finally
         {
             Interlocked.Add(ref _samplesLoaded, ev.SamplesLoaded);
+            Interlocked.Add(ref _streamedBatches, ev.StreamedBatches);
         }
     }
 

@@ -79,6 +79,9 @@ internal sealed class PromEvaluation(MetricStore store, long startMs, long endMs
     /// <summary>Samples read from the store (the prefetched series' chunks, as their headers count them).</summary>
     public long SamplesLoaded { get; set; }
 
+    /// <summary>Batches of series streamed aggregations read from the store.</summary>
+    public long StreamedBatches { get; set; }
+
     /// <summary>Each selector's series as read from the store for the whole evaluation range (raw chunks), sorted by labels.</summary>
     public Dictionary<VectorSelector, IReadOnlyList<SeriesChunks>> Chunks { get; } = [];
 
