@@ -20,7 +20,7 @@ public sealed class MetricStoreSelectionTests : IDisposable
         for (var i = 0; i < 30; i++)
         {
             var labels = LabelSet.Of(
-                "__name__", i % 3 == 0 ? "x" : "y", "v", values[i % values.Length], "i", i.ToString(CultureInfo.InvariantCulture));
+                "__name__", i % 3 == 0 ? "x" : "y", "v", values[i % values.Length], "z", i.ToString(CultureInfo.InvariantCulture));
             _store.Append(labels, [new Sample(i * 1_000L, i)]);
         }
     }

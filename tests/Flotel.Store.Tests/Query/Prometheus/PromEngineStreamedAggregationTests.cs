@@ -210,19 +210,20 @@ public sealed class PromEngineStreamedAggregationTests
     public void Instant_LabelValuesThatSortDifferentlyAsUtf8_GroupInTheOrderOfTheWholeSelection()
     {
         // U+FF5E sorts after U+1F600 as UTF-8 (code points) but before it as UTF-16 (0xFF5E < 0xD83D): the store orders
-        // series as the engine's label comparison does, so the first group seen, and its sum's rounding, are the same.
+        // series as the engine's label comparison does (v before the unique z decides), so the first group seen, and the
+        // sum's rounding, are the same.
         using var fixture = new StoreFixture();
         using var store = fixture.Open();
         string[] values = ["a", "\uFF5E", "\U0001F600", "\u00E9", "e", "\uFF5Ex", "\U0001F600a", ""];
         for (var i = 0; i < values.Length * 3; i++)
         {
             var labels = values[i % values.Length].Length == 0
-                ? LabelSet.Of("__name__", "g", "n", i.ToString(CultureInfo.InvariantCulture))
-                : LabelSet.Of("__name__", "g", "n", i.ToString(CultureInfo.InvariantCulture), "v", values[i % values.Length]);
+                ? LabelSet.Of("__name__", "g", "z", i.ToString(CultureInfo.InvariantCulture))
+                : LabelSet.Of("__name__", "g", "v", values[i % values.Length], "z", i.ToString(CultureInfo.InvariantCulture));
             store.Append(labels, [new Sample(590_000, 0.1 * (i + 1)), new Sample(600_000, 1e16 / (i + 1))]);
         }
 
-        foreach (var query in new[] { "sum(g)", "sum without (n) (g)", "avg by (v) (g)", "group without (n) (g)", "stddev(g)" })
+        foreach (var query in new[] { "sum(g)", "sum without (z) (g)", "avg by (v) (g)", "group without (z) (g)", "stddev(g)" })
         {
             AssertStreamedMatchesWhole(store, query, batchSeries: 2, timeMs: 600_000);
         }
