@@ -26,14 +26,17 @@ namespace Flotel.Store.Query.Prometheus;
 /// Selectors are read from the store once per query for the whole evaluation range (raw chunks, decoded outside the
 /// store's lock), then sliced per step; in a range query a range-vector function over a selector is computed series by
 /// series for every step at once (<c>.Rollup</c>), and a bare one or an aggregation of one is answered from those columns.
-/// A node evaluated only once (an instant query outside subqueries) decodes its selector series by series instead.
+/// A node evaluated only once (an instant query outside subqueries) decodes its selector series by series instead, and
+/// an aggregation of such a node that keeps one number per group reads its selector from the store in batches of series
+/// (<c>.Stream</c>), never holding the whole selection's labels and chunks.
 /// Memory is bounded per query by <see cref="MaxSamples"/> (samples held, counted in <see cref="PromEvaluation.Hold"/>)
 /// and <see cref="MaxSeries"/> (series per selector).
 /// The engine holds only the store: everything that belongs to one query (its time range, what it read, its caches,
 /// its cancellation) lives in a <see cref="PromEvaluation"/>, made by the <c>Instant</c> and <c>Range</c> entry points and
 /// passed down the evaluation, as VictoriaMetrics passes its evalConfig. The code is split by expression kind:
 /// this file (entry points, dispatch, label-set functions), <c>.Select</c> (selectors, subqueries, range-vector functions),
-/// <c>.Rollup</c> (range queries of range-vector functions, per series), <c>.Aggregate</c>, <c>.Binary</c> (operators) and <c>.Functions</c> (the other calls).
+/// <c>.Rollup</c> (range queries of range-vector functions, per series), <c>.Aggregate</c>, <c>.Stream</c> (instant aggregations read
+/// in batches), <c>.Binary</c> (operators) and <c>.Functions</c> (the other calls).
 /// The cancellation token stops the query (client gone, time up: Prometheus's context): it is checked per
 /// series read from the store, per step, and every <see cref="SeriesPerCancellationCheck"/> series in per-series loops,
 /// and ends evaluation with an <see cref="OperationCanceledException"/>.
