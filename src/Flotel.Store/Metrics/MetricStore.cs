@@ -416,6 +416,13 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     /// </summary>
     internal const int SpilledRowsPerRead = 1024;
 
+    /// <summary>
+    /// What a series read by a streamed selection would take in the chunk cache at least: the entry's and one chunk's
+    /// overhead (<see cref="ChunkCache.EntryOverheadBytes"/>, <see cref="ChunkCache.ChunkOverheadBytes"/>) and a chunk of
+    /// ten-odd samples (about 100 bytes). A selection of more series than fit (262,144 at the default 64 MiB) is not cached.
+    /// </summary>
+    internal const int StreamedSeriesCacheBytes = 256;
+
     /// <summary>Samples to decode above which a query decodes series in parallel (below, the threads cost more than they save).</summary>
     internal const long ParallelDecodeSamples = 200_000;
 
@@ -448,7 +455,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
             }
 
             var selected = new List<SeriesChunks>(matched.Count);
-            CopyChunks(matched, 0, matched.Count, minT, maxT, null, selected, cancellationToken);
+            CopyChunks(matched, 0, matched.Count, minT, maxT, null, fillCache: true, selected, cancellationToken);
             return selected;
         }
     }
@@ -461,6 +468,12 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     /// long, long, int, CancellationToken)"/> refuses at).
     /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
+    /// <remarks>
+    /// A selection of more series than the chunk cache holds small entries for (<see cref="StreamedSeriesCacheBytes"/>
+    /// each) reads its stored rows without caching them: read in order and least recently used first out, such a scan
+    /// would evict every entry, its own first ones included before the next scan reaches them, and leave the evicted
+    /// rows as garbage promoted to the oldest generation.
+    /// </remarks>
     internal SeriesSelection? SelectSeries(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, int maxSeries, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(matchers);
@@ -475,7 +488,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
 
             // Sorted under the lock: a series' pair ids and the pair table are valid only while nothing is added or removed.
             matched.Sort(_index.CompareLabels);
-            return new SeriesSelection([.. matched], minT, maxT);
+            return new SeriesSelection([.. matched], minT, maxT) { FillsCache = matched.Count <= _cache.MaxBytes / StreamedSeriesCacheBytes };
         }
     }
 
@@ -503,7 +516,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
                 }
             }
 
-            CopyChunks(batch, 0, batch.Count, selection.MinT, selection.MaxT, labelNames, into, cancellationToken);
+            CopyChunks(batch, 0, batch.Count, selection.MinT, selection.MaxT, labelNames, selection.FillsCache, into, cancellationToken);
         }
     }
 
@@ -532,7 +545,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     /// (<see cref="SelectBatch"/>'s <c>labelNames</c>).
     /// </summary>
     private void CopyChunks(
-        List<MemSeries> series, int start, int count, long minT, long maxT, IReadOnlyList<string>? labelNames, List<SeriesChunks> into,
+        List<MemSeries> series, int start, int count, long minT, long maxT, IReadOnlyList<string>? labelNames, bool fillCache, List<SeriesChunks> into,
         CancellationToken cancellationToken)
     {
         var matched = new List<(MemSeries Series, ChunkCache.CachedChunk[]? Cached)>(count);
@@ -555,7 +568,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
             }
         }
 
-        var read = ReadMissedChunks(missed, minT, maxT, cancellationToken);
+        var read = ReadMissedChunks(missed, minT, maxT, fillCache, cancellationToken);
         foreach (var (s, cached) in matched)
         {
             var rows = cached ?? read[s.Id];
@@ -602,9 +615,11 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     /// <summary>
     /// guarded: the stored chunks overlapping [minT, maxT] of series the cache did not have (oldest first, by series
     /// id), in one statement. A series whose range reaches its newest hours is read to its end and cached (the rows
-    /// after maxT are at most those few hours); an older range is read as asked and not cached.
+    /// after maxT are at most those few hours); an older range, or any range when <paramref name="fillCache"/> is false,
+    /// is read as asked and not cached.
     /// </summary>
-    private Dictionary<long, ChunkCache.CachedChunk[]> ReadMissedChunks(List<MemSeries> missed, long minT, long maxT, CancellationToken cancellationToken)
+    private Dictionary<long, ChunkCache.CachedChunk[]> ReadMissedChunks(
+        List<MemSeries> missed, long minT, long maxT, bool fillCache, CancellationToken cancellationToken)
     {
         var result = new Dictionary<long, ChunkCache.CachedChunk[]>(missed.Count);
         if (missed.Count == 0)
@@ -619,7 +634,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         foreach (var series in missed)
         {
             rows[series.Id] = [];
-            (ReadsToEnd(series, maxT) ? toEnd : asAsked).Add(series);
+            (fillCache && ReadsToEnd(series, maxT) ? toEnd : asAsked).Add(series);
         }
 
         ReadRows(toEnd, minT, long.MaxValue, rows, cancellationToken);
@@ -629,7 +644,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
             list.Sort(static (a, b) => a.MinT.CompareTo(b.MinT));
             var chunks = list.ToArray();
             result[id] = chunks;
-            if (ReadsToEnd(byId[id], maxT))
+            if (fillCache && ReadsToEnd(byId[id], maxT))
             {
                 _cache.Put(id, minT, chunks);
             }

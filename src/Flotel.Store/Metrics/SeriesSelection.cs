@@ -23,5 +23,8 @@ internal sealed class SeriesSelection
     /// <summary>End of the range read (ms, inclusive).</summary>
     public long MaxT { get; }
 
+    /// <summary>Whether the rows read for it are put into the chunk cache (see <see cref="MetricStore.SelectSeries"/>).</summary>
+    public bool FillsCache { get; init; }
+
     internal MemSeries[] Series { get; }
 }

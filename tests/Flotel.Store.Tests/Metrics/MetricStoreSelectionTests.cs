@@ -64,6 +64,34 @@ public sealed class MetricStoreSelectionTests : IDisposable
     }
 
     [Fact]
+    public async Task SelectBatch_SelectionLargerThanTheCacheHolds_ReadsItsRowsWithoutCachingThem()
+    {
+        // Room for 8 small entries: 12 flushed series are read from their rows and not cached, 5 of them are.
+        using var fixture = new StoreFixture();
+        using var store = fixture.Open(configure: o => o.ChunkCacheBytes = 8 * MetricStore.StreamedSeriesCacheBytes);
+        for (var i = 0; i < 12; i++)
+        {
+            var labels = LabelSet.Of("__name__", "m", "i", i.ToString(CultureInfo.InvariantCulture));
+            store.Append(labels, [.. Enumerable.Range(0, 20).Select(k => new Sample(k * 15_000L, k))]);
+        }
+
+        await store.FlushAsync();
+        var all = store.SelectSeries([new(LabelMatchType.Equal, "__name__", "m")], 0, 300_000, int.MaxValue, CancellationToken.None)!;
+        var few = store.SelectSeries([new(LabelMatchType.RegexMatch, "i", "[0-4]")], 0, 300_000, int.MaxValue, CancellationToken.None)!;
+        var read = new List<SeriesChunks>();
+
+        store.SelectBatch(all, 0, all.Count, [], read, CancellationToken.None);
+        var afterAll = store.ChunkCacheStatistics();
+        store.SelectBatch(few, 0, few.Count, [], read, CancellationToken.None);
+
+        Assert.False(all.FillsCache);
+        Assert.True(few.FillsCache);
+        Assert.Equal((0, 12), (afterAll.Series, afterAll.Misses));
+        Assert.Equal(5, store.ChunkCacheStatistics().Series);
+        Assert.All(read, s => Assert.Equal(20, s.Decode().Length));
+    }
+
+    [Fact]
     public void SelectSeries_OverTheSeriesLimit_IsNull()
     {
         Assert.Null(_store.SelectSeries(Everything, 0, 100_000, 29, CancellationToken.None));
