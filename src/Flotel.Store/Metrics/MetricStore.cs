@@ -488,7 +488,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
 
             // Sorted under the lock: a series' pair ids and the pair table are valid only while nothing is added or removed.
             matched.Sort(_index.CompareLabels);
-            return new SeriesSelection([.. matched], minT, maxT) { FillsCache = matched.Count <= _cache.MaxBytes / StreamedSeriesCacheBytes };
+            return new SeriesSelection(matched, minT, maxT) { FillsCache = matched.Count <= _cache.MaxBytes / StreamedSeriesCacheBytes };
         }
     }
 
@@ -520,22 +520,28 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         }
     }
 
-    /// <summary>guarded: the series matching every matcher with samples overlapping the range; null past <paramref name="maxSeries"/>.</summary>
+    /// <summary>
+    /// guarded: the series matching every matcher with samples overlapping the range; null past <paramref name="maxSeries"/>.
+    /// Filtered in the resolved list itself: over a million series each list is megabytes of the large object heap.
+    /// </summary>
     private List<MemSeries>? MatchedInRange(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, int maxSeries, CancellationToken cancellationToken)
     {
-        var matched = new List<MemSeries>();
-        foreach (var series in _index.Resolve(matchers, cancellationToken))
+        var matched = _index.Resolve(matchers, cancellationToken);
+        var kept = 0;
+        for (var i = 0; i < matched.Count; i++)
         {
+            var series = matched[i];
             if (series.LastT >= minT && series.MinT <= maxT)
             {
-                matched.Add(series);
-                if (matched.Count > maxSeries)
+                matched[kept++] = series;
+                if (kept > maxSeries)
                 {
                     return null;
                 }
             }
         }
 
+        matched.RemoveRange(kept, matched.Count - kept);
         return matched;
     }
 

@@ -7,7 +7,7 @@ namespace Flotel.Store.Metrics;
 /// </summary>
 internal sealed class SeriesSelection
 {
-    internal SeriesSelection(MemSeries[] series, long minT, long maxT)
+    internal SeriesSelection(List<MemSeries> series, long minT, long maxT)
     {
         Series = series;
         MinT = minT;
@@ -15,7 +15,7 @@ internal sealed class SeriesSelection
     }
 
     /// <summary>Series selected: at most the query's series limit.</summary>
-    public int Count => Series.Length;
+    public int Count => Series.Count;
 
     /// <summary>Start of the range read (ms, inclusive).</summary>
     public long MinT { get; }
@@ -26,5 +26,5 @@ internal sealed class SeriesSelection
     /// <summary>Whether the rows read for it are put into the chunk cache (see <see cref="MetricStore.SelectSeries"/>).</summary>
     public bool FillsCache { get; init; }
 
-    internal MemSeries[] Series { get; }
+    internal List<MemSeries> Series { get; }
 }
