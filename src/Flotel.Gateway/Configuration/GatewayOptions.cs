@@ -147,8 +147,10 @@ public sealed class GatewayOptions
     [ConfigKey(
         "query.maxSeries",
         "most series one PromQL selector or one `/api/v1/series` request may read from the metric store. Each costs memory however " +
-        "few samples it has (its labels, a copy of its chunks: about 0.55 KiB of managed heap while the query runs, docs/benchmarks.md " +
-        "\"PromQL over every series\"), which `query.maxSamples` does not bound. The default is the default `store.metrics.maxSeries`, " +
+        "few samples it has (its labels, a copy of its chunks: about 0.55 KiB of managed heap while the query runs; tens of bytes plus a batch " +
+        "of 2,048 series for an instant query's `sum`/`avg`/`count`/`min`/`max`/`group`/`stddev`/`stdvar` of a selector or of a range " +
+        "function of one, which reads its series in batches; docs/benchmarks.md \"PromQL over every series\"), which " +
+        "`query.maxSamples` does not bound. The default is the default `store.metrics.maxSeries`, " +
         "so a query over every series still answers; it matters when that is raised. Over it: 422 `errorType` `execution` " +
         "\"query processing would load too many series into memory in query execution\", counted in " +
         "`flotel_query_refused_total{limit=\"series\"}`",

@@ -416,6 +416,13 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     /// </summary>
     internal const int SpilledRowsPerRead = 1024;
 
+    /// <summary>
+    /// What a series read by a streamed selection would take in the chunk cache at least: the entry's and one chunk's
+    /// overhead (<see cref="ChunkCache.EntryOverheadBytes"/>, <see cref="ChunkCache.ChunkOverheadBytes"/>) and a chunk of
+    /// ten-odd samples (about 100 bytes). A selection of more series than fit (262,144 at the default 64 MiB) is not cached.
+    /// </summary>
+    internal const int StreamedSeriesCacheBytes = 256;
+
     /// <summary>Samples to decode above which a query decodes series in parallel (below, the threads cost more than they save).</summary>
     internal const long ParallelDecodeSamples = 200_000;
 
@@ -438,69 +445,165 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, int maxSeries, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(matchers);
-        var selected = new List<SeriesChunks>();
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            var matched = new List<(MemSeries Series, ChunkCache.CachedChunk[]? Cached)>();
-            var missed = new List<MemSeries>();
-            foreach (var series in _index.Resolve(matchers, cancellationToken))
+            var matched = MatchedInRange(matchers, minT, maxT, maxSeries, cancellationToken);
+            if (matched is null)
             {
-                if (series.LastT >= minT && series.MinT <= maxT)
-                {
-                    if (HeadHoldsRange(series, minT))
-                    {
-                        matched.Add((series, [])); // no stored row can hold a sample of the range (see HeadHoldsRange)
-                    }
-                    else if (_cache.TryGet(series.Id, minT, out var cached))
-                    {
-                        matched.Add((series, cached));
-                    }
-                    else
-                    {
-                        matched.Add((series, null));
-                        missed.Add(series);
-                    }
+                return null;
+            }
 
-                    if (matched.Count > maxSeries)
-                    {
-                        return null;
-                    }
+            var selected = new List<SeriesChunks>(matched.Count);
+            CopyChunks(matched, 0, matched.Count, minT, maxT, null, fillCache: true, selected, cancellationToken);
+            return selected;
+        }
+    }
+
+    /// <summary>
+    /// The series matching every matcher with samples overlapping [<paramref name="minT"/>, <paramref name="maxT"/>], in
+    /// the label order Prometheus's storage returns them in, for a query to read in batches
+    /// (<see cref="SelectBatch"/>) instead of all at once: one reference per series, no label set, no chunk. Null as soon
+    /// as more than <paramref name="maxSeries"/> match (the same count <see cref="SelectChunks(IReadOnlyList{LabelMatcher},
+    /// long, long, int, CancellationToken)"/> refuses at).
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
+    /// <remarks>
+    /// A selection of more series than the chunk cache holds small entries for (<see cref="StreamedSeriesCacheBytes"/>
+    /// each) reads its stored rows without caching them: read in order and least recently used first out, such a scan
+    /// would evict every entry, its own first ones included before the next scan reaches them, and leave the evicted
+    /// rows as garbage promoted to the oldest generation.
+    /// </remarks>
+    internal SeriesSelection? SelectSeries(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, int maxSeries, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(matchers);
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var matched = MatchedInRange(matchers, minT, maxT, maxSeries, cancellationToken);
+            if (matched is null)
+            {
+                return null;
+            }
+
+            // Sorted under the lock: a series' pair ids and the pair table are valid only while nothing is added or removed.
+            matched.Sort(_index.CompareLabels);
+            return new SeriesSelection(matched, minT, maxT) { FillsCache = matched.Count <= _cache.MaxBytes / StreamedSeriesCacheBytes };
+        }
+    }
+
+    /// <summary>
+    /// The chunks of <paramref name="count"/> series of <paramref name="selection"/> from <paramref name="start"/> on, as
+    /// <see cref="SelectChunks(IReadOnlyList{LabelMatcher}, long, long, int, CancellationToken)"/> copies them (a series
+    /// without a chunk in the range, or removed by retention since it was selected, is left out), added to
+    /// <paramref name="into"/>. Each carries only the labels named in <paramref name="labelNames"/> (all of them when null,
+    /// none when empty): an aggregation needs only its grouping labels.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
+    internal void SelectBatch(
+        SeriesSelection selection, int start, int count, IReadOnlyList<string>? labelNames, List<SeriesChunks> into, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(selection);
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var batch = new List<MemSeries>(count);
+            for (var i = start; i < start + count; i++)
+            {
+                if (!selection.Series[i].Deleted)
+                {
+                    batch.Add(selection.Series[i]);
                 }
             }
 
-            var read = ReadMissedChunks(missed, minT, maxT, cancellationToken);
-            foreach (var (series, cached) in matched)
+            CopyChunks(batch, 0, batch.Count, selection.MinT, selection.MaxT, labelNames, selection.FillsCache, into, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// guarded: the series matching every matcher with samples overlapping the range; null past <paramref name="maxSeries"/>.
+    /// Filtered in the resolved list itself: over a million series each list is megabytes of the large object heap.
+    /// </summary>
+    private List<MemSeries>? MatchedInRange(IReadOnlyList<LabelMatcher> matchers, long minT, long maxT, int maxSeries, CancellationToken cancellationToken)
+    {
+        var matched = _index.Resolve(matchers, cancellationToken);
+        var kept = 0;
+        for (var i = 0; i < matched.Count; i++)
+        {
+            var series = matched[i];
+            if (series.LastT >= minT && series.MinT <= maxT)
             {
-                var rows = cached ?? read[series.Id];
-                var chunks = new List<(byte[], bool)>(rows.Length + 1);
-                // The row of a head held whole in memory is an older copy of it; a spilled head's row holds its first
-                // SpilledCount samples, and the memory only those after them.
-                var headMinT = series.Head.Count > 0 && series.SpilledCount == 0 ? series.Head.FirstTimestamp : long.MinValue;
-                foreach (var row in rows)
+                matched[kept++] = series;
+                if (kept > maxSeries)
                 {
-                    // Rows outside the range (a cache entry or a read for it holds more); a flushed head snapshot,
-                    // whose in-memory head is newer.
-                    if (row.MaxT >= minT && row.MinT <= maxT && row.MinT != headMinT)
-                    {
-                        chunks.Add((row.Data, row.MinT >= minT && row.MaxT <= maxT));
-                    }
-                }
-
-                if (series.Head is { Count: > 0 } head && head.LastTimestamp >= minT && head.ChunkFirstTimestamp <= maxT)
-                {
-                    // A copy: the head keeps growing under ingest once the lock is released.
-                    chunks.Add((head.ToArray(), head.ChunkFirstTimestamp >= minT && head.LastTimestamp <= maxT));
-                }
-
-                if (chunks.Count > 0)
-                {
-                    selected.Add(new SeriesChunks(_index.LabelsOf(series), chunks, minT, maxT));
+                    return null;
                 }
             }
         }
 
-        return selected;
+        matched.RemoveRange(kept, matched.Count - kept);
+        return matched;
+    }
+
+    /// <summary>
+    /// guarded: copies the chunks overlapping [minT, maxT] of <paramref name="series"/>[start, start + count) (from the
+    /// head, the chunk cache or one database read for the rest) into <paramref name="into"/>, with their labels
+    /// (<see cref="SelectBatch"/>'s <c>labelNames</c>).
+    /// </summary>
+    private void CopyChunks(
+        List<MemSeries> series, int start, int count, long minT, long maxT, IReadOnlyList<string>? labelNames, bool fillCache, List<SeriesChunks> into,
+        CancellationToken cancellationToken)
+    {
+        var matched = new List<(MemSeries Series, ChunkCache.CachedChunk[]? Cached)>(count);
+        var missed = new List<MemSeries>();
+        for (var i = start; i < start + count; i++)
+        {
+            var s = series[i];
+            if (HeadHoldsRange(s, minT))
+            {
+                matched.Add((s, [])); // no stored row can hold a sample of the range (see HeadHoldsRange)
+            }
+            else if (_cache.TryGet(s.Id, minT, out var cached))
+            {
+                matched.Add((s, cached));
+            }
+            else
+            {
+                matched.Add((s, null));
+                missed.Add(s);
+            }
+        }
+
+        var read = ReadMissedChunks(missed, minT, maxT, fillCache, cancellationToken);
+        foreach (var (s, cached) in matched)
+        {
+            var rows = cached ?? read[s.Id];
+            var chunks = new List<(byte[], bool)>(rows.Length + 1);
+            // The row of a head held whole in memory is an older copy of it; a spilled head's row holds its first
+            // SpilledCount samples, and the memory only those after them.
+            var headMinT = s.Head.Count > 0 && s.SpilledCount == 0 ? s.Head.FirstTimestamp : long.MinValue;
+            foreach (var row in rows)
+            {
+                // Rows outside the range (a cache entry or a read for it holds more); a flushed head snapshot,
+                // whose in-memory head is newer.
+                if (row.MaxT >= minT && row.MinT <= maxT && row.MinT != headMinT)
+                {
+                    chunks.Add((row.Data, row.MinT >= minT && row.MaxT <= maxT));
+                }
+            }
+
+            if (s.Head is { Count: > 0 } head && head.LastTimestamp >= minT && head.ChunkFirstTimestamp <= maxT)
+            {
+                // A copy: the head keeps growing under ingest once the lock is released.
+                chunks.Add((head.ToArray(), head.ChunkFirstTimestamp >= minT && head.LastTimestamp <= maxT));
+            }
+
+            if (chunks.Count > 0)
+            {
+                var labels = labelNames is null ? _index.LabelsOf(s) : labelNames.Count == 0 ? LabelSet.Empty : _index.LabelsOf(s, labelNames);
+                into.Add(new SeriesChunks(labels, chunks, minT, maxT));
+            }
+        }
     }
 
     /// <summary>
@@ -518,9 +621,11 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
     /// <summary>
     /// guarded: the stored chunks overlapping [minT, maxT] of series the cache did not have (oldest first, by series
     /// id), in one statement. A series whose range reaches its newest hours is read to its end and cached (the rows
-    /// after maxT are at most those few hours); an older range is read as asked and not cached.
+    /// after maxT are at most those few hours); an older range, or any range when <paramref name="fillCache"/> is false,
+    /// is read as asked and not cached.
     /// </summary>
-    private Dictionary<long, ChunkCache.CachedChunk[]> ReadMissedChunks(List<MemSeries> missed, long minT, long maxT, CancellationToken cancellationToken)
+    private Dictionary<long, ChunkCache.CachedChunk[]> ReadMissedChunks(
+        List<MemSeries> missed, long minT, long maxT, bool fillCache, CancellationToken cancellationToken)
     {
         var result = new Dictionary<long, ChunkCache.CachedChunk[]>(missed.Count);
         if (missed.Count == 0)
@@ -535,7 +640,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
         foreach (var series in missed)
         {
             rows[series.Id] = [];
-            (ReadsToEnd(series, maxT) ? toEnd : asAsked).Add(series);
+            (fillCache && ReadsToEnd(series, maxT) ? toEnd : asAsked).Add(series);
         }
 
         ReadRows(toEnd, minT, long.MaxValue, rows, cancellationToken);
@@ -545,7 +650,7 @@ public sealed class MetricStore : IDisposable, ISeriesAdmission
             list.Sort(static (a, b) => a.MinT.CompareTo(b.MinT));
             var chunks = list.ToArray();
             result[id] = chunks;
-            if (ReadsToEnd(byId[id], maxT))
+            if (fillCache && ReadsToEnd(byId[id], maxT))
             {
                 _cache.Put(id, minT, chunks);
             }

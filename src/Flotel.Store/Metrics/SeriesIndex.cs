@@ -182,6 +182,81 @@ internal sealed class SeriesIndex
         return LabelSet.UnsafeFromSorted(labels);
     }
 
+    /// <summary>
+    /// The labels of <paramref name="series"/> named in <paramref name="names"/> (those it has), in name order: an
+    /// aggregation's grouping labels without the rest of the set.
+    /// </summary>
+    public LabelSet LabelsOf(MemSeries series, IReadOnlyList<string> names)
+    {
+        var kept = new List<Label>(names.Count);
+        foreach (var pair in PairsOf(series))
+        {
+            var name = _pairs.NameOf(pair);
+            foreach (var wanted in names)
+            {
+                if (string.Equals(name, wanted, StringComparison.Ordinal))
+                {
+                    kept.Add(new Label(name, _pairs.ValueOf(pair)));
+                    break;
+                }
+            }
+        }
+
+        return kept.Count == 0 ? LabelSet.Empty : LabelSet.UnsafeFromSorted([.. kept]);
+    }
+
+    /// <summary>
+    /// Orders two series as their label sets compare (label by label, name then value, ordinal UTF-16, shorter set first:
+    /// Prometheus's labels.Compare, PromEngine.CompareLabels) without making the sets: equal pairs are equal ids, and
+    /// values are compared as UTF-8, which orders as UTF-16 up to the first non-ASCII difference.
+    /// </summary>
+    public int CompareLabels(MemSeries a, MemSeries b)
+    {
+        var x = PairsOf(a);
+        var y = PairsOf(b);
+        var n = Math.Min(x.Length, y.Length);
+        for (var i = 0; i < n; i++)
+        {
+            if (x[i] == y[i])
+            {
+                continue;
+            }
+
+            var c = _pairs.NameIdOfPair(x[i]) == _pairs.NameIdOfPair(y[i]) ? 0 : string.CompareOrdinal(_pairs.NameOf(x[i]), _pairs.NameOf(y[i]));
+            if (c != 0)
+            {
+                return c;
+            }
+
+            c = CompareValues(x[i], y[i]);
+            if (c != 0)
+            {
+                return c;
+            }
+        }
+
+        return x.Length.CompareTo(y.Length);
+    }
+
+    private int CompareValues(int pair, int other)
+    {
+        var u = _pairs.Utf8Of(pair);
+        var v = _pairs.Utf8Of(other);
+        var at = u.CommonPrefixLength(v);
+        if (at == u.Length || at == v.Length)
+        {
+            return u.Length.CompareTo(v.Length);
+        }
+
+        if (u[at] < 0x80 && v[at] < 0x80)
+        {
+            return u[at].CompareTo(v[at]);
+        }
+
+        // UTF-8 orders by code point; UTF-16 puts a surrogate pair (above U+FFFF) before U+E000..U+FFFF.
+        return string.CompareOrdinal(_pairs.ValueOf(pair), _pairs.ValueOf(other));
+    }
+
     /// <summary>Adds the label names of <paramref name="series"/> to <paramref name="names"/>.</summary>
     public void AddNames(MemSeries series, ISet<string> names)
     {

@@ -24,6 +24,11 @@ public sealed partial class PromEngine
 
     private static VectorValue EvalAggregate(PromEvaluation ev, Aggregate agg, long t)
     {
+        if (StreamsAggregate(ev, agg, evaluatedOnce: ev.StepMs == 0 && ev.SubqueryDepth == 0))
+        {
+            return EvalAggregateStreamed(ev, agg, t);
+        }
+
         // Grouping that never looks at __name__ makes keeping it until here invisible in the result (see EvalCall).
         var input = UnwrapParens(agg.Expr) is Call call && PromFunctions.MapsSeriesDroppingName(call.Function)
             && OutputsGroupingLabelsOnly(agg.Op) && !agg.Grouping.Contains(Label.MetricNameLabel)
@@ -71,77 +76,89 @@ public sealed partial class PromEngine
                 ? Derived(ev, agg, GroupKey, labels)
                 : agg.Without ? GroupingLabels(labels, agg.Grouping, without: true) : GroupingLabels(labels, [.. agg.Grouping, valueLabel], without: false);
 
-            if (!groups.TryGetValue(key, out var g))
-            {
-                g = new Group(key, s.Value);
-                if (agg.Op is AggregateOp.Topk or AggregateOp.Bottomk or AggregateOp.Quantile)
-                {
-                    g.Members = [s];
-                }
-
-                groups[key] = g;
-                order.Add(g);
-                continue;
-            }
-
-            g.Count++;
-            switch (agg.Op)
-            {
-                case AggregateOp.Sum:
-                    g.Value += s.Value;
-                    break;
-                case AggregateOp.Avg:
-                    if (double.IsInfinity(g.Mean))
-                    {
-                        if (double.IsInfinity(s.Value) && (g.Mean > 0) == (s.Value > 0))
-                        {
-                            break;
-                        }
-
-                        if (!double.IsInfinity(s.Value) && !double.IsNaN(s.Value))
-                        {
-                            break;
-                        }
-                    }
-
-                    g.Mean += (s.Value / g.Count) - (g.Mean / g.Count);
-                    break;
-                case AggregateOp.Min:
-                    if (g.Value > s.Value || double.IsNaN(g.Value))
-                    {
-                        g.Value = s.Value;
-                    }
-
-                    break;
-                case AggregateOp.Max:
-                    if (g.Value < s.Value || double.IsNaN(g.Value))
-                    {
-                        g.Value = s.Value;
-                    }
-
-                    break;
-                case AggregateOp.Stddev or AggregateOp.Stdvar:
-                    // Welford's online algorithm: population variance without a second pass.
-                    var delta = s.Value - g.Mean;
-                    g.Mean += delta / g.Count;
-                    g.SquaredDeviations += delta * (s.Value - g.Mean);
-                    break;
-                case AggregateOp.Topk:
-                    PromHeap.Offer(g.Members!, s, k, PromHeap.TopkLess);
-                    break;
-                case AggregateOp.Bottomk:
-                    PromHeap.Offer(g.Members!, s, k, PromHeap.BottomkLess);
-                    break;
-                case AggregateOp.Quantile:
-                    g.Members!.Add(s);
-                    break;
-            }
+            Accumulate(agg.Op, groups, order, key, s, k);
         }
 
+        return new VectorValue(Finish(agg.Op, order, param));
+    }
+
+    /// <summary>Folds <paramref name="s"/> into its group (<paramref name="key"/>), made on its first member.</summary>
+    private static void Accumulate(AggregateOp op, Dictionary<LabelSet, Group> groups, List<Group> order, LabelSet key, VectorSample s, long k)
+    {
+        if (!groups.TryGetValue(key, out var g))
+        {
+            g = new Group(key, s.Value);
+            if (op is AggregateOp.Topk or AggregateOp.Bottomk or AggregateOp.Quantile)
+            {
+                g.Members = [s];
+            }
+
+            groups[key] = g;
+            order.Add(g);
+            return;
+        }
+
+        g.Count++;
+        switch (op)
+        {
+            case AggregateOp.Sum:
+                g.Value += s.Value;
+                break;
+            case AggregateOp.Avg:
+                if (double.IsInfinity(g.Mean))
+                {
+                    if (double.IsInfinity(s.Value) && (g.Mean > 0) == (s.Value > 0))
+                    {
+                        break;
+                    }
+
+                    if (!double.IsInfinity(s.Value) && !double.IsNaN(s.Value))
+                    {
+                        break;
+                    }
+                }
+
+                g.Mean += (s.Value / g.Count) - (g.Mean / g.Count);
+                break;
+            case AggregateOp.Min:
+                if (g.Value > s.Value || double.IsNaN(g.Value))
+                {
+                    g.Value = s.Value;
+                }
+
+                break;
+            case AggregateOp.Max:
+                if (g.Value < s.Value || double.IsNaN(g.Value))
+                {
+                    g.Value = s.Value;
+                }
+
+                break;
+            case AggregateOp.Stddev or AggregateOp.Stdvar:
+                // Welford's online algorithm: population variance without a second pass.
+                var delta = s.Value - g.Mean;
+                g.Mean += delta / g.Count;
+                g.SquaredDeviations += delta * (s.Value - g.Mean);
+                break;
+            case AggregateOp.Topk:
+                PromHeap.Offer(g.Members!, s, k, PromHeap.TopkLess);
+                break;
+            case AggregateOp.Bottomk:
+                PromHeap.Offer(g.Members!, s, k, PromHeap.BottomkLess);
+                break;
+            case AggregateOp.Quantile:
+                g.Members!.Add(s);
+                break;
+        }
+    }
+
+    /// <summary>Each group's value (or members, for topk and bottomk), in the order the groups were first seen.</summary>
+    private static List<VectorSample> Finish(AggregateOp op, List<Group> order, double param)
+    {
         var result = new List<VectorSample>(order.Count);
         foreach (var g in order)
         {
-            switch (agg.Op)
+            switch (op)
             {
                 case AggregateOp.Topk or AggregateOp.Bottomk:
                     // Best first: descending for topk, ascending for bottomk (the order of an instant query's answer).
@@ -152,7 +169,7 @@ public sealed partial class PromEngine
                         sorted.Add((members[i], i));
                     }
 
-                    var top = agg.Op == AggregateOp.Topk;
+                    var top = op == AggregateOp.Topk;
                     sorted.Sort((a, b) =>
                     {
                         // NaN last for both, as Prometheus 2 orders topk's and bottomk's answers.
@@ -178,7 +195,7 @@ public sealed partial class PromEngine
                     continue;
             }
 
-            var value = agg.Op switch
+            var value = op switch
             {
                 AggregateOp.Avg => g.Mean,
                 AggregateOp.Count or AggregateOp.CountValues => g.Count,
@@ -190,7 +207,7 @@ public sealed partial class PromEngine
             result.Add(new VectorSample(g.Labels, value));
         }
 
-        return new VectorValue(result);
+        return result;
     }
 
     private static LabelSet GroupingLabels(LabelSet labels, IReadOnlyList<string> grouping, bool without)

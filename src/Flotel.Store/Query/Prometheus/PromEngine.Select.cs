@@ -7,7 +7,11 @@ namespace Flotel.Store.Query.Prometheus;
 /// <summary>Vector and matrix selectors, and the functions over range vectors (rollups).</summary>
 public sealed partial class PromEngine
 {
-    private static void Prefetch(PromEvaluation ev, PromExpr expr, long startMs, long endMs)
+    /// <param name="evaluatedOnce">
+    /// The nodes are evaluated once (an instant query, outside subqueries): an aggregation that streams its selector
+    /// (<see cref="StreamsAggregate"/>) reads it itself, in batches, and is not fetched here.
+    /// </param>
+    private static void Prefetch(PromEvaluation ev, PromExpr expr, long startMs, long endMs, bool evaluatedOnce)
     {
         switch (expr)
         {
@@ -18,7 +22,7 @@ public sealed partial class PromEngine
                 // Its expression is evaluated over [start − offset − range, end − offset], or around its @ time.
                 var from = sq.At is null ? startMs : ev.TimeAt(sq.At, startMs);
                 var to = sq.At is null ? endMs : ev.TimeAt(sq.At, endMs);
-                Prefetch(ev, sq.Expr, from - sq.OffsetMs - sq.RangeMs, to - sq.OffsetMs);
+                Prefetch(ev, sq.Expr, from - sq.OffsetMs - sq.RangeMs, to - sq.OffsetMs, evaluatedOnce: false);
                 break;
             case MatrixSelector ms:
                 Fetch(ev, ms.Selector, ms.RangeMs, startMs, endMs);
@@ -26,27 +30,32 @@ public sealed partial class PromEngine
             case Call c:
                 foreach (var a in c.Args)
                 {
-                    Prefetch(ev, a, startMs, endMs);
+                    Prefetch(ev, a, startMs, endMs, evaluatedOnce);
                 }
 
                 break;
             case Aggregate a:
-                if (a.Param is not null)
+                if (StreamsAggregate(ev, a, evaluatedOnce))
                 {
-                    Prefetch(ev, a.Param, startMs, endMs);
+                    break;
                 }
 
-                Prefetch(ev, a.Expr, startMs, endMs);
+                if (a.Param is not null)
+                {
+                    Prefetch(ev, a.Param, startMs, endMs, evaluatedOnce);
+                }
+
+                Prefetch(ev, a.Expr, startMs, endMs, evaluatedOnce);
                 break;
             case Unary u:
-                Prefetch(ev, u.Expr, startMs, endMs);
+                Prefetch(ev, u.Expr, startMs, endMs, evaluatedOnce);
                 break;
             case Paren p:
-                Prefetch(ev, p.Expr, startMs, endMs);
+                Prefetch(ev, p.Expr, startMs, endMs, evaluatedOnce);
                 break;
             case Binary b:
-                Prefetch(ev, b.Lhs, startMs, endMs);
-                Prefetch(ev, b.Rhs, startMs, endMs);
+                Prefetch(ev, b.Lhs, startMs, endMs, evaluatedOnce);
+                Prefetch(ev, b.Rhs, startMs, endMs, evaluatedOnce);
                 break;
         }
     }

@@ -26,14 +26,17 @@ namespace Flotel.Store.Query.Prometheus;
 /// Selectors are read from the store once per query for the whole evaluation range (raw chunks, decoded outside the
 /// store's lock), then sliced per step; in a range query a range-vector function over a selector is computed series by
 /// series for every step at once (<c>.Rollup</c>), and a bare one or an aggregation of one is answered from those columns.
-/// A node evaluated only once (an instant query outside subqueries) decodes its selector series by series instead.
+/// A node evaluated only once (an instant query outside subqueries) decodes its selector series by series instead, and
+/// an aggregation of such a node that keeps one number per group reads its selector from the store in batches of series
+/// (<c>.Stream</c>), never holding the whole selection's labels and chunks.
 /// Memory is bounded per query by <see cref="MaxSamples"/> (samples held, counted in <see cref="PromEvaluation.Hold"/>)
 /// and <see cref="MaxSeries"/> (series per selector).
 /// The engine holds only the store: everything that belongs to one query (its time range, what it read, its caches,
 /// its cancellation) lives in a <see cref="PromEvaluation"/>, made by the <c>Instant</c> and <c>Range</c> entry points and
 /// passed down the evaluation, as VictoriaMetrics passes its evalConfig. The code is split by expression kind:
 /// this file (entry points, dispatch, label-set functions), <c>.Select</c> (selectors, subqueries, range-vector functions),
-/// <c>.Rollup</c> (range queries of range-vector functions, per series), <c>.Aggregate</c>, <c>.Binary</c> (operators) and <c>.Functions</c> (the other calls).
+/// <c>.Rollup</c> (range queries of range-vector functions, per series), <c>.Aggregate</c>, <c>.Stream</c> (instant aggregations read
+/// in batches), <c>.Binary</c> (operators) and <c>.Functions</c> (the other calls).
 /// The cancellation token stops the query (client gone, time up: Prometheus's context): it is checked per
 /// series read from the store, per step, and every <see cref="SeriesPerCancellationCheck"/> series in per-series loops,
 /// and ends evaluation with an <see cref="OperationCanceledException"/>.
@@ -80,6 +83,8 @@ public sealed partial class PromEngine(MetricStore store, CancellationToken canc
 
     private long _samplesLoaded;
 
+    private long _streamedBatches;
+
     /// <summary>
     /// Most samples one query may hold in memory at once (Prometheus's <c>--query.max-samples</c>), counted as Prometheus
     /// counts them: the samples read from the store (decoded for the whole query range; a rollup of an instant query
@@ -95,8 +100,17 @@ public sealed partial class PromEngine(MetricStore store, CancellationToken canc
     /// </summary>
     public int MaxSeries { get; init; } = DefaultMaxSeries;
 
+    /// <summary>
+    /// Series an instant aggregation reads, evaluates and folds at a time (<c>.Stream</c>); 0 reads the whole selection at
+    /// once, as a range query does (the tests compare the two).
+    /// </summary>
+    internal int StreamBatchSeries { get; init; } = DefaultStreamBatchSeries;
+
     /// <summary>Samples the queries of this engine read from the store (their prefetched series), in total.</summary>
     public long SamplesLoaded => Interlocked.Read(ref _samplesLoaded);
+
+    /// <summary>Batches of series the streamed aggregations of this engine's queries read from the store, in total.</summary>
+    internal long StreamedBatches => Interlocked.Read(ref _streamedBatches);
 
     /// <summary>Evaluates <paramref name="expr"/> at <paramref name="timeMs"/>.</summary>
     public PromValue Instant(PromExpr expr, long timeMs) => Instant(expr, timeMs, cancellationToken);
@@ -105,15 +119,19 @@ public sealed partial class PromEngine(MetricStore store, CancellationToken canc
     public PromValue Instant(PromExpr expr, long timeMs, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(expr);
-        var ev = new PromEvaluation(store, timeMs, timeMs, 0, cancellation) { MaxSamples = MaxSamples, MaxSeries = MaxSeries };
+        var ev = new PromEvaluation(store, timeMs, timeMs, 0, cancellation)
+        {
+            MaxSamples = MaxSamples, MaxSeries = MaxSeries, StreamBatchSeries = StreamBatchSeries,
+        };
         try
         {
-            Prefetch(ev, expr, timeMs, timeMs);
+            Prefetch(ev, expr, timeMs, timeMs, evaluatedOnce: true);
             return Eval(ev, expr, timeMs);
         }
         finally
         {
             Interlocked.Add(ref _samplesLoaded, ev.SamplesLoaded);
+            Interlocked.Add(ref _streamedBatches, ev.StreamedBatches);
         }
     }
 
@@ -125,7 +143,10 @@ public sealed partial class PromEngine(MetricStore store, CancellationToken canc
     public List<(LabelSet Labels, List<Sample> Points)> Range(PromExpr expr, long startMs, long endMs, long stepMs, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(expr);
-        var ev = new PromEvaluation(store, startMs, endMs, stepMs, cancellation) { MaxSamples = MaxSamples, MaxSeries = MaxSeries };
+        var ev = new PromEvaluation(store, startMs, endMs, stepMs, cancellation)
+        {
+            MaxSamples = MaxSamples, MaxSeries = MaxSeries, StreamBatchSeries = StreamBatchSeries,
+        };
         try
         {
             return RangeSteps(ev, expr);
@@ -133,6 +154,7 @@ public sealed partial class PromEngine(MetricStore store, CancellationToken canc
         finally
         {
             Interlocked.Add(ref _samplesLoaded, ev.SamplesLoaded);
+            Interlocked.Add(ref _streamedBatches, ev.StreamedBatches);
         }
     }
 
@@ -144,7 +166,7 @@ public sealed partial class PromEngine(MetricStore store, CancellationToken canc
             throw new PromQueryException("invalid expression type \"" + PromParser.TypeName(expr.Type) + "\" for range query, must be Scalar or instant Vector");
         }
 
-        Prefetch(ev, expr, startMs, endMs);
+        Prefetch(ev, expr, startMs, endMs, evaluatedOnce: false);
         var direct = UnwrapParens(expr) switch
         {
             Call call => RangeOfRollup(ev, call),

@@ -39,6 +39,9 @@ internal sealed class PromEvaluation(MetricStore store, long startMs, long endMs
     /// <summary>Most series one selector may read from the store (<see cref="PromEngine.MaxSeries"/>).</summary>
     public int MaxSeries { get; init; } = PromEngine.DefaultMaxSeries;
 
+    /// <summary>Series a streamed aggregation reads at a time; 0: none is streamed (<see cref="PromEngine.StreamBatchSeries"/>).</summary>
+    public int StreamBatchSeries { get; init; } = PromEngine.DefaultStreamBatchSeries;
+
     /// <summary>Samples the evaluation holds now (see <see cref="Hold"/>).</summary>
     public long HeldSamples => Interlocked.Read(ref _heldSamples);
 
@@ -75,6 +78,9 @@ internal sealed class PromEvaluation(MetricStore store, long startMs, long endMs
 
     /// <summary>Samples read from the store (the prefetched series' chunks, as their headers count them).</summary>
     public long SamplesLoaded { get; set; }
+
+    /// <summary>Batches of series streamed aggregations read from the store.</summary>
+    public long StreamedBatches { get; set; }
 
     /// <summary>Each selector's series as read from the store for the whole evaluation range (raw chunks), sorted by labels.</summary>
     public Dictionary<VectorSelector, IReadOnlyList<SeriesChunks>> Chunks { get; } = [];
