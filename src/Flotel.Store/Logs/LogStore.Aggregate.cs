@@ -238,7 +238,8 @@ public sealed partial class LogStore
         string id = index.Id.ToString(CultureInfo.InvariantCulture);
         string overlap = $"FROM blocks_{id} b WHERE b.max_ts >= $bucket_from AND b.min_ts < $bucket_to";
         string span = index.BlockTimes ? $"d.rowid BETWEEN (SELECT min(b.first_rowid) {overlap}) AND (SELECT max(b.last_rowid) {overlap}) AND " : string.Empty;
-        string sql = $"SELECT count(*) FROM docs_{id} d WHERE {span}d.ts >= $bucket_from AND d.ts < $bucket_to AND ({LogQuerySql.ForIndex(where, "fts_" + id)})";
+        string sql = $"SELECT count(*) FROM docs_{id} d WHERE {span}d.ts >= $bucket_from AND d.ts < $bucket_to "
+            + $"AND ({LogQuerySql.ForIndex(where, "fts_" + id)})";
         sqlite3 db = connection.Handle!;
         try
         {

@@ -167,7 +167,7 @@ public sealed partial class LogStore
     /// <summary>
     /// The indices of <paramref name="selected"/> (unknown names skipped) in the order to search them, each with its
     /// edge: when <paramref name="byTime"/>, the newest (<paramref name="newestFirst"/>) or oldest <c>@timestamp</c>
-    /// (one seek in the ts index; null when it has none), newest or oldest edge first, so the first indices fill the
+    /// (one seek in the ts index, or in the block bounds; null when it has none), newest or oldest edge first, so the first indices fill the
     /// page and the others may be only counted (<see cref="BeyondPage"/>).
     /// </summary>
     private static List<(PublishedIndex Index, double? Edge)> Order(
@@ -271,7 +271,7 @@ public sealed partial class LogStore
     }
 
     /// <summary>
-    /// A newest-first page of an index whose matches are dense: walks the ts index from the newest row down to the
+    /// A newest-first page of an index (with a ts index) whose matches are dense: walks the ts index from the newest row down to the
     /// <see cref="ProbeWindow"/>-th newest, asking the full-text index about each row (<c>rowid = d.rowid</c>) instead of
     /// collecting every match of the index first, and stops at <paramref name="limit"/> hits. Exact: a page filled
     /// within the window holds the newest matches of the index (every row from the window's oldest time up was looked
@@ -349,7 +349,8 @@ public sealed partial class LogStore
     }
 
     /// <summary>The order of a page: the sort keys, then ties in document order (LogDocOrder), as the ORDER BY within one index.</summary>
-    private static int CompareHits((long IndexId, long RowId, LogHit Hit) a, (long IndexId, long RowId, LogHit Hit) b, List<(string Expr, bool Desc)> sortExpressions)
+    private static int CompareHits(
+        (long IndexId, long RowId, LogHit Hit) a, (long IndexId, long RowId, LogHit Hit) b, List<(string Expr, bool Desc)> sortExpressions)
     {
         for (int k = 0; k < sortExpressions.Count; k++)
         {
@@ -373,7 +374,8 @@ public sealed partial class LogStore
     private static string? BlockSpan(SqliteConnection connection, LogSqlParameters parameters, PublishedIndex index, string fts, string blockWindow)
     {
         using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = $"SELECT min(b.first_rowid), max(b.last_rowid) FROM blocks_{index.Id.ToString(CultureInfo.InvariantCulture)} b WHERE {blockWindow}";
+        string blocks = "blocks_" + index.Id.ToString(CultureInfo.InvariantCulture);
+        command.CommandText = $"SELECT min(b.first_rowid), max(b.last_rowid) FROM {blocks} b WHERE {blockWindow}";
         parameters.BindTo(command, index.Info.Name);
         using SqliteDataReader reader = command.ExecuteReader();
         _ = reader.Read();
@@ -627,7 +629,7 @@ public sealed partial class LogStore
                 else if (search.Query is MatchAllQuery && search.Snapshot is null)
                 {
                     // Every document matches: the count the writer published with its last commit is exact, while
-                    // COUNT(*) walks the whole ts index (26 ms CPU for 400k documents; clients poll _count).
+                    // COUNT(*) walks the whole ts index or table (26 ms CPU for 400k documents; clients poll _count).
                     matches = planning = index.Info.DocumentCount;
                 }
                 else if (drive is not null)
@@ -887,7 +889,7 @@ public sealed partial class LogStore
         }
     }
 
-    // IS NULL is answered from the ts index: one seek.
+    // IS NULL is answered from the ts index, or from the index of rows without ts (docs_N_nots): one seek.
     private static bool HasNullTimestamps(SqliteConnection connection, string docs) =>
         Scalar(connection, $"SELECT EXISTS(SELECT 1 FROM {docs} WHERE ts IS NULL)") != 0;
 

@@ -466,8 +466,8 @@ public sealed partial class LogStore : IDisposable
 
     private void Publish() =>
         _published = [.. _indices.Values
-            .Select(i => new PublishedIndex(i.Id, new LogIndexInfo(i.Name, i.Uuid, i.DocCount, i.SourceBytes, i.NewestMs == long.MinValue ? i.CreatedMs : i.NewestMs),
-                i.BlockTimes))
+            .Select(i => new PublishedIndex(
+                i.Id, new LogIndexInfo(i.Name, i.Uuid, i.DocCount, i.SourceBytes, i.NewestMs == long.MinValue ? i.CreatedMs : i.NewestMs), i.BlockTimes))
             .OrderBy(p => p.Info.Name, StringComparer.Ordinal)];
 
     /// <param name="Id">The index's id (N of its tables).</param>

@@ -63,7 +63,8 @@ public sealed class LogStoreBlockTimesTests
                     after = result.Hits[^1].SortValues;
                 }
 
-                Assert.True(expected.Select(e => e.Message).SequenceEqual(seen), $"{name}, {(newestFirst ? "newest" : "oldest")} first: {seen.Count} of {expected.Count}");
+                string what = $"{name}, {(newestFirst ? "newest" : "oldest")} first: {seen.Count} of {expected.Count}";
+                Assert.True(expected.Select(e => e.Message).SequenceEqual(seen), what);
             }
         }
     }
@@ -188,7 +189,8 @@ public sealed class LogStoreBlockTimesTests
         long firstKept = Scalar(db, "SELECT min(rowid) FROM docs_1");
         Assert.Equal(firstKept, Scalar(db, "SELECT min(first_rowid) FROM blocks_1"));
         var kept = written.Where(w => w.Row + 1 >= firstKept).ToList();
-        foreach ((DateTime from, DateTime to) in new[] { (Day, Day.AddMinutes(5)), (Day.AddMinutes(20), Day.AddMinutes(21)), (Day.AddMinutes(59), Day.AddHours(2)) })
+        var ranges = new[] { (Day, Day.AddMinutes(5)), (Day.AddMinutes(20), Day.AddMinutes(21)), (Day.AddMinutes(59), Day.AddHours(2)) };
+        foreach ((DateTime from, DateTime to) in ranges)
         {
             var query = new BoolQuery([new MatchQuery("message", "alpha", false)], [new RangeQuery("@timestamp", null, Ms(from), Ms(to), null)], [], [], null);
             List<Written> expected = Sorted(kept.Where(w => w.Has("alpha") && w.Ts >= Ms(from) && w.Ts < Ms(to)), newestFirst: true);
