@@ -129,15 +129,26 @@ public sealed partial class LogStore
             return 0;
         }
 
-        // The first and last matching instants of each index (each an indexed min/max lookup, or a walk of the blocks).
+        // The first and last matching instants of each index (each an indexed min/max lookup, or a walk of the blocks that
+        // may hold matches: those overlapping the query's @timestamp ranges).
+        string? window = null;
+        try
+        {
+            window = LogQuerySql.BlockWindow(query, parameters);
+        }
+        catch (LogQueryException)
+        {
+            // Over the parameter limit with the ranges named again: every block is walked, rows still checked.
+        }
+
         var spans = new List<(PublishedIndex Index, long Min, long Max)>();
         foreach ((_, PublishedIndex index) in found)
         {
             long? min = null, max = null;
             if (index.BlockTimes)
             {
-                min = EdgeByBlocks(connection, index, where, parameters, newest: false, cancellationToken);
-                max = min is null ? null : EdgeByBlocks(connection, index, where, parameters, newest: true, cancellationToken);
+                min = EdgeByBlocks(connection, index, where, window, parameters, newest: false, cancellationToken);
+                max = min is null ? null : EdgeByBlocks(connection, index, where, window, parameters, newest: true, cancellationToken);
                 if (min is { } first && max is { } final)
                 {
                     spans.Add((index, first, final));
@@ -194,17 +205,19 @@ public sealed partial class LogStore
 
     /// <summary>
     /// The least (greatest when <paramref name="newest"/>) ts of the rows of an index with block time bounds that meet
-    /// <paramref name="where"/>, or null: its blocks by min_ts ascending (max_ts descending), each a statement over its
-    /// row ids, until the next block cannot hold a better ts than the best found.
+    /// <paramref name="where"/>, or null: its blocks (those <paramref name="window"/> holds, <see cref="LogQuerySql.BlockWindow"/>)
+    /// by min_ts ascending (max_ts descending), each a statement over its row ids, until the next block cannot hold a
+    /// better ts than the best found.
     /// </summary>
-    private static long? EdgeByBlocks(SqliteConnection connection, PublishedIndex index, string where, LogSqlParameters parameters, bool newest,
-        CancellationToken cancellationToken)
+    private static long? EdgeByBlocks(SqliteConnection connection, PublishedIndex index, string where, string? window, LogSqlParameters parameters,
+        bool newest, CancellationToken cancellationToken)
     {
         string id = index.Id.ToString(CultureInfo.InvariantCulture);
         var blocks = new List<(long First, long Last, long Bound)>();
+        string within = window is null ? string.Empty : " AND " + window;
         RunIndexStatement(connection, new LogAggregationSql.Statement(newest
-            ? "SELECT first_rowid, last_rowid, max_ts FROM blocks_" + id + " WHERE max_ts IS NOT NULL ORDER BY max_ts DESC"
-            : "SELECT first_rowid, last_rowid, min_ts FROM blocks_" + id + " WHERE min_ts IS NOT NULL ORDER BY min_ts", parameters, []), index,
+            ? $"SELECT b.first_rowid, b.last_rowid, b.max_ts FROM blocks_{id} b WHERE b.max_ts IS NOT NULL{within} ORDER BY b.max_ts DESC"
+            : $"SELECT b.first_rowid, b.last_rowid, b.min_ts FROM blocks_{id} b WHERE b.min_ts IS NOT NULL{within} ORDER BY b.min_ts", parameters, []), index,
             stmt => blocks.Add((raw.sqlite3_column_int64(stmt, 0), raw.sqlite3_column_int64(stmt, 1), raw.sqlite3_column_int64(stmt, 2))), cancellationToken);
         long? best = null;
         foreach ((long first, long last, long bound) in blocks)
