@@ -11,7 +11,8 @@ namespace Flotel.Store.Logs;
 /// Indexed columns are read as they are; any other field as <c>d.source -&gt; '$."a"."b"'</c> (its JSON text, so arrays and
 /// numbers keep their type); each <c>filters</c> query is compiled by <see cref="LogQuerySql"/> into a 0/1 column, so
 /// the search's own matching rules apply. Only the columns the aggregations name are read: a date histogram of
-/// <c>@timestamp</c> under a time range reads the ts index alone.
+/// <c>@timestamp</c> under a time range reads the ts index alone, or, in an index with block time bounds, the rows of
+/// the blocks overlapping the range.
 /// </summary>
 internal static class LogAggregationSql
 {

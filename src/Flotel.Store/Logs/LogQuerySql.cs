@@ -6,7 +6,7 @@ namespace Flotel.Store.Logs;
 /// <summary>
 /// Compiles a <see cref="LogQuery"/> to a SQL condition over one index's tables (schema in <see cref="LogStore"/>), and
 /// sort keys to SQL value expressions: the documents table is aliased <c>d</c>, the FTS5 table is written
-/// <see cref="FtsTable"/> and named per index by <see cref="ForIndex"/>. Values always travel as parameters, named by the
+/// <see cref="FtsTable"/> and named per index by <see cref="ForIndex(string, string)"/>. Values always travel as parameters, named by the
 /// search's <see cref="LogSqlParameters"/>; field names only ever become JSON paths, also as parameters.
 /// </summary>
 /// <remarks>
@@ -17,8 +17,17 @@ namespace Flotel.Store.Logs;
 /// </remarks>
 internal sealed class LogQuerySql
 {
-    /// <summary>Placeholder for the FTS table name in a compiled condition (see <see cref="ForIndex"/>).</summary>
+    /// <summary>Placeholder for the FTS table name in a compiled condition (see <see cref="ForIndex(string, string)"/>).</summary>
     public const string FtsTable = "{fts}";
+
+    /// <summary>Placeholder for the blocks table name in a compiled condition (see <see cref="ForIndex(string, string, bool)"/>).</summary>
+    public const string BlocksTable = "{blocks}";
+
+    /// <summary>Starts the row id span of a <c>@timestamp</c> range, which only an index with block time bounds keeps.</summary>
+    public const string SpanStart = "{span}";
+
+    /// <summary>Ends what <see cref="SpanStart"/> started.</summary>
+    public const string SpanEnd = "{/span}";
 
     private readonly StringBuilder _sql = new();
     private readonly LogSqlParameters _parameters;
@@ -140,7 +149,36 @@ internal sealed class LogQuerySql
     /// A condition from <see cref="Where"/> over the index whose full-text table is <paramref name="ftsTable"/>. Only the
     /// table name differs per index (a table cannot be a parameter); the parameters are the same for every index.
     /// </summary>
-    public static string ForIndex(string condition, string ftsTable) => condition.Replace(FtsTable, ftsTable, StringComparison.Ordinal);
+    public static string ForIndex(string condition, string ftsTable) => ForIndex(condition, ftsTable, blockTimes: false);
+
+    /// <summary>
+    /// <see cref="ForIndex(string, string)"/>, keeping the row id spans of <c>@timestamp</c> ranges (between
+    /// <see cref="SpanStart"/> and <see cref="SpanEnd"/>) when <paramref name="blockTimes"/>: the index's blocks hold time
+    /// bounds (schema in <see cref="LogStore"/>). Without, they are left out: an index with a ts index seeks with it, and
+    /// a statement that already names the rows to read (a block's) needs no second span.
+    /// </summary>
+    public static string ForIndex(string condition, string ftsTable, bool blockTimes)
+    {
+        string named = condition.Replace(FtsTable, ftsTable, StringComparison.Ordinal)
+            .Replace(BlocksTable, "blocks_" + ftsTable["fts_".Length..], StringComparison.Ordinal);
+        return blockTimes
+            ? named.Replace(SpanStart, string.Empty, StringComparison.Ordinal).Replace(SpanEnd, string.Empty, StringComparison.Ordinal)
+            : WithoutSpans(named);
+    }
+
+    /// <summary><paramref name="condition"/> without the row id spans of its <c>@timestamp</c> ranges (the same rows match).</summary>
+    public static string WithoutSpans(string condition)
+    {
+        var kept = new StringBuilder(condition.Length);
+        int at = 0;
+        for (int start; (start = condition.IndexOf(SpanStart, at, StringComparison.Ordinal)) >= 0;)
+        {
+            kept.Append(condition, at, start - at);
+            at = condition.IndexOf(SpanEnd, start, StringComparison.Ordinal) + SpanEnd.Length;
+        }
+
+        return kept.Append(condition, at, condition.Length - at).ToString();
+    }
 
     /// <summary>
     /// The SQL value expressions to order by, one per sort key (<c>_doc</c> is <c>d.rowid</c>; <c>_score</c>, which the
@@ -583,25 +621,77 @@ internal sealed class LogQuerySql
 
     private void AppendRange(RangeQuery r)
     {
-        AppendValuePredicate(r.Field, expr =>
+        if (r.Field == "@timestamp")
         {
-            var parts = new List<string>();
-            void Bound(object? value, string op)
-            {
-                if (value is not null)
-                {
-                    object bound = IsNumericColumn(r.Field) && value is string s
-                        && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) ? d : value;
-                    parts.Add($"{expr} {op} {Add(bound)}");
-                }
-            }
+            List<(string Op, string Parameter)> bounds = RangeBounds(r);
+            // The rows of the range lie in the blocks whose time bounds overlap it: a span of row ids to seek in, for an
+            // index with block time bounds (see ForIndex). The condition is the same with or without it.
+            string blocks = BlockCondition(bounds);
+            _sql.Append('(').Append(RangePredicate("d.ts", bounds)).Append(SpanStart)
+                .Append(" AND d.rowid BETWEEN (SELECT min(b.first_rowid) FROM ").Append(BlocksTable).Append(" b WHERE ").Append(blocks)
+                .Append(") AND (SELECT max(b.last_rowid) FROM ").Append(BlocksTable).Append(" b WHERE ").Append(blocks).Append(')')
+                .Append(SpanEnd).Append(')');
+            return;
+        }
 
-            Bound(r.Gt, ">");
-            Bound(r.Gte, ">=");
-            Bound(r.Lt, "<");
-            Bound(r.Lte, "<=");
-            return parts.Count == 0 ? $"{expr} IS NOT NULL" : string.Join(" AND ", parts);
-        });
+        // The bounds are named after the field's path, in the order the text names them.
+        AppendValuePredicate(r.Field, expr => RangePredicate(expr, RangeBounds(r)));
+    }
+
+    // A range's bounds as comparisons with parameters, each value added once.
+    private List<(string Op, string Parameter)> RangeBounds(RangeQuery r)
+    {
+        var bounds = new List<(string Op, string Parameter)>(2);
+        void Bound(object? value, string op)
+        {
+            if (value is not null)
+            {
+                object bound = IsNumericColumn(r.Field) && value is string s
+                    && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) ? d : value;
+                bounds.Add((op, Add(bound)));
+            }
+        }
+
+        Bound(r.Gt, ">");
+        Bound(r.Gte, ">=");
+        Bound(r.Lt, "<");
+        Bound(r.Lte, "<=");
+        return bounds;
+    }
+
+    private static string RangePredicate(string expr, List<(string Op, string Parameter)> bounds) =>
+        bounds.Count == 0 ? $"{expr} IS NOT NULL" : string.Join(" AND ", bounds.Select(b => $"{expr} {b.Op} {b.Parameter}"));
+
+    /// <summary>
+    /// The condition on a block <c>b</c> that holds whenever one of its rows meets the <c>@timestamp</c> range of
+    /// <paramref name="bounds"/>: a row above a lower bound makes the block's max_ts above it, a row below an upper bound
+    /// its min_ts below it (both columns compare with the parameter as ts does), and a row with a ts makes both not NULL.
+    /// </summary>
+    private static string BlockCondition(List<(string Op, string Parameter)> bounds) =>
+        bounds.Count == 0 ? "b.max_ts IS NOT NULL"
+            : string.Join(" AND ", bounds.Select(b => $"b.{(b.Op[0] == '>' ? "max_ts" : "min_ts")} {b.Op} {b.Parameter}"));
+
+    /// <summary>
+    /// The condition on a block <c>b</c> of <see cref="BlocksTable"/> that every block holding a match of
+    /// <paramref name="query"/> meets: the <c>@timestamp</c> ranges among the query's conjuncts (see <see cref="Drive"/>)
+    /// on the blocks' time bounds, ANDed; null when there is none. Its values are added to <paramref name="parameters"/>
+    /// again, so it joins any statement built from them.
+    /// </summary>
+    public static string? BlockWindow(LogQuery query, LogSqlParameters parameters)
+    {
+        var conjuncts = new List<LogQuery>();
+        Conjuncts(query, conjuncts, []);
+        var window = new List<string>();
+        foreach (LogQuery q in conjuncts)
+        {
+            if (q is RangeQuery range && Normalize(range.Field) == "@timestamp")
+            {
+                var compiler = new LogQuerySql(parameters);
+                window.Add("(" + BlockCondition(compiler.RangeBounds(range with { Field = "@timestamp" })) + ")");
+            }
+        }
+
+        return window.Count == 0 ? null : Balanced(window, " AND ");
     }
 
     // Columns compare directly; other fields go through json_each so arrays (tags) match any element.

@@ -13,7 +13,7 @@ namespace Flotel.Store.Logs;
 /// </summary>
 /// <remarks>
 /// The index is named by its full-text table because that is the one per-index name every compiled condition already
-/// carries (<see cref="LogQuerySql.ForIndex"/> fills it in). The function runs its look-ups on the connection calling
+/// carries (<see cref="LogQuerySql.ForIndex(string, string)"/> fills it in). The function runs its look-ups on the connection calling
 /// it, inside the same read transaction, so it sees the snapshot of the statement it serves. A block is decompressed
 /// once per scan: the connection keeps the last block it used, and the store's <see cref="LogBlockCache"/> keeps recent
 /// ones for every connection. A block that cannot be read fails the statement with SQLITE_CORRUPT and a message naming

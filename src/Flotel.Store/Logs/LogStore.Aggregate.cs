@@ -129,11 +129,34 @@ public sealed partial class LogStore
             return 0;
         }
 
-        // The first and last matching instants of each index (each an indexed min/max lookup).
+        // The first and last matching instants of each index (each an indexed min/max lookup, or a walk of the blocks that
+        // may hold matches: those overlapping the query's @timestamp ranges).
+        string? window = null;
+        try
+        {
+            window = LogQuerySql.BlockWindow(query, parameters);
+        }
+        catch (LogQueryException)
+        {
+            // Over the parameter limit with the ranges named again: every block is walked, rows still checked.
+        }
+
         var spans = new List<(PublishedIndex Index, long Min, long Max)>();
         foreach ((_, PublishedIndex index) in found)
         {
             long? min = null, max = null;
+            if (index.BlockTimes)
+            {
+                min = EdgeByBlocks(connection, index, where, window, parameters, newest: false, cancellationToken);
+                max = min is null ? null : EdgeByBlocks(connection, index, where, window, parameters, newest: true, cancellationToken);
+                if (min is { } first && max is { } final)
+                {
+                    spans.Add((index, first, final));
+                }
+
+                continue;
+            }
+
             RunIndexStatement(connection, new LogAggregationSql.Statement($"SELECT min(d.ts) FROM {{docs}} d WHERE {where}", parameters, []), index,
                 stmt => min = raw.sqlite3_column_type(stmt, 0) == raw.SQLITE_NULL ? null : raw.sqlite3_column_int64(stmt, 0), cancellationToken);
             RunIndexStatement(connection, new LogAggregationSql.Statement($"SELECT max(d.ts) FROM {{docs}} d WHERE {where}", parameters, []), index,
@@ -180,12 +203,56 @@ public sealed partial class LogStore
         return counted;
     }
 
-    // One prepared COUNT(*) over [from, to) of the ts index per bucket, rebound bucket after bucket.
+    /// <summary>
+    /// The least (greatest when <paramref name="newest"/>) ts of the rows of an index with block time bounds that meet
+    /// <paramref name="where"/>, or null: its blocks (those <paramref name="window"/> holds, <see cref="LogQuerySql.BlockWindow"/>)
+    /// by min_ts ascending (max_ts descending), each a statement over its row ids, until the next block cannot hold a
+    /// better ts than the best found.
+    /// </summary>
+    private static long? EdgeByBlocks(SqliteConnection connection, PublishedIndex index, string where, string? window, LogSqlParameters parameters,
+        bool newest, CancellationToken cancellationToken)
+    {
+        string id = index.Id.ToString(CultureInfo.InvariantCulture);
+        var blocks = new List<(long First, long Last, long Bound)>();
+        string within = window is null ? string.Empty : " AND " + window;
+        RunIndexStatement(connection, new LogAggregationSql.Statement(newest
+            ? $"SELECT b.first_rowid, b.last_rowid, b.max_ts FROM blocks_{id} b WHERE b.max_ts IS NOT NULL{within} ORDER BY b.max_ts DESC"
+            : $"SELECT b.first_rowid, b.last_rowid, b.min_ts FROM blocks_{id} b WHERE b.min_ts IS NOT NULL{within} ORDER BY b.min_ts", parameters, []), index,
+            stmt => blocks.Add((raw.sqlite3_column_int64(stmt, 0), raw.sqlite3_column_int64(stmt, 1), raw.sqlite3_column_int64(stmt, 2))), cancellationToken);
+        long? best = null;
+        foreach ((long first, long last, long bound) in blocks)
+        {
+            if (best is { } b && (newest ? bound <= b : bound >= b))
+            {
+                break; // every later block's rows are at best equal to the best found
+            }
+
+            string range = string.Create(CultureInfo.InvariantCulture, $"d.rowid BETWEEN {first} AND {last}");
+            RunIndexStatement(connection, new LogAggregationSql.Statement(
+                $"SELECT {(newest ? "max" : "min")}(d.ts) FROM {{docs}} d WHERE {range} AND ({LogQuerySql.WithoutSpans(where)})", parameters, []), index,
+                stmt =>
+                {
+                    if (raw.sqlite3_column_type(stmt, 0) != raw.SQLITE_NULL)
+                    {
+                        long ts = raw.sqlite3_column_int64(stmt, 0);
+                        best = best is { } current && (newest ? current >= ts : current <= ts) ? current : ts;
+                    }
+                }, cancellationToken);
+        }
+
+        return best;
+    }
+
+    // One prepared COUNT(*) over [from, to) of the ts index per bucket, rebound bucket after bucket; in an index with block
+    // time bounds, over the row ids of the blocks overlapping the bucket.
     private static void CountBuckets(SqliteConnection connection, PublishedIndex index, string where, LogSqlParameters parameters,
         (long? Min, long? Max)? hardBounds, List<(long From, long To)> buckets, DateHistogramCollector collector, CancellationToken cancellationToken)
     {
         string id = index.Id.ToString(CultureInfo.InvariantCulture);
-        string sql = $"SELECT count(*) FROM docs_{id} d WHERE d.ts >= $bucket_from AND d.ts < $bucket_to AND ({LogQuerySql.ForIndex(where, "fts_" + id)})";
+        string overlap = $"FROM blocks_{id} b WHERE b.max_ts >= $bucket_from AND b.min_ts < $bucket_to";
+        string span = index.BlockTimes ? $"d.rowid BETWEEN (SELECT min(b.first_rowid) {overlap}) AND (SELECT max(b.last_rowid) {overlap}) AND " : string.Empty;
+        string sql = $"SELECT count(*) FROM docs_{id} d WHERE {span}d.ts >= $bucket_from AND d.ts < $bucket_to "
+            + $"AND ({LogQuerySql.ForIndex(where, "fts_" + id)})";
         sqlite3 db = connection.Handle!;
         try
         {
@@ -308,7 +375,7 @@ public sealed partial class LogStore
         cancellationToken.ThrowIfCancellationRequested();
         string id = index.Id.ToString(CultureInfo.InvariantCulture);
         string lastRow = (lastRows is not null && lastRows.TryGetValue(index.Id, out long last) ? last : long.MaxValue).ToString(CultureInfo.InvariantCulture);
-        string sql = statement.Sql.Replace("{docs}", "docs_" + id, StringComparison.Ordinal).Replace(LogQuerySql.FtsTable, "fts_" + id, StringComparison.Ordinal)
+        string sql = LogQuerySql.ForIndex(statement.Sql, "fts_" + id, index.BlockTimes).Replace("{docs}", "docs_" + id, StringComparison.Ordinal)
             .Replace(LogAggregationSql.LastRow, lastRow, StringComparison.Ordinal);
         sqlite3 db = connection.Handle!;
         try

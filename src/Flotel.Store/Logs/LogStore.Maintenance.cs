@@ -129,17 +129,20 @@ public sealed partial class LogStore
     private long RepackStep(IndexState index, out int freshLarge)
     {
         freshLarge = 0;
-        var run = new List<(long Last, long First, long Bytes, bool Packed)>();
+        var run = new List<(long Last, long First, long Bytes, bool Packed, long? MinTs, long? MaxTs)>();
         long runBytes = 0;
         bool worth = false;
         using (SqliteCommand list = _writer.CreateCommand())
         {
-            list.CommandText = $"SELECT last_rowid, first_rowid, source_bytes, coalesce(level, 0) FROM {index.Blocks} ORDER BY last_rowid";
+            list.CommandText = $"SELECT last_rowid, first_rowid, source_bytes, coalesce(level, 0), {(index.BlockTimes ? "min_ts, max_ts" : "NULL, NULL")} "
+                + $"FROM {index.Blocks} ORDER BY last_rowid";
             using SqliteDataReader reader = list.ExecuteReader();
             while (reader.Read())
             {
                 (long last, long first, long bytes) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
                 bool repacked = reader.GetInt64(3) >= RepackLevel;
+                long? minTs = reader.IsDBNull(4) ? null : reader.GetInt64(4);
+                long? maxTs = reader.IsDBNull(5) ? null : reader.GetInt64(5);
                 bool candidate = bytes < SmallBlockBytes || !repacked;
                 if (!candidate || runBytes + bytes > MaxBlockBytes)
                 {
@@ -158,7 +161,7 @@ public sealed partial class LogStore
                     }
                 }
 
-                run.Add((last, first, bytes, repacked));
+                run.Add((last, first, bytes, repacked, minTs, maxTs));
                 runBytes += bytes;
             }
         }
@@ -181,7 +184,7 @@ public sealed partial class LogStore
             read.Transaction = tx;
             read.CommandText = $"SELECT data FROM {index.Blocks} WHERE last_rowid = @l";
             SqliteParameter lastParameter = read.Parameters.Add(new SqliteParameter("@l", null));
-            foreach ((long last, long first, _, _) in run)
+            foreach ((long last, long first, _, _, _, _) in run)
             {
                 lastParameter.Value = last;
                 byte[] data = (byte[])read.ExecuteScalar()!;
@@ -215,7 +218,9 @@ public sealed partial class LogStore
             System.Runtime.InteropServices.CollectionsMarshal.AsSpan(messages));
         string upTo = run[^1].Last.ToString(CultureInfo.InvariantCulture);
         Execute($"DELETE FROM {index.Blocks} WHERE last_rowid >= {run[0].Last.ToString(CultureInfo.InvariantCulture)} AND last_rowid < {upTo}", tx);
-        InsertBlock(index, run[0].First, run[^1].Last, sources.WrittenCount, packed, RepackLevel);
+        // The joined block's rows are the run's: its time bounds are the union of theirs (a block without bounds adds none).
+        long? joinedMin = run.Min(b => b.MinTs), joinedMax = run.Max(b => b.MaxTs);
+        InsertBlock(index, run[0].First, run[^1].Last, sources.WrittenCount, packed, RepackLevel, (joinedMin, joinedMax));
         tx.Commit();
         freshLarge = run.Count(b => !b.Packed && b.Bytes >= SmallBlockBytes);
         long freed = Scalar(_writer, "PRAGMA freelist_count") - freeBefore;

@@ -167,7 +167,7 @@ public sealed partial class LogStore
     /// <summary>
     /// The indices of <paramref name="selected"/> (unknown names skipped) in the order to search them, each with its
     /// edge: when <paramref name="byTime"/>, the newest (<paramref name="newestFirst"/>) or oldest <c>@timestamp</c>
-    /// (one seek in the ts index; null when it has none), newest or oldest edge first, so the first indices fill the
+    /// (one seek in the ts index, or in the block bounds; null when it has none), newest or oldest edge first, so the first indices fill the
     /// page and the others may be only counted (<see cref="BeyondPage"/>).
     /// </summary>
     private static List<(PublishedIndex Index, double? Edge)> Order(
@@ -185,7 +185,11 @@ public sealed partial class LogStore
             if (byTime)
             {
                 using SqliteCommand command = connection.CreateCommand();
-                command.CommandText = $"SELECT {(newestFirst ? "max" : "min")}(ts) FROM docs_{index.Id.ToString(CultureInfo.InvariantCulture)}";
+                // An index with block time bounds reads its edge from them (every row lies in a block): one seek in blocks_N_ts.
+                string id = index.Id.ToString(CultureInfo.InvariantCulture);
+                command.CommandText = index.BlockTimes
+                    ? $"SELECT {(newestFirst ? "max(max_ts)" : "min(min_ts)")} FROM blocks_{id}"
+                    : $"SELECT {(newestFirst ? "max" : "min")}(ts) FROM docs_{id}";
                 try
                 {
                     edge = command.ExecuteScalar() is { } value and (long or double) ? Convert.ToDouble(value, CultureInfo.InvariantCulture) : null;
@@ -267,7 +271,7 @@ public sealed partial class LogStore
     }
 
     /// <summary>
-    /// A newest-first page of an index whose matches are dense: walks the ts index from the newest row down to the
+    /// A newest-first page of an index (with a ts index) whose matches are dense: walks the ts index from the newest row down to the
     /// <see cref="ProbeWindow"/>-th newest, asking the full-text index about each row (<c>rowid = d.rowid</c>) instead of
     /// collecting every match of the index first, and stops at <paramref name="limit"/> hits. Exact: a page filled
     /// within the window holds the newest matches of the index (every row from the window's oldest time up was looked
@@ -344,6 +348,145 @@ public sealed partial class LogStore
         return true;
     }
 
+    /// <summary>The order of a page: the sort keys, then ties in document order (LogDocOrder), as the ORDER BY within one index.</summary>
+    private static int CompareHits(
+        (long IndexId, long RowId, LogHit Hit) a, (long IndexId, long RowId, LogHit Hit) b, List<(string Expr, bool Desc)> sortExpressions)
+    {
+        for (int k = 0; k < sortExpressions.Count; k++)
+        {
+            int c = CompareSortValues(a.Hit.SortValues[k], b.Hit.SortValues[k], sortExpressions[k].Desc);
+            if (c != 0)
+            {
+                return c;
+            }
+        }
+
+        int byIndex = a.IndexId.CompareTo(b.IndexId);
+        return byIndex != 0 ? byIndex : a.RowId.CompareTo(b.RowId);
+    }
+
+    /// <summary>
+    /// The span of row ids of the blocks of an index with block time bounds that may hold rows of a <c>@timestamp</c>
+    /// range (<paramref name="blockWindow"/>, <see cref="LogQuerySql.BlockWindow"/>), as a condition on
+    /// <paramref name="fts"/>'s rowid as <see cref="RowSpan"/> gives it: empty when the span is <see cref="WindowRows"/> ids
+    /// or more, null when no block overlaps the range. Exact: every row of the range lies in one of those blocks.
+    /// </summary>
+    private static string? BlockSpan(SqliteConnection connection, LogSqlParameters parameters, PublishedIndex index, string fts, string blockWindow)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        string blocks = "blocks_" + index.Id.ToString(CultureInfo.InvariantCulture);
+        command.CommandText = $"SELECT min(b.first_rowid), max(b.last_rowid) FROM {blocks} b WHERE {blockWindow}";
+        parameters.BindTo(command, index.Info.Name);
+        using SqliteDataReader reader = command.ExecuteReader();
+        _ = reader.Read();
+        if (reader.IsDBNull(0))
+        {
+            return null;
+        }
+
+        (long first, long last) = (reader.GetInt64(0), reader.GetInt64(1));
+        return last - first + 1 >= WindowRows ? string.Empty : string.Create(CultureInfo.InvariantCulture, $" AND {fts}.rowid BETWEEN {first} AND {last}");
+    }
+
+    /// <summary>What <see cref="PageByBlocks"/> reads of an index, besides the sort.</summary>
+    /// <param name="Condition">The search's condition on <c>d</c> without row id spans (each statement names its block's).</param>
+    /// <param name="FullTextJoin">The condition as a join driven by FTS5 (<see cref="LogFullTextDrive"/>), or null.</param>
+    /// <param name="Window">The blocks that may hold matches (<see cref="LogQuerySql.BlockWindow"/>), or null: all.</param>
+    /// <param name="After">The search_after condition, or null.</param>
+    /// <param name="AfterBound">The parameter holding search_after's first value when the index has no row without a
+    /// <c>@timestamp</c>: blocks entirely before it are skipped.</param>
+    private sealed record BlockPage(string Condition, string? FullTextJoin, string? Window, string? After, string? AfterBound);
+
+    /// <summary>
+    /// A page sorted by <c>@timestamp</c> of an index with block time bounds: its blocks in order of max_ts descending
+    /// (newest first; min_ts ascending, oldest first), each block's best <paramref name="limit"/> matches read with one
+    /// statement over its row ids and merged, until the page holds <paramref name="limit"/> rows and the next block's
+    /// bound is beyond the last of them. Exact: a row of a later block sorts after that bound, so strictly after the
+    /// page's last row (a tie, a bound equal to the page's last time, goes on: the tie's other keys decide); rows without
+    /// <c>@timestamp</c> sort last, so a block with no bounds ends the walk once the page is full of times, and a page that
+    /// is not walks every block. Blocks overlap in time whenever rows arrive out of order; that costs only more blocks.
+    /// </summary>
+    private static void PageByBlocks(SqliteConnection connection, LogSqlParameters parameters, PublishedIndex index, BlockPage what,
+        List<(string Expr, bool Desc)> sortExpressions, int limit, byte[] idKey, List<(long IndexId, long RowId, LogHit Hit)> rows,
+        CancellationToken cancellationToken)
+    {
+        string id = index.Id.ToString(CultureInfo.InvariantCulture);
+        string fts = "fts_" + id;
+        bool newestFirst = sortExpressions[0].Desc;
+        var blocks = new List<(long First, long Last, long? Bound)>();
+        using (SqliteCommand list = connection.CreateCommand())
+        {
+            string bound = newestFirst ? "b.max_ts" : "b.min_ts";
+            string skip = what.AfterBound is { } v ? $" AND {(newestFirst ? "b.min_ts <= " : "b.max_ts >= ")}{v}" : string.Empty;
+            list.CommandText = $"SELECT b.first_rowid, b.last_rowid, {bound} FROM blocks_{id} b WHERE {what.Window ?? "1"}{skip} "
+                + (newestFirst ? "ORDER BY b.max_ts DESC" : "ORDER BY b.min_ts IS NULL, b.min_ts");
+            parameters.BindTo(list, index.Info.Name);
+            using SqliteDataReader reader = list.ExecuteReader();
+            while (reader.Read())
+            {
+                blocks.Add((reader.GetInt64(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetInt64(2)));
+            }
+        }
+
+        // A full-text condition is probed per row of the block (FTS5 seeks the row in its lists) rather than collected
+        // whole by each block's statement.
+        string Probed(string condition) => condition.Replace($"d.rowid IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ",
+            $"EXISTS (SELECT 1 FROM {fts} WHERE {fts}.rowid = d.rowid AND {fts} MATCH ", StringComparison.Ordinal);
+        var sql = new StringBuilder("SELECT d.rowid, d.id, d.source");
+        foreach ((string expr, _) in sortExpressions)
+        {
+            sql.Append(", ").Append(LogQuerySql.ForIndex(expr, fts));
+        }
+
+        sql.Append(what.FullTextJoin is { } join
+            ? $" FROM {Probed(join)} AND {fts}.rowid BETWEEN $block_first AND $block_last"
+            : $" FROM docs_{id} d WHERE d.rowid BETWEEN $block_first AND $block_last AND ({Probed(what.Condition)})");
+        if (what.After is { } after)
+        {
+            sql.Append(" AND ").Append(after);
+        }
+
+        sql.Append(" ORDER BY ");
+        foreach ((string expr, bool desc) in sortExpressions)
+        {
+            sql.Append(LogQuerySql.ForIndex(expr, fts)).Append(desc ? " DESC, " : " ASC NULLS LAST, ");
+        }
+
+        sql.Append("d.rowid LIMIT ").Append(limit.ToString(CultureInfo.InvariantCulture));
+        using SqliteCommand select = connection.CreateCommand();
+        select.CommandText = sql.ToString();
+        parameters.BindTo(select, index.Info.Name);
+        SqliteParameter first = select.Parameters.AddWithValue("$block_first", 0L);
+        SqliteParameter last = select.Parameters.AddWithValue("$block_last", 0L);
+        var page = new List<(long IndexId, long RowId, LogHit Hit)>(limit * 2);
+        for (int i = 0; i < blocks.Count; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            (first.Value, last.Value) = (blocks[i].First, blocks[i].Last);
+            using (SqliteDataReader reader = select.ExecuteReader())
+            {
+                ReadHits(reader, index, sortExpressions, idKey, page);
+            }
+
+            page.Sort((a, b) => CompareHits(a, b, sortExpressions));
+            if (page.Count > limit)
+            {
+                page.RemoveRange(limit, page.Count - limit);
+            }
+
+            if (page.Count == limit && i + 1 < blocks.Count && page[^1].Hit.SortValues[0] is { } lastValue)
+            {
+                double time = Convert.ToDouble(lastValue, CultureInfo.InvariantCulture);
+                if (blocks[i + 1].Bound is not { } next || (newestFirst ? next < time : next > time))
+                {
+                    break;
+                }
+            }
+        }
+
+        rows.AddRange(page);
+    }
+
     /// <summary>The hits of a page statement (rowid, id, source, then one column per sort expression) added to <paramref name="rows"/>.</summary>
     private static void ReadHits(
         SqliteDataReader reader, PublishedIndex index, List<(string Expr, bool Desc)> sortExpressions, byte[] idKey,
@@ -417,6 +560,17 @@ public sealed partial class LogStore
         }
 
         bool byTime = sortExpressions.Count > 0 && sortExpressions[0].Expr == "d.ts";
+        // The @timestamp ranges every match meets, on the bounds of blocks (indices with block time bounds).
+        string? blockWindow = null;
+        try
+        {
+            blockWindow = LogQuerySql.BlockWindow(search.Query, parameters);
+        }
+        catch (LogQueryException)
+        {
+            // Over the parameter limit as for Drive: blocks are then walked without the window, rows still checked.
+        }
+
         List<(PublishedIndex Index, double? Edge)> order =
             Order(connection, published, selected, byTime && !countOnly && limit > 0, byTime && sortExpressions[0].Desc);
         foreach ((PublishedIndex index, double? edge) in order)
@@ -425,7 +579,8 @@ public sealed partial class LogStore
             string fts = "fts_" + index.Id.ToString(CultureInfo.InvariantCulture);
             string docs = "docs_" + index.Id.ToString(CultureInfo.InvariantCulture);
             byte[] idKey = index.IdKey;
-            string condition = LogQuerySql.ForIndex(where, fts);
+            string condition = LogQuerySql.ForIndex(where, fts, index.BlockTimes);
+            string blockCondition = LogQuerySql.ForIndex(where, fts);
             string frozenRows = string.Empty;
             if (search.Snapshot is { } snapshot)
             {
@@ -438,6 +593,7 @@ public sealed partial class LogStore
 
                 frozenRows = " AND d.rowid <= " + frozen.MaxRowId.ToString(CultureInfo.InvariantCulture);
                 condition = $"({condition}){frozenRows}";
+                blockCondition = $"({blockCondition}){frozenRows}";
             }
 
             // Once the page holds `limit` hits, an index whose every row sorts after the last of them adds none (its
@@ -468,11 +624,12 @@ public sealed partial class LogStore
                     terminatedEarly |= found > stopAfter;
                     matches = planning = Math.Min(found, stopAfter);
                     condition = $"d.rowid IN (SELECT d.rowid FROM {docs} d WHERE {condition} ORDER BY d.rowid LIMIT {stopAfter.ToString(CultureInfo.InvariantCulture)})";
+                    blockCondition = condition;
                 }
                 else if (search.Query is MatchAllQuery && search.Snapshot is null)
                 {
                     // Every document matches: the count the writer published with its last commit is exact, while
-                    // COUNT(*) walks the whole ts index (26 ms CPU for 400k documents; clients poll _count).
+                    // COUNT(*) walks the whole ts index or table (26 ms CPU for 400k documents; clients poll _count).
                     matches = planning = index.Info.DocumentCount;
                 }
                 else if (drive is not null)
@@ -482,7 +639,10 @@ public sealed partial class LogStore
                     string span = string.Empty;
                     if (drive.Window is { } window)
                     {
-                        if (RowSpan(connection, parameters, index, docs, fts, LogQuerySql.ForIndex(window, fts)) is not { } rowSpan)
+                        string? rowSpan = index.BlockTimes
+                            ? (blockWindow is null ? string.Empty : BlockSpan(connection, parameters, index, fts, blockWindow))
+                            : RowSpan(connection, parameters, index, docs, fts, LogQuerySql.ForIndex(window, fts));
+                        if (rowSpan is null)
                         {
                             continue; // no row in the range: none matches
                         }
@@ -537,7 +697,18 @@ public sealed partial class LogStore
                     continue;
                 }
 
-                if (after is null && denseMatches >= DenseEnough(limit, index.Info.DocumentCount)
+                if (index.BlockTimes && driven is null && byTime && planning >= IndexedSortThreshold)
+                {
+                    // Many matches and no ts index: the blocks newest (or oldest) first, until no later block can hold a
+                    // row of the page (see PageByBlocks).
+                    string? afterCondition = after is null ? null : LogQuerySql.ForIndex(LogQuerySql.ForDocOrder(after, index.Id, docKey), fts);
+                    string? afterBound = after is not null && firstAfterValue is not null && !HasNullTimestamps(connection, docs) ? firstAfterValue : null;
+                    PageByBlocks(connection, parameters, index, new BlockPage(blockCondition, drive is null ? null : fullTextJoin, blockWindow, afterCondition,
+                        afterBound), sortExpressions, limit, idKey, rows, cancellationToken);
+                    continue;
+                }
+
+                if (!index.BlockTimes && after is null && denseMatches >= DenseEnough(limit, index.Info.DocumentCount)
                     && NewestByProbing(connection, parameters, index, docs, fts, condition, fullTextJoin, sortExpressions, limit, idKey, rows))
                 {
                     continue;
@@ -618,21 +789,7 @@ public sealed partial class LogStore
             return Result(total, []);
         }
 
-        rows.Sort((a, b) =>
-        {
-            for (int k = 0; k < sortExpressions.Count; k++)
-            {
-                int c = CompareSortValues(a.Hit.SortValues[k], b.Hit.SortValues[k], sortExpressions[k].Desc);
-                if (c != 0)
-                {
-                    return c;
-                }
-            }
-
-            // Ties in document order (LogDocOrder), as the ORDER BY within one index.
-            int byIndex = a.IndexId.CompareTo(b.IndexId);
-            return byIndex != 0 ? byIndex : a.RowId.CompareTo(b.RowId);
-        });
+        rows.Sort((a, b) => CompareHits(a, b, sortExpressions));
         var hits = new List<LogHit>(Math.Min(search.Size, Math.Max(0, rows.Count - search.From)));
         for (int i = search.From; i < rows.Count && i < limit; i++)
         {
@@ -732,7 +889,7 @@ public sealed partial class LogStore
         }
     }
 
-    // IS NULL is answered from the ts index: one seek.
+    // IS NULL is answered from the ts index, or from the index of rows without ts (docs_N_nots): one seek.
     private static bool HasNullTimestamps(SqliteConnection connection, string docs) =>
         Scalar(connection, $"SELECT EXISTS(SELECT 1 FROM {docs} WHERE ts IS NULL)") != 0;
 

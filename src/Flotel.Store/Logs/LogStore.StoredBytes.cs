@@ -138,7 +138,9 @@ public sealed partial class LogStore
         foreach (string index in Names(connection, snapshot, "SELECT name FROM pragma_index_list(@t) WHERE origin <> 'pk' OR NOT @wr", table, withoutRowId))
         {
             List<string> keys = Names(connection, snapshot, "SELECT name FROM pragma_index_info(@t) WHERE name IS NOT NULL", index);
-            _ = perRow.Append(CultureInfo.InvariantCulture, $" + {2 + keys.Count}");
+            // A partial index (docs_N_nots) has entries only for the rows its WHERE holds for.
+            string? partial = PartialIndexCondition(connection, snapshot, index);
+            _ = perRow.Append(partial is null ? " + (" : $" + (CASE WHEN {partial} THEN ").Append(CultureInfo.InvariantCulture, $"{2 + keys.Count}");
             foreach (string key in keys)
             {
                 _ = perRow.Append(" + ").Append(ValueBytes(Quote(key)));
@@ -148,9 +150,27 @@ public sealed partial class LogStore
             {
                 _ = perRow.Append(" + ").Append(ValueBytes("rowid"));
             }
+
+            _ = perRow.Append(partial is null ? ")" : " ELSE 0 END)");
         }
 
         return $"SELECT coalesce(sum({perRow}), 0) FROM {Quote(table)}";
+    }
+
+    /// <summary>The WHERE condition of a partial index, as its CREATE INDEX statement gives it, or null for a full index.</summary>
+    private static string? PartialIndexCondition(SqliteConnection connection, SqliteTransaction snapshot, string index)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.Transaction = snapshot;
+        command.CommandText = "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = @t";
+        _ = command.Parameters.AddWithValue("@t", index);
+        if (command.ExecuteScalar() is not string sql)
+        {
+            return null; // an index SQLite made for a constraint: never partial
+        }
+
+        int where = sql.LastIndexOf(" WHERE ", StringComparison.OrdinalIgnoreCase);
+        return where < 0 ? null : "(" + sql[(where + " WHERE ".Length)..] + ")";
     }
 
     /// <summary>The bytes a value takes in a record (its serial type's size, file format §2.1); octet_length and typeof read no content.</summary>

@@ -266,6 +266,13 @@ public sealed partial class LogStore
         if (index.PendingEnds.Count == 0)
         {
             index.PendingFirstRowId = rowId;
+            (index.PendingMinTs, index.PendingMaxTs) = (null, null);
+        }
+
+        if (f.TimestampMs is { } ts)
+        {
+            index.PendingMinTs = index.PendingMinTs is { } min && min <= ts ? min : ts;
+            index.PendingMaxTs = index.PendingMaxTs is { } max && max >= ts ? max : ts;
         }
 
         index.Pending.Write(source);
@@ -387,7 +394,7 @@ public sealed partial class LogStore
         ReadOnlySpan<byte> data = _freshBlocks.Encode(index.Pending.WrittenSpan, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(index.PendingEnds),
             System.Runtime.InteropServices.CollectionsMarshal.AsSpan(index.PendingMessages));
         InsertBlock(index, index.PendingFirstRowId, index.PendingFirstRowId + index.PendingEnds.Count - 1, index.Pending.WrittenCount, data,
-            FreshBlockLevel);
+            FreshBlockLevel, (index.PendingMinTs, index.PendingMaxTs));
         // Every fresh block is re-packed once when idle (at RepackLevel); small ones wait until enough of them gathered.
         SetNeedsRepack(index, true);
         if (index.Pending.WrittenCount >= SmallBlockBytes)
@@ -405,15 +412,23 @@ public sealed partial class LogStore
         index.PendingMessages.Clear();
     }
 
-    private void InsertBlock(IndexState index, long first, long last, long sourceBytes, ReadOnlySpan<byte> data, int level)
+    // times: the least and greatest ts of the block's rows, stored when the index keeps time bounds per block.
+    private void InsertBlock(IndexState index, long first, long last, long sourceBytes, ReadOnlySpan<byte> data, int level, (long? Min, long? Max) times)
     {
-        RawStatement insert = index.InsertBlock ??= new RawStatement(_writer,
-            $"INSERT OR REPLACE INTO {index.Blocks}(last_rowid, first_rowid, source_bytes, data, level) VALUES (?1, ?2, ?3, ?4, ?5)");
+        RawStatement insert = index.InsertBlock ??= new RawStatement(_writer, index.BlockTimes
+            ? $"INSERT OR REPLACE INTO {index.Blocks}(last_rowid, first_rowid, source_bytes, data, level, min_ts, max_ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+            : $"INSERT OR REPLACE INTO {index.Blocks}(last_rowid, first_rowid, source_bytes, data, level) VALUES (?1, ?2, ?3, ?4, ?5)");
         insert.Bind(1, last);
         insert.Bind(2, first);
         insert.Bind(3, sourceBytes);
         insert.BindBlob(4, data);
         insert.Bind(5, (long)level);
+        if (index.BlockTimes)
+        {
+            insert.Bind(6, times.Min);
+            insert.Bind(7, times.Max);
+        }
+
         insert.Execute();
     }
 

@@ -17,17 +17,21 @@ namespace Flotel.Store.Logs;
 /// sync_points(id INTEGER PK = 1, count INTEGER)  -- the row each SyncAsync updates (WalSync)
 ///   docs_N(rowid INTEGER PK, id TEXT, ts INTEGER ms, severity, facility, program, logsource, host,
 ///          device_id, workload, source TEXT)      -- source = '' : the _source JSON is in blocks_N
-///     index docs_N_ts(ts); unique index docs_N_id(id) once a document arrives with its own _id
+///     index docs_N_nots(ts) WHERE ts IS NULL (the rows without @timestamp); unique index docs_N_id(id) once a
+///     document arrives with its own _id; indices made before block time bounds have index docs_N_ts(ts) instead
 ///     id: the _id a document was given, NULL for an id the store generated (computed from the row: LogDocumentId);
 ///         indices made before keep id TEXT NOT NULL and a generated id's text
 ///     program … workload: the id of the value in values_N (INTEGER), or its TEXT past MaxValues values
 ///   values_N(id INTEGER PK, value TEXT UNIQUE)    -- the repeated strings of the five columns above
 ///   fts_N  FTS5(message), contentless, detail=none, rowid = docs_N.rowid
 ///          -- which rows hold each unicode61 token of message; no positions: LogFullText checks phrases
-///   blocks_N(last_rowid INTEGER PK, first_rowid, source_bytes, data BLOB, level INTEGER)
+///   blocks_N(last_rowid INTEGER PK, first_rowid, min_ts INTEGER, max_ts INTEGER, source_bytes, level INTEGER, data BLOB)
 ///          -- the _source texts of rows first_rowid..last_rowid: their messages and the rest of each source in two
 ///             zstd frames, or one frame of whole sources for blocks written before (layouts in LogBlock)
+///          -- min_ts, max_ts: the least and greatest ts of the block's rows (NULL when none has one), see below
 ///          -- level: the zstd level the block was written at; NULL for blocks written before the column existed
+///     index blocks_N_ts(max_ts, min_ts, first_rowid)
+///          -- indices made before block time bounds: (last_rowid PK, first_rowid, source_bytes, data, level), no index
 /// </code>
 /// The <c>_source</c> texts are stored apart from the rows, compressed in blocks: each commit closes one block per index
 /// it wrote to (or more, one per <see cref="MaxBlockBytes"/> of sources), compressed with zstd level
@@ -49,6 +53,13 @@ namespace Flotel.Store.Logs;
 /// page's hits afterwards, so a sorted statement does not decompress for every match. No zstd dictionary is used: a
 /// commit's block holds a whole queue batch (about 1 MiB of JSON while events keep coming), and the small blocks of a
 /// quiet fleet are joined when idle, both large enough for zstd to find the repetitions within the block.
+/// Time bounds per block instead of a ts index over every row: each row of an index lands in a block when its batch
+/// commits, so a row whose ts lies in a range lies in a block whose [min_ts, max_ts] overlaps the range. A range on
+/// <c>@timestamp</c> narrows a statement to the row ids of those blocks (<see cref="LogQuerySql"/>), and a page sorted by
+/// <c>@timestamp</c> walks the blocks in order of max_ts (newest first) or min_ts (oldest first), stopping once the
+/// next block cannot hold a row before the page's last (see <see cref="LogStore.Search"/>). Bounds only ever widen: a
+/// re-packed run takes the union of its blocks' bounds, a replaced row leaves its block's bounds as they were, and
+/// retention deletes whole blocks with their rows. Indices made before keep their ts index and are searched with it.
 /// Indices written before this layout (FTS5 with positions, text columns, no values_N) are read as they are: the SQL is
 /// the same for both, and the functions it calls (<c>flotel_fts</c>, <c>flotel_phrase</c>, <c>flotel_text</c>,
 /// <c>flotel_id</c>, <see cref="LogSourceFunction"/>) look at the layout of the index they are called for.
@@ -275,6 +286,7 @@ public sealed partial class LogStore : IDisposable
             }
 
             index.StoresGeneratedIds = IdsAreStored(index);
+            index.BlockTimes = HasBlockTimes(index);
 
             // Indices written by an older version kept FTS5's default automerge; a crash may have left merging to do.
             Execute($"INSERT INTO {index.Fts}({index.Fts}, rank) VALUES('automerge', {FtsAutomerge.ToString(CultureInfo.InvariantCulture)})");
@@ -310,13 +322,15 @@ public sealed partial class LogStore : IDisposable
         Execute($"""
             CREATE TABLE {index.Docs}(rowid INTEGER PRIMARY KEY, id TEXT, ts INTEGER, severity INTEGER, facility INTEGER,
               program, logsource, host, device_id, workload, source TEXT NOT NULL);
-            CREATE INDEX {index.Docs}_ts ON {index.Docs}(ts);
+            CREATE INDEX {index.Docs}_nots ON {index.Docs}(ts) WHERE ts IS NULL;
             CREATE TABLE {index.ValuesTable}(id INTEGER PRIMARY KEY, value TEXT NOT NULL UNIQUE);
-            CREATE TABLE {index.Blocks}({BlocksColumns});
+            CREATE TABLE {index.Blocks}({TimedBlocksColumns});
+            CREATE INDEX {index.Blocks}_ts ON {index.Blocks}(max_ts, min_ts, first_rowid);
             CREATE VIRTUAL TABLE {index.Fts} USING fts5(message, {FtsOptions});
             INSERT INTO {index.Fts}({index.Fts}, rank) VALUES('automerge', {FtsAutomerge.ToString(CultureInfo.InvariantCulture)});
             """, tx);
         index.Values = [];
+        index.BlockTimes = true;
         _indices[name] = index;
         _blocks.SetPositions(index.Id, false);
         index.Created = true;
@@ -330,6 +344,9 @@ public sealed partial class LogStore : IDisposable
     private bool IsCompact(IndexState index) => TableDeclares(index.Fts, "detail=none");
 
     private bool HasBlockLevels(IndexState index) => TableDeclares(index.Blocks, "level INTEGER");
+
+    // Indices made with time bounds per block have no ts index over their rows (see the schema above).
+    private bool HasBlockTimes(IndexState index) => TableDeclares(index.Blocks, "min_ts INTEGER");
 
     // Indices made before generated ids were computed from the row declare id NOT NULL: they get a generated id's text.
     private bool IdsAreStored(IndexState index) => TableDeclares(index.Docs, "id TEXT NOT NULL");
@@ -362,6 +379,11 @@ public sealed partial class LogStore : IDisposable
 
     private const string BlocksColumns =
         "last_rowid INTEGER PRIMARY KEY, first_rowid INTEGER NOT NULL, source_bytes INTEGER NOT NULL, data BLOB NOT NULL, level INTEGER";
+
+    // The columns a statement reads come before the data: SQLite reads a column past a large BLOB by walking its overflow pages.
+    private const string TimedBlocksColumns =
+        "last_rowid INTEGER PRIMARY KEY, first_rowid INTEGER NOT NULL, min_ts INTEGER, max_ts INTEGER, source_bytes INTEGER NOT NULL, "
+        + "level INTEGER, data BLOB NOT NULL";
 
     // The id index is built on the first document with a given id: generated ids are unique by construction
     // (LogDocumentId), so indices fed only by syslog never pay for it (about 12% of the write cost).
@@ -444,10 +466,14 @@ public sealed partial class LogStore : IDisposable
 
     private void Publish() =>
         _published = [.. _indices.Values
-            .Select(i => new PublishedIndex(i.Id, new LogIndexInfo(i.Name, i.Uuid, i.DocCount, i.SourceBytes, i.NewestMs == long.MinValue ? i.CreatedMs : i.NewestMs)))
+            .Select(i => new PublishedIndex(
+                i.Id, new LogIndexInfo(i.Name, i.Uuid, i.DocCount, i.SourceBytes, i.NewestMs == long.MinValue ? i.CreatedMs : i.NewestMs), i.BlockTimes))
             .OrderBy(p => p.Info.Name, StringComparer.Ordinal)];
 
-    private sealed record PublishedIndex(long Id, LogIndexInfo Info)
+    /// <param name="Id">The index's id (N of its tables).</param>
+    /// <param name="Info">What listing the index shows.</param>
+    /// <param name="BlockTimes">Whether its blocks hold time bounds and its rows have no ts index (see the schema).</param>
+    private sealed record PublishedIndex(long Id, LogIndexInfo Info, bool BlockTimes)
     {
         private byte[]? _idKey;
 
@@ -494,6 +520,14 @@ public sealed partial class LogStore : IDisposable
         public List<(int At, int Length)> PendingMessages { get; } = [];
 
         public long PendingFirstRowId { get; set; }
+
+        // The least and greatest ts of the pending rows (null while none has one), for a block with time bounds.
+        public long? PendingMinTs { get; set; }
+
+        public long? PendingMaxTs { get; set; }
+
+        // Whether the index's blocks hold time bounds instead of a ts index over its rows (see the schema).
+        public bool BlockTimes { get; set; }
 
         public bool NeedsRepack { get; set; }
 

@@ -10,7 +10,12 @@ namespace Flotel.Store.Tests.Logs;
 /// over all indices: three daily indices larger than the probe window, each page and total compared with the same
 /// computed in memory from what was written, for several sorts, sizes and caps.
 /// </summary>
-public sealed class LogStoreFullTextDriveTests(LogStoreFullTextDriveTests.Corpus corpus) : IClassFixture<LogStoreFullTextDriveTests.Corpus>
+/// <remarks>
+/// Run in both layouts (<see cref="BlockTimes"/>, <see cref="RowTimeIndex"/>): indices with time bounds per block, and
+/// indices of the layout before, with a ts index over their rows. Each day is one commit of several blocks that all span
+/// the same six hours: every block overlaps every other in time.
+/// </remarks>
+public abstract class LogStoreFullTextDriveTests(LogStoreFullTextDriveTests.Corpus corpus)
 {
     private const int EventsPerDay = 22_000;
     private static readonly DateTime FirstDay = new(2022, 5, 10, 0, 0, 0, DateTimeKind.Utc);
@@ -148,10 +153,12 @@ public sealed class LogStoreFullTextDriveTests(LogStoreFullTextDriveTests.Corpus
         yield return ([], Insertion);
     }
 
-    /// <summary>The three days of events, written once for the tests of this class (they only read).</summary>
-    public sealed class Corpus : IAsyncLifetime
+    /// <summary>The three days of events, written once for the tests of a class (they only read).</summary>
+    public abstract class Corpus(bool rowTimeIndex) : IAsyncLifetime
     {
-        internal TestLogStore Store { get; } = new();
+        internal TestLogStore Store { get; } = rowTimeIndex
+            ? TestLogStore.WithRowTimeIndexLayout("logstash-2022.05.10", "logstash-2022.05.11", "logstash-2022.05.12")
+            : new();
 
         public List<Written> Events { get; } = [];
 
@@ -218,5 +225,19 @@ public sealed class LogStoreFullTextDriveTests(LogStoreFullTextDriveTests.Corpus
     public sealed record Written(DateTime Ts, string Message, int Severity, int Day, int Row)
     {
         public bool Has(string token) => Message.Split(' ').Contains(token);
+    }
+
+    /// <summary>The tests over indices with time bounds per block.</summary>
+    public sealed class BlockTimes(BlockTimes.Days days) : LogStoreFullTextDriveTests(days), IClassFixture<BlockTimes.Days>
+    {
+        /// <summary>The corpus in indices the store creates.</summary>
+        public sealed class Days() : Corpus(rowTimeIndex: false);
+    }
+
+    /// <summary>The tests over indices of the layout with a ts index over their rows.</summary>
+    public sealed class RowTimeIndex(RowTimeIndex.Days days) : LogStoreFullTextDriveTests(days), IClassFixture<RowTimeIndex.Days>
+    {
+        /// <summary>The corpus in indices made in that layout before the store opened.</summary>
+        public sealed class Days() : Corpus(rowTimeIndex: true);
     }
 }

@@ -7,17 +7,20 @@ namespace Flotel.Store.Tests.Logs;
 /// <summary>
 /// Newest-first pages of full-text searches over an index larger than the store's probe window (the newest 20,000 rows
 /// walked with a full-text probe per row): dense, sparse and rare terms, timestamps out of insertion order and tied, each
-/// page compared with the same page computed in memory from what was written.
+/// page compared with the same page computed in memory from what was written; in an index with block time bounds and
+/// in one of the layout before, with a ts index over its rows.
 /// </summary>
 public sealed class LogStoreNewestPageTests
 {
     private const int Events = 30_000;
     private static readonly DateTime Day = new(2022, 5, 12, 0, 0, 0, DateTimeKind.Utc);
 
-    [Fact]
-    public async Task Search_NewestFirstOverManyRows_SameHitsAndTotalsAsComputedInMemory()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Search_NewestFirstOverManyRows_SameHitsAndTotalsAsComputedInMemory(bool rowTimeIndex)
     {
-        using var t = new TestLogStore();
+        using TestLogStore t = rowTimeIndex ? TestLogStore.WithRowTimeIndexLayout("logstash-2022.05.12") : new TestLogStore();
         var random = new Random(7);
         var written = new List<(DateTime Ts, string Message)>();
         var batch = new List<LogEvent>();

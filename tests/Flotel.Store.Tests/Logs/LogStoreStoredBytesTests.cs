@@ -65,4 +65,27 @@ public sealed class LogStoreStoredBytesTests
         Assert.Equal(["logstash-2022.05.12"], after.Keys);
         Assert.True(after["logstash-2022.05.12"] > 5 * before, $"{before} B, then {after["logstash-2022.05.12"]} B");
     }
+
+    [Fact]
+    public async Task StoredBytes_EmptyPartialIndexOfRowsWithoutTimestamp_CountsNothing()
+    {
+        using var t = new TestLogStore();
+        await t.Store.WriteAsync(Events(May12, random: false));
+        string name = Assert.Single(t.Store.ListIndices()).Name;
+        long stored = t.Store.StoredBytes([name])[name];
+
+        // docs_1_nots holds only rows without @timestamp: none here, so without it the index measures the same.
+        t.Store.Dispose();
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection(
+            new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = t.Options.DatabasePath, Pooling = false }.ToString()))
+        {
+            connection.Open();
+            using Microsoft.Data.Sqlite.SqliteCommand drop = connection.CreateCommand();
+            drop.CommandText = "DROP INDEX docs_1_nots";
+            _ = drop.ExecuteNonQuery();
+        }
+
+        t.Reopen();
+        Assert.Equal(stored, t.Store.StoredBytes([name])[name]);
+    }
 }

@@ -166,7 +166,8 @@ internal sealed class DateHistogramCollector : Collector
     private Bucket? _last;
 
     // Keys within [_lastFrom, _lastTo) round to _lastKey: most rows fall in the bucket of the row before (they arrive
-    // in time order from the ts index), so rounding runs about once per bucket.
+    // in time order from the ts index, or in the order they were stored, mostly time order, from block row id spans), so
+    // rounding runs about once per bucket.
     private long _lastFrom = long.MaxValue;
     private long _lastTo = long.MinValue;
     private readonly bool _cacheRange;
