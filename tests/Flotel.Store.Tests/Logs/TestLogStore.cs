@@ -28,41 +28,60 @@ internal sealed class TestLogStore : IDisposable
     /// before the compact one: text columns, no values table, a full-text table with positions (LogStore.cs of that
     /// release). Indices the store creates afterwards get the current layout.
     /// </summary>
-    public static TestLogStore WithPreviousLayoutIndex(string name)
+    public static TestLogStore WithPreviousLayoutIndex(string name) => OverDatabase(command =>
     {
-        var t = new TestLogStore();
-        t.Store.Dispose();
-        File.Delete(t.Options.DatabasePath);
-        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection(
-            new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = t.Options.DatabasePath, Pooling = false }.ToString()))
-        {
-            connection.Open();
-            using Microsoft.Data.Sqlite.SqliteCommand command = connection.CreateCommand();
-            command.CommandText = """
-                PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL;
-                CREATE TABLE indices(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, uuid TEXT NOT NULL, created_ms INTEGER NOT NULL,
-                  newest_ms INTEGER NOT NULL, doc_count INTEGER NOT NULL, source_bytes INTEGER NOT NULL);
-                INSERT INTO indices VALUES (1, $name, 'uuid0000000000000000aa', 1652382000000, 1652382000000, 0, 0);
-                CREATE TABLE docs_1(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, ts INTEGER, severity INTEGER, facility INTEGER,
-                  program TEXT, logsource TEXT, host TEXT, device_id TEXT, workload TEXT, source TEXT NOT NULL);
-                CREATE INDEX docs_1_ts ON docs_1(ts);
-                CREATE TABLE blocks_1(last_rowid INTEGER PRIMARY KEY, first_rowid INTEGER NOT NULL, source_bytes INTEGER NOT NULL, data BLOB NOT NULL);
-                CREATE VIRTUAL TABLE fts_1 USING fts5(message, content='', contentless_delete=1);
-                """;
-            _ = command.Parameters.AddWithValue("$name", name);
-            _ = command.ExecuteNonQuery();
-        }
-
-        t.Store = LogStore.Open(t.Options, t.Clock);
-        return t;
-    }
+        command.CommandText = """
+            PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL;
+            CREATE TABLE indices(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, uuid TEXT NOT NULL, created_ms INTEGER NOT NULL,
+              newest_ms INTEGER NOT NULL, doc_count INTEGER NOT NULL, source_bytes INTEGER NOT NULL);
+            INSERT INTO indices VALUES (1, $name, 'uuid0000000000000000aa', 1652382000000, 1652382000000, 0, 0);
+            CREATE TABLE docs_1(rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, ts INTEGER, severity INTEGER, facility INTEGER,
+              program TEXT, logsource TEXT, host TEXT, device_id TEXT, workload TEXT, source TEXT NOT NULL);
+            CREATE INDEX docs_1_ts ON docs_1(ts);
+            CREATE TABLE blocks_1(last_rowid INTEGER PRIMARY KEY, first_rowid INTEGER NOT NULL, source_bytes INTEGER NOT NULL, data BLOB NOT NULL);
+            CREATE VIRTUAL TABLE fts_1 USING fts5(message, content='', contentless_delete=1);
+            """;
+        _ = command.Parameters.AddWithValue("$name", name);
+    });
 
     /// <summary>
     /// A store whose database already holds the empty indices <paramref name="names"/> (ids 1, 2, … in that order) in the
     /// layout of the release before block time bounds: a ts index over the rows, blocks without min_ts/max_ts (LogStore.cs
     /// of that release). Indices the store creates afterwards get the current layout.
     /// </summary>
-    public static TestLogStore WithRowTimeIndexLayout(params string[] names)
+    public static TestLogStore WithRowTimeIndexLayout(params string[] names) => OverDatabase(command =>
+    {
+        var sql = new System.Text.StringBuilder("""
+            PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL;
+            CREATE TABLE indices(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, uuid TEXT NOT NULL, created_ms INTEGER NOT NULL,
+              newest_ms INTEGER NOT NULL, doc_count INTEGER NOT NULL, source_bytes INTEGER NOT NULL);
+
+            """);
+        for (int i = 1; i <= names.Length; i++)
+        {
+            string n = i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            sql.Append(System.Globalization.CultureInfo.InvariantCulture, $"""
+                INSERT INTO indices VALUES ({n}, $name{n}, 'uuid{i:D18}', 1652382000000, 1652382000000, 0, 0);
+                CREATE TABLE docs_{n}(rowid INTEGER PRIMARY KEY, id TEXT, ts INTEGER, severity INTEGER, facility INTEGER,
+                  program, logsource, host, device_id, workload, source TEXT NOT NULL);
+                CREATE INDEX docs_{n}_ts ON docs_{n}(ts);
+                CREATE TABLE values_{n}(id INTEGER PRIMARY KEY, value TEXT NOT NULL UNIQUE);
+                CREATE TABLE blocks_{n}(last_rowid INTEGER PRIMARY KEY, first_rowid INTEGER NOT NULL, source_bytes INTEGER NOT NULL,
+                  data BLOB NOT NULL, level INTEGER);
+                CREATE VIRTUAL TABLE fts_{n} USING fts5(message, content='', contentless_delete=1, detail=none);
+
+                """);
+            _ = command.Parameters.AddWithValue("$name" + n, names[i - 1]);
+        }
+
+        command.CommandText = sql.ToString();
+    });
+
+    /// <summary>
+    /// A store opened over a database that <paramref name="prepare"/> made: it sets the command's SQL and parameters
+    /// (the schema of an older release), which runs before the store opens.
+    /// </summary>
+    private static TestLogStore OverDatabase(Action<Microsoft.Data.Sqlite.SqliteCommand> prepare)
     {
         var t = new TestLogStore();
         t.Store.Dispose();
@@ -71,31 +90,8 @@ internal sealed class TestLogStore : IDisposable
             new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = t.Options.DatabasePath, Pooling = false }.ToString()))
         {
             connection.Open();
-            var sql = new System.Text.StringBuilder("""
-                PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL;
-                CREATE TABLE indices(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, uuid TEXT NOT NULL, created_ms INTEGER NOT NULL,
-                  newest_ms INTEGER NOT NULL, doc_count INTEGER NOT NULL, source_bytes INTEGER NOT NULL);
-
-                """);
             using Microsoft.Data.Sqlite.SqliteCommand command = connection.CreateCommand();
-            for (int i = 1; i <= names.Length; i++)
-            {
-                string n = i.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                sql.Append(System.Globalization.CultureInfo.InvariantCulture, $"""
-                    INSERT INTO indices VALUES ({n}, $name{n}, 'uuid{i:D18}', 1652382000000, 1652382000000, 0, 0);
-                    CREATE TABLE docs_{n}(rowid INTEGER PRIMARY KEY, id TEXT, ts INTEGER, severity INTEGER, facility INTEGER,
-                      program, logsource, host, device_id, workload, source TEXT NOT NULL);
-                    CREATE INDEX docs_{n}_ts ON docs_{n}(ts);
-                    CREATE TABLE values_{n}(id INTEGER PRIMARY KEY, value TEXT NOT NULL UNIQUE);
-                    CREATE TABLE blocks_{n}(last_rowid INTEGER PRIMARY KEY, first_rowid INTEGER NOT NULL, source_bytes INTEGER NOT NULL,
-                      data BLOB NOT NULL, level INTEGER);
-                    CREATE VIRTUAL TABLE fts_{n} USING fts5(message, content='', contentless_delete=1, detail=none);
-
-                    """);
-                _ = command.Parameters.AddWithValue("$name" + n, names[i - 1]);
-            }
-
-            command.CommandText = sql.ToString();
+            prepare(command);
             _ = command.ExecuteNonQuery();
         }
 
