@@ -166,6 +166,7 @@ internal sealed class DebianRoot : IAsyncDisposable
 
             Assert.True(File.Exists("/usr/sbin/debootstrap"), "debootstrap is missing: apt-get install debootstrap (test.sh does)");
             var partial = root + ".partial";
+            await UnmountUnderAsync(partial);
             await HostAsync("rm", "-rf", "--one-file-system", partial, root);
             var clock = Stopwatch.StartNew();
             var (exit, stdout, stderr) = await Arm64DeviceBuild.RunProcessAsync(
@@ -180,6 +181,24 @@ internal sealed class DebianRoot : IAsyncDisposable
         finally
         {
             Gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Unmounts what a debootstrap stopped part-way left mounted under <paramref name="directory"/> (its /proc): without
+    /// it the removal of the stale directory stops at the mount and every later run fails here. Deepest first.
+    /// </summary>
+    private static async Task UnmountUnderAsync(string directory)
+    {
+        var prefix = System.IO.Path.GetFullPath(directory) + "/";
+        var mounted = File.ReadAllLines("/proc/self/mounts")
+            .Select(line => line.Split(' ')[1].Replace("\\040", " ", StringComparison.Ordinal))
+            .Where(point => point.StartsWith(prefix, StringComparison.Ordinal))
+            .OrderByDescending(point => point.Length)
+            .ToList();
+        foreach (var point in mounted)
+        {
+            await HostAsync("umount", "--lazy", point);
         }
     }
 
