@@ -184,8 +184,8 @@ public sealed partial class PromEngine
                     ev.CheckCanceled(k);
                     var samples = DecodeOne(chunks[k], ref buffer);
                     var cursor = 0;
-                    var i = LastAtOrBefore(samples, refTime, ref cursor);
-                    if (i >= 0 && samples[i].TimestampMs >= refTime - ev.LookbackMs && !samples[i].IsStaleMarker)
+                    var i = InstantSampleAt(samples, refTime, ev.LookbackMs, ref cursor);
+                    if (i >= 0)
                     {
                         result.Add((chunks[k].Labels, samples[i].Value, samples[i].TimestampMs));
                     }
@@ -215,18 +215,13 @@ public sealed partial class PromEngine
         {
             ev.CheckCanceled(k);
             var series = data[k];
-            var i = LastAtOrBefore(series.Samples, refTime, ref cursors[k]);
+            var i = InstantSampleAt(series.Samples, refTime, ev.LookbackMs, ref cursors[k]);
             if (i < 0)
             {
                 continue;
             }
 
             var s = series.Samples[i];
-            if (s.TimestampMs < refTime - ev.LookbackMs || s.IsStaleMarker)
-            {
-                continue;
-            }
-
             result.Add((series.Labels, s.Value, s.TimestampMs));
         }
 
@@ -300,6 +295,16 @@ public sealed partial class PromEngine
         }
 
         return cursors;
+    }
+
+    /// <summary>
+    /// Index of a series' sample in an instant vector at <paramref name="t"/>: the last at or before it, unless older
+    /// than <paramref name="lookbackMs"/> or a stale marker (−1 then, as when there is none).
+    /// </summary>
+    internal static int InstantSampleAt(ReadOnlySpan<Sample> samples, long t, long lookbackMs, ref int cursor)
+    {
+        var i = LastAtOrBefore(samples, t, ref cursor);
+        return i >= 0 && samples[i].TimestampMs >= t - lookbackMs && !samples[i].IsStaleMarker ? i : -1;
     }
 
     /// <summary>

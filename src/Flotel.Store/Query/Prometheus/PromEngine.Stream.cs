@@ -93,8 +93,8 @@ public sealed partial class PromEngine
                     double value;
                     if (call is null)
                     {
-                        var i = LastAtOrBefore(samples, maxT, ref cursor);
-                        if (i < 0 || samples[i].TimestampMs < maxT - ev.LookbackMs || samples[i].IsStaleMarker)
+                        var i = InstantSampleAt(samples, maxT, ev.LookbackMs, ref cursor);
+                        if (i < 0)
                         {
                             continue;
                         }
