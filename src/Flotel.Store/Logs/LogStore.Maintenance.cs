@@ -493,11 +493,22 @@ public sealed partial class LogStore
         }
 
         _walFile.Refresh();
-        if (_walFile.Exists && _walFile.Length >= CheckpointWalBytes)
+        if (_walFile.Exists && _walFile.Length >= MinCheckpointWalBytes && _walFile.Length >= WalCheckpointBytes())
         {
             _checkpointer ??= new WalCheckpointer(new SqliteConnectionStringBuilder(_writer.ConnectionString) { Mode = SqliteOpenMode.ReadWrite }.ToString());
             _checkpointer.Request();
         }
+    }
+
+    /// <summary>
+    /// The WAL size that starts a checkpoint: a tenth of the database file, between <see cref="MinCheckpointWalBytes"/>
+    /// and <see cref="CheckpointWalBytes"/> (see there).
+    /// </summary>
+    internal long WalCheckpointBytes()
+    {
+        _databaseFile.Refresh();
+        long share = _databaseFile.Exists ? _databaseFile.Length / CheckpointDatabaseShare : 0;
+        return Math.Clamp(share, MinCheckpointWalBytes, CheckpointWalBytes);
     }
 
     // A checkpoint on the writer; a failure leaves the WAL to the next one (and to the backstop).

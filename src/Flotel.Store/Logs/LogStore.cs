@@ -103,17 +103,25 @@ public sealed partial class LogStore : IDisposable
     private volatile PublishedIndex[] _published = [];
 
     // The WAL is kept small (architecture §9.1 "Stores", docs/operations.md "Limits"): once the -wal file passes
-    // CheckpointWalBytes after a commit, WalCheckpointer copies its pages into the database on its own connection while
+    // CheckpointWalBytes (or a tenth of the database, if that is less, but never under MinCheckpointWalBytes: see
+    // WalCheckpointBytes) after a commit, WalCheckpointer copies its pages into the database on its own connection while
     // the writer goes on (PASSIVE); at the writer's next commit a TRUNCATE checkpoint copies what came meanwhile and
     // empties the file, unless a search still reads from it (then journal_size_limit cuts the file back to
     // WalSizeLimitBytes at the first commit after the WAL restarts). Without the second step the WAL never restarts while
     // events keep arriving (a PASSIVE checkpoint never catches up with a running writer) and grew to several times the raw
     // bytes stored. The writer's automatic checkpoint stays as a backstop at BackstopCheckpointPages.
     internal const long CheckpointWalBytes = 8L * 1024 * 1024;
+
+    // A small database's WAL would otherwise be as large as the data: at 25 MB of logs an 8 MiB WAL is a third more disk
+    // while writing (docs/benchmarks.md, "Log storage"). Below 1 MiB the checkpoints (each an fsync of both files) would
+    // come every few commits for no gain a disk would notice.
+    internal const long MinCheckpointWalBytes = 1L * 1024 * 1024;
+    private const int CheckpointDatabaseShare = 10;
     private const long WalSizeLimitBytes = 4L * 1024 * 1024;
     private const int BackstopCheckpointPages = 16_384;
     private WalCheckpointer? _checkpointer;
     private readonly FileInfo _walFile;
+    private readonly FileInfo _databaseFile;
 
     // Size retention deletes down to this share of LogStoreOptions.MaxBytes, so that it runs once per 5 % of the limit
     // written rather than after every commit (see EnforceMaxBytes).
@@ -187,6 +195,7 @@ public sealed partial class LogStore : IDisposable
         _readConnectionString = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = true }.ToString();
         _writer = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString());
         _walFile = new FileInfo(path + "-wal");
+        _databaseFile = new FileInfo(path);
     }
 
     /// <summary>The options the store was opened with.</summary>

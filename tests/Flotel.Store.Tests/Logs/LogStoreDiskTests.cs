@@ -56,6 +56,26 @@ public sealed class LogStoreDiskTests
     }
 
     [Fact]
+    public async Task WriteAsync_SmallDatabase_WalStaysNearATenthOfItInsteadOfTheFullCheckpointSize()
+    {
+        using var t = new TestLogStore();
+        long largest = 0;
+        for (int batch = 0; batch < 120; batch++)
+        {
+            await t.Store.WriteAsync(Batch(batch, events: 200, randomWords: true));
+            largest = Math.Max(largest, t.Store.WalBytes);
+            await WaitForCheckpointerAsync(t.Store);
+        }
+
+        // ~12 MB of _source, a database of a few MB: its threshold is the 1 MiB floor, far below the 8 MiB one, and the WAL
+        // never held much more than that and a batch.
+        long database = new FileInfo(t.Options.DatabasePath).Length;
+        Assert.True(database / 10 < LogStore.CheckpointWalBytes / 2, $"the database ({database} bytes) is too large for this test");
+        Assert.True(largest <= 2 * Math.Max(LogStore.MinCheckpointWalBytes, database / 10), $"the WAL reached {largest} bytes");
+        Assert.Equal(24_000, Assert.Single(t.Store.ListIndices()).DocumentCount);
+    }
+
+    [Fact]
     public async Task WriteAsync_ContinuousIngestUnderMaxBytes_FileStopsGrowingAndTheNewestStaySearchable()
     {
         // Reached within the first half of the batches (about 170 kB per batch in use), so the second half shows the file
