@@ -13,7 +13,7 @@ namespace Flotel.Gateway.Hosting;
 /// <item>ASP.NET Core's request diagnostics (<see cref="HostingDiagnosticsCategory"/>): it writes only "Request
 /// starting/finished" at Information, below the level the gateway logs Microsoft categories at, but while any level
 /// of it is enabled the host starts an <c>Activity</c> and a log scope for every request and keeps them until the
-/// request ends. A fleet device's bundle long poll is a request held for a minute, so that was ~1 KiB per connected
+/// request ends. A fleet device's bundle long poll is a request held for a minute, so that was ~0.5 KiB per connected
 /// device doing nothing (docs/benchmarks.md, "Control plane: a device's bytes at 2,000 devices"). Its other lines are
 /// startup failures the caller reports from the exception it gets.</item>
 /// </list>
