@@ -248,8 +248,8 @@ public sealed partial class LogStore
     {
         using SqliteCommand read = _writer.CreateCommand();
         read.Transaction = tx;
-        read.CommandText = $"SELECT r.ts_rows, r.ordered, b.min_ts, b.max_ts FROM {index.Blocks} b LEFT JOIN {index.BlockRows} r ON r.last_rowid = b.last_rowid "
-            + "WHERE b.last_rowid BETWEEN @f AND @l ORDER BY b.last_rowid";
+        read.CommandText = $"SELECT r.ts_rows, r.ordered, b.min_ts, b.max_ts FROM {index.Blocks} b "
+            + $"LEFT JOIN {index.BlockRows} r ON r.last_rowid = b.last_rowid WHERE b.last_rowid BETWEEN @f AND @l ORDER BY b.last_rowid";
         _ = read.Parameters.AddWithValue("@f", firstLast);
         _ = read.Parameters.AddWithValue("@l", lastLast);
         using SqliteDataReader reader = read.ExecuteReader();
@@ -433,7 +433,8 @@ public sealed partial class LogStore
         long bytes = Scalar(_writer, $"SELECT coalesce(sum(length(CAST(source AS BLOB))), 0) FROM {index.Docs} WHERE rowid <= {upTo}", tx)
             + BlockSourceBytes(index, tx, cutoff);
         Execute($"DELETE FROM {index.Fts} WHERE rowid <= {upTo}; DELETE FROM {index.Docs} WHERE rowid <= {upTo}; "
-            + $"DELETE FROM {index.Blocks} WHERE last_rowid <= {upTo}" + (index.BlockTimes ? $"; DELETE FROM {index.BlockRows} WHERE last_rowid <= {upTo}" : ""), tx);
+            + $"DELETE FROM {index.Blocks} WHERE last_rowid <= {upTo}"
+            + (index.BlockTimes ? $"; DELETE FROM {index.BlockRows} WHERE last_rowid <= {upTo}" : string.Empty), tx);
         index.DocCount -= deleted;
         index.SourceBytes = Math.Max(0, index.SourceBytes - bytes);
         index.Dirty = true;
@@ -506,7 +507,8 @@ public sealed partial class LogStore
         Publish();
         index.Dispose();
         using SqliteTransaction tx = _writer.BeginTransaction();
-        Execute($"DROP TABLE IF EXISTS {index.Docs}; DROP TABLE IF EXISTS {index.Fts}; DROP TABLE IF EXISTS {index.Blocks}; DROP TABLE IF EXISTS {index.BlockRows}; "
+        Execute($"DROP TABLE IF EXISTS {index.Docs}; DROP TABLE IF EXISTS {index.Fts}; DROP TABLE IF EXISTS {index.Blocks}; "
+            + $"DROP TABLE IF EXISTS {index.BlockRows}; "
             + $"DROP TABLE IF EXISTS {index.ValuesTable}; "
             + $"DELETE FROM indices WHERE id = {index.Id.ToString(CultureInfo.InvariantCulture)}", tx);
         tx.Commit();
