@@ -10,6 +10,8 @@
 # Printed per request: median and p90 wall ms, the gateway's CPU ms per request (all its CPU during the repeats, / N),
 # hits total as answered. Budgets (storage requirement): term and phrase ≤ 50 ms, qs+range ≤ 200 ms over 10 M events.
 # Usage: bench/peers/log-search.sh [--lines N] [--repeats R] [--seed S] [--data DIR]
+#   FLOTEL_DLL=…/flotel.dll measures another build of the gateway (default: a Release build of this checkout), e.g. two
+#   builds in turn on the same --data directory.
 # --data DIR keeps the gateway's data directory in DIR: an empty or missing DIR is loaded and kept; a DIR that already
 # holds a store (from an earlier run with the same --lines and --seed) is searched as it is, without loading again (the
 # 10 M load takes ~2 min of both cores and 1.5 GB). Without it the data goes to a temporary directory, removed on exit.
@@ -29,7 +31,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-build_flotel
+[ -n "${FLOTEL_DLL:-}" ] || build_flotel
 build_corpus
 
 # Lines are ~9 ms apart on average (100,000 lines span ~15 min): start far enough back that the newest is before now.

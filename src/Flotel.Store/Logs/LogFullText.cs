@@ -100,6 +100,7 @@ internal static class LogFullText
         private readonly byte[]? _asciiFolds = Unicode61.AsciiFolds;
         private char[] _message = new char[1024];
         private byte[] _quoted = new byte[1024];
+        private byte[] _unescaped = new byte[1024];
         private byte[] _text = [];
         private bool _all;
         private readonly List<Phrase> _phrases = [];
@@ -149,6 +150,7 @@ internal static class LogFullText
                 if (_quoted.Length < message.Length + 2)
                 {
                     _quoted = new byte[Math.Max(message.Length + 2, _quoted.Length * 2)];
+                    _unescaped = new byte[_quoted.Length];
                 }
 
                 _quoted[0] = (byte)'"';
@@ -162,6 +164,13 @@ internal static class LogFullText
                         return false;
                     }
 
+                    // Escapes (quotes, backslashes, \n, \uXXXX) that leave ASCII text: the same in-place check as above
+                    // (an unescaped string is never longer than its escaped form); anything else is tokenized.
+                    if (_asciiFolds is { } asciiFolds && TryUnescapeAscii(reader, out int unescaped))
+                    {
+                        return unescaped > 0 && MatchesAscii(_unescaped.AsSpan(0, unescaped), asciiFolds);
+                    }
+
                     EnsureMessage(message.Length);
                     length = reader.CopyString(_message);
                 }
@@ -172,6 +181,21 @@ internal static class LogFullText
             }
 
             return length > 0 && MatchesTokens(length);
+        }
+
+        // The reader's string unescaped into _unescaped when it is ASCII text; false for anything else (the caller tokenizes).
+        private bool TryUnescapeAscii(Utf8JsonReader reader, out int length)
+        {
+            try
+            {
+                length = reader.CopyString(_unescaped);
+                return System.Text.Ascii.IsValid(_unescaped.AsSpan(0, length));
+            }
+            catch (InvalidOperationException)
+            {
+                length = 0;
+                return false;
+            }
         }
 
         private bool MatchesTokens(int length)

@@ -113,7 +113,9 @@ public sealed partial class LogStore
     /// reading every matching row: a million documents in 60 buckets take 60 index range counts (about a fifth of the
     /// CPU of stepping through the rows). Only for queries without full-text conditions (their match list would be
     /// computed again per bucket) and for at most <see cref="MaxCountedBuckets"/> buckets between the first and the last
-    /// matching document. Returns how many aggregations it counted; the executor passes them no rows.
+    /// matching document. Returns how many aggregations it counted; the executor passes them no rows. In an index with
+    /// block time bounds, a query that keeps rows by <c>@timestamp</c> alone is counted from the blocks' row counts instead
+    /// (<see cref="CountBucketsByBlocks"/>).
     /// </summary>
     private static int CountDateHistograms(SqliteConnection connection, List<(int Order, PublishedIndex Index)> found, LogQuery query,
         IReadOnlyList<Aggregation> aggregations, AggregationExecutor executor, CancellationToken cancellationToken)
@@ -141,6 +143,8 @@ public sealed partial class LogStore
             // Over the parameter limit with the ranges named again: every block is walked, rows still checked.
         }
 
+        // A query that keeps rows by @timestamp alone lets blocks be counted from their row counts (LogStore.BlockCounts.cs).
+        (long From, long To)? interval = TimeInterval(query);
         var spans = new List<(PublishedIndex Index, long Min, long Max)>();
         foreach ((_, PublishedIndex index) in found)
         {
@@ -196,7 +200,14 @@ public sealed partial class LogStore
             counted++;
             foreach ((PublishedIndex index, long min, long max) in spans)
             {
-                CountBuckets(connection, index, where, parameters, aggregation.HardBounds, keys.Where(k => k.To > min && k.From <= max).ToList(), collector, cancellationToken);
+                List<(long From, long To)> overlapping = keys.Where(k => k.To > min && k.From <= max).ToList();
+                if (index.BlockTimes && interval is { } kept)
+                {
+                    CountBucketsByBlocks(connection, index, kept, aggregation.HardBounds, overlapping, collector, cancellationToken);
+                    continue;
+                }
+
+                CountBuckets(connection, index, where, parameters, aggregation.HardBounds, overlapping, collector, cancellationToken);
             }
         }
 

@@ -217,10 +217,16 @@ public sealed partial class LogStore
         ReadOnlySpan<byte> packed = _repackedBlocks.Encode(sources.WrittenSpan, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ends),
             System.Runtime.InteropServices.CollectionsMarshal.AsSpan(messages));
         string upTo = run[^1].Last.ToString(CultureInfo.InvariantCulture);
+        (long TsRows, bool Ordered)? joinedRows = index.BlockTimes ? JoinedRows(index, tx, run[0].Last, run[^1].Last) : null;
         Execute($"DELETE FROM {index.Blocks} WHERE last_rowid >= {run[0].Last.ToString(CultureInfo.InvariantCulture)} AND last_rowid < {upTo}", tx);
+        if (index.BlockTimes)
+        {
+            Execute($"DELETE FROM {index.BlockRows} WHERE last_rowid >= {run[0].Last.ToString(CultureInfo.InvariantCulture)} AND last_rowid < {upTo}", tx);
+        }
+
         // The joined block's rows are the run's: its time bounds are the union of theirs (a block without bounds adds none).
         long? joinedMin = run.Min(b => b.MinTs), joinedMax = run.Max(b => b.MaxTs);
-        InsertBlock(index, run[0].First, run[^1].Last, sources.WrittenCount, packed, RepackLevel, (joinedMin, joinedMax));
+        InsertBlock(index, run[0].First, run[^1].Last, sources.WrittenCount, packed, RepackLevel, (joinedMin, joinedMax), joinedRows);
         tx.Commit();
         freshLarge = run.Count(b => !b.Packed && b.Bytes >= SmallBlockBytes);
         long freed = Scalar(_writer, "PRAGMA freelist_count") - freeBefore;
@@ -230,6 +236,40 @@ public sealed partial class LogStore
         }
 
         return runBytes;
+    }
+
+    /// <summary>
+    /// The blockrows_N entry of the block joining the blocks whose last row ids lie in [<paramref name="firstLast"/>,
+    /// <paramref name="lastLast"/>]: the sum of their counts, ordered when each is and each block's bounds end at or
+    /// before the next one's begin (bounds only widen, so the rows are then ordered across them too); null when one of
+    /// them has no entry (the joined block then has none either, and is counted from its rows).
+    /// </summary>
+    private (long TsRows, bool Ordered)? JoinedRows(IndexState index, SqliteTransaction tx, long firstLast, long lastLast)
+    {
+        using SqliteCommand read = _writer.CreateCommand();
+        read.Transaction = tx;
+        read.CommandText = $"SELECT r.ts_rows, r.ordered, b.min_ts, b.max_ts FROM {index.Blocks} b "
+            + $"LEFT JOIN {index.BlockRows} r ON r.last_rowid = b.last_rowid WHERE b.last_rowid BETWEEN @f AND @l ORDER BY b.last_rowid";
+        _ = read.Parameters.AddWithValue("@f", firstLast);
+        _ = read.Parameters.AddWithValue("@l", lastLast);
+        using SqliteDataReader reader = read.ExecuteReader();
+        long total = 0;
+        bool ordered = true;
+        long? previousMax = null;
+        while (reader.Read())
+        {
+            if (reader.IsDBNull(0))
+            {
+                return null;
+            }
+
+            total += reader.GetInt64(0);
+            bool hasBounds = !reader.IsDBNull(2) && !reader.IsDBNull(3);
+            ordered = ordered && reader.GetInt64(1) != 0 && hasBounds && (previousMax is not { } p || p <= reader.GetInt64(2));
+            previousMax = hasBounds ? reader.GetInt64(3) : previousMax;
+        }
+
+        return (total, ordered);
     }
 
     private void SetNeedsMerge(IndexState index, bool value)
@@ -393,7 +433,8 @@ public sealed partial class LogStore
         long bytes = Scalar(_writer, $"SELECT coalesce(sum(length(CAST(source AS BLOB))), 0) FROM {index.Docs} WHERE rowid <= {upTo}", tx)
             + BlockSourceBytes(index, tx, cutoff);
         Execute($"DELETE FROM {index.Fts} WHERE rowid <= {upTo}; DELETE FROM {index.Docs} WHERE rowid <= {upTo}; "
-            + $"DELETE FROM {index.Blocks} WHERE last_rowid <= {upTo}", tx);
+            + $"DELETE FROM {index.Blocks} WHERE last_rowid <= {upTo}"
+            + (index.BlockTimes ? $"; DELETE FROM {index.BlockRows} WHERE last_rowid <= {upTo}" : string.Empty), tx);
         index.DocCount -= deleted;
         index.SourceBytes = Math.Max(0, index.SourceBytes - bytes);
         index.Dirty = true;
@@ -467,6 +508,7 @@ public sealed partial class LogStore
         index.Dispose();
         using SqliteTransaction tx = _writer.BeginTransaction();
         Execute($"DROP TABLE IF EXISTS {index.Docs}; DROP TABLE IF EXISTS {index.Fts}; DROP TABLE IF EXISTS {index.Blocks}; "
+            + $"DROP TABLE IF EXISTS {index.BlockRows}; "
             + $"DROP TABLE IF EXISTS {index.ValuesTable}; "
             + $"DELETE FROM indices WHERE id = {index.Id.ToString(CultureInfo.InvariantCulture)}", tx);
         tx.Commit();

@@ -267,12 +267,19 @@ public sealed partial class LogStore
         {
             index.PendingFirstRowId = rowId;
             (index.PendingMinTs, index.PendingMaxTs) = (null, null);
+            (index.PendingTsRows, index.PendingOrdered) = (0, true);
         }
 
         if (f.TimestampMs is { } ts)
         {
+            index.PendingOrdered = index.PendingOrdered && (index.PendingMaxTs is not { } last || last <= ts);
+            index.PendingTsRows++;
             index.PendingMinTs = index.PendingMinTs is { } min && min <= ts ? min : ts;
             index.PendingMaxTs = index.PendingMaxTs is { } max && max >= ts ? max : ts;
+        }
+        else
+        {
+            index.PendingOrdered = false;
         }
 
         index.Pending.Write(source);
@@ -394,7 +401,7 @@ public sealed partial class LogStore
         ReadOnlySpan<byte> data = _freshBlocks.Encode(index.Pending.WrittenSpan, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(index.PendingEnds),
             System.Runtime.InteropServices.CollectionsMarshal.AsSpan(index.PendingMessages));
         InsertBlock(index, index.PendingFirstRowId, index.PendingFirstRowId + index.PendingEnds.Count - 1, index.Pending.WrittenCount, data,
-            FreshBlockLevel, (index.PendingMinTs, index.PendingMaxTs));
+            FreshBlockLevel, (index.PendingMinTs, index.PendingMaxTs), (index.PendingTsRows, index.PendingOrdered));
         // Every fresh block is re-packed once when idle (at RepackLevel); small ones wait until enough of them gathered.
         SetNeedsRepack(index, true);
         if (index.Pending.WrittenCount >= SmallBlockBytes)
@@ -412,8 +419,10 @@ public sealed partial class LogStore
         index.PendingMessages.Clear();
     }
 
-    // times: the least and greatest ts of the block's rows, stored when the index keeps time bounds per block.
-    private void InsertBlock(IndexState index, long first, long last, long sourceBytes, ReadOnlySpan<byte> data, int level, (long? Min, long? Max) times)
+    // times: the least and greatest ts of the block's rows, stored when the index keeps time bounds per block, with rows:
+    // how many have a ts and whether they are ordered (blockrows_N; null when not known: the block has no entry).
+    private void InsertBlock(IndexState index, long first, long last, long sourceBytes, ReadOnlySpan<byte> data, int level, (long? Min, long? Max) times,
+        (long TsRows, bool Ordered)? rows)
     {
         RawStatement insert = index.InsertBlock ??= new RawStatement(_writer, index.BlockTimes
             ? $"INSERT OR REPLACE INTO {index.Blocks}(last_rowid, first_rowid, source_bytes, data, level, min_ts, max_ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
@@ -430,10 +439,35 @@ public sealed partial class LogStore
         }
 
         insert.Execute();
+        if (index.BlockTimes && rows is { } counted)
+        {
+            RawStatement entry = index.InsertBlockRows ??= new RawStatement(_writer,
+                $"INSERT OR REPLACE INTO {index.BlockRows}(last_rowid, ts_rows, ordered) VALUES (?1, ?2, ?3)");
+            entry.Bind(1, last);
+            entry.Bind(2, counted.TsRows);
+            entry.Bind(3, counted.Ordered ? 1L : 0L);
+            entry.Execute();
+        }
     }
 
     private void DeleteRow(IndexState index, SqliteTransaction tx, long rowId, long sourceBytes)
     {
+        if (index.BlockTimes)
+        {
+            // Its block counts one row with a ts less (blockrows_N); its order stays as it was without the row.
+            string row = rowId.ToString(CultureInfo.InvariantCulture);
+            bool hasTs = Scalar(_writer, $"SELECT count(*) FROM {index.Docs} WHERE rowid = {row} AND ts IS NOT NULL", tx) > 0;
+            if (hasTs && index.PendingEnds.Count > 0 && rowId >= index.PendingFirstRowId)
+            {
+                index.PendingTsRows--;
+            }
+            else if (hasTs)
+            {
+                Execute($"UPDATE {index.BlockRows} SET ts_rows = ts_rows - 1 "
+                    + $"WHERE last_rowid = (SELECT min(last_rowid) FROM {index.Blocks} WHERE last_rowid >= {row})", tx);
+            }
+        }
+
         Execute($"DELETE FROM {index.Fts} WHERE rowid = {rowId.ToString(CultureInfo.InvariantCulture)}", tx);
         Execute($"DELETE FROM {index.Docs} WHERE rowid = {rowId.ToString(CultureInfo.InvariantCulture)}", tx);
         index.DocCount--;

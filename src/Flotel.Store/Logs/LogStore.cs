@@ -1,6 +1,7 @@
 using System.Globalization;
 using Flotel.Wire.Syslog;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace Flotel.Store.Logs;
 
@@ -31,6 +32,9 @@ namespace Flotel.Store.Logs;
 ///          -- min_ts, max_ts: the least and greatest ts of the block's rows (NULL when none has one), see below
 ///          -- level: the zstd level the block was written at; NULL for blocks written before the column existed
 ///     index blocks_N_ts(max_ts, min_ts, first_rowid)
+///   blockrows_N(last_rowid INTEGER PK, ts_rows INTEGER, ordered INTEGER)   -- indices with block time bounds only
+///          -- per block of blocks_N (same last_rowid): how many of its rows have a ts, and 1 when every row has one
+///             and ts never decreases with the row id (as written; a row deleted since keeps it so); see below
 ///          -- indices made before block time bounds: (last_rowid PK, first_rowid, source_bytes, data, level), no index
 /// </code>
 /// The <c>_source</c> texts are stored apart from the rows, compressed in blocks: each commit closes one block per index
@@ -60,6 +64,13 @@ namespace Flotel.Store.Logs;
 /// next block cannot hold a row before the page's last (see <see cref="LogStore.Search"/>). Bounds only ever widen: a
 /// re-packed run takes the union of its blocks' bounds, a replaced row leaves its block's bounds as they were, and
 /// retention deletes whole blocks with their rows. Indices made before keep their ts index and are searched with it.
+/// The counts in <c>blockrows_N</c> let a date histogram count a block that lies wholly inside a bucket without reading
+/// its rows, and find where a bucket's edge cuts an ordered block by a binary search over its row ids (see
+/// <c>LogStore.BlockCounts.cs</c>). They are kept exact: a closed block counts its rows, a re-packed run sums its
+/// blocks' counts, a row deleted by id takes one off its block's, retention deletes whole blocks with their entries. They
+/// live beside blocks_N rather than in it so that indices made before them get them on open without rewriting a block
+/// (a column added to blocks_N would lie past its data BLOB): opening fills the entries of the blocks that have none
+/// from their rows (<see cref="FillBlockRows"/>), once.
 /// Indices written before this layout (FTS5 with positions, text columns, no values_N) are read as they are: the SQL is
 /// the same for both, and the functions it calls (<c>flotel_fts</c>, <c>flotel_phrase</c>, <c>flotel_text</c>,
 /// <c>flotel_id</c>, <see cref="LogSourceFunction"/>) look at the layout of the index they are called for.
@@ -296,6 +307,11 @@ public sealed partial class LogStore : IDisposable
 
             index.StoresGeneratedIds = IdsAreStored(index);
             index.BlockTimes = HasBlockTimes(index);
+            if (index.BlockTimes)
+            {
+                Execute($"CREATE TABLE IF NOT EXISTS {index.BlockRows}({BlockRowsColumns})");
+                FillBlockRows(index);
+            }
 
             // Indices written by an older version kept FTS5's default automerge; a crash may have left merging to do.
             Execute($"INSERT INTO {index.Fts}({index.Fts}, rank) VALUES('automerge', {FtsAutomerge.ToString(CultureInfo.InvariantCulture)})");
@@ -335,6 +351,7 @@ public sealed partial class LogStore : IDisposable
             CREATE TABLE {index.ValuesTable}(id INTEGER PRIMARY KEY, value TEXT NOT NULL UNIQUE);
             CREATE TABLE {index.Blocks}({TimedBlocksColumns});
             CREATE INDEX {index.Blocks}_ts ON {index.Blocks}(max_ts, min_ts, first_rowid);
+            CREATE TABLE {index.BlockRows}({BlockRowsColumns});
             CREATE VIRTUAL TABLE {index.Fts} USING fts5(message, {FtsOptions});
             INSERT INTO {index.Fts}({index.Fts}, rank) VALUES('automerge', {FtsAutomerge.ToString(CultureInfo.InvariantCulture)});
             """, tx);
@@ -393,6 +410,63 @@ public sealed partial class LogStore : IDisposable
     private const string TimedBlocksColumns =
         "last_rowid INTEGER PRIMARY KEY, first_rowid INTEGER NOT NULL, min_ts INTEGER, max_ts INTEGER, source_bytes INTEGER NOT NULL, "
         + "level INTEGER, data BLOB NOT NULL";
+
+    private const string BlockRowsColumns = "last_rowid INTEGER PRIMARY KEY, ts_rows INTEGER NOT NULL, ordered INTEGER NOT NULL";
+
+    /// <summary>
+    /// Gives every block of an index with block time bounds that has no <c>blockrows_N</c> entry (those written before
+    /// the table existed) its entry, counted from its rows: one pass over the rows of those blocks, in one transaction.
+    /// </summary>
+    private void FillBlockRows(IndexState index)
+    {
+        var missing = new List<(long First, long Last)>();
+        using (SqliteCommand list = _writer.CreateCommand())
+        {
+            list.CommandText = $"SELECT b.first_rowid, b.last_rowid FROM {index.Blocks} b "
+                + $"WHERE NOT EXISTS (SELECT 1 FROM {index.BlockRows} r WHERE r.last_rowid = b.last_rowid) ORDER BY b.last_rowid";
+            using SqliteDataReader reader = list.ExecuteReader();
+            while (reader.Read())
+            {
+                missing.Add((reader.GetInt64(0), reader.GetInt64(1)));
+            }
+        }
+
+        if (missing.Count == 0)
+        {
+            return;
+        }
+
+        using SqliteTransaction tx = _writer.BeginTransaction();
+        using var rows = new RawStatement(_writer, $"SELECT ts FROM {index.Docs} WHERE rowid BETWEEN ?1 AND ?2 ORDER BY rowid");
+        using var insert = new RawStatement(_writer, $"INSERT INTO {index.BlockRows}(last_rowid, ts_rows, ordered) VALUES (?1, ?2, ?3)");
+        foreach ((long first, long last) in missing)
+        {
+            rows.Bind(1, first);
+            rows.Bind(2, last);
+            long count = 0;
+            bool ordered = true;
+            long previous = long.MinValue;
+            rows.ForEachRow(stmt =>
+            {
+                if (raw.sqlite3_column_type(stmt, 0) == raw.SQLITE_NULL)
+                {
+                    ordered = false;
+                    return;
+                }
+
+                long ts = raw.sqlite3_column_int64(stmt, 0);
+                ordered = ordered && ts >= previous;
+                previous = ts;
+                count++;
+            });
+            insert.Bind(1, last);
+            insert.Bind(2, count);
+            insert.Bind(3, ordered ? 1L : 0L);
+            insert.Execute();
+        }
+
+        tx.Commit();
+    }
 
     // The id index is built on the first document with a given id: generated ids are unique by construction
     // (LogDocumentId), so indices fed only by syslog never pay for it (about 12% of the write cost).
@@ -507,6 +581,8 @@ public sealed partial class LogStore : IDisposable
 
         public string Blocks { get; } = "blocks_" + id.ToString(CultureInfo.InvariantCulture);
 
+        public string BlockRows { get; } = "blockrows_" + id.ToString(CultureInfo.InvariantCulture);
+
         public string ValuesTable { get; } = "values_" + id.ToString(CultureInfo.InvariantCulture);
 
         // The key of the ids generated for this index's rows (LogDocumentId.ForRow).
@@ -535,6 +611,11 @@ public sealed partial class LogStore : IDisposable
 
         public long? PendingMaxTs { get; set; }
 
+        // How many pending rows have a ts, and whether every pending row has one and ts never decreased (blockrows_N).
+        public long PendingTsRows { get; set; }
+
+        public bool PendingOrdered { get; set; }
+
         // Whether the index's blocks hold time bounds instead of a ts index over its rows (see the schema).
         public bool BlockTimes { get; set; }
 
@@ -562,6 +643,8 @@ public sealed partial class LogStore : IDisposable
 
         public RawStatement? InsertBlock { get; set; }
 
+        public RawStatement? InsertBlockRows { get; set; }
+
         public SqliteCommand? FindId { get; set; }
 
         public void Dispose()
@@ -570,6 +653,7 @@ public sealed partial class LogStore : IDisposable
             InsertFts?.Dispose();
             InsertValue?.Dispose();
             InsertBlock?.Dispose();
+            InsertBlockRows?.Dispose();
             FindId?.Dispose();
         }
     }

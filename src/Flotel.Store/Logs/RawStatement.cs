@@ -6,7 +6,8 @@ using SQLitePCL;
 namespace Flotel.Store.Logs;
 
 /// <summary>
-/// A prepared statement driven through SQLitePCLRaw directly, for the store's two per-document inserts: it binds the
+/// A prepared statement driven through SQLitePCLRaw directly, for the store's two per-document inserts (and a few
+/// writer statements): it binds the
 /// <c>_source</c> UTF-8 bytes as TEXT without a round trip through a .NET string, and skips the provider's
 /// per-execution reader, which together were about a third of the write cost. Strings are encoded into one reused
 /// buffer and bound as bytes (SQLite copies them: SQLITE_TRANSIENT), instead of a new UTF-8 array per bind.
@@ -62,6 +63,28 @@ internal sealed class RawStatement : IDisposable
         int rc = raw.sqlite3_step(_stmt);
         _ = raw.sqlite3_reset(_stmt);
         if (rc != raw.SQLITE_DONE && rc != raw.SQLITE_ROW)
+        {
+            throw new SqliteException(raw.sqlite3_errmsg(_db).utf8_to_string(), rc);
+        }
+    }
+
+    /// <summary>Steps through the statement's rows, calling <paramref name="onRow"/> for each, and resets it for the next use.</summary>
+    public void ForEachRow(Action<sqlite3_stmt> onRow)
+    {
+        int rc;
+        try
+        {
+            while ((rc = raw.sqlite3_step(_stmt)) == raw.SQLITE_ROW)
+            {
+                onRow(_stmt);
+            }
+        }
+        finally
+        {
+            _ = raw.sqlite3_reset(_stmt);
+        }
+
+        if (rc != raw.SQLITE_DONE)
         {
             throw new SqliteException(raw.sqlite3_errmsg(_db).utf8_to_string(), rc);
         }

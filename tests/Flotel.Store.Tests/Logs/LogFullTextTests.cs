@@ -177,6 +177,54 @@ public sealed class LogFullTextTests
         Assert.True(matched > 500, $"only {matched} matches");
     }
 
+    [Fact]
+    public void Checker_EscapedMessages_AnswersAsTheTokenizedCheck()
+    {
+        // Messages as JSON strings with escapes: any character may come as \uXXXX (letters inside a token too), controls and
+        // quotes as their short escapes, some non-ASCII text (decoded and tokenized, not compared in place). The check on
+        // the escaped text of a block's messages section must agree with tokenizing the message of the whole source.
+        string[] words = ["a", "ab", "abc", "A", "AB", "b", "1", "a1", "x_y", "don't", @"\u00e9t\u00e9", @"Ab\u0043", @"\u0041b", @"\ud83d\ude00"];
+        string[] separators = [" ", ",", @"\\", @"\""", @"\n", @"\r\n", @"\t", @"\b", @"\f", @"\/", @"\u0001", @"\u001f", @"\u0020", @"\u002e", @"\u00a0"];
+        var random = new Random(12);
+        var escaped = new LogFullText.Checker();
+        var tokenized = new LogFullText.Checker();
+        int matched = 0;
+        for (int round = 0; round < 3000; round++)
+        {
+            var message = new System.Text.StringBuilder();
+            var used = new List<string>();
+            for (int k = random.Next(1, 9); k > 0; k--)
+            {
+                used.Add(words[random.Next(words.Length)]);
+                message.Append(random.Next(4) == 0 ? separators[random.Next(separators.Length)] : string.Empty)
+                    .Append(used[^1]).Append(separators[random.Next(separators.Length)]);
+            }
+
+            // The phrase is the message's own words (unescaped) in a row, or any words.
+            int count = random.Next(2, 4);
+            int first = random.Next(Math.Max(1, used.Count - count + 1));
+            string[] phraseWords = random.Next(2) == 0 && used.Count >= count
+                ? [.. used.Skip(first).Take(count)]
+                : [.. Enumerable.Range(0, count).Select(_ => words[random.Next(words.Length)])];
+            string phrase = System.Text.Json.JsonSerializer.Deserialize<string>("\"" + string.Join(' ', phraseWords) + "\"")!;
+            bool prefix = random.Next(4) == 0;
+            LogFullText.Condition? condition = LogFullText.Compile([LogAnalyzer.Tokenize(phrase)], true, prefix);
+            if (condition?.Check is not { } check)
+            {
+                continue;
+            }
+
+            byte[] checkUtf8 = System.Text.Encoding.UTF8.GetBytes(check);
+            string text = message.ToString();
+            byte[] source = System.Text.Encoding.UTF8.GetBytes("{\"message\":\"" + text + "\"}");
+            bool expected = tokenized.Matches(source, checkUtf8);
+            Assert.True(expected == escaped.MatchesMessage(System.Text.Encoding.UTF8.GetBytes(text), checkUtf8), $"[{text}] / [{phrase}] prefix {prefix}");
+            matched += expected ? 1 : 0;
+        }
+
+        Assert.True(matched > 300, $"only {matched} matches");
+    }
+
     private static bool SourceFieldsMessage(byte[] source, out int at, out int length) => SourceFields.TryFindMessage(source, out at, out length);
 
     [Fact]
