@@ -67,11 +67,12 @@ public sealed class LogStoreDiskTests
             await WaitForCheckpointerAsync(t.Store);
         }
 
-        // ~12 MB of _source, a database of a few MB: its threshold is the 1 MiB floor, far below the 8 MiB one, and the WAL
-        // never held much more than that and a batch.
+        // ~12 MB of _source, a database of ~14 MB: its threshold is 1–1.4 MiB, far below the fixed 8 MiB, and the WAL never
+        // held more than that, a batch and one idle re-pack's rewrite of the small blocks (about 1.5 MB here; 3 MiB allowed).
         long database = new FileInfo(t.Options.DatabasePath).Length;
-        Assert.True(database / 10 < LogStore.CheckpointWalBytes / 2, $"the database ({database} bytes) is too large for this test");
-        Assert.True(largest <= 2 * Math.Max(LogStore.MinCheckpointWalBytes, database / 10), $"the WAL reached {largest} bytes");
+        Assert.True(database / 10 < LogStore.CheckpointWalBytes / 4, $"the database ({database} bytes) is too large for this test");
+        long repack = 3 * LogStore.MinCheckpointWalBytes;
+        Assert.True(largest <= Math.Max(LogStore.MinCheckpointWalBytes, database / 10) + repack, $"the WAL reached {largest} bytes");
         Assert.Equal(24_000, Assert.Single(t.Store.ListIndices()).DocumentCount);
     }
 
