@@ -153,11 +153,7 @@ public sealed class LogFullTextTests
             }
 
             // Half the phrases are words of the message in a row (most of them match), half any words.
-            int count = random.Next(2, 4);
-            int first = random.Next(Math.Max(1, used.Count - count + 1));
-            string[] phraseWords = random.Next(2) == 0 && used.Count >= count
-                ? [.. used.Skip(first).Take(count)]
-                : [.. Enumerable.Range(0, count).Select(_ => words[random.Next(words.Length)])];
+            string[] phraseWords = RandomPhrase(random, used, words);
             bool prefix = random.Next(4) == 0;
             LogFullText.Condition? condition = LogFullText.Compile([LogAnalyzer.Tokenize(string.Join(' ', phraseWords))], true, prefix);
             if (condition?.Check is not { } check)
@@ -201,11 +197,7 @@ public sealed class LogFullTextTests
             }
 
             // The phrase is the message's own words (unescaped) in a row, or any words.
-            int count = random.Next(2, 4);
-            int first = random.Next(Math.Max(1, used.Count - count + 1));
-            string[] phraseWords = random.Next(2) == 0 && used.Count >= count
-                ? [.. used.Skip(first).Take(count)]
-                : [.. Enumerable.Range(0, count).Select(_ => words[random.Next(words.Length)])];
+            string[] phraseWords = RandomPhrase(random, used, words);
             string phrase = System.Text.Json.JsonSerializer.Deserialize<string>("\"" + string.Join(' ', phraseWords) + "\"")!;
             bool prefix = random.Next(4) == 0;
             LogFullText.Condition? condition = LogFullText.Compile([LogAnalyzer.Tokenize(phrase)], true, prefix);
@@ -223,6 +215,16 @@ public sealed class LogFullTextTests
         }
 
         Assert.True(matched > 300, $"only {matched} matches");
+    }
+
+    // Two or three words: half the time the message's own words in a row (when it has enough), otherwise any of words.
+    private static string[] RandomPhrase(Random random, List<string> used, string[] words)
+    {
+        int count = random.Next(2, 4);
+        int first = random.Next(Math.Max(1, used.Count - count + 1));
+        return random.Next(2) == 0 && used.Count >= count
+            ? [.. used.Skip(first).Take(count)]
+            : [.. Enumerable.Range(0, count).Select(_ => words[random.Next(words.Length)])];
     }
 
     private static bool SourceFieldsMessage(byte[] source, out int at, out int length) => SourceFields.TryFindMessage(source, out at, out length);
