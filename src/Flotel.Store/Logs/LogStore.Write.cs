@@ -224,7 +224,7 @@ public sealed partial class LogStore
                     continue;
                 }
 
-                DeleteRow(index, tx, existing.RowId, existing.SourceBytes);
+                DeleteRow(index, tx, existing.RowId, existing.SourceBytes, existing.HasTs);
                 outcome = LogDocumentOutcome.Updated;
             }
 
@@ -351,16 +351,17 @@ public sealed partial class LogStore
     }
 
     // The row holding the document with this id: one given to it (the id index), or the generated id of a row given none.
-    private (long RowId, long SourceBytes)? FindRow(IndexState index, SqliteTransaction tx, string id)
+    private (long RowId, long SourceBytes, bool HasTs)? FindRow(IndexState index, SqliteTransaction tx, string id)
     {
         SqliteCommand find = index.FindId ??= Prepare(
-            $"SELECT rowid, length(CAST(source AS BLOB)) FROM {index.Docs} WHERE id = @id UNION ALL "
-            + $"SELECT rowid, length(CAST(source AS BLOB)) FROM {index.Docs} WHERE rowid = @row AND id IS NULL", "@id", "@row");
+            $"SELECT rowid, length(CAST(source AS BLOB)), ts IS NOT NULL FROM {index.Docs} WHERE id = @id UNION ALL "
+            + $"SELECT rowid, length(CAST(source AS BLOB)), ts IS NOT NULL FROM {index.Docs} WHERE rowid = @row AND id IS NULL", "@id", "@row");
         find.Transaction = tx;
         find.Parameters[0].Value = id;
         find.Parameters[1].Value = LogDocumentId.TryRowOf(index.IdKey, id, out long named) ? named : 0L;
         long rowId;
         long stored;
+        bool hasTs;
         using (SqliteDataReader reader = find.ExecuteReader())
         {
             if (!reader.Read())
@@ -368,26 +369,26 @@ public sealed partial class LogStore
                 return null;
             }
 
-            (rowId, stored) = (reader.GetInt64(0), reader.GetInt64(1));
+            (rowId, stored, hasTs) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2) != 0);
         }
 
         if (stored > 0)
         {
-            return (rowId, stored);
+            return (rowId, stored, hasTs);
         }
 
         if (index.PendingEnds.Count > 0 && rowId >= index.PendingFirstRowId)
         {
             // Written earlier in this transaction: its source is still in the open block.
             int i = (int)(rowId - index.PendingFirstRowId);
-            return (rowId, index.PendingEnds[i] - (i == 0 ? 0 : index.PendingEnds[i - 1]));
+            return (rowId, index.PendingEnds[i] - (i == 0 ? 0 : index.PendingEnds[i - 1]), hasTs);
         }
 
         using SqliteCommand length = _writer.CreateCommand();
         length.Transaction = tx;
         length.CommandText = $"SELECT length(CAST({LogSourceFunction.For(index.Id)} AS BLOB)) FROM {index.Docs} WHERE rowid = @r";
         _ = length.Parameters.AddWithValue("@r", rowId);
-        return (rowId, Convert.ToInt64(length.ExecuteScalar(), CultureInfo.InvariantCulture));
+        return (rowId, Convert.ToInt64(length.ExecuteScalar(), CultureInfo.InvariantCulture), hasTs);
     }
 
     // Compresses the open block of an index into blocks_N (in the writer's transaction).
@@ -450,13 +451,13 @@ public sealed partial class LogStore
         }
     }
 
-    private void DeleteRow(IndexState index, SqliteTransaction tx, long rowId, long sourceBytes)
+    // hasTs: whether the row has a ts (FindRow read it with the row).
+    private void DeleteRow(IndexState index, SqliteTransaction tx, long rowId, long sourceBytes, bool hasTs)
     {
         if (index.BlockTimes)
         {
             // Its block counts one row with a ts less (blockrows_N); its order stays as it was without the row.
             string row = rowId.ToString(CultureInfo.InvariantCulture);
-            bool hasTs = Scalar(_writer, $"SELECT count(*) FROM {index.Docs} WHERE rowid = {row} AND ts IS NOT NULL", tx) > 0;
             if (hasTs && index.PendingEnds.Count > 0 && rowId >= index.PendingFirstRowId)
             {
                 index.PendingTsRows--;
