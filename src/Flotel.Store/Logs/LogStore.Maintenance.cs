@@ -217,7 +217,7 @@ public sealed partial class LogStore
         ReadOnlySpan<byte> packed = _repackedBlocks.Encode(sources.WrittenSpan, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ends),
             System.Runtime.InteropServices.CollectionsMarshal.AsSpan(messages));
         string upTo = run[^1].Last.ToString(CultureInfo.InvariantCulture);
-        (long TsRows, bool Ordered)? joinedRows = index.BlockTimes ? JoinedRows(index, tx, run[0].Last, run[^1].Last) : null;
+        (long TsRows, bool Ordered)? joinedRows = index.BlockTimes ? JoinedRows(index, tx, run) : null;
         Execute($"DELETE FROM {index.Blocks} WHERE last_rowid >= {run[0].Last.ToString(CultureInfo.InvariantCulture)} AND last_rowid < {upTo}", tx);
         if (index.BlockTimes)
         {
@@ -239,34 +239,34 @@ public sealed partial class LogStore
     }
 
     /// <summary>
-    /// The blockrows_N entry of the block joining the blocks whose last row ids lie in [<paramref name="firstLast"/>,
-    /// <paramref name="lastLast"/>]: the sum of their counts, ordered when each is and each block's bounds end at or
-    /// before the next one's begin (bounds only widen, so the rows are then ordered across them too); null when one of
-    /// them has no entry (the joined block then has none either, and is counted from its rows).
+    /// The blockrows_N entry of the block joining <paramref name="run"/>: the sum of their counts, ordered when each is and
+    /// each block's bounds end at or before the next one's begin (bounds only widen, so the rows are then ordered across
+    /// them too); null when one of them has no entry (the joined block then has none either, and is counted from its rows).
     /// </summary>
-    private (long TsRows, bool Ordered)? JoinedRows(IndexState index, SqliteTransaction tx, long firstLast, long lastLast)
+    private (long TsRows, bool Ordered)? JoinedRows(IndexState index, SqliteTransaction tx,
+        List<(long Last, long First, long Bytes, bool Packed, long? MinTs, long? MaxTs)> run)
     {
         using SqliteCommand read = _writer.CreateCommand();
         read.Transaction = tx;
-        read.CommandText = $"SELECT r.ts_rows, r.ordered, b.min_ts, b.max_ts FROM {index.Blocks} b "
-            + $"LEFT JOIN {index.BlockRows} r ON r.last_rowid = b.last_rowid WHERE b.last_rowid BETWEEN @f AND @l ORDER BY b.last_rowid";
-        _ = read.Parameters.AddWithValue("@f", firstLast);
-        _ = read.Parameters.AddWithValue("@l", lastLast);
+        read.CommandText = $"SELECT last_rowid, ts_rows, ordered FROM {index.BlockRows} WHERE last_rowid BETWEEN @f AND @l ORDER BY last_rowid";
+        _ = read.Parameters.AddWithValue("@f", run[0].Last);
+        _ = read.Parameters.AddWithValue("@l", run[^1].Last);
         using SqliteDataReader reader = read.ExecuteReader();
         long total = 0;
         bool ordered = true;
         long? previousMax = null;
-        while (reader.Read())
+        // Both in last_rowid order: the k-th entry belongs to the k-th block of the run, or a block has none.
+        foreach ((long last, _, _, _, long? minTs, long? maxTs) in run)
         {
-            if (reader.IsDBNull(0))
+            if (!reader.Read() || reader.GetInt64(0) != last)
             {
                 return null;
             }
 
-            total += reader.GetInt64(0);
-            bool hasBounds = !reader.IsDBNull(2) && !reader.IsDBNull(3);
-            ordered = ordered && reader.GetInt64(1) != 0 && hasBounds && (previousMax is not { } p || p <= reader.GetInt64(2));
-            previousMax = hasBounds ? reader.GetInt64(3) : previousMax;
+            total += reader.GetInt64(1);
+            bool hasBounds = minTs is not null && maxTs is not null;
+            ordered = ordered && reader.GetInt64(2) != 0 && hasBounds && (previousMax is not { } p || p <= minTs);
+            previousMax = hasBounds ? maxTs : previousMax;
         }
 
         return (total, ordered);
