@@ -22,5 +22,20 @@ public static class ProcessMetrics
         registry.Gauge("dotnet_gc_heap_bytes", "Bytes of the managed heap in use (live and not yet collected).", () => GC.GetTotalMemory(forceFullCollection: false));
         registry.Gauge("dotnet_gc_committed_bytes", "Bytes the garbage collector has committed from the OS, at the last collection.", () => GC.GetGCMemoryInfo().TotalCommittedBytes);
         registry.ObservedCounter("dotnet_gc_allocated_bytes_total", "Bytes allocated on the managed heap since start.", () => GC.GetTotalAllocatedBytes(precise: false));
+        registry.ObservedCounter("dotnet_gc_pause_seconds_total", "Seconds this process was paused by garbage collections since start.", () => GC.GetTotalPauseDuration().TotalSeconds);
+        registry.Gauge("dotnet_gc_full_live_bytes", "Bytes of objects the last full (generation 2) collection left on the heap: the live heap then.", () => LastFullLiveBytes());
+    }
+
+    /// <summary>
+    /// The heap after the newer of the last blocking and the last background full collection, less its free space: what
+    /// survived it. Together with <c>dotnet_gc_committed_bytes</c> it shows the collector's slack (committed beyond the
+    /// live heap), which <c>dotnet_gc_heap_bytes</c> cannot, as that also counts garbage not yet collected.
+    /// </summary>
+    private static long LastFullLiveBytes()
+    {
+        var blocking = GC.GetGCMemoryInfo(GCKind.FullBlocking);
+        var background = GC.GetGCMemoryInfo(GCKind.Background);
+        var last = background.Index > blocking.Index ? background : blocking;
+        return last.Index == 0 ? 0 : last.HeapSizeBytes - last.FragmentedBytes;
     }
 }
