@@ -22,8 +22,14 @@ public static class ProcessMetrics
         registry.Gauge("dotnet_gc_heap_bytes", "Bytes of the managed heap in use (live and not yet collected).", () => GC.GetTotalMemory(forceFullCollection: false));
         registry.Gauge("dotnet_gc_committed_bytes", "Bytes the garbage collector has committed from the OS, at the last collection.", () => GC.GetGCMemoryInfo().TotalCommittedBytes);
         registry.ObservedCounter("dotnet_gc_allocated_bytes_total", "Bytes allocated on the managed heap since start.", () => GC.GetTotalAllocatedBytes(precise: false));
-        registry.ObservedCounter("dotnet_gc_pause_seconds_total", "Seconds this process was paused by garbage collections since start.", () => GC.GetTotalPauseDuration().TotalSeconds);
-        registry.Gauge("dotnet_gc_full_live_bytes", "Bytes of objects the last full (generation 2) collection left on the heap: the live heap then.", () => LastFullLiveBytes());
+        registry.ObservedCounter(
+            "dotnet_gc_pause_seconds_total",
+            "Seconds this process was paused by garbage collections since start.",
+            () => GC.GetTotalPauseDuration().TotalSeconds);
+        registry.Gauge(
+            "dotnet_gc_full_live_bytes",
+            "Bytes of objects the last full (generation 2) collection left on the heap: the live heap then.",
+            () => LastFullLiveBytes());
     }
 
     /// <summary>
