@@ -306,6 +306,7 @@ public sealed partial class LogStore : IDisposable
             }
 
             index.StoresGeneratedIds = IdsAreStored(index);
+            LoadDictionary(index);
             index.BlockTimes = HasBlockTimes(index);
             if (index.BlockTimes)
             {
@@ -584,6 +585,16 @@ public sealed partial class LogStore : IDisposable
         public string BlockRows { get; } = "blockrows_" + id.ToString(CultureInfo.InvariantCulture);
 
         public string ValuesTable { get; } = "values_" + id.ToString(CultureInfo.InvariantCulture);
+
+        public string Dicts { get; } = "dicts_" + id.ToString(CultureInfo.InvariantCulture);
+
+        // The trained dictionary re-packs compress messages with (dicts_N), its zstd id; null until the index has one.
+        public byte[]? Dictionary { get; set; }
+
+        public uint DictionaryId { get; set; }
+
+        // Source bytes at which training looks at the index next (it doubles with each look).
+        public long TrainAtBytes { get; set; }
 
         // The key of the ids generated for this index's rows (LogDocumentId.ForRow).
         public byte[] IdKey { get; } = LogDocumentId.KeyOf(uuid);
