@@ -149,7 +149,7 @@ internal sealed class LogBlock
     /// Compresses the sources laid out back to back in <paramref name="sources"/>, <paramref name="ends"/> as in the
     /// diagram, each source's message found in its JSON (<see cref="SourceFields.TryFindMessage"/>).
     /// </summary>
-    public static byte[] Encode(Compressor compressor, ReadOnlySpan<byte> sources, ReadOnlySpan<int> ends)
+    public static byte[] Encode(Compressor compressor, ReadOnlySpan<byte> sources, ReadOnlySpan<int> ends, byte[]? dictionary = null)
     {
         var messages = new (int At, int Length)[ends.Length];
         for (int i = 0; i < ends.Length; i++)
@@ -159,7 +159,7 @@ internal sealed class LogBlock
                 && SourceFields.TryFindMessage(sources[start..ends[i]], out int at, out int length) ? (at, length) : (-1, 0);
         }
 
-        return Encode(compressor, sources, ends, messages);
+        return Encode(compressor, sources, ends, messages, dictionary);
     }
 
     /// <summary>
