@@ -36,6 +36,8 @@ namespace Flotel.Store.Logs;
 ///          -- per block of blocks_N (same last_rowid): how many of its rows have a ts, and 1 when every row has one
 ///             and ts never decreases with the row id (as written; a row deleted since keeps it so); see below
 ///          -- indices made before block time bounds: (last_rowid PK, first_rowid, source_bytes, data, level), no index
+///   dicts_N(id INTEGER PK, data BLOB)  -- the index's trained zstd dictionary (one row; made when it is trained)
+///          -- id: the dictionary's zstd id, which the messages frame of each block compressed with it names (LogBlock)
 /// </code>
 /// The <c>_source</c> texts are stored apart from the rows, compressed in blocks: each commit closes one block per index
 /// it wrote to (or more, one per <see cref="MaxBlockBytes"/> of sources), compressed with zstd level
@@ -54,9 +56,14 @@ namespace Flotel.Store.Logs;
 /// <c>_bulk</c>) leaves its bytes in its block until retention drops the block: size retention deletes whole blocks,
 /// oldest first. Rows written before blocks existed keep their source text in <c>source</c> and are read as they are
 /// (no migration: retention drops them in time). A search reads the stored column with its page and the sources of the
-/// page's hits afterwards, so a sorted statement does not decompress for every match. No zstd dictionary is used: a
-/// commit's block holds a whole queue batch (about 1 MiB of JSON while events keep coming), and the small blocks of a
-/// quiet fleet are joined when idle, both large enough for zstd to find the repetitions within the block.
+/// page's hits afterwards, so a sorted statement does not decompress for every match. A block of 1 MiB holds about a
+/// third of a megabyte of messages, too little for zstd to learn an index's vocabulary within it: once an index holds
+/// <see cref="TrainSourceBytes"/> of sources, idle time trains a zstd dictionary from its first messages (at most
+/// <see cref="TrainMessageBytes"/>, without the write lock) and commits it in <c>dicts_N</c>, in a transaction of its own
+/// before any block uses it; every re-pack afterwards compresses the messages frame with it (LogStore.Dictionaries.cs).
+/// Fresh blocks and the rest frames do not use it. A block names its dictionary in its frame header, so blocks re-packed
+/// before it, and those of directories written before dictionaries existed, are read as they are; a block naming a
+/// dictionary its index lacks fails the statements that read it with an error saying so.
 /// Time bounds per block instead of a ts index over every row: each row of an index lands in a block when its batch
 /// commits, so a row whose ts lies in a range lies in a block whose [min_ts, max_ts] overlaps the range. A range on
 /// <c>@timestamp</c> narrows a statement to the row ids of those blocks (<see cref="LogQuerySql"/>), and a page sorted by
