@@ -63,7 +63,8 @@ internal static class LogBlockHarness
                 continue;
             }
 
-            List<byte[]> samples = Samples(blocks, b => b.HasMessages ? [.. Enumerable.Range(0, b.Count).Select(i => b.Message(b.FirstRowId + i).ToArray())] : []);
+            List<byte[]> samples = Samples(blocks,
+                b => b.HasMessages ? [.. Enumerable.Range(0, b.Count).Select(i => b.Message(b.FirstRowId + i).ToArray())] : []);
             long trainStart = Stopwatch.GetTimestamp();
             TimeSpan trainCpu = Process.GetCurrentProcess().TotalProcessorTime;
             dictionaries.Add(DictBuilder.TrainFromBuffer(samples, dictionaryBytes));

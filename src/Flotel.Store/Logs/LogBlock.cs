@@ -35,7 +35,7 @@ namespace Flotel.Store.Logs;
 /// bytes or less, and no JSON to parse. With the messages as the rest's dictionary, what a source repeats of its message
 /// is found as in one frame.
 /// <para>
-/// Frame M of a block re-packed after its index got a trained dictionary (<c>dicts_N</c>, see <see cref="LogStore"/>) is
+/// Frame M of a block written or re-packed after its index got a trained dictionary (<c>dicts_N</c>, see <see cref="LogStore"/>) is
 /// compressed with that dictionary: its frame header carries the dictionary's id (<c>Dictionary_ID</c>, RFC 8878
 /// §3.1.1.1.3), which is how decoding finds it (<see cref="FrameDictionaryId"/>); 0 or absent means no dictionary. A
 /// block is 1 MiB of sources, a third of it messages: too little for zstd to learn the repeated vocabulary of an index's

@@ -4,7 +4,8 @@ using ZstdSharp;
 namespace Flotel.Store.Logs;
 
 // Trained zstd dictionaries for the messages frames of an index's blocks (dicts_N in the schema of LogStore, the frame
-// layout in LogBlock): trained once per index from its first messages in idle time, then used by every re-pack.
+// layout in LogBlock): trained once per index from its first messages in idle time, then used by every block written or
+// re-packed after it.
 public sealed partial class LogStore
 {
     // 110 KB (zstd's own default capacity) and 4 MiB of messages as individual samples: on the messages of 200,000 events

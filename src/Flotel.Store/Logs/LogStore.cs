@@ -60,8 +60,8 @@ namespace Flotel.Store.Logs;
 /// third of a megabyte of messages, too little for zstd to learn an index's vocabulary within it: once an index holds
 /// <see cref="TrainSourceBytes"/> of sources, idle time trains a zstd dictionary from its first messages (at most
 /// <see cref="TrainMessageBytes"/>, without the write lock) and commits it in <c>dicts_N</c>, in a transaction of its own
-/// before any block uses it; every re-pack afterwards compresses the messages frame with it (LogStore.Dictionaries.cs).
-/// Fresh blocks and the rest frames do not use it. A block names its dictionary in its frame header, so blocks re-packed
+/// before any block uses it; every block closed or re-packed afterwards compresses its messages frame with it
+/// (LogStore.Dictionaries.cs). The rest frames keep the messages as their dictionary (a trained one saved 1 %). A block names its dictionary in its frame header, so blocks re-packed
 /// before it, and those of directories written before dictionaries existed, are read as they are; a block naming a
 /// dictionary its index lacks fails the statements that read it with an error saying so.
 /// Time bounds per block instead of a ts index over every row: each row of an index lands in a block when its batch
@@ -595,7 +595,7 @@ public sealed partial class LogStore : IDisposable
 
         public string Dicts { get; } = "dicts_" + id.ToString(CultureInfo.InvariantCulture);
 
-        // The trained dictionary re-packs compress messages with (dicts_N), its zstd id; null until the index has one.
+        // The trained dictionary blocks compress their messages with (dicts_N), its zstd id; null until the index has one.
         public byte[]? Dictionary { get; set; }
 
         public uint DictionaryId { get; set; }

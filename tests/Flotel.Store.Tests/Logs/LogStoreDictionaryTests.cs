@@ -157,9 +157,10 @@ public sealed class LogStoreDictionaryTests
         Assert.Equal(dictionary, t.Store.DictionaryOf(t.Store.ListIndices()[0].Name));
         Assert.Equal(before, Answers(t.Store));
 
-        // Later blocks use the dictionary the index was given; it is not trained again.
+        // Later blocks, fresh and re-packed, use the dictionary the index was given; it is not trained again.
         t.Store.DictionaryTraining = (1, 64 * 1024);
         await t.Store.WriteAsync(Events(7000, 1000));
+        Assert.Equal(id, MessagesDictionaryId(Blocks(t.Options.DatabasePath)[^1].Data));
         await Settle(t.Store);
         Assert.Equal(0, t.Store.DictionariesTrained);
         Assert.Equal(id, MessagesDictionaryId(Blocks(t.Options.DatabasePath)[^1].Data));
