@@ -542,7 +542,7 @@ internal sealed class LogSourceFunction
         private readonly ConcurrentBag<Decompressor> _decompressors = [];
 
         // Per trained dictionary (index id, Dictionary_ID): decompressors that keep it loaded. Loading a 110 KB dictionary
-        // costs about 1.5 ms, as much as decompressing a block's messages with it (docs/benchmarks.md, "Log storage").
+        // costs 0.6–1.7 ms, about as much as decompressing a block's messages with it (docs/benchmarks.md, "Log storage").
         private readonly ConcurrentDictionary<(long Index, uint Id), (byte[] Bytes, ConcurrentBag<Decompressor> Pool)> _withDictionary = new();
 
         // Ids of the indices whose full-text table keeps positions (detail=full, written before the compact layout).

@@ -10,7 +10,7 @@ public sealed partial class LogStore
 {
     // 110 KB (zstd's own default capacity) and 4 MiB of messages as individual samples: on the messages of 200,000 events
     // of bench/Flotel.LogCorpus's mix, compressed per block (about 336 KB of messages) at RepackLevel, no dictionary is
-    // 4.89 MB, a 64 KB dictionary from 1 MiB of messages 4.11, 110 KB from 1 MiB 3.96, from 2 MiB 3.91; 8 KiB slices
+    // 4.89 MB, a 64 KB dictionary from 2 MiB of messages 4.11, 110 KB from 2 MiB 3.96, from 4 MiB 3.91; 8 KiB slices
     // instead of messages train worse (3.99, 3.98). Training 4 MiB takes about 1 s of one core and 17 MB of memory
     // (ZstdSharp, docs/benchmarks.md "Log storage"): bounded by the sample bytes, whatever the index's size.
     internal const int DictionaryBytes = 112_640;
