@@ -72,9 +72,10 @@ public sealed partial class LogStore
         (_, id) => index.Dictionary is not null && id == index.DictionaryId ? index.Dictionary : null;
 
     /// <summary>
-    /// Trains the dictionary of one index that has none and enough sources (see <see cref="TrainSourceBytes"/>): its
-    /// messages are read oldest first under the write lock, the training runs without it, and the dictionary is
-    /// committed in its own transaction before any block uses it. Returns false when no index was due.
+    /// Trains the dictionary of one index written since the store opened that has none and enough sources (see
+    /// <see cref="TrainSourceBytes"/>): its messages are read oldest first under the write lock, the training runs without
+    /// it, and the dictionary is committed in its own transaction before any block uses it. Returns false when no index
+    /// was due.
     /// </summary>
     private async ValueTask<bool> TrainStepAsync(bool onlyDue, CancellationToken cancellationToken)
     {
@@ -87,7 +88,8 @@ public sealed partial class LogStore
             (long sourceBytes, long minMessageBytes) = DictionaryTraining;
             index = onlyDue && !RepackDue()
                 ? null
-                : _indices.Values.FirstOrDefault(i => i.NeedsRepack && i.Dictionary is null && i.SourceBytes >= Math.Max(i.TrainAtBytes, sourceBytes));
+                : _indices.Values.FirstOrDefault(i => i.NeedsRepack && i.Written && i.Dictionary is null
+                    && i.SourceBytes >= Math.Max(i.TrainAtBytes, sourceBytes));
             if (index is null)
             {
                 return false;

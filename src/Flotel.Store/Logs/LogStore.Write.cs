@@ -407,6 +407,7 @@ public sealed partial class LogStore
             FreshBlockLevel, (index.PendingMinTs, index.PendingMaxTs), (index.PendingTsRows, index.PendingOrdered));
         // Every fresh block is re-packed once when idle (at RepackLevel); small ones wait until enough of them gathered.
         SetNeedsRepack(index, true);
+        index.Written = true;
         if (index.Pending.WrittenCount >= SmallBlockBytes)
         {
             _ = Interlocked.Increment(ref _freshLargeBlocks);

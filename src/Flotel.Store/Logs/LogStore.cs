@@ -603,6 +603,10 @@ public sealed partial class LogStore : IDisposable
         // Source bytes at which training looks at the index next (it doubles with each look).
         public long TrainAtBytes { get; set; }
 
+        // Whether a block of the index was closed since the store opened: only such an index is trained for (the older
+        // indices of a directory are re-packed already, and no later block would use their dictionary).
+        public bool Written { get; set; }
+
         // The key of the ids generated for this index's rows (LogDocumentId.ForRow).
         public byte[] IdKey { get; } = LogDocumentId.KeyOf(uuid);
 
