@@ -61,9 +61,10 @@ namespace Flotel.Store.Logs;
 /// <see cref="TrainSourceBytes"/> of sources, idle time trains a zstd dictionary from its first messages (at most
 /// <see cref="TrainMessageBytes"/>, without the write lock) and commits it in <c>dicts_N</c>, in a transaction of its own
 /// before any block uses it; every block closed or re-packed afterwards compresses its messages frame with it
-/// (LogStore.Dictionaries.cs). The rest frames keep the messages as their dictionary (a trained one saved 1 %). A block names its dictionary in its frame header, so blocks re-packed
-/// before it, and those of directories written before dictionaries existed, are read as they are; a block naming a
-/// dictionary its index lacks fails the statements that read it with an error saying so.
+/// (LogStore.Dictionaries.cs). The rest frames keep the messages as their dictionary (a trained one saved 1 %). A block
+/// names its dictionary in its frame header, so blocks written before it, and those of directories written before
+/// dictionaries existed, are read as they are; a block naming a dictionary its index lacks fails the statements that
+/// read it with an error saying so.
 /// Time bounds per block instead of a ts index over every row: each row of an index lands in a block when its batch
 /// commits, so a row whose ts lies in a range lies in a block whose [min_ts, max_ts] overlaps the range. A range on
 /// <c>@timestamp</c> narrows a statement to the row ids of those blocks (<see cref="LogQuerySql"/>), and a page sorted by
