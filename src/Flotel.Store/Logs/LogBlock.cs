@@ -34,6 +34,14 @@ namespace Flotel.Store.Logs;
 /// <see cref="SourceFields"/>). A phrase check decompresses frame M only (<see cref="DecodeMessages"/>): a third of the
 /// bytes or less, and no JSON to parse. With the messages as the rest's dictionary, what a source repeats of its message
 /// is found as in one frame.
+/// <para>
+/// Frame M of a block written or re-packed after its index got a trained dictionary (<c>dicts_N</c>, see <see cref="LogStore"/>) is
+/// compressed with that dictionary: its frame header carries the dictionary's id (<c>Dictionary_ID</c>, RFC 8878
+/// §3.1.1.1.3), which is how decoding finds it (<see cref="FrameDictionaryId"/>); 0 or absent means no dictionary. A
+/// block is 1 MiB of sources, a third of it messages: too little for zstd to learn the repeated vocabulary of an index's
+/// messages within the block, which the dictionary brings (docs/benchmarks.md, "Log storage"). Frame R keeps M as its
+/// dictionary. The whole-source layout never has a dictionary.
+/// </para>
 /// </remarks>
 internal sealed class LogBlock
 {
@@ -141,7 +149,7 @@ internal sealed class LogBlock
     /// Compresses the sources laid out back to back in <paramref name="sources"/>, <paramref name="ends"/> as in the
     /// diagram, each source's message found in its JSON (<see cref="SourceFields.TryFindMessage"/>).
     /// </summary>
-    public static byte[] Encode(Compressor compressor, ReadOnlySpan<byte> sources, ReadOnlySpan<int> ends)
+    public static byte[] Encode(Compressor compressor, ReadOnlySpan<byte> sources, ReadOnlySpan<int> ends, byte[]? dictionary = null)
     {
         var messages = new (int At, int Length)[ends.Length];
         for (int i = 0; i < ends.Length; i++)
@@ -151,15 +159,16 @@ internal sealed class LogBlock
                 && SourceFields.TryFindMessage(sources[start..ends[i]], out int at, out int length) ? (at, length) : (-1, 0);
         }
 
-        return Encode(compressor, sources, ends, messages);
+        return Encode(compressor, sources, ends, messages, dictionary);
     }
 
     /// <summary>
     /// Compresses the sources laid out back to back in <paramref name="sources"/>, <paramref name="ends"/> as in the
     /// diagram, with the message ranges of <paramref name="messages"/> (offset in the source, or -1, and length).
     /// </summary>
-    public static byte[] Encode(Compressor compressor, ReadOnlySpan<byte> sources, ReadOnlySpan<int> ends, ReadOnlySpan<(int At, int Length)> messages)
-        => new Encoder(compressor).Encode(sources, ends, messages).ToArray();
+    public static byte[] Encode(Compressor compressor, ReadOnlySpan<byte> sources, ReadOnlySpan<int> ends, ReadOnlySpan<(int At, int Length)> messages,
+        byte[]? dictionary = null)
+        => new Encoder(compressor).Encode(sources, ends, messages, dictionary).ToArray();
 
     /// <summary>
     /// Compresses blocks into buffers it keeps and reuses (a block is about a megabyte: new arrays for each would be
@@ -173,7 +182,12 @@ internal sealed class LogBlock
 
         public Compressor Compressor { get; } = compressor;
 
-        public ReadOnlySpan<byte> Encode(ReadOnlySpan<byte> sources, ReadOnlySpan<int> ends, ReadOnlySpan<(int At, int Length)> messages)
+        /// <summary>
+        /// Compresses one block; frame M with <paramref name="dictionary"/> (a trained zstd dictionary, whose id its frame
+        /// header then carries) when given.
+        /// </summary>
+        public ReadOnlySpan<byte> Encode(ReadOnlySpan<byte> sources, ReadOnlySpan<int> ends, ReadOnlySpan<(int At, int Length)> messages,
+            byte[]? dictionary = null)
         {
             int n = ends.Length;
             if (messages.Length != n)
@@ -223,7 +237,17 @@ internal sealed class LogBlock
 
             int bound = HeaderBytes + Compressor.GetCompressBound(messagesLength) + Compressor.GetCompressBound(restLength);
             Grow(ref _packed, bound);
-            int m = Compressor.Wrap(_plainMessages.AsSpan(0, messagesLength), _packed.AsSpan(HeaderBytes));
+            int m;
+            Compressor.LoadDictionary(dictionary ?? []);
+            try
+            {
+                m = Compressor.Wrap(_plainMessages.AsSpan(0, messagesLength), _packed.AsSpan(HeaderBytes));
+            }
+            finally
+            {
+                Compressor.LoadDictionary([]);
+            }
+
             // The rest is compressed with the messages section as its dictionary (raw content: it cannot start with the
             // dictionary magic, its first four bytes being a count of entries), so what a source repeats of its message
             // (a container id, a program name) costs what it cost in one frame.
@@ -254,9 +278,15 @@ internal sealed class LogBlock
         public void Dispose() => Compressor.Dispose();
     }
 
-    /// <summary>Decompresses and checks a block's <c>data</c>, sources and message ranges.</summary>
-    /// <exception cref="InvalidDataException">The data is not a block of <paramref name="expectedCount"/> entries.</exception>
-    public static LogBlock Decode(Decompressor decompressor, long firstRowId, long expectedCount, ReadOnlySpan<byte> data)
+    /// <summary>
+    /// Decompresses and checks a block's <c>data</c>, sources and message ranges; <paramref name="dictionaries"/> gives a
+    /// decompressor holding the index's trained dictionary of an id (null when the index has none of that id).
+    /// </summary>
+    /// <exception cref="InvalidDataException">
+    /// The data is not a block of <paramref name="expectedCount"/> entries, or needs a dictionary the index does not hold.
+    /// </exception>
+    public static LogBlock Decode(Decompressor decompressor, long firstRowId, long expectedCount, ReadOnlySpan<byte> data,
+        Func<uint, Decompressor?>? dictionaries = null)
     {
         if (!TrySplit(data, out ReadOnlySpan<byte> messagesFrame, out ReadOnlySpan<byte> restFrame))
         {
@@ -265,7 +295,7 @@ internal sealed class LogBlock
             return new LogBlock(firstRowId, count, payload, null, null);
         }
 
-        byte[] messages = Unwrap(decompressor, messagesFrame);
+        byte[] messages = UnwrapMessages(decompressor, messagesFrame, dictionaries);
         byte[] rest;
         decompressor.LoadDictionary(messages);
         try
@@ -339,14 +369,15 @@ internal sealed class LogBlock
     /// without one is decoded whole (<see cref="HasSources"/> tells which).
     /// </summary>
     /// <exception cref="InvalidDataException">The data is not a block of <paramref name="expectedCount"/> entries.</exception>
-    public static LogBlock DecodeMessages(Decompressor decompressor, long firstRowId, long expectedCount, ReadOnlySpan<byte> data)
+    public static LogBlock DecodeMessages(Decompressor decompressor, long firstRowId, long expectedCount, ReadOnlySpan<byte> data,
+        Func<uint, Decompressor?>? dictionaries = null)
     {
         if (!TrySplit(data, out ReadOnlySpan<byte> messagesFrame, out _))
         {
-            return Decode(decompressor, firstRowId, expectedCount, data);
+            return Decode(decompressor, firstRowId, expectedCount, data, dictionaries);
         }
 
-        byte[] messages = Unwrap(decompressor, messagesFrame);
+        byte[] messages = UnwrapMessages(decompressor, messagesFrame, dictionaries);
         int n = CheckEnds(LengthsToEnds(messages), expectedCount, 0);
         return new LogBlock(firstRowId, n, null, null, messages);
     }
@@ -369,6 +400,57 @@ internal sealed class LogBlock
         messages = data.Slice(HeaderBytes, (int)m);
         rest = data[(HeaderBytes + (int)m)..];
         return true;
+    }
+
+    // Frame M, with the trained dictionary its header names: a decompressor that keeps it loaded (loading a 110 KB
+    // dictionary costs about as much as decompressing the frame, see LogSourceFunction.Blocks).
+    private static byte[] UnwrapMessages(Decompressor decompressor, ReadOnlySpan<byte> frame, Func<uint, Decompressor?>? dictionaries)
+    {
+        uint id = FrameDictionaryId(frame);
+        return id == 0
+            ? Unwrap(decompressor, frame)
+            : Unwrap(dictionaries?.Invoke(id)
+                ?? throw new InvalidDataException($"its messages were compressed with zstd dictionary {id}, which the index does not hold"), frame);
+    }
+
+    /// <summary>
+    /// The <c>Dictionary_ID</c> of a zstd frame's header (RFC 8878 §3.1.1.1), 0 when the header has none or the bytes are
+    /// not a frame header (decompressing then reports what is wrong).
+    /// </summary>
+    internal static uint FrameDictionaryId(ReadOnlySpan<byte> frame)
+    {
+        const uint FrameMagic = 0xFD2FB528;
+        if (frame.Length < 5 || BinaryPrimitives.ReadUInt32LittleEndian(frame) != FrameMagic)
+        {
+            return 0;
+        }
+
+        // Frame_Header_Descriptor: bits 0–1 Dictionary_ID_Flag (0, 1, 2 or 4 bytes), bit 5 Single_Segment_Flag (set: no
+        // Window_Descriptor byte before the id).
+        byte descriptor = frame[4];
+        int idBytes = (descriptor & 3) switch { 0 => 0, 1 => 1, 2 => 2, _ => 4 };
+        int at = (descriptor & 0x20) != 0 ? 5 : 6;
+        if (idBytes == 0 || frame.Length < at + idBytes)
+        {
+            return 0;
+        }
+
+        ReadOnlySpan<byte> id = frame.Slice(at, idBytes);
+        return idBytes switch
+        {
+            1 => id[0],
+            2 => BinaryPrimitives.ReadUInt16LittleEndian(id),
+            _ => BinaryPrimitives.ReadUInt32LittleEndian(id),
+        };
+    }
+
+    /// <summary>The id a trained zstd dictionary declares (RFC 8878 §5: magic 0xEC30A437, then the id), 0 when it is not one.</summary>
+    internal static uint DictionaryId(ReadOnlySpan<byte> dictionary)
+    {
+        const uint DictionaryMagic = 0xEC30A437;
+        return dictionary.Length >= 8 && BinaryPrimitives.ReadUInt32LittleEndian(dictionary) == DictionaryMagic
+            ? BinaryPrimitives.ReadUInt32LittleEndian(dictionary[4..])
+            : 0;
     }
 
     private static byte[] Unwrap(Decompressor decompressor, ReadOnlySpan<byte> frame)

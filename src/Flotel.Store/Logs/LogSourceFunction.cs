@@ -478,7 +478,7 @@ internal sealed class LogSourceFunction
         LogBlock block;
         try
         {
-            block = _blocks.Decode(first, lastRowId - first + 1, raw.sqlite3_column_blob(data, 0), messagesOnly);
+            block = _blocks.Decode(indexId, first, lastRowId - first + 1, raw.sqlite3_column_blob(data, 0), LoadDictionary, messagesOnly);
         }
         catch (InvalidDataException e)
         {
@@ -488,6 +488,24 @@ internal sealed class LogSourceFunction
 
         _blocks.Cache.Add(block.HasSources ? key : key with { MessagesOnly = true }, block);
         return block;
+    }
+
+    // A trained dictionary of dicts_N (schema in LogStore): committed with or before every block naming it, so this
+    // connection's snapshot holds it; null when the index has none of that id (or no dicts_N, made by an older version).
+    private byte[]? LoadDictionary(long indexId, uint id)
+    {
+        if (raw.sqlite3_prepare_v2(_db, $"SELECT data FROM dicts_{indexId.ToString(CultureInfo.InvariantCulture)} WHERE id = ?1", out sqlite3_stmt stmt)
+            != raw.SQLITE_OK)
+        {
+            stmt.Dispose();
+            return null;
+        }
+
+        using (stmt)
+        {
+            Check(raw.sqlite3_bind_int64(stmt, 1, id));
+            return Step(stmt) == raw.SQLITE_ROW ? raw.sqlite3_column_blob(stmt, 0).ToArray() : null;
+        }
     }
 
     private static string NoSource(long indexId, long rowId) =>
@@ -523,6 +541,10 @@ internal sealed class LogSourceFunction
     {
         private readonly ConcurrentBag<Decompressor> _decompressors = [];
 
+        // Per trained dictionary (index id, Dictionary_ID): decompressors that keep it loaded. Loading a 110 KB dictionary
+        // costs 0.6–1.7 ms, about as much as decompressing a block's messages with it (docs/benchmarks.md, "Log storage").
+        private readonly ConcurrentDictionary<(long Index, uint Id), (byte[] Bytes, ConcurrentBag<Decompressor> Pool)> _withDictionary = new();
+
         // Ids of the indices whose full-text table keeps positions (detail=full, written before the compact layout).
         private readonly ConcurrentDictionary<long, bool> _withPositions = new();
 
@@ -544,26 +566,81 @@ internal sealed class LogSourceFunction
             }
         }
 
-        /// <summary>Decodes a block whole, or its messages only (<see cref="LogBlock.DecodeMessages"/>).</summary>
-        public LogBlock Decode(long firstRowId, long count, ReadOnlySpan<byte> data, bool messagesOnly = false)
+        /// <summary>
+        /// Decodes a block of index <paramref name="indexId"/> whole, or its messages only (<see cref="LogBlock.DecodeMessages"/>);
+        /// <paramref name="loadDictionary"/> reads the index's trained dictionary of an id (null: none) the first time a
+        /// block names it.
+        /// </summary>
+        public LogBlock Decode(long indexId, long firstRowId, long count, ReadOnlySpan<byte> data, Func<long, uint, byte[]?> loadDictionary,
+            bool messagesOnly = false)
         {
             Decompressor decompressor = _decompressors.TryTake(out Decompressor? reused) ? reused : new Decompressor();
+            ConcurrentBag<Decompressor>? rentedFrom = null;
+            Decompressor? rented = null;
+            Decompressor? WithDictionary(uint id)
+            {
+                if (!_withDictionary.TryGetValue((indexId, id), out (byte[] Bytes, ConcurrentBag<Decompressor> Pool) loaded))
+                {
+                    if (loadDictionary(indexId, id) is not { } dictionary)
+                    {
+                        return null;
+                    }
+
+                    loaded = _withDictionary.GetOrAdd((indexId, id), (dictionary, []));
+                }
+
+                if (!loaded.Pool.TryTake(out rented))
+                {
+                    rented = new Decompressor();
+                    rented.LoadDictionary(loaded.Bytes);
+                }
+
+                rentedFrom = loaded.Pool;
+                return rented;
+            }
+
             try
             {
                 return messagesOnly
-                    ? LogBlock.DecodeMessages(decompressor, firstRowId, count, data)
-                    : LogBlock.Decode(decompressor, firstRowId, count, data);
+                    ? LogBlock.DecodeMessages(decompressor, firstRowId, count, data, WithDictionary)
+                    : LogBlock.Decode(decompressor, firstRowId, count, data, WithDictionary);
             }
             finally
             {
-                if (_decompressors.Count < Environment.ProcessorCount)
+                Return(_decompressors, decompressor);
+                if (rented is not null)
                 {
-                    _decompressors.Add(decompressor);
+                    Return(rentedFrom!, rented);
                 }
-                else
+            }
+        }
+
+        /// <summary>Drops the decompressors of a dropped index's dictionaries (a later index may get its id).</summary>
+        public void Forget(long indexId)
+        {
+            foreach ((long Index, uint Id) key in _withDictionary.Keys)
+            {
+                if (key.Index == indexId && _withDictionary.TryRemove(key, out (byte[] Bytes, ConcurrentBag<Decompressor> Pool) loaded))
                 {
-                    decompressor.Dispose();
+                    while (loaded.Pool.TryTake(out Decompressor? decompressor))
+                    {
+                        decompressor.Dispose();
+                    }
                 }
+            }
+
+            Cache.Forget(indexId);
+        }
+
+        private static void Return(ConcurrentBag<Decompressor> pool, Decompressor decompressor)
+        {
+            if (pool.Count < Environment.ProcessorCount)
+            {
+                pool.Add(decompressor);
+            }
+            else
+            {
+                decompressor.Dispose();
             }
         }
     }

@@ -63,6 +63,12 @@ public sealed partial class LogStore
 
     private async ValueTask<bool> StepAsync(bool onlyDue, CancellationToken cancellationToken)
     {
+        // An index's dictionary first, so that its first re-packs already use it.
+        if (await TrainStepAsync(onlyDue, cancellationToken).ConfigureAwait(false))
+        {
+            return onlyDue ? HasIdleWorkDue : HasPendingMerges;
+        }
+
         await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -191,7 +197,7 @@ public sealed partial class LogStore
                 LogBlock block;
                 try
                 {
-                    block = _blocks.Decode(first, last - first + 1, data);
+                    block = _blocks.Decode(index.Id, first, last - first + 1, data, WriterDictionaries(index));
                 }
                 catch (InvalidDataException)
                 {
@@ -214,8 +220,9 @@ public sealed partial class LogStore
             }
         }
 
+        // Messages with the index's trained dictionary once it has one (committed before this transaction began).
         ReadOnlySpan<byte> packed = _repackedBlocks.Encode(sources.WrittenSpan, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ends),
-            System.Runtime.InteropServices.CollectionsMarshal.AsSpan(messages));
+            System.Runtime.InteropServices.CollectionsMarshal.AsSpan(messages), index.Dictionary);
         string upTo = run[^1].Last.ToString(CultureInfo.InvariantCulture);
         (long TsRows, bool Ordered)? joinedRows = index.BlockTimes ? JoinedRows(index, tx, run) : null;
         Execute($"DELETE FROM {index.Blocks} WHERE last_rowid >= {run[0].Last.ToString(CultureInfo.InvariantCulture)} AND last_rowid < {upTo}", tx);
@@ -480,7 +487,7 @@ public sealed partial class LogStore
             LogBlock block;
             try
             {
-                block = _blocks.Decode(first, last - first + 1, data);
+                block = _blocks.Decode(index.Id, first, last - first + 1, data, WriterDictionaries(index));
             }
             catch (InvalidDataException)
             {
@@ -509,10 +516,10 @@ public sealed partial class LogStore
         using SqliteTransaction tx = _writer.BeginTransaction();
         Execute($"DROP TABLE IF EXISTS {index.Docs}; DROP TABLE IF EXISTS {index.Fts}; DROP TABLE IF EXISTS {index.Blocks}; "
             + $"DROP TABLE IF EXISTS {index.BlockRows}; "
-            + $"DROP TABLE IF EXISTS {index.ValuesTable}; "
+            + $"DROP TABLE IF EXISTS {index.ValuesTable}; DROP TABLE IF EXISTS {index.Dicts}; "
             + $"DELETE FROM indices WHERE id = {index.Id.ToString(CultureInfo.InvariantCulture)}", tx);
         tx.Commit();
-        _blocks.Cache.Forget(index.Id);
+        _blocks.Forget(index.Id);
     }
 
     /// <summary>Bytes of the <c>-wal</c> file beside the database right now (0 when there is none).</summary>

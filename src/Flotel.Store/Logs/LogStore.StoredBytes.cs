@@ -14,7 +14,7 @@ namespace Flotel.Store.Logs;
 //            REAL 8; TEXT and BLOB their bytes (a zstd block counts as stored, compressed)
 //   index entry = header (2 bytes + 1 per column) + the indexed values + the row id
 //
-// over every table of the index (docs_N, values_N, blocks_N, blockrows_N and the FTS5 shadow tables fts_N_*) and every entry of
+// over every table of the index (docs_N, values_N, blocks_N, blockrows_N, dicts_N and the FTS5 shadow tables fts_N_*) and every entry of
 // their indexes. Not counted: page headers, unused room in pages and free pages, which SQLite shares among all indices
 // (LogStore.UsedBytes counts the whole file) — the figure is what deleting the index gives back, give or take that slack.
 public sealed partial class LogStore
@@ -100,7 +100,8 @@ public sealed partial class LogStore
             list.CommandText = """
                 SELECT name, wr FROM pragma_table_list
                 WHERE schema = 'main' AND type IN ('table', 'shadow')
-                  AND (name IN ('docs_' || @n, 'values_' || @n, 'blocks_' || @n, 'blockrows_' || @n) OR name LIKE 'fts\_' || @n || '\_%' ESCAPE '\')
+                  AND (name IN ('docs_' || @n, 'values_' || @n, 'blocks_' || @n, 'blockrows_' || @n, 'dicts_' || @n)
+                    OR name LIKE 'fts\_' || @n || '\_%' ESCAPE '\')
                 """;
             _ = list.Parameters.AddWithValue("@n", n);
             using SqliteDataReader reader = list.ExecuteReader();

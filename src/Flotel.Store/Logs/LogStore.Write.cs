@@ -399,12 +399,15 @@ public sealed partial class LogStore
             return;
         }
 
+        // With the index's trained dictionary once it has one (committed before): at level 1 it costs no measurable CPU and
+        // saves 7 % of a fresh block (docs/benchmarks.md, "A trained dictionary per index").
         ReadOnlySpan<byte> data = _freshBlocks.Encode(index.Pending.WrittenSpan, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(index.PendingEnds),
-            System.Runtime.InteropServices.CollectionsMarshal.AsSpan(index.PendingMessages));
+            System.Runtime.InteropServices.CollectionsMarshal.AsSpan(index.PendingMessages), index.Dictionary);
         InsertBlock(index, index.PendingFirstRowId, index.PendingFirstRowId + index.PendingEnds.Count - 1, index.Pending.WrittenCount, data,
             FreshBlockLevel, (index.PendingMinTs, index.PendingMaxTs), (index.PendingTsRows, index.PendingOrdered));
         // Every fresh block is re-packed once when idle (at RepackLevel); small ones wait until enough of them gathered.
         SetNeedsRepack(index, true);
+        index.Written = true;
         if (index.Pending.WrittenCount >= SmallBlockBytes)
         {
             _ = Interlocked.Increment(ref _freshLargeBlocks);

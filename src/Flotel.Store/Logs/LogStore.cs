@@ -36,6 +36,8 @@ namespace Flotel.Store.Logs;
 ///          -- per block of blocks_N (same last_rowid): how many of its rows have a ts, and 1 when every row has one
 ///             and ts never decreases with the row id (as written; a row deleted since keeps it so); see below
 ///          -- indices made before block time bounds: (last_rowid PK, first_rowid, source_bytes, data, level), no index
+///   dicts_N(id INTEGER PK, data BLOB)  -- the index's trained zstd dictionary (one row; made when it is trained)
+///          -- id: the dictionary's zstd id, which the messages frame of each block compressed with it names (LogBlock)
 /// </code>
 /// The <c>_source</c> texts are stored apart from the rows, compressed in blocks: each commit closes one block per index
 /// it wrote to (or more, one per <see cref="MaxBlockBytes"/> of sources), compressed with zstd level
@@ -54,9 +56,15 @@ namespace Flotel.Store.Logs;
 /// <c>_bulk</c>) leaves its bytes in its block until retention drops the block: size retention deletes whole blocks,
 /// oldest first. Rows written before blocks existed keep their source text in <c>source</c> and are read as they are
 /// (no migration: retention drops them in time). A search reads the stored column with its page and the sources of the
-/// page's hits afterwards, so a sorted statement does not decompress for every match. No zstd dictionary is used: a
-/// commit's block holds a whole queue batch (about 1 MiB of JSON while events keep coming), and the small blocks of a
-/// quiet fleet are joined when idle, both large enough for zstd to find the repetitions within the block.
+/// page's hits afterwards, so a sorted statement does not decompress for every match. A block of 1 MiB holds about a
+/// third of a megabyte of messages, too little for zstd to learn an index's vocabulary within it: once an index holds
+/// <see cref="TrainSourceBytes"/> of sources, idle time trains a zstd dictionary from its first messages (at most
+/// <see cref="TrainMessageBytes"/>, without the write lock) and commits it in <c>dicts_N</c>, in a transaction of its own
+/// before any block uses it; every block closed or re-packed afterwards compresses its messages frame with it
+/// (LogStore.Dictionaries.cs). The rest frames keep the messages as their dictionary (a trained one saved 1 %). A block
+/// names its dictionary in its frame header, so blocks written before it, and those of directories written before
+/// dictionaries existed, are read as they are; a block naming a dictionary its index lacks fails the statements that
+/// read it with an error saying so.
 /// Time bounds per block instead of a ts index over every row: each row of an index lands in a block when its batch
 /// commits, so a row whose ts lies in a range lies in a block whose [min_ts, max_ts] overlaps the range. A range on
 /// <c>@timestamp</c> narrows a statement to the row ids of those blocks (<see cref="LogQuerySql"/>), and a page sorted by
@@ -306,6 +314,7 @@ public sealed partial class LogStore : IDisposable
             }
 
             index.StoresGeneratedIds = IdsAreStored(index);
+            LoadDictionary(index);
             index.BlockTimes = HasBlockTimes(index);
             if (index.BlockTimes)
             {
@@ -584,6 +593,20 @@ public sealed partial class LogStore : IDisposable
         public string BlockRows { get; } = "blockrows_" + id.ToString(CultureInfo.InvariantCulture);
 
         public string ValuesTable { get; } = "values_" + id.ToString(CultureInfo.InvariantCulture);
+
+        public string Dicts { get; } = "dicts_" + id.ToString(CultureInfo.InvariantCulture);
+
+        // The trained dictionary blocks compress their messages with (dicts_N), its zstd id; null until the index has one.
+        public byte[]? Dictionary { get; set; }
+
+        public uint DictionaryId { get; set; }
+
+        // Source bytes at which training looks at the index next (it doubles with each look).
+        public long TrainAtBytes { get; set; }
+
+        // Whether a block of the index was closed since the store opened: only such an index is trained for (the older
+        // indices of a directory are re-packed already, and no later block would use their dictionary).
+        public bool Written { get; set; }
 
         // The key of the ids generated for this index's rows (LogDocumentId.ForRow).
         public byte[] IdKey { get; } = LogDocumentId.KeyOf(uuid);
